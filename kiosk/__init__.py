@@ -1,0 +1,3 @@
+"""Witness Kiosk: digital-human guided one-way video witnessing."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,53 @@
+"""The ``kiosk`` command: serve, simulate, bench, flows, evidence, ledger, analyze, ...
+
+Sub-commands live next to the code they drive and are imported only when invoked, so that
+``kiosk flows check`` does not load mediapipe or aiortc.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute" of a click command or group
+_COMMANDS = {
+    "serve": "kiosk.web.serve:serve",
+    "simulate": "kiosk.media.simulate:simulate",
+    "bench": "kiosk.bench:bench",
+    "flows": "kiosk.flows.cli:flows",
+    "evidence": "kiosk.evidence.cli:evidence",
+    "ledger": "kiosk.evidence.cli:ledger",
+    "analyze": "kiosk.liveness.cli:analyze",
+    "liveness-eval": "kiosk.liveness.cli:liveness_eval",
+    "speech-eval": "kiosk.speech.cli:speech_eval",
+    "users": "kiosk.review.cli:users",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = _COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("kiosk"):
+                raise click.ClickException(f"'kiosk {name}' is not available in this build") from exc
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="witness-kiosk")
+def main() -> None:
+    """Witness Kiosk: digital-human guided one-way video witnessing."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Settings: environment variables (``KIOSK_*``) over an optional file over defaults.
+
+Nothing here is global: ``load_settings()`` builds a ``Settings`` and callers pass it on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kiosk.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class IceServer(BaseModel):
+    """One STUN or TURN server handed to both aiortc and the browser."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        return [v] if isinstance(v, str) else v
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, with embedded defaults good for a local demo."""
+
+    model_config = SettingsConfigDict(env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    # The address the investor's browser uses to reach us; links are built from it.
+    public_url: str = ""
+    data_dir: Path = REPO_ROOT / "media"
+    database_url: str = ""  # default: sqlite file inside data_dir
+    flows_dir: Path = REPO_ROOT / "flows"
+    default_flow: str = "securities_account_opening"
+    secret_key: str = ""  # Flask session secret; generated into data_dir when empty
+    api_keys: list[str] = Field(default_factory=list)  # back-office keys for POST /api/sessions
+    demo: bool = False  # the /demo page creates sessions for a sample applicant
+
+    link_ttl_seconds: int = 30 * 60
+    heartbeat_timeout_seconds: float = 10.0
+    socket_ping_interval: float = 5.0
+    socket_ping_timeout: float = 5.0
+    ice_servers: list[IceServer] = Field(default_factory=list)  # none: no external STUN
+
+    max_sdp_bytes: int = 20_000
+    max_socket_message_bytes: int = 64_000
+    max_id_photo_bytes: int = 2_000_000
+    max_request_bytes: int = 4_000_000
+
+    tts_timeout_seconds: float = 8.0
+    tts_rate_zh: int = 165
+    tts_rate_en: int = 160
+    voice_zh: str = "sit/cmn-latn-pinyin"
+    voice_en: str = "gmw/en-us"
+
+    recorder: str = "packets"  # "packets" (no re-encode) or "blackhole" (decode only, for bench)
+    keyframe_interval_seconds: float = 2.0
+    log_format: str = "json"  # "json" or "text"
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _comma_list(cls, v):
+        if isinstance(v, str):
+            v = v.strip()
+            if v.startswith("["):
+                return json.loads(v)
+            return [k.strip() for k in v.split(",") if k.strip()]
+        return v
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+    @property
+    def tts_cache_dir(self) -> Path:
+        return self.data_dir / "tts-cache"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kiosk.sqlite3'}"
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.sessions_dir, self.tts_cache_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(config_file: str | os.PathLike | None = None, **overrides) -> Settings:
+    """Build settings: ``overrides`` > environment > ``config_file`` (YAML) > defaults."""
+    file_values: dict = {}
+    path = config_file or os.environ.get("KIOSK_CONFIG")
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: settings file not found (from KIOSK_CONFIG or --config)")
+        try:
+            file_values = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        if not isinstance(file_values, dict):
+            raise ConfigError(f"{p}: must be a mapping of setting names to values")
+    env_names = {k[len("KIOSK_"):].lower() for k in os.environ if k.startswith("KIOSK_")}
+    init = {k: v for k, v in file_values.items() if k not in env_names}
+    init.update(overrides)
+    try:
+        return Settings(**init)
+    except Exception as exc:  # pydantic ValidationError: show it as a settings problem
+        raise ConfigError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,45 @@
+"""The small exception hierarchy shared by every part of the kiosk."""
+
+
+class KioskError(Exception):
+    """Base class: every error the kiosk raises on purpose."""
+
+
+class ConfigError(KioskError):
+    """Settings are missing or wrong; the message says which and how to fix it."""
+
+
+class FlowError(KioskError):
+    """A flow script is invalid. ``problems`` holds every problem found."""
+
+    def __init__(self, message: str, problems: list | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class MediaError(KioskError):
+    """WebRTC negotiation, recording or finalising failed."""
+
+
+class SignallingError(MediaError):
+    """An offer or socket message from the browser was refused (bad input)."""
+
+
+class GuideError(KioskError):
+    """Rendering a spoken prompt failed or timed out."""
+
+
+class EvidenceError(KioskError):
+    """Sealing or verifying an evidence package failed."""
+
+
+class AuthError(KioskError):
+    """A caller is not allowed to do what it asked."""
+
+
+class LinkError(AuthError):
+    """An investor link is unknown, expired or already used."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,80 @@
+"""Structured logging: one JSON object per line, with the session id in every record.
+
+The session id travels in a context variable (``session_context``) so that code deep in the
+media or guide layers logs it without passing it around. Nothing here ever formats applicant
+data: callers must not pass ID numbers or images to a logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+import time
+
+current_session: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kiosk_session", default=None
+)
+
+
+@contextlib.contextmanager
+def session_context(session_id: str | None):
+    """Tag every log record made inside the block with ``session_id``."""
+    token = current_session.set(session_id)
+    try:
+        yield
+    finally:
+        current_session.reset(token)
+
+
+class _SessionFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "session", None):
+            record.session = current_session.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """Render a record as one JSON line: ts, level, logger, session, msg and extras."""
+
+    _std = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "session"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "session": getattr(record, "session", "-"),
+            "msg": record.getMessage(),
+        }
+        for k, v in record.__dict__.items():
+            if k not in self._std and not k.startswith("_"):
+                out[k] = v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
+    """Install the kiosk handler on the root logger (idempotent)."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_kiosk", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._kiosk = True  # type: ignore[attr-defined]
+    handler.addFilter(_SessionFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(session)s] %(message)s")
+        )
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # aiortc/aioice are chatty at INFO about every ICE pair.
+    for noisy in ("aioice", "aiortc", "engineio", "socketio", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,138 @@
+"""The witness timeline: an append-only, hash-chained JSONL file on the recording's clock.
+
+Every event is one JSON line::
+
+    {"seq": 3, "t": 4.512, "wall": "2026-11-24T21:00:00.123Z", "type": "step_started",
+     "data": {...}, "prev": "<hash of event seq-1>", "hash": "<sha256 of this event>"}
+
+``t`` is seconds on the session's media clock (the clock the recording's timestamps use);
+``hash`` is the sha256 of the canonical JSON of the event without its ``hash`` field, and
+``prev`` is the previous event's hash (64 zeros for the first). Editing, removing or swapping
+any event breaks the chain at a known index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+GENESIS = "0" * 64
+
+
+def canonical_json(obj) -> bytes:
+    """The byte form that is hashed and signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: dict) -> str:
+    """sha256 hex of an event without its own ``hash`` field."""
+    body = {k: v for k, v in event.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def wall_clock() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+class MediaClock:
+    """Seconds since the session's media origin, on ``time.monotonic``.
+
+    The recorder stamps every packet on this clock too, so an event's ``t`` is the position in
+    the recording where it happened.
+    """
+
+    def __init__(self, origin: float | None = None):
+        self.origin = time.monotonic() if origin is None else origin
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.origin, 4)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    index: int
+    reason: str
+
+
+def verify_chain(events: list[dict]) -> ChainBreak | None:
+    """First place where the hash chain does not hold, or None."""
+    prev = GENESIS
+    for i, ev in enumerate(events):
+        if ev.get("seq") != i:
+            return ChainBreak(i, f"event {i}: seq is {ev.get('seq')!r}, expected {i} (removed or reordered)")
+        if ev.get("prev") != prev:
+            return ChainBreak(i, f"event {i}: prev hash does not match event {i - 1} (removed or reordered)")
+        if event_hash(ev) != ev.get("hash"):
+            return ChainBreak(i, f"event {i}: content does not match its hash (edited)")
+        prev = ev["hash"]
+    return None
+
+
+def read_timeline(path: Path) -> list[dict]:
+    """All complete events of a timeline file; a torn last line (crash) is ignored."""
+    events = []
+    if not path.exists():
+        return events
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # only the last line can be torn by a crash
+    return events
+
+
+class TimelineWriter:
+    """Appends chained events to ``timeline.jsonl``; each line is flushed and fsynced."""
+
+    def __init__(self, path: Path, clock: MediaClock):
+        self.path = path
+        self.clock = clock
+        self._lock = threading.Lock()
+        existing = read_timeline(path)
+        self._seq = len(existing)
+        self._prev = existing[-1]["hash"] if existing else GENESIS
+        if existing:
+            # Drop a torn tail so the next append starts on a fresh line.
+            with open(path, "w", encoding="utf-8") as fh:
+                for ev in existing:
+                    fh.write(json.dumps(ev, ensure_ascii=False) + "\n")
+        self._fh = open(path, "a", encoding="utf-8")
+
+    def append(self, type_: str, data: dict | None = None, t: float | None = None) -> dict:
+        with self._lock:
+            event = {
+                "seq": self._seq,
+                "t": self.clock.now() if t is None else t,
+                "wall": wall_clock(),
+                "type": type_,
+                "data": data or {},
+                "prev": self._prev,
+            }
+            event["hash"] = event_hash(event)
+            if self._fh.closed:
+                raise ValueError(f"timeline {self.path} is closed")
+            self._fh.write(json.dumps(event, ensure_ascii=False) + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._seq += 1
+            self._prev = event["hash"]
+            return event
+
+    @property
+    def events(self) -> list[dict]:
+        return read_timeline(self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.close()
