@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     voice_zh: str = "sit/cmn-latn-pinyin"
     voice_en: str = "gmw/en-us"
 
+    face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
     recorder: str = "packets"  # "packets" (no re-encode) or "blackhole" (decode only, for bench)
     keyframe_interval_seconds: float = 2.0
     log_format: str = "json"  # "json" or "text"

@@ -1,0 +1,531 @@
+"""Seal a witness session directory into a signed BagIt package plus a .tar of it.
+
+Package layout (``<out_dir>/<package_id>/``, and the same tree in ``<package_id>.tar``)::
+
+    bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt  signature.json
+    data/recording.webm        (or recording.mkv when no webm was finalised)
+    data/prompts/<sha256>.wav  every guide prompt sent to the page
+    data/timeline.jsonl        the hash-chained timeline, complete lines only
+    data/checks/*.json  data/keyframes/*.jpg  (when present)
+    data/flow.yaml  data/flow.json  data/applicant.json  data/report.json  data/summary.html
+
+Choices, and why:
+
+* The bag is BagIt 1.0 (RFC 8493) with sha256 manifests only. We write the manifest and tag
+  files ourselves, in bagit-python's format, instead of calling ``bagit.make_bag``: make_bag
+  ``os.chdir``s (process-wide, unsafe in the threaded server) and always re-hashes every file,
+  while the recorder can hand us hashes it computed while writing (``precomputed``). bagit-python
+  then checks the structure at sealing (``validate(completeness_only=True)``, no hashing) and
+  is the validator that re-hashes every byte in ``verify_package``.
+* ``signature.json`` holds an Ed25519 signature over the exact bytes of
+  ``tagmanifest-sha256.txt``. It cannot be listed in the tag manifest it signs, so it is the one
+  tag file outside it; verification allows exactly that set of root files and nothing else.
+  The tag manifest covers ``bag-info.txt`` (session, outcome, retention, key id, timeline head),
+  which is therefore signed as well.
+* RFC 3161 timestamps are not implemented: ``tsa_url`` raises ConfigError, and without it
+  bag-info says ``Timestamp-Authority: none configured``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import bagit
+
+from kiosk.errors import ConfigError, EvidenceError
+from kiosk.evidence.keys import EvidenceKeys
+from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.report import build_report, render_summary_html, summarize_check
+from kiosk.evidence.storage import EvidenceStorage, check_package_id
+from kiosk.logs import session_context
+from kiosk.timeline import GENESIS, read_timeline, verify_chain
+
+log = logging.getLogger(__name__)
+
+BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")
+ROOT_FILES = frozenset(TAG_FILES + ("tagmanifest-sha256.txt", "signature.json"))
+SIGNATURE_FORMAT = "witness-kiosk-signature/1"
+MASKS = ("keep_last4", "full", "none")
+TSA_NONE = "none configured"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SealResult:
+    bag_dir: Path
+    archive: Path
+    package_id: str
+    ledger_index: int
+    seconds: float
+    tagmanifest_sha256: str = ""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def mask_id_number(value: str, mask: str) -> str:
+    """Mask an ID number: keep_last4 -> '**************8888', full -> all '*', none -> as is."""
+    if mask not in MASKS:
+        raise ConfigError(f"unknown ID number mask {mask!r}; use one of {', '.join(MASKS)}")
+    value = str(value)
+    if mask == "none":
+        return value
+    if mask == "keep_last4" and len(value) > 4:
+        return "*" * (len(value) - 4) + value[-4:]
+    return "*" * len(value)
+
+
+def retain_until(start: date, years: int) -> date:
+    """``start`` plus ``years``; 29 February rolls forward to 1 March (never shorter)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return date(start.year + years, 3, 1)
+
+
+def _parse_day(value, fallback: date) -> date:
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+        except ValueError:
+            pass
+    return fallback
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _tag_value(v) -> str:
+    # Tag values are one line each (bagit-python strips CR/LF the same way).
+    text = "none" if v is None else (json.dumps(v) if isinstance(v, bool) else str(v))
+    return re.sub(r"[\r\n]+", " ", text).strip() or "none"
+
+
+def _kiosk_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("witness-kiosk")
+    except Exception:  # not installed as a distribution (running from a checkout)
+        return "unknown"
+
+
+class _BagWriter:
+    """Writes payload files under data/, fsynced, and collects their sha256."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.data = root / "data"
+        self.data.mkdir(parents=True)
+        self.entries: dict[str, str] = {}  # "data/rel" -> sha256
+        self.bytes = 0
+
+    def _dest(self, rel: str) -> Path:
+        dest = self.data / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return dest
+
+    def copy(self, src: Path, rel: str, known_sha256: str | None = None) -> str:
+        dest = self._dest(rel)
+        if known_sha256:
+            shutil.copyfile(src, dest)  # kernel copy; the hash came from the recorder
+            digest = known_sha256
+            with open(dest, "rb") as fh:
+                os.fsync(fh.fileno())
+        else:
+            h = hashlib.sha256()
+            with open(src, "rb") as fin, open(dest, "wb") as fout:
+                while block := fin.read(_CHUNK):
+                    h.update(block)
+                    fout.write(block)
+                fout.flush()
+                os.fsync(fout.fileno())
+            digest = h.hexdigest()
+        self.bytes += dest.stat().st_size
+        self.entries[f"data/{rel}"] = digest
+        return digest
+
+    def write(self, rel: str, content: bytes) -> str:
+        dest = self._dest(rel)
+        _write_synced(dest, content)
+        digest = hashlib.sha256(content).hexdigest()
+        self.bytes += len(content)
+        self.entries[f"data/{rel}"] = digest
+        return digest
+
+
+def _write_synced(path: Path, content: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _regular_file(path: Path) -> bool:
+    """True for a regular file; a symlink in a session directory is refused outright."""
+    if path.is_symlink():
+        raise EvidenceError(f"{path}: is a symlink; session files must be regular files")
+    return path.is_file()
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    return [p for p in sorted(folder.glob(pattern)) if _regular_file(p)]
+
+
+def _load_session(session_dir: Path) -> dict:
+    path = session_dir / "session.json"
+    try:
+        session = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise EvidenceError(f"{path}: missing; cannot seal a session without it") from exc
+    except ValueError as exc:
+        raise EvidenceError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(session, dict) or not session.get("id"):
+        raise EvidenceError(f"{path}: must be an object with an 'id'")
+    years = session.get("retention_years", 20)
+    if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 100:
+        raise EvidenceError(f"{path}: retention_years must be a whole number 1..100, "
+                            f"not {years!r}")
+    return session
+
+
+def _timeline_bytes(path: Path) -> tuple[bytes, list[dict], int]:
+    """(complete lines exactly as written, their events, bytes dropped after them)."""
+    if not path.exists():
+        return b"", [], 0
+    if not _regular_file(path):
+        raise EvidenceError(f"{path}: not a regular file")
+    raw = path.read_bytes()
+    events = read_timeline(path)
+    lines = raw.splitlines(keepends=True)
+    kept = b"".join(lines[: len(events)])
+    if kept and not kept.endswith(b"\n"):
+        kept += b"\n"
+    return kept, events, max(0, len(raw) - len(kept))
+
+
+def seal_package(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, *,
+                 mask: str = "keep_last4", tsa_url: str | None = None, recovered: bool = False,
+                 precomputed: dict[str, str] | None = None,
+                 storage: EvidenceStorage | None = None,
+                 include_id_photo: bool = False) -> SealResult:
+    """Seal ``session_dir`` into ``out_dir/<id>/`` and ``out_dir/<id>.tar``; record it in
+    ``ledger``.
+
+    ``precomputed`` maps session-relative paths (``recording.webm``, ``prompts/<x>.wav``) to
+    their sha256 hex, computed by the recorder while writing; those files are then copied
+    without re-hashing. A wrong hash is not trusted for ever: every verification re-hashes.
+    """
+    t0 = time.perf_counter()
+    session_dir, out_dir = Path(session_dir), Path(out_dir)
+    if tsa_url:
+        raise ConfigError(f"tsa_url={tsa_url!r}: RFC 3161 timestamping is not implemented in "
+                          "this build; leave tsa_url unset (packages then say "
+                          "'Timestamp-Authority: none configured')")
+    if mask not in MASKS:
+        raise ConfigError(f"unknown ID number mask {mask!r}; use one of {', '.join(MASKS)}")
+    precomputed = dict(precomputed or {})
+    for rel, digest in precomputed.items():
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise EvidenceError(f"precomputed hash for {rel!r} is not 64 lowercase hex digits")
+    if not session_dir.is_dir():
+        raise EvidenceError(f"{session_dir}: session directory does not exist")
+    session = _load_session(session_dir)
+    package_id = check_package_id(str(session["id"]))
+    with session_context(package_id):
+        return _seal(session_dir, out_dir, keys, ledger, session, package_id, mask=mask,
+                     recovered=recovered or bool(session.get("recovered")),
+                     precomputed=precomputed, storage=storage,
+                     include_id_photo=include_id_photo, t0=t0)
+
+
+def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, session: dict,
+          package_id: str, *, mask: str, recovered: bool, precomputed: dict[str, str],
+          storage, include_id_photo: bool, t0: float) -> SealResult:
+    bag_dir = out_dir / package_id
+    archive = out_dir / f"{package_id}.tar"
+    for existing in (bag_dir, archive):
+        if existing.exists():
+            raise EvidenceError(f"{existing}: package {package_id} is already sealed; "
+                                "evidence is never overwritten")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = out_dir / f".tmp-{package_id}-{uuid.uuid4().hex[:8]}"
+    notes: list[str] = []
+    sealed_at = _utc_now()
+    try:
+        w = _BagWriter(work)
+
+        # -- recording: the finalised webm; the live mkv only when no webm exists ----------
+        recording = None
+        for name in ("recording.webm", "recording.mkv"):
+            src = session_dir / name
+            if _regular_file(src):
+                digest = w.copy(src, name, precomputed.get(name))
+                recording = {"file": name, "bytes": src.stat().st_size, "sha256": digest}
+                if name == "recording.mkv":
+                    notes.append("no finalised recording.webm: the live recording.mkv is "
+                                 "packaged instead")
+                break
+        if recording is None:
+            notes.append("no recording exists for this session")
+
+        # -- guide prompts ------------------------------------------------------------------
+        prompts = []
+        for p in _files(session_dir / "prompts", "*.wav"):
+            rel = f"prompts/{p.name}"
+            digest = w.copy(p, rel, precomputed.get(rel))
+            ok = p.stem == digest
+            prompts.append({"file": rel, "bytes": p.stat().st_size, "name_matches_sha256": ok})
+            if not ok:
+                notes.append(f"{rel}: file name is not the sha256 of its content")
+
+        # -- timeline: complete lines only; a crash can tear the last one -------------------
+        tl_bytes, events, dropped = _timeline_bytes(session_dir / "timeline.jsonl")
+        if not (session_dir / "timeline.jsonl").exists():
+            notes.append("no timeline.jsonl in the session directory; an empty one is packaged")
+        if dropped:
+            notes.append(f"timeline.jsonl: {dropped} bytes after event {len(events) - 1} were "
+                         "not a complete event (torn by a crash) and are not packaged")
+        w.write("timeline.jsonl", tl_bytes)
+        brk = verify_chain(events)
+        if brk is not None:
+            log.warning("timeline chain broken at sealing: event %d", brk.index)
+            notes.append(f"timeline.jsonl chain was already broken at sealing: {brk.reason}")
+        head = events[-1]["hash"] if events else GENESIS
+        timeline_info = {"events": len(events), "head": head,
+                         "chain": "intact" if brk is None else brk.reason,
+                         "dropped_bytes": dropped}
+
+        # -- checks, keyframes, flow --------------------------------------------------------
+        checks = []
+        for p in _files(session_dir / "checks", "*.json"):
+            w.copy(p, f"checks/{p.name}", precomputed.get(f"checks/{p.name}"))
+            try:
+                data = json.loads(p.read_text(encoding="utf-8"))
+            except ValueError:
+                data = None
+                notes.append(f"checks/{p.name}: not valid JSON (packaged as is)")
+            checks.append(summarize_check(p.name, data))
+        for p in _files(session_dir / "keyframes", "*.jpg"):
+            w.copy(p, f"keyframes/{p.name}", precomputed.get(f"keyframes/{p.name}"))
+        if include_id_photo and _regular_file(session_dir / "id_photo.jpg"):
+            w.copy(session_dir / "id_photo.jpg", "id_photo.jpg")
+
+        flow_meta = dict(session.get("flow") or {})
+        flow_src = session_dir / "flow.yaml"
+        if _regular_file(flow_src):
+            flow_meta["flow_yaml_sha256"] = w.copy(flow_src, "flow.yaml")
+        else:
+            flow_meta["flow_yaml_sha256"] = None
+            notes.append("no flow.yaml in the session directory")
+        w.write("flow.json", _json_bytes(flow_meta))
+
+        applicant = dict(session.get("applicant") or {})
+        raw_id = applicant.get("id_number")
+        if raw_id is not None:
+            applicant["id_number"] = mask_id_number(raw_id, mask)
+        applicant["id_number_mask"] = mask
+        w.write("applicant.json", _json_bytes(applicant))
+
+        # -- retention ----------------------------------------------------------------------
+        years = session.get("retention_years", 20)
+        start = _parse_day(session.get("ended_at"), datetime.now(timezone.utc).date())
+        retention = {"years": years, "from": start.isoformat(),
+                     "retain_until": retain_until(start, years).isoformat(),
+                     "legal_hold": bool(session.get("legal_hold", False))}
+
+        session_view = dict(session, recovered=recovered)
+        report = build_report(
+            package_id=package_id, sealed_at=sealed_at, key_id=keys.key_id, tsa=TSA_NONE,
+            session=session_view, applicant=applicant, flow=flow_meta, retention=retention,
+            recording=recording, timeline=timeline_info, events=events, checks=checks,
+            prompts=prompts, notes=notes)
+        report_bytes = _json_bytes(report)
+        html_bytes = render_summary_html(report).encode("utf-8")
+        if raw_id and mask != "none" and len(str(raw_id)) > 4:
+            # Belt and braces: the unmasked number must not leak via events or checks.
+            masked = applicant["id_number"].encode()
+            report_bytes = report_bytes.replace(str(raw_id).encode(), masked)
+            html_bytes = html_bytes.replace(str(raw_id).encode(), masked)
+        w.write("report.json", report_bytes)
+        w.write("summary.html", html_bytes)
+
+        # -- tag files ----------------------------------------------------------------------
+        manifest = "".join(f"{w.entries[k]}  {k}\n" for k in sorted(w.entries))
+        _write_synced(work / "manifest-sha256.txt", manifest.encode("utf-8"))
+        _write_synced(work / "bagit.txt", BAGIT_TXT)
+        flow_tag = f"{flow_meta.get('id')}@{flow_meta.get('version')}"
+        info = {
+            "Bag-Software-Agent": f"witness-kiosk {_kiosk_version()} "
+                                  f"(bagit-python {bagit.VERSION} format)",
+            "Bagging-Date": sealed_at[:10],
+            "Sealed-At": sealed_at,
+            "External-Identifier": package_id,
+            "External-Description": "Witness session evidence: recording, guide audio, "
+                                    "timeline, checks and flow script",
+            "Payload-Oxum": f"{w.bytes}.{len(w.entries)}",
+            "Witness-Session-Id": session.get("id"),
+            "Witness-Flow": flow_tag,
+            "Witness-Flow-Id": flow_meta.get("id"),
+            "Witness-Flow-Version": flow_meta.get("version"),
+            "Witness-Flow-Content-Hash": flow_meta.get("content_hash"),
+            "Witness-Locale": session.get("locale"),
+            "Witness-Outcome": session.get("state"),
+            "Witness-End-Reason": session.get("end_reason"),
+            "Witness-Recovered": recovered,
+            "Witness-Recording": recording["file"] if recording else "none",
+            "Applicant-Id-Masking": mask,
+            "Timeline-Events": len(events),
+            "Timeline-Head": head,
+            "Retention-Years": years,
+            "Retention-From": retention["from"],
+            "Retain-Until": retention["retain_until"],
+            "Legal-Hold": retention["legal_hold"],
+            "Signing-Key-Id": keys.key_id,
+            "Signature-File": "signature.json (Ed25519 over the bytes of "
+                              "tagmanifest-sha256.txt; not listed in it)",
+            "Timestamp-Authority": TSA_NONE,
+        }
+        _write_synced(work / "bag-info.txt", "".join(
+            f"{k}: {_tag_value(v)}\n" for k, v in info.items()).encode("utf-8"))
+        tagmanifest = "".join(
+            f"{hashlib.sha256((work / n).read_bytes()).hexdigest()}  {n}\n" for n in TAG_FILES
+        ).encode("utf-8")
+        _write_synced(work / "tagmanifest-sha256.txt", tagmanifest)
+        tm_sha = hashlib.sha256(tagmanifest).hexdigest()
+        signature = {
+            "format": SIGNATURE_FORMAT,
+            "algorithm": "Ed25519",
+            "key_id": keys.key_id,
+            "signed_file": "tagmanifest-sha256.txt",
+            "signed_file_sha256": tm_sha,
+            "signature": base64.b64encode(keys.sign(tagmanifest)).decode("ascii"),
+            "signed_at": sealed_at,
+            # For reading only: verification trusts the keyring or given keys, never this.
+            "public_key_pem": keys.public_pem().decode("ascii"),
+            "timestamp": {"authority": TSA_NONE, "token": None},
+        }
+        _write_synced(work / "signature.json", _json_bytes(signature))
+
+        try:  # bagit-python checks the structure we wrote (no hashing: that is for verify)
+            bagit.Bag(str(work)).validate(completeness_only=True)
+        except bagit.BagError as exc:
+            raise EvidenceError(f"sealing {package_id}: bagit rejects the bag: {exc}") from exc
+
+        os.rename(work, bag_dir)
+        _fsync_dir(out_dir)
+        write_archive(bag_dir, archive)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+    index = ledger.append(package_id, tm_sha, str(session.get("id")), sealed_at)
+    if storage is not None:
+        storage.put(archive)
+    seconds = time.perf_counter() - t0
+    log.info("sealed package %s in %.3f s (ledger entry %d, key %s)",
+             package_id, seconds, index, keys.key_id)
+    return SealResult(bag_dir=bag_dir, archive=archive, package_id=package_id,
+                      ledger_index=index, seconds=seconds, tagmanifest_sha256=tm_sha)
+
+
+def _json_bytes(obj) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # Same bytes for the same bag: no owner names, fixed modes.
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o755 if info.isdir() else 0o644
+    return info
+
+
+def write_archive(bag_dir: Path, archive: Path) -> Path:
+    """An uncompressed .tar of ``bag_dir`` (media does not compress), written atomically."""
+    tmp = archive.with_name(f".{archive.name}.tmp")
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tf:
+        tf.add(bag_dir, arcname=bag_dir.name, recursive=True, filter=_normalise)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, archive)
+    return archive
+
+
+def bench_seal(size_mb: int = 30, events: int = 300, prompts: int = 12) -> dict[str, float]:
+    """Seal a synthetic session with a ``size_mb`` recording, with and without precomputed
+    hashes; prints and returns the seconds of each."""
+    from kiosk.timeline import MediaClock, TimelineWriter
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-seal-") as tmp:
+        base = Path(tmp)
+        keys = EvidenceKeys(base / "keys")
+        keys.ensure()
+        ledger = Ledger(base / "ledger.jsonl", keys=keys)
+        for mode in ("hash at seal", "precomputed"):
+            sid = "bench-" + mode.split()[0]
+            sdir = base / "sessions" / sid
+            (sdir / "prompts").mkdir(parents=True)
+            pre: dict[str, str] = {}
+            with open(sdir / "recording.webm", "wb") as fh:
+                h = hashlib.sha256()
+                for _ in range(size_mb):
+                    block = os.urandom(1 << 20)
+                    h.update(block)  # as the recorder would, while writing
+                    fh.write(block)
+            pre["recording.webm"] = h.hexdigest()
+            for i in range(prompts):
+                wav = os.urandom(60_000) + str(i).encode()
+                digest = hashlib.sha256(wav).hexdigest()
+                (sdir / "prompts" / f"{digest}.wav").write_bytes(wav)
+                pre[f"prompts/{digest}.wav"] = digest
+            tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
+            for i in range(events):
+                tw.append("bench_event", {"step": f"s{i // 20}", "i": i}, t=i * 0.6)
+            tw.close()
+            (sdir / "flow.yaml").write_text("id: bench\nversion: 1\n", encoding="utf-8")
+            (sdir / "session.json").write_text(json.dumps({
+                "id": sid, "flow": {"id": "bench", "version": 1, "content_hash": "0" * 64},
+                "locale": "en", "applicant": {"name": "Bench", "id_number": "X0000000"},
+                "state": "finished", "end_reason": "completed", "retention_years": 20}),
+                encoding="utf-8")
+            res = seal_package(sdir, base / "packages", keys, ledger,
+                               precomputed=pre if mode == "precomputed" else None)
+            results[mode] = res.seconds
+            print(f"seal {size_mb} MB recording, {mode}: {res.seconds:.3f} s")
+    return results
+
+
+if __name__ == "__main__":
+    bench_seal()

@@ -1,0 +1,469 @@
+"""The flow script model: what a broker may write, as pydantic models (the untrusted input).
+
+A flow is a list of steps the digital guide leads the investor through. The loader
+(``kiosk.flows.loader``) turns YAML into these models and adds the checks pydantic cannot
+express (locales, variables, speaking time); ``docs/flows.md`` is the reference for brokers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from kiosk.errors import FlowError
+
+ID_PATTERN = r"^[a-z0-9_]+$"
+LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+MAX_ID_LENGTH = 64
+
+VARIABLES = {"name", "id_last4", "broker"}
+CHALLENGES = {"blink", "turn_left", "turn_right", "nod", "open_mouth"}
+STEP_KINDS = ("say", "question", "read_aloud", "challenge", "show_id", "wait")
+
+# The guide's words for each challenge, per language; a step's ``instructions`` override them.
+CHALLENGE_INSTRUCTIONS: dict[str, dict[str, str]] = {
+    "zh": {
+        "blink": "请眨眨眼。",
+        "turn_left": "请向左转头。",
+        "turn_right": "请向右转头。",
+        "nod": "请点点头。",
+        "open_mouth": "请张开嘴。",
+    },
+    "en": {
+        "blink": "Please blink.",
+        "turn_left": "Please turn your head to the left.",
+        "turn_right": "Please turn your head to the right.",
+        "nod": "Please nod.",
+        "open_mouth": "Please open your mouth.",
+    },
+}
+
+# Speaking-time rule (docs/flows.md, "Speaking time"): 4.5 CJK characters or 2.5 words a
+# second at the reference rate; digits are read one by one.
+CJK_CHARS_PER_SECOND = 4.5
+WORDS_PER_SECOND = 2.5
+REFERENCE_RATE_CJK = 165  # espeak-ng words per minute the figures above were measured at
+REFERENCE_RATE_OTHER = 160
+CJK_LANGUAGES = {"zh", "ja", "ko", "yue", "cmn"}
+# Stand-ins used when estimating how long a text with variables takes to speak.
+ESTIMATE_VALUES = {
+    "cjk": {"name": "欧阳娜娜", "id_last4": "1234"},
+    "other": {"name": "Maria Fernanda Lopez", "id_last4": "1234"},
+}
+CHALLENGE_SECONDS = 5.0  # time allowed to perform one drawn challenge
+
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_DIGIT_RE = re.compile(r"\d")
+# {{ and }} are literal braces; {name} is a variable; anything else with a brace is an error.
+TEMPLATE_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+LocaleText = Annotated[
+    dict[str, str],
+    Field(description="One text per locale, e.g. {zh-CN: 您好, en: Hello}."),
+]
+LocaleList = Annotated[
+    dict[str, list[str]],
+    Field(description="One list of texts per locale, e.g. {zh-CN: [是的], en: [yes]}."),
+]
+StepId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=MAX_ID_LENGTH)]
+OnFail = Literal["retry", "flag", "refer", "abort"]
+ChallengeName = Annotated[str, Field(json_schema_extra={"enum": sorted(CHALLENGES)})]
+
+
+def is_cjk_locale(locale: str) -> bool:
+    return locale.split("-")[0].lower() in CJK_LANGUAGES
+
+
+def _joiner(locale: str) -> str:
+    return "" if is_cjk_locale(locale) else " "
+
+
+def fill_template(template: str, variables: dict[str, str]) -> str:
+    """Replace ``{var}`` with its value and ``{{``/``}}`` with braces; unknown names raise."""
+
+    def sub(m: re.Match) -> str:
+        tok = m.group(0)
+        if tok in ("{{", "}}"):
+            return tok[0]
+        name = m.group(1)
+        if name is None:
+            raise FlowError(f"lone {tok!r} in text {template!r}; write {tok * 2} for a brace")
+        if name not in variables:
+            raise FlowError(f"variable {{{name}}} has no value; pass it in variables")
+        return str(variables[name])
+
+    return TEMPLATE_TOKEN_RE.sub(sub, template)
+
+
+def speaking_seconds(text: str, locale: str, rate: int | None = None) -> float:
+    """Estimated seconds to speak ``text`` (variables already filled) at a voice ``rate``."""
+    cjk = len(_CJK_RE.findall(text))
+    rest = _CJK_RE.sub(" ", text)
+    digits = len(_DIGIT_RE.findall(rest))
+    words = len(_WORD_RE.findall(rest))
+    if is_cjk_locale(locale):
+        seconds = (cjk + digits) / CJK_CHARS_PER_SECOND + words / WORDS_PER_SECOND
+        reference = REFERENCE_RATE_CJK
+    else:
+        seconds = cjk / CJK_CHARS_PER_SECOND + (words + digits) / WORDS_PER_SECOND
+        reference = REFERENCE_RATE_OTHER
+    if rate:
+        seconds *= reference / rate
+    return seconds
+
+
+def spaced_digits(digits: str) -> str:
+    """Digits as the guide speaks them: one by one (``"5 8 3"``), never as a number."""
+    return " ".join(digits)
+
+
+class VoiceSettings(BaseModel):
+    """The guide's voice for one locale (an espeak-ng voice name and rate in words/min)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    voice: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$",
+        max_length=64,
+        description="espeak-ng voice, e.g. sit/cmn-latn-pinyin or gmw/en-us.",
+    )
+    rate: int = Field(160, ge=80, le=400, description="Speaking rate, words per minute.")
+
+
+class _StepBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: StepId = Field(description="Unique within the flow: lowercase letters, digits, _.")
+    text: LocaleText = Field(description="What the guide says, per locale.")
+    title: LocaleText | None = Field(
+        None, description="Short label for the progress bar, per locale (default: the id)."
+    )
+    timeout: float = Field(
+        90, gt=0, le=600, description="Seconds the whole step may take before it fails."
+    )
+    retries: int = Field(0, ge=0, le=3, description="Extra attempts after a failed one.")
+    on_fail: OnFail = Field("flag", description="What happens when the last attempt fails.")
+
+    def label(self, locale: str) -> str:
+        """The progress-bar label: the title in ``locale`` or else the step id."""
+        return (self.title or {}).get(locale) or self.id
+
+
+class SayStep(_StepBase):
+    """The guide speaks; nothing is expected from the investor."""
+
+    kind: Literal["say"]
+
+
+class QuestionStep(_StepBase):
+    """The guide asks; the investor answers aloud within ``answer_seconds``."""
+
+    kind: Literal["question"]
+    expect: Literal["affirm", "deny", "phrases"] = Field(
+        description="affirm (yes), deny (no) or phrases (one of the given phrases)."
+    )
+    phrases: LocaleList | None = Field(
+        None, description="Accepted answers per locale; required iff expect is phrases."
+    )
+    answer_seconds: float = Field(6, ge=2, le=30, description="Length of the answer window.")
+    retries: int = Field(1, ge=0, le=3, description="Extra attempts after a failed one.")
+
+
+class ReadAloudStep(_StepBase):
+    """The investor reads a sentence aloud: a fixed one, one drawn from a pool, or digits."""
+
+    kind: Literal["read_aloud"]
+    sentence: LocaleText | None = Field(None, description="The fixed sentence to read.")
+    pool: LocaleList | None = Field(
+        None, description="At least 5 sentences per locale; one is drawn per session."
+    )
+    digits: int | None = Field(
+        None, ge=4, le=12, description="Read a random digit string of this length."
+    )
+    answer_seconds: float = Field(6, ge=2, le=30, description="Length of the answer window.")
+    retries: int = Field(1, ge=0, le=3, description="Extra attempts after a failed one.")
+
+
+class ChallengeStep(_StepBase):
+    """Liveness: the investor performs ``draw`` challenges drawn from ``pool``."""
+
+    kind: Literal["challenge"]
+    pool: list[ChallengeName] = Field(
+        min_length=1, description="Challenges to draw from: blink, turn_left, ..."
+    )
+    draw: int = Field(ge=1, le=len(CHALLENGES), description="How many challenges to draw.")
+    instructions: dict[str, LocaleText] | None = Field(
+        None, description="Own words per challenge and locale, instead of the built-in ones."
+    )
+    retries: int = Field(1, ge=0, le=3, description="Extra attempts after a failed one.")
+
+
+class ShowIdStep(_StepBase):
+    """The investor holds the ID card up to the camera."""
+
+    kind: Literal["show_id"]
+
+
+class WaitStep(_StepBase):
+    """A pause of ``seconds``, with optional words."""
+
+    kind: Literal["wait"]
+    seconds: float = Field(ge=1, le=60, description="Length of the pause.")
+    text: LocaleText | None = Field(None, description="What the guide says, per locale.")
+
+
+Step = Annotated[
+    Union[SayStep, QuestionStep, ReadAloudStep, ChallengeStep, ShowIdStep, WaitStep],
+    Field(discriminator="kind"),
+]
+STEP_CLASSES = {
+    "say": SayStep,
+    "question": QuestionStep,
+    "read_aloud": ReadAloudStep,
+    "challenge": ChallengeStep,
+    "show_id": ShowIdStep,
+    "wait": WaitStep,
+}
+
+
+class UnknownStepError(FlowError, KeyError):
+    """A step id that the flow does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class Flow(BaseModel):
+    """One broker's witness script (see docs/flows.md)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        title="Witness Kiosk flow script",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    id: StepId = Field(description="Flow id; must equal the file name without .yaml.")
+    version: int = Field(ge=1, description="The broker's version label of this script.")
+    title: LocaleText = Field(description="Name of the flow, per locale.")
+    locales: list[Annotated[str, Field(pattern=LOCALE_PATTERN)]] = Field(
+        min_length=1, description="Locales offered; every text must exist in all of them."
+    )
+    broker: LocaleText | None = Field(None, description="Broker name; the {broker} variable.")
+    voice: dict[str, VoiceSettings] | None = Field(None, description="Guide voice per locale.")
+    priority: Literal["low", "normal", "high"] = Field(
+        "normal", description="Review queue priority."
+    )
+    retention_years: int = Field(20, ge=1, le=100, description="Years evidence is kept (>= 20).")
+    steps: list[Step] = Field(min_length=1, description="The steps, in order.")
+
+    _source_path: Path | None = PrivateAttr(None)
+    _source_text: str | None = PrivateAttr(None)
+    _content_hash: str | None = PrivateAttr(None)
+
+    # -- provenance (never part of the schema or of model_dump) --------------------------
+
+    @property
+    def source_path(self) -> Path | None:
+        """The file the flow was loaded from, if any."""
+        return self._source_path
+
+    @property
+    def source_text(self) -> str:
+        """The exact script text; a YAML dump of the model for flows built in code."""
+        if self._source_text is None:
+            self._source_text = yaml.safe_dump(
+                self.model_dump(mode="json", exclude_none=True),
+                allow_unicode=True,
+                sort_keys=False,
+            )
+        return self._source_text
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 hex of the script's bytes (UTF-8)."""
+        if self._content_hash is None:
+            self._content_hash = hashlib.sha256(self.source_text.encode("utf-8")).hexdigest()
+        return self._content_hash
+
+    def _set_source(self, path: Path | None, text: str, raw: bytes) -> None:
+        self._source_path = path
+        self._source_text = text
+        self._content_hash = hashlib.sha256(raw).hexdigest()
+
+    # -- lookup --------------------------------------------------------------------------
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id; raises UnknownStepError (a FlowError and KeyError)."""
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise UnknownStepError(f"flow '{self.id}' has no step {step_id!r}")
+
+    def voice_rate(self, locale: str) -> int | None:
+        v = (self.voice or {}).get(locale)
+        return v.rate if v else None
+
+    def variables_for(self, locale: str, variables: dict[str, str]) -> dict[str, str]:
+        """``variables`` plus ``broker`` from the flow, unless the caller gave one."""
+        out = {}
+        if self.broker and locale in self.broker:
+            out["broker"] = self.broker[locale]
+        out.update({k: str(v) for k, v in variables.items()})
+        return out
+
+    # -- what the guide says -------------------------------------------------------------
+
+    def _check_locale(self, locale: str) -> None:
+        if locale not in self.locales:
+            raise FlowError(
+                f"flow '{self.id}' has no locale {locale!r}; it offers {', '.join(self.locales)}"
+            )
+
+    def challenge_instruction(self, step: ChallengeStep, challenge: str, locale: str) -> str:
+        """The guide's words for one challenge: the step's own, else the built-in ones."""
+        own = (step.instructions or {}).get(challenge, {}).get(locale)
+        if own:
+            return own
+        builtin = CHALLENGE_INSTRUCTIONS.get(locale.split("-")[0].lower(), {}).get(challenge)
+        if builtin is None:
+            raise FlowError(f"no words for challenge {challenge!r} in {locale}; add instructions")
+        return builtin
+
+    def prompt_text(
+        self,
+        step: Step,
+        locale: str,
+        variables: dict[str, str],
+        draw: str | Sequence[str] | None = None,
+    ) -> str:
+        """The guide's words with variables filled.
+
+        For read_aloud the text to read follows the instruction: the fixed sentence, or
+        ``draw`` (from ``draw_read_aloud``: a pool item, or digits spoken one by one). For a
+        challenge step, ``draw`` may name challenges whose instructions are appended.
+        """
+        self._check_locale(locale)
+        values = self.variables_for(locale, variables)
+        parts = []
+        if step.text:
+            parts.append(fill_template(step.text[locale], values))
+        if isinstance(step, ReadAloudStep):
+            parts.append(self.reading_text(step, locale, variables, draw, spoken=True))
+        elif isinstance(step, ChallengeStep) and draw:
+            names = [draw] if isinstance(draw, str) else list(draw)
+            parts.append(
+                _joiner(locale).join(self.challenge_instruction(step, n, locale) for n in names)
+            )
+        return _joiner(locale).join(p for p in parts if p)
+
+    def reading_text(
+        self,
+        step: ReadAloudStep,
+        locale: str,
+        variables: dict[str, str],
+        draw: str | None = None,
+        spoken: bool = False,
+    ) -> str:
+        """What the investor must read for a read_aloud step (for matching the answer).
+
+        ``spoken=True`` gives digits separated by spaces, as the guide says them.
+        """
+        self._check_locale(locale)
+        if step.sentence is not None:
+            return fill_template(step.sentence[locale], self.variables_for(locale, variables))
+        if draw is None:
+            raise FlowError(
+                f"step '{step.id}' draws what to read; pass draw=flow.draw_read_aloud(...)"
+            )
+        if step.digits is not None:
+            if not (draw.isdigit() and len(draw) == step.digits):
+                raise FlowError(f"step '{step.id}' needs {step.digits} digits, got {draw!r}")
+            return spaced_digits(draw) if spoken else draw
+        if step.pool is not None and draw not in step.pool[locale]:
+            raise FlowError(f"step '{step.id}': the drawn sentence is not in its {locale} pool")
+        return fill_template(draw, self.variables_for(locale, variables))
+
+    def draw_read_aloud(self, step: Step, locale: str, rng: random.Random) -> str | None:
+        """A random pool item or digit string for this session; None for a fixed sentence."""
+        if not isinstance(step, ReadAloudStep):
+            raise FlowError(f"step '{step.id}' is a {step.kind} step, not read_aloud")
+        self._check_locale(locale)
+        if step.pool is not None:
+            return rng.choice(step.pool[locale])
+        if step.digits is not None:
+            return "".join(rng.choice("0123456789") for _ in range(step.digits))
+        return None
+
+    def draw_challenges(self, step: Step, rng: random.Random) -> list[str]:
+        """``step.draw`` different challenges from the pool, in random order."""
+        if not isinstance(step, ChallengeStep):
+            raise FlowError(f"step '{step.id}' is a {step.kind} step, not challenge")
+        return rng.sample(list(dict.fromkeys(step.pool)), step.draw)
+
+    # -- timing ----------------------------------------------------------------------------
+
+    def prompt_seconds(self, step: Step, locale: str) -> float:
+        """Worst-case estimated seconds for the guide to speak this step's prompt."""
+        values = estimate_values(self, locale)
+        rate = self.voice_rate(locale)
+        base = fill_template(step.text[locale], values) if step.text else ""
+        seconds = speaking_seconds(base, locale, rate)
+        if isinstance(step, ReadAloudStep):
+            seconds += max(
+                (speaking_seconds(t, locale, rate) for t in reading_candidates(step, locale, values)),
+                default=0.0,
+            )
+        elif isinstance(step, ChallengeStep):
+            each = sorted(
+                (
+                    speaking_seconds(self.challenge_instruction(step, c, locale), locale, rate)
+                    for c in set(step.pool)
+                ),
+                reverse=True,
+            )
+            seconds += sum(each[: step.draw])
+        return seconds
+
+    def step_seconds(self, step: Step, locale: str) -> float:
+        """Estimated worst-case seconds the step needs: prompt, answer window, pause, actions."""
+        seconds = self.prompt_seconds(step, locale)
+        if isinstance(step, (QuestionStep, ReadAloudStep)):
+            seconds += step.answer_seconds
+        elif isinstance(step, WaitStep):
+            seconds += step.seconds
+        elif isinstance(step, ChallengeStep):
+            seconds += step.draw * CHALLENGE_SECONDS
+        return seconds
+
+    def estimated_seconds(self, locale: str) -> float:
+        """Estimated length of a session with every step passing at the first attempt."""
+        self._check_locale(locale)
+        return sum(self.step_seconds(s, locale) for s in self.steps)
+
+
+def estimate_values(flow: Flow, locale: str) -> dict[str, str]:
+    """Stand-in variable values for estimating speaking time."""
+    values = dict(ESTIMATE_VALUES["cjk" if is_cjk_locale(locale) else "other"])
+    values["broker"] = (flow.broker or {}).get(locale, "")
+    return values
+
+
+def reading_candidates(step: ReadAloudStep, locale: str, values: dict[str, str]) -> list[str]:
+    """Every text the investor might be asked to read, variables filled with stand-ins."""
+    if step.sentence is not None:
+        return [fill_template(step.sentence[locale], values)]
+    if step.pool is not None:
+        return [fill_template(t, values) for t in step.pool[locale]]
+    if step.digits is not None:
+        return [spaced_digits("0" * step.digits)]
+    return []

@@ -1,0 +1,86 @@
+"""Face descriptors (dlib's 128-d ResNet model): the only module that imports dlib.
+
+Models come from the ``face_recognition_models`` package (installed without
+``face_recognition``, which would build dlib from source). About 70 ms a face, so sessions
+sample roughly one descriptor a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# dlib's own guidance: the same person is usually closer than 0.6. Calibrated on the
+# kiosk.testing.faces fixtures in tests/test_liveness_identity.py.
+SAME_PERSON_DISTANCE = 0.6
+
+
+def descriptor_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance of two 128-d descriptors (smaller is more alike)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != (128,) or b.shape != (128,):
+        raise ValueError(f"descriptors must have shape (128,), got {a.shape} and {b.shape}")
+    return float(np.linalg.norm(a - b))
+
+
+class FaceDescriber:
+    """Computes a 128-d descriptor of the face in an RGB frame (one instance per thread)."""
+
+    def __init__(self):
+        try:
+            import dlib
+            import face_recognition_models as frm
+        except ImportError as exc:
+            raise ConfigError(
+                f"face descriptors need dlib and its models ({exc.name} is missing); install with "
+                "`.venv/bin/pip install dlib-bin face_recognition_models`"
+            ) from exc
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+    def descriptor(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray | None:
+        """Descriptor of the largest face (inside ``box`` when given); None when none is found."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
+        dlib = self._dlib
+        h, w = rgb.shape[:2]
+        ox = oy = 0
+        img = rgb
+        if box is not None:
+            # Search a margin around the landmarker's box: dlib's boxes are tighter and lower.
+            x0, y0, x1, y1 = box
+            mx, my = (x1 - x0) * 0.3, (y1 - y0) * 0.3
+            ox, oy = max(0, int(x0 - mx)), max(0, int(y0 - my))
+            img = np.ascontiguousarray(rgb[oy : min(h, int(y1 + my)), ox : min(w, int(x1 + mx))])
+        upsample = 1 if min(img.shape[:2]) < 160 else 0
+        rects = list(self._detector(img, upsample))
+        if rects:
+            rect = max(rects, key=lambda r: r.width() * r.height())
+        elif box is not None:
+            x0, y0, x1, y1 = box
+            rect = dlib.rectangle(int(x0 - ox), int(y0 - oy), int(x1 - ox), int(y1 - oy))
+        else:
+            return None
+        shape = self._shape(img, rect)
+        return np.asarray(self._encoder.compute_face_descriptor(img, shape), dtype=np.float64)
+
+    def describe_file(self, path: Path | str) -> np.ndarray:
+        """Descriptor of an ID photo file; ValueError naming the file when no face is in it."""
+        import cv2
+
+        path = Path(path)
+        bgr = cv2.imread(str(path))
+        if bgr is None:
+            raise ValueError(f"{path}: not a readable image")
+        d = self.descriptor(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        if d is None:
+            raise ValueError(f"{path}: no face found in the photo")
+        return d

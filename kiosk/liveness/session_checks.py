@@ -1,0 +1,223 @@
+"""Whole-session face checks over recorded FrameSignals and identity descriptors (pure).
+
+Everything here is an observation for the reviewer: events with moments, and a summary. The
+``assess`` function states whether the active liveness check and the session checks hold; the
+flow decides what to do with that.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from kiosk.liveness.challenges import ChallengeParams, Verdict
+from kiosk.liveness.signals import FrameSignals
+
+
+@dataclass(frozen=True)
+class SessionCheckParams:
+    """Thresholds of the whole-session checks."""
+
+    face_lost_s: float = 1.0  # a gap without a face longer than this is an event
+    multiple_faces_s: float = 0.3  # ignore a second face seen for less than this
+    dark: float = 40.0  # face-box luma
+    dark_s: float = 1.0
+    min_present_ratio: float = 0.9
+    identity_distance: float = 0.6  # dlib euclidean distance: same person below
+    identity_min_samples: int = 2  # consecutive far samples before an identity change is called
+    id_match_distance: float = 0.6
+    still_pose_std_deg: float = 0.25  # below both of these the face is suspiciously still
+    still_jitter: float = 0.0015  # median frame-to-frame landmark motion, in frame widths
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if value < 0:
+                raise ValueError(f"SessionCheckParams.{name} must be >= 0, got {value}")
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """Something a reviewer should see, with when it happened (media-clock seconds)."""
+
+    type: str
+    t_start: float
+    t_end: float
+    score: float
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "t_start": round(self.t_start, 3),
+            "t_end": round(self.t_end, 3),
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class SessionReport:
+    """Events (challenges and problems) ordered by time, and the summary figures."""
+
+    events: list[SessionEvent]
+    summary: dict
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "events": [e.to_dict() for e in self.events],
+            "summary": self.summary,
+            "challenges": [v.to_dict() for v in self.verdicts],
+        }
+
+
+def runs(
+    signals: Sequence[FrameSignals], pred: Callable[[FrameSignals], bool], min_s: float
+) -> list[tuple[float, float]]:
+    """Maximal runs of consecutive frames where ``pred`` holds, lasting at least ``min_s``.
+
+    A run lasts from its first frame until the next frame that breaks it (or the last frame).
+    """
+    out = []
+    start = None
+    for s in signals:
+        if pred(s):
+            if start is None:
+                start = s.t
+            continue
+        if start is not None:
+            if s.t - start >= min_s:
+                out.append((start, s.t))
+            start = None
+    if start is not None and signals and signals[-1].t - start >= min_s:
+        out.append((start, signals[-1].t))
+    return out
+
+
+def identity_events(
+    descriptors: Sequence[tuple[float, np.ndarray]], threshold: float, min_samples: int = 2
+) -> tuple[list[SessionEvent], list[float]]:
+    """identity_change events against the first descriptor, and every sample's distance."""
+    if not descriptors:
+        return [], []
+    ref = np.asarray(descriptors[0][1], float)
+    dists = [float(np.linalg.norm(np.asarray(d, float) - ref)) for _, d in descriptors]
+    events = []
+    i = 0
+    while i < len(dists):
+        if dists[i] <= threshold:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(dists) and dists[j + 1] > threshold:
+            j += 1
+        if j - i + 1 >= min_samples:
+            events.append(
+                SessionEvent("identity_change", descriptors[i][0], descriptors[j][0], max(dists[i : j + 1]))
+            )
+        i = j + 1
+    return events, dists
+
+
+def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float]:
+    """(pose std in degrees: max of yaw and pitch, median landmark motion per frame)."""
+    faced = [s for s in signals if s.faces > 0]
+    if len(faced) < 3:
+        return 0.0, 0.0
+    pose_std = max(statistics.pstdev(s.yaw for s in faced), statistics.pstdev(s.pitch for s in faced))
+    steps = []
+    for a, b in zip(faced, faced[1:], strict=False):
+        if a.points and len(a.points) == len(b.points):
+            pa, pb = np.asarray(a.points), np.asarray(b.points)
+            steps.append(float(np.linalg.norm(pa - pb, axis=1).mean()))
+    return pose_std, (statistics.median(steps) if steps else 0.0)
+
+
+def check_session(
+    signals: Sequence[FrameSignals],
+    descriptors: Sequence[tuple[float, np.ndarray]] = (),
+    verdicts: Sequence[Verdict] = (),
+    id_descriptor: np.ndarray | None = None,
+    params: SessionCheckParams | None = None,
+    challenge_params: ChallengeParams | None = None,
+) -> SessionReport:
+    """Every whole-session check over one recording's signals, descriptors and challenge verdicts."""
+    p = params or SessionCheckParams()
+    cp = challenge_params or ChallengeParams()
+    events: list[SessionEvent] = []
+    for v in verdicts:
+        if v.passed:
+            events.append(SessionEvent(v.kind, v.t_start, v.t_end, v.score))
+    lost = runs(signals, lambda s: s.faces == 0, p.face_lost_s)
+    events += [SessionEvent("face_lost", a, b, b - a) for a, b in lost]
+    multi = runs(signals, lambda s: s.faces >= 2, p.multiple_faces_s)
+    for a, b in multi:
+        peak = max(s.faces for s in signals if a <= s.t <= b)
+        events.append(SessionEvent("multiple_faces", a, b, float(peak)))
+    dark = runs(signals, lambda s: s.brightness < p.dark, p.dark_s)
+    events += [SessionEvent("too_dark", a, b, b - a) for a, b in dark]
+    id_events, dists = identity_events(descriptors, p.identity_distance, p.identity_min_samples)
+    events += id_events
+    events.sort(key=lambda e: (e.t_start, e.type))
+
+    n = len(signals)
+    present = sum(1 for s in signals if s.faces > 0)
+    pose_std, jitter = motion_stats(signals)
+    still = present >= 3 and pose_std < p.still_pose_std_deg and jitter < p.still_jitter
+    no_response = bool(verdicts) and all(
+        not v.passed and v.score < cp.near_frac for v in verdicts
+    )
+    summary = {
+        "frames": n,
+        "duration_s": round(signals[-1].t - signals[0].t, 3) if n else 0.0,
+        "face_present_ratio": round(present / n, 4) if n else 0.0,
+        "faces_max": max((s.faces for s in signals), default=0),
+        "face_lost_s": round(sum(b - a for a, b in lost), 3),
+        "multiple_faces_s": round(sum(b - a for a, b in multi), 3),
+        "too_dark_s": round(sum(b - a for a, b in dark), 3),
+        "identity_samples": len(dists),
+        "identity_max_distance": round(max(dists), 4) if dists else None,
+        "identity_consistent": (not id_events) if dists else None,
+        "pose_std_deg": round(pose_std, 3),
+        "landmark_jitter": round(jitter, 5),
+        "still_image_suspected": still,
+        "no_challenge_response": no_response,
+        "challenges_passed": sum(1 for v in verdicts if v.passed),
+        "challenges_total": len(verdicts),
+    }
+    if id_descriptor is not None:
+        if descriptors:
+            ref = np.asarray(id_descriptor, float)
+            d = statistics.median(float(np.linalg.norm(np.asarray(x, float) - ref)) for _, x in descriptors)
+            summary["id_match_distance"] = round(d, 4)
+            summary["id_match"] = d <= p.id_match_distance
+        else:
+            summary["id_match_distance"] = None
+            summary["id_match"] = False
+    return SessionReport(events, summary, list(verdicts))
+
+
+def assess(report: SessionReport, params: SessionCheckParams | None = None) -> tuple[bool, list[str]]:
+    """Whether the active liveness check and session checks all hold, and every reason why not."""
+    p = params or SessionCheckParams()
+    s = report.summary
+    reasons = []
+    for v in report.verdicts:
+        if not v.passed:
+            reasons.append(f"challenge {v.kind} failed: {v.reason}")
+    if s["frames"] == 0 or s["face_present_ratio"] < p.min_present_ratio:
+        reasons.append(f"face present in only {s['face_present_ratio']:.0%} of frames")
+    if s["face_lost_s"] > 0:
+        reasons.append(f"face lost for {s['face_lost_s']:.1f} s")
+    if s["multiple_faces_s"] > 0:
+        reasons.append(f"more than one face for {s['multiple_faces_s']:.1f} s")
+    if s["too_dark_s"] > 0:
+        reasons.append(f"too dark for {s['too_dark_s']:.1f} s")
+    if s["identity_consistent"] is False:
+        reasons.append(f"identity changed (max distance {s['identity_max_distance']})")
+    if s["still_image_suspected"]:
+        reasons.append("no micro-motion: looks like a still image")
+    if s.get("id_match") is False:
+        reasons.append(f"face does not match the ID photo (distance {s.get('id_match_distance')})")
+    return not reasons, reasons

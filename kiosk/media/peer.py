@@ -1,0 +1,168 @@
+"""The investor's peer connection: validate the offer, answer it, record and consume media.
+
+Runs entirely on the ``MediaLoop``. Callbacks to the session controller are handed to a
+thread pool so that nothing slow ever runs on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import SessionDescription
+
+from kiosk.errors import SignallingError
+from kiosk.timeline import MediaClock
+
+log = logging.getLogger(__name__)
+
+
+def validate_offer(sdp: object, max_bytes: int) -> str:
+    """Return the SDP if it is an acceptable offer; SignallingError saying why otherwise."""
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise SignallingError("the offer has no SDP")
+    if len(sdp.encode("utf-8", "replace")) > max_bytes:
+        raise SignallingError(f"the offer is larger than {max_bytes} bytes")
+    if not sdp.startswith("v=0"):
+        raise SignallingError("the offer is not SDP (it must start with v=0)")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc raises AssertionError/ValueError/IndexError on junk
+        raise SignallingError(f"the offer SDP cannot be parsed ({type(exc).__name__})") from None
+    kinds = [m.kind for m in parsed.media]
+    if kinds.count("video") != 1:
+        raise SignallingError("the offer must carry exactly one video track")
+    if kinds.count("audio") > 1 or len(kinds) > 2:
+        raise SignallingError("the offer may carry one audio track besides the video")
+    for m in parsed.media:
+        if m.direction not in (None, "sendonly", "sendrecv"):
+            raise SignallingError(f"the {m.kind} track must be sent (direction {m.direction})")
+    return sdp
+
+
+def ice_configuration(ice_servers) -> RTCConfiguration:
+    """aiortc's default is Google's STUN; we use none unless configured."""
+    return RTCConfiguration(iceServers=[
+        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice_servers
+    ])
+
+
+class InvestorPeer:
+    """One investor's receive-only peer connection, its recorder and its frame consumers."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        clock: MediaClock,
+        recording_path: Path | None,
+        executor: Executor,
+        ice_servers=(),
+        keyframe_interval: float = 2.0,
+        on_first_frame: Callable[[], None] = lambda: None,
+        on_lost: Callable[[str], None] = lambda reason: None,
+        on_video_frame: Callable | None = None,
+        on_audio_frame: Callable | None = None,
+    ):
+        self.session_id = session_id
+        self.clock = clock
+        self.recording_path = recording_path
+        self.executor = executor
+        self.ice_servers = ice_servers
+        self.keyframe_interval = keyframe_interval
+        self.on_first_frame = on_first_frame
+        self.on_lost = on_lost
+        self.on_video_frame = on_video_frame
+        self.on_audio_frame = on_audio_frame
+        self.pc: RTCPeerConnection | None = None
+        self.recorder = None
+        self.video_frames = 0
+        self.audio_frames = 0
+        self._tasks: list[asyncio.Task] = []
+        self._first = False
+        self._closed = False
+
+    def _later(self, fn, *args) -> None:
+        self.executor.submit(fn, *args)
+
+    async def accept(self, offer_sdp: str) -> str:
+        """Answer the offer; the recorder is attached before any media can flow."""
+        from kiosk.media.recorder import PacketRecorder, prefer_vp8_opus
+
+        pc = RTCPeerConnection(ice_configuration(self.ice_servers))
+        self.pc = pc
+
+        @pc.on("track")
+        def _on_track(track):
+            self._tasks.append(asyncio.ensure_future(self._consume(track)))
+
+        @pc.on("connectionstatechange")
+        async def _on_state():
+            state = pc.connectionState
+            log.info("peer connection %s", state, extra={"session": self.session_id})
+            if state in ("failed", "closed") and not self._closed:
+                self._later(self.on_lost, "media_" + state)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            if self.recording_path is not None:
+                prefer_vp8_opus(pc)
+                self.recorder = PacketRecorder(self.recording_path, self.clock,
+                                               keyframe_interval=self.keyframe_interval)
+                self.recorder.attach(pc)
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except SignallingError:
+            await self.close()
+            raise
+        except Exception as exc:
+            await self.close()
+            raise SignallingError(f"the offer could not be answered ({type(exc).__name__}: {exc})") from None
+        return pc.localDescription.sdp
+
+    async def _consume(self, track) -> None:
+        """Drain a remote track so aiortc's unbounded frame queue never grows."""
+        kind = track.kind
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            except asyncio.CancelledError:
+                return
+            if kind == "video":
+                self.video_frames += 1
+                if not self._first:
+                    self._first = True
+                    self._later(self.on_first_frame)
+                if self.on_video_frame is not None:
+                    self.on_video_frame(frame, self.clock.now())
+            else:
+                self.audio_frames += 1
+                if self.on_audio_frame is not None:
+                    self.on_audio_frame(frame, self.clock.now())
+
+    async def close(self) -> None:
+        """Stop consuming, close the connection and the recorder; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        if self.pc is not None:
+            try:
+                await asyncio.wait_for(self.pc.close(), 5)
+            except Exception:  # closing must never raise into shutdown paths
+                log.exception("closing peer connection failed", extra={"session": self.session_id})
+        if self.recorder is not None:
+            # close() flushes the file: do it off the loop.
+            t0 = time.monotonic()
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.recorder.close)
+            log.info("recorder closed in %.0f ms", (time.monotonic() - t0) * 1000,
+                     extra={"session": self.session_id})

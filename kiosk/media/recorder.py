@@ -1,0 +1,513 @@
+"""Record a peer's VP8 video and Opus audio packets as they arrive: no re-encoding, off the loop.
+
+``PacketRecorder.attach(pc)`` tees every encoded frame of each receiver (``aiortc_seam``),
+stamps it on the session ``MediaClock`` and hands it through a bounded queue to one writer
+thread, which muxes it into a live Matroska file flushed after every packet (clusters of at
+most 1 s), so a killed process loses only the last second or two. ``finalise_recording``
+remuxes that file, even a truncated one, into a seekable WebM with cues; ``probe_recording``
+decodes a recording to prove what is in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from aiortc import RTCPeerConnection, RTCRtpReceiver
+
+from kiosk.errors import MediaError
+from kiosk.media import aiortc_seam
+from kiosk.timeline import MediaClock
+
+log = logging.getLogger(__name__)
+
+CLOCK_RATES = {"video": 90_000, "audio": 48_000}
+CODECS = {"video": "vp8", "audio": "opus"}
+# Matroska stores every timestamp in milliseconds (the muxer forces time base 1/1000).
+MS = Fraction(1, 1000)
+LIVE_MKV_OPTIONS = {
+    "cluster_time_limit": "1000",  # close a cluster at least every second ...
+    "flush_packets": "1",  # ... and push each packet to the OS: a SIGKILL loses ~1-2 s
+    # Never hold one track's packets for long waiting on the other (default is 10 s).
+    "max_interleave_delta": "1000000",
+}
+# Header dimensions if no VP8 keyframe arrived before the header had to be written; decoders
+# take the real size from the bitstream.
+FALLBACK_SIZE = (640, 480)
+HEADER_WAIT_SECONDS = 2.0
+
+
+def vp8_is_keyframe(data: bytes) -> bool:
+    """VP8 frame tag bit 0 is 0 on a keyframe (RFC 6386 section 9.1)."""
+    return len(data) > 0 and not data[0] & 1
+
+
+def vp8_keyframe_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a VP8 keyframe header, or None when ``data`` is not one."""
+    if len(data) < 10 or not vp8_is_keyframe(data) or data[3:6] != b"\x9d\x01\x2a":
+        return None
+    width = int.from_bytes(data[6:8], "little") & 0x3FFF
+    height = int.from_bytes(data[8:10], "little") & 0x3FFF
+    return (width, height) if width and height else None
+
+
+def prefer_vp8_opus(pc: RTCPeerConnection) -> None:
+    """Make the answer negotiate VP8 (+RTX) video and Opus audio only; call after setRemoteDescription.
+
+    Raises MediaError naming the offered codecs when the offer has no VP8 or no Opus.
+    """
+    wanted = {"video": {"video/vp8"}, "audio": {"audio/opus"}}
+    for transceiver in pc.getTransceivers():
+        kind = transceiver.kind
+        if kind not in wanted:
+            continue
+        caps = RTCRtpReceiver.getCapabilities(kind).codecs
+        prefs = [c for c in caps if c.mimeType.lower() in wanted[kind]]
+        if kind == "video":
+            prefs += [c for c in caps if c.mimeType.lower() == "video/rtx"]
+        transceiver.setCodecPreferences(prefs)
+        offered = [c.mimeType for c in (getattr(transceiver, "_codecs", None) or [])]
+        if offered and not aiortc_seam.restrict_negotiated_codecs(transceiver, wanted[kind]):
+            raise MediaError(
+                f"the offer's {kind} has no {CODECS[kind].upper()} codec (offered: "
+                f"{', '.join(sorted(set(offered)))}); recording needs VP8 video and Opus audio"
+            )
+
+
+@dataclass
+class _Track:
+    """Per-receiver state; the producer fields are touched only on the asyncio loop."""
+
+    kind: str
+    receiver: RTCRtpReceiver
+    clock_rate: int
+    tap: aiortc_seam.ReceiverTap | None = None
+    stream: object = None  # av stream, writer thread only
+    first_arrival: float | None = None
+    first_rtp: int = 0
+    last_rtp_raw: int = 0
+    ext_rtp: int = 0
+    need_keyframe: bool = True
+    keyframe_wanted: bool = False
+    last_keyframe_arrival: float | None = None
+    last_pli: float = 0.0
+    last_ms: int = -1  # writer thread only
+    wrong_codec_warned: bool = False
+
+
+@dataclass
+class _Item:
+    track: _Track
+    data: bytes
+    pts: float  # seconds on the session MediaClock
+    keyframe: bool
+
+
+class PacketRecorder:
+    """Records every encoded video frame and audio packet of one peer connection to ``path``."""
+
+    def __init__(
+        self,
+        path: Path,
+        clock: MediaClock,
+        keyframe_interval: float = 2.0,
+        queue_max_packets: int = 1000,
+    ):
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise MediaError(f"recording folder {path.parent} does not exist")
+        if not keyframe_interval > 0:
+            raise ValueError(f"keyframe_interval must be > 0 seconds, got {keyframe_interval!r}")
+        if queue_max_packets < 1:
+            raise ValueError(f"queue_max_packets must be >= 1, got {queue_max_packets!r}")
+        self.path = path
+        self.clock = clock
+        self.keyframe_interval = float(keyframe_interval)
+        # ~65 packets/s for A+V: the default holds ~15 s of media if the disk stalls.
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=queue_max_packets)
+        self._tracks: list[_Track] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._closed = False
+        self._writer: threading.Thread | None = None
+        self._pli_task: asyncio.Task | None = None
+        self._last_drop_warning = 0.0
+        self._stats = {
+            "video_packets": 0,
+            "audio_packets": 0,
+            "video_keyframes": 0,
+            "bytes": 0,
+            "first_video_t": None,
+            "first_audio_t": None,
+            "dropped_video": 0,
+            "dropped_audio": 0,
+            "skipped_video": 0,  # before the first keyframe or after a drop
+            "keyframe_requests": 0,
+            "write_errors": 0,
+        }
+
+    # -- attaching (asyncio loop) -------------------------------------------------------------
+
+    def attach(self, pc: RTCPeerConnection) -> None:
+        """Tap every video and audio receiver of ``pc``; call on its loop before createAnswer."""
+        with self._lock:
+            if self._closed:
+                raise MediaError("recorder is closed")
+            if self._tracks:
+                raise MediaError("recorder is already attached to a peer connection")
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind not in CLOCK_RATES or transceiver.receiver is None:
+                    continue
+                track = _Track(transceiver.kind, transceiver.receiver,
+                               CLOCK_RATES[transceiver.kind])
+                track.tap = aiortc_seam.tap_receiver(
+                    transceiver.receiver,
+                    lambda codec, data, ts, arrival, t=track: self._on_frame(t, codec, data, ts,
+                                                                             arrival),
+                )
+                self._tracks.append(track)
+            if not self._tracks:
+                raise MediaError("the peer connection has no audio or video receiver to record")
+            self._writer = threading.Thread(target=self._run_writer, name="recorder-writer",
+                                            daemon=True)
+            self._writer.start()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.warning("attach() called outside the asyncio loop: no periodic keyframe requests")
+            return
+        if any(t.kind == "video" for t in self._tracks):
+            self._pli_task = loop.create_task(self._request_keyframes())
+
+    def _on_frame(self, track: _Track, codec: str, data: bytes, rtp_ts: int,
+                  arrival: float) -> None:
+        """Stamp one encoded frame and queue it; runs on the asyncio loop, so never blocks."""
+        if self._closed or not data:
+            return
+        if codec.lower() != CODECS[track.kind]:
+            if not track.wrong_codec_warned:
+                track.wrong_codec_warned = True
+                log.warning("not recording %s: negotiated codec %s is not %s", track.kind,
+                            codec, CODECS[track.kind])
+            return
+        if track.first_arrival is None:
+            track.first_arrival = arrival
+            track.first_rtp = track.ext_rtp = track.last_rtp_raw = rtp_ts
+        else:
+            # 32-bit RTP time: a step of more than half the range is a step backwards.
+            delta = (rtp_ts - track.last_rtp_raw) & 0xFFFFFFFF
+            if delta >= 1 << 31:
+                delta -= 1 << 32
+            track.ext_rtp += delta
+            track.last_rtp_raw = rtp_ts
+        pts = (track.first_arrival - self.clock.origin) + (
+            track.ext_rtp - track.first_rtp) / track.clock_rate
+        keyframe = True
+        if track.kind == "video":
+            keyframe = vp8_is_keyframe(data)
+            if keyframe:
+                track.last_keyframe_arrival = arrival
+                track.keyframe_wanted = False
+                track.need_keyframe = False
+            elif track.need_keyframe:
+                # Undecodable without the keyframe it depends on.
+                self._stats["skipped_video"] += 1
+                track.keyframe_wanted = True
+                return
+        try:
+            self._queue.put_nowait(_Item(track, data, pts, keyframe))
+        except queue.Full:
+            self._stats["dropped_" + track.kind] += 1
+            if track.kind == "video":
+                track.need_keyframe = True
+                track.keyframe_wanted = True
+            if arrival - self._last_drop_warning > 5.0:
+                self._last_drop_warning = arrival
+                log.warning("recorder queue full (writer behind): dropped %d video, %d audio "
+                            "packets so far", self._stats["dropped_video"],
+                            self._stats["dropped_audio"])
+
+    async def _request_keyframes(self) -> None:
+        """Ask the sender for a keyframe every keyframe_interval, so the file stays seekable."""
+        period = min(0.5, self.keyframe_interval / 4)
+        while not self._stop.is_set():
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            for track in self._tracks:
+                if track.kind != "video" or track.first_arrival is None:
+                    continue
+                last = track.last_keyframe_arrival
+                due = track.keyframe_wanted or last is None or (
+                    now - last >= self.keyframe_interval - period / 2)
+                if not due or now - track.last_pli < min(1.0, self.keyframe_interval / 2):
+                    continue
+                track.last_pli = now
+                try:
+                    self._stats["keyframe_requests"] += await aiortc_seam.request_keyframe(
+                        track.receiver)
+                except Exception as exc:  # a closing transport must not kill the task
+                    log.debug("keyframe request failed: %s", exc)
+
+    # -- writer thread ------------------------------------------------------------------------
+
+    def _run_writer(self) -> None:
+        container = None
+        fh = None
+        pending: list[_Item] = []
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    item = None
+                    if self._stop.is_set():
+                        break
+                if container is None:
+                    if item is not None:
+                        pending.append(item)
+                    if not self._header_ready(pending):
+                        continue
+                    try:
+                        fh = open(self.path, "wb", buffering=0)
+                        container = self._open_container(fh, pending)
+                    except Exception:
+                        log.exception("cannot open recording %s; recording nothing", self.path)
+                        self._stats["write_errors"] += 1
+                        self._drain_after_failure()
+                        return
+                    items, pending = pending, []
+                else:
+                    items = [item] if item is not None else []
+                for it in items:
+                    self._write(container, it)
+            if container is None:  # stopped before any header: still leave a valid file
+                fh = open(self.path, "wb", buffering=0)
+                container = self._open_container(fh, pending)
+                for it in pending:
+                    self._write(container, it)
+        except Exception:
+            log.exception("recording writer failed")
+            self._stats["write_errors"] += 1
+        finally:
+            if container is not None:
+                try:
+                    container.close()
+                except Exception:
+                    log.exception("closing recording %s failed", self.path)
+                    self._stats["write_errors"] += 1
+            if fh is not None:
+                fh.close()
+
+    def _drain_after_failure(self) -> None:
+        while not (self._stop.is_set() and self._queue.empty()):
+            try:
+                self._queue.get(timeout=0.2)
+            except queue.Empty:
+                pass
+
+    def _header_ready(self, pending: list[_Item]) -> bool:
+        """Write the header once a video keyframe gave the size, or after a short wait."""
+        if self._stop.is_set():
+            return True
+        if not pending:
+            return False
+        kinds = {t.kind for t in self._tracks}
+        if "video" not in kinds or any(p.keyframe and p.track.kind == "video" for p in pending):
+            return True
+        return pending[-1].pts - pending[0].pts >= HEADER_WAIT_SECONDS
+
+    def _open_container(self, fh, pending: list[_Item]):
+        size = next((s for p in pending if p.track.kind == "video"
+                     for s in [vp8_keyframe_size(p.data)] if s), FALLBACK_SIZE)
+        container = av.open(fh, "w", format="matroska", options=LIVE_MKV_OPTIONS)
+        for track in self._tracks:
+            if track.kind == "video":
+                track.stream = container.add_mux_stream("vp8", width=size[0], height=size[1])
+            else:
+                # A libopus encoder context (never fed) makes PyAV write a valid OpusHead as
+                # CodecPrivate, which Matroska requires and players need to decode Opus.
+                track.stream = container.add_stream("libopus", rate=48_000, layout="stereo")
+            track.stream.time_base = MS
+        container.start_encoding()
+        log.info("recording to %s (video %dx%d)", self.path, *size)
+        return container
+
+    def _write(self, container, item: _Item) -> None:
+        track = item.track
+        ms = max(0, round(item.pts * 1000))
+        if ms <= track.last_ms:  # Matroska needs increasing timestamps per track
+            ms = track.last_ms + 1
+        track.last_ms = ms
+        packet = av.Packet(item.data)
+        packet.stream = track.stream
+        packet.time_base = MS
+        packet.pts = packet.dts = ms
+        packet.is_keyframe = item.keyframe
+        try:
+            container.mux(packet)
+        except Exception as exc:
+            self._stats["write_errors"] += 1
+            if self._stats["write_errors"] <= 3:
+                log.error("writing a %s packet failed: %s", track.kind, exc)
+            return
+        kind = track.kind
+        self._stats[kind + "_packets"] += 1
+        self._stats["bytes"] += len(item.data)
+        if kind == "video" and item.keyframe:
+            self._stats["video_keyframes"] += 1
+        if self._stats["first_" + kind + "_t"] is None:
+            self._stats["first_" + kind + "_t"] = round(ms / 1000, 3)
+
+    # -- public -------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Counters: packets and keyframes written, bytes, first pts per kind, drops."""
+        return dict(self._stats)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop recording, flush and close the file; idempotent, thread-safe, never raises."""
+        with self._lock:
+            first = not self._closed
+            self._closed = True
+            self._stop.set()
+            writer = self._writer
+        if first:
+            for track in self._tracks:
+                if track.tap is not None:
+                    track.tap.detach()
+            task = self._pli_task
+            if task is not None and not task.done():
+                try:
+                    task.get_loop().call_soon_threadsafe(task.cancel)
+                except RuntimeError:  # loop already closed
+                    pass
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(timeout)
+            if writer.is_alive():
+                log.error("recording writer did not finish within %.0f s (%s)", timeout,
+                          self.path)
+            elif first:
+                log.info("recording closed: %s", self._stats)
+
+
+# -- finalising and probing ---------------------------------------------------------------------
+
+
+def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> dict:
+    """Remux a live (possibly truncated) .mkv into a seekable .webm with cues, without re-encoding.
+
+    Returns ``probe_recording(out_path)`` (or packet counts when ``decode`` is False). Raises
+    MediaError when the input is missing or holds no usable VP8/Opus packet.
+    """
+    live_path, out_path = Path(live_path), Path(out_path)
+    if not live_path.is_file():
+        raise MediaError(f"live recording {live_path} does not exist")
+    try:
+        src = av.open(str(live_path))
+    except av.FFmpegError as exc:
+        raise MediaError(f"live recording {live_path} is not a readable Matroska file: {exc}"
+                         ) from None
+    tmp = out_path.with_name(out_path.name + ".part")
+    counts = {"video": 0, "audio": 0}
+    try:
+        in_streams = [s for s in src.streams if s.type in ("video", "audio")
+                      and s.codec_context is not None
+                      and s.codec_context.name in ("vp8", "opus")]
+        if not in_streams:
+            raise MediaError(f"{live_path} has no VP8 video or Opus audio stream")
+        dst = av.open(str(tmp), "w", format="webm")
+        try:
+            out_streams = {s.index: dst.add_stream_from_template(s) for s in in_streams}
+            last = {}
+            try:
+                for packet in src.demux(in_streams):
+                    if packet.size == 0 or packet.pts is None or packet.is_corrupt:
+                        continue  # flush packets, and the torn block a SIGKILL leaves
+                    if packet.dts is None:
+                        packet.dts = packet.pts
+                    idx = packet.stream.index
+                    if idx in last and packet.dts <= last[idx]:
+                        continue
+                    last[idx] = packet.dts
+                    packet.stream = out_streams[idx]
+                    dst.mux(packet)
+                    counts[packet.stream.type] += 1
+            except (av.FFmpegError, EOFError) as exc:
+                # A file cut by a crash ends in a partial cluster: keep what came before.
+                log.warning("live recording %s ends early (%s); kept what precedes it",
+                            live_path, exc)
+        finally:
+            dst.close()
+    except MediaError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except av.FFmpegError as exc:
+        tmp.unlink(missing_ok=True)
+        raise MediaError(f"remuxing {live_path} failed: {exc}") from None
+    finally:
+        src.close()
+    if counts["video"] == 0 and counts["audio"] == 0:
+        tmp.unlink(missing_ok=True)
+        raise MediaError(f"{live_path} holds no video or audio packets: nothing was recorded")
+    tmp.replace(out_path)
+    if not decode:
+        return {"video_packets": counts["video"], "audio_packets": counts["audio"]}
+    return probe_recording(out_path)
+
+
+def probe_recording(path: Path) -> dict:
+    """Decode ``path`` fully: frames, size, duration, audio seconds and RMS, first pts per track."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"recording {path} does not exist")
+    info = {"video_frames": 0, "width": None, "height": None, "duration": 0.0,
+            "audio_seconds": 0.0, "audio_rms": 0.0, "first_video_pts": None,
+            "first_audio_pts": None}
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        raise MediaError(f"recording {path} cannot be opened: {exc}") from None
+    last_video = last_audio_end = 0.0
+    sum_sq = 0.0
+    n_samples = 0
+    with container:
+        streams = [s for s in container.streams if s.type in ("video", "audio")]
+        try:
+            for packet in container.demux(streams):
+                for frame in packet.decode():
+                    t = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                    if packet.stream.type == "video":
+                        info["video_frames"] += 1
+                        info["width"], info["height"] = frame.width, frame.height
+                        if t is not None:
+                            if info["first_video_pts"] is None:
+                                info["first_video_pts"] = t
+                            last_video = max(last_video, t)
+                    else:
+                        samples = frame.to_ndarray().astype(np.float64)
+                        if frame.format.name.startswith("s16"):
+                            samples /= 32768.0
+                        sum_sq += float(np.sum(samples ** 2))
+                        n_samples += samples.size
+                        info["audio_seconds"] += frame.samples / frame.sample_rate
+                        if t is not None:
+                            if info["first_audio_pts"] is None:
+                                info["first_audio_pts"] = t
+                            last_audio_end = max(last_audio_end,
+                                                 t + frame.samples / frame.sample_rate)
+        except av.FFmpegError as exc:
+            raise MediaError(f"recording {path} does not decode: {exc}") from None
+    starts = [t for t in (info["first_video_pts"], info["first_audio_pts"]) if t is not None]
+    info["duration"] = round(max(last_video, last_audio_end) - min(starts), 3) if starts else 0.0
+    info["audio_seconds"] = round(info["audio_seconds"], 3)
+    info["audio_rms"] = round(math.sqrt(sum_sq / n_samples), 5) if n_samples else 0.0
+    return info

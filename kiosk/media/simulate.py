@@ -1,0 +1,308 @@
+"""``kiosk simulate``: a synthetic investor that runs a whole witness against a server.
+
+It behaves like the investor page: joins with a link, sends camera (a video file) and
+microphone over real WebRTC (aiortc), reports prompt playback, and speaks its answer audio
+inside every answer window. Tests, demos and benchmarks use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import av
+import click
+import numpy as np
+import requests
+import socketio
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+from aiortc.mediastreams import AudioStreamTrack
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 48000
+FRAME_SAMPLES = 960  # 20 ms
+
+
+def load_pcm(path: Path) -> np.ndarray:
+    """Decode any audio file to 48 kHz mono int16."""
+    out = []
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        for frame in container.decode(audio=0):
+            for f in resampler.resample(frame):
+                out.append(f.to_ndarray().reshape(-1))
+        for f in resampler.resample(None):
+            out.append(f.to_ndarray().reshape(-1))
+    return np.concatenate(out).astype(np.int16) if out else np.zeros(0, np.int16)
+
+
+class AnswerAudioTrack(AudioStreamTrack):
+    """Silence, except that ``speak()`` plays the answer clip once from its start."""
+
+    def __init__(self, pcm: np.ndarray, loop: bool = False):
+        super().__init__()
+        self.pcm = pcm
+        self.loop_mode = loop
+        self._pos: int | None = 0 if loop else None
+        self._ts = 0
+        self._start: float | None = None
+
+    def speak(self) -> None:
+        self._pos = 0
+
+    async def recv(self):
+        if self._start is None:
+            self._start = time.time()
+        self._ts += FRAME_SAMPLES
+        wait = self._start + self._ts / SAMPLE_RATE - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        chunk = np.zeros(FRAME_SAMPLES, np.int16)
+        if self._pos is not None and len(self.pcm):
+            part = self.pcm[self._pos:self._pos + FRAME_SAMPLES]
+            chunk[: len(part)] = part
+            self._pos += FRAME_SAMPLES
+            if self._pos >= len(self.pcm):
+                self._pos = 0 if self.loop_mode else None
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._ts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        return frame
+
+
+@dataclass
+class SimResult:
+    session_id: str | None = None
+    state: str | None = None
+    reason: str | None = None
+    recording: str | None = None
+    events: list = field(default_factory=list)
+    offer_answer_ms: float | None = None
+    first_prompt_ms: float | None = None
+    errors: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "session_id": self.session_id, "state": self.state, "reason": self.reason,
+            "recording": self.recording, "offer_answer_ms": self.offer_answer_ms,
+            "first_prompt_ms": self.first_prompt_ms, "steps": self.steps, "errors": self.errors,
+        }
+
+
+def create_link(server: str, api_key: str | None, locale: str = "zh-CN", flow: str | None = None,
+                name: str = "张三", id_number: str = "110101199003078888") -> str:
+    """A fresh investor link: through the API when a key is given, else through /demo."""
+    server = server.rstrip("/")
+    if api_key:
+        body = {"applicant": {"name": name, "id_number": id_number}, "locale": locale}
+        if flow:
+            body["flow_id"] = flow
+        r = requests.post(f"{server}/api/sessions", json=body, headers={"X-API-Key": api_key}, timeout=10)
+        if r.status_code != 201:
+            raise click.ClickException(f"creating the session failed: HTTP {r.status_code} {r.text[:300]}")
+        return r.json()["investor_url"]
+    params = {"lang": locale}
+    if flow:
+        params["flow"] = flow
+    r = requests.get(f"{server}/demo", params=params, allow_redirects=False, timeout=10)
+    if r.status_code != 303:
+        raise click.ClickException("no API key given and the server has no /demo page: pass --api-key")
+    return server + r.headers["Location"]
+
+
+async def run_investor(
+    link: str,
+    video: Path | None,
+    audio: Path | None,
+    *,
+    prompt_time: str = "real",
+    audio_mode: str = "answer",
+    cancel_at_step: int | None = None,
+    vanish_at_step: int | None = None,
+    timeout: float = 300.0,
+    api_key: str | None = None,
+) -> SimResult:
+    """Run one witness through ``link``; returns when the server ends it (or on timeout)."""
+    loop = asyncio.get_running_loop()
+    parsed = urlparse(link)
+    server = f"{parsed.scheme}://{parsed.netloc}"
+    token = parsed.path.rstrip("/").split("/")[-1]
+    result = SimResult()
+    done = asyncio.Event()
+    pc = RTCPeerConnection()
+    player = MediaPlayer(str(video), loop=True) if video else None
+    pcm = load_pcm(audio) if audio else np.zeros(0, np.int16)
+    mic = AnswerAudioTrack(pcm, loop=(audio_mode == "loop"))
+    sio = socketio.Client(reconnection=False)
+    t_offer = [0.0]
+    t_join = [0.0]
+    http = requests.Session()
+
+    def on_loop(coro):
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    def note(name, data=None):
+        result.events.append({"name": name, "t": round(time.monotonic(), 3), "data": data})
+
+    @sio.on("joined")
+    def _joined(data):
+        note("joined", data)
+        result.session_id = data["session_id"]
+        on_loop(_offer())
+
+    async def _offer():
+        if player is not None and player.video is not None:
+            pc.addTransceiver(player.video, direction="sendonly")
+        else:
+            raise RuntimeError("a video file is required")
+        pc.addTransceiver(mic, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())  # gathers all candidates
+        t_offer[0] = time.monotonic()
+        sio.emit("offer", {"sdp": pc.localDescription.sdp, "type": "offer"})
+
+    @sio.on("answer")
+    def _answer(data):
+        result.offer_answer_ms = round((time.monotonic() - t_offer[0]) * 1000, 1)
+        note("answer")
+        on_loop(pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="answer")))
+
+    @sio.on("step")
+    def _step(data):
+        note("step", {k: data.get(k) for k in ("index", "id", "seq", "attempt")})
+        result.steps.append(data["id"])
+        if result.first_prompt_ms is None and data.get("prompt"):
+            http.get(server + data["prompt"]["url"], timeout=10).raise_for_status()
+            result.first_prompt_ms = round((time.monotonic() - t_offer[0]) * 1000, 1)
+        if cancel_at_step is not None and data["index"] == cancel_at_step:
+            sio.emit("cancel", {})
+            return
+        if vanish_at_step is not None and data["index"] == vanish_at_step:
+            on_loop(_vanish())
+            return
+        threading.Thread(target=_play, args=(data,), daemon=True).start()
+
+    def _play(data):
+        seq = data["seq"]
+        sio.emit("prompt_started", {"step": data["id"], "seq": seq})
+        if data.get("prompt") and prompt_time == "real":
+            time.sleep(float(data["prompt"]["duration"]))
+        elif prompt_time == "real":
+            time.sleep(1.0)
+        else:
+            time.sleep(0.2)
+        sio.emit("prompt_ended", {"step": data["id"], "seq": seq})
+
+    @sio.on("window_open")
+    def _window(data):
+        note("window_open", data)
+        if data.get("kind") == "answer":
+            loop.call_soon_threadsafe(mic.speak)
+
+    @sio.on("window_close")
+    def _window_close(data):
+        note("window_close", data)
+
+    @sio.on("finished")
+    def _finished(data):
+        note("finished")
+        result.state, result.reason = "finished", "completed"
+        loop.call_soon_threadsafe(done.set)
+
+    @sio.on("aborted")
+    def _aborted(data):
+        note("aborted", data)
+        result.state, result.reason = data.get("state", "aborted"), data.get("reason")
+        loop.call_soon_threadsafe(done.set)
+
+    @sio.on("error")
+    def _error(data):
+        note("error", data)
+        result.errors.append(data)
+        if data.get("code", "").startswith("link_") or data.get("code") in ("bad_offer", "server_error"):
+            result.state, result.reason = "error", data.get("code")
+            loop.call_soon_threadsafe(done.set)
+
+    async def _vanish():
+        # Like a closed tab: media and socket gone without a word.
+        result.state, result.reason = "vanished", None
+        await pc.close()
+        await asyncio.get_running_loop().run_in_executor(None, sio.disconnect)
+        done.set()
+
+    t_join[0] = time.monotonic()
+    await loop.run_in_executor(None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
+    sio.emit("join", {"token": token})
+    try:
+        await asyncio.wait_for(done.wait(), timeout)
+    except TimeoutError:
+        result.errors.append({"code": "timeout", "message": f"no end after {timeout} s"})
+    finally:
+        await pc.close()
+        if player is not None and player.video is not None:
+            player.video.stop()
+        if sio.connected:
+            await loop.run_in_executor(None, sio.disconnect)
+    if api_key and result.session_id:
+        result.recording = await loop.run_in_executor(
+            None, _wait_recording, server, api_key, result.session_id)
+    return result
+
+
+def _wait_recording(server: str, api_key: str, session_id: str, timeout: float = 60.0) -> str | None:
+    """Poll the API until the session is ended and its recording finalised."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = requests.get(f"{server}/api/sessions/{session_id}", headers={"X-API-Key": api_key}, timeout=10)
+        if r.ok:
+            info = r.json()
+            if info["state"] in ("finished", "aborted", "failed") and info.get("finalised"):
+                return info.get("recording")
+        time.sleep(0.3)
+    return None
+
+
+@click.command()
+@click.option("--server", default="http://127.0.0.1:5000", show_default=True)
+@click.option("--link", help="an investor link (default: create one)")
+@click.option("--api-key", envvar="KIOSK_API_KEY", help="back-office key to create the session")
+@click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--audio", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the investor's answer, spoken in every answer window")
+@click.option("--audio-mode", type=click.Choice(["answer", "loop"]), default="answer", show_default=True)
+@click.option("--locale", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
+@click.option("--flow", help="flow id (default: the server's default flow)")
+@click.option("--prompt-time", type=click.Choice(["real", "instant"]), default="real", show_default=True,
+              help="wait for each prompt's duration, or report it played at once")
+@click.option("--cancel-at-step", type=int, help="cancel when this step index starts")
+@click.option("--vanish-at-step", type=int, help="vanish like a closed tab at this step index")
+@click.option("--timeout", type=float, default=300.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def simulate(server, link, api_key, video, audio, audio_mode, locale, flow, prompt_time,
+             cancel_at_step, vanish_at_step, timeout, as_json):
+    """Run a synthetic investor through a whole witness against a running server."""
+    logging.basicConfig(level=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
+    link = link or create_link(server, api_key, locale, flow)
+    result = asyncio.run(run_investor(
+        link, video, audio, prompt_time=prompt_time, audio_mode=audio_mode,
+        cancel_at_step=cancel_at_step, vanish_at_step=vanish_at_step, timeout=timeout,
+        api_key=api_key))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"session {result.session_id}: {result.state} ({result.reason})")
+        if result.recording:
+            click.echo(f"recording: {result.recording}")
+    sys.exit(0 if result.state in ("finished", "aborted", "vanished") else 1)

@@ -1,0 +1,364 @@
+"""The witness state machine: pure ``(state, event) -> (state, effects)``.
+
+It does no I/O and has no clock. The controller (``kiosk.web.controller``) feeds it events
+(from the page, from timers, from the media layer), runs the effects it returns (timeline
+records, socket messages, timers, finalising the recording) and stamps every record with the
+media clock. Steps run strictly in order; none can be skipped: every step is entered through
+``SendStep`` and left only through its own completion rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+# ---------------------------------------------------------------- the plan
+
+
+ANSWER_KINDS = frozenset({"question", "read_aloud"})
+OBSERVED_KINDS = frozenset({"challenge", "show_id"})  # the camera, not the voice, answers
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step as this session will run it: texts filled in, random draws made."""
+
+    id: str
+    kind: str  # say | question | read_aloud | challenge | show_id | wait
+    text: str  # the exact words the guide speaks
+    title: str
+    answer_seconds: float | None = None  # question / read_aloud: the answer window
+    seconds: float | None = None  # wait: how long; challenge / show_id: the time allowed
+    retries: int = 0
+    on_fail: str = "flag"  # retry | flag | refer | abort
+    expect: str | None = None  # question: affirm | deny | phrases
+    read_text: str | None = None  # read_aloud: what the investor must say
+    challenges: tuple[str, ...] = ()
+
+    @property
+    def listens(self) -> bool:
+        return self.kind in ANSWER_KINDS
+
+    @property
+    def observes(self) -> bool:
+        return self.kind in OBSERVED_KINDS
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class Joined(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class MediaConnected(Event):
+    """The first video frame arrived: the recording is running."""
+
+
+@dataclass(frozen=True)
+class PromptStarted(Event):
+    seq: int
+
+
+@dataclass(frozen=True)
+class PromptEnded(Event):
+    seq: int
+
+
+@dataclass(frozen=True)
+class PromptTimeout(Event):
+    """The page never reported the end of a prompt in time."""
+
+    seq: int
+
+
+@dataclass(frozen=True)
+class WindowTimeout(Event):
+    """The answer / observation / wait period of step ``seq`` is over."""
+
+    seq: int
+
+
+@dataclass(frozen=True)
+class StepResult(Event):
+    """The outcome of evaluating a step's answer or observation.
+
+    ``outcome``: pass | unverified (nothing could judge it; a human must) | retry | flag |
+    stop (the investor said no).
+    """
+
+    seq: int
+    outcome: str
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cancel(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Lost(Event):
+    """The investor is gone: ``reason`` is disconnected, connection_lost or media_failed."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Shutdown(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Failure(Event):
+    reason: str
+
+
+# ---------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class Effect:
+    pass
+
+
+@dataclass(frozen=True)
+class Record(Effect):
+    """Append an event to the timeline."""
+
+    type: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendStep(Effect):
+    """Render (cached) and send step ``index`` to the page, as attempt ``attempt``."""
+
+    index: int
+    seq: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class StartTimer(Effect):
+    """After ``seconds``, dispatch ``event``; a later timer of the same name replaces it."""
+
+    name: str
+    seconds: float
+    event: Event
+
+
+@dataclass(frozen=True)
+class OpenWindow(Effect):
+    step: str
+    seq: int
+    seconds: float
+    kind: str  # answer | observe | wait
+
+
+@dataclass(frozen=True)
+class CloseWindow(Effect):
+    step: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Evaluate(Effect):
+    """Judge what happened in step ``index``'s window; the result comes back as StepResult."""
+
+    index: int
+    seq: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Reject(Effect):
+    """Tell the page its message made no sense now (it is not applied)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class End(Effect):
+    """Terminal: stop timers, close the peer, finalise the recording, seal."""
+
+    state: str  # finished | aborted | failed
+    reason: str
+
+
+# ---------------------------------------------------------------- state
+
+TERMINAL = frozenset({"finished", "aborted", "failed"})
+
+# How long the page may take beyond a prompt's duration to report its end.
+PROMPT_GRACE_SECONDS = 6.0
+
+
+@dataclass(frozen=True)
+class WitnessState:
+    phase: str = "created"  # created joined prompting listening evaluating + TERMINAL
+    index: int = -1
+    seq: int = 0
+    attempt: int = 0
+    end_reason: str | None = None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL
+
+
+def _start_step(plan, state: WitnessState, index: int, attempt: int = 0):
+    seq = state.seq + 1
+    new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt)
+    step = plan[index]
+    effects: list[Effect] = [
+        Record("step_started", {"step": step.id, "index": index, "kind": step.kind, "attempt": attempt}),
+        SendStep(index, seq, attempt),
+    ]
+    return new, effects
+
+
+def _advance(plan, state: WitnessState):
+    step = plan[state.index]
+    effects: list[Effect] = [Record("step_completed", {"step": step.id, "index": state.index})]
+    if state.index + 1 < len(plan):
+        new, more = _start_step(plan, state, state.index + 1)
+        return new, effects + more
+    new = replace(state, phase="finished", end_reason="completed")
+    return new, effects + [
+        Record("finished", {"flags": list(state.flags)}),
+        End("finished", "completed"),
+    ]
+
+
+def _end(state: WitnessState, phase: str, reason: str):
+    new = replace(state, phase=phase, end_reason=reason)
+    data = {"reason": reason}
+    if state.index >= 0:
+        data["at_step_index"] = state.index
+    return new, [Record(phase, data), End(phase, reason)]
+
+
+def _after_prompt(plan, state: WitnessState):
+    step = plan[state.index]
+    if step.listens:
+        seconds = float(step.answer_seconds or 6.0)
+        kind = "answer"
+    elif step.observes or step.kind == "wait":
+        seconds = float(step.seconds or 5.0)
+        kind = "observe" if step.observes else "wait"
+    else:
+        return _advance(plan, state)
+    new = replace(state, phase="listening")
+    return new, [
+        Record("window_opened", {"step": step.id, "seconds": seconds, "kind": kind}),
+        OpenWindow(step.id, state.seq, seconds, kind),
+        StartTimer("window", seconds, WindowTimeout(state.seq)),
+    ]
+
+
+def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event):
+    """Apply ``event``; return the new state and the effects to run, in order."""
+    if state.terminal:
+        return state, []  # everything after the end is ignored, by design
+
+    if isinstance(event, Cancel):
+        return _end(state, "aborted", "cancelled")
+    if isinstance(event, Lost):
+        return _end(state, "aborted", event.reason)
+    if isinstance(event, Shutdown):
+        return _end(state, "aborted", "server_shutdown")
+    if isinstance(event, Failure):
+        return _end(state, "failed", event.reason)
+
+    phase = state.phase
+    if isinstance(event, Joined):
+        if phase != "created":
+            return state, [Reject("out_of_order", "already joined")]
+        return replace(state, phase="joined"), [Record("joined")]
+
+    if isinstance(event, MediaConnected):
+        if phase != "joined":
+            return state, []  # a second notice of the same media: nothing to do
+        if not plan:
+            return _end(state, "failed", "empty_flow")
+        effects: list[Effect] = [Record("media_connected")]
+        new, more = _start_step(plan, state, 0)
+        return new, effects + more
+
+    seq = getattr(event, "seq", None)
+    if seq is not None and seq != state.seq:
+        # A report about an earlier step (or a made-up one): never let it move the flow.
+        if isinstance(event, (PromptStarted, PromptEnded)):
+            return state, [Reject("out_of_order", f"prompt {seq} is not the current prompt")]
+        return state, []
+
+    if isinstance(event, PromptStarted):
+        if phase != "prompting":
+            return state, [Reject("out_of_order", "no prompt is playing")]
+        return state, []  # the controller records playback reports with their own data
+
+    if isinstance(event, PromptEnded):
+        if phase != "prompting":
+            return state, [Reject("out_of_order", "no prompt is playing")]
+        return _after_prompt(plan, state)
+
+    if isinstance(event, PromptTimeout):
+        if phase != "prompting":
+            return state, []
+        step = plan[state.index]
+        flagged = replace(state, flags=state.flags + (f"prompt_unconfirmed:{step.id}",))
+        new, effects = _after_prompt(plan, flagged)
+        return new, [Record("prompt_unconfirmed", {"step": step.id})] + effects
+
+    if isinstance(event, WindowTimeout):
+        if phase != "listening":
+            return state, []
+        step = plan[state.index]
+        effects = [Record("window_closed", {"step": step.id}), CloseWindow(step.id, state.seq)]
+        if step.kind == "wait":
+            new, more = _advance(plan, state)
+            return new, effects + more
+        new = replace(state, phase="evaluating")
+        return new, effects + [Evaluate(state.index, state.seq, state.attempt)]
+
+    if isinstance(event, StepResult):
+        if phase != "evaluating":
+            return state, []
+        step = plan[state.index]
+        rec = Record(
+            "step_result",
+            {"step": step.id, "outcome": event.outcome, "attempt": state.attempt, **event.detail},
+        )
+        outcome = event.outcome
+        if outcome == "retry" and state.attempt >= step.retries:
+            outcome = "flag"  # out of retries: a human decides
+        if outcome == "pass":
+            new, more = _advance(plan, state)
+            return new, [rec] + more
+        if outcome == "retry":
+            new, more = _start_step(plan, state, state.index, state.attempt + 1)
+            return new, [rec] + more
+        if outcome == "stop":
+            new, more = _end(state, "aborted", "declined")
+            return new, [rec] + more
+        if outcome in ("flag", "unverified"):
+            if outcome == "flag" and step.on_fail == "abort":
+                new, more = _end(state, "aborted", f"step_failed:{step.id}")
+                return new, [rec] + more
+            flag = f"{outcome}:{step.id}"
+            if outcome == "flag" and step.on_fail == "refer":
+                flag = f"refer:{step.id}"
+            new, more = _advance(plan, replace(state, flags=state.flags + (flag,)))
+            return new, [rec] + more
+        return state, [Reject("bad_message", f"unknown outcome {event.outcome!r}")]
+
+    return state, [Reject("bad_message", f"unexpected event {type(event).__name__}")]

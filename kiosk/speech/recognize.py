@@ -1,0 +1,533 @@
+"""What did the investor say: grammar recognisers (pocketsphinx), an optional Whisper engine, read-aloud.
+
+Engines only propose a transcript, an intent and a confidence; ``kiosk.speech.decide`` turns an
+``Answer`` into pass/stop/retry/flag. An engine never reports consent it did not hear: the
+grammar holds filler words so that other speech lands on fillers, and a low posterior turns
+any match into "unclear".
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.speech.vad import RATE, SpeechSpan, check_pcm, detect_speech
+
+log = logging.getLogger(__name__)
+
+INTENTS = ("affirm", "deny", "phrase", "unclear", "silence", "needs_review")
+KINDS = ("affirm", "deny", "phrases", "read_aloud")
+# A grammar match whose weakest answer word has a lattice posterior below this is "unclear".
+MIN_POSTERIOR = 0.5
+# Read-aloud passes when the transcript is at least this similar to the expected text.
+READ_ALOUD_SIMILARITY = 0.8
+
+EN_AFFIRM = ["yes", "yes i understand", "i agree", "yes i do", "yes i agree", "i understand",
+             "yes i have", "i do", "yes that is right", "i confirm"]
+EN_DENY = ["no", "i do not", "i disagree", "no i do not", "no i don't", "i don't", "i don't agree",
+           "i do not agree", "no i disagree", "i don't understand", "i do not understand"]
+# Short common words and hesitations: other speech is absorbed here instead of by an answer.
+EN_FILLERS = ["uh", "um", "the", "well", "so", "what", "maybe", "wait", "please", "okay",
+              "repeat", "question", "sure", "hold", "later", "can", "you", "second", "was",
+              "that"]
+EN_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+             "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+
+ZH_AFFIRM = ["shi de", "shi", "dui", "hao de", "wo tong yi", "tong yi", "ming bai",
+             "wo ming bai", "shi de wo tong yi", "dui wo tong yi", "shi de wo ming bai",
+             "wo li jie", "ke yi", "zhi dao le", "wo zhi dao"]
+ZH_DENY = ["bu", "bu shi", "bu tong yi", "wo bu tong yi", "bu dui", "bu ming bai",
+           "wo bu ming bai", "mei you", "bu yao", "bu xing", "bu ke yi", "wo bu zhi dao",
+           "bu zhi dao"]
+ZH_FILLERS = ["en", "a", "na", "ge", "zhe", "ni", "qing", "zai", "shuo", "yi", "bian", "shen",
+              "me", "deng", "xia", "ma", "ne", "ba", "wen"]
+ZH_DIGITS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4",
+             "wu": "5", "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the step expects: a yes, a no, one of some phrases, or a text read aloud."""
+
+    kind: str
+    phrases: list[str] = field(default_factory=list)
+    text: str | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"expected kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind == "phrases" and not any(p.strip() for p in self.phrases):
+            raise ValueError("expected kind 'phrases' needs at least one non-empty phrase")
+        if self.kind == "read_aloud" and not (self.text or "").strip():
+            raise ValueError("expected kind 'read_aloud' needs the text to be read")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What was heard in one answer window."""
+
+    speech_present: bool
+    transcript: str
+    intent: str
+    score: float
+    engine: str
+    model_sha256: str
+    spans: list[SpeechSpan]
+    ms: float
+
+    def __post_init__(self):
+        if self.intent not in INTENTS:
+            raise ValueError(f"answer intent {self.intent!r} is not one of {', '.join(INTENTS)}")
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """An engine's raw result before it becomes an Answer."""
+
+    transcript: str
+    intent: str
+    score: float
+
+
+def normalize_locale(locale: str) -> str:
+    """'en', 'en-US', 'en_gb' -> 'en'; 'zh', 'zh-CN', 'cmn' -> 'zh'."""
+    base = re.split(r"[-_]", (locale or "").strip().lower())[0]
+    if base == "en":
+        return "en"
+    if base in ("zh", "cmn"):
+        return "zh"
+    raise ValueError(f"unsupported speech locale {locale!r}: use en or zh")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words with punctuation removed (apostrophes kept: "don't")."""
+    return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+
+
+def text_similarity(a: str, b: str) -> float:
+    """0..1 similarity of two normalised strings (rapidfuzz if installed, else difflib)."""
+    try:
+        from rapidfuzz import fuzz
+    except ImportError:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+    return fuzz.ratio(a, b) / 100.0
+
+
+def to_pinyin(text: str) -> str:
+    """Chinese characters (via pypinyin) or tone-marked/numbered pinyin -> 'shi de wo tong yi'."""
+    if re.search(r"[\u4e00-\u9fff]", text):
+        try:
+            from pypinyin import Style, lazy_pinyin
+        except ImportError as exc:
+            raise ValueError(
+                f"{text!r} is in Chinese characters: install pypinyin or give the phrase in pinyin"
+            ) from exc
+        text = " ".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text.lower().replace("ü", "v"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[a-z]+", re.sub(r"[0-9]", " ", text)))
+
+
+def _contains(words: list[str], phrase: list[str]) -> int:
+    """Start index of ``phrase`` inside ``words`` or -1."""
+    n = len(phrase)
+    for i in range(len(words) - n + 1):
+        if words[i : i + n] == phrase:
+            return i
+    return -1
+
+
+def classify(words: list[str], affirm: list[str], deny: list[str], phrases: list[str]):
+    """(intent, (start, end) of the matched words). Deny wins over affirm: 'no I do not' holds 'I do'."""
+    for intent, options in (("deny", deny), ("phrase", phrases), ("affirm", affirm)):
+        for p in sorted(options, key=lambda s: -len(s.split())):
+            pw = p.split()
+            i = _contains(words, pw)
+            if i >= 0:
+                return intent, (i, i + len(pw))
+    return "unclear", None
+
+
+# --- pinyin -> en-us phones: lets the en-us acoustic model decode a small Mandarin grammar ----
+_INITIALS = {"b": "B", "p": "P", "m": "M", "f": "F", "d": "D", "t": "T", "n": "N", "l": "L",
+             "g": "G", "k": "K", "h": "HH", "j": "JH", "q": "CH", "x": "SH", "zh": "JH",
+             "ch": "CH", "sh": "SH", "r": "R", "z": "Z", "c": "T S", "s": "S"}
+_FINALS = {"a": "AA", "o": "AO", "e": "AH", "ai": "AY", "ei": "EY", "ao": "AW", "ou": "OW",
+           "an": "AE N", "en": "AH N", "ang": "AA NG", "eng": "AH NG", "ong": "UH NG",
+           "er": "ER", "i": "IY", "ia": "Y AA", "ie": "Y EH", "iao": "Y AW", "iou": "Y OW",
+           "ian": "Y EH N", "in": "IY N", "iang": "Y AA NG", "ing": "IY NG", "iong": "Y UH NG",
+           "u": "UW", "ua": "W AA", "uo": "W AO", "uai": "W AY", "uei": "W EY", "uan": "W AA N",
+           "uen": "W AH N", "uang": "W AA NG", "ueng": "W AH NG", "v": "Y UW", "ve": "Y UW EH",
+           "van": "Y UW AE N", "vn": "Y UW N"}
+_ZERO_INITIAL = {"yi": "i", "ya": "ia", "ye": "ie", "yao": "iao", "you": "iou", "yan": "ian",
+                 "yin": "in", "yang": "iang", "ying": "ing", "yong": "iong", "yu": "v",
+                 "yue": "ve", "yuan": "van", "yun": "vn", "wu": "u", "wa": "ua", "wo": "uo",
+                 "wai": "uai", "wei": "uei", "wan": "uan", "wen": "uen", "wang": "uang",
+                 "weng": "ueng"}
+
+
+def pinyin_phones(syllable: str) -> str:
+    """Approximate en-us (CMU) phones of one toneless pinyin syllable."""
+    s = syllable.lower()
+    if s in _ZERO_INITIAL:
+        final = _ZERO_INITIAL[s]
+        lead = "Y " if s[0] == "y" and final in ("i", "in", "ing") else ""
+        return (lead + _FINALS[final]).strip()
+    initial = next((i for i in ("zh", "ch", "sh") if s.startswith(i)), s[0] if s[0] in _INITIALS else "")
+    rest = s[len(initial):]
+    if initial in ("j", "q", "x") and rest.startswith("u"):
+        rest = "v" + rest[1:]  # ju, que, xuan are ü
+    rest = {"iu": "iou", "ui": "uei", "un": "uen"}.get(rest, rest)
+    if rest == "i" and initial in ("zh", "ch", "sh", "r"):
+        final = "ER"  # the apical vowel of zhi/chi/shi/ri
+    elif rest == "i" and initial in ("z", "c", "s"):
+        final = "IH"
+    elif rest in _FINALS:
+        final = _FINALS[rest]
+    else:
+        raise ValueError(f"{syllable!r} is not a pinyin syllable this recogniser knows")
+    return f"{_INITIALS[initial]} {final}".strip() if initial else final
+
+
+_hash_cache: dict[tuple, str] = {}
+_hash_lock = threading.Lock()
+
+
+def files_sha256(paths: list[Path], extra: str = "") -> str:
+    """sha256 over the model files' bytes (in order) plus ``extra`` text; cached by path, size, mtime."""
+    key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths) + (extra,)
+    with _hash_lock:
+        if key in _hash_cache:
+            return _hash_cache[key]
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode() + b"\0")
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    h.update(extra.encode())
+    digest = h.hexdigest()
+    with _hash_lock:
+        _hash_cache[key] = digest
+    return digest
+
+
+class Engine:
+    """One recogniser: ``available()``, ``recognize()`` and the hash of the model it used."""
+
+    name = "engine"
+
+    def available(self) -> bool:
+        return True
+
+    def model_sha256(self, expected: Expected) -> str:
+        raise NotImplementedError
+
+    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        raise NotImplementedError
+
+
+class PocketSphinxGrammar(Engine):
+    """pocketsphinx 5 with its bundled en-us acoustic model and a JSGF grammar per expectation.
+
+    English uses the bundled CMU dictionary; Mandarin ("zh") uses a generated pinyin
+    dictionary mapped onto en-us phones. A decoder is not thread-safe: calls are serialised.
+    """
+
+    def __init__(self, locale: str = "en", min_posterior: float = MIN_POSTERIOR):
+        import pocketsphinx  # deferred: heavy, and only speech needs it
+
+        self._ps = pocketsphinx
+        self.locale = normalize_locale(locale)
+        self.name = f"pocketsphinx-{'en' if self.locale == 'en' else 'pinyin'}"
+        self.min_posterior = min_posterior
+        model = Path(pocketsphinx.get_model_path()) / "en-us"
+        self.hmm_dir = model / "en-us"
+        self._lock = threading.Lock()
+        if self.locale == "en":
+            self.affirm, self.deny, self.fillers, self.digits = EN_AFFIRM, EN_DENY, EN_FILLERS, EN_DIGITS
+            self.dict_path = model / "cmudict-en-us.dict"
+        else:
+            self.affirm, self.deny, self.fillers, self.digits = ZH_AFFIRM, ZH_DENY, ZH_FILLERS, ZH_DIGITS
+            self.dict_path = self._pinyin_dict()
+        self.lm_path = model / "en-us.lm.bin"
+        self._decoder = self._ps.Decoder(
+            hmm=str(self.hmm_dir), dict=str(self.dict_path), loglevel="FATAL",
+            bestpath=True,  # lattice posteriors give the per-word confidence
+        )
+        self._searches: dict[str, str] = {}
+        self._model_files = sorted(p for p in self.hmm_dir.iterdir() if p.is_file())
+
+    def _pinyin_dict(self) -> Path:
+        syllables = set()
+        for p in ZH_AFFIRM + ZH_DENY + ZH_FILLERS + list(ZH_DIGITS):
+            syllables.update(p.split())
+        return self._write_dict(syllables)
+
+    def _write_dict(self, syllables: set[str]) -> Path:
+        text = "".join(f"{s} {pinyin_phones(s)}\n" for s in sorted(syllables))
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"kiosk-pinyin-{digest}.dict"
+        if not path.exists():
+            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        return path
+
+    def _vocab(self, expected: Expected) -> list[str]:
+        """Phrases this expectation adds to the grammar, in the dictionary's spelling."""
+        if expected.kind != "phrases":
+            return []
+        if self.locale == "zh":
+            return [to_pinyin(p) for p in expected.phrases if to_pinyin(p)]
+        return [" ".join(words_of(p)) for p in expected.phrases if words_of(p)]
+
+    def grammar(self, expected: Expected) -> str:
+        """The JSGF text for this expectation (also hashed into ``model_sha256``)."""
+        esc = lambda opts: " | ".join(sorted(set(opts)))  # noqa: E731
+        fill = f"<filler> = {esc(self.fillers)};\n"
+        if expected.kind == "read_aloud":
+            body = f"<digit> = {esc(self.digits)};\npublic <utt> = [<filler>+] <digit>+ [<filler>+];\n"
+        else:
+            answers = list(self.affirm) + list(self.deny) + self._vocab(expected)
+            body = (f"<answer> = {esc(answers)};\n"
+                    "public <utt> = [<filler>+] <answer> [<filler>+] | <filler>+;\n")
+        return "#JSGF V1.0;\ngrammar answer;\n" + fill + body
+
+    def _check_vocab(self, expected: Expected) -> None:
+        for phrase in self._vocab(expected):
+            for w in phrase.split():
+                if self._decoder.lookup_word(w) is None:
+                    if self.locale == "zh":
+                        self._decoder.add_word(w, pinyin_phones(w), True)
+                    else:
+                        raise ValueError(
+                            f"phrase word {w!r} is not in the English pronunciation dictionary"
+                        )
+
+    def uses_free_text(self, expected: Expected) -> bool:
+        return expected.kind == "read_aloud" and not is_digits(expected.text or "")
+
+    def available(self) -> bool:
+        return True
+
+    def model_sha256(self, expected: Expected) -> str:
+        paths = list(self._model_files) + [self.dict_path]
+        if self.uses_free_text(expected):
+            return files_sha256(paths + [self.lm_path])
+        return files_sha256(paths, self.grammar(expected))
+
+    def _search_for(self, expected: Expected) -> str:
+        if self.uses_free_text(expected):
+            if self.locale != "en":
+                raise ValueError("free-text read-aloud needs an English model or Whisper")
+            if "lm" not in self._searches:
+                self._decoder.add_lm_file("lm", str(self.lm_path))
+                self._searches["lm"] = "lm"
+            return "lm"
+        text = self.grammar(expected)
+        key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        if key not in self._searches:
+            self._check_vocab(expected)
+            self._decoder.add_jsgf_string(f"g{key}", text)
+            self._searches[key] = f"g{key}"
+        return self._searches[key]
+
+    def _decode(self, pcm16k: np.ndarray, search: str):
+        d = self._decoder
+        d.activate_search(search)
+        d.start_utt()
+        d.process_raw(pcm16k.tobytes(), full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        words, posts = [], []
+        for seg in d.seg():
+            w = re.sub(r"\(\d+\)$", "", seg.word)
+            if w.startswith("<") or w.startswith("[") or w.startswith("+"):
+                continue
+            words.append(w)
+            posts.append(float(seg.prob))
+        return (hyp.hypstr if hyp else ""), words, posts
+
+    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        with self._lock:
+            search = self._search_for(expected)
+            transcript, words, posts = self._decode(pcm16k, search)
+        if expected.kind == "read_aloud":
+            heard = digits_of(words, self.digits) if is_digits(expected.text or "") else " ".join(words)
+            return read_aloud_result(heard, expected)
+        intent, span = classify(words, self.affirm, self.deny, self._vocab(expected))
+        if span is None:
+            return Recognition(transcript, "unclear", 0.0)
+        score = min(posts[span[0] : span[1]]) if posts[span[0] : span[1]] else 0.0
+        if score < self.min_posterior:
+            log.info("low-confidence %s match (%.2f) treated as unclear", intent, score)
+            return Recognition(transcript, "unclear", score)
+        return Recognition(transcript, intent, score)
+
+
+def is_digits(text: str) -> bool:
+    """True when the read-aloud text is a digit string (spaces and dashes allowed)."""
+    return bool(re.fullmatch(r"[\d\s\-]+", text.strip())) and any(c.isdigit() for c in text)
+
+
+def digits_of(words: list[str], table: dict[str, str]) -> str:
+    return "".join(table[w] for w in words if w in table)
+
+
+def read_aloud_result(heard: str, expected: Expected) -> Recognition:
+    """Compare what was heard with the text to be read aloud."""
+    text = expected.text or ""
+    if is_digits(text):
+        want = re.sub(r"\D", "", text)
+        got = re.sub(r"\D", "", heard)
+    else:
+        want, got = " ".join(words_of(text)), " ".join(words_of(heard))
+    score = text_similarity(want, got) if got else 0.0
+    return Recognition(heard, "phrase" if score >= READ_ALOUD_SIMILARITY else "unclear", round(score, 3))
+
+
+class WhisperEngine(Engine):
+    """faster-whisper on a local CTranslate2 model directory; unavailable without one.
+
+    Imported lazily: faster-whisper is not a dependency. The transcript is turned into pinyin
+    and matched against the same affirm/deny lexicon as the pinyin grammar, so homophones and
+    character choices do not matter.
+    """
+
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: str | Path | None, locale: str = "zh"):
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.locale = normalize_locale(locale)
+        self._model = None
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        if self.model_dir is None or not (self.model_dir / "model.bin").is_file():
+            return False
+        try:
+            import faster_whisper  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def model_sha256(self, expected: Expected) -> str:
+        if self.model_dir is None:
+            raise ValueError("no Whisper model directory configured")
+        return files_sha256(sorted(p for p in self.model_dir.iterdir() if p.is_file()))
+
+    def _load(self):
+        if not self.available():
+            raise RuntimeError(f"Whisper engine unavailable (model dir {self.model_dir})")
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8",
+                                       cpu_threads=1)
+        return self._model
+
+    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        with self._lock:
+            model = self._load()
+            audio = pcm16k.astype(np.float32) / 32768.0
+            segments, _info = model.transcribe(audio, language=self.locale, beam_size=1,
+                                               vad_filter=False)
+            segments = list(segments)
+        text = "".join(s.text for s in segments).strip()
+        conf = float(np.exp(np.mean([s.avg_logprob for s in segments]))) if segments else 0.0
+        if expected.kind == "read_aloud":
+            heard = text if self.locale == "en" else to_pinyin(text)
+            if self.locale == "zh" and is_digits(expected.text or ""):
+                heard = "".join(ch for ch in text if ch.isdigit()) or digits_of(heard.split(), ZH_DIGITS)
+            return read_aloud_result(heard, expected)
+        if self.locale == "zh":
+            words, affirm, deny = to_pinyin(text).split(), ZH_AFFIRM, ZH_DENY
+            phrases = [to_pinyin(p) for p in expected.phrases]
+        else:
+            words, affirm, deny = words_of(text), EN_AFFIRM, EN_DENY
+            phrases = [" ".join(words_of(p)) for p in expected.phrases]
+        intent, span = classify(words, affirm, deny, phrases)
+        if span is None or conf < MIN_POSTERIOR:
+            return Recognition(text, "unclear", conf)
+        return Recognition(text, intent, conf)
+
+
+class Recognizer:
+    """Picks the engine per locale and turns a window of audio into an ``Answer``.
+
+    English: pocketsphinx grammar. Mandarin: Whisper when ``whisper_model_dir`` holds a model,
+    else the pinyin grammar (``zh_grammar=True``), else no engine -> "needs_review".
+    """
+
+    def __init__(self, whisper_model_dir: str | Path | None = None, zh_grammar: bool = True,
+                 pad: float = 0.3):
+        self.whisper = WhisperEngine(whisper_model_dir, "zh") if whisper_model_dir else None
+        self.zh_grammar = zh_grammar
+        self.pad = pad
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def engine_for(self, locale: str) -> Engine | None:
+        loc = normalize_locale(locale)
+        with self._lock:
+            if loc not in self._engines:
+                if loc == "zh" and self.whisper is not None and self.whisper.available():
+                    self._engines[loc] = self.whisper
+                elif loc == "en" or self.zh_grammar:
+                    self._engines[loc] = PocketSphinxGrammar(loc)
+                else:
+                    return None
+            return self._engines[loc]
+
+    def verify(self, pcm16k: np.ndarray, locale: str, expected: Expected) -> Answer:
+        """Hear one answer window: silence, or speech with a transcript, intent and score."""
+        t0 = time.perf_counter()
+        check_pcm(pcm16k)
+        if not isinstance(expected, Expected):
+            raise TypeError(f"expected must be an Expected, got {type(expected).__name__}")
+        engine = self.engine_for(locale)
+        spans = detect_speech(pcm16k)
+        if not spans:
+            return Answer(False, "", "silence", 0.0, "silero-vad", "", [], _ms(t0))
+        if engine is None:
+            return Answer(True, "", "needs_review", 0.0, "none", "", spans, _ms(t0))
+        # Decode only the speech (plus a margin): faster, and the grammar sees less noise.
+        a = max(0, int((spans[0].start - self.pad) * RATE))
+        b = min(pcm16k.size, int((spans[-1].end + self.pad) * RATE))
+        rec = engine.recognize(pcm16k[a:b], expected)
+        return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), engine.name,
+                      engine.model_sha256(expected), spans, _ms(t0))
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+_default: Recognizer | None = None
+_default_lock = threading.Lock()
+
+
+def default_recognizer() -> Recognizer:
+    """The process-wide recogniser without Whisper (build a ``Recognizer`` to configure one)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Recognizer()
+        return _default
+
+
+def verify(pcm16k: np.ndarray, locale: str, expected: Expected) -> Answer:
+    """Hear one answer window with the default recogniser."""
+    return default_recognizer().verify(pcm16k, locale, expected)

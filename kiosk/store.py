@@ -1,0 +1,180 @@
+"""Persistence: witness sessions in SQLite (through SQLAlchemy) plus their folders on disk.
+
+Investor links are stored only as the sha256 of their token, so a copy of the database does
+not hand out working links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, create_engine, event, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from kiosk.errors import LinkError
+
+LIVE_STATES = ("created", "active")
+TERMINAL_STATES = ("finished", "aborted", "failed")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class WitnessRow(Base):
+    __tablename__ = "witness_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    joined_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="created", index=True)
+    end_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    flow_hash: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    applicant_json: Mapped[str] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    recording_frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+    sealed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    package_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    @property
+    def applicant(self) -> dict:
+        return json.loads(self.applicant_json)
+
+    def public(self) -> dict:
+        """What the back office may see: no ID number, no photo."""
+        return {
+            "session_id": self.id,
+            "state": self.state,
+            "end_reason": self.end_reason,
+            "flow": {"id": self.flow_id, "version": self.flow_version, "hash": self.flow_hash},
+            "locale": self.locale,
+            "created_at": self.created_at.isoformat() + "Z",
+            "expires_at": self.expires_at.isoformat() + "Z",
+            "joined_at": self.joined_at.isoformat() + "Z" if self.joined_at else None,
+            "ended_at": self.ended_at.isoformat() + "Z" if self.ended_at else None,
+            "recovered": self.recovered,
+            "sealed": self.sealed_at is not None,
+            "package_id": self.package_id,
+            "external_ref": self.external_ref,
+        }
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionStore:
+    """Witness session rows; every method opens and closes its own DB session."""
+
+    def __init__(self, db_url: str, sessions_dir: Path):
+        self.sessions_dir = sessions_dir
+        self.engine = create_engine(db_url, future=True)
+        if db_url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(conn, _record):  # durability + concurrent readers
+                cur = conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.close()
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def db(self) -> Session:
+        return self._session()
+
+    def session_dir(self, session_id: str) -> Path:
+        if not (len(session_id) == 32 and all(c in "0123456789abcdef" for c in session_id)):
+            raise ValueError("bad session id")
+        return self.sessions_dir / session_id
+
+    def create(self, *, flow, locale: str, applicant: dict, ttl_seconds: int,
+               external_ref: str | None = None) -> tuple[WitnessRow, str]:
+        """A new session and its investor token (returned once, never stored)."""
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        row = WitnessRow(
+            id=uuid.uuid4().hex,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl_seconds),
+            flow_id=flow.id,
+            flow_version=flow.version,
+            flow_hash=flow.content_hash,
+            locale=locale,
+            applicant_json=json.dumps(applicant, ensure_ascii=False),
+            external_ref=external_ref,
+        )
+        with self.db() as db, db.begin():
+            db.add(row)
+        return row, token
+
+    def get(self, session_id: str) -> WitnessRow | None:
+        with self.db() as db:
+            return db.get(WitnessRow, session_id)
+
+    def by_token(self, token: str) -> WitnessRow:
+        """The session a link points to, if it can still be used; LinkError otherwise."""
+        if not isinstance(token, str) or not (20 <= len(token) <= 128):
+            raise LinkError("link_invalid", "this link is not valid")
+        with self.db() as db:
+            row = db.scalar(select(WitnessRow).where(WitnessRow.token_hash == hash_token(token)))
+        if row is None:
+            raise LinkError("link_invalid", "this link is not valid")
+        if row.joined_at is not None or row.state != "created":
+            raise LinkError("link_used", "this link has already been used")
+        if row.expires_at <= utcnow():
+            raise LinkError("link_expired", "this link has expired")
+        return row
+
+    def consume(self, token: str) -> WitnessRow:
+        """Atomically mark a link used; only one caller can ever win."""
+        row = self.by_token(token)
+        with self.db() as db, db.begin():
+            res = db.execute(
+                update(WitnessRow)
+                .where(WitnessRow.id == row.id, WitnessRow.joined_at.is_(None),
+                       WitnessRow.state == "created")
+                .values(joined_at=utcnow(), state="active")
+            )
+            if res.rowcount != 1:
+                raise LinkError("link_used", "this link has already been used")
+        return self.get(row.id)
+
+    def set(self, session_id: str, **values) -> None:
+        with self.db() as db, db.begin():
+            db.execute(update(WitnessRow).where(WitnessRow.id == session_id).values(**values))
+
+    def end(self, session_id: str, state: str, reason: str, **values) -> None:
+        assert state in TERMINAL_STATES
+        self.set(session_id, state=state, end_reason=reason, ended_at=utcnow(), **values)
+
+    def interrupted(self) -> list[WitnessRow]:
+        """Sessions that were live when the server last stopped without ending them."""
+        with self.db() as db:
+            return list(db.scalars(select(WitnessRow).where(WitnessRow.state == "active")))
+
+    def unsealed(self) -> list[WitnessRow]:
+        with self.db() as db:
+            return list(db.scalars(select(WitnessRow).where(
+                WitnessRow.state.in_(TERMINAL_STATES), WitnessRow.sealed_at.is_(None))))
+
+    def list(self, limit: int = 100) -> list[WitnessRow]:
+        with self.db() as db:
+            return list(db.scalars(select(WitnessRow).order_by(WitnessRow.created_at.desc()).limit(limit)))

@@ -1,0 +1,170 @@
+"""The back-office REST API: create witness sessions, read their state."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import re
+from functools import wraps
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kiosk.errors import FlowError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+LOCALES = ("zh-CN", "en")
+_ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,32}$")
+
+
+class Applicant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=6, max_length=32)
+    id_photo: str | None = Field(default=None, description="base64 JPEG or PNG")
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _ID_NUMBER.match(v):
+            raise ValueError("must be 6-32 letters or digits")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if any(ord(c) < 32 for c in v) or "{" in v or "}" in v:
+            raise ValueError("must not contain control characters or braces")
+        return v.strip()
+
+
+class CreateSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applicant: Applicant
+    locale: str = "zh-CN"
+    flow_id: str | None = None
+    external_ref: str | None = Field(default=None, max_length=128)
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        if v not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return v
+
+
+def services():
+    return current_app.extensions["kiosk"]
+
+
+def error(status: int, code: str, message: str, **extra):
+    return jsonify({"error": code, "message": message, **extra}), status
+
+
+def require_api_key(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        keys = services().settings.api_keys
+        given = request.headers.get("X-API-Key") or ""
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            given = auth[7:]
+        if not keys or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
+            return error(401, "unauthorized", "a valid API key is required (X-API-Key header)")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def decode_photo(data: str, limit: int) -> bytes:
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("id_photo is not valid base64") from None
+    if len(raw) > limit:
+        raise ValueError(f"id_photo is larger than {limit} bytes")
+    if not (raw.startswith(b"\xff\xd8\xff") or raw.startswith(b"\x89PNG\r\n\x1a\n")):
+        raise ValueError("id_photo must be a JPEG or PNG image")
+    return raw
+
+
+def create_session(body: CreateSession):
+    """Create a session and its folder; returns (row, token). Raises FlowError, ValueError."""
+    svc = services()
+    flow = svc.flows.get(body.flow_id or svc.settings.default_flow)
+    if body.locale not in flow.locales:
+        raise ValueError(f"flow {flow.id} has no {body.locale} texts")
+    photo = None
+    if body.applicant.id_photo:
+        photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes)
+    applicant = {"name": body.applicant.name, "id_number": body.applicant.id_number,
+                 "has_id_photo": photo is not None}
+    row, token = svc.store.create(flow=flow, locale=body.locale, applicant=applicant,
+                                  ttl_seconds=svc.settings.link_ttl_seconds,
+                                  external_ref=body.external_ref)
+    folder = svc.store.session_dir(row.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    if photo is not None:
+        ext = "jpg" if photo.startswith(b"\xff\xd8") else "png"
+        (folder / f"id_photo.{ext}").write_bytes(photo)
+    log.info("session created (flow %s v%s, %s)", flow.id, flow.version, body.locale,
+             extra={"session": row.id})
+    return row, token
+
+
+def investor_url(token: str) -> str:
+    return f"{services().settings.base_url()}/w/{token}"
+
+
+@bp.post("/sessions")
+@require_api_key
+def post_session():
+    if not request.is_json:
+        return error(415, "bad_request", "send JSON (Content-Type: application/json)")
+    try:
+        body = CreateSession.model_validate(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                    for e in exc.errors()]
+        return error(422, "invalid", "the request is not valid", problems=problems)
+    try:
+        row, token = create_session(body)
+    except FlowError as exc:
+        return error(404, "unknown_flow", str(exc))
+    except ValueError as exc:
+        return error(422, "invalid", str(exc))
+    return jsonify({
+        "session_id": row.id,
+        "investor_url": investor_url(token),
+        "expires_at": row.expires_at.isoformat() + "Z",
+        "flow": {"id": row.flow_id, "version": row.flow_version, "hash": row.flow_hash},
+    }), 201
+
+
+@bp.get("/sessions/<session_id>")
+@require_api_key
+def get_session(session_id: str):
+    try:
+        services().store.session_dir(session_id)
+    except ValueError:
+        return error(404, "not_found", "no such session")
+    row = services().store.get(session_id)
+    if row is None:
+        return error(404, "not_found", "no such session")
+    info = row.public()
+    # The DB row turns terminal only after the recording is finalised (see controller._finalise).
+    info["finalised"] = row.state in ("finished", "aborted", "failed")
+    rec = services().store.session_dir(session_id) / "recording.webm"
+    info["recording"] = str(rec) if info["finalised"] and rec.exists() else None
+    info["recording_frames"] = row.recording_frames
+    return jsonify(info)
+
+
+@bp.get("/health")
+def health():
+    svc = services()
+    return jsonify({"ok": True, "live_sessions": len(svc.live())})

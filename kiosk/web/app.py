@@ -1,0 +1,73 @@
+"""``create_app(settings)``: the Flask app, its Socket.IO server and the kiosk services."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from kiosk.config import REPO_ROOT, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; ``app.extensions['kiosk']`` holds the services, ['socketio'] the server."""
+    from kiosk.recovery import recover_interrupted
+    from kiosk.web import api, events, pages
+    from kiosk.web.services import KioskServices
+
+    settings = settings or load_settings()
+    settings.ensure_dirs()
+    app = Flask(
+        __name__,
+        static_folder=str(REPO_ROOT / "static"),
+        static_url_path="/static",
+        template_folder="templates",
+    )
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+    )
+    socketio = SocketIO(
+        app,
+        async_mode="threading",  # never eventlet/gevent: they break aiortc's decoder threads
+        ping_interval=settings.socket_ping_interval,
+        ping_timeout=settings.socket_ping_timeout,
+        max_http_buffer_size=settings.max_socket_message_bytes,
+        cors_allowed_origins=None,  # same origin only
+        logger=False,
+        engineio_logger=False,
+    )
+    services = KioskServices(settings, socketio)
+    app.extensions["kiosk"] = services
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    events.register(socketio, services)
+    _attach_evidence(services)
+    recover_interrupted(services)
+    return app
+
+
+def _attach_evidence(services) -> None:
+    try:
+        from kiosk.evidence.service import make_sealer
+    except ImportError:
+        log.warning("evidence sealing is not available in this build")
+        return
+    services.sealer = make_sealer(services)

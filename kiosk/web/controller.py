@@ -1,0 +1,359 @@
+"""Runs one live witness: feeds the state machine and carries out its effects.
+
+Every event for a session is applied under that session's lock, so socket handlers, timers
+and media callbacks can all dispatch from their own threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from kiosk import session as sm
+from kiosk.errors import GuideError, MediaError
+from kiosk.logs import session_context
+from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
+
+log = logging.getLogger(__name__)
+
+RETRY_PREFIX = {
+    "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
+    "en": "Sorry, I did not catch that. Please answer once more.",
+}
+CHALLENGE_WORDS = {
+    "zh-CN": {"blink": "请眨眨眼", "turn_left": "请向左转头", "turn_right": "请向右转头",
+              "nod": "请点点头", "open_mouth": "请张开嘴"},
+    "en": {"blink": "Please blink", "turn_left": "Please turn your head to the left",
+           "turn_right": "Please turn your head to the right", "nod": "Please nod",
+           "open_mouth": "Please open your mouth"},
+}
+# Reading time for a prompt the guide could not speak (TTS degraded).
+CHARS_PER_SECOND = {"zh-CN": 4.5, "en": 14.0}
+
+
+def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tuple[sm.PlannedStep, ...]:
+    """Fill in the flow's texts for this investor and make its random draws."""
+    steps = []
+    for step in flow.steps:
+        kind = step.kind
+        draw = flow.draw_read_aloud(step, locale, rng) if kind == "read_aloud" else None
+        text = flow.prompt_text(step, locale, variables, draw=draw)
+        challenges: tuple[str, ...] = ()
+        if kind == "challenge":
+            challenges = tuple(flow.draw_challenges(step, rng))
+            words = CHALLENGE_WORDS[locale]
+            sep = "，" if locale == "zh-CN" else ". "
+            text = text + (" " if locale == "en" else "") + sep.join(words[c] for c in challenges)
+        read_text = None
+        if kind == "read_aloud":
+            read_text = draw if draw is not None else _fill(getattr(step, "sentence", {}).get(locale, ""), variables)
+        title = (step.title or {}).get(locale) if getattr(step, "title", None) else None
+        steps.append(sm.PlannedStep(
+            id=step.id,
+            kind=kind,
+            text=text,
+            title=title or step.id,
+            answer_seconds=getattr(step, "answer_seconds", None),
+            seconds=getattr(step, "seconds", None) or getattr(step, "timeout", None),
+            retries=step.retries,
+            on_fail=step.on_fail,
+            expect=getattr(step, "expect", None),
+            read_text=read_text,
+            challenges=challenges,
+        ))
+    return tuple(steps)
+
+
+def _fill(template: str, variables: dict) -> str:
+    out = template
+    for k, v in variables.items():
+        out = out.replace("{" + k + "}", str(v))
+    return out
+
+
+class UnverifiedEvaluator:
+    """Used where no recogniser or liveness check is wired: a human must judge the step."""
+
+    name = "none"
+
+    def evaluate(self, controller: WitnessController, step: sm.PlannedStep, window: tuple[float, float]):
+        return "unverified", {"engine": self.name}
+
+
+class WitnessController:
+    """One investor's live witness session."""
+
+    def __init__(self, services, row, flow, sid: str):
+        self.services = services
+        self.settings = services.settings
+        self.id = row.id
+        self.row = row
+        self.flow = flow
+        self.sid = sid
+        self.locale = row.locale
+        self.dir: Path = services.store.session_dir(row.id)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "prompts").mkdir(exist_ok=True)
+        self.clock = MediaClock()
+        self.timeline = TimelineWriter(self.dir / "timeline.jsonl", self.clock)
+        applicant = row.applicant
+        id_number = str(applicant.get("id_number", ""))
+        self.variables = {
+            "name": applicant.get("name", ""),
+            "id_last4": id_number[-4:],
+            "broker": (flow.broker or {}).get(self.locale, "") if getattr(flow, "broker", None) else "",
+        }
+        self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
+        self.state = sm.WitnessState()
+        self.peer = None
+        self.evaluator = services.evaluator_for(self)
+        self._lock = threading.RLock()
+        self._timers: dict[str, threading.Timer] = {}
+        self._prompts: dict[int, dict] = {}  # seq -> prompt info
+        self._window_started: float | None = None
+        self._ended = threading.Event()
+        self.finalised = threading.Event()
+        self.prefs = {"locale": self.locale, "speed": 1.0, "captions": True}
+
+    # ------------------------------------------------------------------ public
+
+    def start(self) -> None:
+        """The link was consumed: write the session folder and pre-render every prompt."""
+        (self.dir / "flow.yaml").write_text(self.flow.source_text, encoding="utf-8")
+        self._write_meta()
+        self.services.guide.prerender([(s.text, self.locale) for s in self.plan])
+        self.dispatch(sm.Joined())
+        self.record("witness_planned", {
+            "flow": {"id": self.flow.id, "version": self.flow.version, "hash": self.flow.content_hash},
+            "locale": self.locale,
+            "steps": [{"id": s.id, "kind": s.kind, "challenges": list(s.challenges),
+                       "read_text_sha256": _sha(s.read_text) if s.read_text else None}
+                      for s in self.plan],
+        })
+
+    def dispatch(self, event: sm.Event) -> None:
+        with session_context(self.id), self._lock:
+            if self.state.terminal:
+                return
+            new, effects = sm.transition(self.plan, self.state, event)
+            self.state = new
+            for effect in effects:
+                try:
+                    self._run(effect)
+                except Exception:
+                    log.exception("effect %s failed", type(effect).__name__)
+                    if not isinstance(effect, sm.End) and not self.state.terminal:
+                        new, more = sm.transition(self.plan, self.state, sm.Failure("internal_error"))
+                        self.state = new
+                        for e in more:
+                            self._run(e)
+                        return
+
+    def record(self, type_: str, data: dict | None = None) -> dict | None:
+        try:
+            return self.timeline.append(type_, data)
+        except ValueError:  # closed after the end: late reports are not evidence
+            return None
+
+    def emit(self, event: str, data: dict) -> None:
+        self.services.socketio.emit(event, data, to=self.sid)
+
+    def heartbeat(self) -> None:
+        self._start_timer("heartbeat", self.settings.heartbeat_timeout_seconds,
+                          sm.Lost("connection_lost"))
+
+    def prompt_report(self, kind: str, seq: int, extra: dict | None = None) -> None:
+        """The page says a prompt started, ended or was blocked."""
+        info = self._prompts.get(seq)
+        data = {"seq": seq, "step": info["step"] if info else None,
+                "sha256": info["sha256"] if info else None, **(extra or {})}
+        with self._lock:
+            if self.state.terminal:
+                return
+            if info is None or seq != self.state.seq:
+                self.emit("error", {"code": "out_of_order", "message": f"prompt {seq} is not current"})
+                return
+            self.record(f"prompt_{kind}", data)
+        if kind == "started":
+            self.dispatch(sm.PromptStarted(seq))
+        elif kind == "ended":
+            self.dispatch(sm.PromptEnded(seq))
+
+    def set_prefs(self, prefs: dict) -> None:
+        self.prefs.update(prefs)
+        self.record("display_prefs", dict(self.prefs))
+
+    # ------------------------------------------------------------------ effects
+
+    def _run(self, effect: sm.Effect) -> None:
+        if isinstance(effect, sm.Record):
+            self.record(effect.type, effect.data)
+        elif isinstance(effect, sm.SendStep):
+            self._send_step(effect)
+        elif isinstance(effect, sm.StartTimer):
+            self._start_timer(effect.name, effect.seconds, effect.event)
+        elif isinstance(effect, sm.OpenWindow):
+            self._window_started = self.clock.now()
+            self.emit("window_open", {"step": effect.step, "seconds": effect.seconds,
+                                      "kind": effect.kind, "seq": effect.seq})
+        elif isinstance(effect, sm.CloseWindow):
+            self.emit("window_close", {"step": effect.step, "seq": effect.seq})
+        elif isinstance(effect, sm.Evaluate):
+            window = (self._window_started or 0.0, self.clock.now())
+            self.services.executor.submit(self._evaluate, effect, window)
+        elif isinstance(effect, sm.Reject):
+            self.emit("error", {"code": effect.code, "message": effect.message})
+        elif isinstance(effect, sm.End):
+            self._end(effect)
+
+    def _send_step(self, effect: sm.SendStep) -> None:
+        step = self.plan[effect.index]
+        text = step.text if effect.attempt == 0 else RETRY_PREFIX[self.locale] + " " + step.text
+        prompt_msg = None
+        try:
+            prompt = self.services.guide.render(text, self.locale)
+            dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
+            if not dest.exists():
+                shutil.copyfile(prompt.path, dest)
+            prompt_msg = {
+                "url": f"/media/prompts/{prompt.sha256}.wav",
+                "visemes_url": f"/media/prompts/{prompt.sha256}.visemes.json",
+                "sha256": prompt.sha256,
+                "duration": round(prompt.duration, 3),
+            }
+            timeout = prompt.duration + sm.PROMPT_GRACE_SECONDS
+        except GuideError as exc:
+            self.record("guide_degraded", {"step": step.id, "error": str(exc)[:200]})
+            timeout = len(text) / CHARS_PER_SECOND[self.locale] + sm.PROMPT_GRACE_SECONDS
+        self._prompts[effect.seq] = {"step": step.id, "sha256": prompt_msg and prompt_msg["sha256"]}
+        self.record("prompt_sent", {"step": step.id, "seq": effect.seq, "text": text,
+                                    "sha256": prompt_msg and prompt_msg["sha256"],
+                                    "duration": prompt_msg and prompt_msg["duration"]})
+        self.emit("step", {
+            "index": effect.index, "total": len(self.plan), "id": step.id, "kind": step.kind,
+            "title": step.title, "text": text, "prompt": prompt_msg, "seq": effect.seq,
+            "attempt": effect.attempt, "answer_seconds": step.answer_seconds,
+            "challenges": list(step.challenges),
+        })
+        self._start_timer("prompt", timeout, sm.PromptTimeout(effect.seq))
+
+    def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
+        step = self.plan[effect.index]
+        try:
+            outcome, detail = self.evaluator.evaluate(self, step, window)
+        except Exception as exc:
+            log.exception("evaluating step %s failed", step.id)
+            outcome, detail = "flag", {"error": type(exc).__name__}
+        self.dispatch(sm.StepResult(effect.seq, outcome, {"window": list(window), **detail}))
+
+    def _start_timer(self, name: str, seconds: float, event: sm.Event) -> None:
+        with self._lock:
+            old = self._timers.pop(name, None)
+            if old:
+                old.cancel()
+            if self.state.terminal:
+                return
+            t = threading.Timer(seconds, self.dispatch, args=(event,))
+            t.daemon = True
+            t.name = f"kiosk-timer-{name}-{self.id[:8]}"
+            self._timers[name] = t
+            t.start()
+
+    def _end(self, effect: sm.End) -> None:
+        for t in self._timers.values():
+            t.cancel()
+        self._timers.clear()
+        if effect.state == "finished":
+            self.emit("finished", {"session_id": self.id})
+        else:
+            self.emit("aborted", {"reason": effect.reason, "state": effect.state})
+        self._ended.set()
+        self.services.executor.submit(self._finalise, effect.state, effect.reason)
+
+    # ------------------------------------------------------------------ the end
+
+    def _finalise(self, state: str, reason: str) -> None:
+        """Close the peer, make the recording seekable, write the folder, seal. Never raises."""
+        with session_context(self.id):
+            try:
+                self._close_peer()
+                info = finalise_session_recording(self.dir, self)
+                self.timeline.close()
+                self._write_meta(state=state, end_reason=reason)
+                self.services.store.end(self.id, state, reason,
+                                        recording_frames=info.get("video_frames") if info else None)
+                log.info("session ended: %s (%s)", state, reason)
+                self.services.seal(self.id)
+            except Exception:
+                log.exception("finalising the session failed")
+            finally:
+                self.services.forget(self)
+                self.finalised.set()
+
+    def _close_peer(self) -> None:
+        if self.peer is None:
+            return
+        try:
+            self.services.media.run(self.peer.close(), timeout=20)
+        except Exception:
+            log.exception("closing the peer failed")
+
+    def _write_meta(self, **extra) -> None:
+        meta = {
+            "id": self.id,
+            "flow": {"id": self.flow.id, "version": self.flow.version,
+                     "content_hash": self.flow.content_hash},
+            "locale": self.locale,
+            "applicant": self.row.applicant,
+            "created_at": self.row.created_at.isoformat() + "Z",
+            "retention_years": getattr(self.flow, "retention_years", 20),
+            "priority": getattr(self.flow, "priority", "normal"),
+            "plan": [asdict(s) for s in self.plan],
+            "state": "active",
+            "recovered": False,
+            "written_at": wall_clock(),
+        }
+        meta.update(extra)
+        if "state" in extra:
+            meta["ended_at"] = wall_clock()
+        write_json_atomic(self.dir / "session.json", meta)
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | None:
+    """Remux ``recording.mkv`` into the seekable ``recording.webm`` and record the result."""
+    from kiosk.media.recorder import finalise_recording
+
+    live = session_dir / "recording.mkv"
+    out = session_dir / "recording.webm"
+    record = recorder_of.record if recorder_of is not None else (lambda *a, **k: None)
+    if not live.exists():
+        record("recording_missing", {"reason": "no media was received"})
+        return None
+    t0 = time.monotonic()
+    try:
+        info = finalise_recording(live, out)
+    except MediaError as exc:
+        record("recording_missing", {"reason": str(exc)[:300]})
+        return None
+    info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
+    record("recording_finalised", {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
+    live.unlink(missing_ok=True)
+    return info

@@ -1,0 +1,184 @@
+"""Socket.IO events from the investor's page: validate, then turn them into session events."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import request
+
+from kiosk import session as sm
+from kiosk.errors import FlowError, LinkError, SignallingError
+from kiosk.logs import session_context
+from kiosk.media.peer import InvestorPeer, validate_offer
+from kiosk.web.controller import WitnessController
+
+log = logging.getLogger(__name__)
+
+CLIENT_ERRORS = {"permission_denied", "no_camera", "camera_in_use", "unsupported_browser",
+                 "no_microphone", "media_error"}
+
+
+def _bad(code: str, message: str) -> None:
+    from flask_socketio import emit
+
+    emit("error", {"code": code, "message": message})
+
+
+def _int_field(data, name: str):
+    if not isinstance(data, dict):
+        return None
+    value = data.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6 else None
+
+
+def register(socketio, services) -> None:
+    settings = services.settings
+
+    def current():
+        c = services.by_sid(request.sid)
+        if c is None:
+            _bad("out_of_order", "join the witness first")
+        return c
+
+    @socketio.on("join")
+    def on_join(data):
+        if services.by_sid(request.sid) is not None:
+            return _bad("out_of_order", "already joined")
+        token = data.get("token") if isinstance(data, dict) else None
+        try:
+            row = services.store.consume(token)
+        except LinkError as exc:
+            log.info("join refused: %s", exc.code)
+            return _bad(exc.code, str(exc))
+        try:
+            flow = services.flows.get(row.flow_id)
+        except FlowError as exc:
+            services.store.end(row.id, "failed", "flow_missing")
+            return _bad("server_error", f"the witness script is not available: {exc}")
+        controller = WitnessController(services, row, flow, request.sid)
+        services.register(controller)
+        with session_context(row.id):
+            log.info("investor joined")
+            controller.start()
+            controller.heartbeat()
+        from flask_socketio import emit
+
+        emit("joined", {
+            "session_id": row.id,
+            "locale": row.locale,
+            "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in controller.plan],
+            "ice_servers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
+        })
+
+    @socketio.on("offer")
+    def on_offer(data):
+        c = current()
+        if c is None:
+            return
+        with session_context(c.id):
+            if c.peer is not None:
+                return _bad("out_of_order", "an offer was already accepted")
+            if c.state.terminal:
+                return _bad("out_of_order", "the witness has ended")
+            try:
+                if not isinstance(data, dict) or data.get("type", "offer") != "offer":
+                    raise SignallingError("send {sdp, type: 'offer'}")
+                sdp = validate_offer(data.get("sdp"), settings.max_sdp_bytes)
+                peer = InvestorPeer(
+                    session_id=c.id,
+                    clock=c.clock,
+                    recording_path=None if settings.recorder == "blackhole" else c.dir / "recording.mkv",
+                    executor=services.executor,
+                    ice_servers=settings.ice_servers,
+                    keyframe_interval=settings.keyframe_interval_seconds,
+                    on_first_frame=lambda: c.dispatch(sm.MediaConnected()),
+                    on_lost=lambda reason: c.dispatch(sm.Lost(reason)),
+                )
+                c.peer = peer
+                c.record("offer_received", {"bytes": len(sdp)})
+                answer = services.media.run(peer.accept(sdp), timeout=15)
+            except SignallingError as exc:
+                c.peer = None
+                c.record("offer_refused", {"reason": str(exc)})
+                log.info("offer refused: %s", exc)
+                return _bad("bad_offer", str(exc))
+            except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
+                log.exception("answering the offer failed")
+                c.dispatch(sm.Failure("media_error"))
+                return _bad("server_error", f"the connection could not be set up ({type(exc).__name__})")
+            c.record("answer_sent", {"bytes": len(answer)})
+            from flask_socketio import emit
+
+            emit("answer", {"sdp": answer, "type": "answer"})
+
+    @socketio.on("prompt_started")
+    def on_prompt_started(data):
+        _prompt_report("started", data)
+
+    @socketio.on("prompt_ended")
+    def on_prompt_ended(data):
+        _prompt_report("ended", data)
+
+    @socketio.on("prompt_blocked")
+    def on_prompt_blocked(data):
+        reason = data.get("reason") if isinstance(data, dict) else None
+        _prompt_report("blocked", data, {"reason": str(reason)[:100]})
+
+    def _prompt_report(kind: str, data, extra=None):
+        c = current()
+        if c is None:
+            return
+        seq = _int_field(data, "seq")
+        if seq is None:
+            return _bad("bad_message", "seq must be a non-negative integer")
+        c.prompt_report(kind, seq, extra)
+
+    @socketio.on("heartbeat")
+    def on_heartbeat(_data=None):
+        c = services.by_sid(request.sid)
+        if c is not None:
+            c.heartbeat()
+
+    @socketio.on("cancel")
+    def on_cancel(_data=None):
+        c = current()
+        if c is not None:
+            c.dispatch(sm.Cancel())
+
+    @socketio.on("prefs")
+    def on_prefs(data):
+        c = current()
+        if c is None or not isinstance(data, dict):
+            return
+        prefs = {}
+        if data.get("locale") in ("zh-CN", "en"):
+            prefs["locale"] = data["locale"]
+        if isinstance(data.get("speed"), (int, float)) and 0.5 <= data["speed"] <= 2:
+            prefs["speed"] = float(data["speed"])
+        if isinstance(data.get("captions"), bool):
+            prefs["captions"] = data["captions"]
+        if prefs:
+            c.set_prefs(prefs)
+
+    @socketio.on("client_error")
+    def on_client_error(data):
+        c = current()
+        if c is None:
+            return
+        code = data.get("code") if isinstance(data, dict) else None
+        if code not in CLIENT_ERRORS:
+            return _bad("bad_message", "unknown client error code")
+        c.record("client_error", {"code": code})
+
+    @socketio.on("disconnect")
+    def on_disconnect(*_args):
+        c = services.by_sid(request.sid)
+        if c is not None:
+            with session_context(c.id):
+                log.info("socket disconnected")
+            c.dispatch(sm.Lost("disconnected"))
+
+    @socketio.on_error_default
+    def on_error(exc):
+        log.exception("socket handler failed")
+        _bad("server_error", "something went wrong on our side")

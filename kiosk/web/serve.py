@@ -1,0 +1,70 @@
+"""``kiosk serve``: run the witness service."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+import click
+
+from kiosk.config import load_settings
+from kiosk.errors import ConfigError
+from kiosk.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML settings file")
+@click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (default 5000)")
+@click.option("--demo", is_flag=True, help="enable the /demo start page with a sample applicant")
+@click.option("--kiosk", "kiosk_mode", is_flag=True, help="branch touchscreen mode")
+def serve(config_file, host, port, demo, kiosk_mode):
+    """Serve the investor pages, the API and the WebRTC endpoint."""
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if demo:
+        overrides["demo"] = True
+    try:
+        settings = load_settings(config_file, **overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(settings.log_format, settings.log_level)
+    if settings.demo and not settings.api_keys:
+        log.info("demo mode: no API keys configured, only /demo creates sessions")
+    try:
+        _preflight(settings)
+        from kiosk.web.app import create_app
+
+        app = create_app(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    services = app.extensions["kiosk"]
+    socketio = app.extensions["socketio"]
+
+    def _stop(signum, _frame):
+        log.info("signal %s: ending live sessions", signum)
+        services.shutdown()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    url = settings.base_url()
+    log.info("serving on %s%s", url, " (demo: open /)" if settings.demo else "")
+    click.echo(f"Witness Kiosk on {url}" + (f"  — demo: {url}/" if settings.demo else ""), err=True)
+    socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
+                 use_reloader=False, log_output=False)
+
+
+def _preflight(settings) -> None:
+    """Refuse to start with a broken piece rather than run a witness without it."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        raise ConfigError("espeak-ng is not installed: run 'apt-get install espeak-ng libespeak-ng1'")
+    try:
+        from kiosk.liveness.adapter import check_model
+    except ImportError:
+        return
+    check_model(getattr(settings, "face_model", None))

@@ -1,0 +1,48 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk.testing.streams import barcode_y4m, speech_wav, tone_wav
+
+# Browser tests need Debian's chromium; CI installs it (dev.sh test).
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def barcode_video(media_dir) -> Path:
+    """A 4 s 640x480 15 fps Y4M whose frames carry their number."""
+    return barcode_y4m(media_dir / "barcode.y4m", seconds=4.0)
+
+
+@pytest.fixture(scope="session")
+def tone_audio(media_dir) -> Path:
+    return tone_wav(media_dir / "tone.wav", seconds=3.0, freq=440.0)
+
+
+@pytest.fixture(scope="session")
+def yes_audio(media_dir) -> Path:
+    return speech_wav(media_dir / "yes.wav", "yes, I understand", lead_silence=0.3, trail_silence=0.5)
+
+
+@pytest.fixture()
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture()
+def kiosk_server(tmp_path):
+    from tests.kiosk_server import KioskServer
+
+    server = KioskServer(tmp_path / "data").start()
+    yield server
+    server.stop()
+    if os.environ.get("KIOSK_TEST_SHOW_LOG"):
+        print(server.log())
