@@ -11,7 +11,9 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.errors import ConfigError
 
@@ -45,7 +47,7 @@ class Settings(BaseSettings):
     flows_dir: Path = REPO_ROOT / "flows"
     default_flow: str = "securities_account_opening"
     secret_key: str = ""  # Flask session secret; generated into data_dir when empty
-    api_keys: list[str] = Field(default_factory=list)  # back-office keys for POST /api/sessions
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)  # back-office keys for POST /api/sessions
     demo: bool = False  # the /demo page creates sessions for a sample applicant
 
     link_ttl_seconds: int = 30 * 60
@@ -65,6 +67,7 @@ class Settings(BaseSettings):
     voice_zh: str = "sit/cmn-latn-pinyin"
     voice_en: str = "gmw/en-us"
 
+    id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
     recorder: str = "packets"  # "packets" (no re-encode) or "blackhole" (decode only, for bench)
     keyframe_interval_seconds: float = 2.0

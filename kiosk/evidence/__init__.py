@@ -27,8 +27,9 @@ class EvidencePaths:
     @classmethod
     def under(cls, data_dir: Path) -> EvidencePaths:
         data_dir = Path(data_dir)
-        return cls(keys_dir=data_dir / "keys", packages_dir=data_dir / "evidence" / "packages",
-                   ledger=data_dir / "evidence" / "ledger.jsonl")
+        # The same places kiosk.evidence.service uses for the running server.
+        return cls(keys_dir=data_dir / "keys", packages_dir=data_dir / "evidence",
+                   ledger=data_dir / "ledger.jsonl")
 
 
 __all__ = [

@@ -161,7 +161,8 @@ class Ledger:
             problems.append(f"{self.path}: ledger file does not exist")
         brk = verify_chain([{k: v for k, v in e.items() if k != "sig"} for e in entries])
         if brk is not None:
-            problems.append(f"{self.path}: entry {brk.index}: hash chain broken ({brk.reason})")
+            reason = brk.reason.removeprefix(f"event {brk.index}: ").replace("event", "entry")
+            problems.append(f"{self.path}: entry {brk.index}: hash chain broken: {reason}")
         if keyring is not None:
             for i, e in enumerate(entries):
                 kid = e.get("key_id")

@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import bagit
@@ -60,6 +60,7 @@ TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")
 ROOT_FILES = frozenset(TAG_FILES + ("tagmanifest-sha256.txt", "signature.json"))
 SIGNATURE_FORMAT = "witness-kiosk-signature/1"
 MASKS = ("keep_last4", "full", "none")
+TERMINAL_STATES = ("finished", "aborted", "failed")
 TSA_NONE = "none configured"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -113,7 +114,7 @@ def _parse_day(value, fallback: date) -> date:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _tag_value(v) -> str:
@@ -273,6 +274,8 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / f".tmp-{package_id}-{uuid.uuid4().hex[:8]}"
     notes: list[str] = []
+    if session.get("state") not in TERMINAL_STATES:
+        notes.append(f"sealed in state {session.get('state')!r}, not a terminal state")
     sealed_at = _utc_now()
     try:
         w = _BagWriter(work)
@@ -351,7 +354,7 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
 
         # -- retention ----------------------------------------------------------------------
         years = session.get("retention_years", 20)
-        start = _parse_day(session.get("ended_at"), datetime.now(timezone.utc).date())
+        start = _parse_day(session.get("ended_at"), datetime.now(UTC).date())
         retention = {"years": years, "from": start.isoformat(),
                      "retain_until": retain_until(start, years).isoformat(),
                      "legal_hold": bool(session.get("legal_hold", False))}

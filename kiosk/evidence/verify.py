@@ -117,7 +117,7 @@ def _bag_problems(bag: Path) -> list[str]:
     try:
         b = bagit.Bag(str(bag))
     except bagit.BagError as exc:
-        return [f"bagit.txt: not a valid bag ({exc})"]
+        return [f"bag: not a valid bag ({exc})"]
     if b.algorithms != ["sha256"]:
         problems.append(f"manifests: sha256 only expected, found {b.algorithms}")
     listed_tags = set(b.tagfile_entries())
@@ -222,7 +222,8 @@ def _timeline_problems(bag: Path, info: dict) -> list[str]:
         return problems
     brk = verify_chain(events)
     if brk is not None:
-        problems.append(f"data/timeline.jsonl: event {brk.index}: chain broken: {brk.reason}")
+        reason = brk.reason.removeprefix(f"event {brk.index}: ")
+        problems.append(f"data/timeline.jsonl: chain broken at event {brk.index}: {reason}")
     want_n, want_head = info.get("Timeline-Events"), info.get("Timeline-Head")
     head = events[-1].get("hash") if events else GENESIS
     if want_n is not None and str(len(events)) != str(want_n):

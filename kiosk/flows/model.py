@@ -45,11 +45,14 @@ CHALLENGE_INSTRUCTIONS: dict[str, dict[str, str]] = {
     },
 }
 
-# Speaking-time rule (docs/flows.md, "Speaking time"): 4.5 CJK characters or 2.5 words a
-# second at the reference rate; digits are read one by one.
-CJK_CHARS_PER_SECOND = 4.5
+# Speaking-time rule (docs/flows.md, "Speaking time"). The guide (espeak-ng) was measured at
+# 3.0 Chinese characters/s (sit/cmn-latn-pinyin, rate 165, pauses included) and ~2.6 English
+# words/s (gmw/en-us, rate 160); an investor reading aloud manages ~4.5 characters/s.
+# Digits are read one by one and count as one character (CJK locales) or one word.
+GUIDE_CJK_CHARS_PER_SECOND = 3.0
+READER_CJK_CHARS_PER_SECOND = 4.5
 WORDS_PER_SECOND = 2.5
-REFERENCE_RATE_CJK = 165  # espeak-ng words per minute the figures above were measured at
+REFERENCE_RATE_CJK = 165  # espeak-ng rate (words per minute) the guide figure was measured at
 REFERENCE_RATE_OTHER = 160
 CJK_LANGUAGES = {"zh", "ja", "ko", "yue", "cmn"}
 # Stand-ins used when estimating how long a text with variables takes to speak.
@@ -58,6 +61,7 @@ ESTIMATE_VALUES = {
     "other": {"name": "Maria Fernanda Lopez", "id_last4": "1234"},
 }
 CHALLENGE_SECONDS = 5.0  # time allowed to perform one drawn challenge
+SHOW_ID_SECONDS = 5.0  # time allowed to hold the ID card up
 
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -103,21 +107,29 @@ def fill_template(template: str, variables: dict[str, str]) -> str:
     return TEMPLATE_TOKEN_RE.sub(sub, template)
 
 
-def speaking_seconds(text: str, locale: str, rate: int | None = None) -> float:
-    """Estimated seconds to speak ``text`` (variables already filled) at a voice ``rate``."""
+def _units(text: str, locale: str) -> tuple[int, int]:
+    """(characters, words) of a text: CJK characters vs. words, digits one unit each."""
     cjk = len(_CJK_RE.findall(text))
     rest = _CJK_RE.sub(" ", text)
     digits = len(_DIGIT_RE.findall(rest))
     words = len(_WORD_RE.findall(rest))
-    if is_cjk_locale(locale):
-        seconds = (cjk + digits) / CJK_CHARS_PER_SECOND + words / WORDS_PER_SECOND
-        reference = REFERENCE_RATE_CJK
-    else:
-        seconds = cjk / CJK_CHARS_PER_SECOND + (words + digits) / WORDS_PER_SECOND
-        reference = REFERENCE_RATE_OTHER
+    return (cjk + digits, words) if is_cjk_locale(locale) else (cjk, words + digits)
+
+
+def speaking_seconds(text: str, locale: str, rate: int | None = None) -> float:
+    """Estimated seconds for the guide to speak ``text`` (variables filled) at voice ``rate``."""
+    chars, words = _units(text, locale)
+    seconds = chars / GUIDE_CJK_CHARS_PER_SECOND + words / WORDS_PER_SECOND
     if rate:
+        reference = REFERENCE_RATE_CJK if is_cjk_locale(locale) else REFERENCE_RATE_OTHER
         seconds *= reference / rate
     return seconds
+
+
+def reading_seconds(text: str, locale: str) -> float:
+    """Estimated seconds for an investor to read ``text`` aloud."""
+    chars, words = _units(text, locale)
+    return chars / READER_CJK_CHARS_PER_SECOND + words / WORDS_PER_SECOND
 
 
 def spaced_digits(digits: str) -> str:
@@ -331,10 +343,7 @@ class Flow(BaseModel):
 
     def challenge_instruction(self, step: ChallengeStep, challenge: str, locale: str) -> str:
         """The guide's words for one challenge: the step's own, else the built-in ones."""
-        own = (step.instructions or {}).get(challenge, {}).get(locale)
-        if own:
-            return own
-        builtin = CHALLENGE_INSTRUCTIONS.get(locale.split("-")[0].lower(), {}).get(challenge)
+        builtin = challenge_words(step, challenge, locale)
         if builtin is None:
             raise FlowError(f"no words for challenge {challenge!r} in {locale}; add instructions")
         return builtin
@@ -414,36 +423,11 @@ class Flow(BaseModel):
 
     def prompt_seconds(self, step: Step, locale: str) -> float:
         """Worst-case estimated seconds for the guide to speak this step's prompt."""
-        values = estimate_values(self, locale)
-        rate = self.voice_rate(locale)
-        base = fill_template(step.text[locale], values) if step.text else ""
-        seconds = speaking_seconds(base, locale, rate)
-        if isinstance(step, ReadAloudStep):
-            seconds += max(
-                (speaking_seconds(t, locale, rate) for t in reading_candidates(step, locale, values)),
-                default=0.0,
-            )
-        elif isinstance(step, ChallengeStep):
-            each = sorted(
-                (
-                    speaking_seconds(self.challenge_instruction(step, c, locale), locale, rate)
-                    for c in set(step.pool)
-                ),
-                reverse=True,
-            )
-            seconds += sum(each[: step.draw])
-        return seconds
+        return prompt_seconds(step, locale, self.broker, self.voice_rate(locale))
 
     def step_seconds(self, step: Step, locale: str) -> float:
         """Estimated worst-case seconds the step needs: prompt, answer window, pause, actions."""
-        seconds = self.prompt_seconds(step, locale)
-        if isinstance(step, (QuestionStep, ReadAloudStep)):
-            seconds += step.answer_seconds
-        elif isinstance(step, WaitStep):
-            seconds += step.seconds
-        elif isinstance(step, ChallengeStep):
-            seconds += step.draw * CHALLENGE_SECONDS
-        return seconds
+        return step_seconds(step, locale, self.broker, self.voice_rate(locale))
 
     def estimated_seconds(self, locale: str) -> float:
         """Estimated length of a session with every step passing at the first attempt."""
@@ -451,11 +435,59 @@ class Flow(BaseModel):
         return sum(self.step_seconds(s, locale) for s in self.steps)
 
 
-def estimate_values(flow: Flow, locale: str) -> dict[str, str]:
+def challenge_words(step: ChallengeStep, challenge: str, locale: str) -> str | None:
+    """The guide's words for one challenge: the step's own, else the built-in ones."""
+    own = (step.instructions or {}).get(challenge, {}).get(locale)
+    if own:
+        return own
+    return CHALLENGE_INSTRUCTIONS.get(locale.split("-")[0].lower(), {}).get(challenge)
+
+
+def estimate_values(broker: dict[str, str] | None, locale: str) -> dict[str, str]:
     """Stand-in variable values for estimating speaking time."""
     values = dict(ESTIMATE_VALUES["cjk" if is_cjk_locale(locale) else "other"])
-    values["broker"] = (flow.broker or {}).get(locale, "")
+    values["broker"] = (broker or {}).get(locale, "")
     return values
+
+
+def prompt_seconds(
+    step: Step, locale: str, broker: dict[str, str] | None = None, rate: int | None = None
+) -> float:
+    """Worst-case estimated seconds to speak a step's prompt in ``locale``."""
+    values = estimate_values(broker, locale)
+    base = fill_template(step.text[locale], values) if step.text else ""
+    seconds = speaking_seconds(base, locale, rate)
+    if isinstance(step, ReadAloudStep):
+        seconds += max(
+            (speaking_seconds(t, locale, rate) for t in reading_candidates(step, locale, values)),
+            default=0.0,
+        )
+    elif isinstance(step, ChallengeStep):
+        each = sorted(
+            (
+                speaking_seconds(challenge_words(step, c, locale) or "", locale, rate)
+                for c in set(step.pool)
+            ),
+            reverse=True,
+        )
+        seconds += sum(each[: step.draw])
+    return seconds
+
+
+def step_seconds(
+    step: Step, locale: str, broker: dict[str, str] | None = None, rate: int | None = None
+) -> float:
+    """Estimated worst-case seconds a step needs: prompt, answer window, pause, actions."""
+    seconds = prompt_seconds(step, locale, broker, rate)
+    if isinstance(step, (QuestionStep, ReadAloudStep)):
+        seconds += step.answer_seconds
+    elif isinstance(step, WaitStep):
+        seconds += step.seconds
+    elif isinstance(step, ChallengeStep):
+        seconds += step.draw * CHALLENGE_SECONDS
+    elif isinstance(step, ShowIdStep):
+        seconds += SHOW_ID_SECONDS
+    return seconds
 
 
 def reading_candidates(step: ReadAloudStep, locale: str, values: dict[str, str]) -> list[str]:

@@ -164,6 +164,10 @@ def signals_from_meshes(faces: list[FaceMesh], rgb: np.ndarray, t: float) -> Fra
     crop = rgb[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
     yaw, pitch, roll = pose_from_matrix(main.matrix)
     bs = main.blendshapes
+    lm = main.landmarks[:, :2] * (w, h)
+    # Lip gap 13-14 over glabella 168 to nose base 2: neither moves when the jaw opens.
+    ref = float(np.linalg.norm(lm[168] - lm[2]))
+    gap = float(np.linalg.norm(lm[13] - lm[14])) / ref if ref > 0 else 0.0
     return FrameSignals(
         t=t,
         faces=len(faces),
@@ -176,5 +180,6 @@ def signals_from_meshes(faces: list[FaceMesh], rgb: np.ndarray, t: float) -> Fra
         roll=roll,
         box=(x0, y0, x1, y1),
         brightness=luma(crop) if crop.size else luma(rgb),
+        mouth_gap=gap,
         points=tuple((float(main.landmarks[i, 0]), float(main.landmarks[i, 1])) for i in MOTION_LANDMARKS),
     )

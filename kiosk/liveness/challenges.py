@@ -32,8 +32,11 @@ class ChallengeParams:
     turn_deg: float = 12.0  # yaw change from baseline (a flat photo swung around moves ~2 deg)
     nod_deg: float = 10.0  # pitch increase (chin down) from baseline
     nod_max_jaw: float = 0.15  # jawOpen rise above which a pitch change is a mouth, not a nod
-    jaw_open: float = 0.25  # jawOpen floor for an open mouth ...
-    jaw_rise: float = 0.18  # ... and rise above baseline
+    jaw_open: float = 0.20  # jawOpen floor for an open mouth ...
+    jaw_rise: float = 0.15  # ... and rise above baseline ...
+    # ... and the lips really part: a flat photo swung sideways lifts jawOpen to ~0.28 but
+    # moves the measured lip gap by < 0.05 (kiosk.testing.faces "tilt" clips).
+    mouth_gap_rise: float = 0.15
     return_frac: float = 0.5  # "returned" = back within this fraction of the threshold
     max_action_s: float = 4.0  # from crossing the threshold to returning
     near_frac: float = 0.4  # hint "a little more" once this fraction of the threshold is reached
@@ -53,6 +56,7 @@ class Baseline:
     jaw_open: float
     yaw: float
     pitch: float
+    mouth_gap: float = 0.0
 
     @classmethod
     def from_signals(cls, signals: Sequence[FrameSignals]) -> Baseline:
@@ -65,6 +69,7 @@ class Baseline:
             jaw_open=statistics.median(s.jaw_open for s in faced),
             yaw=statistics.median(s.yaw for s in faced),
             pitch=statistics.median(s.pitch for s in faced),
+            mouth_gap=statistics.median(s.mouth_gap for s in faced),
         )
 
 
@@ -176,7 +181,9 @@ class ChallengeTracker:
         if self.kind == "blink":
             return r >= p.blink_rise and s.blink >= p.blink_close
         if self.kind == "open_mouth":
-            return r >= p.jaw_rise and s.jaw_open >= p.jaw_open
+            assert self.baseline is not None
+            gap_rise = s.mouth_gap - self.baseline.mouth_gap
+            return r >= p.jaw_rise and s.jaw_open >= p.jaw_open and gap_rise >= p.mouth_gap_rise
         if self.kind == "nod":
             # Opening the mouth shifts the measured pitch by ~9 deg: that is not a nod.
             assert self.baseline is not None
@@ -207,6 +214,10 @@ class ChallengeTracker:
         thr = self._threshold()
         r = self._response(sig)
         rel = r / thr if thr else 0.0
+        if self.kind == "open_mouth" and self.params.mouth_gap_rise:
+            # Both must rise; the weaker one says how far the mouth really opened.
+            gap_rel = (sig.mouth_gap - self.baseline.mouth_gap) / self.params.mouth_gap_rise
+            rel = min(rel, gap_rel)
         if sig.t - st.recent_t > 1.0:
             st.recent_best = 0.0
         if rel > st.recent_best:

@@ -31,7 +31,8 @@ class FrameSignals:
     ``t`` is seconds on the media clock; ``faces`` the number of faces found. The other face
     fields describe the largest face and are 0 / None when ``faces == 0``. ``box`` is
     ``(x0, y0, x1, y1)`` in pixels; ``brightness`` the mean luma 0-255 of the face box (the whole
-    frame when no face); ``points`` a few normalised (x, y) landmarks for micro-motion checks.
+    frame when no face); ``mouth_gap`` the inner-lip gap over the between-the-eyes-to-nose-base
+    distance (geometry, unlike ``jaw_open``, is not fooled by a tilted photo); ``points`` a few normalised (x, y) landmarks for micro-motion checks.
     """
 
     t: float
@@ -44,6 +45,7 @@ class FrameSignals:
     roll: float = 0.0
     box: tuple[int, int, int, int] | None = None
     brightness: float = 128.0
+    mouth_gap: float = 0.0
     points: tuple[tuple[float, float], ...] = field(default=(), repr=False)
 
     def __post_init__(self):
@@ -69,6 +71,7 @@ class FrameSignals:
             "roll": round(self.roll, 3),
             "box": list(self.box) if self.box else None,
             "brightness": round(self.brightness, 2),
+            "mouth_gap": round(self.mouth_gap, 4),
             "points": [[round(x, 5), round(y, 5)] for x, y in self.points],
         }
 
@@ -86,6 +89,7 @@ class FrameSignals:
             roll=float(d.get("roll", 0.0)),
             box=tuple(int(v) for v in box) if box else None,  # type: ignore[arg-type]
             brightness=float(d.get("brightness", 128.0)),
+            mouth_gap=float(d.get("mouth_gap", 0.0)),
             points=tuple((float(x), float(y)) for x, y in d.get("points", ())),
         )
 

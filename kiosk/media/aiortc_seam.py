@@ -78,6 +78,11 @@ def tap_receiver(receiver: RTCRtpReceiver, sink: FrameSink) -> ReceiverTap:
     return ReceiverTap(receiver, sink)
 
 
+def receiver_started(receiver: RTCRtpReceiver) -> bool:
+    """True once the receiver's decoder thread runs, i.e. media may already have flowed."""
+    return getattr(receiver, "_RTCRtpReceiver__decoder_thread", None) is not None
+
+
 def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
     """SSRCs of the media streams this receiver has seen, without RTX retransmission SSRCs."""
     rtx = set(getattr(receiver, _RTX_ATTR, {}) or {})

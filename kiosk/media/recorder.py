@@ -83,19 +83,41 @@ def prefer_vp8_opus(pc: RTCPeerConnection) -> None:
             )
 
 
+class RtpTimeline:
+    """Maps one track's RTP timestamps to seconds on the session MediaClock.
+
+    pts = (arrival of the track's first frame - clock origin) + (rtp - first rtp) / clock rate,
+    with 32-bit RTP wraparound unwrapped (a step of more than half the range is backwards).
+    """
+
+    def __init__(self, clock_rate: int, origin: float):
+        self.clock_rate = clock_rate
+        self.origin = origin
+        self.first_arrival: float | None = None
+        self._first = self._ext = self._last_raw = 0
+
+    def pts(self, rtp_ts: int, arrival: float) -> float:
+        if self.first_arrival is None:
+            self.first_arrival = arrival
+            self._first = self._ext = self._last_raw = rtp_ts
+        else:
+            delta = (rtp_ts - self._last_raw) & 0xFFFFFFFF
+            if delta >= 1 << 31:
+                delta -= 1 << 32
+            self._ext += delta
+            self._last_raw = rtp_ts
+        return (self.first_arrival - self.origin) + (self._ext - self._first) / self.clock_rate
+
+
 @dataclass
 class _Track:
     """Per-receiver state; the producer fields are touched only on the asyncio loop."""
 
     kind: str
     receiver: RTCRtpReceiver
-    clock_rate: int
+    timeline: RtpTimeline
     tap: aiortc_seam.ReceiverTap | None = None
     stream: object = None  # av stream, writer thread only
-    first_arrival: float | None = None
-    first_rtp: int = 0
-    last_rtp_raw: int = 0
-    ext_rtp: int = 0
     need_keyframe: bool = True
     keyframe_wanted: bool = False
     last_keyframe_arrival: float | None = None
@@ -167,8 +189,12 @@ class PacketRecorder:
             for transceiver in pc.getTransceivers():
                 if transceiver.kind not in CLOCK_RATES or transceiver.receiver is None:
                     continue
+                if aiortc_seam.receiver_started(transceiver.receiver):
+                    log.warning("attach() after %s media started: the recording may miss its "
+                                "start (attach right after setRemoteDescription)",
+                                transceiver.kind)
                 track = _Track(transceiver.kind, transceiver.receiver,
-                               CLOCK_RATES[transceiver.kind])
+                               RtpTimeline(CLOCK_RATES[transceiver.kind], self.clock.origin))
                 track.tap = aiortc_seam.tap_receiver(
                     transceiver.receiver,
                     lambda codec, data, ts, arrival, t=track: self._on_frame(t, codec, data, ts,
@@ -199,18 +225,7 @@ class PacketRecorder:
                 log.warning("not recording %s: negotiated codec %s is not %s", track.kind,
                             codec, CODECS[track.kind])
             return
-        if track.first_arrival is None:
-            track.first_arrival = arrival
-            track.first_rtp = track.ext_rtp = track.last_rtp_raw = rtp_ts
-        else:
-            # 32-bit RTP time: a step of more than half the range is a step backwards.
-            delta = (rtp_ts - track.last_rtp_raw) & 0xFFFFFFFF
-            if delta >= 1 << 31:
-                delta -= 1 << 32
-            track.ext_rtp += delta
-            track.last_rtp_raw = rtp_ts
-        pts = (track.first_arrival - self.clock.origin) + (
-            track.ext_rtp - track.first_rtp) / track.clock_rate
+        pts = track.timeline.pts(rtp_ts, arrival)
         keyframe = True
         if track.kind == "video":
             keyframe = vp8_is_keyframe(data)
@@ -243,7 +258,7 @@ class PacketRecorder:
             await asyncio.sleep(period)
             now = time.monotonic()
             for track in self._tracks:
-                if track.kind != "video" or track.first_arrival is None:
+                if track.kind != "video" or track.timeline.first_arrival is None:
                     continue
                 last = track.last_keyframe_arrival
                 due = track.keyframe_wanted or last is None or (
@@ -413,6 +428,9 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
         raise MediaError(f"live recording {live_path} does not exist")
     try:
         src = av.open(str(live_path))
+    except EOFError:  # av.error.EOFError: a header and nothing after it
+        raise MediaError(f"{live_path} holds no video or audio packets: nothing was recorded"
+                         ) from None
     except av.FFmpegError as exc:
         raise MediaError(f"live recording {live_path} is not a readable Matroska file: {exc}"
                          ) from None

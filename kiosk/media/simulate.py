@@ -26,7 +26,7 @@ import requests
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
-from aiortc.mediastreams import AudioStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,34 @@ class AnswerAudioTrack(AudioStreamTrack):
         return frame
 
 
+class LoopingCamera(MediaStreamTrack):
+    """A looped file as a camera: timestamps keep rising when the file starts again.
+
+    MediaPlayer(loop=True) restarts pts at 0 on every loop, which makes aiortc's VP8
+    encoder fail ("Invalid data") and silently stops the video after the first pass.
+    """
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack):
+        super().__init__()
+        self.source = source
+        self._start: float | None = None
+
+    async def recv(self):
+        frame = await self.source.recv()
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        frame.pts = int((now - self._start) * 90000)
+        frame.time_base = fractions.Fraction(1, 90000)
+        return frame
+
+    def stop(self):
+        super().stop()
+        self.source.stop()
+
+
 @dataclass
 class SimResult:
     session_id: str | None = None
@@ -132,6 +160,7 @@ async def run_investor(
     audio_mode: str = "answer",
     cancel_at_step: int | None = None,
     vanish_at_step: int | None = None,
+    mute_at_step: int | None = None,
     timeout: float = 300.0,
     api_key: str | None = None,
 ) -> SimResult:
@@ -165,7 +194,7 @@ async def run_investor(
 
     async def _offer():
         if player is not None and player.video is not None:
-            pc.addTransceiver(player.video, direction="sendonly")
+            pc.addTransceiver(LoopingCamera(player.video), direction="sendonly")
         else:
             raise RuntimeError("a video file is required")
         pc.addTransceiver(mic, direction="sendonly")
@@ -183,6 +212,8 @@ async def run_investor(
     def _step(data):
         note("step", {k: data.get(k) for k in ("index", "id", "seq", "attempt")})
         result.steps.append(data["id"])
+        if not beating.is_set():
+            return  # muted: this investor's network is gone
         if result.first_prompt_ms is None and data.get("prompt"):
             http.get(server + data["prompt"]["url"], timeout=10).raise_for_status()
             result.first_prompt_ms = round((time.monotonic() - t_offer[0]) * 1000, 1)
@@ -191,6 +222,9 @@ async def run_investor(
             return
         if vanish_at_step is not None and data["index"] == vanish_at_step:
             on_loop(_vanish())
+            return
+        if mute_at_step is not None and data["index"] == mute_at_step:
+            beating.clear()  # like a dead network: the socket stays open but nothing arrives
             return
         threading.Thread(target=_play, args=(data,), daemon=True).start()
 
@@ -242,9 +276,19 @@ async def run_investor(
         await asyncio.get_running_loop().run_in_executor(None, sio.disconnect)
         done.set()
 
+    beating = threading.Event()
+    beating.set()
+
+    def _heartbeat():
+        while not done.is_set() and beating.is_set():
+            if sio.connected:
+                sio.emit("heartbeat", {})
+            time.sleep(2.0)
+
     t_join[0] = time.monotonic()
     await loop.run_in_executor(None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
     sio.emit("join", {"token": token})
+    threading.Thread(target=_heartbeat, daemon=True).start()
     try:
         await asyncio.wait_for(done.wait(), timeout)
     except TimeoutError:

@@ -30,15 +30,16 @@ KINDS = ("affirm", "deny", "phrases", "read_aloud")
 MIN_POSTERIOR = 0.5
 # Read-aloud passes when the transcript is at least this similar to the expected text.
 READ_ALOUD_SIMILARITY = 0.8
+# Pruning: a filler loop over a noisy window otherwise costs seconds per answer on this CPU.
+DECODER_OPTIONS: dict = {"maxhmmpf": 3000}
 
 EN_AFFIRM = ["yes", "yes i understand", "i agree", "yes i do", "yes i agree", "i understand",
-             "yes i have", "i do", "yes that is right", "i confirm"]
+             "yes i have", "yes that is right", "i confirm"]
 EN_DENY = ["no", "i do not", "i disagree", "no i do not", "no i don't", "i don't", "i don't agree",
            "i do not agree", "no i disagree", "i don't understand", "i do not understand"]
 # Short common words and hesitations: other speech is absorbed here instead of by an answer.
-EN_FILLERS = ["uh", "um", "the", "well", "so", "what", "maybe", "wait", "please", "okay",
-              "repeat", "question", "sure", "hold", "later", "can", "you", "second", "was",
-              "that"]
+EN_FILLERS = ["uh", "um", "the", "a", "well", "so", "what", "maybe", "wait", "please", "okay",
+              "sure", "hmm"]
 EN_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
              "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 
@@ -265,6 +266,7 @@ class PocketSphinxGrammar(Engine):
         self._decoder = self._ps.Decoder(
             hmm=str(self.hmm_dir), dict=str(self.dict_path), loglevel="FATAL",
             bestpath=True,  # lattice posteriors give the per-word confidence
+            **DECODER_OPTIONS,
         )
         self._searches: dict[str, str] = {}
         self._model_files = sorted(p for p in self.hmm_dir.iterdir() if p.is_file())
@@ -352,7 +354,7 @@ class PocketSphinxGrammar(Engine):
         d.end_utt()
         hyp = d.hyp()
         words, posts = [], []
-        for seg in d.seg():
+        for seg in d.seg() or []:
             w = re.sub(r"\(\d+\)$", "", seg.word)
             if w.startswith("<") or w.startswith("[") or w.startswith("+"):
                 continue

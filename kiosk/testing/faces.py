@@ -244,6 +244,7 @@ class ClipSpec:
     fps: int = 15
     seed: int = 0
     other: str = ""  # the second person in two_faces / swap
+    seconds: float = 0.0  # 0: the kind's natural length
 
     def __post_init__(self):
         if self.face not in FACES:
@@ -252,6 +253,8 @@ class ClipSpec:
             raise ValueError(f"unknown clip kind {self.kind!r}")
         if self.other and self.other not in FACES:
             raise ValueError(f"unknown face {self.other!r}")
+        if self.seconds < 0 or self.fps <= 0 or min(self.size) < 64 or self.size[0] % 2 or self.size[1] % 2:
+            raise ValueError(f"bad clip geometry: {self.size} at {self.fps} fps for {self.seconds} s")
 
     @property
     def second(self) -> str:
@@ -259,6 +262,8 @@ class ClipSpec:
 
     @property
     def duration(self) -> float:
+        if self.seconds:
+            return self.seconds
         if self.kind in ("sequence", "two_faces"):
             return 11.0
         if self.kind == "swap":

@@ -26,13 +26,6 @@ RETRY_PREFIX = {
     "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
     "en": "Sorry, I did not catch that. Please answer once more.",
 }
-CHALLENGE_WORDS = {
-    "zh-CN": {"blink": "请眨眨眼", "turn_left": "请向左转头", "turn_right": "请向右转头",
-              "nod": "请点点头", "open_mouth": "请张开嘴"},
-    "en": {"blink": "Please blink", "turn_left": "Please turn your head to the left",
-           "turn_right": "Please turn your head to the right", "nod": "Please nod",
-           "open_mouth": "Please open your mouth"},
-}
 # Reading time for a prompt the guide could not speak (TTS degraded).
 CHARS_PER_SECOND = {"zh-CN": 4.5, "en": 14.0}
 
@@ -42,25 +35,23 @@ def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tupl
     steps = []
     for step in flow.steps:
         kind = step.kind
-        draw = flow.draw_read_aloud(step, locale, rng) if kind == "read_aloud" else None
-        text = flow.prompt_text(step, locale, variables, draw=draw)
+        draw = None
         challenges: tuple[str, ...] = ()
-        if kind == "challenge":
-            challenges = tuple(flow.draw_challenges(step, rng))
-            words = CHALLENGE_WORDS[locale]
-            sep = "，" if locale == "zh-CN" else ". "
-            text = text + (" " if locale == "en" else "") + sep.join(words[c] for c in challenges)
         read_text = None
         if kind == "read_aloud":
-            read_text = draw if draw is not None else _fill(getattr(step, "sentence", {}).get(locale, ""), variables)
-        title = (step.title or {}).get(locale) if getattr(step, "title", None) else None
+            draw = flow.draw_read_aloud(step, locale, rng)
+            read_text = flow.reading_text(step, locale, variables, draw)
+        elif kind == "challenge":
+            challenges = tuple(flow.draw_challenges(step, rng))
+            draw = list(challenges)
+        text = flow.prompt_text(step, locale, variables, draw=draw)
         steps.append(sm.PlannedStep(
             id=step.id,
             kind=kind,
             text=text,
-            title=title or step.id,
+            title=step.label(locale),
             answer_seconds=getattr(step, "answer_seconds", None),
-            seconds=getattr(step, "seconds", None) or getattr(step, "timeout", None),
+            seconds=getattr(step, "seconds", None) if kind == "wait" else step.timeout,
             retries=step.retries,
             on_fail=step.on_fail,
             expect=getattr(step, "expect", None),
@@ -68,13 +59,6 @@ def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tupl
             challenges=challenges,
         ))
     return tuple(steps)
-
-
-def _fill(template: str, variables: dict) -> str:
-    out = template
-    for k, v in variables.items():
-        out = out.replace("{" + k + "}", str(v))
-    return out
 
 
 class UnverifiedEvaluator:
@@ -104,11 +88,7 @@ class WitnessController:
         self.timeline = TimelineWriter(self.dir / "timeline.jsonl", self.clock)
         applicant = row.applicant
         id_number = str(applicant.get("id_number", ""))
-        self.variables = {
-            "name": applicant.get("name", ""),
-            "id_last4": id_number[-4:],
-            "broker": (flow.broker or {}).get(self.locale, "") if getattr(flow, "broker", None) else "",
-        }
+        self.variables = {"name": applicant.get("name", ""), "id_last4": id_number[-4:]}
         self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
         self.state = sm.WitnessState()
         self.peer = None

@@ -1,0 +1,164 @@
+"""``kiosk bench``: concurrent synthetic investors against a real server, recording vs decode-only.
+
+For each mode it starts ``kiosk serve`` in its own process (fresh data folder), runs N
+``kiosk simulate`` investors at once through a flow that keeps the media flowing for
+``--seconds``, and measures the server process's CPU with psutil. The decode-only baseline
+is the same server with ``KIOSK_RECORDER=blackhole`` (frames decoded and dropped, nothing
+written), so the ratio is what recording costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import psutil
+import requests
+
+BENCH_FLOW = """\
+id: bench
+version: 1
+title: {{zh-CN: 基准测试, en: Benchmark}}
+locales: [zh-CN, en]
+steps:
+  - id: hello
+    kind: say
+    text: {{zh-CN: 您好。, en: Hello.}}
+  - id: hold
+    kind: wait
+    seconds: {seconds}
+    text: {{zh-CN: 请稍候。, en: Please wait.}}
+  - id: bye
+    kind: say
+    text: {{zh-CN: 再见。, en: Goodbye.}}
+"""
+API_KEY = "bench-key-0123456789"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pct(values, q):
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
+    return round(values[k], 1)
+
+
+def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path, work: Path) -> dict:
+    from kiosk.media.simulate import create_link, run_investor
+
+    data = work / mode
+    flows = work / "flows"
+    flows.mkdir(exist_ok=True)
+    (flows / "bench.yaml").write_text(BENCH_FLOW.format(seconds=seconds), encoding="utf-8")
+    port = _port()
+    env = {**os.environ, "KIOSK_DATA_DIR": str(data), "KIOSK_FLOWS_DIR": str(flows),
+           "KIOSK_PORT": str(port), "KIOSK_API_KEYS": API_KEY, "KIOSK_RECORDER": mode,
+           "KIOSK_LOG_LEVEL": "WARNING"}
+    log = open(work / f"server-{mode}.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(url + "/api/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            raise click.ClickException(f"the {mode} server did not start; see {log.name}")
+        server = psutil.Process(proc.pid)
+        links = [create_link(url, API_KEY, "en", "bench") for _ in range(sessions)]
+        # Render the prompts once so that both modes start from a warm cache.
+        warm = asyncio.run(run_investor(create_link(url, API_KEY, "en", "bench"), video, audio,
+                                        prompt_time="instant", timeout=seconds + 60, api_key=API_KEY))
+        cpu0 = server.cpu_times()
+        t0 = time.monotonic()
+
+        async def all_investors():
+            return await asyncio.gather(*(
+                run_investor(link, video, audio, prompt_time="instant", timeout=seconds + 60,
+                             api_key=API_KEY) for link in links))
+
+        results = asyncio.run(all_investors())
+        wall = time.monotonic() - t0
+        cpu1 = server.cpu_times()
+        cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        frames = []
+        for r in results:
+            if r.session_id:
+                info = requests.get(f"{url}/api/sessions/{r.session_id}",
+                                    headers={"X-API-Key": API_KEY}, timeout=10).json()
+                frames.append(info.get("recording_frames"))
+        return {
+            "mode": mode,
+            "sessions": sessions,
+            "wall_s": round(wall, 1),
+            "server_cpu_pct_total": round(100 * cpu / wall, 1),
+            "server_cpu_pct_per_session": round(100 * cpu / wall / sessions, 1),
+            "states": [r.state for r in results],
+            "offer_answer_ms_p50": _pct([r.offer_answer_ms for r in results if r.offer_answer_ms], 50),
+            "offer_answer_ms_p95": _pct([r.offer_answer_ms for r in results if r.offer_answer_ms], 95),
+            "first_prompt_ms_p50": _pct([r.first_prompt_ms for r in results if r.first_prompt_ms], 50),
+            "first_prompt_ms_p95": _pct([r.first_prompt_ms for r in results if r.first_prompt_ms], 95),
+            "recorded_video_frames": frames,
+            "warmup_state": warm.state,
+        }
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@click.command()
+@click.option("--sessions", "-n", type=int, default=2, show_default=True, help="concurrent investors")
+@click.option("--seconds", type=float, default=20.0, show_default=True, help="media time per session")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--keep", is_flag=True, help="keep the work folder (server logs, recordings)")
+def bench(sessions, seconds, as_json, keep):
+    """Recording CPU vs a decode-only baseline, signalling latency, time to first prompt."""
+    from kiosk.testing.streams import barcode_y4m, tone_wav
+
+    work = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
+    try:
+        video = barcode_y4m(work / "camera.y4m", seconds=4.0)
+        audio = tone_wav(work / "mic.wav", seconds=2.0)
+        rows = [run_mode(m, sessions, seconds, video, audio, work) for m in ("blackhole", "packets")]
+        base, rec = rows
+        ratio = rec["server_cpu_pct_total"] / base["server_cpu_pct_total"] if base["server_cpu_pct_total"] else None
+        summary = {"runs": rows, "recording_cpu_ratio": round(ratio, 2) if ratio else None,
+                   "target_ratio": 1.5, "cores": psutil.cpu_count(), "work_dir": str(work) if keep else None}
+        if as_json:
+            click.echo(json.dumps(summary, indent=2))
+        else:
+            for r in rows:
+                click.echo(f"{r['mode']:>9}: {r['sessions']} sessions, server CPU {r['server_cpu_pct_total']}% "
+                           f"({r['server_cpu_pct_per_session']}%/session of one core), offer->answer "
+                           f"p50 {r['offer_answer_ms_p50']} ms p95 {r['offer_answer_ms_p95']} ms, "
+                           f"connect->first prompt audio p50 {r['first_prompt_ms_p50']} ms "
+                           f"p95 {r['first_prompt_ms_p95']} ms, frames {r['recorded_video_frames']}, "
+                           f"states {r['states']}")
+            click.echo(f"recording / decode-only CPU ratio: {summary['recording_cpu_ratio']} (target <= 1.5)")
+            if keep:
+                click.echo(f"work folder: {work}")
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,229 @@
+"""``kiosk evidence verify|show|hold|delete|pubkey|bench`` and ``kiosk ledger verify``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from kiosk.errors import KioskError
+from kiosk.evidence import EvidencePaths
+from kiosk.evidence.keys import EvidenceKeys, load_public_keys
+from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.verify import UnsafeArchive, read_bag_info, safe_extract, verify_package
+
+
+def _paths() -> EvidencePaths:
+    from kiosk.config import load_settings
+
+    try:
+        return EvidencePaths.under(load_settings().data_dir)
+    except KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _trusted(pubkeys: tuple[str, ...], keys_dir: str | None) -> dict:
+    """Given PEMs, plus the installation's keyring (read only: nothing is created)."""
+    ring: dict = {}
+    kdir = Path(keys_dir) if keys_dir else (None if pubkeys else _paths().keys_dir)
+    try:
+        if kdir is not None:
+            ring.update(EvidenceKeys(kdir).keyring())
+        ring.update(load_public_keys(pubkeys))
+    except KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return ring
+
+
+def _open_bag(package: str, tmp: Path) -> Path:
+    p = Path(package)
+    if p.is_dir():
+        return p
+    if p.is_file():
+        try:
+            return safe_extract(p, tmp)
+        except UnsafeArchive as exc:
+            raise click.ClickException(str(exc)) from exc
+    raise click.ClickException(f"{p}: no such package folder or archive")
+
+
+@click.group()
+def evidence() -> None:
+    """Sealed evidence packages: verify, show, legal hold, delete after retention."""
+
+
+@evidence.command()
+@click.argument("package", type=click.Path(exists=True))
+@click.option("--ledger", "ledger_path", type=click.Path(), help="Also check the ledger entry.")
+@click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Trusted public key PEM (repeatable). Without it the local keyring is used.")
+@click.option("--keys-dir", type=click.Path(file_okay=False), help="Keyring folder to trust.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(package, ledger_path, pubkeys, keys_dir, as_json) -> None:
+    """Fully verify PACKAGE (folder or .tar): every byte, signature, timeline, ledger."""
+    rep = verify_package(Path(package), keyring=_trusted(pubkeys, keys_dir),
+                         ledger=Path(ledger_path) if ledger_path else None)
+    if as_json:
+        click.echo(json.dumps({"ok": rep.ok, "package_id": rep.package_id,
+                               "key_id": rep.key_id, "problems": rep.problems,
+                               "seconds": round(rep.seconds, 3)}, ensure_ascii=False))
+    elif rep.ok:
+        size, _, count = rep.info.get("Payload-Oxum", "?.?").partition(".")
+        click.echo(f"OK: package {rep.package_id} verified (signed by key {rep.key_id}, "
+                   f"{count} files, {size} bytes re-hashed, {rep.seconds:.2f} s)")
+    else:
+        click.echo(f"FAILED: package {rep.package_id or package}: "
+                   f"{len(rep.problems)} problem(s)")
+        for p in rep.problems:
+            click.echo(f"  - {p}")
+    sys.exit(0 if rep.ok else 1)
+
+
+@evidence.command()
+@click.argument("package", type=click.Path(exists=True))
+@click.option("--ledger", "ledger_path", type=click.Path(), help="Show ledger records too.")
+def show(package, ledger_path) -> None:
+    """Show what PACKAGE holds: session, outcome, retention, legal hold (no verification)."""
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-show-"))
+    try:
+        bag = _open_bag(package, tmp)
+        info = read_bag_info(bag)
+        for k, v in info.items():
+            click.echo(f"{k}: {v}")
+        rpath = bag / "data" / "report.json"
+        if rpath.is_file():
+            report = json.loads(rpath.read_text(encoding="utf-8"))
+            click.echo(f"steps: {len(report.get('steps', []))}, "
+                       f"checks: {len(report.get('checks', []))}, "
+                       f"events: {report.get('timeline', {}).get('events')}")
+            for n in report.get("notes", []):
+                click.echo(f"note: {n}")
+        if ledger_path:
+            pid = info.get("External-Identifier", bag.name)
+            for rec in Ledger(Path(ledger_path)).records(pid):
+                click.echo(f"ledger entry {rec['seq']}: "
+                           f"{json.dumps(rec['record'], ensure_ascii=False)}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _hold_state(info: dict, ledger: Ledger | None, package_id: str) -> tuple[bool, str]:
+    on = info.get("Legal-Hold", "false").lower() == "true"
+    why = "Legal-Hold: true in bag-info.txt at sealing"
+    if ledger is not None:
+        for rec in ledger.records(package_id):
+            r = rec.get("record", {})
+            if r.get("type") == "legal_hold":
+                on = bool(r.get("on"))
+                why = f"ledger entry {rec['seq']}: {r.get('reason') or 'no reason given'}"
+    return on, why
+
+
+@evidence.command()
+@click.argument("package", type=click.Path(exists=True))
+@click.option("--ledger", "ledger_path", type=click.Path(), help="Ledger file (default: ours).")
+@click.option("--on/--off", "on", default=True, help="Place or lift the hold.")
+@click.option("--reason", required=True, help="Why (case number, order).")
+@click.option("--by", "by", default="cli", help="Who decides.")
+def hold(package, ledger_path, on, reason, by) -> None:
+    """Place or lift a legal hold on PACKAGE (recorded in the ledger)."""
+    info = read_bag_info(Path(package)) if Path(package).is_dir() else {}
+    pid = info.get("External-Identifier") or Path(package).name.removesuffix(".tar")
+    ledger = Ledger(Path(ledger_path) if ledger_path else _paths().ledger)
+    idx = ledger.append_record(pid, {"type": "legal_hold", "on": on, "reason": reason,
+                                     "by": by})
+    click.echo(f"legal hold {'placed on' if on else 'lifted from'} {pid} (ledger entry {idx})")
+
+
+@evidence.command()
+@click.argument("package", type=click.Path(exists=True))
+@click.option("--ledger", "ledger_path", type=click.Path(), help="Ledger file (default: ours).")
+@click.option("--reason", default="retention period ended", help="Recorded in the ledger.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete(package, ledger_path, reason, yes) -> None:
+    """Delete PACKAGE (folder and .tar) once its retention ended and no legal hold applies."""
+    p = Path(package)
+    bag = p if p.is_dir() else p.with_name(p.name.removesuffix(".tar"))
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-delete-"))
+    try:
+        info = read_bag_info(_open_bag(package, tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    pid = info.get("External-Identifier") or bag.name
+    ledger = Ledger(Path(ledger_path) if ledger_path else _paths().ledger)
+    until_s = info.get("Retain-Until")
+    if not until_s:
+        raise click.ClickException(f"refused: package {pid} has no Retain-Until in bag-info.txt,"
+                                   " so its retention cannot be shown to have ended")
+    until = date.fromisoformat(until_s)
+    today = datetime.now(UTC).date()
+    if today < until:
+        raise click.ClickException(
+            f"refused: package {pid} must be kept until {until_s} "
+            f"({info.get('Retention-Years', '?')}-year retention from "
+            f"{info.get('Retention-From', '?')}); {(until - today).days} days remain")
+    on, why = _hold_state(info, ledger, pid)
+    if on:
+        raise click.ClickException(f"refused: package {pid} is under legal hold ({why})")
+    if not yes:
+        click.confirm(f"Delete package {pid} for good?", abort=True)
+    archive = bag.with_name(f"{bag.name}.tar")
+    idx = ledger.append_record(pid, {"type": "deleted", "reason": reason,
+                                     "retain_until": until_s})
+    if bag.is_dir():
+        shutil.rmtree(bag)
+    archive.unlink(missing_ok=True)
+    click.echo(f"deleted package {pid} (ledger entry {idx})")
+
+
+@evidence.command()
+@click.option("--keys-dir", type=click.Path(file_okay=False), help="Default: ours.")
+def pubkey(keys_dir) -> None:
+    """Print the current public key PEM (give it to whoever verifies packages)."""
+    kdir = Path(keys_dir) if keys_dir else _paths().keys_dir
+    if not (kdir / "current").is_file():
+        raise click.ClickException(f"{kdir}: no signing key yet (the server creates one on "
+                                   "first start)")
+    keys = EvidenceKeys(kdir)
+    click.echo(keys.public_pem().decode("ascii"), nl=False)
+
+
+@evidence.command("bench")
+@click.option("--size-mb", default=30, show_default=True)
+def bench_cmd(size_mb) -> None:
+    """Time sealing a synthetic session, with and without precomputed hashes."""
+    from kiosk.evidence.package import bench_seal
+
+    bench_seal(size_mb=size_mb)
+
+
+@click.group()
+def ledger() -> None:
+    """The append-only ledger of sealed packages."""
+
+
+@ledger.command("verify")
+@click.option("--ledger", "ledger_path", type=click.Path(), help="Default: ours.")
+@click.option("--packages", "packages_dir", type=click.Path(file_okay=False),
+              help="Also match the ledger against the packages in this folder.")
+@click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Check entry signatures against these keys.")
+def ledger_verify(ledger_path, packages_dir, pubkeys) -> None:
+    """Check the chain, signatures and (with --packages) that no package was removed,
+    added or replaced."""
+    lpath = Path(ledger_path) if ledger_path else _paths().ledger
+    ring = load_public_keys(pubkeys) if pubkeys else None
+    problems = Ledger(lpath).verify(Path(packages_dir) if packages_dir else None, keyring=ring)
+    if problems:
+        click.echo(f"FAILED: ledger {lpath}: {len(problems)} problem(s)")
+        for p in problems:
+            click.echo(f"  - {p}")
+        sys.exit(1)
+    n = len(Ledger(lpath).entries())
+    click.echo(f"OK: ledger {lpath}: {n} entries, chain intact"
+               + (f", matches {packages_dir}" if packages_dir else ""))

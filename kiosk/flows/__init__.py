@@ -1,0 +1,52 @@
+"""Broker flow scripts: the model, the loader that reports every problem, and the library."""
+
+from kiosk.flows.loader import (
+    MAX_FILE_BYTES,
+    MAX_PROMPT_SECONDS,
+    MIN_POOL_SIZE,
+    MIN_RETENTION_YEARS,
+    FlowLibrary,
+    Problem,
+    UnknownFlowError,
+    check_flow,
+    load_flow,
+)
+from kiosk.flows.model import (
+    CHALLENGES,
+    VARIABLES,
+    ChallengeStep,
+    Flow,
+    QuestionStep,
+    ReadAloudStep,
+    SayStep,
+    ShowIdStep,
+    Step,
+    UnknownStepError,
+    WaitStep,
+    reading_seconds,
+    speaking_seconds,
+)
+
+__all__ = [
+    "CHALLENGES",
+    "MAX_FILE_BYTES",
+    "MAX_PROMPT_SECONDS",
+    "MIN_POOL_SIZE",
+    "MIN_RETENTION_YEARS",
+    "VARIABLES",
+    "ChallengeStep",
+    "Flow",
+    "FlowLibrary",
+    "Problem",
+    "QuestionStep",
+    "ReadAloudStep",
+    "SayStep",
+    "ShowIdStep",
+    "Step",
+    "UnknownFlowError",
+    "UnknownStepError",
+    "WaitStep",
+    "check_flow",
+    "load_flow",
+    "speaking_seconds",
+]

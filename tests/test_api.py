@@ -1,0 +1,219 @@
+"""Back-office API, investor links and socket input validation, in-process (no browser)."""
+
+import base64
+import datetime as dt
+
+import pytest
+
+from kiosk.config import load_settings
+from kiosk.web.app import create_app
+from tests.kiosk_server import API_KEY, make_flows_dir
+
+GOOD_SDP_HEAD = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+
+
+@pytest.fixture()
+def app(tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path / "data", flows_dir=make_flows_dir(tmp_path / "flows"),
+        api_keys=[API_KEY], demo=True, link_ttl_seconds=60,
+    )
+    app = create_app(settings)
+    yield app
+    app.extensions["kiosk"].shutdown()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def create(client, **body):
+    payload = {"applicant": {"name": "张三", "id_number": "110101199003078888"},
+               "locale": "zh-CN", "flow_id": "quick"}
+    payload.update(body)
+    return client.post("/api/sessions", json=payload, headers={"X-API-Key": API_KEY})
+
+
+def token_of(resp) -> str:
+    return resp.get_json()["investor_url"].rsplit("/", 1)[1]
+
+
+def test_create_session_returns_an_unguessable_expiring_link(client, app):
+    r = create(client)
+    assert r.status_code == 201
+    body = r.get_json()
+    token = token_of(r)
+    assert len(token) >= 40 and body["investor_url"].startswith("http://127.0.0.1:5000/w/")
+    expires = dt.datetime.fromisoformat(body["expires_at"].rstrip("Z"))
+    assert 50 <= (expires - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds() <= 61
+    # The token itself is never stored, only its hash.
+    db_file = app.extensions["kiosk"].settings.data_dir / "kiosk.sqlite3"
+    assert token.encode() not in db_file.read_bytes()
+    assert client.get(f"/w/{token}").status_code == 200
+    info = client.get(f"/api/sessions/{body['session_id']}", headers={"X-API-Key": API_KEY}).get_json()
+    assert info["state"] == "created" and "id_number" not in str(info)
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer nope"}])
+def test_api_key_is_required(client, headers):
+    r = client.post("/api/sessions", json={}, headers=headers)
+    assert r.status_code == 401 and r.get_json()["error"] == "unauthorized"
+
+
+def test_bearer_key_works(client):
+    r = client.post("/api/sessions", json={"applicant": {"name": "A", "id_number": "12345678"},
+                                           "locale": "en", "flow_id": "quick"},
+                    headers={"Authorization": f"Bearer {API_KEY}"})
+    assert r.status_code == 201
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"locale": "fr"}, "locale"),
+    ({"applicant": {"name": "", "id_number": "110101199003078888"}}, "applicant.name"),
+    ({"applicant": {"name": "A", "id_number": "../../etc"}}, "applicant.id_number"),
+    ({"applicant": {"name": "{name}", "id_number": "110101199003078888"}}, "applicant.name"),
+    ({"surprise": 1}, "surprise"),
+])
+def test_invalid_bodies_name_the_field(client, body, field):
+    r = create(client, **body)
+    assert r.status_code == 422
+    assert field in [p["field"] for p in r.get_json()["problems"]]
+
+
+def test_unknown_flow_is_refused(client):
+    r = create(client, flow_id="no_such_flow")
+    assert r.status_code == 404 and r.get_json()["error"] == "unknown_flow"
+    r = create(client, flow_id="../flows/quick")
+    assert r.status_code in (404, 422)
+
+
+def test_id_photo_is_checked(client, app):
+    r = create(client, applicant={"name": "A", "id_number": "12345678", "id_photo": "@@@"})
+    assert r.status_code == 422 and "base64" in r.get_json()["message"]
+    r = create(client, applicant={"name": "A", "id_number": "12345678",
+                                  "id_photo": base64.b64encode(b"GIF89a....").decode()})
+    assert r.status_code == 422 and "JPEG or PNG" in r.get_json()["message"]
+    jpeg = b"\xff\xd8\xff\xe0" + b"\0" * 100
+    r = create(client, applicant={"name": "A", "id_number": "12345678",
+                                  "id_photo": base64.b64encode(jpeg).decode()})
+    assert r.status_code == 201
+    folder = app.extensions["kiosk"].store.session_dir(r.get_json()["session_id"])
+    assert (folder / "id_photo.jpg").read_bytes() == jpeg
+
+
+def test_expired_and_unknown_links_get_a_kind_page(client, app):
+    r = create(client)
+    token = token_of(r)
+    store = app.extensions["kiosk"].store
+    store.set(r.get_json()["session_id"], expires_at=dt.datetime(2000, 1, 1))
+    page = client.get(f"/w/{token}")
+    assert page.status_code == 410 and "过期" in page.get_data(as_text=True)
+    page = client.get("/w/" + "x" * 43)
+    assert page.status_code == 404 and 'data-code="link_invalid"' in page.get_data(as_text=True)
+
+
+def test_demo_page_creates_a_session_for_a_sample_applicant(client):
+    r = client.get("/demo?lang=en")
+    assert r.status_code == 303 and r.headers["Location"].startswith("/w/")
+    assert client.get(r.headers["Location"]).status_code == 200
+
+
+def test_prompt_files_are_served_by_hash_only(client):
+    for bad in ("../kiosk.sqlite3", "x.wav", "A" * 64 + ".wav", "%2e%2e%2fsecret_key"):
+        assert client.get(f"/media/prompts/{bad}").status_code == 404
+
+
+# ---------------------------------------------------------------- socket messages
+
+
+def sock(app, client):
+    return app.extensions["socketio"].test_client(app, flask_test_client=client)
+
+
+def errors(received):
+    return [m["args"][0] for m in received if m["name"] == "error"]
+
+
+def test_a_link_can_be_joined_only_once(app, client):
+    token = token_of(create(client))
+    first = sock(app, client)
+    first.emit("join", {"token": token})
+    got = first.get_received()
+    assert [m["name"] for m in got][:1] == ["joined"]
+    second = sock(app, client)
+    second.emit("join", {"token": token})
+    assert errors(second.get_received())[0]["code"] == "link_used"
+    assert client.get(f"/w/{token}").status_code == 410
+    first.disconnect()
+
+
+@pytest.mark.parametrize("token", [None, 5, "short", "x" * 500, "y" * 43])
+def test_join_with_a_bad_token_is_refused(app, client, token):
+    c = sock(app, client)
+    c.emit("join", {"token": token})
+    assert errors(c.get_received())[0]["code"] == "link_invalid"
+
+
+def test_messages_before_join_are_refused(app, client):
+    c = sock(app, client)
+    for event in ("offer", "prompt_ended", "cancel"):
+        c.emit(event, {"sdp": "v=0", "seq": 1})
+        assert errors(c.get_received())[0]["code"] == "out_of_order"
+
+
+BAD_OFFERS = [
+    ({"sdp": ""}, "no SDP"),
+    ({"sdp": 12}, "no SDP"),
+    ({"sdp": "hello"}, "must start with v=0"),
+    ({"sdp": "v=0\r\n" + "a=x\r\n" * 8000}, "larger than"),
+    ({"sdp": GOOD_SDP_HEAD}, "exactly one video"),
+    ({"sdp": GOOD_SDP_HEAD + "m=video 9 UDP/TLS/RTP/SAVPF\r\n"}, "cannot be parsed"),
+    ({"sdp": GOOD_SDP_HEAD, "type": "answer"}, "type: 'offer'"),
+]
+
+
+@pytest.mark.parametrize("payload, message", BAD_OFFERS)
+def test_bad_offers_get_a_clear_error_and_leak_nothing(app, client, payload, message):
+    token = token_of(create(client))
+    c = sock(app, client)
+    c.emit("join", {"token": token})
+    c.get_received()
+    c.emit("offer", payload)
+    err = errors(c.get_received())
+    assert err and err[0]["code"] == "bad_offer" and message in err[0]["message"], err
+    controller = app.extensions["kiosk"].live()[0]
+    assert controller.peer is None and not controller.state.terminal
+    events = [e["type"] for e in controller.timeline.events]
+    assert "offer_refused" in events
+    c.disconnect()
+    assert controller.finalised.wait(10)
+    assert controller.state.phase == "aborted" and controller.state.end_reason == "disconnected"
+
+
+def test_out_of_order_prompt_reports_are_refused(app, client):
+    token = token_of(create(client))
+    c = sock(app, client)
+    c.emit("join", {"token": token})
+    c.get_received()
+    c.emit("prompt_ended", {"seq": 99})
+    assert errors(c.get_received())[0]["code"] == "out_of_order"
+    c.emit("prompt_ended", {"seq": "1; drop table"})
+    assert errors(c.get_received())[0]["code"] == "bad_message"
+    c.emit("client_error", {"code": "<script>"})
+    assert errors(c.get_received())[0]["code"] == "bad_message"
+    c.disconnect()
+
+
+def test_cancel_before_media_ends_the_session_as_aborted(app, client):
+    r = create(client)
+    c = sock(app, client)
+    c.emit("join", {"token": token_of(r)})
+    c.get_received()
+    controller = app.extensions["kiosk"].live()[0]
+    c.emit("cancel", {})
+    assert controller.finalised.wait(10)
+    row = app.extensions["kiosk"].store.get(r.get_json()["session_id"])
+    assert (row.state, row.end_reason) == ("aborted", "cancelled")
+    events = [e["type"] for e in controller.timeline.events]
+    assert events[-2:] == ["aborted", "recording_missing"]

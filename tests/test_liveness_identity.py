@@ -1,0 +1,66 @@
+"""dlib descriptors: identity continuity and ID photo match on the public-domain faces."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.liveness.analyzer import analyze_video
+from kiosk.liveness.identity import FaceDescriber, descriptor_distance
+from kiosk.liveness.session_checks import SessionCheckParams, assess
+from kiosk.testing.faces import ClipSpec, clip_path, face_photo, face_rig
+
+
+@pytest.fixture(scope="module")
+def describer():
+    return FaceDescriber()
+
+
+def test_same_person_close_other_person_far(describer):
+    # Calibration behind SessionCheckParams.identity_distance (0.5) and id_match_distance (0.6).
+    a = describer.descriptor(face_photo("astronaut"))
+    h = describer.descriptor(face_photo("hopper"))
+    a_turned = describer.descriptor(face_rig("astronaut").render(yaw=25))
+    h_framed = describer.descriptor(face_rig("hopper").image)
+    assert a.shape == (128,)
+    same = max(descriptor_distance(a, a_turned), descriptor_distance(h, h_framed))
+    other = descriptor_distance(a, h)
+    assert same < 0.4 < 0.6 < other
+    assert SessionCheckParams().identity_distance < other
+
+
+def test_no_face_gives_none_and_bad_id_photo_is_named(describer, tmp_path):
+    room = np.full((240, 320, 3), 150, np.uint8)
+    assert describer.descriptor(room) is None
+    path = tmp_path / "id.png"
+    cv2.imwrite(str(path), room)
+    with pytest.raises(ValueError, match=rf"{path}: no face found"):
+        describer.describe_file(path)
+    with pytest.raises(ValueError, match="must have shape"):
+        descriptor_distance(np.zeros(3), np.zeros(128))
+
+
+def test_swap_mid_clip_is_flagged_by_identity_continuity():
+    a = analyze_video(clip_path(ClipSpec("astronaut", "swap", seconds=5.0)))
+    r = a.report()
+    changes = [e for e in r.events if e.type == "identity_change"]
+    assert r.summary["identity_consistent"] is False
+    assert len(changes) == 1
+    assert 1.9 <= changes[0].t_start <= 3.2  # B sits down at 2.0 s, sampled about once a second
+    assert changes[0].score > 0.6
+    ok, reasons = assess(r)
+    assert not ok and any("identity changed" in x for x in reasons)
+
+
+def test_same_person_turning_stays_consistent_and_matches_id_photo(describer, tmp_path):
+    id_path = tmp_path / "id.jpg"
+    cv2.imwrite(str(id_path), cv2.cvtColor(face_photo("hopper"), cv2.COLOR_RGB2BGR))
+    id_desc = describer.describe_file(id_path)
+    a = analyze_video(clip_path(ClipSpec("hopper", "turn_left")))
+    assert len(a.descriptors) >= 3  # about one a second over 3.2 s
+    r = a.report(["turn_left"], id_descriptor=id_desc)
+    assert r.summary["identity_consistent"] is True
+    assert r.summary["id_match"] is True
+    other = describer.descriptor(face_photo("astronaut"))
+    assert a.report(id_descriptor=other).summary["id_match"] is False

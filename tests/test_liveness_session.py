@@ -1,0 +1,148 @@
+"""Pure whole-session checks on synthetic signal and descriptor sequences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kiosk.liveness.challenges import Verdict
+from kiosk.liveness.session_checks import (
+    SessionCheckParams,
+    assess,
+    check_session,
+    identity_events,
+    runs,
+)
+from kiosk.liveness.signals import FrameSignals
+
+FPS = 15
+
+
+def live(duration, faces=lambda t: 1, brightness=lambda t: 120.0, sway=1.5):
+    """A live-looking face: small sway in pose and landmark positions."""
+    out = []
+    for i in range(int(duration * FPS)):
+        t = i / FPS
+        f = faces(t)
+        dx = 0.004 * math.sin(2 * math.pi * 0.4 * t)
+        out.append(
+            FrameSignals(
+                t=t,
+                faces=f,
+                yaw=sway * math.sin(2 * math.pi * 0.3 * t) if f else 0.0,
+                pitch=8 + 0.7 * sway * math.sin(2 * math.pi * 0.23 * t) if f else 0.0,
+                brightness=brightness(t),
+                box=(100, 100, 300, 300) if f else None,
+                points=((0.5 + dx, 0.5), (0.4 + dx, 0.4), (0.6 + dx, 0.4)) if f else (),
+            )
+        )
+    return out
+
+
+def desc(seed, jitter=0.0, k=0):
+    base = np.random.default_rng(seed).normal(0, 0.1, 128)
+    return base + np.random.default_rng(1000 + k).normal(0, jitter, 128)
+
+
+def types(report):
+    return [e.type for e in report.events]
+
+
+def test_clean_live_session_holds():
+    sigs = live(10)
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(10)]
+    r = check_session(sigs, ds)
+    assert r.events == []
+    assert r.summary["face_present_ratio"] == 1.0
+    assert r.summary["identity_consistent"] is True
+    assert r.summary["still_image_suspected"] is False
+    assert assess(r) == (True, [])
+
+
+def test_face_lost_is_reported_with_its_moment():
+    sigs = live(10, faces=lambda t: 0 if 4.0 <= t < 6.0 else 1)
+    r = check_session(sigs)
+    lost = [e for e in r.events if e.type == "face_lost"]
+    assert len(lost) == 1
+    assert lost[0].t_start == pytest.approx(4.0, abs=0.07)
+    assert lost[0].t_end == pytest.approx(6.0, abs=0.07)
+    assert r.summary["face_present_ratio"] == pytest.approx(0.8, abs=0.01)
+    ok, reasons = assess(r)
+    assert not ok and any("face lost" in x for x in reasons)
+
+
+def test_short_face_dropout_is_not_an_event():
+    r = check_session(live(10, faces=lambda t: 0 if 4.0 <= t < 4.5 else 1))
+    assert "face_lost" not in types(r)
+
+
+def test_multiple_faces_reported_and_single_frame_ignored():
+    r = check_session(live(10, faces=lambda t: 2 if 3.0 <= t < 5.0 else 1))
+    multi = [e for e in r.events if e.type == "multiple_faces"]
+    assert len(multi) == 1 and multi[0].score == 2.0
+    assert r.summary["faces_max"] == 2
+    one_frame = check_session(live(10, faces=lambda t: 2 if abs(t - 3.0) < 0.01 else 1))
+    assert "multiple_faces" not in types(one_frame)
+
+
+def test_too_dark_reported():
+    r = check_session(live(6, brightness=lambda t: 20.0 if t > 2 else 120.0))
+    assert "too_dark" in types(r)
+    assert not assess(r)[0]
+
+
+def test_identity_change_flagged_after_two_far_samples():
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(4)] + [(float(t), desc(2, 0.01, t)) for t in range(4, 9)]
+    events, dists = identity_events(ds, 0.5)
+    assert len(events) == 1
+    assert events[0].t_start == 4.0 and events[0].t_end == 8.0
+    assert max(dists[:4]) < 0.5 < min(dists[4:])
+    # One odd sample (a bad angle) is not a change.
+    ds_one = ds[:4] + [(4.0, desc(2))] + [(float(t), desc(1, 0.01, t)) for t in range(5, 9)]
+    assert identity_events(ds_one, 0.5)[0] == []
+
+
+def test_still_image_suspected_when_nothing_moves():
+    sigs = live(6, sway=0.0)
+    sigs = [FrameSignals(**{**s.__dict__, "points": ((0.5, 0.5), (0.4, 0.4), (0.6, 0.4))}) for s in sigs]
+    r = check_session(sigs)
+    assert r.summary["still_image_suspected"] is True
+    assert "still image" in " ".join(assess(r)[1])
+
+
+def test_no_challenge_response_and_failed_challenges_reported():
+    vs = [Verdict("blink", False, "timeout", 0, None, 6, 0.05), Verdict("nod", False, "timeout", 6, None, 12, 0.1)]
+    r = check_session(live(12), verdicts=vs)
+    assert r.summary["no_challenge_response"] is True
+    ok, reasons = assess(r)
+    assert not ok and reasons[0].startswith("challenge blink failed")
+
+
+def test_passed_challenges_become_events():
+    vs = [Verdict("turn_left", True, "", 1.0, 1.5, 2.0, 1.4)]
+    r = check_session(live(4), verdicts=vs)
+    assert r.to_dict()["events"] == [{"type": "turn_left", "t_start": 1.0, "t_end": 2.0, "score": 1.4}]
+
+
+def test_id_photo_match_and_mismatch():
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(5)]
+    same = check_session(live(5), ds, id_descriptor=desc(1, 0.02, 99))
+    assert same.summary["id_match"] is True
+    other = check_session(live(5), ds, id_descriptor=desc(3))
+    assert other.summary["id_match"] is False
+    assert "does not match the ID photo" in " ".join(assess(other)[1])
+
+
+def test_empty_recording_does_not_hold():
+    r = check_session([])
+    assert r.summary["frames"] == 0
+    assert not assess(r)[0]
+
+
+def test_runs_helper_and_param_validation():
+    sigs = live(2, faces=lambda t: 0 if t >= 1.0 else 1)
+    assert runs(sigs, lambda s: s.faces == 0, 0.5) == [(1.0, sigs[-1].t)]
+    with pytest.raises(ValueError, match="identity_distance must be >= 0"):
+        SessionCheckParams(identity_distance=-0.1)
