@@ -18,6 +18,7 @@
   "use strict";
 
   var SVG_NS = "http://www.w3.org/2000/svg";
+  var instances = 0;
   var STATES = ["idle", "speaking", "listening", "thinking"];
 
   /** Clean a viseme timeline: keep [t, open] pairs of finite numbers, clamp open, sort by t. */
@@ -71,24 +72,26 @@
     var reduceMotion = typeof window !== "undefined" && window.matchMedia &&
       window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
+    // Ids are per instance: a url(#id) into another, hidden SVG would not paint.
+    var uid = "av" + (++instances) + "-";
     var svg = el("svg", {
       viewBox: "0 0 200 220", class: "avatar-svg", role: "img", "aria-label": label,
       "data-testid": "avatar"
     });
     var defs = el("defs", {}, svg);
-    var bg = el("radialGradient", { id: "av-bg", cx: "50%", cy: "40%", r: "65%" }, defs);
+    var bg = el("radialGradient", { id: uid + "bg", cx: "50%", cy: "40%", r: "65%" }, defs);
     el("stop", { offset: "0%", "stop-color": "#eaf4f4" }, bg);
     el("stop", { offset: "100%", "stop-color": "#cfe3e6" }, bg);
-    var skin = el("linearGradient", { id: "av-skin", x1: "0", y1: "0", x2: "0", y2: "1" }, defs);
+    var skin = el("linearGradient", { id: uid + "skin", x1: "0", y1: "0", x2: "0", y2: "1" }, defs);
     el("stop", { offset: "0%", "stop-color": "#f8dcc4" }, skin);
     el("stop", { offset: "100%", "stop-color": "#efc6a6" }, skin);
-    var clip = el("clipPath", { id: "av-clip" }, defs);
+    var clip = el("clipPath", { id: uid + "clip" }, defs);
     el("circle", { cx: 100, cy: 110, r: 100 }, clip);
 
-    el("circle", { cx: 100, cy: 110, r: 100, fill: "url(#av-bg)" }, svg);
+    el("circle", { cx: 100, cy: 110, r: 100, fill: "url(#" + uid + "bg)" }, svg);
     var ring = el("circle", { cx: 100, cy: 110, r: 96, class: "avatar-ring", fill: "none" }, svg);
 
-    var scene = el("g", { "clip-path": "url(#av-clip)" }, svg);
+    var scene = el("g", { "clip-path": "url(#" + uid + "clip)" }, svg);
     // Body: dark suit, white collar, teal scarf; it does not sway with the head.
     el("path", { d: "M20 230 C28 182 60 168 100 166 C140 168 172 182 180 230 Z", fill: "#17325c" }, scene);
     el("path", { d: "M78 168 L100 198 L122 168 L112 164 L100 178 L88 164 Z", fill: "#ffffff" }, scene);
@@ -99,7 +102,7 @@
     el("ellipse", { cx: 100, cy: 86, rx: 58, ry: 62, fill: "#2b2118" }, head); // hair, back
     el("ellipse", { cx: 46, cy: 98, rx: 8, ry: 12, fill: "#efc6a6" }, head);   // ears
     el("ellipse", { cx: 154, cy: 98, rx: 8, ry: 12, fill: "#efc6a6" }, head);
-    el("ellipse", { cx: 100, cy: 100, rx: 52, ry: 58, fill: "url(#av-skin)" }, head);
+    el("ellipse", { cx: 100, cy: 100, rx: 52, ry: 58, fill: "url(#" + uid + "skin)" }, head);
     el("path", {
       d: "M46 92 C44 52 72 34 102 36 C134 36 158 56 154 92 C144 70 126 60 104 58 " +
          "C88 64 70 66 52 84 Z",

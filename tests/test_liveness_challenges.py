@@ -21,7 +21,9 @@ def bump(t, start, length=1.0):
 
 def sequence(duration, faces=1, **channels):
     """Frames at 15 fps; each channel is a function of t added to a neutral face."""
-    base = dict(blink_l=0.04, blink_r=0.04, jaw_open=0.02, yaw=1.0, pitch=8.0, roll=0.0, mouth_gap=0.05)
+    base = dict(
+        blink_l=0.04, blink_r=0.04, jaw_open=0.02, yaw=1.0, pitch=8.0, roll=0.0, mouth_gap=0.05
+    )
     out = []
     for i in range(int(duration * FPS)):
         t = i / FPS
@@ -132,9 +134,15 @@ def test_chin_up_is_not_a_nod():
 
 def test_open_mouth_needs_parted_lips_not_just_jawopen():
     # A flat photo swung sideways lifts jawOpen to ~0.28 while the lip gap barely moves.
-    fake = sequence(3.0, jaw_open=lambda t: 0.28 * bump(t, 1.0, 1.2), mouth_gap=lambda t: 0.03 * bump(t, 1.0, 1.2))
+    fake = sequence(
+        3.0,
+        jaw_open=lambda t: 0.28 * bump(t, 1.0, 1.2),
+        mouth_gap=lambda t: 0.03 * bump(t, 1.0, 1.2),
+    )
     assert not run("open_mouth", fake).passed
-    real = sequence(3.0, jaw_open=lambda t: 0.3 * bump(t, 1.0, 1.2), mouth_gap=lambda t: 0.5 * bump(t, 1.0, 1.2))
+    real = sequence(
+        3.0, jaw_open=lambda t: 0.3 * bump(t, 1.0, 1.2), mouth_gap=lambda t: 0.5 * bump(t, 1.0, 1.2)
+    )
     assert run("open_mouth", real).passed
 
 

@@ -94,7 +94,9 @@ def test_too_dark_reported():
 
 
 def test_identity_change_flagged_after_two_far_samples():
-    ds = [(float(t), desc(1, 0.01, t)) for t in range(4)] + [(float(t), desc(2, 0.01, t)) for t in range(4, 9)]
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(4)] + [
+        (float(t), desc(2, 0.01, t)) for t in range(4, 9)
+    ]
     events, dists = identity_events(ds, 0.5)
     assert len(events) == 1
     assert events[0].t_start == 4.0 and events[0].t_end == 8.0
@@ -106,14 +108,19 @@ def test_identity_change_flagged_after_two_far_samples():
 
 def test_still_image_suspected_when_nothing_moves():
     sigs = live(6, sway=0.0)
-    sigs = [FrameSignals(**{**s.__dict__, "points": ((0.5, 0.5), (0.4, 0.4), (0.6, 0.4))}) for s in sigs]
+    sigs = [
+        FrameSignals(**{**s.__dict__, "points": ((0.5, 0.5), (0.4, 0.4), (0.6, 0.4))}) for s in sigs
+    ]
     r = check_session(sigs)
     assert r.summary["still_image_suspected"] is True
     assert "still image" in " ".join(assess(r)[1])
 
 
 def test_no_challenge_response_and_failed_challenges_reported():
-    vs = [Verdict("blink", False, "timeout", 0, None, 6, 0.05), Verdict("nod", False, "timeout", 6, None, 12, 0.1)]
+    vs = [
+        Verdict("blink", False, "timeout", 0, None, 6, 0.05),
+        Verdict("nod", False, "timeout", 6, None, 12, 0.1),
+    ]
     r = check_session(live(12), verdicts=vs)
     assert r.summary["no_challenge_response"] is True
     ok, reasons = assess(r)
@@ -123,7 +130,9 @@ def test_no_challenge_response_and_failed_challenges_reported():
 def test_passed_challenges_become_events():
     vs = [Verdict("turn_left", True, "", 1.0, 1.5, 2.0, 1.4)]
     r = check_session(live(4), verdicts=vs)
-    assert r.to_dict()["events"] == [{"type": "turn_left", "t_start": 1.0, "t_end": 2.0, "score": 1.4}]
+    assert r.to_dict()["events"] == [
+        {"type": "turn_left", "t_start": 1.0, "t_end": 2.0, "score": 1.4}
+    ]
 
 
 def test_id_photo_match_and_mismatch():

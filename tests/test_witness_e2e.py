@@ -15,7 +15,10 @@ from kiosk.testing.streams import read_barcode
 from kiosk.timeline import read_timeline, verify_chain
 from tests.kiosk_server import API_KEY, KioskServer
 
-QUICK_STEPS = ["hello", "agree", "bye"]
+from kiosk.flows import load_flow
+from tests.kiosk_server import REPO
+
+QUICK_STEPS = [s.id for s in load_flow(REPO / "tests" / "flow_fixtures" / "quick.yaml").steps]
 
 
 def timeline(server, session_id):

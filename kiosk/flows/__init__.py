@@ -46,6 +46,7 @@ __all__ = [
     "UnknownFlowError",
     "UnknownStepError",
     "WaitStep",
+    "reading_seconds",
     "check_flow",
     "load_flow",
     "speaking_seconds",

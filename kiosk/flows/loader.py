@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from kiosk.errors import FlowError
 from kiosk.flows.model import (
@@ -99,7 +100,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _suggest(word: str, options) -> str:
+def _suggest(word: object, options) -> str:
     match = difflib.get_close_matches(str(word), sorted(options), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
 
@@ -243,7 +244,7 @@ class _Script:
         if value is None:
             return "empty"
         if isinstance(value, bool):
-            return f"{str(value).lower()} (write text in quotes)"
+            return f"{str(value).lower()} (YAML reads yes, no, on and off as true or false)"
         if isinstance(value, (int, float)):
             return f"the number {value}"
         if isinstance(value, str):
@@ -316,7 +317,7 @@ def _fields_of(cls) -> set[str]:
     return set(cls.model_fields)
 
 
-def _schema_problem(script: _Script, err: dict) -> None:
+def _schema_problem(script: _Script, err: ErrorDetails) -> None:
     loc = tuple(err["loc"])
     # Resolve the error location to a node path, dropping the discriminator tag pydantic adds.
     path: tuple = ()
@@ -347,7 +348,7 @@ def _schema_problem(script: _Script, err: dict) -> None:
                    f"{_missing_hint(str(missing), in_step and not fparts, script)}")
     elif kind == "extra_forbidden":
         if in_step and len(fparts) == 1:
-            cls = STEP_CLASSES.get(step_kind)
+            cls = STEP_CLASSES.get(str(step_kind))
             allowed = _fields_of(cls) if cls else set()
             users = [k for k, c in STEP_CLASSES.items() if name in c.model_fields]
             msg = f"{pre}unknown field '{name}' for a {step_kind} step"
@@ -383,7 +384,8 @@ def _schema_problem(script: _Script, err: dict) -> None:
     elif kind == "literal_error":
         options = [o.strip().strip("'") for o in re.split(r",| or ", ctx.get("expected", ""))]
         options = [o for o in options if o]
-        script.add(path, f"{pre}{fld} must be {_or_list(options)}, not {value!r}"
+        shown = repr(value) if isinstance(value, str) else script.got(path)
+        script.add(path, f"{pre}{fld} must be {_or_list(options)}, not {shown}"
                    + _suggest(value, options))
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
@@ -448,7 +450,8 @@ class _Semantics:
             s.add(("id",), f"id '{fid}' does not match the file name '{s.stem}.yaml'; "
                   f"rename the file to {fid}.yaml or set id: {s.stem}")
         years = data.get("retention_years")
-        if isinstance(years, int) and not isinstance(years, bool) and 1 <= years < MIN_RETENTION_YEARS:
+        if (isinstance(years, int) and not isinstance(years, bool)
+                and 1 <= years < MIN_RETENTION_YEARS):
             s.add(("retention_years",), f"retention_years is {years}; evidence must be kept at "
                   f"least {MIN_RETENTION_YEARS} years, so set retention_years: "
                   f"{MIN_RETENTION_YEARS} or more")
@@ -469,7 +472,7 @@ class _Semantics:
                 self.check_step_texts(("steps", i), raw)
                 step, clean = _lenient_step(raw)
                 if step is not None:
-                    self.check_step(("steps", i), step, clean)
+                    self.check_step(("steps", i), step, raw, clean)
 
     def check_locales_list(self) -> None:
         loc = self.s.raw(("locales",))
@@ -501,17 +504,17 @@ class _Semantics:
         """Every locale present, no others, no blanks, only known variables."""
         s = self.s
         value = s.raw(path)
-        if not isinstance(value, dict) or s.is_poisoned(path) or self.locales is None:
+        if not isinstance(value, dict) or s.is_poisoned(path):
             return
         pre, parts = s.prefix(path)
         fld = s.field(parts)
-        for lc in self.locales:
+        for lc in self.locales or []:
             if lc not in value:
                 example = "[...]" if lists else "..."
                 s.add(path, f"{pre}{fld} has no {lc} {what}; add {lc}: {example} "
                       f"(every text needs {', '.join(self.locales)})")
         for lc, v in value.items():
-            if lc not in self.locales:
+            if self.locales is not None and lc not in self.locales:
                 s.add(path + (lc,), f"{pre}{fld} has locale '{lc}', which is not in locales "
                       f"({', '.join(self.locales)}); fix the name or add it to locales"
                       + _suggest(lc, self.locales), key=True)
@@ -578,27 +581,30 @@ class _Semantics:
                 if c in CHALLENGES:
                     self.check_texts(p + ("instructions", c))
 
-    def check_step(self, p: tuple, step, clean: bool) -> None:
-        """Checks that need the step's model; timing only if every field was valid."""
+    def check_step(self, p: tuple, step, raw: dict, clean: bool) -> None:
+        """Checks that need the step's model; timing only if every field was valid.
+
+        Presence is judged on ``raw``: a field dropped for being invalid is not 'missing'.
+        """
         s = self.s
         pre, _ = s.prefix(p)
         if isinstance(step, QuestionStep):
-            if step.expect == "phrases" and step.phrases is None:
+            if step.expect == "phrases" and "phrases" not in raw:
                 s.add(p + ("expect",), f"{pre}expect is phrases but no phrases are given; add "
                       "phrases: {zh-CN: [...], en: [...]} with the accepted answers")
             elif step.expect != "phrases" and step.phrases is not None:
                 s.add(p + ("phrases",), f"{pre}phrases are only used with expect: phrases; "
                       "remove them or set expect: phrases", key=True)
         if isinstance(step, ReadAloudStep):
-            self.check_read_aloud(p, pre, step)
+            self.check_read_aloud(p, pre, step, raw)
         if isinstance(step, ChallengeStep):
             self.check_challenge(p, pre, step)
         if self.locales is not None and clean:
             self.check_timing(p, pre, step)
 
-    def check_read_aloud(self, p: tuple, pre: str, step: ReadAloudStep) -> None:
+    def check_read_aloud(self, p: tuple, pre: str, step: ReadAloudStep, raw: dict) -> None:
         s = self.s
-        given = [f for f in ("sentence", "pool", "digits") if getattr(step, f) is not None]
+        given = [f for f in ("sentence", "pool", "digits") if raw.get(f) is not None]
         if not given:
             s.add(p, f"{pre}a read_aloud step needs one of sentence, pool or digits; add one")
         elif len(given) > 1:
@@ -607,7 +613,8 @@ class _Semantics:
         if step.pool is not None and self.locales:
             for lc, items in step.pool.items():
                 if lc in self.locales and 0 < len(items) < MIN_POOL_SIZE:
-                    s.add(p + ("pool", lc), f"{pre}pool.{lc} has {_plural(len(items), 'sentence')}; "
+                    count = _plural(len(items), "sentence")
+                    s.add(p + ("pool", lc), f"{pre}pool.{lc} has {count}; "
                           f"a pool needs at least {MIN_POOL_SIZE} so the investor cannot "
                           f"prepare the answer, so add {MIN_POOL_SIZE - len(items)} more")
 
@@ -632,7 +639,7 @@ class _Semantics:
                       f"'{c}'; use {_or_list(sorted(CHALLENGES))}" + _suggest(c, CHALLENGES),
                       key=True)
         if self.locales:
-            for c in sorted(known):
+            for c in sorted(known - set(step.instructions or {})):
                 for lc in self.locales:
                     if challenge_words(step, c, lc) is None:
                         s.add(p + ("pool",), f"{pre}there are no built-in words for challenge "
@@ -839,7 +846,7 @@ class UnknownFlowError(FlowError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-_FLOW_ID_RE = re.compile(r"[a-z0-9_]{1,%d}" % MAX_ID_LENGTH)
+_FLOW_ID_RE = re.compile(rf"[a-z0-9_]{{1,{MAX_ID_LENGTH}}}")
 
 
 class FlowLibrary:

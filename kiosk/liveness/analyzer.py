@@ -6,6 +6,7 @@ so analysis must drop stale frames rather than fall behind.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -56,7 +57,9 @@ class Analysis:
 class FrameAnalysis:
     """Stateful per-stream analysis: one landmarker (and describer) for one thread."""
 
-    def __init__(self, model_path: Path | None = None, describe: bool = True, descriptor_every_s: float = 1.0):
+    def __init__(
+        self, model_path: Path | None = None, describe: bool = True, descriptor_every_s: float = 1.0
+    ):
         from kiosk.liveness.adapter import FaceAnalyzer
 
         self._faces = FaceAnalyzer(model_path)
@@ -78,7 +81,7 @@ class FrameAnalysis:
         self._last_ms = t_ms
         a = time.perf_counter()
         sig = self._faces.analyze(rgb, t_ms)
-        sig = FrameSignals(**{**sig.__dict__, "t": t})
+        sig = dataclasses.replace(sig, t=t)  # exact media time, not the rounded ms
         self.result.landmark_s += time.perf_counter() - a
         self.result.signals.append(sig)
         if self._describer is not None and sig.faces > 0:

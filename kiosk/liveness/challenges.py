@@ -139,7 +139,9 @@ class ChallengeTracker:
         params: ChallengeParams | None = None,
     ):
         if kind not in CHALLENGE_KINDS:
-            raise ValueError(f"unknown challenge {kind!r}; expected one of {', '.join(CHALLENGE_KINDS)}")
+            raise ValueError(
+                f"unknown challenge {kind!r}; expected one of {', '.join(CHALLENGE_KINDS)}"
+            )
         if timeout <= 0:
             raise ValueError(f"challenge timeout must be > 0 s, got {timeout}")
         self.kind = kind
@@ -257,7 +259,9 @@ class ChallengeTracker:
         st = self._s
         if st.peak > 0 and self.kind != "blink":
             reason += f" (reached {st.peak:.0%} of the needed movement)"
-        self.verdict = Verdict(self.kind, False, reason, self.started_t, st.t_peak, t, round(st.peak, 3))
+        self.verdict = Verdict(
+            self.kind, False, reason, self.started_t, st.t_peak, t, round(st.peak, 3)
+        )
         return self.verdict
 
     def hint(self) -> str | None:
@@ -274,7 +278,11 @@ class ChallengeTracker:
             return "only one face in the frame, please"
         if st.active_since is not None:
             return _BACK[self.kind]
-        if self.baseline is not None and st.recent_best >= self.params.near_frac and s.t - st.recent_t <= 1.0:
+        if (
+            self.baseline is not None
+            and st.recent_best >= self.params.near_frac
+            and s.t - st.recent_t <= 1.0
+        ):
             return _MORE[self.kind]
         return None
 

@@ -46,7 +46,9 @@ class FaceDescriber:
         self._shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
         self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
 
-    def descriptor(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray | None:
+    def descriptor(
+        self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None
+    ) -> np.ndarray | None:
         """Descriptor of the largest face (inside ``box`` when given); None when none is found."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")

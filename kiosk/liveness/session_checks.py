@@ -117,7 +117,9 @@ def identity_events(
             j += 1
         if j - i + 1 >= min_samples:
             events.append(
-                SessionEvent("identity_change", descriptors[i][0], descriptors[j][0], max(dists[i : j + 1]))
+                SessionEvent(
+                    "identity_change", descriptors[i][0], descriptors[j][0], max(dists[i : j + 1])
+                )
             )
         i = j + 1
     return events, dists
@@ -128,7 +130,9 @@ def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float]:
     faced = [s for s in signals if s.faces > 0]
     if len(faced) < 3:
         return 0.0, 0.0
-    pose_std = max(statistics.pstdev(s.yaw for s in faced), statistics.pstdev(s.pitch for s in faced))
+    pose_std = max(
+        statistics.pstdev(s.yaw for s in faced), statistics.pstdev(s.pitch for s in faced)
+    )
     steps = []
     for a, b in zip(faced, faced[1:], strict=False):
         if a.points and len(a.points) == len(b.points):
@@ -145,7 +149,7 @@ def check_session(
     params: SessionCheckParams | None = None,
     challenge_params: ChallengeParams | None = None,
 ) -> SessionReport:
-    """Every whole-session check over one recording's signals, descriptors and challenge verdicts."""
+    """Every whole-session check over one recording's signals, descriptors and verdicts."""
     p = params or SessionCheckParams()
     cp = challenge_params or ChallengeParams()
     events: list[SessionEvent] = []
@@ -168,9 +172,7 @@ def check_session(
     present = sum(1 for s in signals if s.faces > 0)
     pose_std, jitter = motion_stats(signals)
     still = present >= 3 and pose_std < p.still_pose_std_deg and jitter < p.still_jitter
-    no_response = bool(verdicts) and all(
-        not v.passed and v.score < cp.near_frac for v in verdicts
-    )
+    no_response = bool(verdicts) and all(not v.passed and v.score < cp.near_frac for v in verdicts)
     summary = {
         "frames": n,
         "duration_s": round(signals[-1].t - signals[0].t, 3) if n else 0.0,
@@ -192,7 +194,9 @@ def check_session(
     if id_descriptor is not None:
         if descriptors:
             ref = np.asarray(id_descriptor, float)
-            d = statistics.median(float(np.linalg.norm(np.asarray(x, float) - ref)) for _, x in descriptors)
+            d = statistics.median(
+                float(np.linalg.norm(np.asarray(x, float) - ref)) for _, x in descriptors
+            )
             summary["id_match_distance"] = round(d, 4)
             summary["id_match"] = d <= p.id_match_distance
         else:
@@ -201,7 +205,9 @@ def check_session(
     return SessionReport(events, summary, list(verdicts))
 
 
-def assess(report: SessionReport, params: SessionCheckParams | None = None) -> tuple[bool, list[str]]:
+def assess(
+    report: SessionReport, params: SessionCheckParams | None = None
+) -> tuple[bool, list[str]]:
     """Whether the active liveness check and session checks all hold, and every reason why not."""
     p = params or SessionCheckParams()
     s = report.summary

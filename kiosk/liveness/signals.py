@@ -32,7 +32,8 @@ class FrameSignals:
     fields describe the largest face and are 0 / None when ``faces == 0``. ``box`` is
     ``(x0, y0, x1, y1)`` in pixels; ``brightness`` the mean luma 0-255 of the face box (the whole
     frame when no face); ``mouth_gap`` the inner-lip gap over the between-the-eyes-to-nose-base
-    distance (geometry, unlike ``jaw_open``, is not fooled by a tilted photo); ``points`` a few normalised (x, y) landmarks for micro-motion checks.
+    distance (geometry, unlike ``jaw_open``, is not fooled by a tilted photo); ``points`` a few
+    normalised (x, y) landmarks for micro-motion checks.
     """
 
     t: float

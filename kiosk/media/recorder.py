@@ -61,7 +61,7 @@ def vp8_keyframe_size(data: bytes) -> tuple[int, int] | None:
 
 
 def prefer_vp8_opus(pc: RTCPeerConnection) -> None:
-    """Make the answer negotiate VP8 (+RTX) video and Opus audio only; call after setRemoteDescription.
+    """Make the answer negotiate only VP8 (+RTX) and Opus; call after setRemoteDescription.
 
     Raises MediaError naming the offered codecs when the offer has no VP8 or no Opus.
     """
@@ -195,11 +195,17 @@ class PacketRecorder:
                                 transceiver.kind)
                 track = _Track(transceiver.kind, transceiver.receiver,
                                RtpTimeline(CLOCK_RATES[transceiver.kind], self.clock.origin))
-                track.tap = aiortc_seam.tap_receiver(
-                    transceiver.receiver,
-                    lambda codec, data, ts, arrival, t=track: self._on_frame(t, codec, data, ts,
-                                                                             arrival),
-                )
+                try:
+                    track.tap = aiortc_seam.tap_receiver(
+                        transceiver.receiver,
+                        lambda codec, data, ts, arrival, t=track: self._on_frame(
+                            t, codec, data, ts, arrival),
+                    )
+                except MediaError:
+                    for done in self._tracks:  # leave no half-attached recorder behind
+                        done.tap.detach()
+                    self._tracks.clear()
+                    raise
                 self._tracks.append(track)
             if not self._tracks:
                 raise MediaError("the peer connection has no audio or video receiver to record")
@@ -348,8 +354,9 @@ class PacketRecorder:
             if track.kind == "video":
                 track.stream = container.add_mux_stream("vp8", width=size[0], height=size[1])
             else:
-                # A libopus encoder context (never fed) makes PyAV write a valid OpusHead as
-                # CodecPrivate, which Matroska requires and players need to decode Opus.
+                # A libopus encoder context (opened, never fed) makes PyAV write an OpusHead
+                # as CodecPrivate, which Matroska's A_OPUS requires; ffmpeg guesses without
+                # one, stricter players may not. PyAV cannot set extradata on a mux stream.
                 track.stream = container.add_stream("libopus", rate=48_000, layout="stereo")
             track.stream.time_base = MS
         container.start_encoding()
@@ -439,7 +446,7 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
     try:
         in_streams = [s for s in src.streams if s.type in ("video", "audio")
                       and s.codec_context is not None
-                      and s.codec_context.name in ("vp8", "opus")]
+                      and s.codec_context.codec.canonical_name in ("vp8", "opus")]
         if not in_streams:
             raise MediaError(f"{live_path} has no VP8 video or Opus audio stream")
         dst = av.open(str(tmp), "w", format="webm")

@@ -228,16 +228,22 @@ async def run_investor(
             return
         threading.Thread(target=_play, args=(data,), daemon=True).start()
 
+    def _send(event, payload):
+        try:
+            sio.emit(event, payload)
+        except socketio.exceptions.SocketIOError:
+            pass  # the session already ended and the socket closed
+
     def _play(data):
         seq = data["seq"]
-        sio.emit("prompt_started", {"step": data["id"], "seq": seq})
+        _send("prompt_started", {"step": data["id"], "seq": seq})
         if data.get("prompt") and prompt_time == "real":
             time.sleep(float(data["prompt"]["duration"]))
         elif prompt_time == "real":
             time.sleep(1.0)
         else:
             time.sleep(0.2)
-        sio.emit("prompt_ended", {"step": data["id"], "seq": seq})
+        _send("prompt_ended", {"step": data["id"], "seq": seq})
 
     @sio.on("window_open")
     def _window(data):

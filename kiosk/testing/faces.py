@@ -37,7 +37,7 @@ LIVE_KINDS = ("neutral", "blink", "turn_left", "turn_right", "nod", "open_mouth"
 ATTACK_KINDS = ("still", "drift", "tilt", "two_faces", "swap", "no_face", "no_response")
 # The challenge order the "sequence" clip performs (and swap / two_faces reuse).
 SEQUENCE = ("blink", "turn_left", "open_mouth", "turn_right", "nod")
-SYNTH_VERSION = 3  # bump when rendering changes, so cached clips are regenerated
+SYNTH_VERSION = 4  # bump when rendering changes, so cached clips are regenerated
 
 # Synthesised amplitudes; measured yaw/pitch come out at roughly 0.55-0.8 of these.
 TURN_DEG = 32.0
@@ -47,10 +47,20 @@ JAW_DEG = 24.0
 # mediapipe mesh indices (subject's right eye is on image left).
 _EYES = (
     # upper lid, lower lid (paired), ring above the upper lid, outer corner, inner corner
-    ((246, 161, 160, 159, 158, 157, 173), (7, 163, 144, 145, 153, 154, 155),
-     (247, 30, 29, 27, 28, 56, 190), 33, 133),
-    ((466, 388, 387, 386, 385, 384, 398), (249, 390, 373, 374, 380, 381, 382),
-     (467, 260, 259, 257, 258, 286, 414), 263, 362),
+    (
+        (246, 161, 160, 159, 158, 157, 173),
+        (7, 163, 144, 145, 153, 154, 155),
+        (247, 30, 29, 27, 28, 56, 190),
+        33,
+        133,
+    ),
+    (
+        (466, 388, 387, 386, 385, 384, 398),
+        (249, 390, 373, 374, 380, 381, 382),
+        (467, 260, 259, 257, 258, 286, 414),
+        263,
+        362,
+    ),
 )
 _UPPER_LIP = (185, 40, 39, 37, 0, 267, 269, 270, 409, 191, 80, 81, 82, 13, 312, 311, 310, 415)
 _LOWER_LIP = (146, 91, 181, 84, 17, 314, 405, 321, 375, 95, 88, 178, 87, 14, 317, 402, 318, 324)
@@ -128,7 +138,9 @@ class FaceRig:
         self.points = np.vstack([mesh, ring3])  # (468 + 28, 3)
         self.n_mesh = _N_MESH
         self.tris = Delaunay(self.points[:, :2]).simplices
-        self.pivot = np.array([self.center[0], self.center[1], mesh[:, 2].mean() + 0.8 * self.face_w])
+        self.pivot = np.array(
+            [self.center[0], self.center[1], mesh[:, 2].mean() + 0.8 * self.face_w]
+        )
         cheeks = np.concatenate([self._patch(mesh[i, :2]) for i in _CHEEKS])
         self.skin = np.median(cheeks, axis=0)
         # Jaw weights: lower lip fully, below the mouth corners ramping in.
@@ -139,7 +151,9 @@ class FaceRig:
         wts[list(_MOUTH_CORNERS)] = 0.0
         wts[list(_LOWER_LIP)] = 1.0
         self.jaw_w = wts
-        self.hinge = np.array([self.center[0], mesh[[234, 454], 1].mean(), mesh[:, 2].mean() + 0.6 * self.face_w])
+        self.hinge = np.array(
+            [self.center[0], mesh[[234, 454], 1].mean(), mesh[:, 2].mean() + 0.6 * self.face_w]
+        )
 
     def _patch(self, xy: np.ndarray, r: int = 4) -> np.ndarray:
         x, y = int(xy[0]), int(xy[1])
@@ -197,12 +211,19 @@ class FaceRig:
         lash_px = max(1, round(self.face_w / 110))
         lines = []
         for _upper, lower, ring, outer, inner in _EYES:
-            poly = np.vstack([dst[[outer], :2], dst[list(ring), :2], dst[[inner], :2], dst[list(lower)[::-1], :2]])
+            poly = np.vstack(
+                [
+                    dst[[outer], :2],
+                    dst[list(ring), :2],
+                    dst[[inner], :2],
+                    dst[list(lower)[::-1], :2],
+                ]
+            )
             cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1.0)
             lines.append(np.round(dst[[outer] + list(lower) + [inner], :2]).astype(np.int32))
-        mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, self.face_w / 150))[..., None]
+        soft = cv2.GaussianBlur(mask, (0, 0), max(1.0, self.face_w / 150))[..., None]
         lid = np.broadcast_to(self.skin * 0.9, out.shape)
-        out[:] = np.clip(out * (1 - mask) + lid * mask, 0, 255).astype(np.uint8)
+        out[:] = np.clip(out * (1 - soft) + lid * soft, 0, 255).astype(np.uint8)
         cv2.polylines(out, lines, False, (35, 25, 25), lash_px, cv2.LINE_AA)
 
 
@@ -213,8 +234,10 @@ def piecewise_warp(img, src, dst, tris, depth=None) -> np.ndarray:
     if depth is not None:
         order = np.argsort(-depth[tris].mean(axis=1))  # larger z is farther: draw it first
     idx = np.full((h, w), -1, np.int32)
-    for k in order:
-        cv2.fillConvexPoly(idx, np.round(dst[tris[k]] * 16).astype(np.int32), int(k), cv2.LINE_8, 4)
+    for tri in order:
+        cv2.fillConvexPoly(
+            idx, np.round(dst[tris[tri]] * 16).astype(np.int32), int(tri), cv2.LINE_8, 4
+        )
     d = dst[tris]  # (T, 3, 2)
     s = src[tris]
     dh = np.concatenate([d, np.ones((len(tris), 3, 1))], axis=2)
@@ -253,8 +276,16 @@ class ClipSpec:
             raise ValueError(f"unknown clip kind {self.kind!r}")
         if self.other and self.other not in FACES:
             raise ValueError(f"unknown face {self.other!r}")
-        if self.seconds < 0 or self.fps <= 0 or min(self.size) < 64 or self.size[0] % 2 or self.size[1] % 2:
-            raise ValueError(f"bad clip geometry: {self.size} at {self.fps} fps for {self.seconds} s")
+        if (
+            self.seconds < 0
+            or self.fps <= 0
+            or min(self.size) < 64
+            or self.size[0] % 2
+            or self.size[1] % 2
+        ):
+            raise ValueError(
+                f"bad clip geometry: {self.size} at {self.fps} fps for {self.seconds} s"
+            )
 
     @property
     def second(self) -> str:
@@ -343,7 +374,9 @@ def _room(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     y = np.linspace(0, 1, h)[:, None, None]
     img = (np.array([170, 160, 140]) * (1 - 0.3 * y) + np.zeros((h, w, 3))).astype(np.uint8)
     cv2.rectangle(img, (int(0.1 * w), int(0.25 * h)), (int(0.3 * w), h), (110, 80, 60), -1)
-    cv2.rectangle(img, (int(0.55 * w), int(0.2 * h)), (int(0.85 * w), int(0.5 * h)), (60, 90, 120), -1)
+    cv2.rectangle(
+        img, (int(0.55 * w), int(0.2 * h)), (int(0.85 * w), int(0.5 * h)), (60, 90, 120), -1
+    )
     return img
 
 
@@ -353,11 +386,14 @@ def iter_frames(spec: ClipSpec) -> Iterator[tuple[float, np.ndarray]]:
     rng = np.random.default_rng(spec.seed + 1000)
     n = int(round(spec.duration * spec.fps))
     kind = spec.kind
-    rig = face_rig(spec.face, spec.size) if kind != "no_face" else None
-    if kind in ("two_faces", "swap"):
-        rig_b = face_rig(spec.second, spec.size)
-    room = _room(spec.size, rng) if kind == "no_face" else None
-    drift = rng.normal(0, 1, (n, 4)).cumsum(axis=0) if kind == "drift" else None
+    if kind == "no_face":
+        room = _room(spec.size, rng)
+        for i in range(n):
+            yield i / spec.fps, _noise(room, rng)
+        return
+    rig = face_rig(spec.face, spec.size)
+    rig_b = face_rig(spec.second, spec.size) if kind in ("two_faces", "swap") else rig
+    drift = rng.normal(0, 1, (n, 4)).cumsum(axis=0)  # used by "drift" only
     for i in range(n):
         t = i / spec.fps
         if kind == "neutral" or kind == "no_response":
@@ -373,7 +409,7 @@ def iter_frames(spec: ClipSpec) -> Iterator[tuple[float, np.ndarray]]:
             d = drift[i] / max(1.0, math.sqrt(n))
             ang, sc = 2.5 * math.tanh(d[0]), 1 + 0.03 * math.tanh(d[1])
             m = cv2.getRotationMatrix2D((w / 2, h / 2), ang, sc)
-            m[:, 2] += (12 * math.tanh(d[2]), 12 * math.tanh(d[3]))
+            m[:, 2] += np.array([12 * math.tanh(d[2]), 12 * math.tanh(d[3])])
             frame = cv2.warpAffine(rig.image, m, (w, h), borderMode=cv2.BORDER_REFLECT)
         elif kind == "tilt":
             frame = _tilted(rig.image, *_tilt_angles(t))
@@ -387,8 +423,6 @@ def iter_frames(spec: ClipSpec) -> Iterator[tuple[float, np.ndarray]]:
                 if t < 2.0
                 else rig_b.render(**_pose_track(spec, t, _sequence_actions(t0=3.0)))
             )
-        elif kind == "no_face":
-            frame = room.copy()
         else:  # pragma: no cover - ClipSpec validates kinds
             raise ValueError(kind)
         yield t, _noise(frame, rng)
@@ -409,7 +443,9 @@ def _tilted(img: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
     ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
     rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    card = np.column_stack([corners[:, 0] - w / 2, corners[:, 1] - h / 2, np.zeros(4)]) @ (rx @ ry).T
+    card = (
+        np.column_stack([corners[:, 0] - w / 2, corners[:, 1] - h / 2, np.zeros(4)]) @ (rx @ ry).T
+    )
     z = card[:, 2] + 1.6 * f
     proj = np.column_stack([card[:, 0] * 1.6 * f / z + w / 2, card[:, 1] * 1.6 * f / z + h / 2])
     hmat = cv2.getPerspectiveTransform(corners.astype(np.float32), proj.astype(np.float32))
@@ -470,7 +506,9 @@ def write_y4m(frames: Iterable[np.ndarray], path: Path | str, fps: int = 15) -> 
     return count
 
 
-def write_video(frames: Iterable[np.ndarray], path: Path | str, fps: int = 15, crf: int = 16) -> int:
+def write_video(
+    frames: Iterable[np.ndarray], path: Path | str, fps: int = 15, crf: int = 16
+) -> int:
     """Write RGB frames to .mp4 (H.264) or .webm (VP8) with PyAV; returns frame count."""
     import av
 
@@ -480,16 +518,23 @@ def write_video(frames: Iterable[np.ndarray], path: Path | str, fps: int = 15, c
         raise ValueError(f"{path}: unsupported video extension (use .mp4, .webm or .mkv)")
     count = 0
     with av.open(str(path), "w") as container:
-        stream = None
+        stream: av.VideoStream | None = None
         for frame in frames:
             if stream is None:
-                stream = container.add_stream(codec, rate=fps)
+                added = container.add_stream(codec, rate=fps)
+                assert isinstance(added, av.VideoStream)
+                stream = added
                 stream.width, stream.height = frame.shape[1], frame.shape[0]
                 stream.pix_fmt = "yuv420p"
                 if codec == "libx264":
                     stream.options = {"crf": str(crf), "preset": "veryfast"}
                 else:
-                    stream.options = {"crf": "6", "b": "4M", "deadline": "realtime", "cpu-used": "8"}
+                    stream.options = {
+                        "crf": "6",
+                        "b": "4M",
+                        "deadline": "realtime",
+                        "cpu-used": "8",
+                    }
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
             for pkt in stream.encode(vf):
                 container.mux(pkt)
@@ -510,7 +555,11 @@ def read_video(path: Path | str) -> Iterator[tuple[float, np.ndarray]]:
             raise ValueError(f"{path}: no video stream")
         stream = container.streams.video[0]
         for i, frame in enumerate(container.decode(stream)):
-            t = float(frame.time) if frame.time is not None else i / float(stream.average_rate or 15)
+            t = (
+                float(frame.time)
+                if frame.time is not None
+                else i / float(stream.average_rate or 15)
+            )
             yield t, frame.to_ndarray(format="rgb24")
 
 

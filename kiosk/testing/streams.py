@@ -29,7 +29,7 @@ def frame_image(index: int, width: int = 640, height: int = 480) -> np.ndarray:
     cell = width // BARCODE_BITS
     for bit in range(BARCODE_BITS):
         on = (index >> (BARCODE_BITS - 1 - bit)) & 1
-        img[:_BAR_H, bit * cell:(bit + 1) * cell] = 255 if on else 0
+        img[:_BAR_H, bit * cell : (bit + 1) * cell] = 255 if on else 0
     return img
 
 
@@ -40,8 +40,10 @@ def read_barcode(rgb: np.ndarray) -> int:
     cell = w // BARCODE_BITS
     value = 0
     for bit in range(BARCODE_BITS):
-        block = gray[gray.shape[0] // 4: 3 * gray.shape[0] // 4,
-                     bit * cell + cell // 4:(bit + 1) * cell - cell // 4]
+        block = gray[
+            gray.shape[0] // 4 : 3 * gray.shape[0] // 4,
+            bit * cell + cell // 4 : (bit + 1) * cell - cell // 4,
+        ]
         value = (value << 1) | int(block.mean() > 127)
     return value
 
@@ -67,7 +69,9 @@ def write_y4m(path: Path, frames, width: int = 640, height: int = 480, fps: int 
     return path
 
 
-def barcode_y4m(path: Path, seconds: float = 4.0, fps: int = 15, width: int = 640, height: int = 480) -> Path:
+def barcode_y4m(
+    path: Path, seconds: float = 4.0, fps: int = 15, width: int = 640, height: int = 480
+) -> Path:
     n = int(seconds * fps)
     return write_y4m(path, (frame_image(i, width, height) for i in range(n)), width, height, fps)
 
@@ -81,18 +85,29 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 48000) -> Path:
     return path
 
 
-def tone_wav(path: Path, seconds: float = 2.0, freq: float = 440.0, rate: int = 48000,
-             amplitude: float = 0.3) -> Path:
+def tone_wav(
+    path: Path, seconds: float = 2.0, freq: float = 440.0, rate: int = 48000, amplitude: float = 0.3
+) -> Path:
     t = np.arange(int(seconds * rate)) / rate
     return write_wav(path, amplitude * 32767 * np.sin(2 * math.pi * freq * t), rate)
 
 
-def speech_wav(path: Path, text: str, voice: str = "gmw/en-us", rate: int = 48000,
-               lead_silence: float = 0.0, trail_silence: float = 0.0) -> Path:
+def speech_wav(
+    path: Path,
+    text: str,
+    voice: str = "gmw/en-us",
+    rate: int = 48000,
+    lead_silence: float = 0.0,
+    trail_silence: float = 0.0,
+) -> Path:
     """Real synthetic speech from espeak-ng, resampled to ``rate`` with optional padding."""
     raw = path.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text], check=True,
-                   capture_output=True, timeout=30)
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     with wave.open(str(raw)) as w:
         src_rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32)

@@ -65,11 +65,14 @@ def investor(token: str):
     try:
         row = services().store.by_token(token)
     except LinkError as exc:
+        # Both languages: we cannot know the investor's language from a bad link.
         locale = _locale()
+        other = "en" if locale == "zh-CN" else "zh-CN"
         title, text = MESSAGES[exc.code][locale]
+        title2, text2 = MESSAGES[exc.code][other]
         status = 404 if exc.code == "link_invalid" else 410
-        return render_template("message.html", title=title, text=text, locale=locale,
-                               code=exc.code), status
+        return render_template("message.html", title=title, text=text, title2=title2,
+                               text2=text2, locale=locale, code=exc.code), status
     flow = services().flows.get(row.flow_id)
     broker = (flow.broker or {}).get(row.locale, "") if getattr(flow, "broker", None) else ""
     resp = current_app.make_response(render_template(

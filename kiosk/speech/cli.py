@@ -1,0 +1,64 @@
+"""``kiosk speech-eval``: intent accuracy, false consent and time per answer on synthetic answers."""
+
+from __future__ import annotations
+
+import time
+
+import click
+import numpy as np
+
+
+@click.command("speech-eval")
+@click.option("--n", "n", default=40, show_default=True, type=click.IntRange(1, 2000),
+              help="answers per locale")
+@click.option("--locale", "locales", multiple=True, type=click.Choice(["en", "zh"]),
+              default=("en", "zh"), show_default=True)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--whisper-model-dir", type=click.Path(file_okay=False), default=None,
+              help="faster-whisper model directory for Mandarin (optional)")
+@click.option("-v", "--verbose", is_flag=True, help="print every answer")
+def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: str | None,
+                verbose: bool) -> None:
+    """Synthesise answers with espeak-ng (voices, speeds, noise) and score the recogniser."""
+    from kiosk.speech.corpus import make_corpus
+    from kiosk.speech.decide import decide
+    from kiosk.speech.recognize import Expected, Recognizer
+
+    rec = Recognizer(whisper_model_dir=whisper_model_dir)
+    consent = Expected("affirm")
+    total_false = 0
+    for loc in locales:
+        t0 = time.perf_counter()
+        items = make_corpus(loc, n, seed=seed)
+        synth_s = time.perf_counter() - t0
+        rec.verify(items[0].pcm, loc, consent)  # warm-up: model loading is not per-answer cost
+        correct, false_accepts, ms, outcomes = 0, 0, [], {}
+        per_intent: dict[str, list[int]] = {}
+        for it in items:
+            ans = rec.verify(it.pcm, loc, consent)
+            dec = decide(ans, consent, attempt=0, max_retries=0)
+            ok = ans.intent == it.intent
+            correct += ok
+            per_intent.setdefault(it.intent, [0, 0])
+            per_intent[it.intent][0] += ok
+            per_intent[it.intent][1] += 1
+            outcomes[dec.outcome] = outcomes.get(dec.outcome, 0) + 1
+            if dec.outcome == "pass" and it.intent != "affirm":
+                false_accepts += 1
+            ms.append(ans.ms)
+            if verbose:
+                click.echo(f"  {'ok ' if ok else 'BAD'} {it.intent:8} {it.text!r:32} {it.voice:24} "
+                           f"{it.wpm} {it.noise}/{it.snr_db:g} -> {ans.intent} "
+                           f"{ans.transcript!r} {ans.score:.2f} {dec.outcome}")
+        total_false += false_accepts
+        engine = rec.engine_for(loc)
+        click.echo(f"{loc}: engine {engine.name if engine else 'none'}; intent accuracy "
+                   f"{correct}/{len(items)} ({100 * correct / len(items):.1f}%); "
+                   f"false accepts of consent {false_accepts}; "
+                   f"{np.mean(ms):.0f} ms per answer (p95 {np.percentile(ms, 95):.0f}); "
+                   f"synthesis {synth_s:.1f} s")
+        click.echo("    by true intent: " + ", ".join(
+            f"{k} {v[0]}/{v[1]}" for k, v in sorted(per_intent.items())))
+        click.echo("    outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    if total_false:
+        raise click.ClickException(f"{total_false} false accepts of consent")

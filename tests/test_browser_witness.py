@@ -1,0 +1,99 @@
+"""Real headless chromium, fake camera (generated Y4M) and microphone (generated WAV)."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from kiosk.media.recorder import probe_recording
+from kiosk.timeline import read_timeline
+from tests.browser import browser, phase, start_witness, wait_phase
+from tests.test_witness_e2e import QUICK_STEPS, check_timeline_in_order, decoded_barcodes
+
+pytestmark = pytest.mark.browser
+
+
+def test_investor_completes_a_witness_in_chromium(kiosk_server, barcode_video, tone_audio, tmp_path,
+                                                  artifacts):
+    created = kiosk_server.create(flow="quick")
+    with browser(tmp_path, barcode_video, tone_audio) as b:
+        page = b.new_page(viewport={"width": 1280, "height": 800})
+        start_witness(page, created["investor_url"])
+        wait_phase(page, "witness", 30000)
+        page.wait_for_function("window.kiosk.stepIndex >= 1", timeout=30000)
+        subtitle = page.get_by_test_id("subtitle").inner_text()
+        page.screenshot(path=str(artifacts / "investor-witness-desktop.png"))
+        assert wait_phase(page, ["done", "ended", "error"], 90000) == "done", page.evaluate("window.kiosk")
+        page.screenshot(path=str(artifacts / "investor-done-desktop.png"))
+    info = kiosk_server.wait_ended(created["session_id"])
+    assert (info["state"], info["end_reason"]) == ("finished", "completed")
+    events = read_timeline(kiosk_server.session_dir(created["session_id"]) / "timeline.jsonl")
+    check_timeline_in_order(events, QUICK_STEPS)
+    sent = [e["data"]["text"] for e in events if e["type"] == "prompt_sent"]
+    assert subtitle.strip() in sent  # the subtitle shows the words the guide speaks
+    types = [e["type"] for e in events]
+    assert types.count("prompt_started") == types.count("prompt_ended") == len(QUICK_STEPS)
+
+    rec = kiosk_server.session_dir(created["session_id"]) / "recording.webm"
+    probe = probe_recording(rec)
+    span = events[types.index("finished")]["t"] - events[types.index("media_connected")]["t"]
+    # Chromium's fake camera sends ~15 fps from the Y4M; allow for its pacing, not for loss.
+    assert probe["video_frames"] >= 12 * span, (probe, span)
+    codes = decoded_barcodes(rec)
+    assert all(0 <= c < 60 for c in codes), codes[:20]
+    steps = [(b - a) % 60 for a, b in zip(codes, codes[1:])]
+    assert sum(s in (1, 2) for s in steps) >= 0.9 * len(steps), steps
+    assert probe["audio_seconds"] >= span - 1.0 and probe["audio_rms"] > 0.02, probe
+    assert abs(probe["first_video_pts"] - probe["first_audio_pts"]) < 0.1, probe
+
+
+def test_closing_the_browser_mid_witness_aborts_with_a_finalised_recording(
+        kiosk_server, barcode_video, tone_audio, tmp_path):
+    created = kiosk_server.create(flow="securities_account_opening")
+    with browser(tmp_path, barcode_video, tone_audio) as b:
+        page = b.new_page()
+        start_witness(page, created["investor_url"])
+        wait_phase(page, "witness", 30000)
+        time.sleep(4)
+        pid = b._impl_obj._browser_process_pid if hasattr(b._impl_obj, "_browser_process_pid") else None
+        killed_at = time.monotonic()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        else:
+            b.close()
+    info = kiosk_server.wait_ended(created["session_id"], timeout=30)
+    assert (info["state"], info["end_reason"]) == ("aborted", "disconnected"), info
+    assert time.monotonic() - killed_at < 15
+    probe = probe_recording(kiosk_server.session_dir(created["session_id"]) / "recording.webm")
+    assert probe["video_frames"] >= 30 and probe["duration"] >= 2.5, probe
+
+
+def test_no_camera_gets_a_plain_message_and_a_retry(kiosk_server, tmp_path, artifacts):
+    created = kiosk_server.create(flow="quick", locale="en")
+    with browser(tmp_path, no_camera=True) as b:
+        page = b.new_page(viewport={"width": 390, "height": 844})
+        page.goto(created["investor_url"])
+        wait_phase(page, "consent", 20000)
+        page.get_by_test_id("start").click()
+        assert wait_phase(page, ["error"], 20000) == "error"
+        message = page.get_by_test_id("error-message").inner_text()
+        assert "camera" in message.lower()
+        assert page.get_by_test_id("retry").is_visible()
+        page.screenshot(path=str(artifacts / "investor-no-camera-phone.png"))
+    events = read_timeline(kiosk_server.session_dir(created["session_id"]) / "timeline.jsonl")
+    assert any(e["type"] == "client_error" and e["data"]["code"] == "no_camera" for e in events)
+
+
+def test_a_used_link_shows_a_kind_page(kiosk_server, tmp_path, barcode_video, tone_audio):
+    created = kiosk_server.create(flow="quick")
+    with browser(tmp_path, barcode_video, tone_audio) as b:
+        page = b.new_page()
+        start_witness(page, created["investor_url"])
+        second = b.new_page()
+        resp = second.goto(created["investor_url"])
+        assert resp.status == 410
+        texts = second.get_by_test_id("error-message").inner_text() + \
+            second.get_by_test_id("error-message-2").inner_text()
+        assert "已经使用" in texts and "already been used" in texts
+        assert phase(page) in ("connecting", "witness")

@@ -1,0 +1,164 @@
+"""The investor page's static files: JS syntax, i18n completeness, template, avatar maths."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+STATIC = REPO / "static"
+TEMPLATES = REPO / "kiosk" / "web" / "templates"
+JS_FILES = ["investor.js", "avatar.js", "i18n.js"]
+NODE = shutil.which("node") or shutil.which("nodejs")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (Debian: nodejs)")
+
+TEST_IDS = ["start", "subtitle", "progress", "error-message", "retry", "done", "cancel",
+            "tap-to-continue", "avatar-wrap", "lang-switch", "listening", "countdown"]
+
+
+def run_node(script: str) -> str:
+    """Run a node script with the repo root as cwd and return its stdout."""
+    proc = subprocess.run([NODE, "-e", script], cwd=REPO, capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def render(**overrides) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    ctx = {"token": "tok-123", "locale": "zh-CN", "broker": "Demo Securities", "kiosk_mode": False}
+    ctx.update(overrides)
+    return env.get_template("investor.html").render(**ctx)
+
+
+@pytest.fixture(scope="module")
+def strings() -> dict[str, dict[str, str]]:
+    if NODE is None:
+        pytest.skip("node is not installed (Debian: nodejs)")
+    out = run_node("process.stdout.write(JSON.stringify(require('./static/i18n.js').STRINGS))")
+    return json.loads(out)
+
+
+@needs_node
+@pytest.mark.parametrize("name", JS_FILES)
+def test_js_parses(name):
+    proc = subprocess.run([NODE, "--check", str(STATIC / name)], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_both_languages_have_the_same_keys(strings):
+    assert set(strings) == {"zh-CN", "en"}
+    zh, en = strings["zh-CN"], strings["en"]
+    assert sorted(set(zh) ^ set(en)) == []
+    for key in zh:
+        assert zh[key].strip() and en[key].strip(), f"empty string for {key}"
+        ph_zh = set(re.findall(r"\{(\w+)\}", zh[key]))
+        ph_en = set(re.findall(r"\{(\w+)\}", en[key]))
+        assert ph_zh == ph_en, f"{key}: placeholders differ: {ph_zh} vs {ph_en}"
+
+
+def test_every_key_the_page_uses_exists(strings):
+    html = (TEMPLATES / "investor.html").read_text(encoding="utf-8")
+    js = (STATIC / "investor.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-i18n(?:-aria)?="([^"]+)"', html))
+    used |= set(re.findall(r'\bt\("([a-z_]+\.[a-z_.]+)"', js))
+    # Error codes reach t() as "error." + code: collect every code the page can show.
+    codes = set(re.findall(r'(?:showError|fatal)\("([a-z_]+)"', js))
+    codes |= set(re.findall(r'"([a-z_]+)"', js.split("var DEVICE_ERRORS")[1].split("};")[0]))
+    codes |= set(re.findall(r'"([a-z_]+)"', js.split("var LINK_ERRORS")[1].split(";")[0]))
+    codes -= {k for k in codes if k[0].isupper()}
+    used |= {"error." + c for c in codes}
+    reasons = set(re.findall(r'"([a-z_]+)"', js.split("var ABORT_REASONS")[1].split(";")[0]))
+    used |= {"aborted." + r for r in reasons} | {"aborted.unknown"}
+    assert {"error.permission_denied", "error.link_used", "aborted.cancelled"} <= used
+    for locale, table in strings.items():
+        missing = sorted(k for k in used if k not in table)
+        assert missing == [], f"{locale} lacks {missing}"
+
+
+def test_every_server_error_code_has_a_message(strings):
+    # The codes of the architecture's `error` event, plus the page's own.
+    for code in ["link_invalid", "link_expired", "link_used", "bad_offer", "server_error",
+                 "permission_denied", "no_camera", "camera_in_use", "unsupported",
+                 "connection_lost", "aborted"]:
+        for locale in ("zh-CN", "en"):
+            assert "error." + code in strings[locale], (locale, code)
+
+
+@needs_node
+def test_i18n_fills_placeholders_and_normalises_locale():
+    out = run_node(
+        "const i = require('./static/i18n.js');"
+        "console.log(JSON.stringify([i.t('en', 'witness.progress', {current: 2, total: 5}),"
+        " i.t('zh', 'witness.progress', {current: 2, total: 5}), i.normalizeLocale('en-GB'),"
+        " i.normalizeLocale('fr')]))")
+    assert json.loads(out) == ["Step 2 of 5", "第 2 步，共 5 步", "en", "zh-CN"]
+
+
+@needs_node
+def test_avatar_interpolates_the_viseme_timeline():
+    out = run_node(
+        "const a = require('./static/avatar.js');"
+        "const p = a.normalizeTimeline([[0.2, 1], [0, 0], [0.4, 0], ['x', 1], [0.3, 7]]);"
+        "console.log(JSON.stringify({p, v: [a.interpolate(p, 0.1), a.interpolate(p, 0.25),"
+        " a.interpolate(p, 0.2), a.interpolate(p, -1), a.interpolate(p, 0.5),"
+        " a.interpolate([], 0.1)]}))")
+    res = json.loads(out)
+    assert res["p"] == [[0, 0], [0.2, 1], [0.3, 1], [0.4, 0]]
+    assert res["v"] == pytest.approx([0.5, 1.0, 1.0, 0, 0, 0])
+
+
+def test_template_renders_with_hooks_and_escapes_context():
+    html = render(broker='<script>alert(1)</script>', token='"><img src=x>', locale="en",
+                  kiosk_mode=True)
+    for test_id in TEST_IDS:
+        assert f'data-testid="{test_id}"' in html, test_id
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert '"><img' not in html
+    assert 'data-kiosk-mode="true"' in html and 'data-locale="en"' in html and 'lang="en"' in html
+    assert 'data-kiosk-mode="false"' in render()
+
+
+def test_no_external_assets_and_no_html_injection():
+    html = render()
+    for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert src.startswith("/static/") or src.startswith("data:"), src
+    for name in JS_FILES + ["investor.css"]:
+        text = (STATIC / name).read_text(encoding="utf-8")
+        urls = re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", text)
+        assert [u for u in urls if "www.w3.org/2000/svg" not in u] == [], name
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", text), name
+
+
+@pytest.mark.browser
+def test_page_without_server_shows_kind_connection_error(tmp_path):
+    """Real chromium on the rendered page via file://: no server, so a connection error."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    page_file = tmp_path / "investor.html"
+    page_file.write_text(render().replace('"/static/', f'"{STATIC.as_uri()}/'), encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(page_file.as_uri())
+            page.wait_for_function("window.kiosk && window.kiosk.phase === 'error'", timeout=15000)
+            assert page.evaluate("kiosk.lastError") == "connection_failed"
+            assert "暂时无法连接" in page.text_content("[data-testid=error-message]")
+            assert page.is_visible("[data-testid=retry]")
+            assert page.get_attribute("[data-testid=avatar]", "data-mouth") == "0.000"
+            page.click("[data-testid=lang-switch]")
+            assert page.text_content("[data-testid=error-message]").startswith(
+                "We cannot reach the witness service")
+        finally:
+            browser.close()
