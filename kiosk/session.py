@@ -339,7 +339,9 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
             {"step": step.id, "outcome": event.outcome, "attempt": state.attempt, **event.detail},
         )
         outcome = event.outcome
-        if outcome == "retry" and state.attempt >= step.retries:
+        if outcome == "flag" and step.on_fail == "retry":
+            outcome = "retry"  # one more full round of the step (fresh prompt), then flag
+        if outcome == "retry" and state.attempt >= max(step.retries, 1 if step.on_fail == "retry" else 0):
             outcome = "flag"  # out of retries: a human decides
         if outcome == "pass":
             new, more = _advance(plan, state)

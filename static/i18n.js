@@ -64,7 +64,7 @@
       "witness.self_label": "您的画面（对方不会看到镜像效果）",
       "witness.tap_title": "点击继续",
       "witness.tap_body": "浏览器需要您点击一下才能播放助理的声音。",
-      "witness.tap_button": "点击继续",
+      "witness.tap_button": "播放助理语音",
       "witness.subtitle_wait": "助理马上开始，请看着屏幕。",
 
       "cancel.title": "确定要取消见证吗？",
@@ -157,7 +157,7 @@
       "witness.self_label": "Your picture (shown mirrored to you only)",
       "witness.tap_title": "Tap to continue",
       "witness.tap_body": "Your browser needs a tap before the guide's voice can play.",
-      "witness.tap_button": "Tap to continue",
+      "witness.tap_button": "Play the guide's voice",
       "witness.subtitle_wait": "The guide will begin in a moment. Please look at the screen.",
 
       "cancel.title": "Cancel the video witness?",

@@ -225,6 +225,8 @@
     } : null;
     if (serverDetail && window.console) console.warn("server error", code, serverDetail);
     setPhase("error");
+    // A dead end: in kiosk mode, clear it away for the next investor.
+    if (!retry) scheduleAttract();
   }
 
   function fatal(code, retry) {
@@ -684,8 +686,10 @@
     gate.hidden = false;
     setAvatar("idle");
     var btn = $("btn-gate");
-    btn.onclick = function () {
+    // The whole overlay is the tap target: any tap on it counts as the gesture.
+    gate.onclick = function () {
       gate.hidden = true;
+      gate.onclick = null;
       if (id !== state.playId) return;
       ensureAudioContext();
       var p = audio.play();
@@ -702,7 +706,7 @@
 
   function hideGate() {
     $("gate").hidden = true;
-    $("btn-gate").onclick = null;
+    $("gate").onclick = null;
   }
 
   function replay() {

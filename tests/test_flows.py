@@ -89,6 +89,23 @@ def test_several_problems_are_all_reported_in_line_order():
     )
 
 
+def test_docs_quote_the_real_messages():
+    """Every example message in docs/flows.md ("Every check") is what the checker prints."""
+    doc = (ROOT / "docs" / "flows.md").read_text(encoding="utf-8")
+    section = doc.split("## Every check")[1].split("\n## ")[0]
+    quoted = re.findall(r"^\|[^|]+\| `([^`]+)`", section, flags=re.M)
+    assert len(quoted) >= 45
+    real = [m for p in BROKEN for _, _, m in expectations(p)] + [
+        f"file is 300000 bytes; a flow script may be at most {MAX_FILE_BYTES} bytes, "
+        "so shorten it",
+        "byte 0xe9 is not valid UTF-8; save the file as UTF-8",
+        "nesting is deeper than 12 levels; a flow script needs at most 5, so flatten this value",
+    ]
+    for message in quoted:
+        longest = max(message.split("..."), key=len).strip(" ;,")
+        assert any(longest in m for m in real), message
+
+
 def test_problem_str_is_file_line_col_message():
     p = Problem("flows/x.yaml", 3, 7, "something is wrong; fix it")
     assert str(p) == "flows/x.yaml:3:7: something is wrong; fix it"

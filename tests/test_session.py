@@ -135,3 +135,12 @@ def test_cancel_before_media_is_recorded_without_step():
     state, log = run([Joined(), Cancel()])
     assert state.phase == "aborted"
     assert log[1][0] == Record("aborted", {"reason": "cancelled"})
+
+
+def test_on_fail_retry_gives_one_more_round_then_flags():
+    plan = (PlannedStep("c", "challenge", "Blink", "Blink", seconds=5, on_fail="retry"),)
+    state, _ = start(plan)
+    state, _ = run([PromptEnded(1), WindowTimeout(1), StepResult(1, "flag")], plan, state)
+    assert state.phase == "prompting" and state.attempt == 1
+    state, _ = run([PromptEnded(2), WindowTimeout(2), StepResult(2, "flag")], plan, state)
+    assert state.phase == "finished" and "flag:c" in state.flags

@@ -508,11 +508,12 @@ class _Semantics:
             return
         pre, parts = s.prefix(path)
         fld = s.field(parts)
-        for lc in self.locales or []:
+        locales = self.locales or []
+        for lc in locales:
             if lc not in value:
                 example = "[...]" if lists else "..."
                 s.add(path, f"{pre}{fld} has no {lc} {what}; add {lc}: {example} "
-                      f"(every text needs {', '.join(self.locales)})")
+                      f"(every text needs {', '.join(locales)})")
         for lc, v in value.items():
             if self.locales is not None and lc not in self.locales:
                 s.add(path + (lc,), f"{pre}{fld} has locale '{lc}', which is not in locales "
@@ -572,7 +573,7 @@ class _Semantics:
         self.check_texts(p + ("text",))
         self.check_texts(p + ("title",), variables=False)
         if kind == "question":
-            self.check_texts(p + ("phrases",), lists=True, what="phrase")
+            self.check_texts(p + ("phrases",), variables=False, lists=True, what="phrase")
         elif kind == "read_aloud":
             self.check_texts(p + ("sentence",))
             self.check_texts(p + ("pool",), lists=True, what="sentence")
@@ -881,8 +882,9 @@ class FlowLibrary:
         flow, problems = analyse_flow(path, None)
         if problems:
             log.error("flow %s is invalid: %s", flow_id, "; ".join(map(str, problems[:5])))
+            # No directory in the message: callers may show it to the investor.
             raise FlowError(f"flow '{flow_id}' is invalid ({_plural(len(problems), 'problem')});"
-                            f" run: kiosk flows check {path}", problems=problems)
+                            f" run: kiosk flows check {path.name}", problems=problems)
         assert flow is not None
         with self._lock:
             self._cache[flow_id] = (stamp, flow)

@@ -375,9 +375,9 @@ class Flow(BaseModel):
             parts.append(self.reading_text(step, locale, variables, draw, spoken=True))
         elif isinstance(step, ChallengeStep) and draw:
             names = [draw] if isinstance(draw, str) else list(draw)
-            parts.append(
-                _joiner(locale).join(self.challenge_instruction(step, n, locale) for n in names)
-            )
+            words = (fill_template(self.challenge_instruction(step, n, locale), values)
+                     for n in names)
+            parts.append(_joiner(locale).join(words))
         return _joiner(locale).join(p for p in parts if p)
 
     def reading_text(

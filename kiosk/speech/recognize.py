@@ -30,8 +30,11 @@ KINDS = ("affirm", "deny", "phrases", "read_aloud")
 MIN_POSTERIOR = 0.5
 # Read-aloud passes when the transcript is at least this similar to the expected text.
 READ_ALOUD_SIMILARITY = 0.8
+# A positive match with more filler words than this around it is "unclear" (see recognize()).
+MAX_EXTRA_WORDS = 1
 # Pruning: a filler loop over a noisy window otherwise costs seconds per answer on this CPU.
 DECODER_OPTIONS: dict = {"beam": 1e-20, "wbeam": 1e-15, "pbeam": 1e-20}
+WIDE_OPTIONS: dict = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30}
 
 EN_AFFIRM = ["yes", "yes i understand", "i agree", "yes i do", "yes i agree", "i understand",
              "yes i have", "yes that is right", "i confirm"]
@@ -261,9 +264,9 @@ class PocketSphinxGrammar(Engine):
             self.affirm, self.deny, self.fillers, self.digits = ZH_AFFIRM, ZH_DENY, ZH_FILLERS, ZH_DIGITS
             self.dict_path = self._pinyin_dict()
         self.lm_path = model / "en-us.lm.bin"
-        # Tight beams keep a noisy window to ~0.2 s. A second decoder with wider beams for
-        # windows the tight one prunes to nothing was tried: no gain on the corpus, 5x the time.
-        self._decoders = [self._make_decoder(DECODER_OPTIONS)]
+        # Tight beams keep a noisy window to ~0.2 s; when they prune every path to the grammar's
+        # end (no hypothesis), the audio is decoded again with wider beams.
+        self._decoders = [self._make_decoder(DECODER_OPTIONS), self._make_decoder(WIDE_OPTIONS)]
         self._searches: dict[str, str] = {}
         self._model_files = sorted(p for p in self.hmm_dir.iterdir() if p.is_file())
 
@@ -303,7 +306,8 @@ class PocketSphinxGrammar(Engine):
         esc = lambda opts: " | ".join(sorted(set(opts)))  # noqa: E731
         fill = f"<filler> = {esc(self.fillers)};\n"
         if expected.kind == "read_aloud":
-            body = f"<digit> = {esc(self.digits)};\npublic <utt> = [<filler>+] <digit>+ [<filler>+];\n"
+            # No fillers here: they swallow digits, and a digit loop has no answer to fake.
+            body = f"<digit> = {esc(self.digits)};\npublic <utt> = <digit>+;\n"
         else:
             answers = list(self.affirm) + list(self.deny) + self._vocab(expected)
             body = (f"<answer> = {esc(answers)};\n"
@@ -353,7 +357,10 @@ class PocketSphinxGrammar(Engine):
         return self._searches[key]
 
     def _decode(self, pcm16k: np.ndarray, search: str):
-        return self._decode_with(self._decoders[0], pcm16k, search)
+        result = self._decode_with(self._decoders[0], pcm16k, search)
+        if not result[1]:
+            result = self._decode_with(self._decoders[1], pcm16k, search)
+        return result
 
     def _decode_with(self, d, pcm16k: np.ndarray, search: str):
         d.activate_search(search)
@@ -403,6 +410,12 @@ class PocketSphinxGrammar(Engine):
                 return Recognition(transcript, "unclear", score)
             if intent == "deny":
                 return Recognition(transcript, intent, score)
+            extra = len(words) - (span[1] - span[0])
+            if extra > MAX_EXTRA_WORDS:
+                # Fillers that soak up real speech around a "yes" hide what else was said
+                # (the "dis" of "I disagree", the "bu" of "bu tong yi"): not a clear consent.
+                log.info("positive match among %d other words treated as unclear", extra)
+                return Recognition(transcript, "unclear", 0.0)
             # A positive match must survive a second decode of just the matched stretch with
             # answers only: fillers can swallow the "dis" of "I disagree" and leave "I agree".
             a = max(0, (frames[span[0]][0] - 30) * 160)

@@ -52,9 +52,10 @@ def register(socketio, services) -> None:
             return _bad(exc.code, str(exc))
         try:
             flow = services.flows.get(row.flow_id)
-        except FlowError as exc:
+        except FlowError:
+            log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
-            return _bad("server_error", f"the witness script is not available: {exc}")
+            return _bad("server_error", "the witness script is not available; please contact your broker")
         controller = WitnessController(services, row, flow, request.sid)
         services.register(controller)
         with session_context(row.id):

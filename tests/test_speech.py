@@ -1,0 +1,249 @@
+"""kiosk.speech: VAD, recognition, decision rule and read-aloud on real espeak-ng audio."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kiosk.speech.corpus import noise_burst, synthesize
+from kiosk.speech.decide import Decision, decide
+from kiosk.speech.recognize import (
+    Answer,
+    Expected,
+    PocketSphinxGrammar,
+    Recognizer,
+    WhisperEngine,
+    pinyin_phones,
+    read_aloud_result,
+    text_similarity,
+    to_pinyin,
+    verify,
+)
+from kiosk.speech.vad import detect_speech
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+RATE = 16000
+
+
+def padded(text: str, voice: str = "gmw/en-US", lead: float = 1.0, tail: float = 0.8):
+    speech = synthesize(text, voice, 150)
+    pcm = np.concatenate([np.zeros(int(lead * RATE), np.int16), speech,
+                          np.zeros(int(tail * RATE), np.int16)])
+    return pcm, speech.size / RATE
+
+
+# --- VAD ---------------------------------------------------------------------------------
+
+def test_vad_finds_speech_where_it_is():
+    pcm, dur = padded("yes I understand", lead=1.0)
+    spans = detect_speech(pcm)
+    assert spans, "no speech found in spoken audio"
+    assert 0.8 <= spans[0].start <= 1.3
+    assert 1.0 + dur - 0.4 <= spans[-1].end <= 1.0 + dur + 0.3
+
+
+def test_vad_silence_and_quiet_room_are_not_speech():
+    rng = np.random.default_rng(1)
+    assert detect_speech(np.zeros(3 * RATE, np.int16)) == []
+    room = (rng.standard_normal(3 * RATE) * 300).astype(np.int16)
+    assert detect_speech(room) == []
+
+
+def test_vad_ignores_loud_noise_bursts():
+    rng = np.random.default_rng(2)
+    pcm = np.zeros(3 * RATE, np.int16)
+    for at in (0.3, 1.2, 2.2):
+        burst = noise_burst(0.25, rng, amplitude=25000)
+        pcm[int(at * RATE) : int(at * RATE) + burst.size] = burst
+    assert detect_speech(pcm) == []
+
+
+def test_vad_keeps_speech_next_to_a_burst():
+    rng = np.random.default_rng(3)
+    pcm, _ = padded("no I do not", lead=1.5)
+    burst = noise_burst(0.25, rng, amplitude=25000)
+    pcm[int(0.2 * RATE) : int(0.2 * RATE) + burst.size] = burst
+    spans = detect_speech(pcm)
+    assert len(spans) == 1 and spans[0].start > 1.2
+
+
+def test_vad_refuses_wrong_input():
+    with pytest.raises(ValueError, match="1-D int16"):
+        detect_speech(np.zeros(16000, np.float32))
+    with pytest.raises(ValueError, match="1-D int16"):
+        detect_speech(np.zeros((2, 16000), np.int16))
+
+
+# --- English grammar ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,intent", [
+    ("yes I understand", "affirm"),
+    ("I agree", "affirm"),
+    ("I disagree", "deny"),
+    ("no I do not", "deny"),
+])
+def test_english_affirm_and_deny(text, intent):
+    pcm, _ = padded(text)
+    ans = verify(pcm, "en-US", Expected("affirm"))
+    assert ans.speech_present and ans.intent == intent, ans
+    assert ans.score >= 0.5 and ans.engine == "pocketsphinx-en"
+    assert re.fullmatch(r"[0-9a-f]{64}", ans.model_sha256)
+    assert decide(ans, Expected("affirm"), 0, 2).outcome == ("pass" if intent == "affirm" else "stop")
+
+
+def test_english_other_speech_is_never_consent():
+    pcm, _ = padded("can you repeat the question")
+    ans = verify(pcm, "en", Expected("affirm"))
+    assert ans.speech_present and ans.intent == "unclear"
+    assert decide(ans, Expected("affirm"), 0, 1).outcome == "retry"
+
+
+def test_silence_is_silence_with_no_engine_run():
+    ans = verify(np.zeros(2 * RATE, np.int16), "en", Expected("affirm"))
+    assert (ans.speech_present, ans.intent, ans.spans) == (False, "silence", [])
+
+
+def test_expected_phrase():
+    pcm, _ = padded("I understand the risks")
+    exp = Expected("phrases", phrases=["I understand the risks."])
+    ans = verify(pcm, "en", exp)
+    assert ans.intent == "phrase" and decide(ans, exp, 0, 1).outcome == "pass"
+
+
+def test_model_hash_is_stable_and_names_the_grammar():
+    eng = PocketSphinxGrammar("en")
+    a = eng.model_sha256(Expected("affirm"))
+    assert a == eng.model_sha256(Expected("affirm"))
+    assert a != eng.model_sha256(Expected("phrases", phrases=["I understand the risks"]))
+
+
+# --- Mandarin ----------------------------------------------------------------------------
+
+ZH = "sit/cmn-Latn-pinyin"
+
+
+def test_mandarin_pinyin_grammar_affirm_and_deny():
+    rec = Recognizer()
+    yes, _ = padded("wo3 tong2 yi4", ZH)
+    no, _ = padded("wo3 bu4 tong2 yi4", ZH)
+    a, b = rec.verify(yes, "zh-CN", Expected("affirm")), rec.verify(no, "zh", Expected("affirm"))
+    assert a.engine == "pocketsphinx-pinyin"
+    assert a.intent == "affirm", a
+    assert b.intent == "deny", b
+
+
+def test_mandarin_other_speech_is_never_consent():
+    pcm, _ = padded("shen2 me5", ZH)
+    assert verify(pcm, "zh", Expected("affirm")).intent != "affirm"
+
+
+def test_mandarin_without_engine_needs_review_and_is_flagged():
+    rec = Recognizer(zh_grammar=False)
+    pcm, _ = padded("wo3 tong2 yi4", ZH)
+    ans = rec.verify(pcm, "zh", Expected("affirm"))
+    assert ans.speech_present and ans.intent == "needs_review" and ans.engine == "none"
+    assert decide(ans, Expected("affirm"), 0, 3).outcome == "flag"
+
+
+def test_whisper_engine_unavailable_without_model(tmp_path):
+    assert not WhisperEngine(None).available()
+    assert not WhisperEngine(tmp_path).available()  # a directory without model.bin
+    rec = Recognizer(whisper_model_dir=tmp_path)
+    assert rec.engine_for("zh").name == "pocketsphinx-pinyin"
+    with pytest.raises(RuntimeError, match="unavailable"):
+        WhisperEngine(tmp_path).recognize(np.zeros(RATE, np.int16), Expected("affirm"))
+
+
+def test_pinyin_helpers():
+    assert to_pinyin("是的，我同意") == "shi de wo tong yi"
+    assert to_pinyin("wǒ tóngyì") == "wo tongyi"
+    assert to_pinyin("bu4 tong2 yi4") == "bu tong yi"
+    assert pinyin_phones("shi") == "SH ER"
+    assert pinyin_phones("yi") == "Y IY"
+    assert pinyin_phones("xue") == "SH Y UW EH"
+    with pytest.raises(ValueError, match="not a pinyin syllable"):
+        pinyin_phones("xyz")
+
+
+def test_locale_must_be_known():
+    with pytest.raises(ValueError, match="unsupported speech locale 'fr'"):
+        verify(np.zeros(RATE, np.int16), "fr", Expected("affirm"))
+
+
+# --- read aloud --------------------------------------------------------------------------
+
+def test_read_aloud_similarity_rule():
+    digits = Expected("read_aloud", text="4719")
+    assert read_aloud_result("4719", digits).intent == "phrase"
+    assert read_aloud_result("4718", digits).intent == "unclear"
+    assert read_aloud_result("", digits).score == 0.0
+    sentence = Expected("read_aloud", text="I have read and understood the risk disclosure.")
+    assert read_aloud_result("i have read and understood the risk disclosure", sentence).score == 1.0
+    assert read_aloud_result("i have not read it", sentence).intent == "unclear"
+    assert text_similarity("abcd", "abcd") == 1.0 and text_similarity("abcd", "wxyz") < 0.3
+
+
+def test_read_aloud_digits_from_speech():
+    pcm, _ = padded("four seven one nine")
+    ok = verify(pcm, "en", Expected("read_aloud", text="47 19"))
+    assert ok.intent == "phrase" and ok.transcript == "4719"
+    wrong = verify(pcm, "en", Expected("read_aloud", text="8235"))
+    assert wrong.intent == "unclear"
+    assert decide(wrong, Expected("read_aloud", text="8235"), 1, 1).outcome == "flag"
+
+
+# --- decision rule -----------------------------------------------------------------------
+
+def answer(intent: str, score: float = 0.9, speech: bool = True) -> Answer:
+    return Answer(speech, "", intent, score, "test", "", [], 1.0)
+
+
+@pytest.mark.parametrize("kind,intent,score,attempt,retries,outcome", [
+    ("affirm", "affirm", 0.9, 0, 2, "pass"),
+    ("affirm", "affirm", 0.3, 0, 2, "retry"),   # weak yes is not consent
+    ("affirm", "affirm", 0.3, 2, 2, "flag"),
+    ("affirm", "deny", 0.9, 0, 2, "stop"),
+    ("affirm", "unclear", 0.0, 0, 2, "retry"),
+    ("affirm", "unclear", 0.0, 2, 2, "flag"),
+    ("affirm", "silence", 0.0, 1, 2, "retry"),
+    ("affirm", "silence", 0.0, 0, 0, "flag"),
+    ("affirm", "needs_review", 0.0, 0, 5, "flag"),
+    ("affirm", "phrase", 0.9, 0, 2, "retry"),   # a phrase is not a yes
+    ("deny", "deny", 0.9, 0, 2, "pass"),
+    ("deny", "affirm", 0.9, 0, 2, "stop"),
+    ("phrases", "phrase", 0.9, 0, 2, "pass"),
+    ("phrases", "affirm", 0.9, 0, 2, "retry"),
+    ("read_aloud", "phrase", 0.85, 0, 2, "pass"),
+    ("read_aloud", "phrase", 0.75, 0, 2, "retry"),
+])
+def test_decide_table(kind, intent, score, attempt, retries, outcome):
+    exp = Expected(kind, phrases=["x y"], text="1234")
+    d = decide(answer(intent, score, intent != "silence"), exp, attempt, retries)
+    assert isinstance(d, Decision) and d.outcome == outcome, d.reason
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ValueError, match="expected kind 'maybe'"):
+        Expected("maybe")
+    with pytest.raises(ValueError, match="needs the text"):
+        Expected("read_aloud")
+    with pytest.raises(ValueError, match="at least one non-empty phrase"):
+        Expected("phrases", phrases=[" "])
+    with pytest.raises(ValueError, match="answer intent 'yes'"):
+        answer("yes")
+    with pytest.raises(ValueError, match="attempt and max_retries"):
+        decide(answer("affirm"), Expected("affirm"), -1, 2)
+
+
+def test_speech_eval_cli_reports_zero_false_accepts():
+    from kiosk.speech.cli import speech_eval
+
+    result = CliRunner().invoke(speech_eval, ["--n", "6", "--locale", "en", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"en: engine pocketsphinx-en; intent accuracy \d+/6 .*false accepts of "
+                     r"consent 0; \d+ ms per answer", result.output)
