@@ -35,7 +35,18 @@
   var LINK_ERRORS = ["link_invalid", "link_expired", "link_used"];
   // Server error codes that reject one message but leave the session running.
   var SOFT_ERRORS = ["bad_message", "out_of_order"];
-  var ABORT_REASONS = ["cancelled", "connection_lost", "server_shutdown", "timeout", "media_failed"];
+  var ABORT_REASONS = ["cancelled", "connection_lost", "server_shutdown", "timeout", "media_failed",
+                       "declined", "step_failed", "media_error", "internal_error"];
+  // Server reasons that mean the same to the investor as one above.
+  var ABORT_ALIASES = { disconnected: "connection_lost" };
+  // Which heading goes with an error code (the message itself is "error." + code).
+  var ERROR_TITLES = {
+    permission_denied: "error.title_device", no_camera: "error.title_device",
+    camera_in_use: "error.title_device", device_error: "error.title_device",
+    link_invalid: "error.title_link", link_expired: "error.title_link", link_used: "error.title_link",
+    connection_failed: "error.title_connection", connection_lost: "error.title_connection",
+    media_failed: "error.title_connection", unsupported: "error.title_browser"
+  };
   var SCREENS = ["loading", "consent", "devices", "connecting", "witness", "done", "ended", "error", "attract"];
 
   var config = {
@@ -205,7 +216,10 @@
   // ---------------------------------------------------------------- errors and endings
 
   function abortKey(reason) {
-    return ABORT_REASONS.indexOf(reason) >= 0 ? "aborted." + reason : "aborted.unknown";
+    // "step_failed:<step id>" carries the step after the colon; the message needs only the kind.
+    var kind = String(reason || "").split(":")[0];
+    kind = ABORT_ALIASES[kind] || kind;
+    return ABORT_REASONS.indexOf(kind) >= 0 ? "aborted." + kind : "aborted.unknown";
   }
 
   /** Show an error screen; retry is a function or null (no retry offered). */
@@ -213,6 +227,8 @@
     kiosk.lastError = code;
     state.errorCode = code;
     $("error-message").textContent = t("error." + code);
+    $("error-title").setAttribute("data-i18n", ERROR_TITLES[code] || "error.title");
+    $("error-title").textContent = t(ERROR_TITLES[code] || "error.title");
     // A reference code helps the broker's staff; the server's free text is not shown.
     $("error-code").textContent = "ref: " + code;
     var btn = $("btn-retry");
@@ -360,7 +376,8 @@
       $("btn-devices-ok").focus();
     }).catch(function (err) {
       var code = deviceErrorCode(err);
-      emit("client_error", { code: code });
+      // The server's code set has no device_error: media_error is its catch-all.
+      emit("client_error", { code: code === "device_error" ? "media_error" : code });
       showError(code, startDevices);
     });
   }
@@ -375,7 +392,7 @@
     // The camera was unplugged or taken by the system mid-session.
     if (state.over || track.readyState !== "ended" || !state.stream) return;
     if (kiosk.phase === "witness" || kiosk.phase === "connecting") {
-      emit("client_error", { code: "track_ended" });
+      emit("client_error", { code: "media_error" });
       fatal("media_failed");
     }
   }
@@ -495,7 +512,7 @@
     try {
       pc = new RTCPeerConnection({ iceServers: state.joined.ice_servers });
     } catch (e) {
-      emit("client_error", { code: "peer_connection_failed" });
+      emit("client_error", { code: "unsupported_browser" });
       fatal("unsupported");
       return;
     }
@@ -507,7 +524,7 @@
     pc.addEventListener("connectionstatechange", function () {
       if (state.pc !== pc || state.over) return;
       if (pc.connectionState === "failed") {
-        emit("client_error", { code: "ice_failed" });
+        emit("client_error", { code: "media_error" });
         fatal("media_failed");
       }
     });
@@ -528,7 +545,7 @@
     }).catch(function (err) {
       if (state.pc !== pc || state.over) return;
       if (window.console) console.warn("offer failed", err);
-      emit("client_error", { code: "offer_failed" });
+      emit("client_error", { code: "media_error" });
       closePc();
       showError("bad_offer", function () { negotiate(); });
     });
@@ -543,7 +560,7 @@
       if (kiosk.phase === "connecting") enterWitness();
     }).catch(function (err) {
       if (window.console) console.warn("answer rejected", err);
-      emit("client_error", { code: "bad_answer" });
+      emit("client_error", { code: "media_error" });
       closePc();
       showError("bad_offer", function () { negotiate(); });
     });
@@ -576,7 +593,9 @@
     state.step = data;
     kiosk.stepIndex = typeof data.index === "number" ? data.index : null;
     kiosk.stepId = data.id === undefined ? null : data.id;
-    $("subtitle").textContent = String(data.text || "");
+    var text = String(data.text || "");
+    $("subtitle").textContent = text;
+    $("subtitle").classList.toggle("long", textWeight(text) > 110);
     renderProgress();
     var prompt = data.prompt;
     $("btn-replay").disabled = !(prompt && prompt.url);
@@ -655,6 +674,7 @@
   function onPromptFailed(step, isReplay, reason) {
     stopPlayback();
     hideGate();
+    $("btn-replay").disabled = true;  // the audio cannot be played on this device
     if (isReplay) { afterSpeech(); return; }
     sendOnce("prompt_blocked", step, { reason: reason });
     readAloudSilently(step);
@@ -671,6 +691,12 @@
       sendOnce("prompt_ended", step);
       afterSpeech();
     }, readingMs(String(step.text || "")) / state.speed);
+  }
+
+  /** Rough display length: a Chinese character is about two Latin letters wide. */
+  function textWeight(text) {
+    var cjk = (text.match(/[\u3400-\u9fff\uf900-\ufaff]/g) || []).length;
+    return text.length + cjk;
   }
 
   function readingMs(text) {

@@ -68,7 +68,10 @@ def test_every_key_the_page_uses_exists(strings):
     html = (TEMPLATES / "investor.html").read_text(encoding="utf-8")
     js = (STATIC / "investor.js").read_text(encoding="utf-8")
     used = set(re.findall(r'data-i18n(?:-aria)?="([^"]+)"', html))
-    used |= set(re.findall(r'\bt\("([a-z_]+\.[a-z_.]+)"', js))
+    # Every "prefix.name" string literal in the script whose prefix is an i18n section.
+    sections = {k.split(".")[0] for k in strings["en"]}
+    literals = re.findall(r'"([a-z]+)\.([a-z_]+)"', js)
+    used |= {f"{a}.{b}" for a, b in literals if a in sections}
     # Error codes reach t() as "error." + code: collect every code the page can show.
     codes = set(re.findall(r'(?:showError|fatal)\("([a-z_]+)"', js))
     codes |= set(re.findall(r'"([a-z_]+)"', js.split("var DEVICE_ERRORS")[1].split("};")[0]))
@@ -77,7 +80,8 @@ def test_every_key_the_page_uses_exists(strings):
     used |= {"error." + c for c in codes}
     reasons = set(re.findall(r'"([a-z_]+)"', js.split("var ABORT_REASONS")[1].split(";")[0]))
     used |= {"aborted." + r for r in reasons} | {"aborted.unknown"}
-    assert {"error.permission_denied", "error.link_used", "aborted.cancelled"} <= used
+    assert {"error.permission_denied", "error.link_used", "aborted.cancelled",
+            "error.title_device", "witness.progress"} <= used
     for locale, table in strings.items():
         missing = sorted(k for k in used if k not in table)
         assert missing == [], f"{locale} lacks {missing}"
@@ -90,6 +94,17 @@ def test_every_server_error_code_has_a_message(strings):
                  "connection_lost", "aborted"]:
         for locale in ("zh-CN", "en"):
             assert "error." + code in strings[locale], (locale, code)
+
+
+def test_client_error_codes_are_ones_the_server_accepts():
+    from kiosk.web.events import CLIENT_ERRORS
+
+    js = (STATIC / "investor.js").read_text(encoding="utf-8")
+    sent = set(re.findall(r'emit\("client_error", \{ code: "([a-z_]+)" \}\)', js))
+    sent |= {"media_error" if c == "device_error" else c
+             for c in re.findall(r'"([a-z_]+)"', js.split("var DEVICE_ERRORS")[1].split("};")[0])}
+    assert sent >= {"permission_denied", "no_camera", "camera_in_use", "media_error"}
+    assert sent <= CLIENT_ERRORS, sent - CLIENT_ERRORS
 
 
 @needs_node

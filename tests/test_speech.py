@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kiosk.speech.corpus import noise_burst, synthesize
+pytest.importorskip("onnxruntime", reason="speech needs onnxruntime (see report)")
+pytest.importorskip("pocketsphinx", reason="speech needs pocketsphinx (see report)")
+
+from kiosk.speech.corpus import noise_burst, synthesize  # noqa: E402
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.recognize import (
     Answer,
@@ -30,7 +33,7 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs
 RATE = 16000
 
 
-def padded(text: str, voice: str = "gmw/en-US", lead: float = 1.0, tail: float = 0.8):
+def padded(text: str, voice: str = "gmw/en-US", lead: float = 0.5, tail: float = 0.8):
     speech = synthesize(text, voice, 150)
     pcm = np.concatenate([np.zeros(int(lead * RATE), np.int16), speech,
                           np.zeros(int(tail * RATE), np.int16)])

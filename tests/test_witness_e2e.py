@@ -105,7 +105,9 @@ def test_vanished_browser_is_aborted_within_a_second(kiosk_server, barcode_video
     res = run(created["investor_url"], barcode_video, tone_audio, vanish_at_step=1)
     assert res.state == "vanished"
     info = kiosk_server.wait_ended(created["session_id"], timeout=20)
-    assert (info["state"], info["end_reason"]) == ("aborted", "disconnected")
+    # A closed tab drops the socket and the DTLS session together: whichever the server
+    # notices first names the end.
+    assert info["state"] == "aborted" and info["end_reason"] in ("disconnected", "media_closed")
     assert info["recording_frames"] > 0
     events = timeline(kiosk_server, created["session_id"])
     assert events[-1]["type"] == "recording_finalised"

@@ -137,7 +137,7 @@ class _Worker:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc and self.proc.poll() is None else None
 
-    def render(self, text: str, out: Path, deadline: float) -> float:
+    def render(self, text: str, out: Path, deadline: float, retry: bool = True) -> float:
         """Have the worker write ``text`` to ``out``; returns the worker's synthesis ms."""
         if self.proc is None or self.proc.poll() is not None:
             if self.proc is not None:
@@ -152,6 +152,12 @@ class _Worker:
             raise GuideError(f"guide TTS worker answered request {reply.get('id')}, "
                              f"expected {req_id}; worker restarted")
         if not reply.get("ok"):
+            if retry and "cancel" in str(reply.get("error")):
+                # pyttsx3 sometimes cancels the first utterance of a fresh engine under load:
+                # one retry on a new worker, within the same deadline.
+                log.warning("guide TTS utterance cancelled; retrying on a fresh worker")
+                self.kill()
+                return self.render(text, out, deadline, retry=False)
             raise GuideError(f"guide TTS failed (voice {self.voice}, rate {self.rate}): "
                              f"{reply.get('error')}")
         return float(reply.get("ms", 0.0))

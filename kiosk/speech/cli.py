@@ -16,9 +16,10 @@ import numpy as np
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--whisper-model-dir", type=click.Path(file_okay=False), default=None,
               help="faster-whisper model directory for Mandarin (optional)")
+@click.option("--clean", is_flag=True, help="no added noise (voices and speeds still vary)")
 @click.option("-v", "--verbose", is_flag=True, help="print every answer")
 def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: str | None,
-                verbose: bool) -> None:
+                clean: bool, verbose: bool) -> None:
     """Synthesise answers with espeak-ng (voices, speeds, noise) and score the recogniser."""
     from kiosk.speech.corpus import make_corpus
     from kiosk.speech.decide import decide
@@ -29,7 +30,7 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
     total_false = 0
     for loc in locales:
         t0 = time.perf_counter()
-        items = make_corpus(loc, n, seed=seed)
+        items = make_corpus(loc, n, seed=seed, noisy=not clean)
         synth_s = time.perf_counter() - t0
         rec.verify(items[0].pcm, loc, consent)  # warm-up: model loading is not per-answer cost
         correct, false_accepts, ms, outcomes = 0, 0, [], {}

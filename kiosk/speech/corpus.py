@@ -118,13 +118,15 @@ class CorpusItem:
     pcm: np.ndarray = field(repr=False)
 
 
-def make_item(locale: str, intent: str, rng: np.random.Generator) -> CorpusItem:
+def make_item(locale: str, intent: str, rng: np.random.Generator, noisy: bool = True) -> CorpusItem:
     """One random answer of the given true intent, with random voice, speed, padding and noise."""
     texts, voices = (EN_TEXTS, EN_VOICES) if locale == "en" else (ZH_TEXTS, ZH_VOICES)
     voice = str(rng.choice(voices))
     wpm = int(rng.integers(130, 191))
     noise, snr = [("none", 99.0), ("white", 20.0), ("white", 10.0), ("babble", 20.0),
                   ("babble", 10.0)][int(rng.integers(0, 5))]
+    if not noisy:
+        noise, snr = "none", 99.0
     lead = np.zeros(int(RATE * rng.uniform(0.3, 1.2)), np.int16)
     tail = np.zeros(int(RATE * rng.uniform(0.4, 1.0)), np.int16)
     if intent == "silence":
@@ -136,6 +138,8 @@ def make_item(locale: str, intent: str, rng: np.random.Generator) -> CorpusItem:
             body[at : at + burst.size] = burst
         # Babble is speech, so a silent window only gets a white noise floor (a quiet room or a fan).
         noise, level = [("none", 0.0), ("white", 30.0), ("white", 300.0)][int(rng.integers(0, 3))]
+        if not noisy:
+            noise, level = "none", 0.0
         snr = 99.0
         pcm = np.concatenate([lead, body, tail]).astype(np.float64)
         pcm += rng.standard_normal(pcm.size) * level
@@ -147,10 +151,10 @@ def make_item(locale: str, intent: str, rng: np.random.Generator) -> CorpusItem:
     return CorpusItem(locale, text, intent, voice, wpm, noise, snr, pcm)
 
 
-def make_corpus(locale: str, n: int, seed: int = 0) -> list[CorpusItem]:
+def make_corpus(locale: str, n: int, seed: int = 0, noisy: bool = True) -> list[CorpusItem]:
     """``n`` answers: about 35% affirm, 35% deny, 15% other speech, 15% silence or a noise burst."""
     if locale not in ("en", "zh"):
         raise ValueError(f"unknown corpus locale {locale!r}: use en or zh")
     rng = np.random.default_rng(seed)
     plan = ["affirm"] * 7 + ["deny"] * 7 + ["unclear"] * 3 + ["silence"] * 3
-    return [make_item(locale, plan[i % len(plan)], rng) for i in range(n)]
+    return [make_item(locale, plan[i % len(plan)], rng, noisy) for i in range(n)]

@@ -41,7 +41,7 @@ def register(socketio, services) -> None:
         return c
 
     @socketio.on("join")
-    def on_join(data):
+    def on_join(data=None):
         if services.by_sid(request.sid) is not None:
             return _bad("out_of_order", "already joined")
         token = data.get("token") if isinstance(data, dict) else None
@@ -72,7 +72,7 @@ def register(socketio, services) -> None:
         })
 
     @socketio.on("offer")
-    def on_offer(data):
+    def on_offer(data=None):
         c = current()
         if c is None:
             return
@@ -113,15 +113,15 @@ def register(socketio, services) -> None:
             emit("answer", {"sdp": answer, "type": "answer"})
 
     @socketio.on("prompt_started")
-    def on_prompt_started(data):
+    def on_prompt_started(data=None):
         _prompt_report("started", data)
 
     @socketio.on("prompt_ended")
-    def on_prompt_ended(data):
+    def on_prompt_ended(data=None):
         _prompt_report("ended", data)
 
     @socketio.on("prompt_blocked")
-    def on_prompt_blocked(data):
+    def on_prompt_blocked(data=None):
         reason = data.get("reason") if isinstance(data, dict) else None
         _prompt_report("blocked", data, {"reason": str(reason)[:100]})
 
@@ -147,7 +147,7 @@ def register(socketio, services) -> None:
             c.dispatch(sm.Cancel())
 
     @socketio.on("prefs")
-    def on_prefs(data):
+    def on_prefs(data=None):
         c = current()
         if c is None or not isinstance(data, dict):
             return
@@ -162,7 +162,7 @@ def register(socketio, services) -> None:
             c.set_prefs(prefs)
 
     @socketio.on("client_error")
-    def on_client_error(data):
+    def on_client_error(data=None):
         c = current()
         if c is None:
             return

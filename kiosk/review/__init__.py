@@ -1,0 +1,61 @@
+"""The compliance auditor console: staff login, review queue with dispatch, AI pre-review,
+replay, signed decisions, and a JSON API for the back office (docs/review.md).
+
+``register(app, services)`` is called from ``create_app``; it adds the ``review`` (pages) and
+``review_api`` (JSON) blueprints under ``/review``, creates the review tables on the store's
+engine, sets the console cookie policy and starts the queue poller.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+__all__ = ["register"]
+
+
+def register(app, services, config: dict | None = None, clock=None) -> None:
+    """Wire the console into ``app``; ``config`` overrides ``app.config['REVIEW']``."""
+    from kiosk.review import api, auth, views
+    from kiosk.review import models  # noqa: F401  (registers the tables on Base)
+    from kiosk.review.service import ReviewConfig, ReviewService
+    from kiosk.store import Base, utcnow
+
+    cfg = ReviewConfig.from_mapping(config if config is not None else app.config.get("REVIEW"))
+    Base.metadata.create_all(services.store.engine)
+    svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
+                        clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
+                        ledger=getattr(services, "ledger", None))
+    svc.kiosk = services
+    svc.throttle = auth.LoginThrottle(services.store, svc.clock,
+                                      max_failures=cfg.max_failed_logins,
+                                      lockout_seconds=cfg.lockout_seconds, audit=svc.audit)
+    app.extensions["review"] = svc
+    https = services.settings.base_url().startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_SECURE=https,
+        SESSION_COOKIE_HTTPONLY=True,
+        # Strict: the console is never entered from another site with a live session.
+        SESSION_COOKIE_SAMESITE="Strict",
+    )
+
+    for bp in (views.bp, api.bp):
+        app.register_blueprint(bp)
+    if cfg.poll_seconds > 0:
+        _start_poller(svc, cfg.poll_seconds)
+
+
+def _start_poller(svc, every: float) -> None:
+    stop = threading.Event()
+    svc.poller_stop = stop
+
+    def run():
+        while not stop.wait(every):
+            try:
+                svc.poll()
+            except Exception:
+                log.exception("review queue poll failed")
+
+    threading.Thread(target=run, name="review-poller", daemon=True).start()

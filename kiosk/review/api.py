@@ -1,0 +1,200 @@
+"""The console's JSON API for the broker's back office (and the replay page's script).
+
+Authenticated like the console: log in (``POST /review/api/login``) to get the session cookie
+and a CSRF token; send the token as ``X-CSRF-Token`` on every POST. Roles and per-object
+rules are the console's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request, session
+
+from kiosk.review import auth
+from kiosk.review.decisions import DecisionError, decide, decisions_for
+from kiosk.review.service import CaseAccessError
+from kiosk.review.views import client_ip, note_opened, opened_at, return_link
+
+log = logging.getLogger(__name__)
+bp = Blueprint("review_api", __name__, url_prefix="/review/api")
+bp.before_request(auth.guard)
+bp.after_request(auth.security_headers)
+
+
+def review():
+    return current_app.extensions["review"]
+
+
+def err(status: int, code: str, message: str, **extra):
+    return jsonify({"error": code, "message": message, **extra}), status
+
+
+def _access(exc: CaseAccessError):
+    code = {404: "not_found", 409: "conflict", 423: "locked", 422: "invalid",
+            503: "unavailable"}.get(exc.status, "forbidden")
+    return err(exc.status, code, str(exc))
+
+
+@bp.get("/csrf")
+def csrf():
+    """A CSRF token bound to this cookie session (needed before logging in)."""
+    return jsonify({"csrf_token": auth.csrf_token()})
+
+
+@bp.post("/login")
+def login():
+    svc = review()
+    body = request.get_json(silent=True) or {}
+    name = str(body.get("username") or "")[:64]
+    try:
+        user = svc.throttle.login(name, str(body.get("password") or ""), client_ip())
+    except auth.LoginRefused as exc:
+        svc.audit({"uid": None, "name": name}, "login_failed", None, {"why": exc.code},
+                  client_ip())
+        return err(401, "login_refused", "user name or password not accepted, or the "
+                   "account is locked")
+    token = auth.start_session(user, svc.clock())
+    svc.audit(user, "login", None, {"via": "api"}, client_ip())
+    return jsonify({"user": user.public(), "csrf_token": token})
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return jsonify({"ok": True})
+
+
+@bp.get("/queue")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def queue(user):
+    svc = review()
+    svc.seen(user["uid"])
+    svc.poll()
+    cases = svc.ordered_queue()
+    if user["role"] == "auditor":
+        cases = [c for c in cases if c.assigned_to in (None, user["uid"])]
+    return jsonify({"cases": [svc.case_json(c) for c in cases]})
+
+
+@bp.post("/next")
+@auth.require_role("auditor", "supervisor")
+def take_next(user):
+    svc = review()
+    svc.seen(user["uid"])
+    svc.poll()
+    case = svc.take_next(user)
+    if case is None:
+        return jsonify({"case": None})
+    return jsonify({"case": svc.case_json(case)})
+
+
+@bp.get("/cases/<case_id>")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def case(user, case_id: str):
+    svc = review()
+    try:
+        c = svc.open_case(user, case_id, client_ip(), what="view_api")
+    except CaseAccessError as exc:
+        return _access(exc)
+    note_opened(case_id)
+    return jsonify(svc.case_json(c, with_prereview=True))
+
+
+@bp.get("/cases/<case_id>/report")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def report(user, case_id: str):
+    """The pre-review and the sealed package's own report.json."""
+    svc = review()
+    try:
+        c = svc.case(case_id)
+        if c is None:
+            raise CaseAccessError("no such case", 404)
+        svc.check_access(user, c)
+        sealed = json.loads((svc.bag_dir(case_id) / "data" / "report.json")
+                            .read_text(encoding="utf-8"))
+    except CaseAccessError as exc:
+        return _access(exc)
+    svc.audit(user, "view_report", case_id, {}, client_ip())
+    return jsonify({"prereview": c.prereview, "sealed_report": sealed})
+
+
+@bp.post("/cases/<case_id>/heartbeat")
+@auth.require_role("auditor", "supervisor")
+def heartbeat(user, case_id: str):
+    try:
+        until = review().heartbeat(user, case_id)
+    except CaseAccessError as exc:
+        return _access(exc)
+    return jsonify({"locked_until": until.isoformat() + "Z"})
+
+
+@bp.post("/cases/<case_id>/release")
+@auth.require_role("auditor", "supervisor")
+def release(user, case_id: str):
+    review().release(user, case_id)
+    return jsonify({"ok": True})
+
+
+@bp.post("/cases/<case_id>/decision")
+@auth.require_role("auditor", "supervisor")
+def decision(user, case_id: str):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return err(415, "bad_request", "send a JSON object (Content-Type: application/json)")
+    try:
+        res = decide(review(), user, case_id, str(body.get("decision", "")),
+                     body.get("reasons") or [], body.get("note"), new_link=return_link,
+                     opened_at=opened_at(case_id))
+    except DecisionError as exc:
+        return err(422, "invalid", str(exc))
+    except CaseAccessError as exc:
+        return _access(exc)
+    out = {"case_id": res.case_id, "decision": res.decision, "ledger_seq": res.ledger_seq,
+           "record": res.record}
+    if res.investor_url:
+        out["new_session_id"] = res.new_session_id
+        out["investor_url"] = res.investor_url
+    return jsonify(out), 201
+
+
+@bp.get("/cases/<case_id>/decisions")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def decisions(user, case_id: str):
+    svc = review()
+    c = svc.case(case_id)
+    if c is None:
+        return err(404, "not_found", "no such case")
+    try:
+        svc.check_access(user, c)
+    except CaseAccessError as exc:
+        return _access(exc)
+    return jsonify({"decisions": decisions_for(svc, case_id)})
+
+
+@bp.post("/cases/<case_id>/assign")
+@auth.require_role("supervisor")
+def assign(user, case_id: str):
+    body = request.get_json(silent=True) or {}
+    to = body.get("user_id")
+    if to is not None and not isinstance(to, int):
+        return err(422, "invalid", "user_id must be a number or null")
+    try:
+        c = review().reassign(user, case_id, to)
+    except CaseAccessError as exc:
+        return _access(exc)
+    return jsonify(review().case_json(c))
+
+
+@bp.get("/dashboard")
+@auth.require_role("supervisor", "broker_admin")
+def dashboard(user):
+    review().poll()
+    return jsonify(review().dashboard())
+
+
+@bp.get("/audit")
+@auth.require_role("supervisor")
+def audit(user):
+    return jsonify({"entries": review().audit_log(request.args.get("case_id") or None)})

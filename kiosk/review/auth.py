@@ -1,0 +1,299 @@
+"""Console accounts and login sessions: argon2 passwords, throttling with logged lock-out,
+idle + absolute session timeouts, CSRF tokens and per-endpoint role checks."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hmac
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from sqlalchemy import select
+
+from kiosk.errors import AuthError
+from kiosk.review.models import ROLES, StaffUser
+
+log = logging.getLogger(__name__)
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_FLOW = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MIN_PASSWORD = 10
+SESSION_KEY = "review"
+CSRF_KEY = "review_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+_hasher = PasswordHasher()
+# Verified when the user does not exist, so an unknown name takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class LoginRefused(AuthError):
+    """Wrong name or password, or the account is locked; ``code`` says which for the log."""
+
+    def __init__(self, code: str, message: str = "user name or password not accepted"):
+        super().__init__(message)
+        self.code = code
+
+
+def hash_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def _csv_list(values: Iterable[str] | str | None, pattern: re.Pattern, what: str) -> str:
+    if values is None:
+        return ""
+    if isinstance(values, str):
+        values = [v.strip() for v in values.split(",")]
+    out = [v for v in values if v]
+    for v in out:
+        if not pattern.match(v):
+            raise ValueError(f"{what} {v!r} is not valid")
+    return ",".join(out)
+
+
+def add_user(store, username: str, password: str, role: str, *, languages=None,
+             flows=None) -> StaffUser:
+    """Create a console account; raises ValueError naming what is wrong."""
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        raise ValueError(f"user name {username!r} must be 2-64 letters, digits or . _ @ -")
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    user = StaffUser(username=username, password_hash=hash_password(password), role=role,
+                     languages_csv=_csv_list(languages, _LANG, "language"),
+                     flows_csv=_csv_list(flows, _FLOW, "flow id"))
+    with store.db() as db, db.begin():
+        if db.scalar(select(StaffUser).where(StaffUser.username == username)) is not None:
+            raise ValueError(f"user {username!r} already exists")
+        db.add(user)
+    log.info("console user %s created with role %s", username, role)
+    return user
+
+
+class LoginThrottle:
+    """Per-account lock-out (in the database) plus a per-address failure window (memory)."""
+
+    def __init__(self, store, clock: Callable[[], dt.datetime], *, max_failures: int = 5,
+                 lockout_seconds: float = 900, ip_max_failures: int = 20,
+                 ip_window_seconds: float = 900, audit=None):
+        self.store = store
+        self.clock = clock
+        self.max_failures = max_failures
+        self.lockout = dt.timedelta(seconds=lockout_seconds)
+        self.ip_max = ip_max_failures
+        self.ip_window = dt.timedelta(seconds=ip_window_seconds)
+        self.audit = audit  # fn(user, action, case_id, detail)
+        self._ip: dict[str, collections.deque] = {}
+        self._lock = threading.Lock()
+
+    def _ip_blocked(self, ip: str, now: dt.datetime) -> bool:
+        with self._lock:
+            q = self._ip.setdefault(ip, collections.deque())
+            while q and now - q[0] > self.ip_window:
+                q.popleft()
+            return len(q) >= self.ip_max
+
+    def _ip_fail(self, ip: str, now: dt.datetime) -> None:
+        with self._lock:
+            self._ip.setdefault(ip, collections.deque()).append(now)
+
+    def login(self, username: str, password: str, ip: str = "") -> StaffUser:
+        """The account, if the password is right and nothing is locked; LoginRefused if not."""
+        now = self.clock()
+        if self._ip_blocked(ip, now):
+            log.warning("login refused: too many failures from one address")
+            raise LoginRefused("address_throttled")
+        with self.store.db() as db, db.begin():
+            user = db.scalar(select(StaffUser).where(StaffUser.username == str(username)[:64]))
+            if user is None or not user.active:
+                _check(_DUMMY_HASH, password)
+                self._ip_fail(ip, now)
+                raise LoginRefused("unknown_user")
+            if user.locked_until is not None and user.locked_until > now:
+                self._ip_fail(ip, now)
+                log.warning("login refused: account %s is locked out", user.username)
+                raise LoginRefused("locked")
+            if not _check(user.password_hash, password):
+                self._ip_fail(ip, now)
+                user.failed_logins += 1
+                if user.failed_logins >= self.max_failures:
+                    user.locked_until = now + self.lockout
+                    user.failed_logins = 0
+                    log.warning("login lock-out: account %s locked for %d s after %d failed "
+                                "logins", user.username, self.lockout.total_seconds(),
+                                self.max_failures)
+                    if self.audit:
+                        self.audit(user, "lockout", None,
+                                   {"seconds": int(self.lockout.total_seconds())})
+                raise LoginRefused("bad_password")
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_seen_at = now
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+        return user
+
+
+def _check(hashed: str, password) -> bool:
+    try:
+        return _hasher.verify(hashed, str(password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# -- the login session in Flask's signed cookie ----------------------------------------------
+
+def _epoch(d: dt.datetime) -> float:
+    return d.replace(tzinfo=dt.UTC).timestamp()
+
+
+def start_session(user: StaffUser, now: dt.datetime) -> str:
+    """A fresh login session (old contents dropped against fixation); returns its CSRF token."""
+    session.clear()
+    session.permanent = False
+    token = secrets.token_urlsafe(32)
+    session[SESSION_KEY] = {"uid": user.id, "role": user.role, "name": user.username,
+                            "login": _epoch(now), "seen": _epoch(now)}
+    session[CSRF_KEY] = token
+    return token
+
+
+def end_session() -> None:
+    session.pop(SESSION_KEY, None)
+    session.pop(CSRF_KEY, None)
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created for an anonymous visitor (the login form) too."""
+    tok = session.get(CSRF_KEY)
+    if not tok:
+        tok = session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return tok
+
+
+def csrf_ok() -> bool:
+    expected = session.get(CSRF_KEY)
+    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(str(given).encode(), str(expected).encode())
+
+
+def origin_ok() -> bool:
+    """A browser's Origin (or Referer), when sent, must be this host."""
+    origin = request.headers.get("Origin") or ""
+    if not origin:
+        ref = request.headers.get("Referer") or ""
+        origin = "/".join(ref.split("/")[:3]) if ref else ""
+    if not origin or origin == "null":
+        return not request.headers.get("Origin")  # "null" from a sandbox is refused
+    return origin.rstrip("/") == request.host_url.rstrip("/")
+
+
+def current_user(svc) -> dict | None:
+    """The logged-in staff member as ``{uid, role, name}``, enforcing the timeouts."""
+    if "review_user" in g:
+        return g.review_user
+    info = session.get(SESSION_KEY)
+    user = None
+    if isinstance(info, dict):
+        now = _epoch(svc.clock())
+        cfg = svc.config
+        if now - info.get("login", 0) > cfg.absolute_timeout_seconds:
+            log.info("console session of %s ended: absolute timeout", info.get("name"))
+            end_session()
+        elif now - info.get("seen", 0) > cfg.idle_timeout_seconds:
+            log.info("console session of %s ended: idle timeout", info.get("name"))
+            end_session()
+        else:
+            row = svc.user(info.get("uid"))
+            if row is not None and row.active and row.role == info.get("role"):
+                if now - info["seen"] > 5:  # keep the cookie quiet between clicks
+                    info["seen"] = now
+                    session[SESSION_KEY] = info
+                user = {"uid": row.id, "role": row.role, "name": row.username,
+                        "languages": row.languages, "flows": row.flows}
+            else:
+                end_session()
+    g.review_user = user
+    return user
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/review/api/") or request.is_json
+
+
+def require_role(*roles: str):
+    """Per-endpoint role check; anonymous callers get 401 (API) or the login page."""
+    for r in roles:
+        if r not in ROLES:
+            raise ValueError(f"unknown role {r!r}")
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            svc = current_app.extensions["review"]
+            user = current_user(svc)
+            if user is None:
+                if _wants_json():
+                    return jsonify({"error": "unauthorized",
+                                    "message": "log in to the review console first"}), 401
+                return redirect(url_for("review.login", next=request.path))
+            if roles and user["role"] not in roles:
+                log.warning("console: %s (%s) refused %s %s", user["name"], user["role"],
+                            request.method, request.path)
+                if _wants_json():
+                    return jsonify({"error": "forbidden",
+                                    "message": f"role {user['role']} may not do this"}), 403
+                abort(403)
+            return fn(user, *args, **kwargs)
+        return wrapper
+    return deco
+
+
+# -- hooks for the console blueprints ---------------------------------------------------------
+
+def guard():
+    """before_request of every console blueprint: Origin and CSRF on state-changing calls."""
+    svc = current_app.extensions["review"]
+    kiosk = getattr(svc, "kiosk", None)
+    # Evidence keys may be attached after register(); pick them up late.
+    if svc.keys is None and kiosk is not None:
+        svc.keys = getattr(kiosk, "evidence_keys", None)
+    if svc.ledger is None and kiosk is not None:
+        svc.ledger = getattr(kiosk, "ledger", None)
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if not origin_ok():
+        log.warning("console: cross-origin %s %s refused", request.method, request.path)
+        return jsonify({"error": "bad_origin",
+                        "message": "the request comes from another origin"}), 403
+    if not csrf_ok():
+        log.warning("console: %s %s without a valid CSRF token refused", request.method,
+                    request.path)
+        return jsonify({"error": "csrf",
+                        "message": f"missing or wrong CSRF token (send the {CSRF_HEADER} "
+                                   f"header or the {CSRF_FIELD} form field)"}), 403
+    return None
+
+
+def security_headers(resp):
+    """after_request of every console blueprint."""
+    resp.headers.setdefault("Cache-Control", "no-store")
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    return resp

@@ -1,0 +1,178 @@
+"""Reviewer decisions: approve, reject with reason codes, or return for a new witness.
+
+A decision is a record signed with the installation's evidence key (Ed25519 over the canonical
+JSON of the record without ``signature``) and appended to the evidence ledger as a ``record``
+entry about the package (``Ledger.append_record``), which chains and signs it again. The sealed
+package itself is never touched.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.evidence.keys import verify_signature
+from kiosk.review.models import ReviewCase, ReviewDecisionRow
+from kiosk.review.service import CaseAccessError, ReviewService
+from kiosk.timeline import canonical_json
+
+log = logging.getLogger(__name__)
+
+RECORD_TYPE = "review_decision"
+DECISIONS = ("approve", "reject", "return")
+REJECT_REASONS = {
+    "identity_mismatch": "the person is not the applicant",
+    "no_consent": "consent was not given or not clear",
+    "third_party": "another person was present or prompted the applicant",
+    "not_live": "not a live person (photo, replay, deepfake suspected)",
+    "incomplete": "required steps were not completed",
+    "poor_quality": "video or audio too poor to judge",
+    "other": "other (explained in the note)",
+}
+RETURN_REASONS = {
+    "poor_quality": "video or audio too poor to judge",
+    "incomplete": "required steps were not completed",
+    "technical": "a technical fault interrupted the witness",
+    "other": "other (explained in the note)",
+}
+MAX_NOTE = 1000
+
+
+class DecisionError(ValueError):
+    """The decision request is not valid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    case_id: str
+    decision: str
+    ledger_seq: int
+    record: dict
+    investor_url: str | None = None  # only for "return": the new link, shown once
+    new_session_id: str | None = None
+
+
+def validate(decision: str, reasons, note: str | None) -> tuple[list[str], str]:
+    """(reason codes, note) if the combination is valid; DecisionError otherwise."""
+    if decision not in DECISIONS:
+        raise DecisionError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
+    if isinstance(reasons, str):
+        reasons = [r for r in reasons.split(",") if r]
+    reasons = list(dict.fromkeys(reasons or []))
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise DecisionError(f"note must be at most {MAX_NOTE} characters")
+    allowed = {"approve": {}, "reject": REJECT_REASONS, "return": RETURN_REASONS}[decision]
+    if decision == "approve" and reasons:
+        raise DecisionError("an approval takes no reason codes")
+    if decision != "approve":
+        if not reasons:
+            raise DecisionError(f"a {decision} needs at least one reason code: "
+                                f"{', '.join(allowed)}")
+        bad = [r for r in reasons if r not in allowed]
+        if bad:
+            raise DecisionError(f"unknown reason code(s) {', '.join(map(repr, bad))} for "
+                                f"{decision}; use {', '.join(allowed)}")
+        if "other" in reasons and not note:
+            raise DecisionError("reason 'other' needs a note")
+    return reasons, note
+
+
+def sign_record(keys, record: dict) -> dict:
+    """The record with ``key_id`` and ``signature`` added."""
+    body = {k: v for k, v in record.items() if k != "signature"}
+    body["key_id"] = keys.key_id
+    sig = keys.sign(canonical_json(body))
+    return {**body, "signature": base64.b64encode(sig).decode("ascii")}
+
+
+def verify_record(record: dict, keyring: dict) -> bool:
+    """True when ``record`` is signed by a key in ``keyring`` and unchanged since."""
+    key = keyring.get(record.get("key_id"))
+    if key is None or not record.get("signature"):
+        return False
+    try:
+        sig = base64.b64decode(record["signature"], validate=True)
+    except (ValueError, TypeError):
+        return False
+    body = {k: v for k, v in record.items() if k != "signature"}
+    return verify_signature(key, sig, canonical_json(body))
+
+
+def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=None,
+           note: str | None = None, *, new_link: Callable[[ReviewCase], tuple[str, str]] | None
+           = None, opened_at: float | None = None) -> DecisionResult:
+    """Record a decision on an open case; ``new_link(case) -> (session_id, url)`` makes the
+    new investor link for a return. Raises DecisionError or CaseAccessError."""
+    reasons, note = validate(decision, reasons, note)
+    if svc.keys is None or svc.ledger is None:
+        raise CaseAccessError("evidence signing is not configured on this server", 503)
+    with svc._lock:
+        case = svc.case(case_id)
+        if case is None:
+            raise CaseAccessError("no such case", 404)
+        svc.check_access(user, case, for_decision=True)
+        if case.status != "queued":
+            raise CaseAccessError(f"case already decided ({case.decision})", 409)
+        pkg = svc.ledger.find(case_id)
+        if pkg is None:
+            raise CaseAccessError(f"package {case_id} is not in the evidence ledger", 409)
+        new_sid = url = None
+        if decision == "return":
+            if new_link is None:
+                raise CaseAccessError("returning a case needs a link factory", 503)
+            new_sid, url = new_link(case)
+        now = svc.clock()
+        pre_bytes = json.dumps(case.prereview, sort_keys=True, ensure_ascii=False).encode()
+        record = {
+            "type": RECORD_TYPE,
+            "decision": decision,
+            "reasons": reasons,
+            "note": note,
+            "reviewer": user["name"],
+            "reviewer_id": user["uid"],
+            "reviewer_role": user["role"],
+            "decided_at": now.isoformat(timespec="milliseconds") + "Z",
+            "package_id": case_id,
+            "session_id": case.session_id,
+            "package_tagmanifest_sha256": pkg.get("tagmanifest_sha256"),
+            "prereview_verdict": case.verdict,
+            "prereview_sha256": hashlib.sha256(pre_bytes).hexdigest(),
+            "new_session_id": new_sid,
+        }
+        record = sign_record(svc.keys, record)
+        seq = svc.ledger.append_record(case_id, record)
+        review_s = None
+        if opened_at is not None:
+            review_s = max(0.0, now.replace(tzinfo=dt.UTC).timestamp() - opened_at)
+        with svc.store.db() as db, db.begin():
+            c = db.get(ReviewCase, case_id)
+            c.status, c.decision, c.decided_at, c.decided_by = "decided", decision, now, user["uid"]
+            c.locked_by = c.lock_expires_at = None
+            db.add(ReviewDecisionRow(case_id=case_id, user_id=user["uid"], decision=decision,
+                                     reasons_csv=",".join(reasons), decided_at=now,
+                                     review_seconds=review_s, ledger_seq=seq,
+                                     new_session_id=new_sid))
+    svc.audit(user, "decide", case_id, {"decision": decision, "reasons": reasons,
+                                         "ledger_seq": seq})
+    log.info("case %s decided: %s %s (ledger #%d)", case_id, decision, ",".join(reasons), seq,
+             extra={"session": case.session_id})
+    return DecisionResult(case_id, decision, seq, record, url, new_sid)
+
+
+def decisions_for(svc: ReviewService, case_id: str) -> list[dict]:
+    """The ledger's decision records about a package, each with ``verified``."""
+    keyring = svc.keys.keyring() if svc.keys is not None else {}
+    out = []
+    for entry in svc.ledger.records(case_id) if svc.ledger is not None else []:
+        rec = entry.get("record") or {}
+        if rec.get("type") != RECORD_TYPE:
+            continue
+        out.append({"ledger_seq": entry.get("seq"), "record": rec,
+                    "verified": verify_record(rec, keyring)})
+    return out

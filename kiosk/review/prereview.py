@@ -1,0 +1,387 @@
+"""AI pre-review of a sealed evidence package: per-step pass/flag, key moments, a verdict.
+
+It reads only the sealed bag (``data/timeline.jsonl``, ``data/flow.yaml``, ``data/report.json``,
+``data/checks/*.json``) and never writes to it. Timeline events and check events are judged by
+one table, ``RULES`` (event type -> function). A new check (liveness, speech, ...) slots in by
+registering a rule with ``@rule("its_event_type")``; unknown event types are ignored.
+
+Verdict: ``suggested_reject`` when any finding has severity ``reject``; ``needs_attention``
+when any finding is a ``flag`` (or the session did not finish, or there is no recording);
+otherwise ``clear``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kiosk.errors import EvidenceError
+from kiosk.timeline import read_timeline
+
+log = logging.getLogger(__name__)
+
+FORMAT = "witness-kiosk-prereview/1"
+VERDICTS = ("clear", "needs_attention", "suggested_reject")
+SEVERITY_RANK = {"info": 0, "flag": 1, "reject": 2}
+
+
+def mmss(t: float | None) -> str:
+    """Seconds as mm:ss, the way a reviewer reads a player position."""
+    t = max(0.0, float(t or 0.0))
+    return f"{int(t // 60):02d}:{int(t % 60):02d}"
+
+
+@dataclass
+class Finding:
+    """One thing the reviewer should look at: a moment (t..end) with a one-line text."""
+
+    t: float
+    text: str
+    severity: str = "flag"  # info | flag | reject
+    code: str = ""
+    step: str | None = None
+    end: float | None = None
+
+    def __post_init__(self):
+        if self.severity not in SEVERITY_RANK:
+            raise ValueError(f"Finding.severity must be one of {', '.join(SEVERITY_RANK)}, "
+                             f"not {self.severity!r}")
+
+
+@dataclass
+class Context:
+    """What rules may read and add to while the timeline is walked."""
+
+    step: str | None = None  # the step running at the current event
+    findings: list[Finding] = field(default_factory=list)
+    markers: list[dict] = field(default_factory=list)
+    subtitles: list[dict] = field(default_factory=list)
+    signals: dict[str, list] = field(default_factory=lambda: {
+        "t": [], "blink": [], "yaw": [], "jaw": [], "face": []})
+
+    def find(self, t, text, severity="flag", code="", step=None, end=None) -> None:
+        f = Finding(float(t or 0.0), text, severity, code, step or self.step,
+                    None if end is None else float(end))
+        self.findings.append(f)
+        if severity != "info":
+            self.markers.append({"t": f.t, "kind": "flag", "label": text, "step": f.step})
+
+    def mark(self, t, kind: str, label: str, step=None) -> None:
+        self.markers.append({"t": float(t or 0.0), "kind": kind, "label": label,
+                             "step": step or self.step})
+
+
+Rule = Callable[[dict, float, Context], None]
+RULES: dict[str, Rule] = {}
+
+
+def rule(*event_types: str) -> Callable[[Rule], Rule]:
+    """Register ``fn(data, t, ctx)`` as the judge of these event types."""
+    def deco(fn: Rule) -> Rule:
+        for et in event_types:
+            RULES[et] = fn
+        return fn
+    return deco
+
+
+def _span(data: dict, t: float) -> tuple[float, float | None]:
+    start = data.get("t_start", t)
+    return float(start if start is not None else t), data.get("t_end")
+
+
+# -- the rules -------------------------------------------------------------------------------
+
+@rule("step_started")
+def _step_started(data, t, ctx):
+    ctx.step = str(data.get("step")) if data.get("step") is not None else ctx.step
+    ctx.mark(t, "step", f"step {ctx.step}")
+
+
+@rule("prompt_sent")
+def _prompt_sent(data, t, ctx):
+    if data.get("text"):
+        dur = data.get("duration")
+        ctx.subtitles.append({"start": t, "end": t + float(dur) if dur else None,
+                              "text": str(data["text"]), "kind": "prompt",
+                              "sha256": data.get("sha256"), "step": data.get("step")})
+
+
+@rule("step_result")
+def _step_result(data, t, ctx):
+    step = str(data.get("step", ctx.step))
+    outcome = data.get("outcome")
+    reason = data.get("reason") or data.get("detail") or ""
+    said = data.get("transcript") or data.get("answer_text") or data.get("text")
+    if said:
+        ctx.subtitles.append({"start": float(data.get("t_start", t)), "end": t,
+                              "text": str(said), "kind": "answer", "step": step})
+    ctx.mark(t, "answer", f"{step}: {outcome}", step)
+    if outcome == "pass":
+        return
+    if outcome == "unverified":
+        ctx.find(t, f"answer on step {step} not verified by machine at {mmss(t)}",
+                 "flag", "unverified", step)
+    elif outcome == "flag":
+        why = f": {reason}" if reason else ""
+        ctx.find(t, f"step {step} flagged at {mmss(t)}{why}", "flag", "step_flag", step)
+    elif outcome == "retry":
+        ctx.find(t, f"step {step} repeated at {mmss(t)}", "info", "retry", step)
+    elif outcome == "stop":
+        ctx.find(t, f"investor declined on step {step} at {mmss(t)}", "reject", "declined", step)
+    else:
+        ctx.find(t, f"step {step} has unknown outcome {outcome!r} at {mmss(t)}", "flag",
+                 "unknown_outcome", step)
+
+
+@rule("answer_recognised", "speech_result", "consent_answer")
+def _answer(data, t, ctx):
+    decision = data.get("decision") or data.get("answer")
+    said = data.get("text") or data.get("transcript")
+    if said:
+        ctx.subtitles.append({"start": float(data.get("t_start", t)),
+                              "end": data.get("t_end", t + 2.0),
+                              "text": str(said), "kind": "answer", "step": ctx.step})
+    ctx.mark(t, "answer", f"answer: {decision}")
+    if decision in ("agree", "yes", True):
+        return
+    if decision in ("disagree", "no"):
+        ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no")
+    else:
+        ctx.find(t, f"consent answer not recognised at {mmss(t)}", "flag", "consent_unclear")
+
+
+@rule("multiple_faces", "second_face")
+def _second_face(data, t, ctx):
+    a, b = _span(data, t)
+    ctx.find(a, f"second face {mmss(a)}–{mmss(b if b is not None else a)}", "flag",
+             "second_face", end=b)
+
+
+@rule("face_lost", "face_absent")
+def _face_lost(data, t, ctx):
+    a, b = _span(data, t)
+    ctx.find(a, f"no face {mmss(a)}–{mmss(b if b is not None else a)}", "flag", "face_lost",
+             end=b)
+
+
+@rule("too_dark")
+def _too_dark(data, t, ctx):
+    a, b = _span(data, t)
+    ctx.find(a, f"too dark {mmss(a)}–{mmss(b if b is not None else a)}", "flag", "too_dark",
+             end=b)
+
+
+@rule("identity_change")
+def _identity(data, t, ctx):
+    a, b = _span(data, t)
+    ctx.find(a, f"a different person appears at {mmss(a)}", "reject", "identity_change", end=b)
+
+
+@rule("face_match", "id_match")
+def _face_match(data, t, ctx):
+    score, thr = data.get("score"), data.get("threshold")
+    if score is None or thr is None:
+        return
+    higher_is_better = data.get("metric", "similarity") != "distance"
+    ok = score >= thr if higher_is_better else score <= thr
+    ctx.mark(t, "check", f"face match {score:.2f}")
+    if not ok:
+        word = "below" if higher_is_better else "above"
+        ctx.find(t, f"face match {score:.2f} {word} {thr:.2f}", "flag", "face_match")
+
+
+@rule("challenge_result", "liveness_challenge")
+def _challenge(data, t, ctx):
+    a, _b = _span(data, t)
+    kind = data.get("kind", "challenge")
+    ctx.mark(a, "challenge", f"{kind}: {'passed' if data.get('passed') else 'failed'}")
+    if not data.get("passed"):
+        ctx.find(a, f"liveness challenge '{kind}' failed at {mmss(a)}", "flag", "challenge")
+
+
+@rule("liveness_sample")
+def _sample(data, t, ctx):
+    s = ctx.signals
+    s["t"].append(round(t, 3))
+    for k in ("blink", "yaw", "jaw"):
+        s[k].append(data.get(k))
+    s["face"].append(1 if (data.get("faces") or data.get("face")) else 0)
+
+
+@rule("prompt_unconfirmed")
+def _prompt_unconfirmed(data, t, ctx):
+    ctx.find(t, f"guide prompt of step {data.get('step', ctx.step)} not confirmed as played "
+                f"at {mmss(t)}", "flag", "prompt_unconfirmed")
+
+
+@rule("guide_degraded")
+def _guide_degraded(data, t, ctx):
+    ctx.find(t, f"guide speech failed at {mmss(t)} (text only)", "flag", "guide_degraded")
+
+
+@rule("aborted")
+def _aborted(data, t, ctx):
+    ctx.find(t, f"session aborted at {mmss(t)}: {data.get('reason', 'no reason given')}",
+             "reject", "aborted")
+
+
+@rule("client_error")
+def _client_error(data, t, ctx):
+    ctx.find(t, f"browser reported {data.get('code', 'an error')} at {mmss(t)}", "info",
+             "client_error")
+
+
+# -- building the report ---------------------------------------------------------------------
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise EvidenceError(f"{path}: not valid JSON ({exc})") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _flow(bag: Path) -> dict:
+    path = bag / "data" / "flow.yaml"
+    try:
+        flow = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return {}
+    except yaml.YAMLError as exc:
+        raise EvidenceError(f"{path}: not valid YAML ({exc})") from exc
+    return flow if isinstance(flow, dict) else {}
+
+
+def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
+    """A checks/*.json in the liveness SessionReport shape: events plus a summary."""
+    for ev in data.get("events") or []:
+        if isinstance(ev, dict) and ev.get("type") in RULES:
+            RULES[ev["type"]](ev, float(ev.get("t_start") or 0.0), ctx)
+    summary = data.get("summary") or {}
+    if summary.get("still_image_suspected"):
+        ctx.find(0.0, f"{name}: still image suspected (no natural motion)", "reject",
+                 "still_image", step=None)
+    if summary.get("id_match") is False and summary.get("id_match_distance") is not None:
+        ctx.find(0.0, f"face match distance {summary['id_match_distance']:.2f} above the "
+                      "ID photo threshold", "flag", "face_match", step=None)
+
+
+def build_prereview(bag_dir: Path) -> dict:
+    """The pre-review of one sealed bag folder (read only)."""
+    bag = Path(bag_dir)
+    if not (bag / "data").is_dir():
+        raise EvidenceError(f"{bag}: not an evidence bag (no data/ folder)")
+    report = _read_json(bag / "data" / "report.json")
+    flow = _flow(bag)
+    events = read_timeline(bag / "data" / "timeline.jsonl")
+    ctx = Context()
+    duration = 0.0
+    for ev in events:
+        t = float(ev.get("t") or 0.0)
+        duration = max(duration, t)
+        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        fn = RULES.get(str(ev.get("type")))
+        if fn is not None:
+            fn(data, t, ctx)
+    for path in sorted((bag / "data" / "checks").glob("*.json")):
+        _apply_check_file(path.name, _read_json(path), ctx)
+
+    # Subtitles without an end run to the next prompt (or 4 s).
+    prompts = [s for s in ctx.subtitles if s["kind"] == "prompt"]
+    for i, s in enumerate(prompts):
+        if s["end"] is None:
+            nxt = prompts[i + 1]["start"] if i + 1 < len(prompts) else s["start"] + 4.0
+            s["end"] = min(nxt, s["start"] + 8.0)
+
+    steps = _steps(events, flow, report, ctx.findings)
+    state = (report.get("outcome") or {}).get("state") or (report.get("session") or {}).get("state")
+    verdict_reasons = [f.text for f in ctx.findings if f.severity != "info"]
+    verdict_reasons += [r for st in steps for r in st["reasons"] if r.endswith("has no result")]
+    if state and state != "finished":
+        verdict_reasons.append(f"session ended as {state}")
+    if not report.get("recording"):
+        verdict_reasons.append("no recording in the package")
+    worst = max((SEVERITY_RANK[f.severity] for f in ctx.findings), default=0)
+    if worst >= 2:
+        verdict = "suggested_reject"
+    elif worst == 1 or verdict_reasons:
+        verdict = "needs_attention"
+    else:
+        verdict = "clear"
+    keyframes = sorted(p.name for p in (bag / "data" / "keyframes").glob("*.jpg"))
+    has_signals = bool(ctx.signals["t"])
+    return {
+        "format": FORMAT,
+        "package_id": report.get("package_id") or bag.name,
+        "session_id": (report.get("session") or {}).get("id") or bag.name,
+        "flow": {"id": (report.get("flow") or {}).get("id") or flow.get("id"),
+                 "version": (report.get("flow") or {}).get("version") or flow.get("version"),
+                 "priority": flow.get("priority", "normal")},
+        "locale": (report.get("session") or {}).get("locale") or "",
+        "outcome": {"state": state,
+                    "end_reason": (report.get("outcome") or {}).get("end_reason")},
+        "recording": report.get("recording"),
+        "duration": round(duration, 3),
+        "verdict": verdict,
+        "verdict_reasons": verdict_reasons,
+        "steps": steps,
+        "findings": [asdict(f) for f in sorted(ctx.findings, key=lambda f: f.t)],
+        "markers": sorted(ctx.markers, key=lambda m: m["t"]),
+        "subtitles": sorted(ctx.subtitles, key=lambda s: s["start"]),
+        "signals": ctx.signals if has_signals else None,
+        "keyframes": keyframes,
+        "has_id_photo": (bag / "data" / "id_photo.jpg").is_file(),
+    }
+
+
+def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]) -> list[dict]:
+    locale = (report.get("session") or {}).get("locale") or ""
+    titles = {}
+    for s in flow.get("steps") or []:
+        if isinstance(s, dict) and "id" in s:
+            title = s.get("title") or {}
+            titles[str(s["id"])] = (title.get(locale) if isinstance(title, dict) else None) \
+                or str(s["id"])
+    rows: dict[str, dict] = {}
+    for ev in events:
+        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        if ev.get("type") == "step_started" and data.get("step") is not None:
+            sid = str(data["step"])
+            t = float(ev.get("t") or 0.0)
+            row = rows.setdefault(sid, {"step": sid, "kind": data.get("kind"),
+                                        "title": titles.get(sid, sid), "start": t, "end": t,
+                                        "status": "pass", "outcome": None, "reasons": [],
+                                        "moments": []})
+            row["end"] = max(row["end"], t)
+        elif data.get("step") is not None and str(data["step"]) in rows:
+            rows[str(data["step"])]["end"] = max(rows[str(data["step"])]["end"],
+                                                 float(ev.get("t") or 0.0))
+            row = rows[str(data["step"])]
+            if ev.get("type") == "step_result":
+                row["outcome"] = data.get("outcome")
+            elif ev.get("type") == "step_completed" and row["outcome"] is None:
+                row["outcome"] = "completed"
+    for f in findings:
+        row = rows.get(f.step) if f.step else None
+        if row is None:  # an untied finding belongs to the step running at its time
+            row = next((r for r in rows.values() if r["start"] <= f.t <= r["end"] + 0.5), None)
+        if row is None:
+            continue
+        row["moments"].append({"t": f.t, "end": f.end, "text": f.text,
+                               "severity": f.severity})
+        if f.severity != "info":
+            row["status"] = "flag"
+            row["reasons"].append(f.text)
+    for row in rows.values():
+        if row["outcome"] is None and row["status"] == "pass":
+            # A step that started but never got a result was not completed.
+            row["status"] = "flag"
+            row["reasons"].append(f"step {row['step']} has no result")
+    return list(rows.values())

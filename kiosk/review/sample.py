@@ -1,0 +1,199 @@
+"""Build a real sealed witness package for tests, demos and the replay benchmark.
+
+The session folder holds a VP8 WebM encoded with PyAV, guide prompts spoken by espeak-ng (a
+sine tone where espeak-ng is missing), and a hash-chained timeline written with
+``TimelineWriter`` that includes a flagged consent answer. ``seal_package`` then seals it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import shutil
+import struct
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.evidence import EvidenceKeys, Ledger, seal_package
+from kiosk.timeline import MediaClock, TimelineWriter
+
+FLOW_YAML = """\
+id: securities_account_opening
+version: 1
+title: {en: Securities account opening witness, zh-CN: 证券账户开户见证}
+locales: [zh-CN, en]
+priority: %(priority)s
+steps:
+  - id: welcome
+    kind: say
+    title: {en: Welcome, zh-CN: 欢迎}
+  - id: risk
+    kind: question
+    title: {en: Risk disclosure, zh-CN: 风险揭示}
+  - id: consent
+    kind: question
+    title: {en: Consent, zh-CN: 开户意愿}
+  - id: goodbye
+    kind: say
+    title: {en: Goodbye, zh-CN: 再见}
+"""
+PROMPTS = {
+    "welcome": "Hello. This witness session is recorded.",
+    "risk": "Have you read and understood the risk disclosure? Please answer yes.",
+    "consent": "Do you open this account of your own free will? Please answer: yes, I do.",
+    "goodbye": "Thank you. The witness is complete.",
+}
+
+
+def write_webm(path: Path, seconds: float, fps: int = 15, size=(320, 240)) -> Path:
+    """A VP8 WebM whose frames show a moving bar and their time (keyframe every 2 s)."""
+    import av
+
+    w, h = size
+    with av.open(str(path), "w", format="webm") as c:
+        s = c.add_stream("libvpx", rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.gop_size = 2 * fps
+        s.options = {"deadline": "realtime", "cpu-used": "8", "b": "200k"}
+        n = int(seconds * fps)
+        base = np.zeros((h, w, 3), np.uint8)
+        base[:, :, 2] = 90
+        for i in range(n):
+            img = base.copy()
+            x = int((i / max(1, n - 1)) * (w - 12))
+            img[:, x:x + 12, :] = (240, 200, 40)
+            img[: int(h * ((i % fps) / fps)) + 1, :6, 1] = 255  # a second-tick strip
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+def _sine_wav(seconds: float = 1.0, freq: float = 440.0, rate: int = 16000) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wv:
+        wv.setnchannels(1)
+        wv.setsampwidth(2)
+        wv.setframerate(rate)
+        wv.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * freq * i
+                                                                        / rate)))
+                               for i in range(int(seconds * rate))))
+    return buf.getvalue()
+
+
+def speak_wav(text: str) -> bytes:
+    """The prompt spoken by espeak-ng (English voice), or a tone if espeak-ng is missing."""
+    exe = shutil.which("espeak-ng")
+    if exe:
+        # -w, not --stdout: a piped WAV carries a bogus "stream" length in its header.
+        with tempfile.TemporaryDirectory(prefix="kiosk-say-") as tmp:
+            out = Path(tmp) / "p.wav"
+            res = subprocess.run([exe, "-v", "gmw/en-us", "-s", "160", "-w", str(out), text],
+                                 capture_output=True, timeout=20, check=False)
+            if res.returncode == 0 and out.is_file() and out.read_bytes()[:4] == b"RIFF":
+                return out.read_bytes()
+    return _sine_wav()
+
+
+def _wav_seconds(data: bytes) -> float:
+    with wave.open(io.BytesIO(data)) as wv:
+        return wv.getnframes() / float(wv.getframerate())
+
+
+def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
+                     flagged: bool = True, priority: str = "normal", locale: str = "en",
+                     state: str = "finished") -> Path:
+    """A finished witness session folder; ``flagged`` makes the consent answer unrecognised."""
+    sdir = Path(sdir)
+    (sdir / "prompts").mkdir(parents=True, exist_ok=True)
+    write_webm(sdir / "recording.webm", seconds)
+    (sdir / "flow.yaml").write_text(FLOW_YAML % {"priority": priority}, encoding="utf-8")
+    tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
+    slot = seconds / len(PROMPTS)
+    tw.append("joined", {}, t=0.0)
+    tw.append("media_connected", {}, t=0.2)
+    for i, (step, text) in enumerate(PROMPTS.items()):
+        t0 = round(i * slot + 0.3, 3)
+        wav = speak_wav(text)
+        digest = hashlib.sha256(wav).hexdigest()
+        (sdir / "prompts" / f"{digest}.wav").write_bytes(wav)
+        dur = round(_wav_seconds(wav), 3)
+        kind = "question" if step in ("risk", "consent") else "say"
+        tw.append("step_started", {"step": step, "index": i, "kind": kind, "attempt": 1}, t=t0)
+        tw.append("prompt_sent", {"step": step, "seq": i + 1, "text": text, "sha256": digest,
+                                  "duration": dur}, t=t0 + 0.05)
+        tw.append("prompt_started", {"step": step, "seq": i + 1}, t=t0 + 0.1)
+        end = round(min(t0 + 0.1 + dur, (i + 1) * slot - 0.2), 3)
+        tw.append("prompt_ended", {"step": step, "seq": i + 1}, t=end)
+        if kind == "question":
+            tw.append("window_opened", {"step": step, "seconds": 6, "kind": "answer"}, t=end)
+            ans_t = round(min(end + 1.0, (i + 1) * slot - 0.1), 3)
+            tw.append("window_closed", {"step": step}, t=ans_t)
+            if step == "consent" and flagged:
+                tw.append("answer_recognised", {"step": step, "decision": "unclear",
+                                                "text": "mm... yes?", "t_start": end + 0.2,
+                                                "t_end": ans_t}, t=ans_t)
+                tw.append("step_result", {"step": step, "outcome": "flag", "attempt": 1,
+                                          "reason": "answer not recognised"}, t=ans_t)
+            else:
+                tw.append("answer_recognised", {"step": step, "decision": "agree",
+                                                "text": "yes, I understand",
+                                                "t_start": end + 0.2, "t_end": ans_t}, t=ans_t)
+                tw.append("step_result", {"step": step, "outcome": "pass", "attempt": 1},
+                          t=ans_t)
+        tw.append("step_completed", {"step": step, "index": i}, t=round((i + 1) * slot - 0.05, 3))
+    tw.append("finished" if state == "finished" else "aborted",
+              {"flags": ["flag:consent"] if flagged else []}, t=round(seconds - 0.01, 3))
+    tw.append("recording_finalised", {"file": "recording.webm"}, t=round(seconds, 3))
+    tw.close()
+    (sdir / "session.json").write_text(json.dumps({
+        "id": session_id,
+        "flow": {"id": "securities_account_opening", "version": 1, "content_hash": "0" * 64},
+        "locale": locale, "applicant": {"name": "Alex Chen", "id_number": "110101199003078888"},
+        "state": state, "end_reason": "completed" if state == "finished" else "cancelled",
+        "retention_years": 20}), encoding="utf-8")
+    return sdir
+
+
+def make_sealed_case(data_dir: Path, store=None, *, flow=None, seconds: float = 12.0,
+                     flagged: bool = True, priority: str = "normal", locale: str = "en",
+                     keys: EvidenceKeys | None = None, ledger: Ledger | None = None) -> str:
+    """Seal a sample session under ``data_dir`` (server layout: keys/, ledger.jsonl,
+    evidence/); with ``store`` (and ``flow``) a matching sealed WitnessRow is stored too.
+    Returns the package id (= session id)."""
+    from kiosk.store import utcnow
+
+    data_dir = Path(data_dir)
+    keys = keys or EvidenceKeys(data_dir / "keys")
+    keys.ensure()
+    ledger = ledger or Ledger(data_dir / "ledger.jsonl", keys=keys)
+    if store is not None:
+        if flow is None:
+            from types import SimpleNamespace
+            flow = SimpleNamespace(id="securities_account_opening", version=1,
+                                   content_hash="0" * 64)
+        row, _token = store.create(flow=flow, locale=locale,
+                                   applicant={"name": "Alex Chen",
+                                              "id_number": "110101199003078888",
+                                              "has_id_photo": False}, ttl_seconds=600)
+        sid = row.id
+        sdir = store.session_dir(sid)
+    else:
+        import uuid
+        sid = uuid.uuid4().hex
+        sdir = data_dir / "sessions" / sid
+    make_session_dir(sdir, sid, seconds=seconds, flagged=flagged, priority=priority,
+                     locale=locale)
+    res = seal_package(sdir, data_dir / "evidence", keys, ledger)
+    if store is not None:
+        store.set(sid, state="finished", end_reason="completed", ended_at=utcnow(),
+                  sealed_at=utcnow(), package_id=res.package_id)
+    return res.package_id

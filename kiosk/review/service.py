@@ -1,0 +1,399 @@
+"""The review service: enqueue sealed packages, dispatch, locks, SLA escalation, audit log.
+
+It owns the review tables' rows; the rules themselves are in ``dispatch`` (pure). ``clock``
+returns naive UTC datetimes like ``kiosk.store.utcnow`` and is injected for tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from kiosk.errors import AuthError, EvidenceError
+from kiosk.evidence.storage import check_package_id
+from kiosk.review import dispatch
+from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
+from kiosk.review.prereview import build_prereview
+from kiosk.store import WitnessRow, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """Console settings; ``from_mapping`` reads them from ``app.config['REVIEW']``."""
+
+    sla_hours: float = 24.0
+    at_risk_fraction: float = 0.75
+    lock_idle_seconds: float = 600.0
+    max_load: int = 5
+    idle_timeout_seconds: float = 15 * 60
+    absolute_timeout_seconds: float = 8 * 3600
+    max_failed_logins: int = 5
+    lockout_seconds: float = 15 * 60
+    poll_seconds: float = 15.0  # how often the server looks for newly sealed sessions
+    active_reviewer_seconds: float = 30 * 60  # seen this recently: eligible for dispatch
+
+    @classmethod
+    def from_mapping(cls, values: dict | None) -> ReviewConfig:
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown review settings: {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def policy(self) -> dispatch.DispatchPolicy:
+        return dispatch.DispatchPolicy(self.sla_hours, self.at_risk_fraction,
+                                       self.lock_idle_seconds, self.max_load)
+
+
+class CaseAccessError(AuthError):
+    """The caller may not open or change this case; ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 403):
+        super().__init__(message)
+        self.status = status
+
+
+def _item(c: ReviewCase) -> dispatch.QueueItem:
+    return dispatch.QueueItem(c.id, c.priority, c.enqueued_at, c.sla_due_at, c.locale,
+                              c.flow_id, c.assigned_to, c.locked_by, c.lock_expires_at)
+
+
+class ReviewService:
+    def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None):
+        self.store = store
+        self.packages_dir = Path(packages_dir)
+        self.config = config or ReviewConfig()
+        self.policy = self.config.policy()
+        self.clock = clock
+        self.keys = keys
+        self.ledger = ledger
+        self._lock = threading.RLock()  # one dispatch change at a time (take-next races)
+
+    # -- users and audit -----------------------------------------------------------------
+    def user(self, uid) -> StaffUser | None:
+        if not isinstance(uid, int):
+            return None
+        with self.store.db() as db:
+            return db.get(StaffUser, uid)
+
+    def users(self) -> list[StaffUser]:
+        with self.store.db() as db:
+            return list(db.scalars(select(StaffUser).order_by(StaffUser.id)))
+
+    def audit(self, user, action: str, case_id: str | None = None, detail: dict | None = None,
+              ip: str = "") -> None:
+        """Append to the audit log; ``user`` is a StaffUser, a session dict or None."""
+        uid = getattr(user, "id", None) if not isinstance(user, dict) else user.get("uid")
+        name = getattr(user, "username", "") if not isinstance(user, dict) else user.get("name")
+        with self.store.db() as db, db.begin():
+            db.add(AuditEntry(at=self.clock(), user_id=uid, username=name or "", action=action,
+                              case_id=case_id, ip=ip[:64],
+                              detail_json=json.dumps(detail or {}, ensure_ascii=False)))
+
+    def audit_log(self, case_id: str | None = None, limit: int = 200) -> list[dict]:
+        with self.store.db() as db:
+            q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+            if case_id:
+                q = q.where(AuditEntry.case_id == case_id)
+            return [a.public() for a in db.scalars(q)]
+
+    def seen(self, uid: int) -> None:
+        with self.store.db() as db, db.begin():
+            u = db.get(StaffUser, uid)
+            if u is not None:
+                u.last_seen_at = self.clock()
+
+    # -- the queue -----------------------------------------------------------------------
+    def bag_dir(self, case_id: str) -> Path:
+        """The sealed bag folder of a case; only ever from a server-side id."""
+        try:
+            check_package_id(case_id)
+        except EvidenceError:
+            raise CaseAccessError("no such case", 404) from None
+        path = (self.packages_dir / case_id).resolve()
+        if path.parent != self.packages_dir.resolve() or not (path / "data").is_dir():
+            raise CaseAccessError("no such case", 404)
+        return path
+
+    def enqueue(self, package_id: str, session_id: str | None = None) -> ReviewCase:
+        """Pre-review a sealed package and put it in the queue (idempotent)."""
+        with self._lock:
+            with self.store.db() as db:
+                existing = db.get(ReviewCase, package_id)
+            if existing is not None:
+                return existing
+            pre = build_prereview(self.bag_dir(package_id))
+            now = self.clock()
+            flow_priority = pre["flow"].get("priority") or "normal"
+            if flow_priority not in dispatch.FLOW_RANK:
+                flow_priority = "normal"
+            case = ReviewCase(
+                id=package_id, session_id=session_id or pre["session_id"],
+                flow_id=str(pre["flow"].get("id") or ""), flow_priority=flow_priority,
+                locale=pre["locale"], verdict=pre["verdict"],
+                flag_count=sum(1 for f in pre["findings"] if f["severity"] != "info"),
+                duration_s=pre["duration"],
+                priority=dispatch.priority_of(pre["verdict"], flow_priority),
+                prereview_json=json.dumps(pre, ensure_ascii=False), enqueued_at=now,
+                sla_due_at=self.policy.due(now), status="queued")
+            with self.store.db() as db, db.begin():
+                db.add(case)
+            log.info("case %s enqueued: %s, priority %d", package_id, pre["verdict"],
+                     case.priority, extra={"session": case.session_id})
+            return case
+
+    def poll(self) -> dict:
+        """Enqueue sealed sessions not yet in the queue, release idle locks, escalate SLAs,
+        and assign unassigned cases to active reviewers. Returns what it did."""
+        with self.store.db() as db:
+            known = set(db.scalars(select(ReviewCase.id)))
+            sealed = list(db.execute(select(WitnessRow.package_id, WitnessRow.id).where(
+                WitnessRow.sealed_at.is_not(None), WitnessRow.package_id.is_not(None))))
+        added = []
+        for package_id, session_id in sealed:
+            if package_id in known:
+                continue
+            try:
+                self.enqueue(package_id, session_id)
+                added.append(package_id)
+            except Exception:
+                log.exception("could not enqueue package %s", package_id,
+                              extra={"session": session_id})
+        return {"enqueued": added, "released": self.release_idle_locks(),
+                "escalated": self.escalate(), "assigned": self.auto_assign()}
+
+    def open_cases(self) -> list[ReviewCase]:
+        with self.store.db() as db:
+            return list(db.scalars(select(ReviewCase).where(ReviewCase.status == "queued")))
+
+    def case(self, case_id: str) -> ReviewCase | None:
+        with self.store.db() as db:
+            return db.get(ReviewCase, case_id)
+
+    def ordered_queue(self) -> list[ReviewCase]:
+        cases = {c.id: c for c in self.open_cases()}
+        return [cases[i.id] for i in dispatch.order_queue(
+            [_item(c) for c in cases.values()], self.clock(), self.policy)]
+
+    def loads(self) -> dict[int, int]:
+        with self.store.db() as db:
+            return dict(db.execute(select(ReviewCase.assigned_to, func.count()).where(
+                ReviewCase.status == "queued", ReviewCase.assigned_to.is_not(None)
+            ).group_by(ReviewCase.assigned_to)).all())
+
+    def _reviewer(self, u: StaffUser, loads: dict[int, int]) -> dispatch.Reviewer:
+        return dispatch.Reviewer(u.id, tuple(u.languages), tuple(u.flows), loads.get(u.id, 0))
+
+    def release_idle_locks(self) -> list[str]:
+        now = self.clock()
+        with self._lock, self.store.db() as db, db.begin():
+            cases = list(db.scalars(select(ReviewCase).where(ReviewCase.status == "queued",
+                                                             ReviewCase.locked_by.is_not(None))))
+            ids = set(dispatch.expired_locks([_item(c) for c in cases], now))
+            for c in cases:
+                if c.id in ids:
+                    log.info("case %s: lock of user %s released after idling", c.id, c.locked_by)
+                    c.locked_by = None
+                    c.lock_expires_at = None
+                    if c.assigned_by == "self":  # back to the queue; supervisor picks stay
+                        c.assigned_to = None
+                        c.assigned_by = None
+        for cid in sorted(ids):
+            self.audit(None, "lock_released", cid, {"reason": "idle"})
+        return sorted(ids)
+
+    def escalate(self) -> list[tuple[str, str]]:
+        """Move cases to at_risk / breached; each move is logged for supervisors."""
+        now = self.clock()
+        with self._lock, self.store.db() as db, db.begin():
+            cases = list(db.scalars(select(ReviewCase).where(ReviewCase.status == "queued")))
+            moves = dispatch.escalations([(_item(c), c.escalation) for c in cases], now,
+                                         self.policy)
+            by_id = {c.id: c for c in cases}
+            for cid, state in moves:
+                by_id[cid].escalation = state
+                by_id[cid].escalated_at = now
+                log.warning("case %s: SLA %s (due %sZ), escalated to supervisors", cid, state,
+                            by_id[cid].sla_due_at.isoformat(timespec="minutes"))
+        for cid, state in moves:
+            self.audit(None, "sla_" + state, cid, {})
+        return moves
+
+    def auto_assign(self) -> list[tuple[str, int]]:
+        """Give unassigned cases to recently active, skilled auditors with the lowest load."""
+        now = self.clock()
+        active_since = now - dt.timedelta(seconds=self.config.active_reviewer_seconds)
+        with self._lock:
+            loads = self.loads()
+            reviewers = [self._reviewer(u, loads) for u in self.users()
+                         if u.role == "auditor" and u.active and u.last_seen_at is not None
+                         and u.last_seen_at >= active_since]
+            if not reviewers:
+                return []
+            pairs = dispatch.assign_pending([_item(c) for c in self.open_cases()], reviewers,
+                                            now, self.policy)
+            with self.store.db() as db, db.begin():
+                for cid, uid in pairs:
+                    c = db.get(ReviewCase, cid)
+                    if c is not None and c.assigned_to is None:
+                        c.assigned_to, c.assigned_by = uid, "dispatch"
+        return pairs
+
+    # -- taking, opening, locking ------------------------------------------------------------
+    def take_next(self, user: dict) -> ReviewCase | None:
+        """Assign and lock the next case for this reviewer (None when nothing fits)."""
+        if user["role"] not in ("auditor", "supervisor"):
+            raise CaseAccessError(f"role {user['role']} does not review cases")
+        with self._lock:
+            self.release_idle_locks()
+            u = self.user(user["uid"])
+            if u is None:
+                raise CaseAccessError("unknown user", 401)
+            reviewer = self._reviewer(u, self.loads())
+            pick = dispatch.next_case([_item(c) for c in self.open_cases()], reviewer,
+                                      self.clock(), self.policy)
+            if pick is None:
+                return None
+            return self._lock_case(pick.id, user, assign_self=True)
+
+    def _lock_case(self, case_id: str, user: dict, assign_self: bool = False) -> ReviewCase:
+        now = self.clock()
+        with self.store.db() as db, db.begin():
+            c = db.get(ReviewCase, case_id)
+            if c is None:
+                raise CaseAccessError("no such case", 404)
+            if c.assigned_to is None and assign_self:
+                c.assigned_to, c.assigned_by = user["uid"], "self"
+            c.locked_by = user["uid"]
+            c.lock_expires_at = now + dt.timedelta(seconds=self.policy.lock_idle_seconds)
+            return c
+
+    def check_access(self, user: dict, case: ReviewCase, *, for_decision: bool = False) -> None:
+        """Per-object rule: an auditor only opens unassigned cases or their own, and never one
+        another reviewer holds locked; a supervisor opens any; a broker admin reads only."""
+        now = self.clock()
+        role = user["role"]
+        if for_decision and role not in ("auditor", "supervisor"):
+            raise CaseAccessError(f"role {role} may not decide cases")
+        if role == "auditor":
+            if case.assigned_to not in (None, user["uid"]):
+                raise CaseAccessError("this case is assigned to another reviewer; a "
+                                      "supervisor can reassign it")
+            if dispatch.lock_held(_item(case), now) and case.locked_by != user["uid"]:
+                raise CaseAccessError("another reviewer is reviewing this case", 423)
+        if for_decision and dispatch.lock_held(_item(case), now) \
+                and case.locked_by != user["uid"]:
+            raise CaseAccessError("another reviewer is reviewing this case", 423)
+
+    def open_case(self, user: dict, case_id: str, ip: str = "", what: str = "view") -> ReviewCase:
+        """Check access, lock for reviewers, and write the view to the audit log."""
+        with self._lock:
+            case = self.case(case_id)
+            if case is None:
+                raise CaseAccessError("no such case", 404)
+            self.check_access(user, case)
+            held_by_other = (dispatch.lock_held(_item(case), self.clock())
+                             and case.locked_by != user["uid"])
+            if user["role"] in ("auditor", "supervisor") and case.status == "queued" \
+                    and not held_by_other:
+                case = self._lock_case(case_id, user, assign_self=user["role"] == "auditor")
+        self.audit(user, what, case_id, {}, ip)
+        return case
+
+    def heartbeat(self, user: dict, case_id: str) -> dt.datetime:
+        """Keep the reviewer's lock alive while the page is in use."""
+        with self._lock:
+            case = self.case(case_id)
+            if case is None:
+                raise CaseAccessError("no such case", 404)
+            if case.locked_by != user["uid"] or case.status != "queued":
+                raise CaseAccessError("you do not hold this case's lock", 409)
+            return self._lock_case(case_id, user).lock_expires_at
+
+    def release(self, user: dict, case_id: str) -> None:
+        with self._lock, self.store.db() as db, db.begin():
+            c = db.get(ReviewCase, case_id)
+            if c is not None and c.locked_by == user["uid"]:
+                c.locked_by = c.lock_expires_at = None
+
+    def reassign(self, supervisor: dict, case_id: str, to_uid: int | None) -> ReviewCase:
+        """Supervisor only: give a case to another reviewer (or back to the queue)."""
+        if supervisor["role"] != "supervisor":
+            raise CaseAccessError("only a supervisor can reassign cases")
+        if to_uid is not None:
+            target = self.user(to_uid)
+            if target is None or target.role not in ("auditor", "supervisor") \
+                    or not target.active:
+                raise CaseAccessError(f"user {to_uid} cannot review cases", 422)
+        with self._lock, self.store.db() as db, db.begin():
+            c = db.get(ReviewCase, case_id)
+            if c is None or c.status != "queued":
+                raise CaseAccessError("no such open case", 404)
+            prev = c.assigned_to
+            c.assigned_to = to_uid
+            c.assigned_by = "supervisor" if to_uid is not None else None
+            c.locked_by = c.lock_expires_at = None
+        self.audit(supervisor, "reassign", case_id, {"from": prev, "to": to_uid})
+        return c
+
+    # -- the supervisor dashboard -----------------------------------------------------------
+    def dashboard(self) -> dict:
+        now = self.clock()
+        cases = self.open_cases()
+        ages = sorted((now - c.enqueued_at).total_seconds() for c in cases)
+        states = {c.id: dispatch.sla_state(_item(c), now, self.policy) for c in cases}
+        names = {u.id: u.username for u in self.users()}
+        day = now - dt.timedelta(hours=24)
+        with self.store.db() as db:
+            rows = list(db.execute(select(ReviewDecisionRow.user_id, func.count(),
+                                          func.avg(ReviewDecisionRow.review_seconds))
+                                   .where(ReviewDecisionRow.decided_at >= day)
+                                   .group_by(ReviewDecisionRow.user_id)))
+        loads = self.loads()
+        return {
+            "now": now.isoformat() + "Z",
+            "queue_depth": len(cases),
+            "unassigned": sum(1 for c in cases if c.assigned_to is None),
+            "oldest_age_s": round(ages[-1], 1) if ages else 0.0,
+            "median_age_s": round(ages[len(ages) // 2], 1) if ages else 0.0,
+            "sla_at_risk": sorted(cid for cid, s in states.items() if s == "at_risk"),
+            "sla_breached": sorted(cid for cid, s in states.items() if s == "breached"),
+            "by_verdict": {v: sum(1 for c in cases if c.verdict == v)
+                           for v in ("suggested_reject", "needs_attention", "clear")},
+            "throughput_24h": [{"user": names.get(uid, str(uid)), "decided": n,
+                                "avg_review_s": round(avg, 1) if avg is not None else None,
+                                "open_assigned": loads.get(uid, 0)}
+                               for uid, n, avg in rows],
+            "load": {names.get(uid, str(uid)): n for uid, n in loads.items()},
+        }
+
+    def case_json(self, c: ReviewCase, *, with_prereview: bool = False) -> dict:
+        now = self.clock()
+        out = {
+            "case_id": c.id, "session_id": c.session_id, "flow_id": c.flow_id,
+            "flow_priority": c.flow_priority, "locale": c.locale, "verdict": c.verdict,
+            "flags": c.flag_count, "duration_s": c.duration_s, "priority": c.priority,
+            "status": c.status, "enqueued_at": c.enqueued_at.isoformat() + "Z",
+            "sla_due_at": c.sla_due_at.isoformat() + "Z",
+            "sla": dispatch.sla_state(_item(c), now, self.policy) if c.status == "queued"
+            else "done",
+            "assigned_to": c.assigned_to,
+            "locked": dispatch.lock_held(_item(c), now),
+            "decision": c.decision,
+            "decided_at": c.decided_at.isoformat() + "Z" if c.decided_at else None,
+        }
+        if with_prereview:
+            out["prereview"] = c.prereview
+        return out

@@ -1,0 +1,292 @@
+"""Console pages: login, queue, one-screen case replay with decision, supervisor dashboard,
+and the case media (recording with HTTP ranges, prompt audio, key frames)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, session, url_for)
+
+from kiosk.review import auth
+from kiosk.review.decisions import (REJECT_REASONS, RETURN_REASONS, DecisionError, decide,
+                                    decisions_for)
+from kiosk.review.service import CaseAccessError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
+bp.before_request(auth.guard)
+bp.after_request(auth.security_headers)
+
+_PROMPT = re.compile(r"^[0-9a-f]{64}$")
+_FRAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.jpg$")
+OPENED_KEY = "review_opened"
+
+
+def review():
+    return current_app.extensions["review"]
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+@bp.app_context_processor
+def _inject():
+    return {"csrf_token": auth.csrf_token}
+
+
+# -- shared with the API ----------------------------------------------------------------------
+
+def note_opened(case_id: str) -> None:
+    """Remember when this login first opened the case (for review-time statistics)."""
+    opened = dict(session.get(OPENED_KEY) or {})
+    if case_id not in opened:
+        if len(opened) > 20:
+            opened.pop(next(iter(opened)))
+        opened[case_id] = _now_epoch()
+        session[OPENED_KEY] = opened
+
+
+def _now_epoch() -> float:
+    import datetime as dt
+    return review().clock().replace(tzinfo=dt.UTC).timestamp()
+
+
+def opened_at(case_id: str) -> float | None:
+    return (session.get(OPENED_KEY) or {}).get(case_id)
+
+
+def return_link(case) -> tuple[str, str]:
+    """A new investor link for the same applicant and flow (kiosk.web.api semantics)."""
+    from kiosk.web.api import Applicant, CreateSession, create_session, investor_url
+
+    kiosk = review().kiosk
+    row = kiosk.store.get(case.session_id)
+    if row is None:
+        raise CaseAccessError("the original session is no longer in the store; create the "
+                              "new witness from the back office", 409)
+    applicant = row.applicant
+    photo = None
+    folder = kiosk.store.session_dir(row.id)
+    for ext in ("jpg", "png"):
+        p = folder / f"id_photo.{ext}"
+        if p.is_file():
+            photo = base64.b64encode(p.read_bytes()).decode("ascii")
+            break
+    body = CreateSession(
+        applicant=Applicant(name=applicant["name"], id_number=applicant["id_number"],
+                            id_photo=photo),
+        locale=row.locale, flow_id=row.flow_id, external_ref=row.external_ref)
+    new_row, token = create_session(body)
+    return new_row.id, investor_url(token)
+
+
+def case_media_path(user: dict, case_id: str, kind: str, name: str = "") -> Path:
+    """The file to serve, from server-side ids only; anything else is a 404."""
+    svc = review()
+    case = svc.case(case_id)
+    if case is None:
+        raise CaseAccessError("no such case", 404)
+    svc.check_access(user, case)
+    data = svc.bag_dir(case_id) / "data"
+    if kind == "recording":
+        for n in ("recording.webm", "recording.mkv"):
+            if (data / n).is_file():
+                return data / n
+    elif kind == "prompt" and _PROMPT.match(name):
+        p = data / "prompts" / f"{name}.wav"
+        if p.is_file():
+            return p
+    elif kind == "frame" and _FRAME.match(name):
+        p = data / ("id_photo.jpg" if name == "id_photo.jpg" else f"keyframes/{name}")
+        if p.is_file() and not p.is_symlink():
+            return p
+    raise CaseAccessError("no such file", 404)
+
+
+def _fail(exc: CaseAccessError):
+    if exc.status == 404:
+        abort(404)
+    flash(str(exc), "error")
+    return redirect(url_for("review.queue")), 303
+
+
+# -- login ------------------------------------------------------------------------------------
+
+@bp.get("/login")
+def login():
+    return render_template("review_login.html", next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+def login_post():
+    svc = review()
+    name = (request.form.get("username") or "").strip()
+    try:
+        user = svc.throttle.login(name, request.form.get("password") or "", client_ip())
+    except auth.LoginRefused as exc:
+        svc.audit({"uid": None, "name": name[:64]}, "login_failed", None, {"why": exc.code},
+                  client_ip())
+        flash("User name or password not accepted, or the account is locked.", "error")
+        return render_template("review_login.html", next=request.form.get("next", "")), 401
+    auth.start_session(user, svc.clock())
+    svc.audit(user, "login", None, {}, client_ip())
+    nxt = request.form.get("next") or ""
+    if not (nxt.startswith("/review/") and not nxt.startswith("//")):
+        nxt = url_for("review.queue")
+    return redirect(nxt, code=303)
+
+
+@bp.post("/logout")
+def logout():
+    user = auth.current_user(review())
+    if user:
+        review().audit(user, "logout", None, {}, client_ip())
+    session.clear()
+    return redirect(url_for("review.login"), code=303)
+
+
+# -- queue ------------------------------------------------------------------------------------
+
+@bp.get("/")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def queue(user):
+    svc = review()
+    svc.seen(user["uid"])
+    svc.poll()
+    cases = svc.ordered_queue()
+    if user["role"] == "auditor":
+        cases = [c for c in cases if c.assigned_to in (None, user["uid"])]
+    rows = [svc.case_json(c) for c in cases]
+    return render_template("review_queue.html", user=user, cases=rows)
+
+
+@bp.post("/next")
+@auth.require_role("auditor", "supervisor")
+def take_next(user):
+    svc = review()
+    svc.seen(user["uid"])
+    svc.poll()
+    case = svc.take_next(user)
+    if case is None:
+        flash("No case is waiting for you.", "info")
+        return redirect(url_for("review.queue"), code=303)
+    return redirect(url_for("review.case_page", case_id=case.id), code=303)
+
+
+# -- one case ---------------------------------------------------------------------------------
+
+@bp.get("/cases/<case_id>")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def case_page(user, case_id: str):
+    svc = review()
+    try:
+        case = svc.open_case(user, case_id, client_ip())
+    except CaseAccessError as exc:
+        return _fail(exc)
+    note_opened(case_id)
+    pre = case.prereview
+    data = {
+        "case": svc.case_json(case),
+        "prereview": pre,
+        "urls": {
+            "recording": url_for("review.recording", case_id=case_id),
+            "prompt": url_for("review.prompt", case_id=case_id, sha="SHA"),
+            "frame": url_for("review.frame", case_id=case_id, name="NAME"),
+            "heartbeat": url_for("review_api.heartbeat", case_id=case_id),
+        },
+        "can_decide": user["role"] in ("auditor", "supervisor") and case.status == "queued"
+        and case.locked_by == user["uid"],
+        "lock_idle_seconds": svc.policy.lock_idle_seconds,
+    }
+    return render_template(
+        "review_case.html", user=user, case=data["case"], pre=pre,
+        data_json=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
+        can_decide=data["can_decide"], reject_reasons=REJECT_REASONS,
+        return_reasons=RETURN_REASONS, decisions=decisions_for(svc, case_id))
+
+
+@bp.get("/cases/<case_id>/recording")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def recording(user, case_id: str):
+    try:
+        path = case_media_path(user, case_id, "recording")
+    except CaseAccessError as exc:
+        abort(exc.status)
+    mime = "video/webm" if path.suffix == ".webm" else "video/x-matroska"
+    resp = send_file(path, mimetype=mime, conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp
+
+
+@bp.get("/cases/<case_id>/prompts/<sha>.wav")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def prompt(user, case_id: str, sha: str):
+    try:
+        path = case_media_path(user, case_id, "prompt", sha)
+    except CaseAccessError as exc:
+        abort(exc.status)
+    resp = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = "private, max-age=3600"  # content-addressed
+    return resp
+
+
+@bp.get("/cases/<case_id>/frames/<name>")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def frame(user, case_id: str, name: str):
+    try:
+        path = case_media_path(user, case_id, "frame", name)
+    except CaseAccessError as exc:
+        abort(exc.status)
+    return send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+
+
+@bp.post("/cases/<case_id>/decision")
+@auth.require_role("auditor", "supervisor")
+def decision_post(user, case_id: str):
+    svc = review()
+    try:
+        res = decide(svc, user, case_id, request.form.get("decision", ""),
+                     request.form.getlist("reasons"), request.form.get("note"),
+                     new_link=return_link, opened_at=opened_at(case_id))
+    except DecisionError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.case_page", case_id=case_id), code=303)
+    except CaseAccessError as exc:
+        return _fail(exc)
+    msg = f"Case {case_id[:8]}… {res.decision} recorded (ledger entry {res.ledger_seq})."
+    flash(msg, "ok")
+    if res.investor_url:
+        # Shown once, never logged: the back office sends it to the investor.
+        flash(f"New investor link: {res.investor_url}", "link")
+    return redirect(url_for("review.queue"), code=303)
+
+
+@bp.post("/cases/<case_id>/assign")
+@auth.require_role("supervisor")
+def assign_post(user, case_id: str):
+    svc = review()
+    raw = request.form.get("user_id") or ""
+    try:
+        svc.reassign(user, case_id, int(raw) if raw.isdigit() else None)
+    except CaseAccessError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("review.dashboard"), code=303)
+
+
+# -- supervisor dashboard ---------------------------------------------------------------------
+
+@bp.get("/dashboard")
+@auth.require_role("supervisor", "broker_admin")
+def dashboard(user):
+    svc = review()
+    svc.poll()
+    reviewers = [u.public() for u in svc.users() if u.role in ("auditor", "supervisor")]
+    return render_template("review_dashboard.html", user=user, dash=svc.dashboard(),
+                           cases=[svc.case_json(c) for c in svc.ordered_queue()],
+                           reviewers=reviewers)

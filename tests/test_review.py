@@ -1,0 +1,482 @@
+"""Review console: dispatch, pre-review, login, roles, CSRF, decisions in the ledger.
+
+Real SQLite, real argon2, real Ed25519 signatures, real sealed packages (PyAV WebM, espeak-ng
+prompts, a TimelineWriter timeline), and Flask's test client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from kiosk.config import load_settings
+from kiosk.evidence import verify_package
+from kiosk.review import register
+from kiosk.review import dispatch as d
+from kiosk.review.auth import add_user
+from kiosk.review.decisions import DecisionError, validate, verify_record
+from kiosk.review.prereview import RULES, build_prereview, rule
+from kiosk.review.sample import make_sealed_case
+from kiosk.web.app import create_app
+
+PW = "correct horse battery"
+ID_NUMBER = "110101199003078888"
+T0 = dt.datetime(2026, 11, 24, 9, 0, 0)
+
+
+class Clock:
+    """A hand-driven clock (naive UTC, like kiosk.store.utcnow)."""
+
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kw):
+        self.now += dt.timedelta(**kw)
+
+
+@pytest.fixture()
+def clock():
+    return Clock()
+
+
+@pytest.fixture()
+def app(tmp_path, clock):
+    settings = load_settings(data_dir=tmp_path / "data")
+    app = create_app(settings)
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
+    store = app.extensions["kiosk"].store
+    add_user(store, "alice", PW, "auditor", languages="en,zh-CN")
+    add_user(store, "bob", PW, "auditor")
+    add_user(store, "sue", PW, "supervisor")
+    add_user(store, "brenda", PW, "broker_admin")
+    yield app
+    app.extensions["kiosk"].shutdown()
+
+
+def seal(app, **kw) -> str:
+    k = app.extensions["kiosk"]
+    return make_sealed_case(k.settings.data_dir, k.store, keys=k.evidence_keys, ledger=k.ledger,
+                            seconds=kw.pop("seconds", 4.0), **kw)
+
+
+@pytest.fixture()
+def case_id(app):
+    pid = seal(app)
+    app.extensions["review"].poll()
+    return pid
+
+
+def login(app, name):
+    c = app.test_client()
+    tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+    r = c.post("/review/api/login", json={"username": name, "password": PW},
+               headers={"X-CSRF-Token": tok})
+    assert r.status_code == 200, r.get_json()
+    c.csrf = r.get_json()["csrf_token"]
+    return c
+
+
+def post(c, url, body=None, **kw):
+    headers = {"X-CSRF-Token": c.csrf, **kw.pop("headers", {})}
+    return c.post(url, json=body if body is not None else {}, headers=headers, **kw)
+
+
+# -- dispatch (pure, injected time) -----------------------------------------------------------
+
+def item(i, verdict="needs_attention", flow="normal", age_h=0.0, **kw):
+    enq = T0 - dt.timedelta(hours=age_h)
+    return d.QueueItem(i, d.priority_of(verdict, flow), enq, enq + dt.timedelta(hours=24), **kw)
+
+
+def test_dispatch_orders_by_risk_then_flow_priority_then_deadline():
+    pol = d.DispatchPolicy()
+    items = [item("clear-high", "clear", "high", age_h=5), item("attn-low", "needs_attention",
+             "low"), item("reject-normal", "suggested_reject"), item("attn-high-new",
+             "needs_attention", "high", age_h=1), item("attn-high-old", "needs_attention",
+             "high", age_h=3)]
+    order = [i.id for i in d.order_queue(items, T0, pol)]
+    assert order == ["reject-normal", "attn-high-old", "attn-high-new", "attn-low", "clear-high"]
+
+
+def test_sla_escalation_moves_ok_at_risk_breached_with_the_clock():
+    pol = d.DispatchPolicy(sla_hours=24, at_risk_fraction=0.75)
+    it = item("c1", "clear")
+    assert d.sla_state(it, T0 + dt.timedelta(hours=17, minutes=59), pol) == "ok"
+    assert d.sla_state(it, T0 + dt.timedelta(hours=18), pol) == "at_risk"
+    assert d.sla_state(it, T0 + dt.timedelta(hours=24), pol) == "breached"
+    # an at-risk clear case overtakes a fresh flagged one; a breached one goes first of all
+    fresh = item("flagged", "suggested_reject", age_h=-18)
+    assert [i.id for i in d.order_queue([fresh, it], T0 + dt.timedelta(hours=19), pol)] == \
+        ["c1", "flagged"]
+    assert d.escalations([(it, "ok")], T0 + dt.timedelta(hours=19), pol) == [("c1", "at_risk")]
+    assert d.escalations([(it, "at_risk")], T0 + dt.timedelta(hours=19), pol) == []
+    assert d.escalations([(it, "at_risk")], T0 + dt.timedelta(hours=25), pol) == \
+        [("c1", "breached")]
+
+
+def test_next_case_respects_skills_load_assignment_and_locks():
+    pol = d.DispatchPolicy(max_load=2)
+    zh = item("zh", "suggested_reject", locale="zh-CN", flow_id="margin")
+    en = item("en", "clear", locale="en", flow_id="margin")
+    mine = item("mine", "clear", locale="en", assigned_to=7)
+    locked = item("locked", "suggested_reject", locale="en", locked_by=9,
+                  lock_expires_at=T0 + dt.timedelta(minutes=5))
+    en_only = d.Reviewer(7, languages=("en",))
+    assert d.next_case([zh, en, mine, locked], en_only, T0, pol).id == "mine"
+    assert d.next_case([zh, en, locked], en_only, T0, pol).id == "en"
+    assert d.next_case([zh, en], d.Reviewer(7, flows=("fund",)), T0, pol) is None
+    assert d.next_case([zh, en], d.Reviewer(7, load=2), T0, pol) is None  # at max load
+    # the lock idles out: the case is free again
+    assert d.next_case([locked], en_only, T0 + dt.timedelta(minutes=6), pol).id == "locked"
+    assert d.expired_locks([locked], T0 + dt.timedelta(minutes=6)) == ["locked"]
+
+
+def test_assign_pending_balances_load_and_skills():
+    pol = d.DispatchPolicy(max_load=3)
+    items = [item(f"c{i}", locale="zh-CN" if i % 2 else "en") for i in range(5)]
+    pairs = d.assign_pending(items, [d.Reviewer(1, load=1), d.Reviewer(2, languages=("en",))],
+                             T0, pol)
+    got = dict(pairs)
+    assert all(got[c] == 1 for c in ("c1", "c3"))  # zh-CN only to the zh-capable reviewer
+    loads = {1: 1, 2: 0}
+    for _c, r in pairs:
+        loads[r] += 1
+    assert max(loads.values()) <= 3 and abs(loads[1] - loads[2]) <= 1
+
+
+@pytest.mark.parametrize("kw, msg", [({"sla_hours": 0}, "sla_hours must be > 0"),
+                                     ({"at_risk_fraction": 1.5}, "at_risk_fraction"),
+                                     ({"max_load": 0}, "max_load must be >= 1")])
+def test_dispatch_policy_refuses_bad_settings(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        d.DispatchPolicy(**kw)
+
+
+def test_priority_of_names_bad_values():
+    with pytest.raises(ValueError, match="unknown pre-review verdict 'maybe'"):
+        d.priority_of("maybe", "normal")
+    with pytest.raises(ValueError, match="unknown flow priority 'urgent'"):
+        d.priority_of("clear", "urgent")
+
+
+# -- pre-review from a sealed bag ---------------------------------------------------------------
+
+def test_prereview_flags_the_unrecognised_consent_answer(tmp_path):
+    pid = make_sealed_case(tmp_path, seconds=4.0)
+    pre = build_prereview(tmp_path / "evidence" / pid)
+    assert pre["verdict"] == "needs_attention"
+    steps = {s["step"]: s for s in pre["steps"]}
+    assert [s["status"] for s in pre["steps"]] == ["pass", "pass", "flag", "pass"]
+    assert any(re.fullmatch(r"consent answer not recognised at 00:0\d", r)
+               for r in steps["consent"]["reasons"]), steps["consent"]
+    flags = [m for m in pre["markers"] if m["kind"] == "flag"]
+    assert flags and all(steps["consent"]["start"] <= m["t"] <= steps["consent"]["end"]
+                         for m in flags)
+    subs = [s for s in pre["subtitles"] if s["kind"] == "prompt"]
+    assert len(subs) == 4 and all(len(s["sha256"]) == 64 and s["end"] > s["start"] for s in subs)
+    assert pre["flow"]["priority"] == "normal" and pre["locale"] == "en"
+
+
+def test_prereview_clear_case_and_a_new_rule_slots_in(tmp_path):
+    pid = make_sealed_case(tmp_path, seconds=4.0, flagged=False, priority="high")
+    bag = tmp_path / "evidence" / pid
+    pre = build_prereview(bag)
+    assert pre["verdict"] == "clear" and pre["verdict_reasons"] == []
+    assert pre["flow"]["priority"] == "high"
+
+    # A future check's event type only needs a rule; here one that judges "joined" harshly.
+    @rule("joined")
+    def _joined(data, t, ctx):
+        ctx.find(t, "late join", "reject", "late")
+    try:
+        assert build_prereview(bag)["verdict"] == "suggested_reject"
+    finally:
+        del RULES["joined"]
+    assert build_prereview(bag)["verdict"] == "clear"
+
+
+# -- login, cookies, timeouts, throttling -----------------------------------------------------
+
+def test_login_sets_strict_httponly_cookie_and_secure_under_https(tmp_path, clock):
+    settings = load_settings(data_dir=tmp_path / "d2", public_url="https://kiosk.example")
+    app2 = create_app(settings)
+    try:
+        register(app2, app2.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
+        add_user(app2.extensions["kiosk"].store, "carol", PW, "auditor")
+        c = app2.test_client()
+        tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+        r = c.post("/review/api/login", json={"username": "carol", "password": PW},
+                   headers={"X-CSRF-Token": tok})
+        cookie = r.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
+    finally:
+        app2.extensions["kiosk"].shutdown()
+
+
+def test_idle_and_absolute_session_timeouts(app, clock):
+    c = login(app, "alice")
+    assert c.get("/review/api/queue").status_code == 200
+    clock.advance(minutes=16)  # idle timeout is 15 min
+    assert c.get("/review/api/queue").status_code == 401
+    c = login(app, "alice")
+    for _ in range(47):  # active every 10 min: idle never trips, the 8 h limit does
+        clock.advance(minutes=10)
+        if c.get("/review/api/queue").status_code != 200:
+            break
+    assert clock.now - T0 >= dt.timedelta(hours=8)
+    assert c.get("/review/api/queue").status_code == 401
+
+
+def test_login_throttle_locks_out_and_logs_it(app, clock, caplog):
+    c = app.test_client()
+    tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+    h = {"X-CSRF-Token": tok}
+    with caplog.at_level(logging.WARNING, logger="kiosk.review.auth"):
+        for _ in range(5):
+            r = c.post("/review/api/login", json={"username": "bob", "password": "wrong pw 123"},
+                       headers=h)
+            assert r.status_code == 401
+    assert any("login lock-out: account bob" in m for m in caplog.messages)
+    r = c.post("/review/api/login", json={"username": "bob", "password": PW}, headers=h)
+    assert r.status_code == 401  # right password, but locked
+    clock.advance(minutes=16)
+    r = c.post("/review/api/login", json={"username": "bob", "password": PW}, headers=h)
+    assert r.status_code == 200
+    actions = [e["action"] for e in app.extensions["review"].audit_log()]
+    assert "lockout" in actions and actions.count("login_failed") == 6
+
+
+# -- roles and objects --------------------------------------------------------------------------
+
+def test_investor_token_cannot_reach_the_console(app, case_id):
+    k = app.extensions["kiosk"]
+    flow = k.flows.get("securities_account_opening")
+    _row, token = k.store.create(flow=flow, locale="en", applicant={"name": "X",
+                                 "id_number": ID_NUMBER}, ttl_seconds=600)
+    c = app.test_client()
+    assert c.get(f"/w/{token}").status_code == 200  # the token is live for the witness page
+    for url in ("/review/api/queue", f"/review/api/cases/{case_id}", "/review/api/dashboard"):
+        r = c.get(url, headers={"Authorization": f"Bearer {token}", "X-API-Key": token})
+        assert r.status_code == 401, url
+    r = c.get(f"/review/cases/{case_id}/recording?token={token}")
+    assert r.status_code == 302 and "/review/login" in r.headers["Location"]
+    r = c.get(f"/review/?token={token}")
+    assert r.status_code == 302
+
+
+def test_auditor_cannot_read_anothers_locked_case_until_a_supervisor_reassigns(app, case_id):
+    alice, bob, sue = login(app, "alice"), login(app, "bob"), login(app, "sue")
+    r = post(alice, "/review/api/next")
+    assert r.get_json()["case"]["case_id"] == case_id
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
+    for url in (f"/review/api/cases/{case_id}", f"/review/api/cases/{case_id}/report",
+                f"/review/cases/{case_id}/recording"):
+        assert bob.get(url).status_code == 403, url
+    assert post(bob, "/review/api/next").get_json()["case"] is None
+    assert post(bob, f"/review/api/cases/{case_id}/decision",
+                {"decision": "approve"}).status_code == 403
+    # auditors cannot reassign; a supervisor can
+    assert post(bob, f"/review/api/cases/{case_id}/assign", {"user_id": 2}).status_code == 403
+    r = post(sue, f"/review/api/cases/{case_id}/assign", {"user_id": 2})
+    assert r.status_code == 200 and r.get_json()["assigned_to"] == 2
+    assert bob.get(f"/review/api/cases/{case_id}").status_code == 200
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 403
+
+
+def test_broker_admin_reads_but_cannot_decide_or_take(app, case_id):
+    brenda = login(app, "brenda")
+    assert brenda.get("/review/api/dashboard").status_code == 200
+    assert brenda.get(f"/review/api/cases/{case_id}").status_code == 200
+    r = post(brenda, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 403 and r.get_json()["error"] == "forbidden"
+    assert post(brenda, "/review/api/next").status_code == 403
+    assert app.extensions["review"].case(case_id).status == "queued"
+    alice = login(app, "alice")
+    assert alice.get("/review/api/dashboard").status_code == 403  # auditors: no dashboard
+
+
+def test_csrf_and_cross_origin_posts_are_refused(app, case_id):
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    url = f"/review/api/cases/{case_id}/decision"
+    r = alice.post(url, json={"decision": "approve"})
+    assert r.status_code == 403 and r.get_json()["error"] == "csrf"
+    r = alice.post(url, json={"decision": "approve"}, headers={"X-CSRF-Token": "x" * 43})
+    assert r.status_code == 403 and r.get_json()["error"] == "csrf"
+    r = alice.post(f"/review/cases/{case_id}/decision", data={"decision": "approve"})
+    assert r.status_code == 403  # the HTML form without its token
+    r = post(alice, url, {"decision": "approve"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and r.get_json()["error"] == "bad_origin"
+    c = app.test_client()
+    r = c.post("/review/login", data={"username": "alice", "password": PW})
+    assert r.status_code == 403  # login itself needs the form's token
+    assert app.extensions["review"].case(case_id).status == "queued"
+    assert post(alice, url, {"decision": "approve"}).status_code == 201
+
+
+def test_every_case_view_is_audited_without_id_numbers(app, case_id):
+    alice, sue = login(app, "alice"), login(app, "sue")
+    post(alice, "/review/api/next")
+    alice.get(f"/review/cases/{case_id}")
+    alice.get(f"/review/api/cases/{case_id}/report")
+    sue.get(f"/review/api/cases/{case_id}")
+    entries = app.extensions["review"].audit_log(case_id)
+    seen = {(e["user"], e["action"]) for e in entries}
+    assert {("alice", "view"), ("alice", "view_report"), ("sue", "view_api")} <= seen
+    assert all(e["at"].startswith("2026-11-24T09:00") for e in entries)
+    db = app.extensions["kiosk"].settings.data_dir / "kiosk.sqlite3"
+    with sqlite3.connect(db) as con:
+        dump = "\n".join(con.iterdump())
+    audit = [line for line in dump.splitlines() if "review_audit" in line]
+    assert audit and not any(ID_NUMBER in line or "8888" in line for line in audit)
+
+
+# -- queue service with the injected clock ------------------------------------------------------
+
+def test_service_escalates_sla_and_releases_idle_locks(app, clock, caplog):
+    svc = app.extensions["review"]
+    pid = seal(app)
+    svc.poll()
+    assert svc.case(pid).sla_due_at == T0 + dt.timedelta(hours=24)
+    alice = {"uid": 1, "role": "auditor", "name": "alice"}
+    assert svc.take_next(alice).id == pid
+    clock.advance(minutes=11)  # lock idle timeout is 10 min
+    assert svc.poll()["released"] == [pid]
+    c = svc.case(pid)
+    assert c.locked_by is None and c.assigned_to is None
+    clock.advance(hours=18)
+    with caplog.at_level(logging.WARNING, logger="kiosk.review.service"):
+        assert svc.poll()["escalated"] == [(pid, "at_risk")]
+        assert svc.poll()["escalated"] == []  # escalated once
+        clock.advance(hours=6)
+        assert svc.poll()["escalated"] == [(pid, "breached")]
+    assert any("SLA breached" in m for m in caplog.messages)
+    dash = svc.dashboard()
+    assert dash["queue_depth"] == 1 and dash["sla_breached"] == [pid]
+    assert dash["oldest_age_s"] == pytest.approx((24 * 3600) + 11 * 60)
+
+
+def test_dispatch_puts_flagged_and_high_priority_flows_first(app, clock):
+    svc = app.extensions["review"]
+    clear = seal(app, flagged=False)
+    clock.advance(minutes=1)
+    clear_high = seal(app, flagged=False, priority="high")
+    flagged = seal(app, flagged=True, priority="low")
+    svc.poll()
+    assert [c.id for c in svc.ordered_queue()] == [flagged, clear_high, clear]
+    sue = login(app, "sue")
+    dash = sue.get("/review/api/dashboard").get_json()
+    assert dash["by_verdict"] == {"suggested_reject": 0, "needs_attention": 1, "clear": 2}
+
+
+# -- decisions ------------------------------------------------------------------------------------
+
+def test_approve_is_signed_into_the_ledger_and_the_package_is_untouched(app, case_id):
+    k = app.extensions["kiosk"]
+    bag = k.settings.data_dir / "evidence" / case_id
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in bag.rglob("*")
+              if p.is_file()}
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    r = post(alice, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()
+    rec = r.get_json()["record"]
+    assert rec["decision"] == "approve" and rec["reviewer"] == "alice"
+    assert verify_record(rec, k.evidence_keys.keyring())
+    assert not verify_record({**rec, "decision": "reject"}, k.evidence_keys.keyring())
+    entry = k.ledger.records(case_id)[-1]
+    assert entry["record"] == rec and entry["seq"] == r.get_json()["ledger_seq"]
+    assert k.ledger.verify(k.settings.data_dir / "evidence", k.evidence_keys.keyring()) == []
+    assert verify_package(bag, keyring=k.evidence_keys.keyring()).ok
+    assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in bag.rglob("*")
+                      if p.is_file()}
+    again = post(alice, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert again.status_code == 409
+    listed = alice.get(f"/review/api/cases/{case_id}/decisions").get_json()["decisions"]
+    assert len(listed) == 1 and listed[0]["verified"]
+
+
+def test_reject_needs_known_reason_codes():
+    with pytest.raises(DecisionError, match="needs at least one reason code"):
+        validate("reject", [], "")
+    with pytest.raises(DecisionError, match="unknown reason code"):
+        validate("reject", ["bad_hair"], "")
+    with pytest.raises(DecisionError, match="reason 'other' needs a note"):
+        validate("reject", ["other"], "  ")
+    with pytest.raises(DecisionError, match="an approval takes no reason codes"):
+        validate("approve", ["no_consent"], "")
+    assert validate("reject", "no_consent,third_party", "x") == (["no_consent", "third_party"],
+                                                                "x")
+
+
+def test_return_creates_a_new_investor_link(app, case_id):
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    r = post(alice, f"/review/api/cases/{case_id}/decision",
+             {"decision": "return", "reasons": ["poor_quality"], "note": "too dark"})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    k = app.extensions["kiosk"]
+    new = k.store.get(body["new_session_id"])
+    old = k.store.get(case_id)
+    assert new.state == "created" and new.applicant == old.applicant and new.flow_id == old.flow_id
+    token = body["investor_url"].rsplit("/", 1)[1]
+    assert app.test_client().get(f"/w/{token}").status_code == 200
+    assert body["record"]["new_session_id"] == new.id and body["record"]["reasons"] == \
+        ["poor_quality"]
+    assert token not in json.dumps(body["record"])  # the link itself is not in the evidence
+
+
+# -- media ------------------------------------------------------------------------------------------
+
+def test_recording_is_served_with_ranges_and_paths_only_from_ids(app, case_id):
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    r = alice.get(f"/review/cases/{case_id}/recording", headers={"Range": "bytes=0-1023"})
+    assert r.status_code == 206 and len(r.data) == 1024 and r.data[:4] == b"\x1a\x45\xdf\xa3"
+    assert r.headers["Content-Type"] == "video/webm"
+    pre = app.extensions["review"].case(case_id).prereview
+    sha = pre["subtitles"][0]["sha256"]
+    r = alice.get(f"/review/cases/{case_id}/prompts/{sha}.wav")
+    assert r.status_code == 200 and r.data[:4] == b"RIFF"
+    for bad in (f"/review/cases/{case_id}/prompts/..%2f..%2fkeys%2fcurrent.wav",
+                f"/review/cases/{case_id}/frames/..%2fdata%2freport.json",
+                f"/review/cases/{case_id}/frames/..%2f..%2f..%2fkiosk.sqlite3.jpg",
+                "/review/cases/..%2fkeys/recording",
+                "/review/cases/..%2f..%2fdata/recording",
+                "/review/cases/does-not-exist/recording"):
+        assert alice.get(bad).status_code == 404, bad
+
+
+def test_users_cli_adds_an_argon2_account(tmp_path, monkeypatch):
+    from kiosk.review.cli import users
+
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    r = runner.invoke(users, ["add", "zoe", "--role", "auditor", "--password-stdin",
+                              "--languages", "zh-CN,en", "--flows", "margin_account_risk"],
+                      input=PW + "\n")
+    assert r.exit_code == 0, r.output
+    assert "created zoe (auditor)" in r.output
+    with sqlite3.connect(tmp_path / "data" / "kiosk.sqlite3") as con:
+        h, langs = con.execute("select password_hash, languages_csv from review_users "
+                               "where username='zoe'").fetchone()
+    assert h.startswith("$argon2id$") and PW not in h and langs == "zh-CN,en"
+    r = runner.invoke(users, ["add", "zoe", "--role", "auditor", "--password-stdin"],
+                      input=PW + "\n")
+    assert r.exit_code != 0 and "already exists" in r.output
+    r = runner.invoke(users, ["add", "amy", "--role", "auditor", "--password-stdin"],
+                      input="short\n")
+    assert r.exit_code != 0 and "at least 10 characters" in r.output
+    r = runner.invoke(users, ["add", "amy", "--role", "root", "--password-stdin"], input=PW)
+    assert r.exit_code != 0 and "root" in r.output

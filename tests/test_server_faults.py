@@ -1,0 +1,48 @@
+"""Hostile or broken input against a running server: it refuses, ends cleanly and stays up."""
+
+import time
+
+import requests
+import socketio
+
+from kiosk.timeline import read_timeline
+
+
+def connect(server):
+    client = socketio.Client(reconnection=False)
+    got = []
+    client.on("*", lambda event, data=None: got.append((event, data)))
+    client.connect(server.url, transports=["websocket"], wait_timeout=10)
+    return client, got
+
+
+def test_an_oversized_socket_message_drops_that_socket_and_ends_its_session(kiosk_server):
+    created = kiosk_server.create(flow="quick")
+    client, got = connect(kiosk_server)
+    client.emit("join", {"token": created["investor_url"].rsplit("/", 1)[1]})
+    time.sleep(0.5)
+    assert got and got[0][0] == "joined"
+    client.emit("offer", {"sdp": "v=0\r\n" + "a" * 200_000, "type": "offer"})
+    deadline = time.monotonic() + 10
+    while client.connected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not client.connected  # engine.io refuses frames over max_socket_message_bytes
+    info = kiosk_server.wait_ended(created["session_id"], timeout=20)
+    assert (info["state"], info["end_reason"]) == ("aborted", "disconnected")
+    events = read_timeline(kiosk_server.session_dir(created["session_id"]) / "timeline.jsonl")
+    assert events[-1]["type"] == "recording_missing"  # no media ever arrived: said, not hidden
+    assert requests.get(kiosk_server.url + "/api/health", timeout=5).json()["live_sessions"] == 0
+
+
+def test_a_storm_of_junk_messages_leaves_the_server_healthy(kiosk_server):
+    client, got = connect(kiosk_server)
+    for payload in (None, 1, "x", [1, 2], {"token": {"$ne": 1}}, {"seq": -1}):
+        for event in ("join", "offer", "prompt_ended", "heartbeat", "cancel", "prefs", "nonsense"):
+            client.emit(event, payload)
+    time.sleep(1.0)
+    client.disconnect()
+    codes = {data["code"] for event, data in got if event == "error"}
+    assert codes <= {"link_invalid", "out_of_order", "bad_message"}, codes
+    assert "link_invalid" in codes and "out_of_order" in codes
+    assert requests.get(kiosk_server.url + "/api/health", timeout=5).ok
+    assert "Traceback" not in kiosk_server.log()
