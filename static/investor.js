@@ -621,7 +621,9 @@
     fetch(prompt.visemes_url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error("visemes HTTP " + r.status);
       return r.json();
-    }).then(function (points) {
+    }).then(function (body) {
+      // The server's file is {sha256, duration, frame_seconds, visemes: [[t, open], ...]}.
+      var points = Array.isArray(body) ? body : (body && body.visemes) || [];
       if (playId === state.playId && avatar) avatar.speak(audio, points);
     }).catch(function (err) {
       // Lip-sync is decoration: keep the generic mouth movement.

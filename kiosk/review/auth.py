@@ -113,35 +113,40 @@ class LoginThrottle:
         if self._ip_blocked(ip, now):
             log.warning("login refused: too many failures from one address")
             raise LoginRefused("address_throttled")
+        refused = None  # raised after the commit: an exception would roll the count back
+        locked_now = False
         with self.store.db() as db, db.begin():
             user = db.scalar(select(StaffUser).where(StaffUser.username == str(username)[:64]))
             if user is None or not user.active:
                 _check(_DUMMY_HASH, password)
-                self._ip_fail(ip, now)
-                raise LoginRefused("unknown_user")
-            if user.locked_until is not None and user.locked_until > now:
-                self._ip_fail(ip, now)
-                log.warning("login refused: account %s is locked out", user.username)
-                raise LoginRefused("locked")
-            if not _check(user.password_hash, password):
-                self._ip_fail(ip, now)
+                refused = "unknown_user"
+            elif user.locked_until is not None and user.locked_until > now:
+                refused = "locked"
+            elif not _check(user.password_hash, password):
+                refused = "bad_password"
                 user.failed_logins += 1
                 if user.failed_logins >= self.max_failures:
                     user.locked_until = now + self.lockout
                     user.failed_logins = 0
-                    log.warning("login lock-out: account %s locked for %d s after %d failed "
-                                "logins", user.username, self.lockout.total_seconds(),
-                                self.max_failures)
-                    if self.audit:
-                        self.audit(user, "lockout", None,
-                                   {"seconds": int(self.lockout.total_seconds())})
-                raise LoginRefused("bad_password")
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_seen_at = now
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
-        return user
+                    locked_now = True
+            else:
+                user.failed_logins = 0
+                user.locked_until = None
+                user.last_seen_at = now
+                if _hasher.check_needs_rehash(user.password_hash):
+                    user.password_hash = _hasher.hash(password)
+        if refused is None:
+            return user
+        self._ip_fail(ip, now)
+        if refused == "locked":
+            log.warning("login refused: account %s is locked out", user.username)
+        if locked_now:
+            log.warning("login lock-out: account %s locked for %d s after %d failed logins",
+                        user.username, self.lockout.total_seconds(), self.max_failures)
+            if self.audit:
+                self.audit(user, "lockout", None,
+                           {"seconds": int(self.lockout.total_seconds())})
+        raise LoginRefused(refused)
 
 
 def _check(hashed: str, password) -> bool:
