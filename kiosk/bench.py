@@ -59,6 +59,7 @@ def _pct(values, q):
 
 
 def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path, work: Path) -> dict:
+    """``mode``: blackhole (decode only), packets (recording), full (recording + liveness)."""
     from kiosk.media.simulate import create_link, run_investor
 
     data = work / mode
@@ -67,7 +68,8 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
     (flows / "bench.yaml").write_text(BENCH_FLOW.format(seconds=seconds), encoding="utf-8")
     port = _port()
     env = {**os.environ, "KIOSK_DATA_DIR": str(data), "KIOSK_FLOWS_DIR": str(flows),
-           "KIOSK_PORT": str(port), "KIOSK_API_KEYS": API_KEY, "KIOSK_RECORDER": mode,
+           "KIOSK_PORT": str(port), "KIOSK_API_KEYS": API_KEY, "KIOSK_RECORDER": "blackhole" if mode == "blackhole" else "packets",
+           "KIOSK_LIVENESS": "true" if mode == "full" else "false",
            "KIOSK_LOG_LEVEL": "WARNING"}
     log = open(work / f"server-{mode}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve"], env=env, stdout=log,
@@ -99,12 +101,15 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
         wall = time.monotonic() - t0
         cpu1 = server.cpu_times()
         cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-        frames = []
+        frames, liveness = [], []
         for r in results:
             if r.session_id:
                 info = requests.get(f"{url}/api/sessions/{r.session_id}",
                                     headers={"X-API-Key": API_KEY}, timeout=10).json()
                 frames.append(info.get("recording_frames"))
+                checks = data / "sessions" / r.session_id / "checks" / "liveness.json"
+                if checks.exists():
+                    liveness.append(json.loads(checks.read_text())["performance"])
         return {
             "mode": mode,
             "sessions": sessions,
@@ -117,6 +122,7 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
             "first_prompt_ms_p50": _pct([r.first_prompt_ms for r in results if r.first_prompt_ms], 50),
             "first_prompt_ms_p95": _pct([r.first_prompt_ms for r in results if r.first_prompt_ms], 95),
             "recorded_video_frames": frames,
+            "liveness": liveness,
             "warmup_state": warm.state,
         }
     finally:
@@ -133,7 +139,8 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="media time per session")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--keep", is_flag=True, help="keep the work folder (server logs, recordings)")
-def bench(sessions, seconds, as_json, keep):
+@click.option("--with-liveness", is_flag=True, help="also run recording + live face analysis")
+def bench(sessions, seconds, as_json, keep, with_liveness):
     """Recording CPU vs a decode-only baseline, signalling latency, time to first prompt."""
     from kiosk.testing.streams import barcode_y4m, tone_wav
 
@@ -141,8 +148,14 @@ def bench(sessions, seconds, as_json, keep):
     try:
         video = barcode_y4m(work / "camera.y4m", seconds=4.0)
         audio = tone_wav(work / "mic.wav", seconds=2.0)
-        rows = [run_mode(m, sessions, seconds, video, audio, work) for m in ("blackhole", "packets")]
-        base, rec = rows
+        modes = ("blackhole", "packets") + (("full",) if with_liveness else ())
+        if with_liveness:
+            from kiosk.testing.faces import ClipSpec, clip_path
+
+            # A real (public-domain) face that blinks and turns, so the analyser has work to do.
+            video = clip_path(ClipSpec("astronaut", "sequence"), work)
+        rows = [run_mode(m, sessions, seconds, video, audio, work) for m in modes]
+        base, rec = rows[0], rows[1]
         ratio = rec["server_cpu_pct_total"] / base["server_cpu_pct_total"] if base["server_cpu_pct_total"] else None
         summary = {"runs": rows, "recording_cpu_ratio": round(ratio, 2) if ratio else None,
                    "target_ratio": 1.5, "cores": psutil.cpu_count(), "work_dir": str(work) if keep else None}
@@ -156,6 +169,10 @@ def bench(sessions, seconds, as_json, keep):
                            f"connect->first prompt audio p50 {r['first_prompt_ms_p50']} ms "
                            f"p95 {r['first_prompt_ms_p95']} ms, frames {r['recorded_video_frames']}, "
                            f"states {r['states']}")
+                for perf in r["liveness"]:
+                    click.echo(f"           liveness: {perf['analysed_fps']} analysed fps, frame->result "
+                               f"p50 {perf['latency_p50_ms']} ms p95 {perf['latency_p95_ms']} ms, "
+                               f"{perf['frames_dropped']} stale frames dropped")
             click.echo(f"recording / decode-only CPU ratio: {summary['recording_cpu_ratio']} (target <= 1.5)")
             if keep:
                 click.echo(f"work folder: {work}")

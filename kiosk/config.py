@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     voice_en: str = "gmw/en-us"
 
     id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
+    speech: bool = True  # hear and check spoken answers
+    speech_whisper_model_dir: Path | None = None  # faster-whisper model for Mandarin, if any
+    liveness: bool = True  # watch the face; off only for benchmarks of the media path
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
     recorder: str = "packets"  # "packets" (no re-encode) or "blackhole" (decode only, for bench)
     keyframe_interval_seconds: float = 2.0

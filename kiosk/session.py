@@ -31,6 +31,7 @@ class PlannedStep:
     retries: int = 0
     on_fail: str = "flag"  # retry | flag | refer | abort
     expect: str | None = None  # question: affirm | deny | phrases
+    phrases: tuple[str, ...] = ()  # question with expect == phrases: the accepted answers
     read_text: str | None = None  # read_aloud: what the investor must say
     challenges: tuple[str, ...] = ()
 

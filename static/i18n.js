@@ -44,6 +44,13 @@
       "devices.mic_label": "麦克风音量",
       "devices.ready": "设备正常，开始见证",
       "devices.preview_label": "您的摄像头画面",
+      "devices.check_camera": "摄像头",
+      "devices.check_mic": "麦克风",
+      "devices.check_connection": "网络连接",
+      "devices.check_ok": "正常",
+      "devices.check_camera_wait": "等待画面…",
+      "devices.check_mic_wait": "请说一句话",
+      "devices.check_connection_wait": "正在检测…",
 
       "connecting.title": "正在建立安全视频连接…",
       "connecting.body": "通常只需几秒钟，请保持本页面打开。",
@@ -112,6 +119,17 @@
 
       "attract.title": "欢迎使用开户视频见证",
       "attract.body": "请向工作人员出示您的见证二维码以开始。",
+      "attract.start": "轻触屏幕，开始视频见证",
+      "attract.error": "暂时无法开始，请稍后再试或联系工作人员。",
+      "kiosk.finish": "完成，返回首页",
+
+      "hint.closer": "请再靠近一点",
+      "hint.further": "请离远一点",
+      "hint.more_light": "光线太暗，请到更亮的地方",
+      "hint.face_in_frame": "请将面部移入椭圆框内",
+      "hint.one_person": "画面中只能有您一个人",
+      "hint.turn_more": "请把头再多转一点",
+      "hint.hold_still": "请保持不动",
 
       "common.step_done": "已完成",
       "common.step_current": "进行中"
@@ -145,6 +163,13 @@
       "devices.mic_label": "Microphone level",
       "devices.ready": "Looks good, begin",
       "devices.preview_label": "Your camera picture",
+      "devices.check_camera": "Camera",
+      "devices.check_mic": "Microphone",
+      "devices.check_connection": "Connection",
+      "devices.check_ok": "OK",
+      "devices.check_camera_wait": "Waiting for a picture…",
+      "devices.check_mic_wait": "Please say something",
+      "devices.check_connection_wait": "Checking…",
 
       "connecting.title": "Setting up a secure video connection…",
       "connecting.body": "This usually takes a few seconds. Please keep this page open.",
@@ -213,6 +238,17 @@
 
       "attract.title": "Welcome to the account opening video witness",
       "attract.body": "Please show your witness QR code to a member of staff to begin.",
+      "attract.start": "Tap to start your video witness",
+      "attract.error": "We cannot start right now. Please try again or ask a member of staff.",
+      "kiosk.finish": "Finish and return to start",
+
+      "hint.closer": "Please come a little closer",
+      "hint.further": "Please move back a little",
+      "hint.more_light": "It is too dark: please find more light",
+      "hint.face_in_frame": "Please move your face into the oval",
+      "hint.one_person": "Only you should be in the picture",
+      "hint.turn_more": "Please turn your head a little more",
+      "hint.hold_still": "Please hold still",
 
       "common.step_done": "done",
       "common.step_current": "in progress"

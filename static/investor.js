@@ -16,7 +16,12 @@
   var JOIN_TIMEOUT_MS = 15000;
   var ANSWER_TIMEOUT_MS = 20000;
   var CANCEL_FALLBACK_MS = 4000;
-  var ATTRACT_AFTER_MS = 10000;
+  var ATTRACT_AFTER_MS = 10000;      // kiosk: the end screen stays this long, then resets
+  var KIOSK_IDLE_MS = 90000;         // kiosk: untouched this long before the witness starts: reset
+  var HINT_SHOW_MS = 4000;           // a framing hint stays up this long unless repeated
+  var MIC_MOVE_LEVEL = 0.12;         // pre-flight: the meter must reach this (about -54 dBFS)
+  var CAMERA_MIN_FRAMES = 5;         // pre-flight: this many decoded preview frames
+  var CONNECTION_MAX_MS = 3000;      // pre-flight: a health round trip slower than this fails
   var SPEEDS = [0.8, 1, 1.2];
   var MEDIA_CONSTRAINTS = { video: { width: 640, height: 480, frameRate: 15 }, audio: true };
 
@@ -47,15 +52,28 @@
     connection_failed: "error.title_connection", connection_lost: "error.title_connection",
     media_failed: "error.title_connection", unsupported: "error.title_browser"
   };
+  // Framing hints the server may send as hint {code}; anything else is ignored.
+  var HINT_CODES = ["closer", "further", "more_light", "face_in_frame", "one_person", "turn_more",
+                    "hold_still"];
+  var CHECK_WAIT = { camera: "devices.check_camera_wait", mic: "devices.check_mic_wait",
+                     connection: "devices.check_connection_wait" };
   var SCREENS = ["loading", "consent", "devices", "connecting", "witness", "done", "ended", "error", "attract"];
 
   var config = {
     token: body.getAttribute("data-token") || "",
     broker: body.getAttribute("data-broker") || "",
-    kioskMode: body.getAttribute("data-kiosk-mode") === "true"
+    kioskMode: body.getAttribute("data-kiosk-mode") === "true",
+    // The /kiosk page may start a witness for the next customer itself (demo / staff setting).
+    kioskStart: body.getAttribute("data-kiosk-start") === "true",
+    kioskFlow: body.getAttribute("data-kiosk-flow") || "",
+    resetMs: Number(body.getAttribute("data-kiosk-reset-ms")) || ATTRACT_AFTER_MS,
+    idleMs: Number(body.getAttribute("data-kiosk-idle-ms")) || KIOSK_IDLE_MS
   };
 
-  var kiosk = window.kiosk = { phase: "loading", stepIndex: null, stepId: null, lastError: null, events: [] };
+  var kiosk = window.kiosk = { phase: "loading", stepIndex: null, stepId: null, lastError: null, events: [],
+                               sessionId: null,
+                               sessions: 0, preflight: { camera: false, mic: false, connection: false },
+                               hint: null };
 
   var state = freshState(I18N.normalizeLocale(body.getAttribute("data-locale")));
   var avatar = null;
@@ -82,7 +100,11 @@
       endedReason: null,
       timers: {},
       audioCtx: null,
-      meterRaf: 0
+      meterRaf: 0,
+      meterPeak: 0,
+      frames: 0,
+      videoCb: 0,
+      hiddenDuring: null      // the seq of a prompt that played while the tab was hidden
     };
   }
 
@@ -149,6 +171,7 @@
       try { heading.focus({ preventScroll: true }); } catch (e) { /* old browsers */ }
     }
     if (phase === "done" || phase === "ended") scheduleAttract();
+    armIdle();
   }
 
   function stepPosition(step) {
@@ -251,7 +274,11 @@
     showError(code, retry || null);
   }
 
-  function reload() { window.location.reload(); }
+  function reload() {
+    // A kiosk never reloads a used, single-use link: it goes back to the attract screen.
+    if (config.kioskMode) { wipe(); return; }
+    window.location.reload();
+  }
 
   function showEnded(reason) {
     if (state.over && kiosk.phase === "ended") return;
@@ -277,7 +304,8 @@
   function connect() {
     if (typeof window.io !== "function") { fatal("server_error", reload); return; }
     // One attempt only: the link is single-use, so a silent reconnect could not rejoin.
-    var socket = window.io({ transports: ["websocket"], reconnection: false });
+    // forceNew: a kiosk runs many sessions in one page; never reuse a cached, closed manager.
+    var socket = window.io({ transports: ["websocket"], reconnection: false, forceNew: true });
     state.socket = socket;
 
     socket.onAny(function (name) {
@@ -309,12 +337,14 @@
     socket.on("finished", function () { if (!state.over) showDone(); });
     socket.on("aborted", function (data) { showEnded(data && data.reason); });
     socket.on("error", onServerError);
+    socket.on("hint", onHint);
   }
 
   function onJoined(data) {
     if (state.over || state.joined) return;
     clearTimer("join");
     data = data || {};
+    kiosk.sessionId = typeof data.session_id === "string" ? data.session_id : null;
     state.joined = {
       session_id: data.session_id,
       steps: Array.isArray(data.steps) ? data.steps : [],
@@ -322,6 +352,7 @@
     };
     if (data.locale && !state.localeChosen) state.locale = I18N.normalizeLocale(data.locale);
     applyI18n();
+    if (state.localeChosen) sendPrefs();  // picked on the attract screen, before the session
     state.timers.heartbeat = setInterval(function () { emit("heartbeat", {}); }, HEARTBEAT_MS);
     setPhase("consent");
   }
@@ -357,6 +388,7 @@
 
   function startDevices() {
     setPhase("devices");
+    resetPreflight();
     $("devices-help").textContent = t("devices.asking");
     $("devices-help").setAttribute("data-i18n", "devices.asking");
     $("btn-devices-ok").disabled = true;
@@ -370,15 +402,82 @@
       attachPreview($("device-preview"), stream);
       attachPreview($("witness-preview"), stream);
       startMeter(stream);
+      countFrames($("device-preview"));
+      checkConnection();
       $("devices-help").setAttribute("data-i18n", "devices.body");
       $("devices-help").textContent = t("devices.body");
-      $("btn-devices-ok").disabled = false;
-      $("btn-devices-ok").focus();
+      renderPreflight();
     }).catch(function (err) {
       var code = deviceErrorCode(err);
       // The server's code set has no device_error: media_error is its catch-all.
       emit("client_error", { code: code === "device_error" ? "media_error" : code });
       showError(code, startDevices);
+    });
+  }
+
+  // ---------------------------------------------------------------- pre-flight
+
+  function resetPreflight() {
+    kiosk.preflight = { camera: false, mic: false, connection: false, rtt_ms: null };
+    state.meterPeak = 0;
+    state.frames = 0;
+    renderPreflight();
+  }
+
+  /** Each check shows ok / waiting; the witness can start only when all three pass. */
+  function renderPreflight() {
+    var pf = kiosk.preflight;
+    ["camera", "mic", "connection"].forEach(function (name) {
+      var row = $("check-" + name);
+      if (!row) return;
+      var ok = !!pf[name];
+      row.setAttribute("data-ok", ok ? "true" : "false");
+      row.querySelector(".check-state").textContent = t(ok ? "devices.check_ok" : CHECK_WAIT[name]);
+    });
+    var ready = pf.camera && pf.mic && pf.connection && !!state.stream;
+    var btn = $("btn-devices-ok");
+    var wasDisabled = btn.disabled;
+    btn.disabled = !ready;
+    if (ready && wasDisabled && kiosk.phase === "devices") btn.focus();
+  }
+
+  function markPreflight(name, ok) {
+    if (kiosk.preflight[name] === ok) return;
+    kiosk.preflight[name] = ok;
+    renderPreflight();
+  }
+
+  /** Camera check: decoded preview frames must arrive (a black or frozen device gives none). */
+  function countFrames(video) {
+    var stream = state.stream;
+    var lastTime = -1;
+    function seen() {
+      if (state.stream !== stream) return false;
+      state.frames += 1;
+      if (state.frames >= CAMERA_MIN_FRAMES && video.videoWidth > 0) markPreflight("camera", true);
+      return state.frames < CAMERA_MIN_FRAMES;
+    }
+    if (video.requestVideoFrameCallback) {
+      var onFrame = function () { if (seen()) state.videoCb = video.requestVideoFrameCallback(onFrame); };
+      state.videoCb = video.requestVideoFrameCallback(onFrame);
+      return;
+    }
+    setTimer("frames", function poll() {
+      if (video.currentTime !== lastTime && video.videoWidth > 0) { lastTime = video.currentTime; if (!seen()) return; }
+      setTimer("frames", poll, 100);
+    }, 100);
+  }
+
+  /** Connection check: the socket is up and the server answers a health request quickly. */
+  function checkConnection() {
+    if (!window.fetch) { markPreflight("connection", !!(state.socket && state.socket.connected)); return; }
+    var t0 = Date.now();
+    fetch("/api/health", { cache: "no-store", credentials: "same-origin" }).then(function (r) {
+      var rtt = Date.now() - t0;
+      kiosk.preflight.rtt_ms = rtt;
+      markPreflight("connection", r.ok && rtt < CONNECTION_MAX_MS && !!(state.socket && state.socket.connected));
+    }).catch(function () {
+      markPreflight("connection", false);
     });
   }
 
@@ -403,6 +502,9 @@
       state.stream = null;
     }
     ["device-preview", "witness-preview"].forEach(function (id) { $(id).srcObject = null; });
+    var v = $("device-preview");
+    if (state.videoCb && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(state.videoCb);
+    state.videoCb = 0;
     stopMeter();
   }
 
@@ -419,7 +521,9 @@
   function startMeter(stream) {
     stopMeter();
     var ctx = ensureAudioContext();
-    if (!ctx || !stream.getAudioTracks().length) return;
+    // No Web Audio: the level cannot be measured here, so this check cannot hold the investor up.
+    if (!ctx) { markPreflight("mic", true); return; }
+    if (!stream.getAudioTracks().length) return;
     var source = ctx.createMediaStreamSource(stream);
     var analyser = ctx.createAnalyser();
     analyser.fftSize = 1024;
@@ -437,6 +541,9 @@
       var db = 20 * Math.log10(rms + 1e-9);
       var level = Math.max(0, Math.min(1, (db + 60) / 50));
       smooth = level > smooth ? level : smooth * 0.85 + level * 0.15;
+      // Microphone check: the level must move (a muted or dead microphone stays at the floor).
+      if (smooth > state.meterPeak) state.meterPeak = smooth;
+      if (!kiosk.preflight.mic && state.meterPeak >= MIC_MOVE_LEVEL) markPreflight("mic", true);
       fill.style.transform = "scaleX(" + smooth.toFixed(3) + ")";
       meter.setAttribute("aria-valuenow", String(Math.round(smooth * 100)));
       body.style.setProperty("--mic-level", smooth.toFixed(3));
@@ -709,7 +816,7 @@
     return Math.max(2500, Math.min(20000, ms));
   }
 
-  function showGate(step, isReplay, id) {
+  function showGate(step, isReplay, id, restart) {
     var gate = $("gate");
     gate.hidden = false;
     setAvatar("idle");
@@ -720,6 +827,12 @@
       gate.onclick = null;
       if (id !== state.playId) return;
       ensureAudioContext();
+      if (restart) {
+        // Played again from the start, as a replay: the first playing was not heard.
+        emit("prompt_replayed", stepRef(step));
+        playPrompt(step, isReplay);
+        return;
+      }
       var p = audio.play();
       if (p && p.catch) {
         p.catch(function (err) {
@@ -740,7 +853,59 @@
   function replay() {
     var step = state.step;
     if (!step || !step.prompt || !step.prompt.url || state.over) return;
+    // The evidence must show that the guide's voice was heard again (it may be in the answer).
+    emit("prompt_replayed", stepRef(step));
     playPrompt(step, true);
+  }
+
+  // ---------------------------------------------------------------- framing hints
+
+  function onHint(data) {
+    if (state.over) return;
+    var code = data && data.code;
+    // {code: null}: the server's checks are happy again.
+    if (code === null) { clearTimer("hint"); clearHint(); return; }
+    if (HINT_CODES.indexOf(code) < 0) return;
+    kiosk.hint = code;
+    renderHint();
+    setTimer("hint", clearHint, HINT_SHOW_MS);
+  }
+
+  function clearHint() {
+    kiosk.hint = null;
+    renderHint();
+  }
+
+  function renderHint() {
+    var code = kiosk.hint;
+    var node = $("frame-hint");
+    node.textContent = code ? t("hint." + code) : "";
+    node.hidden = !code;
+    node.setAttribute("data-code", code || "");
+    $("witness-frame").classList.toggle("has-hint", !!code);
+  }
+
+  // ---------------------------------------------------------------- hidden tab
+
+  /** A prompt playing in a hidden tab may not be heard: pause it and ask for a tap on return. */
+  function onVisibility() {
+    var step = state.step;
+    if (state.over || !step || !step.prompt || !step.prompt.url) return;
+    if (document.hidden) {
+      if (!audio.paused && !audio.ended) {
+        state.hiddenDuring = step.seq;
+        stopPlayback();
+      }
+      return;
+    }
+    if (state.hiddenDuring === step.seq) {
+      state.hiddenDuring = null;
+      audio.defaultPlaybackRate = state.speed;
+      audio.src = step.prompt.url;
+      audio.playbackRate = state.speed;
+      emit("prompt_blocked", { step: step.id, seq: step.seq, reason: "hidden" });
+      showGate(step, false, state.playId, true);
+    }
   }
 
   function onWindowOpen(data) {
@@ -839,8 +1004,24 @@
 
   function scheduleAttract() {
     if (!config.kioskMode) return;
-    clearTimeout(scheduleAttract.timer);
-    scheduleAttract.timer = setTimeout(wipe, ATTRACT_AFTER_MS);
+    setTimer("attract", wipe, config.resetMs);
+  }
+
+  /** Kiosk: an untouched consent / device / error screen means the customer walked away. */
+  function armIdle() {
+    if (!config.kioskMode) return;
+    clearTimer("idle");
+    if (["consent", "devices", "error"].indexOf(kiosk.phase) < 0) return;
+    setTimer("idle", function () {
+      if (["consent", "devices", "error"].indexOf(kiosk.phase) < 0) return;
+      if (state.joined && !state.over) emit("cancel", {});
+      wipe();
+    }, config.idleMs);
+  }
+
+  function clearNode(id) {
+    var node = $(id);
+    while (node.firstChild) node.removeChild(node.firstChild);
   }
 
   /** Kiosk mode: forget this investor entirely and show the attract screen. */
@@ -850,23 +1031,83 @@
     state = freshState(locale);
     state.over = true;
     config.token = "";
-    body.removeAttribute("data-token");
+    body.setAttribute("data-token", "");
     ["subtitle", "ended-message", "error-message", "error-code", "progress-label",
-     "progress-title", "progress-steps", "listen-countdown", "status-text"].forEach(function (id) {
-      var node = $(id);
-      while (node.firstChild) node.removeChild(node.firstChild);
-    });
+     "progress-title", "progress-steps", "listen-countdown", "status-text", "frame-hint"].forEach(clearNode);
     try { window.sessionStorage.clear(); } catch (e) { /* storage disabled */ }
     try { window.localStorage.clear(); } catch (e) { /* storage disabled */ }
+    // The link held the token: take it out of the address bar and the history entry too.
+    try {
+      if (window.location.pathname.indexOf("/w/") === 0) window.history.replaceState(null, "", "/kiosk");
+    } catch (e) { /* no history API */ }
     kiosk.stepIndex = null;
     kiosk.stepId = null;
     kiosk.lastError = null;
+    kiosk.hint = null;
+    kiosk.sessionId = null;
     kiosk.events.length = 0;
+    // Resource timings list every URL this investor's witness fetched.
+    try { performance.clearResourceTimings(); } catch (e) { /* old browsers */ }
+    kiosk.preflight = { camera: false, mic: false, connection: false, rtt_ms: null };
     applyI18n();
+    renderHint();
+    renderPreflight();
     $("subtitle").textContent = "";
+    $("btn-replay").disabled = true;
     setSpeed(1);
     if (!attractAvatar) attractAvatar = Avatar.create($("attract-avatar"), { label: "" });
+    $("btn-attract-start").hidden = !config.kioskStart;
+    $("attract-staff").hidden = config.kioskStart;
     setPhase("attract");
+  }
+
+  /** Kiosk: ask the server for the next customer's witness, then run it in this page. */
+  function startNext() {
+    var btn = $("btn-attract-start");
+    if (btn.disabled) return;
+    btn.disabled = true;
+    primeAudio();
+    requestFullscreen();
+    var body_ = { locale: state.locale };
+    if (config.kioskFlow) body_.flow = config.kioskFlow;
+    fetch("/kiosk/next", {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body_)
+    }).then(function (r) {
+      if (!r.ok) throw new Error("kiosk/next HTTP " + r.status);
+      return r.json();
+    }).then(function (data) {
+      btn.disabled = false;
+      if (!data || typeof data.token !== "string" || !data.token) throw new Error("no token");
+      beginSession(data.token);
+    }).catch(function (err) {
+      btn.disabled = false;
+      if (window.console) console.warn("could not start the next witness", err);
+      kiosk.lastError = "kiosk_start_failed";
+      $("attract-error").hidden = false;
+      setTimer("attract-error", function () { $("attract-error").hidden = true; }, 5000);
+    });
+  }
+
+  function beginSession(token) {
+    var chosen = state.localeChosen;
+    var locale = state.locale;
+    state = freshState(locale);
+    state.localeChosen = chosen;
+    config.token = token;
+    kiosk.sessions += 1;
+    $("attract-error").hidden = true;
+    setPhase("loading");
+    connect();
+  }
+
+  function requestFullscreen() {
+    if (!config.kioskMode || document.fullscreenElement) return;
+    var el = document.documentElement;
+    try {
+      var p = el.requestFullscreen && el.requestFullscreen({ navigationUI: "hide" });
+      if (p && p.catch) p.catch(function () { /* chromium --kiosk is already full screen */ });
+    } catch (e) { /* not allowed here */ }
   }
 
   // ---------------------------------------------------------------- start
@@ -882,6 +1123,18 @@
       negotiate();
     });
     $("btn-replay").addEventListener("click", replay);
+    $("btn-attract-start").addEventListener("click", startNext);
+    ["btn-done-finish", "btn-ended-finish", "btn-error-finish"].forEach(function (id) {
+      $(id).addEventListener("click", wipe);
+      $(id).hidden = !config.kioskMode;
+    });
+    document.addEventListener("visibilitychange", onVisibility);
+    if (config.kioskMode) {
+      // Touch-first: any touch keeps the customer's screen alive; no context menu, no zoom.
+      document.addEventListener("pointerdown", armIdle, { passive: true });
+      document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
+      document.addEventListener("pointerdown", requestFullscreen, { passive: true });
+    }
     $("btn-cancel").addEventListener("click", openCancel);
     $("btn-cancel-keep").addEventListener("click", closeCancel);
     $("btn-cancel-confirm").addEventListener("click", confirmCancel);
@@ -900,6 +1153,14 @@
     avatar = Avatar.create($("avatar"), { label: "" });
     bind();
     applyI18n();
+    if (config.kioskMode) {
+      body.setAttribute("data-kiosk", "true");
+      document.documentElement.classList.add("kiosk");
+    }
+    if (config.kioskMode && !config.token) {  // the /kiosk page: wait for the next customer
+      wipe();
+      return;
+    }
     setPhase("loading");
     // Check before joining, so an unusable browser does not use up the single-use link.
     if (!supported()) {

@@ -15,7 +15,8 @@
   var canvas = document.getElementById("rv-signals");
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var PREROLL = 1.0; // seek a second before a moment, so the lead-in is seen
-  var state = { phase: "loading", firstPlayMs: null, seeks: 0, lastSeek: null };
+  var state = { phase: "loading", firstPlayMs: null, seeks: 0, lastSeek: null, audio: null,
+    audioStarted: 0 };
   window.review = state;
 
   function duration() {
@@ -98,6 +99,7 @@
     Object.keys(audios).forEach(function (k) {
       if (!active || k !== active.sha256) { if (!audios[k].paused) audios[k].pause(); }
     });
+    state.audio = active && !video.paused ? active.sha256 : null;
     if (!active) return;
     var a = audioFor(active), want = t - active.start;
     a.playbackRate = video.playbackRate;
@@ -105,7 +107,10 @@
     if (force || Math.abs(a.currentTime - want) > 0.3) {
       try { a.currentTime = want; } catch (e) { /* not loaded yet */ }
     }
-    if (video.paused) { if (!a.paused) a.pause(); } else if (a.paused) { a.play().catch(function () {}); }
+    if (video.paused) { if (!a.paused) a.pause(); }
+    else if (a.paused) {
+      a.play().then(function () { state.audioStarted += 1; }).catch(function () {});
+    }
   }
 
   // -- subtitles, playhead, time --------------------------------------------------------------

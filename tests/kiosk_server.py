@@ -115,5 +115,6 @@ def make_flows_dir(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for f in (REPO / "flows").glob("*.yaml"):
         shutil.copy(f, dest / f.name)
-    shutil.copy(REPO / "tests" / "flow_fixtures" / "quick.yaml", dest / "quick.yaml")
+    for name in ("quick.yaml", "challenge.yaml"):
+        shutil.copy(REPO / "tests" / "flow_fixtures" / name, dest / name)
     return dest

@@ -216,4 +216,4 @@ def test_cancel_before_media_ends_the_session_as_aborted(app, client):
     row = app.extensions["kiosk"].store.get(r.get_json()["session_id"])
     assert (row.state, row.end_reason) == ("aborted", "cancelled")
     events = [e["type"] for e in controller.timeline.events]
-    assert events[-2:] == ["aborted", "recording_missing"]
+    assert "aborted" in events and events[-1] == "recording_missing"

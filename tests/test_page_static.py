@@ -177,3 +177,52 @@ def test_page_without_server_shows_kind_connection_error(tmp_path):
                 "We cannot reach the witness service")
         finally:
             browser.close()
+
+
+def test_every_framing_hint_has_text_in_both_languages(strings):
+    js = (STATIC / "investor.js").read_text(encoding="utf-8")
+    codes = re.findall(r'"([a-z_]+)"', js.split("var HINT_CODES")[1].split(";")[0])
+    assert set(codes) == {"closer", "further", "more_light", "face_in_frame", "one_person",
+                          "turn_more", "hold_still"}
+    for locale, table in strings.items():
+        assert [c for c in codes if f"hint.{c}" not in table] == [], locale
+
+
+def test_kiosk_and_branding_attributes_render():
+    html = render(token="", kiosk_mode=True, kiosk_start=True, kiosk_flow="quick",
+                  kiosk_reset_ms=2000, kiosk_idle_ms=5000, brand_color="#aa0033",
+                  brand_logo="/brand/logo")
+    for attr in ('data-kiosk-start="true"', 'data-kiosk-flow="quick"', 'data-kiosk-reset-ms="2000"',
+                 'data-kiosk-idle-ms="5000"', "--brand: #aa0033", 'src="/brand/logo"',
+                 'data-testid="attract-start"', 'data-testid="kiosk-finish"', 'data-testid="frame-hint"',
+                 'data-testid="check-camera"', 'data-testid="check-mic"', 'data-testid="check-connection"'):
+        assert attr in html, attr
+    plain = render()
+    assert "--brand" not in plain and "/brand/logo" not in plain and 'data-kiosk-start="false"' in plain
+
+
+@pytest.mark.browser
+def test_kiosk_page_without_a_token_waits_on_the_attract_screen(tmp_path):
+    """No token in kiosk mode: the attract screen, no connection attempt, staff message only."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    page_file = tmp_path / "kiosk.html"
+    page_file.write_text(render(token="", kiosk_mode=True, kiosk_start=False)
+                         .replace('"/static/', f'"{STATIC.as_uri()}/'), encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1080, "height": 1920})
+            page.goto(page_file.as_uri())
+            page.wait_for_function("window.kiosk && window.kiosk.phase === 'attract'", timeout=15000)
+            assert page.evaluate("kiosk.lastError") is None
+            assert not page.is_visible("[data-testid=attract-start]")
+            assert page.is_visible("#attract-staff")
+            assert page.evaluate("document.documentElement.classList.contains('kiosk')")
+            page.click("[data-testid=lang-switch]")
+            assert "staff" in page.text_content("#attract-staff")
+        finally:
+            browser.close()

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from kiosk.config import load_settings
 from kiosk.evidence import verify_package
-from kiosk.review import register
 from kiosk.review import dispatch as d
+from kiosk.review import register
 from kiosk.review.auth import add_user
 from kiosk.review.decisions import DecisionError, validate, verify_record
 from kiosk.review.prereview import RULES, build_prereview, rule
@@ -440,7 +440,7 @@ def test_return_creates_a_new_investor_link(app, case_id):
     assert token not in json.dumps(body["record"])  # the link itself is not in the evidence
 
 
-# -- media ------------------------------------------------------------------------------------------
+# -- media --------------------------------------------------------------------------------
 
 def test_recording_is_served_with_ranges_and_paths_only_from_ids(app, case_id):
     alice = login(app, "alice")
@@ -483,3 +483,71 @@ def test_users_cli_adds_an_argon2_account(tmp_path, monkeypatch):
     assert r.exit_code != 0 and "at least 10 characters" in r.output
     r = runner.invoke(users, ["add", "amy", "--role", "root", "--password-stdin"], input=PW)
     assert r.exit_code != 0 and "root" in r.output
+
+
+def test_register_again_replaces_the_service_and_stops_the_old_poller(app, clock):
+    old = app.extensions["review"]
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 30}, clock=clock)
+    first = app.extensions["review"]
+    assert first is not old and not first.poller_stop.is_set()
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
+    assert first.poller_stop.is_set()
+    assert login(app, "alice").get("/review/api/queue").status_code == 200
+    with pytest.raises(ValueError, match="unknown review settings: sla"):
+        register(app, app.extensions["kiosk"], config={"sla": 3})
+
+
+def form_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_console_pages_login_take_reject_with_reasons_and_dashboard(app, case_id):
+    c = app.test_client()
+    r = c.get("/review/")
+    assert r.status_code == 302 and "/review/login" in r.headers["Location"]
+    tok = form_token(c.get("/review/login").text)
+    r = c.post("/review/login", data={"username": "alice", "password": "nope nope nope",
+                                      "csrf_token": tok})
+    assert r.status_code == 401 and "not accepted" in r.text
+    r = c.post("/review/login", data={"username": "alice", "password": PW, "csrf_token": tok,
+                                      "next": "https://evil.example/"})
+    assert r.status_code == 303 and r.headers["Location"] == "/review/"  # no open redirect
+    page = c.get("/review/")
+    assert "Content-Security-Policy" in page.headers and case_id[:12] in page.text
+    tok = form_token(page.text)  # a fresh token after login (the session was renewed)
+    r = c.post("/review/next", data={"csrf_token": tok})
+    assert r.headers["Location"] == f"/review/cases/{case_id}"
+    html = c.get(r.headers["Location"]).text
+    assert 'data-testid="approve"' in html and "consent answer not recognised" in html
+    url = f"/review/cases/{case_id}/decision"
+    r = c.post(url, data={"csrf_token": tok, "decision": "reject"}, follow_redirects=True)
+    assert "needs at least one reason code" in r.text
+    assert app.extensions["review"].case(case_id).status == "queued"
+    r = c.post(url, data={"csrf_token": tok, "decision": "reject", "reasons": ["no_consent",
+                          "third_party"], "note": "prompted off camera"}, follow_redirects=True)
+    assert "reject recorded" in r.text
+    rec = app.extensions["kiosk"].ledger.records(case_id)[-1]["record"]
+    assert rec["reasons"] == ["no_consent", "third_party"] and rec["note"] == "prompted off camera"
+    assert c.get("/review/dashboard").status_code == 403  # auditors have no dashboard
+    sue = app.test_client()
+    tok = form_token(sue.get("/review/login").text)
+    sue.post("/review/login", data={"username": "sue", "password": PW, "csrf_token": tok})
+    dash = sue.get("/review/dashboard")
+    assert dash.status_code == 200 and 'data-testid="queue-depth">0<' in dash.text
+    assert re.search(r"<td>alice</td><td>1</td>", dash.text)  # throughput per reviewer
+
+
+def test_auditor_cannot_open_an_unassigned_case_outside_their_skills(app):
+    svc = app.extensions["review"]
+    store = app.extensions["kiosk"].store
+    add_user(store, "zhi", PW, "auditor", languages="zh-CN")
+    pid = seal(app)  # an English case
+    svc.poll()
+    zhi = login(app, "zhi")
+    assert post(zhi, "/review/api/next").get_json()["case"] is None
+    r = zhi.get(f"/review/api/cases/{pid}")
+    assert r.status_code == 403 and "skills" in r.get_json()["message"]
+    sue = login(app, "sue")
+    uid = next(u.id for u in svc.users() if u.username == "zhi")
+    assert post(sue, f"/review/api/cases/{pid}/assign", {"user_id": uid}).status_code == 200
+    assert zhi.get(f"/review/api/cases/{pid}").status_code == 200

@@ -25,8 +25,7 @@ import numpy as np
 import requests
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaPlayer
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 
 log = logging.getLogger(__name__)
 
@@ -82,32 +81,55 @@ class AnswerAudioTrack(AudioStreamTrack):
         return frame
 
 
-class LoopingCamera(MediaStreamTrack):
-    """A looped file as a camera: timestamps keep rising when the file starts again.
+class FileCamera(MediaStreamTrack):
+    """A video file as a looping camera, paced at the file's frame rate.
 
-    MediaPlayer(loop=True) restarts pts at 0 on every loop, which makes aiortc's VP8
-    encoder fail ("Invalid data") and silently stops the video after the first pass.
+    aiortc's MediaPlayer(loop=True) ends the track at the first end of file for some MP4s and
+    restarts pts at 0 for others (which makes the VP8 encoder fail): this reopens the file and
+    keeps timestamps rising. Decoding runs in a worker thread, off the event loop.
     """
 
     kind = "video"
 
-    def __init__(self, source: MediaStreamTrack):
+    def __init__(self, path: Path):
         super().__init__()
-        self.source = source
+        self.path = Path(path)
+        with av.open(str(self.path)) as c:
+            rate = c.streams.video[0].average_rate
+        self.fps = float(rate) if rate else 15.0
+        self._container = None
+        self._frames = None
+        self._n = 0
         self._start: float | None = None
 
+    def _next_frame(self):
+        for _ in range(2):
+            if self._frames is None:
+                self._container = av.open(str(self.path))
+                self._frames = self._container.decode(video=0)
+            try:
+                return next(self._frames)
+            except StopIteration:
+                self._container.close()
+                self._frames = None
+        raise MediaStreamError(f"{self.path} has no video frames")
+
     async def recv(self):
-        frame = await self.source.recv()
-        now = time.monotonic()
+        frame = await asyncio.get_running_loop().run_in_executor(None, self._next_frame)
         if self._start is None:
-            self._start = now
-        frame.pts = int((now - self._start) * 90000)
+            self._start = time.monotonic()
+        wait = self._start + self._n / self.fps - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame.pts = int(self._n * 90000 / self.fps)
         frame.time_base = fractions.Fraction(1, 90000)
+        self._n += 1
         return frame
 
     def stop(self):
         super().stop()
-        self.source.stop()
+        if self._container is not None:
+            self._container.close()
 
 
 @dataclass
@@ -172,7 +194,7 @@ async def run_investor(
     result = SimResult()
     done = asyncio.Event()
     pc = RTCPeerConnection()
-    player = MediaPlayer(str(video), loop=True) if video else None
+    camera = FileCamera(video) if video else None
     pcm = load_pcm(audio) if audio else np.zeros(0, np.int16)
     mic = AnswerAudioTrack(pcm, loop=(audio_mode == "loop"))
     sio = socketio.Client(reconnection=False)
@@ -193,8 +215,8 @@ async def run_investor(
         on_loop(_offer())
 
     async def _offer():
-        if player is not None and player.video is not None:
-            pc.addTransceiver(LoopingCamera(player.video), direction="sendonly")
+        if camera is not None:
+            pc.addTransceiver(camera, direction="sendonly")
         else:
             raise RuntimeError("a video file is required")
         pc.addTransceiver(mic, direction="sendonly")
@@ -301,8 +323,8 @@ async def run_investor(
         result.errors.append({"code": "timeout", "message": f"no end after {timeout} s"})
     finally:
         await pc.close()
-        if player is not None and player.video is not None:
-            player.video.stop()
+        if camera is not None:
+            camera.stop()
         if sio.connected:
             await loop.run_in_executor(None, sio.disconnect)
     if api_key and result.session_id:

@@ -18,12 +18,19 @@ __all__ = ["register"]
 
 def register(app, services, config: dict | None = None, clock=None) -> None:
     """Wire the console into ``app``; ``config`` overrides ``app.config['REVIEW']``."""
-    from kiosk.review import api, auth, views
-    from kiosk.review import models  # noqa: F401  (registers the tables on Base)
+    from kiosk.review import (
+        api,
+        auth,
+        models,  # noqa: F401  (registers the tables on Base)
+        views,
+    )
     from kiosk.review.service import ReviewConfig, ReviewService
     from kiosk.store import Base, utcnow
 
     cfg = ReviewConfig.from_mapping(config if config is not None else app.config.get("REVIEW"))
+    previous = app.extensions.get("review")
+    if previous is not None and getattr(previous, "poller_stop", None) is not None:
+        previous.poller_stop.set()  # registered again (tests: another clock or config)
     Base.metadata.create_all(services.store.engine)
     svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
                         clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
@@ -41,8 +48,9 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
         SESSION_COOKIE_SAMESITE="Strict",
     )
 
-    for bp in (views.bp, api.bp):
-        app.register_blueprint(bp)
+    if previous is None:
+        for bp in (views.bp, api.bp):
+            app.register_blueprint(bp)
     if cfg.poll_seconds > 0:
         _start_poller(svc, cfg.poll_seconds)
 
@@ -53,6 +61,8 @@ def _start_poller(svc, every: float) -> None:
 
     def run():
         while not stop.wait(every):
+            if getattr(svc.kiosk, "_closed", False):
+                return  # the server shut down
             try:
                 svc.poll()
             except Exception:

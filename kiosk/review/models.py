@@ -67,7 +67,8 @@ class ReviewCase(Base):
     sla_due_at: Mapped[dt.datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     assigned_to: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    assigned_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # self|dispatch|supervisor
+    # who assigned it: self, dispatch or supervisor (a supervisor pick survives lock release)
+    assigned_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     locked_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lock_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     escalation: Mapped[str] = mapped_column(String(16), default="ok")  # ok|at_risk|breached

@@ -333,12 +333,26 @@ def build_prereview(bag_dir: Path) -> dict:
         "verdict_reasons": verdict_reasons,
         "steps": steps,
         "findings": [asdict(f) for f in sorted(ctx.findings, key=lambda f: f.t)],
-        "markers": sorted(ctx.markers, key=lambda m: m["t"]),
+        "markers": _merge_markers(ctx.markers),
         "subtitles": sorted(ctx.subtitles, key=lambda s: s["start"]),
         "signals": ctx.signals if has_signals else None,
         "keyframes": keyframes,
         "has_id_photo": (bag / "data" / "id_photo.jpg").is_file(),
     }
+
+
+def _merge_markers(markers: list[dict], within: float = 0.5) -> list[dict]:
+    """One marker per kind and moment: markers of one kind closer than ``within`` s merge,
+    so two findings about the same answer do not stack on the timeline bar."""
+    out: list[dict] = []
+    for m in sorted(markers, key=lambda m: (m["kind"], m["t"])):
+        last = out[-1] if out else None
+        if last and last["kind"] == m["kind"] and m["t"] - last["t"] < within:
+            if m["label"] not in last["label"]:
+                last["label"] += "; " + m["label"]
+            continue
+        out.append(dict(m))
+    return sorted(out, key=lambda m: m["t"])
 
 
 def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]) -> list[dict]:

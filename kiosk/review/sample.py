@@ -51,8 +51,10 @@ PROMPTS = {
 }
 
 
-def write_webm(path: Path, seconds: float, fps: int = 15, size=(320, 240)) -> Path:
-    """A VP8 WebM whose frames show a moving bar and their time (keyframe every 2 s)."""
+def write_webm(path: Path, seconds: float, fps: int = 15, size=(320, 240),
+               bitrate: str = "200k", noise: bool = False) -> Path:
+    """A VP8 WebM whose frames show a moving bar and their time (keyframe every 2 s);
+    ``noise`` adds camera-like grain so the file reaches a realistic bitrate."""
     import av
 
     w, h = size
@@ -60,12 +62,17 @@ def write_webm(path: Path, seconds: float, fps: int = 15, size=(320, 240)) -> Pa
         s = c.add_stream("libvpx", rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         s.gop_size = 2 * fps
-        s.options = {"deadline": "realtime", "cpu-used": "8", "b": "200k"}
+        s.options = {"deadline": "realtime", "cpu-used": "8", "b": bitrate}
+        s.bit_rate = int(float(bitrate.rstrip("kM")) * (1000 if bitrate.endswith("k") else
+                                                          1_000_000))
         n = int(seconds * fps)
         base = np.zeros((h, w, 3), np.uint8)
         base[:, :, 2] = 90
+        rng = np.random.default_rng(7)
         for i in range(n):
             img = base.copy()
+            if noise:
+                img += rng.integers(0, 40, size=img.shape, dtype=np.uint8)
             x = int((i / max(1, n - 1)) * (w - 12))
             img[:, x:x + 12, :] = (240, 200, 40)
             img[: int(h * ((i % fps) / fps)) + 1, :6, 1] = 255  # a second-tick strip
@@ -110,11 +117,22 @@ def _wav_seconds(data: bytes) -> float:
 
 def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
                      flagged: bool = True, priority: str = "normal", locale: str = "en",
-                     state: str = "finished") -> Path:
-    """A finished witness session folder; ``flagged`` makes the consent answer unrecognised."""
+                     state: str = "finished", size=(320, 240), bitrate: str = "200k",
+                     noise: bool = False, signals: bool = False, photos: bool = False) -> Path:
+    """A finished witness session folder; ``flagged`` makes the consent answer unrecognised,
+    ``signals`` adds liveness samples, ``photos`` an ID photo and a key frame (scikit-image's
+    public-domain astronaut photo)."""
     sdir = Path(sdir)
     (sdir / "prompts").mkdir(parents=True, exist_ok=True)
-    write_webm(sdir / "recording.webm", seconds)
+    if photos:
+        from PIL import Image
+        from skimage import data as skdata
+
+        (sdir / "keyframes").mkdir(exist_ok=True)
+        face = Image.fromarray(skdata.astronaut())
+        face.crop((120, 0, 300, 220)).save(sdir / "id_photo.jpg", quality=85)
+        face.resize((256, 256)).save(sdir / "keyframes" / "best_face.jpg", quality=85)
+    write_webm(sdir / "recording.webm", seconds, size=size, bitrate=bitrate, noise=noise)
     (sdir / "flow.yaml").write_text(FLOW_YAML % {"priority": priority}, encoding="utf-8")
     tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
     slot = seconds / len(PROMPTS)
@@ -150,6 +168,13 @@ def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
                 tw.append("step_result", {"step": step, "outcome": "pass", "attempt": 1},
                           t=ans_t)
         tw.append("step_completed", {"step": step, "index": i}, t=round((i + 1) * slot - 0.05, 3))
+    if signals:
+        for i in range(int(seconds * 5)):  # 5 Hz liveness samples, a blink every 3 s
+            t = round(i / 5, 3)
+            tw.append("liveness_sample", {
+                "blink": 0.6 if i % 15 == 7 else 0.04, "yaw": round(12 * math.sin(t / 2), 2),
+                "jaw": 0.5 if 4 <= (t % 10) < 5 else 0.05,
+                "faces": 0 if seconds * 0.4 <= t < seconds * 0.4 + 0.6 else 1}, t=t)
     tw.append("finished" if state == "finished" else "aborted",
               {"flags": ["flag:consent"] if flagged else []}, t=round(seconds - 0.01, 3))
     tw.append("recording_finalised", {"file": "recording.webm"}, t=round(seconds, 3))
@@ -165,7 +190,9 @@ def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
 
 def make_sealed_case(data_dir: Path, store=None, *, flow=None, seconds: float = 12.0,
                      flagged: bool = True, priority: str = "normal", locale: str = "en",
-                     keys: EvidenceKeys | None = None, ledger: Ledger | None = None) -> str:
+                     keys: EvidenceKeys | None = None, ledger: Ledger | None = None,
+                     size=(320, 240), bitrate: str = "200k", noise: bool = False,
+                     signals: bool = False, photos: bool = False) -> str:
     """Seal a sample session under ``data_dir`` (server layout: keys/, ledger.jsonl,
     evidence/); with ``store`` (and ``flow``) a matching sealed WitnessRow is stored too.
     Returns the package id (= session id)."""
@@ -191,8 +218,9 @@ def make_sealed_case(data_dir: Path, store=None, *, flow=None, seconds: float = 
         sid = uuid.uuid4().hex
         sdir = data_dir / "sessions" / sid
     make_session_dir(sdir, sid, seconds=seconds, flagged=flagged, priority=priority,
-                     locale=locale)
-    res = seal_package(sdir, data_dir / "evidence", keys, ledger)
+                     locale=locale, size=size, bitrate=bitrate, noise=noise, signals=signals,
+                     photos=photos)
+    res = seal_package(sdir, data_dir / "evidence", keys, ledger, include_id_photo=photos)
     if store is not None:
         store.set(sid, state="finished", end_reason="completed", ended_at=utcnow(),
                   sealed_at=utcnow(), package_id=res.package_id)

@@ -293,6 +293,12 @@ class ReviewService:
                                       "supervisor can reassign it")
             if dispatch.lock_held(_item(case), now) and case.locked_by != user["uid"]:
                 raise CaseAccessError("another reviewer is reviewing this case", 423)
+            if case.assigned_to is None and "languages" in user:
+                me = dispatch.Reviewer(user["uid"], tuple(user.get("languages") or ()),
+                                       tuple(user.get("flows") or ()))
+                if not dispatch.skilled(me, _item(case)):
+                    raise CaseAccessError("this case's language or flow is not among your "
+                                          "skills; a supervisor can assign it to you")
         if for_decision and dispatch.lock_held(_item(case), now) \
                 and case.locked_by != user["uid"]:
             raise CaseAccessError("another reviewer is reviewing this case", 423)

@@ -9,12 +9,27 @@ import logging
 import re
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 
 from kiosk.review import auth
-from kiosk.review.decisions import (REJECT_REASONS, RETURN_REASONS, DecisionError, decide,
-                                    decisions_for)
+from kiosk.review.decisions import (
+    REJECT_REASONS,
+    RETURN_REASONS,
+    DecisionError,
+    decide,
+    decisions_for,
+)
 from kiosk.review.service import CaseAccessError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""``kiosk speech-eval``: intent accuracy, false consent and time per answer on synthetic answers."""
+"""``kiosk speech-eval``: intent accuracy, false consent and ms per answer on synthetic answers."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
         items = make_corpus(loc, n, seed=seed, noisy=not clean)
         synth_s = time.perf_counter() - t0
         rec.verify(items[0].pcm, loc, consent)  # warm-up: model loading is not per-answer cost
-        correct, false_accepts, ms, outcomes = 0, 0, [], {}
+        correct, false_accepts, false_stops, ms, outcomes = 0, 0, 0, [], {}
         per_intent: dict[str, list[int]] = {}
         for it in items:
             ans = rec.verify(it.pcm, loc, consent)
@@ -46,6 +46,8 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
             outcomes[dec.outcome] = outcomes.get(dec.outcome, 0) + 1
             if dec.outcome == "pass" and it.intent != "affirm":
                 false_accepts += 1
+            if dec.outcome == "stop" and it.intent != "deny":
+                false_stops += 1  # the session would end although no refusal was spoken
             ms.append(ans.ms)
             if verbose:
                 click.echo(f"  {'ok ' if ok else 'BAD'} {it.intent:8} {it.text!r:32} {it.voice:24} "
@@ -60,6 +62,7 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
                    f"synthesis {synth_s:.1f} s")
         click.echo("    by true intent: " + ", ".join(
             f"{k} {v[0]}/{v[1]}" for k, v in sorted(per_intent.items())))
-        click.echo("    outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        click.echo("    outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+                   + f"; stops without a spoken refusal {false_stops}")
     if total_false:
         raise click.ClickException(f"{total_false} false accepts of consent")

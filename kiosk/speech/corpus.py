@@ -71,7 +71,8 @@ def rms(x: np.ndarray) -> float:
 def _babble_bed() -> np.ndarray:
     """Four talkers at once, looped as a noise bed."""
     voices = ["gmw/en-US", "gmw/en+f3", "gmw/en-US+m3", "gmw/en+f2"]
-    parts = [synthesize(t, v, 170).astype(np.float64) for t, v in zip(BABBLE_TEXTS, voices)]
+    parts = [synthesize(t, v, 170).astype(np.float64)
+             for t, v in zip(BABBLE_TEXTS, voices, strict=True)]
     n = max(p.size for p in parts)
     bed = np.zeros(n)
     for i, p in enumerate(parts):
@@ -136,7 +137,7 @@ def make_item(locale: str, intent: str, rng: np.random.Generator, noisy: bool = 
             burst = noise_burst(rng.uniform(0.05, 0.3), rng)
             at = int(rng.integers(0, body.size - burst.size))
             body[at : at + burst.size] = burst
-        # Babble is speech, so a silent window only gets a white noise floor (a quiet room or a fan).
+        # Babble is speech, so a silent window only gets a white noise floor (a quiet room, a fan).
         noise, level = [("none", 0.0), ("white", 30.0), ("white", 300.0)][int(rng.integers(0, 3))]
         if not noisy:
             noise, level = "none", 0.0

@@ -14,14 +14,16 @@ _OPPOSITE = {"affirm": "deny", "deny": "affirm", "phrases": "deny", "read_aloud"
 
 @dataclass(frozen=True)
 class Decision:
-    """pass: the step is answered; stop: the investor refused; retry: ask again; flag: human review."""
+    """pass: answered; stop: the investor refused; retry: ask again; flag: human review."""
 
     outcome: str
     reason: str
 
     def __post_init__(self):
         if self.outcome not in OUTCOMES:
-            raise ValueError(f"decision outcome {self.outcome!r} is not one of {', '.join(OUTCOMES)}")
+            raise ValueError(
+                f"decision outcome {self.outcome!r} is not one of {', '.join(OUTCOMES)}"
+            )
 
 
 def threshold_for(expected: Expected) -> float:

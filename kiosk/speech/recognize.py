@@ -1,4 +1,4 @@
-"""What did the investor say: grammar recognisers (pocketsphinx), an optional Whisper engine, read-aloud.
+"""What did the investor say: pocketsphinx grammars, an optional Whisper engine, read-aloud.
 
 Engines only propose a transcript, an intent and a confidence; ``kiosk.speech.decide`` turns an
 ``Answer`` into pass/stop/retry/flag. An engine never reports consent it did not hear: the
@@ -32,6 +32,9 @@ MIN_POSTERIOR = 0.5
 READ_ALOUD_SIMILARITY = 0.8
 # A positive match with more filler words than this around it is "unclear" (see recognize()).
 MAX_EXTRA_WORDS = {"en": 1, "zh": 0}
+# Consent must out-score each of its negations, forced onto the same audio, by this much
+# (log base 1.0001 units; 10,000 is a likelihood ratio of e).
+ALIGN_MARGIN = 0.0
 # Pruning: a filler loop over a noisy window otherwise costs seconds per answer on this CPU.
 DECODER_OPTIONS: dict = {"beam": 1e-20, "wbeam": 1e-15, "pbeam": 1e-20}
 WIDE_OPTIONS: dict = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30}
@@ -50,9 +53,10 @@ ZH_AFFIRM = ["shi de", "shi", "dui", "hao de", "wo tong yi", "tong yi", "ming ba
              "wo ming bai", "shi de wo tong yi", "dui wo tong yi", "shi de wo ming bai"]
 ZH_DENY = ["bu", "bu shi", "bu tong yi", "wo bu tong yi", "bu dui", "bu ming bai",
            "wo bu ming bai", "mei you", "bu yao", "bu xing"]
-# Extra pronunciations for the negation: a missed "bu" turns a refusal into consent, so it gets
-# more ways to match than any other syllable (the bias is towards "deny", the safe side).
-ZH_VARIANTS = {"bu": ["B UW", "P UW", "B UH", "B AH", "P UH"]}
+# Extra pronunciation for the negation: a missed "bu" turns a refusal into consent, so it gets
+# more ways to match than other syllables (unaspirated b is heard as p). More variants (B UH,
+# B AH, P UH) were measured: they turn a clean "wo tong yi" into "wo bu ...".
+ZH_VARIANTS = {"bu": ["B UW", "P UW"]}
 ZH_FILLERS = ["en", "a", "na", "ge", "zhe", "ni", "qing", "zai", "shuo", "yi", "bian", "shen",
               "me", "deng", "xia", "ma", "ne", "ba", "wen"]
 ZH_DIGITS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4",
@@ -154,7 +158,7 @@ def _contains(words: list[str], phrase: list[str]) -> int:
 
 
 def classify(words: list[str], affirm: list[str], deny: list[str], phrases: list[str]):
-    """(intent, (start, end) of the matched words). Deny wins over affirm: 'no I do not' holds 'I do'."""
+    """(intent, (start, end) of the matched words); deny wins: 'no I do not' holds 'I do'."""
     for intent, options in (("deny", deny), ("phrase", phrases), ("affirm", affirm)):
         for p in sorted(options, key=lambda s: -len(s.split())):
             pw = p.split()
@@ -189,7 +193,8 @@ def pinyin_phones(syllable: str) -> str:
         final = _ZERO_INITIAL[s]
         lead = "Y " if s[0] == "y" and final in ("i", "in", "ing") else ""
         return (lead + _FINALS[final]).strip()
-    initial = next((i for i in ("zh", "ch", "sh") if s.startswith(i)), s[0] if s[0] in _INITIALS else "")
+    single = s[0] if s[0] in _INITIALS else ""
+    initial = next((i for i in ("zh", "ch", "sh") if s.startswith(i)), single)
     rest = s[len(initial):]
     if initial in ("j", "q", "x") and rest.startswith("u"):
         rest = "v" + rest[1:]  # ju, que, xuan are ü
@@ -205,31 +210,12 @@ def pinyin_phones(syllable: str) -> str:
     return f"{_INITIALS[initial]} {final}".strip() if initial else final
 
 
-# The en-us model hears Mandarin unaspirated stops as either voiced or voiceless, and has no
-# apical vowel or [ʊŋ]: alternative phones for the pieces where one mapping is a coin toss.
-_PHONE_ALTERNATIVES = {"D": ["T"], "G": ["K"], "B": ["P"], "JH": ["CH"], "ER": ["IH", "IY"],
-                       "UH NG": ["OW NG", "AO NG"], "AH": ["ER", "EH"], "AW": ["AO"]}
-
-
-def pinyin_variants(syllable: str, limit: int = 4) -> list[str]:
-    """The main phones of a syllable first, then up to ``limit`` - 1 alternatives."""
-    main = pinyin_phones(syllable)
-    out = [main]
-    for piece, alts in _PHONE_ALTERNATIVES.items():
-        for alt in alts:
-            for base in list(out):
-                cand = re.sub(rf"\b{piece}\b", alt, base, count=1)
-                if cand not in out:
-                    out.append(cand)
-    return out[:limit]
-
-
 _hash_cache: dict[tuple, str] = {}
 _hash_lock = threading.Lock()
 
 
 def files_sha256(paths: list[Path], extra: str = "") -> str:
-    """sha256 over the model files' bytes (in order) plus ``extra`` text; cached by path, size, mtime."""
+    """sha256 of the model files' bytes (in order) plus ``extra``; cached by path, size, mtime."""
     key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths) + (extra,)
     with _hash_lock:
         if key in _hash_cache:
@@ -280,15 +266,19 @@ class PocketSphinxGrammar(Engine):
         self.hmm_dir = model / "en-us"
         self._lock = threading.Lock()
         if self.locale == "en":
-            self.affirm, self.deny, self.fillers, self.digits = EN_AFFIRM, EN_DENY, EN_FILLERS, EN_DIGITS
+            self.affirm, self.deny = EN_AFFIRM, EN_DENY
+            self.fillers, self.digits = EN_FILLERS, EN_DIGITS
             self.dict_path = model / "cmudict-en-us.dict"
         else:
-            self.affirm, self.deny, self.fillers, self.digits = ZH_AFFIRM, ZH_DENY, ZH_FILLERS, ZH_DIGITS
+            self.affirm, self.deny = ZH_AFFIRM, ZH_DENY
+            self.fillers, self.digits = ZH_FILLERS, ZH_DIGITS
             self.dict_path = self._pinyin_dict()
         self.lm_path = model / "en-us.lm.bin"
         # Tight beams keep a noisy window to ~0.2 s; when they prune every path to the grammar's
         # end (no hypothesis), the audio is decoded again with wider beams.
         self._decoders = [self._make_decoder(DECODER_OPTIONS), self._make_decoder(WIDE_OPTIONS)]
+        # Forced alignment of a Mandarin consent against its negations (see _best_rival).
+        self._aligner = self._make_decoder({}) if self.locale == "zh" else None
         self._searches: dict[str, str] = {}
         self._model_files = sorted(p for p in self.hmm_dir.iterdir() if p.is_file())
 
@@ -308,8 +298,8 @@ class PocketSphinxGrammar(Engine):
     def _write_dict(self, syllables: set[str]) -> Path:
         lines = []
         for syl in sorted(syllables):
-            # Generic alternatives (pinyin_variants) were measured: +2/80 Mandarin answers for
-            # twice the decode time, so only the negation gets extra pronunciations.
+            # Generic alternatives (D/T, G/K, ER/IH, UH NG/OW NG...) were measured: +2/80 Mandarin
+            # answers for twice the decode time, so only the negation gets extra pronunciations.
             prons = ZH_VARIANTS.get(syl) or [pinyin_phones(syl)]
             lines.append(f"{syl} {prons[0]}\n")
             for i, alt in enumerate(prons[1:], start=2):
@@ -424,7 +414,7 @@ class PocketSphinxGrammar(Engine):
         return self._searches[key]
 
     def parses(self, words: list[str], expected: Expected) -> bool:
-        """Whether ``words`` is a complete sentence of the answer grammar (fillers, answer, fillers).
+        """Whether ``words`` is a whole sentence of the answer grammar (fillers, answer, fillers).
 
         pocketsphinx returns the best partial path when no path reached the grammar's end; such
         a fragment ("wo bu tong") must not be read as an answer.
@@ -432,7 +422,8 @@ class PocketSphinxGrammar(Engine):
         if expected.kind == "read_aloud":
             return all(w in self.digits for w in words) and bool(words)
         fillers = set(self.fillers)
-        answers = {tuple(a.split()) for a in list(self.affirm) + list(self.deny) + self._vocab(expected)}
+        options = list(self.affirm) + list(self.deny) + self._vocab(expected)
+        answers = {tuple(a.split()) for a in options}
         if words and all(w in fillers for w in words):
             return True
         for i in range(len(words)):
@@ -453,7 +444,8 @@ class PocketSphinxGrammar(Engine):
                     transcript, words, posts, frames = retry
             complete = self.parses(words, expected)
             if expected.kind == "read_aloud":
-                heard = digits_of(words, self.digits) if is_digits(expected.text or "") else " ".join(words)
+                digits = is_digits(expected.text or "")
+                heard = digits_of(words, self.digits) if digits else " ".join(words)
                 return read_aloud_result(heard, expected)
             vocab = self._vocab(expected)
             intent, span = classify(words, self.affirm, self.deny, vocab)
@@ -463,11 +455,12 @@ class PocketSphinxGrammar(Engine):
             if score < self.min_posterior:
                 log.info("low-confidence %s match (%.2f) treated as unclear", intent, score)
                 return Recognition(transcript, "unclear", score)
+            if not complete:
+                # A fragment ("wo bu" of "wo tong yi") is neither a yes nor a clear refusal.
+                log.info("%s match in an incomplete hypothesis treated as unclear", intent)
+                return Recognition(transcript, "unclear", 0.0)
             if intent == "deny":
                 return Recognition(transcript, intent, score)
-            if not complete:
-                log.info("positive match in an incomplete hypothesis treated as unclear")
-                return Recognition(transcript, "unclear", 0.0)
             extra = len(words) - (span[1] - span[0])
             if extra > MAX_EXTRA_WORDS[self.locale]:
                 # Fillers that soak up real speech around a "yes" hide what else was said
@@ -479,11 +472,68 @@ class PocketSphinxGrammar(Engine):
             a = max(0, (frames[span[0]][0] - 30) * 160)
             b = min(pcm16k.size, (frames[span[1] - 1][1] + 30) * 160)
             strict, swords, sposts, _ = self._decode(pcm16k[a:b], self._strict_search(expected))
-        s_intent, s_span = classify(swords, self.affirm, self.deny, vocab)
-        if s_intent != intent:
-            log.info("positive match not confirmed by the strict pass (%s)", s_intent)
-            return Recognition(f"{transcript} / {strict}", "unclear", 0.0)
+            s_intent, s_span = classify(swords, self.affirm, self.deny, vocab)
+            if s_intent != intent:
+                log.info("positive match not confirmed by the strict pass (%s)", s_intent)
+                return Recognition(f"{transcript} / {strict}", "unclear", 0.0)
+            matched = " ".join(words[span[0] : span[1]])
+            # Mandarin only: with the en-us model "bu" and "wo" sound alike, and the passes above
+            # measured 1-2 false consents per 80 answers there; English measured none without it,
+            # and the check (see _best_rival) costs English half its true consents.
+            rival = self._best_rival(pcm16k[a:b], matched) if self.locale == "zh" else None
+            if rival is not None:
+                log.info("positive match not clearly better than its negation %r", rival)
+                return Recognition(f"{transcript} / not clearly not {rival!r}", "unclear", 0.0)
         return Recognition(transcript, intent, min(score, min(sposts) if sposts else 0.0))
+
+    def negations(self, phrase: str) -> list[str]:
+        """Refusals that sound close to ``phrase``: deny phrases sharing a content word with it,
+        the bare "no"/"bu", and (Mandarin) the phrase with "bu" put in or swapped in."""
+        words = phrase.split()
+        neg = "no" if self.locale == "en" else "bu"
+        content = set(words) - {"i", "wo", "yes"}
+        out = {neg} | {d for d in self.deny if content & set(d.split())}
+        if self.locale == "zh":
+            for i in range(len(words)):
+                out.add(" ".join(words[:i] + ["bu"] + words[i:]))
+                out.add(" ".join(words[:i] + ["bu"] + words[i + 1 :]))
+        out.discard(phrase)
+        return sorted(out)
+
+    def _align_score(self, pcm16k: np.ndarray, text: str) -> float | None:
+        """Acoustic log-likelihood (log base 1.0001) of ``text`` forced onto the audio, or None."""
+        d = self._aligner
+        try:
+            d.set_align_text(text)
+        except (RuntimeError, ValueError):
+            return None
+        d.start_utt()
+        d.process_raw(pcm16k.tobytes(), full_utt=True)
+        d.end_utt()
+        segs = list(d.seg() or [])
+        if not segs:
+            return None
+        lm = d.get_logmath()
+        # An underflowed word score (0.0) is treated as the worst possible fit.
+        return float(sum(lm.log(sg.ascore) if sg.ascore > 0 else -1e12 for sg in segs))
+
+    def _best_rival(self, pcm16k: np.ndarray, phrase: str) -> str | None:
+        """A negation that explains the audio at least as well as ``phrase``, if any.
+
+        The second pass can still pick "wo tong yi" for a spoken "bu tong yi" when the model
+        hears b and w alike; forcing each reading onto the same audio and comparing scores
+        catches that: consent must be the better fit. pocketsphinx normalises acoustic scores
+        per search, so these scores are only roughly comparable: the check is conservative
+        (it also turns some true consents into "unclear"), never a reason to accept.
+        """
+        own = self._align_score(pcm16k, phrase)
+        if own is None:
+            return phrase  # the consent itself does not fit the audio
+        for rival in self.negations(phrase):
+            other = self._align_score(pcm16k, rival)
+            if other is not None and other >= own - ALIGN_MARGIN:
+                return rival
+        return None
 
 
 def is_digits(text: str) -> bool:
@@ -504,7 +554,8 @@ def read_aloud_result(heard: str, expected: Expected) -> Recognition:
     else:
         want, got = " ".join(words_of(text)), " ".join(words_of(heard))
     score = text_similarity(want, got) if got else 0.0
-    return Recognition(heard, "phrase" if score >= READ_ALOUD_SIMILARITY else "unclear", round(score, 3))
+    intent = "phrase" if score >= READ_ALOUD_SIMILARITY else "unclear"
+    return Recognition(heard, intent, round(score, 3))
 
 
 class WhisperEngine(Engine):
@@ -559,7 +610,8 @@ class WhisperEngine(Engine):
         if expected.kind == "read_aloud":
             heard = text if self.locale == "en" else to_pinyin(text)
             if self.locale == "zh" and is_digits(expected.text or ""):
-                heard = "".join(ch for ch in text if ch.isdigit()) or digits_of(heard.split(), ZH_DIGITS)
+                as_digits = "".join(ch for ch in text if ch.isdigit())
+                heard = as_digits or digits_of(heard.split(), ZH_DIGITS)
             return read_aloud_result(heard, expected)
         if self.locale == "zh":
             words, affirm, deny = to_pinyin(text).split(), ZH_AFFIRM, ZH_DENY

@@ -87,7 +87,9 @@ class SileroVad:
 def check_pcm(pcm16k: np.ndarray) -> np.ndarray:
     """Refuse anything but 1-D int16 samples, naming what was wrong."""
     if not isinstance(pcm16k, np.ndarray):
-        raise TypeError(f"expected a numpy array of 16 kHz int16 samples, got {type(pcm16k).__name__}")
+        raise TypeError(
+            f"expected a numpy array of 16 kHz int16 samples, got {type(pcm16k).__name__}"
+        )
     if pcm16k.ndim != 1 or pcm16k.dtype != np.int16:
         raise ValueError(
             f"expected 1-D int16 samples at 16 kHz, got {pcm16k.ndim}-D {pcm16k.dtype}"
@@ -116,7 +118,7 @@ def spans_from_probabilities(
     pad: float = 0.05,
     total: float | None = None,
 ) -> list[SpeechSpan]:
-    """Hysteresis over chunk probabilities (silero's rule): enter at threshold, leave below it - 0.15."""
+    """Hysteresis over chunk probabilities (silero's rule): enter at threshold, leave at -0.15."""
     step = CHUNK / RATE
     total = len(probs) * step if total is None else total
     low = max(threshold - 0.15, 0.01)

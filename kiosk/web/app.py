@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     events.register(socketio, services)
     _attach_evidence(services)
+    from kiosk.review import register as register_review
+
+    register_review(app, services)
     recover_interrupted(services)
     return app
 

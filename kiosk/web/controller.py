@@ -51,23 +51,44 @@ def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tupl
             text=text,
             title=step.label(locale),
             answer_seconds=getattr(step, "answer_seconds", None),
-            seconds=getattr(step, "seconds", None) if kind == "wait" else step.timeout,
+            seconds=_window_seconds(step, challenges),
             retries=step.retries,
             on_fail=step.on_fail,
             expect=getattr(step, "expect", None),
+            phrases=tuple((getattr(step, "phrases", None) or {}).get(locale, ())),
             read_text=read_text,
             challenges=challenges,
         ))
     return tuple(steps)
 
 
-class UnverifiedEvaluator:
-    """Used where no recogniser or liveness check is wired: a human must judge the step."""
+def _window_seconds(step, challenges) -> float | None:
+    """How long the camera or a wait step gets, from the flow's settings."""
+    from kiosk.web.observers import PER_CHALLENGE_SECONDS
 
-    name = "none"
+    if step.kind == "wait":
+        return step.seconds
+    if step.kind == "challenge":
+        return min(float(step.timeout), PER_CHALLENGE_SECONDS * max(1, len(challenges)) + 1.0)
+    if step.kind == "show_id":
+        return min(float(step.timeout), 8.0)
+    return None
 
-    def evaluate(self, controller: WitnessController, step: sm.PlannedStep, window: tuple[float, float]):
-        return "unverified", {"engine": self.name}
+
+class StepEvaluator:
+    """Judges a step's window: challenges by the face observer; anything unjudged goes to a human."""
+
+    def evaluate(self, controller: WitnessController, step: sm.PlannedStep,
+                 window: tuple[float, float], effect: sm.Evaluate):
+        if step.kind == "challenge":
+            if controller.face is None:
+                return "unverified", {"engine": "none", "reason": "liveness check disabled"}
+            return controller.face.challenge_outcome(effect.seq, window[1])
+        if step.listens:
+            from kiosk.web.observers import judge_answer
+
+            return judge_answer(controller, step, window, effect.attempt)
+        return "unverified", {"engine": "none", "reason": f"no automatic check for {step.kind} steps"}
 
 
 class WitnessController:
@@ -92,6 +113,8 @@ class WitnessController:
         self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
         self.state = sm.WitnessState()
         self.peer = None
+        self.face = None  # FaceObserver, from the join
+        self.voice = None  # VoiceObserver, from the join
         self.evaluator = services.evaluator_for(self)
         self._lock = threading.RLock()
         self._timers: dict[str, threading.Timer] = {}
@@ -108,7 +131,9 @@ class WitnessController:
         (self.dir / "flow.yaml").write_text(self.flow.source_text, encoding="utf-8")
         self._write_meta()
         self.services.guide.prerender([(s.text, self.locale) for s in self.plan])
+        self.start_observers()  # loads the face models while the investor reads the consent
         self.dispatch(sm.Joined())
+        self.record("display_prefs", dict(self.prefs))
         self.record("witness_planned", {
             "flow": {"id": self.flow.id, "version": self.flow.version, "hash": self.flow.content_hash},
             "locale": self.locale,
@@ -169,6 +194,17 @@ class WitnessController:
         self.prefs.update(prefs)
         self.record("display_prefs", dict(self.prefs))
 
+    def start_observers(self) -> None:
+        """Start watching the face (before media flows), unless liveness is switched off."""
+        if self.settings.liveness and self.face is None:
+            from kiosk.web.observers import FaceObserver
+
+            self.face = FaceObserver(self, self.settings.face_model)
+        if self.settings.speech and self.voice is None:
+            from kiosk.web.observers import VoiceObserver
+
+            self.voice = VoiceObserver(self)
+
     # ------------------------------------------------------------------ effects
 
     def _run(self, effect: sm.Effect) -> None:
@@ -180,6 +216,9 @@ class WitnessController:
             self._start_timer(effect.name, effect.seconds, effect.event)
         elif isinstance(effect, sm.OpenWindow):
             self._window_started = self.clock.now()
+            step = self.plan[self.state.index]
+            if step.kind == "challenge" and self.face is not None:
+                self.face.start_challenges(effect.seq, step, self._window_started)
             self.emit("window_open", {"step": effect.step, "seconds": effect.seconds,
                                       "kind": effect.kind, "seq": effect.seq})
         elif isinstance(effect, sm.CloseWindow):
@@ -226,7 +265,7 @@ class WitnessController:
     def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
         step = self.plan[effect.index]
         try:
-            outcome, detail = self.evaluator.evaluate(self, step, window)
+            outcome, detail = self.evaluator.evaluate(self, step, window, effect)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
             outcome, detail = "flag", {"error": type(exc).__name__}
@@ -263,6 +302,10 @@ class WitnessController:
         with session_context(self.id):
             try:
                 self._close_peer()
+                if self.face is not None:
+                    self.face.finish()
+                if self.voice is not None:
+                    self.voice.stop()
                 info = finalise_session_recording(self.dir, self)
                 self.timeline.close()
                 self._write_meta(state=state, end_reason=reason)

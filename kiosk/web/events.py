@@ -85,6 +85,7 @@ def register(socketio, services) -> None:
                 if not isinstance(data, dict) or data.get("type", "offer") != "offer":
                     raise SignallingError("send {sdp, type: 'offer'}")
                 sdp = validate_offer(data.get("sdp"), settings.max_sdp_bytes)
+                c.start_observers()
                 peer = InvestorPeer(
                     session_id=c.id,
                     clock=c.clock,
@@ -94,6 +95,8 @@ def register(socketio, services) -> None:
                     keyframe_interval=settings.keyframe_interval_seconds,
                     on_first_frame=lambda: c.dispatch(sm.MediaConnected()),
                     on_lost=lambda reason: c.dispatch(sm.Lost(reason)),
+                    on_video_frame=c.face.submit if c.face is not None else None,
+                    on_audio_frame=c.voice.submit if c.voice is not None else None,
                 )
                 c.peer = peer
                 c.record("offer_received", {"bytes": len(sdp)})
@@ -133,6 +136,17 @@ def register(socketio, services) -> None:
         if seq is None:
             return _bad("bad_message", "seq must be a non-negative integer")
         c.prompt_report(kind, seq, extra)
+
+    @socketio.on("prompt_replayed")
+    def on_prompt_replayed(data=None):
+        """The investor asked to hear the prompt again (the guide's voice may be in the answer)."""
+        c = current()
+        if c is None:
+            return
+        seq = _int_field(data, "seq")
+        if seq is None:
+            return _bad("bad_message", "seq must be a non-negative integer")
+        c.record("prompt_replayed", {"seq": seq, "step": c._prompts.get(seq, {}).get("step")})
 
     @socketio.on("heartbeat")
     def on_heartbeat(_data=None):

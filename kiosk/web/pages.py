@@ -1,17 +1,22 @@
-"""Pages: the demo start page, the investor's witness page and the guide's prompt audio."""
+"""Pages: the demo start page, the investor's witness page, the branch kiosk page and the guide's
+prompt audio."""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file
 
-from kiosk.errors import LinkError
+from kiosk.errors import FlowError, LinkError
 from kiosk.web.api import Applicant, CreateSession, create_session
 
 bp = Blueprint("pages", __name__)
 
 _PROMPT_FILE = re.compile(r"^([0-9a-f]{64})\.(wav|visemes\.json)$")
+# Only a plain hex colour may reach the page's <style>: anything else could inject CSS.
+_BRAND_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".webp": "image/webp"}
 
 MESSAGES = {
     "link_invalid": {
@@ -59,6 +64,103 @@ def demo():
     return redirect(f"/w/{token}", code=303)
 
 
+def _setting(name: str, default):
+    """A setting that may not exist in this build's Settings yet (see docs/kiosk.md)."""
+    return getattr(services().settings, name, default)
+
+
+def _branding() -> dict:
+    """Broker colour and logo for the page, from settings; the broker name comes from the flow."""
+    color = str(_setting("brand_color", "") or "")
+    if color and not _BRAND_COLOR.match(color):
+        current_app.logger.warning("brand_color %r is not a #rrggbb colour; ignored", color)
+        color = ""
+    logo = _setting("brand_logo", None)
+    return {"brand_color": color, "brand_logo": "/brand/logo" if logo else ""}
+
+
+def _seconds_arg(name: str, default: float) -> float:
+    """A kiosk URL may tune its own timings (?reset=, ?idle=), clamped to 2 s .. 1 h."""
+    try:
+        value = float(request.args.get(name, default))
+    except ValueError:
+        value = float(default)
+    return min(3600.0, max(2.0, value)) if value == value else float(default)  # NaN: default
+
+
+def _kiosk_context() -> dict:
+    return {
+        "kiosk_reset_ms": int(_seconds_arg("reset", _setting("kiosk_reset_seconds", 15)) * 1000),
+        "kiosk_idle_ms": int(_seconds_arg("idle", _setting("kiosk_idle_seconds", 90)) * 1000),
+    }
+
+
+def _kiosk_self_start() -> bool:
+    """The kiosk may start a witness for the next walk-in customer (demo or branch setting)."""
+    return bool(services().settings.demo or _setting("kiosk_self_start", False))
+
+
+def _no_store(resp):
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    resp.headers["Permissions-Policy"] = "camera=(self), microphone=(self), fullscreen=(self)"
+    return resp
+
+
+@bp.get("/kiosk")
+def kiosk_page():
+    """The branch touch screen: an attract screen that runs one witness after another."""
+    locale = _locale()
+    flow_id = request.args.get("flow") or ""
+    try:
+        flow = services().flows.get(flow_id or services().settings.default_flow)
+    except FlowError:
+        abort(404)
+    broker = (flow.broker or {}).get(locale, "") if getattr(flow, "broker", None) else ""
+    return _no_store(current_app.make_response(render_template(
+        "investor.html", token="", locale=locale, broker=broker, kiosk_mode=True,
+        kiosk_start=_kiosk_self_start(), kiosk_flow=flow_id, **_kiosk_context(), **_branding(),
+    )))
+
+
+@bp.post("/kiosk/next")
+def kiosk_next():
+    """Create the next customer's witness (sample applicant) and hand its token to the kiosk page."""
+    if not _kiosk_self_start():
+        abort(404)
+    # JSON only: a cross-site page cannot send it without a CORS preflight, which we never allow.
+    if not request.is_json:
+        return jsonify({"error": "send Content-Type: application/json"}), 415
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        return jsonify({"error": "send a JSON object"}), 400
+    locale = data.get("locale") if data.get("locale") in ("zh-CN", "en") else _locale()
+    flow_id = data.get("flow") if isinstance(data.get("flow"), str) and data.get("flow") else None
+    try:
+        body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale, flow_id=flow_id)
+        _row, token = create_session(body)
+    except (FlowError, ValueError) as exc:
+        return jsonify({"error": str(exc)}), 400
+    resp = jsonify({"token": token})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/brand/logo")
+def brand_logo():
+    """The broker's logo file named by the brand_logo setting."""
+    logo = _setting("brand_logo", None)
+    if not logo:
+        abort(404)
+    from pathlib import Path
+
+    path = Path(logo)
+    mimetype = _LOGO_TYPES.get(path.suffix.lower())
+    if mimetype is None or not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=mimetype, max_age=3600)
+
+
 @bp.get("/w/<token>")
 def investor(token: str):
     """The witness page. Opening it does not use the link up; joining the witness does."""
@@ -75,14 +177,12 @@ def investor(token: str):
                                text2=text2, locale=locale, code=exc.code), status
     flow = services().flows.get(row.flow_id)
     broker = (flow.broker or {}).get(row.locale, "") if getattr(flow, "broker", None) else ""
-    resp = current_app.make_response(render_template(
+    kiosk_mode = bool(request.args.get("kiosk"))
+    return _no_store(current_app.make_response(render_template(
         "investor.html", token=token, locale=row.locale, broker=broker,
-        kiosk_mode=bool(request.args.get("kiosk")),
-    ))
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
-    resp.headers["Permissions-Policy"] = "camera=(self), microphone=(self)"
-    return resp
+        kiosk_mode=kiosk_mode, kiosk_start=kiosk_mode and _kiosk_self_start(),
+        **_kiosk_context(), **_branding(),
+    )))
 
 
 @bp.get("/media/prompts/<name>")

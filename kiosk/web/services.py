@@ -37,6 +37,7 @@ class KioskServices:
         self._by_sid: dict[str, str] = {}
         self._lock = threading.Lock()
         self.sealer = None  # set when the evidence package is available
+        self._recognizer = None
         self._closed = False
 
     # ------------------------------------------------------------------ live sessions
@@ -61,10 +62,19 @@ class KioskServices:
         with self._lock:
             return list(self._live.values())
 
-    def evaluator_for(self, controller):
-        from kiosk.web.controller import UnverifiedEvaluator
+    def recognizer(self):
+        """The shared speech recogniser (loaded on first use; it serialises its decoders)."""
+        with self._lock:
+            if self._recognizer is None:
+                from kiosk.speech import Recognizer
 
-        return UnverifiedEvaluator()
+                self._recognizer = Recognizer(whisper_model_dir=self.settings.speech_whisper_model_dir)
+            return self._recognizer
+
+    def evaluator_for(self, controller):
+        from kiosk.web.controller import StepEvaluator
+
+        return StepEvaluator()
 
     # ------------------------------------------------------------------ sealing
 

@@ -1,0 +1,421 @@
+"""Live observation of one investor: the face (active liveness check, one person, identity).
+
+``FaceObserver`` gets every decoded video frame on the aiortc loop but only keeps a reference
+to the newest one; its own thread converts and analyses the latest frame, drops stale ones,
+runs the current challenge, sends live hints to the page and, at the end, writes the
+whole-session checks. It observes and reports; the session decides.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+
+from kiosk.logs import session_context
+
+log = logging.getLogger(__name__)
+
+# Hints from kiosk.liveness.challenges.ChallengeTracker.hint() -> page hint codes.
+HINT_CODES = {
+    "keep your face in the frame": "face_in_frame",
+    "too dark": "more_light",
+    "only one face in the frame, please": "one_person",
+}
+MAX_ANALYSIS_WIDTH = 640
+HINT_EVERY_S = 1.0
+PER_CHALLENGE_SECONDS = 8.0
+SAMPLE_EVERY_S = 0.2
+
+
+def challenge_window_seconds(step) -> float:
+    """Time allowed for a challenge step: each drawn challenge gets its share, capped by timeout."""
+    return min(float(step.seconds or 90.0), PER_CHALLENGE_SECONDS * max(1, len(step.challenges)) + 1.0)
+
+
+BASELINE_SECONDS = 2.0
+
+
+def baseline_before(history, t: float):
+    """The person's neutral face: the median of the last seconds before ``t`` (or None).
+
+    Taken from frames before the challenge starts (while the guide speaks), so that a movement
+    made right at the start is measured against the resting face, not mistaken for it.
+    """
+    from kiosk.liveness.challenges import Baseline
+
+    recent = [s for s in history if t - BASELINE_SECONDS <= s.t <= t]
+    try:
+        return Baseline.from_signals(recent) if len(recent) >= 5 else None
+    except ValueError:
+        return None
+
+
+class _Challenges:
+    def __init__(self, seq: int, step_id: str, kinds: list[str], started_t: float, timeout: float,
+                 baseline):
+        self.seq, self.step_id = seq, step_id
+        self.queue = list(kinds)
+        self.timeout = timeout
+        self.verdicts = []
+        self.tracker = None
+        self.done = False
+        self.next_tracker(started_t, baseline)
+
+    def next_tracker(self, t: float, baseline) -> None:
+        from kiosk.liveness.challenges import ChallengeTracker
+
+        self.tracker = ChallengeTracker(self.queue.pop(0), self.timeout, t, baseline=baseline)
+
+
+class FaceObserver:
+    """One investor's face, watched off the loop (one landmarker per observer thread)."""
+
+    def __init__(self, controller, model_path: Path | None = None):
+        self.c = controller
+        self.model_path = model_path
+        self._cond = threading.Condition()
+        self._pending = None  # (av.VideoFrame, t)
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._challenges: _Challenges | None = None
+        self.verdicts = []
+        self.error: str | None = None
+        self.analysis = None
+        self.received = 0
+        self.dropped = 0
+        self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
+        self._last_hint = (None, 0.0)
+        self._last_sample = float("-inf")
+        self._history: collections.deque = collections.deque(maxlen=90)  # ~6 s at 15 fps
+        self._thread = threading.Thread(target=self._run, name=f"kiosk-face-{controller.id[:8]}",
+                                        daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ from the loop
+
+    def submit(self, frame, t: float) -> None:
+        """Keep the newest frame; an unanalysed older one is dropped (never queued)."""
+        with self._cond:
+            self.received += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (frame, t)
+            self._cond.notify()
+
+    # ------------------------------------------------------------------ the worker
+
+    def _run(self) -> None:
+        with session_context(self.c.id):
+            try:
+                from kiosk.liveness.analyzer import FrameAnalysis
+
+                fa = FrameAnalysis(self.model_path, describe=True)
+                self.id_descriptor = self._id_descriptor(fa)
+            except Exception as exc:  # a broken model must flag the session, never pass it
+                log.exception("the face analyser could not start")
+                self.error = f"face analyser unavailable: {type(exc).__name__}: {exc}"[:300]
+                self.c.record("liveness_unavailable", {"error": self.error})
+                return
+            try:
+                while True:
+                    with self._cond:
+                        while self._pending is None and not self._stopping:
+                            self._cond.wait()
+                        if self._pending is None:
+                            break
+                        frame, t = self._pending
+                        self._pending = None
+                    try:
+                        if frame.width > MAX_ANALYSIS_WIDTH:
+                            h = int(frame.height * MAX_ANALYSIS_WIDTH / frame.width) // 2 * 2
+                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH, height=h)
+                        else:
+                            rgb = frame.to_ndarray(format="rgb24")
+                        sig = fa.feed(t, rgb)
+                    except Exception as exc:  # an unreadable frame: note it and go on
+                        log.warning("frame not analysed: %s", type(exc).__name__)
+                        continue
+                    self.latencies.append(self.c.clock.now() - t)
+                    self._on_signals(sig, rgb.shape[1])
+            except Exception as exc:
+                log.exception("the face observer failed")
+                self.error = f"face observer failed: {type(exc).__name__}"
+                self.c.record("liveness_unavailable", {"error": self.error})
+            finally:
+                self.analysis = fa.close()
+
+    def _id_descriptor(self, fa):
+        folder = self.c.dir
+        for name in ("id_photo.jpg", "id_photo.png"):
+            path = folder / name
+            if path.exists():
+                try:
+                    return fa._describer.describe_file(path) if fa._describer else None
+                except Exception as exc:
+                    self.c.record("id_photo_unusable", {"reason": f"{type(exc).__name__}: {exc}"[:200]})
+                    return None
+        return None
+
+    def _on_signals(self, sig, width: int) -> None:
+        with self._lock:
+            self._history.append(sig)
+        if sig.t - self._last_sample >= SAMPLE_EVERY_S:
+            # Curves for the auditor's replay (blink, yaw, jaw, face present), 5 per second.
+            self._last_sample = sig.t
+            self.c.record("liveness_sample", {
+                "frame_t": round(sig.t, 3), "faces": sig.faces,
+                "blink": round(max(sig.blink_l, sig.blink_r), 3), "yaw": round(sig.yaw, 1),
+                "jaw": round(sig.jaw_open, 3)})
+        hint = None
+        finished_seq = None
+        with self._lock:
+            ch = self._challenges
+            if ch is not None and not ch.done:
+                verdict = ch.tracker.feed(sig)
+                hint = ch.tracker.hint()
+                while verdict is not None:
+                    self._verdict(ch, verdict)
+                    if not ch.queue:
+                        ch.done = True
+                        finished_seq = ch.seq
+                        break
+                    ch.next_tracker(verdict.t_end, baseline_before(list(self._history), verdict.t_end))
+                    self._announce(ch)
+                    verdict = ch.tracker.feed(sig)
+        code = HINT_CODES.get(hint) if hint else None
+        if hint and code is None:
+            code = "turn_more" if "more" in hint or "wider" in hint or "fully" in hint else None
+        if code is None:
+            code = self._framing(sig, width)
+        self._hint(code, hint)
+        if finished_seq is not None:
+            from kiosk.session import WindowTimeout
+
+            self.c.dispatch(WindowTimeout(finished_seq))  # all decided: no need to wait longer
+
+    def _framing(self, sig, width: int) -> str | None:
+        if sig.faces == 0:
+            return "face_in_frame"
+        if sig.faces > 1:
+            return "one_person"
+        if sig.brightness < 40:
+            return "more_light"
+        if sig.box:
+            frac = (sig.box[2] - sig.box[0]) / max(1, width)
+            if frac < 0.18:
+                return "closer"
+            if frac > 0.75:
+                return "further"
+        return None
+
+    def _hint(self, code, text) -> None:
+        last_code, last_at = self._last_hint
+        now = time.monotonic()
+        if code == last_code and now - last_at < HINT_EVERY_S:
+            return
+        if code is None and last_code is None:
+            return
+        self._last_hint = (code, now)
+        self.c.emit("hint", {"code": code, "text": text})
+
+    def _verdict(self, ch: _Challenges, verdict) -> None:
+        ch.verdicts.append(verdict)
+        self.verdicts.append(verdict)
+        data = {"step": ch.step_id, **verdict.to_dict()}
+        self.c.record("challenge_result", data)
+        self.c.emit("challenge_result", {"step": ch.step_id, "name": verdict.kind,
+                                         "passed": verdict.passed})
+
+    def _announce(self, ch: _Challenges) -> None:
+        index = len(ch.verdicts)
+        self.c.emit("challenge", {"step": ch.step_id, "name": ch.tracker.kind, "index": index,
+                                  "total": index + 1 + len(ch.queue)})
+
+    # ------------------------------------------------------------------ the session's calls
+
+    def start_challenges(self, seq: int, step, t: float) -> None:
+        if not step.challenges:
+            return
+        timeout = min(PER_CHALLENGE_SECONDS, challenge_window_seconds(step))
+        with self._lock:
+            baseline = baseline_before(list(self._history), t)
+            self._challenges = _Challenges(seq, step.id, list(step.challenges), t, timeout, baseline)
+            self._announce(self._challenges)
+
+    def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
+        """Close the current challenges at ``t``: pass only if every one passed."""
+        with self._lock:
+            ch = self._challenges
+            if ch is None or ch.seq != seq:
+                return "flag", {"engine": "mediapipe", "reason": "no challenge was running"}
+            if not ch.done:
+                from kiosk.liveness.challenges import ChallengeTracker
+
+                self._verdict(ch, ch.tracker.finish(t))
+                for kind in ch.queue:
+                    self._verdict(ch, ChallengeTracker(kind, ch.timeout, t).finish(t))
+                ch.queue.clear()
+                ch.done = True
+            self._challenges = None
+            verdicts = ch.verdicts
+        if self.error:
+            return "flag", {"engine": "mediapipe", "reason": self.error}
+        passed = all(v.passed for v in verdicts)
+        return ("pass" if passed else "flag"), {
+            "engine": "mediapipe",
+            "challenges": [v.kind for v in verdicts],
+            "passed": [v.passed for v in verdicts],
+        }
+
+    def finish(self, timeout: float = 15.0) -> dict | None:
+        """Stop, run the whole-session checks, write ``checks/liveness.json``; returns the report."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        if self.analysis is None:
+            report = {"available": False, "error": self.error or "no analysis"}
+            self._write(report)
+            return report
+        from kiosk.liveness.session_checks import assess, check_session
+
+        a = self.analysis
+        session_report = check_session(a.signals, a.descriptors, self.verdicts,
+                                       id_descriptor=getattr(self, "id_descriptor", None))
+        ok, reasons = assess(session_report)
+        lat = sorted(self.latencies)
+        wall = max(a.wall_s, 1e-6)
+        report = {
+            "available": self.error is None,
+            "check": "active liveness check (not a certified presentation-attack detection)",
+            "ok": ok and self.error is None,
+            "reasons": reasons + ([self.error] if self.error else []),
+            **session_report.to_dict(),
+            "performance": {
+                "frames_received": self.received,
+                "frames_analysed": len(a.signals),
+                "frames_dropped": self.dropped,
+                "analysed_fps": round(len(a.signals) / wall, 2),
+                "latency_p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
+                "latency_p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+                "ms_per_frame": round(a.ms_per_frame, 2),
+            },
+        }
+        self._write(report)
+        self.c.record("liveness_report", {
+            "ok": report["ok"], "reasons": report["reasons"][:20],
+            "summary": {k: v for k, v in session_report.summary.items()
+                        if isinstance(v, (int, float, str, bool, type(None)))},
+            "events": [e for e in report.get("events", []) if e.get("type") != "challenge"][:50],
+            "performance": report["performance"],
+        })
+        return report
+
+    def _write(self, report: dict) -> None:
+        folder = self.c.dir / "checks"
+        folder.mkdir(exist_ok=True)
+        (folder / "liveness.json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str),
+                                              encoding="utf-8")
+
+
+class VoiceObserver:
+    """One investor's microphone: 48 kHz frames -> 16 kHz mono ring buffer, off the loop.
+
+    The loop only puts frames on a bounded queue; a worker thread resamples them into an
+    ``AudioWindowBuffer`` keyed by media-clock time, from which each answer window is cut.
+    """
+
+    QUEUE_FRAMES = 500  # 10 s of 20 ms frames: a stalled worker drops, never grows
+
+    def __init__(self, controller):
+        import queue
+
+        from kiosk.speech.audio import AudioWindowBuffer
+
+        self.c = controller
+        self.buffer = AudioWindowBuffer(seconds=180)
+        self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUE_FRAMES)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name=f"kiosk-voice-{controller.id[:8]}",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, frame, t: float) -> None:
+        try:
+            self._queue.put_nowait((frame, t))
+        except Exception:  # queue.Full
+            self.dropped += 1
+
+    def _run(self) -> None:
+        with session_context(self.c.id):
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                try:
+                    self.buffer.feed(*item)
+                except Exception:
+                    log.exception("audio frame could not be buffered")
+
+    def window(self, t0: float, t1: float, timeout: float = 2.0):
+        """The investor's audio in [t0, t1] (waits briefly for frames still in the queue)."""
+        deadline = time.monotonic() + timeout
+        while (self.buffer.end_time or 0.0) < t1 - 0.05 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.buffer.cut(t0, t1)
+
+    def stop(self) -> None:
+        try:
+            self._queue.put(None, timeout=1)
+        except Exception:
+            pass
+        self._thread.join(5)
+
+
+# What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
+OUTCOME_DECISION = {"pass": "agree", "stop": "disagree"}
+
+
+def judge_answer(controller, step, window: tuple[float, float], attempt: int):
+    """Cut the answer window, recognise it, and apply the decision rule."""
+    from kiosk.speech import Expected, decide
+
+    voice = controller.voice
+    if voice is None:
+        return "unverified", {"engine": "none", "reason": "speech check disabled"}
+    if step.kind == "read_aloud":
+        expected = Expected("read_aloud", text=step.read_text)
+    elif step.expect == "phrases":
+        expected = Expected("phrases", phrases=list(step.phrases))
+    else:
+        expected = Expected(step.expect or "affirm")
+    pcm = voice.window(*window)
+    answer = controller.services.recognizer().verify(pcm, controller.locale, expected)
+    decision = decide(answer, expected, attempt, step.retries)
+    detail = {
+        "speech_present": answer.speech_present,
+        "transcript": answer.transcript,
+        "intent": answer.intent,
+        "score": round(float(answer.score), 3),
+        "engine": answer.engine,
+        "model_sha256": answer.model_sha256,
+        "speech_spans": [[round(window[0] + s.start, 3), round(window[0] + s.end, 3)]
+                         for s in answer.spans],
+        "decision_reason": decision.reason,
+        "recognise_ms": round(answer.ms, 1),
+    }
+    if step.kind == "question":
+        controller.record("answer_recognised", {
+            "step": step.id, "decision": OUTCOME_DECISION.get(decision.outcome, "unclear"),
+            "intent": answer.intent,
+            "text": answer.transcript,
+            "t_start": detail["speech_spans"][0][0] if answer.spans else window[0],
+            "t_end": detail["speech_spans"][-1][1] if answer.spans else window[1],
+            "score": detail["score"], "engine": answer.engine})
+    controller.emit("recognised", {"step": step.id, "text": answer.transcript,
+                                   "intent": answer.intent, "outcome": decision.outcome})
+    return decision.outcome, detail

@@ -1,0 +1,56 @@
+"""The active liveness check in live sessions: real faces over real WebRTC into MediaPipe."""
+
+import asyncio
+import json
+
+from kiosk.media.simulate import run_investor
+from kiosk.testing.faces import ClipSpec, clip_path
+from kiosk.timeline import read_timeline
+from tests.kiosk_server import API_KEY
+
+
+def run_clip(server, clip, tone_audio):
+    created = server.create(flow="challenge")
+    # Prompts take their real time, as in a browser: the challenge starts after the guide has
+    # spoken it, measured against the face at rest while it spoke.
+    res = asyncio.run(run_investor(created["investor_url"], clip, tone_audio, api_key=API_KEY,
+                                   prompt_time="real", timeout=90))
+    assert res.state == "finished", (res.as_dict(), server.log())
+    server.wait_ended(created["session_id"])
+    folder = server.session_dir(created["session_id"])
+    events = read_timeline(folder / "timeline.jsonl")
+    report = json.loads((folder / "checks" / "liveness.json").read_text())
+    return res, events, report
+
+
+def results(events, type_):
+    return [e["data"] for e in events if e["type"] == type_]
+
+
+def test_a_live_face_passes_its_challenge_and_the_server_keeps_up(kiosk_server, tone_audio):
+    clip = clip_path(ClipSpec("astronaut", "turn_left"))
+    res, events, report = run_clip(kiosk_server, clip, tone_audio)
+    verdicts = results(events, "challenge_result")
+    assert [(v["kind"], v["passed"]) for v in verdicts] == [("turn_left", True)], verdicts
+    step = next(r for r in results(events, "step_result") if r["step"] == "live")
+    assert step["outcome"] == "pass"
+    assert any(e["name"] == "step" for e in res.events)
+    perf = report["performance"]
+    assert perf["analysed_fps"] >= 10, perf
+    assert perf["latency_p95_ms"] < 300, perf
+    assert report["summary"]["faces_max"] == 1
+    assert report["summary"]["face_present_ratio"] > 0.9
+    samples = results(events, "liveness_sample")
+    assert len(samples) >= 10 and all(s["faces"] == 1 for s in samples[2:])
+
+
+def test_a_still_photo_fails_the_challenge_and_is_flagged(kiosk_server, tone_audio):
+    clip = clip_path(ClipSpec("hopper", "still"))
+    _res, events, report = run_clip(kiosk_server, clip, tone_audio)
+    verdicts = results(events, "challenge_result")
+    assert verdicts and not any(v["passed"] for v in verdicts)
+    step = next(r for r in results(events, "step_result") if r["step"] == "live")
+    assert step["outcome"] == "flag"
+    finished = next(e for e in events if e["type"] == "finished")
+    assert "flag:live" in finished["data"]["flags"]
+    assert report["ok"] is False and report["reasons"]
