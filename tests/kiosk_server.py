@@ -115,6 +115,7 @@ def make_flows_dir(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for f in (REPO / "flows").glob("*.yaml"):
         shutil.copy(f, dest / f.name)
-    for name in ("quick.yaml", "challenge.yaml"):
-        shutil.copy(REPO / "tests" / "flow_fixtures" / name, dest / name)
+    shutil.copy(REPO / "tests" / "flow_fixtures" / "quick.yaml", dest / "quick.yaml")
+    for f in (REPO / "tests" / "flows_live").glob("*.yaml"):  # flows of the live tests
+        shutil.copy(f, dest / f.name)
     return dest

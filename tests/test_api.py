@@ -217,3 +217,19 @@ def test_cancel_before_media_ends_the_session_as_aborted(app, client):
     assert (row.state, row.end_reason) == ("aborted", "cancelled")
     events = [e["type"] for e in controller.timeline.events]
     assert "aborted" in events and events[-1] == "recording_missing"
+
+
+def test_a_session_runs_the_exact_script_it_was_created_with(app, client):
+    r = create(client)
+    flows_dir = app.extensions["kiosk"].settings.flows_dir
+    original = (flows_dir / "quick.yaml").read_text(encoding="utf-8")
+    (flows_dir / "quick.yaml").write_text(original.replace("您好。", "您好，已修改。"), encoding="utf-8")
+    c = sock(app, client)
+    c.emit("join", {"token": token_of(r)})
+    c.get_received()
+    controller = app.extensions["kiosk"].live()[0]
+    assert controller.plan[0].text == "您好。"
+    assert controller.flow.content_hash == r.get_json()["flow"]["hash"]
+    folder = app.extensions["kiosk"].store.session_dir(r.get_json()["session_id"])
+    assert (folder / "flow.yaml").read_text(encoding="utf-8") == original
+    c.disconnect()

@@ -33,7 +33,7 @@ def test_investor_completes_a_witness_in_chromium(kiosk_server, barcode_video, t
     sent = [e["data"]["text"] for e in events if e["type"] == "prompt_sent"]
     assert subtitle.strip() in sent  # the subtitle shows the words the guide speaks
     types = [e["type"] for e in events]
-    assert types.count("prompt_started") == types.count("prompt_ended") == len(QUICK_STEPS)
+    assert types.count("prompt_started") == types.count("prompt_ended") == types.count("prompt_sent")
 
     rec = kiosk_server.session_dir(created["session_id"]) / "recording.webm"
     probe = probe_recording(rec)
@@ -45,7 +45,7 @@ def test_investor_completes_a_witness_in_chromium(kiosk_server, barcode_video, t
     steps = [(b - a) % 60 for a, b in zip(codes, codes[1:])]
     assert sum(s in (1, 2) for s in steps) >= 0.9 * len(steps), steps
     assert probe["audio_seconds"] >= span - 1.0 and probe["audio_rms"] > 0.02, probe
-    assert abs(probe["first_video_pts"] - probe["first_audio_pts"]) < 0.1, probe
+    assert abs(probe["first_video_pts"] - probe["first_audio_pts"]) < 0.3, probe
 
 
 def test_closing_the_browser_mid_witness_aborts_with_a_finalised_recording(
@@ -97,3 +97,29 @@ def test_a_used_link_shows_a_kind_page(kiosk_server, tmp_path, barcode_video, to
             second.get_by_test_id("error-message-2").inner_text()
         assert "已经使用" in texts and "already been used" in texts
         assert phase(page) in ("connecting", "witness")
+
+
+def test_a_spoken_consent_from_chromiums_microphone_is_recognised(kiosk_server, barcode_video, tmp_path):
+    import numpy as np
+
+    from kiosk.testing.streams import speech_wav, write_wav
+
+    # Chromium loops the WAV: "yes, I do" every 3 s, so every 6 s answer window holds it.
+    one = speech_wav(tmp_path / "one.wav", "yes, I do", lead_silence=0.8)
+    import wave
+
+    with wave.open(str(one)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    period = np.zeros(3 * 48000, np.int16)
+    period[: len(pcm)] = pcm[: len(period)]
+    mic = write_wav(tmp_path / "mic.wav", period)
+    created = kiosk_server.create(flow="consent", locale="en", name="Alex Chen")
+    with browser(tmp_path, barcode_video, mic) as b:
+        page = b.new_page()
+        start_witness(page, created["investor_url"])
+        assert wait_phase(page, ["done", "ended", "error"], 90000) == "done"
+    kiosk_server.wait_ended(created["session_id"])
+    events = read_timeline(kiosk_server.session_dir(created["session_id"]) / "timeline.jsonl")
+    results = [e["data"] for e in events if e["type"] == "step_result" and e["data"]["step"] == "consent"]
+    assert results and results[-1]["outcome"] == "pass", results
+    assert results[-1]["intent"] == "affirm" and "yes" in results[-1]["transcript"]

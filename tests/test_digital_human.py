@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,10 @@ from kiosk.timeline import read_timeline
 from tests.browser import browser, phase, start_witness, wait_phase
 from tests.kiosk_server import KioskServer, make_flows_dir
 
-pytestmark = pytest.mark.browser
+browser_test = pytest.mark.browser
 
+MOUTH = "document.querySelector('#avatar svg').getAttribute('data-mouth')"
+AUDIO = "document.getElementById('prompt-audio')"
 LIPSYNC_TOLERANCE_S = 0.080  # the issue's bound: the mouth follows audio time within 80 ms
 ZH_LINE = "您好，欢迎办理开户见证。请看着屏幕，保持面部在框内。"
 EN_LINE = "Hello, and welcome. Please look at the screen, and keep your face in the oval."
@@ -74,20 +75,33 @@ HINT_TEXT = {"zh-CN": "请将面部移入椭圆框内", "en": "Please move your 
 
 # Runs after the avatar's own animation frame (it is registered later), so each sample pairs the
 # mouth the avatar drew with the audio time at (almost) the same moment.
-SAMPLER = """() => {
+SAMPLER = r"""() => {
   const audio = document.getElementById('prompt-audio');
   const svg = document.querySelector('#avatar svg');
   window.__samples = [];
   window.__subtitles = [];
+  window.__looks = {states: {}, minLid: 1, minSway: 99, maxSway: -99};
+  const head = svg.querySelector('.avatar-head');
   let lastStep = null;
   function tick() {
+    const looks = window.__looks;
+    looks.states[document.getElementById('avatar').getAttribute('data-state')] = true;
+    const rot = /rotate\(([-\d.]+)/.exec(head.getAttribute('transform') || '');
+    const sway = Number(rot ? rot[1] : 0);
+    looks.minSway = Math.min(looks.minSway, sway);
+    looks.maxSway = Math.max(looks.maxSway, sway);
+    for (const g of svg.querySelectorAll('g[transform*="scale(1 "]')) {
+      const lid = /scale\(1 ([\d.]+)\)/.exec(g.getAttribute('transform'));
+      looks.minLid = Math.min(looks.minLid, Number(lid[1]));
+    }
     if (!audio.paused && !audio.ended && audio.currentTime > 0) {
       window.__samples.push([audio.currentTime, Number(svg.getAttribute('data-mouth')),
                              audio.currentSrc, audio.playbackRate]);
     }
     if (window.kiosk.stepId !== lastStep && window.kiosk.stepId !== null) {
       lastStep = window.kiosk.stepId;
-      window.__subtitles.push([lastStep, document.querySelector('[data-testid=subtitle]').textContent]);
+      const subtitle = document.querySelector('[data-testid=subtitle]').textContent;
+      window.__subtitles.push([lastStep, subtitle]);
     }
     requestAnimationFrame(tick);
   }
@@ -109,7 +123,8 @@ def lipsync_report(samples, visemes: dict) -> dict:
     for t, mouth, *_ in samples:
         window = interpolate(pts, np.linspace(t - LIPSYNC_TOLERANCE_S, t + LIPSYNC_TOLERANCE_S, 33))
         if not (window.min() - 0.01 <= mouth <= window.max() + 0.01):
-            bad.append((round(t, 3), mouth, round(float(window.min()), 3), round(float(window.max()), 3)))
+            bad.append((round(t, 3), mouth, round(float(window.min()), 3),
+                        round(float(window.max()), 3)))
         if window.min() >= 0.3:  # open all through +-80 ms: the middle of a vowel
             vowel.append(mouth)
         if window.max() == 0.0:
@@ -123,6 +138,7 @@ def fetch_visemes(server, sha: str) -> dict:
     return r.json()
 
 
+@browser_test
 @pytest.mark.parametrize(("locale", "viewport", "shot"), [
     ("zh-CN", {"width": 1280, "height": 800}, "desktop"),
     ("en", {"width": 390, "height": 844}, "phone"),
@@ -139,16 +155,15 @@ def test_mouth_follows_audio_time_and_subtitles_match(server, barcode_video, ton
         page.get_by_test_id("start").click()
         wait_phase(page, "devices", 20000)
         # Pre-flight: the start button waits for camera frames, a moving mic level, the server.
-        page.wait_for_function("document.querySelector('[data-testid=devices-ok]').disabled === false",
-                               timeout=20000)
+        page.wait_for_function(
+            "document.querySelector('[data-testid=devices-ok]').disabled === false", timeout=20000)
         checks = page.evaluate("window.kiosk.preflight")
         assert checks["camera"] and checks["mic"] and checks["connection"], checks
         page.screenshot(path=str(artifacts / f"dh-preflight-{shot}.png"), full_page=True)
         page.get_by_test_id("devices-ok").click()
         wait_phase(page, "witness", 30000)
         page.get_by_test_id("speed-1.2").click()  # a faster voice must stay in sync too
-        page.wait_for_function(
-            "Number(document.querySelector('#avatar svg').getAttribute('data-mouth')) > 0.5", timeout=20000)
+        page.wait_for_function(f"Number({MOUTH}) > 0.5", timeout=20000)
         page.locator("#avatar").screenshot(path=str(artifacts / f"dh-mouth-open-{locale}.png"))
         # The server's framing hint shows in the face oval, in the investor's language.
         hint = page.get_by_test_id("frame-hint")
@@ -156,14 +171,19 @@ def test_mouth_follows_audio_time_and_subtitles_match(server, barcode_video, ton
         assert hint.get_attribute("data-code") == "face_in_frame"
         assert hint.inner_text() == HINT_TEXT[locale]
         page.screenshot(path=str(artifacts / f"dh-witness-{shot}.png"))
-        page.wait_for_function(  # a pause between phrases: still playing, mouth shut
-            "!document.getElementById('prompt-audio').paused && "
-            "document.querySelector('#avatar svg').getAttribute('data-mouth') === '0.000'", timeout=20000)
+        # A pause between phrases: still playing, mouth shut.
+        page.wait_for_function(f"!{AUDIO}.paused && {MOUTH} === '0.000'", timeout=20000)
         page.locator("#avatar").screenshot(path=str(artifacts / f"dh-mouth-closed-{locale}.png"))
-        assert wait_phase(page, ["done", "ended", "error"], 60000) == "done", page.evaluate("window.kiosk")
-        assert page.evaluate("document.querySelector('#avatar svg').getAttribute('data-mouth')") == "0.000"
+        end = wait_phase(page, ["done", "ended", "error"], 60000)
+        assert end == "done", page.evaluate("window.kiosk")
+        assert page.evaluate(MOUTH) == "0.000"
         samples = page.evaluate("window.__samples")
         subtitles = page.evaluate("window.__subtitles")
+        looks = page.evaluate("window.__looks")
+    # The guide is alive: it spoke, waited ("thinking") between prompts, blinked, swayed a little.
+    assert {"speaking", "thinking"} <= set(looks["states"]), looks
+    assert looks["minLid"] < 0.3, looks
+    assert 1.0 < looks["maxSway"] - looks["minSway"] < 12, looks
 
     events = read_timeline(server.session_dir(created["session_id"]) / "timeline.jsonl")
     sent = {e["data"]["step"]: e["data"] for e in events if e["type"] == "prompt_sent"}
@@ -193,11 +213,42 @@ def test_mouth_follows_audio_time_and_subtitles_match(server, barcode_video, ton
     assert len(total["silence"]) >= 3 and max(total["silence"]) == 0.0, total["silence"]
 
 
+@browser_test
+def test_preflight_holds_the_start_until_the_microphone_level_moves(server, barcode_video, tmp_path,
+                                                                    artifacts):
+    import wave
+
+    silent = tmp_path / "silent.wav"
+    with wave.open(str(silent), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(b"\0\0" * 48000 * 3)
+    created = server.create(flow="lipsync", locale="en")
+    with browser(tmp_path, barcode_video, silent) as b:
+        page = b.new_page(viewport={"width": 390, "height": 844})
+        page.goto(created["investor_url"])
+        wait_phase(page, "consent", 20000)
+        page.get_by_test_id("start").click()
+        wait_phase(page, "devices", 20000)
+        page.wait_for_function("window.kiosk.preflight.camera && window.kiosk.preflight.connection",
+                               timeout=20000)
+        time.sleep(2.0)  # two more seconds of a silent microphone
+        assert page.evaluate("window.kiosk.preflight.mic") is False
+        assert page.get_by_test_id("devices-ok").is_disabled()
+        assert page.get_by_test_id("check-mic").get_attribute("data-ok") == "false"
+        assert page.get_by_test_id("check-mic").inner_text().endswith("Please say something")
+        page.screenshot(path=str(artifacts / "dh-preflight-silent-mic-phone.png"), full_page=True)
+        assert phase(page) == "devices"
+
+
 # Emulates the autoplay policy strictly: the prompt audio may only start inside a tap's handler.
 BLOCK_AUTOPLAY = """(() => {
   let inGesture = false;
-  window.addEventListener('click', () => { inGesture = true; setTimeout(() => { inGesture = false; }, 0); },
-                          true);
+  window.addEventListener('click', () => {
+    inGesture = true;
+    setTimeout(() => { inGesture = false; }, 0);
+  }, true);
   const play = HTMLMediaElement.prototype.play;
   window.__blocked = 0;
   HTMLMediaElement.prototype.play = function () {
@@ -211,6 +262,7 @@ BLOCK_AUTOPLAY = """(() => {
 })();"""
 
 
+@browser_test
 def test_blocked_audio_shows_tap_to_continue_then_plays_and_replay_is_recorded(
         server, barcode_video, tone_audio, tmp_path, artifacts):
     created = server.create(flow="lipsync", locale="zh-CN")
@@ -221,28 +273,124 @@ def test_blocked_audio_shows_tap_to_continue_then_plays_and_replay_is_recorded(
         gate = page.get_by_test_id("tap-to-continue")
         gate.wait_for(state="visible", timeout=30000)
         assert page.evaluate("window.__blocked") >= 1
-        assert page.evaluate("document.getElementById('prompt-audio').paused")
+        assert page.evaluate(f"{AUDIO}.paused")
         page.screenshot(path=str(artifacts / "dh-tap-to-continue-phone.png"))
         gate.click()
-        page.wait_for_function("!document.getElementById('prompt-audio').paused", timeout=10000)
+        page.wait_for_function(f"!{AUDIO}.paused", timeout=10000)
         assert gate.is_hidden()
         page.wait_for_function("window.kiosk.stepId === 'again'", timeout=30000)
         page.get_by_test_id("tap-to-continue").wait_for(state="visible", timeout=10000)
         page.get_by_test_id("tap-to-continue").click()
         # The investor asks to hear it again: a real tap on the replay button.
         page.get_by_test_id("replay").click()
-        page.wait_for_function("!document.getElementById('prompt-audio').paused", timeout=10000)
+        page.wait_for_function(f"!{AUDIO}.paused", timeout=10000)
         wait_phase(page, ["done", "ended", "error"], 60000)
 
     events = read_timeline(server.session_dir(created["session_id"]) / "timeline.jsonl")
     seqs = {e["data"]["step"]: e["data"]["seq"] for e in events if e["type"] == "prompt_sent"}
-    welcome = [e for e in events if e["data"].get("seq") == seqs["welcome"] and e["type"].startswith("prompt_")]
+    welcome = [e for e in events
+               if e["data"].get("seq") == seqs["welcome"] and e["type"].startswith("prompt_")]
     kinds = [e["type"] for e in welcome]
     assert kinds[:3] == ["prompt_sent", "prompt_blocked", "prompt_started"], kinds
     assert welcome[1]["data"]["reason"] == "autoplay"
     assert welcome[1]["data"]["sha256"] == welcome[0]["data"]["sha256"]
     replayed = [e["data"] for e in events if e["type"] == "prompt_replayed"]
     assert replayed and replayed[0] == {"seq": seqs["again"], "step": "again"}, replayed
+
+
+# The page's handler is real; only the browser's "tab hidden" signal is emulated.
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+@browser_test
+def test_prompt_cut_off_by_a_hidden_tab_is_replayed_after_a_tap(server, barcode_video, tone_audio,
+                                                                tmp_path):
+    created = server.create(flow="lipsync", locale="en")
+    with browser(tmp_path, barcode_video, tone_audio) as b:
+        page = b.new_page(viewport={"width": 390, "height": 844})
+        start_witness(page, created["investor_url"])
+        page.wait_for_function(f"{AUDIO}.currentTime > 0.8", timeout=30000)
+        page.evaluate(SET_HIDDEN, True)
+        assert page.evaluate(f"{AUDIO}.paused")
+        page.evaluate(SET_HIDDEN, False)
+        gate = page.get_by_test_id("tap-to-continue")
+        gate.wait_for(state="visible", timeout=5000)
+        gate.click()
+        page.wait_for_function(f"!{AUDIO}.paused", timeout=10000)
+        assert page.evaluate(f"{AUDIO}.currentTime") < 0.8  # from the start
+        page.wait_for_function("window.kiosk.stepId === 'again'", timeout=30000)
+        wait_phase(page, ["done", "ended", "error"], 60000)
+
+    events = read_timeline(server.session_dir(created["session_id"]) / "timeline.jsonl")
+    seq = next(e["data"]["seq"] for e in events if e["type"] == "prompt_sent")
+    kinds = [(e["type"], e["data"].get("reason")) for e in events
+             if e["type"].startswith("prompt_") and e["data"].get("seq") == seq]
+    assert kinds == [("prompt_sent", None), ("prompt_started", None), ("prompt_blocked", "hidden"),
+                     ("prompt_replayed", None), ("prompt_ended", None)], kinds
+
+
+# ------------------------------------------------------------------ viseme timelines (no browser)
+
+# (locale, text, syllables): real espeak-ng prompts with pauses at the punctuation.
+VISEME_CASES = [("zh-CN", ZH_LINE, 22), ("en", EN_LINE, 19)]
+
+
+@pytest.fixture(scope="module")
+def voice(tmp_path_factory):
+    from kiosk.guide import GuideVoice
+
+    v = GuideVoice(tmp_path_factory.mktemp("dh-tts"))
+    yield v
+    v.close()
+
+
+def openings(opens: np.ndarray) -> int:
+    """Mouth openings: rises above 0.4 after having been nearly shut (< 0.15)."""
+    count, shut = 0, True
+    for o in opens:
+        if shut and o > 0.4:
+            count, shut = count + 1, False
+        elif not shut and o < 0.15:
+            shut = True
+    return count
+
+
+@pytest.mark.parametrize(("locale", "text", "syllables"), VISEME_CASES, ids=["zh-CN", "en"])
+def test_viseme_timeline_moves_per_syllable_and_shuts_in_pauses(voice, locale, text, syllables):
+    from kiosk.errors import GuideError
+
+    try:
+        p = voice.render(text, locale)
+    except GuideError as exc:
+        # About 1 start in 12, pyttsx3 keeps its default rate and the worker refuses to start
+        # ("engine kept rate 200"); that is the guide's own test subject, not this one's.
+        assert "did not start" in str(exc), exc
+        p = voice.render(text, locale)
+    doc = json.loads((voice.cache_dir / f"{p.sha256}.visemes.json").read_text(encoding="utf-8"))
+    assert doc["sha256"] == p.sha256 and doc["frame_seconds"] == 0.02
+    assert doc["duration"] == pytest.approx(p.duration)
+    pts = np.array(doc["visemes"], dtype=float)
+    assert np.all(np.diff(pts[:, 0]) > 0) and pts[-1, 0] == pytest.approx(p.duration, abs=0.021)
+    opens = pts[:, 1]
+    # The jaw moves with the syllables, not one long open mouth (measured: zh 20/22, en 16/19).
+    assert 0.6 * syllables <= openings(opens) <= 1.3 * syllables, openings(opens)
+    # Shut at both ends and in at least two phrase pauses of 100 ms or more.
+    zero_runs, run = [], 0
+    for o in opens:
+        if o == 0:
+            run += 1
+        else:
+            if run:
+                zero_runs.append(run)
+            run = 0
+    zero_runs.append(run)
+    assert opens[0] == 0 and opens[-1] == 0
+    inner = [r for r in zero_runs[1:-1] if r >= 5]
+    assert len(inner) >= 2, zero_runs
+    assert 0.3 <= float((opens > 0.2).mean()) <= 0.8
 
 
 # ------------------------------------------------------------------ kiosk mode
@@ -272,7 +420,8 @@ def run_kiosk_session(page, timeout_ms=60000) -> str:
     page.get_by_test_id("start").click()
     wait_phase(page, "devices", timeout_ms)
     page.get_by_test_id("devices-ok").click()  # waits until the pre-flight passes
-    assert wait_phase(page, ["done", "ended", "error"], timeout_ms) == "done", page.evaluate("window.kiosk")
+    end = wait_phase(page, ["done", "ended", "error"], timeout_ms)
+    assert end == "done", page.evaluate("window.kiosk")
     return sid
 
 
@@ -280,10 +429,11 @@ def heap_figures(cdp) -> dict:
     cdp.send("HeapProfiler.collectGarbage")
     heap = cdp.send("Runtime.getHeapUsage")
     dom = cdp.send("Memory.getDOMCounters")
-    return {"heap_mb": heap["usedSize"] / 1e6, "nodes": dom["nodes"], "listeners": dom["jsEventListeners"],
-            "documents": dom["documents"]}
+    return {"heap_mb": heap["usedSize"] / 1e6, "nodes": dom["nodes"],
+            "listeners": dom["jsEventListeners"], "documents": dom["documents"]}
 
 
+@browser_test
 def test_kiosk_reset_leaves_nothing_of_the_previous_investor(server, barcode_video, tone_audio,
                                                              tmp_path, artifacts):
     with browser(tmp_path, barcode_video, tone_audio) as b:
@@ -346,6 +496,7 @@ def test_kiosk_next_refuses_non_json(server):
     assert r.status_code == 400 and "no_such_flow" in r.json()["error"]
 
 
+@browser_test
 @pytest.mark.slow
 def test_kiosk_runs_many_sessions_without_reload_or_memory_growth(server, barcode_video, tone_audio,
                                                                   tmp_path):

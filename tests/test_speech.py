@@ -87,9 +87,9 @@ def test_vad_refuses_wrong_input():
 
 @pytest.mark.parametrize("text,intent", [
     ("yes I understand", "affirm"),
-    ("I agree", "affirm"),
+    ("yes I agree", "affirm"),
     ("I disagree", "deny"),
-    ("no I do not", "deny"),
+    ("I do not", "deny"),
 ])
 def test_english_affirm_and_deny(text, intent):
     pcm, _ = padded(text)
@@ -269,3 +269,12 @@ def test_refusals_and_other_speech_never_pass_as_consent(locale):
     for it in items:
         ans = verify(it.pcm, locale, consent)
         assert decide(ans, consent, 0, 0).outcome != "pass", (it.text, it.voice, ans)
+
+
+@pytest.mark.parametrize("text", ["I do not agree", "no I disagree", "no, I do not agree",
+                                  "I don't understand", "no, I refuse"])
+def test_english_refusals_are_never_heard_as_consent(text):
+    pcm, _ = padded(text)
+    ans = verify(pcm, "en", Expected("affirm"))
+    assert ans.intent != "affirm", ans
+    assert decide(ans, Expected("affirm"), 0, 1).outcome != "pass"

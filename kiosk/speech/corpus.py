@@ -19,8 +19,12 @@ ZH_VOICES = ["sit/cmn-Latn-pinyin", "sit/cmn-Latn-pinyin+f3", "sit/cmn-Latn-piny
 
 # True intent -> utterances. "unclear" is speech that is neither yes nor no.
 EN_TEXTS = {
-    "affirm": ["yes", "yes I understand", "I agree", "yes I do", "yes I agree", "I understand"],
-    "deny": ["no", "I do not", "I disagree", "no I do not", "no I don't", "I don't agree"],
+    # Consents as the guide asks for them ("please answer: yes, I understand").
+    "affirm": ["yes", "yes I understand", "yes I do", "yes I agree", "yes, I understand",
+               "yes I have"],
+    # Refusals, including the ones one swallowed syllable away from a consent.
+    "deny": ["no", "I do not", "I disagree", "no I do not", "no I don't", "I don't agree",
+             "I do not agree", "I don't understand"],
     "unclear": ["can you repeat the question", "hold on a second", "maybe later",
                 "what was that", "wait please"],
 }

@@ -39,8 +39,11 @@ ALIGN_MARGIN = 0.0
 DECODER_OPTIONS: dict = {"beam": 1e-20, "wbeam": 1e-15, "pbeam": 1e-20}
 WIDE_OPTIONS: dict = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30}
 
-EN_AFFIRM = ["yes", "yes i understand", "i agree", "yes i do", "yes i agree", "i understand",
-             "yes i have", "yes that is right", "i confirm"]
+# Every English consent contains "yes": "i agree" / "i understand" alone were dropped after
+# "I do not agree" was heard as "i agree" (the "do not" swallowed) and passed as consent.
+# The guide asks for "yes, I understand" / "yes, I do" anyway.
+EN_AFFIRM = ["yes", "yes i understand", "yes i do", "yes i agree", "yes i have",
+             "yes that is right", "yes i confirm"]
 EN_DENY = ["no", "i do not", "i disagree", "no i do not", "no i don't", "i don't", "i don't agree",
            "i do not agree", "no i disagree", "i don't understand", "i do not understand"]
 # Short common words and hesitations: other speech is absorbed here instead of by an answer.
@@ -459,14 +462,17 @@ class PocketSphinxGrammar(Engine):
                 # A fragment ("wo bu" of "wo tong yi") is neither a yes nor a clear refusal.
                 log.info("%s match in an incomplete hypothesis treated as unclear", intent)
                 return Recognition(transcript, "unclear", 0.0)
-            if intent == "deny":
-                return Recognition(transcript, intent, score)
+            # A refusal ends the witness, so it must not hide among other words either ("yes,
+            # I do" looped was once heard as "i do not understand the a" and stopped a willing
+            # investor). The strict second pass below stays for consent only.
             extra = len(words) - (span[1] - span[0])
             if extra > MAX_EXTRA_WORDS[self.locale]:
                 # Fillers that soak up real speech around a "yes" hide what else was said
                 # (the "dis" of "I disagree", the "bu" of "bu tong yi"): not a clear consent.
-                log.info("positive match among %d other words treated as unclear", extra)
+                log.info("%s match among %d other words treated as unclear", intent, extra)
                 return Recognition(transcript, "unclear", 0.0)
+            if intent == "deny":
+                return Recognition(transcript, intent, score)
             # A positive match must survive a second decode of just the matched stretch with
             # answers only: fillers can swallow the "dis" of "I disagree" and leave "I agree".
             a = max(0, (frames[span[0]][0] - 30) * 160)

@@ -95,7 +95,10 @@ def decode_photo(data: str, limit: int) -> bytes:
 def create_session(body: CreateSession):
     """Create a session and its folder; returns (row, token). Raises FlowError, ValueError."""
     svc = services()
-    flow = svc.flows.get(body.flow_id or svc.settings.default_flow)
+    from kiosk.flows.versions import resolve_flow
+
+    # The latest published version; the file itself while a flow was never published.
+    flow = resolve_flow(svc, body.flow_id or svc.settings.default_flow)
     if body.locale not in flow.locales:
         raise ValueError(f"flow {flow.id} has no {body.locale} texts")
     photo = None
@@ -108,6 +111,9 @@ def create_session(body: CreateSession):
                                   external_ref=body.external_ref)
     folder = svc.store.session_dir(row.id)
     folder.mkdir(parents=True, exist_ok=True)
+    # The session is bound to this exact script: it runs from this copy, whatever is edited
+    # or published later.
+    (folder / "flow.yaml").write_bytes(flow.source_text.encode("utf-8"))
     if photo is not None:
         ext = "jpg" if photo.startswith(b"\xff\xd8") else "png"
         (folder / f"id_photo.{ext}").write_bytes(photo)

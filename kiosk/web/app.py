@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from kiosk.review import register as register_review
 
     register_review(app, services)
+    from kiosk.broker import register as register_broker
+
+    register_broker(app, services)
     recover_interrupted(services)
     return app
 

@@ -128,7 +128,9 @@ class WitnessController:
 
     def start(self) -> None:
         """The link was consumed: write the session folder and pre-render every prompt."""
-        (self.dir / "flow.yaml").write_text(self.flow.source_text, encoding="utf-8")
+        flow_copy = self.dir / "flow.yaml"
+        if not flow_copy.exists():
+            flow_copy.write_bytes(self.flow.source_text.encode("utf-8"))
         self._write_meta()
         self.services.guide.prerender([(s.text, self.locale) for s in self.plan])
         self.start_observers()  # loads the face models while the investor reads the consent

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 
 from kiosk.errors import FlowError, LinkError
 from kiosk.web.api import Applicant, CreateSession, create_session
@@ -125,7 +134,7 @@ def kiosk_page():
 
 @bp.post("/kiosk/next")
 def kiosk_next():
-    """Create the next customer's witness (sample applicant) and hand its token to the kiosk page."""
+    """Create the next customer's witness (sample applicant); the kiosk page gets its token."""
     if not _kiosk_self_start():
         abort(404)
     # JSON only: a cross-site page cannot send it without a CORS preflight, which we never allow.
@@ -137,7 +146,8 @@ def kiosk_next():
     locale = data.get("locale") if data.get("locale") in ("zh-CN", "en") else _locale()
     flow_id = data.get("flow") if isinstance(data.get("flow"), str) and data.get("flow") else None
     try:
-        body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale, flow_id=flow_id)
+        body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale,
+                             flow_id=flow_id)
         _row, token = create_session(body)
     except (FlowError, ValueError) as exc:
         return jsonify({"error": str(exc)}), 400
