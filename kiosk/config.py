@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     speech_whisper_model_dir: Path | None = None  # faster-whisper model for Mandarin, if any
     liveness: bool = True  # watch the face; off only for benchmarks of the media path
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
+    kiosk_self_start: bool = False  # /kiosk may create a witness for the next walk-in (sample applicant)
+    kiosk_reset_seconds: float = 15.0  # kiosk: the end screen stays this long, then the page resets
+    kiosk_idle_seconds: float = 90.0  # kiosk: untouched this long before the witness starts: reset
+    brand_color: str = ""  # "#rrggbb" broker colour; anything else is ignored with a warning
+    brand_logo: Path | None = None  # PNG/SVG/JPEG/WebP, served at /brand/logo
     recorder: str = "packets"  # "packets" (no re-encode) or "blackhole" (decode only, for bench)
     keyframe_interval_seconds: float = 2.0
     log_format: str = "json"  # "json" or "text"

@@ -475,10 +475,18 @@
     fetch("/api/health", { cache: "no-store", credentials: "same-origin" }).then(function (r) {
       var rtt = Date.now() - t0;
       kiosk.preflight.rtt_ms = rtt;
-      markPreflight("connection", r.ok && rtt < CONNECTION_MAX_MS && !!(state.socket && state.socket.connected));
+      var ok = r.ok && rtt < CONNECTION_MAX_MS && !!(state.socket && state.socket.connected);
+      markPreflight("connection", ok);
+      if (!ok) retryConnectionCheck();
     }).catch(function () {
       markPreflight("connection", false);
+      retryConnectionCheck();
     });
+  }
+
+  function retryConnectionCheck() {
+    // A slow moment on the network should not hold the investor up for good.
+    if (kiosk.phase === "devices" && !state.over) setTimer("conn-check", checkConnection, 2000);
   }
 
   function attachPreview(video, stream) {
@@ -762,6 +770,13 @@
     audio.playbackRate = state.speed;
     if (avatar) avatar.speak(audio, []);
     loadVisemes(prompt, id);
+    if (!isReplay && document.hidden) {
+      // Nobody is looking: keep the prompt until the tab is visible, then ask for a tap.
+      state.hiddenDuring = step.seq;
+      if (avatar) avatar.silence();
+      setAvatar("idle");
+      return;
+    }
     startAudio(step, isReplay, id);
   }
 
@@ -828,8 +843,8 @@
       if (id !== state.playId) return;
       ensureAudioContext();
       if (restart) {
-        // Played again from the start, as a replay: the first playing was not heard.
-        emit("prompt_replayed", stepRef(step));
+        // From the start again; if it had begun in the hidden tab, that is a replay.
+        if (state.sent["prompt_started:" + step.seq]) emit("prompt_replayed", stepRef(step));
         playPrompt(step, isReplay);
         return;
       }

@@ -551,3 +551,30 @@ def test_auditor_cannot_open_an_unassigned_case_outside_their_skills(app):
     uid = next(u.id for u in svc.users() if u.username == "zhi")
     assert post(sue, f"/review/api/cases/{pid}/assign", {"user_id": uid}).status_code == 200
     assert zhi.get(f"/review/api/cases/{pid}").status_code == 200
+
+
+# -- evidence over HTTP ------------------------------------------------------------------------
+
+def test_public_keys_are_published_and_verify_a_downloaded_package(app, case_id, tmp_path):
+    keys = app.test_client().get("/api/evidence/public-keys").get_json()
+    assert keys["current_key_id"] in keys["keys"]
+    pem = tmp_path / "key.pem"
+    pem.write_text(keys["keys"][keys["current_key_id"]])
+    sue = login(app, "sue")
+    r = sue.get(f"/review/api/cases/{case_id}/package")
+    assert r.status_code == 200 and r.mimetype == "application/x-tar"
+    archive = tmp_path / "case.tar"
+    archive.write_bytes(r.data)
+    report = verify_package(archive, pubkeys=[pem])
+    assert report.ok, report.problems
+
+
+@pytest.mark.parametrize("bad", ["..%2F..%2Fkeys", "%2e%2e", "..", "a" * 32 + "%00", "/etc/passwd"])
+def test_package_download_refuses_traversal(app, case_id, bad):
+    sue = login(app, "sue")
+    assert sue.get(f"/review/api/cases/{bad}/package").status_code == 404
+
+
+def test_package_download_needs_a_reviewer_role(app, case_id):
+    assert app.test_client().get(f"/review/api/cases/{case_id}/package").status_code in (401, 403)
+    assert login(app, "brenda").get(f"/review/api/cases/{case_id}/package").status_code == 403

@@ -278,3 +278,23 @@ def test_english_refusals_are_never_heard_as_consent(text):
     ans = verify(pcm, "en", Expected("affirm"))
     assert ans.intent != "affirm", ans
     assert decide(ans, Expected("affirm"), 0, 1).outcome != "pass"
+
+
+def _twice(first: str, second: str) -> np.ndarray:
+    a, _ = padded(first, lead=0.3, tail=1.0)
+    b, _ = padded(second, lead=0.3, tail=0.5)
+    return np.concatenate([a, b])
+
+
+def test_an_answer_said_twice_is_heard_utterance_by_utterance():
+    ans = verify(_twice("yes I do", "yes I do"), "en", Expected("affirm"))
+    assert ans.intent == "affirm" and len(ans.spans) >= 2, ans
+    assert decide(ans, Expected("affirm"), 0, 1).outcome == "pass"
+
+
+@pytest.mark.parametrize("first, second", [("yes I do", "I disagree"), ("yes I do", "I do not agree"),
+                                           ("I disagree", "yes I do"), ("yes I do", "what was that")])
+def test_a_yes_next_to_anything_else_is_never_consent(first, second):
+    ans = verify(_twice(first, second), "en", Expected("affirm"))
+    assert ans.intent != "affirm", ans
+    assert decide(ans, Expected("affirm"), 0, 1).outcome != "pass"

@@ -19,7 +19,7 @@ def answers(tmp_path_factory):
         # What the guide asks for ("please answer: yes, I understand"); a bare "yes" is too
         # short for a confident match and is asked again, by design.
         "yes": speech_wav(d / "yes.wav", "yes, I understand", lead_silence=0.3, trail_silence=0.3),
-        "no": speech_wav(d / "no.wav", "no, I do not", lead_silence=0.3, trail_silence=0.3),
+        "no": speech_wav(d / "no.wav", "I disagree", lead_silence=0.3, trail_silence=0.3),
         "silence": write_wav(d / "silence.wav", np.zeros(48000)),
     }
 

@@ -162,7 +162,7 @@ class _Worker:
                              f"{reply.get('error')}")
         return float(reply.get("ms", 0.0))
 
-    def _start(self, deadline: float) -> None:
+    def _start(self, deadline: float, retry: bool = True) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
             self.proc = subprocess.Popen(
@@ -177,6 +177,12 @@ class _Worker:
         info = self._exchange(None, deadline)
         if not info.get("ready"):
             self.kill()
+            if retry:
+                # espeak occasionally keeps its default rate in a fresh engine (~1 start in 12):
+                # one more start within the same deadline.
+                log.warning("guide TTS worker did not start (%s); starting another",
+                            info.get("error"))
+                return self._start(deadline, retry=False)
             raise GuideError(f"guide TTS worker for voice {self.voice!r} rate {self.rate} "
                              f"did not start: {info.get('error')}")
         self.info = info

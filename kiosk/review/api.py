@@ -198,3 +198,25 @@ def dashboard(user):
 @auth.require_role("supervisor")
 def audit(user):
     return jsonify({"entries": review().audit_log(request.args.get("case_id") or None)})
+
+
+@bp.get("/cases/<case_id>/package")
+@auth.require_role("auditor", "supervisor")
+def package(user, case_id: str):
+    """The sealed archive (BagIt .tar) for submission; the path comes from the case id only."""
+    from flask import send_file
+
+    svc = review()
+    try:
+        c = svc.case(case_id)
+        if c is None:
+            raise CaseAccessError("no such case", 404)
+        svc.check_access(user, c)
+        archive = svc.bag_dir(case_id).with_suffix(".tar")
+        if not archive.is_file() or archive.is_symlink():
+            raise CaseAccessError("no such case", 404)
+    except CaseAccessError as exc:
+        return _access(exc)
+    svc.audit(user, "download_package", case_id, {}, client_ip())
+    return send_file(archive, mimetype="application/x-tar", as_attachment=True,
+                     download_name=f"witness-{case_id}.tar", conditional=True)

@@ -631,6 +631,10 @@ class WhisperEngine(Engine):
         return Recognition(text, intent, conf)
 
 
+# Silence between two spans that makes them separate utterances.
+UTTERANCE_GAP_S = 0.6
+
+
 class Recognizer:
     """Picks the engine per locale and turns a window of audio into an ``Answer``.
 
@@ -674,8 +678,34 @@ class Recognizer:
         a = max(0, int((spans[0].start - self.pad) * RATE))
         b = min(pcm16k.size, int((spans[-1].end + self.pad) * RATE))
         rec = engine.recognize(pcm16k[a:b], expected)
+        if rec.intent == "unclear" and expected.kind != "read_aloud":
+            rec = self._per_utterance(engine, pcm16k, spans, expected) or rec
         return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), engine.name,
                       engine.model_sha256(expected), spans, _ms(t0))
+
+    def _per_utterance(self, engine, pcm16k, spans, expected) -> Recognition | None:
+        """An answer said more than once ("yes, I do ... yes, I do") decodes as one long, unclear
+        hypothesis. Heard utterance by utterance, it counts only if EVERY utterance is on its
+        own a clear answer of the same intent: one unclear or contrary utterance (a "no" that
+        fillers could hide) leaves the whole window unclear."""
+        groups: list[list[SpeechSpan]] = []
+        for span in spans:
+            if groups and span.start - groups[-1][-1].end < UTTERANCE_GAP_S:
+                groups[-1].append(span)
+            else:
+                groups.append([span])
+        if not 2 <= len(groups) <= 4:
+            return None
+        heard = []
+        for g in groups:
+            a = max(0, int((g[0].start - self.pad) * RATE))
+            b = min(pcm16k.size, int((g[-1].end + self.pad) * RATE))
+            heard.append(engine.recognize(pcm16k[a:b], expected))
+        intents = {r.intent for r in heard}
+        if len(intents) != 1 or intents & {"unclear", "silence", "needs_review"}:
+            return None
+        return Recognition(" | ".join(r.transcript for r in heard), heard[0].intent,
+                           min(r.score for r in heard))
 
 
 def _ms(t0: float) -> float:

@@ -170,6 +170,20 @@ def get_session(session_id: str):
     return jsonify(info)
 
 
+@bp.get("/evidence/public-keys")
+def public_keys():
+    """Every evidence signing key this installation has used: verify packages offline with them."""
+    from kiosk.evidence.keys import public_key_pem
+
+    keys = getattr(services(), "evidence_keys", None)
+    if keys is None:
+        return error(503, "unavailable", "evidence signing is not configured")
+    return jsonify({
+        "current_key_id": keys.key_id,
+        "keys": {kid: public_key_pem(k).decode() for kid, k in keys.keyring().items()},
+    })
+
+
 @bp.get("/health")
 def health():
     svc = services()
