@@ -732,7 +732,10 @@
   }
 
   function loadVisemes(prompt, playId) {
-    if (!prompt.visemes_url || !window.fetch) return;
+    if (!prompt.visemes_url || !window.fetch) {
+      if (avatar) avatar.speak(audio, []);
+      return;
+    }
     fetch(prompt.visemes_url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error("visemes HTTP " + r.status);
       return r.json();
@@ -741,8 +744,9 @@
       var points = Array.isArray(body) ? body : (body && body.visemes) || [];
       if (playId === state.playId && avatar) avatar.speak(audio, points);
     }).catch(function (err) {
-      // Lip-sync is decoration: keep the generic mouth movement.
+      // Lip-sync is decoration: fall back to a generic mouth movement.
       if (window.console) console.warn("visemes unavailable", err);
+      if (playId === state.playId && avatar) avatar.speak(audio, []);
     });
   }
 
@@ -768,7 +772,8 @@
     audio.defaultPlaybackRate = state.speed;
     audio.src = prompt.url;
     audio.playbackRate = state.speed;
-    if (avatar) avatar.speak(audio, []);
+    // The mouth stays shut until its timeline arrives: moving it generically meanwhile would
+    // be out of sync with the words (the prompt starts with ~100 ms of silence anyway).
     loadVisemes(prompt, id);
     if (!isReplay && document.hidden) {
       // Nobody is looking: keep the prompt until the tab is visible, then ask for a tap.

@@ -53,6 +53,10 @@ def serve(config_file, host, port, demo, kiosk_mode):
     url = settings.base_url()
     log.info("serving on %s%s", url, " (demo: open /)" if settings.demo else "")
     click.echo(f"Witness Kiosk on {url}" + (f"  — demo: {url}/" if settings.demo else ""), err=True)
+    if kiosk_mode:
+        click.echo(f"Branch kiosk page: {url}/kiosk — start the touchscreen with:\n"
+                   f"  chromium --kiosk --autoplay-policy=no-user-gesture-required {url}/kiosk\n"
+                   "(see docs/kiosk.md)", err=True)
     socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
                  use_reloader=False, log_output=False)
 
