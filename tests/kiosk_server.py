@@ -109,6 +109,20 @@ class KioskServer:
     def session_dir(self, session_id: str) -> Path:
         return self.data_dir / "sessions" / session_id
 
+    def verify_sealed(self, session_id: str, timeout: float = 30.0):
+        """Wait for the session's evidence package, then verify it fully, offline."""
+        from kiosk.evidence import EvidenceKeys, verify_package
+
+        archive = self.data_dir / "evidence" / f"{session_id}.tar"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not (self.session(session_id)["sealed"] and archive.exists()):
+            time.sleep(0.25)
+        assert archive.exists(), f"no sealed package for {session_id}\n{self.log()}"
+        keyring = EvidenceKeys(self.data_dir / "keys").keyring()
+        report = verify_package(archive, keyring=keyring, ledger=self.data_dir / "ledger.jsonl")
+        assert report.ok, report.problems
+        return report
+
 
 def make_flows_dir(dest: Path) -> Path:
     """The shipped flows plus the quick test flow."""

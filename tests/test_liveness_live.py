@@ -54,3 +54,28 @@ def test_a_still_photo_fails_the_challenge_and_is_flagged(kiosk_server, tone_aud
     finished = next(e for e in events if e["type"] == "finished")
     assert "flag:live" in finished["data"]["flags"]
     assert report["ok"] is False and report["reasons"]
+
+
+def test_a_face_swapped_mid_session_is_flagged(kiosk_server, tone_audio):
+    clip = clip_path(ClipSpec("astronaut", "swap"))  # astronaut, then Grace Hopper
+    _res, events, report = run_clip(kiosk_server, clip, tone_audio)
+    types = [e["type"] for e in report["events"]]
+    assert "identity_change" in types, report["events"]
+    assert report["ok"] is False and report["summary"]["identity_consistent"] is False
+
+
+def test_chromium_fake_camera_with_a_live_face_passes_the_challenge(kiosk_server, tone_audio, tmp_path):
+    from kiosk.testing.faces import iter_frames, write_y4m
+    from tests.browser import browser, start_witness, wait_phase
+
+    y4m = tmp_path / "turn_left.y4m"
+    write_y4m((f for _, f in iter_frames(ClipSpec("astronaut", "turn_left"))), y4m)
+    created = kiosk_server.create(flow="challenge", locale="en", name="Alex Chen")
+    with browser(tmp_path, y4m, tone_audio) as b:
+        page = b.new_page()
+        start_witness(page, created["investor_url"])
+        assert wait_phase(page, ["done", "ended", "error"], 90000) == "done"
+    kiosk_server.wait_ended(created["session_id"])
+    events = read_timeline(kiosk_server.session_dir(created["session_id"]) / "timeline.jsonl")
+    verdicts = results(events, "challenge_result")
+    assert [(v["kind"], v["passed"]) for v in verdicts] == [("turn_left", True)], verdicts

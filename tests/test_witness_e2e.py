@@ -61,6 +61,7 @@ def test_a_whole_witness_is_recorded_frame_for_frame(kiosk_server, barcode_video
     assert distinct(res.steps) == QUICK_STEPS
     info = kiosk_server.wait_ended(created["session_id"])
     assert info["state"] == "finished" and info["end_reason"] == "completed"
+    kiosk_server.verify_sealed(created["session_id"])
     events = timeline(kiosk_server, created["session_id"])
     check_timeline_in_order(events, QUICK_STEPS)
     types = [e["type"] for e in events]
@@ -175,6 +176,8 @@ def test_kill_9_leaves_a_playable_partial_recording_sealed_on_restart(tmp_path, 
     server.start()  # the same data folder: recovery runs at start-up
     info = server.wait_ended(created["session_id"])
     assert (info["state"], info["end_reason"], info["recovered"]) == ("aborted", "server_restart", True)
+    report = server.verify_sealed(created["session_id"])
+    assert str(report.info.get("Witness-Recovered")).lower() == "true", report.info
     probe = probe_recording(folder / "recording.webm")
     events = read_timeline(folder / "timeline.jsonl")
     assert verify_chain(events) is None
