@@ -58,13 +58,14 @@ class FrameAnalysis:
     """Stateful per-stream analysis: one landmarker (and describer) for one thread."""
 
     def __init__(
-        self, model_path: Path | None = None, describe: bool = True, descriptor_every_s: float = 1.0
+        self, model_path: Path | None = None, describe: bool = True, descriptor_every_s: float = 1.0,
+        describer=None,
     ):
         from kiosk.liveness.adapter import FaceAnalyzer
 
         self._faces = FaceAnalyzer(model_path)
-        self._describer = None
-        if describe:
+        self._describer = describer
+        if describe and describer is None:
             from kiosk.liveness.identity import FaceDescriber
 
             self._describer = FaceDescriber()

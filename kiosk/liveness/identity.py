@@ -8,6 +8,7 @@ sample roughly one descriptor a second.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,33 @@ class FaceDescriber:
         if d is None:
             raise ValueError(f"{path}: no face found in the photo")
         return d
+
+
+class SharedFaceDescriber:
+    """One process-wide describer behind a lock: dlib's models (~100 MB) load once, not per
+    session, and a session pays ~70 ms about once a second, so sessions rarely wait."""
+
+    def __init__(self, inner: FaceDescriber):
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def descriptor(self, rgb, box=None):
+        with self._lock:
+            return self._inner.descriptor(rgb, box)
+
+    def describe_file(self, path):
+        with self._lock:
+            return self._inner.describe_file(path)
+
+
+_shared: SharedFaceDescriber | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_describer() -> SharedFaceDescriber:
+    """The process-wide describer (loaded on first call)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SharedFaceDescriber(FaceDescriber())
+        return _shared

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -67,7 +68,21 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_broker(app, services)
     recover_interrupted(services)
+    if settings.liveness:
+        # Load mediapipe and dlib's models now, not inside the first investor's connection.
+        threading.Thread(target=_preload_face_models, name="kiosk-preload", daemon=True).start()
     return app
+
+
+def _preload_face_models() -> None:
+    try:
+        import mediapipe  # noqa: F401  (a slow first import)
+
+        from kiosk.liveness.identity import shared_describer
+
+        shared_describer()
+    except Exception:
+        log.exception("preloading the face models failed; sessions will report it")
 
 
 def _attach_evidence(services) -> None:

@@ -112,8 +112,9 @@ class FaceObserver:
         with session_context(self.c.id):
             try:
                 from kiosk.liveness.analyzer import FrameAnalysis
+                from kiosk.liveness.identity import shared_describer
 
-                fa = FrameAnalysis(self.model_path, describe=True)
+                fa = FrameAnalysis(self.model_path, describe=True, describer=shared_describer())
                 self.id_descriptor = self._id_descriptor(fa)
             except Exception as exc:  # a broken model must flag the session, never pass it
                 log.exception("the face analyser could not start")
