@@ -381,4 +381,14 @@ def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | No
     info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
     record("recording_finalised", {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
     live.unlink(missing_ok=True)
+    try:
+        from kiosk.media.keyframes import extract_step_keyframes
+        from kiosk.timeline import read_timeline
+
+        frames = extract_step_keyframes(out, read_timeline(session_dir / "timeline.jsonl"),
+                                        session_dir / "keyframes")
+        record("keyframes_extracted", {"files": [p.name for p in frames]})
+    except Exception as exc:  # key frames help the reviewer; their absence must not lose the session
+        log.exception("extracting key frames failed")
+        record("keyframes_missing", {"reason": f"{type(exc).__name__}: {exc}"[:200]})
     return info

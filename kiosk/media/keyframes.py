@@ -1,0 +1,59 @@
+"""Key frames for the evidence: one JPEG per step, from the finalised recording."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import av
+
+log = logging.getLogger(__name__)
+
+# A moment after the step starts: the investor has heard the first words and faces the camera.
+OFFSET_S = 1.0
+MAX_WIDTH = 640
+_SAFE = re.compile(r"[^a-z0-9_]")
+
+
+def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -> list[Path]:
+    """Write ``<index>_<step>.jpg`` for every ``step_started`` event; returns the files written."""
+    wanted = []
+    for ev in events:
+        if ev.get("type") == "step_started" and isinstance(ev.get("t"), (int, float)):
+            data = ev.get("data") or {}
+            name = f"{int(data.get('index', 0)):02d}_{_SAFE.sub('_', str(data.get('step', 'step')))[:40]}"
+            if data.get("attempt"):
+                name += f"_retry{int(data['attempt'])}"
+            wanted.append((float(ev["t"]) + OFFSET_S, name))
+    if not wanted or not recording.exists():
+        return []
+    out_dir.mkdir(exist_ok=True)
+    written = []
+    with av.open(str(recording)) as container:
+        stream = container.streams.video[0] if container.streams.video else None
+        if stream is None:
+            return []
+        targets = sorted(wanted)
+        i = 0
+        last = None
+        for frame in container.decode(stream):
+            t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+            while i < len(targets) and t >= targets[i][0]:
+                written.append(_save(frame, out_dir / f"{targets[i][1]}.jpg"))
+                i += 1
+            last = frame
+            if i >= len(targets):
+                break
+        while i < len(targets) and last is not None:  # steps after the last frame: the last frame
+            written.append(_save(last, out_dir / f"{targets[i][1]}.jpg"))
+            i += 1
+    return written
+
+
+def _save(frame, path: Path) -> Path:
+    img = frame.to_image()
+    if img.width > MAX_WIDTH:
+        img = img.resize((MAX_WIDTH, int(img.height * MAX_WIDTH / img.width)))
+    img.save(path, "JPEG", quality=85)
+    return path
