@@ -23,7 +23,12 @@
   var CAMERA_MIN_FRAMES = 5;         // pre-flight: this many decoded preview frames
   var CONNECTION_MAX_MS = 3000;      // pre-flight: a health round trip slower than this fails
   var SPEEDS = [0.8, 1, 1.2];
-  var MEDIA_CONSTRAINTS = { video: { width: 640, height: 480, frameRate: 15 }, audio: true };
+  // Noise suppression and automatic gain reshape speech and cost the answer recogniser
+  // accuracy; echo cancellation stays on because the guide may be heard through speakers.
+  var MEDIA_CONSTRAINTS = {
+    video: { width: 640, height: 480, frameRate: 15 },
+    audio: { echoCancellation: true, noiseSuppression: false, autoGainControl: false }
+  };
 
   // Device errors: what the browser throws -> our code (also sent as client_error {code}).
   var DEVICE_ERRORS = {
@@ -338,6 +343,7 @@
     socket.on("aborted", function (data) { showEnded(data && data.reason); });
     socket.on("error", onServerError);
     socket.on("hint", onHint);
+    socket.on("recognised", onRecognised);
   }
 
   function onJoined(data) {
@@ -699,9 +705,18 @@
     emit(kind, payload);
   }
 
+  function onRecognised(data) {
+    // What the server heard in the answer window, so the investor knows they were understood.
+    if (state.over || !data || !data.text) return;
+    var el = $("heard");
+    el.textContent = t("witness.heard", { text: String(data.text).slice(0, 120) });
+    el.hidden = false;
+  }
+
   function onStep(data) {
     if (state.over || !data) return;
     if (kiosk.phase !== "witness") enterWitness();
+    $("heard").hidden = true;
     stopPlayback();
     hideGate();
     closeWindow();
@@ -1073,6 +1088,8 @@
     renderHint();
     renderPreflight();
     $("subtitle").textContent = "";
+    $("heard").textContent = "";
+    $("heard").hidden = true;
     $("btn-replay").disabled = true;
     setSpeed(1);
     if (!attractAvatar) attractAvatar = Avatar.create($("attract-avatar"), { label: "" });

@@ -118,9 +118,13 @@ def test_a_spoken_consent_from_chromiums_microphone_is_recognised(kiosk_server, 
     with browser(tmp_path, barcode_video, mic) as b:
         page = b.new_page()
         start_witness(page, created["investor_url"])
+        page.wait_for_function(
+            "document.querySelector('[data-testid=heard]').textContent.length > 0", timeout=60000)
+        heard = page.get_by_test_id("heard").text_content()
         assert wait_phase(page, ["done", "ended", "error"], 90000) == "done"
     kiosk_server.wait_ended(created["session_id"])
     events = read_timeline(kiosk_server.session_dir(created["session_id"]) / "timeline.jsonl")
     results = [e["data"] for e in events if e["type"] == "step_result" and e["data"]["step"] == "consent"]
+    assert heard.startswith("We heard:") and "yes" in heard, heard  # the page shows what was heard
     assert results and results[-1]["outcome"] == "pass", results
     assert results[-1]["intent"] == "affirm" and "yes" in results[-1]["transcript"]
