@@ -70,12 +70,7 @@ def logout():
 @auth.require_role("auditor", "supervisor", "broker_admin")
 def queue(user):
     svc = review()
-    svc.seen(user["uid"])
-    svc.poll()
-    cases = svc.ordered_queue()
-    if user["role"] == "auditor":
-        cases = [c for c in cases if c.assigned_to in (None, user["uid"])]
-    return jsonify({"cases": [svc.case_json(c) for c in cases]})
+    return jsonify({"cases": [svc.case_json(c) for c in svc.visible_queue(user)]})
 
 
 @bp.post("/next")

@@ -182,6 +182,15 @@ class ReviewService:
         with self.store.db() as db:
             return db.get(ReviewCase, case_id)
 
+    def visible_queue(self, user: dict) -> list:
+        """The ordered queue as ``user`` may see it (an auditor: unassigned or their own)."""
+        self.seen(user["uid"])
+        self.poll()
+        cases = self.ordered_queue()
+        if user["role"] == "auditor":
+            cases = [c for c in cases if c.assigned_to in (None, user["uid"])]
+        return cases
+
     def ordered_queue(self) -> list[ReviewCase]:
         cases = {c.id: c for c in self.open_cases()}
         return [cases[i.id] for i in dispatch.order_queue(

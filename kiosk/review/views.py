@@ -172,12 +172,7 @@ def logout():
 @auth.require_role("auditor", "supervisor", "broker_admin")
 def queue(user):
     svc = review()
-    svc.seen(user["uid"])
-    svc.poll()
-    cases = svc.ordered_queue()
-    if user["role"] == "auditor":
-        cases = [c for c in cases if c.assigned_to in (None, user["uid"])]
-    rows = [svc.case_json(c) for c in cases]
+    rows = [svc.case_json(c) for c in svc.visible_queue(user)]
     return render_template("review_queue.html", user=user, cases=rows)
 
 
