@@ -174,7 +174,3 @@ class SessionStore:
         with self.db() as db:
             return list(db.scalars(select(WitnessRow).where(
                 WitnessRow.state.in_(TERMINAL_STATES), WitnessRow.sealed_at.is_(None))))
-
-    def list(self, limit: int = 100) -> list[WitnessRow]:
-        with self.db() as db:
-            return list(db.scalars(select(WitnessRow).order_by(WitnessRow.created_at.desc()).limit(limit)))

@@ -199,7 +199,6 @@ async def run_investor(
     mic = AnswerAudioTrack(pcm, loop=(audio_mode == "loop"))
     sio = socketio.Client(reconnection=False)
     t_offer = [0.0]
-    t_join = [0.0]
     http = requests.Session()
 
     def on_loop(coro):
@@ -313,7 +312,6 @@ async def run_investor(
                 sio.emit("heartbeat", {})
             time.sleep(2.0)
 
-    t_join[0] = time.monotonic()
     await loop.run_in_executor(None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
     sio.emit("join", {"token": token})
     threading.Thread(target=_heartbeat, daemon=True).start()
