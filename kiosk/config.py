@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -69,7 +69,8 @@ class Settings(BaseSettings):
 
     id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
     speech: bool = True  # hear and check spoken answers
-    speech_whisper_model_dir: Path | None = None  # faster-whisper model for Mandarin, if any
+    speech_zh_engine: Literal["auto", "whisper", "pinyin", "none"] = "auto"  # docs/operations.md
+    speech_whisper_model_dir: Path | None = None  # faster-whisper model; default: the bundled base
     liveness: bool = True  # watch the face; off only for benchmarks of the media path
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
     kiosk_self_start: bool = False  # /kiosk may create a witness for the next walk-in (sample applicant)

@@ -18,8 +18,11 @@ from kiosk.speech.recognize import (
     Answer,
     Expected,
     PocketSphinxGrammar,
+    ZH_DENY,
     Recognizer,
     WhisperEngine,
+    covered_by,
+    default_recognizer,
     pinyin_phones,
     read_aloud_result,
     text_similarity,
@@ -39,6 +42,10 @@ def padded(text: str, voice: str = "gmw/en-US", lead: float = 0.5, tail: float =
     pcm = np.concatenate([np.zeros(int(lead * RATE), np.int16), speech,
                           np.zeros(int(tail * RATE), np.int16)])
     return pcm, speech.size / RATE
+
+
+def default_engine(locale: str):
+    return default_recognizer().engine_for(locale)
 
 
 # --- VAD ---------------------------------------------------------------------------------
@@ -132,6 +139,16 @@ def test_model_hash_is_stable_and_names_the_grammar():
 ZH = "sit/cmn-Latn-pinyin+f3"
 
 
+_pinyin: Recognizer | None = None
+
+
+def pinyin_recognizer() -> Recognizer:
+    global _pinyin
+    if _pinyin is None:
+        _pinyin = Recognizer(zh_engine="pinyin")
+    return _pinyin
+
+
 # Measured: the pinyin grammar accepts few clean Mandarin yeses (its guards against "bu"/"wo"
 # confusions are strict); this one is stable. Refusals are heard far more reliably.
 @pytest.mark.parametrize("text,intent", [
@@ -141,9 +158,48 @@ ZH = "sit/cmn-Latn-pinyin+f3"
 ])
 def test_mandarin_pinyin_grammar_affirm_and_deny(text, intent):
     pcm, _ = padded(text, ZH, wpm=160)
-    ans = verify(pcm, "zh-CN", Expected("affirm"))
+    ans = pinyin_recognizer().verify(pcm, "zh-CN", Expected("affirm"))
     assert ans.engine == "pocketsphinx-pinyin"
     assert ans.intent == intent, ans
+
+
+ZH_M = "sit/cmn-Latn-pinyin+m3"
+
+
+# The default Mandarin engine: the bundled Whisper base, guarded by the pinyin grammar. Measured:
+# this consent passes at 140 and 160 wpm; the guard turns many other synthetic yeses "unclear".
+@pytest.mark.parametrize("text,voice,intent,outcome", [
+    ("tong2 yi4", ZH_M, "affirm", "pass"),
+    ("wo3 bu4 tong2 yi4", ZH, "deny", "stop"),
+    ("bu4 tong2 yi4", ZH, "deny", "stop"),
+    ("mei2 you3", ZH, "deny", "stop"),
+])
+def test_mandarin_whisper_affirm_and_deny(text, voice, intent, outcome):
+    pcm, _ = padded(text, voice, wpm=150)
+    ans = verify(pcm, "zh-CN", Expected("affirm"))
+    assert ans.engine == "faster-whisper" and len(ans.model_sha256) == 64
+    assert ans.intent == intent, ans
+    assert decide(ans, Expected("affirm"), 0, 1).outcome == outcome
+
+
+def test_whisper_consent_must_outscore_every_refusal_on_the_audio():
+    """The guard that caught Whisper writing "同意" for a spoken "不对" (see contradicts_consent)."""
+    engine = default_engine("zh")
+    assert isinstance(engine, WhisperEngine) and engine.guard is not None
+    refusal, _ = padded("bu2 dui4", ZH, wpm=150)
+    consent, _ = padded("tong2 yi4", ZH_M, wpm=150)
+    affirm = Expected("affirm")
+    assert engine.guard.contradicts_consent(refusal, "tong yi", affirm) is not None
+    assert engine.guard.contradicts_consent(refusal, "dui", affirm) is not None
+    assert engine.guard.contradicts_consent(consent, "tong yi", affirm) is None
+
+
+def test_whisper_refusal_must_be_nothing_but_refusals():
+    assert covered_by("bu tong yi bu tong yi".split(), ZH_DENY)
+    assert covered_by(["mei", "you"], ZH_DENY)
+    # The decoding bias echoing its word list over noise: consents mixed in, not an answer.
+    assert not covered_by("dui bu xing ming bai bu xing".split(), ZH_DENY)
+    assert not covered_by([], ZH_DENY)
 
 
 def test_mandarin_other_speech_is_never_consent():
@@ -152,7 +208,7 @@ def test_mandarin_other_speech_is_never_consent():
 
 
 def test_mandarin_without_engine_needs_review_and_is_flagged():
-    rec = Recognizer(zh_grammar=False)
+    rec = Recognizer(zh_engine="none")
     pcm, _ = padded("wo3 tong2 yi4", ZH)
     ans = rec.verify(pcm, "zh", Expected("affirm"))
     assert ans.speech_present and ans.intent == "needs_review" and ans.engine == "none"
@@ -162,8 +218,12 @@ def test_mandarin_without_engine_needs_review_and_is_flagged():
 def test_whisper_engine_unavailable_without_model(tmp_path):
     assert not WhisperEngine(None).available()
     assert not WhisperEngine(tmp_path).available()  # a directory without model.bin
-    rec = Recognizer(whisper_model_dir=tmp_path)
+    rec = Recognizer(whisper_model_dir=tmp_path)  # "auto" falls back to the pinyin grammar
     assert rec.engine_for("zh").name == "pocketsphinx-pinyin"
+    with pytest.raises(RuntimeError, match="'whisper' is unavailable"):
+        Recognizer(whisper_model_dir=tmp_path, zh_engine="whisper").engine_for("zh")
+    with pytest.raises(ValueError, match="zh_engine"):
+        Recognizer(zh_engine="cloud")
     with pytest.raises(RuntimeError, match="unavailable"):
         WhisperEngine(tmp_path).recognize(np.zeros(RATE, np.int16), Expected("affirm"))
 

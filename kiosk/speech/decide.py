@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.speech.recognize import MIN_POSTERIOR, READ_ALOUD_SIMILARITY, Answer, Expected
+from kiosk.speech.recognize import Answer, Expected, min_score
 
 OUTCOMES = ("pass", "stop", "retry", "flag")
 # The intent that answers each expected kind, and the one that refuses it.
@@ -26,11 +26,6 @@ class Decision:
             )
 
 
-def threshold_for(expected: Expected) -> float:
-    """The minimum score a matching answer needs to pass."""
-    return READ_ALOUD_SIMILARITY if expected.kind == "read_aloud" else MIN_POSTERIOR
-
-
 def decide(answer: Answer, expected: Expected, attempt: int, max_retries: int,
            threshold: float | None = None) -> Decision:
     """Turn one heard answer into an outcome.
@@ -42,7 +37,7 @@ def decide(answer: Answer, expected: Expected, attempt: int, max_retries: int,
     """
     if attempt < 0 or max_retries < 0:
         raise ValueError(f"attempt and max_retries must be >= 0, got {attempt}, {max_retries}")
-    need = threshold_for(expected) if threshold is None else threshold
+    need = min_score(expected, answer.engine) if threshold is None else threshold
     wanted, opposite = _WANTED[expected.kind], _OPPOSITE[expected.kind]
     if answer.intent == "needs_review":
         return Decision("flag", "speech present but no engine could judge it: human review")

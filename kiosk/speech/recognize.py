@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.speech.vad import RATE, SpeechSpan, check_pcm, detect_speech
+from kiosk.speech.vad import RATE, SpeechSpan, check_pcm, detect_speech, window_snr_db
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,16 @@ ZH_DENY = ["bu", "bu shi", "bu tong yi", "wo bu tong yi", "bu dui", "bu ming bai
 ZH_VARIANTS = {"bu": ["B UW", "P UW"]}
 ZH_FILLERS = ["en", "a", "na", "ge", "zhe", "ni", "qing", "zai", "shuo", "yi", "bian", "shen",
               "me", "deng", "xia", "ma", "ne", "ba", "wen"]
+# Whisper's decoding bias (see WhisperEngine): the Mandarin answer lexicon in characters.
+ZH_HOTWORDS = ["是的", "是", "对", "好的", "我同意", "同意", "明白", "我明白", "不", "不是", "不同意",
+               "我不同意", "不对", "不明白", "我不明白", "没有", "不要", "不行"]
+# A Whisper transcript longer than this (in characters) for a short answer is a hallucination.
+WHISPER_MAX_CHARS = 16
+# Whisper's confidence (mean token probability) a match needs; its scale is not the grammar's
+# lattice posterior, so the decision rule looks the threshold up by engine (``min_score``).
+WHISPER_MIN_CONFIDENCE = 0.3
+# Below this speech-to-noise ratio (dB) a Whisper consent is not trusted (see Recognizer.verify).
+MIN_CONSENT_SNR_DB = 12.0
 ZH_DIGITS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4",
              "wu": "5", "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
 
@@ -169,6 +179,18 @@ def classify(words: list[str], affirm: list[str], deny: list[str], phrases: list
             if i >= 0:
                 return intent, (i, i + len(pw))
     return "unclear", None
+
+
+def covered_by(words: list[str], phrases: list[str]) -> bool:
+    """Whether ``words`` is one or more of ``phrases`` back to back, and nothing else."""
+    options = [p.split() for p in phrases if p.split()]
+    ok = [True] + [False] * len(words)  # ok[i]: words[:i] is covered
+    for i in range(len(words)):
+        if ok[i]:
+            for p in options:
+                if words[i : i + len(p)] == p:
+                    ok[i + len(p)] = True
+    return bool(words) and ok[-1]
 
 
 # --- pinyin -> en-us phones: lets the en-us acoustic model decode a small Mandarin grammar ----
@@ -492,6 +514,21 @@ class PocketSphinxGrammar(Engine):
                 return Recognition(f"{transcript} / not clearly not {rival!r}", "unclear", 0.0)
         return Recognition(transcript, intent, min(score, min(sposts) if sposts else 0.0))
 
+    def contradicts_consent(self, pcm16k: np.ndarray, phrase: str,
+                            expected: Expected) -> str | None:
+        """Why another engine's consent ``phrase`` is doubtful on this audio, or None.
+
+        Doubtful when any refusal (the lexicon's, or the phrase with "bu" put in) fits the audio
+        at least as well as the phrase itself (see ``_best_rival``). Measured on synthetic
+        Mandarin: Whisper's lexicon bias once wrote "同意" for a spoken "不对"; the refusal
+        "bu dui" forced onto that audio out-scores "tong yi". A veto by this grammar's own
+        free decode was also measured: it hears "bu" in most true consents.
+        """
+        with self._lock:
+            self._search_for(expected)  # puts the step's phrase words into the dictionary
+            rival = self._best_rival(pcm16k, phrase, also=self.deny)
+        return None if rival is None else f"not clearly not {rival!r}"
+
     def negations(self, phrase: str) -> list[str]:
         """Refusals that sound close to ``phrase``: deny phrases sharing a content word with it,
         the bare "no"/"bu", and (Mandarin) the phrase with "bu" put in or swapped in."""
@@ -523,7 +560,7 @@ class PocketSphinxGrammar(Engine):
         # An underflowed word score (0.0) is treated as the worst possible fit.
         return float(sum(lm.log(sg.ascore) if sg.ascore > 0 else -1e12 for sg in segs))
 
-    def _best_rival(self, pcm16k: np.ndarray, phrase: str) -> str | None:
+    def _best_rival(self, pcm16k: np.ndarray, phrase: str, also=()) -> str | None:
         """A negation that explains the audio at least as well as ``phrase``, if any.
 
         The second pass can still pick "wo tong yi" for a spoken "bu tong yi" when the model
@@ -535,7 +572,7 @@ class PocketSphinxGrammar(Engine):
         own = self._align_score(pcm16k, phrase)
         if own is None:
             return phrase  # the consent itself does not fit the audio
-        for rival in self.negations(phrase):
+        for rival in sorted((set(self.negations(phrase)) | set(also)) - {phrase}):
             other = self._align_score(pcm16k, rival)
             if other is not None and other >= own - ALIGN_MARGIN:
                 return rival
@@ -565,18 +602,23 @@ def read_aloud_result(heard: str, expected: Expected) -> Recognition:
 
 
 class WhisperEngine(Engine):
-    """faster-whisper on a local CTranslate2 model directory; unavailable without one.
+    """faster-whisper on a local CTranslate2 model directory (the bundled Whisper base by default).
 
-    Imported lazily: faster-whisper is not a dependency. The transcript is turned into pinyin
-    and matched against the same affirm/deny lexicon as the pinyin grammar, so homophones and
-    character choices do not matter.
+    The transcript is turned into pinyin and matched against the same affirm/deny lexicon as the
+    pinyin grammar, so homophones and character choices do not matter. Decoding is biased
+    towards the lexicon (hotwords: every consent AND every refusal, so neither side is favoured);
+    that bias can drop a short "不" or put a lexicon word on other speech, so a consent must also
+    survive the pinyin grammar as a guard: the grammar must not hear a refusal, and the consent
+    must fit the audio better than the same words with "bu" put in (``contradicts_consent``).
     """
 
     name = "faster-whisper"
 
-    def __init__(self, model_dir: str | Path | None, locale: str = "zh"):
+    def __init__(self, model_dir: str | Path | None, locale: str = "zh",
+                 guard: PocketSphinxGrammar | None = None):
         self.model_dir = Path(model_dir) if model_dir else None
         self.locale = normalize_locale(locale)
+        self.guard = guard
         self._model = None
         self._lock = threading.Lock()
 
@@ -592,7 +634,9 @@ class WhisperEngine(Engine):
     def model_sha256(self, expected: Expected) -> str:
         if self.model_dir is None:
             raise ValueError("no Whisper model directory configured")
-        return files_sha256(sorted(p for p in self.model_dir.iterdir() if p.is_file()))
+        guard = self.guard.model_sha256(expected) if self.guard is not None else ""
+        return files_sha256(sorted(p for p in self.model_dir.iterdir() if p.is_file()),
+                            guard + self.hotwords(expected))
 
     def _load(self):
         if not self.available():
@@ -604,15 +648,35 @@ class WhisperEngine(Engine):
                                        cpu_threads=1)
         return self._model
 
-    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+    def hotwords(self, expected: Expected) -> str:
+        """The decoding bias: the whole answer lexicon, consents and refusals alike."""
+        if expected.kind == "read_aloud":
+            return ""
+        words = (ZH_HOTWORDS if self.locale == "zh" else EN_AFFIRM + EN_DENY) + [
+            p.strip() for p in expected.phrases if p.strip()]
+        return " ".join(dict.fromkeys(words))
+
+    def transcribe(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float, bool]:
+        """(text, confidence 0..1, looks_hallucinated)."""
         with self._lock:
             model = self._load()
             audio = pcm16k.astype(np.float32) / 32768.0
-            segments, _info = model.transcribe(audio, language=self.locale, beam_size=1,
-                                               vad_filter=False)
+            segments, _info = model.transcribe(
+                audio, language=self.locale, beam_size=1, temperature=0.0, vad_filter=False,
+                condition_on_previous_text=False, without_timestamps=True,
+                hotwords=self.hotwords(expected) or None,
+            )
             segments = list(segments)
         text = "".join(s.text for s in segments).strip()
         conf = float(np.exp(np.mean([s.avg_logprob for s in segments]))) if segments else 0.0
+        # Whisper's own failure signs: a looping transcript, or "no speech" with a weak decode.
+        looping = any(s.compression_ratio > 2.4 for s in segments)
+        no_speech = any(s.no_speech_prob > 0.6 and s.avg_logprob < -1.0 for s in segments)
+        too_long = len(re.findall(r"[\u4e00-\u9fff]", text)) > WHISPER_MAX_CHARS
+        return text, conf, looping or no_speech or too_long
+
+    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        text, conf, suspect = self.transcribe(pcm16k, expected)
         if expected.kind == "read_aloud":
             heard = text if self.locale == "en" else to_pinyin(text)
             if self.locale == "zh" and is_digits(expected.text or ""):
@@ -626,8 +690,24 @@ class WhisperEngine(Engine):
             words, affirm, deny = words_of(text), EN_AFFIRM, EN_DENY
             phrases = [" ".join(words_of(p)) for p in expected.phrases]
         intent, span = classify(words, affirm, deny, phrases)
-        if span is None or conf < MIN_POSTERIOR:
+        if span is None or suspect:
             return Recognition(text, "unclear", conf)
+        if intent == "deny":
+            # Every word must belong to a refusal ("不同意 不同意" is one): a mix of consents and
+            # refusals is the decoding bias echoing its word list over noise, not an answer.
+            if not covered_by(words, deny):
+                log.info("refusal among other words treated as unclear")
+                return Recognition(text, "unclear", 0.0)
+            return Recognition(text, intent, conf)
+        if len(words) != span[1] - span[0]:
+            # Anything said around a consent may be the refusal the bias hid: not a clear yes.
+            log.info("%s match among other words treated as unclear", intent)
+            return Recognition(text, "unclear", 0.0)
+        if self.guard is not None:
+            why = self.guard.contradicts_consent(pcm16k, " ".join(words), expected)
+            if why is not None:
+                log.info("consent heard by Whisper contradicted by the pinyin guard")
+                return Recognition(f"{text} / {why}", "unclear", 0.0)
         return Recognition(text, intent, conf)
 
 
@@ -635,31 +715,66 @@ class WhisperEngine(Engine):
 UTTERANCE_GAP_S = 0.6
 
 
+ZH_ENGINES = ("auto", "whisper", "pinyin", "none")
+
+
+def min_score(expected: Expected, engine: str) -> float:
+    """The score a matching answer needs to pass, by what is expected and which engine heard it."""
+    if expected.kind == "read_aloud":
+        return READ_ALOUD_SIMILARITY
+    return WHISPER_MIN_CONFIDENCE if engine == WhisperEngine.name else MIN_POSTERIOR
+
+
 class Recognizer:
     """Picks the engine per locale and turns a window of audio into an ``Answer``.
 
-    English: pocketsphinx grammar. Mandarin: Whisper when ``whisper_model_dir`` holds a model,
-    else the pinyin grammar (``zh_grammar=True``), else no engine -> "needs_review".
+    English: pocketsphinx grammar. Mandarin (``zh_engine``): "auto" uses Whisper (the model in
+    ``whisper_model_dir``, else the bundled Whisper base) guarded by the pinyin grammar, falling
+    back to the pinyin grammar alone when no Whisper model is installed; "whisper" insists on
+    Whisper; "pinyin" uses the grammar only; "none" hears no Mandarin engine -> "needs_review".
     """
 
-    def __init__(self, whisper_model_dir: str | Path | None = None, zh_grammar: bool = True,
+    def __init__(self, whisper_model_dir: str | Path | None = None, zh_engine: str = "auto",
                  pad: float = 0.3):
-        self.whisper = WhisperEngine(whisper_model_dir, "zh") if whisper_model_dir else None
-        self.zh_grammar = zh_grammar
+        if zh_engine not in ZH_ENGINES:
+            raise ValueError(f"zh_engine {zh_engine!r} is not one of {', '.join(ZH_ENGINES)}")
+        self.whisper_model_dir = Path(whisper_model_dir) if whisper_model_dir else None
+        self.zh_engine = zh_engine
         self.pad = pad
-        self._engines: dict[str, Engine] = {}
+        self._engines: dict[str, Engine | None] = {}
         self._lock = threading.Lock()
+
+    def _whisper_dir(self) -> Path | None:
+        if self.whisper_model_dir is not None:
+            return self.whisper_model_dir
+        from kiosk.speech import models
+
+        if not models.bundled_available():
+            return None
+        return models.bundled_whisper_dir()
+
+    def _make_zh(self) -> Engine | None:
+        if self.zh_engine == "none":
+            return None
+        if self.zh_engine == "pinyin":
+            return PocketSphinxGrammar("zh")
+        whisper = WhisperEngine(self._whisper_dir(), "zh")
+        if whisper.available():
+            whisper.guard = PocketSphinxGrammar("zh")
+            return whisper
+        if self.zh_engine == "whisper":
+            raise RuntimeError(
+                f"Mandarin engine 'whisper' is unavailable: no model.bin in "
+                f"{whisper.model_dir or 'the bundled model packages'} or faster-whisper missing"
+            )
+        log.warning("no Whisper model for Mandarin: using the pinyin grammar")
+        return PocketSphinxGrammar("zh")
 
     def engine_for(self, locale: str) -> Engine | None:
         loc = normalize_locale(locale)
         with self._lock:
             if loc not in self._engines:
-                if loc == "zh" and self.whisper is not None and self.whisper.available():
-                    self._engines[loc] = self.whisper
-                elif loc == "en" or self.zh_grammar:
-                    self._engines[loc] = PocketSphinxGrammar(loc)
-                else:
-                    return None
+                self._engines[loc] = PocketSphinxGrammar("en") if loc == "en" else self._make_zh()
             return self._engines[loc]
 
     def verify(self, pcm16k: np.ndarray, locale: str, expected: Expected) -> Answer:
@@ -680,6 +795,15 @@ class Recognizer:
         rec = engine.recognize(pcm16k[a:b], expected)
         if rec.intent == "unclear" and expected.kind != "read_aloud":
             rec = self._per_utterance(engine, pcm16k, spans, expected) or rec
+        if isinstance(engine, WhisperEngine) and rec.intent in ("affirm", "phrase") \
+                and expected.kind != "read_aloud":
+            snr = window_snr_db(pcm16k, spans)
+            if snr is not None and snr < MIN_CONSENT_SNR_DB:
+                # Measured: in white noise at 10 dB, "我不同意" came out as "我同意" and passed
+                # the guard 3 times in 320 answers; at 20 dB never.
+                log.info("consent heard in a noisy window (%.1f dB) treated as unclear", snr)
+                rec = Recognition(f"{rec.transcript} / too noisy to confirm ({snr:g} dB)",
+                                  "unclear", 0.0)
         return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), engine.name,
                       engine.model_sha256(expected), spans, _ms(t0))
 
@@ -717,7 +841,7 @@ _default_lock = threading.Lock()
 
 
 def default_recognizer() -> Recognizer:
-    """The process-wide recogniser without Whisper (build a ``Recognizer`` to configure one)."""
+    """The process-wide recogniser with default engines (build a ``Recognizer`` to configure)."""
     global _default
     with _default_lock:
         if _default is None:

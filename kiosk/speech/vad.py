@@ -157,3 +157,23 @@ def detect_speech(pcm16k: np.ndarray, threshold: float = 0.5) -> list[SpeechSpan
     """Stretches of speech in 16 kHz mono int16 audio, in seconds from its start."""
     probs = default_vad().probabilities(pcm16k)
     return spans_from_probabilities(probs, threshold=threshold, total=pcm16k.size / RATE)
+
+
+def window_snr_db(pcm16k: np.ndarray, spans: list[SpeechSpan], margin: float = 0.15) -> float | None:
+    """Speech-to-noise ratio of a window in dB: the level inside the speech spans against the
+    level outside them (at least ``margin`` seconds away). None when either part is too short
+    to measure (under 0.2 s)."""
+    x = pcm16k.astype(np.float64)
+    inside = np.zeros(x.size, bool)
+    near = np.zeros(x.size, bool)
+    for s in spans:
+        a, b = int(s.start * RATE), int(s.end * RATE)
+        inside[max(0, a) : b] = True
+        m = int(margin * RATE)
+        near[max(0, a - m) : b + m] = True
+    speech, noise = x[inside], x[~near]
+    if speech.size < 0.2 * RATE or noise.size < 0.2 * RATE:
+        return None
+    p_noise = float(np.mean(noise**2)) + 1.0  # +1: digital silence is not infinitely quiet
+    p_speech = max(float(np.mean(speech**2)) - p_noise, 1.0)
+    return round(10 * np.log10(p_speech / p_noise), 1)

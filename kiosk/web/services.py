@@ -68,7 +68,10 @@ class KioskServices:
             if self._recognizer is None:
                 from kiosk.speech import Recognizer
 
-                self._recognizer = Recognizer(whisper_model_dir=self.settings.speech_whisper_model_dir)
+                self._recognizer = Recognizer(
+                    whisper_model_dir=self.settings.speech_whisper_model_dir,
+                    zh_engine=self.settings.speech_zh_engine,
+                )
             return self._recognizer
 
     def evaluator_for(self, controller):

@@ -1,0 +1,63 @@
+"""kiosk.speech.models: the bundled Whisper model is joined once and refused when it changed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from kiosk.speech import models
+
+
+def _parts(tmp_path, data=(b"abc" * 1000, b"xyz" * 500)):
+    side = tmp_path / "side"
+    side.mkdir()
+    for name in models.SIDE_FILES:
+        (side / name).write_text(name)
+    parts = []
+    for i, chunk in enumerate(data):
+        p = tmp_path / f"model.bin.part{i + 1}"
+        p.write_bytes(chunk)
+        parts.append(p)
+    return parts, side, hashlib.sha256(b"".join(data)).hexdigest()
+
+
+def test_join_parts_checks_the_hash_and_writes_atomically(tmp_path):
+    parts, side, sha = _parts(tmp_path)
+    dest = tmp_path / "cache" / "m"
+    assert models.join_parts(parts, side, dest, sha) == dest
+    assert (dest / "model.bin").read_bytes() == b"abc" * 1000 + b"xyz" * 500
+    assert sorted(p.name for p in dest.iterdir()) == sorted(("model.bin",) + models.SIDE_FILES)
+    # Joined once: a second call keeps the existing folder.
+    mtime = (dest / "model.bin").stat().st_mtime_ns
+    assert models.join_parts(parts, side, dest, sha) == dest
+    assert (dest / "model.bin").stat().st_mtime_ns == mtime
+
+
+def test_a_changed_part_is_refused_and_leaves_nothing_behind(tmp_path):
+    parts, side, sha = _parts(tmp_path)
+    parts[1].write_bytes(b"xyz" * 499 + b"xyQ")
+    dest = tmp_path / "cache" / "m"
+    with pytest.raises(models.ModelError, match="reinstall the model packages"):
+        models.join_parts(parts, side, dest, sha)
+    assert not dest.exists()
+    assert list((tmp_path / "cache").iterdir()) == []  # no half-written temporary folder
+
+
+def test_the_bundled_model_joins_to_its_pinned_hash(tmp_path):
+    assert models.bundled_available()
+    d = models.bundled_whisper_dir(tmp_path)
+    h = hashlib.sha256()
+    with open(d / "model.bin", "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    assert h.hexdigest() == models.WHISPER_BASE_SHA256
+    assert all((d / n).is_file() for n in models.SIDE_FILES)
+
+
+def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("KIOSK_MODEL_CACHE", str(tmp_path / "k"))
+    assert models.cache_root() == tmp_path / "k"
+    monkeypatch.delenv("KIOSK_MODEL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert models.cache_root() == tmp_path / "x" / "witness-kiosk"
