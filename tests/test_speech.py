@@ -194,6 +194,26 @@ def test_whisper_consent_must_outscore_every_refusal_on_the_audio():
     assert engine.guard.contradicts_consent(consent, "tong yi", affirm) is None
 
 
+def test_whisper_runs_in_its_own_process_and_survives_its_death():
+    import os
+    import signal
+    import sys
+
+    rec = Recognizer()
+    rec.preload(("zh",))
+    engine = rec.engine_for("zh")
+    pid = engine.worker_pid()
+    assert pid != os.getpid()
+    # CTranslate2 never loads into this process (nor into the server's).
+    assert "ctranslate2" not in sys.modules and "faster_whisper" not in sys.modules
+    os.kill(pid, signal.SIGKILL)
+    refusal, _ = padded("mei2 you3", ZH, wpm=150)
+    ans = rec.verify(refusal, "zh", Expected("affirm"))  # a new worker takes the answer
+    assert ans.engine == "faster-whisper" and ans.intent == "deny", ans
+    assert engine.worker_pid() not in (pid, os.getpid())
+    engine.close()
+
+
 def test_whisper_refusal_must_be_nothing_but_refusals():
     assert covered_by("bu tong yi bu tong yi".split(), ZH_DENY)
     assert covered_by(["mei", "you"], ZH_DENY)

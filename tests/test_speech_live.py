@@ -21,11 +21,13 @@ def answers(tmp_path_factory):
         "yes": speech_wav(d / "yes.wav", "yes, I understand", lead_silence=0.3, trail_silence=0.3),
         "no": speech_wav(d / "no.wav", "I disagree", lead_silence=0.3, trail_silence=0.3),
         "silence": write_wav(d / "silence.wav", np.zeros(48000)),
+        "zh_no": speech_wav(d / "zh_no.wav", "wo3 bu4 tong2 yi4", voice="sit/cmn-Latn-pinyin+f3",
+                            lead_silence=0.3, trail_silence=0.3),
     }
 
 
-def answer_with(server, video, audio):
-    created = server.create(flow="quick", locale="en", name="Alex Chen")
+def answer_with(server, video, audio, locale="en"):
+    created = server.create(flow="quick", locale=locale, name="Alex Chen")
     res = asyncio.run(run_investor(created["investor_url"], video, audio, api_key=API_KEY,
                                    prompt_time="instant", timeout=90))
     server.wait_ended(created["session_id"])
@@ -65,3 +67,14 @@ def test_silence_retries_once_then_flags_for_a_human(kiosk_server, barcode_video
     assert retry_prompt.startswith("Sorry, I did not catch that")
     finished = next(e for e in events if e["type"] == "finished")
     assert "flag:ready" in finished["data"]["flags"]
+
+
+def test_a_spoken_mandarin_refusal_stops_the_witness(kiosk_server, barcode_video, answers):
+    """Mandarin through the server's default engine: the bundled Whisper base."""
+    res, events, results = answer_with(kiosk_server, barcode_video, answers["zh_no"], "zh-CN")
+    assert (res.state, res.reason) == ("aborted", "declined"), res.as_dict()
+    r = results[-1]
+    assert (r["outcome"], r["intent"], r["engine"]) == ("stop", "deny", "faster-whisper"), r
+    assert "不同意" in r["transcript"] and len(r["model_sha256"]) == 64
+    shown = [e["data"] for e in events if e["type"] == "answer_recognised"]
+    assert shown and shown[-1]["decision"] == "disagree"

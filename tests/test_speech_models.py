@@ -61,3 +61,34 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("KIOSK_MODEL_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert models.cache_root() == tmp_path / "x" / "witness-kiosk"
+
+
+def test_the_whisper_worker_exits_when_its_server_is_killed(tmp_path):
+    """A SIGKILLed server leaves no Whisper worker behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("from kiosk.speech import models\n"
+            "from kiosk.speech.whisper_proc import WhisperProcess\n"
+            "w = WhisperProcess(models.bundled_whisper_dir())\n"
+            "print(w.pid(), flush=True)\n"
+            "import time; time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # alive
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"Whisper worker {worker} outlived its parent")
+    finally:
+        parent.kill()

@@ -279,6 +279,9 @@ class Flow(BaseModel):
         "normal", description="Review queue priority."
     )
     retention_years: int = Field(20, ge=1, le=100, description="Years evidence is kept (>= 20).")
+    show_recognised_words: bool = Field(
+        True, description="Show the investor the words heard after each spoken answer."
+    )
     steps: list[Step] = Field(min_length=1, description="The steps, in order.")
 
     _source_path: Path | None = PrivateAttr(None)

@@ -625,11 +625,10 @@ class WhisperEngine(Engine):
     def available(self) -> bool:
         if self.model_dir is None or not (self.model_dir / "model.bin").is_file():
             return False
-        try:
-            import faster_whisper  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        # find_spec, not import: faster-whisper (CTranslate2) loads only in the worker process.
+        import importlib.util
+
+        return importlib.util.find_spec("faster_whisper") is not None
 
     def model_sha256(self, expected: Expected) -> str:
         if self.model_dir is None:
@@ -641,12 +640,20 @@ class WhisperEngine(Engine):
     def _load(self):
         if not self.available():
             raise RuntimeError(f"Whisper engine unavailable (model dir {self.model_dir})")
-        if self._model is None:
-            from faster_whisper import WhisperModel
+        with self._lock:
+            if self._model is None:
+                from kiosk.speech.whisper_proc import WhisperProcess
 
-            self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8",
-                                       cpu_threads=1)
-        return self._model
+                self._model = WhisperProcess(self.model_dir)
+            return self._model
+
+    def worker_pid(self) -> int:
+        """Start the Whisper worker process (and load the model) now; its process id."""
+        return self._load().pid()
+
+    def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
 
     def hotwords(self, expected: Expected) -> str:
         """The decoding bias: the whole answer lexicon, consents and refusals alike."""
@@ -658,20 +665,12 @@ class WhisperEngine(Engine):
 
     def transcribe(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float, bool]:
         """(text, confidence 0..1, looks_hallucinated)."""
-        with self._lock:
-            model = self._load()
-            audio = pcm16k.astype(np.float32) / 32768.0
-            segments, _info = model.transcribe(
-                audio, language=self.locale, beam_size=1, temperature=0.0, vad_filter=False,
-                condition_on_previous_text=False, without_timestamps=True,
-                hotwords=self.hotwords(expected) or None,
-            )
-            segments = list(segments)
-        text = "".join(s.text for s in segments).strip()
-        conf = float(np.exp(np.mean([s.avg_logprob for s in segments]))) if segments else 0.0
+        segments = self._load().transcribe(pcm16k, self.locale, self.hotwords(expected) or None)
+        text = "".join(seg[0] for seg in segments).strip()
+        conf = float(np.exp(np.mean([seg[1] for seg in segments]))) if segments else 0.0
         # Whisper's own failure signs: a looping transcript, or "no speech" with a weak decode.
-        looping = any(s.compression_ratio > 2.4 for s in segments)
-        no_speech = any(s.no_speech_prob > 0.6 and s.avg_logprob < -1.0 for s in segments)
+        looping = any(seg[3] > 2.4 for seg in segments)
+        no_speech = any(seg[2] > 0.6 and seg[1] < -1.0 for seg in segments)
         too_long = len(re.findall(r"[\u4e00-\u9fff]", text)) > WHISPER_MAX_CHARS
         return text, conf, looping or no_speech or too_long
 
@@ -776,6 +775,13 @@ class Recognizer:
             if loc not in self._engines:
                 self._engines[loc] = PocketSphinxGrammar("en") if loc == "en" else self._make_zh()
             return self._engines[loc]
+
+    def preload(self, locales=("en", "zh")) -> None:
+        """Build each locale's engine and load its model now rather than at the first answer."""
+        for loc in locales:
+            engine = self.engine_for(loc)
+            if isinstance(engine, WhisperEngine):
+                engine.worker_pid()
 
     def verify(self, pcm16k: np.ndarray, locale: str, expected: Expected) -> Answer:
         """Hear one answer window: silence, or speech with a transcript, intent and score."""

@@ -71,7 +71,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.liveness:
         # Load mediapipe and dlib's models now, not inside the first investor's connection.
         threading.Thread(target=_preload_face_models, name="kiosk-preload", daemon=True).start()
+    if settings.speech and settings.speech_preload:
+        # The recognisers (Whisper's worker process: ~2 s) too: the first answer must not wait for them.
+        threading.Thread(target=_preload_speech, args=(services,), name="kiosk-preload-speech",
+                         daemon=True).start()
     return app
+
+
+def _preload_speech(services) -> None:
+    try:
+        services.recognizer().preload(("en", "zh"))
+    except Exception:
+        log.exception("preloading the speech models failed; answers will report it")
 
 
 def _preload_face_models() -> None:

@@ -417,6 +417,9 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
             "t_start": detail["speech_spans"][0][0] if answer.spans else window[0],
             "t_end": detail["speech_spans"][-1][1] if answer.spans else window[1],
             "score": detail["score"], "engine": answer.engine})
-    controller.emit("recognised", {"step": step.id, "text": answer.transcript,
+    # The investor sees only what was heard (never the checks' notes after " / "), and only when
+    # the broker's flow allows it; the evidence always keeps the full transcript.
+    shown = answer.transcript.split(" / ")[0] if controller.flow.show_recognised_words else ""
+    controller.emit("recognised", {"step": step.id, "text": shown,
                                    "intent": answer.intent, "outcome": decision.outcome})
     return decision.outcome, detail
