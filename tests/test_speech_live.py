@@ -43,8 +43,11 @@ def test_a_spoken_yes_passes_the_question(kiosk_server, barcode_video, answers):
     assert len(results) <= 2 and [x["outcome"] for x in results[:-1]] in ([], ["retry"]), results
     r = results[-1]
     assert (r["outcome"], r["intent"]) == ("pass", "affirm"), r
-    assert r["speech_present"] and r["speech_spans"] and r["engine"].startswith("pocketsphinx")
-    assert len(r["model_sha256"]) == 64 and "understand" in r["transcript"] and r["score"] >= 0.5
+    # The grammar decides, or Whisper when the grammar could not make it out (each its threshold).
+    assert r["speech_present"] and r["speech_spans"]
+    assert r["engine"] in ("pocketsphinx-en", "faster-whisper"), r
+    assert r["score"] >= (0.5 if r["engine"] == "pocketsphinx-en" else 0.3)
+    assert len(r["model_sha256"]) == 64 and "understand" in r["transcript"].lower()
     w0, w1 = r["window"]
     assert all(w0 <= a < b <= w1 + 0.05 for a, b in r["speech_spans"])
     recognised = [e["data"] for e in events if e["type"] == "answer_recognised"]

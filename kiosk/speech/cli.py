@@ -18,16 +18,19 @@ import numpy as np
               help="faster-whisper model directory for Mandarin (default: the bundled base)")
 @click.option("--zh-engine", type=click.Choice(["auto", "whisper", "pinyin", "none"]),
               default="auto", show_default=True, help="Mandarin engine")
+@click.option("--en-engine", type=click.Choice(["auto", "pocketsphinx"]), default="auto",
+              show_default=True, help="English engine (auto: the grammar, then Whisper)")
 @click.option("--clean", is_flag=True, help="no added noise (voices and speeds still vary)")
 @click.option("-v", "--verbose", is_flag=True, help="print every answer")
 def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: str | None,
-                zh_engine: str, clean: bool, verbose: bool) -> None:
+                zh_engine: str, en_engine: str, clean: bool, verbose: bool) -> None:
     """Synthesise answers with espeak-ng (voices, speeds, noise) and score the recogniser."""
     from kiosk.speech.corpus import make_corpus
     from kiosk.speech.decide import decide
     from kiosk.speech.recognize import Expected, Recognizer
 
-    rec = Recognizer(whisper_model_dir=whisper_model_dir, zh_engine=zh_engine)
+    rec = Recognizer(whisper_model_dir=whisper_model_dir, zh_engine=zh_engine,
+                     en_engine=en_engine)
     consent = Expected("affirm")
     total_false = 0
     for loc in locales:

@@ -118,6 +118,7 @@ class Recognition:
     transcript: str
     intent: str
     score: float
+    engine: str | None = None  # which engine decided, when not the one asked (SecondOpinion)
 
 
 def normalize_locale(locale: str) -> str:
@@ -615,10 +616,11 @@ class WhisperEngine(Engine):
     name = "faster-whisper"
 
     def __init__(self, model_dir: str | Path | None, locale: str = "zh",
-                 guard: PocketSphinxGrammar | None = None):
+                 guard: PocketSphinxGrammar | None = None, bias: bool = True):
         self.model_dir = Path(model_dir) if model_dir else None
         self.locale = normalize_locale(locale)
         self.guard = guard
+        self.bias = bias
         self._model = None
         self._lock = threading.Lock()
 
@@ -642,9 +644,9 @@ class WhisperEngine(Engine):
             raise RuntimeError(f"Whisper engine unavailable (model dir {self.model_dir})")
         with self._lock:
             if self._model is None:
-                from kiosk.speech.whisper_proc import WhisperProcess
+                from kiosk.speech.whisper_proc import shared
 
-                self._model = WhisperProcess(self.model_dir)
+                self._model = shared(self.model_dir)
             return self._model
 
     def worker_pid(self) -> int:
@@ -657,7 +659,7 @@ class WhisperEngine(Engine):
 
     def hotwords(self, expected: Expected) -> str:
         """The decoding bias: the whole answer lexicon, consents and refusals alike."""
-        if expected.kind == "read_aloud":
+        if expected.kind == "read_aloud" or not self.bias:
             return ""
         words = (ZH_HOTWORDS if self.locale == "zh" else EN_AFFIRM + EN_DENY) + [
             p.strip() for p in expected.phrases if p.strip()]
@@ -710,11 +712,47 @@ class WhisperEngine(Engine):
         return Recognition(text, intent, conf)
 
 
+class SecondOpinion(Engine):
+    """English: the pocketsphinx grammar first; an answer it cannot make out goes to Whisper.
+
+    Measured on 80 synthetic English answers: the guarded grammar alone 42/80, unbiased Whisper
+    alone 63/80, the two together 64/80, none of them a false consent. Whisper is asked
+    without a decoding bias (biased, it put lexicon words on other speech) and its consent
+    must be exactly one accepted answer; read-aloud stays with the grammar.
+    """
+
+    def __init__(self, primary: Engine, second: WhisperEngine):
+        self.primary, self.second = primary, second
+        self.name = f"{primary.name}+{second.name}"  # each answer names the one that decided
+
+    def model_sha256(self, expected: Expected) -> str:
+        return files_sha256([], self.primary.model_sha256(expected)
+                            + self.second.model_sha256(expected))
+
+    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        first = self.primary.recognize(pcm16k, expected)
+        first = Recognition(first.transcript, first.intent, first.score, self.primary.name)
+        # A match below the grammar's own threshold ("yes" alone) is as undecided as "unclear".
+        sure = first.intent != "unclear" and first.score >= min_score(expected, self.primary.name)
+        if sure or expected.kind == "read_aloud":
+            return first
+        other = self.second.recognize(pcm16k, expected)
+        if other.intent == "unclear":
+            return Recognition(f"{first.transcript} / {other.transcript}", first.intent,
+                               first.score, self.primary.name)
+        if first.intent == "deny" and other.intent != "deny":
+            # The grammar leaned towards a refusal: a consent from Whisper is not clear.
+            return Recognition(f"{first.transcript} / {other.transcript}", "unclear", 0.0,
+                               self.primary.name)
+        return Recognition(other.transcript, other.intent, other.score, engine=self.second.name)
+
+
 # Silence between two spans that makes them separate utterances.
 UTTERANCE_GAP_S = 0.6
 
 
 ZH_ENGINES = ("auto", "whisper", "pinyin", "none")
+EN_ENGINES = ("auto", "pocketsphinx")
 
 
 def min_score(expected: Expected, engine: str) -> float:
@@ -734,9 +772,12 @@ class Recognizer:
     """
 
     def __init__(self, whisper_model_dir: str | Path | None = None, zh_engine: str = "auto",
-                 pad: float = 0.3):
+                 pad: float = 0.3, en_engine: str = "auto"):
         if zh_engine not in ZH_ENGINES:
             raise ValueError(f"zh_engine {zh_engine!r} is not one of {', '.join(ZH_ENGINES)}")
+        if en_engine not in EN_ENGINES:
+            raise ValueError(f"en_engine {en_engine!r} is not one of {', '.join(EN_ENGINES)}")
+        self.en_engine = en_engine
         self.whisper_model_dir = Path(whisper_model_dir) if whisper_model_dir else None
         self.zh_engine = zh_engine
         self.pad = pad
@@ -769,17 +810,26 @@ class Recognizer:
         log.warning("no Whisper model for Mandarin: using the pinyin grammar")
         return PocketSphinxGrammar("zh")
 
+    def _make_en(self) -> Engine:
+        grammar = PocketSphinxGrammar("en")
+        if self.en_engine == "pocketsphinx":
+            return grammar
+        whisper = WhisperEngine(self._whisper_dir(), "en", bias=False)
+        return SecondOpinion(grammar, whisper) if whisper.available() else grammar
+
     def engine_for(self, locale: str) -> Engine | None:
         loc = normalize_locale(locale)
         with self._lock:
             if loc not in self._engines:
-                self._engines[loc] = PocketSphinxGrammar("en") if loc == "en" else self._make_zh()
+                self._engines[loc] = self._make_en() if loc == "en" else self._make_zh()
             return self._engines[loc]
 
     def preload(self, locales=("en", "zh")) -> None:
         """Build each locale's engine and load its model now rather than at the first answer."""
         for loc in locales:
             engine = self.engine_for(loc)
+            if isinstance(engine, SecondOpinion):
+                engine = engine.second
             if isinstance(engine, WhisperEngine):
                 engine.worker_pid()
 
@@ -801,7 +851,8 @@ class Recognizer:
         rec = engine.recognize(pcm16k[a:b], expected)
         if rec.intent == "unclear" and expected.kind != "read_aloud":
             rec = self._per_utterance(engine, pcm16k, spans, expected) or rec
-        if isinstance(engine, WhisperEngine) and rec.intent in ("affirm", "phrase") \
+        decided_by = rec.engine or engine.name
+        if decided_by == WhisperEngine.name and rec.intent in ("affirm", "phrase") \
                 and expected.kind != "read_aloud":
             snr = window_snr_db(pcm16k, spans)
             if snr is not None and snr < MIN_CONSENT_SNR_DB:
@@ -809,8 +860,8 @@ class Recognizer:
                 # the guard 3 times in 320 answers; at 20 dB never.
                 log.info("consent heard in a noisy window (%.1f dB) treated as unclear", snr)
                 rec = Recognition(f"{rec.transcript} / too noisy to confirm ({snr:g} dB)",
-                                  "unclear", 0.0)
-        return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), engine.name,
+                                  "unclear", 0.0, rec.engine)
+        return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), decided_by,
                       engine.model_sha256(expected), spans, _ms(t0))
 
     def _per_utterance(self, engine, pcm16k, spans, expected) -> Recognition | None:
@@ -834,8 +885,11 @@ class Recognizer:
         intents = {r.intent for r in heard}
         if len(intents) != 1 or intents & {"unclear", "silence", "needs_review"}:
             return None
+        # Scores are on each engine's scale; a non-grammar decision anywhere names that engine
+        # (a grammar match below its own threshold is already "unclear", so min() is safe).
+        others = [r.engine for r in heard if r.engine]
         return Recognition(" | ".join(r.transcript for r in heard), heard[0].intent,
-                           min(r.score for r in heard))
+                           min(r.score for r in heard), others[0] if others else None)
 
 
 def _ms(t0: float) -> float:

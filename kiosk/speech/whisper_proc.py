@@ -119,3 +119,16 @@ class WhisperProcess:
     def close(self) -> None:
         with self._lock:
             self._drop(kill=False)
+
+
+_shared: dict[str, WhisperProcess] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(model_dir: str | Path) -> WhisperProcess:
+    """One worker per model for the whole process (English and Mandarin share it)."""
+    key = str(Path(model_dir).resolve())
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = WhisperProcess(key)
+        return _shared[key]

@@ -71,6 +71,7 @@ class KioskServices:
                 self._recognizer = Recognizer(
                     whisper_model_dir=self.settings.speech_whisper_model_dir,
                     zh_engine=self.settings.speech_zh_engine,
+                    en_engine=self.settings.speech_en_engine,
                 )
             return self._recognizer
 
