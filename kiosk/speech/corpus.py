@@ -24,7 +24,7 @@ EN_TEXTS = {
                "yes I have"],
     # Refusals, including the ones one swallowed syllable away from a consent.
     "deny": ["no", "I do not", "I disagree", "no I do not", "no I don't", "I don't agree",
-             "I do not agree", "I don't understand"],
+             "I do not agree", "I don't understand", "no, I refuse"],
     "unclear": ["can you repeat the question", "hold on a second", "maybe later",
                 "what was that", "wait please"],
 }
@@ -32,7 +32,8 @@ EN_TEXTS = {
 ZH_TEXTS = {
     "affirm": ["shi4 de5", "shi4 de5 wo3 tong2 yi4", "wo3 tong2 yi4", "dui4", "hao3 de5",
                "wo3 ming2 bai2", "tong2 yi4"],
-    "deny": ["bu4", "bu4 tong2 yi4", "wo3 bu4 tong2 yi4", "bu2 shi4", "bu2 dui4", "mei2 you3"],
+    "deny": ["bu4", "bu4 tong2 yi4", "wo3 bu4 tong2 yi4", "bu2 shi4", "bu2 dui4", "mei2 you3",
+             "wo3 ju4 jue2", "bu2 yuan4 yi4"],
     "unclear": ["qing3 zai4 shuo1 yi2 bian4", "shen2 me5", "deng3 yi2 xia4", "na4 ge5"],
 }
 BABBLE_TEXTS = [

@@ -45,7 +45,8 @@ WIDE_OPTIONS: dict = {"beam": 1e-30, "wbeam": 1e-20, "pbeam": 1e-30}
 EN_AFFIRM = ["yes", "yes i understand", "yes i do", "yes i agree", "yes i have",
              "yes that is right", "yes i confirm"]
 EN_DENY = ["no", "i do not", "i disagree", "no i do not", "no i don't", "i don't", "i don't agree",
-           "i do not agree", "no i disagree", "i don't understand", "i do not understand"]
+           "i do not agree", "no i disagree", "i don't understand", "i do not understand",
+           "i refuse", "no i refuse"]
 # Short common words and hesitations: other speech is absorbed here instead of by an answer.
 EN_FILLERS = ["uh", "um", "the", "a", "well", "so", "what", "maybe", "wait", "please", "okay",
               "sure", "hmm"]
@@ -55,7 +56,8 @@ EN_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four
 ZH_AFFIRM = ["shi de", "shi", "dui", "hao de", "wo tong yi", "tong yi", "ming bai",
              "wo ming bai", "shi de wo tong yi", "dui wo tong yi", "shi de wo ming bai"]
 ZH_DENY = ["bu", "bu shi", "bu tong yi", "wo bu tong yi", "bu dui", "bu ming bai",
-           "wo bu ming bai", "mei you", "bu yao", "bu xing"]
+           "wo bu ming bai", "mei you", "bu yao", "bu xing", "ju jue", "wo ju jue", "bu yuan yi",
+           "wo bu yuan yi"]
 # Extra pronunciation for the negation: a missed "bu" turns a refusal into consent, so it gets
 # more ways to match than other syllables (unaspirated b is heard as p). More variants (B UH,
 # B AH, P UH) were measured: they turn a clean "wo tong yi" into "wo bu ...".
@@ -64,7 +66,8 @@ ZH_FILLERS = ["en", "a", "na", "ge", "zhe", "ni", "qing", "zai", "shuo", "yi", "
               "me", "deng", "xia", "ma", "ne", "ba", "wen"]
 # Whisper's decoding bias (see WhisperEngine): the Mandarin answer lexicon in characters.
 ZH_HOTWORDS = ["是的", "是", "对", "好的", "我同意", "同意", "明白", "我明白", "不", "不是", "不同意",
-               "我不同意", "不对", "不明白", "我不明白", "没有", "不要", "不行"]
+               "我不同意", "不对", "不明白", "我不明白", "没有", "不要", "不行", "我拒绝", "拒绝",
+               "不愿意", "我不愿意"]
 # A Whisper transcript longer than this (in characters) for a short answer is a hallucination.
 WHISPER_MAX_CHARS = 16
 # Whisper's confidence (mean token probability) a match needs; its scale is not the grammar's
