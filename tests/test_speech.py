@@ -15,10 +15,10 @@ pytest.importorskip("pocketsphinx", reason="speech needs pocketsphinx (see repor
 from kiosk.speech.corpus import noise_burst, synthesize  # noqa: E402
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.recognize import (
+    ZH_DENY,
     Answer,
     Expected,
     PocketSphinxGrammar,
-    ZH_DENY,
     Recognizer,
     WhisperEngine,
     covered_by,
@@ -196,7 +196,7 @@ def test_mandarin_whisper_affirm_and_deny(text, voice, intent, outcome):
 
 
 def test_whisper_consent_must_outscore_every_refusal_on_the_audio():
-    """The guard that caught Whisper writing "同意" for a spoken "不对" (see contradicts_consent)."""
+    """The guard that caught Whisper writing "同意" for a spoken "不对" (contradicts_consent)."""
     engine = default_engine("zh")
     assert isinstance(engine, WhisperEngine) and engine.guard is not None
     refusal, _ = padded("bu2 dui4", ZH, wpm=150)
@@ -348,7 +348,8 @@ def test_speech_eval_cli_reports_zero_false_accepts():
 
     result = CliRunner().invoke(speech_eval, ["--n", "6", "--locale", "en", "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"en: engine pocketsphinx-en\+faster-whisper; intent accuracy \d+/6 .*false accepts of "
+    assert re.search(r"en: engine pocketsphinx-en\+faster-whisper; intent accuracy \d+/6 "
+                     r".*false accepts of "
                      r"consent 0; \d+ ms per answer", result.output)
 
 

@@ -2,14 +2,13 @@
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from kiosk.media.simulate import run_investor
 from kiosk.testing.streams import speech_wav, write_wav
 from kiosk.timeline import read_timeline
 from tests.kiosk_server import API_KEY
-
-import numpy as np
 
 
 @pytest.fixture(scope="module")

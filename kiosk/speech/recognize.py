@@ -65,9 +65,9 @@ ZH_VARIANTS = {"bu": ["B UW", "P UW"]}
 ZH_FILLERS = ["en", "a", "na", "ge", "zhe", "ni", "qing", "zai", "shuo", "yi", "bian", "shen",
               "me", "deng", "xia", "ma", "ne", "ba", "wen"]
 # Whisper's decoding bias (see WhisperEngine): the Mandarin answer lexicon in characters.
-ZH_HOTWORDS = ["是的", "是", "对", "好的", "我同意", "同意", "明白", "我明白", "不", "不是", "不同意",
-               "我不同意", "不对", "不明白", "我不明白", "没有", "不要", "不行", "我拒绝", "拒绝",
-               "不愿意", "我不愿意"]
+ZH_HOTWORDS = ["是的", "是", "对", "好的", "我同意", "同意", "明白", "我明白",
+               "不", "不是", "不同意", "我不同意", "不对", "不明白", "我不明白",
+               "没有", "不要", "不行", "我拒绝", "拒绝", "不愿意", "我不愿意"]
 # A Whisper transcript longer than this (in characters) for a short answer is a hallucination.
 WHISPER_MAX_CHARS = 16
 # Whisper's confidence (mean token probability) a match needs; its scale is not the grammar's
@@ -612,8 +612,8 @@ class WhisperEngine(Engine):
     pinyin grammar, so homophones and character choices do not matter. Decoding is biased
     towards the lexicon (hotwords: every consent AND every refusal, so neither side is favoured);
     that bias can drop a short "不" or put a lexicon word on other speech, so a consent must also
-    survive the pinyin grammar as a guard: the grammar must not hear a refusal, and the consent
-    must fit the audio better than the same words with "bu" put in (``contradicts_consent``).
+    survive the pinyin grammar as a guard: it must fit the audio better than every refusal,
+    including the same words with "bu" put in (``contradicts_consent``).
     """
 
     name = "faster-whisper"
@@ -718,10 +718,10 @@ class WhisperEngine(Engine):
 class SecondOpinion(Engine):
     """English: the pocketsphinx grammar first; an answer it cannot make out goes to Whisper.
 
-    Measured on 80 synthetic English answers: the guarded grammar alone 42/80, unbiased Whisper
-    alone 63/80, the two together 64/80, none of them a false consent. Whisper is asked
-    without a decoding bias (biased, it put lexicon words on other speech) and its consent
-    must be exactly one accepted answer; read-aloud stays with the grammar.
+    Measured on synthetic English answers (docs/operations.md): the two together 65/80, the
+    grammar alone 50/80, no false consent either way. Whisper is asked without a decoding bias
+    (biased, it put lexicon words on other speech) and its consent must be exactly one accepted
+    answer; read-aloud stays with the grammar.
     """
 
     def __init__(self, primary: Engine, second: WhisperEngine):
@@ -768,10 +768,12 @@ def min_score(expected: Expected, engine: str) -> float:
 class Recognizer:
     """Picks the engine per locale and turns a window of audio into an ``Answer``.
 
-    English: pocketsphinx grammar. Mandarin (``zh_engine``): "auto" uses Whisper (the model in
-    ``whisper_model_dir``, else the bundled Whisper base) guarded by the pinyin grammar, falling
-    back to the pinyin grammar alone when no Whisper model is installed; "whisper" insists on
-    Whisper; "pinyin" uses the grammar only; "none" hears no Mandarin engine -> "needs_review".
+    English (``en_engine``): the pocketsphinx grammar, with Whisper as a second opinion on what
+    it cannot make out ("auto"), or the grammar alone. Mandarin (``zh_engine``): "auto" uses
+    Whisper (the model in ``whisper_model_dir``, else the bundled Whisper base) guarded by the
+    pinyin grammar, falling back to the pinyin grammar alone when no Whisper model is installed;
+    "whisper" insists on Whisper; "pinyin" uses the grammar only; "none" hears no Mandarin
+    engine -> "needs_review".
     """
 
     def __init__(self, whisper_model_dir: str | Path | None = None, zh_engine: str = "auto",
@@ -888,11 +890,14 @@ class Recognizer:
         intents = {r.intent for r in heard}
         if len(intents) != 1 or intents & {"unclear", "silence", "needs_review"}:
             return None
-        # Scores are on each engine's scale; a non-grammar decision anywhere names that engine
-        # (a grammar match below its own threshold is already "unclear", so min() is safe).
-        others = [r.engine for r in heard if r.engine]
-        return Recognition(" | ".join(r.transcript for r in heard), heard[0].intent,
-                           min(r.score for r in heard), others[0] if others else None)
+        # Each utterance must clear its own engine's threshold (scores are on each engine's
+        # scale); the weakest one, by its margin, stands for the whole window.
+        margin = lambda r: r.score - min_score(expected, r.engine or engine.name)  # noqa: E731
+        weakest = min(heard, key=margin)
+        if margin(weakest) < 0:
+            return None
+        return Recognition(" | ".join(r.transcript for r in heard), weakest.intent,
+                           weakest.score, weakest.engine)
 
 
 def _ms(t0: float) -> float:

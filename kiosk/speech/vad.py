@@ -159,7 +159,8 @@ def detect_speech(pcm16k: np.ndarray, threshold: float = 0.5) -> list[SpeechSpan
     return spans_from_probabilities(probs, threshold=threshold, total=pcm16k.size / RATE)
 
 
-def window_snr_db(pcm16k: np.ndarray, spans: list[SpeechSpan], margin: float = 0.15) -> float | None:
+def window_snr_db(pcm16k: np.ndarray, spans: list[SpeechSpan],
+                  margin: float = 0.15) -> float | None:
     """Speech-to-noise ratio of a window in dB: the level inside the speech spans against the
     level outside them (at least ``margin`` seconds away). None when either part is too short
     to measure (under 0.2 s)."""

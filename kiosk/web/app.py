@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Load mediapipe and dlib's models now, not inside the first investor's connection.
         threading.Thread(target=_preload_face_models, name="kiosk-preload", daemon=True).start()
     if settings.speech and settings.speech_preload:
-        # The recognisers (Whisper's worker process: ~2 s) too: the first answer must not wait for them.
+        # The recognisers too (Whisper's worker process): the first answer must not wait.
         threading.Thread(target=_preload_speech, args=(services,), name="kiosk-preload-speech",
                          daemon=True).start()
     return app
