@@ -7,6 +7,8 @@ import time
 import click
 import numpy as np
 
+from kiosk.speech.recognize import EN_ENGINES, ZH_ENGINES
+
 
 @click.command("speech-eval")
 @click.option("--n", "n", default=40, show_default=True, type=click.IntRange(1, 2000),
@@ -16,9 +18,9 @@ import numpy as np
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--whisper-model-dir", type=click.Path(file_okay=False), default=None,
               help="faster-whisper model directory for Mandarin (default: the bundled base)")
-@click.option("--zh-engine", type=click.Choice(["auto", "whisper", "pinyin", "none"]),
+@click.option("--zh-engine", type=click.Choice(ZH_ENGINES),
               default="auto", show_default=True, help="Mandarin engine")
-@click.option("--en-engine", type=click.Choice(["auto", "pocketsphinx"]), default="auto",
+@click.option("--en-engine", type=click.Choice(EN_ENGINES), default="auto",
               show_default=True, help="English engine (auto: the grammar, then Whisper)")
 @click.option("--clean", is_flag=True, help="no added noise (voices and speeds still vary)")
 @click.option("-v", "--verbose", is_flag=True, help="print every answer")

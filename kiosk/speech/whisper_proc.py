@@ -29,7 +29,6 @@ _model = None
 def _exit_with_parent(parent: int) -> None:
     """A SIGKILLed server cannot stop its worker, and the worker's queue never sees EOF (it
     holds both ends): so the worker watches its parent and exits when it is gone."""
-    import os
     import time
 
     while os.getppid() == parent:
@@ -47,8 +46,6 @@ def _init(model_dir: str, threads: int, parent: int) -> None:
 
 
 def _ping() -> int:
-    import os
-
     return os.getpid()
 
 
