@@ -21,6 +21,7 @@ _COMMANDS = {
     "analyze": "kiosk.liveness.cli:analyze",
     "liveness-eval": "kiosk.liveness.cli:liveness_eval",
     "speech-eval": "kiosk.speech.cli:speech_eval",
+    "answer": "kiosk.speech.cli:answer",
     "users": "kiosk.review.cli:users",
 }
 

@@ -31,8 +31,11 @@ class PlannedStep:
     retries: int = 0
     on_fail: str = "flag"  # retry | flag | refer | abort
     expect: str | None = None  # question: affirm | deny | phrases
-    phrases: tuple[str, ...] = ()  # question with expect == phrases: the accepted answers
+    phrases: tuple[str, ...] = ()  # question: accepted answers besides the built-in lexicon
     read_text: str | None = None  # read_aloud: what the investor must say
+    answer: str | None = None  # question: the answer the guide asks for
+    refuse: tuple[str, ...] = ()  # question: refusals besides the built-in lexicon
+    required: tuple[str, ...] = ()  # read_aloud: parts heard exactly (name, ID tail)
     challenges: tuple[str, ...] = ()
 
     @property

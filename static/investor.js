@@ -707,9 +707,17 @@
 
   function onRecognised(data) {
     // What the server heard in the answer window, so the investor knows they were understood.
-    if (state.over || !data || !data.text) return;
+    // The server sends words only when they are meaningful (characters or words, never
+    // phones); an answer it could not make out gets a plain "not heard clearly" instead.
+    if (state.over || !data) return;
     var el = $("heard");
-    el.textContent = t("witness.heard", { text: String(data.text).slice(0, 120) });
+    if (data.text) {
+      el.textContent = t("witness.heard", { text: String(data.text).slice(0, 120) });
+    } else if (data.outcome === "retry" || data.outcome === "flag") {
+      el.textContent = t(data.intent === "silence" ? "witness.not_heard" : "witness.unclear");
+    } else {
+      return;
+    }
     el.hidden = false;
   }
 

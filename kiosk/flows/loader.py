@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 
 from kiosk.errors import FlowError
 from kiosk.flows.model import (
+    asked_phrase,
     CHALLENGES,
     ID_PATTERN,
     LOCALE_PATTERN,
@@ -280,8 +281,8 @@ _EXPECTED = {
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
 }
-_LOCALE_TEXT_FIELDS = {"title", "text", "broker", "sentence"}
-_LOCALE_LIST_FIELDS = {"pool", "phrases"}
+_LOCALE_TEXT_FIELDS = {"title", "text", "broker", "sentence", "answer"}
+_LOCALE_LIST_FIELDS = {"pool", "phrases", "accept", "refuse"}
 
 
 def _expected(kind: str, name, in_step_kind: str | None, script: _Script) -> str:
@@ -574,6 +575,9 @@ class _Semantics:
         self.check_texts(p + ("title",), variables=False)
         if kind == "question":
             self.check_texts(p + ("phrases",), variables=False, lists=True, what="phrase")
+            self.check_texts(p + ("answer",), variables=False)
+            self.check_texts(p + ("accept",), variables=False, lists=True, what="answer")
+            self.check_texts(p + ("refuse",), variables=False, lists=True, what="refusal")
         elif kind == "read_aloud":
             self.check_texts(p + ("sentence",))
             self.check_texts(p + ("pool",), lists=True, what="sentence")
@@ -596,12 +600,44 @@ class _Semantics:
             elif step.expect != "phrases" and step.phrases is not None:
                 s.add(p + ("phrases",), f"{pre}phrases are only used with expect: phrases; "
                       "remove them or set expect: phrases", key=True)
+            self.check_answer(p, pre, step, raw)
         if isinstance(step, ReadAloudStep):
             self.check_read_aloud(p, pre, step, raw)
         if isinstance(step, ChallengeStep):
             self.check_challenge(p, pre, step)
         if self.locales is not None and clean:
             self.check_timing(p, pre, step)
+
+    def check_answer(self, p: tuple, pre: str, step: QuestionStep, raw: dict) -> None:
+        """The answer the guide asks for must be the step's ``answer`` and must be accepted."""
+        from kiosk.speech.answers import AnswerSpec, judge_text, tokens_equal
+
+        s = self.s
+        wanted = {"affirm": "affirm", "deny": "deny", "phrases": "phrase"}[step.expect]
+        meaning = {"affirm": "a yes", "deny": "a no", "phrase": "one of the step's phrases"}
+        for lc in self.locales or sorted(step.text):
+            asked = asked_phrase(step.text.get(lc, ""))
+            own = (step.answer or {}).get(lc)
+            if own is not None and asked and not tokens_equal(own, asked, lc):
+                s.add(p + ("answer", lc), f"{pre}answer.{lc} is '{own}' but the text asks the "
+                      f"investor to say '{asked}'; make them the same")
+                continue
+            requested, accepted, refuse = step.answer_spec(lc)
+            if not requested:
+                continue
+            try:
+                spec = AnswerSpec(step.expect, requested, accepted, refuse)
+            except ValueError as exc:
+                s.add(p, f"{pre}{exc}")
+                continue
+            judged = judge_text(requested, lc, spec)
+            if judged.intent != wanted:
+                where = p + (("answer", lc) if own is not None else ("text", lc))
+                heard = {"deny": "a refusal", "affirm": "a yes", "phrase": "a phrase"}.get(
+                    judged.intent, "unclear")
+                s.add(where, f"{pre}the requested answer '{requested}' would be heard as "
+                      f"{heard} ({judged.reason}), but expect is {step.expect}, which needs "
+                      f"{meaning[wanted]}; change the answer or expect")
 
     def check_read_aloud(self, p: tuple, pre: str, step: ReadAloudStep, raw: dict) -> None:
         s = self.s

@@ -82,6 +82,25 @@ OnFail = Literal["retry", "flag", "refer", "abort"]
 ChallengeName = Annotated[str, Field(json_schema_extra={"enum": sorted(CHALLENGES)})]
 
 
+# "…请回答：是的，我自愿。" / "… please answer: yes, I do." -> the phrase asked for.
+_ASKED_RE = re.compile(
+    r"(?:请回答|请说|请回复|请您回答|回答)\s*[：:]\s*[“\"「]?(?P<zh>[^“”\"「」。！？!?]+)"
+    r"|(?:please\s+)?(?:answer|say|reply)\s*[:：]\s*[“\"']?(?P<en>[^“”\".!?]+)",
+    re.IGNORECASE,
+)
+
+
+def asked_phrase(text: str) -> str | None:
+    """The phrase a prompt asks the investor to say ("请回答：X。", "please answer: X."), if any.
+
+    The last such request in the text counts; quotes and the closing punctuation are dropped.
+    """
+    found = None
+    for m in _ASKED_RE.finditer(text or ""):
+        found = (m.group("zh") or m.group("en") or "").strip(" \t\"'“”「」，,")
+    return found or None
+
+
 def is_cjk_locale(locale: str) -> bool:
     return locale.split("-")[0].lower() in CJK_LANGUAGES
 
@@ -185,8 +204,34 @@ class QuestionStep(_StepBase):
     phrases: LocaleList | None = Field(
         None, description="Accepted answers per locale; required iff expect is phrases."
     )
+    answer: LocaleText | None = Field(
+        None,
+        description="The answer the guide asks for, per locale (e.g. {zh-CN: 是的，我自愿, "
+        "en: 'yes, I do'}); always accepted when clearly said. Required when the text asks "
+        "for a phrase ('请回答：…', 'please answer: …').",
+    )
+    accept: LocaleList | None = Field(
+        None, description="More accepted answers per locale, beyond the built-in lexicon."
+    )
+    refuse: LocaleList | None = Field(
+        None, description="More refusals per locale, beyond the built-in lexicon."
+    )
     answer_seconds: float = Field(6, ge=2, le=30, description="Length of the answer window.")
     retries: int = Field(1, ge=0, le=3, description="Extra attempts after a failed one.")
+
+    def requested_answer(self, locale: str) -> str | None:
+        """The answer the guide asks for: ``answer``, else the phrase the text asks for."""
+        own = (self.answer or {}).get(locale)
+        if own and own.strip():
+            return own.strip()
+        return asked_phrase(self.text.get(locale, ""))
+
+    def answer_spec(self, locale: str) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+        """(requested answer, accepted answers, refusals) of this step in ``locale``."""
+        accepted = list((self.phrases or {}).get(locale, ())) + list(
+            (self.accept or {}).get(locale, ()))
+        return (self.requested_answer(locale), tuple(accepted),
+                tuple((self.refuse or {}).get(locale, ())))
 
 
 class ReadAloudStep(_StepBase):
@@ -409,6 +454,15 @@ class Flow(BaseModel):
         if step.pool is not None and draw not in step.pool[locale]:
             raise FlowError(f"step '{step.id}': the drawn sentence is not in its {locale} pool")
         return fill_template(draw, self.variables_for(locale, variables))
+
+    def reading_required(self, step: ReadAloudStep, locale: str,
+                         variables: dict[str, str]) -> tuple[str, ...]:
+        """The applicant's own details in the text to read (name, ID tail): heard exactly."""
+        if step.sentence is None:
+            return ()
+        used = {m.group(1) for m in TEMPLATE_TOKEN_RE.finditer(step.sentence[locale])}
+        return tuple(str(variables[v]) for v in ("name", "id_last4")
+                     if v in used and str(variables.get(v) or "").strip())
 
     def draw_read_aloud(self, step: Step, locale: str, rng: random.Random) -> str | None:
         """A random pool item or digit string for this session; None for a fixed sentence."""

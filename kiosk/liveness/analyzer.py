@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.liveness.challenges import ChallengeParams, run_challenges
+from kiosk.liveness.continuity import ContinuityParams, sample_quality
 from kiosk.liveness.session_checks import SessionCheckParams, SessionReport, check_session
 from kiosk.liveness.signals import FrameSignals
 
@@ -34,6 +35,8 @@ class Analysis:
     cpu_s: float = 0.0  # process CPU time over the run (all threads)
     wall_s: float = 0.0
     dropped: int = 0  # frames skipped by the live worker's latest-frame handoff
+    # Frames considered for an identity sample but not good enough, by reason.
+    identity_skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def ms_per_frame(self) -> float:
@@ -59,7 +62,7 @@ class FrameAnalysis:
 
     def __init__(
         self, model_path: Path | None = None, describe: bool = True, descriptor_every_s: float = 1.0,
-        describer=None,
+        describer=None, continuity: ContinuityParams | None = None,
     ):
         from kiosk.liveness.adapter import FaceAnalyzer
 
@@ -70,6 +73,7 @@ class FrameAnalysis:
 
             self._describer = FaceDescriber()
         self.every = descriptor_every_s
+        self.continuity = continuity or ContinuityParams()
         self._next_desc_t: float | None = None
         self._last_ms = -1
         self.result = Analysis()
@@ -87,13 +91,26 @@ class FrameAnalysis:
         self.result.signals.append(sig)
         if self._describer is not None and sig.faces > 0:
             if self._next_desc_t is None or t >= self._next_desc_t:
-                a = time.perf_counter()
-                d = self._describer.descriptor(rgb, sig.box)
-                self.result.descriptor_s += time.perf_counter() - a
-                if d is not None:
-                    self.result.descriptors.append((t, d))
-                    self._next_desc_t = t + self.every
+                self._sample_identity(t, sig, rgb)
         return sig
+
+    def _sample_identity(self, t: float, sig: FrameSignals, rgb: np.ndarray) -> None:
+        """Describe this frame if it is a good identity sample (kiosk.liveness.continuity)."""
+        why = sample_quality(sig, rgb, self.continuity)
+        if why is None:
+            a = time.perf_counter()
+            d = self._describer.descriptor(rgb, sig.box, require_detection=True)
+            self.result.descriptor_s += time.perf_counter() - a
+            if d is None:
+                why = "no frontal face for dlib"
+            else:
+                self.result.descriptors.append((t, d))
+                self._next_desc_t = t + self.every
+                return
+        skipped = self.result.identity_skipped
+        skipped[why] = skipped.get(why, 0) + 1
+        # Try again soon, not on every frame: dlib costs ~70 ms.
+        self._next_desc_t = t + min(self.every, 0.2)
 
     def close(self) -> Analysis:
         self._faces.close()

@@ -48,9 +48,14 @@ class FaceDescriber:
         self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
 
     def descriptor(
-        self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None
+        self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None,
+        require_detection: bool = False,
     ) -> np.ndarray | None:
-        """Descriptor of the largest face (inside ``box`` when given); None when none is found."""
+        """Descriptor of the largest face (inside ``box`` when given); None when none is found.
+
+        With ``require_detection`` the face must be found by dlib's own frontal detector (it
+        misses profiles and covered faces); otherwise ``box`` stands in when it finds none.
+        """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
         dlib = self._dlib
@@ -67,7 +72,7 @@ class FaceDescriber:
         rects = list(self._detector(img, upsample))
         if rects:
             rect = max(rects, key=lambda r: r.width() * r.height())
-        elif box is not None:
+        elif box is not None and not require_detection:
             x0, y0, x1, y1 = box
             rect = dlib.rectangle(int(x0 - ox), int(y0 - oy), int(x1 - ox), int(y1 - oy))
         else:
@@ -97,9 +102,9 @@ class SharedFaceDescriber:
         self._inner = inner
         self._lock = threading.Lock()
 
-    def descriptor(self, rgb, box=None):
+    def descriptor(self, rgb, box=None, require_detection=False):
         with self._lock:
-            return self._inner.descriptor(rgb, box)
+            return self._inner.descriptor(rgb, box, require_detection)
 
     def describe_file(self, path):
         with self._lock:

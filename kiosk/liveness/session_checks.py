@@ -14,6 +14,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from kiosk.liveness.challenges import ChallengeParams, Verdict
+from kiosk.liveness.continuity import (
+    ContinuityParams,
+    ContinuityResult,
+    check_continuity,
+    id_photo_distance,
+)
 from kiosk.liveness.signals import FrameSignals
 
 
@@ -26,18 +32,16 @@ class SessionCheckParams:
     dark: float = 40.0  # face-box luma
     dark_s: float = 1.0
     min_present_ratio: float = 0.9
-    # dlib euclidean distance to the first sample; dlib suggests 0.6 across cameras. Within one
-    # session (same camera) the fixtures give <= 0.34 for the same person under turns and
-    # tilts and 0.68-0.71 between the two faces, so the midpoint 0.5 is used.
-    identity_distance: float = 0.5
-    identity_min_samples: int = 2  # consecutive far samples before an identity change is called
+    # Identity continuity (kiosk.liveness.continuity): good samples against an enrolment
+    # template, a change only when it persists. ID photo: the template against the photo.
+    continuity: ContinuityParams = field(default_factory=ContinuityParams)
     id_match_distance: float = 0.6
     still_pose_std_deg: float = 0.25  # below both of these the face is suspiciously still
     still_jitter: float = 0.0015  # median frame-to-frame landmark motion, in frame widths
 
     def __post_init__(self):
         for name, value in asdict(self).items():
-            if value < 0:
+            if isinstance(value, (int, float)) and value < 0:
                 raise ValueError(f"SessionCheckParams.{name} must be >= 0, got {value}")
 
 
@@ -99,30 +103,12 @@ def runs(
 
 
 def identity_events(
-    descriptors: Sequence[tuple[float, np.ndarray]], threshold: float, min_samples: int = 2
-) -> tuple[list[SessionEvent], list[float]]:
-    """identity_change events against the first descriptor, and every sample's distance."""
-    if not descriptors:
-        return [], []
-    ref = np.asarray(descriptors[0][1], float)
-    dists = [float(np.linalg.norm(np.asarray(d, float) - ref)) for _, d in descriptors]
-    events = []
-    i = 0
-    while i < len(dists):
-        if dists[i] <= threshold:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(dists) and dists[j + 1] > threshold:
-            j += 1
-        if j - i + 1 >= min_samples:
-            events.append(
-                SessionEvent(
-                    "identity_change", descriptors[i][0], descriptors[j][0], max(dists[i : j + 1])
-                )
-            )
-        i = j + 1
-    return events, dists
+    descriptors: Sequence[tuple[float, np.ndarray]], params: ContinuityParams | None = None
+) -> tuple[list[SessionEvent], ContinuityResult]:
+    """identity_change events (persistent departures from the enrolment template)."""
+    result = check_continuity(descriptors, params)
+    events = [SessionEvent("identity_change", a, b, d) for a, b, d in result.changes]
+    return events, result
 
 
 def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float]:
@@ -164,7 +150,7 @@ def check_session(
         events.append(SessionEvent("multiple_faces", a, b, float(peak)))
     dark = runs(signals, lambda s: s.brightness < p.dark, p.dark_s)
     events += [SessionEvent("too_dark", a, b, b - a) for a, b in dark]
-    id_events, dists = identity_events(descriptors, p.identity_distance, p.identity_min_samples)
+    id_events, continuity = identity_events(descriptors, p.continuity)
     events += id_events
     events.sort(key=lambda e: (e.t_start, e.type))
 
@@ -181,9 +167,7 @@ def check_session(
         "face_lost_s": round(sum(b - a for a, b in lost), 3),
         "multiple_faces_s": round(sum(b - a for a, b in multi), 3),
         "too_dark_s": round(sum(b - a for a, b in dark), 3),
-        "identity_samples": len(dists),
-        "identity_max_distance": round(max(dists), 4) if dists else None,
-        "identity_consistent": (not id_events) if dists else None,
+        **continuity.summary(),
         "pose_std_deg": round(pose_std, 3),
         "landmark_jitter": round(jitter, 5),
         "still_image_suspected": still,
@@ -192,11 +176,8 @@ def check_session(
         "challenges_total": len(verdicts),
     }
     if id_descriptor is not None:
-        if descriptors:
-            ref = np.asarray(id_descriptor, float)
-            d = statistics.median(
-                float(np.linalg.norm(np.asarray(x, float) - ref)) for _, x in descriptors
-            )
+        d = id_photo_distance(descriptors, id_descriptor, p.continuity)
+        if d is not None:
             summary["id_match_distance"] = round(d, 4)
             summary["id_match"] = d <= p.id_match_distance
         else:

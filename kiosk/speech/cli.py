@@ -73,3 +73,74 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
                    + f"; stops without a spoken refusal {false_stops}")
     if total_false:
         raise click.ClickException(f"{total_false} false accepts of consent")
+
+
+@click.command("answer")
+@click.argument("audio", type=click.Path(exists=True, dir_okay=False))
+@click.option("--flow", "flow_ref", required=True,
+              help="a flow id from the flows folder, or a flow YAML file")
+@click.option("--step", "step_id", required=True, help="the question or read_aloud step")
+@click.option("--locale", default="zh-CN", show_default=True)
+@click.option("--name", default="张三", show_default=True, help="the applicant's name")
+@click.option("--id-number", default="110101199003078888", show_default=True,
+              help="the applicant's ID number (its last 4 characters fill {id_last4})")
+@click.option("--attempt", default=0, show_default=True, type=click.IntRange(0, 3),
+              help="0 for the first answer; a retry is asked while attempt < the step's retries")
+@click.option("--zh-engine", type=click.Choice(ZH_ENGINES), default="auto", show_default=True)
+@click.option("--en-engine", type=click.Choice(EN_ENGINES), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print the result as one JSON object")
+def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_number: str,
+           attempt: int, zh_engine: str, en_engine: str, as_json: bool) -> None:
+    """Judge AUDIO as the investor's answer to one step of a flow, as a live witness would.
+
+    Prints outcome (pass | stop | retry | flag), what was heard, the intent, the score and the
+    engine. Brokers use it to try a script's questions with their own recordings.
+    """
+    import json
+    import random
+    from pathlib import Path
+
+    from kiosk.config import Settings
+    from kiosk.errors import FlowError
+    from kiosk.flows import FlowLibrary, load_flow
+    from kiosk.speech.audio import pcm_from_file
+    from kiosk.speech.decide import decide
+    from kiosk.speech.recognize import Recognizer
+    from kiosk.web.controller import plan_witness
+    from kiosk.web.observers import expected_for, shown_words
+
+    try:
+        path = Path(flow_ref)
+        flow = (load_flow(path) if path.suffix in (".yaml", ".yml") and path.is_file()
+                else FlowLibrary(Settings().flows_dir).get(flow_ref))
+        if locale not in flow.locales:
+            raise click.BadParameter(f"flow '{flow.id}' has locales {', '.join(flow.locales)}",
+                                     param_hint="--locale")
+        variables = {"name": name, "id_last4": id_number[-4:]}
+        plan = {s.id: s for s in plan_witness(flow, locale, variables, random.Random(0))}
+    except FlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    step = plan.get(step_id)
+    if step is None or not step.listens:
+        listening = [s.id for s in plan.values() if s.listens]
+        raise click.BadParameter(f"'{step_id}' is not a question or read_aloud step of "
+                                 f"'{flow.id}'; use one of: {', '.join(listening)}",
+                                 param_hint="--step")
+    expected = expected_for(step)
+    try:
+        pcm16 = pcm_from_file(audio)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"{audio}: not a readable audio file ({exc})") from exc
+    rec = Recognizer(zh_engine=zh_engine, en_engine=en_engine)
+    ans = rec.verify(pcm16, locale, expected)
+    dec = decide(ans, expected, attempt, step.retries)
+    out = {"outcome": dec.outcome, "heard": ans.transcript, "shown": shown_words(ans, expected),
+           "intent": ans.intent, "score": ans.score, "engine": ans.engine, "note": ans.note,
+           "reason": dec.reason, "ms": ans.ms}
+    if step.kind == "read_aloud":
+        out["expected_text"] = expected.text
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        for k, v in out.items():
+            click.echo(f"{k:>13}: {v}")

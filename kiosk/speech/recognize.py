@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.speech import textnorm
+from kiosk.speech.answers import READING_MAX_ERROR, AnswerSpec, judge_text, score_reading
 from kiosk.speech.vad import RATE, SpeechSpan, check_pcm, detect_speech, window_snr_db
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,6 @@ INTENTS = ("affirm", "deny", "phrase", "unclear", "silence", "needs_review")
 KINDS = ("affirm", "deny", "phrases", "read_aloud")
 # A grammar match whose weakest answer word has a lattice posterior below this is "unclear".
 MIN_POSTERIOR = 0.5
-# Read-aloud passes when the transcript is at least this similar to the expected text.
-READ_ALOUD_SIMILARITY = 0.8
 # A positive match with more filler words than this around it is "unclear" (see recognize()).
 MAX_EXTRA_WORDS = {"en": 1, "zh": 0}
 # Consent must out-score each of its negations, forced onto the same audio, by this much
@@ -81,19 +81,37 @@ ZH_DIGITS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san":
 
 @dataclass(frozen=True)
 class Expected:
-    """What the step expects: a yes, a no, one of some phrases, or a text read aloud."""
+    """What the step expects: a yes, a no, one of some phrases, or a text read aloud.
+
+    ``requested`` is the answer the guide asks for (always accepted when clearly said);
+    ``phrases`` / ``refuse`` add accepted answers and refusals to the built-in lexicons
+    (``kiosk.speech.answers``); ``required`` lists parts of a read-aloud text that must be
+    heard exactly (the name, the ID tail).
+    """
 
     kind: str
     phrases: list[str] = field(default_factory=list)
     text: str | None = None
+    requested: str | None = None
+    refuse: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"expected kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.kind == "phrases" and not any(p.strip() for p in self.phrases):
+        if self.kind == "phrases" and not (any(p.strip() for p in self.phrases)
+                                           or (self.requested or "").strip()):
             raise ValueError("expected kind 'phrases' needs at least one non-empty phrase")
         if self.kind == "read_aloud" and not (self.text or "").strip():
             raise ValueError("expected kind 'read_aloud' needs the text to be read")
+
+    def spec(self) -> AnswerSpec:
+        """The question's accepted answers as ``kiosk.speech.answers`` judges them."""
+        if self.kind == "read_aloud":
+            raise ValueError("a read-aloud step has no answer spec; use score_reading")
+        return AnswerSpec(self.kind, (self.requested or "").strip() or None,
+                          tuple(p for p in self.phrases if p.strip()),
+                          tuple(r for r in self.refuse if r.strip()))
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,7 @@ class Answer:
     model_sha256: str
     spans: list[SpeechSpan]
     ms: float
+    note: str = ""  # why the engine or a check decided so (evidence only, never shown)
 
     def __post_init__(self):
         if self.intent not in INTENTS:
@@ -121,7 +140,8 @@ class Recognition:
     transcript: str
     intent: str
     score: float
-    engine: str | None = None  # which engine decided, when not the one asked (SecondOpinion)
+    engine: str | None = None  # which engine decided, when not the one asked
+    note: str = ""  # why (evidence only)
 
 
 def normalize_locale(locale: str) -> str:
@@ -507,7 +527,7 @@ class PocketSphinxGrammar(Engine):
             s_intent, s_span = classify(swords, self.affirm, self.deny, vocab)
             if s_intent != intent:
                 log.info("positive match not confirmed by the strict pass (%s)", s_intent)
-                return Recognition(f"{transcript} / {strict}", "unclear", 0.0)
+                return Recognition(transcript, "unclear", 0.0, note=f"strict pass heard {strict!r}")
             matched = " ".join(words[span[0] : span[1]])
             # Mandarin only: with the en-us model "bu" and "wo" sound alike, and the passes above
             # measured 1-2 false consents per 80 answers there; English measured none without it,
@@ -515,7 +535,7 @@ class PocketSphinxGrammar(Engine):
             rival = self._best_rival(pcm16k[a:b], matched) if self.locale == "zh" else None
             if rival is not None:
                 log.info("positive match not clearly better than its negation %r", rival)
-                return Recognition(f"{transcript} / not clearly not {rival!r}", "unclear", 0.0)
+                return Recognition(transcript, "unclear", 0.0, note=f"not clearly not {rival!r}")
         return Recognition(transcript, intent, min(score, min(sposts) if sposts else 0.0))
 
     def contradicts_consent(self, pcm16k: np.ndarray, phrase: str,
@@ -592,17 +612,17 @@ def digits_of(words: list[str], table: dict[str, str]) -> str:
     return "".join(table[w] for w in words if w in table)
 
 
-def read_aloud_result(heard: str, expected: Expected) -> Recognition:
-    """Compare what was heard with the text to be read aloud."""
-    text = expected.text or ""
-    if is_digits(text):
-        want = re.sub(r"\D", "", text)
-        got = re.sub(r"\D", "", heard)
-    else:
-        want, got = " ".join(words_of(text)), " ".join(words_of(heard))
-    score = text_similarity(want, got) if got else 0.0
-    intent = "phrase" if score >= READ_ALOUD_SIMILARITY else "unclear"
-    return Recognition(heard, intent, round(score, 3))
+def read_aloud_result(heard: str, expected: Expected, locale: str = "en") -> Recognition:
+    """Compare what was heard with the text to be read aloud (``answers.score_reading``).
+
+    The score is ``1 - error rate`` (characters for Mandarin, words for English, digits
+    normalised both ways); the reading passes ("phrase") only when the error rate is within
+    ``answers.READING_MAX_ERROR`` and every required part was heard exactly.
+    """
+    r = score_reading(heard, expected.text or "", locale, expected.required)
+    note = (f"{r.unit} error rate {r.error_rate:.2f}"
+            + (f"; not heard: {', '.join(r.missing)}" if r.missing else ""))
+    return Recognition(heard, "phrase" if r.passed else "unclear", r.score, note=note)
 
 
 class WhisperEngine(Engine):
@@ -664,8 +684,9 @@ class WhisperEngine(Engine):
         """The decoding bias: the whole answer lexicon, consents and refusals alike."""
         if expected.kind == "read_aloud" or not self.bias:
             return ""
+        own = [expected.requested or ""] + list(expected.phrases) + list(expected.refuse)
         words = (ZH_HOTWORDS if self.locale == "zh" else EN_AFFIRM + EN_DENY) + [
-            p.strip() for p in expected.phrases if p.strip()]
+            p.strip() for p in own if p.strip()]
         return " ".join(dict.fromkeys(words))
 
     def transcribe(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float, bool]:
@@ -681,73 +702,20 @@ class WhisperEngine(Engine):
 
     def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
         text, conf, suspect = self.transcribe(pcm16k, expected)
+        text = textnorm.display_text(text, self.locale)
         if expected.kind == "read_aloud":
-            heard = text if self.locale == "en" else to_pinyin(text)
-            if self.locale == "zh" and is_digits(expected.text or ""):
-                as_digits = "".join(ch for ch in text if ch.isdigit())
-                heard = as_digits or digits_of(heard.split(), ZH_DIGITS)
-            return read_aloud_result(heard, expected)
-        if self.locale == "zh":
-            words, affirm, deny = to_pinyin(text).split(), ZH_AFFIRM, ZH_DENY
-            phrases = [to_pinyin(p) for p in expected.phrases]
-        else:
-            words, affirm, deny = words_of(text), EN_AFFIRM, EN_DENY
-            phrases = [" ".join(words_of(p)) for p in expected.phrases]
-        intent, span = classify(words, affirm, deny, phrases)
-        if span is None or suspect:
-            return Recognition(text, "unclear", conf)
-        if intent == "deny":
-            # Every word must belong to a refusal ("不同意 不同意" is one): a mix of consents and
-            # refusals is the decoding bias echoing its word list over noise, not an answer.
-            if not covered_by(words, deny):
-                log.info("refusal among other words treated as unclear")
-                return Recognition(text, "unclear", 0.0)
-            return Recognition(text, intent, conf)
-        if len(words) != span[1] - span[0]:
-            # Anything said around a consent may be the refusal the bias hid: not a clear yes.
-            log.info("%s match among other words treated as unclear", intent)
-            return Recognition(text, "unclear", 0.0)
-        if self.guard is not None:
-            why = self.guard.contradicts_consent(pcm16k, " ".join(words), expected)
+            return read_aloud_result(text, expected, self.locale)
+        if suspect:
+            return Recognition(text, "unclear", conf, note="Whisper's hallucination signs")
+        judged = judge_text(text, self.locale, expected.spec())
+        if judged.intent == "unclear":
+            return Recognition(text, "unclear", conf, note=judged.reason)
+        if judged.intent in ("affirm", "phrase") and self.guard is not None:
+            why = self.guard.contradicts_consent(pcm16k, to_pinyin(text), expected)
             if why is not None:
                 log.info("consent heard by Whisper contradicted by the pinyin guard")
-                return Recognition(f"{text} / {why}", "unclear", 0.0)
-        return Recognition(text, intent, conf)
-
-
-class SecondOpinion(Engine):
-    """English: the pocketsphinx grammar first; an answer it cannot make out goes to Whisper.
-
-    Measured on synthetic English answers (docs/operations.md): the two together 65/80, the
-    grammar alone 50/80, no false consent either way. Whisper is asked without a decoding bias
-    (biased, it put lexicon words on other speech) and its consent must be exactly one accepted
-    answer; read-aloud stays with the grammar.
-    """
-
-    def __init__(self, primary: Engine, second: WhisperEngine):
-        self.primary, self.second = primary, second
-        self.name = f"{primary.name}+{second.name}"  # each answer names the one that decided
-
-    def model_sha256(self, expected: Expected) -> str:
-        return files_sha256([], self.primary.model_sha256(expected)
-                            + self.second.model_sha256(expected))
-
-    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
-        first = self.primary.recognize(pcm16k, expected)
-        first = Recognition(first.transcript, first.intent, first.score, self.primary.name)
-        # A match below the grammar's own threshold ("yes" alone) is as undecided as "unclear".
-        sure = first.intent != "unclear" and first.score >= min_score(expected, self.primary.name)
-        if sure or expected.kind == "read_aloud":
-            return first
-        other = self.second.recognize(pcm16k, expected)
-        if other.intent == "unclear":
-            return Recognition(f"{first.transcript} / {other.transcript}", first.intent,
-                               first.score, self.primary.name)
-        if first.intent == "deny" and other.intent != "deny":
-            # The grammar leaned towards a refusal: a consent from Whisper is not clear.
-            return Recognition(f"{first.transcript} / {other.transcript}", "unclear", 0.0,
-                               self.primary.name)
-        return Recognition(other.transcript, other.intent, other.score, engine=self.second.name)
+                return Recognition(text, "unclear", 0.0, note=why)
+        return Recognition(text, judged.intent, conf, note=judged.reason)
 
 
 # Silence between two spans that makes them separate utterances.
@@ -755,21 +723,23 @@ UTTERANCE_GAP_S = 0.6
 
 
 ZH_ENGINES = ("auto", "whisper", "pinyin", "none")
-EN_ENGINES = ("auto", "pocketsphinx")
+EN_ENGINES = ("auto", "whisper", "pocketsphinx")
+# Engines whose transcript is words or characters a person can read (not pinyin or phones).
+SHOWABLE_ENGINES = ("faster-whisper", "pocketsphinx-en")
 
 
 def min_score(expected: Expected, engine: str) -> float:
     """The score a matching answer needs to pass, by what is expected and which engine heard it."""
     if expected.kind == "read_aloud":
-        return READ_ALOUD_SIMILARITY
+        return round(1.0 - READING_MAX_ERROR, 4)
     return WHISPER_MIN_CONFIDENCE if engine == WhisperEngine.name else MIN_POSTERIOR
 
 
 class Recognizer:
     """Picks the engine per locale and turns a window of audio into an ``Answer``.
 
-    English (``en_engine``): the pocketsphinx grammar, with Whisper as a second opinion on what
-    it cannot make out ("auto"), or the grammar alone. Mandarin (``zh_engine``): "auto" uses
+    English (``en_engine``): Whisper ("auto" when installed, "whisper" insists on it), else the
+    pocketsphinx grammar ("pocketsphinx"). Mandarin (``zh_engine``): "auto" uses
     Whisper (the model in ``whisper_model_dir``, else the bundled Whisper base) guarded by the
     pinyin grammar, falling back to the pinyin grammar alone when no Whisper model is installed;
     "whisper" insists on Whisper; "pinyin" uses the grammar only; "none" hears no Mandarin
@@ -816,11 +786,18 @@ class Recognizer:
         return PocketSphinxGrammar("zh")
 
     def _make_en(self) -> Engine:
-        grammar = PocketSphinxGrammar("en")
         if self.en_engine == "pocketsphinx":
-            return grammar
+            return PocketSphinxGrammar("en")
         whisper = WhisperEngine(self._whisper_dir(), "en", bias=False)
-        return SecondOpinion(grammar, whisper) if whisper.available() else grammar
+        if whisper.available():
+            return whisper
+        if self.en_engine == "whisper":
+            raise RuntimeError(
+                f"English engine 'whisper' is unavailable: no model.bin in "
+                f"{whisper.model_dir or 'the bundled model packages'} or faster-whisper missing"
+            )
+        log.warning("no Whisper model for English: using the pocketsphinx grammar")
+        return PocketSphinxGrammar("en")
 
     def engine_for(self, locale: str) -> Engine | None:
         loc = normalize_locale(locale)
@@ -833,8 +810,6 @@ class Recognizer:
         """Build each locale's engine and load its model now rather than at the first answer."""
         for loc in locales:
             engine = self.engine_for(loc)
-            if isinstance(engine, SecondOpinion):
-                engine = engine.second
             if isinstance(engine, WhisperEngine):
                 engine.worker_pid()
 
@@ -864,10 +839,10 @@ class Recognizer:
                 # Measured: in white noise at 10 dB, "我不同意" came out as "我同意" and passed
                 # the guard 3 times in 320 answers; at 20 dB never.
                 log.info("consent heard in a noisy window (%.1f dB) treated as unclear", snr)
-                rec = Recognition(f"{rec.transcript} / too noisy to confirm ({snr:g} dB)",
-                                  "unclear", 0.0, rec.engine)
+                rec = Recognition(rec.transcript, "unclear", 0.0, rec.engine,
+                                  note=f"too noisy to confirm consent ({snr:g} dB)")
         return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), decided_by,
-                      engine.model_sha256(expected), spans, _ms(t0))
+                      engine.model_sha256(expected), spans, _ms(t0), note=rec.note)
 
     def _per_utterance(self, engine, pcm16k, spans, expected) -> Recognition | None:
         """An answer said more than once ("yes, I do ... yes, I do") decodes as one long, unclear

@@ -170,6 +170,47 @@ def get_session(session_id: str):
     return jsonify(info)
 
 
+# The pre-review's verdicts as the back office reads them.
+REVIEW_VERDICTS = {"clear": "clear", "needs_attention": "attention", "suggested_reject": "reject"}
+
+
+@bp.get("/sessions/<session_id>/review")
+@require_api_key
+def get_session_review(session_id: str):
+    """The AI pre-review of a sealed session: verdict clear | attention | reject, with reasons.
+
+    409 ``not_sealed`` until the session has ended and its evidence is sealed.
+    """
+    from kiosk.errors import EvidenceError
+    from kiosk.evidence.package import check_package_id
+    from kiosk.review.prereview import build_prereview
+
+    try:
+        services().store.session_dir(session_id)
+    except ValueError:
+        return error(404, "not_found", "no such session")
+    row = services().store.get(session_id)
+    if row is None:
+        return error(404, "not_found", "no such session")
+    if row.sealed_at is None or not row.package_id:
+        return error(409, "not_sealed", "the session's evidence is not sealed yet")
+    try:
+        check_package_id(row.package_id)
+        pre = build_prereview(services().settings.data_dir / "evidence" / row.package_id)
+    except EvidenceError as exc:
+        log.warning("pre-review of a sealed session failed: %s", exc, extra={"session": row.id})
+        return jsonify({"session_id": row.id, "verdict": "attention",
+                        "reasons": ["evidence unreadable by the pre-review: human review"],
+                        "steps": []})
+    return jsonify({
+        "session_id": row.id,
+        "verdict": REVIEW_VERDICTS[pre["verdict"]],
+        "reasons": pre["verdict_reasons"],
+        "steps": [{"step": st["step"], "kind": st["kind"], "outcome": st["outcome"],
+                   "status": st["status"], "reasons": st["reasons"]} for st in pre["steps"]],
+    })
+
+
 @bp.get("/evidence/public-keys")
 def public_keys():
     """Every evidence signing key this installation has used: verify packages offline with them."""

@@ -38,9 +38,14 @@ def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tupl
         draw = None
         challenges: tuple[str, ...] = ()
         read_text = None
+        required: tuple[str, ...] = ()
+        answer, accepted, refuse = None, (), ()
         if kind == "read_aloud":
             draw = flow.draw_read_aloud(step, locale, rng)
             read_text = flow.reading_text(step, locale, variables, draw)
+            required = flow.reading_required(step, locale, variables)
+        elif kind == "question":
+            answer, accepted, refuse = step.answer_spec(locale)
         elif kind == "challenge":
             challenges = tuple(flow.draw_challenges(step, rng))
             draw = list(challenges)
@@ -55,8 +60,11 @@ def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tupl
             retries=step.retries,
             on_fail=step.on_fail,
             expect=getattr(step, "expect", None),
-            phrases=tuple((getattr(step, "phrases", None) or {}).get(locale, ())),
+            phrases=accepted,
             read_text=read_text,
+            answer=answer,
+            refuse=refuse,
+            required=required,
             challenges=challenges,
         ))
     return tuple(steps)

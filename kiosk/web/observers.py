@@ -381,19 +381,35 @@ class VoiceObserver:
 OUTCOME_DECISION = {"pass": "agree", "stop": "disagree"}
 
 
+def shown_words(answer, expected) -> str:
+    """What the investor may be shown of a heard answer: the words of a judged answer, or ""."""
+    from kiosk.speech.recognize import SHOWABLE_ENGINES
+
+    if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip():
+        return ""
+    if expected.kind == "read_aloud":
+        return answer.transcript if answer.score >= 0.5 else ""
+    return answer.transcript if answer.intent in ("affirm", "deny", "phrase") else ""
+
+
+def expected_for(step):
+    """What a planned question or read-aloud step expects to hear (``speech.Expected``)."""
+    from kiosk.speech import Expected
+
+    if step.kind == "read_aloud":
+        return Expected("read_aloud", text=step.read_text, required=tuple(step.required))
+    return Expected(step.expect or "affirm", phrases=list(step.phrases), requested=step.answer,
+                    refuse=tuple(step.refuse))
+
+
 def judge_answer(controller, step, window: tuple[float, float], attempt: int):
     """Cut the answer window, recognise it, and apply the decision rule."""
-    from kiosk.speech import Expected, decide
+    from kiosk.speech import decide
 
     voice = controller.voice
     if voice is None:
         return "unverified", {"engine": "none", "reason": "speech check disabled"}
-    if step.kind == "read_aloud":
-        expected = Expected("read_aloud", text=step.read_text)
-    elif step.expect == "phrases":
-        expected = Expected("phrases", phrases=list(step.phrases))
-    else:
-        expected = Expected(step.expect or "affirm")
+    expected = expected_for(step)
     pcm = voice.window(*window)
     answer = controller.services.recognizer().verify(pcm, controller.locale, expected)
     decision = decide(answer, expected, attempt, step.retries)
@@ -407,6 +423,9 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
         "speech_spans": [[round(window[0] + s.start, 3), round(window[0] + s.end, 3)]
                          for s in answer.spans],
         "decision_reason": decision.reason,
+        "note": answer.note,
+        **({"expected_text": expected.text, "required": list(expected.required)}
+           if expected.kind == "read_aloud" else {}),
         "recognise_ms": round(answer.ms, 1),
     }
     if step.kind == "question":
@@ -417,9 +436,10 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
             "t_start": detail["speech_spans"][0][0] if answer.spans else window[0],
             "t_end": detail["speech_spans"][-1][1] if answer.spans else window[1],
             "score": detail["score"], "engine": answer.engine})
-    # The investor sees only what was heard (never the checks' notes after " / "), and only when
-    # the broker's flow allows it; the evidence always keeps the full transcript.
-    shown = answer.transcript.split(" / ")[0] if controller.flow.show_recognised_words else ""
+    # The investor sees the words heard only when they are meaningful (characters or words of
+    # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
+    # always keeps the full transcript.
+    shown = shown_words(answer, expected) if controller.flow.show_recognised_words else ""
     controller.emit("recognised", {"step": step.id, "text": shown,
                                    "intent": answer.intent, "outcome": decision.outcome})
     return decision.outcome, detail

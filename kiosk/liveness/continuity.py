@@ -1,0 +1,153 @@
+"""Identity continuity: is the person at the end the person enrolled at the start? (pure)
+
+Frame-to-frame comparison flags real people: dlib descriptor distances between frames of ONE
+person talking or turning reach 0.52-0.62 on public footage, because a turned, blurred or
+half-covered face gives a poor descriptor. So:
+
+1. **Only good samples are described** (``sample_quality``): exactly one face, large enough,
+   near-frontal (|yaw| and |pitch| within limits), sharp (variance of the Laplacian of the face
+   crop), and found by dlib's own frontal detector too (it misses profiles and covered faces).
+2. **An enrolment template** is the mean of the first ``enrol_samples`` good descriptors.
+3. **A change is reported only when it persists**: at least ``min_samples`` consecutive good
+   samples farther than ``distance`` from the template, spanning at least ``min_span_s``.
+
+Distances are Euclidean between dlib's 128-d descriptors (dlib's own guidance: the same
+person is usually closer than 0.6). The thresholds are measured in docs/identity-eval.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from kiosk.liveness.signals import FrameSignals
+
+# A face crop is scaled to this height before its sharpness is measured, so that the figure
+# does not depend on the camera's resolution.
+SHARPNESS_HEIGHT = 112
+
+
+@dataclass(frozen=True)
+class ContinuityParams:
+    """Sampling gate and change rule of the identity-continuity check (see module docstring)."""
+
+    min_face_px: int = 90  # face box height in the analysed frame
+    max_yaw_deg: float = 25.0
+    max_pitch_deg: float = 30.0
+    min_sharpness: float = 15.0  # variance of the Laplacian, face crop at SHARPNESS_HEIGHT px
+    enrol_samples: int = 5
+    distance: float = 0.55  # farther than this from the template: not the enrolled person
+    min_samples: int = 3  # consecutive far samples ...
+    min_span_s: float = 2.0  # ... spanning at least this long
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if value < 0:
+                raise ValueError(f"ContinuityParams.{name} must be >= 0, got {value}")
+        if self.enrol_samples < 1 or self.min_samples < 1:
+            raise ValueError("ContinuityParams.enrol_samples and min_samples must be >= 1")
+
+
+def sharpness(gray_crop: np.ndarray) -> float:
+    """Variance of the 4-neighbour Laplacian of a grey face crop scaled to SHARPNESS_HEIGHT."""
+    g = np.asarray(gray_crop, dtype=np.float32)
+    if g.ndim != 2 or min(g.shape) < 8:
+        return 0.0
+    step = max(1, int(round(g.shape[0] / SHARPNESS_HEIGHT)))
+    g = g[::step, ::step]
+    lap = (g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1])
+    return float(lap.var())
+
+
+def sample_quality(sig: FrameSignals, rgb: np.ndarray,
+                   params: ContinuityParams | None = None) -> str | None:
+    """Why this frame is not a good identity sample (a short reason), or None when it is."""
+    p = params or ContinuityParams()
+    if sig.faces != 1 or sig.box is None:
+        return "not exactly one face"
+    x0, y0, x1, y1 = sig.box
+    if y1 - y0 < p.min_face_px:
+        return "face too small"
+    if abs(sig.yaw) > p.max_yaw_deg or abs(sig.pitch) > p.max_pitch_deg:
+        return "face turned"
+    h, w = rgb.shape[:2]
+    crop = rgb[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    if crop.size == 0:
+        return "face outside the frame"
+    gray = crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114
+    if sharpness(gray) < p.min_sharpness:
+        return "face blurred"
+    return None
+
+
+@dataclass(frozen=True)
+class ContinuityResult:
+    """Distances of every good sample to the enrolment template, and the persistent changes.
+
+    ``changes`` are (t_start, t_end, max distance) of each run that meets the change rule.
+    """
+
+    distances: tuple[float, ...]
+    times: tuple[float, ...]
+    changes: tuple[tuple[float, float, float], ...]
+    enrolled_at: float | None
+    enrolment_spread: float | None  # largest distance of an enrolment sample to the template
+
+    def summary(self) -> dict:
+        d = np.asarray(self.distances) if self.distances else None
+        return {
+            "identity_samples": len(self.distances),
+            "identity_enrolled_at": None if self.enrolled_at is None else round(self.enrolled_at, 3),
+            "identity_enrolment_spread": None if self.enrolment_spread is None
+            else round(self.enrolment_spread, 4),
+            "identity_max_distance": None if d is None else round(float(d.max()), 4),
+            "identity_p50_distance": None if d is None else round(float(np.median(d)), 4),
+            "identity_consistent": None if d is None else not self.changes,
+        }
+
+
+def template_of(descriptors: Sequence[np.ndarray]) -> np.ndarray:
+    """The enrolment template: the mean of the given 128-d descriptors."""
+    arr = np.asarray([np.asarray(d, float) for d in descriptors])
+    if arr.ndim != 2 or arr.shape[1] != 128 or len(arr) == 0:
+        raise ValueError(f"need one or more (128,) descriptors, got shape {arr.shape}")
+    return arr.mean(axis=0)
+
+
+def check_continuity(samples: Sequence[tuple[float, np.ndarray]],
+                     params: ContinuityParams | None = None) -> ContinuityResult:
+    """Compare every good sample ``(t seconds, descriptor)`` with the enrolment template."""
+    p = params or ContinuityParams()
+    if not samples:
+        return ContinuityResult((), (), (), None, None)
+    enrol = [np.asarray(d, float) for _, d in samples[: p.enrol_samples]]
+    template = template_of(enrol)
+    spread = max(float(np.linalg.norm(d - template)) for d in enrol)
+    times = tuple(float(t) for t, _ in samples)
+    dists = tuple(float(np.linalg.norm(np.asarray(d, float) - template)) for _, d in samples)
+    changes = []
+    i = 0
+    while i < len(dists):
+        if dists[i] <= p.distance:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(dists) and dists[j + 1] > p.distance:
+            j += 1
+        if j - i + 1 >= p.min_samples and times[j] - times[i] >= p.min_span_s:
+            changes.append((times[i], times[j], max(dists[i : j + 1])))
+        i = j + 1
+    enrolled_at = times[min(len(times), p.enrol_samples) - 1]
+    return ContinuityResult(dists, times, tuple(changes), enrolled_at, spread)
+
+
+def id_photo_distance(samples: Sequence[tuple[float, np.ndarray]], id_descriptor: np.ndarray,
+                      params: ContinuityParams | None = None) -> float | None:
+    """Distance of the ID photo to the enrolment template (None without good samples)."""
+    p = params or ContinuityParams()
+    if not samples:
+        return None
+    template = template_of([d for _, d in samples[: max(p.enrol_samples, 5)]])
+    return float(np.linalg.norm(template - np.asarray(id_descriptor, float)))

@@ -1,0 +1,301 @@
+"""What a heard answer means: the flow's requested answer, built-in lexicons, negation, reading.
+
+Pure functions over a recogniser's transcript (no audio, no engine). ``judge_text`` turns a
+transcript into an intent for a question step; ``score_reading`` compares a transcript with
+the sentence an investor was asked to read.
+
+The rules, in the order they apply:
+
+1. The transcript is normalised (``kiosk.speech.textnorm``): simplified characters, digits,
+   punctuation and spaces dropped; hesitations and intensifiers (嗯, 啊, 非常, "uh", "well")
+   are set aside.
+2. **A refusal** is a transcript made of nothing but refusals (不愿意, 我再想想, "no, I don't").
+3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
+   "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is
+   ``unclear`` and is asked again, then sent to a person.
+4. **Consent** is a transcript made of nothing but accepted answers, back to back: the step's
+   requested answer, the step's extra accepted answers, and the built-in lexicon of natural
+   ways to say yes. Characters are compared first, then their toneless pinyin (homophones
+   such as 是得 for 是的 are the recogniser's spelling, not the investor's words).
+5. Anything else is ``unclear``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kiosk.speech import textnorm
+
+# The natural ways to say yes / no (issue #12's lists, plus common variants). The flow's own
+# requested and extra answers are added per step.
+ZH_CONSENT = (
+    "是", "是的", "对", "对的", "好", "好的", "可以", "行", "愿意", "我愿意", "自愿", "我自愿",
+    "我是自愿的", "同意", "我同意", "了解", "我了解", "已了解", "我已了解", "已经了解",
+    "我已经了解", "我了解了", "明白", "我明白", "明白了", "我明白了", "已明白", "清楚", "我清楚",
+    "清楚了", "确认", "我确认", "理解", "我理解", "已理解", "知道", "我知道", "知道了",
+    "我知道了", "已阅读", "我已阅读", "我已经阅读", "阅读并理解", "已阅读并理解",
+    "我已阅读并理解", "是我本人", "我本人", "本人", "没错",
+)
+ZH_REFUSAL = (
+    "不", "不是", "不愿意", "我不愿意", "不自愿", "我不自愿", "不同意", "我不同意", "不了解",
+    "我不了解", "不清楚", "我不清楚", "没有", "我没有", "拒绝", "我拒绝", "算了", "再想想",
+    "我再想想", "我再想一想", "不要", "我不要", "不行", "不对", "不明白", "我不明白", "否",
+    "不确认", "我不确认", "不想", "我不想", "不用了", "不开了", "我不开了", "没想好",
+    "我还没想好", "还没想好", "不理解", "我不理解", "不知道", "我不知道",
+)
+# Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
+ZH_FILLERS = (
+    "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "吧", "啦", "嘛", "呢", "哈",
+    "那个", "就是", "谢谢", "好吧", "非常", "很", "完全", "十分", "都", "全部", "也", "已经",
+)
+# A negation anywhere means "not consent"; 没错 ("right") is the one common exception.
+ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
+ZH_NEGATION_EXCEPTIONS = ("没错",)
+
+EN_CONSENT = (
+    "yes", "yeah", "yep", "yup", "yes i do", "i do", "i agree", "agreed", "i understand",
+    "understood", "i do understand", "i have", "i have read it", "i have read and understood",
+    "i confirm", "confirmed", "correct", "that is correct", "that is right", "right", "sure",
+    "of course", "absolutely", "certainly", "affirmative", "okay", "ok", "i accept", "i consent",
+    "i am willing", "voluntarily", "i do it voluntarily", "i am", "it is me", "i did",
+)
+EN_REFUSAL = (
+    "no", "nope", "nah", "no i do not", "i do not", "i do not agree", "i disagree",
+    "i do not understand", "i refuse", "not really", "i am not sure", "not sure",
+    "i need to think", "let me think", "i have not", "not yet", "i do not want to",
+    "i will not", "never", "i decline", "i do not consent", "i am not willing",
+)
+EN_FILLERS = ("uh", "um", "er", "erm", "ah", "hmm", "mm", "well", "so", "oh", "please",
+              "thank", "thanks", "you", "very", "much", "fully", "completely", "really")
+EN_NEGATIONS = ("no", "not", "never", "nope", "nah", "disagree", "refuse", "decline",
+                "neither", "nor", "without")
+
+INTENTS = ("affirm", "deny", "phrase", "unclear")
+EXPECTS = ("affirm", "deny", "phrases")
+
+
+def is_zh(locale: str) -> bool:
+    return locale.lower().startswith(("zh", "cmn"))
+
+
+@dataclass(frozen=True)
+class AnswerSpec:
+    """What one question step accepts in one locale.
+
+    ``expect``: affirm (a yes), deny (a no) or phrases (one of ``accept``). ``requested`` is
+    the answer the guide asks for ("是的，我自愿"): it always counts as the wanted answer.
+    ``accept`` / ``refuse`` extend the built-in lexicons for this step.
+    """
+
+    expect: str = "affirm"
+    requested: str | None = None
+    accept: tuple[str, ...] = ()
+    refuse: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.expect not in EXPECTS:
+            raise ValueError(f"expect {self.expect!r} is not one of {', '.join(EXPECTS)}")
+        if self.expect == "phrases" and not (self.requested or any(a.strip() for a in self.accept)):
+            raise ValueError("expect 'phrases' needs a requested answer or accepted phrases")
+
+
+@dataclass(frozen=True)
+class TextJudgement:
+    """What a transcript means for a step: ``intent`` one of INTENTS, and why."""
+
+    intent: str
+    reason: str
+    words: tuple[str, ...] = ()  # the normalised tokens that were judged
+
+    def __post_init__(self):
+        if self.intent not in INTENTS:
+            raise ValueError(f"intent {self.intent!r} is not one of {', '.join(INTENTS)}")
+
+
+@dataclass(frozen=True)
+class _Phrases:
+    tokens: tuple[tuple[str, ...], ...]
+    syllables: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, texts: Iterable[str], locale: str) -> _Phrases:
+        toks = [tuple(textnorm.tokens(t, locale)) for t in texts]
+        toks = [t for t in dict.fromkeys(toks) if t]
+        syls = [tuple(textnorm.zh_syllables(list(t))) for t in toks] if is_zh(locale) else []
+        return cls(tuple(toks), tuple(syls))
+
+    def cover(self, toks: Sequence[str], syls: Sequence[str] | None) -> bool:
+        return covered_by(toks, self.tokens) or (syls is not None and covered_by(syls, self.syllables))
+
+
+def covered_by(words: Sequence[str], phrases: Sequence[Sequence[str]]) -> bool:
+    """Whether ``words`` is one or more of ``phrases`` back to back, and nothing else."""
+    if not words:
+        return False
+    ok = [True] + [False] * len(words)  # ok[i]: words[:i] is covered
+    for i in range(len(words)):
+        if ok[i]:
+            for p in phrases:
+                if p and tuple(words[i : i + len(p)]) == tuple(p):
+                    ok[i + len(p)] = True
+    return ok[-1]
+
+
+def _strip(words: list[str], fillers: Sequence[Sequence[str]]) -> list[str]:
+    """``words`` without filler phrases (longest first)."""
+    out: list[str] = []
+    i = 0
+    ordered = sorted(fillers, key=len, reverse=True)
+    while i < len(words):
+        for f in ordered:
+            if f and tuple(words[i : i + len(f)]) == tuple(f):
+                i += len(f)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def tokens_equal(a: str, b: str, locale: str) -> bool:
+    """Whether two texts are the same words once normalised (punctuation, width, script)."""
+    return textnorm.tokens(a, locale) == textnorm.tokens(b, locale)
+
+
+def has_negation(text: str, locale: str, words: Sequence[str] | None = None) -> bool:
+    """Whether the transcript holds a negation anywhere (the consent veto).
+
+    ``words``: the transcript's tokens without fillers, where a Mandarin negation may hide as
+    a homophone (部 / 步 / 布 for 不) that the recogniser chose.
+    """
+    if is_zh(locale):
+        chars = "".join(textnorm.zh_tokens(text))
+        for exc in ZH_NEGATION_EXCEPTIONS:
+            chars = chars.replace(exc, "")
+        if any(n in chars for n in ZH_NEGATIONS):
+            return True
+        return "bu" in textnorm.zh_syllables(list(words if words is not None else chars))
+    return any(w in EN_NEGATIONS for w in textnorm.en_tokens(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _lexicon(locale: str, spec: AnswerSpec) -> tuple[_Phrases, _Phrases, _Phrases, tuple]:
+    zh = is_zh(locale)
+    consent = list(ZH_CONSENT if zh else EN_CONSENT)
+    refusal = list(ZH_REFUSAL if zh else EN_REFUSAL)
+    fillers = [tuple(textnorm.tokens(f, locale)) for f in (ZH_FILLERS if zh else EN_FILLERS)]
+    wanted = [spec.requested] if spec.requested else []
+    wanted += list(spec.accept)
+    phrases: list[str] = []
+    if spec.expect == "affirm":
+        consent += wanted
+    elif spec.expect == "deny":
+        refusal += wanted
+    else:
+        phrases = wanted
+    refusal += list(spec.refuse)
+    return (_Phrases.of(consent, locale), _Phrases.of(refusal, locale),
+            _Phrases.of(phrases, locale), tuple(fillers))
+
+
+def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJudgement:
+    """The intent of one transcript for a question step (see the module docstring).
+
+    ``locale``: 'zh-CN' / 'zh' or 'en'. Returns ``deny`` for a clear refusal, ``affirm`` (or
+    ``phrase`` for expect phrases) for a clear wanted answer with no negation, else ``unclear``.
+    """
+    spec = spec or AnswerSpec()
+    consent, refusal, phrases, fillers = _lexicon(locale, spec)
+    zh = is_zh(locale)
+    raw = textnorm.tokens(text, locale)
+    words = _strip(raw, fillers) or raw
+    syls = textnorm.zh_syllables(words) if zh else None
+    if not raw:
+        return TextJudgement("unclear", "no words in the transcript")
+    if refusal.cover(words, syls):
+        return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
+    negated = has_negation(text, locale, words)
+    if phrases.tokens and phrases.cover(words, syls):
+        # A phrase may itself be a negative answer ("没有"); otherwise a negation vetoes it.
+        own = any(has_negation("".join(p) if zh else " ".join(p), locale) for p in phrases.tokens)
+        if negated and not own:
+            return TextJudgement("unclear", "a negation was heard", tuple(words))
+        return TextJudgement("phrase", "one of the step's phrases", tuple(words))
+    if negated:
+        return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
+    if consent.cover(words, syls):
+        return TextJudgement("affirm", "accepted answers, and nothing else", tuple(words))
+    return TextJudgement("unclear", "not an accepted answer", tuple(words))
+
+
+# --- read-aloud -------------------------------------------------------------------------------
+
+# A reading passes when its error rate (CER for Mandarin, WER for English) is at most this and
+# every required item (the name, the ID tail) was heard exactly. Measured in docs/speech-eval.md.
+READING_MAX_ERROR = 0.25
+
+
+@dataclass(frozen=True)
+class ReadingScore:
+    """How closely a transcript follows the sentence to read.
+
+    ``error_rate`` is the edit distance over the expected length: characters (zh, the better
+    of characters and toneless pinyin) or words (en); ``score`` is ``1 - error_rate`` clipped
+    to 0..1; ``missing`` lists required items (name, ID digits) not heard exactly.
+    """
+
+    score: float
+    error_rate: float
+    unit: str
+    missing: tuple[str, ...]
+    expected: str
+    heard: str
+
+    @property
+    def passed(self) -> bool:
+        return self.error_rate <= READING_MAX_ERROR and not self.missing
+
+
+def _edit_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return Levenshtein.distance(list(ref), list(hyp)) / len(ref)
+
+
+def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
+    n = len(part)
+    return n == 0 or any(tuple(seq[i : i + n]) == tuple(part) for i in range(len(seq) - n + 1))
+
+
+def score_reading(heard: str, expected: str, locale: str,
+                  required: Sequence[str] = ()) -> ReadingScore:
+    """Compare what was heard with the sentence to read (digits normalised both ways).
+
+    ``required``: texts that must be heard exactly (after normalisation; homophones allowed in
+    Mandarin), such as the applicant's name and the ID tail.
+    """
+    zh = is_zh(locale)
+    ref, hyp = textnorm.tokens(expected, locale), textnorm.tokens(heard, locale)
+    if zh:
+        ref_s, hyp_s = textnorm.zh_syllables(ref), textnorm.zh_syllables(hyp)
+        rate = min(_edit_rate(ref, hyp), _edit_rate(ref_s, hyp_s))
+    else:
+        rate = _edit_rate(ref, hyp)
+    missing = []
+    for item in required:
+        part = textnorm.tokens(item, locale)
+        if not part:
+            continue
+        found = _contains(hyp, part)
+        if not found and zh:
+            found = _contains(hyp_s, textnorm.zh_syllables(part))
+        if not found:
+            missing.append(item)
+    joiner = "" if zh else " "
+    return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
+                        "character" if zh else "word", tuple(missing),
+                        joiner.join(ref), joiner.join(hyp))

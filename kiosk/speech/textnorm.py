@@ -1,0 +1,121 @@
+"""Text normalisation for comparing what was heard with what was asked (pure, per locale).
+
+The only module that imports pypinyin (readings), OpenCC (traditional -> simplified: Whisper
+often writes Mandarin in traditional characters) and cn2an (Chinese numerals with units).
+
+Both sides of every comparison go through the same function, so a choice made here (a run of
+Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``) is symmetric.
+
+* ``zh_tokens(text)``: one token per Chinese character, digit or Latin letter; punctuation and
+  spaces dropped; full-width forms folded (NFKC); simplified characters.
+* ``zh_syllables(tokens)``: each token's toneless pinyin (digits and letters unchanged), for
+  matching homophones (是的 / 是得) and characters Whisper picks wrongly.
+* ``en_tokens(text)``: lower-case words, number words and digit strings as single digits
+  ("eight eight", "88", "8-8" -> ``["8", "8"]``), common contractions expanded.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+# Chinese digits as read aloud one by one (幺 is the telephone "one", 两 the counting "two").
+ZH_DIGIT_CHARS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
+                  "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_ZH_UNITS = "十百千万"
+_ZH_NUMBER_RUN = re.compile(f"[{''.join(ZH_DIGIT_CHARS)}{_ZH_UNITS}]{{2,}}")
+# Ways to say the letter X of an ID number (the check character) in Mandarin.
+_ZH_X = re.compile(r"艾克斯|埃克斯|爱克斯|艾克思|(?<=[0-9])叉|叉(?=[0-9])")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]|[0-9]|[A-Za-z]")
+
+EN_NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3",
+                   "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_EN_CONTRACTIONS = {"don't": "do not", "doesn't": "does not", "didn't": "did not",
+                    "can't": "can not", "cannot": "can not", "won't": "will not",
+                    "isn't": "is not", "aren't": "are not", "wasn't": "was not",
+                    "haven't": "have not", "hasn't": "has not", "i'm": "i am", "it's": "it is",
+                    "that's": "that is", "i've": "i have", "i'd": "i would", "i'll": "i will",
+                    "shouldn't": "should not", "wouldn't": "would not", "couldn't": "could not"}
+_EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|[0-9]")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width letters, digits and punctuation to their plain forms)."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters to simplified (OpenCC t2s); other text unchanged."""
+    return _t2s().convert(text) if _CJK.search(text) else text
+
+
+def _zh_number(run: str) -> str:
+    """One run of Chinese numerals as ASCII digits: read digit by digit, or a number with units."""
+    if any(u in run for u in _ZH_UNITS):
+        try:
+            import cn2an
+
+            value = cn2an.cn2an(run, "strict")
+        except (ValueError, KeyError):
+            return run
+        return str(int(value)) if float(value).is_integer() else run
+    return "".join(ZH_DIGIT_CHARS[c] for c in run)
+
+
+def zh_tokens(text: str) -> list[str]:
+    """Characters, digits and upper-case Latin letters of a Mandarin text, in order."""
+    text = to_simplified(fold(text))
+    text = _ZH_X.sub("X", text)
+    text = _ZH_NUMBER_RUN.sub(lambda m: _zh_number(m.group(0)), text)
+    return [t.upper() for t in _TOKEN.findall(text)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _syllable(token: str) -> str:
+    if not _CJK.match(token):
+        return token
+    from pypinyin import Style, lazy_pinyin
+
+    out = lazy_pinyin(token, style=Style.NORMAL, errors="ignore")
+    return out[0].replace("ü", "v") if out else token
+
+
+def zh_syllables(tokens: list[str]) -> list[str]:
+    """Toneless pinyin of each token (digits and letters unchanged)."""
+    return [_syllable(t) for t in tokens]
+
+
+def en_tokens(text: str) -> list[str]:
+    """Lower-case words of an English text, numbers as single digits, contractions expanded."""
+    text = fold(text).lower().replace("’", "'").replace("‘", "'")
+    out: list[str] = []
+    for word in _EN_WORD.findall(text):
+        if word in _EN_CONTRACTIONS:
+            out.extend(_EN_CONTRACTIONS[word].split())
+        elif word.endswith("n't"):
+            out.extend([word[:-3], "not"])
+        elif word in EN_NUMBER_WORDS:
+            out.append(EN_NUMBER_WORDS[word])
+        else:
+            out.append(word)
+    return out
+
+
+def tokens(text: str, locale: str) -> list[str]:
+    """``zh_tokens`` or ``en_tokens`` by locale ('zh', 'zh-CN', 'en', ...)."""
+    return zh_tokens(text) if locale.lower().startswith(("zh", "cmn")) else en_tokens(text)
+
+
+def display_text(text: str, locale: str) -> str:
+    """A transcript as the investor should see it: simplified characters, folded forms."""
+    text = fold(text).strip()
+    return to_simplified(text) if locale.lower().startswith(("zh", "cmn")) else text
