@@ -50,12 +50,32 @@ setup_python() {
   fi
 }
 
+# The voice vectors of the natural test voices (kiosk/testing/voices.py) ship only in the npm
+# package kokoro-js (Apache-2.0); it is packed once into the venv and checked by its sha256.
+KOKORO_JS=kokoro-js-1.2.1.tgz
+KOKORO_JS_SHA256=1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860
+setup_test_voices() {
+  local dest="$VENV/share/$KOKORO_JS"
+  if [ -f "$dest" ] && echo "$KOKORO_JS_SHA256  $dest" | sha256sum -c --quiet 2>/dev/null; then
+    return 0
+  fi
+  command -v npm >/dev/null || need_debs npm
+  mkdir -p "$VENV/share"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent kokoro-js@1.2.1 >/dev/null)
+  echo "$KOKORO_JS_SHA256  $tmp/$KOKORO_JS" | sha256sum -c --quiet || {
+    echo "kokoro-js@1.2.1 from npm does not match its pinned sha256" >&2; exit 1; }
+  mv "$tmp/$KOKORO_JS" "$dest"
+  rm -rf "$tmp"
+}
+
 cmd=${1:-serve}
 shift || true
 case "$cmd" in
   setup)
     need_debs $RUNTIME_DEBS $TEST_DEBS
     setup_python
+    setup_test_voices
     ;;
   serve)
     need_debs $RUNTIME_DEBS
@@ -65,6 +85,7 @@ case "$cmd" in
   test)
     need_debs $RUNTIME_DEBS $TEST_DEBS
     setup_python
+    setup_test_voices
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

@@ -22,6 +22,7 @@ _COMMANDS = {
     "liveness-eval": "kiosk.liveness.cli:liveness_eval",
     "speech-eval": "kiosk.speech.cli:speech_eval",
     "answer": "kiosk.speech.cli:answer",
+    "eval": "kiosk.evaluation.cli:evaluate",
     "users": "kiosk.review.cli:users",
 }
 

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     speech: bool = True  # hear and check spoken answers
     speech_zh_engine: Literal["auto", "whisper", "pinyin", "none"] = "auto"  # docs/operations.md
     speech_en_engine: Literal["auto", "whisper", "pocketsphinx"] = "auto"  # auto: Whisper if installed
+    speech_zh_guard: bool = False  # pinyin forced-alignment veto on Whisper's Mandarin consents
     speech_whisper_model_dir: Path | None = None  # faster-whisper model; default: the bundled base
     speech_preload: bool = True  # start the recognisers (Whisper worker process) with the server
     liveness: bool = True  # watch the face; off only for benchmarks of the media path

@@ -57,7 +57,10 @@ class AnswerAudioTrack(AudioStreamTrack):
         self._ts = 0
         self._start: float | None = None
 
-    def speak(self) -> None:
+    def speak(self, pcm: np.ndarray | None = None) -> None:
+        """Play ``pcm`` (or the track's own clip) once from its start."""
+        if pcm is not None:
+            self.pcm = pcm
         self._pos = 0
 
     async def recv(self):
@@ -143,21 +146,46 @@ class SimResult:
     first_prompt_ms: float | None = None
     errors: list = field(default_factory=list)
     steps: list = field(default_factory=list)
+    # Per answered step: what the server heard and decided, one entry per attempt.
+    answers: list = field(default_factory=list)
+    # The AI pre-review of the sealed session: {"verdict": clear|attention|reject, "reasons"}.
+    review: dict | None = None
 
     def as_dict(self) -> dict:
         return {
             "session_id": self.session_id, "state": self.state, "reason": self.reason,
             "recording": self.recording, "offer_answer_ms": self.offer_answer_ms,
-            "first_prompt_ms": self.first_prompt_ms, "steps": self.steps, "errors": self.errors,
+            "first_prompt_ms": self.first_prompt_ms, "steps": self.steps,
+            "answers": self.answers, "review": self.review, "errors": self.errors,
         }
 
 
+def parse_answers(specs) -> dict[str, Path]:
+    """``["consent=yes.wav", ...]`` -> ``{"consent": Path("yes.wav")}``; a clear error if not."""
+    out: dict[str, Path] = {}
+    for spec in specs or ():
+        step, sep, file = str(spec).partition("=")
+        if not sep or not step.strip() or not file.strip():
+            raise click.BadParameter(f"{spec!r}: write STEP=FILE, e.g. consent=yes.wav",
+                                     param_hint="--answer")
+        path = Path(file.strip())
+        if not path.is_file():
+            raise click.BadParameter(f"{spec!r}: no such file {path}", param_hint="--answer")
+        out[step.strip()] = path
+    return out
+
+
 def create_link(server: str, api_key: str | None, locale: str = "zh-CN", flow: str | None = None,
-                name: str = "张三", id_number: str = "110101199003078888") -> str:
+                name: str = "张三", id_number: str = "110101199003078888",
+                id_photo: Path | None = None) -> str:
     """A fresh investor link: through the API when a key is given, else through /demo."""
     server = server.rstrip("/")
     if api_key:
-        body = {"applicant": {"name": name, "id_number": id_number}, "locale": locale}
+        body: dict = {"applicant": {"name": name, "id_number": id_number}, "locale": locale}
+        if id_photo is not None:
+            import base64
+
+            body["applicant"]["id_photo"] = base64.b64encode(Path(id_photo).read_bytes()).decode()
         if flow:
             body["flow_id"] = flow
         r = requests.post(f"{server}/api/sessions", json=body, headers={"X-API-Key": api_key}, timeout=10)
@@ -185,8 +213,14 @@ async def run_investor(
     mute_at_step: int | None = None,
     timeout: float = 300.0,
     api_key: str | None = None,
+    answers: dict[str, Path] | None = None,
 ) -> SimResult:
-    """Run one witness through ``link``; returns when the server ends it (or on timeout)."""
+    """Run one witness through ``link``; returns when the server ends it (or on timeout).
+
+    ``answers`` maps a step id to the audio file spoken in that step's answer windows (every
+    attempt); other steps speak ``audio``. With ``api_key`` the result also carries the sealed
+    session's recording and its AI pre-review.
+    """
     loop = asyncio.get_running_loop()
     parsed = urlparse(link)
     server = f"{parsed.scheme}://{parsed.netloc}"
@@ -197,6 +231,8 @@ async def run_investor(
     camera = FileCamera(video) if video else None
     pcm = load_pcm(audio) if audio else np.zeros(0, np.int16)
     mic = AnswerAudioTrack(pcm, loop=(audio_mode == "loop"))
+    step_pcm = {sid: load_pcm(path) for sid, path in (answers or {}).items()}
+    window_sent: dict[int, float] = {}
     sio = socketio.Client(reconnection=False)
     t_offer = [0.0]
     http = requests.Session()
@@ -270,11 +306,24 @@ async def run_investor(
     def _window(data):
         note("window_open", data)
         if data.get("kind") == "answer":
-            loop.call_soon_threadsafe(mic.speak)
+            clip = step_pcm.get(str(data.get("step")), pcm)
+            loop.call_soon_threadsafe(mic.speak, clip)
 
     @sio.on("window_close")
     def _window_close(data):
         note("window_close", data)
+        window_sent[len(result.answers)] = time.monotonic()
+
+    @sio.on("recognised")
+    def _recognised(data):
+        note("recognised", data)
+        closed = window_sent.get(len(result.answers))
+        result.answers.append({
+            "step": data.get("step"), "outcome": data.get("outcome"),
+            "intent": data.get("intent"), "shown": data.get("text"),
+            # From the window's end (as this client saw it) to the verdict reaching it.
+            "verdict_after_s": None if closed is None else round(time.monotonic() - closed, 3),
+        })
 
     @sio.on("finished")
     def _finished(data):
@@ -328,7 +377,25 @@ async def run_investor(
     if api_key and result.session_id:
         result.recording = await loop.run_in_executor(
             None, _wait_recording, server, api_key, result.session_id)
+        result.review = await loop.run_in_executor(
+            None, _wait_review, server, api_key, result.session_id)
     return result
+
+
+def _wait_review(server: str, api_key: str, session_id: str, timeout: float = 60.0) -> dict | None:
+    """Poll the API until the session is sealed; its pre-review verdict and reasons."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = requests.get(f"{server}/api/sessions/{session_id}/review",
+                         headers={"X-API-Key": api_key}, timeout=30)
+        if r.ok:
+            body = r.json()
+            return {"verdict": body["verdict"], "reasons": body["reasons"],
+                    "steps": body.get("steps", [])}
+        if r.status_code != 409:
+            return {"verdict": None, "reasons": [f"HTTP {r.status_code}: {r.text[:200]}"]}
+        time.sleep(0.3)
+    return None
 
 
 def _wait_recording(server: str, api_key: str, session_id: str, timeout: float = 60.0) -> str | None:
@@ -351,7 +418,14 @@ def _wait_recording(server: str, api_key: str, session_id: str, timeout: float =
 @click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--audio", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="the investor's answer, spoken in every answer window")
+@click.option("--answer", "answer_specs", multiple=True, metavar="STEP=FILE",
+              help="audio spoken in that step's answer windows (repeat per step)")
 @click.option("--audio-mode", type=click.Choice(["answer", "loop"]), default="answer", show_default=True)
+@click.option("--name", default="张三", show_default=True, help="the applicant's name")
+@click.option("--id-number", default="110101199003078888", show_default=True,
+              help="the applicant's ID number")
+@click.option("--id-photo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the applicant's ID photo (JPEG or PNG), sent with the session")
 @click.option("--locale", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
 @click.option("--flow", help="flow id (default: the server's default flow)")
 @click.option("--prompt-time", type=click.Choice(["real", "instant"]), default="real", show_default=True,
@@ -360,19 +434,28 @@ def _wait_recording(server: str, api_key: str, session_id: str, timeout: float =
 @click.option("--vanish-at-step", type=int, help="vanish like a closed tab at this step index")
 @click.option("--timeout", type=float, default=300.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def simulate(server, link, api_key, video, audio, audio_mode, locale, flow, prompt_time,
-             cancel_at_step, vanish_at_step, timeout, as_json):
+def simulate(server, link, api_key, video, audio, answer_specs, audio_mode, name, id_number,
+             id_photo, locale, flow, prompt_time, cancel_at_step, vanish_at_step, timeout,
+             as_json):
     """Run a synthetic investor through a whole witness against a running server."""
     logging.basicConfig(level=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
-    link = link or create_link(server, api_key, locale, flow)
+    answers = parse_answers(answer_specs)
+    link = link or create_link(server, api_key, locale, flow, name=name, id_number=id_number,
+                               id_photo=id_photo)
     result = asyncio.run(run_investor(
         link, video, audio, prompt_time=prompt_time, audio_mode=audio_mode,
         cancel_at_step=cancel_at_step, vanish_at_step=vanish_at_step, timeout=timeout,
-        api_key=api_key))
+        api_key=api_key, answers=answers))
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         click.echo(f"session {result.session_id}: {result.state} ({result.reason})")
+        for a in result.answers:
+            click.echo(f"  {a['step']}: {a['outcome']} ({a['intent']}) {a['shown'] or ''}")
         if result.recording:
             click.echo(f"recording: {result.recording}")
+        if result.review:
+            click.echo(f"pre-review: {result.review['verdict']}")
+            for r in result.review["reasons"]:
+                click.echo(f"  - {r}")
     sys.exit(0 if result.state in ("finished", "aborted", "vanished") else 1)

@@ -162,6 +162,13 @@ def _second_face(data, t, ctx):
              "second_face", end=b)
 
 
+@rule("second_face_glimpse")
+def _second_face_glimpse(data, t, ctx):
+    a, b = _span(data, t)
+    ctx.find(a, f"a second face glimpsed {mmss(a)}–{mmss(b if b is not None else a)} "
+                "(under 1 s)", "info", "second_face_glimpse", end=b)
+
+
 @rule("face_lost", "face_absent")
 def _face_lost(data, t, ctx):
     a, b = _span(data, t)

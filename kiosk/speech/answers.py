@@ -30,14 +30,15 @@ from kiosk.speech import textnorm
 
 # The natural ways to say yes / no (issue #12's lists, plus common variants). The flow's own
 # requested and extra answers are added per step.
-ZH_CONSENT = (
-    "是", "是的", "对", "对的", "好", "好的", "可以", "行", "愿意", "我愿意", "自愿", "我自愿",
-    "我是自愿的", "同意", "我同意", "了解", "我了解", "已了解", "我已了解", "已经了解",
-    "我已经了解", "我了解了", "明白", "我明白", "明白了", "我明白了", "已明白", "清楚", "我清楚",
-    "清楚了", "确认", "我确认", "理解", "我理解", "已理解", "知道", "我知道", "知道了",
-    "我知道了", "已阅读", "我已阅读", "我已经阅读", "阅读并理解", "已阅读并理解",
-    "我已阅读并理解", "是我本人", "我本人", "本人", "没错",
-)
+# Verbs of assent, said with or without 我 / 已 / 已经 before and 了 after ("我已经了解了").
+_ZH_ASSENT_VERBS = ("了解", "明白", "清楚", "理解", "知道", "阅读", "阅读并理解", "同意", "确认",
+                    "愿意", "自愿")
+ZH_CONSENT = tuple(dict.fromkeys(
+    ("是", "是的", "对", "对的", "好", "好的", "可以", "行", "我是自愿的", "是我本人", "我本人",
+     "本人", "没错")
+    + tuple(f"{pre}{verb}{post}" for verb in _ZH_ASSENT_VERBS
+            for pre in ("", "我", "已", "我已", "已经", "我已经") for post in ("", "了"))
+))
 ZH_REFUSAL = (
     "不", "不是", "不愿意", "我不愿意", "不自愿", "我不自愿", "不同意", "我不同意", "不了解",
     "我不了解", "不清楚", "我不清楚", "没有", "我没有", "拒绝", "我拒绝", "算了", "再想想",
@@ -48,7 +49,7 @@ ZH_REFUSAL = (
 # Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
 ZH_FILLERS = (
     "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "吧", "啦", "嘛", "呢", "哈",
-    "那个", "就是", "谢谢", "好吧", "非常", "很", "完全", "十分", "都", "全部", "也", "已经",
+    "那个", "就是", "谢谢", "好吧", "非常", "很", "完全", "十分", "都", "全部", "也",
 )
 # A negation anywhere means "not consent"; 没错 ("right") is the one common exception.
 ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
@@ -271,6 +272,71 @@ def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
     return n == 0 or any(tuple(seq[i : i + n]) == tuple(part) for i in range(len(seq) - n + 1))
 
 
+def _runs_collapsed(seq: Sequence[str]) -> list[str]:
+    """``["0", "0", "0", "2"]`` -> ``["0", "2"]``."""
+    return [t for i, t in enumerate(seq) if i == 0 or t != seq[i - 1]]
+
+
+def _digit_groups(seq: Sequence[str]) -> list[list[str]]:
+    """The maximal runs of digits (and the check letter X) in a token list."""
+    groups: list[list[str]] = []
+    for i, t in enumerate(seq):
+        if t.isdigit() or t == "X":
+            if i == 0 or not (seq[i - 1].isdigit() or seq[i - 1] == "X"):
+                groups.append([])
+            groups[-1].append(t)
+    return groups
+
+
+# How each digit is read aloud in Mandarin (1 also as 幺 yao, 2 also as 两 liang).
+_ZH_DIGIT_READINGS = {"0": ("ling",), "1": ("yi", "yao"), "2": ("er", "liang"), "3": ("san",),
+                      "4": ("si",), "5": ("wu",), "6": ("liu",), "7": ("qi",), "8": ("ba",),
+                      "9": ("jiu",)}
+# Two syllables "sound alike" at or above this letter similarity: ming/min, ling/lin, yao/ao,
+# chen/ceng. Different digits never do (qi/yi 0.5, ba/pa 0.5, san/wu 0).
+SYLLABLE_SIMILARITY = 0.75
+
+
+def _syllable_options(token: str) -> tuple[str, ...]:
+    if token in _ZH_DIGIT_READINGS:
+        return _ZH_DIGIT_READINGS[token]
+    return (textnorm.zh_syllables([token])[0],)
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    from rapidfuzz import fuzz
+
+    return a == b or fuzz.ratio(a, b) / 100.0 >= SYLLABLE_SIMILARITY
+
+
+def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
+    """Whether ``part`` was said somewhere in ``hyp``, syllable by syllable alike (Mandarin):
+    a name that Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
+    characters that sound like them (2224 as 222死)."""
+    want = [_syllable_options(t) for t in part]
+    got = [_syllable_options(t)[0] for t in hyp]
+    n = len(want)
+    return any(all(any(_sounds_alike(g, w) for w in opts) for g, opts in zip(got[i:i + n], want,
+                                                                           strict=True))
+               for i in range(len(got) - n + 1))
+
+
+def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> bool:
+    """Whether a required item was heard: exactly; in Mandarin, syllable by syllable alike;
+    or (a digit string) as a group of digits that differs only by one repeated digit more or
+    less: Whisper writes a spoken 0002 as 002 and 8888 as 88888. A different digit never
+    passes, so a wrong ID tail fails."""
+    if _contains(hyp, part):
+        return True
+    if zh and _said_like(hyp, part):
+        return True
+    if all(t.isdigit() or t == "X" for t in part):
+        want = _runs_collapsed(list(part))
+        return any(_runs_collapsed(g) == want and abs(len(g) - len(part)) <= 1
+                   for g in _digit_groups(hyp))
+    return False
+
+
 def score_reading(heard: str, expected: str, locale: str,
                   required: Sequence[str] = ()) -> ReadingScore:
     """Compare what was heard with the sentence to read (digits normalised both ways).
@@ -285,16 +351,8 @@ def score_reading(heard: str, expected: str, locale: str,
         rate = min(_edit_rate(ref, hyp), _edit_rate(ref_s, hyp_s))
     else:
         rate = _edit_rate(ref, hyp)
-    missing = []
-    for item in required:
-        part = textnorm.tokens(item, locale)
-        if not part:
-            continue
-        found = _contains(hyp, part)
-        if not found and zh:
-            found = _contains(hyp_s, textnorm.zh_syllables(part))
-        if not found:
-            missing.append(item)
+    missing = [item for item in required if textnorm.tokens(item, locale) and not _heard_item(
+        hyp, textnorm.tokens(item, locale), zh)]
     joiner = "" if zh else " "
     return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
                         "character" if zh else "word", tuple(missing),

@@ -13,6 +13,12 @@ import numpy as np
 RATE = 16000
 # A jump in frame timestamps larger than this (seconds) is a gap or a clock reset, not jitter.
 GAP_TOLERANCE = 0.06
+# Frames are placed by their own timestamps (the sender's sample clock) mapped onto the media
+# clock once; arrival times only re-anchor the mapping after a jump this large (a restarted
+# stream). Placing by arrival time garbled speech under CPU load: frames delivered in bursts
+# were taken for gaps (zeros put in) and overlaps (audio overwritten), and Whisper heard
+# "a December ... a 30s account" for a clear "an ID number ... a securities account".
+RESYNC_S = 1.0
 
 
 class PcmConverter:
@@ -77,6 +83,13 @@ def pcm_from_file(path) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _frame_seconds(frame: av.AudioFrame) -> float | None:
+    """The frame's own timestamp in seconds (pts x time_base), or None when it has none."""
+    if frame.pts is None or frame.time_base is None:
+        return None
+    return float(frame.pts * frame.time_base)
+
+
 class AudioWindowBuffer:
     """A ring of the last ``seconds`` of a session's audio at 16 kHz, addressed by media-clock time.
 
@@ -99,6 +112,7 @@ class AudioWindowBuffer:
         self._seg_t: float | None = None  # media time of the current contiguous segment's start
         self._seg_index = 0  # absolute sample index where the segment starts
         self._seg_in = 0.0  # input seconds fed into the current segment
+        self._offset: float | None = None  # media time minus frame timestamp
 
     def feed(self, frame: av.AudioFrame, t: float) -> None:
         """Add one received frame whose first sample is at media time ``t`` (seconds)."""
@@ -106,6 +120,11 @@ class AudioWindowBuffer:
             raise ValueError(f"frame time must be finite, got {t}")
         duration = frame.samples / frame.sample_rate
         with self._lock:
+            stamp = _frame_seconds(frame)
+            if stamp is not None:
+                if self._offset is None or abs(t - stamp - self._offset) > RESYNC_S:
+                    self._offset = t - stamp
+                t = stamp + self._offset
             if self._origin is None:
                 self._origin = t
             expected = None if self._seg_t is None else self._seg_t + self._seg_in

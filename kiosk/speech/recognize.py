@@ -681,8 +681,12 @@ class WhisperEngine(Engine):
             self._model.close()
 
     def hotwords(self, expected: Expected) -> str:
-        """The decoding bias: the whole answer lexicon, consents and refusals alike."""
-        if expected.kind == "read_aloud" or not self.bias:
+        """The decoding bias: for a question the whole answer lexicon, consents and refusals
+        alike; for a reading the applicant's name (a rare word Whisper base misspells: 赵敏 as
+        照明, 陈静 as 曾经), never the sentence itself."""
+        if expected.kind == "read_aloud":
+            return " ".join(r for r in expected.required if not any(c.isdigit() for c in r))
+        if not self.bias:
             return ""
         own = [expected.requested or ""] + list(expected.phrases) + list(expected.refuse)
         words = (ZH_HOTWORDS if self.locale == "zh" else EN_AFFIRM + EN_DENY) + [
@@ -740,19 +744,21 @@ class Recognizer:
 
     English (``en_engine``): Whisper ("auto" when installed, "whisper" insists on it), else the
     pocketsphinx grammar ("pocketsphinx"). Mandarin (``zh_engine``): "auto" uses
-    Whisper (the model in ``whisper_model_dir``, else the bundled Whisper base) guarded by the
-    pinyin grammar, falling back to the pinyin grammar alone when no Whisper model is installed;
+    Whisper (the model in ``whisper_model_dir``, else the bundled Whisper base; with
+    ``zh_guard`` its consents must also survive the pinyin grammar's forced alignment), falling
+    back to the pinyin grammar alone when no Whisper model is installed;
     "whisper" insists on Whisper; "pinyin" uses the grammar only; "none" hears no Mandarin
     engine -> "needs_review".
     """
 
     def __init__(self, whisper_model_dir: str | Path | None = None, zh_engine: str = "auto",
-                 pad: float = 0.3, en_engine: str = "auto"):
+                 pad: float = 0.3, en_engine: str = "auto", zh_guard: bool = False):
         if zh_engine not in ZH_ENGINES:
             raise ValueError(f"zh_engine {zh_engine!r} is not one of {', '.join(ZH_ENGINES)}")
         if en_engine not in EN_ENGINES:
             raise ValueError(f"en_engine {en_engine!r} is not one of {', '.join(EN_ENGINES)}")
         self.en_engine = en_engine
+        self.zh_guard = zh_guard
         self.whisper_model_dir = Path(whisper_model_dir) if whisper_model_dir else None
         self.zh_engine = zh_engine
         self.pad = pad
@@ -775,7 +781,9 @@ class Recognizer:
             return PocketSphinxGrammar("zh")
         whisper = WhisperEngine(self._whisper_dir(), "zh")
         if whisper.available():
-            whisper.guard = PocketSphinxGrammar("zh")
+            # The pinyin guard vetoed every natural-voice consent it saw ("是的我自愿" was "not
+            # clearly not 'shi de wo zi yuan'"): off unless asked for (speech_zh_guard).
+            whisper.guard = PocketSphinxGrammar("zh") if self.zh_guard else None
             return whisper
         if self.zh_engine == "whisper":
             raise RuntimeError(

@@ -74,8 +74,8 @@ def _zh_number(run: str) -> str:
 def zh_tokens(text: str) -> list[str]:
     """Characters, digits and upper-case Latin letters of a Mandarin text, in order."""
     text = to_simplified(fold(text))
-    text = _ZH_X.sub("X", text)
     text = _ZH_NUMBER_RUN.sub(lambda m: _zh_number(m.group(0)), text)
+    text = _ZH_X.sub("X", text)
     return [t.upper() for t in _TOKEN.findall(text)]
 
 

@@ -72,6 +72,7 @@ class KioskServices:
                     whisper_model_dir=self.settings.speech_whisper_model_dir,
                     zh_engine=self.settings.speech_zh_engine,
                     en_engine=self.settings.speech_en_engine,
+                    zh_guard=self.settings.speech_zh_guard,
                 )
             return self._recognizer
 

@@ -1,0 +1,289 @@
+"""The evaluation corpus: real face footage, natural voices, and the cases built from them.
+
+Faces come from a manifest the operator provides (``faces.json``, see docs/evaluation.md): real
+footage with a permissive licence, each clip with its person, source, licence and split. The
+repository keeps no footage; a manifest lists it with hashes. Voices are the neural test
+voices of ``kiosk.testing.voices``. Each voice and face belongs to a split: ``tuning`` may be
+studied while rules are made, ``validation`` is only measured.
+
+A *case* is one whole witness: a camera video, an ID photo, an applicant, and one audio file
+per answered step. Genuine cases answer every step as asked. Attack species:
+
+=================  ===========================================================================
+refusal            the consent question answered with a plain refusal
+yes_but_no         consent answered "是的，我不愿意" / "Yes, but I don't want to"
+off_script         consent answered with unrelated speech
+silence            no answer at all
+wrong_reading      the identity sentence read with another name and ID tail
+still_photo        a still frame of the face instead of live video
+swap               person A, then person B, mid-session
+id_mismatch        an ID photo of a different person
+=================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.errors import ConfigError
+
+SPLITS = ("tuning", "validation")
+SPECIES = ("refusal", "yes_but_no", "off_script", "silence", "wrong_reading", "still_photo",
+           "swap", "id_mismatch")
+MAX_CLIP_BYTES = 200 * 1024 * 1024
+VIDEO_SIZE = (640, 480)
+VIDEO_FPS = 15
+
+# What attackers say instead of the requested answer, per locale.
+ATTACK_SPEECH = {
+    "zh-CN": {"refusal": "不，我不愿意。", "yes_but_no": "是的，我不愿意。",
+              "off_script": "今天天气很好，我们一起去公园散步吧。"},
+    "en": {"refusal": "No, I don't.", "yes_but_no": "Yes, but I don't want to.",
+           "off_script": "The weather is lovely today, let's go for a walk in the park."},
+}
+APPLICANT_NAMES = {"zh-CN": ("张三", "李娜", "王伟", "刘洋", "陈静", "赵敏"),
+                   "en": ("Alex Chen", "Maria Lopez", "John Smith", "Emma Brown", "David Lee")}
+WRONG_NAME = {"zh-CN": "李四", "en": "Peter Wong"}
+
+
+@dataclass(frozen=True)
+class FaceClip:
+    """One real clip of one person (from ``faces.json``)."""
+
+    id: str
+    file: Path
+    person: str
+    split: str
+    source: str
+    licence: str
+
+
+@dataclass
+class Case:
+    """One whole witness to run: who, which camera, which ID photo, what is said per step."""
+
+    id: str
+    locale: str
+    species: str  # genuine | one of SPECIES
+    split: str
+    video: Path
+    id_photo: Path
+    name: str
+    id_number: str
+    answers: dict[str, Path] = field(default_factory=dict)
+    voice: str = ""
+    face: str = ""
+    attacked_step: str | None = None  # the step whose answer the attack replaced
+
+
+def id_number_for(i: int) -> str:
+    """A valid 18-digit PRC resident ID (GB 11643 check digit) whose check digit is not X."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    n = 0
+    while True:
+        body = f"11010119{80 + (i + n) % 20:02d}{(i + n) % 12 + 1:02d}{(i * 7 + n) % 28 + 1:02d}" \
+               f"{(i * 37 + n * 11) % 1000:03d}"
+        check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+        if check != "X":
+            return body + check
+        n += 1
+
+
+def load_faces(manifest: Path) -> list[FaceClip]:
+    """The clips listed in a ``faces.json`` (paths relative to it); ConfigError if malformed."""
+    try:
+        raw = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{manifest}: not a readable faces manifest ({exc})") from exc
+    items = raw.get("clips") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise ConfigError(f"{manifest}: expected a list of clips (or {{\"clips\": [...]}})")
+    out = []
+    for i, item in enumerate(items):
+        where = f"{manifest}: clip {i + 1}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: expected an object")
+        missing = [k for k in ("id", "file", "person", "split", "licence") if not item.get(k)]
+        if missing:
+            raise ConfigError(f"{where}: missing {', '.join(missing)}")
+        if item["split"] not in SPLITS:
+            raise ConfigError(f"{where}: split must be one of {', '.join(SPLITS)}")
+        path = (Path(manifest).parent / str(item["file"])).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{where}: no file {path}")
+        if path.stat().st_size > MAX_CLIP_BYTES:
+            raise ConfigError(f"{where}: {path.name} is larger than {MAX_CLIP_BYTES} bytes")
+        out.append(FaceClip(str(item["id"]), path, str(item["person"]), item["split"],
+                            str(item.get("source", "")), str(item["licence"])))
+    return out
+
+
+def _ffmpeg(*args: str) -> None:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise ConfigError("ffmpeg is missing: ./dev.sh setup installs it")
+    proc = subprocess.run([exe, "-hide_banner", "-loglevel", "error", "-y", *args],
+                          capture_output=True, timeout=300)
+    if proc.returncode != 0:
+        raise ConfigError(f"ffmpeg failed: {proc.stderr.decode(errors='replace')[-400:]}")
+
+
+_SCALE = (f"scale={VIDEO_SIZE[0]}:{VIDEO_SIZE[1]}:force_original_aspect_ratio=decrease,"
+          f"pad={VIDEO_SIZE[0]}:{VIDEO_SIZE[1]}:(ow-iw)/2:(oh-ih)/2,fps={VIDEO_FPS},"
+          "format=yuv420p")
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+class CaseBuilder:
+    """Makes the videos, photos and answer audio of the cases, cached under ``work``."""
+
+    def __init__(self, work: Path, faces: list[FaceClip]):
+        self.work = Path(work)
+        self.faces = faces
+        (self.work / "video").mkdir(parents=True, exist_ok=True)
+        (self.work / "audio").mkdir(parents=True, exist_ok=True)
+
+    def _stat(self, clip: FaceClip) -> str:
+        st = clip.file.stat()
+        return f"{clip.file}:{st.st_size}:{st.st_mtime_ns}"
+
+    def looped(self, clip: FaceClip, seconds: float) -> Path:
+        """The clip as a 640x480, 15 fps MP4, looped to ``seconds``."""
+        out = self.work / "video" / f"{clip.id}-{int(seconds)}s-{_key(self._stat(clip))}.mp4"
+        if not out.is_file():
+            tmp = out.with_suffix(".tmp.mp4")
+            _ffmpeg("-stream_loop", "-1", "-i", str(clip.file), "-t", str(seconds), "-an",
+                    "-vf", _SCALE, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+                    str(tmp))
+            tmp.replace(out)
+        return out
+
+    def frame(self, clip: FaceClip, at: float = 1.0) -> Path:
+        """One JPEG frame of the clip (an ID photo, or the picture of a still-photo attack)."""
+        out = self.work / "video" / f"{clip.id}-frame{at:g}-{_key(self._stat(clip))}.jpg"
+        if not out.is_file():
+            _ffmpeg("-ss", str(at), "-i", str(clip.file), "-frames:v", "1", "-q:v", "3",
+                    str(out))
+        return out
+
+    def still(self, clip: FaceClip, seconds: float = 180.0) -> Path:
+        out = self.work / "video" / f"{clip.id}-still-{_key(self._stat(clip))}.mp4"
+        if not out.is_file():
+            tmp = out.with_suffix(".tmp.mp4")
+            _ffmpeg("-loop", "1", "-i", str(self.frame(clip)), "-t", str(seconds), "-vf", _SCALE,
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(tmp))
+            tmp.replace(out)
+        return out
+
+    def swap(self, a: FaceClip, b: FaceClip, a_seconds: float = 15.0,
+             total: float = 180.0) -> Path:
+        """Person A for ``a_seconds``, then person B until ``total``."""
+        out = self.work / "video" / f"swap-{a.id}-{b.id}-{_key(self._stat(a), self._stat(b))}.mp4"
+        if not out.is_file():
+            first, second = self.looped(a, a_seconds), self.looped(b, total - a_seconds)
+            listing = self.work / "video" / f"{out.stem}.txt"
+            listing.write_text(f"file '{first}'\nfile '{second}'\n")
+            tmp = out.with_suffix(".tmp.mp4")
+            _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(tmp))
+            tmp.replace(out)
+        return out
+
+    def id_photo(self, clip: FaceClip) -> Path:
+        """A photo of the same person from another clip when there is one, else this clip."""
+        others = [c for c in self.faces if c.person == clip.person and c.id != clip.id]
+        return self.frame(others[0], 0.5) if others else self.frame(clip, 0.5)
+
+    def say(self, voice, text: str) -> Path:
+        from kiosk.testing.voices import say_to_file
+
+        return say_to_file(voice, text, self.work / "audio")
+
+
+def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: int,
+                seed: int = 0) -> list[Case]:
+    """Genuine cases (every step answered as asked) and one case per attack species."""
+    import random as _random
+
+    from kiosk.testing.voices import voices
+    from kiosk.web.controller import plan_witness
+
+    rng = random.Random(seed)
+    faces = [c for c in builder.faces if c.split == split]
+    vs = voices(locale, split)
+    if not faces:
+        raise ConfigError(f"no {split} face clips in the manifest")
+    if not vs:
+        raise ConfigError(f"no {split} voices for {locale}")
+    people = sorted({c.person for c in faces})
+    cases: list[Case] = []
+
+    def make(species: str, i: int) -> Case:
+        face = faces[i % len(faces)]
+        voice = vs[i % len(vs)]
+        name = APPLICANT_NAMES[locale][i % len(APPLICANT_NAMES[locale])]
+        idn = id_number_for(i + (0 if species == "genuine" else 100))
+        variables = {"name": name, "id_last4": idn[-4:]}
+        plan = plan_witness(flow, locale, variables, _random.Random(rng.random()))
+        answers = {}
+        for step in plan:
+            if step.kind == "read_aloud" and step.read_text:
+                answers[step.id] = builder.say(voice, step.read_text)
+            elif step.kind == "question":
+                answers[step.id] = builder.say(voice, step.answer or _default_answer(step,
+                                                                                     locale))
+        case = Case(f"{locale}-{species}-{i}", locale, species, split, builder.looped(face, 180),
+                    builder.id_photo(face), name, idn, answers, voice.id, face.id)
+        consent = _consent_step(plan)
+        if species in ("refusal", "yes_but_no", "off_script") and consent is not None:
+            case.answers[consent] = builder.say(voice, ATTACK_SPEECH[locale][species])
+            case.attacked_step = consent
+        elif species == "silence":
+            case.answers = {}
+        elif species == "wrong_reading":
+            for step in plan:
+                if step.kind == "read_aloud" and step.read_text:
+                    wrong = step.read_text.replace(name, WRONG_NAME[locale]).replace(
+                        idn[-4:], "1357" if idn[-4:] != "1357" else "2468")
+                    case.answers[step.id] = builder.say(voice, wrong)
+                    case.attacked_step = step.id
+        elif species == "still_photo":
+            case.video = builder.still(face)
+        elif species in ("swap", "id_mismatch"):
+            other = next((c for c in builder.faces if c.person != face.person), None)
+            if other is None:
+                raise ConfigError(f"the {species} attack needs clips of two people; "
+                                  f"the manifest has only {people}")
+            if species == "swap":
+                case.video = builder.swap(face, other)
+            else:
+                case.id_photo = builder.frame(other, 0.5)
+        return case
+
+    for i in range(genuine):
+        cases.append(make("genuine", i))
+    for j, species in enumerate(SPECIES):
+        cases.append(make(species, genuine + j))
+    return cases
+
+
+def _consent_step(plan) -> str | None:
+    """The last question expecting a yes: the consent an attacker refuses or dodges."""
+    ids = [s.id for s in plan if s.kind == "question" and (s.expect or "affirm") == "affirm"]
+    return ids[-1] if ids else None
+
+
+def _default_answer(step, locale: str) -> str:
+    if step.phrases:
+        return step.phrases[0]
+    yes = {"zh-CN": "是的", "en": "Yes"}
+    no = {"zh-CN": "没有", "en": "No"}
+    return (no if step.expect == "deny" else yes)[locale]

@@ -1,0 +1,95 @@
+"""A real ``kiosk serve`` process on loopback, for tests and ``kiosk eval``.
+
+It runs the server exactly as an operator would (``python -m kiosk.cli serve``) with its own
+data folder, port and API key, so kill -9, recovery and whole witnesses can be exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent.parent
+API_KEY = "test-key-0123456789"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """One ``kiosk serve`` child process on 127.0.0.1 (start, stop, kill -9, its log)."""
+
+    def __init__(self, data_dir: Path, flows_dir: Path, **env):
+        self.data_dir = data_dir
+        self.flows_dir = flows_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "KIOSK_DATA_DIR": str(data_dir),
+            "KIOSK_FLOWS_DIR": str(self.flows_dir),
+            "KIOSK_PORT": str(self.port),
+            "KIOSK_API_KEYS": API_KEY,
+            "KIOSK_DEMO": "true",
+            "KIOSK_LOG_FORMAT": "json",
+            # Dozens of servers start in the suite: Whisper's worker starts at the first
+            # Mandarin answer instead (test_speech covers preloading).
+            "KIOSK_SPEECH_PRELOAD": "false",
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve"], env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/api/health", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not start in {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 40.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def headers(self) -> dict:
+        return {"X-API-Key": API_KEY}
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

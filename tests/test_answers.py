@@ -1,0 +1,181 @@
+"""The answer judgement on transcripts (kiosk.speech.answers): lexicons, negation, reading."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.speech.answers import (
+    ZH_CONSENT,
+    ZH_REFUSAL,
+    AnswerSpec,
+    judge_text,
+    score_reading,
+    tokens_equal,
+)
+from kiosk.speech.textnorm import en_tokens, zh_tokens
+
+CONSENT_ZH = AnswerSpec("affirm", "是的，我自愿")
+CONSENT_EN = AnswerSpec("affirm", "yes, I do")
+SENTENCE_ZH = "本人张三，身份证尾号8888，自愿在示例证券开立证券账户。"
+SENTENCE_EN = ("I, Alex Chen, with ID number ending in 8888, voluntarily open a securities "
+               "account with Example Securities.")
+
+
+# -- the issue's lists: every natural yes passes, every natural no is a refusal ---------------
+
+@pytest.mark.parametrize("said", ["是", "是的", "对", "对的", "嗯，是的", "好的", "可以", "愿意",
+                                  "我愿意", "自愿", "我自愿", "同意", "了解", "我已了解", "明白",
+                                  "清楚", "确认", "是的，我自愿", "是的，我已了解"])
+def test_natural_mandarin_yes_is_consent(said):
+    assert judge_text(said, "zh-CN", CONSENT_ZH).intent == "affirm"
+
+
+@pytest.mark.parametrize("said", ["不", "不是", "不愿意", "不自愿", "不同意", "不了解", "不清楚",
+                                  "没有", "拒绝", "算了", "我再想想", "不，我不愿意"])
+def test_natural_mandarin_no_is_a_refusal(said):
+    assert judge_text(said, "zh-CN", CONSENT_ZH).intent == "deny"
+
+
+@pytest.mark.parametrize("said", ["是的，我不愿意", "是的，我不同意", "对，我没有想好", "是的不是",
+                                  "我自愿，不对", "好的，算了", "同意个鬼，不同意"])
+def test_a_negation_anywhere_is_never_consent(said):
+    assert judge_text(said, "zh-CN", CONSENT_ZH).intent in ("unclear", "deny")
+
+
+def test_the_lexicons_never_overlap():
+    for yes in ZH_CONSENT:
+        assert judge_text(yes, "zh-CN").intent == "affirm", yes
+    for no in ZH_REFUSAL:
+        assert judge_text(no, "zh-CN").intent == "deny", no
+
+
+@pytest.mark.parametrize("said,intent", [
+    ("是的 我自愿", "affirm"),          # Whisper's spacing
+    ("是的，我自願。", "affirm"),        # traditional characters
+    ("是得，我自愿", "affirm"),          # a homophone the recogniser chose
+    ("ＯＫ", "unclear"),                # full-width Latin is folded, and is not a Mandarin yes
+    ("今天天气很好", "unclear"),
+    ("", "unclear"),
+    ("嗯嗯", "unclear"),
+])
+def test_transcript_forms(said, intent):
+    assert judge_text(said, "zh-CN", CONSENT_ZH).intent == intent
+
+
+@pytest.mark.parametrize("said,intent", [
+    ("Yes, I do.", "affirm"), ("yes", "affirm"), ("Yeah, I agree.", "affirm"),
+    ("Yes, I do. Thank you.", "affirm"), ("No, I don't.", "deny"), ("I do not agree", "deny"),
+    ("Yes, but I don't want to.", "unclear"), ("Yes, I don't agree", "unclear"),
+    ("The weather is lovely today", "unclear"), ("I never agreed", "unclear"),
+])
+def test_english(said, intent):
+    assert judge_text(said, "en", CONSENT_EN).intent == intent
+
+
+def test_the_requested_answer_always_passes_even_outside_the_lexicon():
+    spec = AnswerSpec("affirm", "本人确认开户")
+    assert judge_text("本人确认开户", "zh-CN").intent == "unclear"
+    assert judge_text("本人确认开户", "zh-CN", spec).intent == "affirm"
+
+
+def test_expect_deny_and_phrases():
+    deny = AnswerSpec("deny", "没有")
+    assert judge_text("没有", "zh-CN", deny).intent == "deny"
+    assert judge_text("有", "zh-CN", deny).intent == "unclear"
+    pick = AnswerSpec("phrases", None, ("选项C", "C"))
+    assert judge_text("选项C", "zh-CN", pick).intent == "phrase"
+    assert judge_text("不是选项C", "zh-CN", pick).intent == "unclear"
+    with pytest.raises(ValueError, match="expect 'phrases' needs"):
+        AnswerSpec("phrases")
+    with pytest.raises(ValueError, match="expect 'maybe' is not one of"):
+        AnswerSpec("maybe")
+
+
+# -- reading aloud -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("heard", [
+    SENTENCE_ZH,
+    "本人张三，身份证尾号八八八八，自愿在示例证券开立证券账户。",   # digits said as characters
+    "本人張三身份證尾號8888自願在示例證券開立證券帳戶",              # traditional, no punctuation
+    "本人张三 身份证委号8888 自愿在势力政权开立政权账户",            # Whisper base's homophones
+    "本人张三，身份证尾号88888，自愿在示例证券开立证券账户",         # a repeated digit doubled
+    "本人章三，身份证尾号八千八百八十八，自愿在示例证券开立证券账户",  # a number with units
+])
+def test_mandarin_reading_passes(heard):
+    r = score_reading(heard, SENTENCE_ZH, "zh-CN", ["张三", "8888"])
+    assert r.passed, r
+
+
+@pytest.mark.parametrize("heard,missing", [
+    ("本人李四，身份证尾号8888，自愿在示例证券开立证券账户。", ("张三",)),
+    ("本人张三，身份证尾号1234，自愿在示例证券开立证券账户。", ("8888",)),
+    ("今天天气很好，我们一起去公园散步吧。", ("张三", "8888")),
+    ("", ("张三", "8888")),
+])
+def test_mandarin_wrong_reading_fails_and_names_what_was_missed(heard, missing):
+    r = score_reading(heard, SENTENCE_ZH, "zh-CN", ["张三", "8888"])
+    assert not r.passed and r.missing == missing
+
+
+def test_a_different_sentence_fails_on_its_error_rate_alone():
+    r = score_reading("我想咨询一下信用卡的年费问题。", SENTENCE_ZH, "zh-CN")
+    assert not r.passed and r.error_rate > 0.5
+
+
+@pytest.mark.parametrize("heard", [
+    SENTENCE_EN,
+    "I Alex Chen with ID number ending in eight eight eight eight voluntarily open a "
+    "securities account with example securities",
+    "I, Alex Chen, with ID number ending in 8-8-8-8, voluntarily opened a securities account "
+    "with Example Securities.",
+])
+def test_english_reading_passes(heard):
+    assert score_reading(heard, SENTENCE_EN, "en", ["Alex Chen", "8888"]).passed
+
+
+def test_english_wrong_tail_fails():
+    heard = SENTENCE_EN.replace("8888", "1357")
+    r = score_reading(heard, SENTENCE_EN, "en", ["Alex Chen", "8888"])
+    assert not r.passed and r.missing == ("8888",)
+
+
+def test_id_tail_with_x_said_several_ways():
+    text = "身份证尾号105X"
+    for said in ("身份证尾号105X", "身份证尾号一零五叉", "身份证尾号幺零五艾克斯"):
+        assert score_reading(said, text, "zh-CN", ["105X"]).passed, said
+
+
+def test_normalisation():
+    assert zh_tokens("尾号一零五叉") == ["尾", "号", "1", "0", "5", "X"]
+    assert zh_tokens("ＡＢＣ１２") == ["A", "B", "C", "1", "2"]
+    assert en_tokens("Don't, 12") == ["do", "not", "1", "2"]
+    assert tokens_equal("是的，我自愿。", "是的 我自愿", "zh-CN")
+    assert not tokens_equal("是的，我自愿", "是的，我同意", "zh-CN")
+
+
+@pytest.mark.parametrize("heard,ok", [
+    ("尾号002", True), ("尾号00002", True), ("尾号0002", True), ("尾号02", False),
+    ("尾号1002", False), ("尾号0003", False), ("尾号00", False),
+])
+def test_a_repeated_digit_may_be_heard_once_more_or_less_but_nothing_else(heard, ok):
+    assert score_reading(heard, "尾号0002", "zh-CN", ["0002"]).passed is ok
+
+
+def test_a_garbled_tail_is_not_the_tail():
+    r = score_reading("本人张三，身份证尾号88808，自愿在示例证券开立证券账户", SENTENCE_ZH, "zh-CN",
+                      ["张三", "8888"])
+    assert r.missing == ("8888",)
+
+
+@pytest.mark.parametrize("heard,required,ok", [
+    ("本人照明身份证尾号1850", ("赵敏", "1850"), True),     # zhao ming for zhao min
+    ("本人曾经身份证尾号1482", ("陈静", "1482"), True),     # ceng jing for chen jing
+    ("本人张三身份证委号222死", ("张三", "2224"), True),    # 死 (si) for 4
+    ("本人张三身份政委奥伊林七七", ("张三", "1077"), True),  # yao ling qi qi, written as sounds
+    ("本人李四身份证尾号1850", ("赵敏", "1850"), False),
+    ("本人张三身份证尾号1071", ("张三", "1077"), False),    # qi / yi: a different digit
+    ("本人张三身份证尾号1078", ("张三", "1077"), False),
+])
+def test_names_and_digits_heard_as_near_homophones(heard, required, ok):
+    r = score_reading(heard, heard, "zh-CN", required)
+    assert (not r.missing) is ok, r
