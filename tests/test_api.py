@@ -233,3 +233,16 @@ def test_a_session_runs_the_exact_script_it_was_created_with(app, client):
     folder = app.extensions["kiosk"].store.session_dir(r.get_json()["session_id"])
     assert (folder / "flow.yaml").read_text(encoding="utf-8") == original
     c.disconnect()
+
+
+def test_review_verdict_needs_a_key_and_a_sealed_session(client):
+    sid = create(client).get_json()["session_id"]
+    url = f"/api/sessions/{sid}/review"
+    assert client.get(url).status_code == 401
+    r = client.get(url, headers={"X-API-Key": API_KEY})
+    assert r.status_code == 409 and r.get_json()["error"] == "not_sealed"
+    r = client.get("/api/sessions/0123456789abcdef0123456789abcdef/review",
+                   headers={"X-API-Key": API_KEY})
+    assert r.status_code == 404
+    assert client.get("/api/sessions/..%2F..%2Fetc/review",
+                      headers={"X-API-Key": API_KEY}).status_code == 404

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from kiosk.session import PlannedStep
+from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.corpus import synthesize
+from kiosk.testing import voices as tv
 from kiosk.web.observers import judge_answer
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
@@ -18,9 +20,9 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs
 class Controller:
     """The parts of WitnessController that judge_answer uses, with a real recogniser."""
 
-    def __init__(self, show: bool, pcm: np.ndarray, recognizer):
+    def __init__(self, show: bool, pcm: np.ndarray, recognizer, locale: str = "en"):
         self.flow = SimpleNamespace(show_recognised_words=show)
-        self.locale = "en"
+        self.locale = locale
         self.voice = SimpleNamespace(window=lambda a, b: pcm)
         self.services = SimpleNamespace(recognizer=lambda: recognizer)
         self.emitted, self.recorded = [], []
@@ -53,3 +55,36 @@ def test_recognised_words_reach_the_page_only_when_the_flow_allows(show, yes_pcm
     # The evidence keeps the transcript whatever the page is shown.
     (rkind, rdata), = c.recorded
     assert rkind == "answer_recognised" and "understand" in rdata["text"]
+
+
+@pytest.fixture(scope="module")
+def mumble_pcm():
+    """Pinyin-ish espeak Mandarin: Whisper makes nonsense of it, so nothing is shown."""
+    speech = synthesize("si4 ge4 wu3 er4 san1", "sit/cmn-Latn-pinyin", 150)
+    return np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(12800, np.int16)])
+
+
+def test_the_page_is_never_shown_words_that_were_not_made_out(mumble_pcm):
+    from kiosk.speech.recognize import default_recognizer
+
+    step = PlannedStep(id="consent", kind="question", text="您是否自愿？", title="Consent",
+                       answer_seconds=5, retries=1, expect="affirm", answer="是的，我自愿")
+    c = Controller(True, mumble_pcm, default_recognizer(), "zh-CN")
+    outcome, detail = judge_answer(c, step, (10.0, 13.0), attempt=0)
+    assert outcome == "retry"
+    (kind, data), = c.emitted
+    assert data["text"] == "" and data["outcome"] == "retry", data
+
+
+def test_mandarin_words_are_shown_in_characters(tmp_path):
+    from kiosk.speech.recognize import default_recognizer
+
+    voice = {v.id: v for v in tv.VOICES}["zh-xiaobei"]
+    pcm = pcm_from_file(tv.say_to_file(voice, "是的，我自愿", tmp_path))
+    step = PlannedStep(id="consent", kind="question", text="您是否自愿？", title="Consent",
+                       answer_seconds=5, retries=1, expect="affirm", answer="是的，我自愿")
+    c = Controller(True, pcm, default_recognizer(), "zh-CN")
+    outcome, _ = judge_answer(c, step, (10.0, 13.0), attempt=0)
+    (kind, data), = c.emitted
+    assert outcome == "pass" and "自愿" in data["text"], data
+    assert not any(ch.isascii() and ch.isalpha() for ch in data["text"]), data

@@ -18,7 +18,8 @@ def describer():
 
 
 def test_same_person_close_other_person_far(describer):
-    # Calibration behind SessionCheckParams.identity_distance (0.5) and id_match_distance (0.6).
+    # The synthetic faces against ContinuityParams.distance (0.55, calibrated on real footage:
+    # docs/evaluation.md) and id_match_distance (0.6).
     a = describer.descriptor(face_photo("astronaut"))
     h = describer.descriptor(face_photo("hopper"))
     a_turned = describer.descriptor(face_rig("astronaut").render(yaw=25))
@@ -27,7 +28,7 @@ def test_same_person_close_other_person_far(describer):
     same = max(descriptor_distance(a, a_turned), descriptor_distance(h, h_framed))
     other = descriptor_distance(a, h)
     assert same < 0.4 < 0.6 < other
-    assert SessionCheckParams().identity_distance < other
+    assert SessionCheckParams().continuity.distance < other
 
 
 def test_no_face_gives_none_and_bad_id_photo_is_named(describer, tmp_path):

@@ -91,3 +91,49 @@ def test_converter_rejects_non_frames_and_resamples_arrays():
     assert abs(out.size - 16000) <= 32
     with pytest.raises(ValueError, match="1-D int16"):
         pcm_from_array(np.zeros(10, np.float64), 22050)
+
+
+def test_frames_delivered_in_bursts_keep_their_own_timing():
+    """Under CPU load aiortc hands frames over in bursts; placed by arrival time, the speech
+    was chopped (gaps of zeros, overwritten stretches) and Whisper heard nonsense. Placed by
+    their own timestamps (pts), the window is the signal that was sent, whole."""
+    import fractions
+
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0, 0.2, 3 * IN_RATE).astype(np.float32)
+    sent16 = pcm_from_array((signal * 32767).astype(np.int16), IN_RATE)
+    buf = AudioWindowBuffer(seconds=10)
+    starts = list(range(0, signal.size, FRAME))
+    for k, i in enumerate(starts):
+        data = (signal[i:i + FRAME] * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+        frame.sample_rate = IN_RATE
+        frame.pts = i
+        frame.time_base = fractions.Fraction(1, IN_RATE)
+        # Held back, then released ten at a time 150 ms after the last was sent.
+        last = starts[min(len(starts) - 1, (k // 10) * 10 + 9)]
+        buf.feed(frame, 5.0 + (last + FRAME) / IN_RATE + 0.15 + 0.001 * (k % 10))
+    got = buf.cut(5.6, 7.6)
+    assert np.count_nonzero(got == 0) < 50  # no stretches of zeros put in
+    # The window is one contiguous stretch of what was sent (at a fixed delay).
+    lag = int(np.argmax(np.correlate(sent16.astype(np.float64), got[:1600].astype(np.float64),
+                                     "valid")))
+    whole = sent16[lag:lag + got.size]
+    assert np.mean(np.abs(whole.astype(np.int32) - got.astype(np.int32)) < 300) > 0.99
+
+
+def test_a_restarted_stream_is_placed_by_arrival():
+    """A jump of more than a second in the frame clock (a restarted stream) re-anchors."""
+    import fractions
+
+    buf = AudioWindowBuffer(seconds=20)
+    for start_pts, arrival in ((0, 1.0), (10_000_000, 4.0)):
+        for j in range(50):
+            frame = av.AudioFrame.from_ndarray(np.full((1, FRAME), 1000, np.int16),
+                                               format="s16", layout="mono")
+            frame.sample_rate = IN_RATE
+            frame.pts = start_pts + j * FRAME
+            frame.time_base = fractions.Fraction(1, IN_RATE)
+            buf.feed(frame, arrival + j * 0.02)
+    assert np.count_nonzero(buf.cut(4.1, 4.9)) > 0.9 * 0.8 * 16000
+    assert np.count_nonzero(buf.cut(2.5, 3.5)) == 0

@@ -100,3 +100,22 @@ def test_the_encoder_window_is_sized_to_the_answer():
     assert window_frames(16000) == 800  # 1 s answer: the 8 s minimum
     assert window_frames(16000 * 9) == 1200  # 9 s: + 1.5 s, rounded up to 2 s
     assert window_frames(16000 * 60) == 3000  # never more than Whisper's 30 s
+
+
+def test_kiosk_answer_judges_a_recording_as_the_step_would(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from kiosk.speech.cli import answer
+
+    wav = tv.say_to_file(VOICE["zh-xiaobei"], "是的，我自愿", tmp_path)
+    res = CliRunner().invoke(answer, [str(wav), "--flow", "securities_account_opening",
+                                      "--step", "consent", "--locale", "zh-CN", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert (out["outcome"], out["intent"], out["engine"]) == ("pass", "affirm", "faster-whisper")
+    assert "自愿" in out["heard"] and out["score"] >= 0.3
+    bad = CliRunner().invoke(answer, [str(wav), "--flow", "securities_account_opening",
+                                      "--step", "welcome", "--locale", "zh-CN"])
+    assert bad.exit_code == 2 and "not a question or read_aloud step" in bad.output

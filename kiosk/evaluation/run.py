@@ -5,6 +5,7 @@ identity false changes, and the time from the end of an answer window to its ver
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -38,7 +39,8 @@ class CaseResult:
         return self.verdict == "clear"
 
 
-def run_case(case: Case, server: str, api_key: str, flow: str, timeout: float = 300.0) -> CaseResult:
+def run_case(case: Case, server: str, api_key: str, flow: str,
+             timeout: float = 300.0) -> CaseResult:
     """One witness through ``kiosk simulate`` in its own process."""
     cmd = [sys.executable, "-m", "kiosk.cli", "simulate", "--server", server, "--api-key", api_key,
            "--video", str(case.video), "--locale", case.locale, "--flow", flow,
@@ -49,7 +51,10 @@ def run_case(case: Case, server: str, api_key: str, flow: str, timeout: float = 
     base = CaseResult(case.id, case.locale, case.species, case.voice, case.face, None, None,
                       attacked_step=case.attacked_step)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 120)
+        # The simulated investors encode video like a browser would; on the server's own
+        # machine they run at the lowest priority, so that they take what the server leaves.
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 120,
+                              preexec_fn=_lowest_priority)
     except subprocess.TimeoutExpired:
         base.error = "simulate timed out"
         return base
@@ -66,6 +71,10 @@ def run_case(case: Case, server: str, api_key: str, flow: str, timeout: float = 
     if out.get("errors"):
         base.error = json.dumps(out["errors"], ensure_ascii=False)[:300]
     return base
+
+
+def _lowest_priority() -> None:
+    os.nice(19)
 
 
 def run_cases(cases: list[Case], server: str, api_key: str, flow: str, concurrency: int = 2,

@@ -22,7 +22,6 @@ from pydantic_core import ErrorDetails
 
 from kiosk.errors import FlowError
 from kiosk.flows.model import (
-    asked_phrase,
     CHALLENGES,
     ID_PATTERN,
     LOCALE_PATTERN,
@@ -37,6 +36,7 @@ from kiosk.flows.model import (
     ReadAloudStep,
     Step,
     VoiceSettings,
+    asked_phrase,
     challenge_words,
     estimate_values,
     prompt_seconds,

@@ -7,7 +7,10 @@ half-covered face gives a poor descriptor. So:
 1. **Only good samples are described** (``sample_quality``): exactly one face, large enough,
    near-frontal (|yaw| and |pitch| within limits), sharp (variance of the Laplacian of the face
    crop), and found by dlib's own frontal detector too (it misses profiles and covered faces).
-2. **An enrolment template** is the mean of the first ``enrol_samples`` good descriptors.
+2. **An enrolment template** is the mean of the first ``enrol_samples`` good descriptors that
+   agree with each other: it is seeded by the medoid of the first three (so one poor sample
+   cannot seed it), and a later sample joins only when it is within ``distance`` of it (so a
+   person who takes over in the first seconds does not blend into it).
 3. **A change is reported only when it persists**: at least ``min_samples`` consecutive good
    samples farther than ``distance`` from the template, spanning at least ``min_span_s``.
 
@@ -97,11 +100,11 @@ class ContinuityResult:
 
     def summary(self) -> dict:
         d = np.asarray(self.distances) if self.distances else None
+        at, spread = self.enrolled_at, self.enrolment_spread
         return {
             "identity_samples": len(self.distances),
-            "identity_enrolled_at": None if self.enrolled_at is None else round(self.enrolled_at, 3),
-            "identity_enrolment_spread": None if self.enrolment_spread is None
-            else round(self.enrolment_spread, 4),
+            "identity_enrolled_at": None if at is None else round(at, 3),
+            "identity_enrolment_spread": None if spread is None else round(spread, 4),
             "identity_max_distance": None if d is None else round(float(d.max()), 4),
             "identity_p50_distance": None if d is None else round(float(np.median(d)), 4),
             "identity_consistent": None if d is None else not self.changes,
@@ -116,15 +119,36 @@ def template_of(descriptors: Sequence[np.ndarray]) -> np.ndarray:
     return arr.mean(axis=0)
 
 
+def enrol(samples: Sequence[tuple[float, np.ndarray]],
+          params: ContinuityParams | None = None) -> tuple[np.ndarray, list[int]]:
+    """(template, indices of the samples that formed it); see the module docstring."""
+    p = params or ContinuityParams()
+    descs = [np.asarray(d, float) for _, d in samples]
+    if not descs:
+        raise ValueError("no samples to enrol")
+    head = descs[:3]
+    seed = min(range(len(head)),
+               key=lambda i: sum(float(np.linalg.norm(head[i] - h)) for h in head))
+    members = [seed]
+    template = descs[seed]
+    for i, d in enumerate(descs):
+        if len(members) >= p.enrol_samples:
+            break
+        if i != seed and float(np.linalg.norm(d - template)) <= p.distance:
+            members.append(i)
+            template = template_of([descs[j] for j in members])
+    return template, sorted(members)
+
+
 def check_continuity(samples: Sequence[tuple[float, np.ndarray]],
                      params: ContinuityParams | None = None) -> ContinuityResult:
     """Compare every good sample ``(t seconds, descriptor)`` with the enrolment template."""
     p = params or ContinuityParams()
     if not samples:
         return ContinuityResult((), (), (), None, None)
-    enrol = [np.asarray(d, float) for _, d in samples[: p.enrol_samples]]
-    template = template_of(enrol)
-    spread = max(float(np.linalg.norm(d - template)) for d in enrol)
+    template, members = enrol(samples, p)
+    spread = max(float(np.linalg.norm(np.asarray(samples[i][1], float) - template))
+                 for i in members)
     times = tuple(float(t) for t, _ in samples)
     dists = tuple(float(np.linalg.norm(np.asarray(d, float) - template)) for _, d in samples)
     changes = []
@@ -139,15 +163,13 @@ def check_continuity(samples: Sequence[tuple[float, np.ndarray]],
         if j - i + 1 >= p.min_samples and times[j] - times[i] >= p.min_span_s:
             changes.append((times[i], times[j], max(dists[i : j + 1])))
         i = j + 1
-    enrolled_at = times[min(len(times), p.enrol_samples) - 1]
-    return ContinuityResult(dists, times, tuple(changes), enrolled_at, spread)
+    return ContinuityResult(dists, times, tuple(changes), times[members[-1]], spread)
 
 
 def id_photo_distance(samples: Sequence[tuple[float, np.ndarray]], id_descriptor: np.ndarray,
                       params: ContinuityParams | None = None) -> float | None:
     """Distance of the ID photo to the enrolment template (None without good samples)."""
-    p = params or ContinuityParams()
     if not samples:
         return None
-    template = template_of([d for _, d in samples[: max(p.enrol_samples, 5)]])
+    template, _ = enrol(samples, params)
     return float(np.linalg.norm(template - np.asarray(id_descriptor, float)))

@@ -128,7 +128,9 @@ class _Phrases:
         return cls(tuple(toks), tuple(syls))
 
     def cover(self, toks: Sequence[str], syls: Sequence[str] | None) -> bool:
-        return covered_by(toks, self.tokens) or (syls is not None and covered_by(syls, self.syllables))
+        if covered_by(toks, self.tokens):
+            return True
+        return syls is not None and covered_by(syls, self.syllables)
 
 
 def covered_by(words: Sequence[str], phrases: Sequence[Sequence[str]]) -> bool:

@@ -19,6 +19,7 @@ GAP_TOLERANCE = 0.06
 # were taken for gaps (zeros put in) and overlaps (audio overwritten), and Whisper heard
 # "a December ... a 30s account" for a clear "an ID number ... a securities account".
 RESYNC_S = 1.0
+ANCHOR_STEP_S = 0.005
 
 
 class PcmConverter:
@@ -122,8 +123,12 @@ class AudioWindowBuffer:
         with self._lock:
             stamp = _frame_seconds(frame)
             if stamp is not None:
-                if self._offset is None or abs(t - stamp - self._offset) > RESYNC_S:
-                    self._offset = t - stamp
+                lag = t - stamp
+                # The least-delayed frame so far anchors the mapping (a frame never arrives
+                # before it was sent); a jump of more than RESYNC_S is a restarted stream.
+                if (self._offset is None or lag < self._offset - ANCHOR_STEP_S
+                        or lag > self._offset + RESYNC_S):
+                    self._offset = lag
                 t = stamp + self._offset
             if self._origin is None:
                 self._origin = t

@@ -27,8 +27,9 @@ _ZH_UNITS = "十百千万"
 _ZH_NUMBER_RUN = re.compile(f"[{''.join(ZH_DIGIT_CHARS)}{_ZH_UNITS}]{{2,}}")
 # Ways to say the letter X of an ID number (the check character) in Mandarin.
 _ZH_X = re.compile(r"艾克斯|埃克斯|爱克斯|艾克思|(?<=[0-9])叉|叉(?=[0-9])")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]|[0-9]|[A-Za-z]")
+_CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK = re.compile(f"[{_CJK_RANGES}]")
+_TOKEN = re.compile(f"[{_CJK_RANGES}]|[0-9]|[A-Za-z]")
 
 EN_NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3",
                    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}

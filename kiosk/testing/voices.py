@@ -150,7 +150,7 @@ def _voices_npz() -> Path:
         if missing:
             raise VoiceUnavailable(f"{tgz} lacks voices {sorted(missing)}")
         tmp = out.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy stubs type allow_pickle
         tmp.replace(out)
     return out
 

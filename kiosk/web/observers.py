@@ -404,7 +404,7 @@ def expected_for(step):
 
 def judge_answer(controller, step, window: tuple[float, float], attempt: int):
     """Cut the answer window, recognise it, and apply the decision rule."""
-    from kiosk.speech import decide
+    from kiosk.speech.decide import decide
 
     voice = controller.voice
     if voice is None:
