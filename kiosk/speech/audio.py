@@ -13,13 +13,15 @@ import numpy as np
 RATE = 16000
 # A jump in frame timestamps larger than this (seconds) is a gap or a clock reset, not jitter.
 GAP_TOLERANCE = 0.06
-# Frames are placed by their own timestamps (the sender's sample clock) mapped onto the media
-# clock once; arrival times only re-anchor the mapping after a jump this large (a restarted
-# stream). Placing by arrival time garbled speech under CPU load: frames delivered in bursts
-# were taken for gaps (zeros put in) and overlaps (audio overwritten), and Whisper heard
-# "a December ... a 30s account" for a clear "an ID number ... a securities account".
+# Frames that carry timestamps (aiortc's, from RTP) are stored on the SENDER's sample clock, so
+# the audio stays exactly as sent; the sender clock is mapped onto the media clock when a
+# window is cut, by the smallest arrival delay seen so far (a frame never arrives before it is
+# sent). A jump of more than RESYNC_S between the two clocks is a restarted stream. Placing
+# frames by arrival time garbled speech under CPU load: frames delivered in bursts were taken
+# for gaps (zeros put in) and overlaps (audio overwritten), and Whisper heard "a December ...
+# a 30s account" for a clear "an ID number ... a securities account". Re-placing frames each
+# time the mapping improved cut the first answer of a session instead.
 RESYNC_S = 1.0
-ANCHOR_STEP_S = 0.005
 
 
 class PcmConverter:
@@ -108,12 +110,14 @@ class AudioWindowBuffer:
         self._ring = np.zeros(self._cap, np.int16)
         self._lock = threading.Lock()
         self._conv = PcmConverter()
-        self._origin: float | None = None  # media time of absolute sample index 0
+        self._origin: float | None = None  # time of absolute sample index 0 (sender clock)
         self._written = 0  # absolute index one past the last written sample
         self._seg_t: float | None = None  # media time of the current contiguous segment's start
         self._seg_index = 0  # absolute sample index where the segment starts
         self._seg_in = 0.0  # input seconds fed into the current segment
-        self._offset: float | None = None  # media time minus frame timestamp
+        # Media time minus sender time (the least delay seen); 0 for frames without timestamps.
+        self._offset: float | None = None
+        self._rebase = 0.0  # added to sender timestamps after a restarted stream
 
     def feed(self, frame: av.AudioFrame, t: float) -> None:
         """Add one received frame whose first sample is at media time ``t`` (seconds)."""
@@ -122,14 +126,21 @@ class AudioWindowBuffer:
         duration = frame.samples / frame.sample_rate
         with self._lock:
             stamp = _frame_seconds(frame)
-            if stamp is not None:
-                lag = t - stamp
-                # The least-delayed frame so far anchors the mapping (a frame never arrives
-                # before it was sent); a jump of more than RESYNC_S is a restarted stream.
-                if (self._offset is None or lag < self._offset - ANCHOR_STEP_S
-                        or lag > self._offset + RESYNC_S):
+            if stamp is None:
+                self._offset = 0.0 if self._offset is None else self._offset
+                t = t - self._offset
+            else:
+                sent = stamp + self._rebase
+                lag = t - sent
+                if self._offset is None:
                     self._offset = lag
-                t = stamp + self._offset
+                elif abs(lag - self._offset) > RESYNC_S:
+                    # A restarted stream: continue the sender clock where arrival says it is.
+                    self._rebase += lag - self._offset
+                    sent = stamp + self._rebase
+                elif lag < self._offset:
+                    self._offset = lag
+                t = sent
             if self._origin is None:
                 self._origin = t
             expected = None if self._seg_t is None else self._seg_t + self._seg_in
@@ -173,7 +184,7 @@ class AudioWindowBuffer:
         with self._lock:
             if self._origin is None:
                 return None
-            return self._origin + self._written / RATE
+            return self._origin + self._written / RATE + (self._offset or 0.0)
 
     def cut(self, t0: float, t1: float) -> np.ndarray:
         """The 16 kHz mono int16 samples of media-time window [t0, t1)."""
@@ -184,12 +195,12 @@ class AudioWindowBuffer:
         with self._lock:
             if self._origin is None:
                 return out
-            a = round((t0 - self._origin) * RATE)
+            a = round((t0 - (self._offset or 0.0) - self._origin) * RATE)
             oldest = max(0, self._written - self._cap)
             if a < oldest and self._written > self._cap:
                 raise ValueError(
                     f"window starts at {t0:.3f} s but the buffer only holds audio from "
-                    f"{self._origin + oldest / RATE:.3f} s"
+                    f"{self._origin + oldest / RATE + (self._offset or 0.0):.3f} s"
                 )
             lo, hi = max(a, 0), min(a + n, self._written)
             if hi > lo:

@@ -229,6 +229,10 @@ class WitnessController:
             step = self.plan[self.state.index]
             if step.kind == "challenge" and self.face is not None:
                 self.face.start_challenges(effect.seq, step, self._window_started)
+            if step.listens and self.voice is not None:
+                from kiosk.web.observers import expected_for
+
+                self.voice.listen(self._window_started, self.locale, expected_for(step))
             self.emit("window_open", {"step": effect.step, "seconds": effect.seconds,
                                       "kind": effect.kind, "seq": effect.seq})
         elif isinstance(effect, sm.CloseWindow):

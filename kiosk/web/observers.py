@@ -331,6 +331,10 @@ class VoiceObserver:
     """
 
     QUEUE_FRAMES = 500  # 10 s of 20 ms frames: a stalled worker drops, never grows
+    # Speculative recognition (see ``listen``): how often the open window is checked, and the
+    # silence after speech that makes the answer worth hearing before the window closes.
+    LISTEN_EVERY_S = 0.4
+    ENDPOINT_SILENCE_S = 0.8
 
     def __init__(self, controller):
         import queue
@@ -341,9 +345,71 @@ class VoiceObserver:
         self.buffer = AudioWindowBuffer(seconds=180)
         self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUE_FRAMES)
         self.dropped = 0
+        self._listening: tuple | None = None  # (t0, locale, expected) of the open window
+        self._guess: tuple | None = None  # (t0, spans, Answer) heard before the window closed
+        self._guess_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"kiosk-voice-{controller.id[:8]}",
                                         daemon=True)
         self._thread.start()
+
+    # -- speculative recognition -------------------------------------------------------------
+
+    def listen(self, t0: float, locale: str, expected) -> None:
+        """An answer window opened at ``t0``: hear the answer as soon as the investor stops.
+
+        People finish before their window closes. Once the VAD sees speech followed by
+        ``ENDPOINT_SILENCE_S`` of silence, the window so far is recognised in the background;
+        when the window closes, that result is used if no speech came after it (same speech
+        spans), so the verdict follows the window's end at once instead of after Whisper.
+        """
+        with self._guess_lock:
+            self._listening = (t0, locale, expected)
+            self._guess = None
+        threading.Thread(target=self._speculate, args=(t0, locale, expected),
+                         name=f"kiosk-listen-{self.c.id[:8]}", daemon=True).start()
+
+    def stop_listening(self) -> None:
+        with self._guess_lock:
+            self._listening = None
+
+    def _speculate(self, t0: float, locale: str, expected) -> None:
+        from kiosk.speech.vad import detect_speech
+
+        heard_spans = None
+        with session_context(self.c.id):
+            while True:
+                time.sleep(self.LISTEN_EVERY_S)
+                with self._guess_lock:
+                    if self._listening is None or self._listening[0] != t0:
+                        return
+                end = self.buffer.end_time
+                if end is None or end - t0 < 1.0:
+                    continue
+                try:
+                    pcm = self.buffer.cut(t0, end)
+                    spans = detect_speech(pcm)
+                    if not spans or pcm.size / 16000 - spans[-1].end < self.ENDPOINT_SILENCE_S:
+                        continue
+                    if spans == heard_spans:
+                        continue
+                    heard_spans = spans
+                    answer = self.c.services.recognizer().verify(pcm, locale, expected)
+                except Exception:  # the window's own recognition will run (and report) anyway
+                    log.exception("speculative recognition failed")
+                    return
+                with self._guess_lock:
+                    if self._listening is not None and self._listening[0] == t0:
+                        self._guess = (t0, spans, answer)
+
+    def heard_early(self, t0: float, spans) -> object | None:
+        """The answer recognised before the window closed, if its speech is all there was."""
+        with self._guess_lock:
+            guess = self._guess
+        if guess is None or guess[0] != t0 or len(guess[1]) != len(spans):
+            return None
+        same = all(abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
+                   for a, b in zip(guess[1], spans, strict=True))
+        return guess[2] if same else None
 
     def submit(self, frame, t: float) -> None:
         try:
@@ -370,6 +436,7 @@ class VoiceObserver:
         return self.buffer.cut(t0, t1)
 
     def stop(self) -> None:
+        self.stop_listening()
         try:
             self._queue.put(None, timeout=1)
         except Exception:
@@ -379,6 +446,21 @@ class VoiceObserver:
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
 OUTCOME_DECISION = {"pass": "agree", "stop": "disagree"}
+
+
+def _heard(controller, voice, pcm, t0: float, expected):
+    """The window's Answer: the early one when no speech followed it, else recognised now."""
+    import dataclasses
+
+    from kiosk.speech.vad import detect_speech
+
+    t = time.perf_counter()
+    early = voice.heard_early(t0, detect_speech(pcm)) if pcm.size else None
+    if early is not None:
+        ms = round(1000 * (time.perf_counter() - t), 1)
+        return dataclasses.replace(early, ms=ms, note=(early.note + "; heard before the window "
+                                                       "closed").lstrip("; "))
+    return controller.services.recognizer().verify(pcm, controller.locale, expected)
 
 
 def shown_words(answer, expected) -> str:
@@ -410,8 +492,9 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
     if voice is None:
         return "unverified", {"engine": "none", "reason": "speech check disabled"}
     expected = expected_for(step)
+    voice.stop_listening()
     pcm = voice.window(*window)
-    answer = controller.services.recognizer().verify(pcm, controller.locale, expected)
+    answer = _heard(controller, voice, pcm, window[0], expected)
     decision = decide(answer, expected, attempt, step.retries)
     detail = {
         "speech_present": answer.speech_present,
