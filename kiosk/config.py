@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
-from typing import Annotated, Literal
-
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.errors import ConfigError
@@ -70,7 +69,7 @@ class Settings(BaseSettings):
     id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
     speech: bool = True  # hear and check spoken answers
     speech_zh_engine: Literal["auto", "whisper", "pinyin", "none"] = "auto"  # docs/operations.md
-    speech_en_engine: Literal["auto", "whisper", "pocketsphinx"] = "auto"  # auto: Whisper if installed
+    speech_en_engine: Literal["auto", "whisper", "pocketsphinx"] = "auto"  # docs/operations.md
     speech_zh_guard: bool = False  # pinyin forced-alignment veto on Whisper's Mandarin consents
     speech_whisper_model_dir: Path | None = None  # faster-whisper model; default: the bundled base
     speech_preload: bool = True  # start the recognisers (Whisper worker process) with the server

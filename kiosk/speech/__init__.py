@@ -19,7 +19,8 @@ _EXPORTS = {
     "SpeechSpan": "kiosk.speech.vad", "detect_speech": "kiosk.speech.vad",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["Answer", "Decision", "Expected", "Recognizer", "SpeechSpan", "detect_speech",
+           "verify"]
 
 if TYPE_CHECKING:
     from kiosk.speech.decide import Decision

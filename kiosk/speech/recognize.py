@@ -8,7 +8,6 @@ any match into "unclear".
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import logging
 import re
@@ -159,15 +158,6 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
 
 
-def text_similarity(a: str, b: str) -> float:
-    """0..1 similarity of two normalised strings (rapidfuzz if installed, else difflib)."""
-    try:
-        from rapidfuzz import fuzz
-    except ImportError:
-        return difflib.SequenceMatcher(None, a, b).ratio()
-    return fuzz.ratio(a, b) / 100.0
-
-
 def to_pinyin(text: str) -> str:
     """Chinese characters (via pypinyin) or tone-marked/numbered pinyin -> 'shi de wo tong yi'."""
     if re.search(r"[\u4e00-\u9fff]", text):
@@ -203,18 +193,6 @@ def classify(words: list[str], affirm: list[str], deny: list[str], phrases: list
             if i >= 0:
                 return intent, (i, i + len(pw))
     return "unclear", None
-
-
-def covered_by(words: list[str], phrases: list[str]) -> bool:
-    """Whether ``words`` is one or more of ``phrases`` back to back, and nothing else."""
-    options = [p.split() for p in phrases if p.split()]
-    ok = [True] + [False] * len(words)  # ok[i]: words[:i] is covered
-    for i in range(len(words)):
-        if ok[i]:
-            for p in options:
-                if words[i : i + len(p)] == p:
-                    ok[i + len(p)] = True
-    return bool(words) and ok[-1]
 
 
 # --- pinyin -> en-us phones: lets the en-us acoustic model decode a small Mandarin grammar ----
