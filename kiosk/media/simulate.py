@@ -70,9 +70,10 @@ class AnswerAudioTrack(AudioStreamTrack):
         wait = self._start + self._ts / SAMPLE_RATE - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        elif wait < -0.06 and self._pos is None:
-            # Behind real time (a busy machine) and silent: skip the missed silence, as a
-            # capture device's clock never falls behind. Speech is never skipped.
+        elif wait < -0.06 and not self._pos:
+            # Behind real time (a busy machine) and silent, or about to start speaking: skip
+            # the missed silence, as a capture device's clock never falls behind (speech that
+            # started behind was placed before its window). Speech itself is never skipped.
             self._ts = int((time.time() - self._start) * SAMPLE_RATE) // FRAME_SAMPLES \
                 * FRAME_SAMPLES
         chunk = np.zeros(FRAME_SAMPLES, np.int16)
