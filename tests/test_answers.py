@@ -171,7 +171,7 @@ def test_a_garbled_tail_is_not_the_tail():
     ("本人照明身份证尾号1850", ("赵敏", "1850"), True),     # zhao ming for zhao min
     ("本人曾经身份证尾号1482", ("陈静", "1482"), True),     # ceng jing for chen jing
     ("本人张三身份证委号222死", ("张三", "2224"), True),    # 死 (si) for 4
-    ("本人张三身份政委奥伊林七七", ("张三", "1077"), True),  # yao ling qi qi, written as sounds
+    ("本人张三身份政委奥伊林七七", ("张三", "1077"), False),  # lin is not ling: digits exactly
     ("本人李四身份证尾号1850", ("赵敏", "1850"), False),
     ("本人张三身份证尾号1071", ("张三", "1077"), False),    # qi / yi: a different digit
     ("本人张三身份证尾号1078", ("张三", "1077"), False),
@@ -179,3 +179,44 @@ def test_a_garbled_tail_is_not_the_tail():
 def test_names_and_digits_heard_as_near_homophones(heard, required, ok):
     r = score_reading(heard, heard, "zh-CN", required)
     assert (not r.missing) is ok, r
+
+
+@pytest.mark.parametrize("heard,tail,ok", [
+    ("0000", "2222", False), ("0022", "0002", False), ("0222", "0002", False),
+    ("002", "0002", True), ("00002", "0002", True), ("0202", "0002", False),
+    ("8111", "8811", False), ("12345", "1234", False), ("91234", "1234", False),
+    ("888", "8888", True), ("一二三十", "1234", False), ("222死", "2224", True),
+    ("两两两两", "2222", True),
+])
+def test_id_tail_rules_found_by_review(heard, tail, ok):
+    assert score_reading("尾号" + heard, "尾号" + tail, "zh-CN", [tail]).passed is ok
+
+
+def test_a_reading_that_negates_the_statement_fails():
+    r = score_reading(SENTENCE_ZH.replace("自愿", "不自愿"), SENTENCE_ZH, "zh-CN", ["张三", "8888"])
+    assert not r.passed and "a negation that is not in the text" in r.missing
+    en = SENTENCE_EN.replace("voluntarily", "do not voluntarily")
+    assert not score_reading(en, SENTENCE_EN, "en", ["Alex Chen", "8888"]).passed
+
+
+@pytest.mark.parametrize("said", ["是吧？", "对吧", "同意？", "是的？", "可以吧", "全部同意",
+                                  "不是不愿意", "没有不同意", "不拒绝"])
+def test_questions_hedges_and_double_negations_are_never_consent_or_refusal(said):
+    assert judge_text(said, "zh-CN", CONSENT_ZH).intent == "unclear"
+
+
+@pytest.mark.parametrize("said", ["yes?", "right?", "I agree?", "yeah right"])
+def test_english_questions_are_not_consent(said):
+    assert judge_text(said, "en", CONSENT_EN).intent == "unclear"
+
+
+def test_a_double_negation_on_a_deny_step_is_not_a_no():
+    deny = AnswerSpec("deny", "没有")
+    for said in ("不是没有", "也不是没有", "没有？"):
+        assert judge_text(said, "zh-CN", deny).intent == "unclear", said
+
+
+def test_a_phrases_step_with_a_negative_phrase_passes_it():
+    spec = AnswerSpec("phrases", None, ("没有", "从来没有"))
+    assert judge_text("没有", "zh-CN", spec).intent == "phrase"
+    assert judge_text("从来没有", "zh-CN", spec).intent == "phrase"

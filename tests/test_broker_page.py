@@ -96,8 +96,8 @@ def test_check_endpoint_reports_problems_at_their_lines(app):
     assert body["problems"] == [
         {"line": colour, "col": 5,
          "message": "step 'ready': unknown field 'colour' for a question step; allowed: "
-                    "answer_seconds, expect, id, kind, on_fail, phrases, retries, text, "
-                    "timeout, title"},
+                    "accept, answer, answer_seconds, expect, id, kind, on_fail, phrases, "
+                    "refuse, retries, text, timeout, title"},
         {"line": sya, "col": 11,
          "message": "step 'bye': unknown kind 'sya'; use say, question, read_aloud, "
                     "challenge, show_id or wait (did you mean 'say'?)"},

@@ -610,7 +610,7 @@ class _Semantics:
 
     def check_answer(self, p: tuple, pre: str, step: QuestionStep, raw: dict) -> None:
         """The answer the guide asks for must be the step's ``answer`` and must be accepted."""
-        from kiosk.speech.answers import AnswerSpec, judge_text, tokens_equal
+        from kiosk.speech.answers import AnswerSpec, has_negation, judge_text, tokens_equal
 
         s = self.s
         wanted = {"affirm": "affirm", "deny": "deny", "phrases": "phrase"}[step.expect]
@@ -631,6 +631,9 @@ class _Semantics:
                 s.add(p, f"{pre}{exc}")
                 continue
             judged = judge_text(requested, lc, spec)
+            if step.expect == "deny":
+                # The answer joins the refusals, so it always "is" one: judge it on its own.
+                judged = judge_text(requested, lc, AnswerSpec("deny", None, (), refuse))
             if judged.intent != wanted:
                 where = p + (("answer", lc) if own is not None else ("text", lc))
                 heard = {"deny": "a refusal", "affirm": "a yes", "phrase": "a phrase"}.get(
@@ -638,6 +641,17 @@ class _Semantics:
                 s.add(where, f"{pre}the requested answer '{requested}' would be heard as "
                       f"{heard} ({judged.reason}), but expect is {step.expect}, which needs "
                       f"{meaning[wanted]}; change the answer or expect")
+
+        for lc, items in (step.refuse or {}).items():
+            for j, item in enumerate(items):
+                if judge_text(item, lc).intent == "affirm":
+                    s.add(p + ("refuse", lc, j), f"{pre}refuse.{lc} lists '{item}', which is a "
+                          "yes: saying it would stop the witness as declined; remove it")
+        for lc, items in (step.accept or {}).items():
+            for j, item in enumerate(items):
+                if has_negation(item, lc):
+                    s.add(p + ("accept", lc, j), f"{pre}accept.{lc} lists '{item}', which holds "
+                          "a negation and is never taken as consent; remove it or rephrase")
 
     def check_read_aloud(self, p: tuple, pre: str, step: ReadAloudStep, raw: dict) -> None:
         s = self.s

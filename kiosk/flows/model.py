@@ -82,10 +82,12 @@ OnFail = Literal["retry", "flag", "refer", "abort"]
 ChallengeName = Annotated[str, Field(json_schema_extra={"enum": sorted(CHALLENGES)})]
 
 
-# "…请回答：是的，我自愿。" / "… please answer: yes, I do." -> the phrase asked for.
+# "…请回答：是的，我自愿。" / 请回答“是的，我自愿” / "… please answer: yes, I do." / Please say
+# "I agree". -> the phrase asked for (up to the sentence's end, a semicolon or the quote).
 _ASKED_RE = re.compile(
-    r"(?:请回答|请说|请回复|请您回答|回答)\s*[：:]\s*[“\"「]?(?P<zh>[^“”\"「」。！？!?]+)"
-    r"|(?:please\s+)?(?:answer|say|reply)\s*[:：]\s*[“\"']?(?P<en>[^“”\".!?]+)",
+    r"(?:请回答|請回答|请说|請說|请回复|请您回答|回答)\s*(?:[：:]\s*[“\"「]?|[“\"「])"
+    r"(?P<zh>[^“”\"「」。！？!?；;]+)"
+    r"|please\s+(?:answer|say|reply)\s*(?:[:：]\s*[“\"']?|[“\"'])(?P<en>[^“”\".!?;]+)",
     re.IGNORECASE,
 )
 
@@ -93,12 +95,13 @@ _ASKED_RE = re.compile(
 def asked_phrase(text: str) -> str | None:
     """The phrase a prompt asks the investor to say ("请回答：X。", "please answer: X."), if any.
 
-    The last such request in the text counts; quotes and the closing punctuation are dropped.
+    The first such request counts ("如自愿请回答：是的；如不愿意请回答：不愿意" asks for 是的);
+    quotes and the closing punctuation are dropped.
     """
-    found = None
-    for m in _ASKED_RE.finditer(text or ""):
-        found = (m.group("zh") or m.group("en") or "").strip(" \t\"'“”「」，,")
-    return found or None
+    m = _ASKED_RE.search(text or "")
+    if m is None:
+        return None
+    return (m.group("zh") or m.group("en") or "").strip(" \t\"'“”「」，,") or None
 
 
 def is_cjk_locale(locale: str) -> bool:

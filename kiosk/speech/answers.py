@@ -26,6 +26,8 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import re
+
 from kiosk.speech import textnorm
 
 # The natural ways to say yes / no (issue #12's lists, plus common variants). The flow's own
@@ -48,8 +50,8 @@ ZH_REFUSAL = (
 )
 # Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
 ZH_FILLERS = (
-    "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "吧", "啦", "嘛", "呢", "哈",
-    "那个", "就是", "谢谢", "好吧", "非常", "很", "完全", "十分", "都", "全部", "也",
+    "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "啦", "哈",
+    "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
 )
 # A negation anywhere means "not consent"; 没错 ("right") is the one common exception.
 ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
@@ -58,7 +60,7 @@ ZH_NEGATION_EXCEPTIONS = ("没错",)
 EN_CONSENT = (
     "yes", "yeah", "yep", "yup", "yes i do", "i do", "i agree", "agreed", "i understand",
     "understood", "i do understand", "i have", "i have read it", "i have read and understood",
-    "i confirm", "confirmed", "correct", "that is correct", "that is right", "right", "sure",
+    "i confirm", "confirmed", "correct", "that is correct", "that is right", "sure",
     "of course", "absolutely", "certainly", "affirmative", "okay", "ok", "i accept", "i consent",
     "i am willing", "voluntarily", "i do it voluntarily", "i am", "it is me", "i did",
 )
@@ -68,10 +70,14 @@ EN_REFUSAL = (
     "i need to think", "let me think", "i have not", "not yet", "i do not want to",
     "i will not", "never", "i decline", "i do not consent", "i am not willing",
 )
-EN_FILLERS = ("uh", "um", "er", "erm", "ah", "hmm", "mm", "well", "so", "oh", "please",
-              "thank", "thanks", "you", "very", "much", "fully", "completely", "really")
+EN_FILLERS = ("uh", "um", "er", "erm", "ah", "hmm", "mm", "well", "oh", "please",
+              "thank", "thanks", "you", "very", "much", "fully", "completely")
 EN_NEGATIONS = ("no", "not", "never", "nope", "nah", "disagree", "refuse", "decline",
-                "neither", "nor", "without")
+                "neither", "nor", "without", "involuntarily", "unwilling", "unwillingly")
+# "不是没有", "没有不同意", "不拒绝": a negated negation is neither a clear yes nor a clear no.
+_ZH_DOUBLE_NEGATION = re.compile(r"(不|没有?|并非|并不|未)[是再]?(不|没|拒绝|否|反对)")
+# A question is not an answer: "是吧？", "同意？", "yes?".
+_QUESTION = re.compile(r"[?？]|吗|吧|呢")
 
 INTENTS = ("affirm", "deny", "phrase", "unclear")
 EXPECTS = ("affirm", "deny", "phrases")
@@ -217,15 +223,20 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     syls = textnorm.zh_syllables(words) if zh else None
     if not raw:
         return TextJudgement("unclear", "no words in the transcript")
-    if refusal.cover(words, syls):
-        return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
+    if _QUESTION.search(textnorm.fold(text)):
+        return TextJudgement("unclear", "a question, not an answer", tuple(words))
+    if zh and _ZH_DOUBLE_NEGATION.search("".join(textnorm.zh_tokens(text))):
+        return TextJudgement("unclear", "a negated negation: neither yes nor no", tuple(words))
     negated = has_negation(text, locale, words)
     if phrases.tokens and phrases.cover(words, syls):
-        # A phrase may itself be a negative answer ("没有"); otherwise a negation vetoes it.
+        # The broker's own phrases come first; one may itself be negative ("没有"), otherwise
+        # a negation vetoes it.
         own = any(has_negation("".join(p) if zh else " ".join(p), locale) for p in phrases.tokens)
         if negated and not own:
             return TextJudgement("unclear", "a negation was heard", tuple(words))
         return TextJudgement("phrase", "one of the step's phrases", tuple(words))
+    if refusal.cover(words, syls):
+        return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
     if negated:
         return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
     if consent.cover(words, syls):
@@ -261,6 +272,13 @@ class ReadingScore:
         return self.error_rate <= READING_MAX_ERROR and not self.missing
 
 
+def _negations(text: str, locale: str) -> int:
+    if is_zh(locale):
+        chars = "".join(textnorm.zh_tokens(text))
+        return sum(chars.count(n) for n in ZH_NEGATIONS)
+    return sum(1 for w in textnorm.en_tokens(text) if w in EN_NEGATIONS)
+
+
 def _edit_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
     from rapidfuzz.distance import Levenshtein
 
@@ -272,11 +290,6 @@ def _edit_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
 def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
     n = len(part)
     return n == 0 or any(tuple(seq[i : i + n]) == tuple(part) for i in range(len(seq) - n + 1))
-
-
-def _runs_collapsed(seq: Sequence[str]) -> list[str]:
-    """``["0", "0", "0", "2"]`` -> ``["0", "2"]``."""
-    return [t for i, t in enumerate(seq) if i == 0 or t != seq[i - 1]]
 
 
 def _digit_groups(seq: Sequence[str]) -> list[list[str]]:
@@ -313,30 +326,60 @@ def _sounds_alike(a: str, b: str) -> bool:
 
 def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
     """Whether ``part`` was said somewhere in ``hyp``, syllable by syllable alike (Mandarin):
-    a name that Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
-    characters that sound like them (2224 as 222死)."""
-    want = [_syllable_options(t) for t in part]
+    a name Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
+    characters read exactly like them (2224 as 222死). A digit must be read exactly as that
+    digit (ling is 0 and never liang, 2); only name syllables may merely sound alike."""
+    want = [(_syllable_options(t), t.isdigit()) for t in part]
     got = [_syllable_options(t)[0] for t in hyp]
     n = len(want)
-    return any(all(any(_sounds_alike(g, w) for w in opts) for g, opts in zip(got[i:i + n], want,
-                                                                           strict=True))
+
+    def alike(g: str, opts: tuple[str, ...], digit: bool) -> bool:
+        return g in opts if digit else any(_sounds_alike(g, w) for w in opts)
+
+    def bounded(i: int) -> bool:  # digits are a whole group: no digit right before or after
+        if not any(d for _, d in want):
+            return True
+        before = hyp[i - 1] if i > 0 else ""
+        after = hyp[i + n] if i + n < len(hyp) else ""
+        return not (before.isdigit() or after.isdigit())
+
+    return any(bounded(i) and all(alike(g, opts, digit) for g, (opts, digit)
+                                  in zip(got[i:i + n], want, strict=True))
                for i in range(len(got) - n + 1))
 
 
+def _runs(seq: Sequence[str]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for t in seq:
+        if out and out[-1][0] == t:
+            out[-1] = (t, out[-1][1] + 1)
+        else:
+            out.append((t, 1))
+    return out
+
+
+def _digits_heard(group: Sequence[str], part: Sequence[str]) -> bool:
+    """A whole group of heard digits is the expected digit string, or differs from it only in
+    ONE run of a repeated digit being one longer or shorter: Whisper writes a spoken 0002 as
+    002 and 8888 as 88888. 0022, 0202 or 12345 for 0002 / 1234 never pass."""
+    if list(group) == list(part):
+        return True
+    a, b = _runs(group), _runs(part)
+    if [d for d, _ in a] != [d for d, _ in b]:
+        return False
+    diffs = [(x, y) for (_, x), (_, y) in zip(a, b, strict=True) if x != y]
+    return len(diffs) == 1 and abs(diffs[0][0] - diffs[0][1]) == 1 and max(diffs[0]) >= 3
+
+
 def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> bool:
-    """Whether a required item was heard: exactly; in Mandarin, syllable by syllable alike;
-    or (a digit string) as a group of digits that differs only by one repeated digit more or
-    less: Whisper writes a spoken 0002 as 002 and 8888 as 88888. A different digit never
-    passes, so a wrong ID tail fails."""
-    if _contains(hyp, part):
-        return True
-    if zh and _said_like(hyp, part):
-        return True
+    """Whether a required item was heard: a name exactly or (Mandarin) as syllables that sound
+    alike; a digit string as one whole group of digits (``_digits_heard``), or in Mandarin as
+    characters read exactly like those digits."""
     if all(t.isdigit() or t == "X" for t in part):
-        want = _runs_collapsed(list(part))
-        return any(_runs_collapsed(g) == want and abs(len(g) - len(part)) <= 1
-                   for g in _digit_groups(hyp))
-    return False
+        if any(_digits_heard(g, part) for g in _digit_groups(hyp)):
+            return True
+        return zh and _said_like(hyp, part)
+    return _contains(hyp, part) or (zh and _said_like(hyp, part))
 
 
 def score_reading(heard: str, expected: str, locale: str,
@@ -355,6 +398,9 @@ def score_reading(heard: str, expected: str, locale: str,
         rate = _edit_rate(ref, hyp)
     missing = [item for item in required if textnorm.tokens(item, locale) and not _heard_item(
         hyp, textnorm.tokens(item, locale), zh)]
+    if _negations(heard, locale) > _negations(expected, locale):
+        # "…不自愿在…开立账户" / "do not voluntarily open": a reading that negates the statement.
+        missing.append("a negation that is not in the text")
     joiner = "" if zh else " "
     return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
                         "character" if zh else "word", tuple(missing),
