@@ -23,10 +23,9 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import re
 
 from kiosk.speech import textnorm
 
