@@ -23,7 +23,8 @@ class Controller:
     def __init__(self, show: bool, pcm: np.ndarray, recognizer, locale: str = "en"):
         self.flow = SimpleNamespace(show_recognised_words=show)
         self.locale = locale
-        self.voice = SimpleNamespace(window=lambda a, b: pcm)
+        self.voice = SimpleNamespace(window=lambda a, b: pcm, stop_listening=lambda: None,
+                                     heard_early=lambda t0, spans: None)
         self.services = SimpleNamespace(recognizer=lambda: recognizer)
         self.emitted, self.recorded = [], []
 

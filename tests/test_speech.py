@@ -274,10 +274,19 @@ def test_read_aloud_rule():
     assert wrong.intent == "unclear" and "not heard: 8888" in wrong.note
 
 
-def test_read_aloud_digits_from_speech():
-    pcm, _ = padded("four seven one nine")
+def test_read_aloud_digits_from_speech(tmp_path):
+    """Digits to read are heard whole (a natural voice: espeak's "four seven one nine" came
+    out as "471-1", which rightly fails)."""
+    from kiosk.speech.audio import pcm_from_file
+    from kiosk.speech.textnorm import en_tokens
+    from kiosk.testing import voices as tv
+
+    voice = {v.id: v for v in tv.VOICES}["en-bella"]
+    speech = pcm_from_file(tv.say_to_file(voice, "4719", tmp_path))
+    pcm = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(12800, np.int16)])
     ok = verify(pcm, "en", Expected("read_aloud", text="47 19"))
-    assert ok.intent == "phrase" and "".join(c for c in ok.transcript if c.isdigit()) == "4719"
+
+    assert ok.intent == "phrase" and "".join(en_tokens(ok.transcript)) == "4719", ok
     wrong = verify(pcm, "en", Expected("read_aloud", text="8235"))
     assert wrong.intent == "unclear"
     assert decide(wrong, Expected("read_aloud", text="8235"), 1, 1).outcome == "flag"
@@ -305,7 +314,7 @@ def answer(intent: str, score: float = 0.9, speech: bool = True) -> Answer:
     ("phrases", "phrase", 0.9, 0, 2, "pass"),
     ("phrases", "affirm", 0.9, 0, 2, "retry"),
     ("read_aloud", "phrase", 0.85, 0, 2, "pass"),
-    ("read_aloud", "phrase", 0.75, 0, 2, "retry"),
+    ("read_aloud", "phrase", 0.7, 0, 2, "retry"),
 ])
 def test_decide_table(kind, intent, score, attempt, retries, outcome):
     exp = Expected(kind, phrases=["x y"], text="1234")
@@ -331,7 +340,7 @@ def test_speech_eval_cli_reports_zero_false_accepts():
 
     result = CliRunner().invoke(speech_eval, ["--n", "6", "--locale", "en", "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"en: engine pocketsphinx-en\+faster-whisper; intent accuracy \d+/6 "
+    assert re.search(r"en: engine faster-whisper; intent accuracy \d+/6 "
                      r".*false accepts of "
                      r"consent 0; \d+ ms per answer", result.output)
 

@@ -597,7 +597,10 @@ def read_aloud_result(heard: str, expected: Expected, locale: str = "en") -> Rec
     normalised both ways); the reading passes ("phrase") only when the error rate is within
     ``answers.READING_MAX_ERROR`` and every required part was heard exactly.
     """
-    r = score_reading(heard, expected.text or "", locale, expected.required)
+    text = expected.text or ""
+    # A digit string to read (a `digits` step) must be heard whole, like an ID tail.
+    required = expected.required or ((text,) if is_digits(text) else ())
+    r = score_reading(heard, text, locale, required)
     note = (f"{r.unit} error rate {r.error_rate:.2f}"
             + (f"; not heard: {', '.join(r.missing)}" if r.missing else ""))
     return Recognition(heard, "phrase" if r.passed else "unclear", r.score, note=note)
