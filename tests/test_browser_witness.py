@@ -118,8 +118,10 @@ def test_a_spoken_consent_from_chromiums_microphone_is_recognised(kiosk_server, 
     with browser(tmp_path, barcode_video, mic) as b:
         page = b.new_page()
         start_witness(page, created["investor_url"])
+        # An unclear first window shows "could not hear that clearly"; wait for the words.
         page.wait_for_function(
-            "document.querySelector('[data-testid=heard]').textContent.length > 0", timeout=60000)
+            "document.querySelector('[data-testid=heard]').textContent.startsWith('We heard')",
+            timeout=60000)
         heard = page.get_by_test_id("heard").text_content()
         assert wait_phase(page, ["done", "ended", "error"], 90000) == "done"
     kiosk_server.wait_ended(created["session_id"])
