@@ -151,14 +151,19 @@ def post_session():
     }), 201
 
 
-@bp.get("/sessions/<session_id>")
-@require_api_key
-def get_session(session_id: str):
+def _session_row(session_id: str):
+    """The session's row, or None for an unknown or malformed id (never a path)."""
     try:
         services().store.session_dir(session_id)
     except ValueError:
-        return error(404, "not_found", "no such session")
-    row = services().store.get(session_id)
+        return None
+    return services().store.get(session_id)
+
+
+@bp.get("/sessions/<session_id>")
+@require_api_key
+def get_session(session_id: str):
+    row = _session_row(session_id)
     if row is None:
         return error(404, "not_found", "no such session")
     info = row.public()
@@ -185,11 +190,7 @@ def get_session_review(session_id: str):
     from kiosk.evidence.package import check_package_id
     from kiosk.review.prereview import build_prereview
 
-    try:
-        services().store.session_dir(session_id)
-    except ValueError:
-        return error(404, "not_found", "no such session")
-    row = services().store.get(session_id)
+    row = _session_row(session_id)
     if row is None:
         return error(404, "not_found", "no such session")
     if row.sealed_at is None or not row.package_id:
