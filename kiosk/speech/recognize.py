@@ -760,33 +760,32 @@ class Recognizer:
             return None
         if self.zh_engine == "pinyin":
             return PocketSphinxGrammar("zh")
-        whisper = WhisperEngine(self._whisper_dir(), "zh")
-        if whisper.available():
+        engine = self._whisper_or_grammar("zh", self.zh_engine == "whisper")
+        if isinstance(engine, WhisperEngine) and self.zh_guard:
             # The pinyin guard vetoed every natural-voice consent it saw ("是的我自愿" was "not
             # clearly not 'shi de wo zi yuan'"): off unless asked for (speech_zh_guard).
-            whisper.guard = PocketSphinxGrammar("zh") if self.zh_guard else None
-            return whisper
-        if self.zh_engine == "whisper":
-            raise RuntimeError(
-                f"Mandarin engine 'whisper' is unavailable: no model.bin in "
-                f"{whisper.model_dir or 'the bundled model packages'} or faster-whisper missing"
-            )
-        log.warning("no Whisper model for Mandarin: using the pinyin grammar")
-        return PocketSphinxGrammar("zh")
+            engine.guard = PocketSphinxGrammar("zh")
+        return engine
 
     def _make_en(self) -> Engine:
         if self.en_engine == "pocketsphinx":
             return PocketSphinxGrammar("en")
-        whisper = WhisperEngine(self._whisper_dir(), "en", bias=False)
+        return self._whisper_or_grammar("en", self.en_engine == "whisper")
+
+    def _whisper_or_grammar(self, locale: str, insist: bool) -> Engine:
+        """Whisper when its model is installed; else the grammar, or an error if ``insist``."""
+        language = "Mandarin" if locale == "zh" else "English"
+        # English is heard unbiased; Mandarin biased towards its answer lexicon (see hotwords).
+        whisper = WhisperEngine(self._whisper_dir(), locale, bias=locale == "zh")
         if whisper.available():
             return whisper
-        if self.en_engine == "whisper":
+        if insist:
             raise RuntimeError(
-                f"English engine 'whisper' is unavailable: no model.bin in "
+                f"{language} engine 'whisper' is unavailable: no model.bin in "
                 f"{whisper.model_dir or 'the bundled model packages'} or faster-whisper missing"
             )
-        log.warning("no Whisper model for English: using the pocketsphinx grammar")
-        return PocketSphinxGrammar("en")
+        log.warning("no Whisper model for %s: using the pocketsphinx grammar", language)
+        return PocketSphinxGrammar(locale)
 
     def engine_for(self, locale: str) -> Engine | None:
         loc = normalize_locale(locale)
