@@ -79,7 +79,7 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
     try:
         for _ in range(300):
             try:
-                if requests.get(url + "/api/health", timeout=1).ok:
+                if requests.get(url + "/api/ready", timeout=1).ok:
                     break
             except requests.RequestException:
                 time.sleep(0.2)

@@ -246,3 +246,20 @@ def test_review_verdict_needs_a_key_and_a_sealed_session(client):
     assert r.status_code == 404
     assert client.get("/api/sessions/..%2F..%2Fetc/review",
                       headers={"X-API-Key": API_KEY}).status_code == 404
+
+
+def test_ready_answers_503_until_the_face_models_are_loaded(app, client):
+    import time
+
+    assert client.get("/api/health").status_code == 200  # up, whether warm or not
+    svc = app.extensions["kiosk"]
+    svc.warming.add("speech")  # as if the recognisers were still loading
+    r = client.get("/api/ready")
+    assert r.status_code == 503 and "speech" in r.get_json()["warming"]
+    svc.warming.discard("speech")
+    deadline = time.monotonic() + 60
+    while client.get("/api/ready").status_code != 200:  # the real face preload finishes
+        assert time.monotonic() < deadline, client.get("/api/ready").get_json()
+        time.sleep(0.2)
+    assert client.get("/api/ready").get_json() == {"ready": True}
+    assert client.get("/api/health").get_json()["warming"] == []

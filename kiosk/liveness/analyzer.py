@@ -105,7 +105,11 @@ class FrameAnalysis:
                 why = "no frontal face for dlib"
             else:
                 self.result.descriptors.append((t, d))
-                self._next_desc_t = t + self.every
+                # Enrol quickly: someone who sits for only the first seconds and then hands
+                # over must leave enough samples to seed the template (continuity.enrol).
+                enrolling = len(self.result.descriptors) < 2 * self.continuity.enrol_samples
+                every = min(self.every, self.continuity.enrol_every_s) if enrolling else self.every
+                self._next_desc_t = t + every
                 return
         skipped = self.result.identity_skipped
         skipped[why] = skipped.get(why, 0) + 1

@@ -8,14 +8,15 @@ half-covered face gives a poor descriptor. So:
    near-frontal (|yaw| and |pitch| within limits), sharp (variance of the Laplacian of the face
    crop), and found by dlib's own frontal detector too (it misses profiles and covered faces).
 2. **An enrolment template** is the mean of the first ``enrol_samples`` good descriptors that
-   agree with each other: it is seeded by the medoid of the first three (so one poor sample
+   agree with each other (sampled every ``enrol_every_s`` at first, then once a second, so
+   that someone seen only in the first seconds still seeds it): it is seeded by the medoid of the first three (so one poor sample
    cannot seed it), and a later sample joins only when it is within ``distance`` of it (so a
    person who takes over in the first seconds does not blend into it).
 3. **A change is reported only when it persists**: at least ``min_samples`` consecutive good
    samples farther than ``distance`` from the template, spanning at least ``min_span_s``.
 
 Distances are Euclidean between dlib's 128-d descriptors (dlib's own guidance: the same
-person is usually closer than 0.6). The thresholds are measured in docs/identity-eval.md.
+person is usually closer than 0.6). The thresholds are measured in docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class ContinuityParams:
     max_pitch_deg: float = 30.0
     min_sharpness: float = 15.0  # variance of the Laplacian, face crop at SHARPNESS_HEIGHT px
     enrol_samples: int = 5
+    enrol_every_s: float = 0.3  # describe this often until 2 * enrol_samples are taken
     distance: float = 0.55  # farther than this from the template: not the enrolled person
     min_samples: int = 3  # consecutive far samples ...
     min_span_s: float = 2.0  # ... spanning at least this long

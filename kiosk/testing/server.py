@@ -61,7 +61,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/api/health", timeout=1).ok:
+                # Ready, not only up: a session on a cold server misses its first seconds.
+                if requests.get(self.url + "/api/ready", timeout=1).ok:
                     return self
             except requests.RequestException:
                 pass

@@ -228,5 +228,20 @@ def public_keys():
 
 @bp.get("/health")
 def health():
+    """Liveness: 200 while the process serves requests (models may still be loading)."""
     svc = services()
-    return jsonify({"ok": True, "live_sessions": len(svc.live())})
+    return jsonify({"ok": True, "live_sessions": len(svc.live()),
+                    "warming": sorted(svc.warming)})
+
+
+@bp.get("/ready")
+def ready():
+    """Readiness: 200 once the face and speech models are loaded, else 503 with what is loading.
+
+    A node that answers 503 should get no new investors: the first seconds of a witness on a
+    cold node are not analysed while the models load.
+    """
+    warming = sorted(services().warming)
+    if warming:
+        return jsonify({"ready": False, "warming": warming}), 503
+    return jsonify({"ready": True})

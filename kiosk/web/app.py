@@ -70,9 +70,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     recover_interrupted(services)
     if settings.liveness:
         # Load mediapipe and dlib's models now, not inside the first investor's connection.
-        threading.Thread(target=_preload_face_models, name="kiosk-preload", daemon=True).start()
+        services.warming.add("face")
+        threading.Thread(target=_preload_face_models, args=(services,), name="kiosk-preload",
+                         daemon=True).start()
     if settings.speech and settings.speech_preload:
         # The recognisers too (Whisper's worker process): the first answer must not wait.
+        services.warming.add("speech")
         threading.Thread(target=_preload_speech, args=(services,), name="kiosk-preload-speech",
                          daemon=True).start()
     return app
@@ -83,9 +86,11 @@ def _preload_speech(services) -> None:
         services.recognizer().preload(("en", "zh"))
     except Exception:
         log.exception("preloading the speech models failed; answers will report it")
+    finally:
+        services.warming.discard("speech")
 
 
-def _preload_face_models() -> None:
+def _preload_face_models(services) -> None:
     try:
         import mediapipe  # noqa: F401  (a slow first import)
 
@@ -94,6 +99,8 @@ def _preload_face_models() -> None:
         shared_describer()
     except Exception:
         log.exception("preloading the face models failed; sessions will report it")
+    finally:
+        services.warming.discard("face")
 
 
 def _attach_evidence(services) -> None:

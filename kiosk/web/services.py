@@ -39,6 +39,9 @@ class KioskServices:
         self.sealer = None  # set when the evidence package is available
         self._recognizer = None
         self._closed = False
+        # Models still loading in the background ("face", "speech"): /api/ready answers 503
+        # until this is empty, so a load balancer sends no investor to a cold node.
+        self.warming: set[str] = set()
 
     # ------------------------------------------------------------------ live sessions
 
