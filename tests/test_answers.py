@@ -171,7 +171,13 @@ def test_a_garbled_tail_is_not_the_tail():
     ("本人照明身份证尾号1850", ("赵敏", "1850"), True),     # zhao ming for zhao min
     ("本人曾经身份证尾号1482", ("陈静", "1482"), True),     # ceng jing for chen jing
     ("本人张三身份证委号222死", ("张三", "2224"), True),    # 死 (si) for 4
-    ("本人张三身份政委奥伊林七七", ("张三", "1077"), False),  # lin is not ling: digits exactly
+    # Fuzzy pinyin (front/back nasal, l/n): lin reads as ling (0) ...
+    ("本人王伟身份政委号邻期四邻", ("王伟", "0740"), True),
+    ("本人张三身份政委奥伊林七七", ("张三", "1077"), True),
+    # ... but never as another digit: liang is 2, not 0; nothing reads as 1 but yi / yao.
+    ("本人张三身份政委奥伊良七七", ("张三", "1077"), False),
+    ("本人王伟身份政委号邻期四良", ("王伟", "0740"), False),
+    ("本人王伟身份政委号邻期是邻", ("王伟", "0740"), False),  # shi is not si
     ("本人李四身份证尾号1850", ("赵敏", "1850"), False),
     ("本人张三身份证尾号1071", ("张三", "1077"), False),    # qi / yi: a different digit
     ("本人张三身份证尾号1078", ("张三", "1077"), False),
@@ -220,3 +226,13 @@ def test_a_phrases_step_with_a_negative_phrase_passes_it():
     spec = AnswerSpec("phrases", None, ("没有", "从来没有"))
     assert judge_text("没有", "zh-CN", spec).intent == "phrase"
     assert judge_text("从来没有", "zh-CN", spec).intent == "phrase"
+
+
+def test_fuzzy_pinyin_never_merges_two_digits():
+    from kiosk.speech.answers import _ZH_DIGIT_READINGS, fuzzy_pinyin
+
+    forms = {d: {fuzzy_pinyin(r) for r in rs} for d, rs in _ZH_DIGIT_READINGS.items()}
+    for a in forms:
+        for b in forms:
+            assert a == b or not forms[a] & forms[b], (a, b)
+    assert fuzzy_pinyin("lin") == fuzzy_pinyin("ling") == fuzzy_pinyin("ning")

@@ -578,3 +578,35 @@ def test_package_download_refuses_traversal(app, case_id, bad):
 def test_package_download_needs_a_reviewer_role(app, case_id):
     assert app.test_client().get(f"/review/api/cases/{case_id}/package").status_code in (401, 403)
     assert login(app, "brenda").get(f"/review/api/cases/{case_id}/package").status_code == 403
+
+
+@pytest.mark.parametrize("first, verdict", [
+    ({"decision": "unclear", "text": "", "negation": False}, "info"),
+    ({"decision": "unclear", "text": "值得我自愿", "negation": False}, "info"),
+    # A "no" inside the unclear answer: a later yes never outweighs it.
+    ({"decision": "unclear", "text": "是的，我不愿意", "negation": True}, "flag"),
+    # Recorded before negations were looked for: nothing is known, so it stays a flag.
+    ({"decision": "unclear", "text": "mm"}, "flag"),
+])
+def test_an_unclear_answer_then_a_clear_yes_is_info_unless_it_held_a_no(first, verdict):
+    from kiosk.review.prereview import Context
+
+    ctx = Context(step="consent")
+    RULES["answer_recognised"]({"step": "consent", **first}, 26.0, ctx)
+    assert [f.severity for f in ctx.findings] == ["flag"]
+    RULES["answer_recognised"]({"step": "consent", "decision": "agree", "text": "是的，我自愿",
+                                "negation": False}, 34.0, ctx)
+    assert [f.severity for f in ctx.findings] == [verdict]
+    flags = [m for m in ctx.markers if m["kind"] == "flag"]
+    assert len(flags) == (verdict == "flag")
+
+
+def test_an_unclear_answer_with_no_clear_answer_after_it_stays_a_flag():
+    from kiosk.review.prereview import Context
+
+    ctx = Context(step="risk")
+    RULES["answer_recognised"]({"step": "risk", "decision": "unclear", "negation": False}, 20, ctx)
+    # A yes to ANOTHER step does not clear this one.
+    RULES["answer_recognised"]({"step": "consent", "decision": "agree", "negation": False}, 30,
+                               ctx)
+    assert [f.severity for f in ctx.findings] == ["flag"]

@@ -48,12 +48,20 @@ def test_a_spoken_yes_passes_the_question(kiosk_server, barcode_video, answers):
     assert all(w0 <= a < b <= w1 + 0.05 for a, b in r["speech_spans"])
     recognised = [e["data"] for e in events if e["type"] == "answer_recognised"]
     assert recognised and recognised[-1]["decision"] == "agree"
+    # Endpointing: a passing answer followed by silence closes the window before its end, and
+    # the verdict is the answer heard then.
+    opened = next(e for e in events if e["type"] == "window_opened")
+    assert any(e["type"] == "answer_endpointed" for e in events), [e["type"] for e in events]
+    assert w1 - w0 < opened["data"]["seconds"] - 0.5, (w0, w1, opened)
+    assert "heard before the window closed" in r["note"], r
 
 
 def test_a_spoken_no_stops_the_witness(kiosk_server, barcode_video, answers):
     res, events, results = answer_with(kiosk_server, barcode_video, answers["no"])
     assert (res.state, res.reason) == ("aborted", "declined"), res.as_dict()
     assert [(x["outcome"], x["intent"]) for x in results] == [("stop", "deny")], results
+    # A refusal never closes the window early: the investor keeps it to correct themselves.
+    assert not any(e["type"] == "answer_endpointed" for e in events)
 
 
 def test_silence_retries_once_then_flags_for_a_human(kiosk_server, barcode_video, answers):

@@ -4,7 +4,9 @@ Faces come from a manifest the operator provides (``faces.json``, see docs/evalu
 footage with a permissive licence, each clip with its person, source, licence and split. The
 repository keeps no footage; a manifest lists it with hashes. Voices are the neural test
 voices of ``kiosk.testing.voices``. Each voice and face belongs to a split: ``tuning`` may be
-studied while rules are made, ``validation`` is only measured.
+studied while rules are made, ``validation`` is only measured. ``holdout`` (a case split, not a
+voice or face split) uses the validation voices and faces with applicants, ID numbers and
+speaking rates (0.85-1.2) that no rule was ever made on: every utterance in it is new.
 
 A *case* is one whole witness: a camera video, an ID photo, an applicant, and one audio file
 per answered step. Genuine cases answer every step as asked. Attack species:
@@ -33,7 +35,9 @@ from pathlib import Path
 
 from kiosk.errors import ConfigError
 
-SPLITS = ("tuning", "validation")
+SPLITS = ("tuning", "validation")  # of voices and faces
+CASE_SPLITS = SPLITS + ("holdout",)  # holdout: validation voices and faces, new utterances
+HOLDOUT_SPEEDS = (0.85, 0.95, 1.1, 1.2)
 SPECIES = ("refusal", "yes_but_no", "off_script", "silence", "wrong_reading", "still_photo",
            "swap", "id_mismatch")
 MAX_CLIP_BYTES = 200 * 1024 * 1024
@@ -50,6 +54,8 @@ ATTACK_SPEECH = {
 APPLICANT_NAMES = {"zh-CN": ("张三", "李娜", "王伟", "刘洋", "陈静", "赵敏"),
                    "en": ("Alex Chen", "Maria Lopez", "John Smith", "Emma Brown", "David Lee")}
 WRONG_NAME = {"zh-CN": "李四", "en": "Peter Wong"}
+HOLDOUT_NAMES = {"zh-CN": ("孙丽", "周杰", "吴芳", "郑强", "黄磊", "林晓", "何静怡"),
+                 "en": ("Sarah Miller", "Kevin Zhang", "Laura Green", "Tom Baker", "Nina Patel")}
 
 
 @dataclass(frozen=True)
@@ -202,10 +208,10 @@ class CaseBuilder:
         others = [c for c in self.faces if c.person == clip.person and c.id != clip.id]
         return self.frame(others[0], 0.5) if others else self.frame(clip, 0.5)
 
-    def say(self, voice, text: str) -> Path:
+    def say(self, voice, text: str, speed: float = 1.0) -> Path:
         from kiosk.testing.voices import say_to_file
 
-        return say_to_file(voice, text, self.work / "audio")
+        return say_to_file(voice, text, self.work / "audio", speed)
 
 
 def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: int,
@@ -216,35 +222,45 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
     from kiosk.testing.voices import voices
     from kiosk.web.controller import plan_witness
 
-    rng = random.Random(seed)
-    faces = [c for c in builder.faces if c.split == split]
-    vs = voices(locale, split)
+    if split not in CASE_SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(CASE_SPLITS)}, not {split!r}")
+    holdout = split == "holdout"
+    media_split = "validation" if holdout else split
+    rng = random.Random(seed + (7919 if holdout else 0))
+    faces = [c for c in builder.faces if c.split == media_split]
+    vs = voices(locale, media_split)
+    names = (HOLDOUT_NAMES if holdout else APPLICANT_NAMES)[locale]
     if not faces:
-        raise ConfigError(f"no {split} face clips in the manifest")
+        raise ConfigError(f"no {media_split} face clips in the manifest")
     if not vs:
-        raise ConfigError(f"no {split} voices for {locale}")
+        raise ConfigError(f"no {media_split} voices for {locale}")
     people = sorted({c.person for c in faces})
     cases: list[Case] = []
 
     def make(species: str, i: int) -> Case:
         face = faces[i % len(faces)]
         voice = vs[i % len(vs)]
-        name = APPLICANT_NAMES[locale][i % len(APPLICANT_NAMES[locale])]
-        idn = id_number_for(i + (0 if species == "genuine" else 100))
+        name = names[i % len(names)]
+        idn = id_number_for(i + (0 if species == "genuine" else 100) + (1000 if holdout else 0))
         variables = {"name": name, "id_last4": idn[-4:]}
         plan = plan_witness(flow, locale, variables, _random.Random(rng.random()))
+        speed = rng.choice(HOLDOUT_SPEEDS) if holdout else 1.0
+
+        def say(text: str) -> Path:
+            return builder.say(voice, text, speed)
+
         answers = {}
         for step in plan:
             if step.kind == "read_aloud" and step.read_text:
-                answers[step.id] = builder.say(voice, step.read_text)
+                answers[step.id] = say(step.read_text)
             elif step.kind == "question":
-                answers[step.id] = builder.say(voice, step.answer or _default_answer(step,
-                                                                                     locale))
+                answers[step.id] = say(step.answer or _default_answer(step, locale))
         case = Case(f"{locale}-{species}-{i}", locale, species, split, builder.looped(face, 180),
-                    builder.id_photo(face), name, idn, answers, voice.id, face.id)
+                    builder.id_photo(face), name, idn, answers,
+                    voice.id if speed == 1.0 else f"{voice.id}@{speed:g}x", face.id)
         consent = _consent_step(plan)
         if species in ("refusal", "yes_but_no", "off_script") and consent is not None:
-            case.answers[consent] = builder.say(voice, ATTACK_SPEECH[locale][species])
+            case.answers[consent] = say(ATTACK_SPEECH[locale][species])
             case.attacked_step = consent
         elif species == "silence":
             case.answers = {}
@@ -253,7 +269,7 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                 if step.kind == "read_aloud" and step.read_text:
                     wrong = step.read_text.replace(name, WRONG_NAME[locale]).replace(
                         idn[-4:], "1357" if idn[-4:] != "1357" else "2468")
-                    case.answers[step.id] = builder.say(voice, wrong)
+                    case.answers[step.id] = say(wrong)
                     case.attacked_step = step.id
         elif species == "still_photo":
             case.video = builder.still(face)

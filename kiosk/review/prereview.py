@@ -63,6 +63,8 @@ class Context:
     subtitles: list[dict] = field(default_factory=list)
     signals: dict[str, list] = field(default_factory=lambda: {
         "t": [], "blink": [], "yaw": [], "jaw": [], "face": []})
+    # step -> its unclear-answer findings that a clear answer to the same step may downgrade
+    unclear: dict[str, list[Finding]] = field(default_factory=dict)
 
     def find(self, t, text, severity="flag", code="", step=None, end=None) -> None:
         f = Finding(float(t or 0.0), text, severity, code, step or self.step,
@@ -147,12 +149,28 @@ def _answer(data, t, ctx):
                               "end": data.get("t_end", t + 2.0),
                               "text": str(said), "kind": "answer", "step": ctx.step})
     ctx.mark(t, "answer", f"answer: {decision}")
+    step = data.get("step") or ctx.step
     if decision in ("agree", "yes", True):
+        # Asked again after an answer that was only unclear (not heard, misheard; no "no" in
+        # it), and now answered as asked: the investor's will is on record, the repeat is info.
+        # An unclear answer that held a negation stays a flag: a later yes never outweighs it.
+        for f in ctx.unclear.pop(step, []):
+            f.severity = "info"
+            f.text += "; asked again, the next answer was clear"
+            ctx.markers[:] = [m for m in ctx.markers
+                              if not (m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step)]
         return
     if decision in ("disagree", "no"):
         ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no")
-    else:
-        ctx.find(t, f"consent answer not recognised at {mmss(t)}", "flag", "consent_unclear")
+        return
+    if data.get("negation"):
+        ctx.find(t, f"consent answer at {mmss(t)} held a negation and was not understood",
+                 "flag", "consent_negation")
+        ctx.unclear.pop(step, None)
+        return
+    ctx.find(t, f"consent answer not recognised at {mmss(t)}", "flag", "consent_unclear", step)
+    if data.get("negation") is False:  # recorded by a version that looks for negations
+        ctx.unclear.setdefault(step, []).append(ctx.findings[-1])
 
 
 @rule("multiple_faces", "second_face")

@@ -317,6 +317,26 @@ def _syllable_options(token: str) -> tuple[str, ...]:
     return (textnorm.zh_syllables([token])[0],)
 
 
+# The sounds that many Mandarin speakers (and recognisers) merge: front and back nasal
+# finals and l/n. These are the standard "fuzzy pinyin" (模糊音) pairs of Chinese input
+# methods. No digit reading turns into another digit's through them (ling/lin, liu/niu).
+_FUZZY_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
+_FUZZY_INITIALS = (("l", "n"),)
+
+
+def fuzzy_pinyin(syllable: str) -> str:
+    """One canonical form of a toneless syllable under the fuzzy pairs (lin and ling: lin)."""
+    for long, short in _FUZZY_FINALS:
+        if syllable.endswith(long):
+            syllable = syllable[: -len(long)] + short
+            break
+    for a, b in _FUZZY_INITIALS:
+        if syllable.startswith(b):
+            syllable = a + syllable[len(b):]
+            break
+    return syllable
+
+
 def _sounds_alike(a: str, b: str) -> bool:
     from rapidfuzz import fuzz
 
@@ -326,14 +346,17 @@ def _sounds_alike(a: str, b: str) -> bool:
 def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
     """Whether ``part`` was said somewhere in ``hyp``, syllable by syllable alike (Mandarin):
     a name Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
-    characters read exactly like them (2224 as 222死). A digit must be read exactly as that
-    digit (ling is 0 and never liang, 2); only name syllables may merely sound alike."""
+    characters read like them (2224 as 222死, 0740 as 邻期四邻). A digit must be read as
+    that digit, up to the fuzzy pairs (``fuzzy_pinyin``: lin is 0, liang is never 0); only
+    name syllables may merely sound alike."""
     want = [(_syllable_options(t), t.isdigit()) for t in part]
     got = [_syllable_options(t)[0] for t in hyp]
     n = len(want)
 
     def alike(g: str, opts: tuple[str, ...], digit: bool) -> bool:
-        return g in opts if digit else any(_sounds_alike(g, w) for w in opts)
+        if digit:
+            return g in opts or fuzzy_pinyin(g) in {fuzzy_pinyin(o) for o in opts}
+        return any(_sounds_alike(g, w) for w in opts)
 
     def bounded(i: int) -> bool:  # digits are a whole group: no digit right before or after
         if not any(d for _, d in want):

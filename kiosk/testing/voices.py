@@ -238,11 +238,15 @@ def write_wav(path: Path, audio: np.ndarray, rate: int, lead_s: float = 0.3,
     return path
 
 
-def say_to_file(voice: Voice, text: str, folder: Path) -> Path:
-    """``folder/<voice>-<hash>.wav`` of ``voice`` saying ``text``, made once and then reused."""
-    key = hashlib.sha256(f"{voice.id}\0{voice.name}\0{text}".encode()).hexdigest()[:16]
+def say_to_file(voice: Voice, text: str, folder: Path, speed: float = 1.0) -> Path:
+    """``folder/<voice>-<hash>.wav`` of ``voice`` saying ``text``, made once and then reused.
+
+    ``speed``: speaking rate relative to the voice's own (Kokoro only; Piper ignores it).
+    """
+    tag = "" if speed == 1.0 else f"\0{speed:.3f}"
+    key = hashlib.sha256(f"{voice.id}\0{voice.name}\0{text}{tag}".encode()).hexdigest()[:16]
     path = Path(folder) / f"{voice.id}-{key}.wav"
     if not path.is_file():
-        audio, rate = synthesize(voice, text)
+        audio, rate = synthesize(voice, text, speed)
         write_wav(path, audio, rate)
     return path

@@ -232,7 +232,9 @@ class WitnessController:
             if step.listens and self.voice is not None:
                 from kiosk.web.observers import expected_for
 
-                self.voice.listen(self._window_started, self.locale, expected_for(step))
+                seq = effect.seq
+                self.voice.listen(self._window_started, self.locale, expected_for(step),
+                                  on_done=lambda: self._close_early(seq))
             self.emit("window_open", {"step": effect.step, "seconds": effect.seconds,
                                       "kind": effect.kind, "seq": effect.seq})
         elif isinstance(effect, sm.CloseWindow):
@@ -244,6 +246,17 @@ class WitnessController:
             self.emit("error", {"code": effect.code, "message": effect.message})
         elif isinstance(effect, sm.End):
             self._end(effect)
+
+    def _close_early(self, seq: int) -> None:
+        """The answer of window ``seq`` is in and passes: close it now (endpointing).
+
+        The window's own timer still fires later and is ignored: its seq is stale by then.
+        """
+        with self._lock:
+            current = self.state.seq == seq and self.state.phase == "listening"
+        if current:
+            self.record("answer_endpointed", {"seq": seq, "step": self.plan[self.state.index].id})
+            self.dispatch(sm.WindowTimeout(seq))
 
     def _send_step(self, effect: sm.SendStep) -> None:
         step = self.plan[effect.index]

@@ -335,6 +335,9 @@ class VoiceObserver:
     # silence after speech that makes the answer worth hearing before the window closes.
     LISTEN_EVERY_S = 0.4
     ENDPOINT_SILENCE_S = 0.8
+    # Silence after an answer that passes before the window is closed early (endpointing).
+    # Longer than the pause inside "是的，……我自愿" of the natural voices (≤ 0.6 s measured).
+    EARLY_CLOSE_SILENCE_S = 1.2
 
     def __init__(self, controller):
         import queue
@@ -354,28 +357,35 @@ class VoiceObserver:
 
     # -- speculative recognition -------------------------------------------------------------
 
-    def listen(self, t0: float, locale: str, expected) -> None:
+    def listen(self, t0: float, locale: str, expected, on_done=None) -> None:
         """An answer window opened at ``t0``: hear the answer as soon as the investor stops.
 
         People finish before their window closes. Once the VAD sees speech followed by
         ``ENDPOINT_SILENCE_S`` of silence, the window so far is recognised in the background;
         when the window closes, that result is used if no speech came after it (same speech
         spans), so the verdict follows the window's end at once instead of after Whisper.
+
+        ``on_done()`` is called (from a worker thread, at most once) when that early answer
+        passes (``kiosk.speech.decide``) and ``EARLY_CLOSE_SILENCE_S`` of silence has followed
+        it: the window may close now (endpointing). Unclear answers and refusals never close a
+        window early: the investor keeps the whole window to answer or correct themselves.
         """
         with self._guess_lock:
             self._listening = (t0, locale, expected)
             self._guess = None
-        threading.Thread(target=self._speculate, args=(t0, locale, expected),
+        threading.Thread(target=self._speculate, args=(t0, locale, expected, on_done),
                          name=f"kiosk-listen-{self.c.id[:8]}", daemon=True).start()
 
     def stop_listening(self) -> None:
         with self._guess_lock:
             self._listening = None
 
-    def _speculate(self, t0: float, locale: str, expected) -> None:
+    def _speculate(self, t0: float, locale: str, expected, on_done=None) -> None:
+        from kiosk.speech.decide import decide
         from kiosk.speech.vad import detect_speech
 
         heard_spans = None
+        passed = False  # the early answer passes: close once enough silence follows it
         with session_context(self.c.id):
             while True:
                 time.sleep(self.LISTEN_EVERY_S)
@@ -388,18 +398,24 @@ class VoiceObserver:
                 try:
                     pcm = self.buffer.cut(t0, end)
                     spans = detect_speech(pcm)
-                    if not spans or pcm.size / 16000 - spans[-1].end < self.ENDPOINT_SILENCE_S:
+                    silence = pcm.size / 16000 - spans[-1].end if spans else 0.0
+                    if not spans or silence < self.ENDPOINT_SILENCE_S:
+                        passed = False
                         continue
-                    if spans == heard_spans:
-                        continue
-                    heard_spans = spans
-                    answer = self.c.services.recognizer().verify(pcm, locale, expected)
+                    if spans != heard_spans:
+                        heard_spans = spans
+                        answer = self.c.services.recognizer().verify(pcm, locale, expected)
+                        passed = decide(answer, expected, 0, 0).outcome == "pass"
+                        with self._guess_lock:
+                            if self._listening is None or self._listening[0] != t0:
+                                return
+                            self._guess = (t0, spans, answer)
+                    if passed and on_done is not None and silence >= self.EARLY_CLOSE_SILENCE_S:
+                        on_done()
+                        return
                 except Exception:  # the window's own recognition will run (and report) anyway
                     log.exception("speculative recognition failed")
                     return
-                with self._guess_lock:
-                    if self._listening is not None and self._listening[0] == t0:
-                        self._guess = (t0, spans, answer)
 
     def heard_early(self, t0: float, spans) -> object | None:
         """The answer recognised before the window closed, if its speech is all there was."""
@@ -486,6 +502,7 @@ def expected_for(step):
 
 def judge_answer(controller, step, window: tuple[float, float], attempt: int):
     """Cut the answer window, recognise it, and apply the decision rule."""
+    from kiosk.speech.answers import has_negation
     from kiosk.speech.decide import decide
 
     voice = controller.voice
@@ -518,7 +535,11 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
             "text": answer.transcript,
             "t_start": detail["speech_spans"][0][0] if answer.spans else window[0],
             "t_end": detail["speech_spans"][-1][1] if answer.spans else window[1],
-            "score": detail["score"], "engine": answer.engine})
+            "score": detail["score"], "engine": answer.engine,
+            # A "no" hidden in an unclear answer: the pre-review never lets a later yes
+            # outweigh it (kiosk.review.prereview).
+            "negation": bool(answer.transcript) and has_negation(answer.transcript,
+                                                                 controller.locale)})
     # The investor sees the words heard only when they are meaningful (characters or words of
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.

@@ -1,0 +1,68 @@
+"""How ``kiosk eval`` builds its cases (no synthesis: a recording builder stands in)."""
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Settings
+from kiosk.errors import ConfigError
+from kiosk.evaluation import corpus as c
+from kiosk.flows import FlowLibrary
+from kiosk.testing.voices import voices
+
+
+class RecordingBuilder:
+    """Stands in for CaseBuilder: records what would be said, makes no media."""
+
+    def __init__(self):
+        self.faces = [c.FaceClip(f"{p}-{s}", Path(f"/{p}-{s}.mp4"), p, s, "test", "test")
+                      for p in ("ann", "bob") for s in c.SPLITS]
+        self.said: list[tuple[str, str, float]] = []
+
+    def say(self, voice, text, speed=1.0):
+        self.said.append((voice.id, text, speed))
+        return Path(f"/{voice.id}-{len(self.said)}.wav")
+
+    def looped(self, face, seconds):
+        return face.file
+
+    def id_photo(self, face):
+        return Path(f"/{face.id}.jpg")
+
+    def frame(self, face, t):
+        return Path(f"/{face.id}-{t}.jpg")
+
+    def still(self, face):
+        return Path(f"/{face.id}-still.mp4")
+
+    def swap(self, a, b):
+        return Path(f"/{a.id}-{b.id}.mp4")
+
+
+@pytest.fixture(scope="module")
+def flow():
+    return FlowLibrary(Settings().flows_dir).get("securities_account_opening")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_holdout_split_says_new_things_with_validation_voices(flow, locale):
+    b_val, b_hold = RecordingBuilder(), RecordingBuilder()
+    val = c.build_cases(flow, locale, "validation", b_val, genuine=6)
+    hold = c.build_cases(flow, locale, "holdout", b_hold, genuine=6)
+    assert {x.split for x in hold} == {"holdout"} and len(hold) == len(val)
+    validation_voices = {v.id for v in voices(locale, "validation")}
+    assert {v for v, _, _ in b_hold.said} <= validation_voices
+    assert all("-validation" in str(x.video) for x in hold)
+    # New applicants, ID numbers and speaking rates: no utterance of validation is reused.
+    assert {x.name for x in hold} <= set(c.HOLDOUT_NAMES[locale])
+    assert not {x.name for x in hold} & set(c.APPLICANT_NAMES[locale])
+    assert not {x.id_number for x in hold} & {x.id_number for x in val}
+    assert {s for _, _, s in b_hold.said} <= set(c.HOLDOUT_SPEEDS)
+    assert len({s for _, _, s in b_hold.said}) > 1
+    assert not set(b_hold.said) & set(b_val.said)
+    assert all("@" in x.voice for x in hold)
+
+
+def test_an_unknown_split_is_refused(flow):
+    with pytest.raises(ConfigError, match="split must be one of tuning, validation, holdout"):
+        c.build_cases(flow, "en", "test", RecordingBuilder(), genuine=1)
