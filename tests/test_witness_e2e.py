@@ -9,14 +9,12 @@ import time
 
 import pytest
 
+from kiosk.flows import load_flow
 from kiosk.media.recorder import probe_recording
 from kiosk.media.simulate import run_investor
 from kiosk.testing.streams import read_barcode
 from kiosk.timeline import read_timeline, verify_chain
-from tests.kiosk_server import API_KEY, KioskServer
-
-from kiosk.flows import load_flow
-from tests.kiosk_server import REPO
+from tests.kiosk_server import API_KEY, REPO, KioskServer
 
 QUICK_STEPS = [s.id for s in load_flow(REPO / "tests" / "flow_fixtures" / "quick.yaml").steps]
 
@@ -81,7 +79,7 @@ def test_a_whole_witness_is_recorded_frame_for_frame(kiosk_server, barcode_video
     assert (probe["width"], probe["height"]) == (640, 480)
     codes = decoded_barcodes(kiosk_server.session_dir(created["session_id"]) / "recording.webm")
     assert all(0 <= c < 60 for c in codes), codes[:30]  # the source has 60 frames, looped
-    steps = [(b - a) % 60 for a, b in zip(codes, codes[1:])]
+    steps = [(b - a) % 60 for a, b in zip(codes, codes[1:], strict=False)]
     assert sum(s == 1 for s in steps) >= 0.9 * len(steps), steps  # in order, none repeated
     assert probe["audio_seconds"] >= media_span - 1.0 and probe["audio_rms"] > 0.05, probe
     # Both tracks start promptly on the session clock (content-timed A/V sync within 100 ms is
