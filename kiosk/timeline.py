@@ -65,9 +65,11 @@ def verify_chain(events: list[dict]) -> ChainBreak | None:
     prev = GENESIS
     for i, ev in enumerate(events):
         if ev.get("seq") != i:
-            return ChainBreak(i, f"event {i}: seq is {ev.get('seq')!r}, expected {i} (removed or reordered)")
+            return ChainBreak(
+                i, f"event {i}: seq is {ev.get('seq')!r}, expected {i} (removed or reordered)")
         if ev.get("prev") != prev:
-            return ChainBreak(i, f"event {i}: prev hash does not match event {i - 1} (removed or reordered)")
+            return ChainBreak(
+                i, f"event {i}: prev hash does not match event {i - 1} (removed or reordered)")
         if event_hash(ev) != ev.get("hash"):
             return ChainBreak(i, f"event {i}: content does not match its hash (edited)")
         prev = ev["hash"]

@@ -22,7 +22,8 @@ def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -
     for ev in events:
         if ev.get("type") == "step_started" and isinstance(ev.get("t"), (int, float)):
             data = ev.get("data") or {}
-            name = f"{int(data.get('index', 0)):02d}_{_SAFE.sub('_', str(data.get('step', 'step')))[:40]}"
+            step = _SAFE.sub('_', str(data.get('step', 'step')))[:40]
+            name = f"{int(data.get('index', 0)):02d}_{step}"
             if data.get("attempt"):
                 name += f"_retry{int(data['attempt'])}"
             wanted.append((float(ev["t"]) + OFFSET_S, name))

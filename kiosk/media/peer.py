@@ -123,7 +123,9 @@ class InvestorPeer:
             raise
         except Exception as exc:
             await self.close()
-            raise SignallingError(f"the offer could not be answered ({type(exc).__name__}: {exc})") from None
+            raise SignallingError(
+                f"the offer could not be answered ({type(exc).__name__}: {exc})"
+            ) from None
         return pc.localDescription.sdp
 
     async def _consume(self, track) -> None:

@@ -41,7 +41,9 @@ def _int_field(data, name: str):
     if not isinstance(data, dict):
         return None
     value = data.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6 else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6:
+        return value
+    return None
 
 
 def register(socketio, services) -> None:
@@ -68,7 +70,8 @@ def register(socketio, services) -> None:
         except (FlowError, OSError, UnicodeDecodeError):
             log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
-            return _bad("server_error", "the witness script is not available; please contact your broker")
+            return _bad("server_error",
+                        "the witness script is not available; please contact your broker")
         controller = WitnessController(services, row, flow, request.sid)
         services.register(controller)
         with session_context(row.id):
@@ -102,7 +105,8 @@ def register(socketio, services) -> None:
                 peer = InvestorPeer(
                     session_id=c.id,
                     clock=c.clock,
-                    recording_path=None if settings.recorder == "blackhole" else c.dir / "recording.mkv",
+                    recording_path=(None if settings.recorder == "blackhole"
+                                    else c.dir / "recording.mkv"),
                     executor=services.executor,
                     ice_servers=settings.ice_servers,
                     keyframe_interval=settings.keyframe_interval_seconds,
@@ -122,7 +126,8 @@ def register(socketio, services) -> None:
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
                 log.exception("answering the offer failed")
                 c.dispatch(sm.Failure("media_error"))
-                return _bad("server_error", f"the connection could not be set up ({type(exc).__name__})")
+                return _bad("server_error",
+                            f"the connection could not be set up ({type(exc).__name__})")
             c.record("answer_sent", {"bytes": len(answer)})
             from flask_socketio import emit
 

@@ -33,7 +33,8 @@ SAMPLE_EVERY_S = 0.2
 
 def challenge_window_seconds(step) -> float:
     """Time allowed for a challenge step: each drawn challenge gets its share, capped by timeout."""
-    return min(float(step.seconds or 90.0), PER_CHALLENGE_SECONDS * max(1, len(step.challenges)) + 1.0)
+    return min(float(step.seconds or 90.0),
+               PER_CHALLENGE_SECONDS * max(1, len(step.challenges)) + 1.0)
 
 
 BASELINE_SECONDS = 2.0
@@ -133,7 +134,8 @@ class FaceObserver:
                     try:
                         if frame.width > MAX_ANALYSIS_WIDTH:
                             h = int(frame.height * MAX_ANALYSIS_WIDTH / frame.width) // 2 * 2
-                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH, height=h)
+                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH,
+                                                   height=h)
                         else:
                             rgb = frame.to_ndarray(format="rgb24")
                         sig = fa.feed(t, rgb)
@@ -157,7 +159,8 @@ class FaceObserver:
                 try:
                     return fa._describer.describe_file(path) if fa._describer else None
                 except Exception as exc:
-                    self.c.record("id_photo_unusable", {"reason": f"{type(exc).__name__}: {exc}"[:200]})
+                    self.c.record("id_photo_unusable",
+                                  {"reason": f"{type(exc).__name__}: {exc}"[:200]})
                     return None
         return None
 
@@ -184,7 +187,8 @@ class FaceObserver:
                         ch.done = True
                         finished_seq = ch.seq
                         break
-                    ch.next_tracker(verdict.t_end, baseline_before(list(self._history), verdict.t_end))
+                    ch.next_tracker(verdict.t_end,
+                                    baseline_before(list(self._history), verdict.t_end))
                     self._announce(ch)
                     verdict = ch.tracker.feed(sig)
         code = HINT_CODES.get(hint) if hint else None
@@ -244,7 +248,8 @@ class FaceObserver:
         timeout = min(PER_CHALLENGE_SECONDS, challenge_window_seconds(step))
         with self._lock:
             baseline = baseline_before(list(self._history), t)
-            self._challenges = _Challenges(seq, step.id, list(step.challenges), t, timeout, baseline)
+            self._challenges = _Challenges(seq, step.id, list(step.challenges), t, timeout,
+                                           baseline)
             self._announce(self._challenges)
 
     def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
@@ -273,7 +278,8 @@ class FaceObserver:
         }
 
     def finish(self, timeout: float = 15.0) -> dict | None:
-        """Stop, run the whole-session checks, write ``checks/liveness.json``; returns the report."""
+        """Stop, run the whole-session checks, write ``checks/liveness.json``; returns the
+        report."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
@@ -319,8 +325,8 @@ class FaceObserver:
     def _write(self, report: dict) -> None:
         folder = self.c.dir / "checks"
         folder.mkdir(exist_ok=True)
-        (folder / "liveness.json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str),
-                                              encoding="utf-8")
+        (folder / "liveness.json").write_text(
+            json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
 
 
 class VoiceObserver:
