@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,6 +27,7 @@ import requests
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
+from av.container import InputContainer
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class AnswerAudioTrack(AudioStreamTrack):
         self.loop_mode = loop
         self._pos: int | None = 0 if loop else None
         self._ts = 0
-        self._start: float | None = None
+        # Not AudioStreamTrack's _start (a float it sets in its own recv(), overridden here).
+        self._started_at: float | None = None
 
     def speak(self, pcm: np.ndarray | None = None) -> None:
         """Play ``pcm`` (or the track's own clip) once from its start."""
@@ -64,17 +67,17 @@ class AnswerAudioTrack(AudioStreamTrack):
         self._pos = 0
 
     async def recv(self):
-        if self._start is None:
-            self._start = time.time()
+        if self._started_at is None:
+            self._started_at = time.time()
         self._ts += FRAME_SAMPLES
-        wait = self._start + self._ts / SAMPLE_RATE - time.time()
+        wait = self._started_at + self._ts / SAMPLE_RATE - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         elif wait < -0.06 and not self._pos:
             # Behind real time (a busy machine) and silent, or about to start speaking: skip
             # the missed silence, as a capture device's clock never falls behind (speech that
             # started behind was placed before its window). Speech itself is never skipped.
-            self._ts = int((time.time() - self._start) * SAMPLE_RATE) // FRAME_SAMPLES \
+            self._ts = int((time.time() - self._started_at) * SAMPLE_RATE) // FRAME_SAMPLES \
                 * FRAME_SAMPLES
         chunk = np.zeros(FRAME_SAMPLES, np.int16)
         if self._pos is not None and len(self.pcm):
@@ -106,8 +109,8 @@ class FileCamera(MediaStreamTrack):
         with av.open(str(self.path)) as c:
             rate = c.streams.video[0].average_rate
         self.fps = float(rate) if rate else 15.0
-        self._container = None
-        self._frames = None
+        self._container: InputContainer | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None
         self._n = 0
         self._start: float | None = None
 
@@ -119,6 +122,7 @@ class FileCamera(MediaStreamTrack):
             try:
                 return next(self._frames)
             except StopIteration:
+                assert self._container is not None  # opened together with _frames
                 self._container.close()
                 self._frames = None
         raise MediaStreamError(f"{self.path} has no video frames")
