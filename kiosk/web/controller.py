@@ -14,11 +14,15 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import session as sm
 from kiosk.errors import GuideError, MediaError
 from kiosk.logs import session_context
 from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
+
+if TYPE_CHECKING:
+    from kiosk.web.observers import FaceObserver, VoiceObserver
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +129,8 @@ class WitnessController:
         self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
         self.state = sm.WitnessState()
         self.peer = None
-        self.face = None  # FaceObserver, from the join
-        self.voice = None  # VoiceObserver, from the join
+        self.face: FaceObserver | None = None  # from the join
+        self.voice: VoiceObserver | None = None  # from the join
         self.evaluator = services.evaluator_for(self)
         self._lock = threading.RLock()
         self._timers: dict[str, threading.Timer] = {}

@@ -46,18 +46,23 @@ def _int_field(data, name: str):
     return None
 
 
+def _sid() -> str:
+    """The Socket.IO session id of the event being handled."""
+    return request.sid  # type: ignore[attr-defined]  # set by flask-socketio, unknown to Flask
+
+
 def register(socketio, services) -> None:
     settings = services.settings
 
     def current():
-        c = services.by_sid(request.sid)
+        c = services.by_sid(_sid())
         if c is None:
             _bad("out_of_order", "join the witness first")
         return c
 
     @socketio.on("join")
     def on_join(data=None):
-        if services.by_sid(request.sid) is not None:
+        if services.by_sid(_sid()) is not None:
             return _bad("out_of_order", "already joined")
         token = data.get("token") if isinstance(data, dict) else None
         try:
@@ -72,7 +77,7 @@ def register(socketio, services) -> None:
             services.store.end(row.id, "failed", "flow_missing")
             return _bad("server_error",
                         "the witness script is not available; please contact your broker")
-        controller = WitnessController(services, row, flow, request.sid)
+        controller = WitnessController(services, row, flow, _sid())
         services.register(controller)
         with session_context(row.id):
             log.info("investor joined")
@@ -168,7 +173,7 @@ def register(socketio, services) -> None:
 
     @socketio.on("heartbeat")
     def on_heartbeat(_data=None):
-        c = services.by_sid(request.sid)
+        c = services.by_sid(_sid())
         if c is not None:
             c.heartbeat()
 
@@ -205,7 +210,7 @@ def register(socketio, services) -> None:
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
-        c = services.by_sid(request.sid)
+        c = services.by_sid(_sid())
         if c is not None:
             with session_context(c.id):
                 log.info("socket disconnected")

@@ -14,8 +14,15 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.logs import session_context
+
+if TYPE_CHECKING:
+    import av
+
+    from kiosk.liveness.analyzer import Analysis
+    from kiosk.liveness.challenges import ChallengeTracker, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +63,14 @@ def baseline_before(history, t: float):
 
 
 class _Challenges:
+    tracker: ChallengeTracker  # the current challenge's; set by next_tracker()
+
     def __init__(self, seq: int, step_id: str, kinds: list[str], started_t: float, timeout: float,
                  baseline):
         self.seq, self.step_id = seq, step_id
         self.queue = list(kinds)
         self.timeout = timeout
-        self.verdicts = []
-        self.tracker = None
+        self.verdicts: list[Verdict] = []
         self.done = False
         self.next_tracker(started_t, baseline)
 
@@ -79,13 +87,13 @@ class FaceObserver:
         self.c = controller
         self.model_path = model_path
         self._cond = threading.Condition()
-        self._pending = None  # (av.VideoFrame, t)
+        self._pending: tuple[av.VideoFrame, float] | None = None
         self._stopping = False
         self._lock = threading.Lock()
         self._challenges: _Challenges | None = None
-        self.verdicts = []
+        self.verdicts: list[Verdict] = []
         self.error: str | None = None
-        self.analysis = None
+        self.analysis: Analysis | None = None
         self.received = 0
         self.dropped = 0
         self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
@@ -285,7 +293,7 @@ class FaceObserver:
             self._cond.notify()
         self._thread.join(timeout)
         if self.analysis is None:
-            report = {"available": False, "error": self.error or "no analysis"}
+            report: dict[str, Any] = {"available": False, "error": self.error or "no analysis"}
             self._write(report)
             return report
         from kiosk.liveness.session_checks import assess, check_session

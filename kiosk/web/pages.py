@@ -153,7 +153,9 @@ def kiosk_next():
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
         return jsonify({"error": "send a JSON object"}), 400
-    locale = data.get("locale") if data.get("locale") in ("zh-CN", "en") else _locale()
+    requested = data.get("locale")
+    locale = (requested if isinstance(requested, str) and requested in ("zh-CN", "en")
+              else _locale())
     flow_id = data.get("flow") if isinstance(data.get("flow"), str) and data.get("flow") else None
     try:
         body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale,
