@@ -246,7 +246,7 @@ def _advance(plan, state: WitnessState):
 
 def _end(state: WitnessState, phase: str, reason: str):
     new = replace(state, phase=phase, end_reason=reason)
-    data = {"reason": reason}
+    data: dict[str, str | int] = {"reason": reason}
     if state.index >= 0:
         data["at_step_index"] = state.index
     return new, [Record(phase, data), End(phase, reason)]

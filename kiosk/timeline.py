@@ -78,7 +78,7 @@ def verify_chain(events: list[dict]) -> ChainBreak | None:
 
 def read_timeline(path: Path) -> list[dict]:
     """All complete events of a timeline file; a torn last line (crash) is ignored."""
-    events = []
+    events: list[dict] = []
     if not path.exists():
         return events
     with open(path, encoding="utf-8") as fh:
