@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Witness Kiosk set-up and entry points. Usage:
 #   ./dev.sh serve   install everything, then serve the demo at http://127.0.0.1:5000
-#   ./dev.sh test    install everything, then run the whole test suite
+#   ./dev.sh test    install everything, then ruff, mypy and the whole test suite
 #   ./dev.sh setup   install only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -85,7 +85,12 @@ case "$cmd" in
   test)
     need_debs $RUNTIME_DEBS $TEST_DEBS
     setup_python
+    echo "== ruff"
+    "$VENV/bin/ruff" check kiosk tests
+    echo "== mypy"
+    "$VENV/bin/mypy" kiosk
     setup_test_voices
+    echo "== pytest"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

@@ -59,7 +59,9 @@ def _pct(values, q):
     return round(values[k], 1)
 
 
-def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path, work: Path) -> dict:
+def run_mode(
+    mode: str, sessions: int, seconds: float, video: Path, audio: Path, work: Path
+) -> dict:
     """``mode``: blackhole (decode only), packets (recording), full (recording + liveness)."""
     from kiosk.media.simulate import create_link, run_investor
 
@@ -69,7 +71,8 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
     (flows / "bench.yaml").write_text(BENCH_FLOW.format(seconds=seconds), encoding="utf-8")
     port = _port()
     env = {**os.environ, "KIOSK_DATA_DIR": str(data), "KIOSK_FLOWS_DIR": str(flows),
-           "KIOSK_PORT": str(port), "KIOSK_API_KEYS": API_KEY, "KIOSK_RECORDER": "blackhole" if mode == "blackhole" else "packets",
+           "KIOSK_PORT": str(port), "KIOSK_API_KEYS": API_KEY,
+           "KIOSK_RECORDER": "blackhole" if mode == "blackhole" else "packets",
            "KIOSK_LIVENESS": "true" if mode == "full" else "false",
            "KIOSK_LOG_LEVEL": "WARNING"}
     log = open(work / f"server-{mode}.log", "wb")
@@ -89,7 +92,8 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
         links = [create_link(url, API_KEY, "en", "bench") for _ in range(sessions)]
         # Render the prompts once so that both modes start from a warm cache.
         warm = asyncio.run(run_investor(create_link(url, API_KEY, "en", "bench"), video, audio,
-                                        prompt_time="instant", timeout=seconds + 60, api_key=API_KEY))
+                                        prompt_time="instant", timeout=seconds + 60,
+                                        api_key=API_KEY))
         samples: list[tuple[float, float]] = []
         stop = threading.Event()
 
@@ -129,6 +133,8 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
                 checks = data / "sessions" / r.session_id / "checks" / "liveness.json"
                 if checks.exists():
                     liveness.append(json.loads(checks.read_text())["performance"])
+        offer_answer = [r.offer_answer_ms for r in results if r.offer_answer_ms]
+        first_prompt = [r.first_prompt_ms for r in results if r.first_prompt_ms]
         return {
             "mode": mode,
             "sessions": sessions,
@@ -136,10 +142,10 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
             "server_cpu_pct_total": round(100 * cpu / wall, 1),
             "server_cpu_pct_per_session": round(100 * cpu / wall / sessions, 1),
             "states": [r.state for r in results],
-            "offer_answer_ms_p50": _pct([r.offer_answer_ms for r in results if r.offer_answer_ms], 50),
-            "offer_answer_ms_p95": _pct([r.offer_answer_ms for r in results if r.offer_answer_ms], 95),
-            "first_prompt_ms_p50": _pct([r.first_prompt_ms for r in results if r.first_prompt_ms], 50),
-            "first_prompt_ms_p95": _pct([r.first_prompt_ms for r in results if r.first_prompt_ms], 95),
+            "offer_answer_ms_p50": _pct(offer_answer, 50),
+            "offer_answer_ms_p95": _pct(offer_answer, 95),
+            "first_prompt_ms_p50": _pct(first_prompt, 50),
+            "first_prompt_ms_p95": _pct(first_prompt, 95),
             "recorded_video_frames": frames,
             "liveness": liveness,
             "warmup_state": warm.state,
@@ -154,8 +160,10 @@ def run_mode(mode: str, sessions: int, seconds: float, video: Path, audio: Path,
 
 
 @click.command()
-@click.option("--sessions", "-n", type=int, default=2, show_default=True, help="concurrent investors")
-@click.option("--seconds", type=float, default=20.0, show_default=True, help="media time per session")
+@click.option("--sessions", "-n", type=int, default=2, show_default=True,
+              help="concurrent investors")
+@click.option("--seconds", type=float, default=20.0, show_default=True,
+              help="media time per session")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--keep", is_flag=True, help="keep the work folder (server logs, recordings)")
 @click.option("--with-liveness", is_flag=True, help="also run recording + live face analysis")
@@ -175,24 +183,31 @@ def bench(sessions, seconds, as_json, keep, with_liveness):
             video = clip_path(ClipSpec("astronaut", "sequence"), work)
         rows = [run_mode(m, sessions, seconds, video, audio, work) for m in modes]
         base, rec = rows[0], rows[1]
-        ratio = rec["server_cpu_pct_total"] / base["server_cpu_pct_total"] if base["server_cpu_pct_total"] else None
+        ratio = (rec["server_cpu_pct_total"] / base["server_cpu_pct_total"]
+                 if base["server_cpu_pct_total"] else None)
         summary = {"runs": rows, "recording_cpu_ratio": round(ratio, 2) if ratio else None,
-                   "target_ratio": 1.5, "cores": psutil.cpu_count(), "work_dir": str(work) if keep else None}
+                   "target_ratio": 1.5, "cores": psutil.cpu_count(),
+                   "work_dir": str(work) if keep else None}
         if as_json:
             click.echo(json.dumps(summary, indent=2))
         else:
             for r in rows:
-                click.echo(f"{r['mode']:>9}: {r['sessions']} sessions, server CPU {r['server_cpu_pct_total']}% "
-                           f"({r['server_cpu_pct_per_session']}%/session of one core), offer->answer "
+                click.echo(f"{r['mode']:>9}: {r['sessions']} sessions, "
+                           f"server CPU {r['server_cpu_pct_total']}% "
+                           f"({r['server_cpu_pct_per_session']}%/session of one core), "
+                           f"offer->answer "
                            f"p50 {r['offer_answer_ms_p50']} ms p95 {r['offer_answer_ms_p95']} ms, "
                            f"connect->first prompt audio p50 {r['first_prompt_ms_p50']} ms "
-                           f"p95 {r['first_prompt_ms_p95']} ms, frames {r['recorded_video_frames']}, "
+                           f"p95 {r['first_prompt_ms_p95']} ms, "
+                           f"frames {r['recorded_video_frames']}, "
                            f"states {r['states']}")
                 for perf in r["liveness"]:
-                    click.echo(f"           liveness: {perf['analysed_fps']} analysed fps, frame->result "
+                    click.echo(f"           liveness: {perf['analysed_fps']} analysed fps, "
+                               f"frame->result "
                                f"p50 {perf['latency_p50_ms']} ms p95 {perf['latency_p95_ms']} ms, "
                                f"{perf['frames_dropped']} stale frames dropped")
-            click.echo(f"recording / decode-only CPU ratio: {summary['recording_cpu_ratio']} (target <= 1.5)")
+            click.echo(f"recording / decode-only CPU ratio: {summary['recording_cpu_ratio']} "
+                       f"(target <= 1.5)")
             if keep:
                 click.echo(f"work folder: {work}")
     finally:

@@ -40,7 +40,9 @@ class LazyGroup(click.Group):
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("kiosk"):
-                raise click.ClickException(f"'kiosk {name}' is not available in this build") from exc
+                raise click.ClickException(
+                    f"'kiosk {name}' is not available in this build"
+                ) from exc
             raise
         return getattr(module, attr)
 

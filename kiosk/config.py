@@ -35,7 +35,9 @@ class IceServer(BaseModel):
 class Settings(BaseSettings):
     """Every setting of the service, with embedded defaults good for a local demo."""
 
-    model_config = SettingsConfigDict(env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid"
+    )
 
     host: str = "127.0.0.1"
     port: int = 5000
@@ -46,7 +48,8 @@ class Settings(BaseSettings):
     flows_dir: Path = REPO_ROOT / "flows"
     default_flow: str = "securities_account_opening"
     secret_key: str = ""  # Flask session secret; generated into data_dir when empty
-    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)  # back-office keys for POST /api/sessions
+    # back-office keys for POST /api/sessions
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False  # the /demo page creates sessions for a sample applicant
 
     link_ttl_seconds: int = 30 * 60
@@ -75,7 +78,8 @@ class Settings(BaseSettings):
     speech_preload: bool = True  # start the recognisers (Whisper worker process) with the server
     liveness: bool = True  # watch the face; off only for benchmarks of the media path
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
-    kiosk_self_start: bool = False  # /kiosk may create a witness for the next walk-in (sample applicant)
+    # /kiosk may create a witness for the next walk-in (sample applicant)
+    kiosk_self_start: bool = False
     kiosk_reset_seconds: float = 15.0  # kiosk: the end screen stays this long, then the page resets
     kiosk_idle_seconds: float = 90.0  # kiosk: untouched this long before the witness starts: reset
     brand_color: str = ""  # "#rrggbb" broker colour; anything else is ignored with a warning

@@ -11,6 +11,17 @@ from kiosk.timeline import MediaClock, TimelineWriter, read_timeline, wall_clock
 log = logging.getLogger(__name__)
 
 
+class _RecordAt:
+    """A ``recorder_of`` for finalise_session_recording: appends every event at time ``t``."""
+
+    def __init__(self, timeline: TimelineWriter, t: float) -> None:
+        self.timeline = timeline
+        self.t = t
+
+    def record(self, type_: str, data: dict | None = None) -> dict:
+        return self.timeline.append(type_, data, t=self.t)
+
+
 def recover_interrupted(services) -> list[str]:
     """Finalise every session that was live when the server died; returns their ids.
 
@@ -26,19 +37,19 @@ def recover_interrupted(services) -> list[str]:
             folder = services.store.session_dir(row.id)
             folder.mkdir(parents=True, exist_ok=True)
             events = read_timeline(folder / "timeline.jsonl")
-            last_t = max((e["t"] for e in events if isinstance(e.get("t"), (int, float))), default=0.0)
+            last_t = max(
+                (e["t"] for e in events if isinstance(e.get("t"), (int, float))), default=0.0
+            )
             # The old media clock died with the process: stamp recovery at the last known time.
             timeline = TimelineWriter(folder / "timeline.jsonl", MediaClock())
-
-            class _Rec:
-                record = staticmethod(lambda t, d=None: timeline.append(t, d, t=last_t))
-
             timeline.append("aborted", {"reason": "server_restart", "recovered": True}, t=last_t)
-            info = finalise_session_recording(folder, _Rec())
+            info = finalise_session_recording(folder, _RecordAt(timeline, last_t))
             timeline.close()
             meta_path = folder / "session.json"
-            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {"id": row.id}
-            meta.update(state="aborted", end_reason="server_restart", recovered=True, ended_at=wall_clock())
+            meta = (json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists()
+                    else {"id": row.id})
+            meta.update(state="aborted", end_reason="server_restart", recovered=True,
+                        ended_at=wall_clock())
             write_json_atomic(meta_path, meta)
             services.store.end(row.id, "aborted", "server_restart", recovered=True,
                                recording_frames=info.get("video_frames") if info else None)

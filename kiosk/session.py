@@ -224,7 +224,8 @@ def _start_step(plan, state: WitnessState, index: int, attempt: int = 0):
     new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt)
     step = plan[index]
     effects: list[Effect] = [
-        Record("step_started", {"step": step.id, "index": index, "kind": step.kind, "attempt": attempt}),
+        Record("step_started",
+               {"step": step.id, "index": index, "kind": step.kind, "attempt": attempt}),
         SendStep(index, seq, attempt),
     ]
     return new, effects
@@ -245,7 +246,7 @@ def _advance(plan, state: WitnessState):
 
 def _end(state: WitnessState, phase: str, reason: str):
     new = replace(state, phase=phase, end_reason=reason)
-    data = {"reason": reason}
+    data: dict[str, str | int] = {"reason": reason}
     if state.index >= 0:
         data["at_step_index"] = state.index
     return new, [Record(phase, data), End(phase, reason)]
@@ -345,7 +346,8 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
         outcome = event.outcome
         if outcome == "flag" and step.on_fail == "retry":
             outcome = "retry"  # one more full round of the step (fresh prompt), then flag
-        if outcome == "retry" and state.attempt >= max(step.retries, 1 if step.on_fail == "retry" else 0):
+        retries = max(step.retries, 1 if step.on_fail == "retry" else 0)
+        if outcome == "retry" and state.attempt >= retries:
             outcome = "flag"  # out of retries: a human decides
         if outcome == "pass":
             new, more = _advance(plan, state)

@@ -13,7 +13,18 @@ import secrets
 import uuid
 from pathlib import Path
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, create_engine, event, select, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from kiosk.errors import LinkError
@@ -153,9 +164,12 @@ class SessionStore:
                        WitnessRow.state == "created")
                 .values(joined_at=utcnow(), state="active")
             )
+            assert isinstance(res, CursorResult)  # an UPDATE executes to a CursorResult
             if res.rowcount != 1:
                 raise LinkError("link_used", "this link has already been used")
-        return self.get(row.id)
+        used = self.get(row.id)
+        assert used is not None  # the update above matched this row
+        return used
 
     def set(self, session_id: str, **values) -> None:
         with self.db() as db, db.begin():

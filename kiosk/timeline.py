@@ -65,9 +65,11 @@ def verify_chain(events: list[dict]) -> ChainBreak | None:
     prev = GENESIS
     for i, ev in enumerate(events):
         if ev.get("seq") != i:
-            return ChainBreak(i, f"event {i}: seq is {ev.get('seq')!r}, expected {i} (removed or reordered)")
+            return ChainBreak(
+                i, f"event {i}: seq is {ev.get('seq')!r}, expected {i} (removed or reordered)")
         if ev.get("prev") != prev:
-            return ChainBreak(i, f"event {i}: prev hash does not match event {i - 1} (removed or reordered)")
+            return ChainBreak(
+                i, f"event {i}: prev hash does not match event {i - 1} (removed or reordered)")
         if event_hash(ev) != ev.get("hash"):
             return ChainBreak(i, f"event {i}: content does not match its hash (edited)")
         prev = ev["hash"]
@@ -76,7 +78,7 @@ def verify_chain(events: list[dict]) -> ChainBreak | None:
 
 def read_timeline(path: Path) -> list[dict]:
     """All complete events of a timeline file; a torn last line (crash) is ignored."""
-    events = []
+    events: list[dict] = []
     if not path.exists():
         return events
     with open(path, encoding="utf-8") as fh:

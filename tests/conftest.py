@@ -28,7 +28,8 @@ def tone_audio(media_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def yes_audio(media_dir) -> Path:
-    return speech_wav(media_dir / "yes.wav", "yes, I understand", lead_silence=0.3, trail_silence=0.5)
+    return speech_wav(media_dir / "yes.wav", "yes, I understand", lead_silence=0.3,
+                      trail_silence=0.5)
 
 
 @pytest.fixture()

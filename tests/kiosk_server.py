@@ -32,7 +32,8 @@ class KioskServer(ServerProcess):
         return r.json()
 
     def session(self, session_id: str) -> dict:
-        r = requests.get(f"{self.url}/api/sessions/{session_id}", headers=self.headers(), timeout=10)
+        r = requests.get(f"{self.url}/api/sessions/{session_id}", headers=self.headers(),
+                         timeout=10)
         r.raise_for_status()
         return r.json()
 
@@ -55,7 +56,8 @@ class KioskServer(ServerProcess):
 
         archive = self.data_dir / "evidence" / f"{session_id}.tar"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not (self.session(session_id)["sealed"] and archive.exists()):
+        while time.monotonic() < deadline and not (self.session(session_id)["sealed"]
+                                                   and archive.exists()):
             time.sleep(0.25)
         assert archive.exists(), f"no sealed package for {session_id}\n{self.log()}"
         keyring = EvidenceKeys(self.data_dir / "keys").keyring()

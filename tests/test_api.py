@@ -51,7 +51,8 @@ def test_create_session_returns_an_unguessable_expiring_link(client, app):
     db_file = app.extensions["kiosk"].settings.data_dir / "kiosk.sqlite3"
     assert token.encode() not in db_file.read_bytes()
     assert client.get(f"/w/{token}").status_code == 200
-    info = client.get(f"/api/sessions/{body['session_id']}", headers={"X-API-Key": API_KEY}).get_json()
+    info = client.get(f"/api/sessions/{body['session_id']}",
+                      headers={"X-API-Key": API_KEY}).get_json()
     assert info["state"] == "created" and "id_number" not in str(info)
 
 
@@ -223,7 +224,8 @@ def test_a_session_runs_the_exact_script_it_was_created_with(app, client):
     r = create(client)
     flows_dir = app.extensions["kiosk"].settings.flows_dir
     original = (flows_dir / "quick.yaml").read_text(encoding="utf-8")
-    (flows_dir / "quick.yaml").write_text(original.replace("您好。", "您好，已修改。"), encoding="utf-8")
+    (flows_dir / "quick.yaml").write_text(original.replace("您好。", "您好，已修改。"),
+                                          encoding="utf-8")
     c = sock(app, client)
     c.emit("join", {"token": token_of(r)})
     c.get_received()

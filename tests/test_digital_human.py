@@ -40,7 +40,9 @@ steps:
     text: {{zh-CN: "{ZH_LINE}", en: "{EN_LINE}"}}
   - id: again
     kind: say
-    text: {{zh-CN: "好的，我们继续。下面，请保持安静。", en: "Good. We go on. Now, please stay quiet."}}
+    text:
+      zh-CN: "好的，我们继续。下面，请保持安静。"
+      en: "Good. We go on. Now, please stay quiet."
 """,
     # One very short step that names the applicant: the kiosk reset must wipe the name.
     "kiosk_short.yaml": """
@@ -355,7 +357,8 @@ def test_prompt_arriving_in_a_hidden_tab_waits_for_the_investor(server, barcode_
         assert wait_phase(page, ["done", "ended", "error"], 30000) == "done"
 
     events = read_timeline(server.session_dir(created["session_id"]) / "timeline.jsonl")
-    kinds = [(e["type"], e["data"].get("reason")) for e in events if e["type"].startswith("prompt_")]
+    kinds = [(e["type"], e["data"].get("reason")) for e in events
+             if e["type"].startswith("prompt_")]
     assert kinds == [("prompt_sent", None), ("prompt_blocked", "hidden"), ("prompt_started", None),
                      ("prompt_ended", None)], kinds
 

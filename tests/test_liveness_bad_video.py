@@ -9,7 +9,8 @@ from kiosk.testing.faces import ClipSpec, iter_frames
 
 def test_black_frames_then_a_resolution_change_are_reported_not_fatal():
     black = [(i / 15, np.zeros((480, 640, 3), np.uint8)) for i in range(20)]
-    small = [(20 / 15 + t, f) for t, f in iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240)))]
+    clip = ClipSpec("astronaut", "neutral", size=(320, 240))
+    small = [(20 / 15 + t, f) for t, f in iter_frames(clip)]
     analysis = analyze_frames(black + small, describe=False)
     sigs = analysis.signals
     assert len(sigs) == len(black) + len(small)

@@ -65,7 +65,9 @@ def test_a_face_swapped_mid_session_is_flagged(kiosk_server, tone_audio):
     assert report["ok"] is False and report["summary"]["identity_consistent"] is False
 
 
-def test_chromium_fake_camera_with_a_live_face_passes_the_challenge(kiosk_server, tone_audio, tmp_path):
+def test_chromium_fake_camera_with_a_live_face_passes_the_challenge(
+    kiosk_server, tone_audio, tmp_path
+):
     from kiosk.testing.faces import iter_frames, write_y4m
     from tests.browser import browser, start_witness, wait_phase
 

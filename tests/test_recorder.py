@@ -675,7 +675,7 @@ def bench_cpu(seconds: float = 20.0, tmp: Path | None = None) -> dict:
         child = subprocess.Popen([sys.executable, __file__, "--bench-sender"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-        async def run():
+        async def run(child: subprocess.Popen, mode: str) -> dict:
             offer = await _signal_line(child.stdout)
             lb = Loopback(tmp / f"{mode}.mkv" if mode == "record" else None)
             lb.rx = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -711,7 +711,7 @@ def bench_cpu(seconds: float = 20.0, tmp: Path | None = None) -> dict:
                     "recorded_bytes_per_s": round(stats.get("bytes", 0) / wall)}
 
         try:
-            results[mode] = asyncio.run(run())
+            results[mode] = asyncio.run(run(child, mode))
         finally:
             child.wait(10) if child.poll() is None else None
     return results

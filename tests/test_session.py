@@ -3,9 +3,28 @@
 import pytest
 
 from kiosk.session import (
-    Cancel, CloseWindow, End, Evaluate, Failure, Joined, Lost, MediaConnected, OpenWindow,
-    PlannedStep, PromptEnded, PromptStarted, PromptTimeout, Record, Reject, SendStep, Shutdown,
-    StartTimer, StepResult, WindowTimeout, WitnessState, transition,
+    Cancel,
+    CloseWindow,
+    End,
+    Evaluate,
+    Failure,
+    Joined,
+    Lost,
+    MediaConnected,
+    OpenWindow,
+    PlannedStep,
+    PromptEnded,
+    PromptStarted,
+    PromptTimeout,
+    Record,
+    Reject,
+    SendStep,
+    Shutdown,
+    StartTimer,
+    StepResult,
+    WindowTimeout,
+    WitnessState,
+    transition,
 )
 
 PLAN = (

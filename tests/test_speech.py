@@ -378,8 +378,10 @@ def test_an_answer_said_twice_is_heard_utterance_by_utterance():
     assert decide(ans, Expected("affirm"), 0, 1).outcome == "pass"
 
 
-@pytest.mark.parametrize("first, second", [("yes I do", "I disagree"), ("yes I do", "I do not agree"),
-                                           ("I disagree", "yes I do"), ("yes I do", "what was that")])
+@pytest.mark.parametrize("first, second", [("yes I do", "I disagree"),
+                                           ("yes I do", "I do not agree"),
+                                           ("I disagree", "yes I do"),
+                                           ("yes I do", "what was that")])
 def test_a_yes_next_to_anything_else_is_never_consent(first, second):
     ans = verify(_twice(first, second), "en", Expected("affirm"))
     assert ans.intent != "affirm", ans

@@ -1,4 +1,5 @@
-"""Whole witnesses over real WebRTC: ``kiosk simulate``'s aiortc investor against ``kiosk serve``."""
+"""Whole witnesses over real WebRTC: ``kiosk simulate``'s aiortc investor against
+``kiosk serve``."""
 
 import asyncio
 import datetime
@@ -9,14 +10,12 @@ import time
 
 import pytest
 
+from kiosk.flows import load_flow
 from kiosk.media.recorder import probe_recording
 from kiosk.media.simulate import run_investor
 from kiosk.testing.streams import read_barcode
 from kiosk.timeline import read_timeline, verify_chain
-from tests.kiosk_server import API_KEY, KioskServer
-
-from kiosk.flows import load_flow
-from tests.kiosk_server import REPO
+from tests.kiosk_server import API_KEY, REPO, KioskServer
 
 QUICK_STEPS = [s.id for s in load_flow(REPO / "tests" / "flow_fixtures" / "quick.yaml").steps]
 
@@ -81,7 +80,7 @@ def test_a_whole_witness_is_recorded_frame_for_frame(kiosk_server, barcode_video
     assert (probe["width"], probe["height"]) == (640, 480)
     codes = decoded_barcodes(kiosk_server.session_dir(created["session_id"]) / "recording.webm")
     assert all(0 <= c < 60 for c in codes), codes[:30]  # the source has 60 frames, looped
-    steps = [(b - a) % 60 for a, b in zip(codes, codes[1:])]
+    steps = [(b - a) % 60 for a, b in zip(codes, codes[1:], strict=False)]
     assert sum(s == 1 for s in steps) >= 0.9 * len(steps), steps  # in order, none repeated
     assert probe["audio_seconds"] >= media_span - 1.0 and probe["audio_rms"] > 0.05, probe
     # Both tracks start promptly on the session clock (content-timed A/V sync within 100 ms is
@@ -101,7 +100,9 @@ def test_simulate_command_prints_json(kiosk_server, barcode_video, tone_audio):
     assert distinct(result["steps"]) == QUICK_STEPS
 
 
-def test_investor_cancel_ends_aborted_with_a_playable_recording(kiosk_server, barcode_video, tone_audio):
+def test_investor_cancel_ends_aborted_with_a_playable_recording(
+    kiosk_server, barcode_video, tone_audio
+):
     created = kiosk_server.create(flow="quick")
     res = run(created["investor_url"], barcode_video, tone_audio, cancel_at_step=1)
     assert (res.state, res.reason) == ("aborted", "cancelled")
@@ -121,7 +122,8 @@ def test_vanished_browser_is_aborted_within_a_second(kiosk_server, barcode_video
     assert info["state"] == "aborted" and info["end_reason"] in ("disconnected", "media_closed")
     assert info["recording_frames"] > 0
     events = timeline(kiosk_server, created["session_id"])
-    assert [e["type"] for e in events if not e["type"].startswith("keyframes_")][-1] == "recording_finalised"
+    types = [e["type"] for e in events if not e["type"].startswith("keyframes_")]
+    assert types[-1] == "recording_finalised"
     assert time.monotonic() - t0 < 30
 
 
@@ -140,8 +142,8 @@ def test_server_shutdown_ends_live_sessions_cleanly(tmp_path, barcode_video, ton
     created = server.create(flow="quick")
 
     async def go():
-        task = asyncio.ensure_future(run_investor(created["investor_url"], barcode_video, tone_audio,
-                                                  timeout=60))
+        task = asyncio.ensure_future(run_investor(created["investor_url"], barcode_video,
+                                                  tone_audio, timeout=60))
         await asyncio.sleep(6)
         await asyncio.get_running_loop().run_in_executor(None, server.stop)
         return await task
@@ -156,13 +158,15 @@ def test_server_shutdown_ends_live_sessions_cleanly(tmp_path, barcode_video, ton
 
 
 @pytest.mark.slow
-def test_kill_9_leaves_a_playable_partial_recording_sealed_on_restart(tmp_path, barcode_video, tone_audio):
+def test_kill_9_leaves_a_playable_partial_recording_sealed_on_restart(
+    tmp_path, barcode_video, tone_audio
+):
     server = KioskServer(tmp_path / "data").start()
     created = server.create(flow="securities_account_opening")
 
     async def go():
-        task = asyncio.ensure_future(run_investor(created["investor_url"], barcode_video, tone_audio,
-                                                  timeout=30))
+        task = asyncio.ensure_future(run_investor(created["investor_url"], barcode_video,
+                                                  tone_audio, timeout=30))
         await asyncio.sleep(9)
         server.kill9()
         killed_at.append(time.time())
@@ -173,13 +177,15 @@ def test_kill_9_leaves_a_playable_partial_recording_sealed_on_restart(tmp_path, 
     folder = server.session_dir(created["session_id"])
     before = read_timeline(folder / "timeline.jsonl")
     connected_wall = next(e["wall"] for e in before if e["type"] == "media_connected")
-    connected_epoch = datetime.datetime.fromisoformat(connected_wall.replace("Z", "+00:00")).timestamp()
+    connected_epoch = datetime.datetime.fromisoformat(
+        connected_wall.replace("Z", "+00:00")).timestamp()
     media_seconds = killed_at[0] - connected_epoch
     assert (folder / "recording.mkv").exists()
 
     server.start()  # the same data folder: recovery runs at start-up
     info = server.wait_ended(created["session_id"])
-    assert (info["state"], info["end_reason"], info["recovered"]) == ("aborted", "server_restart", True)
+    assert (info["state"], info["end_reason"], info["recovered"]) == (
+        "aborted", "server_restart", True)
     report = server.verify_sealed(created["session_id"])
     assert str(report.info.get("Witness-Recovered")).lower() == "true", report.info
     probe = probe_recording(folder / "recording.webm")

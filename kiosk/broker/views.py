@@ -175,9 +175,9 @@ def _body() -> tuple[str, str]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         abort(_bad("send a JSON object with flow_id and text"))
-    flow_id, text = data.get("flow_id"), data.get("text")
+    text = data.get("text")
     try:
-        check_flow_id(flow_id)
+        flow_id = check_flow_id(data.get("flow_id"))
     except VersionError as exc:
         abort(_bad(str(exc)))
     if not isinstance(text, str):
@@ -241,7 +241,7 @@ def prompt(user):
     except FlowError as exc:
         return _bad(str(exc))
     rng = random.Random()
-    draw = None
+    draw: str | list[str] | None = None
     extra: dict = {}
     if isinstance(step, ReadAloudStep):
         draw = flow.draw_read_aloud(step, locale, rng)

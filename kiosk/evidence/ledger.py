@@ -173,8 +173,9 @@ class Ledger:
                 elif not _sig_ok(keyring[kid], e):
                     problems.append(f"{self.path}: entry {i}: signature by key {kid} "
                                     "does not match the entry")
-        by_id: dict[str, tuple[int, dict]] = {}
-        deleted: set[str] = set()
+        # A malformed entry may lack its package id: it is reported as package None.
+        by_id: dict[str | None, tuple[int, dict]] = {}
+        deleted: set[str | None] = set()
         for i, e in enumerate(entries):
             pid = e.get("package_id")
             if e.get("kind") == "package":

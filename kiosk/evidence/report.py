@@ -22,7 +22,8 @@ def steps_from_timeline(events: list[dict]) -> list[dict]:
     """One row per step id seen on the timeline, in order of first appearance."""
     steps: dict[str, dict] = {}
     for ev in events:
-        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        raw = ev.get("data")
+        data = raw if isinstance(raw, dict) else {}
         etype = str(ev.get("type", ""))
         key = data.get("step")
         if key is None and etype.startswith("step"):

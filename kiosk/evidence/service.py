@@ -31,11 +31,13 @@ def make_sealer(services):
     def seal(session_id: str) -> None:
         with lock:
             row = services.store.get(session_id)
-            if row is None or row.sealed_at is not None or row.state not in ("finished", "aborted", "failed"):
+            if (row is None or row.sealed_at is not None
+                    or row.state not in ("finished", "aborted", "failed")):
                 return
             result = seal_package(services.store.session_dir(session_id), out_dir, keys, ledger,
                                   mask=services.settings.id_mask, recovered=row.recovered)
             services.store.set(session_id, sealed_at=utcnow(), package_id=result.package_id)
-            log.info("sealed evidence package in %.2f s (ledger #%d)", result.seconds, result.ledger_index)
+            log.info("sealed evidence package in %.2f s (ledger #%d)",
+                     result.seconds, result.ledger_index)
 
     return seal

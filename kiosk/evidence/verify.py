@@ -59,7 +59,10 @@ def safe_extract(archive: Path, dest: Path, *, max_bytes: int = MAX_ARCHIVE_BYTE
     except (tarfile.TarError, OSError) as exc:
         raise UnsafeArchive(f"{archive}: not a readable tar archive ({exc})") from exc
     with tf:
-        members, names, tops, total = [], set(), set(), 0
+        members: list[tarfile.TarInfo] = []
+        names: set[str] = set()
+        tops: set[str] = set()
+        total = 0
         for m in tf:
             if len(members) >= max_members:
                 raise UnsafeArchive(f"{archive}: more than {max_members} members (refused)")

@@ -112,7 +112,7 @@ def source_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_flow_id(flow_id: str) -> str:
+def check_flow_id(flow_id: object) -> str:
     if not isinstance(flow_id, str) or not _FLOW_ID_RE.match(flow_id):
         raise VersionError(f"invalid flow id {str(flow_id)[:80]!r}: use 1-64 lowercase "
                            "letters, digits and _")
@@ -132,8 +132,9 @@ class FlowVersions:
 
     def __init__(self, store):
         self.store = store
-        Base.metadata.create_all(store.engine, tables=[FlowVersion.__table__,
-                                                       FlowDraft.__table__])
+        tables = Base.metadata.tables
+        Base.metadata.create_all(store.engine, tables=[tables[FlowVersion.__tablename__],
+                                                       tables[FlowDraft.__tablename__]])
         self._cache: dict[str, Flow] = {}  # content hash -> loaded flow
         self._lock = threading.Lock()
 

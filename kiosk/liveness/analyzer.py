@@ -61,8 +61,9 @@ class FrameAnalysis:
     """Stateful per-stream analysis: one landmarker (and describer) for one thread."""
 
     def __init__(
-        self, model_path: Path | None = None, describe: bool = True, descriptor_every_s: float = 1.0,
-        describer=None, continuity: ContinuityParams | None = None,
+        self, model_path: Path | None = None, describe: bool = True,
+        descriptor_every_s: float = 1.0, describer=None,
+        continuity: ContinuityParams | None = None,
     ):
         from kiosk.liveness.adapter import FaceAnalyzer
 

@@ -9,9 +9,10 @@ half-covered face gives a poor descriptor. So:
    crop), and found by dlib's own frontal detector too (it misses profiles and covered faces).
 2. **An enrolment template** is the mean of the first ``enrol_samples`` good descriptors that
    agree with each other (sampled every ``enrol_every_s`` at first, then once a second, so
-   that someone seen only in the first seconds still seeds it): it is seeded by the medoid of the first three (so one poor sample
-   cannot seed it), and a later sample joins only when it is within ``distance`` of it (so a
-   person who takes over in the first seconds does not blend into it).
+   that someone seen only in the first seconds still seeds it): it is seeded by the medoid of
+   the first three (so one poor sample cannot seed it), and a later sample joins only when it
+   is within ``distance`` of it (so a person who takes over in the first seconds does not
+   blend into it).
 3. **A change is reported only when it persists**: at least ``min_samples`` consecutive good
    samples farther than ``distance`` from the template, spanning at least ``min_span_s``.
 

@@ -22,7 +22,8 @@ def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -
     for ev in events:
         if ev.get("type") == "step_started" and isinstance(ev.get("t"), (int, float)):
             data = ev.get("data") or {}
-            name = f"{int(data.get('index', 0)):02d}_{_SAFE.sub('_', str(data.get('step', 'step')))[:40]}"
+            step = _SAFE.sub('_', str(data.get('step', 'step')))[:40]
+            name = f"{int(data.get('index', 0)):02d}_{step}"
             if data.get("attempt"):
                 name += f"_retry{int(data['attempt'])}"
             wanted.append((float(ev["t"]) + OFFSET_S, name))
@@ -38,7 +39,10 @@ def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -
         i = 0
         last = None
         for frame in container.decode(stream):
-            t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+            t = 0.0
+            if frame.pts is not None:
+                assert frame.time_base is not None  # decoders stamp the stream's time base
+                t = float(frame.pts * frame.time_base)
             while i < len(targets) and t >= targets[i][0]:
                 written.append(_save(frame, out_dir / f"{targets[i][1]}.jpg"))
                 i += 1

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -19,6 +20,9 @@ from aiortc.sdp import SessionDescription
 
 from kiosk.errors import SignallingError
 from kiosk.timeline import MediaClock
+
+if TYPE_CHECKING:
+    from kiosk.media.recorder import PacketRecorder
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ class InvestorPeer:
         self.on_video_frame = on_video_frame
         self.on_audio_frame = on_audio_frame
         self.pc: RTCPeerConnection | None = None
-        self.recorder = None
+        self.recorder: PacketRecorder | None = None
         self.video_frames = 0
         self.audio_frames = 0
         self._tasks: list[asyncio.Task] = []
@@ -123,7 +127,9 @@ class InvestorPeer:
             raise
         except Exception as exc:
             await self.close()
-            raise SignallingError(f"the offer could not be answered ({type(exc).__name__}: {exc})") from None
+            raise SignallingError(
+                f"the offer could not be answered ({type(exc).__name__}: {exc})"
+            ) from None
         return pc.localDescription.sdp
 
     async def _consume(self, track) -> None:

@@ -11,6 +11,7 @@ decodes a recording to prove what is in it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import queue
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -70,7 +72,9 @@ def prefer_vp8_opus(pc: RTCPeerConnection) -> None:
         kind = transceiver.kind
         if kind not in wanted:
             continue
-        caps = RTCRtpReceiver.getCapabilities(kind).codecs
+        capabilities = RTCRtpReceiver.getCapabilities(kind)
+        assert capabilities is not None  # None only for a kind other than audio/video
+        caps = capabilities.codecs
         prefs = [c for c in caps if c.mimeType.lower() in wanted[kind]]
         if kind == "video":
             prefs += [c for c in caps if c.mimeType.lower() == "video/rtx"]
@@ -117,7 +121,7 @@ class _Track:
     receiver: RTCRtpReceiver
     timeline: RtpTimeline
     tap: aiortc_seam.ReceiverTap | None = None
-    stream: object = None  # av stream, writer thread only
+    stream: av.stream.Stream | None = None  # writer thread only
     need_keyframe: bool = True
     keyframe_wanted: bool = False
     last_keyframe_arrival: float | None = None
@@ -163,7 +167,8 @@ class PacketRecorder:
         self._writer: threading.Thread | None = None
         self._pli_task: asyncio.Task | None = None
         self._last_drop_warning = 0.0
-        self._stats = {
+        # Counters (int) and first_<kind>_t (float | None), updated by kind-built keys.
+        self._stats: dict[str, Any] = {
             "video_packets": 0,
             "audio_packets": 0,
             "video_keyframes": 0,
@@ -197,12 +202,10 @@ class PacketRecorder:
                                RtpTimeline(CLOCK_RATES[transceiver.kind], self.clock.origin))
                 try:
                     track.tap = aiortc_seam.tap_receiver(
-                        transceiver.receiver,
-                        lambda codec, data, ts, arrival, t=track: self._on_frame(
-                            t, codec, data, ts, arrival),
-                    )
+                        transceiver.receiver, functools.partial(self._on_frame, track))
                 except MediaError:
                     for done in self._tracks:  # leave no half-attached recorder behind
+                        assert done.tap is not None  # a track is appended once tapped
                         done.tap.detach()
                     self._tracks.clear()
                     raise
@@ -351,14 +354,16 @@ class PacketRecorder:
                      for s in [vp8_keyframe_size(p.data)] if s), FALLBACK_SIZE)
         container = av.open(fh, "w", format="matroska", options=LIVE_MKV_OPTIONS)
         for track in self._tracks:
+            stream: av.stream.Stream
             if track.kind == "video":
-                track.stream = container.add_mux_stream("vp8", width=size[0], height=size[1])
+                stream = container.add_mux_stream("vp8", width=size[0], height=size[1])
             else:
                 # A libopus encoder context (opened, never fed) makes PyAV write an OpusHead
                 # as CodecPrivate, which Matroska's A_OPUS requires; ffmpeg guesses without
                 # one, stricter players may not. PyAV cannot set extradata on a mux stream.
-                track.stream = container.add_stream("libopus", rate=48_000, layout="stereo")
-            track.stream.time_base = MS
+                stream = container.add_stream("libopus", rate=48_000, layout="stereo")
+            stream.time_base = MS
+            track.stream = stream
         container.start_encoding()
         log.info("recording to %s (video %dx%d)", self.path, *size)
         return container
@@ -370,6 +375,7 @@ class PacketRecorder:
             ms = track.last_ms + 1
         track.last_ms = ms
         packet = av.Packet(item.data)
+        assert track.stream is not None  # _open_container made every track's stream
         packet.stream = track.stream
         packet.time_base = MS
         packet.pts = packet.dts = ms
@@ -452,7 +458,7 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
         dst = av.open(str(tmp), "w", format="webm")
         try:
             out_streams = {s.index: dst.add_stream_from_template(s) for s in in_streams}
-            last = {}
+            last: dict[int, int] = {}
             try:
                 for packet in src.demux(in_streams):
                     if packet.size == 0 or packet.pts is None or packet.is_corrupt:
@@ -494,7 +500,7 @@ def probe_recording(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"recording {path} does not exist")
-    info = {"video_frames": 0, "width": None, "height": None, "duration": 0.0,
+    info: dict[str, Any] = {"video_frames": 0, "width": None, "height": None, "duration": 0.0,
             "audio_seconds": 0.0, "audio_rms": 0.0, "first_video_pts": None,
             "first_audio_pts": None}
     try:
@@ -509,8 +515,14 @@ def probe_recording(path: Path) -> dict:
         try:
             for packet in container.demux(streams):
                 for frame in packet.decode():
-                    t = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                    # Only video and audio streams are demuxed, so only their frames come out.
+                    assert isinstance(frame, (av.VideoFrame, av.AudioFrame))
+                    t = None
+                    if frame.pts is not None:
+                        assert frame.time_base is not None  # decoders stamp the stream's base
+                        t = float(frame.pts * frame.time_base)
                     if packet.stream.type == "video":
+                        assert isinstance(frame, av.VideoFrame)
                         info["video_frames"] += 1
                         info["width"], info["height"] = frame.width, frame.height
                         if t is not None:
@@ -518,6 +530,7 @@ def probe_recording(path: Path) -> dict:
                                 info["first_video_pts"] = t
                             last_video = max(last_video, t)
                     else:
+                        assert isinstance(frame, av.AudioFrame)
                         samples = frame.to_ndarray().astype(np.float64)
                         if frame.format.name.startswith("s16"):
                             samples /= 32768.0

@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,6 +27,7 @@ import requests
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
+from av.container import InputContainer
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class AnswerAudioTrack(AudioStreamTrack):
         self.loop_mode = loop
         self._pos: int | None = 0 if loop else None
         self._ts = 0
-        self._start: float | None = None
+        # Not AudioStreamTrack's _start (a float it sets in its own recv(), overridden here).
+        self._started_at: float | None = None
 
     def speak(self, pcm: np.ndarray | None = None) -> None:
         """Play ``pcm`` (or the track's own clip) once from its start."""
@@ -64,17 +67,17 @@ class AnswerAudioTrack(AudioStreamTrack):
         self._pos = 0
 
     async def recv(self):
-        if self._start is None:
-            self._start = time.time()
+        if self._started_at is None:
+            self._started_at = time.time()
         self._ts += FRAME_SAMPLES
-        wait = self._start + self._ts / SAMPLE_RATE - time.time()
+        wait = self._started_at + self._ts / SAMPLE_RATE - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         elif wait < -0.06 and not self._pos:
             # Behind real time (a busy machine) and silent, or about to start speaking: skip
             # the missed silence, as a capture device's clock never falls behind (speech that
             # started behind was placed before its window). Speech itself is never skipped.
-            self._ts = int((time.time() - self._start) * SAMPLE_RATE) // FRAME_SAMPLES \
+            self._ts = int((time.time() - self._started_at) * SAMPLE_RATE) // FRAME_SAMPLES \
                 * FRAME_SAMPLES
         chunk = np.zeros(FRAME_SAMPLES, np.int16)
         if self._pos is not None and len(self.pcm):
@@ -106,8 +109,8 @@ class FileCamera(MediaStreamTrack):
         with av.open(str(self.path)) as c:
             rate = c.streams.video[0].average_rate
         self.fps = float(rate) if rate else 15.0
-        self._container = None
-        self._frames = None
+        self._container: InputContainer | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None
         self._n = 0
         self._start: float | None = None
 
@@ -119,6 +122,7 @@ class FileCamera(MediaStreamTrack):
             try:
                 return next(self._frames)
             except StopIteration:
+                assert self._container is not None  # opened together with _frames
                 self._container.close()
                 self._frames = None
         raise MediaStreamError(f"{self.path} has no video frames")
@@ -194,16 +198,19 @@ def create_link(server: str, api_key: str | None, locale: str = "zh-CN", flow: s
             body["applicant"]["id_photo"] = base64.b64encode(Path(id_photo).read_bytes()).decode()
         if flow:
             body["flow_id"] = flow
-        r = requests.post(f"{server}/api/sessions", json=body, headers={"X-API-Key": api_key}, timeout=10)
+        r = requests.post(f"{server}/api/sessions", json=body, headers={"X-API-Key": api_key},
+                          timeout=10)
         if r.status_code != 201:
-            raise click.ClickException(f"creating the session failed: HTTP {r.status_code} {r.text[:300]}")
+            raise click.ClickException(
+                f"creating the session failed: HTTP {r.status_code} {r.text[:300]}")
         return r.json()["investor_url"]
     params = {"lang": locale}
     if flow:
         params["flow"] = flow
     r = requests.get(f"{server}/demo", params=params, allow_redirects=False, timeout=10)
     if r.status_code != 303:
-        raise click.ClickException("no API key given and the server has no /demo page: pass --api-key")
+        raise click.ClickException(
+            "no API key given and the server has no /demo page: pass --api-key")
     return server + r.headers["Location"]
 
 
@@ -347,7 +354,8 @@ async def run_investor(
     def _error(data):
         note("error", data)
         result.errors.append(data)
-        if data.get("code", "").startswith("link_") or data.get("code") in ("bad_offer", "server_error"):
+        if (data.get("code", "").startswith("link_")
+                or data.get("code") in ("bad_offer", "server_error")):
             result.state, result.reason = "error", data.get("code")
             loop.call_soon_threadsafe(done.set)
 
@@ -367,7 +375,8 @@ async def run_investor(
                 sio.emit("heartbeat", {})
             time.sleep(2.0)
 
-    await loop.run_in_executor(None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
+    await loop.run_in_executor(
+        None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
     sio.emit("join", {"token": token})
     threading.Thread(target=_heartbeat, daemon=True).start()
     try:
@@ -404,11 +413,14 @@ def _wait_review(server: str, api_key: str, session_id: str, timeout: float = 60
     return None
 
 
-def _wait_recording(server: str, api_key: str, session_id: str, timeout: float = 60.0) -> str | None:
+def _wait_recording(
+    server: str, api_key: str, session_id: str, timeout: float = 60.0
+) -> str | None:
     """Poll the API until the session is ended and its recording finalised."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = requests.get(f"{server}/api/sessions/{session_id}", headers={"X-API-Key": api_key}, timeout=10)
+        r = requests.get(f"{server}/api/sessions/{session_id}", headers={"X-API-Key": api_key},
+                         timeout=10)
         if r.ok:
             info = r.json()
             if info["state"] in ("finished", "aborted", "failed") and info.get("finalised"):
@@ -421,12 +433,14 @@ def _wait_recording(server: str, api_key: str, session_id: str, timeout: float =
 @click.option("--server", default="http://127.0.0.1:5000", show_default=True)
 @click.option("--link", help="an investor link (default: create one)")
 @click.option("--api-key", envvar="KIOSK_API_KEY", help="back-office key to create the session")
-@click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True)
 @click.option("--audio", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="the investor's answer, spoken in every answer window")
 @click.option("--answer", "answer_specs", multiple=True, metavar="STEP=FILE",
               help="audio spoken in that step's answer windows (repeat per step)")
-@click.option("--audio-mode", type=click.Choice(["answer", "loop"]), default="answer", show_default=True)
+@click.option("--audio-mode", type=click.Choice(["answer", "loop"]), default="answer",
+              show_default=True)
 @click.option("--name", default="张三", show_default=True, help="the applicant's name")
 @click.option("--id-number", default="110101199003078888", show_default=True,
               help="the applicant's ID number")
@@ -434,7 +448,8 @@ def _wait_recording(server: str, api_key: str, session_id: str, timeout: float =
               help="the applicant's ID photo (JPEG or PNG), sent with the session")
 @click.option("--locale", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
 @click.option("--flow", help="flow id (default: the server's default flow)")
-@click.option("--prompt-time", type=click.Choice(["real", "instant"]), default="real", show_default=True,
+@click.option("--prompt-time", type=click.Choice(["real", "instant"]), default="real",
+              show_default=True,
               help="wait for each prompt's duration, or report it played at once")
 @click.option("--cancel-at-step", type=int, help="cancel when this step index starts")
 @click.option("--vanish-at-step", type=int, help="vanish like a closed tab at this step index")

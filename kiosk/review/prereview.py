@@ -311,7 +311,8 @@ def build_prereview(bag_dir: Path) -> dict:
     for ev in events:
         t = float(ev.get("t") or 0.0)
         duration = max(duration, t)
-        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        raw = ev.get("data")
+        data = raw if isinstance(raw, dict) else {}
         fn = RULES.get(str(ev.get("type")))
         if fn is not None:
             fn(data, t, ctx)
@@ -390,7 +391,8 @@ def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]
                 or str(s["id"])
     rows: dict[str, dict] = {}
     for ev in events:
-        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        raw = ev.get("data")
+        data = raw if isinstance(raw, dict) else {}
         if ev.get("type") == "step_started" and data.get("step") is not None:
             sid = str(data["step"])
             t = float(ev.get("t") or 0.0)
@@ -408,16 +410,16 @@ def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]
             elif ev.get("type") == "step_completed" and row["outcome"] is None:
                 row["outcome"] = "completed"
     for f in findings:
-        row = rows.get(f.step) if f.step else None
-        if row is None:  # an untied finding belongs to the step running at its time
-            row = next((r for r in rows.values() if r["start"] <= f.t <= r["end"] + 0.5), None)
-        if row is None:
+        at = rows.get(f.step) if f.step else None
+        if at is None:  # an untied finding belongs to the step running at its time
+            at = next((r for r in rows.values() if r["start"] <= f.t <= r["end"] + 0.5), None)
+        if at is None:
             continue
-        row["moments"].append({"t": f.t, "end": f.end, "text": f.text,
-                               "severity": f.severity})
+        at["moments"].append({"t": f.t, "end": f.end, "text": f.text,
+                              "severity": f.severity})
         if f.severity != "info":
-            row["status"] = "flag"
-            row["reasons"].append(f.text)
+            at["status"] = "flag"
+            at["reasons"].append(f.text)
     for row in rows.values():
         if row["outcome"] is None and row["status"] == "pass":
             # A step that started but never got a result was not completed.

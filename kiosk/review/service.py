@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -22,6 +23,9 @@ from kiosk.review import dispatch
 from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
 from kiosk.review.prereview import build_prereview
 from kiosk.store import WitnessRow, utcnow
+
+if TYPE_CHECKING:
+    from kiosk.review.auth import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,10 @@ def _item(c: ReviewCase) -> dispatch.QueueItem:
 
 
 class ReviewService:
+    # Set by kiosk.review.register(): the kiosk's services, and the login throttle.
+    kiosk: Any
+    throttle: LoginThrottle
+
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None):
         self.store = store
@@ -335,7 +343,9 @@ class ReviewService:
                 raise CaseAccessError("no such case", 404)
             if case.locked_by != user["uid"] or case.status != "queued":
                 raise CaseAccessError("you do not hold this case's lock", 409)
-            return self._lock_case(case_id, user).lock_expires_at
+            locked = self._lock_case(case_id, user)
+            assert locked.lock_expires_at is not None  # _lock_case has just set it
+            return locked.lock_expires_at
 
     def release(self, user: dict, case_id: str) -> None:
         with self._lock, self.store.db() as db, db.begin():

@@ -46,6 +46,7 @@ class PcmConverter:
             self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
             self._key = key
         frame.pts = None  # the resampler must not re-time samples from the sender's clock
+        assert self._resampler is not None  # set and cleared together with self._key
         for out in self._resampler.resample(frame):
             parts.append(out.to_ndarray().reshape(-1))
         return np.concatenate(parts) if parts else np.zeros(0, np.int16)

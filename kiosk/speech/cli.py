@@ -40,7 +40,9 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
         items = make_corpus(loc, n, seed=seed, noisy=not clean)
         synth_s = time.perf_counter() - t0
         rec.verify(items[0].pcm, loc, consent)  # warm-up: model loading is not per-answer cost
-        correct, false_accepts, false_stops, ms, outcomes = 0, 0, 0, [], {}
+        correct, false_accepts, false_stops = 0, 0, 0
+        ms: list[float] = []
+        outcomes: dict[str, int] = {}
         per_intent: dict[str, list[int]] = {}
         for it in items:
             ans = rec.verify(it.pcm, loc, consent)

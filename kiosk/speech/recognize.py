@@ -16,12 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kiosk.speech import textnorm
 from kiosk.speech.answers import READING_MAX_ERROR, AnswerSpec, judge_text, score_reading
 from kiosk.speech.vad import RATE, SpeechSpan, check_pcm, detect_speech, window_snr_db
+
+if TYPE_CHECKING:
+    from kiosk.speech.whisper_proc import WhisperProcess
 
 log = logging.getLogger(__name__)
 
@@ -548,6 +552,7 @@ class PocketSphinxGrammar(Engine):
     def _align_score(self, pcm16k: np.ndarray, text: str) -> float | None:
         """Acoustic log-likelihood (log base 1.0001) of ``text`` forced onto the audio, or None."""
         d = self._aligner
+        assert d is not None, "forced alignment is built for Mandarin only (see _best_rival)"
         try:
             d.set_align_text(text)
         except (RuntimeError, ValueError):
@@ -625,7 +630,7 @@ class WhisperEngine(Engine):
         self.locale = normalize_locale(locale)
         self.guard = guard
         self.bias = bias
-        self._model = None
+        self._model: WhisperProcess | None = None
         self._lock = threading.Lock()
 
     def available(self) -> bool:
@@ -650,6 +655,7 @@ class WhisperEngine(Engine):
             if self._model is None:
                 from kiosk.speech.whisper_proc import shared
 
+                assert self.model_dir is not None  # available() checked it
                 self._model = shared(self.model_dir)
             return self._model
 

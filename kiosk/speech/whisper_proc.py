@@ -72,6 +72,7 @@ def _tokenizer(language: str):
         from faster_whisper.tokenizer import Tokenizer
 
         raw = tokenizers.Tokenizer.from_file(os.path.join(_model_dir, "tokenizer.json"))
+        assert _model is not None, "_init() loads the model when the worker starts"
         _tokenizers[language] = Tokenizer(raw, _model.is_multilingual, task="transcribe",
                                           language=language)
     return _tokenizers[language]
@@ -95,6 +96,7 @@ def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
 
     import ctranslate2
 
+    assert _model is not None and _features is not None, "_init() runs when the worker starts"
     audio = np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0
     frames = window_frames(audio.size)
     # Pad the AUDIO with silence (not the features with zeros): a zero log-mel frame is loud

@@ -83,6 +83,7 @@ class ServerProcess:
             return self.proc.wait()
 
     def kill9(self) -> None:
+        assert self.proc is not None, "start() the server first"
         self.proc.kill()
         self.proc.wait()
 

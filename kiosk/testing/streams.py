@@ -113,6 +113,7 @@ def speech_wav(
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32)
     raw.unlink()
     n = int(len(pcm) * rate / src_rate)
-    pcm = np.interp(np.linspace(0, len(pcm) - 1, n), np.arange(len(pcm)), pcm)
+    resampled = np.interp(np.linspace(0, len(pcm) - 1, n), np.arange(len(pcm)), pcm)
     pad = lambda s: np.zeros(int(s * rate), np.float32)  # noqa: E731
-    return write_wav(path, np.concatenate([pad(lead_silence), pcm, pad(trail_silence)]), rate)
+    return write_wav(path, np.concatenate([pad(lead_silence), resampled, pad(trail_silence)]),
+                     rate)

@@ -14,11 +14,15 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import session as sm
 from kiosk.errors import GuideError, MediaError
 from kiosk.logs import session_context
 from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
+
+if TYPE_CHECKING:
+    from kiosk.web.observers import FaceObserver, VoiceObserver
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,9 @@ RETRY_PREFIX = {
 CHARS_PER_SECOND = {"zh-CN": 4.5, "en": 14.0}
 
 
-def plan_witness(flow, locale: str, variables: dict, rng: random.Random) -> tuple[sm.PlannedStep, ...]:
+def plan_witness(
+    flow, locale: str, variables: dict, rng: random.Random
+) -> tuple[sm.PlannedStep, ...]:
     """Fill in the flow's texts for this investor and make its random draws."""
     steps = []
     for step in flow.steps:
@@ -84,7 +90,8 @@ def _window_seconds(step, challenges) -> float | None:
 
 
 class StepEvaluator:
-    """Judges a step's window: challenges by the face observer; anything unjudged goes to a human."""
+    """Judges a step's window: challenges by the face observer; anything unjudged goes to a
+    human."""
 
     def evaluate(self, controller: WitnessController, step: sm.PlannedStep,
                  window: tuple[float, float], effect: sm.Evaluate):
@@ -96,7 +103,8 @@ class StepEvaluator:
             from kiosk.web.observers import judge_answer
 
             return judge_answer(controller, step, window, effect.attempt)
-        return "unverified", {"engine": "none", "reason": f"no automatic check for {step.kind} steps"}
+        return "unverified", {"engine": "none",
+                              "reason": f"no automatic check for {step.kind} steps"}
 
 
 class WitnessController:
@@ -121,8 +129,8 @@ class WitnessController:
         self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
         self.state = sm.WitnessState()
         self.peer = None
-        self.face = None  # FaceObserver, from the join
-        self.voice = None  # VoiceObserver, from the join
+        self.face: FaceObserver | None = None  # from the join
+        self.voice: VoiceObserver | None = None  # from the join
         self.evaluator = services.evaluator_for(self)
         self._lock = threading.RLock()
         self._timers: dict[str, threading.Timer] = {}
@@ -145,7 +153,8 @@ class WitnessController:
         self.dispatch(sm.Joined())
         self.record("display_prefs", dict(self.prefs))
         self.record("witness_planned", {
-            "flow": {"id": self.flow.id, "version": self.flow.version, "hash": self.flow.content_hash},
+            "flow": {"id": self.flow.id, "version": self.flow.version,
+                     "hash": self.flow.content_hash},
             "locale": self.locale,
             "steps": [{"id": s.id, "kind": s.kind, "challenges": list(s.challenges),
                        "read_text_sha256": _sha(s.read_text) if s.read_text else None}
@@ -164,7 +173,8 @@ class WitnessController:
                 except Exception:
                     log.exception("effect %s failed", type(effect).__name__)
                     if not isinstance(effect, sm.End) and not self.state.terminal:
-                        new, more = sm.transition(self.plan, self.state, sm.Failure("internal_error"))
+                        new, more = sm.transition(self.plan, self.state,
+                                                  sm.Failure("internal_error"))
                         self.state = new
                         for e in more:
                             self._run(e)
@@ -192,7 +202,8 @@ class WitnessController:
             if self.state.terminal:
                 return
             if info is None or seq != self.state.seq:
-                self.emit("error", {"code": "out_of_order", "message": f"prompt {seq} is not current"})
+                self.emit("error", {"code": "out_of_order",
+                                    "message": f"prompt {seq} is not current"})
                 return
             self.record(f"prompt_{kind}", data)
         if kind == "started":
@@ -404,7 +415,8 @@ def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | No
         record("recording_missing", {"reason": str(exc)[:300]})
         return None
     info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
-    record("recording_finalised", {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
+    record("recording_finalised",
+           {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
     live.unlink(missing_ok=True)
     try:
         from kiosk.media.keyframes import extract_step_keyframes
@@ -413,7 +425,7 @@ def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | No
         frames = extract_step_keyframes(out, read_timeline(session_dir / "timeline.jsonl"),
                                         session_dir / "keyframes")
         record("keyframes_extracted", {"files": [p.name for p in frames]})
-    except Exception as exc:  # key frames help the reviewer; their absence must not lose the session
+    except Exception as exc:  # key frames help the reviewer; their absence must not lose it
         log.exception("extracting key frames failed")
         record("keyframes_missing", {"reason": f"{type(exc).__name__}: {exc}"[:200]})
     return info

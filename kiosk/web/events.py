@@ -41,21 +41,28 @@ def _int_field(data, name: str):
     if not isinstance(data, dict):
         return None
     value = data.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6 else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6:
+        return value
+    return None
+
+
+def _sid() -> str:
+    """The Socket.IO session id of the event being handled."""
+    return request.sid  # type: ignore[attr-defined]  # set by flask-socketio, unknown to Flask
 
 
 def register(socketio, services) -> None:
     settings = services.settings
 
     def current():
-        c = services.by_sid(request.sid)
+        c = services.by_sid(_sid())
         if c is None:
             _bad("out_of_order", "join the witness first")
         return c
 
     @socketio.on("join")
     def on_join(data=None):
-        if services.by_sid(request.sid) is not None:
+        if services.by_sid(_sid()) is not None:
             return _bad("out_of_order", "already joined")
         token = data.get("token") if isinstance(data, dict) else None
         try:
@@ -68,8 +75,9 @@ def register(socketio, services) -> None:
         except (FlowError, OSError, UnicodeDecodeError):
             log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
-            return _bad("server_error", "the witness script is not available; please contact your broker")
-        controller = WitnessController(services, row, flow, request.sid)
+            return _bad("server_error",
+                        "the witness script is not available; please contact your broker")
+        controller = WitnessController(services, row, flow, _sid())
         services.register(controller)
         with session_context(row.id):
             log.info("investor joined")
@@ -102,7 +110,8 @@ def register(socketio, services) -> None:
                 peer = InvestorPeer(
                     session_id=c.id,
                     clock=c.clock,
-                    recording_path=None if settings.recorder == "blackhole" else c.dir / "recording.mkv",
+                    recording_path=(None if settings.recorder == "blackhole"
+                                    else c.dir / "recording.mkv"),
                     executor=services.executor,
                     ice_servers=settings.ice_servers,
                     keyframe_interval=settings.keyframe_interval_seconds,
@@ -122,7 +131,8 @@ def register(socketio, services) -> None:
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
                 log.exception("answering the offer failed")
                 c.dispatch(sm.Failure("media_error"))
-                return _bad("server_error", f"the connection could not be set up ({type(exc).__name__})")
+                return _bad("server_error",
+                            f"the connection could not be set up ({type(exc).__name__})")
             c.record("answer_sent", {"bytes": len(answer)})
             from flask_socketio import emit
 
@@ -163,7 +173,7 @@ def register(socketio, services) -> None:
 
     @socketio.on("heartbeat")
     def on_heartbeat(_data=None):
-        c = services.by_sid(request.sid)
+        c = services.by_sid(_sid())
         if c is not None:
             c.heartbeat()
 
@@ -200,7 +210,7 @@ def register(socketio, services) -> None:
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
-        c = services.by_sid(request.sid)
+        c = services.by_sid(_sid())
         if c is not None:
             with session_context(c.id):
                 log.info("socket disconnected")

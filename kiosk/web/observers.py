@@ -14,8 +14,15 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.logs import session_context
+
+if TYPE_CHECKING:
+    import av
+
+    from kiosk.liveness.analyzer import Analysis
+    from kiosk.liveness.challenges import ChallengeTracker, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +40,8 @@ SAMPLE_EVERY_S = 0.2
 
 def challenge_window_seconds(step) -> float:
     """Time allowed for a challenge step: each drawn challenge gets its share, capped by timeout."""
-    return min(float(step.seconds or 90.0), PER_CHALLENGE_SECONDS * max(1, len(step.challenges)) + 1.0)
+    return min(float(step.seconds or 90.0),
+               PER_CHALLENGE_SECONDS * max(1, len(step.challenges)) + 1.0)
 
 
 BASELINE_SECONDS = 2.0
@@ -55,13 +63,14 @@ def baseline_before(history, t: float):
 
 
 class _Challenges:
+    tracker: ChallengeTracker  # the current challenge's; set by next_tracker()
+
     def __init__(self, seq: int, step_id: str, kinds: list[str], started_t: float, timeout: float,
                  baseline):
         self.seq, self.step_id = seq, step_id
         self.queue = list(kinds)
         self.timeout = timeout
-        self.verdicts = []
-        self.tracker = None
+        self.verdicts: list[Verdict] = []
         self.done = False
         self.next_tracker(started_t, baseline)
 
@@ -78,13 +87,13 @@ class FaceObserver:
         self.c = controller
         self.model_path = model_path
         self._cond = threading.Condition()
-        self._pending = None  # (av.VideoFrame, t)
+        self._pending: tuple[av.VideoFrame, float] | None = None
         self._stopping = False
         self._lock = threading.Lock()
         self._challenges: _Challenges | None = None
-        self.verdicts = []
+        self.verdicts: list[Verdict] = []
         self.error: str | None = None
-        self.analysis = None
+        self.analysis: Analysis | None = None
         self.received = 0
         self.dropped = 0
         self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
@@ -133,7 +142,8 @@ class FaceObserver:
                     try:
                         if frame.width > MAX_ANALYSIS_WIDTH:
                             h = int(frame.height * MAX_ANALYSIS_WIDTH / frame.width) // 2 * 2
-                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH, height=h)
+                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH,
+                                                   height=h)
                         else:
                             rgb = frame.to_ndarray(format="rgb24")
                         sig = fa.feed(t, rgb)
@@ -157,7 +167,8 @@ class FaceObserver:
                 try:
                     return fa._describer.describe_file(path) if fa._describer else None
                 except Exception as exc:
-                    self.c.record("id_photo_unusable", {"reason": f"{type(exc).__name__}: {exc}"[:200]})
+                    self.c.record("id_photo_unusable",
+                                  {"reason": f"{type(exc).__name__}: {exc}"[:200]})
                     return None
         return None
 
@@ -184,7 +195,8 @@ class FaceObserver:
                         ch.done = True
                         finished_seq = ch.seq
                         break
-                    ch.next_tracker(verdict.t_end, baseline_before(list(self._history), verdict.t_end))
+                    ch.next_tracker(verdict.t_end,
+                                    baseline_before(list(self._history), verdict.t_end))
                     self._announce(ch)
                     verdict = ch.tracker.feed(sig)
         code = HINT_CODES.get(hint) if hint else None
@@ -244,7 +256,8 @@ class FaceObserver:
         timeout = min(PER_CHALLENGE_SECONDS, challenge_window_seconds(step))
         with self._lock:
             baseline = baseline_before(list(self._history), t)
-            self._challenges = _Challenges(seq, step.id, list(step.challenges), t, timeout, baseline)
+            self._challenges = _Challenges(seq, step.id, list(step.challenges), t, timeout,
+                                           baseline)
             self._announce(self._challenges)
 
     def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
@@ -273,13 +286,14 @@ class FaceObserver:
         }
 
     def finish(self, timeout: float = 15.0) -> dict | None:
-        """Stop, run the whole-session checks, write ``checks/liveness.json``; returns the report."""
+        """Stop, run the whole-session checks, write ``checks/liveness.json``; returns the
+        report."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
         self._thread.join(timeout)
         if self.analysis is None:
-            report = {"available": False, "error": self.error or "no analysis"}
+            report: dict[str, Any] = {"available": False, "error": self.error or "no analysis"}
             self._write(report)
             return report
         from kiosk.liveness.session_checks import assess, check_session
@@ -319,8 +333,8 @@ class FaceObserver:
     def _write(self, report: dict) -> None:
         folder = self.c.dir / "checks"
         folder.mkdir(exist_ok=True)
-        (folder / "liveness.json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str),
-                                              encoding="utf-8")
+        (folder / "liveness.json").write_text(
+            json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
 
 
 class VoiceObserver:

@@ -24,21 +24,30 @@ bp = Blueprint("pages", __name__)
 _PROMPT_FILE = re.compile(r"^([0-9a-f]{64})\.(wav|visemes\.json)$")
 # Only a plain hex colour may reach the page's <style>: anything else could inject CSS.
 _BRAND_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".webp": "image/webp"}
+_LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
+               ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 MESSAGES = {
     "link_invalid": {
-        "zh-CN": ("链接无效", "这个见证链接无效。请使用券商发送给您的完整链接，或联系券商重新获取。"),
-        "en": ("Link not valid", "This witness link is not valid. Please use the full link your broker sent you, or ask them for a new one."),
+        "zh-CN": ("链接无效",
+                  "这个见证链接无效。请使用券商发送给您的完整链接，或联系券商重新获取。"),
+        "en": ("Link not valid",
+               "This witness link is not valid. Please use the full link your broker sent you, "
+               "or ask them for a new one."),
     },
     "link_expired": {
-        "zh-CN": ("链接已过期", "为保护您的安全，见证链接只在限定时间内有效。请联系券商获取新的链接。"),
-        "en": ("Link expired", "For your security, witness links are valid for a limited time. Please ask your broker for a new link."),
+        "zh-CN": ("链接已过期",
+                  "为保护您的安全，见证链接只在限定时间内有效。请联系券商获取新的链接。"),
+        "en": ("Link expired",
+               "For your security, witness links are valid for a limited time. "
+               "Please ask your broker for a new link."),
     },
     "link_used": {
-        "zh-CN": ("链接已使用", "这个链接已经使用过，不能再次使用。如需重新见证，请联系券商获取新的链接。"),
-        "en": ("Link already used", "This link has already been used and cannot be used again. Please ask your broker for a new link if you need to repeat the witness."),
+        "zh-CN": ("链接已使用",
+                  "这个链接已经使用过，不能再次使用。如需重新见证，请联系券商获取新的链接。"),
+        "en": ("Link already used",
+               "This link has already been used and cannot be used again. "
+               "Please ask your broker for a new link if you need to repeat the witness."),
     },
 }
 DEMO_APPLICANT = {
@@ -52,7 +61,8 @@ def services():
 
 
 def _locale() -> str:
-    lang = request.args.get("lang") or request.accept_languages.best_match(["zh-CN", "zh", "en"]) or "zh-CN"
+    lang = (request.args.get("lang")
+            or request.accept_languages.best_match(["zh-CN", "zh", "en"]) or "zh-CN")
     return "en" if lang.startswith("en") else "zh-CN"
 
 
@@ -143,7 +153,9 @@ def kiosk_next():
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
         return jsonify({"error": "send a JSON object"}), 400
-    locale = data.get("locale") if data.get("locale") in ("zh-CN", "en") else _locale()
+    requested = data.get("locale")
+    locale = (requested if isinstance(requested, str) and requested in ("zh-CN", "en")
+              else _locale())
     flow_id = data.get("flow") if isinstance(data.get("flow"), str) and data.get("flow") else None
     try:
         body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale,

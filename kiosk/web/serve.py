@@ -66,7 +66,8 @@ def _preflight(settings) -> None:
     import shutil
 
     if shutil.which("espeak-ng") is None:
-        raise ConfigError("espeak-ng is not installed: run 'apt-get install espeak-ng libespeak-ng1'")
+        raise ConfigError(
+            "espeak-ng is not installed: run 'apt-get install espeak-ng libespeak-ng1'")
     try:
         from kiosk.liveness.adapter import check_model
     except ImportError:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from kiosk.config import Settings
 from kiosk.logs import session_context
 from kiosk.store import SessionStore
+
+if TYPE_CHECKING:
+    from kiosk.speech import Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ class KioskServices:
         self._by_sid: dict[str, str] = {}
         self._lock = threading.Lock()
         self.sealer = None  # set when the evidence package is available
-        self._recognizer = None
+        self._recognizer: Recognizer | None = None
         self._closed = False
         # Models still loading in the background ("face", "speech"): /api/ready answers 503
         # until this is empty, so a load balancer sends no investor to a cold node.
