@@ -157,8 +157,8 @@ def _answer(data, t, ctx):
         for f in ctx.unclear.pop(step, []):
             f.severity = "info"
             f.text += "; asked again, the next answer was clear"
-            ctx.markers[:] = [m for m in ctx.markers
-                              if not (m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step)]
+            ctx.markers[:] = [m for m in ctx.markers if not (
+                m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step)]
         return
     if decision in ("disagree", "no"):
         ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no")
