@@ -364,6 +364,9 @@ class VoiceObserver:
         self.dropped = 0
         self._listening: tuple | None = None  # (t0, locale, expected) of the open window
         self._guess: tuple | None = None  # (t0, spans, Answer) heard before the window closed
+        # (t0, spans, threading.Event) of the early recognition running now: the window's
+        # verdict waits for it rather than starting a second, competing recognition.
+        self._inflight: tuple | None = None
         self._guess_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"kiosk-voice-{controller.id[:8]}",
                                         daemon=True)
@@ -418,12 +421,25 @@ class VoiceObserver:
                         continue
                     if spans != heard_spans:
                         heard_spans = spans
-                        answer = self.c.services.recognizer().verify(pcm, locale, expected)
-                        passed = decide(answer, expected, 0, 0).outcome == "pass"
+                        done = threading.Event()
                         with self._guess_lock:
-                            if self._listening is None or self._listening[0] != t0:
-                                return
-                            self._guess = (t0, spans, answer)
+                            self._inflight = (t0, spans, done)
+                        try:
+                            answer = self.c.services.recognizer().verify(pcm, locale, expected)
+                            passed = decide(answer, expected, 0, 0).outcome == "pass"
+                            with self._guess_lock:
+                                # Kept even if the window closed meanwhile: heard_early may be
+                                # waiting for exactly this answer.
+                                self._guess = (t0, spans, answer)
+                                listening = (self._listening is not None
+                                             and self._listening[0] == t0)
+                        finally:
+                            with self._guess_lock:
+                                if self._inflight is not None and self._inflight[2] is done:
+                                    self._inflight = None
+                            done.set()
+                        if not listening:
+                            return
                     if passed and on_done is not None and silence >= self.EARLY_CLOSE_SILENCE_S:
                         on_done()
                         return
@@ -431,15 +447,26 @@ class VoiceObserver:
                     log.exception("speculative recognition failed")
                     return
 
+    # How long the window's verdict waits for an early recognition of the same speech that is
+    # still running (a second recognition would compete with it for the CPU and finish later).
+    INFLIGHT_WAIT_S = 20.0
+
     def heard_early(self, t0: float, spans) -> object | None:
-        """The answer recognised before the window closed, if its speech is all there was."""
+        """The answer recognised before the window closed, if its speech is all there was.
+
+        When that recognition is still running for the same speech, this waits for it (up to
+        ``INFLIGHT_WAIT_S``) instead of returning None.
+        """
+        with self._guess_lock:
+            guess, inflight = self._guess, self._inflight
+        if _same_speech(guess, t0, spans):
+            return guess[2] if guess is not None else None
+        if inflight is None or not _same_speech(inflight, t0, spans):
+            return None
+        inflight[2].wait(self.INFLIGHT_WAIT_S)
         with self._guess_lock:
             guess = self._guess
-        if guess is None or guess[0] != t0 or len(guess[1]) != len(spans):
-            return None
-        same = all(abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
-                   for a, b in zip(guess[1], spans, strict=True))
-        return guess[2] if same else None
+        return guess[2] if guess is not None and _same_speech(guess, t0, spans) else None
 
     def submit(self, frame, t: float) -> None:
         try:
@@ -472,6 +499,14 @@ class VoiceObserver:
         except Exception:
             pass
         self._thread.join(5)
+
+
+def _same_speech(heard: tuple | None, t0: float, spans) -> bool:
+    """Whether ``heard`` = (t0, spans, ...) covers exactly this window's speech spans."""
+    if heard is None or heard[0] != t0 or len(heard[1]) != len(spans):
+        return False
+    return all(abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
+               for a, b in zip(heard[1], spans, strict=True))
 
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
