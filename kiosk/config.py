@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     max_socket_message_bytes: int = 64_000
     max_id_photo_bytes: int = 2_000_000
     max_request_bytes: int = 4_000_000
+    min_free_mb: float = Field(default=500.0, ge=0)  # less free: new sessions get 503
 
     tts_timeout_seconds: float = 8.0
     tts_rate_zh: int = 165

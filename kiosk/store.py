@@ -7,9 +7,11 @@ not hand out working links.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import secrets
+import shutil
 import uuid
 from pathlib import Path
 
@@ -25,9 +27,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from kiosk.errors import LinkError
+from kiosk.atomic_files import free_mb, is_disk_full, make_private_dir, write_atomic
+from kiosk.errors import LinkError, StorageFull
 
 LIVE_STATES = ("created", "active")
 TERMINAL_STATES = ("finished", "aborted", "failed")
@@ -93,8 +97,9 @@ def hash_token(token: str) -> str:
 class SessionStore:
     """Witness session rows; every method opens and closes its own DB session."""
 
-    def __init__(self, db_url: str, sessions_dir: Path):
+    def __init__(self, db_url: str, sessions_dir: Path, min_free_mb: float = 0.0):
         self.sessions_dir = sessions_dir
+        self.min_free_mb = min_free_mb
         self.engine = create_engine(db_url, future=True)
         if db_url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
@@ -115,9 +120,25 @@ class SessionStore:
             raise ValueError("bad session id")
         return self.sessions_dir / session_id
 
+    def check_free_space(self) -> None:
+        """StorageFull when the sessions disk has less than ``min_free_mb`` free."""
+        if self.min_free_mb <= 0:
+            return
+        free = free_mb(self.sessions_dir)
+        if free < self.min_free_mb:
+            raise StorageFull(errno.ENOSPC, f"the data disk has {free:.0f} MB free, below the "
+                                            f"floor of {self.min_free_mb:g} MB (min_free_mb)")
+
     def create(self, *, flow, locale: str, applicant: dict, ttl_seconds: int,
-               external_ref: str | None = None) -> tuple[WitnessRow, str]:
-        """A new session and its investor token (returned once, never stored)."""
+               external_ref: str | None = None,
+               files: dict[str, bytes] | None = None) -> tuple[WitnessRow, str]:
+        """A new session, its folder with ``files`` (name -> bytes) and its investor token
+        (returned once, never stored).
+
+        StorageFull (nothing left behind: no folder, no row) when the disk is full or below
+        ``min_free_mb``.
+        """
+        self.check_free_space()
         token = secrets.token_urlsafe(32)
         now = utcnow()
         row = WitnessRow(
@@ -132,8 +153,19 @@ class SessionStore:
             applicant_json=json.dumps(applicant, ensure_ascii=False),
             external_ref=external_ref,
         )
-        with self.db() as db, db.begin():
-            db.add(row)
+        folder = self.session_dir(row.id)
+        try:
+            make_private_dir(folder)
+            for name, content in (files or {}).items():
+                write_atomic(folder / name, content)
+            with self.db() as db, db.begin():
+                db.add(row)
+        except (OSError, OperationalError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if is_disk_full(exc):
+                raise StorageFull(errno.ENOSPC, "the data disk is full: no new session can be "
+                                                "stored") from exc
+            raise
         return row, token
 
     def get(self, session_id: str) -> WitnessRow | None:

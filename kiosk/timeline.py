@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.atomic_files import FILE_MODE, write_atomic
+
 GENESIS = "0" * 64
 
 
@@ -93,6 +95,10 @@ def read_timeline(path: Path) -> list[dict]:
     return events
 
 
+def _lines(events: list[dict]) -> bytes:
+    return "".join(json.dumps(ev, ensure_ascii=False) + "\n" for ev in events).encode("utf-8")
+
+
 class TimelineWriter:
     """Appends chained events to ``timeline.jsonl``; each line is flushed and fsynced."""
 
@@ -103,12 +109,12 @@ class TimelineWriter:
         existing = read_timeline(path)
         self._seq = len(existing)
         self._prev = existing[-1]["hash"] if existing else GENESIS
-        if existing:
-            # Drop a torn tail so the next append starts on a fresh line.
-            with open(path, "w", encoding="utf-8") as fh:
-                for ev in existing:
-                    fh.write(json.dumps(ev, ensure_ascii=False) + "\n")
-        self._fh = open(path, "a", encoding="utf-8")
+        if path.exists() and path.read_bytes() != _lines(existing):
+            # Drop a torn tail so the next append starts on a fresh line; write-then-rename,
+            # so a full disk leaves the old file, never an empty one (StorageFull).
+            write_atomic(path, _lines(existing))
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        self._fh = os.fdopen(fd, "a", encoding="utf-8")
 
     def append(self, type_: str, data: dict | None = None, t: float | None = None) -> dict:
         with self._lock:

@@ -12,7 +12,7 @@ from functools import wraps
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from kiosk.errors import FlowError
+from kiosk.errors import FlowError, StorageFull
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -93,7 +93,10 @@ def decode_photo(data: str, limit: int) -> bytes:
 
 
 def create_session(body: CreateSession):
-    """Create a session and its folder; returns (row, token). Raises FlowError, ValueError."""
+    """Create a session and its folder; returns (row, token).
+
+    Raises FlowError, ValueError, StorageFull (disk full or below ``min_free_mb``).
+    """
     svc = services()
     from kiosk.flows.versions import resolve_flow
 
@@ -106,17 +109,15 @@ def create_session(body: CreateSession):
         photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes)
     applicant = {"name": body.applicant.name, "id_number": body.applicant.id_number,
                  "has_id_photo": photo is not None}
-    row, token = svc.store.create(flow=flow, locale=body.locale, applicant=applicant,
-                                  ttl_seconds=svc.settings.link_ttl_seconds,
-                                  external_ref=body.external_ref)
-    folder = svc.store.session_dir(row.id)
-    folder.mkdir(parents=True, exist_ok=True)
     # The session is bound to this exact script: it runs from this copy, whatever is edited
     # or published later.
-    (folder / "flow.yaml").write_bytes(flow.source_text.encode("utf-8"))
+    files = {"flow.yaml": flow.source_text.encode("utf-8")}
     if photo is not None:
         ext = "jpg" if photo.startswith(b"\xff\xd8") else "png"
-        (folder / f"id_photo.{ext}").write_bytes(photo)
+        files[f"id_photo.{ext}"] = photo
+    row, token = svc.store.create(flow=flow, locale=body.locale, applicant=applicant,
+                                  ttl_seconds=svc.settings.link_ttl_seconds,
+                                  external_ref=body.external_ref, files=files)
     log.info("session created (flow %s v%s, %s)", flow.id, flow.version, body.locale,
              extra={"session": row.id})
     return row, token
@@ -141,6 +142,9 @@ def post_session():
         row, token = create_session(body)
     except FlowError as exc:
         return error(404, "unknown_flow", str(exc))
+    except StorageFull as exc:
+        log.error("session refused: %s", exc.strerror)
+        return error(503, "storage_full", f"{exc.strerror}; try again later")
     except ValueError as exc:
         return error(422, "invalid", str(exc))
     return jsonify({

@@ -6,7 +6,6 @@ and media callbacks can all dispatch from their own threads.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
+from kiosk.atomic_files import write_json_atomic
 from kiosk.errors import GuideError, MediaError
 from kiosk.logs import session_context
 from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
@@ -390,12 +390,6 @@ def _sha(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path)
 
 
 def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | None:
