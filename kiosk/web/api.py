@@ -174,7 +174,8 @@ def get_session(session_id: str):
     # The DB row turns terminal only after the recording is finalised (see controller._finalise).
     info["finalised"] = row.state in ("finished", "aborted", "failed")
     rec = services().store.session_dir(session_id) / "recording.webm"
-    info["recording"] = str(rec) if info["finalised"] and rec.exists() else None
+    # Relative to the session folder: the server's own paths are not the back office's business.
+    info["recording"] = rec.name if info["finalised"] and rec.exists() else None
     info["recording_frames"] = row.recording_frames
     return jsonify(info)
 
