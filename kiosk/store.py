@@ -10,6 +10,7 @@ import datetime as dt
 import errno
 import hashlib
 import json
+import logging
 import secrets
 import shutil
 import uuid
@@ -32,6 +33,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from kiosk.atomic_files import free_mb, is_disk_full, make_private_dir, write_atomic
 from kiosk.errors import LinkError, StorageFull
+
+log = logging.getLogger(__name__)
 
 LIVE_STATES = ("created", "active")
 TERMINAL_STATES = ("finished", "aborted", "failed")
@@ -90,6 +93,17 @@ class WitnessRow(Base):
         }
 
 
+def masked_applicant(applicant: dict, mask: str) -> dict:
+    """``applicant`` with its ID number masked by ``mask`` (the ``id_mask`` setting:
+    keep_last4 | full | none); ConfigError for an unknown mask."""
+    from kiosk.evidence.package import mask_id_number
+
+    out = dict(applicant)
+    if out.get("id_number") is not None:
+        out["id_number"] = mask_id_number(str(out["id_number"]), mask)
+    return out
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -108,6 +122,9 @@ class SessionStore:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.execute("PRAGMA busy_timeout=5000")
+                # Overwrite deleted content with zeros: a scrubbed ID number must not linger
+                # in free pages (forget_id_number).
+                cur.execute("PRAGMA secure_delete=ON")
                 cur.close()
         Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -167,6 +184,41 @@ class SessionStore:
                                                 "stored") from exc
             raise
         return row, token
+
+    def forget_id_number(self, session_id: str, mask: str) -> None:
+        """After sealing: keep only the masked ID number, in the row and in ``session.json``.
+
+        The witness needs the full number only while it runs (read-aloud uses its last 4
+        characters); sealed evidence masks it. With SQLite the write-ahead log is checkpointed
+        and truncated, and ``secure_delete`` zeroes the old row, so the number is gone from
+        the files, not only from the rows. ``mask="none"`` keeps the number (the operator's
+        choice).
+        """
+        if mask == "none":
+            return
+        row = self.get(session_id)
+        if row is None:
+            return
+        applicant = masked_applicant(row.applicant, mask)
+        if applicant != row.applicant:
+            self.set(session_id, applicant_json=json.dumps(applicant, ensure_ascii=False))
+        meta_path = self.session_dir(session_id) / "session.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = None
+        if isinstance(meta, dict) and isinstance(meta.get("applicant"), dict):
+            masked = masked_applicant(meta["applicant"], mask)
+            if masked != meta["applicant"]:
+                write_atomic(meta_path, json.dumps(dict(meta, applicant=masked),
+                                                   ensure_ascii=False, indent=2).encode("utf-8"))
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy and busy[0]:
+                log.warning("the write-ahead log could not be truncated now (readers busy); "
+                            "the masked row replaces the old one at the next checkpoint",
+                            extra={"session": session_id})
 
     def get(self, session_id: str) -> WitnessRow | None:
         with self.db() as db:

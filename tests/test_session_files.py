@@ -67,6 +67,32 @@ def run_witness(app, before_cancel=None) -> tuple[str, Path]:
     return sid, folder
 
 
+# -- #13.10: the full ID number ---------------------------------------------------------------
+
+def test_session_json_holds_the_masked_id_number_while_live(app):
+    seen = {}
+
+    def peek(folder):
+        seen["meta"] = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+
+    run_witness(app, peek)
+    assert seen["meta"]["applicant"]["id_number"] == "*" * 14 + "8888"
+    assert ID_NUMBER not in json.dumps(seen["meta"])
+
+
+def test_no_full_id_number_is_left_anywhere_in_the_data_folder_after_sealing(app):
+    sid, _ = run_witness(app)
+    k = app.extensions["kiosk"]
+    assert k.store.get(sid).applicant["id_number"] == "*" * 14 + "8888"
+    found = []
+    for p in k.settings.data_dir.rglob("*"):
+        if p.is_file() and ID_NUMBER.encode() in p.read_bytes():
+            found.append(str(p.relative_to(k.settings.data_dir)))
+    assert found == [], f"the full ID number is still in {found}"
+    sealed = k.settings.data_dir / "evidence" / sid / "data" / "applicant.json"
+    assert json.loads(sealed.read_text(encoding="utf-8"))["id_number"].endswith("8888")
+
+
 # -- #13.19: no absolute server paths -----------------------------------------------------------
 
 def test_recorded_reasons_and_the_api_name_files_relative_to_the_session_folder(app):

@@ -19,6 +19,7 @@ from kiosk import session as sm
 from kiosk.atomic_files import write_json_atomic
 from kiosk.errors import GuideError, MediaError
 from kiosk.logs import session_context
+from kiosk.store import masked_applicant
 from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
 
 if TYPE_CHECKING:
@@ -371,7 +372,7 @@ class WitnessController:
             "flow": {"id": self.flow.id, "version": self.flow.version,
                      "content_hash": self.flow.content_hash},
             "locale": self.locale,
-            "applicant": self.row.applicant,
+            "applicant": masked_applicant(self.row.applicant, self.settings.id_mask),
             "created_at": self.row.created_at.isoformat() + "Z",
             "retention_years": getattr(self.flow, "retention_years", 20),
             "priority": getattr(self.flow, "priority", "normal"),
