@@ -116,8 +116,12 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def ensure_dirs(self) -> None:
+        """Create the data folders the server needs, private (0700); existing ones keep their
+        mode."""
+        from kiosk.atomic_files import make_private_dir
+
         for d in (self.data_dir, self.sessions_dir, self.tts_cache_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
 
 
 def load_settings(config_file: str | os.PathLike | None = None, **overrides) -> Settings:

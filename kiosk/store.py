@@ -11,6 +11,7 @@ import errno
 import hashlib
 import json
 import logging
+import os
 import secrets
 import shutil
 import uuid
@@ -31,7 +32,13 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from kiosk.atomic_files import free_mb, is_disk_full, make_private_dir, write_atomic
+from kiosk.atomic_files import (
+    FILE_MODE,
+    free_mb,
+    is_disk_full,
+    make_private_dir,
+    write_atomic,
+)
 from kiosk.errors import LinkError, StorageFull
 
 log = logging.getLogger(__name__)
@@ -104,6 +111,19 @@ def masked_applicant(applicant: dict, mask: str) -> dict:
     return out
 
 
+def _create_private_file(path: Path) -> None:
+    """Create an empty ``path`` 0600 unless it exists (SQLite gives its -wal and -shm files
+    the database file's mode)."""
+    if path.name in ("", ":memory:") or path.exists():
+        return
+    make_private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        return
+    os.chmod(path, FILE_MODE)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -114,6 +134,8 @@ class SessionStore:
     def __init__(self, db_url: str, sessions_dir: Path, min_free_mb: float = 0.0):
         self.sessions_dir = sessions_dir
         self.min_free_mb = min_free_mb
+        if db_url.startswith("sqlite:///"):
+            _create_private_file(Path(db_url.removeprefix("sqlite:///")))
         self.engine = create_engine(db_url, future=True)
         if db_url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
@@ -172,7 +194,7 @@ class SessionStore:
         )
         folder = self.session_dir(row.id)
         try:
-            make_private_dir(folder)
+            make_private_dir(folder / "prompts")
             for name, content in (files or {}).items():
                 write_atomic(folder / name, content)
             with self.db() as db, db.begin():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import stat
 import time
 from pathlib import Path
 
@@ -91,6 +93,56 @@ def test_no_full_id_number_is_left_anywhere_in_the_data_folder_after_sealing(app
     assert found == [], f"the full ID number is still in {found}"
     sealed = k.settings.data_dir / "evidence" / sid / "data" / "applicant.json"
     assert json.loads(sealed.read_text(encoding="utf-8"))["id_number"].endswith("8888")
+
+
+# -- #13.18: private modes ----------------------------------------------------------------------
+
+def _loose(data_dir: Path, paths) -> list[str]:
+    loose = []
+    for p in paths:
+        mode = stat.S_IMODE(os.lstat(p).st_mode)
+        if mode & 0o077:
+            loose.append(f"{p.relative_to(data_dir)} {oct(mode)}")
+    return loose
+
+
+def test_the_data_folder_the_server_creates_is_private(app):
+    """Explicit modes: folders 0700, files 0600, whatever the process umask (022 here)."""
+    run_witness(app)
+    data_dir = app.extensions["kiosk"].settings.data_dir
+    loose = []
+    # The guide's voice cache is private through the server's umask (next test), not here.
+    for p in [data_dir, *(p for p in data_dir.rglob("*") if p.parts[len(data_dir.parts)]
+                          != "tts-cache")]:
+        mode = stat.S_IMODE(os.lstat(p).st_mode)
+        if mode & 0o077:
+            loose.append(f"{p.relative_to(data_dir)} {oct(mode)}")
+    assert loose == [], loose
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "kiosk.sqlite3").stat().st_mode) == 0o600
+
+
+def test_kiosk_serve_creates_everything_private(kiosk_server):
+    """The real server (umask 077 at serve start): every folder and file of a sealed witness,
+    the guide's voice cache included."""
+    import socketio
+
+    created = kiosk_server.create(flow="quick")
+    client = socketio.Client(reconnection=False)
+    got = []
+    client.on("*", lambda event, data=None: got.append(event))
+    client.connect(kiosk_server.url, transports=["websocket"], wait_timeout=10)
+    client.emit("join", {"token": created["investor_url"].rsplit("/", 1)[1]})
+    deadline = time.monotonic() + 10
+    while "joined" not in got and time.monotonic() < deadline:
+        time.sleep(0.1)
+    client.emit("cancel", {})
+    kiosk_server.wait_ended(created["session_id"])
+    kiosk_server.verify_sealed(created["session_id"])
+    client.disconnect()
+    data_dir = kiosk_server.data_dir
+    assert _loose(data_dir, data_dir.rglob("*")) == []
+    assert (data_dir / "evidence" / f"{created['session_id']}.tar").is_file()
 
 
 # -- #13.19: no absolute server paths -----------------------------------------------------------
