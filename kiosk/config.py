@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     max_sdp_bytes: int = 20_000
     max_socket_message_bytes: int = 64_000
     max_id_photo_bytes: int = 2_000_000
+    max_id_photo_side: int = Field(default=4096, ge=64)  # pixels a side, read from the header
     max_request_bytes: int = 4_000_000
     min_free_mb: float = Field(default=500.0, ge=0)  # less free: new sessions get 503
 

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.errors import FlowError, StorageFull
+from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -80,15 +81,26 @@ def require_api_key(fn):
     return wrapper
 
 
-def decode_photo(data: str, limit: int) -> bytes:
+def decode_photo(data: str, limit: int, max_side: int = MAX_SIDE) -> bytes:
+    """The ID photo's bytes, checked before anything decodes its pixels.
+
+    PhotoTooLarge (a 400) over ``limit`` bytes, or over ``max_side`` pixels on either side as
+    its header states (a decompression bomb is refused here, never decoded); ValueError (a 422)
+    for bad base64 or anything but a readable JPEG or PNG.
+    """
+    if len(data) > (limit + 2) // 3 * 4 + 4:  # refuse before decoding the base64 too
+        raise PhotoTooLarge(f"id_photo is larger than the limit of {limit} bytes "
+                            "(max_id_photo_bytes)")
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("id_photo is not valid base64") from None
     if len(raw) > limit:
-        raise ValueError(f"id_photo is larger than {limit} bytes")
+        raise PhotoTooLarge(f"id_photo is larger than the limit of {limit} bytes "
+                            "(max_id_photo_bytes)")
     if not (raw.startswith(b"\xff\xd8\xff") or raw.startswith(b"\x89PNG\r\n\x1a\n")):
         raise ValueError("id_photo must be a JPEG or PNG image")
+    inspect_photo(raw, max_side)
     return raw
 
 
@@ -106,7 +118,8 @@ def create_session(body: CreateSession):
         raise ValueError(f"flow {flow.id} has no {body.locale} texts")
     photo = None
     if body.applicant.id_photo:
-        photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes)
+        photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes,
+                             svc.settings.max_id_photo_side)
     applicant = {"name": body.applicant.name, "id_number": body.applicant.id_number,
                  "has_id_photo": photo is not None}
     # The session is bound to this exact script: it runs from this copy, whatever is edited
@@ -142,6 +155,8 @@ def post_session():
         row, token = create_session(body)
     except FlowError as exc:
         return error(404, "unknown_flow", str(exc))
+    except PhotoTooLarge as exc:
+        return error(400, "id_photo_too_large", str(exc))
     except StorageFull as exc:
         log.error("session refused: %s", exc.strerror)
         return error(503, "storage_full", f"{exc.strerror}; try again later")
