@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     max_sdp_bytes: int = 20_000
     max_socket_message_bytes: int = 64_000
     max_id_photo_bytes: int = 2_000_000
+    max_id_photo_side: int = Field(default=4096, ge=64)  # pixels a side, read from the header
     max_request_bytes: int = 4_000_000
+    min_free_mb: float = Field(default=500.0, ge=0)  # less free: new sessions get 503
 
     tts_timeout_seconds: float = 8.0
     tts_rate_zh: int = 165
@@ -115,8 +117,12 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def ensure_dirs(self) -> None:
+        """Create the data folders the server needs, private (0700); existing ones keep their
+        mode."""
+        from kiosk.atomic_files import make_private_dir
+
         for d in (self.data_dir, self.sessions_dir, self.tts_cache_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
 
 
 def load_settings(config_file: str | os.PathLike | None = None, **overrides) -> Settings:

@@ -43,3 +43,10 @@ class LinkError(AuthError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class StorageFull(KioskError, OSError):
+    """The data disk is full (ENOSPC, EDQUOT) or below the configured free-space floor.
+
+    An ``OSError`` too, so code that already handles failed writes keeps handling it.
+    """

@@ -29,7 +29,8 @@ def recover_interrupted(services) -> list[str]:
     cluster, about 1-2 s before the kill), the timeline gets an ``aborted`` event with reason
     ``server_restart``, and the session is sealed as recovered.
     """
-    from kiosk.web.controller import finalise_session_recording, write_json_atomic
+    from kiosk.atomic_files import write_json_atomic
+    from kiosk.web.controller import finalise_session_recording
 
     recovered = []
     for row in services.store.interrupted():

@@ -7,9 +7,13 @@ not hand out working links.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
+import logging
+import os
 import secrets
+import shutil
 import uuid
 from pathlib import Path
 
@@ -25,9 +29,19 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from kiosk.errors import LinkError
+from kiosk.atomic_files import (
+    FILE_MODE,
+    free_mb,
+    is_disk_full,
+    make_private_dir,
+    write_atomic,
+)
+from kiosk.errors import LinkError, StorageFull
+
+log = logging.getLogger(__name__)
 
 LIVE_STATES = ("created", "active")
 TERMINAL_STATES = ("finished", "aborted", "failed")
@@ -86,6 +100,30 @@ class WitnessRow(Base):
         }
 
 
+def masked_applicant(applicant: dict, mask: str) -> dict:
+    """``applicant`` with its ID number masked by ``mask`` (the ``id_mask`` setting:
+    keep_last4 | full | none); ConfigError for an unknown mask."""
+    from kiosk.evidence.package import mask_id_number
+
+    out = dict(applicant)
+    if out.get("id_number") is not None:
+        out["id_number"] = mask_id_number(str(out["id_number"]), mask)
+    return out
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty ``path`` 0600 unless it exists (SQLite gives its -wal and -shm files
+    the database file's mode)."""
+    if path.name in ("", ":memory:") or path.exists():
+        return
+    make_private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        return
+    os.chmod(path, FILE_MODE)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -93,8 +131,11 @@ def hash_token(token: str) -> str:
 class SessionStore:
     """Witness session rows; every method opens and closes its own DB session."""
 
-    def __init__(self, db_url: str, sessions_dir: Path):
+    def __init__(self, db_url: str, sessions_dir: Path, min_free_mb: float = 0.0):
         self.sessions_dir = sessions_dir
+        self.min_free_mb = min_free_mb
+        if db_url.startswith("sqlite:///"):
+            _create_private_file(Path(db_url.removeprefix("sqlite:///")))
         self.engine = create_engine(db_url, future=True)
         if db_url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
@@ -103,6 +144,9 @@ class SessionStore:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.execute("PRAGMA busy_timeout=5000")
+                # Overwrite deleted content with zeros: a scrubbed ID number must not linger
+                # in free pages (forget_id_number).
+                cur.execute("PRAGMA secure_delete=ON")
                 cur.close()
         Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -115,9 +159,25 @@ class SessionStore:
             raise ValueError("bad session id")
         return self.sessions_dir / session_id
 
+    def check_free_space(self) -> None:
+        """StorageFull when the sessions disk has less than ``min_free_mb`` free."""
+        if self.min_free_mb <= 0:
+            return
+        free = free_mb(self.sessions_dir)
+        if free < self.min_free_mb:
+            raise StorageFull(errno.ENOSPC, f"the data disk has {free:.0f} MB free, below the "
+                                            f"floor of {self.min_free_mb:g} MB (min_free_mb)")
+
     def create(self, *, flow, locale: str, applicant: dict, ttl_seconds: int,
-               external_ref: str | None = None) -> tuple[WitnessRow, str]:
-        """A new session and its investor token (returned once, never stored)."""
+               external_ref: str | None = None,
+               files: dict[str, bytes] | None = None) -> tuple[WitnessRow, str]:
+        """A new session, its folder with ``files`` (name -> bytes) and its investor token
+        (returned once, never stored).
+
+        StorageFull (nothing left behind: no folder, no row) when the disk is full or below
+        ``min_free_mb``.
+        """
+        self.check_free_space()
         token = secrets.token_urlsafe(32)
         now = utcnow()
         row = WitnessRow(
@@ -132,9 +192,55 @@ class SessionStore:
             applicant_json=json.dumps(applicant, ensure_ascii=False),
             external_ref=external_ref,
         )
-        with self.db() as db, db.begin():
-            db.add(row)
+        folder = self.session_dir(row.id)
+        try:
+            make_private_dir(folder / "prompts")
+            for name, content in (files or {}).items():
+                write_atomic(folder / name, content)
+            with self.db() as db, db.begin():
+                db.add(row)
+        except (OSError, OperationalError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if is_disk_full(exc):
+                raise StorageFull(errno.ENOSPC, "the data disk is full: no new session can be "
+                                                "stored") from exc
+            raise
         return row, token
+
+    def forget_id_number(self, session_id: str, mask: str) -> None:
+        """After sealing: keep only the masked ID number, in the row and in ``session.json``.
+
+        The witness needs the full number only while it runs (read-aloud uses its last 4
+        characters); sealed evidence masks it. With SQLite the write-ahead log is checkpointed
+        and truncated, and ``secure_delete`` zeroes the old row, so the number is gone from
+        the files, not only from the rows. ``mask="none"`` keeps the number (the operator's
+        choice).
+        """
+        if mask == "none":
+            return
+        row = self.get(session_id)
+        if row is None:
+            return
+        applicant = masked_applicant(row.applicant, mask)
+        if applicant != row.applicant:
+            self.set(session_id, applicant_json=json.dumps(applicant, ensure_ascii=False))
+        meta_path = self.session_dir(session_id) / "session.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = None
+        if isinstance(meta, dict) and isinstance(meta.get("applicant"), dict):
+            masked = masked_applicant(meta["applicant"], mask)
+            if masked != meta["applicant"]:
+                write_atomic(meta_path, json.dumps(dict(meta, applicant=masked),
+                                                   ensure_ascii=False, indent=2).encode("utf-8"))
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy and busy[0]:
+                log.warning("the write-ahead log could not be truncated now (readers busy); "
+                            "the masked row replaces the old one at the next checkpoint",
+                            extra={"session": session_id})
 
     def get(self, session_id: str) -> WitnessRow | None:
         with self.db() as db:

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.atomic_files import FILE_MODE, write_atomic
+
 GENESIS = "0" * 64
 
 
@@ -93,22 +95,53 @@ def read_timeline(path: Path) -> list[dict]:
     return events
 
 
+def relative_paths(value, roots: list[str]):
+    """``value`` with every string's ``<root>/`` prefix removed (``<root>`` alone becomes
+    ``.``), in nested dicts and lists too: exception messages that embed a session file's
+    absolute path are recorded with the path relative to the session folder."""
+    if isinstance(value, str):
+        for root in roots:
+            if root in value:
+                value = value.replace(root + os.sep, "").replace(root, ".")
+            # A message cut short (``str(exc)[:300]``) may end inside a root: drop that part.
+            i = value.find(os.sep)
+            while i != -1:
+                if len(value) - i > 1 and root.startswith(value[i:]):
+                    value = value[:i] + "…"
+                    break
+                i = value.find(os.sep, i + 1)
+        return value
+    if isinstance(value, dict):
+        return {k: relative_paths(v, roots) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [relative_paths(v, roots) for v in value]
+    return value
+
+
+def _lines(events: list[dict]) -> bytes:
+    return "".join(json.dumps(ev, ensure_ascii=False) + "\n" for ev in events).encode("utf-8")
+
+
 class TimelineWriter:
     """Appends chained events to ``timeline.jsonl``; each line is flushed and fsynced."""
 
     def __init__(self, path: Path, clock: MediaClock):
         self.path = path
         self.clock = clock
+        # The session folder as text, both as given and resolved: recorded strings name
+        # files relative to it, never by the server's absolute paths.
+        folder = Path(path).parent
+        self._roots = sorted({str(folder), str(folder.resolve())}, key=len, reverse=True)
         self._lock = threading.Lock()
         existing = read_timeline(path)
         self._seq = len(existing)
         self._prev = existing[-1]["hash"] if existing else GENESIS
-        if existing:
-            # Drop a torn tail so the next append starts on a fresh line.
-            with open(path, "w", encoding="utf-8") as fh:
-                for ev in existing:
-                    fh.write(json.dumps(ev, ensure_ascii=False) + "\n")
-        self._fh = open(path, "a", encoding="utf-8")
+        if path.exists() and path.read_bytes() != _lines(existing):
+            # Drop a torn tail so the next append starts on a fresh line; write-then-rename,
+            # so a full disk leaves the old file, never an empty one (StorageFull).
+            write_atomic(path, _lines(existing))
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        self._fh = os.fdopen(fd, "a", encoding="utf-8")
 
     def append(self, type_: str, data: dict | None = None, t: float | None = None) -> dict:
         with self._lock:
@@ -117,7 +150,7 @@ class TimelineWriter:
                 "t": self.clock.now() if t is None else t,
                 "wall": wall_clock(),
                 "type": type_,
-                "data": data or {},
+                "data": relative_paths(data or {}, self._roots),
                 "prev": self._prev,
             }
             event["hash"] = event_hash(event)

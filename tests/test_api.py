@@ -2,8 +2,10 @@
 
 import base64
 import datetime as dt
+import io
 
 import pytest
+from PIL import Image
 
 from kiosk.config import load_settings
 from kiosk.web.app import create_app
@@ -95,7 +97,13 @@ def test_id_photo_is_checked(client, app):
     r = create(client, applicant={"name": "A", "id_number": "12345678",
                                   "id_photo": base64.b64encode(b"GIF89a....").decode()})
     assert r.status_code == 422 and "JPEG or PNG" in r.get_json()["message"]
-    jpeg = b"\xff\xd8\xff\xe0" + b"\0" * 100
+    fake = b"\xff\xd8\xff\xe0" + b"\0" * 100  # the magic bytes, then no image
+    r = create(client, applicant={"name": "A", "id_number": "12345678",
+                                  "id_photo": base64.b64encode(fake).decode()})
+    assert r.status_code == 422 and "not a readable JPEG or PNG" in r.get_json()["message"]
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(buf, format="JPEG")
+    jpeg = buf.getvalue()
     r = create(client, applicant={"name": "A", "id_number": "12345678",
                                   "id_photo": base64.b64encode(jpeg).decode()})
     assert r.status_code == 201

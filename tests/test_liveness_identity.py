@@ -36,8 +36,9 @@ def test_no_face_gives_none_and_bad_id_photo_is_named(describer, tmp_path):
     assert describer.descriptor(room) is None
     path = tmp_path / "id.png"
     cv2.imwrite(str(path), room)
-    with pytest.raises(ValueError, match=rf"{path}: no face found"):
+    with pytest.raises(ValueError, match=r"^id\.png: no face found") as err:
         describer.describe_file(path)
+    assert str(tmp_path) not in str(err.value)  # the file's name, never the server's folders
     with pytest.raises(ValueError, match="must have shape"):
         descriptor_distance(np.zeros(3), np.zeros(128))
 

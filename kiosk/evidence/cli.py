@@ -66,8 +66,11 @@ def evidence() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(package, ledger_path, pubkeys, keys_dir, as_json) -> None:
     """Fully verify PACKAGE (folder or .tar): every byte, signature, timeline, ledger."""
-    rep = verify_package(Path(package), keyring=_trusted(pubkeys, keys_dir),
-                         ledger=Path(ledger_path) if ledger_path else None)
+    try:
+        rep = verify_package(Path(package), keyring=_trusted(pubkeys, keys_dir),
+                             ledger=Path(ledger_path) if ledger_path else None)
+    except (KioskError, OSError) as exc:  # a message, never a traceback
+        raise click.ClickException(f"{package}: cannot be verified: {exc}") from exc
     if as_json:
         click.echo(json.dumps({"ok": rep.ok, "package_id": rep.package_id,
                                "key_id": rep.key_id, "problems": rep.problems,

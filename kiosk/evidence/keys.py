@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kiosk.atomic_files import write_atomic
 from kiosk.errors import EvidenceError
 
 log = logging.getLogger(__name__)
@@ -69,17 +69,6 @@ def verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class EvidenceKeys:
@@ -128,13 +117,13 @@ class EvidenceKeys:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),  # the server signs unattended
         )
-        _write_atomic(self.keys_dir / f"{kid}.key", pem, 0o600)
-        _write_atomic(self.keys_dir / f"{kid}.pub.pem", public_key_pem(key.public_key()))
+        write_atomic(self.keys_dir / f"{kid}.key", pem, 0o600)
+        write_atomic(self.keys_dir / f"{kid}.pub.pem", public_key_pem(key.public_key()))
         meta = self._keyring_meta()
         meta[kid] = {"created": _now(), "retired": None}
-        _write_atomic(self.keys_dir / "keyring.json", json.dumps(meta, indent=2).encode())
+        write_atomic(self.keys_dir / "keyring.json", json.dumps(meta, indent=2).encode())
         # "current" is written last: a crash before it leaves an unused key, never no key.
-        _write_atomic(self.keys_dir / "current", f"{kid}\n".encode())
+        write_atomic(self.keys_dir / "current", f"{kid}\n".encode())
         self._private, self._key_id = key, kid
         log.info("created evidence signing key %s", kid)
         return kid
@@ -157,7 +146,7 @@ class EvidenceKeys:
             meta = self._keyring_meta()
             if old in meta:
                 meta[old]["retired"] = _now()
-            _write_atomic(self.keys_dir / "keyring.json", json.dumps(meta, indent=2).encode())
+            write_atomic(self.keys_dir / "keyring.json", json.dumps(meta, indent=2).encode())
             # A retired private key only adds risk: it must never sign again.
             (self.keys_dir / f"{old}.key").unlink(missing_ok=True)
             log.info("rotated evidence signing key %s -> %s", old, new)

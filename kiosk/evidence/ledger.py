@@ -26,6 +26,7 @@ import tarfile
 import threading
 from pathlib import Path
 
+from kiosk.atomic_files import FILE_MODE, make_private_dir
 from kiosk.errors import EvidenceError
 from kiosk.evidence.keys import verify_signature
 from kiosk.timeline import GENESIS, event_hash, verify_chain, wall_clock
@@ -62,8 +63,9 @@ class Ledger:
         return self._append({"kind": "record", "package_id": package_id, "record": record})
 
     def _append(self, body: dict) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path, "a+b") as fh:
+        make_private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        with self._lock, os.fdopen(fd, "a+b") as fh:
             # flock serialises appends across processes (server, CLI) on the same ledger.
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import bagit
 
+from kiosk.atomic_files import DIR_MODE, FILE_MODE, make_private_dir
 from kiosk.errors import ConfigError, EvidenceError
 from kiosk.evidence.keys import EvidenceKeys
 from kiosk.evidence.ledger import Ledger
@@ -137,25 +138,27 @@ class _BagWriter:
     def __init__(self, root: Path):
         self.root = root
         self.data = root / "data"
-        self.data.mkdir(parents=True)
+        make_private_dir(root)
+        self.data.mkdir(mode=DIR_MODE)
         self.entries: dict[str, str] = {}  # "data/rel" -> sha256
         self.bytes = 0
 
     def _dest(self, rel: str) -> Path:
         dest = self.data / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(dest.parent)
         return dest
 
     def copy(self, src: Path, rel: str, known_sha256: str | None = None) -> str:
         dest = self._dest(rel)
         if known_sha256:
-            shutil.copyfile(src, dest)  # kernel copy; the hash came from the recorder
+            with open(src, "rb") as fin, _create(dest) as fout:
+                shutil.copyfileobj(fin, fout, _CHUNK)  # the hash came from the recorder
+                fout.flush()
+                os.fsync(fout.fileno())
             digest = known_sha256
-            with open(dest, "rb") as fh:
-                os.fsync(fh.fileno())
         else:
             h = hashlib.sha256()
-            with open(src, "rb") as fin, open(dest, "wb") as fout:
+            with open(src, "rb") as fin, _create(dest) as fout:
                 while block := fin.read(_CHUNK):
                     h.update(block)
                     fout.write(block)
@@ -175,8 +178,16 @@ class _BagWriter:
         return digest
 
 
+def _create(path: Path):
+    """A new file for writing, 0600 whatever the umask (a bag is written once, in a private
+    work folder that is renamed into place when complete)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return os.fdopen(fd, "wb")
+
+
 def _write_synced(path: Path, content: bytes) -> None:
-    with open(path, "wb") as fh:
+    with _create(path) as fh:
         fh.write(content)
         fh.flush()
         os.fsync(fh.fileno())
@@ -271,7 +282,7 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
         if existing.exists():
             raise EvidenceError(f"{existing}: package {package_id} is already sealed; "
                                 "evidence is never overwritten")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir)
     work = out_dir / f".tmp-{package_id}-{uuid.uuid4().hex[:8]}"
     notes: list[str] = []
     if session.get("state") not in TERMINAL_STATES:
@@ -479,6 +490,7 @@ def write_archive(bag_dir: Path, archive: Path) -> Path:
     tmp = archive.with_name(f".{archive.name}.tmp")
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tf:
         tf.add(bag_dir, arcname=bag_dir.name, recursive=True, filter=_normalise)
+    os.chmod(tmp, FILE_MODE)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, archive)

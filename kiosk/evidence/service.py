@@ -37,6 +37,8 @@ def make_sealer(services):
             result = seal_package(services.store.session_dir(session_id), out_dir, keys, ledger,
                                   mask=services.settings.id_mask, recovered=row.recovered)
             services.store.set(session_id, sealed_at=utcnow(), package_id=result.package_id)
+            # Sealed: the full ID number is no longer needed anywhere on disk.
+            services.store.forget_id_number(session_id, services.settings.id_mask)
             log.info("sealed evidence package in %.2f s (ledger #%d)",
                      result.seconds, result.ledger_index)
 

@@ -6,12 +6,12 @@ verifying only ever hand it finished ``<package_id>.tar`` files.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 from typing import Protocol
 
+from kiosk.atomic_files import copy_atomic, make_private_dir
 from kiosk.errors import EvidenceError
 
 _PACKAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -51,12 +51,8 @@ class LocalStorage:
             return str(dest)
         if dest.exists():
             raise EvidenceError(f"{dest}: an archive for package {package_id} already exists")
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        shutil.copyfile(archive, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
+        make_private_dir(self.root)
+        copy_atomic(archive, dest)
         return str(dest)
 
     def get(self, package_id: str, dest_dir: Path) -> Path:

@@ -49,53 +49,85 @@ class UnsafeArchive(EvidenceError):
 
 def safe_extract(archive: Path, dest: Path, *, max_bytes: int = MAX_ARCHIVE_BYTES,
                  max_members: int = MAX_ARCHIVE_MEMBERS) -> Path:
-    """Extract a package .tar (or .tar.gz) into ``dest``; return the one top-level folder.
+    """Extract a package .tar (or .tar.gz) into ``dest``; return the package folder.
 
-    Refuses absolute names, '..', links, devices, FIFOs, duplicate names, more than one
-    top-level folder, and archives over the member or size caps.
+    Names may start with ``./`` (``tar -cf x.tar -C parent .``); the bare ``.`` folder is
+    skipped. An archive of a bag's own files (``tar -C <bag> .``: ``bagit.txt`` at the top) is
+    extracted into ``dest/package``. Refuses, with one message naming the member: absolute
+    names, '..', links of any kind, devices and FIFOs, duplicate names, more than one top-level
+    folder, and archives over the member or size caps (UnsafeArchive).
     """
     try:
         tf = tarfile.open(archive, "r:*")
     except (tarfile.TarError, OSError) as exc:
         raise UnsafeArchive(f"{archive}: not a readable tar archive ({exc})") from exc
     with tf:
-        members: list[tarfile.TarInfo] = []
-        names: set[str] = set()
-        tops: set[str] = set()
-        total = 0
-        for m in tf:
-            if len(members) >= max_members:
-                raise UnsafeArchive(f"{archive}: more than {max_members} members (refused)")
-            name = m.name
-            p = PurePosixPath(name)
-            if name.startswith("/") or p.is_absolute() or "\\" in name or ":" in p.parts[0]:
-                raise UnsafeArchive(f"{archive}: member {name!r} has an absolute path (refused)")
-            if ".." in p.parts:
-                raise UnsafeArchive(f"{archive}: member {name!r} contains '..' (refused)")
-            if m.issym() or m.islnk():
-                raise UnsafeArchive(f"{archive}: member {name!r} is a link to "
-                                    f"{m.linkname!r} (refused)")
-            if not (m.isfile() or m.isdir()):
-                raise UnsafeArchive(f"{archive}: member {name!r} is not a regular file or "
-                                    "folder (device, FIFO; refused)")
-            norm = str(p)
-            if norm in names:
-                raise UnsafeArchive(f"{archive}: member {name!r} appears twice (refused)")
-            names.add(norm)
-            tops.add(p.parts[0])
-            total += m.size
-            if total > max_bytes:
-                raise UnsafeArchive(f"{archive}: members exceed {max_bytes} bytes (refused)")
-            members.append(m)
+        try:
+            members, tops = _checked_members(tf, archive, max_bytes, max_members)
+        except (tarfile.TarError, EOFError) as exc:  # truncated or corrupt after a good start
+            raise UnsafeArchive(f"{archive}: not a readable tar archive ({exc})") from exc
+        if not members:
+            raise UnsafeArchive(f"{archive}: holds no package folder (only '.')")
+        if "bagit.txt" in tops and len(tops) > 1:
+            # The bag's own files at the top: give them a folder of their own.
+            for m in members:
+                m.name = f"package/{m.name}"
+            tops = {"package"}
         if len(tops) != 1:
             raise UnsafeArchive(f"{archive}: must hold exactly one package folder, "
                                 f"found {sorted(tops)}")
         top = tops.pop()
-        if top in (".", ""):
-            raise UnsafeArchive(f"{archive}: members must sit in one named package folder")
+        if not any(m.isdir() and m.name == top for m in members) and \
+                any(m.name == top for m in members):
+            raise UnsafeArchive(f"{archive}: {top!r} is a file; members must sit in one "
+                                "named package folder")
         # Every member was checked above; the 'data' filter is a second guard.
-        tf.extractall(dest, members=members, filter="data")
+        try:
+            tf.extractall(dest, members=members, filter="data")
+        except (tarfile.TarError, EOFError) as exc:
+            raise UnsafeArchive(f"{archive}: cannot be extracted ({exc})") from exc
     return dest / top
+
+
+def _checked_members(tf: tarfile.TarFile, archive: Path, max_bytes: int,
+                     max_members: int) -> tuple[list[tarfile.TarInfo], set[str]]:
+    """The archive's members with their names normalised (no ``./``), and their top-level
+    names; UnsafeArchive at the first dangerous member."""
+    members: list[tarfile.TarInfo] = []
+    names: set[str] = set()
+    tops: set[str] = set()
+    total = 0
+    for count, m in enumerate(tf):
+        if count >= max_members:
+            raise UnsafeArchive(f"{archive}: more than {max_members} members (refused)")
+        name = m.name
+        p = PurePosixPath(name)
+        if name.startswith("/") or p.is_absolute() or "\\" in name or \
+                (p.parts and ":" in p.parts[0]):
+            raise UnsafeArchive(f"{archive}: member {name!r} has an absolute path (refused)")
+        if ".." in p.parts:
+            raise UnsafeArchive(f"{archive}: member {name!r} contains '..' (refused)")
+        if m.issym() or m.islnk():
+            raise UnsafeArchive(f"{archive}: member {name!r} is a link to "
+                                f"{m.linkname!r} (refused)")
+        if not (m.isfile() or m.isdir()):
+            raise UnsafeArchive(f"{archive}: member {name!r} is not a regular file or "
+                                "folder (device, FIFO; refused)")
+        if not p.parts:  # '.' or './': the folder tar was run in
+            if not m.isdir():
+                raise UnsafeArchive(f"{archive}: member {name!r} is not a folder (refused)")
+            continue
+        norm = "/".join(p.parts)  # pathlib drops './' and inner '.' parts
+        if norm in names:
+            raise UnsafeArchive(f"{archive}: member {name!r} appears twice (refused)")
+        names.add(norm)
+        tops.add(p.parts[0])
+        total += m.size
+        if total > max_bytes:
+            raise UnsafeArchive(f"{archive}: members exceed {max_bytes} bytes (refused)")
+        m.name = norm
+        members.append(m)
+    return members, tops
 
 
 def _scan_tree(bag: Path) -> list[str]:

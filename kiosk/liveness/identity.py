@@ -81,17 +81,10 @@ class FaceDescriber:
         return np.asarray(self._encoder.compute_face_descriptor(img, shape), dtype=np.float64)
 
     def describe_file(self, path: Path | str) -> np.ndarray:
-        """Descriptor of an ID photo file; ValueError naming the file when no face is in it."""
-        import cv2
-
-        path = Path(path)
-        bgr = cv2.imread(str(path))
-        if bgr is None:
-            raise ValueError(f"{path}: not a readable image")
-        d = self.descriptor(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        if d is None:
-            raise ValueError(f"{path}: no face found in the photo")
-        return d
+        """Descriptor of an ID photo file (JPEG or PNG, decoded bounded by
+        ``kiosk.liveness.id_photo``); ValueError naming the file when it is unreadable, too
+        large (PhotoTooLarge) or has no face."""
+        return _describe_photo(path, self.descriptor)
 
 
 class SharedFaceDescriber:
@@ -107,8 +100,20 @@ class SharedFaceDescriber:
             return self._inner.descriptor(rgb, box, require_detection)
 
     def describe_file(self, path):
-        with self._lock:
-            return self._inner.describe_file(path)
+        """As ``FaceDescriber.describe_file``; the untrusted photo is decoded and shrunk
+        outside the lock, which is held only for dlib: a hostile photo cannot stall the face
+        analysis of every other live witness."""
+        return _describe_photo(path, self.descriptor)
+
+
+def _describe_photo(path: Path | str, descriptor) -> np.ndarray:
+    from kiosk.liveness.id_photo import load_photo_rgb
+
+    rgb = load_photo_rgb(path)
+    d = descriptor(rgb)
+    if d is None:
+        raise ValueError(f"{Path(path).name}: no face found in the photo")
+    return d
 
 
 _shared: SharedFaceDescriber | None = None

@@ -263,50 +263,105 @@ def _client_error(data, t, ctx):
 
 # -- building the report ---------------------------------------------------------------------
 
-def _read_json(path: Path) -> dict:
+# A check file the timeline announced (by this event) must be in the bag.
+CHECK_ANNOUNCED_BY = {"liveness": "liveness_report"}
+
+
+def _damaged(ctx: Context, what: str, rel: str, why: str) -> None:
+    """A bag file that cannot be read is a flag on the case, never a case no one sees."""
+    text = f"{what} unreadable ({rel}: {why}): review the recording by hand"
+    ctx.findings.append(Finding(0.0, text, "flag", "file_unreadable", None))
+    ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+
+
+def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
+    """The JSON object in ``path``; {} when the file is missing.
+
+    A file that is empty, not UTF-8, not JSON or not an object is damaged (a full disk tears
+    files): with ``ctx`` it becomes a flag finding "<what> unreadable (<file>: why)" and {} is
+    returned; without ``ctx`` it raises EvidenceError.
+    """
+    why = ""
+    data = None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    except ValueError as exc:
-        raise EvidenceError(f"{path}: not valid JSON ({exc})") from exc
-    return data if isinstance(data, dict) else {}
+    except OSError as exc:
+        why = f"cannot be read ({exc.strerror or type(exc).__name__})"
+    else:
+        if not raw.strip():
+            why = "empty file"
+        else:
+            try:
+                data = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                why = "not valid UTF-8"
+            except ValueError as exc:
+                why = f"not valid JSON ({exc})"
+            else:
+                if not isinstance(data, dict):
+                    why = f"not a JSON object (a {type(data).__name__})"
+    if not why:
+        assert isinstance(data, dict)
+        return data
+    rel = "/".join(path.parts[-2:]) if path.parent.name == "checks" else path.name
+    if ctx is None:
+        raise EvidenceError(f"{rel}: {why}")
+    _damaged(ctx, what or rel, rel, why)
+    return {}
 
 
-def _flow(bag: Path) -> dict:
+def _flow(bag: Path, ctx: Context) -> dict:
     path = bag / "data" / "flow.yaml"
     try:
         flow = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         return {}
-    except yaml.YAMLError as exc:
-        raise EvidenceError(f"{path}: not valid YAML ({exc})") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        _damaged(ctx, "flow script", "flow.yaml", f"not valid YAML ({type(exc).__name__})")
+        return {}
     return flow if isinstance(flow, dict) else {}
 
 
 def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
-    """A checks/*.json in the liveness SessionReport shape: events plus a summary."""
-    for ev in data.get("events") or []:
+    """A checks/*.json in the liveness SessionReport shape: events plus a summary.
+
+    An event the rules cannot read (wrong types) is a flag on the case, not an error.
+    """
+    events = data.get("events")
+    for i, ev in enumerate(events if isinstance(events, list) else []):
         if isinstance(ev, dict) and ev.get("type") in RULES:
-            RULES[ev["type"]](ev, float(ev.get("t_start") or 0.0), ctx)
-    summary = data.get("summary") or {}
+            try:
+                RULES[ev["type"]](ev, float(ev.get("t_start") or 0.0), ctx)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                _damaged(ctx, f"{name.removesuffix('.json')} results", f"checks/{name}",
+                         f"event {i} malformed ({type(exc).__name__})")
+    summary = data.get("summary")
+    summary = summary if isinstance(summary, dict) else {}
     if summary.get("still_image_suspected"):
         ctx.find(0.0, f"{name}: still image suspected (no natural motion)", "reject",
                  "still_image", step=None)
-    if summary.get("id_match") is False and summary.get("id_match_distance") is not None:
-        ctx.find(0.0, f"face match distance {summary['id_match_distance']:.2f} above the "
+    distance = summary.get("id_match_distance")
+    if summary.get("id_match") is False and isinstance(distance, (int, float)):
+        ctx.find(0.0, f"face match distance {distance:.2f} above the "
                       "ID photo threshold", "flag", "face_match", step=None)
 
 
 def build_prereview(bag_dir: Path) -> dict:
-    """The pre-review of one sealed bag folder (read only)."""
+    """The pre-review of one sealed bag folder (read only).
+
+    EvidenceError only when ``bag_dir`` is not a bag at all; a damaged or missing file inside
+    it is a flag finding (``file_unreadable``, ``file_missing``) and makes the verdict at
+    least ``needs_attention``.
+    """
     bag = Path(bag_dir)
     if not (bag / "data").is_dir():
         raise EvidenceError(f"{bag}: not an evidence bag (no data/ folder)")
-    report = _read_json(bag / "data" / "report.json")
-    flow = _flow(bag)
-    events = read_timeline(bag / "data" / "timeline.jsonl")
     ctx = Context()
+    report = _read_json(bag / "data" / "report.json", ctx, "package report")
+    flow = _flow(bag, ctx)
+    events = read_timeline(bag / "data" / "timeline.jsonl")
     duration = 0.0
     for ev in events:
         t = float(ev.get("t") or 0.0)
@@ -316,8 +371,16 @@ def build_prereview(bag_dir: Path) -> dict:
         fn = RULES.get(str(ev.get("type")))
         if fn is not None:
             fn(data, t, ctx)
-    for path in sorted((bag / "data" / "checks").glob("*.json")):
-        _apply_check_file(path.name, _read_json(path), ctx)
+    checks = bag / "data" / "checks"
+    for path in sorted(checks.glob("*.json")):
+        _apply_check_file(path.name, _read_json(path, ctx, f"{path.stem} results"), ctx)
+    announced = {str(ev.get("type")) for ev in events}
+    for name, event_type in CHECK_ANNOUNCED_BY.items():
+        if event_type in announced and not (checks / f"{name}.json").exists():
+            text = (f"{name} results missing (checks/{name}.json: the timeline has "
+                    f"{event_type} but the file is not in the package)")
+            ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
+            ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
 
     # Subtitles without an end run to the next prompt (or 4 s).
     prompts = [s for s in ctx.subtitles if s["kind"] == "prompt"]

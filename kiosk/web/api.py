@@ -12,7 +12,8 @@ from functools import wraps
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from kiosk.errors import FlowError
+from kiosk.errors import FlowError, StorageFull
+from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -80,20 +81,34 @@ def require_api_key(fn):
     return wrapper
 
 
-def decode_photo(data: str, limit: int) -> bytes:
+def decode_photo(data: str, limit: int, max_side: int = MAX_SIDE) -> bytes:
+    """The ID photo's bytes, checked before anything decodes its pixels.
+
+    PhotoTooLarge (a 400) over ``limit`` bytes, or over ``max_side`` pixels on either side as
+    its header states (a decompression bomb is refused here, never decoded); ValueError (a 422)
+    for bad base64 or anything but a readable JPEG or PNG.
+    """
+    if len(data) > (limit + 2) // 3 * 4 + 4:  # refuse before decoding the base64 too
+        raise PhotoTooLarge(f"id_photo is larger than the limit of {limit} bytes "
+                            "(max_id_photo_bytes)")
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("id_photo is not valid base64") from None
     if len(raw) > limit:
-        raise ValueError(f"id_photo is larger than {limit} bytes")
+        raise PhotoTooLarge(f"id_photo is larger than the limit of {limit} bytes "
+                            "(max_id_photo_bytes)")
     if not (raw.startswith(b"\xff\xd8\xff") or raw.startswith(b"\x89PNG\r\n\x1a\n")):
         raise ValueError("id_photo must be a JPEG or PNG image")
+    inspect_photo(raw, max_side)
     return raw
 
 
 def create_session(body: CreateSession):
-    """Create a session and its folder; returns (row, token). Raises FlowError, ValueError."""
+    """Create a session and its folder; returns (row, token).
+
+    Raises FlowError, ValueError, StorageFull (disk full or below ``min_free_mb``).
+    """
     svc = services()
     from kiosk.flows.versions import resolve_flow
 
@@ -103,20 +118,19 @@ def create_session(body: CreateSession):
         raise ValueError(f"flow {flow.id} has no {body.locale} texts")
     photo = None
     if body.applicant.id_photo:
-        photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes)
+        photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes,
+                             svc.settings.max_id_photo_side)
     applicant = {"name": body.applicant.name, "id_number": body.applicant.id_number,
                  "has_id_photo": photo is not None}
-    row, token = svc.store.create(flow=flow, locale=body.locale, applicant=applicant,
-                                  ttl_seconds=svc.settings.link_ttl_seconds,
-                                  external_ref=body.external_ref)
-    folder = svc.store.session_dir(row.id)
-    folder.mkdir(parents=True, exist_ok=True)
     # The session is bound to this exact script: it runs from this copy, whatever is edited
     # or published later.
-    (folder / "flow.yaml").write_bytes(flow.source_text.encode("utf-8"))
+    files = {"flow.yaml": flow.source_text.encode("utf-8")}
     if photo is not None:
         ext = "jpg" if photo.startswith(b"\xff\xd8") else "png"
-        (folder / f"id_photo.{ext}").write_bytes(photo)
+        files[f"id_photo.{ext}"] = photo
+    row, token = svc.store.create(flow=flow, locale=body.locale, applicant=applicant,
+                                  ttl_seconds=svc.settings.link_ttl_seconds,
+                                  external_ref=body.external_ref, files=files)
     log.info("session created (flow %s v%s, %s)", flow.id, flow.version, body.locale,
              extra={"session": row.id})
     return row, token
@@ -141,6 +155,11 @@ def post_session():
         row, token = create_session(body)
     except FlowError as exc:
         return error(404, "unknown_flow", str(exc))
+    except PhotoTooLarge as exc:
+        return error(400, "id_photo_too_large", str(exc))
+    except StorageFull as exc:
+        log.error("session refused: %s", exc.strerror)
+        return error(503, "storage_full", f"{exc.strerror}; try again later")
     except ValueError as exc:
         return error(422, "invalid", str(exc))
     return jsonify({
@@ -170,7 +189,8 @@ def get_session(session_id: str):
     # The DB row turns terminal only after the recording is finalised (see controller._finalise).
     info["finalised"] = row.state in ("finished", "aborted", "failed")
     rec = services().store.session_dir(session_id) / "recording.webm"
-    info["recording"] = str(rec) if info["finalised"] and rec.exists() else None
+    # Relative to the session folder: the server's own paths are not the back office's business.
+    info["recording"] = rec.name if info["finalised"] and rec.exists() else None
     info["recording_frames"] = row.recording_frames
     return jsonify(info)
 

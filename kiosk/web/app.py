@@ -9,6 +9,7 @@ import threading
 from flask import Flask
 from flask_socketio import SocketIO
 
+from kiosk.atomic_files import write_atomic
 from kiosk.config import REPO_ROOT, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,7 @@ def _secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = settings.data_dir / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        write_atomic(path, secrets.token_hex(32).encode("ascii"))  # 0600 from the start
     return path.read_text().strip()
 
 

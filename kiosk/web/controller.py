@@ -6,7 +6,6 @@ and media callbacks can all dispatch from their own threads.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import shutil
@@ -17,8 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
+from kiosk.atomic_files import write_json_atomic
 from kiosk.errors import GuideError, MediaError
 from kiosk.logs import session_context
+from kiosk.store import masked_applicant
 from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
 
 if TYPE_CHECKING:
@@ -371,7 +372,7 @@ class WitnessController:
             "flow": {"id": self.flow.id, "version": self.flow.version,
                      "content_hash": self.flow.content_hash},
             "locale": self.locale,
-            "applicant": self.row.applicant,
+            "applicant": masked_applicant(self.row.applicant, self.settings.id_mask),
             "created_at": self.row.created_at.isoformat() + "Z",
             "retention_years": getattr(self.flow, "retention_years", 20),
             "priority": getattr(self.flow, "priority", "normal"),
@@ -390,12 +391,6 @@ def _sha(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path)
 
 
 def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | None:

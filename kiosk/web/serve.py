@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
@@ -31,6 +32,9 @@ def serve(config_file, host, port, demo, kiosk_mode):
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     configure_logging(settings.log_format, settings.log_level)
+    # Everything this process creates (recordings, prompts, caches, evidence) is private to
+    # the service account: faces, voices and ID numbers are not for other local users.
+    os.umask(0o077)
     if settings.demo and not settings.api_keys:
         log.info("demo mode: no API keys configured, only /demo creates sessions")
     try:

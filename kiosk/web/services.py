@@ -26,7 +26,8 @@ class KioskServices:
         settings.ensure_dirs()
         self.settings = settings
         self.socketio = socketio
-        self.store = SessionStore(settings.db_url, settings.sessions_dir)
+        self.store = SessionStore(settings.db_url, settings.sessions_dir,
+                                  min_free_mb=settings.min_free_mb)
         self.flows = FlowLibrary(settings.flows_dir)
         self.guide = GuideVoice(
             settings.tts_cache_dir,

@@ -1,0 +1,129 @@
+"""Write-then-rename for every session and evidence file, with private modes.
+
+A file is written to a hidden temporary name in its own folder, fsynced, then renamed over
+the target (``os.replace``, atomic on POSIX), and the folder is fsynced. A reader therefore
+sees the old file or the new one, never a torn one, even when the disk fills mid-write: the
+temporary file is removed and ``StorageFull`` is raised instead.
+
+Files are created ``0600`` and folders ``0700``: session folders hold faces, voices and
+(until sealing) an ID number.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from kiosk.errors import StorageFull
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for ENOSPC / EDQUOT (an ``OSError``), or SQLite's "database or disk is full"."""
+    if isinstance(exc, StorageFull):
+        return True
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+        return True
+    return "database or disk is full" in str(exc)
+
+
+def storage_full(path: Path | str, exc: BaseException | None = None) -> StorageFull:
+    """The StorageFull to raise for ``path`` (named by its file name only, never in full)."""
+    err = StorageFull(errno.ENOSPC, f"the data disk is full (writing {Path(path).name})")
+    if exc is not None:
+        err.__cause__ = exc
+    return err
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) ``0700``; an existing folder keeps its mode."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(d, DIR_MODE)  # mkdir's mode is filtered by the umask; this is not
+    return path
+
+
+def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Replace ``path`` with ``data`` (write-then-rename, fsynced, created with ``mode``).
+
+    StorageFull when the disk is full; the old file, if any, is left as it was.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, mode)  # os.open's mode is filtered by the umask
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise storage_full(path, exc) from exc
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, data: dict, mode: int = FILE_MODE) -> None:
+    """``data`` as indented UTF-8 JSON, written with ``write_atomic``."""
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str)
+                 .encode("utf-8"), mode)
+
+
+def copy_atomic(src: Path, dest: Path, mode: int = FILE_MODE) -> None:
+    """Copy ``src`` to ``dest`` with write-then-rename (StorageFull when the disk is full)."""
+    dest = Path(dest)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise storage_full(dest, exc) from exc
+        raise
+    _fsync_dir(dest.parent)
+
+
+def free_mb(path: Path) -> float:
+    """Free space (MB, for an unprivileged user) on the disk holding ``path``."""
+    return shutil.disk_usage(path).free / 1e6
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder; the rename still stands
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,90 @@
+"""The broker's ID photo: checked from its header, decoded bounded. The only module that
+imports Pillow.
+
+A PNG or JPEG states its size in a few header bytes, and a tiny file can claim 16000x16000
+pixels (a 275 KB PNG that decodes to 768 MB). So the size is read from the header without
+decoding (``Image.open`` is lazy) and refused over ``max_side`` on either side, both at upload
+(``inspect_photo``) and when the photo is used (``load_photo_rgb``). A JPEG is then decoded at
+a reduced scale when it is large (``Image.draft``), and every photo is shrunk to at most
+``DESCRIBE_SIDE`` pixels before it reaches dlib. Messages name the file, never its folder.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+FORMATS = ("JPEG", "PNG")
+MAX_SIDE = 4096  # default cap on each side (16.8 MP): a scanned ID card is far smaller
+DESCRIBE_SIDE = 1024  # dlib needs a face of ~150 px; larger photos only cost time and memory
+
+
+class PhotoTooLarge(ValueError):
+    """The photo's bytes or pixels exceed a configured cap; the message names the cap."""
+
+
+def _open(data: bytes, name: str, max_side: int) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError:  # Pillow's own guard, far above ours
+        raise PhotoTooLarge(f"{name} states more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} "
+                            f"pixels; the limit is {max_side}x{max_side} (max_id_photo_side)"
+                            ) from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ValueError(f"{name} is not a readable JPEG or PNG image") from None
+    if img.format not in FORMATS:
+        raise ValueError(f"{name} must be a JPEG or PNG image, not {img.format}")
+    return img
+
+
+def _check_size(img: Image.Image, name: str, max_side: int) -> tuple[int, int]:
+    w, h = img.size
+    if w < 1 or h < 1:
+        raise ValueError(f"{name} has no pixels ({w}x{h})")
+    if w > max_side or h > max_side:
+        raise PhotoTooLarge(f"{name} is {w}x{h} pixels; the limit is {max_side}x{max_side} "
+                            "(max_id_photo_side)")
+    return w, h
+
+
+def inspect_photo(data: bytes, max_side: int = MAX_SIDE,
+                  name: str = "id_photo") -> tuple[str, int, int]:
+    """(format, width, height) of a JPEG or PNG, from its header, without decoding pixels.
+
+    PhotoTooLarge over ``max_side`` on either side; ValueError when it is not a readable
+    JPEG or PNG.
+    """
+    img = _open(data, name, max_side)
+    w, h = _check_size(img, name, max_side)
+    return str(img.format), w, h
+
+
+def load_photo_rgb(path: Path | str, max_side: int = MAX_SIDE, max_bytes: int = 20_000_000,
+                   out_side: int = DESCRIBE_SIDE) -> np.ndarray:
+    """The photo at ``path`` as an RGB uint8 array (H, W, 3), at most ``out_side`` a side.
+
+    The size is checked from the header before any decoding (PhotoTooLarge), so memory stays
+    bounded by ``max_side``² × 3 bytes at worst, and a large JPEG is decoded at a reduced
+    scale. ValueError, naming the file only, when it cannot be read.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise PhotoTooLarge(f"{path.name} is {size} bytes; the limit is {max_bytes}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    img = _open(data, path.name, max_side)
+    _check_size(img, path.name, max_side)
+    try:
+        if img.format == "JPEG":
+            img.draft("RGB", (out_side, out_side))  # decode at 1/2, 1/4 or 1/8 scale
+        img = img.convert("RGB")
+        img.thumbnail((out_side, out_side))
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+        raise ValueError(f"{path.name} is not a readable JPEG or PNG image") from None
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))

@@ -1,0 +1,137 @@
+"""A sealed case whose check files were damaged (disk full mid-witness) still reaches the
+review queue, flagged, and the poller does not trip over it again and again."""
+
+from __future__ import annotations
+
+import logging
+import types
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import load_settings
+from kiosk.evidence import seal_package
+from kiosk.review import register
+from kiosk.review.prereview import build_prereview
+from kiosk.review.sample import make_session_dir
+from kiosk.store import utcnow
+from kiosk.timeline import MediaClock, TimelineWriter
+from kiosk.web.app import create_app
+
+FLOW = types.SimpleNamespace(id="securities_account_opening", version=1, content_hash="0" * 64)
+
+
+def _seal(data_dir: Path, keys, ledger, store=None, *, liveness: bytes | None,
+          report_announced: bool = True, damage=None) -> Path:
+    """Seal a sample session whose ``checks/liveness.json`` holds ``liveness`` (None: absent);
+    ``damage(bag)`` then breaks the sealed bag further. Returns the bag folder."""
+    if store is not None:
+        row, _ = store.create(flow=FLOW, locale="en", ttl_seconds=600,
+                              applicant={"name": "Alex Chen", "id_number": "110101199003078888"})
+        sid = row.id
+        sdir = store.session_dir(sid)
+    else:
+        sid = "d" * 32
+        sdir = data_dir / "sessions" / sid
+    make_session_dir(sdir, sid, seconds=3.0, flagged=False)
+    if report_announced:  # the face observer wrote its report and said so on the timeline
+        tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
+        tw.append("liveness_report", {"ok": True, "reasons": []}, t=2.9)
+        tw.close()
+    if liveness is not None:
+        (sdir / "checks").mkdir(exist_ok=True)
+        (sdir / "checks" / "liveness.json").write_bytes(liveness)
+    res = seal_package(sdir, data_dir / "evidence", keys, ledger)
+    if damage is not None:
+        damage(res.bag_dir)
+    if store is not None:
+        store.set(sid, state="finished", end_reason="completed", ended_at=utcnow(),
+                  sealed_at=utcnow(), package_id=res.package_id)
+    return res.bag_dir
+
+
+@pytest.fixture()
+def keys_ledger(tmp_path):
+    from kiosk.evidence import EvidenceKeys, Ledger
+
+    keys = EvidenceKeys(tmp_path / "keys")
+    keys.ensure()
+    return keys, Ledger(tmp_path / "ledger.jsonl", keys=keys)
+
+
+def _flags(pre: dict) -> list[str]:
+    return [f["text"] for f in pre["findings"] if f["severity"] == "flag"]
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", "empty file"),
+    (b'{"summary": {"still_image', "not valid JSON"),
+    (b"[1, 2]", "not a JSON object"),
+    (b"\xff\xfe\x00garbage", "not valid UTF-8"),
+])
+def test_a_damaged_check_file_becomes_a_flag_on_the_case(tmp_path, keys_ledger, content, why):
+    bag = _seal(tmp_path, *keys_ledger, liveness=content)
+    pre = build_prereview(bag)
+    assert pre["verdict"] == "needs_attention"
+    flags = _flags(pre)
+    assert any(f.startswith("liveness results unreadable") and "checks/liveness.json" in f
+               and why in f for f in flags), flags
+    assert any(f.startswith("liveness results unreadable") for f in pre["verdict_reasons"])
+
+
+def test_a_missing_check_file_the_timeline_announced_becomes_a_flag(tmp_path, keys_ledger):
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=None))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith("liveness results missing") for f in _flags(pre)), _flags(pre)
+
+
+def test_a_session_without_liveness_has_no_missing_results_flag(tmp_path, keys_ledger):
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=None, report_announced=False))
+    assert not any("liveness results" in f for f in _flags(pre))
+
+
+def test_a_good_check_file_raises_no_unreadable_flag(tmp_path, keys_ledger):
+    pre = build_prereview(_seal(tmp_path, *keys_ledger,
+                                liveness=b'{"events": [], "summary": {}}'))
+    assert pre["verdict"] == "clear", pre["verdict_reasons"]
+
+
+@pytest.mark.parametrize("rel,text", [
+    ("data/report.json", "package report unreadable"),
+    ("data/flow.yaml", "flow script unreadable"),
+])
+def test_other_damaged_bag_files_are_flags_not_errors(tmp_path, keys_ledger, rel, text):
+    def damage(bag):
+        (bag / rel).write_bytes(b"{: [" if rel.endswith("yaml") else b"")
+
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=b"{}", damage=damage))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith(text) and rel.removeprefix("data/") in f for f in _flags(pre))
+
+
+def test_the_poller_queues_a_damaged_case_once_and_logs_no_error(tmp_path, caplog):
+    app = create_app(load_settings(data_dir=tmp_path / "data", liveness=False, speech=False))
+    try:
+        register(app, app.extensions["kiosk"], config={"poll_seconds": 0})
+        k = app.extensions["kiosk"]
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"")
+        review = app.extensions["review"]
+        with caplog.at_level(logging.INFO):
+            first = review.poll()
+            second = review.poll()
+        assert first["enqueued"] == [bag.name] and second["enqueued"] == []
+        case = review.case(bag.name)
+        assert case is not None and case.verdict == "needs_attention"
+        assert any(f["text"].startswith("liveness results unreadable")
+                   for f in case.prereview["findings"])
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+def test_a_check_event_with_wrong_types_is_a_flag_not_an_error(tmp_path, keys_ledger):
+    bad = (b'{"events": [{"type": "multiple_faces", "t_start": "soon", "t_end": null}],'
+           b' "summary": {"id_match": false, "id_match_distance": "far"}}')
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=bad))
+    assert any(f.startswith("liveness results unreadable") and "event 0 malformed" in f
+               for f in _flags(pre)), _flags(pre)
