@@ -320,6 +320,17 @@ class ReviewService:
                 and case.locked_by != user["uid"]:
             raise CaseAccessError("another reviewer is reviewing this case", 423)
 
+    def check_decision_lock(self, user: dict, case: ReviewCase, *, opened: bool) -> None:
+        """A decision needs the case opened in this login (``opened``) and its lock held by
+        the decider right now; CaseAccessError 409 otherwise. Opening the case takes the lock."""
+        if not opened:
+            raise CaseAccessError("open the case before deciding it: a decision needs the "
+                                  "case lock and the case opened by you", 409)
+        if case.locked_by != user["uid"] or not dispatch.lock_held(_item(case), self.clock()):
+            raise CaseAccessError("you do not hold this case's lock (it is released after "
+                                  f"{self.policy.lock_idle_seconds:.0f} s without activity); "
+                                  "open the case again before deciding", 409)
+
     def open_case(self, user: dict, case_id: str, ip: str = "", what: str = "view") -> ReviewCase:
         """Check access, lock for reviewers, and write the view to the audit log."""
         with self._lock:

