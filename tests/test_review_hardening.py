@@ -141,3 +141,53 @@ def test_the_decision_form_without_the_lock_is_refused_with_a_message(app, case_
     r = c.post(f"/review/cases/{case_id}/decision",
                data={"csrf_token": tok, "decision": "approve"}, follow_redirects=True)
     assert "approve recorded" in r.text
+
+
+# -- #13.3: the Origin check behind a TLS proxy -------------------------------------------------
+
+def test_origin_is_checked_against_public_url(tmp_path, clock):
+    app = make_app(tmp_path, clock, public_url="https://kiosk.example/")
+    try:
+        for origin, status in (("https://kiosk.example", 200),
+                               ("https://KIOSK.example:443", 200),
+                               ("http://kiosk.example", 403),
+                               ("https://kiosk.example:8443", 403),
+                               ("https://evil.example", 403),
+                               ("null", 403)):
+            c = client(app)
+            tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+            r = c.post("/review/api/login", json={"username": "alice", "password": PW},
+                       headers={"X-CSRF-Token": tok, "Origin": origin})
+            assert r.status_code == status, (origin, r.get_json())
+            if status == 403:
+                assert r.get_json()["error"] == "bad_origin"
+        c = client(app)  # a Referer of the same origin stands in for a missing Origin
+        tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+        r = c.post("/review/api/login", json={"username": "alice", "password": PW},
+                   headers={"X-CSRF-Token": tok, "Referer": "https://kiosk.example/review/login"})
+        assert r.status_code == 200
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+@pytest.mark.parametrize("hops, status", [(1, 200), (0, 403)])
+def test_origin_follows_the_forwarded_scheme_and_host_only_from_a_trusted_proxy(
+        tmp_path, clock, hops, status):
+    app = make_app(tmp_path, clock, trusted_proxy_hops=hops)
+    try:
+        c = client(app, headers={"X-Forwarded-Proto": "https",
+                                 "X-Forwarded-Host": "console.example",
+                                 "X-Forwarded-For": "198.51.100.7"})
+        tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+        r = c.post("/review/api/login", json={"username": "alice", "password": PW},
+                   headers={"X-CSRF-Token": tok, "Origin": "https://console.example"})
+        assert r.status_code == status, r.get_json()
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+def test_trusted_proxy_hops_must_not_be_negative(tmp_path):
+    from kiosk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trusted_proxy_hops"):
+        load_settings(data_dir=tmp_path / "data", trusted_proxy_hops=-1)

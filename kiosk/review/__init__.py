@@ -34,7 +34,8 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     Base.metadata.create_all(services.store.engine)
     svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
                         clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
-                        ledger=getattr(services, "ledger", None))
+                        ledger=getattr(services, "ledger", None),
+                        public_origin=auth.web_origin(services.settings.public_url))
     svc.kiosk = services
     svc.throttle = auth.LoginThrottle(services.store, svc.clock,
                                       max_failures=cfg.max_failed_logins,

@@ -12,6 +12,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -194,15 +195,41 @@ def csrf_ok() -> bool:
     return hmac.compare_digest(str(given).encode(), str(expected).encode())
 
 
+def web_origin(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL, lower case and without a default port
+    (as browsers send ``Origin``); "" when ``url`` is not an absolute http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if port is None or port == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def expected_origin() -> str:
+    """The console's own origin: ``public_url``'s when set, else this request's host URL as
+    seen through the trusted proxies (``trusted_proxy_hops``)."""
+    svc = current_app.extensions["review"]
+    return svc.public_origin or web_origin(request.host_url)
+
+
 def origin_ok() -> bool:
-    """A browser's Origin (or Referer), when sent, must be this host."""
+    """A browser's Origin (or Referer), when sent, must be the console's own origin."""
     origin = request.headers.get("Origin") or ""
     if not origin:
         ref = request.headers.get("Referer") or ""
         origin = "/".join(ref.split("/")[:3]) if ref else ""
     if not origin or origin == "null":
         return not request.headers.get("Origin")  # "null" from a sandbox is refused
-    return origin.rstrip("/") == request.host_url.rstrip("/")
+    mine = expected_origin()
+    return bool(mine) and web_origin(origin) == mine
 
 
 def current_user(svc) -> dict | None:
@@ -280,9 +307,12 @@ def guard():
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     if not origin_ok():
-        log.warning("console: cross-origin %s %s refused", request.method, request.path)
+        log.warning("console: %s %s from origin %s refused: expected %s", request.method,
+                    request.path, (request.headers.get("Origin") or "(Referer)")[:100],
+                    expected_origin())
         return jsonify({"error": "bad_origin",
-                        "message": "the request comes from another origin"}), 403
+                        "message": "the request comes from another origin than "
+                                   f"{expected_origin()}"}), 403
     if not csrf_ok():
         log.warning("console: %s %s without a valid CSRF token refused", request.method,
                     request.path)

@@ -79,8 +79,11 @@ class ReviewService:
     throttle: LoginThrottle
 
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None):
+                 clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None,
+                 public_origin: str = ""):
         self.store = store
+        # The console's origin from the public_url setting ("" : from each request).
+        self.public_origin = public_origin
         self.packages_dir = Path(packages_dir)
         self.config = config or ReviewConfig()
         self.policy = self.config.policy()
