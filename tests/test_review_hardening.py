@@ -191,3 +191,45 @@ def test_trusted_proxy_hops_must_not_be_negative(tmp_path):
 
     with pytest.raises(ConfigError, match="trusted_proxy_hops"):
         load_settings(data_dir=tmp_path / "data", trusted_proxy_hops=-1)
+
+
+# -- #13.8: the login throttle keys on the real client only through a trusted proxy -------------
+
+def fail_logins(c, n):
+    for i in range(n):
+        assert api_login(c, f"ghost{i}", "wrong password!").status_code == 401
+
+
+def test_the_address_throttle_keys_on_the_client_behind_a_trusted_proxy(tmp_path, clock):
+    app = make_app(tmp_path, clock, trusted_proxy_hops=1,
+                   review={"max_failed_logins_per_address": 4})
+    try:
+        # the proxy (127.0.0.1) appends the real peer to whatever the client sent
+        attacker = client(app, headers={"X-Forwarded-For": "10.9.9.9, 203.0.113.9"})
+        fail_logins(attacker, 4)
+        assert api_login(attacker, "alice").status_code == 401  # throttled, right password
+        spoof = client(app, headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
+        assert api_login(spoof, "alice").status_code == 401  # a forged first hop is no escape
+        staff = client(app, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert api_login(staff, "alice").status_code == 200
+        failed = [e for e in app.extensions["review"].audit_log() if e["action"] ==
+                  "login_failed"]
+        assert {e["ip"] for e in failed} == {"203.0.113.9"}
+        assert failed[0]["detail"]["why"] == "address_throttled"
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(tmp_path, clock):
+    app = make_app(tmp_path, clock, review={"max_failed_logins_per_address": 4})
+    try:
+        for i in range(4):
+            c = client(app, headers={"X-Forwarded-For": f"203.0.113.{i}"})
+            fail_logins(c, 1)
+        c = client(app, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert api_login(c, "alice").status_code == 401  # the same socket peer: throttled
+        assert api_login(client(app, ip="127.0.0.2"), "alice").status_code == 200
+        assert {e["ip"] for e in app.extensions["review"].audit_log()} == {"127.0.0.1",
+                                                                           "127.0.0.2"}
+    finally:
+        app.extensions["kiosk"].shutdown()

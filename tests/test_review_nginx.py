@@ -128,3 +128,27 @@ def test_log_in_and_decide_over_https_through_nginx(behind_nginx):
     assert r.status_code == 201, r.text
     assert svc.case(api_case).decision == "reject"
 
+
+@pytest.mark.parametrize("behind_nginx", [{"review": {"max_failed_logins_per_address": 4}}],
+                         indirect=True)
+def test_failed_logins_from_one_client_do_not_lock_out_the_others(behind_nginx):
+    app, proxy = behind_nginx
+    attacker = browser_like(proxy, ATTACKER_IP)
+    tok = attacker.get(proxy.url + "/review/api/csrf").json()["csrf_token"]
+
+    def attempt(name, password, forged):
+        return attacker.post(proxy.url + "/review/api/login",
+                             json={"username": name, "password": password},
+                             headers={"X-CSRF-Token": tok, "X-Forwarded-For": forged})
+
+    for i in range(4):  # a forged X-Forwarded-For changes nothing: nginx appends the peer
+        assert attempt(f"ghost{i}", "wrong password!", f"203.0.113.{i}").status_code == 401
+    assert attempt("alice", PW, "198.51.100.1").status_code == 401  # this client: throttled
+    staff = browser_like(proxy, STAFF_IP)
+    tok = staff.get(proxy.url + "/review/api/csrf").json()["csrf_token"]
+    r = staff.post(proxy.url + "/review/api/login", json={"username": "alice", "password": PW},
+                   headers={"X-CSRF-Token": tok})
+    assert r.status_code == 200, r.text
+    entries = app.extensions["review"].audit_log()
+    assert {e["ip"] for e in entries if e["action"] == "login_failed"} == {ATTACKER_IP}
+    assert [e["ip"] for e in entries if e["action"] == "login"] == [STAFF_IP]

@@ -39,7 +39,9 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     svc.kiosk = services
     svc.throttle = auth.LoginThrottle(services.store, svc.clock,
                                       max_failures=cfg.max_failed_logins,
-                                      lockout_seconds=cfg.lockout_seconds, audit=svc.audit)
+                                      lockout_seconds=cfg.lockout_seconds,
+                                      ip_max_failures=cfg.max_failed_logins_per_address,
+                                      ip_window_seconds=cfg.lockout_seconds, audit=svc.audit)
     app.extensions["review"] = svc
     https = services.settings.base_url().startswith("https://")
     app.config.update(

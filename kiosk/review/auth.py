@@ -82,7 +82,13 @@ def add_user(store, username: str, password: str, role: str, *, languages=None,
 
 
 class LoginThrottle:
-    """Per-account lock-out (in the database) plus a per-address failure window (memory)."""
+    """Per-account lock-out (in the database) plus a per-address failure window (memory).
+
+    The address is the caller's ``ip``: the console passes ``request.remote_addr``, which is
+    the real client only through the trusted proxies (``trusted_proxy_hops``); without that
+    setting it is the socket peer and X-Forwarded-For is never read."""
+
+    _SWEEP_AT = 10_000  # addresses remembered before the expired ones are dropped
 
     def __init__(self, store, clock: Callable[[], dt.datetime], *, max_failures: int = 5,
                  lockout_seconds: float = 900, ip_max_failures: int = 20,
@@ -99,13 +105,18 @@ class LoginThrottle:
 
     def _ip_blocked(self, ip: str, now: dt.datetime) -> bool:
         with self._lock:
-            q = self._ip.setdefault(ip, collections.deque())
+            q = self._ip.get(ip)
+            if q is None:
+                return False
             while q and now - q[0] > self.ip_window:
                 q.popleft()
             return len(q) >= self.ip_max
 
     def _ip_fail(self, ip: str, now: dt.datetime) -> None:
         with self._lock:
+            if len(self._ip) >= self._SWEEP_AT:
+                self._ip = {k: q for k, q in self._ip.items()
+                            if q and now - q[-1] <= self.ip_window}
             self._ip.setdefault(ip, collections.deque()).append(now)
 
     def login(self, username: str, password: str, ip: str = "") -> StaffUser:

@@ -114,4 +114,5 @@ class AuditEntry(Base):
 
     def public(self) -> dict:
         return {"at": self.at.isoformat() + "Z", "user": self.username, "action": self.action,
-                "case_id": self.case_id, "detail": json.loads(self.detail_json or "{}")}
+                "case_id": self.case_id, "ip": self.ip,
+                "detail": json.loads(self.detail_json or "{}")}

@@ -41,6 +41,9 @@ class ReviewConfig:
     idle_timeout_seconds: float = 15 * 60
     absolute_timeout_seconds: float = 8 * 3600
     max_failed_logins: int = 5
+    # failed logins from one client address (behind a proxy: trusted_proxy_hops) within
+    # lockout_seconds before that address is refused
+    max_failed_logins_per_address: int = 20
     lockout_seconds: float = 15 * 60
     poll_seconds: float = 15.0  # how often the server looks for newly sealed sessions
     active_reviewer_seconds: float = 30 * 60  # seen this recently: eligible for dispatch
