@@ -233,3 +233,48 @@ def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(tmp_path, clock):
                                                                            "127.0.0.2"}
     finally:
         app.extensions["kiosk"].shutdown()
+
+
+# -- #13.9: logout ends the session on the server ----------------------------------------------
+
+@pytest.mark.parametrize("via", ["api", "form"])
+def test_a_cookie_copied_before_logout_is_dead_after_it(app, case_id, via):
+    alice = login(app, "alice")
+    assert alice.get("/review/api/queue").status_code == 200
+    copied = alice.get_cookie("session").value
+    csrf = alice.csrf
+    if via == "api":
+        assert post(alice, "/review/api/logout").status_code == 200
+    else:
+        tok = form_token(alice.get("/review/").text)
+        assert alice.post("/review/logout", data={"csrf_token": tok}).status_code == 303
+    thief = client(app)
+
+    def replay(method, url, **kw):  # the copied cookie, as it was, on every request
+        thief.set_cookie("session", copied)
+        return thief.open(url, method=method, **kw)
+
+    assert replay("GET", "/review/api/queue").status_code == 401
+    r = replay("GET", f"/review/cases/{case_id}")
+    assert r.status_code == 302 and "/review/login" in r.headers["Location"]
+    r = replay("POST", "/review/api/next", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401, r.get_json()
+    r = replay("POST", f"/review/api/cases/{case_id}/release", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401, r.get_json()
+    assert app.extensions["review"].case(case_id).locked_by is None
+    assert "logout" in actions(app)
+    again = login(app, "alice")  # logging in again works
+    assert again.get("/review/api/queue").status_code == 200
+
+
+def test_a_database_from_before_session_generations_is_upgraded(app, clock):
+    import sqlalchemy as sa
+
+    engine = app.extensions["kiosk"].store.engine
+    with engine.begin() as con:  # the table as the previous version made it
+        con.execute(sa.text("ALTER TABLE review_users DROP COLUMN session_generation"))
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)  # again
+    alice = login(app, "alice")
+    assert post(alice, "/review/api/logout").status_code == 200
+    assert alice.get("/review/api/queue").status_code == 401

@@ -21,7 +21,7 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     from kiosk.review import (
         api,
         auth,
-        models,  # noqa: F401  (registers the tables on Base)
+        models,  # registers the tables on Base
         views,
     )
     from kiosk.review.service import ReviewConfig, ReviewService
@@ -32,6 +32,7 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     if previous is not None and getattr(previous, "poller_stop", None) is not None:
         previous.poller_stop.set()  # registered again (tests: another clock or config)
     Base.metadata.create_all(services.store.engine)
+    models.upgrade_schema(services.store.engine)
     svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
                         clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
                         ledger=getattr(services, "ledger", None),

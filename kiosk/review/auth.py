@@ -180,6 +180,7 @@ def start_session(user: StaffUser, now: dt.datetime) -> str:
     session.permanent = False
     token = secrets.token_urlsafe(32)
     session[SESSION_KEY] = {"uid": user.id, "role": user.role, "name": user.username,
+                            "gen": user.session_generation or 0,
                             "login": _epoch(now), "seen": _epoch(now)}
     session[CSRF_KEY] = token
     return token
@@ -188,6 +189,26 @@ def start_session(user: StaffUser, now: dt.datetime) -> str:
 def end_session() -> None:
     session.pop(SESSION_KEY, None)
     session.pop(CSRF_KEY, None)
+
+
+def revoke_sessions(store, uid: int) -> None:
+    """End every login of this account on the server: each cookie issued before (copies
+    included) is refused at its next request. For logout, and any credential change."""
+    with store.db() as db, db.begin():
+        u = db.get(StaffUser, uid)
+        if u is not None:
+            u.session_generation = (u.session_generation or 0) + 1
+
+
+def logout(svc, ip: str = "") -> None:
+    """Log the current user out everywhere (server-side) and clear this cookie."""
+    user = current_user(svc)
+    if user is not None:
+        revoke_sessions(svc.store, user["uid"])
+        svc.audit(user, "logout", None, {}, ip)
+        log.info("console session of %s ended: logout", user["name"])
+    session.clear()
+    g.review_user = None
 
 
 def csrf_token() -> str:
@@ -260,7 +281,10 @@ def current_user(svc) -> dict | None:
             end_session()
         else:
             row = svc.user(info.get("uid"))
-            if row is not None and row.active and row.role == info.get("role"):
+            if row is not None and (row.session_generation or 0) != info.get("gen"):
+                log.info("console session of %s refused: it was logged out", row.username)
+                end_session()
+            elif row is not None and row.active and row.role == info.get("role"):
                 if now - info["seen"] > 5:  # keep the cookie quiet between clicks
                     info["seen"] = now
                     session[SESSION_KEY] = info

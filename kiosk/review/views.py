@@ -159,10 +159,7 @@ def login_post():
 
 @bp.post("/logout")
 def logout():
-    user = auth.current_user(review())
-    if user:
-        review().audit(user, "logout", None, {}, client_ip())
-    session.clear()
+    auth.logout(review(), client_ip())
     return redirect(url_for("review.login"), code=303)
 
 
