@@ -8,6 +8,9 @@ behind a real nginx with TLS is in test_review_nginx.py.
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import pytest
 
 from kiosk.config import load_settings
@@ -278,3 +281,25 @@ def test_a_database_from_before_session_generations_is_upgraded(app, clock):
     alice = login(app, "alice")
     assert post(alice, "/review/api/logout").status_code == 200
     assert alice.get("/review/api/queue").status_code == 401
+
+
+# -- #13.12: a locked or unknown account costs the same time as a wrong password ---------------
+
+def test_a_locked_account_answers_as_slowly_as_a_wrong_password(app):
+    c = client(app)
+    for _ in range(5):
+        assert api_login(c, "bob", "wrong password!").status_code == 401  # bob is locked
+
+    def timed(name, password):
+        t0 = time.perf_counter()
+        assert api_login(c, name, password).status_code == 401
+        return time.perf_counter() - t0
+
+    wrong, locked, unknown = [], [], []
+    for _ in range(3):  # interleaved, so machine load hits all three alike
+        wrong.append(timed("alice", "wrong password!"))
+        locked.append(timed("bob", PW))
+        unknown.append(timed("nobody-here", PW))
+    normal = statistics.median(wrong)
+    assert statistics.median(locked) >= 0.5 * normal, (locked, wrong)
+    assert statistics.median(unknown) >= 0.5 * normal, (unknown, wrong)

@@ -33,7 +33,8 @@ CSRF_KEY = "review_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _hasher = PasswordHasher()
-# Verified when the user does not exist, so an unknown name takes as long as a wrong password.
+# Verified when the user does not exist or is locked, so those answers take as long as a
+# wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
@@ -129,10 +130,13 @@ class LoginThrottle:
         locked_now = False
         with self.store.db() as db, db.begin():
             user = db.scalar(select(StaffUser).where(StaffUser.username == str(username)[:64]))
+            # Every answer about a name costs one argon2 verification, so the time taken
+            # never tells an unknown or locked account from a wrong password.
             if user is None or not user.active:
                 _check(_DUMMY_HASH, password)
                 refused = "unknown_user"
             elif user.locked_until is not None and user.locked_until > now:
+                _check(_DUMMY_HASH, password)
                 refused = "locked"
             elif not _check(user.password_hash, password):
                 refused = "bad_password"
