@@ -303,3 +303,49 @@ def test_a_locked_account_answers_as_slowly_as_a_wrong_password(app):
     normal = statistics.median(wrong)
     assert statistics.median(locked) >= 0.5 * normal, (locked, wrong)
     assert statistics.median(unknown) >= 0.5 * normal, (unknown, wrong)
+
+
+# -- #13.15: every audit entry has the client's address -------------------------------------------
+
+def test_every_audit_entry_records_the_client_address(app, clock):
+    svc = app.extensions["review"]
+    first, second = seal(app), seal(app)
+    svc.poll()
+    bad = client(app, ip="192.0.2.99")
+    for _ in range(5):
+        api_login(bad, "bob", "wrong password!")  # login_failed x5 and a lockout
+    alice, sue = login(app, "alice", ALICE_IP), login(app, "sue", SUE_IP)
+    assert alice.get(f"/review/api/cases/{first}").status_code == 200
+    assert alice.get(f"/review/api/cases/{first}/report").status_code == 200
+    assert post(alice, f"/review/api/cases/{first}/release").status_code == 200
+    assert alice.get(f"/review/cases/{first}").status_code == 200
+    r = post(alice, f"/review/api/cases/{first}/decision", {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()
+    uid = next(u.id for u in svc.users() if u.username == "bob")
+    assert post(sue, f"/review/api/cases/{second}/assign", {"user_id": uid}).status_code == 200
+    assert sue.get(f"/review/api/cases/{second}").status_code == 200
+    clock.advance(minutes=11)
+    assert sue.get("/review/api/queue").status_code == 200  # the poll frees the idle lock
+    assert post(alice, "/review/api/logout").status_code == 200
+    entries = sue.get("/review/api/audit").get_json()["entries"]
+    got = {(e["action"], e["ip"]) for e in entries}
+    want = {("login_failed", "192.0.2.99"), ("lockout", "192.0.2.99"),
+            ("login", ALICE_IP), ("login", SUE_IP), ("view_api", ALICE_IP),
+            ("view_report", ALICE_IP), ("lock_released", ALICE_IP), ("view", ALICE_IP),
+            ("decide", ALICE_IP), ("reassign", SUE_IP), ("view_api", SUE_IP),
+            ("lock_released", SUE_IP), ("logout", ALICE_IP)}
+    assert want <= got, sorted(got)
+    assert all(e["ip"] for e in entries), [e for e in entries if not e["ip"]]
+    released = [e for e in entries if e["action"] == "lock_released"]
+    assert sorted(e["detail"]["reason"] for e in released) == ["idle", "released"]
+
+
+def test_audit_entries_made_by_the_poller_have_no_client(app, clock):
+    svc = app.extensions["review"]
+    pid = seal(app)
+    svc.poll()
+    svc.take_next({"uid": 1, "role": "auditor", "name": "alice"})
+    clock.advance(minutes=11)
+    svc.poll()  # outside any request, like the poller thread
+    entry = next(e for e in svc.audit_log(pid) if e["action"] == "lock_released")
+    assert entry["ip"] == "" and entry["user"] == ""

@@ -128,6 +128,12 @@ def test_log_in_and_decide_over_https_through_nginx(behind_nginx):
     assert r.status_code == 201, r.text
     assert svc.case(api_case).decision == "reject"
 
+    # the audit log holds the client's own address, not the proxy's
+    entries = svc.audit_log()
+    decides = [e for e in entries if e["action"] == "decide"]
+    assert len(decides) == 2 and {e["ip"] for e in decides} == {STAFF_IP}
+    assert {e["ip"] for e in entries} == {STAFF_IP}
+
 
 @pytest.mark.parametrize("behind_nginx", [{"review": {"max_failed_logins_per_address": 4}}],
                          indirect=True)

@@ -36,7 +36,8 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
                         clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
                         ledger=getattr(services, "ledger", None),
-                        public_origin=auth.web_origin(services.settings.public_url))
+                        public_origin=auth.web_origin(services.settings.public_url),
+                        client_address=auth.client_address)
     svc.kiosk = services
     svc.throttle = auth.LoginThrottle(services.store, svc.clock,
                                       max_failures=cfg.max_failed_logins,

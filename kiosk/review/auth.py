@@ -16,7 +16,17 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 
 from kiosk.errors import AuthError
@@ -204,7 +214,7 @@ def revoke_sessions(store, uid: int) -> None:
             u.session_generation = (u.session_generation or 0) + 1
 
 
-def logout(svc, ip: str = "") -> None:
+def logout(svc, ip: str | None = None) -> None:
     """Log the current user out everywhere (server-side) and clear this cookie."""
     user = current_user(svc)
     if user is not None:
@@ -213,6 +223,15 @@ def logout(svc, ip: str = "") -> None:
         log.info("console session of %s ended: logout", user["name"])
     session.clear()
     g.review_user = None
+
+
+def client_address() -> str:
+    """The client's address: the socket peer, or behind the trusted proxies
+    (``trusted_proxy_hops``, werkzeug ProxyFix) the address they forwarded; "" outside a
+    request."""
+    if not has_request_context():
+        return ""
+    return request.remote_addr or ""
 
 
 def csrf_token() -> str:

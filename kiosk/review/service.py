@@ -83,8 +83,11 @@ class ReviewService:
 
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None,
-                 public_origin: str = ""):
+                 public_origin: str = "", client_address: Callable[[], str] = lambda: ""):
         self.store = store
+        # The address of the client whose request is running ("" outside a request); every
+        # audit entry without an explicit ip records it.
+        self.client_address = client_address
         # The console's origin from the public_url setting ("" : from each request).
         self.public_origin = public_origin
         self.packages_dir = Path(packages_dir)
@@ -107,8 +110,12 @@ class ReviewService:
             return list(db.scalars(select(StaffUser).order_by(StaffUser.id)))
 
     def audit(self, user, action: str, case_id: str | None = None, detail: dict | None = None,
-              ip: str = "") -> None:
-        """Append to the audit log; ``user`` is a StaffUser, a session dict or None."""
+              ip: str | None = None) -> None:
+        """Append to the audit log; ``user`` is a StaffUser, a session dict or None (the
+        server itself). ``ip`` defaults to the address of the client of the running request
+        (through the trusted proxies), or "" when the server acts on its own (the poller)."""
+        if ip is None:
+            ip = self.client_address()
         uid = getattr(user, "id", None) if not isinstance(user, dict) else user.get("uid")
         name = getattr(user, "username", "") if not isinstance(user, dict) else user.get("name")
         with self.store.db() as db, db.begin():
@@ -365,10 +372,15 @@ class ReviewService:
             return locked.lock_expires_at
 
     def release(self, user: dict, case_id: str) -> None:
+        """Give up the lock the user holds on a case (nothing when they hold none)."""
+        released = False
         with self._lock, self.store.db() as db, db.begin():
             c = db.get(ReviewCase, case_id)
             if c is not None and c.locked_by == user["uid"]:
                 c.locked_by = c.lock_expires_at = None
+                released = True
+        if released:
+            self.audit(user, "lock_released", case_id, {"reason": "released"})
 
     def reassign(self, supervisor: dict, case_id: str, to_uid: int | None) -> ReviewCase:
         """Supervisor only: give a case to another reviewer (or back to the queue)."""

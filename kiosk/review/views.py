@@ -47,7 +47,8 @@ def review():
 
 
 def client_ip() -> str:
-    return request.remote_addr or ""
+    """The client's address, through the trusted proxies (see auth.client_address)."""
+    return auth.client_address()
 
 
 @bp.app_context_processor
