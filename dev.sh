@@ -10,7 +10,7 @@ PY=${PYTHON:-python3.11}
 VENV=${KIOSK_VENV:-.venv}
 # Debian packages the kiosk needs at run time / for tests.
 RUNTIME_DEBS="espeak-ng libespeak-ng1 ffmpeg"
-TEST_DEBS="chromium sox nodejs fonts-wqy-microhei"
+TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light"
 
 need_debs() {
   local missing=()

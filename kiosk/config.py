@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     port: int = 5000
     # The address the investor's browser uses to reach us; links are built from it.
     public_url: str = ""
+    # Reverse proxies in front of us whose X-Forwarded-For/-Proto/-Host/-Port are believed
+    # (werkzeug ProxyFix); 0 trusts none. Set it to the number of proxies, never more.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     data_dir: Path = REPO_ROOT / "media"
     database_url: str = ""  # default: sqlite file inside data_dir
     flows_dir: Path = REPO_ROOT / "flows"

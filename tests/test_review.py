@@ -311,6 +311,7 @@ def test_broker_admin_reads_but_cannot_decide_or_take(app, case_id):
 def test_csrf_and_cross_origin_posts_are_refused(app, case_id):
     alice = login(app, "alice")
     post(alice, "/review/api/next")
+    alice.get(f"/review/api/cases/{case_id}")  # a decision needs an opened view
     url = f"/review/api/cases/{case_id}/decision"
     r = alice.post(url, json={"decision": "approve"})
     assert r.status_code == 403 and r.get_json()["error"] == "csrf"
@@ -391,6 +392,7 @@ def test_approve_is_signed_into_the_ledger_and_the_package_is_untouched(app, cas
               if p.is_file()}
     alice = login(app, "alice")
     post(alice, "/review/api/next")
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
     r = post(alice, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
     assert r.status_code == 201, r.get_json()
     rec = r.get_json()["record"]
@@ -425,6 +427,7 @@ def test_reject_needs_known_reason_codes():
 def test_return_creates_a_new_investor_link(app, case_id):
     alice = login(app, "alice")
     post(alice, "/review/api/next")
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
     r = post(alice, f"/review/api/cases/{case_id}/decision",
              {"decision": "return", "reasons": ["poor_quality"], "note": "too dark"})
     assert r.status_code == 201, r.get_json()

@@ -21,7 +21,7 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     from kiosk.review import (
         api,
         auth,
-        models,  # noqa: F401  (registers the tables on Base)
+        models,  # registers the tables on Base
         views,
     )
     from kiosk.review.service import ReviewConfig, ReviewService
@@ -32,13 +32,18 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
     if previous is not None and getattr(previous, "poller_stop", None) is not None:
         previous.poller_stop.set()  # registered again (tests: another clock or config)
     Base.metadata.create_all(services.store.engine)
+    models.upgrade_schema(services.store.engine)
     svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
                         clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
-                        ledger=getattr(services, "ledger", None))
+                        ledger=getattr(services, "ledger", None),
+                        public_origin=auth.web_origin(services.settings.public_url),
+                        client_address=auth.client_address)
     svc.kiosk = services
     svc.throttle = auth.LoginThrottle(services.store, svc.clock,
                                       max_failures=cfg.max_failed_logins,
-                                      lockout_seconds=cfg.lockout_seconds, audit=svc.audit)
+                                      lockout_seconds=cfg.lockout_seconds,
+                                      ip_max_failures=cfg.max_failed_logins_per_address,
+                                      ip_window_seconds=cfg.lockout_seconds, audit=svc.audit)
     app.extensions["review"] = svc
     https = services.settings.base_url().startswith("https://")
     app.config.update(

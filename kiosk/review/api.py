@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request
 
 from kiosk.review import auth
 from kiosk.review.decisions import DecisionError, decide, decisions_for
@@ -62,7 +62,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    """End the login on the server: this cookie and any copy of it stop working."""
+    auth.logout(review(), client_ip())
     return jsonify({"ok": True})
 
 

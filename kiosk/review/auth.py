@@ -12,10 +12,21 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 
 from kiosk.errors import AuthError
@@ -32,7 +43,8 @@ CSRF_KEY = "review_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _hasher = PasswordHasher()
-# Verified when the user does not exist, so an unknown name takes as long as a wrong password.
+# Verified when the user does not exist or is locked, so those answers take as long as a
+# wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
@@ -81,7 +93,13 @@ def add_user(store, username: str, password: str, role: str, *, languages=None,
 
 
 class LoginThrottle:
-    """Per-account lock-out (in the database) plus a per-address failure window (memory)."""
+    """Per-account lock-out (in the database) plus a per-address failure window (memory).
+
+    The address is the caller's ``ip``: the console passes ``request.remote_addr``, which is
+    the real client only through the trusted proxies (``trusted_proxy_hops``); without that
+    setting it is the socket peer and X-Forwarded-For is never read."""
+
+    _SWEEP_AT = 10_000  # addresses remembered before the expired ones are dropped
 
     def __init__(self, store, clock: Callable[[], dt.datetime], *, max_failures: int = 5,
                  lockout_seconds: float = 900, ip_max_failures: int = 20,
@@ -98,13 +116,18 @@ class LoginThrottle:
 
     def _ip_blocked(self, ip: str, now: dt.datetime) -> bool:
         with self._lock:
-            q = self._ip.setdefault(ip, collections.deque())
+            q = self._ip.get(ip)
+            if q is None:
+                return False
             while q and now - q[0] > self.ip_window:
                 q.popleft()
             return len(q) >= self.ip_max
 
     def _ip_fail(self, ip: str, now: dt.datetime) -> None:
         with self._lock:
+            if len(self._ip) >= self._SWEEP_AT:
+                self._ip = {k: q for k, q in self._ip.items()
+                            if q and now - q[-1] <= self.ip_window}
             self._ip.setdefault(ip, collections.deque()).append(now)
 
     def login(self, username: str, password: str, ip: str = "") -> StaffUser:
@@ -117,10 +140,13 @@ class LoginThrottle:
         locked_now = False
         with self.store.db() as db, db.begin():
             user = db.scalar(select(StaffUser).where(StaffUser.username == str(username)[:64]))
+            # Every answer about a name costs one argon2 verification, so the time taken
+            # never tells an unknown or locked account from a wrong password.
             if user is None or not user.active:
                 _check(_DUMMY_HASH, password)
                 refused = "unknown_user"
             elif user.locked_until is not None and user.locked_until > now:
+                _check(_DUMMY_HASH, password)
                 refused = "locked"
             elif not _check(user.password_hash, password):
                 refused = "bad_password"
@@ -168,6 +194,7 @@ def start_session(user: StaffUser, now: dt.datetime) -> str:
     session.permanent = False
     token = secrets.token_urlsafe(32)
     session[SESSION_KEY] = {"uid": user.id, "role": user.role, "name": user.username,
+                            "gen": user.session_generation or 0,
                             "login": _epoch(now), "seen": _epoch(now)}
     session[CSRF_KEY] = token
     return token
@@ -176,6 +203,35 @@ def start_session(user: StaffUser, now: dt.datetime) -> str:
 def end_session() -> None:
     session.pop(SESSION_KEY, None)
     session.pop(CSRF_KEY, None)
+
+
+def revoke_sessions(store, uid: int) -> None:
+    """End every login of this account on the server: each cookie issued before (copies
+    included) is refused at its next request. For logout, and any credential change."""
+    with store.db() as db, db.begin():
+        u = db.get(StaffUser, uid)
+        if u is not None:
+            u.session_generation = (u.session_generation or 0) + 1
+
+
+def logout(svc, ip: str | None = None) -> None:
+    """Log the current user out everywhere (server-side) and clear this cookie."""
+    user = current_user(svc)
+    if user is not None:
+        revoke_sessions(svc.store, user["uid"])
+        svc.audit(user, "logout", None, {}, ip)
+        log.info("console session of %s ended: logout", user["name"])
+    session.clear()
+    g.review_user = None
+
+
+def client_address() -> str:
+    """The client's address: the socket peer, or behind the trusted proxies
+    (``trusted_proxy_hops``, werkzeug ProxyFix) the address they forwarded; "" outside a
+    request."""
+    if not has_request_context():
+        return ""
+    return request.remote_addr or ""
 
 
 def csrf_token() -> str:
@@ -194,15 +250,41 @@ def csrf_ok() -> bool:
     return hmac.compare_digest(str(given).encode(), str(expected).encode())
 
 
+def web_origin(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL, lower case and without a default port
+    (as browsers send ``Origin``); "" when ``url`` is not an absolute http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if port is None or port == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def expected_origin() -> str:
+    """The console's own origin: ``public_url``'s when set, else this request's host URL as
+    seen through the trusted proxies (``trusted_proxy_hops``)."""
+    svc = current_app.extensions["review"]
+    return svc.public_origin or web_origin(request.host_url)
+
+
 def origin_ok() -> bool:
-    """A browser's Origin (or Referer), when sent, must be this host."""
+    """A browser's Origin (or Referer), when sent, must be the console's own origin."""
     origin = request.headers.get("Origin") or ""
     if not origin:
         ref = request.headers.get("Referer") or ""
         origin = "/".join(ref.split("/")[:3]) if ref else ""
     if not origin or origin == "null":
         return not request.headers.get("Origin")  # "null" from a sandbox is refused
-    return origin.rstrip("/") == request.host_url.rstrip("/")
+    mine = expected_origin()
+    return bool(mine) and web_origin(origin) == mine
 
 
 def current_user(svc) -> dict | None:
@@ -222,7 +304,10 @@ def current_user(svc) -> dict | None:
             end_session()
         else:
             row = svc.user(info.get("uid"))
-            if row is not None and row.active and row.role == info.get("role"):
+            if row is not None and (row.session_generation or 0) != info.get("gen"):
+                log.info("console session of %s refused: it was logged out", row.username)
+                end_session()
+            elif row is not None and row.active and row.role == info.get("role"):
                 if now - info["seen"] > 5:  # keep the cookie quiet between clicks
                     info["seen"] = now
                     session[SESSION_KEY] = info
@@ -280,9 +365,12 @@ def guard():
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     if not origin_ok():
-        log.warning("console: cross-origin %s %s refused", request.method, request.path)
+        log.warning("console: %s %s from origin %s refused: expected %s", request.method,
+                    request.path, (request.headers.get("Origin") or "(Referer)")[:100],
+                    expected_origin())
         return jsonify({"error": "bad_origin",
-                        "message": "the request comes from another origin"}), 403
+                        "message": "the request comes from another origin than "
+                                   f"{expected_origin()}"}), 403
     if not csrf_ok():
         log.warning("console: %s %s without a valid CSRF token refused", request.method,
                     request.path)

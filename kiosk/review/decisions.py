@@ -108,7 +108,9 @@ def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=
            note: str | None = None, *, new_link: Callable[[ReviewCase], tuple[str, str]] | None
            = None, opened_at: float | None = None) -> DecisionResult:
     """Record a decision on an open case; ``new_link(case) -> (session_id, url)`` makes the
-    new investor link for a return. Raises DecisionError or CaseAccessError."""
+    new investor link for a return. ``opened_at`` is when this login opened the case (epoch
+    seconds; None: never), and ``user`` must hold the case lock. Raises DecisionError, or
+    CaseAccessError (409 without the lock or an opened view, 423 locked by another)."""
     reasons, note = validate(decision, reasons, note)
     if svc.keys is None or svc.ledger is None:
         raise CaseAccessError("evidence signing is not configured on this server", 503)
@@ -119,6 +121,7 @@ def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=
         svc.check_access(user, case, for_decision=True)
         if case.status != "queued":
             raise CaseAccessError(f"case already decided ({case.decision})", 409)
+        svc.check_decision_lock(user, case, opened=opened_at is not None)
         pkg = svc.ledger.find(case_id)
         if pkg is None:
             raise CaseAccessError(f"package {case_id} is not in the evidence ledger", 409)

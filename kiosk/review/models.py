@@ -34,6 +34,9 @@ class StaffUser(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Each login cookie carries the value it was issued with; a logout bumps it, which ends
+    # every cookie issued before (copies included) on their next request.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def languages(self) -> list[str]:
@@ -46,6 +49,22 @@ class StaffUser(Base):
     def public(self) -> dict:
         return {"id": self.id, "username": self.username, "role": self.role,
                 "languages": self.languages, "flows": self.flows, "active": self.active}
+
+
+# Columns added after a release: (table, column, SQL type and default) for upgrade_schema.
+_ADDED_COLUMNS = (("review_users", "session_generation", "INTEGER NOT NULL DEFAULT 0"),)
+
+
+def upgrade_schema(engine) -> None:
+    """Add the columns a database made by an older version lacks (create_all only makes
+    missing tables). Idempotent; call after ``Base.metadata.create_all``."""
+    from sqlalchemy import inspect, text
+
+    insp = inspect(engine)
+    for table, column, ddl in _ADDED_COLUMNS:
+        if column not in {c["name"] for c in insp.get_columns(table)}:
+            with engine.begin() as con:
+                con.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
 
 
 class ReviewCase(Base):
@@ -114,4 +133,5 @@ class AuditEntry(Base):
 
     def public(self) -> dict:
         return {"at": self.at.isoformat() + "Z", "user": self.username, "action": self.action,
-                "case_id": self.case_id, "detail": json.loads(self.detail_json or "{}")}
+                "case_id": self.case_id, "ip": self.ip,
+                "detail": json.loads(self.detail_json or "{}")}

@@ -41,6 +41,9 @@ class ReviewConfig:
     idle_timeout_seconds: float = 15 * 60
     absolute_timeout_seconds: float = 8 * 3600
     max_failed_logins: int = 5
+    # failed logins from one client address (behind a proxy: trusted_proxy_hops) within
+    # lockout_seconds before that address is refused
+    max_failed_logins_per_address: int = 20
     lockout_seconds: float = 15 * 60
     poll_seconds: float = 15.0  # how often the server looks for newly sealed sessions
     active_reviewer_seconds: float = 30 * 60  # seen this recently: eligible for dispatch
@@ -79,8 +82,14 @@ class ReviewService:
     throttle: LoginThrottle
 
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None):
+                 clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None,
+                 public_origin: str = "", client_address: Callable[[], str] = lambda: ""):
         self.store = store
+        # The address of the client whose request is running ("" outside a request); every
+        # audit entry without an explicit ip records it.
+        self.client_address = client_address
+        # The console's origin from the public_url setting ("" : from each request).
+        self.public_origin = public_origin
         self.packages_dir = Path(packages_dir)
         self.config = config or ReviewConfig()
         self.policy = self.config.policy()
@@ -101,8 +110,12 @@ class ReviewService:
             return list(db.scalars(select(StaffUser).order_by(StaffUser.id)))
 
     def audit(self, user, action: str, case_id: str | None = None, detail: dict | None = None,
-              ip: str = "") -> None:
-        """Append to the audit log; ``user`` is a StaffUser, a session dict or None."""
+              ip: str | None = None) -> None:
+        """Append to the audit log; ``user`` is a StaffUser, a session dict or None (the
+        server itself). ``ip`` defaults to the address of the client of the running request
+        (through the trusted proxies), or "" when the server acts on its own (the poller)."""
+        if ip is None:
+            ip = self.client_address()
         uid = getattr(user, "id", None) if not isinstance(user, dict) else user.get("uid")
         name = getattr(user, "username", "") if not isinstance(user, dict) else user.get("name")
         with self.store.db() as db, db.begin():
@@ -320,6 +333,17 @@ class ReviewService:
                 and case.locked_by != user["uid"]:
             raise CaseAccessError("another reviewer is reviewing this case", 423)
 
+    def check_decision_lock(self, user: dict, case: ReviewCase, *, opened: bool) -> None:
+        """A decision needs the case opened in this login (``opened``) and its lock held by
+        the decider right now; CaseAccessError 409 otherwise. Opening the case takes the lock."""
+        if not opened:
+            raise CaseAccessError("open the case before deciding it: a decision needs the "
+                                  "case lock and the case opened by you", 409)
+        if case.locked_by != user["uid"] or not dispatch.lock_held(_item(case), self.clock()):
+            raise CaseAccessError("you do not hold this case's lock (it is released after "
+                                  f"{self.policy.lock_idle_seconds:.0f} s without activity); "
+                                  "open the case again before deciding", 409)
+
     def open_case(self, user: dict, case_id: str, ip: str = "", what: str = "view") -> ReviewCase:
         """Check access, lock for reviewers, and write the view to the audit log."""
         with self._lock:
@@ -348,10 +372,15 @@ class ReviewService:
             return locked.lock_expires_at
 
     def release(self, user: dict, case_id: str) -> None:
+        """Give up the lock the user holds on a case (nothing when they hold none)."""
+        released = False
         with self._lock, self.store.db() as db, db.begin():
             c = db.get(ReviewCase, case_id)
             if c is not None and c.locked_by == user["uid"]:
                 c.locked_by = c.lock_expires_at = None
+                released = True
+        if released:
+            self.audit(user, "lock_released", case_id, {"reason": "released"})
 
     def reassign(self, supervisor: dict, case_id: str, to_uid: int | None) -> ReviewCase:
         """Supervisor only: give a case to another reviewer (or back to the queue)."""

@@ -47,7 +47,8 @@ def review():
 
 
 def client_ip() -> str:
-    return request.remote_addr or ""
+    """The client's address, through the trusted proxies (see auth.client_address)."""
+    return auth.client_address()
 
 
 @bp.app_context_processor
@@ -159,10 +160,7 @@ def login_post():
 
 @bp.post("/logout")
 def logout():
-    user = auth.current_user(review())
-    if user:
-        review().audit(user, "logout", None, {}, client_ip())
-    session.clear()
+    auth.logout(review(), client_ip())
     return redirect(url_for("review.login"), code=303)
 
 

@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    if settings.trusted_proxy_hops:
+        _trust_proxies(app, settings.trusted_proxy_hops)
     services = KioskServices(settings, socketio)
     app.extensions["kiosk"] = services
     app.register_blueprint(api.bp)
@@ -79,6 +81,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         threading.Thread(target=_preload_speech, args=(services,), name="kiosk-preload-speech",
                          daemon=True).start()
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Believe the last ``hops`` X-Forwarded-For/-Proto/-Host/-Port values (the proxies'
+    own), so request.remote_addr is the client and request.host_url the browser's origin.
+    Wrapped outside Socket.IO's middleware, so its same-origin check sees the same."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask documents this wrapping
+        app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _preload_speech(services) -> None:
