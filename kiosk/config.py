@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     max_socket_message_bytes: int = 64_000
     max_id_photo_bytes: int = 2_000_000
     max_request_bytes: int = 4_000_000
+    max_json_depth: int = 32  # deeper JSON bodies get 400 before any handler parses them
 
     tts_timeout_seconds: float = 8.0
     tts_rate_zh: int = 165

@@ -193,13 +193,14 @@ def test_kiosk_and_branding_attributes_render():
                   kiosk_reset_ms=2000, kiosk_idle_ms=5000, brand_color="#aa0033",
                   brand_logo="/brand/logo")
     for attr in ('data-kiosk-start="true"', 'data-kiosk-flow="quick"',
-                 'data-kiosk-reset-ms="2000"', 'data-kiosk-idle-ms="5000"', "--brand: #aa0033",
+                 'data-kiosk-reset-ms="2000"', 'data-kiosk-idle-ms="5000"',
+                 'href="/brand/theme.css"',
                  'src="/brand/logo"', 'data-testid="attract-start"', 'data-testid="kiosk-finish"',
                  'data-testid="frame-hint"', 'data-testid="check-camera"',
                  'data-testid="check-mic"', 'data-testid="check-connection"'):
         assert attr in html, attr
     plain = render()
-    assert "--brand" not in plain and "/brand/logo" not in plain
+    assert "/brand/theme.css" not in plain and "/brand/logo" not in plain
     assert 'data-kiosk-start="false"' in plain
 
 

@@ -168,6 +168,17 @@ def kiosk_next():
     return resp
 
 
+@bp.get("/brand/theme.css")
+def brand_theme():
+    """The broker colour as CSS variables (a file, so the page's CSP needs no inline style)."""
+    color = _branding()["brand_color"]
+    css = f":root {{ --brand: {color}; --teal: {color}; }}\n" if color else ""
+    resp = current_app.make_response(css)
+    resp.mimetype = "text/css"
+    resp.headers["Cache-Control"] = "max-age=300"
+    return resp
+
+
 @bp.get("/brand/logo")
 def brand_logo():
     """The broker's logo file named by the brand_logo setting."""
