@@ -8,6 +8,7 @@ from flask import request
 
 from kiosk import session as sm
 from kiosk.errors import FlowError, LinkError, SignallingError
+from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.peer import InvestorPeer, validate_offer
 from kiosk.web.controller import WitnessController
@@ -16,19 +17,6 @@ log = logging.getLogger(__name__)
 
 CLIENT_ERRORS = {"permission_denied", "no_camera", "camera_in_use", "unsupported_browser",
                  "no_microphone", "media_error"}
-
-
-def load_bound_flow(folder, flow_id: str, flow_hash: str):
-    """The exact flow script the session was created with (its copy in the session folder)."""
-    from pathlib import Path
-
-    from kiosk.flows import load_flow
-
-    text = (folder / "flow.yaml").read_bytes().decode("utf-8")
-    flow = load_flow(Path(f"{flow_id}.yaml"), text=text)
-    if flow.content_hash != flow_hash:
-        raise FlowError(f"the session's flow copy does not match its hash {flow_hash[:12]}")
-    return flow
 
 
 def _bad(code: str, message: str) -> None:
@@ -71,8 +59,8 @@ def register(socketio, services) -> None:
             log.info("join refused: %s", exc.code)
             return _bad(exc.code, str(exc))
         try:
-            flow = load_bound_flow(services.store.session_dir(row.id), row.flow_id, row.flow_hash)
-        except (FlowError, OSError, UnicodeDecodeError):
+            flow = session_flow(services, row)
+        except FlowError:
             log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
             return _bad("server_error",
