@@ -113,9 +113,9 @@ def register(socketio, services) -> None:
                 answer = services.media.run(peer.accept(sdp), timeout=15)
             except SignallingError as exc:
                 c.peer = None
-                c.record("offer_refused", {"reason": str(exc)})
-                log.info("offer refused: %s", exc)
-                return _bad("bad_offer", str(exc))
+                c.record("offer_refused", {"code": exc.code, "reason": str(exc)})
+                log.info("offer refused (%s): %s", exc.code, exc)
+                return _bad(exc.code, str(exc))
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
                 log.exception("answering the offer failed")
                 c.dispatch(sm.Failure("media_error"))
