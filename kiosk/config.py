@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     socket_ping_interval: float = 5.0
     socket_ping_timeout: float = 5.0
     ice_servers: list[IceServer] = Field(default_factory=list)  # none: no external STUN
+    # Remote ICE candidates (kiosk.media.candidates): loopback only for tests and the local
+    # demo; non-global ranges only inside these CIDRs (e.g. a branch LAN), never by default.
+    ice_allow_loopback: bool = False
+    ice_private_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     max_sdp_bytes: int = 20_000
     max_socket_message_bytes: int = 64_000
@@ -90,7 +94,7 @@ class Settings(BaseSettings):
     log_format: str = "json"  # "json" or "text"
     log_level: str = "INFO"
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "ice_private_networks", mode="before")
     @classmethod
     def _comma_list(cls, v):
         if isinstance(v, str):
@@ -98,6 +102,14 @@ class Settings(BaseSettings):
             if v.startswith("["):
                 return json.loads(v)
             return [k.strip() for k in v.split(",") if k.strip()]
+        return v
+
+    @field_validator("ice_private_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        from kiosk.media.candidates import parse_networks
+
+        parse_networks(v)  # ValueError names the bad one
         return v
 
     @property

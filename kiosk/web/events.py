@@ -10,6 +10,7 @@ from kiosk import session as sm
 from kiosk.errors import FlowError, LinkError, SignallingError
 from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
+from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import InvestorPeer, validate_offer
 from kiosk.web.controller import WitnessController
 
@@ -41,6 +42,7 @@ def _sid() -> str:
 
 def register(socketio, services) -> None:
     settings = services.settings
+    candidate_policy = CandidatePolicy.from_settings(settings)
 
     def current():
         c = services.by_sid(_sid())
@@ -94,6 +96,11 @@ def register(socketio, services) -> None:
                 if not isinstance(data, dict) or data.get("type", "offer") != "offer":
                     raise SignallingError("send {sdp, type: 'offer'}")
                 sdp = validate_offer(data.get("sdp"), settings.max_sdp_bytes)
+                sdp, dropped = filter_candidates(sdp, candidate_policy)
+                if dropped:
+                    # Counts by reason only: the investor's addresses are not evidence.
+                    c.record("candidates_dropped", dict(sorted(dropped.items())))
+                    log.info("dropped remote candidates: %s", dict(dropped))
                 c.start_observers()
                 peer = InvestorPeer(
                     session_id=c.id,
