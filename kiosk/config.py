@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = 10.0
     socket_ping_interval: float = 5.0
     socket_ping_timeout: float = 5.0
+    # Unauthenticated sockets (kiosk.web.connections): caps, and how long one may wait to join.
+    socket_max_connections: int = 200
+    socket_max_per_address: int = 20
+    socket_join_seconds: float = 5.0
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: none; trust no header).
+    trusted_proxy_hops: int = 0
     ice_servers: list[IceServer] = Field(default_factory=list)  # none: no external STUN
     # Remote ICE candidates (kiosk.media.candidates): loopback only for tests and the local
     # demo; non-global ranges only inside these CIDRs (e.g. a branch LAN), never by default.

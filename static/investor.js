@@ -55,6 +55,7 @@
     camera_in_use: "error.title_device", device_error: "error.title_device",
     link_invalid: "error.title_link", link_expired: "error.title_link", link_used: "error.title_link",
     connection_failed: "error.title_connection", connection_lost: "error.title_connection",
+    server_busy: "error.title_connection",
     media_failed: "error.title_connection", unsupported: "error.title_browser",
     no_microphone: "error.title_device", unsupported_browser: "error.title_browser"
   };
@@ -325,8 +326,10 @@
         if (!state.joined && !state.over) fatal("connection_failed", reload);
       }, JOIN_TIMEOUT_MS);
     });
-    socket.on("connect_error", function () {
+    socket.on("connect_error", function (err) {
       if (state.over) return;
+      // Refused at the door (too many connections): say so, and let them try again later.
+      if (err && err.data && err.data.code === "server_busy") { fatal("server_busy", reload); return; }
       if (!state.joined) fatal("connection_failed", reload);
       else fatal("connection_lost");
     });

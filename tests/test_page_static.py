@@ -90,7 +90,7 @@ def test_every_key_the_page_uses_exists(strings):
 def test_every_server_error_code_has_a_message(strings):
     # The codes of the architecture's `error` event, plus the page's own.
     for code in ["link_invalid", "link_expired", "link_used", "bad_offer", "server_error",
-                 "no_microphone", "unsupported_browser",
+                 "no_microphone", "unsupported_browser", "server_busy",
                  "permission_denied", "no_camera", "camera_in_use", "unsupported",
                  "connection_lost", "aborted"]:
         for locale in ("zh-CN", "en"):

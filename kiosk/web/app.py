@@ -55,6 +55,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    if settings.trusted_proxy_hops:
+        # Behind nginx every request comes from the proxy: per-address caps and the console's
+        # login throttle need the investor's address, from the hops we trust only.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxy_hops
+        fixed = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
+        app.wsgi_app = fixed  # type: ignore[method-assign]  # Flask's documented middleware hook
     services = KioskServices(settings, socketio)
     app.extensions["kiosk"] = services
     guard.register(app, settings)

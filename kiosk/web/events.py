@@ -12,6 +12,7 @@ from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import InvestorPeer, validate_offer
+from kiosk.web.connections import ConnectionGate
 from kiosk.web.controller import WitnessController
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,20 @@ def _sid() -> str:
 def register(socketio, services) -> None:
     settings = services.settings
     candidate_policy = CandidatePolicy.from_settings(settings)
+    gate = ConnectionGate(
+        max_total=settings.socket_max_connections,
+        max_per_address=settings.socket_max_per_address,
+        join_seconds=settings.socket_join_seconds,
+        disconnect=lambda sid: socketio.server.disconnect(sid, namespace="/"),
+    )
+
+    @socketio.on("connect")
+    def on_connect(_auth=None):
+        from flask_socketio import ConnectionRefusedError
+
+        refusal = gate.admit(_sid(), request.remote_addr or "-")
+        if refusal is not None:
+            raise ConnectionRefusedError(refusal, {"code": "server_busy"})
 
     def current():
         c = services.by_sid(_sid())
@@ -69,6 +84,7 @@ def register(socketio, services) -> None:
                         "the witness script is not available; please contact your broker")
         controller = WitnessController(services, row, flow, _sid())
         services.register(controller)
+        gate.joined(_sid())
         with session_context(row.id):
             log.info("investor joined")
             controller.start()
@@ -205,6 +221,7 @@ def register(socketio, services) -> None:
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
+        gate.gone(_sid())
         c = services.by_sid(_sid())
         if c is not None:
             with session_context(c.id):
