@@ -74,7 +74,9 @@ def run_mode(
            "KIOSK_PORT": str(port), "KIOSK_API_KEYS": API_KEY,
            "KIOSK_RECORDER": "blackhole" if mode == "blackhole" else "packets",
            "KIOSK_LIVENESS": "true" if mode == "full" else "false",
-           "KIOSK_LOG_LEVEL": "WARNING"}
+           "KIOSK_LOG_LEVEL": "WARNING",
+           # the synthetic investors run on this machine (loopback / private addresses)
+           "KIOSK_ICE_ALLOW_LOOPBACK": "true", "KIOSK_ICE_PRIVATE_NETWORKS": "0.0.0.0/0,::/0"}
     log = open(work / f"server-{mode}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve"], env=env, stdout=log,
                             stderr=subprocess.STDOUT)

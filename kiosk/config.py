@@ -59,7 +59,15 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = 10.0
     socket_ping_interval: float = 5.0
     socket_ping_timeout: float = 5.0
+    # Unauthenticated sockets (kiosk.web.connections): caps, and how long one may wait to join.
+    socket_max_connections: int = 200
+    socket_max_per_address: int = 20
+    socket_join_seconds: float = 5.0
     ice_servers: list[IceServer] = Field(default_factory=list)  # none: no external STUN
+    # Remote ICE candidates (kiosk.media.candidates): loopback only for tests and the local
+    # demo; non-global ranges only inside these CIDRs (e.g. a branch LAN), never by default.
+    ice_allow_loopback: bool = False
+    ice_private_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     max_sdp_bytes: int = 20_000
     max_socket_message_bytes: int = 64_000
@@ -67,6 +75,7 @@ class Settings(BaseSettings):
     max_id_photo_side: int = Field(default=4096, ge=64)  # pixels a side, read from the header
     max_request_bytes: int = 4_000_000
     min_free_mb: float = Field(default=500.0, ge=0)  # less free: new sessions get 503
+    max_json_depth: int = 32  # deeper JSON bodies get 400 before any handler parses them
 
     tts_timeout_seconds: float = 8.0
     tts_rate_zh: int = 165
@@ -94,7 +103,7 @@ class Settings(BaseSettings):
     log_format: str = "json"  # "json" or "text"
     log_level: str = "INFO"
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "ice_private_networks", mode="before")
     @classmethod
     def _comma_list(cls, v):
         if isinstance(v, str):
@@ -102,6 +111,14 @@ class Settings(BaseSettings):
             if v.startswith("["):
                 return json.loads(v)
             return [k.strip() for k in v.split(",") if k.strip()]
+        return v
+
+    @field_validator("ice_private_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        from kiosk.media.candidates import parse_networks
+
+        parse_networks(v)  # ValueError names the bad one
         return v
 
     @property

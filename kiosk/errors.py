@@ -22,7 +22,15 @@ class MediaError(KioskError):
 
 
 class SignallingError(MediaError):
-    """An offer or socket message from the browser was refused (bad input)."""
+    """An offer or socket message from the browser was refused (bad input).
+
+    ``code`` is the ``error`` event's code the page shows a message for: ``bad_offer`` (try
+    again), ``no_microphone`` (allow or connect one) or ``unsupported_browser`` (update it).
+    """
+
+    def __init__(self, message: str, code: str = "bad_offer"):
+        super().__init__(message)
+        self.code = code
 
 
 class GuideError(KioskError):

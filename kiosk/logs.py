@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 
@@ -27,6 +28,39 @@ def session_context(session_id: str | None):
         yield
     finally:
         current_session.reset(token)
+
+
+# What must never reach a log even when a caller slips: investor link tokens (a path such as
+# "Exception on /w/<token> [GET]", written by Flask itself) and ID-card numbers (18 characters).
+_REDACTIONS = (
+    (re.compile(r"/w/[A-Za-z0-9_-]{8,}"), "/w/<token>"),
+    (re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])"), "<id-number>"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with investor tokens in /w/ paths and ID-card numbers masked."""
+    for pattern, mask in _REDACTIONS:
+        text = pattern.sub(mask, text)
+    return text
+
+
+class RedactFilter(logging.Filter):
+    """Masks tokens and ID numbers in the message and traceback of every record it passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to the formatter to report
+            return True
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
 
 
 class _SessionFilter(logging.Filter):
@@ -53,8 +87,10 @@ class JsonFormatter(logging.Formatter):
         for k, v in record.__dict__.items():
             if k not in self._std and not k.startswith("_"):
                 out[k] = v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:  # as the RedactFilter left it
+            out["exc"] = record.exc_text
         return json.dumps(out, ensure_ascii=False)
 
 
@@ -67,6 +103,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._kiosk = True  # type: ignore[attr-defined]
     handler.addFilter(_SessionFilter())
+    handler.addFilter(RedactFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

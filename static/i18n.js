@@ -117,6 +117,9 @@
       "error.connection_lost": "网络连接已中断，本次见证未能完成。请检查网络，并联系 {broker} 获取新的见证链接。",
       "error.server_error": "服务器出现了问题，这不是您的原因。请稍后重试，或联系 {broker}。",
       "error.bad_offer": "无法建立视频连接。请点击“重试”；如果问题持续，请换用其他浏览器。",
+      "error.server_busy": "见证服务当前繁忙，请稍等一分钟后点击“重试”。",
+      "error.no_microphone": "没有收到您的麦克风声音。见证需要听到您亲口回答，请允许本网页使用麦克风，或连接耳机/麦克风，然后点击“重试”。",
+      "error.unsupported_browser": "当前浏览器版本过旧，无法录制视频见证。请将 iPhone / iPad 升级到 iOS 12.2 或更高版本（Safari 12.1 或更高），或使用最新版的 Chrome、Edge、Firefox 重新打开链接。",
       "error.media_failed": "视频连接中断。请检查网络后联系 {broker}。",
       "error.aborted": "本次见证已结束。",
 
@@ -239,6 +242,9 @@
       "error.connection_lost": "The internet connection was lost, so the witness could not be completed. Check your connection and ask {broker} for a new witness link.",
       "error.server_error": "Something went wrong on our side, not yours. Please try again later, or contact {broker}.",
       "error.bad_offer": "The video connection could not be set up. Tap \"Try again\"; if it keeps happening, try another browser.",
+      "error.server_busy": "The witness service is busy right now. Please wait a minute, then tap \"Try again\".",
+      "error.no_microphone": "We cannot hear your microphone. The witness needs to hear your answers in your own voice: allow this page to use the microphone, or connect a headset or microphone, then tap \"Try again\".",
+      "error.unsupported_browser": "This browser version is too old to record a video witness. Please update your iPhone or iPad to iOS 12.2 or later (Safari 12.1 or later), or open the link in an up-to-date Chrome, Edge or Firefox.",
       "error.media_failed": "The video connection dropped. Check your connection and contact {broker}.",
       "error.aborted": "The video witness has ended.",
 

@@ -55,7 +55,9 @@
     camera_in_use: "error.title_device", device_error: "error.title_device",
     link_invalid: "error.title_link", link_expired: "error.title_link", link_used: "error.title_link",
     connection_failed: "error.title_connection", connection_lost: "error.title_connection",
-    media_failed: "error.title_connection", unsupported: "error.title_browser"
+    server_busy: "error.title_connection",
+    media_failed: "error.title_connection", unsupported: "error.title_browser",
+    no_microphone: "error.title_device", unsupported_browser: "error.title_browser"
   };
   // Framing hints the server may send as hint {code}; anything else is ignored.
   var HINT_CODES = ["closer", "further", "more_light", "face_in_frame", "one_person", "turn_more",
@@ -324,8 +326,10 @@
         if (!state.joined && !state.over) fatal("connection_failed", reload);
       }, JOIN_TIMEOUT_MS);
     });
-    socket.on("connect_error", function () {
+    socket.on("connect_error", function (err) {
       if (state.over) return;
+      // Refused at the door (too many connections): say so, and let them try again later.
+      if (err && err.data && err.data.code === "server_busy") { fatal("server_busy", reload); return; }
       if (!state.joined) fatal("connection_failed", reload);
       else fatal("connection_lost");
     });
@@ -375,6 +379,18 @@
     if (code === "bad_offer") {
       closePc();
       showError("bad_offer", function () { negotiate(); });
+      return;
+    }
+    if (code === "no_microphone") {
+      // Ask for the devices again: the investor allows or plugs in a microphone first.
+      closePc();
+      stopStream();
+      showError("no_microphone", startDevices);
+      return;
+    }
+    if (code === "unsupported_browser") {
+      // Asking again cannot help: this browser has no codec the witness records.
+      fatal("unsupported_browser");
       return;
     }
     fatal("server_error", state.joined ? null : reload);
@@ -637,8 +653,16 @@
       fatal("unsupported");
       return;
     }
-    state.pc = pc;
     var stream = state.stream;
+    if (!stream.getAudioTracks().length) {
+      // Spoken consent cannot be heard without a microphone: say so before any offer.
+      try { pc.close(); } catch (e) { /* never used */ }
+      emit("client_error", { code: "no_microphone" });
+      stopStream();
+      showError("no_microphone", startDevices);
+      return;
+    }
+    state.pc = pc;
     stream.getVideoTracks().concat(stream.getAudioTracks()).forEach(function (track) {
       pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
     });

@@ -100,6 +100,9 @@ def test_docs_quote_the_real_messages():
         "so shorten it",
         "byte 0xe9 is not valid UTF-8; save the file as UTF-8",
         "nesting is deeper than 12 levels; a flow script needs at most 5, so flatten this value",
+        "character U+0000 (NUL) is not allowed in a flow script; delete it",
+        "character U+2028 (LINE SEPARATOR) is read by YAML as a line break; delete it, "
+        "or press Enter for a new line",
     ]
     for message in quoted:
         longest = max(message.split("..."), key=len).strip(" ;,")
@@ -129,6 +132,55 @@ def test_invalid_utf8_names_line_and_column(tmp_path):
     assert [(p.line, p.col, p.message) for p in check_flow(path)] == [
         (8, col, "byte 0xe9 is not valid UTF-8; save the file as UTF-8")
     ]
+
+
+@pytest.mark.parametrize("char, name", [("\0", "U+0000 (NUL)"), ("\x1b", "U+001B (ESCAPE)"),
+                                        ("\ufffe", "U+FFFE (a non-character)")])
+def test_characters_yaml_cannot_read_are_problems_at_their_place(char, name):
+    text = MINIMAL.replace("Hello.", f"Hel{char}lo.")
+    col = MINIMAL.splitlines()[7].index("Hello") + 4
+    assert [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)] == [
+        (8, col, f"character {name} is not allowed in a flow script; delete it")
+    ]
+
+
+def test_unicode_line_separators_are_named_not_taken_as_line_breaks():
+    text = MINIMAL.replace("Hello.", "Hel\u2028lo.")
+    col = MINIMAL.splitlines()[7].index("Hello") + 4
+    assert [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)] == [
+        (8, col, "character U+2028 (LINE SEPARATOR) is read by YAML as a line break; delete it, "
+                 "or press Enter for a new line")
+    ]
+
+
+@pytest.mark.parametrize("space, name", [("\u00a0", "NO-BREAK SPACE"),
+                                         ("\u3000", "IDEOGRAPHIC SPACE"),
+                                         ("\u200b", "ZERO WIDTH SPACE")])
+def test_odd_spaces_in_indentation_are_named_on_their_own_line(space, name):
+    text = MINIMAL.replace("    kind: say", space * 2 + "  kind: say")
+    assert [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)] == [
+        (7, 1, f"the indentation holds U+{ord(space):04X} ({name}), not an ordinary space; "
+               "replace it with ordinary spaces")
+    ]
+    # Inside a quoted text the same character is content, not a problem.
+    assert check_flow("mini.yaml", MINIMAL.replace("Hello.", f'"Hello{space}there."')) == []
+
+
+@pytest.mark.parametrize("written", ["010", "0_10", "012", "-07"])
+def test_octal_looking_numbers_never_load(written):
+    text = MINIMAL.replace("version: 1", f"version: {written}")
+    with pytest.raises(FlowError) as info:
+        load_flow("mini.yaml", text)
+    assert "has a leading zero" in info.value.problems[0].message
+    assert (info.value.problems[0].line, info.value.problems[0].col) == (2, 10)
+    # Quoted, it is text, and a version must be a number.
+    quoted = check_flow("mini.yaml", MINIMAL.replace("version: 1", f'version: "{written}"'))
+    assert quoted[0].message == f"version must be a whole number, not text '{written}'"
+
+
+def test_plain_decimal_numbers_still_load():
+    flow = load_flow("mini.yaml", MINIMAL.replace("version: 1", "version: 10"))
+    assert flow.version == 10
 
 
 def test_missing_file_is_a_problem_not_a_crash(tmp_path):

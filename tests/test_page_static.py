@@ -90,6 +90,7 @@ def test_every_key_the_page_uses_exists(strings):
 def test_every_server_error_code_has_a_message(strings):
     # The codes of the architecture's `error` event, plus the page's own.
     for code in ["link_invalid", "link_expired", "link_used", "bad_offer", "server_error",
+                 "no_microphone", "unsupported_browser", "server_busy",
                  "permission_denied", "no_camera", "camera_in_use", "unsupported",
                  "connection_lost", "aborted"]:
         for locale in ("zh-CN", "en"):
@@ -193,13 +194,14 @@ def test_kiosk_and_branding_attributes_render():
                   kiosk_reset_ms=2000, kiosk_idle_ms=5000, brand_color="#aa0033",
                   brand_logo="/brand/logo")
     for attr in ('data-kiosk-start="true"', 'data-kiosk-flow="quick"',
-                 'data-kiosk-reset-ms="2000"', 'data-kiosk-idle-ms="5000"', "--brand: #aa0033",
+                 'data-kiosk-reset-ms="2000"', 'data-kiosk-idle-ms="5000"',
+                 'href="/brand/theme.css"',
                  'src="/brand/logo"', 'data-testid="attract-start"', 'data-testid="kiosk-finish"',
                  'data-testid="frame-hint"', 'data-testid="check-camera"',
                  'data-testid="check-mic"', 'data-testid="check-connection"'):
         assert attr in html, attr
     plain = render()
-    assert "--brand" not in plain and "/brand/logo" not in plain
+    assert "/brand/theme.css" not in plain and "/brand/logo" not in plain
     assert 'data-kiosk-start="false"' in plain
 
 

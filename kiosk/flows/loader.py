@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,45 @@ _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
 _ALIAS_TAG = "tag:kiosk:alias"  # stands in for a refused alias; reported once, at compose time
 _STEP_ADAPTER: TypeAdapter = TypeAdapter(Step)
+
+
+# Plain decimal numbers only. YAML 1.1 also reads 010 as octal 8, 0x1f as 31, 1_000 as 1000 and
+# 1:30 as 90 (base 60), while 08 stays text: a broker writing "version: 010" means ten.
+_NUMBER_TAGS = {_YAML + "int", _YAML + "float", _YAML + "str"}
+_DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_DECIMAL_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]*([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)"
+                            r"|\.(nan|NaN|NAN)")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
+
+
+def _number_problem(node: yaml.ScalarNode) -> str | None:
+    """Why a plain scalar that is, or looks like, a number other than plain decimal is refused."""
+    text = node.value
+    quote = f'or quote it ("{text}") if it is text'
+    if _LEADING_ZERO.fullmatch(text):
+        sign = "-" if text.startswith("-") else ""
+        digits = text.lstrip("+-").replace("_", "").lstrip("0")
+        plain = sign + ("0" + digits if digits.startswith(".") else digits or "0")
+        if node.tag == _YAML + "int":
+            why = f"YAML reads it as octal, so {text} would be {int(text.replace('_', ''), 8)}"
+        elif node.tag == _YAML + "str":
+            why = ("YAML reads such numbers as octal, and as 8 and 9 are not octal digits, "
+                   f"{text} would be text")
+        else:
+            why = "YAML numbers must not start with 0"
+        return f"number {text} has a leading zero: {why}; write {plain}, {quote}"
+    if node.tag == _YAML + "int" and not _DECIMAL_INT.fullmatch(text):
+        lower = text.lower()
+        kind = ("a hexadecimal" if "x" in lower else "a binary" if "b" in lower
+                else "a base-60" if ":" in text else "an")
+        value = yaml.constructor.SafeConstructor().construct_yaml_int(node)
+        return (f"number {text} is {kind} integer that YAML reads as {value}; write it in plain "
+                f"decimal digits ({value}), {quote}")
+    if node.tag == _YAML + "float" and not _DECIMAL_FLOAT.fullmatch(text):
+        fvalue = yaml.constructor.SafeConstructor().construct_yaml_float(node)
+        return (f"number {text} is read by YAML as {fvalue:g}; write it in plain decimal digits "
+                f"({fvalue:g}), {quote}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -158,6 +198,12 @@ class _Script:
                 return self._refuse_tag(node, path)
             if node.tag == _YAML + "timestamp":
                 return node.value  # a date-like text (2026-01-01) is just text here
+            if node.style is None and node.tag in _NUMBER_TAGS:
+                problem = _number_problem(node)
+                if problem:
+                    self.add_mark(node.start_mark, problem)
+                    self.poisoned.add(path)
+                    return None
             return self._constructor.construct_object(node, deep=True)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _YAML + "seq":
@@ -777,6 +823,51 @@ def _utf8_problem(raw: bytes, exc: UnicodeDecodeError) -> tuple[int, int]:
     return line, len(line_start.decode("utf-8", "replace").lstrip("\ufeff")) + 1
 
 
+# What YAML refuses to read at all (its reader's rule), and what it reads as a line break
+# although editors do not, which would shift every later line number.
+_UNREADABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
+                         "\U00010000-\U0010FFFF]")
+_HIDDEN_BREAKS = "\x85\u2028\u2029"
+# Spaces that look like spaces but are not YAML indentation (copied from a web page, Word, or
+# typed with a Chinese input method).
+_ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]")
+_CONTROL_NAMES = {0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x0B: "LINE TABULATION",
+                  0x0C: "FORM FEED", 0x1B: "ESCAPE", 0x7F: "DELETE"}
+
+
+def _char_name(ch: str) -> str:
+    name = (_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, "")
+            or ("a control character" if unicodedata.category(ch) == "Cc" else "a non-character"))
+    return f"U+{ord(ch):04X} ({name})"
+
+
+def _character_problems(file: str, body: str) -> list[Problem]:
+    """Characters YAML cannot read or misreads, at their line and column as an editor shows
+    them, before YAML sees the text (YAML would stop at the first, or report it a line late)."""
+    problems: list[Problem] = []
+    for n, line in enumerate(body.split("\n"), start=1):
+        for m in _UNREADABLE.finditer(line):
+            problems.append(Problem(file, n, m.start() + 1,
+                                    f"character {_char_name(m.group())} is not allowed in a "
+                                    "flow script; delete it"))
+        for i, ch in enumerate(line):
+            if ch in _HIDDEN_BREAKS:
+                problems.append(Problem(file, n, i + 1,
+                                        f"character {_char_name(ch)} is read by YAML as a line "
+                                        "break; delete it, or press Enter for a new line"))
+        indent = len(line) - len(line.lstrip(" -\u00a0\u1680\u2000\u2001\u2002\u2003\u2004"
+                                               "\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
+                                               "\u202f\u205f\u3000\ufeff"))
+        odd = _ODD_SPACES.search(line, 0, indent)
+        if odd is not None and line[indent:indent + 1] not in ("", "#"):
+            problems.append(Problem(file, n, odd.start() + 1,
+                                    f"the indentation holds {_char_name(odd.group())}, not an "
+                                    "ordinary space; replace it with ordinary spaces"))
+        if len(problems) > MAX_PROBLEMS:
+            break
+    return problems
+
+
 def analyse_flow(path: Path | str, text: str | None = None) -> tuple[Flow | None, list[Problem]]:
     """The flow (None if invalid) and every problem, sorted by line and column."""
     p = Path(path)
@@ -808,8 +899,12 @@ def analyse_flow(path: Path | str, text: str | None = None) -> tuple[Flow | None
                                        "valid UTF-8; save the file as UTF-8"))
         return None, script.problems
     body = source[1:] if source.startswith("\ufeff") else source
-    composer = _Composer(body)
+    script.problems.extend(_character_problems(file, body))
+    if script.problems:
+        return None, _sorted(script.problems)
+    composer = None
     try:
+        composer = _Composer(body)
         root = composer.get_single_node()
     except yaml.MarkedYAMLError as exc:
         what = exc.problem or "syntax error"
@@ -828,7 +923,9 @@ def analyse_flow(path: Path | str, text: str | None = None) -> tuple[Flow | None
                         "5 levels, so flatten it")
         return None, script.problems
     finally:
-        composer.dispose()
+        if composer is not None:
+            composer.dispose()
+    assert composer is not None  # built, or the except clauses above returned
     for mark, anchor in composer.alias_marks[:MAX_ALIAS_REPORTS]:
         script.add_mark(mark, f"alias *{anchor} is not allowed; write the value out in full")
     extra = len(composer.alias_marks) - MAX_ALIAS_REPORTS

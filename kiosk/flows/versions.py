@@ -225,6 +225,18 @@ class FlowVersions:
             self._cache[row["content_hash"]] = flow
         return flow
 
+    def flow_of(self, flow_id: str, text: str) -> Flow:
+        """A script text as a Flow, cached by content hash; FlowError when it is invalid."""
+        digest = source_hash(text)
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None:
+            return cached
+        flow = load_flow(f"{flow_id}.yaml", text)
+        with self._lock:
+            self._cache[digest] = flow
+        return flow
+
     # -- drafts ----------------------------------------------------------------------------
 
     def save_draft(self, flow_id: str, text: str, by: str) -> None:
@@ -297,6 +309,39 @@ def resolve_flow(services, flow_id: str) -> Flow:
     if published is not None:
         return published
     return services.flows.get(flow_id)
+
+
+def session_flow(services, row) -> Flow:
+    """The exact flow a session was created with (id, version and content hash of ``row``).
+
+    Its copy in the session folder first (written at creation), else the published version
+    with that number, else the flows_dir file; each only when its sha256 is the session's.
+    Raises FlowError (the message names the flow and version, never a path) when none is.
+    """
+    folder = services.store.session_dir(row.id)
+    copy = folder / "flow.yaml"
+    candidates: list[tuple[str, str]] = []
+    try:  # the copy holds exactly the bytes whose sha256 the session recorded
+        candidates.append(("the session's copy", copy.read_bytes().decode("utf-8")))
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        published = versions_for(services).get(row.flow_id, row.flow_version)
+    except FlowError:
+        published = None
+    if published is not None:
+        candidates.append((f"published version {row.flow_version}", published["source"]))
+    for _label, text in candidates:
+        if source_hash(text) == row.flow_hash:
+            return versions_for(services).flow_of(row.flow_id, text)
+    try:
+        library = services.flows.get(row.flow_id)
+    except FlowError:
+        library = None
+    if library is not None and library.content_hash == row.flow_hash:
+        return library
+    raise FlowError(f"flow '{row.flow_id}' version {row.flow_version} (sha256 "
+                    f"{row.flow_hash[:12]}) that this session was created with is not available")
 
 
 # --------------------------------------------------------------------------- diff

@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# What the recorder writes (kiosk.media.recorder.CODECS): an offer without them cannot be
+# recorded, and asking again will not change the browser.
+RECORDED_CODECS = {"video": "vp8", "audio": "opus"}
+# Repair and signalling payloads, not codecs a browser records with.
+_NOT_MEDIA_CODECS = {"rtx", "red", "ulpfec", "flexfec-03", "cn", "telephone-event"}
+NO_MICROPHONE = ("the offer has no microphone track, so the spoken answers cannot be heard: "
+                 "allow the microphone or connect one")
+
+
 def validate_offer(sdp: object, max_bytes: int) -> str:
     """Return the SDP if it is an acceptable offer; SignallingError saying why otherwise."""
     if not isinstance(sdp, str) or not sdp.strip():
@@ -45,8 +54,25 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
     if kinds.count("audio") > 1 or len(kinds) > 2:
         raise SignallingError("the offer may carry one audio track besides the video")
     for m in parsed.media:
-        if m.direction not in (None, "sendonly", "sendrecv"):
+        sent = m.direction in (None, "sendonly", "sendrecv") and m.port != 0
+        if m.kind == "audio" and not sent:
+            raise SignallingError(NO_MICROPHONE, code="no_microphone")
+        if not sent:
             raise SignallingError(f"the {m.kind} track must be sent (direction {m.direction})")
+    if "audio" not in kinds:
+        # Consent is spoken: without a microphone no answer can ever be heard.
+        raise SignallingError(NO_MICROPHONE, code="no_microphone")
+    for m in parsed.media:
+        offered = {c.mimeType.lower() for c in m.rtp.codecs}
+        wanted = f"{m.kind}/{RECORDED_CODECS[m.kind]}"
+        if wanted not in offered:
+            names = ", ".join(sorted(c.split("/", 1)[1].upper() for c in offered
+                                     if c.split("/", 1)[1] not in _NOT_MEDIA_CODECS)) or "none"
+            raise SignallingError(
+                f"this browser sends {m.kind} as {names} only; the witness records "
+                f"{RECORDED_CODECS[m.kind].upper()}: update the browser (Safari 12.1 / iOS 12.2 "
+                "or later) or use an up-to-date Chrome, Edge or Firefox",
+                code="unsupported_browser")
     return sdp
 
 

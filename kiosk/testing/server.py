@@ -46,6 +46,10 @@ class ServerProcess:
             # Dozens of servers start in the suite: Whisper's worker starts at the first
             # Mandarin answer instead (test_speech covers preloading).
             "KIOSK_SPEECH_PRELOAD": "false",
+            # The simulated investor and headless chromium run on this machine: they offer
+            # loopback and private addresses, which a production server drops.
+            "KIOSK_ICE_ALLOW_LOOPBACK": "true",
+            "KIOSK_ICE_PRIVATE_NETWORKS": "0.0.0.0/0,::/0",
             **{k: str(v) for k, v in env.items()},
         }
         self.proc: subprocess.Popen | None = None

@@ -27,7 +27,7 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; ``app.extensions['kiosk']`` holds the services, ['socketio'] the server."""
     from kiosk.recovery import recover_interrupted
-    from kiosk.web import api, events, pages
+    from kiosk.web import api, events, guard, pages
     from kiosk.web.services import KioskServices
 
     settings = settings or load_settings()
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         _trust_proxies(app, settings.trusted_proxy_hops)
     services = KioskServices(settings, socketio)
     app.extensions["kiosk"] = services
+    guard.register(app, settings)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     events.register(socketio, services)

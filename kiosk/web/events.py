@@ -8,27 +8,17 @@ from flask import request
 
 from kiosk import session as sm
 from kiosk.errors import FlowError, LinkError, SignallingError
+from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
+from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import InvestorPeer, validate_offer
+from kiosk.web.connections import ConnectionGate
 from kiosk.web.controller import WitnessController
 
 log = logging.getLogger(__name__)
 
 CLIENT_ERRORS = {"permission_denied", "no_camera", "camera_in_use", "unsupported_browser",
                  "no_microphone", "media_error"}
-
-
-def load_bound_flow(folder, flow_id: str, flow_hash: str):
-    """The exact flow script the session was created with (its copy in the session folder)."""
-    from pathlib import Path
-
-    from kiosk.flows import load_flow
-
-    text = (folder / "flow.yaml").read_bytes().decode("utf-8")
-    flow = load_flow(Path(f"{flow_id}.yaml"), text=text)
-    if flow.content_hash != flow_hash:
-        raise FlowError(f"the session's flow copy does not match its hash {flow_hash[:12]}")
-    return flow
 
 
 def _bad(code: str, message: str) -> None:
@@ -53,6 +43,21 @@ def _sid() -> str:
 
 def register(socketio, services) -> None:
     settings = services.settings
+    candidate_policy = CandidatePolicy.from_settings(settings)
+    gate = ConnectionGate(
+        max_total=settings.socket_max_connections,
+        max_per_address=settings.socket_max_per_address,
+        join_seconds=settings.socket_join_seconds,
+        disconnect=lambda sid: socketio.server.disconnect(sid, namespace="/"),
+    )
+
+    @socketio.on("connect")
+    def on_connect(_auth=None):
+        from flask_socketio import ConnectionRefusedError
+
+        refusal = gate.admit(_sid(), request.remote_addr or "-")
+        if refusal is not None:
+            raise ConnectionRefusedError(refusal, {"code": "server_busy"})
 
     def current():
         c = services.by_sid(_sid())
@@ -71,14 +76,15 @@ def register(socketio, services) -> None:
             log.info("join refused: %s", exc.code)
             return _bad(exc.code, str(exc))
         try:
-            flow = load_bound_flow(services.store.session_dir(row.id), row.flow_id, row.flow_hash)
-        except (FlowError, OSError, UnicodeDecodeError):
+            flow = session_flow(services, row)
+        except FlowError:
             log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
             return _bad("server_error",
                         "the witness script is not available; please contact your broker")
         controller = WitnessController(services, row, flow, _sid())
         services.register(controller)
+        gate.joined(_sid())
         with session_context(row.id):
             log.info("investor joined")
             controller.start()
@@ -106,6 +112,11 @@ def register(socketio, services) -> None:
                 if not isinstance(data, dict) or data.get("type", "offer") != "offer":
                     raise SignallingError("send {sdp, type: 'offer'}")
                 sdp = validate_offer(data.get("sdp"), settings.max_sdp_bytes)
+                sdp, dropped = filter_candidates(sdp, candidate_policy)
+                if dropped:
+                    # Counts by reason only: the investor's addresses are not evidence.
+                    c.record("candidates_dropped", dict(sorted(dropped.items())))
+                    log.info("dropped remote candidates: %s", dict(dropped))
                 c.start_observers()
                 peer = InvestorPeer(
                     session_id=c.id,
@@ -125,9 +136,9 @@ def register(socketio, services) -> None:
                 answer = services.media.run(peer.accept(sdp), timeout=15)
             except SignallingError as exc:
                 c.peer = None
-                c.record("offer_refused", {"reason": str(exc)})
-                log.info("offer refused: %s", exc)
-                return _bad("bad_offer", str(exc))
+                c.record("offer_refused", {"code": exc.code, "reason": str(exc)})
+                log.info("offer refused (%s): %s", exc.code, exc)
+                return _bad(exc.code, str(exc))
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
                 log.exception("answering the offer failed")
                 c.dispatch(sm.Failure("media_error"))
@@ -210,6 +221,7 @@ def register(socketio, services) -> None:
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
+        gate.gone(_sid())
         c = services.by_sid(_sid())
         if c is not None:
             with session_context(c.id):

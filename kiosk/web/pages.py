@@ -3,6 +3,7 @@ prompt audio."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import (
@@ -17,8 +18,10 @@ from flask import (
 )
 
 from kiosk.errors import FlowError, LinkError
+from kiosk.flows.versions import resolve_flow, session_flow
 from kiosk.web.api import Applicant, CreateSession, create_session
 
+log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
 
 _PROMPT_FILE = re.compile(r"^([0-9a-f]{64})\.(wav|visemes\.json)$")
@@ -41,6 +44,13 @@ MESSAGES = {
         "en": ("Link expired",
                "For your security, witness links are valid for a limited time. "
                "Please ask your broker for a new link."),
+    },
+    "flow_missing": {
+        "zh-CN": ("暂时无法开始见证",
+                  "见证脚本暂时不可用，这不是您的原因。请稍后再试，或联系券商。"),
+        "en": ("The witness cannot start yet",
+               "The witness script is not available right now; this is not your fault. "
+               "Please try again later, or contact your broker."),
     },
     "link_used": {
         "zh-CN": ("链接已使用",
@@ -132,7 +142,8 @@ def kiosk_page():
     locale = _locale()
     flow_id = request.args.get("flow") or ""
     try:
-        flow = services().flows.get(flow_id or services().settings.default_flow)
+        # The version the next witness will run (published, else the file), as /kiosk/next.
+        flow = resolve_flow(services(), flow_id or services().settings.default_flow)
     except FlowError:
         abort(404)
     broker = (flow.broker or {}).get(locale, "") if getattr(flow, "broker", None) else ""
@@ -168,6 +179,17 @@ def kiosk_next():
     return resp
 
 
+@bp.get("/brand/theme.css")
+def brand_theme():
+    """The broker colour as CSS variables (a file, so the page's CSP needs no inline style)."""
+    color = _branding()["brand_color"]
+    css = f":root {{ --brand: {color}; --teal: {color}; }}\n" if color else ""
+    resp = current_app.make_response(css)
+    resp.mimetype = "text/css"
+    resp.headers["Cache-Control"] = "max-age=300"
+    return resp
+
+
 @bp.get("/brand/logo")
 def brand_logo():
     """The broker's logo file named by the brand_logo setting."""
@@ -183,21 +205,32 @@ def brand_logo():
     return send_file(path, mimetype=mimetype, max_age=3600)
 
 
+def _message(code: str, status: int):
+    """A kind page in both languages: we cannot know the investor's language from the link."""
+    locale = _locale()
+    other = "en" if locale == "zh-CN" else "zh-CN"
+    title, text = MESSAGES[code][locale]
+    title2, text2 = MESSAGES[code][other]
+    return _no_store(current_app.make_response((render_template(
+        "message.html", title=title, text=text, title2=title2, text2=text2, locale=locale,
+        code=code), status)))
+
+
 @bp.get("/w/<token>")
 def investor(token: str):
     """The witness page. Opening it does not use the link up; joining the witness does."""
     try:
         row = services().store.by_token(token)
     except LinkError as exc:
-        # Both languages: we cannot know the investor's language from a bad link.
-        locale = _locale()
-        other = "en" if locale == "zh-CN" else "zh-CN"
-        title, text = MESSAGES[exc.code][locale]
-        title2, text2 = MESSAGES[exc.code][other]
-        status = 404 if exc.code == "link_invalid" else 410
-        return render_template("message.html", title=title, text=text, title2=title2,
-                               text2=text2, locale=locale, code=exc.code), status
-    flow = services().flows.get(row.flow_id)
+        return _message(exc.code, 404 if exc.code == "link_invalid" else 410)
+    try:
+        # The exact version the session was created with: a flow published on the broker page
+        # may have no file in flows_dir, and the file may have changed since.
+        flow = session_flow(services(), row)
+    except FlowError:
+        log.error("the session's flow %s v%s is not available", row.flow_id, row.flow_version,
+                  extra={"session": row.id})
+        return _message("flow_missing", 503)
     broker = (flow.broker or {}).get(row.locale, "") if getattr(flow, "broker", None) else ""
     kiosk_mode = bool(request.args.get("kiosk"))
     return _no_store(current_app.make_response(render_template(

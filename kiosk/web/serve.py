@@ -15,6 +15,8 @@ from kiosk.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
+DEMO_ICE = {"ice_allow_loopback": True, "ice_private_networks": ["0.0.0.0/0", "::/0"]}
+
 
 @click.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML settings file")
@@ -31,6 +33,11 @@ def serve(config_file, host, port, demo, kiosk_mode):
         settings = load_settings(config_file, **overrides)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.demo:
+        # The local demo's browser is on this machine: let it connect over loopback and the
+        # LAN, unless the settings say otherwise (docs/operations.md, Security).
+        demo_ice = {k: v for k, v in DEMO_ICE.items() if k not in settings.model_fields_set}
+        settings = settings.model_copy(update=demo_ice)
     configure_logging(settings.log_format, settings.log_level)
     # Everything this process creates (recordings, prompts, caches, evidence) is private to
     # the service account: faces, voices and ID numbers are not for other local users.

@@ -1,0 +1,100 @@
+"""Which ICE candidates of an investor's offer the server may send connectivity checks to.
+
+aiortc sends STUN binding requests to every address:port an offer names. Without a filter an
+offer can make the server probe its own loopback services, link-local hosts (cloud metadata at
+169.254.169.254) or any host of its private network. So before aiortc sees an offer, its
+``a=candidate`` lines are filtered:
+
+- always dropped: unspecified (0.0.0.0, ::), multicast, link-local, reserved and broadcast
+  addresses, names that are not IP addresses (mDNS ``*.local`` names included: they resolve on
+  the server's own network), and loopback unless ``allow_loopback`` (tests and the local demo);
+- dropped unless inside one of ``private_networks``: every other address that is not globally
+  routable (RFC 1918, CGNAT 100.64/10, unique-local fc00::/7, ...), e.g. a branch LAN;
+- kept: global addresses.
+
+The investor's browser can still reach the server: it sends its own checks to the server's
+candidates, and the server answers the address they come from (a peer-reflexive candidate,
+authenticated by the ICE password of the answer). That is why an offer whose candidates were
+dropped also loses its ``a=end-of-candidates``: the server keeps waiting for those checks
+instead of failing at once. Pure text in, text out: no aiortc here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class CandidatePolicy:
+    """What remote candidates may name. ``private_networks``: CIDRs of non-global ranges."""
+
+    allow_loopback: bool = False
+    private_networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings) -> CandidatePolicy:
+        return cls(allow_loopback=settings.ice_allow_loopback,
+                   private_networks=tuple(parse_networks(settings.ice_private_networks)))
+
+    def refusal(self, host: str) -> str | None:
+        """Why a candidate address is dropped (a short reason), or None to keep it."""
+        try:
+            ip = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return "mdns" if host.lower().endswith(".local") else "not_an_address"
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_unspecified:
+            return "unspecified"
+        if ip.is_multicast:
+            return "multicast"
+        if ip.is_loopback:
+            return None if self.allow_loopback else "loopback"
+        if ip.is_link_local:
+            return "link_local"
+        if ip.is_reserved:
+            return "reserved"
+        if ip.is_global:
+            return None
+        if any(ip.version == net.version and ip in net for net in self.private_networks):
+            return None
+        return "private"
+
+
+def parse_networks(values) -> list[IPNetwork]:
+    """CIDR strings as networks; ValueError naming the one that is not a network."""
+    out: list[IPNetwork] = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a network; write it like 10.20.0.0/16 or "
+                             "fd00::/8") from None
+    return out
+
+
+def filter_candidates(sdp: str, policy: CandidatePolicy) -> tuple[str, Counter[str]]:
+    """The SDP without the candidates ``policy`` refuses, and how many were dropped per reason.
+
+    Lines are removed as they are (no re-serialising); a=end-of-candidates goes too when any
+    candidate was dropped (see the module docstring).
+    """
+    lines = sdp.split("\r\n") if "\r\n" in sdp else sdp.split("\n")
+    newline = "\r\n" if "\r\n" in sdp else "\n"
+    dropped: Counter[str] = Counter()
+    kept: list[str] = []
+    for line in lines:
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            reason = policy.refusal(parts[4]) if len(parts) >= 8 else "malformed"
+            if reason is not None:
+                dropped[reason] += 1
+                continue
+        kept.append(line)
+    if dropped:
+        kept = [line for line in kept if line.strip() != "a=end-of-candidates"]
+    return newline.join(kept), dropped

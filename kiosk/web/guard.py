@@ -1,0 +1,96 @@
+"""Checks and headers every request and response of the app gets, whatever blueprint serves it.
+
+- **JSON bodies** are measured before any handler parses them: a body over
+  ``max_request_bytes`` is refused with 413, and one nested deeper than ``max_json_depth`` with
+  400. Python's ``json`` recurses once per level, so ``[`` × 100 000 raised RecursionError (a
+  500 and a traceback in the log) in every endpoint that called ``get_json``.
+- **A ``next`` parameter** (query or form) must be a same-site relative path (``/review/...``):
+  anything else, CR/LF included (werkzeug refuses such a ``Location`` header with a 500), is a
+  400 before the view runs.
+- **Security headers** on every response: a Content-Security-Policy without inline scripts or
+  styles (the investor page runs under it: its brand colour comes from ``/brand/theme.css``),
+  ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` (the camera page must never be framed
+  by another site), ``nosniff``. A blueprint that sets its own (the review console) keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, abort, jsonify, request
+
+# One double-quoted JSON string, escapes included (the unrolled form: linear, no backtracking).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+# A same-site path: one leading slash, then printable ASCII without spaces or backslashes.
+_SAFE_NEXT = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+# A Host header fit to quote in the CSP (the browser sent it; anything odd is left out).
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self' blob:; connect-src 'self'{ws}; font-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (strings skipped); linear time.
+
+    Counts brackets only, so it works on invalid JSON too (the parser reports that later).
+    """
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def safe_next(value: str) -> bool:
+    """True for an empty value or a same-site relative path (never //host, \\, CR/LF, spaces)."""
+    return value == "" or _SAFE_NEXT.fullmatch(value) is not None
+
+
+def _refuse(status: int, code: str, message: str):
+    if request.is_json or request.path.startswith(("/api/", "/review/api/")):
+        return jsonify({"error": code, "message": message}), status
+    abort(status, description=message)
+
+
+def register(app: Flask, settings) -> None:
+    """Install the request checks and the response headers on ``app``."""
+    max_depth = settings.max_json_depth
+    max_bytes = settings.max_request_bytes
+
+    @app.before_request
+    def _check_request():
+        targets = request.args.getlist("next")
+        if request.method == "POST" and request.mimetype in _FORM_TYPES:
+            targets += request.form.getlist("next")
+        if not all(safe_next(t) for t in targets):
+            return _refuse(400, "bad_request",
+                           "next must be a path on this site, such as /review/")
+        if not request.is_json:
+            return None
+        if request.content_length is not None and request.content_length > max_bytes:
+            return _refuse(413, "too_large", f"the request is larger than {max_bytes} bytes")
+        body = request.get_data(cache=True)  # handlers read the same bytes again
+        if json_depth(body) > max_depth:
+            return _refuse(400, "bad_request",
+                           f"the JSON is nested deeper than {max_depth} levels")
+        return None
+
+    @app.after_request
+    def _security_headers(resp):
+        host = request.host if _HOST.fullmatch(request.host or "") else ""
+        # Safari before 15.4 does not count ws(s): as 'self': name the socket's origin too.
+        ws = f" ws://{host} wss://{host}" if host else ""
+        resp.headers.setdefault("Content-Security-Policy", CSP.format(ws=ws))
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
