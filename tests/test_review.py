@@ -613,3 +613,20 @@ def test_an_unclear_answer_with_no_clear_answer_after_it_stays_a_flag():
     RULES["answer_recognised"]({"step": "consent", "decision": "agree", "negation": False}, 30,
                                ctx)
     assert [f.severity for f in ctx.findings] == ["flag"]
+
+
+def test_return_after_sealing_is_recorded_and_left_to_the_back_office(app, case_id):
+    """A sealed session keeps only the masked ID number (issue #13.10): the return is still
+    recorded and signed, and the console says the back office makes the new witness."""
+    k = app.extensions["kiosk"]
+    k.store.forget_id_number(case_id, "keep_last4")
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
+    r = post(alice, f"/review/api/cases/{case_id}/decision",
+             {"decision": "return", "reasons": ["poor_quality"], "note": "too dark"})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert "investor_url" not in body and "back office" in body["new_witness"]
+    assert body["record"]["decision"] == "return" and body["record"]["new_session_id"] is None
+    assert verify_record(body["record"], k.evidence_keys.keyring())

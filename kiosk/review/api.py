@@ -15,7 +15,13 @@ from flask import Blueprint, current_app, jsonify, request
 from kiosk.review import auth
 from kiosk.review.decisions import DecisionError, decide, decisions_for
 from kiosk.review.service import CaseAccessError
-from kiosk.review.views import client_ip, note_opened, opened_at, return_link
+from kiosk.review.views import (
+    BACK_OFFICE_RETURN,
+    client_ip,
+    note_opened,
+    opened_at,
+    return_link,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("review_api", __name__, url_prefix="/review/api")
@@ -152,6 +158,8 @@ def decision(user, case_id: str):
     if res.investor_url:
         out["new_session_id"] = res.new_session_id
         out["investor_url"] = res.investor_url
+    elif res.decision == "return":
+        out["new_witness"] = BACK_OFFICE_RETURN
     return jsonify(out), 201
 
 

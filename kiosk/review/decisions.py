@@ -104,12 +104,16 @@ def verify_record(record: dict, keyring: dict) -> bool:
     return verify_signature(key, sig, canonical_json(body))
 
 
+NewLink = Callable[[ReviewCase], tuple[str | None, str | None]]
+
+
 def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=None,
-           note: str | None = None, *, new_link: Callable[[ReviewCase], tuple[str, str]] | None
-           = None, opened_at: float | None = None) -> DecisionResult:
+           note: str | None = None, *, new_link: NewLink | None = None,
+           opened_at: float | None = None) -> DecisionResult:
     """Record a decision on an open case; ``new_link(case) -> (session_id, url)`` makes the
-    new investor link for a return. ``opened_at`` is when this login opened the case (epoch
-    seconds; None: never), and ``user`` must hold the case lock. Raises DecisionError, or
+    new investor link for a return ((None, None): the back office makes it). ``opened_at`` is
+    when this login opened the case (epoch seconds; None: never), and ``user`` must hold the
+    case lock. Raises DecisionError, or
     CaseAccessError (409 without the lock or an opened view, 423 locked by another)."""
     reasons, note = validate(decision, reasons, note)
     if svc.keys is None or svc.ledger is None:

@@ -77,8 +77,15 @@ def opened_at(case_id: str) -> float | None:
     return (session.get(OPENED_KEY) or {}).get(case_id)
 
 
-def return_link(case) -> tuple[str, str]:
-    """A new investor link for the same applicant and flow (kiosk.web.api semantics)."""
+# Said when a return cannot make the new link itself (the decision is still recorded).
+BACK_OFFICE_RETURN = ("The full ID number is not kept after sealing, so the back office "
+                      "creates the new witness (POST /api/sessions).")
+
+
+def return_link(case) -> tuple[str | None, str | None]:
+    """A new investor link for the same applicant and flow (kiosk.web.api semantics), or
+    (None, None) when the session's full ID number is no longer kept (masked once sealed,
+    docs/operations.md): the return is recorded and the back office creates the witness."""
     from kiosk.web.api import Applicant, CreateSession, create_session, investor_url
 
     kiosk = review().kiosk
@@ -87,6 +94,8 @@ def return_link(case) -> tuple[str, str]:
         raise CaseAccessError("the original session is no longer in the store; create the "
                               "new witness from the back office", 409)
     applicant = row.applicant
+    if "*" in str(applicant.get("id_number") or ""):
+        return None, None
     photo = None
     folder = kiosk.store.session_dir(row.id)
     for ext in ("jpg", "png"):
@@ -272,6 +281,8 @@ def decision_post(user, case_id: str):
     if res.investor_url:
         # Shown once, never logged: the back office sends it to the investor.
         flash(f"New investor link: {res.investor_url}", "link")
+    elif res.decision == "return":
+        flash(BACK_OFFICE_RETURN, "ok")
     return redirect(url_for("review.queue"), code=303)
 
 

@@ -9,7 +9,6 @@ whole-session checks. It observes and reports; the session decides.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import threading
 import time
@@ -331,10 +330,12 @@ class FaceObserver:
         return report
 
     def _write(self, report: dict) -> None:
+        from kiosk.atomic_files import write_json_atomic
+
         folder = self.c.dir / "checks"
         folder.mkdir(exist_ok=True)
-        (folder / "liveness.json").write_text(
-            json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        # Write-then-rename: a full disk leaves the previous file or none, never a torn one.
+        write_json_atomic(folder / "liveness.json", report)
 
 
 class VoiceObserver:
