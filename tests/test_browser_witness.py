@@ -21,7 +21,7 @@ def test_investor_completes_a_witness_in_chromium(kiosk_server, barcode_video, t
         page = b.new_page(viewport={"width": 1280, "height": 800})
         start_witness(page, created["investor_url"])
         wait_phase(page, "witness", 30000)
-        page.wait_for_function("window.kiosk.stepIndex >= 1", timeout=30000)
+        page.wait_for_function("() => window.kiosk.stepIndex >= 1", timeout=30000)
         subtitle = page.get_by_test_id("subtitle").inner_text()
         page.screenshot(path=str(artifacts / "investor-witness-desktop.png"))
         assert wait_phase(page, ["done", "ended", "error"], 90000) == "done", \
@@ -126,7 +126,8 @@ def test_a_spoken_consent_from_chromiums_microphone_is_recognised(
         start_witness(page, created["investor_url"])
         # An unclear first window shows "could not hear that clearly"; wait for the words.
         page.wait_for_function(
-            "document.querySelector('[data-testid=heard]').textContent.startsWith('We heard')",
+            "() => document.querySelector('[data-testid=heard]').textContent"
+            ".startsWith('We heard')",
             timeout=60000)
         heard = page.get_by_test_id("heard").text_content()
         assert wait_phase(page, ["done", "ended", "error"], 90000) == "done"

@@ -160,14 +160,15 @@ def test_mouth_follows_audio_time_and_subtitles_match(server, barcode_video, ton
         wait_phase(page, "devices", 20000)
         # Pre-flight: the start button waits for camera frames, a moving mic level, the server.
         page.wait_for_function(
-            "document.querySelector('[data-testid=devices-ok]').disabled === false", timeout=20000)
+            "() => document.querySelector('[data-testid=devices-ok]').disabled === false",
+            timeout=20000)
         checks = page.evaluate("window.kiosk.preflight")
         assert checks["camera"] and checks["mic"] and checks["connection"], checks
         page.screenshot(path=str(artifacts / f"dh-preflight-{shot}.png"), full_page=True)
         page.get_by_test_id("devices-ok").click()
         wait_phase(page, "witness", 30000)
         page.get_by_test_id("speed-1.2").click()  # a faster voice must stay in sync too
-        page.wait_for_function(f"Number({MOUTH}) > 0.5", timeout=20000)
+        page.wait_for_function(f"() => Number({MOUTH}) > 0.5", timeout=20000)
         page.locator("#avatar").screenshot(path=str(artifacts / f"dh-mouth-open-{locale}.png"))
         # The server's framing hint shows in the face oval, in the investor's language.
         hint = page.get_by_test_id("frame-hint")
@@ -176,7 +177,7 @@ def test_mouth_follows_audio_time_and_subtitles_match(server, barcode_video, ton
         assert hint.inner_text() == HINT_TEXT[locale]
         page.screenshot(path=str(artifacts / f"dh-witness-{shot}.png"))
         # A pause between phrases: still playing, mouth shut.
-        page.wait_for_function(f"!{AUDIO}.paused && {MOUTH} === '0.000'", timeout=20000)
+        page.wait_for_function(f"() => !{AUDIO}.paused && {MOUTH} === '0.000'", timeout=20000)
         page.locator("#avatar").screenshot(path=str(artifacts / f"dh-mouth-closed-{locale}.png"))
         end = wait_phase(page, ["done", "ended", "error"], 60000)
         assert end == "done", page.evaluate("window.kiosk")
@@ -236,8 +237,9 @@ def test_preflight_holds_the_start_until_the_microphone_level_moves(server, barc
         wait_phase(page, "consent", 20000)
         page.get_by_test_id("start").click()
         wait_phase(page, "devices", 20000)
-        page.wait_for_function("window.kiosk.preflight.camera && window.kiosk.preflight.connection",
-                               timeout=20000)
+        page.wait_for_function(
+            "() => window.kiosk.preflight.camera && window.kiosk.preflight.connection",
+            timeout=20000)
         time.sleep(2.0)  # two more seconds of a silent microphone
         assert page.evaluate("window.kiosk.preflight.mic") is False
         assert page.get_by_test_id("devices-ok").is_disabled()
@@ -281,14 +283,14 @@ def test_blocked_audio_shows_tap_to_continue_then_plays_and_replay_is_recorded(
         assert page.evaluate(f"{AUDIO}.paused")
         page.screenshot(path=str(artifacts / "dh-tap-to-continue-phone.png"))
         gate.click()
-        page.wait_for_function(f"!{AUDIO}.paused", timeout=10000)
+        page.wait_for_function(f"() => !{AUDIO}.paused", timeout=10000)
         assert gate.is_hidden()
-        page.wait_for_function("window.kiosk.stepId === 'again'", timeout=30000)
+        page.wait_for_function("() => window.kiosk.stepId === 'again'", timeout=30000)
         page.get_by_test_id("tap-to-continue").wait_for(state="visible", timeout=10000)
         page.get_by_test_id("tap-to-continue").click()
         # The investor asks to hear it again: a real tap on the replay button.
         page.get_by_test_id("replay").click()
-        page.wait_for_function(f"!{AUDIO}.paused", timeout=10000)
+        page.wait_for_function(f"() => !{AUDIO}.paused", timeout=10000)
         wait_phase(page, ["done", "ended", "error"], 60000)
 
     events = read_timeline(server.session_dir(created["session_id"]) / "timeline.jsonl")
@@ -317,16 +319,16 @@ def test_prompt_cut_off_by_a_hidden_tab_is_replayed_after_a_tap(server, barcode_
     with browser(tmp_path, barcode_video, tone_audio) as b:
         page = b.new_page(viewport={"width": 390, "height": 844})
         start_witness(page, created["investor_url"])
-        page.wait_for_function(f"{AUDIO}.currentTime > 0.8", timeout=30000)
+        page.wait_for_function(f"() => {AUDIO}.currentTime > 0.8", timeout=30000)
         page.evaluate(SET_HIDDEN, True)
         assert page.evaluate(f"{AUDIO}.paused")
         page.evaluate(SET_HIDDEN, False)
         gate = page.get_by_test_id("tap-to-continue")
         gate.wait_for(state="visible", timeout=5000)
         gate.click()
-        page.wait_for_function(f"!{AUDIO}.paused", timeout=10000)
+        page.wait_for_function(f"() => !{AUDIO}.paused", timeout=10000)
         assert page.evaluate(f"{AUDIO}.currentTime") < 0.8  # from the start
-        page.wait_for_function("window.kiosk.stepId === 'again'", timeout=30000)
+        page.wait_for_function("() => window.kiosk.stepId === 'again'", timeout=30000)
         wait_phase(page, ["done", "ended", "error"], 60000)
 
     events = read_timeline(server.session_dir(created["session_id"]) / "timeline.jsonl")
@@ -349,7 +351,7 @@ def test_prompt_arriving_in_a_hidden_tab_waits_for_the_investor(server, barcode_
         wait_phase(page, "devices", 20000)
         page.get_by_test_id("devices-ok").click()
         page.evaluate(SET_HIDDEN, True)  # the investor switched apps before the guide spoke
-        page.wait_for_function("window.kiosk.stepId === 'hi'", timeout=30000)
+        page.wait_for_function("() => window.kiosk.stepId === 'hi'", timeout=30000)
         time.sleep(0.5)
         assert page.evaluate(f"{AUDIO}.paused") and page.evaluate(f"{AUDIO}.currentTime") == 0
         page.evaluate(SET_HIDDEN, False)

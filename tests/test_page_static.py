@@ -168,7 +168,8 @@ def test_page_without_server_shows_kind_connection_error(tmp_path):
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             page.goto(page_file.as_uri())
-            page.wait_for_function("window.kiosk && window.kiosk.phase === 'error'", timeout=15000)
+            page.wait_for_function("() => window.kiosk && window.kiosk.phase === 'error'",
+                                   timeout=15000)
             assert page.evaluate("kiosk.lastError") == "connection_failed"
             assert "暂时无法连接" in page.text_content("[data-testid=error-message]")
             assert page.is_visible("[data-testid=retry]")
@@ -221,7 +222,7 @@ def test_kiosk_page_without_a_token_waits_on_the_attract_screen(tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1080, "height": 1920})
             page.goto(page_file.as_uri())
-            page.wait_for_function("window.kiosk && window.kiosk.phase === 'attract'",
+            page.wait_for_function("() => window.kiosk && window.kiosk.phase === 'attract'",
                                    timeout=15000)
             assert page.evaluate("kiosk.lastError") is None
             assert not page.is_visible("[data-testid=attract-start]")

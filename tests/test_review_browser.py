@@ -45,7 +45,7 @@ def test_auditor_follows_a_flag_and_approves_in_chromium(console, tmp_path, arti
 
         page.get_by_test_id("take-next").click()
         page.wait_for_url(f"{base}/review/cases/{pid}")
-        page.wait_for_function("window.review && window.review.firstPlayMs !== null",
+        page.wait_for_function("() => window.review && window.review.firstPlayMs !== null",
                                timeout=15000)
         assert page.get_by_test_id("verdict").inner_text() == "needs attention"
         steps = page.get_by_test_id("steps").inner_text()
@@ -58,7 +58,7 @@ def test_auditor_follows_a_flag_and_approves_in_chromium(console, tmp_path, arti
 
         # pause, then follow the flag marker on the timeline to its moment
         page.get_by_test_id("play").click()
-        page.wait_for_function("document.getElementById('rv-video').paused")
+        page.wait_for_function("() => document.getElementById('rv-video').paused")
         flag = page.get_by_test_id("marker-flag").first
         t = float(flag.get_attribute("data-t"))
         assert t > 5.0
