@@ -18,7 +18,7 @@ class _RecordAt:
         self.timeline = timeline
         self.t = t
 
-    def record(self, type_: str, data: dict | None = None) -> dict:
+    def record(self, type_: str, data: dict | None = None) -> dict | None:
         return self.timeline.append(type_, data, t=self.t)
 
 

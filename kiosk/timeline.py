@@ -9,6 +9,11 @@ Every event is one JSON line::
 ``hash`` is the sha256 of the canonical JSON of the event without its ``hash`` field, and
 ``prev`` is the previous event's hash (64 zeros for the first). Editing, removing or swapping
 any event breaks the chain at a known index.
+
+Events the investor's page causes (``PAGE_REPORTED``) cannot grow the timeline without bound:
+an event of such a type identical to one already written (``display_prefs``: identical to the
+current prefs) is counted, not written, and at most ``PAGE_REPORTED_CAP`` of each type are
+written. ``close()`` then writes one ``repeats_counted`` event with the counts.
 """
 
 from __future__ import annotations
@@ -24,6 +29,16 @@ from pathlib import Path
 from kiosk.atomic_files import FILE_MODE, write_atomic
 
 GENESIS = "0" * 64
+
+# Event types whose number the investor's page decides (repeats of one report are counted).
+PAGE_REPORTED = frozenset({
+    "display_prefs", "prompt_started", "prompt_ended", "prompt_blocked", "prompt_replayed",
+    "client_error", "offer_refused", "candidates_dropped",
+})
+# Of these, a value that only says what is current: a change back is a change, so only a
+# repeat of the current value is counted.
+CURRENT_VALUE = frozenset({"display_prefs"})
+PAGE_REPORTED_CAP = 50  # written per type per session; the rest are only counted
 
 
 def canonical_json(obj) -> bytes:
@@ -133,6 +148,11 @@ class TimelineWriter:
         folder = Path(path).parent
         self._roots = sorted({str(folder), str(folder.resolve())}, key=len, reverse=True)
         self._lock = threading.Lock()
+        self._written: dict[str, set[str]] = {}  # page-reported type -> hashes of its data
+        self._n_written: dict[str, int] = {}
+        self._current: dict[str, str] = {}  # CURRENT_VALUE type -> hash of the last data
+        self._repeated: dict[str, int] = {}
+        self._over_cap: dict[str, int] = {}
         existing = read_timeline(path)
         self._seq = len(existing)
         self._prev = existing[-1]["hash"] if existing else GENESIS
@@ -143,8 +163,18 @@ class TimelineWriter:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         self._fh = os.fdopen(fd, "a", encoding="utf-8")
 
-    def append(self, type_: str, data: dict | None = None, t: float | None = None) -> dict:
+    def append(self, type_: str, data: dict | None = None,
+               t: float | None = None) -> dict | None:
+        """Write one event and return it; None when it is a counted repeat (``PAGE_REPORTED``).
+
+        ValueError once closed.
+        """
         with self._lock:
+            digest = None
+            if type_ in PAGE_REPORTED:
+                digest = hashlib.sha256(canonical_json(data or {})).hexdigest()
+                if self._counted(type_, digest):
+                    return None
             event = {
                 "seq": self._seq,
                 "t": self.clock.now() if t is None else t,
@@ -161,13 +191,48 @@ class TimelineWriter:
             os.fsync(self._fh.fileno())
             self._seq += 1
             self._prev = event["hash"]
+            if digest is not None:
+                self._note_written(type_, digest)
             return event
+
+    def _counted(self, type_: str, digest: str) -> bool:
+        """True if this page report is only counted (a repeat, or over the cap)."""
+        if type_ in CURRENT_VALUE:
+            repeat = self._current.get(type_) == digest
+        else:
+            repeat = digest in self._written.get(type_, ())
+        if repeat:
+            self._repeated[type_] = self._repeated.get(type_, 0) + 1
+            return True
+        if self._n_written.get(type_, 0) >= PAGE_REPORTED_CAP:
+            self._over_cap[type_] = self._over_cap.get(type_, 0) + 1
+            return True
+        return False
+
+    def _note_written(self, type_: str, digest: str) -> None:
+        self._n_written[type_] = self._n_written.get(type_, 0) + 1
+        self._written.setdefault(type_, set()).add(digest)
+        self._current[type_] = digest
+
+    @property
+    def counted(self) -> dict[str, dict[str, int]]:
+        """Page reports not written so far: ``{"repeated": {type: n}, "over_cap": {type: n}}``."""
+        with self._lock:
+            return {"repeated": dict(sorted(self._repeated.items())),
+                    "over_cap": dict(sorted(self._over_cap.items()))}
 
     @property
     def events(self) -> list[dict]:
         return read_timeline(self.path)
 
     def close(self) -> None:
+        """Write ``repeats_counted`` if any page report was only counted, then close."""
+        counted = self.counted
+        if (counted["repeated"] or counted["over_cap"]) and not self._fh.closed:
+            try:
+                self.append("repeats_counted", counted)
+            except OSError:  # a full disk: the counts are lost, the timeline stays whole
+                pass
         with self._lock:
             if not self._fh.closed:
                 self._fh.close()
