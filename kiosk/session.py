@@ -137,8 +137,9 @@ class Abort(Event):
                              f"{', '.join(sorted(ABORT_REASONS))}")
 
 
-# Abort reasons: the page flooded the socket with events.
-ABORT_REASONS = frozenset({"client_abuse"})
+# Abort reasons: the page flooded the socket with events; the data disk is full, so the
+# evidence can no longer be written.
+ABORT_REASONS = frozenset({"client_abuse", "storage_full"})
 
 
 # ---------------------------------------------------------------- effects

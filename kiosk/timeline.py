@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.atomic_files import FILE_MODE, write_atomic
+from kiosk.atomic_files import FILE_MODE, is_disk_full, storage_full, write_atomic
 
 GENESIS = "0" * 64
 
@@ -138,7 +138,11 @@ def _lines(events: list[dict]) -> bytes:
 
 
 class TimelineWriter:
-    """Appends chained events to ``timeline.jsonl``; each line is flushed and fsynced."""
+    """Appends chained events to ``timeline.jsonl``; each line is written and fsynced.
+
+    A write that fails (StorageFull when the disk is full) leaves the file as it was and the
+    writer usable: the event is not on the timeline, and the caller decides what that means.
+    """
 
     def __init__(self, path: Path, clock: MediaClock):
         self.path = path
@@ -160,8 +164,7 @@ class TimelineWriter:
             # Drop a torn tail so the next append starts on a fresh line; write-then-rename,
             # so a full disk leaves the old file, never an empty one (StorageFull).
             write_atomic(path, _lines(existing))
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-        self._fh = os.fdopen(fd, "a", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
 
     def append(self, type_: str, data: dict | None = None,
                t: float | None = None) -> dict | None:
@@ -184,16 +187,37 @@ class TimelineWriter:
                 "prev": self._prev,
             }
             event["hash"] = event_hash(event)
-            if self._fh.closed:
+            if self._fd is None:
                 raise ValueError(f"timeline {self.path} is closed")
-            self._fh.write(json.dumps(event, ensure_ascii=False) + "\n")
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            self._write_line((json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8"))
             self._seq += 1
             self._prev = event["hash"]
             if digest is not None:
                 self._note_written(type_, digest)
             return event
+
+    def _write_line(self, line: bytes) -> None:
+        """Append ``line`` and fsync it, or leave the file as it was and raise.
+
+        Unbuffered, so a failed write leaves nothing behind to be flushed later; a partial
+        line is cut off again, so the next append (once there is space) starts on a fresh
+        line and the chain goes on. StorageFull when the disk is full.
+        """
+        assert self._fd is not None
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)  # shrinking needs no space
+            except OSError:
+                pass  # then reading stops at the torn line, as after a crash
+            if is_disk_full(exc):
+                raise storage_full(self.path, exc) from exc
+            raise
 
     def _counted(self, type_: str, digest: str) -> bool:
         """True if this page report is only counted (a repeat, or over the cap)."""
@@ -228,11 +252,16 @@ class TimelineWriter:
     def close(self) -> None:
         """Write ``repeats_counted`` if any page report was only counted, then close."""
         counted = self.counted
-        if (counted["repeated"] or counted["over_cap"]) and not self._fh.closed:
+        if (counted["repeated"] or counted["over_cap"]) and self._fd is not None:
             try:
                 self.append("repeats_counted", counted)
             except OSError:  # a full disk: the counts are lost, the timeline stays whole
                 pass
         with self._lock:
-            if not self._fh.closed:
-                self._fh.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None

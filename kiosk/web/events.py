@@ -135,6 +135,8 @@ def register(socketio, services) -> None:
         with session_context(row.id):
             log.info("investor joined")
             controller.start()
+            if controller.state.terminal:  # its folder could not be written: told `aborted`
+                return None
             controller.heartbeat()
         from flask_socketio import emit
 
