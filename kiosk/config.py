@@ -32,6 +32,37 @@ class IceServer(BaseModel):
         return [v] if isinstance(v, str) else v
 
 
+class SocketEventLimit(BaseModel):
+    """A token bucket for one Socket.IO event: ``burst`` at once, then ``per_second``."""
+
+    model_config = {"extra": "forbid"}
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1, le=10_000)
+
+
+# What the investor's page sends, and how often it may (kiosk.web.connections.EventLimiter).
+# The page sends a heartbeat every 2 s, a few prompt reports a step, one offer (a retry or
+# two after a refusal), and prefs when the investor changes speed or language.
+SOCKET_EVENT_LIMITS: dict[str, tuple[float, int]] = {
+    "join": (0.1, 3),
+    "offer": (1 / 60, 3),
+    "heartbeat": (1.0, 10),
+    "prompt_started": (1.0, 10),
+    "prompt_ended": (1.0, 10),
+    "prompt_blocked": (1.0, 10),
+    "prompt_replayed": (0.5, 5),
+    "prefs": (1.0, 10),
+    "cancel": (0.2, 3),
+    "client_error": (0.2, 5),
+    "other": (0.2, 5),  # any event name without a handler
+}
+
+
+def _default_event_limits() -> dict[str, SocketEventLimit]:
+    return {k: SocketEventLimit(per_second=r, burst=b) for k, (r, b) in SOCKET_EVENT_LIMITS.items()}
+
+
 class Settings(BaseSettings):
     """Every setting of the service, with embedded defaults good for a local demo."""
 
@@ -63,6 +94,10 @@ class Settings(BaseSettings):
     socket_max_connections: int = 200
     socket_max_per_address: int = 20
     socket_join_seconds: float = 5.0
+    # Socket event rates (kiosk.web.connections.EventLimiter): given names replace the default
+    # of that name; a socket whose events are refused this often within 10 s is disconnected.
+    socket_event_limits: dict[str, SocketEventLimit] = Field(default_factory=_default_event_limits)
+    socket_flood_refusals: int = Field(default=20, ge=1)
     ice_servers: list[IceServer] = Field(default_factory=list)  # none: no external STUN
     # Remote ICE candidates (kiosk.media.candidates): loopback only for tests and the local
     # demo; non-global ranges only inside these CIDRs (e.g. a branch LAN), never by default.
@@ -112,6 +147,15 @@ class Settings(BaseSettings):
                 return json.loads(v)
             return [k.strip() for k in v.split(",") if k.strip()]
         return v
+
+    @field_validator("socket_event_limits", mode="after")
+    @classmethod
+    def _event_limits(cls, v: dict[str, SocketEventLimit]) -> dict[str, SocketEventLimit]:
+        unknown = sorted(set(v) - set(SOCKET_EVENT_LIMITS))
+        if unknown:
+            raise ValueError(f"unknown socket events {unknown}; known: "
+                             f"{', '.join(SOCKET_EVENT_LIMITS)}")
+        return {**_default_event_limits(), **v}
 
     @field_validator("ice_private_networks")
     @classmethod

@@ -18,44 +18,89 @@ class _RecordAt:
         self.timeline = timeline
         self.t = t
 
-    def record(self, type_: str, data: dict | None = None) -> dict:
+    def record(self, type_: str, data: dict | None = None) -> dict | None:
         return self.timeline.append(type_, data, t=self.t)
+
+
+TERMINAL = ("finished", "aborted", "failed")
+
+
+def recorded_end(events: list[dict], meta: dict) -> tuple[str, str, bool] | None:
+    """The end a session recorded before the server stopped, if any: ``(state, reason,
+    on_timeline)``. The timeline's terminal event wins over ``session.json``'s state (written
+    after it); None when neither says how the session ended."""
+    for ev in reversed(events):
+        if ev.get("type") in TERMINAL:
+            data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+            default = "completed" if ev["type"] == "finished" else "unknown"
+            return ev["type"], str(data.get("reason") or default), True
+    if meta.get("state") in TERMINAL and isinstance(meta.get("end_reason"), str):
+        return meta["state"], meta["end_reason"], False
+    return None
 
 
 def recover_interrupted(services) -> list[str]:
     """Finalise every session that was live when the server died; returns their ids.
 
     The partial recording is remuxed into a playable file (everything up to the last flushed
-    cluster, about 1-2 s before the kill), the timeline gets an ``aborted`` event with reason
-    ``server_restart``, and the session is sealed as recovered.
+    cluster, about 1-2 s before the kill) and the session is sealed as recovered. Its end is
+    the one it recorded, if it had ended (e.g. ``aborted: storage_full`` when the disk filled
+    and its database row could not be written); otherwise the timeline gets an ``aborted``
+    event with reason ``server_restart``. A session whose files cannot be written now (the
+    disk is still full) is left for the next start.
     """
-    from kiosk.atomic_files import write_json_atomic
-    from kiosk.web.controller import finalise_session_recording
+    from kiosk.atomic_files import is_disk_full
 
     recovered = []
     for row in services.store.interrupted():
         with session_context(row.id):
-            folder = services.store.session_dir(row.id)
-            folder.mkdir(parents=True, exist_ok=True)
-            events = read_timeline(folder / "timeline.jsonl")
-            last_t = max(
-                (e["t"] for e in events if isinstance(e.get("t"), (int, float))), default=0.0
-            )
-            # The old media clock died with the process: stamp recovery at the last known time.
-            timeline = TimelineWriter(folder / "timeline.jsonl", MediaClock())
-            timeline.append("aborted", {"reason": "server_restart", "recovered": True}, t=last_t)
-            info = finalise_session_recording(folder, _RecordAt(timeline, last_t))
-            timeline.close()
-            meta_path = folder / "session.json"
-            meta = (json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists()
-                    else {"id": row.id})
-            meta.update(state="aborted", end_reason="server_restart", recovered=True,
-                        ended_at=wall_clock())
-            write_json_atomic(meta_path, meta)
-            services.store.end(row.id, "aborted", "server_restart", recovered=True,
-                               recording_frames=info.get("video_frames") if info else None)
-            log.warning("recovered a session interrupted by a server stop")
+            try:
+                _recover(services, row)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                log.error("recovering an interrupted session failed: the data disk is full; "
+                          "it is tried again at the next start")
+                continue
             recovered.append(row.id)
     for row in services.store.unsealed():
         services.seal(row.id)
     return recovered
+
+
+def _recover(services, row) -> None:
+    from kiosk.atomic_files import write_json_atomic
+    from kiosk.web.controller import finalise_session_recording
+
+    folder = services.store.session_dir(row.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    events = read_timeline(folder / "timeline.jsonl")
+    last_t = max(
+        (e["t"] for e in events if isinstance(e.get("t"), (int, float))), default=0.0
+    )
+    meta_path = folder / "session.json"
+    meta = (json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists()
+            else {"id": row.id})
+    ended = recorded_end(events, meta)
+    # The old media clock died with the process: stamp recovery at the last known time.
+    timeline = TimelineWriter(folder / "timeline.jsonl", MediaClock())
+    try:
+        if ended is None:
+            state, reason = "aborted", "server_restart"
+            timeline.append("aborted", {"reason": reason, "recovered": True}, t=last_t)
+        else:
+            state, reason, on_timeline = ended
+            if not on_timeline:
+                timeline.append(state, {"reason": reason, "recovered": True}, t=last_t)
+        info = finalise_session_recording(folder, _RecordAt(timeline, last_t))
+    finally:
+        timeline.close()
+    meta.update(state=state, end_reason=reason, recovered=True, ended_at=wall_clock())
+    write_json_atomic(meta_path, meta)
+    services.store.end(row.id, state, reason, recovered=True,
+                       recording_frames=info.get("video_frames") if info else None)
+    if ended is None:
+        log.warning("recovered a session interrupted by a server stop")
+    else:
+        log.warning("recovered a session that had ended (%s: %s) but was not stored as ended",
+                    state, reason)

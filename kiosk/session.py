@@ -124,6 +124,24 @@ class Failure(Event):
     reason: str
 
 
+@dataclass(frozen=True)
+class Abort(Event):
+    """The server ends the witness for a cause it found, neither the investor's choice nor a
+    bug (``ABORT_REASONS``)."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.reason not in ABORT_REASONS:
+            raise ValueError(f"unknown abort reason {self.reason!r}; known: "
+                             f"{', '.join(sorted(ABORT_REASONS))}")
+
+
+# Abort reasons: the page flooded the socket with events; the data disk is full, so the
+# evidence can no longer be written.
+ABORT_REASONS = frozenset({"client_abuse", "storage_full"})
+
+
 # ---------------------------------------------------------------- effects
 
 
@@ -283,6 +301,8 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
         return _end(state, "aborted", "server_shutdown")
     if isinstance(event, Failure):
         return _end(state, "failed", event.reason)
+    if isinstance(event, Abort):
+        return _end(state, "aborted", event.reason)
 
     phase = state.phase
     if isinstance(event, Joined):

@@ -9,6 +9,11 @@ Every event is one JSON line::
 ``hash`` is the sha256 of the canonical JSON of the event without its ``hash`` field, and
 ``prev`` is the previous event's hash (64 zeros for the first). Editing, removing or swapping
 any event breaks the chain at a known index.
+
+Events the investor's page causes (``PAGE_REPORTED``) cannot grow the timeline without bound:
+an event of such a type identical to one already written (``display_prefs``: identical to the
+current prefs) is counted, not written, and at most ``PAGE_REPORTED_CAP`` of each type are
+written. ``close()`` then writes one ``repeats_counted`` event with the counts.
 """
 
 from __future__ import annotations
@@ -21,9 +26,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.atomic_files import FILE_MODE, write_atomic
+from kiosk.atomic_files import FILE_MODE, is_disk_full, storage_full, write_atomic
 
 GENESIS = "0" * 64
+
+# Event types whose number the investor's page decides (repeats of one report are counted).
+PAGE_REPORTED = frozenset({
+    "display_prefs", "prompt_started", "prompt_ended", "prompt_blocked", "prompt_replayed",
+    "client_error", "offer_refused", "candidates_dropped",
+})
+# Of these, a value that only says what is current: a change back is a change, so only a
+# repeat of the current value is counted.
+CURRENT_VALUE = frozenset({"display_prefs"})
+PAGE_REPORTED_CAP = 50  # written per type per session; the rest are only counted
 
 
 def canonical_json(obj) -> bytes:
@@ -123,7 +138,11 @@ def _lines(events: list[dict]) -> bytes:
 
 
 class TimelineWriter:
-    """Appends chained events to ``timeline.jsonl``; each line is flushed and fsynced."""
+    """Appends chained events to ``timeline.jsonl``; each line is written and fsynced.
+
+    A write that fails (StorageFull when the disk is full) leaves the file as it was and the
+    writer usable: the event is not on the timeline, and the caller decides what that means.
+    """
 
     def __init__(self, path: Path, clock: MediaClock):
         self.path = path
@@ -133,6 +152,11 @@ class TimelineWriter:
         folder = Path(path).parent
         self._roots = sorted({str(folder), str(folder.resolve())}, key=len, reverse=True)
         self._lock = threading.Lock()
+        self._written: dict[str, set[str]] = {}  # page-reported type -> hashes of its data
+        self._n_written: dict[str, int] = {}
+        self._current: dict[str, str] = {}  # CURRENT_VALUE type -> hash of the last data
+        self._repeated: dict[str, int] = {}
+        self._over_cap: dict[str, int] = {}
         existing = read_timeline(path)
         self._seq = len(existing)
         self._prev = existing[-1]["hash"] if existing else GENESIS
@@ -140,11 +164,20 @@ class TimelineWriter:
             # Drop a torn tail so the next append starts on a fresh line; write-then-rename,
             # so a full disk leaves the old file, never an empty one (StorageFull).
             write_atomic(path, _lines(existing))
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-        self._fh = os.fdopen(fd, "a", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
 
-    def append(self, type_: str, data: dict | None = None, t: float | None = None) -> dict:
+    def append(self, type_: str, data: dict | None = None,
+               t: float | None = None) -> dict | None:
+        """Write one event and return it; None when it is a counted repeat (``PAGE_REPORTED``).
+
+        ValueError once closed.
+        """
         with self._lock:
+            digest = None
+            if type_ in PAGE_REPORTED:
+                digest = hashlib.sha256(canonical_json(data or {})).hexdigest()
+                if self._counted(type_, digest):
+                    return None
             event = {
                 "seq": self._seq,
                 "t": self.clock.now() if t is None else t,
@@ -154,20 +187,81 @@ class TimelineWriter:
                 "prev": self._prev,
             }
             event["hash"] = event_hash(event)
-            if self._fh.closed:
+            if self._fd is None:
                 raise ValueError(f"timeline {self.path} is closed")
-            self._fh.write(json.dumps(event, ensure_ascii=False) + "\n")
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            self._write_line((json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8"))
             self._seq += 1
             self._prev = event["hash"]
+            if digest is not None:
+                self._note_written(type_, digest)
             return event
+
+    def _write_line(self, line: bytes) -> None:
+        """Append ``line`` and fsync it, or leave the file as it was and raise.
+
+        Unbuffered, so a failed write leaves nothing behind to be flushed later; a partial
+        line is cut off again, so the next append (once there is space) starts on a fresh
+        line and the chain goes on. StorageFull when the disk is full.
+        """
+        assert self._fd is not None
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)  # shrinking needs no space
+            except OSError:
+                pass  # then reading stops at the torn line, as after a crash
+            if is_disk_full(exc):
+                raise storage_full(self.path, exc) from exc
+            raise
+
+    def _counted(self, type_: str, digest: str) -> bool:
+        """True if this page report is only counted (a repeat, or over the cap)."""
+        if type_ in CURRENT_VALUE:
+            repeat = self._current.get(type_) == digest
+        else:
+            repeat = digest in self._written.get(type_, ())
+        if repeat:
+            self._repeated[type_] = self._repeated.get(type_, 0) + 1
+            return True
+        if self._n_written.get(type_, 0) >= PAGE_REPORTED_CAP:
+            self._over_cap[type_] = self._over_cap.get(type_, 0) + 1
+            return True
+        return False
+
+    def _note_written(self, type_: str, digest: str) -> None:
+        self._n_written[type_] = self._n_written.get(type_, 0) + 1
+        self._written.setdefault(type_, set()).add(digest)
+        self._current[type_] = digest
+
+    @property
+    def counted(self) -> dict[str, dict[str, int]]:
+        """Page reports not written so far: ``{"repeated": {type: n}, "over_cap": {type: n}}``."""
+        with self._lock:
+            return {"repeated": dict(sorted(self._repeated.items())),
+                    "over_cap": dict(sorted(self._over_cap.items()))}
 
     @property
     def events(self) -> list[dict]:
         return read_timeline(self.path)
 
     def close(self) -> None:
+        """Write ``repeats_counted`` if any page report was only counted, then close."""
+        counted = self.counted
+        if (counted["repeated"] or counted["over_cap"]) and self._fd is not None:
+            try:
+                self.append("repeats_counted", counted)
+            except OSError:  # a full disk: the counts are lost, the timeline stays whole
+                pass
         with self._lock:
-            if not self._fh.closed:
-                self._fh.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None

@@ -97,6 +97,8 @@
       "aborted.step_failed": "有一个步骤未能确认，本次见证已结束。{broker} 的工作人员会与您联系。",
       "aborted.media_error": "视频连接出现问题，本次见证未能完成。",
       "aborted.internal_error": "服务器出现了问题，本次见证未能完成。这不是您的原因。",
+      "aborted.storage_full": "服务器的存储空间暂时不足，本次见证未能完成。这不是您的原因，已录制的内容会被保存。请联系 {broker} 获取新的见证链接，给您带来不便，敬请谅解。",
+      "aborted.client_abuse": "您的页面在短时间内发送了过多消息，连接已断开，本次见证未能完成。请关闭其他打开本链接的窗口或插件后，联系 {broker} 获取新的链接。",
       "aborted.unknown": "本次见证已结束，未能完成。",
 
       "error.title": "遇到了一点问题",
@@ -222,6 +224,8 @@
       "aborted.step_failed": "One step could not be confirmed, so the video witness has ended. {broker} will contact you.",
       "aborted.media_error": "There was a problem with the video connection, so the witness could not be completed.",
       "aborted.internal_error": "Something went wrong on our side, not yours, so the witness could not be completed.",
+      "aborted.storage_full": "Our server has run out of storage space, so the witness could not be completed. This is not your fault, and what was recorded is kept. Please ask {broker} for a new witness link. We are sorry for the trouble.",
+      "aborted.client_abuse": "Your page sent us too many messages in a short time, so the connection was closed and the witness could not be completed. Please close other windows or extensions using this link, then ask {broker} for a new one.",
       "aborted.unknown": "The video witness ended before it was complete.",
 
       "error.title": "Something went wrong",

@@ -46,7 +46,8 @@
   // Server error codes that reject one message but leave the session running.
   var SOFT_ERRORS = ["bad_message", "out_of_order"];
   var ABORT_REASONS = ["cancelled", "connection_lost", "server_shutdown", "timeout", "media_failed",
-                       "declined", "step_failed", "media_error", "internal_error"];
+                       "declined", "step_failed", "media_error", "internal_error", "client_abuse",
+                       "storage_full"];
   // Server reasons that mean the same to the investor as one above.
   var ABORT_ALIASES = { disconnected: "connection_lost" };
   // Which heading goes with an error code (the message itself is "error." + code).

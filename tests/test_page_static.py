@@ -97,6 +97,16 @@ def test_every_server_error_code_has_a_message(strings):
             assert "error." + code in strings[locale], (locale, code)
 
 
+def test_every_abort_reason_of_the_server_has_a_message(strings):
+    from kiosk.session import ABORT_REASONS
+
+    js = (STATIC / "investor.js").read_text(encoding="utf-8")
+    shown = set(re.findall(r'"([a-z_]+)"', js.split("var ABORT_REASONS")[1].split(";")[0]))
+    assert ABORT_REASONS <= shown, ABORT_REASONS - shown
+    for locale in ("zh-CN", "en"):
+        assert {"aborted." + r for r in ABORT_REASONS} <= set(strings[locale]), locale
+
+
 def test_client_error_codes_are_ones_the_server_accepts():
     from kiosk.web.events import CLIENT_ERRORS
 

@@ -3,6 +3,7 @@
 import pytest
 
 from kiosk.session import (
+    Abort,
     Cancel,
     CloseWindow,
     End,
@@ -139,7 +140,8 @@ def test_prompt_never_confirmed_is_flagged_and_the_flow_goes_on():
 @pytest.mark.parametrize(
     "event, phase, reason",
     [(Cancel(), "aborted", "cancelled"), (Lost("connection_lost"), "aborted", "connection_lost"),
-     (Shutdown(), "aborted", "server_shutdown"), (Failure("media_error"), "failed", "media_error")],
+     (Shutdown(), "aborted", "server_shutdown"), (Failure("media_error"), "failed", "media_error"),
+     (Abort("client_abuse"), "aborted", "client_abuse")],
 )
 def test_every_way_to_end_is_explicit_and_final(event, phase, reason):
     state, _ = start()
@@ -148,6 +150,11 @@ def test_every_way_to_end_is_explicit_and_final(event, phase, reason):
     assert log[0] == [Record(phase, {"reason": reason, "at_step_index": 0}), End(phase, reason)]
     after, log2 = run([PromptEnded(state.seq), Cancel(), Joined()], state=state)
     assert after == state and log2 == [[], [], []]
+
+
+def test_an_abort_names_a_known_reason():
+    with pytest.raises(ValueError, match="unknown abort reason 'oops'"):
+        Abort("oops")
 
 
 def test_cancel_before_media_is_recorded_without_step():

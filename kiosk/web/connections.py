@@ -1,10 +1,16 @@
-"""Caps on unauthenticated Socket.IO connections.
+"""Caps on Socket.IO connections and on the rate of their events.
 
 Anyone can open a socket: only ``join`` with a valid link makes it a witness. In threading
 mode every open socket holds server threads (400 idle sockets held about 1,600), so before a
 join the server limits them: at most ``max_total`` sockets and ``max_per_address`` from one
 address, and a socket that has not joined within ``join_seconds`` is disconnected. One sweeper
 thread runs only while some socket is waiting to join.
+
+Every event a socket sends, joined or not, also passes ``EventLimiter``: a token bucket per
+(socket, event name). One investor once sent 2,000 each of ``heartbeat``, ``prompt_replayed``,
+``prefs`` and junk offers in 8 s; each handler ran, and each report was written to the signed
+timeline. Now events over their rate are dropped, and a socket that keeps going over is
+disconnected (``kiosk.web.events`` records why and ends its witness as ``client_abuse``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +97,87 @@ class ConnectionGate:
                     self._disconnect(sid)
                 except Exception:  # already gone
                     log.debug("disconnecting a late socket failed", exc_info=True)
+
+
+# ---------------------------------------------------------------- event rates
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class EventLimiter:
+    """Token buckets per (socket, event) and a flood verdict per socket.
+
+    ``limits`` maps an event name to ``(per_second, burst)``: ``burst`` events may come at
+    once, then ``per_second`` on average; names without a limit share the ``"other"`` one. An
+    event over its rate is refused (the handler does not run). Refusals drain a second
+    bucket per socket (``tolerance`` at once, refilled over ``FLOOD_WINDOW_SECONDS``): when
+    it is empty the socket is flooding and ``admit`` says ``"flood"`` (once).
+    """
+
+    FLOOD_WINDOW_SECONDS = 10.0
+
+    def __init__(self, limits: Mapping[str, tuple[float, int]], *, tolerance: int,
+                 clock: Callable[[], float] = time.monotonic):
+        if "other" not in limits:
+            raise ValueError("limits need an 'other' entry for events without their own")
+        self.limits = dict(limits)
+        self.tolerance = tolerance
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._strikes: dict[str, _Bucket] = {}
+        self._received: dict[str, Counter[str]] = {}
+        self._refused: dict[str, Counter[str]] = {}
+        self._flooded: set[str] = set()
+
+    def admit(self, sid: str, event: str) -> Literal["ok", "refused", "flood"]:
+        """Take a token for ``event`` on socket ``sid``: ok, refused (over its rate), or
+        flood (refused too often: disconnect the socket; said once, then refused)."""
+        name = event if event in self.limits else "other"
+        per_second, burst = self.limits[name]
+        now = self._clock()
+        with self._lock:
+            self._received.setdefault(sid, Counter())[name] += 1
+            if sid in self._flooded:
+                self._refused[sid][name] += 1
+                return "refused"
+            if _take(self._buckets, (sid, name), per_second, burst, now):
+                return "ok"
+            self._refused.setdefault(sid, Counter())[name] += 1
+            if _take(self._strikes, sid, self.tolerance / self.FLOOD_WINDOW_SECONDS,
+                     self.tolerance, now):
+                return "refused"
+            self._flooded.add(sid)
+            return "flood"
+
+    def counts(self, sid: str) -> dict[str, dict[str, int]]:
+        """What socket ``sid`` sent, per event name: ``{"received": {...}, "refused": {...}}``."""
+        with self._lock:
+            return {"received": dict(sorted(self._received.get(sid, Counter()).items())),
+                    "refused": dict(sorted(self._refused.get(sid, Counter()).items()))}
+
+    def forget(self, sid: str) -> None:
+        with self._lock:
+            for name in self.limits:
+                self._buckets.pop((sid, name), None)
+            self._strikes.pop(sid, None)
+            self._received.pop(sid, None)
+            self._refused.pop(sid, None)
+            self._flooded.discard(sid)
+
+
+def _take(buckets: dict, key, per_second: float, burst: int, now: float) -> bool:
+    """Refill ``buckets[key]`` for the time passed and take one token, if there is one."""
+    b = buckets.get(key)
+    if b is None:
+        b = buckets[key] = _Bucket(float(burst), now)
+    b.tokens = min(float(burst), b.tokens + (now - b.stamp) * per_second)
+    b.stamp = now
+    if b.tokens >= 1.0:
+        b.tokens -= 1.0
+        return True
+    return False

@@ -2,6 +2,13 @@
 
 Every event for a session is applied under that session's lock, so socket handlers, timers
 and media callbacks can all dispatch from their own threads.
+
+A witness whose evidence cannot be written is over: when a timeline event or a session file
+cannot be written because the data disk is full, the session ends as ``aborted:
+storage_full`` (any other failed write or effect: ``failed: internal_error``). Its end (the
+terminal timeline event, ``session.json``, the database row, the seal) is then written as far
+as the disk allows, and what could not be is tried again every ``END_RETRY_SECONDS`` while the
+server runs; after a restart, ``kiosk.recovery`` keeps the recorded cause.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
-from kiosk.atomic_files import write_json_atomic
+from kiosk.atomic_files import is_disk_full, storage_full, write_json_atomic
 from kiosk.errors import GuideError, MediaError
 from kiosk.logs import session_context
 from kiosk.store import masked_applicant
@@ -33,6 +40,16 @@ RETRY_PREFIX = {
 }
 # Reading time for a prompt the guide could not speak (TTS degraded).
 CHARS_PER_SECOND = {"zh-CN": 4.5, "en": 14.0}
+# The end of a session that could not be written (full disk) is tried again this often, this
+# many times (10 minutes); after that, or after a restart, kiosk.recovery finishes it.
+END_RETRY_SECONDS = 10.0
+END_RETRY_ATTEMPTS = 60
+END_PARTS = frozenset({"terminal", "recording", "timeline", "meta", "database", "seal"})
+
+
+def _failure_for(exc: BaseException) -> sm.Event:
+    """How a session ends when writing its evidence or running an effect raised ``exc``."""
+    return sm.Abort("storage_full") if is_disk_full(exc) else sm.Failure("internal_error")
 
 
 def plan_witness(
@@ -138,17 +155,33 @@ class WitnessController:
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
         self._ended = threading.Event()
-        self.finalised = threading.Event()
+        self._depth = 0  # dispatch calls on this thread's stack (under the lock)
+        self._pending_end: sm.Event | None = None  # a failed write during dispatch ends it
+        self._end_t: float | None = None
+        self._terminal_written = False
+        self._end_done: set[str] = set()  # the parts of the end already on disk
+        self._end_attempts = 0
+        self._disk_full_writes = 0
+        self._recording_frames: int | None = None
+        self.finalised = threading.Event()  # the end was handled (first attempt done)
+        self.end_written = threading.Event()  # every part of the end is on disk (or given up)
         self.prefs = {"locale": self.locale, "speed": 1.0, "captions": True}
 
     # ------------------------------------------------------------------ public
 
     def start(self) -> None:
-        """The link was consumed: write the session folder and pre-render every prompt."""
-        flow_copy = self.dir / "flow.yaml"
-        if not flow_copy.exists():
-            flow_copy.write_bytes(self.flow.source_text.encode("utf-8"))
-        self._write_meta()
+        """The link was consumed: write the session folder and pre-render every prompt.
+
+        If the folder cannot be written, the session ends at once (``state.terminal``).
+        """
+        try:
+            flow_copy = self.dir / "flow.yaml"
+            if not flow_copy.exists():
+                flow_copy.write_bytes(self.flow.source_text.encode("utf-8"))
+            self._write_meta()
+        except OSError as exc:
+            self._write_failed("the session files", exc)
+            return
         self.services.guide.prerender([(s.text, self.locale) for s in self.plan])
         self.start_observers()  # loads the face models while the investor reads the consent
         self.dispatch(sm.Joined())
@@ -166,26 +199,63 @@ class WitnessController:
         with session_context(self.id), self._lock:
             if self.state.terminal:
                 return
-            new, effects = sm.transition(self.plan, self.state, event)
-            self.state = new
-            for effect in effects:
-                try:
-                    self._run(effect)
-                except Exception:
+            self._depth += 1
+            try:
+                self._apply(event, ending=False)
+            finally:
+                self._depth -= 1
+
+    def _apply(self, event: sm.Event, ending: bool) -> None:
+        """Transition and run the effects; a failed effect or write ends the session.
+
+        ``ending``: ``event`` is that ending; its effects all run (the End above all), even
+        when a record among them cannot be written.
+        """
+        self.state, effects = sm.transition(self.plan, self.state, event)
+        for effect in effects:
+            try:
+                self._run(effect)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    log.warning("effect %s failed: the data disk is full", type(effect).__name__)
+                else:
                     log.exception("effect %s failed", type(effect).__name__)
-                    if not isinstance(effect, sm.End) and not self.state.terminal:
-                        new, more = sm.transition(self.plan, self.state,
-                                                  sm.Failure("internal_error"))
-                        self.state = new
-                        for e in more:
-                            self._run(e)
-                        return
+                if not ending and not self.state.terminal:
+                    self._pending_end = _failure_for(exc)
+            if self._pending_end is not None and not ending:
+                end, self._pending_end = self._pending_end, None
+                if not self.state.terminal:
+                    self._apply(end, ending=True)
+                return
 
     def record(self, type_: str, data: dict | None = None) -> dict | None:
+        """Append to the timeline; None if it was not written (closed, a counted repeat, or a
+        failed write: that ends the session, see the module's docstring)."""
         try:
-            return self.timeline.append(type_, data)
+            event = self.timeline.append(type_, data)
         except ValueError:  # closed after the end: late reports are not evidence
             return None
+        except OSError as exc:
+            self._write_failed(f"timeline event {type_}", exc)
+            return None
+        if type_ in sm.TERMINAL and event is not None:
+            self._terminal_written = True
+        return event
+
+    def _write_failed(self, what: str, exc: OSError) -> None:
+        """A piece of evidence could not be written: end the session (unless it has ended)."""
+        with session_context(self.id), self._lock:
+            if is_disk_full(exc):
+                self._disk_full_writes += 1
+                log.warning("writing %s failed: the data disk is full", what)
+            else:
+                log.error("writing %s failed: %s", what, type(exc).__name__)
+            if self.state.terminal:
+                return
+            if self._depth:  # inside dispatch: it ends the session after this effect
+                self._pending_end = self._pending_end or _failure_for(exc)
+            else:
+                self.dispatch(_failure_for(exc))
 
     def emit(self, event: str, data: dict) -> None:
         self.services.socketio.emit(event, data, to=self.sid)
@@ -324,6 +394,7 @@ class WitnessController:
             t.start()
 
     def _end(self, effect: sm.End) -> None:
+        self._end_t = self.clock.now()
         for t in self._timers.values():
             t.cancel()
         self._timers.clear()
@@ -345,18 +416,88 @@ class WitnessController:
                     self.face.finish()
                 if self.voice is not None:
                     self.voice.stop()
-                info = finalise_session_recording(self.dir, self)
-                self.timeline.close()
-                self._write_meta(state=state, end_reason=reason)
-                self.services.store.end(self.id, state, reason,
-                                        recording_frames=info.get("video_frames") if info else None)
-                log.info("session ended: %s (%s)", state, reason)
-                self.services.seal(self.id)
+                self._write_end(state, reason)
             except Exception:
                 log.exception("finalising the session failed")
             finally:
                 self.services.forget(self)
                 self.finalised.set()
+
+    def _write_end(self, state: str, reason: str) -> None:
+        """Write each part of the end not yet on disk; on a full disk, try again later.
+
+        The parts, in order: the terminal timeline event (if the dispatch could not write it),
+        the recording, closing the timeline, ``session.json``, the database row, the seal.
+        """
+        self._end_attempts += 1
+        done = self._end_done
+
+        def attempt(name: str, write) -> None:
+            if name in done:
+                return
+            try:
+                write()
+            except Exception as exc:
+                if is_disk_full(exc):
+                    self._disk_full_writes += 1
+                    log.warning("writing the end (%s) failed: the data disk is full", name)
+                    return
+                log.exception("writing the end (%s) failed", name)  # trying again cannot help
+            done.add(name)
+
+        def terminal_event() -> None:
+            if not self._terminal_written:  # the dispatch could not write it: written late
+                self.timeline.append(state, {"reason": reason, "written_late": True},
+                                     t=self._end_t)
+                self._terminal_written = True
+
+        def recording() -> None:
+            full_before = self._disk_full_writes
+            info = finalise_session_recording(self.dir, self)
+            self._recording_frames = info.get("video_frames") if info else None
+            # Again only if the live file is still there and its events could not be written.
+            live = self.dir / "recording.mkv"
+            if self._disk_full_writes > full_before and live.exists():
+                raise storage_full(live)
+
+        attempt("terminal", terminal_event)
+        attempt("recording", recording)
+        if {"terminal", "recording"} <= done:
+            attempt("timeline", self.timeline.close)
+        attempt("meta", lambda: self._write_meta(state=state, end_reason=reason))
+        if "database" not in done:
+            attempt("database", lambda: self.services.store.end(
+                self.id, state, reason, recording_frames=self._recording_frames))
+            if "database" in done:
+                log.info("session ended: %s (%s)", state, reason)
+        if {"database", "timeline"} <= done and "seal" not in done:
+            self.services.seal(self.id)  # logs its own failure
+            row = self.services.store.get(self.id)
+            # Sealing again helps only when the disk was full; otherwise the next start does.
+            if (self.services.sealer is None or row is None or row.sealed_at is not None
+                    or not self._disk_full_writes):
+                done.add("seal")
+        if done >= END_PARTS:
+            self.end_written.set()
+            return
+        if self._end_attempts >= END_RETRY_ATTEMPTS:
+            log.error("the end of the session could not be written (the data disk stays "
+                      "full); the next start finishes it")
+            self.timeline.close()
+            self.end_written.set()
+            return
+        retry = threading.Timer(END_RETRY_SECONDS, self._retry_end, args=(state, reason))
+        retry.daemon = True
+        retry.name = f"kiosk-end-retry-{self.id[:8]}"
+        retry.start()
+
+    def _retry_end(self, state: str, reason: str) -> None:
+        with session_context(self.id):
+            try:
+                self._write_end(state, reason)
+            except Exception:
+                log.exception("writing the end of the session failed")
+                self.end_written.set()
 
     def _close_peer(self) -> None:
         if self.peer is None:

@@ -1,7 +1,15 @@
-"""Socket.IO events from the investor's page: validate, then turn them into session events."""
+"""Socket.IO events from the investor's page: validate, then turn them into session events.
+
+Every event first passes the socket's rate limits (``kiosk.web.connections.EventLimiter``):
+one over its rate is dropped unanswered; a socket that keeps sending too fast is disconnected,
+and its witness, if any, records ``client_flood`` and ends as ``aborted: client_abuse``.
+What a handler writes to the timeline is bounded too: heartbeats are never written, and
+repeated page reports are counted instead of written (``kiosk.timeline.PAGE_REPORTED``).
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import request
@@ -12,7 +20,7 @@ from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import InvestorPeer, validate_offer
-from kiosk.web.connections import ConnectionGate
+from kiosk.web.connections import ConnectionGate, EventLimiter
 from kiosk.web.controller import WitnessController
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,45 @@ def register(socketio, services) -> None:
         join_seconds=settings.socket_join_seconds,
         disconnect=lambda sid: socketio.server.disconnect(sid, namespace="/"),
     )
+    limiter = EventLimiter(
+        {name: (limit.per_second, limit.burst)
+         for name, limit in settings.socket_event_limits.items()},
+        tolerance=settings.socket_flood_refusals,
+    )
+
+    def flooded(event: str) -> None:
+        """The socket sent too much too fast: record it, end its witness, disconnect it."""
+        sid = _sid()
+        counts = limiter.counts(sid)
+        c = services.by_sid(sid)
+        if c is None:
+            log.warning("socket flooded with events before joining; disconnected (refused: %s)",
+                        counts["refused"])
+        else:
+            with session_context(c.id):
+                log.warning("socket flooded with events; disconnected (refused: %s)",
+                            counts["refused"])
+                # The limits that were exceeded, as [per_second, burst], beside the counts.
+                limits = {name: list(limiter.limits[name]) for name in counts["refused"]}
+                c.record("client_flood", {"event": event, **counts, "limits": limits})
+                c.dispatch(sm.Abort("client_abuse"))
+        socketio.server.disconnect(sid, namespace="/")
+
+    def on(event: str):
+        """``socketio.on(event)``, for events within the socket's rate limits only."""
+        def decorate(handler):
+            @functools.wraps(handler)
+            def limited(*args):
+                verdict = limiter.admit(_sid(), event)
+                if verdict == "ok":
+                    return handler(*args)
+                if verdict == "flood":
+                    flooded(event)
+                return None
+
+            socketio.on(event)(limited)
+            return handler
+        return decorate
 
     @socketio.on("connect")
     def on_connect(_auth=None):
@@ -65,7 +112,7 @@ def register(socketio, services) -> None:
             _bad("out_of_order", "join the witness first")
         return c
 
-    @socketio.on("join")
+    @on("join")
     def on_join(data=None):
         if services.by_sid(_sid()) is not None:
             return _bad("out_of_order", "already joined")
@@ -88,6 +135,8 @@ def register(socketio, services) -> None:
         with session_context(row.id):
             log.info("investor joined")
             controller.start()
+            if controller.state.terminal:  # its folder could not be written: told `aborted`
+                return None
             controller.heartbeat()
         from flask_socketio import emit
 
@@ -98,7 +147,7 @@ def register(socketio, services) -> None:
             "ice_servers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
         })
 
-    @socketio.on("offer")
+    @on("offer")
     def on_offer(data=None):
         c = current()
         if c is None:
@@ -149,15 +198,15 @@ def register(socketio, services) -> None:
 
             emit("answer", {"sdp": answer, "type": "answer"})
 
-    @socketio.on("prompt_started")
+    @on("prompt_started")
     def on_prompt_started(data=None):
         _prompt_report("started", data)
 
-    @socketio.on("prompt_ended")
+    @on("prompt_ended")
     def on_prompt_ended(data=None):
         _prompt_report("ended", data)
 
-    @socketio.on("prompt_blocked")
+    @on("prompt_blocked")
     def on_prompt_blocked(data=None):
         reason = data.get("reason") if isinstance(data, dict) else None
         _prompt_report("blocked", data, {"reason": str(reason)[:100]})
@@ -171,7 +220,7 @@ def register(socketio, services) -> None:
             return _bad("bad_message", "seq must be a non-negative integer")
         c.prompt_report(kind, seq, extra)
 
-    @socketio.on("prompt_replayed")
+    @on("prompt_replayed")
     def on_prompt_replayed(data=None):
         """The investor asked to hear the prompt again (the guide's voice may be in the answer)."""
         c = current()
@@ -180,21 +229,24 @@ def register(socketio, services) -> None:
         seq = _int_field(data, "seq")
         if seq is None:
             return _bad("bad_message", "seq must be a non-negative integer")
-        c.record("prompt_replayed", {"seq": seq, "step": c._prompts.get(seq, {}).get("step")})
+        prompt = c._prompts.get(seq)
+        if prompt is None:  # never sent: a made-up seq is not evidence
+            return _bad("out_of_order", f"prompt {seq} was not sent")
+        c.record("prompt_replayed", {"seq": seq, "step": prompt["step"]})
 
-    @socketio.on("heartbeat")
+    @on("heartbeat")
     def on_heartbeat(_data=None):
         c = services.by_sid(_sid())
         if c is not None:
             c.heartbeat()
 
-    @socketio.on("cancel")
+    @on("cancel")
     def on_cancel(_data=None):
         c = current()
         if c is not None:
             c.dispatch(sm.Cancel())
 
-    @socketio.on("prefs")
+    @on("prefs")
     def on_prefs(data=None):
         c = current()
         if c is None or not isinstance(data, dict):
@@ -209,7 +261,7 @@ def register(socketio, services) -> None:
         if prefs:
             c.set_prefs(prefs)
 
-    @socketio.on("client_error")
+    @on("client_error")
     def on_client_error(data=None):
         c = current()
         if c is None:
@@ -219,9 +271,16 @@ def register(socketio, services) -> None:
             return _bad("bad_message", "unknown client error code")
         c.record("client_error", {"code": code})
 
+    @socketio.on("*")
+    def on_other(event, *_args):
+        """An event without a handler: only counted (and limited, so it cannot flood)."""
+        if limiter.admit(_sid(), event) == "flood":
+            flooded("other")
+
     @socketio.on("disconnect")
     def on_disconnect(*_args):
         gate.gone(_sid())
+        limiter.forget(_sid())
         c = services.by_sid(_sid())
         if c is not None:
             with session_context(c.id):

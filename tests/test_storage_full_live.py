@@ -1,0 +1,222 @@
+"""A data disk that fills up during a live witness (issue #13, item 6): the session ends as
+``aborted: storage_full``, the investor is told so, its end is written and sealed once there
+is space again, and a restart keeps that cause instead of ``server_restart``."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+
+import pytest
+
+from kiosk.config import load_settings
+from kiosk.timeline import MediaClock, TimelineWriter, read_timeline, verify_chain
+from kiosk.web.app import create_app
+from tests.kiosk_server import API_KEY, make_flows_dir
+
+ID_NUMBER = "110101199003078888"
+
+
+def make_app(data_dir, flows_dir):
+    return create_app(load_settings(
+        data_dir=data_dir, flows_dir=flows_dir, api_keys=[API_KEY], liveness=False,
+        speech=False, socket_join_seconds=30))
+
+
+@pytest.fixture()
+def app(tmp_path):
+    app = make_app(tmp_path / "data", make_flows_dir(tmp_path / "flows"))
+    yield app
+    app.extensions["kiosk"].shutdown()
+
+
+@pytest.fixture()
+def fast_retry(monkeypatch):
+    monkeypatch.setattr("kiosk.web.controller.END_RETRY_SECONDS", 0.2)
+
+
+class Disk:
+    """Every fsync of a file the kiosk writes (timeline lines, session files, evidence) fails
+    as on a full disk while ``full`` (or for the next ``fail_next`` ones); SQLite's own writes
+    go on."""
+
+    def __init__(self, monkeypatch):
+        self.full = False
+        self.fail_next = 0
+        real = os.fsync
+
+        def fsync(fd):
+            if self.full or self.fail_next > 0:
+                self.fail_next -= 1
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+
+def create(app):
+    client = app.test_client()
+    r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
+        "applicant": {"name": "张三", "id_number": ID_NUMBER}, "flow_id": "quick"})
+    assert r.status_code == 201, r.data
+    return client, r.get_json()
+
+
+def join(app, before=lambda: None):
+    client, created = create(app)
+    before()
+    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
+    sock.emit("join", {"token": created["investor_url"].rsplit("/", 1)[1]})
+    return sock, created["session_id"]
+
+
+def received(sock, name):
+    return [m["args"][0] for m in sock.queue if m["name"] == name]
+
+
+def test_a_full_disk_mid_witness_ends_it_as_storage_full_then_seals_it(app, monkeypatch,
+                                                                       fast_retry):
+    disk = Disk(monkeypatch)
+    sock, session_id = join(app)
+    assert received(sock, "joined")
+    c = app.extensions["kiosk"].live()[0]
+    disk.full = True
+    sock.emit("client_error", {"code": "media_error"})  # a timeline write that fails
+    assert received(sock, "aborted") == [{"reason": "storage_full", "state": "aborted"}]
+    assert not received(sock, "error")  # not "server_error": the page says what happened
+    assert c.finalised.wait(20)
+    store = app.extensions["kiosk"].store
+    row = store.get(session_id)
+    # SQLite still had room: the row says why at once, but nothing else could be written.
+    assert (row.state, row.end_reason, row.sealed_at) == ("aborted", "storage_full", None)
+    assert not c.end_written.is_set()
+    disk.full = False  # space is back: the rest of the end is written and sealed
+    assert c.end_written.wait(20)
+    row = store.get(session_id)
+    assert row.sealed_at is not None
+    events = read_timeline(c.dir / "timeline.jsonl")
+    assert verify_chain(events) is None
+    assert len(events) == len((c.dir / "timeline.jsonl").read_text().splitlines())  # none torn
+    ends = [e for e in events if e["type"] in ("aborted", "failed", "finished")]
+    assert [(e["type"], e["data"]) for e in ends] == [
+        ("aborted", {"reason": "storage_full", "written_late": True})]
+    assert "client_error" not in [e["type"] for e in events]  # it was never written
+    meta = json.loads((c.dir / "session.json").read_text(encoding="utf-8"))
+    assert (meta["state"], meta["end_reason"]) == ("aborted", "storage_full")
+
+
+def test_a_full_disk_when_the_investor_joins_ends_the_session_as_storage_full(app, monkeypatch):
+    disk = Disk(monkeypatch)
+    sock, session_id = join(app, before=lambda: setattr(disk, "full", True))
+    assert not received(sock, "joined") and not received(sock, "error")
+    assert received(sock, "aborted") == [{"reason": "storage_full", "state": "aborted"}]
+    deadline = time.monotonic() + 20
+    while app.extensions["kiosk"].store.get(session_id).state == "active":
+        assert time.monotonic() < deadline, "the session stayed active"
+        time.sleep(0.1)
+    row = app.extensions["kiosk"].store.get(session_id)
+    assert (row.state, row.end_reason) == ("aborted", "storage_full")
+
+
+def test_a_restart_keeps_the_recorded_cause(tmp_path, monkeypatch):
+    """The disk had room for the timeline's last line but not for the database row or
+    session.json, and the server stopped before more space came: the restart must not call
+    it ``server_restart``."""
+    flows = make_flows_dir(tmp_path / "flows")
+    app = make_app(tmp_path / "data", flows)
+    services = app.extensions["kiosk"]
+    disk = Disk(monkeypatch)
+    sock, session_id = join(app)
+    c = services.live()[0]
+    full_db = OSError(errno.ENOSPC, "database or disk is full")
+
+    def end(*_a, **_k):
+        raise full_db
+
+    monkeypatch.setattr(services.store, "end", end)
+    monkeypatch.setattr("kiosk.web.controller.write_json_atomic", end)
+    # The report's line and the dispatch's `aborted` line fail; then a line fits again.
+    disk.fail_next = 2
+    sock.emit("client_error", {"code": "media_error"})
+    assert received(sock, "aborted") == [{"reason": "storage_full", "state": "aborted"}]
+    assert c.finalised.wait(20)
+    assert services.store.get(session_id).state == "active"
+    services.shutdown()
+    monkeypatch.undo()
+
+    again = make_app(tmp_path / "data", flows)  # the start recovers the session
+    try:
+        row = again.extensions["kiosk"].store.get(session_id)
+        assert (row.state, row.end_reason, row.recovered) == ("aborted", "storage_full", True)
+        assert row.sealed_at is not None
+        events = read_timeline(c.dir / "timeline.jsonl")
+        assert verify_chain(events) is None
+        reasons = [e["data"]["reason"] for e in events if e["type"] in ("aborted", "failed")]
+        assert reasons == ["storage_full"]
+        meta = json.loads((c.dir / "session.json").read_text(encoding="utf-8"))
+        assert (meta["state"], meta["end_reason"], meta["recovered"]) == (
+            "aborted", "storage_full", True)
+    finally:
+        again.extensions["kiosk"].shutdown()
+
+
+def test_a_failed_timeline_write_leaves_no_torn_line_and_the_chain_goes_on(tmp_path,
+                                                                          monkeypatch):
+    from kiosk.errors import StorageFull
+
+    path = tmp_path / "timeline.jsonl"
+    tw = TimelineWriter(path, MediaClock())
+    tw.append("a", {"i": 0})
+    real = os.write
+
+    def half(fd, data):  # half the line fits, then the disk is full
+        real(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half)
+    with pytest.raises(StorageFull, match="timeline.jsonl"):
+        tw.append("b", {"i": 1})
+    monkeypatch.undo()
+    tw.append("c", {"i": 2})
+    tw.close()
+    events = read_timeline(path)
+    assert [e["type"] for e in events] == ["a", "c"] and verify_chain(events) is None
+
+
+@pytest.mark.parametrize("where", ["timeline", "session.json"])
+def test_recovery_keeps_an_end_the_session_recorded(tmp_path, where):
+    """An active row whose timeline (or session.json) already says how it ended."""
+    flows = make_flows_dir(tmp_path / "flows")
+    app = make_app(tmp_path / "data", flows)
+    services = app.extensions["kiosk"]
+    sock, session_id = join(app)
+    c = services.live()[0]
+    services.sealer = None  # nothing sealed yet, as when the disk was full
+    services.shutdown()  # ends it as server_shutdown; now make it look as the full disk left it
+    store = services.store
+    store.set(session_id, state="active", end_reason=None, sealed_at=None)
+    path = c.dir / "timeline.jsonl"
+    events = read_timeline(path)
+    kept = events[:[e["type"] for e in events].index("witness_planned") + 1]
+    path.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+    meta = json.loads((c.dir / "session.json").read_text(encoding="utf-8"))
+    meta.update(state="active", end_reason=None)
+    if where == "timeline":
+        tw = TimelineWriter(path, MediaClock())
+        tw.append("aborted", {"reason": "storage_full", "at_step_index": 0})
+        tw.close()
+    else:
+        meta.update(state="aborted", end_reason="storage_full")
+    (c.dir / "session.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    again = make_app(tmp_path / "data", flows)
+    try:
+        row = again.extensions["kiosk"].store.get(session_id)
+        assert (row.state, row.end_reason, row.recovered) == ("aborted", "storage_full", True)
+        events = read_timeline(path)
+        assert verify_chain(events) is None
+        assert [e["data"]["reason"] for e in events if e["type"] == "aborted"] == ["storage_full"]
+    finally:
+        again.extensions["kiosk"].shutdown()
