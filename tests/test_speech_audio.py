@@ -137,3 +137,43 @@ def test_a_restarted_stream_is_placed_by_arrival():
             buf.feed(frame, arrival + j * 0.02)
     assert np.count_nonzero(buf.cut(4.1, 4.9)) > 0.9 * 0.8 * 16000
     assert np.count_nonzero(buf.cut(2.5, 3.5)) == 0
+
+
+def test_a_delivery_stall_keeps_the_audio_where_it_was_sent():
+    """A 3 s stall in DELIVERY (continuous timestamps, late arrival) is not a restarted
+    stream: the utterance stays whole at its sent time. Re-anchoring it by arrival once split
+    "是的我自愿" in two, the second half 3 s later."""
+    import fractions
+
+    buf = AudioWindowBuffer(seconds=20)
+    n = 100  # 2 s of 20 ms frames, a constant tone
+    for j in range(n):
+        frame = av.AudioFrame.from_ndarray(np.full((1, FRAME), 1000, np.int16),
+                                           format="s16", layout="mono")
+        frame.sample_rate = IN_RATE
+        frame.pts = j * FRAME
+        frame.time_base = fractions.Fraction(1, IN_RATE)
+        # Frames 30.. are held back 3 s, then arrive in a burst.
+        arrival = 1.0 + j * 0.02 + (3.0 + 0.001 * j if j >= 30 else 0.0)
+        buf.feed(frame, arrival)
+    whole = buf.cut(1.0, 3.0)
+    assert np.count_nonzero(whole) > 0.97 * whole.size  # all of it, where it was sent
+    assert np.count_nonzero(buf.cut(3.2, 6.0)) == 0  # nothing moved to arrival time
+
+
+def test_a_silence_with_a_timestamp_gap_stays_a_gap():
+    """Opus DTX: no packets while silent, timestamps and arrival both move on by the gap."""
+    import fractions
+
+    buf = AudioWindowBuffer(seconds=20)
+    for start, arrival in ((0, 1.0), (3 * IN_RATE, 4.0)):  # 1 s of audio, 2 s silence, 1 s
+        for j in range(50):
+            frame = av.AudioFrame.from_ndarray(np.full((1, FRAME), 1000, np.int16),
+                                               format="s16", layout="mono")
+            frame.sample_rate = IN_RATE
+            frame.pts = start + j * FRAME
+            frame.time_base = fractions.Fraction(1, IN_RATE)
+            buf.feed(frame, arrival + j * 0.02)
+    assert np.count_nonzero(buf.cut(1.05, 1.95)) > 0.95 * 0.9 * 16000
+    assert np.count_nonzero(buf.cut(2.1, 3.9)) == 0
+    assert np.count_nonzero(buf.cut(4.05, 4.95)) > 0.95 * 0.9 * 16000
