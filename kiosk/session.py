@@ -37,6 +37,9 @@ class PlannedStep:
     refuse: tuple[str, ...] = ()  # question: refusals besides the built-in lexicon
     required: tuple[str, ...] = ()  # read_aloud: parts heard exactly (name, ID tail)
     challenges: tuple[str, ...] = ()
+    # What the voice gets for ``text`` (kiosk.guide.normalise; variables by their readings);
+    # empty: the guide normalises ``text`` itself.
+    spoken: str = ""
 
     @property
     def listens(self) -> bool:

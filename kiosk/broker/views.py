@@ -27,6 +27,7 @@ from kiosk.flows.model import ChallengeStep, Flow, ReadAloudStep
 from kiosk.flows.preview import stand_in_variables
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id, diff_texts, versions_for
+from kiosk.guide.normalise import speakable
 from kiosk.review import auth
 
 log = logging.getLogger(__name__)
@@ -251,17 +252,21 @@ def prompt(user):
         draw = flow.draw_challenges(step, rng)
         extra["challenges"] = draw
     spoken = flow.prompt_text(step, locale, stand_in_variables(flow, locale), draw=draw)
+    # What the voice says: variables by their readings, then normalised (kiosk.guide.normalise).
+    said = flow.prompt_text(step, locale, stand_in_variables(flow, locale), draw=draw,
+                            spoken=True)
     if isinstance(attempt, int) and attempt > 0 and locale in RETRY_PREFIX:
         spoken = RETRY_PREFIX[locale] + " " + spoken
+        said = speakable(RETRY_PREFIX[locale] + " " + said, locale)
     if not spoken.strip():
         return jsonify({"step": step.id, "text": "", "url": None, "duration": 0, **extra})
     try:
-        rendered = services().guide.render(spoken, locale)
+        rendered = services().guide.render(spoken, locale, spoken=said or None)
     except GuideError as exc:
         log.warning("broker page: guide could not render a prompt: %s", exc)
         return _bad(f"the guide voice failed: {exc}", status=503)
     return jsonify({
-        "step": step.id, "text": spoken, "sha256": rendered.sha256,
+        "step": step.id, "text": spoken, "spoken": rendered.spoken, "sha256": rendered.sha256,
         "duration": round(rendered.duration, 3),
         "url": f"/media/prompts/{rendered.sha256}.wav",
         "visemes_url": f"/media/prompts/{rendered.sha256}.visemes.json",

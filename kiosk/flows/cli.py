@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.flows.loader import FlowLibrary, analyse_flow
+from kiosk.flows.loader import FlowLibrary, analyse_flow, speech_warnings
 from kiosk.flows.model import Flow
 
 
@@ -25,7 +25,11 @@ def flows() -> None:
 @flows.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def check(files: tuple[str, ...]) -> None:
-    """Check flow scripts; print every problem as file:line:col: message."""
+    """Check flow scripts; print every problem as file:line:col: message.
+
+    A valid flow may still get warnings (file:line:col: warning: ...) about text the guide's
+    voice would say badly; they do not make the check fail.
+    """
     bad = 0
     for file in files:
         flow, problems = analyse_flow(file, None)
@@ -35,7 +39,11 @@ def check(files: tuple[str, ...]) -> None:
             bad += 1
         else:
             assert flow is not None
-            click.echo(f"OK {file} ({len(flow.steps)} steps)")
+            warnings = speech_warnings(file)
+            for warning in warnings:
+                click.echo(str(warning))
+            note = f", {len(warnings)} speech warning(s)" if warnings else ""
+            click.echo(f"OK {file} ({len(flow.steps)} steps{note})")
     if bad:
         sys.exit(1)
 
@@ -120,8 +128,10 @@ def _flow_from_arg(ref: str, settings) -> Flow:
                    "[default: 600].")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the audio goes (default: the server's TTS cache).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: every prompt written and as spoken, its audio file and length.")
 def preview(flow: str, locales: tuple[str, ...], limit: float | None,
-            cache_dir: Path | None) -> None:
+            cache_dir: Path | None, as_json: bool) -> None:
     """Render FLOW's prompts with the guide voice; print durations and the expected total.
 
     FLOW is a file, a flow id in the flows directory, or FLOW_ID@VERSION (published).
@@ -131,6 +141,7 @@ def preview(flow: str, locales: tuple[str, ...], limit: float | None,
         DEFAULT_LIMIT_SECONDS,
         count_prompts,
         preview_flow,
+        preview_json,
         report_lines,
     )
     from kiosk.guide import GuideVoice
@@ -158,6 +169,9 @@ def preview(flow: str, locales: tuple[str, ...], limit: float | None,
             previews = preview_flow(loaded, guide, wanted, on_render=bar.update)
     except GuideError as exc:
         raise click.ClickException(f"the guide voice failed: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(preview_json(previews, limit), ensure_ascii=False, indent=2))
+        return
     warnings = []
     for p in previews:
         lines, warning = report_lines(p, limit)

@@ -40,11 +40,13 @@ from kiosk.flows.model import (
     asked_phrase,
     challenge_words,
     estimate_values,
+    parse_variable,
     prompt_seconds,
     reading_candidates,
     reading_seconds,
     step_seconds,
 )
+from kiosk.guide.normalise import READINGS
 
 log = logging.getLogger(__name__)
 
@@ -598,9 +600,16 @@ class _Semantics:
             if tok in ("{{", "}}"):
                 continue
             name = m.group(1)
+            reading = None
+            if name is not None:
+                name, reading = parse_variable(name)
             if name is None:
                 s.add(path, f"{pre}{fld} has a lone '{tok}'; write {tok}{tok} for a brace, "
                       "or {name} for a variable")
+            elif reading is not None and reading not in READINGS:
+                s.add(path, f"{pre}{fld} reads {{{name}}} as '{reading}'; write "
+                      + _or_list([f"{{{name}:{r}}}" for r in READINGS])
+                      + _suggest(reading, READINGS))
             elif not variables:
                 s.add(path, f"{pre}{fld} uses {{{name}}}, but variables are not filled in "
                       "here; write the words out")
@@ -1057,3 +1066,53 @@ class FlowLibrary:
     def list(self) -> list[Flow]:
         """Every valid flow, by id; invalid files are logged and left out."""
         return [f for _, f in self.scan() if isinstance(f, Flow)]
+
+
+# --------------------------------------------------------------------------- speech warnings
+
+_SPOKEN_FIELDS = ("text", "sentence", "pool", "instructions", "broker")
+
+
+def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
+    """What the guide's voice would say badly in a valid flow's spoken texts, as warnings.
+
+    Each is at the character's ``file:line:col`` (the start of the text when the text spans
+    lines). See ``kiosk.guide.normalise.speech_issues`` for what is reported. An unreadable or
+    invalid file gives no warnings: ``check_flow`` reports it.
+    """
+    from kiosk.guide.normalise import speech_issues
+
+    file = str(path)
+    try:
+        body = Path(path).read_text(encoding="utf-8") if text is None else text
+        composer = _Composer(body.lstrip("\ufeff"))
+        try:
+            root = composer.get_single_node()
+        finally:
+            composer.dispose()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        return []
+    if root is None:
+        return []
+    script = _Script(file, None)
+    script.index[()] = (None, root)
+    script.data = script.build(root, ())
+    locales = script.locales() or []
+    out: list[Problem] = []
+    for where, (_, node) in script.index.items():
+        if not (isinstance(node, yaml.ScalarNode) and isinstance(node.value, str)):
+            continue
+        locale = next((p for p in where if isinstance(p, str) and p in locales), None)
+        if locale is None or not any(f in where for f in _SPOKEN_FIELDS):
+            continue
+        if where[:1] == ("steps",) and len(where) > 2 and where[2] not in _SPOKEN_FIELDS:
+            continue
+        # Variables are read by their own readings: blank them out, keeping offsets.
+        spoken = TEMPLATE_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), node.value)
+        one_line = node.start_mark.line == node.end_mark.line
+        quote = 1 if node.style in ('"', "'") else 0
+        for issue in speech_issues(spoken, locale):
+            col = node.start_mark.column + 1 + (quote + issue.offset if one_line else 0)
+            out.append(Problem(file, node.start_mark.line + 1, col,
+                               f"warning: {script.prefix(where)[0]}{issue.message}"))
+    return _sorted(out)

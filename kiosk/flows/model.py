@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from kiosk.errors import FlowError
+from kiosk.guide.normalise import default_reading, read_variable, speakable
 
 ID_PATTERN = r"^[a-z0-9_]+$"
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -112,19 +113,36 @@ def _joiner(locale: str) -> str:
     return "" if is_cjk_locale(locale) else " "
 
 
-def fill_template(template: str, variables: dict[str, str]) -> str:
-    """Replace ``{var}`` with its value and ``{{``/``}}`` with braces; unknown names raise."""
+def parse_variable(token: str) -> tuple[str, str | None]:
+    """``"id_last4:digits"`` -> ``("id_last4", "digits")``; ``"name"`` -> ``("name", None)``."""
+    name, sep, reading = token.partition(":")
+    return name.strip(), (reading.strip() if sep else None)
 
+
+def fill_template(template: str, variables: dict[str, str],
+                  spoken_locale: str | None = None) -> str:
+    """Replace ``{var}`` (or ``{var:reading}``) with its value and ``{{``/``}}`` with braces.
+
+    With ``spoken_locale``, each value is given as the voice should read it (its declared
+    reading, else ``default_reading``: ``id_last4`` digit by digit). Unknown names raise
+    FlowError.
+    """
     def sub(m: re.Match) -> str:
         tok = m.group(0)
         if tok in ("{{", "}}"):
             return tok[0]
-        name = m.group(1)
-        if name is None:
+        if m.group(1) is None:
             raise FlowError(f"lone {tok!r} in text {template!r}; write {tok * 2} for a brace")
+        name, reading = parse_variable(m.group(1))
         if name not in variables:
             raise FlowError(f"variable {{{name}}} has no value; pass it in variables")
-        return str(variables[name])
+        if spoken_locale is None:
+            return str(variables[name])
+        try:
+            return " " + read_variable(str(variables[name]), reading or default_reading(name),
+                                       spoken_locale) + " "
+        except ValueError as exc:
+            raise FlowError(f"variable {{{m.group(1)}}}: {exc}") from None
 
     return TEMPLATE_TOKEN_RE.sub(sub, template)
 
@@ -408,28 +426,34 @@ class Flow(BaseModel):
         locale: str,
         variables: dict[str, str],
         draw: str | Sequence[str] | None = None,
+        spoken: bool = False,
     ) -> str:
         """The guide's words with variables filled.
 
         For read_aloud the text to read follows the instruction: the fixed sentence, or
         ``draw`` (from ``draw_read_aloud``: a pool item, or digits spoken one by one). For a
         challenge step, ``draw`` may name challenges whose instructions are appended.
+        ``spoken=True`` gives what the voice gets instead of what is written (the subtitle):
+        variables read by their readings, then ``kiosk.guide.normalise.speakable``.
         """
         self._check_locale(locale)
         values = self.variables_for(locale, variables)
+        voice = locale if spoken else None
         parts = []
         if step.text:
-            parts.append(fill_template(step.text[locale], values))
+            parts.append(fill_template(step.text[locale], values, voice))
         if isinstance(step, ReadAloudStep):
             if draw is not None and not isinstance(draw, str):
                 raise FlowError(f"step '{step.id}': a read_aloud draw is one string")
-            parts.append(self.reading_text(step, locale, variables, draw, spoken=True))
+            parts.append(self.reading_text(step, locale, variables, draw, spoken=True,
+                                           voice=spoken))
         elif isinstance(step, ChallengeStep) and draw:
             names = [draw] if isinstance(draw, str) else list(draw)
-            words = (fill_template(self.challenge_instruction(step, n, locale), values)
+            words = (fill_template(self.challenge_instruction(step, n, locale), values, voice)
                      for n in names)
             parts.append(_joiner(locale).join(words))
-        return _joiner(locale).join(p for p in parts if p)
+        text = _joiner(locale).join(p for p in parts if p)
+        return speakable(text, locale) if spoken else text
 
     def reading_text(
         self,
@@ -438,14 +462,18 @@ class Flow(BaseModel):
         variables: dict[str, str],
         draw: str | None = None,
         spoken: bool = False,
+        voice: bool = False,
     ) -> str:
         """What the investor must read for a read_aloud step (for matching the answer).
 
-        ``spoken=True`` gives digits separated by spaces, as the guide says them.
+        ``spoken=True`` gives digits separated by spaces, as the guide says them;
+        ``voice=True`` fills variables as the voice reads them (see ``prompt_text``).
         """
         self._check_locale(locale)
+        into = locale if voice else None
         if step.sentence is not None:
-            return fill_template(step.sentence[locale], self.variables_for(locale, variables))
+            return fill_template(step.sentence[locale], self.variables_for(locale, variables),
+                                 into)
         if draw is None:
             raise FlowError(
                 f"step '{step.id}' draws what to read; pass draw=flow.draw_read_aloud(...)"
@@ -456,14 +484,15 @@ class Flow(BaseModel):
             return spaced_digits(draw) if spoken else draw
         if step.pool is not None and draw not in step.pool[locale]:
             raise FlowError(f"step '{step.id}': the drawn sentence is not in its {locale} pool")
-        return fill_template(draw, self.variables_for(locale, variables))
+        return fill_template(draw, self.variables_for(locale, variables), into)
 
     def reading_required(self, step: ReadAloudStep, locale: str,
                          variables: dict[str, str]) -> tuple[str, ...]:
         """The applicant's own details in the text to read (name, ID tail): heard exactly."""
         if step.sentence is None:
             return ()
-        used = {m.group(1) for m in TEMPLATE_TOKEN_RE.finditer(step.sentence[locale])}
+        used = {parse_variable(m.group(1))[0]
+                for m in TEMPLATE_TOKEN_RE.finditer(step.sentence[locale]) if m.group(1)}
         return tuple(str(variables[v]) for v in ("name", "id_last4")
                      if v in used and str(variables.get(v) or "").strip())
 

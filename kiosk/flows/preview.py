@@ -30,11 +30,13 @@ DEFAULT_LIMIT_SECONDS = 600.0  # ten minutes: longer witnesses lose investors (o
 
 @dataclass(frozen=True)
 class RenderedPrompt:
-    """One rendered variant of a step's words."""
+    """One rendered variant of a step's words: written (the subtitle) and as spoken."""
 
     text: str
     sha256: str
     duration: float
+    spoken: str = ""
+    path: str = ""  # the WAV in the guide's cache
 
 
 @dataclass(frozen=True)
@@ -75,25 +77,32 @@ def stand_in_variables(flow: Flow, locale: str) -> dict[str, str]:
 
 def spoken_variants(flow: Flow, step: Step, locale: str) -> list[str]:
     """The texts the guide may say for ``step``: one, or each candidate of a random draw."""
+    return [written for written, _ in prompt_variants(flow, step, locale)]
+
+
+def prompt_variants(flow: Flow, step: Step, locale: str) -> list[tuple[str, str]]:
+    """``(written, spoken)`` for each text the guide may say for ``step``."""
     variables = stand_in_variables(flow, locale)
+    draws: list
     if isinstance(step, ReadAloudStep):
         if step.pool is not None:
-            draws: list = list(dict.fromkeys(step.pool[locale]))
+            draws = list(dict.fromkeys(step.pool[locale]))
         elif step.digits is not None:
             draws = [("1234567890" * 2)[: step.digits]]
         else:
             draws = [None]
-        texts = [flow.prompt_text(step, locale, variables, draw=d) for d in draws]
     elif isinstance(step, ChallengeStep):
         # The `draw` challenges whose words take longest: the worst case of one session.
         by_length = sorted(dict.fromkeys(step.pool), key=lambda c: -speaking_seconds(
             challenge_words(step, c, locale) or "", locale))
-        texts = [flow.prompt_text(step, locale, variables, draw=by_length[: step.draw])]
+        draws = [by_length[: step.draw]]
     elif step.text:
-        texts = [flow.prompt_text(step, locale, variables)]
+        draws = [None]
     else:
-        texts = []  # a silent pause
-    return [t for t in texts if t.strip()]
+        draws = []  # a silent pause
+    pairs = [(flow.prompt_text(step, locale, variables, draw=d),
+              flow.prompt_text(step, locale, variables, draw=d, spoken=True)) for d in draws]
+    return [(w, s) for w, s in pairs if w.strip()]
 
 
 def preview_flow(flow: Flow, guide, locales: list[str] | None = None,
@@ -108,10 +117,11 @@ def preview_flow(flow: Flow, guide, locales: list[str] | None = None,
         preview = FlowPreview(flow.id, flow.version, locale)
         for step in flow.steps:
             rendered = []
-            for text in spoken_variants(flow, step, locale):
+            for text, said in prompt_variants(flow, step, locale):
                 # The rate the running kiosk uses: the guide's configured voice for the locale.
-                prompt = guide.render(text, locale)
-                rendered.append(RenderedPrompt(text, prompt.sha256, prompt.duration))
+                prompt = guide.render(text, locale, spoken=said or None)
+                rendered.append(RenderedPrompt(text, prompt.sha256, prompt.duration,
+                                               prompt.spoken, str(prompt.path)))
                 if on_render:
                     on_render(1)
             spoken = max((p.duration for p in rendered), default=0.0)
@@ -123,6 +133,21 @@ def preview_flow(flow: Flow, guide, locales: list[str] | None = None,
                  preview.total_seconds)
         out.append(preview)
     return out
+
+
+def preview_json(previews: list[FlowPreview], limit: float) -> dict:
+    """The preview as one JSON document: every prompt written, spoken, its audio and length."""
+    return {"limit_seconds": limit, "locales": [{
+        "flow": p.flow_id, "version": p.version, "locale": p.locale,
+        "spoken_seconds": round(p.spoken_seconds, 2),
+        "expected_seconds": round(p.total_seconds, 2),
+        "over_limit": p.total_seconds > limit,
+        "steps": [{"id": s.step_id, "kind": s.kind, "spoken_seconds": round(s.spoken, 2),
+                   "expected_seconds": round(s.expected, 2),
+                   "prompts": [{"written": r.text, "spoken": r.spoken, "audio": r.path,
+                                "sha256": r.sha256, "duration": r.duration}
+                               for r in s.prompts]}
+                  for s in p.steps]} for p in previews]}
 
 
 def count_prompts(flow: Flow, locales: list[str] | None = None) -> int:

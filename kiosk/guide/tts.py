@@ -13,7 +13,12 @@ Cache layout in ``cache_dir``::
 
     <sha256>.wav            the prompt audio; the name is the sha256 of the file's bytes
     <sha256>.visemes.json   {"sha256", "duration", "frame_seconds", "visemes": [[t, open], ...]}
-    index/<key>.json        {"sha256", "duration"}; key = sha256(engine, voice, rate, text)
+    index/<key>.json        {"sha256", "duration"}; key = sha256(engine, voice, rate, spoken)
+
+The voice never gets the written text: ``render`` passes it through ``kiosk.guide.normalise``
+(or takes the caller's ``spoken`` text, where flow variables were read by their declared
+reading), and the cache key covers that spoken text. The prompt's mouth timeline is measured
+on the spoken audio itself, so lip-sync follows the normalised words.
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ import time
 import uuid
 import wave
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from kiosk.errors import GuideError
+from kiosk.guide.normalise import speakable
 from kiosk.guide.visemes import FRAME_SECONDS, mouth_timeline
 
 log = logging.getLogger(__name__)
@@ -69,7 +75,10 @@ _WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 
 @dataclass(frozen=True)
 class Prompt:
-    """One rendered prompt: its audio file in the cache and its mouth timeline."""
+    """One rendered prompt: its audio file in the cache and its mouth timeline.
+
+    ``text`` is what is written (the subtitle), ``spoken`` what the voice said.
+    """
 
     sha256: str
     path: Path
@@ -77,6 +86,7 @@ class Prompt:
     text: str
     locale: str
     visemes: list[tuple[float, float]] = field(repr=False)
+    spoken: str = ""
 
 
 def find_prompt(cache_dir: Path, sha256: str) -> Path | None:
@@ -283,10 +293,17 @@ class GuideVoice:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def render(self, text: str, locale: str, rate: int | None = None) -> Prompt:
-        """The prompt for ``text`` in ``locale``: from the cache, or rendered now (blocking)."""
+    def render(self, text: str, locale: str, rate: int | None = None,
+               spoken: str | None = None) -> Prompt:
+        """The prompt for ``text`` in ``locale``: from the cache, or rendered now (blocking).
+
+        The voice says ``spoken`` if given (the flow's spoken text), else
+        ``speakable(text, locale)``; the cache is keyed by what is said. Raises GuideError.
+        """
         voice, rate, text = self._validate(text, locale, rate)
-        key = self._cache_key(voice, rate, text)
+        said = self._check_text(speakable(text, locale) if spoken is None else spoken,
+                                "spoken text")
+        key = self._cache_key(voice, rate, said)
         with self._lock:
             if self._closed:
                 raise GuideError("GuideVoice is closed")
@@ -294,7 +311,7 @@ class GuideVoice:
             if prompt is not None:
                 self._memo.move_to_end(key)
                 self.stats["cache_hits"] += 1
-                return prompt
+                return prompt if prompt.text == text else replace(prompt, text=text)
             pending = self._inflight.get(key)
             if pending is None:
                 pending = self._inflight[key] = concurrent.futures.Future()
@@ -302,11 +319,12 @@ class GuideVoice:
             else:
                 owner = False
         if not owner:  # the same prompt is being rendered by another thread: share its result
-            return pending.result()
+            shared: Prompt = pending.result()
+            return shared if shared.text == text else replace(shared, text=text)
         try:
-            prompt = self._from_disk(key, text, locale)
+            prompt = self._from_disk(key, text, said, locale)
             if prompt is None:
-                prompt = self._render_new(key, voice, rate, text, locale)
+                prompt = self._render_new(key, voice, rate, text, said, locale)
             else:
                 with self._lock:
                     self.stats["cache_hits"] += 1
@@ -323,12 +341,14 @@ class GuideVoice:
             with self._lock:
                 self._inflight.pop(key, None)
 
-    def prerender(self, items: list[tuple[str, str]]) -> concurrent.futures.Future:
-        """Render ``[(text, locale), ...]`` in the background; a future of ``list[Prompt]``."""
+    def prerender(self, items: list[tuple[str, ...]]) -> concurrent.futures.Future:
+        """Render ``[(text, locale), ...]`` or ``(text, locale, spoken)`` items in the
+        background; a future of ``list[Prompt]``."""
         items = list(items)
         for i, item in enumerate(items):
-            if not (isinstance(item, tuple) and len(item) == 2):
-                raise ValueError(f"prerender item {i} must be a (text, locale) tuple, got {item!r}")
+            if not (isinstance(item, tuple) and len(item) in (2, 3)):
+                raise ValueError(f"prerender item {i} must be a (text, locale) or (text, "
+                                 f"locale, spoken) tuple, got {item!r}")
         with self._lock:
             if self._closed:
                 raise GuideError("GuideVoice is closed")
@@ -337,7 +357,9 @@ class GuideVoice:
                 self._executor = concurrent.futures.ThreadPoolExecutor(
                     max_workers=1, thread_name_prefix="guide-prerender")
             executor = self._executor
-        return executor.submit(lambda: [self.render(text, locale) for text, locale in items])
+        return executor.submit(lambda: [
+            self.render(item[0], item[1], spoken=item[2] if len(item) == 3 else None)
+            for item in items])
 
     def engine_voice(self, locale: str, rate: int | None = None) -> str | None:
         """The voice id the running worker for ``locale`` really selected (None if not started)."""
@@ -388,17 +410,21 @@ class GuideVoice:
 
     def _validate(self, text, locale, rate) -> tuple[str, int, str]:
         voice, rate = self._voice_rate(locale, rate)
+        return voice, rate, self._check_text(text, "prompt text")
+
+    @staticmethod
+    def _check_text(text, what: str) -> str:
         if not isinstance(text, str):
-            raise GuideError(f"prompt text must be a string, got {type(text).__name__}")
+            raise GuideError(f"{what} must be a string, got {type(text).__name__}")
         text = text.strip()
         if not text:
-            raise GuideError("prompt text is empty")
+            raise GuideError(f"{what} is empty")
         if len(text) > MAX_TEXT_CHARS:
-            raise GuideError(f"prompt text is {len(text)} characters; the limit is "
+            raise GuideError(f"{what} is {len(text)} characters; the limit is "
                              f"{MAX_TEXT_CHARS}")
         if "\x00" in text:
-            raise GuideError("prompt text contains a NUL character")
-        return voice, rate, text
+            raise GuideError(f"{what} contains a NUL character")
+        return text
 
     @staticmethod
     def _cache_key(voice: str, rate: int, text: str) -> str:
@@ -407,7 +433,7 @@ class GuideVoice:
                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()
 
-    def _from_disk(self, key: str, text: str, locale: str) -> Prompt | None:
+    def _from_disk(self, key: str, text: str, said: str, locale: str) -> Prompt | None:
         index = self.cache_dir / "index" / f"{key}.json"
         try:
             entry = json.loads(index.read_text(encoding="utf-8"))
@@ -417,7 +443,7 @@ class GuideVoice:
                 return None
             vis = json.loads((self.cache_dir / f"{sha}.visemes.json").read_text(encoding="utf-8"))
             visemes = [(float(t), float(v)) for t, v in vis["visemes"]]
-            return Prompt(sha, path, float(entry["duration"]), text, locale, visemes)
+            return Prompt(sha, path, float(entry["duration"]), text, locale, visemes, said)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # absent or damaged entry: render again
 
@@ -435,13 +461,14 @@ class GuideVoice:
                 old.close()
         return worker
 
-    def _render_new(self, key: str, voice: str, rate: int, text: str, locale: str) -> Prompt:
+    def _render_new(self, key: str, voice: str, rate: int, text: str, said: str,
+                    locale: str) -> Prompt:
         raw = self.cache_dir / "tmp" / f"{uuid.uuid4().hex}.wav"
         worker = self._worker(voice, rate)
         t0 = time.perf_counter()
         try:
             with worker.lock:
-                synth_ms = worker.render(text, raw, time.monotonic() + self.timeout)
+                synth_ms = worker.render(said, raw, time.monotonic() + self.timeout)
             wav_bytes, samples = self._finish_wav(raw)
         except GuideError:
             with self._lock:
@@ -468,7 +495,7 @@ class GuideVoice:
         log.info("guide prompt rendered", extra={
             "locale": locale, "sha256": sha[:12], "chars": len(text), "duration": duration,
             "synth_ms": round(synth_ms, 1), "total_ms": round((time.perf_counter() - t0) * 1e3, 1)})
-        return Prompt(sha, path, duration, text, locale, visemes)
+        return Prompt(sha, path, duration, text, locale, visemes, said)
 
     @staticmethod
     def _finish_wav(raw: Path) -> tuple[bytes, np.ndarray]:

@@ -1,7 +1,9 @@
 """Text normalisation for comparing what was heard with what was asked (pure, per locale).
 
-The only module that imports pypinyin (readings), OpenCC (traditional -> simplified: Whisper
-often writes Mandarin in traditional characters) and cn2an (Chinese numerals with units).
+The only module that imports pypinyin (readings; pypinyin-dict's zdic table for the rare
+characters pypinyin lacks), OpenCC (traditional -> simplified: Whisper often writes Mandarin
+in traditional characters) and cn2an (Chinese numerals with units). The guide's normaliser
+(``kiosk.guide.normalise``) reaches them through ``zh_cardinal`` and ``zh_reading``.
 
 Both sides of every comparison go through the same function, so a choice made here (a run of
 Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``) is symmetric.
@@ -10,6 +12,8 @@ Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``)
   spaces dropped; full-width forms folded (NFKC); simplified characters.
 * ``zh_syllables(tokens)``: each token's toneless pinyin (digits and letters unchanged), for
   matching homophones (是的 / 是得) and characters Whisper picks wrongly.
+* ``zh_cardinal(number)``: "3.5" -> 三点五, "-10000" -> 负一万 (cn2an), for the guide's voice.
+* ``zh_reading(char)``: a character's pinyin with its tone number ("tuo1"), or None.
 * ``en_tokens(text)``: lower-case words, number words and digit strings as single digits
   ("eight eight", "88", "8-8" -> ``["8", "8"]``), common contractions expanded.
 """
@@ -120,3 +124,46 @@ def display_text(text: str, locale: str) -> str:
     """A transcript as the investor should see it: simplified characters, folded forms."""
     text = fold(text).strip()
     return to_simplified(text) if locale.lower().startswith(("zh", "cmn")) else text
+
+
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def zh_cardinal(number: str) -> str:
+    """A plain decimal number ("3.5", "-10000", "0.15") in Chinese numerals, as read aloud.
+
+    Raises ValueError for anything but an optional minus, digits and one decimal point.
+    """
+    if not _NUMBER.fullmatch(number or ""):
+        raise ValueError(f"not a plain decimal number: {number!r}")
+    import cn2an
+
+    return str(cn2an.an2cn(number, "low"))
+
+
+@functools.lru_cache(maxsize=1)
+def _zdic() -> dict[int, str]:
+    from pypinyin_dict.pinyin_data import zdic
+
+    return dict(zdic.pinyin_dict)
+
+
+@functools.lru_cache(maxsize=4096)
+def zh_reading(char: str) -> str | None:
+    """The most common reading of one CJK character as pinyin with a tone digit ("tuo1").
+
+    pypinyin's own table first, then the larger zdic table of pypinyin-dict (rare name
+    characters of CJK Extension B and later); None when neither knows the character.
+    """
+    if len(char) != 1 or not _CJK.match(char):
+        return None
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.contrib.tone_convert import to_tone3
+
+    out = lazy_pinyin(char, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")
+    if out and out[0] != char:
+        return out[0].replace("ü", "v")
+    marked = _zdic().get(ord(char))
+    if not marked:
+        return None
+    return str(to_tone3(marked.split(",")[0], neutral_tone_with_five=True)).replace("ü", "v")

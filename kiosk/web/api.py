@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.errors import FlowError, StorageFull
+from kiosk.guide.normalise import fold, normalise_name
 from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Applicant(BaseModel):
     @field_validator("id_number")
     @classmethod
     def _id(cls, v: str) -> str:
+        v = fold(v)  # full-width digits and letters (１０５Ｘ) as ASCII
         if not _ID_NUMBER.match(v):
             raise ValueError("must be 6-32 letters or digits")
         return v
@@ -40,7 +42,12 @@ class Applicant(BaseModel):
     def _name(cls, v: str) -> str:
         if any(ord(c) < 32 for c in v) or "{" in v or "}" in v:
             raise ValueError("must not contain control characters or braces")
-        return v.strip()
+        # Stored as sent, normalised: NFC, every middle-dot look-alike (U+30FB, U+2022, ...)
+        # as U+00B7, whitespace trimmed and single; the guide reads it with its readings.
+        name = normalise_name(v)
+        if not name:
+            raise ValueError("must not be blank")
+        return name
 
 
 class CreateSession(BaseModel):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full, storage_full, write_json_atomic
 from kiosk.errors import GuideError, MediaError
+from kiosk.guide.normalise import speakable
 from kiosk.logs import session_context
 from kiosk.store import masked_applicant
 from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
@@ -74,6 +75,7 @@ def plan_witness(
             challenges = tuple(flow.draw_challenges(step, rng))
             draw = list(challenges)
         text = flow.prompt_text(step, locale, variables, draw=draw)
+        spoken = flow.prompt_text(step, locale, variables, draw=draw, spoken=True)
         steps.append(sm.PlannedStep(
             id=step.id,
             kind=kind,
@@ -90,6 +92,7 @@ def plan_witness(
             refuse=refuse,
             required=required,
             challenges=challenges,
+            spoken=spoken,
         ))
     return tuple(steps)
 
@@ -182,7 +185,8 @@ class WitnessController:
         except OSError as exc:
             self._write_failed("the session files", exc)
             return
-        self.services.guide.prerender([(s.text, self.locale) for s in self.plan])
+        self.services.guide.prerender([(s.text, self.locale, s.spoken or None)
+                                       for s in self.plan if s.text.strip()])
         self.start_observers()  # loads the face models while the investor reads the consent
         self.dispatch(sm.Joined())
         self.record("display_prefs", dict(self.prefs))
@@ -343,9 +347,13 @@ class WitnessController:
     def _send_step(self, effect: sm.SendStep) -> None:
         step = self.plan[effect.index]
         text = step.text if effect.attempt == 0 else RETRY_PREFIX[self.locale] + " " + step.text
+        # The subtitle is ``text``; the voice says the normalised ``spoken`` text.
+        spoken = step.spoken or None
+        if spoken and effect.attempt:
+            spoken = speakable(RETRY_PREFIX[self.locale], self.locale) + " " + spoken
         prompt_msg = None
         try:
-            prompt = self.services.guide.render(text, self.locale)
+            prompt = self.services.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
             if not dest.exists():
                 shutil.copyfile(prompt.path, dest)
