@@ -165,13 +165,9 @@ def words_of(text: str) -> list[str]:
 def to_pinyin(text: str) -> str:
     """Chinese characters (via pypinyin) or tone-marked/numbered pinyin -> 'shi de wo tong yi'."""
     if re.search(r"[\u4e00-\u9fff]", text):
-        try:
-            from pypinyin import Style, lazy_pinyin
-        except ImportError as exc:
-            raise ValueError(
-                f"{text!r} is in Chinese characters: install pypinyin or give the phrase in pinyin"
-            ) from exc
-        text = " ".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+        from kiosk.speech import textnorm
+
+        text = textnorm.toneless_pinyin(text)
     import unicodedata
 
     text = unicodedata.normalize("NFKD", text.lower().replace("ü", "v"))

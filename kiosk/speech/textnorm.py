@@ -99,6 +99,14 @@ def zh_syllables(tokens: list[str]) -> list[str]:
     return [_syllable(t) for t in tokens]
 
 
+def toneless_pinyin(text: str) -> str:
+    """The toneless pinyin of a Chinese text's characters, space-separated (others dropped):
+    '是的，我同意' -> 'shi de wo tong yi' (pypinyin's phrase-aware readings)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return " ".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+
+
 def en_tokens(text: str) -> list[str]:
     """Lower-case words of an English text, numbers as single digits, contractions expanded."""
     text = fold(text).lower().replace("’", "'").replace("‘", "'")
