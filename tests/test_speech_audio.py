@@ -177,3 +177,31 @@ def test_a_silence_with_a_timestamp_gap_stays_a_gap():
     assert np.count_nonzero(buf.cut(1.05, 1.95)) > 0.95 * 0.9 * 16000
     assert np.count_nonzero(buf.cut(2.1, 3.9)) == 0
     assert np.count_nonzero(buf.cut(4.05, 4.95)) > 0.95 * 0.9 * 16000
+
+
+@pytest.mark.parametrize("behind", [1.5, 2.0])
+def test_a_sender_that_fell_behind_and_caught_up_is_placed_by_its_timestamps(behind):
+    """A busy sender sends silence late (continuous timestamps, growing delay), then jumps its
+    clock forward to real time as speech starts: the speech belongs where its timestamps and
+    the least delay put it, not earlier (it was once placed before its window)."""
+    import fractions
+
+    buf = AudioWindowBuffer(seconds=30)
+    pts = 0
+    for j in range(200):  # 4 s of silence whose delivery falls `behind` s behind
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, FRAME), np.int16), format="s16",
+                                           layout="mono")
+        frame.sample_rate, frame.pts = IN_RATE, pts
+        frame.time_base = fractions.Fraction(1, IN_RATE)
+        buf.feed(frame, 1.0 + pts / IN_RATE + behind * j / 200)
+        pts += FRAME
+    # Speech starts at sender time 8 s (the clock jumps 4 s ahead, to real time), arriving at 9 s.
+    pts = 8 * IN_RATE
+    for j in range(50):
+        frame = av.AudioFrame.from_ndarray(np.full((1, FRAME), 1000, np.int16), format="s16",
+                                           layout="mono")
+        frame.sample_rate, frame.pts = IN_RATE, pts + j * FRAME
+        frame.time_base = fractions.Fraction(1, IN_RATE)
+        buf.feed(frame, 9.0 + j * 0.02)
+    assert np.count_nonzero(buf.cut(7.0, 8.95)) == 0  # nothing before it was sent
+    assert np.count_nonzero(buf.cut(9.02, 9.98)) > 0.95 * 0.96 * 16000

@@ -16,11 +16,11 @@ GAP_TOLERANCE = 0.06
 # Frames that carry timestamps (aiortc's, from RTP) are stored on the SENDER's sample clock, so
 # the audio stays exactly as sent; the sender clock is mapped onto the media clock when a
 # window is cut, by the smallest arrival delay seen so far (a frame never arrives before it is
-# sent). A restarted stream (the sender clock jumps: its timestamps move by more than
-# RESYNC_S more, or less, than the arrival times do across the jump) is re-anchored where
-# arrival says. A late DELIVERY is not a restart: frames whose timestamps run on continuously
-# keep their place however late they arrive (a stall of 3 s once split "是的我自愿" in two,
-# the second half placed 3 s later, and the answer failed the noise check). Placing
+# sent). A restarted stream (the sender's timestamps jump to where that mapping is off by more
+# than RESYNC_S) is re-anchored where arrival says. A late DELIVERY is not a restart: frames
+# whose timestamps run on continuously keep their place however late they arrive (a stall of
+# 3 s once split "是的我自愿" in two, the second half placed 3 s later, and the answer failed
+# the noise check). Placing
 # frames by arrival time garbled speech under CPU load: frames delivered in bursts were taken
 # for gaps (zeros put in) and overlaps (audio overwritten), and Whisper heard "a December ...
 # a 30s account" for a clear "an ID number ... a securities account". Re-placing frames each
@@ -123,7 +123,7 @@ class AudioWindowBuffer:
         # Media time minus sender time (the least delay seen); 0 for frames without timestamps.
         self._offset: float | None = None
         self._rebase = 0.0  # added to sender timestamps after a restarted stream
-        self._last: tuple[float, float, float] | None = None  # (stamp, duration, arrival)
+        self._last: tuple[float, float] | None = None  # (stamp, duration) of the last frame
 
     def feed(self, frame: av.AudioFrame, t: float) -> None:
         """Add one received frame whose first sample is at media time ``t`` (seconds)."""
@@ -136,15 +136,17 @@ class AudioWindowBuffer:
                 self._offset = 0.0 if self._offset is None else self._offset
                 t = t - self._offset
             else:
-                if self._last is not None:
-                    last_stamp, last_duration, last_arrival = self._last
+                if self._last is not None and self._offset is not None:
+                    last_stamp, last_duration = self._last
                     step = stamp - (last_stamp + last_duration)  # 0 when continuous
-                    if abs(step) > GAP_TOLERANCE and abs(step - (t - last_arrival)) > RESYNC_S:
-                        # The sender clock jumped (a restarted stream, a resynced clock):
-                        # continue it where arrival says it is. A silence (Opus DTX) moves
-                        # both clocks alike and is kept as a gap.
-                        self._rebase += (t - last_arrival) - (stamp - last_stamp)
-                self._last = (stamp, duration, t)
+                    lag = t - (stamp + self._rebase)
+                    if abs(step) > GAP_TOLERANCE and abs(lag - self._offset) > RESYNC_S:
+                        # The sender clock jumped to where the mapping cannot place it (a
+                        # restarted stream): continue it where arrival says it is. A jump the
+                        # mapping agrees with (a silence without packets, Opus DTX; a sender
+                        # catching up after falling behind) is kept as it is.
+                        self._rebase += lag - self._offset
+                self._last = (stamp, duration)
                 sent = stamp + self._rebase
                 lag = t - sent
                 if self._offset is None or lag < self._offset:
