@@ -293,3 +293,24 @@ def test_flow_error_for_a_variable_without_value():
     flow = load_flow("norm.yaml", FLOW)
     with pytest.raises(FlowError, match="has no value"):
         flow.prompt_text(flow.steps[0], "zh-CN", {}, spoken=True)
+
+
+# Found by a fresh tester of issue #15: phone numbers written with group separators, and ID
+# tails named without 尾号 / "ending in", were read as ranges, minus signs and whole numbers.
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("致电400-820-8820", "zh-CN", "致电四零零八二零八八二零"),
+    ("热线400-820-8820", "zh-CN", "热线 四零零八二零八八二零"),
+    ("身份证后四位8888", "zh-CN", "身份证后四位 八八八八"),
+    ("证件末四位1012", "zh-CN", "证件末四位 一零一二"),
+    ("身份证号码后四位是1012", "zh-CN", "身份证号码后四位是 一零一二"),
+    ("银行卡号6225 8801 2345 6789", "zh-CN", "银行卡号 六二二五八八零一二三四五六七八九"),
+    ("100-500元", "zh-CN", "一百到五百元"),  # still a range
+    ("call 400-820-8820", "en", "call four zero zero eight two zero eight eight two zero"),
+    ("Tel: (021) 6888-1234", "en", "Tel: zero two one six eight eight eight one two three four"),
+    ("The last four digits of your ID are 8888", "en",
+     "The last four digits of your I D are eight eight eight eight"),
+    ("Your ID tail 8888", "en", "Your I D tail eight eight eight eight"),
+    ("3-5 business days", "en", "3 to 5 business days"),  # still a range
+])
+def test_identifiers_written_with_separators_or_named_otherwise(written, locale, spoken):
+    assert speakable(written, locale) == spoken

@@ -61,12 +61,20 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服")
+                  "单号|流水号|客服|尾数|"
+                  # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
+                  "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?")
 _EN_DIGIT_CUES = (r"ending in|ends in|ending with|number|no\.|phone|telephone|hotline|tel\.?|"
-                  r"account|code|ID|PIN|card")
-_ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*)(?P<d>\d[\dA-Za-z]*)")
-_EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:is\s+)?)"
-                      r"(?P<d>\d[\dA-Za-z]*)\b", re.IGNORECASE)
+                  r"account|code|ID|PIN|card|tail|"
+                  r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
+# Digits after a cue, with the group separators phone and card numbers are written with
+# (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
+_CUED_DIGITS = r"(?P<d>\(?\d[\dA-Za-z]*\)?(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)"
+_ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
+_EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are)\s+)?)"
+                      rf"{_CUED_DIGITS}\b", re.IGNORECASE)
+# A phone-style number of three or more groups (400-820-8820) is an identifier even uncued.
+_GROUPED_DIGITS = re.compile(r"(?<![\d.,-])\d{3,4}(?:-\d{3,4}){2,}(?![\d.,-])")
 # A run of digits ending in an ID check letter (105X), or starting with 0 (0571), or 5+ long.
 # (\w would match CJK characters too: "尾号105X" has a word character before the digits.)
 _ID_TAIL = re.compile(r"(?<![A-Za-z0-9_.])\d+[Xx](?![A-Za-z0-9_])")
@@ -113,8 +121,9 @@ def default_reading(name: str) -> str:
 
 
 def spell_digits(value: str, locale: str) -> str:
-    """Digits (and letters) one by one: 105X -> 一零五X / "one zero five X"."""
-    chars = [c for c in fold(value) if not c.isspace() and c not in "-"]
+    """Digits (and letters) one by one: 105X -> 一零五X / "one zero five X"; group separators
+    (spaces, hyphens, brackets of 400-820-8820 or (021) 6888) are left out."""
+    chars = [c for c in fold(value) if not c.isspace() and c not in "-()"]
     if is_zh(locale):
         return "".join(ZH_DIGITS.get(c, f" {c.upper()} ") for c in chars).strip().replace(
             "  ", " ")
@@ -242,6 +251,7 @@ def _zh_speakable(text: str) -> str:
                         text)
     text = _TIME.sub(_zh_time, text)
     text = _ZH_CUED.sub(lambda m: _cued_digits(m, "zh"), text)
+    text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _zh_long_digits(text)
@@ -325,6 +335,7 @@ def _en_cjk(text: str) -> str:
 def _en_speakable(text: str) -> str:
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_CUED.sub(lambda m: _cued_digits(m, "en"), text)
+    text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _EN_CN_MONEY.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")) + " yuan", text)
