@@ -182,7 +182,7 @@ def test_variables_are_read_by_their_reading(tmp_path):
     values = {"name": "买买提・艾力", "id_last4": "1012"}
     assert flow.prompt_text(step, "zh-CN", values) == "买买提・艾力，您的身份证尾号1012，编号1012。"
     assert flow.prompt_text(step, "zh-CN", values, spoken=True) == \
-        "买买提 艾力,您的身份证尾号 一零一二,编号 一千零一十二。"
+        "买买提 艾力，您的身份证尾号 一零一二，编号 一千零一十二。"
     assert flow.prompt_text(step, "en", values, spoken=True) == \
         "Mai Mai Ti Ai Li, your I D ends in one zero one two; as an amount 1012."
 
@@ -204,7 +204,7 @@ def test_plan_carries_written_and_spoken_text():
     plan = plan_witness(flow, "zh-CN", {"name": "王𠇔", "id_last4": "105X"}, Random(0))
     identity = next(s for s in plan if s.id == "identity")
     assert "王𠇔，身份证尾号105X" in identity.text  # the subtitle: as written
-    assert "本人 王 tuo1,身份证尾号 一零五 X," in identity.spoken  # the voice
+    assert "本人 王 tuo1，身份证尾号 一零五 X，" in identity.spoken  # the voice
 
 
 # -- intake -------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_preview_json_shows_written_spoken_audio_and_duration(tmp_path, monkeypa
     (step,) = loc["steps"]
     (prompt,) = step["prompts"]
     assert prompt["written"] == "欧阳娜娜，您的身份证尾号1234，编号1234。"
-    assert prompt["spoken"] == "欧阳娜娜,您的身份证尾号 一二三四,编号 一千二百三十四。"
+    assert prompt["spoken"] == "欧阳娜娜，您的身份证尾号 一二三四，编号 一千二百三十四。"
     assert prompt["audio"] == str(tmp_path / "cache" / f"{prompt['sha256']}.wav")
     assert 1.0 < prompt["duration"] < 10.0
     assert loc["locale"] == "zh-CN" and step["spoken_seconds"] == round(prompt["duration"], 2)

@@ -265,7 +265,14 @@ def _zh_speakable(text: str) -> str:
     text = _ACRONYM.sub(lambda m: " " + " ".join(m.group(0)) + " ", text)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
     text = text.replace("+", "加")
-    return _zh_cjk(text)
+    # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
+    # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
+    text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1)], _zh_cjk(text))
+    return re.sub(r"\s+([，；：！？。])", r"\1", text)
+
+
+_ZH_PAUSES = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
+_ZH_PAUSE = re.compile(r"(?<![0-9A-Za-z])([,;:!?])\s*")
 
 
 def _zh_date_iso(m: re.Match) -> str:

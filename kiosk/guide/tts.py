@@ -172,7 +172,11 @@ class _Worker:
                              f"{reply.get('error')}")
         return float(reply.get("ms", 0.0))
 
-    def _start(self, deadline: float, retry: bool = True) -> None:
+    # espeak occasionally keeps its default rate in a fresh engine (~1 start in 12 measured,
+    # more under load): a worker that refuses to start is replaced this many times.
+    START_ATTEMPTS = 4
+
+    def _start(self, deadline: float, retry: bool = True, attempt: int = 1) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
             self.proc = subprocess.Popen(
@@ -187,12 +191,10 @@ class _Worker:
         info = self._exchange(None, deadline)
         if not info.get("ready"):
             self.kill()
-            if retry:
-                # espeak occasionally keeps its default rate in a fresh engine (~1 start in 12):
-                # one more start within the same deadline.
+            if retry and attempt < self.START_ATTEMPTS and time.monotonic() < deadline:
                 log.warning("guide TTS worker did not start (%s); starting another",
                             info.get("error"))
-                return self._start(deadline, retry=False)
+                return self._start(deadline, retry=True, attempt=attempt + 1)
             raise GuideError(f"guide TTS worker for voice {self.voice!r} rate {self.rate} "
                              f"did not start: {info.get('error')}")
         self.info = info
