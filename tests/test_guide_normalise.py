@@ -311,6 +311,11 @@ def test_flow_error_for_a_variable_without_value():
      "The last four digits of your I D are eight eight eight eight"),
     ("Your ID tail 8888", "en", "Your I D tail eight eight eight eight"),
     ("3-5 business days", "en", "3 to 5 business days"),  # still a range
+    # Ranges with units on both ends, and clock-time ranges, say 到 (were a minus / silent).
+    ("100万-500万元", "zh-CN", "一百万到五百万元"),
+    ("0.5倍-2倍", "zh-CN", "零点五倍到二倍"),
+    ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
+    ("收益-2%", "zh-CN", "收益负百分之二"),  # still a sign
 ])
 def test_identifiers_written_with_separators_or_named_otherwise(written, locale, spoken):
     assert speakable(written, locale) == spoken

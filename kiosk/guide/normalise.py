@@ -179,7 +179,10 @@ _ZH_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})(?:年(?:(?P<mo>\d{1,2})月(?:(?P<d>\
                       r"|[-/.](?P<mo2>\d{1,2})[-/.](?P<d2>\d{1,2})(?!\d))")
 _TIME = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?![\d:])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])(?:[+-]|±))?(?P<n>{_NUM})\s*(?P<unit>[%‰])")
-_RANGE = re.compile(rf"(?P<a>{_NUM})\s*(?P<ua>[%‰]?)\s*(?:-|~|至)\s*(?P<b>{_NUM})\s*(?P<ub>[%‰])?")
+_RANGE = re.compile(rf"(?P<a>{_NUM})\s*(?P<ua>[%‰]|[万亿千百倍]?)\s*(?:-|~|至)\s*(?P<b>{_NUM})"
+                    r"\s*(?P<ub>[%‰])?")
+# Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
+_ZH_TIME_RANGE = re.compile(r"([点分秒])\s*-\s*(?=[零一二三四五六七八九十两])")
 _MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£])\s*(?P<n>{_NUM})(?P<mult>[万亿]?)")
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑"}
 _PLUS_BETWEEN = re.compile(r"(?<=[A-Za-z0-9])\s*\+\s*(?=\d)")
@@ -250,6 +253,7 @@ def _zh_speakable(text: str) -> str:
     text = _ZH_DATE.sub(lambda m: _zh_date(m) if m.group("mo2") is None else _zh_date_iso(m),
                         text)
     text = _TIME.sub(_zh_time, text)
+    text = _ZH_TIME_RANGE.sub(r"\1到", text)
     text = _ZH_CUED.sub(lambda m: _cued_digits(m, "zh"), text)
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "zh"), text)
