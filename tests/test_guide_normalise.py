@@ -316,6 +316,9 @@ def test_flow_error_for_a_variable_without_value():
     ("0.5倍-2倍", "zh-CN", "零点五倍到二倍"),
     ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
     ("收益-2%", "zh-CN", "收益负百分之二"),  # still a sign
+    # Plural acronyms: spelled, with the plural said in English and dropped in Mandarin.
+    ("ETFs and REITs", "en", "E T F's and R E I T's"),
+    ("REITs基金", "zh-CN", "R E I T 基金"),
 ])
 def test_identifiers_written_with_separators_or_named_otherwise(written, locale, spoken):
     assert speakable(written, locale) == spoken

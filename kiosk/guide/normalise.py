@@ -189,7 +189,9 @@ _PLUS_BETWEEN = re.compile(r"(?<=[A-Za-z0-9])\s*\+\s*(?=\d)")
 _SIGNED = re.compile(rf"(?<![A-Za-z0-9_.])(?P<sign>[+-]|±)(?P<n>{_NUM})")
 _NUMBER = re.compile(rf"(?<![0-9.]){_NUM}|\d+")
 _FRACTION = re.compile(r"(?<![0-9.])(\d+)/(\d+)(?![0-9])")
-_ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?=[^a-z]|$)")
+# Capitals spelled letter by letter, with an optional plural s (ETFs: "E T F's" in English,
+# E T F in Mandarin, which has no plural).
+_ACRONYM = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z]{2,})(?P<s>s?)(?![A-Za-z])")
 _ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "°C": "摄氏度", "°": "度",
                "~": "到", "/": "每", "*": " ", "^": " ", "|": " ", "_": " ", "<": "小于",
                ">": "大于", "\\": " ", "\u00b7": " "}
@@ -266,7 +268,7 @@ def _zh_speakable(text: str) -> str:
     text = _PLUS_BETWEEN.sub("加", text)
     text = _SIGNED.sub(_zh_signed, text)
     text = _NUMBER.sub(lambda m: _zh_number(m.group(0)), text)
-    text = _ACRONYM.sub(lambda m: " " + " ".join(m.group(0)) + " ", text)
+    text = _ACRONYM.sub(lambda m: " " + " ".join(m.group("a")) + " ", text)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
@@ -356,7 +358,8 @@ def _en_speakable(text: str) -> str:
     text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to {m.group('b')}", text)
     text = _SIGNED.sub(lambda m: {"-": "minus ", "+": "plus ", "±": "plus or minus "}[
         m.group("sign")] + m.group("n"), text)
-    text = _ACRONYM.sub(lambda m: " ".join(m.group(0)), text)
+    text = _ACRONYM.sub(lambda m: " ".join(m.group("a")) + ("'s" if m.group("s") else ""),
+                        text)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
     return _en_cjk(text)
 
