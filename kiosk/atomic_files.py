@@ -11,11 +11,13 @@ Files are created ``0600`` and folders ``0700``: session folders hold faces, voi
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from kiosk.errors import StorageFull
@@ -59,19 +61,16 @@ def make_private_dir(path: Path) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Replace ``path`` with ``data`` (write-then-rename, fsynced, created with ``mode``).
-
-    StorageFull when the disk is full; the old file, if any, is left as it was.
-    """
-    path = Path(path)
+@contextlib.contextmanager
+def _replacing(path: Path, mode: int) -> Iterator[int]:
+    """Yield the fd of a fresh temporary file beside ``path``; on success it replaces
+    ``path`` (fsynced, with ``mode``), on any error it is removed. StorageFull when the disk
+    is full; the old file, if any, is left as it was."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            yield fd
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -85,6 +84,17 @@ def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     _fsync_dir(path.parent)
 
 
+def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Replace ``path`` with ``data`` (write-then-rename, fsynced, created with ``mode``).
+
+    StorageFull when the disk is full; the old file, if any, is left as it was.
+    """
+    with _replacing(Path(path), mode) as fd:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+
 def write_json_atomic(path: Path, data: dict, mode: int = FILE_MODE) -> None:
     """``data`` as indented UTF-8 JSON, written with ``write_atomic``."""
     write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str)
@@ -93,22 +103,11 @@ def write_json_atomic(path: Path, data: dict, mode: int = FILE_MODE) -> None:
 
 def copy_atomic(src: Path, dest: Path, mode: int = FILE_MODE) -> None:
     """Copy ``src`` to ``dest`` with write-then-rename (StorageFull when the disk is full)."""
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-            fout.flush()
-            os.fsync(fout.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if is_disk_full(exc):
-            raise storage_full(dest, exc) from exc
-        raise
-    _fsync_dir(dest.parent)
+    with _replacing(Path(dest), mode) as fd, open(src, "rb") as fin:
+        while chunk := fin.read(1 << 20):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
 
 
 def free_mb(path: Path) -> float:
