@@ -44,23 +44,36 @@ def flow():
     return FlowLibrary(Settings().flows_dir).get("securities_account_opening")
 
 
+@pytest.mark.parametrize("split", ["holdout", "holdout2"])
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
-def test_the_holdout_split_says_new_things_with_validation_voices(flow, locale):
+def test_the_holdout_split_says_new_things_with_validation_voices(flow, locale, split):
     b_val, b_hold = RecordingBuilder(), RecordingBuilder()
     val = c.build_cases(flow, locale, "validation", b_val, genuine=6)
-    hold = c.build_cases(flow, locale, "holdout", b_hold, genuine=6)
-    assert {x.split for x in hold} == {"holdout"} and len(hold) == len(val)
+    hold = c.build_cases(flow, locale, split, b_hold, genuine=6)
+    assert {x.split for x in hold} == {split} and len(hold) == len(val)
     validation_voices = {v.id for v in voices(locale, "validation")}
     assert {v for v, _, _ in b_hold.said} <= validation_voices
     assert all("-validation" in str(x.video) for x in hold)
     # New applicants, ID numbers and speaking rates: no utterance of validation is reused.
-    assert {x.name for x in hold} <= set(c.HOLDOUT_NAMES[locale])
+    round_ = c.HOLDOUT_ROUNDS[split]
+    assert {x.name for x in hold} <= set(round_.names[locale])
     assert not {x.name for x in hold} & set(c.APPLICANT_NAMES[locale])
     assert not {x.id_number for x in hold} & {x.id_number for x in val}
-    assert {s for _, _, s in b_hold.said} <= set(c.HOLDOUT_SPEEDS)
+    assert {s for _, _, s in b_hold.said} <= set(round_.speeds)
     assert len({s for _, _, s in b_hold.said}) > 1
     assert not set(b_hold.said) & set(b_val.said)
     assert all("@" in x.voice for x in hold)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_second_holdout_repeats_nothing_of_the_first(flow, locale):
+    b1, b2 = RecordingBuilder(), RecordingBuilder()
+    one = c.build_cases(flow, locale, "holdout", b1, genuine=6)
+    two = c.build_cases(flow, locale, "holdout2", b2, genuine=6)
+    assert not {x.name for x in one} & {x.name for x in two}
+    assert not {x.id_number for x in one} & {x.id_number for x in two}
+    assert not {x.id_number[-4:] for x in two} & {x.id_number[-4:] for x in one}  # said aloud
+    assert not set(b1.said) & set(b2.said)  # no voice says the same text at the same rate
 
 
 def test_an_unknown_split_is_refused(flow):

@@ -4,9 +4,10 @@ Faces come from a manifest the operator provides (``faces.json``, see docs/evalu
 footage with a permissive licence, each clip with its person, source, licence and split. The
 repository keeps no footage; a manifest lists it with hashes. Voices are the neural test
 voices of ``kiosk.testing.voices``. Each voice and face belongs to a split: ``tuning`` may be
-studied while rules are made, ``validation`` is only measured. ``holdout`` (a case split, not a
-voice or face split) uses the validation voices and faces with applicants, ID numbers and
-speaking rates (0.85-1.2) that no rule was ever made on: every utterance in it is new.
+studied while rules are made, ``validation`` is only measured. ``holdout`` and ``holdout2``
+(case splits, not voice or face splits; see ``HOLDOUT_ROUNDS``) use the validation voices and
+faces with applicants, ID numbers and speaking rates (0.85-1.2) that no rule was ever made on:
+every utterance in them is new.
 
 A *case* is one whole witness: a camera video, an ID photo, an applicant, and one audio file
 per answered step. Genuine cases answer every step as asked. Attack species:
@@ -36,8 +37,6 @@ from pathlib import Path
 from kiosk.errors import ConfigError
 
 SPLITS = ("tuning", "validation")  # of voices and faces
-CASE_SPLITS = SPLITS + ("holdout",)  # holdout: validation voices and faces, new utterances
-HOLDOUT_SPEEDS = (0.85, 0.95, 1.1, 1.2)
 SPECIES = ("refusal", "yes_but_no", "off_script", "silence", "wrong_reading", "still_photo",
            "swap", "id_mismatch")
 MAX_CLIP_BYTES = 200 * 1024 * 1024
@@ -56,6 +55,36 @@ APPLICANT_NAMES = {"zh-CN": ("张三", "李娜", "王伟", "刘洋", "陈静", "
 WRONG_NAME = {"zh-CN": "李四", "en": "Peter Wong"}
 HOLDOUT_NAMES = {"zh-CN": ("孙丽", "周杰", "吴芳", "郑强", "黄磊", "林晓", "何静怡"),
                  "en": ("Sarah Miller", "Kevin Zhang", "Laura Green", "Tom Baker", "Nina Patel")}
+HOLDOUT_SPEEDS = (0.85, 0.95, 1.1, 1.2)
+
+
+@dataclass(frozen=True)
+class HoldoutRound:
+    """One round of new utterances on the validation voices and faces.
+
+    A round is used for figures once its rules are final; once its failures have been studied
+    it counts as seen, and the next round is what to quote. ``id_offset`` keeps its ID numbers
+    apart from every other split's; ``seed`` gives its own plans and speaking rates.
+    """
+
+    names: dict[str, tuple[str, ...]]
+    speeds: tuple[float, ...]
+    id_offset: int
+    seed: int
+    id_salt: int = 0
+
+
+HOLDOUT_ROUNDS = {
+    "holdout": HoldoutRound(HOLDOUT_NAMES, HOLDOUT_SPEEDS, 1000, 7919),
+    # Added after the first holdout's failures were studied (2026-11-30): nothing in it was
+    # heard while rules were made.
+    "holdout2": HoldoutRound(
+        {"zh-CN": ("马超", "高敏", "罗斌", "梁雪", "宋佳", "谢婷", "韩冰"),
+         "en": ("Olivia Carter", "Ryan Murphy", "Sofia Rossi", "Daniel Kim", "Grace Liu")},
+        (0.9, 0.97, 1.05, 1.15), 2000, 104729, id_salt=389),
+}
+# The holdouts: validation voices and faces saying new things.
+CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
 
 
 @dataclass(frozen=True)
@@ -88,13 +117,16 @@ class Case:
     attacked_step: str | None = None  # the step whose answer the attack replaced
 
 
-def id_number_for(i: int) -> str:
-    """A valid 18-digit PRC resident ID (GB 11643 check digit) whose check digit is not X."""
+def id_number_for(i: int, salt: int = 0) -> str:
+    """A valid 18-digit PRC resident ID (GB 11643 check digit) whose check digit is not X.
+
+    ``salt`` shifts the sequence digits (and so the last four) for a split of its own.
+    """
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     n = 0
     while True:
         body = f"11010119{80 + (i + n) % 20:02d}{(i + n) % 12 + 1:02d}{(i * 7 + n) % 28 + 1:02d}" \
-               f"{(i * 37 + n * 11) % 1000:03d}"
+               f"{(i * 37 + n * 11 + salt) % 1000:03d}"
         check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
         if check != "X":
             return body + check
@@ -224,12 +256,12 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
 
     if split not in CASE_SPLITS:
         raise ConfigError(f"split must be one of {', '.join(CASE_SPLITS)}, not {split!r}")
-    holdout = split == "holdout"
-    media_split = "validation" if holdout else split
-    rng = random.Random(seed + (7919 if holdout else 0))
+    round_ = HOLDOUT_ROUNDS.get(split)
+    media_split = "validation" if round_ else split
+    rng = random.Random(seed + (round_.seed if round_ else 0))
     faces = [c for c in builder.faces if c.split == media_split]
     vs = voices(locale, media_split)
-    names = (HOLDOUT_NAMES if holdout else APPLICANT_NAMES)[locale]
+    names = (round_.names if round_ else APPLICANT_NAMES)[locale]
     if not faces:
         raise ConfigError(f"no {media_split} face clips in the manifest")
     if not vs:
@@ -241,10 +273,12 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
         face = faces[i % len(faces)]
         voice = vs[i % len(vs)]
         name = names[i % len(names)]
-        idn = id_number_for(i + (0 if species == "genuine" else 100) + (1000 if holdout else 0))
+        idn = id_number_for(i + (0 if species == "genuine" else 100)
+                            + (round_.id_offset if round_ else 0),
+                            round_.id_salt if round_ else 0)
         variables = {"name": name, "id_last4": idn[-4:]}
         plan = plan_witness(flow, locale, variables, _random.Random(rng.random()))
-        speed = rng.choice(HOLDOUT_SPEEDS) if holdout else 1.0
+        speed = rng.choice(round_.speeds) if round_ else 1.0
 
         def say(text: str) -> Path:
             return builder.say(voice, text, speed)
