@@ -246,7 +246,7 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
 # --- read-aloud -------------------------------------------------------------------------------
 
 # A reading passes when its error rate (CER for Mandarin, WER for English) is at most this and
-# every required item (the name, the ID tail) was heard exactly. Measured in docs/speech-eval.md.
+# every required item (the name, the ID tail) was heard exactly. Measured in docs/evaluation.md.
 READING_MAX_ERROR = 0.25
 
 
@@ -370,6 +370,21 @@ def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
                for i in range(len(got) - n + 1))
 
 
+# Alternative digit readings folded onto the first (幺 yao is 1, 两 liang is 2), on both sides.
+_ZH_READING_FOLD = {alt: opts[0] for opts in _ZH_DIGIT_READINGS.values() for alt in opts[1:]}
+
+
+def _sounds(tokens: Sequence[str]) -> list[str]:
+    """Mandarin tokens as the syllables they sound like, for the reading's pinyin error rate:
+    toneless pinyin, digits as their readings (1482 and 以四把二 are both yi si ba er), the
+    fuzzy pairs folded (``fuzzy_pinyin``)."""
+    out = []
+    for tok, syl in zip(tokens, textnorm.zh_syllables(list(tokens)), strict=True):
+        syl = _ZH_DIGIT_READINGS[tok][0] if tok in _ZH_DIGIT_READINGS else syl
+        out.append(fuzzy_pinyin(_ZH_READING_FOLD.get(syl, syl)))
+    return out
+
+
 def _runs(seq: Sequence[str]) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     for t in seq:
@@ -414,8 +429,7 @@ def score_reading(heard: str, expected: str, locale: str,
     zh = is_zh(locale)
     ref, hyp = textnorm.tokens(expected, locale), textnorm.tokens(heard, locale)
     if zh:
-        ref_s, hyp_s = textnorm.zh_syllables(ref), textnorm.zh_syllables(hyp)
-        rate = min(_edit_rate(ref, hyp), _edit_rate(ref_s, hyp_s))
+        rate = min(_edit_rate(ref, hyp), _edit_rate(_sounds(ref), _sounds(hyp)))
     else:
         rate = _edit_rate(ref, hyp)
     missing = [item for item in required if textnorm.tokens(item, locale) and not _heard_item(
