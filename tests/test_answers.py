@@ -9,6 +9,7 @@ from kiosk.speech.answers import (
     ZH_REFUSAL,
     AnswerSpec,
     judge_text,
+    requested_among_alternatives,
     score_reading,
     tokens_equal,
 )
@@ -249,3 +250,47 @@ def test_fuzzy_pinyin_never_merges_two_digits():
         for b in forms:
             assert a == b or not forms[a] & forms[b], (a, b)
     assert fuzzy_pinyin("lin") == fuzzy_pinyin("ling") == fuzzy_pinyin("ning")
+
+
+# --- the recogniser's alternatives (Whisper's beam) -------------------------------------------
+
+CONSENT_ZH = AnswerSpec("affirm", "是的，我已了解")
+
+
+def test_a_misheard_requested_answer_is_found_among_the_alternatives():
+    # zh-yunyang (tuning): Whisper base's beam of five for "是的，我已了解".
+    beam = ["是的 物意了解", "是的 无意了解", "是的 物一了解", "是的物意了解", "是的 我已了解"]
+    assert requested_among_alternatives(beam[0], beam[1:], "zh-CN", CONSENT_ZH) == "是的 我已了解"
+
+
+@pytest.mark.parametrize("best,alternatives", [
+    # A negation anywhere in the beam: never consent (xiaoni's "是的，我不愿意").
+    ("是得握愿意", ["是得握不愿意", "是的 我已了解"]),
+    ("是的 物意了解", ["是的 我不了解", "是的 我已了解"]),
+    # Other speech whose beam happens to hold the answer.
+    ("今天天气很好 我们一起去公园散步吧", ["是的 我已了解"]),
+    # A question in the beam.
+    ("是的 物意了解", ["是的 我已了解吗", "是的 我已了解"]),
+    # The alternative is only a built-in short yes, not the requested answer.
+    ("是的 物意了解", ["是的", "对的"]),
+])
+def test_alternatives_never_make_consent_of_doubt(best, alternatives):
+    assert requested_among_alternatives(best, alternatives, "zh-CN", CONSENT_ZH) is None
+
+
+def test_a_short_requested_answer_is_never_taken_from_the_alternatives():
+    spec = AnswerSpec("affirm", "是的")
+    assert requested_among_alternatives("试的", ["是的"], "zh-CN", spec) is None
+    assert requested_among_alternatives("yep", ["yes"], "en", AnswerSpec("affirm", "yes")) is None
+
+
+def test_english_alternatives():
+    spec = AnswerSpec("affirm", "yes, I do")
+    assert requested_among_alternatives("yes I dew", ["yes, I do."], "en", spec) == "yes, I do."
+    assert requested_among_alternatives("yes I dew", ["yes, I don't", "yes, I do."], "en",
+                                        spec) is None
+
+
+def test_a_deny_step_takes_nothing_from_the_alternatives():
+    spec = AnswerSpec("deny", "不是我本人")
+    assert requested_among_alternatives("不是我本人", ["不是我本人"], "zh-CN", spec) is None

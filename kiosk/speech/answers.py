@@ -441,3 +441,59 @@ def score_reading(heard: str, expected: str, locale: str,
     return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
                         "character" if zh else "word", tuple(missing),
                         joiner.join(ref), joiner.join(hyp))
+
+
+# --- the recogniser's alternatives ------------------------------------------------------------
+
+# The requested answer must be at least this long (syllables / words) for an alternative
+# hypothesis to stand for it: "是的，我自愿" (5) and "yes, I do" (3) may, a bare 是 or "yes" never.
+ALTERNATIVE_MIN_UNITS = 3
+# ...and the recogniser's best hypothesis must be this close to it (edit rate over its units):
+# the same utterance misheard in a syllable or two, not other speech.
+ALTERNATIVE_MAX_DISTANCE = 0.5
+
+
+def requested_among_alternatives(best: str, alternatives: Sequence[str], locale: str,
+                                 spec: AnswerSpec) -> str | None:
+    """Which of the recogniser's other hypotheses is the step's requested answer, if the best one
+    was merely misheard (Whisper base writes 是的我已了解 as 是的物意了解 and keeps 是的我已了解
+    among its beam's five): the alternative, or None.
+
+    ``best`` is the transcript judged ``unclear``; ``alternatives`` the beam's hypotheses for the
+    same audio (``best`` may be among them). An alternative counts only when all of these hold:
+
+    - it is the requested answer or one of the step's own accepted phrases (``spec.requested``,
+      ``spec.accept``), never only the built-in lexicon, and that answer is at least
+      ``ALTERNATIVE_MIN_UNITS`` long;
+    - no hypothesis at all (best or alternative) holds a negation, a question or a refusal;
+    - the best hypothesis is within ``ALTERNATIVE_MAX_DISTANCE`` of the requested answer
+      (toneless syllables in Mandarin, words in English).
+    """
+    own = [t for t in ((spec.requested or ""),) + tuple(spec.accept) if t.strip()]
+    if spec.expect == "deny" or not own:
+        return None
+    zh = is_zh(locale)
+    everything = [best, *alternatives]
+    for text in everything:
+        if not textnorm.tokens(text, locale):
+            continue
+        if (has_negation(text, locale) or _QUESTION.search(textnorm.fold(text))
+                or judge_text(text, locale, spec).intent == "deny"):
+            return None
+
+    def units(text: str) -> list[str]:
+        toks = textnorm.tokens(text, locale)
+        return _sounds(toks) if zh else toks
+
+    wanted = _Phrases.of(own, locale)
+    best_units = units(best)
+    for text in alternatives:
+        toks = textnorm.tokens(text, locale)
+        if not toks or not wanted.cover(toks, textnorm.zh_syllables(toks) if zh else None):
+            continue
+        for phrase in own:
+            ref = units(phrase)
+            if len(ref) >= ALTERNATIVE_MIN_UNITS and \
+                    _edit_rate(ref, best_units) <= ALTERNATIVE_MAX_DISTANCE:
+                return text
+    return None

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kiosk.speech import textnorm
-from kiosk.speech.answers import READING_MAX_ERROR, AnswerSpec, judge_text, score_reading
+from kiosk.speech.answers import (
+    READING_MAX_ERROR,
+    AnswerSpec,
+    has_negation,
+    judge_text,
+    requested_among_alternatives,
+    score_reading,
+)
 from kiosk.speech.vad import RATE, SpeechSpan, check_pcm, detect_speech, window_snr_db
 
 if TYPE_CHECKING:
@@ -696,7 +703,7 @@ class WhisperEngine(Engine):
             return Recognition(text, "unclear", conf, note="Whisper's hallucination signs")
         judged = judge_text(text, self.locale, expected.spec())
         if judged.intent == "unclear":
-            return Recognition(text, "unclear", conf, note=judged.reason)
+            return self._from_alternatives(pcm16k, expected, text, conf, judged.reason)
         if judged.intent in ("affirm", "phrase") and self.guard is not None:
             why = self.guard.contradicts_consent(pcm16k, to_pinyin(text), expected)
             if why is not None:
@@ -704,6 +711,31 @@ class WhisperEngine(Engine):
                 return Recognition(text, "unclear", 0.0, note=why)
         return Recognition(text, judged.intent, conf, note=judged.reason)
 
+
+    def _from_alternatives(self, pcm16k: np.ndarray, expected: Expected, text: str,
+                           conf: float, reason: str) -> Recognition:
+        """An unclear transcript that may be the requested answer misheard: decode again with
+        a beam of ``ALTERNATIVES`` and take the requested answer when one of the hypotheses
+        is it and none holds a negation (``answers.requested_among_alternatives``)."""
+        spec = expected.spec()
+        if not spec.requested or has_negation(text, self.locale):
+            return Recognition(text, "unclear", conf, note=reason)
+        hyps = self._load().alternatives(pcm16k, self.locale, self.hotwords(expected) or None,
+                                         ALTERNATIVES)
+        texts = [textnorm.display_text(h[0], self.locale) for h in hyps]
+        alt = requested_among_alternatives(text, texts, self.locale, spec)
+        if alt is None:
+            return Recognition(text, "unclear", conf, note=reason)
+        judged = judge_text(alt, self.locale, spec)
+        score = next((float(np.exp(h[1])) for h, t in zip(hyps, texts, strict=True) if t == alt),
+                     conf)
+        return Recognition(alt, judged.intent, score,
+                           note=f"heard as {text!r}; the recogniser's alternative {alt!r} is the "
+                                f"requested answer, and no hypothesis held a negation")
+
+
+# Beam width of the second decode of an unclear answer (WhisperEngine._from_alternatives).
+ALTERNATIVES = 5
 
 # Silence between two spans that makes them separate utterances.
 UTTERANCE_GAP_S = 0.6

@@ -91,9 +91,8 @@ def _ping() -> int:
     return os.getpid()
 
 
-def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
-    import zlib
-
+def _prepare(pcm: bytes, language: str, hotwords: str | None):
+    """(features, prompt, token limit, tokenizer) for one answer's audio."""
     import ctranslate2
 
     assert _model is not None and _features is not None, "_init() runs when the worker starts"
@@ -114,6 +113,14 @@ def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
     x = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], np.float32))
     # A person says at most ~8 tokens a second; more is Whisper looping.
     limit = min(MAX_TOKENS, len(prompt) + 16 + int(12 * audio.size / 16000))
+    return x, prompt, limit, tok
+
+
+def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
+    import zlib
+
+    x, prompt, limit, tok = _prepare(pcm, language, hotwords)
+    assert _model is not None
     r = _model.generate(x, [prompt], beam_size=1, max_length=limit, return_scores=True,
                         return_no_speech_prob=True, suppress_blank=True)[0]
     ids = [t for t in r.sequences_ids[0] if t < tok.eot]
@@ -121,6 +128,15 @@ def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
     raw = text.encode("utf-8")
     ratio = len(raw) / max(1, len(zlib.compress(raw))) if raw else 0.0
     return [(text, float(r.scores[0]), float(r.no_speech_prob), float(ratio))]
+
+
+def _alternatives(pcm: bytes, language: str, hotwords: str | None, n: int) -> list[tuple]:
+    x, prompt, limit, tok = _prepare(pcm, language, hotwords)
+    assert _model is not None
+    r = _model.generate(x, [prompt], beam_size=n, num_hypotheses=n, max_length=limit,
+                        return_scores=True, suppress_blank=True)[0]
+    return [(tok.decode([t for t in ids if t < tok.eot]), float(score))
+            for ids, score in zip(r.sequences_ids, r.scores, strict=True)]
 
 
 class WhisperProcess:
@@ -176,6 +192,13 @@ class WhisperProcess:
         """[(text, avg_logprob, no_speech_prob, compression_ratio)] per segment."""
         return self._call(_transcribe, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
                           language, hotwords)
+
+    def alternatives(self, pcm16k: np.ndarray, language: str, hotwords: str | None,
+                     n: int = 5) -> list[tuple]:
+        """The ``n`` best hypotheses of a beam search of width ``n``: [(text, avg_logprob)],
+        best first (a second decode of the same audio, for a transcript that was unclear)."""
+        return self._call(_alternatives, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
+                          language, hotwords, n)
 
     def close(self) -> None:
         with self._lock:
