@@ -561,3 +561,20 @@ def test_a_long_input_is_capped_and_normalised_in_linear_time():
     with pytest.raises(ValueError, match=r"text is 20001 characters; the guide normalises at "
                                          r"most 20000 per prompt"):
         speakable("1" * (MAX_SPEAKABLE_CHARS + 1), "en")
+
+
+@pytest.mark.parametrize(("written", "heard"), [
+    ("$1.5 million", "one point five million dollars"),
+    ("$0.50", "fifty cents"),
+    ("$12.30", "twelve dollars and thirty cents"),
+    ("9:05", "nine oh five"),
+    ("3:00 pm", "three p m"),
+    ("ratio 1:10", "ratio one to ten"),
+])
+def test_the_english_voice_says_money_and_times(written, heard):
+    assert phonemes(speakable(written, "en"), "en") == phonemes(heard, "en")
+
+
+def test_the_mandarin_voice_says_per_ten_thousand_and_comparisons():
+    said = phonemes(speakable("佣金≥2.5‱", "zh-CN"), "zh-CN")
+    assert said == phonemes("佣金大于等于万分之二点五", "zh-CN")

@@ -9,23 +9,30 @@ a number of ten-thousands, ETF as one English word, T+1 with English "plus", and
 outside its dictionary as its code point. The passes below, in order, fix each class:
 
 1. Fold: NFKC (full-width forms), every middle-dot look-alike to U+00B7 (then silent),
-   Unicode minus and dashes to ASCII.
-2. Dates (2024年1月1日, 2024-01-01) and times (9:30).
-3. Digit strings read one by one: after a word that names one (尾号, 电话, 账号, "ending in",
-   "phone" ...), an ID tail with its check letter (105X), a leading zero (0571), and any run of
-   five or more digits that is not a quantity (not followed by a unit such as 元 or 万).
-4. Ranges (3–5, 3%-5%), percent and per mille, money (¥, $, 万元, 亿元), signs (T+1, -3.5%).
+   Unicode minus and dashes to ASCII, >= <= ≧ ≦ to ≥ ≤.
+2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
+   ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
+3. Digit strings read one by one: after a word that names one (尾号, 电话, 手机号, 账号,
+   "ending in", "phone" ...), phone and card numbers in groups (400-820-8820, 6222 0201 2345
+   6789), an ID tail with its check letter (105X), a leading zero (0571), and any run of five
+   or more digits that is not a quantity (not followed by a unit such as 元 or 万).
+4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents; trailing zeros of an
+   amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten thousand, signs (T+1,
+   -3.5%).
 5. The remaining numbers as cardinals (cn2an in Mandarin; espeak-ng reads English ones).
-6. Latin acronyms letter by letter (ETF -> E T F).
-7. Symbols espeak-ng would say as English words (& @ = ~ / ...) as words of the locale, or
-   silent.
+6. Latin capitals letter by letter when they are an acronym (ETF -> E T F; WELCOME and ZHANG
+   SAN are words: see ``_spelled``).
+7. Symbols espeak-ng would say as English words (& @ = ~ / ≥ < ...) as words of the locale,
+   or silent.
 8. CJK characters outside espeak-ng's dictionary (Extension A and later) as pinyin with a tone
    digit, which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
    text as toneless pinyin. A character nobody has a reading for is dropped, never spelled as
    a code point (``kiosk flows check`` warns about it).
 
-Flow variables are read by their declared reading (``{id_last4:digits}``): see
-``read_variable``. ``speakable`` costs ~0.1 ms per prompt (docs/flows.md, "What the guide says").
+Flow variables are read by their declared reading (``{id_last4:digits}``, ``{name}`` as a
+name with its surname's reading): see ``read_variable``. Every rule is linear in the length of
+the text, which is capped at MAX_SPEAKABLE_CHARS. ``speakable`` costs well under 1 ms per
+prompt (docs/flows.md, "What the guide says").
 """
 
 from __future__ import annotations
