@@ -13,13 +13,21 @@ import unicodedata
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from kiosk.config import REPO_ROOT
 from kiosk.errors import FlowError
 from kiosk.flows.cli import flows as flows_cli
 from kiosk.flows.loader import check_flow, load_flow, speech_warnings
 from kiosk.guide import GuideVoice
-from kiosk.guide.normalise import normalise_name, speakable, speech_issues
+from kiosk.guide.normalise import (
+    MAX_SPEAKABLE_CHARS,
+    default_reading,
+    normalise_name,
+    read_variable,
+    speakable,
+    speech_issues,
+)
 from kiosk.guide.tts import DEFAULT_VOICES
 from kiosk.web.api import Applicant
 
@@ -184,7 +192,7 @@ def test_variables_are_read_by_their_reading(tmp_path):
     assert flow.prompt_text(step, "zh-CN", values, spoken=True) == \
         "买买提 艾力，您的身份证尾号 一零一二，编号 一千零一十二。"
     assert flow.prompt_text(step, "en", values, spoken=True) == \
-        "Mai Mai Ti Ai Li, your I D ends in one zero one two; as an amount 1012."
+        "Mai Mai Ti Ai Li, your I D ends in one zero one two; as an amount one thousand twelve."
 
 
 def test_unknown_reading_is_a_problem_with_its_place():
@@ -322,3 +330,251 @@ def test_flow_error_for_a_variable_without_value():
 ])
 def test_identifiers_written_with_separators_or_named_otherwise(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# -- found by a second fresh tester of issue #15 ---------------------------------------------------
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    # Money in English: scale words, cents, singulars; yuan by any of its names.
+    ("$1.5 million", "en", "1.5 million dollars"),
+    ("$500k in assets", "en", "500 thousand dollars in assets"),
+    ("$0.50", "en", "50 cents"),
+    ("$12.30", "en", "12 dollars and 30 cents"),
+    ("$1.01", "en", "1 dollar and 1 cent"),
+    ("US$20.00", "en", "20 U S dollars"),
+    ("£2.50", "en", "2 pounds and 50 pence"),
+    ("$150000000", "en", "150000000 dollars"),  # an amount, never an identifier
+    ("¥1,234.50", "en", "1234.5 yuan"),
+    ("RMB 100", "en", "100 yuan"),
+    ("100 CNY", "en", "100 yuan"),
+    ("100.00元", "en", "100 yuan"),
+    ("¥1.5亿", "en", "150000000 yuan"),
+    # Mandarin: trailing zeros of an amount are not said (一百元, not 一百点零零元).
+    ("100.00元", "zh-CN", "一百元"),
+    ("1,234.50元", "zh-CN", "一千二百三十四点五元"),
+    ("2.50万元", "zh-CN", "二点五万元"),
+    ("RMB 100", "zh-CN", "一百元"),
+    ("3.50%", "zh-CN", "百分之三点五零"),  # not money: every written digit is said
+])
+def test_money(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("WELCOME to the kiosk", "en", "Welcome to the kiosk"),
+    ("ZHANG SAN", "en", "Zhang San"),  # a name in capitals
+    ("RISK WARNING: read before you trade", "en", "Risk Warning: read before you trade"),
+    ("RISK WARNING: ETF", "en", "Risk Warning: E T F"),  # a known acronym among capitals
+    ("Please read the RISK notice", "en", "Please read the Risk notice"),  # a common word
+    ("HK stocks", "en", "H K stocks"),  # no vowel: cannot be a word
+    ("our KYC check", "en", "our K Y C check"),
+    ("the CSRC rules", "en", "the C S R C rules"),
+    ("an XYZ fund", "en", "an X Y Z fund"),  # short and unknown: an acronym
+    ("欢迎WELCOME", "zh-CN", "欢迎Welcome"),
+    ("ZHANG SAN您好", "zh-CN", "Zhang San您好"),
+    ("ETF基金", "zh-CN", "E T F 基金"),
+])
+def test_capitals_are_spelled_only_when_an_acronym(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("Trading starts at 9:05", "en", "Trading starts at nine oh five"),
+    ("until 3:00 pm", "en", "until three p m"),
+    ("at 3:15PM", "en", "at three fifteen p m"),
+    ("at 9:00", "en", "at nine o'clock"),
+    ("by 15:30", "en", "by three thirty p m"),
+    ("from 9:30-11:30", "en", "from nine thirty to eleven thirty"),
+    ("9:00 am-5:00 pm", "en", "nine a m to five p m"),
+    ("at 1:10", "en", "at one ten"),  # a time
+    ("a ratio of 1:10", "en", "a ratio of 1 to 10"),  # a ratio
+    ("ratio 1:10", "en", "ratio 1 to 10"),
+    ("a 2:1 split", "en", "a 2 to 1 split"),
+    ("leverage 1:5", "en", "leverage 1 to 5"),
+    ("比例1:10", "zh-CN", "比例一比十"),
+    ("按1:10的比例配售", "zh-CN", "按一比十的比例配售"),
+    ("1:5杠杆", "zh-CN", "一比五杠杆"),
+    ("1:10开始", "zh-CN", "一点十分开始"),  # a time
+    ("截止12/31", "zh-CN", "截止十二月三十一日"),
+    ("请于12/31前完成", "zh-CN", "请于十二月三十一日前完成"),
+    ("12/31日到期", "zh-CN", "十二月三十一日到期"),
+    ("占比3/4", "zh-CN", "占比四分之三"),  # a fraction stays a fraction
+    ("3/4", "zh-CN", "四分之三"),
+    ("12/31", "zh-CN", "三十一分之十二"),  # nothing says it is a date
+])
+def test_clock_times_ratios_and_month_days(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("佣金2.5‱", "zh-CN", "佣金万分之二点五"),
+    ("1‱-3‱", "zh-CN", "万分之一到万分之三"),
+    ("资产≥50万元", "zh-CN", "资产大于等于五十万元"),
+    ("年龄>=18岁", "zh-CN", "年龄大于等于十八岁"),
+    ("回撤≤3%", "zh-CN", "回撤小于等于百分之三"),
+    ("回撤≦3%", "zh-CN", "回撤小于等于百分之三"),
+    ("涨幅>5%", "zh-CN", "涨幅大于百分之五"),
+    ("跌幅<1%", "zh-CN", "跌幅小于百分之一"),
+    ("a fee of 2.5‱", "en", "a fee of 2.5 per ten thousand"),
+    ("assets ≥ 500,000 yuan", "en", "assets at least 500000 yuan"),
+    ("age >= 18", "en", "age at least 18"),
+    ("loss ≤ 3%", "en", "loss at most 3%"),
+    ("gain > 5%", "en", "gain greater than 5%"),
+    ("risk < 1%", "en", "risk less than 1%"),
+])
+def test_per_ten_thousand_and_comparisons_are_spoken(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("6222 0201 2345 6789", "zh-CN", "六二二二零二零一二三四五六七八九"),
+    ("转入6222 0201 2345 6789 012", "zh-CN", "转入六二二二零二零一二三四五六七八九零一二"),
+    ("138 0013 8000", "zh-CN", "一三八零零一三八零零零"),
+    ("6222 0201 2345 6789", "en",
+     "six two two two zero two zero one two three four five six seven eight nine"),
+    ("call 138 0013 8000", "en",
+     "call one three eight zero zero one three eight zero zero zero"),
+])
+def test_uncued_grouped_card_numbers_are_digits(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+SURNAMES = {"曾": "zēng", "单": "shàn", "解": "xiè", "仇": "qiú", "区": "ōu", "朴": "piáo",
+            "查": "zhā", "盖": "gě", "覃": "qín", "尉迟": "yù chí", "万俟": "mò qí", "乐": "yuè",
+            "缪": "miào", "翟": "zhái", "华": "huà"}
+
+
+@pytest.mark.parametrize(("surname", "reading"), SURNAMES.items())
+def test_polyphonic_surnames_are_read_as_surnames(surname, reading):
+    name = surname + "明"
+    assert read_variable(name, default_reading("name"), "zh-CN") == f"{reading} 明"
+    english = " ".join(unicodedata.normalize("NFD", s)[0].upper()
+                       + unicodedata.normalize("NFD", s)[1:] for s in reading.split())
+    english = "".join(c for c in english if not unicodedata.combining(c))
+    assert read_variable(name, "name", "en") == f"{english} 明"
+
+
+def test_surname_reading_only_for_the_first_character_of_the_name_variable(tmp_path):
+    assert read_variable("王曾", "name", "zh-CN") == "王曾"  # 曾 is not the surname here
+    assert read_variable("曾经", "text", "zh-CN") == "曾经"  # only the name reading
+    assert default_reading("name") == "name" and default_reading("applicant_name") == "name"
+    flow = load_flow("norm.yaml", FLOW)
+    values = {"name": "曾国藩", "id_last4": "1012"}
+    said = flow.prompt_text(flow.steps[0], "zh-CN", values, spoken=True)
+    assert said.startswith("zēng 国藩，")
+    assert flow.prompt_text(flow.steps[0], "en", values, spoken=True).startswith(
+        "Zeng Guo Fan, ")
+    # The voice says zeng (ts@55N), not ceng (tsh@35N).
+    assert phonemes("zēng", "zh-CN") in phonemes(said, "zh-CN")
+    assert phonemes("曾", "zh-CN") not in phonemes(said, "zh-CN")
+
+
+def test_a_name_in_capitals_is_read_as_a_name():
+    assert read_variable("ZHANG SAN", "name", "en") == "Zhang San"
+    assert speakable("Dear " + read_variable("ZHANG", "name", "en"), "en") == "Dear Zhang"
+    assert read_variable("JOSÉ O'BRIEN", "name", "en") == "José O'Brien"
+
+
+def test_phone_number_after_shoujihao_is_digits_without_a_warning():
+    for text in ("手机号13800138000", "手机号码：13800138000", "电话号码13800138000"):
+        assert list(speech_issues(text, "zh-CN")) == [], text
+        assert "一三八零零一三八零零零" in speakable(text, "zh-CN")
+    assert list(speech_issues("mobile 13800138000", "en")) == []
+    assert list(speech_issues("请拨打13800138000", "zh-CN")) != []  # still uncued: warned
+
+
+@pytest.mark.parametrize("bad", ["\u200b", "\u200d", "\ufeff", "\u2060", "\U0001f600",
+                                 "\u2764\ufe0f", "\U0001f44d\U0001f3fb", "\ue000"])
+def test_names_with_invisible_characters_or_emoji_are_refused(bad):
+    with pytest.raises(ValidationError) as info:
+        Applicant(name=f"张{bad}三", id_number="11010519491231002X")
+    (error,) = info.value.errors()
+    assert error["loc"] == ("name",)
+    assert "name must not contain" in error["msg"] and "U+" in error["msg"]
+    with pytest.raises(ValueError, match="name must not contain"):
+        normalise_name(f"张{bad}三")
+
+
+def test_names_of_every_script_are_still_accepted():
+    for name in ("买买提·艾力", "José Ñúñez", "O'Brien-Smith Jr.", "王𠇔", "Ольга", "محمد"):
+        assert Applicant(name=name, id_number="11010519491231002X").name == \
+            unicodedata.normalize("NFC", name)
+
+
+def test_english_number_reading_wins_over_the_digits_default():
+    text = "Your ID ends in {id_last4:number}; digits {id_last4}."
+    flow = load_flow("norm.yaml", FLOW.replace(
+        '"{name}, your ID ends in {id_last4}; as an amount {id_last4:number}."', f'"{text}"'))
+    said = flow.prompt_text(flow.steps[0], "en", {"name": "A", "id_last4": "1012"},
+                            spoken=True)
+    assert said == "Your I D ends in one thousand twelve; digits one zero one two."
+    assert read_variable("1,234.5", "number", "en") == \
+        "one thousand two hundred thirty four point five"
+    assert read_variable("105X", "number", "en") == "105X"  # not a number: as it is
+
+
+BLOCK = """\
+id: blk
+version: 1
+title: {zh-CN: 测试, en: Test}
+locales: [zh-CN, en]
+steps:
+  - id: hello
+    kind: say
+    text:
+      zh-CN: |
+        您好，欢迎。
+        请拨打4008888888，谢谢*。
+      en: >-
+        Hello and welcome,
+        please call 4008888888 now ★
+  - id: bye
+    kind: say
+    text:
+      zh-CN: '再见''{name}''，
+        请拨打4008888888。'
+      en: "Bye \\u00e9 ★"
+"""
+
+
+def test_speech_warnings_in_block_and_multi_line_scalars_are_at_their_place():
+    found = [(w.line, w.col, w.message.split(": ", 2)[2][:12]) for w in
+             speech_warnings("blk.yaml", BLOCK)]
+    assert found == [
+        (11, 12, "digits 40088"), (11, 25, "symbol * wou"),
+        (14, 21, "digits 40088"), (14, 36, "symbol ★ (U+"),
+        (19, 12, "digits 40088"),
+        (20, 23, "symbol ★ (U+"),  # after an escape (\u00e9): still on its column
+    ]
+
+
+def test_a_long_input_is_capped_and_normalised_in_linear_time():
+    # Inputs that made the range, percent and money rules backtrack over every digit.
+    for text in ("1" * MAX_SPEAKABLE_CHARS, "1," * (MAX_SPEAKABLE_CHARS // 2),
+                 "1:" * (MAX_SPEAKABLE_CHARS // 2), "1234 " * (MAX_SPEAKABLE_CHARS // 5),
+                 "12345 " * (MAX_SPEAKABLE_CHARS // 6)):
+        for locale in ("zh-CN", "en"):
+            said = speakable(text, locale)
+            assert said and not re.search(r"\d{5}", said)
+            list(speech_issues(text, locale))
+    assert speakable("1" * MAX_SPEAKABLE_CHARS, "zh-CN") == "一" * MAX_SPEAKABLE_CHARS
+    with pytest.raises(ValueError, match=r"text is 20001 characters; the guide normalises at "
+                                         r"most 20000 per prompt"):
+        speakable("1" * (MAX_SPEAKABLE_CHARS + 1), "en")
+
+
+@pytest.mark.parametrize(("written", "heard"), [
+    ("$1.5 million", "one point five million dollars"),
+    ("$0.50", "fifty cents"),
+    ("$12.30", "twelve dollars and thirty cents"),
+    ("9:05", "nine oh five"),
+    ("3:00 pm", "three p m"),
+    ("ratio 1:10", "ratio one to ten"),
+])
+def test_the_english_voice_says_money_and_times(written, heard):
+    assert phonemes(speakable(written, "en"), "en") == phonemes(heard, "en")
+
+
+def test_the_mandarin_voice_says_per_ten_thousand_and_comparisons():
+    said = phonemes(speakable("佣金≥2.5‱", "zh-CN"), "zh-CN")
+    assert said == phonemes("佣金大于等于万分之二点五", "zh-CN")

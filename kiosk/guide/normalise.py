@@ -9,23 +9,30 @@ a number of ten-thousands, ETF as one English word, T+1 with English "plus", and
 outside its dictionary as its code point. The passes below, in order, fix each class:
 
 1. Fold: NFKC (full-width forms), every middle-dot look-alike to U+00B7 (then silent),
-   Unicode minus and dashes to ASCII.
-2. Dates (2024年1月1日, 2024-01-01) and times (9:30).
-3. Digit strings read one by one: after a word that names one (尾号, 电话, 账号, "ending in",
-   "phone" ...), an ID tail with its check letter (105X), a leading zero (0571), and any run of
-   five or more digits that is not a quantity (not followed by a unit such as 元 or 万).
-4. Ranges (3–5, 3%-5%), percent and per mille, money (¥, $, 万元, 亿元), signs (T+1, -3.5%).
+   Unicode minus and dashes to ASCII, >= <= ≧ ≦ to ≥ ≤.
+2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
+   ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
+3. Digit strings read one by one: after a word that names one (尾号, 电话, 手机号, 账号,
+   "ending in", "phone" ...), phone and card numbers in groups (400-820-8820, 6222 0201 2345
+   6789), an ID tail with its check letter (105X), a leading zero (0571), and any run of five
+   or more digits that is not a quantity (not followed by a unit such as 元 or 万).
+4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents; trailing zeros of an
+   amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten thousand, signs (T+1,
+   -3.5%).
 5. The remaining numbers as cardinals (cn2an in Mandarin; espeak-ng reads English ones).
-6. Latin acronyms letter by letter (ETF -> E T F).
-7. Symbols espeak-ng would say as English words (& @ = ~ / ...) as words of the locale, or
-   silent.
+6. Latin capitals letter by letter when they are an acronym (ETF -> E T F; WELCOME and ZHANG
+   SAN are words: see ``_spelled``).
+7. Symbols espeak-ng would say as English words (& @ = ~ / ≥ < ...) as words of the locale,
+   or silent.
 8. CJK characters outside espeak-ng's dictionary (Extension A and later) as pinyin with a tone
    digit, which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
    text as toneless pinyin. A character nobody has a reading for is dropped, never spelled as
    a code point (``kiosk flows check`` warns about it).
 
-Flow variables are read by their declared reading (``{id_last4:digits}``): see
-``read_variable``. ``speakable`` costs ~0.1 ms per prompt (docs/flows.md, "What the guide says").
+Flow variables are read by their declared reading (``{id_last4:digits}``, ``{name}`` as a
+name with its surname's reading): see ``read_variable``. Every rule is linear in the length of
+the text, which is capped at MAX_SPEAKABLE_CHARS. ``speakable`` costs well under 1 ms per
+prompt (docs/flows.md, "What the guide says").
 """
 
 from __future__ import annotations
@@ -35,14 +42,20 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.speech.textnorm import zh_cardinal, zh_reading
+from kiosk.speech.textnorm import zh_cardinal, zh_reading, zh_surname
 
 # Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/1"
+NORMALISER_VERSION = "speakable/2"
+# The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
+# at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
+MAX_SPEAKABLE_CHARS = 20_000
 
-READINGS = ("digits", "number", "text")
-# Variables read digit by digit unless the flow says otherwise (ID tails, phone numbers).
-_DIGIT_VARIABLE = re.compile(r"id_last\d*|.*(?:phone|mobile|tel|account|card|_no|number|code)")
+READINGS = ("digits", "number", "text", "name")
+# Variables read digit by digit unless the flow says otherwise (ID tails, phone numbers): the
+# name is id_last..., or ends in one of these (searched from the end: linear in the name).
+_DIGIT_VARIABLE = re.compile(r"\Aid_last\d*\Z|(?:phone|mobile|tel|account|card|_no|number|code)\Z")
+# The applicant's name: read as a name (its surname's reading; never spelled as capitals).
+_NAME_VARIABLE = re.compile(r"(?:applicant_|investor_|full_)?name")
 
 MIDDLE_DOTS = "\u00b7\u0387\u16eb\u2022\u2027\u2219\u22c5\u2e31\u30fb\u318d\uff65\U00010101"
 _MIDDLE_DOT = re.compile(f"[{MIDDLE_DOTS}]")
@@ -60,12 +73,14 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 
 _NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
-_ZH_DIGIT_CUES = ("尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
+_ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
                   "单号|流水号|客服|尾数|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
-                  "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?")
+                  "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
+                  # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
+                  "(?:号码|号|码)?")
 _EN_DIGIT_CUES = (r"ending in|ends in|ending with|number|no\.|phone|telephone|hotline|tel\.?|"
-                  r"account|code|ID|PIN|card|tail|"
+                  r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
 # Digits after a cue, with the group separators phone and card numbers are written with
 # (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
@@ -73,17 +88,22 @@ _CUED_DIGITS = r"(?P<d>\(?\d[\dA-Za-z]*\)?(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)"
 _ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
 _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
-# A phone-style number of three or more groups (400-820-8820) is an identifier even uncued.
-_GROUPED_DIGITS = re.compile(r"(?<![\d.,-])\d{3,4}(?:-\d{3,4}){2,}(?![\d.,-])")
+# A phone-style number of three or more groups (400-820-8820) is an identifier even uncued, and
+# so is a card or phone number in groups of four after spaces (6222 0201 2345 6789, 138 0013
+# 8000); thousands are never grouped by fours. (The second lookbehind starts a match only at
+# the first group, so a long run of groups is scanned once.)
+_GROUPED_DIGITS = re.compile(r"(?<![\d.,-])\d{3,4}(?:-\d{3,4}){2,}(?![\d.,-])"
+                             r"|(?<![\d.,])(?<!\d )\d{3,4}(?: \d{4}){2,}(?: \d{1,4})?(?![\d.,])")
 # A run of digits ending in an ID check letter (105X), or starting with 0 (0571), or 5+ long.
 # (\w would match CJK characters too: "尾号105X" has a word character before the digits.)
 _ID_TAIL = re.compile(r"(?<![A-Za-z0-9_.])\d+[Xx](?![A-Za-z0-9_])")
 _LEADING_ZERO = re.compile(r"(?<![A-Za-z0-9_.,])0\d+(?![\d.,])")
 _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?![\d.,])")
 # What makes a number a quantity, not an identifier, when it follows.
-_ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰]")
-_EN_UNITS = re.compile(r"(?:yuan|dollars?|shares?|days?|years?|months?|people|persons?|times|"
-                       r"percent|units?|kg|km|m|%|‰)\b", re.IGNORECASE)
+_ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]")
+_EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|days?|years?|"
+                       r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
+                       r"trillion|kg|km|m)\b|[%‰‱]", re.IGNORECASE)
 
 _SUPERSCRIPT = re.compile(r"[\u00b2\u00b3\u00b9\u2070-\u209f]")
 
@@ -108,16 +128,51 @@ def fold(text: str) -> str:
     return re.sub(r"[ \t\r\n\u3000]+", " ", text).strip()
 
 
-def normalise_name(value: str) -> str:
-    """An applicant's name or variable as stored: NFC, middle dots as U+00B7, trimmed."""
+# Code points a name cannot hold: variation selectors (the emoji presentation of a character),
+# tag characters and zero-width ones are invisible; symbols and emoji cannot be spoken.
+_VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_CJK_PLANES = re.compile("[\U00020000-\U0003ffff]")  # Extension H and later: Cn to Python 3.11
+
+
+def _name_char_problem(ch: str) -> str | None:
+    """Why ``ch`` cannot be part of a name (a phrase for an error message), or None."""
+    cat = unicodedata.category(ch)
+    what = unicodedata.name(ch, "").lower() or "character"
+    if _VARIATION_SELECTOR.match(ch) or cat == "Cf":
+        return f"the invisible character U+{ord(ch):04X} ({what})"
+    if cat.startswith("S") or cat == "Me":
+        return f"the symbol {ch} (U+{ord(ch):04X}, {what}); emoji and symbols cannot be spoken"
+    if cat in ("Cc", "Co", "Cs") or (cat == "Cn" and not _CJK_PLANES.match(ch)):
+        return f"the code point U+{ord(ch):04X}, which is not a letter"
+    return None
+
+
+def normalise_name(value: str, field: str = "name") -> str:
+    """An applicant's name or variable as stored: NFC, middle dots as U+00B7, trimmed.
+
+    Raises ValueError, naming ``field`` and the character, for what a name cannot hold:
+    zero-width and other invisible formatting characters (U+200B, U+200D, U+FEFF, variation
+    selectors, tags), emoji and other symbols, control, private-use and unassigned code points.
+    Letters of every script, combining accents, spaces and the punctuation of names (· ' - .)
+    are kept.
+    """
     text = unicodedata.normalize("NFC", value)
     text = _MIDDLE_DOT.sub("\u00b7", text)
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text).strip()
+    for ch in text:
+        problem = _name_char_problem(ch)
+        if problem is not None:
+            raise ValueError(f"{field} must not contain {problem}; write the {field} as it "
+                             "is on the ID document")
+    return text
 
 
 def default_reading(name: str) -> str:
-    """How a variable is read when the flow does not say: digits for ID tails and phones."""
-    return "digits" if _DIGIT_VARIABLE.fullmatch(name) else "text"
+    """How a variable is read when the flow does not say: digits for ID tails and phones,
+    ``name`` for the applicant's name (``name``, ``applicant_name`` ...), else text."""
+    if _NAME_VARIABLE.fullmatch(name):
+        return "name"
+    return "digits" if _DIGIT_VARIABLE.search(name) else "text"
 
 
 def spell_digits(value: str, locale: str) -> str:
@@ -131,19 +186,210 @@ def spell_digits(value: str, locale: str) -> str:
 
 
 def read_variable(value: str, reading: str, locale: str) -> str:
-    """A variable's value as the voice should get it, by its reading (digits, number, text)."""
+    """A variable's value as the voice should get it, by its reading.
+
+    ``digits``: one by one (1012 -> 一零一二 / "one zero one two"). ``number``: a cardinal in
+    words, so no later rule reads it otherwise (1012 -> 一千零一十二 / "one thousand twelve");
+    a value that is not a plain number is left as it is. ``name``: see ``read_name``.
+    ``text``: unchanged. Raises ValueError for another reading.
+    """
     if reading not in READINGS:
         raise ValueError(f"unknown reading {reading!r}; use {', '.join(READINGS)}")
     value = str(value)
     if reading == "digits":
         return spell_digits(value, locale)
-    if reading == "number" and is_zh(locale):
+    if reading == "number":
         plain = fold(value).replace(",", "")
         try:
-            return zh_cardinal(plain)
+            return zh_cardinal(plain) if is_zh(locale) else en_number_words(plain)
         except ValueError:
             return value
+    if reading == "name":
+        return read_name(value, locale)
     return value
+
+
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def read_name(value: str, locale: str) -> str:
+    """A person's name as the voice should get it.
+
+    Its first characters, when they are a surname read otherwise than usual (曾 zēng, 单 shàn,
+    尉迟 yù chí: ``kiosk.speech.textnorm.zh_surname``), are given as tone-marked pinyin in
+    Mandarin (which espeak-ng reads as written) and as capitalised pinyin in English ("Zeng").
+    A word in capitals (ZHANG SAN, as on a passport) is a name, not an acronym: it is given
+    capitalised (Zhang San) so that no rule spells it letter by letter.
+    """
+    text = _LETTER_WORD.sub(lambda m: m.group(0).capitalize() if m.group(0).isupper()
+                            else m.group(0), value.strip())
+    found = zh_surname(text)
+    if found is None:
+        return text
+    surname, reading = found
+    if not is_zh(locale):
+        reading = " ".join(_toneless(s).capitalize() for s in reading.split())
+    return f"{reading} {text[len(surname):]}".strip()
+
+
+def _toneless(syllable: str) -> str:
+    """Tone-marked pinyin without its tone marks: zēng -> zeng (ü stays ü)."""
+    parts = unicodedata.normalize("NFD", syllable)
+    plain = "".join(c for c in parts if c not in "\u0300\u0301\u0304\u030c")
+    return unicodedata.normalize("NFC", plain)
+
+
+_EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_EN_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+            "ninety")
+_EN_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion")
+_PLAIN_NUMBER = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
+
+
+def _en_below_thousand(n: int) -> list[str]:
+    words: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [_EN_ONES[hundreds], "hundred"]
+    if rest >= 20:
+        tens, ones = divmod(rest, 10)
+        words.append(_EN_TENS[tens])
+        if ones:
+            words.append(_EN_ONES[ones])
+    elif rest or not words:
+        words.append(_EN_ONES[rest])
+    return words
+
+
+def en_number_words(number: str) -> str:
+    """A plain decimal number in English words, as read aloud (US style, no "and").
+
+    "1012" -> "one thousand twelve", "-3.5" -> "minus three point five", "0.05" -> "zero
+    point zero five". Raises ValueError for anything but an optional minus, digits and one
+    decimal point, or for more than 18 digits before the point.
+    """
+    m = _PLAIN_NUMBER.fullmatch(number or "")
+    if m is None or len(m.group(2).lstrip("0")) > 18:
+        raise ValueError(f"not a plain decimal number of at most 18 digits: {number!r}")
+    sign, whole, frac = m.groups()
+    n = int(whole)
+    groups: list[int] = []
+    while n:
+        n, group = divmod(n, 1000)
+        groups.append(group)
+    words = [] if groups else ["zero"]
+    for i in range(len(groups) - 1, -1, -1):
+        if groups[i]:
+            words += _en_below_thousand(groups[i]) + ([_EN_SCALES[i]] if i else [])
+    if frac:
+        words += ["point"] + [EN_DIGITS[c] for c in frac]
+    return ("minus " if sign else "") + " ".join(words)
+
+
+# --------------------------------------------------------------------------- shared
+
+# Comparison signs, written several ways, as the two the rules below say.
+_COMPARE = re.compile(r">=|<=|[≧⩾≦⩽]")
+_COMPARE_AS = {">=": "≥", "≧": "≥", "⩾": "≥", "<=": "≤", "≦": "≤", "⩽": "≤"}
+
+# Two or three numbers joined by colons: a clock time (9:05, 15:30:00) or a ratio (1:10).
+_COLON_NUMBERS = re.compile(r"(?<![\d:.])(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)"
+                            r"(?::(?P<c>\d+(?:\.\d+)?))?(?![\d:]|\.\d)")
+# Words that make a colon between numbers a ratio: before it (比例1:10, "ratio of 1:10") or
+# after it (按1:10的比例, "a 2:1 split").
+_ZH_RATIO_BEFORE = re.compile(r"(?:比例|比率|比值|配比|比分|杠杆|倍率|赔率|兑换|折算|拆分|送股|"
+                              r"合股|缩股|配售|比)[为是约按：:\s]*\Z")
+_ZH_RATIO_AFTER = re.compile(r"\s*的?(?:比例|比率|配比|配售|兑换|折算|拆分|送股|合股|缩股|杠杆)")
+_EN_RATIO_BEFORE = re.compile(r"\b(?:ratios?|proportions?|odds|scale|leverage|split|mix)\b"
+                              r"[\s:=]*(?:[A-Za-z]+\s+){0,3}\Z", re.IGNORECASE)
+_EN_RATIO_AFTER = re.compile(r"\s*(?:ratio|split|leverage|odds|scale|mix)\b", re.IGNORECASE)
+
+
+def _clock(m: re.Match) -> tuple[int, int, int | None] | None:
+    """(hour, minute, second) when the colon numbers are shaped as a clock time."""
+    a, b, c = m.group("a"), m.group("b"), m.group("c")
+    if "." in a + b + (c or "") or len(a) > 2 or len(b) != 2 or (c is not None and len(c) != 2):
+        return None
+    h, mi, s = int(a), int(b), (int(c) if c is not None else None)
+    if h > 23 or mi > 59 or (s is not None and s > 59):
+        return None
+    return h, mi, s
+
+
+def _is_ratio(text: str, m: re.Match, before: re.Pattern, after: re.Pattern) -> bool:
+    """A ratio: not shaped as a time (1:5, 1:100, 2.5:1), or a ratio word next to it."""
+    if _clock(m) is None:
+        return True
+    return bool(before.search(text[max(0, m.start() - 24):m.start()])
+                or after.match(text, m.end(), m.end() + 12))
+
+
+# Capital letters spelled one by one, with an optional plural s (ETFs: "E T F's" in English,
+# E T F in Mandarin, which has no plural) -- when they are an acronym: see _spelled.
+_ACRONYM = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z]{2,})(?P<s>s?)(?![A-Za-z])")
+# Acronyms spelled wherever they stand, also among words in capitals (RISK NOTICE: ETF).
+KNOWN_ACRONYMS = frozenset("""
+    AI AML API APP ATM BSE CDR CEO CFO CNY CPI CSRC CTO EPS ESG ETF EU EUR FAQ FOF GBP GDP HK HKD
+    ID IPO IRR JPY KYC LOF LPR NAV NEEQ OK OTP PB PC PDF PE PIN PMI PPI QDII QFII QR REIT RMB
+    ROE ROI RQFII SMS SSE ST SZSE TV UK UN URL USB USD VIP""".split())
+# Short English words a notice writes in capitals (NOTE, RISK, HELLO): read as words. The
+# voice's own dictionary is not reachable without running it, so this is the cheap list.
+COMMON_WORDS = frozenset("""
+    AN AM AS AT BE BY DO GO HE IF IN IS ME MY NO OF ON OR SO TO UP WE
+    ACT ADD AGE AGO ALL AND ANY ARE ASK BAD BIG BUT BUY CAN DAY DUE END FAX FEE FOR GET HAS
+    HER HIM HIS HOW ITS LAW LET LOW MAY NEW NOT NOW OFF OLD ONE OUR OUT OWN PAY PUT SEE SET
+    SHE SIT TAX THE TOO TOP TRY TWO USE WAY WHO WHY WIN YES YET YOU
+    ALSO AWAY BACK BANK BEEN BEST BOTH BUSY CALL CARD CARE CASH DATA DATE DEAR DONE DOWN EACH
+    EVEN FACE FAIL FEES FILL FIND FIVE FORM FOUR FREE FROM FULL FUND GAIN GIVE GOOD HAVE HEAD
+    HELP HERE HIGH HOLD HOME INTO JUST KEEP KIND LAST LATE LEFT LESS LIKE LIST LIVE LOAN LONG
+    LOOK LOSE LOSS LOST MADE MAKE MANY MORE MOST MOVE MUCH MUST NAME NEAR NEED NEXT NINE NONE
+    NOTE ONCE ONLY OPEN OVER PAGE PAID PART PASS PLAN PLAY READ REAL RISK RULE SAFE SAID SALE
+    SAME SAVE SEEN SELL SEND SHOW SIGN SOME SOON STAY STEP STOP SURE TAKE TALK TELL TERM TEST
+    TEXT THAN THAT THEM THEN THEY THIS TIME TRUE TURN TYPE UNIT UPON USED USER VERY VIEW VOID
+    WAIT WANT WARN WELL WERE WHAT WHEN WILL WITH WORD WORK YEAR YOUR ZERO
+    ABOUT ABOVE AFTER AGAIN AGREE ALERT ALLOW ASSET AUDIT BEGIN BELOW BOARD BONDS BONUS CAUSE
+    CHECK CLEAR CLOSE COSTS COUNT DAILY DEBIT DELAY DRAFT EARLY ENTER EQUAL ERROR EVERY FINAL
+    FIRST FOCUS FUNDS GUIDE HAPPY HELLO INDEX ISSUE LEGAL LEVEL LIGHT LIMIT LOCAL LOWER MONEY
+    MONTH NEVER NOTES OFFER ORDER OTHER OWNER PAUSE PHONE PLACE POINT PRICE PRIOR PROOF QUICK
+    QUOTA RATES READY RIGHT RISKS RULES SCORE SHARE SHORT SINCE SMILE SORRY SOUND SPEAK STAND
+    START STATE STILL STOCK STORE TERMS THANK THEIR THERE THESE THING THINK THOSE THREE TODAY
+    TOTAL TRADE TRUST UNDER UNTIL USAGE VALID VALUE VIDEO VOICE WATCH WHERE WHICH WHILE WHOLE
+    WORDS WORLD WRITE WRONG YIELD YOURS""".split())
+_CAPS_BEFORE = re.compile(r"(?<![A-Za-z])[A-Z]{2,}[\s,.;:!?'&/\u00b7-]{1,3}\Z")
+_CAPS_AFTER = re.compile(r"[\s,.;:!?'&/\u00b7-]{1,3}[A-Z]{2,}(?![a-z])")
+
+
+def _spelled(text: str, m: re.Match) -> bool:
+    """Whether the capitals at ``m`` are an acronym, spelled letter by letter.
+
+    The rule, in order: a known acronym (ETF, ID, KYC, CSRC ...) is spelled; a word with no
+    vowel letter (HK, CSRC) cannot be said as a word and is spelled; a word next to another
+    word in capitals (WELCOME TO ..., ZHANG SAN) is text written in capitals, read as words;
+    otherwise a word of up to five letters is spelled unless it is a common English word
+    (NOTE, RISK, HELLO), and a longer one (WELCOME) is a word.
+    """
+    word = m.group("a")
+    if word in KNOWN_ACRONYMS:
+        return True
+    if not re.search("[AEIOUY]", word):
+        return True
+    if _CAPS_BEFORE.search(text, max(0, m.start() - 24), m.start()) or \
+            _CAPS_AFTER.match(text, m.end(), m.end() + 24):
+        return False
+    return len(word) <= 5 and word not in COMMON_WORDS
+
+
+def _acronyms(text: str, zh: bool) -> str:
+    def sub(m: re.Match) -> str:
+        word, plural = m.group("a"), m.group("s")
+        if not _spelled(text, m):
+            return word.capitalize() + plural  # said as a word, never spelled by the voice
+        if zh:
+            return " " + " ".join(word) + " "
+        return " ".join(word) + ("'s" if plural else "")
+
+    return _ACRONYM.sub(sub, text)
 
 
 # --------------------------------------------------------------------------- Mandarin
@@ -165,37 +411,55 @@ def _zh_date(m: re.Match) -> str:
     return out
 
 
-def _zh_time(m: re.Match) -> str:
-    h, mi, s = int(m.group(1)), int(m.group(2)), m.group(3)
+def _zh_time(h: int, mi: int, s: int | None) -> str:
     out = zh_cardinal(str(h)) + "点"
     if mi:
         out += ("零" if mi < 10 else "") + zh_cardinal(str(mi)) + "分"
-    if s is not None and int(s):
-        out += zh_cardinal(str(int(s))) + "秒"
+    if s:
+        out += zh_cardinal(str(s)) + "秒"
     return out
+
+
+def _zh_colon(text: str, m: re.Match) -> str:
+    """A clock time (9:05 -> 九点零五分), or a ratio (比例1:10 -> 一比十; 1:5 -> 一比五)."""
+    if _is_ratio(text, m, _ZH_RATIO_BEFORE, _ZH_RATIO_AFTER):
+        return "比".join(g for g in m.group("a", "b", "c") if g is not None)
+    clock = _clock(m)
+    assert clock is not None
+    return _zh_time(*clock)
 
 
 _ZH_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})(?:年(?:(?P<mo>\d{1,2})月(?:(?P<d>\d{1,2})[日号])?)?"
                       r"|[-/.](?P<mo2>\d{1,2})[-/.](?P<d2>\d{1,2})(?!\d))")
-_TIME = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?![\d:])")
-_ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])(?:[+-]|±))?(?P<n>{_NUM})\s*(?P<unit>[%‰])")
-_RANGE = re.compile(rf"(?P<a>{_NUM})\s*(?P<ua>[%‰]|[万亿千百倍]?)\s*(?:-|~|至)\s*(?P<b>{_NUM})"
-                    r"\s*(?P<ub>[%‰])?")
+# Month/day (12/31): a date when the words around it say so, else a fraction (3/4 四分之三).
+_ZH_MONTH_DAY = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?![\d/]|\.\d)")
+_ZH_DATE_BEFORE = re.compile(r"(?:截止|截至|日期|到期|生日|期限|每年|今年|明年|去年|"
+                             r"于|在|从|自|至|到)[为是：:\s]*\Z")
+_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|至|到|[(（]?"
+                            r"(?:周|星期)[一二三四五六日天])")
+_ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])(?:[+-]|±))?(?<!\d)(?P<n>{_NUM})\s*"
+                         r"(?P<unit>[%‰‱])")
+_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?:-|~|至)\s*"
+                    rf"(?P<b>{_NUM})\s*(?P<ub>[%‰‱])?")
 # Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
 _ZH_TIME_RANGE = re.compile(r"([点分秒])\s*-\s*(?=[零一二三四五六七八九十两])")
-_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£])\s*(?P<n>{_NUM})(?P<mult>[万亿]?)")
-_ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑"}
+_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
+                           rf"\s*(?P<n>{_NUM})(?P<mult>[万亿]?)")
+_ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
+                "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
+                "GBP": "英镑"}
+# An amount with decimals before its currency (100.00元, 1,234.50元): trailing zeros unsaid.
+_ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
+                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|人民币))")
 _PLUS_BETWEEN = re.compile(r"(?<=[A-Za-z0-9])\s*\+\s*(?=\d)")
 _SIGNED = re.compile(rf"(?<![A-Za-z0-9_.])(?P<sign>[+-]|±)(?P<n>{_NUM})")
 _NUMBER = re.compile(rf"(?<![0-9.]){_NUM}|\d+")
 _FRACTION = re.compile(r"(?<![0-9.])(\d+)/(\d+)(?![0-9])")
-# Capitals spelled letter by letter, with an optional plural s (ETFs: "E T F's" in English,
-# E T F in Mandarin, which has no plural).
-_ACRONYM = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z]{2,})(?P<s>s?)(?![A-Za-z])")
 _ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "°C": "摄氏度", "°": "度",
                "~": "到", "/": "每", "*": " ", "^": " ", "|": " ", "_": " ", "<": "小于",
-               ">": "大于", "\\": " ", "\u00b7": " "}
-_ZH_SYMBOL = re.compile("°C|[&=@#°~/*^|_<>\\\\\u00b7]")
+               ">": "大于", "≥": "大于等于", "≤": "小于等于", "≠": "不等于", "‱": "万分之",
+               "\\": " ", "\u00b7": " "}
+_ZH_SYMBOL = re.compile("°C|[&=@#°~/*^|_<>≥≤≠‱\\\\\u00b7]")
 
 
 def _cued_digits(m: re.Match, locale: str) -> str:
@@ -208,17 +472,31 @@ def _zh_range(m: re.Match) -> str:
     return f"{m.group('a')}{unit_a}到{m.group('b')}{ub}"
 
 
+_ZH_PER = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
+
+
 def _zh_percent(m: re.Match) -> str:
     sign = {"-": "负", "+": "正", "±": "正负"}.get(m.group("sign") or "", "")
-    head = "百分之" if m.group("unit") == "%" else "千分之"
-    return sign + head + _zh_number(m.group("n"))
+    return sign + _ZH_PER[m.group("unit")] + _zh_number(m.group("n"))
+
+
+def _trim_decimals(n: str) -> str:
+    """1,000.50 -> 1,000.5; 100.00 -> 100 (an amount's trailing zeros are not said)."""
+    return n.rstrip("0").rstrip(".") if "." in n else n
 
 
 def _zh_money(m: re.Match) -> str:
-    n = m.group("n")
-    if "." in n:
-        n = n.rstrip("0").rstrip(".")  # ¥1,000.50 is 一千点五元
-    return n + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
+    return _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
+
+
+def _zh_month_day(text: str, m: re.Match) -> str:
+    mo, d = int(m.group("mo")), int(m.group("d"))
+    dated = (_ZH_DATE_BEFORE.search(text, max(0, m.start() - 8), m.start())
+             or _ZH_DATE_AFTER.match(text, m.end(), m.end() + 8))
+    if not (dated and 1 <= mo <= 12 and 1 <= d <= 31):
+        return m.group(0)
+    said_day = text[m.end():m.end() + 1] in ("日", "号")  # 12/31日: the 日 is written
+    return zh_cardinal(str(mo)) + "月" + zh_cardinal(str(d)) + ("" if said_day else "日")
 
 
 def _zh_signed(m: re.Match) -> str:
@@ -251,10 +529,16 @@ def _zh_cjk(text: str) -> str:
     return "".join(out)
 
 
+def _subst(pattern: re.Pattern, text: str, fn) -> str:
+    """``pattern.sub`` whose replacement sees the whole text (for the words around a match)."""
+    return pattern.sub(lambda m: fn(text, m), text)
+
+
 def _zh_speakable(text: str) -> str:
     text = _ZH_DATE.sub(lambda m: _zh_date(m) if m.group("mo2") is None else _zh_date_iso(m),
                         text)
-    text = _TIME.sub(_zh_time, text)
+    text = _subst(_ZH_MONTH_DAY, text, _zh_month_day)
+    text = _subst(_COLON_NUMBERS, text, _zh_colon)
     text = _ZH_TIME_RANGE.sub(r"\1到", text)
     text = _ZH_CUED.sub(lambda m: _cued_digits(m, "zh"), text)
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "zh"), text)
@@ -262,13 +546,14 @@ def _zh_speakable(text: str) -> str:
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _zh_long_digits(text)
     text = _MONEY_PREFIX.sub(_zh_money, text)
+    text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
     text = _PLUS_BETWEEN.sub("加", text)
     text = _SIGNED.sub(_zh_signed, text)
     text = _NUMBER.sub(lambda m: _zh_number(m.group(0)), text)
-    text = _ACRONYM.sub(lambda m: " " + " ".join(m.group("a")) + " ", text)
+    text = _acronyms(text, zh=True)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
@@ -292,16 +577,33 @@ def _zh_date_iso(m: re.Match) -> str:
 # --------------------------------------------------------------------------- English
 
 _EN_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_EN_RANGE = re.compile(rf"(?P<a>{_NUM})\s*(?P<ua>[%‰]?)\s*(?:-|~)\s*(?P<b>{_NUM})")
-_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£])\s*(?P<n>{_NUM})")
-_EN_CURRENCY = {"¥": "yuan", "$": "dollars", "US$": "US dollars", "HK$": "Hong Kong dollars",
-                "€": "euros", "£": "pounds"}
-_EN_CN_MONEY = re.compile(rf"(?P<n>{_NUM})\s*(?P<mult>[万亿]?)(?:元|人民币)")
-_EN_CN_MULT = re.compile(rf"(?P<n>{_NUM})\s*(?P<mult>[万亿])")
+_EN_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]?)\s*(?:-|~)\s*(?P<b>{_NUM})")
+# am / pm after a clock time: 3:00 pm, 3:00PM, 3:00 p.m.
+_AM_PM = r"(?P<ampm>[AaPp])(?:\.\s?[Mm]\.?|\s?[Mm])(?![A-Za-z])"
+_EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
+# Two clock times joined by a dash (9:30-11:30, 9:00 am-5:00 pm): a range, "to".
+_EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*(?=\d{1,2}:\d\d)")
+_EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
+_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
+                       rf"\s*(?P<n>{_NUM})(?P<mult>[万亿]?){_EN_SCALE}?")
+_EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s*"
+                             r"(?P<cur>元|人民币|块钱?|(?:RMB|CNY|USD|HKD|EUR|GBP|yuan|dollars?)\b)")
+# The currency's name (singular), and its hundredth (singular, plural) where it has one.
+_EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人民币": "yuan",
+                "块": "yuan", "块钱": "yuan", "yuan": "yuan", "$": "dollar", "dollar": "dollar",
+                "dollars": "dollar", "US$": "US dollar", "USD": "US dollar",
+                "HK$": "Hong Kong dollar", "HKD": "Hong Kong dollar", "€": "euro", "EUR": "euro",
+                "£": "pound", "GBP": "pound"}
+_EN_SUBUNIT = {"dollar": ("cent", "cents"), "euro": ("cent", "cents"), "pound": ("penny", "pence")}
+_EN_SCALES_ABBR = {"k": "thousand", "m": "million", "mn": "million", "b": "billion",
+                   "bn": "billion"}
+_EN_CN_MULT = re.compile(rf"(?<!\d)(?P<n>{_NUM})\s*(?P<mult>[万亿])")
 _EN_SYMBOLS = {"&": " and ", "@": " at ", "=": " equals ", "~": " about ", "‰": " per mille",
+               "‱": " per ten thousand", "≥": " at least ", "≤": " at most ",
+               ">": " greater than ", "<": " less than ", "≠": " not equal to ",
                "°C": " degrees Celsius", "°": " degrees", "#": " number ", "\u00b7": " ",
                "*": " ", "^": " ", "|": " ", "_": " ", "\\": " "}
-_EN_SYMBOL = re.compile("°C|[&@=~‰°#*^|_\\\\\u00b7]")
+_EN_SYMBOL = re.compile("°C|[&@=~‰‱≥≤<>≠°#*^|_\\\\\u00b7]")
 
 
 def _en_date(m: re.Match) -> str:
@@ -311,19 +613,64 @@ def _en_date(m: re.Match) -> str:
     return f"{EN_MONTHS[mo - 1]} {d}, {y}"
 
 
+def _en_clock(text: str, m: re.Match) -> str:
+    """A clock time in words (9:05 -> "nine oh five", 3:00 pm -> "three p m", 15:30 ->
+    "three thirty p m"), or a ratio ("ratio 1:10" -> "1 to 10"; 1:5 -> "1 to 5")."""
+    ampm = m.group("ampm")
+    if ampm is None and _is_ratio(text, m, _EN_RATIO_BEFORE, _EN_RATIO_AFTER):
+        return " to ".join(g for g in m.group("a", "b", "c") if g is not None)
+    clock = _clock(m)
+    if clock is None:  # 1:5 pm: not a time; leave it
+        return m.group(0)
+    h, mi, s = clock
+    half = ampm.lower() if ampm else None
+    if half is None and h > 12:
+        h, half = h - 12, "p"
+    elif half is None and h == 0:
+        h, half = 12, "a"
+    elif h == 0:
+        h = 12
+    words = en_number_words(str(h))
+    if mi == 0:
+        words += "" if half else " o'clock"
+    else:
+        words += (" oh " if mi < 10 else " ") + en_number_words(str(mi))
+    if s:
+        words += " and " + en_number_words(str(s)) + (" second" if s == 1 else " seconds")
+    return words + (f" {half} m" if half else "")
+
+
 def _en_scaled(n: str, mult: str) -> str:
     value = float(n.replace(",", "")) * (10_000 if mult == "万" else 100_000_000 if mult else 1)
     return f"{value:.0f}" if value.is_integer() else f"{value:g}"
 
 
+def _en_amount(n: str, unit: str, scale: str = "") -> str:
+    """An amount of a currency in words espeak-ng reads right: "$12.30" -> "12 dollars and 30
+    cents", "$0.50" -> "50 cents", "$1.5 million" -> "1.5 million dollars", "¥100.00" -> "100
+    yuan" (yuan are said with a decimal point: 1234.5 yuan)."""
+    n = n.replace(",", "")
+    plural = unit if unit == "yuan" else unit + "s"
+    if scale:
+        return f"{_trim_decimals(n)} {scale} {plural}"
+    whole, _, frac = n.partition(".")
+    sub = _EN_SUBUNIT.get(unit.split()[-1])
+    if frac and sub and len(frac) <= 2:
+        w, cents = int(whole), int((frac + "0")[:2])
+        head = f"{w} {unit if w == 1 else plural}"
+        tail = f"{cents} {sub[0] if cents == 1 else sub[1]}"
+        return head if not cents else tail if not w else f"{head} and {tail}"
+    value = _trim_decimals(n)
+    return f"{value} {unit if value == '1' else plural}"
+
+
 def _en_money(m: re.Match) -> str:
-    n = m.group("n").replace(",", "")
-    word = _EN_CURRENCY[m.group("cur")]
-    if "." in n and m.group("cur") in ("$", "US$", "HK$", "€", "£"):
-        whole, cents = n.split(".", 1)
-        cents = (cents + "0")[:2]
-        return f"{whole} {word}" + (f" and {int(cents)} cents" if int(cents) else "")
-    return f"{n} {word}"
+    n, mult = m.group("n"), m.group("mult") or ""
+    if mult:
+        n = _en_scaled(n, mult)
+    abbr = m.groupdict().get("abbr")
+    scale = m.groupdict().get("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
+    return _en_amount(n, _EN_CURRENCY[m.group("cur")], scale.lower())
 
 
 def _en_long_digits(text: str) -> str:
@@ -347,19 +694,20 @@ def _en_cjk(text: str) -> str:
 
 def _en_speakable(text: str) -> str:
     text = _EN_ISO_DATE.sub(_en_date, text)
+    text = _EN_TIME_RANGE.sub(r"\1 to ", text)
+    text = _subst(_EN_CLOCK, text, _en_clock)
     text = _EN_CUED.sub(lambda m: _cued_digits(m, "en"), text)
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
-    text = _EN_CN_MONEY.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")) + " yuan", text)
+    text = _EN_MONEY.sub(_en_money, text)
+    text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
     text = _en_long_digits(text)
-    text = _EN_MONEY.sub(_en_money, text)
     text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to {m.group('b')}", text)
     text = _SIGNED.sub(lambda m: {"-": "minus ", "+": "plus ", "±": "plus or minus "}[
         m.group("sign")] + m.group("n"), text)
-    text = _ACRONYM.sub(lambda m: " ".join(m.group("a")) + ("'s" if m.group("s") else ""),
-                        text)
+    text = _acronyms(text, zh=False)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
     return _en_cjk(text)
 
@@ -367,13 +715,19 @@ def _en_speakable(text: str) -> str:
 # --------------------------------------------------------------------------- public
 
 
-def speakable(text: str, locale: str) -> str:
+def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -> str:
     """The text the voice should get for the written ``text`` in ``locale`` (pure, ~0.1 ms).
 
-    Mandarin for zh*/cmn* locales, English rules otherwise. Never raises on odd input: what
-    no rule covers is passed on unchanged (or dropped, for characters with no reading).
+    Mandarin for zh*/cmn* locales, English rules otherwise. Every rule is linear in the
+    length of the text. Raises ValueError for a text longer than ``max_chars`` characters
+    (MAX_SPEAKABLE_CHARS); other odd input never raises: what no rule covers is passed on
+    unchanged (or dropped, for characters with no reading).
     """
+    if len(text) > max_chars:
+        raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
+                         f"{max_chars} per prompt: split it into shorter prompts")
     text = _SUPERSCRIPT.sub("", fold(text))
+    text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、])", r"\1", text)
     return re.sub(r" {2,}", " ", text).strip()
@@ -384,7 +738,8 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
 
     Characters with no reading at all; symbols the voice would read as English words (or not
     at all); digit runs longer than 4 that no rule marks as an identifier or a quantity (the
-    voice would guess: write them after 电话/编号/"number", or as a variable ``{x:digits}``).
+    voice would guess: write them after 电话/手机号/编号/"number", or as a variable
+    ``{x:digits}``).
     """
     zh = is_zh(locale)
     for i, ch in enumerate(text):
@@ -397,17 +752,21 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
+    # The cue the normaliser reads the digits by ends right before them (searched in a short
+    # window, so many digit runs in one text stay linear).
     if zh:
-        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*$")
+        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
     else:
-        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:is\s+)?$", re.IGNORECASE)
+        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?\Z",
+                                 re.IGNORECASE)
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
-        if spoken_cues.search(text[:m.start()]) or _quantity_follows(text, m.end(), units):
+        if spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
+                _quantity_follows(text, m.end(), units):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
-                               "what they are (电话/编号/'number ...' before them) or write a "
-                               "quantity with its unit")
+                               "what they are (电话/编号/'number ...' before them) or "
+                               "write a quantity with its unit")
 
 
 def fold_keep_offsets(text: str) -> str:

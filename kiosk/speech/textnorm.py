@@ -14,6 +14,8 @@ Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``)
   matching homophones (是的 / 是得) and characters Whisper picks wrongly.
 * ``zh_cardinal(number)``: "3.5" -> 三点五, "-10000" -> 负一万 (cn2an), for the guide's voice.
 * ``zh_reading(char)``: a character's pinyin with its tone number ("tuo1"), or None.
+* ``zh_surname(name)``: the surname a name begins with and its reading as a surname, when that
+  differs from the common one ("曾国藩" -> 曾, "zēng"), or None.
 * ``en_tokens(text)``: lower-case words, number words and digit strings as single digits
   ("eight eight", "88", "8-8" -> ``["8", "8"]``), common contractions expanded.
 """
@@ -175,3 +177,33 @@ def zh_reading(char: str) -> str | None:
     if not marked:
         return None
     return str(to_tone3(marked.split(",")[0], neutral_tone_with_five=True)).replace("ü", "v")
+
+
+# Surnames read otherwise than the character's common reading (曾 is céng in 曾经, zēng as a
+# surname). pypinyin has no surname mode (mozillazg/python-pinyin #120, #297), so the table
+# is here: tone-marked pinyin, which espeak-ng's Mandarin voice reads as written. Compound
+# surnames first: 尉迟 is yù chí, while 尉 alone is wèi.
+ZH_SURNAMES = {
+    "尉迟": "yù chí", "万俟": "mò qí", "长孙": "zhǎng sūn", "澹台": "tán tái", "令狐": "líng hú",
+    "曾": "zēng", "单": "shàn", "解": "xiè", "仇": "qiú", "区": "ōu", "朴": "piáo", "查": "zhā",
+    "盖": "gě", "覃": "qín", "乐": "yuè", "缪": "miào", "翟": "zhái", "华": "huà", "任": "rén",
+    "纪": "jǐ", "燕": "yān", "秘": "bì", "种": "chóng", "重": "chóng", "繁": "pó", "过": "guō",
+    "折": "shè", "哈": "hǎ", "能": "nài", "佴": "nài", "粘": "niàn", "藏": "zàng", "都": "dū",
+    "六": "lù", "薄": "bó", "阚": "kàn", "乜": "niè", "召": "shào", "句": "gōu", "员": "yùn",
+    "贠": "yùn", "祭": "zhài", "卜": "bǔ", "葛": "gě", "么": "yāo", "黑": "hè",
+}
+
+
+def zh_surname(name: str) -> tuple[str, str] | None:
+    """``(surname, reading)`` when ``name`` begins with a surname read otherwise than its
+    characters' common reading: "曾国藩" -> ("曾", "zēng"), "尉迟恭" -> ("尉迟", "yù chí").
+
+    The reading is tone-marked pinyin, one syllable per character, space-separated. None for
+    any other name (its characters' common readings are right). ``name`` is as stored (NFC,
+    trimmed: ``kiosk.guide.normalise.normalise_name``).
+    """
+    for size in (2, 1):
+        head = name[:size]
+        if len(head) == size and head in ZH_SURNAMES:
+            return head, ZH_SURNAMES[head]
+    return None
