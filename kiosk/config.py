@@ -15,7 +15,10 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.errors import ConfigError
+from kiosk.resources import SHIPPED_FLOWS_DIR
 
+# The checkout this module sits in, for tests and benches that read its files; nothing reads it
+# at run time (an installed wheel has no checkout: see kiosk.resources).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,9 +80,10 @@ class Settings(BaseSettings):
     # Reverse proxies in front of us whose X-Forwarded-For/-Proto/-Host/-Port are believed
     # (werkzeug ProxyFix); 0 trusts none. Set it to the number of proxies, never more.
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
-    data_dir: Path = REPO_ROOT / "media"
+    # Relative to the directory the service starts in (./dev.sh serve: the checkout's media/).
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "media")
     database_url: str = ""  # default: sqlite file inside data_dir
-    flows_dir: Path = REPO_ROOT / "flows"
+    flows_dir: Path = SHIPPED_FLOWS_DIR  # the sample flows the package ships
     default_flow: str = "securities_account_opening"
     secret_key: str = ""  # Flask session secret; generated into data_dir when empty
     # back-office keys for POST /api/sessions

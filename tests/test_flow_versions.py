@@ -14,9 +14,8 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import DatabaseError
 
 from kiosk.config import REPO_ROOT
-from kiosk.flows import load_flow
+from kiosk.flows import FlowLibrary, check_flow, load_flow
 from kiosk.flows.cli import flows as flows_cli
-from kiosk.flows.loader import FlowLibrary, check_flow
 from kiosk.flows.preview import count_prompts, preview_flow, report_lines
 from kiosk.flows.templates import TEMPLATE_IDS, from_template, templates
 from kiosk.flows.versions import (

@@ -14,19 +14,14 @@ pytest.importorskip("pocketsphinx", reason="speech needs pocketsphinx (see repor
 
 from kiosk.speech.corpus import noise_burst, synthesize  # noqa: E402
 from kiosk.speech.decide import Decision, decide
-from kiosk.speech.recognize import (
-    Answer,
-    Expected,
-    PocketSphinxGrammar,
-    Recognizer,
-    WhisperEngine,
-    default_recognizer,
-    pinyin_phones,
-    read_aloud_result,
-    to_pinyin,
-    verify,
-)
+from kiosk.speech.engines.base import read_aloud_result
+from kiosk.speech.engines.grammar import PocketSphinxGrammar
+from kiosk.speech.engines.whisper import WhisperEngine
+from kiosk.speech.expected import Expected
+from kiosk.speech.phones import pinyin_phones
+from kiosk.speech.recognize import Answer, Recognizer, default_recognizer, verify
 from kiosk.speech.vad import detect_speech
+from kiosk.speech.words import to_pinyin
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 

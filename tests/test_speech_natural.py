@@ -11,7 +11,8 @@ import pytest
 
 from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.decide import decide
-from kiosk.speech.recognize import Expected, Recognizer
+from kiosk.speech.expected import Expected
+from kiosk.speech.recognize import Recognizer
 from kiosk.testing import voices as tv
 
 VOICE = {v.id: v for v in tv.VOICES}

@@ -22,9 +22,11 @@ from flask import (
 )
 
 from kiosk.errors import FlowError, GuideError
-from kiosk.flows.loader import MAX_FILE_BYTES, FlowLibrary, analyse_flow
+from kiosk.flows.library import FlowLibrary
+from kiosk.flows.loader import analyse_flow
 from kiosk.flows.model import ChallengeStep, Flow, ReadAloudStep
 from kiosk.flows.preview import stand_in_variables
+from kiosk.flows.source import MAX_FILE_BYTES
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id, diff_texts, versions_for
 from kiosk.guide.normalise import speakable

@@ -1,16 +1,13 @@
-"""Broker flow scripts: the model, the loader that reports every problem, and the library."""
+"""Broker flow scripts: the model, the loader that reports every problem, and the library.
 
-from kiosk.flows.loader import (
-    MAX_FILE_BYTES,
-    MAX_PROMPT_SECONDS,
-    MIN_POOL_SIZE,
-    MIN_RETENTION_YEARS,
-    FlowLibrary,
-    Problem,
-    UnknownFlowError,
-    check_flow,
-    load_flow,
-)
+Modules: ``model`` (pydantic models of a script), ``source`` (the YAML with its marks),
+``messages`` (problems in the broker's words), ``checks`` (what pydantic cannot check),
+``loader`` (``load_flow``, ``check_flow``, speech warnings), ``library`` (flows of a directory).
+"""
+
+from kiosk.flows.checks import MAX_PROMPT_SECONDS, MIN_POOL_SIZE, MIN_RETENTION_YEARS
+from kiosk.flows.library import FlowLibrary, UnknownFlowError
+from kiosk.flows.loader import check_flow, load_flow
 from kiosk.flows.model import (
     CHALLENGES,
     VARIABLES,
@@ -26,6 +23,7 @@ from kiosk.flows.model import (
     reading_seconds,
     speaking_seconds,
 )
+from kiosk.flows.source import MAX_FILE_BYTES, Problem
 
 __all__ = [
     "CHALLENGES",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from kiosk.flows.loader import FlowLibrary, analyse_flow, speech_warnings
+from kiosk.flows.library import FlowLibrary
+from kiosk.flows.loader import analyse_flow, load_flow, speech_warnings
 from kiosk.flows.model import Flow
 
 
@@ -98,7 +99,6 @@ def _settings():
 def _flow_from_arg(ref: str, settings) -> Flow:
     """A flow from a file path, a flow id in flows_dir, or a published FLOW_ID@VERSION."""
     from kiosk.errors import FlowError
-    from kiosk.flows.loader import load_flow
     from kiosk.flows.versions import parse_ref
 
     try:

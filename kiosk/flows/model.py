@@ -1,8 +1,9 @@
 """The flow script model: what a broker may write, as pydantic models (the untrusted input).
 
 A flow is a list of steps the digital guide leads the investor through. The loader
-(``kiosk.flows.loader``) turns YAML into these models and adds the checks pydantic cannot
-express (locales, variables, speaking time); ``docs/flows.md`` is the reference for brokers.
+(``kiosk.flows.loader``) turns YAML into these models, and ``kiosk.flows.checks`` adds what
+pydantic cannot express (locales, variables, speaking time); ``docs/flows.md`` is the
+reference for brokers.
 """
 
 from __future__ import annotations

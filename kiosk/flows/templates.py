@@ -1,4 +1,4 @@
-"""Templates to start a flow from: the three flows shipped in the repository's flows/."""
+"""Templates to start a flow from: the three sample flows the package ships."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.config import REPO_ROOT
 from kiosk.errors import FlowError
 from kiosk.flows.loader import check_flow, load_flow
 from kiosk.flows.model import Flow
+from kiosk.resources import SHIPPED_FLOWS_DIR
 
-TEMPLATES_DIR = REPO_ROOT / "flows"
+TEMPLATES_DIR = SHIPPED_FLOWS_DIR
 TEMPLATE_IDS = ("securities_account_opening", "margin_account_risk", "fund_suitability")
 _ID_LINE = re.compile(r"^id:[ \t]*\S.*$", re.MULTILINE)
 _VERSION_LINE = re.compile(r"^version:[ \t]*\S.*$", re.MULTILINE)

@@ -34,7 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.errors import FlowError
-from kiosk.flows.loader import UnknownFlowError, load_flow
+from kiosk.flows.library import UnknownFlowError
+from kiosk.flows.loader import load_flow
 from kiosk.flows.model import Flow
 from kiosk.store import Base, utcnow
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "Decision": "kiosk.speech.decide",
-    "Answer": "kiosk.speech.recognize", "Expected": "kiosk.speech.recognize",
+    "Answer": "kiosk.speech.recognize", "Expected": "kiosk.speech.expected",
     "Recognizer": "kiosk.speech.recognize", "verify": "kiosk.speech.recognize",
     "SpeechSpan": "kiosk.speech.vad", "detect_speech": "kiosk.speech.vad",
 }
@@ -24,7 +24,8 @@ __all__ = ["Answer", "Decision", "Expected", "Recognizer", "SpeechSpan", "detect
 
 if TYPE_CHECKING:
     from kiosk.speech.decide import Decision
-    from kiosk.speech.recognize import Answer, Expected, Recognizer, verify
+    from kiosk.speech.expected import Expected
+    from kiosk.speech.recognize import Answer, Recognizer, verify
     from kiosk.speech.vad import SpeechSpan, detect_speech
 
 

@@ -29,7 +29,8 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
     """Synthesise answers with espeak-ng (voices, speeds, noise) and score the recogniser."""
     from kiosk.speech.corpus import make_corpus
     from kiosk.speech.decide import decide
-    from kiosk.speech.recognize import Expected, Recognizer
+    from kiosk.speech.expected import Expected
+    from kiosk.speech.recognize import Recognizer
 
     rec = Recognizer(whisper_model_dir=whisper_model_dir, zh_engine=zh_engine,
                      en_engine=en_engine)

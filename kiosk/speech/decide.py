@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.speech.recognize import Answer, Expected, min_score
+from kiosk.speech.expected import Expected
+from kiosk.speech.recognize import Answer, min_score
 
 OUTCOMES = ("pass", "stop", "retry", "flag")
 # The intent that answers each expected kind, and the one that refuses it.

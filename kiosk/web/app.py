@@ -10,7 +10,8 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from kiosk.atomic_files import write_atomic
-from kiosk.config import REPO_ROOT, Settings, load_settings
+from kiosk.config import Settings, load_settings
+from kiosk.resources import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.ensure_dirs()
     app = Flask(
         __name__,
-        static_folder=str(REPO_ROOT / "static"),
+        static_folder=str(STATIC_DIR),
         static_url_path="/static",
         template_folder="templates",
     )

@@ -1,0 +1,158 @@
+"""faster-whisper as an engine: the client of the Whisper worker process.
+
+CTranslate2 never loads into this process: ``kiosk.speech.whisper_proc`` runs the model in one
+spawned worker per server, and this engine sends it audio and the decoding bias (hotwords),
+then matches the transcript with ``kiosk.speech.answers``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kiosk.speech import textnorm
+from kiosk.speech.answers import has_negation, judge_text, requested_among_alternatives
+from kiosk.speech.engines.base import Engine, Recognition, files_sha256, read_aloud_result
+from kiosk.speech.engines.grammar import PocketSphinxGrammar
+from kiosk.speech.expected import Expected
+from kiosk.speech.lexicon import EN_AFFIRM, EN_DENY, ZH_HOTWORDS
+from kiosk.speech.words import normalize_locale, to_pinyin
+
+if TYPE_CHECKING:
+    from kiosk.speech.whisper_proc import WhisperProcess
+
+log = logging.getLogger(__name__)
+
+# A Whisper transcript longer than this (in characters) for a short answer is a hallucination.
+WHISPER_MAX_CHARS = 16
+# Whisper's confidence (mean token probability) a match needs; its scale is not the grammar's
+# lattice posterior, so the decision rule looks the threshold up by engine (``min_score``).
+WHISPER_MIN_CONFIDENCE = 0.3
+
+
+class WhisperEngine(Engine):
+    """faster-whisper on a local CTranslate2 model directory (the bundled Whisper base by default).
+
+    The transcript is turned into pinyin and matched against the same affirm/deny lexicon as the
+    pinyin grammar, so homophones and character choices do not matter. Decoding is biased
+    towards the lexicon (hotwords: every consent AND every refusal, so neither side is favoured);
+    that bias can drop a short "不" or put a lexicon word on other speech, so a consent must also
+    survive the pinyin grammar as a guard: it must fit the audio better than every refusal,
+    including the same words with "bu" put in (``contradicts_consent``).
+    """
+
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: str | Path | None, locale: str = "zh",
+                 guard: PocketSphinxGrammar | None = None, bias: bool = True):
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.locale = normalize_locale(locale)
+        self.guard = guard
+        self.bias = bias
+        self._model: WhisperProcess | None = None
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        if self.model_dir is None or not (self.model_dir / "model.bin").is_file():
+            return False
+        # find_spec, not import: faster-whisper (CTranslate2) loads only in the worker process.
+        import importlib.util
+
+        return importlib.util.find_spec("faster_whisper") is not None
+
+    def model_sha256(self, expected: Expected) -> str:
+        if self.model_dir is None:
+            raise ValueError("no Whisper model directory configured")
+        guard = self.guard.model_sha256(expected) if self.guard is not None else ""
+        return files_sha256(sorted(p for p in self.model_dir.iterdir() if p.is_file()),
+                            guard + self.hotwords(expected))
+
+    def _load(self):
+        if not self.available():
+            raise RuntimeError(f"Whisper engine unavailable (model dir {self.model_dir})")
+        with self._lock:
+            if self._model is None:
+                from kiosk.speech.whisper_proc import shared
+
+                assert self.model_dir is not None  # available() checked it
+                self._model = shared(self.model_dir)
+            return self._model
+
+    def worker_pid(self) -> int:
+        """Start the Whisper worker process (and load the model) now; its process id."""
+        return self._load().pid()
+
+    def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
+
+    def hotwords(self, expected: Expected) -> str:
+        """The decoding bias: for a question the whole answer lexicon, consents and refusals
+        alike; for a reading the applicant's name (a rare word Whisper base misspells: 赵敏 as
+        照明, 陈静 as 曾经), never the sentence itself."""
+        if expected.kind == "read_aloud":
+            return " ".join(r for r in expected.required if not any(c.isdigit() for c in r))
+        if not self.bias:
+            return ""
+        own = [expected.requested or ""] + list(expected.phrases) + list(expected.refuse)
+        words = (ZH_HOTWORDS if self.locale == "zh" else EN_AFFIRM + EN_DENY) + [
+            p.strip() for p in own if p.strip()]
+        return " ".join(dict.fromkeys(words))
+
+    def transcribe(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float, bool]:
+        """(text, confidence 0..1, looks_hallucinated)."""
+        segments = self._load().transcribe(pcm16k, self.locale, self.hotwords(expected) or None)
+        text = "".join(seg[0] for seg in segments).strip()
+        conf = float(np.exp(np.mean([seg[1] for seg in segments]))) if segments else 0.0
+        # Whisper's own failure signs: a looping transcript, or "no speech" with a weak decode.
+        looping = any(seg[3] > 2.4 for seg in segments)
+        no_speech = any(seg[2] > 0.6 and seg[1] < -1.0 for seg in segments)
+        too_long = len(re.findall(r"[\u4e00-\u9fff]", text)) > WHISPER_MAX_CHARS
+        return text, conf, looping or no_speech or too_long
+
+    def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        text, conf, suspect = self.transcribe(pcm16k, expected)
+        text = textnorm.display_text(text, self.locale)
+        if expected.kind == "read_aloud":
+            return read_aloud_result(text, expected, self.locale)
+        if suspect:
+            return Recognition(text, "unclear", conf, note="Whisper's hallucination signs")
+        judged = judge_text(text, self.locale, expected.spec())
+        if judged.intent == "unclear":
+            return self._from_alternatives(pcm16k, expected, text, conf, judged.reason)
+        if judged.intent in ("affirm", "phrase") and self.guard is not None:
+            why = self.guard.contradicts_consent(pcm16k, to_pinyin(text), expected)
+            if why is not None:
+                log.info("consent heard by Whisper contradicted by the pinyin guard")
+                return Recognition(text, "unclear", 0.0, note=why)
+        return Recognition(text, judged.intent, conf, note=judged.reason)
+
+    def _from_alternatives(self, pcm16k: np.ndarray, expected: Expected, text: str,
+                           conf: float, reason: str) -> Recognition:
+        """An unclear transcript that may be the requested answer misheard: decode again with
+        a beam of ``ALTERNATIVES`` and take the requested answer when one of the hypotheses
+        is it and none holds a negation (``answers.requested_among_alternatives``)."""
+        spec = expected.spec()
+        if not spec.requested or has_negation(text, self.locale):
+            return Recognition(text, "unclear", conf, note=reason)
+        hyps = self._load().alternatives(pcm16k, self.locale, self.hotwords(expected) or None,
+                                         ALTERNATIVES)
+        texts = [textnorm.display_text(h[0], self.locale) for h in hyps]
+        alt = requested_among_alternatives(text, texts, self.locale, spec)
+        if alt is None:
+            return Recognition(text, "unclear", conf, note=reason)
+        judged = judge_text(alt, self.locale, spec)
+        score = next((float(np.exp(h[1])) for h, t in zip(hyps, texts, strict=True) if t == alt),
+                     conf)
+        return Recognition(alt, judged.intent, score,
+                           note=f"heard as {text!r}; the recogniser's alternative {alt!r} is the "
+                                f"requested answer, and no hypothesis held a negation")
+
+
+# Beam width of the second decode of an unclear answer (WhisperEngine._from_alternatives).
+ALTERNATIVES = 5
