@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from kiosk.config import REPO_ROOT
+from kiosk.resources import SHIPPED_FLOWS_DIR
 from kiosk.flows.loader import load_flow
 from kiosk.flows.preview import prompt_variants
 from kiosk.guide.normalise import speakable
@@ -18,7 +18,7 @@ def main(rounds: int = 200) -> None:
     """Normalise every prompt of every shipped flow ``rounds`` times; print ms per prompt."""
     for locale in ("zh-CN", "en"):
         texts: list[str] = []
-        for path in sorted((REPO_ROOT / "flows").glob("*.yaml")):
+        for path in sorted(SHIPPED_FLOWS_DIR.glob("*.yaml")):
             flow = load_flow(path)
             for step in flow.steps:
                 texts.extend(w for w, _ in prompt_variants(flow, step, locale))
