@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.errors import ConfigError
+from kiosk.protocol import PageEvent
 from kiosk.resources import SHIPPED_FLOWS_DIR
 
 # The checkout this module sits in, for tests and benches that read its files; nothing reads it
@@ -48,16 +49,16 @@ class SocketEventLimit(BaseModel):
 # The page sends a heartbeat every 2 s, a few prompt reports a step, one offer (a retry or
 # two after a refusal), and prefs when the investor changes speed or language.
 SOCKET_EVENT_LIMITS: dict[str, tuple[float, int]] = {
-    "join": (0.1, 3),
-    "offer": (1 / 60, 3),
-    "heartbeat": (1.0, 10),
-    "prompt_started": (1.0, 10),
-    "prompt_ended": (1.0, 10),
-    "prompt_blocked": (1.0, 10),
-    "prompt_replayed": (0.5, 5),
-    "prefs": (1.0, 10),
-    "cancel": (0.2, 3),
-    "client_error": (0.2, 5),
+    PageEvent.JOIN: (0.1, 3),
+    PageEvent.OFFER: (1 / 60, 3),
+    PageEvent.HEARTBEAT: (1.0, 10),
+    PageEvent.PROMPT_STARTED: (1.0, 10),
+    PageEvent.PROMPT_ENDED: (1.0, 10),
+    PageEvent.PROMPT_BLOCKED: (1.0, 10),
+    PageEvent.PROMPT_REPLAYED: (0.5, 5),
+    PageEvent.PREFS: (1.0, 10),
+    PageEvent.CANCEL: (0.2, 3),
+    PageEvent.CLIENT_ERROR: (0.2, 5),
     "other": (0.2, 5),  # any event name without a handler
 }
 

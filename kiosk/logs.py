@@ -13,7 +13,8 @@ import json
 import logging
 import re
 import sys
-import time
+
+from kiosk.utc import utc_iso
 
 current_session: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "kiosk_session", default=None
@@ -77,8 +78,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": utc_iso(record.created),
             "level": record.levelname,
             "logger": record.name,
             "session": getattr(record, "session", "-"),

@@ -6,7 +6,10 @@ import json
 import logging
 
 from kiosk.logs import session_context
-from kiosk.timeline import MediaClock, TimelineWriter, read_timeline, wall_clock
+from kiosk.protocol import TimelineEvent
+from kiosk.session import TERMINAL_EVENTS
+from kiosk.timeline import MediaClock, TimelineWriter, read_timeline
+from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +90,17 @@ def _recover(services, row) -> None:
     try:
         if ended is None:
             state, reason = "aborted", "server_restart"
-            timeline.append("aborted", {"reason": reason, "recovered": True}, t=last_t)
+            timeline.append(TimelineEvent.ABORTED, {"reason": reason, "recovered": True},
+                            t=last_t)
         else:
             state, reason, on_timeline = ended
             if not on_timeline:
-                timeline.append(state, {"reason": reason, "recovered": True}, t=last_t)
+                timeline.append(TERMINAL_EVENTS[state], {"reason": reason, "recovered": True},
+                                t=last_t)
         info = finalise_session_recording(folder, _RecordAt(timeline, last_t))
     finally:
         timeline.close()
-    meta.update(state=state, end_reason=reason, recovered=True, ended_at=wall_clock())
+    meta.update(state=state, end_reason=reason, recovered=True, ended_at=utc_iso())
     write_json_atomic(meta_path, meta)
     services.store.end(row.id, state, reason, recovered=True,
                        recording_frames=info.get("video_frames") if info else None)

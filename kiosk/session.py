@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from kiosk.protocol import StepOutcome, TimelineEvent
+
 # ---------------------------------------------------------------- the plan
 
 
@@ -221,6 +223,9 @@ class End(Effect):
 # ---------------------------------------------------------------- state
 
 TERMINAL = frozenset({"finished", "aborted", "failed"})
+# The timeline event that ends a session in each terminal phase.
+TERMINAL_EVENTS = {"finished": TimelineEvent.FINISHED, "aborted": TimelineEvent.ABORTED,
+                   "failed": TimelineEvent.FAILED}
 
 # How long the page may take beyond a prompt's duration to report its end.
 PROMPT_GRACE_SECONDS = 6.0
@@ -245,7 +250,7 @@ def _start_step(plan, state: WitnessState, index: int, attempt: int = 0):
     new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt)
     step = plan[index]
     effects: list[Effect] = [
-        Record("step_started",
+        Record(TimelineEvent.STEP_STARTED,
                {"step": step.id, "index": index, "kind": step.kind, "attempt": attempt}),
         SendStep(index, seq, attempt),
     ]
@@ -254,13 +259,14 @@ def _start_step(plan, state: WitnessState, index: int, attempt: int = 0):
 
 def _advance(plan, state: WitnessState):
     step = plan[state.index]
-    effects: list[Effect] = [Record("step_completed", {"step": step.id, "index": state.index})]
+    effects: list[Effect] = [
+        Record(TimelineEvent.STEP_COMPLETED, {"step": step.id, "index": state.index})]
     if state.index + 1 < len(plan):
         new, more = _start_step(plan, state, state.index + 1)
         return new, effects + more
     new = replace(state, phase="finished", end_reason="completed")
     return new, effects + [
-        Record("finished", {"flags": list(state.flags)}),
+        Record(TimelineEvent.FINISHED, {"flags": list(state.flags)}),
         End("finished", "completed"),
     ]
 
@@ -270,7 +276,7 @@ def _end(state: WitnessState, phase: str, reason: str):
     data: dict[str, str | int] = {"reason": reason}
     if state.index >= 0:
         data["at_step_index"] = state.index
-    return new, [Record(phase, data), End(phase, reason)]
+    return new, [Record(TERMINAL_EVENTS[phase], data), End(phase, reason)]
 
 
 def _after_prompt(plan, state: WitnessState):
@@ -285,7 +291,7 @@ def _after_prompt(plan, state: WitnessState):
         return _advance(plan, state)
     new = replace(state, phase="listening")
     return new, [
-        Record("window_opened", {"step": step.id, "seconds": seconds, "kind": kind}),
+        Record(TimelineEvent.WINDOW_OPENED, {"step": step.id, "seconds": seconds, "kind": kind}),
         OpenWindow(step.id, state.seq, seconds, kind),
         StartTimer("window", seconds, WindowTimeout(state.seq)),
     ]
@@ -311,14 +317,14 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
     if isinstance(event, Joined):
         if phase != "created":
             return state, [Reject("out_of_order", "already joined")]
-        return replace(state, phase="joined"), [Record("joined")]
+        return replace(state, phase="joined"), [Record(TimelineEvent.JOINED)]
 
     if isinstance(event, MediaConnected):
         if phase != "joined":
             return state, []  # a second notice of the same media: nothing to do
         if not plan:
             return _end(state, "failed", "empty_flow")
-        effects: list[Effect] = [Record("media_connected")]
+        effects: list[Effect] = [Record(TimelineEvent.MEDIA_CONNECTED)]
         new, more = _start_step(plan, state, 0)
         return new, effects + more
 
@@ -345,13 +351,14 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
         step = plan[state.index]
         flagged = replace(state, flags=state.flags + (f"prompt_unconfirmed:{step.id}",))
         new, effects = _after_prompt(plan, flagged)
-        return new, [Record("prompt_unconfirmed", {"step": step.id})] + effects
+        return new, [Record(TimelineEvent.PROMPT_UNCONFIRMED, {"step": step.id})] + effects
 
     if isinstance(event, WindowTimeout):
         if phase != "listening":
             return state, []
         step = plan[state.index]
-        effects = [Record("window_closed", {"step": step.id}), CloseWindow(step.id, state.seq)]
+        effects = [Record(TimelineEvent.WINDOW_CLOSED, {"step": step.id}),
+                   CloseWindow(step.id, state.seq)]
         if step.kind == "wait":
             new, more = _advance(plan, state)
             return new, effects + more
@@ -363,30 +370,31 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
             return state, []
         step = plan[state.index]
         rec = Record(
-            "step_result",
+            TimelineEvent.STEP_RESULT,
             {"step": step.id, "outcome": event.outcome, "attempt": state.attempt, **event.detail},
         )
         outcome = event.outcome
-        if outcome == "flag" and step.on_fail == "retry":
-            outcome = "retry"  # one more full round of the step (fresh prompt), then flag
+        if outcome == StepOutcome.FLAG and step.on_fail == "retry":
+            # one more full round of the step (fresh prompt), then flag
+            outcome = StepOutcome.RETRY
         retries = max(step.retries, 1 if step.on_fail == "retry" else 0)
-        if outcome == "retry" and state.attempt >= retries:
-            outcome = "flag"  # out of retries: a human decides
-        if outcome == "pass":
+        if outcome == StepOutcome.RETRY and state.attempt >= retries:
+            outcome = StepOutcome.FLAG  # out of retries: a human decides
+        if outcome == StepOutcome.PASS:
             new, more = _advance(plan, state)
             return new, [rec] + more
-        if outcome == "retry":
+        if outcome == StepOutcome.RETRY:
             new, more = _start_step(plan, state, state.index, state.attempt + 1)
             return new, [rec] + more
-        if outcome == "stop":
+        if outcome == StepOutcome.STOP:
             new, more = _end(state, "aborted", "declined")
             return new, [rec] + more
-        if outcome in ("flag", "unverified"):
-            if outcome == "flag" and step.on_fail == "abort":
+        if outcome in (StepOutcome.FLAG, StepOutcome.UNVERIFIED):
+            if outcome == StepOutcome.FLAG and step.on_fail == "abort":
                 new, more = _end(state, "aborted", f"step_failed:{step.id}")
                 return new, [rec] + more
             flag = f"{outcome}:{step.id}"
-            if outcome == "flag" and step.on_fail == "refer":
+            if outcome == StepOutcome.FLAG and step.on_fail == "refer":
                 flag = f"refer:{step.id}"
             new, more = _advance(plan, replace(state, flags=state.flags + (flag,)))
             return new, [rec] + more

@@ -40,6 +40,7 @@ from kiosk.atomic_files import (
     write_atomic,
 )
 from kiosk.errors import LinkError, StorageFull
+from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,6 @@ LIVE_STATES = ("created", "active")
 TERMINAL_STATES = ("finished", "aborted", "failed")
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -89,10 +88,10 @@ class WitnessRow(Base):
             "end_reason": self.end_reason,
             "flow": {"id": self.flow_id, "version": self.flow_version, "hash": self.flow_hash},
             "locale": self.locale,
-            "created_at": self.created_at.isoformat() + "Z",
-            "expires_at": self.expires_at.isoformat() + "Z",
-            "joined_at": self.joined_at.isoformat() + "Z" if self.joined_at else None,
-            "ended_at": self.ended_at.isoformat() + "Z" if self.ended_at else None,
+            "created_at": utc_iso(self.created_at, "auto"),
+            "expires_at": utc_iso(self.expires_at, "auto"),
+            "joined_at": utc_iso(self.joined_at, "auto") if self.joined_at else None,
+            "ended_at": utc_iso(self.ended_at, "auto") if self.ended_at else None,
             "recovered": self.recovered,
             "sealed": self.sealed_at is not None,
             "package_id": self.package_id,

@@ -27,17 +27,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.atomic_files import FILE_MODE, is_disk_full, storage_full, write_atomic
+from kiosk.protocol import TimelineEvent
+from kiosk.utc import utc_iso
 
 GENESIS = "0" * 64
 
 # Event types whose number the investor's page decides (repeats of one report are counted).
 PAGE_REPORTED = frozenset({
-    "display_prefs", "prompt_started", "prompt_ended", "prompt_blocked", "prompt_replayed",
-    "client_error", "offer_refused", "candidates_dropped",
+    TimelineEvent.DISPLAY_PREFS, TimelineEvent.PROMPT_STARTED, TimelineEvent.PROMPT_ENDED,
+    TimelineEvent.PROMPT_BLOCKED, TimelineEvent.PROMPT_REPLAYED, TimelineEvent.CLIENT_ERROR,
+    TimelineEvent.OFFER_REFUSED, TimelineEvent.CANDIDATES_DROPPED,
 })
 # Of these, a value that only says what is current: a change back is a change, so only a
 # repeat of the current value is counted.
-CURRENT_VALUE = frozenset({"display_prefs"})
+CURRENT_VALUE = frozenset({TimelineEvent.DISPLAY_PREFS})
 PAGE_REPORTED_CAP = 50  # written per type per session; the rest are only counted
 
 
@@ -52,9 +55,6 @@ def event_hash(event: dict) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def wall_clock() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
 
 class MediaClock:
@@ -170,8 +170,10 @@ class TimelineWriter:
                t: float | None = None) -> dict | None:
         """Write one event and return it; None when it is a counted repeat (``PAGE_REPORTED``).
 
-        ValueError once closed.
+        ValueError once closed. ``type_`` may be a ``kiosk.protocol.TimelineEvent``; it is
+        written (and returned) as the plain string it equals.
         """
+        type_ = str(type_)
         with self._lock:
             digest = None
             if type_ in PAGE_REPORTED:
@@ -181,7 +183,7 @@ class TimelineWriter:
             event = {
                 "seq": self._seq,
                 "t": self.clock.now() if t is None else t,
-                "wall": wall_clock(),
+                "wall": utc_iso(),
                 "type": type_,
                 "data": relative_paths(data or {}, self._roots),
                 "prev": self._prev,
@@ -254,7 +256,7 @@ class TimelineWriter:
         counted = self.counted
         if (counted["repeated"] or counted["over_cap"]) and self._fd is not None:
             try:
-                self.append("repeats_counted", counted)
+                self.append(TimelineEvent.REPEATS_COUNTED, counted)
             except OSError:  # a full disk: the counts are lost, the timeline stays whole
                 pass
         with self._lock:

@@ -137,7 +137,14 @@
       "hint.face_in_frame": "请将面部移入椭圆框内",
       "hint.one_person": "画面中只能有您一个人",
       "hint.turn_more": "请把头再多转一点",
-      "hint.hold_still": "请保持不动",
+
+      "challenge.now": "动作 {current}/{total}：{action}",
+      "challenge.done": "✓ 已完成：{action}",
+      "challenge.blink": "眨眨眼",
+      "challenge.turn_left": "向左转头",
+      "challenge.turn_right": "向右转头",
+      "challenge.nod": "点点头",
+      "challenge.open_mouth": "张张嘴",
 
       "common.step_done": "已完成",
       "common.step_current": "进行中"
@@ -264,7 +271,14 @@
       "hint.face_in_frame": "Please move your face into the oval",
       "hint.one_person": "Only you should be in the picture",
       "hint.turn_more": "Please turn your head a little more",
-      "hint.hold_still": "Please hold still",
+
+      "challenge.now": "Action {current} of {total}: {action}",
+      "challenge.done": "✓ Done: {action}",
+      "challenge.blink": "blink",
+      "challenge.turn_left": "turn your head to the left",
+      "challenge.turn_right": "turn your head to the right",
+      "challenge.nod": "nod",
+      "challenge.open_mouth": "open your mouth",
 
       "common.step_done": "done",
       "common.step_current": "in progress"

@@ -61,8 +61,11 @@
     no_microphone: "error.title_device", unsupported_browser: "error.title_browser"
   };
   // Framing hints the server may send as hint {code}; anything else is ignored.
-  var HINT_CODES = ["closer", "further", "more_light", "face_in_frame", "one_person", "turn_more",
-                    "hold_still"];
+  var HINT_CODES = ["closer", "further", "more_light", "face_in_frame", "one_person", "turn_more"];
+  // Liveness actions the server may announce with challenge {name}; anything else is ignored.
+  var CHALLENGES = ["blink", "turn_left", "turn_right", "nod", "open_mouth"];
+  var READING_MIN_MS = 2500;         // a prompt the guide could not speak stays up at least ...
+  var READING_MAX_MS = 20000;        // ... and at most this long (the server allows it + 6 s)
   var CHECK_WAIT = { camera: "devices.check_camera_wait", mic: "devices.check_mic_wait",
                      connection: "devices.check_connection_wait" };
   var SCREENS = ["loading", "consent", "devices", "connecting", "witness", "done", "ended", "error", "attract"];
@@ -81,7 +84,7 @@
   var kiosk = window.kiosk = { phase: "loading", stepIndex: null, stepId: null, lastError: null, events: [],
                                sessionId: null,
                                sessions: 0, preflight: { camera: false, mic: false, connection: false },
-                               hint: null };
+                               hint: null, challenge: null };
 
   var state = freshState(I18N.normalizeLocale(body.getAttribute("data-locale")));
   var avatar = null;
@@ -348,6 +351,8 @@
     socket.on("aborted", function (data) { showEnded(data && data.reason); });
     socket.on("error", onServerError);
     socket.on("hint", onHint);
+    socket.on("challenge", onChallenge);
+    socket.on("challenge_result", onChallengeResult);
     socket.on("recognised", onRecognised);
   }
 
@@ -753,6 +758,7 @@
     stopPlayback();
     hideGate();
     closeWindow();
+    showChallenge(null);
     state.step = data;
     kiosk.stepIndex = typeof data.index === "number" ? data.index : null;
     kiosk.stepId = data.id === undefined ? null : data.id;
@@ -867,7 +873,7 @@
       if (id !== state.playId) return;
       sendOnce("prompt_ended", step);
       afterSpeech();
-    }, readingMs(String(step.text || "")) / state.speed);
+    }, readingMs(step) / state.speed);
   }
 
   /** Rough display length: a Chinese character is about two Latin letters wide. */
@@ -876,12 +882,12 @@
     return text.length + cjk;
   }
 
-  function readingMs(text) {
-    var cjk = (text.match(/[\u3400-\u9fff\uf900-\ufaff]/g) || []).length;
-    var other = text.length - cjk;
-    // About 4.5 Chinese characters or 15 Latin characters a second, plus a moment to settle.
-    var ms = 1200 + cjk * 220 + other * 65;
-    return Math.max(2500, Math.min(20000, ms));
+  /** How long the subtitle of a prompt without audio stays up: the server's reading time
+   *  (step.reading_seconds, from the one reading-rate model in kiosk/flows/model.py). */
+  function readingMs(step) {
+    var seconds = Number(step.reading_seconds);
+    var ms = isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+    return Math.max(READING_MIN_MS, Math.min(READING_MAX_MS, ms));
   }
 
   function showGate(step, isReplay, id, restart) {
@@ -937,6 +943,46 @@
     kiosk.hint = code;
     renderHint();
     setTimer("hint", clearHint, HINT_SHOW_MS);
+  }
+
+  // ---------------------------------------------------------------- liveness actions
+
+  /** The server announces each drawn action as it starts waiting for it: show which one is
+   *  due now ("Action 1 of 2: Blink"), since the subtitle lists them all at once. */
+  function onChallenge(data) {
+    if (state.over || !data || CHALLENGES.indexOf(data.name) < 0) return;
+    var index = Number(data.index), total = Number(data.total);
+    if (!(index >= 0 && total > index)) return;
+    showChallenge({ step: data.step, name: data.name, index: index, total: total, passed: null });
+  }
+
+  /** An action was seen: tick it. One whose time ran out just goes away: the next action,
+   *  or the guide asking again, says what to do. */
+  function onChallengeResult(data) {
+    var current = kiosk.challenge;
+    if (state.over || !data || !current || data.name !== current.name) return;
+    if (data.passed === true) {
+      current.passed = true;
+      showChallenge(current);
+    } else {
+      showChallenge(null);
+    }
+  }
+
+  function showChallenge(challenge) {
+    kiosk.challenge = challenge;
+    var node = $("challenge");
+    if (!challenge) {
+      node.hidden = true;
+      node.textContent = "";
+      node.setAttribute("data-state", "");
+      return;
+    }
+    var action = t("challenge." + challenge.name);
+    node.textContent = challenge.passed ? t("challenge.done", { action: action })
+      : t("challenge.now", { current: challenge.index + 1, total: challenge.total, action: action });
+    node.setAttribute("data-state", challenge.passed ? "passed" : "waiting");
+    node.hidden = false;
   }
 
   function clearHint() {
@@ -1101,7 +1147,9 @@
     config.token = "";
     body.setAttribute("data-token", "");
     ["subtitle", "ended-message", "error-message", "error-code", "progress-label",
-     "progress-title", "progress-steps", "listen-countdown", "status-text", "frame-hint"].forEach(clearNode);
+     "progress-title", "progress-steps", "listen-countdown", "status-text", "frame-hint",
+     "challenge"].forEach(clearNode);
+    $("challenge").hidden = true;
     try { window.sessionStorage.clear(); } catch (e) { /* storage disabled */ }
     try { window.localStorage.clear(); } catch (e) { /* storage disabled */ }
     // The link held the token: take it out of the address bar and the history entry too.
@@ -1112,6 +1160,7 @@
     kiosk.stepId = null;
     kiosk.lastError = null;
     kiosk.hint = null;
+    kiosk.challenge = null;
     kiosk.sessionId = null;
     kiosk.events.length = 0;
     // Resource timings list every URL this investor's witness fetched.

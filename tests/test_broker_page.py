@@ -4,7 +4,9 @@ publish). Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import shutil
 import wave
 from pathlib import Path
@@ -184,6 +186,11 @@ def test_editor_page_loads_draft_and_templates(app):
     c = login(app, "brenda")
     page = c.get("/review/flows/quick/edit").get_data(as_text=True)
     assert "Loaded from file in flows_dir" in page and "id: quick" in page
+    # The page's data rides in a <script> as JSON (Jinja's |tojson): parsable, and nothing in
+    # it can close the script element.
+    raw = re.search(r'<script type="application/json" id="bk-data">(.*?)</script>', page,
+                    re.S).group(1)
+    assert json.loads(raw)["flow_id"] == "quick" and "<" not in raw
     r = post(c, "/review/api/flows/draft", {"flow_id": "quick", "text": "id: quick\nbroken: ["})
     assert r.status_code == 200
     page = c.get("/review/flows/quick/edit").get_data(as_text=True)

@@ -195,9 +195,16 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
     js = (STATIC / "investor.js").read_text(encoding="utf-8")
     codes = re.findall(r'"([a-z_]+)"', js.split("var HINT_CODES")[1].split(";")[0])
     assert set(codes) == {"closer", "further", "more_light", "face_in_frame", "one_person",
-                          "turn_more", "hold_still"}
+                          "turn_more"}
     for locale, table in strings.items():
         assert [c for c in codes if f"hint.{c}" not in table] == [], locale
+
+
+def test_every_liveness_action_has_words_in_both_languages(strings):
+    from kiosk.flows.model import CHALLENGES
+
+    for locale, table in strings.items():
+        assert sorted(c for c in CHALLENGES if f"challenge.{c}" not in table) == [], locale
 
 
 def test_kiosk_and_branding_attributes_render():
@@ -240,5 +247,83 @@ def test_kiosk_page_without_a_token_waits_on_the_attract_screen(tmp_path):
             assert page.evaluate("document.documentElement.classList.contains('kiosk')")
             page.click("[data-testid=lang-switch]")
             assert "staff" in page.text_content("#attract-staff")
+        finally:
+            browser.close()
+
+
+# A stand-in for the Socket.IO client: records what the page sends and lets the test deliver
+# server events to the page's handlers.
+FAKE_SOCKET = """
+window.io = function () {
+  var handlers = {};
+  var socket = {
+    connected: true, sent: [],
+    on: function (name, fn) { handlers[name] = fn; return socket; },
+    onAny: function () { return socket; },
+    emit: function (name, data) { socket.sent.push([name, data]); return socket; },
+    close: function () {}, disconnect: function () {},
+    deliver: function (name, data) { if (handlers[name]) handlers[name](data); }
+  };
+  window.fakeSocket = socket;
+  setTimeout(function () { socket.deliver("connect"); }, 0);
+  return socket;
+};
+"""
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_liveness_action_due_now(tmp_path):
+    """challenge / challenge_result from the server: which action is due, then a tick."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    html = render(locale="en").replace('<script src="/static/vendor/socket.io.min.js"></script>',
+                                       "")
+    page_file = tmp_path / "investor.html"
+    page_file.write_text(html.replace('"/static/', f'"{STATIC.as_uri()}/'), encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.add_init_script(FAKE_SOCKET)
+            page.goto(page_file.as_uri())
+            page.wait_for_function("() => window.fakeSocket && fakeSocket.sent.length > 0",
+                                   timeout=15000)
+            assert page.evaluate("fakeSocket.sent[0][0]") == "join"
+
+            def deliver(name, data):
+                page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
+
+            deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
+                {"id": "live", "kind": "challenge", "title": "Liveness"}], "ice_servers": []})
+            deliver("step", {"index": 0, "total": 1, "id": "live", "kind": "challenge",
+                             "title": "Liveness", "text": "Please blink. Please nod.",
+                             "prompt": None, "seq": 1, "attempt": 0,
+                             "challenges": ["blink", "nod"], "reading_seconds": 3.0})
+            assert page.evaluate("kiosk.phase") == "witness"
+            assert not page.is_visible("[data-testid=challenge]")
+            deliver("challenge", {"step": "live", "name": "blink", "index": 0, "total": 2})
+            assert page.text_content("[data-testid=challenge]") == "Action 1 of 2: blink"
+            assert page.get_attribute("[data-testid=challenge]", "data-state") == "waiting"
+            deliver("challenge_result", {"step": "live", "name": "blink", "passed": True})
+            assert page.text_content("[data-testid=challenge]") == "✓ Done: blink"
+            assert page.get_attribute("[data-testid=challenge]", "data-state") == "passed"
+            deliver("challenge", {"step": "live", "name": "nod", "index": 1, "total": 2})
+            assert page.text_content("[data-testid=challenge]") == "Action 2 of 2: nod"
+            # Its time ran out: the action goes away (the guide says what comes next).
+            deliver("challenge_result", {"step": "live", "name": "nod", "passed": False})
+            assert not page.is_visible("[data-testid=challenge]")
+            # Names the page does not know are ignored, not shown.
+            deliver("challenge", {"step": "live", "name": "<b>x</b>", "index": 0, "total": 1})
+            assert page.evaluate("kiosk.challenge") is None
+            # A prompt without audio is shown for the server's reading time, then reported.
+            page.wait_for_function(
+                "() => fakeSocket.sent.some(m => m[0] === 'prompt_ended' && m[1].seq === 1)",
+                timeout=15000)
+            page.click("[data-testid=lang-switch]")
+            deliver("challenge", {"step": "live", "name": "nod", "index": 0, "total": 1})
+            assert page.text_content("[data-testid=challenge]") == "动作 1/1：点点头"
         finally:
             browser.close()

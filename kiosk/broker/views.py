@@ -6,7 +6,6 @@ same-origin request (kiosk.review.auth.guard), and gets the console's security h
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 
@@ -157,7 +156,7 @@ def edit(user, flow_id: str):
     return render_template(
         "broker_edit.html", user=user, flow_id=flow_id, text=text, origin=origin,
         versions=reg.versions(flow_id),
-        data_json=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"))
+        data=data)
 
 
 @bp.get("/<flow_id>/versions/<int:version>")

@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from kiosk.atomic_files import write_atomic
 from kiosk.errors import EvidenceError
+from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,6 @@ def verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes
         return False
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class EvidenceKeys:
@@ -120,7 +118,7 @@ class EvidenceKeys:
         write_atomic(self.keys_dir / f"{kid}.key", pem, 0o600)
         write_atomic(self.keys_dir / f"{kid}.pub.pem", public_key_pem(key.public_key()))
         meta = self._keyring_meta()
-        meta[kid] = {"created": _now(), "retired": None}
+        meta[kid] = {"created": utc_iso(timespec="seconds"), "retired": None}
         write_atomic(self.keys_dir / "keyring.json", json.dumps(meta, indent=2).encode())
         # "current" is written last: a crash before it leaves an unused key, never no key.
         write_atomic(self.keys_dir / "current", f"{kid}\n".encode())
@@ -145,7 +143,7 @@ class EvidenceKeys:
             new = self._create_locked()
             meta = self._keyring_meta()
             if old in meta:
-                meta[old]["retired"] = _now()
+                meta[old]["retired"] = utc_iso(timespec="seconds")
             write_atomic(self.keys_dir / "keyring.json", json.dumps(meta, indent=2).encode())
             # A retired private key only adds risk: it must never sign again.
             (self.keys_dir / f"{old}.key").unlink(missing_ok=True)

@@ -29,7 +29,8 @@ from pathlib import Path
 from kiosk.atomic_files import FILE_MODE, make_private_dir
 from kiosk.errors import EvidenceError
 from kiosk.evidence.keys import verify_signature
-from kiosk.timeline import GENESIS, event_hash, verify_chain, wall_clock
+from kiosk.timeline import GENESIS, event_hash, verify_chain
+from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Ledger:
             try:
                 last = self._last_entry(fh)
                 entry = {"seq": 0 if last is None else last["seq"] + 1, **body,
-                         "wall": wall_clock()}
+                         "wall": utc_iso()}
                 if self.keys is not None:
                     entry["key_id"] = self.keys.key_id
                 entry["prev"] = GENESIS if last is None else last["hash"]

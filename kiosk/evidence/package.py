@@ -53,6 +53,7 @@ from kiosk.evidence.report import build_report, render_summary_html, summarize_c
 from kiosk.evidence.storage import EvidenceStorage, check_package_id
 from kiosk.logs import session_context
 from kiosk.timeline import GENESIS, read_timeline, verify_chain
+from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,8 @@ class SealResult:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def mask_id_number(value: str, mask: str) -> str:
@@ -114,8 +112,6 @@ def _parse_day(value, fallback: date) -> date:
     return fallback
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _tag_value(v) -> str:
@@ -287,7 +283,7 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
     notes: list[str] = []
     if session.get("state") not in TERMINAL_STATES:
         notes.append(f"sealed in state {session.get('state')!r}, not a terminal state")
-    sealed_at = _utc_now()
+    sealed_at = utc_iso(timespec="microseconds")
     try:
         w = _BagWriter(work)
 

@@ -8,7 +8,7 @@ import threading
 from kiosk.evidence.keys import EvidenceKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.package import seal_package
-from kiosk.store import utcnow
+from kiosk.utc import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -195,13 +195,11 @@ def _rehash(b: bagit.Bag, bag: Path) -> list[str]:
         p = bag / rel
         if "sha256" not in hashes or not p.is_file() or p.is_symlink():
             continue
-        h = hashlib.sha256()
         with open(p, "rb") as fh:
-            while block := fh.read(1 << 20):
-                h.update(block)
-        if h.hexdigest() != hashes["sha256"].lower():
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        if digest != hashes["sha256"].lower():
             out.append(f"{rel}: sha256 mismatch (manifest {hashes['sha256']}, file "
-                       f"{h.hexdigest()}): content changed")
+                       f"{digest}): content changed")
     return out
 
 

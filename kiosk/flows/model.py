@@ -62,8 +62,12 @@ ESTIMATE_VALUES = {
     "cjk": {"name": "欧阳娜娜", "id_last4": "1234"},
     "other": {"name": "Maria Fernanda Lopez", "id_last4": "1234"},
 }
-CHALLENGE_SECONDS = 5.0  # time allowed to perform one drawn challenge
-SHOW_ID_SECONDS = 5.0  # time allowed to hold the ID card up
+# The time the camera watches, one rule for the live run (kiosk.web.controller.plan_witness
+# and the face observer) and for the estimates here: each drawn challenge gets
+# PER_CHALLENGE_SECONDS (they are watched one after another), plus 1 s, and an ID card
+# SHOW_ID_SECONDS; both at most the step's timeout (``observe_seconds``).
+PER_CHALLENGE_SECONDS = 8.0
+SHOW_ID_SECONDS = 8.0
 
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -578,11 +582,19 @@ def step_seconds(
         seconds += step.answer_seconds
     elif isinstance(step, WaitStep):
         seconds += step.seconds
-    elif isinstance(step, ChallengeStep):
-        seconds += step.draw * CHALLENGE_SECONDS
-    elif isinstance(step, ShowIdStep):
-        seconds += SHOW_ID_SECONDS
+    elif isinstance(step, (ChallengeStep, ShowIdStep)):
+        seconds += observe_seconds(step.kind, step.timeout, getattr(step, "draw", 0)) or 0.0
     return seconds
+
+
+def observe_seconds(kind: str, timeout: float, challenges: int = 0) -> float | None:
+    """Seconds the camera watches a ``challenge`` step (``challenges`` drawn actions) or a
+    ``show_id`` step, at most ``timeout``; None for any other kind of step."""
+    if kind == "challenge":
+        return min(float(timeout), PER_CHALLENGE_SECONDS * max(1, challenges) + 1.0)
+    if kind == "show_id":
+        return min(float(timeout), SHOW_ID_SECONDS)
+    return None
 
 
 def reading_candidates(step: ReadAloudStep, locale: str, values: dict[str, str]) -> list[str]:

@@ -37,7 +37,8 @@ from kiosk.errors import FlowError
 from kiosk.flows.library import UnknownFlowError
 from kiosk.flows.loader import load_flow
 from kiosk.flows.model import Flow
-from kiosk.store import Base, utcnow
+from kiosk.store import Base
+from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class FlowVersion(Base):
     def public(self, with_source: bool = False) -> dict:
         out = {"flow_id": self.flow_id, "version": self.version,
                "content_hash": self.content_hash, "published_by": self.published_by,
-               "published_at": self.published_at.isoformat() + "Z"}
+               "published_at": utc_iso(self.published_at, "auto")}
         if with_source:
             out["source"] = self.source
         return out
@@ -257,7 +258,7 @@ class FlowVersions:
             if d is None:
                 return None
             return {"flow_id": d.flow_id, "source": d.source, "saved_by": d.saved_by,
-                    "saved_at": d.saved_at.isoformat() + "Z"}
+                    "saved_at": utc_iso(d.saved_at, "auto")}
 
     def draft_ids(self) -> list[str]:
         with self.store.db() as db:

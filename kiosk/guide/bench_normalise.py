@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
-from kiosk.resources import SHIPPED_FLOWS_DIR
 from kiosk.flows.loader import load_flow
 from kiosk.flows.preview import prompt_variants
 from kiosk.guide.normalise import speakable
+from kiosk.resources import SHIPPED_FLOWS_DIR
 
 
 def main(rounds: int = 200) -> None:

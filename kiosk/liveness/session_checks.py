@@ -21,6 +21,7 @@ from kiosk.liveness.continuity import (
     id_photo_distance,
 )
 from kiosk.liveness.signals import FrameSignals
+from kiosk.protocol import CheckEvent
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class SessionEvent:
 
     def to_dict(self) -> dict:
         return {
-            "type": self.type,
+            "type": str(self.type),
             "t_start": round(self.t_start, 3),
             "t_end": round(self.t_end, 3),
             "score": round(self.score, 4),
@@ -115,7 +116,7 @@ def identity_events(
 ) -> tuple[list[SessionEvent], ContinuityResult]:
     """identity_change events (persistent departures from the enrolment template)."""
     result = check_continuity(descriptors, params)
-    events = [SessionEvent("identity_change", a, b, d) for a, b, d in result.changes]
+    events = [SessionEvent(CheckEvent.IDENTITY_CHANGE, a, b, d) for a, b, d in result.changes]
     return events, result
 
 
@@ -156,15 +157,16 @@ def check_session(
         if v.passed:
             events.append(SessionEvent(v.kind, v.t_start, v.t_end, v.score))
     lost = runs(signals, lambda s: s.faces == 0, p.face_lost_s)
-    events += [SessionEvent("face_lost", a, b, b - a) for a, b in lost]
+    events += [SessionEvent(CheckEvent.FACE_LOST, a, b, b - a) for a, b in lost]
     seen = runs(signals, lambda s: s.faces >= 2, min(p.glimpse_s, p.multiple_faces_s))
     multi = [(a, b) for a, b in seen if b - a >= p.multiple_faces_s]
     for a, b in seen:
         peak = max(s.faces for s in signals if a <= s.t <= b)
-        kind = "multiple_faces" if (a, b) in multi else "second_face_glimpse"
+        kind = (CheckEvent.MULTIPLE_FACES if (a, b) in multi
+                else CheckEvent.SECOND_FACE_GLIMPSE)
         events.append(SessionEvent(kind, a, b, float(peak)))
     dark = runs(signals, lambda s: s.brightness < p.dark, p.dark_s)
-    events += [SessionEvent("too_dark", a, b, b - a) for a, b in dark]
+    events += [SessionEvent(CheckEvent.TOO_DARK, a, b, b - a) for a, b in dark]
     id_events, continuity = identity_events(descriptors, p.continuity)
     events += id_events
     events.sort(key=lambda e: (e.t_start, e.type))

@@ -29,6 +29,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av.container import InputContainer
 
+from kiosk.protocol import DEFAULT_LOCALE, LOCALES, PageEvent, ServerEvent
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48000
@@ -256,7 +258,7 @@ async def run_investor(
     def note(name, data=None):
         result.events.append({"name": name, "t": round(time.monotonic(), 3), "data": data})
 
-    @sio.on("joined")
+    @sio.on(ServerEvent.JOINED)
     def _joined(data):
         note("joined", data)
         result.session_id = data["session_id"]
@@ -270,15 +272,15 @@ async def run_investor(
         pc.addTransceiver(mic, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())  # gathers all candidates
         t_offer[0] = time.monotonic()
-        sio.emit("offer", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        sio.emit(PageEvent.OFFER, {"sdp": pc.localDescription.sdp, "type": "offer"})
 
-    @sio.on("answer")
+    @sio.on(ServerEvent.ANSWER)
     def _answer(data):
         result.offer_answer_ms = round((time.monotonic() - t_offer[0]) * 1000, 1)
         note("answer")
         on_loop(pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="answer")))
 
-    @sio.on("step")
+    @sio.on(ServerEvent.STEP)
     def _step(data):
         note("step", {k: data.get(k) for k in ("index", "id", "seq", "attempt")})
         result.steps.append(data["id"])
@@ -288,7 +290,7 @@ async def run_investor(
             http.get(server + data["prompt"]["url"], timeout=10).raise_for_status()
             result.first_prompt_ms = round((time.monotonic() - t_offer[0]) * 1000, 1)
         if cancel_at_step is not None and data["index"] == cancel_at_step:
-            sio.emit("cancel", {})
+            sio.emit(PageEvent.CANCEL, {})
             return
         if vanish_at_step is not None and data["index"] == vanish_at_step:
             on_loop(_vanish())
@@ -306,28 +308,28 @@ async def run_investor(
 
     def _play(data):
         seq = data["seq"]
-        _send("prompt_started", {"step": data["id"], "seq": seq})
+        _send(PageEvent.PROMPT_STARTED, {"step": data["id"], "seq": seq})
         if data.get("prompt") and prompt_time == "real":
             time.sleep(float(data["prompt"]["duration"]))
         elif prompt_time == "real":
             time.sleep(1.0)
         else:
             time.sleep(0.2)
-        _send("prompt_ended", {"step": data["id"], "seq": seq})
+        _send(PageEvent.PROMPT_ENDED, {"step": data["id"], "seq": seq})
 
-    @sio.on("window_open")
+    @sio.on(ServerEvent.WINDOW_OPEN)
     def _window(data):
         note("window_open", data)
         if data.get("kind") == "answer":
             clip = step_pcm.get(str(data.get("step")), pcm)
             loop.call_soon_threadsafe(mic.speak, clip)
 
-    @sio.on("window_close")
+    @sio.on(ServerEvent.WINDOW_CLOSE)
     def _window_close(data):
         note("window_close", data)
         window_sent[len(result.answers)] = time.monotonic()
 
-    @sio.on("recognised")
+    @sio.on(ServerEvent.RECOGNISED)
     def _recognised(data):
         note("recognised", data)
         closed = window_sent.get(len(result.answers))
@@ -338,19 +340,19 @@ async def run_investor(
             "verdict_after_s": None if closed is None else round(time.monotonic() - closed, 3),
         })
 
-    @sio.on("finished")
+    @sio.on(ServerEvent.FINISHED)
     def _finished(data):
         note("finished")
         result.state, result.reason = "finished", "completed"
         loop.call_soon_threadsafe(done.set)
 
-    @sio.on("aborted")
+    @sio.on(ServerEvent.ABORTED)
     def _aborted(data):
         note("aborted", data)
         result.state, result.reason = data.get("state", "aborted"), data.get("reason")
         loop.call_soon_threadsafe(done.set)
 
-    @sio.on("error")
+    @sio.on(ServerEvent.ERROR)
     def _error(data):
         note("error", data)
         result.errors.append(data)
@@ -372,12 +374,12 @@ async def run_investor(
     def _heartbeat():
         while not done.is_set() and beating.is_set():
             if sio.connected:
-                sio.emit("heartbeat", {})
+                sio.emit(PageEvent.HEARTBEAT, {})
             time.sleep(2.0)
 
     await loop.run_in_executor(
         None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
-    sio.emit("join", {"token": token})
+    sio.emit(PageEvent.JOIN, {"token": token})
     threading.Thread(target=_heartbeat, daemon=True).start()
     try:
         await asyncio.wait_for(done.wait(), timeout)
@@ -446,7 +448,7 @@ def _wait_recording(
               help="the applicant's ID number")
 @click.option("--id-photo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="the applicant's ID photo (JPEG or PNG), sent with the session")
-@click.option("--locale", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True)
+@click.option("--locale", type=click.Choice(LOCALES), default=DEFAULT_LOCALE, show_default=True)
 @click.option("--flow", help="flow id (default: the server's default flow)")
 @click.option("--prompt-time", type=click.Choice(["real", "instant"]), default="real",
               show_default=True,

@@ -25,7 +25,8 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
         views,
     )
     from kiosk.review.service import ReviewConfig, ReviewService
-    from kiosk.store import Base, utcnow
+    from kiosk.store import Base
+    from kiosk.utc import utcnow
 
     cfg = ReviewConfig.from_mapping(config if config is not None else app.config.get("REVIEW"))
     previous = app.extensions.get("review")

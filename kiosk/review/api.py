@@ -22,6 +22,7 @@ from kiosk.review.views import (
     opened_at,
     return_link,
 )
+from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
 bp = Blueprint("review_api", __name__, url_prefix="/review/api")
@@ -129,7 +130,7 @@ def heartbeat(user, case_id: str):
         until = review().heartbeat(user, case_id)
     except CaseAccessError as exc:
         return _access(exc)
-    return jsonify({"locked_until": until.isoformat() + "Z"})
+    return jsonify({"locked_until": utc_iso(until, "auto")})
 
 
 @bp.post("/cases/<case_id>/release")

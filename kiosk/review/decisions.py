@@ -20,6 +20,7 @@ from kiosk.evidence.keys import verify_signature
 from kiosk.review.models import ReviewCase, ReviewDecisionRow
 from kiosk.review.service import CaseAccessError, ReviewService
 from kiosk.timeline import canonical_json
+from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=
             "reviewer": user["name"],
             "reviewer_id": user["uid"],
             "reviewer_role": user["role"],
-            "decided_at": now.isoformat(timespec="milliseconds") + "Z",
+            "decided_at": utc_iso(now),
             "package_id": case_id,
             "session_id": case.session_id,
             "package_tagmanifest_sha256": pkg.get("tagmanifest_sha256"),

@@ -8,7 +8,8 @@ import json
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kiosk.store import Base, utcnow
+from kiosk.store import Base
+from kiosk.utc import utc_iso, utcnow
 
 ROLES = ("auditor", "supervisor", "broker_admin")
 CASE_STATES = ("queued", "decided")
@@ -132,6 +133,6 @@ class AuditEntry(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
     def public(self) -> dict:
-        return {"at": self.at.isoformat() + "Z", "user": self.username, "action": self.action,
+        return {"at": utc_iso(self.at, "auto"), "user": self.username, "action": self.action,
                 "case_id": self.case_id, "ip": self.ip,
                 "detail": json.loads(self.detail_json or "{}")}

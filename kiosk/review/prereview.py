@@ -3,7 +3,9 @@
 It reads only the sealed bag (``data/timeline.jsonl``, ``data/flow.yaml``, ``data/report.json``,
 ``data/checks/*.json``) and never writes to it. Timeline events and check events are judged by
 one table, ``RULES`` (event type -> function). A new check (liveness, speech, ...) slots in by
-registering a rule with ``@rule("its_event_type")``; unknown event types are ignored.
+registering a rule with ``@rule(TimelineEvent.ITS_TYPE)`` (or a ``CheckEvent`` of a check
+file); unknown event types are ignored. Every rule is keyed to a type something in ``kiosk/``
+records (``tests/test_protocol.py``).
 
 Verdict: ``suggested_reject`` when any finding has severity ``reject``; ``needs_attention``
 when any finding is a ``flag`` (or the session did not finish, or there is no recording);
@@ -21,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from kiosk.errors import EvidenceError
+from kiosk.protocol import CheckEvent, StepOutcome, TimelineEvent
 from kiosk.timeline import read_timeline
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,7 @@ Rule = Callable[[dict, float, Context], None]
 RULES: dict[str, Rule] = {}
 
 
-def rule(*event_types: str) -> Callable[[Rule], Rule]:
+def rule(*event_types: TimelineEvent | CheckEvent) -> Callable[[Rule], Rule]:
     """Register ``fn(data, t, ctx)`` as the judge of these event types."""
     def deco(fn: Rule) -> Rule:
         for et in event_types:
@@ -98,13 +101,13 @@ def _span(data: dict, t: float) -> tuple[float, float | None]:
 
 # -- the rules -------------------------------------------------------------------------------
 
-@rule("step_started")
+@rule(TimelineEvent.STEP_STARTED)
 def _step_started(data, t, ctx):
     ctx.step = str(data.get("step")) if data.get("step") is not None else ctx.step
     ctx.mark(t, "step", f"step {ctx.step}")
 
 
-@rule("prompt_sent")
+@rule(TimelineEvent.PROMPT_SENT)
 def _prompt_sent(data, t, ctx):
     if data.get("text"):
         dur = data.get("duration")
@@ -113,7 +116,7 @@ def _prompt_sent(data, t, ctx):
                               "sha256": data.get("sha256"), "step": data.get("step")})
 
 
-@rule("step_result")
+@rule(TimelineEvent.STEP_RESULT)
 def _step_result(data, t, ctx):
     step = str(data.get("step", ctx.step))
     outcome = data.get("outcome")
@@ -123,24 +126,24 @@ def _step_result(data, t, ctx):
         ctx.subtitles.append({"start": float(data.get("t_start", t)), "end": t,
                               "text": str(said), "kind": "answer", "step": step})
     ctx.mark(t, "answer", f"{step}: {outcome}", step)
-    if outcome == "pass":
+    if outcome == StepOutcome.PASS:
         return
-    if outcome == "unverified":
+    if outcome == StepOutcome.UNVERIFIED:
         ctx.find(t, f"answer on step {step} not verified by machine at {mmss(t)}",
                  "flag", "unverified", step)
-    elif outcome == "flag":
+    elif outcome == StepOutcome.FLAG:
         why = f": {reason}" if reason else ""
         ctx.find(t, f"step {step} flagged at {mmss(t)}{why}", "flag", "step_flag", step)
-    elif outcome == "retry":
+    elif outcome == StepOutcome.RETRY:
         ctx.find(t, f"step {step} repeated at {mmss(t)}", "info", "retry", step)
-    elif outcome == "stop":
+    elif outcome == StepOutcome.STOP:
         ctx.find(t, f"investor declined on step {step} at {mmss(t)}", "reject", "declined", step)
     else:
         ctx.find(t, f"step {step} has unknown outcome {outcome!r} at {mmss(t)}", "flag",
                  "unknown_outcome", step)
 
 
-@rule("answer_recognised", "speech_result", "consent_answer")
+@rule(TimelineEvent.ANSWER_RECOGNISED)
 def _answer(data, t, ctx):
     decision = data.get("decision") or data.get("answer")
     said = data.get("text") or data.get("transcript")
@@ -173,54 +176,41 @@ def _answer(data, t, ctx):
         ctx.unclear.setdefault(step, []).append(ctx.findings[-1])
 
 
-@rule("multiple_faces", "second_face")
+@rule(CheckEvent.MULTIPLE_FACES)
 def _second_face(data, t, ctx):
     a, b = _span(data, t)
     ctx.find(a, f"second face {mmss(a)}–{mmss(b if b is not None else a)}", "flag",
              "second_face", end=b)
 
 
-@rule("second_face_glimpse")
+@rule(CheckEvent.SECOND_FACE_GLIMPSE)
 def _second_face_glimpse(data, t, ctx):
     a, b = _span(data, t)
     ctx.find(a, f"a second face glimpsed {mmss(a)}–{mmss(b if b is not None else a)} "
                 "(under 1 s)", "info", "second_face_glimpse", end=b)
 
 
-@rule("face_lost", "face_absent")
+@rule(CheckEvent.FACE_LOST)
 def _face_lost(data, t, ctx):
     a, b = _span(data, t)
     ctx.find(a, f"no face {mmss(a)}–{mmss(b if b is not None else a)}", "flag", "face_lost",
              end=b)
 
 
-@rule("too_dark")
+@rule(CheckEvent.TOO_DARK)
 def _too_dark(data, t, ctx):
     a, b = _span(data, t)
     ctx.find(a, f"too dark {mmss(a)}–{mmss(b if b is not None else a)}", "flag", "too_dark",
              end=b)
 
 
-@rule("identity_change")
+@rule(CheckEvent.IDENTITY_CHANGE)
 def _identity(data, t, ctx):
     a, b = _span(data, t)
     ctx.find(a, f"a different person appears at {mmss(a)}", "reject", "identity_change", end=b)
 
 
-@rule("face_match", "id_match")
-def _face_match(data, t, ctx):
-    score, thr = data.get("score"), data.get("threshold")
-    if score is None or thr is None:
-        return
-    higher_is_better = data.get("metric", "similarity") != "distance"
-    ok = score >= thr if higher_is_better else score <= thr
-    ctx.mark(t, "check", f"face match {score:.2f}")
-    if not ok:
-        word = "below" if higher_is_better else "above"
-        ctx.find(t, f"face match {score:.2f} {word} {thr:.2f}", "flag", "face_match")
-
-
-@rule("challenge_result", "liveness_challenge")
+@rule(TimelineEvent.CHALLENGE_RESULT)
 def _challenge(data, t, ctx):
     a, _b = _span(data, t)
     kind = data.get("kind", "challenge")
@@ -229,7 +219,7 @@ def _challenge(data, t, ctx):
         ctx.find(a, f"liveness challenge '{kind}' failed at {mmss(a)}", "flag", "challenge")
 
 
-@rule("liveness_sample")
+@rule(TimelineEvent.LIVENESS_SAMPLE)
 def _sample(data, t, ctx):
     s = ctx.signals
     s["t"].append(round(t, 3))
@@ -238,24 +228,24 @@ def _sample(data, t, ctx):
     s["face"].append(1 if (data.get("faces") or data.get("face")) else 0)
 
 
-@rule("prompt_unconfirmed")
+@rule(TimelineEvent.PROMPT_UNCONFIRMED)
 def _prompt_unconfirmed(data, t, ctx):
     ctx.find(t, f"guide prompt of step {data.get('step', ctx.step)} not confirmed as played "
                 f"at {mmss(t)}", "flag", "prompt_unconfirmed")
 
 
-@rule("guide_degraded")
+@rule(TimelineEvent.GUIDE_DEGRADED)
 def _guide_degraded(data, t, ctx):
     ctx.find(t, f"guide speech failed at {mmss(t)} (text only)", "flag", "guide_degraded")
 
 
-@rule("aborted")
+@rule(TimelineEvent.ABORTED)
 def _aborted(data, t, ctx):
     ctx.find(t, f"session aborted at {mmss(t)}: {data.get('reason', 'no reason given')}",
              "reject", "aborted")
 
 
-@rule("client_error")
+@rule(TimelineEvent.CLIENT_ERROR)
 def _client_error(data, t, ctx):
     ctx.find(t, f"browser reported {data.get('code', 'an error')} at {mmss(t)}", "info",
              "client_error")
@@ -264,7 +254,7 @@ def _client_error(data, t, ctx):
 # -- building the report ---------------------------------------------------------------------
 
 # A check file the timeline announced (by this event) must be in the bag.
-CHECK_ANNOUNCED_BY = {"liveness": "liveness_report"}
+CHECK_ANNOUNCED_BY = {"liveness": TimelineEvent.LIVENESS_REPORT}
 
 
 def _damaged(ctx: Context, what: str, rel: str, why: str) -> None:

@@ -196,7 +196,7 @@ def make_sealed_case(data_dir: Path, store=None, *, flow=None, seconds: float = 
     """Seal a sample session under ``data_dir`` (server layout: keys/, ledger.jsonl,
     evidence/); with ``store`` (and ``flow``) a matching sealed WitnessRow is stored too.
     Returns the package id (= session id)."""
-    from kiosk.store import utcnow
+    from kiosk.utc import utcnow
 
     data_dir = Path(data_dir)
     keys = keys or EvidenceKeys(data_dir / "keys")

@@ -1,7 +1,7 @@
 """The review service: enqueue sealed packages, dispatch, locks, SLA escalation, audit log.
 
 It owns the review tables' rows; the rules themselves are in ``dispatch`` (pure). ``clock``
-returns naive UTC datetimes like ``kiosk.store.utcnow`` and is injected for tests.
+returns naive UTC datetimes like ``kiosk.utc.utcnow`` and is injected for tests.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from kiosk.evidence.storage import check_package_id
 from kiosk.review import dispatch
 from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
 from kiosk.review.prereview import build_prereview
-from kiosk.store import WitnessRow, utcnow
+from kiosk.store import WitnessRow
+from kiosk.utc import utc_iso, utcnow
 
 if TYPE_CHECKING:
     from kiosk.review.auth import LoginThrottle
@@ -417,7 +418,7 @@ class ReviewService:
                                    .group_by(ReviewDecisionRow.user_id)))
         loads = self.loads()
         return {
-            "now": now.isoformat() + "Z",
+            "now": utc_iso(now, "auto"),
             "queue_depth": len(cases),
             "unassigned": sum(1 for c in cases if c.assigned_to is None),
             "oldest_age_s": round(ages[-1], 1) if ages else 0.0,
@@ -439,14 +440,14 @@ class ReviewService:
             "case_id": c.id, "session_id": c.session_id, "flow_id": c.flow_id,
             "flow_priority": c.flow_priority, "locale": c.locale, "verdict": c.verdict,
             "flags": c.flag_count, "duration_s": c.duration_s, "priority": c.priority,
-            "status": c.status, "enqueued_at": c.enqueued_at.isoformat() + "Z",
-            "sla_due_at": c.sla_due_at.isoformat() + "Z",
+            "status": c.status, "enqueued_at": utc_iso(c.enqueued_at, "auto"),
+            "sla_due_at": utc_iso(c.sla_due_at, "auto"),
             "sla": dispatch.sla_state(_item(c), now, self.policy) if c.status == "queued"
             else "done",
             "assigned_to": c.assigned_to,
             "locked": dispatch.lock_held(_item(c), now),
             "decision": c.decision,
-            "decided_at": c.decided_at.isoformat() + "Z" if c.decided_at else None,
+            "decided_at": utc_iso(c.decided_at, "auto") if c.decided_at else None,
         }
         if with_prereview:
             out["prereview"] = c.prereview

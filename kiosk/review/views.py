@@ -4,7 +4,6 @@ and the case media (recording with HTTP ranges, prompt audio, key frames)."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 from pathlib import Path
@@ -223,7 +222,7 @@ def case_page(user, case_id: str):
     }
     return render_template(
         "review_case.html", user=user, case=data["case"], pre=pre,
-        data_json=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
+        data=data,
         can_decide=data["can_decide"], reject_reasons=REJECT_REASONS,
         return_reasons=RETURN_REASONS, decisions=decisions_for(svc, case_id))
 

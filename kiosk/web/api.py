@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kiosk.errors import FlowError, StorageFull
 from kiosk.guide.normalise import fold, normalise_name
 from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
+from kiosk.protocol import LOCALES
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-LOCALES = ("zh-CN", "en")
 _ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,32}$")
 
 

@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING
 from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full, storage_full, write_json_atomic
 from kiosk.errors import GuideError, MediaError
+from kiosk.flows.model import observe_seconds, reading_seconds
 from kiosk.guide.normalise import speakable
 from kiosk.logs import session_context
+from kiosk.protocol import PageEvent, ServerEvent, StepOutcome, TimelineEvent
 from kiosk.store import masked_applicant
-from kiosk.timeline import MediaClock, TimelineWriter, wall_clock
+from kiosk.timeline import MediaClock, TimelineWriter
+from kiosk.utc import utc_iso
 
 if TYPE_CHECKING:
     from kiosk.web.observers import FaceObserver, VoiceObserver
@@ -39,13 +42,17 @@ RETRY_PREFIX = {
     "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
     "en": "Sorry, I did not catch that. Please answer once more.",
 }
-# Reading time for a prompt the guide could not speak (TTS degraded).
-CHARS_PER_SECOND = {"zh-CN": 4.5, "en": 14.0}
 # The end of a session that could not be written (full disk) is tried again this often, this
 # many times (10 minutes); after that, or after a restart, kiosk.recovery finishes it.
 END_RETRY_SECONDS = 10.0
 END_RETRY_ATTEMPTS = 60
 END_PARTS = frozenset({"terminal", "recording", "timeline", "meta", "database", "seal"})
+# The page's playback reports, as they are recorded.
+PROMPT_REPORTS = {
+    PageEvent.PROMPT_STARTED: TimelineEvent.PROMPT_STARTED,
+    PageEvent.PROMPT_ENDED: TimelineEvent.PROMPT_ENDED,
+    PageEvent.PROMPT_BLOCKED: TimelineEvent.PROMPT_BLOCKED,
+}
 
 
 def _failure_for(exc: BaseException) -> sm.Event:
@@ -98,16 +105,11 @@ def plan_witness(
 
 
 def _window_seconds(step, challenges) -> float | None:
-    """How long the camera or a wait step gets, from the flow's settings."""
-    from kiosk.web.observers import PER_CHALLENGE_SECONDS
-
+    """How long the camera or a wait step gets, from the flow's settings (the camera's time
+    by the same rule as the flow's time estimate: ``kiosk.flows.model.observe_seconds``)."""
     if step.kind == "wait":
         return step.seconds
-    if step.kind == "challenge":
-        return min(float(step.timeout), PER_CHALLENGE_SECONDS * max(1, len(challenges)) + 1.0)
-    if step.kind == "show_id":
-        return min(float(step.timeout), 8.0)
-    return None
+    return observe_seconds(step.kind, step.timeout, len(challenges))
 
 
 class StepEvaluator:
@@ -118,14 +120,15 @@ class StepEvaluator:
                  window: tuple[float, float], effect: sm.Evaluate):
         if step.kind == "challenge":
             if controller.face is None:
-                return "unverified", {"engine": "none", "reason": "liveness check disabled"}
+                return StepOutcome.UNVERIFIED, {"engine": "none",
+                                                "reason": "liveness check disabled"}
             return controller.face.challenge_outcome(effect.seq, window[1])
         if step.listens:
             from kiosk.web.observers import judge_answer
 
             return judge_answer(controller, step, window, effect.attempt)
-        return "unverified", {"engine": "none",
-                              "reason": f"no automatic check for {step.kind} steps"}
+        return StepOutcome.UNVERIFIED, {"engine": "none",
+                                        "reason": f"no automatic check for {step.kind} steps"}
 
 
 class WitnessController:
@@ -189,8 +192,8 @@ class WitnessController:
                                        for s in self.plan if s.text.strip()])
         self.start_observers()  # loads the face models while the investor reads the consent
         self.dispatch(sm.Joined())
-        self.record("display_prefs", dict(self.prefs))
-        self.record("witness_planned", {
+        self.record(TimelineEvent.DISPLAY_PREFS, dict(self.prefs))
+        self.record(TimelineEvent.WITNESS_PLANNED, {
             "flow": {"id": self.flow.id, "version": self.flow.version,
                      "hash": self.flow.content_hash},
             "locale": self.locale,
@@ -261,15 +264,15 @@ class WitnessController:
             else:
                 self.dispatch(_failure_for(exc))
 
-    def emit(self, event: str, data: dict) -> None:
-        self.services.socketio.emit(event, data, to=self.sid)
+    def emit(self, event: ServerEvent, data: dict) -> None:
+        self.services.socketio.emit(str(event), data, to=self.sid)
 
     def heartbeat(self) -> None:
         self._start_timer("heartbeat", self.settings.heartbeat_timeout_seconds,
                           sm.Lost("connection_lost"))
 
-    def prompt_report(self, kind: str, seq: int, extra: dict | None = None) -> None:
-        """The page says a prompt started, ended or was blocked."""
+    def prompt_report(self, event: PageEvent, seq: int, extra: dict | None = None) -> None:
+        """The page says a prompt started, ended or was blocked (``event``)."""
         info = self._prompts.get(seq)
         data = {"seq": seq, "step": info["step"] if info else None,
                 "sha256": info["sha256"] if info else None, **(extra or {})}
@@ -277,18 +280,18 @@ class WitnessController:
             if self.state.terminal:
                 return
             if info is None or seq != self.state.seq:
-                self.emit("error", {"code": "out_of_order",
-                                    "message": f"prompt {seq} is not current"})
+                self.emit(ServerEvent.ERROR, {"code": "out_of_order",
+                                              "message": f"prompt {seq} is not current"})
                 return
-            self.record(f"prompt_{kind}", data)
-        if kind == "started":
+            self.record(PROMPT_REPORTS[event], data)
+        if event == PageEvent.PROMPT_STARTED:
             self.dispatch(sm.PromptStarted(seq))
-        elif kind == "ended":
+        elif event == PageEvent.PROMPT_ENDED:
             self.dispatch(sm.PromptEnded(seq))
 
     def set_prefs(self, prefs: dict) -> None:
         self.prefs.update(prefs)
-        self.record("display_prefs", dict(self.prefs))
+        self.record(TimelineEvent.DISPLAY_PREFS, dict(self.prefs))
 
     def start_observers(self) -> None:
         """Start watching the face (before media flows), unless liveness is switched off."""
@@ -321,15 +324,15 @@ class WitnessController:
                 seq = effect.seq
                 self.voice.listen(self._window_started, self.locale, expected_for(step),
                                   on_done=lambda: self._close_early(seq))
-            self.emit("window_open", {"step": effect.step, "seconds": effect.seconds,
+            self.emit(ServerEvent.WINDOW_OPEN, {"step": effect.step, "seconds": effect.seconds,
                                       "kind": effect.kind, "seq": effect.seq})
         elif isinstance(effect, sm.CloseWindow):
-            self.emit("window_close", {"step": effect.step, "seq": effect.seq})
+            self.emit(ServerEvent.WINDOW_CLOSE, {"step": effect.step, "seq": effect.seq})
         elif isinstance(effect, sm.Evaluate):
             window = (self._window_started or 0.0, self.clock.now())
             self.services.executor.submit(self._evaluate, effect, window)
         elif isinstance(effect, sm.Reject):
-            self.emit("error", {"code": effect.code, "message": effect.message})
+            self.emit(ServerEvent.ERROR, {"code": effect.code, "message": effect.message})
         elif isinstance(effect, sm.End):
             self._end(effect)
 
@@ -341,7 +344,8 @@ class WitnessController:
         with self._lock:
             current = self.state.seq == seq and self.state.phase == "listening"
         if current:
-            self.record("answer_endpointed", {"seq": seq, "step": self.plan[self.state.index].id})
+            self.record(TimelineEvent.ANSWER_ENDPOINTED,
+                        {"seq": seq, "step": self.plan[self.state.index].id})
             self.dispatch(sm.WindowTimeout(seq))
 
     def _send_step(self, effect: sm.SendStep) -> None:
@@ -352,6 +356,9 @@ class WitnessController:
         if spoken and effect.attempt:
             spoken = speakable(RETRY_PREFIX[self.locale], self.locale) + " " + spoken
         prompt_msg = None
+        # How long the subtitle takes to read (kiosk.flows.model.reading_seconds): the page
+        # shows a prompt without audio this long.
+        reading = round(reading_seconds(text, self.locale), 1)
         try:
             prompt = self.services.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
@@ -365,17 +372,18 @@ class WitnessController:
             }
             timeout = prompt.duration + sm.PROMPT_GRACE_SECONDS
         except GuideError as exc:
-            self.record("guide_degraded", {"step": step.id, "error": str(exc)[:200]})
-            timeout = len(text) / CHARS_PER_SECOND[self.locale] + sm.PROMPT_GRACE_SECONDS
+            self.record(TimelineEvent.GUIDE_DEGRADED, {"step": step.id, "error": str(exc)[:200]})
+            # The investor reads the subtitle instead, for as long as the page shows it.
+            timeout = reading + sm.PROMPT_GRACE_SECONDS
         self._prompts[effect.seq] = {"step": step.id, "sha256": prompt_msg and prompt_msg["sha256"]}
-        self.record("prompt_sent", {"step": step.id, "seq": effect.seq, "text": text,
+        self.record(TimelineEvent.PROMPT_SENT, {"step": step.id, "seq": effect.seq, "text": text,
                                     "sha256": prompt_msg and prompt_msg["sha256"],
                                     "duration": prompt_msg and prompt_msg["duration"]})
-        self.emit("step", {
+        self.emit(ServerEvent.STEP, {
             "index": effect.index, "total": len(self.plan), "id": step.id, "kind": step.kind,
             "title": step.title, "text": text, "prompt": prompt_msg, "seq": effect.seq,
             "attempt": effect.attempt, "answer_seconds": step.answer_seconds,
-            "challenges": list(step.challenges),
+            "challenges": list(step.challenges), "reading_seconds": reading,
         })
         self._start_timer("prompt", timeout, sm.PromptTimeout(effect.seq))
 
@@ -385,7 +393,7 @@ class WitnessController:
             outcome, detail = self.evaluator.evaluate(self, step, window, effect)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
-            outcome, detail = "flag", {"error": type(exc).__name__}
+            outcome, detail = StepOutcome.FLAG, {"error": type(exc).__name__}
         self.dispatch(sm.StepResult(effect.seq, outcome, {"window": list(window), **detail}))
 
     def _start_timer(self, name: str, seconds: float, event: sm.Event) -> None:
@@ -407,9 +415,9 @@ class WitnessController:
             t.cancel()
         self._timers.clear()
         if effect.state == "finished":
-            self.emit("finished", {"session_id": self.id})
+            self.emit(ServerEvent.FINISHED, {"session_id": self.id})
         else:
-            self.emit("aborted", {"reason": effect.reason, "state": effect.state})
+            self.emit(ServerEvent.ABORTED, {"reason": effect.reason, "state": effect.state})
         self._ended.set()
         self.services.executor.submit(self._finalise, effect.state, effect.reason)
 
@@ -455,7 +463,8 @@ class WitnessController:
 
         def terminal_event() -> None:
             if not self._terminal_written:  # the dispatch could not write it: written late
-                self.timeline.append(state, {"reason": reason, "written_late": True},
+                self.timeline.append(sm.TERMINAL_EVENTS[state],
+                                     {"reason": reason, "written_late": True},
                                      t=self._end_t)
                 self._terminal_written = True
 
@@ -522,17 +531,17 @@ class WitnessController:
                      "content_hash": self.flow.content_hash},
             "locale": self.locale,
             "applicant": masked_applicant(self.row.applicant, self.settings.id_mask),
-            "created_at": self.row.created_at.isoformat() + "Z",
+            "created_at": utc_iso(self.row.created_at, "auto"),
             "retention_years": getattr(self.flow, "retention_years", 20),
             "priority": getattr(self.flow, "priority", "normal"),
             "plan": [asdict(s) for s in self.plan],
             "state": "active",
             "recovered": False,
-            "written_at": wall_clock(),
+            "written_at": utc_iso(),
         }
         meta.update(extra)
         if "state" in extra:
-            meta["ended_at"] = wall_clock()
+            meta["ended_at"] = utc_iso()
         write_json_atomic(self.dir / "session.json", meta)
 
 
@@ -550,16 +559,16 @@ def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | No
     out = session_dir / "recording.webm"
     record = recorder_of.record if recorder_of is not None else (lambda *a, **k: None)
     if not live.exists():
-        record("recording_missing", {"reason": "no media was received"})
+        record(TimelineEvent.RECORDING_MISSING, {"reason": "no media was received"})
         return None
     t0 = time.monotonic()
     try:
         info = finalise_recording(live, out)
     except MediaError as exc:
-        record("recording_missing", {"reason": str(exc)[:300]})
+        record(TimelineEvent.RECORDING_MISSING, {"reason": str(exc)[:300]})
         return None
     info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
-    record("recording_finalised",
+    record(TimelineEvent.RECORDING_FINALISED,
            {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
     live.unlink(missing_ok=True)
     try:
@@ -568,8 +577,8 @@ def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | No
 
         frames = extract_step_keyframes(out, read_timeline(session_dir / "timeline.jsonl"),
                                         session_dir / "keyframes")
-        record("keyframes_extracted", {"files": [p.name for p in frames]})
+        record(TimelineEvent.KEYFRAMES_EXTRACTED, {"files": [p.name for p in frames]})
     except Exception as exc:  # key frames help the reviewer; their absence must not lose it
         log.exception("extracting key frames failed")
-        record("keyframes_missing", {"reason": f"{type(exc).__name__}: {exc}"[:200]})
+        record(TimelineEvent.KEYFRAMES_MISSING, {"reason": f"{type(exc).__name__}: {exc}"[:200]})
     return info

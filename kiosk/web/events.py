@@ -20,28 +20,31 @@ from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import InvestorPeer, validate_offer
+from kiosk.protocol import (
+    ClientErrorCode,
+    ClientErrorMessage,
+    JoinMessage,
+    OfferMessage,
+    PageEvent,
+    PrefsMessage,
+    PromptBlocked,
+    PromptReport,
+    ServerEvent,
+    TimelineEvent,
+    parse_message,
+)
 from kiosk.web.connections import ConnectionGate, EventLimiter
 from kiosk.web.controller import WitnessController
 
 log = logging.getLogger(__name__)
 
-CLIENT_ERRORS = {"permission_denied", "no_camera", "camera_in_use", "unsupported_browser",
-                 "no_microphone", "media_error"}
+CLIENT_ERRORS = frozenset(ClientErrorCode)
 
 
 def _bad(code: str, message: str) -> None:
     from flask_socketio import emit
 
-    emit("error", {"code": code, "message": message})
-
-
-def _int_field(data, name: str):
-    if not isinstance(data, dict):
-        return None
-    value = data.get(name)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6:
-        return value
-    return None
+    emit(ServerEvent.ERROR, {"code": code, "message": message})
 
 
 def _sid() -> str:
@@ -78,11 +81,11 @@ def register(socketio, services) -> None:
                             counts["refused"])
                 # The limits that were exceeded, as [per_second, burst], beside the counts.
                 limits = {name: list(limiter.limits[name]) for name in counts["refused"]}
-                c.record("client_flood", {"event": event, **counts, "limits": limits})
+                c.record(TimelineEvent.CLIENT_FLOOD, {"event": event, **counts, "limits": limits})
                 c.dispatch(sm.Abort("client_abuse"))
         socketio.server.disconnect(sid, namespace="/")
 
-    def on(event: str):
+    def on(event: PageEvent):
         """``socketio.on(event)``, for events within the socket's rate limits only."""
         def decorate(handler):
             @functools.wraps(handler)
@@ -94,7 +97,7 @@ def register(socketio, services) -> None:
                     flooded(event)
                 return None
 
-            socketio.on(event)(limited)
+            socketio.on(str(event))(limited)
             return handler
         return decorate
 
@@ -112,13 +115,13 @@ def register(socketio, services) -> None:
             _bad("out_of_order", "join the witness first")
         return c
 
-    @on("join")
+    @on(PageEvent.JOIN)
     def on_join(data=None):
         if services.by_sid(_sid()) is not None:
             return _bad("out_of_order", "already joined")
-        token = data.get("token") if isinstance(data, dict) else None
+        msg = parse_message(JoinMessage, data)
         try:
-            row = services.store.consume(token)
+            row = services.store.consume(msg.token if msg is not None else None)
         except LinkError as exc:
             log.info("join refused: %s", exc.code)
             return _bad(exc.code, str(exc))
@@ -140,14 +143,14 @@ def register(socketio, services) -> None:
             controller.heartbeat()
         from flask_socketio import emit
 
-        emit("joined", {
+        emit(ServerEvent.JOINED, {
             "session_id": row.id,
             "locale": row.locale,
             "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in controller.plan],
             "ice_servers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
         })
 
-    @on("offer")
+    @on(PageEvent.OFFER)
     def on_offer(data=None):
         c = current()
         if c is None:
@@ -158,13 +161,14 @@ def register(socketio, services) -> None:
             if c.state.terminal:
                 return _bad("out_of_order", "the witness has ended")
             try:
-                if not isinstance(data, dict) or data.get("type", "offer") != "offer":
+                offer = parse_message(OfferMessage, data)
+                if offer is None:
                     raise SignallingError("send {sdp, type: 'offer'}")
-                sdp = validate_offer(data.get("sdp"), settings.max_sdp_bytes)
+                sdp = validate_offer(offer.sdp, settings.max_sdp_bytes)
                 sdp, dropped = filter_candidates(sdp, candidate_policy)
                 if dropped:
                     # Counts by reason only: the investor's addresses are not evidence.
-                    c.record("candidates_dropped", dict(sorted(dropped.items())))
+                    c.record(TimelineEvent.CANDIDATES_DROPPED, dict(sorted(dropped.items())))
                     log.info("dropped remote candidates: %s", dict(dropped))
                 c.start_observers()
                 peer = InvestorPeer(
@@ -181,11 +185,11 @@ def register(socketio, services) -> None:
                     on_audio_frame=c.voice.submit if c.voice is not None else None,
                 )
                 c.peer = peer
-                c.record("offer_received", {"bytes": len(sdp)})
+                c.record(TimelineEvent.OFFER_RECEIVED, {"bytes": len(sdp)})
                 answer = services.media.run(peer.accept(sdp), timeout=15)
             except SignallingError as exc:
                 c.peer = None
-                c.record("offer_refused", {"code": exc.code, "reason": str(exc)})
+                c.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
                 log.info("offer refused (%s): %s", exc.code, exc)
                 return _bad(exc.code, str(exc))
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
@@ -193,83 +197,79 @@ def register(socketio, services) -> None:
                 c.dispatch(sm.Failure("media_error"))
                 return _bad("server_error",
                             f"the connection could not be set up ({type(exc).__name__})")
-            c.record("answer_sent", {"bytes": len(answer)})
+            c.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
             from flask_socketio import emit
 
-            emit("answer", {"sdp": answer, "type": "answer"})
+            emit(ServerEvent.ANSWER, {"sdp": answer, "type": "answer"})
 
-    @on("prompt_started")
+    @on(PageEvent.PROMPT_STARTED)
     def on_prompt_started(data=None):
-        _prompt_report("started", data)
+        _prompt_report(PageEvent.PROMPT_STARTED, data)
 
-    @on("prompt_ended")
+    @on(PageEvent.PROMPT_ENDED)
     def on_prompt_ended(data=None):
-        _prompt_report("ended", data)
+        _prompt_report(PageEvent.PROMPT_ENDED, data)
 
-    @on("prompt_blocked")
+    @on(PageEvent.PROMPT_BLOCKED)
     def on_prompt_blocked(data=None):
-        reason = data.get("reason") if isinstance(data, dict) else None
-        _prompt_report("blocked", data, {"reason": str(reason)[:100]})
+        _prompt_report(PageEvent.PROMPT_BLOCKED, data)
 
-    def _prompt_report(kind: str, data, extra=None):
+    def _prompt_report(event: PageEvent, data):
         c = current()
         if c is None:
             return
-        seq = _int_field(data, "seq")
-        if seq is None:
+        blocked = event == PageEvent.PROMPT_BLOCKED
+        msg = parse_message(PromptBlocked if blocked else PromptReport, data)
+        if msg is None:
             return _bad("bad_message", "seq must be a non-negative integer")
-        c.prompt_report(kind, seq, extra)
+        extra = {"reason": msg.reason} if isinstance(msg, PromptBlocked) else None
+        c.prompt_report(event, msg.seq, extra)
 
-    @on("prompt_replayed")
+    @on(PageEvent.PROMPT_REPLAYED)
     def on_prompt_replayed(data=None):
         """The investor asked to hear the prompt again (the guide's voice may be in the answer)."""
         c = current()
         if c is None:
             return
-        seq = _int_field(data, "seq")
-        if seq is None:
+        msg = parse_message(PromptReport, data)
+        if msg is None:
             return _bad("bad_message", "seq must be a non-negative integer")
-        prompt = c._prompts.get(seq)
+        prompt = c._prompts.get(msg.seq)
         if prompt is None:  # never sent: a made-up seq is not evidence
-            return _bad("out_of_order", f"prompt {seq} was not sent")
-        c.record("prompt_replayed", {"seq": seq, "step": prompt["step"]})
+            return _bad("out_of_order", f"prompt {msg.seq} was not sent")
+        c.record(TimelineEvent.PROMPT_REPLAYED, {"seq": msg.seq, "step": prompt["step"]})
 
-    @on("heartbeat")
+    @on(PageEvent.HEARTBEAT)
     def on_heartbeat(_data=None):
         c = services.by_sid(_sid())
         if c is not None:
             c.heartbeat()
 
-    @on("cancel")
+    @on(PageEvent.CANCEL)
     def on_cancel(_data=None):
         c = current()
         if c is not None:
             c.dispatch(sm.Cancel())
 
-    @on("prefs")
+    @on(PageEvent.PREFS)
     def on_prefs(data=None):
         c = current()
-        if c is None or not isinstance(data, dict):
+        msg = parse_message(PrefsMessage, data)
+        if c is None or msg is None:
             return
-        prefs = {}
-        if data.get("locale") in ("zh-CN", "en"):
-            prefs["locale"] = data["locale"]
-        if isinstance(data.get("speed"), (int, float)) and 0.5 <= data["speed"] <= 2:
-            prefs["speed"] = float(data["speed"])
-        if isinstance(data.get("captions"), bool):
-            prefs["captions"] = data["captions"]
+        prefs = msg.changes()
         if prefs:
             c.set_prefs(prefs)
 
-    @on("client_error")
+    @on(PageEvent.CLIENT_ERROR)
     def on_client_error(data=None):
         c = current()
         if c is None:
             return
-        code = data.get("code") if isinstance(data, dict) else None
-        if code not in CLIENT_ERRORS:
+        msg = parse_message(ClientErrorMessage, data)
+        if msg is None:
             return _bad("bad_message", "unknown client error code")
-        c.record("client_error", {"code": code})
+        c.record(TimelineEvent.CLIENT_ERROR, {"code": str(msg.code)})
 
     @socketio.on("*")
     def on_other(event, *_args):

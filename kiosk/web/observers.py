@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.flows.model import PER_CHALLENGE_SECONDS, observe_seconds
 from kiosk.logs import session_context
+from kiosk.protocol import HintCode, ServerEvent, StepOutcome, TimelineEvent
 
 if TYPE_CHECKING:
     import av
@@ -27,20 +29,21 @@ log = logging.getLogger(__name__)
 
 # Hints from kiosk.liveness.challenges.ChallengeTracker.hint() -> page hint codes.
 HINT_CODES = {
-    "keep your face in the frame": "face_in_frame",
-    "too dark": "more_light",
-    "only one face in the frame, please": "one_person",
+    "keep your face in the frame": HintCode.FACE_IN_FRAME,
+    "too dark": HintCode.MORE_LIGHT,
+    "only one face in the frame, please": HintCode.ONE_PERSON,
 }
 MAX_ANALYSIS_WIDTH = 640
 HINT_EVERY_S = 1.0
-PER_CHALLENGE_SECONDS = 8.0
 SAMPLE_EVERY_S = 0.2
 
 
 def challenge_window_seconds(step) -> float:
-    """Time allowed for a challenge step: each drawn challenge gets its share, capped by timeout."""
-    return min(float(step.seconds or 90.0),
-               PER_CHALLENGE_SECONDS * max(1, len(step.challenges)) + 1.0)
+    """Time allowed for a planned challenge step: its window (``kiosk.flows.model.
+    observe_seconds``: each drawn challenge gets its share, capped by the step's timeout)."""
+    window = step.seconds or observe_seconds("challenge", 90.0, len(step.challenges))
+    assert window is not None  # a challenge step always has one
+    return float(window)
 
 
 BASELINE_SECONDS = 2.0
@@ -127,7 +130,7 @@ class FaceObserver:
             except Exception as exc:  # a broken model must flag the session, never pass it
                 log.exception("the face analyser could not start")
                 self.error = f"face analyser unavailable: {type(exc).__name__}: {exc}"[:300]
-                self.c.record("liveness_unavailable", {"error": self.error})
+                self.c.record(TimelineEvent.LIVENESS_UNAVAILABLE, {"error": self.error})
                 return
             try:
                 while True:
@@ -154,7 +157,7 @@ class FaceObserver:
             except Exception as exc:
                 log.exception("the face observer failed")
                 self.error = f"face observer failed: {type(exc).__name__}"
-                self.c.record("liveness_unavailable", {"error": self.error})
+                self.c.record(TimelineEvent.LIVENESS_UNAVAILABLE, {"error": self.error})
             finally:
                 self.analysis = fa.close()
 
@@ -166,7 +169,7 @@ class FaceObserver:
                 try:
                     return fa._describer.describe_file(path) if fa._describer else None
                 except Exception as exc:
-                    self.c.record("id_photo_unusable",
+                    self.c.record(TimelineEvent.ID_PHOTO_UNUSABLE,
                                   {"reason": f"{type(exc).__name__}: {exc}"[:200]})
                     return None
         return None
@@ -177,7 +180,7 @@ class FaceObserver:
         if sig.t - self._last_sample >= SAMPLE_EVERY_S:
             # Curves for the auditor's replay (blink, yaw, jaw, face present), 5 per second.
             self._last_sample = sig.t
-            self.c.record("liveness_sample", {
+            self.c.record(TimelineEvent.LIVENESS_SAMPLE, {
                 "frame_t": round(sig.t, 3), "faces": sig.faces,
                 "blink": round(max(sig.blink_l, sig.blink_r), 3), "yaw": round(sig.yaw, 1),
                 "jaw": round(sig.jaw_open, 3)})
@@ -200,7 +203,8 @@ class FaceObserver:
                     verdict = ch.tracker.feed(sig)
         code = HINT_CODES.get(hint) if hint else None
         if hint and code is None:
-            code = "turn_more" if "more" in hint or "wider" in hint or "fully" in hint else None
+            code = (HintCode.TURN_MORE if "more" in hint or "wider" in hint or "fully" in hint
+                    else None)
         if code is None:
             code = self._framing(sig, width)
         self._hint(code, hint)
@@ -209,19 +213,19 @@ class FaceObserver:
 
             self.c.dispatch(WindowTimeout(finished_seq))  # all decided: no need to wait longer
 
-    def _framing(self, sig, width: int) -> str | None:
+    def _framing(self, sig, width: int) -> HintCode | None:
         if sig.faces == 0:
-            return "face_in_frame"
+            return HintCode.FACE_IN_FRAME
         if sig.faces > 1:
-            return "one_person"
+            return HintCode.ONE_PERSON
         if sig.brightness < 40:
-            return "more_light"
+            return HintCode.MORE_LIGHT
         if sig.box:
             frac = (sig.box[2] - sig.box[0]) / max(1, width)
             if frac < 0.18:
-                return "closer"
+                return HintCode.CLOSER
             if frac > 0.75:
-                return "further"
+                return HintCode.FURTHER
         return None
 
     def _hint(self, code, text) -> None:
@@ -232,20 +236,20 @@ class FaceObserver:
         if code is None and last_code is None:
             return
         self._last_hint = (code, now)
-        self.c.emit("hint", {"code": code, "text": text})
+        self.c.emit(ServerEvent.HINT, {"code": code, "text": text})
 
     def _verdict(self, ch: _Challenges, verdict) -> None:
         ch.verdicts.append(verdict)
         self.verdicts.append(verdict)
         data = {"step": ch.step_id, **verdict.to_dict()}
-        self.c.record("challenge_result", data)
-        self.c.emit("challenge_result", {"step": ch.step_id, "name": verdict.kind,
+        self.c.record(TimelineEvent.CHALLENGE_RESULT, data)
+        self.c.emit(ServerEvent.CHALLENGE_RESULT, {"step": ch.step_id, "name": verdict.kind,
                                          "passed": verdict.passed})
 
     def _announce(self, ch: _Challenges) -> None:
         index = len(ch.verdicts)
-        self.c.emit("challenge", {"step": ch.step_id, "name": ch.tracker.kind, "index": index,
-                                  "total": index + 1 + len(ch.queue)})
+        self.c.emit(ServerEvent.CHALLENGE, {"step": ch.step_id, "name": ch.tracker.kind,
+                                            "index": index, "total": index + 1 + len(ch.queue)})
 
     # ------------------------------------------------------------------ the session's calls
 
@@ -264,7 +268,8 @@ class FaceObserver:
         with self._lock:
             ch = self._challenges
             if ch is None or ch.seq != seq:
-                return "flag", {"engine": "mediapipe", "reason": "no challenge was running"}
+                return StepOutcome.FLAG, {"engine": "mediapipe",
+                                          "reason": "no challenge was running"}
             if not ch.done:
                 from kiosk.liveness.challenges import ChallengeTracker
 
@@ -276,9 +281,9 @@ class FaceObserver:
             self._challenges = None
             verdicts = ch.verdicts
         if self.error:
-            return "flag", {"engine": "mediapipe", "reason": self.error}
+            return StepOutcome.FLAG, {"engine": "mediapipe", "reason": self.error}
         passed = all(v.passed for v in verdicts)
-        return ("pass" if passed else "flag"), {
+        return (StepOutcome.PASS if passed else StepOutcome.FLAG), {
             "engine": "mediapipe",
             "challenges": [v.kind for v in verdicts],
             "passed": [v.passed for v in verdicts],
@@ -320,7 +325,7 @@ class FaceObserver:
             },
         }
         self._write(report)
-        self.c.record("liveness_report", {
+        self.c.record(TimelineEvent.LIVENESS_REPORT, {
             "ok": report["ok"], "reasons": report["reasons"][:20],
             "summary": {k: v for k, v in session_report.summary.items()
                         if isinstance(v, (int, float, str, bool, type(None)))},
@@ -427,7 +432,7 @@ class VoiceObserver:
                             self._inflight = (t0, spans, done)
                         try:
                             answer = self.c.services.recognizer().verify(pcm, locale, expected)
-                            passed = decide(answer, expected, 0, 0).outcome == "pass"
+                            passed = decide(answer, expected, 0, 0).outcome == StepOutcome.PASS
                             with self._guess_lock:
                                 # Kept even if the window closed meanwhile: heard_early may be
                                 # waiting for exactly this answer.
@@ -511,7 +516,7 @@ def _same_speech(heard: tuple | None, t0: float, spans) -> bool:
 
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
-OUTCOME_DECISION = {"pass": "agree", "stop": "disagree"}
+OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
 
 
 def _heard(controller, voice, pcm, t0: float, expected):
@@ -557,7 +562,7 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
 
     voice = controller.voice
     if voice is None:
-        return "unverified", {"engine": "none", "reason": "speech check disabled"}
+        return StepOutcome.UNVERIFIED, {"engine": "none", "reason": "speech check disabled"}
     expected = expected_for(step)
     voice.stop_listening()
     pcm = voice.window(*window)
@@ -579,7 +584,7 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
         "recognise_ms": round(answer.ms, 1),
     }
     if step.kind == "question":
-        controller.record("answer_recognised", {
+        controller.record(TimelineEvent.ANSWER_RECOGNISED, {
             "step": step.id, "decision": OUTCOME_DECISION.get(decision.outcome, "unclear"),
             "intent": answer.intent,
             "text": answer.transcript,
@@ -594,6 +599,6 @@ def judge_answer(controller, step, window: tuple[float, float], attempt: int):
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
     shown = shown_words(answer, expected) if controller.flow.show_recognised_words else ""
-    controller.emit("recognised", {"step": step.id, "text": shown,
+    controller.emit(ServerEvent.RECOGNISED, {"step": step.id, "text": shown,
                                    "intent": answer.intent, "outcome": decision.outcome})
     return decision.outcome, detail

@@ -19,6 +19,7 @@ from flask import (
 
 from kiosk.errors import FlowError, LinkError
 from kiosk.flows.versions import resolve_flow, session_flow
+from kiosk.protocol import DEFAULT_LOCALE, LOCALES
 from kiosk.web.api import Applicant, CreateSession, create_session
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ def services():
 
 def _locale() -> str:
     lang = (request.args.get("lang")
-            or request.accept_languages.best_match(["zh-CN", "zh", "en"]) or "zh-CN")
-    return "en" if lang.startswith("en") else "zh-CN"
+            or request.accept_languages.best_match([*LOCALES, "zh"]) or DEFAULT_LOCALE)
+    return "en" if lang.startswith("en") else DEFAULT_LOCALE
 
 
 @bp.get("/")
@@ -165,8 +166,7 @@ def kiosk_next():
     if not isinstance(data, dict):
         return jsonify({"error": "send a JSON object"}), 400
     requested = data.get("locale")
-    locale = (requested if isinstance(requested, str) and requested in ("zh-CN", "en")
-              else _locale())
+    locale = requested if isinstance(requested, str) and requested in LOCALES else _locale()
     flow_id = data.get("flow") if isinstance(data.get("flow"), str) and data.get("flow") else None
     try:
         body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale,

@@ -1,0 +1,272 @@
+"""kiosk/protocol.py against its three users: the page's script, the server, the pre-review.
+
+The page side is read from static/*.js (``socket.on("…")`` handlers, ``emit("…")`` calls);
+the server side from the running app's Socket.IO handlers and from the source of kiosk/
+(what it emits and what it records). A name that one side uses and the other does not is a
+failure, so a new server event without a page handler, a page message without a server
+handler, or a pre-review rule for an event nothing records cannot be merged.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.protocol import (
+    INBOUND,
+    LOCALES,
+    SERVER_ONLY,
+    CheckEvent,
+    HintCode,
+    PageEvent,
+    PrefsMessage,
+    PromptBlocked,
+    PromptReport,
+    ServerEvent,
+    StepOutcome,
+    TimelineEvent,
+    parse_message,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+STATIC = REPO / "static"
+KIOSK = REPO / "kiosk"
+# Socket.IO's own events, which the server never emits by name.
+BUILT_IN = {"connect", "connect_error", "disconnect"}
+# Calls whose first argument is the type of a recorded event (``append`` only on a timeline).
+RECORDING_CALLS = {"record", "Record", "SessionEvent", "timeline.append", "tw.append"}
+
+
+# ---------------------------------------------------------------- readers
+
+
+def page_handlers(js: str) -> set[str]:
+    """Event names the script handles with ``socket.on("name", …)``."""
+    return set(re.findall(r'\bsocket\.on\(\s*"([A-Za-z_]+)"', js))
+
+
+def page_emits(js: str) -> set[str]:
+    """Event names the script sends: ``emit("name", …)`` and its wrapper ``sendOnce("name", …)``."""
+    return set(re.findall(r'\b(?:emit|sendOnce)\(\s*"([A-Za-z_]+)"', js))
+
+
+def static_js() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(STATIC.glob("*.js")))
+
+
+def js_list(js: str, name: str) -> set[str]:
+    """The strings of ``var NAME = [...]`` in a script."""
+    body = js.split(f"var {name} =")[1].split(";")[0]
+    return set(re.findall(r'"([A-Za-z_-]+)"', body))
+
+
+def _call_name(node: ast.Call) -> str | None:
+    """``f`` for ``f(...)`` and ``x.f(...)``; ``timeline.append`` for ``[self.]timeline.append``."""
+    f = node.func
+    if isinstance(f, ast.Name):
+        return f.id
+    if not isinstance(f, ast.Attribute):
+        return None
+    if f.attr == "append":
+        owner = f.value
+        name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+        return f"{name}.append"
+    return f.attr
+
+
+def _enum_ref(node: ast.AST, enum: str) -> str | None:
+    """``Enum.MEMBER`` -> "MEMBER" when ``node`` is a reference to ``enum``'s member."""
+    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == enum):
+        return node.attr
+    return None
+
+
+def source_files(exclude: tuple[str, ...] = ()) -> list[Path]:
+    files = []
+    for path in sorted(KIOSK.rglob("*.py")):
+        rel = path.relative_to(KIOSK).as_posix()
+        if not any(rel == e or rel.startswith(e + "/") for e in exclude):
+            files.append(path)
+    return files
+
+
+def enum_members_used(enum, files: list[Path]) -> set[str]:
+    """Values of ``enum``'s members referenced (``Enum.MEMBER``) anywhere in ``files``."""
+    used = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = _enum_ref(node, enum.__name__)
+            if name is not None and name in enum.__members__:
+                used.add(enum[name].value)
+    return used
+
+
+def literal_first_args(files: list[Path], calls: set[str]) -> set[str]:
+    """String literals given as the first argument of calls named in ``calls``."""
+    found = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and _call_name(node) in calls and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                found.add(node.args[0].value)
+    return found
+
+
+def server_emits() -> set[str]:
+    """Every event name the server side sends: ServerEvent members referenced in kiosk/web and
+    string literals given to ``emit`` there."""
+    files = [p for p in source_files() if p.relative_to(KIOSK).parts[0] == "web"]
+    return enum_members_used(ServerEvent, files) | literal_first_args(files, {"emit"})
+
+
+def recorded_types() -> set[str]:
+    """Event types something in kiosk/ records (the reviewer only reads, so review/ and the
+    vocabulary itself do not count): enum members referenced and literal record types."""
+    files = source_files(exclude=("protocol.py", "review"))
+    return (enum_members_used(TimelineEvent, files) | enum_members_used(CheckEvent, files)
+            | literal_first_args(files, RECORDING_CALLS))
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def unhandled_server_events(sent: set[str], handled: set[str]) -> set[str]:
+    return sent - handled - set(SERVER_ONLY)
+
+
+def unhandled_page_events(sent: set[str], server_handlers: set[str]) -> set[str]:
+    return sent - server_handlers
+
+
+@pytest.fixture(scope="module")
+def server_handlers(tmp_path_factory):
+    """Event names with a Socket.IO handler in the running app."""
+    from kiosk.config import load_settings
+    from kiosk.web.app import create_app
+    from tests.kiosk_server import make_flows_dir
+
+    tmp = tmp_path_factory.mktemp("protocol")
+    app = create_app(load_settings(data_dir=tmp / "data", flows_dir=make_flows_dir(tmp / "flows")))
+    try:
+        yield set(app.extensions["socketio"].server.handlers["/"])
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+def test_every_server_event_has_a_page_handler():
+    sent = server_emits()
+    assert sent <= set(ServerEvent), f"emitted but not in ServerEvent: {sent - set(ServerEvent)}"
+    assert unhandled_server_events(sent, page_handlers(static_js())) == set()
+
+
+def test_every_server_event_is_sent_and_every_page_handler_is_for_one():
+    assert set(ServerEvent) - server_emits() == set(), "ServerEvent members nothing sends"
+    assert page_handlers(static_js()) - BUILT_IN <= set(ServerEvent)
+    assert set(SERVER_ONLY) <= set(ServerEvent)
+
+
+def test_every_page_event_has_a_server_handler(server_handlers):
+    sent = page_emits(static_js())
+    assert sent, "no emit(...) found in static/*.js: the pattern no longer matches the script"
+    assert sent <= set(PageEvent), f"sent but not in PageEvent: {sent - set(PageEvent)}"
+    assert unhandled_page_events(sent, server_handlers) == set()
+    assert set(PageEvent) <= server_handlers
+    assert set(PageEvent) == sent, f"PageEvent members never sent: {set(PageEvent) - sent}"
+
+
+def test_every_page_event_has_a_payload_model_and_a_rate_limit():
+    from kiosk.config import SOCKET_EVENT_LIMITS
+
+    assert set(INBOUND) == set(PageEvent)
+    assert set(PageEvent) <= set(SOCKET_EVENT_LIMITS)
+
+
+def test_the_checks_catch_a_new_unhandled_event():
+    js = 'socket.on("joined", onJoined);\n socket.on("step", onStep);\n emit("join", {});'
+    assert unhandled_server_events({"joined", "step", "brand_new"}, page_handlers(js)) == {
+        "brand_new"}
+    assert unhandled_page_events(page_emits(js) | {"brand_new"}, {"join"}) == {"brand_new"}
+
+
+def test_every_prereview_rule_is_keyed_to_a_recorded_event():
+    from kiosk.review.prereview import RULES
+
+    keys = set(RULES)
+    assert keys <= set(TimelineEvent) | set(CheckEvent), keys - set(TimelineEvent) - set(CheckEvent)
+    never = keys - recorded_types()
+    assert never == set(), f"pre-review rules for events nothing in kiosk/ records: {never}"
+
+
+def test_the_rule_check_catches_a_rule_for_an_event_nothing_records():
+    from kiosk.review.prereview import RULES, rule
+
+    @rule("brand_new_event")  # type: ignore[arg-type]  # a loose string, as a mistake would be
+    def _judge(data, t, ctx):
+        pass
+
+    try:
+        assert set(RULES) - recorded_types() == {"brand_new_event"}
+    finally:
+        del RULES["brand_new_event"]
+
+
+def test_every_timeline_and_check_event_is_recorded():
+    recorded = recorded_types()
+    assert set(TimelineEvent) - recorded == set()
+    assert set(CheckEvent) - recorded == set()
+
+
+def test_page_lists_match_the_protocol():
+    from kiosk.flows.model import CHALLENGES
+
+    js = static_js()
+    assert js_list(js, "HINT_CODES") == set(HintCode)
+    assert js_list(js, "CHALLENGES") == CHALLENGES
+    assert js_list(js, "LOCALES") == set(LOCALES)
+
+
+def test_enums_are_their_strings_on_the_wire_and_on_disk(tmp_path):
+    import json
+
+    from kiosk.timeline import MediaClock, TimelineWriter, read_timeline
+
+    assert json.dumps({"type": TimelineEvent.STEP_RESULT, "outcome": StepOutcome.PASS}) == (
+        '{"type": "step_result", "outcome": "pass"}')
+    tw = TimelineWriter(tmp_path / "timeline.jsonl", MediaClock())
+    event = tw.append(TimelineEvent.STEP_RESULT, {"outcome": StepOutcome.FLAG})
+    assert event is not None and type(event["type"]) is str
+    tw.close()
+    line = (tmp_path / "timeline.jsonl").read_text(encoding="utf-8")
+    assert '"type": "step_result"' in line and '"outcome": "flag"' in line
+    assert read_timeline(tmp_path / "timeline.jsonl")[0]["type"] == "step_result"
+
+
+@pytest.mark.parametrize("data, seq", [
+    ({"seq": 3}, 3), ({"seq": 0, "step": "x"}, 0), ({"seq": True}, None), ({"seq": "1"}, None),
+    ({"seq": -1}, None), ({"seq": 10**6}, None), ({}, None), (None, None), ("3", None),
+])
+def test_prompt_reports_need_a_small_integer_seq(data, seq):
+    msg = parse_message(PromptReport, data)
+    assert (msg.seq if msg is not None else None) == seq
+
+
+def test_a_blocked_prompt_reason_is_text_of_at_most_100_characters():
+    assert parse_message(PromptBlocked, {"seq": 1, "reason": "x" * 500}).reason == "x" * 100
+    assert parse_message(PromptBlocked, {"seq": 1, "reason": 5}).reason == "5"
+    assert parse_message(PromptBlocked, {"seq": 1}).reason == "None"
+
+
+@pytest.mark.parametrize("data, changes", [
+    ({"locale": "en", "speed": 1.2, "captions": False},
+     {"locale": "en", "speed": 1.2, "captions": False}),
+    ({"locale": "fr", "speed": 1, "captions": "yes"}, {"speed": 1.0}),
+    ({"speed": 3}, {}), ({"speed": 0.4}, {}), ({"speed": True}, {}), ({"speed": "1"}, {}),
+    ({"speed": float("nan")}, {}), ({"locale": 5}, {}), ({}, {}),
+])
+def test_prefs_keep_only_their_valid_fields(data, changes):
+    assert parse_message(PrefsMessage, data).changes() == changes
