@@ -1,4 +1,4 @@
-"""The ``kiosk`` command: serve, simulate, bench, flows, evidence, ledger, analyze, ...
+"""The ``kiosk`` command: serve, simulate, bench, loadtest, flows, evidence, ledger, analyze, ...
 
 Sub-commands live next to the code they drive and are imported only when invoked, so that
 ``kiosk flows check`` does not load mediapipe or aiortc.
@@ -15,6 +15,7 @@ _COMMANDS = {
     "serve": "kiosk.web.serve:serve",
     "simulate": "kiosk.media.simulate:simulate",
     "bench": "kiosk.bench:bench",
+    "loadtest": "kiosk.loadtest:loadtest",
     "flows": "kiosk.flows.cli:flows",
     "evidence": "kiosk.evidence.cli:evidence",
     "ledger": "kiosk.evidence.cli:ledger",

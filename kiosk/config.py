@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     brand_logo: Path | None = None  # PNG/SVG/JPEG/WebP, served at /brand/logo
     recorder: str = "packets"  # "packets" (no re-encode) or "blackhole" (decode only, for bench)
     keyframe_interval_seconds: float = 2.0
+    # The media loop waking later than this is logged as a warning (kiosk.media.loop).
+    media_loop_lag_warn_ms: float = Field(default=250.0, gt=0)
     log_format: str = "json"  # "json" or "text"
     log_level: str = "INFO"
 

@@ -273,3 +273,13 @@ def test_ready_answers_503_until_the_face_models_are_loaded(app, client):
         time.sleep(0.2)
     assert client.get("/api/ready").get_json() == {"ready": True}
     assert client.get("/api/health").get_json()["warming"] == []
+
+
+def test_health_reports_the_media_loop_lag(client):
+    from kiosk.media.loop import LAG_BUCKETS_MS
+
+    lag = client.get("/api/health").get_json()["media_loop_lag"]
+    assert set(lag) >= {"samples", "p50_ms", "p95_ms", "p99_ms", "max_ms", "over_threshold"}
+    assert "counts" not in lag
+    full = client.get("/api/health?histogram=1").get_json()["media_loop_lag"]
+    assert len(full["counts"]) == len(LAG_BUCKETS_MS) + 1

@@ -33,6 +33,7 @@ class CaseResult:
     answers: list[dict] = field(default_factory=list)
     error: str | None = None
     attacked_step: str | None = None
+    session_id: str | None = None
 
     @property
     def cleared(self) -> bool:
@@ -65,6 +66,7 @@ def run_case(case: Case, server: str, api_key: str, flow: str,
     out = json.loads(line)
     review = out.get("review") or {}
     base.state = out.get("state")
+    base.session_id = out.get("session_id")
     base.verdict = review.get("verdict")
     base.reasons = list(review.get("reasons") or [])
     base.answers = list(out.get("answers") or [])

@@ -1,4 +1,8 @@
-"""Key frames for the evidence: one JPEG per step, from the finalised recording."""
+"""Key frames for the evidence: one JPEG per step, from the finalised recording.
+
+A packet that does not decode (a recording made over a lossy network) is skipped and counted:
+the key frames come from what decodes.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -
         targets = sorted(wanted)
         i = 0
         last = None
-        for frame in container.decode(stream):
+        for frame in _decodable_frames(container, stream, recording):
             t = 0.0
             if frame.pts is not None:
                 assert frame.time_base is not None  # decoders stamp the stream's time base
@@ -53,6 +57,31 @@ def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -
             written.append(_save(last, out_dir / f"{targets[i][1]}.jpg"))
             i += 1
     return written
+
+
+def _decodable_frames(container, stream, recording: Path):
+    """Every frame of ``stream`` that decodes; undecodable packets are skipped and counted."""
+    failed = 0
+    packets = container.demux(stream)
+    try:
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except (av.FFmpegError, EOFError) as exc:  # a torn end: what came before is kept
+                log.warning("reading %s stopped early: %s", recording.name, exc)
+                break
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                failed += packet.size > 0  # a flush packet that fails is no lost picture
+                continue
+            yield from frames
+    finally:
+        if failed:
+            log.warning("%d video packets of %s do not decode; key frames come from the rest",
+                        failed, recording.name)
 
 
 def _save(frame, path: Path) -> Path:

@@ -6,6 +6,12 @@ thread, which muxes it into a live Matroska file flushed after every packet (clu
 most 1 s), so a killed process loses only the last second or two. ``finalise_recording``
 remuxes that file, even a truncated one, into a seekable WebM with cues; ``probe_recording``
 decodes a recording to prove what is in it.
+
+After a gap in the received video (RTP sequence numbers that never reached a frame: see
+``aiortc_seam.TappedFrame``) the delta frames that follow refer to a picture that is not in
+the file, and decoders fail on them or show garbage. The recorder then asks the sender for a
+keyframe at once (RTCP PLI), records no video until one arrives, and counts the packets
+missing, the gaps and the frames skipped (``stats()``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,12 @@ HEADER_WAIT_SECONDS = 2.0
 def vp8_is_keyframe(data: bytes) -> bool:
     """VP8 frame tag bit 0 is 0 on a keyframe (RFC 6386 section 9.1)."""
     return len(data) > 0 and not data[0] & 1
+
+
+def vp8_is_whole_keyframe(data: bytes) -> bool:
+    """A keyframe with its start code: a frame that lost its first packets is not one, even
+    when its first byte happens to have bit 0 clear."""
+    return vp8_keyframe_size(data) is not None
 
 
 def vp8_keyframe_size(data: bytes) -> tuple[int, int] | None:
@@ -166,6 +178,7 @@ class PacketRecorder:
         self._closed = False
         self._writer: threading.Thread | None = None
         self._pli_task: asyncio.Task | None = None
+        self._gap_requests: set[asyncio.Task] = set()
         self._last_drop_warning = 0.0
         # Counters (int) and first_<kind>_t (float | None), updated by kind-built keys.
         self._stats: dict[str, Any] = {
@@ -177,8 +190,13 @@ class PacketRecorder:
             "first_audio_t": None,
             "dropped_video": 0,
             "dropped_audio": 0,
-            "skipped_video": 0,  # before the first keyframe or after a drop
+            "skipped_video": 0,  # frames before the first keyframe or after a drop or a gap
             "keyframe_requests": 0,
+            # Gaps in the received sequence numbers, and the packets missing in them.
+            "video_gaps": 0,
+            "video_packets_missing": 0,
+            "audio_gaps": 0,
+            "audio_packets_missing": 0,
             "write_errors": 0,
         }
 
@@ -223,21 +241,26 @@ class PacketRecorder:
         if any(t.kind == "video" for t in self._tracks):
             self._pli_task = loop.create_task(self._request_keyframes())
 
-    def _on_frame(self, track: _Track, codec: str, data: bytes, rtp_ts: int,
-                  arrival: float) -> None:
+    def _on_frame(self, track: _Track, frame: aiortc_seam.TappedFrame) -> None:
         """Stamp one encoded frame and queue it; runs on the asyncio loop, so never blocks."""
+        data, arrival = frame.data, frame.arrival
         if self._closed or not data:
             return
-        if codec.lower() != CODECS[track.kind]:
+        if frame.codec.lower() != CODECS[track.kind]:
             if not track.wrong_codec_warned:
                 track.wrong_codec_warned = True
                 log.warning("not recording %s: negotiated codec %s is not %s", track.kind,
-                            codec, CODECS[track.kind])
+                            frame.codec, CODECS[track.kind])
             return
-        pts = track.timeline.pts(rtp_ts, arrival)
+        if frame.gap:
+            self._stats[track.kind + "_gaps"] += 1
+            self._stats[track.kind + "_packets_missing"] += frame.lost_before
+            if track.kind == "video":
+                self._after_gap(track, frame.lost_before)
+        pts = track.timeline.pts(frame.rtp_timestamp, arrival)
         keyframe = True
         if track.kind == "video":
-            keyframe = vp8_is_keyframe(data)
+            keyframe = vp8_is_whole_keyframe(data)
             if keyframe:
                 track.last_keyframe_arrival = arrival
                 track.keyframe_wanted = False
@@ -259,6 +282,31 @@ class PacketRecorder:
                 log.warning("recorder queue full (writer behind): dropped %d video, %d audio "
                             "packets so far", self._stats["dropped_video"],
                             self._stats["dropped_audio"])
+
+    def _after_gap(self, track: _Track, lost: int) -> None:
+        """Skip video until a keyframe arrives, and ask for one now."""
+        track.need_keyframe = True
+        track.keyframe_wanted = True
+        if self._stats["video_gaps"] <= 3 or self._stats["video_gaps"] % 100 == 0:
+            log.info("video gap of %d packet(s) (%d gaps so far): waiting for a keyframe",
+                     lost, self._stats["video_gaps"])
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # fed outside a loop (tests): the periodic task asks instead
+            return
+        task = loop.create_task(self._request_keyframe_now(track))
+        self._gap_requests.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._gap_requests.discard)
+
+    async def _request_keyframe_now(self, track: _Track) -> None:
+        now = time.monotonic()
+        if now - track.last_pli < 0.2:  # a PLI is on its way: the sender needs time to answer
+            return
+        track.last_pli = now
+        try:
+            self._stats["keyframe_requests"] += await aiortc_seam.request_keyframe(track.receiver)
+        except Exception as exc:  # a closing transport
+            log.debug("keyframe request failed: %s", exc)
 
     async def _request_keyframes(self) -> None:
         """Ask the sender for a keyframe every keyframe_interval, so the file stays seekable."""
@@ -398,7 +446,9 @@ class PacketRecorder:
     # -- public -------------------------------------------------------------------------------
 
     def stats(self) -> dict:
-        """Counters: packets and keyframes written, bytes, first pts per kind, drops."""
+        """Counters: packets and keyframes written, bytes, first pts per kind, drops, frames
+        skipped, keyframe requests, gaps in the received sequence numbers and the packets
+        missing in them (per kind)."""
         return dict(self._stats)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -496,13 +546,22 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
 
 
 def probe_recording(path: Path) -> dict:
-    """Decode ``path`` fully: frames, size, duration, audio seconds and RMS, first pts per track."""
+    """Decode ``path`` fully and count what decodes; a bad packet is counted, never fatal.
+
+    Returns ``video_frames``, ``width``, ``height`` (of the last frame), ``duration`` (s, first
+    to last decoded media), ``audio_seconds``, ``audio_rms`` (0..1), ``first_video_pts`` and
+    ``first_audio_pts`` (s), ``video_packets`` and ``audio_packets`` (demuxed),
+    ``video_undecodable`` and ``audio_undecodable`` (packets the decoder refused) and
+    ``demux_error`` (why reading stopped early, else None). Raises MediaError when the file
+    is missing, cannot be opened, or not one frame of video or audio decodes.
+    """
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"recording {path} does not exist")
     info: dict[str, Any] = {"video_frames": 0, "width": None, "height": None, "duration": 0.0,
             "audio_seconds": 0.0, "audio_rms": 0.0, "first_video_pts": None,
-            "first_audio_pts": None}
+            "first_audio_pts": None, "video_packets": 0, "audio_packets": 0,
+            "video_undecodable": 0, "audio_undecodable": 0, "demux_error": None}
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
@@ -510,42 +569,73 @@ def probe_recording(path: Path) -> dict:
     last_video = last_audio_end = 0.0
     sum_sq = 0.0
     n_samples = 0
+    first_error: str | None = None
     with container:
         streams = [s for s in container.streams if s.type in ("video", "audio")]
-        try:
-            for packet in container.demux(streams):
-                for frame in packet.decode():
-                    # Only video and audio streams are demuxed, so only their frames come out.
-                    assert isinstance(frame, (av.VideoFrame, av.AudioFrame))
-                    t = None
-                    if frame.pts is not None:
-                        assert frame.time_base is not None  # decoders stamp the stream's base
-                        t = float(frame.pts * frame.time_base)
-                    if packet.stream.type == "video":
-                        assert isinstance(frame, av.VideoFrame)
-                        info["video_frames"] += 1
-                        info["width"], info["height"] = frame.width, frame.height
-                        if t is not None:
-                            if info["first_video_pts"] is None:
-                                info["first_video_pts"] = t
-                            last_video = max(last_video, t)
-                    else:
-                        assert isinstance(frame, av.AudioFrame)
-                        samples = frame.to_ndarray().astype(np.float64)
-                        if frame.format.name.startswith("s16"):
-                            samples /= 32768.0
-                        sum_sq += float(np.sum(samples ** 2))
-                        n_samples += samples.size
-                        info["audio_seconds"] += frame.samples / frame.sample_rate
-                        if t is not None:
-                            if info["first_audio_pts"] is None:
-                                info["first_audio_pts"] = t
-                            last_audio_end = max(last_audio_end,
-                                                 t + frame.samples / frame.sample_rate)
-        except av.FFmpegError as exc:
-            raise MediaError(f"recording {path} does not decode: {exc}") from None
+        packets = container.demux(streams)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except (av.FFmpegError, EOFError) as exc:  # a torn end: keep what came before
+                info["demux_error"] = str(exc)[:200]
+                break
+            kind = packet.stream.type
+            if packet.size == 0:
+                frames = _decode_quietly(packet)  # the end-of-stream flush
+            else:
+                info[kind + "_packets"] += 1
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as exc:
+                    info[kind + "_undecodable"] += 1
+                    first_error = first_error or f"{kind}: {exc}"
+                    continue
+            for frame in frames:
+                # Only video and audio streams are demuxed, so only their frames come out.
+                assert isinstance(frame, (av.VideoFrame, av.AudioFrame))
+                t = None
+                if frame.pts is not None:
+                    assert frame.time_base is not None  # decoders stamp the stream's base
+                    t = float(frame.pts * frame.time_base)
+                if kind == "video":
+                    assert isinstance(frame, av.VideoFrame)
+                    info["video_frames"] += 1
+                    info["width"], info["height"] = frame.width, frame.height
+                    if t is not None:
+                        if info["first_video_pts"] is None:
+                            info["first_video_pts"] = t
+                        last_video = max(last_video, t)
+                else:
+                    assert isinstance(frame, av.AudioFrame)
+                    samples = frame.to_ndarray().astype(np.float64)
+                    if frame.format.name.startswith("s16"):
+                        samples /= 32768.0
+                    sum_sq += float(np.sum(samples ** 2))
+                    n_samples += samples.size
+                    info["audio_seconds"] += frame.samples / frame.sample_rate
+                    if t is not None:
+                        if info["first_audio_pts"] is None:
+                            info["first_audio_pts"] = t
+                        last_audio_end = max(last_audio_end,
+                                             t + frame.samples / frame.sample_rate)
+    if info["video_frames"] == 0 and n_samples == 0:
+        why = first_error or info["demux_error"] or "it holds no video or audio packets"
+        raise MediaError(f"recording {path} does not decode ({why})")
+    if info["video_undecodable"] or info["audio_undecodable"]:
+        log.warning("recording %s: %d video and %d audio packets do not decode (first: %s)",
+                    path.name, info["video_undecodable"], info["audio_undecodable"], first_error)
     starts = [t for t in (info["first_video_pts"], info["first_audio_pts"]) if t is not None]
     info["duration"] = round(max(last_video, last_audio_end) - min(starts), 3) if starts else 0.0
     info["audio_seconds"] = round(info["audio_seconds"], 3)
     info["audio_rms"] = round(math.sqrt(sum_sq / n_samples), 5) if n_samples else 0.0
     return info
+
+
+def _decode_quietly(packet) -> list:
+    """Frames a flush packet still yields; a decoder that fails on its flush yields none."""
+    try:
+        return list(packet.decode())
+    except av.FFmpegError:
+        return []

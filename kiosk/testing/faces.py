@@ -563,6 +563,25 @@ def read_video(path: Path | str) -> Iterator[tuple[float, np.ndarray]]:
             yield t, frame.to_ndarray(format="rgb24")
 
 
+def write_id_photo(name: str, path: Path, canvas: int = 0) -> Path:
+    """A named face as an ID photo file (JPEG or PNG by ``path``'s suffix).
+
+    With ``canvas`` > 0 the 480x480 portrait sits in the middle of a ``canvas`` x ``canvas``
+    plain grey image: a photo as large in pixels as an upload may be, yet small in bytes.
+    """
+    face = framed_photo(name, (480, 480))
+    if canvas:
+        if canvas < 480:
+            raise ValueError(f"canvas must be 0 or at least 480 pixels, got {canvas}")
+        img = np.full((canvas, canvas, 3), 128, np.uint8)
+        at = (canvas - 480) // 2
+        img[at:at + 480, at:at + 480] = face
+        face = img
+    if not cv2.imwrite(str(path), cv2.cvtColor(face, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"cannot write an image to {path.name} (use .jpg or .png)")
+    return path
+
+
 def cache_dir() -> Path:
     """Where generated clips are kept between runs ($KIOSK_CLIP_CACHE or the temp folder)."""
     d = Path(os.environ.get("KIOSK_CLIP_CACHE") or Path(tempfile.gettempdir()) / "kiosk-face-clips")

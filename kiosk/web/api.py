@@ -255,10 +255,16 @@ def public_keys():
 
 @bp.get("/health")
 def health():
-    """Liveness: 200 while the process serves requests (models may still be loading)."""
+    """Liveness: 200 while the process serves requests (models may still be loading).
+
+    ``media_loop_lag`` is how late the media loop has woken since the start (ms: samples,
+    p50/p95/p99/max/mean, wake-ups over the warning threshold; ``?histogram=1`` adds the
+    bucket counts, see ``kiosk.media.loop``).
+    """
     svc = services()
+    lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
     return jsonify({"ok": True, "live_sessions": len(svc.live()),
-                    "warming": sorted(svc.warming)})
+                    "warming": sorted(svc.warming), "media_loop_lag": lag})
 
 
 @bp.get("/ready")

@@ -551,6 +551,20 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats).
+RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
+                   "dropped_video", "audio_packets_missing", "dropped_audio")
+
+
+def _received_counts(controller) -> dict:
+    """``{"received": {...}}`` with the live recorder's loss counters, or ``{}`` without one."""
+    recorder = getattr(getattr(controller, "peer", None), "recorder", None)
+    if recorder is None:
+        return {}
+    stats = recorder.stats()
+    return {"received": {k: stats[k] for k in RECEIVED_COUNTS if k in stats}}
+
+
 def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | None:
     """Remux ``recording.mkv`` into the seekable ``recording.webm`` and record the result."""
     from kiosk.media.recorder import finalise_recording
@@ -558,18 +572,20 @@ def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | No
     live = session_dir / "recording.mkv"
     out = session_dir / "recording.webm"
     record = recorder_of.record if recorder_of is not None else (lambda *a, **k: None)
+    received = _received_counts(recorder_of)
     if not live.exists():
-        record(TimelineEvent.RECORDING_MISSING, {"reason": "no media was received"})
+        record(TimelineEvent.RECORDING_MISSING, {"reason": "no media was received", **received})
         return None
     t0 = time.monotonic()
     try:
         info = finalise_recording(live, out)
     except MediaError as exc:
-        record(TimelineEvent.RECORDING_MISSING, {"reason": str(exc)[:300]})
+        record(TimelineEvent.RECORDING_MISSING, {"reason": str(exc)[:300], **received})
         return None
     info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
     record(TimelineEvent.RECORDING_FINALISED,
-           {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
+           {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info,
+            **received})
     live.unlink(missing_ok=True)
     try:
         from kiosk.media.keyframes import extract_step_keyframes

@@ -35,7 +35,7 @@ class KioskServices:
             rates={"zh-CN": settings.tts_rate_zh, "en": settings.tts_rate_en},
             timeout=settings.tts_timeout_seconds,
         )
-        self.media = MediaLoop()
+        self.media = MediaLoop(lag_warn_ms=settings.media_loop_lag_warn_ms)
         # Finalising, evaluation and media callbacks: never on the loop, never on a request.
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiosk-work")
         self._live: dict[str, object] = {}  # session id -> WitnessController

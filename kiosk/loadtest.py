@@ -1,0 +1,330 @@
+"""``kiosk loadtest``: N whole witnesses at once against a fresh server, and what the load did.
+
+Each run starts ``kiosk serve`` on loopback with its own data folder (``kiosk.testing.server``,
+as ``kiosk eval`` does) and runs N ``kiosk simulate`` investors at once through a real flow
+(``kiosk.evaluation.run.run_case``: one process each, at the lowest CPU priority, like
+``kiosk eval``). Every investor shows a synthetic public-domain face that blinks and turns
+(``kiosk.testing.faces``), sends an ID photo of it, and speaks its answers (espeak-ng).
+
+Per run it reports how many witnesses finished and how the others ended, the media loop's
+lag during the run (``kiosk.media.loop``: how late the loop that carries every RTP packet and
+ICE check woke), the frames the face analysis received and analysed per witness, whether each
+recording was finalised or missing, the frames that decode in it, the packets missing from
+it and the frames skipped while waiting for a keyframe (``kiosk.media.recorder``), and the CPU
+used by the server and by the whole machine.
+
+``--stall`` adds one more witness whose ID photo is as large in pixels as an upload may be
+(``max_id_photo_side``), joining a few seconds after the others, and first tries a
+decompression bomb (a tiny PNG stating 16000x16000 pixels), which the API must refuse.
+
+The figures depend on the machine: the simulated investors encode video on the server's own
+cores. No test asserts them; read them next to the machine's core count.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import struct
+import tempfile
+import threading
+import time
+import zlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import psutil
+import requests
+
+from kiosk.evaluation.corpus import Case, id_number_for
+from kiosk.evaluation.run import CaseResult, run_case
+from kiosk.media.loop import LagSnapshot
+from kiosk.protocol import TimelineEvent
+
+VOICES = {"en": "gmw/en-us", "zh-CN": "sit/cmn"}
+NAMES = {"en": "Alex Morgan", "zh-CN": "张三"}
+STALL_DELAY_S = 8.0  # the stall witness joins while the others are well under way
+BOMB_SIDE = 16000
+
+
+@dataclass
+class WitnessFigures:
+    """What one witness of a load run ended as, from the server's own files."""
+
+    case: str
+    session_id: str | None
+    state: str | None
+    end_reason: str | None
+    frames_received: int | None = None  # decoded video frames handed to the face analysis
+    frames_analysed: int | None = None
+    analysed_fps: float | None = None
+    recording: str | None = None  # finalised | missing | None (no event)
+    video_frames: int | None = None  # frames that decode in the finalised recording
+    video_undecodable: int | None = None
+    packets_missing: int | None = None  # RTP packets the recording lacks (lost or discarded)
+    gaps: int | None = None
+    frames_skipped: int | None = None  # waiting for a keyframe after a gap (or at the start)
+    error: str | None = None
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 1)
+
+
+def bomb_png() -> bytes:
+    """A PNG of a few KB whose header states BOMB_SIDE x BOMB_SIDE pixels (1-bit grey)."""
+    row = b"\x00" + b"\x00" * (BOMB_SIDE // 8)
+    comp = zlib.compressobj(9)
+    body = b"".join(comp.compress(row) for _ in range(BOMB_SIDE)) + comp.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", BOMB_SIDE, BOMB_SIDE, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body)
+            + chunk(b"IEND", b""))
+
+
+def build_witnesses(n: int, flow, locale: str, work: Path, stall_side: int = 0) -> list[Case]:
+    """N genuine witnesses (and one with a ``stall_side``-pixel ID photo when > 0)."""
+    from kiosk.testing.faces import ClipSpec, clip_path, write_id_photo
+    from kiosk.testing.streams import speech_wav
+    from kiosk.web.controller import plan_witness
+
+    video = clip_path(ClipSpec("astronaut", "sequence"), work)
+    photo = write_id_photo("astronaut", work / "id_photo.jpg")
+    cases = []
+    for i in range(n + (1 if stall_side else 0)):
+        idn = id_number_for(i)
+        variables = {"name": NAMES[locale], "id_last4": idn[-4:]}
+        answers = {}
+        for step in plan_witness(flow, locale, variables, random.Random(i)):
+            text = step.read_text if step.kind == "read_aloud" else (
+                step.answer or (step.phrases[0] if step.phrases else None)
+                if step.kind == "question" else None)
+            if text:
+                answers[step.id] = speech_wav(work / f"answer-{i}-{step.id}.wav", text,
+                                              voice=VOICES[locale], lead_silence=0.3)
+        stall = stall_side and i == n
+        id_photo = (write_id_photo("astronaut", work / "id_photo_large.png", canvas=stall_side)
+                    if stall else photo)
+        cases.append(Case(f"{'stall' if stall else 'witness'}-{i}", locale, "genuine", "load",
+                          video, id_photo, NAMES[locale], idn, answers, face="astronaut"))
+    return cases
+
+
+class _Sampler:
+    """The server's and the machine's CPU seconds, twice a second, on a thread."""
+
+    def __init__(self, pid: int):
+        self.server = psutil.Process(pid)
+        self.samples: list[tuple[float, float, float]] = []  # (wall, server cpu, machine busy)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                c = self.server.cpu_times()
+                m = psutil.cpu_times()
+                busy = sum(m) - m.idle - getattr(m, "iowait", 0.0)
+                self.samples.append((time.monotonic(), c.user + c.system, busy))
+            except psutil.Error:
+                return
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> _Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def figures(self) -> dict:
+        if len(self.samples) < 2:
+            return {"server_cpu_pct": None, "machine_cpu_pct": None}
+        (w0, s0, m0), (w1, s1, m1) = self.samples[0], self.samples[-1]
+        wall = max(w1 - w0, 1e-6)
+        cores = psutil.cpu_count() or 1
+        return {"server_cpu_pct": round(100 * (s1 - s0) / wall, 1),  # 100 = one core
+                "machine_cpu_pct": round(100 * (m1 - m0) / wall / cores, 1)}  # 100 = all
+
+
+def _lag(url: str) -> LagSnapshot:
+    body = requests.get(url + "/api/health", params={"histogram": "1"}, timeout=10).json()
+    lag = body["media_loop_lag"]
+    return LagSnapshot.from_counts(lag["counts"], lag["total_ms"], lag["max_ms"] or 0.0,
+                                   lag["over_threshold"])
+
+
+def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) -> WitnessFigures:
+    """Read one witness's end, recording and face-analysis figures from the server."""
+    from kiosk.timeline import read_timeline
+
+    fig = WitnessFigures(result.case, result.session_id, result.state, None, error=result.error)
+    if not result.session_id:
+        return fig
+    info = requests.get(f"{url}/api/sessions/{result.session_id}",
+                        headers={"X-API-Key": api_key}, timeout=10)
+    if info.ok:
+        body = info.json()
+        fig.state, fig.end_reason = body.get("state"), body.get("end_reason")
+    folder = data_dir / "sessions" / result.session_id
+    checks = folder / "checks" / "liveness.json"
+    if checks.exists():
+        perf = json.loads(checks.read_text(encoding="utf-8")).get("performance") or {}
+        fig.frames_received = perf.get("frames_received")
+        fig.frames_analysed = perf.get("frames_analysed")
+        fig.analysed_fps = perf.get("analysed_fps")
+    timeline = folder / "timeline.jsonl"
+    events = read_timeline(timeline) if timeline.exists() else []
+    for ev in events:
+        data = ev.get("data") or {}
+        if ev.get("type") in (TimelineEvent.RECORDING_FINALISED, TimelineEvent.RECORDING_MISSING):
+            fig.recording = ev["type"].removeprefix("recording_")
+            fig.video_frames = data.get("video_frames")
+            fig.video_undecodable = data.get("video_undecodable")
+            received = data.get("received") or {}
+            fig.packets_missing = received.get("video_packets_missing")
+            fig.gaps = received.get("video_gaps")
+            fig.frames_skipped = received.get("skipped_video")
+    return fig
+
+
+def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
+             timeout: float = 300.0) -> dict:
+    """One load run against a fresh server; returns its summary and per-witness figures."""
+    from kiosk.config import Settings
+    from kiosk.flows import FlowLibrary
+    from kiosk.testing.server import API_KEY, ServerProcess
+
+    settings = Settings()
+    flow = FlowLibrary(settings.flows_dir).get(flow_id)
+    cases = build_witnesses(n, flow, locale, work / "media",
+                            stall_side=settings.max_id_photo_side if stall else 0)
+    data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
+    proc = ServerProcess(data, settings.flows_dir, KIOSK_SPEECH_PRELOAD="true",
+                         KIOSK_DEMO="false")
+    with proc:
+        assert proc.proc is not None  # started by the with
+        bomb_status = None
+        if stall:
+            import base64
+
+            r = requests.post(proc.url + "/api/sessions", headers=proc.headers(), timeout=30,
+                              json={"applicant": {"name": NAMES[locale], "id_number":
+                                                  id_number_for(999),
+                                                  "id_photo": base64.b64encode(bomb_png()
+                                                                               ).decode()},
+                                    "locale": locale, "flow_id": flow_id})
+            bomb_status = r.status_code
+        before = _lag(proc.url)
+        t0 = time.monotonic()
+        with _Sampler(proc.proc.pid) as sampler, ThreadPoolExecutor(len(cases)) as pool:
+            def one(case: Case) -> CaseResult:
+                if case.id.startswith("stall"):
+                    time.sleep(STALL_DELAY_S)
+                return run_case(case, proc.url, API_KEY, flow_id, timeout=timeout)
+
+            results = list(pool.map(one, cases))
+        wall = time.monotonic() - t0
+        lag = _lag(proc.url) - before
+        witnesses = [witness_figures(data, proc.url, API_KEY, r) for r in results]
+    load = [w for w in witnesses if not w.case.startswith("stall")]
+    ends = Counter(w.state if w.state == "finished" else f"{w.state}: {w.end_reason}"
+                   for w in load)
+    analysed = [w.frames_analysed for w in load if w.frames_analysed is not None]
+    return {
+        "witnesses": n,
+        "stall": stall,
+        "bomb_refused": None if bomb_status is None else bomb_status == 400,
+        "wall_s": round(wall, 1),
+        "finished": sum(w.state == "finished" for w in load),
+        "ends": dict(ends),
+        "media_loop_lag_ms": lag.to_dict(),
+        "frames_analysed": {"per_witness": [w.frames_analysed for w in load],
+                            "p50": _pct([float(a) for a in analysed], 0.5)},
+        "recordings": dict(Counter(w.recording or "none" for w in load)),
+        "recording_missing": sum(w.recording == "missing" for w in load),
+        "video_undecodable": sum(w.video_undecodable or 0 for w in load),
+        "packets_missing": sum(w.packets_missing or 0 for w in load),
+        "frames_skipped": sum(w.frames_skipped or 0 for w in load),
+        **sampler.figures(),
+        "cores": psutil.cpu_count(),
+        "server_log": str(proc.log_path),
+        "per_witness": [asdict(w) for w in witnesses],
+    }
+
+
+def format_run(i: int, r: dict) -> str:
+    """One run as the lines an operator reads."""
+    lag = r["media_loop_lag_ms"]
+    lines = [
+        f"run {i}: {r['finished']}/{r['witnesses']} finished {r['ends']} in {r['wall_s']} s"
+        + (f"; bomb refused: {r['bomb_refused']}" if r["stall"] else ""),
+        f"  media loop lag: p50 {lag['p50_ms']} ms, p95 {lag['p95_ms']} ms, max {lag['max_ms']} "
+        f"ms ({lag['over_threshold']} wake-ups over the warning threshold, "
+        f"{lag['samples']} samples)",
+        f"  frames analysed per witness: {r['frames_analysed']['per_witness']}",
+        f"  recordings: {r['recordings']}; frames that do not decode: {r['video_undecodable']}; "
+        f"packets missing: {r['packets_missing']}; frames skipped for a keyframe: "
+        f"{r['frames_skipped']}",
+        f"  CPU: server {r['server_cpu_pct']}% of one core, machine {r['machine_cpu_pct']}% of "
+        f"{r['cores']} cores",
+    ]
+    for w in r["per_witness"]:
+        if w["case"].startswith("stall"):
+            lines.append(f"  stall witness ({w['state']}: {w['end_reason']}): "
+                         f"{w['frames_analysed']} frames analysed")
+        if w["error"]:
+            lines.append(f"  {w['case']}: {w['error'][:200]}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--n", "n", type=click.IntRange(1, 32), default=6, show_default=True,
+              help="concurrent witnesses")
+@click.option("--runs", type=click.IntRange(1, 20), default=1, show_default=True)
+@click.option("--flow", default=None, help="flow id (default: the server's default flow)")
+@click.option("--locale", type=click.Choice(sorted(VOICES)), default="en", show_default=True)
+@click.option("--stall", is_flag=True,
+              help="also a witness with a maximum-size ID photo, and a decompression bomb")
+@click.option("--timeout", type=float, default=300.0, show_default=True,
+              help="seconds a witness may take")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write every run's figures here")
+@click.option("--keep", is_flag=True, help="keep the work folder (server data and logs)")
+def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep):
+    """N concurrent witnesses against a fresh server: end states, media loop lag, analysed
+    frames, recordings, packets missing, CPU."""
+    from kiosk.config import Settings
+
+    flow = flow or Settings().default_flow
+    work = Path(tempfile.mkdtemp(prefix="kiosk-loadtest-"))
+    (work / "media").mkdir()
+    out = []
+    try:
+        for i in range(1, runs + 1):
+            r = run_load(n, flow, locale, work, stall=stall, timeout=timeout)
+            out.append(r)
+            click.echo(format_run(i, r))
+        if runs > 1:
+            total = sum(r["finished"] for r in out)
+            click.echo(f"finished over {runs} runs: {total}/{n * runs}")
+        if json_out:
+            json_out.write_text(json.dumps({"runs": out}, ensure_ascii=False, indent=2),
+                                encoding="utf-8")
+        if keep:
+            click.echo(f"work folder: {work}")
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
