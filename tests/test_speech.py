@@ -50,6 +50,18 @@ def test_vad_finds_speech_where_it_is():
     assert 1.0 + dur - 0.4 <= spans[-1].end <= 1.0 + dur + 0.3
 
 
+def test_streaming_vad_over_a_growing_window_equals_one_pass_over_it():
+    from kiosk.speech.vad import StreamingVad
+
+    pcm, _ = padded("yes I understand", lead=1.0)
+    stream = StreamingVad()
+    for end in range(RATE // 2, pcm.size, 6400):  # looked at every 0.4 s, as the listener does
+        assert stream.spans(pcm[:end]) == detect_speech(pcm[:end])
+    assert stream.spans(pcm) == detect_speech(pcm)
+    with pytest.raises(ValueError, match="the window shrank"):
+        stream.spans(pcm[: RATE])
+
+
 def test_vad_silence_and_quiet_room_are_not_speech():
     rng = np.random.default_rng(1)
     assert detect_speech(np.zeros(3 * RATE, np.int16)) == []

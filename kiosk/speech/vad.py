@@ -84,6 +84,46 @@ class SileroVad:
         return probs
 
 
+class StreamingVad:
+    """Speech spans of a growing window, computing each 32 ms chunk's probability once.
+
+    ``spans(pcm)`` takes the window's audio from its start, as long as it is now; only the
+    chunks not seen before go through the model (with the state and context carried over), so
+    listening to a window as it grows costs the same as one pass over it, not one pass per look.
+    The window must only grow at its end: audio that changed inside the part already seen is
+    not looked at again (a window's verdict runs ``detect_speech`` on the final audio anyway).
+    """
+
+    def __init__(self, vad: SileroVad | None = None, threshold: float = 0.5):
+        self._vad = vad
+        self.threshold = threshold
+        self._state = np.zeros((2, 1, 128), np.float32)
+        self._context = np.zeros(CONTEXT, np.float32)
+        self._probs: list[float] = []
+
+    def spans(self, pcm16k: np.ndarray) -> list[SpeechSpan]:
+        """The speech spans of ``pcm16k`` (the whole window so far), in seconds from its start.
+
+        Raises ValueError if the window is shorter than what was already seen."""
+        x = check_pcm(pcm16k)
+        n = x.size // CHUNK
+        if n < len(self._probs):
+            raise ValueError(f"the window shrank from {len(self._probs)} to {n} chunks")
+        if n > len(self._probs):
+            vad = self._vad or default_vad()
+            new = x[len(self._probs) * CHUNK : n * CHUNK].astype(np.float32) / 32768.0
+            sr = np.array(RATE, dtype=np.int64)
+            for i in range(new.size // CHUNK):
+                chunk = new[i * CHUNK : (i + 1) * CHUNK]
+                inp = np.concatenate([self._context, chunk])[None, :]
+                out, self._state = vad._session.run(
+                    None, {"input": inp, "state": self._state, "sr": sr})
+                self._probs.append(float(out[0, 0]))
+                self._context = chunk[-CONTEXT:]
+        return spans_from_probabilities(np.asarray(self._probs, np.float32),
+                                        threshold=self.threshold, total=x.size / RATE)
+
+
 def check_pcm(pcm16k: np.ndarray) -> np.ndarray:
     """Refuse anything but 1-D int16 samples, naming what was wrong."""
     if not isinstance(pcm16k, np.ndarray):

@@ -405,8 +405,9 @@ class VoiceObserver:
 
     def _speculate(self, t0: float, locale: str, expected, on_done=None) -> None:
         from kiosk.speech.decide import decide
-        from kiosk.speech.vad import detect_speech
+        from kiosk.speech.vad import StreamingVad
 
+        vad = StreamingVad()  # each chunk of the growing window goes through the model once
         heard_spans = None
         passed = False  # the early answer passes: close once enough silence follows it
         with session_context(self.c.id):
@@ -420,7 +421,7 @@ class VoiceObserver:
                     continue
                 try:
                     pcm = self.buffer.cut(t0, end)
-                    spans = detect_speech(pcm)
+                    spans = vad.spans(pcm)
                     silence = pcm.size / 16000 - spans[-1].end if spans else 0.0
                     if not spans or silence < self.ENDPOINT_SILENCE_S:
                         passed = False
