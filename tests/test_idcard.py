@@ -118,6 +118,24 @@ def test_a_sex_that_is_not_male_or_female_is_kept_with_half_the_confidence():
     assert sex.value == "文" and sex.confidence == pytest.approx(0.495)
 
 
+def test_a_birth_date_whose_label_was_lost_is_read_unlabelled():
+    # Measured: blur made the recogniser drop 出生 and keep the date (kiosk idcard bench).
+    boxes = [box("姓名", 60, 70), box("赵涛", 180, 70), box("1986年2月9日", 180, 230),
+             box("公民身份号码", 60, 535), box("310104198602091203", 340, 535)]
+    birth = parse_side(boxes).fields["birth"]
+    assert birth.value == "1986-02-09" and not birth.labelled
+    assert birth.confidence == pytest.approx(0.99 * 0.85, abs=1e-3)
+
+
+def test_a_one_character_name_is_doubtful():
+    # Measured: glare over 李刚 was read as 区 with confidence 0.91.
+    boxes = [box("姓名", 60, 70), box("区", 180, 70, conf=0.91), box("公民身份号码", 60, 535)]
+    name = parse_side(boxes).fields["name"]
+    assert name.value == "区" and name.confidence == pytest.approx(0.455)
+    results = cross_check({"name": name}, day=TODAY, applicant_name="李刚")
+    assert statuses(results)["name_matches_applicant"] == "needs_human"
+
+
 # -- cross-checks (pure) ----------------------------------------------------------------------
 
 def fields(**over) -> dict[str, CardField]:

@@ -8,7 +8,7 @@ printed rows, and each row is read as one string that remembers which box each c
 from. A label found in a row's string gives its value: the characters after it, up to the next
 label. A field's confidence is the lowest OCR confidence of the boxes its value came from,
 lowered when the value was found without its label or does not look like what is printed
-there (no 男/女 after 性别, no date after 出生).
+there (no 男/女 after 性别, no date after 出生, a name of one character).
 
 The portrait side (人像面) gives ``name``, ``sex``, ``nation``, ``birth`` (ISO date), ``address``
 and ``id_number``; the emblem side (国徽面) gives ``authority`` and ``validity``
@@ -39,6 +39,7 @@ _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": 
                                    "i": "1", "Z": "2", "S": "5", "B": "8", "x": "X", "×": "X"})
 _LEAD = ":：.,，;；-_、"
 _ID18 = re.compile(r"\d{17}[\dX]")
+_DATE_ZH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _DATE = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{0,2}?(\d{1,2})")
 _VALIDITY = re.compile(r"(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2})[-—–~至一]+"
                        r"(长期|(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2}))")
@@ -198,7 +199,13 @@ def _id_number(rows: list[_Row]) -> CardField | None:
 
 def _birth(rows: list[_Row]) -> CardField | None:
     got = _after(rows, "出生")
-    if got is None:
+    if got is None:  # the label lost (blur, glare): a printed date anywhere on the side
+        for r in rows:
+            m = _DATE_ZH.search(r.text)
+            if m:
+                y, mo, d = (int(g) for g in m.groups())
+                conf = _conf(r.span(m.start(), m.end())) * UNLABELLED
+                return CardField("birth", f"{y:04d}-{mo:02d}-{d:02d}", round(conf, 3), False)
         return None
     text, items, _ = got
     m = _DATE.search(text)
@@ -265,7 +272,10 @@ def parse_side(boxes: list[TextBox]) -> CardSide:
             got = _after(rows, FRONT_LABELS[name])
             if got and got[0]:
                 value = re.sub(r"[^\w·]", "", got[0])
-                fields[name] = CardField(name, value, _conf(got[1]))
+                conf = _conf(got[1])
+                if name == "name" and len(value) < 2:  # a surname and a given name at least
+                    conf *= 0.5
+                fields[name] = CardField(name, value, round(conf, 3))
         got = _after(rows, "性别")
         if got and got[0]:
             sex = next((ch for ch in got[0] if ch in "男女"), None)
