@@ -25,6 +25,7 @@ _COMMANDS = {
     "answer": "kiosk.speech.cli:answer",
     "eval": "kiosk.evaluation.cli:evaluate",
     "users": "kiosk.review.cli:users",
+    "idcard": "kiosk.idcard.cli:idcard",
 }
 
 

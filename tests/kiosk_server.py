@@ -22,7 +22,7 @@ class KioskServer(ServerProcess):
     # ------------------------------------------------------------------ API helpers
 
     def create(self, flow: str | None = "quick", locale: str = "zh-CN", name: str = "张三",
-               id_number: str = "110101199003078888", **extra) -> dict:
+               id_number: str = "110102199003078888", **extra) -> dict:
         body = {"applicant": {"name": name, "id_number": id_number, **extra.pop("applicant", {})},
                 "locale": locale, **extra}
         if flow:

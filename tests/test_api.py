@@ -31,7 +31,7 @@ def client(app):
 
 
 def create(client, **body):
-    payload = {"applicant": {"name": "张三", "id_number": "110101199003078888"},
+    payload = {"applicant": {"name": "张三", "id_number": "110102199003078888"},
                "locale": "zh-CN", "flow_id": "quick"}
     payload.update(body)
     return client.post("/api/sessions", json=payload, headers={"X-API-Key": API_KEY})
@@ -65,7 +65,8 @@ def test_api_key_is_required(client, headers):
 
 
 def test_bearer_key_works(client):
-    r = client.post("/api/sessions", json={"applicant": {"name": "A", "id_number": "12345678"},
+    r = client.post("/api/sessions", json={"applicant": {"name": "A", "id_number": "E12345678",
+                                                         "id_type": "prc_passport"},
                                            "locale": "en", "flow_id": "quick"},
                     headers={"Authorization": f"Bearer {API_KEY}"})
     assert r.status_code == 201
@@ -73,9 +74,9 @@ def test_bearer_key_works(client):
 
 @pytest.mark.parametrize("body, field", [
     ({"locale": "fr"}, "locale"),
-    ({"applicant": {"name": "", "id_number": "110101199003078888"}}, "applicant.name"),
+    ({"applicant": {"name": "", "id_number": "110102199003078888"}}, "applicant.name"),
     ({"applicant": {"name": "A", "id_number": "../../etc"}}, "applicant.id_number"),
-    ({"applicant": {"name": "{name}", "id_number": "110101199003078888"}}, "applicant.name"),
+    ({"applicant": {"name": "{name}", "id_number": "110102199003078888"}}, "applicant.name"),
     ({"surprise": 1}, "surprise"),
 ])
 def test_invalid_bodies_name_the_field(client, body, field):
@@ -92,19 +93,20 @@ def test_unknown_flow_is_refused(client):
 
 
 def test_id_photo_is_checked(client, app):
-    r = create(client, applicant={"name": "A", "id_number": "12345678", "id_photo": "@@@"})
+    r = create(client, applicant={"name": "A", "id_number": "11010519491231002X",
+                                  "id_photo": "@@@"})
     assert r.status_code == 422 and "base64" in r.get_json()["message"]
-    r = create(client, applicant={"name": "A", "id_number": "12345678",
+    r = create(client, applicant={"name": "A", "id_number": "11010519491231002X",
                                   "id_photo": base64.b64encode(b"GIF89a....").decode()})
     assert r.status_code == 422 and "JPEG or PNG" in r.get_json()["message"]
     fake = b"\xff\xd8\xff\xe0" + b"\0" * 100  # the magic bytes, then no image
-    r = create(client, applicant={"name": "A", "id_number": "12345678",
+    r = create(client, applicant={"name": "A", "id_number": "11010519491231002X",
                                   "id_photo": base64.b64encode(fake).decode()})
     assert r.status_code == 422 and "not a readable JPEG or PNG" in r.get_json()["message"]
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (90, 90, 90)).save(buf, format="JPEG")
     jpeg = buf.getvalue()
-    r = create(client, applicant={"name": "A", "id_number": "12345678",
+    r = create(client, applicant={"name": "A", "id_number": "11010519491231002X",
                                   "id_photo": base64.b64encode(jpeg).decode()})
     assert r.status_code == 201
     folder = app.extensions["kiosk"].store.session_dir(r.get_json()["session_id"])

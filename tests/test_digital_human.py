@@ -482,7 +482,7 @@ def test_kiosk_reset_leaves_nothing_of_the_previous_investor(server, barcode_vid
             page.screenshot(path=str(artifacts / "dh-kiosk-done-portrait.png"))
             page.get_by_test_id("kiosk-finish").click()
             wait_phase(page, "attract", 5000)
-            secrets = [ids[-1], APPLICANT_NAME, "110101199003078888", "8888"]
+            secrets = [ids[-1], APPLICANT_NAME, "110102199003078888", "8888"]
             left = page.evaluate(LEFTOVERS, secrets)
             assert left == {"found": [], "storage": 0, "events": 0, "stepId": None, "token": "",
                             "path": "/kiosk", "audioSrc": None, "promptUrls": False, "video": False,

@@ -29,7 +29,7 @@ from kiosk.evidence.keys import key_id_of
 from kiosk.evidence.package import bench_seal, mask_id_number, retain_until
 from kiosk.timeline import MediaClock, TimelineWriter, event_hash
 
-ID_NUMBER = "110101199003078888"
+ID_NUMBER = "110102199003078888"
 
 
 # -- building real session folders -----------------------------------------------------------

@@ -99,7 +99,7 @@ def offer_to_probe(tmp_path, port: int, **settings):
     try:
         client = app.test_client()
         r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-            "applicant": {"name": "张三", "id_number": "110101199003078888"},
+            "applicant": {"name": "张三", "id_number": "110102199003078888"},
             "flow_id": "quick"})
         token = r.get_json()["investor_url"].rsplit("/", 1)[1]
         sock = app.extensions["socketio"].test_client(app, flask_test_client=client)

@@ -56,7 +56,7 @@ def app(tmp_path):
 
 def _post(app, photo: bytes):
     return app.test_client().post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-        "applicant": {"name": "张三", "id_number": "110101199003078888",
+        "applicant": {"name": "张三", "id_number": "110102199003078888",
                       "id_photo": base64.b64encode(photo).decode()},
         "locale": "zh-CN", "flow_id": "quick"})
 

@@ -72,7 +72,7 @@ def app(tmp_path):
 def test_the_page_gets_the_code_and_the_session_stays_open(app, sdp, code):
     client = app.test_client()
     r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-        "applicant": {"name": "张三", "id_number": "110101199003078888"}, "flow_id": "quick"})
+        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
     token = r.get_json()["investor_url"].rsplit("/", 1)[1]
     sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
     sock.emit("join", {"token": token})

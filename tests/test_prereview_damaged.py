@@ -27,7 +27,7 @@ def _seal(data_dir: Path, keys, ledger, store=None, *, liveness: bytes | None,
     ``damage(bag)`` then breaks the sealed bag further. Returns the bag folder."""
     if store is not None:
         row, _ = store.create(flow=FLOW, locale="en", ttl_seconds=600,
-                              applicant={"name": "Alex Chen", "id_number": "110101199003078888"})
+                              applicant={"name": "Alex Chen", "id_number": "110102199003078888"})
         sid = row.id
         sdir = store.session_dir(sid)
     else:

@@ -27,7 +27,7 @@ from kiosk.review.sample import make_sealed_case
 from kiosk.web.app import create_app
 
 PW = "correct horse battery"
-ID_NUMBER = "110101199003078888"
+ID_NUMBER = "110102199003078888"
 T0 = dt.datetime(2026, 11, 24, 9, 0, 0)
 
 
@@ -605,6 +605,23 @@ def test_an_unclear_answer_then_a_clear_yes_is_info_unless_it_held_a_no(first, v
     assert [f.severity for f in ctx.findings] == [verdict]
     flags = [m for m in ctx.markers if m["kind"] == "flag"]
     assert len(flags) == (verdict == "flag")
+
+
+def test_return_for_a_number_stored_before_intake_checks_is_left_to_the_back_office(app,
+                                                                                   case_id):
+    """A session stored before intake checked ID numbers (kiosk/identity/numbers.py) may hold
+    a number with a wrong check digit: the return is recorded, never a 500."""
+    k = app.extensions["kiosk"]
+    applicant = dict(k.store.get(case_id).applicant, id_number="110101199003078888")
+    k.store.set(case_id, applicant_json=json.dumps(applicant, ensure_ascii=False))
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
+    r = post(alice, f"/review/api/cases/{case_id}/decision",
+             {"decision": "return", "reasons": ["poor_quality"], "note": "too dark"})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert "investor_url" not in body and body["record"]["new_session_id"] is None
 
 
 def test_an_unclear_answer_with_no_clear_answer_after_it_stays_a_flag():

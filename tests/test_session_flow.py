@@ -48,7 +48,7 @@ def publish(app, text: str, base_hash=None) -> dict:
 
 def create(client, flow_id="branch_copy"):
     r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-        "applicant": {"name": "张三", "id_number": "110101199003078888"}, "flow_id": flow_id})
+        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": flow_id})
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -102,14 +102,14 @@ def test_a_session_keeps_its_version_when_a_newer_one_is_published(app):
 def test_tokens_and_id_numbers_are_masked_in_every_log_line(capsys):
     token = "Zx9_-" + "a" * 38
     assert redact(f"Exception on /w/{token} [GET]") == "Exception on /w/<token> [GET]"
-    assert redact("id 11010119900307888X here") == "id <id-number> here"
+    assert redact("id 11010519491231002X here") == "id <id-number> here"
     assert redact("session 0123456789abcdef0123456789abcdef") == (
         "session 0123456789abcdef0123456789abcdef")
     configure_logging("json", "INFO")
     try:
         logger = logging.getLogger("flask.app")
         try:
-            raise ValueError(f"bad link /w/{token} for 110101199003078888")
+            raise ValueError(f"bad link /w/{token} for 110102199003078888")
         except ValueError:
             logger.exception("Exception on %s [%s]", f"/w/{token}", "GET")
         err = capsys.readouterr().err
@@ -118,7 +118,7 @@ def test_tokens_and_id_numbers_are_masked_in_every_log_line(capsys):
             if getattr(h, "_kiosk", False):
                 logging.getLogger().removeHandler(h)
     assert "Exception on /w/<token> [GET]" in err and "<id-number>" in err
-    assert token not in err and "110101199003078888" not in err
+    assert token not in err and "110102199003078888" not in err
     # The filter works on any handler too (a deployment that adds its own).
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

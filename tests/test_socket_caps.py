@@ -89,7 +89,7 @@ def test_a_joined_socket_stays_past_the_deadline(make_app):
     app = make_app(socket_join_seconds=0.6)
     client = _client_from(app, "198.51.100.7")
     r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-        "applicant": {"name": "张三", "id_number": "110101199003078888"}, "flow_id": "quick"})
+        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
     token = r.get_json()["investor_url"].rsplit("/", 1)[1]
     sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
     sock.emit("join", {"token": token})

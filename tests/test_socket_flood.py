@@ -18,7 +18,7 @@ from kiosk.web.app import create_app
 from kiosk.web.connections import EventLimiter
 from tests.kiosk_server import API_KEY, make_flows_dir
 
-ID_NUMBER = "110101199003078888"
+ID_NUMBER = "110102199003078888"
 
 
 @pytest.fixture()

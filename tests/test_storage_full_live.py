@@ -16,7 +16,7 @@ from kiosk.timeline import MediaClock, TimelineWriter, read_timeline, verify_cha
 from kiosk.web.app import create_app
 from tests.kiosk_server import API_KEY, make_flows_dir
 
-ID_NUMBER = "110101199003078888"
+ID_NUMBER = "110102199003078888"
 
 
 def make_app(data_dir, flows_dir):

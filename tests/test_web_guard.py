@@ -36,7 +36,7 @@ def client(app):
 
 def new_link(client) -> str:
     r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-        "applicant": {"name": "张三", "id_number": "110101199003078888"}, "flow_id": "quick"})
+        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
     assert r.status_code == 201, r.get_json()
     return r.get_json()["investor_url"].split("/", 3)[3]
 

@@ -1,5 +1,5 @@
-"""The broker's ID photo: checked from its header, decoded bounded. The only module that
-imports Pillow.
+"""The broker's ID photo (and ID card images, ``kiosk.idcard``): checked from its header,
+decoded bounded. The only module of the service that imports Pillow.
 
 A PNG or JPEG states its size in a few header bytes, and a tiny file can claim 16000x16000
 pixels (a 275 KB PNG that decodes to 768 MB). So the size is read from the header without
@@ -26,12 +26,13 @@ class PhotoTooLarge(ValueError):
     """The photo's bytes or pixels exceed a configured cap; the message names the cap."""
 
 
-def _open(data: bytes, name: str, max_side: int) -> Image.Image:
+def _open(data: bytes, name: str, max_side: int,
+          setting: str = "max_id_photo_side") -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))  # reads the header only
     except Image.DecompressionBombError:  # Pillow's own guard, far above ours
         raise PhotoTooLarge(f"{name} states more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} "
-                            f"pixels; the limit is {max_side}x{max_side} (max_id_photo_side)"
+                            f"pixels; the limit is {max_side}x{max_side} ({setting})"
                             ) from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise ValueError(f"{name} is not a readable JPEG or PNG image") from None
@@ -40,13 +41,14 @@ def _open(data: bytes, name: str, max_side: int) -> Image.Image:
     return img
 
 
-def _check_size(img: Image.Image, name: str, max_side: int) -> tuple[int, int]:
+def _check_size(img: Image.Image, name: str, max_side: int,
+                setting: str = "max_id_photo_side") -> tuple[int, int]:
     w, h = img.size
     if w < 1 or h < 1:
         raise ValueError(f"{name} has no pixels ({w}x{h})")
     if w > max_side or h > max_side:
         raise PhotoTooLarge(f"{name} is {w}x{h} pixels; the limit is {max_side}x{max_side} "
-                            "(max_id_photo_side)")
+                            f"({setting})")
     return w, h
 
 
@@ -78,13 +80,27 @@ def load_photo_rgb(path: Path | str, max_side: int = MAX_SIDE, max_bytes: int = 
         data = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"{path.name}: cannot be read ({exc.strerror})") from None
-    img = _open(data, path.name, max_side)
-    _check_size(img, path.name, max_side)
+    return decode_rgb(data, path.name, max_side, out_side)
+
+
+def decode_rgb(data: bytes, name: str, max_side: int = MAX_SIDE, out_side: int = DESCRIBE_SIDE,
+               max_bytes: int | None = None, setting: str = "max_id_photo_side") -> np.ndarray:
+    """JPEG or PNG bytes as an RGB uint8 array (H, W, 3), at most ``out_side`` a side.
+
+    Refused before any pixel is decoded: over ``max_bytes`` (when given) or over ``max_side``
+    pixels a side as the header states (PhotoTooLarge, naming ``setting``). A large JPEG is
+    decoded at a reduced scale. ValueError, naming ``name`` only, when it cannot be read (a
+    truncated or corrupt file included).
+    """
+    if max_bytes is not None and len(data) > max_bytes:
+        raise PhotoTooLarge(f"{name} is {len(data)} bytes; the limit is {max_bytes}")
+    img = _open(data, name, max_side, setting)
+    _check_size(img, name, max_side, setting)
     try:
         if img.format == "JPEG":
             img.draft("RGB", (out_side, out_side))  # decode at 1/2, 1/4 or 1/8 scale
         img = img.convert("RGB")
         img.thumbnail((out_side, out_side))
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-        raise ValueError(f"{path.name} is not a readable JPEG or PNG image") from None
+        raise ValueError(f"{name} is not a readable JPEG or PNG image") from None
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))

@@ -36,16 +36,17 @@ class FaceDescriber:
     def __init__(self):
         try:
             import dlib
-            import face_recognition_models as frm
         except ImportError as exc:
             raise ConfigError(
                 f"face descriptors need dlib and its models ({exc.name} is missing); install with "
                 "`.venv/bin/pip install dlib-bin face_recognition_models`"
             ) from exc
+        models = _model_dir()
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self._shape = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self._encoder = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat"))
 
     def descriptor(
         self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None,
@@ -85,6 +86,24 @@ class FaceDescriber:
         ``kiosk.liveness.id_photo``); ValueError naming the file when it is unreadable, too
         large (PhotoTooLarge) or has no face."""
         return _describe_photo(path, self.descriptor)
+
+
+def _model_dir() -> Path:
+    """The model folder of the ``face_recognition_models`` package, found without importing
+    it: its ``__init__`` imports ``pkg_resources``, which setuptools 81 and later no longer
+    ship. ConfigError naming the package when it or a model file is missing."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("face descriptors need the face_recognition_models package; install "
+                          "with `.venv/bin/pip install face_recognition_models`")
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
+    for name in ("shape_predictor_5_face_landmarks.dat",
+                 "dlib_face_recognition_resnet_model_v1.dat"):
+        if not (models / name).is_file():
+            raise ConfigError(f"face_recognition_models has no models/{name}; reinstall it")
+    return models
 
 
 class SharedFaceDescriber:

@@ -188,7 +188,7 @@ def parse_answers(specs) -> dict[str, Path]:
 
 
 def create_link(server: str, api_key: str | None, locale: str = "zh-CN", flow: str | None = None,
-                name: str = "张三", id_number: str = "110101199003078888",
+                name: str = "张三", id_number: str = "110102199003078888",
                 id_photo: Path | None = None) -> str:
     """A fresh investor link: through the API when a key is given, else through /demo."""
     server = server.rstrip("/")
@@ -444,7 +444,7 @@ def _wait_recording(
 @click.option("--audio-mode", type=click.Choice(["answer", "loop"]), default="answer",
               show_default=True)
 @click.option("--name", default="张三", show_default=True, help="the applicant's name")
-@click.option("--id-number", default="110101199003078888", show_default=True,
+@click.option("--id-number", default="110102199003078888", show_default=True,
               help="the applicant's ID number")
 @click.option("--id-photo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="the applicant's ID photo (JPEG or PNG), sent with the session")

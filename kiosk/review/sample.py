@@ -182,7 +182,8 @@ def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
     (sdir / "session.json").write_text(json.dumps({
         "id": session_id,
         "flow": {"id": "securities_account_opening", "version": 1, "content_hash": "0" * 64},
-        "locale": locale, "applicant": {"name": "Alex Chen", "id_number": "110101199003078888"},
+        "locale": locale, "applicant": {"name": "Alex Chen", "id_type": "prc_resident_id",
+                                      "id_number": "110102199003078888"},
         "state": state, "end_reason": "completed" if state == "finished" else "cancelled",
         "retention_years": 20}), encoding="utf-8")
     return sdir
@@ -209,7 +210,8 @@ def make_sealed_case(data_dir: Path, store=None, *, flow=None, seconds: float = 
                                    content_hash="0" * 64)
         row, _token = store.create(flow=flow, locale=locale,
                                    applicant={"name": "Alex Chen",
-                                              "id_number": "110101199003078888",
+                                              "id_type": "prc_resident_id",
+                                              "id_number": "110102199003078888",
                                               "has_id_photo": False}, ttl_seconds=600)
         sid = row.id
         sdir = store.session_dir(sid)

@@ -85,6 +85,8 @@ def return_link(case) -> tuple[str | None, str | None]:
     """A new investor link for the same applicant and flow (kiosk.web.api semantics), or
     (None, None) when the session's full ID number is no longer kept (masked once sealed,
     docs/operations.md): the return is recorded and the back office creates the witness."""
+    from pydantic import ValidationError
+
     from kiosk.web.api import Applicant, CreateSession, create_session, investor_url
 
     kiosk = review().kiosk
@@ -102,10 +104,18 @@ def return_link(case) -> tuple[str | None, str | None]:
         if p.is_file():
             photo = base64.b64encode(p.read_bytes()).decode("ascii")
             break
-    body = CreateSession(
-        applicant=Applicant(name=applicant["name"], id_number=applicant["id_number"],
-                            id_photo=photo),
-        locale=row.locale, flow_id=row.flow_id, external_ref=row.external_ref)
+    try:
+        body = CreateSession(
+            applicant=Applicant(name=applicant["name"], id_number=applicant["id_number"],
+                                id_type=applicant.get("id_type", "prc_resident_id"),
+                                id_photo=photo),
+            locale=row.locale, flow_id=row.flow_id, external_ref=row.external_ref)
+    except ValidationError:
+        # Stored before intake checked the number's rule (kiosk/identity/numbers.py): the
+        # back office sends a valid one.
+        log.warning("return link not made: the stored applicant fails intake validation",
+                    extra={"session": row.id})
+        return None, None
     new_row, token = create_session(body)
     return new_row.id, investor_url(token)
 

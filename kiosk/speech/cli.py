@@ -85,7 +85,7 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
 @click.option("--step", "step_id", required=True, help="the question or read_aloud step")
 @click.option("--locale", default="zh-CN", show_default=True)
 @click.option("--name", default="张三", show_default=True, help="the applicant's name")
-@click.option("--id-number", default="110101199003078888", show_default=True,
+@click.option("--id-number", default="110102199003078888", show_default=True,
               help="the applicant's ID number (its last 4 characters fill {id_last4})")
 @click.option("--attempt", default=0, show_default=True, type=click.IntRange(0, 3),
               help="0 for the first answer; a retry is asked while attempt < the step's retries")

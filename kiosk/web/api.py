@@ -10,32 +10,50 @@ import re
 from functools import wraps
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from kiosk.errors import FlowError, StorageFull
 from kiosk.guide.normalise import fold, normalise_name
+from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
 from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
 from kiosk.protocol import LOCALES
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-_ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,32}$")
+_ID_NUMBER = re.compile(r"^[0-9A-Za-z]{5,32}$")
 
 
 class Applicant(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64)
-    id_number: str = Field(min_length=6, max_length=32)
+    # Declared before id_number: its validator reads the type (kiosk/identity/numbers.py).
+    id_type: IdType = IdType.PRC_RESIDENT_ID
+    id_number: str = Field(min_length=5, max_length=32)
     id_photo: str | None = Field(default=None, description="base64 JPEG or PNG")
 
     @field_validator("id_number")
     @classmethod
-    def _id(cls, v: str) -> str:
+    def _id(cls, v: str, info: ValidationInfo) -> str:
         v = fold(v)  # full-width digits and letters (１０５Ｘ) as ASCII
         if not _ID_NUMBER.match(v):
-            raise ValueError("must be 6-32 letters or digits")
-        return v
+            raise ValueError("must be 5-32 letters or digits")
+        id_type = info.data.get("id_type")
+        if id_type is None:  # the type itself is invalid and reported on its own
+            return v
+        try:
+            return parse_id_number(id_type, v).number
+        except IdNumberError as exc:
+            # The rule's own words, without pydantic's "Value error, " prefix.
+            raise PydanticCustomError("id_number", "{rule}", {"rule": str(exc)}) from None
 
     @field_validator("name")
     @classmethod
@@ -127,8 +145,8 @@ def create_session(body: CreateSession):
     if body.applicant.id_photo:
         photo = decode_photo(body.applicant.id_photo, svc.settings.max_id_photo_bytes,
                              svc.settings.max_id_photo_side)
-    applicant = {"name": body.applicant.name, "id_number": body.applicant.id_number,
-                 "has_id_photo": photo is not None}
+    applicant = {"name": body.applicant.name, "id_type": body.applicant.id_type.value,
+                 "id_number": body.applicant.id_number, "has_id_photo": photo is not None}
     # The session is bound to this exact script: it runs from this copy, whatever is edited
     # or published later.
     files = {"flow.yaml": flow.source_text.encode("utf-8")}

@@ -62,8 +62,8 @@ MESSAGES = {
     },
 }
 DEMO_APPLICANT = {
-    "zh-CN": {"name": "张三", "id_number": "110101199003078888"},
-    "en": {"name": "Alex Chen", "id_number": "110101199003078888"},
+    "zh-CN": {"name": "张三", "id_number": "110102199003078888"},
+    "en": {"name": "Alex Chen", "id_number": "110102199003078888"},
 }
 
 
@@ -88,7 +88,7 @@ def demo():
     if not services().settings.demo:
         abort(404)
     locale = _locale()
-    body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale,
+    body = CreateSession(applicant=Applicant.model_validate(DEMO_APPLICANT[locale]), locale=locale,
                          flow_id=request.args.get("flow") or None)
     _row, token = create_session(body)
     return redirect(f"/w/{token}", code=303)
@@ -169,8 +169,8 @@ def kiosk_next():
     locale = requested if isinstance(requested, str) and requested in LOCALES else _locale()
     flow_id = data.get("flow") if isinstance(data.get("flow"), str) and data.get("flow") else None
     try:
-        body = CreateSession(applicant=Applicant(**DEMO_APPLICANT[locale]), locale=locale,
-                             flow_id=flow_id)
+        body = CreateSession(applicant=Applicant.model_validate(DEMO_APPLICANT[locale]),
+                             locale=locale, flow_id=flow_id)
         _row, token = create_session(body)
     except (FlowError, ValueError) as exc:
         return jsonify({"error": str(exc)}), 400

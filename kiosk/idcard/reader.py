@@ -1,0 +1,123 @@
+"""Read a PRC resident ID card from image bytes: bounded decoding, OCR, fields.
+
+``read_card(front_bytes, back_bytes)`` is the one entry point: the CLI calls it, and so can a
+camera capture step or the API later (each hands over encoded JPEG or PNG bytes). Every image
+is refused before any pixel is decoded when it is over ``CardLimits.max_bytes`` or states more
+than ``max_side`` pixels a side in its header (``kiosk.liveness.id_photo.decode_rgb``), and is
+decoded at most ``OCR_SIDE`` pixels a side. Errors are ``CardImageError`` subclasses whose
+``code`` a caller can route on (the session goes on to a human) and whose message names the
+image, never its folder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kiosk.idcard.fields import BACK_LABELS, FRONT_LABELS, CardField, CardSide, parse_side
+from kiosk.idcard.ocr import OCR_SIDE, TextReader, shared_reader
+from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
+
+
+class CardImageError(ValueError):
+    """An image that cannot be read as the card side asked for; ``code`` says why:
+    ``too_large``, ``unreadable``, ``not_a_card`` or ``wrong_side``."""
+
+    code = "unreadable"
+
+
+class CardImageTooLarge(CardImageError):
+    code = "too_large"
+
+
+class NotACard(CardImageError):
+    code = "not_a_card"
+
+
+class WrongSide(CardImageError):
+    code = "wrong_side"
+
+
+@dataclass(frozen=True)
+class CardLimits:
+    """Caps applied before decoding: bytes of the encoded image, pixels a side (header)."""
+
+    max_bytes: int = 8_000_000
+    max_side: int = 8192
+
+
+@dataclass(frozen=True)
+class CardReading:
+    """Both sides as read. ``front_rgb`` is the decoded portrait side (H, W, 3) uint8, for the
+    portrait match; ``seconds`` the wall time of decoding and OCR."""
+
+    front: CardSide
+    back: CardSide | None
+    front_rgb: np.ndarray = field(repr=False, compare=False)
+    seconds: float = 0.0
+
+    @property
+    def fields(self) -> dict[str, CardField]:
+        out = dict(self.front.fields)
+        if self.back is not None:
+            out.update(self.back.fields)
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready: each field's value, confidence and whether its label was read."""
+        return {
+            "fields": {k: {"value": f.value, "confidence": f.confidence, "labelled": f.labelled}
+                       for k, f in self.fields.items()},
+            "upside_down": {"front": self.front.upside_down,
+                            "back": self.back.upside_down if self.back else None},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def decode_card_image(data: bytes, name: str, limits: CardLimits = CardLimits()) -> np.ndarray:
+    """The image as RGB uint8 (H, W, 3), at most ``OCR_SIDE`` a side; CardImageTooLarge or
+    CardImageError (``unreadable``) before or instead of decoding it."""
+    try:
+        return decode_rgb(data, name, max_side=limits.max_side, out_side=OCR_SIDE,
+                          max_bytes=limits.max_bytes, setting="card image limit")
+    except PhotoTooLarge as exc:
+        raise CardImageTooLarge(str(exc)) from None
+    except ValueError as exc:
+        raise CardImageError(str(exc)) from None
+
+
+def read_side(data: bytes, want: str, name: str, reader: TextReader | None = None,
+              limits: CardLimits = CardLimits()) -> tuple[CardSide, np.ndarray]:
+    """One side (``want``: ``front`` or ``back``) and its decoded pixels; NotACard when
+    neither side's labels are read, WrongSide when it is the other side."""
+    if want not in ("front", "back"):
+        raise ValueError(f"want must be 'front' or 'back', got {want!r}")
+    rgb = decode_card_image(data, name, limits)
+    side = parse_side((reader or shared_reader()).read(rgb))
+    if side.side is None or (side.side == "front" and side.front_labels < 2
+                             and "id_number" not in side.fields):
+        raise NotACard(f"{name}: no ID card found: none of the labels of either side "
+                       f"({', '.join([*FRONT_LABELS.values(), *BACK_LABELS.values()])}) "
+                       "was read")
+    if side.side != want:
+        shows = ("the emblem side (签发机关, 有效期限)" if side.side == "back"
+                 else "the portrait side (姓名, 公民身份号码)")
+        asked = "portrait side as the front" if want == "front" else "emblem side as the back"
+        raise WrongSide(f"{name} shows {shows}; send the {asked}")
+    return side, rgb
+
+
+def read_card(front: bytes, back: bytes | None = None, *, reader: TextReader | None = None,
+              limits: CardLimits = CardLimits(), front_name: str = "front",
+              back_name: str = "back") -> CardReading:
+    """Read the portrait side (``front``) and, when given, the emblem side (``back``) of a
+    resident ID card from JPEG or PNG bytes. Raises CardImageError subclasses (see module)."""
+    t0 = time.perf_counter()
+    reader = reader or shared_reader()
+    front_side, rgb = read_side(front, "front", front_name, reader, limits)
+    back_side = None
+    if back is not None:
+        back_side, _ = read_side(back, "back", back_name, reader, limits)
+    return CardReading(front_side, back_side, rgb, time.perf_counter() - t0)

@@ -1,0 +1,282 @@
+"""Cross-checks of an ID card as read against the broker's applicant and the live face (pure,
+except ``portrait_distance``, which runs dlib).
+
+Each check is a named ``CheckResult`` with a status:
+
+* ``pass``: the evidence agrees, every field it used was read with confidence;
+* ``fail``: the evidence disagrees;
+* ``needs_human``: a field is missing or was read with a confidence below
+  ``LOW_CONFIDENCE``, so a person must look. A low-confidence read is never a pass;
+* ``not_checked``: there was nothing to check against (no broker number given, no back
+  image, no face, no identity authority configured).
+
+``overall`` is ``pass`` only when every check passed: by default the authority check is
+``not_checked: human review``, so the default overall is ``needs_human``, never a fake pass.
+Details name fields and positions, never the numbers themselves (they reach logs and
+evidence).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+
+from kiosk.guide.normalise import normalise_name
+from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
+from kiosk.liveness.identity import SAME_PERSON_DISTANCE
+
+LOW_CONFIDENCE = 0.80
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NEEDS_HUMAN = "needs_human"
+    NOT_CHECKED = "not_checked"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One named check: ``status`` and a sentence saying why."""
+
+    name: str
+    status: Status
+    detail: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "status": self.status.value, "detail": self.detail}
+
+
+class ReadField(Protocol):
+    """A field as read (``kiosk.idcard.fields.CardField`` is one)."""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class AuthorityAnswer:
+    """A citizen-identity service's answer: ``matched`` True / False, ``detail`` its words."""
+
+    matched: bool
+    detail: str = ""
+
+
+class IdentityAuthority(Protocol):
+    """A broker's connector to the Ministry of Public Security's citizen-identity service
+    (公安部公民身份信息核查, 权威库) or another authority. ``name`` appears in the result.
+    ``verify`` raises on any failure to get an answer; the check then needs a human."""
+
+    name: str
+
+    def verify(self, name: str, id_number: str) -> AuthorityAnswer: ...
+
+
+def overall(results: list[CheckResult]) -> Status:
+    """``fail`` if any failed; ``pass`` only if all passed; else ``needs_human``."""
+    statuses = {r.status for r in results}
+    if Status.FAIL in statuses:
+        return Status.FAIL
+    if statuses == {Status.PASS}:
+        return Status.PASS
+    return Status.NEEDS_HUMAN
+
+
+def _unsure(fields: Mapping[str, ReadField], *names: str) -> CheckResult | None:
+    """A needs_human detail when a field is missing or read with low confidence."""
+    for n in names:
+        f = fields.get(n)
+        if f is None:
+            return CheckResult("", Status.NEEDS_HUMAN, f"{n} was not read")
+        if f.confidence < LOW_CONFIDENCE:
+            return CheckResult("", Status.NEEDS_HUMAN, f"{n} was read with confidence "
+                               f"{f.confidence:.2f} (below {LOW_CONFIDENCE:.2f})")
+    return None
+
+
+def _named(name: str, r: CheckResult) -> CheckResult:
+    return CheckResult(name, r.status, r.detail)
+
+
+def _differences(a: str, b: str) -> str:
+    if len(a) != len(b):
+        return f"{len(a)} characters against {len(b)}"
+    pos = [str(i + 1) for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return f"they differ at position{'s' if len(pos) > 1 else ''} {', '.join(pos)}"
+
+
+def check_number(fields: Mapping[str, ReadField], applicant_number: str | None,
+                 day: date) -> list[CheckResult]:
+    """``id_number_valid`` (GB 11643-1999) and ``id_number_matches_applicant``."""
+    unsure = _unsure(fields, "id_number")
+    if unsure:
+        return [_named("id_number_valid", unsure), _named("id_number_matches_applicant", unsure)]
+    read = fields["id_number"].value
+    try:
+        parse_id_number(IdType.PRC_RESIDENT_ID, read, day)
+        valid = CheckResult("id_number_valid", Status.PASS,
+                            "the number read has a valid check digit and birth date")
+    except IdNumberError as exc:
+        # The rule's words name digits and dates of the card; keep only the rule.
+        valid = CheckResult("id_number_valid", Status.FAIL, f"the number read breaks its rule: "
+                            f"{str(exc).split(':')[0]}")
+    if not applicant_number:
+        match = CheckResult("id_number_matches_applicant", Status.NOT_CHECKED,
+                            "no applicant number was given")
+    elif read == applicant_number.strip().upper():
+        match = CheckResult("id_number_matches_applicant", Status.PASS,
+                            "the number read is the applicant's")
+    else:
+        match = CheckResult("id_number_matches_applicant", Status.FAIL,
+                            "the number read is not the applicant's: "
+                            + _differences(read, applicant_number.strip().upper()))
+    return [valid, match]
+
+
+def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[CheckResult]:
+    """``birth_date_matches_number`` and ``sex_matches_number``."""
+    out = []
+    number = None
+    if "id_number" in fields:
+        try:
+            number = parse_id_number(IdType.PRC_RESIDENT_ID, fields["id_number"].value, day)
+        except IdNumberError:
+            number = None
+    for name, field, want in (
+            ("birth_date_matches_number", "birth",
+             number.birth_date.isoformat() if number and number.birth_date else None),
+            ("sex_matches_number", "sex",
+             {"M": "男", "F": "女"}.get(number.sex or "") if number else None)):
+        unsure = _unsure(fields, field, "id_number")
+        if unsure:
+            out.append(_named(name, unsure))
+        elif want is None:
+            out.append(CheckResult(name, Status.NEEDS_HUMAN,
+                                   "the number read is not valid, so it says nothing"))
+        elif fields[field].value == want:
+            out.append(CheckResult(name, Status.PASS, f"the card's {field} agrees with the "
+                                   "number"))
+        else:
+            out.append(CheckResult(name, Status.FAIL, f"the card's {field} disagrees with the "
+                                   "number"))
+    return out
+
+
+def _name_key(name: str) -> str:
+    # NFC and middle dots as U+00B7 (the intake's normalisation), then NFKC for full-width
+    # forms and no spaces: a card prints 张三, a broker may send "张 三".
+    return unicodedata.normalize("NFKC", normalise_name(name)).replace(" ", "")
+
+
+def check_name(fields: Mapping[str, ReadField], applicant_name: str | None) -> CheckResult:
+    """``name_matches_applicant``, after the intake's normalisation on both sides."""
+    if not applicant_name:
+        return CheckResult("name_matches_applicant", Status.NOT_CHECKED,
+                           "no applicant name was given")
+    unsure = _unsure(fields, "name")
+    if unsure:
+        return _named("name_matches_applicant", unsure)
+    if _name_key(fields["name"].value) == _name_key(applicant_name):
+        return CheckResult("name_matches_applicant", Status.PASS,
+                           "the name read is the applicant's")
+    return CheckResult("name_matches_applicant", Status.FAIL,
+                       "the name read is not the applicant's")
+
+
+def _day(text: str) -> date:
+    y, m, d = text.split(".")
+    return date(int(y), int(m), int(d))
+
+
+def check_validity(fields: Mapping[str, ReadField], day: date) -> CheckResult:
+    """``card_not_expired`` on ``day`` (the witness day), from the back's 有效期限."""
+    name = "card_not_expired"
+    if "validity" not in fields:
+        return CheckResult(name, Status.NOT_CHECKED if "authority" not in fields
+                           else Status.NEEDS_HUMAN, "the validity period was not read")
+    unsure = _unsure(fields, "validity")
+    if unsure:
+        return _named(name, unsure)
+    start_s, end_s = fields["validity"].value.split("-", 1)
+    try:
+        start = _day(start_s)
+        end = None if end_s == "长期" else _day(end_s)
+    except ValueError:
+        return CheckResult(name, Status.NEEDS_HUMAN, "the validity period is not a real date")
+    if start > day:
+        return CheckResult(name, Status.FAIL, f"the card is valid only from {start}")
+    if end is not None and end < day:
+        return CheckResult(name, Status.FAIL, f"the card expired on {end}")
+    return CheckResult(name, Status.PASS, "valid on the witness day"
+                       + (" (long-term card)" if end is None else f" (until {end})"))
+
+
+def check_portrait(distance: float | None, found: bool | None) -> CheckResult:
+    """``portrait_matches_face``: ``distance`` of dlib descriptors (None: not compared),
+    ``found`` whether a face was found on the card (None: no face was given to compare)."""
+    name = "portrait_matches_face"
+    if found is None:
+        return CheckResult(name, Status.NOT_CHECKED, "no face was given to compare")
+    if not found or distance is None:
+        return CheckResult(name, Status.NEEDS_HUMAN, "no portrait or no face found to compare")
+    if distance < SAME_PERSON_DISTANCE:
+        return CheckResult(name, Status.PASS, f"descriptor distance {distance:.2f} "
+                           f"(same person below {SAME_PERSON_DISTANCE})")
+    return CheckResult(name, Status.FAIL, f"descriptor distance {distance:.2f} "
+                       f"(same person below {SAME_PERSON_DISTANCE})")
+
+
+def check_authority(authority: IdentityAuthority | None, name: str | None,
+                    id_number: str | None) -> CheckResult:
+    """``authority``: none configured (the default) is ``not_checked: human review``."""
+    if authority is None:
+        return CheckResult("authority", Status.NOT_CHECKED, "not checked: human review")
+    if not name or not id_number:
+        return CheckResult("authority", Status.NEEDS_HUMAN,
+                           f"{authority.name}: no name and number to ask about")
+    try:
+        answer = authority.verify(name, id_number)
+    except Exception as exc:  # a connector's failure must never pass, nor stop the report
+        return CheckResult("authority", Status.NEEDS_HUMAN,
+                           f"{authority.name} gave no answer ({type(exc).__name__})")
+    if answer.matched is True:
+        return CheckResult("authority", Status.PASS, f"{authority.name}: matched. "
+                           f"{answer.detail}".strip())
+    return CheckResult("authority", Status.FAIL, f"{authority.name}: not matched. "
+                       f"{answer.detail}".strip())
+
+
+def cross_check(fields: Mapping[str, ReadField], *, day: date,
+                applicant_name: str | None = None, applicant_number: str | None = None,
+                portrait_distance: float | None = None, portrait_found: bool | None = None,
+                authority: IdentityAuthority | None = None) -> list[CheckResult]:
+    """Every check, in a fixed order, for a card read on ``day`` (the witness day)."""
+    name = fields["name"].value if "name" in fields else applicant_name
+    number = fields["id_number"].value if "id_number" in fields else applicant_number
+    return [*check_number(fields, applicant_number, day), *check_birth_and_sex(fields, day),
+            check_name(fields, applicant_name), check_validity(fields, day),
+            check_portrait(portrait_distance, portrait_found),
+            check_authority(authority, applicant_name or name, applicant_number or number)]
+
+
+def portrait_distance(card_rgb: np.ndarray, face_rgb: np.ndarray) -> tuple[bool, float | None]:
+    """(portrait found, descriptor distance to the face) with dlib's descriptors; both images
+    are decoded already (bounded), so the shared describer's lock covers dlib only. The
+    largest face on the card image is its portrait. (False, None) when either has no face."""
+    from kiosk.liveness.identity import descriptor_distance, shared_describer  # loads dlib
+
+    describer = shared_describer()
+    card = describer.descriptor(card_rgb, require_detection=True)
+    face = describer.descriptor(face_rgb, require_detection=True)
+    if card is None or face is None:
+        return False, None
+    return True, descriptor_distance(card, face)
