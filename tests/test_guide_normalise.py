@@ -691,3 +691,96 @@ def test_the_digits_warning_says_what_the_voice_does(written, locale):
         ("零一二三四五六七八九" if locale == "zh-CN" else
          "zero one two three four five six seven eight nine".split())[int(d)] for d in digits)
     assert spelled in said, said
+
+
+def toned(text: str, locale: str = "zh-CN") -> str:
+    """espeak-ng's phonemes for ``text`` with their tones: stress, pauses and spaces dropped."""
+    return re.sub(r"[',_:|\s]", "", espeak(text, locale))
+
+
+# Broker words whose polyphonic characters espeak-ng reads wrongly on its own, and the reading
+# the voice must give them (pypinyin's phrase table, or ZH_PHRASE_READINGS where it is wrong).
+POLYPHONES = {
+    "了解": "liao3 jie3", "银行": "yin2 hang2", "行业": "hang2 ye4", "行情": "hang2 qing2",
+    "增长": "zeng1 zhang3", "成长": "cheng2 zhang3", "调整": "tiao2 zheng3",
+    "还款": "huan2 kuan3", "偿还": "chang2 huan2", "归还": "gui1 huan2", "处理": "chu3 li3",
+    "处罚": "chu3 fa2", "处于": "chu3 yu2", "差额": "cha1 e2", "差价": "cha1 jia4",
+    "累计": "lei3 ji4", "积累": "ji1 lei3", "作为": "zuo4 wei2", "认为": "ren4 wei2",
+    "为准": "wei2 zhun3", "称为": "cheng1 wei2", "重新": "chong2 xin1", "会计": "kuai4 ji4",
+    "中签": "zhong4 qian1", "更新": "geng1 xin1", "得到": "de2 dao4", "几乎": "ji1 乎",
+    "单只": "dan1 zhi1", "率先": "shuai4 xian1", "适当性": "shi4 dang4 xing4",
+    "尽快": "jin3 kuai4", "干部": "gan4 bu4",
+}
+
+
+@pytest.mark.parametrize(("word", "reading"), POLYPHONES.items())
+def test_the_voice_reads_polyphonic_broker_words_by_their_phrase(word, reading):
+    said = speakable(f"请您{word}。", "zh-CN")
+    assert toned(said) == toned(f"qing3 nin2 {reading}。"), said
+    assert toned(word) != toned(reading)  # the voice alone gets it wrong: the row is needed
+
+
+def test_polyphones_only_where_a_word_says_so():
+    # 充分 and 了解 are words: 分 is fen4 there (espeak alone: fen1), 了 liao3; 充 and 解 are
+    # read as espeak reads them, so they stay characters.
+    assert speakable("本人已充分了解风险", "zh-CN") == "本人已充 fen4 liao3 解风险"
+    # 地 alone (认真地) and characters with one reading stay characters; so do 一 and 不.
+    for text in ("认真地说", "风险承受能力", "一百元", "不要"):
+        assert re.fullmatch(r"[\u4e00-\u9fa5]+", speakable(text, "zh-CN")), text
+    # The answer matcher's pinyin is unchanged: 还款 is still hai kuan there (pypinyin's own).
+    from kiosk.speech.textnorm import toneless_pinyin
+    assert toneless_pinyin("还款") == "hai kuan"
+
+
+def test_the_espeak_readings_table_is_what_espeak_says():
+    from kiosk.guide.normalise import ESPEAK_CMN_READINGS
+    chars = list(ESPEAK_CMN_READINGS)
+    said = espeak("\n".join(c + "。" for c in chars), "zh-CN").strip().split("\n")
+    wanted = espeak("\n".join(r + "。" for r in ESPEAK_CMN_READINGS.values()),
+                    "zh-CN").strip().split("\n")
+    assert [re.sub(r"[',_:|\s]", "", s) for s in said] == \
+        [re.sub(r"[',_:|\s]", "", w) for w in wanted]
+
+
+@pytest.mark.parametrize(("name", "reading"), [
+    ("贾宝玉", "jiǎ"), ("肖战", "xiāo"), ("郇鹏", "huán"), ("那英", "nā"), ("单于明", "chán yú"),
+])
+def test_the_voice_says_the_new_surnames(name, reading):
+    said = read_variable(name, "name", "zh-CN")
+    assert said.startswith(reading + " ")
+    assert toned(said) == toned(reading + " " + name[len(reading.split()):])
+
+
+MEDIUM = [
+    # 24:00, the end of a day: 二十四点 / "midnight", never a ratio.
+    ("24:00", "zh-CN", "二十四点"), ("24:00", "en", "midnight"),
+    ("交易时间9:30-24:00", "zh-CN", "交易时间九点三十分到二十四点"),
+    # Codes: letters spelled, digits one by one, in both locales.
+    ("合同编号HT20240101001", "zh-CN", "合同编号 H T 二零二四零一零一零零一"),
+    ("SN123456", "zh-CN", "S N 一二三四五六"), ("B2024001", "zh-CN", "B 二零二四零零一"),
+    ("abc123", "zh-CN", "A B C 一二三"),
+    ("reference ABC-12345", "en", "reference A B C one two three four five"),
+    ("serial SN123456", "en", "serial S N one two three four five six"),
+    ("RMB100", "zh-CN", "一百元"), ("USD1,000", "en", "1000 U S dollars"),  # money, not codes
+    # '/': 或 between words, 每 between units; English fractions, dates, "per", "or".
+    ("沪/深", "zh-CN", "沪或深"), ("A/B股", "zh-CN", "A或B股"),
+    ("买入/卖出", "zh-CN", "买入或卖出"),
+    ("是/否", "zh-CN", "是或否"), ("KYC/AML", "zh-CN", "K Y C 或 A M L"),
+    ("5元/股", "zh-CN", "五元每股"), ("3次/日", "zh-CN", "三次每日"),
+    ("3/4", "en", "three quarters"), ("1/2", "en", "one half"),
+    ("12/31/2024", "en", "December 31, 2024"), ("1.5 yuan/trade", "en", "1.5 yuan per trade"),
+    ("and/or", "en", "and or"), ("24/7", "en", "twenty four seven"),
+    # *ST, ×.
+    ("*ST股", "zh-CN", "星 S T 股"), ("*ST stocks", "en", "star S T stocks"),
+    ("3×4", "zh-CN", "三乘以四"), ("3×4", "en", "3 times 4"),
+    # 两 before a measure word; 二 elsewhere.
+    ("2个月", "zh-CN", "两个月"), ("2万元", "zh-CN", "两万元"), ("2倍", "zh-CN", "两倍"),
+    ("2千元", "zh-CN", "两千元"), ("2000元", "zh-CN", "两千元"), ("第2个", "zh-CN", "第二个"),
+    ("2月", "zh-CN", "二月"), ("12个", "zh-CN", "十二个"), ("2.5倍", "zh-CN", "二点五倍"),
+    ("T+2日", "zh-CN", "T加二日"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), MEDIUM)
+def test_times_codes_slashes_stars_times_and_liang(written, locale, spoken):
+    assert speakable(written, locale) == spoken

@@ -933,6 +933,7 @@ def _en_speakable(text: str) -> str:
     text = _EN_FRACTION.sub(_en_fraction, text)
     text = _acronyms(text, zh=False)
     text = _EN_PER.sub(r"\g<u> per ", text)
+    text = re.sub(r"\b(and|or)\s*/\s*(?=or\b|and\b)", r"\1 ", text, flags=re.IGNORECASE)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
     return _en_cjk(text).replace("\uff0c", ", ")
 
