@@ -640,6 +640,7 @@ DASHES = [
     ("（-5%）", "zh-CN", "(负百分之五)"),
     ("收益−3%", "zh-CN", "收益负百分之三"),  # U+2212 is always a sign
     ("3−5个", "zh-CN", "三到五个"),
+    ("T-1日", "zh-CN", "T减一日"), ("T-1 settlement", "en", "T minus 1 settlement"),
     ("Returns fell -3% — a loss", "en", "Returns fell minus 3%, a loss"),
     ("00:00-24:00", "en", "twelve a m to midnight"),
 ]

@@ -8,8 +8,11 @@ espeak-ng, left alone, reads 3.5% as "san wu" + English "percent", 105X as 一�
 a number of ten-thousands, ETF as one English word, T+1 with English "plus", and a character
 outside its dictionary as its code point. The passes below, in order, fix each class:
 
-1. Fold: NFKC (full-width forms), every middle-dot look-alike to U+00B7 (then silent),
-   Unicode minus and dashes to ASCII, >= <= ≧ ≦ to ≥ ≤.
+1. Fold: NFKC (full-width forms; the full-width comma stays one, never a thousands
+   separator), every middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to
+   ASCII, >= <= ≧ ≦ to ≥ ≤. Then dashes: —— is a pause, a hyphen before a digit a sign only
+   where a sign can stand, else 到 after a quantity (3个月-6个月) or a pause (``_hyphen``).
+   Codes of letters and digits (HT2024001) are letters, then digits one by one.
 2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
    ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
 3. Digit strings read one by one: after a word that names one (尾号, 电话, 手机号, 账号,
@@ -19,11 +22,14 @@ outside its dictionary as its code point. The passes below, in order, fix each c
 4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents; trailing zeros of an
    amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten thousand, signs (T+1,
    -3.5%).
-5. The remaining numbers as cardinals (cn2an in Mandarin; espeak-ng reads English ones).
+5. The remaining numbers as cardinals (cn2an in Mandarin, 两 before a measure word and in
+   两千 / 两万; espeak-ng reads English ones).
 6. Latin capitals letter by letter when they are an acronym (ETF -> E T F; WELCOME and ZHANG
    SAN are words: see ``_spelled``).
-7. Symbols espeak-ng would say as English words (& @ = ~ / ≥ < ...) as words of the locale,
-   or silent.
+7. Symbols espeak-ng would say as English words (& @ = ~ / × ≥ < ...) as words of the locale,
+   or silent ('/' is 每 / "per" after a unit, else 或 / "or"; *ST is 星 S T).
+   Polyphonic Mandarin characters inside a word get their reading there as pinyin when
+   espeak-ng would say another (银行 -> 银 hang2: ``_zh_polyphones``).
 8. CJK characters outside espeak-ng's dictionary (Extension A and later) as pinyin with a tone
    digit, which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
    text as toneless pinyin. A character nobody has a reading for is dropped, never spelled as
@@ -51,7 +57,7 @@ from kiosk.speech.textnorm import (
 )
 
 # Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/2"
+NORMALISER_VERSION = "speakable/3"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -345,7 +351,7 @@ _COMPARE_AS = {">=": "≥", "≧": "≥", "⩾": "≥", "<=": "≤", "≦": "≤
 # Dashes. An em dash run (——, the Chinese 破折号) is a pause; one em dash between digits is a
 # range (2011—2012年, GB/T 15834). A hyphen before a digit is decided by what stands before it
 # (``_hyphen``); U+2212 is always a minus sign.
-_EM_DASH_RUN = re.compile(r"\s*\u2014{2,}\s*|\s*[\u2014\u2015]{2,}\s*")
+_EM_DASH_RUN = re.compile(r"\s*[\u2014\u2015]{2,}\s*")
 _EM_DASH_RANGE = re.compile(r"(?<=\d)\s*[\u2014\u2015]\s*(?=\d)")
 _EM_DASH = re.compile(r"\s*[\u2014\u2015]\s*")
 _HYPHEN_DIGIT = re.compile(r"-(?=\d)|(?<=\d)\u2212(?=\d)")
@@ -388,9 +394,12 @@ def _hyphen(text: str, m: re.Match, zh: bool) -> str:
 
 def _dashes(text: str, zh: bool) -> str:
     pause = "，" if zh else ", "
-    text = _EM_DASH_RUN.sub(pause, text)
-    text = _EM_DASH_RANGE.sub("-", text)
-    text = _EM_DASH.sub(pause, text)
+    if "\u2014" in text or "\u2015" in text:
+        text = _EM_DASH_RUN.sub(pause, text)
+        text = _EM_DASH_RANGE.sub("-", text)
+        text = _EM_DASH.sub(pause, text)
+    if "-" not in text and "\u2212" not in text:
+        return text
     return _HYPHEN_DIGIT.sub(lambda m: _hyphen(text, m, zh), text)
 
 
@@ -409,6 +418,8 @@ def _code(m: re.Match, locale: str) -> str:
     return " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
 
 
+# T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
+_T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 # *ST (a stock under delisting risk warning): the star is said, 星 / "star".
 _STAR_ST = re.compile(r"\*\s*(?=S\*?T)")
 
@@ -713,6 +724,7 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 def _zh_speakable(text: str) -> str:
     text = _STAR_ST.sub("星", text)
+    text = _T_MINUS.sub("T减", text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
     text = _ZH_YEAR_RANGE.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("a")) + "到"
                               + "".join(YEAR_DIGITS[c] for c in m.group("b")), text)
@@ -801,6 +813,7 @@ _EN_DENOMINATORS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter"
                     100: ("hundredth", "hundredths")}
 # '/' after a unit or currency is "per" (1.5 yuan/trade, 10 shares/day); between other words
 # it is "or" (and/or, A/B).
+_EN_AND_OR = re.compile(r"\b(and|or)\s*/\s*(?=or\b|and\b)", re.IGNORECASE)
 _EN_PER = re.compile(r"\b(?P<u>yuan|dollars?|cents?|euros?|pounds?|pence|shares?|lots?|"
                      r"points?|times|RMB|km|kg)\s*/\s*(?=[A-Za-z])", re.IGNORECASE)
 
@@ -914,6 +927,7 @@ def _en_cjk(text: str) -> str:
 
 def _en_speakable(text: str) -> str:
     text = _STAR_ST.sub("star ", text)
+    text = _T_MINUS.sub("T minus ", text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
@@ -932,8 +946,9 @@ def _en_speakable(text: str) -> str:
                                   "±": "plus or minus "}[m.group("sign")] + m.group("n"), text)
     text = _EN_FRACTION.sub(_en_fraction, text)
     text = _acronyms(text, zh=False)
-    text = _EN_PER.sub(r"\g<u> per ", text)
-    text = re.sub(r"\b(and|or)\s*/\s*(?=or\b|and\b)", r"\1 ", text, flags=re.IGNORECASE)
+    if "/" in text:
+        text = _EN_PER.sub(r"\g<u> per ", text)
+        text = _EN_AND_OR.sub(r"\1 ", text)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
     return _en_cjk(text).replace("\uff0c", ", ")
 
@@ -964,8 +979,9 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     """What the voice would say badly in ``text``, each at its offset in ``text``.
 
     Characters with no reading at all; symbols the voice would read as English words (or not
-    at all); digit runs longer than 4 that no rule marks as an identifier or a quantity (the
-    voice would guess: write them after 电话/手机号/编号/"number", or as a variable
+    at all); an ASCII comma between digits that is not a thousands separator (1,2; C3,100;
+    3, 200: read as a list); digit runs longer than 4 that no rule marks as an identifier or a
+    quantity (the voice would guess: write them after 电话/手机号/编号/"number", or as a variable
     ``{x:digits}``).
     """
     zh = is_zh(locale)
