@@ -639,7 +639,7 @@ DASHES = [
     ("-5%", "zh-CN", "负百分之五"),
     ("（-5%）", "zh-CN", "(负百分之五)"),
     ("收益−3%", "zh-CN", "收益负百分之三"),  # U+2212 is always a sign
-    ("3−5个", "zh-CN", "三到五个"),
+    ("3−5个", "zh-CN", "三到五个"), ("−∞", "zh-CN", "负∞"),
     ("T-1日", "zh-CN", "T减一日"), ("T-1 settlement", "en", "T minus 1 settlement"),
     ("Returns fell -3% — a loss", "en", "Returns fell minus 3%, a loss"),
     ("00:00-24:00", "en", "twelve a m to midnight"),
@@ -785,3 +785,13 @@ MEDIUM = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), MEDIUM)
 def test_times_codes_slashes_stars_times_and_liang(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+def test_the_guide_renders_liaojie_and_yinhang_right(guide):
+    """End to end through GuideVoice: the subtitle keeps the text, the voice says liǎo and háng."""
+    prompt = guide.render("您是否了解银行卡还款规则？", "zh-CN")
+    assert prompt.text == "您是否了解银行卡还款规则？"
+    assert prompt.spoken == "您是否 liao3 解银 hang2 卡 huan2 款规则？"
+    said = toned(prompt.spoken)
+    assert said == toned("nin2 shi4 fou3 liao3 jie3 yin2 hang2 ka3 huan2 kuan3 gui1 ze2？")
+    assert toned("了") not in said and toned("行") not in said and toned("还") not in said
