@@ -192,7 +192,7 @@ def test_variables_are_read_by_their_reading(tmp_path):
     assert flow.prompt_text(step, "zh-CN", values, spoken=True) == \
         "买买提 艾力，您的身份证尾号 一零一二，编号 一千零一十二。"
     assert flow.prompt_text(step, "en", values, spoken=True) == \
-        "Mai Mai Ti Ai Li, your I D ends in one zero one two; as an amount one thousand twelve."
+        "Maimaiti Aili, your I D ends in one zero one two; as an amount one thousand twelve."
 
 
 def test_unknown_reading_is_a_problem_with_its_place():
@@ -311,7 +311,7 @@ def test_flow_error_for_a_variable_without_value():
     ("身份证后四位8888", "zh-CN", "身份证后四位 八八八八"),
     ("证件末四位1012", "zh-CN", "证件末四位 一零一二"),
     ("身份证号码后四位是1012", "zh-CN", "身份证号码后四位是 一零一二"),
-    ("银行卡号6225 8801 2345 6789", "zh-CN", "银行卡号 六二二五八八零一二三四五六七八九"),
+    ("银行卡号6225 8801 2345 6789", "zh-CN", "银 hang2 卡号 六二二五八八零一二三四五六七八九"),
     ("100-500元", "zh-CN", "一百到五百元"),  # still a range
     ("call 400-820-8820", "en", "call four zero zero eight two zero eight eight two zero"),
     ("Tel: (021) 6888-1234", "en", "Tel: zero two one six eight eight eight one two three four"),
@@ -321,7 +321,7 @@ def test_flow_error_for_a_variable_without_value():
     ("3-5 business days", "en", "3 to 5 business days"),  # still a range
     # Ranges with units on both ends, and clock-time ranges, say 到 (were a minus / silent).
     ("100万-500万元", "zh-CN", "一百万到五百万元"),
-    ("0.5倍-2倍", "zh-CN", "零点五倍到二倍"),
+    ("0.5倍-2倍", "zh-CN", "零点五倍到两倍"),
     ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
     ("收益-2%", "zh-CN", "收益负百分之二"),  # still a sign
     # Plural acronyms: spelled, with the plural said in English and dropped in Mandarin.
@@ -393,7 +393,7 @@ def test_capitals_are_spelled_only_when_an_acronym(written, locale, spoken):
     ("leverage 1:5", "en", "leverage 1 to 5"),
     ("比例1:10", "zh-CN", "比例一比十"),
     ("按1:10的比例配售", "zh-CN", "按一比十的比例配售"),
-    ("1:5杠杆", "zh-CN", "一比五杠杆"),
+    ("1:5杠杆", "zh-CN", "一比五杠 gan3"),
     ("1:10开始", "zh-CN", "一点十分开始"),  # a time
     ("截止12/31", "zh-CN", "截止十二月三十一日"),
     ("请于12/31前完成", "zh-CN", "请于十二月三十一日前完成"),
@@ -407,7 +407,7 @@ def test_clock_times_ratios_and_month_days(written, locale, spoken):
 
 
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
-    ("佣金2.5‱", "zh-CN", "佣金万分之二点五"),
+    ("佣金2.5‱", "zh-CN", "yong4 金万分之二点五"),
     ("1‱-3‱", "zh-CN", "万分之一到万分之三"),
     ("资产≥50万元", "zh-CN", "资产大于等于五十万元"),
     ("年龄>=18岁", "zh-CN", "年龄大于等于十八岁"),
@@ -441,17 +441,18 @@ def test_uncued_grouped_card_numbers_are_digits(written, locale, spoken):
 
 SURNAMES = {"曾": "zēng", "单": "shàn", "解": "xiè", "仇": "qiú", "区": "ōu", "朴": "piáo",
             "查": "zhā", "盖": "gě", "覃": "qín", "尉迟": "yù chí", "万俟": "mò qí", "乐": "yuè",
-            "缪": "miào", "翟": "zhái", "华": "huà"}
+            "缪": "miào", "翟": "zhái", "华": "huà", "贾": "jiǎ", "肖": "xiāo", "郇": "huán",
+            "那": "nā", "单于": "chán yú", "涂": "tú", "戚": "qī"}
 
 
 @pytest.mark.parametrize(("surname", "reading"), SURNAMES.items())
 def test_polyphonic_surnames_are_read_as_surnames(surname, reading):
     name = surname + "明"
     assert read_variable(name, default_reading("name"), "zh-CN") == f"{reading} 明"
-    english = " ".join(unicodedata.normalize("NFD", s)[0].upper()
-                       + unicodedata.normalize("NFD", s)[1:] for s in reading.split())
-    english = "".join(c for c in english if not unicodedata.combining(c))
-    assert read_variable(name, "name", "en") == f"{english} 明"
+    # In English the surname is one word (Yuchi) and so is the given name (Ming).
+    english = "".join(c for c in unicodedata.normalize("NFD", reading.replace(" ", ""))
+                      if not unicodedata.combining(c)).capitalize()
+    assert read_variable(name, "name", "en") == f"{english} Ming"
 
 
 def test_surname_reading_only_for_the_first_character_of_the_name_variable(tmp_path):
@@ -463,7 +464,7 @@ def test_surname_reading_only_for_the_first_character_of_the_name_variable(tmp_p
     said = flow.prompt_text(flow.steps[0], "zh-CN", values, spoken=True)
     assert said.startswith("zēng 国藩，")
     assert flow.prompt_text(flow.steps[0], "en", values, spoken=True).startswith(
-        "Zeng Guo Fan, ")
+        "Zeng Guofan, ")
     # The voice says zeng (ts@55N), not ceng (tsh@35N).
     assert phonemes("zēng", "zh-CN") in phonemes(said, "zh-CN")
     assert phonemes("曾", "zh-CN") not in phonemes(said, "zh-CN")
@@ -577,4 +578,220 @@ def test_the_english_voice_says_money_and_times(written, heard):
 
 def test_the_mandarin_voice_says_per_ten_thousand_and_comparisons():
     said = phonemes(speakable("佣金≥2.5‱", "zh-CN"), "zh-CN")
-    assert said == phonemes("佣金大于等于万分之二点五", "zh-CN")
+    assert said == phonemes("yong4 金大于等于万分之二点五", "zh-CN")
+
+
+# -- issue #15, second round: what a fresh tester found on main ----------------------------------
+
+# A full-width comma (or 、) never groups thousands: the voice must not say 三千一百万.
+COMMAS = [
+    ("适合风险等级为C3，100万元以上的投资者", "zh-CN", "适合风险等级为 C 三，一百万元以上的投资者"),
+    ("本基金为R2，500元起购", "zh-CN", "本基金为 R 二，五百元起购"),
+    ("共3，200名", "zh-CN", "共三，二百名"),
+    ("共3﹐200名", "zh-CN", "共三，二百名"),
+    ("选项1，2024版", "zh-CN", "选项一，二〇二四版"),
+    ("共3、200名", "zh-CN", "共三、二百名"),
+    ("共3,200名", "zh-CN", "共三千二百名"),  # an ASCII comma between groups of three: a number
+    ("1,234,567元", "zh-CN", "一百二十三万四千五百六十七元"),
+    ("共1,2名", "zh-CN", "共一，二名"),  # not groups of three: a list
+    ("选项1,2024", "zh-CN", "选项一，两千零二十四"),
+    ("共3, 200名", "zh-CN", "共三，二百名"),
+    ("3，200 shares", "en", "3, 200 shares"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), COMMAS)
+def test_a_full_width_comma_never_groups_thousands(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize("written", ["共1,2名", "选项1,2024版", "等级C3,100万元", "共3, 200名"])
+def test_check_warns_on_an_ambiguous_ascii_comma(written):
+    (issue,) = [i for i in speech_issues(written, "zh-CN") if "comma" in i.message]
+    assert "is read as a list, not a thousands separator" in issue.message
+    assert written[issue.offset].isdigit()
+
+
+@pytest.mark.parametrize("written", ["共3,200名", "1,234,567 shares", "options 1, 2, 3",
+                                     "共3，200名"])
+def test_thousands_and_lists_are_not_warned(written):
+    assert not [i for i in speech_issues(written, "zh-CN") if "comma" in i.message]
+
+
+# A dash is a minus sign only where a sign can stand; after a quantity it is a range, after
+# other words (and as ——) a pause.
+DASHES = [
+    ("保本比例——100%", "zh-CN", "保本比例，百分之一百"),
+    ("注意——5%的波动", "zh-CN", "注意，百分之五的波动"),
+    ("注意—5%的波动", "zh-CN", "注意，百分之五的波动"),
+    ("保本比例-100%", "zh-CN", "保本比例，百分之一百"),
+    ("3个月-6个月", "zh-CN", "三个月到六个月"),
+    ("4月-6月", "zh-CN", "四月到六月"),
+    ("1号-5号", "zh-CN", "一号到五号"),
+    ("9点-11点", "zh-CN", "九点到十一点"),
+    ("00:00-24:00", "zh-CN", "零点到二十四点"),
+    ("2023-2024年", "zh-CN", "二〇二三到二〇二四年"),
+    ("2023年-2024年", "zh-CN", "二〇二三年到二〇二四年"),
+    ("2011—2012年", "zh-CN", "二〇一一到二〇一二年"),
+    ("收益-3.5%", "zh-CN", "收益负百分之三点五"),
+    ("涨跌幅：-2%", "zh-CN", "涨跌幅：负百分之二"),
+    ("下跌-3%", "zh-CN", "下跌负百分之三"),  # what is written is said
+    ("-5%", "zh-CN", "负百分之五"),
+    ("（-5%）", "zh-CN", "(负百分之五)"),
+    ("收益−3%", "zh-CN", "收益负百分之三"),  # U+2212 is always a sign
+    ("3−5个", "zh-CN", "三到五个"), ("−∞", "zh-CN", "负∞"),
+    ("T-1日", "zh-CN", "T减一日"), ("T-1 settlement", "en", "T minus 1 settlement"),
+    ("Returns fell -3% — a loss", "en", "Returns fell minus 3%, a loss"),
+    ("00:00-24:00", "en", "twelve a m to midnight"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), DASHES)
+def test_a_dash_is_a_sign_only_where_a_sign_can_stand(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Hotlines, phones and cards before sentence punctuation are digits, never numbers or ranges.
+PHONES = [
+    ("请拨打95588，谢谢", "zh-CN", "请拨打九五五八八，谢谢"),
+    ("请拨打95588。", "zh-CN", "请拨打九五五八八。"),
+    ("请拨打400-820-8820，谢谢", "zh-CN", "请拨打四零零八二零八八二零，谢谢"),
+    ("请拨打400-820-8820.", "zh-CN", "请拨打四零零八二零八八二零."),
+    ("请拨打138 0013 8000，", "zh-CN", "请拨打一三八零零一三八零零零，"),
+    ("请核对6222 0201 2345 6789，", "zh-CN", "请核对六二二二零二零一二三四五六七八九，"),
+    ("请拨打021-6888 1234。", "zh-CN", "请拨打零二一六八八八一二三四。"),
+    ("请拨打0571-12345678，", "zh-CN", "请拨打零五七一一二三四五六七八，"),
+    ("请拨打400 820 8820。", "zh-CN", "请拨打四零零八二零八八二零。"),
+    ("Call 95588.", "en", "Call nine five five eight eight."),
+    ("Please call 4008888888.", "en",
+     "Please call four zero zero eight eight eight eight eight eight eight."),
+    ("Call 400-820-8820.", "en", "Call four zero zero eight two zero eight eight two zero."),
+    ("Call us on 021-6888 1234.", "en",
+     "Call us on zero two one six eight eight eight one two three four."),
+    ("Call 138-0013-8000, thanks", "en",
+     "Call one three eight zero zero one three eight zero zero zero, thanks"),
+    ("费用1.5元。", "zh-CN", "费用一点五元。"),  # a decimal point is still one
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), PHONES)
+def test_phone_and_card_numbers_before_punctuation_are_digits(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale"), [
+    ("请拨打95588，谢谢", "zh-CN"), ("请拨打4008888888。", "zh-CN"), ("Call 95588.", "en"),
+    ("Call 40088888881, thanks", "en"),
+])
+def test_the_digits_warning_says_what_the_voice_does(written, locale):
+    (issue,) = speech_issues(written, locale)
+    assert "read one by one" in issue.message
+    digits = re.match(r"\d+", written[issue.offset:]).group(0)
+    said = speakable(written, locale)
+    spelled = ("" if locale == "zh-CN" else " ").join(
+        ("零一二三四五六七八九" if locale == "zh-CN" else
+         "zero one two three four five six seven eight nine".split())[int(d)] for d in digits)
+    assert spelled in said, said
+
+
+def toned(text: str, locale: str = "zh-CN") -> str:
+    """espeak-ng's phonemes for ``text`` with their tones: stress, pauses and spaces dropped."""
+    return re.sub(r"[',_:|\s]", "", espeak(text, locale))
+
+
+# Broker words whose polyphonic characters espeak-ng reads wrongly on its own, and the reading
+# the voice must give them (pypinyin's phrase table, or ZH_PHRASE_READINGS where it is wrong).
+POLYPHONES = {
+    "了解": "liao3 jie3", "银行": "yin2 hang2", "行业": "hang2 ye4", "行情": "hang2 qing2",
+    "增长": "zeng1 zhang3", "成长": "cheng2 zhang3", "调整": "tiao2 zheng3",
+    "还款": "huan2 kuan3", "偿还": "chang2 huan2", "归还": "gui1 huan2", "处理": "chu3 li3",
+    "处罚": "chu3 fa2", "处于": "chu3 yu2", "差额": "cha1 e2", "差价": "cha1 jia4",
+    "累计": "lei3 ji4", "积累": "ji1 lei3", "作为": "zuo4 wei2", "认为": "ren4 wei2",
+    "为准": "wei2 zhun3", "称为": "cheng1 wei2", "重新": "chong2 xin1", "会计": "kuai4 ji4",
+    "中签": "zhong4 qian1", "更新": "geng1 xin1", "得到": "de2 dao4", "几乎": "ji1 乎",
+    "单只": "dan1 zhi1", "率先": "shuai4 xian1", "适当性": "shi4 dang4 xing4",
+    "尽快": "jin3 kuai4", "干部": "gan4 bu4",
+}
+
+
+@pytest.mark.parametrize(("word", "reading"), POLYPHONES.items())
+def test_the_voice_reads_polyphonic_broker_words_by_their_phrase(word, reading):
+    said = speakable(f"请您{word}。", "zh-CN")
+    assert toned(said) == toned(f"qing3 nin2 {reading}。"), said
+    assert toned(word) != toned(reading)  # the voice alone gets it wrong: the row is needed
+
+
+def test_polyphones_only_where_a_word_says_so():
+    # 充分 and 了解 are words: 分 is fen4 there (espeak alone: fen1), 了 liao3; 充 and 解 are
+    # read as espeak reads them, so they stay characters.
+    assert speakable("本人已充分了解风险", "zh-CN") == "本人已充 fen4 liao3 解风险"
+    # 地 alone (认真地) and characters with one reading stay characters; so do 一 and 不.
+    for text in ("认真地说", "风险承受能力", "一百元", "不要"):
+        assert re.fullmatch(r"[\u4e00-\u9fa5]+", speakable(text, "zh-CN")), text
+    # The answer matcher's pinyin is unchanged: 还款 is still hai kuan there (pypinyin's own).
+    from kiosk.speech.textnorm import toneless_pinyin
+    assert toneless_pinyin("还款") == "hai kuan"
+
+
+def test_the_espeak_readings_table_is_what_espeak_says():
+    from kiosk.guide.normalise import ESPEAK_CMN_READINGS
+    chars = list(ESPEAK_CMN_READINGS)
+    said = espeak("\n".join(c + "。" for c in chars), "zh-CN").strip().split("\n")
+    wanted = espeak("\n".join(r + "。" for r in ESPEAK_CMN_READINGS.values()),
+                    "zh-CN").strip().split("\n")
+    assert [re.sub(r"[',_:|\s]", "", s) for s in said] == \
+        [re.sub(r"[',_:|\s]", "", w) for w in wanted]
+
+
+@pytest.mark.parametrize(("name", "reading"), [
+    ("贾宝玉", "jiǎ"), ("肖战", "xiāo"), ("郇鹏", "huán"), ("那英", "nā"), ("单于明", "chán yú"),
+])
+def test_the_voice_says_the_new_surnames(name, reading):
+    said = read_variable(name, "name", "zh-CN")
+    assert said.startswith(reading + " ")
+    assert toned(said) == toned(reading + " " + name[len(reading.split()):])
+
+
+MEDIUM = [
+    # 24:00, the end of a day: 二十四点 / "midnight", never a ratio.
+    ("24:00", "zh-CN", "二十四点"), ("24:00", "en", "midnight"),
+    ("交易时间9:30-24:00", "zh-CN", "交易时间九点三十分到二十四点"),
+    # Codes: letters spelled, digits one by one, in both locales.
+    ("合同编号HT20240101001", "zh-CN", "合同编号 H T 二零二四零一零一零零一"),
+    ("SN123456", "zh-CN", "S N 一二三四五六"), ("B2024001", "zh-CN", "B 二零二四零零一"),
+    ("abc123", "zh-CN", "A B C 一二三"),
+    ("reference ABC-12345", "en", "reference A B C one two three four five"),
+    ("serial SN123456", "en", "serial S N one two three four five six"),
+    ("RMB100", "zh-CN", "一百元"), ("USD1,000", "en", "1000 U S dollars"),  # money, not codes
+    # '/': 或 between words, 每 between units; English fractions, dates, "per", "or".
+    ("沪/深", "zh-CN", "沪或深"), ("A/B股", "zh-CN", "A或B股"),
+    ("买入/卖出", "zh-CN", "买入或卖出"),
+    ("是/否", "zh-CN", "是或否"), ("KYC/AML", "zh-CN", "K Y C 或 A M L"),
+    ("5元/股", "zh-CN", "五元每股"), ("3次/日", "zh-CN", "三次每日"),
+    ("3/4", "en", "three quarters"), ("1/2", "en", "one half"),
+    ("12/31/2024", "en", "December 31, 2024"), ("1.5 yuan/trade", "en", "1.5 yuan per trade"),
+    ("and/or", "en", "and or"), ("24/7", "en", "twenty four seven"),
+    # *ST, ×.
+    ("*ST股", "zh-CN", "星 S T 股"), ("*ST stocks", "en", "star S T stocks"),
+    ("3×4", "zh-CN", "三乘以四"), ("3×4", "en", "3 times 4"),
+    # 两 before a measure word; 二 elsewhere.
+    ("2个月", "zh-CN", "两个月"), ("2万元", "zh-CN", "两万元"), ("2倍", "zh-CN", "两倍"),
+    ("2千元", "zh-CN", "两千元"), ("2000元", "zh-CN", "两千元"), ("第2个", "zh-CN", "第二个"),
+    ("2月", "zh-CN", "二月"), ("12个", "zh-CN", "十二个"), ("2.5倍", "zh-CN", "二点五倍"),
+    ("T+2日", "zh-CN", "T加二日"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), MEDIUM)
+def test_times_codes_slashes_stars_times_and_liang(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+def test_the_guide_renders_liaojie_and_yinhang_right(guide):
+    """End to end through GuideVoice: the subtitle keeps the text, the voice says liǎo and háng."""
+    prompt = guide.render("您是否了解银行卡还款规则？", "zh-CN")
+    assert prompt.text == "您是否了解银行卡还款规则？"
+    assert prompt.spoken == "您是否 liao3 解银 hang2 卡 huan2 款规则？"
+    said = toned(prompt.spoken)
+    assert said == toned("nin2 shi4 fou3 liao3 jie3 yin2 hang2 ka3 huan2 kuan3 gui1 ze2？")
+    assert toned("了") not in said and toned("行") not in said and toned("还") not in said

@@ -8,8 +8,11 @@ espeak-ng, left alone, reads 3.5% as "san wu" + English "percent", 105X as 一�
 a number of ten-thousands, ETF as one English word, T+1 with English "plus", and a character
 outside its dictionary as its code point. The passes below, in order, fix each class:
 
-1. Fold: NFKC (full-width forms), every middle-dot look-alike to U+00B7 (then silent),
-   Unicode minus and dashes to ASCII, >= <= ≧ ≦ to ≥ ≤.
+1. Fold: NFKC (full-width forms; the full-width comma stays one, never a thousands
+   separator), every middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to
+   ASCII, >= <= ≧ ≦ to ≥ ≤. Then dashes: —— is a pause, a hyphen before a digit a sign only
+   where a sign can stand, else 到 after a quantity (3个月-6个月) or a pause (``_hyphen``).
+   Codes of letters and digits (HT2024001) are letters, then digits one by one.
 2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
    ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
 3. Digit strings read one by one: after a word that names one (尾号, 电话, 手机号, 账号,
@@ -19,11 +22,14 @@ outside its dictionary as its code point. The passes below, in order, fix each c
 4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents; trailing zeros of an
    amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten thousand, signs (T+1,
    -3.5%).
-5. The remaining numbers as cardinals (cn2an in Mandarin; espeak-ng reads English ones).
+5. The remaining numbers as cardinals (cn2an in Mandarin, 两 before a measure word and in
+   两千 / 两万; espeak-ng reads English ones).
 6. Latin capitals letter by letter when they are an acronym (ETF -> E T F; WELCOME and ZHANG
    SAN are words: see ``_spelled``).
-7. Symbols espeak-ng would say as English words (& @ = ~ / ≥ < ...) as words of the locale,
-   or silent.
+7. Symbols espeak-ng would say as English words (& @ = ~ / × ≥ < ...) as words of the locale,
+   or silent ('/' is 每 / "per" after a unit, else 或 / "or"; *ST is 星 S T).
+   Polyphonic Mandarin characters inside a word get their reading there as pinyin when
+   espeak-ng would say another (银行 -> 银 hang2: ``_zh_polyphones``).
 8. CJK characters outside espeak-ng's dictionary (Extension A and later) as pinyin with a tone
    digit, which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
    text as toneless pinyin. A character nobody has a reading for is dropped, never spelled as
@@ -42,10 +48,16 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.speech.textnorm import zh_cardinal, zh_reading, zh_surname
+from kiosk.speech.textnorm import (
+    ZH_COMPOUND_SURNAMES,
+    zh_cardinal,
+    zh_phrase_readings,
+    zh_reading,
+    zh_surname,
+)
 
 # Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/2"
+NORMALISER_VERSION = "speakable/3"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -59,7 +71,10 @@ _NAME_VARIABLE = re.compile(r"(?:applicant_|investor_|full_)?name")
 
 MIDDLE_DOTS = "\u00b7\u0387\u16eb\u2022\u2027\u2219\u22c5\u2e31\u30fb\u318d\uff65\U00010101"
 _MIDDLE_DOT = re.compile(f"[{MIDDLE_DOTS}]")
-_DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d]")
+# Hyphens and the en dash fold to "-"; the em dash (a pause, or a range between digits) and
+# the minus sign U+2212 (always a sign) are kept: see ``_dashes``.
+_DASHES = re.compile("[\u2010\u2011\u2012\u2013\ufe63\uff0d]")
+_EM_DASHES = re.compile("[\ufe58\u2e3a\u2e3b]")
 # Characters espeak-ng's Mandarin dictionary covers: the original CJK Unified Ideographs.
 _ESPEAK_CJK = re.compile("[\u4e00-\u9fa5]")
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -71,7 +86,9 @@ EN_DIGITS = dict(zip("0123456789", ("zero", "one", "two", "three", "four", "five
 EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")
 
-_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+# A written number: an ASCII comma groups thousands only between groups of exactly three
+# digits (1,234,567); 1,2 and 1,2024 are lists, and so is anything with a full-width comma.
+_NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
                   "单号|流水号|客服|尾数|"
@@ -92,13 +109,20 @@ _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|a
 # so is a card or phone number in groups of four after spaces (6222 0201 2345 6789, 138 0013
 # 8000); thousands are never grouped by fours. (The second lookbehind starts a match only at
 # the first group, so a long run of groups is scanned once.)
-_GROUPED_DIGITS = re.compile(r"(?<![\d.,-])\d{3,4}(?:-\d{3,4}){2,}(?![\d.,-])"
-                             r"|(?<![\d.,])(?<!\d )\d{3,4}(?: \d{4}){2,}(?: \d{1,4})?(?![\d.,])")
+# Phone shapes are digits too, never ranges: a landline with its area code (021-6888 1234,
+# 0571-12345678, (021) 6888-1234), and 400 / 800 / mobile numbers in three groups (400 820
+# 8820, 138-0013-8000). A '.' or ',' after the digits ends the sentence: only a '.' or ','
+# followed by a digit continues a number.
+_GROUPED_DIGITS = re.compile(r"(?<![\d.,-])\d{3,4}(?:-\d{3,4}){2,}(?!\d|[.,-]\d)"
+                             r"|(?<![\d.,])(?<!\d )\d{3,4}(?: \d{4}){2,}(?: \d{1,4})?(?!\d|[.,]\d)"
+                             r"|(?<![\d.,-])(?:\(0\d{2,3}\) ?|0\d{2,3}[- ]?)\d{3,4}[- ]?\d{4}"
+                             r"(?!\d|[.,-]\d)"
+                             r"|(?<![\d.,-])(?:[48]00|1[3-9]\d)[- ]\d{3,4}[- ]\d{4}(?!\d|[.,-]\d)")
 # A run of digits ending in an ID check letter (105X), or starting with 0 (0571), or 5+ long.
 # (\w would match CJK characters too: "尾号105X" has a word character before the digits.)
 _ID_TAIL = re.compile(r"(?<![A-Za-z0-9_.])\d+[Xx](?![A-Za-z0-9_])")
-_LEADING_ZERO = re.compile(r"(?<![A-Za-z0-9_.,])0\d+(?![\d.,])")
-_LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?![\d.,])")
+_LEADING_ZERO = re.compile(r"(?<![A-Za-z0-9_.,])0\d+(?!\d|[.,]\d)")
+_LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # What makes a number a quantity, not an identifier, when it follows.
 _ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]")
 _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|days?|years?|"
@@ -121,9 +145,16 @@ def is_zh(locale: str) -> bool:
 
 
 def fold(text: str) -> str:
-    """NFKC, middle-dot look-alikes to U+00B7, dashes and minus to '-', spaces collapsed."""
-    text = unicodedata.normalize("NFKC", text)
+    """NFKC, middle-dot look-alikes to U+00B7, hyphens and en dashes to '-', spaces collapsed.
+
+    The full-width comma (，, and the small ﹐) stays full width: NFKC would make it an ASCII
+    comma, which between digits is a thousands separator, while "C3，100万元" is a list. The em
+    dash (— U+2014, ― U+2015, ⸺ ⸻ as ——) and the minus sign (− U+2212) are kept too.
+    """
+    text = text.replace("\ufe50", "\uff0c")
+    text = "\uff0c".join(unicodedata.normalize("NFKC", part) for part in text.split("\uff0c"))
     text = _MIDDLE_DOT.sub("\u00b7", text)
+    text = _EM_DASHES.sub("\u2014\u2014", text)
     text = _DASHES.sub("-", text)
     return re.sub(r"[ \t\r\n\u3000]+", " ", text).strip()
 
@@ -223,13 +254,37 @@ def read_name(value: str, locale: str) -> str:
     """
     text = _LETTER_WORD.sub(lambda m: m.group(0).capitalize() if m.group(0).isupper()
                             else m.group(0), value.strip())
+    if not is_zh(locale):
+        return _en_name(text)
     found = zh_surname(text)
     if found is None:
         return text
     surname, reading = found
-    if not is_zh(locale):
-        reading = " ".join(_toneless(s).capitalize() for s in reading.split())
     return f"{reading} {text[len(surname):]}".strip()
+
+
+def _en_syllables(chars: str) -> str:
+    """Chinese characters as one capitalised toneless pinyin word: 国藩 -> Guofan."""
+    readings = (zh_reading(c) for c in chars)
+    word = "".join(re.sub(r"\d", "", r).replace("v", "ü") for r in readings if r)
+    return word.capitalize()
+
+
+def _en_name(text: str) -> str:
+    """A name in English: a Chinese name as surname and given name, each one word (曾国藩
+    Zeng Guofan, 欧阳娜娜 Ouyang Nana, 尉迟恭 Yuchi Gong); a name in parts (买买提·艾力) as one
+    word per part (Maimaiti Aili). Latin parts are kept."""
+    parts = [p for p in re.split(f"[\\s{MIDDLE_DOTS}]+", text) if p]
+    if len(parts) == 1 and all(_CJK.match(c) for c in text):
+        found = zh_surname(text)
+        if found is not None:
+            head = found[0]
+            surname = "".join(_toneless(s) for s in found[1].split()).capitalize()
+        else:
+            head = text[:2] if text[:2] in ZH_COMPOUND_SURNAMES and len(text) > 2 else text[:1]
+            surname = _en_syllables(head)
+        return f"{surname} {_en_syllables(text[len(head):])}".strip()
+    return " ".join(_en_syllables(p) if all(_CJK.match(c) for c in p) else p for p in parts)
 
 
 def _toneless(syllable: str) -> str:
@@ -293,6 +348,81 @@ def en_number_words(number: str) -> str:
 _COMPARE = re.compile(r">=|<=|[≧⩾≦⩽]")
 _COMPARE_AS = {">=": "≥", "≧": "≥", "⩾": "≥", "<=": "≤", "≦": "≤", "⩽": "≤"}
 
+# Dashes. An em dash run (——, the Chinese 破折号) is a pause; one em dash between digits is a
+# range (2011—2012年, GB/T 15834). A hyphen before a digit is decided by what stands before it
+# (``_hyphen``); U+2212 is always a minus sign.
+_EM_DASH_RUN = re.compile(r"\s*[\u2014\u2015]{2,}\s*")
+_EM_DASH_RANGE = re.compile(r"(?<=\d)\s*[\u2014\u2015]\s*(?=\d)")
+_EM_DASH = re.compile(r"\s*[\u2014\u2015]\s*")
+_HYPHEN_DIGIT = re.compile(r"-(?=\d)|(?<=\d)\u2212(?=\d)")
+# Words after which "-5%" is a signed value (收益-3.5%, 涨跌幅：-2%, 下跌-3%: what is written
+# is said, 下跌负百分之三).
+_ZH_SIGN_WORDS = re.compile(r"(?:收益率?|回报率?|涨跌幅?|涨幅|跌幅|增长率?|增幅|降幅|变动|变化|"
+                            r"利润|盈亏|损益|净值|余额|温度|气温|下跌|上涨|跌|涨|为|是|达|约|"
+                            r"至少|最低|最高|低至|高达|等于|记为|计为)[：:\s]*\Z")
+# A quantity before the hyphen (3个月-6个月, 4月-6月, 1号-5号, 2023年-2024年): a range, 到.
+_ZH_QUANTITY_BEFORE = re.compile(r"[\d〇零一二两三四五六七八九十百千万亿]\s*(?:个|多个)?"
+                                 r"(?:月|年|日|号|天|周|小时|分钟|点|时|岁|元|万元?|亿元?|股|手|"
+                                 r"份|次|倍|个?交易日|个?工作日|期|秒|分)\s*\Z")
+_OPENING = "([{（【《〈「『“‘\"'"
+
+
+def _hyphen(text: str, m: re.Match, zh: bool) -> str:
+    """What a '-' right before a digit is: kept as '-' (a range, date, phone or code after a
+    digit, letter or %, left to the rules that know them), a sign '−' (at the start, after an
+    opening bracket, punctuation, a comparison or a value word such as 收益), '到' / "to"
+    (after a quantity with its unit: 3个月-6个月), or a pause (保本比例-100%)."""
+    if m.group(0) == "\u2212":  # 3−5 between digits: a range, as an ASCII hyphen would be
+        return "-"
+    p = m.start()
+    prev = text[p - 1] if p else ""
+    if prev and (prev.isascii() and prev.isalnum() or prev in "%‰‱._"):
+        return "-"
+    j = p
+    while j and text[j - 1] == " ":
+        j -= 1
+    before = text[j - 1] if j else ""
+    if not _CJK.match(before or " "):
+        return "-" if prev == " " and before else "\u2212"
+    window = text[max(0, j - 12):j]
+    if _ZH_SIGN_WORDS.search(window):
+        return "\u2212"
+    if _ZH_QUANTITY_BEFORE.search(window):
+        return "到" if zh else " to "
+    return "，" if zh else ", "
+
+
+def _dashes(text: str, zh: bool) -> str:
+    pause = "，" if zh else ", "
+    if "\u2014" in text or "\u2015" in text:
+        text = _EM_DASH_RUN.sub(pause, text)
+        text = _EM_DASH_RANGE.sub("-", text)
+        text = _EM_DASH.sub(pause, text)
+    if "-" not in text and "\u2212" not in text:
+        return text
+    return _HYPHEN_DIGIT.sub(lambda m: _hyphen(text, m, zh), text)
+
+
+# A code of letters and digits (HT20240101001, SN123456, B2024001, abc123, ABC-12345, C3, R2):
+# the letters spelled, then the digits one by one. Capitals (with a hyphen when two or more),
+# or up to three small letters; a currency code before an amount (RMB100) is money, not a code.
+_CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{2,8}-|[A-Z]{1,8}|[a-z]{1,3})"
+                   r"(?P<d>\d[\dA-Z]*)(?![A-Za-z0-9_]|\.\d)")
+_CURRENCY_CODES = frozenset({"RMB", "CNY", "USD", "HKD", "EUR", "GBP", "US", "HK"})
+
+
+def _code(m: re.Match, locale: str) -> str:
+    letters = m.group("l").rstrip("-")
+    if letters.upper() in _CURRENCY_CODES:
+        return m.group(0)
+    return " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
+
+
+# T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
+_T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
+# *ST (a stock under delisting risk warning): the star is said, 星 / "star".
+_STAR_ST = re.compile(r"\*\s*(?=S\*?T)")
+
 # Two or three numbers joined by colons: a clock time (9:05, 15:30:00) or a ratio (1:10).
 _COLON_NUMBERS = re.compile(r"(?<![\d:.])(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)"
                             r"(?::(?P<c>\d+(?:\.\d+)?))?(?![\d:]|\.\d)")
@@ -312,6 +442,8 @@ def _clock(m: re.Match) -> tuple[int, int, int | None] | None:
     if "." in a + b + (c or "") or len(a) > 2 or len(b) != 2 or (c is not None and len(c) != 2):
         return None
     h, mi, s = int(a), int(b), (int(c) if c is not None else None)
+    if h == 24 and mi == 0 and not s:  # 24:00, the end of a day (00:00-24:00)
+        return h, mi, s
     if h > 23 or mi > 59 or (s is not None and s > 59):
         return None
     return h, mi, s
@@ -396,9 +528,11 @@ def _acronyms(text: str, zh: bool) -> str:
 
 
 def _zh_number(text: str) -> str:
-    """A written number (commas, sign, decimals) in Chinese numerals."""
+    """A written number (commas, sign, decimals) in Chinese numerals; a leading 二 before 千,
+    万 or 亿 is said 两 (2000 两千, 20000 两万)."""
     plain = text.replace(",", "").lstrip("+")
-    return zh_cardinal(plain)
+    said = zh_cardinal(plain)
+    return "两" + said[1:] if said[:2] in ("二千", "二万", "二亿") else said
 
 
 def _zh_date(m: re.Match) -> str:
@@ -437,7 +571,7 @@ _ZH_DATE_BEFORE = re.compile(r"(?:截止|截至|日期|到期|生日|期限|每�
                              r"于|在|从|自|至|到)[为是：:\s]*\Z")
 _ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|至|到|[(（]?"
                             r"(?:周|星期)[一二三四五六日天])")
-_ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])(?:[+-]|±))?(?<!\d)(?P<n>{_NUM})\s*"
+_ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
                          r"(?P<unit>[%‰‱])")
 _RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?:-|~|至)\s*"
                     rf"(?P<b>{_NUM})\s*(?P<ub>[%‰‱])?")
@@ -452,14 +586,27 @@ _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "�
 _ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
                                 r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|人民币))")
 _PLUS_BETWEEN = re.compile(r"(?<=[A-Za-z0-9])\s*\+\s*(?=\d)")
-_SIGNED = re.compile(rf"(?<![A-Za-z0-9_.])(?P<sign>[+-]|±)(?P<n>{_NUM})")
+_SIGNED = re.compile(rf"(?<![A-Za-z0-9_.])(?P<sign>[-+±\u2212])(?P<n>{_NUM})")
 _NUMBER = re.compile(rf"(?<![0-9.]){_NUM}|\d+")
 _FRACTION = re.compile(r"(?<![0-9.])(\d+)/(\d+)(?![0-9])")
 _ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "°C": "摄氏度", "°": "度",
-               "~": "到", "/": "每", "*": " ", "^": " ", "|": " ", "_": " ", "<": "小于",
+               "~": "到", "/": "或", "×": "乘以", "÷": "除以", "*": " ", "^": " ", "|": " ",
+               "_": " ", "<": "小于",
                ">": "大于", "≥": "大于等于", "≤": "小于等于", "≠": "不等于", "‱": "万分之",
-               "\\": " ", "\u00b7": " "}
-_ZH_SYMBOL = re.compile("°C|[&=@#°~/*^|_<>≥≤≠‱\\\\\u00b7]")
+               "\\": " ", "\u00b7": " ", "\u2212": "负"}
+_ZH_SYMBOL = re.compile("°C|[&=@#°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
+# '/' is 每 only between a unit and a unit (元/股, 次/日, 万元/年); elsewhere (沪/深, A/B股,
+# 买入/卖出, 是/否, KYC/AML) it is 或.
+_ZH_UNIT_CHARS = "元股次日天月年周份手张笔户件个位时秒克斤吨"
+_ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*(?=[{_ZH_UNIT_CHARS}人分])")
+# A year range before 年 (2023-2024年): both years digit by digit, 二〇二三到二〇二四年.
+_ZH_YEAR_RANGE = re.compile(r"(?<!\d)(?P<a>\d{4})\s*(?:-|~|至|到)\s*(?P<b>\d{4})(?=\s*年)")
+# A year before 版, 年度, 财年, 届 (2024版, 2023年度 is a date already): digit by digit.
+_ZH_YEAR_OF = re.compile(r"(?<![\d.])(?:19|20)\d\d(?=\s*(?:版|年度|财年|届))")
+# 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍); 二 stays in 第二, 2月,
+# 2号, T+2, 12, 2.5 and digit strings.
+_ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
+                       r"小时|条|项|手|笔|家|只|点|岁|元|块|股|分钟|半))")
 
 
 def _cued_digits(m: re.Match, locale: str) -> str:
@@ -476,7 +623,7 @@ _ZH_PER = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
 
 
 def _zh_percent(m: re.Match) -> str:
-    sign = {"-": "负", "+": "正", "±": "正负"}.get(m.group("sign") or "", "")
+    sign = {"-": "负", "\u2212": "负", "+": "正", "±": "正负"}.get(m.group("sign") or "", "")
     return sign + _ZH_PER[m.group("unit")] + _zh_number(m.group("n"))
 
 
@@ -500,7 +647,7 @@ def _zh_month_day(text: str, m: re.Match) -> str:
 
 
 def _zh_signed(m: re.Match) -> str:
-    sign = {"-": "负", "+": "正", "±": "正负"}[m.group("sign")]
+    sign = {"-": "负", "\u2212": "负", "+": "正", "±": "正负"}[m.group("sign")]
     return sign + m.group("n")
 
 
@@ -516,6 +663,47 @@ def _zh_long_digits(text: str) -> str:
         return spell_digits(m.group(0), "zh")
 
     return _LONG_DIGITS.sub(sub, text)
+
+
+# espeak-ng's Mandarin voice reads a character by one reading wherever it stands. For these
+# polyphonic characters that reading is not pypinyin's common one (measured with espeak-ng
+# 1.51 `-x` over the polyphonic characters of GB 2312 level 1; characters whose espeak reading
+# differs from pypinyin's only by a neutral tone are left out). For the rest, espeak-ng reads
+# a character as pypinyin's common reading (``zh_reading``).
+ESPEAK_CMN_READINGS = {
+    "唉": "ai4", "耙": "pa2", "绷": "beng3", "掺": "chan1", "长": "chang2", "澄": "deng4",
+    "地": "de5", "得": "de5", "甸": "dian4", "侗": "tong1", "囤": "tun2", "垛": "duo4",
+    "干": "gan1", "杠": "gang4", "葛": "ge3", "冠": "guan4", "呵": "a1", "貉": "he2",
+    "哄": "hong1", "虹": "jiang4", "稽": "qi3", "迹": "ji1", "绩": "ji1", "缉": "qi4",
+    "贾": "gu3", "矫": "jiao2", "尽": "jin4", "咳": "hai1", "傀": "kui3", "勒": "le4",
+    "擂": "lei4", "肋": "lei4", "楞": "leng4", "蔓": "man2", "谩": "man4", "糜": "mei2",
+    "娩": "wan3", "呐": "ne5", "溺": "niao4", "疟": "yao4", "漂": "piao4", "撇": "pie3",
+    "颇": "po1", "仆": "pu2", "呛": "qiang4", "炔": "que1", "煞": "sha4", "似": "si4",
+    "苔": "tai1", "褪": "tun4", "拓": "ta4", "萎": "wei3", "挝": "zhua1", "矽": "xi1",
+    "铣": "xian3", "兴": "xing4", "奄": "yan1", "耶": "ye1", "荫": "yin4", "喳": "cha1",
+    "辗": "zhan3", "吱": "zi1", "著": "zhe5", "拽": "ye4", "仔": "zi3", "卒": "cu4", "柞": "zuo4",
+}
+
+
+# 一 and 不 change their tone by the next syllable (tone sandhi), not by the word: pypinyin
+# marks it in some words only (一百 yi4), so the voice keeps its own reading of them.
+_SANDHI = frozenset("一不")
+
+
+def _zh_polyphones(text: str) -> str:
+    """Polyphonic characters inside a word whose reading there is not the one espeak-ng
+    gives them, as pinyin with a tone digit (银行 -> 银 hang2, 了解 -> liao3 jie3, 增长 -> 增
+    zhang3), which the voice reads as written. Other characters are left to the voice."""
+    if not _ESPEAK_CJK.search(text):
+        return text
+    out = []
+    for ch, reading in zip(text, zh_phrase_readings(text), strict=True):
+        if reading is not None and ch not in _SANDHI and \
+                reading != ESPEAK_CMN_READINGS.get(ch, zh_reading(ch)):
+            out.append(f" {reading} ")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _zh_cjk(text: str) -> str:
@@ -535,6 +723,12 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 
 def _zh_speakable(text: str) -> str:
+    text = _STAR_ST.sub("星", text)
+    text = _T_MINUS.sub("T减", text)
+    text = _CODE.sub(lambda m: _code(m, "zh"), text)
+    text = _ZH_YEAR_RANGE.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("a")) + "到"
+                              + "".join(YEAR_DIGITS[c] for c in m.group("b")), text)
+    text = _ZH_YEAR_OF.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group(0)), text)
     text = _ZH_DATE.sub(lambda m: _zh_date(m) if m.group("mo2") is None else _zh_date_iso(m),
                         text)
     text = _subst(_ZH_MONTH_DAY, text, _zh_month_day)
@@ -552,9 +746,12 @@ def _zh_speakable(text: str) -> str:
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
     text = _PLUS_BETWEEN.sub("加", text)
     text = _SIGNED.sub(_zh_signed, text)
+    text = _ZH_LIANG.sub("两", text)
     text = _NUMBER.sub(lambda m: _zh_number(m.group(0)), text)
     text = _acronyms(text, zh=True)
+    text = _ZH_PER_UNIT.sub("每", text)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
+    text = _zh_polyphones(text)
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
@@ -602,8 +799,42 @@ _EN_SYMBOLS = {"&": " and ", "@": " at ", "=": " equals ", "~": " about ", "‰"
                "‱": " per ten thousand", "≥": " at least ", "≤": " at most ",
                ">": " greater than ", "<": " less than ", "≠": " not equal to ",
                "°C": " degrees Celsius", "°": " degrees", "#": " number ", "\u00b7": " ",
-               "*": " ", "^": " ", "|": " ", "_": " ", "\\": " "}
-_EN_SYMBOL = re.compile("°C|[&@=~‰‱≥≤<>≠°#*^|_\\\\\u00b7]")
+               "*": " ", "^": " ", "|": " ", "_": " ", "\\": " ", "×": " times ",
+               "÷": " divided by ", "/": " or ", "\u2212": " minus "}
+_EN_SYMBOL = re.compile("°C|[&@=~‰‱≥≤<>≠°#*^|_\\\\\u00b7×÷/\u2212]")
+# A date with a year (12/31/2024, US order; 31/12/2024 when the first number is no month).
+_EN_SLASH_DATE = re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+# a/b with no year: a fraction with a small denominator (3/4 "three quarters", 1/2 "one
+# half"); 24/7 "twenty four seven"; else a month/day (12/31 "December 31") or "a over b".
+_EN_FRACTION = re.compile(r"(?<![\d/.])(\d{1,3})/(\d{1,3})(?![\d/]|\.\d)")
+_EN_DENOMINATORS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter", "quarters"),
+                    5: ("fifth", "fifths"), 6: ("sixth", "sixths"), 7: ("seventh", "sevenths"),
+                    8: ("eighth", "eighths"), 9: ("ninth", "ninths"), 10: ("tenth", "tenths"),
+                    100: ("hundredth", "hundredths")}
+# '/' after a unit or currency is "per" (1.5 yuan/trade, 10 shares/day); between other words
+# it is "or" (and/or, A/B).
+_EN_AND_OR = re.compile(r"\b(and|or)\s*/\s*(?=or\b|and\b)", re.IGNORECASE)
+_EN_PER = re.compile(r"\b(?P<u>yuan|dollars?|cents?|euros?|pounds?|pence|shares?|lots?|"
+                     r"points?|times|RMB|km|kg)\s*/\s*(?=[A-Za-z])", re.IGNORECASE)
+
+
+def _en_slash_date(m: re.Match) -> str:
+    a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+    mo, d = (a, b) if a <= 12 else (b, a)
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return m.group(0)
+    return f"{EN_MONTHS[mo - 1]} {d}, {y}"
+
+
+def _en_fraction(m: re.Match) -> str:
+    a, b = int(m.group(1)), int(m.group(2))
+    if (a, b) == (24, 7):
+        return "twenty four seven"
+    if b in _EN_DENOMINATORS and 0 < a < b:
+        return f"{en_number_words(str(a))} {_EN_DENOMINATORS[b][a != 1]}"
+    if 1 <= a <= 12 and 1 <= b <= 31:
+        return f"{EN_MONTHS[a - 1]} {b}"
+    return f"{a} over {b}"
 
 
 def _en_date(m: re.Match) -> str:
@@ -623,6 +854,8 @@ def _en_clock(text: str, m: re.Match) -> str:
     if clock is None:  # 1:5 pm: not a time; leave it
         return m.group(0)
     h, mi, s = clock
+    if h == 24:  # the end of the day
+        return "midnight"
     half = ampm.lower() if ampm else None
     if half is None and h > 12:
         h, half = h - 12, "p"
@@ -693,7 +926,11 @@ def _en_cjk(text: str) -> str:
 
 
 def _en_speakable(text: str) -> str:
+    text = _STAR_ST.sub("star ", text)
+    text = _T_MINUS.sub("T minus ", text)
+    text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _EN_ISO_DATE.sub(_en_date, text)
+    text = _EN_SLASH_DATE.sub(_en_slash_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
     text = _subst(_EN_CLOCK, text, _en_clock)
     text = _EN_CUED.sub(lambda m: _cued_digits(m, "en"), text)
@@ -705,11 +942,15 @@ def _en_speakable(text: str) -> str:
     text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
     text = _en_long_digits(text)
     text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to {m.group('b')}", text)
-    text = _SIGNED.sub(lambda m: {"-": "minus ", "+": "plus ", "±": "plus or minus "}[
-        m.group("sign")] + m.group("n"), text)
+    text = _SIGNED.sub(lambda m: {"-": "minus ", "\u2212": "minus ", "+": "plus ",
+                                  "±": "plus or minus "}[m.group("sign")] + m.group("n"), text)
+    text = _EN_FRACTION.sub(_en_fraction, text)
     text = _acronyms(text, zh=False)
+    if "/" in text:
+        text = _EN_PER.sub(r"\g<u> per ", text)
+        text = _EN_AND_OR.sub(r"\1 ", text)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
-    return _en_cjk(text)
+    return _en_cjk(text).replace("\uff0c", ", ")
 
 
 # --------------------------------------------------------------------------- public
@@ -728,6 +969,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
                          f"{max_chars} per prompt: split it into shorter prompts")
     text = _SUPERSCRIPT.sub("", fold(text))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
+    text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、])", r"\1", text)
     return re.sub(r" {2,}", " ", text).strip()
@@ -737,8 +979,9 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     """What the voice would say badly in ``text``, each at its offset in ``text``.
 
     Characters with no reading at all; symbols the voice would read as English words (or not
-    at all); digit runs longer than 4 that no rule marks as an identifier or a quantity (the
-    voice would guess: write them after 电话/手机号/编号/"number", or as a variable
+    at all); an ASCII comma between digits that is not a thousands separator (1,2; C3,100;
+    3, 200: read as a list); digit runs longer than 4 that no rule marks as an identifier or a
+    quantity (the voice would guess: write them after 电话/手机号/编号/"number", or as a variable
     ``{x:digits}``).
     """
     zh = is_zh(locale)
@@ -752,6 +995,13 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
+    # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
+    # 3, 200): the voice reads a list, which may not be what was meant.
+    for m in _DIGIT_COMMAS.finditer(fold_keep_offsets(text)):
+        if not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") or ", " in m.group("n"):
+            yield Issue(m.start("n"), f"the comma in {m.group(0)} is read as a list, not a "
+                                      "thousands separator; write 3,200 for a number (groups "
+                                      "of three digits, no space) or ，between list items")
     # The cue the normaliser reads the digits by ends right before them (searched in a short
     # window, so many digit runs in one text stay linear).
     if zh:
@@ -767,6 +1017,11 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
                                "write a quantity with its unit")
+
+
+_DIGIT_COMMAS = re.compile(r"(?P<l>(?<![A-Za-z])[A-Za-z]{1,8})?(?<![\d,])"
+                           r"(?P<n>\d+(?:,\d+|, \d{3}(?!\d))+)")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
 def fold_keep_offsets(text: str) -> str:

@@ -191,7 +191,16 @@ ZH_SURNAMES = {
     "折": "shè", "哈": "hǎ", "能": "nài", "佴": "nài", "粘": "niàn", "藏": "zàng", "都": "dū",
     "六": "lù", "薄": "bó", "阚": "kàn", "乜": "niè", "召": "shào", "句": "gōu", "员": "yùn",
     "贠": "yùn", "祭": "zhài", "卜": "bǔ", "葛": "gě", "么": "yāo", "黑": "hè",
+    # The most common surnames, checked one by one against espeak-ng's reading: 贾 (read gǔ),
+    # 肖 (xiào), 涂 and 戚 (a neutral tone); and 郇, 那 and 单于.
+    "单于": "chán yú", "贾": "jiǎ", "肖": "xiāo", "涂": "tú", "戚": "qī", "郇": "huán",
+    "那": "nā",
 }
+# Two-character surnames read as usual, for writing a name in English (欧阳娜娜 Ouyang Nana).
+ZH_COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 公孙 慕容 宇文 司徒 夏侯 轩辕 钟离 端木 独孤 南宫 西门 呼延 "
+    "百里 东郭 公羊 司空 闻人 申屠 太史 左丘 拓跋 完颜 纳兰".split()) | {
+    k for k in ZH_SURNAMES if len(k) == 2}
 
 
 def zh_surname(name: str) -> tuple[str, str] | None:
@@ -207,3 +216,66 @@ def zh_surname(name: str) -> tuple[str, str] | None:
         if len(head) == size and head in ZH_SURNAMES:
             return head, ZH_SURNAMES[head]
     return None
+
+
+# Broker words pypinyin (0.55) reads wrongly, reviewed against 现代汉语词典: each character's
+# reading (tone digit, 5 for the neutral tone). They override pypinyin's phrase table for the
+# guide's voice only (``zh_phrase_readings``); pypinyin's global phrase table is left alone,
+# so the answer matching above (``zh_syllables``, ``toneless_pinyin``) is unchanged.
+ZH_PHRASE_READINGS = {
+    "还款": ("huan2", "kuan3"), "还息": ("huan2", "xi1"), "中签": ("zhong4", "qian1"),
+    "单只": ("dan1", "zhi1"), "两只": ("liang3", "zhi1"), "为准": ("wei2", "zhun3"),
+    "支行": ("zhi1", "hang2"), "调仓": ("tiao2", "cang1"), "调低": ("tiao2", "di1"),
+    "调高": ("tiao2", "gao1"), "上调": ("shang4", "tiao2"), "处在": ("chu3", "zai4"),
+    "得到": ("de2", "dao4"), "得以": ("de2", "yi3"),
+}
+_ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
+
+
+@functools.lru_cache(maxsize=8192)
+def zh_polyphonic(char: str) -> bool:
+    """Whether pypinyin knows more than one reading for the CJK character ``char``."""
+    from pypinyin import pinyin
+
+    return len(char) == 1 and bool(_CJK.match(char)) and len(pinyin(char, heteronym=True)[0]) > 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_readings(word: str) -> tuple[str, ...]:
+    from pypinyin import Style, lazy_pinyin
+
+    out = lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)
+    return tuple(s.replace("ü", "v") for s in out) if len(out) == len(word) else ()
+
+
+def zh_phrase_readings(text: str) -> list[str | None]:
+    """For each character of ``text``: its reading in context when it is a polyphonic
+    character inside a word (ZH_PHRASE_READINGS, then pypinyin's phrase table), else None.
+
+    A reading is pinyin with a tone digit (5: neutral), ü as v: "银行卡" -> [None, "hang2",
+    None] (行 is polyphonic; 银 and 卡 are not), "了解" -> ["liao3", "jie3"]. A polyphonic
+    character standing alone (地 in 认真地) gets None: no table says more than its common
+    reading there. Characters other than CJK ideographs get None. Linear in the text.
+    """
+    from pypinyin.seg.simpleseg import seg
+
+    out: list[str | None] = [None] * len(text)
+    pos = 0
+    pieces: list[tuple[int, str]] = []
+    for m in _ZH_PHRASE.finditer(text):
+        pieces.append((pos, text[pos:m.start()]))
+        for i, reading in enumerate(ZH_PHRASE_READINGS[m.group(0)]):
+            if zh_polyphonic(m.group(0)[i]):
+                out[m.start() + i] = reading
+        pos = m.end()
+    pieces.append((pos, text[pos:]))
+    for start, piece in pieces:
+        at = start
+        for word in seg(piece) if piece else ():
+            if len(word) > 1 and any(zh_polyphonic(c) for c in word):
+                readings = _word_readings(word)
+                for i, c in enumerate(word):
+                    if readings and zh_polyphonic(c):
+                        out[at + i] = readings[i]
+            at += len(word)
+    return out
