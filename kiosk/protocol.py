@@ -2,7 +2,7 @@
 
 One place for every name that crosses a boundary:
 
-- ``ServerEvent``: Socket.IO events the server sends to the page (``static/investor.js``
+- ``ServerEvent``: Socket.IO events the server sends to the page (``static/investor/socket.js``
   handles each one; ``SERVER_ONLY`` lists any it may ignore, with the reason).
 - ``PageEvent``: events the page sends; each has a handler in ``kiosk.web.events`` and a rate
   limit in ``kiosk.config.SOCKET_EVENT_LIMITS``. Their payloads are the pydantic models below.

@@ -3,10 +3,11 @@
  * The editor is a plain <textarea> (no wrapping) beside a line-number gutter; errors from the
  * server's check (POST, debounced) mark their lines in the gutter and behind the text.
  * window.broker exposes the page state for tests: checks, problems, valid, dry.
+ * An ES module (<script type="module">): the guide's face comes from avatar.js.
  */
-(function () {
-  "use strict";
+import * as Avatar from "./avatar.js";
 
+function main() {
   var dataEl = document.getElementById("bk-data");
   if (!dataEl) return; // the flow list page needs nothing from here
   var cfg = JSON.parse(dataEl.textContent);
@@ -184,8 +185,8 @@
 
   var avatar = null;
   function guide() {
-    if (!avatar && window.KioskAvatar && $("bk-avatar")) {
-      avatar = window.KioskAvatar.create($("bk-avatar"), { label: "guide" });
+    if (!avatar && $("bk-avatar")) {
+      avatar = Avatar.create($("bk-avatar"), { label: "guide" });
     }
     return avatar;
   }
@@ -433,4 +434,6 @@
 
   renderGutter();
   check();
-})();
+}
+
+main();

@@ -74,3 +74,46 @@ def start_witness(page, url: str) -> None:
     if phase(page) == "devices":
         page.get_by_test_id("devices-ok").click()
     wait_phase(page, ["connecting", "witness"], 20000)
+
+
+# Records every Content-Security-Policy violation of the page (and its frames) in
+# window.__cspViolations, from before the page's own scripts run.
+_CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
+
+class PageWatch:
+    """What went wrong in a page: console errors, uncaught exceptions, CSP violations.
+
+    ``watch(page)`` must be called before ``page.goto``. Console warnings are not errors
+    (the page warns, for example, when the server rejects one message).
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.add_init_script(_CSP_WATCH)
+
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            self.console_errors.append(f"{msg.text} ({msg.location.get('url', '')})")
+
+    def csp_violations(self) -> list[str]:
+        return list(self.page.evaluate("window.__cspViolations || []"))
+
+    def problems(self) -> dict[str, list[str]]:
+        """Only the kinds that have entries: {} when the page ran cleanly."""
+        found = {"console": self.console_errors, "exceptions": self.page_errors,
+                 "csp": self.csp_violations()}
+        return {k: v for k, v in found.items() if v}
+
+
+def watch(page) -> PageWatch:
+    return PageWatch(page)

@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.media.recorder import probe_recording
 from kiosk.timeline import read_timeline
-from tests.browser import browser, phase, start_witness, wait_phase
+from tests.browser import browser, phase, start_witness, wait_phase, watch
 from tests.test_witness_e2e import QUICK_STEPS, check_timeline_in_order, decoded_barcodes
 
 pytestmark = pytest.mark.browser
@@ -48,6 +48,33 @@ def test_investor_completes_a_witness_in_chromium(kiosk_server, barcode_video, t
     assert sum(s in (1, 2) for s in steps) >= 0.9 * len(steps), steps
     assert probe["audio_seconds"] >= span - 1.0 and probe["audio_rms"] > 0.02, probe
     assert abs(probe["first_video_pts"] - probe["first_audio_pts"]) < 0.3, probe
+
+
+def test_the_demo_runs_without_console_errors_or_csp_violations(kiosk_server, barcode_video,
+                                                               tone_audio, tmp_path):
+    """The page's modules, served with the server's CSP: a whole demo witness, then the kiosk
+    page up to the next customer's consent, without one console error, uncaught exception or
+    blocked load."""
+    with browser(tmp_path, barcode_video, tone_audio) as b:
+        page = b.new_page()
+        seen = watch(page)
+        start_witness(page, f"{kiosk_server.url}/demo?flow=quick&lang=en")
+        assert wait_phase(page, ["done", "ended", "error"], 120000) == "done", \
+            page.evaluate("() => window.kiosk")
+        assert seen.problems() == {}
+        kiosk = b.new_page(viewport={"width": 1080, "height": 1920})
+        seen_kiosk = watch(kiosk)
+        kiosk.goto(f"{kiosk_server.url}/kiosk?flow=quick&lang=en")
+        wait_phase(kiosk, "attract", 20000)
+        kiosk.get_by_test_id("attract-start").click()
+        wait_phase(kiosk, "consent", 20000)
+        assert seen_kiosk.problems() == {}
+        # The watch is live on this page: an inline script is refused and reported.
+        kiosk.evaluate("""() => { const s = document.createElement('script');
+                                  s.textContent = 'window.inlineRan = true';
+                                  document.body.appendChild(s); }""")
+        kiosk.wait_for_function("() => window.__cspViolations.length > 0", timeout=5000)
+        assert seen_kiosk.problems()["csp"] == ["script-src-elem inline"]
 
 
 def test_closing_the_browser_mid_witness_aborts_with_a_finalised_recording(

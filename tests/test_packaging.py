@@ -53,6 +53,12 @@ CHECK = textwrap.dedent("""
         js = client.get("/static/investor.js")
         out["static_js"] = [js.status_code, len(js.get_data())]
         js.close()
+        # The page's ES modules, in their subfolder: each one served, with a script type.
+        out["modules"] = {}
+        for path in sorted((STATIC_DIR / "investor").glob("*.js")):
+            r = client.get("/static/investor/" + path.name)
+            out["modules"][path.name] = [r.status_code, r.mimetype, len(r.get_data())]
+            r.close()
         vendor = client.get("/static/vendor/socket.io.min.js")
         out["vendor_js"] = vendor.status_code
         vendor.close()
@@ -131,6 +137,13 @@ def test_the_installed_wheel_serves_the_demo_from_outside_the_checkout(installed
     assert out["page"] == [200, True]
     size = (REPO / "static" / "investor.js").stat().st_size
     assert out["static_js"] == [200, size]
+    modules = sorted((REPO / "static" / "investor").glob("*.js"))
+    assert len(modules) >= 10
+    # A browser runs a module script only when it is served with a JavaScript type.
+    assert {name: (status, size) for name, (status, _, size) in out["modules"].items()} == {
+        p.name: (200, p.stat().st_size) for p in modules}
+    assert {t for _, t, _ in out["modules"].values()} <= {"text/javascript",
+                                                          "application/javascript"}
     assert out["vendor_js"] == 200
     assert out["review_login"] == 200
     assert out["broker_template"] == "broker_index.html"

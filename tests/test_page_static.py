@@ -1,11 +1,14 @@
-"""The investor page's static files: JS syntax, i18n completeness, template, avatar maths."""
+"""The investor page's static files: JS syntax and module links, i18n completeness, template,
+avatar maths, and the page in chromium (served over http with the server's CSP)."""
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import shutil
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import jinja2
@@ -14,7 +17,12 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "static"
 TEMPLATES = REPO / "kiosk" / "web" / "templates"
-JS_FILES = ["investor.js", "avatar.js", "i18n.js"]
+# The investor page's own ES modules (the entry and static/investor/), and every module in
+# static/ (i18n.js and avatar.js are shared with the broker's editor; review.js is a classic
+# script).
+PAGE_MODULES = ["investor.js",
+                *sorted(f"investor/{p.name}" for p in (STATIC / "investor").glob("*.js"))]
+JS_FILES = [*PAGE_MODULES, "avatar.js", "i18n.js", "broker.js"]
 NODE = shutil.which("node") or shutil.which("nodejs")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (Debian: nodejs)")
 
@@ -22,10 +30,33 @@ TEST_IDS = ["start", "subtitle", "progress", "error-message", "retry", "done", "
             "tap-to-continue", "avatar-wrap", "lang-switch", "listening", "countdown"]
 
 
-def run_node(script: str) -> str:
-    """Run a node script with the repo root as cwd and return its stdout."""
-    proc = subprocess.run([NODE, "-e", script], cwd=REPO, capture_output=True, text=True,
-                          timeout=30)
+def page_js() -> str:
+    """The text of every module of the investor page."""
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in PAGE_MODULES)
+
+
+def declaration(js: str, name: str) -> str:
+    """The value of ``[export] const|var|let NAME = ...;`` in the page's script."""
+    m = re.search(rf"\b(?:const|var|let)\s+{name}\s*=(.*?);", js, re.S)
+    assert m, f"{name} is not declared in the page's modules"
+    return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def esm_dir(tmp_path_factory) -> Path:
+    """A copy of static/ that node reads as ES modules (a package.json with type: module)."""
+    if NODE is None:
+        pytest.skip("node is not installed (Debian: nodejs)")
+    dest = tmp_path_factory.mktemp("esm") / "static"
+    shutil.copytree(STATIC, dest, ignore=shutil.ignore_patterns("vendor"))
+    (dest / "package.json").write_text('{"type": "module"}\n', encoding="utf-8")
+    return dest
+
+
+def run_node(esm: Path, script: str) -> str:
+    """Run an ES module script with the copy of static/ as cwd and return its stdout."""
+    proc = subprocess.run([NODE, "--input-type=module", "-e", script], cwd=esm,
+                          capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -38,19 +69,91 @@ def render(**overrides) -> str:
 
 
 @pytest.fixture(scope="module")
-def strings() -> dict[str, dict[str, str]]:
-    if NODE is None:
-        pytest.skip("node is not installed (Debian: nodejs)")
-    out = run_node("process.stdout.write(JSON.stringify(require('./static/i18n.js').STRINGS))")
+def strings(esm_dir) -> dict[str, dict[str, str]]:
+    out = run_node(esm_dir, "import { STRINGS } from './i18n.js';"
+                            "process.stdout.write(JSON.stringify(STRINGS))")
     return json.loads(out)
 
 
 @needs_node
 @pytest.mark.parametrize("name", JS_FILES)
-def test_js_parses(name):
-    proc = subprocess.run([NODE, "--check", str(STATIC / name)], capture_output=True, text=True,
-                          timeout=30)
+def test_js_parses_as_a_module(name, esm_dir):
+    proc = subprocess.run([NODE, "--check", str(esm_dir / name)], capture_output=True,
+                          text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+@needs_node
+def test_a_syntax_error_in_a_module_is_caught(esm_dir):
+    """node --check reads a .js file without a package.json as CommonJS, or may not check
+    module syntax at all: the copy's package.json makes it parse the files as modules."""
+    bad = esm_dir / "bad_module.js"
+    bad.write_text("import { x } from './i18n.js';\nexport const = 1;\n", encoding="utf-8")
+    try:
+        proc = subprocess.run([NODE, "--check", str(bad)], capture_output=True, text=True,
+                              timeout=30)
+    finally:
+        bad.unlink()
+    assert proc.returncode != 0 and "SyntaxError" in proc.stderr
+
+
+IMPORT = re.compile(r'^import\s+(?:\{([^}]*)\}|\*\s+as\s+\w+)\s+from\s+"([^"]+)";', re.M)
+EXPORT = re.compile(r"^export\s+(?:function|const|let|var)\s+([\w$]+)|^export\s+\{([^}]*)\}", re.M)
+
+
+def module_links(name: str) -> list[tuple[str, list[str]]]:
+    """(the imported file relative to static/, the names imported) for each import of name."""
+    text = (STATIC / name).read_text(encoding="utf-8")
+    base = Path(name).parent
+    links = []
+    for names, target in IMPORT.findall(text):
+        path = (base / target).as_posix()
+        parts: list[str] = []
+        for part in path.split("/"):
+            if part == "..":
+                parts.pop()
+            elif part != ".":
+                parts.append(part)
+        links.append(("/".join(parts), [n.strip() for n in names.split(",") if n.strip()]))
+    return links
+
+
+def module_exports(name: str) -> set[str]:
+    text = (STATIC / name).read_text(encoding="utf-8")
+    out = set()
+    for single, group in EXPORT.findall(text):
+        out |= {single} if single else {n.strip() for n in group.split(",") if n.strip()}
+    return out
+
+
+def module_graph(entry: str) -> set[str]:
+    seen, todo = set(), [entry]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [target for target, _ in module_links(name)]
+    return seen
+
+
+@pytest.mark.parametrize("name", JS_FILES)
+def test_every_import_names_an_export_of_an_existing_module(name):
+    """A wrong import is a SyntaxError at link time: the page would never start."""
+    for target, names in module_links(name):
+        assert (STATIC / target).is_file(), f"{name} imports {target}, which does not exist"
+        missing = set(names) - module_exports(target)
+        assert missing == set(), f"{name} imports {sorted(missing)} that {target} does not export"
+
+
+def test_the_page_loads_and_preloads_exactly_its_module_graph():
+    graph = module_graph("investor.js")
+    assert set(PAGE_MODULES) <= graph, f"modules nothing imports: {set(PAGE_MODULES) - graph}"
+    html = render()
+    assert re.findall(r'<script type="module" src="/static/([^"]+)"', html) == ["investor.js"]
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)"', html))
+    assert preloaded == graph - {"investor.js"}
+    # The Socket.IO client stays a classic script that runs before the modules.
+    assert re.findall(r"<script src=\"/static/([^\"]+)\"", html) == ["vendor/socket.io.min.js"]
 
 
 def test_both_languages_have_the_same_keys(strings):
@@ -66,7 +169,7 @@ def test_both_languages_have_the_same_keys(strings):
 
 def test_every_key_the_page_uses_exists(strings):
     html = (TEMPLATES / "investor.html").read_text(encoding="utf-8")
-    js = (STATIC / "investor.js").read_text(encoding="utf-8")
+    js = page_js()
     used = set(re.findall(r'data-i18n(?:-aria)?="([^"]+)"', html))
     # Every "prefix.name" string literal in the script whose prefix is an i18n section.
     sections = {k.split(".")[0] for k in strings["en"]}
@@ -74,11 +177,11 @@ def test_every_key_the_page_uses_exists(strings):
     used |= {f"{a}.{b}" for a, b in literals if a in sections}
     # Error codes reach t() as "error." + code: collect every code the page can show.
     codes = set(re.findall(r'(?:showError|fatal)\("([a-z_]+)"', js))
-    codes |= set(re.findall(r'"([a-z_]+)"', js.split("var DEVICE_ERRORS")[1].split("};")[0]))
-    codes |= set(re.findall(r'"([a-z_]+)"', js.split("var LINK_ERRORS")[1].split(";")[0]))
+    codes |= set(re.findall(r'"([a-z_]+)"', declaration(js, "DEVICE_ERRORS")))
+    codes |= set(re.findall(r'"([a-z_]+)"', declaration(js, "LINK_ERRORS")))
     codes -= {k for k in codes if k[0].isupper()}
     used |= {"error." + c for c in codes}
-    reasons = set(re.findall(r'"([a-z_]+)"', js.split("var ABORT_REASONS")[1].split(";")[0]))
+    reasons = set(re.findall(r'"([a-z_]+)"', declaration(js, "ABORT_REASONS")))
     used |= {"aborted." + r for r in reasons} | {"aborted.unknown"}
     assert {"error.permission_denied", "error.link_used", "aborted.cancelled",
             "error.title_device", "witness.progress"} <= used
@@ -100,8 +203,7 @@ def test_every_server_error_code_has_a_message(strings):
 def test_every_abort_reason_of_the_server_has_a_message(strings):
     from kiosk.session import ABORT_REASONS
 
-    js = (STATIC / "investor.js").read_text(encoding="utf-8")
-    shown = set(re.findall(r'"([a-z_]+)"', js.split("var ABORT_REASONS")[1].split(";")[0]))
+    shown = set(re.findall(r'"([a-z_]+)"', declaration(page_js(), "ABORT_REASONS")))
     assert ABORT_REASONS <= shown, ABORT_REASONS - shown
     for locale in ("zh-CN", "en"):
         assert {"aborted." + r for r in ABORT_REASONS} <= set(strings[locale]), locale
@@ -110,18 +212,19 @@ def test_every_abort_reason_of_the_server_has_a_message(strings):
 def test_client_error_codes_are_ones_the_server_accepts():
     from kiosk.web.events import CLIENT_ERRORS
 
-    js = (STATIC / "investor.js").read_text(encoding="utf-8")
+    js = page_js()
     sent = set(re.findall(r'emit\("client_error", \{ code: "([a-z_]+)" \}\)', js))
     sent |= {"media_error" if c == "device_error" else c
-             for c in re.findall(r'"([a-z_]+)"', js.split("var DEVICE_ERRORS")[1].split("};")[0])}
+             for c in re.findall(r'"([a-z_]+)"', declaration(js, "DEVICE_ERRORS"))}
     assert sent >= {"permission_denied", "no_camera", "camera_in_use", "media_error"}
     assert sent <= CLIENT_ERRORS, sent - CLIENT_ERRORS
 
 
 @needs_node
-def test_i18n_fills_placeholders_and_normalises_locale():
+def test_i18n_fills_placeholders_and_normalises_locale(esm_dir):
     out = run_node(
-        "const i = require('./static/i18n.js');"
+        esm_dir,
+        "import * as i from './i18n.js';"
         "console.log(JSON.stringify([i.t('en', 'witness.progress', {current: 2, total: 5}),"
         " i.t('zh', 'witness.progress', {current: 2, total: 5}), i.normalizeLocale('en-GB'),"
         " i.normalizeLocale('fr')]))")
@@ -129,9 +232,10 @@ def test_i18n_fills_placeholders_and_normalises_locale():
 
 
 @needs_node
-def test_avatar_interpolates_the_viseme_timeline():
+def test_avatar_interpolates_the_viseme_timeline(esm_dir):
     out = run_node(
-        "const a = require('./static/avatar.js');"
+        esm_dir,
+        "import * as a from './avatar.js';"
         "const p = a.normalizeTimeline([[0.2, 1], [0, 0], [0.4, 0], ['x', 1], [0.3, 7]]);"
         "console.log(JSON.stringify({p, v: [a.interpolate(p, 0.1), a.interpolate(p, 0.25),"
         " a.interpolate(p, 0.2), a.interpolate(p, -1), a.interpolate(p, 0.5),"
@@ -163,21 +267,54 @@ def test_no_external_assets_and_no_html_injection():
         assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", text), name
 
 
+def serve_page(page, html: str) -> str:
+    """Serve ``html`` at ``/`` of an http origin under the server's CSP, and static/ under
+    ``/static/``; return the page's URL.
+
+    Module scripts never load from file:// (the page's origin would be null). Requests are
+    answered by the browser's request routing: nothing listens on the port, so the page's
+    socket cannot connect.
+    """
+    from kiosk.testing.server import free_port
+    from kiosk.web.guard import CSP
+
+    origin = f"http://127.0.0.1:{free_port()}"
+    root = STATIC.resolve()
+    headers = {"Content-Security-Policy": CSP.format(ws=""), "X-Content-Type-Options": "nosniff"}
+
+    def handle(route):
+        path = urllib.parse.urlsplit(route.request.url).path
+        if path == "/":
+            route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8",
+                          headers=headers)
+            return
+        file = (root / path.removeprefix("/static/")).resolve()
+        if path.startswith("/static/") and file.is_file() and file.is_relative_to(root):
+            route.fulfill(status=200, body=file.read_bytes(), headers=headers,
+                          content_type=mimetypes.guess_type(file.name)[0] or "text/plain")
+            return
+        route.fulfill(status=404, body="not found", content_type="text/plain")
+
+    page.route(origin + "/**", handle)
+    return origin + "/"
+
+
 @pytest.mark.browser
 def test_page_without_server_shows_kind_connection_error(tmp_path):
-    """Real chromium on the rendered page via file://: no server, so a connection error."""
+    """Real chromium on the rendered page, under the CSP: no server, so a connection error."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import watch
+
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("chromium is not installed")
-    page_file = tmp_path / "investor.html"
-    page_file.write_text(render().replace('"/static/', f'"{STATIC.as_uri()}/'), encoding="utf-8")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(page_file.as_uri())
+            seen = watch(page)
+            page.goto(serve_page(page, render()))
             page.wait_for_function("() => window.kiosk && window.kiosk.phase === 'error'",
                                    timeout=15000)
             assert page.evaluate("kiosk.lastError") == "connection_failed"
@@ -187,13 +324,17 @@ def test_page_without_server_shows_kind_connection_error(tmp_path):
             page.click("[data-testid=lang-switch]")
             assert page.text_content("[data-testid=error-message]").startswith(
                 "We cannot reach the witness service")
+            problems = seen.problems()
+            # The only error: the socket's failed connection, which is what this test makes.
+            refused = problems.pop("console", [])
+            assert refused and all("WebSocket connection" in e for e in refused), refused
+            assert problems == {}
         finally:
             browser.close()
 
 
 def test_every_framing_hint_has_text_in_both_languages(strings):
-    js = (STATIC / "investor.js").read_text(encoding="utf-8")
-    codes = re.findall(r'"([a-z_]+)"', js.split("var HINT_CODES")[1].split(";")[0])
+    codes = re.findall(r'"([a-z_]+)"', declaration(page_js(), "HINT_CODES"))
     assert set(codes) == {"closer", "further", "more_light", "face_in_frame", "one_person",
                           "turn_more"}
     for locale, table in strings.items():
@@ -227,18 +368,18 @@ def test_kiosk_and_branding_attributes_render():
 def test_kiosk_page_without_a_token_waits_on_the_attract_screen(tmp_path):
     """No token in kiosk mode: the attract screen, no connection attempt, staff message only."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import watch
+
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("chromium is not installed")
-    page_file = tmp_path / "kiosk.html"
-    page_file.write_text(render(token="", kiosk_mode=True, kiosk_start=False)
-                         .replace('"/static/', f'"{STATIC.as_uri()}/'), encoding="utf-8")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 1080, "height": 1920})
-            page.goto(page_file.as_uri())
+            seen = watch(page)
+            page.goto(serve_page(page, render(token="", kiosk_mode=True, kiosk_start=False)))
             page.wait_for_function("() => window.kiosk && window.kiosk.phase === 'attract'",
                                    timeout=15000)
             assert page.evaluate("kiosk.lastError") is None
@@ -247,6 +388,14 @@ def test_kiosk_page_without_a_token_waits_on_the_attract_screen(tmp_path):
             assert page.evaluate("document.documentElement.classList.contains('kiosk')")
             page.click("[data-testid=lang-switch]")
             assert "staff" in page.text_content("#attract-staff")
+            assert seen.problems() == {}
+            # The policy is in force and the watch sees what it blocks: an inline script.
+            page.evaluate("""() => { const s = document.createElement('script');
+                                     s.textContent = 'window.inlineRan = true';
+                                     document.body.appendChild(s); }""")
+            page.wait_for_function("() => window.__cspViolations.length > 0", timeout=5000)
+            assert page.evaluate("() => window.inlineRan") is None
+            assert seen.csp_violations() == ["script-src-elem inline"]
         finally:
             browser.close()
 
@@ -275,20 +424,21 @@ window.io = function () {
 def test_the_page_shows_the_liveness_action_due_now(tmp_path):
     """challenge / challenge_result from the server: which action is due, then a tick."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import watch
+
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("chromium is not installed")
     html = render(locale="en").replace('<script src="/static/vendor/socket.io.min.js"></script>',
                                        "")
-    page_file = tmp_path / "investor.html"
-    page_file.write_text(html.replace('"/static/', f'"{STATIC.as_uri()}/'), encoding="utf-8")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:
             page = browser.new_page()
+            seen = watch(page)
             page.add_init_script(FAKE_SOCKET)
-            page.goto(page_file.as_uri())
+            page.goto(serve_page(page, html))
             page.wait_for_function("() => window.fakeSocket && fakeSocket.sent.length > 0",
                                    timeout=15000)
             assert page.evaluate("fakeSocket.sent[0][0]") == "join"
@@ -325,5 +475,6 @@ def test_the_page_shows_the_liveness_action_due_now(tmp_path):
             page.click("[data-testid=lang-switch]")
             deliver("challenge", {"step": "live", "name": "nod", "index": 0, "total": 1})
             assert page.text_content("[data-testid=challenge]") == "动作 1/1：点点头"
+            assert seen.problems() == {}
         finally:
             browser.close()

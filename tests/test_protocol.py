@@ -1,6 +1,7 @@
 """kiosk/protocol.py against its three users: the page's script, the server, the pre-review.
 
-The page side is read from static/*.js (``socket.on("…")`` handlers, ``emit("…")`` calls);
+The page side is read from its ES modules, every static/**/*.js but the vendored client
+(``socket.on("…")`` handlers, ``emit("…")`` calls);
 the server side from the running app's Socket.IO handlers and from the source of kiosk/
 (what it emits and what it records). A name that one side uses and the other does not is a
 failure, so a new server event without a page handler, a page message without a server
@@ -53,14 +54,22 @@ def page_emits(js: str) -> set[str]:
     return set(re.findall(r'\b(?:emit|sendOnce)\(\s*"([A-Za-z_]+)"', js))
 
 
+def page_scripts() -> list[Path]:
+    """The page's own scripts: static/*.js and the modules in its subfolders (static/investor/),
+    not the vendored Socket.IO client."""
+    return sorted(p for p in STATIC.rglob("*.js")
+                  if "vendor" not in p.relative_to(STATIC).parts)
+
+
 def static_js() -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(STATIC.glob("*.js")))
+    return "\n".join(p.read_text(encoding="utf-8") for p in page_scripts())
 
 
 def js_list(js: str, name: str) -> set[str]:
-    """The strings of ``var NAME = [...]`` in a script."""
-    body = js.split(f"var {name} =")[1].split(";")[0]
-    return set(re.findall(r'"([A-Za-z_-]+)"', body))
+    """The strings of ``[export] const|var|let NAME = [...]`` in a script."""
+    m = re.search(rf"\b(?:const|var|let)\s+{name}\s*=(.*?);", js, re.S)
+    assert m, f"{name} is not declared in static/"
+    return set(re.findall(r'"([A-Za-z_-]+)"', m.group(1)))
 
 
 def _call_name(node: ast.Call) -> str | None:
@@ -184,6 +193,17 @@ def test_every_page_event_has_a_payload_model_and_a_rate_limit():
 
     assert set(INBOUND) == set(PageEvent)
     assert set(PageEvent) <= set(SOCKET_EVENT_LIMITS)
+
+
+def test_the_page_is_read_from_every_module():
+    """The handlers live in static/investor/socket.js and the reports in guide.js: a reader of
+    static/*.js alone would see none of them, and every check above would pass on nothing."""
+    names = {p.relative_to(STATIC).as_posix() for p in page_scripts()}
+    assert {"investor.js", "investor/socket.js", "investor/guide.js", "i18n.js"} <= names
+    assert not any(n.startswith("vendor/") for n in names)
+    js = static_js()
+    assert {"joined", "step", "answer", "error"} <= page_handlers(js)
+    assert {"join", "offer", "prompt_started", "prompt_ended"} <= page_emits(js)
 
 
 def test_the_checks_catch_a_new_unhandled_event():

@@ -1,0 +1,107 @@
+/* What the server tells the investor while the witness runs, beside the guide's words:
+ * framing hints, the liveness action due now, and the answer window with its countdown.
+ */
+
+import { CHALLENGES, HINT_CODES } from "./protocol.js";
+import { $, body, clearTimer, kiosk, setTimer, state, t } from "./state.js";
+import { avatar, renderStatus, setAvatar } from "./guide.js";
+
+const HINT_SHOW_MS = 4000;           // a framing hint stays up this long unless repeated
+
+export function onHint(data) {
+  if (state.over) return;
+  var code = data && data.code;
+  // {code: null}: the server's checks are happy again.
+  if (code === null) { clearTimer("hint"); clearHint(); return; }
+  if (HINT_CODES.indexOf(code) < 0) return;
+  kiosk.hint = code;
+  renderHint();
+  setTimer("hint", clearHint, HINT_SHOW_MS);
+}
+
+/** The server announces each drawn action as it starts waiting for it: show which one is
+ *  due now ("Action 1 of 2: Blink"), since the subtitle lists them all at once. */
+export function onChallenge(data) {
+  if (state.over || !data || CHALLENGES.indexOf(data.name) < 0) return;
+  var index = Number(data.index), total = Number(data.total);
+  if (!(index >= 0 && total > index)) return;
+  showChallenge({ step: data.step, name: data.name, index: index, total: total, passed: null });
+}
+
+/** An action was seen: tick it. One whose time ran out just goes away: the next action,
+ *  or the guide asking again, says what to do. */
+export function onChallengeResult(data) {
+  var current = kiosk.challenge;
+  if (state.over || !data || !current || data.name !== current.name) return;
+  if (data.passed === true) {
+    current.passed = true;
+    showChallenge(current);
+  } else {
+    showChallenge(null);
+  }
+}
+
+export function showChallenge(challenge) {
+  kiosk.challenge = challenge;
+  var node = $("challenge");
+  if (!challenge) {
+    node.hidden = true;
+    node.textContent = "";
+    node.setAttribute("data-state", "");
+    return;
+  }
+  var action = t("challenge." + challenge.name);
+  node.textContent = challenge.passed ? t("challenge.done", { action: action })
+    : t("challenge.now", { current: challenge.index + 1, total: challenge.total, action: action });
+  node.setAttribute("data-state", challenge.passed ? "passed" : "waiting");
+  node.hidden = false;
+}
+
+function clearHint() {
+  kiosk.hint = null;
+  renderHint();
+}
+
+export function renderHint() {
+  var code = kiosk.hint;
+  var node = $("frame-hint");
+  node.textContent = code ? t("hint." + code) : "";
+  node.hidden = !code;
+  node.setAttribute("data-code", code || "");
+  $("witness-frame").classList.toggle("has-hint", !!code);
+}
+
+export function onWindowOpen(data) {
+  if (state.over) return;
+  var seconds = Math.max(0, Number(data && data.seconds) || 0);
+  state.windowOpen = true;
+  state.windowDeadline = Date.now() + seconds * 1000;
+  $("listening").hidden = false;
+  body.classList.add("is-listening");
+  if (!(avatar && avatar.getState() === "speaking")) setAvatar("listening");
+  renderCountdown();
+  renderStatus();
+  clearTimer("countdown");
+  state.timers.countdown = setInterval(renderCountdown, 250);
+}
+
+export function closeWindow() {
+  state.windowOpen = false;
+  clearTimer("countdown");
+  $("listening").hidden = true;
+  body.classList.remove("is-listening");
+  renderCountdown();
+}
+
+export function onWindowClose() {
+  if (state.over) return;
+  closeWindow();
+  if (!(avatar && avatar.getState() === "speaking")) setAvatar("thinking");
+  renderStatus();
+}
+
+export function renderCountdown() {
+  if (!state.windowOpen) { $("listen-countdown").textContent = ""; return; }
+  var left = Math.max(0, Math.ceil((state.windowDeadline - Date.now()) / 1000));
+  $("listen-countdown").textContent = t("witness.countdown", { seconds: left });
+}

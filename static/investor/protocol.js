@@ -1,0 +1,19 @@
+/* The words the page shares with the server (kiosk/protocol.py): codes it may receive and
+ * what it makes of them. Nothing here does anything; tests/test_protocol.py and
+ * tests/test_page_static.py read these lists against the server's.
+ */
+
+// Error codes that mean the link itself cannot be used (again).
+export const LINK_ERRORS = ["link_invalid", "link_expired", "link_used"];
+// Server error codes that reject one message but leave the session running.
+export const SOFT_ERRORS = ["bad_message", "out_of_order"];
+// The reasons of aborted {reason} the page has words for (kiosk.session.ABORT_REASONS).
+export const ABORT_REASONS = ["cancelled", "connection_lost", "server_shutdown", "timeout", "media_failed",
+                       "declined", "step_failed", "media_error", "internal_error", "client_abuse",
+                       "storage_full"];
+// Server reasons that mean the same to the investor as one above.
+export const ABORT_ALIASES = { disconnected: "connection_lost" };
+// Framing hints the server may send as hint {code}; anything else is ignored.
+export const HINT_CODES = ["closer", "further", "more_light", "face_in_frame", "one_person", "turn_more"];
+// Liveness actions the server may announce with challenge {name}; anything else is ignored.
+export const CHALLENGES = ["blink", "turn_left", "turn_right", "nod", "open_mouth"];

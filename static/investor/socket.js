@@ -1,0 +1,112 @@
+/* The Socket.IO connection: one attempt per witness, the server's events routed to the
+ * modules that handle them, and emit() for what the page sends. The vendored client
+ * (/static/vendor/socket.io.min.js, a classic script) provides window.io.
+ */
+
+import * as I18N from "../i18n.js";
+import { LINK_ERRORS, SOFT_ERRORS } from "./protocol.js";
+import { clearTimer, config, kiosk, setTimer, state } from "./state.js";
+import { applyI18n, setPhase, showError } from "./screens.js";
+import { fatal, reload, showDone, showEnded } from "./session.js";
+import { startDevices, stopStream } from "./devices.js";
+import { closePc, negotiate, onAnswer } from "./rtc.js";
+import { onRecognised, onStep } from "./guide.js";
+import { onChallenge, onChallengeResult, onHint, onWindowClose, onWindowOpen } from "./cues.js";
+import { sendPrefs } from "./prefs.js";
+
+const HEARTBEAT_MS = 2000;
+const JOIN_TIMEOUT_MS = 15000;
+
+export function emit(name, payload) {
+  if (state.socket && state.socket.connected) state.socket.emit(name, payload);
+}
+
+export function connect() {
+  if (typeof window.io !== "function") { fatal("server_error", reload); return; }
+  // One attempt only: the link is single-use, so a silent reconnect could not rejoin.
+  // forceNew: a kiosk runs many sessions in one page; never reuse a cached, closed manager.
+  var socket = window.io({ transports: ["websocket"], reconnection: false, forceNew: true });
+  state.socket = socket;
+
+  socket.onAny(function (name) {
+    kiosk.events.push({ name: name, t: Date.now() });
+  });
+  socket.on("connect", function () {
+    if (state.joinSent) return;
+    state.joinSent = true;
+    socket.emit("join", { token: config.token });
+    setTimer("join", function () {
+      if (!state.joined && !state.over) fatal("connection_failed", reload);
+    }, JOIN_TIMEOUT_MS);
+  });
+  socket.on("connect_error", function (err) {
+    if (state.over) return;
+    // Refused at the door (too many connections): say so, and let them try again later.
+    if (err && err.data && err.data.code === "server_busy") { fatal("server_busy", reload); return; }
+    if (!state.joined) fatal("connection_failed", reload);
+    else fatal("connection_lost");
+  });
+  socket.on("disconnect", function () {
+    if (state.over) return;
+    if (!state.joined) fatal("connection_failed", reload);
+    else fatal("connection_lost");
+  });
+  socket.on("joined", onJoined);
+  socket.on("answer", onAnswer);
+  socket.on("step", onStep);
+  socket.on("window_open", onWindowOpen);
+  socket.on("window_close", onWindowClose);
+  socket.on("finished", function () { if (!state.over) showDone(); });
+  socket.on("aborted", function (data) { showEnded(data && data.reason); });
+  socket.on("error", onServerError);
+  socket.on("hint", onHint);
+  socket.on("challenge", onChallenge);
+  socket.on("challenge_result", onChallengeResult);
+  socket.on("recognised", onRecognised);
+}
+
+function onJoined(data) {
+  if (state.over || state.joined) return;
+  clearTimer("join");
+  data = data || {};
+  kiosk.sessionId = typeof data.session_id === "string" ? data.session_id : null;
+  state.joined = {
+    session_id: data.session_id,
+    steps: Array.isArray(data.steps) ? data.steps : [],
+    ice_servers: Array.isArray(data.ice_servers) ? data.ice_servers : []
+  };
+  if (data.locale && !state.localeChosen) state.locale = I18N.normalizeLocale(data.locale);
+  applyI18n();
+  if (state.localeChosen) sendPrefs();  // picked on the attract screen, before the session
+  state.timers.heartbeat = setInterval(function () { emit("heartbeat", {}); }, HEARTBEAT_MS);
+  setPhase("consent");
+}
+
+function onServerError(data) {
+  var code = data && typeof data.code === "string" ? data.code : "server_error";
+  kiosk.lastError = code;
+  if (SOFT_ERRORS.indexOf(code) >= 0) {
+    if (window.console) console.warn("server rejected a message:", code);
+    return;
+  }
+  if (state.over) return;
+  if (LINK_ERRORS.indexOf(code) >= 0) { fatal(code); return; }
+  if (code === "bad_offer") {
+    closePc();
+    showError("bad_offer", function () { negotiate(); });
+    return;
+  }
+  if (code === "no_microphone") {
+    // Ask for the devices again: the investor allows or plugs in a microphone first.
+    closePc();
+    stopStream();
+    showError("no_microphone", startDevices);
+    return;
+  }
+  if (code === "unsupported_browser") {
+    // Asking again cannot help: this browser has no codec the witness records.
+    fatal("unsupported_browser");
+    return;
+  }
+  fatal("server_error", state.joined ? null : reload);
+}
