@@ -136,7 +136,7 @@ def test_a_restart_keeps_the_recorded_cause(tmp_path, monkeypatch):
         raise full_db
 
     monkeypatch.setattr(services.store, "end", end)
-    monkeypatch.setattr("kiosk.web.controller.write_json_atomic", end)
+    monkeypatch.setattr("kiosk.witness.finalise.write_json_atomic", end)
     # The report's line and the dispatch's `aborted` line fail; then a line fits again.
     disk.fail_next = 2
     sock.emit("client_error", {"code": "media_error"})

@@ -252,7 +252,7 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
     import random as _random
 
     from kiosk.testing.voices import voices
-    from kiosk.web.controller import plan_witness
+    from kiosk.witness.plan import plan_witness
 
     if split not in CASE_SPLITS:
         raise ConfigError(f"split must be one of {', '.join(CASE_SPLITS)}, not {split!r}")

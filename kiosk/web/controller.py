@@ -13,25 +13,24 @@ server runs; after a restart, ``kiosk.recovery`` keeps the recorded cause.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import shutil
 import threading
-import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
-from kiosk.atomic_files import is_disk_full, storage_full, write_json_atomic
-from kiosk.errors import GuideError, MediaError
-from kiosk.flows.model import observe_seconds, reading_seconds
+from kiosk.atomic_files import is_disk_full, storage_full
+from kiosk.errors import GuideError
+from kiosk.flows.model import reading_seconds
 from kiosk.guide.normalise import speakable
 from kiosk.logs import session_context
 from kiosk.protocol import PageEvent, ServerEvent, StepOutcome, TimelineEvent
-from kiosk.store import masked_applicant
 from kiosk.timeline import MediaClock, TimelineWriter
-from kiosk.utc import utc_iso
+from kiosk.witness.finalise import finalise_session_recording, session_meta, write_session_meta
+from kiosk.witness.plan import plan_witness
 
 if TYPE_CHECKING:
     from kiosk.web.observers import FaceObserver, VoiceObserver
@@ -58,58 +57,6 @@ PROMPT_REPORTS = {
 def _failure_for(exc: BaseException) -> sm.Event:
     """How a session ends when writing its evidence or running an effect raised ``exc``."""
     return sm.Abort("storage_full") if is_disk_full(exc) else sm.Failure("internal_error")
-
-
-def plan_witness(
-    flow, locale: str, variables: dict, rng: random.Random
-) -> tuple[sm.PlannedStep, ...]:
-    """Fill in the flow's texts for this investor and make its random draws."""
-    steps = []
-    for step in flow.steps:
-        kind = step.kind
-        draw = None
-        challenges: tuple[str, ...] = ()
-        read_text = None
-        required: tuple[str, ...] = ()
-        answer, accepted, refuse = None, (), ()
-        if kind == "read_aloud":
-            draw = flow.draw_read_aloud(step, locale, rng)
-            read_text = flow.reading_text(step, locale, variables, draw)
-            required = flow.reading_required(step, locale, variables)
-        elif kind == "question":
-            answer, accepted, refuse = step.answer_spec(locale)
-        elif kind == "challenge":
-            challenges = tuple(flow.draw_challenges(step, rng))
-            draw = list(challenges)
-        text = flow.prompt_text(step, locale, variables, draw=draw)
-        spoken = flow.prompt_text(step, locale, variables, draw=draw, spoken=True)
-        steps.append(sm.PlannedStep(
-            id=step.id,
-            kind=kind,
-            text=text,
-            title=step.label(locale),
-            answer_seconds=getattr(step, "answer_seconds", None),
-            seconds=_window_seconds(step, challenges),
-            retries=step.retries,
-            on_fail=step.on_fail,
-            expect=getattr(step, "expect", None),
-            phrases=accepted,
-            read_text=read_text,
-            answer=answer,
-            refuse=refuse,
-            required=required,
-            challenges=challenges,
-            spoken=spoken,
-        ))
-    return tuple(steps)
-
-
-def _window_seconds(step, challenges) -> float | None:
-    """How long the camera or a wait step gets, from the flow's settings (the camera's time
-    by the same rule as the flow's time estimate: ``kiosk.flows.model.observe_seconds``)."""
-    if step.kind == "wait":
-        return step.seconds
-    return observe_seconds(step.kind, step.timeout, len(challenges))
 
 
 class StepEvaluator:
@@ -470,7 +417,7 @@ class WitnessController:
 
         def recording() -> None:
             full_before = self._disk_full_writes
-            info = finalise_session_recording(self.dir, self)
+            info = finalise_session_recording(self.dir, self.record)
             self._recording_frames = info.get("video_frames") if info else None
             # Again only if the live file is still there and its events could not be written.
             live = self.dir / "recording.mkv"
@@ -525,60 +472,9 @@ class WitnessController:
             log.exception("closing the peer failed")
 
     def _write_meta(self, **extra) -> None:
-        meta = {
-            "id": self.id,
-            "flow": {"id": self.flow.id, "version": self.flow.version,
-                     "content_hash": self.flow.content_hash},
-            "locale": self.locale,
-            "applicant": masked_applicant(self.row.applicant, self.settings.id_mask),
-            "created_at": utc_iso(self.row.created_at, "auto"),
-            "retention_years": getattr(self.flow, "retention_years", 20),
-            "priority": getattr(self.flow, "priority", "normal"),
-            "plan": [asdict(s) for s in self.plan],
-            "state": "active",
-            "recovered": False,
-            "written_at": utc_iso(),
-        }
-        meta.update(extra)
-        if "state" in extra:
-            meta["ended_at"] = utc_iso()
-        write_json_atomic(self.dir / "session.json", meta)
+        write_session_meta(self.dir, session_meta(self.row, self.flow, self.plan,
+                                                  self.settings.id_mask), **extra)
 
 
 def _sha(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | None:
-    """Remux ``recording.mkv`` into the seekable ``recording.webm`` and record the result."""
-    from kiosk.media.recorder import finalise_recording
-
-    live = session_dir / "recording.mkv"
-    out = session_dir / "recording.webm"
-    record = recorder_of.record if recorder_of is not None else (lambda *a, **k: None)
-    if not live.exists():
-        record(TimelineEvent.RECORDING_MISSING, {"reason": "no media was received"})
-        return None
-    t0 = time.monotonic()
-    try:
-        info = finalise_recording(live, out)
-    except MediaError as exc:
-        record(TimelineEvent.RECORDING_MISSING, {"reason": str(exc)[:300]})
-        return None
-    info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
-    record(TimelineEvent.RECORDING_FINALISED,
-           {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info})
-    live.unlink(missing_ok=True)
-    try:
-        from kiosk.media.keyframes import extract_step_keyframes
-        from kiosk.timeline import read_timeline
-
-        frames = extract_step_keyframes(out, read_timeline(session_dir / "timeline.jsonl"),
-                                        session_dir / "keyframes")
-        record(TimelineEvent.KEYFRAMES_EXTRACTED, {"files": [p.name for p in frames]})
-    except Exception as exc:  # key frames help the reviewer; their absence must not lose it
-        log.exception("extracting key frames failed")
-        record(TimelineEvent.KEYFRAMES_MISSING, {"reason": f"{type(exc).__name__}: {exc}"[:200]})
-    return info
