@@ -102,7 +102,7 @@ class WitnessController:
         self.peer = None
         self.face: FaceObserver | None = None  # from the join
         self.voice: VoiceObserver | None = None  # from the join
-        self.evaluator = services.evaluator_for(self)
+        self.evaluator = StepEvaluator()
         self._lock = threading.RLock()
         self._timers: dict[str, threading.Timer] = {}
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
@@ -438,8 +438,7 @@ class WitnessController:
             self.services.seal(self.id)  # logs its own failure
             row = self.services.store.get(self.id)
             # Sealing again helps only when the disk was full; otherwise the next start does.
-            if (self.services.sealer is None or row is None or row.sealed_at is not None
-                    or not self._disk_full_writes):
+            if row is None or row.sealed_at is not None or not self._disk_full_writes:
                 done.add("seal")
         if done >= END_PARTS:
             self.end_written.set()

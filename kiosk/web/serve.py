@@ -83,4 +83,4 @@ def _preflight(settings) -> None:
         from kiosk.liveness.adapter import check_model
     except ImportError:
         return
-    check_model(getattr(settings, "face_model", None))
+    check_model(settings.face_model)
