@@ -144,7 +144,7 @@ class KioskServices:
         """Seal a session's evidence; a failure is logged (the next start tries again)."""
         with session_context(session_id):
             try:
-                self.sealer(session_id)
+                self.sealer.seal(session_id)
             except Exception:
                 log.exception("sealing failed; it is retried at the next start")
 

@@ -22,7 +22,7 @@ def evidence_paths(settings) -> tuple[Path, Path, Path]:
 
 
 class EvidenceSealer:
-    """``sealer(session_id)`` seals an ended session; ``keys`` and ``ledger`` are the server's.
+    """``seal(session_id)`` seals an ended session; ``keys`` and ``ledger`` are the server's.
 
     Creates the signing key on first start. Sealing twice, or a session that has not ended,
     is a no-op; a failed seal raises (``kiosk.services.KioskServices.seal`` logs it, and the
@@ -38,7 +38,7 @@ class EvidenceSealer:
         self.ledger = Ledger(ledger_path, keys=self.keys)
         self._lock = threading.Lock()  # one seal at a time: the ledger is a single chain
 
-    def __call__(self, session_id: str) -> None:
+    def seal(self, session_id: str) -> None:
         store = self.store
         with self._lock:
             row = store.get(session_id)

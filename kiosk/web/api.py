@@ -9,8 +9,11 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 
-from kiosk.errors import FlowError, StorageFull
+from kiosk.errors import EvidenceError, FlowError, StorageFull
+from kiosk.evidence.keys import public_key_pem
+from kiosk.evidence.package import check_package_id
 from kiosk.liveness.id_photo import PhotoTooLarge
+from kiosk.review.prereview import build_prereview
 from kiosk.services import current_services
 from kiosk.witness.intake import (  # noqa: F401  (the request models, re-exported)
     Applicant,
@@ -114,10 +117,6 @@ def get_session_review(session_id: str):
 
     409 ``not_sealed`` until the session has ended and its evidence is sealed.
     """
-    from kiosk.errors import EvidenceError
-    from kiosk.evidence.package import check_package_id
-    from kiosk.review.prereview import build_prereview
-
     row = _session_row(session_id)
     if row is None:
         return error(404, "not_found", "no such session")
@@ -143,8 +142,6 @@ def get_session_review(session_id: str):
 @bp.get("/evidence/public-keys")
 def public_keys():
     """Every evidence signing key this installation has used: verify packages offline with them."""
-    from kiosk.evidence.keys import public_key_pem
-
     keys = services().evidence_keys
     return jsonify({
         "current_key_id": keys.key_id,

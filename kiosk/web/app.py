@@ -12,6 +12,7 @@ from flask_socketio import SocketIO
 from kiosk.atomic_files import write_atomic
 from kiosk.broker import register as register_broker
 from kiosk.config import Settings, load_settings
+from kiosk.liveness.identity import shared_describer
 from kiosk.recovery import recover_interrupted
 from kiosk.resources import STATIC_DIR
 from kiosk.review import register as register_review
@@ -103,8 +104,6 @@ def _preload_speech(services: KioskServices) -> None:
 def _preload_face_models(services: KioskServices) -> None:
     try:
         import mediapipe  # noqa: F401  (a slow first import)
-
-        from kiosk.liveness.identity import shared_describer
 
         shared_describer()
     except Exception:

@@ -1,5 +1,10 @@
 """Runs one live witness: feeds the state machine and carries out its effects.
 
+``WitnessRunner`` dispatches events to ``kiosk.session`` and runs the effects it returns
+through its ports (``kiosk.witness.ports``): the timeline, the investor's page, timers, the
+guide's voice, the media peer and the step judge. The face and voice observers report to it
+through callbacks; only the runner writes the timeline and talks to the page.
+
 Every event for a session is applied under that session's lock, so socket handlers, timers
 and media callbacks can all dispatch from their own threads.
 
@@ -26,14 +31,28 @@ from kiosk.atomic_files import is_disk_full, storage_full
 from kiosk.errors import GuideError
 from kiosk.flows.model import reading_seconds
 from kiosk.guide.normalise import speakable
+from kiosk.liveness.challenges import Verdict
+from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
-from kiosk.protocol import PageEvent, ServerEvent, StepOutcome, TimelineEvent
+from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
+from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
 from kiosk.witness.finalise import finalise_session_recording, session_meta, write_session_meta
+from kiosk.witness.judge import ObserverJudge
 from kiosk.witness.plan import plan_witness
+from kiosk.witness.ports import (
+    Guide,
+    MediaPeer,
+    PageChannel,
+    StepJudge,
+    ThreadTimers,
+    Timeline,
+    Timers,
+)
 
 if TYPE_CHECKING:
-    from kiosk.web.observers import FaceObserver, VoiceObserver
+    from kiosk.services import KioskServices
+    from kiosk.store import WitnessRow
 
 log = logging.getLogger(__name__)
 
@@ -59,29 +78,19 @@ def _failure_for(exc: BaseException) -> sm.Event:
     return sm.Abort("storage_full") if is_disk_full(exc) else sm.Failure("internal_error")
 
 
-class StepEvaluator:
-    """Judges a step's window: challenges by the face observer; anything unjudged goes to a
-    human."""
+class WitnessRunner:
+    """One investor's live witness session.
 
-    def evaluate(self, controller: WitnessController, step: sm.PlannedStep,
-                 window: tuple[float, float], effect: sm.Evaluate):
-        if step.kind == "challenge":
-            if controller.face is None:
-                return StepOutcome.UNVERIFIED, {"engine": "none",
-                                                "reason": "liveness check disabled"}
-            return controller.face.challenge_outcome(effect.seq, window[1])
-        if step.listens:
-            from kiosk.web.observers import judge_answer
+    ``services`` gives the settings, the session store, the worker pool and the seal (the
+    end's bookkeeping); ``page`` is the investor's socket. The other ports default to the
+    real ones: the session folder's timeline, ``threading.Timer``s, the server's guide voice
+    and the observers' judge. ``peer`` is set when the investor's offer is accepted.
+    """
 
-            return judge_answer(controller, step, window, effect.attempt)
-        return StepOutcome.UNVERIFIED, {"engine": "none",
-                                        "reason": f"no automatic check for {step.kind} steps"}
-
-
-class WitnessController:
-    """One investor's live witness session."""
-
-    def __init__(self, services, row, flow, sid: str):
+    def __init__(self, services: KioskServices, row: WitnessRow, flow, sid: str,
+                 page: PageChannel, *, timeline: Timeline | None = None,
+                 timers: Timers | None = None, guide: Guide | None = None,
+                 judge: StepJudge | None = None):
         self.services = services
         self.settings = services.settings
         self.id = row.id
@@ -93,18 +102,21 @@ class WitnessController:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "prompts").mkdir(exist_ok=True)
         self.clock = MediaClock()
-        self.timeline = TimelineWriter(self.dir / "timeline.jsonl", self.clock)
+        self.timeline: Timeline = (timeline if timeline is not None
+                                   else TimelineWriter(self.dir / "timeline.jsonl", self.clock))
+        self.page = page
+        self.timers: Timers = timers if timers is not None else ThreadTimers(row.id[:8])
+        self.guide: Guide = guide if guide is not None else services.guide
         applicant = row.applicant
         id_number = str(applicant.get("id_number", ""))
         self.variables = {"name": applicant.get("name", ""), "id_last4": id_number[-4:]}
         self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
         self.state = sm.WitnessState()
-        self.peer = None
+        self.peer: MediaPeer | None = None
         self.face: FaceObserver | None = None  # from the join
         self.voice: VoiceObserver | None = None  # from the join
-        self.evaluator = StepEvaluator()
+        self.judge: StepJudge = judge if judge is not None else ObserverJudge(self)
         self._lock = threading.RLock()
-        self._timers: dict[str, threading.Timer] = {}
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
         self._ended = threading.Event()
@@ -135,7 +147,7 @@ class WitnessController:
         except OSError as exc:
             self._write_failed("the session files", exc)
             return
-        self.services.guide.prerender([(s.text, self.locale, s.spoken or None)
+        self.guide.prerender([(s.text, self.locale, s.spoken or None)
                                        for s in self.plan if s.text.strip()])
         self.start_observers()  # loads the face models while the investor reads the consent
         self.dispatch(sm.Joined())
@@ -212,7 +224,11 @@ class WitnessController:
                 self.dispatch(_failure_for(exc))
 
     def emit(self, event: ServerEvent, data: dict) -> None:
-        self.services.socketio.emit(str(event), data, to=self.sid)
+        self.page.emit(event, data)
+
+    def sent_prompt(self, seq: int) -> dict | None:
+        """The prompt sent with ``seq``: ``{step, sha256}``, or None if none was."""
+        return self._prompts.get(seq)
 
     def heartbeat(self) -> None:
         self._start_timer("heartbeat", self.settings.heartbeat_timeout_seconds,
@@ -243,13 +259,38 @@ class WitnessController:
     def start_observers(self) -> None:
         """Start watching the face (before media flows), unless liveness is switched off."""
         if self.settings.liveness and self.face is None:
-            from kiosk.web.observers import FaceObserver
-
-            self.face = FaceObserver(self, self.settings.face_model)
+            self.face = FaceObserver(self.id, self.dir, self.clock.now, self._face_reports(),
+                                     self.settings.face_model)
         if self.settings.speech and self.voice is None:
-            from kiosk.web.observers import VoiceObserver
+            self.voice = VoiceObserver(self.id, self.services.recognizer)
 
-            self.voice = VoiceObserver(self)
+    # ------------------------------------------------------------------ observers' reports
+
+    def _face_reports(self) -> FaceReports:
+        return FaceReports(
+            sample=lambda data: self.record(TimelineEvent.LIVENESS_SAMPLE, data),
+            hint=self._on_hint,
+            challenge_due=self._on_challenge_due,
+            challenge_judged=self._on_challenge_judged,
+            all_judged=lambda seq: self.dispatch(sm.WindowTimeout(seq)),
+            unavailable=lambda error: self.record(TimelineEvent.LIVENESS_UNAVAILABLE,
+                                                  {"error": error}),
+            id_photo_unusable=lambda reason: self.record(TimelineEvent.ID_PHOTO_UNUSABLE,
+                                                         {"reason": reason}),
+            report=lambda data: self.record(TimelineEvent.LIVENESS_REPORT, data),
+        )
+
+    def _on_hint(self, code: HintCode | None, text: str | None) -> None:
+        self.emit(ServerEvent.HINT, {"code": code, "text": text})
+
+    def _on_challenge_due(self, step: str, name: str, index: int, total: int) -> None:
+        self.emit(ServerEvent.CHALLENGE, {"step": step, "name": name, "index": index,
+                                          "total": total})
+
+    def _on_challenge_judged(self, step: str, verdict: Verdict) -> None:
+        self.record(TimelineEvent.CHALLENGE_RESULT, {"step": step, **verdict.to_dict()})
+        self.emit(ServerEvent.CHALLENGE_RESULT, {"step": step, "name": verdict.kind,
+                                                 "passed": verdict.passed})
 
     # ------------------------------------------------------------------ effects
 
@@ -266,8 +307,6 @@ class WitnessController:
             if step.kind == "challenge" and self.face is not None:
                 self.face.start_challenges(effect.seq, step, self._window_started)
             if step.listens and self.voice is not None:
-                from kiosk.web.observers import expected_for
-
                 seq = effect.seq
                 self.voice.listen(self._window_started, self.locale, expected_for(step),
                                   on_done=lambda: self._close_early(seq))
@@ -307,7 +346,7 @@ class WitnessController:
         # shows a prompt without audio this long.
         reading = round(reading_seconds(text, self.locale), 1)
         try:
-            prompt = self.services.guide.render(text, self.locale, spoken=spoken)
+            prompt = self.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
             if not dest.exists():
                 shutil.copyfile(prompt.path, dest)
@@ -337,7 +376,7 @@ class WitnessController:
     def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
         step = self.plan[effect.index]
         try:
-            outcome, detail = self.evaluator.evaluate(self, step, window, effect)
+            outcome, detail = self.judge.judge(step, window, effect.seq, effect.attempt)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
             outcome, detail = StepOutcome.FLAG, {"error": type(exc).__name__}
@@ -345,22 +384,14 @@ class WitnessController:
 
     def _start_timer(self, name: str, seconds: float, event: sm.Event) -> None:
         with self._lock:
-            old = self._timers.pop(name, None)
-            if old:
-                old.cancel()
             if self.state.terminal:
+                self.timers.cancel(name)
                 return
-            t = threading.Timer(seconds, self.dispatch, args=(event,))
-            t.daemon = True
-            t.name = f"kiosk-timer-{name}-{self.id[:8]}"
-            self._timers[name] = t
-            t.start()
+            self.timers.start(name, seconds, lambda: self.dispatch(event))
 
     def _end(self, effect: sm.End) -> None:
         self._end_t = self.clock.now()
-        for t in self._timers.values():
-            t.cancel()
-        self._timers.clear()
+        self.timers.cancel_all()
         if effect.state == "finished":
             self.emit(ServerEvent.FINISHED, {"session_id": self.id})
         else:
@@ -449,10 +480,8 @@ class WitnessController:
             self.timeline.close()
             self.end_written.set()
             return
-        retry = threading.Timer(END_RETRY_SECONDS, self._retry_end, args=(state, reason))
-        retry.daemon = True
-        retry.name = f"kiosk-end-retry-{self.id[:8]}"
-        retry.start()
+        self.timers.start("end-retry", END_RETRY_SECONDS,
+                          lambda: self._retry_end(state, reason))
 
     def _retry_end(self, state: str, reason: str) -> None:
         with session_context(self.id):
