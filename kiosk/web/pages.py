@@ -94,18 +94,13 @@ def demo():
     return redirect(f"/w/{token}", code=303)
 
 
-def _setting(name: str, default):
-    """A setting that may not exist in this build's Settings yet (see docs/kiosk.md)."""
-    return getattr(services().settings, name, default)
-
-
 def _branding() -> dict:
     """Broker colour and logo for the page, from settings; the broker name comes from the flow."""
-    color = str(_setting("brand_color", "") or "")
+    color = services().settings.brand_color
     if color and not _BRAND_COLOR.match(color):
         current_app.logger.warning("brand_color %r is not a #rrggbb colour; ignored", color)
         color = ""
-    logo = _setting("brand_logo", None)
+    logo = services().settings.brand_logo
     return {"brand_color": color, "brand_logo": "/brand/logo" if logo else ""}
 
 
@@ -119,15 +114,16 @@ def _seconds_arg(name: str, default: float) -> float:
 
 
 def _kiosk_context() -> dict:
+    settings = services().settings
     return {
-        "kiosk_reset_ms": int(_seconds_arg("reset", _setting("kiosk_reset_seconds", 15)) * 1000),
-        "kiosk_idle_ms": int(_seconds_arg("idle", _setting("kiosk_idle_seconds", 90)) * 1000),
+        "kiosk_reset_ms": int(_seconds_arg("reset", settings.kiosk_reset_seconds) * 1000),
+        "kiosk_idle_ms": int(_seconds_arg("idle", settings.kiosk_idle_seconds) * 1000),
     }
 
 
 def _kiosk_self_start() -> bool:
     """The kiosk may start a witness for the next walk-in customer (demo or branch setting)."""
-    return bool(services().settings.demo or _setting("kiosk_self_start", False))
+    return bool(services().settings.demo or services().settings.kiosk_self_start)
 
 
 def _no_store(resp):
@@ -193,7 +189,7 @@ def brand_theme():
 @bp.get("/brand/logo")
 def brand_logo():
     """The broker's logo file named by the brand_logo setting."""
-    logo = _setting("brand_logo", None)
+    logo = services().settings.brand_logo
     if not logo:
         abort(404)
     from pathlib import Path
