@@ -14,7 +14,9 @@ import yaml
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from kiosk.atomic_files import make_private_dir
 from kiosk.errors import ConfigError
+from kiosk.media.candidates import parse_networks
 from kiosk.protocol import PageEvent
 from kiosk.resources import SHIPPED_FLOWS_DIR
 
@@ -167,8 +169,6 @@ class Settings(BaseSettings):
     @field_validator("ice_private_networks")
     @classmethod
     def _networks(cls, v: list[str]) -> list[str]:
-        from kiosk.media.candidates import parse_networks
-
         parse_networks(v)  # ValueError names the bad one
         return v
 
@@ -190,8 +190,6 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> None:
         """Create the data folders the server needs, private (0700); existing ones keep their
         mode."""
-        from kiosk.atomic_files import make_private_dir
-
         for d in (self.data_dir, self.sessions_dir, self.tts_cache_dir):
             make_private_dir(d)
 

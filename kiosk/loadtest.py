@@ -97,7 +97,7 @@ def build_witnesses(n: int, flow, locale: str, work: Path, stall_side: int = 0) 
     """N genuine witnesses (and one with a ``stall_side``-pixel ID photo when > 0)."""
     from kiosk.testing.faces import ClipSpec, clip_path, write_id_photo
     from kiosk.testing.streams import speech_wav
-    from kiosk.web.controller import plan_witness
+    from kiosk.witness.plan import plan_witness
 
     video = clip_path(ClipSpec("astronaut", "sequence"), work)
     photo = write_id_photo("astronaut", work / "id_photo.jpg")

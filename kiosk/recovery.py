@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 import logging
 
+from kiosk.atomic_files import is_disk_full
 from kiosk.logs import session_context
 from kiosk.protocol import TimelineEvent
 from kiosk.session import TERMINAL_EVENTS
 from kiosk.timeline import MediaClock, TimelineWriter, read_timeline
-from kiosk.utc import utc_iso
+from kiosk.witness.finalise import finalise_session_recording, write_session_meta
 
 log = logging.getLogger(__name__)
-
-
-class _RecordAt:
-    """A ``recorder_of`` for finalise_session_recording: appends every event at time ``t``."""
-
-    def __init__(self, timeline: TimelineWriter, t: float) -> None:
-        self.timeline = timeline
-        self.t = t
-
-    def record(self, type_: str, data: dict | None = None) -> dict | None:
-        return self.timeline.append(type_, data, t=self.t)
 
 
 TERMINAL = ("finished", "aborted", "failed")
@@ -52,8 +42,6 @@ def recover_interrupted(services) -> list[str]:
     event with reason ``server_restart``. A session whose files cannot be written now (the
     disk is still full) is left for the next start.
     """
-    from kiosk.atomic_files import is_disk_full
-
     recovered = []
     for row in services.store.interrupted():
         with session_context(row.id):
@@ -72,9 +60,6 @@ def recover_interrupted(services) -> list[str]:
 
 
 def _recover(services, row) -> None:
-    from kiosk.atomic_files import write_json_atomic
-    from kiosk.web.controller import finalise_session_recording
-
     folder = services.store.session_dir(row.id)
     folder.mkdir(parents=True, exist_ok=True)
     events = read_timeline(folder / "timeline.jsonl")
@@ -97,11 +82,11 @@ def _recover(services, row) -> None:
             if not on_timeline:
                 timeline.append(TERMINAL_EVENTS[state], {"reason": reason, "recovered": True},
                                 t=last_t)
-        info = finalise_session_recording(folder, _RecordAt(timeline, last_t))
+        info = finalise_session_recording(
+            folder, lambda type_, data: timeline.append(type_, data, t=last_t))
     finally:
         timeline.close()
-    meta.update(state=state, end_reason=reason, recovered=True, ended_at=utc_iso())
-    write_json_atomic(meta_path, meta)
+    write_session_meta(folder, meta, state=state, end_reason=reason, recovered=True)
     services.store.end(row.id, state, reason, recovered=True,
                        recording_frames=info.get("video_frames") if info else None)
     if ended is None:

@@ -1,6 +1,6 @@
 """The witness state machine: pure ``(state, event) -> (state, effects)``.
 
-It does no I/O and has no clock. The controller (``kiosk.web.controller``) feeds it events
+It does no I/O and has no clock. The runner (``kiosk.witness.runner``) feeds it events
 (from the page, from timers, from the media layer), runs the effects it returns (timeline
 records, socket messages, timers, finalising the recording) and stamps every record with the
 media clock. Steps run strictly in order; none can be skipped: every step is entered through

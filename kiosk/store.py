@@ -102,6 +102,8 @@ class WitnessRow(Base):
 def masked_applicant(applicant: dict, mask: str) -> dict:
     """``applicant`` with its ID number masked by ``mask`` (the ``id_mask`` setting:
     keep_last4 | full | none); ConfigError for an unknown mask."""
+    # The evidence package (bagit, signing) loads only when an applicant is first masked:
+    # the CLI's store commands never need it.
     from kiosk.evidence.package import mask_id_number
 
     out = dict(applicant)
@@ -245,8 +247,9 @@ class SessionStore:
         with self.db() as db:
             return db.get(WitnessRow, session_id)
 
-    def by_token(self, token: str) -> WitnessRow:
-        """The session a link points to, if it can still be used; LinkError otherwise."""
+    def by_token(self, token: str | None) -> WitnessRow:
+        """The session a link points to, if it can still be used; LinkError otherwise (also
+        for a token that is not a string of 20-128 characters, None included)."""
         if not isinstance(token, str) or not (20 <= len(token) <= 128):
             raise LinkError("link_invalid", "this link is not valid")
         with self.db() as db:
@@ -259,7 +262,7 @@ class SessionStore:
             raise LinkError("link_expired", "this link has expired")
         return row
 
-    def consume(self, token: str) -> WitnessRow:
+    def consume(self, token: str | None) -> WitnessRow:
         """Atomically mark a link used; only one caller can ever win."""
         row = self.by_token(token)
         with self.db() as db, db.begin():

@@ -206,7 +206,7 @@ def test_unknown_reading_is_a_problem_with_its_place():
 def test_plan_carries_written_and_spoken_text():
     from random import Random
 
-    from kiosk.web.controller import plan_witness
+    from kiosk.witness.plan import plan_witness
 
     flow = load_flow(REPO_ROOT / "flows" / "securities_account_opening.yaml")
     plan = plan_witness(flow, "zh-CN", {"name": "王𠇔", "id_last4": "105X"}, Random(0))

@@ -12,7 +12,7 @@ from kiosk.session import PlannedStep
 from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.corpus import synthesize
 from kiosk.testing import voices as tv
-from kiosk.web.observers import judge_answer
+from kiosk.witness.judge import judge_answer
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.errors import ConfigError
 from kiosk.liveness.adapter import MODEL_SHA256, FaceAnalyzer, _sha256, check_model
-from kiosk.liveness.analyzer import LivenessWorker, analyze_video
+from kiosk.liveness.analyzer import analyze_video
 from kiosk.liveness.challenges import CHALLENGE_KINDS, run_challenges
 from kiosk.liveness.session_checks import assess
 from kiosk.testing.faces import ClipSpec, clip_path, face_photo, iter_frames
@@ -113,19 +113,37 @@ def test_two_faces_are_flagged():
     assert not assess(r)[0]
 
 
-def test_live_worker_keeps_only_the_latest_frame():
+def test_face_observer_keeps_only_the_latest_frame(tmp_path):
+    """The live observer's handoff: frames come far faster than the landmarker, so most are
+    dropped, never queued; the newest is always analysed; it reports through its callbacks."""
+    import av
+
+    from kiosk.liveness.observer import FaceObserver, FaceReports
+
     frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240), seconds=1.0)))
-    seen = []
-    worker = LivenessWorker(describe=False, on_signals=seen.append)
-    try:
-        for t, f in frames:  # far faster than the landmarker: most frames must be dropped
-            worker.submit(t, f)
-        time.sleep(0.05)
-    finally:
-        result = worker.stop()
-    assert result.dropped > 0
-    assert len(result.signals) + result.dropped == len(frames)
-    assert result.signals[-1].t == frames[-1][0]  # the newest frame is always analysed
-    assert seen == result.signals
-    assert all(s.faces == 1 for s in result.signals)
+    got: dict[str, list] = {k: [] for k in ("sample", "hint", "due", "judged", "all_judged",
+                                             "unavailable", "id_photo", "report")}
+    reports = FaceReports(
+        sample=got["sample"].append, hint=lambda *a: got["hint"].append(a),
+        challenge_due=lambda *a: got["due"].append(a),
+        challenge_judged=lambda *a: got["judged"].append(a),
+        all_judged=got["all_judged"].append, unavailable=got["unavailable"].append,
+        id_photo_unusable=got["id_photo"].append, report=got["report"].append)
+    observer = FaceObserver("0123456789abcdef", tmp_path, lambda: frames[-1][0], reports)
+    for t, rgb in frames:
+        observer.submit(av.VideoFrame.from_ndarray(rgb, format="rgb24"), t)
+    time.sleep(0.05)
+    report = observer.finish(timeout=300)
+    signals = observer.analysis.signals
+    assert observer.dropped > 0 and observer.received == len(frames)
+    assert len(signals) + observer.dropped == len(frames)
+    assert signals[-1].t == frames[-1][0]  # the newest frame is always analysed
+    assert all(s.faces == 1 for s in signals)
+    assert got["unavailable"] == [] and got["due"] == [] and got["judged"] == []
+    assert got["sample"] and {x["frame_t"] for x in got["sample"]} <= {round(s.t, 3)
+                                                                      for s in signals}
+    (summary,) = got["report"]
+    assert summary["performance"]["frames_dropped"] == observer.dropped
+    assert report["performance"]["frames_analysed"] == len(signals)
+    assert (tmp_path / "checks" / "liveness.json").is_file()
     assert threading.active_count() < 50

@@ -128,8 +128,8 @@ def literal_first_args(files: list[Path], calls: set[str]) -> set[str]:
 
 def server_emits() -> set[str]:
     """Every event name the server side sends: ServerEvent members referenced in kiosk/web and
-    string literals given to ``emit`` there."""
-    files = [p for p in source_files() if p.relative_to(KIOSK).parts[0] == "web"]
+    kiosk/witness (the runner) and string literals given to ``emit`` there."""
+    files = [p for p in source_files() if p.relative_to(KIOSK).parts[0] in ("web", "witness")]
     return enum_members_used(ServerEvent, files) | literal_first_args(files, {"emit"})
 
 

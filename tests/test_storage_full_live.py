@@ -34,7 +34,7 @@ def app(tmp_path):
 
 @pytest.fixture()
 def fast_retry(monkeypatch):
-    monkeypatch.setattr("kiosk.web.controller.END_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr("kiosk.witness.runner.END_RETRY_SECONDS", 0.2)
 
 
 class Disk:
@@ -136,7 +136,7 @@ def test_a_restart_keeps_the_recorded_cause(tmp_path, monkeypatch):
         raise full_db
 
     monkeypatch.setattr(services.store, "end", end)
-    monkeypatch.setattr("kiosk.web.controller.write_json_atomic", end)
+    monkeypatch.setattr("kiosk.witness.finalise.write_json_atomic", end)
     # The report's line and the dispatch's `aborted` line fail; then a line fits again.
     disk.fail_next = 2
     sock.emit("client_error", {"code": "media_error"})
@@ -193,7 +193,7 @@ def test_recovery_keeps_an_end_the_session_recorded(tmp_path, where):
     services = app.extensions["kiosk"]
     sock, session_id = join(app)
     c = services.live()[0]
-    services.sealer = None  # nothing sealed yet, as when the disk was full
+    services.sealer.seal = lambda _id: None  # nothing sealed yet, as when the disk was full
     services.shutdown()  # ends it as server_shutdown; now make it look as the full disk left it
     store = services.store
     store.set(session_id, state="active", end_reason=None, sealed_at=None)

@@ -7,18 +7,17 @@ staff login, CSRF token and security headers the page shares (kiosk.review.auth)
 
 from __future__ import annotations
 
+from kiosk.broker import views
+from kiosk.services import KioskServices
+
 __all__ = ["register"]
 
 
-def register(app, services) -> None:
+def register(app, services: KioskServices) -> None:
     """Add the ``broker`` (pages) and ``broker_api`` (JSON) blueprints under /review."""
-    from kiosk.broker import views
-    from kiosk.flows.versions import versions_for
-
     if "review" not in app.extensions:
         raise RuntimeError("register the review console (kiosk.review.register) before the "
                            "broker page: the page uses its staff login and CSRF token")
-    versions_for(services)  # creates the version tables now, not on the first request
     app.extensions["broker"] = services
     if "broker" not in app.blueprints:
         app.register_blueprint(views.bp)

@@ -27,9 +27,10 @@ from kiosk.flows.model import ChallengeStep, Flow, ReadAloudStep
 from kiosk.flows.preview import stand_in_variables
 from kiosk.flows.source import MAX_FILE_BYTES
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
-from kiosk.flows.versions import VersionError, check_flow_id, diff_texts, versions_for
+from kiosk.flows.versions import VersionError, check_flow_id, diff_texts
 from kiosk.guide.normalise import speakable
 from kiosk.review import auth
+from kiosk.services import current_services
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,11 @@ RETRY_PREFIX = {
 }
 
 
-def services():
-    return current_app.extensions["kiosk"]
+services = current_services  # the blueprint's one way to the server's parts
 
 
 def registry():
-    return versions_for(services())
+    return services().flow_versions
 
 
 def _flow_id_or_404(flow_id: str) -> str:

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import ConfigError
+from kiosk.testing.voices import say_to_file, voices
+from kiosk.witness.plan import plan_witness
 
 SPLITS = ("tuning", "validation")  # of voices and faces
 SPECIES = ("refusal", "yes_but_no", "off_script", "silence", "wrong_reading", "still_photo",
@@ -241,8 +243,6 @@ class CaseBuilder:
         return self.frame(others[0], 0.5) if others else self.frame(clip, 0.5)
 
     def say(self, voice, text: str, speed: float = 1.0) -> Path:
-        from kiosk.testing.voices import say_to_file
-
         return say_to_file(voice, text, self.work / "audio", speed)
 
 
@@ -250,9 +250,6 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                 seed: int = 0) -> list[Case]:
     """Genuine cases (every step answered as asked) and one case per attack species."""
     import random as _random
-
-    from kiosk.testing.voices import voices
-    from kiosk.web.controller import plan_witness
 
     if split not in CASE_SPLITS:
         raise ConfigError(f"split must be one of {', '.join(CASE_SPLITS)}, not {split!r}")

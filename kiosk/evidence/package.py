@@ -52,7 +52,7 @@ from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.report import build_report, render_summary_html, summarize_check
 from kiosk.evidence.storage import EvidenceStorage, check_package_id
 from kiosk.logs import session_context
-from kiosk.timeline import GENESIS, read_timeline, verify_chain
+from kiosk.timeline import GENESIS, MediaClock, TimelineWriter, read_timeline, verify_chain
 from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
@@ -496,8 +496,6 @@ def write_archive(bag_dir: Path, archive: Path) -> Path:
 def bench_seal(size_mb: int = 30, events: int = 300, prompts: int = 12) -> dict[str, float]:
     """Seal a synthetic session with a ``size_mb`` recording, with and without precomputed
     hashes; prints and returns the seconds of each."""
-    from kiosk.timeline import MediaClock, TimelineWriter
-
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-seal-") as tmp:
         base = Path(tmp)

@@ -62,7 +62,7 @@ ESTIMATE_VALUES = {
     "cjk": {"name": "欧阳娜娜", "id_last4": "1234"},
     "other": {"name": "Maria Fernanda Lopez", "id_last4": "1234"},
 }
-# The time the camera watches, one rule for the live run (kiosk.web.controller.plan_witness
+# The time the camera watches, one rule for the live run (kiosk.witness.plan.plan_witness
 # and the face observer) and for the estimates here: each drawn challenge gets
 # PER_CHALLENGE_SECONDS (they are watched one after another), plus 1 s, and an ID card
 # SHOW_ID_SECONDS; both at most the step's timeout (``observe_seconds``).

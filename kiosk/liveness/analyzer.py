@@ -1,16 +1,17 @@
-"""Runs the adapter (and identity sampling) over frames: a whole file, or live frames on a worker.
+"""Runs the adapter (and identity sampling) over frames: ``FrameAnalysis`` one frame at a time,
+``analyze_frames`` / ``analyze_video`` over a whole file.
 
-The live worker takes only the LATEST frame: aiortc queues every decoded frame without bound,
-so analysis must drop stale frames rather than fall behind.
+Live frames are fed by ``kiosk.liveness.observer.FaceObserver``, which takes only the LATEST
+frame: aiortc queues every decoded frame without bound, so analysis must drop stale frames
+rather than fall behind.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Analysis:
     descriptor_s: float = 0.0  # wall time computing descriptors
     cpu_s: float = 0.0  # process CPU time over the run (all threads)
     wall_s: float = 0.0
-    dropped: int = 0  # frames skipped by the live worker's latest-frame handoff
+    dropped: int = 0  # frames skipped by the live observer's latest-frame handoff
     # Frames considered for an identity sample but not good enough, by reason.
     identity_skipped: dict[str, int] = field(default_factory=dict)
 
@@ -65,12 +66,12 @@ class FrameAnalysis:
         descriptor_every_s: float = 1.0, describer=None,
         continuity: ContinuityParams | None = None,
     ):
-        from kiosk.liveness.adapter import FaceAnalyzer
+        from kiosk.liveness.adapter import FaceAnalyzer  # mediapipe: a slow first import
 
         self._faces = FaceAnalyzer(model_path)
         self._describer = describer
         if describe and describer is None:
-            from kiosk.liveness.identity import FaceDescriber
+            from kiosk.liveness.identity import FaceDescriber  # dlib's models, when describing
 
             self._describer = FaceDescriber()
         self.every = descriptor_every_s
@@ -142,7 +143,7 @@ def analyze_frames(
 
 def analyze_video(path: Path | str, **kwargs) -> Analysis:
     """Analyse every decoded video frame of a recording (WebM, MKV, MP4, ...)."""
-    from kiosk.testing.faces import read_video
+    from kiosk.testing.faces import read_video  # the clip tools: only for a recording
 
     path = Path(path)
     if not path.is_file():
@@ -151,80 +152,3 @@ def analyze_video(path: Path | str, **kwargs) -> Analysis:
     if not result.signals:
         raise ValueError(f"{path}: no decodable video frames")
     return result
-
-
-class LivenessWorker:
-    """A thread that analyses the latest submitted frame; older unprocessed frames are dropped."""
-
-    def __init__(
-        self,
-        model_path: Path | None = None,
-        describe: bool = True,
-        on_signals: Callable[[FrameSignals], None] | None = None,
-        name: str = "liveness",
-    ):
-        self._cond = threading.Condition()
-        self._pending: tuple[float, np.ndarray] | None = None
-        self._stopping = False
-        self._on_signals = on_signals
-        self._model_path, self._describe = model_path, describe
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._analysis: Analysis | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-
-    def submit(self, t: float, rgb: np.ndarray) -> None:
-        """Hand over a frame; replaces (drops) any frame not yet picked up."""
-        with self._cond:
-            if self._pending is not None:
-                self._dropped += 1
-            self._pending = (t, rgb)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        self._dropped = 0
-        try:
-            fa = FrameAnalysis(self._model_path, self._describe)
-        except BaseException as exc:  # surfaced to the constructor's caller
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            while True:
-                with self._cond:
-                    while self._pending is None and not self._stopping:
-                        self._cond.wait()
-                    if self._pending is None:
-                        break
-                    t, rgb = self._pending
-                    self._pending = None
-                sig = fa.feed(t, rgb)
-                if self._on_signals is not None:
-                    try:
-                        self._on_signals(sig)
-                    except Exception:
-                        log.exception("liveness signal callback failed")
-        except Exception as exc:
-            log.exception("liveness worker failed")
-            self._error = exc
-        finally:
-            self._analysis = fa.close()
-            self._analysis.dropped = self._dropped
-
-    def stop(self, timeout: float = 10.0) -> Analysis:
-        """Finish the frame in hand, stop, and return everything analysed."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise TimeoutError(f"liveness worker did not stop within {timeout} s")
-        if self._error is not None:
-            raise self._error
-        assert self._analysis is not None
-        return self._analysis

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.errors import ConfigError
+from kiosk.liveness.id_photo import load_photo_rgb
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,6 @@ class SharedFaceDescriber:
 
 
 def _describe_photo(path: Path | str, descriptor) -> np.ndarray:
-    from kiosk.liveness.id_photo import load_photo_rgb
-
     rgb = load_photo_rgb(path)
     d = descriptor(rgb)
     if d is None:

@@ -11,40 +11,35 @@ from __future__ import annotations
 import logging
 import threading
 
+from kiosk.review import (
+    api,
+    auth,
+    models,  # registers the tables on Base
+    views,
+)
+from kiosk.review.service import ReviewConfig, ReviewService
+from kiosk.services import KioskServices
+from kiosk.store import Base
+from kiosk.utc import utcnow
+
 log = logging.getLogger(__name__)
 
 __all__ = ["register"]
 
 
-def register(app, services, config: dict | None = None, clock=None) -> None:
+def register(app, services: KioskServices, config: dict | None = None, clock=None) -> None:
     """Wire the console into ``app``; ``config`` overrides ``app.config['REVIEW']``."""
-    from kiosk.review import (
-        api,
-        auth,
-        models,  # registers the tables on Base
-        views,
-    )
-    from kiosk.review.service import ReviewConfig, ReviewService
-    from kiosk.store import Base
-    from kiosk.utc import utcnow
-
     cfg = ReviewConfig.from_mapping(config if config is not None else app.config.get("REVIEW"))
     previous = app.extensions.get("review")
-    if previous is not None and getattr(previous, "poller_stop", None) is not None:
+    if previous is not None:
         previous.poller_stop.set()  # registered again (tests: another clock or config)
     Base.metadata.create_all(services.store.engine)
     models.upgrade_schema(services.store.engine)
     svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
-                        clock=clock or utcnow, keys=getattr(services, "evidence_keys", None),
-                        ledger=getattr(services, "ledger", None),
+                        clock=clock or utcnow, keys=services.evidence_keys,
+                        ledger=services.ledger,
                         public_origin=auth.web_origin(services.settings.public_url),
-                        client_address=auth.client_address)
-    svc.kiosk = services
-    svc.throttle = auth.LoginThrottle(services.store, svc.clock,
-                                      max_failures=cfg.max_failed_logins,
-                                      lockout_seconds=cfg.lockout_seconds,
-                                      ip_max_failures=cfg.max_failed_logins_per_address,
-                                      ip_window_seconds=cfg.lockout_seconds, audit=svc.audit)
+                        client_address=auth.client_address, kiosk=services)
     app.extensions["review"] = svc
     https = services.settings.base_url().startswith("https://")
     app.config.update(
@@ -62,12 +57,11 @@ def register(app, services, config: dict | None = None, clock=None) -> None:
 
 
 def _start_poller(svc, every: float) -> None:
-    stop = threading.Event()
-    svc.poller_stop = stop
+    stop = svc.poller_stop
 
     def run():
         while not stop.wait(every):
-            if getattr(svc.kiosk, "_closed", False):
+            if svc.kiosk is not None and svc.kiosk.closed.is_set():
                 return  # the server shut down
             try:
                 svc.poll()

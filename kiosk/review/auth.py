@@ -355,13 +355,6 @@ def require_role(*roles: str):
 
 def guard():
     """before_request of every console blueprint: Origin and CSRF on state-changing calls."""
-    svc = current_app.extensions["review"]
-    kiosk = getattr(svc, "kiosk", None)
-    # Evidence keys may be attached after register(); pick them up late.
-    if svc.keys is None and kiosk is not None:
-        svc.keys = getattr(kiosk, "evidence_keys", None)
-    if svc.ledger is None and kiosk is not None:
-        svc.ledger = getattr(kiosk, "ledger", None)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     if not origin_ok():

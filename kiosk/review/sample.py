@@ -22,6 +22,7 @@ import numpy as np
 
 from kiosk.evidence import EvidenceKeys, Ledger, seal_package
 from kiosk.timeline import MediaClock, TimelineWriter
+from kiosk.utc import utcnow
 
 FLOW_YAML = """\
 id: securities_account_opening
@@ -197,8 +198,6 @@ def make_sealed_case(data_dir: Path, store=None, *, flow=None, seconds: float = 
     """Seal a sample session under ``data_dir`` (server layout: keys/, ledger.jsonl,
     evidence/); with ``store`` (and ``flow``) a matching sealed WitnessRow is stored too.
     Returns the package id (= session id)."""
-    from kiosk.utc import utcnow
-
     data_dir = Path(data_dir)
     keys = keys or EvidenceKeys(data_dir / "keys")
     keys.ensure()

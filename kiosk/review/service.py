@@ -13,20 +13,21 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from kiosk.errors import AuthError, EvidenceError
 from kiosk.evidence.storage import check_package_id
 from kiosk.review import dispatch
+from kiosk.review.auth import LoginThrottle
 from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
 from kiosk.review.prereview import build_prereview
 from kiosk.store import WitnessRow
 from kiosk.utc import utc_iso, utcnow
 
 if TYPE_CHECKING:
-    from kiosk.review.auth import LoginThrottle
+    from kiosk.services import KioskServices
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,13 @@ def _item(c: ReviewCase) -> dispatch.QueueItem:
 
 
 class ReviewService:
-    # Set by kiosk.review.register(): the kiosk's services, and the login throttle.
-    kiosk: Any
-    throttle: LoginThrottle
-
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None,
-                 public_origin: str = "", client_address: Callable[[], str] = lambda: ""):
+                 public_origin: str = "", client_address: Callable[[], str] = lambda: "",
+                 kiosk: KioskServices | None = None):
         self.store = store
+        # The kiosk's services (new links on a return; the poller stops with the server).
+        self.kiosk = kiosk
         # The address of the client whose request is running ("" outside a request); every
         # audit entry without an explicit ip records it.
         self.client_address = client_address
@@ -98,6 +98,12 @@ class ReviewService:
         self.keys = keys
         self.ledger = ledger
         self._lock = threading.RLock()  # one dispatch change at a time (take-next races)
+        cfg = self.config
+        self.throttle = LoginThrottle(store, clock, max_failures=cfg.max_failed_logins,
+                                      lockout_seconds=cfg.lockout_seconds,
+                                      ip_max_failures=cfg.max_failed_logins_per_address,
+                                      ip_window_seconds=cfg.lockout_seconds, audit=self.audit)
+        self.poller_stop = threading.Event()  # set: the queue poller (if any) stops
 
     # -- users and audit -----------------------------------------------------------------
     def user(self, uid) -> StaffUser | None:

@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from pydantic import ValidationError
 
 from kiosk.review import auth
 from kiosk.review.decisions import (
@@ -30,6 +31,7 @@ from kiosk.review.decisions import (
     decisions_for,
 )
 from kiosk.review.service import CaseAccessError
+from kiosk.witness.intake import Applicant, CreateSession, open_witness, witness_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
@@ -82,14 +84,13 @@ BACK_OFFICE_RETURN = ("The full ID number is not kept after sealing, so the back
 
 
 def return_link(case) -> tuple[str | None, str | None]:
-    """A new investor link for the same applicant and flow (kiosk.web.api semantics), or
+    """A new investor link for the same applicant and flow (``kiosk.witness.intake``), or
     (None, None) when the session's full ID number is no longer kept (masked once sealed,
     docs/operations.md): the return is recorded and the back office creates the witness."""
-    from pydantic import ValidationError
-
-    from kiosk.web.api import Applicant, CreateSession, create_session, investor_url
-
     kiosk = review().kiosk
+    if kiosk is None:
+        raise CaseAccessError("the console runs without the witness server; create the new "
+                              "witness from the back office", 409)
     row = kiosk.store.get(case.session_id)
     if row is None:
         raise CaseAccessError("the original session is no longer in the store; create the "
@@ -116,8 +117,8 @@ def return_link(case) -> tuple[str | None, str | None]:
         log.warning("return link not made: the stored applicant fails intake validation",
                     extra={"session": row.id})
         return None, None
-    new_row, token = create_session(body)
-    return new_row.id, investor_url(token)
+    new_row, token = open_witness(kiosk, body)
+    return new_row.id, witness_url(kiosk.settings, token)
 
 
 def case_media_path(user: dict, case_id: str, kind: str, name: str = "") -> Path:

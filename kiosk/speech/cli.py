@@ -108,9 +108,9 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     from kiosk.flows import FlowLibrary, load_flow
     from kiosk.speech.audio import pcm_from_file
     from kiosk.speech.decide import decide
+    from kiosk.speech.observer import expected_for, shown_words
     from kiosk.speech.recognize import Recognizer
-    from kiosk.web.controller import plan_witness
-    from kiosk.web.observers import expected_for, shown_words
+    from kiosk.witness.plan import plan_witness
 
     try:
         path = Path(flow_ref)

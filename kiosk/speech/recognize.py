@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.speech import models
 from kiosk.speech.answers import READING_MAX_ERROR
 from kiosk.speech.engines.base import INTENTS, Engine, Recognition
 from kiosk.speech.engines.grammar import MIN_POSTERIOR, PocketSphinxGrammar
@@ -95,8 +96,6 @@ class Recognizer:
     def _whisper_dir(self) -> Path | None:
         if self.whisper_model_dir is not None:
             return self.whisper_model_dir
-        from kiosk.speech import models
-
         if not models.bundled_available():
             return None
         return models.bundled_whisper_dir()

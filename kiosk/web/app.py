@@ -10,8 +10,14 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from kiosk.atomic_files import write_atomic
+from kiosk.broker import register as register_broker
 from kiosk.config import Settings, load_settings
+from kiosk.liveness.identity import shared_describer
+from kiosk.recovery import recover_interrupted
 from kiosk.resources import STATIC_DIR
+from kiosk.review import register as register_review
+from kiosk.services import EXTENSION, KioskServices, build_services
+from kiosk.web import api, events, guard, pages
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +33,6 @@ def _secret_key(settings: Settings) -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; ``app.extensions['kiosk']`` holds the services, ['socketio'] the server."""
-    from kiosk.recovery import recover_interrupted
-    from kiosk.web import api, events, guard, pages
-    from kiosk.web.services import KioskServices
-
     settings = settings or load_settings()
     settings.ensure_dirs()
     app = Flask(
@@ -58,18 +60,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
-    services = KioskServices(settings, socketio)
-    app.extensions["kiosk"] = services
+    services = build_services(settings, socketio)
+    app.extensions[EXTENSION] = services
     guard.register(app, settings)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     events.register(socketio, services)
-    _attach_evidence(services)
-    from kiosk.review import register as register_review
-
     register_review(app, services)
-    from kiosk.broker import register as register_broker
-
     register_broker(app, services)
     recover_interrupted(services)
     if settings.liveness:
@@ -95,7 +92,7 @@ def _trust_proxies(app: Flask, hops: int) -> None:
         app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
-def _preload_speech(services) -> None:
+def _preload_speech(services: KioskServices) -> None:
     try:
         services.recognizer().preload(("en", "zh"))
     except Exception:
@@ -104,11 +101,9 @@ def _preload_speech(services) -> None:
         services.warming.discard("speech")
 
 
-def _preload_face_models(services) -> None:
+def _preload_face_models(services: KioskServices) -> None:
     try:
         import mediapipe  # noqa: F401  (a slow first import)
-
-        from kiosk.liveness.identity import shared_describer
 
         shared_describer()
     except Exception:
@@ -116,11 +111,3 @@ def _preload_face_models(services) -> None:
     finally:
         services.warming.discard("face")
 
-
-def _attach_evidence(services) -> None:
-    try:
-        from kiosk.evidence.service import make_sealer
-    except ImportError:
-        log.warning("evidence sealing is not available in this build")
-        return
-    services.sealer = make_sealer(services)

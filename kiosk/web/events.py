@@ -33,8 +33,9 @@ from kiosk.protocol import (
     TimelineEvent,
     parse_message,
 )
+from kiosk.services import KioskServices
 from kiosk.web.connections import ConnectionGate, EventLimiter
-from kiosk.web.controller import WitnessController
+from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,18 @@ def _sid() -> str:
     return request.sid  # type: ignore[attr-defined]  # set by flask-socketio, unknown to Flask
 
 
-def register(socketio, services) -> None:
+class SocketPage:
+    """The investor's page as a ``kiosk.witness.ports.PageChannel``: one Socket.IO client."""
+
+    def __init__(self, socketio, sid: str) -> None:
+        self.socketio = socketio
+        self.sid = sid
+
+    def emit(self, event: ServerEvent, data: dict) -> None:
+        self.socketio.emit(str(event), data, to=self.sid)
+
+
+def register(socketio, services: KioskServices) -> None:
     settings = services.settings
     candidate_policy = CandidatePolicy.from_settings(settings)
     gate = ConnectionGate(
@@ -132,7 +144,7 @@ def register(socketio, services) -> None:
             services.store.end(row.id, "failed", "flow_missing")
             return _bad("server_error",
                         "the witness script is not available; please contact your broker")
-        controller = WitnessController(services, row, flow, _sid())
+        controller = WitnessRunner(services, row, flow, _sid(), SocketPage(socketio, _sid()))
         services.register(controller)
         gate.joined(_sid())
         with session_context(row.id):
@@ -234,7 +246,7 @@ def register(socketio, services) -> None:
         msg = parse_message(PromptReport, data)
         if msg is None:
             return _bad("bad_message", "seq must be a non-negative integer")
-        prompt = c._prompts.get(msg.seq)
+        prompt = c.sent_prompt(msg.seq)
         if prompt is None:  # never sent: a made-up seq is not evidence
             return _bad("out_of_order", f"prompt {msg.seq} was not sent")
         c.record(TimelineEvent.PROMPT_REPLAYED, {"seq": msg.seq, "step": prompt["step"]})

@@ -20,7 +20,8 @@ from flask import (
 from kiosk.errors import FlowError, LinkError
 from kiosk.flows.versions import resolve_flow, session_flow
 from kiosk.protocol import DEFAULT_LOCALE, LOCALES
-from kiosk.web.api import Applicant, CreateSession, create_session
+from kiosk.services import current_services
+from kiosk.witness.intake import Applicant, CreateSession, open_witness
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
@@ -67,8 +68,7 @@ DEMO_APPLICANT = {
 }
 
 
-def services():
-    return current_app.extensions["kiosk"]
+services = current_services  # the blueprint's one way to the server's parts
 
 
 def _locale() -> str:
@@ -88,24 +88,19 @@ def demo():
     if not services().settings.demo:
         abort(404)
     locale = _locale()
-    body = CreateSession(applicant=Applicant.model_validate(DEMO_APPLICANT[locale]), locale=locale,
-                         flow_id=request.args.get("flow") or None)
-    _row, token = create_session(body)
+    body = CreateSession(applicant=Applicant.model_validate(DEMO_APPLICANT[locale]),
+                         locale=locale, flow_id=request.args.get("flow") or None)
+    _row, token = open_witness(services(), body)
     return redirect(f"/w/{token}", code=303)
-
-
-def _setting(name: str, default):
-    """A setting that may not exist in this build's Settings yet (see docs/kiosk.md)."""
-    return getattr(services().settings, name, default)
 
 
 def _branding() -> dict:
     """Broker colour and logo for the page, from settings; the broker name comes from the flow."""
-    color = str(_setting("brand_color", "") or "")
+    color = services().settings.brand_color
     if color and not _BRAND_COLOR.match(color):
         current_app.logger.warning("brand_color %r is not a #rrggbb colour; ignored", color)
         color = ""
-    logo = _setting("brand_logo", None)
+    logo = services().settings.brand_logo
     return {"brand_color": color, "brand_logo": "/brand/logo" if logo else ""}
 
 
@@ -119,15 +114,16 @@ def _seconds_arg(name: str, default: float) -> float:
 
 
 def _kiosk_context() -> dict:
+    settings = services().settings
     return {
-        "kiosk_reset_ms": int(_seconds_arg("reset", _setting("kiosk_reset_seconds", 15)) * 1000),
-        "kiosk_idle_ms": int(_seconds_arg("idle", _setting("kiosk_idle_seconds", 90)) * 1000),
+        "kiosk_reset_ms": int(_seconds_arg("reset", settings.kiosk_reset_seconds) * 1000),
+        "kiosk_idle_ms": int(_seconds_arg("idle", settings.kiosk_idle_seconds) * 1000),
     }
 
 
 def _kiosk_self_start() -> bool:
     """The kiosk may start a witness for the next walk-in customer (demo or branch setting)."""
-    return bool(services().settings.demo or _setting("kiosk_self_start", False))
+    return bool(services().settings.demo or services().settings.kiosk_self_start)
 
 
 def _no_store(resp):
@@ -171,7 +167,7 @@ def kiosk_next():
     try:
         body = CreateSession(applicant=Applicant.model_validate(DEMO_APPLICANT[locale]),
                              locale=locale, flow_id=flow_id)
-        _row, token = create_session(body)
+        _row, token = open_witness(services(), body)
     except (FlowError, ValueError) as exc:
         return jsonify({"error": str(exc)}), 400
     resp = jsonify({"token": token})
@@ -193,7 +189,7 @@ def brand_theme():
 @bp.get("/brand/logo")
 def brand_logo():
     """The broker's logo file named by the brand_logo setting."""
-    logo = _setting("brand_logo", None)
+    logo = services().settings.brand_logo
     if not logo:
         abort(404)
     from pathlib import Path

@@ -46,6 +46,8 @@ def serve(config_file, host, port, demo, kiosk_mode):
         log.info("demo mode: no API keys configured, only /demo creates sessions")
     try:
         _preflight(settings)
+        # After the preflight: a missing espeak-ng or model is reported before the server's
+        # whole import graph (aiortc, mediapipe, ...) is loaded.
         from kiosk.web.app import create_app
 
         app = create_app(settings)
@@ -80,7 +82,7 @@ def _preflight(settings) -> None:
         raise ConfigError(
             "espeak-ng is not installed: run 'apt-get install espeak-ng libespeak-ng1'")
     try:
-        from kiosk.liveness.adapter import check_model
+        from kiosk.liveness.adapter import check_model  # mediapipe: optional in some builds
     except ImportError:
         return
-    check_model(getattr(settings, "face_model", None))
+    check_model(settings.face_model)

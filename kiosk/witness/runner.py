@@ -1,5 +1,10 @@
 """Runs one live witness: feeds the state machine and carries out its effects.
 
+``WitnessRunner`` dispatches events to ``kiosk.session`` and runs the effects it returns
+through its ports (``kiosk.witness.ports``): the timeline, the investor's page, timers, the
+guide's voice, the media peer and the step judge. The face and voice observers report to it
+through callbacks; only the runner writes the timeline and talks to the page.
+
 Every event for a session is applied under that session's lock, so socket handlers, timers
 and media callbacks can all dispatch from their own threads.
 
@@ -13,28 +18,41 @@ server runs; after a restart, ``kiosk.recovery`` keeps the recorded cause.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import shutil
 import threading
-import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
-from kiosk.atomic_files import is_disk_full, storage_full, write_json_atomic
-from kiosk.errors import GuideError, MediaError
-from kiosk.flows.model import observe_seconds, reading_seconds
+from kiosk.atomic_files import is_disk_full, storage_full
+from kiosk.errors import GuideError
+from kiosk.flows.model import reading_seconds
 from kiosk.guide.normalise import speakable
+from kiosk.liveness.challenges import Verdict
+from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
-from kiosk.protocol import PageEvent, ServerEvent, StepOutcome, TimelineEvent
-from kiosk.store import masked_applicant
+from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
+from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
-from kiosk.utc import utc_iso
+from kiosk.witness.finalise import finalise_session_recording, session_meta, write_session_meta
+from kiosk.witness.judge import ObserverJudge
+from kiosk.witness.plan import plan_witness
+from kiosk.witness.ports import (
+    Guide,
+    MediaPeer,
+    PageChannel,
+    StepJudge,
+    ThreadTimers,
+    Timeline,
+    Timers,
+)
 
 if TYPE_CHECKING:
-    from kiosk.web.observers import FaceObserver, VoiceObserver
+    from kiosk.services import KioskServices
+    from kiosk.store import WitnessRow
 
 log = logging.getLogger(__name__)
 
@@ -60,81 +78,19 @@ def _failure_for(exc: BaseException) -> sm.Event:
     return sm.Abort("storage_full") if is_disk_full(exc) else sm.Failure("internal_error")
 
 
-def plan_witness(
-    flow, locale: str, variables: dict, rng: random.Random
-) -> tuple[sm.PlannedStep, ...]:
-    """Fill in the flow's texts for this investor and make its random draws."""
-    steps = []
-    for step in flow.steps:
-        kind = step.kind
-        draw = None
-        challenges: tuple[str, ...] = ()
-        read_text = None
-        required: tuple[str, ...] = ()
-        answer, accepted, refuse = None, (), ()
-        if kind == "read_aloud":
-            draw = flow.draw_read_aloud(step, locale, rng)
-            read_text = flow.reading_text(step, locale, variables, draw)
-            required = flow.reading_required(step, locale, variables)
-        elif kind == "question":
-            answer, accepted, refuse = step.answer_spec(locale)
-        elif kind == "challenge":
-            challenges = tuple(flow.draw_challenges(step, rng))
-            draw = list(challenges)
-        text = flow.prompt_text(step, locale, variables, draw=draw)
-        spoken = flow.prompt_text(step, locale, variables, draw=draw, spoken=True)
-        steps.append(sm.PlannedStep(
-            id=step.id,
-            kind=kind,
-            text=text,
-            title=step.label(locale),
-            answer_seconds=getattr(step, "answer_seconds", None),
-            seconds=_window_seconds(step, challenges),
-            retries=step.retries,
-            on_fail=step.on_fail,
-            expect=getattr(step, "expect", None),
-            phrases=accepted,
-            read_text=read_text,
-            answer=answer,
-            refuse=refuse,
-            required=required,
-            challenges=challenges,
-            spoken=spoken,
-        ))
-    return tuple(steps)
+class WitnessRunner:
+    """One investor's live witness session.
 
+    ``services`` gives the settings, the session store, the worker pool and the seal (the
+    end's bookkeeping); ``page`` is the investor's socket. The other ports default to the
+    real ones: the session folder's timeline, ``threading.Timer``s, the server's guide voice
+    and the observers' judge. ``peer`` is set when the investor's offer is accepted.
+    """
 
-def _window_seconds(step, challenges) -> float | None:
-    """How long the camera or a wait step gets, from the flow's settings (the camera's time
-    by the same rule as the flow's time estimate: ``kiosk.flows.model.observe_seconds``)."""
-    if step.kind == "wait":
-        return step.seconds
-    return observe_seconds(step.kind, step.timeout, len(challenges))
-
-
-class StepEvaluator:
-    """Judges a step's window: challenges by the face observer; anything unjudged goes to a
-    human."""
-
-    def evaluate(self, controller: WitnessController, step: sm.PlannedStep,
-                 window: tuple[float, float], effect: sm.Evaluate):
-        if step.kind == "challenge":
-            if controller.face is None:
-                return StepOutcome.UNVERIFIED, {"engine": "none",
-                                                "reason": "liveness check disabled"}
-            return controller.face.challenge_outcome(effect.seq, window[1])
-        if step.listens:
-            from kiosk.web.observers import judge_answer
-
-            return judge_answer(controller, step, window, effect.attempt)
-        return StepOutcome.UNVERIFIED, {"engine": "none",
-                                        "reason": f"no automatic check for {step.kind} steps"}
-
-
-class WitnessController:
-    """One investor's live witness session."""
-
-    def __init__(self, services, row, flow, sid: str):
+    def __init__(self, services: KioskServices, row: WitnessRow, flow, sid: str,
+                 page: PageChannel, *, timeline: Timeline | None = None,
+                 timers: Timers | None = None, guide: Guide | None = None,
+                 judge: StepJudge | None = None):
         self.services = services
         self.settings = services.settings
         self.id = row.id
@@ -146,18 +102,21 @@ class WitnessController:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "prompts").mkdir(exist_ok=True)
         self.clock = MediaClock()
-        self.timeline = TimelineWriter(self.dir / "timeline.jsonl", self.clock)
+        self.timeline: Timeline = (timeline if timeline is not None
+                                   else TimelineWriter(self.dir / "timeline.jsonl", self.clock))
+        self.page = page
+        self.timers: Timers = timers if timers is not None else ThreadTimers(row.id[:8])
+        self.guide: Guide = guide if guide is not None else services.guide
         applicant = row.applicant
         id_number = str(applicant.get("id_number", ""))
         self.variables = {"name": applicant.get("name", ""), "id_last4": id_number[-4:]}
         self.plan = plan_witness(flow, self.locale, self.variables, random.SystemRandom())
         self.state = sm.WitnessState()
-        self.peer = None
+        self.peer: MediaPeer | None = None
         self.face: FaceObserver | None = None  # from the join
         self.voice: VoiceObserver | None = None  # from the join
-        self.evaluator = services.evaluator_for(self)
+        self.judge: StepJudge = judge if judge is not None else ObserverJudge(self)
         self._lock = threading.RLock()
-        self._timers: dict[str, threading.Timer] = {}
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
         self._ended = threading.Event()
@@ -188,7 +147,7 @@ class WitnessController:
         except OSError as exc:
             self._write_failed("the session files", exc)
             return
-        self.services.guide.prerender([(s.text, self.locale, s.spoken or None)
+        self.guide.prerender([(s.text, self.locale, s.spoken or None)
                                        for s in self.plan if s.text.strip()])
         self.start_observers()  # loads the face models while the investor reads the consent
         self.dispatch(sm.Joined())
@@ -265,7 +224,11 @@ class WitnessController:
                 self.dispatch(_failure_for(exc))
 
     def emit(self, event: ServerEvent, data: dict) -> None:
-        self.services.socketio.emit(str(event), data, to=self.sid)
+        self.page.emit(event, data)
+
+    def sent_prompt(self, seq: int) -> dict | None:
+        """The prompt sent with ``seq``: ``{step, sha256}``, or None if none was."""
+        return self._prompts.get(seq)
 
     def heartbeat(self) -> None:
         self._start_timer("heartbeat", self.settings.heartbeat_timeout_seconds,
@@ -296,13 +259,38 @@ class WitnessController:
     def start_observers(self) -> None:
         """Start watching the face (before media flows), unless liveness is switched off."""
         if self.settings.liveness and self.face is None:
-            from kiosk.web.observers import FaceObserver
-
-            self.face = FaceObserver(self, self.settings.face_model)
+            self.face = FaceObserver(self.id, self.dir, self.clock.now, self._face_reports(),
+                                     self.settings.face_model)
         if self.settings.speech and self.voice is None:
-            from kiosk.web.observers import VoiceObserver
+            self.voice = VoiceObserver(self.id, self.services.recognizer)
 
-            self.voice = VoiceObserver(self)
+    # ------------------------------------------------------------------ observers' reports
+
+    def _face_reports(self) -> FaceReports:
+        return FaceReports(
+            sample=lambda data: self.record(TimelineEvent.LIVENESS_SAMPLE, data),
+            hint=self._on_hint,
+            challenge_due=self._on_challenge_due,
+            challenge_judged=self._on_challenge_judged,
+            all_judged=lambda seq: self.dispatch(sm.WindowTimeout(seq)),
+            unavailable=lambda error: self.record(TimelineEvent.LIVENESS_UNAVAILABLE,
+                                                  {"error": error}),
+            id_photo_unusable=lambda reason: self.record(TimelineEvent.ID_PHOTO_UNUSABLE,
+                                                         {"reason": reason}),
+            report=lambda data: self.record(TimelineEvent.LIVENESS_REPORT, data),
+        )
+
+    def _on_hint(self, code: HintCode | None, text: str | None) -> None:
+        self.emit(ServerEvent.HINT, {"code": code, "text": text})
+
+    def _on_challenge_due(self, step: str, name: str, index: int, total: int) -> None:
+        self.emit(ServerEvent.CHALLENGE, {"step": step, "name": name, "index": index,
+                                          "total": total})
+
+    def _on_challenge_judged(self, step: str, verdict: Verdict) -> None:
+        self.record(TimelineEvent.CHALLENGE_RESULT, {"step": step, **verdict.to_dict()})
+        self.emit(ServerEvent.CHALLENGE_RESULT, {"step": step, "name": verdict.kind,
+                                                 "passed": verdict.passed})
 
     # ------------------------------------------------------------------ effects
 
@@ -319,8 +307,6 @@ class WitnessController:
             if step.kind == "challenge" and self.face is not None:
                 self.face.start_challenges(effect.seq, step, self._window_started)
             if step.listens and self.voice is not None:
-                from kiosk.web.observers import expected_for
-
                 seq = effect.seq
                 self.voice.listen(self._window_started, self.locale, expected_for(step),
                                   on_done=lambda: self._close_early(seq))
@@ -360,7 +346,7 @@ class WitnessController:
         # shows a prompt without audio this long.
         reading = round(reading_seconds(text, self.locale), 1)
         try:
-            prompt = self.services.guide.render(text, self.locale, spoken=spoken)
+            prompt = self.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
             if not dest.exists():
                 shutil.copyfile(prompt.path, dest)
@@ -390,7 +376,7 @@ class WitnessController:
     def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
         step = self.plan[effect.index]
         try:
-            outcome, detail = self.evaluator.evaluate(self, step, window, effect)
+            outcome, detail = self.judge.judge(step, window, effect.seq, effect.attempt)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
             outcome, detail = StepOutcome.FLAG, {"error": type(exc).__name__}
@@ -398,22 +384,14 @@ class WitnessController:
 
     def _start_timer(self, name: str, seconds: float, event: sm.Event) -> None:
         with self._lock:
-            old = self._timers.pop(name, None)
-            if old:
-                old.cancel()
             if self.state.terminal:
+                self.timers.cancel(name)
                 return
-            t = threading.Timer(seconds, self.dispatch, args=(event,))
-            t.daemon = True
-            t.name = f"kiosk-timer-{name}-{self.id[:8]}"
-            self._timers[name] = t
-            t.start()
+            self.timers.start(name, seconds, lambda: self.dispatch(event))
 
     def _end(self, effect: sm.End) -> None:
         self._end_t = self.clock.now()
-        for t in self._timers.values():
-            t.cancel()
-        self._timers.clear()
+        self.timers.cancel_all()
         if effect.state == "finished":
             self.emit(ServerEvent.FINISHED, {"session_id": self.id})
         else:
@@ -470,7 +448,7 @@ class WitnessController:
 
         def recording() -> None:
             full_before = self._disk_full_writes
-            info = finalise_session_recording(self.dir, self)
+            info = finalise_session_recording(self.dir, self.record, _received_counts(self))
             self._recording_frames = info.get("video_frames") if info else None
             # Again only if the live file is still there and its events could not be written.
             live = self.dir / "recording.mkv"
@@ -491,8 +469,7 @@ class WitnessController:
             self.services.seal(self.id)  # logs its own failure
             row = self.services.store.get(self.id)
             # Sealing again helps only when the disk was full; otherwise the next start does.
-            if (self.services.sealer is None or row is None or row.sealed_at is not None
-                    or not self._disk_full_writes):
+            if row is None or row.sealed_at is not None or not self._disk_full_writes:
                 done.add("seal")
         if done >= END_PARTS:
             self.end_written.set()
@@ -503,10 +480,8 @@ class WitnessController:
             self.timeline.close()
             self.end_written.set()
             return
-        retry = threading.Timer(END_RETRY_SECONDS, self._retry_end, args=(state, reason))
-        retry.daemon = True
-        retry.name = f"kiosk-end-retry-{self.id[:8]}"
-        retry.start()
+        self.timers.start("end-retry", END_RETRY_SECONDS,
+                          lambda: self._retry_end(state, reason))
 
     def _retry_end(self, state: str, reason: str) -> None:
         with session_context(self.id):
@@ -525,29 +500,11 @@ class WitnessController:
             log.exception("closing the peer failed")
 
     def _write_meta(self, **extra) -> None:
-        meta = {
-            "id": self.id,
-            "flow": {"id": self.flow.id, "version": self.flow.version,
-                     "content_hash": self.flow.content_hash},
-            "locale": self.locale,
-            "applicant": masked_applicant(self.row.applicant, self.settings.id_mask),
-            "created_at": utc_iso(self.row.created_at, "auto"),
-            "retention_years": getattr(self.flow, "retention_years", 20),
-            "priority": getattr(self.flow, "priority", "normal"),
-            "plan": [asdict(s) for s in self.plan],
-            "state": "active",
-            "recovered": False,
-            "written_at": utc_iso(),
-        }
-        meta.update(extra)
-        if "state" in extra:
-            meta["ended_at"] = utc_iso()
-        write_json_atomic(self.dir / "session.json", meta)
+        write_session_meta(self.dir, session_meta(self.row, self.flow, self.plan,
+                                                  self.settings.id_mask), **extra)
 
 
 def _sha(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -556,45 +513,10 @@ RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyf
                    "dropped_video", "audio_packets_missing", "dropped_audio")
 
 
-def _received_counts(controller) -> dict:
-    """``{"received": {...}}`` with the live recorder's loss counters, or ``{}`` without one."""
-    recorder = getattr(getattr(controller, "peer", None), "recorder", None)
+def _received_counts(runner) -> dict:
+    """The live recorder's loss counters (``RECEIVED_COUNTS``), or ``{}`` without a recorder."""
+    recorder = getattr(getattr(runner, "peer", None), "recorder", None)
     if recorder is None:
         return {}
     stats = recorder.stats()
-    return {"received": {k: stats[k] for k in RECEIVED_COUNTS if k in stats}}
-
-
-def finalise_session_recording(session_dir: Path, recorder_of=None) -> dict | None:
-    """Remux ``recording.mkv`` into the seekable ``recording.webm`` and record the result."""
-    from kiosk.media.recorder import finalise_recording
-
-    live = session_dir / "recording.mkv"
-    out = session_dir / "recording.webm"
-    record = recorder_of.record if recorder_of is not None else (lambda *a, **k: None)
-    received = _received_counts(recorder_of)
-    if not live.exists():
-        record(TimelineEvent.RECORDING_MISSING, {"reason": "no media was received", **received})
-        return None
-    t0 = time.monotonic()
-    try:
-        info = finalise_recording(live, out)
-    except MediaError as exc:
-        record(TimelineEvent.RECORDING_MISSING, {"reason": str(exc)[:300], **received})
-        return None
-    info = {k: v for k, v in info.items() if isinstance(v, (int, float, str, bool, type(None)))}
-    record(TimelineEvent.RECORDING_FINALISED,
-           {"file": out.name, "finalise_ms": round((time.monotonic() - t0) * 1000), **info,
-            **received})
-    live.unlink(missing_ok=True)
-    try:
-        from kiosk.media.keyframes import extract_step_keyframes
-        from kiosk.timeline import read_timeline
-
-        frames = extract_step_keyframes(out, read_timeline(session_dir / "timeline.jsonl"),
-                                        session_dir / "keyframes")
-        record(TimelineEvent.KEYFRAMES_EXTRACTED, {"files": [p.name for p in frames]})
-    except Exception as exc:  # key frames help the reviewer; their absence must not lose it
-        log.exception("extracting key frames failed")
-        record(TimelineEvent.KEYFRAMES_MISSING, {"reason": f"{type(exc).__name__}: {exc}"[:200]})
-    return info
+    return {k: stats[k] for k in RECEIVED_COUNTS if k in stats}

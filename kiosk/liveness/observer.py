@@ -1,0 +1,368 @@
+"""Live observation of one investor's face: active liveness check, one person, identity.
+
+``FaceObserver`` gets every decoded video frame from the media loop but only keeps a reference
+to the newest one; its own thread converts and analyses the latest frame (older unanalysed
+frames are dropped, never queued), runs the current challenge and, at the end, writes the
+whole-session checks (``checks/liveness.json``). It observes and reports through the
+callbacks of ``FaceReports`` (as ``kiosk.media.peer`` does): it holds no reference to the
+witness, never writes the timeline and never talks to the page. The session decides.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.atomic_files import write_json_atomic
+from kiosk.flows.model import PER_CHALLENGE_SECONDS, observe_seconds
+from kiosk.liveness.analyzer import Analysis, FrameAnalysis
+from kiosk.liveness.challenges import Baseline, ChallengeTracker, Verdict
+from kiosk.liveness.identity import shared_describer
+from kiosk.liveness.session_checks import assess, check_session
+from kiosk.logs import session_context
+from kiosk.protocol import HintCode, StepOutcome
+
+if TYPE_CHECKING:
+    import av
+
+    from kiosk.session import PlannedStep
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FaceReports:
+    """Where a ``FaceObserver`` reports; each callback runs on the observer's thread (or the
+    caller's, for the end of a challenge window), never on the media loop. What a callback
+    returns is ignored."""
+
+    # A replay sample, 5 per second: {frame_t, faces, blink, yaw, jaw}.
+    sample: Callable[[dict], object]
+    # A framing hint for the investor (code, the tracker's words), or (None, None) to clear.
+    hint: Callable[[HintCode | None, str | None], None]
+    # The action due now: (step id, challenge name, index, total).
+    challenge_due: Callable[[str, str, int, int], None]
+    # One challenge was judged: (step id, verdict).
+    challenge_judged: Callable[[str, Verdict], None]
+    # Every challenge of the window with this seq is decided: no need to wait for its end.
+    all_judged: Callable[[int], object]
+    # The analyser could not start or failed: the reason (the session is flagged).
+    unavailable: Callable[[str], object]
+    # The broker's ID photo could not be described: the reason.
+    id_photo_unusable: Callable[[str], object]
+    # The whole-session summary written at the end: {ok, reasons, summary, events, performance}.
+    report: Callable[[dict], object]
+
+
+# Hints from kiosk.liveness.challenges.ChallengeTracker.hint() -> page hint codes.
+HINT_CODES = {
+    "keep your face in the frame": HintCode.FACE_IN_FRAME,
+    "too dark": HintCode.MORE_LIGHT,
+    "only one face in the frame, please": HintCode.ONE_PERSON,
+}
+MAX_ANALYSIS_WIDTH = 640
+HINT_EVERY_S = 1.0
+SAMPLE_EVERY_S = 0.2
+
+
+def challenge_window_seconds(step) -> float:
+    """Time allowed for a planned challenge step: its window (``kiosk.flows.model.
+    observe_seconds``: each drawn challenge gets its share, capped by the step's timeout)."""
+    window = step.seconds or observe_seconds("challenge", 90.0, len(step.challenges))
+    assert window is not None  # a challenge step always has one
+    return float(window)
+
+
+BASELINE_SECONDS = 2.0
+
+
+def baseline_before(history, t: float):
+    """The person's neutral face: the median of the last seconds before ``t`` (or None).
+
+    Taken from frames before the challenge starts (while the guide speaks), so that a movement
+    made right at the start is measured against the resting face, not mistaken for it.
+    """
+    recent = [s for s in history if t - BASELINE_SECONDS <= s.t <= t]
+    try:
+        return Baseline.from_signals(recent) if len(recent) >= 5 else None
+    except ValueError:
+        return None
+
+
+class _Challenges:
+    tracker: ChallengeTracker  # the current challenge's; set by next_tracker()
+
+    def __init__(self, seq: int, step_id: str, kinds: list[str], started_t: float, timeout: float,
+                 baseline):
+        self.seq, self.step_id = seq, step_id
+        self.queue = list(kinds)
+        self.timeout = timeout
+        self.verdicts: list[Verdict] = []
+        self.done = False
+        self.next_tracker(started_t, baseline)
+
+    def next_tracker(self, t: float, baseline) -> None:
+        self.tracker = ChallengeTracker(self.queue.pop(0), self.timeout, t, baseline=baseline)
+
+
+class FaceObserver:
+    """One investor's face, watched off the loop (one landmarker per observer thread)."""
+
+    def __init__(self, session_id: str, folder: Path, now: Callable[[], float],
+                 reports: FaceReports, model_path: Path | None = None):
+        """Start watching: ``folder`` is the session's (its ID photo, its checks), ``now()``
+        the media clock's time (frame latency), ``model_path`` the FaceLandmarker model
+        (None: the packaged one)."""
+        self.session_id = session_id
+        self.folder = folder
+        self._now = now
+        self.reports = reports
+        self.model_path = model_path
+        self.id_descriptor = None
+        self._cond = threading.Condition()
+        self._pending: tuple[av.VideoFrame, float] | None = None
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._challenges: _Challenges | None = None
+        self.verdicts: list[Verdict] = []
+        self.error: str | None = None
+        self.analysis: Analysis | None = None
+        self.received = 0
+        self.dropped = 0
+        self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
+        self._last_hint = (None, 0.0)
+        self._last_sample = float("-inf")
+        self._history: collections.deque = collections.deque(maxlen=90)  # ~6 s at 15 fps
+        self._thread = threading.Thread(target=self._run, name=f"kiosk-face-{session_id[:8]}",
+                                        daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ from the loop
+
+    def submit(self, frame, t: float) -> None:
+        """Keep the newest frame; an unanalysed older one is dropped (never queued)."""
+        with self._cond:
+            self.received += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (frame, t)
+            self._cond.notify()
+
+    # ------------------------------------------------------------------ the worker
+
+    def _run(self) -> None:
+        with session_context(self.session_id):
+            try:
+                fa = FrameAnalysis(self.model_path, describe=True, describer=shared_describer())
+                self.id_descriptor = self._id_descriptor(fa)
+            except Exception as exc:  # a broken model must flag the session, never pass it
+                log.exception("the face analyser could not start")
+                self.error = f"face analyser unavailable: {type(exc).__name__}: {exc}"[:300]
+                self.reports.unavailable(self.error)
+                return
+            try:
+                while True:
+                    with self._cond:
+                        while self._pending is None and not self._stopping:
+                            self._cond.wait()
+                        if self._pending is None:
+                            break
+                        frame, t = self._pending
+                        self._pending = None
+                    try:
+                        if frame.width > MAX_ANALYSIS_WIDTH:
+                            h = int(frame.height * MAX_ANALYSIS_WIDTH / frame.width) // 2 * 2
+                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH,
+                                                   height=h)
+                        else:
+                            rgb = frame.to_ndarray(format="rgb24")
+                        sig = fa.feed(t, rgb)
+                    except Exception as exc:  # an unreadable frame: note it and go on
+                        log.warning("frame not analysed: %s", type(exc).__name__)
+                        continue
+                    self.latencies.append(self._now() - t)
+                    self._on_signals(sig, rgb.shape[1])
+            except Exception as exc:
+                log.exception("the face observer failed")
+                self.error = f"face observer failed: {type(exc).__name__}"
+                self.reports.unavailable(self.error)
+            finally:
+                analysis = fa.close()
+                analysis.dropped = self.dropped
+                self.analysis = analysis
+
+    def _id_descriptor(self, fa):
+        folder = self.folder
+        for name in ("id_photo.jpg", "id_photo.png"):
+            path = folder / name
+            if path.exists():
+                try:
+                    return fa._describer.describe_file(path) if fa._describer else None
+                except Exception as exc:
+                    self.reports.id_photo_unusable(f"{type(exc).__name__}: {exc}"[:200])
+                    return None
+        return None
+
+    def _on_signals(self, sig, width: int) -> None:
+        with self._lock:
+            self._history.append(sig)
+        if sig.t - self._last_sample >= SAMPLE_EVERY_S:
+            # Curves for the auditor's replay (blink, yaw, jaw, face present), 5 per second.
+            self._last_sample = sig.t
+            self.reports.sample({
+                "frame_t": round(sig.t, 3), "faces": sig.faces,
+                "blink": round(max(sig.blink_l, sig.blink_r), 3), "yaw": round(sig.yaw, 1),
+                "jaw": round(sig.jaw_open, 3)})
+        hint = None
+        finished_seq = None
+        with self._lock:
+            ch = self._challenges
+            if ch is not None and not ch.done:
+                verdict = ch.tracker.feed(sig)
+                hint = ch.tracker.hint()
+                while verdict is not None:
+                    self._verdict(ch, verdict)
+                    if not ch.queue:
+                        ch.done = True
+                        finished_seq = ch.seq
+                        break
+                    ch.next_tracker(verdict.t_end,
+                                    baseline_before(list(self._history), verdict.t_end))
+                    self._announce(ch)
+                    verdict = ch.tracker.feed(sig)
+        code = HINT_CODES.get(hint) if hint else None
+        if hint and code is None:
+            code = (HintCode.TURN_MORE if "more" in hint or "wider" in hint or "fully" in hint
+                    else None)
+        if code is None:
+            code = self._framing(sig, width)
+        self._hint(code, hint)
+        if finished_seq is not None:
+            self.reports.all_judged(finished_seq)  # all decided: no need to wait longer
+
+    def _framing(self, sig, width: int) -> HintCode | None:
+        if sig.faces == 0:
+            return HintCode.FACE_IN_FRAME
+        if sig.faces > 1:
+            return HintCode.ONE_PERSON
+        if sig.brightness < 40:
+            return HintCode.MORE_LIGHT
+        if sig.box:
+            frac = (sig.box[2] - sig.box[0]) / max(1, width)
+            if frac < 0.18:
+                return HintCode.CLOSER
+            if frac > 0.75:
+                return HintCode.FURTHER
+        return None
+
+    def _hint(self, code, text) -> None:
+        last_code, last_at = self._last_hint
+        now = time.monotonic()
+        if code == last_code and now - last_at < HINT_EVERY_S:
+            return
+        if code is None and last_code is None:
+            return
+        self._last_hint = (code, now)
+        self.reports.hint(code, text)
+
+    def _verdict(self, ch: _Challenges, verdict) -> None:
+        ch.verdicts.append(verdict)
+        self.verdicts.append(verdict)
+        self.reports.challenge_judged(ch.step_id, verdict)
+
+    def _announce(self, ch: _Challenges) -> None:
+        index = len(ch.verdicts)
+        self.reports.challenge_due(ch.step_id, ch.tracker.kind, index,
+                                   index + 1 + len(ch.queue))
+
+    # ------------------------------------------------------------------ the session's calls
+
+    def start_challenges(self, seq: int, step: PlannedStep, t: float) -> None:
+        """Window ``seq`` of challenge step ``step`` opened at media time ``t``."""
+        if not step.challenges:
+            return
+        timeout = min(PER_CHALLENGE_SECONDS, challenge_window_seconds(step))
+        with self._lock:
+            baseline = baseline_before(list(self._history), t)
+            self._challenges = _Challenges(seq, step.id, list(step.challenges), t, timeout,
+                                           baseline)
+            self._announce(self._challenges)
+
+    def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
+        """Close the current challenges at ``t``: pass only if every one passed."""
+        with self._lock:
+            ch = self._challenges
+            if ch is None or ch.seq != seq:
+                return StepOutcome.FLAG, {"engine": "mediapipe",
+                                          "reason": "no challenge was running"}
+            if not ch.done:
+                self._verdict(ch, ch.tracker.finish(t))
+                for kind in ch.queue:
+                    self._verdict(ch, ChallengeTracker(kind, ch.timeout, t).finish(t))
+                ch.queue.clear()
+                ch.done = True
+            self._challenges = None
+            verdicts = ch.verdicts
+        if self.error:
+            return StepOutcome.FLAG, {"engine": "mediapipe", "reason": self.error}
+        passed = all(v.passed for v in verdicts)
+        return (StepOutcome.PASS if passed else StepOutcome.FLAG), {
+            "engine": "mediapipe",
+            "challenges": [v.kind for v in verdicts],
+            "passed": [v.passed for v in verdicts],
+        }
+
+    def finish(self, timeout: float = 15.0) -> dict | None:
+        """Stop, run the whole-session checks, write ``checks/liveness.json``; returns the
+        report."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        if self.analysis is None:
+            report: dict[str, Any] = {"available": False, "error": self.error or "no analysis"}
+            self._write(report)
+            return report
+        a = self.analysis
+        session_report = check_session(a.signals, a.descriptors, self.verdicts,
+                                       id_descriptor=self.id_descriptor)
+        ok, reasons = assess(session_report)
+        lat = sorted(self.latencies)
+        wall = max(a.wall_s, 1e-6)
+        report = {
+            "available": self.error is None,
+            "check": "active liveness check (not a certified presentation-attack detection)",
+            "ok": ok and self.error is None,
+            "reasons": reasons + ([self.error] if self.error else []),
+            **session_report.to_dict(),
+            "performance": {
+                "frames_received": self.received,
+                "frames_analysed": len(a.signals),
+                "frames_dropped": self.dropped,
+                "analysed_fps": round(len(a.signals) / wall, 2),
+                "latency_p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
+                "latency_p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+                "ms_per_frame": round(a.ms_per_frame, 2),
+            },
+        }
+        self._write(report)
+        self.reports.report({
+            "ok": report["ok"], "reasons": report["reasons"][:20],
+            "summary": {k: v for k, v in session_report.summary.items()
+                        if isinstance(v, (int, float, str, bool, type(None)))},
+            "events": [e for e in report.get("events", []) if e.get("type") != "challenge"][:50],
+            "performance": report["performance"],
+        })
+        return report
+
+    def _write(self, report: dict) -> None:
+        folder = self.folder / "checks"
+        folder.mkdir(exist_ok=True)
+        # Write-then-rename: a full disk leaves the previous file or none, never a torn one.
+        write_json_atomic(folder / "liveness.json", report)

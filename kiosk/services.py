@@ -1,0 +1,202 @@
+"""Everything a running server holds: one frozen dataclass, built once by ``build_services``.
+
+Nothing is attached to it later: the evidence keys and ledger, the flow versions and the
+live sessions are all fields from the start (some of them mutable containers, each with its
+own lock). Blueprints reach it through ``current_services()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from kiosk.config import Settings
+from kiosk.evidence.keys import EvidenceKeys
+from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.service import EvidenceSealer
+from kiosk.flows import FlowLibrary
+from kiosk.flows.versions import FlowVersions
+from kiosk.guide import GuideVoice
+from kiosk.logs import session_context
+from kiosk.media.loop import MediaLoop
+from kiosk.session import Shutdown
+from kiosk.store import SessionStore
+
+if TYPE_CHECKING:
+    from kiosk.speech import Recognizer
+    from kiosk.witness.runner import WitnessRunner
+
+log = logging.getLogger(__name__)
+
+# Where create_app keeps the services (``app.extensions[EXTENSION]``).
+EXTENSION = "kiosk"
+
+
+class LiveSessions:
+    """The witnesses running now, by session id and by Socket.IO sid (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, WitnessRunner] = {}
+        self._by_sid: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def register(self, runner: WitnessRunner) -> None:
+        with self._lock:
+            self._live[runner.id] = runner
+            self._by_sid[runner.sid] = runner.id
+
+    def forget(self, runner: WitnessRunner) -> None:
+        with self._lock:
+            self._live.pop(runner.id, None)
+            if self._by_sid.get(runner.sid) == runner.id:
+                self._by_sid.pop(runner.sid, None)
+
+    def by_sid(self, sid: str) -> WitnessRunner | None:
+        with self._lock:
+            session_id = self._by_sid.get(sid)
+            return self._live.get(session_id) if session_id else None
+
+    def all(self) -> list[WitnessRunner]:
+        with self._lock:
+            return list(self._live.values())
+
+
+class SharedRecognizer:
+    """The server's one speech recogniser, loaded on first use (it serialises its decoders)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._recognizer: Recognizer | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Recognizer:
+        with self._lock:
+            if self._recognizer is None:
+                # Imported on first use: the recogniser pulls in numpy, webrtcvad and the
+                # engines, which a server with speech switched off never needs.
+                from kiosk.speech import Recognizer
+
+                s = self._settings
+                self._recognizer = Recognizer(
+                    whisper_model_dir=s.speech_whisper_model_dir,
+                    zh_engine=s.speech_zh_engine,
+                    en_engine=s.speech_en_engine,
+                    zh_guard=s.speech_zh_guard,
+                )
+            return self._recognizer
+
+
+@dataclass(frozen=True, eq=False)
+class KioskServices:
+    """The server's parts; every field is set by ``build_services`` and never replaced."""
+
+    settings: Settings
+    socketio: Any  # the Flask-SocketIO server the investor pages talk to
+    store: SessionStore
+    flows: FlowLibrary
+    flow_versions: FlowVersions
+    guide: GuideVoice
+    media: MediaLoop
+    # Finalising, evaluation and media callbacks: never on the loop, never on a request.
+    executor: ThreadPoolExecutor
+    sealer: EvidenceSealer
+    recognizers: SharedRecognizer
+    sessions: LiveSessions = field(default_factory=LiveSessions)
+    # Models still loading in the background ("face", "speech"): /api/ready answers 503
+    # until this is empty, so a load balancer sends no investor to a cold node.
+    warming: set[str] = field(default_factory=set)
+    closed: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def evidence_keys(self) -> EvidenceKeys:
+        return self.sealer.keys
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.sealer.ledger
+
+    # ------------------------------------------------------------------ live sessions
+
+    def register(self, runner: WitnessRunner) -> None:
+        self.sessions.register(runner)
+
+    def forget(self, runner: WitnessRunner) -> None:
+        self.sessions.forget(runner)
+
+    def by_sid(self, sid: str) -> WitnessRunner | None:
+        return self.sessions.by_sid(sid)
+
+    def live(self) -> list[WitnessRunner]:
+        return self.sessions.all()
+
+    def recognizer(self) -> Recognizer:
+        """The shared speech recogniser (loaded on first use)."""
+        return self.recognizers.get()
+
+    # ------------------------------------------------------------------ sealing
+
+    def seal(self, session_id: str) -> None:
+        """Seal a session's evidence; a failure is logged (the next start tries again)."""
+        with session_context(session_id):
+            try:
+                self.sealer.seal(session_id)
+            except Exception:
+                log.exception("sealing failed; it is retried at the next start")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """End every live session as aborted (server_shutdown) and wait for its recording."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        live = self.live()
+        for runner in live:
+            runner.dispatch(Shutdown())
+        for runner in live:
+            runner.finalised.wait(timeout)
+        self.executor.shutdown(wait=True)
+        self.guide.close()
+        self.media.stop()
+        self.store.engine.dispose()
+
+
+def build_services(settings: Settings, socketio: Any) -> KioskServices:
+    """Open the store, flows, guide voice, media loop and evidence keys of ``settings``.
+
+    Creates the data directories, the database tables and (on first start) the evidence
+    signing key. Raises ConfigError / OSError when they cannot be.
+    """
+    settings.ensure_dirs()
+    store = SessionStore(settings.db_url, settings.sessions_dir,
+                         min_free_mb=settings.min_free_mb)
+    return KioskServices(
+        settings=settings,
+        socketio=socketio,
+        store=store,
+        flows=FlowLibrary(settings.flows_dir),
+        flow_versions=FlowVersions(store),
+        guide=GuideVoice(
+            settings.tts_cache_dir,
+            voices={"zh-CN": settings.voice_zh, "en": settings.voice_en},
+            rates={"zh-CN": settings.tts_rate_zh, "en": settings.tts_rate_en},
+            timeout=settings.tts_timeout_seconds,
+        ),
+        media=MediaLoop(),
+        executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiosk-work"),
+        sealer=EvidenceSealer(settings, store),
+        recognizers=SharedRecognizer(settings),
+    )
+
+
+def current_services() -> KioskServices:
+    """The services of the app handling the current request (blueprints' one accessor)."""
+    services = current_app.extensions[EXTENSION]
+    if not isinstance(services, KioskServices):
+        raise RuntimeError("the app has no kiosk services (build it with create_app)")
+    return services

@@ -1,0 +1,273 @@
+"""Live listening to one investor: the microphone's ring buffer and the answer of a window.
+
+``VoiceObserver`` takes audio frames from the media loop onto a bounded queue; its thread
+resamples them to 16 kHz mono into a ring buffer on the media clock. When an answer window
+closes, ``hear_answer`` cuts the window, recognises it (or takes the answer already heard
+before the window closed) and applies the decision rule. Like the face observer it only
+reports: the early end of an answer through a callback, the verdict as a return value. It
+holds no reference to the witness, writes no timeline and never talks to the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kiosk.logs import session_context
+from kiosk.protocol import StepOutcome
+from kiosk.speech.audio import AudioWindowBuffer
+from kiosk.speech.decide import Decision, decide
+from kiosk.speech.expected import Expected
+from kiosk.speech.recognize import SHOWABLE_ENGINES, Answer, Recognizer
+from kiosk.speech.vad import StreamingVad, detect_speech
+
+if TYPE_CHECKING:
+    from kiosk.session import PlannedStep
+
+log = logging.getLogger(__name__)
+
+
+class VoiceObserver:
+    """One investor's microphone: 48 kHz frames -> 16 kHz mono ring buffer, off the loop.
+
+    The loop only puts frames on a bounded queue; a worker thread resamples them into an
+    ``AudioWindowBuffer`` keyed by media-clock time, from which each answer window is cut.
+    """
+
+    QUEUE_FRAMES = 500  # 10 s of 20 ms frames: a stalled worker drops, never grows
+    # Speculative recognition (see ``listen``): how often the open window is checked, and the
+    # silence after speech that makes the answer worth hearing before the window closes.
+    LISTEN_EVERY_S = 0.4
+    ENDPOINT_SILENCE_S = 0.8
+    # Silence after an answer that passes before the window is closed early (endpointing).
+    # Longer than the pause inside "是的，……我自愿" of the natural voices (≤ 0.6 s measured).
+    EARLY_CLOSE_SILENCE_S = 1.2
+
+    def __init__(self, session_id: str, recognizer: Callable[[], Recognizer]):
+        """Start the buffering thread; ``recognizer()`` gives the server's shared recogniser
+        (called only when an answer is to be heard early)."""
+        self.session_id = session_id
+        self._recognizer = recognizer
+        self.buffer = AudioWindowBuffer(seconds=180)
+        self._queue: queue.Queue = queue.Queue(maxsize=self.QUEUE_FRAMES)
+        self.dropped = 0
+        self._listening: tuple | None = None  # (t0, locale, expected) of the open window
+        self._guess: tuple | None = None  # (t0, spans, Answer) heard before the window closed
+        # (t0, spans, threading.Event) of the early recognition running now: the window's
+        # verdict waits for it rather than starting a second, competing recognition.
+        self._inflight: tuple | None = None
+        self._guess_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"kiosk-voice-{session_id[:8]}",
+                                        daemon=True)
+        self._thread.start()
+
+    # -- speculative recognition -------------------------------------------------------------
+
+    def listen(self, t0: float, locale: str, expected, on_done=None) -> None:
+        """An answer window opened at ``t0``: hear the answer as soon as the investor stops.
+
+        People finish before their window closes. Once the VAD sees speech followed by
+        ``ENDPOINT_SILENCE_S`` of silence, the window so far is recognised in the background;
+        when the window closes, that result is used if no speech came after it (same speech
+        spans), so the verdict follows the window's end at once instead of after Whisper.
+
+        ``on_done()`` is called (from a worker thread, at most once) when that early answer
+        passes (``kiosk.speech.decide``) and ``EARLY_CLOSE_SILENCE_S`` of silence has followed
+        it: the window may close now (endpointing). Unclear answers and refusals never close a
+        window early: the investor keeps the whole window to answer or correct themselves.
+        """
+        with self._guess_lock:
+            self._listening = (t0, locale, expected)
+            self._guess = None
+        threading.Thread(target=self._speculate, args=(t0, locale, expected, on_done),
+                         name=f"kiosk-listen-{self.session_id[:8]}", daemon=True).start()
+
+    def stop_listening(self) -> None:
+        with self._guess_lock:
+            self._listening = None
+
+    def _speculate(self, t0: float, locale: str, expected, on_done=None) -> None:
+        vad = StreamingVad()  # each chunk of the growing window goes through the model once
+        heard_spans = None
+        passed = False  # the early answer passes: close once enough silence follows it
+        with session_context(self.session_id):
+            while True:
+                time.sleep(self.LISTEN_EVERY_S)
+                with self._guess_lock:
+                    if self._listening is None or self._listening[0] != t0:
+                        return
+                end = self.buffer.end_time
+                if end is None or end - t0 < 1.0:
+                    continue
+                try:
+                    pcm = self.buffer.cut(t0, end)
+                    spans = vad.spans(pcm)
+                    silence = pcm.size / 16000 - spans[-1].end if spans else 0.0
+                    if not spans or silence < self.ENDPOINT_SILENCE_S:
+                        passed = False
+                        continue
+                    if spans != heard_spans:
+                        heard_spans = spans
+                        done = threading.Event()
+                        with self._guess_lock:
+                            self._inflight = (t0, spans, done)
+                        try:
+                            answer = self._recognizer().verify(pcm, locale, expected)
+                            passed = decide(answer, expected, 0, 0).outcome == StepOutcome.PASS
+                            with self._guess_lock:
+                                # Kept even if the window closed meanwhile: heard_early may be
+                                # waiting for exactly this answer.
+                                self._guess = (t0, spans, answer)
+                                listening = (self._listening is not None
+                                             and self._listening[0] == t0)
+                        finally:
+                            with self._guess_lock:
+                                if self._inflight is not None and self._inflight[2] is done:
+                                    self._inflight = None
+                            done.set()
+                        if not listening:
+                            return
+                    if passed and on_done is not None and silence >= self.EARLY_CLOSE_SILENCE_S:
+                        on_done()
+                        return
+                except Exception:  # the window's own recognition will run (and report) anyway
+                    log.exception("speculative recognition failed")
+                    return
+
+    # How long the window's verdict waits for an early recognition of the same speech that is
+    # still running (a second recognition would compete with it for the CPU and finish later).
+    INFLIGHT_WAIT_S = 20.0
+
+    def heard_early(self, t0: float, spans) -> Answer | None:
+        """The answer recognised before the window closed, if its speech is all there was.
+
+        When that recognition is still running for the same speech, this waits for it (up to
+        ``INFLIGHT_WAIT_S``) instead of returning None.
+        """
+        with self._guess_lock:
+            guess, inflight = self._guess, self._inflight
+        if _same_speech(guess, t0, spans):
+            return guess[2] if guess is not None else None
+        if inflight is None or not _same_speech(inflight, t0, spans):
+            return None
+        inflight[2].wait(self.INFLIGHT_WAIT_S)
+        with self._guess_lock:
+            guess = self._guess
+        return guess[2] if guess is not None and _same_speech(guess, t0, spans) else None
+
+    def submit(self, frame, t: float) -> None:
+        try:
+            self._queue.put_nowait((frame, t))
+        except Exception:  # queue.Full
+            self.dropped += 1
+
+    def _run(self) -> None:
+        with session_context(self.session_id):
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                try:
+                    self.buffer.feed(*item)
+                except Exception:
+                    log.exception("audio frame could not be buffered")
+
+    def window(self, t0: float, t1: float, timeout: float = 2.0):
+        """The investor's audio in [t0, t1] (waits briefly for frames still in the queue)."""
+        deadline = time.monotonic() + timeout
+        while (self.buffer.end_time or 0.0) < t1 - 0.05 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.buffer.cut(t0, t1)
+
+    def stop(self) -> None:
+        self.stop_listening()
+        try:
+            self._queue.put(None, timeout=1)
+        except Exception:
+            pass
+        self._thread.join(5)
+
+
+def _same_speech(heard: tuple | None, t0: float, spans) -> bool:
+    """Whether ``heard`` = (t0, spans, ...) covers exactly this window's speech spans."""
+    if heard is None or heard[0] != t0 or len(heard[1]) != len(spans):
+        return False
+    return all(abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
+               for a, b in zip(heard[1], spans, strict=True))
+
+
+def _heard(voice: VoiceObserver, recognizer: Recognizer, locale: str, pcm: np.ndarray,
+           t0: float, expected: Expected) -> Answer:
+    """The window's Answer: the early one when no speech followed it, else recognised now."""
+    t = time.perf_counter()
+    early = voice.heard_early(t0, detect_speech(pcm)) if pcm.size else None
+    if early is not None:
+        ms = round(1000 * (time.perf_counter() - t), 1)
+        return dataclasses.replace(early, ms=ms, note=(early.note + "; heard before the window "
+                                                       "closed").lstrip("; "))
+    return recognizer.verify(pcm, locale, expected)
+
+
+def shown_words(answer: Answer, expected: Expected) -> str:
+    """What the investor may be shown of a heard answer: the words of a judged answer, or ""."""
+    if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip():
+        return ""
+    if expected.kind == "read_aloud":
+        return answer.transcript if answer.score >= 0.5 else ""
+    return answer.transcript if answer.intent in ("affirm", "deny", "phrase") else ""
+
+
+def expected_for(step: PlannedStep) -> Expected:
+    """What a planned question or read-aloud step expects to hear (``speech.Expected``)."""
+    if step.kind == "read_aloud":
+        return Expected("read_aloud", text=step.read_text, required=tuple(step.required))
+    return Expected(step.expect or "affirm", phrases=list(step.phrases), requested=step.answer,
+                    refuse=tuple(step.refuse))
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The verdict on one answer window: the decision rule's outcome, the evidence's detail
+    (transcript, intent, score, engine, model hash, speech spans on the media clock, ...),
+    and the Answer, Decision and Expected it came from."""
+
+    outcome: str
+    detail: dict
+    answer: Answer
+    decision: Decision
+    expected: Expected
+
+
+def hear_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, step: PlannedStep,
+                window: tuple[float, float], attempt: int) -> Heard:
+    """Cut the answer window ``(t0, t1)`` (media seconds), recognise it, apply the decision
+    rule (``kiosk.speech.decide``) for this ``attempt`` of ``step``."""
+    expected = expected_for(step)
+    voice.stop_listening()
+    pcm = voice.window(*window)
+    answer = _heard(voice, recognizer, locale, pcm, window[0], expected)
+    decision = decide(answer, expected, attempt, step.retries)
+    detail = {
+        "speech_present": answer.speech_present,
+        "transcript": answer.transcript,
+        "intent": answer.intent,
+        "score": round(float(answer.score), 3),
+        "engine": answer.engine,
+        "model_sha256": answer.model_sha256,
+        "speech_spans": [[round(window[0] + s.start, 3), round(window[0] + s.end, 3)]
+                         for s in answer.spans],
+        "decision_reason": decision.reason,
+        "note": answer.note,
+        **({"expected_text": expected.text, "required": list(expected.required)}
+           if expected.kind == "read_aloud" else {}),
+        "recognise_ms": round(answer.ms, 1),
+    }
+    return Heard(decision.outcome, detail, answer, decision, expected)

@@ -1,0 +1,64 @@
+"""Planning a witness: a flow's steps filled in for one investor, with its random draws.
+
+One rule for the time the camera watches (``kiosk.flows.model.observe_seconds``, as in the
+flow's time estimate); a question's answer window is the flow's ``answer_seconds``.
+"""
+
+from __future__ import annotations
+
+import random
+
+from kiosk import session as sm
+from kiosk.flows.model import observe_seconds
+
+
+def plan_witness(
+    flow, locale: str, variables: dict, rng: random.Random
+) -> tuple[sm.PlannedStep, ...]:
+    """Fill in the flow's texts for this investor and make its random draws."""
+    steps = []
+    for step in flow.steps:
+        kind = step.kind
+        draw = None
+        challenges: tuple[str, ...] = ()
+        read_text = None
+        required: tuple[str, ...] = ()
+        answer, accepted, refuse = None, (), ()
+        if kind == "read_aloud":
+            draw = flow.draw_read_aloud(step, locale, rng)
+            read_text = flow.reading_text(step, locale, variables, draw)
+            required = flow.reading_required(step, locale, variables)
+        elif kind == "question":
+            answer, accepted, refuse = step.answer_spec(locale)
+        elif kind == "challenge":
+            challenges = tuple(flow.draw_challenges(step, rng))
+            draw = list(challenges)
+        text = flow.prompt_text(step, locale, variables, draw=draw)
+        spoken = flow.prompt_text(step, locale, variables, draw=draw, spoken=True)
+        steps.append(sm.PlannedStep(
+            id=step.id,
+            kind=kind,
+            text=text,
+            title=step.label(locale),
+            answer_seconds=getattr(step, "answer_seconds", None),
+            seconds=_window_seconds(step, challenges),
+            retries=step.retries,
+            on_fail=step.on_fail,
+            expect=getattr(step, "expect", None),
+            phrases=accepted,
+            read_text=read_text,
+            answer=answer,
+            refuse=refuse,
+            required=required,
+            challenges=challenges,
+            spoken=spoken,
+        ))
+    return tuple(steps)
+
+
+def _window_seconds(step, challenges) -> float | None:
+    """How long the camera or a wait step gets, from the flow's settings (the camera's time
+    by the same rule as the flow's time estimate: ``kiosk.flows.model.observe_seconds``)."""
+    if step.kind == "wait":
+        return step.seconds
+    return observe_seconds(step.kind, step.timeout, len(challenges))

@@ -1,0 +1,105 @@
+"""The ports a ``WitnessRunner`` runs its effects through, as typed ``Protocol``s.
+
+The runner only dispatches events to ``kiosk.session`` and carries out the effects it returns;
+every piece of I/O goes through one of these. The server passes the real ones (the chained
+timeline file, the investor's socket, ``threading.Timer``s, the guide's TTS, the aiortc peer,
+the face and voice observers); a test may pass its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from kiosk.guide import Prompt
+from kiosk.protocol import ServerEvent
+from kiosk.session import PlannedStep
+
+
+class Timeline(Protocol):
+    """The session's hash-chained evidence timeline (``kiosk.timeline.TimelineWriter``)."""
+
+    def append(self, type_: str, data: dict | None = None,
+               t: float | None = None) -> dict | None:
+        """Write one event at media time ``t`` (now if None); None for a counted repeat.
+        ValueError once closed, OSError when it cannot be written."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class PageChannel(Protocol):
+    """The investor's page: server -> page messages (``kiosk.protocol.ServerEvent``)."""
+
+    def emit(self, event: ServerEvent, data: dict) -> None: ...
+
+
+class Timers(Protocol):
+    """Named one-shot timers; starting a name again replaces its timer."""
+
+    def start(self, name: str, seconds: float, fire: Callable[[], None]) -> None: ...
+
+    def cancel(self, name: str) -> None: ...
+
+    def cancel_all(self) -> None: ...
+
+
+class Guide(Protocol):
+    """The guide's voice (``kiosk.guide.GuideVoice``)."""
+
+    def render(self, text: str, locale: str, rate: int | None = None,
+               spoken: str | None = None) -> Prompt:
+        """The prompt's audio for ``text``; GuideError when it cannot be rendered."""
+        ...
+
+    def prerender(self, items: list[tuple]) -> object:
+        """Render ``(text, locale, spoken)`` items in the background."""
+        ...
+
+
+class MediaPeer(Protocol):
+    """The investor's media connection (``kiosk.media.peer.InvestorPeer``)."""
+
+    async def close(self) -> None: ...
+
+
+class StepJudge(Protocol):
+    """Judges a step's observation window ``(t0, t1)`` (media seconds): ``(outcome, detail)``
+    with outcome a ``kiosk.protocol.StepOutcome``. May block (recognition); it runs on a
+    worker thread, never under the session's lock."""
+
+    def judge(self, step: PlannedStep, window: tuple[float, float], seq: int,
+              attempt: int) -> tuple[str, dict]: ...
+
+
+class ThreadTimers:
+    """``Timers`` on ``threading.Timer`` (daemon threads named after the session)."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._timers: dict[str, threading.Timer] = {}
+        self._lock = threading.Lock()
+
+    def start(self, name: str, seconds: float, fire: Callable[[], None]) -> None:
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        timer.name = f"kiosk-timer-{name}-{self._label}"
+        with self._lock:
+            old = self._timers.pop(name, None)
+            self._timers[name] = timer
+        if old is not None:
+            old.cancel()
+        timer.start()
+
+    def cancel(self, name: str) -> None:
+        with self._lock:
+            old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()

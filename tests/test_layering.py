@@ -1,0 +1,186 @@
+"""The package's layering, read from the source with ``ast``.
+
+- Only ``kiosk/web`` and the command-line entry points import ``kiosk.web``: the witness
+  runner, recovery, review and the rest never depend on the HTTP layer.
+- A ``kiosk.*`` import inside a function never hides an import cycle (making it a top-level
+  import must not close a loop of top-level imports), and each one says why it is there, in
+  a comment on its line or the line above (a heavy or optional dependency, start-up time).
+  The command modules are the exception: each command loads only what it runs, so that
+  ``kiosk --help`` and every other command start without loading the server.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+KIOSK = Path(__file__).resolve().parent.parent / "kiosk"
+
+# Entry points that build the whole server, and may therefore import kiosk.web.
+MAY_IMPORT_WEB = {
+    "kiosk.cli": "the command line: `kiosk serve` starts the web server",
+    "kiosk.review.bench": "`python -m kiosk.review.bench` serves the whole app to time replay",
+}
+# Imports inside a function in modules this check may not edit, with their reason.
+LAZY_ELSEWHERE = {
+    ("kiosk.speech.engines.whisper", "kiosk.speech.whisper_proc"):
+        "the worker process (faster-whisper, CTranslate2) starts only when Whisper is used",
+    ("kiosk.media.peer", "kiosk.media.recorder"):
+        "the recorder is attached with the first accepted offer",
+}
+# Command modules: every command imports what it runs inside its own function.
+COMMAND_MODULES = {
+    "kiosk.cli", "kiosk.bench", "kiosk.review.bench", "kiosk.evaluation.cli",
+    "kiosk.evidence.cli", "kiosk.flows.cli", "kiosk.liveness.cli", "kiosk.review.cli",
+    "kiosk.speech.cli",
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(KIOSK.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in sorted(KIOSK.rglob("*.py"))}
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _targets(node: ast.Import | ast.ImportFrom, here: str) -> list[str]:
+    """The kiosk modules an import statement loads."""
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    else:
+        if node.level:  # relative: resolve against this module's package
+            package = here if MODULES[here].name == "__init__.py" else here.rpartition(".")[0]
+            for _ in range(node.level - 1):
+                package = package.rpartition(".")[0]
+            base = f"{package}.{node.module}" if node.module else package
+        else:
+            base = node.module or ""
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
+                 for a in node.names]
+    return sorted({n for n in names if n == "kiosk" or n.startswith("kiosk.")})
+
+
+def imports(name: str) -> tuple[list[tuple[str, int]], list[tuple[str, ast.stmt]]]:
+    """``(top-level, in-function)`` kiosk imports of a module, without TYPE_CHECKING ones:
+    top-level as (target, line), in-function as (target, statement)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    top: list[tuple[str, int]] = []
+    lazy: list[tuple[str, ast.stmt]] = []
+
+    def walk(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for stmt in child.orelse:
+                    walk(stmt, in_function)
+                continue
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                for target in _targets(child, name):
+                    if in_function:
+                        lazy.append((target, child))
+                    else:
+                        top.append((target, child.lineno))
+            walk(child, in_function or isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    walk(tree, False)
+    return top, lazy
+
+
+IMPORTS = {name: imports(name) for name in MODULES}
+
+
+def _ancestors(name: str) -> set[str]:
+    parts = name.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts))}
+
+
+def top_level_graph() -> dict[str, set[str]]:
+    """module -> the modules its top-level imports load (their packages included, but not
+    a module's own packages: those are loaded before it anyway)."""
+    graph: dict[str, set[str]] = {}
+    for name, (top, _lazy) in IMPORTS.items():
+        edges = set()
+        for target, _line in top:
+            for t in {target} | _ancestors(target):
+                if t in MODULES and t != name and t not in _ancestors(name):
+                    edges.add(t)
+        graph[name] = edges
+    return graph
+
+
+def reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return False
+
+
+def test_only_the_web_layer_and_the_command_line_import_kiosk_web():
+    offenders = []
+    for name, (top, lazy) in IMPORTS.items():
+        if name == "kiosk.web" or name.startswith("kiosk.web.") or name in MAY_IMPORT_WEB:
+            continue
+        for target, where in top + [(t, s.lineno) for t, s in lazy]:
+            if target == "kiosk.web" or target.startswith("kiosk.web."):
+                offenders.append(f"{MODULES[name].relative_to(KIOSK.parent)}:{where} "
+                                 f"imports {target}")
+    assert offenders == [], "\n".join(offenders)
+
+
+def test_no_import_inside_a_function_hides_a_cycle():
+    graph = top_level_graph()
+    hidden = []
+    for name, (_top, lazy) in IMPORTS.items():
+        for target, stmt in lazy:
+            if target in MODULES and target != name and target not in _ancestors(name) \
+                    and reaches(graph, target, name):
+                hidden.append(f"{MODULES[name].relative_to(KIOSK.parent)}:{stmt.lineno} "
+                              f"imports {target}, which imports {name} back")
+    assert hidden == [], "\n".join(hidden)
+
+
+def test_every_import_inside_a_function_says_why():
+    silent = []
+    for name, (_top, lazy) in IMPORTS.items():
+        if name in COMMAND_MODULES:
+            continue
+        lines = MODULES[name].read_text(encoding="utf-8").splitlines()
+        for target, stmt in lazy:
+            if (name, target) in LAZY_ELSEWHERE:
+                continue
+            first = lines[stmt.lineno - 1]
+            above = lines[stmt.lineno - 2].strip() if stmt.lineno > 1 else ""
+            if "#" not in first and not above.startswith("#"):
+                silent.append(f"{MODULES[name].relative_to(KIOSK.parent)}:{stmt.lineno} "
+                              f"imports {target} inside a function without a reason")
+    assert silent == [], "\n".join(sorted(set(silent)))
+
+
+def test_the_checks_see_what_they_check():
+    """The walk finds the imports it must judge (so the tests above cannot pass vacuously):
+    top-level ones, ones inside functions, TYPE_CHECKING ones left out, and a lazy import
+    back into a module's importers is recognised as a cycle."""
+    assert any(t == "kiosk.services" for t, _ in IMPORTS["kiosk.web.app"][0])
+    assert any(t == "kiosk.speech" for t, _ in IMPORTS["kiosk.services"][1])
+    assert any(t == "kiosk.evidence.package" for t, _ in IMPORTS["kiosk.store"][1])
+    assert not any(t == "kiosk.witness.runner" for t, _ in sum(IMPORTS["kiosk.services"], []))
+    graph = top_level_graph()
+    assert "kiosk.session" in graph["kiosk.witness.runner"]
+    assert reaches(graph, "kiosk.web.app", "kiosk.witness.runner")
+    assert not reaches(graph, "kiosk.witness.runner", "kiosk.web.app")
+    # kiosk.timeline importing the runner inside a function would hide this cycle:
+    assert reaches(graph, "kiosk.witness.runner", "kiosk.timeline")

@@ -1,0 +1,160 @@
+"""WitnessRunner through its ports: a fake page, hand-fired timers, a guide without a voice and
+a judge that passes, around the real state machine, timeline, store and seal."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kiosk import session as sm
+from kiosk.config import load_settings
+from kiosk.errors import GuideError
+from kiosk.protocol import PageEvent, ServerEvent, StepOutcome
+from kiosk.services import build_services
+from kiosk.timeline import read_timeline, verify_chain
+from kiosk.witness.intake import Applicant, CreateSession, open_witness
+from kiosk.witness.runner import WitnessRunner
+from tests.kiosk_server import make_flows_dir
+
+WAIT = 60  # seconds a worker thread may take on a loaded machine (not a speed check)
+
+
+class Page:
+    """A PageChannel that keeps what it is sent."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, dict]] = []
+        self.changed = threading.Condition()
+
+    def emit(self, event, data):
+        with self.changed:
+            self.sent.append((str(event), data))
+            self.changed.notify_all()
+
+    def wait_for(self, event: str, count: int = 1) -> list[dict]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.of(event)) >= count, WAIT), self.sent
+            return self.of(event)
+
+    def of(self, event: str) -> list[dict]:
+        return [d for e, d in self.sent if e == event]
+
+
+class HandTimers:
+    """Timers that fire only when the test says so."""
+
+    def __init__(self):
+        self.pending: dict[str, tuple[float, object]] = {}
+
+    def start(self, name, seconds, fire):
+        self.pending[name] = (seconds, fire)
+
+    def cancel(self, name):
+        self.pending.pop(name, None)
+
+    def cancel_all(self):
+        self.pending.clear()
+
+    def fire(self, name):
+        _seconds, fire = self.pending.pop(name)
+        fire()
+
+
+class MuteGuide:
+    """A guide whose voice cannot be rendered: the page shows the subtitle instead."""
+
+    def render(self, text, locale, rate=None, spoken=None):
+        raise GuideError("no voice in this test")
+
+    def prerender(self, items):
+        return None
+
+
+class PassingJudge:
+    def __init__(self):
+        self.calls: list[tuple[str, tuple[float, float], int, int]] = []
+
+    def judge(self, step, window, seq, attempt):
+        self.calls.append((step.id, window, seq, attempt))
+        return StepOutcome.PASS, {"engine": "test"}
+
+
+@pytest.fixture()
+def services(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "data",
+                             flows_dir=make_flows_dir(tmp_path / "flows"),
+                             liveness=False, speech=False)
+    services = build_services(settings, socketio=None)
+    yield services
+    services.shutdown()
+
+
+def test_a_witness_runs_to_its_seal_through_the_ports(services):
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="11010119900101123X"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page, timers, judge = Page(), HandTimers(), PassingJudge()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-1", page,
+                           timers=timers, guide=MuteGuide(), judge=judge)
+    services.register(runner)
+    runner.start()
+    runner.heartbeat()
+    assert set(timers.pending) == {"heartbeat"}
+    runner.dispatch(sm.MediaConnected())
+
+    def play(step_index: int) -> int:
+        step = page.wait_for(ServerEvent.STEP, step_index + 1)[step_index]
+        assert step["prompt"] is None and step["reading_seconds"] > 0  # no voice: read it
+        assert "prompt" in timers.pending
+        runner.prompt_report(PageEvent.PROMPT_STARTED, step["seq"])
+        runner.prompt_report(PageEvent.PROMPT_ENDED, step["seq"])
+        return step["seq"]
+
+    play(0)
+    seq = play(1)
+    (opened,) = page.wait_for(ServerEvent.WINDOW_OPEN)
+    assert (opened["step"], opened["seq"], opened["seconds"]) == ("ready", seq, 3)
+    assert timers.pending["window"][0] == 3
+    timers.fire("window")  # the answer window ends
+    page.wait_for(ServerEvent.STEP, 3)  # judged on a worker: pass, so the next step is sent
+    ((step_id, window, judged_seq, attempt),) = judge.calls
+    assert (step_id, judged_seq, attempt) == ("ready", seq, 0) and window[0] <= window[1]
+    play(2)
+    assert page.wait_for(ServerEvent.FINISHED) == [{"session_id": row.id}]
+    assert runner.finalised.wait(WAIT) and runner.end_written.wait(WAIT)
+    assert timers.pending == {}  # the end cancelled every timer
+    runner.heartbeat()  # too late: no timer starts after the end
+    assert timers.pending == {}
+
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    assert verify_chain(events) is None
+    types = [e["type"] for e in events]
+    assert types.count("guide_degraded") == 3 and "recording_missing" in types
+    result = next(e["data"] for e in events if e["type"] == "step_result")
+    assert (result["step"], result["outcome"], result["engine"]) == ("ready", "pass", "test")
+    stored = services.store.get(row.id)
+    assert (stored.state, stored.end_reason) == ("finished", "completed")
+    assert stored.sealed_at is not None  # sealed by the services' evidence sealer
+    assert services.live() == []  # forgotten once finalised
+    # Only the page channel was used: nothing went to a socket.
+    assert [e for e, _ in page.sent] == ["step", "step", "window_open", "window_close", "step",
+                                         "finished"]
+
+
+def test_a_refused_prompt_report_is_answered_on_the_page(services):
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="11010119900101123X"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page = Page()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-2", page,
+                           timers=HandTimers(), guide=MuteGuide(), judge=PassingJudge())
+    runner.start()
+    runner.prompt_report(PageEvent.PROMPT_ENDED, 7)  # no prompt 7 was sent
+    assert page.of(ServerEvent.ERROR) == [{"code": "out_of_order",
+                                           "message": "prompt 7 is not current"}]
+    runner.dispatch(sm.Cancel())
+    assert page.wait_for(ServerEvent.ABORTED) == [{"reason": "cancelled", "state": "aborted"}]
+    assert runner.finalised.wait(WAIT)
