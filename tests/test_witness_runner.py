@@ -92,7 +92,7 @@ def services(tmp_path):
 
 def test_a_witness_runs_to_its_seal_through_the_ports(services):
     row, token = open_witness(services, CreateSession(
-        applicant=Applicant(name="Test Person", id_number="11010119900101123X"),
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
         locale="en", flow_id="quick"))
     row = services.store.consume(token)
     page, timers, judge = Page(), HandTimers(), PassingJudge()
@@ -145,7 +145,7 @@ def test_a_witness_runs_to_its_seal_through_the_ports(services):
 
 def test_a_refused_prompt_report_is_answered_on_the_page(services):
     row, token = open_witness(services, CreateSession(
-        applicant=Applicant(name="Test Person", id_number="11010119900101123X"),
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
         locale="en", flow_id="quick"))
     row = services.store.consume(token)
     page = Page()

@@ -138,6 +138,7 @@ def _blank(rng: random.Random) -> Image.Image:
 
 
 def _portrait(face: str) -> Image.Image:
+    # Deferred: kiosk.testing.faces pulls in mediapipe's test media only when a portrait is drawn.
     from kiosk.testing.faces import face_photo
 
     rgb = face_photo(face)
