@@ -171,6 +171,15 @@ class MediaLoop:
         self.loop.call_soon(self._ready.set)
         self._lag_task = self.loop.create_task(self.lag.run())
         self.loop.run_forever()
+        # Let the cancelled watch finish, or asyncio reports it "destroyed but pending".
+        task = self._lag_task
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            try:
+                self.loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                pass
 
     def submit(self, coro) -> concurrent.futures.Future:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
