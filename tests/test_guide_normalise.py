@@ -624,7 +624,6 @@ DASHES = [
     ("保本比例——100%", "zh-CN", "保本比例，百分之一百"),
     ("注意——5%的波动", "zh-CN", "注意，百分之五的波动"),
     ("注意—5%的波动", "zh-CN", "注意，百分之五的波动"),
-    ("保本比例-100%", "zh-CN", "保本比例，百分之一百"),
     ("3个月-6个月", "zh-CN", "三个月到六个月"),
     ("4月-6月", "zh-CN", "四月到六月"),
     ("1号-5号", "zh-CN", "一号到五号"),
@@ -795,3 +794,62 @@ def test_the_guide_renders_liaojie_and_yinhang_right(guide):
     said = toned(prompt.spoken)
     assert said == toned("nin2 shi4 fou3 liao3 jie3 yin2 hang2 ka3 huan2 kuan3 gui1 ze2？")
     assert toned("了") not in said and toned("行") not in said and toned("还") not in said
+
+
+# A third fresh tester (#15): a hyphen before a number after a Chinese word that was not in a
+# list of value words became a pause or 到, so a loss was heard as nothing or a range (and + was
+# 正: a gain heard, a loss not). A hyphen before a number is a range only after a quantity of
+# the same kind (3个月-6个月, 3%-5%, 2023年-2024年); otherwise it is a minus sign.
+MINUS = [
+    ("近1年-5.2%，近3年-12.4%", "zh-CN", "近一年负百分之五点二，近三年负百分之十二点四"),
+    ("近一年-5.2%", "zh-CN", "近一年负百分之五点二"),
+    ("近三个月-1.1%", "zh-CN", "近三个月负百分之一点一"),
+    ("2023年-15.6%", "zh-CN", "二〇二三年负百分之十五点六"),
+    ("2023年-2024年", "zh-CN", "二〇二三年到二〇二四年"),
+    ("本基金+3.2%，基准-1.1%", "zh-CN", "本基金正百分之三点二，基准负百分之一点一"),
+    ("同比-12%", "zh-CN", "同比负百分之十二"),
+    ("年化-5%", "zh-CN", "年化负百分之五"),
+    ("去年-12%", "zh-CN", "去年负百分之十二"),
+    ("成立以来-3%", "zh-CN", "成立以来负百分之三"),
+    ("本金-5万元", "zh-CN", "本金负五万元"),
+    ("利润总额-2.1亿元", "zh-CN", "利润总额负二点一亿元"),
+    ("夏普比率-0.35", "zh-CN", "夏普比率负零点三五"),
+    ("保本比例-100%", "zh-CN", "保本比例负百分之一百"),  # a hyphen is said as written
+    ("区间-10%至10%", "zh-CN", "区间负百分之十至百分之十"),
+    ("从-5%到+5%", "zh-CN", "从负百分之五到正百分之五"),
+    ("-3%到-5%", "zh-CN", "负百分之三到负百分之五"),
+    ("在-3%至-5%之间", "zh-CN", "在负百分之三至负百分之五之间"),
+    ("损失可能达到-30%~-50%", "zh-CN", "损失可能达到负百分之三十到负百分之五十"),
+    ("近1年 -5.2%", "zh-CN", "近一年 负百分之五点二"),
+    # Ranges stay ranges: the same kind of quantity on both sides.
+    ("3个月-6个月", "zh-CN", "三个月到六个月"),
+    ("3个月-1年", "zh-CN", "三个月到一年"),
+    ("3%-5%", "zh-CN", "百分之三到百分之五"),
+    ("2023-2024年", "zh-CN", "二〇二三到二〇二四年"),
+    ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
+    ("4月-6月", "zh-CN", "四月到六月"),
+    ("100万-500万元", "zh-CN", "一百万到五百万元"),
+    ("注意—5%的波动", "zh-CN", "注意，百分之五的波动"),  # an explicit dash is a pause
+    ("1年-3年", "zh-CN", "一年到三年"),
+    # English: a minus sign wherever a sign can stand, "to" only between like quantities.
+    ("1 year: -5.2%, 3 years: -12.4%", "en", "1 year: minus 5.2%, 3 years: minus 12.4%"),
+    ("from -5% to +5%", "en", "from minus 5% to plus 5%"),
+    ("losses of -30%~-50%", "en", "losses of minus 30% to minus 50%"),
+    ("近1年-5.2%", "en", "Jin 1 Nian minus 5.2%"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), MINUS)
+def test_a_hyphen_before_a_number_is_a_minus_unless_a_like_quantity_is_before_it(
+        written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("2023 -15.6%", "en", "2023 minus 15.6%"),  # a space before the hyphen, none after: a sign
+    ("2023 -15.6%", "zh-CN", "两千零二十三 负百分之十五点六"),
+    ("3 - 5 days", "en", "3 to 5 days"),
+    ("T -1", "en", "T minus 1"),
+])
+def test_a_hyphen_spaced_from_the_number_before_it_is_a_sign(written, locale, spoken):
+    assert speakable(written, locale) == spoken

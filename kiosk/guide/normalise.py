@@ -10,8 +10,8 @@ outside its dictionary as its code point. The passes below, in order, fix each c
 
 1. Fold: NFKC (full-width forms; the full-width comma stays one, never a thousands
    separator), every middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to
-   ASCII, >= <= ≧ ≦ to ≥ ≤. Then dashes: —— is a pause, a hyphen before a digit a sign only
-   where a sign can stand, else 到 after a quantity (3个月-6个月) or a pause (``_hyphen``).
+   ASCII, >= <= ≧ ≦ to ≥ ≤. Then dashes: —— is a pause; a hyphen before a digit is 到 after a
+   quantity of the same kind (3个月-6个月), else a minus sign (近1年-5.2%: ``_hyphen``).
    Codes of letters and digits (HT2024001) are letters, then digits one by one.
 2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
    ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
@@ -57,7 +57,7 @@ from kiosk.speech.textnorm import (
 )
 
 # Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/3"
+NORMALISER_VERSION = "speakable/4"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -355,23 +355,47 @@ _EM_DASH_RUN = re.compile(r"\s*[\u2014\u2015]{2,}\s*")
 _EM_DASH_RANGE = re.compile(r"(?<=\d)\s*[\u2014\u2015]\s*(?=\d)")
 _EM_DASH = re.compile(r"\s*[\u2014\u2015]\s*")
 _HYPHEN_DIGIT = re.compile(r"-(?=\d)|(?<=\d)\u2212(?=\d)")
-# Words after which "-5%" is a signed value (收益-3.5%, 涨跌幅：-2%, 下跌-3%: what is written
-# is said, 下跌负百分之三).
-_ZH_SIGN_WORDS = re.compile(r"(?:收益率?|回报率?|涨跌幅?|涨幅|跌幅|增长率?|增幅|降幅|变动|变化|"
-                            r"利润|盈亏|损益|净值|余额|温度|气温|下跌|上涨|跌|涨|为|是|达|约|"
-                            r"至少|最低|最高|低至|高达|等于|记为|计为)[：:\s]*\Z")
-# A quantity before the hyphen (3个月-6个月, 4月-6月, 1号-5号, 2023年-2024年): a range, 到.
-_ZH_QUANTITY_BEFORE = re.compile(r"[\d〇零一二两三四五六七八九十百千万亿]\s*(?:个|多个)?"
-                                 r"(?:月|年|日|号|天|周|小时|分钟|点|时|岁|元|万元?|亿元?|股|手|"
-                                 r"份|次|倍|个?交易日|个?工作日|期|秒|分)\s*\Z")
+# A quantity before the hyphen: a number and its unit (3个月, 4月, 1号, 2023年, 近一年, 100万).
+# The hyphen is a range, 到, only when a quantity of the same kind follows (3个月-6个月,
+# 2023年-2024年, 3个月-1年); before anything else (近1年-5.2%, 2023年-15.6%) it is a minus sign.
+_ZH_UNIT = (r"(?:个|多个)?(?:个?交易日|个?工作日|小时|分钟|月|年|日|号|天|周|点|时|岁|期|秒|分|"
+            r"万元|亿元|元|块|万|亿|千|百|股|手|份|次|倍|只|户|人|名|笔|张|家)")
+_ZH_QUANTITY_BEFORE = re.compile(rf"(?P<n>\d*)[\d〇零一二两三四五六七八九十百千万亿]\s*"
+                                 rf"(?P<u>{_ZH_UNIT})\s*\Z")
+_ZH_QUANTITY_AFTER = re.compile(rf"\d+(?:[.,]\d+)*\s*(?P<u>{_ZH_UNIT}|[%‰‱])?")
+_ZH_TIME_UNITS = frozenset("交易日 工作日 小时 分钟 月 年 日 号 天 周 点 时 期 秒 分".split())
+_ZH_MONEY_UNITS = frozenset("万元 亿元 元 块 万 亿 千 百".split())
 _OPENING = "([{（【《〈「『“‘\"'"
+
+
+def _unit_kind(unit: str) -> str:
+    """What a unit measures, for telling a range (3个月-1年) from a sign (近1年-5.2%)."""
+    unit = unit.lstrip("多个") or unit
+    if unit in _ZH_TIME_UNITS:
+        return "time"
+    return "money" if unit in _ZH_MONEY_UNITS else unit
+
+
+def _zh_like_quantities(text: str, j: int, p: int) -> bool:
+    """Whether the quantity ending at ``j`` and the number after the hyphen at ``p`` are of
+    the same kind (3个月-6个月, 100万-500万元, 2023年-2024年, 2023年-2024), making it a range."""
+    before = _ZH_QUANTITY_BEFORE.search(text, max(0, j - 16), j)
+    if before is None:
+        return False
+    after = _ZH_QUANTITY_AFTER.match(text, p + 1)
+    assert after is not None  # a digit follows the hyphen
+    if after.group("u") is None:  # a bare number: a range only for years (2023年-2024)
+        return before.group("u") == "年" and len(before.group("n")) == 3 and \
+            re.fullmatch(r"\d{4}", after.group(0).strip()) is not None
+    return _unit_kind(before.group("u")) == _unit_kind(after.group("u"))
 
 
 def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     """What a '-' right before a digit is: kept as '-' (a range, date, phone or code after a
-    digit, letter or %, left to the rules that know them), a sign '−' (at the start, after an
-    opening bracket, punctuation, a comparison or a value word such as 收益), '到' / "to"
-    (after a quantity with its unit: 3个月-6个月), or a pause (保本比例-100%)."""
+    digit, letter or %, left to the rules that know them), '到' / "to" after a quantity of
+    the same kind as the one after it (3个月-6个月, 2023年-2024年), else a minus sign '−'
+    (收益-3.5%, 近1年-5.2%, 基准-1.1%, 从-5%到+5%): a minus is never dropped, as a loss said
+    without it is heard as a gain. A pause is written as a dash (—, ——), not a hyphen."""
     if m.group(0) == "\u2212":  # 3−5 between digits: a range, as an ASCII hyphen would be
         return "-"
     p = m.start()
@@ -383,13 +407,13 @@ def _hyphen(text: str, m: re.Match, zh: bool) -> str:
         j -= 1
     before = text[j - 1] if j else ""
     if not _CJK.match(before or " "):
-        return "-" if prev == " " and before else "\u2212"
-    window = text[max(0, j - 12):j]
-    if _ZH_SIGN_WORDS.search(window):
-        return "\u2212"
-    if _ZH_QUANTITY_BEFORE.search(window):
+        # "fell -3%", "T -1": left to the sign rules; "2023 -15.6%" (a space before the
+        # hyphen, none after it): a sign, not a range
+        spaced_sign = before.isdigit() or before in "%‰‱"
+        return "-" if prev == " " and before and not spaced_sign else "\u2212"
+    if _zh_like_quantities(text, j, p):
         return "到" if zh else " to "
-    return "，" if zh else ", "
+    return "\u2212"
 
 
 def _dashes(text: str, zh: bool) -> str:
@@ -573,7 +597,7 @@ _ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当�
                             r"(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
                          r"(?P<unit>[%‰‱])")
-_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?:-|~|至)\s*"
+_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?P<sep>-|~|至)\s*"
                     rf"(?P<b>{_NUM})\s*(?P<ub>[%‰‱])?")
 # Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
 _ZH_TIME_RANGE = re.compile(r"([点分秒])\s*-\s*(?=[零一二三四五六七八九十两])")
@@ -616,7 +640,8 @@ def _cued_digits(m: re.Match, locale: str) -> str:
 def _zh_range(m: re.Match) -> str:
     ua, ub = m.group("ua"), m.group("ub") or ""
     unit_a = ua or ub  # 3-5% is 百分之三到百分之五
-    return f"{m.group('a')}{unit_a}到{m.group('b')}{ub}"
+    sep = "至" if m.group("sep") == "至" else "到"  # 至 is said as written
+    return f"{m.group('a')}{unit_a}{sep}{m.group('b')}{ub}"
 
 
 _ZH_PER = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
@@ -774,7 +799,9 @@ def _zh_date_iso(m: re.Match) -> str:
 # --------------------------------------------------------------------------- English
 
 _EN_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_EN_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]?)\s*(?:-|~)\s*(?P<b>{_NUM})")
+# (-30%~-50%: "minus 30% to minus 50%"; the sign of the second number is kept for _SIGNED.)
+_EN_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]?)\s*(?:-|~(?P<bs>\s*[-\u2212+]?))"
+                       rf"\s*(?P<b>{_NUM})")
 # am / pm after a clock time: 3:00 pm, 3:00PM, 3:00 p.m.
 _AM_PM = r"(?P<ampm>[AaPp])(?:\.\s?[Mm]\.?|\s?[Mm])(?![A-Za-z])"
 _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
@@ -941,7 +968,8 @@ def _en_speakable(text: str) -> str:
     text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
     text = _en_long_digits(text)
-    text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to {m.group('b')}", text)
+    text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to "
+                         f"{(m.group('bs') or '').strip()}{m.group('b')}", text)
     text = _SIGNED.sub(lambda m: {"-": "minus ", "\u2212": "minus ", "+": "plus ",
                                   "±": "plus or minus "}[m.group("sign")] + m.group("n"), text)
     text = _EN_FRACTION.sub(_en_fraction, text)
