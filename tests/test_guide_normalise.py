@@ -612,8 +612,7 @@ def test_check_warns_on_an_ambiguous_ascii_comma(written):
     assert written[issue.offset].isdigit()
 
 
-@pytest.mark.parametrize("written", ["共3,200名", "1,234,567 shares", "options 1, 2, 3",
-                                     "共3，200名"])
+@pytest.mark.parametrize("written", ["共3,200名", "1,234,567 shares", "options 1, 2, 3"])
 def test_thousands_and_lists_are_not_warned(written):
     assert not [i for i in speech_issues(written, "zh-CN") if "comma" in i.message]
 
@@ -853,3 +852,36 @@ def test_a_hyphen_before_a_number_is_a_minus_unless_a_like_quantity_is_before_it
 ])
 def test_a_hyphen_spaced_from_the_number_before_it_is_a_sign(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Amounts typed on a Chinese keyboard in full-width mode: 3，000元 was read 三，零零零元. A
+# full-width comma after one to three digits (no letter before them) and before exactly three
+# digits and then 元 / 万 / 亿 / 股 / 份, a '.' or the end groups thousands; anything else
+# (C3，100万元, 共3，200名) is a list, and `flows check` warns about every one of them.
+FULL_WIDTH_THOUSANDS = [
+    ("最低投资3，000元", "zh-CN", "最低投资三千元"),
+    ("１，０００元", "zh-CN", "一千元"),
+    ("共计1，234.56元", "zh-CN", "共计一千二百三十四点五六元"),
+    ("共1，234，567股", "zh-CN", "共一百二十三万四千五百六十七股"),
+    ("净值为1，000", "zh-CN", "净值为一千"),
+    ("C3，100万元", "zh-CN", "C 三，一百万元"),  # a level, then an amount: a list
+    ("共3，200名", "zh-CN", "共三，二百名"),
+    ("选项1，2024版", "zh-CN", "选项一，二〇二四版"),
+    ("3，000元", "en", "3000 yuan"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), FULL_WIDTH_THOUSANDS)
+def test_a_full_width_comma_before_three_digits_of_an_amount_groups_thousands(
+        written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "read_as"), [
+    ("最低投资3，000元", "a thousands separator"), ("C3，100万元", "a list"),
+    ("共3，200名", "a list"), ("共3﹐200名", "a list"), ("共3﹐000元", "a thousands separator"),
+    ("1,234，567元", "a list"), ("１，０００元", "a thousands separator")])
+def test_check_warns_on_every_full_width_comma_between_digits(written, read_as):
+    (issue,) = [i for i in speech_issues(written, "zh-CN") if "comma" in i.message]
+    assert f"is read as {read_as}" in issue.message and "write 3000 or 3,000" in issue.message
+    assert written[issue.offset] in "，﹐"

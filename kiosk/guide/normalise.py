@@ -8,9 +8,10 @@ espeak-ng, left alone, reads 3.5% as "san wu" + English "percent", 105X as 一�
 a number of ten-thousands, ETF as one English word, T+1 with English "plus", and a character
 outside its dictionary as its code point. The passes below, in order, fix each class:
 
-1. Fold: NFKC (full-width forms; the full-width comma stays one, never a thousands
-   separator), every middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to
-   ASCII, >= <= ≧ ≦ to ≥ ≤. Then dashes: —— is a pause; a hyphen before a digit is 到 after a
+1. Fold: NFKC (full-width forms; the full-width comma stays one, a thousands separator
+   only in an amount typed in full-width mode, 3，000元: ``_FULL_WIDTH_THOUSANDS``), every
+   middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to ASCII, >= <= ≧ ≦
+   to ≥ ≤. Then dashes: —— is a pause; a hyphen before a digit is 到 after a
    quantity of the same kind (3个月-6个月), else a minus sign (近1年-5.2%: ``_hyphen``).
    Codes of letters and digits (HT2024001) are letters, then digits one by one.
 2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
@@ -129,6 +130,13 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|da
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
                        r"trillion|kg|km|m)\b|[%‰‱]", re.IGNORECASE)
 
+# An amount typed on a Chinese keyboard in full-width mode (3，000元, １，０００元, 1，234.56元): a
+# full-width comma after one to three digits with no letter, digit or comma before them, and
+# before exactly three digits and then an amount's unit, a '.' or the end of the text, groups
+# thousands. Anything else with a full-width comma between digits (C3，100万元: level C3, then
+# an amount; 共3，200名) is a list; ``speech_issues`` warns about every one of them.
+_FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
+                                   r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))")
 _SUPERSCRIPT = re.compile(r"[\u00b2\u00b3\u00b9\u2070-\u209f]")
 
 
@@ -995,7 +1003,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _SUPERSCRIPT.sub("", fold(text))
+    text = _SUPERSCRIPT.sub("", _fold_commas(text))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
@@ -1008,9 +1016,10 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
 
     Characters with no reading at all; symbols the voice would read as English words (or not
     at all); an ASCII comma between digits that is not a thousands separator (1,2; C3,100;
-    3, 200: read as a list); digit runs longer than 4 that no rule marks as an identifier or a
-    quantity (the voice would guess: write them after 电话/手机号/编号/"number", or as a variable
-    ``{x:digits}``).
+    3, 200: read as a list); every full-width comma between digits (3，000元 is read as
+    3,000, C3，100 as a list: a guess either way); digit runs longer than 4 that no rule
+    marks as an identifier or a quantity (the voice would guess: write them after
+    电话/手机号/编号/"number", or as a variable ``{x:digits}``).
     """
     zh = is_zh(locale)
     for i, ch in enumerate(text):
@@ -1030,6 +1039,16 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(m.start("n"), f"the comma in {m.group(0)} is read as a list, not a "
                                       "thousands separator; write 3,200 for a number (groups "
                                       "of three digits, no space) or ，between list items")
+    # A full-width comma between digits: a thousands separator typed in full-width mode
+    # (3，000元) or a list (C3，100万元), told apart by a guess: say which, and how to write it.
+    folded = fold_keep_offsets(text).replace("﹐", "，")
+    grouping = {m.start() + i for m in _FULL_WIDTH_THOUSANDS.finditer(folded)
+                for i, c in enumerate(m.group(0)) if c == "，"}
+    for m in re.finditer(r"\d\s*(，)\s*(?=\d)", folded):
+        read_as = "a thousands separator" if m.start(1) in grouping else "a list"
+        yield Issue(m.start(1), f"the full-width comma in {_around(folded, m.start(1))} is read "
+                                f"as {read_as}; write 3000 or 3,000 for a number, or 、 "
+                                "between list items")
     # The cue the normaliser reads the digits by ends right before them (searched in a short
     # window, so many digit runs in one text stay linear).
     if zh:
@@ -1056,3 +1075,19 @@ def fold_keep_offsets(text: str) -> str:
     """Full-width digits as ASCII, one character for one, so offsets still match ``text``."""
     return "".join(unicodedata.normalize("NFKC", c) if "\uff10" <= c <= "\uff19" else c
                    for c in text)
+
+
+def _fold_commas(text: str) -> str:
+    """``text`` folded with its full-width thousands separators (3，000元) made ASCII commas:
+    what the rules of ``speakable`` then read as a number."""
+    return _FULL_WIDTH_THOUSANDS.sub(lambda m: m.group(0).replace("，", ","), fold(text))
+
+
+def _around(text: str, i: int) -> str:
+    """The digits and letters either side of ``text[i]``, with it: C3，100 for the comma."""
+    a, b = i, i + 1
+    while a and (text[a - 1].isalnum() and text[a - 1].isascii()):
+        a -= 1
+    while b < len(text) and text[b].isascii() and text[b].isalnum():
+        b += 1
+    return text[a:b]
