@@ -885,3 +885,20 @@ def test_check_warns_on_every_full_width_comma_between_digits(written, read_as):
     (issue,) = [i for i in speech_issues(written, "zh-CN") if "comma" in i.message]
     assert f"is read as {read_as}" in issue.message and "write 3000 or 3,000" in issue.message
     assert written[issue.offset] in "，﹐"
+
+
+# '/' after a percentage or an amount, before a unit of time or of trading, is "per" (was 或,
+# "or": 百分之六点八或年).
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("融资利率为6.8%/年", "zh-CN", "融资利率为百分之六点八每年"),
+    ("管理费0.5%/年", "zh-CN", "管理费百分之零点五每年"),
+    ("手续费5/笔", "zh-CN", "手续费五每笔"),
+    ("托管费0.1‰/日", "zh-CN", "托管费千分之零点一每日"),
+    ("6.8%/year", "en", "6.8% per year"),
+    ("0.5% / month", "en", "0.5% per month"),
+    ("5/trade", "en", "5 per trade"),
+    ("沪/深", "zh-CN", "沪或深"),  # between words: still "or"
+    ("3/4", "zh-CN", "四分之三"),
+])
+def test_a_slash_after_a_percentage_or_amount_before_a_unit_is_per(written, locale, spoken):
+    assert speakable(written, locale) == spoken

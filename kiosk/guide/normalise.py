@@ -631,6 +631,9 @@ _ZH_SYMBOL = re.compile("°C|[&=@#°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
 # 买入/卖出, 是/否, KYC/AML) it is 或.
 _ZH_UNIT_CHARS = "元股次日天月年周份手张笔户件个位时秒克斤吨"
 _ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*(?=[{_ZH_UNIT_CHARS}人分])")
+# '/' after a percentage or an amount, before a unit of time or of trading, is 每 (6.8%/年
+# 百分之六点八每年, 5/笔 五每笔); decided before the percentage is said.
+_ZH_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=[年月日天周笔股份手张次](?!\d))")
 # A year range before 年 (2023-2024年): both years digit by digit, 二〇二三到二〇二四年.
 _ZH_YEAR_RANGE = re.compile(r"(?<!\d)(?P<a>\d{4})\s*(?:-|~|至|到)\s*(?P<b>\d{4})(?=\s*年)")
 # A year before 版, 年度, 财年, 届 (2024版, 2023年度 is a date already): digit by digit.
@@ -775,6 +778,7 @@ def _zh_speakable(text: str) -> str:
     text = _MONEY_PREFIX.sub(_zh_money, text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
+    text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
     text = _PLUS_BETWEEN.sub("加", text)
@@ -848,6 +852,9 @@ _EN_DENOMINATORS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter"
                     100: ("hundredth", "hundredths")}
 # '/' after a unit or currency is "per" (1.5 yuan/trade, 10 shares/day); between other words
 # it is "or" (and/or, A/B).
+# ... and after a percentage or an amount before one (6.8%/year, 5/trade): "per".
+_EN_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=(?:year|annum|month|week|day|trade|"
+                                  r"transaction|share|lot|order)s?\b)", re.IGNORECASE)
 _EN_AND_OR = re.compile(r"\b(and|or)\s*/\s*(?=or\b|and\b)", re.IGNORECASE)
 _EN_PER = re.compile(r"\b(?P<u>yuan|dollars?|cents?|euros?|pounds?|pence|shares?|lots?|"
                      r"points?|times|RMB|km|kg)\s*/\s*(?=[A-Za-z])", re.IGNORECASE)
@@ -980,6 +987,8 @@ def _en_speakable(text: str) -> str:
                          f"{(m.group('bs') or '').strip()}{m.group('b')}", text)
     text = _SIGNED.sub(lambda m: {"-": "minus ", "\u2212": "minus ", "+": "plus ",
                                   "±": "plus or minus "}[m.group("sign")] + m.group("n"), text)
+    if "/" in text:
+        text = _EN_PER_AFTER_AMOUNT.sub(" per ", text)
     text = _EN_FRACTION.sub(_en_fraction, text)
     text = _acronyms(text, zh=False)
     if "/" in text:
