@@ -902,3 +902,40 @@ def test_check_warns_on_every_full_width_comma_between_digits(written, read_as):
 ])
 def test_a_slash_after_a_percentage_or_amount_before_a_unit_is_per(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Characters inside U+4E00–U+9FA5 that espeak-ng's Mandarin voice has no entry for: it said a
+# schwa for them (瑃 in a name went unheard). They get their pypinyin reading, as other rare
+# characters do; one with no reading at all is warned about.
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("王瑃", "王 chun1"), ("李璓", "李 xiu4"), ("琒", "feng1"), ("暃", "fei1"), ("阿嫲", "阿 ma5"),
+])
+def test_characters_the_voice_has_no_entry_for_get_their_reading(written, spoken):
+    assert speakable(written, "zh-CN") == spoken
+
+
+def test_the_voice_says_a_rare_name_character_inside_its_range():
+    said = toned(speakable("王瑃", "zh-CN"))
+    assert said == toned("王 chun1") == "wA35Nts.hu@55n"  # chun, tone 1
+    assert toned("王瑃") != said  # the voice alone says a schwa
+
+
+def test_a_character_with_no_reading_inside_the_range_is_warned_about():
+    from kiosk.speech.textnorm import zh_reading
+
+    assert zh_reading("烪") is None
+    (issue,) = speech_issues("您好烪", "zh-CN")
+    assert issue.offset == 2 and "has no known reading" in issue.message
+    assert "烪" not in speakable("您好烪", "zh-CN")
+
+
+def test_the_gaps_table_is_what_espeak_says():
+    """Re-measure a sample of ESPEAK_CMN_GAPS, and of the characters outside it, on the
+    installed espeak-ng (the whole range: python -m kiosk.guide.espeak_cmn_gaps)."""
+    from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS, FIRST, LAST, measure
+
+    gaps = sorted(ESPEAK_CMN_GAPS)
+    assert len(gaps) > 100 and all(FIRST <= ord(c) <= LAST for c in gaps)
+    said = [chr(c) for c in range(FIRST, LAST + 1, 397) if chr(c) not in ESPEAK_CMN_GAPS]
+    sample = "".join(gaps[::12] + said)
+    assert measure(sample) == set(gaps[::12])

@@ -31,8 +31,9 @@ outside its dictionary as its code point. The passes below, in order, fix each c
    or silent ('/' is 每 / "per" after a unit, else 或 / "or"; *ST is 星 S T).
    Polyphonic Mandarin characters inside a word get their reading there as pinyin when
    espeak-ng would say another (银行 -> 银 hang2: ``_zh_polyphones``).
-8. CJK characters outside espeak-ng's dictionary (Extension A and later) as pinyin with a tone
-   digit, which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
+8. CJK characters outside espeak-ng's dictionary (Extension A and later, and the 625 of
+   U+4E00–U+9FA5 it has no entry for: ``espeak_cmn_gaps``) as pinyin with a tone digit,
+   which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
    text as toneless pinyin. A character nobody has a reading for is dropped, never spelled as
    a code point (``kiosk flows check`` warns about it).
 
@@ -49,6 +50,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     zh_cardinal,
@@ -79,6 +81,15 @@ _EM_DASHES = re.compile("[\ufe58\u2e3a\u2e3b]")
 # Characters espeak-ng's Mandarin dictionary covers: the original CJK Unified Ideographs.
 _ESPEAK_CJK = re.compile("[\u4e00-\u9fa5]")
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+
+def _beyond_voice(ch: str) -> bool:
+    """Whether espeak-ng's Mandarin voice has no reading for the CJK character ``ch``: it is
+    outside U+4E00–U+9FA5, or one of the characters there its dictionary lacks (瑃, 暃:
+    ``kiosk.guide.espeak_cmn_gaps``, measured)."""
+    return bool(_CJK.match(ch)) and (not _ESPEAK_CJK.match(ch) or ch in ESPEAK_CMN_GAPS)
+
 
 ZH_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 YEAR_DIGITS = dict(ZH_DIGITS, **{"0": "〇"})
@@ -745,7 +756,7 @@ def _zh_polyphones(text: str) -> str:
 def _zh_cjk(text: str) -> str:
     out = []
     for ch in text:
-        if _CJK.match(ch) and not _ESPEAK_CJK.match(ch):
+        if _beyond_voice(ch):
             reading = zh_reading(ch)
             out.append(f" {reading} " if reading else "")
         else:
@@ -1032,7 +1043,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     """
     zh = is_zh(locale)
     for i, ch in enumerate(text):
-        if _CJK.match(ch) and not _ESPEAK_CJK.match(ch) and zh_reading(ch) is None:
+        if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
                            "voice skips it, so write another character or its pinyin")
         elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃":
