@@ -939,3 +939,18 @@ def test_the_gaps_table_is_what_espeak_says():
     said = [chr(c) for c in range(FIRST, LAST + 1, 397) if chr(c) not in ESPEAK_CMN_GAPS]
     sample = "".join(gaps[::12] + said)
     assert measure(sample) == set(gaps[::12])
+
+
+# Month/days after a word ending in 日 or 期 (到期日, 行权日, 付息日, 有效期) are dates (were
+# fractions: 三十一分之十二), and so is each of a list of them.
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("到期日12/31", "到期日十二月三十一日"),
+    ("行权日为6/30", "行权日为六月三十日"),
+    ("付息日6/30、12/31", "付息日六月三十日、十二月三十一日"),
+    ("付息日：3/20、6/20、9/20和12/20", "付息日：三月二十日、六月二十日、九月二十日和十二月二十日"),
+    ("有效期12/31", "有效期十二月三十一日"),
+    ("占比3/4", "占比四分之三"),  # no date word: a fraction
+    ("1/2、3/4", "二分之一、四分之三"),
+])
+def test_month_days_after_a_day_or_period_word_are_dates(written, spoken):
+    assert speakable(written, "zh-CN") == spoken

@@ -610,8 +610,11 @@ _ZH_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})(?:年(?:(?P<mo>\d{1,2})月(?:(?P<d>\
                       r"|[-/.](?P<mo2>\d{1,2})[-/.](?P<d2>\d{1,2})(?!\d))")
 # Month/day (12/31): a date when the words around it say so, else a fraction (3/4 四分之三).
 _ZH_MONTH_DAY = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?![\d/]|\.\d)")
+# (Any word ending in 日 or 期 names a date: 到期日, 行权日, 付息日, 交割日, 有效期.)
 _ZH_DATE_BEFORE = re.compile(r"(?:截止|截至|日期|到期|生日|期限|每年|今年|明年|去年|"
-                             r"于|在|从|自|至|到)[为是：:\s]*\Z")
+                             r"于|在|从|自|至|到|日|期)[为是：:\s]*\Z")
+# Month/days before this one in a list (付息日6/30、12/31): the list is dated as its first.
+_ZH_MONTH_DAY_LIST = re.compile(r"(?:\d{1,2}/\d{1,2}\s*[、，,和及与或]\s*)+\Z")
 _ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|至|到|[(（]?"
                             r"(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
@@ -685,7 +688,9 @@ def _zh_money(m: re.Match) -> str:
 
 def _zh_month_day(text: str, m: re.Match) -> str:
     mo, d = int(m.group("mo")), int(m.group("d"))
-    dated = (_ZH_DATE_BEFORE.search(text, max(0, m.start() - 8), m.start())
+    listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
+    start = listed.start() if listed else m.start()
+    dated = (_ZH_DATE_BEFORE.search(text, max(0, start - 8), start)
              or _ZH_DATE_AFTER.match(text, m.end(), m.end() + 8))
     if not (dated and 1 <= mo <= 12 and 1 <= d <= 31):
         return m.group(0)
