@@ -954,3 +954,17 @@ def test_the_gaps_table_is_what_espeak_says():
 ])
 def test_month_days_after_a_day_or_period_word_are_dates(written, spoken):
     assert speakable(written, "zh-CN") == spoken
+
+
+# Tails of cards and IDs named with "ending" / "ends with" / 末尾 were read as numbers.
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("card ending 6789", "en", "card ending six seven eight nine"),
+    ("ID ends with 1234", "en", "I D ends with one two three four"),
+    ("the card that ends in 0571", "en", "the card that ends in zero five seven one"),
+    ("卡号末尾1234", "zh-CN", "卡号末尾 一二三四"),
+    ("末尾为1234", "zh-CN", "末尾为 一二三四"),
+    ("尾部是8888的银行卡", "zh-CN", "尾部是 八八八八 的银 hang2 卡"),
+    ("it ends in 3 days", "en", "it ends in 3 days"),  # a quantity, not a tail
+])
+def test_tails_named_by_ending_or_moowei_are_digits(written, locale, spoken):
+    assert speakable(written, locale) == spoken

@@ -103,12 +103,12 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服|尾数|"
+                  "单号|流水号|客服|尾数|末尾|尾部|结尾|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
                   "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
                   "(?:号码|号|码)?")
-_EN_DIGIT_CUES = (r"ending in|ends in|ending with|number|no\.|phone|telephone|hotline|tel\.?|"
+_EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
 # Digits after a cue, with the group separators phone and card numbers are written with
@@ -662,6 +662,13 @@ def _cued_digits(m: re.Match, locale: str) -> str:
     return m.group("cue") + m.group("sep") + " " + spell_digits(m.group("d"), locale) + " "
 
 
+def _en_cued_digits(text: str, m: re.Match) -> str:
+    """Digits after a cue, one by one, unless a unit follows ("ends in 3 days")."""
+    if _quantity_follows(text, m.end(), _EN_UNITS):
+        return m.group(0)
+    return _cued_digits(m, "en")
+
+
 def _zh_range(m: re.Match) -> str:
     ua, ub = m.group("ua"), m.group("ub") or ""
     unit_a = ua or ub  # 3-5% is 百分之三到百分之五
@@ -991,7 +998,7 @@ def _en_speakable(text: str) -> str:
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
     text = _subst(_EN_CLOCK, text, _en_clock)
-    text = _EN_CUED.sub(lambda m: _cued_digits(m, "en"), text)
+    text = _subst(_EN_CUED, text, _en_cued_digits)
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
