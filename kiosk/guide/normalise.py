@@ -136,10 +136,14 @@ _ID_TAIL = re.compile(r"(?<![A-Za-z0-9_.])\d+[Xx](?![A-Za-z0-9_])")
 _LEADING_ZERO = re.compile(r"(?<![A-Za-z0-9_.,])0\d+(?!\d|[.,]\d)")
 _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # What makes a number a quantity, not an identifier, when it follows.
-_ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]")
+# (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
+_ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
+                       "|点(?![击开选按进])|只(?![需要能有是])")
 _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
-                       r"trillion|kg|km|m)\b|[%‰‱]", re.IGNORECASE)
+                       r"trillion|points?|investors?|accounts?|clients?|customers?|"
+                       r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m)\b|[%‰‱]",
+                       re.IGNORECASE)
 
 # An amount typed on a Chinese keyboard in full-width mode (3，000元, １，０００元, 1，234.56元): a
 # full-width comma after one to three digits with no letter, digit or comma before them, and
