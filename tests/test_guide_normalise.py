@@ -986,3 +986,17 @@ def test_quantities_of_points_funds_households_and_people_are_numbers(written, l
     assert speakable(written, locale) == spoken
     if "95588" not in written:  # an uncued hotline is still warned about (a guess)
         assert not [i for i in speech_issues(written, locale) if "digits" in i.message]
+
+
+# Superscripts were folded to digits first: 1×10⁵元 was 一乘以一百零五元 (105).
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("1×10⁵元", "zh-CN", "一乘以十的五次方元"),
+    ("2.5×10⁻³", "zh-CN", "二点五乘以十的负三次方"),
+    ("面积120m²", "zh-CN", "面积一百二十平方米"),
+    ("年化收益率3.5%¹", "zh-CN", "年化收益率百分之三点五"),  # a footnote mark is not said
+    ("1×10⁵ yuan", "en", "1 times 10 to the power of 5 yuan"),
+    ("120 m²", "en", "120 square meters"),
+    ("yield 3.5%¹", "en", "yield 3.5%"),
+])
+def test_superscripts_are_powers_units_or_footnotes(written, locale, spoken):
+    assert speakable(written, locale) == spoken

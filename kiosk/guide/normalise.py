@@ -152,7 +152,29 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|da
 # an amount; 共3，200名) is a list; ``speech_issues`` warns about every one of them.
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))")
+# Superscripts and subscripts, read before NFKC would make them plain digits (10⁵ is not 105):
+# after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); m² and m³ after a
+# number, square and cubic metres; anywhere else a footnote mark, not said.
 _SUPERSCRIPT = re.compile(r"[\u00b2\u00b3\u00b9\u2070-\u209f]")
+_SUPER_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-", strict=True))
+_POWER = re.compile(r"(?<=[0-9\uff10-\uff19])\s?(?P<m>[mM]?)(?P<e>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+def _powers(text: str, zh: bool) -> str:
+    """Superscripts said before folding: powers after a number, m² / m³, else dropped."""
+    def sub(m: re.Match) -> str:
+        exp = "".join(_SUPER_DIGITS[c] for c in m.group("e"))
+        if m.group("m"):
+            if exp not in ("2", "3"):
+                return m.group(0)
+            if zh:
+                return "平方米" if exp == "2" else "立方米"
+            return " square meters" if exp == "2" else " cubic meters"
+        return f"的{exp}次方" if zh else f" to the power of {exp.replace('-', 'minus ')}"
+
+    if not _SUPERSCRIPT.search(text):
+        return text
+    return _SUPERSCRIPT.sub("", _POWER.sub(sub, text))
 
 
 @dataclass(frozen=True)
@@ -1039,7 +1061,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _SUPERSCRIPT.sub("", _fold_commas(text))
+    text = _fold_commas(_powers(text, is_zh(locale)))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
