@@ -1000,3 +1000,17 @@ def test_quantities_of_points_funds_households_and_people_are_numbers(written, l
 ])
 def test_superscripts_are_powers_units_or_footnotes(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# A phone number with its country code: the + was 正 and 86 a number (正八十六).
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("+86 138 0013 8000", "zh-CN", "加八六 一三八零零一三八零零零"),
+    ("请拨打+86-13800138000。", "zh-CN", "请拨打加八六 一三八零零一三八零零零。"),
+    ("+852 2345 6789", "zh-CN", "加八五二 二三四五六七八九"),
+    ("call +86 138 0013 8000", "en",
+     "call plus eight six one three eight zero zero one three eight zero zero zero"),
+    ("+5%", "zh-CN", "正百分之五"),  # a sign, not a country code
+    ("+3.2%，+86", "zh-CN", "正百分之三点二，正八十六"),
+])
+def test_a_country_code_is_plus_and_digits(written, locale, spoken):
+    assert speakable(written, locale) == spoken

@@ -487,6 +487,19 @@ def _code(m: re.Match, locale: str) -> str:
     return " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
 
 
+# A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
+# 加 / "plus", the code and the number digit by digit; at least seven digits after the code.
+_COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
+                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d.,%‰‱]|[ -]\d)")
+
+
+def _country_code(m: re.Match, locale: str) -> str:
+    if sum(c.isdigit() for c in m.group("n")) < 7:
+        return m.group(0)
+    plus = "加" if is_zh(locale) else "plus "
+    return f"{plus}{spell_digits(m.group('cc'), locale)} {spell_digits(m.group('n'), locale)} "
+
+
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
 _T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 # *ST (a stock under delisting risk warning): the star is said, 星 / "star".
@@ -808,6 +821,7 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 
 def _zh_speakable(text: str) -> str:
+    text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
@@ -1017,6 +1031,7 @@ def _en_cjk(text: str) -> str:
 
 
 def _en_speakable(text: str) -> str:
+    text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
