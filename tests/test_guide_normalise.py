@@ -1014,3 +1014,16 @@ def test_superscripts_are_powers_units_or_footnotes(written, locale, spoken):
 ])
 def test_a_country_code_is_plus_and_digits(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# docs/flows.md said a Chinese date in an English prompt is read as an English date; it was
+# "2024 Nian 1 Yue 1 Ri".
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("2024年1月1日", "January 1, 2024"),
+    ("due 2024年12月31号", "due December 31, 2024"),
+    ("since 2024年3月", "since March 2024"),
+    ("in 2023年", "in 2023"),
+    ("on 6月30日", "on June 30"),
+])
+def test_a_chinese_date_in_an_english_prompt_is_an_english_date(written, spoken):
+    assert speakable(written, "en") == spoken

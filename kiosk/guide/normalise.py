@@ -923,6 +923,25 @@ _EN_PER = re.compile(r"\b(?P<u>yuan|dollars?|cents?|euros?|pounds?|pence|shares?
                      r"points?|times|RMB|km|kg)\s*/\s*(?=[A-Za-z])", re.IGNORECASE)
 
 
+# A date written in Chinese in an English prompt (2024年1月1日, 2024年3月, 6月30日): an English
+# date, "January 1, 2024", "March 2024", "June 30".
+_EN_ZH_DATE = re.compile(r"(?<!\d)(?:(?P<y>\d{4})\s*年(?:\s*(?P<mo>\d{1,2})\s*月"
+                         r"(?:\s*(?P<d>\d{1,2})\s*[日号])?)?"
+                         r"|(?P<mo2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*[日号])")
+
+
+def _en_zh_date(m: re.Match) -> str:
+    y, mo, d = m.group("y"), m.group("mo") or m.group("mo2"), m.group("d") or m.group("d2")
+    if (mo and not 1 <= int(mo) <= 12) or (d and not 1 <= int(d) <= 31):
+        return m.group(0)
+    if mo is None:
+        return f" {y} "
+    month = EN_MONTHS[int(mo) - 1]
+    if d is None:
+        return f" {month} {y} "
+    return f" {month} {int(d)}, {y} " if y else f" {month} {int(d)} "
+
+
 def _en_slash_date(m: re.Match) -> str:
     a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
     mo, d = (a, b) if a <= 12 else (b, a)
@@ -1037,6 +1056,8 @@ def _en_speakable(text: str) -> str:
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
+    if "年" in text or "月" in text:
+        text = _EN_ZH_DATE.sub(_en_zh_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
     text = _subst(_EN_CLOCK, text, _en_clock)
     text = _subst(_EN_CUED, text, _en_cued_digits)
