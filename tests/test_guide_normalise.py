@@ -1027,3 +1027,9 @@ def test_a_country_code_is_plus_and_digits(written, locale, spoken):
 ])
 def test_a_chinese_date_in_an_english_prompt_is_an_english_date(written, spoken):
     assert speakable(written, "en") == spoken
+
+
+def test_the_voice_says_the_minus_of_a_period_return():
+    said = toned(speakable("近1年-5.2%", "zh-CN"))
+    assert said == toned("近一年负百分之五点二")
+    assert toned("负") in said
