@@ -8,10 +8,11 @@ espeak-ng, left alone, reads 3.5% as "san wu" + English "percent", 105X as 一�
 a number of ten-thousands, ETF as one English word, T+1 with English "plus", and a character
 outside its dictionary as its code point. The passes below, in order, fix each class:
 
-1. Fold: NFKC (full-width forms; the full-width comma stays one, never a thousands
-   separator), every middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to
-   ASCII, >= <= ≧ ≦ to ≥ ≤. Then dashes: —— is a pause, a hyphen before a digit a sign only
-   where a sign can stand, else 到 after a quantity (3个月-6个月) or a pause (``_hyphen``).
+1. Fold: NFKC (full-width forms; the full-width comma stays one, a thousands separator
+   only in an amount typed in full-width mode, 3，000元: ``_FULL_WIDTH_THOUSANDS``), every
+   middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to ASCII, >= <= ≧ ≦
+   to ≥ ≤. Then dashes: —— is a pause; a hyphen before a digit is 到 after a
+   quantity of the same kind (3个月-6个月), else a minus sign (近1年-5.2%: ``_hyphen``).
    Codes of letters and digits (HT2024001) are letters, then digits one by one.
 2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
    ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
@@ -30,8 +31,9 @@ outside its dictionary as its code point. The passes below, in order, fix each c
    or silent ('/' is 每 / "per" after a unit, else 或 / "or"; *ST is 星 S T).
    Polyphonic Mandarin characters inside a word get their reading there as pinyin when
    espeak-ng would say another (银行 -> 银 hang2: ``_zh_polyphones``).
-8. CJK characters outside espeak-ng's dictionary (Extension A and later) as pinyin with a tone
-   digit, which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
+8. CJK characters outside espeak-ng's dictionary (Extension A and later, and the 625 of
+   U+4E00–U+9FA5 it has no entry for: ``espeak_cmn_gaps``) as pinyin with a tone digit,
+   which the Mandarin voice reads as pinyin ("tuo1"); Chinese characters in an English
    text as toneless pinyin. A character nobody has a reading for is dropped, never spelled as
    a code point (``kiosk flows check`` warns about it).
 
@@ -48,6 +50,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     zh_cardinal,
@@ -57,7 +60,7 @@ from kiosk.speech.textnorm import (
 )
 
 # Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/3"
+NORMALISER_VERSION = "speakable/4"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -79,6 +82,15 @@ _EM_DASHES = re.compile("[\ufe58\u2e3a\u2e3b]")
 _ESPEAK_CJK = re.compile("[\u4e00-\u9fa5]")
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
+
+
+def _beyond_voice(ch: str) -> bool:
+    """Whether espeak-ng's Mandarin voice has no reading for the CJK character ``ch``: it is
+    outside U+4E00–U+9FA5, or one of the characters there its dictionary lacks (瑃, 暃:
+    ``kiosk.guide.espeak_cmn_gaps``, measured)."""
+    return bool(_CJK.match(ch)) and (not _ESPEAK_CJK.match(ch) or ch in ESPEAK_CMN_GAPS)
+
+
 ZH_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 YEAR_DIGITS = dict(ZH_DIGITS, **{"0": "〇"})
 EN_DIGITS = dict(zip("0123456789", ("zero", "one", "two", "three", "four", "five", "six",
@@ -91,12 +103,12 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服|尾数|"
+                  "单号|流水号|客服|尾数|末尾|尾部|结尾|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
                   "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
                   "(?:号码|号|码)?")
-_EN_DIGIT_CUES = (r"ending in|ends in|ending with|number|no\.|phone|telephone|hotline|tel\.?|"
+_EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
 # Digits after a cue, with the group separators phone and card numbers are written with
@@ -124,12 +136,45 @@ _ID_TAIL = re.compile(r"(?<![A-Za-z0-9_.])\d+[Xx](?![A-Za-z0-9_])")
 _LEADING_ZERO = re.compile(r"(?<![A-Za-z0-9_.,])0\d+(?!\d|[.,]\d)")
 _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # What makes a number a quantity, not an identifier, when it follows.
-_ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]")
+# (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
+_ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
+                       "|点(?![击开选按进])|只(?![需要能有是])")
 _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
-                       r"trillion|kg|km|m)\b|[%‰‱]", re.IGNORECASE)
+                       r"trillion|points?|investors?|accounts?|clients?|customers?|"
+                       r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m)\b|[%‰‱]",
+                       re.IGNORECASE)
 
+# An amount typed on a Chinese keyboard in full-width mode (3，000元, １，０００元, 1，234.56元): a
+# full-width comma after one to three digits with no letter, digit or comma before them, and
+# before exactly three digits and then an amount's unit, a '.' or the end of the text, groups
+# thousands. Anything else with a full-width comma between digits (C3，100万元: level C3, then
+# an amount; 共3，200名) is a list; ``speech_issues`` warns about every one of them.
+_FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
+                                   r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))")
+# Superscripts and subscripts, read before NFKC would make them plain digits (10⁵ is not 105):
+# after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); m² and m³ after a
+# number, square and cubic metres; anywhere else a footnote mark, not said.
 _SUPERSCRIPT = re.compile(r"[\u00b2\u00b3\u00b9\u2070-\u209f]")
+_SUPER_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-", strict=True))
+_POWER = re.compile(r"(?<=[0-9\uff10-\uff19])\s?(?P<m>[mM]?)(?P<e>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+def _powers(text: str, zh: bool) -> str:
+    """Superscripts said before folding: powers after a number, m² / m³, else dropped."""
+    def sub(m: re.Match) -> str:
+        exp = "".join(_SUPER_DIGITS[c] for c in m.group("e"))
+        if m.group("m"):
+            if exp not in ("2", "3"):
+                return m.group(0)
+            if zh:
+                return "平方米" if exp == "2" else "立方米"
+            return " square meters" if exp == "2" else " cubic meters"
+        return f"的{exp}次方" if zh else f" to the power of {exp.replace('-', 'minus ')}"
+
+    if not _SUPERSCRIPT.search(text):
+        return text
+    return _SUPERSCRIPT.sub("", _POWER.sub(sub, text))
 
 
 @dataclass(frozen=True)
@@ -355,23 +400,47 @@ _EM_DASH_RUN = re.compile(r"\s*[\u2014\u2015]{2,}\s*")
 _EM_DASH_RANGE = re.compile(r"(?<=\d)\s*[\u2014\u2015]\s*(?=\d)")
 _EM_DASH = re.compile(r"\s*[\u2014\u2015]\s*")
 _HYPHEN_DIGIT = re.compile(r"-(?=\d)|(?<=\d)\u2212(?=\d)")
-# Words after which "-5%" is a signed value (收益-3.5%, 涨跌幅：-2%, 下跌-3%: what is written
-# is said, 下跌负百分之三).
-_ZH_SIGN_WORDS = re.compile(r"(?:收益率?|回报率?|涨跌幅?|涨幅|跌幅|增长率?|增幅|降幅|变动|变化|"
-                            r"利润|盈亏|损益|净值|余额|温度|气温|下跌|上涨|跌|涨|为|是|达|约|"
-                            r"至少|最低|最高|低至|高达|等于|记为|计为)[：:\s]*\Z")
-# A quantity before the hyphen (3个月-6个月, 4月-6月, 1号-5号, 2023年-2024年): a range, 到.
-_ZH_QUANTITY_BEFORE = re.compile(r"[\d〇零一二两三四五六七八九十百千万亿]\s*(?:个|多个)?"
-                                 r"(?:月|年|日|号|天|周|小时|分钟|点|时|岁|元|万元?|亿元?|股|手|"
-                                 r"份|次|倍|个?交易日|个?工作日|期|秒|分)\s*\Z")
+# A quantity before the hyphen: a number and its unit (3个月, 4月, 1号, 2023年, 近一年, 100万).
+# The hyphen is a range, 到, only when a quantity of the same kind follows (3个月-6个月,
+# 2023年-2024年, 3个月-1年); before anything else (近1年-5.2%, 2023年-15.6%) it is a minus sign.
+_ZH_UNIT = (r"(?:个|多个)?(?:个?交易日|个?工作日|小时|分钟|月|年|日|号|天|周|点|时|岁|期|秒|分|"
+            r"万元|亿元|元|块|万|亿|千|百|股|手|份|次|倍|只|户|人|名|笔|张|家)")
+_ZH_QUANTITY_BEFORE = re.compile(rf"(?P<n>\d*)[\d〇零一二两三四五六七八九十百千万亿]\s*"
+                                 rf"(?P<u>{_ZH_UNIT})\s*\Z")
+_ZH_QUANTITY_AFTER = re.compile(rf"\d+(?:[.,]\d+)*\s*(?P<u>{_ZH_UNIT}|[%‰‱])?")
+_ZH_TIME_UNITS = frozenset("交易日 工作日 小时 分钟 月 年 日 号 天 周 点 时 期 秒 分".split())
+_ZH_MONEY_UNITS = frozenset("万元 亿元 元 块 万 亿 千 百".split())
 _OPENING = "([{（【《〈「『“‘\"'"
+
+
+def _unit_kind(unit: str) -> str:
+    """What a unit measures, for telling a range (3个月-1年) from a sign (近1年-5.2%)."""
+    unit = unit.lstrip("多个") or unit
+    if unit in _ZH_TIME_UNITS:
+        return "time"
+    return "money" if unit in _ZH_MONEY_UNITS else unit
+
+
+def _zh_like_quantities(text: str, j: int, p: int) -> bool:
+    """Whether the quantity ending at ``j`` and the number after the hyphen at ``p`` are of
+    the same kind (3个月-6个月, 100万-500万元, 2023年-2024年, 2023年-2024), making it a range."""
+    before = _ZH_QUANTITY_BEFORE.search(text, max(0, j - 16), j)
+    if before is None:
+        return False
+    after = _ZH_QUANTITY_AFTER.match(text, p + 1)
+    assert after is not None  # a digit follows the hyphen
+    if after.group("u") is None:  # a bare number: a range only for years (2023年-2024)
+        return before.group("u") == "年" and len(before.group("n")) == 3 and \
+            re.fullmatch(r"\d{4}", after.group(0).strip()) is not None
+    return _unit_kind(before.group("u")) == _unit_kind(after.group("u"))
 
 
 def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     """What a '-' right before a digit is: kept as '-' (a range, date, phone or code after a
-    digit, letter or %, left to the rules that know them), a sign '−' (at the start, after an
-    opening bracket, punctuation, a comparison or a value word such as 收益), '到' / "to"
-    (after a quantity with its unit: 3个月-6个月), or a pause (保本比例-100%)."""
+    digit, letter or %, left to the rules that know them), '到' / "to" after a quantity of
+    the same kind as the one after it (3个月-6个月, 2023年-2024年), else a minus sign '−'
+    (收益-3.5%, 近1年-5.2%, 基准-1.1%, 从-5%到+5%): a minus is never dropped, as a loss said
+    without it is heard as a gain. A pause is written as a dash (—, ——), not a hyphen."""
     if m.group(0) == "\u2212":  # 3−5 between digits: a range, as an ASCII hyphen would be
         return "-"
     p = m.start()
@@ -383,13 +452,13 @@ def _hyphen(text: str, m: re.Match, zh: bool) -> str:
         j -= 1
     before = text[j - 1] if j else ""
     if not _CJK.match(before or " "):
-        return "-" if prev == " " and before else "\u2212"
-    window = text[max(0, j - 12):j]
-    if _ZH_SIGN_WORDS.search(window):
-        return "\u2212"
-    if _ZH_QUANTITY_BEFORE.search(window):
+        # "fell -3%", "T -1": left to the sign rules; "2023 -15.6%" (a space before the
+        # hyphen, none after it): a sign, not a range
+        spaced_sign = before.isdigit() or before in "%‰‱"
+        return "-" if prev == " " and before and not spaced_sign else "\u2212"
+    if _zh_like_quantities(text, j, p):
         return "到" if zh else " to "
-    return "，" if zh else ", "
+    return "\u2212"
 
 
 def _dashes(text: str, zh: bool) -> str:
@@ -416,6 +485,19 @@ def _code(m: re.Match, locale: str) -> str:
     if letters.upper() in _CURRENCY_CODES:
         return m.group(0)
     return " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
+
+
+# A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
+# 加 / "plus", the code and the number digit by digit; at least seven digits after the code.
+_COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
+                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d.,%‰‱]|[ -]\d)")
+
+
+def _country_code(m: re.Match, locale: str) -> str:
+    if sum(c.isdigit() for c in m.group("n")) < 7:
+        return m.group(0)
+    plus = "加" if is_zh(locale) else "plus "
+    return f"{plus}{spell_digits(m.group('cc'), locale)} {spell_digits(m.group('n'), locale)} "
 
 
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
@@ -567,13 +649,16 @@ _ZH_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})(?:年(?:(?P<mo>\d{1,2})月(?:(?P<d>\
                       r"|[-/.](?P<mo2>\d{1,2})[-/.](?P<d2>\d{1,2})(?!\d))")
 # Month/day (12/31): a date when the words around it say so, else a fraction (3/4 四分之三).
 _ZH_MONTH_DAY = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?![\d/]|\.\d)")
+# (Any word ending in 日 or 期 names a date: 到期日, 行权日, 付息日, 交割日, 有效期.)
 _ZH_DATE_BEFORE = re.compile(r"(?:截止|截至|日期|到期|生日|期限|每年|今年|明年|去年|"
-                             r"于|在|从|自|至|到)[为是：:\s]*\Z")
+                             r"于|在|从|自|至|到|日|期)[为是：:\s]*\Z")
+# Month/days before this one in a list (付息日6/30、12/31): the list is dated as its first.
+_ZH_MONTH_DAY_LIST = re.compile(r"(?:\d{1,2}/\d{1,2}\s*[、，,和及与或]\s*)+\Z")
 _ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|至|到|[(（]?"
                             r"(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
                          r"(?P<unit>[%‰‱])")
-_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?:-|~|至)\s*"
+_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?P<sep>-|~|至)\s*"
                     rf"(?P<b>{_NUM})\s*(?P<ub>[%‰‱])?")
 # Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
 _ZH_TIME_RANGE = re.compile(r"([点分秒])\s*-\s*(?=[零一二三四五六七八九十两])")
@@ -599,6 +684,9 @@ _ZH_SYMBOL = re.compile("°C|[&=@#°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
 # 买入/卖出, 是/否, KYC/AML) it is 或.
 _ZH_UNIT_CHARS = "元股次日天月年周份手张笔户件个位时秒克斤吨"
 _ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*(?=[{_ZH_UNIT_CHARS}人分])")
+# '/' after a percentage or an amount, before a unit of time or of trading, is 每 (6.8%/年
+# 百分之六点八每年, 5/笔 五每笔); decided before the percentage is said.
+_ZH_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=[年月日天周笔股份手张次](?!\d))")
 # A year range before 年 (2023-2024年): both years digit by digit, 二〇二三到二〇二四年.
 _ZH_YEAR_RANGE = re.compile(r"(?<!\d)(?P<a>\d{4})\s*(?:-|~|至|到)\s*(?P<b>\d{4})(?=\s*年)")
 # A year before 版, 年度, 财年, 届 (2024版, 2023年度 is a date already): digit by digit.
@@ -613,10 +701,18 @@ def _cued_digits(m: re.Match, locale: str) -> str:
     return m.group("cue") + m.group("sep") + " " + spell_digits(m.group("d"), locale) + " "
 
 
+def _en_cued_digits(text: str, m: re.Match) -> str:
+    """Digits after a cue, one by one, unless a unit follows ("ends in 3 days")."""
+    if _quantity_follows(text, m.end(), _EN_UNITS):
+        return m.group(0)
+    return _cued_digits(m, "en")
+
+
 def _zh_range(m: re.Match) -> str:
     ua, ub = m.group("ua"), m.group("ub") or ""
     unit_a = ua or ub  # 3-5% is 百分之三到百分之五
-    return f"{m.group('a')}{unit_a}到{m.group('b')}{ub}"
+    sep = "至" if m.group("sep") == "至" else "到"  # 至 is said as written
+    return f"{m.group('a')}{unit_a}{sep}{m.group('b')}{ub}"
 
 
 _ZH_PER = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
@@ -638,7 +734,9 @@ def _zh_money(m: re.Match) -> str:
 
 def _zh_month_day(text: str, m: re.Match) -> str:
     mo, d = int(m.group("mo")), int(m.group("d"))
-    dated = (_ZH_DATE_BEFORE.search(text, max(0, m.start() - 8), m.start())
+    listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
+    start = listed.start() if listed else m.start()
+    dated = (_ZH_DATE_BEFORE.search(text, max(0, start - 8), start)
              or _ZH_DATE_AFTER.match(text, m.end(), m.end() + 8))
     if not (dated and 1 <= mo <= 12 and 1 <= d <= 31):
         return m.group(0)
@@ -709,7 +807,7 @@ def _zh_polyphones(text: str) -> str:
 def _zh_cjk(text: str) -> str:
     out = []
     for ch in text:
-        if _CJK.match(ch) and not _ESPEAK_CJK.match(ch):
+        if _beyond_voice(ch):
             reading = zh_reading(ch)
             out.append(f" {reading} " if reading else "")
         else:
@@ -723,6 +821,7 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 
 def _zh_speakable(text: str) -> str:
+    text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
@@ -742,6 +841,7 @@ def _zh_speakable(text: str) -> str:
     text = _MONEY_PREFIX.sub(_zh_money, text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
+    text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
     text = _PLUS_BETWEEN.sub("加", text)
@@ -774,7 +874,9 @@ def _zh_date_iso(m: re.Match) -> str:
 # --------------------------------------------------------------------------- English
 
 _EN_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_EN_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]?)\s*(?:-|~)\s*(?P<b>{_NUM})")
+# (-30%~-50%: "minus 30% to minus 50%"; the sign of the second number is kept for _SIGNED.)
+_EN_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]?)\s*(?:-|~(?P<bs>\s*[-\u2212+]?))"
+                       rf"\s*(?P<b>{_NUM})")
 # am / pm after a clock time: 3:00 pm, 3:00PM, 3:00 p.m.
 _AM_PM = r"(?P<ampm>[AaPp])(?:\.\s?[Mm]\.?|\s?[Mm])(?![A-Za-z])"
 _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
@@ -813,9 +915,31 @@ _EN_DENOMINATORS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter"
                     100: ("hundredth", "hundredths")}
 # '/' after a unit or currency is "per" (1.5 yuan/trade, 10 shares/day); between other words
 # it is "or" (and/or, A/B).
+# ... and after a percentage or an amount before one (6.8%/year, 5/trade): "per".
+_EN_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=(?:year|annum|month|week|day|trade|"
+                                  r"transaction|share|lot|order)s?\b)", re.IGNORECASE)
 _EN_AND_OR = re.compile(r"\b(and|or)\s*/\s*(?=or\b|and\b)", re.IGNORECASE)
 _EN_PER = re.compile(r"\b(?P<u>yuan|dollars?|cents?|euros?|pounds?|pence|shares?|lots?|"
                      r"points?|times|RMB|km|kg)\s*/\s*(?=[A-Za-z])", re.IGNORECASE)
+
+
+# A date written in Chinese in an English prompt (2024年1月1日, 2024年3月, 6月30日): an English
+# date, "January 1, 2024", "March 2024", "June 30".
+_EN_ZH_DATE = re.compile(r"(?<!\d)(?:(?P<y>\d{4})\s*年(?:\s*(?P<mo>\d{1,2})\s*月"
+                         r"(?:\s*(?P<d>\d{1,2})\s*[日号])?)?"
+                         r"|(?P<mo2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*[日号])")
+
+
+def _en_zh_date(m: re.Match) -> str:
+    y, mo, d = m.group("y"), m.group("mo") or m.group("mo2"), m.group("d") or m.group("d2")
+    if (mo and not 1 <= int(mo) <= 12) or (d and not 1 <= int(d) <= 31):
+        return m.group(0)
+    if mo is None:
+        return f" {y} "
+    month = EN_MONTHS[int(mo) - 1]
+    if d is None:
+        return f" {month} {y} "
+    return f" {month} {int(d)}, {y} " if y else f" {month} {int(d)} "
 
 
 def _en_slash_date(m: re.Match) -> str:
@@ -926,14 +1050,17 @@ def _en_cjk(text: str) -> str:
 
 
 def _en_speakable(text: str) -> str:
+    text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
+    if "年" in text or "月" in text:
+        text = _EN_ZH_DATE.sub(_en_zh_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
     text = _subst(_EN_CLOCK, text, _en_clock)
-    text = _EN_CUED.sub(lambda m: _cued_digits(m, "en"), text)
+    text = _subst(_EN_CUED, text, _en_cued_digits)
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
@@ -941,9 +1068,12 @@ def _en_speakable(text: str) -> str:
     text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
     text = _en_long_digits(text)
-    text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to {m.group('b')}", text)
+    text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to "
+                         f"{(m.group('bs') or '').strip()}{m.group('b')}", text)
     text = _SIGNED.sub(lambda m: {"-": "minus ", "\u2212": "minus ", "+": "plus ",
                                   "±": "plus or minus "}[m.group("sign")] + m.group("n"), text)
+    if "/" in text:
+        text = _EN_PER_AFTER_AMOUNT.sub(" per ", text)
     text = _EN_FRACTION.sub(_en_fraction, text)
     text = _acronyms(text, zh=False)
     if "/" in text:
@@ -967,7 +1097,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _SUPERSCRIPT.sub("", fold(text))
+    text = _fold_commas(_powers(text, is_zh(locale)))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
@@ -980,13 +1110,14 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
 
     Characters with no reading at all; symbols the voice would read as English words (or not
     at all); an ASCII comma between digits that is not a thousands separator (1,2; C3,100;
-    3, 200: read as a list); digit runs longer than 4 that no rule marks as an identifier or a
-    quantity (the voice would guess: write them after 电话/手机号/编号/"number", or as a variable
-    ``{x:digits}``).
+    3, 200: read as a list); every full-width comma between digits (3，000元 is read as
+    3,000, C3，100 as a list: a guess either way); digit runs longer than 4 that no rule
+    marks as an identifier or a quantity (the voice would guess: write them after
+    电话/手机号/编号/"number", or as a variable ``{x:digits}``).
     """
     zh = is_zh(locale)
     for i, ch in enumerate(text):
-        if _CJK.match(ch) and not _ESPEAK_CJK.match(ch) and zh_reading(ch) is None:
+        if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
                            "voice skips it, so write another character or its pinyin")
         elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃":
@@ -1002,6 +1133,16 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(m.start("n"), f"the comma in {m.group(0)} is read as a list, not a "
                                       "thousands separator; write 3,200 for a number (groups "
                                       "of three digits, no space) or ，between list items")
+    # A full-width comma between digits: a thousands separator typed in full-width mode
+    # (3，000元) or a list (C3，100万元), told apart by a guess: say which, and how to write it.
+    folded = fold_keep_offsets(text).replace("﹐", "，")
+    grouping = {m.start() + i for m in _FULL_WIDTH_THOUSANDS.finditer(folded)
+                for i, c in enumerate(m.group(0)) if c == "，"}
+    for m in re.finditer(r"\d\s*(，)\s*(?=\d)", folded):
+        read_as = "a thousands separator" if m.start(1) in grouping else "a list"
+        yield Issue(m.start(1), f"the full-width comma in {_around(folded, m.start(1))} is read "
+                                f"as {read_as}; write 3000 or 3,000 for a number, or 、 "
+                                "between list items")
     # The cue the normaliser reads the digits by ends right before them (searched in a short
     # window, so many digit runs in one text stay linear).
     if zh:
@@ -1028,3 +1169,19 @@ def fold_keep_offsets(text: str) -> str:
     """Full-width digits as ASCII, one character for one, so offsets still match ``text``."""
     return "".join(unicodedata.normalize("NFKC", c) if "\uff10" <= c <= "\uff19" else c
                    for c in text)
+
+
+def _fold_commas(text: str) -> str:
+    """``text`` folded with its full-width thousands separators (3，000元) made ASCII commas:
+    what the rules of ``speakable`` then read as a number."""
+    return _FULL_WIDTH_THOUSANDS.sub(lambda m: m.group(0).replace("，", ","), fold(text))
+
+
+def _around(text: str, i: int) -> str:
+    """The digits and letters either side of ``text[i]``, with it: C3，100 for the comma."""
+    a, b = i, i + 1
+    while a and (text[a - 1].isalnum() and text[a - 1].isascii()):
+        a -= 1
+    while b < len(text) and text[b].isascii() and text[b].isalnum():
+        b += 1
+    return text[a:b]
