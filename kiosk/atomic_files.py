@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -108,6 +109,12 @@ def copy_atomic(src: Path, dest: Path, mode: int = FILE_MODE) -> None:
             view = memoryview(chunk)
             while view:
                 view = view[os.write(fd, view):]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks (``hashlib.file_digest``)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def free_mb(path: Path) -> float:

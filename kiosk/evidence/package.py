@@ -78,11 +78,6 @@ class SealResult:
     tagmanifest_sha256: str = ""
 
 
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def mask_id_number(value: str, mask: str) -> str:
     """Mask an ID number: keep_last4 -> '**************8888', full -> all '*', none -> as is."""
     if mask not in MASKS:

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.atomic_files import sha256_file as _file_sha256
 from kiosk.errors import GuideError
 from kiosk.guide.normalise import speakable
 from kiosk.guide.visemes import FRAME_SECONDS, mouth_timeline
@@ -119,11 +120,6 @@ def engine_version() -> str:
     lib.espeak_Info.restype = ctypes.c_char_p
     lib.espeak_Info.argtypes = [ctypes.c_void_p]
     return f"pyttsx3 {pyttsx3_version}; espeak-ng {lib.espeak_Info(None).decode()}"
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -5,7 +5,6 @@ Nothing else in the kiosk imports mediapipe, so a mediapipe upgrade touches this
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.atomic_files import sha256_file as _sha256
 from kiosk.errors import ConfigError
 from kiosk.liveness.signals import MOTION_LANDMARKS, FrameSignals, luma, pose_from_matrix
 
@@ -33,11 +33,6 @@ def _packaged_model() -> Path | None:
     except importlib.metadata.PackageNotFoundError:
         return None
     return Path(str(dist.locate_file(MODEL_IN_PACKAGE)))
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def check_model(model_path: Path | str | None = None) -> Path:

@@ -70,18 +70,29 @@ class SileroVad:
     def probabilities(self, pcm16k: np.ndarray) -> np.ndarray:
         """Speech probability of each full 512-sample chunk of ``pcm16k``."""
         x = check_pcm(pcm16k).astype(np.float32) / 32768.0
-        n = x.size // CHUNK
-        state = np.zeros((2, 1, 128), np.float32)
-        context = np.zeros(CONTEXT, np.float32)
+        probs, _ = self.run_chunks(x, initial_state())
+        return np.asarray(probs, np.float32)
+
+    def run_chunks(self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray]
+                   ) -> tuple[list[float], tuple[np.ndarray, np.ndarray]]:
+        """Probabilities of the full chunks of float samples ``x`` (-1..1), continuing from
+        ``state`` = (model state, previous context); returns them and the state after."""
+        model_state, context = state
         sr = np.array(RATE, dtype=np.int64)
-        probs = np.empty(n, np.float32)
-        for i in range(n):
+        probs: list[float] = []
+        for i in range(x.size // CHUNK):
             chunk = x[i * CHUNK : (i + 1) * CHUNK]
             inp = np.concatenate([context, chunk])[None, :]
-            out, state = self._session.run(None, {"input": inp, "state": state, "sr": sr})
-            probs[i] = out[0, 0]
+            out, model_state = self._session.run(
+                None, {"input": inp, "state": model_state, "sr": sr})
+            probs.append(float(out[0, 0]))
             context = chunk[-CONTEXT:]
-        return probs
+        return probs, (model_state, context)
+
+
+def initial_state() -> tuple[np.ndarray, np.ndarray]:
+    """silero's state before any audio: zero model state, zero context."""
+    return np.zeros((2, 1, 128), np.float32), np.zeros(CONTEXT, np.float32)
 
 
 class StreamingVad:
@@ -97,8 +108,7 @@ class StreamingVad:
     def __init__(self, vad: SileroVad | None = None, threshold: float = 0.5):
         self._vad = vad
         self.threshold = threshold
-        self._state = np.zeros((2, 1, 128), np.float32)
-        self._context = np.zeros(CONTEXT, np.float32)
+        self._state = initial_state()
         self._probs: list[float] = []
 
     def spans(self, pcm16k: np.ndarray) -> list[SpeechSpan]:
@@ -110,16 +120,9 @@ class StreamingVad:
         if n < len(self._probs):
             raise ValueError(f"the window shrank from {len(self._probs)} to {n} chunks")
         if n > len(self._probs):
-            vad = self._vad or default_vad()
             new = x[len(self._probs) * CHUNK : n * CHUNK].astype(np.float32) / 32768.0
-            sr = np.array(RATE, dtype=np.int64)
-            for i in range(new.size // CHUNK):
-                chunk = new[i * CHUNK : (i + 1) * CHUNK]
-                inp = np.concatenate([self._context, chunk])[None, :]
-                out, self._state = vad._session.run(
-                    None, {"input": inp, "state": self._state, "sr": sr})
-                self._probs.append(float(out[0, 0]))
-                self._context = chunk[-CONTEXT:]
+            probs, self._state = (self._vad or default_vad()).run_chunks(new, self._state)
+            self._probs.extend(probs)
         return spans_from_probabilities(np.asarray(self._probs, np.float32),
                                         threshold=self.threshold, total=x.size / RATE)
 
