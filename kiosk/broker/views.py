@@ -28,9 +28,9 @@ from kiosk.flows.preview import stand_in_variables
 from kiosk.flows.source import MAX_FILE_BYTES
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id, diff_texts
-from kiosk.guide.normalise import speakable
 from kiosk.review import auth
 from kiosk.services import current_services
+from kiosk.witness.plan import RETRY_PREFIX, retry_prompt
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,6 @@ for _bp in (bp, api):
     _bp.after_request(auth.security_headers)
 
 ROLE = "broker_admin"
-# What the guide says before a retried step: the same words as the live kiosk uses.
-RETRY_PREFIX = {
-    "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
-    "en": "Sorry, I did not catch that. Please answer once more.",
-}
 
 
 services = current_services  # the blueprint's one way to the server's parts
@@ -257,8 +252,8 @@ def prompt(user):
     said = flow.prompt_text(step, locale, stand_in_variables(flow, locale), draw=draw,
                             spoken=True)
     if isinstance(attempt, int) and attempt > 0 and locale in RETRY_PREFIX:
-        spoken = RETRY_PREFIX[locale] + " " + spoken
-        said = speakable(RETRY_PREFIX[locale] + " " + said, locale)
+        spoken, retried = retry_prompt(spoken, said, locale)
+        said = retried or ""
     if not spoken.strip():
         return jsonify({"step": step.id, "text": "", "url": None, "duration": 0, **extra})
     try:

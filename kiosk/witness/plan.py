@@ -10,6 +10,7 @@ import random
 
 from kiosk import session as sm
 from kiosk.flows.model import observe_seconds
+from kiosk.guide.normalise import speakable
 
 
 def plan_witness(
@@ -62,3 +63,18 @@ def _window_seconds(step, challenges) -> float | None:
     if step.kind == "wait":
         return step.seconds
     return observe_seconds(step.kind, step.timeout, len(challenges))
+
+
+# What the guide says before a retried step (the live witness and the broker's preview).
+RETRY_PREFIX = {
+    "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
+    "en": "Sorry, I did not catch that. Please answer once more.",
+}
+
+
+def retry_prompt(text: str, spoken: str | None, locale: str) -> tuple[str, str | None]:
+    """A retried step's subtitle and voice text: ``RETRY_PREFIX`` before each. ``spoken`` is
+    already normalised (``speakable``), so only the prefix is normalised before it."""
+    prefix = RETRY_PREFIX[locale]
+    return (prefix + " " + text,
+            speakable(prefix, locale) + " " + spoken if spoken else spoken)

@@ -30,7 +30,6 @@ from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full, storage_full
 from kiosk.errors import GuideError
 from kiosk.flows.model import reading_seconds
-from kiosk.guide.normalise import speakable
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
@@ -39,7 +38,7 @@ from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
 from kiosk.witness.finalise import finalise_session_recording, session_meta, write_session_meta
 from kiosk.witness.judge import ObserverJudge
-from kiosk.witness.plan import plan_witness
+from kiosk.witness.plan import plan_witness, retry_prompt
 from kiosk.witness.ports import (
     Guide,
     MediaPeer,
@@ -56,10 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RETRY_PREFIX = {
-    "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
-    "en": "Sorry, I did not catch that. Please answer once more.",
-}
 # The end of a session that could not be written (full disk) is tried again this often, this
 # many times (10 minutes); after that, or after a restart, kiosk.recovery finishes it.
 END_RETRY_SECONDS = 10.0
@@ -336,11 +331,10 @@ class WitnessRunner:
 
     def _send_step(self, effect: sm.SendStep) -> None:
         step = self.plan[effect.index]
-        text = step.text if effect.attempt == 0 else RETRY_PREFIX[self.locale] + " " + step.text
         # The subtitle is ``text``; the voice says the normalised ``spoken`` text.
-        spoken = step.spoken or None
-        if spoken and effect.attempt:
-            spoken = speakable(RETRY_PREFIX[self.locale], self.locale) + " " + spoken
+        text, spoken = step.text, step.spoken or None
+        if effect.attempt:
+            text, spoken = retry_prompt(text, spoken, self.locale)
         prompt_msg = None
         # How long the subtitle takes to read (kiosk.flows.model.reading_seconds): the page
         # shows a prompt without audio this long.
