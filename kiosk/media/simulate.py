@@ -115,8 +115,18 @@ class FileCamera(MediaStreamTrack):
         self._frames: Iterator[av.VideoFrame] | None = None
         self._n = 0
         self._start: float | None = None
+        # Decoding runs in a worker thread while stop() runs on the loop: closing a container
+        # that is being decoded aborts the process (PyAV frees what the decoder still uses).
+        self._lock = threading.Lock()
+        self._stopped = False
 
     def _next_frame(self):
+        with self._lock:
+            if self._stopped:
+                raise MediaStreamError("the camera was stopped")
+            return self._decode_next()
+
+    def _decode_next(self):
         for _ in range(2):
             if self._frames is None:
                 self._container = av.open(str(self.path))
@@ -143,8 +153,11 @@ class FileCamera(MediaStreamTrack):
 
     def stop(self):
         super().stop()
-        if self._container is not None:
-            self._container.close()
+        with self._lock:
+            self._stopped = True
+            if self._container is not None:
+                self._container.close()
+                self._container, self._frames = None, None
 
 
 @dataclass
