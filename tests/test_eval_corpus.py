@@ -1,5 +1,6 @@
 """How ``kiosk eval`` builds its cases (no synthesis: a recording builder stands in)."""
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def flow():
     return FlowLibrary(Settings().flows_dir).get("securities_account_opening")
 
 
-@pytest.mark.parametrize("split", ["holdout", "holdout2"])
+@pytest.mark.parametrize("split", list(c.HOLDOUT_ROUNDS))
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_the_holdout_split_says_new_things_with_validation_voices(flow, locale, split):
     b_val, b_hold = RecordingBuilder(), RecordingBuilder()
@@ -65,15 +66,22 @@ def test_the_holdout_split_says_new_things_with_validation_voices(flow, locale, 
     assert all("@" in x.voice for x in hold)
 
 
+@pytest.mark.parametrize("first, second", list(itertools.combinations(c.HOLDOUT_ROUNDS, 2)))
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
-def test_the_second_holdout_repeats_nothing_of_the_first(flow, locale):
+def test_no_holdout_round_repeats_another(flow, locale, first, second):
     b1, b2 = RecordingBuilder(), RecordingBuilder()
-    one = c.build_cases(flow, locale, "holdout", b1, genuine=6)
-    two = c.build_cases(flow, locale, "holdout2", b2, genuine=6)
+    one = c.build_cases(flow, locale, first, b1, genuine=6)
+    two = c.build_cases(flow, locale, second, b2, genuine=6)
     assert not {x.name for x in one} & {x.name for x in two}
     assert not {x.id_number for x in one} & {x.id_number for x in two}
     assert not {x.id_number[-4:] for x in two} & {x.id_number[-4:] for x in one}  # said aloud
     assert not set(b1.said) & set(b2.said)  # no voice says the same text at the same rate
+
+
+def test_the_command_offers_every_split():
+    from kiosk.evaluation.cli import SPLIT_CHOICES
+
+    assert tuple(SPLIT_CHOICES) == c.CASE_SPLITS
 
 
 def test_an_unknown_split_is_refused(flow):

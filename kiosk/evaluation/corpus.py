@@ -4,10 +4,10 @@ Faces come from a manifest the operator provides (``faces.json``, see docs/evalu
 footage with a permissive licence, each clip with its person, source, licence and split. The
 repository keeps no footage; a manifest lists it with hashes. Voices are the neural test
 voices of ``kiosk.testing.voices``. Each voice and face belongs to a split: ``tuning`` may be
-studied while rules are made, ``validation`` is only measured. ``holdout`` and ``holdout2``
-(case splits, not voice or face splits; see ``HOLDOUT_ROUNDS``) use the validation voices and
-faces with applicants, ID numbers and speaking rates (0.85-1.2) that no rule was ever made on:
-every utterance in them is new.
+studied while rules are made, ``validation`` is only measured. ``holdout``, ``holdout2`` and
+``holdout3`` (case splits, not voice or face splits; see ``HOLDOUT_ROUNDS``) use the validation
+voices and faces with applicants, ID numbers and speaking rates (0.85-1.2) that no rule was
+ever made on: every utterance in them is new.
 
 A *case* is one whole witness: a camera video, an ID photo, an applicant, and one audio file
 per answered step. Genuine cases answer every step as asked. Attack species:
@@ -84,6 +84,12 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("马超", "高敏", "罗斌", "梁雪", "宋佳", "谢婷", "韩冰"),
          "en": ("Olivia Carter", "Ryan Murphy", "Sofia Rossi", "Daniel Kim", "Grace Liu")},
         (0.9, 0.97, 1.05, 1.15), 2000, 104729, id_salt=389),
+    # Added before any of it was heard (2026-11-30, third round), after holdout2's failures
+    # were studied: quote this one until its own failures are studied.
+    "holdout3": HoldoutRound(
+        {"zh-CN": ("唐宁", "许文博", "曹阳", "邓丽君", "冯涛", "蒋欣", "范晓东"),
+         "en": ("Hannah Wright", "Lucas Meyer", "Chloe Martin", "Ethan Park", "Zoe Clark")},
+        (0.88, 0.93, 1.03, 1.08, 1.18), 3000, 1299709, id_salt=653),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
