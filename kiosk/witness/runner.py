@@ -504,7 +504,8 @@ def _sha(text: str) -> str:
 
 # What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats).
 RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
-                   "dropped_video", "audio_packets_missing", "dropped_audio")
+                   "keyframe_requests_recovery", "dropped_video", "audio_packets_missing",
+                   "dropped_audio")
 
 
 def _received_counts(runner) -> dict:
