@@ -9,6 +9,7 @@ from kiosk.speech.answers import (
     ZH_REFUSAL,
     AnswerSpec,
     judge_text,
+    reading_among_alternatives,
     requested_among_alternatives,
     score_reading,
     tokens_equal,
@@ -294,3 +295,54 @@ def test_english_alternatives():
 def test_a_deny_step_takes_nothing_from_the_alternatives():
     spec = AnswerSpec("deny", "不是我本人")
     assert requested_among_alternatives("不是我本人", ["不是我本人"], "zh-CN", spec) is None
+
+
+# --- a reading's alternatives ------------------------------------------------------------------
+
+READ_ZH = "本人罗斌，身份证尾号4637，自愿在示例证券开立证券账户。"
+READ_ZH_REQUIRED = ("罗斌", "4637")
+# zh-yunjian (validation voice, holdout 2) at 0.97x, as Whisper base heard it greedily, and
+# the five hypotheses of its beam for the same audio.
+HEARD_ZH = "本人罗斌身份政委号司律三期 自愿在势力政权开立政权账户"
+BEAM_ZH = ["本人罗斌身份政委号四六三期自愿在势力政权开立政权账户",
+           "本人罗斌身份政委号四六三期 自愿在势力政权开立政权账户",
+           "本人罗斌身份证委号四六三期 自愿在势力政权开立政权账户",
+           "本人罗斌身份证委号四六三期自愿在势力政权开立政权账户",
+           "本人罗斌身份政委号四六三期 自愿在势力政权开立政权账户。"]
+
+
+def test_a_reading_whose_tail_was_misheard_by_a_syllable_is_found_among_the_alternatives():
+    assert not score_reading(HEARD_ZH, READ_ZH, "zh-CN", READ_ZH_REQUIRED).passed
+    assert reading_among_alternatives(HEARD_ZH, BEAM_ZH, READ_ZH, "zh-CN",
+                                      READ_ZH_REQUIRED) == BEAM_ZH[0]
+
+
+@pytest.mark.parametrize("best,alternatives", [
+    # Another tail read on purpose (two digits off), whose beam somehow holds the right one.
+    ("本人罗斌身份证尾号四六八八自愿在示例证券开立证券账户", BEAM_ZH),
+    # Another name read on purpose.
+    ("本人李四身份证尾号四六三期自愿在示例证券开立证券账户", BEAM_ZH),
+    # A negation in the beam: the statement may have been denied.
+    (HEARD_ZH, ["本人罗斌身份证尾号四六三期不自愿在示例证券开立证券账户", *BEAM_ZH]),
+    # The best transcript is not the sentence at all.
+    ("今天天气很好我们一起去公园散步吧", BEAM_ZH),
+    # No hypothesis reads it as asked.
+    (HEARD_ZH, ["本人罗斌身份政委号司律三期自愿在势力政权开立政权账户"]),
+])
+def test_a_reading_is_never_rescued_from_a_different_or_denied_statement(best, alternatives):
+    assert reading_among_alternatives(best, alternatives, READ_ZH, "zh-CN",
+                                      READ_ZH_REQUIRED) is None
+
+
+def test_an_english_reading_with_a_misheard_tail_digit():
+    text = "I, Sofia Rossi, with ID number ending in 4637, wish to open an account."
+    required = ("Sofia Rossi", "4637")
+    assert reading_among_alternatives(
+        "I Sofia Rossi with ID number ending in 4 6 8 7 wish to open an account",
+        ["I Sofia Rossi with ID number ending in 4637 wish to open an account"], text, "en",
+        required) == "I Sofia Rossi with ID number ending in 4637 wish to open an account"
+    # Two digits off: another tail, never rescued.
+    assert reading_among_alternatives(
+        "I Sofia Rossi with ID number ending in 4 1 8 7 wish to open an account",
+        ["I Sofia Rossi with ID number ending in 4637 wish to open an account"], text, "en",
+        required) is None

@@ -497,3 +497,62 @@ def requested_among_alternatives(best: str, alternatives: Sequence[str], locale:
                     _edit_rate(ref, best_units) <= ALTERNATIVE_MAX_DISTANCE:
                 return text
     return None
+
+
+# A reading whose required part (name, ID tail) was misheard may be rescued by an alternative
+# only when the best transcript already had that part within this many units (toneless
+# syllables in Mandarin, words in English): 司律三期 for 4637 (one syllable), never another
+# name or another tail read on purpose.
+READING_ALTERNATIVE_MAX_UNITS_OFF = 1
+
+
+def _units(tokens: Sequence[str], zh: bool) -> list[str]:
+    return _sounds(tokens) if zh else list(tokens)
+
+
+def _nearly_heard(hyp: Sequence[str], part: Sequence[str], zh: bool, off: int) -> bool:
+    """Whether ``part`` is in ``hyp`` with at most ``off`` units substituted (same length)."""
+    from rapidfuzz.distance import Hamming
+
+    h, p = _units(hyp, zh), _units(part, zh)
+    n = len(p)
+    return any(Hamming.distance(h[i:i + n], p) <= off for i in range(len(h) - n + 1))
+
+
+def reading_rescuable(best: str, expected: str, locale: str,
+                      required: Sequence[str] = ()) -> bool:
+    """Whether a failed reading may be rescued by the recogniser's alternatives at all: the
+    best transcript follows the sentence (error rate within ``READING_MAX_ERROR``), adds no
+    negation, and each required part it misses is in it with at most
+    ``READING_ALTERNATIVE_MAX_UNITS_OFF`` unit wrong (so another name or another ID tail, read
+    on purpose, is never rescued)."""
+    zh = is_zh(locale)
+    first = score_reading(best, expected, locale, required)
+    if first.passed or first.error_rate > READING_MAX_ERROR:
+        return False
+    hyp = textnorm.tokens(best, locale)
+    for item in first.missing:
+        part = textnorm.tokens(item, locale) if item in required else []
+        if not part or not _nearly_heard(hyp, part, zh, READING_ALTERNATIVE_MAX_UNITS_OFF):
+            return False
+    return True
+
+
+def reading_among_alternatives(best: str, alternatives: Sequence[str], expected: str,
+                               locale: str, required: Sequence[str] = ()) -> str | None:
+    """Which of the recogniser's other hypotheses is the sentence read as asked, if the best one
+    only misheard a required part by a syllable (Whisper base writes 4637 as 司律三期 and keeps
+    四六三期 in all five hypotheses of its beam): the alternative, or None.
+
+    The best transcript must be ``reading_rescuable``; no hypothesis may negate the statement
+    (more negations than the text); the alternative must pass ``score_reading`` in full.
+    """
+    if not reading_rescuable(best, expected, locale, required):
+        return None
+    base = _negations(expected, locale)
+    if any(_negations(text, locale) > base for text in alternatives):
+        return None
+    for text in alternatives:
+        if score_reading(text, expected, locale, required).passed:
+            return text
+    return None
