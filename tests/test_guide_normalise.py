@@ -1175,3 +1175,58 @@ BROKER_SCRIPTS = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), BROKER_SCRIPTS)
 def test_broker_script_sentences(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# A second read of fee schedules and account notices: a masked number (138****8000) lost its
+# stars and read the rest as a cardinal; a sign after the currency (¥-2,500.00) kept ¥ and said
+# the zeros; a hyphen after a bracketed note (100万元（含）-500万元) was a minus; a round
+# quantity after 乘数 / 数量 / 金额 was read digit by digit.
+FEE_SCHEDULES = [
+    ("您的手机号码为138****8000", "zh-CN", "您的手机号码为 一三八 星号 八零零零"),
+    ("身份证号110***********002X", "zh-CN", "身份证号 一一零 星号 零零二 X"),
+    ("尾号****1234", "zh-CN", "尾号 星号 一二三四"),
+    ("phone 138****8000", "en", "phone one three eight stars eight zero zero zero"),
+    ("*ST康美", "zh-CN", "星 S T 康美"),  # one star is no mask
+    ("余额为¥-2,500.00", "zh-CN", "余额为负两千五百元"),
+    ("-¥2,500.00", "zh-CN", "负两千五百元"),
+    ("balance ¥-2,500.00", "en", "balance minus 2500 yuan"),
+    ("$-12.30", "en", "minus 12 dollars and 30 cents"),
+    ("100万元（含）-500万元0.8%", "zh-CN", "一百万元(含)到五百万元百分之零点八"),
+    ("1年（含）-3年", "zh-CN", "一年(含)到三年"),
+    ("收益（年化）-3%", "zh-CN", "收益(年化)负百分之三"),  # no quantity before: a sign
+    ("合约乘数为10000", "zh-CN", "合约乘数为一万"),
+    ("委托数量：100000", "zh-CN", "委托数量：十万"),
+    ("请拨打10000", "zh-CN", "请拨打一零零零零"),  # a hotline stays digits
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), FEE_SCHEDULES)
+def test_fee_schedules_and_account_notices(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+def test_a_quantity_after_its_name_is_not_warned_as_digits():
+    assert not [i for i in speech_issues("合约乘数为10000", "zh-CN") if "digits" in i.message]
+
+
+# A range of amounts after a currency sign lost its range: ¥100-¥500 was 一百元负五百元 (a
+# minus), ¥1-5 million "1 yuan-5 million"; P/E was "P or E", 22.99x a letter, and an English
+# quantity after its name (multiplier is 10000) digits.
+MONEY_RANGES = [
+    ("¥100-¥500", "zh-CN", "一百到五百元"),
+    ("¥100-500", "zh-CN", "一百到五百元"),
+    ("¥1-5万", "zh-CN", "一到五万元"),
+    ("¥1万-5万", "zh-CN", "一万到五万元"),
+    ("¥1.50~¥2.00", "zh-CN", "一点五到两元"),
+    ("¥100-500", "en", "100 to 500 yuan"),
+    ("0.8% for ¥1-5 million", "en", "0.8% for 1 to 5 million yuan"),
+    ("$5-$10", "en", "5 to 10 dollars"),
+    ("P/E为22.99x", "zh-CN", "P E 为二十二点九九倍"),
+    ("a P/E of 22.99x", "en", "a P E of 22.99 times"),
+    ("the contract multiplier is 10000", "en", "the contract multiplier is 10000"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), MONEY_RANGES)
+def test_ranges_of_amounts_multiples_and_ratios(written, locale, spoken):
+    assert speakable(written, locale) == spoken

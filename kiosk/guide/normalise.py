@@ -13,16 +13,19 @@ outside its dictionary as its code point. The passes below, in order, fix each c
    middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to ASCII, >= <= ≧ ≦
    to ≥ ≤. Then dashes: —— is a pause; a hyphen before a digit is 到 after a
    quantity of the same kind (3个月-6个月), else a minus sign (近1年-5.2%: ``_hyphen``).
-   Codes of letters and digits (HT2024001) are letters, then digits one by one.
-2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
+   Codes of letters and digits (HT2024001) are letters, then digits one by one; ranges of
+   levels (R1-R4, C3-5) are ranges, and a level before a hyphen and a percentage (C3-5%) is
+   the level, a pause and a signed percentage. Masked numbers (138****8000) are digits and 星号.
+2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it: ``_ZH_DATE_BEFORE``),
+   every year of a range or list (2023年-2024, 2023、2024年, 2023.01-2023.06), clock times and
    ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
 3. Digit strings read one by one: after a word that names one (尾号, 电话, 手机号, 账号,
    "ending in", "phone" ...), phone and card numbers in groups (400-820-8820, 6222 0201 2345
    6789), an ID tail with its check letter (105X), a leading zero (0571), and any run of five
    or more digits that is not a quantity (not followed by a unit such as 元 or 万).
-4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents; trailing zeros of an
-   amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten thousand, signs (T+1,
-   -3.5%).
+4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents, ¥-2,500, ¥100-¥500;
+   trailing zeros of an amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten
+   thousand, signs (T+1, -3.5%).
 5. The remaining numbers as cardinals (cn2an in Mandarin, 两 before a measure word and in
    两千 / 两万; espeak-ng reads English ones).
 6. Latin capitals letter by letter when they are an acronym (ETF -> E T F; WELCOME and ZHANG
@@ -59,8 +62,10 @@ from kiosk.speech.textnorm import (
     zh_surname,
 )
 
-# Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/4"
+# Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
+# not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
+# prompt whose words changed renders anew and the others stay cached.
+NORMALISER_VERSION = "speakable/5"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -178,7 +183,8 @@ def _unit_power(m: re.Match, zh: bool) -> str:
     square = (m.group("e") or m.group("plain")) in "²2"
     if zh:
         return ("平方" if square else "立方") + _ZH_LENGTHS[m.group("u")]
-    one = re.search(r"(?<![\d.])1\s?\Z", m.string[:m.start("u")]) is not None
+    head = m.string[max(0, m.start("u") - 4):m.start("u")]  # a window: linear in the text
+    one = re.search(r"(?<![\d.])1\s?\Z", head) is not None
     plural = "" if one or m.group("num") is None else "s"
     return f" {'square' if square else 'cubic'} {_EN_LENGTHS[m.group('u')]}{plural}"
 
@@ -458,6 +464,9 @@ def _zh_like_quantities(text: str, j: int, p: int) -> bool:
     return _unit_kind(before.group("u")) == _unit_kind(after.group("u"))
 
 
+_BRACKET_NOTE = re.compile(r"\([^()]{1,6}\)\s*\Z")
+
+
 def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     """What a '-' right before a digit is: kept as '-' (a range, date, phone or code after a
     digit, letter or %, left to the rules that know them), '到' / "to" after a quantity of
@@ -473,6 +482,9 @@ def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     j = p
     while j and text[j - 1] == " ":
         j -= 1
+    note = _BRACKET_NOTE.search(text, max(0, j - 12), j)  # 100万元（含）-500万元: a range
+    if note is not None and _CJK.match(text[note.start() - 1] if note.start() else " "):
+        j = note.start()
     before = text[j - 1] if j else ""
     if not _CJK.match(before or " "):
         # "fell -3%", "T -1": left to the sign rules; "2023 -15.6%" (a space before the
@@ -741,8 +753,33 @@ _RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]
 # Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
 # ... and so are two dates (2023.1.1-2023.12.31, once each is 二〇二三年一月一日).
 _ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=[〇零一二三四五六七八九十两])")
-_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
-                           rf"\s*(?P<n>{_NUM})(?P<mult>[万亿]?)")
+# (A sign may stand after the currency: ¥-2,500.00 is 负两千五百元, "minus 2500 yuan".)
+_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|(?:RMB|CNY|USD|HKD|EUR|GBP)"
+                           rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
+                           rf"(?P<mult>[万亿]?)")
+# A range of amounts after a currency sign (¥100-¥500, ¥1-5万, $1-2 billion): one range, the
+# currency said once after it (一百到五百元, "1 to 2 billion dollars").
+_MONEY_RANGE = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
+                          rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)\s*(?P<sep>[-~]|至|到)\s*(?:(?P=cur)\s*)?"
+                          rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?)")
+
+
+def _zh_money_range(m: re.Match) -> str:
+    sep = "至" if m.group("sep") == "至" else "到"
+    return (_trim_decimals(m.group("a")) + m.group("ma") + sep + _trim_decimals(m.group("b"))
+            + m.group("mb") + _ZH_CURRENCY[m.group("cur")])
+
+
+def _en_money_range(m: re.Match) -> str:
+    a, b = m.group("a"), m.group("b")
+    if m.group("ma") or m.group("mb"):
+        a, b = _en_scaled(a, m.group("ma") or m.group("mb")), _en_scaled(b, m.group("mb"))
+    abbr = m.group("abbr")
+    scale = m.group("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
+    return (f"{_trim_decimals(a.replace(',', ''))} to "
+            f"{_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}")
+
+
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
                 "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
                 "GBP": "英镑"}
@@ -769,7 +806,7 @@ _ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*"
 _ZH_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=[年月日天周笔股份手张次](?!\d))")
 # Years of a range or list before 年 or a year word (2023-2024年, 2023~2024学年, 2023、2024年,
 # 2022、2023和2024财年): every year digit by digit, 二〇二三到二〇二四年.
-_ZH_YEAR_RUN = re.compile(r"(?<![\d.])\d{4}(?:\s*(?:-|~|至|到|、|和|与|及|或)\s*\d{4})+"
+_ZH_YEAR_RUN = re.compile(r"(?<![\d.])\d{4}(?:\s*(?:-|~|至|到|、|和|与|及|或)\s*\d{4}){1,8}"
                           r"(?=\s*(?:年|学年|财年|赛季|会计年度|财政年度))")
 _ZH_YEAR_SEP = re.compile(r"\s*(-|~|至|到|、|和|与|及|或)\s*")
 # A year after a year and a range or list word (2023年-2024, 2023年至2024期间, 2023年、2024):
@@ -813,6 +850,19 @@ _ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|�
 _ZH_ROOM = re.compile(r"(?<![\d.,])\d{3,}(?=\s*室)")
 
 
+# A masked number (138****8000, 110***********002X, ****1234): the digits one by one, the
+# stars once, 星号 / "stars" (a single star is *ST's, or a footnote's).
+_MASKED = re.compile(r"(?<![A-Za-z0-9_*])(?P<a>\d*)\*{2,}(?P<b>\d*[Xx]?)(?![A-Za-z0-9_*])")
+
+
+def _masked(m: re.Match, locale: str) -> str:
+    a, b = m.group("a"), m.group("b")
+    if not (a or b):
+        return m.group(0)
+    stars = "星号" if is_zh(locale) else "stars"
+    return f" {spell_digits(a, locale)} {stars} {spell_digits(b, locale)} "
+
+
 def _cued_digits(m: re.Match, locale: str) -> str:
     return m.group("cue") + m.group("sep") + " " + spell_digits(m.group("d"), locale) + " "
 
@@ -845,7 +895,8 @@ def _trim_decimals(n: str) -> str:
 
 
 def _zh_money(m: re.Match) -> str:
-    return _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
+    sign = "负" if m.group("sign") else ""
+    return sign + _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
@@ -873,9 +924,28 @@ def _quantity_follows(text: str, end: int, units: re.Pattern) -> bool:
     return units.match(text[end:end + 12].lstrip()) is not None
 
 
+# The name of a quantity before a number (合约乘数为10000, 委托数量：100000, "the multiplier is
+# 10000"): a number, not digits, though no unit follows it.
+_ZH_QUANTITY_NAME = re.compile(r"(?:乘数|倍数|数量|股数|份数|份额|总数|总额|余额|金额|规模|"
+                               r"面值|价格|市值|上限|下限)[为是约：:\s]*\Z")
+_EN_QUANTITY_NAME = re.compile(r"\b(?:multiplier|quantity|amount|volume|size|balance|total|"
+                               r"limit|cap|value|price)\s*(?:is|of|:|=)?\s*\Z", re.IGNORECASE)
+
+
+def _quantity_named(text: str, start: int, zh: bool) -> bool:
+    name = _ZH_QUANTITY_NAME if zh else _EN_QUANTITY_NAME
+    return name.search(text, max(0, start - 16), start) is not None
+
+
+# A multiple written with x (P/E 22.99x): 倍 / "times" (an ID tail's X has no decimal point),
+# and P/E, P/B, P/S: the two letters, not "P or E".
+_MULTIPLE = re.compile(r"(?<![\d.])(?P<n>\d+\.\d+)x(?![A-Za-z0-9])")
+_P_RATIO = re.compile(r"(?<![A-Za-z/])P/(?P<r>[EBS])(?![A-Za-z/])")
+
+
 def _zh_long_digits(text: str) -> str:
     def sub(m: re.Match) -> str:
-        if _quantity_follows(text, m.end(), _ZH_UNITS):
+        if _quantity_follows(text, m.end(), _ZH_UNITS) or _quantity_named(text, m.start(), True):
             return m.group(0)
         return spell_digits(m.group(0), "zh")
 
@@ -943,6 +1013,10 @@ def _zh_speakable(text: str) -> str:
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
+    if "**" in text:
+        text = _MASKED.sub(lambda m: _masked(m, "zh"), text)
+    text = _MULTIPLE.sub(r"\g<n>倍", text)
+    text = _P_RATIO.sub(r" P \g<r> ", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
@@ -962,6 +1036,7 @@ def _zh_speakable(text: str) -> str:
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _zh_long_digits(text)
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
+    text = _MONEY_RANGE.sub(_zh_money_range, text)
     text = _MONEY_PREFIX.sub(_zh_money, text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
@@ -1007,8 +1082,10 @@ _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
 # Two clock times joined by a dash (9:30-11:30, 9:00 am-5:00 pm): a range, "to".
 _EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*(?=\d{1,2}:\d\d)")
 _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
-_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
-                       rf"\s*(?P<n>{_NUM})(?P<mult>[万亿]?){_EN_SCALE}?")
+_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)"
+                       rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
+                       rf"(?P<mult>[万亿]?){_EN_SCALE}?")
+_EN_MONEY_RANGE = re.compile(rf"{_MONEY_RANGE.pattern}{_EN_SCALE}?")
 _EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s*"
                              r"(?P<cur>元|人民币|块钱?|(?:RMB|CNY|USD|HKD|EUR|GBP|yuan|dollars?)\b)")
 # The currency's name (singular), and its hundredth (singular, plural) where it has one.
@@ -1151,12 +1228,14 @@ def _en_money(m: re.Match) -> str:
         n = _en_scaled(n, mult)
     abbr = m.groupdict().get("abbr")
     scale = m.groupdict().get("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
-    return _en_amount(n, _EN_CURRENCY[m.group("cur")], scale.lower())
+    sign = "minus " if m.groupdict().get("sign") else ""
+    return sign + _en_amount(n, _EN_CURRENCY[m.group("cur")], scale.lower())
 
 
 def _en_long_digits(text: str) -> str:
     def sub(m: re.Match) -> str:
-        if _quantity_follows(text, m.end(), _EN_UNITS):
+        if _quantity_follows(text, m.end(), _EN_UNITS) or \
+                _quantity_named(text, m.start(), False):
             return m.group(0)
         return spell_digits(m.group(0), "en")
 
@@ -1177,6 +1256,10 @@ def _en_speakable(text: str) -> str:
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
+    if "**" in text:
+        text = _MASKED.sub(lambda m: _masked(m, "en"), text)
+    text = _MULTIPLE.sub(r"\g<n> times", text)
+    text = _P_RATIO.sub(r"P \g<r>", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
@@ -1191,6 +1274,7 @@ def _en_speakable(text: str) -> str:
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
+    text = _EN_MONEY_RANGE.sub(_en_money_range, text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
@@ -1286,7 +1370,8 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
-                _quantity_follows(text, m.end(), units):
+                _quantity_follows(text, m.end(), units) or \
+                _quantity_named(text, m.start(), zh):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
