@@ -192,7 +192,10 @@ def test_a_garbled_tail_is_not_the_tail():
     # ... but never as another digit: liang is 2, not 0; nothing reads as 1 but yi / yao.
     ("本人张三身份政委奥伊良七七", ("张三", "1077"), False),
     ("本人王伟身份政委号邻期四良", ("王伟", "0740"), False),
-    ("本人王伟身份政委号邻期是邻", ("王伟", "0740"), False),  # shi is not si
+    ("本人王伟身份政委号邻期次邻", ("王伟", "0740"), False),  # ci is not si
+    # The flat and retroflex sibilants (平翘舌) merge: shan is san (3), shi is si (4).
+    ("本人刘洋审紛爭位好善零六舊", ("刘洋", "3069"), True),
+    ("本人王伟身份政委号邻期是邻", ("王伟", "0740"), True),
     ("本人李四身份证尾号1850", ("赵敏", "1850"), False),
     ("本人张三身份证尾号1071", ("张三", "1077"), False),    # qi / yi: a different digit
     ("本人张三身份证尾号1078", ("张三", "1077"), False),
@@ -251,6 +254,7 @@ def test_fuzzy_pinyin_never_merges_two_digits():
         for b in forms:
             assert a == b or not forms[a] & forms[b], (a, b)
     assert fuzzy_pinyin("lin") == fuzzy_pinyin("ling") == fuzzy_pinyin("ning")
+    assert fuzzy_pinyin("shan") == fuzzy_pinyin("san") and fuzzy_pinyin("zhi") == "zi"
 
 
 # --- the recogniser's alternatives (Whisper's beam) -------------------------------------------

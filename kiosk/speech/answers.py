@@ -318,10 +318,12 @@ def _syllable_options(token: str) -> tuple[str, ...]:
 
 
 # The sounds that many Mandarin speakers (and recognisers) merge: front and back nasal
-# finals and l/n. These are the standard "fuzzy pinyin" (模糊音) pairs of Chinese input
-# methods. No digit reading turns into another digit's through them (ling/lin, liu/niu).
+# finals, l/n, and the flat and retroflex sibilants (平翘舌: z/zh, c/ch, s/sh; Whisper base
+# wrote a spoken 三 as 善 shan). These are the standard "fuzzy pinyin" (模糊音) pairs of
+# Chinese input methods. No digit reading turns into another digit's through them (ling/lin,
+# liu/niu, san/shan, si/shi: no digit is read with zh, ch or sh).
 _FUZZY_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
-_FUZZY_INITIALS = (("l", "n"),)
+_FUZZY_INITIALS = (("l", "n"), ("z", "zh"), ("c", "ch"), ("s", "sh"))
 
 
 def fuzzy_pinyin(syllable: str) -> str:
@@ -343,6 +345,11 @@ def _sounds_alike(a: str, b: str) -> bool:
     return a == b or fuzz.ratio(a, b) / 100.0 >= SYLLABLE_SIMILARITY
 
 
+# Numerals that are not digits: written by the recogniser, they mean their number, so their
+# sound never stands for a digit (一二三十 is not 1234, though shi and si are fuzzy pairs).
+_ZH_NUMBER_WORDS = frozenset("十拾百佰千仟万萬亿億")
+
+
 def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
     """Whether ``part`` was said somewhere in ``hyp``, syllable by syllable alike (Mandarin):
     a name Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
@@ -353,8 +360,10 @@ def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
     got = [_syllable_options(t)[0] for t in hyp]
     n = len(want)
 
-    def alike(g: str, opts: tuple[str, ...], digit: bool) -> bool:
+    def alike(heard: str, g: str, opts: tuple[str, ...], digit: bool) -> bool:
         if digit:
+            if heard in _ZH_NUMBER_WORDS:  # 十 is ten, never a 4 heard as shi
+                return False
             return g in opts or fuzzy_pinyin(g) in {fuzzy_pinyin(o) for o in opts}
         return any(_sounds_alike(g, w) for w in opts)
 
@@ -365,8 +374,8 @@ def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
         after = hyp[i + n] if i + n < len(hyp) else ""
         return not (before.isdigit() or after.isdigit())
 
-    return any(bounded(i) and all(alike(g, opts, digit) for g, (opts, digit)
-                                  in zip(got[i:i + n], want, strict=True))
+    return any(bounded(i) and all(alike(h, g, opts, digit) for h, g, (opts, digit)
+                                  in zip(hyp[i:i + n], got[i:i + n], want, strict=True))
                for i in range(len(got) - n + 1))
 
 
