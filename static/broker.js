@@ -2,7 +2,7 @@
  *
  * The editor is a plain <textarea> (no wrapping) beside a line-number gutter; errors from the
  * server's check (POST, debounced) mark their lines in the gutter and behind the text.
- * window.broker exposes the page state for tests: checks, problems, valid, dry.
+ * window.broker exposes the page state for tests: checks, problems, warnings, valid, dry.
  * An ES module (<script type="module">): the guide's face comes from avatar.js.
  */
 import * as Avatar from "./avatar.js";
@@ -21,7 +21,7 @@ function main() {
   var localeSel = $("bk-locale"), stepsEl = $("bk-steps"), audio = $("bk-audio");
 
   var state = window.broker = {
-    checks: 0, problems: [], valid: false, steps: null, locales: [], version: null,
+    checks: 0, problems: [], warnings: [], valid: false, steps: null, locales: [], version: null,
     playing: null, played: [], dry: null, published: null, error: null
   };
   var seq = 0, timer = null, lineCount = -1, errLines = {};
@@ -123,6 +123,7 @@ function main() {
       res.problems.forEach(function (p) {
         (errLines[p.line] = errLines[p.line] || []).push(p.col + ": " + p.message);
       });
+      state.warnings = res.warnings || [];
       problemsEl.textContent = "";
       res.problems.forEach(function (p) {
         var li = el("li", { "data-line": String(p.line), "data-testid": "problem" },
@@ -130,9 +131,19 @@ function main() {
         li.addEventListener("click", function () { goTo(p.line, p.col); });
         problemsEl.appendChild(li);
       });
+      // Speech warnings: the script is valid, but the guide's voice would say this badly.
+      state.warnings.forEach(function (p) {
+        var li = el("li", { "data-line": String(p.line), "data-testid": "warning",
+                            class: "bk-warning" },
+                    "line " + p.line + ", column " + p.col + ": voice: " + p.message);
+        li.addEventListener("click", function () { goTo(p.line, p.col); });
+        problemsEl.appendChild(li);
+      });
       if (res.valid) {
+        var nw = state.warnings.length;
         statusEl.textContent = "✓ Valid: version " + res.version + ", " +
-          res.steps[res.locales[0]].length + " steps, " + res.locales.join(" + ");
+          res.steps[res.locales[0]].length + " steps, " + res.locales.join(" + ") +
+          (nw ? " · " + nw + (nw === 1 ? " speech warning" : " speech warnings") : "");
         statusEl.className = "bk-status bk-ok";
         state.steps = res.steps;
         state.version = res.version;
@@ -168,6 +179,11 @@ function main() {
     return state.steps ? state.steps[localeSel.value] || [] : [];
   }
 
+  /** "Voice: <normalised text>" when the voice says something other than the subtitle. */
+  function voiced(p) {
+    return p.spoken && p.spoken !== p.text ? "Voice: " + p.spoken : "";
+  }
+
   function renderSteps() {
     stepsEl.textContent = "";
     currentSteps().forEach(function (s) {
@@ -179,6 +195,7 @@ function main() {
       li.appendChild(document.createTextNode(" " + s.label));
       li.appendChild(el("span", { class: "bk-kind" }, s.kind));
       li.appendChild(el("span", { class: "bk-dur", "data-testid": "dur-" + s.id }));
+      li.appendChild(el("div", { class: "bk-spoken", "data-testid": "spoken-" + s.id }));
       stepsEl.appendChild(li);
     });
   }
@@ -202,6 +219,10 @@ function main() {
       .then(function (p) {
         var dur = stepsEl.querySelector('[data-testid="dur-' + stepId + '"]');
         if (dur && !attempt) dur.textContent = " " + p.duration.toFixed(1) + " s";
+        // What the voice says, when it differs from the written subtitle (numbers, dates,
+        // digit strings, acronyms normalised: kiosk.guide.normalise).
+        var said = stepsEl.querySelector('[data-testid="spoken-' + stepId + '"]');
+        if (said && !attempt) said.textContent = voiced(p);
         if (!p.url) return p;
         state.playing = p.sha256;
         return fetch(p.visemes_url, { credentials: "same-origin" })
@@ -274,11 +295,13 @@ function main() {
     $("bk-dry-step").textContent = "Step " + (d.index + 1) + "/" + d.steps.length + ": " +
       s.label + " (" + s.kind + (d.attempt ? ", attempt " + (d.attempt + 1) : "") + ")";
     $("bk-dry-text").textContent = "…";
+    $("bk-dry-spoken").textContent = "";
     playStep(s.id, d.attempt).then(function (p) {
       if (state.dry !== d) return; // restarted meanwhile
       var extra = p.read_text ? " — to read: " + p.read_text :
         (p.challenges ? " — drawn: " + p.challenges.join(", ") : "");
       $("bk-dry-text").textContent = (p.text || "(silent)") + extra;
+      $("bk-dry-spoken").textContent = voiced(p);
       if (s.kind === "say") return outcome(s, true, "spoken");
       if (s.kind === "wait") {
         d.waiting = "wait";

@@ -106,12 +106,28 @@ def test_check_endpoint_reports_problems_at_their_lines(app):
     ]
     ok = post(c, "/review/api/flows/check", {"flow_id": "quick", "text": QUICK}).get_json()
     assert ok["valid"] and ok["problems"] == [] and ok["locales"] == ["zh-CN", "en"]
+    assert ok["warnings"] == []
     assert [s["id"] for s in ok["steps"]["en"]] == ["hello", "ready", "bye"]
     # the id must match the flow being edited
     other = post(c, "/review/api/flows/check", {"flow_id": "other", "text": QUICK}).get_json()
     assert not other["valid"] and "other" in other["problems"][0]["message"]
     bad = post(c, "/review/api/flows/check", {"flow_id": "../x", "text": QUICK})
     assert bad.status_code == 400 and "invalid flow id" in bad.get_json()["message"]
+
+
+def test_check_endpoint_gives_the_speech_warnings_of_kiosk_flows_check(app):
+    from kiosk.flows.loader import speech_warnings
+
+    c = login(app, "brenda")
+    hard = QUICK.replace('text: {zh-CN: "再见。"', 'text: {zh-CN: "再见 ☃ 。"')
+    assert hard != QUICK
+    body = post(c, "/review/api/flows/check", {"flow_id": "quick", "text": hard}).get_json()
+    assert body["valid"] and body["problems"] == []
+    cli = speech_warnings("quick.yaml", hard)
+    assert cli and body["warnings"] == [{"line": w.line, "col": w.col, "message": w.message}
+                                        for w in cli]
+    line = next(i for i, x in enumerate(hard.splitlines(), 1) if "☃" in x)
+    assert {w["line"] for w in body["warnings"]} == {line}
 
 
 def test_prompt_is_rendered_by_the_server_guide_and_served(app):
@@ -278,6 +294,25 @@ def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, 
         assert page.get_by_test_id("publish-result").inner_text().startswith(
             "Published quick@1 · sha256 ")
         page.screenshot(path=str(artifacts / "broker-published.png"))
+
+        # A speech warning, and what the voice says beside what is written.
+        page.get_by_test_id("publish-cancel").click()
+        edited = QUICK.replace('en: "Hello."', 'en: "Hello. Call 95588 about the ETF ☃."')
+        page.evaluate("(v) => { const t = document.getElementById('bk-text'); t.value = v;"
+                      " t.dispatchEvent(new Event('input')); }", edited)
+        page.wait_for_function("() => window.broker.valid && window.broker.warnings.length")
+        warning = page.get_by_test_id("warning").first.inner_text()
+        hello_line = next(i for i, x in enumerate(edited.splitlines(), 1) if "☃" in x)
+        assert warning.startswith(f"line {hello_line}, column ") and ": voice: " in warning
+        assert "speech warning" in page.get_by_test_id("status").inner_text()
+        page.get_by_test_id("play-hello").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=spoken-hello]').textContent !== ''",
+            timeout=15000)
+        spoken = page.get_by_test_id("spoken-hello").inner_text()
+        assert spoken.startswith("Voice: ") and "nine five five eight eight" in spoken
+        assert "E T F" in spoken and "95588" not in spoken
+        assert page.get_by_test_id("spoken-ready").inner_text() == ""  # said as written
 
         page.goto(f"{base}/review/flows/")
         assert page.get_by_test_id("version-quick-1").is_visible()

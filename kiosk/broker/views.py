@@ -22,7 +22,7 @@ from flask import (
 
 from kiosk.errors import FlowError, GuideError
 from kiosk.flows.library import FlowLibrary
-from kiosk.flows.loader import analyse_flow
+from kiosk.flows.loader import analyse_flow, speech_warnings
 from kiosk.flows.model import ChallengeStep, Flow, ReadAloudStep
 from kiosk.flows.preview import stand_in_variables
 from kiosk.flows.source import MAX_FILE_BYTES
@@ -208,11 +208,14 @@ def _analyse(flow_id: str, text: str) -> tuple[Flow | None, list]:
 @api.post("/check")
 @auth.require_role(ROLE)
 def check(user):
-    """Validate the posted script: [{line, col, message}] plus the steps when it is valid."""
+    """Validate the posted script: problems and (when it is valid) speech warnings, each
+    [{line, col, message}], plus the steps when it is valid."""
     flow_id, text = _body()
     flow, problems = _analyse(flow_id, text)
-    out: dict = {"problems": _problems(problems), "valid": flow is not None}
+    out: dict = {"problems": _problems(problems), "valid": flow is not None, "warnings": []}
     if flow is not None:
+        # What the guide's voice would say badly: the same warnings as `kiosk flows check`.
+        out["warnings"] = _problems(speech_warnings(f"{flow_id}.yaml", text))
         out["locales"] = list(flow.locales)
         out["version"] = flow.version
         out["content_hash"] = flow.content_hash
