@@ -85,7 +85,7 @@ def services(tmp_path):
     settings = load_settings(data_dir=tmp_path / "data",
                              flows_dir=make_flows_dir(tmp_path / "flows"),
                              liveness=False, speech=False)
-    services = build_services(settings, socketio=None)
+    services = build_services(settings)
     yield services
     services.shutdown()
 

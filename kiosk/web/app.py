@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
-    services = build_services(settings, socketio)
+    services = build_services(settings)
     app.extensions[EXTENSION] = services
     guard.register(app, settings)
     app.register_blueprint(api.bp)
