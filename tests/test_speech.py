@@ -12,7 +12,7 @@ from click.testing import CliRunner
 pytest.importorskip("onnxruntime", reason="speech needs onnxruntime (see report)")
 pytest.importorskip("pocketsphinx", reason="speech needs pocketsphinx (see report)")
 
-from kiosk.speech.corpus import noise_burst, synthesize  # noqa: E402
+from kiosk.speech.corpus import noise_burst, synthesize
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.engines.base import read_aloud_result
 from kiosk.speech.engines.grammar import PocketSphinxGrammar

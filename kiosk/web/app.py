@@ -103,7 +103,7 @@ def _preload_speech(services: KioskServices) -> None:
 
 def _preload_face_models(services: KioskServices) -> None:
     try:
-        import mediapipe  # noqa: F401  (a slow first import)
+        import mediapipe  # noqa: F401  # imported for its slow first import only
 
         shared_describer()
     except Exception:
