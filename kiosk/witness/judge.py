@@ -76,13 +76,13 @@ class ObserverJudge:
                                                 "reason": "liveness check disabled"}
             return face.challenge_outcome(seq, window[1])
         if step.listens:
-            return judge_answer(self.runner, step, window, attempt)
+            return judge_answer(self.runner, step, window)
         return StepOutcome.UNVERIFIED, {"engine": "none",
                                         "reason": f"no automatic check for {step.kind} steps"}
 
 
-def judge_answer(runner: JudgedWitness, step: PlannedStep, window: tuple[float, float],
-                 attempt: int) -> tuple[str, dict]:
+def judge_answer(runner: JudgedWitness, step: PlannedStep,
+                 window: tuple[float, float]) -> tuple[str, dict]:
     """Hear the answer of ``window`` (``kiosk.speech.observer.hear_answer``), record it and
     tell the page what was heard; returns ``(outcome, detail)``.
 
@@ -91,8 +91,7 @@ def judge_answer(runner: JudgedWitness, step: PlannedStep, window: tuple[float, 
     voice = runner.voice
     if voice is None:
         return StepOutcome.UNVERIFIED, {"engine": "none", "reason": "speech check disabled"}
-    heard = hear_answer(voice, runner.services.recognizer(), runner.locale, step, window,
-                        attempt)
+    heard = hear_answer(voice, runner.services.recognizer(), runner.locale, step, window)
     answer, detail = heard.answer, heard.detail
     if step.kind == "question":
         runner.record(TimelineEvent.ANSWER_RECOGNISED, {
