@@ -9,6 +9,7 @@ from kiosk.speech.answers import (
     ZH_REFUSAL,
     AnswerSpec,
     judge_text,
+    reading_among_alternatives,
     requested_among_alternatives,
     score_reading,
     tokens_equal,
@@ -191,7 +192,10 @@ def test_a_garbled_tail_is_not_the_tail():
     # ... but never as another digit: liang is 2, not 0; nothing reads as 1 but yi / yao.
     ("本人张三身份政委奥伊良七七", ("张三", "1077"), False),
     ("本人王伟身份政委号邻期四良", ("王伟", "0740"), False),
-    ("本人王伟身份政委号邻期是邻", ("王伟", "0740"), False),  # shi is not si
+    ("本人王伟身份政委号邻期次邻", ("王伟", "0740"), False),  # ci is not si
+    # The flat and retroflex sibilants (平翘舌) merge: shan is san (3), shi is si (4).
+    ("本人刘洋审紛爭位好善零六舊", ("刘洋", "3069"), True),
+    ("本人王伟身份政委号邻期是邻", ("王伟", "0740"), True),
     ("本人李四身份证尾号1850", ("赵敏", "1850"), False),
     ("本人张三身份证尾号1071", ("张三", "1077"), False),    # qi / yi: a different digit
     ("本人张三身份证尾号1078", ("张三", "1077"), False),
@@ -250,6 +254,7 @@ def test_fuzzy_pinyin_never_merges_two_digits():
         for b in forms:
             assert a == b or not forms[a] & forms[b], (a, b)
     assert fuzzy_pinyin("lin") == fuzzy_pinyin("ling") == fuzzy_pinyin("ning")
+    assert fuzzy_pinyin("shan") == fuzzy_pinyin("san") and fuzzy_pinyin("zhi") == "zi"
 
 
 # --- the recogniser's alternatives (Whisper's beam) -------------------------------------------
@@ -294,3 +299,54 @@ def test_english_alternatives():
 def test_a_deny_step_takes_nothing_from_the_alternatives():
     spec = AnswerSpec("deny", "不是我本人")
     assert requested_among_alternatives("不是我本人", ["不是我本人"], "zh-CN", spec) is None
+
+
+# --- a reading's alternatives ------------------------------------------------------------------
+
+READ_ZH = "本人罗斌，身份证尾号4637，自愿在示例证券开立证券账户。"
+READ_ZH_REQUIRED = ("罗斌", "4637")
+# zh-yunjian (validation voice, holdout 2) at 0.97x, as Whisper base heard it greedily, and
+# the five hypotheses of its beam for the same audio.
+HEARD_ZH = "本人罗斌身份政委号司律三期 自愿在势力政权开立政权账户"
+BEAM_ZH = ["本人罗斌身份政委号四六三期自愿在势力政权开立政权账户",
+           "本人罗斌身份政委号四六三期 自愿在势力政权开立政权账户",
+           "本人罗斌身份证委号四六三期 自愿在势力政权开立政权账户",
+           "本人罗斌身份证委号四六三期自愿在势力政权开立政权账户",
+           "本人罗斌身份政委号四六三期 自愿在势力政权开立政权账户。"]
+
+
+def test_a_reading_whose_tail_was_misheard_by_a_syllable_is_found_among_the_alternatives():
+    assert not score_reading(HEARD_ZH, READ_ZH, "zh-CN", READ_ZH_REQUIRED).passed
+    assert reading_among_alternatives(HEARD_ZH, BEAM_ZH, READ_ZH, "zh-CN",
+                                      READ_ZH_REQUIRED) == BEAM_ZH[0]
+
+
+@pytest.mark.parametrize("best,alternatives", [
+    # Another tail read on purpose (two digits off), whose beam somehow holds the right one.
+    ("本人罗斌身份证尾号四六八八自愿在示例证券开立证券账户", BEAM_ZH),
+    # Another name read on purpose.
+    ("本人李四身份证尾号四六三期自愿在示例证券开立证券账户", BEAM_ZH),
+    # A negation in the beam: the statement may have been denied.
+    (HEARD_ZH, ["本人罗斌身份证尾号四六三期不自愿在示例证券开立证券账户", *BEAM_ZH]),
+    # The best transcript is not the sentence at all.
+    ("今天天气很好我们一起去公园散步吧", BEAM_ZH),
+    # No hypothesis reads it as asked.
+    (HEARD_ZH, ["本人罗斌身份政委号司律三期自愿在势力政权开立政权账户"]),
+])
+def test_a_reading_is_never_rescued_from_a_different_or_denied_statement(best, alternatives):
+    assert reading_among_alternatives(best, alternatives, READ_ZH, "zh-CN",
+                                      READ_ZH_REQUIRED) is None
+
+
+def test_an_english_reading_with_a_misheard_tail_digit():
+    text = "I, Sofia Rossi, with ID number ending in 4637, wish to open an account."
+    required = ("Sofia Rossi", "4637")
+    assert reading_among_alternatives(
+        "I Sofia Rossi with ID number ending in 4 6 8 7 wish to open an account",
+        ["I Sofia Rossi with ID number ending in 4637 wish to open an account"], text, "en",
+        required) == "I Sofia Rossi with ID number ending in 4637 wish to open an account"
+    # Two digits off: another tail, never rescued.
+    assert reading_among_alternatives(
+        "I Sofia Rossi with ID number ending in 4 1 8 7 wish to open an account",
+        ["I Sofia Rossi with ID number ending in 4637 wish to open an account"], text, "en",
+        required) is None

@@ -1033,3 +1033,200 @@ def test_the_voice_says_the_minus_of_a_period_return():
     said = toned(speakable("近1年-5.2%", "zh-CN"))
     assert said == toned("近一年负百分之五点二")
     assert toned("负") in said
+
+
+# The second year of a range or list was a cardinal (2023年-2024: 两千零二十四), and so were
+# both years before 学年 / 财年 and the first of a list (2023、2024年). A date range written with
+# dots or slashes kept its hyphen unsaid, a year.month range was two decimals, an em dash after
+# a date was a pause (GB/T 15834 writes 2011年—2012年 for a range) and 第1条-第5条 kept its
+# hyphen.
+YEAR_RANGES = [
+    ("2023年-2024", "zh-CN", "二〇二三年到二〇二四"),
+    ("2023年到2024", "zh-CN", "二〇二三年到二〇二四"),
+    ("2023年至2024期间", "zh-CN", "二〇二三年至二〇二四期间"),
+    ("2023年~2024", "zh-CN", "二〇二三年到二〇二四"),
+    ("2023年、2024的数据", "zh-CN", "二〇二三年、二〇二四的数据"),
+    ("2023年-2024年", "zh-CN", "二〇二三年到二〇二四年"),
+    ("2023-2024学年", "zh-CN", "二〇二三到二〇二四学年"),
+    ("2023-2024财年", "zh-CN", "二〇二三到二〇二四财年"),
+    ("2023~2024赛季", "zh-CN", "二〇二三到二〇二四赛季"),
+    ("2023、2024年", "zh-CN", "二〇二三、二〇二四年"),
+    ("2022、2023和2024年", "zh-CN", "二〇二二、二〇二三和二〇二四年"),
+    ("2023年—2024年", "zh-CN", "二〇二三年到二〇二四年"),
+    ("1月—3月", "zh-CN", "一月到三月"),
+    ("2023.1.1-2023.12.31", "zh-CN", "二〇二三年一月一日到二〇二三年十二月三十一日"),
+    ("2024/01/01-2024/12/31", "zh-CN", "二〇二四年一月一日到二〇二四年十二月三十一日"),
+    ("2023.01-2023.06", "zh-CN", "二〇二三年一月到二〇二三年六月"),
+    ("2023/07~2024/06", "zh-CN", "二〇二三年七月到二〇二四年六月"),
+    ("第1条-第5条", "zh-CN", "第一条到第五条"),
+    ("第1季度-第3季度", "zh-CN", "第一季度到第三季度"),
+    ("指数2023.01点", "zh-CN", "指数两千零二十三点零一点"),  # a number, no range
+    ("2023年-15.6%", "zh-CN", "二〇二三年负百分之十五点六"),  # still a sign
+    ("2023年共2024人", "zh-CN", "二〇二三年共两千零二十四人"),  # a count, not a year
+    ("2023.01-2023.06", "en", "January 2023 to June 2023"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), YEAR_RANGES)
+def test_every_year_and_date_of_a_range_or_list_is_read_as_one(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Codes of a letter and a digit in a range (risk levels R1-R4, C3至C5) lost the range: the
+# second code was read after a bare hyphen (R 一 -R四), and R2~R3 was "R two about R three".
+# C3-5% is a level, then a signed percentage: the minus is never dropped (a loss said without
+# it is heard as a gain), a pause keeps it off the level, and `kiosk flows check` warns.
+LEVEL_RANGES = [
+    ("可购买R1-R4级产品", "zh-CN", "可购买 R 一 到 R 四 级产品"),
+    ("风险等级R2~R3", "zh-CN", "风险等级 R 二 到 R 三"),
+    ("A1至A3类账户", "zh-CN", "A 一 至 A 三 类账户"),
+    ("适合C3-5级投资者", "zh-CN", "适合 C 三 到 C 五 级投资者"),
+    ("风险等级C3-5%", "zh-CN", "风险等级 C 三，负百分之五"),
+    ("products rated R1-R4", "en", "products rated R one to R four"),
+    ("risk level R2~R3", "en", "risk level R two to R three"),
+    ("level C3-5%", "en", "level C three, minus 5%"),
+    ("合同编号HT2024-001", "zh-CN", "合同编号 H T 二零二四 零零一"),  # a code, not a range
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), LEVEL_RANGES)
+def test_a_range_of_levels_is_a_range_and_a_level_keeps_its_percents_sign(
+        written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+def test_check_warns_on_a_level_before_a_hyphen_and_a_percentage():
+    (issue,) = [i for i in speech_issues("风险等级C3-5%", "zh-CN") if "C3-5%" in i.message]
+    assert issue.offset == 4 and "minus" in issue.message
+
+
+# Any word ending in 日 or 期 made the month/day after it a date (每日3/4 三月四日), and 至 / 到
+# / 在 / 于 before a fraction did too (降至1/3, 不低于1/3, 控制在1/3以内, 1/4至1/2): only date
+# words, 于 of a time, and a range of dates after 从 / 自 make one.
+DATE_CONTEXT = [
+    ("每日3/4的额度", "每日四分之三的额度"),
+    ("期限3/4年", "期限四分之三年"),
+    ("当日1/2的额度", "当日二分之一的额度"),
+    ("本期1/2", "本期二分之一"),
+    ("持仓不低于1/3", "持仓不低于三分之一"),
+    ("仓位控制在1/3以内", "仓位控制在三分之一以内"),
+    ("从1/4提高到1/2", "从四分之一提高到二分之一"),
+    ("降至1/3", "降至三分之一"),
+    ("1/4至1/2", "四分之一至二分之一"),
+    ("自1/1至12/31", "自一月一日至十二月三十一日"),
+    ("从3/1到6/30", "从三月一日到六月三十日"),
+    ("将于12/31到期", "将于十二月三十一日到期"),
+    ("有效期至12/31", "有效期至十二月三十一日"),
+    ("最后交易日12/31", "最后交易日十二月三十一日"),
+    ("权益登记日6/19", "权益登记日六月十九日"),
+    ("6/30至9/30止", "六月三十日至九月三十日止"),
+    ("延期至6/30", "延期至六月三十日"),
+]
+
+
+@pytest.mark.parametrize(("written", "spoken"), DATE_CONTEXT)
+def test_a_month_day_is_a_date_only_in_a_dates_context(written, spoken):
+    assert speakable(written, "zh-CN") == spoken
+
+
+# Units with a superscript were said only for m² / m³ after a number: km² was "km", ㎡ "m2",
+# 元/m² "元或m".
+UNIT_POWERS = [
+    ("面积10km²", "zh-CN", "面积十平方公里"),
+    ("20cm²", "zh-CN", "二十平方厘米"),
+    ("5m³", "zh-CN", "五立方米"),
+    ("50㎡", "zh-CN", "五十平方米"),
+    ("3㎢", "zh-CN", "三平方公里"),
+    ("2㎥", "zh-CN", "两立方米"),
+    ("5mm²", "zh-CN", "五平方毫米"),
+    ("建筑面积120m2", "zh-CN", "建筑面积一百二十平方米"),
+    ("单价5万元/m²", "zh-CN", "单价五万元每平方米"),
+    ("10 km²", "en", "10 square kilometers"),
+    ("50㎡", "en", "50 square meters"),
+    ("20 cm³", "en", "20 cubic centimeters"),
+    ("1 m²", "en", "1 square meter"),
+    ("5000 yuan/m²", "en", "5000 yuan per square meter"),
+    ("M2增速8%", "zh-CN", "M 二 增速百分之八"),  # money supply, no unit
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), UNIT_POWERS)
+def test_squared_and_cubed_units_are_said(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# From a compliance officer's read of account-opening and risk-disclosure scripts: a bracket
+# after cued digits was eaten ((身份证号码…002X) lost its ")"), digits after a bracketed area
+# code were a range, 中风险 was read as 中风 (zhòng, a stroke), a room number was a
+# cardinal, and 2 before 室 / 厅 was 二.
+BROKER_SCRIPTS = [
+    ("（身份证号码11010519491231002X）已完成", "zh-CN",
+     "(身份证号码 一一零一零五一九四九一二三一零零二 X)已完成"),
+    ("（电话95588）", "zh-CN", "(电话 九五五八八)"),
+    ("电话(021)6888-1234", "zh-CN", "电话 零二一六八八八一二三四"),
+    ("(phone 95588)", "en", "(phone nine five five eight eight)"),
+    ("本产品为中风险产品", "zh-CN", "本产品为中风险产品"),
+    ("风险等级为中风险。", "zh-CN", "风险等级为中风险。"),
+    ("金融大街35号1001室", "zh-CN", "金融大街三十五号一零零一室"),
+    ("3室2厅", "zh-CN", "三室两厅"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), BROKER_SCRIPTS)
+def test_broker_script_sentences(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# A second read of fee schedules and account notices: a masked number (138****8000) lost its
+# stars and read the rest as a cardinal; a sign after the currency (¥-2,500.00) kept ¥ and said
+# the zeros; a hyphen after a bracketed note (100万元（含）-500万元) was a minus; a round
+# quantity after 乘数 / 数量 / 金额 was read digit by digit.
+FEE_SCHEDULES = [
+    ("您的手机号码为138****8000", "zh-CN", "您的手机号码为 一三八 星号 八零零零"),
+    ("身份证号110***********002X", "zh-CN", "身份证号 一一零 星号 零零二 X"),
+    ("尾号****1234", "zh-CN", "尾号 星号 一二三四"),
+    ("phone 138****8000", "en", "phone one three eight stars eight zero zero zero"),
+    ("*ST康美", "zh-CN", "星 S T 康美"),  # one star is no mask
+    ("余额为¥-2,500.00", "zh-CN", "余额为负两千五百元"),
+    ("-¥2,500.00", "zh-CN", "负两千五百元"),
+    ("balance ¥-2,500.00", "en", "balance minus 2500 yuan"),
+    ("$-12.30", "en", "minus 12 dollars and 30 cents"),
+    ("100万元（含）-500万元0.8%", "zh-CN", "一百万元(含)到五百万元百分之零点八"),
+    ("1年（含）-3年", "zh-CN", "一年(含)到三年"),
+    ("收益（年化）-3%", "zh-CN", "收益(年化)负百分之三"),  # no quantity before: a sign
+    ("合约乘数为10000", "zh-CN", "合约乘数为一万"),
+    ("委托数量：100000", "zh-CN", "委托数量：十万"),
+    ("请拨打10000", "zh-CN", "请拨打一零零零零"),  # a hotline stays digits
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), FEE_SCHEDULES)
+def test_fee_schedules_and_account_notices(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+def test_a_quantity_after_its_name_is_not_warned_as_digits():
+    assert not [i for i in speech_issues("合约乘数为10000", "zh-CN") if "digits" in i.message]
+
+
+# A range of amounts after a currency sign lost its range: ¥100-¥500 was 一百元负五百元 (a
+# minus), ¥1-5 million "1 yuan-5 million"; P/E was "P or E", 22.99x a letter, and an English
+# quantity after its name (multiplier is 10000) digits.
+MONEY_RANGES = [
+    ("¥100-¥500", "zh-CN", "一百到五百元"),
+    ("¥100-500", "zh-CN", "一百到五百元"),
+    ("¥1-5万", "zh-CN", "一到五万元"),
+    ("¥1万-5万", "zh-CN", "一万到五万元"),
+    ("¥1.50~¥2.00", "zh-CN", "一点五到两元"),
+    ("¥100-500", "en", "100 to 500 yuan"),
+    ("0.8% for ¥1-5 million", "en", "0.8% for 1 to 5 million yuan"),
+    ("$5-$10", "en", "5 to 10 dollars"),
+    ("P/E为22.99x", "zh-CN", "P E 为二十二点九九倍"),
+    ("a P/E of 22.99x", "en", "a P E of 22.99 times"),
+    ("the contract multiplier is 10000", "en", "the contract multiplier is 10000"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), MONEY_RANGES)
+def test_ranges_of_amounts_multiples_and_ratios(written, locale, spoken):
+    assert speakable(written, locale) == spoken

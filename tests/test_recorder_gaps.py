@@ -165,6 +165,7 @@ def test_a_gap_asks_for_a_keyframe_and_skips_deltas_until_it_comes(tmp_path):
     assert stats["video_gaps"] == 1
     assert stats["video_packets_missing"] == out["lost"] + out["held"] == 4 + 3
     assert out["requests"] == 1 and out["plis"] >= 1
+    assert stats["keyframe_requests_recovery"] >= 1
     assert out["keyframe_at"] == out["frame"], out
     # Frame 21 (headless) and every delta after it up to the keyframe were not recorded.
     assert stats["skipped_video"] == out["keyframe_at"] - 21
@@ -203,6 +204,35 @@ def test_without_a_gap_nothing_is_skipped(tmp_path):
     final = tmp_path / "recording.webm"
     finalise_recording(live, final)
     assert decoded_numbers(final) == list(range(59))
+
+
+def test_the_periodic_keyframe_requests_are_not_counted_as_recovery(tmp_path):
+    """A clean stream gets a PLI each keyframe interval (seekability), none for recovery."""
+
+    async def run() -> tuple[dict, int]:
+        network = Network()
+        receiver = await video_receiver(network)
+        pc = SimpleNamespace(getTransceivers=lambda: [SimpleNamespace(kind="video",
+                                                                      receiver=receiver)])
+        recorder = PacketRecorder(tmp_path / "recording.mkv", MediaClock(),
+                                  keyframe_interval=0.2)
+        recorder.attach(pc)
+        camera, seq = Camera(), 100
+        while camera.index < 40:
+            packets = rtp_packets(camera.next(keyframe=camera.index == 0), seq,
+                                  camera.index * 6000)
+            seq += len(packets)
+            for p in packets:
+                await receiver._handle_rtp_packet(p, arrival_time_ms=0)
+            await asyncio.sleep(0.03)  # 1.2 s in all: several keyframe intervals
+        recorder.close()
+        await receiver.stop()
+        return recorder.stats(), network.plis()
+
+    stats, plis = asyncio.run(run())
+    assert stats["video_gaps"] == 0
+    assert stats["keyframe_requests"] >= 2 and plis >= 2
+    assert stats["keyframe_requests_recovery"] == 0
 
 
 def corrupt_webm(path: Path, frames: int = 60, bad: int = 30) -> Path:

@@ -52,3 +52,22 @@ def test_a_storm_of_junk_messages_leaves_the_server_healthy(kiosk_server):
     assert "link_invalid" in codes and "out_of_order" in codes
     assert requests.get(kiosk_server.url + "/api/health", timeout=5).ok
     assert "Traceback" not in kiosk_server.log()
+
+
+def test_a_deeply_nested_socket_message_is_refused_without_a_traceback(kiosk_server):
+    client, got = connect(kiosk_server)
+    # A Socket.IO EVENT packet ("2" + JSON) nested 30 000 deep: 60 KB, under the size cap.
+    # The client library cannot encode it (its json recurses too), so it goes out raw.
+    depth = 30_000
+    client.eio.send('2["join",' + "[" * depth + "]" * depth + "]")
+    time.sleep(1.0)
+    assert requests.get(kiosk_server.url + "/api/health", timeout=5).ok
+    log = kiosk_server.log()
+    assert "RecursionError" not in log and "Traceback" not in log
+    assert "socket message refused: a socket message nested deeper than" in log
+    client.emit("join", {"token": "x" * 43})  # the same socket is still answered
+    deadline = time.monotonic() + 10
+    while not any(event == "error" for event, _ in got) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ("error", "link_invalid") in [(e, d.get("code")) for e, d in got if d]
+    client.disconnect()

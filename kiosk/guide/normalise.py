@@ -13,16 +13,19 @@ outside its dictionary as its code point. The passes below, in order, fix each c
    middle-dot look-alike to U+00B7 (then silent), hyphens and en dashes to ASCII, >= <= ≧ ≦
    to ≥ ≤. Then dashes: —— is a pause; a hyphen before a digit is 到 after a
    quantity of the same kind (3个月-6个月), else a minus sign (近1年-5.2%: ``_hyphen``).
-   Codes of letters and digits (HT2024001) are letters, then digits one by one.
-2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it), clock times and
+   Codes of letters and digits (HT2024001) are letters, then digits one by one; ranges of
+   levels (R1-R4, C3-5) are ranges, and a level before a hyphen and a percentage (C3-5%) is
+   the level, a pause and a signed percentage. Masked numbers (138****8000) are digits and 星号.
+2. Dates (2024年1月1日, 2024-01-01; 12/31 when a date word is next to it: ``_ZH_DATE_BEFORE``),
+   every year of a range or list (2023年-2024, 2023、2024年, 2023.01-2023.06), clock times and
    ratios (9:30 九点三十分 / "nine thirty"; 比例1:10 一比十 / "1 to 10").
 3. Digit strings read one by one: after a word that names one (尾号, 电话, 手机号, 账号,
    "ending in", "phone" ...), phone and card numbers in groups (400-820-8820, 6222 0201 2345
    6789), an ID tail with its check letter (105X), a leading zero (0571), and any run of five
    or more digits that is not a quantity (not followed by a unit such as 元 or 万).
-4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents; trailing zeros of an
-   amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten thousand, signs (T+1,
-   -3.5%).
+4. Money (¥, $, RMB, 万元, 亿元, "$1.5 million", "$0.50" 50 cents, ¥-2,500, ¥100-¥500;
+   trailing zeros of an amount unsaid), ranges (3–5, 3%-5%), percent, per mille and per ten
+   thousand, signs (T+1, -3.5%).
 5. The remaining numbers as cardinals (cn2an in Mandarin, 两 before a measure word and in
    两千 / 两万; espeak-ng reads English ones).
 6. Latin capitals letter by letter when they are an acronym (ETF -> E T F; WELCOME and ZHANG
@@ -59,8 +62,10 @@ from kiosk.speech.textnorm import (
     zh_surname,
 )
 
-# Bump when a rule changes what is spoken: part of the guide's cache key.
-NORMALISER_VERSION = "speakable/4"
+# Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
+# not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
+# prompt whose words changed renders anew and the others stay cached.
+NORMALISER_VERSION = "speakable/5"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -113,7 +118,9 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
 # Digits after a cue, with the group separators phone and card numbers are written with
 # (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
-_CUED_DIGITS = r"(?P<d>\(?\d[\dA-Za-z]*\)?(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)"
+# A bracket is part of the number only as a pair round its first group ((021) 6888-1234); a
+# closing bracket after the digits closes the text's own bracket: （电话95588）.
+_CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)")
 _ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
 _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
@@ -153,27 +160,48 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|da
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))")
 # Superscripts and subscripts, read before NFKC would make them plain digits (10⁵ is not 105):
-# after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); m² and m³ after a
-# number, square and cubic metres; anywhere else a footnote mark, not said.
+# after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); after a unit of
+# length (m² km² cm³, and the squared unit signs ㎡ ㎢ ㎥, or m2 km2 written plain after a
+# number), an area or a volume (平方米 平方公里 立方厘米 / "square meters"); anywhere else a
+# footnote mark, not said. km² is 平方公里, as it is said (GB 3100 writes 平方千米).
 _SUPERSCRIPT = re.compile(r"[\u00b2\u00b3\u00b9\u2070-\u209f]")
 _SUPER_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-", strict=True))
-_POWER = re.compile(r"(?<=[0-9\uff10-\uff19])\s?(?P<m>[mM]?)(?P<e>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_UNIT_SIGNS = {"㎟": "mm²", "㎠": "cm²", "㎡": "m²", "㎢": "km²", "㎣": "mm³", "㎤": "cm³",
+               "㎥": "m³", "㎦": "km³", "㏈": "dB"}
+_UNIT_SIGN = re.compile(f"[{''.join(_UNIT_SIGNS)}]")
+_POWER = re.compile(r"(?<=[0-9\uff10-\uff19])\s?(?P<e>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_UNIT_POWER = re.compile(r"(?P<num>(?<=[0-9\uff10-\uff19])\s?)?(?<![A-Za-z])(?P<u>[kcmd]?m)"
+                         r"(?:(?P<e>[²³])|(?P<plain>[23]))(?![A-Za-z0-9])")
+_ZH_LENGTHS = {"km": "公里", "m": "米", "dm": "分米", "cm": "厘米", "mm": "毫米"}
+_EN_LENGTHS = {"km": "kilometer", "m": "meter", "dm": "decimeter", "cm": "centimeter",
+               "mm": "millimeter"}
+
+
+def _unit_power(m: re.Match, zh: bool) -> str:
+    if m.group("plain") and m.group("num") is None:  # m2 after no number: a name (M2, m2)
+        return m.group(0)
+    square = (m.group("e") or m.group("plain")) in "²2"
+    if zh:
+        return ("平方" if square else "立方") + _ZH_LENGTHS[m.group("u")]
+    head = m.string[max(0, m.start("u") - 4):m.start("u")]  # a window: linear in the text
+    one = re.search(r"(?<![\d.])1\s?\Z", head) is not None
+    plural = "" if one or m.group("num") is None else "s"
+    return f" {'square' if square else 'cubic'} {_EN_LENGTHS[m.group('u')]}{plural}"
 
 
 def _powers(text: str, zh: bool) -> str:
-    """Superscripts said before folding: powers after a number, m² / m³, else dropped."""
-    def sub(m: re.Match) -> str:
-        exp = "".join(_SUPER_DIGITS[c] for c in m.group("e"))
-        if m.group("m"):
-            if exp not in ("2", "3"):
-                return m.group(0)
-            if zh:
-                return "平方米" if exp == "2" else "立方米"
-            return " square meters" if exp == "2" else " cubic meters"
-        return f"的{exp}次方" if zh else f" to the power of {exp.replace('-', 'minus ')}"
-
+    """Superscripts and unit signs said before folding: powers after a number, areas and
+    volumes (m², ㎡, 120m2), else dropped."""
+    if _UNIT_SIGN.search(text):
+        text = _UNIT_SIGN.sub(lambda m: _UNIT_SIGNS[m.group(0)], text)
+    if "m" in text:
+        text = _UNIT_POWER.sub(lambda m: _unit_power(m, zh), text)
     if not _SUPERSCRIPT.search(text):
         return text
+    def sub(m: re.Match) -> str:
+        exp = "".join(_SUPER_DIGITS[c] for c in m.group("e"))
+        return f"的{exp}次方" if zh else f" to the power of {exp.replace('-', 'minus ')}"
+
     return _SUPERSCRIPT.sub("", _POWER.sub(sub, text))
 
 
@@ -393,11 +421,12 @@ def en_number_words(number: str) -> str:
 _COMPARE = re.compile(r">=|<=|[≧⩾≦⩽]")
 _COMPARE_AS = {">=": "≥", "≧": "≥", "⩾": "≥", "<=": "≤", "≦": "≤", "⩽": "≤"}
 
-# Dashes. An em dash run (——, the Chinese 破折号) is a pause; one em dash between digits is a
-# range (2011—2012年, GB/T 15834). A hyphen before a digit is decided by what stands before it
+# Dashes. An em dash run (——, the Chinese 破折号) is a pause; one em dash between digits, or
+# after a year, month or day before a digit, is a range (2011—2012年, 2011年—2012年: GB/T
+# 15834). A hyphen before a digit is decided by what stands before it
 # (``_hyphen``); U+2212 is always a minus sign.
 _EM_DASH_RUN = re.compile(r"\s*[\u2014\u2015]{2,}\s*")
-_EM_DASH_RANGE = re.compile(r"(?<=\d)\s*[\u2014\u2015]\s*(?=\d)")
+_EM_DASH_RANGE = re.compile(r"(?<=[\d年月日号])\s*[\u2014\u2015]\s*(?=\d)")
 _EM_DASH = re.compile(r"\s*[\u2014\u2015]\s*")
 _HYPHEN_DIGIT = re.compile(r"-(?=\d)|(?<=\d)\u2212(?=\d)")
 # A quantity before the hyphen: a number and its unit (3个月, 4月, 1号, 2023年, 近一年, 100万).
@@ -435,6 +464,9 @@ def _zh_like_quantities(text: str, j: int, p: int) -> bool:
     return _unit_kind(before.group("u")) == _unit_kind(after.group("u"))
 
 
+_BRACKET_NOTE = re.compile(r"\([^()]{1,6}\)\s*\Z")
+
+
 def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     """What a '-' right before a digit is: kept as '-' (a range, date, phone or code after a
     digit, letter or %, left to the rules that know them), '到' / "to" after a quantity of
@@ -450,6 +482,9 @@ def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     j = p
     while j and text[j - 1] == " ":
         j -= 1
+    note = _BRACKET_NOTE.search(text, max(0, j - 12), j)  # 100万元（含）-500万元: a range
+    if note is not None and _CJK.match(text[note.start() - 1] if note.start() else " "):
+        j = note.start()
     before = text[j - 1] if j else ""
     if not _CJK.match(before or " "):
         # "fell -3%", "T -1": left to the sign rules; "2023 -15.6%" (a space before the
@@ -461,8 +496,14 @@ def _hyphen(text: str, m: re.Match, zh: bool) -> str:
     return "\u2212"
 
 
+# A hyphen between two ordinals (第1条-第5条, 第1季度-第3季度): a range.
+_ORDINAL_RANGE = re.compile(r"(?P<a>第\s*\d+\s*[\u4e00-\u9fff]{1,3})\s*-\s*(?=第\s*\d)")
+
+
 def _dashes(text: str, zh: bool) -> str:
     pause = "，" if zh else ", "
+    if "第" in text:
+        text = _ORDINAL_RANGE.sub(lambda m: m.group("a") + ("到" if zh else " to "), text)
     if "\u2014" in text or "\u2015" in text:
         text = _EM_DASH_RUN.sub(pause, text)
         text = _EM_DASH_RANGE.sub("-", text)
@@ -472,11 +513,14 @@ def _dashes(text: str, zh: bool) -> str:
     return _HYPHEN_DIGIT.sub(lambda m: _hyphen(text, m, zh), text)
 
 
-# A code of letters and digits (HT20240101001, SN123456, B2024001, abc123, ABC-12345, C3, R2):
-# the letters spelled, then the digits one by one. Capitals (with a hyphen when two or more),
-# or up to three small letters; a currency code before an amount (RMB100) is money, not a code.
+# A code of letters and digits (HT20240101001, SN123456, B2024001, abc123, ABC-12345, C3, R2,
+# HT2024-001): the letters spelled, then the digits one by one (a hyphen after three digits or
+# more joins another group of digits, said after a space). Capitals (with a hyphen when two or
+# more), or up to three small letters; a currency code before an amount (RMB100) is money, not
+# a code.
 _CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{2,8}-|[A-Z]{1,8}|[a-z]{1,3})"
-                   r"(?P<d>\d[\dA-Z]*)(?![A-Za-z0-9_]|\.\d)")
+                   r"(?P<d>\d[\dA-Z]*)(?P<more>(?<=\d{3})(?:-\d{2,}(?![\d.%‰‱]))+)?"
+                   r"(?![A-Za-z0-9_]|\.\d)")
 _CURRENCY_CODES = frozenset({"RMB", "CNY", "USD", "HKD", "EUR", "GBP", "US", "HK"})
 
 
@@ -484,7 +528,37 @@ def _code(m: re.Match, locale: str) -> str:
     letters = m.group("l").rstrip("-")
     if letters.upper() in _CURRENCY_CODES:
         return m.group(0)
-    return " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
+    said = " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
+    return said + "".join(spell_digits(g, locale) + " " for g in
+                          re.findall(r"\d+", m.group("more") or ""))
+
+
+# A range of levels (risk levels R1-R4, C3至C5, R2~R3, C3-5 with one letter and one digit
+# each): 到 / "to" (至 as written), the letters said before each level. A level before a hyphen
+# and a percentage (C3-5%) is the level, a pause and a signed percentage (C 三，负百分之五 / "C
+# three, minus 5%"): the minus is never dropped, and ``speech_issues`` warns about it.
+_LEVEL_RANGE = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{1,2})(?P<a>\d{1,2})\s*"
+                          r"(?P<sep>-|~|至|到)\s*(?:(?P<l2>[A-Z]{1,2})(?P<b>\d{1,2})|(?P<n>\d))"
+                          r"(?![A-Za-z0-9_%‰‱]|\.\d|\s*[%‰‱])")
+_LEVEL_SIGNED = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{1,2})(?P<a>\d{1,2})-"
+                           r"(?=(?P<p>\d+(?:\.\d+)?\s*[%‰‱]))")
+
+
+def _level_range(m: re.Match, locale: str) -> str:
+    lead, a, b = m.group("l"), m.group("a"), m.group("b") or m.group("n")
+    if m.group("l2") is not None and m.group("l2") != lead or m.group("n") is not None and (
+            len(lead) != 1 or len(a) != 1 or int(b) <= int(a)):
+        return m.group(0)
+    zh = is_zh(locale)
+    sep = ("至" if m.group("sep") == "至" else "到") if zh else "to"
+    letters = " ".join(lead)
+    return (f" {letters} {spell_digits(a, locale)} {sep} {letters} "
+            f"{spell_digits(b, locale)} ")
+
+
+def _level_signed(m: re.Match, locale: str) -> str:
+    pause = "，" if is_zh(locale) else ", "
+    return f" {' '.join(m.group('l'))} {spell_digits(m.group('a'), locale)}{pause}\u2212"
 
 
 # A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
@@ -649,21 +723,63 @@ _ZH_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})(?:年(?:(?P<mo>\d{1,2})月(?:(?P<d>\
                       r"|[-/.](?P<mo2>\d{1,2})[-/.](?P<d2>\d{1,2})(?!\d))")
 # Month/day (12/31): a date when the words around it say so, else a fraction (3/4 四分之三).
 _ZH_MONTH_DAY = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?![\d/]|\.\d)")
-# (Any word ending in 日 or 期 names a date: 到期日, 行权日, 付息日, 交割日, 有效期.)
-_ZH_DATE_BEFORE = re.compile(r"(?:截止|截至|日期|到期|生日|期限|每年|今年|明年|去年|"
-                             r"于|在|从|自|至|到|日|期)[为是：:\s]*\Z")
-# Month/days before this one in a list (付息日6/30、12/31): the list is dated as its first.
-_ZH_MONTH_DAY_LIST = re.compile(r"(?:\d{1,2}/\d{1,2}\s*[、，,和及与或]\s*)+\Z")
-_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|至|到|[(（]?"
-                            r"(?:周|星期)[一二三四五六日天])")
+# Words that name a date (截止, 有效期, and the days of events: 到期日, 行权日, 付息日, 权益登记日),
+# then 为 / 是 / 至 / 在 ... (有效期至12/31); 于 of a time (请于, 将于, 不晚于; not 低于, 等于,
+# 由于). Another word ending in 日 or 期 (每日, 当日, 期限, 本期) names no date: 每日3/4 is a
+# fraction, and so is one after 至 / 到 / 在 alone (降至1/3, 控制在1/3以内).
+_ZH_EVENT_DAYS = ("行权|付息|派息|兑付|兑息|起息|计息|交割|交收|登记|除息|除权|生效|缴款|申购|认购|"
+                  "赎回|清算|结算|公告|基准|估值|开放|成立|上市|还款|扣款|到账|起始|开始|结束|终止|"
+                  "签约|签署|确认|募集|分红|派发|支付|发行|申报|过户|转让|最后交易|首个交易|出生|"
+                  "纪念|截止|到期|生")
+_ZH_DATE_BEFORE = re.compile(rf"(?:(?:截止|截至|日期|到期|每年|今年|明年|去年|有效期|"
+                             rf"(?:延期|延长|推迟|顺延|提前)(?=至|到)|(?:{_ZH_EVENT_DAYS})日)"
+                             r"(?:[为是在于至到：:\s])*"
+                             r"|(?:[将已拟定应须需请并均可晚早，,。；;：:\s(（]|^)于[：:\s]*)\Z")
+# 从 / 自 before a month/day dates it only when a range or list of them follows (从3/1到6/30;
+# 从1/4提高到1/2 is two fractions).
+_ZH_DATE_FROM = re.compile(r"(?:从|自)\s*\Z")
+_ZH_MONTH_DAY_SEP = r"\s*(?:[、，,和及与或~-]|至|到)\s*"
+_ZH_MONTH_DAY_NEXT = re.compile(rf"{_ZH_MONTH_DAY_SEP}\d{{1,2}}/\d{{1,2}}(?![\d/]|\.\d)")
+# Month/days before this one in a list or range (付息日6/30、12/31, 自1/1至12/31): the list
+# is dated as its first; and as its last (6/30至9/30止).
+_ZH_MONTH_DAY_LIST = re.compile(rf"(?:\d{{1,2}}/\d{{1,2}}{_ZH_MONTH_DAY_SEP})+\Z")
+_ZH_MONTH_DAY_CHAIN = re.compile(rf"(?:{_ZH_MONTH_DAY_NEXT.pattern})*")
+_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|到期|截止|截至|"
+                            r"[(（]?(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
                          r"(?P<unit>[%‰‱])")
 _RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]?)\s*(?P<sep>-|~|至)\s*"
                     rf"(?P<b>{_NUM})\s*(?P<ub>[%‰‱])?")
 # Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
-_ZH_TIME_RANGE = re.compile(r"([点分秒])\s*-\s*(?=[零一二三四五六七八九十两])")
-_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
-                           rf"\s*(?P<n>{_NUM})(?P<mult>[万亿]?)")
+# ... and so are two dates (2023.1.1-2023.12.31, once each is 二〇二三年一月一日).
+_ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=[〇零一二三四五六七八九十两])")
+# (A sign may stand after the currency: ¥-2,500.00 is 负两千五百元, "minus 2500 yuan".)
+_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|(?:RMB|CNY|USD|HKD|EUR|GBP)"
+                           rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
+                           rf"(?P<mult>[万亿]?)")
+# A range of amounts after a currency sign (¥100-¥500, ¥1-5万, $1-2 billion): one range, the
+# currency said once after it (一百到五百元, "1 to 2 billion dollars").
+_MONEY_RANGE = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
+                          rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)\s*(?P<sep>[-~]|至|到)\s*(?:(?P=cur)\s*)?"
+                          rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?)")
+
+
+def _zh_money_range(m: re.Match) -> str:
+    sep = "至" if m.group("sep") == "至" else "到"
+    return (_trim_decimals(m.group("a")) + m.group("ma") + sep + _trim_decimals(m.group("b"))
+            + m.group("mb") + _ZH_CURRENCY[m.group("cur")])
+
+
+def _en_money_range(m: re.Match) -> str:
+    a, b = m.group("a"), m.group("b")
+    if m.group("ma") or m.group("mb"):
+        a, b = _en_scaled(a, m.group("ma") or m.group("mb")), _en_scaled(b, m.group("mb"))
+    abbr = m.group("abbr")
+    scale = m.group("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
+    return (f"{_trim_decimals(a.replace(',', ''))} to "
+            f"{_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}")
+
+
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
                 "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
                 "GBP": "英镑"}
@@ -680,21 +796,71 @@ _ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "°C": "摄�
                ">": "大于", "≥": "大于等于", "≤": "小于等于", "≠": "不等于", "‱": "万分之",
                "\\": " ", "\u00b7": " ", "\u2212": "负"}
 _ZH_SYMBOL = re.compile("°C|[&=@#°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
-# '/' is 每 only between a unit and a unit (元/股, 次/日, 万元/年); elsewhere (沪/深, A/B股,
-# 买入/卖出, 是/否, KYC/AML) it is 或.
+# '/' is 每 only between a unit and a unit (元/股, 次/日, 万元/年, 元/平方米); elsewhere (沪/深,
+# A/B股, 买入/卖出, 是/否, KYC/AML) it is 或.
 _ZH_UNIT_CHARS = "元股次日天月年周份手张笔户件个位时秒克斤吨"
-_ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*(?=[{_ZH_UNIT_CHARS}人分])")
+_ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*"
+                          rf"(?=[{_ZH_UNIT_CHARS}人分]|平方|立方|公里|米)")
 # '/' after a percentage or an amount, before a unit of time or of trading, is 每 (6.8%/年
 # 百分之六点八每年, 5/笔 五每笔); decided before the percentage is said.
 _ZH_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=[年月日天周笔股份手张次](?!\d))")
-# A year range before 年 (2023-2024年): both years digit by digit, 二〇二三到二〇二四年.
-_ZH_YEAR_RANGE = re.compile(r"(?<!\d)(?P<a>\d{4})\s*(?:-|~|至|到)\s*(?P<b>\d{4})(?=\s*年)")
+# Years of a range or list before 年 or a year word (2023-2024年, 2023~2024学年, 2023、2024年,
+# 2022、2023和2024财年): every year digit by digit, 二〇二三到二〇二四年.
+_ZH_YEAR_RUN = re.compile(r"(?<![\d.])\d{4}(?:\s*(?:-|~|至|到|、|和|与|及|或)\s*\d{4}){1,8}"
+                          r"(?=\s*(?:年|学年|财年|赛季|会计年度|财政年度))")
+_ZH_YEAR_SEP = re.compile(r"\s*(-|~|至|到|、|和|与|及|或)\s*")
+# A year after a year and a range or list word (2023年-2024, 2023年至2024期间, 2023年、2024):
+# a year too, unless a unit makes it a count (2023年共2024人 has no such word between).
+_ZH_YEAR_AFTER_YEAR = re.compile(r"(?<=\d{4}年)(?P<sep>\s*(?:到|至|~|、|和|与|及|或)\s*)"
+                                 r"(?P<y>\d{4})(?![\d.,%‰‱]|\s*(?:[年月万亿千百元块个股份手只"
+                                 r"人名户家笔次倍天日号点分秒]))")
+# A range of year.months (2023.01-2023.06, 2023/07~2024/06, 2023-07至2023-12): 二〇二三年一月到
+# 二〇二三年六月. A lone 2023.01 stays a number (an index level).
+_YEAR_MONTH_RANGE = re.compile(r"(?<![\d.])(?P<y1>(?:19|20)\d\d)(?P<s>[./-])(?P<m1>0?[1-9]|1[0-2])"
+                               r"\s*(?P<sep>-|~|至|到)\s*(?P<y2>(?:19|20)\d\d)(?P=s)"
+                               r"(?P<m2>0?[1-9]|1[0-2])(?![\d.]|[./-]\d)")
+
+
+def _zh_year_run(m: re.Match) -> str:
+    parts = _ZH_YEAR_SEP.split(m.group(0))
+    return "".join("".join(YEAR_DIGITS[c] for c in p) if i % 2 == 0 else
+                   ("到" if p in "-~" else p) for i, p in enumerate(parts))
+
+
+def _zh_year_month_range(m: re.Match) -> str:
+    def said(y: str, mo: str) -> str:
+        return "".join(YEAR_DIGITS[c] for c in y) + "年" + zh_cardinal(str(int(mo))) + "月"
+    sep = "至" if m.group("sep") == "至" else "到"
+    return said(m.group("y1"), m.group("m1")) + sep + said(m.group("y2"), m.group("m2"))
+
+
+def _en_year_month_range(m: re.Match) -> str:
+    return (f"{EN_MONTHS[int(m.group('m1')) - 1]} {m.group('y1')} to "
+            f"{EN_MONTHS[int(m.group('m2')) - 1]} {m.group('y2')}")
 # A year before 版, 年度, 财年, 届 (2024版, 2023年度 is a date already): digit by digit.
 _ZH_YEAR_OF = re.compile(r"(?<![\d.])(?:19|20)\d\d(?=\s*(?:版|年度|财年|届))")
-# 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍); 二 stays in 第二, 2月,
-# 2号, T+2, 12, 2.5 and digit strings.
+# 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍, 3室2厅 三室两厅, 2立方米
+# 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings.
 _ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
-                       r"小时|条|项|手|笔|家|只|点|岁|元|块|股|分钟|半))")
+                       r"小时|条|项|手|笔|家|只|点|岁|元|块|股|分钟|半|室|厅|卫|套|间|层|栋|"
+                       r"台|辆|本|门|平方|立方|公里|米|公斤|千克|吨))")
+
+
+# A room number (1001室) is said digit by digit, as an address is read; 3室2厅 counts rooms.
+_ZH_ROOM = re.compile(r"(?<![\d.,])\d{3,}(?=\s*室)")
+
+
+# A masked number (138****8000, 110***********002X, ****1234): the digits one by one, the
+# stars once, 星号 / "stars" (a single star is *ST's, or a footnote's).
+_MASKED = re.compile(r"(?<![A-Za-z0-9_*])(?P<a>\d*)\*{2,}(?P<b>\d*[Xx]?)(?![A-Za-z0-9_*])")
+
+
+def _masked(m: re.Match, locale: str) -> str:
+    a, b = m.group("a"), m.group("b")
+    if not (a or b):
+        return m.group(0)
+    stars = "星号" if is_zh(locale) else "stars"
+    return f" {spell_digits(a, locale)} {stars} {spell_digits(b, locale)} "
 
 
 def _cued_digits(m: re.Match, locale: str) -> str:
@@ -729,15 +895,19 @@ def _trim_decimals(n: str) -> str:
 
 
 def _zh_money(m: re.Match) -> str:
-    return _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
+    sign = "负" if m.group("sign") else ""
+    return sign + _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
     mo, d = int(m.group("mo")), int(m.group("d"))
     listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
     start = listed.start() if listed else m.start()
-    dated = (_ZH_DATE_BEFORE.search(text, max(0, start - 8), start)
-             or _ZH_DATE_AFTER.match(text, m.end(), m.end() + 8))
+    end = _ZH_MONTH_DAY_CHAIN.match(text, m.end(), m.end() + 60).end()  # type: ignore[union-attr]
+    dated = (_ZH_DATE_BEFORE.search(text, max(0, start - 12), start)
+             or _ZH_DATE_AFTER.match(text, end, end + 8)
+             or (_ZH_DATE_FROM.search(text, max(0, start - 4), start)
+                 and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end()))))
     if not (dated and 1 <= mo <= 12 and 1 <= d <= 31):
         return m.group(0)
     said_day = text[m.end():m.end() + 1] in ("日", "号")  # 12/31日: the 日 is written
@@ -754,9 +924,28 @@ def _quantity_follows(text: str, end: int, units: re.Pattern) -> bool:
     return units.match(text[end:end + 12].lstrip()) is not None
 
 
+# The name of a quantity before a number (合约乘数为10000, 委托数量：100000, "the multiplier is
+# 10000"): a number, not digits, though no unit follows it.
+_ZH_QUANTITY_NAME = re.compile(r"(?:乘数|倍数|数量|股数|份数|份额|总数|总额|余额|金额|规模|"
+                               r"面值|价格|市值|上限|下限)[为是约：:\s]*\Z")
+_EN_QUANTITY_NAME = re.compile(r"\b(?:multiplier|quantity|amount|volume|size|balance|total|"
+                               r"limit|cap|value|price)\s*(?:is|of|:|=)?\s*\Z", re.IGNORECASE)
+
+
+def _quantity_named(text: str, start: int, zh: bool) -> bool:
+    name = _ZH_QUANTITY_NAME if zh else _EN_QUANTITY_NAME
+    return name.search(text, max(0, start - 16), start) is not None
+
+
+# A multiple written with x (P/E 22.99x): 倍 / "times" (an ID tail's X has no decimal point),
+# and P/E, P/B, P/S: the two letters, not "P or E".
+_MULTIPLE = re.compile(r"(?<![\d.])(?P<n>\d+\.\d+)x(?![A-Za-z0-9])")
+_P_RATIO = re.compile(r"(?<![A-Za-z/])P/(?P<r>[EBS])(?![A-Za-z/])")
+
+
 def _zh_long_digits(text: str) -> str:
     def sub(m: re.Match) -> str:
-        if _quantity_follows(text, m.end(), _ZH_UNITS):
+        if _quantity_follows(text, m.end(), _ZH_UNITS) or _quantity_named(text, m.start(), True):
             return m.group(0)
         return spell_digits(m.group(0), "zh")
 
@@ -824,9 +1013,17 @@ def _zh_speakable(text: str) -> str:
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
+    if "**" in text:
+        text = _MASKED.sub(lambda m: _masked(m, "zh"), text)
+    text = _MULTIPLE.sub(r"\g<n>倍", text)
+    text = _P_RATIO.sub(r" P \g<r> ", text)
+    text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
+    text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
-    text = _ZH_YEAR_RANGE.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("a")) + "到"
-                              + "".join(YEAR_DIGITS[c] for c in m.group("b")), text)
+    text = _YEAR_MONTH_RANGE.sub(_zh_year_month_range, text)
+    text = _ZH_YEAR_RUN.sub(_zh_year_run, text)
+    text = _ZH_YEAR_AFTER_YEAR.sub(lambda m: m.group("sep").replace("~", "到")
+                                   + "".join(YEAR_DIGITS[c] for c in m.group("y")), text)
     text = _ZH_YEAR_OF.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group(0)), text)
     text = _ZH_DATE.sub(lambda m: _zh_date(m) if m.group("mo2") is None else _zh_date_iso(m),
                         text)
@@ -838,6 +1035,8 @@ def _zh_speakable(text: str) -> str:
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _zh_long_digits(text)
+    text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
+    text = _MONEY_RANGE.sub(_zh_money_range, text)
     text = _MONEY_PREFIX.sub(_zh_money, text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
@@ -883,8 +1082,10 @@ _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
 # Two clock times joined by a dash (9:30-11:30, 9:00 am-5:00 pm): a range, "to".
 _EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*(?=\d{1,2}:\d\d)")
 _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
-_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
-                       rf"\s*(?P<n>{_NUM})(?P<mult>[万亿]?){_EN_SCALE}?")
+_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)"
+                       rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
+                       rf"(?P<mult>[万亿]?){_EN_SCALE}?")
+_EN_MONEY_RANGE = re.compile(rf"{_MONEY_RANGE.pattern}{_EN_SCALE}?")
 _EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s*"
                              r"(?P<cur>元|人民币|块钱?|(?:RMB|CNY|USD|HKD|EUR|GBP|yuan|dollars?)\b)")
 # The currency's name (singular), and its hundredth (singular, plural) where it has one.
@@ -1027,12 +1228,14 @@ def _en_money(m: re.Match) -> str:
         n = _en_scaled(n, mult)
     abbr = m.groupdict().get("abbr")
     scale = m.groupdict().get("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
-    return _en_amount(n, _EN_CURRENCY[m.group("cur")], scale.lower())
+    sign = "minus " if m.groupdict().get("sign") else ""
+    return sign + _en_amount(n, _EN_CURRENCY[m.group("cur")], scale.lower())
 
 
 def _en_long_digits(text: str) -> str:
     def sub(m: re.Match) -> str:
-        if _quantity_follows(text, m.end(), _EN_UNITS):
+        if _quantity_follows(text, m.end(), _EN_UNITS) or \
+                _quantity_named(text, m.start(), False):
             return m.group(0)
         return spell_digits(m.group(0), "en")
 
@@ -1053,7 +1256,14 @@ def _en_speakable(text: str) -> str:
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
+    if "**" in text:
+        text = _MASKED.sub(lambda m: _masked(m, "en"), text)
+    text = _MULTIPLE.sub(r"\g<n> times", text)
+    text = _P_RATIO.sub(r"P \g<r>", text)
+    text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
+    text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
+    text = _YEAR_MONTH_RANGE.sub(_en_year_month_range, text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
     if "年" in text or "月" in text:
@@ -1064,6 +1274,7 @@ def _en_speakable(text: str) -> str:
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
+    text = _EN_MONEY_RANGE.sub(_en_money_range, text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
@@ -1101,7 +1312,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
-    text = re.sub(r" +([,.!?;:。、])", r"\1", text)
+    text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     return re.sub(r" {2,}", " ", text).strip()
 
 
@@ -1150,10 +1361,17 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     else:
         spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?\Z",
                                  re.IGNORECASE)
+    for m in _LEVEL_SIGNED.finditer(fold_keep_offsets(text)):
+        said = m.group(0) + m.group("p")
+        yield Issue(m.start(), f"{said} is read as level {m.group('l')}{m.group('a')}, then "
+                               f"minus {m.group('p')}; write {m.group('l')}{m.group('a')}，"
+                               f"-{m.group('p')} for a loss, or {m.group('l')}{m.group('a')}-"
+                               f"{m.group('l')}5 for a range of levels")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
-                _quantity_follows(text, m.end(), units):
+                _quantity_follows(text, m.end(), units) or \
+                _quantity_named(text, m.start(), zh):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "

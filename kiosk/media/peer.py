@@ -42,7 +42,8 @@ NO_MICROPHONE = ("the offer has no microphone track, so the spoken answers canno
 # What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats), as
 # the end of a witness records it.
 RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
-                   "dropped_video", "audio_packets_missing", "dropped_audio")
+                   "keyframe_requests_recovery", "dropped_video", "audio_packets_missing",
+                   "dropped_audio")
 # A video or audio frame (av.VideoFrame / av.AudioFrame) and its media time in seconds.
 FrameSink = Callable[[Any, float], None]
 

@@ -191,7 +191,10 @@ class PacketRecorder:
             "dropped_video": 0,
             "dropped_audio": 0,
             "skipped_video": 0,  # frames before the first keyframe or after a drop or a gap
+            # Every PLI sent: one each keyframe_interval keeps the file seekable; the
+            # "recovery" ones were sent because a gap or a drop left video undecodable.
             "keyframe_requests": 0,
+            "keyframe_requests_recovery": 0,
             # Gaps in the received sequence numbers, and the packets missing in them.
             "video_gaps": 0,
             "video_packets_missing": 0,
@@ -304,7 +307,9 @@ class PacketRecorder:
             return
         track.last_pli = now
         try:
-            self._stats["keyframe_requests"] += await aiortc_seam.request_keyframe(track.receiver)
+            sent = await aiortc_seam.request_keyframe(track.receiver)
+            self._stats["keyframe_requests"] += sent
+            self._stats["keyframe_requests_recovery"] += sent
         except Exception as exc:  # a closing transport
             log.debug("keyframe request failed: %s", exc)
 
@@ -323,9 +328,12 @@ class PacketRecorder:
                 if not due or now - track.last_pli < min(1.0, self.keyframe_interval / 2):
                     continue
                 track.last_pli = now
+                recovery = track.keyframe_wanted
                 try:
-                    self._stats["keyframe_requests"] += await aiortc_seam.request_keyframe(
-                        track.receiver)
+                    sent = await aiortc_seam.request_keyframe(track.receiver)
+                    self._stats["keyframe_requests"] += sent
+                    if recovery:
+                        self._stats["keyframe_requests_recovery"] += sent
                 except Exception as exc:  # a closing transport must not kill the task
                     log.debug("keyframe request failed: %s", exc)
 

@@ -318,10 +318,12 @@ def _syllable_options(token: str) -> tuple[str, ...]:
 
 
 # The sounds that many Mandarin speakers (and recognisers) merge: front and back nasal
-# finals and l/n. These are the standard "fuzzy pinyin" (模糊音) pairs of Chinese input
-# methods. No digit reading turns into another digit's through them (ling/lin, liu/niu).
+# finals, l/n, and the flat and retroflex sibilants (平翘舌: z/zh, c/ch, s/sh; Whisper base
+# wrote a spoken 三 as 善 shan). These are the standard "fuzzy pinyin" (模糊音) pairs of
+# Chinese input methods. No digit reading turns into another digit's through them (ling/lin,
+# liu/niu, san/shan, si/shi: no digit is read with zh, ch or sh).
 _FUZZY_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
-_FUZZY_INITIALS = (("l", "n"),)
+_FUZZY_INITIALS = (("l", "n"), ("z", "zh"), ("c", "ch"), ("s", "sh"))
 
 
 def fuzzy_pinyin(syllable: str) -> str:
@@ -343,6 +345,11 @@ def _sounds_alike(a: str, b: str) -> bool:
     return a == b or fuzz.ratio(a, b) / 100.0 >= SYLLABLE_SIMILARITY
 
 
+# Numerals that are not digits: written by the recogniser, they mean their number, so their
+# sound never stands for a digit (一二三十 is not 1234, though shi and si are fuzzy pairs).
+_ZH_NUMBER_WORDS = frozenset("十拾百佰千仟万萬亿億")
+
+
 def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
     """Whether ``part`` was said somewhere in ``hyp``, syllable by syllable alike (Mandarin):
     a name Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
@@ -353,8 +360,10 @@ def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
     got = [_syllable_options(t)[0] for t in hyp]
     n = len(want)
 
-    def alike(g: str, opts: tuple[str, ...], digit: bool) -> bool:
+    def alike(heard: str, g: str, opts: tuple[str, ...], digit: bool) -> bool:
         if digit:
+            if heard in _ZH_NUMBER_WORDS:  # 十 is ten, never a 4 heard as shi
+                return False
             return g in opts or fuzzy_pinyin(g) in {fuzzy_pinyin(o) for o in opts}
         return any(_sounds_alike(g, w) for w in opts)
 
@@ -365,8 +374,8 @@ def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
         after = hyp[i + n] if i + n < len(hyp) else ""
         return not (before.isdigit() or after.isdigit())
 
-    return any(bounded(i) and all(alike(g, opts, digit) for g, (opts, digit)
-                                  in zip(got[i:i + n], want, strict=True))
+    return any(bounded(i) and all(alike(h, g, opts, digit) for h, g, (opts, digit)
+                                  in zip(hyp[i:i + n], got[i:i + n], want, strict=True))
                for i in range(len(got) - n + 1))
 
 
@@ -496,4 +505,63 @@ def requested_among_alternatives(best: str, alternatives: Sequence[str], locale:
             if len(ref) >= ALTERNATIVE_MIN_UNITS and \
                     _edit_rate(ref, best_units) <= ALTERNATIVE_MAX_DISTANCE:
                 return text
+    return None
+
+
+# A reading whose required part (name, ID tail) was misheard may be rescued by an alternative
+# only when the best transcript already had that part within this many units (toneless
+# syllables in Mandarin, words in English): 司律三期 for 4637 (one syllable), never another
+# name or another tail read on purpose.
+READING_ALTERNATIVE_MAX_UNITS_OFF = 1
+
+
+def _units(tokens: Sequence[str], zh: bool) -> list[str]:
+    return _sounds(tokens) if zh else list(tokens)
+
+
+def _nearly_heard(hyp: Sequence[str], part: Sequence[str], zh: bool, off: int) -> bool:
+    """Whether ``part`` is in ``hyp`` with at most ``off`` units substituted (same length)."""
+    from rapidfuzz.distance import Hamming
+
+    h, p = _units(hyp, zh), _units(part, zh)
+    n = len(p)
+    return any(Hamming.distance(h[i:i + n], p) <= off for i in range(len(h) - n + 1))
+
+
+def reading_rescuable(best: str, expected: str, locale: str,
+                      required: Sequence[str] = ()) -> bool:
+    """Whether a failed reading may be rescued by the recogniser's alternatives at all: the
+    best transcript follows the sentence (error rate within ``READING_MAX_ERROR``), adds no
+    negation, and each required part it misses is in it with at most
+    ``READING_ALTERNATIVE_MAX_UNITS_OFF`` unit wrong (so another name or another ID tail, read
+    on purpose, is never rescued)."""
+    zh = is_zh(locale)
+    first = score_reading(best, expected, locale, required)
+    if first.passed or first.error_rate > READING_MAX_ERROR:
+        return False
+    hyp = textnorm.tokens(best, locale)
+    for item in first.missing:
+        part = textnorm.tokens(item, locale) if item in required else []
+        if not part or not _nearly_heard(hyp, part, zh, READING_ALTERNATIVE_MAX_UNITS_OFF):
+            return False
+    return True
+
+
+def reading_among_alternatives(best: str, alternatives: Sequence[str], expected: str,
+                               locale: str, required: Sequence[str] = ()) -> str | None:
+    """Which of the recogniser's other hypotheses is the sentence read as asked, if the best one
+    only misheard a required part by a syllable (Whisper base writes 4637 as 司律三期 and keeps
+    四六三期 in all five hypotheses of its beam): the alternative, or None.
+
+    The best transcript must be ``reading_rescuable``; no hypothesis may negate the statement
+    (more negations than the text); the alternative must pass ``score_reading`` in full.
+    """
+    if not reading_rescuable(best, expected, locale, required):
+        return None
+    base = _negations(expected, locale)
+    if any(_negations(text, locale) > base for text in alternatives):
+        return None
+    for text in alternatives:
+        if score_reading(text, expected, locale, required).passed:
+            return text
     return None

@@ -228,6 +228,8 @@ ZH_PHRASE_READINGS = {
     "支行": ("zhi1", "hang2"), "调仓": ("tiao2", "cang1"), "调低": ("tiao2", "di1"),
     "调高": ("tiao2", "gao1"), "上调": ("shang4", "tiao2"), "处在": ("chu3", "zai4"),
     "得到": ("de2", "dao4"), "得以": ("de2", "yi3"),
+    # 中风险 is 中 + 风险, not 中风 (zhòng fēng, a stroke) + 险
+    "中风险": ("zhong1", "feng1", "xian3"),
 }
 _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
 

@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         cors_allowed_origins=None,  # same origin only
         logger=False,
         engineio_logger=False,
+        json=guard.socket_json(settings.max_json_depth),
     )
+    guard.quiet_refusals()
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
     services = build_services(settings)

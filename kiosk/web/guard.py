@@ -4,6 +4,10 @@
   ``max_request_bytes`` is refused with 413, and one nested deeper than ``max_json_depth`` with
   400. Python's ``json`` recurses once per level, so ``[`` × 100 000 raised RecursionError (a
   500 and a traceback in the log) in every endpoint that called ``get_json``.
+- **Socket.IO messages** get the same depth cap (``socket_json``): python-socketio parses each
+  packet with ``json.loads``, so a 60 KB ``[`` × 30 000 message under the size cap raised
+  RecursionError with a traceback. The packet is now refused before it is parsed, and the
+  refusal is logged as one warning line (``quiet_refusals``), never a traceback.
 - **A ``next`` parameter** (query or form) must be a same-site relative path (``/review/...``):
   anything else, CR/LF included (werkzeug refuses such a ``Location`` header with a 500), is a
   400 before the view runs.
@@ -15,7 +19,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+from types import SimpleNamespace
 
 from flask import Flask, abort, jsonify, request
 
@@ -48,6 +55,43 @@ def json_depth(body: bytes) -> int:
         else:
             depth = max(0, depth - 1)
     return deepest
+
+
+class SocketMessageRefused(ValueError):
+    """A Socket.IO packet refused before parsing (its text is never logged)."""
+
+
+def socket_json(max_depth: int) -> SimpleNamespace:
+    """A ``json`` module for python-socketio (``dumps``/``loads``) whose ``loads`` refuses text
+    nested deeper than ``max_depth`` with :class:`SocketMessageRefused`, before parsing it."""
+
+    def loads(text, *args, **kwargs):
+        raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+        if json_depth(raw) > max_depth:
+            raise SocketMessageRefused(f"a socket message nested deeper than {max_depth} levels")
+        return json.loads(text, *args, **kwargs)
+
+    return SimpleNamespace(dumps=json.dumps, loads=loads)
+
+
+class _QuietRefusals(logging.Filter):
+    """Turns engine.io's "message handler error" traceback for a refused packet into a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, SocketMessageRefused):
+            record.msg, record.args = f"socket message refused: {exc}", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_refusals() -> None:
+    """Install the filter on the loggers that report Socket.IO handler errors (idempotent)."""
+    for name in ("engineio.server", "socketio.server"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuietRefusals) for f in logger.filters):
+            logger.addFilter(_QuietRefusals())
 
 
 def safe_next(value: str) -> bool:

@@ -523,4 +523,3 @@ class WitnessRunner:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kiosk.speech import textnorm
-from kiosk.speech.answers import has_negation, judge_text, requested_among_alternatives
+from kiosk.speech.answers import (
+    has_negation,
+    judge_text,
+    reading_among_alternatives,
+    reading_rescuable,
+    requested_among_alternatives,
+)
 from kiosk.speech.engines.base import Engine, Recognition, files_sha256, read_aloud_result
 from kiosk.speech.engines.grammar import PocketSphinxGrammar
 from kiosk.speech.expected import Expected
@@ -119,7 +125,10 @@ class WhisperEngine(Engine):
         text, conf, suspect = self.transcribe(pcm16k, expected)
         text = textnorm.display_text(text, self.locale)
         if expected.kind == "read_aloud":
-            return read_aloud_result(text, expected, self.locale)
+            result = read_aloud_result(text, expected, self.locale)
+            if result.intent == "unclear" and not suspect:
+                return self._reading_from_alternatives(pcm16k, expected, result)
+            return result
         if suspect:
             return Recognition(text, "unclear", conf, note="Whisper's hallucination signs")
         judged = judge_text(text, self.locale, expected.spec())
@@ -152,6 +161,26 @@ class WhisperEngine(Engine):
         return Recognition(alt, judged.intent, score,
                            note=f"heard as {text!r}; the recogniser's alternative {alt!r} is the "
                                 f"requested answer, and no hypothesis held a negation")
+
+    def _reading_from_alternatives(self, pcm16k: np.ndarray, expected: Expected,
+                                   first: Recognition) -> Recognition:
+        """A reading that missed its name or ID tail by one syllable: decode again with a beam
+        of ``ALTERNATIVES`` and pass when a hypothesis is the sentence as asked
+        (``answers.reading_among_alternatives``); otherwise the first result stands."""
+        text = expected.text or ""
+        required = tuple(expected.required)
+        if not reading_rescuable(first.transcript, text, self.locale, required):
+            return first
+        hyps = self._load().alternatives(pcm16k, self.locale, self.hotwords(expected) or None,
+                                         ALTERNATIVES)
+        texts = [textnorm.display_text(h[0], self.locale) for h in hyps]
+        alt = reading_among_alternatives(first.transcript, texts, text, self.locale, required)
+        if alt is None:
+            return first
+        result = read_aloud_result(alt, expected, self.locale)
+        return Recognition(alt, result.intent, result.score,
+                           note=f"heard as {first.transcript!r}; the recogniser's alternative "
+                                f"{alt!r} reads the sentence as asked ({result.note})")
 
 
 # Beam width of the second decode of an unclear answer (WhisperEngine._from_alternatives).
