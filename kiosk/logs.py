@@ -101,7 +101,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
         if getattr(h, "_kiosk", False):
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
-    handler._kiosk = True  # type: ignore[attr-defined]
+    handler._kiosk = True  # type: ignore[attr-defined]  # ours, found on the next call
     handler.addFilter(_SessionFilter())
     handler.addFilter(RedactFilter())
     if fmt == "json":

@@ -38,13 +38,10 @@ from pydantic import (
     field_validator,
 )
 
-# ---------------------------------------------------------------- locales
-
-# The investor-facing languages: the page's strings (static/i18n.js), the guide's voices, the
-# API's ``locale`` field and the page's language switch all cover exactly these.
-LOCALES: tuple[str, ...] = ("zh-CN", "en")
-DEFAULT_LOCALE = "zh-CN"
-
+# The investor-facing languages, re-exported: defined in kiosk.locales, which imports nothing,
+# so that a command's options can offer them without loading pydantic.
+from kiosk.locales import DEFAULT_LOCALE as DEFAULT_LOCALE
+from kiosk.locales import LOCALES as LOCALES
 
 # ---------------------------------------------------------------- socket events
 

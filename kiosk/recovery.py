@@ -7,10 +7,8 @@ import logging
 
 from kiosk.atomic_files import is_disk_full
 from kiosk.logs import session_context
-from kiosk.protocol import TimelineEvent
-from kiosk.session import TERMINAL_EVENTS
 from kiosk.timeline import MediaClock, TimelineWriter, read_timeline
-from kiosk.witness.finalise import finalise_session_recording, write_session_meta
+from kiosk.witness.finalise import SessionEnd
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +68,30 @@ def _recover(services, row) -> None:
     meta = (json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists()
             else {"id": row.id})
     ended = recorded_end(events, meta)
+    if ended is None:
+        state, reason, on_timeline = "aborted", "server_restart", False
+    else:
+        state, reason, on_timeline = ended
     # The old media clock died with the process: stamp recovery at the last known time.
     timeline = TimelineWriter(folder / "timeline.jsonl", MediaClock())
+    end = SessionEnd(
+        session_id=row.id, session_dir=folder, state=state, reason=reason,
+        timeline=timeline, t=last_t,
+        terminal=None if on_timeline else {"reason": reason, "recovered": True},
+        record=lambda type_, data: timeline.append(type_, data, t=last_t),
+        received=None, meta=meta, store=services.store, recovered=True,
+        # Sealed with the rest of the unsealed sessions, once every one is recovered.
+        seal=lambda: True)
+    done: set[str] = set()
+
+    def run(name: str, write) -> None:  # all at once: a failure leaves it for the next start
+        write()
+        done.add(name)
+
     try:
-        if ended is None:
-            state, reason = "aborted", "server_restart"
-            timeline.append(TimelineEvent.ABORTED, {"reason": reason, "recovered": True},
-                            t=last_t)
-        else:
-            state, reason, on_timeline = ended
-            if not on_timeline:
-                timeline.append(TERMINAL_EVENTS[state], {"reason": reason, "recovered": True},
-                                t=last_t)
-        info = finalise_session_recording(
-            folder, lambda type_, data: timeline.append(type_, data, t=last_t))
+        end.write(run, done)
     finally:
         timeline.close()
-    write_session_meta(folder, meta, state=state, end_reason=reason, recovered=True)
-    services.store.end(row.id, state, reason, recovered=True,
-                       recording_frames=info.get("video_frames") if info else None)
     if ended is None:
         log.warning("recovered a session interrupted by a server stop")
     else:

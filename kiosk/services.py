@@ -11,7 +11,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -96,7 +96,6 @@ class KioskServices:
     """The server's parts; every field is set by ``build_services`` and never replaced."""
 
     settings: Settings
-    socketio: Any  # the Flask-SocketIO server the investor pages talk to
     store: SessionStore
     flows: FlowLibrary
     flow_versions: FlowVersions
@@ -166,7 +165,7 @@ class KioskServices:
         self.store.engine.dispose()
 
 
-def build_services(settings: Settings, socketio: Any) -> KioskServices:
+def build_services(settings: Settings) -> KioskServices:
     """Open the store, flows, guide voice, media loop and evidence keys of ``settings``.
 
     Creates the data directories, the database tables and (on first start) the evidence
@@ -177,7 +176,6 @@ def build_services(settings: Settings, socketio: Any) -> KioskServices:
                          min_free_mb=settings.min_free_mb)
     return KioskServices(
         settings=settings,
-        socketio=socketio,
         store=store,
         flows=FlowLibrary(settings.flows_dir),
         flow_versions=FlowVersions(store),

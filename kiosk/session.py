@@ -297,6 +297,27 @@ def _after_prompt(plan, state: WitnessState):
     ]
 
 
+def settle(step: PlannedStep, attempt: int, outcome: str) -> tuple[str, str]:
+    """The one retry rule: how ``outcome`` of ``attempt`` (0 for the first) of ``step``
+    settles, as ``(recorded, applied)``.
+
+    ``recorded`` is what ``step_result`` records: a ``retry`` once the step's own ``retries``
+    are used up is a ``flag``. ``applied`` is what the witness does next: with ``on_fail:
+    retry`` a flag gets one more full round of the step (at least one retry in all), then
+    stays a flag. Any other outcome is both. ValueError for a negative attempt.
+    """
+    if attempt < 0:
+        raise ValueError(f"attempt must be >= 0, got {attempt}")
+    recorded = outcome
+    if recorded == StepOutcome.RETRY and attempt >= step.retries:
+        recorded = StepOutcome.FLAG  # out of retries: a human decides
+    applied = recorded
+    if (applied == StepOutcome.FLAG and step.on_fail == "retry"
+            and attempt < max(step.retries, 1)):
+        applied = StepOutcome.RETRY
+    return recorded, applied
+
+
 def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event):
     """Apply ``event``; return the new state and the effects to run, in order."""
     if state.terminal:
@@ -369,17 +390,11 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
         if phase != "evaluating":
             return state, []
         step = plan[state.index]
+        recorded, outcome = settle(step, state.attempt, event.outcome)
         rec = Record(
             TimelineEvent.STEP_RESULT,
-            {"step": step.id, "outcome": event.outcome, "attempt": state.attempt, **event.detail},
+            {"step": step.id, "outcome": recorded, "attempt": state.attempt, **event.detail},
         )
-        outcome = event.outcome
-        if outcome == StepOutcome.FLAG and step.on_fail == "retry":
-            # one more full round of the step (fresh prompt), then flag
-            outcome = StepOutcome.RETRY
-        retries = max(step.retries, 1 if step.on_fail == "retry" else 0)
-        if outcome == StepOutcome.RETRY and state.attempt >= retries:
-            outcome = StepOutcome.FLAG  # out of retries: a human decides
         if outcome == StepOutcome.PASS:
             new, more = _advance(plan, state)
             return new, [rec] + more

@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.broker import register as register_broker
 from kiosk.config import REPO_ROOT, load_settings
-from kiosk.flows.versions import resolve_flow, versions_for
+from kiosk.flows.versions import resolve_flow
 from kiosk.review import register as register_review
 from kiosk.review.auth import add_user
 from kiosk.web.app import create_app
@@ -74,7 +74,7 @@ def test_page_needs_broker_admin_and_csrf(app):
                                                     "base_hash": None},
              Origin="http://evil.example")
     assert r.status_code == 403 and r.get_json()["error"] == "bad_origin"
-    assert versions_for(app.extensions["kiosk"]).versions("quick") == []
+    assert app.extensions["kiosk"].flow_versions.versions("quick") == []
 
     page = brenda.get("/review/flows/")
     assert page.status_code == 200
@@ -317,6 +317,6 @@ def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, 
         page.goto(f"{base}/review/flows/")
         assert page.get_by_test_id("version-quick-1").is_visible()
         assert not errors, errors
-    rows = versions_for(k).versions("quick")
+    rows = k.flow_versions.versions("quick")
     assert [(v["version"], v["published_by"]) for v in rows] == [(1, "brenda")]
     assert resolve_flow(k, "quick").content_hash == rows[0]["content_hash"]

@@ -46,7 +46,7 @@ def registry(store):
 
 
 class Services:
-    """The two attributes resolve_flow uses, on real objects."""
+    """The store and library resolve_flow uses, on real objects (the test sets flow_versions)."""
 
     def __init__(self, store, flows_dir):
         self.store = store

@@ -48,7 +48,7 @@ def test_recognised_words_reach_the_page_only_when_the_flow_allows(show, yes_pcm
     step = PlannedStep(id="consent", kind="question", text="Do you agree?", title="Consent",
                        answer_seconds=5, retries=1, expect="affirm")
     c = Controller(show, yes_pcm, default_recognizer())
-    outcome, detail = judge_answer(c, step, (10.0, 13.0), attempt=0)
+    outcome, detail = judge_answer(c, step, (10.0, 13.0))
     assert outcome == "pass" and "understand" in detail["transcript"]
     (kind, data), = c.emitted
     assert kind == "recognised" and data["outcome"] == "pass" and data["intent"] == "affirm"
@@ -71,7 +71,7 @@ def test_the_page_is_never_shown_words_that_were_not_made_out(mumble_pcm):
     step = PlannedStep(id="consent", kind="question", text="您是否自愿？", title="Consent",
                        answer_seconds=5, retries=1, expect="affirm", answer="是的，我自愿")
     c = Controller(True, mumble_pcm, default_recognizer(), "zh-CN")
-    outcome, detail = judge_answer(c, step, (10.0, 13.0), attempt=0)
+    outcome, detail = judge_answer(c, step, (10.0, 13.0))
     assert outcome == "retry"
     (kind, data), = c.emitted
     assert data["text"] == "" and data["outcome"] == "retry", data
@@ -85,7 +85,7 @@ def test_mandarin_words_are_shown_in_characters(tmp_path):
     step = PlannedStep(id="consent", kind="question", text="您是否自愿？", title="Consent",
                        answer_seconds=5, retries=1, expect="affirm", answer="是的，我自愿")
     c = Controller(True, pcm, default_recognizer(), "zh-CN")
-    outcome, _ = judge_answer(c, step, (10.0, 13.0), attempt=0)
+    outcome, _ = judge_answer(c, step, (10.0, 13.0))
     (kind, data), = c.emitted
     assert outcome == "pass" and "自愿" in data["text"], data
     assert not any(ch.isascii() and ch.isalpha() for ch in data["text"]), data

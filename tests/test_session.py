@@ -25,6 +25,7 @@ from kiosk.session import (
     StepResult,
     WindowTimeout,
     WitnessState,
+    settle,
     transition,
 )
 
@@ -170,3 +171,23 @@ def test_on_fail_retry_gives_one_more_round_then_flags():
     assert state.phase == "prompting" and state.attempt == 1
     state, _ = run([PromptEnded(2), WindowTimeout(2), StepResult(2, "flag")], plan, state)
     assert state.phase == "finished" and "flag:c" in state.flags
+
+
+@pytest.mark.parametrize("retries,on_fail,attempt,outcome,recorded,applied", [
+    (2, "flag", 0, "retry", "retry", "retry"),
+    (2, "flag", 2, "retry", "flag", "flag"),     # the step's retries are used up
+    (0, "flag", 0, "retry", "flag", "flag"),
+    (0, "retry", 0, "retry", "flag", "retry"),   # on_fail retry: one more round at least
+    (0, "retry", 1, "retry", "flag", "flag"),
+    (0, "retry", 0, "flag", "flag", "retry"),    # a flag too (a failed challenge)
+    (2, "retry", 2, "flag", "flag", "flag"),
+    (1, "refer", 0, "pass", "pass", "pass"),
+    (1, "abort", 0, "stop", "stop", "stop"),
+    (0, "retry", 0, "unverified", "unverified", "unverified"),
+])
+def test_settle_is_the_one_retry_rule(retries, on_fail, attempt, outcome, recorded, applied):
+    step = PlannedStep(id="q", kind="question", text="?", title="Q", retries=retries,
+                       on_fail=on_fail)
+    assert settle(step, attempt, outcome) == (recorded, applied)
+    with pytest.raises(ValueError, match="attempt must be >= 0, got -1"):
+        settle(step, -1, outcome)

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 pytest.importorskip("onnxruntime", reason="speech needs onnxruntime (see report)")
 pytest.importorskip("pocketsphinx", reason="speech needs pocketsphinx (see report)")
 
-from kiosk.speech.corpus import noise_burst, synthesize  # noqa: E402
+from kiosk.session import PlannedStep, settle
+from kiosk.speech.corpus import noise_burst, synthesize
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.engines.base import read_aloud_result
 from kiosk.speech.engines.grammar import PocketSphinxGrammar
@@ -24,6 +25,13 @@ from kiosk.speech.vad import detect_speech
 from kiosk.speech.words import to_pinyin
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+
+def decided(ans, expected, attempt: int, retries: int) -> str:
+    """What the step records for this answer: the decision rule, then the state machine's one
+    retry rule (``kiosk.session.settle``), on ``attempt`` of a step with ``retries``."""
+    step = PlannedStep(id="q", kind="question", text="", title="", retries=retries)
+    return settle(step, attempt, decide(ans, expected).outcome)[0]
 
 RATE = 16000
 
@@ -109,7 +117,7 @@ def test_english_affirm_and_deny(text, intent):
     assert ans.score >= 0.5 and ans.engine == "pocketsphinx-en"
     assert re.fullmatch(r"[0-9a-f]{64}", ans.model_sha256)
     want = "pass" if intent == "affirm" else "stop"
-    assert decide(ans, Expected("affirm"), 0, 2).outcome == want
+    assert decided(ans, Expected("affirm"), 0, 2) == want
 
 
 _grammar: Recognizer | None = None
@@ -127,14 +135,14 @@ def test_english_default_engine_is_whisper():
     pcm, _ = padded("yes")
     ans = verify(pcm, "en", Expected("affirm"))
     assert (ans.intent, ans.engine) == ("affirm", "faster-whisper"), ans
-    assert decide(ans, Expected("affirm"), 0, 0).outcome == "pass"
+    assert decided(ans, Expected("affirm"), 0, 0) == "pass"
 
 
 def test_english_other_speech_is_never_consent():
     pcm, _ = padded("can you repeat the question")
     ans = verify(pcm, "en", Expected("affirm"))
     assert ans.speech_present and ans.intent == "unclear"
-    assert decide(ans, Expected("affirm"), 0, 1).outcome == "retry"
+    assert decided(ans, Expected("affirm"), 0, 1) == "retry"
 
 
 def test_silence_is_silence_with_no_engine_run():
@@ -146,7 +154,7 @@ def test_expected_phrase():
     pcm, _ = padded("I understand the risks")
     exp = Expected("phrases", phrases=["I understand the risks."])
     ans = grammar_recognizer().verify(pcm, "en", exp)
-    assert ans.intent == "phrase" and decide(ans, exp, 0, 1).outcome == "pass"
+    assert ans.intent == "phrase" and decided(ans, exp, 0, 1) == "pass"
 
 
 def test_model_hash_is_stable_and_names_the_grammar():
@@ -232,7 +240,7 @@ def test_mandarin_without_engine_needs_review_and_is_flagged():
     pcm, _ = padded("wo3 tong2 yi4", ZH)
     ans = rec.verify(pcm, "zh", Expected("affirm"))
     assert ans.speech_present and ans.intent == "needs_review" and ans.engine == "none"
-    assert decide(ans, Expected("affirm"), 0, 3).outcome == "flag"
+    assert decided(ans, Expected("affirm"), 0, 3) == "flag"
 
 
 def test_whisper_engine_unavailable_without_model(tmp_path):
@@ -296,7 +304,7 @@ def test_read_aloud_digits_from_speech(tmp_path):
     assert ok.intent == "phrase" and "".join(en_tokens(ok.transcript)) == "4719", ok
     wrong = verify(pcm, "en", Expected("read_aloud", text="8235"))
     assert wrong.intent == "unclear"
-    assert decide(wrong, Expected("read_aloud", text="8235"), 1, 1).outcome == "flag"
+    assert decided(wrong, Expected("read_aloud", text="8235"), 1, 1) == "flag"
 
 
 # --- decision rule -----------------------------------------------------------------------
@@ -325,8 +333,10 @@ def answer(intent: str, score: float = 0.9, speech: bool = True) -> Answer:
 ])
 def test_decide_table(kind, intent, score, attempt, retries, outcome):
     exp = Expected(kind, phrases=["x y"], text="1234")
-    d = decide(answer(intent, score, intent != "silence"), exp, attempt, retries)
-    assert isinstance(d, Decision) and d.outcome == outcome, d.reason
+    d = decide(answer(intent, score, intent != "silence"), exp)
+    assert isinstance(d, Decision)
+    assert decided(answer(intent, score, intent != "silence"), exp, attempt, retries) == outcome, \
+        d.reason
 
 
 def test_bad_inputs_are_named():
@@ -338,8 +348,8 @@ def test_bad_inputs_are_named():
         Expected("phrases", phrases=[" "])
     with pytest.raises(ValueError, match="answer intent 'yes'"):
         answer("yes")
-    with pytest.raises(ValueError, match="attempt and max_retries"):
-        decide(answer("affirm"), Expected("affirm"), -1, 2)
+    with pytest.raises(ValueError, match="attempt must be >= 0"):
+        decided(answer("affirm"), Expected("affirm"), -1, 2)
 
 
 def test_speech_eval_cli_reports_zero_false_accepts():
@@ -361,7 +371,7 @@ def test_refusals_and_other_speech_never_pass_as_consent(locale):
     consent = Expected("affirm")
     for it in items:
         ans = verify(it.pcm, locale, consent)
-        assert decide(ans, consent, 0, 0).outcome != "pass", (it.text, it.voice, ans)
+        assert decided(ans, consent, 0, 0) != "pass", (it.text, it.voice, ans)
 
 
 @pytest.mark.parametrize("text", ["I do not agree", "no I disagree", "no, I do not agree",
@@ -370,7 +380,7 @@ def test_english_refusals_are_never_heard_as_consent(text):
     pcm, _ = padded(text)
     ans = verify(pcm, "en", Expected("affirm"))
     assert ans.intent != "affirm", ans
-    assert decide(ans, Expected("affirm"), 0, 1).outcome != "pass"
+    assert decided(ans, Expected("affirm"), 0, 1) != "pass"
 
 
 def _twice(first: str, second: str) -> np.ndarray:
@@ -382,7 +392,7 @@ def _twice(first: str, second: str) -> np.ndarray:
 def test_an_answer_said_twice_is_heard_utterance_by_utterance():
     ans = verify(_twice("yes I do", "yes I do"), "en", Expected("affirm"))
     assert ans.intent == "affirm" and len(ans.spans) >= 2, ans
-    assert decide(ans, Expected("affirm"), 0, 1).outcome == "pass"
+    assert decided(ans, Expected("affirm"), 0, 1) == "pass"
 
 
 @pytest.mark.parametrize("first, second", [("yes I do", "I disagree"),
@@ -392,4 +402,4 @@ def test_an_answer_said_twice_is_heard_utterance_by_utterance():
 def test_a_yes_next_to_anything_else_is_never_consent(first, second):
     ans = verify(_twice(first, second), "en", Expected("affirm"))
     assert ans.intent != "affirm", ans
-    assert decide(ans, Expected("affirm"), 0, 1).outcome != "pass"
+    assert decided(ans, Expected("affirm"), 0, 1) != "pass"

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk import session as sm
 from kiosk.config import load_settings
-from kiosk.errors import GuideError
+from kiosk.errors import GuideError, SignallingError
 from kiosk.protocol import PageEvent, ServerEvent, StepOutcome
 from kiosk.services import build_services
 from kiosk.timeline import read_timeline, verify_chain
@@ -85,7 +85,7 @@ def services(tmp_path):
     settings = load_settings(data_dir=tmp_path / "data",
                              flows_dir=make_flows_dir(tmp_path / "flows"),
                              liveness=False, speech=False)
-    services = build_services(settings, socketio=None)
+    services = build_services(settings)
     yield services
     services.shutdown()
 
@@ -158,3 +158,61 @@ def test_a_refused_prompt_report_is_answered_on_the_page(services):
     runner.dispatch(sm.Cancel())
     assert page.wait_for(ServerEvent.ABORTED) == [{"reason": "cancelled", "state": "aborted"}]
     assert runner.finalised.wait(WAIT)
+
+
+class FakePeer:
+    """A MediaPeer without aiortc: keeps the session it is handed, counts like a recorder."""
+
+    def __init__(self, refuse: str | None = None):
+        self.refuse = refuse
+        self.session = None
+        self.offers: list[str] = []
+        self.closed = 0
+
+    def accept(self, offer_sdp, session):
+        self.offers.append(offer_sdp)
+        if self.refuse:
+            raise SignallingError(self.refuse)
+        self.session = session
+        return "v=0 answer"
+
+    def close(self):
+        self.closed += 1
+
+    def received(self):
+        return {"video_packets_missing": 3, "keyframe_requests": 1}
+
+
+def test_the_runner_talks_to_the_media_only_through_its_peer_port(services):
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page, timers = Page(), HandTimers()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-3", page,
+                           timers=timers, guide=MuteGuide(), judge=PassingJudge())
+    services.register(runner)
+    runner.start()
+    # A refused offer drops the peer: another may follow.
+    with pytest.raises(SignallingError, match="no video"):
+        runner.accept_offer(FakePeer(refuse="no video"), "v=0 bad")
+    assert runner.peer is None and not runner.state.terminal
+    peer = FakePeer()
+    assert runner.accept_offer(peer, "v=0 offer") == "v=0 answer"
+    assert runner.peer is peer and peer.offers == ["v=0 offer"]
+    session = peer.session
+    assert (session.session_id, session.clock) == (row.id, runner.clock)
+    assert session.recording_path == runner.dir / "recording.mkv"
+    assert session.video_frame is None and session.audio_frame is None  # observers are off
+    session.first_frame()  # the media is connected: the first step is sent
+    page.wait_for(ServerEvent.STEP)
+    session.lost("media_failed")
+    assert page.wait_for(ServerEvent.ABORTED) == [{"reason": "media_failed", "state": "aborted"}]
+    assert runner.finalised.wait(WAIT) and runner.end_written.wait(WAIT)
+    assert peer.closed == 1
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    types = [e["type"] for e in events]
+    assert types.index("offer_received") < types.index("answer_sent") < types.index(
+        "media_connected")
+    (missing,) = [e["data"] for e in events if e["type"] == "recording_missing"]
+    assert missing["received"] == {"video_packets_missing": 3, "keyframe_requests": 1}

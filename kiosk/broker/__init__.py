@@ -8,6 +8,7 @@ staff login, CSRF token and security headers the page shares (kiosk.review.auth)
 from __future__ import annotations
 
 from kiosk.broker import views
+from kiosk.review.context import EXTENSION as REVIEW
 from kiosk.services import KioskServices
 
 __all__ = ["register"]
@@ -15,10 +16,9 @@ __all__ = ["register"]
 
 def register(app, services: KioskServices) -> None:
     """Add the ``broker`` (pages) and ``broker_api`` (JSON) blueprints under /review."""
-    if "review" not in app.extensions:
+    if REVIEW not in app.extensions:
         raise RuntimeError("register the review console (kiosk.review.register) before the "
                            "broker page: the page uses its staff login and CSRF token")
-    app.extensions["broker"] = services
     if "broker" not in app.blueprints:
         app.register_blueprint(views.bp)
         app.register_blueprint(views.api)

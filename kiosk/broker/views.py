@@ -12,7 +12,6 @@ import random
 from flask import (
     Blueprint,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -29,6 +28,7 @@ from kiosk.flows.source import MAX_FILE_BYTES
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id, diff_texts
 from kiosk.review import auth
+from kiosk.review.context import current_review
 from kiosk.services import current_services
 from kiosk.witness.plan import RETRY_PREFIX, retry_prompt
 
@@ -314,12 +314,12 @@ def publish(user):
         result = reg.publish(text, user["name"], file_name=f"{flow_id}.yaml")
     except VersionError as exc:
         return _bad(str(exc), status=409, problems=_problems(exc.problems))
-    audit = getattr(current_app.extensions.get("review"), "audit", None)
-    if audit is not None and result.created:
+    if result.created:
         try:
-            audit(user, "flow_publish", None, {"flow": flow_id, "version": flow.version,
-                                               "sha256": result.version["content_hash"]},
-                  request.remote_addr or "")
+            current_review().audit(user, "flow_publish", None,
+                                   {"flow": flow_id, "version": flow.version,
+                                    "sha256": result.version["content_hash"]},
+                                   request.remote_addr or "")
         except Exception:  # the version is published either way; the log says the rest
             log.exception("could not write the publish audit entry")
     return jsonify({"version": result.version, "created": result.created})

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from kiosk.locales import LOCALES
+
 # kiosk.evaluation.corpus.CASE_SPLITS, written out so `kiosk --help` need not import the corpus
 # (0.8 s); tests/test_eval_corpus.py keeps the two equal.
 SPLIT_CHOICES = ["tuning", "validation", "holdout", "holdout2", "holdout3"]
@@ -21,8 +23,8 @@ SPLIT_CHOICES = ["tuning", "validation", "holdout", "holdout2", "holdout3"]
               default="validation", show_default=True,
               help="which voices and faces to use; holdout, holdout2, holdout3: validation "
                    "voices and faces saying new applicants' details at new speaking rates")
-@click.option("--locale", "locales", multiple=True, type=click.Choice(["zh-CN", "en"]),
-              default=("zh-CN", "en"), show_default=True)
+@click.option("--locale", "locales", multiple=True, type=click.Choice(LOCALES),
+              default=LOCALES, show_default=True)
 @click.option("--flow", default="securities_account_opening", show_default=True)
 @click.option("--genuine", default=10, show_default=True, type=click.IntRange(0, 500),
               help="genuine witnesses per locale")

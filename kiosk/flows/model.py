@@ -301,7 +301,7 @@ class WaitStep(_StepBase):
     kind: Literal["wait"]
     seconds: float = Field(ge=1, le=60, description="Length of the pause.")
     # Optional only here: a pause may be silent.
-    text: LocaleText | None = Field(  # type: ignore[assignment]
+    text: LocaleText | None = Field(  # type: ignore[assignment]  # optional only here
         None, description="What the guide says, per locale."
     )
 

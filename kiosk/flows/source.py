@@ -13,10 +13,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from kiosk.flows.model import ID_PATTERN, LOCALE_PATTERN
+from kiosk.protocol import LOCALES
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 12  # the deepest legal value (steps/N/instructions/blink/en) is 5 levels down
@@ -203,10 +205,10 @@ class Script:
     # -- describing places -----------------------------------------------------------------
 
     def raw(self, path: tuple):
-        cur = self.data
+        cur: Any = self.data  # nested dicts and lists; a wrong kind is caught below
         for part in path:
             try:
-                cur = cur[part]  # type: ignore[index]
+                cur = cur[part]
             except (KeyError, IndexError, TypeError):
                 return None
         return cur
@@ -259,7 +261,7 @@ class Script:
         return None
 
     def text_example(self) -> str:
-        locales = self.locales() or ["zh-CN", "en"]
+        locales = self.locales() or list(LOCALES)
         return "{" + ", ".join(f"{lc}: ..." for lc in locales) + "}"
 
 

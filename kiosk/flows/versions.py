@@ -19,6 +19,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import (
     DDL,
@@ -34,10 +35,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.errors import FlowError
-from kiosk.flows.library import UnknownFlowError
+from kiosk.flows.library import FlowLibrary, UnknownFlowError
 from kiosk.flows.loader import load_flow
 from kiosk.flows.model import Flow
-from kiosk.store import Base
+from kiosk.store import Base, SessionStore, WitnessRow
 from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -289,16 +290,21 @@ class FlowVersions:
 # --------------------------------------------------------------------------- binding
 
 
-def versions_for(services) -> FlowVersions:
-    """The services' FlowVersions, created on first use (one per server)."""
-    registry = getattr(services, "flow_versions", None)
-    if registry is None:
-        registry = FlowVersions(services.store)
-        services.flow_versions = registry
-    return registry
+class FlowSources(Protocol):
+    """Where a witness's flow comes from (``kiosk.services.KioskServices`` is one): the
+    session store, the ``flows_dir`` library and the published versions."""
+
+    @property
+    def store(self) -> SessionStore: ...
+
+    @property
+    def flows(self) -> FlowLibrary: ...
+
+    @property
+    def flow_versions(self) -> FlowVersions: ...
 
 
-def resolve_flow(services, flow_id: str) -> Flow:
+def resolve_flow(services: FlowSources, flow_id: str) -> Flow:
     """The flow a new witness runs: the latest published version, else the flows_dir file.
 
     Raises UnknownFlowError (a KeyError) for an unknown id, FlowError for an invalid file.
@@ -307,13 +313,13 @@ def resolve_flow(services, flow_id: str) -> Flow:
         check_flow_id(flow_id)
     except VersionError as exc:
         raise UnknownFlowError(str(exc)) from None
-    published = versions_for(services).load(flow_id)
+    published = services.flow_versions.load(flow_id)
     if published is not None:
         return published
     return services.flows.get(flow_id)
 
 
-def session_flow(services, row) -> Flow:
+def session_flow(services: FlowSources, row: WitnessRow) -> Flow:
     """The exact flow a session was created with (id, version and content hash of ``row``).
 
     Its copy in the session folder first (written at creation), else the published version
@@ -328,14 +334,14 @@ def session_flow(services, row) -> Flow:
     except (OSError, UnicodeDecodeError):
         pass
     try:
-        published = versions_for(services).get(row.flow_id, row.flow_version)
+        published = services.flow_versions.get(row.flow_id, row.flow_version)
     except FlowError:
         published = None
     if published is not None:
         candidates.append((f"published version {row.flow_version}", published["source"]))
     for _label, text in candidates:
         if source_hash(text) == row.flow_hash:
-            return versions_for(services).flow_of(row.flow_id, text)
+            return services.flow_versions.flow_of(row.flow_id, text)
     try:
         library = services.flows.get(row.flow_id)
     except FlowError:

@@ -11,12 +11,13 @@ import time
 from kiosk.flows.loader import load_flow
 from kiosk.flows.preview import prompt_variants
 from kiosk.guide.normalise import speakable
+from kiosk.protocol import LOCALES
 from kiosk.resources import SHIPPED_FLOWS_DIR
 
 
 def main(rounds: int = 200) -> None:
     """Normalise every prompt of every shipped flow ``rounds`` times; print ms per prompt."""
-    for locale in ("zh-CN", "en"):
+    for locale in LOCALES:
         texts: list[str] = []
         for path in sorted(SHIPPED_FLOWS_DIR.glob("*.yaml")):
             flow = load_flow(path)

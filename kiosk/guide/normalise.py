@@ -903,7 +903,8 @@ def _zh_month_day(text: str, m: re.Match) -> str:
     mo, d = int(m.group("mo")), int(m.group("d"))
     listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
     start = listed.start() if listed else m.start()
-    end = _ZH_MONTH_DAY_CHAIN.match(text, m.end(), m.end() + 60).end()  # type: ignore[union-attr]
+    chain = _ZH_MONTH_DAY_CHAIN.match(text, m.end(), m.end() + 60)  # (...)*: always a match
+    end = chain.end() if chain else m.end()
     dated = (_ZH_DATE_BEFORE.search(text, max(0, start - 12), start)
              or _ZH_DATE_AFTER.match(text, end, end + 8)
              or (_ZH_DATE_FROM.search(text, max(0, start - 4), start)

@@ -88,7 +88,7 @@ class FrameSignals:
             yaw=float(d.get("yaw", 0.0)),
             pitch=float(d.get("pitch", 0.0)),
             roll=float(d.get("roll", 0.0)),
-            box=tuple(int(v) for v in box) if box else None,  # type: ignore[arg-type]
+            box=tuple(int(v) for v in box) if box else None,  # type: ignore[arg-type]  # x y w h
             brightness=float(d.get("brightness", 128.0)),
             mouth_gap=float(d.get("mouth_gap", 0.0)),
             points=tuple((float(x), float(y)) for x, y in d.get("points", ())),

@@ -100,7 +100,7 @@ class ReceiverTap:
         # raw RTP timestamp -> sequence numbers of the packets added with it (recent frames)
         self._seqs: OrderedDict[int, list[int]] = OrderedDict()
         self._last_seq: int | None = None  # the last sequence number of the last frame out
-        q.put = self._put  # type: ignore[method-assign]
+        q.put = self._put  # type: ignore[method-assign]  # the seam: wraps aiortc's own
         jb.add = self._add
 
     def _add(self, packet):

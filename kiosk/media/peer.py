@@ -1,7 +1,10 @@
 """The investor's peer connection: validate the offer, answer it, record and consume media.
 
-Runs entirely on the ``MediaLoop``. Callbacks to the session controller are handed to a
-thread pool so that nothing slow ever runs on the loop.
+``InvestorPeer`` runs entirely on the ``MediaLoop``; its callbacks to the witness are handed
+to a thread pool so that nothing slow ever runs on the loop. ``LoopPeer`` is the witness
+runner's ``kiosk.witness.ports.MediaPeer``: it drives an ``InvestorPeer`` from the runner's
+threads, and the runner hands it, with the offer, everything of its own (``PeerSession``:
+the session, its media clock, where to record, and the callbacks to report through).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -22,6 +26,7 @@ from kiosk.errors import SignallingError
 from kiosk.timeline import MediaClock
 
 if TYPE_CHECKING:
+    from kiosk.media.loop import MediaLoop
     from kiosk.media.recorder import PacketRecorder
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,13 @@ RECORDED_CODECS = {"video": "vp8", "audio": "opus"}
 _NOT_MEDIA_CODECS = {"rtx", "red", "ulpfec", "flexfec-03", "cn", "telephone-event"}
 NO_MICROPHONE = ("the offer has no microphone track, so the spoken answers cannot be heard: "
                  "allow the microphone or connect one")
+# What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats), as
+# the end of a witness records it.
+RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
+                   "keyframe_requests_recovery", "dropped_video", "audio_packets_missing",
+                   "dropped_audio")
+# A video or audio frame (av.VideoFrame / av.AudioFrame) and its media time in seconds.
+FrameSink = Callable[[Any, float], None]
 
 
 def validate_offer(sdp: object, max_bytes: int) -> str:
@@ -198,3 +210,76 @@ class InvestorPeer:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.recorder.close)
             log.info("recorder closed in %.0f ms", (time.monotonic() - t0) * 1000,
                      extra={"session": self.session_id})
+
+
+@dataclass(frozen=True)
+class PeerSession:
+    """What one witness gives its peer with the offer: the session id (for the logs), its
+    media clock (every frame and packet is stamped with it), where to record (None: nowhere)
+    and how to report. ``first_frame`` and ``lost(reason)`` run on the worker pool;
+    ``video_frame`` / ``audio_frame`` (None: not wanted) get every decoded frame on the loop
+    itself and must only hand it over."""
+
+    session_id: str
+    clock: MediaClock
+    recording_path: Path | None
+    first_frame: Callable[[], None]
+    lost: Callable[[str], None]
+    video_frame: FrameSink | None = None
+    audio_frame: FrameSink | None = None
+
+
+class LoopPeer:
+    """An ``InvestorPeer`` on ``media``, driven from other threads (a
+    ``kiosk.witness.ports.MediaPeer``). One offer per peer.
+
+    ``executor`` runs the peer's callbacks and the recorder's close; ``ice_servers`` and
+    ``keyframe_interval`` (seconds between key frame requests) are the server's settings.
+    ``accept`` waits at most ``accept_timeout`` seconds, ``close`` ``close_timeout``
+    (``TimeoutError`` past them).
+    """
+
+    def __init__(self, media: MediaLoop, *, executor: Executor, ice_servers=(),
+                 keyframe_interval: float = 2.0, accept_timeout: float = 15.0,
+                 close_timeout: float = 20.0) -> None:
+        self.media = media
+        self.executor = executor
+        self.ice_servers = ice_servers
+        self.keyframe_interval = keyframe_interval
+        self.accept_timeout = accept_timeout
+        self.close_timeout = close_timeout
+        self.peer: InvestorPeer | None = None
+
+    def accept(self, offer_sdp: str, session: PeerSession) -> str:
+        """Answer ``offer_sdp`` for ``session``; returns the answer's SDP.
+
+        Raises SignallingError when the offer cannot be answered (the peer is closed),
+        TimeoutError past ``accept_timeout``, RuntimeError for a second offer."""
+        if self.peer is not None:
+            raise RuntimeError("this peer has already accepted an offer")
+        self.peer = InvestorPeer(
+            session_id=session.session_id,
+            clock=session.clock,
+            recording_path=session.recording_path,
+            executor=self.executor,
+            ice_servers=self.ice_servers,
+            keyframe_interval=self.keyframe_interval,
+            on_first_frame=session.first_frame,
+            on_lost=session.lost,
+            on_video_frame=session.video_frame,
+            on_audio_frame=session.audio_frame,
+        )
+        return self.media.run(self.peer.accept(offer_sdp), timeout=self.accept_timeout)
+
+    def close(self) -> None:
+        """Stop receiving, close the connection and the recording; idempotent."""
+        if self.peer is not None:
+            self.media.run(self.peer.close(), timeout=self.close_timeout)
+
+    def received(self) -> dict:
+        """The recorder's loss counters (``RECEIVED_COUNTS``); ``{}`` without a recorder."""
+        recorder = self.peer.recorder if self.peer is not None else None
+        if recorder is None:
+            return {}
+        stats = recorder.stats()
+        return {k: stats[k] for k in RECEIVED_COUNTS if k in stats}

@@ -17,6 +17,7 @@ from kiosk.review import (
     models,  # registers the tables on Base
     views,
 )
+from kiosk.review.context import EXTENSION
 from kiosk.review.service import ReviewConfig, ReviewService
 from kiosk.services import KioskServices
 from kiosk.store import Base
@@ -30,7 +31,7 @@ __all__ = ["register"]
 def register(app, services: KioskServices, config: dict | None = None, clock=None) -> None:
     """Wire the console into ``app``; ``config`` overrides ``app.config['REVIEW']``."""
     cfg = ReviewConfig.from_mapping(config if config is not None else app.config.get("REVIEW"))
-    previous = app.extensions.get("review")
+    previous = app.extensions.get(EXTENSION)
     if previous is not None:
         previous.poller_stop.set()  # registered again (tests: another clock or config)
     Base.metadata.create_all(services.store.engine)
@@ -40,7 +41,7 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
                         ledger=services.ledger,
                         public_origin=auth.web_origin(services.settings.public_url),
                         client_address=auth.client_address, kiosk=services)
-    app.extensions["review"] = svc
+    app.extensions[EXTENSION] = svc
     https = services.settings.base_url().startswith("https://")
     app.config.update(
         SESSION_COOKIE_SECURE=https,

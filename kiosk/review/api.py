@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from kiosk.review import auth
+from kiosk.review.context import current_review
 from kiosk.review.decisions import DecisionError, decide, decisions_for
 from kiosk.review.service import CaseAccessError
 from kiosk.review.views import (
@@ -30,8 +31,7 @@ bp.before_request(auth.guard)
 bp.after_request(auth.security_headers)
 
 
-def review():
-    return current_app.extensions["review"]
+review = current_review  # the blueprint's one way to the console's service
 
 
 def err(status: int, code: str, message: str, **extra):

@@ -18,7 +18,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     abort,
-    current_app,
     g,
     has_request_context,
     jsonify,
@@ -30,6 +29,7 @@ from flask import (
 from sqlalchemy import select
 
 from kiosk.errors import AuthError
+from kiosk.review.context import current_review
 from kiosk.review.models import ROLES, StaffUser
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ def web_origin(url: str) -> str:
 def expected_origin() -> str:
     """The console's own origin: ``public_url``'s when set, else this request's host URL as
     seen through the trusted proxies (``trusted_proxy_hops``)."""
-    svc = current_app.extensions["review"]
+    svc = current_review()
     return svc.public_origin or web_origin(request.host_url)
 
 
@@ -332,7 +332,7 @@ def require_role(*roles: str):
     def deco(fn):
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            svc = current_app.extensions["review"]
+            svc = current_review()
             user = current_user(svc)
             if user is None:
                 if _wants_json():

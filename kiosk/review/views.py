@@ -11,7 +11,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,6 +22,7 @@ from flask import (
 from pydantic import ValidationError
 
 from kiosk.review import auth
+from kiosk.review.context import current_review
 from kiosk.review.decisions import (
     REJECT_REASONS,
     RETURN_REASONS,
@@ -43,8 +43,7 @@ _FRAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.jpg$")
 OPENED_KEY = "review_opened"
 
 
-def review():
-    return current_app.extensions["review"]
+review = current_review  # the blueprint's one way to the console's service
 
 
 def client_ip() -> str:

@@ -27,6 +27,7 @@ from kiosk.speech.recognize import EN_ENGINES, ZH_ENGINES
 def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: str | None,
                 zh_engine: str, en_engine: str, clean: bool, verbose: bool) -> None:
     """Synthesise answers with espeak-ng (voices, speeds, noise) and score the recogniser."""
+    from kiosk.session import PlannedStep, settle
     from kiosk.speech.corpus import make_corpus
     from kiosk.speech.decide import decide
     from kiosk.speech.expected import Expected
@@ -35,6 +36,8 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
     rec = Recognizer(whisper_model_dir=whisper_model_dir, zh_engine=zh_engine,
                      en_engine=en_engine)
     consent = Expected("affirm")
+    # Each answer as the only try at a consent question (no retries).
+    question = PlannedStep(id="consent", kind="question", text="", title="", expect="affirm")
     total_false = 0
     for loc in locales:
         t0 = time.perf_counter()
@@ -47,22 +50,22 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
         per_intent: dict[str, list[int]] = {}
         for it in items:
             ans = rec.verify(it.pcm, loc, consent)
-            dec = decide(ans, consent, attempt=0, max_retries=0)
+            outcome, _next = settle(question, 0, decide(ans, consent).outcome)
             ok = ans.intent == it.intent
             correct += ok
             per_intent.setdefault(it.intent, [0, 0])
             per_intent[it.intent][0] += ok
             per_intent[it.intent][1] += 1
-            outcomes[dec.outcome] = outcomes.get(dec.outcome, 0) + 1
-            if dec.outcome == "pass" and it.intent != "affirm":
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcome == "pass" and it.intent != "affirm":
                 false_accepts += 1
-            if dec.outcome == "stop" and it.intent != "deny":
+            if outcome == "stop" and it.intent != "deny":
                 false_stops += 1  # the session would end although no refusal was spoken
             ms.append(ans.ms)
             if verbose:
                 click.echo(f"  {'ok ' if ok else 'BAD'} {it.intent:8} {it.text!r:32} {it.voice:24} "
                            f"{it.wpm} {it.noise}/{it.snr_db:g} -> {ans.intent} "
-                           f"{ans.transcript!r} {ans.score:.2f} {dec.outcome}")
+                           f"{ans.transcript!r} {ans.score:.2f} {outcome}")
         total_false += false_accepts
         engine = rec.engine_for(loc)
         click.echo(f"{loc}: engine {engine.name if engine else 'none'}; intent accuracy "
@@ -106,6 +109,7 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     from kiosk.config import Settings
     from kiosk.errors import FlowError
     from kiosk.flows import FlowLibrary, load_flow
+    from kiosk.session import settle
     from kiosk.speech.audio import pcm_from_file
     from kiosk.speech.decide import decide
     from kiosk.speech.observer import expected_for, shown_words
@@ -136,8 +140,9 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
         raise click.ClickException(f"{audio}: not a readable audio file ({exc})") from exc
     rec = Recognizer(zh_engine=zh_engine, en_engine=en_engine)
     ans = rec.verify(pcm16, locale, expected)
-    dec = decide(ans, expected, attempt, step.retries)
-    out = {"outcome": dec.outcome, "heard": ans.transcript, "shown": shown_words(ans, expected),
+    dec = decide(ans, expected)
+    outcome, _next = settle(step, attempt, dec.outcome)  # the state machine's retry rule
+    out = {"outcome": outcome, "heard": ans.transcript, "shown": shown_words(ans, expected),
            "intent": ans.intent, "score": ans.score, "engine": ans.engine, "note": ans.note,
            "reason": dec.reason, "ms": ans.ms}
     if step.kind == "read_aloud":

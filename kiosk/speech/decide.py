@@ -1,4 +1,8 @@
-"""The decision rule: what a heard answer means for the step. Consent passes only on a clear yes."""
+"""The decision rule: what a heard answer means for the step. Consent passes only on a clear yes.
+
+It judges one answer only. Whether a ``retry`` is asked again or flagged (the step's retries
+and ``on_fail``) is decided in one place, the state machine (``kiosk.session.settle``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ _OPPOSITE = {"affirm": "deny", "deny": "affirm", "phrases": "deny", "read_aloud"
 
 @dataclass(frozen=True)
 class Decision:
-    """pass: answered; stop: the investor refused; retry: ask again; flag: human review."""
+    """pass: answered; stop: the investor refused; retry: not understood (asked again while
+    the step's retries last, ``kiosk.session.settle``); flag: human review."""
 
     outcome: str
     reason: str
@@ -27,17 +32,13 @@ class Decision:
             )
 
 
-def decide(answer: Answer, expected: Expected, attempt: int, max_retries: int,
-           threshold: float | None = None) -> Decision:
+def decide(answer: Answer, expected: Expected, threshold: float | None = None) -> Decision:
     """Turn one heard answer into an outcome.
 
-    ``attempt`` is 0 for the first answer; ``max_retries`` is how many times the question may be
-    asked again. Only a positive match at or above the threshold passes; a refusal stops; no or
-    unclear speech is asked again until the retries run out, then flagged; an answer no engine
-    could judge is always flagged.
+    Only a positive match at or above the threshold (default: ``min_score`` of the engine)
+    passes; a refusal stops; no or unclear speech is ``retry``; an answer no engine could
+    judge is ``flag``.
     """
-    if attempt < 0 or max_retries < 0:
-        raise ValueError(f"attempt and max_retries must be >= 0, got {attempt}, {max_retries}")
     need = min_score(expected, answer.engine) if threshold is None else threshold
     wanted, opposite = _WANTED[expected.kind], _OPPOSITE[expected.kind]
     if answer.intent == "needs_review":
@@ -52,6 +53,4 @@ def decide(answer: Answer, expected: Expected, attempt: int, max_retries: int,
         why = f"{answer.intent} heard with low confidence ({answer.score:.2f} < {need:.2f})"
     else:
         why = f"answer not understood ({answer.intent})"
-    if attempt < max_retries:
-        return Decision("retry", f"{why}; asking again ({attempt + 1} of {max_retries})")
-    return Decision("flag", f"{why}; no retries left: human review")
+    return Decision("retry", why)

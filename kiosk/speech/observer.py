@@ -121,7 +121,7 @@ class VoiceObserver:
                             self._inflight = (t0, spans, done)
                         try:
                             answer = self._recognizer().verify(pcm, locale, expected)
-                            passed = decide(answer, expected, 0, 0).outcome == StepOutcome.PASS
+                            passed = decide(answer, expected).outcome == StepOutcome.PASS
                             with self._guess_lock:
                                 # Kept even if the window closed meanwhile: heard_early may be
                                 # waiting for exactly this answer.
@@ -247,14 +247,14 @@ class Heard:
 
 
 def hear_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, step: PlannedStep,
-                window: tuple[float, float], attempt: int) -> Heard:
+                window: tuple[float, float]) -> Heard:
     """Cut the answer window ``(t0, t1)`` (media seconds), recognise it, apply the decision
-    rule (``kiosk.speech.decide``) for this ``attempt`` of ``step``."""
+    rule (``kiosk.speech.decide``; the state machine settles a retry)."""
     expected = expected_for(step)
     voice.stop_listening()
     pcm = voice.window(*window)
     answer = _heard(voice, recognizer, locale, pcm, window[0], expected)
-    decision = decide(answer, expected, attempt, step.retries)
+    decision = decide(answer, expected)
     detail = {
         "speech_present": answer.speech_present,
         "transcript": answer.transcript,

@@ -200,7 +200,9 @@ class Recognizer:
             return None
         # Each utterance must clear its own engine's threshold (scores are on each engine's
         # scale); the weakest one, by its margin, stands for the whole window.
-        margin = lambda r: r.score - min_score(expected, r.engine or engine.name)  # noqa: E731
+        def margin(r: Recognition) -> float:
+            return r.score - min_score(expected, r.engine or engine.name)
+
         weakest = min(heard, key=margin)
         if margin(weakest) < 0:
             return None

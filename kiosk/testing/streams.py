@@ -54,7 +54,10 @@ def rgb_to_i420(rgb: np.ndarray) -> bytes:
     yy = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
     u = -0.168736 * f[..., 0] - 0.331264 * f[..., 1] + 0.5 * f[..., 2] + 128
     v = 0.5 * f[..., 0] - 0.418688 * f[..., 1] - 0.081312 * f[..., 2] + 128
-    sub = lambda p: p.reshape(p.shape[0] // 2, 2, p.shape[1] // 2, 2).mean(axis=(1, 3))  # noqa: E731
+
+    def sub(p: np.ndarray) -> np.ndarray:
+        return p.reshape(p.shape[0] // 2, 2, p.shape[1] // 2, 2).mean(axis=(1, 3))
+
     planes = [yy, sub(u), sub(v)]
     return b"".join(np.clip(p, 0, 255).astype(np.uint8).tobytes() for p in planes)
 
@@ -114,6 +117,9 @@ def speech_wav(
     raw.unlink()
     n = int(len(pcm) * rate / src_rate)
     resampled = np.interp(np.linspace(0, len(pcm) - 1, n), np.arange(len(pcm)), pcm)
-    pad = lambda s: np.zeros(int(s * rate), np.float32)  # noqa: E731
+
+    def pad(seconds: float) -> np.ndarray:
+        return np.zeros(int(seconds * rate), np.float32)
+
     return write_wav(path, np.concatenate([pad(lead_silence), resampled, pad(trail_silence)]),
                      rate)

@@ -144,7 +144,7 @@ def _voices_npz() -> Path:
             for member in tar.getmembers():
                 m = re.fullmatch(r"package/voices/([a-z]{2}_[a-z]+)\.bin", member.name)
                 if m and m.group(1) in wanted and member.isfile():
-                    raw = tar.extractfile(member).read()  # type: ignore[union-attr]
+                    raw = tar.extractfile(member).read()  # type: ignore[union-attr]  # isfile()
                     arrays[m.group(1)] = np.frombuffer(raw, np.float32).reshape(510, 1, 256)
         missing = wanted - set(arrays)
         if missing:

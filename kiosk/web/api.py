@@ -15,7 +15,7 @@ from kiosk.evidence.package import check_package_id
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
 from kiosk.services import current_services
-from kiosk.witness.intake import (  # noqa: F401  (the request models, re-exported)
+from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
     Applicant,
     CreateSession,
     open_witness,

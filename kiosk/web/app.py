@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     guard.quiet_refusals()
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
-    services = build_services(settings, socketio)
+    services = build_services(settings)
     app.extensions[EXTENSION] = services
     guard.register(app, settings)
     app.register_blueprint(api.bp)
@@ -105,7 +105,7 @@ def _preload_speech(services: KioskServices) -> None:
 
 def _preload_face_models(services: KioskServices) -> None:
     try:
-        import mediapipe  # noqa: F401  (a slow first import)
+        import mediapipe  # noqa: F401  # imported for its slow first import only
 
         shared_describer()
     except Exception:

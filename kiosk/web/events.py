@@ -19,7 +19,7 @@ from kiosk.errors import FlowError, LinkError, SignallingError
 from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.candidates import CandidatePolicy, filter_candidates
-from kiosk.media.peer import InvestorPeer, validate_offer
+from kiosk.media.peer import LoopPeer, validate_offer
 from kiosk.protocol import (
     ClientErrorCode,
     ClientErrorMessage,
@@ -182,25 +182,11 @@ def register(socketio, services: KioskServices) -> None:
                     # Counts by reason only: the investor's addresses are not evidence.
                     c.record(TimelineEvent.CANDIDATES_DROPPED, dict(sorted(dropped.items())))
                     log.info("dropped remote candidates: %s", dict(dropped))
-                c.start_observers()
-                peer = InvestorPeer(
-                    session_id=c.id,
-                    clock=c.clock,
-                    recording_path=(None if settings.recorder == "blackhole"
-                                    else c.dir / "recording.mkv"),
-                    executor=services.executor,
-                    ice_servers=settings.ice_servers,
-                    keyframe_interval=settings.keyframe_interval_seconds,
-                    on_first_frame=lambda: c.dispatch(sm.MediaConnected()),
-                    on_lost=lambda reason: c.dispatch(sm.Lost(reason)),
-                    on_video_frame=c.face.submit if c.face is not None else None,
-                    on_audio_frame=c.voice.submit if c.voice is not None else None,
-                )
-                c.peer = peer
-                c.record(TimelineEvent.OFFER_RECEIVED, {"bytes": len(sdp)})
-                answer = services.media.run(peer.accept(sdp), timeout=15)
+                peer = LoopPeer(services.media, executor=services.executor,
+                                ice_servers=settings.ice_servers,
+                                keyframe_interval=settings.keyframe_interval_seconds)
+                answer = c.accept_offer(peer, sdp)
             except SignallingError as exc:
-                c.peer = None
                 c.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
                 log.info("offer refused (%s): %s", exc.code, exc)
                 return _bad(exc.code, str(exc))
@@ -209,7 +195,6 @@ def register(socketio, services: KioskServices) -> None:
                 c.dispatch(sm.Failure("media_error"))
                 return _bad("server_error",
                             f"the connection could not be set up ({type(exc).__name__})")
-            c.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
             from flask_socketio import emit
 
             emit(ServerEvent.ANSWER, {"sdp": answer, "type": "answer"})

@@ -1,25 +1,28 @@
-"""Finalising a session's files: its recording and its ``session.json``.
+"""Finalising a session: its recording, its ``session.json`` and the rest of its end.
 
-Used by the runner at the end of a live witness and by ``kiosk.recovery`` for a session a
-crash left. Neither knows about the other: what happened is reported through ``record``
-(a timeline writer's ``append``, bound to the caller's clock).
+``SessionEnd.write`` is the end's one sequence (``END_PARTS``, in order), used by the runner
+at the end of a live witness (each part tried again while the disk is full) and by
+``kiosk.recovery`` for a session a crash left (all parts at once, or none until the next
+start). Neither knows about the other: what happened is reported through ``record`` (a
+timeline writer's ``append``, bound to the caller's clock).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from kiosk.atomic_files import write_json_atomic
+from kiosk.atomic_files import storage_full, write_json_atomic
 from kiosk.errors import MediaError
 from kiosk.media.keyframes import extract_step_keyframes
 from kiosk.media.recorder import finalise_recording
 from kiosk.protocol import TimelineEvent
-from kiosk.store import masked_applicant
+from kiosk.session import TERMINAL_EVENTS
+from kiosk.store import SessionStore, masked_applicant
 from kiosk.timeline import read_timeline
 from kiosk.utc import utc_iso
 
@@ -95,3 +98,93 @@ def write_session_meta(session_dir: Path, meta: dict, **extra) -> None:
     if "state" in extra:
         meta["ended_at"] = utc_iso()
     write_json_atomic(session_dir / "session.json", meta)
+
+
+# The parts of a session's end, in the order they are written.
+END_PARTS = ("terminal", "recording", "timeline", "meta", "database", "seal")
+# ``run(part, write)``: how the caller runs one part (``write`` returns False when the part
+# must be tried again); ``done``: the parts finished so far (the caller's set).
+RunPart = Callable[[str, Callable[[], bool | None]], None]
+
+
+class EndTimeline(Protocol):
+    """The session's timeline as the end writes it (``kiosk.timeline.TimelineWriter``)."""
+
+    def append(self, type_: str, data: dict | None = None,
+               t: float | None = None) -> dict | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class SessionEnd:
+    """How one session ended, and what writing that end needs.
+
+    ``terminal``: the data of the terminal timeline event when it is not on the timeline yet
+    (written at media time ``t``), else None. ``record`` notes the recording's outcome on the
+    timeline; ``received`` is what the live recorder counted (None: none ran).
+    ``record_failures``: how many writes ``record`` has failed on a full disk so far, for a
+    ``record`` that does not raise (the runner's); the recording is then finalised again
+    while its live file is left. ``meta`` is ``session.json`` before the end; ``recovered``
+    marks an end written by ``kiosk.recovery``. ``seal`` seals the package and says whether
+    the seal part is done (False: try again). ``recording_frames`` is filled in by the
+    recording part, for the database row.
+    """
+
+    session_id: str
+    session_dir: Path
+    state: str  # finished | aborted | failed
+    reason: str
+    timeline: EndTimeline
+    t: float | None
+    terminal: dict | None
+    record: Record
+    received: dict | None
+    meta: dict
+    store: SessionStore
+    seal: Callable[[], bool]
+    recovered: bool = False
+    record_failures: Callable[[], int] | None = None
+    recording_frames: int | None = None
+
+    def write(self, run: RunPart, done: Collection[str]) -> None:
+        """Write each part through ``run``, in ``END_PARTS`` order: the terminal event, the
+        recording, closing the timeline (once both are done), ``session.json``, the database
+        row, the seal (once the row and the timeline are done)."""
+        run("terminal", self._terminal)
+        run("recording", self._recording)
+        if {"terminal", "recording"} <= set(done):
+            run("timeline", self._close_timeline)
+        run("meta", self._meta)
+        run("database", self._database)
+        if {"database", "timeline"} <= set(done):
+            run("seal", self.seal)
+
+    def _terminal(self) -> None:
+        if self.terminal is not None:
+            self.timeline.append(TERMINAL_EVENTS[self.state], self.terminal, t=self.t)
+            self.terminal = None
+
+    def _recording(self) -> None:
+        failures = self.record_failures() if self.record_failures is not None else 0
+        info = finalise_session_recording(self.session_dir, self.record, self.received)
+        self.recording_frames = info.get("video_frames") if info else None
+        # Again only if the live file is still there and its events could not be written.
+        live = self.session_dir / "recording.mkv"
+        if (self.record_failures is not None and self.record_failures() > failures
+                and live.exists()):
+            raise storage_full(live)
+
+    def _close_timeline(self) -> None:
+        self.timeline.close()
+
+    def _meta(self) -> None:
+        extra = {"recovered": True} if self.recovered else {}
+        write_session_meta(self.session_dir, self.meta, state=self.state,
+                           end_reason=self.reason, **extra)
+
+    def _database(self) -> None:
+        extra = {"recovered": True} if self.recovered else {}
+        self.store.end(self.session_id, self.state, self.reason,
+                       recording_frames=self.recording_frames, **extra)
+        log.info("session ended: %s (%s)", self.state, self.reason)

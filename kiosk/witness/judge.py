@@ -7,22 +7,64 @@ report.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.protocol import ServerEvent, StepOutcome, TimelineEvent
 from kiosk.session import PlannedStep
 from kiosk.speech.answers import has_negation
-from kiosk.speech.observer import hear_answer, shown_words
+from kiosk.speech.observer import VoiceObserver, hear_answer, shown_words
+
+if TYPE_CHECKING:
+    from kiosk.liveness.observer import FaceObserver
+    from kiosk.speech import Recognizer
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
 OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
+
+
+class ShowsWords(Protocol):
+    """The flow's setting the judge reads (``kiosk.flows.model.Flow``)."""
+
+    @property
+    def show_recognised_words(self) -> bool: ...
+
+
+class HasRecognizer(Protocol):
+    """The server's shared recogniser (``kiosk.services.KioskServices.recognizer``)."""
+
+    def recognizer(self) -> Recognizer: ...
+
+
+class JudgedWitness(Protocol):
+    """What the judge uses of the witness it judges (``kiosk.witness.runner.WitnessRunner``):
+    its observers (None when switched off), locale, flow and recogniser, and the runner's own
+    ``record`` (timeline) and ``emit`` (page)."""
+
+    @property
+    def face(self) -> FaceObserver | None: ...
+
+    @property
+    def voice(self) -> VoiceObserver | None: ...
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def flow(self) -> ShowsWords: ...
+
+    @property
+    def services(self) -> HasRecognizer: ...
+
+    def record(self, type_: str, data: dict | None = None) -> dict | None: ...
+
+    def emit(self, event: ServerEvent, data: dict) -> None: ...
 
 
 class ObserverJudge:
     """Judges the windows of ``runner``'s steps (a ``kiosk.witness.ports.StepJudge``);
     anything without an automatic check goes to a human (``unverified``)."""
 
-    def __init__(self, runner: Any) -> None:
+    def __init__(self, runner: JudgedWitness) -> None:
         self.runner = runner
 
     def judge(self, step: PlannedStep, window: tuple[float, float], seq: int,
@@ -34,24 +76,22 @@ class ObserverJudge:
                                                 "reason": "liveness check disabled"}
             return face.challenge_outcome(seq, window[1])
         if step.listens:
-            return judge_answer(self.runner, step, window, attempt)
+            return judge_answer(self.runner, step, window)
         return StepOutcome.UNVERIFIED, {"engine": "none",
                                         "reason": f"no automatic check for {step.kind} steps"}
 
 
-def judge_answer(runner: Any, step: PlannedStep, window: tuple[float, float],
-                 attempt: int) -> tuple[str, dict]:
+def judge_answer(runner: JudgedWitness, step: PlannedStep,
+                 window: tuple[float, float]) -> tuple[str, dict]:
     """Hear the answer of ``window`` (``kiosk.speech.observer.hear_answer``), record it and
     tell the page what was heard; returns ``(outcome, detail)``.
 
-    ``runner`` gives ``voice``, ``locale``, ``flow.show_recognised_words``,
-    ``services.recognizer()``, ``record(type, data)`` and ``emit(event, data)``.
+    ``runner``: see ``JudgedWitness`` (its ``face`` is not used here).
     """
     voice = runner.voice
     if voice is None:
         return StepOutcome.UNVERIFIED, {"engine": "none", "reason": "speech check disabled"}
-    heard = hear_answer(voice, runner.services.recognizer(), runner.locale, step, window,
-                        attempt)
+    heard = hear_answer(voice, runner.services.recognizer(), runner.locale, step, window)
     answer, detail = heard.answer, heard.detail
     if step.kind == "question":
         runner.record(TimelineEvent.ANSWER_RECOGNISED, {

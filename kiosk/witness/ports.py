@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.guide import Prompt
 from kiosk.protocol import ServerEvent
 from kiosk.session import PlannedStep
+
+if TYPE_CHECKING:  # the port names it; the runner (not the port) loads aiortc with it
+    from kiosk.media.peer import PeerSession
 
 
 class Timeline(Protocol):
@@ -59,9 +62,23 @@ class Guide(Protocol):
 
 
 class MediaPeer(Protocol):
-    """The investor's media connection (``kiosk.media.peer.InvestorPeer``)."""
+    """The investor's media connection (``kiosk.media.peer.LoopPeer``). The runner is its
+    only user: it hands the peer its session with the offer, and the peer reports through
+    that session's callbacks (first frame, loss, decoded frames for the observers)."""
 
-    async def close(self) -> None: ...
+    def accept(self, offer_sdp: str, session: PeerSession) -> str:
+        """Answer the offer (blocking); returns the answer's SDP. SignallingError when the
+        offer cannot be answered; any other exception is a failure of the media layer."""
+        ...
+
+    def close(self) -> None:
+        """Stop receiving and close the recording (blocking; idempotent; may raise)."""
+        ...
+
+    def received(self) -> dict:
+        """What the recorder counted while receiving (packets missing, key frame requests
+        ...: ``kiosk.media.peer.RECEIVED_COUNTS``); ``{}`` when nothing was recorded."""
+        ...
 
 
 class StepJudge(Protocol):

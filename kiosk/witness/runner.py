@@ -27,16 +27,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
-from kiosk.atomic_files import is_disk_full, storage_full
-from kiosk.errors import GuideError
+from kiosk.atomic_files import is_disk_full
+from kiosk.errors import GuideError, SignallingError
 from kiosk.flows.model import reading_seconds
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
+from kiosk.media.peer import PeerSession
 from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
 from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
-from kiosk.witness.finalise import finalise_session_recording, session_meta, write_session_meta
+from kiosk.witness import finalise
+from kiosk.witness.finalise import SessionEnd, session_meta, write_session_meta
 from kiosk.witness.judge import ObserverJudge
 from kiosk.witness.plan import plan_witness, retry_prompt
 from kiosk.witness.ports import (
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 # many times (10 minutes); after that, or after a restart, kiosk.recovery finishes it.
 END_RETRY_SECONDS = 10.0
 END_RETRY_ATTEMPTS = 60
-END_PARTS = frozenset({"terminal", "recording", "timeline", "meta", "database", "seal"})
+END_PARTS = frozenset(finalise.END_PARTS)
 # The page's playback reports, as they are recorded.
 PROMPT_REPORTS = {
     PageEvent.PROMPT_STARTED: TimelineEvent.PROMPT_STARTED,
@@ -79,7 +81,7 @@ class WitnessRunner:
     ``services`` gives the settings, the session store, the worker pool and the seal (the
     end's bookkeeping); ``page`` is the investor's socket. The other ports default to the
     real ones: the session folder's timeline, ``threading.Timer``s, the server's guide voice
-    and the observers' judge. ``peer`` is set when the investor's offer is accepted.
+    and the observers' judge. ``peer`` is the one passed to ``accept_offer``.
     """
 
     def __init__(self, services: KioskServices, row: WitnessRow, flow, sid: str,
@@ -122,7 +124,7 @@ class WitnessRunner:
         self._end_done: set[str] = set()  # the parts of the end already on disk
         self._end_attempts = 0
         self._disk_full_writes = 0
-        self._recording_frames: int | None = None
+        self._session_end: SessionEnd | None = None  # from the first attempt to write it
         self.finalised = threading.Event()  # the end was handled (first attempt done)
         self.end_written = threading.Event()  # every part of the end is on disk (or given up)
         self.prefs = {"locale": self.locale, "speed": 1.0, "captions": True}
@@ -246,6 +248,37 @@ class WitnessRunner:
             self.dispatch(sm.PromptStarted(seq))
         elif event == PageEvent.PROMPT_ENDED:
             self.dispatch(sm.PromptEnded(seq))
+
+    def accept_offer(self, peer: MediaPeer, offer_sdp: str) -> str:
+        """Answer the investor's (checked) offer through ``peer``; returns the answer's SDP.
+
+        Starts the observers, records ``offer_received`` and ``answer_sent``, and hands the
+        peer this session: its clock, the recording's path (none with the ``blackhole``
+        recorder) and the callbacks the media reports through (first frame: the media is
+        connected; lost: the session ends; frames: to the face and voice observers).
+        SignallingError (the offer was refused): the peer is dropped, another offer may
+        follow. Any other exception is raised with the peer kept, so the end closes it.
+        """
+        self.start_observers()
+        self.peer = peer
+        self.record(TimelineEvent.OFFER_RECEIVED, {"bytes": len(offer_sdp)})
+        session = PeerSession(
+            session_id=self.id,
+            clock=self.clock,
+            recording_path=(None if self.settings.recorder == "blackhole"
+                            else self.dir / "recording.mkv"),
+            first_frame=lambda: self.dispatch(sm.MediaConnected()),
+            lost=lambda reason: self.dispatch(sm.Lost(reason)),
+            video_frame=self.face.submit if self.face is not None else None,
+            audio_frame=self.voice.submit if self.voice is not None else None,
+        )
+        try:
+            answer = peer.accept(offer_sdp, session)
+        except SignallingError:
+            self.peer = None
+            raise
+        self.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
+        return answer
 
     def set_prefs(self, prefs: dict) -> None:
         self.prefs.update(prefs)
@@ -412,19 +445,31 @@ class WitnessRunner:
                 self.finalised.set()
 
     def _write_end(self, state: str, reason: str) -> None:
-        """Write each part of the end not yet on disk; on a full disk, try again later.
-
-        The parts, in order: the terminal timeline event (if the dispatch could not write it),
-        the recording, closing the timeline, ``session.json``, the database row, the seal.
+        """Write each part of the end not yet on disk (``kiosk.witness.finalise.SessionEnd``:
+        the terminal timeline event if the dispatch could not write it, the recording,
+        closing the timeline, ``session.json``, the database row, the seal); on a full disk,
+        try again later.
         """
         self._end_attempts += 1
         done = self._end_done
+        if self._session_end is None:
+            self._session_end = SessionEnd(
+                session_id=self.id, session_dir=self.dir, state=state, reason=reason,
+                timeline=self.timeline, t=self._end_t,
+                # Written late when the dispatch could not write it.
+                terminal=(None if self._terminal_written
+                          else {"reason": reason, "written_late": True}),
+                record=self.record,
+                received=self.peer.received() if self.peer is not None else {},
+                meta=self._meta(), store=self.services.store, seal=self._seal,
+                record_failures=lambda: self._disk_full_writes)
 
         def attempt(name: str, write) -> None:
             if name in done:
                 return
             try:
-                write()
+                if write() is False:
+                    return
             except Exception as exc:
                 if is_disk_full(exc):
                     self._disk_full_writes += 1
@@ -433,38 +478,7 @@ class WitnessRunner:
                 log.exception("writing the end (%s) failed", name)  # trying again cannot help
             done.add(name)
 
-        def terminal_event() -> None:
-            if not self._terminal_written:  # the dispatch could not write it: written late
-                self.timeline.append(sm.TERMINAL_EVENTS[state],
-                                     {"reason": reason, "written_late": True},
-                                     t=self._end_t)
-                self._terminal_written = True
-
-        def recording() -> None:
-            full_before = self._disk_full_writes
-            info = finalise_session_recording(self.dir, self.record, _received_counts(self))
-            self._recording_frames = info.get("video_frames") if info else None
-            # Again only if the live file is still there and its events could not be written.
-            live = self.dir / "recording.mkv"
-            if self._disk_full_writes > full_before and live.exists():
-                raise storage_full(live)
-
-        attempt("terminal", terminal_event)
-        attempt("recording", recording)
-        if {"terminal", "recording"} <= done:
-            attempt("timeline", self.timeline.close)
-        attempt("meta", lambda: self._write_meta(state=state, end_reason=reason))
-        if "database" not in done:
-            attempt("database", lambda: self.services.store.end(
-                self.id, state, reason, recording_frames=self._recording_frames))
-            if "database" in done:
-                log.info("session ended: %s (%s)", state, reason)
-        if {"database", "timeline"} <= done and "seal" not in done:
-            self.services.seal(self.id)  # logs its own failure
-            row = self.services.store.get(self.id)
-            # Sealing again helps only when the disk was full; otherwise the next start does.
-            if row is None or row.sealed_at is not None or not self._disk_full_writes:
-                done.add("seal")
+        self._session_end.write(attempt, done)
         if done >= END_PARTS:
             self.end_written.set()
             return
@@ -489,29 +503,23 @@ class WitnessRunner:
         if self.peer is None:
             return
         try:
-            self.services.media.run(self.peer.close(), timeout=20)
+            self.peer.close()
         except Exception:
             log.exception("closing the peer failed")
 
-    def _write_meta(self, **extra) -> None:
-        write_session_meta(self.dir, session_meta(self.row, self.flow, self.plan,
-                                                  self.settings.id_mask), **extra)
+    def _meta(self) -> dict:
+        return session_meta(self.row, self.flow, self.plan, self.settings.id_mask)
+
+    def _write_meta(self) -> None:
+        write_session_meta(self.dir, self._meta())
+
+    def _seal(self) -> bool:
+        """Seal (it logs its own failure); True unless sealing again may help: the row is
+        unsealed and the disk was full (otherwise the next start seals it)."""
+        self.services.seal(self.id)
+        row = self.services.store.get(self.id)
+        return row is None or row.sealed_at is not None or not self._disk_full_writes
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-# What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats).
-RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
-                   "keyframe_requests_recovery", "dropped_video", "audio_packets_missing",
-                   "dropped_audio")
-
-
-def _received_counts(runner) -> dict:
-    """The live recorder's loss counters (``RECEIVED_COUNTS``), or ``{}`` without a recorder."""
-    recorder = getattr(getattr(runner, "peer", None), "recorder", None)
-    if recorder is None:
-        return {}
-    stats = recorder.stats()
-    return {k: stats[k] for k in RECEIVED_COUNTS if k in stats}

@@ -122,7 +122,9 @@ class PocketSphinxGrammar(Engine):
 
     def grammar(self, expected: Expected) -> str:
         """The JSGF text for this expectation (also hashed into ``model_sha256``)."""
-        esc = lambda opts: " | ".join(sorted(set(opts)))  # noqa: E731
+        def esc(opts) -> str:
+            return " | ".join(sorted(set(opts)))
+
         fill = f"<filler> = {esc(self.fillers)};\n"
         if expected.kind == "read_aloud":
             # No fillers here: they swallow digits, and a digit loop has no answer to fake.
