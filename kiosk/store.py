@@ -130,6 +130,8 @@ def prepare_schema(engine) -> None:
     """Make the schema ready at start: SQLite is migrated in place (zero set-up for the
     embedded default); any other database must already be at the current revision (``kiosk db
     upgrade``, run once by the operator), else ConfigError says so (kiosk.migrations)."""
+    # Alembic loads only when a store opens (kiosk.migrations imports it; the CLI's other
+    # commands never need it).
     from kiosk import migrations
 
     if engine.dialect.name == "sqlite":

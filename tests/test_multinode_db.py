@@ -288,3 +288,35 @@ def test_the_postgresql_ledger_is_append_only_and_exports_to_the_file_form(postg
         engine.dispose()
     finally:
         postgres_server.drop_database(name)
+
+
+def test_evidence_and_ledger_commands_use_the_postgresql_ledger(postgres_server, tmp_path,
+                                                                monkeypatch):
+    from kiosk.evidence.cli import evidence
+    from kiosk.evidence.cli import ledger as ledger_group
+
+    name = postgres_server.create_database()
+    try:
+        url = postgres_server.url(name)
+        engine = create_engine(url)
+        migrations.upgrade(engine)
+        monkeypatch.setenv("KIOSK_DATABASE_URL", url)
+        monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+        package = tmp_path / "p1.tar"
+        package.write_bytes(b"")
+        runner = CliRunner()
+        res = runner.invoke(evidence, ["hold", str(package), "--reason", "order 7"])
+        assert res.exit_code == 0 and "placed on p1 (ledger entry 0)" in res.output, res.output
+        assert DbLedger(engine).records("p1")[0]["record"]["reason"] == "order 7"
+        assert not (tmp_path / "data" / "ledger.jsonl").exists()  # no per-node file
+        res = runner.invoke(ledger_group, ["verify"])
+        assert res.exit_code == 0, res.output
+        assert f"OK: ledger ledger table evidence_ledger in {name} on 127.0.0.1: 1 entries" \
+            in res.output
+        out = tmp_path / "export.jsonl"
+        res = runner.invoke(ledger_group, ["export", str(out)])
+        assert res.exit_code == 0 and "exported 1 entries" in res.output, res.output
+        assert Ledger(out).verify(None) == [] and Ledger(out).entries()[0]["package_id"] == "p1"
+        engine.dispose()
+    finally:
+        postgres_server.drop_database(name)

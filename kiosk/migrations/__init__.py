@@ -80,10 +80,11 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 def _adopt(engine: Engine) -> None:
     """Stamp 0001 on a database made by ``create_all`` before migrations, after filling in
     what that version may lack (tables it never made, late columns, triggers)."""
-    # The models that make up revision 0001 register themselves on Base when imported.
+    # Only an adoption needs the models (they register revision 0001's tables on Base);
+    # kiosk.store calls this module at start, so it must not need them loaded first.
     from kiosk.flows.versions import IMMUTABLE_TRIGGERS
-    from kiosk.review import models as review_models
-    from kiosk.store import Base
+    from kiosk.review import models as review_models  # the models, as above
+    from kiosk.store import Base  # the models, as above
 
     tables = Base.metadata.tables
     Base.metadata.create_all(engine, tables=[tables[t] for t in _BASELINE_TABLES])
@@ -112,7 +113,7 @@ def schema_differences(engine: Engine) -> list:
     """What differs between the database and the models (Alembic's autogenerate diff; empty
     when they match). The models must be imported (kiosk.store, kiosk.flows.versions,
     kiosk.review.models, kiosk.evidence.ledger_db)."""
-    from kiosk.store import Base
+    from kiosk.store import Base  # the models: only a schema check needs them
 
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True,
