@@ -320,3 +320,33 @@ def test_evidence_and_ledger_commands_use_the_postgresql_ledger(postgres_server,
         engine.dispose()
     finally:
         postgres_server.drop_database(name)
+
+
+def test_failed_logins_on_two_nodes_all_count_towards_the_lockout(postgres_server, tmp_path):
+    from kiosk.review.auth import LoginRefused, LoginThrottle
+    from kiosk.review.models import StaffUser
+
+    name = postgres_server.create_database()
+    try:
+        url = postgres_server.url(name)
+        engine = create_engine(url)
+        migrations.upgrade(engine)
+        engine.dispose()
+        stores = [_store(url, tmp_path, n) for n in ("a", "b")]
+        user = add_user(stores[0], "alice", "correct horse battery", "auditor")
+        throttles = [LoginThrottle(s, lambda: T0, max_failures=1000, ip_max_failures=1000)
+                     for s in stores]
+        tries = 8
+
+        def fail(i):
+            for _ in range(tries):
+                with pytest.raises(LoginRefused):
+                    throttles[i].login("alice", "wrong password!", ip=f"10.0.0.{i}")
+
+        _run_nodes(fail)
+        with stores[0].db() as db:
+            assert db.get(StaffUser, user.id).failed_logins == 2 * tries
+        for s in stores:
+            s.engine.dispose()
+    finally:
+        postgres_server.drop_database(name)
