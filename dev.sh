@@ -10,7 +10,8 @@ PY=${PYTHON:-python3.11}
 VENV=${KIOSK_VENV:-.venv}
 # Debian packages the kiosk needs at run time / for tests.
 RUNTIME_DEBS="espeak-ng libespeak-ng1 ffmpeg"
-TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light"
+# postgresql: tests start a throw-away server (kiosk.testing.postgres); never on the serve path.
+TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light postgresql"
 
 need_debs() {
   local missing=()

@@ -26,6 +26,7 @@ _COMMANDS = {
     "eval": "kiosk.evaluation.cli:evaluate",
     "users": "kiosk.review.cli:users",
     "idcard": "kiosk.idcard.cli:idcard",
+    "db": "kiosk.migrations.cli:db",
 }
 
 

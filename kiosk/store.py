@@ -1,4 +1,5 @@
-"""Persistence: witness sessions in SQLite (through SQLAlchemy) plus their folders on disk.
+"""Persistence: witness sessions in SQLite or PostgreSQL (through SQLAlchemy) plus their folders
+on disk.
 
 Investor links are stored only as the sha256 of their token, so a copy of the database does
 not hand out working links.
@@ -125,6 +126,20 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, FILE_MODE)
 
 
+def prepare_schema(engine) -> None:
+    """Make the schema ready at start: SQLite is migrated in place (zero set-up for the
+    embedded default); any other database must already be at the current revision (``kiosk db
+    upgrade``, run once by the operator), else ConfigError says so (kiosk.migrations)."""
+    # Alembic loads only when a store opens (kiosk.migrations imports it; the CLI's other
+    # commands never need it).
+    from kiosk import migrations
+
+    if engine.dialect.name == "sqlite":
+        migrations.upgrade(engine)
+    else:
+        migrations.require_current(engine)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -137,7 +152,10 @@ class SessionStore:
         self.min_free_mb = min_free_mb
         if db_url.startswith("sqlite:///"):
             _create_private_file(Path(db_url.removeprefix("sqlite:///")))
-        self.engine = create_engine(db_url, future=True)
+        # pre_ping: a pooled PostgreSQL connection may have been closed by a restart or a
+        # proxy in between; SQLite files have no such connections.
+        self.engine = create_engine(db_url, future=True,
+                                    pool_pre_ping=not db_url.startswith("sqlite"))
         if db_url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _sqlite_pragmas(conn, _record):  # durability + concurrent readers
@@ -149,7 +167,7 @@ class SessionStore:
                 # in free pages (forget_id_number).
                 cur.execute("PRAGMA secure_delete=ON")
                 cur.close()
-        Base.metadata.create_all(self.engine)
+        prepare_schema(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def db(self) -> Session:

@@ -58,3 +58,42 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped in CI, where every dependency must be installed: {reason}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server on 127.0.0.1 for the whole test run (kiosk.testing.postgres);
+    installed with apt when missing and we are root, else the test skips saying why."""
+    from kiosk.testing.postgres import TempPostgres, ensure_installed
+
+    bindir, why = ensure_installed()
+    if bindir is None:
+        pytest.skip(why)
+    server = TempPostgres(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def db_url(request, tmp_path):
+    """A database URL: SQLite under tmp_path/data by default; with ``@both_databases``
+    (tests/databases.py) also a fresh PostgreSQL database, migrated to head."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'kiosk.sqlite3'}"
+        return
+    assert kind == "postgresql", kind
+    from sqlalchemy import create_engine
+
+    from kiosk import migrations
+
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    url = server.url(name)
+    engine = create_engine(url)
+    try:
+        migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+    yield url
+    server.drop_database(name)

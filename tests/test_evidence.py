@@ -20,14 +20,17 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
+from sqlalchemy import create_engine
 
 from kiosk.errors import ConfigError, EvidenceError
 from kiosk.evidence import EvidenceKeys, Ledger, LocalStorage, seal_package, verify_package
 from kiosk.evidence.cli import evidence
 from kiosk.evidence.cli import ledger as ledger_group
 from kiosk.evidence.keys import key_id_of
+from kiosk.evidence.ledger_db import DbLedger, open_ledger
 from kiosk.evidence.package import bench_seal, mask_id_number, retain_until
 from kiosk.timeline import MediaClock, TimelineWriter, event_hash
+from tests.databases import both_databases
 
 ID_NUMBER = "110102199003078888"
 
@@ -110,13 +113,29 @@ def make_session(root: Path, webm: bytes, sid: str = "s-0001", **overrides) -> P
 
 
 @pytest.fixture
-def env(tmp_path, webm_bytes):
+def env(tmp_path, webm_bytes, db_url):
+    """A sealed package and its ledger: the file (SQLite installations) or, under
+    ``@both_databases`` with PostgreSQL, the evidence_ledger table."""
     keys = EvidenceKeys(tmp_path / "keys")
     keys.ensure()
-    ledger = Ledger(tmp_path / "ledger.jsonl", keys=keys)
+    engine = create_engine(db_url) if db_url.startswith("postgresql") else None
+    ledger = open_ledger(db_url, tmp_path / "ledger.jsonl", keys=keys, engine=engine)
     sdir = make_session(tmp_path / "sessions", webm_bytes)
     res = seal_package(sdir, tmp_path / "packages", keys, ledger)
-    return {"keys": keys, "ledger": ledger, "res": res, "tmp": tmp_path, "sdir": sdir}
+    yield {"keys": keys, "ledger": ledger, "res": res, "tmp": tmp_path, "sdir": sdir}
+    if engine is not None:
+        engine.dispose()
+
+
+def _ledger_file(env) -> Path:
+    """The ledger as a file: the file ledger itself, or the table's export (kiosk ledger
+    export), which is what an offline checker receives."""
+    led = env["ledger"]
+    if isinstance(led, DbLedger):
+        out = env["tmp"] / "ledger-export.jsonl"
+        led.export(out)
+        return out
+    return led.path
 
 
 def _verify(env, path=None, **kw):
@@ -145,11 +164,12 @@ def _write_timeline(bag: Path, lines: list[str]) -> None:
 
 # -- happy path ------------------------------------------------------------------------------
 
+@both_databases
 def test_sealed_package_verifies_as_folder_archive_and_with_ledger(env):
     res = env["res"]
     assert res.bag_dir.is_dir() and res.archive.is_file() and res.ledger_index == 0
     for path in (res.bag_dir, res.archive):
-        rep = _verify(env, path, ledger=env["ledger"].path)
+        rep = _verify(env, path, ledger=_ledger_file(env))
         assert rep.ok, rep.problems
         assert rep.package_id == "s-0001" and rep.key_id == env["keys"].key_id
     assert bagit.Bag(str(res.bag_dir)).is_valid(fast=False)  # plain bagit agrees
@@ -410,17 +430,19 @@ def _seal_second(env, webm_bytes, sid="s-0002"):
     return seal_package(sdir, env["tmp"] / "packages", env["keys"], env["ledger"])
 
 
+@both_databases
 def test_package_removed_from_ledger(env, webm_bytes):
     second = _seal_second(env, webm_bytes)
-    lpath = env["ledger"].path
+    lpath = _ledger_file(env)
     lines = lpath.read_text(encoding="utf-8").splitlines()
     lpath.write_text(lines[0] + "\n", encoding="utf-8")  # drop the last entry: chain still ok
     rep = _verify(env, second.bag_dir, ledger=lpath)
     assert "no entry for package s-0002" in _problems(rep)
-    problems = "\n".join(env["ledger"].verify(second.bag_dir.parent))
+    problems = "\n".join(Ledger(lpath).verify(second.bag_dir.parent))
     assert "package s-0002" in problems and "is not in the ledger" in problems
 
 
+@both_databases
 def test_ledger_detects_reorder_missing_package_and_replacement(env, webm_bytes):
     second = _seal_second(env, webm_bytes)
     led = env["ledger"]
@@ -439,14 +461,17 @@ def test_ledger_detects_reorder_missing_package_and_replacement(env, webm_bytes)
     text = "\n".join(led.verify(second.bag_dir.parent))
     assert "entry 0: package s-0001 is missing" in text
     # reordered
-    lines = led.path.read_text().splitlines()
+    lpath = _ledger_file(env)
+    lines = lpath.read_text().splitlines()
     lines[0], lines[1] = lines[1], lines[0]
-    led.path.write_text("\n".join(lines) + "\n")
-    assert "entry 0: hash chain broken: seq is 1, expected 0" in "\n".join(led.verify(None))
+    lpath.write_text("\n".join(lines) + "\n")
+    assert "entry 0: hash chain broken: seq is 1, expected 0" in "\n".join(
+        Ledger(lpath).verify(None))
 
 
+@both_databases
 def test_rewritten_ledger_caught_by_entry_signatures(env):
-    led = env["ledger"]
+    led = Ledger(_ledger_file(env))
     entry = json.loads(led.path.read_text().splitlines()[0])
     entry["tagmanifest_sha256"] = "f" * 64
     entry["hash"] = event_hash({k: v for k, v in entry.items() if k != "sig"})

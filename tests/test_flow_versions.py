@@ -27,6 +27,7 @@ from kiosk.flows.versions import (
 )
 from kiosk.guide import GuideVoice
 from kiosk.store import SessionStore
+from tests.databases import both_databases
 
 FIXTURES = Path(__file__).parent / "flow_fixtures"
 QUICK = (FIXTURES / "quick.yaml").read_text(encoding="utf-8")
@@ -34,8 +35,8 @@ QUICK_V2 = QUICK.replace("version: 1", "version: 2").replace('"Ready?"', '"Shall
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = SessionStore(f"sqlite:///{tmp_path / 'kiosk.sqlite3'}", tmp_path / "sessions")
+def store(tmp_path, db_url):
+    s = SessionStore(db_url, tmp_path / "sessions")
     yield s
     s.engine.dispose()
 
@@ -55,6 +56,7 @@ class Services:
 
 # -- publish and immutability ------------------------------------------------------------------
 
+@both_databases
 def test_publish_records_hash_publisher_and_time(registry):
     res = registry.publish(QUICK, "brenda", "quick.yaml")
     assert res.created
@@ -65,6 +67,7 @@ def test_publish_records_hash_publisher_and_time(registry):
     assert registry.get("quick", 1)["source"] == QUICK
 
 
+@both_databases
 def test_republishing_the_same_text_returns_the_same_version(registry):
     first = registry.publish(QUICK, "brenda", "quick.yaml")
     again = registry.publish(QUICK, "someone_else", "quick.yaml")
@@ -73,6 +76,7 @@ def test_republishing_the_same_text_returns_the_same_version(registry):
     assert len(registry.versions("quick")) == 1
 
 
+@both_databases
 def test_changed_text_under_a_published_version_is_refused(registry):
     registry.publish(QUICK, "brenda", "quick.yaml")
     changed = QUICK.replace('"Hello."', '"Hi."')
@@ -85,6 +89,7 @@ def test_changed_text_under_a_published_version_is_refused(registry):
     assert registry.get("quick", 1)["source"] == QUICK
 
 
+@both_databases
 def test_a_version_below_the_latest_is_refused(registry):
     registry.publish(QUICK_V2, "brenda", "quick.yaml")
     with pytest.raises(VersionError, match=r"^flow 'quick' version 1 is below the latest "
@@ -92,6 +97,7 @@ def test_a_version_below_the_latest_is_refused(registry):
         registry.publish(QUICK, "brenda", "quick.yaml")
 
 
+@both_databases
 def test_an_invalid_script_cannot_be_published(registry):
     with pytest.raises(VersionError) as exc:
         registry.publish(QUICK.replace("kind: say", "kind: sya", 1), "brenda", "quick.yaml")
@@ -100,6 +106,7 @@ def test_an_invalid_script_cannot_be_published(registry):
     assert registry.versions("quick") == []
 
 
+@both_databases
 def test_published_rows_refuse_change_through_orm_and_sql(registry, store):
     registry.publish(QUICK, "brenda", "quick.yaml")
     with store.db() as db:
@@ -119,6 +126,7 @@ def test_published_rows_refuse_change_through_orm_and_sql(registry, store):
     assert registry.get("quick", 1)["source"] == QUICK
 
 
+@both_databases
 def test_drafts_change_freely_and_go_when_their_text_is_published(registry):
     registry.save_draft("quick", "id: quick\nbroken: [", "brenda")
     registry.save_draft("quick", QUICK, "bob")
@@ -127,6 +135,7 @@ def test_drafts_change_freely_and_go_when_their_text_is_published(registry):
     assert registry.draft("quick") is None
 
 
+@both_databases
 def test_resolve_flow_prefers_the_latest_published_version(registry, store, tmp_path):
     flows_dir = tmp_path / "flows"
     flows_dir.mkdir()

@@ -37,7 +37,7 @@ LAZY_ELSEWHERE = {
 COMMAND_MODULES = {
     "kiosk.cli", "kiosk.bench", "kiosk.review.bench", "kiosk.evaluation.cli",
     "kiosk.evidence.cli", "kiosk.flows.cli", "kiosk.liveness.cli", "kiosk.review.cli",
-    "kiosk.speech.cli", "kiosk.idcard.cli", "kiosk.loadtest",
+    "kiosk.speech.cli", "kiosk.idcard.cli", "kiosk.loadtest", "kiosk.migrations.cli",
 }
 
 

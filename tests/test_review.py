@@ -25,6 +25,7 @@ from kiosk.review.decisions import DecisionError, validate, verify_record
 from kiosk.review.prereview import RULES, build_prereview, rule
 from kiosk.review.sample import make_sealed_case
 from kiosk.web.app import create_app
+from tests.databases import both_databases
 
 PW = "correct horse battery"
 ID_NUMBER = "110102199003078888"
@@ -50,8 +51,8 @@ def clock():
 
 
 @pytest.fixture()
-def app(tmp_path, clock):
-    settings = load_settings(data_dir=tmp_path / "data")
+def app(tmp_path, clock, db_url):
+    settings = load_settings(data_dir=tmp_path / "data", database_url=db_url)
     app = create_app(settings)
     register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
     store = app.extensions["kiosk"].store
@@ -277,6 +278,7 @@ def test_investor_token_cannot_reach_the_console(app, case_id):
     assert r.status_code == 302
 
 
+@both_databases
 def test_auditor_cannot_read_anothers_locked_case_until_a_supervisor_reassigns(app, case_id):
     alice, bob, sue = login(app, "alice"), login(app, "bob"), login(app, "sue")
     r = post(alice, "/review/api/next")
@@ -296,6 +298,7 @@ def test_auditor_cannot_read_anothers_locked_case_until_a_supervisor_reassigns(a
     assert alice.get(f"/review/api/cases/{case_id}").status_code == 403
 
 
+@both_databases
 def test_broker_admin_reads_but_cannot_decide_or_take(app, case_id):
     brenda = login(app, "brenda")
     assert brenda.get("/review/api/dashboard").status_code == 200
@@ -347,6 +350,7 @@ def test_every_case_view_is_audited_without_id_numbers(app, case_id):
 
 # -- queue service with the injected clock ------------------------------------------------------
 
+@both_databases
 def test_service_escalates_sla_and_releases_idle_locks(app, clock, caplog):
     svc = app.extensions["review"]
     pid = seal(app)
@@ -370,6 +374,7 @@ def test_service_escalates_sla_and_releases_idle_locks(app, clock, caplog):
     assert dash["oldest_age_s"] == pytest.approx((24 * 3600) + 11 * 60)
 
 
+@both_databases
 def test_dispatch_puts_flagged_and_high_priority_flows_first(app, clock):
     svc = app.extensions["review"]
     clear = seal(app, flagged=False)
@@ -385,6 +390,7 @@ def test_dispatch_puts_flagged_and_high_priority_flows_first(app, clock):
 
 # -- decisions ------------------------------------------------------------------------------------
 
+@both_databases
 def test_approve_is_signed_into_the_ledger_and_the_package_is_untouched(app, case_id):
     k = app.extensions["kiosk"]
     bag = k.settings.data_dir / "evidence" / case_id
@@ -543,6 +549,7 @@ def test_console_pages_login_take_reject_with_reasons_and_dashboard(app, case_id
     assert re.search(r"<td>alice</td><td>1</td>", dash.text)  # throughput per reviewer
 
 
+@both_databases
 def test_auditor_cannot_open_an_unassigned_case_outside_their_skills(app):
     svc = app.extensions["review"]
     store = app.extensions["kiosk"].store

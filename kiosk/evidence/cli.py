@@ -1,4 +1,4 @@
-"""``kiosk evidence verify|show|hold|delete|pubkey|bench`` and ``kiosk ledger verify``."""
+"""``kiosk evidence verify|show|hold|delete|pubkey|bench`` and ``kiosk ledger verify|export``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from kiosk.errors import KioskError
 from kiosk.evidence import EvidencePaths
 from kiosk.evidence.keys import EvidenceKeys, load_public_keys
 from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.ledger_db import DbLedger
 from kiosk.evidence.verify import UnsafeArchive, read_bag_info, safe_extract, verify_package
 
 
@@ -25,6 +26,21 @@ def _paths() -> EvidencePaths:
         return EvidencePaths.under(load_settings().data_dir)
     except KioskError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _ledger(ledger_path: str | None) -> Ledger:
+    """The ledger FILE given, else the installation's: the ``evidence_ledger`` table when
+    database_url is PostgreSQL (kiosk.evidence.ledger_db), else its ledger file."""
+    if ledger_path:
+        return Ledger(Path(ledger_path))
+    from kiosk.config import load_settings
+    from kiosk.evidence.ledger_db import open_ledger
+
+    try:
+        settings = load_settings()
+    except KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return open_ledger(settings.db_url, EvidencePaths.under(settings.data_dir).ledger)
 
 
 def _trusted(pubkeys: tuple[str, ...], keys_dir: str | None) -> dict:
@@ -137,7 +153,7 @@ def hold(package, ledger_path, on, reason, by) -> None:
     """Place or lift a legal hold on PACKAGE (recorded in the ledger)."""
     info = read_bag_info(Path(package)) if Path(package).is_dir() else {}
     pid = info.get("External-Identifier") or Path(package).name.removesuffix(".tar")
-    ledger = Ledger(Path(ledger_path) if ledger_path else _paths().ledger)
+    ledger = _ledger(ledger_path)
     idx = ledger.append_record(pid, {"type": "legal_hold", "on": on, "reason": reason,
                                      "by": by})
     click.echo(f"legal hold {'placed on' if on else 'lifted from'} {pid} (ledger entry {idx})")
@@ -158,7 +174,7 @@ def delete(package, ledger_path, reason, yes) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     pid = info.get("External-Identifier") or bag.name
-    ledger = Ledger(Path(ledger_path) if ledger_path else _paths().ledger)
+    ledger = _ledger(ledger_path)
     until_s = info.get("Retain-Until")
     if not until_s:
         raise click.ClickException(f"refused: package {pid} has no Retain-Until in bag-info.txt,"
@@ -219,14 +235,29 @@ def ledger() -> None:
 def ledger_verify(ledger_path, packages_dir, pubkeys) -> None:
     """Check the chain, signatures and (with --packages) that no package was removed,
     added or replaced."""
-    lpath = Path(ledger_path) if ledger_path else _paths().ledger
+    led = _ledger(ledger_path)
     ring = load_public_keys(pubkeys) if pubkeys else None
-    problems = Ledger(lpath).verify(Path(packages_dir) if packages_dir else None, keyring=ring)
+    problems = led.verify(Path(packages_dir) if packages_dir else None, keyring=ring)
     if problems:
-        click.echo(f"FAILED: ledger {lpath}: {len(problems)} problem(s)")
+        click.echo(f"FAILED: ledger {led.label}: {len(problems)} problem(s)")
         for p in problems:
             click.echo(f"  - {p}")
         sys.exit(1)
-    n = len(Ledger(lpath).entries())
-    click.echo(f"OK: ledger {lpath}: {n} entries, chain intact"
+    n = len(led.entries())
+    click.echo(f"OK: ledger {led.label}: {n} entries, chain intact"
                + (f", matches {packages_dir}" if packages_dir else ""))
+
+
+@ledger.command("export")
+@click.argument("out", type=click.Path(dir_okay=False))
+def ledger_export(out) -> None:
+    """Write the installation's ledger (on PostgreSQL: the evidence_ledger table) to OUT as
+    the JSONL file form, for offline checks (kiosk ledger verify --ledger OUT)."""
+    led = _ledger(None)
+    dest = Path(out)
+    if isinstance(led, DbLedger):
+        n = led.export(dest)
+    else:
+        shutil.copyfile(led.path, dest)
+        n = len(Ledger(dest).entries())
+    click.echo(f"exported {n} entries from {led.label} to {dest}")

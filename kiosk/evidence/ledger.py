@@ -70,16 +70,7 @@ class Ledger:
             # flock serialises appends across processes (server, CLI) on the same ledger.
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
-                last = self._last_entry(fh)
-                entry = {"seq": 0 if last is None else last["seq"] + 1, **body,
-                         "wall": utc_iso()}
-                if self.keys is not None:
-                    entry["key_id"] = self.keys.key_id
-                entry["prev"] = GENESIS if last is None else last["hash"]
-                entry["hash"] = event_hash(entry)
-                if self.keys is not None:
-                    entry["sig"] = base64.b64encode(
-                        self.keys.sign(entry["hash"].encode("ascii"))).decode("ascii")
+                entry = self._chain(self._last_entry(fh), body)
                 fh.seek(0, os.SEEK_END)
                 fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
                 fh.flush()
@@ -87,6 +78,19 @@ class Ledger:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return entry["seq"]
+
+    def _chain(self, last: dict | None, body: dict) -> dict:
+        """The entry that follows ``last`` (None: the first entry): numbered, chained to
+        ``last``'s hash and, with keys, signed. Callers hold the ledger's append lock."""
+        entry = {"seq": 0 if last is None else last["seq"] + 1, **body, "wall": utc_iso()}
+        if self.keys is not None:
+            entry["key_id"] = self.keys.key_id
+        entry["prev"] = GENESIS if last is None else last["hash"]
+        entry["hash"] = event_hash(entry)
+        if self.keys is not None:
+            entry["sig"] = base64.b64encode(
+                self.keys.sign(entry["hash"].encode("ascii"))).decode("ascii")
+        return entry
 
     def _last_entry(self, fh) -> dict | None:
         """The last complete entry; a torn tail left by a crash is cut off first."""
@@ -120,6 +124,14 @@ class Ledger:
         except ValueError as exc:
             raise EvidenceError(f"{self.path}: last entry is not valid JSON ({exc})") from exc
         return entry
+
+    @property
+    def label(self) -> str:
+        """Where the ledger is, as problems name it (here: the file's path)."""
+        return str(self.path)
+
+    def _exists(self) -> bool:
+        return self.path.exists()
 
     # -- reading -----------------------------------------------------------------------------
     def entries(self) -> list[dict]:
@@ -160,21 +172,21 @@ class Ledger:
         """Every problem found: broken chain, bad signature, and (with ``packages_dir``)
         packages missing from the ledger, ledger entries without a package, replaced packages."""
         entries, problems = self._read()
-        if not self.path.exists():
-            problems.append(f"{self.path}: ledger file does not exist")
+        if not self._exists():
+            problems.append(f"{self.label}: ledger file does not exist")
         brk = verify_chain([{k: v for k, v in e.items() if k != "sig"} for e in entries])
         if brk is not None:
             reason = brk.reason.removeprefix(f"event {brk.index}: ").replace("event", "entry")
-            problems.append(f"{self.path}: entry {brk.index}: hash chain broken: {reason}")
+            problems.append(f"{self.label}: entry {brk.index}: hash chain broken: {reason}")
         if keyring is not None:
             for i, e in enumerate(entries):
                 kid = e.get("key_id")
                 if "sig" not in e:
-                    problems.append(f"{self.path}: entry {i}: not signed")
+                    problems.append(f"{self.label}: entry {i}: not signed")
                 elif kid not in keyring:
-                    problems.append(f"{self.path}: entry {i}: signed by unknown key {kid}")
+                    problems.append(f"{self.label}: entry {i}: signed by unknown key {kid}")
                 elif not _sig_ok(keyring[kid], e):
-                    problems.append(f"{self.path}: entry {i}: signature by key {kid} "
+                    problems.append(f"{self.label}: entry {i}: signature by key {kid} "
                                     "does not match the entry")
         # A malformed entry may lack its package id: it is reported as package None.
         by_id: dict[str | None, tuple[int, dict]] = {}
@@ -183,7 +195,7 @@ class Ledger:
             pid = e.get("package_id")
             if e.get("kind") == "package":
                 if pid in by_id:
-                    problems.append(f"{self.path}: entry {i}: package {pid} already recorded "
+                    problems.append(f"{self.label}: entry {i}: package {pid} already recorded "
                                     f"at entry {by_id[pid][0]}")
                 else:
                     by_id[pid] = (i, e)
@@ -210,7 +222,7 @@ class Ledger:
                                     "the ledger records its deletion")
             for pid, (i, _e) in sorted(by_id.items(), key=lambda kv: kv[1][0]):
                 if pid not in found and pid not in deleted:
-                    problems.append(f"{self.path}: entry {i}: package {pid} is missing from "
+                    problems.append(f"{self.label}: entry {i}: package {pid} is missing from "
                                     f"{packages_dir} (removed without a deletion record)")
         return problems
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kiosk.evidence.keys import EvidenceKeys
 from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.ledger_db import open_ledger
 from kiosk.evidence.package import seal_package
 from kiosk.store import SessionStore
 from kiosk.utc import utcnow
@@ -35,7 +36,9 @@ class EvidenceSealer:
         self.store = store
         self.keys = EvidenceKeys(keys_dir)
         self.keys.ensure()
-        self.ledger = Ledger(ledger_path, keys=self.keys)
+        # PostgreSQL: the evidence_ledger table, shared by every node (kiosk.evidence.ledger_db).
+        self.ledger: Ledger = open_ledger(settings.db_url, ledger_path, keys=self.keys,
+                                          engine=store.engine)
         self._lock = threading.Lock()  # one seal at a time: the ledger is a single chain
 
     def seal(self, session_id: str) -> None:

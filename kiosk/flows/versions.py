@@ -3,8 +3,9 @@
 A published version is one row of ``flow_versions``: the exact script text, its sha256 (the
 same ``Flow.content_hash`` a witness session records), who published it and when. Its number
 is the script's own ``version:`` field, so the ``flow_version`` stored with a session names the
-published row. Rows are refused any UPDATE or DELETE twice over: by an ORM hook and, on SQLite,
-by database triggers, so neither a careless caller nor a raw SQL statement can rewrite history.
+published row. Rows are refused any UPDATE or DELETE twice over: by an ORM hook and by
+database triggers (SQLite, or PL/pgSQL on PostgreSQL), so neither a careless caller nor a raw
+SQL statement can rewrite history.
 Witness sessions bind through ``resolve_flow``: the latest published version once a flow has
 been published at all, else the file in ``flows_dir`` (so a fresh install works unpublished).
 """
@@ -101,13 +102,30 @@ def _refuse_delete(_mapper, _conn, target: FlowVersion) -> None:
                        "cannot be deleted")
 
 
-# The same rule in the database, for anything that bypasses the ORM (SQLite only: the kiosk's
-# store; another database would need its own triggers or a read-only grant).
-for _op in ("UPDATE", "DELETE"):
-    event.listen(FlowVersion.__table__, "after_create", DDL(
-        f"CREATE TRIGGER IF NOT EXISTS flow_versions_no_{_op.lower()} BEFORE {_op} ON "
+# The same rule in the database, for anything that bypasses the ORM: an SQLite trigger, or on
+# PostgreSQL a PL/pgSQL one (TRUNCATE too, which skips row triggers). Both raise an integrity
+# error (sqlalchemy.exc.IntegrityError) whose message says the versions are immutable. Each
+# statement is idempotent; migration 0001 holds its own frozen copy of them.
+IMMUTABLE_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": tuple(
+        f"CREATE TRIGGER IF NOT EXISTS flow_versions_no_{what} BEFORE {what.upper()} ON "
         "flow_versions BEGIN SELECT RAISE(ABORT, 'published flow versions are immutable'); "
-        "END").execute_if(dialect="sqlite"))
+        "END" for what in ("update", "delete")),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION flow_versions_immutable() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'published flow versions are immutable' "
+        "USING ERRCODE = 'integrity_constraint_violation'; END $$",
+        *(f"CREATE OR REPLACE TRIGGER flow_versions_no_{what} BEFORE {what.upper()} ON "
+          "flow_versions FOR EACH ROW EXECUTE FUNCTION flow_versions_immutable()"
+          for what in ("update", "delete")),
+        "CREATE OR REPLACE TRIGGER flow_versions_no_truncate BEFORE TRUNCATE ON flow_versions "
+        "FOR EACH STATEMENT EXECUTE FUNCTION flow_versions_immutable()",
+    ),
+}
+for _dialect, _statements in IMMUTABLE_TRIGGERS.items():
+    for _stmt in _statements:
+        event.listen(FlowVersion.__table__, "after_create",
+                     DDL(_stmt).execute_if(dialect=_dialect))
 
 
 def source_hash(text: str) -> str:

@@ -93,7 +93,8 @@ def add_user(store, username: str, password: str, role: str, *, languages=None,
 
 
 class LoginThrottle:
-    """Per-account lock-out (in the database) plus a per-address failure window (memory).
+    """Per-account lock-out (in the database, shared by nodes on one database) plus a
+    per-address failure window (memory: each node counts its own).
 
     The address is the caller's ``ip``: the console passes ``request.remote_addr``, which is
     the real client only through the trusted proxies (``trusted_proxy_hops``); without that
@@ -139,7 +140,11 @@ class LoginThrottle:
         refused = None  # raised after the commit: an exception would roll the count back
         locked_now = False
         with self.store.db() as db, db.begin():
-            user = db.scalar(select(StaffUser).where(StaffUser.username == str(username)[:64]))
+            # FOR UPDATE (PostgreSQL; SQLite ignores it and serialises writers anyway): nodes
+            # sharing the database count every failure, instead of each overwriting the
+            # count it read before its argon2 check with its own +1.
+            user = db.scalar(select(StaffUser).where(StaffUser.username == str(username)[:64])
+                             .with_for_update())
             # Every answer about a name costs one argon2 verification, so the time taken
             # never tells an unknown or locked account from a wrong password.
             if user is None or not user.active:

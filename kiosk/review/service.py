@@ -2,6 +2,12 @@
 
 It owns the review tables' rows; the rules themselves are in ``dispatch`` (pure). ``clock``
 returns naive UTC datetimes like ``kiosk.utc.utcnow`` and is injected for tests.
+
+Several nodes may serve the console on one database (PostgreSQL). The in-process lock only
+orders this node's threads; what keeps two nodes from handing one case to two reviewers is
+that every claim (take, open, heartbeat, auto-assign, idle release) is one conditional UPDATE
+whose WHERE re-checks the state it was decided on, and counts as won only when it changed
+the row.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 
 from kiosk.errors import AuthError, EvidenceError
 from kiosk.evidence.storage import check_package_id
@@ -71,6 +78,15 @@ class CaseAccessError(AuthError):
     def __init__(self, message: str, status: int = 403):
         super().__init__(message)
         self.status = status
+
+
+# take_next reads the queue again after losing a case to another node, at most this often.
+TAKE_ATTEMPTS = 20
+
+
+def _rowcount(result) -> int:
+    assert isinstance(result, CursorResult)  # an UPDATE executes to a CursorResult
+    return result.rowcount
 
 
 def _item(c: ReviewCase) -> dispatch.QueueItem:
@@ -235,18 +251,29 @@ class ReviewService:
 
     def release_idle_locks(self) -> list[str]:
         now = self.clock()
+        released: set[str] = set()
         with self._lock, self.store.db() as db, db.begin():
             cases = list(db.scalars(select(ReviewCase).where(ReviewCase.status == "queued",
                                                              ReviewCase.locked_by.is_not(None))))
             ids = set(dispatch.expired_locks([_item(c) for c in cases], now))
             for c in cases:
-                if c.id in ids:
-                    log.info("case %s: lock of user %s released after idling", c.id, c.locked_by)
-                    c.locked_by = None
-                    c.lock_expires_at = None
-                    if c.assigned_by == "self":  # back to the queue; supervisor picks stay
-                        c.assigned_to = None
-                        c.assigned_by = None
+                if c.id not in ids:
+                    continue
+                # Only the lock as read: a heartbeat on another node may have renewed it since.
+                self_assigned = c.assigned_by == "self"  # back to the queue; supervisor picks stay
+                res = db.execute(
+                    update(ReviewCase)
+                    .where(ReviewCase.id == c.id, ReviewCase.locked_by == c.locked_by,
+                           ReviewCase.lock_expires_at == c.lock_expires_at)
+                    .values(locked_by=None, lock_expires_at=None,
+                            **({"assigned_to": None, "assigned_by": None}
+                               if self_assigned else {}))
+                    .execution_options(synchronize_session=False))
+                if _rowcount(res) == 1:
+                    log.info("case %s: lock of user %s released after idling", c.id,
+                             c.locked_by)
+                    released.add(c.id)
+        ids = released
         for cid in sorted(ids):
             self.audit(None, "lock_released", cid, {"reason": "idle"})
         return sorted(ids)
@@ -281,12 +308,19 @@ class ReviewService:
                 return []
             pairs = dispatch.assign_pending([_item(c) for c in self.open_cases()], reviewers,
                                             now, self.policy)
+            done = []
             with self.store.db() as db, db.begin():
                 for cid, uid in pairs:
-                    c = db.get(ReviewCase, cid)
-                    if c is not None and c.assigned_to is None:
-                        c.assigned_to, c.assigned_by = uid, "dispatch"
-        return pairs
+                    # Conditional: a reviewer on another node may have taken it meanwhile.
+                    res = db.execute(
+                        update(ReviewCase)
+                        .where(ReviewCase.id == cid, ReviewCase.status == "queued",
+                               ReviewCase.assigned_to.is_(None))
+                        .values(assigned_to=uid, assigned_by="dispatch")
+                        .execution_options(synchronize_session=False))
+                    if _rowcount(res) == 1:
+                        done.append((cid, uid))
+        return done
 
     # -- taking, opening, locking ------------------------------------------------------------
     def take_next(self, user: dict) -> ReviewCase | None:
@@ -298,23 +332,52 @@ class ReviewService:
             u = self.user(user["uid"])
             if u is None:
                 raise CaseAccessError("unknown user", 401)
-            reviewer = self._reviewer(u, self.loads())
-            pick = dispatch.next_case([_item(c) for c in self.open_cases()], reviewer,
-                                      self.clock(), self.policy)
-            if pick is None:
-                return None
-            return self._lock_case(pick.id, user, assign_self=True)
+            for _ in range(TAKE_ATTEMPTS):
+                reviewer = self._reviewer(u, self.loads())
+                pick = dispatch.next_case([_item(c) for c in self.open_cases()], reviewer,
+                                          self.clock(), self.policy)
+                if pick is None:
+                    return None
+                try:
+                    return self._lock_case(pick.id, user, assign_self=True)
+                except CaseAccessError:
+                    # Another node took or locked it after we read the queue: read it again.
+                    log.info("case %s: taken by another reviewer first; looking again", pick.id)
+        raise CaseAccessError("the queue is changing too fast to pick a case; try again", 503)
 
     def _lock_case(self, case_id: str, user: dict, assign_self: bool = False) -> ReviewCase:
+        """Lock an open case for ``user`` (and, with ``assign_self``, assign it to them when
+        it is unassigned), as ONE conditional UPDATE: of two reviewers on two nodes racing
+        for a case exactly one wins, on SQLite and PostgreSQL alike. CaseAccessError for the
+        loser: 404 (no such case), 409 (decided), 403 (assigned to another), 423 (locked)."""
         now = self.clock()
+        uid = user["uid"]
+        conditions = [ReviewCase.id == case_id, ReviewCase.status == "queued",
+                      or_(ReviewCase.locked_by.is_(None), ReviewCase.locked_by == uid,
+                          ReviewCase.lock_expires_at.is_(None),
+                          ReviewCase.lock_expires_at <= now)]
+        values: dict = {"locked_by": uid, "lock_expires_at": now + dt.timedelta(
+            seconds=self.policy.lock_idle_seconds)}
+        if assign_self:
+            conditions.append(or_(ReviewCase.assigned_to.is_(None),
+                                  ReviewCase.assigned_to == uid))
+            values["assigned_by"] = case((ReviewCase.assigned_to.is_(None), "self"),
+                                         else_=ReviewCase.assigned_by)
+            values["assigned_to"] = uid
         with self.store.db() as db, db.begin():
-            c = db.get(ReviewCase, case_id)
+            res = db.execute(update(ReviewCase).where(*conditions).values(**values)
+                             .execution_options(synchronize_session=False))
+            c = db.scalar(select(ReviewCase).where(ReviewCase.id == case_id)
+                          .execution_options(populate_existing=True))
             if c is None:
                 raise CaseAccessError("no such case", 404)
-            if c.assigned_to is None and assign_self:
-                c.assigned_to, c.assigned_by = user["uid"], "self"
-            c.locked_by = user["uid"]
-            c.lock_expires_at = now + dt.timedelta(seconds=self.policy.lock_idle_seconds)
+            if _rowcount(res) != 1:
+                if c.status != "queued":
+                    raise CaseAccessError("this case has already been decided", 409)
+                if assign_self and c.assigned_to not in (None, uid):
+                    raise CaseAccessError("this case is assigned to another reviewer; a "
+                                          "supervisor can reassign it")
+                raise CaseAccessError("another reviewer is reviewing this case", 423)
             return c
 
     def check_access(self, user: dict, case: ReviewCase, *, for_decision: bool = False) -> None:
@@ -380,12 +443,13 @@ class ReviewService:
 
     def release(self, user: dict, case_id: str) -> None:
         """Give up the lock the user holds on a case (nothing when they hold none)."""
-        released = False
         with self._lock, self.store.db() as db, db.begin():
-            c = db.get(ReviewCase, case_id)
-            if c is not None and c.locked_by == user["uid"]:
-                c.locked_by = c.lock_expires_at = None
-                released = True
+            res = db.execute(update(ReviewCase)
+                             .where(ReviewCase.id == case_id,
+                                    ReviewCase.locked_by == user["uid"])
+                             .values(locked_by=None, lock_expires_at=None)
+                             .execution_options(synchronize_session=False))
+            released = _rowcount(res) == 1
         if released:
             self.audit(user, "lock_released", case_id, {"reason": "released"})
 

@@ -1,0 +1,13 @@
+"""Running a test on both database engines: SQLite (the embedded default) and PostgreSQL.
+
+``@both_databases`` parametrises the ``db_url`` fixture (tests/conftest.py): "sqlite" gives
+the default file URL under the test's tmp_path/data; "postgresql" gives a fresh database on
+the session's throw-away server (kiosk.testing.postgres), migrated to head with
+``kiosk.migrations.upgrade`` as an operator's ``kiosk db upgrade`` would.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+both_databases = pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
