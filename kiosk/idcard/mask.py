@@ -23,7 +23,8 @@ from kiosk.idcard.fields import CardSide, Region
 MASKS = ("keep_last4", "full", "none")
 FILL = (40, 40, 40)  # the mask's colour: dark grey, plainly not part of the card
 _PAD_DOWN = 0.35  # of the box height, above and below
-_PAD_ALONG = 0.3  # of the box height (or of one character, at the keep_last4 boundary)
+_PAD_ALONG = 0.3  # of the box height (a twentieth of one character at the keep_last4 boundary)
+_UNCLIP = 0.25  # the text detector's box margin at each end, as a share of the box height
 _DIGITS = re.compile(r"[0-9OoDIl|iZSB]{6,}")
 
 
@@ -86,11 +87,16 @@ def _number_polys(regions: tuple[Region, ...], value: str, mask: str,
         if not keep:
             polys.append(_sub_quad(r.quad, r.start, r.end, upside_down))
             continue
-        span = r.end - r.start
-        cut = r.start + span * (len(value) - 4) / len(value)
+        # The detector's box runs past the text at both ends by about a quarter of its
+        # height (its "unclip" margin): characters are placed on the text between.
         q = np.asarray(r.quad, np.float64)
-        char = math.hypot(*(q[1] - q[0])) * span / len(value)
-        polys.append(_sub_quad(r.quad, r.start, cut, upside_down, pad_end=0.3 * char))
+        length = max(math.hypot(*(q[1] - q[0])), 1.0)
+        margin = _UNCLIP * math.hypot(*(q[3] - q[0])) / length
+        a = max(r.start, margin) if r.start == 0.0 else r.start
+        b = min(r.end, 1.0 - margin) if r.end == 1.0 else r.end
+        cut = a + (b - a) * (len(value) - 4) / len(value)
+        char = length * (b - a) / len(value)
+        polys.append(_sub_quad(r.quad, r.start, cut, upside_down, pad_end=0.05 * char))
     return polys
 
 
