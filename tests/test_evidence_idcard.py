@@ -17,6 +17,8 @@ from PIL import Image
 from kiosk.evidence import EvidenceKeys, Ledger, seal_package, verify_package
 from kiosk.idcard.ocr import shared_reader
 from kiosk.idcard.reader import CardLimits
+from kiosk.identity.numbers import make_resident_id
+from kiosk.review.prereview import build_prereview
 from kiosk.testing.idcards import make_person, photograph, render_back, render_front
 from kiosk.witness.id_card import read_job, record_side
 from tests.test_evidence import make_session
@@ -108,3 +110,54 @@ def test_the_full_mask_hides_the_last_four_too(tmp_path, person, reads):
     assert card["front"]["fields"]["id_number"]["value"] == "*" * 18
     text = ocr_text(res.bag_dir / "data/id_card/front.jpg")
     assert person.id_number[-4:] not in text and person.name in text
+
+
+# -- the pre-review ---------------------------------------------------------------------------
+
+def findings(pre) -> dict[str, str]:
+    return {f["code"]: f["severity"] for f in pre["findings"] if f["code"].startswith("id_card")}
+
+
+def test_prereview_agreeing_card_is_information_only(tmp_path, person, reads):
+    res, _ = sealed(tmp_path, WEBM, person, reads)
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre) == {"id_card_portrait_matches_face": "info",
+                             "id_card_authority": "info"}
+    assert pre["id_card"]["overall"] == "needs_human"
+    assert pre["id_card"]["front"]["image"] == "front.jpg"
+    assert not any("ID card" in r for r in pre["verdict_reasons"])
+
+
+def test_prereview_a_number_mismatch_suggests_a_reject(tmp_path, person, reads):
+    other = make_resident_id("110102", date(1990, 3, 7), 888)
+    res, _ = sealed(tmp_path, WEBM, person, reads, number=other)
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_id_number_matches_applicant"] == "reject"
+    assert pre["verdict"] == "suggested_reject"
+
+
+def test_prereview_an_expired_card_and_a_missing_back(tmp_path, person, reads):
+    later = TODAY.replace(year=TODAY.year + 40)
+    res, _ = sealed(tmp_path, WEBM, person, reads, day=later)
+    assert findings(build_prereview(res.bag_dir))["id_card_card_not_expired"] == "reject"
+    res, _ = sealed(tmp_path / "front-only", WEBM, person, reads, sides=("front",))
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_card_not_expired"] == "info"
+    assert pre["id_card"]["back"] is None
+
+
+def test_prereview_low_confidence_needs_a_human_never_a_pass(tmp_path, person, reads):
+    res, _ = sealed(tmp_path, WEBM, person, reads)
+    path = res.bag_dir / "data/id_card/card.json"
+    card = json.loads(path.read_text(encoding="utf-8"))
+    for c in card["checks"]:
+        if c["name"] == "name_matches_applicant":
+            c["status"], c["detail"] = "needs_human", "name was read with confidence 0.42"
+    path.write_text(json.dumps(card), encoding="utf-8")
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_name_matches_applicant"] == "flag"
+    assert pre["verdict"] != "clear"
+    path.write_text("{torn", encoding="utf-8")
+    pre = build_prereview(res.bag_dir)
+    assert any(f["code"] == "file_unreadable" for f in pre["findings"])
+    assert pre["verdict"] != "clear"
