@@ -159,6 +159,12 @@ def test_refusals_name_the_field(app, client, person, images):
         assert (r.status_code, body["error"], body.get("field")) == (status, code,
                                                           f"id_card.{side}"), body
     assert "9000x9000 pixels; the limit is 8192x8192" in cases[4][0].get_json()["message"]
+    # Chunked, without a Content-Length: counted while read, refused past the cap.
+    r = client.put(f"/api/sessions/{sid}/id-card/front", headers={**KEY, "Content-Type":
+                                                                  "image/jpeg"},
+                   input_stream=io.BytesIO(images["front"] + bytes(8_000_000)),
+                   environ_overrides={"wsgi.input_terminated": True})
+    assert (r.status_code, r.get_json()["field"]) == (413, "id_card.front")
     assert put(client, sid, "left", images["front"]).status_code == 404
     assert put(client, "nope", "front", images["front"]).status_code == 404
     assert put(client, sid, "front", images["front"], headers={}).status_code == 401

@@ -10,6 +10,7 @@ from functools import wraps
 
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from kiosk.errors import EvidenceError, FlowError, StorageFull
 from kiosk.evidence.keys import public_key_pem
@@ -153,7 +154,10 @@ def put_id_card(session_id: str, side: str):
     too_large = f"id_card.{side} is larger than the limit of {cap} bytes (max_id_card_bytes)"
     if request.content_length is not None and request.content_length > cap:
         return card_error(413, "id_card_too_large", side, too_large)
-    data = request.stream.read(cap + 1)  # bounded even without a Content-Length
+    try:
+        data = request.stream.read(cap + 1)  # bounded even without a Content-Length
+    except RequestEntityTooLarge:  # a chunked body past the cap
+        return card_error(413, "id_card_too_large", side, too_large)
     if len(data) > cap:
         return card_error(413, "id_card_too_large", side, too_large)
     if not data:
