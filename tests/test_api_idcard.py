@@ -210,3 +210,21 @@ def test_the_worker_is_bounded_and_runs_at_low_priority():
     finally:
         gate.open.set()
         worker.close()
+
+
+def test_the_portrait_is_compared_with_the_brokers_id_photo(client, person, images):
+    import base64
+
+    from kiosk.testing.faces import face_photo
+
+    buf = io.BytesIO()
+    Image.fromarray(face_photo(person.face)).save(buf, format="JPEG", quality=85)
+    r = client.post("/api/sessions", headers=KEY, json={
+        "applicant": {"name": person.name, "id_number": person.id_number,
+                      "id_photo": base64.b64encode(buf.getvalue()).decode()},
+        "locale": "zh-CN", "flow_id": "quick"})
+    sid = r.get_json()["session_id"]
+    card = put(client, sid, "front", images["front"]).get_json()
+    got = {c["name"]: c for c in card["checks"]}["portrait_matches_face"]
+    assert got["status"] == "pass", got
+    assert got["detail"].endswith("(the card's portrait against the broker's ID photo)")
