@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     max_id_photo_bytes: int = 2_000_000
     max_id_photo_side: int = Field(default=4096, ge=64)  # pixels a side, read from the header
     max_request_bytes: int = 4_000_000
+    # ID card images (PUT /api/sessions/<id>/id-card/<side>, docs/identity.md): bytes of one
+    # image, pixels a side read from its header, images waiting for OCR, seconds to wait.
+    max_id_card_bytes: int = Field(default=8_000_000, ge=1_000)
+    max_id_card_side: int = Field(default=8192, ge=64)
+    id_card_queue: int = Field(default=4, ge=1)
+    id_card_timeout_seconds: float = Field(default=60.0, gt=0)
     min_free_mb: float = Field(default=500.0, ge=0)  # less free: new sessions get 503
     max_json_depth: int = 32  # deeper JSON bodies get 400 before any handler parses them
 

@@ -52,7 +52,7 @@ def _run_nodes(work, nodes: int = 2) -> list:
         try:
             start.wait(timeout=60)
             results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001  (handed to the main thread)
+        except BaseException as exc:  # handed to the main thread
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(nodes)]

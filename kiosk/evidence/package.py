@@ -7,6 +7,9 @@ Package layout (``<out_dir>/<package_id>/``, and the same tree in ``<package_id>
     data/prompts/<sha256>.wav  every guide prompt sent to the page
     data/timeline.jsonl        the hash-chained timeline, complete lines only
     data/checks/*.json  data/keyframes/*.jpg  (when present)
+    data/id_card/card.json  data/id_card/front.jpg  data/id_card/back.jpg
+                               the ID card as the broker sent it, masked per id_mask, with its
+                               OCR fields, confidences and checks (kiosk.witness.id_card)
     data/flow.yaml  data/flow.json  data/applicant.json  data/report.json  data/summary.html
 
 Choices, and why:
@@ -337,6 +340,7 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
             w.copy(p, f"keyframes/{p.name}", precomputed.get(f"keyframes/{p.name}"))
         if include_id_photo and _regular_file(session_dir / "id_photo.jpg"):
             w.copy(session_dir / "id_photo.jpg", "id_photo.jpg")
+        id_card = _package_id_card(session_dir, w, session, mask, notes)
 
         flow_meta = dict(session.get("flow") or {})
         flow_src = session_dir / "flow.yaml"
@@ -367,6 +371,8 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
             session=session_view, applicant=applicant, flow=flow_meta, retention=retention,
             recording=recording, timeline=timeline_info, events=events, checks=checks,
             prompts=prompts, notes=notes)
+        if id_card is not None:
+            report["id_card"] = id_card
         report_bytes = _json_bytes(report)
         html_bytes = render_summary_html(report).encode("utf-8")
         if raw_id and mask != "none" and len(str(raw_id)) > 4:
@@ -454,6 +460,43 @@ def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, 
              package_id, seconds, index, keys.key_id)
     return SealResult(bag_dir=bag_dir, archive=archive, package_id=package_id,
                       ledger_index=index, seconds=seconds, tagmanifest_sha256=tm_sha)
+
+
+ID_CARD_FILES = ("card.json", "front.jpg", "back.jpg")
+
+
+def _package_id_card(session_dir: Path, w: _BagWriter, session: dict, mask: str,
+                     notes: list[str]) -> dict | None:
+    """Copy ``id_card/`` (images already masked when they were received) into the bag; the
+    report's summary of it, or None when no card image was sent."""
+    folder = session_dir / "id_card"
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    card_file = folder / "card.json"
+    summary: dict = {"files": [], "overall": None, "checks": {}}
+    for name in ID_CARD_FILES:
+        src = folder / name
+        if not _regular_file(src):
+            continue
+        if name == "card.json":
+            raw = src.read_bytes()
+            raw_id = (session.get("applicant") or {}).get("id_number")
+            if raw_id and mask != "none" and len(str(raw_id)) > 4:
+                # Belt and braces: card.json holds the number masked already.
+                raw = raw.replace(str(raw_id).encode(), mask_id_number(raw_id, mask).encode())
+            w.write(f"id_card/{name}", raw)
+            try:
+                card = json.loads(raw.decode("utf-8"))
+                summary["overall"] = card.get("overall")
+                summary["checks"] = {c["name"]: c["status"] for c in card.get("checks") or []}
+            except (ValueError, TypeError, KeyError, AttributeError):
+                notes.append("id_card/card.json: not valid JSON (packaged as is)")
+        else:
+            w.copy(src, f"id_card/{name}")
+        summary["files"].append(f"id_card/{name}")
+    if not _regular_file(card_file):
+        notes.append("id_card/: card images without their card.json")
+    return summary
 
 
 def _json_bytes(obj) -> bytes:

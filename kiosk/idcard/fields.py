@@ -46,13 +46,26 @@ _VALIDITY = re.compile(r"(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2})[-—–~至一]+"
 
 
 @dataclass(frozen=True)
+class Region:
+    """Where (part of) a value lies in the image: the text box's ``quad`` (pixels, as the
+    engine gave it) and the share of the box's text the value spans, ``start``-``end`` (0-1,
+    in reading order). Used to mask the value on the image kept as evidence."""
+
+    quad: tuple[tuple[float, float], ...]
+    start: float = 0.0
+    end: float = 1.0
+
+
+@dataclass(frozen=True)
 class CardField:
-    """One field as read: ``value`` normalised (see the module doc), ``confidence`` 0-1."""
+    """One field as read: ``value`` normalised (see the module doc), ``confidence`` 0-1;
+    ``regions`` where it was read (filled for ``id_number`` and ``address``, for masking)."""
 
     name: str
     value: str
     confidence: float
     labelled: bool = True
+    regions: tuple[Region, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class CardSide:
     upside_down: bool = False
     front_labels: int = 0
     back_labels: int = 0
+    boxes: tuple[TextBox, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass
@@ -188,12 +202,16 @@ def _id_number(rows: list[_Row]) -> CardField | None:
             labelled = label is not None and abs(n - label[0]) <= 1
             conf = it.box.confidence * (1.0 if labelled else UNLABELLED)
             if best is None or (labelled, conf) > (best.labelled, best.confidence):
-                best = CardField("id_number", m.group(), round(conf, 3), labelled)
+                n_chars = max(len(it.text), 1)
+                region = Region(it.box.quad, m.start() / n_chars, m.end() / n_chars)
+                best = CardField("id_number", m.group(), round(conf, 3), labelled, (region,))
     if best is None and label is not None:  # a number too short or too long: read as is
         row = rows[label[0]]
         digits = re.sub(r"[^0-9X]", "", row.text[label[2]:].translate(_DIGIT_LOOKALIKES))
         if len(digits) >= 6:
-            best = CardField("id_number", digits, _conf(row.span(label[2], len(row.text))))
+            used = row.span(label[2], len(row.text))
+            best = CardField("id_number", digits, _conf(used),
+                             regions=tuple(Region(i.box.quad) for i in used))
     return best
 
 
@@ -253,7 +271,8 @@ def _address(rows: list[_Row], stop_at: int) -> CardField | None:
         text += "".join(i.text for i in seg)
         used += seg
     text = text.lstrip(_LEAD)
-    return CardField("address", text, _conf(used)) if text else None
+    regions = tuple(Region(i.box.quad) for i in used)
+    return CardField("address", text, _conf(used), regions=regions) if text else None
 
 
 def parse_side(boxes: list[TextBox]) -> CardSide:
@@ -288,7 +307,7 @@ def parse_side(boxes: list[TextBox]) -> CardSide:
         address = _address(rows, label[0] if label else len(rows))
         if address:
             fields["address"] = address
-        return CardSide("front", fields, upside_down, front, back)
+        return CardSide("front", fields, upside_down, front, back, tuple(boxes))
     if back:
         got = _after(rows, "签发机关")
         if got and got[0]:
@@ -303,5 +322,5 @@ def parse_side(boxes: list[TextBox]) -> CardSide:
                 fields["validity"] = CardField("validity", f"{start}-{end}", round(conf, 3),
                                                labelled)
                 break
-        return CardSide("back", fields, upside_down, front, back)
-    return CardSide(None, {}, upside_down, front, back)
+        return CardSide("back", fields, upside_down, front, back, tuple(boxes))
+    return CardSide(None, {}, upside_down, front, back, tuple(boxes))

@@ -1,5 +1,6 @@
 """The broker's ID photo (and ID card images, ``kiosk.idcard``): checked from its header,
-decoded bounded. The only module of the service that imports Pillow.
+decoded bounded; masked card images encoded (``encode_jpeg``). The only module of the service
+that imports Pillow.
 
 A PNG or JPEG states its size in a few header bytes, and a tiny file can claim 16000x16000
 pixels (a 275 KB PNG that decodes to 768 MB). So the size is read from the header without
@@ -81,6 +82,16 @@ def load_photo_rgb(path: Path | str, max_side: int = MAX_SIDE, max_bytes: int = 
     except OSError as exc:
         raise ValueError(f"{path.name}: cannot be read ({exc.strerror})") from None
     return decode_rgb(data, path.name, max_side, out_side)
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
+    """An RGB uint8 array (H, W, 3) as baseline JPEG bytes (no metadata: nothing of the
+    original file's EXIF, such as a place or a device, is carried over)."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def decode_rgb(data: bytes, name: str, max_side: int = MAX_SIDE, out_side: int = DESCRIBE_SIDE,

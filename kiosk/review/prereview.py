@@ -338,6 +338,57 @@ def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
                       "ID photo threshold", "flag", "face_match", step=None)
 
 
+# The ID card's checks (kiosk.witness.id_card, data/id_card/card.json): a failed check that
+# says the card is not the applicant's, or not valid today, suggests a reject; any other
+# failure, and every "needs_human", is a flag; "not_checked" is information only.
+ID_CARD_REJECT = ("id_number_matches_applicant", "card_not_expired", "authority")
+
+
+def _apply_id_card(bag: Path, ctx: Context) -> dict | None:
+    """The ID card's checks as findings; the card as the console shows it, or None."""
+    folder = bag / "data" / "id_card"
+    if not folder.is_dir():
+        return None
+    card = _read_json(folder / "card.json", ctx, "ID card results")
+    if not card:
+        if not (folder / "card.json").exists():
+            text = "ID card results missing (id_card/card.json is not in the package)"
+            ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
+            ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+        return {"overall": None, "checks": [], "front": None, "back": None}
+    def find(text: str, severity: str, code: str) -> None:  # about the card, not a step
+        ctx.findings.append(Finding(0.0, text, severity, code, None))
+        if severity != "info":
+            ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+
+    checks = [c for c in card.get("checks") or [] if isinstance(c, dict)]
+    for c in checks:
+        name, status, detail = str(c.get("name")), c.get("status"), str(c.get("detail", ""))
+        if status == "pass":
+            continue
+        if status == "fail":
+            sev = "reject" if name in ID_CARD_REJECT else "flag"
+            find(f"ID card: {name} failed: {detail}", sev, f"id_card_{name}")
+        elif status == "not_checked":
+            find(f"ID card: {name} not checked: {detail}", "info", f"id_card_{name}")
+        else:  # needs_human, or anything unknown: never a pass
+            find(f"ID card: {name} needs a human: {detail}", "flag", f"id_card_{name}")
+    sides: dict[str, dict | None] = {}
+    for s in ("front", "back"):
+        doc = card.get(s)
+        if not isinstance(doc, dict):
+            sides[s] = None
+            continue
+        image = f"{s}.jpg" if (folder / f"{s}.jpg").is_file() else None
+        if image is None:
+            find(f"ID card {s}: no image in the package"
+                 + (f" ({doc['image_withheld']})" if doc.get("image_withheld") else ""),
+                 "info", "id_card_image")
+        sides[s] = {"image": image, "fields": doc.get("fields") or {},
+                    "upside_down": doc.get("upside_down"), "masked": doc.get("masked") or []}
+    return {"overall": card.get("overall"), "checks": checks, **sides}
+
+
 def build_prereview(bag_dir: Path) -> dict:
     """The pre-review of one sealed bag folder (read only).
 
@@ -371,6 +422,7 @@ def build_prereview(bag_dir: Path) -> dict:
                     f"{event_type} but the file is not in the package)")
             ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
             ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    id_card = _apply_id_card(bag, ctx)
 
     # Subtitles without an end run to the next prompt (or 4 s).
     prompts = [s for s in ctx.subtitles if s["kind"] == "prompt"]
@@ -417,6 +469,7 @@ def build_prereview(bag_dir: Path) -> dict:
         "signals": ctx.signals if has_signals else None,
         "keyframes": keyframes,
         "has_id_photo": (bag / "data" / "id_photo.jpg").is_file(),
+        "id_card": id_card,
     }
 
 

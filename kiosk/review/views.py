@@ -136,6 +136,10 @@ def case_media_path(user: dict, case_id: str, kind: str, name: str = "") -> Path
         p = data / "prompts" / f"{name}.wav"
         if p.is_file():
             return p
+    elif kind == "id_card" and name in ("front", "back"):
+        p = data / "id_card" / f"{name}.jpg"  # masked when it was received
+        if p.is_file() and not p.is_symlink():
+            return p
     elif kind == "frame" and _FRAME.match(name):
         p = data / ("id_photo.jpg" if name == "id_photo.jpg" else f"keyframes/{name}")
         if p.is_file() and not p.is_symlink():
@@ -270,6 +274,20 @@ def frame(user, case_id: str, name: str):
     except CaseAccessError as exc:
         abort(exc.status)
     return send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+
+
+@bp.get("/cases/<case_id>/id-card/<side>.jpg")
+@auth.require_role("auditor", "supervisor", "broker_admin")
+def id_card_image(user, case_id: str, side: str):
+    """The ID card's front or back as masked at intake; every access is in the audit log."""
+    try:
+        path = case_media_path(user, case_id, "id_card", side)
+    except CaseAccessError as exc:
+        abort(exc.status)
+    review().audit(user, "view_id_card", case_id, {"side": side}, client_ip())
+    resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @bp.post("/cases/<case_id>/decision")

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hmac
 import logging
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import date
 from functools import wraps
 
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from kiosk.errors import EvidenceError, FlowError, StorageFull
 from kiosk.evidence.keys import public_key_pem
 from kiosk.evidence.package import check_package_id
+from kiosk.idcard.reader import CardImageError, CardLimits
+from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
 from kiosk.services import current_services
+from kiosk.witness.id_card import SIDES, read_job, record_side
 from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
     Applicant,
     CreateSession,
@@ -104,6 +110,88 @@ def get_session(session_id: str):
     info["recording"] = rec.name if info["finalised"] and rec.exists() else None
     info["recording_frames"] = row.recording_frames
     return jsonify(info)
+
+
+# Why a card image was refused, by the reader's error code: (HTTP status, error code).
+CARD_ERRORS = {"too_large": (413, "id_card_too_large"), "unreadable": (422, "id_card_unreadable"),
+               "not_a_card": (422, "not_a_card"), "wrong_side": (422, "wrong_side")}
+CARD_TYPES = ("image/jpeg", "image/png")
+
+
+def card_error(status: int, code: str, side: str, message: str):
+    return error(status, code, message, field=f"id_card.{side}")
+
+
+@bp.put("/sessions/<session_id>/id-card/<side>")
+@require_api_key
+def put_id_card(session_id: str, side: str):
+    """One side of the applicant's resident ID card, as the raw JPEG or PNG body.
+
+    Read (OCR) on the card worker, masked per ``id_mask`` and kept for the evidence; the
+    answer is the session's ``card.json`` (fields masked as in the evidence, every check).
+    Errors name the field ``id_card.<side>``: 413 too large (bytes or pixels), 415 not a
+    JPEG or PNG, 422 unreadable / not a card / the wrong side / not a resident ID session,
+    409 the session has ended, 503 the reader is busy (Retry-After) or took too long.
+    """
+    svc = services()
+    settings = svc.settings
+    if side not in SIDES:
+        return error(404, "not_found", "the card's sides are front and back")
+    row = _session_row(session_id)
+    if row is None:
+        return error(404, "not_found", "no such session")
+    if row.state not in ("created", "active") or row.sealed_at is not None:
+        return card_error(409, "session_ended", side, "the session has ended; card images are "
+                          "taken until it ends")
+    if row.applicant.get("id_type", "prc_resident_id") != "prc_resident_id":
+        return card_error(422, "unsupported_document", side, "only the PRC resident ID card is "
+                          f"read; this session's id_type is {row.applicant.get('id_type')}")
+    if request.mimetype not in CARD_TYPES:
+        return card_error(415, "unsupported_media_type", side, "send the image as the body, "
+                          "Content-Type image/jpeg or image/png")
+    cap = settings.max_id_card_bytes
+    request.max_content_length = cap + 1  # this route's own cap, not max_request_bytes
+    too_large = f"id_card.{side} is larger than the limit of {cap} bytes (max_id_card_bytes)"
+    if request.content_length is not None and request.content_length > cap:
+        return card_error(413, "id_card_too_large", side, too_large)
+    try:
+        data = request.stream.read(cap + 1)  # bounded even without a Content-Length
+    except RequestEntityTooLarge:  # a chunked body past the cap
+        return card_error(413, "id_card_too_large", side, too_large)
+    if len(data) > cap:
+        return card_error(413, "id_card_too_large", side, too_large)
+    if not data:
+        return card_error(422, "id_card_unreadable", side, f"id_card.{side} is empty")
+    folder = svc.store.session_dir(row.id)
+    photo = next((folder / f"id_photo.{e}" for e in ("jpg", "png")
+                  if (folder / f"id_photo.{e}").is_file()), None)
+    job = read_job(data, side, mask=settings.id_mask, face_photo=photo,
+                   limits=CardLimits(max_bytes=cap, max_side=settings.max_id_card_side))
+    try:
+        read = shared_worker(settings.id_card_queue).submit(job).result(
+            timeout=settings.id_card_timeout_seconds)
+    except OcrBusy as exc:
+        resp = card_error(503, "ocr_busy", side, f"{exc}; try again in a few seconds")
+        resp[0].headers["Retry-After"] = "5"
+        return resp
+    except FutureTimeout:
+        return card_error(503, "ocr_timeout", side, f"id_card.{side} was not read within "
+                          f"{settings.id_card_timeout_seconds:.0f} s (id_card_timeout_seconds)")
+    except CardImageError as exc:
+        status, code = CARD_ERRORS.get(exc.code, (422, "id_card_unreadable"))
+        log.info("ID card %s refused: %s", side, exc.code, extra={"session": row.id})
+        return card_error(status, code, side, str(exc))
+    fresh = svc.store.get(row.id)
+    if fresh is None or fresh.state not in ("created", "active") or fresh.sealed_at is not None:
+        return card_error(409, "session_ended", side, "the session ended while the card was "
+                          "read; card images are taken until it ends")
+    try:
+        card = record_side(folder, read, fresh.applicant, mask=settings.id_mask,
+                           day=date.today())
+    except StorageFull as exc:
+        log.error("ID card not kept: %s", exc.strerror, extra={"session": row.id})
+        return error(503, "storage_full", f"{exc.strerror}; try again later")
+    return jsonify({"session_id": row.id, "side": side, **card})
 
 
 # The pre-review's verdicts as the back office reads them.

@@ -1,0 +1,163 @@
+"""The ID card in the sealed evidence and in the AI pre-review: card images masked per
+``id_mask``, the OCR fields and every check in ``data/id_card/card.json``, covered by the
+manifest and the signature; the checks judged by the pre-review. Real OCR on synthetic cards
+rendered here."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kiosk.evidence import EvidenceKeys, Ledger, seal_package, verify_package
+from kiosk.idcard.ocr import shared_reader
+from kiosk.idcard.reader import CardLimits
+from kiosk.identity.numbers import make_resident_id
+from kiosk.review.prereview import build_prereview
+from kiosk.testing.idcards import make_person, photograph, render_back, render_front
+from kiosk.witness.id_card import read_job, record_side
+from tests.test_evidence import make_session
+
+TODAY = date(2025, 6, 1)
+WEBM = b"\x1a\x45\xdf\xa3" + bytes(64)  # the recording is not what these tests look at
+
+
+@pytest.fixture(scope="module")
+def person():
+    return make_person(23, TODAY)
+
+
+@pytest.fixture(scope="module")
+def photos(person):
+    return (photograph(render_front(person, 23), "clean", 1),
+            photograph(render_back(person, 23), "clean", 2))
+
+
+@pytest.fixture(scope="module")
+def reads(photos):
+    """Each side read once per mask (real OCR)."""
+    out = {}
+    for mask in ("keep_last4", "full"):
+        for side, data in zip(("front", "back"), photos, strict=True):
+            out[mask, side] = read_job(data, side, mask=mask, limits=CardLimits())(
+                shared_reader())
+    return out
+
+
+def sealed(tmp_path: Path, webm: bytes, person, reads, *, mask="keep_last4", number=None,
+           sides=("front", "back"), day=TODAY):
+    applicant = {"name": person.name, "id_type": "prc_resident_id",
+                 "id_number": number or person.id_number}
+    sdir = make_session(tmp_path / "sessions", webm, applicant=applicant)
+    for side in sides:
+        record_side(sdir, reads[mask, side], applicant, mask=mask, day=day)
+    keys = EvidenceKeys(tmp_path / "keys")
+    keys.ensure()
+    res = seal_package(sdir, tmp_path / "packages", keys, Ledger(tmp_path / "l.jsonl", keys=keys),
+                       mask=mask)
+    return res, keys
+
+
+def ocr_text(path: Path) -> str:
+    rgb = np.asarray(Image.open(io.BytesIO(path.read_bytes())).convert("RGB"))
+    return "".join(b.text for b in shared_reader().read(rgb))
+
+
+def test_the_package_holds_the_masked_card_and_every_check(tmp_path, person, reads):
+    res, keys = sealed(tmp_path, WEBM, person, reads)
+    bag = res.bag_dir
+    assert verify_package(bag, keyring=keys.keyring()).ok
+    manifest = (bag / "manifest-sha256.txt").read_text()
+    for name in ("card.json", "front.jpg", "back.jpg"):
+        assert f"  data/id_card/{name}\n" in manifest
+    card = json.loads((bag / "data/id_card/card.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in card["checks"]] == [
+        "id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
+        "sex_matches_number", "name_matches_applicant", "card_not_expired",
+        "portrait_matches_face", "authority"]
+    assert all("confidence" in f for f in card["front"]["fields"].values())
+    assert card["authority"] == {"configured": False, "name": None, "result": {
+        "name": "authority", "status": "not_checked", "detail": "not checked: human review"}}
+    report = json.loads((bag / "data/report.json").read_text(encoding="utf-8"))
+    assert report["id_card"]["overall"] == "needs_human"
+    assert report["id_card"]["checks"]["id_number_matches_applicant"] == "pass"
+    for p in bag.rglob("*"):
+        if p.is_file():
+            assert person.id_number.encode() not in p.read_bytes(), p
+            assert person.address.encode("utf-8") not in p.read_bytes(), p
+    text = ocr_text(bag / "data/id_card/front.jpg")
+    assert person.id_number[-4:] in text and person.id_number[:6] not in text
+
+
+def test_a_changed_card_image_fails_verification(tmp_path, person, reads):
+    res, keys = sealed(tmp_path, WEBM, person, reads)
+    img = res.bag_dir / "data/id_card/front.jpg"
+    data = bytearray(img.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    img.write_bytes(bytes(data))
+    rep = verify_package(res.bag_dir, keyring=keys.keyring())
+    assert not rep.ok and "data/id_card/front.jpg: sha256 mismatch" in "\n".join(rep.problems)
+
+
+def test_the_full_mask_hides_the_last_four_too(tmp_path, person, reads):
+    res, _ = sealed(tmp_path, WEBM, person, reads, mask="full")
+    card = json.loads((res.bag_dir / "data/id_card/card.json").read_text(encoding="utf-8"))
+    assert card["front"]["fields"]["id_number"]["value"] == "*" * 18
+    text = ocr_text(res.bag_dir / "data/id_card/front.jpg")
+    assert person.id_number[-4:] not in text and person.name in text
+
+
+# -- the pre-review ---------------------------------------------------------------------------
+
+def findings(pre) -> dict[str, str]:
+    return {f["code"]: f["severity"] for f in pre["findings"] if f["code"].startswith("id_card")}
+
+
+def test_prereview_agreeing_card_is_information_only(tmp_path, person, reads):
+    res, _ = sealed(tmp_path, WEBM, person, reads)
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre) == {"id_card_portrait_matches_face": "info",
+                             "id_card_authority": "info"}
+    assert pre["id_card"]["overall"] == "needs_human"
+    assert pre["id_card"]["front"]["image"] == "front.jpg"
+    assert not any("ID card" in r for r in pre["verdict_reasons"])
+
+
+def test_prereview_a_number_mismatch_suggests_a_reject(tmp_path, person, reads):
+    other = make_resident_id("110102", date(1990, 3, 7), 888)
+    res, _ = sealed(tmp_path, WEBM, person, reads, number=other)
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_id_number_matches_applicant"] == "reject"
+    assert pre["verdict"] == "suggested_reject"
+
+
+def test_prereview_an_expired_card_and_a_missing_back(tmp_path, person, reads):
+    later = TODAY.replace(year=TODAY.year + 40)
+    res, _ = sealed(tmp_path, WEBM, person, reads, day=later)
+    assert findings(build_prereview(res.bag_dir))["id_card_card_not_expired"] == "reject"
+    res, _ = sealed(tmp_path / "front-only", WEBM, person, reads, sides=("front",))
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_card_not_expired"] == "info"
+    assert pre["id_card"]["back"] is None
+
+
+def test_prereview_low_confidence_needs_a_human_never_a_pass(tmp_path, person, reads):
+    res, _ = sealed(tmp_path, WEBM, person, reads)
+    path = res.bag_dir / "data/id_card/card.json"
+    card = json.loads(path.read_text(encoding="utf-8"))
+    for c in card["checks"]:
+        if c["name"] == "name_matches_applicant":
+            c["status"], c["detail"] = "needs_human", "name was read with confidence 0.42"
+    path.write_text(json.dumps(card), encoding="utf-8")
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_name_matches_applicant"] == "flag"
+    assert pre["verdict"] != "clear"
+    path.write_text("{torn", encoding="utf-8")
+    pre = build_prereview(res.bag_dir)
+    assert any(f["code"] == "file_unreadable" for f in pre["findings"])
+    assert pre["verdict"] != "clear"
