@@ -305,3 +305,40 @@ def test_signals_without_others_still_load_and_others_round_trip():
         FrameSignals.from_dict({**d, "others": [{"box": [0, 0, 1]}]})
     with pytest.raises(ValueError, match="OtherFace.points must be finite"):
         OtherFace(box=(0, 0, 1, 1), points=((0.5, float("nan")),))
+
+
+def hints_over(sigs):
+    """``another_person_in_view`` frame by frame, as the live observer asks it."""
+    from kiosk.liveness.observer import another_person_in_view
+
+    return [(s.t, another_person_in_view(sigs[max(0, i - 89): i + 1]))
+            for i, s in enumerate(sigs)]
+
+
+def test_the_investor_is_not_asked_to_remove_a_picture_on_the_wall():
+    sigs = with_second_face(live(8), lambda t: t >= 2.0, moving=False)
+    assert not any(ask for _t, ask in hints_over(sigs))
+
+
+def test_the_investor_is_asked_about_a_second_person_once_it_is_more_than_a_glimpse():
+    p = SessionCheckParams()
+    asked = [t for t, ask in hints_over(with_second_face(live(8), lambda t: t >= 2.0, True))
+             if ask]
+    # Judged as soon as it has enough steps to measure (at 15 fps: under half a second).
+    assert asked and 2.0 + p.glimpse_s <= asked[0] <= 2.0 + (p.still_face_steps + 1) / FPS
+    assert asked[-1] == pytest.approx(8 - 1 / FPS)
+    # A glimpse is not worth a hint; a face that cannot be followed gets one by 1 s.
+    glimpse = hints_over(with_second_face(live(4), lambda t: 2.0 <= t < 2.25, True))
+    assert not any(ask for _t, ask in glimpse)
+    old = [t for t, ask in hints_over(live(4, faces=lambda t: 2 if t >= 2.0 else 1)) if ask]
+    assert old and old[0] == pytest.approx(2.0 + p.multiple_faces_s, abs=1.5 / FPS)
+
+
+def test_challenge_hint_leaves_out_one_person_only_when_told():
+    from kiosk.liveness.challenges import ChallengeTracker
+
+    tr = ChallengeTracker("blink", 6.0, 0.0)
+    for s in with_second_face(live(1), lambda t: True, moving=False):
+        tr.feed(s)
+    assert tr.hint() == "only one face in the frame, please"
+    assert tr.hint(another_person=False) != "only one face in the frame, please"
