@@ -76,6 +76,9 @@ HINT_CODES = {
 MAX_ANALYSIS_WIDTH = 640
 HINT_EVERY_S = 1.0
 SAMPLE_EVERY_S = 0.2
+# A second face not yet judged still or moving after this long gets the one-person hint (at
+# 15 fps it is judged after ~0.85 s; under load the analyser may see only 5 frames a second).
+UNJUDGED_HINT_S = 2.0
 
 
 def challenge_window_seconds(step) -> float:
@@ -108,9 +111,10 @@ def another_person_in_view(history: Sequence[FrameSignals],
 
     Yes when the newest frame has more than one face, the current sighting (the trailing
     frames with ``faces >= 2``) has lasted at least ``glimpse_s``, and an extra face moved
-    (``second_face_motion``), or could not be followed for as long as the whole-session check
-    needs to flag it (``multiple_faces_s``). A face that has not moved since it was first seen
-    is a picture on the wall: the investor is not asked to remove it.
+    (``second_face_motion``), or still cannot be judged after ``UNJUDGED_HINT_S`` (too few
+    frames analysed, or no landmarks). A face that has not moved since it was first seen is a
+    picture on the wall: the investor is not asked to remove it. Only the last ~6 s of frames
+    are kept, so "since first seen" means within them.
     """
     p = params or SessionCheckParams()
     if not history or history[-1].faces < 2:
@@ -126,7 +130,7 @@ def another_person_in_view(history: Sequence[FrameSignals],
         return False
     motion, _speed = second_face_motion(run, p)
     return motion is SecondFace.MOVING or (
-        motion is SecondFace.UNTRACKED and seen_s >= p.multiple_faces_s)
+        motion is SecondFace.UNTRACKED and seen_s >= UNJUDGED_HINT_S)
 
 
 class _Challenges:

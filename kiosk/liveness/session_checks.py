@@ -48,18 +48,19 @@ class SessionCheckParams:
     # distance alone depends on the frame rate, and pose spread does not separate them (a
     # still frame wobbles 0.3 degrees through the codec, a GRID talker 0.5).
     still_speed: float = 0.01
-    # A second face that does not move is a picture (a portrait on the wall), not a person.
-    # Its median landmark speed in its OWN landmark extents per second (a face further back
-    # looks smaller and moves fewer frame widths: GRID talkers pasted small moved only
-    # 0.005-0.012 frame widths/s, under ``still_speed``), below this: STILL_SECOND_FACE, not
-    # MULTIPLE_FACES. Measured (docs/evaluation.md): a still face pasted into GRID tuning clips
-    # 0.0017-0.0065/s (x264, with and without sensor noise), the synthetic portrait clip
-    # 0.005-0.0064/s, and 0.0078/s through the live WebRTC path; the pasted GRID talkers
-    # 0.06-0.07/s, a person sitting quietly (synthetic sway only) 0.031-0.035/s.
-    still_face_speed: float = 0.015
-    # Only judged with at least this many frame-to-frame steps of every extra face in the
-    # sighting; otherwise it counts as a person, as before.
-    still_face_steps: int = 6
+    # A second face that does not move is a picture (a portrait on the wall), not a person:
+    # below this median landmark speed over half a second (``FaceTrack.speeds``), in the
+    # face's OWN landmark extents per second, it is STILL_SECOND_FACE, not MULTIPLE_FACES.
+    # Frame widths would not do: a face further back looks smaller and moves fewer of them
+    # (GRID talkers pasted small moved 0.005-0.012 frame widths/s, under ``still_speed``).
+    # Measured on composites of the GRID tuning clips and on the synthetic portrait /
+    # onlooker clips, through x264 and through aiortc's VP8 at 500 kbit/s, analysed at 15 and
+    # 7.5 fps (docs/evaluation.md): still faces 0.0010-0.0032/s, talkers 0.024-0.044/s, a
+    # person sitting quietly (head sway only) 0.029-0.031/s.
+    still_face_speed: float = 0.01
+    # Every extra face must give at least this many half-second speeds in the sighting to be
+    # judged; otherwise it counts as a person, as before.
+    still_face_samples: int = 5
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -170,14 +171,25 @@ class FaceTrack:
     def size(self) -> float:
         return _size(self.obs[-1][1])
 
-    def speeds(self, t0: float = -np.inf, t1: float = np.inf,
-               max_step_s: float = 0.5) -> list[float]:
-        """Mean landmark speeds (frame widths per second, as ``motion_stats``) between
-        consecutive observations in ``[t0, t1]`` at most ``max_step_s`` apart."""
+    def speeds(self, lag_s: float = 0.5) -> list[float]:
+        """Mean landmark speeds over ``lag_s`` (frame widths per second, the unit of
+        ``motion_stats``): from each observation to the first one at least ``lag_s`` later,
+        when that one is less than ``2 * lag_s`` later.
+
+        Measured over half a second rather than frame to frame: the jitter the codec and the
+        landmarker add does not add up over time, motion does, so a picture's speed drops with
+        the lag and a person's does not (and it depends less on how many frames a second the
+        analyser kept up with).
+        """
         out = []
-        obs = [(t, p) for t, p in self.obs if t0 <= t <= t1]
-        for (ta, pa), (tb, pb) in zip(obs, obs[1:], strict=False):
-            if 1e-3 < tb - ta <= max_step_s and pa.shape == pb.shape:
+        j = 0
+        for ta, pa in self.obs:
+            while j < len(self.obs) and self.obs[j][0] - ta < lag_s:
+                j += 1
+            if j == len(self.obs):
+                break
+            tb, pb = self.obs[j]
+            if tb - ta < 2 * lag_s and pa.shape == pb.shape:
                 out.append(float(np.linalg.norm(pa - pb, axis=1).mean()) / (tb - ta))
         return out
 
@@ -252,7 +264,7 @@ def second_face_motion(
     (``track_faces``) and its median landmark speed taken in its own landmark extents per
     second. Returns the judgement and the fastest extra face's speed (None when untracked).
     Untracked: a frame without ``others`` (signals recorded before they were), or an extra
-    face with fewer than ``still_face_steps`` steps in the sighting.
+    face with fewer than ``still_face_samples`` steps in the sighting.
     """
     p = params or SessionCheckParams()
     ids, tracks = track_faces(run)
@@ -268,7 +280,7 @@ def second_face_motion(
         if k == investor:
             continue
         speeds = tr.speeds()
-        if len(speeds) < p.still_face_steps:
+        if len(speeds) < p.still_face_samples:
             return SecondFace.UNTRACKED, None
         extent = statistics.median(_size(pts) for _, pts in tr.obs)
         fastest = max(fastest, statistics.median(speeds) / extent)
@@ -295,6 +307,7 @@ def check_session(
     events += [SessionEvent(CheckEvent.FACE_LOST, a, b, b - a) for a, b in lost]
     seen = runs(signals, lambda s: s.faces >= 2, min(p.glimpse_s, p.multiple_faces_s))
     multi, pictures = [], []
+    judged = []  # how each sighting of a second face was judged, for the reviewer
     for a, b in seen:
         run = [s for s in signals if a <= s.t <= b and s.faces >= 2]
         peak = max(s.faces for s in run)
@@ -302,6 +315,8 @@ def check_session(
             events.append(SessionEvent(CheckEvent.SECOND_FACE_GLIMPSE, a, b, float(peak)))
             continue
         motion, speed = second_face_motion(run, p)
+        judged.append({"t_start": round(a, 3), "t_end": round(b, 3), "motion": str(motion),
+                       "speed": None if speed is None else round(speed, 4)})
         if motion is SecondFace.STILL:
             # A picture on the wall: shown to the reviewer, not counted as a second person.
             pictures.append((a, b))
@@ -328,6 +343,7 @@ def check_session(
         "face_lost_s": round(sum(b - a for a, b in lost), 3),
         "multiple_faces_s": round(sum(b - a for a, b in multi), 3),
         "still_second_face_s": round(sum(b - a for a, b in pictures), 3),
+        "second_faces": judged,
         "too_dark_s": round(sum(b - a for a, b in dark), 3),
         **continuity.summary(),
         "pose_std_deg": round(pose_std, 3),
