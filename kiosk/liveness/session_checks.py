@@ -261,10 +261,12 @@ def second_face_motion(
     """Whether the extra faces of one sighting (consecutive frames with ``faces >= 2``) moved.
 
     The investor is the face that is largest in most frames; every other face is followed
-    (``track_faces``) and its median landmark speed taken in its own landmark extents per
-    second. Returns the judgement and the fastest extra face's speed (None when untracked).
-    Untracked: a frame without ``others`` (signals recorded before they were), or an extra
-    face with fewer than ``still_face_samples`` steps in the sighting.
+    (``track_faces``) and its median landmark speed over half a second (``FaceTrack.speeds``)
+    taken in its own landmark extents per second. Returns the judgement and the fastest extra
+    face's speed (None when untracked). Untracked: a frame without ``others`` (signals
+    recorded before they were), or an extra face with fewer than ``still_face_samples``
+    half-second speeds in the sighting (too few frames, or lost and found again as a new
+    track).
     """
     p = params or SessionCheckParams()
     ids, tracks = track_faces(run)
