@@ -174,6 +174,8 @@ class CheckEvent(StrEnum):
     FACE_LOST = "face_lost"
     MULTIPLE_FACES = "multiple_faces"
     SECOND_FACE_GLIMPSE = "second_face_glimpse"
+    # A second face that did not move for a whole sighting: a picture, not a person (info).
+    STILL_SECOND_FACE = "still_second_face"
     TOO_DARK = "too_dark"
     IDENTITY_CHANGE = "identity_change"
 

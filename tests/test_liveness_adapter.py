@@ -113,6 +113,25 @@ def test_two_faces_are_flagged():
     assert not assess(r)[0]
 
 
+@pytest.mark.parametrize("face", ["astronaut", "hopper"])
+def test_a_portrait_on_the_wall_is_a_picture_and_a_person_there_is_not(face):
+    """Issue #12: the same second face in the same corner, frozen in a picture frame or
+    sitting there quietly (sway only), through the real landmarker."""
+    portrait = analysis("portrait", face=face, seconds=3.0)
+    assert sum(s.faces == 2 for s in portrait.signals) > 0.9 * len(portrait.signals)
+    assert all(len(s.others) == s.faces - 1 for s in portrait.signals if s.faces)
+    r = portrait.report()
+    assert [e.type for e in r.events] == ["still_second_face"], r.events
+    assert r.summary["multiple_faces_s"] == 0 and r.summary["still_second_face_s"] > 2.5
+    assert "more than one face" not in " ".join(assess(r)[1])
+
+    onlooker = analysis("onlooker", face=face, seconds=3.0)
+    r = onlooker.report()
+    assert [e.type for e in r.events] == ["multiple_faces"], r.events
+    assert r.summary["multiple_faces_s"] > 2.5
+    assert not assess(r)[0]
+
+
 def test_face_observer_keeps_only_the_latest_frame(tmp_path):
     """The live observer's handoff: frames come far faster than the landmarker, so most are
     dropped, never queued; the newest is always analysed; it reports through its callbacks."""

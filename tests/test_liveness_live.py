@@ -57,6 +57,18 @@ def test_a_still_photo_fails_the_challenge_and_is_flagged(kiosk_server, tone_aud
     assert report["ok"] is False and report["reasons"]
 
 
+def test_a_portrait_behind_a_live_investor_is_not_a_second_person(kiosk_server, tone_audio):
+    """Issue #12 through the live path: the codec's noise does not make a picture move."""
+    clip = clip_path(ClipSpec("astronaut", "portrait"))
+    res, _events, report = run_clip(kiosk_server, clip, tone_audio)
+    types = [e["type"] for e in report["events"]]
+    assert "still_second_face" in types and "multiple_faces" not in types, report["events"]
+    assert report["summary"]["multiple_faces_s"] == 0
+    assert not any("more than one face" in r for r in report["reasons"]), report["reasons"]
+    hints = [e["data"].get("code") for e in res.events if e["name"] == "hint"]
+    assert "one_person" not in hints, hints
+
+
 def test_a_face_swapped_mid_session_is_flagged(kiosk_server, tone_audio):
     clip = clip_path(ClipSpec("astronaut", "swap"))  # astronaut, then Grace Hopper
     _res, events, report = run_clip(kiosk_server, clip, tone_audio)

@@ -3,6 +3,7 @@ review queue, flagged, and the poller does not trip over it again and again."""
 
 from __future__ import annotations
 
+import json
 import logging
 import types
 from pathlib import Path
@@ -135,3 +136,22 @@ def test_a_check_event_with_wrong_types_is_a_flag_not_an_error(tmp_path, keys_le
     pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=bad))
     assert any(f.startswith("liveness results unreadable") and "event 0 malformed" in f
                for f in _flags(pre)), _flags(pre)
+
+
+def test_a_still_second_face_is_shown_to_the_reviewer_but_does_not_flag(tmp_path, keys_ledger):
+    """Issue #12: a picture on the wall is an info finding; a second person stays a flag."""
+    def liveness(kind):
+        return json.dumps({"events": [{"type": kind, "t_start": 0.4, "t_end": 2.9,
+                                       "score": 2.0 if kind == "multiple_faces" else 0.002}],
+                           "summary": {}}).encode()
+
+    pre = build_prereview(_seal(tmp_path / "a", *keys_ledger,
+                                liveness=liveness("still_second_face")))
+    (found,) = [f for f in pre["findings"] if f["code"] == "still_second_face"]
+    assert found["severity"] == "info"
+    assert found["text"] == ("a still picture of a face in the background (not moving) "
+                             "for 2.5 s, 00:00–00:02")
+    assert pre["verdict"] == "clear", pre["findings"]
+    pre = build_prereview(_seal(tmp_path / "b", *keys_ledger,
+                                liveness=liveness("multiple_faces")))
+    assert pre["verdict"] == "needs_attention" and "second face 00:00–00:02" in _flags(pre)

@@ -15,7 +15,13 @@ import numpy as np
 
 from kiosk.atomic_files import sha256_file as _sha256
 from kiosk.errors import ConfigError
-from kiosk.liveness.signals import MOTION_LANDMARKS, FrameSignals, luma, pose_from_matrix
+from kiosk.liveness.signals import (
+    MOTION_LANDMARKS,
+    FrameSignals,
+    OtherFace,
+    luma,
+    pose_from_matrix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +154,13 @@ class FaceAnalyzer:
         self.close()
 
 
+def _motion_points(face: FaceMesh) -> tuple[tuple[float, float], ...]:
+    return tuple((float(face.landmarks[i, 0]), float(face.landmarks[i, 1]))
+                 for i in MOTION_LANDMARKS)
+
+
 def signals_from_meshes(faces: list[FaceMesh], rgb: np.ndarray, t: float) -> FrameSignals:
-    """FrameSignals of the largest face (faces sorted largest first)."""
+    """FrameSignals of the largest face (faces sorted largest first); the others compactly."""
     h, w = rgb.shape[:2]
     if not faces:
         return FrameSignals(t=t, faces=0, brightness=luma(rgb))
@@ -175,7 +186,13 @@ def signals_from_meshes(faces: list[FaceMesh], rgb: np.ndarray, t: float) -> Fra
         box=(x0, y0, x1, y1),
         brightness=luma(crop) if crop.size else luma(rgb),
         mouth_gap=gap,
-        points=tuple(
-            (float(main.landmarks[i, 0]), float(main.landmarks[i, 1])) for i in MOTION_LANDMARKS
+        points=_motion_points(main),
+        others=tuple(
+            OtherFace(
+                box=(float(f.landmarks[:, 0].min()), float(f.landmarks[:, 1].min()),
+                     float(f.landmarks[:, 0].max()), float(f.landmarks[:, 1].max())),
+                points=_motion_points(f),
+            )
+            for f in faces[1:]
         ),
     )

@@ -264,8 +264,13 @@ class ChallengeTracker:
         )
         return self.verdict
 
-    def hint(self) -> str | None:
-        """A short live hint for the investor, or None when nothing needs saying."""
+    def hint(self, another_person: bool = True) -> str | None:
+        """A short live hint for the investor, or None when nothing needs saying.
+
+        ``another_person=False`` leaves out the one-person hint when the frame has more than
+        one face but the caller judged the extra one a still picture (``kiosk.liveness.
+        observer``); the hints about the action are given instead.
+        """
         st = self._s
         s = st.last
         if self.verdict is not None or s is None:
@@ -274,7 +279,7 @@ class ChallengeTracker:
             return "keep your face in the frame"
         if s.brightness < self.params.dark:
             return "too dark"
-        if s.faces > 1:
+        if s.faces > 1 and another_person:
             return "only one face in the frame, please"
         if st.active_since is not None:
             return _BACK[self.kind]

@@ -14,7 +14,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,14 @@ from kiosk.flows.model import PER_CHALLENGE_SECONDS, observe_seconds
 from kiosk.liveness.analyzer import Analysis, FrameAnalysis
 from kiosk.liveness.challenges import Baseline, ChallengeTracker, Verdict
 from kiosk.liveness.identity import shared_describer
-from kiosk.liveness.session_checks import assess, check_session
+from kiosk.liveness.session_checks import (
+    SecondFace,
+    SessionCheckParams,
+    assess,
+    check_session,
+    second_face_motion,
+)
+from kiosk.liveness.signals import FrameSignals
 from kiosk.logs import session_context
 from kiosk.protocol import HintCode, StepOutcome
 
@@ -69,6 +76,9 @@ HINT_CODES = {
 MAX_ANALYSIS_WIDTH = 640
 HINT_EVERY_S = 1.0
 SAMPLE_EVERY_S = 0.2
+# A second face not yet judged still or moving after this long gets the one-person hint (at
+# 15 fps it is judged after ~0.85 s; under load the analyser may see only 5 frames a second).
+UNJUDGED_HINT_S = 2.0
 
 
 def challenge_window_seconds(step) -> float:
@@ -93,6 +103,34 @@ def baseline_before(history, t: float):
         return Baseline.from_signals(recent) if len(recent) >= 5 else None
     except ValueError:
         return None
+
+
+def another_person_in_view(history: Sequence[FrameSignals],
+                           params: SessionCheckParams | None = None) -> bool:
+    """Whether to ask the investor for one person now (``history[-1]`` is the newest frame).
+
+    Yes when the newest frame has more than one face, the current sighting (the trailing
+    frames with ``faces >= 2``) has lasted at least ``glimpse_s``, and an extra face moved
+    (``second_face_motion``), or still cannot be judged after ``UNJUDGED_HINT_S`` (too few
+    frames analysed, or no landmarks). A face that has not moved since it was first seen is a
+    picture on the wall: the investor is not asked to remove it. Only the last ~6 s of frames
+    are kept, so "since first seen" means within them.
+    """
+    p = params or SessionCheckParams()
+    if not history or history[-1].faces < 2:
+        return False
+    run: list[FrameSignals] = []
+    for s in reversed(history):
+        if s.faces < 2:
+            break
+        run.append(s)
+    run.reverse()
+    seen_s = run[-1].t - run[0].t
+    if seen_s < p.glimpse_s:
+        return False
+    motion, _speed = second_face_motion(run, p)
+    return motion is SecondFace.MOVING or (
+        motion is SecondFace.UNTRACKED and seen_s >= UNJUDGED_HINT_S)
 
 
 class _Challenges:
@@ -139,6 +177,7 @@ class FaceObserver:
         self._last_hint = (None, 0.0)
         self._last_sample = float("-inf")
         self._history: collections.deque = collections.deque(maxlen=90)  # ~6 s at 15 fps
+        self.check_params = SessionCheckParams()
         self._thread = threading.Thread(target=self._run, name=f"kiosk-face-{session_id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -221,11 +260,12 @@ class FaceObserver:
                 "jaw": round(sig.jaw_open, 3)})
         hint = None
         finished_seq = None
+        person = self._another_person(sig)
         with self._lock:
             ch = self._challenges
             if ch is not None and not ch.done:
                 verdict = ch.tracker.feed(sig)
-                hint = ch.tracker.hint()
+                hint = ch.tracker.hint(another_person=person)
                 while verdict is not None:
                     self._verdict(ch, verdict)
                     if not ch.queue:
@@ -241,15 +281,21 @@ class FaceObserver:
             code = (HintCode.TURN_MORE if "more" in hint or "wider" in hint or "fully" in hint
                     else None)
         if code is None:
-            code = self._framing(sig, width)
+            code = self._framing(sig, width, person)
         self._hint(code, hint)
         if finished_seq is not None:
             self.reports.all_judged(finished_seq)  # all decided: no need to wait longer
 
-    def _framing(self, sig, width: int) -> HintCode | None:
+    def _another_person(self, sig) -> bool:
+        with self._lock:
+            history = list(self._history)
+        return another_person_in_view(history if history and history[-1] is sig
+                                      else history + [sig], self.check_params)
+
+    def _framing(self, sig, width: int, another_person: bool = True) -> HintCode | None:
         if sig.faces == 0:
             return HintCode.FACE_IN_FRAME
-        if sig.faces > 1:
+        if sig.faces > 1 and another_person:
             return HintCode.ONE_PERSON
         if sig.brightness < 40:
             return HintCode.MORE_LIGHT

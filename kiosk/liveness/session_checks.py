@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -47,6 +48,19 @@ class SessionCheckParams:
     # distance alone depends on the frame rate, and pose spread does not separate them (a
     # still frame wobbles 0.3 degrees through the codec, a GRID talker 0.5).
     still_speed: float = 0.01
+    # A second face that does not move is a picture (a portrait on the wall), not a person:
+    # below this median landmark speed over half a second (``FaceTrack.speeds``), in the
+    # face's OWN landmark extents per second, it is STILL_SECOND_FACE, not MULTIPLE_FACES.
+    # Frame widths would not do: a face further back looks smaller and moves fewer of them
+    # (GRID talkers pasted small moved 0.005-0.012 frame widths/s, under ``still_speed``).
+    # Measured on composites of the GRID tuning clips and on the synthetic portrait /
+    # onlooker clips, through x264 and through aiortc's VP8 at 500 kbit/s, analysed at 15 and
+    # 7.5 fps (docs/evaluation.md): still faces 0.0010-0.0032/s, talkers 0.024-0.044/s, a
+    # person sitting quietly (head sway only) 0.029-0.031/s.
+    still_face_speed: float = 0.01
+    # Every extra face must give at least this many half-second speeds in the sighting to be
+    # judged; otherwise it counts as a person, as before.
+    still_face_samples: int = 5
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -141,6 +155,141 @@ def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float, float]:
             statistics.median(speeds) if speeds else 0.0)
 
 
+@dataclass
+class FaceTrack:
+    """One face followed from frame to frame: its observations as (t, points (k, 2) in
+    normalised frame coordinates), and in how many of them it was the largest face."""
+
+    obs: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    primary: int = 0
+
+    @property
+    def centre(self) -> np.ndarray:
+        return self.obs[-1][1].mean(axis=0)
+
+    @property
+    def size(self) -> float:
+        return _size(self.obs[-1][1])
+
+    def speeds(self, lag_s: float = 0.5) -> list[float]:
+        """Mean landmark speeds over ``lag_s`` (frame widths per second, the unit of
+        ``motion_stats``): from each observation to the first one at least ``lag_s`` later,
+        when that one is less than ``2 * lag_s`` later.
+
+        Measured over half a second rather than frame to frame: the jitter the codec and the
+        landmarker add does not add up over time, motion does, so a picture's speed drops with
+        the lag and a person's does not (and it depends less on how many frames a second the
+        analyser kept up with).
+        """
+        out = []
+        j = 0
+        for ta, pa in self.obs:
+            while j < len(self.obs) and self.obs[j][0] - ta < lag_s:
+                j += 1
+            if j == len(self.obs):
+                break
+            tb, pb = self.obs[j]
+            if tb - ta < 2 * lag_s and pa.shape == pb.shape:
+                out.append(float(np.linalg.norm(pa - pb, axis=1).mean()) / (tb - ta))
+        return out
+
+
+def _size(points: np.ndarray) -> float:
+    return float(max(np.ptp(points[:, 0]), np.ptp(points[:, 1]), 1e-6))
+
+
+def track_faces(
+    signals: Sequence[FrameSignals], match: float = 0.5, max_gap_s: float = 2.0
+) -> tuple[list[list[int] | None], list[FaceTrack]]:
+    """Follow every face (the largest one and ``others``) across frames.
+
+    Returns, per frame, the index into the returned tracks of each face in the order
+    ``[largest, *others]`` (empty without a face), or None for a frame whose faces cannot be
+    followed (a face without landmark points, or signals recorded before ``others``
+    existed). A face continues the nearest track whose last centre is within ``match`` times
+    the larger landmark extent of the two, seen at most ``max_gap_s`` ago; otherwise it starts
+    a new track.
+    """
+    tracks: list[FaceTrack] = []
+    out: list[list[int] | None] = []
+    for s in signals:
+        if s.faces == 0:
+            out.append([])
+            continue
+        faces = [s.points] + [o.points for o in s.others]
+        if len(faces) != s.faces or any(len(p) < 3 for p in faces):
+            out.append(None)
+            continue
+        pts = [np.asarray(p, dtype=float) for p in faces]
+        live = [i for i, tr in enumerate(tracks) if s.t - tr.obs[-1][0] <= max_gap_s]
+        pairs = sorted(
+            (float(np.linalg.norm(p.mean(axis=0) - tracks[i].centre)), k, i)
+            for k, p in enumerate(pts) for i in live
+        )
+        assigned: dict[int, int] = {}
+        used: set[int] = set()
+        for d, k, i in pairs:
+            if k in assigned or i in used:
+                continue
+            if d <= match * max(_size(pts[k]), tracks[i].size):
+                assigned[k] = i
+                used.add(i)
+        ids = []
+        for k, p in enumerate(pts):
+            if k not in assigned:
+                tracks.append(FaceTrack())
+                assigned[k] = len(tracks) - 1
+            tr = tracks[assigned[k]]
+            tr.obs.append((s.t, p))
+            tr.primary += k == 0
+            ids.append(assigned[k])
+        out.append(ids)
+    return out, tracks
+
+
+class SecondFace(StrEnum):
+    """What the faces besides the investor's did during one sighting (``second_face_motion``)."""
+
+    STILL = "still"  # every one tracked, and none moved: pictures
+    MOVING = "moving"  # at least one moved: a person
+    UNTRACKED = "untracked"  # too few frames or points to tell: treated as a person
+
+
+def second_face_motion(
+    run: Sequence[FrameSignals], params: SessionCheckParams | None = None
+) -> tuple[SecondFace, float | None]:
+    """Whether the extra faces of one sighting (consecutive frames with ``faces >= 2``) moved.
+
+    The investor is the face that is largest in most frames; every other face is followed
+    (``track_faces``) and its median landmark speed over half a second (``FaceTrack.speeds``)
+    taken in its own landmark extents per second. Returns the judgement and the fastest extra
+    face's speed (None when untracked). Untracked: a frame without ``others`` (signals
+    recorded before they were), or an extra face with fewer than ``still_face_samples``
+    half-second speeds in the sighting (too few frames, or lost and found again as a new
+    track).
+    """
+    p = params or SessionCheckParams()
+    ids, tracks = track_faces(run)
+    if not run or any(i is None or len(i) < 2 for i in ids):
+        return SecondFace.UNTRACKED, None
+    counts: dict[int, int] = {}
+    for i in ids:
+        assert i is not None
+        counts[i[0]] = counts.get(i[0], 0) + 1
+    investor = max(counts, key=lambda k: counts[k])
+    fastest = 0.0
+    for k, tr in enumerate(tracks):
+        if k == investor:
+            continue
+        speeds = tr.speeds()
+        if len(speeds) < p.still_face_samples:
+            return SecondFace.UNTRACKED, None
+        extent = statistics.median(_size(pts) for _, pts in tr.obs)
+        fastest = max(fastest, statistics.median(speeds) / extent)
+    kind = SecondFace.STILL if fastest < p.still_face_speed else SecondFace.MOVING
+    return kind, fastest
+
+
 def check_session(
     signals: Sequence[FrameSignals],
     descriptors: Sequence[tuple[float, np.ndarray]] = (),
@@ -159,12 +308,24 @@ def check_session(
     lost = runs(signals, lambda s: s.faces == 0, p.face_lost_s)
     events += [SessionEvent(CheckEvent.FACE_LOST, a, b, b - a) for a, b in lost]
     seen = runs(signals, lambda s: s.faces >= 2, min(p.glimpse_s, p.multiple_faces_s))
-    multi = [(a, b) for a, b in seen if b - a >= p.multiple_faces_s]
+    multi, pictures = [], []
+    judged = []  # how each sighting of a second face was judged, for the reviewer
     for a, b in seen:
-        peak = max(s.faces for s in signals if a <= s.t <= b)
-        kind = (CheckEvent.MULTIPLE_FACES if (a, b) in multi
-                else CheckEvent.SECOND_FACE_GLIMPSE)
-        events.append(SessionEvent(kind, a, b, float(peak)))
+        run = [s for s in signals if a <= s.t <= b and s.faces >= 2]
+        peak = max(s.faces for s in run)
+        if b - a < p.multiple_faces_s:
+            events.append(SessionEvent(CheckEvent.SECOND_FACE_GLIMPSE, a, b, float(peak)))
+            continue
+        motion, speed = second_face_motion(run, p)
+        judged.append({"t_start": round(a, 3), "t_end": round(b, 3), "motion": str(motion),
+                       "speed": None if speed is None else round(speed, 4)})
+        if motion is SecondFace.STILL:
+            # A picture on the wall: shown to the reviewer, not counted as a second person.
+            pictures.append((a, b))
+            events.append(SessionEvent(CheckEvent.STILL_SECOND_FACE, a, b, float(speed or 0.0)))
+        else:
+            multi.append((a, b))
+            events.append(SessionEvent(CheckEvent.MULTIPLE_FACES, a, b, float(peak)))
     dark = runs(signals, lambda s: s.brightness < p.dark, p.dark_s)
     events += [SessionEvent(CheckEvent.TOO_DARK, a, b, b - a) for a, b in dark]
     id_events, continuity = identity_events(descriptors, p.continuity)
@@ -183,6 +344,8 @@ def check_session(
         "faces_max": max((s.faces for s in signals), default=0),
         "face_lost_s": round(sum(b - a for a, b in lost), 3),
         "multiple_faces_s": round(sum(b - a for a, b in multi), 3),
+        "still_second_face_s": round(sum(b - a for a, b in pictures), 3),
+        "second_faces": judged,
         "too_dark_s": round(sum(b - a for a, b in dark), 3),
         **continuity.summary(),
         "pose_std_deg": round(pose_std, 3),

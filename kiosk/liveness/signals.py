@@ -16,12 +16,45 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 # Stable landmarks whose frame-to-frame motion tells a still image from a live face:
 # nose tip, chin, outer eye corners, mouth corners.
 MOTION_LANDMARKS = (1, 152, 33, 263, 61, 291)
+
+
+@dataclass(frozen=True)
+class OtherFace:
+    """A face besides the largest one, kept small enough to record for every frame.
+
+    ``box`` is ``(x0, y0, x1, y1)`` and ``points`` the ``MOTION_LANDMARKS`` as (x, y), all
+    normalised to 0..1 of the frame's width and height (a face cut by the frame edge may reach
+    a little outside). Enough to follow the face from frame to frame and to tell a picture
+    on the wall (no motion) from a person (``kiosk.liveness.session_checks``).
+    """
+
+    box: tuple[float, float, float, float]
+    points: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self):
+        if len(self.box) != 4 or not all(math.isfinite(v) for v in self.box):
+            raise ValueError(f"OtherFace.box must be 4 finite numbers, got {self.box!r}")
+        if not all(len(p) == 2 and all(math.isfinite(v) for v in p) for p in self.points):
+            raise ValueError("OtherFace.points must be finite (x, y) pairs")
+
+    def to_dict(self) -> dict:
+        return {"box": [round(v, 4) for v in self.box],
+                "points": [[round(x, 5), round(y, 5)] for x, y in self.points]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> OtherFace:
+        box = d["box"]
+        if len(box) != 4:
+            raise ValueError(f"OtherFace.box must have 4 numbers, got {len(box)}")
+        return cls(box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                   points=tuple((float(x), float(y)) for x, y in d.get("points", ())))
 
 
 @dataclass(frozen=True)
@@ -33,7 +66,9 @@ class FrameSignals:
     ``(x0, y0, x1, y1)`` in pixels; ``brightness`` the mean luma 0-255 of the face box (the whole
     frame when no face); ``mouth_gap`` the inner-lip gap over the between-the-eyes-to-nose-base
     distance (geometry, unlike ``jaw_open``, is not fooled by a tilted photo); ``points`` a few
-    normalised (x, y) landmarks for micro-motion checks.
+    normalised (x, y) landmarks for micro-motion checks. ``others`` are the remaining faces
+    (``faces - 1`` of them when recorded by this version; empty in signals recorded before
+    it, which the one-person check then treats as untrackable).
     """
 
     t: float
@@ -48,6 +83,7 @@ class FrameSignals:
     brightness: float = 128.0
     mouth_gap: float = 0.0
     points: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    others: tuple[OtherFace, ...] = field(default=(), repr=False)
 
     def __post_init__(self):
         if not math.isfinite(self.t):
@@ -61,7 +97,7 @@ class FrameSignals:
         return (self.blink_l + self.blink_r) / 2.0
 
     def to_dict(self) -> dict:
-        return {
+        d: dict[str, Any] = {
             "t": round(self.t, 4),
             "faces": self.faces,
             "blink_l": round(self.blink_l, 4),
@@ -75,6 +111,9 @@ class FrameSignals:
             "mouth_gap": round(self.mouth_gap, 4),
             "points": [[round(x, 5), round(y, 5)] for x, y in self.points],
         }
+        if self.others:  # only when there are: one-face frames stay as small as before
+            d["others"] = [o.to_dict() for o in self.others]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> FrameSignals:
@@ -92,6 +131,7 @@ class FrameSignals:
             brightness=float(d.get("brightness", 128.0)),
             mouth_gap=float(d.get("mouth_gap", 0.0)),
             points=tuple((float(x), float(y)) for x, y in d.get("points", ())),
+            others=tuple(OtherFace.from_dict(o) for o in d.get("others", ())),
         )
 
 

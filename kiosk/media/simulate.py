@@ -330,6 +330,10 @@ async def run_investor(
             time.sleep(0.2)
         _send(PageEvent.PROMPT_ENDED, {"step": data["id"], "seq": seq})
 
+    @sio.on(ServerEvent.HINT)
+    def _hint(data):
+        note("hint", {"code": (data or {}).get("code")})  # framing hints, as the page shows
+
     @sio.on(ServerEvent.WINDOW_OPEN)
     def _window(data):
         note("window_open", data)

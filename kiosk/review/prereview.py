@@ -190,6 +190,15 @@ def _second_face_glimpse(data, t, ctx):
                 "(under 1 s)", "info", "second_face_glimpse", end=b)
 
 
+@rule(CheckEvent.STILL_SECOND_FACE)
+def _still_second_face(data, t, ctx):
+    a, b = _span(data, t)
+    end = float(b) if b is not None else a
+    ctx.find(a, f"a still picture of a face in the background (not moving) for "
+                f"{max(0.0, end - a):.1f} s, {mmss(a)}–{mmss(end)}", "info",
+             "still_second_face", end=b)
+
+
 @rule(CheckEvent.FACE_LOST)
 def _face_lost(data, t, ctx):
     a, b = _span(data, t)

@@ -9,6 +9,9 @@ piecewise-affine warp of the photo:
 * open mouth: points below the mouth rotated about a jaw hinge behind the face, dark cavity;
 * head turn / nod: the 3D points rotated about a pivot behind the face and reprojected.
 
+Background clips: a live face with a framed still picture of another face on the wall behind
+(``portrait``), or that other person sitting quietly in the same place (``onlooker``).
+
 Attack clips: a still photo, a hand-held photo (2D affine drift), a flat photo tilted in
 perspective (homography), two faces, person A swapped for B, no face, and a live face that
 never answers. Frames are cached as MP4 in a temp folder keyed by the clip's parameters.
@@ -35,6 +38,10 @@ log = logging.getLogger(__name__)
 FACES = ("astronaut", "hopper")
 LIVE_KINDS = ("neutral", "blink", "turn_left", "turn_right", "nod", "open_mouth", "sequence")
 ATTACK_KINDS = ("still", "drift", "tilt", "two_faces", "swap", "no_face", "no_response")
+# A live investor with a second, smaller face in the background's top-right corner: a framed
+# picture of it (frozen: a portrait on the wall), or the second person sitting quietly there
+# (natural sway only, like two_faces' second person).
+BACKGROUND_KINDS = ("portrait", "onlooker")
 # The challenge order the "sequence" clip performs (and swap / two_faces reuse).
 SEQUENCE = ("blink", "turn_left", "open_mouth", "turn_right", "nod")
 SYNTH_VERSION = 4  # bump when rendering changes, so cached clips are regenerated
@@ -272,7 +279,7 @@ class ClipSpec:
     def __post_init__(self):
         if self.face not in FACES:
             raise ValueError(f"unknown face {self.face!r}; choose one of {', '.join(FACES)}")
-        if self.kind not in LIVE_KINDS + ATTACK_KINDS:
+        if self.kind not in LIVE_KINDS + ATTACK_KINDS + BACKGROUND_KINDS:
             raise ValueError(f"unknown clip kind {self.kind!r}")
         if self.other and self.other not in FACES:
             raise ValueError(f"unknown face {self.other!r}")
@@ -392,7 +399,8 @@ def iter_frames(spec: ClipSpec) -> Iterator[tuple[float, np.ndarray]]:
             yield i / spec.fps, _noise(room, rng)
         return
     rig = face_rig(spec.face, spec.size)
-    rig_b = face_rig(spec.second, spec.size) if kind in ("two_faces", "swap") else rig
+    rig_b = (face_rig(spec.second, spec.size)
+             if kind in ("two_faces", "swap") + BACKGROUND_KINDS else rig)
     drift = rng.normal(0, 1, (n, 4)).cumsum(axis=0)  # used by "drift" only
     for i in range(n):
         t = i / spec.fps
@@ -416,6 +424,10 @@ def iter_frames(spec: ClipSpec) -> Iterator[tuple[float, np.ndarray]]:
         elif kind == "two_faces":
             a = rig.render(**_pose_track(spec, t, _sequence_actions()))
             frame = _side_by_side(a, rig_b.render(**_pose_track(spec, t + 3.0, [])))
+        elif kind in BACKGROUND_KINDS:
+            framed = kind == "portrait"
+            b = rig_b.image if framed else rig_b.render(**_pose_track(spec, t + 3.0, []))
+            frame = _in_corner(rig.render(**_pose_track(spec, t, [])), b, framed=framed)
         elif kind == "swap":
             # A sits for 2 s, then B takes the seat and answers every challenge.
             frame = (
@@ -450,6 +462,22 @@ def _tilted(img: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
     proj = np.column_stack([card[:, 0] * 1.6 * f / z + w / 2, card[:, 1] * 1.6 * f / z + h / 2])
     hmat = cv2.getPerspectiveTransform(corners.astype(np.float32), proj.astype(np.float32))
     return cv2.warpPerspective(img, hmat, (w, h), flags=cv2.INTER_LINEAR, borderValue=(90, 90, 90))
+
+
+def _in_corner(a: np.ndarray, b: np.ndarray, framed: bool) -> np.ndarray:
+    """``a`` with the middle of ``b`` (its face) shrunk into the top-right corner, face about
+    a sixth of the frame wide; ``framed`` draws a picture frame around it."""
+    h, w = a.shape[:2]
+    crop = b[int(0.15 * h) : int(0.8 * h), int(0.25 * w) : int(0.75 * w)]
+    cw = int(0.26 * w)
+    ch = int(cw * crop.shape[0] / crop.shape[1])
+    small = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA)
+    out = a.copy()
+    x0, y0 = w - cw - 8, 8
+    if framed:
+        cv2.rectangle(out, (x0 - 6, y0 - 6), (x0 + cw + 5, y0 + ch + 5), (90, 60, 30), -1)
+    out[y0 : y0 + ch, x0 : x0 + cw] = small
+    return out
 
 
 def _side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
