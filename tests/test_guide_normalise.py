@@ -1230,3 +1230,38 @@ MONEY_RANGES = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), MONEY_RANGES)
 def test_ranges_of_amounts_multiples_and_ratios(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Round 4 (#15): citations and numbered clauses. A standard's number and year were a number,
+# a minus and a cardinal (G B 一一六四三负一千九百九十九; GB/T "G B 或T"), a circled list marker a
+# number (①②③ 一百二十三; ②本人 两本人), and 3x-5x "three ex five ex".
+CITATIONS = [
+    ("GB 11643-1999", "zh-CN", "G B 一一六四三 一九九九"),
+    ("依据GB/T 35273-2020", "zh-CN", "依据 G B T 三五二七三 二〇二〇"),
+    ("JR/T 0171-2020《个人金融信息保护技术规范》", "zh-CN",
+     "J R T 零一七一 二〇二〇 《个人金融信息保护技术规范》"),
+    ("GB/T 1.1-2020", "zh-CN", "G B T 一点一 二〇二〇"),
+    ("GB 3100-93", "zh-CN", "G B 三一零零 九三"),
+    ("ISO/IEC 27001:2013", "zh-CN", "I S O I E C 二七零零一 二〇一三"),
+    ("GB 11643-1999", "en", "G B one one six four three, nineteen ninety nine"),
+    ("see GB/T 35273-2020.", "en", "see G B T three five two seven three, twenty twenty."),
+    ("ISO 9001:2015", "en", "I S O nine zero zero one, twenty fifteen"),
+    ("①本人已阅读风险揭示书；②本人自愿开户。", "zh-CN",
+     "第一，本人已阅读风险揭示书；第二，本人自愿开户。"),
+    ("①②③", "zh-CN", "第一，第二，第三"),
+    ("⑫本人承诺", "zh-CN", "第十二，本人承诺"),
+    ("① I have read it; ② I agree.", "en", "one, I have read it; two, I agree."),
+    ("3x-5x leverage", "en", "3 to 5 times leverage"),
+    ("2x leverage", "en", "2 times leverage"),
+    ("杠杆3x-5x", "zh-CN", "杠 gan3 三到五倍"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), CITATIONS)
+def test_standards_circled_list_markers_and_multiples(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize("written", ["GB 11643-1999", "依据GB/T 35273-2020", "①②③"])
+def test_citations_are_not_warned(written):
+    assert list(speech_issues(written, "zh-CN")) == []

@@ -65,7 +65,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/5"
+NORMALISER_VERSION = "speakable/6"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -574,6 +574,67 @@ def _country_code(m: re.Match, locale: str) -> str:
     return f"{plus}{spell_digits(m.group('cc'), locale)} {spell_digits(m.group('n'), locale)} "
 
 
+# A standard's designation (GB 11643-1999, GB/T 35273-2020, JR/T 0171-2020, GB 3100-93,
+# ISO/IEC 27001:2013): its letters spelled (the / unsaid: G B T), its number digit by digit (a
+# dotted part, GB/T 1.1, with 点 / "point"), then its year as a year (二〇二〇 / "twenty
+# twenty"), never a minus and a cardinal.
+_STANDARD = re.compile(r"(?<![A-Za-z0-9/])(?P<org>(?:GB|JR|GA|GM|YD|SJ|JJF|JJG|HJ|DB\d{2}|ISO|IEC)"
+                       r"(?:/(?:IEC|T|Z))*)\s?(?P<n>\d{3,}|\d+(?:\.\d+)+)"
+                       r"(?:\s?[-:]\s?(?P<y>(?:19|20)\d\d|\d\d))?(?!\d|\.\d)")
+
+
+def en_year(year: str) -> str:
+    """A year as English readers say it: 1999 "nineteen ninety nine", 2007 "two thousand
+    seven", 2020 "twenty twenty", 1900 "nineteen hundred"; a two-digit year (93) as a number.
+    Raises ValueError for anything but two or four digits."""
+    if not re.fullmatch(r"\d\d|\d{4}", year):
+        raise ValueError(f"not a year of two or four digits: {year!r}")
+    n = int(year)
+    if n < 100:
+        return ("oh " + _EN_ONES[n]) if year[0] == "0" else en_number_words(str(n))
+    hi, lo = divmod(n, 100)
+    if 2000 <= n < 2010:
+        return en_number_words(str(n))
+    if lo == 0:
+        return en_number_words(str(hi)) + " hundred"
+    return en_number_words(str(hi)) + " " + ("oh " if lo < 10 else "") + en_number_words(str(lo))
+
+
+def _standard(m: re.Match, locale: str) -> str:
+    zh = is_zh(locale)
+    letters = " ".join(m.group("org").replace("/", ""))
+    number = (" 点 " if zh else " point ").join(spell_digits(part, locale)
+                                                for part in m.group("n").split("."))
+    if zh:
+        number = number.replace(" 点 ", "点")
+    said = f" {letters} {number}"
+    year = m.group("y")
+    if year is not None:
+        if zh:
+            said += " " + "".join((YEAR_DIGITS if len(year) == 4 else ZH_DIGITS)[c] for c in year)
+        else:
+            said += ", " + en_year(year)
+    return said + " "
+
+
+_WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD,)
+
+
+# Circled and other enclosed numbers (① ⑫ ㉑ ❶ ⓫): list markers, said as 第一，/ "one, " (NFKC
+# would make ①② the number 12). Read before folding.
+_CIRCLED = re.compile("[\u2460-\u2473\u24ea-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")
+
+
+def _circled(text: str, zh: bool) -> str:
+    def sub(m: re.Match) -> str:
+        n = int(unicodedata.numeric(m.group(0)))
+        nxt = text[m.end():m.end() + 1]
+        pause = "" if not nxt or nxt in "，。；、,.;:：！？!?)）" else ("，" if zh else ", ")
+        return (f"第{zh_cardinal(str(n))}" if zh else f" {en_number_words(str(n))}") + pause
+
+    return _CIRCLED.sub(sub, text)
+
+
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
 _T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 # *ST (a stock under delisting risk warning): the star is said, 星 / "star".
@@ -940,6 +1001,11 @@ def _quantity_named(text: str, start: int, zh: bool) -> bool:
 # A multiple written with x (P/E 22.99x): 倍 / "times" (an ID tail's X has no decimal point),
 # and P/E, P/B, P/S: the two letters, not "P or E".
 _MULTIPLE = re.compile(r"(?<![\d.])(?P<n>\d+\.\d+)x(?![A-Za-z0-9])")
+# A range of multiples (3x-5x leverage: 三到五倍 / "3 to 5 times"), and a whole multiple before
+# an English word (2x leverage): small x only, one or two digits (an ID tail is 105X).
+_MULTIPLE_RANGE = re.compile(r"(?<![A-Za-z0-9_.])(?P<a>\d+(?:\.\d+)?)x\s*(?:-|~|to|至|到)\s*"
+                             r"(?P<b>\d+(?:\.\d+)?)x(?![A-Za-z0-9])")
+_WHOLE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})x(?=\s+[a-z])")
 _P_RATIO = re.compile(r"(?<![A-Za-z/])P/(?P<r>[EBS])(?![A-Za-z/])")
 
 
@@ -1010,11 +1076,13 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 
 def _zh_speakable(text: str) -> str:
+    text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
     if "**" in text:
         text = _MASKED.sub(lambda m: _masked(m, "zh"), text)
+    text = _MULTIPLE_RANGE.sub(r"\g<a>到\g<b>倍", text)
     text = _MULTIPLE.sub(r"\g<n>倍", text)
     text = _P_RATIO.sub(r" P \g<r> ", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
@@ -1253,12 +1321,15 @@ def _en_cjk(text: str) -> str:
 
 
 def _en_speakable(text: str) -> str:
+    text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
     if "**" in text:
         text = _MASKED.sub(lambda m: _masked(m, "en"), text)
+    text = _MULTIPLE_RANGE.sub(r"\g<a> to \g<b> times", text)
     text = _MULTIPLE.sub(r"\g<n> times", text)
+    text = _WHOLE_MULTIPLE.sub(r"\g<n> times", text)
     text = _P_RATIO.sub(r"P \g<r>", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
@@ -1308,6 +1379,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
+    if _CIRCLED.search(text):
+        text = _circled(text, is_zh(locale))
     text = _fold_commas(_powers(text, is_zh(locale)))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
@@ -1368,14 +1441,25 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"-{m.group('p')} for a loss, or {m.group('l')}{m.group('a')}-"
                                f"{m.group('l')}5 for a range of levels")
     units = _ZH_UNITS if zh else _EN_UNITS
+    read = _read_spans(fold_keep_offsets(text))
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
-        if spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
+        if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
                                "write a quantity with its unit")
+
+
+def _read_spans(text: str) -> set[int]:
+    """Offsets in ``text`` inside what a rule reads as a whole (a standard's designation, an
+    email address), where no digit or symbol warning applies."""
+    spans: set[int] = set()
+    for pattern in _WHOLE_READINGS:
+        for m in pattern.finditer(text):
+            spans.update(range(m.start(), m.end()))
+    return spans
 
 
 _DIGIT_COMMAS = re.compile(r"(?P<l>(?<![A-Za-z])[A-Za-z]{1,8})?(?<![\d,])"
