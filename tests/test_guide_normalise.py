@@ -1265,3 +1265,29 @@ def test_standards_circled_list_markers_and_multiples(written, locale, spoken):
 @pytest.mark.parametrize("written", ["GB 11643-1999", "依据GB/T 35273-2020", "①②③"])
 def test_citations_are_not_warned(written):
     assert list(speech_issues(written, "zh-CN")) == []
+
+
+# Years written without 年 were cardinals: （2019修订） 两千零一十九修订, 〔2017〕14号, 2024末,
+# 2025H1 两千零二十五H一, FY2024 "F Y two zero two four".
+BARE_YEARS = [
+    ("《证券法》（2019修订）", "zh-CN", "《证券法》(二〇一九修订)"),
+    ("《证券法》（2019年修订）", "zh-CN", "《证券法》(二〇一九年修订)"),
+    ("证监发〔2017〕14号", "zh-CN", "证监发〔二〇一七〕十四号"),
+    ("证监发[2017]14号", "zh-CN", "证监发[二〇一七]十四号"),
+    ("截至2024末", "zh-CN", "截至二〇二四末"),
+    ("2023底", "zh-CN", "二〇二三底"),
+    ("2025H1业绩", "zh-CN", "二〇二五年上半年业绩"),
+    ("2024H2", "zh-CN", "二〇二四年下半年"),
+    ("2024Q3净值", "zh-CN", "二〇二四年第三季度净值"),
+    ("FY2024营收", "zh-CN", "二〇二四财年营收"),
+    ("FY2024 revenue", "en", "fiscal year twenty twenty four revenue"),
+    ("in FY24", "en", "in fiscal year twenty four"),
+    ("2025H1 results", "en", "twenty twenty five H one results"),
+    ("2024Q3", "en", "Q three twenty twenty four"),
+    ("共2000人", "zh-CN", "共两千人"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), BARE_YEARS)
+def test_years_without_nian_are_years(written, locale, spoken):
+    assert speakable(written, locale) == spoken

@@ -899,7 +899,35 @@ def _en_year_month_range(m: re.Match) -> str:
     return (f"{EN_MONTHS[int(m.group('m1')) - 1]} {m.group('y1')} to "
             f"{EN_MONTHS[int(m.group('m2')) - 1]} {m.group('y2')}")
 # A year before 版, 年度, 财年, 届 (2024版, 2023年度 is a date already): digit by digit.
-_ZH_YEAR_OF = re.compile(r"(?<![\d.])(?:19|20)\d\d(?=\s*(?:版|年度|财年|届))")
+# ... and before 修订 / 修正, 末 / 初 / 底 (2024末), 上半年, 年报 ...; a year in the brackets of a
+# document number (证监发〔2017〕14号, [2017]) too.
+_ZH_YEAR_OF = re.compile(r"(?<![\d.])(?:19|20)\d\d(?=\s*(?:版|年度|财年|届|修订|修正|修改|末|初|底|"
+                         r"上半年|下半年|全年|年报|半年报|季报))"
+                         r"|(?<=[〔\[［])(?:19|20)\d\d(?=[〕\]］])")
+# A year with its half or quarter (2025H1, 2024Q3) or a fiscal year (FY2024, FY24): 二〇二五年
+# 上半年, 二〇二四年第三季度, 二〇二四财年 / "twenty twenty five H one", "Q three twenty twenty
+# four", "fiscal year twenty twenty four".
+_YEAR_PART = re.compile(r"(?<![A-Za-z0-9_.])(?P<y>(?:19|20)\d\d)\s?(?P<p>H[12]|Q[1-4])"
+                        r"(?![A-Za-z0-9])")
+_FISCAL_YEAR = re.compile(r"(?<![A-Za-z0-9_.])FY\s?(?P<y>(?:19|20)\d\d|\d\d)(?![A-Za-z0-9])")
+
+
+def _year_part(m: re.Match, zh: bool) -> str:
+    y, part = m.group("y"), m.group("p")
+    if not zh:
+        return f"{part[0]} {_EN_ONES[int(part[1])]} {en_year(y)}" if part[0] == "Q" else \
+            f"{en_year(y)} {part[0]} {_EN_ONES[int(part[1])]}"
+    said = "".join(YEAR_DIGITS[c] for c in y) + "年"
+    if part[0] == "H":
+        return said + ("上半年" if part[1] == "1" else "下半年")
+    return said + f"第{ZH_DIGITS[part[1]]}季度"
+
+
+def _fiscal_year(m: re.Match, zh: bool) -> str:
+    y = m.group("y")
+    if zh:
+        return "".join(YEAR_DIGITS[c] for c in y) + "财年"
+    return f"fiscal year {en_year(y)}"
 # 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍, 3室2厅 三室两厅, 2立方米
 # 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings.
 _ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
@@ -1077,6 +1105,8 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
+    text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
+    text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, True), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
@@ -1322,6 +1352,8 @@ def _en_cjk(text: str) -> str:
 
 def _en_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
+    text = _YEAR_PART.sub(lambda m: _year_part(m, False), text)
+    text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, False), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
