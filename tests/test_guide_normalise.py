@@ -1291,3 +1291,43 @@ BARE_YEARS = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), BARE_YEARS)
 def test_years_without_nian_are_years(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Digit strings with cues not yet known: 分机8052 八千零五十二, "extension 8052" a cardinal, an
+# email address "zhangsan at 一百六十三.com", English room and street numbers cardinals.
+NEW_CUES = [
+    ("分机8052", "zh-CN", "分机 八零五二"),
+    ("联系电话021-64321888转分机号8052", "zh-CN",
+     "联系电话 零二一六四三二一八八八 转分机号 八零五二"),
+    ("extension 8052", "en", "extension eight zero five two"),
+    ("Mr. O'Brien, ext. 8052", "en", "Mr. O'Brien, extension eight zero five two"),
+    ("邮箱：zhangsan@163.com", "zh-CN", "邮箱：zhangsan 艾特 一六三 点 com"),
+    ("发送邮件至service_01@example.com.cn查询", "zh-CN",
+     "发送邮件至 service 下划线 零一 艾特 example 点 com 点 cn 查询"),
+    ("请登录官网www.example.com.cn", "zh-CN", "请登录官网 W W W 点 example 点 com 点 cn"),
+    ("email zhangsan@163.com.", "en", "email zhangsan at one six three dot com."),
+    ("write to li.si-2024@example.com", "en",
+     "write to li dot si dash two zero two four at example dot com"),
+    ("Room 1102, 1589 Century Avenue", "en",
+     "Room eleven oh two, fifteen eighty nine Century Avenue"),
+    ("Suite 305", "en", "Suite three oh five"),
+    ("200 Park Avenue", "en", "two hundred Park Avenue"),
+    ("1100 Nanjing West Road", "en", "eleven hundred Nanjing West Road"),
+    ("2000 Main St.", "en", "two thousand Main St."),
+    ("88 Century Avenue", "en", "eighty eight Century Avenue"),
+    ("Please call our hotline on 95521.", "en",
+     "Please call our hotline on nine five five two one."),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), NEW_CUES)
+def test_extensions_emails_rooms_and_street_numbers(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale"), [
+    ("邮箱：zhangsan@163.com", "zh-CN"), ("分机80521", "zh-CN"),
+    ("Please call our hotline on 95521.", "en"), ("extension 80521", "en"),
+    ("ext. 80521", "en")])
+def test_cued_extensions_emails_and_hotlines_are_not_warned(written, locale):
+    assert list(speech_issues(written, locale)) == []

@@ -108,12 +108,13 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服|尾数|末尾|尾部|结尾|"
+                  "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
                   "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
                   "(?:号码|号|码)?")
 _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
+                  r"extension|ext\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
 # Digits after a cue, with the group separators phone and card numbers are written with
@@ -122,7 +123,7 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
 # closing bracket after the digits closes the text's own bracket: （电话95588）.
 _CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)")
 _ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
-_EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are)\s+)?)"
+_EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are|on|at)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
 # A phone-style number of three or more groups (400-820-8820) is an identifier even uncued, and
 # so is a card or phone number in groups of four after spaces (6222 0201 2345 6789, 138 0013
@@ -617,8 +618,60 @@ def _standard(m: re.Match, locale: str) -> str:
     return said + " "
 
 
-_WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD,)
+# An email address (zhangsan@163.com) or a web address (www.example.com.cn): its words as
+# written, digits one by one, @ 艾特 / "at", . 点 / "dot", _ 下划线 / "underscore", - 横杠 /
+# "dash", www spelled.
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+                    r"|(?<![A-Za-z0-9.@/\-])(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+")
+_ADDRESS_PART = re.compile(r"[A-Za-z]+|\d+|[@._\-+%]|://")
+_ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
+                     "://": "冒号斜杠斜杠"}
+_EN_ADDRESS_SIGNS = {"@": "at", ".": "dot", "_": "underscore", "-": "dash", "+": "plus",
+                     "%": "percent", "://": "colon slash slash"}
 
+
+def _address(m: re.Match, locale: str) -> str:
+    zh = is_zh(locale)
+    signs = _ZH_ADDRESS_SIGNS if zh else _EN_ADDRESS_SIGNS
+    words = []
+    for part in _ADDRESS_PART.findall(m.group(0).rstrip(".")):
+        if part in signs:
+            words.append(signs[part])
+        elif part.isdigit():
+            words.append(spell_digits(part, locale))
+        elif part.lower() in ("www", "http", "https"):
+            words.append(" ".join(part.upper()))
+        else:
+            words.append(part.lower())
+    return " " + " ".join(words) + " " + ("." if m.group(0).endswith(".") else "")
+
+
+_WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD, _EMAIL)
+
+
+# An English room or street number is said as English readers say one (Room 1102 "eleven oh
+# two", 1589 Century Avenue "fifteen eighty nine", 200 Park Avenue "two hundred"), not as a
+# cardinal; five digits or more, one by one.
+_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.|Apartment)\s+(?P<n>\d{1,6})"
+                      r"(?![\d%‰‱]|[.,]\d)")
+_EN_STREET = re.compile(r"(?<![\w.,$¥€£-])(?P<n>\d{1,6})(?=\s+(?:[A-Z][a-z]+\s+){1,3}"
+                        r"(?:Avenue|Ave|Road|Rd|Street|St|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|"
+                        r"Place|Pl|Square|Sq|Highway|Hwy|Court|Ct|Terrace|Parkway)\b)")
+
+
+def _en_house_number(n: str) -> str:
+    """A room or street number as read in English: 7 "seven", 305 "three oh five", 1102
+    "eleven oh two", 1589 "fifteen eighty nine", 200 "two hundred", 2000 "two thousand";
+    five digits or more, or a leading zero, one by one."""
+    if len(n) > 4 or (len(n) > 1 and n[0] == "0"):
+        return spell_digits(n, "en")
+    value = int(n)
+    if value < 100 or value % 1000 == 0:
+        return en_number_words(n)
+    hi, lo = divmod(value, 100)
+    if lo == 0:
+        return en_number_words(str(hi)) + " hundred"
+    return en_number_words(str(hi)) + (" oh " if lo < 10 else " ") + en_number_words(str(lo))
 
 # Circled and other enclosed numbers (① ⑫ ㉑ ❶ ⓫): list markers, said as 第一，/ "one, " (NFKC
 # would make ①② the number 12). Read before folding.
@@ -957,10 +1010,13 @@ def _cued_digits(m: re.Match, locale: str) -> str:
 
 
 def _en_cued_digits(text: str, m: re.Match) -> str:
-    """Digits after a cue, one by one, unless a unit follows ("ends in 3 days")."""
+    """Digits after a cue, one by one, unless a unit follows ("ends in 3 days"); "ext." is
+    said "extension"."""
     if _quantity_follows(text, m.end(), _EN_UNITS):
         return m.group(0)
-    return _cued_digits(m, "en")
+    said = _cued_digits(m, "en")
+    return "extension" + said[len(m.group("cue")):] if m.group("cue").lower().startswith(
+        "ext") else said
 
 
 def _zh_range(m: re.Match) -> str:
@@ -1105,6 +1161,8 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
+    if "@" in text or "www" in text:
+        text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, True), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
@@ -1352,6 +1410,11 @@ def _en_cjk(text: str) -> str:
 
 def _en_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
+    if "@" in text or "www" in text:
+        text = _EMAIL.sub(lambda m: _address(m, "en"), text)
+    text = _EN_ROOM.sub(lambda m: ("Room" if m.group("w") == "Rm." else m.group("w")) + " "
+                        + _en_house_number(m.group("n")), text)
+    text = _EN_STREET.sub(lambda m: _en_house_number(m.group("n")), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, False), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, False), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
@@ -1432,6 +1495,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     电话/手机号/编号/"number", or as a variable ``{x:digits}``).
     """
     zh = is_zh(locale)
+    read = _read_spans(fold_keep_offsets(text))
     for i, ch in enumerate(text):
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
@@ -1440,6 +1504,8 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
     # The symbols no rule turns into words (& is 和 / "and", = is 等于 / "equals", ...).
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
+        if m.start() in read:
+            continue
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
     # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
@@ -1464,7 +1530,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     if zh:
         spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
     else:
-        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?\Z",
+        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
                                  re.IGNORECASE)
     for m in _LEVEL_SIGNED.finditer(fold_keep_offsets(text)):
         said = m.group(0) + m.group("p")
@@ -1473,7 +1539,6 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"-{m.group('p')} for a loss, or {m.group('l')}{m.group('a')}-"
                                f"{m.group('l')}5 for a range of levels")
     units = _ZH_UNITS if zh else _EN_UNITS
-    read = _read_spans(fold_keep_offsets(text))
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
                 _quantity_follows(text, m.end(), units) or \
