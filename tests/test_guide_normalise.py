@@ -1331,3 +1331,22 @@ def test_extensions_emails_rooms_and_street_numbers(written, locale, spoken):
     ("ext. 80521", "en")])
 def test_cued_extensions_emails_and_hotlines_are_not_warned(written, locale):
     assert list(speech_issues(written, locale)) == []
+
+
+# Roman numerals of account classes: Ⅰ类 was "I类" (the letter), II类户 "I I 类户".
+ROMAN = [
+    ("请绑定本人Ⅰ类银行账户", "zh-CN", "请绑定本人一类银 hang2 账户"),
+    ("II类户", "zh-CN", "二类户"),
+    ("Ⅲ类账户", "zh-CN", "三类账户"),
+    ("III类户", "zh-CN", "三类户"),
+    ("Ⅱ级", "zh-CN", "二级"),
+    ("IV期", "zh-CN", "四期"),
+    ("a Class II account", "en", "a Class two account"),
+    ("a Type Ⅰ account", "en", "a Type one account"),
+    ("World War Ⅱ", "en", "World War two"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), ROMAN)
+def test_roman_numerals_of_account_classes(written, locale, spoken):
+    assert speakable(written, locale) == spoken

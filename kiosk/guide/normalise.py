@@ -688,6 +688,24 @@ def _circled(text: str, zh: bool) -> str:
     return _CIRCLED.sub(sub, text)
 
 
+# Roman numerals: the Unicode ones (Ⅰ Ⅱ Ⅲ ⅳ, read before NFKC makes them letters), and I to
+# VIII in capitals before 类 / 级 / 期 / 型 / 档 (II类户 二类户) or after Class / Type / Tier /
+# Category / Level / Phase / Grade ("Class II" "Class two"): numbers, never letters.
+_ROMAN_SIGNS = re.compile("[\u2160-\u217f]")
+_ROMAN_VALUES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8}
+_ZH_ROMAN = re.compile(r"(?<![A-Za-z])(?P<r>VI{0,3}|I{1,3}|IV)(?=\s*(?:类|级|期|型|档))")
+_EN_ROMAN = re.compile(r"\b(?P<w>Class|Type|Category|Tier|Level|Phase|Grade)\s+"
+                       r"(?P<r>VI{0,3}|I{1,3}|IV)\b")
+
+
+def _roman_signs(text: str, zh: bool) -> str:
+    def sub(m: re.Match) -> str:
+        n = str(int(unicodedata.numeric(m.group(0))))
+        return zh_cardinal(n) if zh else f" {en_number_words(n)} "
+
+    return _ROMAN_SIGNS.sub(sub, text)
+
+
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
 _T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 # *ST (a stock under delisting risk warning): the star is said, 星 / "star".
@@ -1161,6 +1179,7 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
+    text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "www" in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
@@ -1410,6 +1429,8 @@ def _en_cjk(text: str) -> str:
 
 def _en_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
+    text = _EN_ROMAN.sub(lambda m: m.group("w") + " "
+                         + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "www" in text:
         text = _EMAIL.sub(lambda m: _address(m, "en"), text)
     text = _EN_ROOM.sub(lambda m: ("Room" if m.group("w") == "Rm." else m.group("w")) + " "
@@ -1476,6 +1497,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
                          f"{max_chars} per prompt: split it into shorter prompts")
     if _CIRCLED.search(text):
         text = _circled(text, is_zh(locale))
+    if _ROMAN_SIGNS.search(text):
+        text = _roman_signs(text, is_zh(locale))
     text = _fold_commas(_powers(text, is_zh(locale)))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
