@@ -1350,3 +1350,45 @@ ROMAN = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), ROMAN)
 def test_roman_numerals_of_account_classes(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Names in the running script were read by the characters' common readings (单明 dān, 曾庆红
+# céng, 覃海洋 tán), 隗 had no surname reading, 卜 of 阿卜杜 was bo, a Latin name in Mandarin was
+# read as pinyin; STAR Market was spelled and SEHK said as a word.
+NAMES = [
+    ("客户经理单明（工号00852）", "zh-CN", "客户经理 shàn 明(工号 零零八五二)"),
+    ("客户经理：曾庆红，解晓东，仇晓宇，覃海洋，区志航", "zh-CN",
+     "客户经理：zēng 庆红，xiè 晓东，qiú 晓宇，qín 海洋，ōu 志航"),
+    ("投资者覃晓璇、单田芳、仇英已完成风险测评。", "zh-CN",
+     "投资者 qín 晓璇、shàn 田芳、qiú 英已完成风险测评。"),
+    ("联系人：黄晓明、单田芳", "zh-CN", "联系人：黄晓明、shàn 田芳"),
+    ("请曾先生确认", "zh-CN", "请 zēng 先生确认"),
+    ("您好，单明女士", "zh-CN", "您好，shàn 明女士"),
+    # not a name: 曾 as "once", 单 as "single", 解 as "explain"
+    ("客户曾表示同意", "zh-CN", "客户曾表示同意"),
+    ("客户单笔买入不超过一万元", "zh-CN", "客户单笔买入不超过一万元"),
+    ("投资者解释说，", "zh-CN", "投资者解释说，"),
+    ("经办人：隗嚣", "zh-CN", "经办人：wěi 嚣"),
+    ("客户姓名：José García", "zh-CN", "客户姓名：J O S E，G A R C I A"),
+    ("客户姓名：Anna-Lena Müller；国籍：德国", "zh-CN",
+     "客户姓名：A N N A，L E N A，M U L L E R；国籍：德国"),
+    ("STAR Market shares", "en", "Star Market shares"),
+    ("SZSE, SSE, SEHK and HKEX", "en", "S Z S E, S S E, S E H K and H K E X"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), NAMES)
+def test_names_in_the_running_script(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("name", "locale", "spoken"), [
+    ("隗嚣", "zh-CN", "wěi 嚣"), ("隗嚣", "en", "Wei Xiao"),
+    ("José García", "zh-CN", "J O S E，G A R C I A"), ("José García", "en", "José García")])
+def test_name_variables_new_surnames_and_latin_names(name, locale, spoken):
+    assert read_variable(name, "name", locale) == spoken
+
+
+def test_abudu_is_read_bu3():
+    said = speakable(read_variable("阿卜杜热合曼·买买提明", "name", "zh-CN"), "zh-CN")
+    assert "bu3" in said and "bo" not in said

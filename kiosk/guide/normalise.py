@@ -57,6 +57,7 @@ from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     zh_cardinal,
+    zh_is_word,
     zh_phrase_readings,
     zh_reading,
     zh_surname,
@@ -330,11 +331,31 @@ def read_name(value: str, locale: str) -> str:
                             else m.group(0), value.strip())
     if not is_zh(locale):
         return _en_name(text)
+    if _LATIN_LETTER.search(text):
+        return _zh_latin_name(text)
     found = zh_surname(text)
     if found is None:
         return text
     surname, reading = found
     return f"{reading} {text[len(surname):]}".strip()
+
+
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+
+
+def _zh_latin_name(name: str) -> str:
+    """A name in Latin letters in a Mandarin prompt, spelled letter by letter, a pause between
+    its words (José García -> J O S E，G A R C I A): the Mandarin voice would read José as
+    pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts are kept."""
+    words = []
+    for word in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name):
+        plain = "".join(c for c in unicodedata.normalize("NFKD", word)
+                        if not unicodedata.combining(c) and c not in "'’.")
+        if plain and all(c.isascii() and c.isalpha() for c in plain):
+            words.append(" ".join(plain.upper()))
+        elif word:
+            words.append(word)
+    return "，".join(words)
 
 
 def _en_syllables(chars: str) -> str:
@@ -706,6 +727,96 @@ def _roman_signs(text: str, zh: bool) -> str:
     return _ROMAN_SIGNS.sub(sub, text)
 
 
+# Names in the running script, read with their surname's reading (客户经理单明 shàn 明, 曾庆红
+# zēng): a name of two to four characters right after a role word (客户经理, 经办人, 联系人,
+# 客户, 投资者, 姓名 ...) that ends where the text pauses (punctuation, a space, the end, 先生 /
+# 女士), and every name after it in a list (、，和); a later name of a list may run on (仇英已
+# 完成). A name before 先生 / 女士 after a pause (您好，单明女士), and one surname alone before
+# them (请曾先生). A two-character word of pypinyin's phrase table (单方, 曾经) is no name. A
+# Latin name after 姓名 or a role word and a colon is spelled (``_zh_latin_name``).
+_ZH_NAME_ROLE = re.compile(r"(?:客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
+                           r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者)"
+                           r"[:：\s]*")
+_ZH_NAME_END = re.compile(r"\Z|[，,、。.；;:：！？!?()（）\[\]【】\s\"“”'‘’《》]"
+                          r"|先生|女士|同志|老师")
+_ZH_NAME_SEP = re.compile(r"[，,、]|和|及|与")
+_ZH_MR = re.compile("先生|女士")
+_LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*"
+                         r"(?: [A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*)*")
+_NOT_BEFORE_MR = frozenset("那么都过能")  # 那先生: "that gentleman"
+
+
+def _cjk_run(text: str, a: int, b: int) -> bool:
+    return 0 <= a < b <= len(text) and all(_CJK.match(c) for c in text[a:b])
+
+
+def _zh_name_at(text: str, p: int, in_list: bool) -> int | None:
+    """Where a name starting at ``p`` ends, or None (see _ZH_NAME_ROLE's comment)."""
+    sizes = (4, 3, 2) if text[p:p + 2] in ZH_COMPOUND_SURNAMES else (3, 2)
+    for n in sizes:
+        if _cjk_run(text, p, p + n) and _ZH_NAME_END.match(text, p + n) and \
+                not zh_is_word(text[p:p + 2]):
+            return p + n
+    if in_list and _cjk_run(text, p, p + 2) and zh_surname(text[p:p + 2]) is not None and \
+            not zh_is_word(text[p:p + 2]):
+        return p + 2
+    return None
+
+
+def _zh_said_name(text: str, a: int, b: int) -> str:
+    found = zh_surname(text[a:b])
+    if found is None:
+        return text[a:b]
+    lead = " " if a and (_CJK.match(text[a - 1]) or text[a - 1].isalnum()) else ""
+    return f"{lead}{found[1]} {text[a + len(found[0]):b]}"
+
+
+def _zh_names(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _ZH_NAME_ROLE.finditer(text):
+        if m.start() < pos:
+            continue
+        p = m.end()
+        latin = _LATIN_NAME.match(text, p)
+        if latin and re.search("[a-z]", latin.group(0)) and \
+                ("姓名" in m.group(0) or ":" in m.group(0) or "：" in m.group(0)):
+            out += [text[pos:p], _zh_latin_name(latin.group(0))]
+            pos = latin.end()
+            continue
+        in_list = False
+        while p < len(text):
+            end = _zh_name_at(text, p, in_list)
+            if end is None:
+                break
+            out += [text[pos:p], _zh_said_name(text, p, end)]
+            pos, in_list = end, True
+            sep = _ZH_NAME_SEP.match(text, end)
+            if sep is None:
+                break
+            p = sep.end()
+    out.append(text[pos:])
+    text = "".join(out)
+    if "先生" not in text and "女士" not in text:
+        return text
+    out, pos = [], 0
+    for m in _ZH_MR.finditer(text):
+        q = m.start()
+        for n in (3, 2, 1):
+            a = q - n
+            if a < pos or not _cjk_run(text, a, q) or zh_surname(text[a:q]) is None:
+                continue
+            if n == 1 and text[a] in _NOT_BEFORE_MR:
+                continue
+            if n > 1 and (zh_is_word(text[a:a + 2]) or a and _CJK.match(text[a - 1])):
+                continue
+            out += [text[pos:a], _zh_said_name(text, a, q)]
+            pos = q
+            break
+    out.append(text[pos:])
+    return "".join(out)
+
+
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
 _T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 # *ST (a stock under delisting risk warning): the star is said, 星 / "star".
@@ -752,11 +863,11 @@ _ACRONYM = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z]{2,})(?P<s>s?)(?![A-Za-z])")
 KNOWN_ACRONYMS = frozenset("""
     AI AML API APP ATM BSE CDR CEO CFO CNY CPI CSRC CTO EPS ESG ETF EU EUR FAQ FOF GBP GDP HK HKD
     ID IPO IRR JPY KYC LOF LPR NAV NEEQ OK OTP PB PC PDF PE PIN PMI PPI QDII QFII QR REIT RMB
-    ROE ROI RQFII SMS SSE ST SZSE TV UK UN URL USB USD VIP""".split())
+    ROE ROI RQFII SEHK SFC SMS SSE ST SZSE TV UK UN URL USB USD VIP""".split())
 # Short English words a notice writes in capitals (NOTE, RISK, HELLO): read as words. The
 # voice's own dictionary is not reachable without running it, so this is the cheap list.
 COMMON_WORDS = frozenset("""
-    AN AM AS AT BE BY DO GO HE IF IN IS ME MY NO OF ON OR SO TO UP WE
+    AN AM AS AT BE BY DO GO HE IF IN IS ME MY NO OF ON OR SO TO UP WE STAR
     ACT ADD AGE AGO ALL AND ANY ARE ASK BAD BIG BUT BUY CAN DAY DUE END FAX FEE FOR GET HAS
     HER HIM HIS HOW ITS LAW LET LOW MAY NEW NOT NOW OFF OLD ONE OUR OUT OWN PAY PUT SEE SET
     SHE SIT TAX THE TOO TOP TRY TWO USE WAY WHO WHY WIN YES YET YOU
@@ -1179,6 +1290,7 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
+    text = _zh_names(text)
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "www" in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
@@ -1229,12 +1341,12 @@ def _zh_speakable(text: str) -> str:
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
-    text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1)], _zh_cjk(text))
+    text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1) or m.group(2)], _zh_cjk(text))
     return re.sub(r"\s+([，；：！？。])", r"\1", text)
 
 
 _ZH_PAUSES = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
-_ZH_PAUSE = re.compile(r"(?<![0-9A-Za-z])([,;:!?])\s*")
+_ZH_PAUSE = re.compile(r"(?<![0-9A-Za-z])([,;:!?])\s*|(?<=[A-Za-z])(;)\s*")
 
 
 def _zh_date_iso(m: re.Match) -> str:
