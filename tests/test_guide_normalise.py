@@ -354,7 +354,7 @@ def test_identifiers_written_with_separators_or_named_otherwise(written, locale,
     ("1,234.50元", "zh-CN", "一千二百三十四点五元"),
     ("2.50万元", "zh-CN", "二点五万元"),
     ("RMB 100", "zh-CN", "一百元"),
-    ("3.50%", "zh-CN", "百分之三点五零"),  # not money: every written digit is said
+    ("3.50%", "zh-CN", "百分之三点五"),  # speakable/6: trailing zeros unsaid, as in money
 ])
 def test_money(written, locale, spoken):
     assert speakable(written, locale) == spoken
@@ -1392,3 +1392,40 @@ def test_name_variables_new_surnames_and_latin_names(name, locale, spoken):
 def test_abudu_is_read_bu3():
     said = speakable(read_variable("阿卜杜热合曼·买买提明", "name", "zh-CN"), "zh-CN")
     assert "bu3" in said and "bo" not in said
+
+
+# English abbreviations were said as words or letters: "jan", "mar", "mon to fry", "no one",
+# "art", "H R S", "b n".
+ABBREVIATIONS = [
+    ("The fund was launched on Jan 5, 2021.", "en", "The fund was launched on January 5, 2021."),
+    ("from 1 Jan to 31 Mar 2025", "en", "from 1 January to 31 March 2025"),
+    ("on Sept. 30", "en", "on September 30"),
+    ("from Mon. to Fri.", "en", "from Monday to Friday."),
+    ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine o'clock to five p m"),
+    ("No. 1 Century Avenue", "en", "number one Century Avenue"),
+    ("per Art. 88 of the law", "en", "per Article 88 of the law"),
+    ("in 2 hrs", "en", "in 2 hours"),
+    ("within 1 hr", "en", "within 1 hour"),
+    ("30 mins", "en", "30 minutes"),
+    ("assets of 100 bn", "en", "assets of 100 billion"),
+    ("$1.5 bn", "en", "1.5 billion dollars"),
+    ("1.20% p.a.", "en", "1.2% per annum"),
+    ("I saw the sun", "en", "I saw the sun"),
+    ("Mar 2025", "en", "March 2025"),
+    ("Mon. to Fri. each week", "en", "Monday to Friday each week"),
+    ("a Sat phone", "en", "a Sat phone"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), ABBREVIATIONS)
+def test_english_abbreviations(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("本基金管理费率为1.20%/年", "zh-CN", "本基金管理费率为百分之一点二每年"),
+    ("10.00%", "zh-CN", "百分之十"), ("0.050‰", "zh-CN", "千分之零点零五"),
+    ("a fee of 1.20%", "en", "a fee of 1.2%"), ("10.00%", "en", "10%"),
+    ("0.025%", "zh-CN", "百分之零点零二五")])
+def test_percentages_drop_trailing_zeros_as_amounts_do(written, locale, spoken):
+    assert speakable(written, locale) == spoken

@@ -709,6 +709,58 @@ def _circled(text: str, zh: bool) -> str:
     return _CIRCLED.sub(sub, text)
 
 
+# English abbreviations said as the words they stand for: a month next to a number (Jan 5,
+# 1 Jan, Sept. 30: January ...), a weekday with its dot or in a range (Mon. Fri., Mon-Fri:
+# Monday to Friday), No. / Art. / Sec. before a number (number, Article, Section), a unit after
+# a number (hrs hours, hr hour, mins, secs, yrs, mths; bn billion, mn million), p.a. (per
+# annum). An abbreviation's dot is dropped, except at the end of the text.
+_EN_MONTH_ABBR = {m[:3]: m for m in EN_MONTHS if len(m) > 3} | {"Sept": "September"}
+_MON = r"(?P<m>Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)"
+_EN_MONTH_SHORT = re.compile(rf"\b{_MON}\b(?:\.(?!\d))?(?=\s*\d)"
+                             rf"|(?<=\d)(?P<s>\s+){_MON.replace('?P<m>', '?P<m2>')}\b\.?")
+_EN_DAYS = {"Mon": "Monday", "Tue": "Tuesday", "Tues": "Tuesday", "Wed": "Wednesday",
+            "Thu": "Thursday", "Thur": "Thursday", "Thurs": "Thursday", "Fri": "Friday",
+            "Sat": "Saturday", "Sun": "Sunday"}
+_DAY = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)"
+_EN_DAY_RANGE = re.compile(rf"\b(?P<a>{_DAY})\b\.?\s*(?:-|to|through)\s*(?P<b>{_DAY})\b\.?")
+_EN_DAY_DOT = re.compile(rf"\b(?P<a>{_DAY})\.")
+_EN_BEFORE_NUMBER = re.compile(r"\b(?P<w>No|no|Art|Arts|Sec|Para)\.\s*(?=\d)")
+_EN_BEFORE_WORDS = {"No": "number", "no": "number", "Art": "Article", "Arts": "Articles",
+                    "Sec": "Section", "Para": "paragraph"}
+_EN_UNIT_ABBR = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*"
+                           r"(?P<u>hrs?|mins?|secs?|yrs?|mths?|bn|mn)\b\.?")
+_EN_UNIT_WORDS = {"hr": "hour", "min": "minute", "sec": "second", "yr": "year", "mth": "month"}
+_PER_ANNUM = re.compile(r"(?<![A-Za-z])p\.\s?a\.")
+
+
+def _end_dot(m: re.Match) -> str:
+    return "." if m.group(0).endswith(".") and m.end() == len(m.string) else ""
+
+
+# A percentage's trailing zeros are not said, as an amount's are not (1.20% 百分之一点二,
+# "1.2%"; 10.00% 百分之十).
+_PERCENT_DECIMALS = re.compile(r"(?<![\d.])\d+\.\d+(?=\s*[%‰‱])")
+
+
+def _en_unit_abbr(m: re.Match) -> str:
+    n, u = m.group("n"), m.group("u").rstrip("s") if m.group("u") not in ("bn", "mn") else \
+        m.group("u")
+    if u in ("bn", "mn"):
+        return f"{n} {'billion' if u == 'bn' else 'million'}"
+    return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}"
+
+
+def _en_abbreviations(text: str) -> str:
+    text = _EN_MONTH_SHORT.sub(lambda m: (m.group("s") or "") + _EN_MONTH_ABBR[
+        m.group("m") or m.group("m2")] + _end_dot(m), text)
+    text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
+                             + _end_dot(m), text)
+    text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
+    text = _EN_BEFORE_NUMBER.sub(lambda m: _EN_BEFORE_WORDS[m.group("w")] + " ", text)
+    text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
+    return _PER_ANNUM.sub("per annum", text)
+
+
 # Roman numerals: the Unicode ones (Ⅰ Ⅱ Ⅲ ⅳ, read before NFKC makes them letters), and I to
 # VIII in capitals before 类 / 级 / 期 / 型 / 档 (II类户 二类户) or after Class / Type / Tier /
 # Category / Level / Phase / Grade ("Class II" "Class two"): numbers, never letters.
@@ -1160,7 +1212,7 @@ _ZH_PER = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
 
 def _zh_percent(m: re.Match) -> str:
     sign = {"-": "负", "\u2212": "负", "+": "正", "±": "正负"}.get(m.group("sign") or "", "")
-    return sign + _ZH_PER[m.group("unit")] + _zh_number(m.group("n"))
+    return sign + _ZH_PER[m.group("unit")] + _zh_number(_trim_decimals(m.group("n")))
 
 
 def _trim_decimals(n: str) -> str:
@@ -1541,6 +1593,8 @@ def _en_cjk(text: str) -> str:
 
 def _en_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
+    text = _en_abbreviations(text)
+    text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
     text = _EN_ROMAN.sub(lambda m: m.group("w") + " "
                          + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "www" in text:
