@@ -1429,3 +1429,32 @@ def test_english_abbreviations(written, locale, spoken):
     ("0.025%", "zh-CN", "百分之零点零二五")])
 def test_percentages_drop_trailing_zeros_as_amounts_do(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Symbols: a minus between two words of a formula was silent, Greek letters were read as Greek
+# ("vita"), and a % standing alone as a unit label was the English "percent".
+SYMBOLS = [
+    ("期末净值－期初净值", "zh-CN", "期末净值减期初净值"),
+    ("年化收益率＝（期末净值－期初净值）÷期初净值", "zh-CN",
+     "年化收益率等于(期末净值减期初净值)除以期初净值"),
+    ("收益=卖出金额-买入金额-费用", "zh-CN", "收益等于卖出金额减买入金额减费用"),
+    ("gain = sales - purchases - fees", "en", "gain equals sales minus purchases minus fees"),
+    ("β系数1.2", "zh-CN", "贝塔系数一点二"),
+    ("α收益", "zh-CN", "阿尔法收益"),
+    ("a beta (β) of 1.2 and α of 3%", "en", "a beta (beta) of 1.2 and alpha of 3%"),
+    ("单位：%", "zh-CN", "单位：百分比"),
+    ("收益率（%）", "zh-CN", "收益率(百分比)"),
+    ("单位：‰", "zh-CN", "单位：千分比"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), SYMBOLS)
+def test_formula_minus_greek_letters_and_a_lone_percent(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+def test_a_hyphen_between_words_outside_a_formula_is_warned():
+    issues = list(speech_issues("北京-上海航线", "zh-CN"))
+    assert len(issues) == 1 and issues[0].offset == 2 and "减" in issues[0].message
+    assert list(speech_issues("收益=卖出金额-买入金额", "zh-CN")) == []
+    assert list(speech_issues("期末净值－期初净值", "zh-CN")) == []

@@ -709,6 +709,44 @@ def _circled(text: str, zh: bool) -> str:
     return _CIRCLED.sub(sub, text)
 
 
+# A minus between two words (期末净值－期初净值, 收益=卖出金额-买入金额-费用): 减 / "minus".
+# The full-width minus (U+FF0D, the Chinese keyboard's) or U+2212 between words always is
+# one; an ASCII hyphen between Chinese words only in a formula, a sentence with = ÷ ×
+# (elsewhere, 北京-上海, it is silent and ``speech_issues`` warns); in English a spaced hyphen
+# between words in a sentence with =.
+_WORD_END = "\u4e00-\u9fff\u3400-\u4dbf)）A-Za-z"
+_WORD_START = "\u4e00-\u9fff\u3400-\u4dbf(（A-Za-z"
+_WIDE_MINUS = re.compile(rf"(?<=[{_WORD_END}])\s*[\uff0d\u2212]\s*(?=[{_WORD_START}])")
+_MINUS_SIGN_BETWEEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)A-Za-z])\s*\u2212\s*"
+                                 r"(?=[\u4e00-\u9fff\u3400-\u4dbf(A-Za-z])")
+_SENTENCE = re.compile(r"[^。；;！？!?]+")
+_FORMULA = re.compile(r"[=÷×]")
+_ZH_WORD_HYPHEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)])-"
+                             r"(?=[\u4e00-\u9fff\u3400-\u4dbf(])")
+_EN_WORD_HYPHEN = re.compile(r"(?<=[A-Za-z)]) - (?=[A-Za-z(])")
+
+
+def _formula_minus(text: str, zh: bool) -> str:
+    text = _MINUS_SIGN_BETWEEN.sub("减" if zh else " minus ", text)
+    hyphen = _ZH_WORD_HYPHEN if zh else _EN_WORD_HYPHEN
+    if "-" not in text or not _FORMULA.search(text):
+        return text
+    return _SENTENCE.sub(lambda m: hyphen.sub("减" if zh else " minus ", m.group(0))
+                         if _FORMULA.search(m.group(0)) else m.group(0), text)
+
+
+# Greek letters as their names (β系数 贝塔系数, "beta"); µ and μ are left to the unit rules.
+_GREEK = {"α": ("阿尔法", "alpha"), "β": ("贝塔", "beta"), "γ": ("伽马", "gamma"),
+          "δ": ("德尔塔", "delta"), "Δ": ("德尔塔", "delta"), "ε": ("艾普西龙", "epsilon"),
+          "θ": ("西塔", "theta"), "λ": ("兰姆达", "lambda"), "π": ("派", "pi"),
+          "ρ": ("肉", "rho"), "σ": ("西格玛", "sigma"), "Σ": ("西格玛", "sigma"),
+          "τ": ("陶", "tau"), "φ": ("斐", "phi"), "ω": ("欧米伽", "omega"),
+          "Ω": ("欧米伽", "omega")}
+_GREEK_LETTER = re.compile(f"[{''.join(_GREEK)}]")
+# A % or ‰ standing alone, as a unit label (单位：%, 收益率（%）): 百分比 / 千分比.
+_ZH_LONE_PERCENT = re.compile("[%‰]")
+
+
 # English abbreviations said as the words they stand for: a month next to a number (Jan 5,
 # 1 Jan, Sept. 30: January ...), a weekday with its dot or in a range (Mon. Fri., Mon-Fri:
 # Monday to Friday), No. / Art. / Sec. before a number (number, Article, Section), a unit after
@@ -1381,6 +1419,7 @@ def _zh_speakable(text: str) -> str:
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
+    text = _ZH_LONE_PERCENT.sub(lambda m: "百分比" if m.group(0) == "%" else "千分比", text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
     text = _PLUS_BETWEEN.sub("加", text)
     text = _SIGNED.sub(_zh_signed, text)
@@ -1665,11 +1704,19 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _circled(text, is_zh(locale))
     if _ROMAN_SIGNS.search(text):
         text = _roman_signs(text, is_zh(locale))
+    if "\uff0d" in text:
+        text = _WIDE_MINUS.sub("\u2212", text)
     text = _fold_commas(_powers(text, is_zh(locale)))
+    if _GREEK_LETTER.search(text):
+        i = 0 if is_zh(locale) else 1
+        text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
+                                 f" {_GREEK[m.group(0)][1]} ", text)
+    text = _formula_minus(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
+    text = re.sub(r"\( +", "(", text)
     return re.sub(r" {2,}", " ", text).strip()
 
 
@@ -1721,6 +1768,14 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     else:
         spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
                                  re.IGNORECASE)
+    if zh and "-" in text:
+        for sentence in _SENTENCE.finditer(text):
+            if _FORMULA.search(sentence.group(0)):
+                continue
+            for m in _ZH_WORD_HYPHEN.finditer(sentence.group(0)):
+                at = sentence.start() + m.start()
+                yield Issue(at, f"the hyphen in {text[max(0, at - 2):at + 3]} is not said; "
+                                "write 减 for a minus, 至 or 到 for a range, or —— for a pause")
     for m in _LEVEL_SIGNED.finditer(fold_keep_offsets(text)):
         said = m.group(0) + m.group("p")
         yield Issue(m.start(), f"{said} is read as level {m.group('l')}{m.group('a')}, then "
