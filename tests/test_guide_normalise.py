@@ -1458,3 +1458,17 @@ def test_a_hyphen_between_words_outside_a_formula_is_warned():
     assert len(issues) == 1 and issues[0].offset == 2 and "减" in issues[0].message
     assert list(speech_issues("收益=卖出金额-买入金额", "zh-CN")) == []
     assert list(speech_issues("期末净值－期初净值", "zh-CN")) == []
+
+
+def test_star_st_is_not_warned_but_a_lone_star_is():
+    assert list(speech_issues("风险警示股票（ST、*ST）", "zh-CN")) == []
+    assert list(speech_issues("Stocks under risk warning (ST and *ST)", "en")) == []
+    assert [i.offset for i in speech_issues("注*：见附件", "zh-CN")] == [1]
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_control_characters_never_reach_the_voice(locale):
+    said = speakable("费率\x000.15%\x07，尾号\x1b[31m105X\x1b[0m\r\n\t\u200b\u202e客服\ufeff95588"
+                     "\u2028end\x7f\x85", locale)
+    assert not [c for c in said if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    assert speakable("尾号\x1b[31m105X\x1b[0m", "zh-CN") == "尾号 一零五 X"

@@ -1689,6 +1689,23 @@ def _en_speakable(text: str) -> str:
 # --------------------------------------------------------------------------- public
 
 
+# Control and format characters never reach the voice: an ANSI escape sequence (ESC [ 31 m) is
+# dropped whole, line and paragraph separators and C0/C1 whitespace controls are spaces, and
+# every other control (Cc, NUL included) or format (Cf: zero-width, bidi, BOM) character is
+# dropped, before any rule reads the text (尾号 ESC[31m105X is 尾号105X).
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+_CONTROL_SPACE = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` with control and format characters removed (ANSI escape sequences whole;
+    tabs, line breaks and U+2028/U+2029 as spaces). Linear in the text."""
+    if "\x1b" in text:
+        text = _ANSI_ESCAPE.sub("", text)
+    text = _CONTROL_SPACE.sub(" ", text)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -> str:
     """The text the voice should get for the written ``text`` in ``locale`` (pure, ~0.1 ms).
 
@@ -1704,6 +1721,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _circled(text, is_zh(locale))
     if _ROMAN_SIGNS.search(text):
         text = _roman_signs(text, is_zh(locale))
+    text = strip_controls(text)
     if "\uff0d" in text:
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _fold_commas(_powers(text, is_zh(locale)))
@@ -1740,7 +1758,8 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
     # The symbols no rule turns into words (& is 和 / "and", = is 等于 / "equals", ...).
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
-        if m.start() in read:
+        if m.start() in read or _STAR_ST.match(text, m.start()) or \
+                text[m.start():m.start() + 2] == "**" or text[m.start() - 1:m.start()] == "*":
             continue
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
