@@ -42,8 +42,14 @@ outside its dictionary as its code point. The passes below, in order, fix each c
 
 Flow variables are read by their declared reading (``{id_last4:digits}``, ``{name}`` as a
 name with its surname's reading): see ``read_variable``. Every rule is linear in the length of
-the text, which is capped at MAX_SPEAKABLE_CHARS. ``speakable`` costs well under 1 ms per
-prompt (docs/flows.md, "What the guide says").
+the text, which is capped at MAX_SPEAKABLE_CHARS. ``speakable`` costs about 1 ms per prompt
+(the first call in a process about a second more, loading pypinyin's and cn2an's tables:
+docs/flows.md, "What the guide says"). Control and format characters are removed first
+(``strip_controls``). speakable/6 added standards (GB/T 35273-2020), circled list markers,
+years without 年 (2024末, 2025H1, FY2024, 〔2017〕), 分机 / extension cues, email addresses,
+English room and street numbers, Roman numerals of account classes, names in the running
+script after a role word, English abbreviations (Jan, Mon., No., Art., hrs, bn), a minus
+between words, Greek letters and a lone %.
 """
 
 from __future__ import annotations
@@ -1707,7 +1713,8 @@ def strip_controls(text: str) -> str:
 
 
 def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -> str:
-    """The text the voice should get for the written ``text`` in ``locale`` (pure, ~0.1 ms).
+    """The text the voice should get for the written ``text`` in ``locale`` (pure; about 1 ms
+    per prompt, the first call in a process about a second more).
 
     Mandarin for zh*/cmn* locales, English rules otherwise. Every rule is linear in the
     length of the text. Raises ValueError for a text longer than ``max_chars`` characters
