@@ -1472,3 +1472,7 @@ def test_control_characters_never_reach_the_voice(locale):
                      "\u2028end\x7f\x85", locale)
     assert not [c for c in said if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
     assert speakable("尾号\x1b[31m105X\x1b[0m", "zh-CN") == "尾号 一零五 X"
+
+
+def test_abudu_in_english_is_abdu_with_bu():
+    assert read_variable("阿卜杜热合曼·买买提明", "name", "en") == "Abudureheman Maimaitiming"

@@ -365,8 +365,10 @@ def _zh_latin_name(name: str) -> str:
 
 
 def _en_syllables(chars: str) -> str:
-    """Chinese characters as one capitalised toneless pinyin word: 国藩 -> Guofan."""
-    readings = (zh_reading(c) for c in chars)
+    """Chinese characters as one capitalised toneless pinyin word: 国藩 -> Guofan (a word's
+    reading where it has one: 阿卜杜 Abudu)."""
+    readings = (p or zh_reading(c) for c, p in zip(chars, zh_phrase_readings(chars),
+                                                     strict=True))
     word = "".join(re.sub(r"\d", "", r).replace("v", "ü") for r in readings if r)
     return word.capitalize()
 
