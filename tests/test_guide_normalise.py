@@ -1476,3 +1476,7 @@ def test_control_characters_never_reach_the_voice(locale):
 
 def test_abudu_in_english_is_abdu_with_bu():
     assert read_variable("阿卜杜热合曼·买买提明", "name", "en") == "Abudureheman Maimaitiming"
+
+
+def test_zhaopian_is_not_read_pian1():
+    assert "pian1" not in speakable("照片大小不超过2MB", "zh-CN")
