@@ -354,7 +354,7 @@ def test_identifiers_written_with_separators_or_named_otherwise(written, locale,
     ("1,234.50元", "zh-CN", "一千二百三十四点五元"),
     ("2.50万元", "zh-CN", "二点五万元"),
     ("RMB 100", "zh-CN", "一百元"),
-    ("3.50%", "zh-CN", "百分之三点五零"),  # not money: every written digit is said
+    ("3.50%", "zh-CN", "百分之三点五"),  # speakable/6: trailing zeros unsaid, as in money
 ])
 def test_money(written, locale, spoken):
     assert speakable(written, locale) == spoken
@@ -1230,3 +1230,253 @@ MONEY_RANGES = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), MONEY_RANGES)
 def test_ranges_of_amounts_multiples_and_ratios(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Round 4 (#15): citations and numbered clauses. A standard's number and year were a number,
+# a minus and a cardinal (G B 一一六四三负一千九百九十九; GB/T "G B 或T"), a circled list marker a
+# number (①②③ 一百二十三; ②本人 两本人), and 3x-5x "three ex five ex".
+CITATIONS = [
+    ("GB 11643-1999", "zh-CN", "G B 一一六四三 一九九九"),
+    ("依据GB/T 35273-2020", "zh-CN", "依据 G B T 三五二七三 二〇二〇"),
+    ("JR/T 0171-2020《个人金融信息保护技术规范》", "zh-CN",
+     "J R T 零一七一 二〇二〇 《个人金融信息保护技术规范》"),
+    ("GB/T 1.1-2020", "zh-CN", "G B T 一点一 二〇二〇"),
+    ("GB 3100-93", "zh-CN", "G B 三一零零 九三"),
+    ("ISO/IEC 27001:2013", "zh-CN", "I S O I E C 二七零零一 二〇一三"),
+    ("GB 11643-1999", "en", "G B one one six four three, nineteen ninety nine"),
+    ("see GB/T 35273-2020.", "en", "see G B T three five two seven three, twenty twenty."),
+    ("ISO 9001:2015", "en", "I S O nine zero zero one, twenty fifteen"),
+    ("①本人已阅读风险揭示书；②本人自愿开户。", "zh-CN",
+     "第一，本人已阅读风险揭示书；第二，本人自愿开户。"),
+    ("①②③", "zh-CN", "第一，第二，第三"),
+    ("⑫本人承诺", "zh-CN", "第十二，本人承诺"),
+    ("① I have read it; ② I agree.", "en", "one, I have read it; two, I agree."),
+    ("3x-5x leverage", "en", "3 to 5 times leverage"),
+    ("2x leverage", "en", "2 times leverage"),
+    ("杠杆3x-5x", "zh-CN", "杠 gan3 三到五倍"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), CITATIONS)
+def test_standards_circled_list_markers_and_multiples(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize("written", ["GB 11643-1999", "依据GB/T 35273-2020", "①②③"])
+def test_citations_are_not_warned(written):
+    assert list(speech_issues(written, "zh-CN")) == []
+
+
+# Years written without 年 were cardinals: （2019修订） 两千零一十九修订, 〔2017〕14号, 2024末,
+# 2025H1 两千零二十五H一, FY2024 "F Y two zero two four".
+BARE_YEARS = [
+    ("《证券法》（2019修订）", "zh-CN", "《证券法》(二〇一九修订)"),
+    ("《证券法》（2019年修订）", "zh-CN", "《证券法》(二〇一九年修订)"),
+    ("证监发〔2017〕14号", "zh-CN", "证监发〔二〇一七〕十四号"),
+    ("证监发[2017]14号", "zh-CN", "证监发[二〇一七]十四号"),
+    ("截至2024末", "zh-CN", "截至二〇二四末"),
+    ("2023底", "zh-CN", "二〇二三底"),
+    ("2025H1业绩", "zh-CN", "二〇二五年上半年业绩"),
+    ("2024H2", "zh-CN", "二〇二四年下半年"),
+    ("2024Q3净值", "zh-CN", "二〇二四年第三季度净值"),
+    ("FY2024营收", "zh-CN", "二〇二四财年营收"),
+    ("FY2024 revenue", "en", "fiscal year twenty twenty four revenue"),
+    ("in FY24", "en", "in fiscal year twenty four"),
+    ("2025H1 results", "en", "twenty twenty five H one results"),
+    ("2024Q3", "en", "Q three twenty twenty four"),
+    ("共2000人", "zh-CN", "共两千人"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), BARE_YEARS)
+def test_years_without_nian_are_years(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Digit strings with cues not yet known: 分机8052 八千零五十二, "extension 8052" a cardinal, an
+# email address "zhangsan at 一百六十三.com", English room and street numbers cardinals.
+NEW_CUES = [
+    ("分机8052", "zh-CN", "分机 八零五二"),
+    ("联系电话021-64321888转分机号8052", "zh-CN",
+     "联系电话 零二一六四三二一八八八 转分机号 八零五二"),
+    ("extension 8052", "en", "extension eight zero five two"),
+    ("Mr. O'Brien, ext. 8052", "en", "Mr. O'Brien, extension eight zero five two"),
+    ("邮箱：zhangsan@163.com", "zh-CN", "邮箱：zhangsan 艾特 一六三 点 com"),
+    ("发送邮件至service_01@example.com.cn查询", "zh-CN",
+     "发送邮件至 service 下划线 零一 艾特 example 点 com 点 cn 查询"),
+    ("请登录官网www.example.com.cn", "zh-CN", "请登录官网 W W W 点 example 点 com 点 cn"),
+    ("email zhangsan@163.com.", "en", "email zhangsan at one six three dot com."),
+    ("write to li.si-2024@example.com", "en",
+     "write to li dot si dash two zero two four at example dot com"),
+    ("Room 1102, 1589 Century Avenue", "en",
+     "Room eleven oh two, fifteen eighty nine Century Avenue"),
+    ("Suite 305", "en", "Suite three oh five"),
+    ("200 Park Avenue", "en", "two hundred Park Avenue"),
+    ("1100 Nanjing West Road", "en", "eleven hundred Nanjing West Road"),
+    ("2000 Main St.", "en", "two thousand Main St."),
+    ("88 Century Avenue", "en", "eighty eight Century Avenue"),
+    ("Please call our hotline on 95521.", "en",
+     "Please call our hotline on nine five five two one."),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), NEW_CUES)
+def test_extensions_emails_rooms_and_street_numbers(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale"), [
+    ("邮箱：zhangsan@163.com", "zh-CN"), ("分机80521", "zh-CN"),
+    ("Please call our hotline on 95521.", "en"), ("extension 80521", "en"),
+    ("ext. 80521", "en")])
+def test_cued_extensions_emails_and_hotlines_are_not_warned(written, locale):
+    assert list(speech_issues(written, locale)) == []
+
+
+# Roman numerals of account classes: Ⅰ类 was "I类" (the letter), II类户 "I I 类户".
+ROMAN = [
+    ("请绑定本人Ⅰ类银行账户", "zh-CN", "请绑定本人一类银 hang2 账户"),
+    ("II类户", "zh-CN", "二类户"),
+    ("Ⅲ类账户", "zh-CN", "三类账户"),
+    ("III类户", "zh-CN", "三类户"),
+    ("Ⅱ级", "zh-CN", "二级"),
+    ("IV期", "zh-CN", "四期"),
+    ("a Class II account", "en", "a Class two account"),
+    ("a Type Ⅰ account", "en", "a Type one account"),
+    ("World War Ⅱ", "en", "World War two"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), ROMAN)
+def test_roman_numerals_of_account_classes(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Names in the running script were read by the characters' common readings (单明 dān, 曾庆红
+# céng, 覃海洋 tán), 隗 had no surname reading, 卜 of 阿卜杜 was bo, a Latin name in Mandarin was
+# read as pinyin; STAR Market was spelled and SEHK said as a word.
+NAMES = [
+    ("客户经理单明（工号00852）", "zh-CN", "客户经理 shàn 明(工号 零零八五二)"),
+    ("客户经理：曾庆红，解晓东，仇晓宇，覃海洋，区志航", "zh-CN",
+     "客户经理：zēng 庆红，xiè 晓东，qiú 晓宇，qín 海洋，ōu 志航"),
+    ("投资者覃晓璇、单田芳、仇英已完成风险测评。", "zh-CN",
+     "投资者 qín 晓璇、shàn 田芳、qiú 英已完成风险测评。"),
+    ("联系人：黄晓明、单田芳", "zh-CN", "联系人：黄晓明、shàn 田芳"),
+    ("请曾先生确认", "zh-CN", "请 zēng 先生确认"),
+    ("您好，单明女士", "zh-CN", "您好，shàn 明女士"),
+    # not a name: 曾 as "once", 单 as "single", 解 as "explain"
+    ("客户曾表示同意", "zh-CN", "客户曾表示同意"),
+    ("客户单笔买入不超过一万元", "zh-CN", "客户单笔买入不超过一万元"),
+    ("投资者解释说，", "zh-CN", "投资者解释说，"),
+    ("经办人：隗嚣", "zh-CN", "经办人：wěi 嚣"),
+    ("客户姓名：José García", "zh-CN", "客户姓名：J O S E，G A R C I A"),
+    ("客户姓名：Anna-Lena Müller；国籍：德国", "zh-CN",
+     "客户姓名：A N N A，L E N A，M U L L E R；国籍：德国"),
+    ("STAR Market shares", "en", "Star Market shares"),
+    ("SZSE, SSE, SEHK and HKEX", "en", "S Z S E, S S E, S E H K and H K E X"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), NAMES)
+def test_names_in_the_running_script(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("name", "locale", "spoken"), [
+    ("隗嚣", "zh-CN", "wěi 嚣"), ("隗嚣", "en", "Wei Xiao"),
+    ("José García", "zh-CN", "J O S E，G A R C I A"), ("José García", "en", "José García")])
+def test_name_variables_new_surnames_and_latin_names(name, locale, spoken):
+    assert read_variable(name, "name", locale) == spoken
+
+
+def test_abudu_is_read_bu3():
+    said = speakable(read_variable("阿卜杜热合曼·买买提明", "name", "zh-CN"), "zh-CN")
+    assert "bu3" in said and "bo" not in said
+
+
+# English abbreviations were said as words or letters: "jan", "mar", "mon to fry", "no one",
+# "art", "H R S", "b n".
+ABBREVIATIONS = [
+    ("The fund was launched on Jan 5, 2021.", "en", "The fund was launched on January 5, 2021."),
+    ("from 1 Jan to 31 Mar 2025", "en", "from 1 January to 31 March 2025"),
+    ("on Sept. 30", "en", "on September 30"),
+    ("from Mon. to Fri.", "en", "from Monday to Friday."),
+    ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine o'clock to five p m"),
+    ("No. 1 Century Avenue", "en", "number one Century Avenue"),
+    ("per Art. 88 of the law", "en", "per Article 88 of the law"),
+    ("in 2 hrs", "en", "in 2 hours"),
+    ("within 1 hr", "en", "within 1 hour"),
+    ("30 mins", "en", "30 minutes"),
+    ("assets of 100 bn", "en", "assets of 100 billion"),
+    ("$1.5 bn", "en", "1.5 billion dollars"),
+    ("1.20% p.a.", "en", "1.2% per annum"),
+    ("I saw the sun", "en", "I saw the sun"),
+    ("Mar 2025", "en", "March 2025"),
+    ("Mon. to Fri. each week", "en", "Monday to Friday each week"),
+    ("a Sat phone", "en", "a Sat phone"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), ABBREVIATIONS)
+def test_english_abbreviations(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("本基金管理费率为1.20%/年", "zh-CN", "本基金管理费率为百分之一点二每年"),
+    ("10.00%", "zh-CN", "百分之十"), ("0.050‰", "zh-CN", "千分之零点零五"),
+    ("a fee of 1.20%", "en", "a fee of 1.2%"), ("10.00%", "en", "10%"),
+    ("0.025%", "zh-CN", "百分之零点零二五")])
+def test_percentages_drop_trailing_zeros_as_amounts_do(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Symbols: a minus between two words of a formula was silent, Greek letters were read as Greek
+# ("vita"), and a % standing alone as a unit label was the English "percent".
+SYMBOLS = [
+    ("期末净值－期初净值", "zh-CN", "期末净值减期初净值"),
+    ("年化收益率＝（期末净值－期初净值）÷期初净值", "zh-CN",
+     "年化收益率等于(期末净值减期初净值)除以期初净值"),
+    ("收益=卖出金额-买入金额-费用", "zh-CN", "收益等于卖出金额减买入金额减费用"),
+    ("gain = sales - purchases - fees", "en", "gain equals sales minus purchases minus fees"),
+    ("β系数1.2", "zh-CN", "贝塔系数一点二"),
+    ("α收益", "zh-CN", "阿尔法收益"),
+    ("a beta (β) of 1.2 and α of 3%", "en", "a beta (beta) of 1.2 and alpha of 3%"),
+    ("单位：%", "zh-CN", "单位：百分比"),
+    ("收益率（%）", "zh-CN", "收益率(百分比)"),
+    ("单位：‰", "zh-CN", "单位：千分比"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), SYMBOLS)
+def test_formula_minus_greek_letters_and_a_lone_percent(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+def test_a_hyphen_between_words_outside_a_formula_is_warned():
+    issues = list(speech_issues("北京-上海航线", "zh-CN"))
+    assert len(issues) == 1 and issues[0].offset == 2 and "减" in issues[0].message
+    assert list(speech_issues("收益=卖出金额-买入金额", "zh-CN")) == []
+    assert list(speech_issues("期末净值－期初净值", "zh-CN")) == []
+
+
+def test_star_st_is_not_warned_but_a_lone_star_is():
+    assert list(speech_issues("风险警示股票（ST、*ST）", "zh-CN")) == []
+    assert list(speech_issues("Stocks under risk warning (ST and *ST)", "en")) == []
+    assert [i.offset for i in speech_issues("注*：见附件", "zh-CN")] == [1]
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_control_characters_never_reach_the_voice(locale):
+    said = speakable("费率\x000.15%\x07，尾号\x1b[31m105X\x1b[0m\r\n\t\u200b\u202e客服\ufeff95588"
+                     "\u2028end\x7f\x85", locale)
+    assert not [c for c in said if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    assert speakable("尾号\x1b[31m105X\x1b[0m", "zh-CN") == "尾号 一零五 X"
+
+
+def test_abudu_in_english_is_abdu_with_bu():
+    assert read_variable("阿卜杜热合曼·买买提明", "name", "en") == "Abudureheman Maimaitiming"
+
+
+def test_zhaopian_is_not_read_pian1():
+    assert "pian1" not in speakable("照片大小不超过2MB", "zh-CN")

@@ -42,8 +42,14 @@ outside its dictionary as its code point. The passes below, in order, fix each c
 
 Flow variables are read by their declared reading (``{id_last4:digits}``, ``{name}`` as a
 name with its surname's reading): see ``read_variable``. Every rule is linear in the length of
-the text, which is capped at MAX_SPEAKABLE_CHARS. ``speakable`` costs well under 1 ms per
-prompt (docs/flows.md, "What the guide says").
+the text, which is capped at MAX_SPEAKABLE_CHARS. ``speakable`` costs about 1 ms per prompt
+(the first call in a process about a second more, loading pypinyin's and cn2an's tables:
+docs/flows.md, "What the guide says"). Control and format characters are removed first
+(``strip_controls``). speakable/6 added standards (GB/T 35273-2020), circled list markers,
+years without 年 (2024末, 2025H1, FY2024, 〔2017〕), 分机 / extension cues, email addresses,
+English room and street numbers, Roman numerals of account classes, names in the running
+script after a role word, English abbreviations (Jan, Mon., No., Art., hrs, bn), a minus
+between words, Greek letters and a lone %.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     zh_cardinal,
+    zh_is_word,
     zh_phrase_readings,
     zh_reading,
     zh_surname,
@@ -65,7 +72,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/5"
+NORMALISER_VERSION = "speakable/6"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -108,12 +115,13 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服|尾数|末尾|尾部|结尾|"
+                  "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
                   "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
                   "(?:号码|号|码)?")
 _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
+                  r"extension|ext\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
 # Digits after a cue, with the group separators phone and card numbers are written with
@@ -122,7 +130,7 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
 # closing bracket after the digits closes the text's own bracket: （电话95588）.
 _CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)")
 _ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
-_EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are)\s+)?)"
+_EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are|on|at)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
 # A phone-style number of three or more groups (400-820-8820) is an identifier even uncued, and
 # so is a card or phone number in groups of four after spaces (6222 0201 2345 6789, 138 0013
@@ -329,6 +337,8 @@ def read_name(value: str, locale: str) -> str:
                             else m.group(0), value.strip())
     if not is_zh(locale):
         return _en_name(text)
+    if _LATIN_LETTER.search(text):
+        return _zh_latin_name(text)
     found = zh_surname(text)
     if found is None:
         return text
@@ -336,9 +346,29 @@ def read_name(value: str, locale: str) -> str:
     return f"{reading} {text[len(surname):]}".strip()
 
 
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+
+
+def _zh_latin_name(name: str) -> str:
+    """A name in Latin letters in a Mandarin prompt, spelled letter by letter, a pause between
+    its words (José García -> J O S E，G A R C I A): the Mandarin voice would read José as
+    pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts are kept."""
+    words = []
+    for word in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name):
+        plain = "".join(c for c in unicodedata.normalize("NFKD", word)
+                        if not unicodedata.combining(c) and c not in "'’.")
+        if plain and all(c.isascii() and c.isalpha() for c in plain):
+            words.append(" ".join(plain.upper()))
+        elif word:
+            words.append(word)
+    return "，".join(words)
+
+
 def _en_syllables(chars: str) -> str:
-    """Chinese characters as one capitalised toneless pinyin word: 国藩 -> Guofan."""
-    readings = (zh_reading(c) for c in chars)
+    """Chinese characters as one capitalised toneless pinyin word: 国藩 -> Guofan (a word's
+    reading where it has one: 阿卜杜 Abudu)."""
+    readings = (p or zh_reading(c) for c, p in zip(chars, zh_phrase_readings(chars),
+                                                     strict=True))
     word = "".join(re.sub(r"\d", "", r).replace("v", "ü") for r in readings if r)
     return word.capitalize()
 
@@ -574,6 +604,317 @@ def _country_code(m: re.Match, locale: str) -> str:
     return f"{plus}{spell_digits(m.group('cc'), locale)} {spell_digits(m.group('n'), locale)} "
 
 
+# A standard's designation (GB 11643-1999, GB/T 35273-2020, JR/T 0171-2020, GB 3100-93,
+# ISO/IEC 27001:2013): its letters spelled (the / unsaid: G B T), its number digit by digit (a
+# dotted part, GB/T 1.1, with 点 / "point"), then its year as a year (二〇二〇 / "twenty
+# twenty"), never a minus and a cardinal.
+_STANDARD = re.compile(r"(?<![A-Za-z0-9/])(?P<org>(?:GB|JR|GA|GM|YD|SJ|JJF|JJG|HJ|DB\d{2}|ISO|IEC)"
+                       r"(?:/(?:IEC|T|Z))*)\s?(?P<n>\d{3,}|\d+(?:\.\d+)+)"
+                       r"(?:\s?[-:]\s?(?P<y>(?:19|20)\d\d|\d\d))?(?!\d|\.\d)")
+
+
+def en_year(year: str) -> str:
+    """A year as English readers say it: 1999 "nineteen ninety nine", 2007 "two thousand
+    seven", 2020 "twenty twenty", 1900 "nineteen hundred"; a two-digit year (93) as a number.
+    Raises ValueError for anything but two or four digits."""
+    if not re.fullmatch(r"\d\d|\d{4}", year):
+        raise ValueError(f"not a year of two or four digits: {year!r}")
+    n = int(year)
+    if n < 100:
+        return ("oh " + _EN_ONES[n]) if year[0] == "0" else en_number_words(str(n))
+    hi, lo = divmod(n, 100)
+    if 2000 <= n < 2010:
+        return en_number_words(str(n))
+    if lo == 0:
+        return en_number_words(str(hi)) + " hundred"
+    return en_number_words(str(hi)) + " " + ("oh " if lo < 10 else "") + en_number_words(str(lo))
+
+
+def _standard(m: re.Match, locale: str) -> str:
+    zh = is_zh(locale)
+    letters = " ".join(m.group("org").replace("/", ""))
+    number = (" 点 " if zh else " point ").join(spell_digits(part, locale)
+                                                for part in m.group("n").split("."))
+    if zh:
+        number = number.replace(" 点 ", "点")
+    said = f" {letters} {number}"
+    year = m.group("y")
+    if year is not None:
+        if zh:
+            said += " " + "".join((YEAR_DIGITS if len(year) == 4 else ZH_DIGITS)[c] for c in year)
+        else:
+            said += ", " + en_year(year)
+    return said + " "
+
+
+# An email address (zhangsan@163.com) or a web address (www.example.com.cn): its words as
+# written, digits one by one, @ 艾特 / "at", . 点 / "dot", _ 下划线 / "underscore", - 横杠 /
+# "dash", www spelled.
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+                    r"|(?<![A-Za-z0-9.@/\-])(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+")
+_ADDRESS_PART = re.compile(r"[A-Za-z]+|\d+|[@._\-+%]|://")
+_ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
+                     "://": "冒号斜杠斜杠"}
+_EN_ADDRESS_SIGNS = {"@": "at", ".": "dot", "_": "underscore", "-": "dash", "+": "plus",
+                     "%": "percent", "://": "colon slash slash"}
+
+
+def _address(m: re.Match, locale: str) -> str:
+    zh = is_zh(locale)
+    signs = _ZH_ADDRESS_SIGNS if zh else _EN_ADDRESS_SIGNS
+    words = []
+    for part in _ADDRESS_PART.findall(m.group(0).rstrip(".")):
+        if part in signs:
+            words.append(signs[part])
+        elif part.isdigit():
+            words.append(spell_digits(part, locale))
+        elif part.lower() in ("www", "http", "https"):
+            words.append(" ".join(part.upper()))
+        else:
+            words.append(part.lower())
+    return " " + " ".join(words) + " " + ("." if m.group(0).endswith(".") else "")
+
+
+_WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD, _EMAIL)
+
+
+# An English room or street number is said as English readers say one (Room 1102 "eleven oh
+# two", 1589 Century Avenue "fifteen eighty nine", 200 Park Avenue "two hundred"), not as a
+# cardinal; five digits or more, one by one.
+_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.|Apartment)\s+(?P<n>\d{1,6})"
+                      r"(?![\d%‰‱]|[.,]\d)")
+_EN_STREET = re.compile(r"(?<![\w.,$¥€£-])(?P<n>\d{1,6})(?=\s+(?:[A-Z][a-z]+\s+){1,3}"
+                        r"(?:Avenue|Ave|Road|Rd|Street|St|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|"
+                        r"Place|Pl|Square|Sq|Highway|Hwy|Court|Ct|Terrace|Parkway)\b)")
+
+
+def _en_house_number(n: str) -> str:
+    """A room or street number as read in English: 7 "seven", 305 "three oh five", 1102
+    "eleven oh two", 1589 "fifteen eighty nine", 200 "two hundred", 2000 "two thousand";
+    five digits or more, or a leading zero, one by one."""
+    if len(n) > 4 or (len(n) > 1 and n[0] == "0"):
+        return spell_digits(n, "en")
+    value = int(n)
+    if value < 100 or value % 1000 == 0:
+        return en_number_words(n)
+    hi, lo = divmod(value, 100)
+    if lo == 0:
+        return en_number_words(str(hi)) + " hundred"
+    return en_number_words(str(hi)) + (" oh " if lo < 10 else " ") + en_number_words(str(lo))
+
+# Circled and other enclosed numbers (① ⑫ ㉑ ❶ ⓫): list markers, said as 第一，/ "one, " (NFKC
+# would make ①② the number 12). Read before folding.
+_CIRCLED = re.compile("[\u2460-\u2473\u24ea-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")
+
+
+def _circled(text: str, zh: bool) -> str:
+    def sub(m: re.Match) -> str:
+        n = int(unicodedata.numeric(m.group(0)))
+        nxt = text[m.end():m.end() + 1]
+        pause = "" if not nxt or nxt in "，。；、,.;:：！？!?)）" else ("，" if zh else ", ")
+        return (f"第{zh_cardinal(str(n))}" if zh else f" {en_number_words(str(n))}") + pause
+
+    return _CIRCLED.sub(sub, text)
+
+
+# A minus between two words (期末净值－期初净值, 收益=卖出金额-买入金额-费用): 减 / "minus".
+# The full-width minus (U+FF0D, the Chinese keyboard's) or U+2212 between words always is
+# one; an ASCII hyphen between Chinese words only in a formula, a sentence with = ÷ ×
+# (elsewhere, 北京-上海, it is silent and ``speech_issues`` warns); in English a spaced hyphen
+# between words in a sentence with =.
+_WORD_END = "\u4e00-\u9fff\u3400-\u4dbf)）A-Za-z"
+_WORD_START = "\u4e00-\u9fff\u3400-\u4dbf(（A-Za-z"
+_WIDE_MINUS = re.compile(rf"(?<=[{_WORD_END}])\s*[\uff0d\u2212]\s*(?=[{_WORD_START}])")
+_MINUS_SIGN_BETWEEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)A-Za-z])\s*\u2212\s*"
+                                 r"(?=[\u4e00-\u9fff\u3400-\u4dbf(A-Za-z])")
+_SENTENCE = re.compile(r"[^。；;！？!?]+")
+_FORMULA = re.compile(r"[=÷×]")
+_ZH_WORD_HYPHEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)])-"
+                             r"(?=[\u4e00-\u9fff\u3400-\u4dbf(])")
+_EN_WORD_HYPHEN = re.compile(r"(?<=[A-Za-z)]) - (?=[A-Za-z(])")
+
+
+def _formula_minus(text: str, zh: bool) -> str:
+    text = _MINUS_SIGN_BETWEEN.sub("减" if zh else " minus ", text)
+    hyphen = _ZH_WORD_HYPHEN if zh else _EN_WORD_HYPHEN
+    if "-" not in text or not _FORMULA.search(text):
+        return text
+    return _SENTENCE.sub(lambda m: hyphen.sub("减" if zh else " minus ", m.group(0))
+                         if _FORMULA.search(m.group(0)) else m.group(0), text)
+
+
+# Greek letters as their names (β系数 贝塔系数, "beta"); µ and μ are left to the unit rules.
+_GREEK = {"α": ("阿尔法", "alpha"), "β": ("贝塔", "beta"), "γ": ("伽马", "gamma"),
+          "δ": ("德尔塔", "delta"), "Δ": ("德尔塔", "delta"), "ε": ("艾普西龙", "epsilon"),
+          "θ": ("西塔", "theta"), "λ": ("兰姆达", "lambda"), "π": ("派", "pi"),
+          "ρ": ("肉", "rho"), "σ": ("西格玛", "sigma"), "Σ": ("西格玛", "sigma"),
+          "τ": ("陶", "tau"), "φ": ("斐", "phi"), "ω": ("欧米伽", "omega"),
+          "Ω": ("欧米伽", "omega")}
+_GREEK_LETTER = re.compile(f"[{''.join(_GREEK)}]")
+# A % or ‰ standing alone, as a unit label (单位：%, 收益率（%）): 百分比 / 千分比.
+_ZH_LONE_PERCENT = re.compile("[%‰]")
+
+
+# English abbreviations said as the words they stand for: a month next to a number (Jan 5,
+# 1 Jan, Sept. 30: January ...), a weekday with its dot or in a range (Mon. Fri., Mon-Fri:
+# Monday to Friday), No. / Art. / Sec. before a number (number, Article, Section), a unit after
+# a number (hrs hours, hr hour, mins, secs, yrs, mths; bn billion, mn million), p.a. (per
+# annum). An abbreviation's dot is dropped, except at the end of the text.
+_EN_MONTH_ABBR = {m[:3]: m for m in EN_MONTHS if len(m) > 3} | {"Sept": "September"}
+_MON = r"(?P<m>Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)"
+_EN_MONTH_SHORT = re.compile(rf"\b{_MON}\b(?:\.(?!\d))?(?=\s*\d)"
+                             rf"|(?<=\d)(?P<s>\s+){_MON.replace('?P<m>', '?P<m2>')}\b\.?")
+_EN_DAYS = {"Mon": "Monday", "Tue": "Tuesday", "Tues": "Tuesday", "Wed": "Wednesday",
+            "Thu": "Thursday", "Thur": "Thursday", "Thurs": "Thursday", "Fri": "Friday",
+            "Sat": "Saturday", "Sun": "Sunday"}
+_DAY = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)"
+_EN_DAY_RANGE = re.compile(rf"\b(?P<a>{_DAY})\b\.?\s*(?:-|to|through)\s*(?P<b>{_DAY})\b\.?")
+_EN_DAY_DOT = re.compile(rf"\b(?P<a>{_DAY})\.")
+_EN_BEFORE_NUMBER = re.compile(r"\b(?P<w>No|no|Art|Arts|Sec|Para)\.\s*(?=\d)")
+_EN_BEFORE_WORDS = {"No": "number", "no": "number", "Art": "Article", "Arts": "Articles",
+                    "Sec": "Section", "Para": "paragraph"}
+_EN_UNIT_ABBR = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*"
+                           r"(?P<u>hrs?|mins?|secs?|yrs?|mths?|bn|mn)\b\.?")
+_EN_UNIT_WORDS = {"hr": "hour", "min": "minute", "sec": "second", "yr": "year", "mth": "month"}
+_PER_ANNUM = re.compile(r"(?<![A-Za-z])p\.\s?a\.")
+
+
+def _end_dot(m: re.Match) -> str:
+    return "." if m.group(0).endswith(".") and m.end() == len(m.string) else ""
+
+
+# A percentage's trailing zeros are not said, as an amount's are not (1.20% 百分之一点二,
+# "1.2%"; 10.00% 百分之十).
+_PERCENT_DECIMALS = re.compile(r"(?<![\d.])\d+\.\d+(?=\s*[%‰‱])")
+
+
+def _en_unit_abbr(m: re.Match) -> str:
+    n, u = m.group("n"), m.group("u").rstrip("s") if m.group("u") not in ("bn", "mn") else \
+        m.group("u")
+    if u in ("bn", "mn"):
+        return f"{n} {'billion' if u == 'bn' else 'million'}"
+    return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}"
+
+
+def _en_abbreviations(text: str) -> str:
+    text = _EN_MONTH_SHORT.sub(lambda m: (m.group("s") or "") + _EN_MONTH_ABBR[
+        m.group("m") or m.group("m2")] + _end_dot(m), text)
+    text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
+                             + _end_dot(m), text)
+    text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
+    text = _EN_BEFORE_NUMBER.sub(lambda m: _EN_BEFORE_WORDS[m.group("w")] + " ", text)
+    text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
+    return _PER_ANNUM.sub("per annum", text)
+
+
+# Roman numerals: the Unicode ones (Ⅰ Ⅱ Ⅲ ⅳ, read before NFKC makes them letters), and I to
+# VIII in capitals before 类 / 级 / 期 / 型 / 档 (II类户 二类户) or after Class / Type / Tier /
+# Category / Level / Phase / Grade ("Class II" "Class two"): numbers, never letters.
+_ROMAN_SIGNS = re.compile("[\u2160-\u217f]")
+_ROMAN_VALUES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8}
+_ZH_ROMAN = re.compile(r"(?<![A-Za-z])(?P<r>VI{0,3}|I{1,3}|IV)(?=\s*(?:类|级|期|型|档))")
+_EN_ROMAN = re.compile(r"\b(?P<w>Class|Type|Category|Tier|Level|Phase|Grade)\s+"
+                       r"(?P<r>VI{0,3}|I{1,3}|IV)\b")
+
+
+def _roman_signs(text: str, zh: bool) -> str:
+    def sub(m: re.Match) -> str:
+        n = str(int(unicodedata.numeric(m.group(0))))
+        return zh_cardinal(n) if zh else f" {en_number_words(n)} "
+
+    return _ROMAN_SIGNS.sub(sub, text)
+
+
+# Names in the running script, read with their surname's reading (客户经理单明 shàn 明, 曾庆红
+# zēng): a name of two to four characters right after a role word (客户经理, 经办人, 联系人,
+# 客户, 投资者, 姓名 ...) that ends where the text pauses (punctuation, a space, the end, 先生 /
+# 女士), and every name after it in a list (、，和); a later name of a list may run on (仇英已
+# 完成). A name before 先生 / 女士 after a pause (您好，单明女士), and one surname alone before
+# them (请曾先生). A two-character word of pypinyin's phrase table (单方, 曾经) is no name. A
+# Latin name after 姓名 or a role word and a colon is spelled (``_zh_latin_name``).
+_ZH_NAME_ROLE = re.compile(r"(?:客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
+                           r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者)"
+                           r"[:：\s]*")
+_ZH_NAME_END = re.compile(r"\Z|[，,、。.；;:：！？!?()（）\[\]【】\s\"“”'‘’《》]"
+                          r"|先生|女士|同志|老师")
+_ZH_NAME_SEP = re.compile(r"[，,、]|和|及|与")
+_ZH_MR = re.compile("先生|女士")
+_LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*"
+                         r"(?: [A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*)*")
+_NOT_BEFORE_MR = frozenset("那么都过能")  # 那先生: "that gentleman"
+
+
+def _cjk_run(text: str, a: int, b: int) -> bool:
+    return 0 <= a < b <= len(text) and all(_CJK.match(c) for c in text[a:b])
+
+
+def _zh_name_at(text: str, p: int, in_list: bool) -> int | None:
+    """Where a name starting at ``p`` ends, or None (see _ZH_NAME_ROLE's comment)."""
+    sizes = (4, 3, 2) if text[p:p + 2] in ZH_COMPOUND_SURNAMES else (3, 2)
+    for n in sizes:
+        if _cjk_run(text, p, p + n) and _ZH_NAME_END.match(text, p + n) and \
+                not zh_is_word(text[p:p + 2]):
+            return p + n
+    if in_list and _cjk_run(text, p, p + 2) and zh_surname(text[p:p + 2]) is not None and \
+            not zh_is_word(text[p:p + 2]):
+        return p + 2
+    return None
+
+
+def _zh_said_name(text: str, a: int, b: int) -> str:
+    found = zh_surname(text[a:b])
+    if found is None:
+        return text[a:b]
+    lead = " " if a and (_CJK.match(text[a - 1]) or text[a - 1].isalnum()) else ""
+    return f"{lead}{found[1]} {text[a + len(found[0]):b]}"
+
+
+def _zh_names(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _ZH_NAME_ROLE.finditer(text):
+        if m.start() < pos:
+            continue
+        p = m.end()
+        latin = _LATIN_NAME.match(text, p)
+        if latin and re.search("[a-z]", latin.group(0)) and \
+                ("姓名" in m.group(0) or ":" in m.group(0) or "：" in m.group(0)):
+            out += [text[pos:p], _zh_latin_name(latin.group(0))]
+            pos = latin.end()
+            continue
+        in_list = False
+        while p < len(text):
+            end = _zh_name_at(text, p, in_list)
+            if end is None:
+                break
+            out += [text[pos:p], _zh_said_name(text, p, end)]
+            pos, in_list = end, True
+            sep = _ZH_NAME_SEP.match(text, end)
+            if sep is None:
+                break
+            p = sep.end()
+    out.append(text[pos:])
+    text = "".join(out)
+    if "先生" not in text and "女士" not in text:
+        return text
+    out, pos = [], 0
+    for m in _ZH_MR.finditer(text):
+        q = m.start()
+        for n in (3, 2, 1):
+            a = q - n
+            if a < pos or not _cjk_run(text, a, q) or zh_surname(text[a:q]) is None:
+                continue
+            if n == 1 and text[a] in _NOT_BEFORE_MR:
+                continue
+            if n > 1 and (zh_is_word(text[a:a + 2]) or a and _CJK.match(text[a - 1])):
+                continue
+            out += [text[pos:a], _zh_said_name(text, a, q)]
+            pos = q
+            break
+    out.append(text[pos:])
+    return "".join(out)
+
+
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
 _T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 # *ST (a stock under delisting risk warning): the star is said, 星 / "star".
@@ -620,11 +961,11 @@ _ACRONYM = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z]{2,})(?P<s>s?)(?![A-Za-z])")
 KNOWN_ACRONYMS = frozenset("""
     AI AML API APP ATM BSE CDR CEO CFO CNY CPI CSRC CTO EPS ESG ETF EU EUR FAQ FOF GBP GDP HK HKD
     ID IPO IRR JPY KYC LOF LPR NAV NEEQ OK OTP PB PC PDF PE PIN PMI PPI QDII QFII QR REIT RMB
-    ROE ROI RQFII SMS SSE ST SZSE TV UK UN URL USB USD VIP""".split())
+    ROE ROI RQFII SEHK SFC SMS SSE ST SZSE TV UK UN URL USB USD VIP""".split())
 # Short English words a notice writes in capitals (NOTE, RISK, HELLO): read as words. The
 # voice's own dictionary is not reachable without running it, so this is the cheap list.
 COMMON_WORDS = frozenset("""
-    AN AM AS AT BE BY DO GO HE IF IN IS ME MY NO OF ON OR SO TO UP WE
+    AN AM AS AT BE BY DO GO HE IF IN IS ME MY NO OF ON OR SO TO UP WE STAR
     ACT ADD AGE AGO ALL AND ANY ARE ASK BAD BIG BUT BUY CAN DAY DUE END FAX FEE FOR GET HAS
     HER HIM HIS HOW ITS LAW LET LOW MAY NEW NOT NOW OFF OLD ONE OUR OUT OWN PAY PUT SEE SET
     SHE SIT TAX THE TOO TOP TRY TWO USE WAY WHO WHY WIN YES YET YOU
@@ -838,7 +1179,35 @@ def _en_year_month_range(m: re.Match) -> str:
     return (f"{EN_MONTHS[int(m.group('m1')) - 1]} {m.group('y1')} to "
             f"{EN_MONTHS[int(m.group('m2')) - 1]} {m.group('y2')}")
 # A year before 版, 年度, 财年, 届 (2024版, 2023年度 is a date already): digit by digit.
-_ZH_YEAR_OF = re.compile(r"(?<![\d.])(?:19|20)\d\d(?=\s*(?:版|年度|财年|届))")
+# ... and before 修订 / 修正, 末 / 初 / 底 (2024末), 上半年, 年报 ...; a year in the brackets of a
+# document number (证监发〔2017〕14号, [2017]) too.
+_ZH_YEAR_OF = re.compile(r"(?<![\d.])(?:19|20)\d\d(?=\s*(?:版|年度|财年|届|修订|修正|修改|末|初|底|"
+                         r"上半年|下半年|全年|年报|半年报|季报))"
+                         r"|(?<=[〔\[［])(?:19|20)\d\d(?=[〕\]］])")
+# A year with its half or quarter (2025H1, 2024Q3) or a fiscal year (FY2024, FY24): 二〇二五年
+# 上半年, 二〇二四年第三季度, 二〇二四财年 / "twenty twenty five H one", "Q three twenty twenty
+# four", "fiscal year twenty twenty four".
+_YEAR_PART = re.compile(r"(?<![A-Za-z0-9_.])(?P<y>(?:19|20)\d\d)\s?(?P<p>H[12]|Q[1-4])"
+                        r"(?![A-Za-z0-9])")
+_FISCAL_YEAR = re.compile(r"(?<![A-Za-z0-9_.])FY\s?(?P<y>(?:19|20)\d\d|\d\d)(?![A-Za-z0-9])")
+
+
+def _year_part(m: re.Match, zh: bool) -> str:
+    y, part = m.group("y"), m.group("p")
+    if not zh:
+        return f"{part[0]} {_EN_ONES[int(part[1])]} {en_year(y)}" if part[0] == "Q" else \
+            f"{en_year(y)} {part[0]} {_EN_ONES[int(part[1])]}"
+    said = "".join(YEAR_DIGITS[c] for c in y) + "年"
+    if part[0] == "H":
+        return said + ("上半年" if part[1] == "1" else "下半年")
+    return said + f"第{ZH_DIGITS[part[1]]}季度"
+
+
+def _fiscal_year(m: re.Match, zh: bool) -> str:
+    y = m.group("y")
+    if zh:
+        return "".join(YEAR_DIGITS[c] for c in y) + "财年"
+    return f"fiscal year {en_year(y)}"
 # 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍, 3室2厅 三室两厅, 2立方米
 # 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings.
 _ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
@@ -868,10 +1237,13 @@ def _cued_digits(m: re.Match, locale: str) -> str:
 
 
 def _en_cued_digits(text: str, m: re.Match) -> str:
-    """Digits after a cue, one by one, unless a unit follows ("ends in 3 days")."""
+    """Digits after a cue, one by one, unless a unit follows ("ends in 3 days"); "ext." is
+    said "extension"."""
     if _quantity_follows(text, m.end(), _EN_UNITS):
         return m.group(0)
-    return _cued_digits(m, "en")
+    said = _cued_digits(m, "en")
+    return "extension" + said[len(m.group("cue")):] if m.group("cue").lower().startswith(
+        "ext") else said
 
 
 def _zh_range(m: re.Match) -> str:
@@ -886,7 +1258,7 @@ _ZH_PER = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
 
 def _zh_percent(m: re.Match) -> str:
     sign = {"-": "负", "\u2212": "负", "+": "正", "±": "正负"}.get(m.group("sign") or "", "")
-    return sign + _ZH_PER[m.group("unit")] + _zh_number(m.group("n"))
+    return sign + _ZH_PER[m.group("unit")] + _zh_number(_trim_decimals(m.group("n")))
 
 
 def _trim_decimals(n: str) -> str:
@@ -941,6 +1313,11 @@ def _quantity_named(text: str, start: int, zh: bool) -> bool:
 # A multiple written with x (P/E 22.99x): 倍 / "times" (an ID tail's X has no decimal point),
 # and P/E, P/B, P/S: the two letters, not "P or E".
 _MULTIPLE = re.compile(r"(?<![\d.])(?P<n>\d+\.\d+)x(?![A-Za-z0-9])")
+# A range of multiples (3x-5x leverage: 三到五倍 / "3 to 5 times"), and a whole multiple before
+# an English word (2x leverage): small x only, one or two digits (an ID tail is 105X).
+_MULTIPLE_RANGE = re.compile(r"(?<![A-Za-z0-9_.])(?P<a>\d+(?:\.\d+)?)x\s*(?:-|~|to|至|到)\s*"
+                             r"(?P<b>\d+(?:\.\d+)?)x(?![A-Za-z0-9])")
+_WHOLE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})x(?=\s+[a-z])")
 _P_RATIO = re.compile(r"(?<![A-Za-z/])P/(?P<r>[EBS])(?![A-Za-z/])")
 
 
@@ -1011,11 +1388,19 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 
 
 def _zh_speakable(text: str) -> str:
+    text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
+    text = _zh_names(text)
+    text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
+    if "@" in text or "www" in text:
+        text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
+    text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
+    text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, True), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "zh"), text)
     text = _STAR_ST.sub("星", text)
     text = _T_MINUS.sub("T减", text)
     if "**" in text:
         text = _MASKED.sub(lambda m: _masked(m, "zh"), text)
+    text = _MULTIPLE_RANGE.sub(r"\g<a>到\g<b>倍", text)
     text = _MULTIPLE.sub(r"\g<n>倍", text)
     text = _P_RATIO.sub(r" P \g<r> ", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
@@ -1043,6 +1428,7 @@ def _zh_speakable(text: str) -> str:
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
+    text = _ZH_LONE_PERCENT.sub(lambda m: "百分比" if m.group(0) == "%" else "千分比", text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
     text = _PLUS_BETWEEN.sub("加", text)
     text = _SIGNED.sub(_zh_signed, text)
@@ -1055,12 +1441,12 @@ def _zh_speakable(text: str) -> str:
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
-    text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1)], _zh_cjk(text))
+    text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1) or m.group(2)], _zh_cjk(text))
     return re.sub(r"\s+([，；：！？。])", r"\1", text)
 
 
 _ZH_PAUSES = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
-_ZH_PAUSE = re.compile(r"(?<![0-9A-Za-z])([,;:!?])\s*")
+_ZH_PAUSE = re.compile(r"(?<![0-9A-Za-z])([,;:!?])\s*|(?<=[A-Za-z])(;)\s*")
 
 
 def _zh_date_iso(m: re.Match) -> str:
@@ -1254,12 +1640,26 @@ def _en_cjk(text: str) -> str:
 
 
 def _en_speakable(text: str) -> str:
+    text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
+    text = _en_abbreviations(text)
+    text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
+    text = _EN_ROMAN.sub(lambda m: m.group("w") + " "
+                         + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
+    if "@" in text or "www" in text:
+        text = _EMAIL.sub(lambda m: _address(m, "en"), text)
+    text = _EN_ROOM.sub(lambda m: ("Room" if m.group("w") == "Rm." else m.group("w")) + " "
+                        + _en_house_number(m.group("n")), text)
+    text = _EN_STREET.sub(lambda m: _en_house_number(m.group("n")), text)
+    text = _YEAR_PART.sub(lambda m: _year_part(m, False), text)
+    text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, False), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
     text = _STAR_ST.sub("star ", text)
     text = _T_MINUS.sub("T minus ", text)
     if "**" in text:
         text = _MASKED.sub(lambda m: _masked(m, "en"), text)
+    text = _MULTIPLE_RANGE.sub(r"\g<a> to \g<b> times", text)
     text = _MULTIPLE.sub(r"\g<n> times", text)
+    text = _WHOLE_MULTIPLE.sub(r"\g<n> times", text)
     text = _P_RATIO.sub(r"P \g<r>", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
@@ -1298,8 +1698,26 @@ def _en_speakable(text: str) -> str:
 # --------------------------------------------------------------------------- public
 
 
+# Control and format characters never reach the voice: an ANSI escape sequence (ESC [ 31 m) is
+# dropped whole, line and paragraph separators and C0/C1 whitespace controls are spaces, and
+# every other control (Cc, NUL included) or format (Cf: zero-width, bidi, BOM) character is
+# dropped, before any rule reads the text (尾号 ESC[31m105X is 尾号105X).
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+_CONTROL_SPACE = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` with control and format characters removed (ANSI escape sequences whole;
+    tabs, line breaks and U+2028/U+2029 as spaces). Linear in the text."""
+    if "\x1b" in text:
+        text = _ANSI_ESCAPE.sub("", text)
+    text = _CONTROL_SPACE.sub(" ", text)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -> str:
-    """The text the voice should get for the written ``text`` in ``locale`` (pure, ~0.1 ms).
+    """The text the voice should get for the written ``text`` in ``locale`` (pure; about 1 ms
+    per prompt, the first call in a process about a second more).
 
     Mandarin for zh*/cmn* locales, English rules otherwise. Every rule is linear in the
     length of the text. Raises ValueError for a text longer than ``max_chars`` characters
@@ -1309,11 +1727,24 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
+    if _CIRCLED.search(text):
+        text = _circled(text, is_zh(locale))
+    if _ROMAN_SIGNS.search(text):
+        text = _roman_signs(text, is_zh(locale))
+    text = strip_controls(text)
+    if "\uff0d" in text:
+        text = _WIDE_MINUS.sub("\u2212", text)
     text = _fold_commas(_powers(text, is_zh(locale)))
+    if _GREEK_LETTER.search(text):
+        i = 0 if is_zh(locale) else 1
+        text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
+                                 f" {_GREEK[m.group(0)][1]} ", text)
+    text = _formula_minus(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
+    text = re.sub(r"\( +", "(", text)
     return re.sub(r" {2,}", " ", text).strip()
 
 
@@ -1328,6 +1759,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     电话/手机号/编号/"number", or as a variable ``{x:digits}``).
     """
     zh = is_zh(locale)
+    read = _read_spans(fold_keep_offsets(text))
     for i, ch in enumerate(text):
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
@@ -1336,6 +1768,9 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
     # The symbols no rule turns into words (& is 和 / "and", = is 等于 / "equals", ...).
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
+        if m.start() in read or _STAR_ST.match(text, m.start()) or \
+                text[m.start():m.start() + 2] == "**" or text[m.start() - 1:m.start()] == "*":
+            continue
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
     # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
@@ -1360,8 +1795,16 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     if zh:
         spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
     else:
-        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?\Z",
+        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
                                  re.IGNORECASE)
+    if zh and "-" in text:
+        for sentence in _SENTENCE.finditer(text):
+            if _FORMULA.search(sentence.group(0)):
+                continue
+            for m in _ZH_WORD_HYPHEN.finditer(sentence.group(0)):
+                at = sentence.start() + m.start()
+                yield Issue(at, f"the hyphen in {text[max(0, at - 2):at + 3]} is not said; "
+                                "write 减 for a minus, 至 or 到 for a range, or —— for a pause")
     for m in _LEVEL_SIGNED.finditer(fold_keep_offsets(text)):
         said = m.group(0) + m.group("p")
         yield Issue(m.start(), f"{said} is read as level {m.group('l')}{m.group('a')}, then "
@@ -1370,13 +1813,23 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"{m.group('l')}5 for a range of levels")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
-        if spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
+        if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
                                "write a quantity with its unit")
+
+
+def _read_spans(text: str) -> set[int]:
+    """Offsets in ``text`` inside what a rule reads as a whole (a standard's designation, an
+    email address), where no digit or symbol warning applies."""
+    spans: set[int] = set()
+    for pattern in _WHOLE_READINGS:
+        for m in pattern.finditer(text):
+            spans.update(range(m.start(), m.end()))
+    return spans
 
 
 _DIGIT_COMMAS = re.compile(r"(?P<l>(?<![A-Za-z])[A-Za-z]{1,8})?(?<![\d,])"

@@ -194,7 +194,7 @@ ZH_SURNAMES = {
     # The most common surnames, checked one by one against espeak-ng's reading: 贾 (read gǔ),
     # 肖 (xiào), 涂 and 戚 (a neutral tone); and 郇, 那 and 单于.
     "单于": "chán yú", "贾": "jiǎ", "肖": "xiāo", "涂": "tú", "戚": "qī", "郇": "huán",
-    "那": "nā",
+    "那": "nā", "隗": "wěi",
 }
 # Two-character surnames read as usual, for writing a name in English (欧阳娜娜 Ouyang Nana).
 ZH_COMPOUND_SURNAMES = frozenset(
@@ -218,6 +218,14 @@ def zh_surname(name: str) -> tuple[str, str] | None:
     return None
 
 
+def zh_is_word(text: str) -> bool:
+    """Whether pypinyin's phrase table holds ``text`` as a word (单方, 曾经, 区域: a word, not
+    a name; the table holds words with a polyphonic character, not every word)."""
+    from pypinyin.constants import PHRASES_DICT
+
+    return text in PHRASES_DICT
+
+
 # Broker words pypinyin (0.55) reads wrongly, reviewed against 现代汉语词典: each character's
 # reading (tone digit, 5 for the neutral tone). They override pypinyin's phrase table for the
 # guide's voice only (``zh_phrase_readings``); pypinyin's global phrase table is left alone,
@@ -230,6 +238,8 @@ ZH_PHRASE_READINGS = {
     "得到": ("de2", "dao4"), "得以": ("de2", "yi3"),
     # 中风险 is 中 + 风险, not 中风 (zhòng fēng, a stroke) + 险
     "中风险": ("zhong1", "feng1", "xian3"),
+    # 卜 of the Uyghur name part 阿卜杜 (Abdu-) is bǔ; 照片 and 相片 are piàn (审音表 2016)
+    "阿卜杜": ("a1", "bu3", "du4"), "照片": ("zhao4", "pian4"), "相片": ("xiang4", "pian4"),
 }
 _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
 
