@@ -73,13 +73,13 @@ def test_mandarin_consent_said_as_the_guide_asks_passes(kiosk_server, barcode_vi
     """The guide asks "请回答：是的，我自愿"; a natural voice saying exactly that passes, over
     real WebRTC, at the first attempt, and the page is shown the characters heard."""
     res, events, results = answer_with(kiosk_server, barcode_video, answers["zh_yes"], "zh-CN",
-                                       flow="consent")
+                                       flow="consent_endpoint")
     assert res.state == "finished", res.as_dict()
     r = results[0]
     assert (r["outcome"], r["intent"], r["engine"]) == ("pass", "affirm", "faster-whisper"), r
     shown = [a["shown"] for a in res.answers]
     assert shown and "自愿" in shown[0], res.answers
-    # Endpointing: the answer passed and silence followed, so its 6 s window closed early and
+    # Endpointing: the answer passed and silence followed, so its 12 s window closed early and
     # the verdict is the answer heard then.
     opened = next(e for e in events if e["type"] == "window_opened")
     w0, w1 = r["window"]
