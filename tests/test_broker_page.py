@@ -1,6 +1,7 @@
 """Broker page: roles, CSRF, live validation, prompt rendering, diff and publish, and the editor
 end to end in real headless Debian chromium (type an error, see it at its line, fix it, dry-run,
-publish). Screenshots go to test-artifacts/."""
+publish) without a console error, uncaught exception or CSP violation. Screenshots go to
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -221,7 +222,7 @@ def test_editor_page_loads_draft_and_templates(app):
 @pytest.mark.browser
 def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, artifacts):
     from kiosk.review.bench import browser_login, serve_in_thread
-    from tests.browser import browser
+    from tests.browser import browser, watch
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     k = app.extensions["kiosk"]
@@ -230,14 +231,15 @@ def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, 
     typed = "\n    colour: red"
     with serve_in_thread(app) as base, browser(tmp_path) as b:
         page = b.new_page(viewport={"width": 1440, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        seen = watch(page)  # the editor's modules, under the console's CSP
         browser_login(page, base, "brenda", PW)
         page.goto(f"{base}/review/flows/")
+        assert seen.problems() == {}
         page.get_by_test_id("edit-quick").click()
         page.wait_for_url(f"{base}/review/flows/quick/edit")
         page.wait_for_function(
             "() => window.broker && window.broker.checks >= 1 && window.broker.valid")
+        assert seen.problems() == {}
         assert "Valid: version 1, 3 steps" in page.get_by_test_id("status").inner_text()
 
         # type an unknown field at the end of the `expect: affirm` line
@@ -313,10 +315,12 @@ def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, 
         assert spoken.startswith("Voice: ") and "nine five five eight eight" in spoken
         assert "E T F" in spoken and "95588" not in spoken
         assert page.get_by_test_id("spoken-ready").inner_text() == ""  # said as written
+        assert seen.problems() == {}  # the whole editing session ran cleanly
 
         page.goto(f"{base}/review/flows/")
         assert page.get_by_test_id("version-quick-1").is_visible()
-        assert not errors, errors
+        assert page.evaluate("window.broker === undefined")  # the list page runs no script
+        assert seen.problems() == {}
     rows = k.flow_versions.versions("quick")
     assert [(v["version"], v["published_by"]) for v in rows] == [(1, "brenda")]
     assert resolve_flow(k, "quick").content_hash == rows[0]["content_hash"]

@@ -53,17 +53,23 @@ CHECK = textwrap.dedent("""
         js = client.get("/static/investor.js")
         out["static_js"] = [js.status_code, len(js.get_data())]
         js.close()
-        # The page's ES modules, in their subfolder: each one served, with a script type.
+        # Every ES module the wheel holds (the investor page's, the review console's and the
+        # broker page's, with their subfolders): each one served, with a script type.
         out["modules"] = {}
-        for path in sorted((STATIC_DIR / "investor").glob("*.js")):
-            r = client.get("/static/investor/" + path.name)
-            out["modules"][path.name] = [r.status_code, r.mimetype, len(r.get_data())]
+        for path in sorted(STATIC_DIR.rglob("*.js")):
+            name = path.relative_to(STATIC_DIR).as_posix()
+            if name.startswith("vendor/"):
+                continue
+            r = client.get("/static/" + name)
+            out["modules"][name] = [r.status_code, r.mimetype, len(r.get_data())]
             r.close()
         vendor = client.get("/static/vendor/socket.io.min.js")
         out["vendor_js"] = vendor.status_code
         vendor.close()
         out["review_login"] = client.get("/review/login").status_code
         out["broker_template"] = app.jinja_env.get_template("broker_index.html").name
+        out["console_templates"] = [app.jinja_env.get_template(t).name
+                                    for t in ("review_case.html", "broker_edit.html")]
     finally:
         app.extensions["kiosk"].shutdown()
     print(json.dumps(out))
@@ -137,16 +143,21 @@ def test_the_installed_wheel_serves_the_demo_from_outside_the_checkout(installed
     assert out["page"] == [200, True]
     size = (REPO / "static" / "investor.js").stat().st_size
     assert out["static_js"] == [200, size]
-    modules = sorted((REPO / "static" / "investor").glob("*.js"))
-    assert len(modules) >= 10
+    static = REPO / "static"
+    modules = {p.relative_to(static).as_posix(): p for p in static.rglob("*.js")
+               if "vendor" not in p.relative_to(static).parts}
+    for page, least in (("investor", 10), ("review", 5), ("broker", 5)):
+        assert f"{page}.js" in modules
+        assert len([n for n in modules if n.startswith(page + "/")]) >= least, page
     # A browser runs a module script only when it is served with a JavaScript type.
     assert {name: (status, size) for name, (status, _, size) in out["modules"].items()} == {
-        p.name: (200, p.stat().st_size) for p in modules}
+        name: (200, p.stat().st_size) for name, p in modules.items()}
     assert {t for _, t, _ in out["modules"].values()} <= {"text/javascript",
                                                           "application/javascript"}
     assert out["vendor_js"] == 200
     assert out["review_login"] == 200
     assert out["broker_template"] == "broker_index.html"
+    assert out["console_templates"] == ["review_case.html", "broker_edit.html"]
 
 
 def test_the_checkout_links_the_shipped_folders():

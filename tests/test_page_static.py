@@ -18,11 +18,12 @@ REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "static"
 TEMPLATES = REPO / "kiosk" / "web" / "templates"
 # The investor page's own ES modules (the entry and static/investor/), and every module in
-# static/ (i18n.js and avatar.js are shared with the broker's editor; review.js is a classic
-# script).
+# static/ but the vendored Socket.IO client: the console's review.js and the broker's
+# broker.js with their folders, and i18n.js and avatar.js, shared with the broker's editor.
 PAGE_MODULES = ["investor.js",
                 *sorted(f"investor/{p.name}" for p in (STATIC / "investor").glob("*.js"))]
-JS_FILES = [*PAGE_MODULES, "avatar.js", "i18n.js", "broker.js"]
+JS_FILES = sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*.js")
+                  if "vendor" not in p.relative_to(STATIC).parts)
 NODE = shutil.which("node") or shutil.which("nodejs")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (Debian: nodejs)")
 

@@ -1,6 +1,7 @@
 """The review console end to end in real headless Debian chromium (Playwright): log in, take the
 next case, follow a flag marker to its moment, approve; the decision then verifies in the
-evidence ledger. Screenshots go to test-artifacts/."""
+evidence ledger; the queue and the case page run without a console error, uncaught exception or
+CSP violation. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from kiosk.review.auth import add_user
 from kiosk.review.bench import browser_login, make_console_app, serve_in_thread
 from kiosk.review.decisions import decisions_for, verify_record
 from kiosk.review.sample import make_sealed_case
-from tests.browser import browser
+from tests.browser import browser, watch
 
 pytestmark = pytest.mark.browser
 PW = "correct horse battery"
@@ -37,10 +38,10 @@ def test_auditor_follows_a_flag_and_approves_in_chromium(console, tmp_path, arti
     k, svc = app.extensions["kiosk"], app.extensions["review"]
     with serve_in_thread(app) as base, browser(tmp_path) as b:
         page = b.new_page(viewport={"width": 1440, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        seen = watch(page)  # the replay's modules, under the console's CSP
         browser_login(page, base, "alice", PW)
         assert "alice · auditor" in page.get_by_test_id("whoami").inner_text()
+        assert seen.problems() == {}
         page.screenshot(path=str(artifacts / "review-queue.png"))
 
         page.get_by_test_id("take-next").click()
@@ -54,6 +55,7 @@ def test_auditor_follows_a_flag_and_approves_in_chromium(console, tmp_path, arti
         for img in page.get_by_test_id("compare").locator("img").all():
             assert img.evaluate("i => i.complete && i.naturalWidth > 0")
         assert page.evaluate("document.getElementById('rv-signals').toDataURL().length") > 3000
+        assert seen.problems() == {}
         page.screenshot(path=str(artifacts / "review-case.png"))
 
         # pause, then follow the flag marker on the timeline to its moment
@@ -93,7 +95,14 @@ def test_auditor_follows_a_flag_and_approves_in_chromium(console, tmp_path, arti
         page.wait_for_url(f"{base}/review/")
         assert "approve recorded" in page.get_by_test_id("flash-ok").inner_text()
         page.screenshot(path=str(artifacts / "review-approved.png"))
-        assert not errors, errors
+        assert seen.problems() == {}
+        # The watch is live on the console: an inline script is refused and reported.
+        page.evaluate("""() => { const s = document.createElement('script');
+                                 s.textContent = 'window.inlineRan = true';
+                                 document.body.appendChild(s); }""")
+        page.wait_for_function("() => window.__cspViolations.length > 0", timeout=5000)
+        assert seen.problems()["csp"] == ["script-src-elem inline"]
+        assert page.evaluate("window.inlineRan === undefined")
 
     decisions = decisions_for(svc, pid)
     assert len(decisions) == 1 and decisions[0]["verified"]
