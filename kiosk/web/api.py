@@ -243,7 +243,9 @@ def health():
 
     ``media_loop_lag`` is how late the media loop has woken since the start (ms: samples,
     p50/p95/p99/max/mean, wake-ups over the warning threshold; ``?histogram=1`` adds the
-    bucket counts, see ``kiosk.media.loop``).
+    bucket counts, see ``kiosk.media.loop``). ``draining``: the node takes no new witnesses.
+    With ``redis_url``, ``cluster`` is ``{"node_id", "redis": "ok" | "unreachable",
+    "nodes_live"}`` (the nodes themselves: ``GET /api/nodes``, behind the API key).
     """
     svc = services()
     lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
