@@ -10,8 +10,9 @@ PY=${PYTHON:-python3.11}
 VENV=${KIOSK_VENV:-.venv}
 # Debian packages the kiosk needs at run time / for tests.
 RUNTIME_DEBS="espeak-ng libespeak-ng1 ffmpeg"
-# postgresql: tests start a throw-away server (kiosk.testing.postgres); never on the serve path.
-TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light postgresql"
+# postgresql, redis-server: tests start throw-away servers (kiosk.testing.postgres,
+# kiosk.testing.redis); never on the serve path.
+TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light postgresql redis-server"
 
 need_debs() {
   local missing=()

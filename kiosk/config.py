@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.atomic_files import make_private_dir
@@ -93,6 +93,19 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False  # the /demo page creates sessions for a sample applicant
 
+    # Several nodes (docs/operations.md, *Several nodes with Redis*): unset, everything
+    # below stays in this process. Set, Redis carries the Socket.IO message queue, the node
+    # registry, session pins and the login throttle; a node that cannot reach it won't start.
+    redis_url: str = ""  # redis://[:password@]host:port/db or rediss://...
+    redis_prefix: str = Field(default="kiosk:", min_length=1, max_length=64)  # key namespace
+    redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)  # connect and each command
+    node_id: str = Field(default="", max_length=128)  # default: <hostname>:<port>
+    # Live witnesses this node process carries: 3 finished and 4 were lost on 2 cores
+    # (shared/notes/stack-facts.md, "A capacity cliff on one node").
+    node_capacity: int = Field(default=3, ge=1)
+    node_heartbeat_seconds: float = Field(default=3.0, gt=0)
+    node_ttl_seconds: float = Field(default=10.0, gt=0)  # a silent node drops out after this
+
     link_ttl_seconds: int = 30 * 60
     heartbeat_timeout_seconds: float = 10.0
     socket_ping_interval: float = 5.0
@@ -171,6 +184,23 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown socket events {unknown}; known: "
                              f"{', '.join(SOCKET_EVENT_LIMITS)}")
         return {**_default_event_limits(), **v}
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str) -> str:
+        v = v.strip()
+        if v:
+            from kiosk.cluster.redis_store import check_url  # the redis client: only when set
+
+            check_url(v)  # ValueError names the problem
+        return v
+
+    @model_validator(mode="after")
+    def _heartbeat(self) -> Settings:
+        if self.node_ttl_seconds <= self.node_heartbeat_seconds:
+            raise ValueError(f"node_ttl_seconds ({self.node_ttl_seconds}) must exceed "
+                             f"node_heartbeat_seconds ({self.node_heartbeat_seconds})")
+        return self
 
     @field_validator("ice_private_networks")
     @classmethod

@@ -58,3 +58,8 @@ class StorageFull(KioskError, OSError):
 
     An ``OSError`` too, so code that already handles failed writes keeps handling it.
     """
+
+
+class SharedStateError(KioskError):
+    """The state shared by the nodes (Redis, ``redis_url``) could not be reached or refused a
+    command; the message names the server, never its password."""

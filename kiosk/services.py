@@ -28,6 +28,7 @@ from kiosk.session import Shutdown
 from kiosk.store import SessionStore
 
 if TYPE_CHECKING:
+    from kiosk.cluster import Cluster
     from kiosk.speech import Recognizer
     from kiosk.witness.runner import WitnessRunner
 
@@ -109,7 +110,10 @@ class KioskServices:
     # Models still loading in the background ("face", "speech"): /api/ready answers 503
     # until this is empty, so a load balancer sends no investor to a cold node.
     warming: set[str] = field(default_factory=set)
+    draining: threading.Event = field(default_factory=threading.Event)  # set: no new witnesses
     closed: threading.Event = field(default_factory=threading.Event)
+    # State shared with the other nodes in Redis (redis_url); None for a single node.
+    cluster: Cluster | None = None
 
     @property
     def evidence_keys(self) -> EvidenceKeys:
@@ -126,6 +130,8 @@ class KioskServices:
 
     def forget(self, runner: WitnessRunner) -> None:
         self.sessions.forget(runner)
+        if self.cluster is not None:
+            self.cluster.unpin_session(runner.id)
 
     def by_sid(self, sid: str) -> WitnessRunner | None:
         return self.sessions.by_sid(sid)
@@ -149,10 +155,19 @@ class KioskServices:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def drain(self) -> None:
+        """Take no new witnesses: /api/ready answers 503 and, with Redis, the node registry
+        shows this node as draining. Live witnesses go on."""
+        self.draining.set()
+        if self.cluster is not None:
+            self.cluster.drain()
+
     def shutdown(self, timeout: float = 30.0) -> None:
-        """End every live session as aborted (server_shutdown) and wait for its recording."""
+        """Drain, end every live session as aborted (server_shutdown), wait for its
+        recording, then leave the node registry."""
         if self.closed.is_set():
             return
+        self.drain()
         self.closed.set()
         live = self.live()
         for runner in live:
@@ -163,18 +178,29 @@ class KioskServices:
         self.guide.close()
         self.media.stop()
         self.store.engine.dispose()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def build_services(settings: Settings) -> KioskServices:
     """Open the store, flows, guide voice, media loop and evidence keys of ``settings``.
 
     Creates the data directories, the database tables and (on first start) the evidence
-    signing key. Raises ConfigError / OSError when they cannot be.
+    signing key; with ``redis_url``, connects to Redis (not yet registering the node: see
+    ``Cluster.start``). Raises ConfigError / OSError when they cannot be.
     """
     settings.ensure_dirs()
+    sessions = LiveSessions()
+    cluster = None
+    if settings.redis_url:
+        from kiosk.cluster import connect_cluster  # the redis client: only for several nodes
+
+        cluster = connect_cluster(settings, lambda: len(sessions.all()))
     store = SessionStore(settings.db_url, settings.sessions_dir,
                          min_free_mb=settings.min_free_mb)
     return KioskServices(
+        sessions=sessions,
+        cluster=cluster,
         settings=settings,
         store=store,
         flows=FlowLibrary(settings.flows_dir),

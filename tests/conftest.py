@@ -74,6 +74,20 @@ def postgres_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """A redis-server on 127.0.0.1 for the whole test run (kiosk.testing.redis), without
+    persistence; installed with apt when missing and we are root, else the test skips."""
+    from kiosk.testing.redis import TempRedis, ensure_installed
+
+    binary, why = ensure_installed()
+    if binary is None:
+        pytest.skip(why)
+    server = TempRedis(binary).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture()
 def db_url(request, tmp_path):
     """A database URL: SQLite under tmp_path/data by default; with ``@both_databases``

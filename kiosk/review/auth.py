@@ -12,6 +12,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from functools import wraps
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -28,7 +29,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from kiosk.errors import AuthError
+from kiosk.errors import AuthError, SharedStateError
 from kiosk.review.context import current_review
 from kiosk.review.models import ROLES, StaffUser
 
@@ -94,7 +95,10 @@ def add_user(store, username: str, password: str, role: str, *, languages=None,
 
 class LoginThrottle:
     """Per-account lock-out (in the database, shared by nodes on one database) plus a
-    per-address failure window (memory: each node counts its own).
+    per-address failure window: in memory (each node counts its own, a sliding window), or
+    with ``shared_addresses`` in Redis (every node counts every failure; a fixed window from
+    the first failure, kiosk.cluster.failures). A Redis that does not answer refuses every
+    login (``throttle_unavailable``) rather than stop counting.
 
     The address is the caller's ``ip``: the console passes ``request.remote_addr``, which is
     the real client only through the trusted proxies (``trusted_proxy_hops``); without that
@@ -104,7 +108,8 @@ class LoginThrottle:
 
     def __init__(self, store, clock: Callable[[], dt.datetime], *, max_failures: int = 5,
                  lockout_seconds: float = 900, ip_max_failures: int = 20,
-                 ip_window_seconds: float = 900, audit=None):
+                 ip_window_seconds: float = 900, audit=None,
+                 shared_addresses: Callable[[int, float], SharedAddresses] | None = None):
         self.store = store
         self.clock = clock
         self.max_failures = max_failures
@@ -114,8 +119,17 @@ class LoginThrottle:
         self.audit = audit  # fn(user, action, case_id, detail)
         self._ip: dict[str, collections.deque] = {}
         self._lock = threading.Lock()
+        # Built from the limits: fn(max failures, window seconds) -> blocked(ip) / fail(ip).
+        self._shared = (shared_addresses(ip_max_failures, ip_window_seconds)
+                        if shared_addresses is not None else None)
 
     def _ip_blocked(self, ip: str, now: dt.datetime) -> bool:
+        if self._shared is not None:
+            try:
+                return self._shared.blocked(ip)
+            except SharedStateError as exc:  # Redis does not answer
+                log.error("login refused: the shared login throttle is unavailable: %s", exc)
+                raise LoginRefused("throttle_unavailable") from None
         with self._lock:
             q = self._ip.get(ip)
             if q is None:
@@ -125,6 +139,12 @@ class LoginThrottle:
             return len(q) >= self.ip_max
 
     def _ip_fail(self, ip: str, now: dt.datetime) -> None:
+        if self._shared is not None:
+            try:
+                self._shared.fail(ip)
+            except SharedStateError as exc:  # the login is refused anyway
+                log.error("a failed login was not counted: %s", exc)
+            return
         with self._lock:
             if len(self._ip) >= self._SWEEP_AT:
                 self._ip = {k: q for k, q in self._ip.items()
@@ -178,6 +198,14 @@ class LoginThrottle:
                 self.audit(user, "lockout", None,
                            {"seconds": int(self.lockout.total_seconds())})
         raise LoginRefused(refused)
+
+
+class SharedAddresses(Protocol):
+    """A per-address failure counter shared by the nodes (kiosk.cluster.failures)."""
+
+    def blocked(self, ip: str) -> bool: ...
+
+    def fail(self, ip: str) -> int: ...
 
 
 def _check(hashed: str, password) -> bool:

@@ -118,7 +118,9 @@ class ReviewService:
         self.throttle = LoginThrottle(store, clock, max_failures=cfg.max_failed_logins,
                                       lockout_seconds=cfg.lockout_seconds,
                                       ip_max_failures=cfg.max_failed_logins_per_address,
-                                      ip_window_seconds=cfg.lockout_seconds, audit=self.audit)
+                                      ip_window_seconds=cfg.lockout_seconds, audit=self.audit,
+                                      shared_addresses=(kiosk.cluster.login_failures
+                                                        if kiosk and kiosk.cluster else None))
         self.poller_stop = threading.Event()  # set: the queue poller (if any) stops
 
     # -- users and audit -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from kiosk.errors import EvidenceError, FlowError, StorageFull
+from kiosk.errors import EvidenceError, FlowError, SharedStateError, StorageFull
 from kiosk.evidence.keys import public_key_pem
 from kiosk.evidence.package import check_package_id
 from kiosk.idcard.reader import CardImageError, CardLimits
@@ -243,12 +243,48 @@ def health():
 
     ``media_loop_lag`` is how late the media loop has woken since the start (ms: samples,
     p50/p95/p99/max/mean, wake-ups over the warning threshold; ``?histogram=1`` adds the
-    bucket counts, see ``kiosk.media.loop``).
+    bucket counts, see ``kiosk.media.loop``). ``draining``: the node takes no new witnesses.
+    With ``redis_url``, ``cluster`` is ``{"node_id", "redis": "ok" | "unreachable",
+    "nodes_live"}`` (the nodes themselves: ``GET /api/nodes``, behind the API key).
     """
     svc = services()
     lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
-    return jsonify({"ok": True, "live_sessions": len(svc.live()),
-                    "warming": sorted(svc.warming), "media_loop_lag": lag})
+    body = {"ok": True, "live_sessions": len(svc.live()), "warming": sorted(svc.warming),
+            "draining": svc.draining.is_set(), "media_loop_lag": lag}
+    if svc.cluster is not None:
+        body["cluster"] = _cluster_health(svc.cluster)
+    return jsonify(body)
+
+
+def _cluster_health(cluster) -> dict:
+    """This node's id, whether Redis answers and how many nodes are registered (the list
+    itself is behind the API key: GET /api/nodes)."""
+    info: dict = {"node_id": cluster.node_id, "redis": "ok", "nodes_live": None}
+    try:
+        info["nodes_live"] = len(cluster.registry.live_nodes())
+    except SharedStateError:
+        info["redis"] = "unreachable"
+    return info
+
+
+@bp.get("/nodes")
+@require_api_key
+def nodes():
+    """The live nodes of the installation (``redis_url``): ``{"nodes": [{node_id, url, load,
+    capacity, draining, seen_at}], "this_node": id}``; one node without Redis: itself only.
+    503 ``redis_unreachable`` when Redis does not answer."""
+    svc = services()
+    if svc.cluster is None:
+        s = svc.settings
+        me = {"node_id": s.node_id or "local", "url": s.base_url(), "load": len(svc.live()),
+              "capacity": s.node_capacity, "draining": svc.draining.is_set(), "seen_at": None}
+        return jsonify({"nodes": [me], "this_node": me["node_id"]})
+    try:
+        live = svc.cluster.registry.live_nodes()
+    except SharedStateError as exc:
+        log.error("listing nodes failed: %s", exc)
+        return error(503, "redis_unreachable", "the node registry (Redis) does not answer")
+    return jsonify({"nodes": [n.to_dict() for n in live], "this_node": svc.cluster.node_id})
 
 
 @bp.get("/ready")
@@ -256,9 +292,17 @@ def ready():
     """Readiness: 200 once the face and speech models are loaded, else 503 with what is loading.
 
     A node that answers 503 should get no new investors: the first seconds of a witness on a
-    cold node are not analysed while the models load.
+    cold node are not analysed while the models load. Also 503 while the node drains
+    (``{"draining": true}``) and, with ``redis_url``, while Redis does not answer
+    (``{"redis": "unreachable"}``).
     """
-    warming = sorted(services().warming)
+    svc = services()
+    warming = sorted(svc.warming)
     if warming:
         return jsonify({"ready": False, "warming": warming}), 503
+    if svc.draining.is_set():
+        return jsonify({"ready": False, "draining": True}), 503
+    if svc.cluster is not None and not svc.cluster.reachable():
+        # Its emits, pins and login throttle would be lost: send investors elsewhere.
+        return jsonify({"ready": False, "redis": "unreachable"}), 503
     return jsonify({"ready": True})

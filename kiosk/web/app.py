@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
         json=guard.socket_json(settings.max_json_depth),
+        # Several nodes: an emit on any node reaches clients connected to the others
+        # (python-socketio's RedisManager: a listener thread per process, threading mode).
+        **_message_queue(settings),
     )
     guard.quiet_refusals()
     if settings.trusted_proxy_hops:
@@ -71,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_review(app, services)
     register_broker(app, services)
     recover_interrupted(services)
+    if services.cluster is not None:
+        services.cluster.start()  # registered only once the node can serve
     if settings.liveness:
         # Load mediapipe and dlib's models now, not inside the first investor's connection.
         services.warming.add("face")
@@ -82,6 +87,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         threading.Thread(target=_preload_speech, args=(services,), name="kiosk-preload-speech",
                          daemon=True).start()
     return app
+
+
+def _message_queue(settings: Settings) -> dict:
+    """SocketIO's message-queue arguments: none for one node, Redis with ``redis_url``.
+
+    The channel carries the key prefix, so installations sharing one Redis do not see each
+    other's emits."""
+    if not settings.redis_url:
+        return {}
+    return {"message_queue": settings.redis_url,
+            "channel": f"{settings.redis_prefix}socketio"}
 
 
 def _trust_proxies(app: Flask, hops: int) -> None:

@@ -146,6 +146,8 @@ def register(socketio, services: KioskServices) -> None:
                         "the witness script is not available; please contact your broker")
         controller = WitnessRunner(services, row, flow, _sid(), SocketPage(socketio, _sid()))
         services.register(controller)
+        if services.cluster is not None:  # the router sends this session's traffic here
+            services.cluster.pin_session(row.id, flow)
         gate.joined(_sid())
         with session_context(row.id):
             log.info("investor joined")

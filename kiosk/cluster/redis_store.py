@@ -1,0 +1,146 @@
+"""The one module that imports the ``redis`` client: a narrow, typed view of the few commands
+the cluster state uses (strings with a TTL, a counter in a window, a key scan, ping).
+
+Every key is namespaced under ``prefix`` (``kiosk:`` by default), so several installations
+can share one Redis by giving each its own prefix (docs/operations.md, *Several nodes with
+Redis*). Every Redis failure (refused connection, timeout, a server error) is raised as
+``SharedStateError`` with the address (never the password) in the message.
+
+Flask-SocketIO's ``message_queue`` (kiosk.web.app) reaches the same server through
+python-socketio's own ``RedisManager``, which imports this client too; it is pinned in
+pyproject.toml for both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis.exceptions import RedisError
+
+from kiosk.errors import SharedStateError
+
+__all__ = ["SCHEMES", "SharedRedis", "SharedStateError", "check_url", "redact"]
+
+# Schemes python-socketio's RedisManager and redis-py both accept for one server.
+SCHEMES = ("redis", "rediss")
+
+
+def check_url(url: str) -> str:
+    """The URL unchanged if it names one Redis server (``redis://`` or ``rediss://`` with a
+    host); ValueError naming the problem otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise ValueError(f"redis_url must start with redis:// or rediss://, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("redis_url names no host (e.g. redis://10.0.0.5:6379/0)")
+    return url
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class SharedRedis:
+    """A connection pool to one Redis server, keys under ``prefix``.
+
+    ``timeout`` (seconds) bounds connecting and every command, so a Redis that stops
+    answering turns into ``SharedStateError`` instead of a hung request thread.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "kiosk:", timeout: float = 2.0) -> None:
+        self.url = check_url(url)
+        self.prefix = prefix
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            decode_responses=True, health_check_interval=30)
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    def _fail(self, exc: Exception, what: str) -> SharedStateError:
+        return SharedStateError(f"Redis at {redact(self.url)}: {what} failed: {exc}")
+
+    def ping(self) -> None:
+        """Return if the server answers; SharedStateError if not."""
+        try:
+            self._client.ping()
+        except RedisError as exc:
+            raise self._fail(exc, "PING") from exc
+
+    def reachable(self) -> bool:
+        try:
+            self.ping()
+        except SharedStateError:
+            return False
+        return True
+
+    def put(self, name: str, value: str, ttl_seconds: float) -> None:
+        """SET ``name`` to ``value``, expiring after ``ttl_seconds`` (rounded up to ms)."""
+        try:
+            self._client.set(self.key(name), value, px=max(1, int(ttl_seconds * 1000)))
+        except RedisError as exc:
+            raise self._fail(exc, f"SET {name}") from exc
+
+    def get(self, name: str) -> str | None:
+        try:
+            return cast("str | None", self._client.get(self.key(name)))
+        except RedisError as exc:
+            raise self._fail(exc, f"GET {name}") from exc
+
+    def delete(self, name: str) -> None:
+        try:
+            self._client.delete(self.key(name))
+        except RedisError as exc:
+            raise self._fail(exc, f"DEL {name}") from exc
+
+    def ttl_seconds(self, name: str) -> float | None:
+        """Seconds until ``name`` expires; None when it does not exist or never expires."""
+        try:
+            ms = int(cast(int, self._client.pttl(self.key(name))))
+        except RedisError as exc:
+            raise self._fail(exc, f"PTTL {name}") from exc
+        return ms / 1000 if ms >= 0 else None
+
+    def count_in_window(self, name: str, window_seconds: float) -> int:
+        """INCR ``name`` and, if it has no expiry yet, let it expire ``window_seconds`` after
+        this first increment (EXPIRE … NX, Redis 7.0+), both in one MULTI; the new count."""
+        key = self.key(name)
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.pexpire(key, max(1, int(window_seconds * 1000)), nx=True)
+            count, _ = cast("list[Any]", pipe.execute())
+            return int(count)
+        except RedisError as exc:
+            raise self._fail(exc, f"INCR {name}") from exc
+
+    def count(self, name: str) -> int:
+        """The counter ``name`` (0 when it does not exist or has expired)."""
+        value = self.get(name)
+        return int(value) if value else 0
+
+    def values(self, pattern: str) -> dict[str, str]:
+        """Every ``prefix + pattern`` key (SCAN MATCH, glob syntax) with its value, by name
+        without the prefix; keys that expire during the scan are left out."""
+        try:
+            keys = [cast(str, k) for k in self._client.scan_iter(match=self.key(pattern),
+                                                                   count=500)]
+            if not keys:
+                return {}
+            got = cast("list[str | None]", self._client.mget(keys))
+        except RedisError as exc:
+            raise self._fail(exc, f"SCAN {pattern}") from exc
+        n = len(self.prefix)
+        return {k[n:]: v for k, v in zip(keys, got, strict=True) if v is not None}
+
+    def close(self) -> None:
+        self._client.close()
