@@ -1480,3 +1480,22 @@ def test_abudu_in_english_is_abdu_with_bu():
 
 def test_zhaopian_is_not_read_pian1():
     assert "pian1" not in speakable("照片大小不超过2MB", "zh-CN")
+
+
+# Tester round 5. A1/B1: English ranges of amounts with thousands separators had their first
+# amount spelled digit by digit ("five zero zero zero zero zero to 1000000 yuan").
+EN_AMOUNT_RANGES = [
+    ("income of CNY 500,000-1,000,000", "en", "income of 500,000 to 1000000 yuan"),
+    ("CNY 500,000–1,000,000", "en", "500,000 to 1000000 yuan"),
+    ("USD 100,000-500,000", "en", "100,000 to 500000 U S dollars"),
+    ("assets of $100,000-$500,000", "en", "assets of 100,000 to 500000 dollars"),
+    ("($100,000-$500,000)", "en", "(100,000 to 500000 dollars)"),
+    ("CNY 500000-1000000", "en", "500,000 to 1000000 yuan"),
+    ("¥1-5万", "en", "10,000 to 50000 yuan"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), EN_AMOUNT_RANGES)
+def test_english_ranges_of_large_amounts_are_numbers(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+    assert list(speech_issues(written, locale)) == []

@@ -154,7 +154,8 @@ _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
 _ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
                        "|点(?![击开选按进])|只(?![需要能有是])")
-_EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|days?|years?|"
+_EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence|pounds?|"
+                       r"euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
                        r"trillion|points?|investors?|accounts?|clients?|customers?|"
                        r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m)\b|[%‰‱]",
@@ -1117,8 +1118,18 @@ def _en_money_range(m: re.Match) -> str:
         a, b = _en_scaled(a, m.group("ma") or m.group("mb")), _en_scaled(b, m.group("mb"))
     abbr = m.group("abbr")
     scale = m.group("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
-    return (f"{_trim_decimals(a.replace(',', ''))} to "
+    return (f"{_en_grouped(_trim_decimals(a.replace(',', '')))} to "
             f"{_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}")
+
+
+def _en_grouped(n: str) -> str:
+    """A plain number with its thousands grouped when it has five digits or more before the
+    point (500000 -> 500,000): the first amount of a range, which no unit follows, would else
+    be taken for digits to read one by one. espeak-ng reads 500,000 as a number."""
+    whole, dot, frac = n.partition(".")
+    if len(whole) < 5 or not whole.isdigit():
+        return n
+    return f"{int(whole):,}{dot}{frac}"
 
 
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
@@ -1824,9 +1835,10 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
 
 def _read_spans(text: str) -> set[int]:
     """Offsets in ``text`` inside what a rule reads as a whole (a standard's designation, an
-    email address), where no digit or symbol warning applies."""
+    email address, an amount after its currency: ¥123456, CNY 500000-1000000), where no digit
+    or symbol warning applies."""
     spans: set[int] = set()
-    for pattern in _WHOLE_READINGS:
+    for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     return spans
