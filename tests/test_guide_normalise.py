@@ -1499,3 +1499,29 @@ EN_AMOUNT_RANGES = [
 def test_english_ranges_of_large_amounts_are_numbers(written, locale, spoken):
     assert speakable(written, locale) == spoken
     assert list(speech_issues(written, locale)) == []
+
+
+# B2: a full-width amount after a currency code (ＲＭＢ１，０００，０００元,
+# RMB1，000，000) was a list (一元，零零零，零零零) while 人民币１，０００，０００元 and
+# ¥１，０００，０００ were amounts; and the check's message said the opposite of what was read.
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("ＲＭＢ１，０００，０００元", "zh-CN", "一百万元"),
+    ("RMB100元", "zh-CN", "一百元"),  # the currency said once (was 一百元元)
+    ("¥100元", "zh-CN", "一百元"),
+    ("RMB1，000，000", "zh-CN", "一百万元"),
+    ("ＣＮＹ１，０００，０００", "zh-CN", "一百万元"),
+    ("USD 1，000，000，请确认", "zh-CN", "一百万美元，请确认"),
+    ("人民币１，０００，０００元", "zh-CN", "人民币一百万元"),
+    ("¥１，０００，０００", "zh-CN", "一百万元"),
+    ("RMB1，000，000", "en", "1000000 yuan"),
+])
+def test_full_width_amounts_after_a_currency_code_are_amounts(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+    for issue in speech_issues(written, locale):
+        assert "read as a thousands separator" in issue.message
+
+
+def test_ascii_thousands_after_a_currency_code_are_not_warned_as_a_list():
+    assert speakable("RMB1,000,000", "zh-CN") == "一百万元"
+    assert list(speech_issues("RMB1,000,000", "zh-CN")) == []
+    assert list(speech_issues("C3,100", "zh-CN")) != []

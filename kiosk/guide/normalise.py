@@ -166,8 +166,13 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence
 # before exactly three digits and then an amount's unit, a '.' or the end of the text, groups
 # thousands. Anything else with a full-width comma between digits (C3，100万元: level C3, then
 # an amount; 共3，200名) is a list; ``speech_issues`` warns about every one of them.
+# After a currency (RMB1，000，000, ＲＭＢ１，０００，０００元, USD 1，000，000，请确认:
+# an amount, as 人民币１，０００，０００元 and ¥１，０００，０００ are), any groups of exactly
+# three digits do.
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
-                                   r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))")
+                                   r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
+                                   r"|(?:(?<=RMB|CNY|USD|HKD|EUR|GBP)|(?<=[¥$€£])"
+                                   r"|(?<=(?:RMB|CNY|USD|HKD|EUR|GBP) ))\d{1,3}(?:，\d{3})+(?!\d)")
 # Superscripts and subscripts, read before NFKC would make them plain digits (10⁵ is not 105):
 # after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); after a unit of
 # length (m² km² cm³, and the squared unit signs ㎡ ㎢ ㎥, or m2 km2 written plain after a
@@ -1277,9 +1282,14 @@ def _trim_decimals(n: str) -> str:
     return n.rstrip("0").rstrip(".") if "." in n else n
 
 
-def _zh_money(m: re.Match) -> str:
+def _zh_money(text: str, m: re.Match) -> str:
+    """¥100 一百元; the currency's word once when the text writes it after the amount as well
+    (RMB100元, ¥100元: 一百元, not 一百元元)."""
     sign = "负" if m.group("sign") else ""
-    return sign + _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
+    word = _ZH_CURRENCY[m.group("cur")]
+    if text.startswith(word, m.end()) or word == "元" and text.startswith("人民币", m.end()):
+        word = ""
+    return sign + _trim_decimals(m.group("n")) + m.group("mult") + word
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
@@ -1434,7 +1444,7 @@ def _zh_speakable(text: str) -> str:
     text = _zh_long_digits(text)
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _MONEY_RANGE.sub(_zh_money_range, text)
-    text = _MONEY_PREFIX.sub(_zh_money, text)
+    text = _subst(_MONEY_PREFIX, text, _zh_money)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
@@ -1787,7 +1797,9 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
     # 3, 200): the voice reads a list, which may not be what was meant.
     for m in _DIGIT_COMMAS.finditer(fold_keep_offsets(text)):
-        if not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") or ", " in m.group("n"):
+        currency = (m.group("l") or "").upper() in _CURRENCY_CODES
+        if not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") and not currency or \
+                ", " in m.group("n"):
             yield Issue(m.start("n"), f"the comma in {m.group(0)} is read as a list, not a "
                                       "thousands separator; write 3,200 for a number (groups "
                                       "of three digits, no space) or ，between list items")
@@ -1850,9 +1862,11 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
 def fold_keep_offsets(text: str) -> str:
-    """Full-width digits as ASCII, one character for one, so offsets still match ``text``."""
-    return "".join(unicodedata.normalize("NFKC", c) if "\uff10" <= c <= "\uff19" else c
-                   for c in text)
+    """Full-width digits, letters and signs (ＲＭＢ, １, ％; not the comma) as ASCII, one
+    character for one, so offsets still match ``text`` and the checks see what the rules of
+    ``speakable`` read after NFKC."""
+    return "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" and
+                   c != "\uff0c" else c for c in text)
 
 
 def _fold_commas(text: str) -> str:
