@@ -1525,3 +1525,38 @@ def test_ascii_thousands_after_a_currency_code_are_not_warned_as_a_list():
     assert speakable("RMB1,000,000", "zh-CN") == "一百万元"
     assert list(speech_issues("RMB1,000,000", "zh-CN")) == []
     assert list(speech_issues("C3,100", "zh-CN")) != []
+
+
+# A2/B3: names in Latin letters. Passport style (PIAO Chenghao, ZHANG Wei) was spelled in
+# English; in Mandarin a pinyin name (ZHANG SAN, Zhang San) was spelled, though the docs said
+# it was read as a name. A name that is not pinyin (José García) is still spelled in Mandarin,
+# and a known acronym (ETF, CSRC) is still spelled in English.
+LATIN_NAMES = [
+    ("Customer: PIAO Chenghao, ID ending 051X.", "en",
+     "Customer: Piao Chenghao, I D ending zero five one X."),
+    ("Customer: ZHANG Wei", "en", "Customer: Zhang Wei"),
+    ("Dear LI Na, welcome.", "en", "Dear Li Na, welcome."),
+    ("Name: WANG Fang", "en", "Name: Wang Fang"),
+    ("Mr LIU", "en", "Mr Liu"),
+    ("Dear ETF holder", "en", "Dear E T F holder"),
+    ("Customer: CSRC", "en", "Customer: C S R C"),
+    ("the MAO rule", "en", "the M A O rule"),
+    ("客户姓名：Zhang San", "zh-CN", "客户姓名：zhang san"),
+    ("客户：PIAO Chenghao", "zh-CN", "客户：piao cheng hao"),
+    ("客户姓名：José García", "zh-CN", "客户姓名：J O S E，G A R C I A"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), LATIN_NAMES)
+def test_latin_names_are_read_as_names(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("name", "locale", "spoken"), [
+    ("ZHANG SAN", "zh-CN", "zhang san"), ("Zhang San", "zh-CN", "zhang san"),
+    ("PIAO Chenghao", "zh-CN", "piao cheng hao"), ("OUYANG Nana", "zh-CN", "ou yang na na"),
+    ("LYU Bo", "zh-CN", "lü bo"), ("Xi'an Li", "zh-CN", "xi an li"),
+    ("José García", "zh-CN", "J O S E，G A R C I A"), ("John Smith", "zh-CN", "J O H N，S M I T H"),
+    ("ZHANG SAN", "en", "Zhang San"), ("PIAO Chenghao", "en", "Piao Chenghao")])
+def test_pinyin_name_variables_are_read_as_pinyin(name, locale, spoken):
+    assert read_variable(name, "name", locale) == spoken

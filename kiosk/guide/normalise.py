@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
+    pinyin_syllables,
     zh_cardinal,
     zh_is_word,
     zh_phrase_readings,
@@ -356,9 +357,18 @@ _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
 def _zh_latin_name(name: str) -> str:
-    """A name in Latin letters in a Mandarin prompt, spelled letter by letter, a pause between
-    its words (José García -> J O S E，G A R C I A): the Mandarin voice would read José as
-    pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts are kept."""
+    """A name in Latin letters in a Mandarin prompt. A pinyin name (ZHANG SAN, Piao Chenghao,
+    every word a run of pinyin syllables: ``pinyin_syllables``) is given as its syllables in
+    small letters (zhang san, piao cheng hao), which the Mandarin voice reads as pinyin (in
+    the first tone: the characters are unknown). Any other is spelled letter by letter, a
+    pause between its words (José García -> J O S E，G A R C I A): the Mandarin voice would
+    read José as pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts
+    are kept."""
+    parts = [w for w in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name) if w]
+    syllables = [pinyin_syllables(w) if w.replace("'", "").replace("’", "").isascii()
+                 else None for w in parts]
+    if parts and all(syllables):
+        return " ".join(s for found in syllables for s in found or ())
     words = []
     for word in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name):
         plain = "".join(c for c in unicodedata.normalize("NFKD", word)
@@ -998,21 +1008,47 @@ _CAPS_AFTER = re.compile(r"[\s,.;:!?'&/\u00b7-]{1,3}[A-Z]{2,}(?![a-z])")
 def _spelled(text: str, m: re.Match) -> bool:
     """Whether the capitals at ``m`` are an acronym, spelled letter by letter.
 
-    The rule, in order: a known acronym (ETF, ID, KYC, CSRC ...) is spelled; a word with no
-    vowel letter (HK, CSRC) cannot be said as a word and is spelled; a word next to another
-    word in capitals (WELCOME TO ..., ZHANG SAN) is text written in capitals, read as words;
-    otherwise a word of up to five letters is spelled unless it is a common English word
-    (NOTE, RISK, HELLO), and a longer one (WELCOME) is a word.
+    The rule, in order: a known acronym (ETF, ID, KYC, CSRC ...) is spelled; a pinyin name in
+    passport style (Customer: PIAO Chenghao, Dear LI Na: ``_en_latin_name``) is a word; a
+    word with no vowel letter (HK, CSRC) cannot be said as a word and is spelled; a word next
+    to another word in capitals (WELCOME TO ..., ZHANG SAN) is text written in capitals,
+    read as words; otherwise a word of up to five letters is spelled unless it is a common
+    English word (NOTE, RISK, HELLO), and a longer one (WELCOME) is a word.
     """
     word = m.group("a")
     if word in KNOWN_ACRONYMS:
         return True
+    if _en_latin_name(text, m):
+        return False
     if not re.search("[AEIOUY]", word):
         return True
     if _CAPS_BEFORE.search(text, max(0, m.start() - 24), m.start()) or \
             _CAPS_AFTER.match(text, m.end(), m.end() + 24):
         return False
     return len(word) <= 5 and word not in COMMON_WORDS
+
+
+# A name in passport style (PIAO Chenghao, ZHANG Wei, Dear LI Na): a word in capitals that is
+# pinyin (``pinyin_syllables``) after a word that introduces a name (Customer:, Dear, Mr,
+# Name:, ...; a given name may stand between: Dear Wei ZHANG), or next to a capitalised word
+# that is pinyin too (ZHANG Wei, Wei ZHANG). Known acronyms are spelled first.
+_EN_NAME_CUE = re.compile(r"\b(?:[Cc]ustomer|[Cc]lient|[Ii]nvestor|[Aa]pplicant|[Hh]older|"
+                          r"[Nn]ame|[Ss]ubject|Dear|Mr|Mrs|Ms|Miss|Dr|Madam|Sir)\.?"
+                          r"(?:\s+(?:is|of))?\s*[:,]?\s*(?:[A-Z][a-z]+\s+)?\Z")
+_TITLE_WORD_AFTER = re.compile(r"\s+(?P<w>[A-Z][a-z]+)\b")
+_TITLE_WORD_BEFORE = re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]+)\s+\Z")
+
+
+def _en_latin_name(text: str, m: re.Match) -> bool:
+    if pinyin_syllables(m.group("a")) is None or m.group("s"):
+        return False
+    if _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()):
+        return True
+    for near in (_TITLE_WORD_AFTER.match(text, m.end(), m.end() + 24),
+                 _TITLE_WORD_BEFORE.search(text, max(0, m.start() - 24), m.start())):
+        if near is not None and pinyin_syllables(near.group("w")) is not None:
+            return True
+    return False
 
 
 def _acronyms(text: str, zh: bool) -> str:
