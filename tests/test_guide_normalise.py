@@ -1560,3 +1560,54 @@ def test_latin_names_are_read_as_names(written, locale, spoken):
     ("ZHANG SAN", "en", "Zhang San"), ("PIAO Chenghao", "en", "Piao Chenghao")])
 def test_pinyin_name_variables_are_read_as_pinyin(name, locale, spoken):
     assert read_variable(name, "name", locale) == spoken
+
+
+# A3: a name after 本人 (the identity sentence) or 投资者 before a verb kept its characters'
+# common reading (本人单仁平 dān).
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("本人单仁平，身份证尾号410X，自愿开立证券账户。",
+     "本人 shàn 仁平，身份证尾号 四一零 X，自愿开立证券账户。"),
+    ("本人单仁平确认", "本人 shàn 仁平确认"),
+    ("投资者单明确认", "投资者 shàn 明确认"),
+    ("本人曾庆红承诺", "本人 zēng 庆红承诺"),
+    # not names
+    ("本人确认，", "本人确认，"), ("本人能确认，", "本人能确认，"),
+    ("投资者都已确认", "投资者都已确认"),
+    ("本人单独办理", "本人单独办理"), ("本人曾在证券公司任职，", "本人曾在证券公司任职，"),
+    ("本人任职于", "本人任职于"),
+])
+def test_a_name_after_benren_or_touzizhe_gets_its_surname_reading(written, spoken):
+    assert speakable(written, "zh-CN") == spoken
+
+
+# A4: 转 after a phone number is its extension (0991-2345678转806 was 转八百零六).
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("电话0991-2345678转806", "zh-CN", "电话 零九九一二三四五六七八 转 八零六"),
+    ("0991-2345678转806", "zh-CN", "零九九一二三四五六七八转 八零六"),
+    ("资金转入100元", "zh-CN", "资金转入一百元"),
+])
+def test_zhuan_after_a_phone_number_is_an_extension(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# A8: a chain of comparisons round a variable ("1 million ≤ M < 5 million" was "1 million at
+# most M less than 5 million").
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("1 million ≤ M < 5 million",
+     "1 million is less than or equal to M, which is less than 5 million"),
+    ("Fee: 100万 <= M < 500万, 0.8%", "Fee: 1,000,000 is less than or equal to M, which is "
+     "less than 5,000,000, 0.8%"),
+    ("5 > Y ≥ 2", "5 is greater than Y, which is greater than or equal to 2"),
+    ("M ≥ 5 million", "M at least 5 million"),
+])
+def test_a_chain_of_comparisons_reads_as_english(written, spoken):
+    assert speakable(written, "en") == spoken
+
+
+# A9: an English floor (11/F was "11 or F").
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("Shanghai, 11/F.", "Shanghai, 11th floor."), ("3/F, Tower B", "3rd floor, Tower B"),
+    ("1/F and 2/F", "1st floor and 2nd floor"), ("22/F", "22nd floor"), ("12/F", "12th floor"),
+])
+def test_english_floors(written, spoken):
+    assert speakable(written, "en") == spoken

@@ -116,7 +116,9 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|"
+                  "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|邮政编码|"
+                  # 转 right after a phone number is its extension (0991-2345678转806)
+                  r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
                   "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
@@ -704,6 +706,18 @@ _EN_STREET = re.compile(r"(?<![\w.,$¥€£-])(?P<n>\d{1,6})(?=\s+(?:[A-Z][a-z]+
                         r"Place|Pl|Square|Sq|Highway|Hwy|Court|Ct|Terrace|Parkway)\b)")
 
 
+# A floor as addresses in Hong Kong and China write it (11/F, 3/F): "11th floor".
+_EN_FLOOR = re.compile(r"(?<![\w/.,])(?P<n>\d{1,3})/F\b")
+
+
+def _en_ordinal(n: str) -> str:
+    """11 -> 11th, 22 -> 22nd, 3 -> 3rd (espeak-ng reads them as ordinals)."""
+    value = int(n)
+    suffix = "th" if value % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(
+        value % 10, "th")
+    return f"{value}{suffix}"
+
+
 def _en_house_number(n: str) -> str:
     """A room or street number as read in English: 7 "seven", 305 "three oh five", 1102
     "eleven oh two", 1589 "fifteen eighty nine", 200 "two hundred", 2000 "two thousand";
@@ -849,10 +863,15 @@ def _roman_signs(text: str, zh: bool) -> str:
 # them (请曾先生). A two-character word of pypinyin's phrase table (单方, 曾经) is no name. A
 # Latin name after 姓名 or a role word and a colon is spelled (``_zh_latin_name``).
 _ZH_NAME_ROLE = re.compile(r"(?:客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
-                           r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者)"
-                           r"[:：\s]*")
+                           r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者|"
+                           r"本人)[:：\s]*")
+# A name ends at a pause, before 先生 / 女士, or before the verb of an identity sentence
+# (本人单仁平确认, 投资者单明承诺); its given name has none of the characters that make the
+# words after 本人 / 投资者 a clause (本人能确认，投资者都已确认: _ZH_NOT_GIVEN).
 _ZH_NAME_END = re.compile(r"\Z|[，,、。.；;:：！？!?()（）\[\]【】\s\"“”'‘’《》]"
-                          r"|先生|女士|同志|老师")
+                          r"|先生|女士|同志|老师|确认|承诺|声明|同意|知悉|自愿|保证|申请|郑重")
+_ZH_NOT_GIVEN = re.compile("[已将都也还均再又就是不没未能会要应须需在对了过着的得地和与及或并且而但"
+                          "把被让使从到给于]|确认|同意|知悉|承诺|声明|申请|办理|签署|阅读|表示|任职")
 _ZH_NAME_SEP = re.compile(r"[，,、]|和|及|与")
 _ZH_MR = re.compile("先生|女士")
 _LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*"
@@ -869,7 +888,8 @@ def _zh_name_at(text: str, p: int, in_list: bool) -> int | None:
     sizes = (4, 3, 2) if text[p:p + 2] in ZH_COMPOUND_SURNAMES else (3, 2)
     for n in sizes:
         if _cjk_run(text, p, p + n) and _ZH_NAME_END.match(text, p + n) and \
-                not zh_is_word(text[p:p + 2]):
+                not zh_is_word(text[p:p + 2]) and \
+                not _ZH_NOT_GIVEN.search(text, p + (2 if n == 4 else 1), p + n):
             return p + n
     if in_list and _cjk_run(text, p, p + 2) and zh_surname(text[p:p + 2]) is not None and \
             not zh_is_word(text[p:p + 2]):
@@ -1696,6 +1716,18 @@ def _en_cjk(text: str) -> str:
     return re.sub(f"(?:{_CJK.pattern})+", sub, text)
 
 
+# A chain of comparisons round a variable (1 million ≤ M < 5 million, 5 > Y ≥ 2): "1 million
+# is less than or equal to M, which is less than 5 million".
+_EN_COMPARE_CHAIN = re.compile(r"\s*(?P<a>[<>≤≥])\s*(?P<v>[A-Za-z]{1,3})\s*(?P<b>[<>≤≥])\s*")
+_EN_COMPARE_WORDS = {"<": "less than", ">": "greater than", "≤": "less than or equal to",
+                     "≥": "greater than or equal to"}
+
+
+def _en_compare_chain(m: re.Match) -> str:
+    return (f" is {_EN_COMPARE_WORDS[m.group('a')]} {m.group('v')}, which is "
+            f"{_EN_COMPARE_WORDS[m.group('b')]} ")
+
+
 def _en_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
     text = _en_abbreviations(text)
@@ -1707,6 +1739,8 @@ def _en_speakable(text: str) -> str:
     text = _EN_ROOM.sub(lambda m: ("Room" if m.group("w") == "Rm." else m.group("w")) + " "
                         + _en_house_number(m.group("n")), text)
     text = _EN_STREET.sub(lambda m: _en_house_number(m.group("n")), text)
+    if "/F" in text:
+        text = _EN_FLOOR.sub(lambda m: _en_ordinal(m.group("n")) + " floor", text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, False), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, False), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
@@ -1735,7 +1769,8 @@ def _en_speakable(text: str) -> str:
     text = _EN_MONEY_RANGE.sub(_en_money_range, text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
-    text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
+    text = _EN_CN_MULT.sub(lambda m: _en_grouped(_en_scaled(m.group("n"), m.group("mult"))),
+                           text)
     text = _en_long_digits(text)
     text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to "
                          f"{(m.group('bs') or '').strip()}{m.group('b')}", text)
@@ -1748,6 +1783,8 @@ def _en_speakable(text: str) -> str:
     if "/" in text:
         text = _EN_PER.sub(r"\g<u> per ", text)
         text = _EN_AND_OR.sub(r"\1 ", text)
+    if "<" in text or ">" in text or "≤" in text or "≥" in text:
+        text = _EN_COMPARE_CHAIN.sub(_en_compare_chain, text)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
     return _en_cjk(text).replace("\uff0c", ", ")
 
