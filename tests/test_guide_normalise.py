@@ -1611,3 +1611,35 @@ def test_a_chain_of_comparisons_reads_as_english(written, spoken):
 ])
 def test_english_floors(written, spoken):
     assert speakable(written, "en") == spoken
+
+
+# Low: A5 "Order No. 130" was "number one three zero"; A6 a street number before 号 (世纪大道
+# 1589号) was a cardinal, while 令第130号 stays one; A7 "Apt 502" was "Apt 502"; A10 the full
+# stop after "1.5bn." was lost; A11 3+2年 was 三加两年; A12 a date before -长期 had the hyphen
+# unsaid; a country code after a cue with a full stop after the number was "plus 86".
+LOW = [
+    ("Under CSRC Order No. 130, your result is C4.", "en",
+     "Under C S R C Order number one hundred thirty, your result is C four."),
+    ("No. 1 Century Avenue", "en", "number one Century Avenue"),
+    ("Policy No. 12345678", "en", "Policy number one two three four five six seven eight"),
+    ("世纪大道1589号长泰国际金融大厦", "zh-CN", "世纪大道一五八九号长泰国际金融大厦"),
+    ("解放北路126号", "zh-CN", "解放北路一二六号"),
+    ("建国路88号", "zh-CN", "建国路八十八号"),
+    ("证监会令第130号", "zh-CN", "证监会令第一百三十号"),
+    ("Apt 502, Unit 3", "en", "Apartment five oh two, Unit three"),
+    ("The QFII quota is USD 1.5bn.", "en", "The Q F I I quota is 1.5 billion U S dollars."),
+    ("期限3+2年", "zh-CN", "期限三加二年"),
+    ("5+2年期债券", "zh-CN", "五加二年期债券"),
+    ("再加2个", "zh-CN", "再加两个"),
+    ("有效期限：2008.07.15-长期。", "zh-CN", "有效期限：二〇〇八年七月十五日至长期。"),
+    ("证件有效期：2019.11.08—长期", "zh-CN", "证件有效期：二〇一九年十一月八日至长期"),
+    ("valid 2010.05.20-long-term", "en", "valid May 20, 2010 to long-term"),
+    ("Your mobile number is +86 139 1234 5678.", "en",
+     "Your mobile number is plus eight six one three nine one two three four five six seven "
+     "eight."),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), LOW)
+def test_round_five_low_classes(written, locale, spoken):
+    assert speakable(written, locale) == spoken

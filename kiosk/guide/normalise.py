@@ -612,7 +612,7 @@ def _level_signed(m: re.Match, locale: str) -> str:
 # A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
 # 加 / "plus", the code and the number digit by digit; at least seven digits after the code.
 _COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
-                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d.,%‰‱]|[ -]\d)")
+                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
 
 
 def _country_code(m: re.Match, locale: str) -> str:
@@ -699,7 +699,7 @@ _WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD, _EMAIL)
 # An English room or street number is said as English readers say one (Room 1102 "eleven oh
 # two", 1589 Century Avenue "fifteen eighty nine", 200 Park Avenue "two hundred"), not as a
 # cardinal; five digits or more, one by one.
-_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.|Apartment)\s+(?P<n>\d{1,6})"
+_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.?|Apartment)\s+(?P<n>\d{1,6})"
                       r"(?![\d%‰‱]|[.,]\d)")
 _EN_STREET = re.compile(r"(?<![\w.,$¥€£-])(?P<n>\d{1,6})(?=\s+(?:[A-Z][a-z]+\s+){1,3}"
                         r"(?:Avenue|Ave|Road|Rd|Street|St|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|"
@@ -716,6 +716,9 @@ def _en_ordinal(n: str) -> str:
     suffix = "th" if value % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(
         value % 10, "th")
     return f"{value}{suffix}"
+
+
+_EN_ROOM_WORDS = {"Rm.": "Room", "Apt": "Apartment", "Apt.": "Apartment"}
 
 
 def _en_house_number(n: str) -> str:
@@ -800,7 +803,8 @@ _EN_DAYS = {"Mon": "Monday", "Tue": "Tuesday", "Tues": "Tuesday", "Wed": "Wednes
 _DAY = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)"
 _EN_DAY_RANGE = re.compile(rf"\b(?P<a>{_DAY})\b\.?\s*(?:-|to|through)\s*(?P<b>{_DAY})\b\.?")
 _EN_DAY_DOT = re.compile(rf"\b(?P<a>{_DAY})\.")
-_EN_BEFORE_NUMBER = re.compile(r"\b(?P<w>No|no|Art|Arts|Sec|Para)\.\s*(?=\d)")
+_EN_BEFORE_NUMBER = re.compile(r"\b(?P<w>No|no|Art|Arts|Sec|Para)\.\s*(?=\d)"
+                               r"(?:(?P<n>[1-9]\d{0,2})(?!\d|[.,]\d))?")
 _EN_BEFORE_WORDS = {"No": "number", "no": "number", "Art": "Article", "Arts": "Articles",
                     "Sec": "Section", "Para": "paragraph"}
 _EN_UNIT_ABBR = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*"
@@ -821,9 +825,18 @@ _PERCENT_DECIMALS = re.compile(r"(?<![\d.])\d+\.\d+(?=\s*[%‰‱])")
 def _en_unit_abbr(m: re.Match) -> str:
     n, u = m.group("n"), m.group("u").rstrip("s") if m.group("u") not in ("bn", "mn") else \
         m.group("u")
-    if u in ("bn", "mn"):
-        return f"{n} {'billion' if u == 'bn' else 'million'}"
+    if u in ("bn", "mn"):  # the dot of "USD 1.5bn." ends the sentence too
+        return f"{n} {'billion' if u == 'bn' else 'million'}" + _end_dot(m)
     return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}"
+
+
+def _en_before_number(m: re.Match) -> str:
+    """No. 130 "number one hundred thirty" (a document's or an order's number, of up to three
+    digits with no leading zero, is a cardinal; a longer one stays digits for the cue rule)."""
+    word, n = _EN_BEFORE_WORDS[m.group("w")], m.group("n")
+    if word == "number" and n is not None:
+        return f"{word} {en_number_words(n)}"
+    return f"{word} {n or ''}"
 
 
 def _en_abbreviations(text: str) -> str:
@@ -832,7 +845,7 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
                              + _end_dot(m), text)
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
-    text = _EN_BEFORE_NUMBER.sub(lambda m: _EN_BEFORE_WORDS[m.group("w")] + " ", text)
+    text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
     return _PER_ANNUM.sub("per annum", text)
 
@@ -1282,13 +1295,17 @@ def _fiscal_year(m: re.Match, zh: bool) -> str:
     return f"fiscal year {en_year(y)}"
 # 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍, 3室2厅 三室两厅, 2立方米
 # 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings.
-_ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
+_ZH_LIANG = re.compile(r"(?<![\d.,+第])(?<![0-9A-Za-z]加)2"
+                       r"(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
                        r"小时|条|项|手|笔|家|只|点|岁|元|块|股|分钟|半|室|厅|卫|套|间|层|栋|"
                        r"台|辆|本|门|平方|立方|公里|米|公斤|千克|吨))")
 
 
 # A room number (1001室) is said digit by digit, as an address is read; 3室2厅 counts rooms.
-_ZH_ROOM = re.compile(r"(?<![\d.,])\d{3,}(?=\s*室)")
+_ZH_ROOM = re.compile(r"(?<![\d.,])\d{3,}(?=\s*室)"
+                      # ... and so is a street number of three digits or more (世纪大道1589号
+                      # 一五八九号; 建国路88号 八十八号 and 令第130号 第一百三十号 are cardinals)
+                      r"|(?<=[路街道巷弄])\d{3,}(?=\s*号)")
 
 
 # A masked number (138****8000, 110***********002X, ****1234): the digits one by one, the
@@ -1736,7 +1753,7 @@ def _en_speakable(text: str) -> str:
                          + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "www" in text:
         text = _EMAIL.sub(lambda m: _address(m, "en"), text)
-    text = _EN_ROOM.sub(lambda m: ("Room" if m.group("w") == "Rm." else m.group("w")) + " "
+    text = _EN_ROOM.sub(lambda m: _EN_ROOM_WORDS.get(m.group("w"), m.group("w")) + " "
                         + _en_house_number(m.group("n")), text)
     text = _EN_STREET.sub(lambda m: _en_house_number(m.group("n")), text)
     if "/F" in text:
@@ -1800,6 +1817,10 @@ _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _CONTROL_SPACE = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 
 
+# A dash from a date to 长期 / "long term" (an ID card valid 2008.07.15-长期): 至 / "to".
+_LONG_TERM = re.compile(r"(?<=\d)\s*(?:-|[\u2014\u2015]{1,2}|~)\s*(?=长期|long[- ]?term)")
+
+
 def strip_controls(text: str) -> str:
     """``text`` with control and format characters removed (ANSI escape sequences whole;
     tabs, line breaks and U+2028/U+2029 as spaces). Linear in the text."""
@@ -1835,6 +1856,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
                                  f" {_GREEK[m.group(0)][1]} ", text)
     text = _formula_minus(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
+    if "长期" in text or "long" in text:
+        text = _LONG_TERM.sub("至" if is_zh(locale) else " to ", text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
