@@ -1643,3 +1643,36 @@ LOW = [
 @pytest.mark.parametrize(("written", "locale", "spoken"), LOW)
 def test_round_five_low_classes(written, locale, spoken):
     assert speakable(written, locale) == spoken
+
+
+# Flow-check warnings of round five: digits read by a rule (a phone number with its area code
+# after a cue, a leading 0, a postcode after 邮政编码) were warned as a guess, and so was a
+# plain list (100, 500 or 2,000); an ambiguous English date (05/10/1986) was not warned.
+@pytest.mark.parametrize(("written", "locale"), [
+    ("邮政编码：100022。", "zh-CN"),
+    ("请拨打投诉电话021-38676666。", "zh-CN"),
+    ("联系电话：0991-2345678转806。", "zh-CN"),
+    ("Call 0991-2345678 ext. 806.", "en"),
+    ("您的证券账户号码为A123456789，深圳账户为0123456789。", "zh-CN"),
+    ("for example 100, 500 or 2,000 shares per lot", "en"),
+    ("RMB1,000,000", "en"),
+])
+def test_digits_a_rule_reads_are_not_warned(written, locale):
+    assert list(speech_issues(written, locale)) == []
+
+
+def test_a_spaced_comma_that_may_be_thousands_is_still_warned():
+    assert [i.offset for i in speech_issues("共3, 200人", "zh-CN")] == [1]
+
+
+@pytest.mark.parametrize(("written", "warned"), [
+    ("Your date of birth is 05/10/1986.", True), ("by 07/31/2025", False),
+    ("on 31/12/2024", False), ("on 10/10/2024", False)])
+def test_an_ambiguous_english_date_is_warned(written, warned):
+    issues = [i for i in speech_issues(written, "en") if "May 10" in i.message or
+              "ambiguous" in i.message]
+    assert bool(issues) == warned
+    if warned:
+        assert issues[0].offset == written.index("05/10")
+        assert "1986-10-05" in issues[0].message and "5 October 1986" in issues[0].message
+        assert "May 10, 1986" in issues[0].message

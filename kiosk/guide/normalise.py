@@ -1876,7 +1876,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     电话/手机号/编号/"number", or as a variable ``{x:digits}``).
     """
     zh = is_zh(locale)
-    read = _read_spans(fold_keep_offsets(text))
+    read = _read_spans(fold_keep_offsets(text), zh)
     for i, ch in enumerate(text):
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
@@ -1894,8 +1894,9 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     # 3, 200): the voice reads a list, which may not be what was meant.
     for m in _DIGIT_COMMAS.finditer(fold_keep_offsets(text)):
         currency = (m.group("l") or "").upper() in _CURRENCY_CODES
-        if not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") and not currency or \
-                ", " in m.group("n"):
+        listed = ", " in m.group("n") and _LIST_GOES_ON.match(text, m.end())
+        if (not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") and not currency or
+                ", " in m.group("n")) and not listed:
             yield Issue(m.start("n"), f"the comma in {m.group(0)} is read as a list, not a "
                                       "thousands separator; write 3,200 for a number (groups "
                                       "of three digits, no space) or ，between list items")
@@ -1930,6 +1931,16 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"minus {m.group('p')}; write {m.group('l')}{m.group('a')}，"
                                f"-{m.group('p')} for a loss, or {m.group('l')}{m.group('a')}-"
                                f"{m.group('l')}5 for a range of levels")
+    # A day/month/year date whose first two numbers could each be the month (05/10/1986): read
+    # month first (May 10), which a broker writing day first did not mean.
+    for m in () if zh else _EN_SLASH_DATE.finditer(fold_keep_offsets(text)):
+        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+        if a != b and 1 <= a <= 12 and 1 <= b <= 12:
+            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
+                                   f"as {EN_MONTHS[a - 1]} {b}, {y}; write {y}-{a:02d}-{b:02d} "
+                                   f"or {b} {EN_MONTHS[a - 1]} {y} for that, or "
+                                   f"{y}-{b:02d}-{a:02d} or {a} {EN_MONTHS[b - 1]} {y} for "
+                                   "day first")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
@@ -1941,12 +1952,15 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                "write a quantity with its unit")
 
 
-def _read_spans(text: str) -> set[int]:
+def _read_spans(text: str, zh: bool) -> set[int]:
     """Offsets in ``text`` inside what a rule reads as a whole (a standard's designation, an
-    email address, an amount after its currency: ¥123456, CNY 500000-1000000), where no digit
-    or symbol warning applies."""
+    email address, an amount after its currency: ¥123456, CNY 500000-1000000) or as digits by
+    a rule that knows them (after a cue, with the area code: 投诉电话021-38676666; a phone
+    shape: 0991-2345678; a leading 0: 0123456789; an ID tail), where no digit or symbol
+    warning applies."""
     spans: set[int] = set()
-    for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX):
+    for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX, _ZH_CUED if zh else _EN_CUED,
+                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     return spans
@@ -1955,6 +1969,9 @@ def _read_spans(text: str) -> set[int]:
 _DIGIT_COMMAS = re.compile(r"(?P<l>(?<![A-Za-z])[A-Za-z]{1,8})?(?<![\d,])"
                            r"(?P<n>\d+(?:,\d+|, \d{3}(?!\d))+)")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+# A list that goes on after "100, 500" (another item, or "or" / "and" before the last one:
+# 100, 500 or 2,000 shares): a plain list, not a mistyped thousands separator.
+_LIST_GOES_ON = re.compile(r"\s*(?:,|、|，|or\b|and\b|和|或|及)")
 
 
 def fold_keep_offsets(text: str) -> str:
