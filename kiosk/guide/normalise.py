@@ -49,7 +49,10 @@ docs/flows.md, "What the guide says"). Control and format characters are removed
 years without 年 (2024末, 2025H1, FY2024, 〔2017〕), 分机 / extension cues, email addresses,
 English room and street numbers, Roman numerals of account classes, names in the running
 script after a role word, English abbreviations (Jan, Mon., No., Art., hrs, bn), a minus
-between words, Greek letters and a lone %.
+between words, Greek letters and a lone %. speakable/7 added English ranges of large amounts as
+numbers, full-width amounts after a currency code, pinyin names in Latin letters (PIAO Chenghao;
+zhang san in Mandarin), names after 本人, 转 extensions, English comparison chains, floors
+(11/F), No. 130 as a cardinal, Apt, street numbers before 号, 3+2年 and 至长期.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/6"
+NORMALISER_VERSION = "speakable/7"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
