@@ -1480,3 +1480,199 @@ def test_abudu_in_english_is_abdu_with_bu():
 
 def test_zhaopian_is_not_read_pian1():
     assert "pian1" not in speakable("照片大小不超过2MB", "zh-CN")
+
+
+# Tester round 5. A1/B1: English ranges of amounts with thousands separators had their first
+# amount spelled digit by digit ("five zero zero zero zero zero to 1000000 yuan").
+EN_AMOUNT_RANGES = [
+    ("income of CNY 500,000-1,000,000", "en", "income of 500,000 to 1000000 yuan"),
+    ("CNY 500,000–1,000,000", "en", "500,000 to 1000000 yuan"),
+    ("USD 100,000-500,000", "en", "100,000 to 500000 U S dollars"),
+    ("assets of $100,000-$500,000", "en", "assets of 100,000 to 500000 dollars"),
+    ("($100,000-$500,000)", "en", "(100,000 to 500000 dollars)"),
+    ("CNY 500000-1000000", "en", "500,000 to 1000000 yuan"),
+    ("¥1-5万", "en", "10,000 to 50000 yuan"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), EN_AMOUNT_RANGES)
+def test_english_ranges_of_large_amounts_are_numbers(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+    assert list(speech_issues(written, locale)) == []
+
+
+# B2: a full-width amount after a currency code (ＲＭＢ１，０００，０００元,
+# RMB1，000，000) was a list (一元，零零零，零零零) while 人民币１，０００，０００元 and
+# ¥１，０００，０００ were amounts; and the check's message said the opposite of what was read.
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("ＲＭＢ１，０００，０００元", "zh-CN", "一百万元"),
+    ("RMB100元", "zh-CN", "一百元"),  # the currency said once (was 一百元元)
+    ("¥100元", "zh-CN", "一百元"),
+    ("RMB1，000，000", "zh-CN", "一百万元"),
+    ("ＣＮＹ１，０００，０００", "zh-CN", "一百万元"),
+    ("USD 1，000，000，请确认", "zh-CN", "一百万美元，请确认"),
+    ("人民币１，０００，０００元", "zh-CN", "人民币一百万元"),
+    ("¥１，０００，０００", "zh-CN", "一百万元"),
+    ("RMB1，000，000", "en", "1000000 yuan"),
+])
+def test_full_width_amounts_after_a_currency_code_are_amounts(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+    for issue in speech_issues(written, locale):
+        assert "read as a thousands separator" in issue.message
+
+
+def test_ascii_thousands_after_a_currency_code_are_not_warned_as_a_list():
+    assert speakable("RMB1,000,000", "zh-CN") == "一百万元"
+    assert list(speech_issues("RMB1,000,000", "zh-CN")) == []
+    assert list(speech_issues("C3,100", "zh-CN")) != []
+
+
+# A2/B3: names in Latin letters. Passport style (PIAO Chenghao, ZHANG Wei) was spelled in
+# English; in Mandarin a pinyin name (ZHANG SAN, Zhang San) was spelled, though the docs said
+# it was read as a name. A name that is not pinyin (José García) is still spelled in Mandarin,
+# and a known acronym (ETF, CSRC) is still spelled in English.
+LATIN_NAMES = [
+    ("Customer: PIAO Chenghao, ID ending 051X.", "en",
+     "Customer: Piao Chenghao, I D ending zero five one X."),
+    ("Customer: ZHANG Wei", "en", "Customer: Zhang Wei"),
+    ("Dear LI Na, welcome.", "en", "Dear Li Na, welcome."),
+    ("Name: WANG Fang", "en", "Name: Wang Fang"),
+    ("Mr LIU", "en", "Mr Liu"),
+    ("Dear ETF holder", "en", "Dear E T F holder"),
+    ("Customer: CSRC", "en", "Customer: C S R C"),
+    ("the MAO rule", "en", "the M A O rule"),
+    ("客户姓名：Zhang San", "zh-CN", "客户姓名：zhang san"),
+    ("客户：PIAO Chenghao", "zh-CN", "客户：piao cheng hao"),
+    ("客户姓名：José García", "zh-CN", "客户姓名：J O S E，G A R C I A"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), LATIN_NAMES)
+def test_latin_names_are_read_as_names(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("name", "locale", "spoken"), [
+    ("ZHANG SAN", "zh-CN", "zhang san"), ("Zhang San", "zh-CN", "zhang san"),
+    ("PIAO Chenghao", "zh-CN", "piao cheng hao"), ("OUYANG Nana", "zh-CN", "ou yang na na"),
+    ("LYU Bo", "zh-CN", "lü bo"), ("Xi'an Li", "zh-CN", "xi an li"),
+    ("José García", "zh-CN", "J O S E，G A R C I A"), ("John Smith", "zh-CN", "J O H N，S M I T H"),
+    ("ZHANG SAN", "en", "Zhang San"), ("PIAO Chenghao", "en", "Piao Chenghao")])
+def test_pinyin_name_variables_are_read_as_pinyin(name, locale, spoken):
+    assert read_variable(name, "name", locale) == spoken
+
+
+# A3: a name after 本人 (the identity sentence) or 投资者 before a verb kept its characters'
+# common reading (本人单仁平 dān).
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("本人单仁平，身份证尾号410X，自愿开立证券账户。",
+     "本人 shàn 仁平，身份证尾号 四一零 X，自愿开立证券账户。"),
+    ("本人单仁平确认", "本人 shàn 仁平确认"),
+    ("投资者单明确认", "投资者 shàn 明确认"),
+    ("本人曾庆红承诺", "本人 zēng 庆红承诺"),
+    # not names
+    ("本人确认，", "本人确认，"), ("本人能确认，", "本人能确认，"),
+    ("投资者都已确认", "投资者都已确认"),
+    ("本人单独办理", "本人单独办理"), ("本人曾在证券公司任职，", "本人曾在证券公司任职，"),
+    ("本人任职于", "本人任职于"),
+])
+def test_a_name_after_benren_or_touzizhe_gets_its_surname_reading(written, spoken):
+    assert speakable(written, "zh-CN") == spoken
+
+
+# A4: 转 after a phone number is its extension (0991-2345678转806 was 转八百零六).
+@pytest.mark.parametrize(("written", "locale", "spoken"), [
+    ("电话0991-2345678转806", "zh-CN", "电话 零九九一二三四五六七八 转 八零六"),
+    ("0991-2345678转806", "zh-CN", "零九九一二三四五六七八转 八零六"),
+    ("资金转入100元", "zh-CN", "资金转入一百元"),
+])
+def test_zhuan_after_a_phone_number_is_an_extension(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# A8: a chain of comparisons round a variable ("1 million ≤ M < 5 million" was "1 million at
+# most M less than 5 million").
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("1 million ≤ M < 5 million",
+     "1 million is less than or equal to M, which is less than 5 million"),
+    ("Fee: 100万 <= M < 500万, 0.8%", "Fee: 1,000,000 is less than or equal to M, which is "
+     "less than 5,000,000, 0.8%"),
+    ("5 > Y ≥ 2", "5 is greater than Y, which is greater than or equal to 2"),
+    ("M ≥ 5 million", "M at least 5 million"),
+])
+def test_a_chain_of_comparisons_reads_as_english(written, spoken):
+    assert speakable(written, "en") == spoken
+
+
+# A9: an English floor (11/F was "11 or F").
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("Shanghai, 11/F.", "Shanghai, 11th floor."), ("3/F, Tower B", "3rd floor, Tower B"),
+    ("1/F and 2/F", "1st floor and 2nd floor"), ("22/F", "22nd floor"), ("12/F", "12th floor"),
+])
+def test_english_floors(written, spoken):
+    assert speakable(written, "en") == spoken
+
+
+# Low: A5 "Order No. 130" was "number one three zero"; A6 a street number before 号 (世纪大道
+# 1589号) was a cardinal, while 令第130号 stays one; A7 "Apt 502" was "Apt 502"; A10 the full
+# stop after "1.5bn." was lost; A11 3+2年 was 三加两年; A12 a date before -长期 had the hyphen
+# unsaid; a country code after a cue with a full stop after the number was "plus 86".
+LOW = [
+    ("Under CSRC Order No. 130, your result is C4.", "en",
+     "Under C S R C Order number one hundred thirty, your result is C four."),
+    ("No. 1 Century Avenue", "en", "number one Century Avenue"),
+    ("Policy No. 12345678", "en", "Policy number one two three four five six seven eight"),
+    ("世纪大道1589号长泰国际金融大厦", "zh-CN", "世纪大道一五八九号长泰国际金融大厦"),
+    ("解放北路126号", "zh-CN", "解放北路一二六号"),
+    ("建国路88号", "zh-CN", "建国路八十八号"),
+    ("证监会令第130号", "zh-CN", "证监会令第一百三十号"),
+    ("Apt 502, Unit 3", "en", "Apartment five oh two, Unit three"),
+    ("The QFII quota is USD 1.5bn.", "en", "The Q F I I quota is 1.5 billion U S dollars."),
+    ("期限3+2年", "zh-CN", "期限三加二年"),
+    ("5+2年期债券", "zh-CN", "五加二年期债券"),
+    ("再加2个", "zh-CN", "再加两个"),
+    ("有效期限：2008.07.15-长期。", "zh-CN", "有效期限：二〇〇八年七月十五日至长期。"),
+    ("证件有效期：2019.11.08—长期", "zh-CN", "证件有效期：二〇一九年十一月八日至长期"),
+    ("valid 2010.05.20-long-term", "en", "valid May 20, 2010 to long-term"),
+    ("Your mobile number is +86 139 1234 5678.", "en",
+     "Your mobile number is plus eight six one three nine one two three four five six seven "
+     "eight."),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), LOW)
+def test_round_five_low_classes(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Flow-check warnings of round five: digits read by a rule (a phone number with its area code
+# after a cue, a leading 0, a postcode after 邮政编码) were warned as a guess, and so was a
+# plain list (100, 500 or 2,000); an ambiguous English date (05/10/1986) was not warned.
+@pytest.mark.parametrize(("written", "locale"), [
+    ("邮政编码：100022。", "zh-CN"),
+    ("请拨打投诉电话021-38676666。", "zh-CN"),
+    ("联系电话：0991-2345678转806。", "zh-CN"),
+    ("Call 0991-2345678 ext. 806.", "en"),
+    ("您的证券账户号码为A123456789，深圳账户为0123456789。", "zh-CN"),
+    ("for example 100, 500 or 2,000 shares per lot", "en"),
+    ("RMB1,000,000", "en"),
+])
+def test_digits_a_rule_reads_are_not_warned(written, locale):
+    assert list(speech_issues(written, locale)) == []
+
+
+def test_a_spaced_comma_that_may_be_thousands_is_still_warned():
+    assert [i.offset for i in speech_issues("共3, 200人", "zh-CN")] == [1]
+
+
+@pytest.mark.parametrize(("written", "warned"), [
+    ("Your date of birth is 05/10/1986.", True), ("by 07/31/2025", False),
+    ("on 31/12/2024", False), ("on 10/10/2024", False)])
+def test_an_ambiguous_english_date_is_warned(written, warned):
+    issues = [i for i in speech_issues(written, "en") if "May 10" in i.message or
+              "ambiguous" in i.message]
+    assert bool(issues) == warned
+    if warned:
+        assert issues[0].offset == written.index("05/10")
+        assert "1986-10-05" in issues[0].message and "5 October 1986" in issues[0].message
+        assert "May 10, 1986" in issues[0].message

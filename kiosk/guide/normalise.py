@@ -49,7 +49,10 @@ docs/flows.md, "What the guide says"). Control and format characters are removed
 years without 年 (2024末, 2025H1, FY2024, 〔2017〕), 分机 / extension cues, email addresses,
 English room and street numbers, Roman numerals of account classes, names in the running
 script after a role word, English abbreviations (Jan, Mon., No., Art., hrs, bn), a minus
-between words, Greek letters and a lone %.
+between words, Greek letters and a lone %. speakable/7 added English ranges of large amounts as
+numbers, full-width amounts after a currency code, pinyin names in Latin letters (PIAO Chenghao;
+zhang san in Mandarin), names after 本人, 转 extensions, English comparison chains, floors
+(11/F), No. 130 as a cardinal, Apt, street numbers before 号, 3+2年 and 至长期.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from dataclasses import dataclass
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
+    pinyin_syllables,
     zh_cardinal,
     zh_is_word,
     zh_phrase_readings,
@@ -72,7 +76,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/6"
+NORMALISER_VERSION = "speakable/7"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -115,7 +119,9 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
-                  "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|"
+                  "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|邮政编码|"
+                  # 转 right after a phone number is its extension (0991-2345678转806)
+                  r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
                   "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
@@ -154,7 +160,8 @@ _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
 _ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
                        "|点(?![击开选按进])|只(?![需要能有是])")
-_EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|days?|years?|"
+_EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence|pounds?|"
+                       r"euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
                        r"trillion|points?|investors?|accounts?|clients?|customers?|"
                        r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m)\b|[%‰‱]",
@@ -165,8 +172,13 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|cents?|pence|pounds?|euros?|shares?|da
 # before exactly three digits and then an amount's unit, a '.' or the end of the text, groups
 # thousands. Anything else with a full-width comma between digits (C3，100万元: level C3, then
 # an amount; 共3，200名) is a list; ``speech_issues`` warns about every one of them.
+# After a currency (RMB1，000，000, ＲＭＢ１，０００，０００元, USD 1，000，000，请确认:
+# an amount, as 人民币１，０００，０００元 and ¥１，０００，０００ are), any groups of exactly
+# three digits do.
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
-                                   r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))")
+                                   r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
+                                   r"|(?:(?<=RMB|CNY|USD|HKD|EUR|GBP)|(?<=[¥$€£])"
+                                   r"|(?<=(?:RMB|CNY|USD|HKD|EUR|GBP) ))\d{1,3}(?:，\d{3})+(?!\d)")
 # Superscripts and subscripts, read before NFKC would make them plain digits (10⁵ is not 105):
 # after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); after a unit of
 # length (m² km² cm³, and the squared unit signs ㎡ ㎢ ㎥, or m2 km2 written plain after a
@@ -350,9 +362,18 @@ _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
 def _zh_latin_name(name: str) -> str:
-    """A name in Latin letters in a Mandarin prompt, spelled letter by letter, a pause between
-    its words (José García -> J O S E，G A R C I A): the Mandarin voice would read José as
-    pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts are kept."""
+    """A name in Latin letters in a Mandarin prompt. A pinyin name (ZHANG SAN, Piao Chenghao,
+    every word a run of pinyin syllables: ``pinyin_syllables``) is given as its syllables in
+    small letters (zhang san, piao cheng hao), which the Mandarin voice reads as pinyin (in
+    the first tone: the characters are unknown). Any other is spelled letter by letter, a
+    pause between its words (José García -> J O S E，G A R C I A): the Mandarin voice would
+    read José as pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts
+    are kept."""
+    parts = [w for w in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name) if w]
+    syllables = [pinyin_syllables(w) if w.replace("'", "").replace("’", "").isascii()
+                 else None for w in parts]
+    if parts and all(syllables):
+        return " ".join(s for found in syllables for s in found or ())
     words = []
     for word in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name):
         plain = "".join(c for c in unicodedata.normalize("NFKD", word)
@@ -594,7 +615,7 @@ def _level_signed(m: re.Match, locale: str) -> str:
 # A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
 # 加 / "plus", the code and the number digit by digit; at least seven digits after the code.
 _COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
-                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d.,%‰‱]|[ -]\d)")
+                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
 
 
 def _country_code(m: re.Match, locale: str) -> str:
@@ -681,11 +702,26 @@ _WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD, _EMAIL)
 # An English room or street number is said as English readers say one (Room 1102 "eleven oh
 # two", 1589 Century Avenue "fifteen eighty nine", 200 Park Avenue "two hundred"), not as a
 # cardinal; five digits or more, one by one.
-_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.|Apartment)\s+(?P<n>\d{1,6})"
+_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.?|Apartment)\s+(?P<n>\d{1,6})"
                       r"(?![\d%‰‱]|[.,]\d)")
 _EN_STREET = re.compile(r"(?<![\w.,$¥€£-])(?P<n>\d{1,6})(?=\s+(?:[A-Z][a-z]+\s+){1,3}"
                         r"(?:Avenue|Ave|Road|Rd|Street|St|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|"
                         r"Place|Pl|Square|Sq|Highway|Hwy|Court|Ct|Terrace|Parkway)\b)")
+
+
+# A floor as addresses in Hong Kong and China write it (11/F, 3/F): "11th floor".
+_EN_FLOOR = re.compile(r"(?<![\w/.,])(?P<n>\d{1,3})/F\b")
+
+
+def _en_ordinal(n: str) -> str:
+    """11 -> 11th, 22 -> 22nd, 3 -> 3rd (espeak-ng reads them as ordinals)."""
+    value = int(n)
+    suffix = "th" if value % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(
+        value % 10, "th")
+    return f"{value}{suffix}"
+
+
+_EN_ROOM_WORDS = {"Rm.": "Room", "Apt": "Apartment", "Apt.": "Apartment"}
 
 
 def _en_house_number(n: str) -> str:
@@ -770,7 +806,8 @@ _EN_DAYS = {"Mon": "Monday", "Tue": "Tuesday", "Tues": "Tuesday", "Wed": "Wednes
 _DAY = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)"
 _EN_DAY_RANGE = re.compile(rf"\b(?P<a>{_DAY})\b\.?\s*(?:-|to|through)\s*(?P<b>{_DAY})\b\.?")
 _EN_DAY_DOT = re.compile(rf"\b(?P<a>{_DAY})\.")
-_EN_BEFORE_NUMBER = re.compile(r"\b(?P<w>No|no|Art|Arts|Sec|Para)\.\s*(?=\d)")
+_EN_BEFORE_NUMBER = re.compile(r"\b(?P<w>No|no|Art|Arts|Sec|Para)\.\s*(?=\d)"
+                               r"(?:(?P<n>[1-9]\d{0,2})(?!\d|[.,]\d))?")
 _EN_BEFORE_WORDS = {"No": "number", "no": "number", "Art": "Article", "Arts": "Articles",
                     "Sec": "Section", "Para": "paragraph"}
 _EN_UNIT_ABBR = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*"
@@ -791,9 +828,18 @@ _PERCENT_DECIMALS = re.compile(r"(?<![\d.])\d+\.\d+(?=\s*[%‰‱])")
 def _en_unit_abbr(m: re.Match) -> str:
     n, u = m.group("n"), m.group("u").rstrip("s") if m.group("u") not in ("bn", "mn") else \
         m.group("u")
-    if u in ("bn", "mn"):
-        return f"{n} {'billion' if u == 'bn' else 'million'}"
+    if u in ("bn", "mn"):  # the dot of "USD 1.5bn." ends the sentence too
+        return f"{n} {'billion' if u == 'bn' else 'million'}" + _end_dot(m)
     return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}"
+
+
+def _en_before_number(m: re.Match) -> str:
+    """No. 130 "number one hundred thirty" (a document's or an order's number, of up to three
+    digits with no leading zero, is a cardinal; a longer one stays digits for the cue rule)."""
+    word, n = _EN_BEFORE_WORDS[m.group("w")], m.group("n")
+    if word == "number" and n is not None:
+        return f"{word} {en_number_words(n)}"
+    return f"{word} {n or ''}"
 
 
 def _en_abbreviations(text: str) -> str:
@@ -802,7 +848,7 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
                              + _end_dot(m), text)
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
-    text = _EN_BEFORE_NUMBER.sub(lambda m: _EN_BEFORE_WORDS[m.group("w")] + " ", text)
+    text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
     return _PER_ANNUM.sub("per annum", text)
 
@@ -833,10 +879,15 @@ def _roman_signs(text: str, zh: bool) -> str:
 # them (请曾先生). A two-character word of pypinyin's phrase table (单方, 曾经) is no name. A
 # Latin name after 姓名 or a role word and a colon is spelled (``_zh_latin_name``).
 _ZH_NAME_ROLE = re.compile(r"(?:客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
-                           r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者)"
-                           r"[:：\s]*")
+                           r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者|"
+                           r"本人)[:：\s]*")
+# A name ends at a pause, before 先生 / 女士, or before the verb of an identity sentence
+# (本人单仁平确认, 投资者单明承诺); its given name has none of the characters that make the
+# words after 本人 / 投资者 a clause (本人能确认，投资者都已确认: _ZH_NOT_GIVEN).
 _ZH_NAME_END = re.compile(r"\Z|[，,、。.；;:：！？!?()（）\[\]【】\s\"“”'‘’《》]"
-                          r"|先生|女士|同志|老师")
+                          r"|先生|女士|同志|老师|确认|承诺|声明|同意|知悉|自愿|保证|申请|郑重")
+_ZH_NOT_GIVEN = re.compile("[已将都也还均再又就是不没未能会要应须需在对了过着的得地和与及或并且而但"
+                          "把被让使从到给于]|确认|同意|知悉|承诺|声明|申请|办理|签署|阅读|表示|任职")
 _ZH_NAME_SEP = re.compile(r"[，,、]|和|及|与")
 _ZH_MR = re.compile("先生|女士")
 _LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*"
@@ -853,7 +904,8 @@ def _zh_name_at(text: str, p: int, in_list: bool) -> int | None:
     sizes = (4, 3, 2) if text[p:p + 2] in ZH_COMPOUND_SURNAMES else (3, 2)
     for n in sizes:
         if _cjk_run(text, p, p + n) and _ZH_NAME_END.match(text, p + n) and \
-                not zh_is_word(text[p:p + 2]):
+                not zh_is_word(text[p:p + 2]) and \
+                not _ZH_NOT_GIVEN.search(text, p + (2 if n == 4 else 1), p + n):
             return p + n
     if in_list and _cjk_run(text, p, p + 2) and zh_surname(text[p:p + 2]) is not None and \
             not zh_is_word(text[p:p + 2]):
@@ -992,21 +1044,47 @@ _CAPS_AFTER = re.compile(r"[\s,.;:!?'&/\u00b7-]{1,3}[A-Z]{2,}(?![a-z])")
 def _spelled(text: str, m: re.Match) -> bool:
     """Whether the capitals at ``m`` are an acronym, spelled letter by letter.
 
-    The rule, in order: a known acronym (ETF, ID, KYC, CSRC ...) is spelled; a word with no
-    vowel letter (HK, CSRC) cannot be said as a word and is spelled; a word next to another
-    word in capitals (WELCOME TO ..., ZHANG SAN) is text written in capitals, read as words;
-    otherwise a word of up to five letters is spelled unless it is a common English word
-    (NOTE, RISK, HELLO), and a longer one (WELCOME) is a word.
+    The rule, in order: a known acronym (ETF, ID, KYC, CSRC ...) is spelled; a pinyin name in
+    passport style (Customer: PIAO Chenghao, Dear LI Na: ``_en_latin_name``) is a word; a
+    word with no vowel letter (HK, CSRC) cannot be said as a word and is spelled; a word next
+    to another word in capitals (WELCOME TO ..., ZHANG SAN) is text written in capitals,
+    read as words; otherwise a word of up to five letters is spelled unless it is a common
+    English word (NOTE, RISK, HELLO), and a longer one (WELCOME) is a word.
     """
     word = m.group("a")
     if word in KNOWN_ACRONYMS:
         return True
+    if _en_latin_name(text, m):
+        return False
     if not re.search("[AEIOUY]", word):
         return True
     if _CAPS_BEFORE.search(text, max(0, m.start() - 24), m.start()) or \
             _CAPS_AFTER.match(text, m.end(), m.end() + 24):
         return False
     return len(word) <= 5 and word not in COMMON_WORDS
+
+
+# A name in passport style (PIAO Chenghao, ZHANG Wei, Dear LI Na): a word in capitals that is
+# pinyin (``pinyin_syllables``) after a word that introduces a name (Customer:, Dear, Mr,
+# Name:, ...; a given name may stand between: Dear Wei ZHANG), or next to a capitalised word
+# that is pinyin too (ZHANG Wei, Wei ZHANG). Known acronyms are spelled first.
+_EN_NAME_CUE = re.compile(r"\b(?:[Cc]ustomer|[Cc]lient|[Ii]nvestor|[Aa]pplicant|[Hh]older|"
+                          r"[Nn]ame|[Ss]ubject|Dear|Mr|Mrs|Ms|Miss|Dr|Madam|Sir)\.?"
+                          r"(?:\s+(?:is|of))?\s*[:,]?\s*(?:[A-Z][a-z]+\s+)?\Z")
+_TITLE_WORD_AFTER = re.compile(r"\s+(?P<w>[A-Z][a-z]+)\b")
+_TITLE_WORD_BEFORE = re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]+)\s+\Z")
+
+
+def _en_latin_name(text: str, m: re.Match) -> bool:
+    if pinyin_syllables(m.group("a")) is None or m.group("s"):
+        return False
+    if _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()):
+        return True
+    for near in (_TITLE_WORD_AFTER.match(text, m.end(), m.end() + 24),
+                 _TITLE_WORD_BEFORE.search(text, max(0, m.start() - 24), m.start())):
+        if near is not None and pinyin_syllables(near.group("w")) is not None:
+            return True
+    return False
 
 
 def _acronyms(text: str, zh: bool) -> str:
@@ -1117,8 +1195,18 @@ def _en_money_range(m: re.Match) -> str:
         a, b = _en_scaled(a, m.group("ma") or m.group("mb")), _en_scaled(b, m.group("mb"))
     abbr = m.group("abbr")
     scale = m.group("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
-    return (f"{_trim_decimals(a.replace(',', ''))} to "
+    return (f"{_en_grouped(_trim_decimals(a.replace(',', '')))} to "
             f"{_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}")
+
+
+def _en_grouped(n: str) -> str:
+    """A plain number with its thousands grouped when it has five digits or more before the
+    point (500000 -> 500,000): the first amount of a range, which no unit follows, would else
+    be taken for digits to read one by one. espeak-ng reads 500,000 as a number."""
+    whole, dot, frac = n.partition(".")
+    if len(whole) < 5 or not whole.isdigit():
+        return n
+    return f"{int(whole):,}{dot}{frac}"
 
 
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
@@ -1210,13 +1298,17 @@ def _fiscal_year(m: re.Match, zh: bool) -> str:
     return f"fiscal year {en_year(y)}"
 # 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍, 3室2厅 三室两厅, 2立方米
 # 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings.
-_ZH_LIANG = re.compile(r"(?<![\d.,+第])2(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
+_ZH_LIANG = re.compile(r"(?<![\d.,+第])(?<![0-9A-Za-z]加)2"
+                       r"(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
                        r"小时|条|项|手|笔|家|只|点|岁|元|块|股|分钟|半|室|厅|卫|套|间|层|栋|"
                        r"台|辆|本|门|平方|立方|公里|米|公斤|千克|吨))")
 
 
 # A room number (1001室) is said digit by digit, as an address is read; 3室2厅 counts rooms.
-_ZH_ROOM = re.compile(r"(?<![\d.,])\d{3,}(?=\s*室)")
+_ZH_ROOM = re.compile(r"(?<![\d.,])\d{3,}(?=\s*室)"
+                      # ... and so is a street number of three digits or more (世纪大道1589号
+                      # 一五八九号; 建国路88号 八十八号 and 令第130号 第一百三十号 are cardinals)
+                      r"|(?<=[路街道巷弄])\d{3,}(?=\s*号)")
 
 
 # A masked number (138****8000, 110***********002X, ****1234): the digits one by one, the
@@ -1266,9 +1358,14 @@ def _trim_decimals(n: str) -> str:
     return n.rstrip("0").rstrip(".") if "." in n else n
 
 
-def _zh_money(m: re.Match) -> str:
+def _zh_money(text: str, m: re.Match) -> str:
+    """¥100 一百元; the currency's word once when the text writes it after the amount as well
+    (RMB100元, ¥100元: 一百元, not 一百元元)."""
     sign = "负" if m.group("sign") else ""
-    return sign + _trim_decimals(m.group("n")) + m.group("mult") + _ZH_CURRENCY[m.group("cur")]
+    word = _ZH_CURRENCY[m.group("cur")]
+    if text.startswith(word, m.end()) or word == "元" and text.startswith("人民币", m.end()):
+        word = ""
+    return sign + _trim_decimals(m.group("n")) + m.group("mult") + word
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
@@ -1423,7 +1520,7 @@ def _zh_speakable(text: str) -> str:
     text = _zh_long_digits(text)
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _MONEY_RANGE.sub(_zh_money_range, text)
-    text = _MONEY_PREFIX.sub(_zh_money, text)
+    text = _subst(_MONEY_PREFIX, text, _zh_money)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
@@ -1639,6 +1736,18 @@ def _en_cjk(text: str) -> str:
     return re.sub(f"(?:{_CJK.pattern})+", sub, text)
 
 
+# A chain of comparisons round a variable (1 million ≤ M < 5 million, 5 > Y ≥ 2): "1 million
+# is less than or equal to M, which is less than 5 million".
+_EN_COMPARE_CHAIN = re.compile(r"\s*(?P<a>[<>≤≥])\s*(?P<v>[A-Za-z]{1,3})\s*(?P<b>[<>≤≥])\s*")
+_EN_COMPARE_WORDS = {"<": "less than", ">": "greater than", "≤": "less than or equal to",
+                     "≥": "greater than or equal to"}
+
+
+def _en_compare_chain(m: re.Match) -> str:
+    return (f" is {_EN_COMPARE_WORDS[m.group('a')]} {m.group('v')}, which is "
+            f"{_EN_COMPARE_WORDS[m.group('b')]} ")
+
+
 def _en_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
     text = _en_abbreviations(text)
@@ -1647,9 +1756,11 @@ def _en_speakable(text: str) -> str:
                          + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "www" in text:
         text = _EMAIL.sub(lambda m: _address(m, "en"), text)
-    text = _EN_ROOM.sub(lambda m: ("Room" if m.group("w") == "Rm." else m.group("w")) + " "
+    text = _EN_ROOM.sub(lambda m: _EN_ROOM_WORDS.get(m.group("w"), m.group("w")) + " "
                         + _en_house_number(m.group("n")), text)
     text = _EN_STREET.sub(lambda m: _en_house_number(m.group("n")), text)
+    if "/F" in text:
+        text = _EN_FLOOR.sub(lambda m: _en_ordinal(m.group("n")) + " floor", text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, False), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, False), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
@@ -1678,7 +1789,8 @@ def _en_speakable(text: str) -> str:
     text = _EN_MONEY_RANGE.sub(_en_money_range, text)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
-    text = _EN_CN_MULT.sub(lambda m: _en_scaled(m.group("n"), m.group("mult")), text)
+    text = _EN_CN_MULT.sub(lambda m: _en_grouped(_en_scaled(m.group("n"), m.group("mult"))),
+                           text)
     text = _en_long_digits(text)
     text = _EN_RANGE.sub(lambda m: f"{m.group('a')}{m.group('ua')} to "
                          f"{(m.group('bs') or '').strip()}{m.group('b')}", text)
@@ -1691,6 +1803,8 @@ def _en_speakable(text: str) -> str:
     if "/" in text:
         text = _EN_PER.sub(r"\g<u> per ", text)
         text = _EN_AND_OR.sub(r"\1 ", text)
+    if "<" in text or ">" in text or "≤" in text or "≥" in text:
+        text = _EN_COMPARE_CHAIN.sub(_en_compare_chain, text)
     text = _EN_SYMBOL.sub(lambda m: _EN_SYMBOLS[m.group(0)], text)
     return _en_cjk(text).replace("\uff0c", ", ")
 
@@ -1704,6 +1818,10 @@ def _en_speakable(text: str) -> str:
 # dropped, before any rule reads the text (尾号 ESC[31m105X is 尾号105X).
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _CONTROL_SPACE = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+
+
+# A dash from a date to 长期 / "long term" (an ID card valid 2008.07.15-长期): 至 / "to".
+_LONG_TERM = re.compile(r"(?<=\d)\s*(?:-|[\u2014\u2015]{1,2}|~)\s*(?=长期|long[- ]?term)")
 
 
 def strip_controls(text: str) -> str:
@@ -1741,6 +1859,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
                                  f" {_GREEK[m.group(0)][1]} ", text)
     text = _formula_minus(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
+    if "长期" in text or "long" in text:
+        text = _LONG_TERM.sub("至" if is_zh(locale) else " to ", text)
     text = _dashes(text, is_zh(locale))
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
@@ -1759,7 +1879,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     电话/手机号/编号/"number", or as a variable ``{x:digits}``).
     """
     zh = is_zh(locale)
-    read = _read_spans(fold_keep_offsets(text))
+    read = _read_spans(fold_keep_offsets(text), zh)
     for i, ch in enumerate(text):
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
@@ -1776,7 +1896,10 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
     # 3, 200): the voice reads a list, which may not be what was meant.
     for m in _DIGIT_COMMAS.finditer(fold_keep_offsets(text)):
-        if not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") or ", " in m.group("n"):
+        currency = (m.group("l") or "").upper() in _CURRENCY_CODES
+        listed = ", " in m.group("n") and _LIST_GOES_ON.match(text, m.end())
+        if (not _THOUSANDS.fullmatch(m.group("n")) or m.group("l") and not currency or
+                ", " in m.group("n")) and not listed:
             yield Issue(m.start("n"), f"the comma in {m.group(0)} is read as a list, not a "
                                       "thousands separator; write 3,200 for a number (groups "
                                       "of three digits, no space) or ，between list items")
@@ -1811,6 +1934,16 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"minus {m.group('p')}; write {m.group('l')}{m.group('a')}，"
                                f"-{m.group('p')} for a loss, or {m.group('l')}{m.group('a')}-"
                                f"{m.group('l')}5 for a range of levels")
+    # A day/month/year date whose first two numbers could each be the month (05/10/1986): read
+    # month first (May 10), which a broker writing day first did not mean.
+    for m in () if zh else _EN_SLASH_DATE.finditer(fold_keep_offsets(text)):
+        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+        if a != b and 1 <= a <= 12 and 1 <= b <= 12:
+            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
+                                   f"as {EN_MONTHS[a - 1]} {b}, {y}; write {y}-{a:02d}-{b:02d} "
+                                   f"or {b} {EN_MONTHS[a - 1]} {y} for that, or "
+                                   f"{y}-{b:02d}-{a:02d} or {a} {EN_MONTHS[b - 1]} {y} for "
+                                   "day first")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
@@ -1822,11 +1955,15 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                "write a quantity with its unit")
 
 
-def _read_spans(text: str) -> set[int]:
+def _read_spans(text: str, zh: bool) -> set[int]:
     """Offsets in ``text`` inside what a rule reads as a whole (a standard's designation, an
-    email address), where no digit or symbol warning applies."""
+    email address, an amount after its currency: ¥123456, CNY 500000-1000000) or as digits by
+    a rule that knows them (after a cue, with the area code: 投诉电话021-38676666; a phone
+    shape: 0991-2345678; a leading 0: 0123456789; an ID tail), where no digit or symbol
+    warning applies."""
     spans: set[int] = set()
-    for pattern in _WHOLE_READINGS:
+    for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX, _ZH_CUED if zh else _EN_CUED,
+                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     return spans
@@ -1835,12 +1972,17 @@ def _read_spans(text: str) -> set[int]:
 _DIGIT_COMMAS = re.compile(r"(?P<l>(?<![A-Za-z])[A-Za-z]{1,8})?(?<![\d,])"
                            r"(?P<n>\d+(?:,\d+|, \d{3}(?!\d))+)")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+# A list that goes on after "100, 500" (another item, or "or" / "and" before the last one:
+# 100, 500 or 2,000 shares): a plain list, not a mistyped thousands separator.
+_LIST_GOES_ON = re.compile(r"\s*(?:,|、|，|or\b|and\b|和|或|及)")
 
 
 def fold_keep_offsets(text: str) -> str:
-    """Full-width digits as ASCII, one character for one, so offsets still match ``text``."""
-    return "".join(unicodedata.normalize("NFKC", c) if "\uff10" <= c <= "\uff19" else c
-                   for c in text)
+    """Full-width digits, letters and signs (ＲＭＢ, １, ％; not the comma) as ASCII, one
+    character for one, so offsets still match ``text`` and the checks see what the rules of
+    ``speakable`` read after NFKC."""
+    return "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" and
+                   c != "\uff0c" else c for c in text)
 
 
 def _fold_commas(text: str) -> str:

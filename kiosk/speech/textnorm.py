@@ -16,6 +16,8 @@ Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``)
 * ``zh_reading(char)``: a character's pinyin with its tone number ("tuo1"), or None.
 * ``zh_surname(name)``: the surname a name begins with and its reading as a surname, when that
   differs from the common one ("曾国藩" -> 曾, "zēng"), or None.
+* ``pinyin_syllables(word)``: a Latin word as pinyin syllables ("Chenghao" -> cheng hao), or
+  None when it is not pinyin (a name read as pinyin, not spelled, by the guide's voice).
 * ``en_tokens(text)``: lower-case words, number words and digit strings as single digits
   ("eight eight", "88", "8-8" -> ``["8", "8"]``), common contractions expanded.
 """
@@ -107,6 +109,52 @@ def toneless_pinyin(text: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
     return " ".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+
+
+@functools.lru_cache(maxsize=1)
+def _pinyin_syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin's character table uses (about 420: zhang, lü),
+    without the interjections that have no vowel (hm, ng, m, n)."""
+    from pypinyin.constants import PINYIN_DICT
+
+    marked = unicodedata.normalize("NFD", ",".join(PINYIN_DICT.values()))
+    plain = unicodedata.normalize("NFC", re.sub("[\u0300\u0301\u0304\u030c]", "", marked))
+    return frozenset(s for s in plain.split(",") if re.search("[aeiouü]", s) and s != "ê")
+
+
+_PINYIN_U = re.compile("(?<=[ln])(?:yu|v)")
+
+
+def pinyin_syllables(word: str, most: int = 4) -> list[str] | None:
+    """A Latin word split into toneless pinyin syllables ("Chenghao" -> ["cheng", "hao"],
+    "OUYANG" -> ["ou", "yang"], "Xi'an" -> ["xi", "an"]; ü as passports write it: LYU, LV ->
+    ["lü"]), in the fewest syllables, or None when it is not pinyin or needs more than
+    ``most`` syllables. Case is ignored. Linear in the word (syllables have at most six
+    letters)."""
+    syllables = _pinyin_syllables()
+    parts = [_PINYIN_U.sub("ü", p) for p in word.lower().replace("’", "'").split("'")]
+    out: list[str] = []
+    for part in parts:
+        if not part or len(part) > 6 * most:
+            return None
+        # the best split of part[:i]: fewest syllables that begin with a vowel after
+        # another (pinyin writes Xi'an, so xian is one syllable and Nana is na na), then
+        # fewest syllables
+        best: list[tuple[int, int, list[str]] | None] = [(0, 0, [])] + [None] * len(part)
+        for i in range(1, len(part) + 1):
+            for size in range(1, min(6, i) + 1):
+                before, syllable = best[i - size], part[i - size:i]
+                if before is None or syllable not in syllables:
+                    continue
+                cost = (before[0] + (i > size and syllable[0] in "aeo"), before[1] + 1)
+                current = best[i]
+                if current is None or cost < current[:2]:
+                    best[i] = (*cost, [*before[2], syllable])
+        found = best[-1]
+        if found is None:
+            return None
+        out += found[2]
+    return out if len(out) <= most else None
 
 
 def en_tokens(text: str) -> list[str]:
