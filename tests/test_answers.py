@@ -11,6 +11,7 @@ from kiosk.speech.answers import (
     judge_text,
     reading_among_alternatives,
     requested_among_alternatives,
+    requested_rescuable,
     score_reading,
     tokens_equal,
 )
@@ -281,6 +282,19 @@ def test_a_misheard_requested_answer_is_found_among_the_alternatives():
 ])
 def test_alternatives_never_make_consent_of_doubt(best, alternatives):
     assert requested_among_alternatives(best, alternatives, "zh-CN", CONSENT_ZH) is None
+
+
+def test_only_an_answer_near_the_requested_one_is_decoded_again():
+    # The beam costs about 1 s a window: off-script speech, a refusal or a question never
+    # pays it; the misheard requested answer does.
+    spec = AnswerSpec("affirm", "是的，我已了解")
+    assert requested_rescuable("是的 物意了解", "zh-CN", spec)
+    assert not requested_rescuable("今天天气很好 我们一起去公园散步吧", "zh-CN", spec)
+    assert not requested_rescuable("是的 我不了解", "zh-CN", spec)
+    assert not requested_rescuable("是的 我已了解吗", "zh-CN", spec)
+    assert not requested_rescuable("The weather is lovely today", "en",
+                                   AnswerSpec("affirm", "yes, I do"))
+    assert requested_rescuable("yes I dew", "en", AnswerSpec("affirm", "yes, I do"))
 
 
 def test_a_short_requested_answer_is_never_taken_from_the_alternatives():

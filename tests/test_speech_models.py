@@ -92,3 +92,29 @@ def test_the_whisper_worker_exits_when_its_server_is_killed(tmp_path):
         raise AssertionError(f"Whisper worker {worker} outlived its parent")
     finally:
         parent.kill()
+
+
+def test_preload_warms_each_recogniser_with_a_throw_away_reading(monkeypatch, caplog):
+    from kiosk.speech.engines.base import Engine, Recognition
+    from kiosk.speech.recognize import WARM_READING, Recognizer
+
+    heard: list = []
+
+    class Stub(Engine):
+        name = "stub"
+
+        def recognize(self, pcm16k, expected):
+            heard.append((pcm16k.size, expected.kind, expected.text, expected.required))
+            if expected.text == WARM_READING["en"][0]:
+                raise RuntimeError("no decoder")  # a warm-up failure is only logged
+            return Recognition("", "unclear", 0.0)
+
+    r = Recognizer()
+    monkeypatch.setattr(r, "engine_for", lambda locale: Stub())
+    r.preload(("en", "zh"))
+    assert heard == [(16000, "read_aloud", WARM_READING[k][0], WARM_READING[k][1])
+                     for k in ("en", "zh")]
+    assert "warming the en recogniser failed: no decoder" in caplog.text
+    heard.clear()
+    r.preload(("zh",), warm=False)
+    assert heard == []

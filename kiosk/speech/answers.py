@@ -462,6 +462,34 @@ ALTERNATIVE_MIN_UNITS = 3
 ALTERNATIVE_MAX_DISTANCE = 0.5
 
 
+def _own_answers(spec: AnswerSpec) -> list[str]:
+    """The step's requested answer and its own accepted phrases (never the built-in lexicon)."""
+    return [t for t in ((spec.requested or ""),) + tuple(spec.accept) if t.strip()]
+
+
+def _doubtful(text: str, locale: str, spec: AnswerSpec) -> bool:
+    """A negation, a question or a refusal in ``text``."""
+    return bool(textnorm.tokens(text, locale)) and (
+        has_negation(text, locale) or _QUESTION.search(textnorm.fold(text)) is not None
+        or judge_text(text, locale, spec).intent == "deny")
+
+
+def requested_rescuable(best: str, locale: str, spec: AnswerSpec) -> bool:
+    """Whether an unclear answer may be rescued by the recogniser's alternatives at all, before
+    paying for them: the step asks for an answer of its own at least
+    ``ALTERNATIVE_MIN_UNITS`` long, ``best`` holds no negation, question or refusal, and
+    ``best`` is within ``ALTERNATIVE_MAX_DISTANCE`` of that answer. Off-script speech is not
+    decoded a second time (it cost about 1 s a window)."""
+    own = _own_answers(spec)
+    if spec.expect == "deny" or not own or _doubtful(best, locale, spec):
+        return False
+    zh = is_zh(locale)
+    best_units = _units(textnorm.tokens(best, locale), zh)
+    return any(len(ref) >= ALTERNATIVE_MIN_UNITS
+               and _edit_rate(ref, best_units) <= ALTERNATIVE_MAX_DISTANCE
+               for ref in (_units(textnorm.tokens(p, locale), zh) for p in own))
+
+
 def requested_among_alternatives(best: str, alternatives: Sequence[str], locale: str,
                                  spec: AnswerSpec) -> str | None:
     """Which of the recogniser's other hypotheses is the step's requested answer, if the best one
@@ -478,33 +506,16 @@ def requested_among_alternatives(best: str, alternatives: Sequence[str], locale:
     - the best hypothesis is within ``ALTERNATIVE_MAX_DISTANCE`` of the requested answer
       (toneless syllables in Mandarin, words in English).
     """
-    own = [t for t in ((spec.requested or ""),) + tuple(spec.accept) if t.strip()]
-    if spec.expect == "deny" or not own:
+    if not requested_rescuable(best, locale, spec):
+        return None
+    if any(_doubtful(text, locale, spec) for text in alternatives):
         return None
     zh = is_zh(locale)
-    everything = [best, *alternatives]
-    for text in everything:
-        if not textnorm.tokens(text, locale):
-            continue
-        if (has_negation(text, locale) or _QUESTION.search(textnorm.fold(text))
-                or judge_text(text, locale, spec).intent == "deny"):
-            return None
-
-    def units(text: str) -> list[str]:
-        toks = textnorm.tokens(text, locale)
-        return _sounds(toks) if zh else toks
-
-    wanted = _Phrases.of(own, locale)
-    best_units = units(best)
+    wanted = _Phrases.of(_own_answers(spec), locale)
     for text in alternatives:
         toks = textnorm.tokens(text, locale)
-        if not toks or not wanted.cover(toks, textnorm.zh_syllables(toks) if zh else None):
-            continue
-        for phrase in own:
-            ref = units(phrase)
-            if len(ref) >= ALTERNATIVE_MIN_UNITS and \
-                    _edit_rate(ref, best_units) <= ALTERNATIVE_MAX_DISTANCE:
-                return text
+        if toks and wanted.cover(toks, textnorm.zh_syllables(toks) if zh else None):
+            return text
     return None
 
 

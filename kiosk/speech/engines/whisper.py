@@ -17,11 +17,11 @@ import numpy as np
 
 from kiosk.speech import textnorm
 from kiosk.speech.answers import (
-    has_negation,
     judge_text,
     reading_among_alternatives,
     reading_rescuable,
     requested_among_alternatives,
+    requested_rescuable,
 )
 from kiosk.speech.engines.base import Engine, Recognition, files_sha256, read_aloud_result
 from kiosk.speech.engines.grammar import PocketSphinxGrammar
@@ -147,7 +147,7 @@ class WhisperEngine(Engine):
         a beam of ``ALTERNATIVES`` and take the requested answer when one of the hypotheses
         is it and none holds a negation (``answers.requested_among_alternatives``)."""
         spec = expected.spec()
-        if not spec.requested or has_negation(text, self.locale):
+        if not requested_rescuable(text, self.locale, spec):
             return Recognition(text, "unclear", conf, note=reason)
         hyps = self._load().alternatives(pcm16k, self.locale, self.hotwords(expected) or None,
                                          ALTERNATIVES)
