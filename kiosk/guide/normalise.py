@@ -175,10 +175,14 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence
 # After a currency (RMB1，000，000, ＲＭＢ１，０００，０００元, USD 1，000，000，请确认:
 # an amount, as 人民币１，０００，０００元 and ¥１，０００，０００ are), any groups of exactly
 # three digits do.
+# The currencies an amount may be written with: signs, and ISO 4217 codes (each 3 letters,
+# so they may stand in a fixed-width lookbehind).
+_CUR_SIGNS = r"US\$|HK\$|[¥$€£]"
+_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP"
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
-                                   r"|(?:(?<=RMB|CNY|USD|HKD|EUR|GBP)|(?<=[¥$€£])"
-                                   r"|(?<=(?:RMB|CNY|USD|HKD|EUR|GBP) ))\d{1,3}(?:，\d{3})+(?!\d)")
+                                   rf"|(?:(?<={_CUR_CODES})|(?<=[¥$€£])"
+                                   rf"|(?<=(?:{_CUR_CODES}) ))\d{{1,3}}(?:，\d{{3}})+(?!\d)")
 # Superscripts and subscripts, read before NFKC would make them plain digits (10⁵ is not 105):
 # after a number, a power (1×10⁵ 一乘以十的五次方, "10 to the power of 5"); after a unit of
 # length (m² km² cm³, and the squared unit signs ㎡ ㎢ ㎥, or m2 km2 written plain after a
@@ -1173,12 +1177,12 @@ _RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]
 # ... and so are two dates (2023.1.1-2023.12.31, once each is 二〇二三年一月一日).
 _ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=[〇零一二三四五六七八九十两])")
 # (A sign may stand after the currency: ¥-2,500.00 is 负两千五百元, "minus 2500 yuan".)
-_MONEY_PREFIX = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|(?:RMB|CNY|USD|HKD|EUR|GBP)"
+_MONEY_PREFIX = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?:{_CUR_CODES})"
                            rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
                            rf"(?P<mult>[万亿]?)")
 # A range of amounts after a currency sign (¥100-¥500, ¥1-5万, $1-2 billion): one range, the
 # currency said once after it (一百到五百元, "1 to 2 billion dollars").
-_MONEY_RANGE = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)(?=\s*\d))"
+_MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|\b(?:{_CUR_CODES})(?=\s*\d))"
                           rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)\s*(?P<sep>[-~]|至|到)\s*(?:(?P=cur)\s*)?"
                           rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?)")
 
@@ -1566,12 +1570,12 @@ _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
 # Two clock times joined by a dash (9:30-11:30, 9:00 am-5:00 pm): a range, "to".
 _EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*(?=\d{1,2}:\d\d)")
 _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
-_EN_MONEY = re.compile(rf"(?P<cur>US\$|HK\$|[¥$€£]|\b(?:RMB|CNY|USD|HKD|EUR|GBP)"
+_EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|\b(?:{_CUR_CODES})"
                        rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
                        rf"(?P<mult>[万亿]?){_EN_SCALE}?")
 _EN_MONEY_RANGE = re.compile(rf"{_MONEY_RANGE.pattern}{_EN_SCALE}?")
 _EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s*"
-                             r"(?P<cur>元|人民币|块钱?|(?:RMB|CNY|USD|HKD|EUR|GBP|yuan|dollars?)\b)")
+                             rf"(?P<cur>元|人民币|块钱?|(?:{_CUR_CODES}|yuan|dollars?)\b)")
 # The currency's name (singular), and its hundredth (singular, plural) where it has one.
 _EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人民币": "yuan",
                 "块": "yuan", "块钱": "yuan", "yuan": "yuan", "$": "dollar", "dollar": "dollar",
