@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
 
 from kiosk.liveness.analyzer import analyze_video
-from kiosk.liveness.identity import FaceDescriber, descriptor_distance
+from kiosk.liveness.identity import FaceDescriber, SharedFaceDescriber, descriptor_distance
 from kiosk.liveness.session_checks import SessionCheckParams, assess
 from kiosk.testing.faces import ClipSpec, clip_path, face_photo, face_rig
 
@@ -66,3 +69,45 @@ def test_same_person_turning_stays_consistent_and_matches_id_photo(describer, tm
     assert r.summary["id_match"] is True
     other = describer.descriptor(face_photo("astronaut"))
     assert a.report(id_descriptor=other).summary["id_match"] is False
+
+
+def test_the_servers_describer_runs_dlib_in_a_worker_process_never_in_its_own():
+    # dlib's descriptor holds the GIL for its whole call (70-400 ms): in the server process it
+    # froze the media loop that carries every investor's RTP and ICE checks (kiosk.workers).
+    code = (
+        "import os, sys\n"
+        "from kiosk.liveness.identity import SharedFaceDescriber\n"
+        "from kiosk.testing.faces import face_photo\n"
+        "d = SharedFaceDescriber()\n"
+        "v = d.descriptor(face_photo('astronaut'))\n"
+        "assert v is not None and v.shape == (128,), v\n"
+        "assert d.pid() != os.getpid()\n"
+        "print('dlib' in sys.modules)\n"
+        "d.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_worker_sees_the_same_face_region_as_an_in_process_describer(describer):
+    # Only the face region crosses to the worker: the descriptor must not change with it.
+    shared = SharedFaceDescriber()
+    try:
+        frame = np.full((480, 640, 3), 90, np.uint8)
+        face = face_photo("hopper")
+        fh, fw = min(face.shape[0], 300), min(face.shape[1], 300)
+        frame[100:100 + fh, 200:200 + fw] = face[:fh, :fw]
+        for box in ((230, 130, 200 + fw - 30, 100 + fh - 20), (0, 0, 120, 140),
+                    (560, 400, 640, 480)):
+            local = describer.descriptor(frame, box)
+            remote = shared.descriptor(frame, box)
+            assert (local is None) == (remote is None), box
+            if local is not None:
+                assert descriptor_distance(local, remote) < 1e-6, box
+        assert shared.descriptor(frame, (230, 130, 200 + fw - 30, 100 + fh - 20)) is not None
+        with pytest.raises(ValueError, match="RGB uint8"):
+            shared.descriptor(frame[..., 0])
+    finally:
+        shared.close()

@@ -1,8 +1,10 @@
 """Face descriptors (dlib's 128-d ResNet model): the only module that imports dlib.
 
 Models come from the ``face_recognition_models`` package (installed without
-``face_recognition``, which would build dlib from source). About 70 ms a face, so sessions
-sample roughly one descriptor a second.
+``face_recognition``, which would build dlib from source). About 70 ms a face on an idle core,
+so sessions sample roughly one descriptor a second. dlib holds the GIL for the whole call, so
+the server computes descriptors in a worker process (``SharedFaceDescriber``); a
+``FaceDescriber`` is for command-line tools and tests.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from kiosk.errors import ConfigError
 from kiosk.liveness.id_photo import load_photo_rgb
+from kiosk.workers import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +64,11 @@ class FaceDescriber:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
         dlib = self._dlib
-        h, w = rgb.shape[:2]
         ox = oy = 0
         img = rgb
         if box is not None:
-            # Search a margin around the landmarker's box: dlib's boxes are tighter and lower.
-            x0, y0, x1, y1 = box
-            mx, my = (x1 - x0) * 0.3, (y1 - y0) * 0.3
-            ox, oy = max(0, int(x0 - mx)), max(0, int(y0 - my))
-            img = np.ascontiguousarray(rgb[oy : min(h, int(y1 + my)), ox : min(w, int(x1 + mx))])
+            ox, oy, rx1, ry1 = face_region(rgb.shape, box)
+            img = np.ascontiguousarray(rgb[oy:ry1, ox:rx1])
         upsample = 1 if min(img.shape[:2]) < 160 else 0
         rects = list(self._detector(img, upsample))
         if rects:
@@ -107,23 +106,73 @@ def _model_dir() -> Path:
     return models
 
 
+# Set in the describer's worker process only.
+_worker_describer: FaceDescriber | None = None
+
+
+def _worker_init() -> None:
+    global _worker_describer
+    _worker_describer = FaceDescriber()
+
+
+def _worker_descriptor(rgb: np.ndarray, box: tuple[int, int, int, int] | None,
+                       require_detection: bool) -> np.ndarray | None:
+    assert _worker_describer is not None, "_worker_init() runs when the worker starts"
+    return _worker_describer.descriptor(rgb, box, require_detection)
+
+
+def face_region(shape: tuple[int, ...], box: tuple[int, int, int, int]
+                ) -> tuple[int, int, int, int]:
+    """The region ``FaceDescriber.descriptor`` searches for a face in ``box`` on an image of
+    ``shape`` (H, W, ...): the box with a 30 % margin on every side (dlib's boxes are tighter
+    and lower than the landmarker's), clipped to the image; (x0, y0, x1, y1) in pixels."""
+    h, w = shape[:2]
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * 0.3, (y1 - y0) * 0.3
+    return max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(x1 + mx)), min(h, int(y1 + my))
+
+
 class SharedFaceDescriber:
-    """One process-wide describer behind a lock: dlib's models (~100 MB) load once, not per
-    session, and a session pays ~70 ms about once a second, so sessions rarely wait."""
+    """The process-wide describer: dlib runs in one worker process (``kiosk.workers``), never
+    in the server's.
 
-    def __init__(self, inner: FaceDescriber):
-        self._inner = inner
-        self._lock = threading.Lock()
+    dlib's ResNet holds the GIL for the whole descriptor (70 ms on an idle core, 400 ms on a
+    busy one): in the server it froze the media loop for as long (see ``kiosk.workers``). The
+    models (~100 MB) load once, in the worker. Only the face region crosses to the worker:
+    about 40 KB for a face in a 640x480 frame instead of 900 KB. Calls are serialised; a
+    session pays one about once a second. Errors: ``kiosk.workers.WorkerError`` when the
+    worker dies twice on one call or does not answer within ``timeout`` seconds.
+    """
 
-    def descriptor(self, rgb, box=None, require_detection=False):
-        with self._lock:
-            return self._inner.descriptor(rgb, box, require_detection)
+    def __init__(self, timeout: float = 30.0):
+        self._worker = WorkerProcess("face descriptor", _worker_init, (), timeout)
 
-    def describe_file(self, path):
-        """As ``FaceDescriber.describe_file``; the untrusted photo is decoded and shrunk
-        outside the lock, which is held only for dlib: a hostile photo cannot stall the face
-        analysis of every other live witness."""
+    def descriptor(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None,
+                   require_detection: bool = False) -> np.ndarray | None:
+        """As ``FaceDescriber.descriptor``, computed in the worker."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
+        if box is not None:
+            # Send only what the describer would search; the box moves with the crop, and its
+            # 30 % margin inside the crop is the crop itself (the same region, clipped alike).
+            x0, y0, x1, y1 = face_region(rgb.shape, box)
+            rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+            box = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+        return self._worker.call(_worker_descriptor, rgb, box, require_detection)
+
+    def describe_file(self, path: Path | str) -> np.ndarray:
+        """As ``FaceDescriber.describe_file``; the untrusted photo is decoded and shrunk in this
+        process (bounded by ``kiosk.liveness.id_photo``), and only the pixels go to dlib's
+        worker: a hostile photo cannot stall the face analysis of every other live witness."""
         return _describe_photo(path, self.descriptor)
+
+    def pid(self) -> int:
+        """Start the worker (loading dlib's models) if needed; its process id."""
+        return self._worker.pid()
+
+    def close(self) -> None:
+        """Stop the worker (the next descriptor starts a new one)."""
+        self._worker.close()
 
 
 def _describe_photo(path: Path | str, descriptor) -> np.ndarray:
@@ -143,5 +192,5 @@ def shared_describer() -> SharedFaceDescriber:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = SharedFaceDescriber(FaceDescriber())
+            _shared = SharedFaceDescriber()
         return _shared

@@ -3,9 +3,9 @@
 CTranslate2 brings its own OpenMP runtime and native decoder; in the media server's process it
 would share the address space with aiortc, PyAV and mediapipe. A crash or a hang there must not
 take live sessions down, so ``WhisperProcess`` runs faster-whisper in one spawned worker
-(``concurrent.futures`` process pool of size 1). A worker that dies is replaced once per call;
-one that hangs past the timeout is killed, and the call fails with a clear error (the answer is
-then flagged for a human by the caller).
+(``kiosk.workers.WorkerProcess``). A worker that dies is replaced once per call; one that hangs
+past the timeout is killed, and the call fails with a clear error (the answer is then flagged
+for a human by the caller).
 
 The worker runs the CTranslate2 Whisper model directly, with faster-whisper's feature extractor
 and tokenizer, on a window sized to the answer (its length plus 1.5 s, rounded up to 2 s, at
@@ -17,15 +17,14 @@ tuning clips were of the same quality (whisper.cpp's ``--audio-ctx`` is the same
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
-import multiprocessing
 import os
 import threading
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
+
+from kiosk.workers import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +42,8 @@ MIN_WINDOW_S = 8.0
 MAX_TOKENS = 160
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A SIGKILLed server cannot stop its worker, and the worker's queue never sees EOF (it
-    holds both ends): so the worker watches its parent and exits when it is gone."""
-    import time
-
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def _init(model_dir: str, threads: int, parent: int) -> None:
+def _init(model_dir: str, threads: int) -> None:
     global _model, _features, _model_dir
-    threading.Thread(target=_exit_with_parent, args=(parent,), name="kiosk-whisper-watch",
-                     daemon=True).start()
     import ctranslate2
     from faster_whisper.feature_extractor import FeatureExtractor
 
@@ -85,10 +72,6 @@ def window_frames(samples: int, rate: int = 16000) -> int:
     seconds = samples / rate + WINDOW_MARGIN_S
     seconds = max(MIN_WINDOW_S, math.ceil(seconds / WINDOW_STEP_S) * WINDOW_STEP_S)
     return int(min(30.0, seconds) * 100)
-
-
-def _ping() -> int:
-    return os.getpid()
 
 
 def _prepare(pcm: bytes, language: str, hotwords: str | None):
@@ -140,53 +123,22 @@ def _alternatives(pcm: bytes, language: str, hotwords: str | None, n: int) -> li
 
 
 class WhisperProcess:
-    """One Whisper worker process; calls are serialised (one answer at a time per worker)."""
+    """One Whisper worker process (``kiosk.workers``); calls are serialised (one answer at a
+    time per worker). Errors: ``kiosk.workers.WorkerError`` when the worker dies twice on one
+    answer or does not answer within ``timeout`` seconds."""
 
     def __init__(self, model_dir: str | Path, threads: int = 1, timeout: float = 60.0):
         self.model_dir = str(model_dir)
         self.threads = threads
         self.timeout = timeout
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def _get_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init, initargs=(self.model_dir, self.threads, os.getpid()),
-            )
-        return self._pool
+        self._worker = WorkerProcess("Whisper", _init, (self.model_dir, threads), timeout)
 
     def _call(self, fn, *args):
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    # submit() itself raises BrokenProcessPool once the pool saw its worker die.
-                    future = self._get_pool().submit(fn, *args)
-                    return future.result(timeout=self.timeout)
-                except BrokenProcessPool:
-                    log.error("the Whisper worker died (attempt %d); starting a new one", attempt)
-                    self._drop(kill=False)
-                    if attempt == 2:
-                        raise RuntimeError("the Whisper worker died twice on this answer") from None
-                except concurrent.futures.TimeoutError:
-                    self._drop(kill=True)
-                    raise RuntimeError(
-                        f"the Whisper worker did not answer within {self.timeout:g} s"
-                    ) from None
-
-    def _drop(self, kill: bool) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if kill:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        return self._worker.call(fn, *args)
 
     def pid(self) -> int:
         """Start the worker (loading the model) if needed and return its process id."""
-        return self._call(_ping)
+        return self._worker.pid()
 
     def transcribe(self, pcm16k: np.ndarray, language: str, hotwords: str | None) -> list[tuple]:
         """[(text, avg_logprob, no_speech_prob, compression_ratio)] per segment."""
@@ -201,8 +153,7 @@ class WhisperProcess:
                           language, hotwords, n)
 
     def close(self) -> None:
-        with self._lock:
-            self._drop(kill=False)
+        self._worker.close()
 
 
 _shared: dict[str, WhisperProcess] = {}

@@ -123,7 +123,7 @@ def _preload_face_models(services: KioskServices) -> None:
     try:
         import mediapipe  # noqa: F401  # imported for its slow first import only
 
-        shared_describer()
+        shared_describer().pid()  # starts dlib's worker process, which loads its models
     except Exception:
         log.exception("preloading the face models failed; sessions will report it")
     finally:
