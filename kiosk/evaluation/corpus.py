@@ -90,6 +90,12 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("唐宁", "许文博", "曹阳", "邓丽君", "冯涛", "蒋欣", "范晓东"),
          "en": ("Hannah Wright", "Lucas Meyer", "Chloe Martin", "Ethan Park", "Zoe Clark")},
         (0.88, 0.93, 1.03, 1.08, 1.18), 3000, 1299709, id_salt=653),
+    # Added before any of it was heard (2026-11-30, fifth session), after holdout3's failures
+    # were studied: quote this one until its own failures are studied.
+    "holdout4": HoldoutRound(
+        {"zh-CN": ("杜明", "姜雨桐", "钱坤", "孔令辉", "白露", "秦朗", "汪洋"),
+         "en": ("Isabel Ortiz", "Noah Bennett", "Mia Schultz", "Owen Patel", "Leah Novak")},
+        (0.87, 0.92, 1.01, 1.12, 1.17), 4000, 15485863, id_salt=911),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
