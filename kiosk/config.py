@@ -100,9 +100,13 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="kiosk:", min_length=1, max_length=64)  # key namespace
     redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)  # connect and each command
     node_id: str = Field(default="", max_length=128)  # default: <hostname>:<port>
-    # Live witnesses this node process carries: 3 finished and 4 were lost on 2 cores
-    # (shared/notes/stack-facts.md, "A capacity cliff on one node").
-    node_capacity: int = Field(default=3, ge=1)
+    # Live witnesses this node process carries (kiosk.witness.admission): beyond it an
+    # investor is told the service is busy, with an estimated wait, and the link stays
+    # unused. 0: witnesses_per_core times the machine's cores. Measure it with
+    # `kiosk loadtest` (docs/operations.md, *Capacity*).
+    node_capacity: int = Field(default=0, ge=0)
+    witnesses_per_core: float = Field(default=3.0, gt=0, le=64)
+    witness_expected_seconds: float = Field(default=180.0, gt=0)  # for the wait estimate
     node_heartbeat_seconds: float = Field(default=3.0, gt=0)
     node_ttl_seconds: float = Field(default=10.0, gt=0)  # a silent node drops out after this
 

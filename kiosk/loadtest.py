@@ -201,8 +201,11 @@ def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) 
 
 
 def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
-             timeout: float = 300.0) -> dict:
-    """One load run against a fresh server; returns its summary and per-witness figures."""
+             timeout: float = 300.0, capacity: int | None = None) -> dict:
+    """One load run against a fresh server; returns its summary and per-witness figures.
+
+    ``capacity``: the server's ``node_capacity`` (witnesses beyond it wait for a place, as
+    investors do); None admits every witness of the run, to measure the load itself."""
     from kiosk.config import Settings
     from kiosk.flows import FlowLibrary
     from kiosk.testing.server import API_KEY, ServerProcess
@@ -213,7 +216,8 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
                             stall_side=settings.max_id_photo_side if stall else 0)
     data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
     proc = ServerProcess(data, settings.flows_dir, KIOSK_SPEECH_PRELOAD="true",
-                         KIOSK_DEMO="false")
+                         KIOSK_DEMO="false",
+                         KIOSK_NODE_CAPACITY=str(capacity or n + (1 if stall else 0)))
     with proc:
         assert proc.proc is not None  # started by the with
         bomb_status = None
@@ -258,6 +262,9 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
         "video_undecodable": sum(w.video_undecodable or 0 for w in load),
         "packets_missing": sum(w.packets_missing or 0 for w in load),
         "frames_skipped": sum(w.frames_skipped or 0 for w in load),
+        "capacity": capacity,
+        "busy_refusals": sum(r.busy_refusals for r in results),
+        "busy_waited_s": round(sum(r.busy_waited_s for r in results), 1),
         **sampler.figures(),
         "cores": psutil.cpu_count(),
         "server_log": str(proc.log_path),
@@ -281,6 +288,9 @@ def format_run(i: int, r: dict) -> str:
         f"  CPU: server {r['server_cpu_pct']}% of one core, machine {r['machine_cpu_pct']}% of "
         f"{r['cores']} cores",
     ]
+    if r.get("capacity"):
+        lines.append(f"  admission: node_capacity {r['capacity']}; {r['busy_refusals']} joins "
+                     f"told to wait, {r['busy_waited_s']} s waited in all")
     for w in r["per_witness"]:
         if w["case"].startswith("stall"):
             lines.append(f"  stall witness ({w['state']}: {w['end_reason']}): "
@@ -303,7 +313,10 @@ def format_run(i: int, r: dict) -> str:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="write every run's figures here")
 @click.option("--keep", is_flag=True, help="keep the work folder (server data and logs)")
-def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep):
+@click.option("--capacity", type=click.IntRange(1, 500), default=None,
+              help="the server's node_capacity: witnesses beyond it wait for a place, as "
+                   "investors do (default: admit every witness, to measure the load itself)")
+def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, capacity):
     """N concurrent witnesses against a fresh server: end states, media loop lag, analysed
     frames, recordings, packets missing, CPU."""
     from kiosk.config import Settings
@@ -314,7 +327,8 @@ def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep):
     out = []
     try:
         for i in range(1, runs + 1):
-            r = run_load(n, flow, locale, work, stall=stall, timeout=timeout)
+            r = run_load(n, flow, locale, work, stall=stall, timeout=timeout,
+                         capacity=capacity)
             out.append(r)
             click.echo(format_run(i, r))
         if runs > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +27,14 @@ from kiosk.logs import session_context
 from kiosk.media.loop import MediaLoop
 from kiosk.session import Shutdown
 from kiosk.store import SessionStore
+from kiosk.witness.admission import (
+    MIN_WAIT_S,
+    Busy,
+    CapacityReport,
+    estimated_wait,
+    node_capacity,
+    retry_after,
+)
 
 if TYPE_CHECKING:
     from kiosk.cluster import Cluster
@@ -44,18 +53,44 @@ class LiveSessions:
     def __init__(self) -> None:
         self._live: dict[str, WitnessRunner] = {}
         self._by_sid: dict[str, str] = {}
+        self._started: dict[str, float] = {}  # session id -> time.monotonic() at register
+        self._reserved = 0  # places promised to joins that have not registered yet
         self._lock = threading.Lock()
 
-    def register(self, runner: WitnessRunner) -> None:
+    def reserve(self, capacity: int) -> bool:
+        """Promise a place to a join if fewer than ``capacity`` witnesses are live or
+        promised; ``register(..., reserved=True)`` or ``release()`` settles it."""
+        with self._lock:
+            if len(self._live) + self._reserved >= capacity:
+                return False
+            self._reserved += 1
+            return True
+
+    def release(self) -> None:
+        """Give back a place promised by ``reserve`` that no witness took."""
+        with self._lock:
+            self._reserved = max(0, self._reserved - 1)
+
+    def register(self, runner: WitnessRunner, *, reserved: bool = False) -> None:
         with self._lock:
             self._live[runner.id] = runner
             self._by_sid[runner.sid] = runner.id
+            self._started[runner.id] = time.monotonic()
+            if reserved:
+                self._reserved = max(0, self._reserved - 1)
 
     def forget(self, runner: WitnessRunner) -> None:
         with self._lock:
             self._live.pop(runner.id, None)
+            self._started.pop(runner.id, None)
             if self._by_sid.get(runner.sid) == runner.id:
                 self._by_sid.pop(runner.sid, None)
+
+    def load(self) -> tuple[int, int, list[float]]:
+        """(live witnesses, places promised, seconds each live witness has been running)."""
+        now = time.monotonic()
+        with self._lock:
+            return len(self._live), self._reserved, [now - t for t in self._started.values()]
 
     def by_sid(self, sid: str) -> WitnessRunner | None:
         with self._lock:
@@ -125,8 +160,39 @@ class KioskServices:
 
     # ------------------------------------------------------------------ live sessions
 
-    def register(self, runner: WitnessRunner) -> None:
-        self.sessions.register(runner)
+    def register(self, runner: WitnessRunner, *, reserved: bool = False) -> None:
+        self.sessions.register(runner, reserved=reserved)
+
+    # ------------------------------------------------------------------ admission
+
+    def admit(self) -> Busy | None:
+        """Reserve a place for a new witness, or say why none is free
+        (``kiosk.witness.admission``). A reservation is settled by
+        ``register(runner, reserved=True)`` or ``sessions.release()``."""
+        capacity = node_capacity(self.settings)
+        if self.draining.is_set():
+            live = self.sessions.load()[0]
+            return Busy("node_draining", retry_after(MIN_WAIT_S * 2), live, capacity)
+        if self.sessions.reserve(capacity):
+            return None
+        live, _, elapsed = self.sessions.load()
+        wait = estimated_wait(elapsed, self.settings.witness_expected_seconds)
+        log.warning("witness refused: %d live of %d (node_capacity); estimated wait %d s",
+                    live, capacity, wait)
+        return Busy("witness_busy", retry_after(wait), live, capacity)
+
+    def capacity(self) -> CapacityReport:
+        """This node's places now (``GET /api/capacity``)."""
+        capacity = node_capacity(self.settings)
+        live, reserved, elapsed = self.sessions.load()
+        available = max(0, capacity - live - reserved)
+        draining = self.draining.is_set()
+        wait = (None if available and not draining
+                else estimated_wait(elapsed, self.settings.witness_expected_seconds))
+        node_id = (self.cluster.node_id if self.cluster is not None
+                   else self.settings.node_id or "local")
+        return CapacityReport(node_id, capacity, live, reserved,
+                              0 if draining else available, draining, wait)
 
     def forget(self, runner: WitnessRunner) -> None:
         self.sessions.forget(runner)

@@ -180,6 +180,7 @@ def test_every_key_the_page_uses_exists(strings):
     codes = set(re.findall(r'(?:showError|fatal)\("([a-z_]+)"', js))
     codes |= set(re.findall(r'"([a-z_]+)"', declaration(js, "DEVICE_ERRORS")))
     codes |= set(re.findall(r'"([a-z_]+)"', declaration(js, "LINK_ERRORS")))
+    codes |= set(re.findall(r'"([a-z_]+)"', declaration(js, "BUSY_ERRORS")))
     codes -= {k for k in codes if k[0].isupper()}
     used |= {"error." + c for c in codes}
     reasons = set(re.findall(r'"([a-z_]+)"', declaration(js, "ABORT_REASONS")))
@@ -194,8 +195,8 @@ def test_every_key_the_page_uses_exists(strings):
 def test_every_server_error_code_has_a_message(strings):
     # The codes of the architecture's `error` event, plus the page's own.
     for code in ["link_invalid", "link_expired", "link_used", "bad_offer", "server_error",
-                 "no_microphone", "unsupported_browser", "server_busy",
-                 "permission_denied", "no_camera", "camera_in_use", "unsupported",
+                 "no_microphone", "unsupported_browser", "server_busy", "witness_busy",
+                 "node_draining", "permission_denied", "no_camera", "camera_in_use", "unsupported",
                  "connection_lost", "aborted"]:
         for locale in ("zh-CN", "en"):
             assert "error." + code in strings[locale], (locale, code)

@@ -25,6 +25,7 @@ from kiosk.cluster.nodes import NodeInfo, NodeRegistry
 from kiosk.cluster.pins import SessionPins, max_session_seconds
 from kiosk.cluster.redis_store import SharedRedis, SharedStateError, redact
 from kiosk.errors import ConfigError
+from kiosk.witness.admission import node_capacity
 
 if TYPE_CHECKING:  # kiosk.config checks redis_url with kiosk.cluster.redis_store
     from kiosk.config import Settings
@@ -98,6 +99,6 @@ def connect_cluster(settings: Settings, load: Callable[[], int]) -> Cluster:
         raise ConfigError(f"{exc}. KIOSK_REDIS_URL names a Redis server this node cannot reach; "
                           "start it, fix the URL, or unset it for a single node") from None
     registry = NodeRegistry(shared, default_node_id(settings), settings.base_url(),
-                            settings.node_capacity, load, ttl=settings.node_ttl_seconds,
+                            node_capacity(settings), load, ttl=settings.node_ttl_seconds,
                             every=settings.node_heartbeat_seconds)
     return Cluster(shared, registry)

@@ -34,6 +34,8 @@ class CaseResult:
     error: str | None = None
     attacked_step: str | None = None
     session_id: str | None = None
+    busy_refusals: int = 0  # joins refused for want of a place, each retried after the wait
+    busy_waited_s: float = 0.0
 
     @property
     def cleared(self) -> bool:
@@ -70,6 +72,8 @@ def run_case(case: Case, server: str, api_key: str, flow: str,
     base.verdict = review.get("verdict")
     base.reasons = list(review.get("reasons") or [])
     base.answers = list(out.get("answers") or [])
+    base.busy_refusals = int(out.get("busy_refusals") or 0)
+    base.busy_waited_s = float(out.get("busy_waited_s") or 0.0)
     if out.get("errors"):
         base.error = json.dumps(out["errors"], ensure_ascii=False)[:300]
     return base

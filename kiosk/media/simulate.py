@@ -33,6 +33,9 @@ from kiosk.protocol import DEFAULT_LOCALE, LOCALES, PageEvent, ServerEvent
 
 log = logging.getLogger(__name__)
 
+# Join refusals that mean "no place now, try again" (kiosk.witness.admission).
+BUSY_CODES = ("witness_busy", "node_draining")
+MAX_BUSY_WAIT_S = 600.0
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms
 
@@ -175,6 +178,10 @@ class SimResult:
     answers: list = field(default_factory=list)
     # The AI pre-review of the sealed session: {"verdict": clear|attention|reject, "reasons"}.
     review: dict | None = None
+    # Joins refused for want of a place (witness_busy, node_draining), each retried after the
+    # wait the server gave, as the investor page does; and the seconds waited in all.
+    busy_refusals: int = 0
+    busy_waited_s: float = 0.0
 
     def as_dict(self) -> dict:
         return {
@@ -182,6 +189,7 @@ class SimResult:
             "recording": self.recording, "offer_answer_ms": self.offer_answer_ms,
             "first_prompt_ms": self.first_prompt_ms, "steps": self.steps,
             "answers": self.answers, "review": self.review, "errors": self.errors,
+            "busy_refusals": self.busy_refusals, "busy_waited_s": round(self.busy_waited_s, 1),
         }
 
 
@@ -372,11 +380,28 @@ async def run_investor(
     @sio.on(ServerEvent.ERROR)
     def _error(data):
         note("error", data)
+        if data.get("code") in BUSY_CODES:
+            # No place now; the link is still unused: wait as told, then join again.
+            wait = min(MAX_BUSY_WAIT_S, float(data.get("retry_after_s") or 30))
+            result.busy_refusals += 1
+            result.busy_waited_s += wait
+            threading.Thread(target=_join_again, args=(wait,), daemon=True).start()
+            return
         result.errors.append(data)
         if (data.get("code", "").startswith("link_")
                 or data.get("code") in ("bad_offer", "server_error")):
             result.state, result.reason = "error", data.get("code")
             loop.call_soon_threadsafe(done.set)
+
+    def _join_again(wait: float) -> None:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if result.state is not None:  # ended meanwhile (timeout, cancel)
+                return
+            time.sleep(0.5)
+        if not sio.connected:  # the server drops a socket that waits too long unjoined
+            sio.connect(server, transports=["websocket"], wait_timeout=10)
+        sio.emit(PageEvent.JOIN, {"token": token})
 
     async def _vanish():
         # Like a closed tab: media and socket gone without a word.

@@ -20,6 +20,7 @@ from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
 from kiosk.services import current_services
+from kiosk.witness.admission import node_capacity
 from kiosk.witness.id_card import SIDES, read_job, record_side
 from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
     Applicant,
@@ -277,7 +278,7 @@ def nodes():
     if svc.cluster is None:
         s = svc.settings
         me = {"node_id": s.node_id or "local", "url": s.base_url(), "load": len(svc.live()),
-              "capacity": s.node_capacity, "draining": svc.draining.is_set(), "seen_at": None}
+              "capacity": node_capacity(s), "draining": svc.draining.is_set(), "seen_at": None}
         return jsonify({"nodes": [me], "this_node": me["node_id"]})
     try:
         live = svc.cluster.registry.live_nodes()
@@ -285,6 +286,26 @@ def nodes():
         log.error("listing nodes failed: %s", exc)
         return error(503, "redis_unreachable", "the node registry (Redis) does not answer")
     return jsonify({"nodes": [n.to_dict() for n in live], "this_node": svc.cluster.node_id})
+
+
+@bp.get("/capacity")
+def capacity():
+    """This node's places for new witnesses (``kiosk.witness.admission``): ``{"node_id",
+    "capacity", "live", "reserved", "available", "draining", "estimated_wait_s"}``, where
+    ``available`` is 0 while draining and ``estimated_wait_s`` (seconds until the first live
+    witness is expected to end) is null while a place is free. With ``redis_url``, ``nodes``
+    adds every live node's ``{node_id, load, capacity, draining}`` (null while Redis does not
+    answer). No API key: it names no session and no person, and a load balancer reads it."""
+    svc = services()
+    body = svc.capacity().to_dict()
+    if svc.cluster is not None:
+        try:
+            body["nodes"] = [{k: n.to_dict()[k] for k in ("node_id", "load", "capacity",
+                                                          "draining")}
+                             for n in svc.cluster.registry.live_nodes()]
+        except SharedStateError:
+            body["nodes"] = None
+    return jsonify(body)
 
 
 @bp.get("/ready")

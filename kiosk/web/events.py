@@ -132,20 +132,40 @@ def register(socketio, services: KioskServices) -> None:
         if services.by_sid(_sid()) is not None:
             return _bad("out_of_order", "already joined")
         msg = parse_message(JoinMessage, data)
+        token = msg.token if msg is not None else None
         try:
-            row = services.store.consume(msg.token if msg is not None else None)
+            services.store.by_token(token)  # a bad link is told so, not "busy"
         except LinkError as exc:
+            log.info("join refused: %s", exc.code)
+            return _bad(exc.code, str(exc))
+        busy = services.admit()  # reserves a place; the link is used up only after it
+        if busy is not None:
+            from flask_socketio import emit
+
+            emit(ServerEvent.ERROR, {"code": busy.code, "message": busy.message(),
+                                     "retry_after_s": busy.retry_after_s})
+            return None
+        try:
+            row = services.store.consume(token)
+        except LinkError as exc:
+            services.sessions.release()
             log.info("join refused: %s", exc.code)
             return _bad(exc.code, str(exc))
         try:
             flow = session_flow(services, row)
         except FlowError:
+            services.sessions.release()
             log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
             return _bad("server_error",
                         "the witness script is not available; please contact your broker")
-        controller = WitnessRunner(services, row, flow, _sid(), SocketPage(socketio, _sid()))
-        services.register(controller)
+        try:
+            controller = WitnessRunner(services, row, flow, _sid(),
+                                       SocketPage(socketio, _sid()))
+        except BaseException:
+            services.sessions.release()
+            raise
+        services.register(controller, reserved=True)
         if services.cluster is not None:  # the router sends this session's traffic here
             services.cluster.pin_session(row.id, flow)
         gate.joined(_sid())

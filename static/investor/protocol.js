@@ -5,6 +5,9 @@
 
 // Error codes that mean the link itself cannot be used (again).
 export const LINK_ERRORS = ["link_invalid", "link_expired", "link_used"];
+// Server error codes that mean "no place for a witness now" (kiosk.witness.admission): the
+// link is still unused, and the page tries again by itself after retry_after_s.
+export const BUSY_ERRORS = ["witness_busy", "node_draining"];
 // Server error codes that reject one message but leave the session running.
 export const SOFT_ERRORS = ["bad_message", "out_of_order"];
 // The reasons of aborted {reason} the page has words for (kiosk.session.ABORT_REASONS).

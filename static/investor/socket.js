@@ -4,8 +4,8 @@
  */
 
 import * as I18N from "../i18n.js";
-import { LINK_ERRORS, SOFT_ERRORS } from "./protocol.js";
-import { clearTimer, config, kiosk, setTimer, state } from "./state.js";
+import { BUSY_ERRORS, LINK_ERRORS, SOFT_ERRORS } from "./protocol.js";
+import { $, clearTimer, config, kiosk, setTimer, state, t } from "./state.js";
 import { applyI18n, setPhase, showError } from "./screens.js";
 import { fatal, reload, showDone, showEnded } from "./session.js";
 import { startDevices, stopStream } from "./devices.js";
@@ -91,6 +91,7 @@ function onServerError(data) {
   }
   if (state.over) return;
   if (LINK_ERRORS.indexOf(code) >= 0) { fatal(code); return; }
+  if (BUSY_ERRORS.indexOf(code) >= 0) { waitForPlace(code, data.retry_after_s); return; }
   if (code === "bad_offer") {
     closePc();
     showError("bad_offer", function () { negotiate(); });
@@ -109,4 +110,19 @@ function onServerError(data) {
     return;
   }
   fatal("server_error", state.joined ? null : reload);
+}
+
+// Every witness place is taken (or the node is restarting): the link was not used, so the
+// page says how long the wait should be and tries again by itself; "Try again" does it now.
+const MAX_BUSY_WAIT_S = 600;
+
+function waitForPlace(code, retryAfter) {
+  var wait = Number(retryAfter);
+  if (!(wait > 0)) wait = 60;
+  wait = Math.min(MAX_BUSY_WAIT_S, Math.ceil(wait));
+  fatal(code, reload);
+  var message = $("error-message");
+  var minutes = Math.max(1, Math.round(wait / 60));
+  message.textContent = t("error." + code) + " " + t("error.busy_wait", { minutes: minutes });
+  setTimer("busy_retry", reload, wait * 1000);
 }
