@@ -1398,7 +1398,7 @@ def test_abudu_is_read_bu3():
 # "art", "H R S", "b n".
 ABBREVIATIONS = [
     ("The fund was launched on Jan 5, 2021.", "en", "The fund was launched on January 5, 2021."),
-    ("from 1 Jan to 31 Mar 2025", "en", "from 1 January to 31 March 2025"),
+    ("from 1 Jan to 31 Mar 2025", "en", "from the 1st of January to the 31st of March 2025"),
     ("on Sept. 30", "en", "on September 30"),
     ("from Mon. to Fri.", "en", "from Monday to Friday."),
     ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine o'clock to five p m"),
@@ -1806,6 +1806,12 @@ ROUND_SIX_HEARD = [
     ("Income: RMB 500,000 to 1,000,000.", "en",
      "Income: five hundred thousand to one million yuan."),
     ("签发日期：15/03/2019", "zh-CN", "签发日期：二零一九年三月十五日"),
+    ("佣金为万1", "zh-CN", "yong4 金为万分之一"),
+    ("7天期年化利率", "zh-CN", "七天期年化利率"),
+    ("视频分辨率720P", "zh-CN", "视频分辨率七二零P"),
+    ("min. RMB 5", "en", "minimum five yuan"),
+    ("on 8 March 2025", "en", "on the eighth of March two thousand twenty five"),
+    ("at least 720p", "en", "at least seven twenty p"),
 ]
 
 
@@ -1824,3 +1830,58 @@ def test_the_mandarin_voice_says_a_latin_name_as_a_word(guide):
     plain = re.sub(r"[0-9',_:|\s]|\((?:en|cmn)\)", "", said)
     assert phonemes("John Smith", "en") in plain, said
     assert phonemes("S M I T H", "zh-CN") not in plain
+
+
+# Round six, found by the sixth fresh tester (/work/scratch/tester6): each a class.
+ROUND_SIX = [
+    # 万1 / 万2.5 is a commission rate (万分之一), not 万一 ("in case")
+    ("可转债佣金为万1，最低0.1元。", "zh-CN", "可转债 yong4 金为万分之一，最低零点一元。"),
+    ("佣金万2.5免5", "zh-CN", "yong4 金万分之二点五免五"),
+    ("十万1千", "zh-CN", "十万一千"),
+    # pypinyin's rare words across a word boundary (期年 jī nián, 年分) gave 期 ji1, 分 fen4
+    ("融资利率：7天期年化6.8%", "zh-CN", "融资利率：七天期年化百分之六点八"),
+    ("2020-2024年分别为12.3%", "zh-CN", "二〇二〇到二〇二四年分别为百分之十二点三"),
+    # a web address with its scheme and port ("https:或或trade ...")
+    ("服务器地址：https://trade.example.com.cn:8443，请勿泄露。", "zh-CN",
+     "服务器 di4 址：H T T P S 冒号斜杠斜杠 trade 点 example 点 com 点 cn 冒号 八四四三，"
+     "请勿泄 lou4。"),
+    ("Visit https://www.example.com/open.", "en",
+     "Visit H T T P S colon slash slash W W W dot example dot com slash open."),
+    # a version of three parts (V6.2.1 was V六点二.一)
+    ("客户端版本V6.2.1及以上", "zh-CN", "客户端版本V六点二点一及以上"),
+    # video resolutions, as they are said (720P 七二零P, not 七百二十P; "seven twenty p")
+    ("视频分辨率不低于720P，推荐1080P。", "zh-CN", "视频分辨率不低于七二零P，推荐一零八零P。"),
+    ("at least 720p; 1080p is recommended", "en",
+     "at least seven twenty p; ten eighty p is recommended"),
+    # English abbreviations: min. (was the end of a sentence), incl., excl., approx.
+    ("Commission: 0.025% (min. RMB 5).", "en", "Commission: 0.025% (minimum 5 yuan)."),
+    ("max. 10 lots", "en", "maximum 10 lots"),
+    ("RMB 3.50 (tax incl.), fee excl. tax, approx. 86,000 yuan", "en",
+     "3.5 yuan (tax included), fee excluding tax, approximately 86000 yuan"),
+    # a thousand written k (500k yuan was "five hundred k yuan"); 4K stays a screen
+    ("up to 500k yuan each", "en", "up to 500 thousand yuan each"),
+    ("a 4K screen", "en", "a 4K screen"),
+    # an amount after HK$ of five digits or more was read digit by digit
+    ("worth HK$45,200.", "en", "worth 45200 Hong Kong dollars."),
+    # a unit abbreviation at the end keeps its full stop
+    ("valid for 1 yr.", "en", "valid for 1 year."),
+    # day month year: "the 8th of March 2025" (was "eight March")
+    ("on 8 March 2025 (Beijing time)", "en", "on the 8th of March 2025 (Beijing time)"),
+    ("until 21 June", "en", "until the 21st of June"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), ROUND_SIX)
+def test_round_six_classes(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+# Digits a rule reads were warned as a guess: after 客户号为, and the number of a phone with its
+# country code (+86-21-95521). (致电12386 and "call 12386" stay warned, as 拨打 and "Call" are:
+# the broker is asked to say what the digits are.)
+@pytest.mark.parametrize(("written", "locale"), [
+    ("您的客户号为880012345678，请妥善保管。", "zh-CN"),
+    ("本公司客服热线：95521，境外请拨打+86-21-95521。", "zh-CN"),
+])
+def test_round_six_digits_a_rule_reads_are_not_warned(written, locale):
+    assert list(speech_issues(written, locale)) == []

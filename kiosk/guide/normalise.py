@@ -120,6 +120,9 @@ _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
                   "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|邮政编码|"
+                  # 客户号为 / 护照号：: a word ending in 号 before 为 / 是 / a colon (not 三号,
+                  # 1号, 第二号)
+                  "(?<=[\u4e00-\u9fff])(?<![〇零一二两三四五六七八九十百千万亿第])号(?=[为是：:])|"
                   # 转 right after a phone number is its extension (0991-2345678转806)
                   r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
@@ -612,6 +615,25 @@ def _data_unit(m: re.Match, zh: bool) -> str:
     return f"{n} {word}{'' if n == '1' else 's'}{'' if unit == 'B' else ' per second'}"
 
 
+# A video resolution (720P, 1080p) as it is said: 七二零P, "seven twenty p".
+_RESOLUTION = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>240|360|480|540|576|720|1080|1440|2160|4320)"
+                         r"(?P<p>[pPiI])(?![A-Za-z0-9])")
+
+
+def _resolution(m: re.Match, zh: bool) -> str:
+    if zh:
+        return spell_digits(m.group("n"), "zh") + m.group("p").upper()
+    return f"{_en_house_number(m.group('n'))} {m.group('p').lower()}"
+
+
+# A version of three or four parts (V6.2.1, 14.0.3) in Mandarin: 六点二点一 (each part a number).
+_ZH_VERSION = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){2,3}(?!\d|\.\d)")
+# 万1, 万2.5 (a commission rate in brokers' shorthand, 佣金万2.5免5): 万分之一, never 万一
+# ("in case"); not after a number (十万1千, 1万2).
+_ZH_WAN_RATE = re.compile(r"(?<![\d.〇零一二两三四五六七八九十百千万亿])万(?=\d+(?:\.\d+)?(?![\d.])"
+                          r"(?!\s*[万亿千百十元块股份手个人名]))")
+
+
 # A date written day/month/year or month/day/year (15/03/2019, 03/15/2030, 15.03.2019): the day
 # first when the first number cannot be a month, else the month first (05/10/1986 is May 10,
 # as in English; ``speech_issues`` warns that it is ambiguous).
@@ -715,13 +737,17 @@ def _standard(m: re.Match, locale: str) -> str:
 # An email address (zhangsan@163.com) or a web address (www.example.com.cn): its words as
 # written, digits one by one, @ 艾特 / "at", . 点 / "dot", _ 下划线 / "underscore", - 横杠 /
 # "dash", www spelled.
+# A web address may have a scheme (https://trade.example.com.cn), a port (:8443, digit by
+# digit) and a path (/open: 斜杠 / "slash").
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
-                    r"|(?<![A-Za-z0-9.@/\-])(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+")
-_ADDRESS_PART = re.compile(r"[A-Za-z]+|\d+|[@._\-+%]|://")
+                    r"|(?<![A-Za-z0-9.@/\-])(?:https?://(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}"
+                    r"|(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+)(?::\d{1,5}(?!\d))?"
+                    r"(?:/[A-Za-z0-9\-_~%]+(?:\.[A-Za-z0-9\-_~%]+)*)*/?")
+_ADDRESS_PART = re.compile(r"://|[A-Za-z]+|\d+|[@._\-+%:/]")
 _ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
-                     "://": "冒号斜杠斜杠"}
+                     "://": "冒号斜杠斜杠", ":": "冒号", "/": "斜杠"}
 _EN_ADDRESS_SIGNS = {"@": "at", ".": "dot", "_": "underscore", "-": "dash", "+": "plus",
-                     "%": "percent", "://": "colon slash slash"}
+                     "%": "percent", "://": "colon slash slash", ":": "colon", "/": "slash"}
 
 
 def _address(m: re.Match, locale: str) -> str:
@@ -858,6 +884,29 @@ _EN_UNIT_ABBR = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*"
                            r"(?P<u>hrs?|mins?|secs?|yrs?|mths?|bn|mn)\b\.?")
 _EN_UNIT_WORDS = {"hr": "hour", "min": "minute", "sec": "second", "yr": "year", "mth": "month"}
 _PER_ANNUM = re.compile(r"(?<![A-Za-z])p\.\s?a\.")
+# min. / max. before an amount (min. RMB 5: the voice took "min." for the end of a sentence);
+# incl. / excl. before a word "including" / "excluding", after one "included" / "excluded";
+# approx. and est.
+_EN_MIN_MAX = re.compile(r"\b(?P<w>[Mm]in|[Mm]ax)\.\s*"
+                         rf"(?=[$¥€£]|(?:{_CUR_CODES}|HK|US)\b|\d)")
+_EN_MIN_MAX_WORDS = {"min": "minimum", "max": "maximum"}
+_EN_INCL = re.compile(r"\b(?P<w>[Ii]ncl|[Ee]xcl|[Aa]pprox|[Ee]st)\.(?P<next>\s*[A-Za-z0-9$¥€£])?")
+_EN_INCL_WORDS = {"incl": ("including", "included"), "excl": ("excluding", "excluded"),
+                  "approx": ("approximately", "approximately"), "est": ("estimated", "estimated")}
+# A day before a month (8 March 2025, 21st June): "the 8th of March 2025", as it is said (the
+# voice reads "8 March" as "eight March").
+_EN_DAY_MONTH = re.compile(rf"(?<![\d/.,:])(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+"
+                           rf"(?P<m>{'|'.join(EN_MONTHS)})\b")
+# A thousand written as a small k after a number (500k yuan): "500 thousand"; 4K is a screen.
+_EN_THOUSAND_K = re.compile(r"(?<![A-Za-z0-9_.,$¥€£])(?P<n>\d+(?:\.\d+)?)k(?![A-Za-z0-9])")
+
+
+def _en_incl(m: re.Match) -> str:
+    before, after = _EN_INCL_WORDS[m.group("w").lower()]
+    nxt = m.group("next")
+    if nxt is not None:
+        return before + nxt
+    return after + _end_dot(m)
 
 
 def _end_dot(m: re.Match) -> str:
@@ -874,7 +923,7 @@ def _en_unit_abbr(m: re.Match) -> str:
         m.group("u")
     if u in ("bn", "mn"):  # the dot of "USD 1.5bn." ends the sentence too
         return f"{n} {'billion' if u == 'bn' else 'million'}" + _end_dot(m)
-    return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}"
+    return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}" + _end_dot(m)
 
 
 def _en_before_number(m: re.Match) -> str:
@@ -894,6 +943,10 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
+    if "." in text:
+        text = _EN_MIN_MAX.sub(lambda m: _EN_MIN_MAX_WORDS[m.group("w").lower()] + " ", text)
+        text = _EN_INCL.sub(_en_incl, text)
+    text = _EN_DAY_MONTH.sub(lambda m: f"the {_en_ordinal(m.group('d'))} of {m.group('m')}", text)
     return _PER_ANNUM.sub("per annum", text)
 
 
@@ -1440,7 +1493,7 @@ def _zh_signed(m: re.Match) -> str:
 
 def _quantity_follows(text: str, end: int, units: re.Pattern) -> bool:
     """Whether a unit (元, 万, days, %) follows the number that ends at ``end``."""
-    return units.match(text[end:end + 12].lstrip()) is not None
+    return units.match(text[end:end + 24].lstrip()) is not None
 
 
 # The name of a quantity before a number (合约乘数为10000, 委托数量：100000, "the multiplier is
@@ -1537,7 +1590,7 @@ def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
     text = _zh_names(text)
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
-    if "@" in text or "www" in text:
+    if "@" in text or "www" in text or "://" in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, True), text)
@@ -1553,7 +1606,10 @@ def _zh_speakable(text: str) -> str:
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, True), text)
+    text = _RESOLUTION.sub(lambda m: _resolution(m, True), text)
     text = _DMY_DATE.sub(_zh_dmy_date, text)
+    text = _ZH_VERSION.sub(lambda m: "点".join(zh_cardinal(str(int(p)))
+                                              for p in m.group(0).split(".")), text)
     text = _YEAR_MONTH_RANGE.sub(_zh_year_month_range, text)
     text = _ZH_YEAR_RUN.sub(_zh_year_run, text)
     text = _ZH_YEAR_AFTER_YEAR.sub(lambda m: m.group("sep").replace("~", "到")
@@ -1576,6 +1632,8 @@ def _zh_speakable(text: str) -> str:
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
+    if "万" in text:
+        text = _ZH_WAN_RATE.sub("万分之", text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
     text = _ZH_LONE_PERCENT.sub(lambda m: "百分比" if m.group(0) == "%" else "千分比", text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
@@ -1811,7 +1869,7 @@ def _en_speakable(text: str) -> str:
     text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
     text = _EN_ROMAN.sub(lambda m: m.group("w") + " "
                          + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
-    if "@" in text or "www" in text:
+    if "@" in text or "www" in text or "://" in text:
         text = _EMAIL.sub(lambda m: _address(m, "en"), text)
     text = _EN_ROOM.sub(lambda m: _EN_ROOM_WORDS.get(m.group("w"), m.group("w")) + " "
                         + _en_house_number(m.group("n")), text)
@@ -1833,6 +1891,7 @@ def _en_speakable(text: str) -> str:
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, False), text)
+    text = _RESOLUTION.sub(lambda m: _resolution(m, False), text)
     text = _YEAR_MONTH_RANGE.sub(_en_year_month_range, text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
@@ -1846,6 +1905,7 @@ def _en_speakable(text: str) -> str:
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _EN_MONEY_RANGE.sub(_en_money_range, text)
     text = _EN_MONEY.sub(_en_money, text)
+    text = _EN_THOUSAND_K.sub(r"\g<n> thousand", text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_grouped(_en_scaled(m.group("n"), m.group("mult"))),
                            text)
@@ -2027,7 +2087,7 @@ def _read_spans(text: str, zh: bool) -> set[int]:
     warning applies."""
     spans: set[int] = set()
     for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX, _ZH_CUED if zh else _EN_CUED,
-                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL):
+                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL, _COUNTRY_CODE):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     return spans
