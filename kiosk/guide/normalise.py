@@ -52,7 +52,12 @@ script after a role word, English abbreviations (Jan, Mon., No., Art., hrs, bn),
 between words, Greek letters and a lone %. speakable/7 added English ranges of large amounts as
 numbers, full-width amounts after a currency code, pinyin names in Latin letters (PIAO Chenghao;
 zhang san in Mandarin), names after 本人, 转 extensions, English comparison chains, floors
-(11/F), No. 130 as a cardinal, Apt, street numbers before 号, 3+2年 and 至长期.
+(11/F), No. 130 as a cardinal, Apt, street numbers before 号, 3+2年 and 至长期. speakable/8
+added data sizes and rates (5MB, 100Mbps), currency codes after an amount in Mandarin (1 USD =
+7.18 CNY), ranges after a currency code joined by "to" or glued to Chinese, non-pinyin Latin
+names in Mandarin said as words, day/month/year dates in Mandarin, 万1 as 万分之一, web
+addresses with a scheme and port, versions (V6.2.1), resolutions (720P), English min./max./
+incl./excl./approx., 500k and "the 8th of March".
 """
 
 from __future__ import annotations
