@@ -52,7 +52,12 @@ script after a role word, English abbreviations (Jan, Mon., No., Art., hrs, bn),
 between words, Greek letters and a lone %. speakable/7 added English ranges of large amounts as
 numbers, full-width amounts after a currency code, pinyin names in Latin letters (PIAO Chenghao;
 zhang san in Mandarin), names after 本人, 转 extensions, English comparison chains, floors
-(11/F), No. 130 as a cardinal, Apt, street numbers before 号, 3+2年 and 至长期.
+(11/F), No. 130 as a cardinal, Apt, street numbers before 号, 3+2年 and 至长期. speakable/8
+added data sizes and rates (5MB, 100Mbps), currency codes after an amount in Mandarin (1 USD =
+7.18 CNY), ranges after a currency code joined by "to" or glued to Chinese, non-pinyin Latin
+names in Mandarin said as words, day/month/year dates in Mandarin, 万1 as 万分之一, web
+addresses with a scheme and port, versions (V6.2.1), resolutions (720P), English min./max./
+incl./excl./approx., 500k and "the 8th of March".
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/7"
+NORMALISER_VERSION = "speakable/8"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -120,6 +125,9 @@ _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
                   "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|邮政编码|"
+                  # 客户号为 / 护照号：: a word ending in 号 before 为 / 是 / a colon (not 三号,
+                  # 1号, 第二号)
+                  "(?<=[\u4e00-\u9fff])(?<![〇零一二两三四五六七八九十百千万亿第])号(?=[为是：:])|"
                   # 转 right after a phone number is its extension (0991-2345678转806)
                   r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
@@ -159,12 +167,13 @@ _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # What makes a number a quantity, not an identifier, when it follows.
 # (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
 _ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
-                       "|点(?![击开选按进])|只(?![需要能有是])")
+                       "|点(?![击开选按进])|只(?![需要能有是])|(?:RMB|CNY|USD|HKD|EUR|GBP|JPY)(?![A-Za-z])")
 _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence|pounds?|"
                        r"euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
                        r"trillion|points?|investors?|accounts?|clients?|customers?|"
-                       r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m)\b|[%‰‱]",
+                       r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m|"
+                       r"(?:kilo|mega|giga|tera)(?:byte|bit)s?)\b|[%‰‱]",
                        re.IGNORECASE)
 
 # An amount typed on a Chinese keyboard in full-width mode (3，000元, １，０００元, 1，234.56元): a
@@ -178,7 +187,7 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence
 # The currencies an amount may be written with: signs, and ISO 4217 codes (each 3 letters,
 # so they may stand in a fixed-width lookbehind).
 _CUR_SIGNS = r"US\$|HK\$|[¥$€£]"
-_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP"
+_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP|JPY"
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
                                    rf"|(?:(?<={_CUR_CODES})|(?<=[¥$€£])"
@@ -369,24 +378,27 @@ def _zh_latin_name(name: str) -> str:
     """A name in Latin letters in a Mandarin prompt. A pinyin name (ZHANG SAN, Piao Chenghao,
     every word a run of pinyin syllables: ``pinyin_syllables``) is given as its syllables in
     small letters (zhang san, piao cheng hao), which the Mandarin voice reads as pinyin (in
-    the first tone: the characters are unknown). Any other is spelled letter by letter, a
-    pause between its words (José García -> J O S E，G A R C I A): the Mandarin voice would
-    read José as pinyin, and a prompt has one voice. Accents are dropped (é -> E); CJK parts
-    are kept."""
+    the first tone: the characters are unknown). Any other is said as words, as a person
+    reading the prompt would say it (JOHN SMITH -> John Smith, O'Neil, José García -> Jose
+    Garcia): the Mandarin voice says a word it cannot read as pinyin in English (Smith, John,
+    O'Neil, David: measured), and one it can (Lee, Maria) as pinyin syllables. Words in
+    capitals are capitalised and accents dropped, so no rule spells them; CJK parts are
+    kept."""
     parts = [w for w in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name) if w]
     syllables = [pinyin_syllables(w) if w.replace("'", "").replace("’", "").isascii()
                  else None for w in parts]
     if parts and all(syllables):
         return " ".join(s for found in syllables for s in found or ())
     words = []
-    for word in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name):
+    for word in re.split(f"[\\s{MIDDLE_DOTS}]+", name):
         plain = "".join(c for c in unicodedata.normalize("NFKD", word)
-                        if not unicodedata.combining(c) and c not in "'’.")
-        if plain and all(c.isascii() and c.isalpha() for c in plain):
-            words.append(" ".join(plain.upper()))
+                        if not unicodedata.combining(c)).replace("’", "'")
+        if plain and all(c.isascii() and (c.isalpha() or c in "'.-") for c in plain):
+            words.append(_LETTER_WORD.sub(lambda m: m.group(0).capitalize()
+                                          if m.group(0).isupper() else m.group(0), plain))
         elif word:
             words.append(word)
-    return "，".join(words)
+    return " ".join(words)
 
 
 def _en_syllables(chars: str) -> str:
@@ -576,7 +588,7 @@ def _dashes(text: str, zh: bool) -> str:
 _CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{2,8}-|[A-Z]{1,8}|[a-z]{1,3})"
                    r"(?P<d>\d[\dA-Z]*)(?P<more>(?<=\d{3})(?:-\d{2,}(?![\d.%‰‱]))+)?"
                    r"(?![A-Za-z0-9_]|\.\d)")
-_CURRENCY_CODES = frozenset({"RMB", "CNY", "USD", "HKD", "EUR", "GBP", "US", "HK"})
+_CURRENCY_CODES = frozenset({"RMB", "CNY", "USD", "HKD", "EUR", "GBP", "JPY", "US", "HK"})
 
 
 def _code(m: re.Match, locale: str) -> str:
@@ -586,6 +598,61 @@ def _code(m: re.Match, locale: str) -> str:
     said = " " + " ".join(letters.upper()) + " " + spell_digits(m.group("d"), locale) + " "
     return said + "".join(spell_digits(g, locale) + " " for g in
                           re.findall(r"\d+", m.group("more") or ""))
+
+
+# A data size or rate after a number (5MB, 2 Mbps, 10GB, 500KB/s): in Mandarin as it is said
+# (五兆, 两兆, 十G, 五百K, 一T; MB/s 兆每秒; a rate is said as its size: 百兆宽带), 2 as 两; in
+# English in words ("5 megabytes", "2 megabits per second"). A network generation (5G) and a
+# screen (4K) are left as a number and a letter, which both voices say right.
+_DATA_UNIT = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>\d+(?:\.\d+)?)\s?(?P<p>[kKMGT])"
+                        r"(?P<u>B/s|B|bps|b/s)(?![A-Za-z0-9])")
+_ZH_DATA_PREFIX = {"k": "K", "K": "K", "M": "兆", "G": "G", "T": "T"}
+_EN_DATA_PREFIX = {"k": "kilo", "K": "kilo", "M": "mega", "G": "giga", "T": "tera"}
+
+
+def _data_unit(m: re.Match, zh: bool) -> str:
+    n, prefix, unit = m.group("n", "p", "u")
+    if zh:
+        said = _zh_number(n)
+        return ("两" if said == "二" else said) + _ZH_DATA_PREFIX[prefix] + (
+            "每秒" if unit == "B/s" else "")
+    word = _EN_DATA_PREFIX[prefix] + ("byte" if unit.startswith("B") else "bit")
+    return f"{n} {word}{'' if n == '1' else 's'}{'' if unit == 'B' else ' per second'}"
+
+
+# A video resolution (720P, 1080p) as it is said: 七二零P, "seven twenty p".
+_RESOLUTION = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>240|360|480|540|576|720|1080|1440|2160|4320)"
+                         r"(?P<p>[pPiI])(?![A-Za-z0-9])")
+
+
+def _resolution(m: re.Match, zh: bool) -> str:
+    if zh:
+        return spell_digits(m.group("n"), "zh") + m.group("p").upper()
+    return f"{_en_house_number(m.group('n'))} {m.group('p').lower()}"
+
+
+# A version of three or four parts (V6.2.1, 14.0.3) in Mandarin: 六点二点一 (each part a number).
+_ZH_VERSION = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){2,3}(?!\d|\.\d)")
+# 万1, 万2.5 (a commission rate in brokers' shorthand, 佣金万2.5免5): 万分之一, never 万一
+# ("in case"); not after a number (十万1千, 1万2).
+_ZH_WAN_RATE = re.compile(r"(?<![\d.〇零一二两三四五六七八九十百千万亿])万(?=\d+(?:\.\d+)?(?![\d.])"
+                          r"(?!\s*[万亿千百十元块股份手个人名]))")
+
+
+# A date written day/month/year or month/day/year (15/03/2019, 03/15/2030, 15.03.2019): the day
+# first when the first number cannot be a month, else the month first (05/10/1986 is May 10,
+# as in English; ``speech_issues`` warns that it is ambiguous).
+_DMY_DATE = re.compile(r"(?<![\d/.\-])(?P<a>\d{1,2})(?P<s>[/.\-])(?P<b>\d{1,2})(?P=s)"
+                       r"(?P<y>(?:19|20)\d\d)(?![\d/]|[.\-]\d)")
+
+
+def _zh_dmy_date(m: re.Match) -> str:
+    a, b = int(m.group("a")), int(m.group("b"))
+    mo, d = (a, b) if a <= 12 else (b, a)
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return m.group(0)
+    return ("".join(YEAR_DIGITS[c] for c in m.group("y")) + "年" + zh_cardinal(str(mo)) + "月"
+            + zh_cardinal(str(d)) + "日")
 
 
 # A range of levels (risk levels R1-R4, C3至C5, R2~R3, C3-5 with one letter and one digit
@@ -675,13 +742,17 @@ def _standard(m: re.Match, locale: str) -> str:
 # An email address (zhangsan@163.com) or a web address (www.example.com.cn): its words as
 # written, digits one by one, @ 艾特 / "at", . 点 / "dot", _ 下划线 / "underscore", - 横杠 /
 # "dash", www spelled.
+# A web address may have a scheme (https://trade.example.com.cn), a port (:8443, digit by
+# digit) and a path (/open: 斜杠 / "slash").
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
-                    r"|(?<![A-Za-z0-9.@/\-])(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+")
-_ADDRESS_PART = re.compile(r"[A-Za-z]+|\d+|[@._\-+%]|://")
+                    r"|(?<![A-Za-z0-9.@/\-])(?:https?://(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}"
+                    r"|(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+)(?::\d{1,5}(?!\d))?"
+                    r"(?:/[A-Za-z0-9\-_~%]+(?:\.[A-Za-z0-9\-_~%]+)*)*/?")
+_ADDRESS_PART = re.compile(r"://|[A-Za-z]+|\d+|[@._\-+%:/]")
 _ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
-                     "://": "冒号斜杠斜杠"}
+                     "://": "冒号斜杠斜杠", ":": "冒号", "/": "斜杠"}
 _EN_ADDRESS_SIGNS = {"@": "at", ".": "dot", "_": "underscore", "-": "dash", "+": "plus",
-                     "%": "percent", "://": "colon slash slash"}
+                     "%": "percent", "://": "colon slash slash", ":": "colon", "/": "slash"}
 
 
 def _address(m: re.Match, locale: str) -> str:
@@ -818,6 +889,29 @@ _EN_UNIT_ABBR = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*"
                            r"(?P<u>hrs?|mins?|secs?|yrs?|mths?|bn|mn)\b\.?")
 _EN_UNIT_WORDS = {"hr": "hour", "min": "minute", "sec": "second", "yr": "year", "mth": "month"}
 _PER_ANNUM = re.compile(r"(?<![A-Za-z])p\.\s?a\.")
+# min. / max. before an amount (min. RMB 5: the voice took "min." for the end of a sentence);
+# incl. / excl. before a word "including" / "excluding", after one "included" / "excluded";
+# approx. and est.
+_EN_MIN_MAX = re.compile(r"\b(?P<w>[Mm]in|[Mm]ax)\.\s*"
+                         rf"(?=[$¥€£]|(?:{_CUR_CODES}|HK|US)\b|\d)")
+_EN_MIN_MAX_WORDS = {"min": "minimum", "max": "maximum"}
+_EN_INCL = re.compile(r"\b(?P<w>[Ii]ncl|[Ee]xcl|[Aa]pprox|[Ee]st)\.(?P<next>\s*[A-Za-z0-9$¥€£])?")
+_EN_INCL_WORDS = {"incl": ("including", "included"), "excl": ("excluding", "excluded"),
+                  "approx": ("approximately", "approximately"), "est": ("estimated", "estimated")}
+# A day before a month (8 March 2025, 21st June): "the 8th of March 2025", as it is said (the
+# voice reads "8 March" as "eight March").
+_EN_DAY_MONTH = re.compile(rf"(?<![\d/.,:])(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+"
+                           rf"(?P<m>{'|'.join(EN_MONTHS)})\b")
+# A thousand written as a small k after a number (500k yuan): "500 thousand"; 4K is a screen.
+_EN_THOUSAND_K = re.compile(r"(?<![A-Za-z0-9_.,$¥€£])(?P<n>\d+(?:\.\d+)?)k(?![A-Za-z0-9])")
+
+
+def _en_incl(m: re.Match) -> str:
+    before, after = _EN_INCL_WORDS[m.group("w").lower()]
+    nxt = m.group("next")
+    if nxt is not None:
+        return before + nxt
+    return after + _end_dot(m)
 
 
 def _end_dot(m: re.Match) -> str:
@@ -834,7 +928,7 @@ def _en_unit_abbr(m: re.Match) -> str:
         m.group("u")
     if u in ("bn", "mn"):  # the dot of "USD 1.5bn." ends the sentence too
         return f"{n} {'billion' if u == 'bn' else 'million'}" + _end_dot(m)
-    return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}"
+    return f"{n} {_EN_UNIT_WORDS[u]}{'' if n == '1' else 's'}" + _end_dot(m)
 
 
 def _en_before_number(m: re.Match) -> str:
@@ -854,6 +948,10 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
+    if "." in text:
+        text = _EN_MIN_MAX.sub(lambda m: _EN_MIN_MAX_WORDS[m.group("w").lower()] + " ", text)
+        text = _EN_INCL.sub(_en_incl, text)
+    text = _EN_DAY_MONTH.sub(lambda m: f"the {_en_ordinal(m.group('d'))} of {m.group('m')}", text)
     return _PER_ANNUM.sub("per annum", text)
 
 
@@ -1182,13 +1280,14 @@ _MONEY_PREFIX = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?:{_CUR_CODES})"
                            rf"(?P<mult>[万亿]?)")
 # A range of amounts after a currency sign (¥100-¥500, ¥1-5万, $1-2 billion): one range, the
 # currency said once after it (一百到五百元, "1 to 2 billion dollars").
-_MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|\b(?:{_CUR_CODES})(?=\s*\d))"
-                          rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)\s*(?P<sep>[-~]|至|到)\s*(?:(?P=cur)\s*)?"
+_MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})(?=\s*\d))"
+                          rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)\s*"
+                          rf"(?P<sep>[-~]|至|到|(?<![A-Za-z])to(?![A-Za-z]))\s*(?:(?P=cur)\s*)?"
                           rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?)")
 
 
 def _zh_money_range(m: re.Match) -> str:
-    sep = "至" if m.group("sep") == "至" else "到"
+    sep = "至" if m.group("sep") == "至" else "到"  # '-', '~', 到 and "to" are 到
     return (_trim_decimals(m.group("a")) + m.group("ma") + sep + _trim_decimals(m.group("b"))
             + m.group("mb") + _ZH_CURRENCY[m.group("cur")])
 
@@ -1215,10 +1314,14 @@ def _en_grouped(n: str) -> str:
 
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
                 "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
-                "GBP": "英镑"}
+                "GBP": "英镑", "JPY": "日元"}
 # An amount with decimals before its currency (100.00元, 1,234.50元): trailing zeros unsaid.
 _ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
-                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|人民币))")
+                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|日元|人民币))")
+# An amount before a currency code in a Mandarin text (1 USD = 7.18 CNY): 一美元等于七点一八元.
+_ZH_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<cur>{_CUR_CODES})(?![A-Za-z])")
+# A word in capitals right before 先生 / 女士 / 小姐 (SMITH先生) is a name: said as a word.
+_ZH_CAPS_BEFORE_MR = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?=\s*(?:先生|女士|小姐))")
 _PLUS_BETWEEN = re.compile(r"(?<=[A-Za-z0-9])\s*\+\s*(?=\d)")
 _SIGNED = re.compile(rf"(?<![A-Za-z0-9_.])(?P<sign>[-+±\u2212])(?P<n>{_NUM})")
 _NUMBER = re.compile(rf"(?<![0-9.]){_NUM}|\d+")
@@ -1395,7 +1498,7 @@ def _zh_signed(m: re.Match) -> str:
 
 def _quantity_follows(text: str, end: int, units: re.Pattern) -> bool:
     """Whether a unit (元, 万, days, %) follows the number that ends at ``end``."""
-    return units.match(text[end:end + 12].lstrip()) is not None
+    return units.match(text[end:end + 24].lstrip()) is not None
 
 
 # The name of a quantity before a number (合约乘数为10000, 委托数量：100000, "the multiplier is
@@ -1492,7 +1595,7 @@ def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
     text = _zh_names(text)
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
-    if "@" in text or "www" in text:
+    if "@" in text or "www" in text or "://" in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, True), text)
@@ -1507,6 +1610,11 @@ def _zh_speakable(text: str) -> str:
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
+    text = _DATA_UNIT.sub(lambda m: _data_unit(m, True), text)
+    text = _RESOLUTION.sub(lambda m: _resolution(m, True), text)
+    text = _DMY_DATE.sub(_zh_dmy_date, text)
+    text = _ZH_VERSION.sub(lambda m: "点".join(zh_cardinal(str(int(p)))
+                                              for p in m.group(0).split(".")), text)
     text = _YEAR_MONTH_RANGE.sub(_zh_year_month_range, text)
     text = _ZH_YEAR_RUN.sub(_zh_year_run, text)
     text = _ZH_YEAR_AFTER_YEAR.sub(lambda m: m.group("sep").replace("~", "到")
@@ -1525,9 +1633,12 @@ def _zh_speakable(text: str) -> str:
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _MONEY_RANGE.sub(_zh_money_range, text)
     text = _subst(_MONEY_PREFIX, text, _zh_money)
+    text = _ZH_MONEY_AFTER.sub(lambda m: m.group("n") + _ZH_CURRENCY[m.group("cur")], text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
+    if "万" in text:
+        text = _ZH_WAN_RATE.sub("万分之", text)
     text = _ZH_PERCENT.sub(_zh_percent, text)
     text = _ZH_LONE_PERCENT.sub(lambda m: "百分比" if m.group(0) == "%" else "千分比", text)
     text = _FRACTION.sub(lambda m: f"{m.group(2)}分之{m.group(1)}", text)
@@ -1535,8 +1646,13 @@ def _zh_speakable(text: str) -> str:
     text = _SIGNED.sub(_zh_signed, text)
     text = _ZH_LIANG.sub("两", text)
     text = _NUMBER.sub(lambda m: _zh_number(m.group(0)), text)
+    if "先生" in text or "女士" in text or "小姐" in text:
+        text = _ZH_CAPS_BEFORE_MR.sub(lambda m: m.group(0) if m.group(0) in KNOWN_ACRONYMS
+                                      else m.group(0).capitalize(), text)
     text = _acronyms(text, zh=True)
     text = _ZH_PER_UNIT.sub("每", text)
+    if "=" in text:
+        text = re.sub(r"\s*=\s*", "=", text)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
     text = _zh_polyphones(text)
     text = text.replace("+", "加")
@@ -1570,7 +1686,7 @@ _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
 # Two clock times joined by a dash (9:30-11:30, 9:00 am-5:00 pm): a range, "to".
 _EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*(?=\d{1,2}:\d\d)")
 _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
-_EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|\b(?:{_CUR_CODES})"
+_EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})"
                        rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
                        rf"(?P<mult>[万亿]?){_EN_SCALE}?")
 _EN_MONEY_RANGE = re.compile(rf"{_MONEY_RANGE.pattern}{_EN_SCALE}?")
@@ -1581,7 +1697,7 @@ _EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人�
                 "块": "yuan", "块钱": "yuan", "yuan": "yuan", "$": "dollar", "dollar": "dollar",
                 "dollars": "dollar", "US$": "US dollar", "USD": "US dollar",
                 "HK$": "Hong Kong dollar", "HKD": "Hong Kong dollar", "€": "euro", "EUR": "euro",
-                "£": "pound", "GBP": "pound"}
+                "£": "pound", "GBP": "pound", "JPY": "yen"}
 _EN_SUBUNIT = {"dollar": ("cent", "cents"), "euro": ("cent", "cents"), "pound": ("penny", "pence")}
 _EN_SCALES_ABBR = {"k": "thousand", "m": "million", "mn": "million", "b": "billion",
                    "bn": "billion"}
@@ -1696,7 +1812,7 @@ def _en_amount(n: str, unit: str, scale: str = "") -> str:
     cents", "$0.50" -> "50 cents", "$1.5 million" -> "1.5 million dollars", "¥100.00" -> "100
     yuan" (yuan are said with a decimal point: 1234.5 yuan)."""
     n = n.replace(",", "")
-    plural = unit if unit == "yuan" else unit + "s"
+    plural = unit if unit in ("yuan", "yen") else unit + "s"
     if scale:
         return f"{_trim_decimals(n)} {scale} {plural}"
     whole, _, frac = n.partition(".")
@@ -1758,7 +1874,7 @@ def _en_speakable(text: str) -> str:
     text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
     text = _EN_ROMAN.sub(lambda m: m.group("w") + " "
                          + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
-    if "@" in text or "www" in text:
+    if "@" in text or "www" in text or "://" in text:
         text = _EMAIL.sub(lambda m: _address(m, "en"), text)
     text = _EN_ROOM.sub(lambda m: _EN_ROOM_WORDS.get(m.group("w"), m.group("w")) + " "
                         + _en_house_number(m.group("n")), text)
@@ -1779,6 +1895,8 @@ def _en_speakable(text: str) -> str:
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
+    text = _DATA_UNIT.sub(lambda m: _data_unit(m, False), text)
+    text = _RESOLUTION.sub(lambda m: _resolution(m, False), text)
     text = _YEAR_MONTH_RANGE.sub(_en_year_month_range, text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
@@ -1792,6 +1910,7 @@ def _en_speakable(text: str) -> str:
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _EN_MONEY_RANGE.sub(_en_money_range, text)
     text = _EN_MONEY.sub(_en_money, text)
+    text = _EN_THOUSAND_K.sub(r"\g<n> thousand", text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
     text = _EN_CN_MULT.sub(lambda m: _en_grouped(_en_scaled(m.group("n"), m.group("mult"))),
                            text)
@@ -1940,6 +2059,12 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"{m.group('l')}5 for a range of levels")
     # A day/month/year date whose first two numbers could each be the month (05/10/1986): read
     # month first (May 10), which a broker writing day first did not mean.
+    for m in _DMY_DATE.finditer(fold_keep_offsets(text)) if zh else ():
+        a, b, y = int(m.group("a")), int(m.group("b")), m.group("y")
+        if a != b and 1 <= a <= 12 and 1 <= b <= 12:
+            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
+                                   f"as {y}年{a}月{b}日; write {y}年{a}月{b}日 for that, or "
+                                   f"{y}年{b}月{a}日 for day first")
     for m in () if zh else _EN_SLASH_DATE.finditer(fold_keep_offsets(text)):
         a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
         if a != b and 1 <= a <= 12 and 1 <= b <= 12:
@@ -1967,7 +2092,7 @@ def _read_spans(text: str, zh: bool) -> set[int]:
     warning applies."""
     spans: set[int] = set()
     for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX, _ZH_CUED if zh else _EN_CUED,
-                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL):
+                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL, _COUNTRY_CODE):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     return spans

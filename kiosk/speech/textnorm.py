@@ -290,6 +290,10 @@ ZH_PHRASE_READINGS = {
     "阿卜杜": ("a1", "bu3", "du4"), "照片": ("zhao4", "pian4"), "相片": ("xiang4", "pian4"),
 }
 _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
+# Rare words of pypinyin's phrase table that its segmenter finds across a word boundary in
+# common text, giving a reading no reader would: 期年 (jī nián, "a full year") in 7天期年化,
+# 年分 (nián fèn) in 2024年分别. Their characters keep their common reading.
+ZH_RARE_WORDS = frozenset({"期年", "年分"})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -332,7 +336,8 @@ def zh_phrase_readings(text: str) -> list[str | None]:
     for start, piece in pieces:
         at = start
         for word in seg(piece) if piece else ():
-            if len(word) > 1 and any(zh_polyphonic(c) for c in word):
+            if len(word) > 1 and word not in ZH_RARE_WORDS and \
+                    any(zh_polyphonic(c) for c in word):
                 readings = _word_readings(word)
                 for i, c in enumerate(word):
                     if readings and zh_polyphonic(c):
