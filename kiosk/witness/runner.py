@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full
-from kiosk.errors import GuideError, SignallingError
+from kiosk.errors import GuideError, OutOfOrder, SignallingError
 from kiosk.flows.model import reading_seconds
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
@@ -249,8 +249,25 @@ class WitnessRunner:
         elif event == PageEvent.PROMPT_ENDED:
             self.dispatch(sm.PromptEnded(seq))
 
-    def accept_offer(self, peer: MediaPeer, offer_sdp: str) -> str:
+    def check_offer(self) -> None:
+        """Raise OutOfOrder unless an offer may come now: the witness has not ended and no
+        offer was accepted (or is being answered). A hint only: ``accept_offer`` decides."""
+        with self._lock:
+            if self.state.terminal:
+                raise OutOfOrder("the witness has ended")
+            if self.peer is not None:
+                raise OutOfOrder("an offer was already accepted")
+
+    def accept_offer(self, peer: MediaPeer, offer_sdp: str,
+                     dropped: dict[str, int] | None = None) -> str:
         """Answer the investor's (checked) offer through ``peer``; returns the answer's SDP.
+
+        ``dropped``: the remote candidates the server removed from the offer, counted by
+        reason (recorded as ``candidates_dropped``; never the addresses).
+
+        The peer is claimed under the session's lock, so of two offers that arrive together
+        (each socket event runs on its own thread) one only reaches a peer: OutOfOrder for
+        the other, and for an offer after the end (nothing would close its peer).
 
         Starts the observers, records ``offer_received`` and ``answer_sent``, and hands the
         peer this session: its clock, the recording's path (none with the ``blackhole``
@@ -259,8 +276,12 @@ class WitnessRunner:
         SignallingError (the offer was refused): the peer is dropped, another offer may
         follow. Any other exception is raised with the peer kept, so the end closes it.
         """
+        with self._lock:
+            self.check_offer()
+            self.peer = peer
         self.start_observers()
-        self.peer = peer
+        if dropped:
+            self.record(TimelineEvent.CANDIDATES_DROPPED, dict(sorted(dropped.items())))
         self.record(TimelineEvent.OFFER_RECEIVED, {"bytes": len(offer_sdp)})
         session = PeerSession(
             session_id=self.id,
@@ -275,7 +296,8 @@ class WitnessRunner:
         try:
             answer = peer.accept(offer_sdp, session)
         except SignallingError:
-            self.peer = None
+            with self._lock:
+                self.peer = None
             raise
         self.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
         return answer
