@@ -116,7 +116,6 @@ class WitnessRunner:
         self._lock = threading.RLock()
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
-        self._ended = threading.Event()
         self._depth = 0  # dispatch calls on this thread's stack (under the lock)
         self._pending_end: sm.Event | None = None  # a failed write during dispatch ends it
         self._end_t: float | None = None
@@ -445,7 +444,6 @@ class WitnessRunner:
             self.emit(ServerEvent.FINISHED, {"session_id": self.id})
         else:
             self.emit(ServerEvent.ABORTED, {"reason": effect.reason, "state": effect.state})
-        self._ended.set()
         self.services.executor.submit(self._finalise, effect.state, effect.reason)
 
     # ------------------------------------------------------------------ the end
