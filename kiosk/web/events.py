@@ -186,7 +186,7 @@ def register(socketio, services: KioskServices) -> None:
             except OutOfOrder as exc:
                 return _bad(exc.code, str(exc))
             except SignallingError as exc:
-                c.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
+                c.offer_refused(exc)
                 log.info("offer refused (%s): %s", exc.code, exc)
                 return _bad(exc.code, str(exc))
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
@@ -230,10 +230,10 @@ def register(socketio, services: KioskServices) -> None:
         msg = parse_message(PromptReport, data)
         if msg is None:
             return _bad("bad_message", "seq must be a non-negative integer")
-        prompt = c.sent_prompt(msg.seq)
-        if prompt is None:  # never sent: a made-up seq is not evidence
-            return _bad("out_of_order", f"prompt {msg.seq} was not sent")
-        c.record(TimelineEvent.PROMPT_REPLAYED, {"seq": msg.seq, "step": prompt["step"]})
+        try:
+            c.prompt_replayed(msg.seq)
+        except OutOfOrder as exc:
+            return _bad(exc.code, str(exc))
 
     @on(PageEvent.HEARTBEAT)
     def on_heartbeat(_data=None):
@@ -265,7 +265,7 @@ def register(socketio, services: KioskServices) -> None:
         msg = parse_message(ClientErrorMessage, data)
         if msg is None:
             return _bad("bad_message", "unknown client error code")
-        c.record(TimelineEvent.CLIENT_ERROR, {"code": str(msg.code)})
+        c.client_error(msg.code)
 
     @socketio.on("*")
     def on_other(event, *_args):

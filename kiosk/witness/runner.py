@@ -257,6 +257,25 @@ class WitnessRunner:
             if self.peer is not None:
                 raise OutOfOrder("an offer was already accepted")
 
+    def prompt_replayed(self, seq: int) -> None:
+        """The investor asked to hear prompt ``seq`` again (the guide's voice may be in the
+        answer): recorded. OutOfOrder when no prompt ``seq`` was sent (a made-up seq is not
+        evidence, and is not written)."""
+        prompt = self.sent_prompt(seq)
+        if prompt is None:
+            raise OutOfOrder(f"prompt {seq} was not sent")
+        self.record(TimelineEvent.PROMPT_REPLAYED, {"seq": seq, "step": prompt["step"]})
+
+    def client_error(self, code: str) -> None:
+        """The page reports a device or browser problem (a ``kiosk.protocol.ClientErrorCode``):
+        recorded, the witness goes on."""
+        self.record(TimelineEvent.CLIENT_ERROR, {"code": str(code)})
+
+    def offer_refused(self, exc: SignallingError) -> None:
+        """An offer was refused before or while it was answered: recorded with its code and
+        reason; the witness goes on (another offer may follow)."""
+        self.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
+
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
         """Answer the investor's (checked) offer through ``peer``; returns the answer's SDP.
