@@ -33,6 +33,13 @@ class SignallingError(MediaError):
         self.code = code
 
 
+class OutOfOrder(KioskError):
+    """A message from the page that does not fit the witness now (a second offer, an offer
+    after the end); the page gets an ``error`` with code ``out_of_order`` and this message."""
+
+    code = "out_of_order"
+
+
 class GuideError(KioskError):
     """Rendering a spoken prompt failed or timed out."""
 

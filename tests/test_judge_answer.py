@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs
 
 
 class Controller:
-    """The parts of WitnessController that judge_answer uses, with a real recogniser."""
+    """The parts of a WitnessRunner that judge_answer uses (``JudgedWitness``), with a real
+    recogniser."""
 
     def __init__(self, show: bool, pcm: np.ndarray, recognizer, locale: str = "en"):
         self.flow = SimpleNamespace(show_recognised_words=show)

@@ -239,3 +239,47 @@ def test_the_eval_command_loads_no_pydantic():
     from kiosk.protocol import LOCALES
 
     assert out == ["[]", str(list(LOCALES))]
+
+
+# What stays below the runner (docs/architecture.md): the state machine is pure, the shared
+# vocabulary imports nothing of the kiosk but the locale list, and the observers, the peer and
+# the timeline report through callbacks: none of them may load the runner, the services or
+# the web layer, not even from inside a function.
+BELOW_THE_RUNNER = ("kiosk.session", "kiosk.protocol", "kiosk.liveness.observer",
+                    "kiosk.speech.observer", "kiosk.media.peer", "kiosk.media.loop",
+                    "kiosk.timeline")
+ABOVE = ("kiosk.witness", "kiosk.services", "kiosk.web", "kiosk.review", "kiosk.recovery")
+
+
+def full_graph() -> dict[str, set[str]]:
+    """module -> every kiosk module it imports, at top level or inside a function (not the
+    TYPE_CHECKING ones)."""
+    graph = top_level_graph()
+    for name, (_top, lazy) in IMPORTS.items():
+        for target, _stmt in lazy:
+            graph[name] |= {t for t in {target} | _ancestors(target)
+                            if t in MODULES and t != name and t not in _ancestors(name)}
+    return graph
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return seen - {start}
+
+
+def test_the_state_machine_vocabulary_and_observers_stay_below_the_runner():
+    graph = full_graph()
+    assert reachable(graph, "kiosk.session") <= {"kiosk", "kiosk.protocol", "kiosk.locales"}
+    assert reachable(graph, "kiosk.protocol") <= {"kiosk", "kiosk.locales"}
+    upward = sorted(f"{low} loads {mod}" for low in BELOW_THE_RUNNER
+                    for mod in reachable(graph, low)
+                    if any(mod == a or mod.startswith(a + ".") for a in ABOVE))
+    assert upward == [], "\n".join(upward)
+    # The check sees what it checks: the runner does reach the observers and the session.
+    assert {"kiosk.session", "kiosk.liveness.observer"} <= reachable(graph,
+                                                                     "kiosk.witness.runner")

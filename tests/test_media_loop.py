@@ -101,3 +101,30 @@ def test_the_bomb_states_its_size_in_a_few_bytes():
     assert data[16:24] == BOMB_SIDE.to_bytes(4, "big") * 2  # IHDR width, height
     with pytest.raises(PhotoTooLarge, match="the limit is 4096x4096"):
         inspect_photo(data)
+
+
+def test_a_run_that_times_out_cancels_its_coroutine():
+    """``LoopPeer.accept`` waits ``accept_timeout`` through ``run``: past it the caller ends the
+    witness, so the coroutine must not go on creating a peer connection and a recorder that
+    nothing would close."""
+    media = MediaLoop(name="test-media-timeout")
+    started, cancelled, finished = threading.Event(), threading.Event(), threading.Event()
+
+    async def slow():
+        started.set()
+        try:
+            await asyncio.Event().wait()  # never set: only a cancel ends it
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        finished.set()
+
+    try:
+        with pytest.raises(TimeoutError):
+            media.run(slow(), timeout=0.05)
+        media.run(asyncio.sleep(0), timeout=30)  # the loop ran what was queued before
+        if started.is_set():  # else it was cancelled before its first step
+            assert cancelled.wait(30), "the timed-out coroutine is still running on the loop"
+        assert not finished.is_set()
+    finally:
+        media.stop()

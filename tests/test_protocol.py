@@ -241,6 +241,13 @@ def test_every_timeline_and_check_event_is_recorded():
     assert set(CheckEvent) - recorded == set()
 
 
+def test_every_hint_code_is_sent_by_the_face_observer():
+    """The page's HINT_CODES equal HintCode (below), so a code nothing sends (the page once
+    handled ``hold_still``, which the server never sent) must fail here."""
+    sent = enum_members_used(HintCode, [KIOSK / "liveness" / "observer.py"])
+    assert set(HintCode) - sent == set(), "hint codes the face observer never sends"
+
+
 def test_page_lists_match_the_protocol():
     from kiosk.flows.model import CHALLENGES
 

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk import session as sm
 from kiosk.config import load_settings
-from kiosk.errors import GuideError, SignallingError
+from kiosk.errors import GuideError, OutOfOrder, SignallingError
 from kiosk.protocol import PageEvent, ServerEvent, StepOutcome
 from kiosk.services import build_services
 from kiosk.timeline import read_timeline, verify_chain
@@ -216,3 +216,54 @@ def test_the_runner_talks_to_the_media_only_through_its_peer_port(services):
         "media_connected")
     (missing,) = [e["data"] for e in events if e["type"] == "recording_missing"]
     assert missing["received"] == {"video_packets_missing": 3, "keyframe_requests": 1}
+
+
+class SlowPeer(FakePeer):
+    """A peer whose answer waits until the test lets it go (an offer still being answered)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def accept(self, offer_sdp, session):
+        self.inside.set()
+        assert self.release.wait(WAIT)
+        return super().accept(offer_sdp, session)
+
+
+def test_a_second_offer_is_refused_while_the_first_is_being_answered(services):
+    """Socket.IO runs each event on its own thread: two offers can arrive together. Only the
+    first may reach a peer; the second must not replace it (its peer would never be closed,
+    and both would record into the same recording.mkv)."""
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-4", Page(),
+                           timers=HandTimers(), guide=MuteGuide(), judge=PassingJudge())
+    services.register(runner)
+    runner.start()
+    first, second = SlowPeer(), FakePeer()
+    answers: list[str] = []
+    t = threading.Thread(target=lambda: answers.append(runner.accept_offer(first, "v=0 one")))
+    t.start()
+    try:
+        assert first.inside.wait(WAIT)
+        with pytest.raises(OutOfOrder, match="an offer was already accepted"):
+            runner.accept_offer(second, "v=0 two")
+        assert second.offers == [] and runner.peer is first
+    finally:
+        first.release.set()
+        t.join(WAIT)
+    assert answers == ["v=0 answer"] and runner.peer is first
+    runner.dispatch(sm.Cancel())
+    assert runner.finalised.wait(WAIT)
+    assert first.closed == 1
+    # After the end no offer reaches a peer either (it would never be closed).
+    late = FakePeer()
+    with pytest.raises(OutOfOrder, match="the witness has ended"):
+        runner.accept_offer(late, "v=0 late")
+    assert late.offers == []
+    types = [e["type"] for e in read_timeline(runner.dir / "timeline.jsonl")]
+    assert types.count("offer_received") == 1

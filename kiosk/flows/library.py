@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from pathlib import Path
 
 from kiosk.errors import FlowError
 from kiosk.flows.loader import analyse_flow
 from kiosk.flows.messages import plural
-from kiosk.flows.model import MAX_ID_LENGTH, Flow
+from kiosk.flows.model import Flow, is_flow_id
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +19,6 @@ class UnknownFlowError(FlowError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
-
-
-_FLOW_ID_RE = re.compile(rf"[a-z0-9_]{{1,{MAX_ID_LENGTH}}}")
 
 
 class FlowLibrary:
@@ -35,7 +31,7 @@ class FlowLibrary:
 
     def path_for(self, flow_id: str) -> Path:
         """The file of a flow id; refuses anything but [a-z0-9_] (no paths, no dots)."""
-        if not isinstance(flow_id, str) or not _FLOW_ID_RE.fullmatch(flow_id):
+        if not is_flow_id(flow_id):
             raise UnknownFlowError(
                 f"invalid flow id {str(flow_id)[:80]!r}: use lowercase letters, digits and _"
             )
@@ -70,7 +66,7 @@ class FlowLibrary:
         if not self.flows_dir.is_dir():
             return []
         return sorted(p.stem for p in self.flows_dir.glob("*.yaml")
-                      if _FLOW_ID_RE.fullmatch(p.stem))
+                      if is_flow_id(p.stem))
 
     def scan(self) -> list[tuple[Path, Flow | FlowError]]:
         """Every flow file with its flow or the error that keeps it from loading."""

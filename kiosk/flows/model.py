@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeGuard
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -24,6 +24,15 @@ from kiosk.guide.normalise import default_reading, read_variable, speakable
 ID_PATTERN = r"^[a-z0-9_]+$"
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 MAX_ID_LENGTH = 64
+# A flow id (the script's ``id``, its file name, its published versions, a broker's flows):
+# the whole string, so never with a trailing newline (``^...$`` with ``re.match`` takes one).
+FLOW_ID_RE = re.compile(rf"[a-z0-9_]{{1,{MAX_ID_LENGTH}}}")
+
+
+def is_flow_id(value: object) -> TypeGuard[str]:
+    """True when ``value`` is a valid flow id: a ``str`` of 1-64 lowercase ASCII letters,
+    digits and ``_`` (the rule of ``StepId``, which a flow's ``id`` follows)."""
+    return isinstance(value, str) and FLOW_ID_RE.fullmatch(value) is not None
 
 VARIABLES = {"name", "id_last4", "broker"}
 CHALLENGES = {"blink", "turn_left", "turn_right", "nod", "open_mouth"}

@@ -8,14 +8,13 @@ from pathlib import Path
 
 from kiosk.errors import FlowError
 from kiosk.flows.loader import check_flow, load_flow
-from kiosk.flows.model import Flow
+from kiosk.flows.model import Flow, is_flow_id
 from kiosk.resources import SHIPPED_FLOWS_DIR
 
 TEMPLATES_DIR = SHIPPED_FLOWS_DIR
 TEMPLATE_IDS = ("securities_account_opening", "margin_account_risk", "fund_suitability")
 _ID_LINE = re.compile(r"^id:[ \t]*\S.*$", re.MULTILINE)
 _VERSION_LINE = re.compile(r"^version:[ \t]*\S.*$", re.MULTILINE)
-_NEW_ID = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
 class TemplateError(FlowError):
@@ -40,7 +39,7 @@ def from_template(template_id: str, new_id: str) -> str:
     if template_id not in TEMPLATE_IDS:
         raise TemplateError(f"unknown template {template_id!r}; use "
                             f"{', '.join(TEMPLATE_IDS)}")
-    if not isinstance(new_id, str) or not _NEW_ID.match(new_id):
+    if not is_flow_id(new_id):
         raise TemplateError(f"invalid flow id {str(new_id)[:80]!r}: use 1-64 lowercase "
                             "letters, digits and _")
     text = (TEMPLATES_DIR / f"{template_id}.yaml").read_text(encoding="utf-8")

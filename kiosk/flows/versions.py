@@ -38,14 +38,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kiosk.errors import FlowError
 from kiosk.flows.library import FlowLibrary, UnknownFlowError
 from kiosk.flows.loader import load_flow
-from kiosk.flows.model import Flow
+from kiosk.flows.model import FLOW_ID_RE, Flow, is_flow_id
 from kiosk.store import Base, SessionStore, WitnessRow
 from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
-_FLOW_ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-_REF_RE = re.compile(r"^([a-z0-9_]{1,64})@([0-9]{1,9}|latest)$")
+_REF_RE = re.compile(rf"({FLOW_ID_RE.pattern})@([0-9]{{1,9}}|latest)")
 _PUBLISHER_RE = re.compile(r"^\S(.{0,62}\S)?$")
 
 
@@ -134,7 +133,7 @@ def source_hash(text: str) -> str:
 
 
 def check_flow_id(flow_id: object) -> str:
-    if not isinstance(flow_id, str) or not _FLOW_ID_RE.match(flow_id):
+    if not is_flow_id(flow_id):
         raise VersionError(f"invalid flow id {str(flow_id)[:80]!r}: use 1-64 lowercase "
                            "letters, digits and _")
     return flow_id
@@ -375,7 +374,7 @@ def session_flow(services: FlowSources, row: WitnessRow) -> Flow:
 
 def parse_ref(ref: str) -> tuple[str, int | None] | None:
     """``flow_id@3`` -> ("flow_id", 3); ``flow_id@latest`` -> ("flow_id", None); else None."""
-    m = _REF_RE.match(ref)
+    m = _REF_RE.fullmatch(ref)
     if not m:
         return None
     return m.group(1), None if m.group(2) == "latest" else int(m.group(2))

@@ -185,10 +185,18 @@ class MediaLoop:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro, timeout: float = 15.0):
-        """Run ``coro`` on the loop and wait for its result (from another thread)."""
+        """Run ``coro`` on the loop and wait at most ``timeout`` seconds for its result (from
+        another thread). Raises what ``coro`` raises; TimeoutError past ``timeout``, and then
+        ``coro`` is cancelled (a caller that gave up must not leave it running: a peer
+        connection half made, a recorder nothing closes). RuntimeError on the loop thread."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("MediaLoop.run called from the loop thread itself")
-        return self.submit(coro).result(timeout)
+        future = self.submit(coro)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     def call_soon(self, fn, *args) -> None:
         self.loop.call_soon_threadsafe(fn, *args)

@@ -30,6 +30,7 @@ from flask import (
 from sqlalchemy import select
 
 from kiosk.errors import AuthError, SharedStateError
+from kiosk.flows.model import is_flow_id
 from kiosk.review.context import current_review
 from kiosk.review.models import ROLES, StaffUser
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-_FLOW = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MIN_PASSWORD = 10
 SESSION_KEY = "review"
 CSRF_KEY = "review_csrf"
@@ -63,14 +63,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _csv_list(values: Iterable[str] | str | None, pattern: re.Pattern, what: str) -> str:
+def _csv_list(values: Iterable[str] | str | None, valid: Callable[[str], bool],
+              what: str) -> str:
     if values is None:
         return ""
     if isinstance(values, str):
         values = [v.strip() for v in values.split(",")]
     out = [v for v in values if v]
     for v in out:
-        if not pattern.match(v):
+        if not valid(v):
             raise ValueError(f"{what} {v!r} is not valid")
     return ",".join(out)
 
@@ -78,13 +79,14 @@ def _csv_list(values: Iterable[str] | str | None, pattern: re.Pattern, what: str
 def add_user(store, username: str, password: str, role: str, *, languages=None,
              flows=None) -> StaffUser:
     """Create a console account; raises ValueError naming what is wrong."""
-    if not isinstance(username, str) or not _USERNAME.match(username):
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
         raise ValueError(f"user name {username!r} must be 2-64 letters, digits or . _ @ -")
     if role not in ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
     user = StaffUser(username=username, password_hash=hash_password(password), role=role,
-                     languages_csv=_csv_list(languages, _LANG, "language"),
-                     flows_csv=_csv_list(flows, _FLOW, "flow id"))
+                     languages_csv=_csv_list(languages, lambda v: _LANG.fullmatch(v) is not None,
+                                            "language"),
+                     flows_csv=_csv_list(flows, is_flow_id, "flow id"))
     with store.db() as db, db.begin():
         if db.scalar(select(StaffUser).where(StaffUser.username == username)) is not None:
             raise ValueError(f"user {username!r} already exists")

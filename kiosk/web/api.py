@@ -104,7 +104,7 @@ def get_session(session_id: str):
     if row is None:
         return error(404, "not_found", "no such session")
     info = row.public()
-    # The DB row turns terminal only after the recording is finalised (see controller._finalise).
+    # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise).
     info["finalised"] = row.state in ("finished", "aborted", "failed")
     rec = services().store.session_dir(session_id) / "recording.webm"
     # Relative to the session folder: the server's own paths are not the back office's business.

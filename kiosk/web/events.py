@@ -15,7 +15,7 @@ import logging
 from flask import request
 
 from kiosk import session as sm
-from kiosk.errors import FlowError, LinkError, SignallingError
+from kiosk.errors import FlowError, LinkError, OutOfOrder, SignallingError
 from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.candidates import CandidatePolicy, filter_candidates
@@ -190,26 +190,23 @@ def register(socketio, services: KioskServices) -> None:
         if c is None:
             return
         with session_context(c.id):
-            if c.peer is not None:
-                return _bad("out_of_order", "an offer was already accepted")
-            if c.state.terminal:
-                return _bad("out_of_order", "the witness has ended")
             try:
+                c.check_offer()  # before parsing it; accept_offer decides under the lock
                 offer = parse_message(OfferMessage, data)
                 if offer is None:
                     raise SignallingError("send {sdp, type: 'offer'}")
                 sdp = validate_offer(offer.sdp, settings.max_sdp_bytes)
                 sdp, dropped = filter_candidates(sdp, candidate_policy)
                 if dropped:
-                    # Counts by reason only: the investor's addresses are not evidence.
-                    c.record(TimelineEvent.CANDIDATES_DROPPED, dict(sorted(dropped.items())))
                     log.info("dropped remote candidates: %s", dict(dropped))
                 peer = LoopPeer(services.media, executor=services.executor,
                                 ice_servers=settings.ice_servers,
                                 keyframe_interval=settings.keyframe_interval_seconds)
-                answer = c.accept_offer(peer, sdp)
+                answer = c.accept_offer(peer, sdp, dict(dropped))
+            except OutOfOrder as exc:
+                return _bad(exc.code, str(exc))
             except SignallingError as exc:
-                c.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
+                c.offer_refused(exc)
                 log.info("offer refused (%s): %s", exc.code, exc)
                 return _bad(exc.code, str(exc))
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
@@ -253,10 +250,10 @@ def register(socketio, services: KioskServices) -> None:
         msg = parse_message(PromptReport, data)
         if msg is None:
             return _bad("bad_message", "seq must be a non-negative integer")
-        prompt = c.sent_prompt(msg.seq)
-        if prompt is None:  # never sent: a made-up seq is not evidence
-            return _bad("out_of_order", f"prompt {msg.seq} was not sent")
-        c.record(TimelineEvent.PROMPT_REPLAYED, {"seq": msg.seq, "step": prompt["step"]})
+        try:
+            c.prompt_replayed(msg.seq)
+        except OutOfOrder as exc:
+            return _bad(exc.code, str(exc))
 
     @on(PageEvent.HEARTBEAT)
     def on_heartbeat(_data=None):
@@ -288,7 +285,7 @@ def register(socketio, services: KioskServices) -> None:
         msg = parse_message(ClientErrorMessage, data)
         if msg is None:
             return _bad("bad_message", "unknown client error code")
-        c.record(TimelineEvent.CLIENT_ERROR, {"code": str(msg.code)})
+        c.client_error(msg.code)
 
     @socketio.on("*")
     def on_other(event, *_args):

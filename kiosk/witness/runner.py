@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full
-from kiosk.errors import GuideError, SignallingError
+from kiosk.errors import GuideError, OutOfOrder, SignallingError
 from kiosk.flows.model import reading_seconds
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
@@ -116,7 +116,6 @@ class WitnessRunner:
         self._lock = threading.RLock()
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
-        self._ended = threading.Event()
         self._depth = 0  # dispatch calls on this thread's stack (under the lock)
         self._pending_end: sm.Event | None = None  # a failed write during dispatch ends it
         self._end_t: float | None = None
@@ -249,8 +248,44 @@ class WitnessRunner:
         elif event == PageEvent.PROMPT_ENDED:
             self.dispatch(sm.PromptEnded(seq))
 
-    def accept_offer(self, peer: MediaPeer, offer_sdp: str) -> str:
+    def check_offer(self) -> None:
+        """Raise OutOfOrder unless an offer may come now: the witness has not ended and no
+        offer was accepted (or is being answered). A hint only: ``accept_offer`` decides."""
+        with self._lock:
+            if self.state.terminal:
+                raise OutOfOrder("the witness has ended")
+            if self.peer is not None:
+                raise OutOfOrder("an offer was already accepted")
+
+    def prompt_replayed(self, seq: int) -> None:
+        """The investor asked to hear prompt ``seq`` again (the guide's voice may be in the
+        answer): recorded. OutOfOrder when no prompt ``seq`` was sent (a made-up seq is not
+        evidence, and is not written)."""
+        prompt = self.sent_prompt(seq)
+        if prompt is None:
+            raise OutOfOrder(f"prompt {seq} was not sent")
+        self.record(TimelineEvent.PROMPT_REPLAYED, {"seq": seq, "step": prompt["step"]})
+
+    def client_error(self, code: str) -> None:
+        """The page reports a device or browser problem (a ``kiosk.protocol.ClientErrorCode``):
+        recorded, the witness goes on."""
+        self.record(TimelineEvent.CLIENT_ERROR, {"code": str(code)})
+
+    def offer_refused(self, exc: SignallingError) -> None:
+        """An offer was refused before or while it was answered: recorded with its code and
+        reason; the witness goes on (another offer may follow)."""
+        self.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
+
+    def accept_offer(self, peer: MediaPeer, offer_sdp: str,
+                     dropped: dict[str, int] | None = None) -> str:
         """Answer the investor's (checked) offer through ``peer``; returns the answer's SDP.
+
+        ``dropped``: the remote candidates the server removed from the offer, counted by
+        reason (recorded as ``candidates_dropped``; never the addresses).
+
+        The peer is claimed under the session's lock, so of two offers that arrive together
+        (each socket event runs on its own thread) one only reaches a peer: OutOfOrder for
+        the other, and for an offer after the end (nothing would close its peer).
 
         Starts the observers, records ``offer_received`` and ``answer_sent``, and hands the
         peer this session: its clock, the recording's path (none with the ``blackhole``
@@ -259,8 +294,12 @@ class WitnessRunner:
         SignallingError (the offer was refused): the peer is dropped, another offer may
         follow. Any other exception is raised with the peer kept, so the end closes it.
         """
+        with self._lock:
+            self.check_offer()
+            self.peer = peer
         self.start_observers()
-        self.peer = peer
+        if dropped:
+            self.record(TimelineEvent.CANDIDATES_DROPPED, dict(sorted(dropped.items())))
         self.record(TimelineEvent.OFFER_RECEIVED, {"bytes": len(offer_sdp)})
         session = PeerSession(
             session_id=self.id,
@@ -275,7 +314,8 @@ class WitnessRunner:
         try:
             answer = peer.accept(offer_sdp, session)
         except SignallingError:
-            self.peer = None
+            with self._lock:
+                self.peer = None
             raise
         self.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
         return answer
@@ -423,7 +463,6 @@ class WitnessRunner:
             self.emit(ServerEvent.FINISHED, {"session_id": self.id})
         else:
             self.emit(ServerEvent.ABORTED, {"reason": effect.reason, "state": effect.state})
-        self._ended.set()
         self.services.executor.submit(self._finalise, effect.state, effect.reason)
 
     # ------------------------------------------------------------------ the end
