@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     speech_preload: bool = True  # start the recognisers (Whisper worker process) with the server
     liveness: bool = True  # watch the face; off only for benchmarks of the media path
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
+    # Frames a second the face analysis looks at while no liveness action is being watched
+    # (during actions: every frame it keeps up with); 0 = every frame. Fewer frames outside
+    # actions leave more cores for more witnesses (docs/operations.md, *Capacity*).
+    analysis_fps_idle: float = Field(default=8.0, ge=0, le=60)
     # /kiosk may create a witness for the next walk-in (sample applicant)
     kiosk_self_start: bool = False
     kiosk_reset_seconds: float = 15.0  # kiosk: the end screen stays this long, then the page resets
