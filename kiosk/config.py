@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     node_heartbeat_seconds: float = Field(default=3.0, gt=0)
     node_ttl_seconds: float = Field(default=10.0, gt=0)  # a silent node drops out after this
 
+    # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
+    # Socket.IO connection holds a thread, so the worker runs socket_max_connections + this
+    # many threads: the rest answer HTTP (API, pages, the console) while every socket is open.
+    serve_thread_headroom: int = Field(default=32, ge=4, le=1000)
+    # SIGTERM: the node drains (no new witnesses, /api/ready 503), lets live witnesses finish
+    # for up to drain_grace_seconds, then ends the rest as aborted: server_shutdown and seals
+    # them within drain_finalise_seconds; the process manager must wait for the sum.
+    drain_grace_seconds: float = Field(default=300.0, ge=0)
+    drain_finalise_seconds: float = Field(default=60.0, gt=0)
+
     link_ttl_seconds: int = 30 * 60
     heartbeat_timeout_seconds: float = 10.0
     socket_ping_interval: float = 5.0

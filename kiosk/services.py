@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -161,6 +162,18 @@ class KioskServices:
         self.draining.set()
         if self.cluster is not None:
             self.cluster.drain()
+
+    def finish_then_shutdown(self, grace: float, timeout: float = 30.0) -> list[str]:
+        """A graceful stop (SIGTERM under gunicorn): drain, let the live witnesses end by
+        themselves for up to ``grace`` seconds, then ``shutdown(timeout)``: the ones still
+        live end as ``aborted: server_shutdown`` and are sealed. Returns their session ids."""
+        self.drain()
+        deadline = time.monotonic() + grace
+        for runner in self.live():  # no witness joins while draining: the set only shrinks
+            runner.finalised.wait(max(0.0, deadline - time.monotonic()))
+        left = [r.id for r in self.live()]
+        self.shutdown(timeout)
+        return left
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Drain, end every live session as aborted (server_shutdown), wait for its

@@ -131,6 +131,9 @@ def register(socketio, services: KioskServices) -> None:
     def on_join(data=None):
         if services.by_sid(_sid()) is not None:
             return _bad("out_of_order", "already joined")
+        if services.draining.is_set():  # stopping: the link stays unused for another node
+            log.info("join refused: this node is draining")
+            return _bad("server_busy", "this witness server is stopping; please reload the page")
         msg = parse_message(JoinMessage, data)
         try:
             row = services.store.consume(msg.token if msg is not None else None)
