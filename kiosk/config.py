@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -229,6 +230,11 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kiosk.sqlite3'}"
+
+    @property
+    def effective_node_id(self) -> str:
+        """``node_id`` when set, else ``<hostname>:<port>`` (one node process per port)."""
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -117,6 +117,12 @@ class KioskServices:
     cluster: Cluster | None = None
 
     @property
+    def node_id(self) -> str:
+        """This node process's id (``Settings.effective_node_id``): the owner recorded on the
+        sessions it runs."""
+        return self.settings.effective_node_id
+
+    @property
     def evidence_keys(self) -> EvidenceKeys:
         return self.sealer.keys
 

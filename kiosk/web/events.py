@@ -136,7 +136,8 @@ def register(socketio, services: KioskServices) -> None:
             return _bad("server_busy", "this witness server is stopping; please reload the page")
         msg = parse_message(JoinMessage, data)
         try:
-            row = services.store.consume(msg.token if msg is not None else None)
+            row = services.store.consume(msg.token if msg is not None else None,
+                                         node_id=services.node_id)
         except LinkError as exc:
             log.info("join refused: %s", exc.code)
             return _bad(exc.code, str(exc))
