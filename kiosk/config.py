@@ -89,7 +89,12 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite file inside data_dir
     flows_dir: Path = SHIPPED_FLOWS_DIR  # the sample flows the package ships
     default_flow: str = "securities_account_opening"
-    secret_key: str = ""  # Flask session secret; generated into data_dir when empty
+    # Flask session secret. Empty: generated once, into data_dir (one node) or into the
+    # database (shared_state), so every node of an installation has the same one.
+    secret_key: str = ""
+    # With shared_state the evidence signing keys live in the database (kiosk.evidence.keys_db);
+    # the current private key is encrypted with this, when set (the same on every node).
+    evidence_key_passphrase: str = ""
     # back-office keys for POST /api/sessions
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False  # the /demo page creates sessions for a sample applicant
@@ -230,6 +235,12 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kiosk.sqlite3'}"
+
+    @property
+    def shared_state(self) -> bool:
+        """Several nodes may run this installation (``redis_url`` set, or a database other
+        than SQLite): secrets and signing keys come from the database, not per-node files."""
+        return bool(self.redis_url) or not self.db_url.startswith("sqlite")
 
     @property
     def effective_node_id(self) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from kiosk.config import Settings
-from kiosk.evidence.keys import EvidenceKeys
+from kiosk.evidence.keys import SigningKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.service import EvidenceSealer
 from kiosk.flows import FlowLibrary
@@ -123,7 +123,7 @@ class KioskServices:
         return self.settings.effective_node_id
 
     @property
-    def evidence_keys(self) -> EvidenceKeys:
+    def evidence_keys(self) -> SigningKeys:
         return self.sealer.keys
 
     @property
