@@ -13,7 +13,7 @@ import time
 import pytest
 
 from kiosk.config import load_settings
-from kiosk.evidence import EvidenceKeys, verify_package
+from kiosk.evidence import verify_package
 from kiosk.recovery import recover_interrupted
 from kiosk.timeline import read_timeline
 from kiosk.web.app import create_app
@@ -89,8 +89,8 @@ def test_start_up_recovery_leaves_a_live_nodes_session_and_seals_it_once_its_lea
     assert row.sealed_at is not None and row.node_id == "node-a"
     archive = shared / "evidence" / f"{on_b}.tar"
     ledger = shared / "ledger.jsonl" if db_url.startswith("sqlite") else None
-    report = verify_package(archive, keyring=EvidenceKeys(shared / "keys").keyring(),
-                            ledger=ledger)
+    # Several nodes: the keyring is the shared one in the database (kiosk.evidence.keys_db).
+    report = verify_package(archive, keyring=svc_b.evidence_keys.keyring(), ledger=ledger)
     assert report.ok, report.problems
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 
+from kiosk.cli import main as kiosk_cli
 from kiosk.config import load_settings
 from kiosk.errors import EvidenceError
 from kiosk.evidence import verify_package
@@ -59,7 +61,7 @@ def _seal_one(app) -> str:
 
 @both_databases
 def test_two_nodes_share_the_secret_and_the_signing_key_and_rotation_keeps_old_packages(
-        make_node):
+        make_node, monkeypatch):
     a, b = make_node("node-a"), make_node("node-b")
     ka, kb = a.extensions["kiosk"].evidence_keys, b.extensions["kiosk"].evidence_keys
     assert a.config["SECRET_KEY"] == b.config["SECRET_KEY"] and len(a.config["SECRET_KEY"]) == 64
@@ -82,6 +84,13 @@ def test_two_nodes_share_the_secret_and_the_signing_key_and_rotation_keeps_old_p
     for archive in (old, fresh):  # the old package still verifies after the rotation
         assert verify_package(archive, keyring=ka.keyring()).ok
     assert set(kb.keyring()) == {first, new}
+    # `kiosk evidence verify` on a node trusts the shared keyring by default.
+    settings = a.extensions["kiosk"].settings
+    for name, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url),
+                        ("DATA_DIR", str(settings.data_dir))):
+        monkeypatch.setenv(f"KIOSK_{name}", value)
+    res = CliRunner().invoke(kiosk_cli, ["evidence", "verify", old])
+    assert res.exit_code == 0, res.output
 
 
 @both_databases
