@@ -28,7 +28,7 @@ def _secret_key(settings: Settings, services: KioskServices) -> str:
     if settings.secret_key:
         return settings.secret_key
     if settings.shared_state:
-        from kiosk.evidence.keys_db import shared_secret
+        from kiosk.evidence.keys_db import shared_secret  # several nodes only
 
         return shared_secret(services.store.engine, "flask_secret")
     path = settings.data_dir / "secret_key"
