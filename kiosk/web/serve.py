@@ -60,7 +60,7 @@ def serve(config_file, host, port, demo, kiosk_mode, dev):
                    f"  chromium --kiosk --autoplay-policy=no-user-gesture-required {url}/kiosk\n"
                    "(see docs/kiosk.md)", err=True)
     if not dev:
-        from kiosk.web.production import run, serving_threads
+        from kiosk.web.production import run, serving_threads  # gunicorn: production only
 
         log.info("serving on %s under gunicorn (1 gthread worker, %d threads)%s", url,
                  serving_threads(settings), " (demo: open /)" if settings.demo else "")
@@ -90,7 +90,7 @@ def _build_app(settings):
     """``create_app(settings)``, imported only here: a missing espeak-ng or model is reported
     (by the preflight) before the server's whole import graph (aiortc, mediapipe, ...) is
     loaded, and the gunicorn master never loads it at all."""
-    from kiosk.web.app import create_app
+    from kiosk.web.app import create_app  # see the docstring: after the preflight
 
     return create_app(settings)
 
