@@ -9,7 +9,7 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -171,6 +171,11 @@ class Settings(BaseSettings):
     voice_en: str = "gmw/en-us"
 
     id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
+    # A broker's connector to the citizen-identity service (公安部 权威库), as
+    # "package.module:attribute", built at start with the options as keyword arguments
+    # (kiosk.identity.authority, docs/identity.md). "none" (default): "not checked: human review".
+    identity_authority: str = "none"
+    identity_authority_options: dict[str, Any] = Field(default_factory=dict)
     speech: bool = True  # hear and check spoken answers
     speech_zh_engine: Literal["auto", "whisper", "pinyin", "none"] = "auto"  # docs/operations.md
     speech_en_engine: Literal["auto", "whisper", "pocketsphinx"] = "auto"  # docs/operations.md
@@ -239,6 +244,13 @@ class Settings(BaseSettings):
             raise ValueError(f"node_ttl_seconds ({self.node_ttl_seconds}) must exceed "
                              f"node_heartbeat_seconds ({self.node_heartbeat_seconds})")
         return self
+
+    @field_validator("identity_authority")
+    @classmethod
+    def _authority(cls, v: str) -> str:
+        from kiosk.identity.authority import check_spec  # the form only: nothing is imported
+
+        return check_spec(v)  # ValueError says the form
 
     @field_validator("ice_private_networks")
     @classmethod
