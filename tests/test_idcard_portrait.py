@@ -302,7 +302,7 @@ def test_the_server_sealer_settles_before_packaging(tmp_path, reads, person, liv
     record_side(sdir, reads["astronaut"], applicant(person), mask="keep_last4", day=TODAY)
     write_live_face(sdir, live["astronaut"], THRESHOLD, 5)
     settings = type("S", (), {"data_dir": tmp_path / "data", "db_url": "sqlite://",
-                              "id_mask": "keep_last4"})()
+                              "id_mask": "keep_last4", "shared_state": False})()
 
     def hook(path: Path) -> None:
         seen.append(path)
