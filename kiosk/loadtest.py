@@ -10,8 +10,12 @@ Per run it reports how many witnesses finished and how the others ended, the med
 lag during the run (``kiosk.media.loop``: how late the loop that carries every RTP packet and
 ICE check woke), the frames the face analysis received and analysed per witness, whether each
 recording was finalised or missing, the frames that decode in it, the packets missing from
-it and the frames skipped while waiting for a keyframe (``kiosk.media.recorder``), and the CPU
-used by the server and by the whole machine.
+it and the frames skipped while waiting for a keyframe (``kiosk.media.recorder``), the CPU
+used by the server and by the whole machine, the server's peak RSS (with its worker
+processes), offer->answer p50/p95, frame->analysis p95, answer window end->verdict p50/p95, and
+how many sealed packages verify offline. ``--ramp`` starts the witnesses over some seconds
+instead of at once; ``--capacity`` runs them against a node that admits fewer
+(``kiosk.witness.admission``): the others wait for a place, as investors do.
 
 ``--stall`` adds one more witness whose ID photo is as large in pixels as an upload may be
 (``max_id_photo_side``), joining a few seconds after the others, and first tries a
@@ -68,6 +72,9 @@ class WitnessFigures:
     packets_missing: int | None = None  # RTP packets the recording lacks (lost or discarded)
     gaps: int | None = None
     frames_skipped: int | None = None  # waiting for a keyframe after a gap (or at the start)
+    frame_latency_p95_ms: float | None = None  # frame arrival -> its face analysis, p95
+    offer_answer_ms: float | None = None
+    package_verified: bool | None = None  # the sealed package verifies offline (None: no package)
     error: str | None = None
 
 
@@ -127,6 +134,7 @@ class _Sampler:
     def __init__(self, pid: int):
         self.server = psutil.Process(pid)
         self.samples: list[tuple[float, float, float]] = []  # (wall, server cpu, machine busy)
+        self.rss_peak = 0  # bytes: the server and its worker processes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -135,6 +143,13 @@ class _Sampler:
             try:
                 c = self.server.cpu_times()
                 m = psutil.cpu_times()
+                rss = self.server.memory_info().rss
+                for child in self.server.children(recursive=True):
+                    try:
+                        rss += child.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.rss_peak = max(self.rss_peak, rss)
                 busy = sum(m) - m.idle - getattr(m, "iowait", 0.0)
                 self.samples.append((time.monotonic(), c.user + c.system, busy))
             except psutil.Error:
@@ -151,12 +166,13 @@ class _Sampler:
 
     def figures(self) -> dict:
         if len(self.samples) < 2:
-            return {"server_cpu_pct": None, "machine_cpu_pct": None}
+            return {"server_cpu_pct": None, "machine_cpu_pct": None, "server_rss_peak_mb": None}
         (w0, s0, m0), (w1, s1, m1) = self.samples[0], self.samples[-1]
         wall = max(w1 - w0, 1e-6)
         cores = psutil.cpu_count() or 1
         return {"server_cpu_pct": round(100 * (s1 - s0) / wall, 1),  # 100 = one core
-                "machine_cpu_pct": round(100 * (m1 - m0) / wall / cores, 1)}  # 100 = all
+                "machine_cpu_pct": round(100 * (m1 - m0) / wall / cores, 1),  # 100 = all
+                "server_rss_peak_mb": round(self.rss_peak / 2**20, 1)}
 
 
 def _lag(url: str) -> LagSnapshot:
@@ -164,6 +180,24 @@ def _lag(url: str) -> LagSnapshot:
     lag = body["media_loop_lag"]
     return LagSnapshot.from_counts(lag["counts"], lag["total_ms"], lag["max_ms"] or 0.0,
                                    lag["over_threshold"])
+
+
+def _package_verified(data_dir: Path, session_id: str, wait_s: float = 60.0) -> bool | None:
+    """Whether the session's sealed package verifies offline (signature, manifest, ledger)
+    with the server's keyring; None when no package appeared within ``wait_s``."""
+    from kiosk.evidence.keys import EvidenceKeys
+    from kiosk.evidence.verify import verify_package
+
+    archive = data_dir / "evidence" / f"{session_id}.tar"
+    deadline = time.monotonic() + wait_s
+    while not archive.exists():
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.5)
+    ledger = data_dir / "ledger.jsonl"
+    report = verify_package(archive, keyring=EvidenceKeys(data_dir / "keys").keyring(),
+                            ledger=ledger if ledger.exists() else None)
+    return report.ok
 
 
 def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) -> WitnessFigures:
@@ -185,6 +219,9 @@ def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) 
         fig.frames_received = perf.get("frames_received")
         fig.frames_analysed = perf.get("frames_analysed")
         fig.analysed_fps = perf.get("analysed_fps")
+        fig.frame_latency_p95_ms = perf.get("latency_p95_ms")
+    fig.offer_answer_ms = result.offer_answer_ms
+    fig.package_verified = _package_verified(data_dir, result.session_id)
     timeline = folder / "timeline.jsonl"
     events = read_timeline(timeline) if timeline.exists() else []
     for ev in events:
@@ -201,11 +238,12 @@ def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) 
 
 
 def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
-             timeout: float = 300.0, capacity: int | None = None) -> dict:
+             timeout: float = 300.0, capacity: int | None = None, ramp: float = 0.0) -> dict:
     """One load run against a fresh server; returns its summary and per-witness figures.
 
     ``capacity``: the server's ``node_capacity`` (witnesses beyond it wait for a place, as
-    investors do); None admits every witness of the run, to measure the load itself."""
+    investors do); None admits every witness of the run, to measure the load itself.
+    ``ramp``: seconds over which the witnesses start, evenly (0: all at once)."""
     from kiosk.config import Settings
     from kiosk.flows import FlowLibrary
     from kiosk.testing.server import API_KEY, ServerProcess
@@ -237,6 +275,8 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
             def one(case: Case) -> CaseResult:
                 if case.id.startswith("stall"):
                     time.sleep(STALL_DELAY_S)
+                elif ramp > 0 and n > 1:
+                    time.sleep(ramp * int(case.id.rsplit("-", 1)[1]) / (n - 1))
                 return run_case(case, proc.url, API_KEY, flow_id, timeout=timeout)
 
             results = list(pool.map(one, cases))
@@ -247,6 +287,10 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
     ends = Counter(w.state if w.state == "finished" else f"{w.state}: {w.end_reason}"
                    for w in load)
     analysed = [w.frames_analysed for w in load if w.frames_analysed is not None]
+    oa = [float(w.offer_answer_ms) for w in load if w.offer_answer_ms is not None]
+    fl = [float(w.frame_latency_p95_ms) for w in load if w.frame_latency_p95_ms is not None]
+    av = [float(a["verdict_after_s"]) for r in results if not r.case.startswith("stall")
+          for a in r.answers if a.get("verdict_after_s") is not None]
     return {
         "witnesses": n,
         "stall": stall,
@@ -262,6 +306,12 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
         "video_undecodable": sum(w.video_undecodable or 0 for w in load),
         "packets_missing": sum(w.packets_missing or 0 for w in load),
         "frames_skipped": sum(w.frames_skipped or 0 for w in load),
+        "ramp_s": ramp,
+        "offer_answer_ms": {"p50": _pct(oa, 0.5), "p95": _pct(oa, 0.95)},
+        "frame_latency_p95_ms_worst": max(fl) if fl else None,
+        "answer_verdict_s": {"n": len(av), "p50": _pct(av, 0.5), "p95": _pct(av, 0.95)},
+        "packages_verified": sum(w.package_verified is True for w in load),
+        "packages_failed": sum(w.package_verified is False for w in load),
         "capacity": capacity,
         "busy_refusals": sum(r.busy_refusals for r in results),
         "busy_waited_s": round(sum(r.busy_waited_s for r in results), 1),
@@ -286,7 +336,14 @@ def format_run(i: int, r: dict) -> str:
         f"packets missing: {r['packets_missing']}; frames skipped for a keyframe: "
         f"{r['frames_skipped']}",
         f"  CPU: server {r['server_cpu_pct']}% of one core, machine {r['machine_cpu_pct']}% of "
-        f"{r['cores']} cores",
+        f"{r['cores']} cores; server RSS peak {r['server_rss_peak_mb']} MB (with its workers)",
+        f"  offer->answer p50 {r['offer_answer_ms']['p50']} ms, p95 "
+        f"{r['offer_answer_ms']['p95']} ms; frame->analysis p95 (worst witness) "
+        f"{r['frame_latency_p95_ms_worst']} ms; answer window end->verdict p50 "
+        f"{r['answer_verdict_s']['p50']} s, p95 {r['answer_verdict_s']['p95']} s "
+        f"(n={r['answer_verdict_s']['n']})",
+        f"  packages verified offline: {r['packages_verified']}/{r['witnesses']}"
+        + (f" ({r['packages_failed']} FAILED)" if r["packages_failed"] else ""),
     ]
     if r.get("capacity"):
         lines.append(f"  admission: node_capacity {r['capacity']}; {r['busy_refusals']} joins "
@@ -313,10 +370,12 @@ def format_run(i: int, r: dict) -> str:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="write every run's figures here")
 @click.option("--keep", is_flag=True, help="keep the work folder (server data and logs)")
+@click.option("--ramp", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
+              help="seconds over which the witnesses start, evenly (0: all at once)")
 @click.option("--capacity", type=click.IntRange(1, 500), default=None,
               help="the server's node_capacity: witnesses beyond it wait for a place, as "
                    "investors do (default: admit every witness, to measure the load itself)")
-def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, capacity):
+def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, ramp, capacity):
     """N concurrent witnesses against a fresh server: end states, media loop lag, analysed
     frames, recordings, packets missing, CPU."""
     from kiosk.config import Settings
@@ -328,7 +387,7 @@ def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, capacity):
     try:
         for i in range(1, runs + 1):
             r = run_load(n, flow, locale, work, stall=stall, timeout=timeout,
-                         capacity=capacity)
+                         capacity=capacity, ramp=ramp)
             out.append(r)
             click.echo(format_run(i, r))
         if runs > 1:

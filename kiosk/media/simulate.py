@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # Join refusals that mean "no place now, try again" (kiosk.witness.admission).
 BUSY_CODES = ("witness_busy", "node_draining")
 MAX_BUSY_WAIT_S = 600.0
+CAPACITY_POLL_S = 10.0
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms
 
@@ -384,7 +385,6 @@ async def run_investor(
             # No place now; the link is still unused: wait as told, then join again.
             wait = min(MAX_BUSY_WAIT_S, float(data.get("retry_after_s") or 30))
             result.busy_refusals += 1
-            result.busy_waited_s += wait
             threading.Thread(target=_join_again, args=(wait,), daemon=True).start()
             return
         result.errors.append(data)
@@ -394,11 +394,22 @@ async def run_investor(
             loop.call_soon_threadsafe(done.set)
 
     def _join_again(wait: float) -> None:
+        # As the page: after the wait, or sooner when GET /api/capacity shows a free place.
         deadline = time.monotonic() + wait
+        next_poll = time.monotonic() + CAPACITY_POLL_S
         while time.monotonic() < deadline:
             if result.state is not None:  # ended meanwhile (timeout, cancel)
                 return
+            if time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + CAPACITY_POLL_S
+                try:
+                    cap = http.get(f"{server}/api/capacity", timeout=5).json()
+                except (requests.RequestException, ValueError):
+                    cap = {}
+                if cap.get("available", 0) > 0 and not cap.get("draining"):
+                    break
             time.sleep(0.5)
+        result.busy_waited_s += wait - max(0.0, deadline - time.monotonic())
         if not sio.connected:  # the server drops a socket that waits too long unjoined
             sio.connect(server, transports=["websocket"], wait_timeout=10)
         sio.emit(PageEvent.JOIN, {"token": token})

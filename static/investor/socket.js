@@ -113,8 +113,10 @@ function onServerError(data) {
 }
 
 // Every witness place is taken (or the node is restarting): the link was not used, so the
-// page says how long the wait should be and tries again by itself; "Try again" does it now.
+// page says how long the wait should be and tries again by itself: when the wait is over,
+// or sooner, when GET /api/capacity shows a free place. "Try again" does it now.
 const MAX_BUSY_WAIT_S = 600;
+const CAPACITY_POLL_MS = 10000;
 
 function waitForPlace(code, retryAfter) {
   var wait = Number(retryAfter);
@@ -125,4 +127,17 @@ function waitForPlace(code, retryAfter) {
   var minutes = Math.max(1, Math.round(wait / 60));
   message.textContent = t("error." + code) + " " + t("error.busy_wait", { minutes: minutes });
   setTimer("busy_retry", reload, wait * 1000);
+  pollForPlace();
+}
+
+function pollForPlace() {
+  // Spread out: a crowd turned away together does not ask together.
+  setTimer("busy_poll", function () {
+    fetch("/api/capacity", { cache: "no-store" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (cap) {
+      if (cap && cap.available > 0 && !cap.draining) reload();
+      else pollForPlace();
+    }).catch(pollForPlace);
+  }, CAPACITY_POLL_MS * (0.75 + Math.random() / 2));
 }
