@@ -55,7 +55,23 @@ class LiveSessions:
         self._by_sid: dict[str, str] = {}
         self._started: dict[str, float] = {}  # session id -> time.monotonic() at register
         self._reserved = 0  # places promised to joins that have not registered yet
+        self._joining: set[str] = set()  # sids whose join is under way (claim / unclaim)
         self._lock = threading.Lock()
+
+    def claim(self, sid: str) -> bool:
+        """Start a join on socket ``sid``: False when that socket has a witness or a join
+        under way (each socket event runs on its own thread, so two joins can come together;
+        the check and the claim are one step). ``unclaim`` ends the claim (``register`` has
+        taken over by then, or the join failed)."""
+        with self._lock:
+            if sid in self._by_sid or sid in self._joining:
+                return False
+            self._joining.add(sid)
+            return True
+
+    def unclaim(self, sid: str) -> None:
+        with self._lock:
+            self._joining.discard(sid)
 
     def reserve(self, capacity: int) -> bool:
         """Promise a place to a join if fewer than ``capacity`` witnesses are live or
@@ -72,7 +88,10 @@ class LiveSessions:
             self._reserved = max(0, self._reserved - 1)
 
     def register(self, runner: WitnessRunner, *, reserved: bool = False) -> None:
+        """Add a live witness. ValueError when its socket already has another one."""
         with self._lock:
+            if self._by_sid.get(runner.sid, runner.id) != runner.id:
+                raise ValueError("this socket already has a live witness")
             self._live[runner.id] = runner
             self._by_sid[runner.sid] = runner.id
             self._started[runner.id] = time.monotonic()

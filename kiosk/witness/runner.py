@@ -43,6 +43,7 @@ from kiosk.witness.judge import ObserverJudge
 from kiosk.witness.plan import plan_witness, retry_prompt
 from kiosk.witness.ports import (
     Guide,
+    Judgement,
     MediaPeer,
     PageChannel,
     StepJudge,
@@ -112,7 +113,8 @@ class WitnessRunner:
         self.peer: MediaPeer | None = None
         self.face: FaceObserver | None = None  # from the join
         self.voice: VoiceObserver | None = None  # from the join
-        self.judge: StepJudge = judge if judge is not None else ObserverJudge(self)
+        self.judge: StepJudge = (judge if judge is not None else ObserverJudge(
+            self, self.locale, flow.show_recognised_words, services.recognizer))
         self._lock = threading.RLock()
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
@@ -156,6 +158,16 @@ class WitnessRunner:
                        "read_text_sha256": _sha(s.read_text) if s.read_text else None}
                       for s in self.plan],
         })
+
+    def joined_message(self) -> dict:
+        """The page's ``joined`` message: ``{session_id, locale, steps: [{id, kind, title}],
+        ice_servers}`` (the configured ICE servers, as the browser's RTCIceServer)."""
+        return {
+            "session_id": self.id,
+            "locale": self.locale,
+            "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in self.plan],
+            "ice_servers": [s.model_dump(exclude_none=True) for s in self.settings.ice_servers],
+        }
 
     def dispatch(self, event: sm.Event) -> None:
         with session_context(self.id), self._lock:
@@ -275,6 +287,14 @@ class WitnessRunner:
         """An offer was refused before or while it was answered: recorded with its code and
         reason; the witness goes on (another offer may follow)."""
         self.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
+
+    def flooded(self, event: str, counts: dict, limits: dict[str, list[float]]) -> None:
+        """The page's socket kept sending faster than its limits and is being disconnected:
+        recorded as ``client_flood`` (``event``: the one that tipped it; ``counts``: what the
+        socket's limiter counted; ``limits``: the exceeded ones as ``[per_second, burst]``),
+        and the witness ends as ``aborted: client_abuse``."""
+        self.record(TimelineEvent.CLIENT_FLOOD, {"event": event, **counts, "limits": limits})
+        self.dispatch(sm.Abort("client_abuse"))
 
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
@@ -441,13 +461,19 @@ class WitnessRunner:
         self._start_timer("prompt", timeout, sm.PromptTimeout(effect.seq))
 
     def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
+        """Judge the window (on a worker), write what the judge heard, settle the step."""
         step = self.plan[effect.index]
         try:
-            outcome, detail = self.judge.judge(step, window, effect.seq, effect.attempt)
+            judged = self.judge.judge(step, window, effect.seq, effect.attempt)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
-            outcome, detail = StepOutcome.FLAG, {"error": type(exc).__name__}
-        self.dispatch(sm.StepResult(effect.seq, outcome, {"window": list(window), **detail}))
+            judged = Judgement(StepOutcome.FLAG, {"error": type(exc).__name__})
+        if judged.answer is not None:
+            self.record(TimelineEvent.ANSWER_RECOGNISED, judged.answer)
+        if judged.shown is not None:
+            self.emit(ServerEvent.RECOGNISED, judged.shown)
+        self.dispatch(sm.StepResult(effect.seq, judged.outcome,
+                                    {"window": list(window), **judged.detail}))
 
     def _start_timer(self, name: str, seconds: float, event: sm.Event) -> None:
         with self._lock:
