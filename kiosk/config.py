@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -88,7 +89,12 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite file inside data_dir
     flows_dir: Path = SHIPPED_FLOWS_DIR  # the sample flows the package ships
     default_flow: str = "securities_account_opening"
-    secret_key: str = ""  # Flask session secret; generated into data_dir when empty
+    # Flask session secret. Empty: generated once, into data_dir (one node) or into the
+    # database (shared_state), so every node of an installation has the same one.
+    secret_key: str = ""
+    # With shared_state the evidence signing keys live in the database (kiosk.evidence.keys_db);
+    # the current private key is encrypted with this, when set (the same on every node).
+    evidence_key_passphrase: str = ""
     # back-office keys for POST /api/sessions
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False  # the /demo page creates sessions for a sample applicant
@@ -109,6 +115,16 @@ class Settings(BaseSettings):
     witness_expected_seconds: float = Field(default=180.0, gt=0)  # for the wait estimate
     node_heartbeat_seconds: float = Field(default=3.0, gt=0)
     node_ttl_seconds: float = Field(default=10.0, gt=0)  # a silent node drops out after this
+
+    # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
+    # Socket.IO connection holds a thread, so the worker runs socket_max_connections + this
+    # many threads: the rest answer HTTP (API, pages, the console) while every socket is open.
+    serve_thread_headroom: int = Field(default=32, ge=4, le=1000)
+    # SIGTERM: the node drains (no new witnesses, /api/ready 503), lets live witnesses finish
+    # for up to drain_grace_seconds, then ends the rest as aborted: server_shutdown and seals
+    # them within drain_finalise_seconds; the process manager must wait for the sum.
+    drain_grace_seconds: float = Field(default=300.0, ge=0)
+    drain_finalise_seconds: float = Field(default=60.0, gt=0)
 
     link_ttl_seconds: int = 30 * 60
     heartbeat_timeout_seconds: float = 10.0
@@ -157,6 +173,10 @@ class Settings(BaseSettings):
     speech_preload: bool = True  # start the recognisers (Whisper worker process) with the server
     liveness: bool = True  # watch the face; off only for benchmarks of the media path
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
+    # Frames a second the face analysis looks at while no liveness action is being watched
+    # (during actions: every frame it keeps up with); 0 = every frame. Fewer frames outside
+    # actions leave more cores for more witnesses (docs/operations.md, *Capacity*).
+    analysis_fps_idle: float = Field(default=8.0, ge=0, le=60)
     # /kiosk may create a witness for the next walk-in (sample applicant)
     kiosk_self_start: bool = False
     kiosk_reset_seconds: float = 15.0  # kiosk: the end screen stays this long, then the page resets
@@ -223,6 +243,17 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kiosk.sqlite3'}"
+
+    @property
+    def shared_state(self) -> bool:
+        """Several nodes may run this installation (``redis_url`` set, or a database other
+        than SQLite): secrets and signing keys come from the database, not per-node files."""
+        return bool(self.redis_url) or not self.db_url.startswith("sqlite")
+
+    @property
+    def effective_node_id(self) -> str:
+        """``node_id`` when set, else ``<hostname>:<port>`` (one node process per port)."""
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -30,21 +30,58 @@ def recorded_end(events: list[dict], meta: dict) -> tuple[str, str, bool] | None
     return None
 
 
+def owner_lost(services, owner: str | None) -> bool | None:
+    """Whether sessions owned by node ``owner`` are this node's to recover.
+
+    None: they are this node's own (its id, no owner recorded, or a single node: without
+    Redis every session in the database is this node's, as before several nodes existed).
+    True: the owner's lease (its registration in Redis, ``node_ttl_seconds``) has expired, so
+    the node is gone. False: the owner is alive, or Redis cannot say (never guess a node
+    dead)."""
+    if services.cluster is None or owner is None or owner == services.node_id:
+        return None
+    from kiosk.cluster import SharedStateError  # the redis client: only for several nodes
+
+    try:
+        return services.cluster.registry.node(owner) is None
+    except SharedStateError as exc:
+        log.error("recovery: cannot read the node registry, so no other node's session is "
+                  "touched: %s", exc)
+        return False
+
+
 def recover_interrupted(services) -> list[str]:
-    """Finalise every session that was live when the server died; returns their ids.
+    """Finalise every session of this node that was live when it died; returns their ids.
+
+    Which sessions are this node's: see ``owner_lost``. A live session of a node whose lease
+    expired is claimed (one node wins: ``SessionStore.claim``) and ended as ``aborted:
+    node_lost`` when its folder is visible here (shared storage); when it is not (each node
+    its own disk), only its row is ended ``node_lost``, and the owner seals it when it
+    starts again. Sessions of live nodes are never touched.
 
     The partial recording is remuxed into a playable file (everything up to the last flushed
     cluster, about 1-2 s before the kill) and the session is sealed as recovered. Its end is
     the one it recorded, if it had ended (e.g. ``aborted: storage_full`` when the disk filled
     and its database row could not be written); otherwise the timeline gets an ``aborted``
-    event with reason ``server_restart``. A session whose files cannot be written now (the
-    disk is still full) is left for the next start.
+    event with reason ``server_restart`` (``node_lost`` for another node's). A session whose
+    files cannot be written now (the disk is still full) is left for the next start.
     """
     recovered = []
     for row in services.store.interrupted():
+        lost = owner_lost(services, row.node_id)
+        if lost is False:
+            continue
+        reason = "server_restart"
+        if lost:
+            reason = "node_lost"
+            if not services.store.session_dir(row.id).is_dir():
+                _end_elsewhere(services, row)
+                continue
+            if not services.store.claim(row.id, row.node_id, services.node_id):
+                continue  # another node recovers it
         with session_context(row.id):
             try:
-                _recover(services, row)
+                _recover(services, row, ("aborted", reason))
             except Exception as exc:
                 if not is_disk_full(exc):
                     raise
@@ -53,11 +90,48 @@ def recover_interrupted(services) -> list[str]:
                 continue
             recovered.append(row.id)
     for row in services.store.unsealed():
+        if not _ours_to_seal(services, row):
+            continue
+        with session_context(row.id):
+            if row.end_reason == "node_lost" and not _end_recorded(services, row):
+                # Ended by another node while this one was down (node_lost): write that end
+                # into the folder before sealing it.
+                _recover(services, row, (row.state, row.end_reason or "unknown"))
         services.seal(row.id)
     return recovered
 
 
-def _recover(services, row) -> None:
+def _ours_to_seal(services, row) -> bool:
+    """An unsealed, ended session this node may seal: its own (or a lost node's, claimed
+    first), with its folder here."""
+    if not services.store.session_dir(row.id).is_dir():
+        return False
+    lost = owner_lost(services, row.node_id)
+    if lost is None:
+        return True
+    return bool(lost) and services.store.claim(row.id, row.node_id, services.node_id)
+
+
+def _end_recorded(services, row) -> bool:
+    folder = services.store.session_dir(row.id)
+    meta_path = folder / "session.json"
+    meta = (json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {})
+    return recorded_end(read_timeline(folder / "timeline.jsonl"), meta) is not None
+
+
+def _end_elsewhere(services, row) -> None:
+    """A lost node's live session whose files are on that node's disk: end its row as
+    ``aborted: node_lost`` (it is live nowhere) and leave the folder and the seal to the
+    owner's next start."""
+    with session_context(row.id):
+        services.store.end(row.id, "aborted", "node_lost", recovered=True)
+        log.warning("a session of lost node %s ended as node_lost; its files are on that "
+                    "node, which seals it when it starts again", row.node_id)
+
+
+def _recover(services, row, default_end: tuple[str, str]) -> None:
+    """Write the end of ``row`` into its folder and row: the end it recorded, else
+    ``default_end`` ``(state, reason)``."""
     folder = services.store.session_dir(row.id)
     folder.mkdir(parents=True, exist_ok=True)
     events = read_timeline(folder / "timeline.jsonl")
@@ -69,7 +143,7 @@ def _recover(services, row) -> None:
             else {"id": row.id})
     ended = recorded_end(events, meta)
     if ended is None:
-        state, reason, on_timeline = "aborted", "server_restart", False
+        (state, reason), on_timeline = default_end, False
     else:
         state, reason, on_timeline = ended
     # The old media clock died with the process: stamp recovery at the last known time.
@@ -93,7 +167,7 @@ def _recover(services, row) -> None:
     finally:
         timeline.close()
     if ended is None:
-        log.warning("recovered a session interrupted by a server stop")
+        log.warning("recovered a session interrupted by a server stop (%s: %s)", state, reason)
     else:
         log.warning("recovered a session that had ended (%s: %s) but was not stored as ended",
                     state, reason)

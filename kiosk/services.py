@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from kiosk.config import Settings
-from kiosk.evidence.keys import EvidenceKeys
+from kiosk.evidence.keys import SigningKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.service import EvidenceSealer
 from kiosk.flows import FlowLibrary
@@ -170,7 +170,13 @@ class KioskServices:
     cluster: Cluster | None = None
 
     @property
-    def evidence_keys(self) -> EvidenceKeys:
+    def node_id(self) -> str:
+        """This node process's id (``Settings.effective_node_id``): the owner recorded on the
+        sessions it runs."""
+        return self.settings.effective_node_id
+
+    @property
+    def evidence_keys(self) -> SigningKeys:
         return self.sealer.keys
 
     @property
@@ -246,6 +252,18 @@ class KioskServices:
         self.draining.set()
         if self.cluster is not None:
             self.cluster.drain()
+
+    def finish_then_shutdown(self, grace: float, timeout: float = 30.0) -> list[str]:
+        """A graceful stop (SIGTERM under gunicorn): drain, let the live witnesses end by
+        themselves for up to ``grace`` seconds, then ``shutdown(timeout)``: the ones still
+        live end as ``aborted: server_shutdown`` and are sealed. Returns their session ids."""
+        self.drain()
+        deadline = time.monotonic() + grace
+        for runner in self.live():  # no witness joins while draining: the set only shrinks
+            runner.finalised.wait(max(0.0, deadline - time.monotonic()))
+        left = [r.id for r in self.live()]
+        self.shutdown(timeout)
+        return left
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Drain, end every live session as aborted (server_shutdown), wait for its

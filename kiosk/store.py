@@ -76,6 +76,8 @@ class WitnessRow(Base):
     recovered: Mapped[bool] = mapped_column(Boolean, default=False)
     sealed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     package_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The node process running the witness (Settings.effective_node_id), set at join.
+    node_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
 
     @property
     def applicant(self) -> dict:
@@ -280,15 +282,16 @@ class SessionStore:
             raise LinkError("link_expired", "this link has expired")
         return row
 
-    def consume(self, token: str | None) -> WitnessRow:
-        """Atomically mark a link used; only one caller can ever win."""
+    def consume(self, token: str | None, node_id: str | None = None) -> WitnessRow:
+        """Atomically mark a link used, by the node ``node_id`` (recorded as the session's
+        owner, for recovery); only one caller can ever win."""
         row = self.by_token(token)
         with self.db() as db, db.begin():
             res = db.execute(
                 update(WitnessRow)
                 .where(WitnessRow.id == row.id, WitnessRow.joined_at.is_(None),
                        WitnessRow.state == "created")
-                .values(joined_at=utcnow(), state="active")
+                .values(joined_at=utcnow(), state="active", node_id=node_id)
             )
             assert isinstance(res, CursorResult)  # an UPDATE executes to a CursorResult
             if res.rowcount != 1:
@@ -309,6 +312,19 @@ class SessionStore:
         """Sessions that were live when the server last stopped without ending them."""
         with self.db() as db:
             return list(db.scalars(select(WitnessRow).where(WitnessRow.state == "active")))
+
+    def claim(self, session_id: str, owner: str | None, node_id: str) -> bool:
+        """Make ``node_id`` the owner of an unsealed session still owned by ``owner`` (a node
+        whose lease expired); False when another node claimed it first or it was sealed."""
+        with self.db() as db, db.begin():
+            owned = (WitnessRow.node_id.is_(None) if owner is None
+                     else WitnessRow.node_id == owner)
+            res = db.execute(update(WitnessRow)
+                             .where(WitnessRow.id == session_id, owned,
+                                    WitnessRow.sealed_at.is_(None))
+                             .values(node_id=node_id))
+            assert isinstance(res, CursorResult)
+            return res.rowcount == 1
 
     def unsealed(self) -> list[WitnessRow]:
         with self.db() as db:

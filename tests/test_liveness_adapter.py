@@ -166,3 +166,47 @@ def test_face_observer_keeps_only_the_latest_frame(tmp_path):
     assert report["performance"]["frames_analysed"] == len(signals)
     assert (tmp_path / "checks" / "liveness.json").is_file()
     assert threading.active_count() < 50
+
+
+def test_outside_actions_the_observer_analyses_at_most_idle_fps_and_every_frame_during_them(
+        tmp_path):
+    """analysis_fps_idle: fewer frames while nothing is being watched (capacity), every frame
+    while a liveness action is (a blink lasts 100-300 ms)."""
+    import av
+
+    from kiosk.liveness.observer import FaceObserver, FaceReports
+    from kiosk.session import PlannedStep
+
+    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240), seconds=3.0)))
+    noop = lambda *a: None  # noqa: E731  # every report is ignored here
+    reports = FaceReports(sample=noop, hint=noop, challenge_due=noop, challenge_judged=noop,
+                          all_judged=noop, unavailable=noop, id_photo_unusable=noop,
+                          report=noop)
+    observer = FaceObserver("0123456789abcdef", tmp_path, lambda: frames[-1][0], reports,
+                            idle_fps=5.0)
+
+    def feed(part):
+        for t, rgb in part:
+            observer.submit(av.VideoFrame.from_ndarray(rgb, format="rgb24"), t)
+            while True:  # one at a time: nothing is dropped for want of time
+                with observer._cond:
+                    if observer._pending is None:
+                        break
+                time.sleep(0.005)
+
+    idle, watched = frames[:30], frames[30:]
+    feed(idle)
+    time.sleep(0.2)
+    analysed_idle = observer.received - observer.skipped_idle
+    span = idle[-1][0] - idle[0][0]
+    assert observer.skipped_idle > 0 and observer.dropped == 0
+    assert analysed_idle <= 5.0 * span + 1.5, (analysed_idle, span)
+    step = PlannedStep(id="act", kind="challenge", text="Blink", title="Blink", seconds=10,
+                       challenges=("blink",))
+    observer.start_challenges(1, step, watched[0][0])
+    skipped_before = observer.skipped_idle
+    feed(watched)
+    assert observer.skipped_idle == skipped_before  # every frame of the action was analysed
+    report = observer.finish(timeout=300)
+    assert report["performance"]["frames_skipped_idle"] == skipped_before
+    assert report["performance"]["frames_analysed"] == len(frames) - skipped_before

@@ -33,6 +33,7 @@ from kiosk.timeline import verify_chain
 from tests.databases import both_databases
 from tests.test_flow_versions import QUICK
 
+HEAD = migrations.HEAD
 T0 = dt.datetime(2026, 11, 24, 9, 0, 0)
 TAKES_PER_NODE = 50
 
@@ -99,6 +100,8 @@ def test_an_sqlite_database_made_before_migrations_is_adopted(tmp_path):
         "witness_sessions", "review_users")])
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE review_users DROP COLUMN session_generation"))
+        conn.execute(text("DROP INDEX ix_witness_sessions_node_id"))  # revision 0003's
+        conn.execute(text("ALTER TABLE witness_sessions DROP COLUMN node_id"))
         conn.execute(text(
             "INSERT INTO witness_sessions (id, token_hash, created_at, expires_at, state, "
             "flow_id, flow_version, flow_hash, locale, applicant_json, recovered) VALUES "
@@ -117,20 +120,20 @@ def test_a_postgresql_node_refuses_an_unmigrated_database_until_kiosk_db_upgrade
     try:
         url = postgres_server.url(name)
         with pytest.raises(ConfigError, match=r"is empty or made before schema migrations; "
-                           r"this version needs revision 0002: run `kiosk db upgrade` once"):
+                           rf"this version needs revision {HEAD}: run `kiosk db upgrade` once"):
             SessionStore(url, tmp_path / "sessions")
         monkeypatch.setenv("KIOSK_DATABASE_URL", url)
         monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
         runner = CliRunner()
         res = runner.invoke(kiosk_cli, ["db", "current"])
-        assert res.exit_code == 1 and "revision none; this version needs 0002" in res.output
+        assert res.exit_code == 1 and f"revision none; this version needs {HEAD}" in res.output
         res = runner.invoke(kiosk_cli, ["db", "upgrade"])
         assert res.exit_code == 0, res.output
-        assert f"/{name}: revision none -> 0002" in res.output
+        assert f"/{name}: revision none -> {HEAD}" in res.output
         res = runner.invoke(kiosk_cli, ["db", "upgrade"])
-        assert res.exit_code == 0 and "already at revision 0002" in res.output
+        assert res.exit_code == 0 and f"already at revision {HEAD}" in res.output
         res = runner.invoke(kiosk_cli, ["db", "current"])
-        assert res.exit_code == 0 and "revision 0002 (head)" in res.output
+        assert res.exit_code == 0 and f"revision {HEAD} (head)" in res.output
         store = SessionStore(url, tmp_path / "sessions")
         assert migrations.schema_differences(store.engine) == []
         store.engine.dispose()

@@ -16,7 +16,6 @@ start.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def default_node_id(settings: Settings) -> str:
     """``node_id`` when set, else ``<hostname>:<port>`` (one node process per port)."""
-    return settings.node_id or f"{socket.gethostname()}:{settings.port}"
+    return settings.effective_node_id
 
 
 class Cluster:

@@ -43,12 +43,35 @@ def _ledger(ledger_path: str | None) -> Ledger:
     return open_ledger(settings.db_url, EvidencePaths.under(settings.data_dir).ledger)
 
 
+def _shared_keyring() -> dict | None:
+    """With several nodes (``Settings.shared_state``) the installation's keyring from its
+    database (kiosk.evidence.keys_db); None for one node (its keys folder)."""
+    from kiosk.config import load_settings
+
+    settings = load_settings()
+    if not settings.shared_state:
+        return None
+    from sqlalchemy import create_engine
+
+    from kiosk.evidence.keys_db import DbEvidenceKeys
+
+    engine = create_engine(settings.db_url)
+    try:
+        return DbEvidenceKeys(engine).keyring()
+    finally:
+        engine.dispose()
+
+
 def _trusted(pubkeys: tuple[str, ...], keys_dir: str | None) -> dict:
-    """Given PEMs, plus the installation's keyring (read only: nothing is created)."""
+    """Given PEMs, plus the installation's keyring (read only: nothing is created): the
+    shared one in the database with several nodes, else its keys folder."""
     ring: dict = {}
     kdir = Path(keys_dir) if keys_dir else (None if pubkeys else _paths().keys_dir)
     try:
-        if kdir is not None:
+        shared = _shared_keyring() if kdir is not None and not keys_dir else None
+        if shared is not None:
+            ring.update(shared)
+        elif kdir is not None:
             ring.update(EvidenceKeys(kdir).keyring())
         ring.update(load_public_keys(pubkeys))
     except KioskError as exc:

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -67,6 +68,28 @@ def verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes
         return False
 
 
+
+
+class SigningKeys(Protocol):
+    """What signing and verifying need of an installation's keys: ``EvidenceKeys`` (one
+    node's files) or ``kiosk.evidence.keys_db.DbEvidenceKeys`` (the shared database)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+    def public_key(self) -> Ed25519PublicKey: ...
+
+    def public_pem(self) -> bytes: ...
+
+    def keyring(self) -> dict[str, Ed25519PublicKey]: ...
+
+    def ensure(self) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def rotate(self) -> str: ...
 
 
 class EvidenceKeys:
@@ -134,6 +157,9 @@ class EvidenceKeys:
             return json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise EvidenceError(f"{path}: not valid JSON ({exc})") from exc
+
+    def refresh(self) -> None:
+        """Nothing to follow: one node's files change only through this object."""
 
     def rotate(self) -> str:
         """Make a new current key; the old public key stays in the keyring. Returns the new id."""

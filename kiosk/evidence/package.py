@@ -50,7 +50,7 @@ import bagit
 
 from kiosk.atomic_files import DIR_MODE, FILE_MODE, make_private_dir
 from kiosk.errors import ConfigError, EvidenceError
-from kiosk.evidence.keys import EvidenceKeys
+from kiosk.evidence.keys import EvidenceKeys, SigningKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.report import build_report, render_summary_html, summarize_check
 from kiosk.evidence.storage import EvidenceStorage, check_package_id
@@ -232,7 +232,7 @@ def _timeline_bytes(path: Path) -> tuple[bytes, list[dict], int]:
     return kept, events, max(0, len(raw) - len(kept))
 
 
-def seal_package(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, *,
+def seal_package(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, *,
                  mask: str = "keep_last4", tsa_url: str | None = None, recovered: bool = False,
                  precomputed: dict[str, str] | None = None,
                  storage: EvidenceStorage | None = None,
@@ -267,7 +267,7 @@ def seal_package(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: L
                      include_id_photo=include_id_photo, t0=t0)
 
 
-def _seal(session_dir: Path, out_dir: Path, keys: EvidenceKeys, ledger: Ledger, session: dict,
+def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, session: dict,
           package_id: str, *, mask: str, recovered: bool, precomputed: dict[str, str],
           storage, include_id_photo: bool, t0: float) -> SealResult:
     bag_dir = out_dir / package_id

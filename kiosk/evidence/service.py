@@ -6,7 +6,8 @@ import logging
 import threading
 from pathlib import Path
 
-from kiosk.evidence.keys import EvidenceKeys
+from kiosk.evidence.keys import EvidenceKeys, SigningKeys
+from kiosk.evidence.keys_db import DbEvidenceKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.ledger_db import open_ledger
 from kiosk.evidence.package import seal_package
@@ -34,7 +35,11 @@ class EvidenceSealer:
         keys_dir, ledger_path, self.out_dir = evidence_paths(settings)
         self.settings = settings
         self.store = store
-        self.keys = EvidenceKeys(keys_dir)
+        # Several nodes: one keyring in the shared database (kiosk.evidence.keys_db), seeded
+        # with this node's old public keys; one node: the files under keys_dir.
+        self.keys: SigningKeys = (
+            DbEvidenceKeys(store.engine, settings.evidence_key_passphrase, import_dir=keys_dir)
+            if settings.shared_state else EvidenceKeys(keys_dir))
         self.keys.ensure()
         # PostgreSQL: the evidence_ledger table, shared by every node (kiosk.evidence.ledger_db).
         self.ledger: Ledger = open_ledger(settings.db_url, ledger_path, keys=self.keys,
@@ -48,6 +53,7 @@ class EvidenceSealer:
             if (row is None or row.sealed_at is not None
                     or row.state not in ("finished", "aborted", "failed")):
                 return
+            self.keys.refresh()  # a rotation made by another node signs from now on
             result = seal_package(store.session_dir(session_id), self.out_dir, self.keys,
                                   self.ledger, mask=self.settings.id_mask,
                                   recovered=row.recovered)

@@ -153,11 +153,16 @@ class FaceObserver:
     """One investor's face, watched off the loop (one landmarker per observer thread)."""
 
     def __init__(self, session_id: str, folder: Path, now: Callable[[], float],
-                 reports: FaceReports, model_path: Path | None = None):
+                 reports: FaceReports, model_path: Path | None = None, idle_fps: float = 0.0):
         """Start watching: ``folder`` is the session's (its ID photo, its checks), ``now()``
         the media clock's time (frame latency), ``model_path`` the FaceLandmarker model
-        (None: the packaged one)."""
+        (None: the packaged one). ``idle_fps`` > 0 analyses at most that many frames a second
+        (media clock) while no liveness action is being watched; during actions every frame
+        the analyser can keep up with is analysed. 0: every frame, always."""
         self.session_id = session_id
+        self.idle_fps = idle_fps
+        self.skipped_idle = 0  # frames left unanalysed by idle_fps
+        self._last_analysed_t = float("-inf")
         self.folder = folder
         self._now = now
         self.reports = reports
@@ -214,6 +219,9 @@ class FaceObserver:
                             break
                         frame, t = self._pending
                         self._pending = None
+                    if self._idle_skip(t):
+                        continue
+                    self._last_analysed_t = t
                     try:
                         if frame.width > MAX_ANALYSIS_WIDTH:
                             h = int(frame.height * MAX_ANALYSIS_WIDTH / frame.width) // 2 * 2
@@ -235,6 +243,22 @@ class FaceObserver:
                 analysis = fa.close()
                 analysis.dropped = self.dropped
                 self.analysis = analysis
+
+    def _idle_skip(self, t: float) -> bool:
+        """Whether to leave the frame at media time ``t`` (s) unanalysed: no action is being
+        watched and the last analysed frame is less than 1/``idle_fps`` before it. Outside
+        actions the checks are per second (one person, face present, identity once a second,
+        still second faces: calibrated at 7.5-25 fps), so fewer frames judge the same; the
+        actions need every frame (a blink lasts 100-300 ms)."""
+        if self.idle_fps <= 0:
+            return False
+        with self._lock:
+            ch = self._challenges
+            watching = ch is not None and not ch.done
+        if watching or t - self._last_analysed_t >= 1.0 / self.idle_fps - 0.005:
+            return False
+        self.skipped_idle += 1
+        return True
 
     def _id_descriptor(self, fa):
         folder = self.folder
@@ -391,6 +415,7 @@ class FaceObserver:
                 "frames_received": self.received,
                 "frames_analysed": len(a.signals),
                 "frames_dropped": self.dropped,
+                "frames_skipped_idle": self.skipped_idle,
                 "analysed_fps": round(len(a.signals) / wall, 2),
                 "latency_p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
                 "latency_p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,

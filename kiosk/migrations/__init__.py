@@ -1,7 +1,8 @@
 """Schema migrations with Alembic: the one module that imports alembic.
 
 The schema is the chain of revisions in ``versions/`` (0001: the schema as it stood before
-migrations; 0002: the evidence ledger table). Who runs them:
+migrations; 0002: the evidence ledger table; 0003: the node that runs each witness; 0004: the
+secrets the nodes share). Who runs them:
 
 - **SQLite** (the embedded default): ``SessionStore`` calls ``upgrade`` at every start, so
   ``./dev.sh serve`` needs no set-up step. A database made by an older version with
@@ -30,7 +31,7 @@ from kiosk.errors import ConfigError
 log = logging.getLogger(__name__)
 
 # The newest revision in versions/ (tests check it is the script directory's head).
-HEAD = "0002"
+HEAD = "0004"
 _HERE = Path(__file__).resolve().parent
 # Tables of revision 0001, for adopting a database made before migrations.
 _BASELINE_TABLES = ("witness_sessions", "flow_versions", "flow_drafts", "review_users",
@@ -113,6 +114,7 @@ def schema_differences(engine: Engine) -> list:
     """What differs between the database and the models (Alembic's autogenerate diff; empty
     when they match). The models must be imported (kiosk.store, kiosk.flows.versions,
     kiosk.review.models, kiosk.evidence.ledger_db)."""
+    from kiosk.evidence import keys_db  # noqa: F401  # its tables, for the compare
     from kiosk.store import Base  # the models: only a schema check needs them
 
     with engine.connect() as conn:

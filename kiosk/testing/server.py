@@ -28,9 +28,15 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One ``kiosk serve`` child process on 127.0.0.1 (start, stop, kill -9, its log)."""
+    """One ``kiosk serve`` child process on 127.0.0.1 (start, stop, kill -9, its log).
 
-    def __init__(self, data_dir: Path, flows_dir: Path, **env):
+    ``production=False`` (the default) serves with ``--dev`` (Werkzeug, one process);
+    ``production=True`` runs gunicorn as an operator does: a master and one worker in their
+    own process group, so ``kill9`` kills both (a power loss), and ``stop`` signals the master.
+    """
+
+    def __init__(self, data_dir: Path, flows_dir: Path, *, production: bool = False, **env):
+        self.production = production
         self.data_dir = data_dir
         self.flows_dir = flows_dir
         self.port = free_port()
@@ -58,8 +64,12 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve"], env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO)
+        args = [sys.executable, "-m", "kiosk.cli", "serve"]
+        if not self.production:
+            args.append("--dev")
+        self.proc = subprocess.Popen(args, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, cwd=REPO,
+                                     start_new_session=self.production)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -88,7 +98,10 @@ class ServerProcess:
 
     def kill9(self) -> None:
         assert self.proc is not None, "start() the server first"
-        self.proc.kill()
+        if self.production:  # the master and its worker, at once
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        else:
+            self.proc.kill()
         self.proc.wait()
 
     def headers(self) -> dict:

@@ -22,9 +22,15 @@ from kiosk.web import api, events, guard, pages
 log = logging.getLogger(__name__)
 
 
-def _secret_key(settings: Settings) -> str:
+def _secret_key(settings: Settings, services: KioskServices) -> str:
+    """``secret_key``; else, with several nodes, the one generated into the shared database;
+    else the one generated into this node's data_dir."""
     if settings.secret_key:
         return settings.secret_key
+    if settings.shared_state:
+        from kiosk.evidence.keys_db import shared_secret  # several nodes only
+
+        return shared_secret(services.store.engine, "flask_secret")
     path = settings.data_dir / "secret_key"
     if not path.exists():
         write_atomic(path, secrets.token_hex(32).encode("ascii"))  # 0600 from the start
@@ -41,8 +47,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         static_url_path="/static",
         template_folder="templates",
     )
+    services = build_services(settings)
     app.config.update(
-        SECRET_KEY=_secret_key(settings),
+        SECRET_KEY=_secret_key(settings, services),
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -65,7 +72,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     guard.quiet_refusals()
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
-    services = build_services(settings)
     app.extensions[EXTENSION] = services
     guard.register(app, settings)
     app.register_blueprint(api.bp)

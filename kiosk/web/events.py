@@ -151,7 +151,7 @@ def register(socketio, services: KioskServices) -> None:
                                      "retry_after_s": busy.retry_after_s})
             return None
         try:
-            row = services.store.consume(token)
+            row = services.store.consume(token, node_id=services.node_id)
         except LinkError as exc:
             services.sessions.release()
             log.info("join refused: %s", exc.code)

@@ -24,8 +24,13 @@ DEMO_ICE = {"ice_allow_loopback": True, "ice_private_networks": ["0.0.0.0/0", ":
 @click.option("--port", type=int, default=None, help="port (default 5000)")
 @click.option("--demo", is_flag=True, help="enable the /demo start page with a sample applicant")
 @click.option("--kiosk", "kiosk_mode", is_flag=True, help="branch touchscreen mode")
-def serve(config_file, host, port, demo, kiosk_mode):
-    """Serve the investor pages, the API and the WebRTC endpoint."""
+@click.option("--dev", is_flag=True,
+              help="Werkzeug's development server in this process, instead of gunicorn")
+def serve(config_file, host, port, demo, kiosk_mode, dev):
+    """Serve the investor pages, the API and the WebRTC endpoint.
+
+    By default under gunicorn with one gthread worker (kiosk.web.production); SIGTERM drains
+    the node (docs/operations.md, *Stopping a node*). ``--dev`` runs Werkzeug instead."""
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if demo:
         overrides["demo"] = True
@@ -46,11 +51,23 @@ def serve(config_file, host, port, demo, kiosk_mode):
         log.info("demo mode: no API keys configured, only /demo creates sessions")
     try:
         _preflight(settings)
-        # After the preflight: a missing espeak-ng or model is reported before the server's
-        # whole import graph (aiortc, mediapipe, ...) is loaded.
-        from kiosk.web.app import create_app
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    url = settings.base_url()
+    click.echo(f"Witness Kiosk on {url}" + (f"  — demo: {url}/" if settings.demo else ""), err=True)
+    if kiosk_mode:
+        click.echo(f"Branch kiosk page: {url}/kiosk — start the touchscreen with:\n"
+                   f"  chromium --kiosk --autoplay-policy=no-user-gesture-required {url}/kiosk\n"
+                   "(see docs/kiosk.md)", err=True)
+    if not dev:
+        from kiosk.web.production import run, serving_threads  # gunicorn: production only
 
-        app = create_app(settings)
+        log.info("serving on %s under gunicorn (1 gthread worker, %d threads)%s", url,
+                 serving_threads(settings), " (demo: open /)" if settings.demo else "")
+        run(settings, _build_app)  # the app is built in the worker, after the fork
+        return
+    try:
+        app = _build_app(settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     services = app.extensions["kiosk"]
@@ -63,15 +80,19 @@ def serve(config_file, host, port, demo, kiosk_mode):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    url = settings.base_url()
-    log.info("serving on %s%s", url, " (demo: open /)" if settings.demo else "")
-    click.echo(f"Witness Kiosk on {url}" + (f"  — demo: {url}/" if settings.demo else ""), err=True)
-    if kiosk_mode:
-        click.echo(f"Branch kiosk page: {url}/kiosk — start the touchscreen with:\n"
-                   f"  chromium --kiosk --autoplay-policy=no-user-gesture-required {url}/kiosk\n"
-                   "(see docs/kiosk.md)", err=True)
+    log.info("serving on %s with Werkzeug (--dev)%s", url,
+             " (demo: open /)" if settings.demo else "")
     socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
                  use_reloader=False, log_output=False)
+
+
+def _build_app(settings):
+    """``create_app(settings)``, imported only here: a missing espeak-ng or model is reported
+    (by the preflight) before the server's whole import graph (aiortc, mediapipe, ...) is
+    loaded, and the gunicorn master never loads it at all."""
+    from kiosk.web.app import create_app  # see the docstring: after the preflight
+
+    return create_app(settings)
 
 
 def _preflight(settings) -> None:

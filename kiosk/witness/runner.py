@@ -348,7 +348,8 @@ class WitnessRunner:
         """Start watching the face (before media flows), unless liveness is switched off."""
         if self.settings.liveness and self.face is None:
             self.face = FaceObserver(self.id, self.dir, self.clock.now, self._face_reports(),
-                                     self.settings.face_model)
+                                     self.settings.face_model,
+                                     idle_fps=self.settings.analysis_fps_idle)
         if self.settings.speech and self.voice is None:
             self.voice = VoiceObserver(self.id, self.services.recognizer)
 
