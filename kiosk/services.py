@@ -2,7 +2,8 @@
 
 Nothing is attached to it later: the evidence keys and ledger, the flow versions and the
 live sessions are all fields from the start (some of them mutable containers, each with its
-own lock). Blueprints reach it through ``current_services()``.
+own lock). Blueprints reach it through ``kiosk.context.current_services()``; this module
+does not load Flask.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from flask import current_app
 
 from kiosk.config import Settings
 from kiosk.evidence.keys import SigningKeys
@@ -42,9 +41,6 @@ if TYPE_CHECKING:
     from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
-
-# Where create_app keeps the services (``app.extensions[EXTENSION]``).
-EXTENSION = "kiosk"
 
 
 class LiveSessions:
@@ -320,10 +316,3 @@ def build_services(settings: Settings) -> KioskServices:
         recognizers=SharedRecognizer(settings),
     )
 
-
-def current_services() -> KioskServices:
-    """The services of the app handling the current request (blueprints' one accessor)."""
-    services = current_app.extensions[EXTENSION]
-    if not isinstance(services, KioskServices):
-        raise RuntimeError("the app has no kiosk services (build it with create_app)")
-    return services

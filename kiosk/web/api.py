@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kiosk.context import current_services
 from kiosk.errors import EvidenceError, FlowError, SharedStateError, StorageFull
 from kiosk.evidence.keys import public_key_pem
 from kiosk.evidence.package import check_package_id
@@ -19,7 +20,6 @@ from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
-from kiosk.services import current_services
 from kiosk.witness.admission import node_capacity
 from kiosk.witness.id_card import SIDES, read_job, record_side
 from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported

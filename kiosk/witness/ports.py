@@ -17,8 +17,8 @@ from kiosk.guide import Prompt
 from kiosk.protocol import ServerEvent
 from kiosk.session import PlannedStep
 
-if TYPE_CHECKING:  # the port names it; the runner (not the port) loads aiortc with it
-    from kiosk.media.peer import PeerSession
+if TYPE_CHECKING:
+    from kiosk.media.peer_session import PeerSession
 
 
 class Timeline(Protocol):

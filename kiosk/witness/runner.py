@@ -33,7 +33,7 @@ from kiosk.flows.model import reading_seconds
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
-from kiosk.media.peer import PeerSession
+from kiosk.media.peer_session import PeerSession
 from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
 from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
