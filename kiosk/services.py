@@ -117,6 +117,28 @@ class LiveSessions:
             return list(self._live.values())
 
 
+class Warming:
+    """The models still loading in the background (``"face"``, ``"speech"``), thread-safe:
+    the preload threads add and discard names while requests read them."""
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._names.add(name)
+
+    def discard(self, name: str) -> None:
+        with self._lock:
+            self._names.discard(name)
+
+    def names(self) -> list[str]:
+        """The names still loading, sorted (a copy: safe while a preload ends)."""
+        with self._lock:
+            return sorted(self._names)
+
+
 class SharedRecognizer:
     """The server's one speech recogniser, loaded on first use (it serialises its decoders)."""
 
@@ -159,7 +181,7 @@ class KioskServices:
     sessions: LiveSessions = field(default_factory=LiveSessions)
     # Models still loading in the background ("face", "speech"): /api/ready answers 503
     # until this is empty, so a load balancer sends no investor to a cold node.
-    warming: set[str] = field(default_factory=set)
+    warming: Warming = field(default_factory=Warming)
     draining: threading.Event = field(default_factory=threading.Event)  # set: no new witnesses
     closed: threading.Event = field(default_factory=threading.Event)
     # State shared with the other nodes in Redis (redis_url); None for a single node.

@@ -350,3 +350,15 @@ def test_a_blocked_prompt_reason_is_text_of_at_most_100_characters():
 ])
 def test_prefs_keep_only_their_valid_fields(data, changes):
     assert parse_message(PrefsMessage, data).changes() == changes
+
+
+def test_the_page_shows_a_prompt_without_audio_within_the_servers_bounds():
+    """The server sends reading_seconds within SHOWN_MIN/MAX_SECONDS and waits for it; the
+    page's own bounds (its defence against a bad value) must be the same."""
+    from kiosk.flows.model import SHOWN_MAX_SECONDS, SHOWN_MIN_SECONDS
+
+    js = (STATIC / "investor" / "guide.js").read_text(encoding="utf-8")
+    bounds = {name: float(value) for name, value in
+              re.findall(r"\bconst (READING_M(?:IN|AX)_MS) = (\d+);", js)}
+    assert bounds == {"READING_MIN_MS": SHOWN_MIN_SECONDS * 1000,
+                      "READING_MAX_MS": SHOWN_MAX_SECONDS * 1000}

@@ -10,6 +10,12 @@ import pytest
 from kiosk import session as sm
 from kiosk.config import load_settings
 from kiosk.errors import GuideError, OutOfOrder, SignallingError
+from kiosk.flows.model import (
+    SHOWN_MAX_SECONDS,
+    SHOWN_MIN_SECONDS,
+    reading_seconds,
+    shown_seconds,
+)
 from kiosk.protocol import PageEvent, ServerEvent, StepOutcome
 from kiosk.services import build_services
 from kiosk.timeline import read_timeline, verify_chain
@@ -341,3 +347,32 @@ def test_the_joined_message_is_the_runners(services):
                                                                                   [])
     assert [s["id"] for s in message["steps"]] == [s.id for s in runner.plan]
     assert set(message["steps"][0]) == {"id", "kind", "title"}
+
+
+def test_a_prompt_without_audio_is_awaited_at_the_investors_speed(services):
+    """The page shows a prompt without audio for reading_seconds / speed: at half speed the
+    server must wait twice as long, or it flags a prompt the investor is still reading."""
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page, timers = Page(), HandTimers()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-8", page,
+                           timers=timers, guide=MuteGuide(), judge=PassingJudge())
+    runner.start()
+    runner.set_prefs({"speed": 0.5})
+    runner.dispatch(sm.MediaConnected())
+    (step,) = page.wait_for(ServerEvent.STEP)
+    assert step["reading_seconds"] == shown_seconds(step["text"], "en")
+    assert timers.pending["prompt"][0] == pytest.approx(
+        step["reading_seconds"] / 0.5 + sm.PROMPT_GRACE_SECONDS)
+    runner.dispatch(sm.Cancel())
+    assert runner.finalised.wait(WAIT)
+
+
+def test_the_page_is_sent_a_reading_time_within_its_bounds():
+    assert shown_seconds("Hi.", "en") == SHOWN_MIN_SECONDS
+    assert reading_seconds("word " * 200, "en") > SHOWN_MAX_SECONDS
+    assert shown_seconds("word " * 200, "en") == SHOWN_MAX_SECONDS
+    assert shown_seconds("您好，请确认您已阅读风险揭示书。", "zh-CN") == round(
+        reading_seconds("您好，请确认您已阅读风险揭示书。", "zh-CN"), 1)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full
 from kiosk.errors import GuideError, OutOfOrder, SignallingError
-from kiosk.flows.model import reading_seconds
+from kiosk.flows.model import shown_seconds
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
@@ -430,9 +430,11 @@ class WitnessRunner:
         if effect.attempt:
             text, spoken = retry_prompt(text, spoken, self.locale)
         prompt_msg = None
-        # How long the subtitle takes to read (kiosk.flows.model.reading_seconds): the page
-        # shows a prompt without audio this long.
-        reading = round(reading_seconds(text, self.locale), 1)
+        # How long the page shows a prompt without audio (kiosk.flows.model.shown_seconds).
+        reading = shown_seconds(text, self.locale)
+        # The page plays the prompt (or shows it) at the investor's speed: slower takes longer.
+        speed = self.prefs.get("speed")
+        pace = min(1.0, speed) if isinstance(speed, int | float) and speed > 0 else 1.0
         try:
             prompt = self.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
@@ -444,11 +446,11 @@ class WitnessRunner:
                 "sha256": prompt.sha256,
                 "duration": round(prompt.duration, 3),
             }
-            timeout = prompt.duration + sm.PROMPT_GRACE_SECONDS
+            timeout = prompt.duration / pace + sm.PROMPT_GRACE_SECONDS
         except GuideError as exc:
             self.record(TimelineEvent.GUIDE_DEGRADED, {"step": step.id, "error": str(exc)[:200]})
             # The investor reads the subtitle instead, for as long as the page shows it.
-            timeout = reading + sm.PROMPT_GRACE_SECONDS
+            timeout = reading / pace + sm.PROMPT_GRACE_SECONDS
         self._prompts[effect.seq] = {"step": step.id, "sha256": prompt_msg and prompt_msg["sha256"]}
         self.record(TimelineEvent.PROMPT_SENT, {"step": step.id, "seq": effect.seq, "text": text,
                                     "sha256": prompt_msg and prompt_msg["sha256"],
