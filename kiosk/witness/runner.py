@@ -34,6 +34,7 @@ from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
 from kiosk.media.peer_session import PeerSession
+from kiosk.media.turn import ice_servers_for
 from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
 from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
@@ -161,12 +162,14 @@ class WitnessRunner:
 
     def joined_message(self) -> dict:
         """The page's ``joined`` message: ``{session_id, locale, steps: [{id, kind, title}],
-        ice_servers}`` (the configured ICE servers, as the browser's RTCIceServer)."""
+        ice_servers}`` (as the browser's RTCIceServer: the configured ones and, with
+        ``turn_urls``, a TURN entry with this session's credentials; kiosk.media.turn)."""
         return {
             "session_id": self.id,
             "locale": self.locale,
             "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in self.plan],
-            "ice_servers": [s.model_dump(exclude_none=True) for s in self.settings.ice_servers],
+            "ice_servers": [s.model_dump(exclude_none=True)
+                            for s in ice_servers_for(self.settings, self.id)],
         }
 
     def dispatch(self, event: sm.Event) -> None:
