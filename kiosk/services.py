@@ -2,7 +2,8 @@
 
 Nothing is attached to it later: the evidence keys and ledger, the flow versions and the
 live sessions are all fields from the start (some of them mutable containers, each with its
-own lock). Blueprints reach it through ``current_services()``.
+own lock). Blueprints reach it through ``kiosk.context.current_services()``; this module
+does not load Flask.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from flask import current_app
 
 from kiosk.config import Settings
 from kiosk.evidence.keys import SigningKeys
@@ -46,9 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Where create_app keeps the services (``app.extensions[EXTENSION]``).
-EXTENSION = "kiosk"
-
 
 class LiveSessions:
     """The witnesses running now, by session id and by Socket.IO sid (thread-safe)."""
@@ -58,7 +54,23 @@ class LiveSessions:
         self._by_sid: dict[str, str] = {}
         self._started: dict[str, float] = {}  # session id -> time.monotonic() at register
         self._reserved = 0  # places promised to joins that have not registered yet
+        self._joining: set[str] = set()  # sids whose join is under way (claim / unclaim)
         self._lock = threading.Lock()
+
+    def claim(self, sid: str) -> bool:
+        """Start a join on socket ``sid``: False when that socket has a witness or a join
+        under way (each socket event runs on its own thread, so two joins can come together;
+        the check and the claim are one step). ``unclaim`` ends the claim (``register`` has
+        taken over by then, or the join failed)."""
+        with self._lock:
+            if sid in self._by_sid or sid in self._joining:
+                return False
+            self._joining.add(sid)
+            return True
+
+    def unclaim(self, sid: str) -> None:
+        with self._lock:
+            self._joining.discard(sid)
 
     def reserve(self, capacity: int) -> bool:
         """Promise a place to a join if fewer than ``capacity`` witnesses are live or
@@ -75,7 +87,10 @@ class LiveSessions:
             self._reserved = max(0, self._reserved - 1)
 
     def register(self, runner: WitnessRunner, *, reserved: bool = False) -> None:
+        """Add a live witness. ValueError when its socket already has another one."""
         with self._lock:
+            if self._by_sid.get(runner.sid, runner.id) != runner.id:
+                raise ValueError("this socket already has a live witness")
             self._live[runner.id] = runner
             self._by_sid[runner.sid] = runner.id
             self._started[runner.id] = time.monotonic()
@@ -103,6 +118,28 @@ class LiveSessions:
     def all(self) -> list[WitnessRunner]:
         with self._lock:
             return list(self._live.values())
+
+
+class Warming:
+    """The models still loading in the background (``"face"``, ``"speech"``), thread-safe:
+    the preload threads add and discard names while requests read them."""
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._names.add(name)
+
+    def discard(self, name: str) -> None:
+        with self._lock:
+            self._names.discard(name)
+
+    def names(self) -> list[str]:
+        """The names still loading, sorted (a copy: safe while a preload ends)."""
+        with self._lock:
+            return sorted(self._names)
 
 
 class SharedRecognizer:
@@ -147,7 +184,7 @@ class KioskServices:
     sessions: LiveSessions = field(default_factory=LiveSessions)
     # Models still loading in the background ("face", "speech"): /api/ready answers 503
     # until this is empty, so a load balancer sends no investor to a cold node.
-    warming: set[str] = field(default_factory=set)
+    warming: Warming = field(default_factory=Warming)
     draining: threading.Event = field(default_factory=threading.Event)  # set: no new witnesses
     closed: threading.Event = field(default_factory=threading.Event)
     # State shared with the other nodes in Redis (redis_url); None for a single node.
@@ -311,10 +348,3 @@ def build_services(settings: Settings) -> KioskServices:
         recognizers=SharedRecognizer(settings),
     )
 
-
-def current_services() -> KioskServices:
-    """The services of the app handling the current request (blueprints' one accessor)."""
-    services = current_app.extensions[EXTENSION]
-    if not isinstance(services, KioskServices):
-        raise RuntimeError("the app has no kiosk services (build it with create_app)")
-    return services

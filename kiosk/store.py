@@ -41,12 +41,14 @@ from kiosk.atomic_files import (
     write_atomic,
 )
 from kiosk.errors import LinkError, StorageFull
+from kiosk.session import TERMINAL
 from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
 LIVE_STATES = ("created", "active")
-TERMINAL_STATES = ("finished", "aborted", "failed")
+# The ended states are the state machine's terminal phases (kiosk.session.TERMINAL).
+TERMINAL_STATES = tuple(sorted(TERMINAL))
 
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kiosk.media.recorder import probe_recording
+from kiosk.media.remux import probe_recording
 from kiosk.timeline import read_timeline
 from tests.browser import browser, phase, start_witness, wait_phase, watch
 from tests.test_witness_e2e import QUICK_STEPS, check_timeline_in_order, decoded_barcodes

@@ -17,23 +17,10 @@ from kiosk.witness.judge import judge_answer
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
 
-class Controller:
-    """The parts of a WitnessRunner that judge_answer uses (``JudgedWitness``), with a real
-    recogniser."""
-
-    def __init__(self, show: bool, pcm: np.ndarray, recognizer, locale: str = "en"):
-        self.flow = SimpleNamespace(show_recognised_words=show)
-        self.locale = locale
-        self.voice = SimpleNamespace(window=lambda a, b: pcm, stop_listening=lambda: None,
-                                     heard_early=lambda t0, spans: None)
-        self.services = SimpleNamespace(recognizer=lambda: recognizer)
-        self.emitted, self.recorded = [], []
-
-    def emit(self, kind, data):
-        self.emitted.append((kind, data))
-
-    def record(self, kind, data):
-        self.recorded.append((kind, data))
+def voice_hearing(pcm: np.ndarray):
+    """A VoiceObserver whose answer window holds ``pcm``."""
+    return SimpleNamespace(window=lambda a, b: pcm, stop_listening=lambda: None,
+                           heard_early=lambda t0, spans: None)
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +35,14 @@ def test_recognised_words_reach_the_page_only_when_the_flow_allows(show, yes_pcm
 
     step = PlannedStep(id="consent", kind="question", text="Do you agree?", title="Consent",
                        answer_seconds=5, retries=1, expect="affirm")
-    c = Controller(show, yes_pcm, default_recognizer())
-    outcome, detail = judge_answer(c, step, (10.0, 13.0))
-    assert outcome == "pass" and "understand" in detail["transcript"]
-    (kind, data), = c.emitted
-    assert kind == "recognised" and data["outcome"] == "pass" and data["intent"] == "affirm"
+    judged = judge_answer(voice_hearing(yes_pcm), default_recognizer(), "en", show, step,
+                          (10.0, 13.0))
+    assert judged.outcome == "pass" and "understand" in judged.detail["transcript"]
+    data = judged.shown  # the page's `recognised` message (the runner sends it)
+    assert data["outcome"] == "pass" and data["intent"] == "affirm"
     assert ("understand" in data["text"]) is show and (data["text"] == "") is not show
     # The evidence keeps the transcript whatever the page is shown.
-    (rkind, rdata), = c.recorded
-    assert rkind == "answer_recognised" and "understand" in rdata["text"]
+    assert judged.answer["decision"] == "agree" and "understand" in judged.answer["text"]
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +57,10 @@ def test_the_page_is_never_shown_words_that_were_not_made_out(mumble_pcm):
 
     step = PlannedStep(id="consent", kind="question", text="您是否自愿？", title="Consent",
                        answer_seconds=5, retries=1, expect="affirm", answer="是的，我自愿")
-    c = Controller(True, mumble_pcm, default_recognizer(), "zh-CN")
-    outcome, detail = judge_answer(c, step, (10.0, 13.0))
-    assert outcome == "retry"
-    (kind, data), = c.emitted
+    judged = judge_answer(voice_hearing(mumble_pcm), default_recognizer(), "zh-CN", True, step,
+                          (10.0, 13.0))
+    assert judged.outcome == "retry"
+    data = judged.shown
     assert data["text"] == "" and data["outcome"] == "retry", data
 
 
@@ -85,8 +71,8 @@ def test_mandarin_words_are_shown_in_characters(tmp_path):
     pcm = pcm_from_file(tv.say_to_file(voice, "是的，我自愿", tmp_path))
     step = PlannedStep(id="consent", kind="question", text="您是否自愿？", title="Consent",
                        answer_seconds=5, retries=1, expect="affirm", answer="是的，我自愿")
-    c = Controller(True, pcm, default_recognizer(), "zh-CN")
-    outcome, _ = judge_answer(c, step, (10.0, 13.0))
-    (kind, data), = c.emitted
-    assert outcome == "pass" and "自愿" in data["text"], data
+    judged = judge_answer(voice_hearing(pcm), default_recognizer(), "zh-CN", True, step,
+                          (10.0, 13.0))
+    data = judged.shown
+    assert judged.outcome == "pass" and "自愿" in data["text"], data
     assert not any(ch.isascii() and ch.isalpha() for ch in data["text"]), data

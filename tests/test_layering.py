@@ -246,8 +246,8 @@ def test_the_eval_command_loads_no_pydantic():
 # the timeline report through callbacks: none of them may load the runner, the services or
 # the web layer, not even from inside a function.
 BELOW_THE_RUNNER = ("kiosk.session", "kiosk.protocol", "kiosk.liveness.observer",
-                    "kiosk.speech.observer", "kiosk.media.peer", "kiosk.media.loop",
-                    "kiosk.timeline")
+                    "kiosk.speech.observer", "kiosk.media.peer", "kiosk.media.peer_session",
+                    "kiosk.media.loop", "kiosk.media.remux", "kiosk.timeline")
 ABOVE = ("kiosk.witness", "kiosk.services", "kiosk.web", "kiosk.review", "kiosk.recovery")
 
 
@@ -283,3 +283,23 @@ def test_the_state_machine_vocabulary_and_observers_stay_below_the_runner():
     # The check sees what it checks: the runner does reach the observers and the session.
     assert {"kiosk.session", "kiosk.liveness.observer"} <= reachable(graph,
                                                                      "kiosk.witness.runner")
+
+
+def loaded(*modules: str, watch: tuple[str, ...]) -> list[str]:
+    """Which of ``watch`` importing ``modules`` loads, in a fresh interpreter."""
+    code = (f"import sys; import {', '.join(modules)}; "
+            f"print(sorted(m for m in {watch!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=KIOSK.parent).stdout.strip()
+    return ast.literal_eval(out)
+
+
+def test_the_services_and_the_runner_load_neither_flask_nor_aiortc():
+    """Flask is the blueprints' (their accessor is kiosk.context), aiortc the peer's and the
+    recorder's: the server's parts, the runner (given a peer of its own), the end of a
+    witness and recovery load neither."""
+    assert loaded("kiosk.services", "kiosk.witness.runner", "kiosk.witness.finalise",
+                  "kiosk.recovery", watch=("flask", "aiortc")) == []
+    # The check sees what it checks: the blueprints' accessor and the peer do load them.
+    assert loaded("kiosk.context", "kiosk.media.peer", watch=("flask", "aiortc")) == [
+        "aiortc", "flask"]

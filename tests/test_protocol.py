@@ -37,8 +37,10 @@ STATIC = REPO / "static"
 KIOSK = REPO / "kiosk"
 # Socket.IO's own events, which the server never emits by name.
 BUILT_IN = {"connect", "connect_error", "disconnect"}
-# Calls whose first argument is the type of a recorded event (``append`` only on a timeline).
-RECORDING_CALLS = {"record", "Record", "SessionEvent", "timeline.append", "tw.append"}
+# Calls whose first argument is the type of a recorded event (``append`` only on a timeline;
+# ``self.append``: the timeline writer's own; ``note``: kiosk.witness.finalise's recorder).
+RECORDING_CALLS = {"record", "Record", "SessionEvent", "timeline.append", "tw.append",
+                   "self.append", "note"}
 
 
 # ---------------------------------------------------------------- readers
@@ -133,12 +135,50 @@ def server_emits() -> set[str]:
     return enum_members_used(ServerEvent, files) | literal_first_args(files, {"emit"})
 
 
+def _event_values(node: ast.AST) -> set[str]:
+    """The event types an expression names: a string literal or a TimelineEvent / CheckEvent
+    member."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    for enum in (TimelineEvent, CheckEvent):
+        name = _enum_ref(node, enum.__name__)
+        if name is not None and name in enum.__members__:
+            return {enum[name].value}
+    return set()
+
+
+def recorded_in(files: list[Path]) -> set[str]:
+    """Event types ``files`` record: the first argument of a recording call
+    (``RECORDING_CALLS``), as a literal, an enum member, or ``MAP[...]`` of a module-level
+    dict (its values: ``TERMINAL_EVENTS``, ``PROMPT_REPORTS``). A member that is only read or
+    compared is not recorded."""
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in files]
+    maps: dict[str, ast.Dict] = {}
+    for tree in trees:
+        for stmt in tree.body:
+            if (isinstance(stmt, ast.Assign | ast.AnnAssign)
+                    and isinstance(stmt.value, ast.Dict)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                maps.update({t.id: stmt.value for t in targets if isinstance(t, ast.Name)})
+    found: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and _call_name(node) in RECORDING_CALLS
+                    and node.args):
+                continue
+            first = node.args[0]
+            found |= _event_values(first)
+            if (isinstance(first, ast.Subscript) and isinstance(first.value, ast.Name)
+                    and first.value.id in maps):
+                for value in maps[first.value.id].values:
+                    found |= _event_values(value)
+    return found
+
+
 def recorded_types() -> set[str]:
     """Event types something in kiosk/ records (the reviewer only reads, so review/ and the
-    vocabulary itself do not count): enum members referenced and literal record types."""
-    files = source_files(exclude=("protocol.py", "review"))
-    return (enum_members_used(TimelineEvent, files) | enum_members_used(CheckEvent, files)
-            | literal_first_args(files, RECORDING_CALLS))
+    vocabulary itself do not count)."""
+    return recorded_in(source_files(exclude=("protocol.py", "review")))
 
 
 # ---------------------------------------------------------------- the checks
@@ -235,6 +275,19 @@ def test_the_rule_check_catches_a_rule_for_an_event_nothing_records():
         del RULES["brand_new_event"]
 
 
+def test_a_member_only_read_or_compared_is_not_recorded(tmp_path):
+    source = tmp_path / "reader.py"
+    source.write_text(
+        "REPORTS = {1: TimelineEvent.PROMPT_STARTED}\n"
+        "def f(e, tl):\n"
+        "    if e['type'] == TimelineEvent.JOINED:\n"  # a comparison
+        "        return TimelineEvent.CANCELLED\n"  # a read
+        "    tl.record(TimelineEvent.CLIENT_ERROR, {})\n"
+        "    tl.record(REPORTS[e], {})\n"
+        "    SessionEvent(CheckEvent.TOO_DARK, 0, 1, 1)\n", encoding="utf-8")
+    assert recorded_in([source]) == {"client_error", "prompt_started", "too_dark"}
+
+
 def test_every_timeline_and_check_event_is_recorded():
     recorded = recorded_types()
     assert set(TimelineEvent) - recorded == set()
@@ -297,3 +350,15 @@ def test_a_blocked_prompt_reason_is_text_of_at_most_100_characters():
 ])
 def test_prefs_keep_only_their_valid_fields(data, changes):
     assert parse_message(PrefsMessage, data).changes() == changes
+
+
+def test_the_page_shows_a_prompt_without_audio_within_the_servers_bounds():
+    """The server sends reading_seconds within SHOWN_MIN/MAX_SECONDS and waits for it; the
+    page's own bounds (its defence against a bad value) must be the same."""
+    from kiosk.flows.model import SHOWN_MAX_SECONDS, SHOWN_MIN_SECONDS
+
+    js = (STATIC / "investor" / "guide.js").read_text(encoding="utf-8")
+    bounds = {name: float(value) for name, value in
+              re.findall(r"\bconst (READING_M(?:IN|AX)_MS) = (\d+);", js)}
+    assert bounds == {"READING_MIN_MS": SHOWN_MIN_SECONDS * 1000,
+                      "READING_MAX_MS": SHOWN_MAX_SECONDS * 1000}

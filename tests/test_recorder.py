@@ -39,12 +39,11 @@ from kiosk.errors import MediaError
 from kiosk.media.recorder import (
     PacketRecorder,
     RtpTimeline,
-    finalise_recording,
     prefer_vp8_opus,
-    probe_recording,
     vp8_is_keyframe,
     vp8_keyframe_size,
 )
+from kiosk.media.remux import finalise_recording, probe_recording
 from kiosk.timeline import MediaClock
 
 FPS = 15

@@ -29,7 +29,8 @@ from av.video.frame import PictureType
 from kiosk.errors import MediaError
 from kiosk.media import aiortc_seam
 from kiosk.media.keyframes import extract_step_keyframes
-from kiosk.media.recorder import PacketRecorder, finalise_recording, probe_recording
+from kiosk.media.recorder import PacketRecorder
+from kiosk.media.remux import finalise_recording, probe_recording
 from kiosk.timeline import MediaClock
 from tests.test_recorder import draw_number, read_number
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from kiosk.flows import load_flow
-from kiosk.media.recorder import probe_recording
+from kiosk.media.remux import probe_recording
 from kiosk.media.simulate import run_investor
 from kiosk.testing.streams import read_barcode
 from kiosk.timeline import read_timeline, verify_chain

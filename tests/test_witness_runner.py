@@ -10,10 +10,17 @@ import pytest
 from kiosk import session as sm
 from kiosk.config import load_settings
 from kiosk.errors import GuideError, OutOfOrder, SignallingError
+from kiosk.flows.model import (
+    SHOWN_MAX_SECONDS,
+    SHOWN_MIN_SECONDS,
+    reading_seconds,
+    shown_seconds,
+)
 from kiosk.protocol import PageEvent, ServerEvent, StepOutcome
 from kiosk.services import build_services
 from kiosk.timeline import read_timeline, verify_chain
 from kiosk.witness.intake import Applicant, CreateSession, open_witness
+from kiosk.witness.ports import Judgement
 from kiosk.witness.runner import WitnessRunner
 from tests.kiosk_server import make_flows_dir
 
@@ -77,7 +84,7 @@ class PassingJudge:
 
     def judge(self, step, window, seq, attempt):
         self.calls.append((step.id, window, seq, attempt))
-        return StepOutcome.PASS, {"engine": "test"}
+        return Judgement(StepOutcome.PASS, {"engine": "test"})
 
 
 @pytest.fixture()
@@ -141,6 +148,45 @@ def test_a_witness_runs_to_its_seal_through_the_ports(services):
     # Only the page channel was used: nothing went to a socket.
     assert [e for e, _ in page.sent] == ["step", "step", "window_open", "window_close", "step",
                                          "finished"]
+
+
+class HearingJudge:
+    """A judge that heard an answer: what it heard travels in its Judgement, nothing else."""
+
+    def judge(self, step, window, seq, attempt):
+        return Judgement(StepOutcome.PASS, {"engine": "test", "transcript": "yes"},
+                         answer={"step": step.id, "decision": "agree", "text": "yes"},
+                         shown={"step": step.id, "text": "yes", "intent": "affirm",
+                                "outcome": StepOutcome.PASS})
+
+
+def test_what_any_judge_heard_is_written_by_the_runner(services):
+    """The StepJudge port writes nothing itself: the runner records the answer and tells the
+    page, so a judge other than the observers' (a test's, a future one) loses nothing."""
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page, timers = Page(), HandTimers()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-5", page,
+                           timers=timers, guide=MuteGuide(), judge=HearingJudge())
+    runner.start()
+    runner.dispatch(sm.MediaConnected())
+    for index in (0, 1):
+        seq = page.wait_for(ServerEvent.STEP, index + 1)[index]["seq"]
+        runner.prompt_report(PageEvent.PROMPT_STARTED, seq)
+        runner.prompt_report(PageEvent.PROMPT_ENDED, seq)
+    timers.fire("window")
+    assert page.wait_for(ServerEvent.RECOGNISED) == [
+        {"step": "ready", "text": "yes", "intent": "affirm", "outcome": "pass"}]
+    page.wait_for(ServerEvent.STEP, 3)
+    runner.dispatch(sm.Cancel())
+    assert runner.finalised.wait(WAIT)
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    (heard,) = [e["data"] for e in events if e["type"] == "answer_recognised"]
+    assert heard == {"step": "ready", "decision": "agree", "text": "yes"}
+    types = [e["type"] for e in events]
+    assert types.index("answer_recognised") < types.index("step_result")
 
 
 def test_a_refused_prompt_report_is_answered_on_the_page(services):
@@ -267,3 +313,66 @@ def test_a_second_offer_is_refused_while_the_first_is_being_answered(services):
     assert late.offers == []
     types = [e["type"] for e in read_timeline(runner.dir / "timeline.jsonl")]
     assert types.count("offer_received") == 1
+
+
+def test_a_flood_is_recorded_and_ends_the_witness_through_the_runner(services):
+    """kiosk.web.events only counts and disconnects: the runner writes client_flood and ends."""
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page = Page()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-6", page,
+                           timers=HandTimers(), guide=MuteGuide(), judge=PassingJudge())
+    runner.start()
+    counts = {"received": {"prefs": 40}, "refused": {"prefs": 30}}
+    runner.flooded("prefs", counts, {"prefs": [2.0, 5]})
+    assert page.wait_for(ServerEvent.ABORTED) == [{"reason": "client_abuse", "state": "aborted"}]
+    assert runner.finalised.wait(WAIT)
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    (flood,) = [e["data"] for e in events if e["type"] == "client_flood"]
+    assert flood == {"event": "prefs", **counts, "limits": {"prefs": [2.0, 5]}}
+    assert [e["data"] for e in events if e["type"] == "aborted"] == [{"reason": "client_abuse"}]
+
+
+def test_the_joined_message_is_the_runners(services):
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-7", Page(),
+                           timers=HandTimers(), guide=MuteGuide(), judge=PassingJudge())
+    message = runner.joined_message()
+    assert (message["session_id"], message["locale"], message["ice_servers"]) == (row.id, "en",
+                                                                                  [])
+    assert [s["id"] for s in message["steps"]] == [s.id for s in runner.plan]
+    assert set(message["steps"][0]) == {"id", "kind", "title"}
+
+
+def test_a_prompt_without_audio_is_awaited_at_the_investors_speed(services):
+    """The page shows a prompt without audio for reading_seconds / speed: at half speed the
+    server must wait twice as long, or it flags a prompt the investor is still reading."""
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page, timers = Page(), HandTimers()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-8", page,
+                           timers=timers, guide=MuteGuide(), judge=PassingJudge())
+    runner.start()
+    runner.set_prefs({"speed": 0.5})
+    runner.dispatch(sm.MediaConnected())
+    (step,) = page.wait_for(ServerEvent.STEP)
+    assert step["reading_seconds"] == shown_seconds(step["text"], "en")
+    assert timers.pending["prompt"][0] == pytest.approx(
+        step["reading_seconds"] / 0.5 + sm.PROMPT_GRACE_SECONDS)
+    runner.dispatch(sm.Cancel())
+    assert runner.finalised.wait(WAIT)
+
+
+def test_the_page_is_sent_a_reading_time_within_its_bounds():
+    assert shown_seconds("Hi.", "en") == SHOWN_MIN_SECONDS
+    assert reading_seconds("word " * 200, "en") > SHOWN_MAX_SECONDS
+    assert shown_seconds("word " * 200, "en") == SHOWN_MAX_SECONDS
+    assert shown_seconds("您好，请确认您已阅读风险揭示书。", "zh-CN") == round(
+        reading_seconds("您好，请确认您已阅读风险揭示书。", "zh-CN"), 1)

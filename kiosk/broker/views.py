@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 
+from kiosk.context import current_services
 from kiosk.errors import FlowError, GuideError
 from kiosk.flows.library import FlowLibrary
 from kiosk.flows.loader import analyse_flow, speech_warnings
@@ -29,7 +30,6 @@ from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id, diff_texts
 from kiosk.review import auth
 from kiosk.review.context import current_review
-from kiosk.services import current_services
 from kiosk.witness.plan import RETRY_PREFIX, retry_prompt
 
 log = logging.getLogger(__name__)

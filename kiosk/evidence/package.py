@@ -55,6 +55,7 @@ from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.report import build_report, render_summary_html, summarize_check
 from kiosk.evidence.storage import EvidenceStorage, check_package_id
 from kiosk.logs import session_context
+from kiosk.session import TERMINAL
 from kiosk.timeline import GENESIS, MediaClock, TimelineWriter, read_timeline, verify_chain
 from kiosk.utc import utc_iso
 
@@ -65,7 +66,6 @@ TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")
 ROOT_FILES = frozenset(TAG_FILES + ("tagmanifest-sha256.txt", "signature.json"))
 SIGNATURE_FORMAT = "witness-kiosk-signature/1"
 MASKS = ("keep_last4", "full", "none")
-TERMINAL_STATES = ("finished", "aborted", "failed")
 TSA_NONE = "none configured"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -279,7 +279,7 @@ def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, s
     make_private_dir(out_dir)
     work = out_dir / f".tmp-{package_id}-{uuid.uuid4().hex[:8]}"
     notes: list[str] = []
-    if session.get("state") not in TERMINAL_STATES:
+    if session.get("state") not in TERMINAL:
         notes.append(f"sealed in state {session.get('state')!r}, not a terminal state")
     sealed_at = utc_iso(timespec="microseconds")
     try:

@@ -5,7 +5,6 @@ timeline chain and, when given, the ledger entry. Each problem names the file, e
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import bagit
 
+from kiosk.atomic_files import sha256_file
 from kiosk.errors import EvidenceError
 from kiosk.evidence.keys import key_id_of, load_public_keys, verify_signature
 from kiosk.evidence.ledger import Ledger
@@ -195,8 +195,7 @@ def _rehash(b: bagit.Bag, bag: Path) -> list[str]:
         p = bag / rel
         if "sha256" not in hashes or not p.is_file() or p.is_symlink():
             continue
-        with open(p, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        digest = sha256_file(p)
         if digest != hashes["sha256"].lower():
             out.append(f"{rel}: sha256 mismatch (manifest {hashes['sha256']}, file "
                        f"{digest}): content changed")
@@ -279,7 +278,7 @@ def _ledger_problems(ledger_path: Path, package_id: str, bag: Path) -> list[str]
                            "the ledger, or sealed elsewhere)"]
     tm = bag / "tagmanifest-sha256.txt"
     if tm.is_file():
-        digest = hashlib.sha256(tm.read_bytes()).hexdigest()
+        digest = sha256_file(tm)
         if digest != entry.get("tagmanifest_sha256"):
             problems.append(f"{ledger_path}: entry {entry.get('seq')} records a different "
                             f"tagmanifest-sha256.txt for package {package_id} (package replaced)")

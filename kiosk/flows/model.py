@@ -186,6 +186,21 @@ def reading_seconds(text: str, locale: str) -> float:
     return chars / READER_CJK_CHARS_PER_SECOND + words / WORDS_PER_SECOND
 
 
+# How long the investor's page shows a prompt that has no audio (the step's
+# ``reading_seconds``): the reading time, but never shorter or longer than these.
+SHOWN_MIN_SECONDS = 2.5
+SHOWN_MAX_SECONDS = 20.0
+
+
+def shown_seconds(text: str, locale: str) -> float:
+    """Seconds the page shows ``text`` when its prompt has no audio, at normal speed:
+    ``reading_seconds`` within ``SHOWN_MIN_SECONDS``..``SHOWN_MAX_SECONDS``, to 0.1 s. The
+    server sends it with the step and waits for it (``kiosk.witness.runner``); the page
+    shows it (``static/investor/guide.js``)."""
+    seconds = reading_seconds(text, locale)
+    return round(min(SHOWN_MAX_SECONDS, max(SHOWN_MIN_SECONDS, seconds)), 1)
+
+
 def spaced_digits(digits: str) -> str:
     """Digits as the guide speaks them: one by one (``"5 8 3"``), never as a number."""
     return " ".join(digits)

@@ -3,8 +3,9 @@
 ``InvestorPeer`` runs entirely on the ``MediaLoop``; its callbacks to the witness are handed
 to a thread pool so that nothing slow ever runs on the loop. ``LoopPeer`` is the witness
 runner's ``kiosk.witness.ports.MediaPeer``: it drives an ``InvestorPeer`` from the runner's
-threads, and the runner hands it, with the offer, everything of its own (``PeerSession``:
-the session, its media clock, where to record, and the callbacks to report through).
+threads, and the runner hands it, with the offer, everything of its own
+(``kiosk.media.peer_session.PeerSession``: the session, its media clock, where to record,
+and the callbacks to report through).
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription
 
 from kiosk.errors import SignallingError
+from kiosk.media.peer_session import PeerSession
 from kiosk.timeline import MediaClock
 
 if TYPE_CHECKING:
@@ -44,10 +45,6 @@ NO_MICROPHONE = ("the offer has no microphone track, so the spoken answers canno
 RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
                    "keyframe_requests_recovery", "dropped_video", "audio_packets_missing",
                    "dropped_audio")
-# A video or audio frame (av.VideoFrame / av.AudioFrame) and its media time in seconds.
-FrameSink = Callable[[Any, float], None]
-
-
 def validate_offer(sdp: object, max_bytes: int) -> str:
     """Return the SDP if it is an acceptable offer; SignallingError saying why otherwise."""
     if not isinstance(sdp, str) or not sdp.strip():
@@ -210,23 +207,6 @@ class InvestorPeer:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.recorder.close)
             log.info("recorder closed in %.0f ms", (time.monotonic() - t0) * 1000,
                      extra={"session": self.session_id})
-
-
-@dataclass(frozen=True)
-class PeerSession:
-    """What one witness gives its peer with the offer: the session id (for the logs), its
-    media clock (every frame and packet is stamped with it), where to record (None: nowhere)
-    and how to report. ``first_frame`` and ``lost(reason)`` run on the worker pool;
-    ``video_frame`` / ``audio_frame`` (None: not wanted) get every decoded frame on the loop
-    itself and must only hand it over."""
-
-    session_id: str
-    clock: MediaClock
-    recording_path: Path | None
-    first_frame: Callable[[], None]
-    lost: Callable[[str], None]
-    video_frame: FrameSink | None = None
-    audio_frame: FrameSink | None = None
 
 
 class LoopPeer:

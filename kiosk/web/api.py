@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kiosk.context import current_services
 from kiosk.errors import EvidenceError, FlowError, SharedStateError, StorageFull
 from kiosk.evidence.keys import public_key_pem
 from kiosk.evidence.package import check_package_id
@@ -19,7 +20,7 @@ from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
-from kiosk.services import current_services
+from kiosk.store import LIVE_STATES, TERMINAL_STATES, WitnessRow
 from kiosk.witness.admission import node_capacity
 from kiosk.witness.id_card import SIDES, read_job, record_side
 from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
@@ -105,7 +106,7 @@ def get_session(session_id: str):
         return error(404, "not_found", "no such session")
     info = row.public()
     # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise).
-    info["finalised"] = row.state in ("finished", "aborted", "failed")
+    info["finalised"] = row.state in TERMINAL_STATES
     rec = services().store.session_dir(session_id) / "recording.webm"
     # Relative to the session folder: the server's own paths are not the back office's business.
     info["recording"] = rec.name if info["finalised"] and rec.exists() else None
@@ -121,6 +122,11 @@ CARD_TYPES = ("image/jpeg", "image/png")
 
 def card_error(status: int, code: str, side: str, message: str):
     return error(status, code, message, field=f"id_card.{side}")
+
+
+def takes_card_images(row: WitnessRow | None) -> bool:
+    """A session takes card images until it ends: live (created or active) and not sealed."""
+    return row is not None and row.state in LIVE_STATES and row.sealed_at is None
 
 
 @bp.put("/sessions/<session_id>/id-card/<side>")
@@ -141,7 +147,7 @@ def put_id_card(session_id: str, side: str):
     row = _session_row(session_id)
     if row is None:
         return error(404, "not_found", "no such session")
-    if row.state not in ("created", "active") or row.sealed_at is not None:
+    if not takes_card_images(row):
         return card_error(409, "session_ended", side, "the session has ended; card images are "
                           "taken until it ends")
     if row.applicant.get("id_type", "prc_resident_id") != "prc_resident_id":
@@ -183,7 +189,7 @@ def put_id_card(session_id: str, side: str):
         log.info("ID card %s refused: %s", side, exc.code, extra={"session": row.id})
         return card_error(status, code, side, str(exc))
     fresh = svc.store.get(row.id)
-    if fresh is None or fresh.state not in ("created", "active") or fresh.sealed_at is not None:
+    if fresh is None or not takes_card_images(fresh):
         return card_error(409, "session_ended", side, "the session ended while the card was "
                           "read; card images are taken until it ends")
     try:
@@ -250,7 +256,7 @@ def health():
     """
     svc = services()
     lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
-    body = {"ok": True, "live_sessions": len(svc.live()), "warming": sorted(svc.warming),
+    body = {"ok": True, "live_sessions": len(svc.live()), "warming": svc.warming.names(),
             "draining": svc.draining.is_set(), "media_loop_lag": lag}
     if svc.cluster is not None:
         body["cluster"] = _cluster_health(svc.cluster)
@@ -318,7 +324,7 @@ def ready():
     (``{"redis": "unreachable"}``).
     """
     svc = services()
-    warming = sorted(svc.warming)
+    warming = svc.warming.names()
     if warming:
         return jsonify({"ready": False, "warming": warming}), 503
     if svc.draining.is_set():

@@ -12,11 +12,12 @@ from flask_socketio import SocketIO
 from kiosk.atomic_files import write_atomic
 from kiosk.broker import register as register_broker
 from kiosk.config import Settings, load_settings
+from kiosk.context import EXTENSION
 from kiosk.liveness.identity import shared_describer
 from kiosk.recovery import recover_interrupted
 from kiosk.resources import STATIC_DIR
 from kiosk.review import register as register_review
-from kiosk.services import EXTENSION, KioskServices, build_services
+from kiosk.services import KioskServices, build_services
 from kiosk.web import api, events, guard, pages
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,6 @@ from kiosk.protocol import (
     PromptBlocked,
     PromptReport,
     ServerEvent,
-    TimelineEvent,
     parse_message,
 )
 from kiosk.services import KioskServices
@@ -94,8 +93,7 @@ def register(socketio, services: KioskServices) -> None:
                             counts["refused"])
                 # The limits that were exceeded, as [per_second, burst], beside the counts.
                 limits = {name: list(limiter.limits[name]) for name in counts["refused"]}
-                c.record(TimelineEvent.CLIENT_FLOOD, {"event": event, **counts, "limits": limits})
-                c.dispatch(sm.Abort("client_abuse"))
+                c.flooded(event, counts, limits)
         socketio.server.disconnect(sid, namespace="/")
 
     def on(event: PageEvent):
@@ -130,8 +128,15 @@ def register(socketio, services: KioskServices) -> None:
 
     @on(PageEvent.JOIN)
     def on_join(data=None):
-        if services.by_sid(_sid()) is not None:
+        sid = _sid()
+        if not services.sessions.claim(sid):  # joined, or a join under way on this socket
             return _bad("out_of_order", "already joined")
+        try:
+            return _join(sid, data)
+        finally:
+            services.sessions.unclaim(sid)
+
+    def _join(sid: str, data):
         msg = parse_message(JoinMessage, data)
         token = msg.token if msg is not None else None
         try:
@@ -161,30 +166,23 @@ def register(socketio, services: KioskServices) -> None:
             return _bad("server_error",
                         "the witness script is not available; please contact your broker")
         try:
-            controller = WitnessRunner(services, row, flow, _sid(),
-                                       SocketPage(socketio, _sid()))
+            runner = WitnessRunner(services, row, flow, sid, SocketPage(socketio, sid))
         except BaseException:
             services.sessions.release()
             raise
-        services.register(controller, reserved=True)
+        services.register(runner, reserved=True)
         if services.cluster is not None:  # the router sends this session's traffic here
             services.cluster.pin_session(row.id, flow)
-        gate.joined(_sid())
+        gate.joined(sid)
         with session_context(row.id):
             log.info("investor joined")
-            controller.start()
-            if controller.state.terminal:  # its folder could not be written: told `aborted`
+            runner.start()
+            if runner.state.terminal:  # its folder could not be written: told `aborted`
                 return None
-            controller.heartbeat()
+            runner.heartbeat()
         from flask_socketio import emit
 
-        emit(ServerEvent.JOINED, {
-            "session_id": row.id,
-            "locale": row.locale,
-            "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in controller.plan],
-            "ice_servers": [s.model_dump(exclude_none=True)
-                            for s in ice_servers_for(settings, row.id)],
-        })
+        emit(ServerEvent.JOINED, runner.joined_message())
 
     @on(PageEvent.OFFER)
     def on_offer(data=None):

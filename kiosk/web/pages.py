@@ -17,10 +17,10 @@ from flask import (
     send_file,
 )
 
+from kiosk.context import current_services
 from kiosk.errors import FlowError, LinkError
 from kiosk.flows.versions import resolve_flow, session_flow
 from kiosk.protocol import DEFAULT_LOCALE, LOCALES
-from kiosk.services import current_services
 from kiosk.witness.intake import Applicant, CreateSession, open_witness
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from kiosk.atomic_files import storage_full, write_json_atomic
 from kiosk.errors import MediaError
 from kiosk.media.keyframes import extract_step_keyframes
-from kiosk.media.recorder import finalise_recording
+from kiosk.media.remux import finalise_recording
 from kiosk.protocol import TimelineEvent
 from kiosk.session import TERMINAL_EVENTS
 from kiosk.store import SessionStore, masked_applicant

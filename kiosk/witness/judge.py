@@ -1,18 +1,21 @@
 """The live ``StepJudge``: challenges by the face observer, answers by the voice observer.
 
-What the judging leaves on the timeline (``answer_recognised``) and tells the page
-(``recognised``) goes through the runner's own ``record`` and ``emit``: the observers only
-report.
+The judge writes nothing: what the judging leaves on the timeline (``answer_recognised``) and
+tells the page (``recognised``) travels in its ``Judgement``, which the runner writes. The
+judge reads only the observers, the session's language, the flow's one setting and the
+server's recogniser, all given when it is made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.protocol import ServerEvent, StepOutcome, TimelineEvent
+from kiosk.protocol import StepOutcome
 from kiosk.session import PlannedStep
 from kiosk.speech.answers import has_negation
 from kiosk.speech.observer import VoiceObserver, hear_answer, shown_words
+from kiosk.witness.ports import Judgement
 
 if TYPE_CHECKING:
     from kiosk.liveness.observer import FaceObserver
@@ -22,23 +25,9 @@ if TYPE_CHECKING:
 OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
 
 
-class ShowsWords(Protocol):
-    """The flow's setting the judge reads (``kiosk.flows.model.Flow``)."""
-
-    @property
-    def show_recognised_words(self) -> bool: ...
-
-
-class HasRecognizer(Protocol):
-    """The server's shared recogniser (``kiosk.services.KioskServices.recognizer``)."""
-
-    def recognizer(self) -> Recognizer: ...
-
-
-class JudgedWitness(Protocol):
-    """What the judge uses of the witness it judges (``kiosk.witness.runner.WitnessRunner``):
-    its observers (None when switched off), locale, flow and recogniser, and the runner's own
-    ``record`` (timeline) and ``emit`` (page)."""
+class Observers(Protocol):
+    """The witness's observers, read when a window is judged (``WitnessRunner``: they start
+    at the join, after the judge is made); None when switched off."""
 
     @property
     def face(self) -> FaceObserver | None: ...
@@ -46,55 +35,54 @@ class JudgedWitness(Protocol):
     @property
     def voice(self) -> VoiceObserver | None: ...
 
-    @property
-    def locale(self) -> str: ...
-
-    @property
-    def flow(self) -> ShowsWords: ...
-
-    @property
-    def services(self) -> HasRecognizer: ...
-
-    def record(self, type_: str, data: dict | None = None) -> dict | None: ...
-
-    def emit(self, event: ServerEvent, data: dict) -> None: ...
-
 
 class ObserverJudge:
-    """Judges the windows of ``runner``'s steps (a ``kiosk.witness.ports.StepJudge``);
-    anything without an automatic check goes to a human (``unverified``)."""
+    """Judges the windows of one witness's steps (a ``kiosk.witness.ports.StepJudge``);
+    anything without an automatic check goes to a human (``unverified``).
 
-    def __init__(self, runner: JudgedWitness) -> None:
-        self.runner = runner
+    ``observers``: where the face and voice observers are found; ``locale``: the session's
+    language; ``show_words``: the flow's ``show_recognised_words``; ``recognizer``: the
+    server's shared recogniser (called only when an answer is heard)."""
+
+    def __init__(self, observers: Observers, locale: str, show_words: bool,
+                 recognizer: Callable[[], Recognizer]) -> None:
+        self.observers = observers
+        self.locale = locale
+        self.show_words = show_words
+        self.recognizer = recognizer
 
     def judge(self, step: PlannedStep, window: tuple[float, float], seq: int,
-              attempt: int) -> tuple[str, dict]:
-        face = self.runner.face
+              attempt: int) -> Judgement:
         if step.kind == "challenge":
+            face = self.observers.face
             if face is None:
-                return StepOutcome.UNVERIFIED, {"engine": "none",
-                                                "reason": "liveness check disabled"}
-            return face.challenge_outcome(seq, window[1])
+                return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
+                                                          "reason": "liveness check disabled"})
+            return Judgement(*face.challenge_outcome(seq, window[1]))
         if step.listens:
-            return judge_answer(self.runner, step, window)
-        return StepOutcome.UNVERIFIED, {"engine": "none",
-                                        "reason": f"no automatic check for {step.kind} steps"}
+            voice = self.observers.voice
+            if voice is None:
+                return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
+                                                          "reason": "speech check disabled"})
+            return judge_answer(voice, self.recognizer(), self.locale, self.show_words, step,
+                                window)
+        return Judgement(StepOutcome.UNVERIFIED,
+                         {"engine": "none", "reason": f"no automatic check for {step.kind} steps"})
 
 
-def judge_answer(runner: JudgedWitness, step: PlannedStep,
-                 window: tuple[float, float]) -> tuple[str, dict]:
-    """Hear the answer of ``window`` (``kiosk.speech.observer.hear_answer``), record it and
-    tell the page what was heard; returns ``(outcome, detail)``.
+def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show_words: bool,
+                 step: PlannedStep, window: tuple[float, float]) -> Judgement:
+    """Hear the answer of ``window`` (media seconds; ``kiosk.speech.observer.hear_answer``).
 
-    ``runner``: see ``JudgedWitness`` (its ``face`` is not used here).
-    """
-    voice = runner.voice
-    if voice is None:
-        return StepOutcome.UNVERIFIED, {"engine": "none", "reason": "speech check disabled"}
-    heard = hear_answer(voice, runner.services.recognizer(), runner.locale, step, window)
+    Returns the ``Judgement``: its outcome and detail, the ``answer_recognised`` data for a
+    question step (None for a read-aloud step) and the page's ``recognised`` message, whose
+    ``text`` is empty unless ``show_words`` (the flow's ``show_recognised_words``) and the
+    words are meaningful."""
+    heard = hear_answer(voice, recognizer, locale, step, window)
     answer, detail = heard.answer, heard.detail
+    recorded = None
     if step.kind == "question":
-        runner.record(TimelineEvent.ANSWER_RECOGNISED, {
+        recorded = {
             "step": step.id, "decision": OUTCOME_DECISION.get(heard.outcome, "unclear"),
             "intent": answer.intent,
             "text": answer.transcript,
@@ -103,12 +91,11 @@ def judge_answer(runner: JudgedWitness, step: PlannedStep,
             "score": detail["score"], "engine": answer.engine,
             # A "no" hidden in an unclear answer: the pre-review never lets a later yes
             # outweigh it (kiosk.review.prereview).
-            "negation": bool(answer.transcript) and has_negation(answer.transcript,
-                                                                 runner.locale)})
+            "negation": bool(answer.transcript) and has_negation(answer.transcript, locale)}
     # The investor sees the words heard only when they are meaningful (characters or words of
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
-    shown = shown_words(answer, heard.expected) if runner.flow.show_recognised_words else ""
-    runner.emit(ServerEvent.RECOGNISED, {"step": step.id, "text": shown,
-                                         "intent": answer.intent, "outcome": heard.outcome})
-    return heard.outcome, detail
+    shown = shown_words(answer, heard.expected) if show_words else ""
+    return Judgement(heard.outcome, detail, answer=recorded,
+                     shown={"step": step.id, "text": shown, "intent": answer.intent,
+                            "outcome": heard.outcome})

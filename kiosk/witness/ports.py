@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.guide import Prompt
 from kiosk.protocol import ServerEvent
 from kiosk.session import PlannedStep
 
-if TYPE_CHECKING:  # the port names it; the runner (not the port) loads aiortc with it
-    from kiosk.media.peer import PeerSession
+if TYPE_CHECKING:
+    from kiosk.media.peer_session import PeerSession
 
 
 class Timeline(Protocol):
@@ -81,13 +82,28 @@ class MediaPeer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What a ``StepJudge`` made of a window. The runner writes it: ``outcome`` (a
+    ``kiosk.protocol.StepOutcome``) and ``detail`` go to the state machine (``step_result``);
+    ``answer``, when not None, is recorded as ``answer_recognised`` (a question's answer:
+    decision, intent, transcript, span, score, engine, negation); ``shown``, when not None, is
+    sent to the page as ``recognised`` (``{step, text, intent, outcome}``)."""
+
+    outcome: str
+    detail: dict
+    answer: dict | None = None
+    shown: dict | None = None
+
+
 class StepJudge(Protocol):
-    """Judges a step's observation window ``(t0, t1)`` (media seconds): ``(outcome, detail)``
-    with outcome a ``kiosk.protocol.StepOutcome``. May block (recognition); it runs on a
-    worker thread, never under the session's lock."""
+    """Judges a step's observation window ``(t0, t1)`` (media seconds) and returns a
+    ``Judgement``; it writes nothing itself (only the runner writes the timeline and talks to
+    the page). May block (recognition); it runs on a worker thread, never under the session's
+    lock."""
 
     def judge(self, step: PlannedStep, window: tuple[float, float], seq: int,
-              attempt: int) -> tuple[str, dict]: ...
+              attempt: int) -> Judgement: ...
 
 
 class ThreadTimers:

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING
 from kiosk import session as sm
 from kiosk.atomic_files import is_disk_full
 from kiosk.errors import GuideError, OutOfOrder, SignallingError
-from kiosk.flows.model import reading_seconds
+from kiosk.flows.model import shown_seconds
 from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
-from kiosk.media.peer import PeerSession
+from kiosk.media.peer_session import PeerSession
+from kiosk.media.turn import ice_servers_for
 from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
 from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
@@ -43,6 +44,7 @@ from kiosk.witness.judge import ObserverJudge
 from kiosk.witness.plan import plan_witness, retry_prompt
 from kiosk.witness.ports import (
     Guide,
+    Judgement,
     MediaPeer,
     PageChannel,
     StepJudge,
@@ -112,7 +114,8 @@ class WitnessRunner:
         self.peer: MediaPeer | None = None
         self.face: FaceObserver | None = None  # from the join
         self.voice: VoiceObserver | None = None  # from the join
-        self.judge: StepJudge = judge if judge is not None else ObserverJudge(self)
+        self.judge: StepJudge = (judge if judge is not None else ObserverJudge(
+            self, self.locale, flow.show_recognised_words, services.recognizer))
         self._lock = threading.RLock()
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
@@ -156,6 +159,18 @@ class WitnessRunner:
                        "read_text_sha256": _sha(s.read_text) if s.read_text else None}
                       for s in self.plan],
         })
+
+    def joined_message(self) -> dict:
+        """The page's ``joined`` message: ``{session_id, locale, steps: [{id, kind, title}],
+        ice_servers}`` (as the browser's RTCIceServer: the configured ones and, with
+        ``turn_urls``, a TURN entry with this session's credentials; kiosk.media.turn)."""
+        return {
+            "session_id": self.id,
+            "locale": self.locale,
+            "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in self.plan],
+            "ice_servers": [s.model_dump(exclude_none=True)
+                            for s in ice_servers_for(self.settings, self.id)],
+        }
 
     def dispatch(self, event: sm.Event) -> None:
         with session_context(self.id), self._lock:
@@ -275,6 +290,14 @@ class WitnessRunner:
         """An offer was refused before or while it was answered: recorded with its code and
         reason; the witness goes on (another offer may follow)."""
         self.record(TimelineEvent.OFFER_REFUSED, {"code": exc.code, "reason": str(exc)})
+
+    def flooded(self, event: str, counts: dict, limits: dict[str, list[float]]) -> None:
+        """The page's socket kept sending faster than its limits and is being disconnected:
+        recorded as ``client_flood`` (``event``: the one that tipped it; ``counts``: what the
+        socket's limiter counted; ``limits``: the exceeded ones as ``[per_second, burst]``),
+        and the witness ends as ``aborted: client_abuse``."""
+        self.record(TimelineEvent.CLIENT_FLOOD, {"event": event, **counts, "limits": limits})
+        self.dispatch(sm.Abort("client_abuse"))
 
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
@@ -410,9 +433,11 @@ class WitnessRunner:
         if effect.attempt:
             text, spoken = retry_prompt(text, spoken, self.locale)
         prompt_msg = None
-        # How long the subtitle takes to read (kiosk.flows.model.reading_seconds): the page
-        # shows a prompt without audio this long.
-        reading = round(reading_seconds(text, self.locale), 1)
+        # How long the page shows a prompt without audio (kiosk.flows.model.shown_seconds).
+        reading = shown_seconds(text, self.locale)
+        # The page plays the prompt (or shows it) at the investor's speed: slower takes longer.
+        speed = self.prefs.get("speed")
+        pace = min(1.0, speed) if isinstance(speed, int | float) and speed > 0 else 1.0
         try:
             prompt = self.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
@@ -424,11 +449,11 @@ class WitnessRunner:
                 "sha256": prompt.sha256,
                 "duration": round(prompt.duration, 3),
             }
-            timeout = prompt.duration + sm.PROMPT_GRACE_SECONDS
+            timeout = prompt.duration / pace + sm.PROMPT_GRACE_SECONDS
         except GuideError as exc:
             self.record(TimelineEvent.GUIDE_DEGRADED, {"step": step.id, "error": str(exc)[:200]})
             # The investor reads the subtitle instead, for as long as the page shows it.
-            timeout = reading + sm.PROMPT_GRACE_SECONDS
+            timeout = reading / pace + sm.PROMPT_GRACE_SECONDS
         self._prompts[effect.seq] = {"step": step.id, "sha256": prompt_msg and prompt_msg["sha256"]}
         self.record(TimelineEvent.PROMPT_SENT, {"step": step.id, "seq": effect.seq, "text": text,
                                     "sha256": prompt_msg and prompt_msg["sha256"],
@@ -442,13 +467,19 @@ class WitnessRunner:
         self._start_timer("prompt", timeout, sm.PromptTimeout(effect.seq))
 
     def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
+        """Judge the window (on a worker), write what the judge heard, settle the step."""
         step = self.plan[effect.index]
         try:
-            outcome, detail = self.judge.judge(step, window, effect.seq, effect.attempt)
+            judged = self.judge.judge(step, window, effect.seq, effect.attempt)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
-            outcome, detail = StepOutcome.FLAG, {"error": type(exc).__name__}
-        self.dispatch(sm.StepResult(effect.seq, outcome, {"window": list(window), **detail}))
+            judged = Judgement(StepOutcome.FLAG, {"error": type(exc).__name__})
+        if judged.answer is not None:
+            self.record(TimelineEvent.ANSWER_RECOGNISED, judged.answer)
+        if judged.shown is not None:
+            self.emit(ServerEvent.RECOGNISED, judged.shown)
+        self.dispatch(sm.StepResult(effect.seq, judged.outcome,
+                                    {"window": list(window), **judged.detail}))
 
     def _start_timer(self, name: str, seconds: float, event: sm.Event) -> None:
         with self._lock:

@@ -4,6 +4,7 @@
 
 import { $, el, state, status } from "./page.js";
 import { currentSteps, playStep, voiced } from "./prompts.js";
+import { FAILED_OUTCOME, retriesAllowed, settle } from "./settle.js";
 
 // Per step kind: the outcomes offered, each [label, passes].
 const OUTCOMES = {
@@ -83,18 +84,20 @@ function outcome(s, ok, what) {
     dryLog(s.id + ": pass (" + what + ")", "bk-pass");
     return next();
   }
-  // The live kiosk's rule (kiosk/session.py): retries, then on_fail.
-  const allowed = Math.max(s.retries || 0, s.on_fail === "retry" ? 1 : 0);
-  if (d.attempt < allowed) {
-    dryLog(s.id + ": fail (" + what + "), retry " + (d.attempt + 1) + " of " + allowed, "bk-fail");
+  // The live kiosk's rule (kiosk.session.settle, in settle.js): retries, then on_fail.
+  const failed = FAILED_OUTCOME[s.kind];
+  const applied = settle(s, d.attempt, failed)[1];
+  if (applied === "retry") {
+    dryLog(s.id + ": fail (" + what + "), retry " + (d.attempt + 1) + " of " +
+           retriesAllowed(s, failed), "bk-fail");
     d.attempt++;
     return runDryStep();
   }
-  if (s.on_fail === "abort") {
+  if (applied === "flag" && s.on_fail === "abort") {
     dryLog(s.id + ": fail (" + what + "), on_fail abort", "bk-fail");
     return end("aborted at " + s.id);
   }
-  const flag = (s.on_fail === "refer" ? "refer:" : "flag:") + s.id;
+  const flag = (applied === "flag" && s.on_fail === "refer" ? "refer:" : applied + ":") + s.id;
   d.flags.push(flag);
   dryLog(s.id + ": fail (" + what + "), " + flag, "bk-fail");
   return next();

@@ -10,8 +10,12 @@ import { enterWitness, renderProgress } from "./screens.js";
 import { ensureAudioContext } from "./devices.js";
 import { closeWindow, showChallenge } from "./cues.js";
 
-const READING_MIN_MS = 2500;         // a prompt the guide could not speak stays up at least ...
-const READING_MAX_MS = 20000;        // ... and at most this long (the server allows it + 6 s)
+// A prompt the guide could not speak stays up at least ... and at most this long: the server
+// sends reading_seconds within the same bounds (kiosk.flows.model.SHOWN_MIN_SECONDS and
+// SHOWN_MAX_SECONDS, tied by tests/test_protocol.py) and waits for it, at the investor's
+// speed, plus 6 s.
+const READING_MIN_MS = 2500;
+const READING_MAX_MS = 20000;
 
 // The guide's face (static/avatar.js); null until createAvatar().
 export let avatar = null;
