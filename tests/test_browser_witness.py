@@ -165,3 +165,42 @@ def test_a_spoken_consent_from_chromiums_microphone_is_recognised(
     assert heard.startswith("We heard:") and "yes" in heard.lower(), heard  # what was heard
     assert results and results[-1]["outcome"] == "pass", results
     assert results[-1]["intent"] == "affirm" and "yes" in results[-1]["transcript"].lower()
+
+
+def test_beyond_capacity_the_investor_waits_and_the_page_joins_when_a_place_frees(
+        tmp_path, barcode_video, tone_audio):
+    """Admission control (issue #17, item 9) in a real browser: the second investor of a
+    one-place node is told to wait, with the link still valid, and the page comes back by
+    itself (GET /api/capacity) once the first witness has ended."""
+    from tests.kiosk_server import KioskServer
+
+    server = KioskServer(tmp_path / "data", KIOSK_NODE_CAPACITY="1").start()
+    try:
+        first = server.create(flow="quick", locale="en")
+        second = server.create(flow="quick", locale="en")
+        with browser(tmp_path, barcode_video, tone_audio) as b:
+            page1 = b.new_page()
+            start_witness(page1, first["investor_url"])
+            wait_phase(page1, "witness", 30000)
+            page2 = b.new_page()
+            watch2 = watch(page2)
+            page2.goto(second["investor_url"])  # the page joins as it opens
+            assert wait_phase(page2, "error", 20000) == "error"
+            message = page2.get_by_test_id("error-message").inner_text()
+            assert "still valid" in message and "min" in message, message
+            assert page2.get_by_test_id("retry").is_visible()
+            assert server.session(second["session_id"])["state"] == "created"
+            # The first investor cancels: a place is free, and the waiting page comes back.
+            page1.get_by_test_id("cancel").click()
+            page1.get_by_test_id("cancel-confirm").click()
+            server.wait_ended(first["session_id"])
+            assert wait_phase(page2, "consent", 40000) == "consent"
+            page2.get_by_test_id("start").click()
+            wait_phase(page2, ["devices", "connecting", "witness"], 20000)
+            if phase(page2) == "devices":
+                page2.get_by_test_id("devices-ok").click()
+            wait_phase(page2, "witness", 30000)
+            assert server.session(second["session_id"])["state"] == "active"
+            assert watch2.problems() == {}
+    finally:
+        server.stop()
