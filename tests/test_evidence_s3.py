@@ -171,6 +171,62 @@ def test_sealed_archive_goes_to_the_bucket_locked_per_flow_and_verifies_from_s3(
     assert missing.exit_code == 1 and "download failed" in missing.output
     assert "Traceback" not in missing.output
 
+    # lifting the legal hold: recorded in the ledger and applied to the stored version
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(sealer.settings.data_dir))
+    monkeypatch.setenv("KIOSK_EVIDENCE_S3_BUCKET", BUCKET)
+    monkeypatch.setenv("KIOSK_EVIDENCE_S3_PREFIX", "witness/")
+    lifted = runner.invoke(evidence, ["hold", str(sealer.out_dir / held), "--off",
+                                      "--reason", "case closed", "--ledger",
+                                      str(sealer.settings.data_dir / "ledger.jsonl")])
+    assert lifted.exit_code == 0, lifted.output
+    assert "legal hold OFF" in lifted.output
+    assert client.get_object_legal_hold(Bucket=BUCKET, Key=f"witness/{held}.tar")[
+        "LegalHold"]["Status"] == "OFF"
+
+
+def test_an_unlocked_bucket_or_a_different_archive_is_never_confirmed(tmp_path, moto,
+                                                                      webm_bytes):  # noqa: F811  # fixture
+    from kiosk.evidence.objectstore import ObjectStore, ObjectStoreError, lock_terms
+
+    client = s3(moto)
+    client.create_bucket(Bucket="kiosk-plain")  # no Object Lock
+    sealed = make_bucket(moto)
+    settings = s3_settings(tmp_path, moto, evidence_s3_prefix="conflict/")
+    settings.ensure_dirs()
+    store = SessionStore(settings.db_url, settings.sessions_dir)
+    sealer = EvidenceSealer(settings, store)
+    try:
+        sid = ended_session(store, webm_bytes)
+        sealer.seal(sid)
+        assert sealer.uploader is not None and sealer.uploader.wait_idle(60)
+        archive = sealer.out_dir / f"{sid}.tar"
+        terms = lock_terms(archive, "COMPLIANCE")
+        plain = ObjectStore.from_settings(settings, bucket="kiosk-plain")
+        assert plain is not None
+        with pytest.raises(ObjectStoreError, match="kiosk-plain"):
+            plain.check_bucket()
+        with pytest.raises(ObjectStoreError, match="upload failed"):
+            plain.put_archive(archive, terms)
+        # the same archive again: confirmed from the stored version, no second PUT
+        objects = sealer.objects
+        assert objects is not None
+        versions = client.list_object_versions(Bucket=BUCKET, Prefix=f"conflict/{sid}.tar")
+        again = objects.put_archive(archive, terms)
+        assert again.version_id == versions["Versions"][0]["VersionId"]
+        assert len(sealed.list_object_versions(Bucket=BUCKET, Prefix=f"conflict/{sid}.tar")[
+            "Versions"]) == 1
+        # a different archive under the same key is refused, never stacked on top
+        other = tmp_path / "other" / f"{sid}.tar"
+        other.parent.mkdir()
+        data = bytearray(archive.read_bytes())
+        data[-1] ^= 1  # tar padding: still a valid tar with the same bag-info
+        other.write_bytes(bytes(data))
+        with pytest.raises(ObjectStoreError, match="already holds a different archive"):
+            objects.put_archive(other, terms)
+    finally:
+        sealer.close()
+        store.engine.dispose()
+
 
 def test_governance_mode_by_setting(tmp_path, moto, webm_bytes):  # noqa: F811  # fixture
     make_bucket(moto)
