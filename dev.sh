@@ -12,7 +12,7 @@ VENV=${KIOSK_VENV:-.venv}
 RUNTIME_DEBS="espeak-ng libespeak-ng1 ffmpeg"
 # postgresql, redis-server: tests start throw-away servers (kiosk.testing.postgres,
 # kiosk.testing.redis); never on the serve path.
-TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light postgresql redis-server"
+TEST_DEBS="chromium sox nodejs fonts-wqy-microhei nginx-light postgresql redis-server coturn"
 
 need_debs() {
   local missing=()

@@ -10,7 +10,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     socket_event_limits: dict[str, SocketEventLimit] = Field(default_factory=_default_event_limits)
     socket_flood_refusals: int = Field(default=20, ge=1)
     ice_servers: list[IceServer] = Field(default_factory=list)  # none: no external STUN
+    # TURN with time-limited credentials per session (kiosk.media.turn; coturn
+    # use-auth-secret): e.g. ["turn:turn.example.com:3478", "turns:turn.example.com:443?
+    # transport=tcp"] and coturn's static-auth-secret. Unset: no TURN entry is added.
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: str = Field(default="", repr=False)
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     # Remote ICE candidates (kiosk.media.candidates): loopback only for tests and the local
     # demo; non-global ranges only inside these CIDRs (e.g. a branch LAN), never by default.
     ice_allow_loopback: bool = False
@@ -166,6 +172,11 @@ class Settings(BaseSettings):
     voice_en: str = "gmw/en-us"
 
     id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
+    # A broker's connector to the citizen-identity service (公安部 权威库), as
+    # "package.module:attribute", built at start with the options as keyword arguments
+    # (kiosk.identity.authority, docs/identity.md). "none" (default): "not checked: human review".
+    identity_authority: str = "none"
+    identity_authority_options: dict[str, Any] = Field(default_factory=dict)
     # Evidence in S3-compatible object storage with Object Lock (kiosk.evidence.objectstore,
     # docs/operations.md "Evidence in object storage"). Unset bucket: nothing is uploaded.
     # Set: each sealed <package_id>.tar is PUT to <prefix><package_id>.tar, locked until the
@@ -210,7 +221,7 @@ class Settings(BaseSettings):
     log_format: str = "json"  # "json" or "text"
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "ice_private_networks", mode="before")
+    @field_validator("api_keys", "ice_private_networks", "turn_urls", mode="before")
     @classmethod
     def _comma_list(cls, v):
         if isinstance(v, str):
@@ -218,6 +229,14 @@ class Settings(BaseSettings):
             if v.startswith("["):
                 return json.loads(v)
             return [k.strip() for k in v.split(",") if k.strip()]
+        return v
+
+    @field_validator("turn_urls", mode="after")
+    @classmethod
+    def _turn_urls(cls, v: list[str]) -> list[str]:
+        bad = [u for u in v if not u.startswith(("turn:", "turns:"))]
+        if bad:
+            raise ValueError(f"turn_urls must start with turn: or turns: (RFC 7065), got {bad}")
         return v
 
     @field_validator("socket_event_limits", mode="after")
@@ -274,6 +293,13 @@ class Settings(BaseSettings):
             raise ValueError(f"node_ttl_seconds ({self.node_ttl_seconds}) must exceed "
                              f"node_heartbeat_seconds ({self.node_heartbeat_seconds})")
         return self
+
+    @field_validator("identity_authority")
+    @classmethod
+    def _authority(cls, v: str) -> str:
+        from kiosk.identity.authority import check_spec  # the form only: nothing is imported
+
+        return check_spec(v)  # ValueError says the form
 
     @field_validator("ice_private_networks")
     @classmethod

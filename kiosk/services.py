@@ -23,6 +23,8 @@ from kiosk.evidence.service import EvidenceSealer
 from kiosk.flows import FlowLibrary
 from kiosk.flows.versions import FlowVersions
 from kiosk.guide import GuideVoice
+from kiosk.identity.authority import load_authority
+from kiosk.identity.checks import IdentityAuthority
 from kiosk.logs import session_context
 from kiosk.media.loop import MediaLoop
 from kiosk.session import Shutdown
@@ -35,6 +37,7 @@ from kiosk.witness.admission import (
     node_capacity,
     retry_after,
 )
+from kiosk.witness.id_card import settle_card_portrait
 
 if TYPE_CHECKING:
     from kiosk.cluster import Cluster
@@ -149,6 +152,9 @@ class KioskServices:
     closed: threading.Event = field(default_factory=threading.Event)
     # State shared with the other nodes in Redis (redis_url); None for a single node.
     cluster: Cluster | None = None
+    # The broker's identity-authority connector (identity_authority); None: not configured,
+    # the ID card's authority check reads "not checked: human review".
+    authority: IdentityAuthority | None = None
 
     @property
     def node_id(self) -> str:
@@ -272,8 +278,11 @@ def build_services(settings: Settings) -> KioskServices:
 
     Creates the data directories, the database tables and (on first start) the evidence
     signing key; with ``redis_url``, connects to Redis (not yet registering the node: see
-    ``Cluster.start``). Raises ConfigError / OSError when they cannot be.
+    ``Cluster.start``); builds the ``identity_authority`` connector. Raises ConfigError /
+    OSError when they cannot be.
     """
+    authority = load_authority(settings.identity_authority,
+                               settings.identity_authority_options)
     settings.ensure_dirs()
     sessions = LiveSessions()
     cluster = None
@@ -286,6 +295,7 @@ def build_services(settings: Settings) -> KioskServices:
     return KioskServices(
         sessions=sessions,
         cluster=cluster,
+        authority=authority,
         settings=settings,
         store=store,
         flows=FlowLibrary(settings.flows_dir),
@@ -298,7 +308,7 @@ def build_services(settings: Settings) -> KioskServices:
         ),
         media=MediaLoop(),
         executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiosk-work"),
-        sealer=EvidenceSealer(settings, store),
+        sealer=EvidenceSealer(settings, store, before_seal=settle_card_portrait),
         recognizers=SharedRecognizer(settings),
     )
 

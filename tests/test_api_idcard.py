@@ -83,8 +83,12 @@ def test_both_sides_are_read_masked_and_checked(app, client, person, images):
     assert checks == {"id_number_valid": "pass", "id_number_matches_applicant": "pass",
                       "birth_date_matches_number": "pass", "sex_matches_number": "pass",
                       "name_matches_applicant": "pass", "card_not_expired": "pass",
-                      "portrait_matches_face": "not_checked", "authority": "not_checked"}
+                      "portrait_matches_face": "not_checked",
+                      "card_portrait_matches_live_face": "needs_human",
+                      "authority": "not_checked"}
     assert card["overall"] == "needs_human"  # no authority: never a fake pass
+    live = {c["name"]: c for c in card["checks"]}["card_portrait_matches_live_face"]
+    assert "not known yet" in live["detail"]  # the session's face analysis has not ended
     assert card["authority"]["result"]["detail"] == "not checked: human review"
     fields = card["front"]["fields"]
     assert fields["id_number"]["value"] == "*" * 14 + person.id_number[-4:]
@@ -93,7 +97,8 @@ def test_both_sides_are_read_masked_and_checked(app, client, person, images):
     assert card["back"]["fields"]["validity"]["value"] == person.validity
     assert card["front"]["masked"] == ["id_number", "address"]
     folder = app.extensions["kiosk"].store.session_dir(sid) / "id_card"
-    assert sorted(p.name for p in folder.iterdir()) == ["back.jpg", "card.json", "front.jpg"]
+    assert sorted(p.name for p in folder.iterdir()) == ["back.jpg", "card.json", "front.jpg",
+                                                        "portrait.npy"]  # not sealed
     stored = (folder / "card.json").read_bytes()
     assert person.id_number.encode() not in stored
     assert person.address.encode() not in stored

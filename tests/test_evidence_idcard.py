@@ -18,9 +18,10 @@ from kiosk.evidence import EvidenceKeys, Ledger, seal_package, verify_package
 from kiosk.idcard.ocr import shared_reader
 from kiosk.idcard.reader import CardLimits
 from kiosk.identity.numbers import make_resident_id
+from kiosk.liveness.live_face import write_live_face
 from kiosk.review.prereview import build_prereview
 from kiosk.testing.idcards import make_person, photograph, render_back, render_front
-from kiosk.witness.id_card import read_job, record_side
+from kiosk.witness.id_card import read_job, record_side, settle_card_portrait
 from tests.test_evidence import make_session
 
 TODAY = date(2025, 6, 1)
@@ -49,13 +50,25 @@ def reads(photos):
     return out
 
 
+@pytest.fixture(scope="module")
+def live_face(person):
+    """The live face of the card's holder, as the face observer keeps it."""
+    from kiosk.liveness.identity import shared_describer
+    from kiosk.testing.faces import face_rig
+
+    return shared_describer().descriptor(face_rig(person.face).image, require_detection=True)
+
+
 def sealed(tmp_path: Path, webm: bytes, person, reads, *, mask="keep_last4", number=None,
-           sides=("front", "back"), day=TODAY):
+           sides=("front", "back"), day=TODAY, live=None):
     applicant = {"name": person.name, "id_type": "prc_resident_id",
                  "id_number": number or person.id_number}
     sdir = make_session(tmp_path / "sessions", webm, applicant=applicant)
+    if live is not None:
+        write_live_face(sdir, live, 0.6, 5)
     for side in sides:
         record_side(sdir, reads[mask, side], applicant, mask=mask, day=day)
+    settle_card_portrait(sdir)  # the server's sealer does it first
     keys = EvidenceKeys(tmp_path / "keys")
     keys.ensure()
     res = seal_package(sdir, tmp_path / "packages", keys, Ledger(tmp_path / "l.jsonl", keys=keys),
@@ -79,7 +92,7 @@ def test_the_package_holds_the_masked_card_and_every_check(tmp_path, person, rea
     assert [c["name"] for c in card["checks"]] == [
         "id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
         "sex_matches_number", "name_matches_applicant", "card_not_expired",
-        "portrait_matches_face", "authority"]
+        "portrait_matches_face", "card_portrait_matches_live_face", "authority"]
     assert all("confidence" in f for f in card["front"]["fields"].values())
     assert card["authority"] == {"configured": False, "name": None, "result": {
         "name": "authority", "status": "not_checked", "detail": "not checked: human review"}}
@@ -118,14 +131,19 @@ def findings(pre) -> dict[str, str]:
     return {f["code"]: f["severity"] for f in pre["findings"] if f["code"].startswith("id_card")}
 
 
-def test_prereview_agreeing_card_is_information_only(tmp_path, person, reads):
-    res, _ = sealed(tmp_path, WEBM, person, reads)
+def test_prereview_agreeing_card_is_information_only(tmp_path, person, reads, live_face):
+    res, _ = sealed(tmp_path, WEBM, person, reads, live=live_face)
     pre = build_prereview(res.bag_dir)
     assert findings(pre) == {"id_card_portrait_matches_face": "info",
                              "id_card_authority": "info"}
     assert pre["id_card"]["overall"] == "needs_human"
     assert pre["id_card"]["front"]["image"] == "front.jpg"
     assert not any("ID card" in r for r in pre["verdict_reasons"])
+    # Without a live face the portrait goes to a human: a flag, never information only.
+    res, _ = sealed(tmp_path / "no-face", WEBM, person, reads)
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre)["id_card_card_portrait_matches_live_face"] == "flag"
+    assert pre["verdict"] != "clear"
 
 
 def test_prereview_a_number_mismatch_suggests_a_reject(tmp_path, person, reads):

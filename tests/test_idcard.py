@@ -301,9 +301,9 @@ def test_the_portrait_matches_its_face_and_not_another(person, cards):
 
     reading = read_card(photograph(cards[0], "perspective", 6))
     other = "hopper" if person.face == "astronaut" else "astronaut"
-    found, same = portrait_distance(reading.front_rgb, face_photo(person.face))
+    found, same = portrait_distance(reading.front_rgb, face_photo(person.face), reading.front)
     assert found and check_portrait(same, found).status is Status.PASS
-    found, diff = portrait_distance(reading.front_rgb, face_photo(other))
+    found, diff = portrait_distance(reading.front_rgb, face_photo(other), reading.front)
     assert found and check_portrait(diff, found).status is Status.FAIL
 
 

@@ -13,8 +13,11 @@ import pytest
 from PIL import Image
 
 from kiosk.config import load_settings
+from kiosk.liveness.identity import shared_describer
+from kiosk.liveness.live_face import write_live_face
 from kiosk.review import register
 from kiosk.review.auth import add_user
+from kiosk.testing.faces import face_rig
 from kiosk.testing.idcards import make_person, photograph, render_back, render_front
 from kiosk.web.app import create_app
 from kiosk.witness.finalise import session_meta, write_session_meta
@@ -58,6 +61,9 @@ def test_the_case_page_shows_the_masked_card_and_its_checks(app):
                        session_meta(row, flow, [], kiosk.settings.id_mask),
                        state="finished", end_reason="completed")
     kiosk.store.end(sid, "finished", "completed")
+    # The live face as the face observer keeps it at the end of the witness: the holder's.
+    live = shared_describer().descriptor(face_rig(person.face).image, require_detection=True)
+    write_live_face(kiosk.store.session_dir(sid), live, 0.6, 5)
     kiosk.seal(sid)
     assert kiosk.store.get(sid).sealed_at is not None
     app.extensions["review"].poll()
@@ -69,8 +75,11 @@ def test_the_case_page_shows_the_masked_card_and_its_checks(app):
     for testid in ("id-card", "id-card-front", "id-card-back", "id-card-checks"):
         assert f'data-testid="{testid}"' in html, testid
     for name in ("id_number_matches_applicant", "name_matches_applicant", "card_not_expired",
-                 "authority", "not checked: human review"):
-        assert name in html
+                 "authority", "not checked: human review", "card_portrait_matches_live_face",
+                 "between the card&#39;s portrait and the live face (same person at 0.6 or less)"):
+        assert name in html, name
+    row = html[html.index("card_portrait_matches_live_face"):]
+    assert row.index("rv-ic-pass") < row.index("</tr>")  # settled when sealed: a pass
     assert person.id_number not in html and person.address not in html
     assert "*" * 14 + person.id_number[-4:] in html
 

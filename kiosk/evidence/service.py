@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,9 +35,15 @@ class EvidenceSealer:
     Creates the signing key on first start. Sealing twice, or a session that has not ended,
     is a no-op; a failed seal raises (``kiosk.services.KioskServices.seal`` logs it, and the
     next start tries again).
+
+    ``before_seal(session_dir)`` runs under the seal lock just before a session is packaged
+    (only when it will be): the server settles the checks that wait for the end there (the ID
+    card's portrait against the live face, ``kiosk.witness.id_card.settle_card_portrait``).
+    Its failure is logged and the session is sealed all the same.
     """
 
-    def __init__(self, settings, store: SessionStore) -> None:
+    def __init__(self, settings, store: SessionStore,
+                 before_seal: Callable[[Path], object] | None = None) -> None:
         keys_dir, ledger_path, self.out_dir = evidence_paths(settings)
         self.settings = settings
         self.store = store
@@ -50,6 +57,7 @@ class EvidenceSealer:
         self.ledger: Ledger = open_ledger(settings.db_url, ledger_path, keys=self.keys,
                                           engine=store.engine)
         self._lock = threading.Lock()  # one seal at a time: the ledger is a single chain
+        self._before_seal = before_seal
         # evidence_s3_bucket set: every sealed archive also goes to the object store, from a
         # background thread that finds what is still pending on disk at each start.
         self.objects: ObjectStore | None = None
@@ -74,6 +82,11 @@ class EvidenceSealer:
                     or row.state not in ("finished", "aborted", "failed")):
                 return
             self.keys.refresh()  # a rotation made by another node signs from now on
+            if self._before_seal is not None:
+                try:
+                    self._before_seal(store.session_dir(session_id))
+                except Exception:  # a check left unsettled needs a human; the seal goes on
+                    log.exception("settling the checks before sealing failed")
             result = seal_package(store.session_dir(session_id), self.out_dir, self.keys,
                                   self.ledger, mask=self.settings.id_mask,
                                   recovered=row.recovered)

@@ -78,7 +78,7 @@ def read(front: Path, back: Path | None, name: str | None, id_number: str | None
             face_rgb = decode_rgb(_read_bytes(face, limits), face.name, max_bytes=max_bytes)
         except (PhotoTooLarge, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
-        found, distance = portrait_distance(reading.front_rgb, face_rgb)
+        found, distance = portrait_distance(reading.front_rgb, face_rgb, reading.front)
     witness_day = day.date() if day else date.today()
     checks = cross_check(reading.fields, day=witness_day, applicant_name=name,
                          applicant_number=id_number, portrait_distance=distance,
@@ -148,7 +148,7 @@ def bench(cards: int, seed: int, faces: bool, json_out: Path | None) -> None:
             if reading is not None:
                 found = distance = None
                 if face_rgb is not None:
-                    found, distance = portrait_distance(reading.front_rgb, face_rgb)
+                    found, distance = portrait_distance(reading.front_rgb, face_rgb, reading.front)
                 checks = cross_check(reading.fields, day=today, applicant_name=person.name,
                                      applicant_number=person.id_number,
                                      portrait_distance=distance, portrait_found=found)

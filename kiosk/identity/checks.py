@@ -1,5 +1,5 @@
 """Cross-checks of an ID card as read against the broker's applicant and the live face (pure,
-except ``portrait_distance``, which runs dlib).
+except ``describe_card_portrait`` and ``portrait_distance``, which run dlib).
 
 Each check is a named ``CheckResult`` with a status:
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
@@ -28,8 +29,10 @@ from typing import Protocol
 import numpy as np
 
 from kiosk.guide.normalise import normalise_name
+from kiosk.idcard.fields import CardSide
+from kiosk.idcard.portrait import locate_card, portrait_crop
 from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
-from kiosk.liveness.identity import SAME_PERSON_DISTANCE
+from kiosk.liveness.identity import SAME_PERSON_DISTANCE, descriptor_distance, shared_describer
 
 LOW_CONFIDENCE = 0.80
 
@@ -43,14 +46,22 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One named check: ``status`` and a sentence saying why."""
+    """One named check: ``status`` and a sentence saying why; a face comparison adds its
+    descriptor ``distance`` and the ``threshold`` it was judged by (None: not measured)."""
 
     name: str
     status: Status
     detail: str
+    distance: float | None = None
+    threshold: float | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "status": self.status.value, "detail": self.detail}
+        out: dict = {"name": self.name, "status": self.status.value, "detail": self.detail}
+        if self.distance is not None:
+            out["distance"] = round(self.distance, 4)
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
 
 
 class ReadField(Protocol):
@@ -230,9 +241,31 @@ def check_portrait(distance: float | None, found: bool | None) -> CheckResult:
         return CheckResult(name, Status.NEEDS_HUMAN, "no portrait or no face found to compare")
     if distance < SAME_PERSON_DISTANCE:
         return CheckResult(name, Status.PASS, f"descriptor distance {distance:.2f} "
-                           f"(same person below {SAME_PERSON_DISTANCE})")
+                           f"(same person below {SAME_PERSON_DISTANCE})", distance,
+                           SAME_PERSON_DISTANCE)
     return CheckResult(name, Status.FAIL, f"descriptor distance {distance:.2f} "
-                       f"(same person below {SAME_PERSON_DISTANCE})")
+                       f"(same person below {SAME_PERSON_DISTANCE})", distance,
+                       SAME_PERSON_DISTANCE)
+
+
+LIVE_FACE_CHECK = "card_portrait_matches_live_face"
+
+
+def check_live_face(distance: float | None, threshold: float,
+                    why_not: str | None = None) -> CheckResult:
+    """``card_portrait_matches_live_face``: the card portrait's descriptor against the live
+    face's enrolment template (``kiosk.liveness.continuity.enrolment_template``), judged as
+    the broker's ID photo is (``SessionCheckParams.id_match_distance``: the same person at
+    ``distance <= threshold``). ``why_not`` (no face on the card, the live face not known)
+    makes it ``needs_human``: never a pass without both faces."""
+    name = LIVE_FACE_CHECK
+    if why_not is not None or distance is None:
+        return CheckResult(name, Status.NEEDS_HUMAN, why_not or "not compared",
+                           threshold=threshold)
+    words = (f"descriptor distance {distance:.2f} between the card's portrait and the live "
+             f"face (same person at {threshold} or less)")
+    return CheckResult(name, Status.PASS if distance <= threshold else Status.FAIL, words,
+                       distance, threshold)
 
 
 def check_authority(authority: IdentityAuthority | None, name: str | None,
@@ -268,15 +301,39 @@ def cross_check(fields: Mapping[str, ReadField], *, day: date,
             check_authority(authority, applicant_name or name, applicant_number or number)]
 
 
-def portrait_distance(card_rgb: np.ndarray, face_rgb: np.ndarray) -> tuple[bool, float | None]:
-    """(portrait found, descriptor distance to the face) with dlib's descriptors; both images
-    are decoded already (bounded), so the shared describer's lock covers dlib only. The
-    largest face on the card image is its portrait. (False, None) when either has no face."""
-    from kiosk.liveness.identity import descriptor_distance, shared_describer  # loads dlib
+@dataclass(frozen=True)
+class CardPortrait:
+    """The portrait of a card's portrait side: ``descriptor`` (128-d, dlib) of the face found
+    in it, or None and ``problem``, a sentence saying why (for a check's detail). Never
+    logged: it describes a face."""
 
-    describer = shared_describer()
-    card = describer.descriptor(card_rgb, require_detection=True)
-    face = describer.descriptor(face_rgb, require_detection=True)
+    descriptor: np.ndarray | None = dc_field(repr=False, compare=False)
+    problem: str | None = None
+
+
+def describe_card_portrait(card_rgb: np.ndarray, side: CardSide) -> CardPortrait:
+    """The card's portrait cut out where the layout puts it (``kiosk.idcard.portrait``, from
+    the labels the OCR read on ``side``) and the largest face dlib's own detector finds in
+    that region only, described. ``card_rgb`` is the image ``side`` was read from (decoded,
+    bounded), so the shared describer's lock covers dlib only."""
+    frame = locate_card(side)
+    if frame is None:
+        return CardPortrait(None, "the portrait could not be located on the card (fewer "
+                                  "than two of its labels were read where the layout puts "
+                                  "them)")
+    desc = shared_describer().descriptor(portrait_crop(card_rgb, frame), require_detection=True)
+    if desc is None:
+        return CardPortrait(None, "no face was found in the card's portrait")
+    return CardPortrait(desc)
+
+
+def portrait_distance(card_rgb: np.ndarray, face_rgb: np.ndarray,
+                      side: CardSide) -> tuple[bool, float | None]:
+    """(portrait found, descriptor distance to the face) with dlib's descriptors: the card's
+    portrait as ``describe_card_portrait`` finds it, the face as the largest one on
+    ``face_rgb``. (False, None) when either has no face."""
+    card = describe_card_portrait(card_rgb, side).descriptor
+    face = shared_describer().descriptor(face_rgb, require_detection=True)
     if card is None or face is None:
         return False, None
     return True, descriptor_distance(card, face)

@@ -169,10 +169,21 @@ def check_continuity(samples: Sequence[tuple[float, np.ndarray]],
     return ContinuityResult(dists, times, tuple(changes), times[members[-1]], spread)
 
 
-def id_photo_distance(samples: Sequence[tuple[float, np.ndarray]], id_descriptor: np.ndarray,
-                      params: ContinuityParams | None = None) -> float | None:
-    """Distance of the ID photo to the enrolment template (None without good samples)."""
+def enrolment_template(samples: Sequence[tuple[float, np.ndarray]],
+                       params: ContinuityParams | None = None) -> np.ndarray | None:
+    """The live face as one 128-d descriptor: the enrolment template of ``enrol`` (None
+    without good samples). The broker's ID photo and the ID card's portrait are both judged
+    against it."""
     if not samples:
         return None
     template, _ = enrol(samples, params)
+    return template
+
+
+def id_photo_distance(samples: Sequence[tuple[float, np.ndarray]], id_descriptor: np.ndarray,
+                      params: ContinuityParams | None = None) -> float | None:
+    """Distance of the ID photo to the enrolment template (None without good samples)."""
+    template = enrolment_template(samples, params)
+    if template is None:
+        return None
     return float(np.linalg.norm(template - np.asarray(id_descriptor, float)))

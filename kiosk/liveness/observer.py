@@ -23,7 +23,9 @@ from kiosk.atomic_files import write_json_atomic
 from kiosk.flows.model import PER_CHALLENGE_SECONDS, observe_seconds
 from kiosk.liveness.analyzer import Analysis, FrameAnalysis
 from kiosk.liveness.challenges import Baseline, ChallengeTracker, Verdict
+from kiosk.liveness.continuity import enrolment_template
 from kiosk.liveness.identity import shared_describer
+from kiosk.liveness.live_face import write_live_face
 from kiosk.liveness.session_checks import (
     SecondFace,
     SessionCheckParams,
@@ -398,8 +400,15 @@ class FaceObserver:
         if self.analysis is None:
             report: dict[str, Any] = {"available": False, "error": self.error or "no analysis"}
             self._write(report)
+            self._write_live_face(None, 0, "the face analysis was unavailable, so the live "
+                                           "face was not described")
             return report
         a = self.analysis
+        template = enrolment_template(a.descriptors, self.check_params.continuity)
+        self._write_live_face(template, len(a.descriptors),
+                              None if template is not None else
+                              "no good sample of the live face was taken (a face frontal, "
+                              "sharp and large enough)")
         session_report = check_session(a.signals, a.descriptors, self.verdicts,
                                        id_descriptor=self.id_descriptor)
         ok, reasons = assess(session_report)
@@ -431,6 +440,16 @@ class FaceObserver:
             "performance": report["performance"],
         })
         return report
+
+    def _write_live_face(self, template, samples: int, problem: str | None) -> None:
+        """``live_face.json`` (``kiosk.liveness.live_face``) for the ID card's portrait check;
+        a failure is logged, never raised: the card check then goes to a human."""
+        try:
+            write_live_face(self.folder, template, self.check_params.id_match_distance,
+                            samples, problem)
+        except (OSError, ValueError) as exc:
+            log.error("the live face could not be kept for the ID card check: %s",
+                      type(exc).__name__)
 
     def _write(self, report: dict) -> None:
         folder = self.folder / "checks"

@@ -188,7 +188,7 @@ def put_id_card(session_id: str, side: str):
                           "read; card images are taken until it ends")
     try:
         card = record_side(folder, read, fresh.applicant, mask=settings.id_mask,
-                           day=date.today())
+                           day=date.today(), authority=svc.authority)
     except StorageFull as exc:
         log.error("ID card not kept: %s", exc.strerror, extra={"session": row.id})
         return error(503, "storage_full", f"{exc.strerror}; try again later")

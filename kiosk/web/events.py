@@ -20,6 +20,7 @@ from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
 from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import LoopPeer, validate_offer
+from kiosk.media.turn import ice_servers_for
 from kiosk.protocol import (
     ClientErrorCode,
     ClientErrorMessage,
@@ -181,7 +182,8 @@ def register(socketio, services: KioskServices) -> None:
             "session_id": row.id,
             "locale": row.locale,
             "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in controller.plan],
-            "ice_servers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
+            "ice_servers": [s.model_dump(exclude_none=True)
+                            for s in ice_servers_for(settings, row.id)],
         })
 
     @on(PageEvent.OFFER)
@@ -200,7 +202,8 @@ def register(socketio, services: KioskServices) -> None:
                 if dropped:
                     log.info("dropped remote candidates: %s", dict(dropped))
                 peer = LoopPeer(services.media, executor=services.executor,
-                                ice_servers=settings.ice_servers,
+                                ice_servers=ice_servers_for(settings, services.node_id
+                                                            .replace(":", "_")),
                                 keyframe_interval=settings.keyframe_interval_seconds)
                 answer = c.accept_offer(peer, sdp, dict(dropped))
             except OutOfOrder as exc:

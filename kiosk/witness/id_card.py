@@ -7,16 +7,26 @@ sent. ``record_side`` then writes what the session keeps, in its folder::
 
     id_card/front.jpg  id_card/back.jpg   the images as masked (never the originals)
     id_card/card.json                     fields with confidences, every check, the authority
+    id_card/portrait.npy                  the card portrait's face descriptor (never sealed)
 
 Nothing unmasked is written: the number read is kept as ``id_mask`` shows it, the address
 (under every mask but ``none``) as asterisks. The checks that need the unmasked values are
 computed when their side arrives, against the applicant as the broker sent it, and kept as
 results. Sealing copies ``id_card/`` into the package (``kiosk.evidence.package``).
+
+The card's portrait against the live face (``card_portrait_matches_live_face``) needs both,
+and either may come first: the front may be sent before the investor joins or while the
+face is watched, and the face analysis ends with the session. So the portrait's descriptor
+is kept (``portrait.npy``, a working file: the package copies named files only) and the
+live face is kept by the face observer (``kiosk.liveness.live_face``); whichever arrives
+second decides, and ``settle_card_portrait``, run just before sealing, decides for good:
+without a live face by then the check needs a human, never a pass.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import threading
@@ -35,16 +45,22 @@ from kiosk.idcard.mask import MaskError, mask_card
 from kiosk.idcard.ocr import TextReader
 from kiosk.idcard.reader import CardLimits, read_side
 from kiosk.identity.checks import (
+    LIVE_FACE_CHECK,
+    CardPortrait,
     CheckResult,
     IdentityAuthority,
     Status,
     check_authority,
+    check_live_face,
     check_validity,
     cross_check,
+    describe_card_portrait,
     overall,
-    portrait_distance,
 )
 from kiosk.liveness.id_photo import encode_jpeg, load_photo_rgb
+from kiosk.liveness.identity import descriptor_distance, shared_describer
+from kiosk.liveness.live_face import read_live_face
+from kiosk.liveness.session_checks import SessionCheckParams
 from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
@@ -56,8 +72,9 @@ SIDES = ("front", "back")
 ENGINE = "rapidocr-onnxruntime 1.4.4 (PP-OCRv4)"
 CHECK_ORDER = ("id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
                "sex_matches_number", "name_matches_applicant", "card_not_expired",
-               "portrait_matches_face", "authority")
+               "portrait_matches_face", LIVE_FACE_CHECK, "authority")
 FRONT_CHECKS = CHECK_ORDER[:5] + ("portrait_matches_face",)
+PORTRAIT_FILE = "portrait.npy"
 _write_lock = threading.Lock()  # one writer of card.json at a time in this process
 
 
@@ -65,7 +82,8 @@ _write_lock = threading.Lock()  # one writer of card.json at a time in this proc
 class SideRead:
     """One image as read by the worker (no unmasked pixels leave it): ``jpeg`` the masked
     image (None: withheld, ``withheld`` says why), ``portrait`` (found, distance) or None when
-    there was no ID photo to compare."""
+    there was no ID photo to compare; ``card_face`` the card portrait's descriptor (front
+    only; never logged)."""
 
     want: str
     side: CardSide
@@ -77,6 +95,7 @@ class SideRead:
     seconds: float
     portrait: tuple[bool, float | None] | None = None
     extra: dict = field(default_factory=dict)
+    card_face: CardPortrait | None = field(default=None, repr=False)
 
 
 def read_job(data: bytes, want: str, *, mask: str, limits: CardLimits,
@@ -97,21 +116,27 @@ def read_job(data: bytes, want: str, *, mask: str, limits: CardLimits,
             jpeg = encode_jpeg(out)
         except MaskError as exc:
             withheld = f"image not kept: {exc}, so it could not be masked"
-        portrait = None
-        if want == "front" and face_photo is not None:
-            portrait = _portrait(rgb, face_photo)
+        portrait = card_face = None
+        if want == "front":
+            card_face = describe_card_portrait(rgb, side)
+            if face_photo is not None:
+                portrait = _portrait(card_face, face_photo)
         return SideRead(want, side, jpeg, withheld, masked, hashlib.sha256(data).hexdigest(),
-                        len(data), time.perf_counter() - t0, portrait)
+                        len(data), time.perf_counter() - t0, portrait, card_face=card_face)
 
     return job
 
 
-def _portrait(card_rgb: np.ndarray, face_photo: Path) -> tuple[bool, float | None]:
+def _portrait(card: CardPortrait, face_photo: Path) -> tuple[bool, float | None]:
+    """The card's portrait against the broker's ID photo: (both faces found, distance)."""
     try:
-        face = load_photo_rgb(face_photo)
+        face_rgb = load_photo_rgb(face_photo)
     except ValueError:
         return False, None
-    return portrait_distance(card_rgb, face)
+    face = shared_describer().descriptor(face_rgb, require_detection=True)
+    if card.descriptor is None or face is None:
+        return False, None
+    return True, descriptor_distance(card.descriptor, face)
 
 
 def _field_docs(side: CardSide, mask: str) -> dict:
@@ -162,15 +187,95 @@ def load_card(session_dir: Path) -> dict | None:
         return None
 
 
+def _save_portrait(folder: Path, card_face: CardPortrait | None) -> dict:
+    """Keep (or drop) the card portrait's descriptor; what ``card.json`` says of it."""
+    path = folder / PORTRAIT_FILE
+    if card_face is None or card_face.descriptor is None:
+        path.unlink(missing_ok=True)
+        problem = card_face.problem if card_face is not None else "not described"
+        return {"face_found": False, "problem": problem}
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(card_face.descriptor, dtype=np.float64), allow_pickle=False)
+    write_atomic(path, buf.getvalue())
+    return {"face_found": True, "problem": None}
+
+
+def _load_portrait(folder: Path) -> np.ndarray | None:
+    try:
+        d = np.load(folder / PORTRAIT_FILE, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return d if d.shape == (128,) and np.all(np.isfinite(d)) else None
+
+
+def live_face_check(session_dir: Path, card: dict, *, final: bool) -> CheckResult:
+    """``card_portrait_matches_live_face`` from what the session holds now: the card's
+    portrait (``card``'s front and ``portrait.npy``) and the live face (``live_face.json``).
+    ``final``: the session is being sealed, so a live face not known is never coming."""
+    threshold = SessionCheckParams().id_match_distance
+    front = card.get("front")
+    if not isinstance(front, dict):
+        return _missing(LIVE_FACE_CHECK, "front")
+    info = front.get("portrait") or {}
+    if not info.get("face_found"):
+        return check_live_face(None, threshold, str(info.get("problem") or
+                                                     "the card's portrait was not described"))
+    desc = _load_portrait(Path(session_dir) / FOLDER)
+    if desc is None:
+        return check_live_face(None, threshold, "the card portrait's descriptor is missing")
+    live = read_live_face(Path(session_dir))
+    if live is None:
+        return check_live_face(None, threshold, (
+            "no live face was seen in this session (the face analysis never ran)" if final
+            else "the live face is not known yet: compared when the face analysis ends"))
+    if live.template is None:
+        return check_live_face(None, live.threshold or threshold, str(live.problem))
+    return check_live_face(descriptor_distance(live.template, desc), live.threshold)
+
+
+def _summarise(card: dict, live: CheckResult, auth: CheckResult | None = None) -> None:
+    """``checks`` in ``CHECK_ORDER`` and ``overall``, from each side's own checks, the live
+    face check ``live`` and ``auth`` (None: keep the authority result already there)."""
+    by_name: dict[str, dict] = {}
+    for s in SIDES:
+        doc = card.get(s)
+        names = FRONT_CHECKS if s == "front" else ("card_not_expired",)
+        for name in names:
+            by_name[name] = next((c for c in (doc or {}).get("checks", [])
+                                  if c["name"] == name), _missing(name, s).to_dict())
+    by_name[LIVE_FACE_CHECK] = live.to_dict()
+    by_name["authority"] = (auth.to_dict() if auth is not None
+                            else (card.get("authority") or {}).get("result")
+                            or check_authority(None, None, None).to_dict())
+    card["checks"] = [by_name[n] for n in CHECK_ORDER]
+    card["overall"] = overall([CheckResult(c["name"], Status(c["status"]), c["detail"])
+                               for c in card["checks"]]).value
+
+
+def _ask_authority(card: dict | None, authority: IdentityAuthority | None,
+                   applicant: dict) -> CheckResult:
+    """The authority's answer, asked once a session: a definite answer (pass or fail) of the
+    same connector, kept in ``card``, is reused when the other side arrives (such services
+    are paid per query); no answer (needs_human) is asked again."""
+    if authority is not None and card is not None:
+        kept = card.get("authority") or {}
+        result = kept.get("result") or {}
+        if kept.get("name") == authority.name and result.get("status") in ("pass", "fail"):
+            return CheckResult("authority", Status(result["status"]), str(result["detail"]))
+    return check_authority(authority, applicant.get("name"), applicant.get("id_number"))
+
+
 def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str,
                 day: date, authority: IdentityAuthority | None = None) -> dict:
     """Keep one side in ``session_dir/id_card/`` and return the updated ``card.json``.
 
     ``applicant`` is the session's applicant as the broker sent it (full number: sealing
-    has not happened yet); ``day`` the witness day. A side sent again replaces the earlier
-    one. StorageFull when the disk is full.
+    has not happened yet); ``day`` the witness day; ``authority`` the broker's connector
+    (None: ``not checked: human review``), asked outside the write lock. A side sent again
+    replaces the earlier one. StorageFull when the disk is full.
     """
     folder = make_private_dir(Path(session_dir) / FOLDER)
+    auth = _ask_authority(load_card(session_dir), authority, applicant)
     with _write_lock:
         card = load_card(session_dir) or {"format": FORMAT, "document": "prc_resident_id",
                                           "engine": ENGINE, "front": None, "back": None}
@@ -189,18 +294,9 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
             "fields": _field_docs(read.side, mask),
             "checks": [c.to_dict() for c in checks],
         }
-        by_name: dict[str, dict] = {}
-        for s in SIDES:
-            doc = card.get(s)
-            names = FRONT_CHECKS if s == "front" else ("card_not_expired",)
-            for name in names:
-                by_name[name] = next((c for c in (doc or {}).get("checks", [])
-                                      if c["name"] == name), _missing(name, s).to_dict())
-        auth = check_authority(authority, applicant.get("name"), applicant.get("id_number"))
-        by_name["authority"] = auth.to_dict()
-        card["checks"] = [by_name[n] for n in CHECK_ORDER]
-        card["overall"] = overall([CheckResult(c["name"], Status(c["status"]), c["detail"])
-                                   for c in card["checks"]]).value
+        if read.want == "front":
+            card["front"]["portrait"] = _save_portrait(folder, read.card_face)
+        _summarise(card, live_face_check(session_dir, card, final=False), auth)
         card["authority"] = {"configured": authority is not None,
                              "name": authority.name if authority is not None else None,
                              "result": auth.to_dict()}
@@ -211,4 +307,31 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
              read.want, read.seconds, len(read.side.fields), read.side.upside_down,
              "image withheld" if read.jpeg is None else f"masked {','.join(read.masked) or '-'}",
              card["overall"], extra={"session": Path(session_dir).name})
+    return card
+
+
+def settle_card_portrait(session_dir: Path) -> dict | None:
+    """Decide ``card_portrait_matches_live_face`` for good, just before sealing (the
+    sealer's ``before_seal`` hook): with the live face kept by the face observer, or
+    ``needs_human`` without one. Returns the updated ``card.json``; None without a card, or
+    when it is unreadable (then it is packaged as it is and the pre-review flags it).
+    Nothing about the faces is logged but the check's status."""
+    with _write_lock:
+        try:
+            card = load_card(session_dir)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(card, dict):
+            return None
+        try:
+            result = live_face_check(session_dir, card, final=True)
+            _summarise(card, result)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("ID card results malformed: the portrait check was not settled",
+                        extra={"session": Path(session_dir).name})
+            return None
+        card["updated_at"] = utc_iso()
+        write_json_atomic(card_path(session_dir), card)
+    log.info("ID card portrait against the live face: %s", result.status.value,
+             extra={"session": Path(session_dir).name})
     return card
