@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -176,6 +177,25 @@ class Settings(BaseSettings):
     # (kiosk.identity.authority, docs/identity.md). "none" (default): "not checked: human review".
     identity_authority: str = "none"
     identity_authority_options: dict[str, Any] = Field(default_factory=dict)
+    # Evidence in S3-compatible object storage with Object Lock (kiosk.evidence.objectstore,
+    # docs/operations.md "Evidence in object storage"). Unset bucket: nothing is uploaded.
+    # Set: each sealed <package_id>.tar is PUT to <prefix><package_id>.tar, locked until the
+    # package's Retain-Until (the flow's retention_years), by a background uploader that
+    # retries from the local archive until the upload is confirmed.
+    evidence_s3_bucket: str = ""
+    evidence_s3_prefix: str = Field(default="", max_length=512)
+    evidence_s3_endpoint_url: str = ""  # empty: AWS S3; e.g. https://minio.example:9000
+    evidence_s3_region: str = ""
+    # Empty: boto3's own chain (AWS_* environment, ~/.aws, instance role).
+    evidence_s3_access_key_id: str = ""
+    evidence_s3_secret_access_key: str = ""
+    # COMPLIANCE: nobody, root included, shortens or removes the lock. GOVERNANCE lets a user
+    # with s3:BypassGovernanceRetention delete early: for tests and trials only.
+    evidence_s3_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    evidence_s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    evidence_s3_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    evidence_s3_retry_seconds: float = Field(default=5.0, gt=0)  # doubles per failure
+    evidence_s3_retry_max_seconds: float = Field(default=600.0, gt=0)
     speech: bool = True  # hear and check spoken answers
     speech_zh_engine: Literal["auto", "whisper", "pinyin", "none"] = "auto"  # docs/operations.md
     speech_en_engine: Literal["auto", "whisper", "pocketsphinx"] = "auto"  # docs/operations.md
@@ -237,6 +257,35 @@ class Settings(BaseSettings):
 
             check_url(v)  # ValueError names the problem
         return v
+
+    @field_validator("evidence_s3_bucket")
+    @classmethod
+    def _s3_bucket(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", v):
+            raise ValueError(f"evidence_s3_bucket {v!r} is not a bucket name (3-63 lowercase "
+                             "letters, digits, '.', '-')")
+        return v
+
+    @field_validator("evidence_s3_prefix")
+    @classmethod
+    def _s3_prefix(cls, v: str) -> str:
+        if v.startswith("/") or ".." in v.split("/"):
+            raise ValueError(f"evidence_s3_prefix {v!r} must not start with '/' or hold '..'")
+        return v
+
+    @model_validator(mode="after")
+    def _s3_retry(self) -> Settings:
+        if self.evidence_s3_retry_max_seconds < self.evidence_s3_retry_seconds:
+            raise ValueError(f"evidence_s3_retry_max_seconds "
+                             f"({self.evidence_s3_retry_max_seconds}) must be at least "
+                             f"evidence_s3_retry_seconds ({self.evidence_s3_retry_seconds})")
+        return self
+
+    @property
+    def evidence_receipts_dir(self) -> Path:
+        """Receipts of archives confirmed in the object store (kiosk.evidence.uploads)."""
+        return self.data_dir / "evidence-stored"
 
     @model_validator(mode="after")
     def _heartbeat(self) -> Settings:

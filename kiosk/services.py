@@ -302,6 +302,7 @@ class KioskServices:
         for runner in live:
             runner.finalised.wait(timeout)
         self.executor.shutdown(wait=True)
+        self.sealer.close()
         self.guide.close()
         self.media.stop()
         self.store.engine.dispose()

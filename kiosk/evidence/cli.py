@@ -7,7 +7,7 @@ import shutil
 import sys
 import tempfile
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 
@@ -96,20 +96,53 @@ def evidence() -> None:
     """Sealed evidence packages: verify, show, legal hold, delete after retention."""
 
 
+def _download(url: str, version_id: str | None, tmp: Path) -> Path:
+    """``s3://bucket/key`` downloaded into ``tmp`` (the endpoint and credentials of the
+    ``evidence_s3_*`` settings; the bucket from the URL)."""
+    from kiosk.config import load_settings
+
+    # boto3 loads only for an s3:// package (kiosk.evidence.objectstore is its one importer).
+    from kiosk.evidence.objectstore import ObjectStore, parse_s3_url
+
+    try:
+        loc = parse_s3_url(url)
+        store = ObjectStore.from_settings(load_settings(), bucket=loc.bucket)
+        assert store is not None  # a bucket is given
+        name = PurePosixPath(loc.key).name
+        dest = tmp / (name if name.endswith(".tar") else f"{name}.tar")
+        return store.download(loc, dest, version_id)
+    except (KioskError, ValueError, OSError) as exc:
+        raise click.ClickException(f"{url}: cannot be verified: {exc}") from exc
+
+
 @evidence.command()
-@click.argument("package", type=click.Path(exists=True))
+@click.argument("package")
 @click.option("--ledger", "ledger_path", type=click.Path(), help="Also check the ledger entry.")
 @click.option("--pubkey", "pubkeys", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Trusted public key PEM (repeatable). Without it the local keyring is used.")
 @click.option("--keys-dir", type=click.Path(file_okay=False), help="Keyring folder to trust.")
+@click.option("--version-id", help="With s3://: this object version (default: the current).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(package, ledger_path, pubkeys, keys_dir, as_json) -> None:
-    """Fully verify PACKAGE (folder or .tar): every byte, signature, timeline, ledger."""
+def verify(package, ledger_path, pubkeys, keys_dir, version_id, as_json) -> None:
+    """Fully verify PACKAGE (folder, .tar or s3://bucket/key of a .tar): every byte,
+    signature, timeline, ledger. An s3:// archive is downloaded to a temporary folder first
+    (endpoint and credentials from the evidence_s3_* settings)."""
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-verify-"))
     try:
-        rep = verify_package(Path(package), keyring=_trusted(pubkeys, keys_dir),
+        if package.startswith("s3://"):
+            path = _download(package, version_id, tmp)
+        else:
+            path = Path(package)
+            if version_id:
+                raise click.UsageError("--version-id is for s3:// packages only")
+            if not path.exists():
+                raise click.ClickException(f"{package}: no such package folder or archive")
+        rep = verify_package(path, keyring=_trusted(pubkeys, keys_dir),
                              ledger=Path(ledger_path) if ledger_path else None)
     except (KioskError, OSError) as exc:  # a message, never a traceback
         raise click.ClickException(f"{package}: cannot be verified: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     if as_json:
         click.echo(json.dumps({"ok": rep.ok, "package_id": rep.package_id,
                                "key_id": rep.key_id, "problems": rep.problems,
@@ -180,6 +213,34 @@ def hold(package, ledger_path, on, reason, by) -> None:
     idx = ledger.append_record(pid, {"type": "legal_hold", "on": on, "reason": reason,
                                      "by": by})
     click.echo(f"legal hold {'placed on' if on else 'lifted from'} {pid} (ledger entry {idx})")
+    _bucket_hold(pid, on)
+
+
+def _bucket_hold(pid: str, on: bool) -> None:
+    """With evidence_s3_bucket set: the same hold on the stored object version. Not stored
+    yet: the uploader applies the ledger's hold when it uploads."""
+    from kiosk.config import load_settings
+
+    settings = load_settings()
+    if not settings.evidence_s3_bucket:
+        return
+    from kiosk.evidence.uploads import read_receipt
+
+    if read_receipt(settings.evidence_receipts_dir, pid) is None:
+        click.echo(f"{pid} is not in the bucket yet: its upload carries the hold")
+        return
+    # boto3 loads only with a bucket configured (kiosk.evidence.objectstore).
+    from kiosk.evidence.objectstore import ObjectStore
+
+    store = ObjectStore.from_settings(settings)
+    assert store is not None
+    try:
+        version = store.set_legal_hold(pid, on)
+    except KioskError as exc:
+        raise click.ClickException(f"the ledger records the hold, but the bucket refused: "
+                                   f"{exc}") from exc
+    click.echo(f"object {store.location(pid)} (version {version}): legal hold "
+               f"{'ON' if on else 'OFF'}")
 
 
 @evidence.command()
@@ -212,6 +273,7 @@ def delete(package, ledger_path, reason, yes) -> None:
     on, why = _hold_state(info, ledger, pid)
     if on:
         raise click.ClickException(f"refused: package {pid} is under legal hold ({why})")
+    _refuse_unstored(pid)
     if not yes:
         click.confirm(f"Delete package {pid} for good?", abort=True)
     archive = bag.with_name(f"{bag.name}.tar")
@@ -221,6 +283,40 @@ def delete(package, ledger_path, reason, yes) -> None:
         shutil.rmtree(bag)
     archive.unlink(missing_ok=True)
     click.echo(f"deleted package {pid} (ledger entry {idx})")
+
+
+def _refuse_unstored(pid: str) -> None:
+    """With evidence_s3_bucket set, the local archive is the upload's only source until a
+    receipt confirms the upload: it is not deleted before."""
+    from kiosk.config import load_settings
+    from kiosk.evidence.uploads import read_receipt
+
+    try:
+        settings = load_settings()
+    except KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if settings.evidence_s3_bucket and read_receipt(settings.evidence_receipts_dir,
+                                                    pid) is None:
+        raise click.ClickException(f"refused: package {pid} is not confirmed in the bucket "
+                                   f"{settings.evidence_s3_bucket} yet; its local archive is "
+                                   "the upload's only source")
+
+
+@evidence.command()
+def uploads() -> None:
+    """List sealed archives not yet confirmed in the object store (evidence_s3_bucket)."""
+    from kiosk.config import load_settings
+    from kiosk.evidence.uploads import pending_uploads
+
+    settings = load_settings()
+    if not settings.evidence_s3_bucket:
+        raise click.ClickException("evidence_s3_bucket is not set: archives stay local only")
+    pending = pending_uploads(EvidencePaths.under(settings.data_dir).packages_dir,
+                              settings.evidence_receipts_dir)
+    for pid in pending:
+        click.echo(pid)
+    click.echo(f"{len(pending)} archive(s) waiting for s3://{settings.evidence_s3_bucket}/"
+               f"{settings.evidence_s3_prefix}")
 
 
 @evidence.command()

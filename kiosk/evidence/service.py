@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.evidence.keys import EvidenceKeys, SigningKeys
 from kiosk.evidence.keys_db import DbEvidenceKeys
@@ -14,6 +15,10 @@ from kiosk.evidence.ledger_db import open_ledger
 from kiosk.evidence.package import seal_package
 from kiosk.store import SessionStore
 from kiosk.utc import utcnow
+
+if TYPE_CHECKING:
+    from kiosk.evidence.objectstore import ObjectStore
+    from kiosk.evidence.uploads import ArchiveUploader
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,21 @@ class EvidenceSealer:
                                           engine=store.engine)
         self._lock = threading.Lock()  # one seal at a time: the ledger is a single chain
         self._before_seal = before_seal
+        # evidence_s3_bucket set: every sealed archive also goes to the object store, from a
+        # background thread that finds what is still pending on disk at each start.
+        self.objects: ObjectStore | None = None
+        self.uploader: ArchiveUploader | None = None
+        if settings.evidence_s3_bucket:
+            # boto3 loads only when a bucket is configured (kiosk.evidence.objectstore).
+            from kiosk.evidence.objectstore import ObjectStore
+            from kiosk.evidence.uploads import ArchiveUploader  # imports objectstore: boto3
+
+            self.objects = ObjectStore.from_settings(settings)
+            assert self.objects is not None
+            self.uploader = ArchiveUploader(
+                self.objects, self.out_dir, settings.evidence_receipts_dir, ledger=self.ledger,
+                retry_seconds=settings.evidence_s3_retry_seconds,
+                retry_max_seconds=settings.evidence_s3_retry_max_seconds).start()
 
     def seal(self, session_id: str) -> None:
         store = self.store
@@ -75,3 +95,10 @@ class EvidenceSealer:
             store.forget_id_number(session_id, self.settings.id_mask)
             log.info("sealed evidence package in %.2f s (ledger #%d)",
                      result.seconds, result.ledger_index)
+        if self.uploader is not None:
+            self.uploader.enqueue(result.package_id)
+
+    def close(self) -> None:
+        """Stop the uploader, if any (what is pending stays pending on disk)."""
+        if self.uploader is not None:
+            self.uploader.stop()

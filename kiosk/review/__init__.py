@@ -17,6 +17,7 @@ from kiosk.review import (
     models,  # registers the tables on Base
     views,
 )
+from kiosk.review.bucket import BucketMedia
 from kiosk.review.context import EXTENSION
 from kiosk.review.service import ReviewConfig, ReviewService
 from kiosk.services import KioskServices
@@ -40,7 +41,9 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
                         clock=clock or utcnow, keys=services.evidence_keys,
                         ledger=services.ledger,
                         public_origin=auth.web_origin(services.settings.public_url),
-                        client_address=auth.client_address, kiosk=services)
+                        client_address=auth.client_address, kiosk=services,
+                        bucket=(BucketMedia(services.sealer.objects)
+                                if services.sealer.objects is not None else None))
     app.extensions[EXTENSION] = svc
     https = services.settings.base_url().startswith("https://")
     app.config.update(

@@ -28,6 +28,7 @@ from kiosk.errors import AuthError, EvidenceError
 from kiosk.evidence.storage import check_package_id
 from kiosk.review import dispatch
 from kiosk.review.auth import LoginThrottle
+from kiosk.review.bucket import BucketMedia
 from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
 from kiosk.review.prereview import build_prereview
 from kiosk.store import WitnessRow
@@ -98,8 +99,11 @@ class ReviewService:
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None,
                  public_origin: str = "", client_address: Callable[[], str] = lambda: "",
-                 kiosk: KioskServices | None = None):
+                 kiosk: KioskServices | None = None, bucket: BucketMedia | None = None):
         self.store = store
+        # Recordings from the evidence bucket when a case's local bag is gone (None: no
+        # evidence_s3_bucket).
+        self.bucket = bucket
         # The kiosk's services (new links on a return; the poller stops with the server).
         self.kiosk = kiosk
         # The address of the client whose request is running ("" outside a request); every

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
@@ -21,7 +22,9 @@ from flask import (
 )
 from pydantic import ValidationError
 
+from kiosk.errors import KioskError
 from kiosk.review import auth
+from kiosk.review.bucket import byte_window
 from kiosk.review.context import current_review
 from kiosk.review.decisions import (
     REJECT_REASONS,
@@ -247,11 +250,56 @@ def recording(user, case_id: str):
     try:
         path = case_media_path(user, case_id, "recording")
     except CaseAccessError as exc:
+        if exc.status == 404 and review().bucket is not None:
+            return _bucket_recording(user, case_id)
         abort(exc.status)
     mime = "video/webm" if path.suffix == ".webm" else "video/x-matroska"
     resp = send_file(path, mimetype=mime, conditional=True, max_age=0)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp
+
+
+def _bucket_recording(user, case_id: str):
+    """The recording streamed from the evidence bucket, for a case whose local bag is gone
+    (kiosk.review.bucket): the same access rule, HTTP ranges as on the local file."""
+    svc = review()
+    case = svc.case(case_id)
+    if case is None:
+        abort(404)
+    try:
+        svc.check_access(user, case)
+    except CaseAccessError as exc:
+        abort(exc.status)
+    bucket = svc.bucket
+    assert bucket is not None
+    try:
+        member = bucket.recording(case_id)
+        if member is None:
+            abort(404)
+        window: tuple[int, int] | None = (0, member.size - 1)
+        status = 200
+        rng = request.range
+        if rng is not None and rng.units == "bytes" and len(rng.ranges) == 1:
+            first, stop = rng.ranges[0]
+            # werkzeug gives (first, stop exclusive); a suffix range is (-n, None).
+            window = (byte_window(None, -first, member.size) if first < 0 else
+                      byte_window(first, None if stop is None else stop - 1, member.size))
+            if window is None:
+                return Response(status=416, headers={
+                    "Content-Range": f"bytes */{member.size}", "Accept-Ranges": "bytes"})
+            status = 206
+        assert window is not None
+        body = bucket.read(case_id, member, *window)
+    except KioskError as exc:
+        log.warning("recording not readable from the evidence bucket: %s", exc,
+                    extra={"session": case_id})
+        abort(502)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(window[1] - window[0] + 1),
+               "Cache-Control": "private, no-cache"}
+    if status == 206:
+        headers["Content-Range"] = f"bytes {window[0]}-{window[1]}/{member.size}"
+    return Response(body, status=status, mimetype=member.mimetype, headers=headers,
+                    direct_passthrough=True)
 
 
 @bp.get("/cases/<case_id>/prompts/<sha>.wav")
