@@ -1,8 +1,8 @@
 """``kiosk loadtest``: N whole witnesses at once against a fresh server, and what the load did.
 
-Each run starts ``kiosk serve`` on loopback with its own data folder (``kiosk.testing.server``,
-as ``kiosk eval`` does) and runs N ``kiosk simulate`` investors at once through a real flow
-(``kiosk.evaluation.run.run_case``: one process each, at the lowest CPU priority, like
+Each run starts ``kiosk serve`` under gunicorn, as in production, on loopback with its own
+data folder (``kiosk.testing.server``) and runs N ``kiosk simulate`` investors at once through
+a real flow (``kiosk.evaluation.run.run_case``: one process each, at the lowest CPU priority, like
 ``kiosk eval``). Every investor shows a synthetic public-domain face that blinks and turns
 (``kiosk.testing.faces``), sends an ID photo of it, and speaks its answers (espeak-ng).
 
@@ -129,7 +129,8 @@ def build_witnesses(n: int, flow, locale: str, work: Path, stall_side: int = 0) 
 
 
 class _Sampler:
-    """The server's and the machine's CPU seconds, twice a second, on a thread."""
+    """The server's CPU seconds (its process and every child: gunicorn's worker and the model
+    workers) and the machine's, twice a second, on a thread."""
 
     def __init__(self, pid: int):
         self.server = psutil.Process(pid)
@@ -142,16 +143,20 @@ class _Sampler:
         while not self._stop.is_set():
             try:
                 c = self.server.cpu_times()
+                cpu = c.user + c.system
                 m = psutil.cpu_times()
                 rss = self.server.memory_info().rss
+                # gunicorn's worker, dlib's and Whisper's workers, the guide's TTS worker.
                 for child in self.server.children(recursive=True):
                     try:
+                        cc = child.cpu_times()
+                        cpu += cc.user + cc.system
                         rss += child.memory_info().rss
                     except psutil.Error:
                         pass
                 self.rss_peak = max(self.rss_peak, rss)
                 busy = sum(m) - m.idle - getattr(m, "iowait", 0.0)
-                self.samples.append((time.monotonic(), c.user + c.system, busy))
+                self.samples.append((time.monotonic(), cpu, busy))
             except psutil.Error:
                 return
             self._stop.wait(0.5)
@@ -253,7 +258,7 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
     cases = build_witnesses(n, flow, locale, work / "media",
                             stall_side=settings.max_id_photo_side if stall else 0)
     data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
-    proc = ServerProcess(data, settings.flows_dir, KIOSK_SPEECH_PRELOAD="true",
+    proc = ServerProcess(data, settings.flows_dir, production=True, KIOSK_SPEECH_PRELOAD="true",
                          KIOSK_DEMO="false",
                          KIOSK_NODE_CAPACITY=str(capacity or n + (1 if stall else 0)))
     with proc:
