@@ -17,6 +17,7 @@ from kiosk.speech.observer import VoiceObserver, hear_answer, shown_words
 if TYPE_CHECKING:
     from kiosk.liveness.observer import FaceObserver
     from kiosk.speech import Recognizer
+    from kiosk.witness.live_card import LiveCard
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
 OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
@@ -47,6 +48,9 @@ class JudgedWitness(Protocol):
     def voice(self) -> VoiceObserver | None: ...
 
     @property
+    def card(self) -> LiveCard | None: ...
+
+    @property
     def locale(self) -> str: ...
 
     @property
@@ -61,8 +65,10 @@ class JudgedWitness(Protocol):
 
 
 class ObserverJudge:
-    """Judges the windows of ``runner``'s steps (a ``kiosk.witness.ports.StepJudge``);
-    anything without an automatic check goes to a human (``unverified``)."""
+    """Judges the windows of ``runner``'s steps (a ``kiosk.witness.ports.StepJudge``): challenges
+    by the face observer, answers by the voice observer, ID cards by the card capture
+    (``kiosk.witness.live_card``); anything without an automatic check goes to a human
+    (``unverified``)."""
 
     def __init__(self, runner: JudgedWitness) -> None:
         self.runner = runner
@@ -75,6 +81,12 @@ class ObserverJudge:
                 return StepOutcome.UNVERIFIED, {"engine": "none",
                                                 "reason": "liveness check disabled"}
             return face.challenge_outcome(seq, window[1])
+        if step.kind == "id_document":
+            card = self.runner.card
+            if card is None:
+                return StepOutcome.UNVERIFIED, {"engine": "none",
+                                                "reason": "the card capture was not running"}
+            return card.judge(step, seq, window[1])
         if step.listens:
             return judge_answer(self.runner, step, window)
         return StepOutcome.UNVERIFIED, {"engine": "none",
