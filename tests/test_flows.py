@@ -390,7 +390,7 @@ def test_id_document_step_is_checked_like_the_others(tmp_path):
     short = CARD_FLOW.replace("    kind: id_document\n  - id: back_only",
                               "    kind: id_document\n    timeout: 10\n  - id: back_only")
     (problem,) = check_flow(tmp_path / "card.yaml", short)
-    assert (problem.line, problem.col) == (9, 14)
+    assert (problem.line, problem.col) == (8, 14)
     assert problem.message.startswith("step 'card': timeout is 10 s but the step needs about")
 
 
