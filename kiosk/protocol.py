@@ -57,6 +57,7 @@ class ServerEvent(StrEnum):
     HINT = "hint"
     CHALLENGE = "challenge"  # the liveness action the investor should do now
     CHALLENGE_RESULT = "challenge_result"  # that action was seen (or its time ran out)
+    CARD_SIDE = "card_side"  # the ID card side to hold up now (an id_document step)
     RECOGNISED = "recognised"
     FINISHED = "finished"
     ABORTED = "aborted"
@@ -92,6 +93,11 @@ class HintCode(StrEnum):
     CLOSER = "closer"
     FURTHER = "further"
     TURN_MORE = "turn_more"
+    # An ID card held up to the camera (kiosk.idcard.frames, during an id_document step).
+    CARD_CORNERS = "card_corners"  # all four corners in view
+    CARD_CLOSER = "card_closer"
+    CARD_STILL = "card_still"
+    CARD_GLARE = "card_glare"
 
 
 class ClientErrorCode(StrEnum):
@@ -161,6 +167,8 @@ class TimelineEvent(StrEnum):
     LIVENESS_REPORT = "liveness_report"
     CHALLENGE_RESULT = "challenge_result"
     ID_PHOTO_UNUSABLE = "id_photo_unusable"
+    # the card capture (kiosk.witness.live_card): one card side shown on camera, read or not
+    ID_CARD_CAPTURED = "id_card_captured"
     # the timeline writer itself
     REPEATS_COUNTED = "repeats_counted"
 

@@ -17,7 +17,8 @@ from kiosk.protocol import StepOutcome, TimelineEvent
 
 
 ANSWER_KINDS = frozenset({"question", "read_aloud"})
-OBSERVED_KINDS = frozenset({"challenge", "show_id"})  # the camera, not the voice, answers
+# The camera, not the voice, answers these.
+OBSERVED_KINDS = frozenset({"challenge", "show_id", "id_document"})
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,12 @@ class PlannedStep:
     """One step as this session will run it: texts filled in, random draws made."""
 
     id: str
-    kind: str  # say | question | read_aloud | challenge | show_id | wait
+    kind: str  # say | question | read_aloud | challenge | show_id | id_document | wait
     text: str  # the exact words the guide speaks
     title: str
     answer_seconds: float | None = None  # question / read_aloud: the answer window
-    seconds: float | None = None  # wait: how long; challenge / show_id: the time allowed
+    # wait: how long; challenge / show_id / id_document: the time allowed
+    seconds: float | None = None
     retries: int = 0
     on_fail: str = "flag"  # retry | flag | refer | abort
     expect: str | None = None  # question: affirm | deny | phrases
@@ -39,6 +41,8 @@ class PlannedStep:
     refuse: tuple[str, ...] = ()  # question: refusals besides the built-in lexicon
     required: tuple[str, ...] = ()  # read_aloud: parts heard exactly (name, ID tail)
     challenges: tuple[str, ...] = ()
+    sides: tuple[str, ...] = ()  # id_document: the card sides to show, in order
+    side_seconds: float | None = None  # id_document: the time for each side
     # What the voice gets for ``text`` (kiosk.guide.normalise; variables by their readings);
     # empty: the guide normalises ``text`` itself.
     spoken: str = ""

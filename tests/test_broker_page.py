@@ -103,7 +103,7 @@ def test_check_endpoint_reports_problems_at_their_lines(app):
                     "refuse, retries, text, timeout, title"},
         {"line": sya, "col": 11,
          "message": "step 'bye': unknown kind 'sya'; use say, question, read_aloud, "
-                    "challenge, show_id or wait (did you mean 'say'?)"},
+                    "challenge, show_id, id_document or wait (did you mean 'say'?)"},
     ]
     ok = post(c, "/review/api/flows/check", {"flow_id": "quick", "text": QUICK}).get_json()
     assert ok["valid"] and ok["problems"] == [] and ok["locales"] == ["zh-CN", "en"]

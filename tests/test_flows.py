@@ -342,6 +342,58 @@ def test_step_defaults_by_kind():
     assert flow.step("saving").label("en") == "saving"  # no title: the id
 
 
+CARD_FLOW = """\
+id: card
+version: 1
+title: {zh-CN: 测试, en: Test}
+locales: [zh-CN, en]
+steps:
+  - id: card
+    kind: id_document
+  - id: back_only
+    kind: id_document
+    sides: [back]
+    seconds: 5
+    text: {zh-CN: 请出示国徽面。, en: Show the emblem side.}
+"""
+
+
+def test_id_document_step_defaults_words_and_camera_time(tmp_path):
+    from kiosk.witness.plan import plan_witness
+
+    flow = load_flow(tmp_path / "card.yaml", CARD_FLOW)
+    card, back = flow.step("card"), flow.step("back_only")
+    assert (card.sides, card.seconds, back.sides, back.seconds) == (
+        ["front", "back"], 8.0, ["back"], 5.0)
+    words = flow.prompt_text(card, "zh-CN", {})
+    assert words.startswith("请将身份证人像面对准摄像头") and "国徽面" in words
+    assert flow.prompt_text(card, "en", {}).startswith(
+        "Hold the photo side of your ID card up to the camera")
+    assert flow.prompt_text(back, "en", {}) == "Show the emblem side."
+    # The camera's time: seconds per side, in the estimate and in the live plan alike.
+    silent = flow.step_seconds(card, "en") - flow.prompt_seconds(card, "en")
+    assert silent == pytest.approx(16.0)
+    planned = plan_witness(flow, "en", {"name": "A", "id_last4": "1234"}, random.Random(1))
+    assert [(p.kind, p.sides, p.side_seconds, p.seconds, p.observes) for p in planned] == [
+        ("id_document", ("front", "back"), 8.0, 16.0, True),
+        ("id_document", ("back",), 5.0, 5.0, True)]
+
+
+def test_id_document_step_is_checked_like_the_others(tmp_path):
+    bad = CARD_FLOW.replace("    seconds: 5\n", "    seconds: 2\n    timeout: 6\n").replace(
+        "sides: [back]", "sides: [back, side]")
+    got = [(p.line, p.message) for p in check_flow(tmp_path / "card.yaml", bad)]
+    assert got == [
+        (10, "step 'back_only': sides item 2 must be front or back, not 'side'"),
+        (11, "step 'back_only': seconds must be at least 4.0, not 2"),
+    ], got
+    short = CARD_FLOW.replace("    kind: id_document\n  - id: back_only",
+                              "    kind: id_document\n    timeout: 10\n  - id: back_only")
+    (problem,) = check_flow(tmp_path / "card.yaml", short)
+    assert (problem.line, problem.col) == (8, 14)
+    assert problem.message.startswith("step 'card': timeout is 10 s but the step needs about")
+
+
 def test_unknown_step_is_a_key_error_and_a_flow_error():
     flow = load_flow(FIXTURES / "quick.yaml")
     with pytest.raises(KeyError):

@@ -338,9 +338,18 @@ def test_page_without_server_shows_kind_connection_error(tmp_path):
 def test_every_framing_hint_has_text_in_both_languages(strings):
     codes = re.findall(r'"([a-z_]+)"', declaration(page_js(), "HINT_CODES"))
     assert set(codes) == {"closer", "further", "more_light", "face_in_frame", "one_person",
-                          "turn_more"}
+                          "turn_more", "card_corners", "card_closer", "card_still",
+                          "card_glare"}
     for locale, table in strings.items():
         assert [c for c in codes if f"hint.{c}" not in table] == [], locale
+
+
+def test_every_card_side_has_words_in_both_languages(strings):
+    sides = re.findall(r'"([a-z_]+)"', declaration(page_js(), "CARD_SIDES"))
+    assert set(sides) == {"front", "back"}
+    for locale, table in strings.items():
+        assert "card.now" in table, locale
+        assert [s for s in sides if f"card.side.{s}" not in table] == [], locale
 
 
 def test_every_liveness_action_has_words_in_both_languages(strings):

@@ -294,11 +294,13 @@ def test_every_timeline_and_check_event_is_recorded():
     assert set(CheckEvent) - recorded == set()
 
 
-def test_every_hint_code_is_sent_by_the_face_observer():
+def test_every_hint_code_is_sent_by_the_face_observer_or_the_card_picker():
     """The page's HINT_CODES equal HintCode (below), so a code nothing sends (the page once
-    handled ``hold_still``, which the server never sent) must fail here."""
-    sent = enum_members_used(HintCode, [KIOSK / "liveness" / "observer.py"])
-    assert set(HintCode) - sent == set(), "hint codes the face observer never sends"
+    handled ``hold_still``, which the server never sent) must fail here. The card codes come
+    from the card frame picker (an id_document step)."""
+    sent = enum_members_used(HintCode, [KIOSK / "liveness" / "observer.py",
+                                        KIOSK / "idcard" / "frames.py"])
+    assert set(HintCode) - sent == set(), "hint codes neither observer sends"
 
 
 def test_page_lists_match_the_protocol():

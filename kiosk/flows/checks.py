@@ -19,12 +19,14 @@ from kiosk.flows.model import (
     TEMPLATE_TOKEN_RE,
     VARIABLES,
     ChallengeStep,
+    IdDocumentStep,
     QuestionStep,
     ReadAloudStep,
     Step,
     asked_phrase,
     challenge_words,
     estimate_values,
+    id_document_text,
     parse_variable,
     prompt_seconds,
     reading_candidates,
@@ -233,6 +235,8 @@ class _Semantics:
             self.check_read_aloud(p, pre, step, raw)
         if isinstance(step, ChallengeStep):
             self.check_challenge(p, pre, step)
+        if isinstance(step, IdDocumentStep):
+            self.check_id_document(p, pre, step)
         if self.locales is not None and clean:
             self.check_timing(p, pre, step)
 
@@ -321,6 +325,20 @@ class _Semantics:
                     if challenge_words(step, c, lc) is None:
                         s.add(p + ("pool",), f"{pre}there are no built-in words for challenge "
                               f"'{c}' in {lc}; add instructions: {{{c}: {{{lc}: ...}}}}")
+
+    def check_id_document(self, p: tuple, pre: str, step: IdDocumentStep) -> None:
+        s = self.s
+        seen: set[str] = set()
+        for j, side in enumerate(step.sides):
+            if side in seen:
+                s.add(p + ("sides", j), f"{pre}sides lists '{side}' twice; list each side "
+                      "once (front, back)")
+            seen.add(side)
+        if step.text is None and len(seen) == len(step.sides):
+            for lc in self.locales or []:
+                if id_document_text(step, lc) is None:
+                    s.add(p, f"{pre}there are no built-in words for an id_document step in "
+                          f"{lc}; add text: {{{lc}: ...}}")
 
     def check_timing(self, p: tuple, pre: str, step) -> None:
         """Prompt length, the answer window of read_aloud, and the step timeout."""

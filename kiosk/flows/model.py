@@ -36,7 +36,28 @@ def is_flow_id(value: object) -> TypeGuard[str]:
 
 VARIABLES = {"name", "id_last4", "broker"}
 CHALLENGES = {"blink", "turn_left", "turn_right", "nod", "open_mouth"}
-STEP_KINDS = ("say", "question", "read_aloud", "challenge", "show_id", "wait")
+STEP_KINDS = ("say", "question", "read_aloud", "challenge", "show_id", "id_document", "wait")
+CARD_SIDES = ("front", "back")
+
+# The guide's words for an id_document step without its own ``text``, per language and by the
+# sides asked for (docs/flows.md); a flow offering another language must write ``text``.
+ID_DOCUMENT_TEXTS: dict[str, dict[tuple[str, ...], str]] = {
+    "zh": {
+        ("front", "back"): "请将身份证人像面对准摄像头，保持不动，四个角都在框内；"
+                           "屏幕提示后，再翻到国徽面。",
+        ("front",): "请将身份证人像面对准摄像头，保持不动，四个角都在框内。",
+        ("back",): "请将身份证国徽面对准摄像头，保持不动，四个角都在框内。",
+    },
+    "en": {
+        ("front", "back"): "Hold the photo side of your ID card up to the camera, keep it still "
+                           "with all four corners in the frame; when the screen says so, turn "
+                           "it over to the emblem side.",
+        ("front",): "Hold the photo side of your ID card up to the camera, keep it still with "
+                    "all four corners in the frame.",
+        ("back",): "Hold the emblem side of your ID card up to the camera, keep it still with "
+                   "all four corners in the frame.",
+    },
+}
 
 # The guide's words for each challenge, per language; a step's ``instructions`` override them.
 CHALLENGE_INSTRUCTIONS: dict[str, dict[str, str]] = {
@@ -77,6 +98,7 @@ ESTIMATE_VALUES = {
 # SHOW_ID_SECONDS; both at most the step's timeout (``observe_seconds``).
 PER_CHALLENGE_SECONDS = 8.0
 SHOW_ID_SECONDS = 8.0
+ID_SIDE_SECONDS = 8.0  # an id_document step's default time per card side
 
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -319,6 +341,38 @@ class ShowIdStep(_StepBase):
     kind: Literal["show_id"]
 
 
+CardSideName = Literal["front", "back"]
+
+
+def _both_sides() -> list[CardSideName]:
+    return ["front", "back"]
+
+
+class IdDocumentStep(_StepBase):
+    """The investor holds the ID card up to the camera, one side after the other; the server
+    reads the best frame of each side (``kiosk.idcard``)."""
+
+    kind: Literal["id_document"]
+    sides: list[CardSideName] = Field(
+        default_factory=_both_sides, min_length=1, max_length=2,
+        description="The card sides to show, in order: front (the portrait side) and/or back "
+        "(the emblem side).")
+    seconds: float = Field(ID_SIDE_SECONDS, ge=4, le=30,
+                           description="Seconds the camera watches each side.")
+    # Optional here: the built-in words fit most flows.
+    text: LocaleText | None = Field(  # type: ignore[assignment]  # optional only here
+        None, description="What the guide says, per locale (default: the built-in words).")
+
+
+def id_document_text(step: IdDocumentStep, locale: str) -> str | None:
+    """The guide's words for an id_document step: its own ``text``, else the built-in ones
+    for ``locale``'s language and the step's sides (None: no built-in words)."""
+    own = (step.text or {}).get(locale)
+    if own:
+        return own
+    return ID_DOCUMENT_TEXTS.get(locale.split("-")[0].lower(), {}).get(tuple(step.sides))
+
+
 class WaitStep(_StepBase):
     """A pause of ``seconds``, with optional words."""
 
@@ -331,7 +385,8 @@ class WaitStep(_StepBase):
 
 
 Step = Annotated[
-    SayStep | QuestionStep | ReadAloudStep | ChallengeStep | ShowIdStep | WaitStep,
+    SayStep | QuestionStep | ReadAloudStep | ChallengeStep | ShowIdStep | IdDocumentStep
+    | WaitStep,
     Field(discriminator="kind"),
 ]
 STEP_CLASSES: dict[str, type[_StepBase]] = {
@@ -340,6 +395,7 @@ STEP_CLASSES: dict[str, type[_StepBase]] = {
     "read_aloud": ReadAloudStep,
     "challenge": ChallengeStep,
     "show_id": ShowIdStep,
+    "id_document": IdDocumentStep,
     "wait": WaitStep,
 }
 
@@ -469,7 +525,13 @@ class Flow(BaseModel):
         values = self.variables_for(locale, variables)
         voice = locale if spoken else None
         parts = []
-        if step.text:
+        if isinstance(step, IdDocumentStep):
+            card_words = id_document_text(step, locale)
+            if card_words is None:
+                raise FlowError(f"step '{step.id}' has no {locale} text and there are no "
+                                f"built-in words in {locale}; add text")
+            parts.append(fill_template(card_words, values, voice))
+        elif step.text:
             parts.append(fill_template(step.text[locale], values, voice))
         if isinstance(step, ReadAloudStep):
             if draw is not None and not isinstance(draw, str):
@@ -578,7 +640,9 @@ def prompt_seconds(
 ) -> float:
     """Worst-case estimated seconds to speak a step's prompt in ``locale``."""
     values = estimate_values(broker, locale)
-    base = fill_template(step.text[locale], values) if step.text else ""
+    text = id_document_text(step, locale) if isinstance(step, IdDocumentStep) else (
+        step.text[locale] if step.text else None)
+    base = fill_template(text, values) if text else ""
     seconds = speaking_seconds(base, locale, rate)
     if isinstance(step, ReadAloudStep):
         seconds += max(
@@ -608,16 +672,23 @@ def step_seconds(
         seconds += step.seconds
     elif isinstance(step, (ChallengeStep, ShowIdStep)):
         seconds += observe_seconds(step.kind, step.timeout, getattr(step, "draw", 0)) or 0.0
+    elif isinstance(step, IdDocumentStep):
+        seconds += observe_seconds(step.kind, step.timeout, sides=len(step.sides),
+                                   side_seconds=step.seconds) or 0.0
     return seconds
 
 
-def observe_seconds(kind: str, timeout: float, challenges: int = 0) -> float | None:
-    """Seconds the camera watches a ``challenge`` step (``challenges`` drawn actions) or a
-    ``show_id`` step, at most ``timeout``; None for any other kind of step."""
+def observe_seconds(kind: str, timeout: float, challenges: int = 0, *, sides: int = 0,
+                    side_seconds: float = ID_SIDE_SECONDS) -> float | None:
+    """Seconds the camera watches a ``challenge`` step (``challenges`` drawn actions), a
+    ``show_id`` step or an ``id_document`` step (``sides`` card sides, ``side_seconds``
+    each), at most ``timeout``; None for any other kind of step."""
     if kind == "challenge":
         return min(float(timeout), PER_CHALLENGE_SECONDS * max(1, challenges) + 1.0)
     if kind == "show_id":
         return min(float(timeout), SHOW_ID_SECONDS)
+    if kind == "id_document":
+        return min(float(timeout), float(side_seconds) * max(1, sides))
     return None
 
 

@@ -96,7 +96,7 @@ def prompt_variants(flow: Flow, step: Step, locale: str) -> list[tuple[str, str]
         by_length = sorted(dict.fromkeys(step.pool), key=lambda c: -speaking_seconds(
             challenge_words(step, c, locale) or "", locale))
         draws = [by_length[: step.draw]]
-    elif step.text:
+    elif step.text or step.kind == "id_document":  # id_document: its own or built-in words
         draws = [None]
     else:
         draws = []  # a silent pause

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from kiosk.errors import ConfigError
+from kiosk.idcard.vision import resize_area
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,10 @@ class RapidOcrReader:
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
-        import cv2  # arrives with the engine, which uses it for its own crops
-
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the engine expects OpenCV's order
         h, w = bgr.shape[:2]
         k = min(1.0, self._det_side / max(h, w))
-        small = bgr if k == 1.0 else cv2.resize(bgr, (round(w * k), round(h * k)),
-                                                 interpolation=cv2.INTER_AREA)
+        small = bgr if k == 1.0 else resize_area(bgr, round(w * k), round(h * k))
         eng = self._engine
         with self._lock:
             # Lines are found on the small image and read from the full one: detection costs

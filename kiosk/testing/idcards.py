@@ -265,3 +265,59 @@ def card_jpeg(card: Image.Image, quality: int = 92) -> bytes:
     buf = io.BytesIO()
     card.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+FRAME_DISTORTIONS = ("clean", "blur", "glare", "cut", "far", "tilted")
+
+
+def video_frame(card: Image.Image, distortion: str = "clean", seed: int = 0,
+                size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """One camera video frame (RGB uint8, ``size`` = (width, height)) of ``card`` held up in
+    front of a dim room, with one of ``FRAME_DISTORTIONS``: ``blur`` (motion or focus),
+    ``glare`` (a bright reflection across the card), ``cut`` (a corner outside the frame),
+    ``far`` (the card small in the picture), ``tilted`` (in perspective)."""
+    if distortion not in FRAME_DISTORTIONS:
+        raise ValueError(f"unknown distortion {distortion!r}; use one of "
+                         f"{', '.join(FRAME_DISTORTIONS)}")
+    rng = np.random.default_rng(seed)
+    W, H = size
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    # A dim, uneven room: a wall gradient with a darker shape (the person) in the middle.
+    room = 70 + 40 * (xx / W) + 10 * np.sin(yy / 37) + rng.normal(0, 3, (H, W))
+    person = np.exp(-(((xx - W / 2) / (W * 0.22)) ** 2 + ((yy - H * 0.45) / (H * 0.4)) ** 2))
+    grey = np.clip(room - 35 * person, 0, 255)
+    scene = np.stack([grey * 1.05, grey, grey * 0.9], axis=-1)
+    rgb = np.asarray(card.convert("RGB"))
+    h, w = rgb.shape[:2]
+    scale = 0.32 if distortion == "far" else 0.66
+    cw = W * scale
+    ch = cw * h / w
+    cx = W / 2 + rng.uniform(-20, 20)
+    cy = H / 2 + rng.uniform(-15, 15)
+    if distortion == "cut":
+        cx, cy = W - cw * 0.35, H - ch * 0.3  # the lower right corner leaves the frame
+    corners = np.array([[-cw / 2, -ch / 2], [cw / 2, -ch / 2], [cw / 2, ch / 2],
+                        [-cw / 2, ch / 2]], np.float32)
+    angle = np.deg2rad(rng.uniform(-5, 5))
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]],
+                   np.float32)
+    corners = corners @ rot.T
+    if distortion == "tilted":
+        corners[0, 0] += 0.08 * cw
+        corners[1, 0] -= 0.08 * cw
+    corners += np.array([cx, cy], np.float32)
+    m = cv2.getPerspectiveTransform(np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32),
+                                    corners)
+    warped = cv2.warpPerspective(rgb, m, (W, H), flags=cv2.INTER_AREA)
+    inside = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (W, H),
+                                 flags=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
+    inside = inside * (warped.sum(axis=2, keepdims=True) > 0)
+    img = scene * (1 - inside) + warped.astype(np.float32) * inside
+    img = img + rng.normal(0, 2.0, img.shape)  # sensor noise
+    if distortion == "blur":
+        img = cv2.GaussianBlur(img, (0, 0), 2.5)
+    elif distortion == "glare":
+        gx, gy = cx + rng.uniform(-0.15, 0.15) * cw, cy + rng.uniform(-0.1, 0.1) * ch
+        spot = np.exp(-(((xx - gx) / (cw * 0.22)) ** 2 + ((yy - gy) / (ch * 0.25)) ** 2))
+        img = img + spot[..., None] * 200
+    return np.clip(img, 0, 255).astype(np.uint8)

@@ -75,6 +75,9 @@ CHECK_ORDER = ("id_number_valid", "id_number_matches_applicant", "birth_date_mat
                "portrait_matches_face", LIVE_FACE_CHECK, "authority")
 FRONT_CHECKS = CHECK_ORDER[:5] + ("portrait_matches_face",)
 PORTRAIT_FILE = "portrait.npy"
+# How a side shown on camera ended (card.json "capture"): read, or a human must look.
+CAPTURE_READ = "read"
+CAPTURE_NEEDS_HUMAN = "needs_human"
 _write_lock = threading.Lock()  # one writer of card.json at a time in this process
 
 
@@ -233,6 +236,17 @@ def live_face_check(session_dir: Path, card: dict, *, final: bool) -> CheckResul
     return check_live_face(descriptor_distance(live.template, desc), live.threshold)
 
 
+def _not_read(name: str, side: str, card: dict) -> CheckResult:
+    """The check of a side not received: ``needs_human`` when the side was shown on camera
+    and could not be read (``capture``), else ``not_checked`` (it was never sent)."""
+    capture = (card.get("capture") or {}).get(side) or {}
+    if capture.get("status") == CAPTURE_NEEDS_HUMAN:
+        what = "portrait side (front)" if side == "front" else "emblem side (back)"
+        return CheckResult(name, Status.NEEDS_HUMAN, f"the card's {what} was shown on camera "
+                           f"but not read: {capture.get('reason')}")
+    return _missing(name, side)
+
+
 def _summarise(card: dict, live: CheckResult, auth: CheckResult | None = None) -> None:
     """``checks`` in ``CHECK_ORDER`` and ``overall``, from each side's own checks, the live
     face check ``live`` and ``auth`` (None: keep the authority result already there)."""
@@ -242,7 +256,9 @@ def _summarise(card: dict, live: CheckResult, auth: CheckResult | None = None) -
         names = FRONT_CHECKS if s == "front" else ("card_not_expired",)
         for name in names:
             by_name[name] = next((c for c in (doc or {}).get("checks", [])
-                                  if c["name"] == name), _missing(name, s).to_dict())
+                                  if c["name"] == name), _not_read(name, s, card).to_dict())
+    if not isinstance(card.get("front"), dict):
+        live = _not_read(LIVE_FACE_CHECK, "front", card)
     by_name[LIVE_FACE_CHECK] = live.to_dict()
     by_name["authority"] = (auth.to_dict() if auth is not None
                             else (card.get("authority") or {}).get("result")
@@ -266,14 +282,18 @@ def _ask_authority(card: dict | None, authority: IdentityAuthority | None,
 
 
 def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str,
-                day: date, authority: IdentityAuthority | None = None) -> dict:
+                day: date, authority: IdentityAuthority | None = None,
+                source: str = "api") -> dict:
     """Keep one side in ``session_dir/id_card/`` and return the updated ``card.json``.
 
     ``applicant`` is the session's applicant as the broker sent it (full number: sealing
     has not happened yet); ``day`` the witness day; ``authority`` the broker's connector
-    (None: ``not checked: human review``), asked outside the write lock. A side sent again
-    replaces the earlier one. StorageFull when the disk is full.
+    (None: ``not checked: human review``), asked outside the write lock; ``source`` where
+    the image came from (``api``: the broker; ``live``: the witness's video). A side sent
+    again replaces the earlier one. StorageFull when the disk is full.
     """
+    if source not in ("api", "live"):
+        raise ValueError(f"source must be 'api' or 'live', got {source!r}")
     folder = make_private_dir(Path(session_dir) / FOLDER)
     auth = _ask_authority(load_card(session_dir), authority, applicant)
     with _write_lock:
@@ -287,7 +307,8 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
         checks = (_front_checks(read, applicant, day) if read.want == "front"
                   else [check_validity(read.side.fields, day)])
         card[read.want] = {
-            "received_at": utc_iso(), "bytes": read.size, "sha256": read.sha256,
+            "received_at": utc_iso(), "source": source, "bytes": read.size,
+            "sha256": read.sha256,
             "image": image if read.jpeg is not None else None,
             "image_withheld": read.withheld, "masked": read.masked,
             "upside_down": read.side.upside_down, "seconds": round(read.seconds, 3),
@@ -307,6 +328,31 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
              read.want, read.seconds, len(read.side.fields), read.side.upside_down,
              "image withheld" if read.jpeg is None else f"masked {','.join(read.masked) or '-'}",
              card["overall"], extra={"session": Path(session_dir).name})
+    return card
+
+
+def record_capture(session_dir: Path, side: str, status: str, detail: dict,
+                   reason: str | None = None) -> dict:
+    """Note how ``side`` fared when shown on camera (``card.json`` ``capture.<side>``):
+    ``status`` ``read`` or ``needs_human`` (then ``reason`` says why, and that side's checks
+    need a human unless the broker sent the side); ``detail`` the frames' numbers (no pixels).
+    Returns the updated ``card.json``. ValueError for an unknown side or status."""
+    if side not in SIDES:
+        raise ValueError(f"side must be 'front' or 'back', got {side!r}")
+    if status not in (CAPTURE_READ, CAPTURE_NEEDS_HUMAN):
+        raise ValueError(f"status must be {CAPTURE_READ!r} or {CAPTURE_NEEDS_HUMAN!r}, "
+                         f"got {status!r}")
+    make_private_dir(Path(session_dir) / FOLDER)
+    with _write_lock:
+        card = load_card(session_dir) or {"format": FORMAT, "document": "prc_resident_id",
+                                          "engine": ENGINE, "front": None, "back": None}
+        card.setdefault("capture", {})[side] = {"status": status, "reason": reason,
+                                                "at": utc_iso(), **detail}
+        _summarise(card, live_face_check(session_dir, card, final=False))
+        card["updated_at"] = utc_iso()
+        write_json_atomic(card_path(session_dir), card)
+    log.info("ID card %s shown on camera: %s", side, status,
+             extra={"session": Path(session_dir).name})
     return card
 
 

@@ -20,6 +20,7 @@ from kiosk.witness.ports import Judgement
 if TYPE_CHECKING:
     from kiosk.liveness.observer import FaceObserver
     from kiosk.speech import Recognizer
+    from kiosk.witness.live_card import LiveCard
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
 OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
@@ -35,10 +36,15 @@ class Observers(Protocol):
     @property
     def voice(self) -> VoiceObserver | None: ...
 
+    @property
+    def card(self) -> LiveCard | None: ...
+
 
 class ObserverJudge:
-    """Judges the windows of one witness's steps (a ``kiosk.witness.ports.StepJudge``);
-    anything without an automatic check goes to a human (``unverified``).
+    """Judges the windows of one witness's steps (a ``kiosk.witness.ports.StepJudge``):
+    challenges by the face observer, answers by the voice observer, ID cards by the card
+    capture (``kiosk.witness.live_card``); anything without an automatic check goes to a human
+    (``unverified``).
 
     ``observers``: where the face and voice observers are found; ``locale``: the session's
     language; ``show_words``: the flow's ``show_recognised_words``; ``recognizer``: the
@@ -59,6 +65,12 @@ class ObserverJudge:
                 return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
                                                           "reason": "liveness check disabled"})
             return Judgement(*face.challenge_outcome(seq, window[1]))
+        if step.kind == "id_document":
+            card = self.observers.card
+            if card is None:
+                return Judgement(StepOutcome.UNVERIFIED, {
+                    "engine": "none", "reason": "the card capture was not running"})
+            return Judgement(*card.judge(step, seq, window[1]))
         if step.listens:
             voice = self.observers.voice
             if voice is None:

@@ -52,6 +52,8 @@ def plan_witness(
             refuse=refuse,
             required=required,
             challenges=challenges,
+            sides=tuple(getattr(step, "sides", ()) if kind == "id_document" else ()),
+            side_seconds=getattr(step, "seconds", None) if kind == "id_document" else None,
             spoken=spoken,
         ))
     return tuple(steps)
@@ -62,6 +64,9 @@ def _window_seconds(step, challenges) -> float | None:
     by the same rule as the flow's time estimate: ``kiosk.flows.model.observe_seconds``)."""
     if step.kind == "wait":
         return step.seconds
+    if step.kind == "id_document":
+        return observe_seconds(step.kind, step.timeout, sides=len(step.sides),
+                               side_seconds=step.seconds)
     return observe_seconds(step.kind, step.timeout, len(challenges))
 
 

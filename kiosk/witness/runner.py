@@ -41,6 +41,7 @@ from kiosk.timeline import MediaClock, TimelineWriter
 from kiosk.witness import finalise
 from kiosk.witness.finalise import SessionEnd, session_meta, write_session_meta
 from kiosk.witness.judge import ObserverJudge
+from kiosk.witness.live_card import CardSettings, LiveCard
 from kiosk.witness.plan import plan_witness, retry_prompt
 from kiosk.witness.ports import (
     Guide,
@@ -114,6 +115,7 @@ class WitnessRunner:
         self.peer: MediaPeer | None = None
         self.face: FaceObserver | None = None  # from the join
         self.voice: VoiceObserver | None = None  # from the join
+        self.card: LiveCard | None = None  # from the join, when the flow has a card step
         self.judge: StepJudge = (judge if judge is not None else ObserverJudge(
             self, self.locale, flow.show_recognised_words, services.recognizer))
         self._lock = threading.RLock()
@@ -331,7 +333,7 @@ class WitnessRunner:
                             else self.dir / "recording.mkv"),
             first_frame=lambda: self.dispatch(sm.MediaConnected()),
             lost=lambda reason: self.dispatch(sm.Lost(reason)),
-            video_frame=self.face.submit if self.face is not None else None,
+            video_frame=self._video_sink(),
             audio_frame=self.voice.submit if self.voice is not None else None,
         )
         try:
@@ -342,6 +344,19 @@ class WitnessRunner:
             raise
         self.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
         return answer
+
+    def _video_sink(self):
+        """Where decoded video frames go (on the media loop: each sink only keeps a
+        reference): the face observer and the card capture, whichever run."""
+        face, card = self.face, self.card
+        if face is not None and card is not None:
+            def both(frame, t: float) -> None:
+                face.submit(frame, t)
+                card.submit(frame, t)
+            return both
+        if face is not None:
+            return face.submit
+        return card.submit if card is not None else None
 
     def set_prefs(self, prefs: dict) -> None:
         self.prefs.update(prefs)
@@ -355,6 +370,16 @@ class WitnessRunner:
                                      idle_fps=self.settings.analysis_fps_idle)
         if self.settings.speech and self.voice is None:
             self.voice = VoiceObserver(self.id, self.services.recognizer)
+        if self.card is None and any(s.kind == "id_document" for s in self.plan):
+            self.card = LiveCard(self.id, self.dir, CardSettings.of(self.settings),
+                                 self._applicant, self.emit, self.record,
+                                 authority=self.services.authority)
+
+    def _applicant(self) -> dict:
+        """The applicant as the broker sent it (the store's row: full number, before the
+        seal)."""
+        fresh = self.services.store.get(self.id)
+        return dict((fresh or self.row).applicant)
 
     # ------------------------------------------------------------------ observers' reports
 
@@ -373,6 +398,8 @@ class WitnessRunner:
         )
 
     def _on_hint(self, code: HintCode | None, text: str | None) -> None:
+        if self.card is not None and self.card.watching:
+            return  # the card hides the face: the card's own hints count now
         self.emit(ServerEvent.HINT, {"code": code, "text": text})
 
     def _on_challenge_due(self, step: str, name: str, index: int, total: int) -> None:
@@ -398,6 +425,8 @@ class WitnessRunner:
             step = self.plan[self.state.index]
             if step.kind == "challenge" and self.face is not None:
                 self.face.start_challenges(effect.seq, step, self._window_started)
+            if step.kind == "id_document" and self.card is not None:
+                self.card.start(effect.seq, step, self._window_started)
             if step.listens and self.voice is not None:
                 seq = effect.seq
                 self.voice.listen(self._window_started, self.locale, expected_for(step),
@@ -508,6 +537,8 @@ class WitnessRunner:
                     self.face.finish()
                 if self.voice is not None:
                     self.voice.stop()
+                if self.card is not None:
+                    self.card.stop()
                 self._write_end(state, reason)
             except Exception:
                 log.exception("finalising the session failed")

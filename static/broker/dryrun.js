@@ -15,7 +15,8 @@ const OUTCOMES = {
   },
   read_aloud: function () { return [["Reads it correctly", true], ["Reads something else", false]]; },
   challenge: function () { return [["All challenges passed", true], ["A challenge failed", false]]; },
-  show_id: function () { return [["ID shown and readable", true], ["No ID shown", false]]; }
+  show_id: function () { return [["ID shown and readable", true], ["No ID shown", false]]; },
+  id_document: function () { return [["Card read on every side", true], ["A side not usable", false]]; }
 };
 
 function dryLog(msg, cls) {

@@ -2,7 +2,7 @@
  * framing hints, the liveness action due now, and the answer window with its countdown.
  */
 
-import { CHALLENGES, HINT_CODES } from "./protocol.js";
+import { CARD_SIDES, CHALLENGES, HINT_CODES } from "./protocol.js";
 import { $, body, clearTimer, kiosk, setTimer, state, t } from "./state.js";
 import { avatar, renderStatus, setAvatar } from "./guide.js";
 
@@ -41,6 +41,28 @@ export function onChallengeResult(data) {
   }
 }
 
+/** An ID card step: the server says which side to hold up now ("Side 2 of 2: the emblem
+ *  side"); the card-shaped frame is on the self-view for the whole step (showCardFrame). */
+export function onCardSide(data) {
+  if (state.over || !data || CARD_SIDES.indexOf(data.side) < 0) return;
+  var index = Number(data.index), total = Number(data.total);
+  if (!(index >= 0 && total > index)) return;
+  showCardFrame(true);
+  kiosk.challenge = null;
+  var node = $("challenge");
+  node.textContent = t("card.now", { current: index + 1, total: total,
+                                     side: t("card.side." + data.side) });
+  node.setAttribute("data-state", "card");
+  node.setAttribute("data-side", data.side);
+  node.hidden = false;
+}
+
+/** The card-shaped frame over the self-view (instead of the face oval), during an ID card
+ *  step. */
+export function showCardFrame(on) {
+  $("witness-frame").classList.toggle("is-card", !!on);
+}
+
 export function showChallenge(challenge) {
   kiosk.challenge = challenge;
   var node = $("challenge");
@@ -48,12 +70,14 @@ export function showChallenge(challenge) {
     node.hidden = true;
     node.textContent = "";
     node.setAttribute("data-state", "");
+    node.setAttribute("data-side", "");
     return;
   }
   var action = t("challenge." + challenge.name);
   node.textContent = challenge.passed ? t("challenge.done", { action: action })
     : t("challenge.now", { current: challenge.index + 1, total: challenge.total, action: action });
   node.setAttribute("data-state", challenge.passed ? "passed" : "waiting");
+  node.setAttribute("data-side", "");
   node.hidden = false;
 }
 

@@ -8,7 +8,7 @@ import { $, audio, clearTimer, kiosk, setTimer, state, t } from "./state.js";
 import { emit } from "./socket.js";
 import { enterWitness, renderProgress } from "./screens.js";
 import { ensureAudioContext } from "./devices.js";
-import { closeWindow, showChallenge } from "./cues.js";
+import { closeWindow, showCardFrame, showChallenge } from "./cues.js";
 
 // A prompt the guide could not speak stays up at least ... and at most this long: the server
 // sends reading_seconds within the same bounds (kiosk.flows.model.SHOWN_MIN_SECONDS and
@@ -73,6 +73,7 @@ export function onStep(data) {
   hideGate();
   closeWindow();
   showChallenge(null);
+  showCardFrame(data.kind === "id_document");
   state.step = data;
   kiosk.stepIndex = typeof data.index === "number" ? data.index : null;
   kiosk.stepId = data.id === undefined ? null : data.id;

@@ -50,6 +50,7 @@ export function wipe() {
    "progress-title", "progress-steps", "listen-countdown", "status-text", "frame-hint",
    "challenge"].forEach(clearNode);
   $("challenge").hidden = true;
+  $("witness-frame").classList.remove("is-card");
   try { window.sessionStorage.clear(); } catch (e) { /* storage disabled */ }
   try { window.localStorage.clear(); } catch (e) { /* storage disabled */ }
   // The link held the token: take it out of the address bar and the history entry too.

@@ -11,7 +11,7 @@ import { fatal, reload, showDone, showEnded } from "./session.js";
 import { startDevices, stopStream } from "./devices.js";
 import { closePc, negotiate, onAnswer } from "./rtc.js";
 import { onRecognised, onStep } from "./guide.js";
-import { onChallenge, onChallengeResult, onHint, onWindowClose, onWindowOpen } from "./cues.js";
+import { onCardSide, onChallenge, onChallengeResult, onHint, onWindowClose, onWindowOpen } from "./cues.js";
 import { sendPrefs } from "./prefs.js";
 
 const HEARTBEAT_MS = 2000;
@@ -62,6 +62,7 @@ export function connect() {
   socket.on("hint", onHint);
   socket.on("challenge", onChallenge);
   socket.on("challenge_result", onChallengeResult);
+  socket.on("card_side", onCardSide);
   socket.on("recognised", onRecognised);
 }
 

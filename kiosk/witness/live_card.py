@@ -1,0 +1,242 @@
+"""The runner's side of an ``id_document`` step: the card shown on camera, read like an upload.
+
+``LiveCard`` owns the session's ``kiosk.idcard.observer.CardObserver`` (frames in, hints and
+sides out) and turns what it reports into what the rest of the kiosk already knows:
+
+- the observer's hints go to the page as ``hint {code}`` and the side due now as
+  ``card_side {step, side, index, total}`` (through the runner's ``emit``);
+- when a side closes, its best frames (the card cut out, best first) go to the card worker
+  (``kiosk.idcard.worker``, the OCR thread the ``PUT /id-card`` API uses) as one job that
+  reads the first of them that reads as that side (``kiosk.witness.id_card.read_job``:
+  the same decoding, OCR, masking and portrait description as an upload);
+- when the step is judged, every side read is kept with ``record_side`` (``source: live``),
+  and every side not read is noted with ``record_capture`` as needing a human, with the
+  reason: the same ``card.json``, evidence and review as cards the broker sends.
+
+The step's outcome: ``pass`` when every side was read and no check failed, ``flag`` when a
+check failed on what was read, ``unverified`` (a human decides; the witness goes on) when a
+side had no usable frame or could not be read. Never a pass without a reading.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from kiosk.idcard.observer import CardObserver, CardReports, SideCapture
+from kiosk.idcard.reader import CardImageError, CardLimits
+from kiosk.idcard.worker import CardWorker, OcrBusy, shared_worker
+from kiosk.identity.checks import IdentityAuthority
+from kiosk.liveness.id_photo import encode_jpeg
+from kiosk.protocol import HintCode, ServerEvent, StepOutcome, TimelineEvent
+from kiosk.session import PlannedStep
+from kiosk.witness.id_card import (
+    CAPTURE_NEEDS_HUMAN,
+    CAPTURE_READ,
+    SideRead,
+    read_job,
+    record_capture,
+    record_side,
+)
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 92  # the card cut out of a frame, as handed to the reader
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """What the capture needs of the server's settings (``kiosk.config.Settings``)."""
+
+    id_mask: str = "keep_last4"
+    max_bytes: int = 8_000_000
+    max_side: int = 8192
+    queue: int = 4
+    timeout_seconds: float = 60.0
+
+    @classmethod
+    def of(cls, settings) -> CardSettings:
+        return cls(settings.id_mask, settings.max_id_card_bytes, settings.max_id_card_side,
+                   settings.id_card_queue, settings.id_card_timeout_seconds)
+
+
+@dataclass
+class _Side:
+    capture: SideCapture
+    future: Future | None = None
+    error: str | None = None
+
+
+def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | None):
+    """The worker's job: the first of the side's best frames that reads as that side, as
+    ``(SideRead, rank)``; the last frame's CardImageError when none does."""
+    limits = CardLimits(max_bytes=settings.max_bytes, max_side=settings.max_side)
+
+    def job(reader):
+        last: CardImageError | None = None
+        for rank, picked in enumerate(capture.best):
+            data = encode_jpeg(picked.card, quality=JPEG_QUALITY)
+            try:
+                return read_job(data, capture.side, mask=settings.id_mask, limits=limits,
+                                face_photo=face_photo)(reader), rank
+            except CardImageError as exc:
+                last = exc
+        assert last is not None  # a job is only made for a side with frames
+        raise last
+
+    return job
+
+
+class LiveCard:
+    """The card capture of one witness session.
+
+    ``emit`` and ``record`` are the runner's (page and timeline); ``applicant()`` the
+    session's applicant as the broker sent it (read when the step is judged); ``worker``
+    the card reader (None: the process-wide one).
+    """
+
+    def __init__(self, session_id: str, session_dir: Path, settings: CardSettings,
+                 applicant: Callable[[], dict], emit: Callable[[ServerEvent, dict], None],
+                 record: Callable[[str, dict], object],
+                 authority: IdentityAuthority | None = None, worker: CardWorker | None = None,
+                 max_fps: float = 8.0) -> None:
+        self.session_id = session_id
+        self.dir = Path(session_dir)
+        self.settings = settings
+        self.applicant = applicant
+        self.emit = emit
+        self.record = record
+        self.authority = authority
+        self._worker = worker
+        self._sides: dict[str, _Side] = {}
+        self.observer = CardObserver(session_id, CardReports(
+            hint=self._hint, side_due=self._side_due, side_done=self._side_done),
+            max_fps=max_fps)
+
+    @property
+    def watching(self) -> bool:
+        """A card step's window is open (the face's framing hints then make no sense)."""
+        return self.observer.watching
+
+    def submit(self, frame, t: float) -> None:
+        """A decoded video frame at media time ``t`` (from the media loop: cheap)."""
+        self.observer.submit(frame, t)
+
+    def start(self, seq: int, step: PlannedStep, t: float) -> None:
+        """The window ``seq`` of ``step`` opened at media time ``t``."""
+        self._sides = {}
+        self.observer.start(seq, step.id, step.sides or ("front", "back"),
+                            float(step.side_seconds or 8.0), t)
+
+    def stop(self) -> None:
+        self.observer.stop()
+
+    # ------------------------------------------------------------------ observer's reports
+
+    def _hint(self, code: HintCode | None) -> None:
+        self.emit(ServerEvent.HINT, {"code": code, "text": None})
+
+    def _side_due(self, step: str, side: str, index: int, total: int) -> None:
+        self.emit(ServerEvent.CARD_SIDE, {"step": step, "side": side, "index": index,
+                                          "total": total})
+
+    def _side_done(self, capture: SideCapture) -> None:
+        entry = _Side(capture)
+        self._sides[capture.side] = entry
+        if capture.best:
+            self._submit(entry)
+
+    def _submit(self, entry: _Side) -> None:
+        worker = self._worker or shared_worker(self.settings.queue)
+        try:
+            entry.future = worker.submit(_read_best(entry.capture, self.settings,
+                                                    _photo(self.dir)))
+        except OcrBusy:
+            entry.future = None  # tried again when the step is judged
+
+    # ------------------------------------------------------------------ the judging
+
+    def judge(self, step: PlannedStep, seq: int, t: float) -> tuple[str, dict]:
+        """Close window ``seq`` at media time ``t``, wait for the readings, keep them in
+        ``card.json`` and return the step's ``(outcome, detail)``."""
+        captures = self.observer.finish(seq, t)
+        if not captures:
+            return StepOutcome.UNVERIFIED, {"engine": "none",
+                                            "reason": "the card capture was not running"}
+        applicant = self.applicant()
+        id_type = applicant.get("id_type", "prc_resident_id")
+        sides: list[dict] = []
+        card: dict | None = None
+        for capture in captures:
+            entry = self._sides.get(capture.side) or _Side(capture)
+            status, reason, read, rank = CAPTURE_NEEDS_HUMAN, capture.reason, None, None
+            if id_type != "prc_resident_id":
+                reason = f"only the PRC resident ID card is read; this session's id_type is " \
+                         f"{id_type}"
+            elif capture.best:
+                read, rank, reason = self._wait(entry)
+            detail: dict = {"step": step.id, "frames": capture.summary,
+                      "window": [round(capture.start, 3), round(capture.end, 3)]}
+            try:
+                if read is not None:
+                    card = record_side(self.dir, read, applicant, mask=self.settings.id_mask,
+                                       day=date.today(), authority=self.authority,
+                                       source="live")
+                    status = CAPTURE_READ
+                    detail["frame_rank"] = rank
+                card = record_capture(self.dir, capture.side, status, detail, reason)
+            except OSError as exc:  # StorageFull among them: the runner's own writes end it
+                log.error("the card side could not be kept: %s", type(exc).__name__)
+                status, reason = CAPTURE_NEEDS_HUMAN, f"not kept: {type(exc).__name__}"
+            self.record(TimelineEvent.ID_CARD_CAPTURED, {
+                "step": step.id, "side": capture.side, "status": status, "reason": reason,
+                "frames_seen": capture.summary["frames_seen"],
+                "frames_usable": capture.summary["frames_usable"]})
+            sides.append({"side": capture.side, "status": status, "reason": reason})
+        return _outcome(sides, card)
+
+    def _wait(self, entry: _Side) -> tuple[SideRead | None, int | None, str | None]:
+        """The side's reading: (read, frame rank, None) or (None, None, why not)."""
+        if entry.future is None:
+            try:
+                entry.future = (self._worker or shared_worker(self.settings.queue)).submit(
+                    _read_best(entry.capture, self.settings, _photo(self.dir)))
+            except OcrBusy as exc:
+                return None, None, f"the card reader was busy: {exc}"
+        try:
+            read, rank = entry.future.result(timeout=self.settings.timeout_seconds)
+        except FutureTimeout:
+            return None, None, (f"not read within {self.settings.timeout_seconds:.0f} s "
+                                "(id_card_timeout_seconds)")
+        except CardImageError as exc:
+            n = len(entry.capture.best)
+            return None, None, f"none of the {n} best frames read as the card's " \
+                               f"{entry.capture.side}: {exc}"
+        except Exception as exc:  # the reader broke: a human reads the card
+            log.exception("reading the card side failed")
+            return None, None, f"the card reader failed: {type(exc).__name__}"
+        return read, rank, None
+
+
+def _photo(folder: Path) -> Path | None:
+    return next((folder / f"id_photo.{e}" for e in ("jpg", "png")
+                 if (folder / f"id_photo.{e}").is_file()), None)
+
+
+def _outcome(sides: list[dict], card: dict | None) -> tuple[str, dict]:
+    detail: dict = {"engine": "rapidocr+opencv", "sides": sides,
+                    "card_overall": card.get("overall") if card else None}
+    missing = [s for s in sides if s["status"] != CAPTURE_READ]
+    if missing:
+        detail["reason"] = "; ".join(f"{s['side']}: {s['reason']}" for s in missing)
+        return StepOutcome.UNVERIFIED, detail
+    failed = [c["name"] for c in (card or {}).get("checks", []) if c.get("status") == "fail"]
+    if failed:
+        detail["failed_checks"] = failed
+        return StepOutcome.FLAG, detail
+    return StepOutcome.PASS, detail

@@ -1,0 +1,176 @@
+"""The card frame picker (kiosk.idcard.frames) and the card observer on synthetic card frames
+(kiosk.testing.idcards.video_frame): the sharp, whole card is chosen, and each distortion
+gets its hint."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from kiosk.idcard import vision
+from kiosk.idcard.frames import (
+    MIN_SHARPNESS,
+    READ_SIZE,
+    CardFramePicker,
+    score_frame,
+)
+from kiosk.idcard.observer import CardObserver, CardReports
+from kiosk.protocol import HintCode
+from kiosk.testing.idcards import make_person, render_back, render_front, video_frame
+
+WAIT = 60
+
+
+@pytest.fixture(scope="module")
+def cards():
+    person = make_person(11)
+    return {"front": render_front(person), "back": render_back(person)}
+
+
+@pytest.mark.parametrize("side", ["front", "back"])
+@pytest.mark.parametrize("distortion,hint", [
+    ("clean", None), ("tilted", None), ("blur", HintCode.CARD_STILL),
+    ("glare", HintCode.CARD_GLARE), ("cut", HintCode.CARD_CORNERS),
+    ("far", HintCode.CARD_CLOSER)])
+def test_each_distortion_gets_its_hint(cards, side, distortion, hint):
+    score = score_frame(video_frame(cards[side], distortion, seed=3))
+    assert score.hint == hint, score
+    assert score.usable is (hint is None)
+
+
+def test_the_card_outline_is_found_where_it_is(cards):
+    frame = video_frame(cards["front"], "clean", seed=1)
+    quad = vision.find_card(vision.to_grey(frame))
+    assert quad is not None and quad.in_view
+    # The card covers 66% of the width at 85.6:54: about 35% of a 4:3 frame.
+    assert 0.3 < quad.area_share < 0.4
+    w = np.linalg.norm(quad.corners[1] - quad.corners[0])
+    h = np.linalg.norm(quad.corners[3] - quad.corners[0])
+    assert abs(w / h - 85.6 / 54) < 0.1
+
+
+def test_no_card_is_no_outline_and_the_corners_hint():
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    score = score_frame(frame)
+    assert not score.found and score.hint == HintCode.CARD_CORNERS and not score.usable
+
+
+def test_the_picker_keeps_the_sharp_whole_card_over_every_distorted_one(cards):
+    picker = CardFramePicker(keep=2)
+    # Each picture is held for two frames (the second still); the clean card once.
+    order = ["blur", "glare", "cut", "far", "clean", "glare"]
+    t = 0.0
+    for i, d in enumerate(order):
+        frame = video_frame(cards["front"], d, seed=i)
+        for _ in range(2):
+            picker.feed(frame, t)
+            t += 1.0
+    assert picker.frames_seen == 12 and picker.frames_usable == 1
+    (best,) = picker.best
+    assert best.t == 9.0  # the clean card, held still
+    assert best.card.shape == (READ_SIZE[1], READ_SIZE[0], 3)
+    assert best.score.sharpness > 10 * MIN_SHARPNESS and best.score.motion == 0.0
+    summary = picker.summary()
+    # A new picture is a moved card (hold still) unless no card is in full view.
+    assert summary["hints"] == {"card_closer": 2, "card_corners": 2, "card_glare": 2,
+                                "card_still": 5, "none": 1}
+
+
+def test_the_picker_ranks_usable_frames_sharper_first(cards):
+    picker = CardFramePicker(keep=3)
+    sharp = video_frame(cards["back"], "clean", seed=5)
+    import cv2  # the test's own blur: slight, so the frame stays usable
+
+    soft = cv2.GaussianBlur(sharp, (0, 0), 0.9)
+    picker.feed(soft, 0.0)
+    picker.feed(sharp, 1.0)
+    assert [p.t for p in picker.best] == [1.0, 0.0]
+    assert picker.best[0].score.sharpness > picker.best[1].score.sharpness
+
+
+def test_a_moving_card_is_asked_to_hold_still(cards):
+    picker = CardFramePicker()
+    first = video_frame(cards["front"], "clean", seed=1)
+    picker.feed(first, 0.0)
+    moved = np.roll(first, 60, axis=1)  # the whole picture jumped 60 px: the card moved
+    score = picker.feed(moved, 0.1)
+    assert score.motion > 0.05 and score.hint == HintCode.CARD_STILL and not score.usable
+
+
+def test_why_no_frame_was_usable_is_said(cards):
+    picker = CardFramePicker()
+    assert "no video frame arrived" in picker.unusable_reason()
+    frame = video_frame(cards["front"], "glare", seed=4)
+    for i in range(3):
+        picker.feed(frame, float(i))
+    assert picker.best == []
+    assert picker.unusable_reason() == "no usable frame in 3 analysed: glare covered the card"
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="RGB uint8"):
+        score_frame(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="keep"):
+        CardFramePicker(keep=0)
+
+
+class Reports:
+    def __init__(self):
+        self.hints: list = []
+        self.due: list = []
+        self.done: list = []
+        self.changed = threading.Condition()
+
+    def reports(self) -> CardReports:
+        def note(bucket):
+            def f(*args):
+                with self.changed:
+                    bucket.append(args if len(args) > 1 else args[0])
+                    self.changed.notify_all()
+            return f
+        return CardReports(hint=note(self.hints), side_due=note(self.due),
+                           side_done=note(self.done))
+
+    def wait(self, pred):
+        """Until ``pred()`` holds (some of it changes without a report, so poll too)."""
+        deadline = time.monotonic() + WAIT
+        with self.changed:
+            while not pred():
+                assert time.monotonic() < deadline, "the observer did not get there"
+                self.changed.wait(0.02)
+
+
+def test_the_observer_splits_the_window_into_sides_on_the_media_clock(cards):
+    rep = Reports()
+    obs = CardObserver("s" * 32, rep.reports(), max_fps=0)
+    try:
+        obs.submit(video_frame(cards["front"]), 0.5)  # no window yet: dropped
+        assert obs.received == 0
+        obs.start(7, "card", ["front", "back"], 4.0, 10.0)
+        assert rep.due == [("card", "front", 0, 2)]
+        front = video_frame(cards["front"], "clean", seed=2)
+        obs.submit(front, 11.0)
+        rep.wait(lambda: obs.analysed == 1)
+        obs.submit(video_frame(cards["front"], "cut", seed=2), 12.0)
+        rep.wait(lambda: HintCode.CARD_CORNERS in rep.hints)
+        obs.submit(video_frame(cards["back"], "blur", seed=2), 14.5)  # the back's time
+        rep.wait(lambda: len(rep.done) == 1 and len(rep.due) == 2)
+        assert rep.due[1] == ("card", "back", 1, 2)
+        (front_capture,) = rep.done
+        assert front_capture.side == "front" and (front_capture.start, front_capture.end) == (
+            10.0, 14.0)
+        assert [p.t for p in front_capture.best] == [11.0] and front_capture.reason is None
+        rep.wait(lambda: HintCode.CARD_STILL in rep.hints)
+        captures = obs.finish(7, 17.0)
+        assert [c.side for c in captures] == ["front", "back"]
+        back = captures[1]
+        assert back.best == () and back.end == 17.0
+        assert back.reason == ("no usable frame in 1 analysed: the card was never still "
+                               "and sharp")
+        assert rep.hints[-1] is None  # cleared at the end
+        assert obs.finish(7, 18.0) == [] and not obs.watching
+    finally:
+        obs.stop()

@@ -1,0 +1,146 @@
+"""An id_document step end to end through the WitnessRunner, with no browser: synthetic card
+frames (kiosk.testing.idcards.video_frame) are fed to the peer's video callback, the card
+observer picks the best ones, the card worker reads them (real RapidOCR) and card.json is
+written from the live frames, as the broker's upload would write it."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+
+import av
+import pytest
+
+from kiosk import session as sm
+from kiosk.config import load_settings
+from kiosk.protocol import PageEvent, ServerEvent
+from kiosk.services import build_services
+from kiosk.testing.idcards import make_person, render_back, render_front, video_frame
+from kiosk.timeline import read_timeline
+from kiosk.witness.intake import Applicant, CreateSession, open_witness
+from kiosk.witness.runner import WitnessRunner
+from tests.kiosk_server import make_flows_dir
+from tests.test_witness_runner import WAIT, FakePeer, HandTimers, MuteGuide, Page
+
+pytest.importorskip("rapidocr_onnxruntime")
+
+CARD_FLOW = """\
+id: card_live
+version: 1
+title: {zh-CN: 身份证, en: ID card}
+locales: [zh-CN, en]
+steps:
+  - id: id_card
+    kind: id_document
+    seconds: 4
+"""
+
+
+@pytest.fixture()
+def services(tmp_path):
+    flows = make_flows_dir(tmp_path / "flows")
+    (flows / "card_live.yaml").write_text(CARD_FLOW, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", flows_dir=flows, liveness=False,
+                             speech=False)
+    services = build_services(settings)
+    yield services
+    services.shutdown()
+
+
+def _feed(runner, frames, start: float) -> None:
+    """Hand each (offset s, RGB frame) to the peer's video callback at media time start +
+    offset, and wait until the card observer has analysed it (the observer keeps only the
+    newest frame; the test wants every one looked at)."""
+    sink = runner.peer.session.video_frame
+    observer = runner.card.observer
+    for offset, rgb in frames:
+        before = observer.analysed
+        sink(av.VideoFrame.from_ndarray(rgb, format="rgb24"), start + offset)
+        deadline = time.monotonic() + WAIT
+        while observer.analysed == before:
+            assert time.monotonic() < deadline, "the card observer did not analyse a frame"
+            time.sleep(0.01)
+
+
+def _run(services, back_distortion: str):
+    person = make_person(21, today=date.today())
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name=person.name, id_number=person.id_number),
+        locale="zh-CN", flow_id="card_live"))
+    row = services.store.consume(token)
+    page, timers = Page(), HandTimers()
+    runner = WitnessRunner(services, row, services.flows.get("card_live"), "sid-card", page,
+                           timers=timers, guide=MuteGuide())
+    services.register(runner)
+    runner.start()
+    runner.accept_offer(FakePeer(), "v=0 offer")
+    assert runner.peer.session.video_frame is not None and runner.card is not None
+    runner.dispatch(sm.MediaConnected())
+    (step,) = page.wait_for(ServerEvent.STEP)
+    assert step["kind"] == "id_document" and step["text"].startswith("请将身份证人像面对准摄像头")
+    runner.prompt_report(PageEvent.PROMPT_STARTED, step["seq"])
+    runner.prompt_report(PageEvent.PROMPT_ENDED, step["seq"])
+    (opened,) = page.wait_for(ServerEvent.WINDOW_OPEN)
+    assert opened["seconds"] == 8
+    start = runner._window_started
+    front, back = render_front(person), render_back(person)
+    frames = [(0.2, video_frame(front, "cut", seed=1)), (0.5, video_frame(front, "far", seed=1))]
+    held = video_frame(front, "clean", seed=2)
+    frames += [(1.0, held), (1.3, held), (1.6, held)]  # held still: usable from the second
+    turned = video_frame(back, back_distortion, seed=3)
+    frames += [(4.2, turned), (4.5, turned), (4.8, turned)]
+    _feed(runner, frames, start)
+    timers.fire("window")
+    assert page.wait_for(ServerEvent.FINISHED)
+    assert runner.finalised.wait(WAIT) and runner.end_written.wait(WAIT)
+    return runner, page, person
+
+
+def test_the_card_shown_on_camera_is_read_into_card_json(services):
+    runner, page, person = _run(services, "clean")
+    sides = page.of(ServerEvent.CARD_SIDE)
+    assert [(s["side"], s["index"], s["total"]) for s in sides] == [("front", 0, 2),
+                                                                    ("back", 1, 2)]
+    hints = [h["code"] for h in page.of(ServerEvent.HINT)]
+    assert hints[:2] == ["card_corners", "card_closer"]
+
+    card = json.loads((runner.dir / "id_card" / "card.json").read_text(encoding="utf-8"))
+    assert card["front"]["source"] == card["back"]["source"] == "live"
+    assert card["front"]["fields"]["name"]["value"] == person.name
+    number = card["front"]["fields"]["id_number"]["value"]
+    assert number.endswith(person.id_number[-4:]) and person.id_number not in number  # masked
+    assert card["back"]["fields"]["authority"]["value"] == person.authority
+    checks = {c["name"]: c["status"] for c in card["checks"]}
+    assert checks["id_number_matches_applicant"] == "pass"
+    assert checks["name_matches_applicant"] == "pass"
+    assert checks["card_not_expired"] == "pass"
+    assert card["capture"]["front"]["status"] == card["capture"]["back"]["status"] == "read"
+    assert card["capture"]["front"]["frames"]["frames_usable"] >= 1
+    assert (runner.dir / "id_card" / "front.jpg").is_file()
+
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    captured = [e["data"] for e in events if e["type"] == "id_card_captured"]
+    assert [(c["side"], c["status"]) for c in captured] == [("front", "read"), ("back", "read")]
+    result = next(e["data"] for e in events if e["type"] == "step_result")
+    assert result["outcome"] == "pass", result
+    stored = services.store.get(runner.id)
+    assert stored.state == "finished" and stored.sealed_at is not None
+
+
+def test_a_side_without_a_usable_frame_needs_a_human_and_the_witness_goes_on(services):
+    runner, page, _person = _run(services, "glare")
+    assert "card_glare" in [h["code"] for h in page.of(ServerEvent.HINT)]
+    card = json.loads((runner.dir / "id_card" / "card.json").read_text(encoding="utf-8"))
+    assert card["front"]["source"] == "live" and card["back"] is None
+    capture = card["capture"]["back"]
+    assert capture["status"] == "needs_human"
+    assert capture["reason"] == "no usable frame in 3 analysed: glare covered the card"
+    expiry = next(c for c in card["checks"] if c["name"] == "card_not_expired")
+    assert expiry["status"] == "needs_human" and "glare covered the card" in expiry["detail"]
+    assert card["overall"] != "pass"
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    result = next(e["data"] for e in events if e["type"] == "step_result")
+    assert result["outcome"] == "unverified" and "back: no usable frame" in result["reason"]
+    stored = services.store.get(runner.id)
+    assert (stored.state, stored.end_reason) == ("finished", "completed")
