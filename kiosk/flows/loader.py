@@ -17,7 +17,14 @@ from kiosk.errors import FlowError
 from kiosk.flows.checks import check_semantics
 from kiosk.flows.messages import plural, schema_problem
 from kiosk.flows.model import TEMPLATE_TOKEN_RE, Flow
-from kiosk.flows.source import Composer, Problem, Script, read_script, sorted_problems
+from kiosk.flows.source import (
+    Composer,
+    Problem,
+    Script,
+    read_script,
+    sorted_problems,
+    value_positions,
+)
 from kiosk.guide.normalise import speech_issues
 
 
@@ -110,42 +117,8 @@ def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
         # Variables are read by their own readings: blank them out, keeping offsets.
         spoken = TEMPLATE_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), node.value)
         issues = list(speech_issues(spoken, locale))
-        places = _value_positions(body, node, [issue.offset for issue in issues])
+        places = value_positions(body, node, [issue.offset for issue in issues])
         for issue, (line, col) in zip(issues, places, strict=True):
             out.append(Problem(file, line, col,
                                f"warning: {script.prefix(where)[0]}{issue.message}"))
     return sorted_problems(out)
-
-
-def _value_positions(body: str, node: yaml.ScalarNode,
-                     offsets: list[int]) -> list[tuple[int, int]]:
-    """1-based (line, column) in ``body`` of the characters at ``offsets`` in a scalar's value.
-
-    The value is its source with quotes, indentation, block headers (| >) and line folding
-    taken out, so its characters other than spaces and line breaks appear in the source in
-    order: each is found after the one before (one pass over the scalar). A character written
-    as an escape ("\\u00e9") is not in the source: it is placed at the scalar's start.
-    """
-    start_mark = node.start_mark
-    start, end = start_mark.index, node.end_mark.index
-    source, value = body[start:end], node.value
-    # Where in the source each value character is (-1 for one not found).
-    at: list[int] = []
-    pos = source.find("\n") + 1 if node.style in ("|", ">") else 1 if node.style else 0
-    for ch in value[:max(offsets, default=-1) + 1]:
-        found = -1 if ch in " \t\n" else source.find(ch, pos)
-        at.append(found)
-        pos = found + 1 if found >= 0 else pos
-    # Count lines as YAML's reader does for its marks, walking from the scalar's start.
-    places: dict[int, tuple[int, int]] = {}
-    line, col, walked = start_mark.line, start_mark.column, start
-    for target in sorted({start + max(at[o], 0) for o in offsets}):
-        for i in range(walked, target):
-            ch = body[i]
-            if ch in "\n\x85\u2028\u2029" or (ch == "\r" and body[i + 1:i + 2] != "\n"):
-                line, col = line + 1, 0
-            elif ch != "\ufeff":
-                col += 1
-        walked = target
-        places[target] = (line + 1, col + 1)
-    return [places[start + max(at[o], 0)] for o in offsets]

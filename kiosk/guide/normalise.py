@@ -142,7 +142,11 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
 # (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
 # A bracket is part of the number only as a pair round its first group ((021) 6888-1234); a
 # closing bracket after the digits closes the text's own bracket: （电话95588）.
-_CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)")
+# After two groups, the last may be short (客户号：1100 2233 44) when no word or unit follows
+# it (尾号1234 5个工作日 is a tail, then a quantity).
+_CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*"
+                r"(?:(?:(?<= \d{3})|(?<= \d{4})) \d{1,2}"
+                r"(?![\dA-Za-z]|[.,]\d|\s*(?:[\u4e00-\u9fff%‰‱]|[A-Za-z]{2,})))?)")
 _ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
 _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are|on|at)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
@@ -839,7 +843,7 @@ _WIDE_MINUS = re.compile(rf"(?<=[{_WORD_END}])\s*[\uff0d\u2212]\s*(?=[{_WORD_STA
 _MINUS_SIGN_BETWEEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)A-Za-z])\s*\u2212\s*"
                                  r"(?=[\u4e00-\u9fff\u3400-\u4dbf(A-Za-z])")
 _SENTENCE = re.compile(r"[^。；;！？!?]+")
-_FORMULA = re.compile(r"[=÷×]")
+_FORMULA = re.compile(r"[=÷×]|[)）]\s*/|/\s*[(（]")
 _ZH_WORD_HYPHEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)])-"
                              r"(?=[\u4e00-\u9fff\u3400-\u4dbf(])")
 _EN_WORD_HYPHEN = re.compile(r"(?<=[A-Za-z)]) - (?=[A-Za-z(])")
@@ -852,6 +856,58 @@ def _formula_minus(text: str, zh: bool) -> str:
         return text
     return _SENTENCE.sub(lambda m: hyphen.sub("减" if zh else " minus ", m.group(0))
                          if _FORMULA.search(m.group(0)) else m.group(0), text)
+
+
+# '/' in a formula is a division (维持担保比例=（现金+市值）/（融资买入金额+…）: 除以, "divided
+# by"), not the 或 / "or" of 是/否: in a clause (up to a comma or a sentence's end) with = × ÷,
+# a word plus a word, or a bracket right before or after the slash. A slash between two
+# digits stays a fraction or a date (1/3, 12/31), one after an amount or unit before a unit
+# stays 每 / "per" (5元/笔, 0.5%/年, 1.5 yuan/trade), and alternatives stay 或 (是/否, 买入/卖出).
+_CLAUSE = re.compile(r"(?:[^，。；;！？!?,]|,(?=\d))+")
+_ZH_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[\u4e00-\u9fff)]\s*\+\s*[\u4e00-\u9fff(]")
+_EN_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[A-Za-z)] [+\u2212] [A-Za-z(]")
+_ZH_ALTERNATIVE = re.compile("(?:是|买入|买|沪|男|有|和|及|先生|上海|A|B)/"
+                             "(?:否|卖出|卖|深|女|无|或|女士|深圳|A|B|H)")
+_EN_ALTERNATIVE = re.compile(r"\b(?:and|or|yes|no|buy|sell|he|she|his|her)/"
+                             r"(?:or|and|no|yes|sell|buy|she|he|her|his)\b", re.IGNORECASE)
+
+
+def _is_division(clause: str, i: int, zh: bool) -> bool:
+    """Whether the '/' at ``clause[i]`` (in a formula) divides."""
+    before, after = clause[:i].rstrip(), clause[i + 1:].lstrip()
+    if before[-1:].isdigit() and after[:1].isdigit():
+        return False  # 1/3, 12/31
+    near = clause[max(0, i - 3):i + 4]
+    if zh:
+        if _ZH_ALTERNATIVE.search(near):
+            return False
+        return not (_ZH_PER_UNIT.match(clause, len(before)) and
+                    re.search(f"[{_ZH_UNIT_CHARS}]\\Z", before)
+                    or _ZH_PER_AFTER_AMOUNT.match(clause, len(before))
+                    and re.search(r"[\d%‰‱]\Z", before))
+    if _EN_ALTERNATIVE.search(clause[max(0, i - 5):i + 6]):
+        return False
+    if clause[i - 1:i] == " " or clause[i + 1:i + 2] == " ":
+        return True  # a spaced slash in a formula: "365 / days held"
+    return not (_EN_PER.search(clause[max(0, i - 12):i + 2]) and
+                re.search(r"[A-Za-z]\Z", before)
+                or _EN_PER_AFTER_AMOUNT.match(clause, i) and re.search(r"[\d%‰‱]\Z", before))
+
+
+def _formula_slash(text: str, zh: bool) -> str:
+    if "/" not in text:
+        return text
+    formula = _ZH_FORMULA if zh else _EN_FORMULA
+    said = "除以" if zh else " divided by "
+
+    def clause(m: re.Match) -> str:
+        c = m.group(0)
+        if "/" not in c or not formula.search(c):
+            return c
+        return "".join(said if ch == "/" and _is_division(c, i, zh) else ch
+                       for i, ch in enumerate(c))
+
+    return _CLAUSE.sub(clause, text)
 
 
 # Greek letters as their names (β系数 贝塔系数, "beta"); µ and μ are left to the unit rules.
@@ -1981,6 +2037,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
                                  f" {_GREEK[m.group(0)][1]} ", text)
     text = _formula_minus(text, is_zh(locale))
+    text = _formula_slash(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     if "长期" in text or "long" in text:
         text = _LONG_TERM.sub("至" if is_zh(locale) else " to ", text)
