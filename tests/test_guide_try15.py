@@ -178,7 +178,9 @@ def test_lu_keeps_its_umlaut_in_mandarin():
 
 def test_the_voice_says_ji_for_g_and_jinghao():
     assert phonemes("ji1", "zh-CN") in phonemes(speakable("5G网络", "zh-CN"), "zh-CN")
-    assert phonemes("井", "zh-CN") in phonemes(speakable("按#号键结束", "zh-CN"), "zh-CN")
+    # Tones dropped: 井 is tS;i21N before 号 (third-tone sandhi), tS;i214N alone.
+    said = re.sub(r"\d", "", phonemes(speakable("按#号键结束", "zh-CN"), "zh-CN"))
+    assert re.sub(r"\d", "", phonemes("井号", "zh-CN")) in said
     assert "(en)" not in phonemes(speakable("收益率≈3.5%", "zh-CN"), "zh-CN")
 
 
@@ -190,7 +192,7 @@ def test_approx_sign_is_not_warned_and_nothing_english_is_left():
 def test_full_width_colon_after_a_key_is_named():
     text = flow("您好", "Hello").replace("    text:\n", "    text：\n")
     (problem,) = check_flow("ime.yaml", text)
-    assert (problem.line, problem.col) == (9, 5)
+    assert (problem.line, problem.col) == (9, 9)
     assert "full-width colon" in problem.message and "text:" in problem.message
 
 

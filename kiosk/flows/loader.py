@@ -8,6 +8,7 @@ The pipeline: ``kiosk.flows.source`` reads the YAML with the mark of every value
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from kiosk.errors import FlowError
 from kiosk.flows.checks import check_semantics
 from kiosk.flows.messages import plural, schema_problem
-from kiosk.flows.model import TEMPLATE_TOKEN_RE, Flow
+from kiosk.flows.model import TEMPLATE_TOKEN_RE, Flow, parse_variable
 from kiosk.flows.source import (
     Composer,
     Problem,
@@ -25,7 +26,7 @@ from kiosk.flows.source import (
     sorted_problems,
     value_positions,
 )
-from kiosk.guide.normalise import speech_issues
+from kiosk.guide.normalise import Issue, speech_issues
 
 
 def analyse_flow(path: Path | str, text: str | None = None) -> tuple[Flow | None, list[Problem]]:
@@ -81,6 +82,31 @@ def load_flow(path: Path | str, text: str | None = None) -> Flow:
 _SPOKEN_FIELDS = ("text", "sentence", "pool", "instructions", "broker")
 
 
+def _reading_misfits(text: str, broker: object) -> list[Issue]:
+    """A declared reading that does not fit the variable's value: {name:digits} (a name is
+    never digits), {id_last4:name}, {broker:digits} on a broker name with letters."""
+    out = []
+    for m in TEMPLATE_TOKEN_RE.finditer(text):
+        if m.group(1) is None:
+            continue
+        name, reading = parse_variable(m.group(1))
+        if reading is None:
+            continue
+        tok = m.group(0)
+        if name == "name" and reading in ("digits", "number"):
+            out.append(Issue(m.start(), f"{tok} reads the applicant's name as {reading}, but a "
+                             "name is not digits; write {name}"))
+        elif name == "id_last4" and reading == "name":
+            out.append(Issue(m.start(), f"{tok} reads the ID's last digits as a name (a "
+                             "cardinal); write {id_last4} for digits or {id_last4:number}"))
+        elif name == "broker" and reading in ("digits", "number") and isinstance(broker, str) \
+                and not re.fullmatch(r"[\d\s-]+", broker):
+            how = ("would spell" if reading == "digits" else "cannot read as a number")
+            what = ("one character at a time" if reading == "digits" else "and reads it as text")
+            out.append(Issue(m.start(), f"{tok} {how} {broker} {what}; write {{broker}}"))
+    return out
+
+
 def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
     """What the guide's voice would say badly in a valid flow's spoken texts, as warnings.
 
@@ -117,6 +143,7 @@ def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
         # Variables are read by their own readings: blank them out, keeping offsets.
         spoken = TEMPLATE_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), node.value)
         issues = list(speech_issues(spoken, locale))
+        issues += _reading_misfits(node.value, script.raw(("broker", locale)))
         places = value_positions(body, node, [issue.offset for issue in issues])
         for issue, (line, col) in zip(issues, places, strict=True):
             out.append(Problem(file, line, col,

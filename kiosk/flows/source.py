@@ -378,6 +378,22 @@ class SourceText:
     text: str
 
 
+# A key typed with a full-width colon (text：, - id： welcome): YAML reads it as text and
+# then fails lines later with "could not find expected ':'".
+_WIDE_COLON_KEY = re.compile(r"^[ ]*(?:-[ ]+)?(?P<k>[A-Za-z_][A-Za-z0-9_-]*)[ ]*(?P<c>\uff1a)")
+
+
+def _wide_colon_key(body: str, mark: yaml.Mark | None) -> tuple[int, int, str] | None:
+    """(line, column, key) of the first key with a full-width colon up to the line YAML
+    stopped at, or None."""
+    last = mark.line if mark is not None else body.count("\n")
+    for n, line in enumerate(body.split("\n")[:last + 1], start=1):
+        m = _WIDE_COLON_KEY.match(line)
+        if m is not None:
+            return n, m.start("c") + 1, m.group("k")
+    return None
+
+
 def read_script(path: Path | str, text: str | None = None) -> tuple[Script, SourceText | None]:
     """Read and compose a flow script (the file at ``path``, or ``text`` named ``path``).
 
@@ -426,6 +442,18 @@ def read_script(path: Path | str, text: str | None = None) -> tuple[Script, Sour
         what = exc.problem or "syntax error"
         if exc.context:
             what = f"{exc.context}, {what}"
+        wide = _wide_colon_key(body, exc.problem_mark)
+        if wide is not None:
+            line, col, key = wide
+            script.problems.append(Problem(file, line, col, f"the key {key} is followed by a "
+                                           "full-width colon ： (typed in Chinese input mode); "
+                                           f"type an ASCII colon: {key}:"))
+            return script, None
+        if "'\\t'" in what:
+            script.add_mark(exc.problem_mark, "a tab is used for indentation here, and YAML "
+                            "allows only spaces; indent with spaces (set your editor to insert "
+                            "spaces for Tab)")
+            return script, None
         fix = ("check the indentation and quote texts that contain ': ' or start with a symbol"
                if "another document" not in what else
                "a flow file holds one flow, so remove the '---' and what follows or split the file")
