@@ -64,6 +64,12 @@ def test_one_full_width_brace_and_a_full_width_colon_are_errors_too():
     assert "lone" not in " ".join(msgs)
 
 
+def test_full_width_braces_round_an_unknown_name_say_so():
+    (problem,) = check_flow("ime.yaml", flow("手机号为｛phone｝。", "Phone {name}."))
+    assert "write {phone} with ASCII braces, though phone is not a variable either: use " \
+        "{broker}, {id_last4} or {name}" in problem.message
+
+
 def test_full_width_braces_round_words_are_text():
     # Not a variable's name: brackets an author may mean (｛注意｝), left alone.
     assert check_flow("ime.yaml", flow("｛注意｝请仔细阅读。", "{{Note}} read it.")) == []
@@ -161,6 +167,7 @@ def test_names_on_prc_documents_are_accepted():
     ("~3亿元", "zh-CN", "约三亿元"),
     ("3~5年", "zh-CN", "三到五年"),
     ("1月~3月", "zh-CN", "一月到三月"),
+    ("请注意~~~~", "zh-CN", "请注意"),
     ("科创板股票代码以688开头", "zh-CN", "科创板股票代码以六八八开头"),
     ("688、689开头的股票", "zh-CN", "六八八、六八九开头的股票"),
     ("codes that start with 688", "en", "codes that start with six eight eight"),

@@ -213,9 +213,14 @@ class _Semantics:
             ascii_form = "{" + m.group("v") + (f":{m.group('r')}" if m.group("r") else "") + "}"
             how = ("in full-width braces" if wide_brace else "with a full-width colon")
             fix = "ASCII braces" + (" and an ASCII colon" if "\uff1a" in tok else "")
+            unknown = ""
+            if m.group("v") not in VARIABLES:
+                unknown = (f", though {m.group('v')} is not a variable either: use "
+                           + or_list([f"{{{v}}}" for v in sorted(VARIABLES)])
+                           + suggest(m.group("v"), VARIABLES))
             self.s.add_at(path, m.start(), f"{where} has {tok} {how} (typed in Chinese input "
                           "mode), which the voice would not fill in; write "
-                          f"{ascii_form} with {fix}")
+                          f"{ascii_form} with {fix}{unknown}")
             return " " * len(tok)
 
         return _WIDE_VARIABLE.sub(report, text)

@@ -2069,6 +2069,9 @@ _CONTROL_SPACE = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 _LONG_TERM = re.compile(r"(?<=\d)\s*(?:-|[\u2014\u2015]{1,2}|~)\s*(?=长期|long[- ]?term)")
 
 
+_TILDE_RUN = re.compile(r"~{2,}")
+
+
 def strip_controls(text: str) -> str:
     """``text`` with control and format characters removed (ANSI escape sequences whole;
     tabs, line breaks and U+2028/U+2029 as spaces). Linear in the text."""
@@ -2108,6 +2111,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if "长期" in text or "long" in text:
         text = _LONG_TERM.sub("至" if is_zh(locale) else " to ", text)
     text = _dashes(text, is_zh(locale))
+    if "~~" in text:
+        text = _TILDE_RUN.sub(" ", text)  # a decoration (~~~~), not a run of ranges
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
