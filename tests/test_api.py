@@ -85,6 +85,14 @@ def test_invalid_bodies_name_the_field(client, body, field):
     assert field in [p["field"] for p in r.get_json()["problems"]]
 
 
+def test_a_name_in_a_script_no_voice_says_is_refused_naming_the_field(client):
+    r = create(client, applicant={"name": "Д. Иванов", "id_number": "110102199003078888"})
+    assert r.status_code == 422
+    (problem,) = r.get_json()["problems"]
+    assert problem["field"] == "applicant.name"
+    assert "Cyrillic" in problem["message"] and "Latin letters" in problem["message"]
+
+
 def test_unknown_flow_is_refused(client):
     r = create(client, flow_id="no_such_flow")
     assert r.status_code == 404 and r.get_json()["error"] == "unknown_flow"

@@ -43,6 +43,13 @@ MIN_RETENTION_YEARS = 20
 READ_MARGIN_SECONDS = 1.0  # time to start speaking, added to the reading estimate
 
 _STEP_ADAPTER: TypeAdapter = TypeAdapter(Step)
+# A variable typed in Chinese input mode: full-width braces (｛name｝), one of them (｛name}),
+# or a full-width colon before its reading ({id_last4：digits}). The subtitle would show it as
+# typed and the voice would never say the value, so it is an error, not a guess: NFKC would
+# fold it, but ｛ ｝ round words (｛注意｝) are brackets an author may mean, and a check that
+# names the place teaches the author to type {name}.
+_WIDE_VARIABLE = re.compile(r"[{\uff5b]\s*(?P<v>[A-Za-z_][A-Za-z0-9_]*)\s*"
+                            r"(?:[:\uff1a]\s*(?P<r>[A-Za-z]+)\s*)?[}\uff5d]")
 
 
 def check_semantics(script: Script) -> None:
@@ -170,6 +177,7 @@ class _Semantics:
         if not text.strip():
             s.add(path, f"{pre}{fld} is empty; write the words to use")
             return
+        text = self.check_wide_variables(path, text, f"{pre}{fld}")
         for m in TEMPLATE_TOKEN_RE.finditer(text):
             tok = m.group(0)
             if tok in ("{{", "}}"):
@@ -195,6 +203,29 @@ class _Semantics:
             elif name == "broker" and not self.broker:
                 s.add(path, f"{pre}{fld} uses {{broker}} but the flow has no broker; add "
                       f"broker: {s.text_example()} at the top, or write the name out")
+
+    def check_wide_variables(self, path: tuple, text: str, where: str) -> str:
+        """An error at each variable written with a full-width brace or colon; returns
+        ``text`` with them blanked out (so they are not reported again as lone braces)."""
+        def report(m: re.Match) -> str:
+            tok = m.group(0)
+            wide_brace = "\uff5b" in tok or "\uff5d" in tok
+            if not wide_brace and "\uff1a" not in tok:
+                return tok
+            ascii_form = "{" + m.group("v") + (f":{m.group('r')}" if m.group("r") else "") + "}"
+            how = ("in full-width braces" if wide_brace else "with a full-width colon")
+            fix = "ASCII braces" + (" and an ASCII colon" if "\uff1a" in tok else "")
+            unknown = ""
+            if m.group("v") not in VARIABLES:
+                unknown = (f", though {m.group('v')} is not a variable either: use "
+                           + or_list([f"{{{v}}}" for v in sorted(VARIABLES)])
+                           + suggest(m.group("v"), VARIABLES))
+            self.s.add_at(path, m.start(), f"{where} has {tok} {how} (typed in Chinese input "
+                          "mode), which the voice would not fill in; write "
+                          f"{ascii_form} with {fix}{unknown}")
+            return " " * len(tok)
+
+        return _WIDE_VARIABLE.sub(report, text)
 
     # -- steps ---------------------------------------------------------------------------
 

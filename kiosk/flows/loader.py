@@ -8,6 +8,7 @@ The pipeline: ``kiosk.flows.source`` reads the YAML with the mark of every value
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -16,9 +17,16 @@ from pydantic import ValidationError
 from kiosk.errors import FlowError
 from kiosk.flows.checks import check_semantics
 from kiosk.flows.messages import plural, schema_problem
-from kiosk.flows.model import TEMPLATE_TOKEN_RE, Flow
-from kiosk.flows.source import Composer, Problem, Script, read_script, sorted_problems
-from kiosk.guide.normalise import speech_issues
+from kiosk.flows.model import TEMPLATE_TOKEN_RE, Flow, parse_variable
+from kiosk.flows.source import (
+    Composer,
+    Problem,
+    Script,
+    read_script,
+    sorted_problems,
+    value_positions,
+)
+from kiosk.guide.normalise import Issue, speech_issues
 
 
 def analyse_flow(path: Path | str, text: str | None = None) -> tuple[Flow | None, list[Problem]]:
@@ -74,6 +82,31 @@ def load_flow(path: Path | str, text: str | None = None) -> Flow:
 _SPOKEN_FIELDS = ("text", "sentence", "pool", "instructions", "broker")
 
 
+def _reading_misfits(text: str, broker: object) -> list[Issue]:
+    """A declared reading that does not fit the variable's value: {name:digits} (a name is
+    never digits), {id_last4:name}, {broker:digits} on a broker name with letters."""
+    out = []
+    for m in TEMPLATE_TOKEN_RE.finditer(text):
+        if m.group(1) is None:
+            continue
+        name, reading = parse_variable(m.group(1))
+        if reading is None:
+            continue
+        tok = m.group(0)
+        if name == "name" and reading in ("digits", "number"):
+            out.append(Issue(m.start(), f"{tok} reads the applicant's name as {reading}, but a "
+                             "name is not digits; write {name}"))
+        elif name == "id_last4" and reading == "name":
+            out.append(Issue(m.start(), f"{tok} reads the ID's last digits as a name (a "
+                             "cardinal); write {id_last4} for digits or {id_last4:number}"))
+        elif name == "broker" and reading in ("digits", "number") and isinstance(broker, str) \
+                and not re.fullmatch(r"[\d\s-]+", broker):
+            how = ("would spell" if reading == "digits" else "cannot read as a number")
+            what = ("one character at a time" if reading == "digits" else "and reads it as text")
+            out.append(Issue(m.start(), f"{tok} {how} {broker} {what}; write {{broker}}"))
+    return out
+
+
 def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
     """What the guide's voice would say badly in a valid flow's spoken texts, as warnings.
 
@@ -110,42 +143,9 @@ def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
         # Variables are read by their own readings: blank them out, keeping offsets.
         spoken = TEMPLATE_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), node.value)
         issues = list(speech_issues(spoken, locale))
-        places = _value_positions(body, node, [issue.offset for issue in issues])
+        issues += _reading_misfits(node.value, script.raw(("broker", locale)))
+        places = value_positions(body, node, [issue.offset for issue in issues])
         for issue, (line, col) in zip(issues, places, strict=True):
             out.append(Problem(file, line, col,
                                f"warning: {script.prefix(where)[0]}{issue.message}"))
     return sorted_problems(out)
-
-
-def _value_positions(body: str, node: yaml.ScalarNode,
-                     offsets: list[int]) -> list[tuple[int, int]]:
-    """1-based (line, column) in ``body`` of the characters at ``offsets`` in a scalar's value.
-
-    The value is its source with quotes, indentation, block headers (| >) and line folding
-    taken out, so its characters other than spaces and line breaks appear in the source in
-    order: each is found after the one before (one pass over the scalar). A character written
-    as an escape ("\\u00e9") is not in the source: it is placed at the scalar's start.
-    """
-    start_mark = node.start_mark
-    start, end = start_mark.index, node.end_mark.index
-    source, value = body[start:end], node.value
-    # Where in the source each value character is (-1 for one not found).
-    at: list[int] = []
-    pos = source.find("\n") + 1 if node.style in ("|", ">") else 1 if node.style else 0
-    for ch in value[:max(offsets, default=-1) + 1]:
-        found = -1 if ch in " \t\n" else source.find(ch, pos)
-        at.append(found)
-        pos = found + 1 if found >= 0 else pos
-    # Count lines as YAML's reader does for its marks, walking from the scalar's start.
-    places: dict[int, tuple[int, int]] = {}
-    line, col, walked = start_mark.line, start_mark.column, start
-    for target in sorted({start + max(at[o], 0) for o in offsets}):
-        for i in range(walked, target):
-            ch = body[i]
-            if ch in "\n\x85\u2028\u2029" or (ch == "\r" and body[i + 1:i + 2] != "\n"):
-                line, col = line + 1, 0
-            elif ch != "\ufeff":
-                col += 1
-        walked = target
-        places[target] = (line + 1, col + 1)
-    return [places[start + max(at[o], 0)] for o in offsets]

@@ -115,6 +115,7 @@ class Script:
         self.index: dict[tuple, tuple[yaml.Node | None, yaml.Node]] = {}
         self.poisoned: set[tuple] = set()
         self.data: object = None
+        self.body: str | None = None  # the text the marks index (set by read_script)
         self._constructor = yaml.constructor.SafeConstructor()
 
     # -- problems ------------------------------------------------------------------------
@@ -131,6 +132,16 @@ class Script:
         key_node, node = self.index.get(p, (None, None))
         target = key_node if key and key_node is not None and p == path else node
         self.add_mark(target.start_mark if target is not None else None, message)
+
+    def add_at(self, path: tuple, offset: int, message: str) -> None:
+        """A problem at character ``offset`` of the text value at ``path`` (its exact line and
+        column; the value's start when the value is not a scalar with its source read)."""
+        _, node = self.index.get(path, (None, None))
+        if self.body is None or not isinstance(node, yaml.ScalarNode):
+            self.add(path, message)
+            return
+        ((line, col),) = value_positions(self.body, node, [offset])
+        self.problems.append(Problem(self.file, line, col, message))
 
     def is_poisoned(self, path: tuple) -> bool:
         return any(path[: len(p)] == p for p in self.poisoned)
@@ -322,6 +333,40 @@ def _character_problems(file: str, body: str) -> list[Problem]:
 
 
 
+def value_positions(body: str, node: yaml.ScalarNode,
+                     offsets: list[int]) -> list[tuple[int, int]]:
+    """1-based (line, column) in ``body`` of the characters at ``offsets`` in a scalar's value.
+
+    The value is its source with quotes, indentation, block headers (| >) and line folding
+    taken out, so its characters other than spaces and line breaks appear in the source in
+    order: each is found after the one before (one pass over the scalar). A character written
+    as an escape ("\\u00e9") is not in the source: it is placed at the scalar's start.
+    """
+    start_mark = node.start_mark
+    start, end = start_mark.index, node.end_mark.index
+    source, value = body[start:end], node.value
+    # Where in the source each value character is (-1 for one not found).
+    at: list[int] = []
+    pos = source.find("\n") + 1 if node.style in ("|", ">") else 1 if node.style else 0
+    for ch in value[:max(offsets, default=-1) + 1]:
+        found = -1 if ch in " \t\n" else source.find(ch, pos)
+        at.append(found)
+        pos = found + 1 if found >= 0 else pos
+    # Count lines as YAML's reader does for its marks, walking from the scalar's start.
+    places: dict[int, tuple[int, int]] = {}
+    line, col, walked = start_mark.line, start_mark.column, start
+    for target in sorted({start + max(at[o], 0) for o in offsets}):
+        for i in range(walked, target):
+            ch = body[i]
+            if ch in "\n\x85\u2028\u2029" or (ch == "\r" and body[i + 1:i + 2] != "\n"):
+                line, col = line + 1, 0
+            elif ch != "\ufeff":
+                col += 1
+        walked = target
+        places[target] = (line + 1, col + 1)
+    return [places[start + max(at[o], 0)] for o in offsets]
+
+
 # --------------------------------------------------------------------------- reading a file
 
 
@@ -331,6 +376,22 @@ class SourceText:
 
     raw: bytes
     text: str
+
+
+# A key typed with a full-width colon (text：, - id： welcome): YAML reads it as text and
+# then fails lines later with "could not find expected ':'".
+_WIDE_COLON_KEY = re.compile(r"^[ ]*(?:-[ ]+)?(?P<k>[A-Za-z_][A-Za-z0-9_-]*)[ ]*(?P<c>\uff1a)")
+
+
+def _wide_colon_key(body: str, mark: yaml.Mark | None) -> tuple[int, int, str] | None:
+    """(line, column, key) of the first key with a full-width colon up to the line YAML
+    stopped at, or None."""
+    last = mark.line if mark is not None else body.count("\n")
+    for n, line in enumerate(body.split("\n")[:last + 1], start=1):
+        m = _WIDE_COLON_KEY.match(line)
+        if m is not None:
+            return n, m.start("c") + 1, m.group("k")
+    return None
 
 
 def read_script(path: Path | str, text: str | None = None) -> tuple[Script, SourceText | None]:
@@ -381,6 +442,18 @@ def read_script(path: Path | str, text: str | None = None) -> tuple[Script, Sour
         what = exc.problem or "syntax error"
         if exc.context:
             what = f"{exc.context}, {what}"
+        wide = _wide_colon_key(body, exc.problem_mark)
+        if wide is not None:
+            line, col, key = wide
+            script.problems.append(Problem(file, line, col, f"the key {key} is followed by a "
+                                           "full-width colon ： (typed in Chinese input mode); "
+                                           f"type an ASCII colon: {key}:"))
+            return script, None
+        if "'\\t'" in what:
+            script.add_mark(exc.problem_mark, "a tab is used for indentation here, and YAML "
+                            "allows only spaces; indent with spaces (set your editor to insert "
+                            "spaces for Tab)")
+            return script, None
         fix = ("check the indentation and quote texts that contain ': ' or start with a symbol"
                if "another document" not in what else
                "a flow file holds one flow, so remove the '---' and what follows or split the file")
@@ -408,6 +481,7 @@ def read_script(path: Path | str, text: str | None = None) -> tuple[Script, Sour
         script.add_mark(None, "file is empty; a flow needs id, version, title, locales and steps")
         return script, None
     script.index[()] = (None, root)
+    script.body = body
     script.data = script.build(root, ())
     return script, SourceText(raw, source)
 

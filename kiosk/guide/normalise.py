@@ -57,7 +57,10 @@ added data sizes and rates (5MB, 100Mbps), currency codes after an amount in Man
 7.18 CNY), ranges after a currency code joined by "to" or glued to Chinese, non-pinyin Latin
 names in Mandarin said as words, day/month/year dates in Mandarin, 万1 as 万分之一, web
 addresses with a scheme and port, versions (V6.2.1), resolutions (720P), English min./max./
-incl./excl./approx., 500k and "the 8th of March".
+incl./excl./approx., 500k and "the 8th of March". speakable/9 (try15) added '/' in a formula
+as 除以 / "divided by", a short last group of a cued account number as digits, 按#号键 井号键 /
+"the hash key", ≈ and a leading ~ as 约 / "about", stock-code prefixes (688开头) digit by digit,
+zero decimals before 份/股/手, the letter G as ji1 in Mandarin and ü in a pinyin name (Lü Bo).
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/8"
+NORMALISER_VERSION = "speakable/9"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -142,7 +145,11 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
 # (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
 # A bracket is part of the number only as a pair round its first group ((021) 6888-1234); a
 # closing bracket after the digits closes the text's own bracket: （电话95588）.
-_CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*)")
+# After two groups, the last may be short (客户号：1100 2233 44) when no word or unit follows
+# it (尾号1234 5个工作日 is a tail, then a quantity).
+_CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*"
+                r"(?:(?:(?<= \d{3})|(?<= \d{4})) \d{1,2}"
+                r"(?![\dA-Za-z]|[.,]\d|\s*(?:[\u4e00-\u9fff%‰‱]|[A-Za-z]{2,})))?)")
 _ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
 _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are|on|at)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
@@ -304,6 +311,31 @@ def normalise_name(value: str, field: str = "name") -> str:
     return text
 
 
+def _spoken_script(ch: str) -> bool:
+    """Whether the letter ``ch`` is of a script both voices say: Han (every CJK plane, 〇) or
+    Latin (with its accents and full-width forms)."""
+    return bool(_CJK.match(ch) or _CJK_PLANES.match(ch) or ch == "\u3007"
+                or "LATIN" in unicodedata.name(ch, "").split())
+
+
+def name_script_problem(name: str) -> str | None:
+    """Why the voices cannot say ``name`` (a phrase for an error message), or None.
+
+    PRC identity documents write a name in Chinese characters (居民身份证, residence permits)
+    or Latin letters (passports, the foreigner's permanent residence card), and the guide's
+    voices read exactly these; a letter of another script (Cyrillic, Greek, Arabic, Thai,
+    Hangul, kana ...) would be spelled with its script's name before every letter ("Cyrillic
+    D, Cyrillic I ..."), so a name holding one is refused at intake, never spoken so.
+    """
+    for ch in name:
+        if unicodedata.category(ch).startswith("L") and not _spoken_script(ch):
+            script = (unicodedata.name(ch, "").split() or ["another"])[0].capitalize()
+            return (f"is written in {script} ({ch}), which the guide's voices cannot say; "
+                    "send the name as it is printed on the ID document, in Chinese characters "
+                    "or Latin letters (a passport's Latin spelling)")
+    return None
+
+
 def default_reading(name: str) -> str:
     """How a variable is read when the flow does not say: digits for ID tails and phones,
     ``name`` for the applicant's name (``name``, ``applicant_name`` ...), else text."""
@@ -385,8 +417,11 @@ def _zh_latin_name(name: str) -> str:
     capitals are capitalised and accents dropped, so no rule spells them; CJK parts are
     kept."""
     parts = [w for w in re.split(f"[\\s{MIDDLE_DOTS}\\-]+", name) if w]
+    # ü is written v in pinyin input (Lü Bo, LÜ Bo, LV Bo, LYU Bo: lü bo, 吕, not 卢).
+    as_typed = [unicodedata.normalize("NFC", w).replace("ü", "v").replace("Ü", "V")
+                for w in parts]
     syllables = [pinyin_syllables(w) if w.replace("'", "").replace("’", "").isascii()
-                 else None for w in parts]
+                 else None for w in as_typed]
     if parts and all(syllables):
         return " ".join(s for found in syllables for s in found or ())
     words = []
@@ -839,7 +874,7 @@ _WIDE_MINUS = re.compile(rf"(?<=[{_WORD_END}])\s*[\uff0d\u2212]\s*(?=[{_WORD_STA
 _MINUS_SIGN_BETWEEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)A-Za-z])\s*\u2212\s*"
                                  r"(?=[\u4e00-\u9fff\u3400-\u4dbf(A-Za-z])")
 _SENTENCE = re.compile(r"[^。；;！？!?]+")
-_FORMULA = re.compile(r"[=÷×]")
+_FORMULA = re.compile(r"[=÷×]|[)）]\s*/|/\s*[(（]")
 _ZH_WORD_HYPHEN = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)])-"
                              r"(?=[\u4e00-\u9fff\u3400-\u4dbf(])")
 _EN_WORD_HYPHEN = re.compile(r"(?<=[A-Za-z)]) - (?=[A-Za-z(])")
@@ -852,6 +887,58 @@ def _formula_minus(text: str, zh: bool) -> str:
         return text
     return _SENTENCE.sub(lambda m: hyphen.sub("减" if zh else " minus ", m.group(0))
                          if _FORMULA.search(m.group(0)) else m.group(0), text)
+
+
+# '/' in a formula is a division (维持担保比例=（现金+市值）/（融资买入金额+…）: 除以, "divided
+# by"), not the 或 / "or" of 是/否: in a clause (up to a comma or a sentence's end) with = × ÷,
+# a word plus a word, or a bracket right before or after the slash. A slash between two
+# digits stays a fraction or a date (1/3, 12/31), one after an amount or unit before a unit
+# stays 每 / "per" (5元/笔, 0.5%/年, 1.5 yuan/trade), and alternatives stay 或 (是/否, 买入/卖出).
+_CLAUSE = re.compile(r"(?:[^，。；;！？!?,]|,(?=\d))+")
+_ZH_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[\u4e00-\u9fff)]\s*\+\s*[\u4e00-\u9fff(]")
+_EN_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[A-Za-z)] [+\u2212] [A-Za-z(]")
+_ZH_ALTERNATIVE = re.compile("(?:是|买入|买|沪|男|有|和|及|先生|上海|A|B)/"
+                             "(?:否|卖出|卖|深|女|无|或|女士|深圳|A|B|H)")
+_EN_ALTERNATIVE = re.compile(r"\b(?:and|or|yes|no|buy|sell|he|she|his|her)/"
+                             r"(?:or|and|no|yes|sell|buy|she|he|her|his)\b", re.IGNORECASE)
+
+
+def _is_division(clause: str, i: int, zh: bool) -> bool:
+    """Whether the '/' at ``clause[i]`` (in a formula) divides."""
+    before, after = clause[:i].rstrip(), clause[i + 1:].lstrip()
+    if before[-1:].isdigit() and after[:1].isdigit():
+        return False  # 1/3, 12/31
+    near = clause[max(0, i - 3):i + 4]
+    if zh:
+        if _ZH_ALTERNATIVE.search(near):
+            return False
+        return not (_ZH_PER_UNIT.match(clause, len(before)) and
+                    re.search(f"[{_ZH_UNIT_CHARS}]\\Z", before)
+                    or _ZH_PER_AFTER_AMOUNT.match(clause, len(before))
+                    and re.search(r"[\d%‰‱]\Z", before))
+    if _EN_ALTERNATIVE.search(clause[max(0, i - 5):i + 6]):
+        return False
+    if clause[i - 1:i] == " " or clause[i + 1:i + 2] == " ":
+        return True  # a spaced slash in a formula: "365 / days held"
+    return not (_EN_PER.search(clause[max(0, i - 12):i + 2]) and
+                re.search(r"[A-Za-z]\Z", before)
+                or _EN_PER_AFTER_AMOUNT.match(clause, i) and re.search(r"[\d%‰‱]\Z", before))
+
+
+def _formula_slash(text: str, zh: bool) -> str:
+    if "/" not in text:
+        return text
+    formula = _ZH_FORMULA if zh else _EN_FORMULA
+    said = "除以" if zh else " divided by "
+
+    def clause(m: re.Match) -> str:
+        c = m.group(0)
+        if "/" not in c or not formula.search(c):
+            return c
+        return "".join(said if ch == "/" and _is_division(c, i, zh) else ch
+                       for i, ch in enumerate(c))
+
+    return _CLAUSE.sub(clause, text)
 
 
 # Greek letters as their names (β系数 贝塔系数, "beta"); µ and μ are left to the unit rules.
@@ -1326,12 +1413,12 @@ _PLUS_BETWEEN = re.compile(r"(?<=[A-Za-z0-9])\s*\+\s*(?=\d)")
 _SIGNED = re.compile(rf"(?<![A-Za-z0-9_.])(?P<sign>[-+±\u2212])(?P<n>{_NUM})")
 _NUMBER = re.compile(rf"(?<![0-9.]){_NUM}|\d+")
 _FRACTION = re.compile(r"(?<![0-9.])(\d+)/(\d+)(?![0-9])")
-_ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "°C": "摄氏度", "°": "度",
+_ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "≈": "约", "°C": "摄氏度", "°": "度",
                "~": "到", "/": "或", "×": "乘以", "÷": "除以", "*": " ", "^": " ", "|": " ",
                "_": " ", "<": "小于",
                ">": "大于", "≥": "大于等于", "≤": "小于等于", "≠": "不等于", "‱": "万分之",
                "\\": " ", "\u00b7": " ", "\u2212": "负"}
-_ZH_SYMBOL = re.compile("°C|[&=@#°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
+_ZH_SYMBOL = re.compile("°C|[&=@#≈°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
 # '/' is 每 only between a unit and a unit (元/股, 次/日, 万元/年, 元/平方米); elsewhere (沪/深,
 # A/B股, 买入/卖出, 是/否, KYC/AML) it is 或.
 _ZH_UNIT_CHARS = "元股次日天月年周份手张笔户件个位时秒克斤吨"
@@ -1591,7 +1678,28 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
     return pattern.sub(lambda m: fn(text, m), text)
 
 
+# The hash key of a phone keypad: 按#号键 / 按#键 -> 井号键.
+_ZH_HASH_KEY = re.compile(r"#\s*(?:号\s*)?(?=键)|#(?=号)")
+# A tilde before a number with no number just before it is "about" (规模~3亿元 约三亿元);
+# 3~5 and 1月~3月 stay ranges (到).
+_ZH_APPROX = re.compile(r"(?<!\d)(?<!\d[^\d\s])(?<!\d[^\d\s]{2})~\s*(?=\d)")
+# Stock-code prefixes are digits (以688开头 以六八八开头; 688、689开头), never cardinals.
+_ZH_CODE_PREFIX = re.compile(r"(?<![\d.])\d{2,6}(?:\s*[、，,/或和及]\s*\d{2,6})*"
+                             r"(?=\s*(?:开头|打头|起头))")
+# Zero decimals of a number of units or shares (1,000,000.00份: 一百万份), as of an amount.
+_ZH_ZERO_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*)\.0+(?=\s*[份股手])")
+# The letter G is jī in Mandarin (5G 五G, G股); espeak-ng's Mandarin voice says zhì.
+_ZH_LETTER_G = re.compile(r"(?<![A-Za-z])G(?![A-Za-z])")
+
+
 def _zh_speakable(text: str) -> str:
+    if "#" in text:
+        text = _ZH_HASH_KEY.sub("井号", text)
+    if "~" in text:
+        text = _ZH_APPROX.sub("约", text)
+    text = _ZH_CODE_PREFIX.sub(lambda m: re.sub(r"\d+", lambda d: spell_digits(d.group(0), "zh"),
+                                                m.group(0)), text)
+    text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
     text = _zh_names(text)
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
@@ -1659,6 +1767,8 @@ def _zh_speakable(text: str) -> str:
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
     text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1) or m.group(2)], _zh_cjk(text))
+    if "G" in text:
+        text = _ZH_LETTER_G.sub(" ji1 ", text)
     return re.sub(r"\s+([，；：！？。])", r"\1", text)
 
 
@@ -1707,8 +1817,8 @@ _EN_SYMBOLS = {"&": " and ", "@": " at ", "=": " equals ", "~": " about ", "‰"
                ">": " greater than ", "<": " less than ", "≠": " not equal to ",
                "°C": " degrees Celsius", "°": " degrees", "#": " number ", "\u00b7": " ",
                "*": " ", "^": " ", "|": " ", "_": " ", "\\": " ", "×": " times ",
-               "÷": " divided by ", "/": " or ", "\u2212": " minus "}
-_EN_SYMBOL = re.compile("°C|[&@=~‰‱≥≤<>≠°#*^|_\\\\\u00b7×÷/\u2212]")
+               "÷": " divided by ", "/": " or ", "\u2212": " minus ", "≈": " about "}
+_EN_SYMBOL = re.compile("°C|[&@=~≈‰‱≥≤<>≠°#*^|_\\\\\u00b7×÷/\u2212]")
 # A date with a year (12/31/2024, US order; 31/12/2024 when the first number is no month).
 _EN_SLASH_DATE = re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 # a/b with no year: a fraction with a small denominator (3/4 "three quarters", 1/2 "one
@@ -1868,7 +1978,19 @@ def _en_compare_chain(m: re.Match) -> str:
             f"{_EN_COMPARE_WORDS[m.group('b')]} ")
 
 
+# The hash key of a keypad: "Press #" is "Press the hash key", "the # key" "the hash key" (a
+# "#" elsewhere, #3, is "number").
+_EN_HASH_KEY = re.compile(r"#\s*(?=key\b)")
+_EN_PRESS_HASH = re.compile(r"(?<=\b[Pp]ress )#|(?<=\b[Hh]it )#|(?<=\b[Tt]ap )#")
+_EN_CODE_PREFIX = re.compile(r"\b(?P<w>(?:start|begin)(?:s|ning)?\s+with|starting\s+with|"
+                             r"prefix(?:ed)?(?:\s+with)?)\s+(?P<n>\d{2,6})\b", re.IGNORECASE)
+
+
 def _en_speakable(text: str) -> str:
+    if "#" in text:
+        text = _EN_PRESS_HASH.sub("the hash key", _EN_HASH_KEY.sub("hash ", text))
+    text = _EN_CODE_PREFIX.sub(lambda m: f"{m.group('w')} {spell_digits(m.group('n'), 'en')}",
+                               text)
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
     text = _en_abbreviations(text)
     text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
@@ -1947,6 +2069,9 @@ _CONTROL_SPACE = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 _LONG_TERM = re.compile(r"(?<=\d)\s*(?:-|[\u2014\u2015]{1,2}|~)\s*(?=长期|long[- ]?term)")
 
 
+_TILDE_RUN = re.compile(r"~{2,}")
+
+
 def strip_controls(text: str) -> str:
     """``text`` with control and format characters removed (ANSI escape sequences whole;
     tabs, line breaks and U+2028/U+2029 as spaces). Linear in the text."""
@@ -1981,10 +2106,13 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
                                  f" {_GREEK[m.group(0)][1]} ", text)
     text = _formula_minus(text, is_zh(locale))
+    text = _formula_slash(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
     if "长期" in text or "long" in text:
         text = _LONG_TERM.sub("至" if is_zh(locale) else " to ", text)
     text = _dashes(text, is_zh(locale))
+    if "~~" in text:
+        text = _TILDE_RUN.sub(" ", text)  # a decoration (~~~~), not a run of ranges
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)

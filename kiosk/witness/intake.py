@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from kiosk.flows.versions import resolve_flow
-from kiosk.guide.normalise import fold, normalise_name
+from kiosk.guide.normalise import fold, name_script_problem, normalise_name
 from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
 from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
 from kiosk.protocol import LOCALES
@@ -65,6 +65,9 @@ class Applicant(BaseModel):
         name = normalise_name(v)
         if not name:
             raise ValueError("must not be blank")
+        problem = name_script_problem(name)
+        if problem is not None:
+            raise ValueError(problem)
         return name
 
 
