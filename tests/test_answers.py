@@ -206,6 +206,30 @@ def test_names_and_digits_heard_as_near_homophones(heard, required, ok):
     assert (not r.missing) is ok, r
 
 
+EN_READING = ("I, {}, with ID number ending in {}, voluntarily open a securities account with "
+              "Example Securities.")
+
+
+@pytest.mark.parametrize("heard,name,ok", [
+    # Whisper writes a homophone of the name: the same sounds, spelled another way.
+    ("I. Lee Novak, with ID number ending in 0591", "Leah Novak", True),
+    ("I know a Bennett with ID number ending in 0591", "Noah Bennett", True),
+    ("I, Maya Shultz, with ID number ending in 0591", "Mia Schultz", True),
+    ("I, Katherine Wood, with ID number ending in 0591", "Catherine Wood", True),
+    # Another applicant's name is never the name.
+    ("I, Laura Green, with ID number ending in 0591", "Leah Novak", False),
+    ("I, Owen Patel, with ID number ending in 0591", "Noah Bennett", False),
+    ("I, Sarah Miller, with ID number ending in 0591", "Laura Green", False),
+    ("I, with ID number ending in 0591", "Noah Bennett", False),
+    # A short name must be heard as written: too few letters to tell a homophone apart.
+    ("I, Jon Li, with ID number ending in 0591", "John Li", False),
+])
+def test_an_english_name_heard_as_a_homophone_spelled_otherwise(heard, name, ok):
+    r = score_reading(heard, EN_READING.format(name, "0591"), "en", (name, "0591"))
+    assert (name not in r.missing) is ok, r
+    assert "0591" not in r.missing
+
+
 @pytest.mark.parametrize("heard,tail,ok", [
     ("0000", "2222", False), ("0022", "0002", False), ("0222", "0002", False),
     ("002", "0002", True), ("00002", "0002", True), ("0202", "0002", False),

@@ -210,3 +210,44 @@ def test_outside_actions_the_observer_analyses_at_most_idle_fps_and_every_frame_
     report = observer.finish(timeout=300)
     assert report["performance"]["frames_skipped_idle"] == skipped_before
     assert report["performance"]["frames_analysed"] == len(frames) - skipped_before
+
+
+def test_identity_samples_are_described_while_the_analysis_goes_on():
+    """A describer with ``submit`` (the server's, in dlib's worker process): the frame
+    analysis does not wait for a descriptor; it takes it at a later frame, and at close."""
+    import concurrent.futures
+
+    from kiosk.liveness.analyzer import FrameAnalysis
+
+    class SlowDescriber:
+        def __init__(self):
+            self.release = threading.Event()
+            self.requests: list[concurrent.futures.Future] = []
+
+        def submit(self, rgb, box, require_detection=False):
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            self.requests.append(future)
+
+            def answer():
+                self.release.wait(60)
+                future.set_result(np.full(128, len(self.requests), float))
+
+            threading.Thread(target=answer, daemon=True).start()
+            return future
+
+    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(640, 480), seconds=3.0)))
+    describer = SlowDescriber()
+    fa = FrameAnalysis(describe=True, describer=describer)
+    for t, rgb in frames[:20]:
+        fa.feed(t, rgb)
+    # One sample is pending: the frames went on being analysed, and no second was asked for.
+    assert len(describer.requests) == 1 and not describer.requests[0].done()
+    assert len(fa.result.signals) == 20 and fa.result.descriptors == []
+    describer.release.set()
+    describer.requests[0].result(timeout=30)
+    for t, rgb in frames[20:]:
+        fa.feed(t, rgb)
+    analysis = fa.close()
+    assert len(analysis.descriptors) == len(describer.requests) >= 2
+    first_t = analysis.descriptors[0][0]
+    assert first_t <= frames[19][0]  # stamped with the frame it describes, not when it came

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,9 @@ class FrameAnalysis:
         self.every = descriptor_every_s
         self.continuity = continuity or ContinuityParams()
         self._next_desc_t: float | None = None
+        # A describer with ``submit`` (the server's: dlib in its worker process) describes
+        # while this thread goes on with the next frames; one sample at a time is pending.
+        self._pending: tuple[float, Future] | None = None
         self._last_ms = -1
         self.result = Analysis()
         self._t0_wall = time.perf_counter()
@@ -91,7 +95,8 @@ class FrameAnalysis:
         sig = dataclasses.replace(sig, t=t)  # exact media time, not the rounded ms
         self.result.landmark_s += time.perf_counter() - a
         self.result.signals.append(sig)
-        if self._describer is not None and sig.faces > 0:
+        self._collect(block=False)
+        if self._describer is not None and sig.faces > 0 and self._pending is None:
             if self._next_desc_t is None or t >= self._next_desc_t:
                 self._sample_identity(t, sig, rgb)
         return sig
@@ -99,26 +104,51 @@ class FrameAnalysis:
     def _sample_identity(self, t: float, sig: FrameSignals, rgb: np.ndarray) -> None:
         """Describe this frame if it is a good identity sample (kiosk.liveness.continuity)."""
         why = sample_quality(sig, rgb, self.continuity)
-        if why is None:
-            a = time.perf_counter()
-            d = self._describer.descriptor(rgb, sig.box, require_detection=True)
-            self.result.descriptor_s += time.perf_counter() - a
-            if d is None:
-                why = "no frontal face for dlib"
-            else:
-                self.result.descriptors.append((t, d))
-                # Enrol quickly: someone who sits for only the first seconds and then hands
-                # over must leave enough samples to seed the template (continuity.enrol).
-                enrolling = len(self.result.descriptors) < 2 * self.continuity.enrol_samples
-                every = min(self.every, self.continuity.enrol_every_s) if enrolling else self.every
-                self._next_desc_t = t + every
-                return
+        if why is not None:
+            self._described(t, None, why)
+            return
+        submit = getattr(self._describer, "submit", None)
+        if submit is not None:
+            self._pending = (t, submit(rgb, sig.box, require_detection=True))
+            return
+        a = time.perf_counter()
+        d = self._describer.descriptor(rgb, sig.box, require_detection=True)
+        self.result.descriptor_s += time.perf_counter() - a
+        self._described(t, d, "no frontal face for dlib")
+
+    def _collect(self, block: bool) -> None:
+        """Take the pending sample's descriptor when it is ready (``block``: wait for it)."""
+        if self._pending is None:
+            return
+        t, future = self._pending
+        if not block and not future.done():
+            return
+        self._pending = None
+        try:
+            d = future.result()
+        except Exception as exc:  # the worker failed on this sample: skip it, go on
+            log.warning("face descriptor failed: %s", type(exc).__name__)
+            self._described(t, None, "descriptor failed")
+            return
+        self._described(t, d, "no frontal face for dlib")
+
+    def _described(self, t: float, d: np.ndarray | None, why: str) -> None:
+        """The sample at ``t``: its descriptor, or None and why there is none."""
+        if d is not None:
+            self.result.descriptors.append((t, d))
+            # Enrol quickly: someone who sits for only the first seconds and then hands
+            # over must leave enough samples to seed the template (continuity.enrol).
+            enrolling = len(self.result.descriptors) < 2 * self.continuity.enrol_samples
+            every = min(self.every, self.continuity.enrol_every_s) if enrolling else self.every
+            self._next_desc_t = t + every
+            return
         skipped = self.result.identity_skipped
         skipped[why] = skipped.get(why, 0) + 1
         # Try again soon, not on every frame: dlib costs ~70 ms.
         self._next_desc_t = t + min(self.every, 0.2)
 
     def close(self) -> Analysis:
+        self._collect(block=True)
         self._faces.close()
         self.result.wall_s = time.perf_counter() - self._t0_wall
         self.result.cpu_s = time.process_time() - self._t0_cpu

@@ -10,7 +10,9 @@ the server computes descriptors in a worker process (``SharedFaceDescriber``); a
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -110,8 +112,15 @@ def _model_dir() -> Path:
 _worker_describer: FaceDescriber | None = None
 
 
+# The describer's worker yields to the answers' recogniser and the face analysis: identity
+# samples are taken about once a second and waited for by nobody (``submit``), while an
+# answer's verdict is waited for by the investor.
+WORKER_NICENESS = 5
+
+
 def _worker_init() -> None:
     global _worker_describer
+    os.nice(WORKER_NICENESS)
     _worker_describer = FaceDescriber()
 
 
@@ -146,6 +155,8 @@ class SharedFaceDescriber:
 
     def __init__(self, timeout: float = 30.0):
         self._worker = WorkerProcess("face descriptor", _worker_init, (), timeout)
+        self._callers: ThreadPoolExecutor | None = None
+        self._callers_lock = threading.Lock()
 
     def descriptor(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None,
                    require_detection: bool = False) -> np.ndarray | None:
@@ -160,6 +171,22 @@ class SharedFaceDescriber:
             box = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
         return self._worker.call(_worker_descriptor, rgb, box, require_detection)
 
+    def submit(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None,
+               require_detection: bool = False) -> Future:
+        """``descriptor`` without waiting: a future of its result. The face region is copied
+        now, so the caller may reuse ``rgb``; requests are answered in order, one at a time
+        (the worker is one process)."""
+        if box is not None:
+            x0, y0, x1, y1 = face_region(rgb.shape, box)
+            rgb = np.array(rgb[y0:y1, x0:x1])
+            box = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+        else:
+            rgb = np.array(rgb)
+        with self._callers_lock:
+            if self._callers is None:
+                self._callers = ThreadPoolExecutor(1, thread_name_prefix="kiosk-describe")
+            return self._callers.submit(self.descriptor, rgb, box, require_detection)
+
     def describe_file(self, path: Path | str) -> np.ndarray:
         """As ``FaceDescriber.describe_file``; the untrusted photo is decoded and shrunk in this
         process (bounded by ``kiosk.liveness.id_photo``), and only the pixels go to dlib's
@@ -172,6 +199,10 @@ class SharedFaceDescriber:
 
     def close(self) -> None:
         """Stop the worker (the next descriptor starts a new one)."""
+        with self._callers_lock:
+            callers, self._callers = self._callers, None
+        if callers is not None:
+            callers.shutdown(wait=True)
         self._worker.close()
 
 

@@ -417,15 +417,45 @@ def _digits_heard(group: Sequence[str], part: Sequence[str]) -> bool:
     return len(diffs) == 1 and abs(diffs[0][0] - diffs[0][1]) == 1 and max(diffs[0]) >= 3
 
 
+# An English name written another way by the recogniser: its letters, run together, at least
+# this alike (rapidfuzz ratio) to a run of heard words. Leah Novak heard as "Lee Novak" is
+# 0.82, Noah Bennett as "know a Bennett" 0.87; another applicant's name is under 0.5.
+NAME_SPELLING_SIMILARITY = 0.8
+NAME_SPELLING_MIN_LETTERS = 8  # shorter names must be heard as written (John Li is not Jon Li)
+
+
+def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
+    """Whether the English name ``part`` was said in ``hyp`` as words spelled another way:
+    Whisper writes homophones of a name (Leah as Lee, "I, Noah" as "I know a"). The name's
+    letters run together are compared with every run of one word fewer to one word more,
+    also run together; digits never count as a name."""
+    from rapidfuzz import fuzz
+
+    name = "".join(part)
+    if len(name) < NAME_SPELLING_MIN_LETTERS or any(t.isdigit() for t in part):
+        return False
+    for n in range(max(1, len(part) - 1), len(part) + 2):
+        for i in range(len(hyp) - n + 1):
+            run = hyp[i:i + n]
+            if any(t.isdigit() for t in run):
+                continue
+            if fuzz.ratio(name, "".join(run)) / 100.0 >= NAME_SPELLING_SIMILARITY:
+                return True
+    return False
+
+
 def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> bool:
-    """Whether a required item was heard: a name exactly or (Mandarin) as syllables that sound
-    alike; a digit string as one whole group of digits (``_digits_heard``), or in Mandarin as
-    characters read exactly like those digits."""
+    """Whether a required item was heard: a name exactly, or as syllables that sound alike
+    (Mandarin), or as words spelled another way (English, ``_spelled_alike``); a digit string
+    as one whole group of digits (``_digits_heard``), or in Mandarin as characters read
+    exactly like those digits."""
     if all(t.isdigit() or t == "X" for t in part):
         if any(_digits_heard(g, part) for g in _digit_groups(hyp)):
             return True
         return zh and _said_like(hyp, part)
-    return _contains(hyp, part) or (zh and _said_like(hyp, part))
+    if _contains(hyp, part):
+        return True
+    return _said_like(hyp, part) if zh else _spelled_alike(hyp, part)
 
 
 def score_reading(heard: str, expected: str, locale: str,
