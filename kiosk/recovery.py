@@ -1,9 +1,11 @@
-"""At start-up: end and seal what a crash (kill -9, power loss) left behind."""
+"""At start-up: end and seal what a crash (kill -9, power loss) left behind; with several
+nodes, also while running: end the sessions of nodes that died (``watch_lost_nodes``)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 
 from kiosk.atomic_files import is_disk_full
 from kiosk.logs import session_context
@@ -71,23 +73,7 @@ def recover_interrupted(services) -> list[str]:
         lost = owner_lost(services, row.node_id)
         if lost is False:
             continue
-        reason = "server_restart"
-        if lost:
-            reason = "node_lost"
-            if not services.store.session_dir(row.id).is_dir():
-                _end_elsewhere(services, row)
-                continue
-            if not services.store.claim(row.id, row.node_id, services.node_id):
-                continue  # another node recovers it
-        with session_context(row.id):
-            try:
-                _recover(services, row, ("aborted", reason))
-            except Exception as exc:
-                if not is_disk_full(exc):
-                    raise
-                log.error("recovering an interrupted session failed: the data disk is full; "
-                          "it is tried again at the next start")
-                continue
+        if _end_interrupted(services, row, lost=bool(lost)):
             recovered.append(row.id)
     for row in services.store.unsealed():
         if not _ours_to_seal(services, row):
@@ -99,6 +85,67 @@ def recover_interrupted(services) -> list[str]:
                 _recover(services, row, (row.state, row.end_reason or "unknown"))
         services.seal(row.id)
     return recovered
+
+
+def _end_interrupted(services, row, *, lost: bool) -> bool:
+    """End one interrupted session in its folder and row: ``aborted: node_lost`` when its
+    owner is ``lost`` (claimed first; only the row when its folder is not visible here),
+    else ``server_restart``. True when it was recovered here (its folder written)."""
+    reason = "server_restart"
+    if lost:
+        reason = "node_lost"
+        if not services.store.session_dir(row.id).is_dir():
+            _end_elsewhere(services, row)
+            return False
+        if not services.store.claim(row.id, row.node_id, services.node_id):
+            return False  # another node recovers it
+    with session_context(row.id):
+        try:
+            _recover(services, row, ("aborted", reason))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.error("recovering an interrupted session failed: the data disk is full; "
+                      "it is tried again at the next start")
+            return False
+    return True
+
+
+def recover_lost_nodes(services) -> list[str]:
+    """While this node runs (several nodes): end the live sessions of every node whose lease
+    expired as ``aborted: node_lost`` (``recover_interrupted``'s rule for them), and seal
+    those whose folders are visible here; returns the ids sealed here. This node's own
+    sessions and those of live nodes are never touched. Without Redis: nothing."""
+    if services.cluster is None:
+        return []
+    sealed = []
+    for row in services.store.interrupted():
+        if owner_lost(services, row.node_id) is not True:
+            continue
+        if _end_interrupted(services, row, lost=True):
+            services.seal(row.id)
+            sealed.append(row.id)
+    return sealed
+
+
+def watch_lost_nodes(services, every: float) -> threading.Thread:
+    """Run ``recover_lost_nodes`` every ``every`` seconds on a daemon thread until
+    ``services.closed`` is set: a node that dies is noticed within its lease
+    (``node_ttl_seconds``) plus ``every``, without waiting for any node to restart."""
+    def run() -> None:
+        while not services.closed.wait(every):
+            try:
+                ended = recover_lost_nodes(services)
+            except Exception:
+                log.exception("ending a lost node's sessions failed; tried again in %g s",
+                              every)
+                continue
+            if ended:
+                log.warning("ended and sealed %d session(s) of lost nodes", len(ended))
+
+    thread = threading.Thread(target=run, name="kiosk-lost-nodes", daemon=True)
+    thread.start()
+    return thread
 
 
 def _ours_to_seal(services, row) -> bool:

@@ -20,7 +20,8 @@ from kiosk.web.app import create_app
 from tests.databases import both_databases
 from tests.kiosk_server import API_KEY, make_flows_dir
 
-FAST = dict(node_heartbeat_seconds=0.2, node_ttl_seconds=1.0)
+# No running watch (kiosk.recovery.watch_lost_nodes): these tests drive start-up recovery.
+FAST = dict(node_heartbeat_seconds=0.2, node_ttl_seconds=1.0, lost_node_check_seconds=0)
 
 
 @pytest.fixture()
