@@ -131,13 +131,14 @@ class LocalCluster:
             time.sleep(0.1)
         return True
 
-    def _stop(self, name: str, *, timeout: float = 30.0, group: bool = False) -> None:
-        """SIGTERM, then SIGKILL after ``timeout`` s; forgets the pid file."""
-        if self._signal(name, signal.SIGTERM) is not None and not self._wait_gone(name, timeout):
+    def _stop(self, name: str, *, timeout: float = 30.0, group: bool = False,
+              signalled: bool = False) -> None:
+        """SIGTERM (unless ``signalled`` already), then SIGKILL after ``timeout`` s (the
+        whole process group with ``group``); forgets the pid file."""
+        running = self.pid(name) if signalled else self._signal(name, signal.SIGTERM)
+        if running is not None and not self._wait_gone(name, timeout):
             self._signal(name, signal.SIGKILL, group=group)
             self._wait_gone(name, 10)
-        elif group:  # a gunicorn worker left behind by its master
-            self._signal(name, signal.SIGKILL, group=True)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
 
     def running(self) -> list[str]:
@@ -180,7 +181,9 @@ class LocalCluster:
         ok, why = moto_testing.available()
         if not ok:
             raise RuntimeError(why)
-        redis = TempRedis(redis_bin).start()
+        redis = TempRedis(redis_bin)
+        redis.detached = True
+        redis.start()
         assert redis.proc is not None
         self._keep_pid("redis", redis.proc.pid)
         self.state["redis"] = {"url": redis.url(), "dir": str(redis.dir)}
@@ -189,7 +192,9 @@ class LocalCluster:
         self.state["postgres"] = {"bindir": str(pg_bin), "dir": str(pg.dir),
                                   "url": pg.url(pg.create_database())}
         self._save()
-        moto = moto_testing.TempMoto().start()
+        moto = moto_testing.TempMoto()
+        moto.detached = True
+        moto.start()
         assert moto.proc is not None
         self._keep_pid("moto", moto.proc.pid)
         self.state["moto"] = {"url": moto.url(), "log": str(moto.log)}
@@ -320,8 +325,8 @@ class LocalCluster:
         names = sorted(p.stem for p in self.pids.glob("node-*.pid"))
         for name in names:  # all drain at once
             self._signal(name, signal.SIGTERM)
-        for name in names:
-            self._stop(name, timeout=60, group=True)
+        for name in names:  # gunicorn waits drain_grace_seconds + drain_finalise_seconds
+            self._stop(name, timeout=90, group=True, signalled=True)
         self._stop("moto", timeout=10)
         self._stop("redis", timeout=10)
         pg = self.state.get("postgres")
