@@ -176,7 +176,11 @@ def moving_camera():
 
 
 @pytest.fixture()
-def rtc_loop():
+def rtc_loop(monkeypatch):
+    import aioice.ice
+
+    if not aioice.ice.get_host_addresses(True, False):  # a namespace with only lo
+        monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda a, b: ["127.0.0.1"])
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="investors-rtc", daemon=True)
     thread.start()
