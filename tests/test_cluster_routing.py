@@ -132,7 +132,9 @@ def make_node(tmp_path, redis_server):
         values = dict(data_dir=tmp_path / name, flows_dir=make_flows_dir(tmp_path / "flows"),
                       api_keys=[API_KEY], liveness=False, speech=False,
                       redis_url=redis_server.url(), redis_prefix=prefix, node_id=name,
-                      node_routing="path", socket_join_seconds=60)
+                      node_routing="path", socket_join_seconds=60,
+                      # one installation: one database (each node its own data folder)
+                      database_url=f"sqlite:///{tmp_path / 'kiosk.sqlite3'}")
         values.update(settings)
         app = create_app(load_settings(**values))
         apps.append(app)
