@@ -26,7 +26,7 @@ from kiosk.cluster.routing import (
 )
 from kiosk.config import load_settings
 from kiosk.errors import ConfigError
-from kiosk.recovery import recover_lost_nodes
+from kiosk.recovery import recover_interrupted, recover_lost_nodes
 from kiosk.review.bench import serve_in_thread
 from kiosk.web.app import create_app
 from tests.kiosk_server import API_KEY, make_flows_dir
@@ -270,3 +270,29 @@ def test_a_running_node_ends_and_seals_a_lost_nodes_session(make_node, tmp_path)
     assert row.sealed_at is not None and row.node_id == "node-a"
     assert (shared / "evidence" / f"{on_b}.tar").is_file()
     assert store.get(on_a).state == "active"  # A's own session is live: never touched
+
+
+def test_a_session_created_here_but_run_on_a_lost_node_is_not_sealed_from_its_stub(make_node):
+    """POST /api/sessions reached A (A's folder holds only the flow and prompts it wrote);
+    the witness ran on B, whose own disk holds its timeline and recording. When B is lost,
+    A ends the row ``node_lost`` but must not seal its stub as the evidence: B seals the
+    real folder when it starts again."""
+    fast = dict(node_heartbeat_seconds=0.2, node_ttl_seconds=1.0, node_routing="off")
+    b = make_node("node-b", lost_node_check_seconds=0, **fast)
+    a = make_node("node-a", lost_node_check_seconds=0.2, **fast)
+    session_id, token = _create(a)
+    stub = a.extensions["kiosk"].store.session_dir(session_id)
+    assert stub.is_dir() and not (stub / "timeline.jsonl").exists()
+    b.extensions["kiosk"].store.consume(token, node_id="node-b")  # B's join
+
+    b.extensions["kiosk"].cluster.registry.stop(deregister=False)  # B dies
+    store = a.extensions["kiosk"].store
+    deadline = time.monotonic() + 30
+    while store.get(session_id).state == "active" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    row = store.get(session_id)
+    assert (row.state, row.end_reason, row.node_id) == ("aborted", "node_lost", "node-b")
+    assert row.sealed_at is None  # left to B, which has the recording
+    assert recover_interrupted(a.extensions["kiosk"]) == []  # A's next start: still B's
+    assert store.get(session_id).sealed_at is None
+    assert not list((a.extensions["kiosk"].settings.data_dir / "evidence").glob("*.tar"))
