@@ -94,7 +94,7 @@ def _end_interrupted(services, row, *, lost: bool) -> bool:
     reason = "server_restart"
     if lost:
         reason = "node_lost"
-        if not services.store.session_dir(row.id).is_dir():
+        if not _run_visible(services, row):
             _end_elsewhere(services, row)
             return False
         if not services.store.claim(row.id, row.node_id, services.node_id):
@@ -156,7 +156,24 @@ def _ours_to_seal(services, row) -> bool:
     lost = owner_lost(services, row.node_id)
     if lost is None:
         return True
-    return bool(lost) and services.store.claim(row.id, row.node_id, services.node_id)
+    return (bool(lost) and _run_visible(services, row)
+            and services.store.claim(row.id, row.node_id, services.node_id))
+
+
+# What the node that runs a witness writes into its folder as it starts (WitnessRunner:
+# session.json first, then the timeline); the node that only created the session (POST
+# /api/sessions) writes neither, only the flow and its prompts.
+RUN_FILES = ("session.json", "timeline.jsonl")
+
+
+def _run_visible(services, row) -> bool:
+    """Whether another node's witness ``row`` ran in a folder visible here (a shared
+    ``data_dir``): its run's files (``RUN_FILES``) are there. A folder without them is only
+    what this node wrote when the session was created here while it ran on the other node's
+    own disk: sealing it would make evidence without the recording, so it is left to that
+    node, which seals its own folder when it starts again."""
+    folder = services.store.session_dir(row.id)
+    return any((folder / name).is_file() for name in RUN_FILES)
 
 
 def _end_recorded(services, row) -> bool:

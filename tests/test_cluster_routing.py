@@ -29,6 +29,7 @@ from kiosk.errors import ConfigError
 from kiosk.recovery import recover_interrupted, recover_lost_nodes
 from kiosk.review.bench import serve_in_thread
 from kiosk.web.app import create_app
+from kiosk.witness.finalise import write_session_meta
 from tests.kiosk_server import API_KEY, make_flows_dir
 
 APPLICANT = {"name": "张三", "id_number": "110102199003078888"}
@@ -254,7 +255,8 @@ def test_a_running_node_ends_and_seals_a_lost_nodes_session(make_node, tmp_path)
     b = make_node("node-b", lost_node_check_seconds=0, **fast)
     a = make_node("node-a", lost_node_check_seconds=0.2, **fast)
     on_b, token_b = _create(b)
-    b.extensions["kiosk"].store.consume(token_b, node_id="node-b")  # what B's join does
+    b.extensions["kiosk"].store.consume(token_b, node_id="node-b")  # what B's join does,
+    write_session_meta(shared / "sessions" / on_b, {"id": on_b})  # then its runner
     on_a, token_a = _create(a)
     a.extensions["kiosk"].store.consume(token_a, node_id="node-a")
     store = a.extensions["kiosk"].store
