@@ -111,31 +111,45 @@ def _end_interrupted(services, row, *, lost: bool) -> bool:
     return True
 
 
-def recover_lost_nodes(services) -> list[str]:
+def recover_lost_nodes(services, suspects: set[str] | None = None) -> list[str]:
     """While this node runs (several nodes): end the live sessions of every node whose lease
     expired as ``aborted: node_lost`` (``recover_interrupted``'s rule for them), and seal
-    those whose folders are visible here; returns the ids sealed here. This node's own
-    sessions and those of live nodes are never touched. Without Redis: nothing."""
+    those whose run is visible here; returns the ids sealed here. This node's own sessions
+    and those of live nodes are never touched. Without Redis: nothing.
+
+    ``suspects``: when given, an owner found without a lease is only noted there the first
+    time and handled only if it is still without one at the next call (a node whose
+    heartbeat stalled for a moment on a loaded machine is not declared lost at once); the
+    set is updated in place."""
     if services.cluster is None:
         return []
     sealed = []
+    missing: set[str] = set()
     for row in services.store.interrupted():
         if owner_lost(services, row.node_id) is not True:
+            continue
+        missing.add(row.node_id)
+        if suspects is not None and row.node_id not in suspects:
             continue
         if _end_interrupted(services, row, lost=True):
             services.seal(row.id)
             sealed.append(row.id)
+    if suspects is not None:
+        suspects.clear()
+        suspects.update(missing)
     return sealed
 
 
 def watch_lost_nodes(services, every: float) -> threading.Thread:
     """Run ``recover_lost_nodes`` every ``every`` seconds on a daemon thread until
     ``services.closed`` is set: a node that dies is noticed within its lease
-    (``node_ttl_seconds``) plus ``every``, without waiting for any node to restart."""
+    (``node_ttl_seconds``) plus two checks (its absence must last from one check to the
+    next), without waiting for any node to restart."""
     def run() -> None:
+        suspects: set[str] = set()
         while not services.closed.wait(every):
             try:
-                ended = recover_lost_nodes(services)
+                ended = recover_lost_nodes(services, suspects)
             except Exception:
                 log.exception("ending a lost node's sessions failed; tried again in %g s",
                               every)

@@ -260,8 +260,9 @@ def test_a_running_node_ends_and_seals_a_lost_nodes_session(make_node, tmp_path)
     on_a, token_a = _create(a)
     a.extensions["kiosk"].store.consume(token_a, node_id="node-a")
     store = a.extensions["kiosk"].store
-    assert recover_lost_nodes(a.extensions["kiosk"]) == []  # B is alive: left alone
-    assert store.get(on_b).state == "active"
+    suspects: set[str] = set()
+    assert recover_lost_nodes(a.extensions["kiosk"], suspects) == []  # B alive: left alone
+    assert store.get(on_b).state == "active" and suspects == set()
 
     b.extensions["kiosk"].cluster.registry.stop(deregister=False)  # B dies (kill -9)
     deadline = time.monotonic() + 30
@@ -298,3 +299,28 @@ def test_a_session_created_here_but_run_on_a_lost_node_is_not_sealed_from_its_st
     assert recover_interrupted(a.extensions["kiosk"]) == []  # A's next start: still B's
     assert store.get(session_id).sealed_at is None
     assert not list((a.extensions["kiosk"].settings.data_dir / "evidence").glob("*.tar"))
+
+
+def test_a_node_missing_once_is_only_suspected_and_handled_when_still_missing(make_node):
+    fast = dict(node_heartbeat_seconds=0.2, node_ttl_seconds=1.0, node_routing="off",
+                lost_node_check_seconds=0)
+    b = make_node("node-b", **fast)
+    a = make_node("node-a", **fast)
+    sid, token = _create(b)
+    b.extensions["kiosk"].store.consume(token, node_id="node-b")
+    svc_a = a.extensions["kiosk"]
+    b.extensions["kiosk"].cluster.registry.stop(deregister=False)
+    deadline = time.monotonic() + 20
+    while svc_a.cluster.registry.node("node-b") is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    suspects: set[str] = set()
+    assert recover_lost_nodes(svc_a, suspects) == [] and suspects == {"node-b"}
+    assert svc_a.store.get(sid).state == "active"  # once: only suspected
+    b.extensions["kiosk"].cluster.registry.beat()  # back before the next check
+    assert recover_lost_nodes(svc_a, suspects) == [] and suspects == set()
+    assert svc_a.store.get(sid).state == "active"
+    b.extensions["kiosk"].cluster.shared.delete("node:node-b")  # gone again, for good
+    recover_lost_nodes(svc_a, suspects)
+    recover_lost_nodes(svc_a, suspects)  # missing at two checks in a row: lost
+    row = svc_a.store.get(sid)
+    assert (row.state, row.end_reason) == ("aborted", "node_lost")
