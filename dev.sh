@@ -3,6 +3,8 @@
 #   ./dev.sh serve   install everything, then serve the demo at http://127.0.0.1:5000
 #   ./dev.sh test    install everything, then ruff, mypy and the whole test suite
 #   ./dev.sh setup   install only
+#   ./dev.sh cluster [down]   a local cluster on loopback: Redis, PostgreSQL, moto, two nodes
+#                    and nginx (kiosk/testing/cluster.py); prints the balancer's URL
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -95,8 +97,20 @@ case "$cmd" in
     echo "== pytest"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  cluster)
+    need_debs $RUNTIME_DEBS nginx-light postgresql redis-server
+    setup_python
+    # Pid files, logs and the nodes' data under .cluster/ (KIOSK_CLUSTER_DIR), port 8080
+    # (KIOSK_CLUSTER_PORT); `./dev.sh cluster down` stops exactly what `up` started.
+    run=${KIOSK_CLUSTER_DIR:-.cluster}
+    if [ "${1:-up}" = down ]; then
+      exec "$VENV/bin/python" -m kiosk.testing.cluster down --run "$run"
+    fi
+    exec "$VENV/bin/python" -m kiosk.testing.cluster up --run "$run" \
+      --port "${KIOSK_CLUSTER_PORT:-8080}"
+    ;;
   *)
-    echo "usage: ./dev.sh serve|test|setup [args]" >&2
+    echo "usage: ./dev.sh serve|test|setup|cluster [down] [args]" >&2
     exit 2
     ;;
 esac

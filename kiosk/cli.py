@@ -27,6 +27,7 @@ _COMMANDS = {
     "users": "kiosk.review.cli:users",
     "idcard": "kiosk.idcard.cli:idcard",
     "db": "kiosk.migrations.cli:db",
+    "balancer": "kiosk.cluster.cli:balancer",
 }
 
 

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="kiosk:", min_length=1, max_length=64)  # key namespace
     redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)  # connect and each command
     node_id: str = Field(default="", max_length=128)  # default: <hostname>:<port>
+    # "path": several nodes behind one balancer (kiosk.cluster.routing). An investor link
+    # that reaches any node is sent to /n/<node>/w/<token> of the node chosen for the
+    # witness, and the balancer routes /n/<node>/ there (docs/operations.md, *Routing*).
+    # "off": no prefix, as on one node. "path" needs redis_url (the registry and the pins).
+    node_routing: Literal["off", "path"] = "off"
     # Live witnesses this node process carries (kiosk.witness.admission): beyond it an
     # investor is told the service is busy, with an estimated wait, and the link stays
     # unused. 0: witnesses_per_core times the machine's cores. Measure it with
@@ -116,6 +121,9 @@ class Settings(BaseSettings):
     witness_expected_seconds: float = Field(default=180.0, gt=0)  # for the wait estimate
     node_heartbeat_seconds: float = Field(default=3.0, gt=0)
     node_ttl_seconds: float = Field(default=10.0, gt=0)  # a silent node drops out after this
+    # How often a running node looks for live sessions of nodes whose lease expired and ends
+    # them as aborted: node_lost (kiosk.recovery.watch_lost_nodes); 0: only at start-up.
+    lost_node_check_seconds: float = Field(default=10.0, ge=0)
 
     # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
     # Socket.IO connection holds a thread, so the worker runs socket_max_connections + this
@@ -286,6 +294,13 @@ class Settings(BaseSettings):
     def evidence_receipts_dir(self) -> Path:
         """Receipts of archives confirmed in the object store (kiosk.evidence.uploads)."""
         return self.data_dir / "evidence-stored"
+
+    @model_validator(mode="after")
+    def _routing(self) -> Settings:
+        if self.node_routing == "path" and not self.redis_url:
+            raise ValueError("node_routing 'path' needs redis_url: the nodes find each other "
+                             "and the sessions' pins in Redis")
+        return self
 
     @model_validator(mode="after")
     def _heartbeat(self) -> Settings:

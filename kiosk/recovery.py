@@ -1,9 +1,11 @@
-"""At start-up: end and seal what a crash (kill -9, power loss) left behind."""
+"""At start-up: end and seal what a crash (kill -9, power loss) left behind; with several
+nodes, also while running: end the sessions of nodes that died (``watch_lost_nodes``)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 
 from kiosk.atomic_files import is_disk_full
 from kiosk.logs import session_context
@@ -71,23 +73,7 @@ def recover_interrupted(services) -> list[str]:
         lost = owner_lost(services, row.node_id)
         if lost is False:
             continue
-        reason = "server_restart"
-        if lost:
-            reason = "node_lost"
-            if not services.store.session_dir(row.id).is_dir():
-                _end_elsewhere(services, row)
-                continue
-            if not services.store.claim(row.id, row.node_id, services.node_id):
-                continue  # another node recovers it
-        with session_context(row.id):
-            try:
-                _recover(services, row, ("aborted", reason))
-            except Exception as exc:
-                if not is_disk_full(exc):
-                    raise
-                log.error("recovering an interrupted session failed: the data disk is full; "
-                          "it is tried again at the next start")
-                continue
+        if _end_interrupted(services, row, lost=bool(lost)):
             recovered.append(row.id)
     for row in services.store.unsealed():
         if not _ours_to_seal(services, row):
@@ -101,6 +87,81 @@ def recover_interrupted(services) -> list[str]:
     return recovered
 
 
+def _end_interrupted(services, row, *, lost: bool) -> bool:
+    """End one interrupted session in its folder and row: ``aborted: node_lost`` when its
+    owner is ``lost`` (claimed first; only the row when its folder is not visible here),
+    else ``server_restart``. True when it was recovered here (its folder written)."""
+    reason = "server_restart"
+    if lost:
+        reason = "node_lost"
+        if not _run_visible(services, row):
+            _end_elsewhere(services, row)
+            return False
+        if not services.store.claim(row.id, row.node_id, services.node_id):
+            return False  # another node recovers it
+    with session_context(row.id):
+        try:
+            _recover(services, row, ("aborted", reason))
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.error("recovering an interrupted session failed: the data disk is full; "
+                      "it is tried again at the next start")
+            return False
+    return True
+
+
+def recover_lost_nodes(services, suspects: set[str] | None = None) -> list[str]:
+    """While this node runs (several nodes): end the live sessions of every node whose lease
+    expired as ``aborted: node_lost`` (``recover_interrupted``'s rule for them), and seal
+    those whose run is visible here; returns the ids sealed here. This node's own sessions
+    and those of live nodes are never touched. Without Redis: nothing.
+
+    ``suspects``: when given, an owner found without a lease is only noted there the first
+    time and handled only if it is still without one at the next call (a node whose
+    heartbeat stalled for a moment on a loaded machine is not declared lost at once); the
+    set is updated in place."""
+    if services.cluster is None:
+        return []
+    sealed = []
+    missing: set[str] = set()
+    for row in services.store.interrupted():
+        if owner_lost(services, row.node_id) is not True:
+            continue
+        missing.add(row.node_id)
+        if suspects is not None and row.node_id not in suspects:
+            continue
+        if _end_interrupted(services, row, lost=True):
+            services.seal(row.id)
+            sealed.append(row.id)
+    if suspects is not None:
+        suspects.clear()
+        suspects.update(missing)
+    return sealed
+
+
+def watch_lost_nodes(services, every: float) -> threading.Thread:
+    """Run ``recover_lost_nodes`` every ``every`` seconds on a daemon thread until
+    ``services.closed`` is set: a node that dies is noticed within its lease
+    (``node_ttl_seconds``) plus two checks (its absence must last from one check to the
+    next), without waiting for any node to restart."""
+    def run() -> None:
+        suspects: set[str] = set()
+        while not services.closed.wait(every):
+            try:
+                ended = recover_lost_nodes(services, suspects)
+            except Exception:
+                log.exception("ending a lost node's sessions failed; tried again in %g s",
+                              every)
+                continue
+            if ended:
+                log.warning("ended and sealed %d session(s) of lost nodes", len(ended))
+
+    thread = threading.Thread(target=run, name="kiosk-lost-nodes", daemon=True)
+    thread.start()
+    return thread
+
+
 def _ours_to_seal(services, row) -> bool:
     """An unsealed, ended session this node may seal: its own (or a lost node's, claimed
     first), with its folder here."""
@@ -109,7 +170,24 @@ def _ours_to_seal(services, row) -> bool:
     lost = owner_lost(services, row.node_id)
     if lost is None:
         return True
-    return bool(lost) and services.store.claim(row.id, row.node_id, services.node_id)
+    return (bool(lost) and _run_visible(services, row)
+            and services.store.claim(row.id, row.node_id, services.node_id))
+
+
+# What the node that runs a witness writes into its folder as it starts (WitnessRunner:
+# session.json first, then the timeline); the node that only created the session (POST
+# /api/sessions) writes neither, only the flow and its prompts.
+RUN_FILES = ("session.json", "timeline.jsonl")
+
+
+def _run_visible(services, row) -> bool:
+    """Whether another node's witness ``row`` ran in a folder visible here (a shared
+    ``data_dir``): its run's files (``RUN_FILES``) are there. A folder without them is only
+    what this node wrote when the session was created here while it ran on the other node's
+    own disk: sealing it would make evidence without the recording, so it is left to that
+    node, which seals its own folder when it starts again."""
+    folder = services.store.session_dir(row.id)
+    return any((folder / name).is_file() for name in RUN_FILES)
 
 
 def _end_recorded(services, row) -> bool:

@@ -17,10 +17,12 @@ from kiosk.evidence import verify_package
 from kiosk.recovery import recover_interrupted
 from kiosk.timeline import read_timeline
 from kiosk.web.app import create_app
+from kiosk.witness.finalise import write_session_meta
 from tests.databases import both_databases
 from tests.kiosk_server import API_KEY, make_flows_dir
 
-FAST = dict(node_heartbeat_seconds=0.2, node_ttl_seconds=1.0)
+# No running watch (kiosk.recovery.watch_lost_nodes): these tests drive start-up recovery.
+FAST = dict(node_heartbeat_seconds=0.2, node_ttl_seconds=1.0, lost_node_check_seconds=0)
 
 
 @pytest.fixture()
@@ -54,6 +56,8 @@ def _live_session(app, node_id: str) -> str:
     token = r.get_json()["investor_url"].rsplit("/", 1)[1]
     row = app.extensions["kiosk"].store.consume(token, node_id=node_id)
     assert (row.state, row.node_id) == ("active", node_id)
+    # What the runner writes first on the node that runs it (kiosk.recovery.RUN_FILES).
+    write_session_meta(app.extensions["kiosk"].store.session_dir(row.id), {"id": row.id})
     return row.id
 
 

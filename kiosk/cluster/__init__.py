@@ -4,7 +4,8 @@ Unset (the single-node default) none of this exists: the node keeps it in memory
 node holds a ``Cluster``:
 
 - ``registry``: this node's heartbeat and the live nodes (``kiosk.cluster.nodes``);
-- ``pins``: session → node pins for the router (``kiosk.cluster.pins``);
+- ``pins``: session → node pins for the router (``kiosk.cluster.pins``), and
+  ``route_session``: the node a witness's page goes to (``kiosk.cluster.routing``);
 - ``login_failures()``: the console's per-address login throttle (``kiosk.cluster.failures``).
 
 Flask-SocketIO's message queue (cross-node emits) uses the same URL (``kiosk.web.app``).
@@ -23,6 +24,7 @@ from kiosk.cluster.failures import SharedLoginFailures
 from kiosk.cluster.nodes import NodeInfo, NodeRegistry
 from kiosk.cluster.pins import SessionPins, max_session_seconds
 from kiosk.cluster.redis_store import SharedRedis, SharedStateError, redact
+from kiosk.cluster.routing import choose_node, free_places
 from kiosk.errors import ConfigError
 from kiosk.witness.admission import node_capacity
 
@@ -67,6 +69,40 @@ class Cluster:
             self.pins.pin(session_id, self.node_id, max_session_seconds(flow))
         except SharedStateError as exc:
             log.error("could not pin the session to this node: %s", exc)
+
+    def route_session(self, session_id: str, flow, *, joined: bool) -> str:
+        """The node a witness's page and socket go to (``kiosk.cluster.routing``).
+
+        A ``joined`` witness follows its pin while the pinned node is live. One not joined
+        yet stays on its pinned node while that node is not draining and has a free place
+        (or no node has one); else ``choose_node`` picks among the live nodes, and the
+        session is pinned there for ``max_session_seconds(flow)``. This node when Redis
+        does not answer or no node takes witnesses (its own ``join`` then says why)."""
+        try:
+            live = {n.node_id: n for n in self.registry.live_nodes()}
+            pinned = self.pins.node_of(session_id)
+            chosen = choose_node(live.values())
+            here = live.get(pinned) if pinned is not None else None
+            if here is not None and (joined or (not here.draining and (
+                    free_places(here) > 0 or chosen is None or free_places(chosen) == 0))):
+                return here.node_id
+            node_id = chosen.node_id if chosen is not None else self.node_id
+            self.pins.pin(session_id, node_id, max_session_seconds(flow))
+            return node_id
+        except SharedStateError as exc:
+            log.error("routing the session: the registry does not answer, so it stays on "
+                      "this node: %s", exc)
+            return self.node_id
+
+    def pick_node(self) -> str:
+        """The node a witness not created yet should run on (the branch kiosk page): as
+        ``route_session`` without a pin."""
+        try:
+            chosen = choose_node(self.registry.live_nodes())
+        except SharedStateError as exc:
+            log.error("choosing a node: the registry does not answer: %s", exc)
+            return self.node_id
+        return chosen.node_id if chosen is not None else self.node_id
 
     def unpin_session(self, session_id: str) -> None:
         try:

@@ -58,6 +58,10 @@ def answers(port: int, timeout: float = 1.0) -> bool:
 class TempMoto:
     """One moto server child process on 127.0.0.1."""
 
+    # True: a session of its own, so it outlives the command that started it (./dev.sh
+    # cluster, kiosk.testing.cluster) and a Ctrl-C there; stop() still ends it.
+    detached = False
+
     def __init__(self) -> None:
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -81,7 +85,8 @@ class TempMoto:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=self.detached)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             if answers(self.port):

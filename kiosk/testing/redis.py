@@ -65,6 +65,10 @@ def ping(port: int, timeout: float = 1.0) -> bool:
 class TempRedis:
     """One ``redis-server`` child process in a temp folder, on 127.0.0.1."""
 
+    # True: a session of its own, so it outlives the command that started it (./dev.sh
+    # cluster, kiosk.testing.cluster) and a Ctrl-C there; stop() still ends it.
+    detached = False
+
     def __init__(self, binary: Path) -> None:
         self.binary = Path(binary)
         self.dir: Path | None = None
@@ -117,7 +121,8 @@ class TempRedis:
                 [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1",
                  "--dir", str(self.dir), "--save", "", "--appendonly", "no",
                  "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
+                stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=self.detached, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             if ping(self.port):

@@ -14,7 +14,7 @@ from kiosk.broker import register as register_broker
 from kiosk.config import Settings, load_settings
 from kiosk.context import EXTENSION
 from kiosk.liveness.identity import shared_describer
-from kiosk.recovery import recover_interrupted
+from kiosk.recovery import recover_interrupted, watch_lost_nodes
 from kiosk.resources import STATIC_DIR
 from kiosk.review import register as register_review
 from kiosk.services import KioskServices, build_services
@@ -71,6 +71,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         **_message_queue(settings),
     )
     guard.quiet_refusals()
+    if settings.node_routing == "path":
+        # /n/<this node>/... is served as /... under that prefix (kiosk.cluster.routing);
+        # inside ProxyFix, outside Socket.IO's middleware, which then sees its own path.
+        from kiosk.cluster.routing import NodePathPrefix  # several nodes only
+
+        app.wsgi_app = NodePathPrefix(  # type: ignore[method-assign]  # as ProxyFix below
+            app.wsgi_app, settings.effective_node_id)
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
     app.extensions[EXTENSION] = services
@@ -83,6 +90,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     recover_interrupted(services)
     if services.cluster is not None:
         services.cluster.start()  # registered only once the node can serve
+        # Another node that dies mid-witness: its sessions end as node_lost while we run.
+        if settings.lost_node_check_seconds:
+            watch_lost_nodes(services, settings.lost_node_check_seconds)
     if settings.liveness:
         # Load mediapipe and dlib's models now, not inside the first investor's connection.
         services.warming.add("face")

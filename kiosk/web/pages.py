@@ -133,9 +133,30 @@ def _no_store(resp):
     return resp
 
 
+def _to_node(node_id: str):
+    """With ``node_routing = "path"``: a redirect to this same page under ``node_id``'s
+    prefix (``/n/<slug>/...``, kiosk.cluster.routing), or None when the request already
+    came through that prefix. The query string goes along; the page is never cached."""
+    from kiosk.cluster.routing import node_prefix  # several nodes only
+
+    prefix = node_prefix(node_id)
+    if request.script_root == prefix:
+        return None
+    query = request.query_string.decode("latin-1")
+    # 307: the method stays; relative, so it resolves on the balancer's origin.
+    resp = redirect(prefix + request.path + (f"?{query}" if query else ""), code=307)
+    return _no_store(resp)
+
+
 @bp.get("/kiosk")
 def kiosk_page():
-    """The branch touch screen: an attract screen that runs one witness after another."""
+    """The branch touch screen: an attract screen that runs one witness after another.
+    Several nodes routed by path: it stays on one node (chosen at its first load), which
+    creates and runs its witnesses."""
+    cluster = services().cluster
+    if (services().settings.node_routing == "path" and cluster is not None
+            and not request.script_root):
+        return _to_node(cluster.pick_node())
     locale = _locale()
     flow_id = request.args.get("flow") or ""
     try:
@@ -146,6 +167,7 @@ def kiosk_page():
     broker = (flow.broker or {}).get(locale, "") if getattr(flow, "broker", None) else ""
     return _no_store(current_app.make_response(render_template(
         "investor.html", token="", locale=locale, broker=broker, kiosk_mode=True,
+        base=request.script_root,
         kiosk_start=_kiosk_self_start(), kiosk_flow=flow_id, **_kiosk_context(), **_branding(),
     )))
 
@@ -214,7 +236,11 @@ def _message(code: str, status: int):
 
 @bp.get("/w/<token>")
 def investor(token: str):
-    """The witness page. Opening it does not use the link up; joining the witness does."""
+    """The witness page. Opening it does not use the link up; joining the witness does.
+
+    Several nodes routed by path (``node_routing``): served only under the prefix of the
+    node the witness runs on (its pin, else the one chosen now: ``Cluster.route_session``);
+    any other request for it is redirected there (307)."""
     try:
         row = services().store.by_token(token)
     except LinkError as exc:
@@ -227,10 +253,17 @@ def investor(token: str):
         log.error("the session's flow %s v%s is not available", row.flow_id, row.flow_version,
                   extra={"session": row.id})
         return _message("flow_missing", 503)
+    cluster = services().cluster
+    if services().settings.node_routing == "path" and cluster is not None:
+        moved = _to_node(cluster.route_session(row.id, flow,
+                                                 joined=row.state != "created"))
+        if moved is not None:
+            return moved
     broker = (flow.broker or {}).get(row.locale, "") if getattr(flow, "broker", None) else ""
     kiosk_mode = bool(request.args.get("kiosk"))
     return _no_store(current_app.make_response(render_template(
         "investor.html", token=token, locale=row.locale, broker=broker,
+        base=request.script_root,
         kiosk_mode=kiosk_mode, kiosk_start=kiosk_mode and _kiosk_self_start(),
         **_kiosk_context(), **_branding(),
     )))

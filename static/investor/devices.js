@@ -2,7 +2,7 @@
  * microphone level, connection round trip), the previews, and the device error codes.
  */
 
-import { $, body, kiosk, setTimer, state, t } from "./state.js";
+import { $, body, config, kiosk, setTimer, state, t } from "./state.js";
 import { emit } from "./socket.js";
 import { setPhase, showError } from "./screens.js";
 import { fatal } from "./session.js";
@@ -125,7 +125,7 @@ function countFrames(video) {
 function checkConnection() {
   if (!window.fetch) { markPreflight("connection", !!(state.socket && state.socket.connected)); return; }
   var t0 = Date.now();
-  fetch("/api/health", { cache: "no-store", credentials: "same-origin" }).then(function (r) {
+  fetch(config.base + "/api/health", { cache: "no-store", credentials: "same-origin" }).then(function (r) {
     var rtt = Date.now() - t0;
     kiosk.preflight.rtt_ms = rtt;
     var ok = r.ok && rtt < CONNECTION_MAX_MS && !!(state.socket && state.socket.connected);

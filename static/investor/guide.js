@@ -4,7 +4,7 @@
  */
 
 import * as Avatar from "../avatar.js";
-import { $, audio, clearTimer, kiosk, setTimer, state, t } from "./state.js";
+import { $, audio, clearTimer, config, kiosk, setTimer, state, t } from "./state.js";
 import { emit } from "./socket.js";
 import { enterWitness, renderProgress } from "./screens.js";
 import { ensureAudioContext } from "./devices.js";
@@ -82,9 +82,18 @@ export function onStep(data) {
   $("subtitle").classList.toggle("long", textWeight(text) > 110);
   renderProgress();
   var prompt = data.prompt;
+  if (prompt) {  // the server names its files from its root: they are under this node's prefix
+    prompt.url = onThisNode(prompt.url);
+    prompt.visemes_url = onThisNode(prompt.visemes_url);
+  }
   $("btn-replay").disabled = !(prompt && prompt.url);
   if (prompt && prompt.url) playPrompt(data, false);
   else readAloudSilently(data);
+}
+
+function onThisNode(url) {
+  return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/"
+    ? config.base + url : url;
 }
 
 export function stopPlayback() {

@@ -55,7 +55,9 @@ export function wipe() {
   try { window.localStorage.clear(); } catch (e) { /* storage disabled */ }
   // The link held the token: take it out of the address bar and the history entry too.
   try {
-    if (window.location.pathname.indexOf("/w/") === 0) window.history.replaceState(null, "", "/kiosk");
+    if (window.location.pathname.indexOf(config.base + "/w/") === 0) {
+      window.history.replaceState(null, "", config.base + "/kiosk");
+    }
   } catch (e) { /* no history API */ }
   kiosk.stepIndex = null;
   kiosk.stepId = null;
@@ -90,7 +92,7 @@ export function startNext() {
   requestFullscreen();
   var body_ = { locale: state.locale };
   if (config.kioskFlow) body_.flow = config.kioskFlow;
-  fetch("/kiosk/next", {
+  fetch(config.base + "/kiosk/next", {
     method: "POST", credentials: "same-origin", cache: "no-store",
     headers: { "Content-Type": "application/json" }, body: JSON.stringify(body_)
   }).then(function (r) {

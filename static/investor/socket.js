@@ -25,7 +25,8 @@ export function connect() {
   if (typeof window.io !== "function") { fatal("server_error", reload); return; }
   // One attempt only: the link is single-use, so a silent reconnect could not rejoin.
   // forceNew: a kiosk runs many sessions in one page; never reuse a cached, closed manager.
-  var socket = window.io({ transports: ["websocket"], reconnection: false, forceNew: true });
+  var socket = window.io({ path: config.base + "/socket.io", transports: ["websocket"],
+                           reconnection: false, forceNew: true });
   state.socket = socket;
 
   socket.onAny(function (name) {
@@ -134,7 +135,7 @@ function waitForPlace(code, retryAfter) {
 function pollForPlace() {
   // Spread out: a crowd turned away together does not ask together.
   setTimer("busy_poll", function () {
-    fetch("/api/capacity", { cache: "no-store" }).then(function (r) {
+    fetch(config.base + "/api/capacity", { cache: "no-store" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (cap) {
       if (cap && cap.available > 0 && !cap.draining) reload();

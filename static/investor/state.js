@@ -16,6 +16,9 @@ export const audio = document.getElementById("prompt-audio");
 
 export const config = {
   token: body.getAttribute("data-token") || "",
+  // The node's path prefix ("/n/<node>" behind a cluster's balancer, "" on one node):
+  // every URL this page asks the server for starts with it (kiosk.cluster.routing).
+  base: body.getAttribute("data-base") || "",
   broker: body.getAttribute("data-broker") || "",
   kioskMode: body.getAttribute("data-kiosk-mode") === "true",
   // The /kiosk page may start a witness for the next customer itself (demo / staff setting).
