@@ -1,6 +1,6 @@
 """``kiosk loadtest``: N whole witnesses at once against a fresh server, and what the load did.
 
-Each run starts ``kiosk serve`` under gunicorn, as in production, on loopback with its own
+Each run starts ``kiosk serve`` (``--gunicorn``: under gunicorn) on loopback with its own
 data folder (``kiosk.testing.server``) and runs N ``kiosk simulate`` investors at once through
 a real flow (``kiosk.evaluation.run.run_case``: one process each, at the lowest CPU priority, like
 ``kiosk eval``). Every investor shows a synthetic public-domain face that blinks and turns
@@ -243,12 +243,14 @@ def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) 
 
 
 def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
-             timeout: float = 300.0, capacity: int | None = None, ramp: float = 0.0) -> dict:
+             timeout: float = 300.0, capacity: int | None = None, ramp: float = 0.0,
+             gunicorn: bool = False) -> dict:
     """One load run against a fresh server; returns its summary and per-witness figures.
 
     ``capacity``: the server's ``node_capacity`` (witnesses beyond it wait for a place, as
     investors do); None admits every witness of the run, to measure the load itself.
-    ``ramp``: seconds over which the witnesses start, evenly (0: all at once)."""
+    ``ramp``: seconds over which the witnesses start, evenly (0: all at once). ``gunicorn``:
+    serve as ``kiosk serve --gunicorn`` (default: as ``kiosk serve``, Werkzeug)."""
     from kiosk.config import Settings
     from kiosk.flows import FlowLibrary
     from kiosk.testing.server import API_KEY, ServerProcess
@@ -258,8 +260,8 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
     cases = build_witnesses(n, flow, locale, work / "media",
                             stall_side=settings.max_id_photo_side if stall else 0)
     data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
-    proc = ServerProcess(data, settings.flows_dir, production=True, KIOSK_SPEECH_PRELOAD="true",
-                         KIOSK_DEMO="false",
+    proc = ServerProcess(data, settings.flows_dir, production=gunicorn,
+                         KIOSK_SPEECH_PRELOAD="true", KIOSK_DEMO="false",
                          KIOSK_NODE_CAPACITY=str(capacity or n + (1 if stall else 0)))
     with proc:
         assert proc.proc is not None  # started by the with
@@ -312,6 +314,7 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
         "packets_missing": sum(w.packets_missing or 0 for w in load),
         "frames_skipped": sum(w.frames_skipped or 0 for w in load),
         "ramp_s": ramp,
+        "serving": "gunicorn" if gunicorn else "werkzeug",
         "offer_answer_ms": {"p50": _pct(oa, 0.5), "p95": _pct(oa, 0.95)},
         "frame_latency_p95_ms_worst": max(fl) if fl else None,
         "answer_verdict_s": {"n": len(av), "p50": _pct(av, 0.5), "p95": _pct(av, 0.95)},
@@ -375,12 +378,13 @@ def format_run(i: int, r: dict) -> str:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="write every run's figures here")
 @click.option("--keep", is_flag=True, help="keep the work folder (server data and logs)")
+@click.option("--gunicorn", is_flag=True, help="serve as `kiosk serve --gunicorn`")
 @click.option("--ramp", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
               help="seconds over which the witnesses start, evenly (0: all at once)")
 @click.option("--capacity", type=click.IntRange(1, 500), default=None,
               help="the server's node_capacity: witnesses beyond it wait for a place, as "
                    "investors do (default: admit every witness, to measure the load itself)")
-def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, ramp, capacity):
+def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ramp, capacity):
     """N concurrent witnesses against a fresh server: end states, media loop lag, analysed
     frames, recordings, packets missing, CPU."""
     from kiosk.config import Settings
@@ -392,7 +396,7 @@ def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, ramp, capaci
     try:
         for i in range(1, runs + 1):
             r = run_load(n, flow, locale, work, stall=stall, timeout=timeout,
-                         capacity=capacity, ramp=ramp)
+                         capacity=capacity, ramp=ramp, gunicorn=gunicorn)
             out.append(r)
             click.echo(format_run(i, r))
         if runs > 1:

@@ -7,7 +7,7 @@
   with ``kiosk db upgrade``;
 - moto (``kiosk.testing.moto``) with an Object Lock bucket for the sealed evidence
   (GOVERNANCE mode: moto is no WORM store);
-- ``nodes`` kiosk node processes (``kiosk serve --demo`` under gunicorn, ``node-a``,
+- ``nodes`` kiosk node processes (``kiosk serve --demo --gunicorn``, ``node-a``,
   ``node-b``, ...), each with its own data folder under ``run_dir``, routed by path
   (``node_routing = "path"``, kiosk.cluster.routing);
 - nginx as the balancer (``kiosk.cluster.routing.balancer_config``) on ``port``,
@@ -250,7 +250,8 @@ class LocalCluster:
             self.state = json.loads((self.run_dir / STATE).read_text())
         env = {**os.environ, **self._node_env(name)}
         with open(self.run_dir / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--demo"],
+            proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--demo",
+                                     "--gunicorn"],
                                     env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
                                     start_new_session=True)
         self._keep_pid(name, proc.pid)

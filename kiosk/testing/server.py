@@ -64,9 +64,8 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        args = [sys.executable, "-m", "kiosk.cli", "serve"]
-        if not self.production:
-            args.append("--dev")
+        args = [sys.executable, "-m", "kiosk.cli", "serve",
+                "--gunicorn" if self.production else "--dev"]
         self.proc = subprocess.Popen(args, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=REPO,
                                      start_new_session=self.production)
