@@ -3,10 +3,12 @@
  * server's rule for every retries / on_fail / attempt / outcome. */
 
 // What the live kiosk makes of a failed attempt of each kind: an answer not made out is a
-// retry (kiosk.speech.decide), a challenge not seen is a flag (kiosk.liveness.observer), and
-// an ID shown is never judged automatically (unverified: a human looks).
+// retry (kiosk.speech.decide), a challenge not seen is a flag (kiosk.liveness.observer), an ID
+// shown is never judged automatically, and a card side not usable is not read (unverified: a
+// human looks; kiosk.witness.live_card).
 export const FAILED_OUTCOME = {
-  question: "retry", read_aloud: "retry", challenge: "flag", show_id: "unverified"
+  question: "retry", read_aloud: "retry", challenge: "flag", show_id: "unverified",
+  id_document: "unverified"
 };
 
 /** [recorded, applied] for `outcome` of `attempt` (0 for the first) of `step`
