@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kiosk.config import load_settings
 from kiosk.evidence import EvidenceKeys, Ledger, seal_package
 from kiosk.evidence.service import EvidenceSealer
 from kiosk.idcard.fields import CardSide
@@ -301,8 +302,7 @@ def test_the_server_sealer_settles_before_packaging(tmp_path, reads, person, liv
     sdir = make_session(tmp_path / "sessions", WEBM, applicant=applicant(person))
     record_side(sdir, reads["astronaut"], applicant(person), mask="keep_last4", day=TODAY)
     write_live_face(sdir, live["astronaut"], THRESHOLD, 5)
-    settings = type("S", (), {"data_dir": tmp_path / "data", "db_url": "sqlite://",
-                              "id_mask": "keep_last4", "shared_state": False})()
+    settings = load_settings(data_dir=tmp_path / "data", id_mask="keep_last4")
 
     def hook(path: Path) -> None:
         seen.append(path)
