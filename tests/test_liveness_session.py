@@ -344,3 +344,4 @@ def test_challenge_hint_leaves_out_one_person_only_when_told():
         tr.feed(s)
     assert tr.hint() == "only one face in the frame, please"
     assert tr.hint(another_person=False) != "only one face in the frame, please"
+
