@@ -1833,7 +1833,7 @@ def test_the_mandarin_voice_says_a_latin_name_as_a_word(guide):
     assert phonemes("S M I T H", "zh-CN") not in plain
 
 
-# Round six, found by the sixth fresh tester (/work/scratch/tester6): each a class.
+# Round six, found by the sixth fresh tester: each a class.
 ROUND_SIX = [
     # 万1 / 万2.5 is a commission rate (万分之一), not 万一 ("in case")
     ("可转债佣金为万1，最低0.1元。", "zh-CN", "可转债 yong4 金为万分之一，最低零点一元。"),

@@ -92,7 +92,37 @@ class SigningKeys(Protocol):
     def rotate(self) -> str: ...
 
 
-class EvidenceKeys:
+class LoadedKey:
+    """The current signing key once ``ensure()`` has loaded it into ``_private`` and
+    ``_key_id``: what ``EvidenceKeys`` and ``DbEvidenceKeys`` do with it alike."""
+
+    _private: Ed25519PrivateKey | None = None
+    _key_id: str | None = None
+
+    def ensure(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def key_id(self) -> str:
+        self.ensure()
+        assert self._key_id is not None
+        return self._key_id
+
+    def public_key(self) -> Ed25519PublicKey:
+        self.ensure()
+        assert self._private is not None
+        return self._private.public_key()
+
+    def public_pem(self) -> bytes:
+        return public_key_pem(self.public_key())
+
+    def sign(self, data: bytes) -> bytes:
+        self.ensure()
+        assert self._private is not None
+        return self._private.sign(data)
+
+
+class EvidenceKeys(LoadedKey):
     """The signing key of this installation and the keyring of its past keys."""
 
     def __init__(self, keys_dir: Path):
@@ -175,26 +205,6 @@ class EvidenceKeys:
             (self.keys_dir / f"{old}.key").unlink(missing_ok=True)
             log.info("rotated evidence signing key %s -> %s", old, new)
             return new
-
-    # -- use -------------------------------------------------------------------------------
-    @property
-    def key_id(self) -> str:
-        self.ensure()
-        assert self._key_id is not None
-        return self._key_id
-
-    def public_key(self) -> Ed25519PublicKey:
-        self.ensure()
-        assert self._private is not None
-        return self._private.public_key()
-
-    def public_pem(self) -> bytes:
-        return public_key_pem(self.public_key())
-
-    def sign(self, data: bytes) -> bytes:
-        self.ensure()
-        assert self._private is not None
-        return self._private.sign(data)
 
     def keyring(self) -> dict[str, Ed25519PublicKey]:
         """{key_id: public key} of every key this installation has used (creates nothing)."""

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kiosk.errors import EvidenceError
-from kiosk.evidence.keys import key_id_of, load_public_key, public_key_pem
+from kiosk.evidence.keys import LoadedKey, key_id_of, load_public_key, public_key_pem
 from kiosk.store import Base
 from kiosk.utc import utcnow
 
@@ -74,7 +74,7 @@ def shared_secret(engine: Engine, name: str) -> str:
     raise EvidenceError(f"the shared secret {name!r} could not be read or made")
 
 
-class DbEvidenceKeys:
+class DbEvidenceKeys(LoadedKey):
     """The installation's signing keys in the database; the interface of ``EvidenceKeys``."""
 
     def __init__(self, engine: Engine, passphrase: str = "", import_dir: Path | None = None):
@@ -193,26 +193,6 @@ class DbEvidenceKeys:
             self._ensure_locked()
             log.info("rotated evidence signing key %s -> %s", old, new)
             return new
-
-    # -- use -------------------------------------------------------------------------------
-    @property
-    def key_id(self) -> str:
-        self.ensure()
-        assert self._key_id is not None
-        return self._key_id
-
-    def public_key(self) -> Ed25519PublicKey:
-        self.ensure()
-        assert self._private is not None
-        return self._private.public_key()
-
-    def public_pem(self) -> bytes:
-        return public_key_pem(self.public_key())
-
-    def sign(self, data: bytes) -> bytes:
-        self.ensure()
-        assert self._private is not None
-        return self._private.sign(data)
 
     def keyring(self) -> dict[str, Ed25519PublicKey]:
         """{key_id: public key} of every key the installation has used."""

@@ -40,6 +40,7 @@ from kiosk.cluster.routing import BalancedNode, balancer_config
 from kiosk.testing import moto as moto_testing
 from kiosk.testing.postgres import TempPostgres
 from kiosk.testing.postgres import ensure_installed as postgres_installed
+from kiosk.testing.procs import free_port
 from kiosk.testing.redis import TempRedis
 from kiosk.testing.redis import ensure_installed as redis_installed
 
@@ -47,12 +48,6 @@ REPO = Path(__file__).resolve().parent.parent.parent
 BUCKET = "kiosk-evidence"
 STATE = "cluster.json"
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_nginx() -> str | None:

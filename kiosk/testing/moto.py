@@ -14,7 +14,6 @@ them, and does not implement GetObjectRetention (HEAD shows the lock).
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from kiosk.testing.procs import free_port, stop_process
 
 # Credentials moto accepts (any); never real ones.
 ACCESS_KEY = "kiosk-test"
@@ -37,12 +38,6 @@ def available() -> tuple[bool, str]:
             return False, (f"{mod} is not installed: pip install 'moto[server]' boto3 "
                            "(the test extras of pyproject.toml)")
     return True, ""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def answers(port: int, timeout: float = 1.0) -> bool:
@@ -71,7 +66,7 @@ class TempMoto:
         """Start and wait until it answers; RuntimeError with its log when it does not."""
         self.log = Path(tempfile.mkstemp(prefix="kiosk-moto-", suffix=".log")[1])
         for attempt in range(3):  # the free port may be taken between probe and bind
-            self.port = _free_port()
+            self.port = free_port()
             if self._spawn(timeout):
                 return self
             self._end()
@@ -95,13 +90,7 @@ class TempMoto:
         return False
 
     def _end(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.proc = None
 
     def pause(self) -> None:

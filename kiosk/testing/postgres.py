@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from kiosk.testing.procs import free_port
 
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
 
@@ -56,12 +57,6 @@ def ensure_installed() -> tuple[Path | None, str]:
     return (bindir, "") if bindir else (None, "apt-get installed postgresql, but no initdb")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class TempPostgres:
     """One PostgreSQL server in a temp folder; ``url(db)`` gives a SQLAlchemy URL."""
 
@@ -95,7 +90,7 @@ class TempPostgres:
         self._run(str(self.bindir / "initdb"), "-D", str(data), "-U", self.user,
                   "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C")
         for attempt in range(3):  # the free port may be taken between probe and bind
-            self.port = _free_port()
+            self.port = free_port()
             opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} "
                     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                     "-c max_connections=100")

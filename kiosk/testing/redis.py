@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kiosk.testing.procs import free_port, stop_process
+
 
 def find_binary() -> Path | None:
     found = shutil.which("redis-server") or (
@@ -44,12 +46,6 @@ def ensure_installed() -> tuple[Path | None, str]:
             return None, f"{' '.join(cmd)} failed: {done.stderr.strip()[-400:]}"
     binary = find_binary()
     return (binary, "") if binary else (None, "apt-get installed redis-server, but no binary")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ping(port: int, timeout: float = 1.0) -> bool:
@@ -81,7 +77,7 @@ class TempRedis:
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="kiosk-redis-"))
         for attempt in range(3):  # the free port may be taken between probe and bind
-            self.port = _free_port()
+            self.port = free_port()
             if self._spawn(timeout):
                 return self
             self._end()
@@ -91,13 +87,7 @@ class TempRedis:
         return self
 
     def _end(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.proc = None
 
     def pause(self) -> None:
