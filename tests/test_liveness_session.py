@@ -321,19 +321,34 @@ def test_the_investor_is_not_asked_to_remove_a_picture_on_the_wall():
 
 
 def test_the_investor_is_asked_about_a_second_person_once_it_is_more_than_a_glimpse():
-    from kiosk.liveness.observer import UNJUDGED_HINT_S
+    from kiosk.liveness.observer import MOVING_HINT_S, UNJUDGED_HINT_S
 
-    p = SessionCheckParams()
     asked = [t for t, ask in hints_over(with_second_face(live(8), lambda t: t >= 2.0, True))
              if ask]
-    # Judged as soon as it has enough half-second speeds to tell (at 15 fps: under 0.9 s).
-    assert asked and 2.0 + p.glimpse_s <= asked[0] <= 2.0 + 0.5 + (p.still_face_samples + 1) / FPS
+    # Judged moving within 0.9 s at 15 fps; asked once the sighting has lasted MOVING_HINT_S.
+    assert asked and asked[0] == pytest.approx(2.0 + MOVING_HINT_S, abs=1.5 / FPS)
     assert asked[-1] == pytest.approx(8 - 1 / FPS)
     # A glimpse is not worth a hint; a face that cannot be followed gets one by 1 s.
     glimpse = hints_over(with_second_face(live(4), lambda t: 2.0 <= t < 2.25, True))
     assert not any(ask for _t, ask in glimpse)
     old = [t for t, ask in hints_over(live(5, faces=lambda t: 2 if t >= 2.0 else 1)) if ask]
     assert old and old[0] == pytest.approx(2.0 + UNJUDGED_HINT_S, abs=1.5 / FPS)
+
+
+def test_a_picture_jittering_as_the_stream_starts_is_not_asked_about():
+    """The encoder's first half second: a picture's landmarks drift at 0.02 own extents a
+    second, then settle (measured live: 0.0091-0.0099 at 0.8 s into the sighting, under load,
+    docs/evaluation.md). Judged on its first five half-second speeds alone, it was a person."""
+    rng = np.random.default_rng(3)
+    sigs = []
+    for s in live(6):
+        drift = 0.02 * 0.08 * min(s.t, 0.5)  # own extents a second x extent x seconds
+        face = corner_face(s.t, False, rng, x=0.85 + drift)
+        sigs.append(dataclasses.replace(s, faces=2, others=(face,)))
+    early = second_face_motion([s for s in sigs if s.t <= 0.85])
+    assert early[0] is SecondFace.MOVING  # what the hint judged on before MOVING_HINT_S
+    assert not any(ask for _t, ask in hints_over(sigs))
+    assert "multiple_faces" not in types(check_session(sigs))
 
 
 def test_challenge_hint_leaves_out_one_person_only_when_told():
