@@ -214,9 +214,9 @@ class Settings(BaseSettings):
     face_model: Path | None = None  # FaceLandmarker .task file; default: the packaged copy
     # Frames a second the face analysis looks at while no liveness action is being watched
     # (during actions: every frame it keeps up with); 0 = every frame. Fewer frames outside
-    # actions leave more cores for more witnesses, but at 8 a loaded server once asked an
-    # investor with a picture on the wall for "one person" (docs/operations.md).
-    analysis_fps_idle: float = Field(default=0.0, ge=0, le=60)
+    # actions leave more cores for more witnesses (the capacity in docs/operations.md was
+    # measured at 8; the whole-session checks are calibrated at 7.5-25 fps).
+    analysis_fps_idle: float = Field(default=8.0, ge=0, le=60)
     # /kiosk may create a witness for the next walk-in (sample applicant)
     kiosk_self_start: bool = False
     kiosk_reset_seconds: float = 15.0  # kiosk: the end screen stays this long, then the page resets
