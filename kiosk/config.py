@@ -22,10 +22,6 @@ from kiosk.media.candidates import parse_networks
 from kiosk.protocol import PageEvent
 from kiosk.resources import SHIPPED_FLOWS_DIR
 
-# The checkout this module sits in, for tests and benches that read its files; nothing reads it
-# at run time (an installed wheel has no checkout: see kiosk.resources).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 class IceServer(BaseModel):
     """One STUN or TURN server handed to both aiortc and the browser."""

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from kiosk.broker import register as register_broker
-from kiosk.config import REPO_ROOT, load_settings
+from kiosk.config import load_settings
 from kiosk.flows.versions import resolve_flow
+from kiosk.resources import SHIPPED_FLOWS_DIR
 from kiosk.review import register as register_review
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.web.app import create_app
 
 PW = "correct horse battery"
@@ -31,7 +32,7 @@ def app(tmp_path):
     flows_dir = tmp_path / "flows"
     flows_dir.mkdir()
     shutil.copy(FIXTURES / "quick.yaml", flows_dir)
-    shutil.copy(REPO_ROOT / "flows" / "securities_account_opening.yaml", flows_dir)
+    shutil.copy(SHIPPED_FLOWS_DIR / "securities_account_opening.yaml", flows_dir)
     app = create_app(load_settings(data_dir=tmp_path / "data", flows_dir=flows_dir))
     k = app.extensions["kiosk"]
     register_review(app, k, config={"poll_seconds": 0})

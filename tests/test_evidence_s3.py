@@ -340,7 +340,7 @@ def test_a_running_uploader_retries_by_itself_when_the_store_comes_back(
 def test_review_streams_the_recording_from_the_bucket_when_the_local_bag_is_gone(
         tmp_path, moto):
     from kiosk.review import register
-    from kiosk.review.auth import add_user
+    from kiosk.review.accounts import add_user
     from kiosk.review.sample import make_sealed_case
     from kiosk.web.app import create_app
 

@@ -15,7 +15,7 @@ from kiosk.flows.library import FlowLibrary, UnknownFlowError
 from kiosk.flows.model import StepId
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.store import SessionStore
 
 IDS = ["2024_risk", "risk", "_x", "a" * 64, "a" * 65, "risk\n", "Risk", "a-b", "a.b", ""]

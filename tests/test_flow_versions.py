@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from sqlalchemy import text as sql
 from sqlalchemy.exc import DatabaseError
 
-from kiosk.config import REPO_ROOT
 from kiosk.flows import FlowLibrary, check_flow, load_flow
 from kiosk.flows.cli import flows as flows_cli
 from kiosk.flows.preview import count_prompts, preview_flow, report_lines
@@ -26,6 +25,7 @@ from kiosk.flows.versions import (
     resolve_flow,
 )
 from kiosk.guide import GuideVoice
+from kiosk.resources import SHIPPED_FLOWS_DIR
 from kiosk.store import SessionStore
 from tests.databases import both_databases
 
@@ -282,7 +282,7 @@ def test_preview_times_every_prompt_from_real_audio(guide):
 def test_preview_cli_on_a_shipped_flow_shows_progress_and_warns(tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()  # click >= 8.2 keeps stderr apart
-    shipped = REPO_ROOT / "flows" / "securities_account_opening.yaml"
+    shipped = SHIPPED_FLOWS_DIR / "securities_account_opening.yaml"
     flow = load_flow(shipped)
     n = count_prompts(flow, ["en"])
     r = runner.invoke(flows_cli, ["preview", str(shipped), "--locale", "en", "--limit", "30",

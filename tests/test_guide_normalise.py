@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from kiosk.config import REPO_ROOT
 from kiosk.errors import FlowError
 from kiosk.flows.cli import flows as flows_cli
 from kiosk.flows.loader import check_flow, load_flow, speech_warnings
@@ -29,6 +28,7 @@ from kiosk.guide.normalise import (
     speech_issues,
 )
 from kiosk.guide.tts import DEFAULT_VOICES
+from kiosk.resources import SHIPPED_FLOWS_DIR
 from kiosk.web.api import Applicant
 
 # (written, locale, what the voice must get) -- the issue's table, then its English rows.
@@ -208,7 +208,7 @@ def test_plan_carries_written_and_spoken_text():
 
     from kiosk.witness.plan import plan_witness
 
-    flow = load_flow(REPO_ROOT / "flows" / "securities_account_opening.yaml")
+    flow = load_flow(SHIPPED_FLOWS_DIR / "securities_account_opening.yaml")
     plan = plan_witness(flow, "zh-CN", {"name": "王𠇔", "id_last4": "105X"}, Random(0))
     identity = next(s for s in plan if s.id == "identity")
     assert "王𠇔，身份证尾号105X" in identity.text  # the subtitle: as written
@@ -268,7 +268,7 @@ def test_check_warns_where_the_voice_would_fail(tmp_path):
 
 
 def test_shipped_flows_have_no_speech_warnings():
-    for path in sorted((REPO_ROOT / "flows").glob("*.yaml")):
+    for path in sorted(SHIPPED_FLOWS_DIR.glob("*.yaml")):
         assert speech_warnings(path) == [], path
 
 
@@ -1781,7 +1781,7 @@ def test_an_ambiguous_mandarin_date_is_warned():
 
 
 def test_flows_check_warns_an_ambiguous_mandarin_date_at_its_line_and_column(tmp_path):
-    body = (REPO_ROOT / "flows" / "securities_account_opening.yaml").read_text(encoding="utf-8")
+    body = (SHIPPED_FLOWS_DIR / "securities_account_opening.yaml").read_text(encoding="utf-8")
     marker = "steps:\n"
     head, tail = body.split(marker, 1)
     step = ("  - id: birth_date\n    kind: say\n    title: {zh-CN: 出生日期, en: Date of birth}\n"

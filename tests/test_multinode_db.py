@@ -25,7 +25,7 @@ from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.ledger_db import DbLedger, LedgerEntryRow, open_ledger
 from kiosk.flows.versions import FlowVersion, FlowVersions
 from kiosk.review import models  # noqa: F401  (the review tables, for the schema compare)
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.review.models import ReviewCase
 from kiosk.review.service import ReviewConfig, ReviewService
 from kiosk.store import Base, SessionStore
@@ -326,7 +326,7 @@ def test_evidence_and_ledger_commands_use_the_postgresql_ledger(postgres_server,
 
 
 def test_failed_logins_on_two_nodes_all_count_towards_the_lockout(postgres_server, tmp_path):
-    from kiosk.review.auth import LoginRefused, LoginThrottle
+    from kiosk.review.accounts import LoginRefused, LoginThrottle
     from kiosk.review.models import StaffUser
 
     name = postgres_server.create_database()

@@ -20,7 +20,7 @@ from kiosk.config import load_settings
 from kiosk.evidence import verify_package
 from kiosk.review import dispatch as d
 from kiosk.review import register
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.review.decisions import DecisionError, validate, verify_record
 from kiosk.review.prereview import RULES, build_prereview, rule
 from kiosk.review.sample import make_sealed_case
@@ -245,7 +245,7 @@ def test_login_throttle_locks_out_and_logs_it(app, clock, caplog):
     c = app.test_client()
     tok = c.get("/review/api/csrf").get_json()["csrf_token"]
     h = {"X-CSRF-Token": tok}
-    with caplog.at_level(logging.WARNING, logger="kiosk.review.auth"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.review.accounts"):
         for _ in range(5):
             r = c.post("/review/api/login", json={"username": "bob", "password": "wrong pw 123"},
                        headers=h)
@@ -657,3 +657,20 @@ def test_return_after_sealing_is_recorded_and_left_to_the_back_office(app, case_
     assert "investor_url" not in body and "back office" in body["new_witness"]
     assert body["record"]["decision"] == "return" and body["record"]["new_session_id"] is None
     assert verify_record(body["record"], k.evidence_keys.keyring())
+
+
+def test_the_console_reads_its_service_through_one_checked_accessor(app):
+    """``current_review()`` gives the registered ReviewService, and refuses anything else
+    under its key (it was typed but unchecked: a stray value surfaced later, far away)."""
+    from flask import Flask
+
+    from kiosk.review.context import EXTENSION, current_review
+
+    with app.app_context():
+        assert current_review() is app.extensions[EXTENSION]
+    bare = Flask("bare")
+    with bare.app_context(), pytest.raises(RuntimeError, match="no review console"):
+        current_review()
+    bare.extensions[EXTENSION] = {"not": "a service"}
+    with bare.app_context(), pytest.raises(RuntimeError, match="no review console"):
+        current_review()

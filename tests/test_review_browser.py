@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from kiosk.evidence import verify_package
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.review.bench import browser_login, make_console_app, serve_in_thread
 from kiosk.review.decisions import decisions_for, verify_record
 from kiosk.review.sample import make_sealed_case

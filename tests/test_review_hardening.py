@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.config import load_settings
 from kiosk.review import register
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.web.app import create_app
 from tests.test_review import PW, T0, Clock, form_token, seal
 

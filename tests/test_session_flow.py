@@ -9,16 +9,17 @@ import re
 
 import pytest
 
-from kiosk.config import REPO_ROOT, load_settings
+from kiosk.config import load_settings
 from kiosk.errors import FlowError
 from kiosk.flows.versions import session_flow
 from kiosk.logs import RedactFilter, configure_logging, redact
-from kiosk.review.auth import add_user
+from kiosk.resources import SHIPPED_FLOWS_DIR
+from kiosk.review.accounts import add_user
 from kiosk.web.app import create_app
 from tests.kiosk_server import API_KEY, make_flows_dir
 
 PW = "correct horse battery"
-DEFAULT = (REPO_ROOT / "flows" / "securities_account_opening.yaml").read_text(encoding="utf-8")
+DEFAULT = (SHIPPED_FLOWS_DIR / "securities_account_opening.yaml").read_text(encoding="utf-8")
 COPY = DEFAULT.replace("id: securities_account_opening", "id: branch_copy", 1)
 
 

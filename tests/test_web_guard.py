@@ -9,7 +9,7 @@ import re
 import pytest
 
 from kiosk.config import load_settings
-from kiosk.review.auth import add_user
+from kiosk.review.accounts import add_user
 from kiosk.web.app import create_app
 from kiosk.web.guard import json_depth, safe_next
 from tests.kiosk_server import API_KEY, make_flows_dir

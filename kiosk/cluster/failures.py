@@ -2,7 +2,7 @@
 
 ``login-fail:<address>`` is an INCR counter that expires ``window_seconds`` after the first
 failure in its window (a fixed window; the single-node memory counter in
-``kiosk.review.auth`` slides). At ``max_failures`` the address is refused until the key
+``kiosk.review.accounts`` slides). At ``max_failures`` the address is refused until the key
 expires.
 """
 

@@ -13,6 +13,7 @@ import logging
 from flask import Blueprint, jsonify, request
 
 from kiosk.review import auth
+from kiosk.review.accounts import LoginRefused
 from kiosk.review.context import current_review
 from kiosk.review.decisions import DecisionError, decide, decisions_for
 from kiosk.review.service import CaseAccessError
@@ -57,7 +58,7 @@ def login():
     name = str(body.get("username") or "")[:64]
     try:
         user = svc.throttle.login(name, str(body.get("password") or ""), client_ip())
-    except auth.LoginRefused as exc:
+    except LoginRefused as exc:
         svc.audit({"uid": None, "name": name}, "login_failed", None, {"why": exc.code},
                   client_ip())
         return err(401, "login_refused", "user name or password not accepted, or the "

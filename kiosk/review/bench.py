@@ -61,7 +61,7 @@ def bench_replay_open(seconds: float = 180.0, runs: int = 3, browser: bool = Tru
                       size=(640, 480), bitrate: str = "1M") -> dict:
     """Open a sealed ``seconds``-long case ``runs`` times; prints and returns the figures.
     The default recording is 640x480 VP8 at about 1 Mbit/s, like a real witness."""
-    from kiosk.review.auth import add_user
+    from kiosk.review.accounts import add_user
     from kiosk.review.sample import make_sealed_case
 
     out: dict = {"case_seconds": seconds, "video": f"{size[0]}x{size[1]} VP8 {bitrate}"}

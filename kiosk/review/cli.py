@@ -39,7 +39,7 @@ def users() -> None:
 @click.option("--config", type=click.Path(dir_okay=False), help="Settings file (YAML).")
 def add(username, role, password_stdin, languages, flows, config) -> None:
     """Create a console account with an argon2-hashed password."""
-    from kiosk.review.auth import add_user
+    from kiosk.review.accounts import add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

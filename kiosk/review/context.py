@@ -7,12 +7,9 @@ through ``current_review()`` only, typed, instead of reaching into the app's ext
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import current_app
 
-if TYPE_CHECKING:  # the service imports kiosk.review.auth, which reads it through here
-    from kiosk.review.service import ReviewService
+from kiosk.review.service import ReviewService
 
 # Where register() keeps the console's service (``app.extensions[EXTENSION]``).
 EXTENSION = "review"
@@ -22,9 +19,10 @@ def current_review() -> ReviewService:
     """The review console's service of the app handling the current request.
 
     Raises RuntimeError outside a request or app context, or when the console was never
-    registered on the app (``kiosk.review.register``)."""
+    registered on the app (``kiosk.review.register``: no ``ReviewService`` under
+    ``EXTENSION``)."""
     svc = current_app.extensions.get(EXTENSION)
-    if svc is None:
+    if not isinstance(svc, ReviewService):
         raise RuntimeError("the app has no review console (register it with "
                            "kiosk.review.register)")
     return svc

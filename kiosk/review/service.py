@@ -27,7 +27,7 @@ from sqlalchemy.engine import CursorResult
 from kiosk.errors import AuthError, EvidenceError
 from kiosk.evidence.storage import check_package_id
 from kiosk.review import dispatch
-from kiosk.review.auth import LoginThrottle
+from kiosk.review.accounts import LoginThrottle
 from kiosk.review.bucket import BucketMedia
 from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
 from kiosk.review.prereview import build_prereview

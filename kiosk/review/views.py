@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from kiosk.errors import KioskError
 from kiosk.review import auth
+from kiosk.review.accounts import LoginRefused
 from kiosk.review.bucket import byte_window
 from kiosk.review.context import current_review
 from kiosk.review.decisions import (
@@ -170,7 +171,7 @@ def login_post():
     name = (request.form.get("username") or "").strip()
     try:
         user = svc.throttle.login(name, request.form.get("password") or "", client_ip())
-    except auth.LoginRefused as exc:
+    except LoginRefused as exc:
         svc.audit({"uid": None, "name": name[:64]}, "login_failed", None, {"why": exc.code},
                   client_ip())
         flash("User name or password not accepted, or the account is locked.", "error")

@@ -20,9 +20,9 @@ from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
-from kiosk.store import LIVE_STATES, TERMINAL_STATES, WitnessRow
+from kiosk.store import TERMINAL_STATES
 from kiosk.witness.admission import node_capacity
-from kiosk.witness.id_card import SIDES, read_job, record_side
+from kiosk.witness.id_card import SIDES, read_job, record_side, takes_card_images
 from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
     Applicant,
     CreateSession,
@@ -122,11 +122,6 @@ CARD_TYPES = ("image/jpeg", "image/png")
 
 def card_error(status: int, code: str, side: str, message: str):
     return error(status, code, message, field=f"id_card.{side}")
-
-
-def takes_card_images(row: WitnessRow | None) -> bool:
-    """A session takes card images until it ends: live (created or active) and not sealed."""
-    return row is not None and row.state in LIVE_STATES and row.sealed_at is None
 
 
 @bp.put("/sessions/<session_id>/id-card/<side>")

@@ -61,6 +61,7 @@ from kiosk.liveness.id_photo import encode_jpeg, load_photo_rgb
 from kiosk.liveness.identity import descriptor_distance, shared_describer
 from kiosk.liveness.live_face import read_live_face
 from kiosk.liveness.session_checks import SessionCheckParams
+from kiosk.store import LIVE_STATES, WitnessRow
 from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,11 @@ def _ask_authority(card: dict | None, authority: IdentityAuthority | None,
         if kept.get("name") == authority.name and result.get("status") in ("pass", "fail"):
             return CheckResult("authority", Status(result["status"]), str(result["detail"]))
     return check_authority(authority, applicant.get("name"), applicant.get("id_number"))
+
+
+def takes_card_images(row: WitnessRow | None) -> bool:
+    """A session takes card images until it ends: live (created or active) and not sealed."""
+    return row is not None and row.state in LIVE_STATES and row.sealed_at is None
 
 
 def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str,
