@@ -1,9 +1,10 @@
 """The live ``StepJudge``: challenges by the face observer, answers by the voice observer.
 
-The judge writes nothing: what the judging leaves on the timeline (``answer_recognised``) and
-tells the page (``recognised``) travels in its ``Judgement``, which the runner writes. The
-judge reads only the observers, the session's language, the flow's one setting and the
-server's recogniser, all given when it is made.
+The judge writes nothing: what the judging leaves on the timeline (``answer_recognised``,
+``id_card_captured``), in ``card.json`` (the card's readings) and tells the page
+(``recognised``) travels in its ``Judgement``, which the runner writes. The judge reads only
+the observers, the session's language, the flow's one setting and the server's recogniser,
+all given when it is made.
 """
 
 from __future__ import annotations
@@ -64,13 +65,20 @@ class ObserverJudge:
             if face is None:
                 return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
                                                           "reason": "liveness check disabled"})
-            return Judgement(*face.challenge_outcome(seq, window[1]))
+            outcome, detail = face.challenge_outcome(seq, window[1])
+            return Judgement(StepOutcome(outcome), detail)
         if step.kind == "id_document":
             card = self.observers.card
             if card is None:
                 return Judgement(StepOutcome.UNVERIFIED, {
                     "engine": "none", "reason": "the card capture was not running"})
-            return Judgement(*card.judge(step, seq, window[1]))
+            readings = card.read(step, seq, window[1])
+            if readings is None:
+                return Judgement(StepOutcome.UNVERIFIED, {
+                    "engine": "none", "reason": "the card capture was not running"})
+            # What was read is kept by the runner (card.json), which then settles the step.
+            return Judgement(StepOutcome.UNVERIFIED, {
+                "engine": "none", "reason": "the card readings were not kept"}, card=readings)
         if step.listens:
             voice = self.observers.voice
             if voice is None:
@@ -108,6 +116,6 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
     shown = shown_words(answer, heard.expected) if show_words else ""
-    return Judgement(heard.outcome, detail, answer=recorded,
+    return Judgement(StepOutcome(heard.outcome), detail, answer=recorded,
                      shown={"step": step.id, "text": shown, "intent": answer.intent,
                             "outcome": heard.outcome})
