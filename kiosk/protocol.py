@@ -9,8 +9,8 @@ One place for every name that crosses a boundary:
 - ``TimelineEvent``: the ``type`` of every event written to a session's ``timeline.jsonl``;
   ``CheckEvent``: the ``type`` of the events in ``checks/liveness.json``. The AI pre-review
   (``kiosk.review.prereview``) keys its rules on these.
-- ``HintCode``, ``ErrorCode``, ``StepOutcome``, ``StepKind``, ``ClientErrorCode``,
-  ``LOCALES``.
+- ``HintCode``, ``ErrorCode``, ``StepOutcome``, ``StepKind``, ``AnswerDecision``,
+  ``ClientErrorCode``, ``LOCALES``.
 
 The enums are ``StrEnum``: a member is the plain string (``TimelineEvent.JOINED == "joined"``),
 so the wire format and the on-disk timeline are exactly the strings they always were, and
@@ -162,6 +162,15 @@ class StepKind(StrEnum):
     SHOW_ID = "show_id"
     ID_DOCUMENT = "id_document"
     WAIT = "wait"
+
+
+class AnswerDecision(StrEnum):
+    """What an ``answer_recognised`` event says the investor answered (``decision``): only a
+    decided answer (``kiosk.witness.judge.OUTCOME_DECISION``) is agree or disagree."""
+
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    UNCLEAR = "unclear"
 
 
 # ---------------------------------------------------------------- timeline

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.protocol import StepOutcome
+from kiosk.protocol import AnswerDecision, StepKind, StepOutcome
 from kiosk.session import PlannedStep
 from kiosk.speech.answers import has_negation
 from kiosk.speech.observer import VoiceObserver, hear_answer, shown_words
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from kiosk.witness.live_card import LiveCard
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
-OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
+OUTCOME_DECISION: dict[StepOutcome, AnswerDecision] = {
+    StepOutcome.PASS: AnswerDecision.AGREE, StepOutcome.STOP: AnswerDecision.DISAGREE}
 
 
 class Observers(Protocol):
@@ -60,14 +61,14 @@ class ObserverJudge:
 
     def judge(self, step: PlannedStep, window: tuple[float, float], seq: int,
               attempt: int) -> Judgement:
-        if step.kind == "challenge":
+        if step.kind == StepKind.CHALLENGE:
             face = self.observers.face
             if face is None:
                 return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
                                                           "reason": "liveness check disabled"})
             outcome, detail = face.challenge_outcome(seq, window[1])
             return Judgement(StepOutcome(outcome), detail)
-        if step.kind == "id_document":
+        if step.kind == StepKind.ID_DOCUMENT:
             card = self.observers.card
             if card is None:
                 return Judgement(StepOutcome.UNVERIFIED, {
@@ -99,11 +100,11 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     ``text`` is empty unless ``show_words`` (the flow's ``show_recognised_words``) and the
     words are meaningful."""
     heard = hear_answer(voice, recognizer, locale, step, window)
-    answer, detail = heard.answer, heard.detail
+    answer, detail, outcome = heard.answer, heard.detail, StepOutcome(heard.outcome)
     recorded = None
-    if step.kind == "question":
+    if step.kind == StepKind.QUESTION:
         recorded = {
-            "step": step.id, "decision": OUTCOME_DECISION.get(heard.outcome, "unclear"),
+            "step": step.id, "decision": OUTCOME_DECISION.get(outcome, AnswerDecision.UNCLEAR),
             "intent": answer.intent,
             "text": answer.transcript,
             "t_start": detail["speech_spans"][0][0] if answer.spans else window[0],
@@ -116,6 +117,6 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
     shown = shown_words(answer, heard.expected) if show_words else ""
-    return Judgement(StepOutcome(heard.outcome), detail, answer=recorded,
+    return Judgement(outcome, detail, answer=recorded,
                      shown={"step": step.id, "text": shown, "intent": answer.intent,
-                            "outcome": heard.outcome})
+                            "outcome": outcome})

@@ -42,6 +42,7 @@ from kiosk.protocol import (
     HintCode,
     PageEvent,
     ServerEvent,
+    StepKind,
     StepOutcome,
     TimelineEvent,
 )
@@ -389,7 +390,7 @@ class WitnessRunner:
                                      idle_fps=self.settings.analysis_fps_idle)
         if self.settings.speech and self.voice is None:
             self.voice = VoiceObserver(self.id, self.services.recognizer)
-        if self.card is None and any(s.kind == "id_document" for s in self.plan):
+        if self.card is None and any(s.kind == StepKind.ID_DOCUMENT for s in self.plan):
             self.card = LiveCard(self.id, self.dir, CardSettings.of(self.settings),
                                  self._applicant, LiveCardReports(
                                      hint=self._on_card_hint, side_due=self._on_card_side),
@@ -450,9 +451,9 @@ class WitnessRunner:
         elif isinstance(effect, sm.OpenWindow):
             self._window_started = self.clock.now()
             step = self.plan[self.state.index]
-            if step.kind == "challenge" and self.face is not None:
+            if step.kind == StepKind.CHALLENGE and self.face is not None:
                 self.face.start_challenges(effect.seq, step, self._window_started)
-            if step.kind == "id_document" and self.card is not None:
+            if step.kind == StepKind.ID_DOCUMENT and self.card is not None:
                 self.card.start(effect.seq, step, self._window_started)
             if step.listens and self.voice is not None:
                 seq = effect.seq
