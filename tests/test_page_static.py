@@ -348,8 +348,10 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
 
 
 def test_every_card_side_has_words_in_both_languages(strings):
+    from kiosk.witness.id_card import SIDES
+
     sides = re.findall(r'"([a-z_]+)"', declaration(page_js(), "CARD_SIDES"))
-    assert set(sides) == {"front", "back"}
+    assert set(sides) == set(SIDES) == {"front", "back"}
     for locale, table in strings.items():
         assert "card.now" in table, locale
         assert [s for s in sides if f"card.side.{s}" not in table] == [], locale
