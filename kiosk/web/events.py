@@ -147,9 +147,11 @@ def register(socketio, services: KioskServices) -> None:
         sid = _sid()
         if not services.sessions.claim(sid):  # joined, or a join under way on this socket
             return _bad(services.by_sid(sid), ErrorCode.OUT_OF_ORDER, "already joined")
+        gate.join_started(sid)  # it came in time: not dropped while it is handled
         try:
             return _join(sid, data)
         finally:
+            gate.join_ended(sid)
             services.sessions.unclaim(sid)
 
     def _join(sid: str, data):
