@@ -11,6 +11,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -61,6 +62,21 @@ SOCKET_EVENT_LIMITS: dict[str, tuple[float, int]] = {
     PageEvent.CLIENT_ERROR: (0.2, 5),
     "other": (0.2, 5),  # any event name without a handler
 }
+
+
+# Schemes python-socketio's RedisManager and redis-py both accept for one server.
+REDIS_SCHEMES = ("redis", "rediss")
+
+
+def check_redis_url(url: str) -> str:
+    """The URL unchanged if it names one Redis server (``redis://`` or ``rediss://`` with a
+    host); ValueError naming the problem otherwise. Syntax only: nothing connects."""
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise ValueError(f"redis_url must start with redis:// or rediss://, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("redis_url names no host (e.g. redis://10.0.0.5:6379/0)")
+    return url
 
 
 def _default_event_limits() -> dict[str, SocketEventLimit]:
@@ -258,9 +274,7 @@ class Settings(BaseSettings):
     def _redis_url(cls, v: str) -> str:
         v = v.strip()
         if v:
-            from kiosk.cluster.redis_store import check_url  # the redis client: only when set
-
-            check_url(v)  # ValueError names the problem
+            check_redis_url(v)  # ValueError names the problem
         return v
 
     @field_validator("evidence_s3_bucket")

@@ -26,6 +26,7 @@ from kiosk.identity.authority import load_authority
 from kiosk.identity.checks import IdentityAuthority
 from kiosk.logs import session_context
 from kiosk.media.loop import MediaLoop
+from kiosk.migrations import open_store
 from kiosk.session import Shutdown
 from kiosk.store import SessionStore
 from kiosk.witness.admission import (
@@ -327,8 +328,8 @@ def build_services(settings: Settings) -> KioskServices:
         from kiosk.cluster import connect_cluster  # the redis client: only for several nodes
 
         cluster = connect_cluster(settings, lambda: len(sessions.all()))
-    store = SessionStore(settings.db_url, settings.sessions_dir,
-                         min_free_mb=settings.min_free_mb)
+    store = open_store(settings.db_url, settings.sessions_dir,
+                       min_free_mb=settings.min_free_mb)
     return KioskServices(
         sessions=sessions,
         cluster=cluster,

@@ -51,8 +51,6 @@ LIVE_STATES = ("created", "active")
 TERMINAL_STATES = tuple(sorted(TERMINAL))
 
 
-
-
 class Base(DeclarativeBase):
     pass
 
@@ -130,26 +128,16 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, FILE_MODE)
 
 
-def prepare_schema(engine) -> None:
-    """Make the schema ready at start: SQLite is migrated in place (zero set-up for the
-    embedded default); any other database must already be at the current revision (``kiosk db
-    upgrade``, run once by the operator), else ConfigError says so (kiosk.migrations)."""
-    # Alembic loads only when a store opens (kiosk.migrations imports it; the CLI's other
-    # commands never need it).
-    from kiosk import migrations
-
-    if engine.dialect.name == "sqlite":
-        migrations.upgrade(engine)
-    else:
-        migrations.require_current(engine)
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SessionStore:
-    """Witness session rows; every method opens and closes its own DB session."""
+    """Witness session rows; every method opens and closes its own DB session.
+
+    Opening one does not touch the schema: ``kiosk.migrations.open_store`` opens it with the
+    schema made ready (migrated or checked), as the server and the commands do.
+    """
 
     def __init__(self, db_url: str, sessions_dir: Path, min_free_mb: float = 0.0):
         self.sessions_dir = sessions_dir
@@ -171,7 +159,6 @@ class SessionStore:
                 # in free pages (forget_id_number).
                 cur.execute("PRAGMA secure_delete=ON")
                 cur.close()
-        prepare_schema(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def db(self) -> Session:

@@ -18,8 +18,8 @@ from kiosk.broker import register as register_broker
 from kiosk.config import load_settings
 from kiosk.flows.versions import resolve_flow
 from kiosk.resources import SHIPPED_FLOWS_DIR
-from kiosk.review import register as register_review
 from kiosk.review.accounts import add_user
+from kiosk.review.console import register as register_review
 from kiosk.web.app import create_app
 
 PW = "correct horse battery"

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from kiosk.config import load_settings
 from kiosk.evidence import verify_package
 from kiosk.review import dispatch as d
-from kiosk.review import register
 from kiosk.review.accounts import add_user
+from kiosk.review.console import register
 from kiosk.review.decisions import DecisionError, validate, verify_record
 from kiosk.review.prereview import RULES, build_prereview, rule
 from kiosk.review.sample import make_sealed_case

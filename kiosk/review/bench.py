@@ -41,7 +41,7 @@ def serve_in_thread(app, host: str = "127.0.0.1"):
 def make_console_app(data_dir: Path, clock=None):
     """A kiosk app with the review console registered (no background poller)."""
     from kiosk.config import load_settings
-    from kiosk.review import register
+    from kiosk.review.console import register
     from kiosk.web.app import create_app
 
     app = create_app(load_settings(data_dir=data_dir))

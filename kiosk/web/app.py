@@ -16,7 +16,7 @@ from kiosk.context import EXTENSION
 from kiosk.liveness.identity import shared_describer
 from kiosk.recovery import recover_interrupted, watch_lost_nodes
 from kiosk.resources import STATIC_DIR
-from kiosk.review import register as register_review
+from kiosk.review.console import register as register_review
 from kiosk.services import KioskServices, build_services
 from kiosk.web import api, events, guard, pages
 
