@@ -222,7 +222,8 @@ def test_editor_page_loads_draft_and_templates(app):
 
 @pytest.mark.browser
 def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, artifacts):
-    from kiosk.review.bench import browser_login, serve_in_thread
+    from kiosk.testing.replay_bench import browser_login
+    from kiosk.testing.server import serve_in_thread
     from tests.browser import browser, watch
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

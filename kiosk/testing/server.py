@@ -1,19 +1,24 @@
-"""A real ``kiosk serve`` process on loopback, for tests and ``kiosk eval``.
+"""Servers on loopback, for tests, ``kiosk eval`` and the benchmarks.
 
-It runs the server exactly as an operator would (``python -m kiosk.cli serve``) with its own
-data folder, port and API key, so kill -9, recovery and whole witnesses can be exercised.
+``ServerProcess`` runs a real ``kiosk serve`` exactly as an operator would (``python -m
+kiosk.cli serve``) with its own data folder, port and API key, so kill -9, recovery and whole
+witnesses can be exercised. ``serve_in_thread`` serves an app built in this process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
+from werkzeug.serving import make_server
 
 from kiosk.testing.procs import free_port
 
@@ -105,3 +110,17 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve the WSGI ``app`` with Werkzeug on a free ``host`` port, in a thread of this
+    process; yields the base URL (``http://host:port``) and stops the server on exit."""
+    server = make_server(host, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="serve-in-thread", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
