@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.atomic_files import make_private_dir
 from kiosk.errors import ConfigError
+from kiosk.identity.authority import check_spec
 from kiosk.media.candidates import parse_networks
 from kiosk.protocol import PageEvent
 from kiosk.resources import SHIPPED_FLOWS_DIR
@@ -323,8 +324,6 @@ class Settings(BaseSettings):
     @field_validator("identity_authority")
     @classmethod
     def _authority(cls, v: str) -> str:
-        from kiosk.identity.authority import check_spec  # the form only: nothing is imported
-
         return check_spec(v)  # ValueError says the form
 
     @field_validator("ice_private_networks")

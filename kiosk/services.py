@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kiosk.cluster import connect_cluster
 from kiosk.config import Settings
 from kiosk.evidence.keys import SigningKeys
 from kiosk.evidence.ledger import Ledger
@@ -28,6 +29,7 @@ from kiosk.logs import session_context
 from kiosk.media.loop import MediaLoop
 from kiosk.migrations import open_store
 from kiosk.session import Shutdown
+from kiosk.speech.recognize import Recognizer
 from kiosk.store import SessionStore
 from kiosk.witness.admission import (
     MIN_WAIT_S,
@@ -41,7 +43,6 @@ from kiosk.witness.id_card import settle_card_portrait
 
 if TYPE_CHECKING:
     from kiosk.cluster import Cluster
-    from kiosk.speech import Recognizer
     from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class Warming:
 
 
 class SharedRecognizer:
-    """The server's one speech recogniser, loaded on first use (it serialises its decoders)."""
+    """The server's one speech recogniser, built on first use (it serialises its decoders;
+    its engines load their models when first asked)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -154,10 +156,6 @@ class SharedRecognizer:
     def get(self) -> Recognizer:
         with self._lock:
             if self._recognizer is None:
-                # Imported on first use: the recogniser pulls in numpy, webrtcvad and the
-                # engines, which a server with speech switched off never needs.
-                from kiosk.speech import Recognizer
-
                 s = self._settings
                 self._recognizer = Recognizer(
                     whisper_model_dir=s.speech_whisper_model_dir,
@@ -325,8 +323,6 @@ def build_services(settings: Settings) -> KioskServices:
     sessions = LiveSessions()
     cluster = None
     if settings.redis_url:
-        from kiosk.cluster import connect_cluster  # the redis client: only for several nodes
-
         cluster = connect_cluster(settings, lambda: len(sessions.all()))
     store = open_store(settings.db_url, settings.sessions_dir,
                        min_free_mb=settings.min_free_mb)

@@ -41,6 +41,7 @@ from kiosk.atomic_files import (
     write_atomic,
 )
 from kiosk.errors import LinkError, StorageFull
+from kiosk.evidence.package import mask_id_number
 from kiosk.session import TERMINAL
 from kiosk.utc import utc_iso, utcnow
 
@@ -105,10 +106,6 @@ class WitnessRow(Base):
 def masked_applicant(applicant: dict, mask: str) -> dict:
     """``applicant`` with its ID number masked by ``mask`` (the ``id_mask`` setting:
     keep_last4 | full | none); ConfigError for an unknown mask."""
-    # The evidence package (bagit, signing) loads only when an applicant is first masked:
-    # the CLI's store commands never need it.
-    from kiosk.evidence.package import mask_id_number
-
     out = dict(applicant)
     if out.get("id_number") is not None:
         out["id_number"] = mask_id_number(str(out["id_number"]), mask)
