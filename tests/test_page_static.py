@@ -345,8 +345,13 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
 
 
 def test_every_card_side_has_words_in_both_languages(strings):
+    from typing import get_args
+
+    from kiosk.flows.model import CARD_SIDES, CardSideName
+
     sides = re.findall(r'"([a-z_]+)"', declaration(page_js(), "CARD_SIDES"))
-    assert set(sides) == {"front", "back"}
+    # The page's list is the flow model's, in the same order.
+    assert tuple(sides) == CARD_SIDES == get_args(CardSideName)
     for locale, table in strings.items():
         assert "card.now" in table, locale
         assert [s for s in sides if f"card.side.{s}" not in table] == [], locale

@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal, TypeGuard
+from typing import Annotated, Literal, TypeGuard, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -37,7 +37,10 @@ def is_flow_id(value: object) -> TypeGuard[str]:
 VARIABLES = {"name", "id_last4", "broker"}
 CHALLENGES = {"blink", "turn_left", "turn_right", "nod", "open_mouth"}
 STEP_KINDS = ("say", "question", "read_aloud", "challenge", "show_id", "id_document", "wait")
-CARD_SIDES = ("front", "back")
+# The ID card's sides an id_document step may ask for, in the order asked (the page has the
+# same list: static/investor/protocol.js, CARD_SIDES).
+CardSideName = Literal["front", "back"]
+CARD_SIDES: tuple[CardSideName, ...] = get_args(CardSideName)
 
 # The guide's words for an id_document step without its own ``text``, per language and by the
 # sides asked for (docs/flows.md); a flow offering another language must write ``text``.
@@ -341,11 +344,8 @@ class ShowIdStep(_StepBase):
     kind: Literal["show_id"]
 
 
-CardSideName = Literal["front", "back"]
-
-
 def _both_sides() -> list[CardSideName]:
-    return ["front", "back"]
+    return list(CARD_SIDES)
 
 
 class IdDocumentStep(_StepBase):

@@ -20,9 +20,8 @@ from pathlib import Path
 import requests
 from werkzeug.serving import make_server
 
-from kiosk.testing.procs import free_port
+from kiosk.testing.procs import free_port, kiosk_env
 
-REPO = Path(__file__).resolve().parent.parent.parent
 API_KEY = "test-key-0123456789"
 
 
@@ -40,7 +39,7 @@ class ServerProcess:
         self.flows_dir = flows_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
+        self.env = kiosk_env({
             **os.environ,
             "KIOSK_DATA_DIR": str(data_dir),
             "KIOSK_FLOWS_DIR": str(self.flows_dir),
@@ -56,7 +55,7 @@ class ServerProcess:
             "KIOSK_ICE_ALLOW_LOOPBACK": "true",
             "KIOSK_ICE_PRIVATE_NETWORKS": "0.0.0.0/0,::/0",
             **{k: str(v) for k, v in env.items()},
-        }
+        })
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
@@ -66,7 +65,7 @@ class ServerProcess:
         args = [sys.executable, "-m", "kiosk.cli", "serve",
                 "--gunicorn" if self.production else "--dev"]
         self.proc = subprocess.Popen(args, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, cwd=REPO,
+                                     stderr=subprocess.STDOUT, cwd=self.data_dir,
                                      start_new_session=self.production)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
