@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from kiosk.atomic_files import make_private_dir
 from kiosk.errors import ConfigError
 from kiosk.identity.authority import check_spec
+from kiosk.locales import LOCALES
 from kiosk.media.candidates import parse_networks
 from kiosk.protocol import PageEvent
 from kiosk.resources import SHIPPED_FLOWS_DIR
@@ -187,6 +188,8 @@ class Settings(BaseSettings):
     max_json_depth: int = 32  # deeper JSON bodies get 400 before any handler parses them
 
     tts_timeout_seconds: float = 8.0
+    # The guide's speaking rate (words a minute) and espeak-ng voice, per language of LOCALES
+    # (``voices()`` and ``tts_rates()`` key them by locale).
     tts_rate_zh: int = 165
     tts_rate_en: int = 160
     voice_zh: str = "sit/cmn-latn-pinyin"
@@ -331,6 +334,25 @@ class Settings(BaseSettings):
     def _networks(cls, v: list[str]) -> list[str]:
         parse_networks(v)  # ValueError names the bad one
         return v
+
+    def _per_locale(self, field: str) -> dict[str, Any]:
+        """``{locale: the setting <field>_<its language>}`` for every locale of LOCALES
+        (``voice_zh`` for zh-CN); ConfigError when a locale has no such setting."""
+        out = {}
+        for locale in LOCALES:
+            name = f"{field}_{locale.split('-')[0].lower()}"
+            if name not in type(self).model_fields:
+                raise ConfigError(f"no setting {name} for the locale {locale}")
+            out[locale] = getattr(self, name)
+        return out
+
+    def voices(self) -> dict[str, str]:
+        """The guide's espeak-ng voice per locale (``voice_zh``, ``voice_en``)."""
+        return self._per_locale("voice")
+
+    def tts_rates(self) -> dict[str, int]:
+        """The guide's speaking rate per locale, words a minute (``tts_rate_zh``, ...)."""
+        return self._per_locale("tts_rate")
 
     @property
     def sessions_dir(self) -> Path:

@@ -336,8 +336,8 @@ def build_services(settings: Settings) -> KioskServices:
         flow_versions=FlowVersions(store),
         guide=GuideVoice(
             settings.tts_cache_dir,
-            voices={"zh-CN": settings.voice_zh, "en": settings.voice_en},
-            rates={"zh-CN": settings.tts_rate_zh, "en": settings.tts_rate_en},
+            voices=settings.voices(),
+            rates=settings.tts_rates(),
             timeout=settings.tts_timeout_seconds,
         ),
         media=MediaLoop(),

@@ -36,6 +36,8 @@ def is_flow_id(value: object) -> TypeGuard[str]:
 
 VARIABLES = {"name", "id_last4", "broker"}
 CHALLENGES = {"blink", "turn_left", "turn_right", "nod", "open_mouth"}
+# Seconds a step may take when its flow gives no ``timeout``.
+DEFAULT_STEP_TIMEOUT_S = 90
 STEP_KINDS = ("say", "question", "read_aloud", "challenge", "show_id", "id_document", "wait")
 # The ID card's sides an id_document step may ask for, in the order asked (the page has the
 # same list: static/investor/protocol.js, CARD_SIDES).
@@ -253,7 +255,8 @@ class _StepBase(BaseModel):
         None, description="Short label for the progress bar, per locale (default: the id)."
     )
     timeout: float = Field(
-        90, gt=0, le=600, description="Seconds the whole step may take before it fails."
+        DEFAULT_STEP_TIMEOUT_S, gt=0, le=600,
+        description="Seconds the whole step may take before it fails.",
     )
     retries: int = Field(0, ge=0, le=3, description="Extra attempts after a failed one.")
     on_fail: OnFail = Field("flag", description="What happens when the last attempt fails.")
