@@ -28,7 +28,8 @@ from kiosk.evidence.cli import evidence
 from kiosk.evidence.cli import ledger as ledger_group
 from kiosk.evidence.keys import key_id_of
 from kiosk.evidence.ledger_db import DbLedger, open_ledger
-from kiosk.evidence.package import bench_seal, mask_id_number, retain_until
+from kiosk.evidence.package import mask_id_number, retain_until
+from kiosk.testing.seal_bench import bench_seal
 from kiosk.timeline import MediaClock, TimelineWriter, event_hash
 from tests.databases import both_databases
 

@@ -548,3 +548,19 @@ def test_cli_schema_and_list(tmp_path):
     assert res.exit_code == 1
     assert res.output == (f"INVALID {tmp_path / 'broken.yaml'}: 4 problem(s); "
                           f"run: kiosk flows check {tmp_path / 'broken.yaml'}\n")
+
+
+def test_a_challenge_without_its_own_window_gets_the_model_default_timeout():
+    """The live window (kiosk.liveness.observer) caps a challenge at the flow model's default
+    step timeout, the same figure a flow gets when it gives none."""
+    from types import SimpleNamespace
+
+    from kiosk.flows.model import DEFAULT_STEP_TIMEOUT_S, PER_CHALLENGE_SECONDS, ChallengeStep
+    from kiosk.liveness.observer import challenge_window_seconds
+
+    assert ChallengeStep.model_fields["timeout"].default == DEFAULT_STEP_TIMEOUT_S
+    many = int(DEFAULT_STEP_TIMEOUT_S // PER_CHALLENGE_SECONDS) + 1
+    assert challenge_window_seconds(
+        SimpleNamespace(seconds=None, challenges=["blink"] * many)) == DEFAULT_STEP_TIMEOUT_S
+    assert challenge_window_seconds(
+        SimpleNamespace(seconds=None, challenges=["blink"])) == PER_CHALLENGE_SECONDS + 1

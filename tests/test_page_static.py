@@ -348,10 +348,14 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
 
 
 def test_every_card_side_has_words_in_both_languages(strings):
+    from typing import get_args
+
+    from kiosk.flows.model import CARD_SIDES, CardSideName
     from kiosk.witness.id_card import SIDES
 
     sides = re.findall(r'"([a-z_]+)"', declaration(page_js(), "CARD_SIDES"))
-    assert set(sides) == set(SIDES) == {"front", "back"}
+    # The page's list is the flow model's, in the same order, and the card reader's.
+    assert tuple(sides) == CARD_SIDES == get_args(CardSideName) == SIDES
     for locale, table in strings.items():
         assert "card.now" in table, locale
         assert [s for s in sides if f"card.side.{s}" not in table] == [], locale
