@@ -15,6 +15,7 @@ _COMMANDS = {
     "serve": "kiosk.web.serve:serve",
     "simulate": "kiosk.media.simulate:simulate",
     "bench": "kiosk.bench:bench",
+    "replay-bench": "kiosk.cli:replay_bench",
     "loadtest": "kiosk.loadtest:loadtest",
     "flows": "kiosk.flows.cli:flows",
     "evidence": "kiosk.evidence.cli:evidence",
@@ -55,6 +56,23 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="witness-kiosk")
 def main() -> None:
     """Witness Kiosk: digital-human guided one-way video witnessing."""
+
+
+@click.command("replay-bench")
+@click.option("--seconds", type=float, default=180.0, show_default=True,
+              help="length of the sealed sample case")
+@click.option("--runs", type=int, default=3, show_default=True)
+@click.option("--no-browser", is_flag=True, help="time the server only (no headless chromium)")
+def replay_bench(seconds: float, runs: int, no_browser: bool) -> None:
+    """Time how fast the review console opens a sealed case and starts playing it."""
+    # The benchmark (kiosk.testing) takes the app from here: only the command line and the
+    # web layer itself import kiosk.web.
+    from kiosk.config import load_settings
+    from kiosk.testing.replay_bench import bench_replay_open
+    from kiosk.web.app import create_app
+
+    bench_replay_open(lambda data_dir: create_app(load_settings(data_dir=data_dir)),
+                      seconds=seconds, runs=runs, browser=not no_browser)
 
 
 if __name__ == "__main__":

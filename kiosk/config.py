@@ -11,6 +11,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -18,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kiosk.atomic_files import make_private_dir
 from kiosk.errors import ConfigError
+from kiosk.identity.authority import check_spec
+from kiosk.locales import LOCALES
 from kiosk.media.candidates import parse_networks
 from kiosk.protocol import PageEvent
 from kiosk.resources import SHIPPED_FLOWS_DIR
@@ -61,6 +64,21 @@ SOCKET_EVENT_LIMITS: dict[str, tuple[float, int]] = {
     PageEvent.CLIENT_ERROR: (0.2, 5),
     "other": (0.2, 5),  # any event name without a handler
 }
+
+
+# Schemes python-socketio's RedisManager and redis-py both accept for one server.
+REDIS_SCHEMES = ("redis", "rediss")
+
+
+def check_redis_url(url: str) -> str:
+    """The URL unchanged if it names one Redis server (``redis://`` or ``rediss://`` with a
+    host); ValueError naming the problem otherwise. Syntax only: nothing connects."""
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise ValueError(f"redis_url must start with redis:// or rediss://, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("redis_url names no host (e.g. redis://10.0.0.5:6379/0)")
+    return url
 
 
 def _default_event_limits() -> dict[str, SocketEventLimit]:
@@ -170,6 +188,8 @@ class Settings(BaseSettings):
     max_json_depth: int = 32  # deeper JSON bodies get 400 before any handler parses them
 
     tts_timeout_seconds: float = 8.0
+    # The guide's speaking rate (words a minute) and espeak-ng voice, per language of LOCALES
+    # (``voices()`` and ``tts_rates()`` key them by locale).
     tts_rate_zh: int = 165
     tts_rate_en: int = 160
     voice_zh: str = "sit/cmn-latn-pinyin"
@@ -258,9 +278,7 @@ class Settings(BaseSettings):
     def _redis_url(cls, v: str) -> str:
         v = v.strip()
         if v:
-            from kiosk.cluster.redis_store import check_url  # the redis client: only when set
-
-            check_url(v)  # ValueError names the problem
+            check_redis_url(v)  # ValueError names the problem
         return v
 
     @field_validator("evidence_s3_bucket")
@@ -309,8 +327,6 @@ class Settings(BaseSettings):
     @field_validator("identity_authority")
     @classmethod
     def _authority(cls, v: str) -> str:
-        from kiosk.identity.authority import check_spec  # the form only: nothing is imported
-
         return check_spec(v)  # ValueError says the form
 
     @field_validator("ice_private_networks")
@@ -318,6 +334,25 @@ class Settings(BaseSettings):
     def _networks(cls, v: list[str]) -> list[str]:
         parse_networks(v)  # ValueError names the bad one
         return v
+
+    def _per_locale(self, field: str) -> dict[str, Any]:
+        """``{locale: the setting <field>_<its language>}`` for every locale of LOCALES
+        (``voice_zh`` for zh-CN); ConfigError when a locale has no such setting."""
+        out = {}
+        for locale in LOCALES:
+            name = f"{field}_{locale.split('-')[0].lower()}"
+            if name not in type(self).model_fields:
+                raise ConfigError(f"no setting {name} for the locale {locale}")
+            out[locale] = getattr(self, name)
+        return out
+
+    def voices(self) -> dict[str, str]:
+        """The guide's espeak-ng voice per locale (``voice_zh``, ``voice_en``)."""
+        return self._per_locale("voice")
+
+    def tts_rates(self) -> dict[str, int]:
+        """The guide's speaking rate per locale, words a minute (``tts_rate_zh``, ...)."""
+        return self._per_locale("tts_rate")
 
     @property
     def sessions_dir(self) -> Path:

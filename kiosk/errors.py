@@ -1,5 +1,7 @@
 """The small exception hierarchy shared by every part of the kiosk."""
 
+from kiosk.protocol import LINK_ERRORS, ErrorCode
+
 
 class KioskError(Exception):
     """Base class: every error the kiosk raises on purpose."""
@@ -24,20 +26,21 @@ class MediaError(KioskError):
 class SignallingError(MediaError):
     """An offer or socket message from the browser was refused (bad input).
 
-    ``code`` is the ``error`` event's code the page shows a message for: ``bad_offer`` (try
-    again), ``no_microphone`` (allow or connect one) or ``unsupported_browser`` (update it).
+    ``code`` is the ``error`` event's code (a ``kiosk.protocol.ErrorCode``) the page shows a
+    message for: ``bad_offer`` (try again), ``no_microphone`` (allow or connect one) or
+    ``unsupported_browser`` (update it). ValueError for a code that is not an ``ErrorCode``.
     """
 
-    def __init__(self, message: str, code: str = "bad_offer"):
+    def __init__(self, message: str, code: ErrorCode | str = ErrorCode.BAD_OFFER):
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)
 
 
 class OutOfOrder(KioskError):
     """A message from the page that does not fit the witness now (a second offer, an offer
     after the end); the page gets an ``error`` with code ``out_of_order`` and this message."""
 
-    code = "out_of_order"
+    code = ErrorCode.OUT_OF_ORDER
 
 
 class GuideError(KioskError):
@@ -53,11 +56,16 @@ class AuthError(KioskError):
 
 
 class LinkError(AuthError):
-    """An investor link is unknown, expired or already used."""
+    """An investor link is unknown, expired or already used: ``code`` is ``link_invalid``,
+    ``link_expired`` or ``link_used`` (a ``kiosk.protocol.ErrorCode``; ValueError for any
+    other)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: ErrorCode | str, message: str):
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)
+        if self.code not in LINK_ERRORS:
+            raise ValueError(f"a link error's code is one of {', '.join(sorted(LINK_ERRORS))}, "
+                             f"not {code!r}")
 
 
 class StorageFull(KioskError, OSError):

@@ -9,7 +9,8 @@ One place for every name that crosses a boundary:
 - ``TimelineEvent``: the ``type`` of every event written to a session's ``timeline.jsonl``;
   ``CheckEvent``: the ``type`` of the events in ``checks/liveness.json``. The AI pre-review
   (``kiosk.review.prereview``) keys its rules on these.
-- ``HintCode``, ``StepOutcome``, ``ClientErrorCode``, ``LOCALES``.
+- ``HintCode``, ``ErrorCode``, ``StepOutcome``, ``StepKind``, ``AnswerDecision``,
+  ``ClientErrorCode``, ``LOCALES``.
 
 The enums are ``StrEnum``: a member is the plain string (``TimelineEvent.JOINED == "joined"``),
 so the wire format and the on-disk timeline are exactly the strings they always were, and
@@ -111,6 +112,35 @@ class ClientErrorCode(StrEnum):
     MEDIA_ERROR = "media_error"
 
 
+class ErrorCode(StrEnum):
+    """The codes of ``error {code, message}`` (server -> page; docs/architecture.md).
+    ``static/investor/protocol.js`` sorts them for the page: ``LINK_ERRORS``,
+    ``BUSY_ERRORS`` and ``SOFT_ERRORS`` are the groups below (``tests/test_protocol.py``)."""
+
+    LINK_INVALID = "link_invalid"
+    LINK_EXPIRED = "link_expired"
+    LINK_USED = "link_used"
+    BAD_OFFER = "bad_offer"
+    NO_MICROPHONE = "no_microphone"
+    UNSUPPORTED_BROWSER = "unsupported_browser"
+    BAD_MESSAGE = "bad_message"
+    OUT_OF_ORDER = "out_of_order"
+    SERVER_ERROR = "server_error"
+    WITNESS_BUSY = "witness_busy"
+    NODE_DRAINING = "node_draining"
+    # Not an ``error`` event: the data of a refused Socket.IO connection (too many sockets).
+    SERVER_BUSY = "server_busy"
+
+
+# The link itself cannot be used (again).
+LINK_ERRORS = frozenset({ErrorCode.LINK_INVALID, ErrorCode.LINK_EXPIRED, ErrorCode.LINK_USED})
+# No place for a witness now (kiosk.witness.admission): the link is still unused, and the page
+# tries again by itself after retry_after_s.
+BUSY_ERRORS = frozenset({ErrorCode.WITNESS_BUSY, ErrorCode.NODE_DRAINING})
+# One message is refused; the witness goes on.
+SOFT_ERRORS = frozenset({ErrorCode.BAD_MESSAGE, ErrorCode.OUT_OF_ORDER})
+
+
 class StepOutcome(StrEnum):
     """How a step's answer or observation was judged (``kiosk.session.StepResult``)."""
 
@@ -119,6 +149,28 @@ class StepOutcome(StrEnum):
     RETRY = "retry"
     FLAG = "flag"
     STOP = "stop"  # the investor said no
+
+
+class StepKind(StrEnum):
+    """The ``kind`` of a flow step (``kiosk.flows.model``), as the plan, the page's ``step``
+    message and the timeline's ``step_started`` carry it."""
+
+    SAY = "say"
+    QUESTION = "question"
+    READ_ALOUD = "read_aloud"
+    CHALLENGE = "challenge"
+    SHOW_ID = "show_id"
+    ID_DOCUMENT = "id_document"
+    WAIT = "wait"
+
+
+class AnswerDecision(StrEnum):
+    """What an ``answer_recognised`` event says the investor answered (``decision``): only a
+    decided answer (``kiosk.witness.judge.OUTCOME_DECISION``) is agree or disagree."""
+
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    UNCLEAR = "unclear"
 
 
 # ---------------------------------------------------------------- timeline

@@ -8,6 +8,7 @@ import logging
 import threading
 
 from kiosk.atomic_files import is_disk_full
+from kiosk.cluster import SharedStateError
 from kiosk.logs import session_context
 from kiosk.timeline import MediaClock, TimelineWriter, read_timeline
 from kiosk.witness.finalise import SessionEnd
@@ -42,8 +43,6 @@ def owner_lost(services, owner: str | None) -> bool | None:
     dead)."""
     if services.cluster is None or owner is None or owner == services.node_id:
         return None
-    from kiosk.cluster import SharedStateError  # the redis client: only for several nodes
-
     try:
         return services.cluster.registry.node(owner) is None
     except SharedStateError as exc:

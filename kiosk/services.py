@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kiosk.cluster import connect_cluster
 from kiosk.config import Settings
 from kiosk.evidence.keys import SigningKeys
 from kiosk.evidence.ledger import Ledger
@@ -26,7 +27,9 @@ from kiosk.identity.authority import load_authority
 from kiosk.identity.checks import IdentityAuthority
 from kiosk.logs import session_context
 from kiosk.media.loop import MediaLoop
+from kiosk.migrations import open_store
 from kiosk.session import Shutdown
+from kiosk.speech.recognize import Recognizer
 from kiosk.store import SessionStore
 from kiosk.witness.admission import (
     MIN_WAIT_S,
@@ -40,7 +43,6 @@ from kiosk.witness.id_card import settle_card_portrait
 
 if TYPE_CHECKING:
     from kiosk.cluster import Cluster
-    from kiosk.speech import Recognizer
     from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
@@ -143,7 +145,8 @@ class Warming:
 
 
 class SharedRecognizer:
-    """The server's one speech recogniser, loaded on first use (it serialises its decoders)."""
+    """The server's one speech recogniser, built on first use (it serialises its decoders;
+    its engines load their models when first asked)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -153,10 +156,6 @@ class SharedRecognizer:
     def get(self) -> Recognizer:
         with self._lock:
             if self._recognizer is None:
-                # Imported on first use: the recogniser pulls in numpy, webrtcvad and the
-                # engines, which a server with speech switched off never needs.
-                from kiosk.speech import Recognizer
-
                 s = self._settings
                 self._recognizer = Recognizer(
                     whisper_model_dir=s.speech_whisper_model_dir,
@@ -324,11 +323,9 @@ def build_services(settings: Settings) -> KioskServices:
     sessions = LiveSessions()
     cluster = None
     if settings.redis_url:
-        from kiosk.cluster import connect_cluster  # the redis client: only for several nodes
-
         cluster = connect_cluster(settings, lambda: len(sessions.all()))
-    store = SessionStore(settings.db_url, settings.sessions_dir,
-                         min_free_mb=settings.min_free_mb)
+    store = open_store(settings.db_url, settings.sessions_dir,
+                       min_free_mb=settings.min_free_mb)
     return KioskServices(
         sessions=sessions,
         cluster=cluster,
@@ -339,8 +336,8 @@ def build_services(settings: Settings) -> KioskServices:
         flow_versions=FlowVersions(store),
         guide=GuideVoice(
             settings.tts_cache_dir,
-            voices={"zh-CN": settings.voice_zh, "en": settings.voice_en},
-            rates={"zh-CN": settings.tts_rate_zh, "en": settings.tts_rate_en},
+            voices=settings.voices(),
+            rates=settings.tts_rates(),
             timeout=settings.tts_timeout_seconds,
         ),
         media=MediaLoop(),

@@ -41,6 +41,7 @@ from kiosk.atomic_files import (
     write_atomic,
 )
 from kiosk.errors import LinkError, StorageFull
+from kiosk.evidence.package import mask_id_number
 from kiosk.session import TERMINAL
 from kiosk.utc import utc_iso, utcnow
 
@@ -49,8 +50,6 @@ log = logging.getLogger(__name__)
 LIVE_STATES = ("created", "active")
 # The ended states are the state machine's terminal phases (kiosk.session.TERMINAL).
 TERMINAL_STATES = tuple(sorted(TERMINAL))
-
-
 
 
 class Base(DeclarativeBase):
@@ -107,10 +106,6 @@ class WitnessRow(Base):
 def masked_applicant(applicant: dict, mask: str) -> dict:
     """``applicant`` with its ID number masked by ``mask`` (the ``id_mask`` setting:
     keep_last4 | full | none); ConfigError for an unknown mask."""
-    # The evidence package (bagit, signing) loads only when an applicant is first masked:
-    # the CLI's store commands never need it.
-    from kiosk.evidence.package import mask_id_number
-
     out = dict(applicant)
     if out.get("id_number") is not None:
         out["id_number"] = mask_id_number(str(out["id_number"]), mask)
@@ -130,26 +125,16 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, FILE_MODE)
 
 
-def prepare_schema(engine) -> None:
-    """Make the schema ready at start: SQLite is migrated in place (zero set-up for the
-    embedded default); any other database must already be at the current revision (``kiosk db
-    upgrade``, run once by the operator), else ConfigError says so (kiosk.migrations)."""
-    # Alembic loads only when a store opens (kiosk.migrations imports it; the CLI's other
-    # commands never need it).
-    from kiosk import migrations
-
-    if engine.dialect.name == "sqlite":
-        migrations.upgrade(engine)
-    else:
-        migrations.require_current(engine)
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SessionStore:
-    """Witness session rows; every method opens and closes its own DB session."""
+    """Witness session rows; every method opens and closes its own DB session.
+
+    Opening one does not touch the schema: ``kiosk.migrations.open_store`` opens it with the
+    schema made ready (migrated or checked), as the server and the commands do.
+    """
 
     def __init__(self, db_url: str, sessions_dir: Path, min_free_mb: float = 0.0):
         self.sessions_dir = sessions_dir
@@ -171,7 +156,6 @@ class SessionStore:
                 # in free pages (forget_id_number).
                 cur.execute("PRAGMA secure_delete=ON")
                 cur.close()
-        prepare_schema(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def db(self) -> Session:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import requests
 
-from kiosk.testing.server import API_KEY, REPO, ServerProcess, free_port
+from kiosk.resources import SHIPPED_FLOWS_DIR
+from kiosk.testing.server import API_KEY, ServerProcess, free_port
+
+REPO = Path(__file__).resolve().parent.parent
 
 __all__ = ["API_KEY", "REPO", "KioskServer", "free_port", "make_flows_dir"]
 
@@ -69,7 +72,7 @@ class KioskServer(ServerProcess):
 def make_flows_dir(dest: Path) -> Path:
     """The shipped flows plus the quick test flow."""
     dest.mkdir(parents=True, exist_ok=True)
-    for f in (REPO / "flows").glob("*.yaml"):
+    for f in SHIPPED_FLOWS_DIR.glob("*.yaml"):
         shutil.copy(f, dest / f.name)
     shutil.copy(REPO / "tests" / "flow_fixtures" / "quick.yaml", dest / "quick.yaml")
     for f in (REPO / "tests" / "flows_live").glob("*.yaml"):  # flows of the live tests

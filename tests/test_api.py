@@ -56,6 +56,8 @@ def test_create_session_returns_an_unguessable_expiring_link(client, app):
     info = client.get(f"/api/sessions/{body['session_id']}",
                       headers={"X-API-Key": API_KEY}).get_json()
     assert info["state"] == "created" and "id_number" not in str(info)
+    # One UTC form (kiosk.utc.utc_iso) for the link's expiry, whoever reports it.
+    assert info["expires_at"] == body["expires_at"] and body["expires_at"].endswith("Z")
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer nope"}])

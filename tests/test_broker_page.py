@@ -18,8 +18,8 @@ from kiosk.broker import register as register_broker
 from kiosk.config import load_settings
 from kiosk.flows.versions import resolve_flow
 from kiosk.resources import SHIPPED_FLOWS_DIR
-from kiosk.review import register as register_review
 from kiosk.review.accounts import add_user
+from kiosk.review.console import register as register_review
 from kiosk.web.app import create_app
 
 PW = "correct horse battery"
@@ -222,7 +222,8 @@ def test_editor_page_loads_draft_and_templates(app):
 
 @pytest.mark.browser
 def test_editor_in_chromium_marks_error_then_dry_run_and_publish(app, tmp_path, artifacts):
-    from kiosk.review.bench import browser_login, serve_in_thread
+    from kiosk.testing.replay_bench import browser_login
+    from kiosk.testing.server import serve_in_thread
     from tests.browser import browser, watch
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

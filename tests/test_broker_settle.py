@@ -54,7 +54,7 @@ def test_the_dry_run_fails_each_kind_as_the_live_kiosk_judges_it(tmp_path):
     # An answer not made out is a retry (kiosk.speech.decide); a challenge not seen is a flag
     # (kiosk.liveness.observer.FaceObserver.challenge_outcome); an ID is never judged by itself
     # (kiosk.witness.judge.ObserverJudge); a card side not usable is not read
-    # (kiosk.witness.live_card.LiveCard.judge).
+    # (kiosk.witness.live_card.LiveCard.keep).
     assert failed == {"question": StepOutcome.RETRY, "read_aloud": StepOutcome.RETRY,
                       "challenge": StepOutcome.FLAG, "show_id": StepOutcome.UNVERIFIED,
                       "id_document": StepOutcome.UNVERIFIED}

@@ -27,7 +27,7 @@ from kiosk.cluster.routing import (
 from kiosk.config import load_settings
 from kiosk.errors import ConfigError
 from kiosk.recovery import recover_interrupted, recover_lost_nodes
-from kiosk.review.bench import serve_in_thread
+from kiosk.testing.server import serve_in_thread
 from kiosk.web.app import create_app
 from kiosk.witness.finalise import write_session_meta
 from tests.kiosk_server import API_KEY, make_flows_dir

@@ -28,7 +28,8 @@ from kiosk.evidence.cli import evidence
 from kiosk.evidence.cli import ledger as ledger_group
 from kiosk.evidence.keys import key_id_of
 from kiosk.evidence.ledger_db import DbLedger, open_ledger
-from kiosk.evidence.package import bench_seal, mask_id_number, retain_until
+from kiosk.evidence.package import mask_id_number, retain_until
+from kiosk.testing.seal_bench import bench_seal
 from kiosk.timeline import MediaClock, TimelineWriter, event_hash
 from tests.databases import both_databases
 
@@ -270,9 +271,12 @@ def test_torn_timeline_tail_is_left_out_and_noted(tmp_path, webm_bytes):
     assert verify_package(res.archive, keyring=keys.keyring()).ok
 
 
-def test_sealing_is_fast_enough():
-    seconds = bench_seal(size_mb=30, events=200, prompts=8)
-    assert seconds["hash at seal"] < 2.0 and seconds["precomputed"] < 2.0, seconds
+def test_the_seal_benchmark_measures_both_ways():
+    """`kiosk evidence bench` times sealing (speed is measured there, never asserted here:
+    machines are noisy); this only checks that it seals both ways and reports each."""
+    seconds = bench_seal(size_mb=2, events=20, prompts=2)
+    assert set(seconds) == {"hash at seal", "precomputed"}, seconds
+    assert all(v > 0 for v in seconds.values()), seconds
 
 
 # -- tampering: each one fails and names its cause ---------------------------------------------

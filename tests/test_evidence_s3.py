@@ -22,6 +22,7 @@ from kiosk.errors import ConfigError
 from kiosk.evidence.cli import evidence
 from kiosk.evidence.service import EvidenceSealer
 from kiosk.evidence.uploads import ArchiveUploader, pending_uploads, read_receipt
+from kiosk.migrations import open_store
 from kiosk.review.bucket import byte_window
 from kiosk.store import SessionStore
 from kiosk.testing import moto as moto_testing
@@ -101,7 +102,7 @@ def sealer(tmp_path, moto):
     make_bucket(moto)
     settings = s3_settings(tmp_path, moto)
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
+    store = open_store(settings.db_url, settings.sessions_dir)
     sealer = EvidenceSealer(settings, store)
     yield sealer
     sealer.close()
@@ -193,7 +194,7 @@ def test_an_unlocked_bucket_or_a_different_archive_is_never_confirmed(tmp_path, 
     sealed = make_bucket(moto)
     settings = s3_settings(tmp_path, moto, evidence_s3_prefix="conflict/")
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
+    store = open_store(settings.db_url, settings.sessions_dir)
     sealer = EvidenceSealer(settings, store)
     try:
         sid = ended_session(store, webm_bytes)
@@ -233,7 +234,7 @@ def test_governance_mode_by_setting(tmp_path, moto, webm_bytes):  # noqa: F811  
     settings = s3_settings(tmp_path, moto, evidence_s3_lock_mode="GOVERNANCE",
                            evidence_s3_prefix="gov/")
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
+    store = open_store(settings.db_url, settings.sessions_dir)
     sealer = EvidenceSealer(settings, store)
     try:
         sid = ended_session(store, webm_bytes)
@@ -255,7 +256,7 @@ def test_failed_upload_is_retried_and_the_local_copy_kept_until_it_succeeds(
     make_bucket(moto)
     settings = s3_settings(tmp_path, moto, evidence_s3_prefix="retry/")
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
+    store = open_store(settings.db_url, settings.sessions_dir)
     sealer = EvidenceSealer(settings, store)
     uploader = sealer.uploader
     assert uploader is not None
@@ -317,7 +318,7 @@ def test_a_running_uploader_retries_by_itself_when_the_store_comes_back(
     make_bucket(moto)
     settings = s3_settings(tmp_path, moto, evidence_s3_prefix="backoff/")
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
+    store = open_store(settings.db_url, settings.sessions_dir)
     sealer = EvidenceSealer(settings, store)
     uploader = sealer.uploader
     assert uploader is not None
@@ -339,8 +340,8 @@ def test_a_running_uploader_retries_by_itself_when_the_store_comes_back(
 
 def test_review_streams_the_recording_from_the_bucket_when_the_local_bag_is_gone(
         tmp_path, moto):
-    from kiosk.review import register
     from kiosk.review.accounts import add_user
+    from kiosk.review.console import register
     from kiosk.review.sample import make_sealed_case
     from kiosk.web.app import create_app
 
@@ -392,7 +393,7 @@ def test_review_streams_the_recording_from_the_bucket_when_the_local_bag_is_gone
 def test_without_a_bucket_nothing_is_uploaded(tmp_path):
     settings = load_settings(data_dir=tmp_path / "data")
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
+    store = open_store(settings.db_url, settings.sessions_dir)
     sealer = EvidenceSealer(settings, store)
     assert sealer.objects is None and sealer.uploader is None
     assert not settings.evidence_receipts_dir.exists()

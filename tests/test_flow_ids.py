@@ -15,8 +15,8 @@ from kiosk.flows.library import FlowLibrary, UnknownFlowError
 from kiosk.flows.model import StepId
 from kiosk.flows.templates import TEMPLATE_IDS, TemplateError, from_template
 from kiosk.flows.versions import VersionError, check_flow_id
+from kiosk.migrations import open_store
 from kiosk.review.accounts import add_user
-from kiosk.store import SessionStore
 
 IDS = ["2024_risk", "risk", "_x", "a" * 64, "a" * 65, "risk\n", "Risk", "a-b", "a.b", ""]
 
@@ -41,12 +41,8 @@ def refuses(call, error, says: str = "flow id") -> bool:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from kiosk.review import models  # noqa: F401  # registers the console's tables on Base
-    from kiosk.store import Base
-
     tmp = tmp_path_factory.mktemp("ids")
-    store = SessionStore(f"sqlite:///{tmp / 'kiosk.db'}", tmp / "sessions")
-    Base.metadata.create_all(store.engine)
+    store = open_store(f"sqlite:///{tmp / 'kiosk.db'}", tmp / "sessions")
     yield store
     store.engine.dispose()
 

@@ -25,8 +25,8 @@ from kiosk.flows.versions import (
     resolve_flow,
 )
 from kiosk.guide import GuideVoice
+from kiosk.migrations import open_store
 from kiosk.resources import SHIPPED_FLOWS_DIR
-from kiosk.store import SessionStore
 from tests.databases import both_databases
 
 FIXTURES = Path(__file__).parent / "flow_fixtures"
@@ -36,7 +36,7 @@ QUICK_V2 = QUICK.replace("version: 1", "version: 2").replace('"Ready?"', '"Shall
 
 @pytest.fixture()
 def store(tmp_path, db_url):
-    s = SessionStore(db_url, tmp_path / "sessions")
+    s = open_store(db_url, tmp_path / "sessions")
     yield s
     s.engine.dispose()
 

@@ -58,23 +58,17 @@ def test_cache_returns_same_sha_without_rendering(voice, tmp_path):
     first = voice.render(text, "en")
     rendered = voice.stats["rendered"]
     mtime = first.path.stat().st_mtime_ns
-    t0 = time.perf_counter()
     again = voice.render(text, "en")
-    elapsed = time.perf_counter() - t0
     assert again.sha256 == first.sha256
-    assert voice.stats["rendered"] == rendered
+    assert voice.stats["rendered"] == rendered  # not rendered again (its speed: kiosk bench)
     assert first.path.stat().st_mtime_ns == mtime
-    assert elapsed < 0.005, f"cached render took {elapsed * 1e3:.1f} ms"
 
     # A new GuideVoice on the same directory finds it on disk without starting a worker.
     with GuideVoice(voice.cache_dir) as fresh:
-        t0 = time.perf_counter()
         from_disk = fresh.render(text, "en")
-        elapsed = time.perf_counter() - t0
         assert from_disk.sha256 == first.sha256
         assert from_disk.visemes == first.visemes
         assert fresh.stats["rendered"] == 0 and fresh.worker_pid("en") is None
-        assert elapsed < 0.05, f"disk-cached render took {elapsed * 1e3:.1f} ms"
 
 
 def test_different_text_or_rate_gives_different_sha(voice):
@@ -120,7 +114,7 @@ def test_hung_worker_is_killed_and_replaced(tmp_path):
         t0 = time.perf_counter()
         with pytest.raises(GuideError, match="timed out"):
             v.render("Second prompt.", "en")
-        assert 1.4 < time.perf_counter() - t0 < 5
+        assert time.perf_counter() - t0 >= 1.4  # it waited for the timeout, then gave up
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # killed and reaped
         after = v.render("Third prompt.", "en")

@@ -21,7 +21,8 @@ from kiosk.timeline import read_timeline
 from kiosk.witness.intake import Applicant, CreateSession, open_witness
 from kiosk.witness.runner import WitnessRunner
 from tests.kiosk_server import make_flows_dir
-from tests.test_witness_runner import WAIT, FakePeer, HandTimers, MuteGuide, Page
+from tests.test_one_writer import WatchedPage, WatchedTimeline
+from tests.test_witness_runner import WAIT, FakePeer, HandTimers, MuteGuide
 
 pytest.importorskip("rapidocr_onnxruntime")
 
@@ -69,9 +70,11 @@ def _run(services, back_distortion: str):
         applicant=Applicant(name=person.name, id_number=person.id_number),
         locale="zh-CN", flow_id="card_live"))
     row = services.store.consume(token)
-    page, timers = Page(), HandTimers()
+    page, timers = WatchedPage(), HandTimers()
     runner = WitnessRunner(services, row, services.flows.get("card_live"), "sid-card", page,
                            timers=timers, guide=MuteGuide())
+    # Only the runner writes: the card capture and the judge report to it (test_one_writer).
+    timeline = runner.timeline = WatchedTimeline(runner.timeline)
     services.register(runner)
     runner.start()
     runner.accept_offer(FakePeer(), "v=0 offer")
@@ -94,6 +97,7 @@ def _run(services, back_distortion: str):
     timers.fire("window")
     assert page.wait_for(ServerEvent.FINISHED)
     assert runner.finalised.wait(WAIT) and runner.end_written.wait(WAIT)
+    assert page.violations == [] and timeline.violations == []
     return runner, page, person
 
 

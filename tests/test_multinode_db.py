@@ -24,7 +24,6 @@ from kiosk.errors import ConfigError
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.ledger_db import DbLedger, LedgerEntryRow, open_ledger
 from kiosk.flows.versions import FlowVersion, FlowVersions
-from kiosk.review import models  # noqa: F401  (the review tables, for the schema compare)
 from kiosk.review.accounts import add_user
 from kiosk.review.models import ReviewCase
 from kiosk.review.service import ReviewConfig, ReviewService
@@ -39,7 +38,7 @@ TAKES_PER_NODE = 50
 
 
 def _store(db_url, tmp_path, node: str) -> SessionStore:
-    return SessionStore(db_url, tmp_path / f"sessions-{node}")
+    return migrations.open_store(db_url, tmp_path / f"sessions-{node}")
 
 
 def _run_nodes(work, nodes: int = 2) -> list:
@@ -107,7 +106,7 @@ def test_an_sqlite_database_made_before_migrations_is_adopted(tmp_path):
             "flow_id, flow_version, flow_hash, locale, applicant_json, recovered) VALUES "
             "('a1', 'h', '2026-01-01', '2026-01-02', 'finished', 'f', 1, 'x', 'en', '{}', 0)"))
     engine.dispose()
-    store = SessionStore(url, tmp_path / "sessions")
+    store = migrations.open_store(url, tmp_path / "sessions")
     assert migrations.current(store.engine) == migrations.HEAD
     assert migrations.schema_differences(store.engine) == []
     assert store.get("a1").state == "finished"  # the data came along
@@ -121,7 +120,7 @@ def test_a_postgresql_node_refuses_an_unmigrated_database_until_kiosk_db_upgrade
         url = postgres_server.url(name)
         with pytest.raises(ConfigError, match=r"is empty or made before schema migrations; "
                            rf"this version needs revision {HEAD}: run `kiosk db upgrade` once"):
-            SessionStore(url, tmp_path / "sessions")
+            migrations.open_store(url, tmp_path / "sessions")
         monkeypatch.setenv("KIOSK_DATABASE_URL", url)
         monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
         runner = CliRunner()
@@ -134,7 +133,7 @@ def test_a_postgresql_node_refuses_an_unmigrated_database_until_kiosk_db_upgrade
         assert res.exit_code == 0 and f"already at revision {HEAD}" in res.output
         res = runner.invoke(kiosk_cli, ["db", "current"])
         assert res.exit_code == 0 and f"revision {HEAD} (head)" in res.output
-        store = SessionStore(url, tmp_path / "sessions")
+        store = migrations.open_store(url, tmp_path / "sessions")
         assert migrations.schema_differences(store.engine) == []
         store.engine.dispose()
     finally:

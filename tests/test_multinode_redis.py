@@ -15,10 +15,10 @@ import socketio
 
 from kiosk.config import load_settings
 from kiosk.errors import ConfigError
-from kiosk.review import register as register_review
 from kiosk.review.accounts import LoginRefused, add_user
-from kiosk.review.bench import serve_in_thread
+from kiosk.review.console import register as register_review
 from kiosk.testing.redis import TempRedis, ensure_installed, subscribers
+from kiosk.testing.server import serve_in_thread
 from kiosk.web.app import create_app
 from tests.kiosk_server import API_KEY, make_flows_dir
 

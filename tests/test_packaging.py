@@ -166,3 +166,37 @@ def test_the_checkout_links_the_shipped_folders():
 
     assert STATIC_DIR.resolve() == (REPO / "static").resolve()
     assert SHIPPED_FLOWS_DIR.resolve() == (REPO / "flows").resolve()
+
+
+SERVE_CHECK = textwrap.dedent("""
+    import json, os, sys
+    from pathlib import Path
+
+    import requests
+
+    import kiosk
+    from kiosk.resources import SHIPPED_FLOWS_DIR
+    from kiosk.testing.server import ServerProcess
+
+    data = Path(sys.argv[1])
+    with ServerProcess(data, SHIPPED_FLOWS_DIR, KIOSK_LIVENESS="false",
+                       KIOSK_SPEECH="false") as server:
+        ready = requests.get(server.url + "/api/ready", timeout=10).status_code
+        cwd = os.readlink(f"/proc/{server.proc.pid}/cwd")
+        child = server.env.get("PYTHONPATH", "")
+    print(json.dumps({"kiosk": kiosk.__file__, "ready": ready, "cwd": cwd,
+                      "pythonpath": child}))
+""")
+
+
+def test_the_installed_wheel_starts_a_test_server_outside_the_checkout(installed):
+    """``kiosk loadtest`` and ``kiosk eval`` start servers with kiosk.testing.server: from a
+    wheel, the child runs the wheel's kiosk in its data folder, not in a checkout's."""
+    python, work = installed
+    proc = _run([python, "-c", SERVE_CHECK, work / "serve-data"], cwd=work, timeout=300)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    venv = python.parent.parent
+    assert Path(out["kiosk"]).is_relative_to(venv), out["kiosk"]
+    assert out["ready"] == 200
+    assert out["cwd"] == str(work / "serve-data")
+    assert out["pythonpath"].split(os.pathsep)[0] == str(Path(out["kiosk"]).parent.parent)

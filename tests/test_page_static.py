@@ -193,11 +193,14 @@ def test_every_key_the_page_uses_exists(strings):
 
 
 def test_every_server_error_code_has_a_message(strings):
-    # The codes of the architecture's `error` event, plus the page's own.
-    for code in ["link_invalid", "link_expired", "link_used", "bad_offer", "server_error",
-                 "no_microphone", "unsupported_browser", "server_busy", "witness_busy",
-                 "node_draining", "permission_denied", "no_camera", "camera_in_use", "unsupported",
-                 "connection_lost", "aborted"]:
+    from kiosk.protocol import SOFT_ERRORS, ErrorCode
+
+    # The codes of the `error` event (but the soft ones: the page shows nothing for them, the
+    # witness goes on), plus the page's own.
+    shown = set(ErrorCode) - SOFT_ERRORS
+    assert {"link_invalid", "witness_busy", "server_busy", "unsupported_browser"} <= shown
+    for code in sorted(shown) + ["permission_denied", "no_camera", "camera_in_use",
+                                 "unsupported", "connection_lost", "aborted"]:
         for locale in ("zh-CN", "en"):
             assert "error." + code in strings[locale], (locale, code)
 
@@ -345,8 +348,14 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
 
 
 def test_every_card_side_has_words_in_both_languages(strings):
+    from typing import get_args
+
+    from kiosk.flows.model import CARD_SIDES, CardSideName
+    from kiosk.witness.id_card import SIDES
+
     sides = re.findall(r'"([a-z_]+)"', declaration(page_js(), "CARD_SIDES"))
-    assert set(sides) == {"front", "back"}
+    # The page's list is the flow model's, in the same order, and the card reader's.
+    assert tuple(sides) == CARD_SIDES == get_args(CardSideName) == SIDES
     for locale, table in strings.items():
         assert "card.now" in table, locale
         assert [s for s in sides if f"card.side.{s}" not in table] == [], locale

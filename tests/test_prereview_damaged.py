@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.config import load_settings
 from kiosk.evidence import seal_package
-from kiosk.review import register
+from kiosk.review.console import register
 from kiosk.review.prereview import build_prereview
 from kiosk.review.sample import make_session_dir
 from kiosk.store import utcnow

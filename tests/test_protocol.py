@@ -17,16 +17,22 @@ from pathlib import Path
 import pytest
 
 from kiosk.protocol import (
+    BUSY_ERRORS,
     INBOUND,
+    LINK_ERRORS,
     LOCALES,
     SERVER_ONLY,
+    SOFT_ERRORS,
+    AnswerDecision,
     CheckEvent,
+    ErrorCode,
     HintCode,
     PageEvent,
     PrefsMessage,
     PromptBlocked,
     PromptReport,
     ServerEvent,
+    StepKind,
     StepOutcome,
     TimelineEvent,
     parse_message,
@@ -310,6 +316,41 @@ def test_page_lists_match_the_protocol():
     assert js_list(js, "HINT_CODES") == set(HintCode)
     assert js_list(js, "CHALLENGES") == CHALLENGES
     assert js_list(js, "LOCALES") == set(LOCALES)
+
+
+def test_the_pages_error_groups_are_the_protocols():
+    """The page sorts the ``error`` codes it may get into the protocol's groups: a code
+    renamed or added on one side only fails here."""
+    js = static_js()
+    assert js_list(js, "LINK_ERRORS") == LINK_ERRORS
+    assert js_list(js, "BUSY_ERRORS") == BUSY_ERRORS
+    assert js_list(js, "SOFT_ERRORS") == SOFT_ERRORS
+    assert LINK_ERRORS | BUSY_ERRORS | SOFT_ERRORS <= set(ErrorCode)
+
+
+def test_the_step_kinds_are_the_flow_scripts():
+    from kiosk.flows.model import STEP_CLASSES
+    from kiosk.session import ANSWER_KINDS, OBSERVED_KINDS
+
+    assert set(StepKind) == set(STEP_CLASSES)
+    assert ANSWER_KINDS | OBSERVED_KINDS <= set(StepKind)
+
+
+@pytest.mark.parametrize("decision, codes", [
+    (AnswerDecision.AGREE, []),
+    (AnswerDecision.DISAGREE, ["consent_no"]),
+    (AnswerDecision.UNCLEAR, ["consent_unclear"]),
+    # Values no producer writes (kiosk.witness.judge.OUTCOME_DECISION) are not a decision.
+    ("yes", ["consent_unclear"]), (True, ["consent_unclear"]), ("no", ["consent_unclear"]),
+])
+def test_the_prereview_reads_the_decisions_the_judge_writes(decision, codes):
+    from kiosk.review.prereview import RULES, Context
+    from kiosk.witness.judge import OUTCOME_DECISION
+
+    assert set(OUTCOME_DECISION.values()) | {AnswerDecision.UNCLEAR} == set(AnswerDecision)
+    ctx = Context(step="consent")
+    RULES[TimelineEvent.ANSWER_RECOGNISED]({"step": "consent", "decision": decision}, 5.0, ctx)
+    assert [f.code for f in ctx.findings] == codes
 
 
 def test_enums_are_their_strings_on_the_wire_and_on_disk(tmp_path):

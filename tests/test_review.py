@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from kiosk.config import load_settings
 from kiosk.evidence import verify_package
 from kiosk.review import dispatch as d
-from kiosk.review import register
 from kiosk.review.accounts import add_user
+from kiosk.review.console import register
 from kiosk.review.decisions import DecisionError, validate, verify_record
 from kiosk.review.prereview import RULES, build_prereview, rule
 from kiosk.review.sample import make_sealed_case
@@ -492,6 +492,21 @@ def test_users_cli_adds_an_argon2_account(tmp_path, monkeypatch):
     assert r.exit_code != 0 and "at least 10 characters" in r.output
     r = runner.invoke(users, ["add", "amy", "--role", "root", "--password-stdin"], input=PW)
     assert r.exit_code != 0 and "root" in r.output
+
+
+def test_the_replay_bench_command_times_a_sealed_case(monkeypatch):
+    """``kiosk replay-bench`` (the command line builds the app; the benchmark lives in
+    kiosk.testing), server side only: a short case seals, the pages it times answer."""
+    from kiosk.cli import main as kiosk_cli
+
+    monkeypatch.delenv("KIOSK_DATA_DIR", raising=False)
+    r = CliRunner().invoke(kiosk_cli, ["replay-bench", "--seconds", "3", "--runs", "1",
+                                       "--no-browser"])
+    assert r.exit_code == 0, r.output
+    figures = dict(line.split(": ", 1) for line in r.output.splitlines() if ": " in line)
+    assert {"build_and_seal_s", "recording_bytes", "server_case_page_ms",
+            "server_first_256k_ms"} <= set(figures), r.output
+    assert int(figures["recording_bytes"]) > 0 and "browser_open_to_playing_ms" not in figures
 
 
 def test_register_again_replaces_the_service_and_stops_the_old_poller(app, clock):

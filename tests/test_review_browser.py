@@ -9,11 +9,14 @@ import logging
 
 import pytest
 
+from kiosk.config import load_settings
 from kiosk.evidence import verify_package
 from kiosk.review.accounts import add_user
-from kiosk.review.bench import browser_login, make_console_app, serve_in_thread
 from kiosk.review.decisions import decisions_for, verify_record
 from kiosk.review.sample import make_sealed_case
+from kiosk.testing.replay_bench import browser_login, with_console
+from kiosk.testing.server import serve_in_thread
+from kiosk.web.app import create_app
 from tests.browser import browser, watch
 
 pytestmark = pytest.mark.browser
@@ -23,7 +26,7 @@ PW = "correct horse battery"
 @pytest.fixture()
 def console(tmp_path):
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = make_console_app(tmp_path / "data")
+    app = with_console(create_app(load_settings(data_dir=tmp_path / "data")))
     k = app.extensions["kiosk"]
     add_user(k.store, "alice", PW, "auditor", languages="en")
     pid = make_sealed_case(k.settings.data_dir, k.store, keys=k.evidence_keys, ledger=k.ledger,

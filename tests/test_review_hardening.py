@@ -14,8 +14,8 @@ import time
 import pytest
 
 from kiosk.config import load_settings
-from kiosk.review import register
 from kiosk.review.accounts import add_user
+from kiosk.review.console import register
 from kiosk.web.app import create_app
 from tests.test_review import PW, T0, Clock, form_token, seal
 

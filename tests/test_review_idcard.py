@@ -15,8 +15,8 @@ from PIL import Image
 from kiosk.config import load_settings
 from kiosk.liveness.identity import shared_describer
 from kiosk.liveness.live_face import write_live_face
-from kiosk.review import register
 from kiosk.review.accounts import add_user
+from kiosk.review.console import register
 from kiosk.testing.faces import face_rig
 from kiosk.testing.idcards import make_person, photograph, render_back, render_front
 from kiosk.web.app import create_app

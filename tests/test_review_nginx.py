@@ -15,11 +15,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from kiosk.config import load_settings
-from kiosk.review import register
 from kiosk.review.accounts import add_user
-from kiosk.review.bench import serve_in_thread
+from kiosk.review.console import register
 from kiosk.review.sample import make_sealed_case
-from kiosk.testing.server import free_port
+from kiosk.testing.server import free_port, serve_in_thread
 from kiosk.web.app import create_app
 from tests.nginx_proxy import TlsProxy, find_nginx
 

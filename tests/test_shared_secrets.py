@@ -97,7 +97,7 @@ def test_two_nodes_share_the_secret_and_the_signing_key_and_rotation_keeps_old_p
 def test_the_retired_private_key_is_gone_and_a_wrong_passphrase_is_refused(db_url, tmp_path):
     (tmp_path / "data").mkdir(exist_ok=True)
     engine = create_engine(db_url)
-    from kiosk.store import prepare_schema
+    from kiosk.migrations import prepare_schema
 
     prepare_schema(engine)
     # A node's keyring from before it joined the cluster: kept as a retired key.

@@ -97,3 +97,52 @@ def test_a_joined_socket_stays_past_the_deadline(make_app):
     time.sleep(1.5)
     assert sock.is_connected()
     sock.disconnect()
+
+
+def test_a_join_that_came_in_time_is_not_cut_while_it_is_handled(make_app, monkeypatch):
+    """A loaded server once took longer than the join deadline to handle a join (the link,
+    the flow, the witness): the sweeper cut the socket of an investor who came in time."""
+    import kiosk.web.events as events
+
+    slow = events.session_flow
+
+    def slow_flow(*a, **kw):
+        time.sleep(1.2)  # twice the deadline: the join is still being handled when it passes
+        return slow(*a, **kw)
+
+    monkeypatch.setattr(events, "session_flow", slow_flow)
+    app = make_app(socket_join_seconds=0.6)
+    client = _client_from(app, "198.51.100.7")
+    r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
+        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
+    token = r.get_json()["investor_url"].rsplit("/", 1)[1]
+    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
+    sock.emit("join", {"token": token})
+    assert [m["name"] for m in sock.get_received()][:1] == ["joined"]
+    time.sleep(1.0)
+    assert sock.is_connected()
+    sock.disconnect()
+
+
+def test_a_failed_join_leaves_the_deadline_in_force():
+    from kiosk.web.connections import ConnectionGate
+
+    now = [0.0]
+    dropped: list[str] = []
+    gate = ConnectionGate(max_total=4, max_per_address=4, join_seconds=0.4,
+                          disconnect=dropped.append, clock=lambda: now[0])
+    assert gate.admit("a", "198.51.100.7") is None and gate.admit("b", "198.51.100.8") is None
+    gate.join_started("a")
+    now[0] = 1.0  # both deadlines passed: b sent nothing, a's join is being handled
+    for _ in range(200):
+        if dropped:
+            break
+        time.sleep(0.02)
+    time.sleep(0.3)  # a few more sweeps
+    assert dropped == ["b"]
+    gate.join_ended("a")  # the join failed (a bad link): its deadline applies again
+    for _ in range(200):
+        if "a" in dropped:
+            break
+        time.sleep(0.02)
+    assert dropped == ["b", "a"]

@@ -17,7 +17,7 @@ __all__ = ["register"]
 def register(app, services: KioskServices) -> None:
     """Add the ``broker`` (pages) and ``broker_api`` (JSON) blueprints under /review."""
     if REVIEW not in app.extensions:
-        raise RuntimeError("register the review console (kiosk.review.register) before the "
+        raise RuntimeError("register the review console (kiosk.review.console.register) before the "
                            "broker page: the page uses its staff login and CSRF token")
     if "broker" not in app.blueprints:
         app.register_blueprint(views.bp)

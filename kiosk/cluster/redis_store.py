@@ -19,23 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from redis.exceptions import RedisError
 
+from kiosk.config import check_redis_url
 from kiosk.errors import SharedStateError
 
-__all__ = ["SCHEMES", "SharedRedis", "SharedStateError", "check_url", "redact"]
-
-# Schemes python-socketio's RedisManager and redis-py both accept for one server.
-SCHEMES = ("redis", "rediss")
-
-
-def check_url(url: str) -> str:
-    """The URL unchanged if it names one Redis server (``redis://`` or ``rediss://`` with a
-    host); ValueError naming the problem otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES:
-        raise ValueError(f"redis_url must start with redis:// or rediss://, not {parts.scheme!r}")
-    if not parts.hostname:
-        raise ValueError("redis_url names no host (e.g. redis://10.0.0.5:6379/0)")
-    return url
+__all__ = ["SharedRedis", "SharedStateError", "redact"]
 
 
 def redact(url: str) -> str:
@@ -57,7 +44,7 @@ class SharedRedis:
     """
 
     def __init__(self, url: str, *, prefix: str = "kiosk:", timeout: float = 2.0) -> None:
-        self.url = check_url(url)
+        self.url = check_redis_url(url)
         self.prefix = prefix
         self._client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout,

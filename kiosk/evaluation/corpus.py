@@ -39,8 +39,9 @@ from kiosk.testing.voices import say_to_file, voices
 from kiosk.witness.plan import plan_witness
 
 SPLITS = ("tuning", "validation")  # of voices and faces
-SPECIES = ("refusal", "yes_but_no", "off_script", "silence", "wrong_reading", "still_photo",
-           "swap", "id_mismatch")
+# The attacks on the consent question: its answer is replaced by ATTACK_SPEECH.
+CONSENT_ATTACKS = ("refusal", "yes_but_no", "off_script")
+SPECIES = (*CONSENT_ATTACKS, "silence", "wrong_reading", "still_photo", "swap", "id_mismatch")
 MAX_CLIP_BYTES = 200 * 1024 * 1024
 VIDEO_SIZE = (640, 480)
 VIDEO_FPS = 15
@@ -308,7 +309,7 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                     builder.id_photo(face), name, idn, answers,
                     voice.id if speed == 1.0 else f"{voice.id}@{speed:g}x", face.id)
         consent = _consent_step(plan)
-        if species in ("refusal", "yes_but_no", "off_script") and consent is not None:
+        if species in CONSENT_ATTACKS and consent is not None:
             case.answers[consent] = say(ATTACK_SPEECH[locale][species])
             case.attacked_step = consent
         elif species == "silence":

@@ -15,8 +15,6 @@ from pathlib import Path
 
 from kiosk.evaluation.corpus import SPECIES, Case
 
-CONSENT_ATTACKS = ("refusal", "yes_but_no", "off_script")
-
 
 @dataclass
 class CaseResult:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiosk.evidence.keys import EvidenceKeys
 from kiosk.evidence.ledger import Ledger
-from kiosk.evidence.package import SealResult, bench_seal, mask_id_number, seal_package
+from kiosk.evidence.package import SealResult, mask_id_number, seal_package
 from kiosk.evidence.storage import EvidenceStorage, LocalStorage
 from kiosk.evidence.verify import VerifyReport, verify_package
 
@@ -34,5 +34,5 @@ class EvidencePaths:
 
 __all__ = [
     "EvidenceKeys", "EvidencePaths", "EvidenceStorage", "Ledger", "LocalStorage", "SealResult",
-    "VerifyReport", "bench_seal", "mask_id_number", "seal_package", "verify_package",
+    "VerifyReport", "mask_id_number", "seal_package", "verify_package",
 ]

@@ -335,7 +335,7 @@ def pubkey(keys_dir) -> None:
 @click.option("--size-mb", default=30, show_default=True)
 def bench_cmd(size_mb) -> None:
     """Time sealing a synthetic session, with and without precomputed hashes."""
-    from kiosk.evidence.package import bench_seal
+    from kiosk.testing.seal_bench import bench_seal
 
     bench_seal(size_mb=size_mb)
 

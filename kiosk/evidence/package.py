@@ -39,7 +39,6 @@ import os
 import re
 import shutil
 import tarfile
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -50,13 +49,13 @@ import bagit
 
 from kiosk.atomic_files import DIR_MODE, FILE_MODE, make_private_dir
 from kiosk.errors import ConfigError, EvidenceError
-from kiosk.evidence.keys import EvidenceKeys, SigningKeys
+from kiosk.evidence.keys import SigningKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.report import build_report, render_summary_html, summarize_check
 from kiosk.evidence.storage import EvidenceStorage, check_package_id
 from kiosk.logs import session_context
 from kiosk.session import TERMINAL
-from kiosk.timeline import GENESIS, MediaClock, TimelineWriter, read_timeline, verify_chain
+from kiosk.timeline import GENESIS, read_timeline, verify_chain
 from kiosk.utc import utc_iso
 
 log = logging.getLogger(__name__)
@@ -529,50 +528,3 @@ def write_archive(bag_dir: Path, archive: Path) -> Path:
         os.fsync(fh.fileno())
     os.replace(tmp, archive)
     return archive
-
-
-def bench_seal(size_mb: int = 30, events: int = 300, prompts: int = 12) -> dict[str, float]:
-    """Seal a synthetic session with a ``size_mb`` recording, with and without precomputed
-    hashes; prints and returns the seconds of each."""
-    results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="kiosk-bench-seal-") as tmp:
-        base = Path(tmp)
-        keys = EvidenceKeys(base / "keys")
-        keys.ensure()
-        ledger = Ledger(base / "ledger.jsonl", keys=keys)
-        for mode in ("hash at seal", "precomputed"):
-            sid = "bench-" + mode.split()[0]
-            sdir = base / "sessions" / sid
-            (sdir / "prompts").mkdir(parents=True)
-            pre: dict[str, str] = {}
-            with open(sdir / "recording.webm", "wb") as fh:
-                h = hashlib.sha256()
-                for _ in range(size_mb):
-                    block = os.urandom(1 << 20)
-                    h.update(block)  # as the recorder would, while writing
-                    fh.write(block)
-            pre["recording.webm"] = h.hexdigest()
-            for i in range(prompts):
-                wav = os.urandom(60_000) + str(i).encode()
-                digest = hashlib.sha256(wav).hexdigest()
-                (sdir / "prompts" / f"{digest}.wav").write_bytes(wav)
-                pre[f"prompts/{digest}.wav"] = digest
-            tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
-            for i in range(events):
-                tw.append("bench_event", {"step": f"s{i // 20}", "i": i}, t=i * 0.6)
-            tw.close()
-            (sdir / "flow.yaml").write_text("id: bench\nversion: 1\n", encoding="utf-8")
-            (sdir / "session.json").write_text(json.dumps({
-                "id": sid, "flow": {"id": "bench", "version": 1, "content_hash": "0" * 64},
-                "locale": "en", "applicant": {"name": "Bench", "id_number": "X0000000"},
-                "state": "finished", "end_reason": "completed", "retention_years": 20}),
-                encoding="utf-8")
-            res = seal_package(sdir, base / "packages", keys, ledger,
-                               precomputed=pre if mode == "precomputed" else None)
-            results[mode] = res.seconds
-            print(f"seal {size_mb} MB recording, {mode}: {res.seconds:.3f} s")
-    return results
-
-
-if __name__ == "__main__":
-    bench_seal()

@@ -187,10 +187,10 @@ def preview(flow: str, locales: tuple[str, ...], limit: float | None,
 
 def _registry(settings):
     from kiosk.flows.versions import FlowVersions
-    from kiosk.store import SessionStore
+    from kiosk.migrations import open_store
 
     settings.ensure_dirs()
-    return FlowVersions(SessionStore(settings.db_url, settings.sessions_dir))
+    return FlowVersions(open_store(settings.db_url, settings.sessions_dir))
 
 
 @flows.command()

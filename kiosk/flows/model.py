@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal, TypeGuard
+from typing import Annotated, Literal, TypeGuard, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -36,8 +36,13 @@ def is_flow_id(value: object) -> TypeGuard[str]:
 
 VARIABLES = {"name", "id_last4", "broker"}
 CHALLENGES = {"blink", "turn_left", "turn_right", "nod", "open_mouth"}
+# Seconds a step may take when its flow gives no ``timeout``.
+DEFAULT_STEP_TIMEOUT_S = 90
 STEP_KINDS = ("say", "question", "read_aloud", "challenge", "show_id", "id_document", "wait")
-CARD_SIDES = ("front", "back")
+# The ID card's sides an id_document step may ask for, in the order asked (the page has the
+# same list: static/investor/protocol.js, CARD_SIDES).
+CardSideName = Literal["front", "back"]
+CARD_SIDES: tuple[CardSideName, ...] = get_args(CardSideName)
 
 # The guide's words for an id_document step without its own ``text``, per language and by the
 # sides asked for (docs/flows.md); a flow offering another language must write ``text``.
@@ -250,7 +255,8 @@ class _StepBase(BaseModel):
         None, description="Short label for the progress bar, per locale (default: the id)."
     )
     timeout: float = Field(
-        90, gt=0, le=600, description="Seconds the whole step may take before it fails."
+        DEFAULT_STEP_TIMEOUT_S, gt=0, le=600,
+        description="Seconds the whole step may take before it fails.",
     )
     retries: int = Field(0, ge=0, le=3, description="Extra attempts after a failed one.")
     on_fail: OnFail = Field("flag", description="What happens when the last attempt fails.")
@@ -341,11 +347,8 @@ class ShowIdStep(_StepBase):
     kind: Literal["show_id"]
 
 
-CardSideName = Literal["front", "back"]
-
-
 def _both_sides() -> list[CardSideName]:
-    return ["front", "back"]
+    return list(CARD_SIDES)
 
 
 class IdDocumentStep(_StepBase):

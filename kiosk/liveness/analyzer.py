@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.liveness.adapter import FaceAnalyzer
 from kiosk.liveness.challenges import ChallengeParams, run_challenges
 from kiosk.liveness.continuity import ContinuityParams, sample_quality
+from kiosk.liveness.identity import FaceDescriber
 from kiosk.liveness.session_checks import SessionCheckParams, SessionReport, check_session
 from kiosk.liveness.signals import FrameSignals
 
@@ -67,13 +69,9 @@ class FrameAnalysis:
         descriptor_every_s: float = 1.0, describer=None,
         continuity: ContinuityParams | None = None,
     ):
-        from kiosk.liveness.adapter import FaceAnalyzer  # mediapipe: a slow first import
-
         self._faces = FaceAnalyzer(model_path)
         self._describer = describer
         if describe and describer is None:
-            from kiosk.liveness.identity import FaceDescriber  # dlib's models, when describing
-
             self._describer = FaceDescriber()
         self.every = descriptor_every_s
         self.continuity = continuity or ContinuityParams()

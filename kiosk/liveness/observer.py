@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.atomic_files import write_json_atomic
-from kiosk.flows.model import PER_CHALLENGE_SECONDS, observe_seconds
+from kiosk.flows.model import DEFAULT_STEP_TIMEOUT_S, PER_CHALLENGE_SECONDS, observe_seconds
 from kiosk.liveness.analyzer import Analysis, FrameAnalysis
 from kiosk.liveness.challenges import Baseline, ChallengeTracker, Verdict
 from kiosk.liveness.continuity import enrolment_template
@@ -93,7 +93,8 @@ MOVING_HINT_S = 1.5
 def challenge_window_seconds(step) -> float:
     """Time allowed for a planned challenge step: its window (``kiosk.flows.model.
     observe_seconds``: each drawn challenge gets its share, capped by the step's timeout)."""
-    window = step.seconds or observe_seconds("challenge", 90.0, len(step.challenges))
+    window = step.seconds or observe_seconds("challenge", DEFAULT_STEP_TIMEOUT_S,
+                                             len(step.challenges))
     assert window is not None  # a challenge step always has one
     return float(window)
 

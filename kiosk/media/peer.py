@@ -24,6 +24,7 @@ from aiortc.sdp import SessionDescription
 
 from kiosk.errors import SignallingError
 from kiosk.media.peer_session import PeerSession
+from kiosk.media.recorder import PacketRecorder, prefer_vp8_opus
 from kiosk.timeline import MediaClock
 
 if TYPE_CHECKING:
@@ -132,8 +133,6 @@ class InvestorPeer:
 
     async def accept(self, offer_sdp: str) -> str:
         """Answer the offer; the recorder is attached before any media can flow."""
-        from kiosk.media.recorder import PacketRecorder, prefer_vp8_opus
-
         pc = RTCPeerConnection(ice_configuration(self.ice_servers))
         self.pc = pc
 

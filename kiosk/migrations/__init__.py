@@ -4,7 +4,8 @@ The schema is the chain of revisions in ``versions/`` (0001: the schema as it st
 migrations; 0002: the evidence ledger table; 0003: the node that runs each witness; 0004: the
 secrets the nodes share). Who runs them:
 
-- **SQLite** (the embedded default): ``SessionStore`` calls ``upgrade`` at every start, so
+- **SQLite** (the embedded default): ``open_store`` (how the server and the commands open the
+  store) calls ``upgrade`` at every start, so
   ``./dev.sh serve`` needs no set-up step. A database made by an older version with
   ``create_all`` (no ``alembic_version`` table) is adopted: its missing tables, columns and
   triggers are filled in, it is stamped 0001, then upgraded.
@@ -26,13 +27,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk import store
 from kiosk.errors import ConfigError
+from kiosk.evidence import keys_db, ledger_db
+from kiosk.flows import versions as flow_versions
+from kiosk.review import models as review_models
 
 log = logging.getLogger(__name__)
 
 # The newest revision in versions/ (tests check it is the script directory's head).
 HEAD = "0004"
 _HERE = Path(__file__).resolve().parent
+# The modules whose models make the schema: importing them registers their tables on
+# ``store.Base``, which adoption and ``schema_differences`` read.
+MODEL_MODULES = (store, flow_versions, review_models, keys_db, ledger_db)
 # Tables of revision 0001, for adopting a database made before migrations.
 _BASELINE_TABLES = ("witness_sessions", "flow_versions", "flow_drafts", "review_users",
                     "review_cases", "review_decisions", "review_audit")
@@ -81,17 +89,11 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 def _adopt(engine: Engine) -> None:
     """Stamp 0001 on a database made by ``create_all`` before migrations, after filling in
     what that version may lack (tables it never made, late columns, triggers)."""
-    # Only an adoption needs the models (they register revision 0001's tables on Base);
-    # kiosk.store calls this module at start, so it must not need them loaded first.
-    from kiosk.flows.versions import IMMUTABLE_TRIGGERS
-    from kiosk.review import models as review_models  # the models, as above
-    from kiosk.store import Base  # the models, as above
-
-    tables = Base.metadata.tables
-    Base.metadata.create_all(engine, tables=[tables[t] for t in _BASELINE_TABLES])
+    tables = store.Base.metadata.tables
+    store.Base.metadata.create_all(engine, tables=[tables[t] for t in _BASELINE_TABLES])
     review_models.upgrade_schema(engine)
     with engine.begin() as conn:
-        for stmt in IMMUTABLE_TRIGGERS.get(engine.dialect.name, ()):
+        for stmt in flow_versions.IMMUTABLE_TRIGGERS.get(engine.dialect.name, ()):
             conn.exec_driver_sql(stmt)
         command.stamp(_config(conn), "0001")
     log.warning("database %s was made before schema migrations: adopted at revision 0001",
@@ -110,17 +112,32 @@ def require_current(engine: Engine) -> None:
                       "(KIOSK_DATABASE_URL), before starting the nodes")
 
 
+def prepare_schema(engine: Engine) -> None:
+    """Make the schema ready at start: SQLite is migrated in place (zero set-up for the
+    embedded default); any other database must already be at ``HEAD`` (``kiosk db upgrade``,
+    run once by the operator), else ConfigError says so."""
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    else:
+        require_current(engine)
+
+
+def open_store(db_url: str, sessions_dir: Path,
+               min_free_mb: float = 0.0) -> store.SessionStore:
+    """A ``SessionStore`` (arguments as its own) whose schema is ready (``prepare_schema``):
+    how the server and the commands open the database. ConfigError as ``prepare_schema``."""
+    opened = store.SessionStore(db_url, sessions_dir, min_free_mb=min_free_mb)
+    prepare_schema(opened.engine)
+    return opened
+
+
 def schema_differences(engine: Engine) -> list:
     """What differs between the database and the models (Alembic's autogenerate diff; empty
-    when they match). The models must be imported (kiosk.store, kiosk.flows.versions,
-    kiosk.review.models, kiosk.evidence.ledger_db)."""
-    from kiosk.evidence import keys_db  # noqa: F401  # its tables, for the compare
-    from kiosk.store import Base  # the models: only a schema check needs them
-
+    when they match)."""
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True,
                                                       "compare_server_default": False})
-        diffs = compare_metadata(ctx, Base.metadata)
+        diffs = compare_metadata(ctx, store.Base.metadata)
     return [d for d in diffs if not _is_alembic_table(d)]
 
 

@@ -1,75 +1,7 @@
 """The compliance auditor console: staff login, review queue with dispatch, AI pre-review,
 replay, signed decisions, and a JSON API for the back office (docs/review.md).
 
-``register(app, services)`` is called from ``create_app``; it adds the ``review`` (pages) and
-``review_api`` (JSON) blueprints under ``/review``, creates the review tables on the store's
-engine, sets the console cookie policy and starts the queue poller.
+``kiosk.review.console.register(app, services)`` wires it into an app (``create_app`` calls
+it). This package file imports nothing, so loading the review tables (``kiosk.review.models``,
+as the schema migrations do) does not load Flask or the console.
 """
-
-from __future__ import annotations
-
-import logging
-import threading
-
-from kiosk.review import (
-    api,
-    auth,
-    models,  # registers the tables on Base
-    views,
-)
-from kiosk.review.bucket import BucketMedia
-from kiosk.review.context import EXTENSION
-from kiosk.review.service import ReviewConfig, ReviewService
-from kiosk.services import KioskServices
-from kiosk.store import Base
-from kiosk.utc import utcnow
-
-log = logging.getLogger(__name__)
-
-__all__ = ["register"]
-
-
-def register(app, services: KioskServices, config: dict | None = None, clock=None) -> None:
-    """Wire the console into ``app``; ``config`` overrides ``app.config['REVIEW']``."""
-    cfg = ReviewConfig.from_mapping(config if config is not None else app.config.get("REVIEW"))
-    previous = app.extensions.get(EXTENSION)
-    if previous is not None:
-        previous.poller_stop.set()  # registered again (tests: another clock or config)
-    Base.metadata.create_all(services.store.engine)
-    models.upgrade_schema(services.store.engine)
-    svc = ReviewService(services.store, services.settings.data_dir / "evidence", cfg,
-                        clock=clock or utcnow, keys=services.evidence_keys,
-                        ledger=services.ledger,
-                        public_origin=auth.web_origin(services.settings.public_url),
-                        client_address=auth.client_address, kiosk=services,
-                        bucket=(BucketMedia(services.sealer.objects)
-                                if services.sealer.objects is not None else None))
-    app.extensions[EXTENSION] = svc
-    https = services.settings.base_url().startswith("https://")
-    app.config.update(
-        SESSION_COOKIE_SECURE=https,
-        SESSION_COOKIE_HTTPONLY=True,
-        # Strict: the console is never entered from another site with a live session.
-        SESSION_COOKIE_SAMESITE="Strict",
-    )
-
-    if previous is None:
-        for bp in (views.bp, api.bp):
-            app.register_blueprint(bp)
-    if cfg.poll_seconds > 0:
-        _start_poller(svc, cfg.poll_seconds)
-
-
-def _start_poller(svc, every: float) -> None:
-    stop = svc.poller_stop
-
-    def run():
-        while not stop.wait(every):
-            if svc.kiosk is not None and svc.kiosk.closed.is_set():
-                return  # the server shut down
-            try:
-                svc.poll()
-            except Exception:
-                log.exception("review queue poll failed")
-
-    threading.Thread(target=run, name="review-poller", daemon=True).start()

@@ -11,15 +11,11 @@ from kiosk.review.models import ROLES
 
 def _store(config):
     from kiosk.config import load_settings
-    from kiosk.review import models  # the review tables
-    from kiosk.store import Base, SessionStore
+    from kiosk.migrations import open_store
 
     settings = load_settings(config)
     settings.ensure_dirs()
-    store = SessionStore(settings.db_url, settings.sessions_dir)
-    Base.metadata.create_all(store.engine)
-    models.upgrade_schema(store.engine)
-    return store
+    return open_store(settings.db_url, settings.sessions_dir)
 
 
 @click.group()

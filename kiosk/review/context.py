@@ -1,6 +1,6 @@
 """The console's one way to its service: ``current_review()``.
 
-``kiosk.review.register`` keeps the ``ReviewService`` in ``app.extensions[EXTENSION]``; the
+``kiosk.review.console.register`` keeps the ``ReviewService`` in ``app.extensions[EXTENSION]``; the
 console's blueprints (and the broker page, which shares its login and audit log) read it
 through ``current_review()`` only, typed, instead of reaching into the app's extensions.
 """
@@ -19,10 +19,10 @@ def current_review() -> ReviewService:
     """The review console's service of the app handling the current request.
 
     Raises RuntimeError outside a request or app context, or when the console was never
-    registered on the app (``kiosk.review.register``: no ``ReviewService`` under
+    registered on the app (``kiosk.review.console.register``: no ``ReviewService`` under
     ``EXTENSION``)."""
     svc = current_app.extensions.get(EXTENSION)
     if not isinstance(svc, ReviewService):
         raise RuntimeError("the app has no review console (register it with "
-                           "kiosk.review.register)")
+                           "kiosk.review.console.register)")
     return svc

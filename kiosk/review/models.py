@@ -12,7 +12,6 @@ from kiosk.store import Base
 from kiosk.utc import utc_iso, utcnow
 
 ROLES = ("auditor", "supervisor", "broker_admin")
-CASE_STATES = ("queued", "decided")
 
 
 def _csv(value: str | None) -> list[str]:

@@ -23,13 +23,12 @@ from pathlib import Path
 import yaml
 
 from kiosk.errors import EvidenceError
-from kiosk.protocol import CheckEvent, StepOutcome, TimelineEvent
+from kiosk.protocol import AnswerDecision, CheckEvent, StepKind, StepOutcome, TimelineEvent
 from kiosk.timeline import read_timeline
 
 log = logging.getLogger(__name__)
 
 FORMAT = "witness-kiosk-prereview/1"
-VERDICTS = ("clear", "needs_attention", "suggested_reject")
 SEVERITY_RANK = {"info": 0, "flag": 1, "reject": 2}
 
 
@@ -145,7 +144,7 @@ def _step_result(data, t, ctx):
 
 @rule(TimelineEvent.ANSWER_RECOGNISED)
 def _answer(data, t, ctx):
-    decision = data.get("decision") or data.get("answer")
+    decision = data.get("decision")
     said = data.get("text") or data.get("transcript")
     if said:
         ctx.subtitles.append({"start": float(data.get("t_start", t)),
@@ -153,7 +152,7 @@ def _answer(data, t, ctx):
                               "text": str(said), "kind": "answer", "step": ctx.step})
     ctx.mark(t, "answer", f"answer: {decision}")
     step = data.get("step") or ctx.step
-    if decision in ("agree", "yes", True):
+    if decision == AnswerDecision.AGREE:
         # Asked again after an answer that was only unclear (not heard, misheard; no "no" in
         # it), and now answered as asked: the investor's will is on record, the repeat is info.
         # An unclear answer that held a negation stays a flag: a later yes never outweighs it.
@@ -163,7 +162,7 @@ def _answer(data, t, ctx):
             ctx.markers[:] = [m for m in ctx.markers if not (
                 m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step)]
         return
-    if decision in ("disagree", "no"):
+    if decision == AnswerDecision.DISAGREE:
         ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no")
         return
     if data.get("negation"):
@@ -496,6 +495,11 @@ def _merge_markers(markers: list[dict], within: float = 0.5) -> list[dict]:
     return sorted(out, key=lambda m: m["t"])
 
 
+def _step_kind(kind: object) -> StepKind | object:
+    """A step's recorded kind as a ``StepKind`` (the same string); anything else as it is."""
+    return StepKind(kind) if isinstance(kind, str) and kind in set(StepKind) else kind
+
+
 def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]) -> list[dict]:
     locale = (report.get("session") or {}).get("locale") or ""
     titles = {}
@@ -508,10 +512,10 @@ def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]
     for ev in events:
         raw = ev.get("data")
         data = raw if isinstance(raw, dict) else {}
-        if ev.get("type") == "step_started" and data.get("step") is not None:
+        if ev.get("type") == TimelineEvent.STEP_STARTED and data.get("step") is not None:
             sid = str(data["step"])
             t = float(ev.get("t") or 0.0)
-            row = rows.setdefault(sid, {"step": sid, "kind": data.get("kind"),
+            row = rows.setdefault(sid, {"step": sid, "kind": _step_kind(data.get("kind")),
                                         "title": titles.get(sid, sid), "start": t, "end": t,
                                         "status": "pass", "outcome": None, "reasons": [],
                                         "moments": []})
@@ -520,9 +524,9 @@ def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]
             rows[str(data["step"])]["end"] = max(rows[str(data["step"])]["end"],
                                                  float(ev.get("t") or 0.0))
             row = rows[str(data["step"])]
-            if ev.get("type") == "step_result":
+            if ev.get("type") == TimelineEvent.STEP_RESULT:
                 row["outcome"] = data.get("outcome")
-            elif ev.get("type") == "step_completed" and row["outcome"] is None:
+            elif ev.get("type") == TimelineEvent.STEP_COMPLETED and row["outcome"] is None:
                 row["outcome"] = "completed"
     for f in findings:
         at = rows.get(f.step) if f.step else None

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.evidence import EvidenceKeys, Ledger, seal_package
+from kiosk.protocol import AnswerDecision, StepKind, StepOutcome, TimelineEvent
 from kiosk.timeline import MediaClock, TimelineWriter
 from kiosk.utc import utcnow
 
@@ -137,48 +138,53 @@ def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
     (sdir / "flow.yaml").write_text(FLOW_YAML % {"priority": priority}, encoding="utf-8")
     tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
     slot = seconds / len(PROMPTS)
-    tw.append("joined", {}, t=0.0)
-    tw.append("media_connected", {}, t=0.2)
+    tw.append(TimelineEvent.JOINED, {}, t=0.0)
+    tw.append(TimelineEvent.MEDIA_CONNECTED, {}, t=0.2)
     for i, (step, text) in enumerate(PROMPTS.items()):
         t0 = round(i * slot + 0.3, 3)
         wav = speak_wav(text)
         digest = hashlib.sha256(wav).hexdigest()
         (sdir / "prompts" / f"{digest}.wav").write_bytes(wav)
         dur = round(_wav_seconds(wav), 3)
-        kind = "question" if step in ("risk", "consent") else "say"
-        tw.append("step_started", {"step": step, "index": i, "kind": kind, "attempt": 1}, t=t0)
-        tw.append("prompt_sent", {"step": step, "seq": i + 1, "text": text, "sha256": digest,
-                                  "duration": dur}, t=t0 + 0.05)
-        tw.append("prompt_started", {"step": step, "seq": i + 1}, t=t0 + 0.1)
+        kind = StepKind.QUESTION if step in ("risk", "consent") else StepKind.SAY
+        tw.append(TimelineEvent.STEP_STARTED, {"step": step, "index": i, "kind": kind,
+                                               "attempt": 1}, t=t0)
+        tw.append(TimelineEvent.PROMPT_SENT, {"step": step, "seq": i + 1, "text": text,
+                                              "sha256": digest, "duration": dur}, t=t0 + 0.05)
+        tw.append(TimelineEvent.PROMPT_STARTED, {"step": step, "seq": i + 1}, t=t0 + 0.1)
         end = round(min(t0 + 0.1 + dur, (i + 1) * slot - 0.2), 3)
-        tw.append("prompt_ended", {"step": step, "seq": i + 1}, t=end)
-        if kind == "question":
-            tw.append("window_opened", {"step": step, "seconds": 6, "kind": "answer"}, t=end)
+        tw.append(TimelineEvent.PROMPT_ENDED, {"step": step, "seq": i + 1}, t=end)
+        if kind == StepKind.QUESTION:
+            tw.append(TimelineEvent.WINDOW_OPENED, {"step": step, "seconds": 6, "kind": "answer"},
+                      t=end)
             ans_t = round(min(end + 1.0, (i + 1) * slot - 0.1), 3)
-            tw.append("window_closed", {"step": step}, t=ans_t)
+            tw.append(TimelineEvent.WINDOW_CLOSED, {"step": step}, t=ans_t)
             if step == "consent" and flagged:
-                tw.append("answer_recognised", {"step": step, "decision": "unclear",
-                                                "text": "mm... yes?", "t_start": end + 0.2,
-                                                "t_end": ans_t}, t=ans_t)
-                tw.append("step_result", {"step": step, "outcome": "flag", "attempt": 1,
-                                          "reason": "answer not recognised"}, t=ans_t)
+                tw.append(TimelineEvent.ANSWER_RECOGNISED, {
+                    "step": step, "decision": AnswerDecision.UNCLEAR, "text": "mm... yes?",
+                    "t_start": end + 0.2, "t_end": ans_t}, t=ans_t)
+                tw.append(TimelineEvent.STEP_RESULT, {
+                    "step": step, "outcome": StepOutcome.FLAG, "attempt": 1,
+                    "reason": "answer not recognised"}, t=ans_t)
             else:
-                tw.append("answer_recognised", {"step": step, "decision": "agree",
-                                                "text": "yes, I understand",
-                                                "t_start": end + 0.2, "t_end": ans_t}, t=ans_t)
-                tw.append("step_result", {"step": step, "outcome": "pass", "attempt": 1},
-                          t=ans_t)
-        tw.append("step_completed", {"step": step, "index": i}, t=round((i + 1) * slot - 0.05, 3))
+                tw.append(TimelineEvent.ANSWER_RECOGNISED, {
+                    "step": step, "decision": AnswerDecision.AGREE, "text": "yes, I understand",
+                    "t_start": end + 0.2, "t_end": ans_t}, t=ans_t)
+                tw.append(TimelineEvent.STEP_RESULT, {
+                    "step": step, "outcome": StepOutcome.PASS, "attempt": 1}, t=ans_t)
+        tw.append(TimelineEvent.STEP_COMPLETED, {"step": step, "index": i},
+                  t=round((i + 1) * slot - 0.05, 3))
     if signals:
         for i in range(int(seconds * 5)):  # 5 Hz liveness samples, a blink every 3 s
             t = round(i / 5, 3)
-            tw.append("liveness_sample", {
+            tw.append(TimelineEvent.LIVENESS_SAMPLE, {
                 "blink": 0.6 if i % 15 == 7 else 0.04, "yaw": round(12 * math.sin(t / 2), 2),
                 "jaw": 0.5 if 4 <= (t % 10) < 5 else 0.05,
                 "faces": 0 if seconds * 0.4 <= t < seconds * 0.4 + 0.6 else 1}, t=t)
-    tw.append("finished" if state == "finished" else "aborted",
+    tw.append(TimelineEvent.FINISHED if state == "finished" else TimelineEvent.ABORTED,
               {"flags": ["flag:consent"] if flagged else []}, t=round(seconds - 0.01, 3))
-    tw.append("recording_finalised", {"file": "recording.webm"}, t=round(seconds, 3))
+    tw.append(TimelineEvent.RECORDING_FINALISED, {"file": "recording.webm"},
+              t=round(seconds, 3))
     tw.close()
     (sdir / "session.json").write_text(json.dumps({
         "id": session_id,

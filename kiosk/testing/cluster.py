@@ -40,11 +40,10 @@ from kiosk.cluster.routing import BalancedNode, balancer_config
 from kiosk.testing import moto as moto_testing
 from kiosk.testing.postgres import TempPostgres
 from kiosk.testing.postgres import ensure_installed as postgres_installed
-from kiosk.testing.procs import free_port
+from kiosk.testing.procs import free_port, kiosk_env
 from kiosk.testing.redis import TempRedis
 from kiosk.testing.redis import ensure_installed as redis_installed
 
-REPO = Path(__file__).resolve().parent.parent.parent
 BUCKET = "kiosk-evidence"
 STATE = "cluster.json"
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
@@ -200,8 +199,8 @@ class LocalCluster:
         self._save()
         self._make_bucket(moto.url())
         done = subprocess.run([sys.executable, "-m", "kiosk.cli", "db", "upgrade"],
-                              env={**os.environ, **self._node_env(self.names[0])},
-                              capture_output=True, text=True, cwd=REPO, timeout=300)
+                              env=kiosk_env({**os.environ, **self._node_env(self.names[0])}),
+                              capture_output=True, text=True, cwd=self.run_dir, timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"kiosk db upgrade failed: {done.stderr[-2000:]}")
 
@@ -243,11 +242,11 @@ class LocalCluster:
         """Start node ``name`` (again, after ``kill_node``): gunicorn in its own session."""
         if not self.state:
             self.state = json.loads((self.run_dir / STATE).read_text())
-        env = {**os.environ, **self._node_env(name)}
+        env = kiosk_env({**os.environ, **self._node_env(name)})
         with open(self.run_dir / f"{name}.log", "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--demo",
                                      "--gunicorn"],
-                                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.run_dir,
                                     start_new_session=True)
         self._keep_pid(name, proc.pid)
         if wait:

@@ -33,6 +33,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk.liveness.adapter import FaceAnalyzer
+
 log = logging.getLogger(__name__)
 
 FACES = ("astronaut", "hopper")
@@ -97,8 +99,6 @@ def face_photo(name: str) -> np.ndarray:
 
 def _fit(rgb: np.ndarray) -> np.ndarray:
     """468 mesh points (x_px, y_px, z_px) of the one face in ``rgb``, via the real adapter."""
-    from kiosk.liveness.adapter import FaceAnalyzer  # mediapipe: only to fit a new face
-
     with FaceAnalyzer(num_faces=1) as fa:
         faces = fa.detect(rgb, 0)
     if not faces:

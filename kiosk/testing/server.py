@@ -1,23 +1,27 @@
-"""A real ``kiosk serve`` process on loopback, for tests and ``kiosk eval``.
+"""Servers on loopback, for tests, ``kiosk eval`` and the benchmarks.
 
-It runs the server exactly as an operator would (``python -m kiosk.cli serve``) with its own
-data folder, port and API key, so kill -9, recovery and whole witnesses can be exercised.
+``ServerProcess`` runs a real ``kiosk serve`` exactly as an operator would (``python -m
+kiosk.cli serve``) with its own data folder, port and API key, so kill -9, recovery and whole
+witnesses can be exercised. ``serve_in_thread`` serves an app built in this process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
+from werkzeug.serving import make_server
 
-from kiosk.testing.procs import free_port
+from kiosk.testing.procs import free_port, kiosk_env
 
-REPO = Path(__file__).resolve().parent.parent.parent
 API_KEY = "test-key-0123456789"
 
 
@@ -35,7 +39,7 @@ class ServerProcess:
         self.flows_dir = flows_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
+        self.env = kiosk_env({
             **os.environ,
             "KIOSK_DATA_DIR": str(data_dir),
             "KIOSK_FLOWS_DIR": str(self.flows_dir),
@@ -51,7 +55,7 @@ class ServerProcess:
             "KIOSK_ICE_ALLOW_LOOPBACK": "true",
             "KIOSK_ICE_PRIVATE_NETWORKS": "0.0.0.0/0,::/0",
             **{k: str(v) for k, v in env.items()},
-        }
+        })
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
@@ -61,7 +65,7 @@ class ServerProcess:
         args = [sys.executable, "-m", "kiosk.cli", "serve",
                 "--gunicorn" if self.production else "--dev"]
         self.proc = subprocess.Popen(args, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, cwd=REPO,
+                                     stderr=subprocess.STDOUT, cwd=self.data_dir,
                                      start_new_session=self.production)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -105,3 +109,17 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve the WSGI ``app`` with Werkzeug on a free ``host`` port, in a thread of this
+    process; yields the base URL (``http://host:port``) and stops the server on exit."""
+    server = make_server(host, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="serve-in-thread", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)

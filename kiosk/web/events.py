@@ -5,6 +5,11 @@ one over its rate is dropped unanswered; a socket that keeps sending too fast is
 and its witness, if any, records ``client_flood`` and ends as ``aborted: client_abuse``.
 What a handler writes to the timeline is bounded too: heartbeats are never written, and
 repeated page reports are counted instead of written (``kiosk.timeline.PAGE_REPORTED``).
+
+Once a socket has a witness, everything its page is told goes through that witness's runner
+(``WitnessRunner``: ``joined``, ``answer``, each refusal as ``error``), which sends it through
+its ``PageChannel`` (``SocketPage``). Before that (a join refused: bad link, no place, or an
+event before joining) there is no runner, and ``_refuse`` answers the socket itself.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from kiosk.media.turn import ice_servers_for
 from kiosk.protocol import (
     ClientErrorCode,
     ClientErrorMessage,
+    ErrorCode,
     JoinMessage,
     OfferMessage,
     PageEvent,
@@ -42,10 +48,20 @@ log = logging.getLogger(__name__)
 CLIENT_ERRORS = frozenset(ClientErrorCode)
 
 
-def _bad(code: str, message: str) -> None:
+def _refuse(code: ErrorCode, message: str, **extra) -> None:
+    """Answer the socket of the event being handled with ``error {code, message, **extra}``:
+    only while it has no witness (with one, its runner refuses: ``_bad``)."""
     from flask_socketio import emit
 
-    emit(ServerEvent.ERROR, {"code": code, "message": message})
+    emit(ServerEvent.ERROR, {"code": code, "message": message, **extra})
+
+
+def _bad(runner: WitnessRunner | None, code: ErrorCode, message: str) -> None:
+    """Refuse one message: through the socket's runner when it has one, else directly."""
+    if runner is not None:
+        runner.refuse(code, message)
+    else:
+        _refuse(code, message)
 
 
 def _sid() -> str:
@@ -118,22 +134,24 @@ def register(socketio, services: KioskServices) -> None:
 
         refusal = gate.admit(_sid(), request.remote_addr or "-")
         if refusal is not None:
-            raise ConnectionRefusedError(refusal, {"code": "server_busy"})
+            raise ConnectionRefusedError(refusal, {"code": ErrorCode.SERVER_BUSY})
 
     def current():
         c = services.by_sid(_sid())
         if c is None:
-            _bad("out_of_order", "join the witness first")
+            _refuse(ErrorCode.OUT_OF_ORDER, "join the witness first")
         return c
 
     @on(PageEvent.JOIN)
     def on_join(data=None):
         sid = _sid()
         if not services.sessions.claim(sid):  # joined, or a join under way on this socket
-            return _bad("out_of_order", "already joined")
+            return _bad(services.by_sid(sid), ErrorCode.OUT_OF_ORDER, "already joined")
+        gate.join_started(sid)  # it came in time: not dropped while it is handled
         try:
             return _join(sid, data)
         finally:
+            gate.join_ended(sid)
             services.sessions.unclaim(sid)
 
     def _join(sid: str, data):
@@ -143,28 +161,25 @@ def register(socketio, services: KioskServices) -> None:
             services.store.by_token(token)  # a bad link is told so, not "busy"
         except LinkError as exc:
             log.info("join refused: %s", exc.code)
-            return _bad(exc.code, str(exc))
+            return _refuse(ErrorCode(exc.code), str(exc))
         busy = services.admit()  # reserves a place; the link is used up only after it
         if busy is not None:
-            from flask_socketio import emit
-
-            emit(ServerEvent.ERROR, {"code": busy.code, "message": busy.message(),
-                                     "retry_after_s": busy.retry_after_s})
-            return None
+            return _refuse(ErrorCode(busy.code), busy.message(),
+                           retry_after_s=busy.retry_after_s)
         try:
             row = services.store.consume(token, node_id=services.node_id)
         except LinkError as exc:
             services.sessions.release()
             log.info("join refused: %s", exc.code)
-            return _bad(exc.code, str(exc))
+            return _refuse(ErrorCode(exc.code), str(exc))
         try:
             flow = session_flow(services, row)
         except FlowError:
             services.sessions.release()
             log.exception("the session's flow %s cannot be loaded", row.flow_id)
             services.store.end(row.id, "failed", "flow_missing")
-            return _bad("server_error",
-                        "the witness script is not available; please contact your broker")
+            return _refuse(ErrorCode.SERVER_ERROR,
+                           "the witness script is not available; please contact your broker")
         try:
             runner = WitnessRunner(services, row, flow, sid, SocketPage(socketio, sid))
         except BaseException:
@@ -180,9 +195,8 @@ def register(socketio, services: KioskServices) -> None:
             if runner.state.terminal:  # its folder could not be written: told `aborted`
                 return None
             runner.heartbeat()
-        from flask_socketio import emit
-
-        emit(ServerEvent.JOINED, runner.joined_message())
+        runner.send_joined()
+        return None
 
     @on(PageEvent.OFFER)
     def on_offer(data=None):
@@ -203,21 +217,19 @@ def register(socketio, services: KioskServices) -> None:
                                 ice_servers=ice_servers_for(settings, services.node_id
                                                             .replace(":", "_")),
                                 keyframe_interval=settings.keyframe_interval_seconds)
-                answer = c.accept_offer(peer, sdp, dict(dropped))
+                c.accept_offer(peer, sdp, dict(dropped))  # the runner sends the answer
             except OutOfOrder as exc:
-                return _bad(exc.code, str(exc))
+                return _bad(c, exc.code, str(exc))
             except SignallingError as exc:
                 c.offer_refused(exc)
                 log.info("offer refused (%s): %s", exc.code, exc)
-                return _bad(exc.code, str(exc))
+                return _bad(c, exc.code, str(exc))
             except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
                 log.exception("answering the offer failed")
                 c.dispatch(sm.Failure("media_error"))
-                return _bad("server_error",
+                return _bad(c, ErrorCode.SERVER_ERROR,
                             f"the connection could not be set up ({type(exc).__name__})")
-            from flask_socketio import emit
-
-            emit(ServerEvent.ANSWER, {"sdp": answer, "type": "answer"})
+            return None
 
     @on(PageEvent.PROMPT_STARTED)
     def on_prompt_started(data=None):
@@ -238,7 +250,7 @@ def register(socketio, services: KioskServices) -> None:
         blocked = event == PageEvent.PROMPT_BLOCKED
         msg = parse_message(PromptBlocked if blocked else PromptReport, data)
         if msg is None:
-            return _bad("bad_message", "seq must be a non-negative integer")
+            return _bad(c, ErrorCode.BAD_MESSAGE, "seq must be a non-negative integer")
         extra = {"reason": msg.reason} if isinstance(msg, PromptBlocked) else None
         c.prompt_report(event, msg.seq, extra)
 
@@ -250,11 +262,11 @@ def register(socketio, services: KioskServices) -> None:
             return
         msg = parse_message(PromptReport, data)
         if msg is None:
-            return _bad("bad_message", "seq must be a non-negative integer")
+            return _bad(c, ErrorCode.BAD_MESSAGE, "seq must be a non-negative integer")
         try:
             c.prompt_replayed(msg.seq)
         except OutOfOrder as exc:
-            return _bad(exc.code, str(exc))
+            return _bad(c, exc.code, str(exc))
 
     @on(PageEvent.HEARTBEAT)
     def on_heartbeat(_data=None):
@@ -285,7 +297,7 @@ def register(socketio, services: KioskServices) -> None:
             return
         msg = parse_message(ClientErrorMessage, data)
         if msg is None:
-            return _bad("bad_message", "unknown client error code")
+            return _bad(c, ErrorCode.BAD_MESSAGE, "unknown client error code")
         c.client_error(msg.code)
 
     @socketio.on("*")
@@ -307,4 +319,4 @@ def register(socketio, services: KioskServices) -> None:
     @socketio.on_error_default
     def on_error(exc):
         log.exception("socket handler failed")
-        _bad("server_error", "something went wrong on our side")
+        _bad(services.by_sid(_sid()), ErrorCode.SERVER_ERROR, "something went wrong on our side")

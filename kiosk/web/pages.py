@@ -17,6 +17,7 @@ from flask import (
     send_file,
 )
 
+from kiosk.cluster.routing import node_prefix
 from kiosk.context import current_services
 from kiosk.errors import FlowError, LinkError
 from kiosk.flows.versions import resolve_flow, session_flow
@@ -137,8 +138,6 @@ def _to_node(node_id: str):
     """With ``node_routing = "path"``: a redirect to this same page under ``node_id``'s
     prefix (``/n/<slug>/...``, kiosk.cluster.routing), or None when the request already
     came through that prefix. The query string goes along; the page is never cached."""
-    from kiosk.cluster.routing import node_prefix  # several nodes only
-
     prefix = node_prefix(node_id)
     if request.script_root == prefix:
         return None

@@ -19,6 +19,7 @@ import random
 from dataclasses import asdict, dataclass
 
 from kiosk.config import Settings
+from kiosk.protocol import BUSY_ERRORS, ErrorCode
 
 # A wait shorter than this is not promised: the page retries no sooner.
 MIN_WAIT_S = 15
@@ -31,17 +32,24 @@ RETRY_JITTER = 0.2
 class Busy:
     """Why a witness was not started now, and when to try again.
 
-    ``code``: ``witness_busy`` (every slot taken) or ``node_draining`` (the node is stopping);
+    ``code``: ``witness_busy`` (every slot taken) or ``node_draining`` (the node is stopping),
+    kept as the ``kiosk.protocol.ErrorCode`` (ValueError for any other code);
     ``retry_after_s``: seconds the page waits before it tries again by itself.
     """
 
-    code: str
+    code: ErrorCode | str
     retry_after_s: int
     live: int
     capacity: int
 
+    def __post_init__(self) -> None:
+        if self.code not in BUSY_ERRORS:
+            raise ValueError(f"a busy code is one of {', '.join(sorted(BUSY_ERRORS))}, "
+                             f"not {self.code!r}")
+        object.__setattr__(self, "code", ErrorCode(self.code))
+
     def message(self) -> str:
-        if self.code == "node_draining":
+        if self.code == ErrorCode.NODE_DRAINING:
             return "the witness service is restarting; please try again shortly"
         return "every witness place is taken right now; please wait, the page will try again"
 

@@ -29,7 +29,7 @@ from kiosk.utc import utc_iso
 log = logging.getLogger(__name__)
 
 # ``record(type, data)``: how finalising reports to the timeline (None: not recorded).
-Record = Callable[[str, dict], Any]
+Record = Callable[[TimelineEvent, dict], Any]
 
 
 def finalise_session_recording(session_dir: Path, record: Record | None = None,
@@ -110,7 +110,7 @@ RunPart = Callable[[str, Callable[[], bool | None]], None]
 class EndTimeline(Protocol):
     """The session's timeline as the end writes it (``kiosk.timeline.TimelineWriter``)."""
 
-    def append(self, type_: str, data: dict | None = None,
+    def append(self, type_: TimelineEvent, data: dict | None = None,
                t: float | None = None) -> dict | None: ...
 
     def close(self) -> None: ...

@@ -40,6 +40,7 @@ import numpy as np
 
 from kiosk.atomic_files import make_private_dir, write_atomic, write_json_atomic
 from kiosk.evidence.package import mask_id_number
+from kiosk.flows.model import CARD_SIDES
 from kiosk.idcard.fields import CardSide
 from kiosk.idcard.mask import MaskError, mask_card
 from kiosk.idcard.ocr import TextReader
@@ -69,7 +70,7 @@ log = logging.getLogger(__name__)
 FORMAT = "witness-kiosk-idcard/1"
 FOLDER = "id_card"
 CARD_JSON = "card.json"
-SIDES = ("front", "back")
+SIDES = CARD_SIDES  # the flow model's card sides, front first
 ENGINE = "rapidocr-onnxruntime 1.4.4 (PP-OCRv4)"
 CHECK_ORDER = ("id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
                "sex_matches_number", "name_matches_applicant", "card_not_expired",

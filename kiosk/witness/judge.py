@@ -1,9 +1,10 @@
 """The live ``StepJudge``: challenges by the face observer, answers by the voice observer.
 
-The judge writes nothing: what the judging leaves on the timeline (``answer_recognised``) and
-tells the page (``recognised``) travels in its ``Judgement``, which the runner writes. The
-judge reads only the observers, the session's language, the flow's one setting and the
-server's recogniser, all given when it is made.
+The judge writes nothing: what the judging leaves on the timeline (``answer_recognised``,
+``id_card_captured``), in ``card.json`` (the card's readings) and tells the page
+(``recognised``) travels in its ``Judgement``, which the runner writes. The judge reads only
+the observers, the session's language, the flow's one setting and the server's recogniser,
+all given when it is made.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.protocol import StepOutcome
+from kiosk.protocol import AnswerDecision, StepKind, StepOutcome
 from kiosk.session import PlannedStep
 from kiosk.speech.answers import has_negation
 from kiosk.speech.observer import VoiceObserver, hear_answer, shown_words
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from kiosk.witness.live_card import LiveCard
 
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
-OUTCOME_DECISION: dict[str, str] = {StepOutcome.PASS: "agree", StepOutcome.STOP: "disagree"}
+OUTCOME_DECISION: dict[StepOutcome, AnswerDecision] = {
+    StepOutcome.PASS: AnswerDecision.AGREE, StepOutcome.STOP: AnswerDecision.DISAGREE}
 
 
 class Observers(Protocol):
@@ -59,18 +61,25 @@ class ObserverJudge:
 
     def judge(self, step: PlannedStep, window: tuple[float, float], seq: int,
               attempt: int) -> Judgement:
-        if step.kind == "challenge":
+        if step.kind == StepKind.CHALLENGE:
             face = self.observers.face
             if face is None:
                 return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
                                                           "reason": "liveness check disabled"})
-            return Judgement(*face.challenge_outcome(seq, window[1]))
-        if step.kind == "id_document":
+            outcome, detail = face.challenge_outcome(seq, window[1])
+            return Judgement(StepOutcome(outcome), detail)
+        if step.kind == StepKind.ID_DOCUMENT:
             card = self.observers.card
             if card is None:
                 return Judgement(StepOutcome.UNVERIFIED, {
                     "engine": "none", "reason": "the card capture was not running"})
-            return Judgement(*card.judge(step, seq, window[1]))
+            readings = card.read(step, seq, window[1])
+            if readings is None:
+                return Judgement(StepOutcome.UNVERIFIED, {
+                    "engine": "none", "reason": "the card capture was not running"})
+            # What was read is kept by the runner (card.json), which then settles the step.
+            return Judgement(StepOutcome.UNVERIFIED, {
+                "engine": "none", "reason": "the card readings were not kept"}, card=readings)
         if step.listens:
             voice = self.observers.voice
             if voice is None:
@@ -91,11 +100,11 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     ``text`` is empty unless ``show_words`` (the flow's ``show_recognised_words``) and the
     words are meaningful."""
     heard = hear_answer(voice, recognizer, locale, step, window)
-    answer, detail = heard.answer, heard.detail
+    answer, detail, outcome = heard.answer, heard.detail, StepOutcome(heard.outcome)
     recorded = None
-    if step.kind == "question":
+    if step.kind == StepKind.QUESTION:
         recorded = {
-            "step": step.id, "decision": OUTCOME_DECISION.get(heard.outcome, "unclear"),
+            "step": step.id, "decision": OUTCOME_DECISION.get(outcome, AnswerDecision.UNCLEAR),
             "intent": answer.intent,
             "text": answer.transcript,
             "t_start": detail["speech_spans"][0][0] if answer.spans else window[0],
@@ -108,6 +117,6 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
     shown = shown_words(answer, heard.expected) if show_words else ""
-    return Judgement(heard.outcome, detail, answer=recorded,
+    return Judgement(outcome, detail, answer=recorded,
                      shown={"step": step.id, "text": shown, "intent": answer.intent,
-                            "outcome": heard.outcome})
+                            "outcome": outcome})

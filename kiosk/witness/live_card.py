@@ -1,17 +1,22 @@
 """The runner's side of an ``id_document`` step: the card shown on camera, read like an upload.
 
 ``LiveCard`` owns the session's ``kiosk.idcard.observer.CardObserver`` (frames in, hints and
-sides out) and turns what it reports into what the rest of the kiosk already knows:
+sides out). Like the face and voice observers it holds no reference to the timeline or the
+page: what the investor should see travels through ``LiveCardReports`` (the observer's hint,
+the side due now), which the runner turns into ``hint {code}`` and
+``card_side {step, side, index, total}`` messages. Otherwise:
 
-- the observer's hints go to the page as ``hint {code}`` and the side due now as
-  ``card_side {step, side, index, total}`` (through the runner's ``emit``);
 - when a side closes, its best frames (the card cut out, best first) go to the card worker
   (``kiosk.idcard.worker``, the OCR thread the ``PUT /id-card`` API uses) as one job that
   reads the first of them that reads as that side (``kiosk.witness.id_card.read_job``:
   the same decoding, OCR, masking and portrait description as an upload);
-- when the step is judged, every side read is kept with ``record_side`` (``source: live``),
-  and every side not read is noted with ``record_capture`` as needing a human, with the
-  reason: the same ``card.json``, evidence and review as cards the broker sends.
+- when the step is judged, ``read`` closes the window and waits for the readings, writing
+  nothing (the step judge calls it; the readings travel in its ``Judgement``);
+- the runner then has them kept with ``keep``: every side read with ``record_side``
+  (``source: live``) and every side not read noted with ``record_capture`` as needing a
+  human, with the reason (the same ``card.json``, evidence and review as cards the broker
+  sends). ``keep`` returns the step's outcome and the ``id_card_captured`` data of each side,
+  which the runner records.
 
 The step's outcome: ``pass`` when every side was read and no check failed, ``flag`` when a
 check failed on what was read, ``unverified`` (a human decides; the witness goes on) when a
@@ -24,7 +29,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +38,7 @@ from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import CardWorker, OcrBusy, shared_worker
 from kiosk.identity.checks import IdentityAuthority
 from kiosk.liveness.id_photo import encode_jpeg
-from kiosk.protocol import HintCode, ServerEvent, StepOutcome, TimelineEvent
+from kiosk.protocol import HintCode, StepOutcome
 from kiosk.session import PlannedStep
 from kiosk.witness.id_card import (
     CAPTURE_NEEDS_HUMAN,
@@ -63,6 +68,47 @@ class CardSettings:
     def of(cls, settings) -> CardSettings:
         return cls(settings.id_mask, settings.max_id_card_bytes, settings.max_id_card_side,
                    settings.id_card_queue, settings.id_card_timeout_seconds)
+
+
+@dataclass(frozen=True)
+class LiveCardReports:
+    """Where a ``LiveCard`` reports what the investor should see (on the card observer's
+    thread, never on the media loop); the runner turns each report into a page message."""
+
+    # The hint for the latest frame (None: the card is fine now).
+    hint: Callable[[HintCode | None], None]
+    # The side to show now: (step id, side, index, total).
+    side_due: Callable[[str, str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SideReading:
+    """One side as the step judge found it: ``read`` the worker's reading (None: none, and
+    ``reason`` says why) and ``rank`` the best frame's rank among the side's frames."""
+
+    capture: SideCapture
+    read: SideRead | None = field(repr=False)
+    rank: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CardReadings:
+    """What the card capture of one step read, not yet kept (``LiveCard.keep`` keeps it):
+    the step id and each side shown, in order."""
+
+    step: str
+    sides: tuple[SideReading, ...]
+
+
+@dataclass(frozen=True)
+class CardKept:
+    """The readings as kept: the step's ``outcome`` and ``detail`` (for ``step_result``) and
+    the ``id_card_captured`` data of each side, in order, for the runner to record."""
+
+    outcome: StepOutcome
+    detail: dict
+    captured: tuple[dict, ...]
 
 
 @dataclass
@@ -95,27 +141,25 @@ def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | 
 class LiveCard:
     """The card capture of one witness session.
 
-    ``emit`` and ``record`` are the runner's (page and timeline); ``applicant()`` the
-    session's applicant as the broker sent it (read when the step is judged); ``worker``
-    the card reader (None: the process-wide one).
+    ``reports`` are the runner's (what the page should show); ``applicant()`` the session's
+    applicant as the broker sent it (read when the step is judged and when its readings are
+    kept); ``worker`` the card reader (None: the process-wide one).
     """
 
     def __init__(self, session_id: str, session_dir: Path, settings: CardSettings,
-                 applicant: Callable[[], dict], emit: Callable[[ServerEvent, dict], None],
-                 record: Callable[[str, dict], object],
+                 applicant: Callable[[], dict], reports: LiveCardReports,
                  authority: IdentityAuthority | None = None, worker: CardWorker | None = None,
                  max_fps: float = 8.0) -> None:
         self.session_id = session_id
         self.dir = Path(session_dir)
         self.settings = settings
         self.applicant = applicant
-        self.emit = emit
-        self.record = record
+        self.reports = reports
         self.authority = authority
         self._worker = worker
         self._sides: dict[str, _Side] = {}
         self.observer = CardObserver(session_id, CardReports(
-            hint=self._hint, side_due=self._side_due, side_done=self._side_done),
+            hint=reports.hint, side_due=reports.side_due, side_done=self._side_done),
             max_fps=max_fps)
 
     @property
@@ -138,13 +182,6 @@ class LiveCard:
 
     # ------------------------------------------------------------------ observer's reports
 
-    def _hint(self, code: HintCode | None) -> None:
-        self.emit(ServerEvent.HINT, {"code": code, "text": None})
-
-    def _side_due(self, step: str, side: str, index: int, total: int) -> None:
-        self.emit(ServerEvent.CARD_SIDE, {"step": step, "side": side, "index": index,
-                                          "total": total})
-
     def _side_done(self, capture: SideCapture) -> None:
         entry = _Side(capture)
         self._sides[capture.side] = entry
@@ -161,44 +198,58 @@ class LiveCard:
 
     # ------------------------------------------------------------------ the judging
 
-    def judge(self, step: PlannedStep, seq: int, t: float) -> tuple[str, dict]:
-        """Close window ``seq`` at media time ``t``, wait for the readings, keep them in
-        ``card.json`` and return the step's ``(outcome, detail)``."""
+    def read(self, step: PlannedStep, seq: int, t: float) -> CardReadings | None:
+        """Close window ``seq`` of ``step`` at media time ``t`` and wait for the readings
+        (at most ``timeout_seconds`` a side); writes nothing. None when the capture was not
+        running for that window."""
         captures = self.observer.finish(seq, t)
         if not captures:
-            return StepOutcome.UNVERIFIED, {"engine": "none",
-                                            "reason": "the card capture was not running"}
-        applicant = self.applicant()
-        id_type = applicant.get("id_type", "prc_resident_id")
-        sides: list[dict] = []
-        card: dict | None = None
+            return None
+        id_type = self.applicant().get("id_type", "prc_resident_id")
+        sides = []
         for capture in captures:
             entry = self._sides.get(capture.side) or _Side(capture)
-            status, reason, read, rank = CAPTURE_NEEDS_HUMAN, capture.reason, None, None
+            read, rank, reason = None, None, capture.reason
             if id_type != "prc_resident_id":
                 reason = f"only the PRC resident ID card is read; this session's id_type is " \
                          f"{id_type}"
             elif capture.best:
                 read, rank, reason = self._wait(entry)
-            detail: dict = {"step": step.id, "frames": capture.summary,
-                      "window": [round(capture.start, 3), round(capture.end, 3)]}
+            sides.append(SideReading(capture, read, rank, reason))
+        return CardReadings(step.id, tuple(sides))
+
+    def keep(self, readings: CardReadings) -> CardKept:
+        """Keep ``readings`` in ``card.json`` (the runner calls it, after the judge): each
+        side read with ``record_side``, each with ``record_capture``. A side that cannot be
+        written (OSError, StorageFull among them) needs a human, with the reason. Returns the
+        step's outcome and each side's ``id_card_captured`` data."""
+        applicant = self.applicant()
+        sides: list[dict] = []
+        captured: list[dict] = []
+        card: dict | None = None
+        for reading in readings.sides:
+            capture = reading.capture
+            status, reason = CAPTURE_NEEDS_HUMAN, reading.reason
+            detail: dict = {"step": readings.step, "frames": capture.summary,
+                            "window": [round(capture.start, 3), round(capture.end, 3)]}
             try:
-                if read is not None:
-                    card = record_side(self.dir, read, applicant, mask=self.settings.id_mask,
-                                       day=date.today(), authority=self.authority,
-                                       source="live")
+                if reading.read is not None:
+                    card = record_side(self.dir, reading.read, applicant,
+                                       mask=self.settings.id_mask, day=date.today(),
+                                       authority=self.authority, source="live")
                     status = CAPTURE_READ
-                    detail["frame_rank"] = rank
+                    detail["frame_rank"] = reading.rank
                 card = record_capture(self.dir, capture.side, status, detail, reason)
             except OSError as exc:  # StorageFull among them: the runner's own writes end it
                 log.error("the card side could not be kept: %s", type(exc).__name__)
                 status, reason = CAPTURE_NEEDS_HUMAN, f"not kept: {type(exc).__name__}"
-            self.record(TimelineEvent.ID_CARD_CAPTURED, {
-                "step": step.id, "side": capture.side, "status": status, "reason": reason,
-                "frames_seen": capture.summary["frames_seen"],
+            captured.append({
+                "step": readings.step, "side": capture.side, "status": status,
+                "reason": reason, "frames_seen": capture.summary["frames_seen"],
                 "frames_usable": capture.summary["frames_usable"]})
             sides.append({"side": capture.side, "status": status, "reason": reason})
-        return _outcome(sides, card)
+        outcome, detail = _outcome(sides, card)
+        return CardKept(outcome, detail, tuple(captured))
 
     def _wait(self, entry: _Side) -> tuple[SideRead | None, int | None, str | None]:
         """The side's reading: (read, frame rank, None) or (None, None, why not)."""
@@ -228,7 +279,7 @@ def _photo(folder: Path) -> Path | None:
                  if (folder / f"id_photo.{e}").is_file()), None)
 
 
-def _outcome(sides: list[dict], card: dict | None) -> tuple[str, dict]:
+def _outcome(sides: list[dict], card: dict | None) -> tuple[StepOutcome, dict]:
     detail: dict = {"engine": "rapidocr+opencv", "sides": sides,
                     "card_overall": card.get("overall") if card else None}
     missing = [s for s in sides if s["status"] != CAPTURE_READ]

@@ -11,27 +11,29 @@ import random
 from kiosk import session as sm
 from kiosk.flows.model import observe_seconds
 from kiosk.guide.normalise import speakable
+from kiosk.protocol import StepKind
 
 
 def plan_witness(
     flow, locale: str, variables: dict, rng: random.Random
 ) -> tuple[sm.PlannedStep, ...]:
-    """Fill in the flow's texts for this investor and make its random draws."""
+    """Fill in the flow's texts for this investor and make its random draws. Each step's
+    ``kind`` is a ``kiosk.protocol.StepKind``."""
     steps = []
     for step in flow.steps:
-        kind = step.kind
+        kind = StepKind(step.kind)
         draw = None
         challenges: tuple[str, ...] = ()
         read_text = None
         required: tuple[str, ...] = ()
         answer, accepted, refuse = None, (), ()
-        if kind == "read_aloud":
+        if kind == StepKind.READ_ALOUD:
             draw = flow.draw_read_aloud(step, locale, rng)
             read_text = flow.reading_text(step, locale, variables, draw)
             required = flow.reading_required(step, locale, variables)
-        elif kind == "question":
+        elif kind == StepKind.QUESTION:
             answer, accepted, refuse = step.answer_spec(locale)
-        elif kind == "challenge":
+        elif kind == StepKind.CHALLENGE:
             challenges = tuple(flow.draw_challenges(step, rng))
             draw = list(challenges)
         text = flow.prompt_text(step, locale, variables, draw=draw)
@@ -52,8 +54,9 @@ def plan_witness(
             refuse=refuse,
             required=required,
             challenges=challenges,
-            sides=tuple(getattr(step, "sides", ()) if kind == "id_document" else ()),
-            side_seconds=getattr(step, "seconds", None) if kind == "id_document" else None,
+            sides=tuple(getattr(step, "sides", ()) if kind == StepKind.ID_DOCUMENT else ()),
+            side_seconds=(getattr(step, "seconds", None) if kind == StepKind.ID_DOCUMENT
+                          else None),
             spoken=spoken,
         ))
     return tuple(steps)
@@ -62,9 +65,9 @@ def plan_witness(
 def _window_seconds(step, challenges) -> float | None:
     """How long the camera or a wait step gets, from the flow's settings (the camera's time
     by the same rule as the flow's time estimate: ``kiosk.flows.model.observe_seconds``)."""
-    if step.kind == "wait":
+    if step.kind == StepKind.WAIT:
         return step.seconds
-    if step.kind == "id_document":
+    if step.kind == StepKind.ID_DOCUMENT:
         return observe_seconds(step.kind, step.timeout, sides=len(step.sides),
                                side_seconds=step.seconds)
     return observe_seconds(step.kind, step.timeout, len(challenges))

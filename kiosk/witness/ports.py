@@ -3,7 +3,11 @@
 The runner only dispatches events to ``kiosk.session`` and carries out the effects it returns;
 every piece of I/O goes through one of these. The server passes the real ones (the chained
 timeline file, the investor's socket, ``threading.Timer``s, the guide's TTS, the aiortc peer,
-the face and voice observers); a test may pass its own.
+the judge of the face and voice observers and the card capture); a test may pass its own.
+
+Only the runner calls ``Timeline.append`` and ``PageChannel.emit`` (and ``kiosk.witness.
+finalise``, for the end the runner writes): what is below it (observers, peer, judge) reports
+through callbacks or return values (``tests/test_one_writer.py``).
 """
 
 from __future__ import annotations
@@ -14,20 +18,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.guide import Prompt
-from kiosk.protocol import ServerEvent
+from kiosk.protocol import ServerEvent, StepOutcome, TimelineEvent
 from kiosk.session import PlannedStep
 
 if TYPE_CHECKING:
     from kiosk.media.peer_session import PeerSession
+    from kiosk.witness.live_card import CardReadings
 
 
 class Timeline(Protocol):
     """The session's hash-chained evidence timeline (``kiosk.timeline.TimelineWriter``)."""
 
-    def append(self, type_: str, data: dict | None = None,
+    def append(self, type_: TimelineEvent, data: dict | None = None,
                t: float | None = None) -> dict | None:
-        """Write one event at media time ``t`` (now if None); None for a counted repeat.
-        ValueError once closed, OSError when it cannot be written."""
+        """Write one event of type ``type_`` at media time ``t`` (now if None); None for a
+        counted repeat. ValueError once closed, OSError when it cannot be written."""
         ...
 
     def close(self) -> None: ...
@@ -84,16 +89,20 @@ class MediaPeer(Protocol):
 
 @dataclass(frozen=True)
 class Judgement:
-    """What a ``StepJudge`` made of a window. The runner writes it: ``outcome`` (a
-    ``kiosk.protocol.StepOutcome``) and ``detail`` go to the state machine (``step_result``);
-    ``answer``, when not None, is recorded as ``answer_recognised`` (a question's answer:
-    decision, intent, transcript, span, score, engine, negation); ``shown``, when not None, is
-    sent to the page as ``recognised`` (``{step, text, intent, outcome}``)."""
+    """What a ``StepJudge`` made of a window. The runner writes it: ``outcome`` and ``detail``
+    go to the state machine (``step_result``); ``answer``, when not None, is recorded as
+    ``answer_recognised`` (a question's answer: decision, intent, transcript, span, score,
+    engine, negation); ``shown``, when not None, is sent to the page as ``recognised``
+    (``{step, text, intent, outcome}``); ``card``, when not None, is what the card capture
+    read (``kiosk.witness.live_card.CardReadings``): the runner keeps it in ``card.json``,
+    records ``id_card_captured`` for each side, and the step's outcome and detail become those
+    of what was kept (``outcome`` stays only if it cannot be kept)."""
 
-    outcome: str
+    outcome: StepOutcome
     detail: dict
     answer: dict | None = None
     shown: dict | None = None
+    card: CardReadings | None = None
 
 
 class StepJudge(Protocol):

@@ -2,8 +2,10 @@
 
 ``WitnessRunner`` dispatches events to ``kiosk.session`` and runs the effects it returns
 through its ports (``kiosk.witness.ports``): the timeline, the investor's page, timers, the
-guide's voice, the media peer and the step judge. The face and voice observers report to it
-through callbacks; only the runner writes the timeline and talks to the page.
+guide's voice, the media peer and the step judge. The face and voice observers and the card
+capture report to it through callbacks, the judge through its ``Judgement``; only the runner
+writes the timeline and talks to the page (``kiosk.web.events`` too sends the page
+``joined``, ``answer`` and its refusals through the runner).
 
 Every event for a session is applied under that session's lock, so socket handlers, timers
 and media callbacks can all dispatch from their own threads.
@@ -35,13 +37,21 @@ from kiosk.liveness.observer import FaceObserver, FaceReports
 from kiosk.logs import session_context
 from kiosk.media.peer_session import PeerSession
 from kiosk.media.turn import ice_servers_for
-from kiosk.protocol import HintCode, PageEvent, ServerEvent, StepOutcome, TimelineEvent
+from kiosk.protocol import (
+    ErrorCode,
+    HintCode,
+    PageEvent,
+    ServerEvent,
+    StepKind,
+    StepOutcome,
+    TimelineEvent,
+)
 from kiosk.speech.observer import VoiceObserver, expected_for
 from kiosk.timeline import MediaClock, TimelineWriter
 from kiosk.witness import finalise
 from kiosk.witness.finalise import SessionEnd, session_meta, write_session_meta
 from kiosk.witness.judge import ObserverJudge
-from kiosk.witness.live_card import CardSettings, LiveCard
+from kiosk.witness.live_card import CardSettings, LiveCard, LiveCardReports
 from kiosk.witness.plan import plan_witness, retry_prompt
 from kiosk.witness.ports import (
     Guide,
@@ -162,6 +172,15 @@ class WitnessRunner:
                       for s in self.plan],
         })
 
+    def send_joined(self) -> None:
+        """Tell the page it joined (``joined``: ``joined_message``)."""
+        self.emit(ServerEvent.JOINED, self.joined_message())
+
+    def refuse(self, code: ErrorCode, message: str) -> None:
+        """Tell the page one of its messages was refused (``error {code, message}``); the
+        witness goes on."""
+        self.emit(ServerEvent.ERROR, {"code": code, "message": message})
+
     def joined_message(self) -> dict:
         """The page's ``joined`` message: ``{session_id, locale, steps: [{id, kind, title}],
         ice_servers}`` (as the browser's RTCIceServer: the configured ones and, with
@@ -207,7 +226,7 @@ class WitnessRunner:
                     self._apply(end, ending=True)
                 return
 
-    def record(self, type_: str, data: dict | None = None) -> dict | None:
+    def record(self, type_: TimelineEvent, data: dict | None = None) -> dict | None:
         """Append to the timeline; None if it was not written (closed, a counted repeat, or a
         failed write: that ends the session, see the module's docstring)."""
         try:
@@ -256,8 +275,7 @@ class WitnessRunner:
             if self.state.terminal:
                 return
             if info is None or seq != self.state.seq:
-                self.emit(ServerEvent.ERROR, {"code": "out_of_order",
-                                              "message": f"prompt {seq} is not current"})
+                self.refuse(ErrorCode.OUT_OF_ORDER, f"prompt {seq} is not current")
                 return
             self.record(PROMPT_REPORTS[event], data)
         if event == PageEvent.PROMPT_STARTED:
@@ -303,7 +321,8 @@ class WitnessRunner:
 
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
-        """Answer the investor's (checked) offer through ``peer``; returns the answer's SDP.
+        """Answer the investor's (checked) offer through ``peer``: the page gets ``answer
+        {sdp, type}``, and the answer's SDP is returned.
 
         ``dropped``: the remote candidates the server removed from the offer, counted by
         reason (recorded as ``candidates_dropped``; never the addresses).
@@ -343,6 +362,7 @@ class WitnessRunner:
                 self.peer = None
             raise
         self.record(TimelineEvent.ANSWER_SENT, {"bytes": len(answer)})
+        self.emit(ServerEvent.ANSWER, {"sdp": answer, "type": "answer"})
         return answer
 
     def _video_sink(self):
@@ -370,9 +390,10 @@ class WitnessRunner:
                                      idle_fps=self.settings.analysis_fps_idle)
         if self.settings.speech and self.voice is None:
             self.voice = VoiceObserver(self.id, self.services.recognizer)
-        if self.card is None and any(s.kind == "id_document" for s in self.plan):
+        if self.card is None and any(s.kind == StepKind.ID_DOCUMENT for s in self.plan):
             self.card = LiveCard(self.id, self.dir, CardSettings.of(self.settings),
-                                 self._applicant, self.emit, self.record,
+                                 self._applicant, LiveCardReports(
+                                     hint=self._on_card_hint, side_due=self._on_card_side),
                                  authority=self.services.authority)
 
     def _applicant(self) -> dict:
@@ -402,6 +423,13 @@ class WitnessRunner:
             return  # the card hides the face: the card's own hints count now
         self.emit(ServerEvent.HINT, {"code": code, "text": text})
 
+    def _on_card_hint(self, code: HintCode | None) -> None:
+        self.emit(ServerEvent.HINT, {"code": code, "text": None})
+
+    def _on_card_side(self, step: str, side: str, index: int, total: int) -> None:
+        self.emit(ServerEvent.CARD_SIDE, {"step": step, "side": side, "index": index,
+                                          "total": total})
+
     def _on_challenge_due(self, step: str, name: str, index: int, total: int) -> None:
         self.emit(ServerEvent.CHALLENGE, {"step": step, "name": name, "index": index,
                                           "total": total})
@@ -415,7 +443,7 @@ class WitnessRunner:
 
     def _run(self, effect: sm.Effect) -> None:
         if isinstance(effect, sm.Record):
-            self.record(effect.type, effect.data)
+            self.record(TimelineEvent(effect.type), effect.data)
         elif isinstance(effect, sm.SendStep):
             self._send_step(effect)
         elif isinstance(effect, sm.StartTimer):
@@ -423,9 +451,9 @@ class WitnessRunner:
         elif isinstance(effect, sm.OpenWindow):
             self._window_started = self.clock.now()
             step = self.plan[self.state.index]
-            if step.kind == "challenge" and self.face is not None:
+            if step.kind == StepKind.CHALLENGE and self.face is not None:
                 self.face.start_challenges(effect.seq, step, self._window_started)
-            if step.kind == "id_document" and self.card is not None:
+            if step.kind == StepKind.ID_DOCUMENT and self.card is not None:
                 self.card.start(effect.seq, step, self._window_started)
             if step.listens and self.voice is not None:
                 seq = effect.seq
@@ -439,7 +467,7 @@ class WitnessRunner:
             window = (self._window_started or 0.0, self.clock.now())
             self.services.executor.submit(self._evaluate, effect, window)
         elif isinstance(effect, sm.Reject):
-            self.emit(ServerEvent.ERROR, {"code": effect.code, "message": effect.message})
+            self.refuse(ErrorCode(effect.code), effect.message)
         elif isinstance(effect, sm.End):
             self._end(effect)
 
@@ -496,10 +524,18 @@ class WitnessRunner:
         self._start_timer("prompt", timeout, sm.PromptTimeout(effect.seq))
 
     def _evaluate(self, effect: sm.Evaluate, window: tuple[float, float]) -> None:
-        """Judge the window (on a worker), write what the judge heard, settle the step."""
+        """Judge the window (on a worker), write what the judge heard or read, settle the
+        step."""
         step = self.plan[effect.index]
         try:
             judged = self.judge.judge(step, window, effect.seq, effect.attempt)
+            if judged.card is not None and self.card is not None:
+                # The card's readings: kept in card.json, each side recorded, and the step
+                # settled by what was kept.
+                kept = self.card.keep(judged.card)
+                for captured in kept.captured:
+                    self.record(TimelineEvent.ID_CARD_CAPTURED, captured)
+                judged = Judgement(kept.outcome, kept.detail)
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
             judged = Judgement(StepOutcome.FLAG, {"error": type(exc).__name__})

@@ -3,6 +3,8 @@
  * tests/test_page_static.py read these lists against the server's.
  */
 
+// The codes of error {code} (kiosk.protocol.ErrorCode), in the protocol's groups (LINK_ERRORS,
+// BUSY_ERRORS, SOFT_ERRORS there; tests/test_protocol.py keeps them equal).
 // Error codes that mean the link itself cannot be used (again).
 export const LINK_ERRORS = ["link_invalid", "link_expired", "link_used"];
 // Server error codes that mean "no place for a witness now" (kiosk.witness.admission): the

@@ -27,6 +27,7 @@ from kiosk.speech.engines.base import Engine, Recognition, files_sha256, read_al
 from kiosk.speech.engines.grammar import PocketSphinxGrammar
 from kiosk.speech.expected import Expected
 from kiosk.speech.lexicon import EN_AFFIRM, EN_DENY, ZH_HOTWORDS
+from kiosk.speech.whisper_proc import shared
 from kiosk.speech.words import normalize_locale, to_pinyin
 
 if TYPE_CHECKING:
@@ -83,8 +84,6 @@ class WhisperEngine(Engine):
             raise RuntimeError(f"Whisper engine unavailable (model dir {self.model_dir})")
         with self._lock:
             if self._model is None:
-                from kiosk.speech.whisper_proc import shared
-
                 assert self.model_dir is not None  # available() checked it
                 self._model = shared(self.model_dir)
             return self._model

@@ -1,55 +1,42 @@
 """Replay benchmark: how fast a sealed 3-minute case opens and starts playing.
 
-``python -m kiosk.review.bench`` seals a sample case of ``seconds`` length, serves the console
-on a loopback port, and measures (a) the server's time for the case page and the first 256 KB
-of the recording, and (b) in headless Debian chromium, from navigation start to the video's
-first ``playing`` event.
+``kiosk replay-bench`` seals a sample case of ``seconds`` length, serves the console on a
+loopback port, and measures (a) the server's time for the case page and the first 256 KB of
+the recording, and (b) in headless Debian chromium (Playwright), from navigation start to the
+video's first ``playing`` event. The command line builds the app and hands it in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from kiosk.review.accounts import add_user
+from kiosk.review.console import register
+from kiosk.review.sample import make_sealed_case
+from kiosk.testing.server import serve_in_thread
 
 log = logging.getLogger(__name__)
 BENCH_PASSWORD = "bench password 1"
 
 
-@contextlib.contextmanager
-def serve_in_thread(app, host: str = "127.0.0.1"):
-    """Serve ``app`` with werkzeug on a free loopback port; yields the base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="review-bench-http",
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-def make_console_app(data_dir: Path, clock=None):
-    """A kiosk app with the review console registered (no background poller)."""
-    from kiosk.config import load_settings
-    from kiosk.review import register
-    from kiosk.web.app import create_app
-
-    app = create_app(load_settings(data_dir=data_dir))
+def with_console(app, clock=None):
+    """``app`` (a kiosk app: ``kiosk.web.app.create_app``) with the review console registered
+    again without its background poller (``clock``: the console's clock, default utcnow)."""
     register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
     return app
 
 
 def browser_login(page, base: str, username: str, password: str) -> None:
+    """Log in to the review console served at ``base`` in the Playwright ``page``; returns
+    when the queue shows (Playwright's TimeoutError if it never does)."""
     page.goto(f"{base}/review/login")
     page.get_by_test_id("username").fill(username)
     page.get_by_test_id("password").fill(password)
@@ -57,18 +44,18 @@ def browser_login(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/review/")
 
 
-def bench_replay_open(seconds: float = 180.0, runs: int = 3, browser: bool = True,
-                      size=(640, 480), bitrate: str = "1M") -> dict:
-    """Open a sealed ``seconds``-long case ``runs`` times; prints and returns the figures.
-    The default recording is 640x480 VP8 at about 1 Mbit/s, like a real witness."""
-    from kiosk.review.accounts import add_user
-    from kiosk.review.sample import make_sealed_case
-
+def bench_replay_open(make_app: Callable[[Path], Any], seconds: float = 180.0, runs: int = 3,
+                      browser: bool = True, size=(640, 480), bitrate: str = "1M") -> dict:
+    """Open a sealed ``seconds``-long case ``runs`` times in the app ``make_app(data_dir)``
+    builds (a kiosk app, ``kiosk.web.app.create_app``: the caller's, since only the command
+    line may import the web layer); prints and returns the figures (times in ms, sizes in
+    bytes). The default recording is 640x480 VP8 at about 1 Mbit/s, like a real witness;
+    ``browser=False``, or no chromium, measures the server only."""
     out: dict = {"case_seconds": seconds, "video": f"{size[0]}x{size[1]} VP8 {bitrate}"}
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="kiosk-rb-", dir="/tmp"))
     try:
-        app = make_console_app(tmp / "data")
+        app = with_console(make_app(tmp / "data"))
         k = app.extensions["kiosk"]
         add_user(k.store, "bench", BENCH_PASSWORD, "auditor")
         t0 = time.perf_counter()
@@ -111,6 +98,7 @@ def bench_replay_open(seconds: float = 180.0, runs: int = 3, browser: bool = Tru
 
 
 def _browser_runs(app, pid: str, runs: int, tmp: Path) -> list[int]:
+    # Playwright is a test extra (pyproject.toml): only the browser runs need it.
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -139,7 +127,3 @@ def _browser_runs(app, pid: str, runs: int, tmp: Path) -> list[int]:
         else:
             os.environ["TMPDIR"] = old
     return times
-
-
-if __name__ == "__main__":
-    bench_replay_open()
