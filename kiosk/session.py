@@ -163,7 +163,7 @@ class Effect:
 class Record(Effect):
     """Append an event to the timeline."""
 
-    type: str
+    type: TimelineEvent
     data: dict = field(default_factory=dict)
 
 
@@ -363,7 +363,7 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
     if isinstance(event, PromptStarted):
         if phase != "prompting":
             return state, [Reject("out_of_order", "no prompt is playing")]
-        return state, []  # the controller records playback reports with their own data
+        return state, []  # the runner records playback reports with their own data
 
     if isinstance(event, PromptEnded):
         if phase != "prompting":

@@ -166,25 +166,26 @@ class TimelineWriter:
             write_atomic(path, _lines(existing))
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
 
-    def append(self, type_: str, data: dict | None = None,
+    def append(self, type_: TimelineEvent, data: dict | None = None,
                t: float | None = None) -> dict | None:
         """Write one event and return it; None when it is a counted repeat (``PAGE_REPORTED``).
 
-        ValueError once closed. ``type_`` may be a ``kiosk.protocol.TimelineEvent``; it is
-        written (and returned) as the plain string it equals.
+        ValueError once closed. ``type_`` is typed as a ``kiosk.protocol.TimelineEvent`` so
+        that mypy refuses a misspelled one in the package; it is written (and returned) as the
+        plain string it equals.
         """
-        type_ = str(type_)
+        name = str(type_)
         with self._lock:
             digest = None
-            if type_ in PAGE_REPORTED:
+            if name in PAGE_REPORTED:
                 digest = hashlib.sha256(canonical_json(data or {})).hexdigest()
-                if self._counted(type_, digest):
+                if self._counted(name, digest):
                     return None
             event = {
                 "seq": self._seq,
                 "t": self.clock.now() if t is None else t,
                 "wall": utc_iso(),
-                "type": type_,
+                "type": name,
                 "data": relative_paths(data or {}, self._roots),
                 "prev": self._prev,
             }
@@ -195,7 +196,7 @@ class TimelineWriter:
             self._seq += 1
             self._prev = event["hash"]
             if digest is not None:
-                self._note_written(type_, digest)
+                self._note_written(name, digest)
             return event
 
     def _write_line(self, line: bytes) -> None:

@@ -215,14 +215,14 @@ def test_every_abort_reason_of_the_server_has_a_message(strings):
 
 
 def test_client_error_codes_are_ones_the_server_accepts():
-    from kiosk.web.events import CLIENT_ERRORS
+    from kiosk.protocol import ClientErrorCode
 
     js = page_js()
     sent = set(re.findall(r'emit\("client_error", \{ code: "([a-z_]+)" \}\)', js))
     sent |= {"media_error" if c == "device_error" else c
              for c in re.findall(r'"([a-z_]+)"', declaration(js, "DEVICE_ERRORS"))}
     assert sent >= {"permission_denied", "no_camera", "camera_in_use", "media_error"}
-    assert sent <= CLIENT_ERRORS, sent - CLIENT_ERRORS
+    assert sent <= set(ClientErrorCode), sent - set(ClientErrorCode)
 
 
 @needs_node

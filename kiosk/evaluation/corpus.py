@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import ConfigError
+from kiosk.protocol import StepKind
 from kiosk.testing.voices import say_to_file, voices
 from kiosk.witness.plan import plan_witness
 
@@ -301,9 +302,9 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
 
         answers = {}
         for step in plan:
-            if step.kind == "read_aloud" and step.read_text:
+            if step.kind == StepKind.READ_ALOUD and step.read_text:
                 answers[step.id] = say(step.read_text)
-            elif step.kind == "question":
+            elif step.kind == StepKind.QUESTION:
                 answers[step.id] = say(step.answer or _default_answer(step, locale))
         case = Case(f"{locale}-{species}-{i}", locale, species, split, builder.looped(face, 180),
                     builder.id_photo(face), name, idn, answers,
@@ -316,7 +317,7 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
             case.answers = {}
         elif species == "wrong_reading":
             for step in plan:
-                if step.kind == "read_aloud" and step.read_text:
+                if step.kind == StepKind.READ_ALOUD and step.read_text:
                     wrong = step.read_text.replace(name, WRONG_NAME[locale]).replace(
                         idn[-4:], "1357" if idn[-4:] != "1357" else "2468")
                     case.answers[step.id] = say(wrong)
@@ -343,7 +344,7 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
 
 def _consent_step(plan) -> str | None:
     """The last question expecting a yes: the consent an attacker refuses or dodges."""
-    ids = [s.id for s in plan if s.kind == "question" and (s.expect or "affirm") == "affirm"]
+    ids = [s.id for s in plan if s.kind == StepKind.QUESTION and (s.expect or "affirm") == "affirm"]
     return ids[-1] if ids else None
 
 

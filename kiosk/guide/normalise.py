@@ -541,7 +541,6 @@ _ZH_QUANTITY_BEFORE = re.compile(rf"(?P<n>\d*)[\d〇零一二两三四五六七�
 _ZH_QUANTITY_AFTER = re.compile(rf"\d+(?:[.,]\d+)*\s*(?P<u>{_ZH_UNIT}|[%‰‱])?")
 _ZH_TIME_UNITS = frozenset("交易日 工作日 小时 分钟 月 年 日 号 天 周 点 时 期 秒 分".split())
 _ZH_MONEY_UNITS = frozenset("万元 亿元 元 块 万 亿 千 百".split())
-_OPENING = "([{（【《〈「『“‘\"'"
 
 
 def _unit_kind(unit: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from kiosk.evidence.keys import EvidenceKeys
 from kiosk.evidence.ledger import Ledger
 from kiosk.evidence.package import seal_package
+from kiosk.protocol import TimelineEvent
 from kiosk.timeline import MediaClock, TimelineWriter
 
 
@@ -44,7 +45,7 @@ def bench_seal(size_mb: int = 30, events: int = 300, prompts: int = 12) -> dict[
                 pre[f"prompts/{digest}.wav"] = digest
             tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
             for i in range(events):
-                tw.append("bench_event", {"step": f"s{i // 20}", "i": i}, t=i * 0.6)
+                tw.append(TimelineEvent.LIVENESS_SAMPLE, {"step": f"s{i // 20}", "i": i}, t=i * 0.6)
             tw.close()
             (sdir / "flow.yaml").write_text("id: bench\nversion: 1\n", encoding="utf-8")
             (sdir / "session.json").write_text(json.dumps({

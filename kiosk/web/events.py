@@ -27,7 +27,6 @@ from kiosk.media.candidates import CandidatePolicy, filter_candidates
 from kiosk.media.peer import LoopPeer, validate_offer
 from kiosk.media.turn import ice_servers_for
 from kiosk.protocol import (
-    ClientErrorCode,
     ClientErrorMessage,
     ErrorCode,
     JoinMessage,
@@ -44,8 +43,6 @@ from kiosk.web.connections import ConnectionGate, EventLimiter
 from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
-
-CLIENT_ERRORS = frozenset(ClientErrorCode)
 
 
 def _refuse(code: ErrorCode, message: str, **extra) -> None:

@@ -21,7 +21,7 @@ from kiosk.cluster.routing import node_prefix
 from kiosk.context import current_services
 from kiosk.errors import FlowError, LinkError
 from kiosk.flows.versions import resolve_flow, session_flow
-from kiosk.protocol import DEFAULT_LOCALE, LOCALES
+from kiosk.protocol import DEFAULT_LOCALE, LOCALES, ErrorCode
 from kiosk.witness.intake import Applicant, CreateSession, open_witness
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def investor(token: str):
     try:
         row = services().store.by_token(token)
     except LinkError as exc:
-        return _message(exc.code, 404 if exc.code == "link_invalid" else 410)
+        return _message(exc.code, 404 if exc.code == ErrorCode.LINK_INVALID else 410)
     try:
         # The exact version the session was created with: a flow published on the broker page
         # may have no file in flows_dir, and the file may have changed since.

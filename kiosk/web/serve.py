@@ -11,6 +11,7 @@ import click
 
 from kiosk.config import load_settings
 from kiosk.errors import ConfigError
+from kiosk.liveness.adapter import check_model
 from kiosk.logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,4 @@ def _preflight(settings) -> None:
     if shutil.which("espeak-ng") is None:
         raise ConfigError(
             "espeak-ng is not installed: run 'apt-get install espeak-ng libespeak-ng1'")
-    try:
-        from kiosk.liveness.adapter import check_model  # mediapipe: optional in some builds
-    except ImportError:
-        return
     check_model(settings.face_model)
