@@ -41,6 +41,7 @@ TIMELINE_WRITERS = {
     "kiosk/witness/finalise.py": "the end of a session, written by the runner or recovery",
     "kiosk/timeline.py": "the writer's own repeats_counted",
     "kiosk/review/sample.py": "builds a sample package for tests and demos, no live witness",
+    "kiosk/testing/seal_bench.py": "builds a package to time sealing (kiosk evidence bench)",
     # Not a timeline at all: the simulated investor notes the server events it received.
     "kiosk/media/simulate.py": "its own log of what the page received",
 }

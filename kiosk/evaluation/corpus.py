@@ -99,11 +99,12 @@ HOLDOUT_ROUNDS = {
          "en": ("Isabel Ortiz", "Noah Bennett", "Mia Schultz", "Owen Patel", "Leah Novak")},
         (0.87, 0.92, 1.01, 1.12, 1.17), 4000, 15485863, id_salt=911),
     # Added before any of it was heard (2026-11-30, sixth session), after holdout4's failures
-    # were studied: quote this one until its own failures are studied.
+    # were studied; seen now (its first look is in docs/evaluation.md). It was first run with a
+    # rate of 1.0, which repeats the validation split's fixed answers; 1.04 since.
     "holdout5": HoldoutRound(
         {"zh-CN": ("龚雪", "施展", "霍思燕", "欧阳明", "严浩", "彭宇", "俞静"),
          "en": ("Ava Thompson", "Liam Walsh", "Priya Shah", "Marcus Reed", "Elena Petrova")},
-        (0.86, 0.94, 1.0, 1.09, 1.16), 5000, 32452843, id_salt=1153),
+        (0.86, 0.94, 1.04, 1.09, 1.16), 5000, 32452843, id_salt=1153),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
