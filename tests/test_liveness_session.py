@@ -351,6 +351,21 @@ def test_a_picture_jittering_as_the_stream_starts_is_not_asked_about():
     assert "multiple_faces" not in types(check_session(sigs))
 
 
+def test_a_picture_seen_in_bursts_on_a_starved_server_is_not_asked_about():
+    """A loaded server analyses frames in bursts: no two frames of the picture 0.5-1 s apart,
+    so its motion cannot be measured (untracked). Too few frames is not a reason to ask the
+    investor; the whole-session check still counts the sighting as a person for review."""
+    from kiosk.liveness.observer import judge_another_person
+
+    sigs = [s for s in with_second_face(live(8), lambda t: t >= 2.0, moving=False)
+            if s.t % 1.6 < 0.4]
+    assert second_face_motion([s for s in sigs if s.faces == 2])[0] is SecondFace.UNTRACKED
+    assert not any(ask for _t, ask in hints_over(sigs))
+    ask, why = judge_another_person(sigs)
+    assert not ask and why.startswith("too few frames to judge"), why
+    assert "multiple_faces" in types(check_session(sigs))
+
+
 def test_challenge_hint_leaves_out_one_person_only_when_told():
     from kiosk.liveness.challenges import ChallengeTracker
 

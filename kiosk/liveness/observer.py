@@ -32,6 +32,7 @@ from kiosk.liveness.session_checks import (
     assess,
     check_session,
     second_face_motion,
+    track_faces,
 )
 from kiosk.liveness.signals import FrameSignals
 from kiosk.logs import session_context
@@ -88,6 +89,10 @@ UNJUDGED_HINT_S = 2.0
 # right under ``still_face_speed`` (0.01; a loaded CI run crossed it once), and 0.0061-0.0066
 # by 1.5 s. The whole-session check judges the whole sighting and is not affected.
 MOVING_HINT_S = 1.5
+# ... and it must already have been judged moving this long before (s): the judgement holds
+# over two points of the sighting, not one (a loaded suite run once asked about a picture
+# twice with MOVING_HINT_S alone; the whole-session check judged it still).
+MOVING_PERSIST_S = 0.5
 
 
 def challenge_window_seconds(step) -> float:
@@ -117,18 +122,29 @@ def baseline_before(history, t: float):
 
 def another_person_in_view(history: Sequence[FrameSignals],
                            params: SessionCheckParams | None = None) -> bool:
-    """Whether to ask the investor for one person now (``history[-1]`` is the newest frame).
+    """Whether to ask the investor for one person now (``history[-1]`` is the newest frame);
+    ``judge_another_person`` gives the reason too."""
+    return judge_another_person(history, params)[0]
+
+
+def judge_another_person(history: Sequence[FrameSignals],
+                         params: SessionCheckParams | None = None) -> tuple[bool, str]:
+    """(ask, why): whether to ask the investor for one person now, and a short reason for the
+    log (no face data in it).
 
     Yes when the newest frame has more than one face, the current sighting (the trailing
-    frames with ``faces >= 2``) has lasted at least ``MOVING_HINT_S`` and an extra face moved
-    (``second_face_motion``), or it still cannot be judged after ``UNJUDGED_HINT_S`` (too few
-    frames analysed, or no landmarks). A face that has not moved since it was first seen is a
-    picture on the wall: the investor is not asked to remove it. Only the last ~6 s of frames
-    are kept, so "since first seen" means within them.
+    frames with ``faces >= 2``) has lasted at least ``MOVING_HINT_S``, and an extra face was
+    judged moving (``second_face_motion``) both now and ``MOVING_PERSIST_S`` earlier. Also yes
+    when after ``UNJUDGED_HINT_S`` it still cannot be judged because it cannot be followed
+    (a face without landmarks, or an extra face lost and found again: more extra tracks than
+    extra faces). Never for a face that merely had too few frames analysed to tell (a loaded
+    server): the whole-session check judges the whole sighting. A face that has not moved
+    since it was first seen is a picture on the wall: the investor is not asked to remove
+    it. Only the last ~6 s of frames are kept, so "since first seen" means within them.
     """
     p = params or SessionCheckParams()
     if not history or history[-1].faces < 2:
-        return False
+        return False, "one face"
     run: list[FrameSignals] = []
     for s in reversed(history):
         if s.faces < 2:
@@ -137,10 +153,27 @@ def another_person_in_view(history: Sequence[FrameSignals],
     run.reverse()
     seen_s = run[-1].t - run[0].t
     if seen_s < p.glimpse_s:
-        return False
-    motion, _speed = second_face_motion(run, p)
-    return (motion is SecondFace.MOVING and seen_s >= MOVING_HINT_S) or (
-        motion is SecondFace.UNTRACKED and seen_s >= UNJUDGED_HINT_S)
+        return False, "a glimpse"
+    motion, speed = second_face_motion(run, p)
+    if motion is SecondFace.MOVING:
+        if seen_s < MOVING_HINT_S:
+            return False, "judged moving, too soon to ask"
+        earlier = [s for s in run if s.t <= run[-1].t - MOVING_PERSIST_S]
+        before, _ = second_face_motion(earlier, p)
+        if before is not SecondFace.MOVING:
+            return False, "judged moving only now"
+        return True, (f"moving at {speed:.4f} extents/s, seen {seen_s:.1f} s, "
+                      f"{len(run)} frames")
+    if motion is SecondFace.UNTRACKED and seen_s >= UNJUDGED_HINT_S:
+        ids, tracks = track_faces(run)
+        if any(i is None for i in ids):
+            return True, f"a face without landmarks, seen {seen_s:.1f} s"
+        extra_faces = max(s.faces for s in run) - 1
+        if len(tracks) - 1 > extra_faces:
+            return True, (f"lost and found again ({len(tracks) - 1} tracks for "
+                          f"{extra_faces} extra faces), seen {seen_s:.1f} s")
+        return False, f"too few frames to judge ({len(run)} in {seen_s:.1f} s)"
+    return False, str(motion)
 
 
 class _Challenges:
@@ -190,6 +223,7 @@ class FaceObserver:
         self.dropped = 0
         self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
         self._last_hint = (None, 0.0)
+        self._asked_person = False  # the last frame asked for one person (logged once a run)
         self._last_sample = float("-inf")
         self._history: collections.deque = collections.deque(maxlen=90)  # ~6 s at 15 fps
         self.check_params = SessionCheckParams()
@@ -323,8 +357,12 @@ class FaceObserver:
     def _another_person(self, sig) -> bool:
         with self._lock:
             history = list(self._history)
-        return another_person_in_view(history if history and history[-1] is sig
-                                      else history + [sig], self.check_params)
+        ask, why = judge_another_person(history if history and history[-1] is sig
+                                        else history + [sig], self.check_params)
+        if ask and not self._asked_person:
+            log.info("the investor is asked for one person: %s", why)
+        self._asked_person = ask
+        return ask
 
     def _framing(self, sig, width: int, another_person: bool = True) -> HintCode | None:
         if sig.faces == 0:
