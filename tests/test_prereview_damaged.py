@@ -155,3 +155,44 @@ def test_a_still_second_face_is_shown_to_the_reviewer_but_does_not_flag(tmp_path
     pre = build_prereview(_seal(tmp_path / "b", *keys_ledger,
                                 liveness=liveness("multiple_faces")))
     assert pre["verdict"] == "needs_attention" and "second face 00:00–00:02" in _flags(pre)
+
+
+def test_a_face_analysis_that_could_not_finish_is_a_flag(tmp_path, keys_ledger):
+    """Issue #13 retest: the face analysis sampled the face but could not write its results
+    (a full disk at the end). Before, nothing on the timeline announced the file, so the case
+    carried no flag and could be cleared without any liveness result."""
+    from kiosk.evidence import seal_package
+
+    sid = "e" * 32
+    sdir = tmp_path / "sessions" / sid
+    make_session_dir(sdir, sid, seconds=3.0, flagged=False, signals=True)
+    res = seal_package(sdir, tmp_path / "evidence", *keys_ledger)
+    pre = build_prereview(res.bag_dir)
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith("liveness results missing") for f in _flags(pre)), _flags(pre)
+
+
+def test_an_unavailable_face_analysis_is_a_flag(tmp_path, keys_ledger):
+    data = b'{"available": false, "error": "face analyser unavailable: RuntimeError"}'
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=data))
+    assert pre["verdict"] == "needs_attention"
+    assert any("analysis was unavailable" in f for f in _flags(pre)), _flags(pre)
+
+
+def test_a_liveness_unavailable_event_is_a_flag(tmp_path, keys_ledger):
+    def damage_free(sdir):
+        tw = TimelineWriter(sdir / "timeline.jsonl", MediaClock())
+        tw.append("liveness_unavailable", {"error": "the results were not written: the data "
+                                                    "disk is full"}, t=2.95)
+        tw.close()
+
+    sid = "f" * 32
+    sdir = tmp_path / "sessions" / sid
+    make_session_dir(sdir, sid, seconds=3.0, flagged=False)
+    damage_free(sdir)
+    from kiosk.evidence import seal_package
+
+    pre = build_prereview(seal_package(sdir, tmp_path / "evidence", *keys_ledger).bag_dir)
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith("active liveness check unavailable") for f in _flags(pre)), \
+        _flags(pre)

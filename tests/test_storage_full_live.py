@@ -220,3 +220,30 @@ def test_recovery_keeps_an_end_the_session_recorded(tmp_path, where):
         assert [e["data"]["reason"] for e in events if e["type"] == "aborted"] == ["storage_full"]
     finally:
         again.extensions["kiosk"].shutdown()
+
+
+def test_a_full_disk_with_the_face_analysis_on_still_writes_the_end(tmp_path, monkeypatch,
+                                                                    fast_retry):
+    """Issue #13 retest: with liveness on (the default), the face analysis could not write
+    checks/liveness.json on the full disk, its error skipped the rest of the end, and the
+    session stayed `active` after space came back (a restart then called it server_restart)."""
+    app = create_app(load_settings(
+        data_dir=tmp_path / "data", flows_dir=make_flows_dir(tmp_path / "flows"),
+        api_keys=[API_KEY], liveness=True, speech=False, socket_join_seconds=30))
+    try:
+        disk = Disk(monkeypatch)
+        sock, session_id = join(app)
+        assert received(sock, "joined")
+        c = app.extensions["kiosk"].live()[0]
+        assert c.face is not None
+        disk.full = True
+        sock.emit("client_error", {"code": "media_error"})
+        assert received(sock, "aborted") == [{"reason": "storage_full", "state": "aborted"}]
+        assert c.finalised.wait(30)
+        disk.full = False
+        assert c.end_written.wait(30)
+        row = app.extensions["kiosk"].store.get(session_id)
+        assert (row.state, row.end_reason) == ("aborted", "storage_full")
+        assert row.sealed_at is not None
+    finally:
+        app.extensions["kiosk"].shutdown()

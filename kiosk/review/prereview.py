@@ -247,6 +247,13 @@ def _guide_degraded(data, t, ctx):
     ctx.find(t, f"guide speech failed at {mmss(t)} (text only)", "flag", "guide_degraded")
 
 
+@rule(TimelineEvent.LIVENESS_UNAVAILABLE)
+def _liveness_unavailable(data, t, ctx):
+    ctx.find(t, f"active liveness check unavailable at {mmss(t)} "
+                f"({str(data.get('error') or 'no reason given')[:200]}): review the face by "
+                "hand", "flag", "liveness_unavailable", step=None)
+
+
 @rule(TimelineEvent.ABORTED)
 def _aborted(data, t, ctx):
     ctx.find(t, f"session aborted at {mmss(t)}: {data.get('reason', 'no reason given')}",
@@ -261,8 +268,10 @@ def _client_error(data, t, ctx):
 
 # -- building the report ---------------------------------------------------------------------
 
-# A check file the timeline announced (by this event) must be in the bag.
-CHECK_ANNOUNCED_BY = {"liveness": TimelineEvent.LIVENESS_REPORT}
+# A check file the timeline announced (by any of these events) must be in the bag: the face
+# analysis ran if it sampled the face, even when it could not write its results at the end
+# (a full disk).
+CHECK_ANNOUNCED_BY = {"liveness": (TimelineEvent.LIVENESS_REPORT, TimelineEvent.LIVENESS_SAMPLE)}
 
 
 def _damaged(ctx: Context, what: str, rel: str, why: str) -> None:
@@ -335,6 +344,10 @@ def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 _damaged(ctx, f"{name.removesuffix('.json')} results", f"checks/{name}",
                          f"event {i} malformed ({type(exc).__name__})")
+    if data.get("available") is False:
+        ctx.find(0.0, f"{name}: the analysis was unavailable "
+                      f"({str(data.get('error') or 'no reason given')[:200]}): review the face "
+                      "by hand", "flag", "liveness_unavailable", step=None)
     summary = data.get("summary")
     summary = summary if isinstance(summary, dict) else {}
     if summary.get("still_image_suspected"):
@@ -424,8 +437,9 @@ def build_prereview(bag_dir: Path) -> dict:
     for path in sorted(checks.glob("*.json")):
         _apply_check_file(path.name, _read_json(path, ctx, f"{path.stem} results"), ctx)
     announced = {str(ev.get("type")) for ev in events}
-    for name, event_type in CHECK_ANNOUNCED_BY.items():
-        if event_type in announced and not (checks / f"{name}.json").exists():
+    for name, event_types in CHECK_ANNOUNCED_BY.items():
+        event_type = next((e for e in event_types if e in announced), None)
+        if event_type is not None and not (checks / f"{name}.json").exists():
             text = (f"{name} results missing (checks/{name}.json: the timeline has "
                     f"{event_type} but the file is not in the package)")
             ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))

@@ -569,18 +569,38 @@ class WitnessRunner:
         with session_context(self.id):
             try:
                 self._close_peer()
-                if self.face is not None:
-                    self.face.finish()
-                if self.voice is not None:
-                    self.voice.stop()
-                if self.card is not None:
-                    self.card.stop()
+                self._stop_observers()
                 self._write_end(state, reason)
             except Exception:
                 log.exception("finalising the session failed")
             finally:
                 self.services.forget(self)
                 self.finalised.set()
+
+    def _stop_observers(self) -> None:
+        """Stop the face, voice and card observers, each on its own: one that fails (the face
+        analysis cannot write ``checks/liveness.json`` on a full disk) never keeps the end
+        from being written. A face analysis that could not finish is recorded as
+        ``liveness_unavailable``, which the pre-review flags."""
+        for name, observer, stop in (("face", self.face, "finish"), ("voice", self.voice, "stop"),
+                                     ("card", self.card, "stop")):
+            if observer is None:
+                continue
+            try:
+                getattr(observer, stop)()
+            except Exception as exc:
+                why = ("the data disk is full" if is_disk_full(exc)
+                       else type(exc).__name__)
+                if is_disk_full(exc):
+                    log.warning("the %s observer could not finish: %s", name, why)
+                else:
+                    log.exception("the %s observer could not finish", name)
+                if name == "face":
+                    try:
+                        self.record(TimelineEvent.LIVENESS_UNAVAILABLE,
+                                    {"error": f"the results were not written: {why}"})
+                    except Exception:  # the end retries its own writes; this one is lost
+                        log.warning("liveness_unavailable could not be recorded")
 
     def _write_end(self, state: str, reason: str) -> None:
         """Write each part of the end not yet on disk (``kiosk.witness.finalise.SessionEnd``:
