@@ -559,3 +559,12 @@ def test_a_challenge_without_its_own_window_gets_the_model_default_timeout():
         SimpleNamespace(seconds=None, challenges=["blink"] * many)) == DEFAULT_STEP_TIMEOUT_S
     assert challenge_window_seconds(
         SimpleNamespace(seconds=None, challenges=["blink"])) == PER_CHALLENGE_SECONDS + 1
+
+
+def test_a_version_past_the_database_integer_is_refused_at_check():
+    """#13 retest: version 2**63 passed `flows check`, then publishing failed with a 500."""
+    text = MINIMAL.replace("version: 1", "version: 9223372036854775808")
+    problems = check_flow("mini.yaml", text)
+    assert [p.message for p in problems] == [
+        "version must be at most 2147483647, not 9223372036854775808"], problems
+    assert not check_flow("mini.yaml", MINIMAL.replace("version: 1", "version: 2147483647"))

@@ -196,3 +196,20 @@ def test_a_liveness_unavailable_event_is_a_flag(tmp_path, keys_ledger):
     assert pre["verdict"] == "needs_attention"
     assert any(f.startswith("active liveness check unavailable") for f in _flags(pre)), \
         _flags(pre)
+
+
+def test_a_timeline_event_without_a_valid_time_is_a_flag_not_an_error(tmp_path, keys_ledger):
+    """#13 retest: a line whose `t` was not a number made build_prereview raise, so the poller
+    would log a traceback every poll and never queue the case."""
+    def damage(bag):
+        path = bag / "data" / "timeline.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        ev = json.loads(lines[1])
+        ev["t"] = "soon"
+        lines[1] = json.dumps(ev, ensure_ascii=False)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=b'{"events": [], "summary": {}}',
+                                damage=damage))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith("timeline unreadable") for f in _flags(pre)), _flags(pre)

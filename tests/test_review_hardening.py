@@ -349,3 +349,21 @@ def test_audit_entries_made_by_the_poller_have_no_client(app, clock):
     svc.poll()  # outside any request, like the poller thread
     entry = next(e for e in svc.audit_log(pid) if e["action"] == "lock_released")
     assert entry["ip"] == "" and entry["user"] == ""
+
+
+def test_malformed_decision_and_assignment_bodies_are_422_not_500(app, case_id):
+    """#13 retest: reasons [{}] (TypeError), note {} (AttributeError) and a user_id past the
+    database's integer (OverflowError) were 500s with tracebacks; true was taken as user 1."""
+    alice, sue = login(app, "alice"), login(app, "sue")
+    url = f"/review/api/cases/{case_id}/decision"
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200  # opened and locked
+    for body in ({"decision": "reject", "reasons": [{}]}, {"decision": "approve", "note": {}},
+                 {"decision": "reject", "reasons": "face_match"}):
+        r = post(alice, url, body)
+        assert r.status_code == 422, (body, r.status_code, r.get_json())
+    assert "decide" not in actions(app, case_id)
+    assign = f"/review/api/cases/{case_id}/assign"
+    for user_id in (2**63, -2**63 - 1, True, 0, -1, 1.5, "1"):
+        r = post(sue, assign, {"user_id": user_id})
+        assert r.status_code == 422, (user_id, r.status_code, r.get_json())
+    assert post(alice, url, {"decision": "approve"}).status_code == 201

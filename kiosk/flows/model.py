@@ -422,7 +422,8 @@ class Flow(BaseModel):
     )
 
     id: StepId = Field(description="Flow id; must equal the file name without .yaml.")
-    version: int = Field(ge=1, description="The broker's version label of this script.")
+    version: int = Field(ge=1, le=2**31 - 1,
+                         description="The broker's version label of this script.")
     title: LocaleText = Field(description="Name of the flow, per locale.")
     locales: list[Annotated[str, Field(pattern=LOCALE_PATTERN)]] = Field(
         min_length=1, description="Locales offered; every text must exist in all of them."

@@ -147,9 +147,14 @@ def decision(user, case_id: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return err(415, "bad_request", "send a JSON object (Content-Type: application/json)")
+    reasons, note = body.get("reasons") or [], body.get("note")
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        return err(422, "invalid", "reasons must be a list of reason codes (strings)")
+    if note is not None and not isinstance(note, str):
+        return err(422, "invalid", "note must be text or null")
     try:
         res = decide(review(), user, case_id, str(body.get("decision", "")),
-                     body.get("reasons") or [], body.get("note"), new_link=return_link,
+                     reasons, note, new_link=return_link,
                      opened_at=opened_at(case_id))
     except DecisionError as exc:
         return err(422, "invalid", str(exc))
@@ -184,8 +189,11 @@ def decisions(user, case_id: str):
 def assign(user, case_id: str):
     body = request.get_json(silent=True) or {}
     to = body.get("user_id")
-    if to is not None and not isinstance(to, int):
-        return err(422, "invalid", "user_id must be a number or null")
+    # bool is an int in Python: true must not mean user 1. Ids fit the database's integer.
+    if to is not None and (isinstance(to, bool) or not isinstance(to, int)
+                           or not 1 <= to <= 2**31 - 1):
+        return err(422, "invalid", "user_id must be a user's id (a positive whole number) "
+                                   "or null")
     try:
         c = review().reassign(user, case_id, to)
     except CaseAccessError as exc:

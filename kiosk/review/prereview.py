@@ -425,8 +425,12 @@ def build_prereview(bag_dir: Path) -> dict:
     flow = _flow(bag, ctx)
     events = read_timeline(bag / "data" / "timeline.jsonl")
     duration = 0.0
-    for ev in events:
-        t = float(ev.get("t") or 0.0)
+    for i, ev in enumerate(events):
+        try:
+            t = float(ev.get("t") or 0.0)
+        except (TypeError, ValueError):  # never a case that no one sees
+            _damaged(ctx, "timeline", "timeline.jsonl", f"event {i} has no valid time")
+            continue
         duration = max(duration, t)
         raw = ev.get("data")
         data = raw if isinstance(raw, dict) else {}
