@@ -249,6 +249,26 @@ class SessionStore:
                             "the masked row replaces the old one at the next checkpoint",
                             extra={"session": session_id})
 
+    def forget_expired_id_numbers(self, mask: str, now: dt.datetime | None = None) -> int:
+        """Mask the ID number of every session whose link expired unused (``forget_id_number``
+        for each): no witness will ever need it, and nothing is sealed for it. Returns how
+        many were masked. Run by each node's periodic poll (``kiosk.review.console``)."""
+        if mask == "none":
+            return 0
+        now = now or utcnow()
+        with self.db() as db:
+            rows = list(db.scalars(select(WitnessRow).where(
+                WitnessRow.state == "created", WitnessRow.joined_at.is_(None),
+                WitnessRow.expires_at <= now)))
+        done = 0
+        for row in rows:
+            if masked_applicant(row.applicant, mask) != row.applicant:
+                self.forget_id_number(row.id, mask)
+                done += 1
+        if done:
+            log.info("ID numbers of %d sessions whose links expired unused were masked", done)
+        return done
+
     def get(self, session_id: str) -> WitnessRow | None:
         with self.db() as db:
             return db.get(WitnessRow, session_id)

@@ -689,3 +689,28 @@ def test_the_console_reads_its_service_through_one_checked_accessor(app):
     bare.extensions[EXTENSION] = {"not": "a service"}
     with bare.app_context(), pytest.raises(RuntimeError, match="no review console"):
         current_review()
+
+
+def test_the_nodes_poll_masks_the_id_numbers_of_links_that_expired_unused(tmp_path, db_url):
+    import time
+
+    settings = load_settings(data_dir=tmp_path / "data", database_url=db_url,
+                             api_keys=["k" * 32])
+    app = create_app(settings)
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0.05})
+    try:
+        client = app.test_client()
+        r = client.post("/api/sessions", headers={"X-API-Key": "k" * 32}, json={
+            "applicant": {"name": "张三", "id_number": "110102199003078888"}})
+        assert r.status_code == 201, r.get_json()
+        sid = r.get_json()["session_id"]
+        store = app.extensions["kiosk"].store
+        store.set(sid, expires_at=dt.datetime(2020, 1, 1))
+        for _ in range(200):
+            if store.get(sid).applicant["id_number"] != "110102199003078888":
+                break
+            time.sleep(0.05)
+        assert store.get(sid).applicant["id_number"] == "**************8888"
+    finally:
+        app.extensions["review"].poller_stop.set()
+        app.extensions["kiosk"].shutdown()

@@ -188,3 +188,32 @@ def tw_append(folder: Path, reason: str) -> str:
         return tw.append("recording_missing", {"reason": reason})["data"]["reason"]
     finally:
         tw.close()
+
+
+def test_a_link_that_expired_unused_keeps_no_full_id_number(tmp_path):
+    """#13 retest: sessions never joined kept the full ID number in the database for ever
+    (only sealing masked it). Once the link has expired unused, no witness will need it."""
+    import datetime as dt
+    import types
+
+    from kiosk.config import load_settings
+    from kiosk.migrations import open_store
+    from kiosk.store import utcnow
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    store = open_store(settings.db_url, settings.sessions_dir)
+    flow = types.SimpleNamespace(id="securities_account_opening", version=1,
+                                 content_hash="0" * 64)
+    number = "110102199003078888"
+    rows = [store.create(flow=flow, locale="zh-CN", ttl_seconds=600,
+                         applicant={"name": "张三", "id_number": number})[0] for _ in range(3)]
+    expired, joined, fresh = (r.id for r in rows)
+    past = utcnow() - dt.timedelta(minutes=1)
+    store.set(expired, expires_at=past)
+    store.set(joined, expires_at=past, state="active", joined_at=utcnow())
+    assert store.forget_expired_id_numbers("keep_last4") == 1
+    assert store.get(expired).applicant["id_number"] == "**************8888"
+    assert store.get(joined).applicant["id_number"] == number  # its witness still runs
+    assert store.get(fresh).applicant["id_number"] == number  # its link is still good
+    assert store.forget_expired_id_numbers("keep_last4") == 0  # once
+    assert store.forget_expired_id_numbers("none") == 0  # the operator keeps numbers

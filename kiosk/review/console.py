@@ -70,5 +70,10 @@ def _start_poller(svc, every: float) -> None:
                 svc.poll()
             except Exception:
                 log.exception("review queue poll failed")
+            if svc.kiosk is not None:
+                try:  # links that expired unused: their ID numbers are no longer needed
+                    svc.store.forget_expired_id_numbers(svc.kiosk.settings.id_mask)
+                except Exception:
+                    log.exception("masking the ID numbers of expired links failed")
 
     threading.Thread(target=run, name="review-poller", daemon=True).start()
