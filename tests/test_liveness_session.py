@@ -366,6 +366,21 @@ def test_a_picture_seen_in_bursts_on_a_starved_server_is_not_asked_about():
     assert "multiple_faces" in types(check_session(sigs))
 
 
+def test_a_face_barely_over_the_still_threshold_is_left_to_the_reviewer():
+    """A picture through the live WebRTC path measured up to 0.0101 own extents a second over a
+    6 s window (a suite run asked the investor about it). The hint asks only from 1.5 times
+    the still threshold; the whole-session check still counts such a face as a person."""
+    rng = np.random.default_rng(5)
+    sigs = []
+    for s in live(8):
+        face = corner_face(s.t, False, rng, x=0.85 + 0.012 * 0.08 * s.t)  # 0.012 extents/s
+        sigs.append(dataclasses.replace(s, faces=2, others=(face,)))
+    motion, speed = second_face_motion(sigs)
+    assert motion is SecondFace.MOVING and 0.011 < speed < 0.013
+    assert not any(ask for _t, ask in hints_over(sigs))
+    assert "multiple_faces" in types(check_session(sigs))
+
+
 def test_challenge_hint_leaves_out_one_person_only_when_told():
     from kiosk.liveness.challenges import ChallengeTracker
 

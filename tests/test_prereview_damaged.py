@@ -166,6 +166,7 @@ def test_a_face_analysis_that_could_not_finish_is_a_flag(tmp_path, keys_ledger):
     sid = "e" * 32
     sdir = tmp_path / "sessions" / sid
     make_session_dir(sdir, sid, seconds=3.0, flagged=False, signals=True)
+    (sdir / "checks" / "liveness.json").unlink()  # the results the full disk did not take
     res = seal_package(sdir, tmp_path / "evidence", *keys_ledger)
     pre = build_prereview(res.bag_dir)
     assert pre["verdict"] == "needs_attention"
