@@ -85,8 +85,8 @@ def test_a_socket_that_does_not_join_is_disconnected(make_app):
     assert connect(app).is_connected()
 
 
-def test_a_joined_socket_stays_past_the_deadline(make_app):
-    app = make_app(socket_join_seconds=0.6)
+def _joined_socket(app):
+    """A socket that created a session and joined it (its first message is ``joined``)."""
     client = _client_from(app, "198.51.100.7")
     r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
         "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
@@ -94,6 +94,11 @@ def test_a_joined_socket_stays_past_the_deadline(make_app):
     sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
     sock.emit("join", {"token": token})
     assert [m["name"] for m in sock.get_received()][:1] == ["joined"]
+    return sock
+
+
+def test_a_joined_socket_stays_past_the_deadline(make_app):
+    sock = _joined_socket(make_app(socket_join_seconds=0.6))
     time.sleep(1.5)
     assert sock.is_connected()
     sock.disconnect()
@@ -111,14 +116,7 @@ def test_a_join_that_came_in_time_is_not_cut_while_it_is_handled(make_app, monke
         return slow(*a, **kw)
 
     monkeypatch.setattr(events, "session_flow", slow_flow)
-    app = make_app(socket_join_seconds=0.6)
-    client = _client_from(app, "198.51.100.7")
-    r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
-        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
-    token = r.get_json()["investor_url"].rsplit("/", 1)[1]
-    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
-    sock.emit("join", {"token": token})
-    assert [m["name"] for m in sock.get_received()][:1] == ["joined"]
+    sock = _joined_socket(make_app(socket_join_seconds=0.6))
     time.sleep(1.0)
     assert sock.is_connected()
     sock.disconnect()
