@@ -105,6 +105,12 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("龚雪", "施展", "霍思燕", "欧阳明", "严浩", "彭宇", "俞静"),
          "en": ("Ava Thompson", "Liam Walsh", "Priya Shah", "Marcus Reed", "Elena Petrova")},
         (0.86, 0.94, 1.04, 1.09, 1.16), 5000, 32452843, id_salt=1153),
+    # Added before any of it was heard (2026-12-01, seventh session), after holdout5's failures
+    # were studied: quote this one until its own failures are studied.
+    "holdout6": HoldoutRound(
+        {"zh-CN": ("温婉", "石磊", "贺知章", "段誉", "苏晴", "陆远", "司马南"),
+         "en": ("Chloe Adams", "Victor Huang", "Isla Morgan", "Samuel Ortiz", "Yuki Tanaka")},
+        (0.89, 0.96, 1.02, 1.07, 1.14), 6000, 49979687, id_salt=1427),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
