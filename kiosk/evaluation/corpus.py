@@ -110,7 +110,7 @@ HOLDOUT_ROUNDS = {
     "holdout6": HoldoutRound(
         {"zh-CN": ("温婉", "石磊", "贺知章", "段誉", "苏晴", "陆远", "司马南"),
          "en": ("Chloe Adams", "Victor Huang", "Isla Morgan", "Samuel Ortiz", "Yuki Tanaka")},
-        (0.89, 0.96, 1.02, 1.07, 1.14), 6000, 49979687, id_salt=1427),
+        (0.89, 0.96, 1.02, 1.07, 1.14), 6000, 49979687, id_salt=1601),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
