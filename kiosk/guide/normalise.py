@@ -61,6 +61,13 @@ incl./excl./approx., 500k and "the 8th of March". speakable/9 (try15) added '/' 
 as 除以 / "divided by", a short last group of a cued account number as digits, 按#号键 井号键 /
 "the hash key", ≈ and a leading ~ as 约 / "about", stock-code prefixes (688开头) digit by digit,
 zero decimals before 份/股/手, the letter G as ji1 in Mandarin and ü in a pinyin name (Lü Bo).
+speakable/10 added units of measure after a number (3.5GHz 三点五G赫兹 / "3.5 gigahertz", 3km,
+2kg, 5ms, 5000mAh, 220V, 120km/h, 3-5km: ``_MEASURE_UNITS``), 100M宽带 as 兆, 7*24小时,
+lower-case 5g, the currency codes AUD CAD SGD CHF NZD MOP TWD KRW, the yuan's code after an
+amount as 元人民币 (1 USD = 7.18 CNY), English money ranges joined by through / thru / "between
+... and" or with a scale on the first amount (RMB 1 million to 5 million), dates with a
+two-digit year (05/10/86) and English dates with '.' or '-' (warned when ambiguous, as '/'
+ones), and a name in both scripts (JOHN SMITH（约翰·史密斯）) said in the locale's script.
 """
 
 from __future__ import annotations
@@ -84,7 +91,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/9"
+NORMALISER_VERSION = "speakable/10"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -174,11 +181,14 @@ _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # What makes a number a quantity, not an identifier, when it follows.
 # (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
 _ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
-                       "|点(?![击开选按进])|只(?![需要能有是])|(?:RMB|CNY|USD|HKD|EUR|GBP|JPY)(?![A-Za-z])")
+                       "|点(?![击开选按进])|只(?![需要能有是])|(?:RMB|CNY|USD|HKD|EUR|GBP|JPY|AUD|CAD|SGD|CHF|NZD"
+                       "|MOP|TWD|KRW)(?![A-Za-z])")
 _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence|pounds?|"
                        r"euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
                        r"trillion|points?|investors?|accounts?|clients?|customers?|"
+                       r"(?:U S|Australian|Canadian|Singapore|New Zealand|New Taiwan) dollars?|"
+                       r"Swiss francs?|patacas?|won|yen|"
                        r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m|"
                        r"(?:kilo|mega|giga|tera)(?:byte|bit)s?)\b|[%‰‱]",
                        re.IGNORECASE)
@@ -194,7 +204,7 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence
 # The currencies an amount may be written with: signs, and ISO 4217 codes (each 3 letters,
 # so they may stand in a fixed-width lookbehind).
 _CUR_SIGNS = r"US\$|HK\$|[¥$€£]"
-_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP|JPY"
+_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP|JPY|AUD|CAD|SGD|CHF|NZD|MOP|TWD|KRW"
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
                                    rf"|(?:(?<={_CUR_CODES})|(?<=[¥$€£])"
@@ -379,6 +389,32 @@ def read_variable(value: str, reading: str, locale: str) -> str:
 
 
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+# A name given in both scripts, as a foreigner's permanent residence card may print it: the Latin
+# name and its Chinese transliteration, either first, the second in brackets or after a space
+# or a slash (JOHN SMITH（约翰·史密斯）, 约翰·史密斯 John Smith, John Smith / 约翰·史密斯).
+# (Each part two letters or more: 王 John, a surname and a given name, is one name.)
+_LATIN_PART = r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’.\- \u00b7]*[A-Za-z\u00c0-\u024f.]"
+_HAN_PART = (r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]"
+             r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f \u00b7]*"
+             r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]")
+_BOTH_SCRIPTS = re.compile(
+    rf"(?P<a>{_LATIN_PART}|{_HAN_PART})\s*(?:[(（]\s*(?P<b>{_LATIN_PART}|{_HAN_PART})\s*[)）]"
+    rf"|[/／]?\s*(?P<c>{_LATIN_PART}|{_HAN_PART}))")
+
+
+def name_parts(name: str) -> tuple[str, str] | None:
+    """The (Latin, Chinese) parts of a name written in both scripts (JOHN SMITH（约翰·史密斯）
+    -> ("JOHN SMITH", "约翰·史密斯")), or None for a name in one script. (Tried on
+    names of both scripts up to 128 characters, intake takes 64, so the search stays short.)"""
+    if len(name) > 128 or not _CJK.search(name) or not _LATIN_LETTER.search(name):
+        return None
+    m = _BOTH_SCRIPTS.fullmatch(name)
+    if m is None:
+        return None
+    first, second = m.group("a"), m.group("b") or m.group("c")
+    latin = [p for p in (first, second) if not _CJK.match(p[0])]
+    han = [p for p in (first, second) if _CJK.match(p[0])]
+    return (latin[0], han[0]) if len(latin) == len(han) == 1 else None
 
 
 def read_name(value: str, locale: str) -> str:
@@ -388,8 +424,14 @@ def read_name(value: str, locale: str) -> str:
     尉迟 yù chí: ``kiosk.speech.textnorm.zh_surname``), are given as tone-marked pinyin in
     Mandarin (which espeak-ng reads as written) and as capitalised pinyin in English ("Zeng").
     A word in capitals (ZHANG SAN, as on a passport) is a name, not an acronym: it is given
-    capitalised (Zhang San) so that no rule spells it letter by letter.
+    capitalised (Zhang San) so that no rule spells it letter by letter. A name given in both
+    scripts (JOHN SMITH（约翰·史密斯）) is said in the locale's: its Chinese transliteration in
+    Mandarin (a Latin name the Mandarin voice can only approximate: ``_zh_latin_name``), its
+    Latin name in English.
     """
+    parts = name_parts(value.strip())
+    if parts is not None:
+        return read_name(parts[1] if is_zh(locale) else parts[0], locale)
     text = _LETTER_WORD.sub(lambda m: m.group(0).capitalize() if m.group(0).isupper()
                             else m.group(0), value.strip())
     if not is_zh(locale):
@@ -622,7 +664,7 @@ def _dashes(text: str, zh: bool) -> str:
 _CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{2,8}-|[A-Z]{1,8}|[a-z]{1,3})"
                    r"(?P<d>\d[\dA-Z]*)(?P<more>(?<=\d{3})(?:-\d{2,}(?![\d.%‰‱]))+)?"
                    r"(?![A-Za-z0-9_]|\.\d)")
-_CURRENCY_CODES = frozenset({"RMB", "CNY", "USD", "HKD", "EUR", "GBP", "JPY", "US", "HK"})
+_CURRENCY_CODES = frozenset(_CUR_CODES.split("|")) | {"US", "HK"}
 
 
 def _code(m: re.Match, locale: str) -> str:
@@ -654,6 +696,56 @@ def _data_unit(m: re.Match, zh: bool) -> str:
     return f"{n} {word}{'' if n == '1' else 's'}{'' if unit == 'B' else ' per second'}"
 
 
+# A unit of measure in Latin letters after a number (3.5GHz, 5km, 100ms, 5000mAh, 220V, 120km/h):
+# the unit's name in the locale (三点五G赫兹, 五公里, 一百毫秒 / "3.5 gigahertz", "5 kilometers"),
+# as espeak-ng would else spell it (五 K M, "five K M") or mangle it (GHz "zhi ei zi"). In
+# Mandarin a gigahertz is G赫兹 (the G said jī, as in 5G), as people say it, and M before 宽带 /
+# 带宽 / 光纤 / 网速 (100M宽带) is 兆; 2 before a unit is 两. Units of one letter (m g s h V W L)
+# and min are read only right after the number (no space); m, s, h and min only in Mandarin
+# (in English 5m is five million, 90s the nineties, and min / hrs have their own rule).
+_MEASURE_UNITS: dict[str, tuple[str, str]] = {
+    "km/h": ("公里每小时", "kilometer per hour"), "Hz": ("赫兹", "hertz"),
+    "kHz": ("千赫兹", "kilohertz"), "MHz": ("兆赫兹", "megahertz"), "GHz": ("G赫兹", "gigahertz"),
+    "km": ("公里", "kilometer"), "cm": ("厘米", "centimeter"), "mm": ("毫米", "millimeter"),
+    "kg": ("公斤", "kilogram"), "mg": ("毫克", "milligram"), "ml": ("毫升", "milliliter"),
+    "ms": ("毫秒", "millisecond"), "mA": ("毫安", "milliamp"), "mAh": ("毫安时", "milliamp hour"),
+    "kW": ("千瓦", "kilowatt"), "kWh": ("千瓦时", "kilowatt hour"), "bps": ("比特每秒", "bit"),
+    "g": ("克", "gram"), "V": ("伏", "volt"), "W": ("瓦", "watt"), "L": ("升", "liter"),
+    "m": ("米", ""), "s": ("秒", ""), "h": ("小时", "hour"), "min": ("分钟", ""),
+}
+# The ways each is written (KM, Ghz, KWh, mL ...), longest first.
+_MEASURE_SPELLINGS = {v: k for k in _MEASURE_UNITS for v in {
+    k, k.upper(), k.lower(), k[:1].upper() + k[1:]}
+    if len(k) > 1 and k not in ("ms", "mA", "min", "bps")} | {k: k for k in _MEASURE_UNITS}
+_MEASURE_UNIT = re.compile(
+    rf"(?<![A-Za-z0-9_.,])(?:(?P<a>{_NUM})\s*(?P<sep>-|~|至|到|to(?= ))\s*)?"
+    rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})(?P<sp>\s?)(?P<u>"
+    + "|".join(re.escape(u) for u in sorted(_MEASURE_SPELLINGS, key=len, reverse=True))
+    # 5g网络 is the network (5G), 100g金条 grams
+    + r")(?![A-Za-z0-9])(?<!g(?=\s*(?:网|手机|信号|基站|时代|通信)))")
+_ZH_MEGA_LINE = re.compile(rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})\s?[Mm]"
+                           r"(?=\s*(?:宽带|带宽|光纤|网速))")
+
+
+def _measure_unit(m: re.Match, zh: bool) -> str:
+    unit = _MEASURE_SPELLINGS[m.group("u")]
+    said_zh, said_en = _MEASURE_UNITS[unit]
+    if m.group("sp") and len(unit) == 1 or not zh and not said_en:
+        return m.group(0)
+    n, a = m.group("n"), m.group("a")
+    if zh:  # a range (3-5km, 3至5公里): 三到五公里
+        said = _zh_number(n.replace(",", ""))
+        start = "" if a is None else (_zh_number(a.replace(",", ""))
+                                      + ("至" if m.group("sep") == "至" else "到"))
+        return start + ("两" if said == "二" and not start else said) + said_zh
+    start = "" if a is None else f"{a} to "
+    if unit == "bps":
+        return f"{start}{n} {'bit' if n == '1' and not start else 'bits'} per second"
+    head, _, tail = said_en.partition(" per ")
+    plural = head if n == "1" and not start or head.endswith("hertz") else head + "s"
+    return f"{start}{n} {plural}{' per ' + tail if tail else ''}"
+
+
 # A video resolution (720P, 1080p) as it is said: 七二零P, "seven twenty p".
 _RESOLUTION = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>240|360|480|540|576|720|1080|1440|2160|4320)"
                          r"(?P<p>[pPiI])(?![A-Za-z0-9])")
@@ -675,16 +767,35 @@ _ZH_WAN_RATE = re.compile(r"(?<![\d.〇零一二两三四五六七八九十百�
 
 # A date written day/month/year or month/day/year (15/03/2019, 03/15/2030, 15.03.2019): the day
 # first when the first number cannot be a month, else the month first (05/10/1986 is May 10,
-# as in English; ``speech_issues`` warns that it is ambiguous).
+# as in English; ``speech_issues`` warns that it is ambiguous). With '/' the year may have two
+# digits (05/10/86: 八六年五月十日, "May 10, eighty-six"), read as written. English reads these
+# too (05-10-1986, 05.10.1986 were "zero five-10 to 1986").
 _DMY_DATE = re.compile(r"(?<![\d/.\-])(?P<a>\d{1,2})(?P<s>[/.\-])(?P<b>\d{1,2})(?P=s)"
-                       r"(?P<y>(?:19|20)\d\d)(?![\d/]|[.\-]\d)")
+                       r"(?P<y>(?:19|20)\d\d|(?<=/)\d\d)(?![\d/]|[.\-]\d)")
+
+
+def _dmy(m: re.Match) -> tuple[int, int] | None:
+    """The month and day of a ``_DMY_DATE`` match (day first when the first number cannot be
+    a month, else month first), or None when it is no date (13/13/2024)."""
+    a, b = int(m.group("a")), int(m.group("b"))
+    mo, d = (a, b) if a <= 12 else (b, a)
+    return (mo, d) if 1 <= mo <= 12 and 1 <= d <= 31 else None
+
+
+def _en_dmy_date(m: re.Match) -> str:
+    found = _dmy(m)
+    if found is None:
+        return m.group(0)
+    y = m.group("y")
+    year = y if len(y) == 4 else ("oh " + EN_DIGITS[y[1]] if y[0] == "0" else y)
+    return f"{EN_MONTHS[found[0] - 1]} {found[1]}, {year}"
 
 
 def _zh_dmy_date(m: re.Match) -> str:
-    a, b = int(m.group("a")), int(m.group("b"))
-    mo, d = (a, b) if a <= 12 else (b, a)
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
+    found = _dmy(m)
+    if found is None:
         return m.group(0)
+    mo, d = found
     return ("".join(YEAR_DIGITS[c] for c in m.group("y")) + "年" + zh_cardinal(str(mo)) + "月"
             + zh_cardinal(str(d)) + "日")
 
@@ -1378,14 +1489,23 @@ def _zh_money_range(m: re.Match) -> str:
             + m.group("mb") + _ZH_CURRENCY[m.group("cur")])
 
 
-def _en_money_range(m: re.Match) -> str:
+def _en_money_range(text: str, m: re.Match) -> str:
+    sep = m.group("sep")
+    if sep == "and" and not _EN_BETWEEN.search(text, max(0, m.start() - 12), m.start()):
+        return m.group(0)  # "RMB 500 and 1,000 shares": not a range
     a, b = m.group("a"), m.group("b")
     if m.group("ma") or m.group("mb"):
         a, b = _en_scaled(a, m.group("ma") or m.group("mb")), _en_scaled(b, m.group("mb"))
     abbr = m.group("abbr")
     scale = m.group("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
-    return (f"{_en_grouped(_trim_decimals(a.replace(',', '')))} to "
-            f"{_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}")
+    first = m.group("sa") or (_EN_SCALES_ABBR[m.group("saa").lower()] if m.group("saa") else "")
+    if first and not scale:  # $1 million to 500,000: each amount as written
+        head = f"{_trim_decimals(a.replace(',', ''))} {first.lower()}"
+    else:
+        head = _en_grouped(_trim_decimals(a.replace(',', ''))) + (f" {first.lower()}" if first
+                                                                  else "")
+    word = sep if sep in ("through", "and") else "through" if sep == "thru" else "to"
+    return f"{head} {word} {_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}"
 
 
 def _en_grouped(n: str) -> str:
@@ -1400,10 +1520,16 @@ def _en_grouped(n: str) -> str:
 
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
                 "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
-                "GBP": "英镑", "JPY": "日元"}
+                "GBP": "英镑", "JPY": "日元", "AUD": "澳元", "CAD": "加元", "SGD": "新加坡元",
+                "CHF": "瑞士法郎", "NZD": "新西兰元", "MOP": "澳门元", "TWD": "新台币",
+                "KRW": "韩元"}
+# After an amount (1 USD = 7.18 CNY) the code of the yuan is said 元人民币, as exchange rates
+# are announced (一美元等于七点一八元人民币); before one (RMB 100) it is 元.
+_ZH_CURRENCY_AFTER = _ZH_CURRENCY | {"RMB": "元人民币", "CNY": "元人民币"}
 # An amount with decimals before its currency (100.00元, 1,234.50元): trailing zeros unsaid.
 _ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
-                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|日元|人民币))")
+                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|日元|人民币|澳元|加元|"
+                                r"瑞士法郎|韩元|新台币))")
 # An amount before a currency code in a Mandarin text (1 USD = 7.18 CNY): 一美元等于七点一八元.
 _ZH_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<cur>{_CUR_CODES})(?![A-Za-z])")
 # A word in capitals right before 先生 / 女士 / 小姐 (SMITH先生) is a name: said as a word.
@@ -1685,10 +1811,13 @@ _ZH_APPROX = re.compile(r"(?<!\d)(?<!\d[^\d\s])(?<!\d[^\d\s]{2})~\s*(?=\d)")
 # Stock-code prefixes are digits (以688开头 以六八八开头; 688、689开头), never cardinals.
 _ZH_CODE_PREFIX = re.compile(r"(?<![\d.])\d{2,6}(?:\s*[、，,/或和及]\s*\d{2,6})*"
                              r"(?=\s*(?:开头|打头|起头))")
+# 7x24h, 7*24小时 (round the clock): 七乘二十四小时, the '×' said and the h a unit.
+_ZH_ROUND_THE_CLOCK = re.compile(r"(?<![\d.])(?P<d>\d)\s*[xX*×]\s*24\s*"
+                                 r"(?:(?P<h>[hH])(?![A-Za-z])|(?=小时))")
 # Zero decimals of a number of units or shares (1,000,000.00份: 一百万份), as of an amount.
 _ZH_ZERO_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*)\.0+(?=\s*[份股手])")
 # The letter G is jī in Mandarin (5G 五G, G股); espeak-ng's Mandarin voice says zhì.
-_ZH_LETTER_G = re.compile(r"(?<![A-Za-z])G(?![A-Za-z])")
+_ZH_LETTER_G = re.compile(r"(?<![A-Za-z])[Gg](?![A-Za-z])")
 
 
 def _zh_speakable(text: str) -> str:
@@ -1718,6 +1847,11 @@ def _zh_speakable(text: str) -> str:
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, True), text)
+    if "24" in text:
+        text = _ZH_ROUND_THE_CLOCK.sub(lambda m: zh_cardinal(m.group("d")) + "乘二十四"
+                                         + ("小时" if m.group("h") else ""), text)
+    text = _MEASURE_UNIT.sub(lambda m: _measure_unit(m, True), text)
+    text = _ZH_MEGA_LINE.sub(lambda m: _zh_number(m.group("n")) + "兆", text)
     text = _RESOLUTION.sub(lambda m: _resolution(m, True), text)
     text = _DMY_DATE.sub(_zh_dmy_date, text)
     text = _ZH_VERSION.sub(lambda m: "点".join(zh_cardinal(str(int(p)))
@@ -1740,7 +1874,8 @@ def _zh_speakable(text: str) -> str:
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _MONEY_RANGE.sub(_zh_money_range, text)
     text = _subst(_MONEY_PREFIX, text, _zh_money)
-    text = _ZH_MONEY_AFTER.sub(lambda m: m.group("n") + _ZH_CURRENCY[m.group("cur")], text)
+    text = _ZH_MONEY_AFTER.sub(lambda m: m.group("n") + _ZH_CURRENCY_AFTER[m.group("cur")],
+                               text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
@@ -1766,7 +1901,7 @@ def _zh_speakable(text: str) -> str:
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
     text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1) or m.group(2)], _zh_cjk(text))
-    if "G" in text:
+    if "G" in text or "g" in text:
         text = _ZH_LETTER_G.sub(" ji1 ", text)
     return re.sub(r"\s+([，；：！？。])", r"\1", text)
 
@@ -1798,7 +1933,16 @@ _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|b
 _EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})"
                        rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
                        rf"(?P<mult>[万亿]?){_EN_SCALE}?")
-_EN_MONEY_RANGE = re.compile(rf"{_MONEY_RANGE.pattern}{_EN_SCALE}?")
+# In English the range may be joined by "through" / "thru", or by "and" after "between", and
+# its first amount may have its own scale (RMB 1 million to 5 million; $1m-$5m): the currency
+# is said once, after the second amount ("1 million to 5 million yuan").
+_EN_MONEY_RANGE = re.compile(
+    rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})(?=\s*\d))"
+    rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)"
+    r"(?:\s*(?P<sa>thousand|million|billion|trillion)\b|(?P<saa>mn|bn|[kKmMbB])\b)?\s*"
+    r"(?P<sep>[-~]|至|到|(?<![A-Za-z])(?:to|through|thru|and)(?![A-Za-z]))\s*(?:(?P=cur)\s*)?"
+    rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?){_EN_SCALE}?")
+_EN_BETWEEN = re.compile(r"\bbetween\s*\Z", re.IGNORECASE)
 _EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s*"
                              rf"(?P<cur>元|人民币|块钱?|(?:{_CUR_CODES}|yuan|dollars?)\b)")
 # The currency's name (singular), and its hundredth (singular, plural) where it has one.
@@ -1806,7 +1950,10 @@ _EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人�
                 "块": "yuan", "块钱": "yuan", "yuan": "yuan", "$": "dollar", "dollar": "dollar",
                 "dollars": "dollar", "US$": "US dollar", "USD": "US dollar",
                 "HK$": "Hong Kong dollar", "HKD": "Hong Kong dollar", "€": "euro", "EUR": "euro",
-                "£": "pound", "GBP": "pound", "JPY": "yen"}
+                "£": "pound", "GBP": "pound", "JPY": "yen", "AUD": "Australian dollar",
+                "CAD": "Canadian dollar", "SGD": "Singapore dollar", "CHF": "Swiss franc",
+                "NZD": "New Zealand dollar", "MOP": "pataca", "TWD": "New Taiwan dollar",
+                "KRW": "won"}
 _EN_SUBUNIT = {"dollar": ("cent", "cents"), "euro": ("cent", "cents"), "pound": ("penny", "pence")}
 _EN_SCALES_ABBR = {"k": "thousand", "m": "million", "mn": "million", "b": "billion",
                    "bn": "billion"}
@@ -1921,7 +2068,7 @@ def _en_amount(n: str, unit: str, scale: str = "") -> str:
     cents", "$0.50" -> "50 cents", "$1.5 million" -> "1.5 million dollars", "¥100.00" -> "100
     yuan" (yuan are said with a decimal point: 1234.5 yuan)."""
     n = n.replace(",", "")
-    plural = unit if unit in ("yuan", "yen") else unit + "s"
+    plural = unit if unit in ("yuan", "yen", "won") else unit + "s"
     if scale:
         return f"{_trim_decimals(n)} {scale} {plural}"
     whole, _, frac = n.partition(".")
@@ -2017,10 +2164,12 @@ def _en_speakable(text: str) -> str:
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, False), text)
+    text = _MEASURE_UNIT.sub(lambda m: _measure_unit(m, False), text)
     text = _RESOLUTION.sub(lambda m: _resolution(m, False), text)
     text = _YEAR_MONTH_RANGE.sub(_en_year_month_range, text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
+    text = _DMY_DATE.sub(_en_dmy_date, text)
     if "年" in text or "月" in text:
         text = _EN_ZH_DATE.sub(_en_zh_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
@@ -2029,7 +2178,7 @@ def _en_speakable(text: str) -> str:
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
-    text = _EN_MONEY_RANGE.sub(_en_money_range, text)
+    text = _subst(_EN_MONEY_RANGE, text, _en_money_range)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_THOUSAND_K.sub(r"\g<n> thousand", text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
@@ -2186,20 +2335,30 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"{m.group('l')}5 for a range of levels")
     # A day/month/year date whose first two numbers could each be the month (05/10/1986): read
     # month first (May 10), which a broker writing day first did not mean.
+    # (05/10/86, 05.10.1986 and 05-10-1986 too, in both locales: ``_DMY_DATE``.)
     for m in _DMY_DATE.finditer(fold_keep_offsets(text)) if zh else ():
         a, b, y = int(m.group("a")), int(m.group("b")), m.group("y")
         if a != b and 1 <= a <= 12 and 1 <= b <= 12:
             yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
                                    f"as {y}年{a}月{b}日; write {y}年{a}月{b}日 for that, or "
                                    f"{y}年{b}月{a}日 for day first")
-    for m in () if zh else _EN_SLASH_DATE.finditer(fold_keep_offsets(text)):
-        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+    dates: list[tuple[int, str, str, str, str]] = [
+        (m.start(), m.group(0), m.group(1), m.group(2), m.group(3))
+        for m in _EN_SLASH_DATE.finditer(fold_keep_offsets(text))] if not zh else []
+    seen = {d[0] for d in dates}
+    dates += [(m.start(), m.group(0), m.group("a"), m.group("b"), m.group("y"))
+              for m in _DMY_DATE.finditer(
+        fold_keep_offsets(text)) if not zh and m.start() not in seen]
+    for start, written, sa, sb, y in sorted(dates):
+        a, b = int(sa), int(sb)
         if a != b and 1 <= a <= 12 and 1 <= b <= 12:
-            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
-                                   f"as {EN_MONTHS[a - 1]} {b}, {y}; write {y}-{a:02d}-{b:02d} "
-                                   f"or {b} {EN_MONTHS[a - 1]} {y} for that, or "
-                                   f"{y}-{b:02d}-{a:02d} or {a} {EN_MONTHS[b - 1]} {y} for "
-                                   "day first")
+            iso = len(y) == 4
+            yield Issue(start, f"the date {written} is ambiguous and read month first, "
+                               f"as {EN_MONTHS[a - 1]} {b}, {y}; write "
+                               + (f"{y}-{a:02d}-{b:02d} or " if iso else "")
+                               + f"{b} {EN_MONTHS[a - 1]} {y} for that, or "
+                               + (f"{y}-{b:02d}-{a:02d} or " if iso else "")
+                               + f"{a} {EN_MONTHS[b - 1]} {y} for day first")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
