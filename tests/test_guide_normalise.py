@@ -1902,7 +1902,8 @@ ROUND_SEVEN = [
     ("1kg黄金", "zh-CN", "一公斤黄金"),
     ("2kg", "zh-CN", "两公斤"),
     ("容量5000mAh", "zh-CN", "容量五千毫安时"),
-    ("电压220V，功率100W", "zh-CN", "电压二百二十伏，功率一百瓦"),
+    ("电压220V", "zh-CN", "电压二百二十伏"),
+    ("100W", "en", "100 watts"),
     ("5 KM", "zh-CN", "五公里"),
     ("3-5km", "zh-CN", "三到五公里"),
     ("每次30s", "zh-CN", "每次三十秒"),
@@ -1938,6 +1939,20 @@ ROUND_SEVEN = [
     ("KRW 1,000,000", "en", "1000000 won"),
     ("SGD 50,000-100,000", "en", "50,000 to 100000 Singapore dollars"),
     ("MOP 200", "en", "200 patacas"),
+    # dollars written with their place's letters (S$100 was "S一百美元", "S100 dollars")
+    ("S$100", "zh-CN", "一百新加坡元"),
+    ("NT$1,000", "zh-CN", "一千新台币"),
+    ("NZ$ 1,000-2,000", "zh-CN", "一千到两千新西兰元"),
+    ("A$500", "en", "500 Australian dollars"),
+    ("MOP$100", "en", "100 patacas"),
+    ("US$100", "zh-CN", "一百美元"),
+    # a currency pair (USD/CNY 7.18 was "U S D 或七点一八元")
+    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
+    ("USD/HKD", "zh-CN", "美元兑港元"),
+    ("USD/CNY at 7.18", "en", "U S dollar to yuan at 7.18"),
+    # W after a number is 万 in Mandarin slang as often as watts: left; lower-case 5g network
+    ("年薪50W", "zh-CN", "年薪五十W"),
+    ("5g network", "en", "5g network"),
     # English ranges of amounts joined by through / thru, or by and after between, and a first
     # amount with its own scale ("500000 yuan through 1,000,000", "1 million yuan to 5 million")
     ("RMB 500,000 through 1,000,000", "en", "500,000 through 1000000 yuan"),

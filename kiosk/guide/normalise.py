@@ -63,7 +63,8 @@ as 除以 / "divided by", a short last group of a cued account number as digits,
 zero decimals before 份/股/手, the letter G as ji1 in Mandarin and ü in a pinyin name (Lü Bo).
 speakable/10 added units of measure after a number (3.5GHz 三点五G赫兹 / "3.5 gigahertz", 3km,
 2kg, 5ms, 5000mAh, 220V, 120km/h, 3-5km: ``_MEASURE_UNITS``), 100M宽带 as 兆, 7*24小时,
-lower-case 5g, the currency codes AUD CAD SGD CHF NZD MOP TWD KRW, the yuan's code after an
+lower-case 5g, the currency codes AUD CAD SGD CHF NZD MOP TWD KRW (and S$ A$ C$ NZ$ NT$ MOP$),
+currency pairs (USD/CNY 美元兑人民币), the yuan's code after an
 amount as 元人民币 (1 USD = 7.18 CNY), English money ranges joined by through / thru / "between
 ... and" or with a scale on the first amount (RMB 1 million to 5 million), dates with a
 two-digit year (05/10/86) and English dates with '.' or '-' (warned when ambiguous, as '/'
@@ -203,7 +204,8 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence
 # three digits do.
 # The currencies an amount may be written with: signs, and ISO 4217 codes (each 3 letters,
 # so they may stand in a fixed-width lookbehind).
-_CUR_SIGNS = r"US\$|HK\$|[¥$€£]"
+# (The dollars of other places are written with their letters: S$ A$ C$ NZ$ NT$ MOP$.)
+_CUR_SIGNS = r"US\$|HK\$|(?<![A-Za-z])(?:NZ|NT|MOP|[SAC])\$|[¥$€£]"
 _CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP|JPY|AUD|CAD|SGD|CHF|NZD|MOP|TWD|KRW"
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
@@ -710,7 +712,8 @@ _MEASURE_UNITS: dict[str, tuple[str, str]] = {
     "kg": ("公斤", "kilogram"), "mg": ("毫克", "milligram"), "ml": ("毫升", "milliliter"),
     "ms": ("毫秒", "millisecond"), "mA": ("毫安", "milliamp"), "mAh": ("毫安时", "milliamp hour"),
     "kW": ("千瓦", "kilowatt"), "kWh": ("千瓦时", "kilowatt hour"), "bps": ("比特每秒", "bit"),
-    "g": ("克", "gram"), "V": ("伏", "volt"), "W": ("瓦", "watt"), "L": ("升", "liter"),
+    # (W after a number in Mandarin is as often 万 in slang, 年薪50W, as watts: left as written)
+    "g": ("克", "gram"), "V": ("伏", "volt"), "W": ("", "watt"), "L": ("升", "liter"),
     "m": ("米", ""), "s": ("秒", ""), "h": ("小时", "hour"), "min": ("分钟", ""),
 }
 # The ways each is written (KM, Ghz, KWh, mL ...), longest first.
@@ -722,7 +725,7 @@ _MEASURE_UNIT = re.compile(
     rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})(?P<sp>\s?)(?P<u>"
     + "|".join(re.escape(u) for u in sorted(_MEASURE_SPELLINGS, key=len, reverse=True))
     # 5g网络 is the network (5G), 100g金条 grams
-    + r")(?![A-Za-z0-9])(?<!g(?=\s*(?:网|手机|信号|基站|时代|通信)))")
+    + r")(?![A-Za-z0-9])(?<!g(?=\s*(?:网|手机|信号|基站|时代|通信|network|phone|mobile|signal)))")
 _ZH_MEGA_LINE = re.compile(rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})\s?[Mm]"
                            r"(?=\s*(?:宽带|带宽|光纤|网速))")
 
@@ -730,7 +733,7 @@ _ZH_MEGA_LINE = re.compile(rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})\s?[Mm]"
 def _measure_unit(m: re.Match, zh: bool) -> str:
     unit = _MEASURE_SPELLINGS[m.group("u")]
     said_zh, said_en = _MEASURE_UNITS[unit]
-    if m.group("sp") and len(unit) == 1 or not zh and not said_en:
+    if m.group("sp") and len(unit) == 1 or not (said_zh if zh else said_en):
         return m.group(0)
     n, a = m.group("n"), m.group("a")
     if zh:  # a range (3-5km, 3至5公里): 三到五公里
@@ -1519,6 +1522,8 @@ def _en_grouped(n: str) -> str:
 
 
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
+                "S$": "新加坡元", "A$": "澳元", "C$": "加元", "NZ$": "新西兰元", "NT$": "新台币",
+                "MOP$": "澳门元",
                 "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
                 "GBP": "英镑", "JPY": "日元", "AUD": "澳元", "CAD": "加元", "SGD": "新加坡元",
                 "CHF": "瑞士法郎", "NZD": "新西兰元", "MOP": "澳门元", "TWD": "新台币",
@@ -1530,6 +1535,20 @@ _ZH_CURRENCY_AFTER = _ZH_CURRENCY | {"RMB": "元人民币", "CNY": "元人民币
 _ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
                                 r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|日元|人民币|澳元|加元|"
                                 r"瑞士法郎|韩元|新台币))")
+# A currency pair (USD/CNY 7.18, USD/HKD): 美元兑人民币 / "US dollar to yuan"; the rate after it
+# is a plain number (not 七点一八元). In Mandarin the yuan of a pair is 人民币.
+_CURRENCY_PAIR = re.compile(rf"(?<![A-Za-z])(?P<a>{_CUR_CODES})\s*/\s*(?P<b>{_CUR_CODES})"
+                            r"(?![A-Za-z])")
+_ZH_PAIR_NAMES = {"RMB": "人民币", "CNY": "人民币"}
+
+
+def _currency_pair(m: re.Match, zh: bool) -> str:
+    if zh:
+        a, b = (_ZH_PAIR_NAMES.get(c, _ZH_CURRENCY[c]) for c in m.group("a", "b"))
+        return f"{a}兑{b}"
+    return f" {_EN_CURRENCY[m.group('a')]} to {_EN_CURRENCY[m.group('b')]} "
+
+
 # An amount before a currency code in a Mandarin text (1 USD = 7.18 CNY): 一美元等于七点一八元.
 _ZH_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<cur>{_CUR_CODES})(?![A-Za-z])")
 # A word in capitals right before 先生 / 女士 / 小姐 (SMITH先生) is a name: said as a word.
@@ -1847,6 +1866,8 @@ def _zh_speakable(text: str) -> str:
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, True), text)
+    if "/" in text:
+        text = _CURRENCY_PAIR.sub(lambda m: _currency_pair(m, True), text)
     if "24" in text:
         text = _ZH_ROUND_THE_CLOCK.sub(lambda m: zh_cardinal(m.group("d")) + "乘二十四"
                                          + ("小时" if m.group("h") else ""), text)
@@ -1949,6 +1970,8 @@ _EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s
 _EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人民币": "yuan",
                 "块": "yuan", "块钱": "yuan", "yuan": "yuan", "$": "dollar", "dollar": "dollar",
                 "dollars": "dollar", "US$": "US dollar", "USD": "US dollar",
+                "S$": "Singapore dollar", "A$": "Australian dollar", "C$": "Canadian dollar",
+                "NZ$": "New Zealand dollar", "NT$": "New Taiwan dollar", "MOP$": "pataca",
                 "HK$": "Hong Kong dollar", "HKD": "Hong Kong dollar", "€": "euro", "EUR": "euro",
                 "£": "pound", "GBP": "pound", "JPY": "yen", "AUD": "Australian dollar",
                 "CAD": "Canadian dollar", "SGD": "Singapore dollar", "CHF": "Swiss franc",
@@ -2164,6 +2187,8 @@ def _en_speakable(text: str) -> str:
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, False), text)
+    if "/" in text:
+        text = _CURRENCY_PAIR.sub(lambda m: _currency_pair(m, False), text)
     text = _MEASURE_UNIT.sub(lambda m: _measure_unit(m, False), text)
     text = _RESOLUTION.sub(lambda m: _resolution(m, False), text)
     text = _YEAR_MONTH_RANGE.sub(_en_year_month_range, text)
