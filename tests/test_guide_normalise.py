@@ -1962,6 +1962,10 @@ ROUND_SEVEN = [
     ("HK$1 million to HK$5 million", "en", "1 million to 5 million Hong Kong dollars"),
     ("$1m-$5m", "en", "1 million to 5 million dollars"),
     ("RMB 500 and 1,000 shares", "en", "500 yuan and 1,000 shares"),
+    # the currency written twice round a range was said twice (一百万元元)
+    ("RMB 500,000 to 1,000,000元", "zh-CN", "五十万到一百万元"),
+    ("USD 1,000-5,000美元", "zh-CN", "一千到五千美元"),
+    ("¥100-¥500 人民币", "zh-CN", "一百到五百 人民币"),
     # day/month/year dates with a two-digit year ("零五或八十六分之十"), and in English with
     # a dot or a hyphen ("zero five-10 to 1986")
     ("生日05/10/86", "zh-CN", "生日八六年五月十日"),

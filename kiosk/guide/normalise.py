@@ -1486,10 +1486,16 @@ _MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODE
                           rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?)")
 
 
-def _zh_money_range(m: re.Match) -> str:
+def _zh_money_range(text: str, m: re.Match) -> str:
+    """¥100-¥500 一百到五百元; the currency's word once when the text writes it after the
+    range as well (RMB 500,000 to 1,000,000元: 五十万到一百万元, not 一百万元元)."""
     sep = "至" if m.group("sep") == "至" else "到"  # '-', '~', 到 and "to" are 到
+    word = _ZH_CURRENCY[m.group("cur")]
+    after = text[m.end():m.end() + 8].lstrip()
+    if after.startswith(word) or word == "元" and after.startswith("人民币"):
+        word = ""
     return (_trim_decimals(m.group("a")) + m.group("ma") + sep + _trim_decimals(m.group("b"))
-            + m.group("mb") + _ZH_CURRENCY[m.group("cur")])
+            + m.group("mb") + word)
 
 
 def _en_money_range(text: str, m: re.Match) -> str:
@@ -1893,7 +1899,7 @@ def _zh_speakable(text: str) -> str:
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _zh_long_digits(text)
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
-    text = _MONEY_RANGE.sub(_zh_money_range, text)
+    text = _subst(_MONEY_RANGE, text, _zh_money_range)
     text = _subst(_MONEY_PREFIX, text, _zh_money)
     text = _ZH_MONEY_AFTER.sub(lambda m: m.group("n") + _ZH_CURRENCY_AFTER[m.group("cur")],
                                text)
