@@ -1925,7 +1925,26 @@ ROUND_SEVEN = [
     ("up to 120km/h", "en", "up to 120 kilometers per hour"),
     ("range 5-10 km", "en", "range 5 to 10 kilometers"),
     ("a delay of 100ms", "en", "a delay of 100 milliseconds"),
-    ("9600bps", "en", "9600 bits per second"),
+    # basis points (利率下调25bps was "二十五比特每秒" after the units rule, "二十五bp" before it)
+    ("利率下调25bps", "zh-CN", "利率下 tiao2 二十五个基点"),
+    ("上调10bp", "zh-CN", "上 tiao2 十个基点"),
+    ("cut by 25BP", "en", "cut by 25 basis points"),
+    ("1bp", "en", "1 basis point"),
+    # whole multiples with a small x (PE 15x was "P E 一五 X"), never an ID tail's X
+    ("PE 15x", "zh-CN", "P E 十五倍"),
+    ("PE 15x", "en", "P E 15 times"),
+    ("尾号12x", "zh-CN", "尾号 一二 X"),
+    ("尾号105x", "zh-CN", "尾号 一零五 X"),
+    # tenors (10Y国债 was "十Y国债", 3M Shibor "三M Shibor", O/N "O或N")
+    ("10Y国债", "zh-CN", "十年期国债"),
+    ("1Y LPR为3.45%", "zh-CN", "一年期 L P R 为百分之三点四五"),
+    ("3M Shibor", "zh-CN", "三个月 Shibor"),
+    ("7D回购", "zh-CN", "七天回购"),
+    ("O/N Shibor", "zh-CN", "隔夜 Shibor"),
+    ("the 10Y Treasury", "en", "the 10 year Treasury"),
+    ("3M Shibor", "en", "3 month Shibor"),
+    ("3M公司", "zh-CN", "三M公司"),
+    ("6M", "zh-CN", "六M"),
     ("worth 5m", "en", "worth 5m"),
     # more currency codes (1 AUD was "一 A U D"; SGD 50,000-100,000 "one zero zero zero ...")
     ("1 AUD = 4.7 CNY", "zh-CN", "一澳元等于四点七元人民币"),

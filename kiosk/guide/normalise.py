@@ -64,7 +64,8 @@ zero decimals before 份/股/手, the letter G as ji1 in Mandarin and ü in a pi
 speakable/10 added units of measure after a number (3.5GHz 三点五G赫兹 / "3.5 gigahertz", 3km,
 2kg, 5ms, 5000mAh, 220V, 120km/h, 3-5km: ``_MEASURE_UNITS``), 100M宽带 as 兆, 7*24小时,
 lower-case 5g, the currency codes AUD CAD SGD CHF NZD MOP TWD KRW (and S$ A$ C$ NZ$ NT$ MOP$),
-currency pairs (USD/CNY 美元兑人民币), the yuan's code after an
+currency pairs (USD/CNY 美元兑人民币), basis points (25bps 二十五个基点), small-x multiples
+(PE 15x 十五倍), tenors (10Y 十年期, 3M Shibor 三个月, O/N 隔夜), the yuan's code after an
 amount as 元人民币 (1 USD = 7.18 CNY), English money ranges joined by through / thru / "between
 ... and" or with a scale on the first amount (RMB 1 million to 5 million), dates with a
 two-digit year (05/10/86) and English dates with '.' or '-' (warned when ambiguous, as '/'
@@ -711,7 +712,11 @@ _MEASURE_UNITS: dict[str, tuple[str, str]] = {
     "km": ("公里", "kilometer"), "cm": ("厘米", "centimeter"), "mm": ("毫米", "millimeter"),
     "kg": ("公斤", "kilogram"), "mg": ("毫克", "milligram"), "ml": ("毫升", "milliliter"),
     "ms": ("毫秒", "millisecond"), "mA": ("毫安", "milliamp"), "mAh": ("毫安时", "milliamp hour"),
-    "kW": ("千瓦", "kilowatt"), "kWh": ("千瓦时", "kilowatt hour"), "bps": ("比特每秒", "bit"),
+    "kW": ("千瓦", "kilowatt"), "kWh": ("千瓦时", "kilowatt hour"),
+    # basis points (利率下调25bps, "cut by 25bp"): in a broker's text bp / bps after a bare
+    # number is never bits (a line's speed has its prefix: 10Mbps, ``_DATA_UNIT``)
+    "bp": ("个基点", "basis point"), "bps": ("个基点", "basis point"),
+    "BP": ("个基点", "basis point"), "BPS": ("个基点", "basis point"),
     # (W after a number in Mandarin is as often 万 in slang, 年薪50W, as watts: left as written)
     "g": ("克", "gram"), "V": ("伏", "volt"), "W": ("", "watt"), "L": ("升", "liter"),
     "m": ("米", ""), "s": ("秒", ""), "h": ("小时", "hour"), "min": ("分钟", ""),
@@ -719,7 +724,8 @@ _MEASURE_UNITS: dict[str, tuple[str, str]] = {
 # The ways each is written (KM, Ghz, KWh, mL ...), longest first.
 _MEASURE_SPELLINGS = {v: k for k in _MEASURE_UNITS for v in {
     k, k.upper(), k.lower(), k[:1].upper() + k[1:]}
-    if len(k) > 1 and k not in ("ms", "mA", "min", "bps")} | {k: k for k in _MEASURE_UNITS}
+    if len(k) > 1 and k not in ("ms", "mA", "min", "bp", "bps", "BP", "BPS")} | {
+    k: k for k in _MEASURE_UNITS}
 _MEASURE_UNIT = re.compile(
     rf"(?<![A-Za-z0-9_.,])(?:(?P<a>{_NUM})\s*(?P<sep>-|~|至|到|to(?= ))\s*)?"
     rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})(?P<sp>\s?)(?P<u>"
@@ -742,8 +748,6 @@ def _measure_unit(m: re.Match, zh: bool) -> str:
                                       + ("至" if m.group("sep") == "至" else "到"))
         return start + ("两" if said == "二" and not start else said) + said_zh
     start = "" if a is None else f"{a} to "
-    if unit == "bps":
-        return f"{start}{n} {'bit' if n == '1' and not start else 'bits'} per second"
     head, _, tail = said_en.partition(" per ")
     plural = head if n == "1" and not start or head.endswith("hertz") else head + "s"
     return f"{start}{n} {plural}{' per ' + tail if tail else ''}"
@@ -1762,6 +1766,38 @@ _WHOLE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})x(?=\s+[a-z])")
 _P_RATIO = re.compile(r"(?<![A-Za-z/])P/(?P<r>[EBS])(?![A-Za-z/])")
 
 
+# A whole multiple of one or two digits with a small x (3x杠杆, PE 15x): 三倍, "15 times". (An ID
+# tail has three digits before its X; after a digit cue, 尾号12x, it stays digits.)
+_SMALL_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})x(?![A-Za-z0-9])")
+_TAIL_CUE = re.compile(r"(?:尾号|尾数|末|后|ending in|ends in|last)\s*\Z", re.IGNORECASE)
+# A tenor (10Y国债, 1Y LPR, 3M Shibor, 1W, 7D回购, O/N): 十年期, 三个月, 一周, 七天, 隔夜 / "10
+# year", "3 month", "overnight". Y always; M, W and D only before a rate, a bond or a repo (6M
+# alone may be six million, 1W 万 or a watt).
+_TENOR = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})(?P<u>Y|M|W|D)(?![A-Za-z0-9])"
+                    r"(?:(?<=Y)|(?=\s*(?:[Ss][Hh][Ii][Bb][Oo][Rr]|[Hh][Ii][Bb][Oo][Rr]|[Ll][Ii][Bb][Oo][Rr]"
+                    r"|SOFR|LPR|国债|存款|贷款|回购|利率|理财|定存|期|美债|deposits?\b|"
+                    r"[Tt]reasur|[Bb]ills?\b|[Rr]epos?\b|rates?\b)))")
+_ZH_TENORS = {"Y": "年期", "M": "个月", "W": "周", "D": "天"}
+_EN_TENORS = {"Y": "year", "M": "month", "W": "week", "D": "day"}
+_OVERNIGHT = re.compile(r"(?<![A-Za-z/])O/N(?![A-Za-z/])")
+
+
+def _tenor(m: re.Match, zh: bool) -> str:
+    n, u = m.group("n", "u")
+    if not zh:
+        return f"{n} {_EN_TENORS[u]}"
+    word = _ZH_TENORS[u]
+    if word.endswith("期") and m.string.startswith("期", m.end()):  # 10Y期: 十年期, once
+        word = word[:-1]
+    return zh_cardinal(n) + word
+
+
+def _small_multiple(text: str, m: re.Match, zh: bool) -> str:
+    if _TAIL_CUE.search(text, max(0, m.start() - 12), m.start()):
+        return m.group(0)
+    return m.group("n") + ("倍" if zh else " times")
+
+
 def _zh_long_digits(text: str) -> str:
     def sub(m: re.Match) -> str:
         if _quantity_follows(text, m.end(), _ZH_UNITS) or _quantity_named(text, m.start(), True):
@@ -1867,6 +1903,10 @@ def _zh_speakable(text: str) -> str:
         text = _MASKED.sub(lambda m: _masked(m, "zh"), text)
     text = _MULTIPLE_RANGE.sub(r"\g<a>到\g<b>倍", text)
     text = _MULTIPLE.sub(r"\g<n>倍", text)
+    text = _subst(_SMALL_MULTIPLE, text, lambda t, m: _small_multiple(t, m, True))
+    text = _TENOR.sub(lambda m: _tenor(m, True), text)
+    if "O/N" in text:
+        text = _OVERNIGHT.sub("隔夜", text)
     text = _P_RATIO.sub(r" P \g<r> ", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
@@ -2188,6 +2228,10 @@ def _en_speakable(text: str) -> str:
     text = _MULTIPLE_RANGE.sub(r"\g<a> to \g<b> times", text)
     text = _MULTIPLE.sub(r"\g<n> times", text)
     text = _WHOLE_MULTIPLE.sub(r"\g<n> times", text)
+    text = _subst(_SMALL_MULTIPLE, text, lambda t, m: _small_multiple(t, m, False))
+    text = _TENOR.sub(lambda m: _tenor(m, False), text)
+    if "O/N" in text:
+        text = _OVERNIGHT.sub("overnight", text)
     text = _P_RATIO.sub(r"P \g<r>", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
