@@ -1981,6 +1981,12 @@ ROUND_SEVEN = [
     ("HK$1 million to HK$5 million", "en", "1 million to 5 million Hong Kong dollars"),
     ("$1m-$5m", "en", "1 million to 5 million dollars"),
     ("RMB 500 and 1,000 shares", "en", "500 yuan and 1,000 shares"),
+    # an amount with a Latin scale in Mandarin ($6M was "六美元M", US$2.5m "二点五美元m")
+    ("$6M", "zh-CN", "六百万美元"),
+    ("US$2.5m", "zh-CN", "二百五十万美元"),
+    ("USD 1.5bn", "zh-CN", "十五亿美元"),
+    ("RMB 5m", "zh-CN", "五百万元"),
+    ("HK$50K", "zh-CN", "五万港元"),
     # the currency written twice round a range was said twice (一百万元元)
     ("RMB 500,000 to 1,000,000元", "zh-CN", "五十万到一百万元"),
     ("USD 1,000-5,000美元", "zh-CN", "一千到五千美元"),

@@ -64,7 +64,8 @@ zero decimals before 份/股/手, the letter G as ji1 in Mandarin and ü in a pi
 speakable/10 added units of measure after a number (3.5GHz 三点五G赫兹 / "3.5 gigahertz", 3km,
 2kg, 5ms, 5000mAh, 220V, 120km/h, 3-5km: ``_MEASURE_UNITS``), 100M宽带 as 兆, 7*24小时,
 lower-case 5g, the currency codes AUD CAD SGD CHF NZD MOP TWD KRW (and S$ A$ C$ NZ$ NT$ MOP$),
-currency pairs (USD/CNY 美元兑人民币), basis points (25bps 二十五个基点), small-x multiples
+currency pairs (USD/CNY 美元兑人民币), amounts with a Latin scale in Mandarin ($6M
+六百万美元), basis points (25bps 二十五个基点), small-x multiples
 (PE 15x 十五倍), tenors (10Y 十年期, 3M Shibor 三个月, O/N 隔夜), the yuan's code after an
 amount as 元人民币 (1 USD = 7.18 CNY), English money ranges joined by through / thru / "between
 ... and" or with a scale on the first amount (RMB 1 million to 5 million), dates with a
@@ -727,7 +728,9 @@ _MEASURE_SPELLINGS = {v: k for k in _MEASURE_UNITS for v in {
     if len(k) > 1 and k not in ("ms", "mA", "min", "bp", "bps", "BP", "BPS")} | {
     k: k for k in _MEASURE_UNITS}
 _MEASURE_UNIT = re.compile(
-    rf"(?<![A-Za-z0-9_.,])(?:(?P<a>{_NUM})\s*(?P<sep>-|~|至|到|to(?= ))\s*)?"
+    # (not after a currency: US$2.5m, RMB 5m are millions)
+    rf"(?<![A-Za-z0-9_.,$¥€£])(?<!(?:{_CUR_CODES}) )"
+    rf"(?:(?P<a>{_NUM})\s*(?P<sep>-|~|至|到|to(?= ))\s*)?"
     rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})(?P<sp>\s?)(?P<u>"
     + "|".join(re.escape(u) for u in sorted(_MEASURE_SPELLINGS, key=len, reverse=True))
     # 5g网络 is the network (5G), 100g金条 grams
@@ -1481,7 +1484,7 @@ _ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=[〇零一二三四�
 # (A sign may stand after the currency: ¥-2,500.00 is 负两千五百元, "minus 2500 yuan".)
 _MONEY_PREFIX = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?:{_CUR_CODES})"
                            rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
-                           rf"(?P<mult>[万亿]?)")
+                           rf"(?P<mult>[万亿]?)(?P<abbr>(?:[MmBb]n|[KkMmBb])(?![A-Za-z0-9]))?")
 # A range of amounts after a currency sign (¥100-¥500, ¥1-5万, $1-2 billion): one range, the
 # currency said once after it (一百到五百元, "1 to 2 billion dollars").
 _MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})(?=\s*\d))"
@@ -1711,9 +1714,14 @@ def _zh_money(text: str, m: re.Match) -> str:
     (RMB100元, ¥100元: 一百元, not 一百元元)."""
     sign = "负" if m.group("sign") else ""
     word = _ZH_CURRENCY[m.group("cur")]
+    n = m.group("n")
+    if m.group("abbr"):  # $6M 六百万美元, USD 1.5bn 十五亿美元, HK$50K 五万港元
+        scale = _EN_SCALES_ABBR[m.group("abbr").lower()]
+        value = float(n.replace(",", "")) * {"thousand": 1e3, "million": 1e6, "billion": 1e9}[scale]
+        n = f"{value:.0f}" if value.is_integer() else f"{value:g}"
     if text.startswith(word, m.end()) or word == "元" and text.startswith("人民币", m.end()):
         word = ""
-    return sign + _trim_decimals(m.group("n")) + m.group("mult") + word
+    return sign + _trim_decimals(n) + m.group("mult") + word
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
