@@ -2065,6 +2065,11 @@ ROUND_SEVEN_HEARD = [
     ("10km away", "en", "ten kilometers away"),
     ("RMB 1 million to 5 million", "en", "one million to five million yuan"),
     ("born 05-10-1986", "en", "born May ten, nineteen hundred eighty six"),
+    ("10Y国债", "zh-CN", "十年期国债"),
+    ("$6M", "zh-CN", "六百万美元"),
+    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
+    ("cut by 25BP", "en", "cut by twenty five basis points"),
+    ("PE 15x", "en", "P E fifteen times"),
 ]
 
 
