@@ -1987,6 +1987,10 @@ ROUND_SEVEN = [
     ("USD 1.5bn", "zh-CN", "十五亿美元"),
     ("RMB 5m", "zh-CN", "五百万元"),
     ("HK$50K", "zh-CN", "五万港元"),
+    # a spaced tilde between amounts is a range, not 约 (was 五十万元 约一百万)
+    ("CNY 500,000 ~ 1,000,000", "zh-CN", "五十万到一百万元"),
+    ("3% ~ 5%", "zh-CN", "百分之三到百分之五"),
+    ("规模 ~3亿元", "zh-CN", "规模 约三亿元"),
     # the currency written twice round a range was said twice (一百万元元)
     ("RMB 500,000 to 1,000,000元", "zh-CN", "五十万到一百万元"),
     ("USD 1,000-5,000美元", "zh-CN", "一千到五千美元"),

@@ -1876,7 +1876,9 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 _ZH_HASH_KEY = re.compile(r"#\s*(?:号\s*)?(?=键)|#(?=号)")
 # A tilde before a number with no number just before it is "about" (规模~3亿元 约三亿元);
 # 3~5 and 1月~3月 stay ranges (到).
-_ZH_APPROX = re.compile(r"(?<!\d)(?<!\d[^\d\s])(?<!\d[^\d\s]{2})~\s*(?=\d)")
+# (A space before the tilde keeps the range: CNY 500,000 ~ 1,000,000 was 五十万元 约一百万.)
+_ZH_APPROX = re.compile(r"(?<!\d)(?<!\d[^\d\s])(?<!\d[^\d\s]{2})(?<!\d\s)(?<!\d[^\d\s]\s)"
+                        r"(?<!\d[^\d\s]{2}\s)~\s*(?=\d)")
 # Stock-code prefixes are digits (以688开头 以六八八开头; 688、689开头), never cardinals.
 _ZH_CODE_PREFIX = re.compile(r"(?<![\d.])\d{2,6}(?:\s*[、，,/或和及]\s*\d{2,6})*"
                              r"(?=\s*(?:开头|打头|起头))")
