@@ -221,11 +221,11 @@ def register(socketio, services: KioskServices) -> None:
                 c.offer_refused(exc)
                 log.info("offer refused (%s): %s", exc.code, exc)
                 return _bad(c, exc.code, str(exc))
-            except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
-                log.exception("answering the offer failed")
+            except Exception:  # a timeout or a bug: end cleanly, never leak the peer
+                log.exception("answering the offer failed")  # the details are for us only
                 c.dispatch(sm.Failure("media_error"))
                 return _bad(c, ErrorCode.SERVER_ERROR,
-                            f"the connection could not be set up ({type(exc).__name__})")
+                            "the connection could not be set up on our side")
             return None
 
     @on(PageEvent.PROMPT_STARTED)
