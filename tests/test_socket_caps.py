@@ -317,3 +317,27 @@ def requests_ok(server) -> bool:
     import requests
 
     return requests.get(server.url + "/api/health", timeout=10).ok
+
+
+def test_a_page_over_the_cap_is_told_it_is_busy(caps_server):
+    """Counting at the Engine.IO layer must keep the page's kind refusal: the Socket.IO
+    connect of a connection over the cap gets ``connect_error`` with ``server_busy``."""
+    import socketio
+
+    server = caps_server(KIOSK_SOCKET_MAX_PER_ADDRESS="1", KIOSK_SOCKET_JOIN_SECONDS="30")
+    first = socketio.Client(reconnection=False)
+    first.connect(server.url, transports=["websocket"], wait_timeout=10)
+    second = socketio.Client(reconnection=False)
+    told = []
+    second.on("connect_error", lambda data=None: told.append(data))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        second.connect(server.url, transports=["websocket"], wait_timeout=10)
+    assert told == [{"message": "too many connections from your network; please try again in "
+                                "a minute", "data": {"code": "server_busy"}}]
+    assert first.connected
+    first.disconnect()
+    time.sleep(0.5)  # its place is free once its connection is closed
+    third = socketio.Client(reconnection=False)
+    third.connect(server.url, transports=["websocket"], wait_timeout=10)
+    assert third.connected
+    third.disconnect()
