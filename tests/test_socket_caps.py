@@ -341,3 +341,50 @@ def test_a_page_over_the_cap_is_told_it_is_busy(caps_server):
     third.connect(server.url, transports=["websocket"], wait_timeout=10)
     assert third.connected
     third.disconnect()
+
+
+def test_refused_connections_are_held_to_be_told_only_up_to_a_bound():
+    from kiosk.web.connections import BUSY, TOO_MANY_FROM_ADDRESS, ConnectionGate
+
+    gate = ConnectionGate(max_total=10, max_per_address=1, join_seconds=30,
+                          disconnect=lambda sid: None, max_refused_held=2)
+    assert gate.admit("a", "198.51.100.7") is None and gate.refusal("a") is None
+    for sid in ("b", "c", "d"):
+        assert gate.admit(sid, "198.51.100.7") == TOO_MANY_FROM_ADDRESS
+    assert [gate.held(s) for s in "bcd"] == [True, True, False]  # d: refused at the door
+    assert gate.refusal("b") == TOO_MANY_FROM_ADDRESS
+    assert gate.refusal("d") == BUSY  # a Socket.IO connect on a connection never admitted
+    gate.gone("b")
+    assert not gate.held("b") and gate.admit("e", "198.51.100.7") == TOO_MANY_FROM_ADDRESS
+    assert gate.held("e")
+    gate.left("a")  # its Socket.IO socket went: the place is free at once
+    assert gate.open_count() == 0 and gate.admit("f", "198.51.100.7") is None
+
+
+def test_malformed_packets_close_the_connection_at_the_limit():
+    from kiosk.web.connections import ConnectionGate
+
+    closed: list[str] = []
+    gate = ConnectionGate(max_total=10, max_per_address=10, join_seconds=30,
+                          disconnect=closed.append)
+    assert gate.admit("a", "198.51.100.7") is None
+    assert [gate.malformed("a", "not a Socket.IO packet (ValueError)")
+            for _ in range(ConnectionGate.MALFORMED_LIMIT)] == [False, False, True]
+    assert closed == ["a"] and gate.open_count() == 0
+
+
+def test_the_line_budget_counts_what_it_does_not_write(caplog):
+    import logging
+
+    from kiosk.web.connections import LineBudget
+
+    now = [0.0]
+    budget = LineBudget(per_second=1.0, burst=2, clock=lambda: now[0])
+    logger = logging.getLogger("test.budget")
+    with caplog.at_level(logging.WARNING, logger="test.budget"):
+        written = [budget.warning(logger, "refused %d", i) for i in range(5)]
+        now[0] = 1.0
+        assert budget.warning(logger, "refused %d", 5)
+    assert written == [True, True, False, False, False]
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused 0", "refused 1", "refused 5 (3 similar lines not logged)"]
