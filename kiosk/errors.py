@@ -27,8 +27,8 @@ class SignallingError(MediaError):
     """An offer or socket message from the browser was refused (bad input).
 
     ``code`` is the ``error`` event's code (a ``kiosk.protocol.ErrorCode``) the page shows a
-    message for: ``bad_offer`` (try again), ``no_microphone`` (allow or connect one) or
-    ``unsupported_browser`` (update it). ValueError for a code that is not an ``ErrorCode``.
+    message for: ``bad_offer`` (try again), ``no_camera`` or ``no_microphone`` (allow or connect
+    one) or ``unsupported_browser`` (update it). ValueError for a code that is not an ``ErrorCode``.
     """
 
     def __init__(self, message: str, code: ErrorCode | str = ErrorCode.BAD_OFFER):

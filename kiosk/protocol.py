@@ -121,6 +121,7 @@ class ErrorCode(StrEnum):
     LINK_EXPIRED = "link_expired"
     LINK_USED = "link_used"
     BAD_OFFER = "bad_offer"
+    NO_CAMERA = "no_camera"
     NO_MICROPHONE = "no_microphone"
     UNSUPPORTED_BROWSER = "unsupported_browser"
     BAD_MESSAGE = "bad_message"

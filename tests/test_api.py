@@ -188,8 +188,8 @@ BAD_OFFERS = [
     ({"sdp": 12}, "no SDP"),
     ({"sdp": "hello"}, "must start with v=0"),
     ({"sdp": "v=0\r\n" + "a=x\r\n" * 8000}, "larger than"),
-    ({"sdp": GOOD_SDP_HEAD}, "exactly one video"),
-    ({"sdp": GOOD_SDP_HEAD + "m=video 9 UDP/TLS/RTP/SAVPF\r\n"}, "cannot be parsed"),
+    ({"sdp": GOOD_SDP_HEAD}, "carries no media"),
+    ({"sdp": GOOD_SDP_HEAD + "m=video 9 UDP/TLS/RTP/SAVPF\r\n"}, "is incomplete"),
     ({"sdp": GOOD_SDP_HEAD, "type": "answer"}, "type: 'offer'"),
 ]
 

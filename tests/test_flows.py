@@ -161,8 +161,58 @@ def test_odd_spaces_in_indentation_are_named_on_their_own_line(space, name):
         (7, 1, f"the indentation holds U+{ord(space):04X} ({name}), not an ordinary space; "
                "replace it with ordinary spaces")
     ]
-    # Inside a quoted text the same character is content, not a problem.
-    assert check_flow("mini.yaml", MINIMAL.replace("Hello.", f'"Hello{space}there."')) == []
+    # Inside a quoted text a visible space is content, not a problem; an invisible one is
+    # named there too (test_invisible_characters_are_named_at_their_place).
+    quoted = check_flow("mini.yaml", MINIMAL.replace("Hello.", f'"Hello{space}there."'))
+    if space == "\u200b":
+        assert [p.message.split(")")[0] for p in quoted] == ["character U+200B (ZERO WIDTH SPACE"]
+    else:
+        assert quoted == []
+
+
+@pytest.mark.parametrize("char, name", [
+    ("\ufeff", "ZERO WIDTH NO-BREAK SPACE"), ("\u200b", "ZERO WIDTH SPACE"),
+    ("\u200d", "ZERO WIDTH JOINER"), ("\u2060", "WORD JOINER"), ("\u00ad", "SOFT HYPHEN"),
+    ("\u3164", "HANGUL FILLER"), ("\U000e0041", "TAG LATIN CAPITAL LETTER A")])
+@pytest.mark.parametrize("where, line, col", [
+    (("Hello.", "Hel{c}lo."), 8, None),  # inside a text
+    (("    kind: say", "    kind:{c} say"), 7, 10),  # was "invalid YAML: ... simple key"
+    (("title:", "ti{c}tle:"), 3, 3),  # was "unknown top-level field"
+    (("version: 1", "version: {c}1"), 2, 10),  # was "not text '\ufeff1'"
+    (("Hello.", '"Hel{c}lo."'), 8, None),  # quoted
+], ids=["text", "after-colon", "in-key", "in-number", "quoted"])
+def test_invisible_characters_are_named_at_their_place(char, name, where, line, col):
+    """A U+FEFF in the middle of a line gave a generic YAML error (or an unknown field, or a
+    number read as text) without naming the character an editor does not show."""
+    old, new = where
+    text = MINIMAL.replace(old, new.format(c=char), 1)
+    if col is None:
+        col = text.splitlines()[line - 1].index(char) + 1
+    problems = check_flow("mini.yaml", text)
+    assert [(p.line, p.col, p.message) for p in problems] == [
+        (line, col, f"character U+{ord(char):04X} ({name}) is invisible (editors do not show "
+                    "it) but YAML reads it as part of the key, number or text here; delete it")]
+    assert str(problems[0]).startswith(f"mini.yaml:{line}:{col}: ")
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202d", "\u2066", "\u200f", "\u061c"])
+def test_bidirectional_controls_are_refused_for_what_they_do(char):
+    text = MINIMAL.replace("Hello.", f"Hel{char}lo.")
+    col = MINIMAL.splitlines()[7].index("Hello") + 4
+    [problem] = check_flow("mini.yaml", text)
+    assert (problem.line, problem.col) == (8, col)
+    assert problem.message.endswith("is invisible and changes the order in which the text "
+                                    "around it is displayed; delete it")
+
+
+def test_a_lone_carriage_return_is_named_but_windows_line_ends_are_fine():
+    assert check_flow("mini.yaml", MINIMAL.replace("\n", "\r\n")) == []
+    assert check_flow("mini.yaml", "\ufeff" + MINIMAL) == []  # a BOM at the start is fine
+    text = MINIMAL.replace("Hello.", "Hel\rlo.")
+    col = MINIMAL.splitlines()[7].index("Hello") + 4
+    assert [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)] == [
+        (8, col, "character U+000D (CARRIAGE RETURN) alone is read by YAML as a line break; "
+                 "delete it, or press Enter for a new line")]
 
 
 @pytest.mark.parametrize("written", ["010", "0_10", "012", "-07"])

@@ -3,6 +3,8 @@ a browser without the recorded codecs (issue #13, items 22 and 23). Real browser
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kiosk.config import load_settings
@@ -67,6 +69,7 @@ def app(tmp_path):
 
 @pytest.mark.parametrize("sdp, code", [
     (sdp_samples.CHROME_VIDEO_ONLY, "no_microphone"),
+    (sdp_samples.CHROME.replace("m=video 50968", "m=video 0", 1), "no_camera"),
     (sdp_samples.SAFARI_12_IOS_11, "unsupported_browser"),
 ])
 def test_the_page_gets_the_code_and_the_session_stays_open(app, sdp, code):
@@ -86,3 +89,68 @@ def test_the_page_gets_the_code_and_the_session_stays_open(app, sdp, code):
     assert refused[-1]["data"]["code"] == code
     sock.disconnect()
     assert controller.finalised.wait(10)
+
+
+# ------------------------------------------------------------------ no camera, odd SDP (retest)
+
+def _video_direction(direction: str) -> str:
+    head, rest = sdp_samples.CHROME.split("m=audio", 1)
+    assert "a=sendonly\r\n" in head
+    return head.replace("a=sendonly\r\n", f"a={direction}\r\n", 1) + "m=audio" + rest
+
+
+def _audio_only() -> str:
+    head, rest = sdp_samples.CHROME.split("m=video", 1)
+    return (head.replace("BUNDLE 0 1", "BUNDLE 1") + "m=audio" + rest.split("m=audio", 1)[1])
+
+
+@pytest.mark.parametrize("sdp", [
+    _video_direction("recvonly"), _video_direction("inactive"),
+    sdp_samples.CHROME.replace("m=video 50968", "m=video 0", 1), _audio_only()],
+    ids=["recvonly", "inactive", "port0", "no-video-section"])
+def test_an_offer_without_a_camera_is_refused_as_no_camera(sdp):
+    """It was ``bad_offer`` "the video track must be sent": the page said "try again", which
+    cannot help; the investor has to allow or connect a camera."""
+    exc = refusal(sdp)
+    assert exc.code == "no_camera"
+    assert str(exc) == ("the offer sends no camera picture, so the investor cannot be seen: "
+                        "allow the camera or connect one")
+
+
+def _without_video_codecs() -> str:
+    return re.sub(r"(m=video \d+ \S+)( \d+)+", r"\1", sdp_samples.CHROME)
+
+
+@pytest.mark.parametrize("sdp, expected", [
+    (re.sub(r"a=(sendonly|sendrecv)\r\n", "", sdp_samples.CHROME),
+     "the offer's video section has no direction line (a=sendonly or a=sendrecv)"),
+    (_without_video_codecs(),
+     "the offer's media line 8 is incomplete: it needs a kind, a port, a protocol and at least "
+     "one codec (payload type)"),
+    (sdp_samples.CHROME.replace("m=audio 50968 UDP/TLS/RTP/SAVPF", "m=audio x UDP", 1),
+     None),
+], ids=["no-direction", "no-video-codecs", "bad-port"])
+def test_odd_offers_get_our_words_never_an_exception_text(sdp, expected):
+    """These answered "ValueError: None is not in list" and "(AssertionError)"."""
+    exc = refusal(sdp)
+    assert exc.code == "bad_offer"
+    if expected is not None:
+        assert str(exc) == expected
+    assert "Error" not in str(exc) and "list" not in str(exc)
+
+
+def test_a_failure_answering_an_offer_is_told_without_its_exception_text(monkeypatch):
+    import asyncio
+
+    from kiosk.media import peer as peer_module
+
+    async def broken(self, description):
+        raise ValueError("None is not in list")
+
+    monkeypatch.setattr(peer_module.RTCPeerConnection, "setRemoteDescription", broken)
+    p = peer_module.InvestorPeer(session_id="s", clock=None, recording_path=None,  # type: ignore[arg-type]
+                                 executor=None)  # type: ignore[arg-type]
+    with pytest.raises(SignallingError) as info:
+        asyncio.run(p.accept(sdp_samples.CHROME))
+    assert "None is not in list" not in str(info.value)
+    assert "ValueError" not in str(info.value)

@@ -498,3 +498,17 @@ def test_the_page_shows_the_liveness_action_due_now(tmp_path):
             assert seen.problems() == {}
         finally:
             browser.close()
+
+
+def test_device_refusals_of_the_server_ask_for_the_devices_again():
+    """A server ``no_camera`` was shown as "try again" (bad_offer), which cannot help: like
+    ``no_microphone``, it shows its own message and the retry asks for the devices again."""
+    js = (STATIC / "investor" / "socket.js").read_text(encoding="utf-8")
+    handled = re.search(r'if \((code === "[a-z_]+"(?: \|\| code === "[a-z_]+")*)\) \{\s*'
+                        r'//[^\n]*\n\s*closePc\(\);\s*stopStream\(\);\s*'
+                        r'showError\(code, startDevices\);', js)
+    assert handled, "socket.js has no device-refusal branch"
+    codes = set(re.findall(r'"([a-z_]+)"', handled.group(1)))
+    assert codes == {"no_camera", "no_microphone"}
+    rtc = (STATIC / "investor" / "rtc.js").read_text(encoding="utf-8")
+    assert 'emit("client_error", { code: "no_camera" });' in rtc

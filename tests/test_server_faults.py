@@ -71,3 +71,31 @@ def test_a_deeply_nested_socket_message_is_refused_without_a_traceback(kiosk_ser
         time.sleep(0.05)
     assert ("error", "link_invalid") in [(e, d.get("code")) for e, d in got if d]
     client.disconnect()
+
+
+def test_closing_websockets_leaves_no_client_bytes_in_the_log(kiosk_server):
+    """After every websocket close werkzeug logged ERROR "code 400, message Bad request syntax
+    ('\\x81\\x82...')": it read the client's last frames as the next HTTP request."""
+    for _ in range(3):
+        client, got = connect(kiosk_server)
+        client.emit("join", {"token": "x" * 43})
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.disconnect()
+    time.sleep(1.5)
+    assert requests.get(kiosk_server.url + "/api/health", timeout=5).ok
+    log = kiosk_server.log_path.read_text(errors="replace")
+    assert "Bad request" not in log and "\\x8" not in log, log[-2000:]
+
+
+def test_a_request_line_that_is_not_http_is_logged_without_its_bytes(kiosk_server):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", kiosk_server.port), timeout=10) as s:
+        s.sendall(b"\x16\x03\x01secret-token-abc \x81\x82 junk\r\n\r\n")
+        s.recv(4096)  # werkzeug answers 400
+    time.sleep(0.5)
+    log = kiosk_server.log_path.read_text(errors="replace")
+    assert "secret-token-abc" not in log and "\\x16" not in log
+    assert "not an HTTP request line (" in log  # still seen, as one short line

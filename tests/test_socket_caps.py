@@ -4,6 +4,7 @@ clear message, and dropped when they do not join in time (issue #13, item 13).""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,246 @@ def test_a_failed_join_leaves_the_deadline_in_force():
             break
         time.sleep(0.02)
     assert dropped == ["b", "a"]
+
+
+# ------------------------------------------------------- raw Engine.IO, against a real server
+
+
+class RawEngineIO:
+    """A raw Engine.IO v4 websocket that answers pings and nothing else: it never sends a
+    Socket.IO ``connect`` packet (the #13 retest's way around the Socket.IO-level gate)."""
+
+    def __init__(self, url: str):
+        import threading
+
+        import websocket
+
+        self.closed = threading.Event()
+        self.opened = False
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        try:
+            self.ws = websocket.create_connection(ws_url, timeout=10)
+            self.opened = self.ws.recv().startswith("0")  # the OPEN packet
+        except Exception:  # refused at the door (401) or closed at once
+            self.closed.set()
+            return
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                frame = self.ws.recv()
+                if not frame:
+                    break
+                if frame == "2":
+                    self.ws.send("3")
+        except Exception:
+            pass
+        self.closed.set()
+
+    def send(self, text: str) -> None:
+        self.ws.send(text)
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+
+
+def _server_threads(server) -> int:
+    status = (Path("/proc") / str(server.proc.pid) / "status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("Threads:")))
+
+
+@pytest.fixture()
+def caps_server(tmp_path):
+    from tests.kiosk_server import KioskServer
+
+    servers = []
+
+    def start(**env):
+        server = KioskServer(tmp_path / f"data{len(servers)}", KIOSK_LIVENESS="false",
+                             KIOSK_SPEECH="false", **env).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_raw_engineio_websockets_are_capped_per_address(caps_server):
+    """60 raw Engine.IO websockets from one address once all stayed open (threads 34 -> 274):
+    the gate only ran at the Socket.IO connect, which they never sent."""
+    server = caps_server(KIOSK_SOCKET_MAX_PER_ADDRESS="3", KIOSK_SOCKET_JOIN_SECONDS="30")
+    threads_before = _server_threads(server)
+    socks = [RawEngineIO(server.url) for _ in range(12)]
+    try:
+        assert all(s.opened for s in socks[:3])
+        # Over the cap: held open a moment (to be told why), then closed, or refused at once.
+        for s in socks[3:]:
+            assert s.closed.wait(10), "a connection over the per-address cap stayed open"
+        assert not any(s.closed.is_set() for s in socks[:3])  # the first three stay
+        print(f"threads: {threads_before} before, {_server_threads(server)} with 3 kept "
+              "of 12 raw connections")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_raw_engineio_websockets_count_in_the_total_cap(caps_server):
+    server = caps_server(KIOSK_SOCKET_MAX_CONNECTIONS="2", KIOSK_SOCKET_MAX_PER_ADDRESS="100",
+                         KIOSK_SOCKET_JOIN_SECONDS="30")
+    socks = [RawEngineIO(server.url) for _ in range(4)]
+    try:
+        assert all(s.opened for s in socks[:2])
+        assert all(s.closed.wait(10) for s in socks[2:])
+        assert not any(s.closed.is_set() for s in socks[:2])
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_raw_engineio_websocket_that_never_joins_is_closed(caps_server):
+    server = caps_server(KIOSK_SOCKET_JOIN_SECONDS="1")
+    raw = RawEngineIO(server.url)  # answers pings, sends nothing else
+    connected = RawEngineIO(server.url)
+    connected.send("40")  # a Socket.IO connect, but never a join
+    try:
+        assert raw.opened and connected.opened
+        assert raw.closed.wait(10), "a raw Engine.IO websocket outlived the join deadline"
+        assert connected.closed.wait(10)
+    finally:
+        raw.close()
+        connected.close()
+
+
+def test_a_polling_session_is_capped_and_timed_out_too(caps_server):
+    import requests
+
+    server = caps_server(KIOSK_SOCKET_MAX_PER_ADDRESS="2", KIOSK_SOCKET_JOIN_SECONDS="1")
+    url = server.url + "/socket.io/?EIO=4&transport=polling"
+
+    def handshake():
+        r = requests.get(url, timeout=10)
+        return r.status_code, (r.text.split('"sid":"', 1)[1].split('"', 1)[0]
+                               if r.status_code == 200 else None)
+
+    opened = [handshake() for _ in range(8)]
+    assert [code for code, _ in opened[:2]] == [200, 200]
+    # Refused ones are either held a moment to be told why, or refused at the door.
+    assert {code for code, _ in opened[2:]} <= {200, 401}
+    assert any(code == 401 for code, _ in opened[2:])
+    time.sleep(3.5)  # past the join deadline (1 s) and the refusal grace (2 s)
+    for _code, sid in opened:
+        if sid is not None:
+            r = requests.get(f"{url}&sid={sid}", timeout=10)
+            assert r.status_code == 400, "a polling session outlived the join deadline"
+    assert handshake()[0] == 200  # the places are free again
+
+
+def test_malformed_socketio_packets_are_refusals_not_tracebacks(caps_server):
+    """``4zzz``, ``42[`` and ``45-["a"]`` over a raw websocket each logged an engine.io ERROR
+    with a traceback, twice: 6,000 of them wrote 15 MB of logs, and the socket stayed open."""
+    server = caps_server(KIOSK_SOCKET_JOIN_SECONDS="30")
+    socks = [RawEngineIO(server.url) for _ in range(4)]
+    try:
+        for s in socks:
+            assert s.opened
+            for _ in range(500):
+                for junk in ("4zzz", "42[", '45-["a"]'):
+                    try:
+                        s.send(junk)
+                    except Exception:  # closed by the server meanwhile
+                        break
+        for s in socks:
+            assert s.closed.wait(10), "a socket sending malformed packets was not closed"
+    finally:
+        for s in socks:
+            s.close()
+    assert requests_ok(server)
+    log = server.log_path.read_text(errors="replace")  # all of it (server.log() is its tail)
+    assert "Traceback" not in log and "message handler error" not in log
+    refused = [line for line in log.splitlines() if "socket message refused" in line]
+    assert 4 <= len(refused) <= 20, len(refused)  # a few lines, never one per packet
+    assert "zzz" not in log and '["a"]' not in log  # the packets' text is never logged
+    assert len(log.encode()) < 100_000
+
+
+def requests_ok(server) -> bool:
+    import requests
+
+    return requests.get(server.url + "/api/health", timeout=10).ok
+
+
+def test_a_page_over_the_cap_is_told_it_is_busy(caps_server):
+    """Counting at the Engine.IO layer must keep the page's kind refusal: the Socket.IO
+    connect of a connection over the cap gets ``connect_error`` with ``server_busy``."""
+    import socketio
+
+    server = caps_server(KIOSK_SOCKET_MAX_PER_ADDRESS="1", KIOSK_SOCKET_JOIN_SECONDS="30")
+    first = socketio.Client(reconnection=False)
+    first.connect(server.url, transports=["websocket"], wait_timeout=10)
+    second = socketio.Client(reconnection=False)
+    told = []
+    second.on("connect_error", lambda data=None: told.append(data))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        second.connect(server.url, transports=["websocket"], wait_timeout=10)
+    assert told == [{"message": "too many connections from your network; please try again in "
+                                "a minute", "data": {"code": "server_busy"}}]
+    assert first.connected
+    first.disconnect()
+    time.sleep(0.5)  # its place is free once its connection is closed
+    third = socketio.Client(reconnection=False)
+    third.connect(server.url, transports=["websocket"], wait_timeout=10)
+    assert third.connected
+    third.disconnect()
+
+
+def test_refused_connections_are_held_to_be_told_only_up_to_a_bound():
+    from kiosk.web.connections import BUSY, TOO_MANY_FROM_ADDRESS, ConnectionGate
+
+    gate = ConnectionGate(max_total=10, max_per_address=1, join_seconds=30,
+                          disconnect=lambda sid: None, max_refused_held=2)
+    assert gate.admit("a", "198.51.100.7") is None and gate.refusal("a") is None
+    for sid in ("b", "c", "d"):
+        assert gate.admit(sid, "198.51.100.7") == TOO_MANY_FROM_ADDRESS
+    assert [gate.held(s) for s in "bcd"] == [True, True, False]  # d: refused at the door
+    assert gate.refusal("b") == TOO_MANY_FROM_ADDRESS
+    assert gate.refusal("d") == BUSY  # a Socket.IO connect on a connection never admitted
+    gate.gone("b")
+    assert not gate.held("b") and gate.admit("e", "198.51.100.7") == TOO_MANY_FROM_ADDRESS
+    assert gate.held("e")
+    gate.left("a")  # its Socket.IO socket went: the place is free at once
+    assert gate.open_count() == 0 and gate.admit("f", "198.51.100.7") is None
+
+
+def test_malformed_packets_close_the_connection_at_the_limit():
+    from kiosk.web.connections import ConnectionGate
+
+    closed: list[str] = []
+    gate = ConnectionGate(max_total=10, max_per_address=10, join_seconds=30,
+                          disconnect=closed.append)
+    assert gate.admit("a", "198.51.100.7") is None
+    assert [gate.malformed("a", "not a Socket.IO packet (ValueError)")
+            for _ in range(ConnectionGate.MALFORMED_LIMIT)] == [False, False, True]
+    assert closed == ["a"] and gate.open_count() == 0
+
+
+def test_the_line_budget_counts_what_it_does_not_write(caplog):
+    import logging
+
+    from kiosk.web.connections import LineBudget
+
+    now = [0.0]
+    budget = LineBudget(per_second=1.0, burst=2, clock=lambda: now[0])
+    logger = logging.getLogger("test.budget")
+    with caplog.at_level(logging.WARNING, logger="test.budget"):
+        written = [budget.warning(logger, "refused %d", i) for i in range(5)]
+        now[0] = 1.0
+        assert budget.warning(logger, "refused %d", 5)
+    assert written == [True, True, False, False, False]
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused 0", "refused 1", "refused 5 (3 similar lines not logged)"]

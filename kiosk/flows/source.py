@@ -295,6 +295,14 @@ _HIDDEN_BREAKS = "\x85\u2028\u2029"
 # Spaces that look like spaces but are not YAML indentation (copied from a web page, Word, or
 # typed with a Chinese input method).
 _ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]")
+# Characters an editor does not show: Unicode's format characters (category Cf: U+FEFF, the
+# zero-width spaces and joiners, the soft hyphen, tag characters) plus the fillers that render
+# as nothing. YAML reads them as part of a key, a number or a text (``title`` with a U+FEFF
+# inside is an unknown field; ``kind:`` followed by one is a YAML error), so each is named at
+# its place. The bidirectional controls among them also change the order in which a text is
+# displayed, which in a consent or risk text shown to the investor is worse than noise.
+_INVISIBLE_EXTRA = "\u034f\u115f\u1160\u3164\uffa0"
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _CONTROL_NAMES = {0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x0B: "LINE TABULATION",
                   0x0C: "FORM FEED", 0x1B: "ESCAPE", 0x7F: "DELETE"}
 
@@ -303,6 +311,18 @@ def _char_name(ch: str) -> str:
     name = (_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, "")
             or ("a control character" if unicodedata.category(ch) == "Cc" else "a non-character"))
     return f"U+{ord(ch):04X} ({name})"
+
+
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf" or ch in _INVISIBLE_EXTRA
+
+
+def _invisible_problem(ch: str) -> str:
+    if ch in _BIDI_CONTROLS:
+        return (f"character {_char_name(ch)} is invisible and changes the order in which the "
+                "text around it is displayed; delete it")
+    return (f"character {_char_name(ch)} is invisible (editors do not show it) but YAML "
+            "reads it as part of the key, number or text here; delete it")
 
 
 def _character_problems(file: str, body: str) -> list[Problem]:
@@ -323,10 +343,20 @@ def _character_problems(file: str, body: str) -> list[Problem]:
                                                "\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
                                                "\u202f\u205f\u3000\ufeff"))
         odd = _ODD_SPACES.search(line, 0, indent)
-        if odd is not None and line[indent:indent + 1] not in ("", "#"):
+        indent_named = odd is not None and line[indent:indent + 1] not in ("", "#")
+        if indent_named:
+            assert odd is not None
             problems.append(Problem(file, n, odd.start() + 1,
                                     f"the indentation holds {_char_name(odd.group())}, not an "
                                     "ordinary space; replace it with ordinary spaces"))
+        for i, ch in enumerate(line):
+            if _invisible(ch) and not (indent_named and i < indent):
+                problems.append(Problem(file, n, i + 1, _invisible_problem(ch)))
+            elif ch == "\r" and i < len(line) - 1:  # a lone CR (a CR LF ends the line)
+                problems.append(Problem(file, n, i + 1,
+                                        "character U+000D (CARRIAGE RETURN) alone is read by "
+                                        "YAML as a line break; delete it, or press Enter for a "
+                                        "new line"))
         if len(problems) > MAX_PROBLEMS:
             break
     return problems

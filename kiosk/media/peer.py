@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -41,37 +42,57 @@ RECORDED_CODECS = {"video": "vp8", "audio": "opus"}
 _NOT_MEDIA_CODECS = {"rtx", "red", "ulpfec", "flexfec-03", "cn", "telephone-event"}
 NO_MICROPHONE = ("the offer has no microphone track, so the spoken answers cannot be heard: "
                  "allow the microphone or connect one")
+NO_CAMERA = ("the offer sends no camera picture, so the investor cannot be seen: allow the "
+             "camera or connect one")
+# One media line as RFC 8866 5.14 has it: kind, port (/count), protocol, one or more formats.
+# aiortc asserts this shape; an offer that breaks it is refused here, by name, instead.
+_MEDIA_LINE = re.compile(r"m=[a-z]+ [0-9]+(/[0-9]+)? [A-Za-z0-9/]+( [^ ]+)+")
 # What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats), as
 # the end of a witness records it.
 RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
                    "keyframe_requests_recovery", "dropped_video", "audio_packets_missing",
                    "dropped_audio")
 def validate_offer(sdp: object, max_bytes: int) -> str:
-    """Return the SDP if it is an acceptable offer; SignallingError saying why otherwise."""
+    """Return the SDP if it is an acceptable offer; SignallingError saying why otherwise.
+
+    Its ``code`` tells the page what to ask for: ``no_camera`` (no video section, or one not
+    sent: recvonly, inactive, port 0), ``no_microphone`` (the same for audio),
+    ``unsupported_browser`` (no VP8 or no Opus), else ``bad_offer``. The message is always
+    ours: never the text of an exception raised by the SDP parser."""
     if not isinstance(sdp, str) or not sdp.strip():
         raise SignallingError("the offer has no SDP")
     if len(sdp.encode("utf-8", "replace")) > max_bytes:
         raise SignallingError(f"the offer is larger than {max_bytes} bytes")
     if not sdp.startswith("v=0"):
         raise SignallingError("the offer is not SDP (it must start with v=0)")
+    _check_media_lines(sdp)
     try:
         parsed = SessionDescription.parse(sdp)
-    except Exception as exc:  # aiortc raises AssertionError/ValueError/IndexError on junk
-        raise SignallingError(f"the offer SDP cannot be parsed ({type(exc).__name__})") from None
+    except Exception:  # aiortc raises AssertionError/ValueError/IndexError on junk
+        log.debug("the SDP parser refused an offer", exc_info=True)
+        raise SignallingError("the offer SDP cannot be parsed: one of its lines is not "
+                              "valid SDP") from None
     kinds = [m.kind for m in parsed.media]
-    if kinds.count("video") != 1:
-        raise SignallingError("the offer must carry exactly one video track")
-    if kinds.count("audio") > 1 or len(kinds) > 2:
-        raise SignallingError("the offer may carry one audio track besides the video")
+    if not kinds:
+        raise SignallingError("the offer carries no media: it needs one video and one audio "
+                              "track")
+    if kinds.count("video") > 1 or kinds.count("audio") > 1 or len(kinds) > 2:
+        raise SignallingError("the offer may carry one video and one audio track, no more")
+    if kinds.count("video") + kinds.count("audio") != len(kinds):
+        raise SignallingError("the offer may carry one video and one audio track, no more")
     for m in parsed.media:
-        sent = m.direction in (None, "sendonly", "sendrecv") and m.port != 0
-        if m.kind == "audio" and not sent:
-            raise SignallingError(NO_MICROPHONE, code="no_microphone")
-        if not sent:
-            raise SignallingError(f"the {m.kind} track must be sent (direction {m.direction})")
-    if "audio" not in kinds:
-        # Consent is spoken: without a microphone no answer can ever be heard.
-        raise SignallingError(NO_MICROPHONE, code="no_microphone")
+        if m.direction is None:
+            # aiortc would fail on it deep inside (ValueError "None is not in list").
+            raise SignallingError(
+                f"the offer's {m.kind} section has no direction line (a=sendonly or "
+                "a=sendrecv)")
+    for kind, refusal, code in (("video", NO_CAMERA, "no_camera"),
+                                ("audio", NO_MICROPHONE, "no_microphone")):
+        media = [m for m in parsed.media if m.kind == kind]
+        if not media or media[0].port == 0 or media[0].direction not in ("sendonly",
+                                                                        "sendrecv"):
+            # The witness must see the investor and hear the spoken consent.
+            raise SignallingError(refusal, code=code)
     for m in parsed.media:
         offered = {c.mimeType.lower() for c in m.rtp.codecs}
         wanted = f"{m.kind}/{RECORDED_CODECS[m.kind]}"
@@ -84,6 +105,16 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
                 "or later) or use an up-to-date Chrome, Edge or Firefox",
                 code="unsupported_browser")
     return sdp
+
+
+def _check_media_lines(sdp: str) -> None:
+    """Refuse, by line number, an ``m=`` line without a kind, a port, a protocol and at least
+    one format (aiortc asserts on it: the page got "(AssertionError)")."""
+    for number, line in enumerate(sdp.splitlines(), start=1):
+        if line.startswith("m=") and not _MEDIA_LINE.fullmatch(line.rstrip()):
+            raise SignallingError(
+                f"the offer's media line {number} is incomplete: it needs a kind, a port, a "
+                "protocol and at least one codec (payload type)")
 
 
 def ice_configuration(ice_servers) -> RTCConfiguration:
@@ -159,11 +190,12 @@ class InvestorPeer:
         except SignallingError:
             await self.close()
             raise
-        except Exception as exc:
+        except Exception:
+            # Said in the log (with the traceback, for us); the page gets our words only.
+            log.exception("answering an offer that passed validate_offer failed")
             await self.close()
-            raise SignallingError(
-                f"the offer could not be answered ({type(exc).__name__}: {exc})"
-            ) from None
+            raise SignallingError("the offer could not be answered: its SDP is not one "
+                                  "this server can use") from None
         return pc.localDescription.sdp
 
     async def _consume(self, track) -> None:

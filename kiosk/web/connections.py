@@ -1,10 +1,21 @@
-"""Caps on Socket.IO connections and on the rate of their events.
+"""Caps on Engine.IO sessions (the connections under Socket.IO) and on the rate of events.
 
 Anyone can open a socket: only ``join`` with a valid link makes it a witness. In threading
-mode every open socket holds server threads (400 idle sockets held about 1,600), so before a
-join the server limits them: at most ``max_total`` sockets and ``max_per_address`` from one
-address, and a socket that has not joined within ``join_seconds`` is disconnected. One sweeper
-thread runs only while some socket is waiting to join.
+mode every open connection holds server threads (400 idle sockets held about 1,600), so before
+a join the server limits them: at most ``max_total`` connections and ``max_per_address`` from
+one address, and a connection that has not joined within ``join_seconds`` is closed. One
+sweeper thread runs only while some connection is waiting to join.
+
+The gate counts **Engine.IO** sessions, when Engine.IO opens one (websocket or polling), not
+Socket.IO connects: a client that opened raw Engine.IO websockets and only answered pings
+(never a Socket.IO ``connect`` packet) once kept 60 of them open from one address for 40 s,
+threads 34 -> 274. A connection over a cap is kept open for ``REFUSED_GRACE_SECONDS`` only,
+so the page's Socket.IO connect can be told why (``refusal``); past ``max_refused_held`` such
+connections at once, the next is refused at the door (Engine.IO answers 401).
+
+A connection that sends packets Socket.IO cannot decode is counted by ``malformed``; after
+``MALFORMED_LIMIT`` of them it is closed. Every refusal is logged as one short line, through
+``LineBudget`` (at most a few lines a second, the rest counted), never with the packet's text.
 
 Every event a socket sends, joined or not, also passes ``EventLimiter``: a token bucket per
 (socket, event name). One investor once sent 2,000 each of ``heartbeat``, ``prompt_replayed``,
@@ -25,77 +36,182 @@ from typing import Literal
 
 log = logging.getLogger(__name__)
 
+BUSY = "the witness service is busy; please try again in a minute"
+TOO_MANY_FROM_ADDRESS = "too many connections from your network; please try again in a minute"
+
+
+class LineBudget:
+    """At most ``burst`` log lines at once and ``per_second`` on average; the lines over the
+    budget are counted and the count is added to the next line that is written."""
+
+    def __init__(self, *, per_second: float = 2.0, burst: int = 10,
+                 clock: Callable[[], float] = time.monotonic):
+        self.per_second = per_second
+        self.burst = burst
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+        self._suppressed = 0
+
+    def warning(self, logger: logging.Logger, msg: str, *args) -> bool:
+        """Log ``msg % args`` as a warning if the budget allows; True if it was written."""
+        with self._lock:
+            if not _take(self._buckets, "lines", self.per_second, self.burst, self._clock()):
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed = self._suppressed, 0
+        if suppressed:
+            msg += " (%d similar lines not logged)"
+            args = (*args, suppressed)
+        logger.warning(msg, *args)
+        return True
+
 
 class ConnectionGate:
-    """Admits sockets under the caps; disconnects those that do not join in time."""
+    """Admits connections under the caps; closes those that do not join in time.
+
+    Connections are Engine.IO sessions, named by their Engine.IO sid; ``disconnect(eio_sid)``
+    closes one. Thread-safe."""
+
+    REFUSED_GRACE_SECONDS = 2.0
+    MALFORMED_LIMIT = 3
 
     def __init__(self, *, max_total: int, max_per_address: int, join_seconds: float,
-                 disconnect: Callable[[str], None], clock: Callable[[], float] = time.monotonic):
+                 disconnect: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
+                 max_refused_held: int | None = None, lines: LineBudget | None = None):
         self.max_total = max_total
         self.max_per_address = max_per_address
         self.join_seconds = join_seconds
+        self.max_refused_held = (max_per_address if max_refused_held is None
+                                 else max_refused_held)
         self._disconnect = disconnect
         self._clock = clock
+        self._lines = lines or LineBudget()
         self._lock = threading.Lock()
-        self._address: dict[str, str] = {}  # sid -> address, every open socket
+        self._address: dict[str, str] = {}  # eio sid -> address, every admitted connection
         self._per_address: Counter[str] = Counter()
-        self._deadline: dict[str, float] = {}  # sid -> when to drop it, until it joins
+        self._deadline: dict[str, float] = {}  # eio sid -> when to close it, until it joins
         self._joining: set[str] = set()  # sids whose join is being handled: never dropped
+        self._refused: dict[str, str] = {}  # eio sid -> why, for connections held to be told
+        self._malformed: Counter[str] = Counter()
         self._sweeper: threading.Thread | None = None
 
     def admit(self, sid: str, address: str) -> str | None:
-        """Count a new socket in; or the reason it is refused (a message for the page)."""
+        """Count a new connection in; or the reason it is refused (a message for the page).
+
+        A refused connection is held for ``REFUSED_GRACE_SECONDS`` (``refusal`` tells its
+        Socket.IO connect why) while fewer than ``max_refused_held`` are; ``held`` says
+        whether it was, else the caller closes it at once."""
         with self._lock:
             if len(self._address) >= self.max_total:
-                log.warning("socket refused: %d connections open (socket_max_connections)",
-                            len(self._address))
-                return "the witness service is busy; please try again in a minute"
-            if self._per_address[address] >= self.max_per_address:
-                log.warning("socket refused: %d connections from one address "
-                            "(socket_max_per_address)", self._per_address[address])
-                return "too many connections from your network; please try again in a minute"
-            self._address[sid] = address
-            self._per_address[address] += 1
-            self._deadline[sid] = self._clock() + self.join_seconds
-            if self._sweeper is None:
-                self._sweeper = threading.Thread(target=self._sweep, name="kiosk-socket-gate",
-                                                 daemon=True)
-                self._sweeper.start()
-        return None
+                reason, why = BUSY, ("%d connections open (socket_max_connections)",
+                                     len(self._address))
+            elif self._per_address[address] >= self.max_per_address:
+                reason, why = TOO_MANY_FROM_ADDRESS, (
+                    "%d connections from one address (socket_max_per_address)",
+                    self._per_address[address])
+            else:
+                self._address[sid] = address
+                self._per_address[address] += 1
+                self._deadline[sid] = self._clock() + self.join_seconds
+                self._start_sweeper()
+                return None
+            if len(self._refused) < self.max_refused_held:
+                self._refused[sid] = reason
+                self._deadline[sid] = self._clock() + min(self.REFUSED_GRACE_SECONDS,
+                                                          self.join_seconds)
+                self._start_sweeper()
+        self._lines.warning(log, "socket refused: " + why[0], *why[1:])
+        return reason
+
+    def held(self, sid: str) -> bool:
+        """True while a refused connection is held open to be told why."""
+        with self._lock:
+            return sid in self._refused
+
+    def refusal(self, sid: str) -> str | None:
+        """Why a Socket.IO connect over connection ``sid`` must be refused, or None: the
+        reason it was refused at the door, or "busy" for a connection the gate never saw."""
+        with self._lock:
+            if sid in self._refused:
+                return self._refused[sid]
+            return None if sid in self._address else BUSY
 
     def join_started(self, sid: str) -> None:
-        """A join from this socket is being handled: its deadline waits until the join ends.
+        """A join from this connection is being handled: its deadline waits until it ends.
 
-        The deadline is for sockets that send nothing; a join that arrived in time may take
-        longer than ``join_seconds`` to handle on a loaded server (the link, the flow and the
-        witness are loaded), and cutting the socket then loses a witness that came in time."""
+        The deadline is for connections that send nothing; a join that arrived in time may
+        take longer than ``join_seconds`` to handle on a loaded server (the link, the flow
+        and the witness are loaded), and cutting it then loses a witness that came in time."""
         with self._lock:
             self._joining.add(sid)
 
     def join_ended(self, sid: str) -> None:
-        """The join is handled. Had it failed, the socket's deadline applies again (one
-        already past drops it at the next sweep)."""
+        """The join is handled. Had it failed, the connection's deadline applies again (one
+        already past closes it at the next sweep)."""
         with self._lock:
             self._joining.discard(sid)
 
     def joined(self, sid: str) -> None:
-        """The socket joined a witness: it stays (the session's own timeouts apply)."""
+        """The connection joined a witness: it stays (the session's own timeouts apply)."""
         with self._lock:
             self._deadline.pop(sid, None)
+
+    def left(self, sid: str) -> None:
+        """Its Socket.IO socket disconnected: the connection no longer counts, and is closed
+        at the next sweep (an Engine.IO session without its socket serves nothing)."""
+        with self._lock:
+            self._release(sid)
+            self._deadline[sid] = self._clock()
+            self._start_sweeper()
+
+    def malformed(self, sid: str, what: str) -> bool:
+        """Count a packet from ``sid`` that could not be decoded (``what``: a short reason,
+        never the packet's text); True when the connection has sent too many and is closed."""
+        with self._lock:
+            self._malformed[sid] += 1
+            count = self._malformed[sid]
+        too_many = count >= self.MALFORMED_LIMIT
+        self._lines.warning(log, "socket message refused: %s (%d from this connection%s)",
+                            what, count, "; closed" if too_many else "")
+        if too_many:
+            self._close(sid)
+            self.gone(sid)
+        return too_many
 
     def gone(self, sid: str) -> None:
+        """The connection closed (idempotent)."""
         with self._lock:
+            self._release(sid)
             self._deadline.pop(sid, None)
-            self._joining.discard(sid)
-            address = self._address.pop(sid, None)
-            if address is not None:
-                self._per_address[address] -= 1
-                if self._per_address[address] <= 0:
-                    del self._per_address[address]
+            self._refused.pop(sid, None)
+            self._malformed.pop(sid, None)
 
     def open_count(self) -> int:
+        """Admitted connections now open (refused ones held to be told are not counted)."""
         with self._lock:
             return len(self._address)
+
+    def _release(self, sid: str) -> None:
+        self._joining.discard(sid)
+        address = self._address.pop(sid, None)
+        if address is not None:
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+
+    def _start_sweeper(self) -> None:
+        """Under the lock: start the sweeper thread unless it runs."""
+        if self._sweeper is None:
+            self._sweeper = threading.Thread(target=self._sweep, name="kiosk-socket-gate",
+                                             daemon=True)
+            self._sweeper.start()
+
+    def _close(self, sid: str) -> None:
+        try:
+            self._disconnect(sid)
+        except Exception:  # already gone
+            log.debug("closing a connection failed", exc_info=True)
 
     def _sweep(self) -> None:
         while True:
@@ -106,15 +222,16 @@ class ConnectionGate:
                         if t <= now and sid not in self._joining]
                 for sid in late:
                     del self._deadline[sid]
+                waiting = [sid for sid in late if sid in self._address]
                 if not self._deadline and not late:
                     self._sweeper = None
                     return
+            if waiting:
+                log.info("%d connection(s) did not join within %.0f s; closed", len(waiting),
+                         self.join_seconds)
             for sid in late:
-                log.info("socket did not join within %.0f s; disconnected", self.join_seconds)
-                try:
-                    self._disconnect(sid)
-                except Exception:  # already gone
-                    log.debug("disconnecting a late socket failed", exc_info=True)
+                self._close(sid)
+                self.gone(sid)  # closed for good (its Engine.IO close says so again)
 
 
 # ---------------------------------------------------------------- event rates

@@ -40,6 +40,7 @@ from kiosk.protocol import (
 )
 from kiosk.services import KioskServices
 from kiosk.web.connections import ConnectionGate, EventLimiter
+from kiosk.web.guard import SocketMessageRefused
 from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,78 @@ class SocketPage:
         self.socketio.emit(str(event), data, to=self.sid)
 
 
+def _guard_engineio(server, gate: ConnectionGate) -> None:
+    """Put ``gate`` in front of python-socketio's Engine.IO handlers (connect, message,
+    disconnect), so every Engine.IO session is counted, capped and timed out, whether or not
+    it ever sends a Socket.IO ``connect``, and a packet Socket.IO cannot decode is a counted
+    refusal (one short line) instead of engine.io's traceback.
+
+    Both the Engine.IO server's handlers and the server's own attributes are replaced:
+    Flask-SocketIO's test client calls the latter directly."""
+    on_connect = server._handle_eio_connect
+    on_message = server._handle_eio_message
+    on_disconnect = server._handle_eio_disconnect
+
+    def eio_connect(eio_sid, environ):
+        refusal = gate.admit(eio_sid, environ.get("REMOTE_ADDR") or "-")
+        if refusal is not None and not gate.held(eio_sid):
+            return False  # Engine.IO answers 401: too many refused ones are held already
+        return on_connect(eio_sid, environ)
+
+    def eio_message(eio_sid, data):
+        try:
+            return on_message(eio_sid, data)
+        except SocketMessageRefused as exc:
+            gate.malformed(eio_sid, str(exc))
+        except Exception as exc:  # python-socketio's decoder: ValueError, KeyError, ...
+            log.debug("undecodable socket packet", exc_info=True)
+            gate.malformed(eio_sid, f"not a Socket.IO packet ({type(exc).__name__})")
+        return None
+
+    def eio_disconnect(eio_sid, reason=None):
+        try:
+            return on_disconnect(eio_sid, reason)
+        finally:
+            gate.gone(eio_sid)
+
+    server._handle_eio_connect = eio_connect
+    server._handle_eio_message = eio_message
+    server._handle_eio_disconnect = eio_disconnect
+    server.eio.on("connect", eio_connect)
+    server.eio.on("message", eio_message)
+    server.eio.on("disconnect", eio_disconnect)
+
+
 def register(socketio, services: KioskServices) -> None:
     settings = services.settings
     candidate_policy = CandidatePolicy.from_settings(settings)
+    server = socketio.server
+
+    def close_connection(eio_sid: str) -> None:
+        """Close an Engine.IO session, its Socket.IO socket first (if it has one).
+
+        Without waiting for the client: ``eio.disconnect`` waits until the CLOSE packet is
+        taken, which a polling client that never polls again never does (the gate's sweeper
+        hung there)."""
+        sid = server.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is not None:
+            server.disconnect(sid, namespace="/")
+        sock = server.eio.sockets.get(eio_sid)
+        if sock is not None:
+            sock.close(wait=False, reason=server.eio.reason.SERVER_DISCONNECT)
+            server.eio.sockets.pop(eio_sid, None)
+
     gate = ConnectionGate(
         max_total=settings.socket_max_connections,
         max_per_address=settings.socket_max_per_address,
         join_seconds=settings.socket_join_seconds,
-        disconnect=lambda sid: socketio.server.disconnect(sid, namespace="/"),
+        disconnect=close_connection,
     )
+    _guard_engineio(server, gate)
+
+    def _eio() -> str:
+        """The Engine.IO sid under the Socket.IO socket of the event being handled."""
+        return server.manager.eio_sid_from_sid(_sid(), "/") or ""
     limiter = EventLimiter(
         {name: (limit.per_second, limit.burst)
          for name, limit in settings.socket_event_limits.items()},
@@ -129,7 +193,7 @@ def register(socketio, services: KioskServices) -> None:
     def on_connect(_auth=None):
         from flask_socketio import ConnectionRefusedError
 
-        refusal = gate.admit(_sid(), request.remote_addr or "-")
+        refusal = gate.refusal(_eio())  # counted (or refused) when Engine.IO connected
         if refusal is not None:
             raise ConnectionRefusedError(refusal, {"code": ErrorCode.SERVER_BUSY})
 
@@ -144,14 +208,15 @@ def register(socketio, services: KioskServices) -> None:
         sid = _sid()
         if not services.sessions.claim(sid):  # joined, or a join under way on this socket
             return _bad(services.by_sid(sid), ErrorCode.OUT_OF_ORDER, "already joined")
-        gate.join_started(sid)  # it came in time: not dropped while it is handled
+        eio = _eio()
+        gate.join_started(eio)  # it came in time: not dropped while it is handled
         try:
-            return _join(sid, data)
+            return _join(sid, eio, data)
         finally:
-            gate.join_ended(sid)
+            gate.join_ended(eio)
             services.sessions.unclaim(sid)
 
-    def _join(sid: str, data):
+    def _join(sid: str, eio: str, data):
         msg = parse_message(JoinMessage, data)
         token = msg.token if msg is not None else None
         try:
@@ -185,7 +250,7 @@ def register(socketio, services: KioskServices) -> None:
         services.register(runner, reserved=True)
         if services.cluster is not None:  # the router sends this session's traffic here
             services.cluster.pin_session(row.id, flow)
-        gate.joined(sid)
+        gate.joined(eio)
         with session_context(row.id):
             log.info("investor joined")
             runner.start()
@@ -221,11 +286,11 @@ def register(socketio, services: KioskServices) -> None:
                 c.offer_refused(exc)
                 log.info("offer refused (%s): %s", exc.code, exc)
                 return _bad(c, exc.code, str(exc))
-            except Exception as exc:  # a timeout or a bug: end cleanly, never leak the peer
-                log.exception("answering the offer failed")
+            except Exception:  # a timeout or a bug: end cleanly, never leak the peer
+                log.exception("answering the offer failed")  # the details are for us only
                 c.dispatch(sm.Failure("media_error"))
                 return _bad(c, ErrorCode.SERVER_ERROR,
-                            f"the connection could not be set up ({type(exc).__name__})")
+                            "the connection could not be set up on our side")
             return None
 
     @on(PageEvent.PROMPT_STARTED)
@@ -305,7 +370,7 @@ def register(socketio, services: KioskServices) -> None:
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
-        gate.gone(_sid())
+        gate.left(_eio())  # its Engine.IO session is closed too
         limiter.forget(_sid())
         c = services.by_sid(_sid())
         if c is not None:

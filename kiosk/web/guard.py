@@ -6,8 +6,9 @@
   500 and a traceback in the log) in every endpoint that called ``get_json``.
 - **Socket.IO messages** get the same depth cap (``socket_json``): python-socketio parses each
   packet with ``json.loads``, so a 60 KB ``[`` × 30 000 message under the size cap raised
-  RecursionError with a traceback. The packet is now refused before it is parsed, and the
-  refusal is logged as one warning line (``quiet_refusals``), never a traceback.
+  RecursionError with a traceback. The packet is now refused before it is parsed; the
+  connection counts it as malformed (``kiosk.web.connections.ConnectionGate.malformed``: one
+  short line, never a traceback; a few of them close the connection).
 - **A ``next`` parameter** (query or form) must be a same-site relative path (``/review/...``):
   anything else, CR/LF included (werkzeug refuses such a ``Location`` header with a 500), is a
   400 before the view runs.
@@ -87,11 +88,17 @@ class _QuietRefusals(logging.Filter):
 
 
 def quiet_refusals() -> None:
-    """Install the filter on the loggers that report Socket.IO handler errors (idempotent)."""
+    """Install the filter on the loggers that report Socket.IO handler errors (idempotent),
+    and remove the plain stderr handler engine.io and python-socketio add to them: their
+    records reach the service's own handlers anyway, so each was written twice (once as
+    JSON, once as plain text)."""
     for name in ("engineio.server", "socketio.server"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _QuietRefusals) for f in logger.filters):
             logger.addFilter(_QuietRefusals())
+        for handler in list(logger.handlers):
+            if type(handler) is logging.StreamHandler:
+                logger.removeHandler(handler)
 
 
 def safe_next(value: str) -> bool:

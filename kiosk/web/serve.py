@@ -90,7 +90,44 @@ def serve(config_file, host, port, demo, kiosk_mode, use_gunicorn, dev):
     log.info("serving on %s with Werkzeug%s", url,
              " (demo: open /)" if settings.demo else "")
     socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
-                 use_reloader=False, log_output=False)
+                 use_reloader=False, log_output=False, request_handler=request_handler())
+
+
+def request_handler():
+    """Werkzeug's request handler, with two changes for the witness service:
+
+    - The connection of a websocket request is closed when its session ends. Werkzeug kept
+      reading it as HTTP/1.1 keep-alive, so the browser's last websocket frame was logged
+      as ``code 400, message Bad request syntax ('\\x81\\x82...')``: an ERROR line with raw
+      client bytes after every witness.
+    - A request line that is not HTTP is logged as one short line naming its size, never its
+      bytes (genuine bad requests are still seen)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class KioskRequestHandler(WSGIRequestHandler):
+        def run_wsgi(self) -> None:
+            try:
+                super().run_wsgi()
+            finally:
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    self.close_connection = True
+
+        def log_error(self, format: str, *args) -> None:
+            if (format == "code %d, message %s" and len(args) == 2
+                    and isinstance(args[1], str) and args[1].startswith("Bad ")):
+                args = (args[0], _unreadable(self.raw_requestline))
+            super().log_error(format, *args)
+
+        def log_request(self, code="-", size="-") -> None:
+            if self.command is None:  # the line could not be read: it is client bytes
+                self.requestline = _unreadable(self.raw_requestline)
+            super().log_request(code, size)
+
+    return KioskRequestHandler
+
+
+def _unreadable(line: bytes | None) -> str:
+    return f"not an HTTP request line ({len(line or b'')} bytes, not logged)"
 
 
 def _build_app(settings):

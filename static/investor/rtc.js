@@ -49,6 +49,14 @@ export function negotiate() {
     return;
   }
   var stream = state.stream;
+  if (!stream.getVideoTracks().length) {
+    // The witness must see the investor: say so before any offer.
+    try { pc.close(); } catch (e) { /* never used */ }
+    emit("client_error", { code: "no_camera" });
+    stopStream();
+    showError("no_camera", startDevices);
+    return;
+  }
   if (!stream.getAudioTracks().length) {
     // Spoken consent cannot be heard without a microphone: say so before any offer.
     try { pc.close(); } catch (e) { /* never used */ }

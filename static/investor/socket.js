@@ -99,11 +99,11 @@ function onServerError(data) {
     showError("bad_offer", function () { negotiate(); });
     return;
   }
-  if (code === "no_microphone") {
-    // Ask for the devices again: the investor allows or plugs in a microphone first.
+  if (code === "no_microphone" || code === "no_camera") {
+    // Ask for the devices again: the investor allows or plugs in the device first.
     closePc();
     stopStream();
-    showError("no_microphone", startDevices);
+    showError(code, startDevices);
     return;
   }
   if (code === "unsupported_browser") {
