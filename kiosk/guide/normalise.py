@@ -1918,7 +1918,7 @@ def _en_clock(text: str, m: re.Match) -> str:
         words += (" oh " if mi < 10 else " ") + en_number_words(str(mi))
     if s:
         words += " and " + en_number_words(str(s)) + (" second" if s == 1 else " seconds")
-    stop = "." if m.group(0).endswith(".") and re.match(r"\s*(?:\Z|[A-Z(])", text[m.end():]) else ""
+    stop = "." if m.group(0).endswith(".") and re.match(r"\s*\Z", text[m.end():]) else ""
     return words + (f" {half} m{stop}" if half else "")
 
 
@@ -2450,7 +2450,8 @@ def _zh_role_surnames(text: str) -> str:
     pos = 0
     for m in _ZH_ROLE_IS.finditer(text):
         p = m.end()
-        if p < pos or _zh_name_at(text, p, False) is not None:
+        if p < pos or not re.search("[为是]", m.group("is")) and \
+                _zh_name_at(text, p, False) is not None:
             continue  # _zh_names reads it
         found = zh_surname(text[p:p + 4])
         if found is None or zh_is_word(text[p:p + 2]):
@@ -2565,11 +2566,12 @@ _EN_OF_COUNT = re.compile(r"(?<![\d/.,:])(?!(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d
 
 
 # The letter A in English: espeak-ng's English voice says a lone A as the article ("uh"). As a
-# letter (in spelled letters N A V, A A A; before digits or their words: A123, A one two three;
-# A shares, A-share; Class A; AA+) it is given as "eh", which the voice says as the letter.
+# letter (in spelled letters N A V, A A A; right before digits or before three digit words:
+# A123, A one two three, but not "A 30% loss"; A shares, A-share; Class A; AA+) it is given as
+# "eh", which the voice says as the letter.
 _EN_LETTER_A = re.compile(
     r"(?<![A-Za-z'’])A(?![A-Za-z'’])(?="
-    r"\s*\d|\s[A-Z](?![A-Za-z])|[-\s]shares?\b|-share|\s*[+](?![\d])|"
+    r"\d|\s[A-Z](?![A-Za-z])|[-\s]shares?\b|-share|\s*[+](?![\d])|"
     r"(?:\s(?:zero|one|two|three|four|five|six|seven|eight|nine)\b){3})"
     r"|(?<=(?<![A-Za-z])[A-Z] )A(?![A-Za-z'’])"
     r"|(?<=\b[Cc]lass )A(?![A-Za-z'’])|(?<=\b[Tt]ype )A(?![A-Za-z'’])"
@@ -2618,7 +2620,7 @@ def _minority_name(text: str) -> tuple[str, str] | None:
 # ``speech_issues`` for the round-seven rules: what they read is not a guess (a phone with its
 # area code in brackets, an option code, a ticker with its market, a stock code in brackets
 # right after the stock's name: 贝特瑞（835185）, a code with placeholders).
-_STOCK_CODE_AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbfA-Za-z])\s?[（(]\s*"
+_STOCK_CODE_AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbfA-Za-z”\"」』》])\s?[（(]\s*"
                                     r"\d{6}\s*[）)]")
 
 
@@ -2647,17 +2649,23 @@ def _no_thousands_comma(text: str, i: int) -> bool:
 def _cued_list_item(text: str, at: int, zh: bool) -> bool:
     """Whether the digits at ``at`` are a later item of a list of digits after a cue
     (中签号码为：10012345、10056789): read digit by digit, as the first item is."""
-    cues = _ZH_DIGIT_CUES if zh else _EN_DIGIT_CUES
-    item = r"[\dA-Za-z\-]+"
-    sep = r"\s*(?:[、，,/]|和|及|或|and\b|or\b)\s*"
-    listed = re.compile(rf"(?:{cues})[为是：:\s]*(?:(?:is|are)\s+)?{item}(?:{sep}{item})*{sep}\Z",
-                        0 if zh else re.IGNORECASE)
+    listed = _ZH_CUED_LIST if zh else _EN_CUED_LIST
     return listed.search(text, max(0, at - 160), at) is not None
+
+
+_ITEM = r"[\dA-Za-z\-]+"
+_ITEM_SEP = r"\s*(?:[、，,/]|和|及|或|and\b|or\b)\s*"
+_ZH_CUED_LIST = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*{_ITEM}(?:{_ITEM_SEP}{_ITEM})*"
+                           rf"{_ITEM_SEP}\Z")
+_EN_CUED_LIST = re.compile(rf"(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?{_ITEM}"
+                           rf"(?:{_ITEM_SEP}{_ITEM})*{_ITEM_SEP}\Z", re.IGNORECASE)
 
 
 # Warnings for what the rules still cannot read well: a lowercase x after three digits or more
 # with no multiplier cue (is it a multiple, 3125倍, or an ID tail, 三一二五X?), and a slash
 # between two numbers whose first is the larger (2025/26: read as the fraction 26分之2025).
+_ZH_ANY_CUE = re.compile(_ZH_DIGIT_CUES)
+_EN_ANY_CUE = re.compile(rf"\b(?:{_EN_DIGIT_CUES})", re.IGNORECASE)
 _BARE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.,])\d{3,}x(?![A-Za-z0-9])")
 _IMPROPER_FRACTION = re.compile(r"(?<![\d/.,:])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/]|\.\d)")
 
@@ -2666,12 +2674,11 @@ def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
     """The round-seven warnings (see above), each at its offset in ``text``."""
     zh = is_zh(locale)
     folded = fold_keep_offsets(text)
-    cues = _ZH_DIGIT_CUES if zh else _EN_DIGIT_CUES
+    cues = _ZH_ANY_CUE if zh else _EN_ANY_CUE
     for m in _BARE_MULTIPLE.finditer(folded):
-        window = folded[max(0, m.start() - 24):m.start()]
         if _CUED_MULTIPLE.search(folded, max(0, m.start() - 24), m.end()) or \
                 _MULTIPLE_BEFORE_CUE.match(folded, m.start()) or \
-                re.search(rf"(?:{cues})", window, 0 if zh else re.IGNORECASE):
+                cues.search(folded, max(0, m.start() - 24), m.start()):
             continue
         yield Issue(m.start(), f"{m.group(0)} is read as digits and the letter X (as an ID "
                                f"tail); write {m.group(0)[:-1]}倍 / '{m.group(0)[:-1]} times' "
