@@ -2431,7 +2431,7 @@ _ZH_FORMULA_MINUS_NUMBER = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)）])(?<
 
 
 def _zh_formula_minus_number(text: str) -> str:
-    if not _FORMULA.search(text):
+    if "-" not in text and "\u2212" not in text or not _FORMULA.search(text):
         return text
     return _SENTENCE.sub(lambda m: _ZH_FORMULA_MINUS_NUMBER.sub("减", m.group(0))
                          if _FORMULA.search(m.group(0)) else m.group(0), text)
@@ -2467,16 +2467,11 @@ def _zh_role_surnames(text: str) -> str:
 
 def _zh_round_seven(text: str) -> str:
     """The round-seven rules of a Mandarin prompt, before the others (see the section's
-    comment)."""
-    text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "zh"))
-    text = _MIXED_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
-    text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "zh") + " "
-                                 + " ".join(m.group("x").upper())
-                                 + " ", text)
-    text = _INDEX_SIZE.sub(lambda m: f"{m.group('i')}{m.group('l')}"
-                           f"{zh_cardinal(m.group('n'))}", text)
-    text = _TICKER.sub(lambda m: _ticker(m, "zh"), text)
-    text = _CAPS_WORD_END.sub(lambda m: " " + " ".join(m.group("p")) + " Tech ", text)
+    comment). Each group runs only when the characters it reads are in the text."""
+    if "(" in text or "-" in text:
+        text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "zh"))
+    if _ASCII_LETTER.search(text):
+        text = _zh_round_seven_letters(text)
     if "/" in text:
         text = _ZH_RANK.sub(lambda m: f"{m.group('w')}第{m.group('a')}名，共{m.group('b')}名",
                             text)
@@ -2486,22 +2481,44 @@ def _zh_round_seven(text: str) -> str:
         text = _CURRENCY_PAIR.sub(lambda m: _PAIR_CURRENCIES[m.group("a")][0] + "兑"
                                   + _PAIR_CURRENCIES[m.group("b")][0], text)
         text = _zh_respectively(text)
-    text = _ZH_SHORT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("y")), text)
+    if "年" in text:
+        text = _ZH_SHORT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("y")), text)
+    if "室" in text:
+        text = _ZH_ROOM_RANGE.sub(lambda m: spell_digits(m.group("a"), "zh") + "至"
+                                  + spell_digits(m.group("b"), "zh"), text)
+    if ".0" in text:
+        text = _ZH_RANGE_ZEROS.sub(r"\g<n>", text)
+    text = _zh_formula_minus_number(text)
+    return _zh_role_surnames(text)
+
+
+_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
+def _zh_round_seven_letters(text: str) -> str:
+    """The round-seven rules of a Mandarin prompt that read Latin letters."""
+    text = _MIXED_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
+    text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "zh") + " "
+                                 + " ".join(m.group("x").upper())
+                                 + " ", text)
+    text = _INDEX_SIZE.sub(lambda m: f"{m.group('i')}{m.group('l')}"
+                           f"{zh_cardinal(m.group('n'))}", text)
+    if "." in text:
+        text = _TICKER.sub(lambda m: _ticker(m, "zh"), text)
+    if "TECH" in text:
+        text = _CAPS_WORD_END.sub(lambda m: " " + " ".join(m.group("p")) + " Tech ", text)
     text = _ZH_AMPM_RANGE.sub("到", text)
     text = _ZH_AMPM.sub(_zh_ampm, text)
-    text = _ZH_ROOM_RANGE.sub(lambda m: spell_digits(m.group("a"), "zh") + "至"
-                              + spell_digits(m.group("b"), "zh"), text)
-    text = _GROUPED_MULTIPLE.sub(lambda m: m.group("n").replace(",", "") + "倍", text)
-    text = _CUED_MULTIPLE.sub(lambda m: f"{m.group('cue')}{m.group('sep')}{m.group('n')}倍", text)
-    text = _MULTIPLE_BEFORE_CUE.sub(r"\g<n>倍", text)
+    if "x" in text:
+        text = _GROUPED_MULTIPLE.sub(lambda m: m.group("n").replace(",", "") + "倍", text)
+        text = _CUED_MULTIPLE.sub(lambda m: f"{m.group('cue')}{m.group('sep')}{m.group('n')}倍",
+                                  text)
+        text = _MULTIPLE_BEFORE_CUE.sub(r"\g<n>倍", text)
     text = _ZH_WAN_LETTER.sub(r"\g<n>万", text)
-    text = _ZH_RANGE_ZEROS.sub(r"\g<n>", text)
     text = _ZH_PERIODS.sub(lambda m: m.group("cue") + re.sub(
         r"(\d+)([MYDW])", lambda p: p.group(1) + _ZH_PERIOD_WORDS[p.group(2)], m.group("l")),
         text)
-    text = _ZH_GREEK_WORD.sub(lambda m: _ZH_GREEK_WORDS[m.group(0).lower()], text)
-    text = _zh_formula_minus_number(text)
-    return _zh_role_surnames(text)
+    return _ZH_GREEK_WORD.sub(lambda m: _ZH_GREEK_WORDS[m.group(0).lower()], text)
 
 
 # A name of a title in capitals (Dear Mr. SMITH): a word (Smith), not letters.
@@ -2533,14 +2550,18 @@ def _en_room_tail(n: str) -> str:
 
 def _en_round_seven(text: str) -> str:
     """The round-seven rules of an English prompt, before the others."""
-    text = _en_unmarked(text)
-    text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "en"))
+    if not text.isascii():
+        text = _en_unmarked(text)
+    if "(" in text or "-" in text:
+        text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "en"))
     text = _MIXED_CODE.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "en") + " "
                                  + " ".join(m.group("x").upper()),
                                  text)
-    text = _TICKER.sub(lambda m: _ticker(m, "en"), text)
-    text = _CAPS_WORD_END.sub(lambda m: " ".join([*m.group("p"), "Tech"]), text)
+    if "." in text:
+        text = _TICKER.sub(lambda m: _ticker(m, "en"), text)
+    if "TECH" in text:
+        text = _CAPS_WORD_END.sub(lambda m: " ".join([*m.group("p"), "Tech"]), text)
     text = _EN_TITLE_CAPS.sub(lambda m: m.group("t") + (m.group("w") if m.group("w") in
                                                         KNOWN_ACRONYMS else
                                                         m.group("w").capitalize()), text)
@@ -2553,6 +2574,8 @@ def _en_round_seven(text: str) -> str:
     text = _EN_ROOM_RANGE.sub(lambda m: f"{_EN_ROOM_WORDS.get(m.group('w'), m.group('w'))} "
                               f"{_en_house_number(m.group('a'))} to "
                               f"{_en_room_tail(m.group('b'))}", text)
+    if "x" not in text:
+        return text
     text = _GROUPED_MULTIPLE.sub(lambda m: m.group("n").replace(",", "") + " times", text)
     text = _CUED_MULTIPLE.sub(lambda m: f"{m.group('cue')}{m.group('sep')}{m.group('n')} times",
                               text)
@@ -2624,8 +2647,13 @@ _STOCK_CODE_AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbfA-Za-z”\"
                                     r"\d{6}\s*[）)]")
 
 
+_CODE_SIGNS = re.compile("[-(（A-Za-z]")
+
+
 def _round_seven_spans(text: str) -> set[int]:
     spans: set[int] = set()
+    if not _CODE_SIGNS.search(text):
+        return spans
     for pattern in (_PHONE_SHAPE, _MIXED_CODE, _TICKER, _PLACEHOLDER_CODE,
                     _STOCK_CODE_AFTER_NAME):
         for m in pattern.finditer(text):
@@ -2664,6 +2692,7 @@ _EN_CUED_LIST = re.compile(rf"(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?{_ITEM
 # Warnings for what the rules still cannot read well: a lowercase x after three digits or more
 # with no multiplier cue (is it a multiple, 3125倍, or an ID tail, 三一二五X?), and a slash
 # between two numbers whose first is the larger (2025/26: read as the fraction 26分之2025).
+_SLASH_OR_X = re.compile(r"\d[xｘ]|[/／]")
 _ZH_ANY_CUE = re.compile(_ZH_DIGIT_CUES)
 _EN_ANY_CUE = re.compile(rf"\b(?:{_EN_DIGIT_CUES})", re.IGNORECASE)
 _BARE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.,])\d{3,}x(?![A-Za-z0-9])")
@@ -2672,6 +2701,8 @@ _IMPROPER_FRACTION = re.compile(r"(?<![\d/.,:])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d
 
 def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
     """The round-seven warnings (see above), each at its offset in ``text``."""
+    if not _SLASH_OR_X.search(text):
+        return
     zh = is_zh(locale)
     folded = fold_keep_offsets(text)
     cues = _ZH_ANY_CUE if zh else _EN_ANY_CUE
