@@ -2493,14 +2493,16 @@ def _zh_round_seven(text: str) -> str:
 
 
 _ASCII_LETTER = re.compile("[A-Za-z]")
+_DIGIT_CAPITAL = re.compile(r"\d[A-Z]")
 
 
 def _zh_round_seven_letters(text: str) -> str:
     """The round-seven rules of a Mandarin prompt that read Latin letters."""
-    text = _MIXED_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
-    text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "zh") + " "
-                                 + " ".join(m.group("x").upper())
-                                 + " ", text)
+    if _DIGIT_CAPITAL.search(text):
+        text = _MIXED_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
+    if "xx" in text or "XX" in text:
+        text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "zh") + " "
+                                     + " ".join(m.group("x").upper()) + " ", text)
     text = _INDEX_SIZE.sub(lambda m: f"{m.group('i')}{m.group('l')}"
                            f"{zh_cardinal(m.group('n'))}", text)
     if "." in text:
@@ -2554,10 +2556,11 @@ def _en_round_seven(text: str) -> str:
         text = _en_unmarked(text)
     if "(" in text or "-" in text:
         text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "en"))
-    text = _MIXED_CODE.sub(lambda m: spell_digits(m.group(0), "en"), text)
-    text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "en") + " "
-                                 + " ".join(m.group("x").upper()),
-                                 text)
+    if _DIGIT_CAPITAL.search(text):
+        text = _MIXED_CODE.sub(lambda m: spell_digits(m.group(0), "en"), text)
+    if "xx" in text or "XX" in text:
+        text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "en") + " "
+                                     + " ".join(m.group("x").upper()), text)
     if "." in text:
         text = _TICKER.sub(lambda m: _ticker(m, "en"), text)
     if "TECH" in text:
@@ -2571,9 +2574,10 @@ def _en_round_seven(text: str) -> str:
         text = _CURRENCY_PAIR.sub(lambda m: _PAIR_CURRENCIES[m.group("a")][1] + " to "
                                   + _PAIR_CURRENCIES[m.group("b")][1], text)
         text = _EN_OF_COUNT.sub(r"\g<a> of \g<b>", text)
-    text = _EN_ROOM_RANGE.sub(lambda m: f"{_EN_ROOM_WORDS.get(m.group('w'), m.group('w'))} "
-                              f"{_en_house_number(m.group('a'))} to "
-                              f"{_en_room_tail(m.group('b'))}", text)
+    if "-" in text or "~" in text:
+        text = _EN_ROOM_RANGE.sub(lambda m: f"{_EN_ROOM_WORDS.get(m.group('w'), m.group('w'))} "
+                                  f"{_en_house_number(m.group('a'))} to "
+                                  f"{_en_room_tail(m.group('b'))}", text)
     if "x" not in text:
         return text
     text = _GROUPED_MULTIPLE.sub(lambda m: m.group("n").replace(",", "") + " times", text)
@@ -2647,16 +2651,16 @@ _STOCK_CODE_AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbfA-Za-z”\"
                                     r"\d{6}\s*[）)]")
 
 
-_CODE_SIGNS = re.compile("[-(（A-Za-z]")
-
-
 def _round_seven_spans(text: str) -> set[int]:
     spans: set[int] = set()
-    if not _CODE_SIGNS.search(text):
-        return spans
-    for pattern in (_PHONE_SHAPE, _MIXED_CODE, _TICKER, _PLACEHOLDER_CODE,
-                    _STOCK_CODE_AFTER_NAME):
-        for m in pattern.finditer(text):
+    brackets = "(" in text or "（" in text
+    patterns = (_PHONE_SHAPE if brackets or "-" in text else None,
+                _MIXED_CODE if _DIGIT_CAPITAL.search(text) else None,
+                _TICKER if "." in text else None,
+                _PLACEHOLDER_CODE if "xx" in text or "XX" in text else None,
+                _STOCK_CODE_AFTER_NAME if brackets else None)
+    for pattern in patterns:
+        for m in pattern.finditer(text) if pattern is not None else ():
             spans.update(range(m.start(), m.end()))
     return spans
 
