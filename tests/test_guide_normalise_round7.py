@@ -168,7 +168,8 @@ def test_round_seven_warnings(written, locale, at, says):
 
 @pytest.mark.parametrize(("written", "locale"), [
     ("认购倍数为3125x", "zh-CN"), ("身份证尾号3125x", "zh-CN"), ("2025/26财年", "zh-CN"),
-    ("请于12/5前完成", "zh-CN"), ("ranks 128/356", "en"), ("due on 12/25/2025", "en")])
+    ("请于12/5前完成", "zh-CN"), ("ranks 128/356", "en"), ("due on 12/25/2025", "en"),
+    ("Our 24/7 hotline is 0755-95565.", "en")])
 def test_round_seven_warnings_spare_what_is_read(written, locale):
     assert list(speech_issues(written, locale)) == []
 

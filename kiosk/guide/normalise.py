@@ -2720,7 +2720,7 @@ def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
                                "for a multiple")
     for m in _IMPROPER_FRACTION.finditer(folded):
         a, b = int(m.group("a")), int(m.group("b"))
-        if a <= b or b == 0 or _ZH_SPLIT_YEAR.match(folded, m.start()) or \
+        if a <= b or b == 0 or (a, b) == (24, 7) or _ZH_SPLIT_YEAR.match(folded, m.start()) or \
                 _ZH_RANK.search(folded, max(0, m.start() - 4), m.end()) or \
                 _EN_RANK.search(folded, max(0, m.start() - 16), m.end()) or \
                 _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()) or \
