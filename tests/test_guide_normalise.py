@@ -1714,10 +1714,13 @@ def test_data_sizes_and_rates(written, locale, spoken):
 
 
 # A currency code after an amount in Mandarin (1 USD = 7.18 CNY was "一 U S D 等于 七点一八 C N
-# Y"): the currency's word.
+# Y"): the currency's word; the yuan's code after an amount is 元人民币, as a bank announces a rate
+# (speakable/10: it was 元).
 @pytest.mark.parametrize(("written", "spoken"), [
-    ("参考汇率：1 USD = 7.18 CNY。", "参考汇率：一美元等于七点一八元。"),
-    ("1 HKD = 0.92 CNY", "一港元等于零点九二元"),
+    ("参考汇率：1 USD = 7.18 CNY。", "参考汇率：一美元等于七点一八元人民币。"),
+    ("1 HKD = 0.92 CNY", "一港元等于零点九二元人民币"),
+    ("500 RMB", "五百元人民币"),
+    ("RMB 500", "五百元"),
     ("100 EUR", "一百欧元"),
     ("1 USD = 150 JPY", "一美元等于一百五十日元"),
 ])
@@ -1802,7 +1805,7 @@ ROUND_SIX_HEARD = [
     ("带宽100Mbps", "zh-CN", "带宽一百兆"),
     ("files up to 2MB", "en", "files up to two megabytes"),
     ("100Mbps bandwidth", "en", "one hundred megabits per second bandwidth"),
-    ("1 USD = 7.18 CNY", "zh-CN", "一美元等于七点一八元"),
+    ("1 USD = 7.18 CNY", "zh-CN", "一美元等于七点一八元人民币"),
     ("年收入RMB 500,000-1,000,000", "zh-CN", "年收入五十万到一百万元"),
     ("Income: RMB 500,000 to 1,000,000.", "en",
      "Income: five hundred thousand to one million yuan."),
@@ -1886,3 +1889,204 @@ def test_round_six_classes(written, locale, spoken):
 ])
 def test_round_six_digits_a_rule_reads_are_not_warned(written, locale):
     assert list(speech_issues(written, locale)) == []
+
+
+# Round seven (issue #15, the close neighbours of the round-six classes; speakable/10).
+ROUND_SEVEN = [
+    # a unit of measure in Latin letters after a number (3.5GHz was "san dian wu zhi ei zi",
+    # 3km "san kei ai m", "10km" "ten K M"): the unit's name; G赫兹 with G said jī as in 5G
+    ("主频3.5GHz", "zh-CN", "主频三点五 ji1 赫兹"),
+    ("距离约3km", "zh-CN", "距离约三公里"),
+    ("时延小于5ms", "zh-CN", "时延小于五毫秒"),
+    ("100g金条", "zh-CN", "一百克金条"),
+    ("1kg黄金", "zh-CN", "一公斤黄金"),
+    ("2kg", "zh-CN", "两公斤"),
+    ("容量5000mAh", "zh-CN", "容量五千毫安时"),
+    ("电压220V", "zh-CN", "电压二百二十伏"),
+    ("100W", "en", "100 watts"),
+    ("5 KM", "zh-CN", "五公里"),
+    ("3-5km", "zh-CN", "三到五公里"),
+    ("每次30s", "zh-CN", "每次三十秒"),
+    ("5min内", "zh-CN", "五分钟内"),
+    ("限速120km/h", "zh-CN", "限速一百二十公里每小时"),
+    # M before 宽带 / 光纤 is 兆 (100M宽带 was "yi bai ai m"); lower-case 5g is the network
+    ("100M宽带", "zh-CN", "一百兆宽带"),
+    ("1000M光纤", "zh-CN", "一千兆光纤"),
+    ("5g网络", "zh-CN", "五 ji1 网络"),
+    # round the clock (7*24小时 lost the '*', 7x24h was "七x二十四h")
+    ("7*24小时服务", "zh-CN", "七乘二十四小时服务"),
+    ("7x24h客服", "zh-CN", "七乘二十四小时客服"),
+    # a letter after a number that is no unit stays (5G 4K: said right)
+    ("4K", "zh-CN", "四K"),
+    ("3 m", "zh-CN", "三 m"),
+    ("3.5GHz", "en", "3.5 gigahertz"),
+    ("10km away", "en", "10 kilometers away"),
+    ("1 kg of gold", "en", "1 kilogram of gold"),
+    ("up to 120km/h", "en", "up to 120 kilometers per hour"),
+    ("range 5-10 km", "en", "range 5 to 10 kilometers"),
+    ("a delay of 100ms", "en", "a delay of 100 milliseconds"),
+    # basis points (利率下调25bps was "二十五比特每秒" after the units rule, "二十五bp" before it)
+    ("利率下调25bps", "zh-CN", "利率下 tiao2 二十五个基点"),
+    ("上调10bp", "zh-CN", "上 tiao2 十个基点"),
+    ("cut by 25BP", "en", "cut by 25 basis points"),
+    ("1bp", "en", "1 basis point"),
+    # whole multiples with a small x (PE 15x was "P E 一五 X"), never an ID tail's X
+    ("PE 15x", "zh-CN", "P E 十五倍"),
+    ("PE 15x", "en", "P E 15 times"),
+    ("尾号12x", "zh-CN", "尾号 一二 X"),
+    ("尾号105x", "zh-CN", "尾号 一零五 X"),
+    # tenors (10Y国债 was "十Y国债", 3M Shibor "三M Shibor", O/N "O或N")
+    ("10Y国债", "zh-CN", "十年期国债"),
+    ("1Y LPR为3.45%", "zh-CN", "一年期 L P R 为百分之三点四五"),
+    ("3M Shibor", "zh-CN", "三个月 Shibor"),
+    ("7D回购", "zh-CN", "七天回购"),
+    ("O/N Shibor", "zh-CN", "隔夜 Shibor"),
+    ("the 10Y Treasury", "en", "the 10 year Treasury"),
+    ("3M Shibor", "en", "3 month Shibor"),
+    ("3M公司", "zh-CN", "三M公司"),
+    ("6M", "zh-CN", "六M"),
+    ("worth 5m", "en", "worth 5m"),
+    # more currency codes (1 AUD was "一 A U D"; SGD 50,000-100,000 "one zero zero zero ...")
+    ("1 AUD = 4.7 CNY", "zh-CN", "一澳元等于四点七元人民币"),
+    ("100 SGD", "zh-CN", "一百新加坡元"),
+    ("CAD 500", "zh-CN", "五百加元"),
+    ("1 CHF", "zh-CN", "一瑞士法郎"),
+    ("NZD 1,000-2,000", "zh-CN", "一千到两千新西兰元"),
+    ("50,000 KRW", "zh-CN", "五万韩元"),
+    ("AUD 1,000 to 2,000", "en", "1000 to 2000 Australian dollars"),
+    ("CHF 1.5 million", "en", "1.5 million Swiss francs"),
+    ("KRW 1,000,000", "en", "1000000 won"),
+    ("SGD 50,000-100,000", "en", "50,000 to 100000 Singapore dollars"),
+    ("MOP 200", "en", "200 patacas"),
+    # dollars written with their place's letters (S$100 was "S一百美元", "S100 dollars")
+    ("S$100", "zh-CN", "一百新加坡元"),
+    ("NT$1,000", "zh-CN", "一千新台币"),
+    ("NZ$ 1,000-2,000", "zh-CN", "一千到两千新西兰元"),
+    ("A$500", "en", "500 Australian dollars"),
+    ("MOP$100", "en", "100 patacas"),
+    ("US$100", "zh-CN", "一百美元"),
+    # a currency pair (USD/CNY 7.18 was "U S D 或七点一八元")
+    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
+    ("USD/HKD", "zh-CN", "美元兑港元"),
+    ("USD/CNY at 7.18", "en", "U S dollar to yuan at 7.18"),
+    # W after a number is 万 in brokers' shorthand (round seven: 50W, 1.5w元; watts only before
+    # 快充 / 充电 / 功率 / 电源: 65W快充); lower-case 5g network
+    ("年薪50W", "zh-CN", "年薪五十万"),
+    ("5g network", "en", "5g network"),
+    # English ranges of amounts joined by through / thru, or by and after between, and a first
+    # amount with its own scale ("500000 yuan through 1,000,000", "1 million yuan to 5 million")
+    ("RMB 500,000 through 1,000,000", "en", "500,000 through 1000000 yuan"),
+    ("RMB 5 thru 10", "en", "5 through 10 yuan"),
+    ("between RMB 500,000 and 1,000,000", "en", "between 500,000 and 1000000 yuan"),
+    ("RMB 1 million to 5 million", "en", "1 million to 5 million yuan"),
+    ("HK$1 million to HK$5 million", "en", "1 million to 5 million Hong Kong dollars"),
+    ("$1m-$5m", "en", "1 million to 5 million dollars"),
+    ("RMB 500 and 1,000 shares", "en", "500 yuan and 1,000 shares"),
+    # an amount with a Latin scale in Mandarin ($6M was "六美元M", US$2.5m "二点五美元m")
+    ("$6M", "zh-CN", "六百万美元"),
+    ("US$2.5m", "zh-CN", "二百五十万美元"),
+    ("USD 1.5bn", "zh-CN", "十五亿美元"),
+    ("RMB 5m", "zh-CN", "五百万元"),
+    ("HK$50K", "zh-CN", "五万港元"),
+    # a spaced tilde between amounts is a range, not 约 (was 五十万元 约一百万)
+    ("CNY 500,000 ~ 1,000,000", "zh-CN", "五十万到一百万元"),
+    ("3% ~ 5%", "zh-CN", "百分之三到百分之五"),
+    ("规模 ~3亿元", "zh-CN", "规模 约三亿元"),
+    # the currency written twice round a range was said twice (一百万元元)
+    ("RMB 500,000 to 1,000,000元", "zh-CN", "五十万到一百万元"),
+    ("USD 1,000-5,000美元", "zh-CN", "一千到五千美元"),
+    ("¥100-¥500 人民币", "zh-CN", "一百到五百 人民币"),
+    # day/month/year dates with a two-digit year ("零五或八十六分之十"), and in English with
+    # a dot or a hyphen ("zero five-10 to 1986")
+    ("生日05/10/86", "zh-CN", "生日八六年五月十日"),
+    ("born 05/10/86", "en", "born May 10, 86"),
+    ("on 31/12/08", "en", "on December 31, oh eight"),
+    ("born 05-10-1986", "en", "born May 10, 1986"),
+    ("issued 15.03.2019", "en", "issued March 15, 2019"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "spoken"), ROUND_SEVEN)
+def test_round_seven_classes(written, locale, spoken):
+    assert speakable(written, locale) == spoken
+
+
+@pytest.mark.parametrize(("written", "locale", "at"), [
+    ("生日05/10/86。", "zh-CN", "05"),
+    ("born 05-10-1986.", "en", "05"),
+    ("born 05.10.1986.", "en", "05"),
+    ("born 05/10/86.", "en", "05"),
+])
+def test_round_seven_ambiguous_dates_are_warned(written, locale, at):
+    issues = [i for i in speech_issues(written, locale) if "ambiguous" in i.message]
+    assert [i.offset for i in issues] == [written.index(at)], issues
+
+
+@pytest.mark.parametrize(("written", "locale"), [
+    ("issued 15.03.2019", "en"), ("生日13/05/86", "zh-CN"), ("on 31/12/08", "en"),
+])
+def test_round_seven_dates_with_one_reading_are_not_warned(written, locale):
+    assert not [i for i in speech_issues(written, locale) if "ambiguous" in i.message]
+
+
+def test_flows_check_warns_an_ambiguous_english_hyphen_date_at_its_line_and_column(tmp_path):
+    body = (SHIPPED_FLOWS_DIR / "securities_account_opening.yaml").read_text(encoding="utf-8")
+    marker = "steps:\n"
+    head, tail = body.split(marker, 1)
+    step = ("  - id: birth_date\n    kind: say\n    title: {zh-CN: 出生日期, en: Date of birth}\n"
+            "    text:\n      zh-CN: 您的出生日期为1986年10月5日。\n"
+            "      en: Your date of birth is 05-10-1986.\n")
+    path = tmp_path / "securities_account_opening.yaml"
+    path.write_text(head + marker + step + tail, encoding="utf-8")
+    warned = [str(w) for w in speech_warnings(path) if "ambiguous" in str(w)]
+    line = (head + marker).count("\n") + 6
+    col = len("      en: Your date of birth is ") + 1
+    assert len(warned) == 1 and f"{path}:{line}:{col}" in warned[0], warned
+    assert "5 October 1986" in warned[0]
+
+
+# A name given in both scripts (a foreigner's permanent residence card may print the Chinese
+# transliteration): the Mandarin voice says the Chinese one, the English voice the Latin one
+# (JOHN SMITH（约翰·史密斯） was "John Smith" then the transliteration, in both).
+@pytest.mark.parametrize(("value", "zh", "en"), [
+    ("JOHN SMITH（约翰·史密斯）", "约翰·史密斯", "John Smith"),
+    ("约翰·史密斯 John Smith", "约翰·史密斯", "John Smith"),
+    ("John Smith / 约翰·史密斯", "约翰·史密斯", "John Smith"),
+    ("ZHANG SAN (张三)", "张三", "Zhang San"),
+    ("曾国藩", "zēng 国藩", "Zeng Guofan"),  # one script: unchanged
+    ("John Smith", "John Smith", "John Smith"),
+    ("王 John", "王 John", "Wang John"),  # a one-character part is part of one name
+])
+def test_a_name_in_both_scripts_is_said_in_the_locales(value, zh, en):
+    assert read_variable(value, "name", "zh-CN") == zh
+    assert read_variable(value, "name", "en") == en
+
+
+ROUND_SEVEN_HEARD = [
+    ("主频3.5GHz", "zh-CN", "主频三点五 ji1 赫兹"),
+    ("距离3km", "zh-CN", "距离三公里"),
+    ("1 AUD = 4.7 CNY", "zh-CN", "一澳元等于四点七元人民币"),
+    ("生日05/10/86", "zh-CN", "生日八六年五月十日"),
+    ("10km away", "en", "ten kilometers away"),
+    ("RMB 1 million to 5 million", "en", "one million to five million yuan"),
+    ("born 05-10-1986", "en", "born May ten, nineteen hundred eighty six"),
+    ("10Y国债", "zh-CN", "十年期国债"),
+    ("$6M", "zh-CN", "六百万美元"),
+    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
+    ("cut by 25BP", "en", "cut by twenty five basis points"),
+    ("PE 15x", "en", "P E fifteen times"),
+]
+
+
+@pytest.mark.parametrize(("written", "locale", "heard"), ROUND_SEVEN_HEARD)
+def test_the_voice_says_round_seven(guide, written, locale, heard):
+    prompt = guide.render(written, locale)
+    assert phonemes(prompt.spoken, locale) == phonemes(heard, locale), prompt.spoken
+
+
+def test_the_mandarin_voice_says_the_chinese_transliteration_of_a_name(guide):
+    spoken = "您好，" + read_variable("JOHN SMITH（约翰·史密斯）", "name", "zh-CN")
+    prompt = guide.render("您好，{name}", "zh-CN", spoken=spoken)
+    said = espeak(prompt.spoken, "zh-CN")
+    assert "(en)" not in said and phonemes(prompt.spoken, "zh-CN") == phonemes(
+        "您好，约翰史密斯", "zh-CN"), said

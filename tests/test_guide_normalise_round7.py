@@ -52,8 +52,7 @@ ROWS = [
     ("近1年/近3年年化收益率为3.5%/4.1%", "zh-CN",
      "近一年和近三年年化收益率分别为百分之三点五和百分之四点一"),
     ("2025/26财年", "zh-CN", "二〇二五至二六财年"),
-    ("USD/CNY汇率", "zh-CN", "美元兑人民币汇率"),
-    ("The USD/CNY rate", "en", "The U S dollar to yuan rate"),
+    ("The USD/CNY rate", "en", "The U S dollar to yuan rate"),  # speakable/10's pair rule
     ("partly filled: 60/100", "en", "partly filled: 60 of 100"),
     ("ranks 128/356", "en", "ranks 128th of 356"),
     ("due on 12/31", "en", "due on December 31"),  # a date stays a date
@@ -77,6 +76,7 @@ ROWS = [
     ("约1.5w元", "zh-CN", "约一点五万元"),
     ("2000W像素", "zh-CN", "两千万像素"),
     ("65W快充", "zh-CN", "六十五W快充"),
+    ("额定功率100W", "zh-CN", "额定功率一百W"),  # watts
     # a minus in a formula before a number
     ("溢价率=（可转债价格÷转换价值-1）×100%", "zh-CN",
      "溢价率等于(可转债价格除以转换价值减一)乘以百分之一百"),

@@ -203,6 +203,18 @@ def test_middle_dot_look_alikes_are_one_name():
     assert statuses(results)["name_matches_applicant"] == "pass"
 
 
+@pytest.mark.parametrize("card_name", ["JOHN SMITH", "约翰·史密斯", "JOHN SMITH（约翰·史密斯）"])
+def test_a_name_sent_in_both_scripts_matches_a_card_with_either(card_name):
+    """A foreign investor's name sent with its Chinese transliteration (for the Mandarin
+    guide) still matches the card; another name does not."""
+    results = cross_check(fields(name=card_name), day=TODAY,
+                          applicant_name="JOHN SMITH（约翰·史密斯）")
+    assert statuses(results)["name_matches_applicant"] == "pass"
+    other = cross_check(fields(name="JOHN SMYTH"), day=TODAY,
+                        applicant_name="JOHN SMITH（约翰·史密斯）")
+    assert statuses(other)["name_matches_applicant"] == "fail"
+
+
 def test_expiry_on_the_witness_day():
     f = fields(validity="2015.06.01-2025.06.01")
     assert statuses(cross_check(f, day=date(2025, 6, 1)))["card_not_expired"] == "pass"

@@ -61,6 +61,16 @@ incl./excl./approx., 500k and "the 8th of March". speakable/9 (try15) added '/' 
 as 除以 / "divided by", a short last group of a cued account number as digits, 按#号键 井号键 /
 "the hash key", ≈ and a leading ~ as 约 / "about", stock-code prefixes (688开头) digit by digit,
 zero decimals before 份/股/手, the letter G as ji1 in Mandarin and ü in a pinyin name (Lü Bo).
+speakable/10 added units of measure after a number (3.5GHz 三点五G赫兹 / "3.5 gigahertz", 3km,
+2kg, 5ms, 5000mAh, 220V, 120km/h, 3-5km: ``_MEASURE_UNITS``), 100M宽带 as 兆, 7*24小时,
+lower-case 5g, the currency codes AUD CAD SGD CHF NZD MOP TWD KRW (and S$ A$ C$ NZ$ NT$ MOP$),
+currency pairs (USD/CNY 美元兑人民币), amounts with a Latin scale in Mandarin ($6M
+六百万美元), basis points (25bps 二十五个基点), small-x multiples
+(PE 15x 十五倍), tenors (10Y 十年期, 3M Shibor 三个月, O/N 隔夜), the yuan's code after an
+amount as 元人民币 (1 USD = 7.18 CNY), English money ranges joined by through / thru / "between
+... and" or with a scale on the first amount (RMB 1 million to 5 million), dates with a
+two-digit year (05/10/86) and English dates with '.' or '-' (warned when ambiguous, as '/'
+ones), and a name in both scripts (JOHN SMITH（约翰·史密斯）) said in the locale's script.
 """
 
 from __future__ import annotations
@@ -84,7 +94,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/9"
+NORMALISER_VERSION = "speakable/10"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -174,11 +184,14 @@ _LONG_DIGITS = re.compile(r"(?<![A-Za-z0-9_.,])\d{5,}(?!\d|[.,]\d)")
 # What makes a number a quantity, not an identifier, when it follows.
 # (点 index points, but not 点击 / 点开; 只 funds or stocks, but not 只需 / 只要.)
 _ZH_UNITS = re.compile("[元万亿千百个人名位股份手天日月年岁次件台张笔户家倍分秒小周%‰‱]"
-                       "|点(?![击开选按进])|只(?![需要能有是])|(?:RMB|CNY|USD|HKD|EUR|GBP|JPY)(?![A-Za-z])")
+                       "|点(?![击开选按进])|只(?![需要能有是])|(?:RMB|CNY|USD|HKD|EUR|GBP|JPY|AUD|CAD|SGD|CHF|NZD"
+                       "|MOP|TWD|KRW)(?![A-Za-z])")
 _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence|pounds?|"
                        r"euros?|shares?|days?|years?|"
                        r"months?|people|persons?|times|percent|units?|thousand|million|billion|"
                        r"trillion|points?|investors?|accounts?|clients?|customers?|"
+                       r"(?:U S|Australian|Canadian|Singapore|New Zealand|New Taiwan) dollars?|"
+                       r"Swiss francs?|patacas?|won|yen|"
                        r"households?|trades?|orders?|lots?|funds?|stocks?|kg|km|m|"
                        r"(?:kilo|mega|giga|tera)(?:byte|bit)s?)\b|[%‰‱]",
                        re.IGNORECASE)
@@ -193,8 +206,9 @@ _EN_UNITS = re.compile(r"(?:yuan|dollars?|(?:US|Hong Kong) dollars?|cents?|pence
 # three digits do.
 # The currencies an amount may be written with: signs, and ISO 4217 codes (each 3 letters,
 # so they may stand in a fixed-width lookbehind).
-_CUR_SIGNS = r"US\$|HK\$|[¥$€£]"
-_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP|JPY"
+# (The dollars of other places are written with their letters: S$ A$ C$ NZ$ NT$ MOP$.)
+_CUR_SIGNS = r"US\$|HK\$|(?<![A-Za-z])(?:NZ|NT|MOP|[SAC])\$|[¥$€£]"
+_CUR_CODES = "RMB|CNY|USD|HKD|EUR|GBP|JPY|AUD|CAD|SGD|CHF|NZD|MOP|TWD|KRW"
 _FULL_WIDTH_THOUSANDS = re.compile(r"(?<![A-Za-z0-9_,，.])\d{1,3}(?:，\d{3})+"
                                    r"(?=\s*(?:[元万亿股份块]|[美港欧]元|\.|\Z))"
                                    rf"|(?:(?<={_CUR_CODES})|(?<=[¥$€£])"
@@ -379,6 +393,32 @@ def read_variable(value: str, reading: str, locale: str) -> str:
 
 
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+# A name given in both scripts, as a foreigner's permanent residence card may print it: the Latin
+# name and its Chinese transliteration, either first, the second in brackets or after a space
+# or a slash (JOHN SMITH（约翰·史密斯）, 约翰·史密斯 John Smith, John Smith / 约翰·史密斯).
+# (Each part two letters or more: 王 John, a surname and a given name, is one name.)
+_LATIN_PART = r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’.\- \u00b7]*[A-Za-z\u00c0-\u024f.]"
+_HAN_PART = (r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]"
+             r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f \u00b7]*"
+             r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]")
+_BOTH_SCRIPTS = re.compile(
+    rf"(?P<a>{_LATIN_PART}|{_HAN_PART})\s*(?:[(（]\s*(?P<b>{_LATIN_PART}|{_HAN_PART})\s*[)）]"
+    rf"|[/／]?\s*(?P<c>{_LATIN_PART}|{_HAN_PART}))")
+
+
+def name_parts(name: str) -> tuple[str, str] | None:
+    """The (Latin, Chinese) parts of a name written in both scripts (JOHN SMITH（约翰·史密斯）
+    -> ("JOHN SMITH", "约翰·史密斯")), or None for a name in one script. (Tried on
+    names of both scripts up to 128 characters, intake takes 64, so the search stays short.)"""
+    if len(name) > 128 or not _CJK.search(name) or not _LATIN_LETTER.search(name):
+        return None
+    m = _BOTH_SCRIPTS.fullmatch(name)
+    if m is None:
+        return None
+    first, second = m.group("a"), m.group("b") or m.group("c")
+    latin = [p for p in (first, second) if not _CJK.match(p[0])]
+    han = [p for p in (first, second) if _CJK.match(p[0])]
+    return (latin[0], han[0]) if len(latin) == len(han) == 1 else None
 
 
 def read_name(value: str, locale: str) -> str:
@@ -388,8 +428,14 @@ def read_name(value: str, locale: str) -> str:
     尉迟 yù chí: ``kiosk.speech.textnorm.zh_surname``), are given as tone-marked pinyin in
     Mandarin (which espeak-ng reads as written) and as capitalised pinyin in English ("Zeng").
     A word in capitals (ZHANG SAN, as on a passport) is a name, not an acronym: it is given
-    capitalised (Zhang San) so that no rule spells it letter by letter.
+    capitalised (Zhang San) so that no rule spells it letter by letter. A name given in both
+    scripts (JOHN SMITH（约翰·史密斯）) is said in the locale's: its Chinese transliteration in
+    Mandarin (a Latin name the Mandarin voice can only approximate: ``_zh_latin_name``), its
+    Latin name in English.
     """
+    parts = name_parts(value.strip())
+    if parts is not None:
+        return read_name(parts[1] if is_zh(locale) else parts[0], locale)
     text = _LETTER_WORD.sub(lambda m: m.group(0).capitalize() if m.group(0).isupper()
                             else m.group(0), value.strip())
     text = _joined_cjk_name(text)
@@ -628,7 +674,7 @@ def _dashes(text: str, zh: bool) -> str:
 _CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Z]{2,8}-|[A-Z]{1,8}|[a-z]{1,3})"
                    r"(?P<d>\d[\dA-Z]*)(?P<more>(?<=\d{3})(?:-\d{2,}(?![\d.%‰‱]))+)?"
                    r"(?![A-Za-z0-9_]|\.\d)")
-_CURRENCY_CODES = frozenset({"RMB", "CNY", "USD", "HKD", "EUR", "GBP", "JPY", "US", "HK"})
+_CURRENCY_CODES = frozenset(_CUR_CODES.split("|")) | {"US", "HK"}
 
 
 def _code(m: re.Match, locale: str) -> str:
@@ -660,6 +706,62 @@ def _data_unit(m: re.Match, zh: bool) -> str:
     return f"{n} {word}{'' if n == '1' else 's'}{'' if unit == 'B' else ' per second'}"
 
 
+# A unit of measure in Latin letters after a number (3.5GHz, 5km, 100ms, 5000mAh, 220V, 120km/h):
+# the unit's name in the locale (三点五G赫兹, 五公里, 一百毫秒 / "3.5 gigahertz", "5 kilometers"),
+# as espeak-ng would else spell it (五 K M, "five K M") or mangle it (GHz "zhi ei zi"). In
+# Mandarin a gigahertz is G赫兹 (the G said jī, as in 5G), as people say it, and M before 宽带 /
+# 带宽 / 光纤 / 网速 (100M宽带) is 兆; 2 before a unit is 两. Units of one letter (m g s h V W L)
+# and min are read only right after the number (no space); m, s, h and min only in Mandarin
+# (in English 5m is five million, 90s the nineties, and min / hrs have their own rule).
+_MEASURE_UNITS: dict[str, tuple[str, str]] = {
+    "km/h": ("公里每小时", "kilometer per hour"), "Hz": ("赫兹", "hertz"),
+    "kHz": ("千赫兹", "kilohertz"), "MHz": ("兆赫兹", "megahertz"), "GHz": ("G赫兹", "gigahertz"),
+    "km": ("公里", "kilometer"), "cm": ("厘米", "centimeter"), "mm": ("毫米", "millimeter"),
+    "kg": ("公斤", "kilogram"), "mg": ("毫克", "milligram"), "ml": ("毫升", "milliliter"),
+    "ms": ("毫秒", "millisecond"), "mA": ("毫安", "milliamp"), "mAh": ("毫安时", "milliamp hour"),
+    "kW": ("千瓦", "kilowatt"), "kWh": ("千瓦时", "kilowatt hour"),
+    # basis points (利率下调25bps, "cut by 25bp"): in a broker's text bp / bps after a bare
+    # number is never bits (a line's speed has its prefix: 10Mbps, ``_DATA_UNIT``)
+    "bp": ("个基点", "basis point"), "bps": ("个基点", "basis point"),
+    "BP": ("个基点", "basis point"), "BPS": ("个基点", "basis point"),
+    # (W after a number in Mandarin is as often 万 in slang, 年薪50W, as watts: left as written)
+    "g": ("克", "gram"), "V": ("伏", "volt"), "W": ("", "watt"), "L": ("升", "liter"),
+    "m": ("米", ""), "s": ("秒", ""), "h": ("小时", "hour"), "min": ("分钟", ""),
+}
+# The ways each is written (KM, Ghz, KWh, mL ...), longest first.
+_MEASURE_SPELLINGS = {v: k for k in _MEASURE_UNITS for v in {
+    k, k.upper(), k.lower(), k[:1].upper() + k[1:]}
+    if len(k) > 1 and k not in ("ms", "mA", "min", "bp", "bps", "BP", "BPS")} | {
+    k: k for k in _MEASURE_UNITS}
+_MEASURE_UNIT = re.compile(
+    # (not after a currency: US$2.5m, RMB 5m are millions)
+    rf"(?<![A-Za-z0-9_.,$¥€£])(?<!(?:{_CUR_CODES}) )"
+    rf"(?:(?P<a>{_NUM})\s*(?P<sep>-|~|至|到|to(?= ))\s*)?"
+    rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})(?P<sp>\s?)(?P<u>"
+    + "|".join(re.escape(u) for u in sorted(_MEASURE_SPELLINGS, key=len, reverse=True))
+    # 5g网络 is the network (5G), 100g金条 grams
+    + r")(?![A-Za-z0-9])(?<!g(?=\s*(?:网|手机|信号|基站|时代|通信|network|phone|mobile|signal)))")
+_ZH_MEGA_LINE = re.compile(rf"(?<![A-Za-z0-9_.,])(?P<n>{_NUM})\s?[Mm]"
+                           r"(?=\s*(?:宽带|带宽|光纤|网速))")
+
+
+def _measure_unit(m: re.Match, zh: bool) -> str:
+    unit = _MEASURE_SPELLINGS[m.group("u")]
+    said_zh, said_en = _MEASURE_UNITS[unit]
+    if m.group("sp") and len(unit) == 1 or not (said_zh if zh else said_en):
+        return m.group(0)
+    n, a = m.group("n"), m.group("a")
+    if zh:  # a range (3-5km, 3至5公里): 三到五公里
+        said = _zh_number(n.replace(",", ""))
+        start = "" if a is None else (_zh_number(a.replace(",", ""))
+                                      + ("至" if m.group("sep") == "至" else "到"))
+        return start + ("两" if said == "二" and not start else said) + said_zh
+    start = "" if a is None else f"{a} to "
+    head, _, tail = said_en.partition(" per ")
+    plural = head if n == "1" and not start or head.endswith("hertz") else head + "s"
+    return f"{start}{n} {plural}{' per ' + tail if tail else ''}"
+
+
 # A video resolution (720P, 1080p) as it is said: 七二零P, "seven twenty p".
 _RESOLUTION = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>240|360|480|540|576|720|1080|1440|2160|4320)"
                          r"(?P<p>[pPiI])(?![A-Za-z0-9])")
@@ -681,16 +783,35 @@ _ZH_WAN_RATE = re.compile(r"(?<![\d.〇零一二两三四五六七八九十百�
 
 # A date written day/month/year or month/day/year (15/03/2019, 03/15/2030, 15.03.2019): the day
 # first when the first number cannot be a month, else the month first (05/10/1986 is May 10,
-# as in English; ``speech_issues`` warns that it is ambiguous).
+# as in English; ``speech_issues`` warns that it is ambiguous). With '/' the year may have two
+# digits (05/10/86: 八六年五月十日, "May 10, eighty-six"), read as written. English reads these
+# too (05-10-1986, 05.10.1986 were "zero five-10 to 1986").
 _DMY_DATE = re.compile(r"(?<![\d/.\-])(?P<a>\d{1,2})(?P<s>[/.\-])(?P<b>\d{1,2})(?P=s)"
-                       r"(?P<y>(?:19|20)\d\d)(?![\d/]|[.\-]\d)")
+                       r"(?P<y>(?:19|20)\d\d|(?<=/)\d\d)(?![\d/]|[.\-]\d)")
+
+
+def _dmy(m: re.Match) -> tuple[int, int] | None:
+    """The month and day of a ``_DMY_DATE`` match (day first when the first number cannot be
+    a month, else month first), or None when it is no date (13/13/2024)."""
+    a, b = int(m.group("a")), int(m.group("b"))
+    mo, d = (a, b) if a <= 12 else (b, a)
+    return (mo, d) if 1 <= mo <= 12 and 1 <= d <= 31 else None
+
+
+def _en_dmy_date(m: re.Match) -> str:
+    found = _dmy(m)
+    if found is None:
+        return m.group(0)
+    y = m.group("y")
+    year = y if len(y) == 4 else ("oh " + EN_DIGITS[y[1]] if y[0] == "0" else y)
+    return f"{EN_MONTHS[found[0] - 1]} {found[1]}, {year}"
 
 
 def _zh_dmy_date(m: re.Match) -> str:
-    a, b = int(m.group("a")), int(m.group("b"))
-    mo, d = (a, b) if a <= 12 else (b, a)
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
+    found = _dmy(m)
+    if found is None:
         return m.group(0)
+    mo, d = found
     return ("".join(YEAR_DIGITS[c] for c in m.group("y")) + "年" + zh_cardinal(str(mo)) + "月"
             + zh_cardinal(str(d)) + "日")
 
@@ -1372,7 +1493,7 @@ _ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=[〇零一二三四�
 # (A sign may stand after the currency: ¥-2,500.00 is 负两千五百元, "minus 2500 yuan".)
 _MONEY_PREFIX = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?:{_CUR_CODES})"
                            rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
-                           rf"(?P<mult>[万亿]?)")
+                           rf"(?P<mult>[万亿]?)(?P<abbr>(?:[MmBb]n|[KkMmBb])(?![A-Za-z0-9]))?")
 # A range of amounts after a currency sign (¥100-¥500, ¥1-5万, $1-2 billion): one range, the
 # currency said once after it (一百到五百元, "1 to 2 billion dollars").
 _MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})(?=\s*\d))"
@@ -1381,20 +1502,35 @@ _MONEY_RANGE = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODE
                           rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?)")
 
 
-def _zh_money_range(m: re.Match) -> str:
+def _zh_money_range(text: str, m: re.Match) -> str:
+    """¥100-¥500 一百到五百元; the currency's word once when the text writes it after the
+    range as well (RMB 500,000 to 1,000,000元: 五十万到一百万元, not 一百万元元)."""
     sep = "至" if m.group("sep") == "至" else "到"  # '-', '~', 到 and "to" are 到
+    word = _ZH_CURRENCY[m.group("cur")]
+    after = text[m.end():m.end() + 8].lstrip()
+    if after.startswith(word) or word == "元" and after.startswith("人民币"):
+        word = ""
     return (_trim_decimals(m.group("a")) + m.group("ma") + sep + _trim_decimals(m.group("b"))
-            + m.group("mb") + _ZH_CURRENCY[m.group("cur")])
+            + m.group("mb") + word)
 
 
-def _en_money_range(m: re.Match) -> str:
+def _en_money_range(text: str, m: re.Match) -> str:
+    sep = m.group("sep")
+    if sep == "and" and not _EN_BETWEEN.search(text, max(0, m.start() - 12), m.start()):
+        return m.group(0)  # "RMB 500 and 1,000 shares": not a range
     a, b = m.group("a"), m.group("b")
     if m.group("ma") or m.group("mb"):
         a, b = _en_scaled(a, m.group("ma") or m.group("mb")), _en_scaled(b, m.group("mb"))
     abbr = m.group("abbr")
     scale = m.group("scale") or (_EN_SCALES_ABBR[abbr.lower()] if abbr else "")
-    return (f"{_en_grouped(_trim_decimals(a.replace(',', '')))} to "
-            f"{_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}")
+    first = m.group("sa") or (_EN_SCALES_ABBR[m.group("saa").lower()] if m.group("saa") else "")
+    if first and not scale:  # $1 million to 500,000: each amount as written
+        head = f"{_trim_decimals(a.replace(',', ''))} {first.lower()}"
+    else:
+        head = _en_grouped(_trim_decimals(a.replace(',', ''))) + (f" {first.lower()}" if first
+                                                                  else "")
+    word = sep if sep in ("through", "and") else "through" if sep == "thru" else "to"
+    return f"{head} {word} {_en_amount(b, _EN_CURRENCY[m.group('cur')], scale.lower())}"
 
 
 def _en_grouped(n: str) -> str:
@@ -1408,11 +1544,33 @@ def _en_grouped(n: str) -> str:
 
 
 _ZH_CURRENCY = {"¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "€": "欧元", "£": "英镑",
+                "S$": "新加坡元", "A$": "澳元", "C$": "加元", "NZ$": "新西兰元", "NT$": "新台币",
+                "MOP$": "澳门元",
                 "RMB": "元", "CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元",
-                "GBP": "英镑", "JPY": "日元"}
+                "GBP": "英镑", "JPY": "日元", "AUD": "澳元", "CAD": "加元", "SGD": "新加坡元",
+                "CHF": "瑞士法郎", "NZD": "新西兰元", "MOP": "澳门元", "TWD": "新台币",
+                "KRW": "韩元"}
+# After an amount (1 USD = 7.18 CNY) the code of the yuan is said 元人民币, as exchange rates
+# are announced (一美元等于七点一八元人民币); before one (RMB 100) it is 元.
+_ZH_CURRENCY_AFTER = _ZH_CURRENCY | {"RMB": "元人民币", "CNY": "元人民币"}
 # An amount with decimals before its currency (100.00元, 1,234.50元): trailing zeros unsaid.
 _ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
-                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|日元|人民币))")
+                                r"(?=\s*[万亿]?\s*(?:元|块|美元|港元|欧元|英镑|日元|人民币|澳元|加元|"
+                                r"瑞士法郎|韩元|新台币))")
+# A currency pair (USD/CNY 7.18, USD/HKD): 美元兑人民币 / "US dollar to yuan"; the rate after it
+# is a plain number (not 七点一八元). In Mandarin the yuan of a pair is 人民币.
+_CURRENCY_PAIR = re.compile(rf"(?<![A-Za-z])(?P<a>{_CUR_CODES})\s*/\s*(?P<b>{_CUR_CODES})"
+                            r"(?![A-Za-z])")
+_ZH_PAIR_NAMES = {"RMB": "人民币", "CNY": "人民币"}
+
+
+def _currency_pair(m: re.Match, zh: bool) -> str:
+    if zh:
+        a, b = (_ZH_PAIR_NAMES.get(c, _ZH_CURRENCY[c]) for c in m.group("a", "b"))
+        return f"{a}兑{b}"
+    return f" {_EN_CURRENCY[m.group('a')]} to {_EN_CURRENCY[m.group('b')]} "
+
+
 # An amount before a currency code in a Mandarin text (1 USD = 7.18 CNY): 一美元等于七点一八元.
 _ZH_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<cur>{_CUR_CODES})(?![A-Za-z])")
 # A word in capitals right before 先生 / 女士 / 小姐 (SMITH先生) is a name: said as a word.
@@ -1565,9 +1723,14 @@ def _zh_money(text: str, m: re.Match) -> str:
     (RMB100元, ¥100元: 一百元, not 一百元元)."""
     sign = "负" if m.group("sign") else ""
     word = _ZH_CURRENCY[m.group("cur")]
+    n = m.group("n")
+    if m.group("abbr"):  # $6M 六百万美元, USD 1.5bn 十五亿美元, HK$50K 五万港元
+        scale = _EN_SCALES_ABBR[m.group("abbr").lower()]
+        value = float(n.replace(",", "")) * {"thousand": 1e3, "million": 1e6, "billion": 1e9}[scale]
+        n = f"{value:.0f}" if value.is_integer() else f"{value:g}"
     if text.startswith(word, m.end()) or word == "元" and text.startswith("人民币", m.end()):
         word = ""
-    return sign + _trim_decimals(m.group("n")) + m.group("mult") + word
+    return sign + _trim_decimals(n) + m.group("mult") + word
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
@@ -1618,6 +1781,38 @@ _MULTIPLE_RANGE = re.compile(r"(?<![A-Za-z0-9_.])(?P<a>\d+(?:\.\d+)?)x\s*(?:-|~|
                              r"(?P<b>\d+(?:\.\d+)?)x(?![A-Za-z0-9])")
 _WHOLE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})x(?=\s+[a-z])")
 _P_RATIO = re.compile(r"(?<![A-Za-z/])P/(?P<r>[EBS])(?![A-Za-z/])")
+
+
+# A whole multiple of one or two digits with a small x (3x杠杆, PE 15x): 三倍, "15 times". (An ID
+# tail has three digits before its X; after a digit cue, 尾号12x, it stays digits.)
+_SMALL_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})x(?![A-Za-z0-9])")
+_TAIL_CUE = re.compile(r"(?:尾号|尾数|末|后|ending in|ends in|last)\s*\Z", re.IGNORECASE)
+# A tenor (10Y国债, 1Y LPR, 3M Shibor, 1W, 7D回购, O/N): 十年期, 三个月, 一周, 七天, 隔夜 / "10
+# year", "3 month", "overnight". Y always; M, W and D only before a rate, a bond or a repo (6M
+# alone may be six million, 1W 万 or a watt).
+_TENOR = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d{1,2})(?P<u>Y|M|W|D)(?![A-Za-z0-9])"
+                    r"(?:(?<=Y)|(?=\s*(?:[Ss][Hh][Ii][Bb][Oo][Rr]|[Hh][Ii][Bb][Oo][Rr]|[Ll][Ii][Bb][Oo][Rr]"
+                    r"|SOFR|LPR|国债|存款|贷款|回购|利率|理财|定存|期|美债|deposits?\b|"
+                    r"[Tt]reasur|[Bb]ills?\b|[Rr]epos?\b|rates?\b)))")
+_ZH_TENORS = {"Y": "年期", "M": "个月", "W": "周", "D": "天"}
+_EN_TENORS = {"Y": "year", "M": "month", "W": "week", "D": "day"}
+_OVERNIGHT = re.compile(r"(?<![A-Za-z/])O/N(?![A-Za-z/])")
+
+
+def _tenor(m: re.Match, zh: bool) -> str:
+    n, u = m.group("n", "u")
+    if not zh:
+        return f"{n} {_EN_TENORS[u]}"
+    word = _ZH_TENORS[u]
+    if word.endswith("期") and m.string.startswith("期", m.end()):  # 10Y期: 十年期, once
+        word = word[:-1]
+    return zh_cardinal(n) + word
+
+
+def _small_multiple(text: str, m: re.Match, zh: bool) -> str:
+    if _TAIL_CUE.search(text, max(0, m.start() - 12), m.start()):
+        return m.group(0)
+    return m.group("n") + ("倍" if zh else " times")
 
 
 def _zh_long_digits(text: str) -> str:
@@ -1690,14 +1885,19 @@ def _subst(pattern: re.Pattern, text: str, fn) -> str:
 _ZH_HASH_KEY = re.compile(r"#\s*(?:号\s*)?(?=键)|#(?=号)")
 # A tilde before a number with no number just before it is "about" (规模~3亿元 约三亿元);
 # 3~5 and 1月~3月 stay ranges (到).
-_ZH_APPROX = re.compile(r"(?<!\d)(?<!\d[^\d\s])(?<!\d[^\d\s]{2})~\s*(?=\d)")
+# (A space before the tilde keeps the range: CNY 500,000 ~ 1,000,000 was 五十万元 约一百万.)
+_ZH_APPROX = re.compile(r"(?<!\d)(?<!\d[^\d\s])(?<!\d[^\d\s]{2})(?<!\d\s)(?<!\d[^\d\s]\s)"
+                        r"(?<!\d[^\d\s]{2}\s)~\s*(?=\d)")
 # Stock-code prefixes are digits (以688开头 以六八八开头; 688、689开头), never cardinals.
 _ZH_CODE_PREFIX = re.compile(r"(?<![\d.])\d{2,6}(?:\s*[、，,/或和及]\s*\d{2,6})*"
                              r"(?=\s*(?:开头|打头|起头))")
+# 7x24h, 7*24小时 (round the clock): 七乘二十四小时, the '×' said and the h a unit.
+_ZH_ROUND_THE_CLOCK = re.compile(r"(?<![\d.])(?P<d>\d)\s*[xX*×]\s*24\s*"
+                                 r"(?:(?P<h>[hH])(?![A-Za-z])|(?=小时))")
 # Zero decimals of a number of units or shares (1,000,000.00份: 一百万份), as of an amount.
 _ZH_ZERO_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*)\.0+(?=\s*[份股手])")
 # The letter G is jī in Mandarin (5G 五G, G股); espeak-ng's Mandarin voice says zhì.
-_ZH_LETTER_G = re.compile(r"(?<![A-Za-z])G(?![A-Za-z])")
+_ZH_LETTER_G = re.compile(r"(?<![A-Za-z])[Gg](?![A-Za-z])")
 
 
 def _zh_speakable(text: str) -> str:
@@ -1723,11 +1923,22 @@ def _zh_speakable(text: str) -> str:
         text = _MASKED.sub(lambda m: _masked(m, "zh"), text)
     text = _MULTIPLE_RANGE.sub(r"\g<a>到\g<b>倍", text)
     text = _MULTIPLE.sub(r"\g<n>倍", text)
+    text = _subst(_SMALL_MULTIPLE, text, lambda t, m: _small_multiple(t, m, True))
+    text = _TENOR.sub(lambda m: _tenor(m, True), text)
+    if "O/N" in text:
+        text = _OVERNIGHT.sub("隔夜", text)
     text = _P_RATIO.sub(r" P \g<r> ", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "zh"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "zh"), text)
     text = _CODE.sub(lambda m: _code(m, "zh"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, True), text)
+    if "/" in text:
+        text = _CURRENCY_PAIR.sub(lambda m: _currency_pair(m, True), text)
+    if "24" in text:
+        text = _ZH_ROUND_THE_CLOCK.sub(lambda m: zh_cardinal(m.group("d")) + "乘二十四"
+                                         + ("小时" if m.group("h") else ""), text)
+    text = _MEASURE_UNIT.sub(lambda m: _measure_unit(m, True), text)
+    text = _ZH_MEGA_LINE.sub(lambda m: _zh_number(m.group("n")) + "兆", text)
     text = _RESOLUTION.sub(lambda m: _resolution(m, True), text)
     text = _DMY_DATE.sub(_zh_dmy_date, text)
     text = _ZH_VERSION.sub(lambda m: "点".join(zh_cardinal(str(int(p)))
@@ -1748,9 +1959,10 @@ def _zh_speakable(text: str) -> str:
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "zh"), text)
     text = _zh_long_digits(text)
     text = _ZH_ROOM.sub(lambda m: spell_digits(m.group(0), "zh"), text)
-    text = _MONEY_RANGE.sub(_zh_money_range, text)
+    text = _subst(_MONEY_RANGE, text, _zh_money_range)
     text = _subst(_MONEY_PREFIX, text, _zh_money)
-    text = _ZH_MONEY_AFTER.sub(lambda m: m.group("n") + _ZH_CURRENCY[m.group("cur")], text)
+    text = _ZH_MONEY_AFTER.sub(lambda m: m.group("n") + _ZH_CURRENCY_AFTER[m.group("cur")],
+                               text)
     text = _ZH_MONEY_DECIMALS.sub(lambda m: _trim_decimals(m.group("n")), text)
     text = _RANGE.sub(_zh_range, text)
     text = _ZH_PER_AFTER_AMOUNT.sub("每", text)
@@ -1776,7 +1988,7 @@ def _zh_speakable(text: str) -> str:
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
     text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1) or m.group(2)], _zh_cjk(text))
-    if "G" in text:
+    if "G" in text or "g" in text:
         text = _ZH_LETTER_G.sub(" ji1 ", text)
     return re.sub(r"\s+([，；：！？。])", r"\1", text)
 
@@ -1808,15 +2020,29 @@ _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|b
 _EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})"
                        rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
                        rf"(?P<mult>[万亿]?){_EN_SCALE}?")
-_EN_MONEY_RANGE = re.compile(rf"{_MONEY_RANGE.pattern}{_EN_SCALE}?")
+# In English the range may be joined by "through" / "thru", or by "and" after "between", and
+# its first amount may have its own scale (RMB 1 million to 5 million; $1m-$5m): the currency
+# is said once, after the second amount ("1 million to 5 million yuan").
+_EN_MONEY_RANGE = re.compile(
+    rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})(?=\s*\d))"
+    rf"\s*(?P<a>{_NUM})(?P<ma>[万亿]?)"
+    r"(?:\s*(?P<sa>thousand|million|billion|trillion)\b|(?P<saa>mn|bn|[kKmMbB])\b)?\s*"
+    r"(?P<sep>[-~]|至|到|(?<![A-Za-z])(?:to|through|thru|and)(?![A-Za-z]))\s*(?:(?P=cur)\s*)?"
+    rf"(?P<b>{_NUM})(?![\d%‰‱])(?P<mb>[万亿]?){_EN_SCALE}?")
+_EN_BETWEEN = re.compile(r"\bbetween\s*\Z", re.IGNORECASE)
 _EN_MONEY_AFTER = re.compile(rf"(?<![\d.,])(?P<n>{_NUM})\s*(?P<mult>[万亿]?)\s*"
                              rf"(?P<cur>元|人民币|块钱?|(?:{_CUR_CODES}|yuan|dollars?)\b)")
 # The currency's name (singular), and its hundredth (singular, plural) where it has one.
 _EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人民币": "yuan",
                 "块": "yuan", "块钱": "yuan", "yuan": "yuan", "$": "dollar", "dollar": "dollar",
                 "dollars": "dollar", "US$": "US dollar", "USD": "US dollar",
+                "S$": "Singapore dollar", "A$": "Australian dollar", "C$": "Canadian dollar",
+                "NZ$": "New Zealand dollar", "NT$": "New Taiwan dollar", "MOP$": "pataca",
                 "HK$": "Hong Kong dollar", "HKD": "Hong Kong dollar", "€": "euro", "EUR": "euro",
-                "£": "pound", "GBP": "pound", "JPY": "yen"}
+                "£": "pound", "GBP": "pound", "JPY": "yen", "AUD": "Australian dollar",
+                "CAD": "Canadian dollar", "SGD": "Singapore dollar", "CHF": "Swiss franc",
+                "NZD": "New Zealand dollar", "MOP": "pataca", "TWD": "New Taiwan dollar",
+                "KRW": "won"}
 _EN_SUBUNIT = {"dollar": ("cent", "cents"), "euro": ("cent", "cents"), "pound": ("penny", "pence")}
 _EN_SCALES_ABBR = {"k": "thousand", "m": "million", "mn": "million", "b": "billion",
                    "bn": "billion"}
@@ -1932,7 +2158,7 @@ def _en_amount(n: str, unit: str, scale: str = "") -> str:
     cents", "$0.50" -> "50 cents", "$1.5 million" -> "1.5 million dollars", "¥100.00" -> "100
     yuan" (yuan are said with a decimal point: 1234.5 yuan)."""
     n = n.replace(",", "")
-    plural = unit if unit in ("yuan", "yen") else unit + "s"
+    plural = unit if unit in ("yuan", "yen", "won") else unit + "s"
     if scale:
         return f"{_trim_decimals(n)} {scale} {plural}"
     whole, _, frac = n.partition(".")
@@ -2024,15 +2250,23 @@ def _en_speakable(text: str) -> str:
     text = _MULTIPLE_RANGE.sub(r"\g<a> to \g<b> times", text)
     text = _MULTIPLE.sub(r"\g<n> times", text)
     text = _WHOLE_MULTIPLE.sub(r"\g<n> times", text)
+    text = _subst(_SMALL_MULTIPLE, text, lambda t, m: _small_multiple(t, m, False))
+    text = _TENOR.sub(lambda m: _tenor(m, False), text)
+    if "O/N" in text:
+        text = _OVERNIGHT.sub("overnight", text)
     text = _P_RATIO.sub(r"P \g<r>", text)
     text = _LEVEL_RANGE.sub(lambda m: _level_range(m, "en"), text)
     text = _LEVEL_SIGNED.sub(lambda m: _level_signed(m, "en"), text)
     text = _CODE.sub(lambda m: _code(m, "en"), text)
     text = _DATA_UNIT.sub(lambda m: _data_unit(m, False), text)
+    if "/" in text:
+        text = _CURRENCY_PAIR.sub(lambda m: _currency_pair(m, False), text)
+    text = _MEASURE_UNIT.sub(lambda m: _measure_unit(m, False), text)
     text = _RESOLUTION.sub(lambda m: _resolution(m, False), text)
     text = _YEAR_MONTH_RANGE.sub(_en_year_month_range, text)
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
+    text = _DMY_DATE.sub(_en_dmy_date, text)
     if "年" in text or "月" in text:
         text = _EN_ZH_DATE.sub(_en_zh_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
@@ -2041,7 +2275,7 @@ def _en_speakable(text: str) -> str:
     text = _GROUPED_DIGITS.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _ID_TAIL.sub(lambda m: spell_digits(m.group(0), "en"), text)
     text = _LEADING_ZERO.sub(lambda m: spell_digits(m.group(0), "en"), text)
-    text = _EN_MONEY_RANGE.sub(_en_money_range, text)
+    text = _subst(_EN_MONEY_RANGE, text, _en_money_range)
     text = _EN_MONEY.sub(_en_money, text)
     text = _EN_THOUSAND_K.sub(r"\g<n> thousand", text)
     text = _EN_MONEY_AFTER.sub(_en_money, text)
@@ -2200,20 +2434,30 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                f"{m.group('l')}5 for a range of levels")
     # A day/month/year date whose first two numbers could each be the month (05/10/1986): read
     # month first (May 10), which a broker writing day first did not mean.
+    # (05/10/86, 05.10.1986 and 05-10-1986 too, in both locales: ``_DMY_DATE``.)
     for m in _DMY_DATE.finditer(fold_keep_offsets(text)) if zh else ():
         a, b, y = int(m.group("a")), int(m.group("b")), m.group("y")
         if a != b and 1 <= a <= 12 and 1 <= b <= 12:
             yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
                                    f"as {y}年{a}月{b}日; write {y}年{a}月{b}日 for that, or "
                                    f"{y}年{b}月{a}日 for day first")
-    for m in () if zh else _EN_SLASH_DATE.finditer(fold_keep_offsets(text)):
-        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+    dates: list[tuple[int, str, str, str, str]] = [
+        (m.start(), m.group(0), m.group(1), m.group(2), m.group(3))
+        for m in _EN_SLASH_DATE.finditer(fold_keep_offsets(text))] if not zh else []
+    seen = {d[0] for d in dates}
+    dates += [(m.start(), m.group(0), m.group("a"), m.group("b"), m.group("y"))
+              for m in _DMY_DATE.finditer(
+        fold_keep_offsets(text)) if not zh and m.start() not in seen]
+    for start, written, sa, sb, y in sorted(dates):
+        a, b = int(sa), int(sb)
         if a != b and 1 <= a <= 12 and 1 <= b <= 12:
-            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
-                                   f"as {EN_MONTHS[a - 1]} {b}, {y}; write {y}-{a:02d}-{b:02d} "
-                                   f"or {b} {EN_MONTHS[a - 1]} {y} for that, or "
-                                   f"{y}-{b:02d}-{a:02d} or {a} {EN_MONTHS[b - 1]} {y} for "
-                                   "day first")
+            iso = len(y) == 4
+            yield Issue(start, f"the date {written} is ambiguous and read month first, "
+                               f"as {EN_MONTHS[a - 1]} {b}, {y}; write "
+                               + (f"{y}-{a:02d}-{b:02d} or " if iso else "")
+                               + f"{b} {EN_MONTHS[a - 1]} {y} for that, or "
+                               + (f"{y}-{b:02d}-{a:02d} or " if iso else "")
+                               + f"{a} {EN_MONTHS[b - 1]} {y} for day first")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
@@ -2343,14 +2587,6 @@ _ZH_PER_MEASURE = re.compile(r"(?<=\d)(?P<u>[\u4e00-\u9fff]{1,2})\s*/\s*"
 # A fiscal or academic year across two calendar years (2025/26财年): 二〇二五至二六财年.
 _ZH_SPLIT_YEAR = re.compile(r"(?<![\d.])(?P<a>(?:19|20)\d\d)\s*/\s*(?P<b>\d\d|(?:19|20)\d\d)"
                             r"(?=\s*(?:财年|财政年度|年度|学年|赛季|会计年度))")
-# A currency pair (USD/CNY): 美元兑人民币, "US dollar to yuan".
-_PAIR_CURRENCIES = {"USD": ("美元", "US dollar"), "CNY": ("人民币", "yuan"),
-                    "RMB": ("人民币", "yuan"), "CNH": ("离岸人民币", "offshore yuan"),
-                    "HKD": ("港元", "Hong Kong dollar"), "EUR": ("欧元", "euro"),
-                    "GBP": ("英镑", "pound"), "JPY": ("日元", "yen"),
-                    "AUD": ("澳元", "Australian dollar"), "SGD": ("新加坡元", "Singapore dollar")}
-_CURRENCY_PAIR = re.compile(rf"(?<![A-Za-z])(?P<a>{'|'.join(_PAIR_CURRENCIES)})\s*/\s*"
-                            rf"(?P<b>{'|'.join(_PAIR_CURRENCIES)})(?![A-Za-z])")
 # "respectively" lists: 近1年/近3年年化收益率为3.5%/4.1%: the first list's / is 和, the values'
 # / is 和 after 分别为 (both were 或).
 _ZH_VALUE_LIST = re.compile(r"(?P<v>为|是)\s*(?P<l>-?\d+(?:\.\d+)?[%‰]?(?:[\u4e00-\u9fff]{0,2})"
@@ -2406,9 +2642,11 @@ _CUED_MULTIPLE = re.compile(r"(?P<cue>倍数|倍率|杠杆|超额认购|认购|r
                             r"(?P<sep>[^，。；;,.!?\d]{0,6})(?P<n>\d{3,})x(?![A-Za-z0-9])")
 _MULTIPLE_BEFORE_CUE = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>\d{3,})x(?=\s*(?:leverage|"
                                   r"oversubscri|杠杆|超额))")
-# 万 written w or W (50W, 1.5w元, 2000W像素): 万 (not watts: 65W快充, 100W功率).
+# 万 written w or W (50W, 1.5w元, 2000W像素): 万 (not watts: 65W快充, 100W功率, 功率100W,
+# 220V/100W: a power word or a voltage near it).
 _ZH_WAN_LETTER = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d+(?:\.\d+)?)\s?[wW](?![A-Za-z0-9])"
                             r"(?!\s*(?:快充|充电|功率|电源|灯|的功率))")
+_ZH_POWER_NEAR = re.compile(r"功率|充电|快充|电源|额定|电压|瓦|\dV\b|伏")
 # Zero decimals on the first amount of a money range (20.00至100.00港元: 二十至一百港元).
 _ZH_RANGE_ZEROS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*)\.0+(?=\s*(?:-|~|至|到)\s*"
                              r"\d+(?:,\d{3})*(?:\.\d+)?\s*(?:万元|亿元|元|港元|美元|欧元|英镑|日元|"
@@ -2478,8 +2716,6 @@ def _zh_round_seven(text: str) -> str:
         text = _ZH_PER_MEASURE.sub(r"\g<u>每", text)
         text = _ZH_SPLIT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("a")) + "至"
                                   + "".join(YEAR_DIGITS[c] for c in m.group("b")), text)
-        text = _CURRENCY_PAIR.sub(lambda m: _PAIR_CURRENCIES[m.group("a")][0] + "兑"
-                                  + _PAIR_CURRENCIES[m.group("b")][0], text)
         text = _zh_respectively(text)
     if "年" in text:
         text = _ZH_SHORT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("y")), text)
@@ -2516,7 +2752,8 @@ def _zh_round_seven_letters(text: str) -> str:
         text = _CUED_MULTIPLE.sub(lambda m: f"{m.group('cue')}{m.group('sep')}{m.group('n')}倍",
                                   text)
         text = _MULTIPLE_BEFORE_CUE.sub(r"\g<n>倍", text)
-    text = _ZH_WAN_LETTER.sub(r"\g<n>万", text)
+    text = _ZH_WAN_LETTER.sub(lambda m: m.group(0) if _ZH_POWER_NEAR.search(
+        m.string, max(0, m.start() - 8), m.start()) else m.group("n") + "万", text)
     text = _ZH_PERIODS.sub(lambda m: m.group("cue") + re.sub(
         r"(\d+)([MYDW])", lambda p: p.group(1) + _ZH_PERIOD_WORDS[p.group(2)], m.group("l")),
         text)
@@ -2571,8 +2808,6 @@ def _en_round_seven(text: str) -> str:
     if "/" in text:
         text = _EN_RANK.sub(lambda m: f"{m.group('w')} {_en_ordinal(m.group('a'))} of "
                             f"{m.group('b')}", text)
-        text = _CURRENCY_PAIR.sub(lambda m: _PAIR_CURRENCIES[m.group("a")][1] + " to "
-                                  + _PAIR_CURRENCIES[m.group("b")][1], text)
         text = _EN_OF_COUNT.sub(r"\g<a> of \g<b>", text)
     if "-" in text or "~" in text:
         text = _EN_ROOM_RANGE.sub(lambda m: f"{_EN_ROOM_WORDS.get(m.group('w'), m.group('w'))} "

@@ -28,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from kiosk.guide.normalise import normalise_name
+from kiosk.guide.normalise import name_parts, normalise_name
 from kiosk.idcard.fields import CardSide
 from kiosk.idcard.portrait import locate_card, portrait_crop
 from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
@@ -196,7 +196,10 @@ def check_name(fields: Mapping[str, ReadField], applicant_name: str | None) -> C
     unsure = _unsure(fields, "name")
     if unsure:
         return _named("name_matches_applicant", unsure)
-    if _name_key(fields["name"].value) == _name_key(applicant_name):
+    # A name sent in both scripts (JOHN SMITH（约翰·史密斯）, so that the Mandarin guide says
+    # the Chinese one) matches a card that prints either, or both.
+    wanted = {_name_key(applicant_name)} | {_name_key(p) for p in name_parts(applicant_name) or ()}
+    if _name_key(fields["name"].value) in wanted:
         return CheckResult("name_matches_applicant", Status.PASS,
                            "the name read is the applicant's")
     return CheckResult("name_matches_applicant", Status.FAIL,
