@@ -43,7 +43,7 @@ ROWS = [
     ("中证A500指数", "zh-CN", "中证A五百指数"),
     ("特斯拉（TSLA.US）", "zh-CN", "特斯拉(T S L A 点 U S)"),
     ("浦发银行（600000.SH）", "zh-CN", "浦发银 hang2 (六零零零零零 点 S H)"),
-    ("恒生科技指数（HSTECH）", "zh-CN", "恒生科技指数(H S Tech)"),
+    ("恒生科技指数（HSTECH）", "zh-CN", "恒生科技指数(H S T E C H)"),
     ("the Hang Seng TECH Index (HSTECH)", "en", "the Hang Seng Tech Index (H S Tech)"),
     ("Apple (AAPL.O)", "en", "Apple (eh eh P L dot O)"),
     # slashes

@@ -2562,7 +2562,8 @@ _INDEX_SIZE = re.compile(r"(?P<i>中证|上证|深证|沪深|国证|富时|恒�
 # A ticker with its market (TSLA.US, 600000.SH, 920001.BJ, 0700.HK): spelled, 点 / "dot".
 _TICKER = re.compile(r"(?<![A-Za-z0-9_.])(?P<t>[A-Z]{1,5}|\d{4,6})\.(?P<x>US|HK|SH|SZ|BJ|SS|"
                      r"SG|TW|L|N|O|T)(?![A-Za-z0-9])")
-# Capitals ending in a word said as a word (HSTECH: H S Tech; the Hang Seng TECH Index: Tech).
+# Capitals ending in a word said as a word (HSTECH: H S Tech; the Hang Seng TECH Index: Tech);
+# in Mandarin spelled (H S T E C H).
 _CAPS_WORD_END = re.compile(r"(?<![A-Za-z])(?P<p>[A-Z]{0,3})(?P<w>TECH)(?![A-Za-z])")
 # Capitals said as a word, never spelled (FATCA "fat-ka"; TECH "Tech").
 SAID_AS_WORDS = frozenset({"FATCA", "TECH", "NASDAQ", "FINRA", "SWIFT", "COVID"})
@@ -2744,7 +2745,8 @@ def _zh_round_seven_letters(text: str) -> str:
     if "." in text:
         text = _TICKER.sub(lambda m: _ticker(m, "zh"), text)
     if "TECH" in text:
-        text = _CAPS_WORD_END.sub(lambda m: " " + " ".join(m.group("p")) + " Tech ", text)
+        # spelled: the Mandarin voice garbles the English word Tech
+        text = _CAPS_WORD_END.sub(lambda m: " " + " ".join(m.group(0)) + " ", text)
     text = _ZH_AMPM_RANGE.sub("到", text)
     text = _ZH_AMPM.sub(_zh_ampm, text)
     if "x" in text:
