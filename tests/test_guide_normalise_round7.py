@@ -46,6 +46,8 @@ ROWS = [
     ("恒生科技指数（HSTECH）", "zh-CN", "恒生科技指数(H S T E C H)"),
     ("the Hang Seng TECH Index (HSTECH)", "en", "the Hang Seng Tech Index (H S Tech)"),
     ("Apple (AAPL.O)", "en", "Apple (eh eh P L dot O)"),
+    ("P.O. Box 88", "en", "P.O. Box 88"),  # no ticker
+    ("PM2.5为10 PM2.5", "zh-CN", "P M 二点五为十 P M 二点五"),  # no p.m.
     # slashes
     ("同类排名128/356", "zh-CN", "同类排名第一百二十八名，共三百五十六名"),
     ("交易单位为1000桶/手", "zh-CN", "交易单位为一千桶每手"),
@@ -54,6 +56,7 @@ ROWS = [
     ("2025/26财年", "zh-CN", "二〇二五至二六财年"),
     ("The USD/CNY rate", "en", "The U S dollar to yuan rate"),  # speakable/10's pair rule
     ("partly filled: 60/100", "en", "partly filled: 60 of 100"),
+    ("a 50/50 split", "en", "a 50 50 split"),
     ("ranks 128/356", "en", "ranks 128th of 356"),
     ("due on 12/31", "en", "due on December 31"),  # a date stays a date
     # dates and times

@@ -2560,7 +2560,7 @@ _PLACEHOLDER_CODE = re.compile(r"(?<![A-Za-z0-9_.])(?P<d>\d{1,5})(?P<x>[xX]{2,5}
 _INDEX_SIZE = re.compile(r"(?P<i>中证|上证|深证|沪深|国证|富时|恒生|标普|北证|科创|MSCI)\s*"
                          r"(?P<l>[A-Z])(?P<n>\d{2,4})(?![\d.])")
 # A ticker with its market (TSLA.US, 600000.SH, 920001.BJ, 0700.HK): spelled, 点 / "dot".
-_TICKER = re.compile(r"(?<![A-Za-z0-9_.])(?P<t>[A-Z]{1,5}|\d{4,6})\.(?P<x>US|HK|SH|SZ|BJ|SS|"
+_TICKER = re.compile(r"(?<![A-Za-z0-9_.])(?P<t>[A-Z]{2,5}|\d{4,6})\.(?P<x>US|HK|SH|SZ|BJ|SS|"
                      r"SG|TW|L|N|O|T)(?![A-Za-z0-9])")
 # Capitals ending in a word said as a word (HSTECH: H S Tech; the Hang Seng TECH Index: Tech);
 # in Mandarin spelled (H S T E C H).
@@ -2621,7 +2621,7 @@ _ZH_SHORT_YEAR = re.compile(r"(?<![\d.])(?P<y>\d\d)(?=年\s*\d{1,2}\s*月)")
 _ZH_AMPM_RANGE = re.compile(r"(?:(?<=[AaPp][Mm])|(?<=[AaPp]\.[Mm]))\.?\s*[-~至到]\s*"
                             r"(?=\d{1,2}(?::\d\d)?\s*[AaPp]\.?[Mm])")
 _ZH_AMPM = re.compile(r"(?P<before>上午|下午|早上|晚上|傍晚|凌晨|中午|午后)?\s*"
-                      r"(?P<t>\d{1,2}(?::\d\d){0,2})\s*(?P<ap>[AaPp])\.?\s?[Mm]\.?(?![A-Za-z])")
+                      r"(?P<t>\d{1,2}(?::\d\d){0,2})\s*(?P<ap>[AaPp])\.?\s?[Mm]\.?(?![A-Za-z0-9])")
 
 
 def _zh_ampm(m: re.Match) -> str:
@@ -2810,7 +2810,8 @@ def _en_round_seven(text: str) -> str:
     if "/" in text:
         text = _EN_RANK.sub(lambda m: f"{m.group('w')} {_en_ordinal(m.group('a'))} of "
                             f"{m.group('b')}", text)
-        text = _EN_OF_COUNT.sub(r"\g<a> of \g<b>", text)
+        text = _EN_OF_COUNT.sub(lambda m: f"{m.group('a')} {m.group('b')}" if m.group("a") ==
+                                m.group("b") else f"{m.group('a')} of {m.group('b')}", text)
     if "-" in text or "~" in text:
         text = _EN_ROOM_RANGE.sub(lambda m: f"{_EN_ROOM_WORDS.get(m.group('w'), m.group('w'))} "
                                   f"{_en_house_number(m.group('a'))} to "
@@ -2824,7 +2825,8 @@ def _en_round_seven(text: str) -> str:
 
 
 # A count out of a total (filled: 60/100, 45/50 shares): "60 of 100" ("sixty hundredths" was a
-# fraction); a slash between numbers of two or more digits each that is not a date.
+# fraction); a slash between numbers of two or more digits each that is not a date. Two equal
+# numbers are said as they are (50/50 "fifty fifty").
 _EN_OF_COUNT = re.compile(r"(?<![\d/.,:])(?!(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]))"
                           r"(?P<a>\d{2,})/(?P<b>\d{2,})(?![\d/]|\.\d)")
 
