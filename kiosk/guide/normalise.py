@@ -2372,7 +2372,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     3, 200: read as a list); every full-width comma between digits (3，000元 is read as
     3,000, C3，100 as a list: a guess either way); digit runs longer than 4 that no rule
     marks as an identifier or a quantity (the voice would guess: write them after
-    电话/手机号/编号/"number", or as a variable ``{x:digits}``).
+    电话/手机号/编号/"number", or as a variable ``{x:digits}``); and ``round_seven_issues``.
     """
     zh = is_zh(locale)
     read = _read_spans(fold_keep_offsets(text), zh)
