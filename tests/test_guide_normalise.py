@@ -759,7 +759,7 @@ MEDIUM = [
     ("合同编号HT20240101001", "zh-CN", "合同编号 H T 二零二四零一零一零零一"),
     ("SN123456", "zh-CN", "S N 一二三四五六"), ("B2024001", "zh-CN", "B 二零二四零零一"),
     ("abc123", "zh-CN", "A B C 一二三"),
-    ("reference ABC-12345", "en", "reference A B C one two three four five"),
+    ("reference ABC-12345", "en", "reference eh B C one two three four five"),
     ("serial SN123456", "en", "serial S N one two three four five six"),
     ("RMB100", "zh-CN", "一百元"), ("USD1,000", "en", "1000 U S dollars"),  # money, not codes
     # '/': 或 between words, 每 between units; English fractions, dates, "per", "or".
@@ -1541,7 +1541,7 @@ LATIN_NAMES = [
     ("Mr LIU", "en", "Mr Liu"),
     ("Dear ETF holder", "en", "Dear E T F holder"),
     ("Customer: CSRC", "en", "Customer: C S R C"),
-    ("the MAO rule", "en", "the M A O rule"),
+    ("the MAO rule", "en", "the M eh O rule"),
     ("客户姓名：Zhang San", "zh-CN", "客户姓名：zhang san"),
     ("客户：PIAO Chenghao", "zh-CN", "客户：piao cheng hao"),
     ("客户姓名：José García", "zh-CN", "客户姓名：Jose Garcia"),
@@ -1969,8 +1969,9 @@ ROUND_SEVEN = [
     ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
     ("USD/HKD", "zh-CN", "美元兑港元"),
     ("USD/CNY at 7.18", "en", "U S dollar to yuan at 7.18"),
-    # W after a number is 万 in Mandarin slang as often as watts: left; lower-case 5g network
-    ("年薪50W", "zh-CN", "年薪五十W"),
+    # W after a number is 万 in brokers' shorthand (round seven: 50W, 1.5w元; watts only before
+    # 快充 / 充电 / 功率 / 电源: 65W快充); lower-case 5g network
+    ("年薪50W", "zh-CN", "年薪五十万"),
     ("5g network", "en", "5g network"),
     # English ranges of amounts joined by through / thru, or by and after between, and a first
     # amount with its own scale ("500000 yuan through 1,000,000", "1 million yuan to 5 million")

@@ -85,8 +85,8 @@ FORMULAS = [
      "年化收益率等于(期末净值减期初净值)除以期初净值乘以三百六十五除以持有天数乘以百分之一百"),
     ("（资产-负债）/总资产", "zh-CN", "(资产减负债)除以总资产"),
     ("Annualised return = (ending NAV - starting NAV) / starting NAV × 365 / days held × 100%",
-     "en", "Annualised return equals (ending N A V minus starting N A V) divided by starting "
-           "N A V times 365 divided by days held times 100%"),
+     "en", "Annualised return equals (ending N eh V minus starting N eh V) divided by starting "
+           "N eh V times 365 divided by days held times 100%"),
     ("ratio = (cash + securities) / (loans + interest)", "en",
      "ratio equals (cash + securities) divided by (loans + interest)"),
     # Alternatives, fractions, dates and units stay as they were.

@@ -438,8 +438,14 @@ def read_name(value: str, locale: str) -> str:
         return read_name(parts[1] if is_zh(locale) else parts[0], locale)
     text = _LETTER_WORD.sub(lambda m: m.group(0).capitalize() if m.group(0).isupper()
                             else m.group(0), value.strip())
+    text = _joined_cjk_name(text)
+    parts = _minority_name(text)
+    if parts is not None:
+        if is_zh(locale):  # 呷 is gā in a Yi name; the voice says xiā
+            return re.sub(r"\s+", " ", text.replace("呷", " gā ")).strip()
+        return " ".join(_en_syllables(p) for p in parts)
     if not is_zh(locale):
-        return _en_name(text)
+        return _en_name(_en_unmarked(text))
     if _LATIN_LETTER.search(text):
         return _zh_latin_name(text)
     found = zh_surname(text)
@@ -1187,7 +1193,8 @@ def _roman_signs(text: str, zh: bool) -> str:
 # 完成). A name before 先生 / 女士 after a pause (您好，单明女士), and one surname alone before
 # them (请曾先生). A two-character word of pypinyin's phrase table (单方, 曾经) is no name. A
 # Latin name after 姓名 or a role word and a colon is spelled (``_zh_latin_name``).
-_ZH_NAME_ROLE = re.compile(r"(?:客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
+_ZH_NAME_ROLE = re.compile(r"(?:见证人员|经办人员|"
+                           r"客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
                            r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者|"
                            r"本人)[:：\s]*")
 # A name ends at a pause, before 先生 / 女士, or before the verb of an identity sentence
@@ -1363,6 +1370,8 @@ def _spelled(text: str, m: re.Match) -> bool:
     word = m.group("a")
     if word in KNOWN_ACRONYMS:
         return True
+    if word in SAID_AS_WORDS:
+        return False
     if _en_latin_name(text, m):
         return False
     if not re.search("[AEIOUY]", word):
@@ -1896,6 +1905,7 @@ def _zh_speakable(text: str) -> str:
         text = _ZH_HASH_KEY.sub("井号", text)
     if "~" in text:
         text = _ZH_APPROX.sub("约", text)
+    text = _zh_round_seven(text)
     text = _ZH_CODE_PREFIX.sub(lambda m: re.sub(r"\d+", lambda d: spell_digits(d.group(0), "zh"),
                                                 m.group(0)), text)
     text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
@@ -2134,7 +2144,8 @@ def _en_clock(text: str, m: re.Match) -> str:
         words += (" oh " if mi < 10 else " ") + en_number_words(str(mi))
     if s:
         words += " and " + en_number_words(str(s)) + (" second" if s == 1 else " seconds")
-    return words + (f" {half} m" if half else "")
+    stop = "." if m.group(0).endswith(".") and re.match(r"\s*\Z", text[m.end():]) else ""
+    return words + (f" {half} m{stop}" if half else "")
 
 
 def _en_scaled(n: str, mult: str) -> str:
@@ -2212,6 +2223,7 @@ _EN_CODE_PREFIX = re.compile(r"\b(?P<w>(?:start|begin)(?:s|ning)?\s+with|startin
 
 
 def _en_speakable(text: str) -> str:
+    text = _en_round_seven(text)
     if "#" in text:
         text = _EN_PRESS_HASH.sub("the hash key", _EN_HASH_KEY.sub("hash ", text))
     text = _EN_CODE_PREFIX.sub(lambda m: f"{m.group('w')} {spell_digits(m.group('n'), 'en')}",
@@ -2277,7 +2289,7 @@ def _en_speakable(text: str) -> str:
     if "/" in text:
         text = _EN_PER_AFTER_AMOUNT.sub(" per ", text)
     text = _EN_FRACTION.sub(_en_fraction, text)
-    text = _acronyms(text, zh=False)
+    text = _en_letter_a(_acronyms(text, zh=False))
     if "/" in text:
         text = _EN_PER.sub(r"\g<u> per ", text)
         text = _EN_AND_OR.sub(r"\1 ", text)
@@ -2360,7 +2372,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     3, 200: read as a list); every full-width comma between digits (3，000元 is read as
     3,000, C3，100 as a list: a guess either way); digit runs longer than 4 that no rule
     marks as an identifier or a quantity (the voice would guess: write them after
-    电话/手机号/编号/"number", or as a variable ``{x:digits}``).
+    电话/手机号/编号/"number", or as a variable ``{x:digits}``); and ``round_seven_issues``.
     """
     zh = is_zh(locale)
     read = _read_spans(fold_keep_offsets(text), zh)
@@ -2393,6 +2405,8 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     grouping = {m.start() + i for m in _FULL_WIDTH_THOUSANDS.finditer(folded)
                 for i, c in enumerate(m.group(0)) if c == "，"}
     for m in re.finditer(r"\d\s*(，)\s*(?=\d)", folded):
+        if _no_thousands_comma(folded, m.start(1)):
+            continue
         read_as = "a thousands separator" if m.start(1) in grouping else "a list"
         yield Issue(m.start(1), f"the full-width comma in {_around(folded, m.start(1))} is read "
                                 f"as {read_as}; write 3000 or 3,000 for a number, or 、 "
@@ -2447,12 +2461,14 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
+                _cued_list_item(text, m.start(), zh) or \
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
                                "write a quantity with its unit")
+    yield from round_seven_issues(text, locale)
 
 
 def _read_spans(text: str, zh: bool) -> set[int]:
@@ -2466,6 +2482,7 @@ def _read_spans(text: str, zh: bool) -> set[int]:
                     _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL, _COUNTRY_CODE):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
+    spans |= _round_seven_spans(text)
     return spans
 
 
@@ -2499,3 +2516,456 @@ def _around(text: str, i: int) -> str:
     while b < len(text) and text[b].isascii() and text[b].isalnum():
         b += 1
     return text[a:b]
+
+
+# --------------------------------------------------------------------------- round seven
+# Rules for the classes of the seventh tester round (#15). Each is a table or a pattern with
+# its own function, run by ``_zh_round_seven`` / ``_en_round_seven`` before the other rules
+# (what they write is words or spelled digits that no later rule reads again), and by
+# ``_en_letter_a`` after the acronyms are spelled.
+
+# A phone number with its area code in brackets or with dashes, US style ((852) 2509 8333,
+# (852)2509-8333, 1 (800) 123-4567, 1-800-123-4567): digit by digit, group by group (a space
+# between groups; read as numbers it was 八百五十二, and 2509-8333 a range).
+_PHONE_SHAPE = re.compile(r"(?<![A-Za-z0-9_.,+\-])(?P<p>1[ -])?(?P<a>\(\d{1,4}\)\s?|\d{3}-)"
+                          r"(?P<b>\d{3,4})[ -](?P<c>\d{4})(?![\w]|[.,]\d|-\d)")
+
+
+_ZH_CUED_BEFORE = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
+_EN_CUED_BEFORE = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
+                             re.IGNORECASE)
+
+
+def _phone_shape(m: re.Match, locale: str) -> str:
+    """The digits group by group, or the match itself after a cue (电话, "phone"), where
+    ``_ZH_CUED`` / ``_EN_CUED`` read it."""
+    cue = _ZH_CUED_BEFORE if is_zh(locale) else _EN_CUED_BEFORE
+    if cue.search(m.string, max(0, m.start() - 40), m.start()):
+        return m.group(0)
+    groups = [g for g in (m.group("p"), m.group("a"), m.group("b"), m.group("c")) if g]
+    return ("" if is_zh(locale) else " ").join(spell_digits(g.strip(" -"), locale)
+                                               for g in groups)
+
+
+# A code of digits and capitals in three or more groups (510050C2412M02500, an option's
+# trading code: underlying, C/P, month, M/A, strike): every digit and letter one by one (the
+# groups were read as numbers, 两千四百一十二, and the strike lost its leading 0).
+_MIXED_CODE = re.compile(r"(?<![A-Za-z0-9_.])(?=[A-Z0-9]{8,}(?![A-Za-z0-9_]))"
+                         r"\d+[A-Z]{1,3}\d+[A-Z]{1,3}\d+(?:[A-Z]{1,3}\d*)*(?![A-Za-z0-9_])")
+# Digits then placeholders (689xxx, 60XXXX, 300***): the digits one by one, each x as X.
+_PLACEHOLDER_CODE = re.compile(r"(?<![A-Za-z0-9_.])(?P<d>\d{1,5})(?P<x>[xX]{2,5})"
+                               r"(?![A-Za-z0-9_*])")
+# An index named with a letter and its size (中证A500, 富时A50, MSCI A50): a number, as
+# 中证500 is (中证A五百; A五零零 was a code).
+_INDEX_SIZE = re.compile(r"(?P<i>中证|上证|深证|沪深|国证|富时|恒生|标普|北证|科创|MSCI)\s*"
+                         r"(?P<l>[A-Z])(?P<n>\d{2,4})(?![\d.])")
+# A ticker with its market (TSLA.US, 600000.SH, 920001.BJ, 0700.HK): spelled, 点 / "dot".
+_TICKER = re.compile(r"(?<![A-Za-z0-9_.])(?P<t>[A-Z]{2,5}|\d{4,6})\.(?P<x>US|HK|SH|SZ|BJ|SS|"
+                     r"SG|TW|L|N|O|T)(?![A-Za-z0-9])")
+# Capitals ending in a word said as a word (HSTECH: H S Tech; the Hang Seng TECH Index: Tech);
+# in Mandarin spelled (H S T E C H).
+_CAPS_WORD_END = re.compile(r"(?<![A-Za-z])(?P<p>[A-Z]{0,3})(?P<w>TECH)(?![A-Za-z])")
+# Capitals said as a word, never spelled (FATCA "fat-ka"; TECH "Tech").
+SAID_AS_WORDS = frozenset({"FATCA", "TECH", "NASDAQ", "FINRA", "SWIFT", "COVID"})
+
+
+def _ticker(m: re.Match, locale: str) -> str:
+    t, x = m.group("t"), m.group("x")
+    zh = is_zh(locale)
+    head = spell_digits(t, locale) if t.isdigit() else " ".join(t)
+    return f" {head} {'点' if zh else 'dot'} {' '.join(x)} "
+
+
+# '/' between a rank and a count (同类排名128/356: 第一百二十八名，共三百五十六名; "ranks
+# 128/356": "128th of 356").
+_ZH_RANK = re.compile(r"(?P<w>排名|排行|名次|排第)\s*(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d.])")
+_EN_RANK = re.compile(r"\b(?P<w>rank(?:s|ed|ing)?(?: at)?|placed|position)\s+(?P<a>\d+)\s*/\s*"
+                      r"(?P<b>\d+)(?![\d.])", re.IGNORECASE)
+# '/' between an amount's own unit and another unit (1000桶/手, 10克/手, 100股/张): 每, "per".
+_ZH_PER_MEASURE = re.compile(r"(?<=\d)(?P<u>[\u4e00-\u9fff]{1,2})\s*/\s*"
+                             r"(?=(?:手|张|份|股|吨|桶|克|千克|公斤|盎司|合约|次|人|户|笔|只|年|月|"
+                             r"日|天|周)(?![\u4e00-\u9fff]?\d))")
+# A fiscal or academic year across two calendar years (2025/26财年): 二〇二五至二六财年.
+_ZH_SPLIT_YEAR = re.compile(r"(?<![\d.])(?P<a>(?:19|20)\d\d)\s*/\s*(?P<b>\d\d|(?:19|20)\d\d)"
+                            r"(?=\s*(?:财年|财政年度|年度|学年|赛季|会计年度))")
+# "respectively" lists: 近1年/近3年年化收益率为3.5%/4.1%: the first list's / is 和, the values'
+# / is 和 after 分别为 (both were 或).
+_ZH_VALUE_LIST = re.compile(r"(?P<v>为|是)\s*(?P<l>-?\d+(?:\.\d+)?[%‰]?(?:[\u4e00-\u9fff]{0,2})"
+                            r"(?:\s*/\s*-?\d+(?:\.\d+)?[%‰]?(?:[\u4e00-\u9fff]{0,2}))+)")
+_ZH_ROUND7_CLAUSE = re.compile(r"[^，。；;！？!?,]+")
+
+
+def _zh_respectively(text: str) -> str:
+    def clause(c: re.Match) -> str:
+        s = c.group(0)
+        m = _ZH_VALUE_LIST.search(s)
+        if m is None or "/" not in s[:m.start()]:
+            return s
+        n = m.group("l").count("/")
+        head = s[:m.start()]
+        if head.count("/") != n:
+            return s
+        join = "和" if n == 1 else "、"
+        head = re.sub(r"\s*/\s*", join, head)
+        said = re.sub(r"\s*/\s*", join, m.group("l"))
+        verb = m.group("v") if head.endswith("分别") else "分别" + m.group("v")
+        return f"{head}{verb}{said}{s[m.end():]}"
+
+    return _ZH_ROUND7_CLAUSE.sub(clause, text)
+
+
+# A two-digit year before a month (25年3月31日): 二五年, as said (二十五年 was 25 years).
+_ZH_SHORT_YEAR = re.compile(r"(?<![\d.])(?P<y>\d\d)(?=年\s*\d{1,2}\s*月)")
+# a.m./p.m. after a clock time in Mandarin (9:00am-5:00pm: 上午九点到下午五点; 下午5:00pm:
+# 下午五点).
+_ZH_AMPM_RANGE = re.compile(r"(?:(?<=[AaPp][Mm])|(?<=[AaPp]\.[Mm]))\.?\s*[-~至到]\s*"
+                            r"(?=\d{1,2}(?::\d\d)?\s*[AaPp]\.?[Mm])")
+_ZH_AMPM = re.compile(r"(?P<before>上午|下午|早上|晚上|傍晚|凌晨|中午|午后)?\s*"
+                      r"(?P<t>\d{1,2}(?::\d\d){0,2})\s*(?P<ap>[AaPp])\.?\s?[Mm]\.?(?![A-Za-z0-9])")
+
+
+def _zh_ampm(m: re.Match) -> str:
+    t = m.group("t")
+    said = t if ":" in t else t + "点"
+    if m.group("before"):
+        return m.group("before") + said
+    return ("上午" if m.group("ap") in "Aa" else "下午") + said
+
+
+# A room range (3201-02室, 3201至3202室): every room number digit by digit, 至 between.
+_ZH_ROOM_RANGE = re.compile(r"(?<![\d.,])(?P<a>\d{3,})\s*(?:-|~|至|到)\s*(?P<b>\d{2,})(?=\s*室)")
+_EN_ROOM_RANGE = re.compile(r"\b(?P<w>Room|Rooms|Rm\.|Suite|Suites|Unit|Units|Flat)\s+"
+                            r"(?P<a>\d{3,6})\s*[-~]\s*(?P<b>\d{2,6})\b")
+# A multiple of thousands (3,125x; 2,000x; 3125x after 倍数 / "leverage"): 3125倍, "3125 times"
+# (3,125x was "3, one two five X" and 3125x an ID tail).
+_GROUPED_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>\d{1,3}(?:,\d{3})+)x(?![A-Za-z0-9])")
+_CUED_MULTIPLE = re.compile(r"(?P<cue>倍数|倍率|杠杆|超额认购|认购|ratio|leverage|subscribed)"
+                            r"(?P<sep>[^，。；;,.!?\d]{0,6})(?P<n>\d{3,})x(?![A-Za-z0-9])")
+_MULTIPLE_BEFORE_CUE = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>\d{3,})x(?=\s*(?:leverage|"
+                                  r"oversubscri|杠杆|超额))")
+# 万 written w or W (50W, 1.5w元, 2000W像素): 万 (not watts: 65W快充, 100W功率, 功率100W,
+# 220V/100W: a power word or a voltage near it).
+_ZH_WAN_LETTER = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>\d+(?:\.\d+)?)\s?[wW](?![A-Za-z0-9])"
+                            r"(?!\s*(?:快充|充电|功率|电源|灯|的功率))")
+_ZH_POWER_NEAR = re.compile(r"功率|充电|快充|电源|额定|电压|瓦|\dV\b|伏")
+# Zero decimals on the first amount of a money range (20.00至100.00港元: 二十至一百港元).
+_ZH_RANGE_ZEROS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*)\.0+(?=\s*(?:-|~|至|到)\s*"
+                             r"\d+(?:,\d{3})*(?:\.\d+)?\s*(?:万元|亿元|元|港元|美元|欧元|英镑|日元|"
+                             r"港币|人民币))")
+# Periods of a return written 1M 3M 6M 1Y 3D 2W after 近 / 过去 / 最近 (近1M、3M、6M、1Y收益):
+# 个月 / 年 / 天 / 周.
+_ZH_PERIODS = re.compile(r"(?P<cue>近|过去|最近|前)\s*(?P<l>\d{1,2}[MYDW](?:\s*[、，,/和及]\s*"
+                         r"\d{1,2}[MYDW])*)(?![A-Za-z0-9])")
+_ZH_PERIOD_WORDS = {"M": "个月", "Y": "年", "D": "天", "W": "周"}
+# Greek-letter names in Mandarin (the option greeks): the Mandarin voice reads Vega and Theta
+# as pinyin ("vo ka"), so all of them are given in Chinese, one way.
+_ZH_GREEK_WORDS = {"delta": "德尔塔", "gamma": "伽马", "vega": "维加", "theta": "西塔",
+                   "rho": "柔", "alpha": "阿尔法", "beta": "贝塔", "sigma": "西格玛"}
+_ZH_GREEK_WORD = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(_ZH_GREEK_WORDS)})(?![A-Za-z])",
+                            re.IGNORECASE)
+# A minus inside a formula between a word and a number (转换价值-1）×100%): 减 (not 负).
+_ZH_FORMULA_MINUS_NUMBER = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbf)）])(?<![的为是])\s*"
+                                      r"[-\u2212]\s*"
+                                      r"(?=\d)")
+
+
+def _zh_formula_minus_number(text: str) -> str:
+    if "-" not in text and "\u2212" not in text or not _FORMULA.search(text):
+        return text
+    return _SENTENCE.sub(lambda m: _ZH_FORMULA_MINUS_NUMBER.sub("减", m.group(0))
+                         if _FORMULA.search(m.group(0)) else m.group(0), text)
+
+
+# A surname read otherwise than usual after a role word and 为 / 是 / a colon, or with a verb
+# right after the name (您的投资顾问为仇小红, 请客户经理朴成浩协助您, 本次见证人员为查良镛):
+# the surname's reading (qiú, piáo, zhā), as ``_zh_names`` gives it after the role word alone.
+_ZH_ROLE_IS = re.compile(r"(?:客户经理|理财经理|投资顾问|投资经理|见证人员|见证人|经办人员|经办人|"
+                         r"工作人员|联系人|专员|柜员|双录人员|复核人员|服务人员|代理人|负责人)"
+                         r"(?P<is>\s*(?:为|是|[:：])\s*|\s*)")
+
+
+def _zh_role_surnames(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _ZH_ROLE_IS.finditer(text):
+        p = m.end()
+        if p < pos or not re.search("[为是]", m.group("is")) and \
+                _zh_name_at(text, p, False) is not None:
+            continue  # _zh_names reads it
+        found = zh_surname(text[p:p + 4])
+        if found is None or zh_is_word(text[p:p + 2]):
+            continue
+        rest = p + len(found[0])
+        if not _cjk_run(text, rest, rest + 1) or not _cjk_run(text, p, rest):
+            continue
+        out += [text[pos:p], f" {found[1]} "]
+        pos = rest
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _zh_round_seven(text: str) -> str:
+    """The round-seven rules of a Mandarin prompt, before the others (see the section's
+    comment). Each group runs only when the characters it reads are in the text."""
+    if "(" in text or "-" in text:
+        text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "zh"))
+    if _ASCII_LETTER.search(text):
+        text = _zh_round_seven_letters(text)
+    if "/" in text:
+        text = _ZH_RANK.sub(lambda m: f"{m.group('w')}第{m.group('a')}名，共{m.group('b')}名",
+                            text)
+        text = _ZH_PER_MEASURE.sub(r"\g<u>每", text)
+        text = _ZH_SPLIT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("a")) + "至"
+                                  + "".join(YEAR_DIGITS[c] for c in m.group("b")), text)
+        text = _zh_respectively(text)
+    if "年" in text:
+        text = _ZH_SHORT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("y")), text)
+    if "室" in text:
+        text = _ZH_ROOM_RANGE.sub(lambda m: spell_digits(m.group("a"), "zh") + "至"
+                                  + spell_digits(m.group("b"), "zh"), text)
+    if ".0" in text:
+        text = _ZH_RANGE_ZEROS.sub(r"\g<n>", text)
+    text = _zh_formula_minus_number(text)
+    return _zh_role_surnames(text)
+
+
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_DIGIT_CAPITAL = re.compile(r"\d[A-Z]")
+
+
+def _zh_round_seven_letters(text: str) -> str:
+    """The round-seven rules of a Mandarin prompt that read Latin letters."""
+    if _DIGIT_CAPITAL.search(text):
+        text = _MIXED_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
+    if "xx" in text or "XX" in text:
+        text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "zh") + " "
+                                     + " ".join(m.group("x").upper()) + " ", text)
+    text = _INDEX_SIZE.sub(lambda m: f"{m.group('i')}{m.group('l')}"
+                           f"{zh_cardinal(m.group('n'))}", text)
+    if "." in text:
+        text = _TICKER.sub(lambda m: _ticker(m, "zh"), text)
+    if "TECH" in text:
+        # spelled: the Mandarin voice garbles the English word Tech
+        text = _CAPS_WORD_END.sub(lambda m: " " + " ".join(m.group(0)) + " ", text)
+    text = _ZH_AMPM_RANGE.sub("到", text)
+    text = _ZH_AMPM.sub(_zh_ampm, text)
+    if "x" in text:
+        text = _GROUPED_MULTIPLE.sub(lambda m: m.group("n").replace(",", "") + "倍", text)
+        text = _CUED_MULTIPLE.sub(lambda m: f"{m.group('cue')}{m.group('sep')}{m.group('n')}倍",
+                                  text)
+        text = _MULTIPLE_BEFORE_CUE.sub(r"\g<n>倍", text)
+    text = _ZH_WAN_LETTER.sub(lambda m: m.group(0) if _ZH_POWER_NEAR.search(
+        m.string, max(0, m.start() - 8), m.start()) else m.group("n") + "万", text)
+    text = _ZH_PERIODS.sub(lambda m: m.group("cue") + re.sub(
+        r"(\d+)([MYDW])", lambda p: p.group(1) + _ZH_PERIOD_WORDS[p.group(2)], m.group("l")),
+        text)
+    return _ZH_GREEK_WORD.sub(lambda m: _ZH_GREEK_WORDS[m.group(0).lower()], text)
+
+
+# A name of a title in capitals (Dear Mr. SMITH): a word (Smith), not letters.
+_EN_TITLE_CAPS = re.compile(r"\b(?P<t>(?:Mr|Mrs|Ms|Miss|Dr|Madam|Dear)\.?\s+)(?P<w>[A-Z]{2,})"
+                            r"(?![A-Za-z])")
+# A word with letters of Latin Extended Additional (Vietnamese: Nguyễn Thị; espeak-ng's English
+# voice names each one, "Latin small letter i with dot below"): the word without its marks
+# (é, à, ư, đ of José, Hoàng, Phương, Đào it says; they are kept elsewhere).
+_MARKED_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]*[\u1e00-\u1eff]"
+                           "[A-Za-z\u00c0-\u024f\u1e00-\u1eff]*")
+_UNMARKED = {"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L"}
+
+
+def _en_unmarked(text: str) -> str:
+    def sub(m: re.Match) -> str:
+        word = "".join(_UNMARKED.get(c, c) for c in m.group(0))
+        return "".join(c for c in unicodedata.normalize("NFKD", word)
+                       if not unicodedata.combining(c))
+
+    return _MARKED_LATIN.sub(sub, text)
+
+
+def _en_room_tail(n: str) -> str:
+    """The second room of a range: 02 "oh two" (Suite 3201-02), 3202 "thirty two oh two"."""
+    if len(n) == 2 and n[0] == "0":
+        return "oh " + EN_DIGITS[n[1]]
+    return _en_house_number(n)
+
+
+def _en_round_seven(text: str) -> str:
+    """The round-seven rules of an English prompt, before the others."""
+    if not text.isascii():
+        text = _en_unmarked(text)
+    if "(" in text or "-" in text:
+        text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "en"))
+    if _DIGIT_CAPITAL.search(text):
+        text = _MIXED_CODE.sub(lambda m: spell_digits(m.group(0), "en"), text)
+    if "xx" in text or "XX" in text:
+        text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "en") + " "
+                                     + " ".join(m.group("x").upper()), text)
+    if "." in text:
+        text = _TICKER.sub(lambda m: _ticker(m, "en"), text)
+    if "TECH" in text:
+        text = _CAPS_WORD_END.sub(lambda m: " ".join([*m.group("p"), "Tech"]), text)
+    text = _EN_TITLE_CAPS.sub(lambda m: m.group("t") + (m.group("w") if m.group("w") in
+                                                        KNOWN_ACRONYMS else
+                                                        m.group("w").capitalize()), text)
+    if "/" in text:
+        text = _EN_RANK.sub(lambda m: f"{m.group('w')} {_en_ordinal(m.group('a'))} of "
+                            f"{m.group('b')}", text)
+        text = _EN_OF_COUNT.sub(lambda m: f"{m.group('a')} {m.group('b')}" if m.group("a") ==
+                                m.group("b") else f"{m.group('a')} of {m.group('b')}", text)
+    if "-" in text or "~" in text:
+        text = _EN_ROOM_RANGE.sub(lambda m: f"{_EN_ROOM_WORDS.get(m.group('w'), m.group('w'))} "
+                                  f"{_en_house_number(m.group('a'))} to "
+                                  f"{_en_room_tail(m.group('b'))}", text)
+    if "x" not in text:
+        return text
+    text = _GROUPED_MULTIPLE.sub(lambda m: m.group("n").replace(",", "") + " times", text)
+    text = _CUED_MULTIPLE.sub(lambda m: f"{m.group('cue')}{m.group('sep')}{m.group('n')} times",
+                              text)
+    return _MULTIPLE_BEFORE_CUE.sub(r"\g<n> times", text)
+
+
+# A count out of a total (filled: 60/100, 45/50 shares): "60 of 100" ("sixty hundredths" was a
+# fraction); a slash between numbers of two or more digits each that is not a date. Two equal
+# numbers are said as they are (50/50 "fifty fifty").
+_EN_OF_COUNT = re.compile(r"(?<![\d/.,:])(?!(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]))"
+                          r"(?P<a>\d{2,})/(?P<b>\d{2,})(?![\d/]|\.\d)")
+
+
+# The letter A in English: espeak-ng's English voice says a lone A as the article ("uh"). As a
+# letter (in spelled letters N A V, A A A; right before digits or before three digit words:
+# A123, A one two three, but not "A 30% loss"; A shares, A-share; Class A; AA+) it is given as
+# "eh", which the voice says as the letter.
+_EN_LETTER_A = re.compile(
+    r"(?<![A-Za-z'’])A(?![A-Za-z'’])(?="
+    r"\d|\s[A-Z](?![A-Za-z])|[-\s]shares?\b|-share|\s*[+](?![\d])|"
+    r"(?:\s(?:zero|one|two|three|four|five|six|seven|eight|nine)\b){3})"
+    r"|(?<=(?<![A-Za-z])[A-Z] )A(?![A-Za-z'’])"
+    r"|(?<=\b[Cc]lass )A(?![A-Za-z'’])|(?<=\b[Tt]ype )A(?![A-Za-z'’])"
+    r"|(?<=\b[Ss]eries )A(?![A-Za-z'’])|(?<=\b[Gg]rade )A(?![A-Za-z'’])"
+    r"|(?<=\b[Tt]ier )A(?![A-Za-z'’])|(?<=\b[Pp]lan )A(?![A-Za-z'’])")
+
+
+def _en_letter_a(text: str) -> str:
+    return _EN_LETTER_A.sub("eh", text) if "A" in text else text
+
+
+# A Chinese name typed with a space after its surname (区 志华): one name (the surname's reading
+# was lost in English: Qu Zhihua for Ou Zhihua).
+_SPACED_CJK_NAME = re.compile(r"\A(?P<a>[\u3400-\u4dbf\u4e00-\u9fff]{1,2})[ \u3000]+"
+                              r"(?P<b>[\u3400-\u4dbf\u4e00-\u9fff]{1,3})\Z")
+
+
+def _joined_cjk_name(text: str) -> str:
+    m = _SPACED_CJK_NAME.match(text)
+    return m.group("a") + m.group("b") if m else text
+
+
+# The first words of Tibetan, Mongolian and Yi names written in characters with no middle dot
+# (次仁卓玛, 哈斯额尔敦, 阿西木呷): these names have no Han surname, so the first character is not
+# given a surname's reading (哈 hǎ) and the English reading splits after the first word (Ciren
+# Zhuoma, Hasi Eerdun, Axi Muga), not after the first character (Ci Renzhuoma).
+MINORITY_NAME_WORDS = frozenset("""
+    次仁 扎西 卓玛 多吉 旦增 丹增 格桑 尼玛 达瓦 普布 拉姆 央金 平措 顿珠 洛桑 索朗 白玛 德吉 益西
+    曲珍 边巴 巴桑 米玛 拉巴 强巴 仁青 嘎玛 贡嘎 措姆 琼达 次旦 罗布 欧珠 桑珠 赤列 土登
+    哈斯 巴特尔 额尔敦 乌力吉 其其格 苏和 斯琴 那仁 宝音 阿拉坦 朝鲁 敖登 图雅 萨仁 呼和 巴雅尔
+    孟和 毕力格 额尔德尼 乌兰 吉日嘎拉 阿古拉 特木尔 巴图 格日勒 阿木古楞 娜仁 其木格 满都拉
+    阿西 阿约 吉克 阿苏 曲比 沙马 吉木 海来 阿的 俄木 勒格 马海 阿牛 阿说 日火 阿尔 木呷""".split())
+
+
+def _minority_name(text: str) -> tuple[str, str] | None:
+    """(first word, the rest) of a name of four or more characters that starts with a word of
+    MINORITY_NAME_WORDS, else None."""
+    if len(text) < 4 or not all(_CJK.match(c) for c in text):
+        return None
+    for n in (4, 3, 2):
+        if text[:n] in MINORITY_NAME_WORDS and len(text) - n >= 2:
+            return text[:n], text[n:]
+    return None
+
+
+# ``speech_issues`` for the round-seven rules: what they read is not a guess (a phone with its
+# area code in brackets, an option code, a ticker with its market, a stock code in brackets
+# right after the stock's name: 贝特瑞（835185）, a code with placeholders).
+_STOCK_CODE_AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff\u3400-\u4dbfA-Za-z”\"」』》])\s?[（(]\s*"
+                                    r"\d{6}\s*[）)]")
+
+
+def _round_seven_spans(text: str) -> set[int]:
+    spans: set[int] = set()
+    brackets = "(" in text or "（" in text
+    patterns = (_PHONE_SHAPE if brackets or "-" in text else None,
+                _MIXED_CODE if _DIGIT_CAPITAL.search(text) else None,
+                _TICKER if "." in text else None,
+                _PLACEHOLDER_CODE if "xx" in text or "XX" in text else None,
+                _STOCK_CODE_AFTER_NAME if brackets else None)
+    for pattern in patterns:
+        for m in pattern.finditer(text) if pattern is not None else ():
+            spans.update(range(m.start(), m.end()))
+    return spans
+
+
+def _no_thousands_comma(text: str, i: int) -> bool:
+    """Whether the full-width comma at ``text[i]`` (between digits) cannot be a thousands
+    separator: after a clock time (9:30-12:00，13:00) or after four digits or more
+    (验证码为386412，5分钟内有效): a pause, read as one, so not warned."""
+    j = i
+    while j and text[j - 1].isspace():
+        j -= 1
+    k = j
+    while k and text[k - 1].isdigit():
+        k -= 1
+    return j - k >= 4 and text[k - 1:k] not in (",", ".") or text[k - 1:k] == ":"
+
+
+def _cued_list_item(text: str, at: int, zh: bool) -> bool:
+    """Whether the digits at ``at`` are a later item of a list of digits after a cue
+    (中签号码为：10012345、10056789): read digit by digit, as the first item is."""
+    listed = _ZH_CUED_LIST if zh else _EN_CUED_LIST
+    return listed.search(text, max(0, at - 160), at) is not None
+
+
+_ITEM = r"[\dA-Za-z\-]+"
+_ITEM_SEP = r"\s*(?:[、，,/]|和|及|或|and\b|or\b)\s*"
+_ZH_CUED_LIST = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*{_ITEM}(?:{_ITEM_SEP}{_ITEM})*"
+                           rf"{_ITEM_SEP}\Z")
+_EN_CUED_LIST = re.compile(rf"(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?{_ITEM}"
+                           rf"(?:{_ITEM_SEP}{_ITEM})*{_ITEM_SEP}\Z", re.IGNORECASE)
+
+
+# Warnings for what the rules still cannot read well: a lowercase x after three digits or more
+# with no multiplier cue (is it a multiple, 3125倍, or an ID tail, 三一二五X?), and a slash
+# between two numbers whose first is the larger (2025/26: read as the fraction 26分之2025).
+_SLASH_OR_X = re.compile(r"\d[xｘ]|[/／]")
+_ZH_ANY_CUE = re.compile(_ZH_DIGIT_CUES)
+_EN_ANY_CUE = re.compile(rf"\b(?:{_EN_DIGIT_CUES})", re.IGNORECASE)
+_BARE_MULTIPLE = re.compile(r"(?<![A-Za-z0-9_.,])\d{3,}x(?![A-Za-z0-9])")
+_IMPROPER_FRACTION = re.compile(r"(?<![\d/.,:])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d/]|\.\d)")
+
+
+def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
+    """The round-seven warnings (see above), each at its offset in ``text``."""
+    if not _SLASH_OR_X.search(text):
+        return
+    zh = is_zh(locale)
+    folded = fold_keep_offsets(text)
+    cues = _ZH_ANY_CUE if zh else _EN_ANY_CUE
+    for m in _BARE_MULTIPLE.finditer(folded):
+        if _CUED_MULTIPLE.search(folded, max(0, m.start() - 24), m.end()) or \
+                _MULTIPLE_BEFORE_CUE.match(folded, m.start()) or \
+                cues.search(folded, max(0, m.start() - 24), m.start()):
+            continue
+        yield Issue(m.start(), f"{m.group(0)} is read as digits and the letter X (as an ID "
+                               f"tail); write {m.group(0)[:-1]}倍 / '{m.group(0)[:-1]} times' "
+                               "for a multiple")
+    for m in _IMPROPER_FRACTION.finditer(folded):
+        a, b = int(m.group("a")), int(m.group("b"))
+        if a <= b or b == 0 or (a, b) == (24, 7) or _ZH_SPLIT_YEAR.match(folded, m.start()) or \
+                _ZH_RANK.search(folded, max(0, m.start() - 4), m.end()) or \
+                _EN_RANK.search(folded, max(0, m.start() - 16), m.end()) or \
+                _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()) or \
+                re.match(r"\d{1,2}/\d{1,2}(?![\d/])", m.group(0)) and b <= 31 and \
+                1 <= a <= 12:
+            continue
+        yield Issue(m.start(), f"{m.group(0)} is read as a fraction ({b}分之{a} / '{a} over "
+                               f"{b}'); write 至 or 'to' for a span of years, 比 / 'to' for a "
+                               "ratio, or the words that say what it is")
