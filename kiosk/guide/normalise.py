@@ -71,6 +71,12 @@ amount as 元人民币 (1 USD = 7.18 CNY), English money ranges joined by throug
 ... and" or with a scale on the first amount (RMB 1 million to 5 million), dates with a
 two-digit year (05/10/86) and English dates with '.' or '-' (warned when ambiguous, as '/'
 ones), and a name in both scripts (JOHN SMITH（约翰·史密斯）) said in the locale's script.
+speakable/11 added round six's classes (the rules at the end of this module, run by
+``_zh_round_seven`` / ``_en_round_seven``): the English letter A said as the letter (10 A
+shares), phone numbers with bracketed area codes, option codes and tickers (510050C2412M02500,
+TSLA.US), slashes as ranks, rates and year spans (128/356, 1000桶/手, 2025/26财年), am/pm ranges,
+room ranges (3201-02室), multipliers (3,125x), 万 written w/W, a formula's minus, surnames after
+a role word and 为/是, minority names, and Greek letters in Mandarin.
 """
 
 from __future__ import annotations
@@ -94,7 +100,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/10"
+NORMALISER_VERSION = "speakable/11"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
