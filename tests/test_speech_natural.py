@@ -12,6 +12,7 @@ import pytest
 from kiosk.session import PlannedStep, settle
 from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.decide import decide
+from kiosk.speech.engines.whisper import max_chars
 from kiosk.speech.expected import Expected
 from kiosk.speech.recognize import Recognizer
 from kiosk.testing import voices as tv
@@ -95,6 +96,40 @@ def test_mandarin_read_aloud_passes_and_a_wrong_reading_does_not(rec, said):
     assert ok.intent == "phrase" and decided(ok, exp, 0, 1) == "pass", ok
     wrong = rec.verify(said("zh-xiaobei", text.replace("2468", "1357")), "zh-CN", exp)
     assert decided(wrong, exp, 1, 1) == "flag" and "2468" in wrong.note, wrong
+
+
+def test_a_mandarin_reading_is_not_too_long_for_the_engine(rec, said):
+    # A reading of the default flow is about 28 characters. Measured against the 16 allowed for
+    # a short answer, every Mandarin reading counted as a hallucination, and the beam's second
+    # opinion for a reading misheard by a syllable (WhisperEngine._reading_from_alternatives)
+    # never ran.
+    text = "本人张伟，身份证尾号6174，自愿在示例证券开立证券账户。"
+    exp = Expected("read_aloud", text=text, required=("张伟", "6174"))
+    heard, _, sign = rec.engine_for("zh").transcribe(said("zh-yunyang", text), exp)
+    assert len(heard) > 16 and sign == "", (heard, sign)
+    # A short answer keeps the short limit.
+    assert max_chars(Expected("affirm", requested="是的，我自愿")) == 16
+    assert max_chars(exp) > 2 * len(heard)
+
+
+def test_a_looping_decode_is_decoded_again_with_a_beam(rec, said, monkeypatch):
+    # Seen on a validation voice reading slowly (holdout 6, en at 0.89x): greedy decoding
+    # gave "I, I, I, ..." (compression ratio 8.6) for both attempts, and the case went to a
+    # person; a beam of 5 on the same audio reads the sentence. Here the first decode's loop is
+    # put in its place; the beam's decode is real.
+    text = ("I, Alex Chen, with ID number ending in 2468, voluntarily open a securities "
+            "account with Example Securities.")
+    exp = Expected("read_aloud", text=text, required=("Alex Chen", "2468"))
+    engine = rec.engine_for("en")
+    worker = engine._load()
+    loop = " I," * 40
+    monkeypatch.setattr(worker, "transcribe", lambda *a: [(loop, -0.17, 0.005, 8.6)])
+    ans = engine.recognize(said("en-joe", text), exp)
+    assert ans.intent == "phrase" and "2468" in ans.transcript, ans
+    # A loop on every hypothesis of the beam stays unclear.
+    monkeypatch.setattr(worker, "alternatives", lambda *a: [(loop, -0.2)] * 5)
+    ans = engine.recognize(said("en-joe", text), exp)
+    assert ans.intent == "unclear" and "looped" in ans.note, ans
 
 
 def test_english_read_aloud_passes(rec, said):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,26 +110,40 @@ class WhisperEngine(Engine):
             p.strip() for p in own if p.strip()]
         return " ".join(dict.fromkeys(words))
 
-    def transcribe(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float, bool]:
-        """(text, confidence 0..1, looks_hallucinated)."""
+    def transcribe(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float, str]:
+        """(text, confidence 0..1, the hallucination sign seen: "looping", "no_speech",
+        "too_long" or "" for none)."""
         segments = self._load().transcribe(pcm16k, self.locale, self.hotwords(expected) or None)
         text = "".join(seg[0] for seg in segments).strip()
         conf = float(np.exp(np.mean([seg[1] for seg in segments]))) if segments else 0.0
         # Whisper's own failure signs: a looping transcript, or "no speech" with a weak decode.
-        looping = any(seg[3] > 2.4 for seg in segments)
-        no_speech = any(seg[2] > 0.6 and seg[1] < -1.0 for seg in segments)
-        too_long = len(re.findall(r"[\u4e00-\u9fff]", text)) > WHISPER_MAX_CHARS
-        return text, conf, looping or no_speech or too_long
+        if any(seg[3] > LOOPING_COMPRESSION_RATIO for seg in segments):
+            return text, conf, "looping"
+        if any(seg[2] > 0.6 and seg[1] < -1.0 for seg in segments):
+            return text, conf, "no_speech"
+        if len(re.findall(r"[\u4e00-\u9fff]", text)) > max_chars(expected):
+            return text, conf, "too_long"
+        return text, conf, ""
 
     def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
-        text, conf, suspect = self.transcribe(pcm16k, expected)
+        text, conf, sign = self.transcribe(pcm16k, expected)
         text = textnorm.display_text(text, self.locale)
+        if sign == "looping":
+            # Greedy decoding fell into a loop ("I, I, I, ..."); a beam search of the same
+            # audio usually does not (Whisper's own remedy is a temperature fallback, which
+            # would make the verdict depend on a random draw).
+            redone = self._redecoded(pcm16k, expected)
+            if redone is None:
+                return Recognition(text, "unclear", 0.0,
+                                   note="Whisper looped, and so did every hypothesis of its beam")
+            text, conf, sign = redone[0], redone[1], ""
+            log.info("a looping transcript was decoded again with a beam of %d", ALTERNATIVES)
         if expected.kind == "read_aloud":
             result = read_aloud_result(text, expected, self.locale)
-            if result.intent == "unclear" and not suspect:
+            if result.intent == "unclear" and not sign:
                 return self._reading_from_alternatives(pcm16k, expected, result)
             return result
-        if suspect:
+        if sign:
             return Recognition(text, "unclear", conf, note="Whisper's hallucination signs")
         judged = judge_text(text, self.locale, expected.spec())
         if judged.intent == "unclear":
@@ -139,6 +154,16 @@ class WhisperEngine(Engine):
                 log.info("consent heard by Whisper contradicted by the pinyin guard")
                 return Recognition(text, "unclear", 0.0, note=why)
         return Recognition(text, judged.intent, conf, note=judged.reason)
+
+    def _redecoded(self, pcm16k: np.ndarray, expected: Expected) -> tuple[str, float] | None:
+        """The best hypothesis of a beam of ``ALTERNATIVES`` that does not loop, as (display
+        text, confidence 0..1), or None when every hypothesis loops."""
+        hyps = self._load().alternatives(pcm16k, self.locale, self.hotwords(expected) or None,
+                                         ALTERNATIVES)
+        for raw, logprob in hyps:
+            if raw.strip() and compression_ratio(raw) <= LOOPING_COMPRESSION_RATIO:
+                return textnorm.display_text(raw.strip(), self.locale), float(np.exp(logprob))
+        return None
 
     def _from_alternatives(self, pcm16k: np.ndarray, expected: Expected, text: str,
                            conf: float, reason: str) -> Recognition:
@@ -184,3 +209,21 @@ class WhisperEngine(Engine):
 
 # Beam width of the second decode of an unclear answer (WhisperEngine._from_alternatives).
 ALTERNATIVES = 5
+# Whisper's own threshold (openai-whisper's compression_ratio_threshold): a transcript whose
+# UTF-8 bytes compress more than this with zlib repeats itself.
+LOOPING_COMPRESSION_RATIO = 2.4
+
+
+def compression_ratio(text: str) -> float:
+    """len(UTF-8 bytes) / len(zlib-compressed bytes) of ``text``; 0.0 for an empty text."""
+    raw = text.encode("utf-8")
+    return len(raw) / max(1, len(zlib.compress(raw))) if raw else 0.0
+
+
+def max_chars(expected: Expected) -> int:
+    """How many CJK characters a transcript may hold before it counts as a hallucination: a
+    short answer ``WHISPER_MAX_CHARS``; a reading twice its own text's, plus that margin (a
+    zh-CN reading of the default flow is about 28 characters, and was always "too long")."""
+    if expected.kind != "read_aloud" or not expected.text:
+        return WHISPER_MAX_CHARS
+    return 2 * len(re.findall(r"[\u4e00-\u9fff]", expected.text)) + WHISPER_MAX_CHARS
