@@ -8,7 +8,9 @@ card observer analyses (``kiosk.idcard.observer``) is scored here (``score_frame
 - **size**: the share of the frame the card covers (text must be large enough to read);
 - **sharpness**: the variance of the Laplacian of the card, cut out and made rectangular at
   ``WARP_PX_PER_MM`` (so it does not depend on how large the card is in the frame);
-- **glare**: the share of the card's pixels that are saturated (all channels >= 245);
+- **glare**: the share of the card's pixels that are saturated (all channels >= 245) and
+  brighter than the card's own median by ``GLARE_ABOVE_LEVEL``: a reflection, not a pale card
+  over-exposed as a whole (which webcams' limited-range video often gives, and which reads);
 - **motion**: how far the card's corners moved since the previous analysed frame.
 
 A frame is *usable* when the card is in full view, large enough, sharp enough and without
@@ -39,6 +41,7 @@ MIN_SHARPNESS = 80.0  # variance of the Laplacian at SCORE_SIZE
 MAX_GLARE = 0.02  # share of saturated card pixels
 MAX_MOTION = 0.03  # corner movement between analysed frames, a share of the frame's width
 SATURATED = 245
+GLARE_ABOVE_LEVEL = 8  # a glare pixel is this much brighter than the card's median
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,12 @@ def score_frame(rgb: np.ndarray, previous: np.ndarray | None = None) -> FrameSco
     corners = quad.corners / k
     card = vision.warp_card(rgb, corners, *SCORE_SIZE)
     sharpness = vision.laplacian_variance(vision.to_grey(card))
-    glare = float((card.min(axis=2) >= SATURATED).mean())
+    # A pixel is as saturated as its least channel. Glare is a reflection brighter than the
+    # card itself: an evenly over-exposed card (its own background at 255, as a webcam's
+    # limited-range video often gives a pale card) has no glare, and its text is still read.
+    least = card.min(axis=2)
+    level = float(np.median(least))
+    glare = float(((least >= SATURATED) & (least >= level + GLARE_ABOVE_LEVEL)).mean())
     motion = 0.0
     if previous is not None and previous.shape == (4, 2):
         motion = float(np.max(np.linalg.norm(corners - previous, axis=1))) / w
