@@ -136,7 +136,8 @@ def test_a_card_held_to_chromiums_camera_is_read_side_by_side(tmp_path, tone_aud
     assert back_fields["validity"] == person.validity, back_fields
     checks = {c["name"]: c["status"] for c in card["checks"]}
     for name in ("id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
-                 "sex_matches_number", "name_matches_applicant", "card_not_expired"):
+                 "sex_matches_number", "name_matches_applicant", "card_not_expired",
+                 "card_not_screen_photo"):
         assert checks[name] == "pass", (name, checks)
     for side in ("front", "back"):
         capture = card["capture"][side]

@@ -377,3 +377,55 @@ def held_card_clip(card: Image.Image, seconds: float = 6.0, fps: int = 15, seed:
         corners = _card_corners(cw, cw * h / w, cx, cy, angle, tilt)
         img = _place(room, rgb, corners) + rng.normal(0, 2.0, room.shape)  # sensor noise
         yield np.clip(img, 0, 255).astype(np.uint8)
+
+
+def photograph_screen(card: Image.Image, seed: int = 0) -> bytes:
+    """JPEG bytes of ``card`` shown on a screen and photographed (a recapture attack): the
+    card drawn on a pixel grid of RGB subpixel stripes with a dark gap between rows, a black
+    bezel round it and a faint reflection on the glass; photographed in perspective onto a
+    1280 x 960 sensor that samples the light without an anti-aliasing filter (the grid
+    aliases into moiré), then the camera's exposure and gamma, a little defocus and JPEG.
+    The screen's pixel size, the bezel, the pose, the defocus and the JPEG quality vary with
+    ``seed`` (deterministic for a seed)."""
+    rng = np.random.default_rng(seed)
+    sub = int(rng.integers(1, 3))  # world pixels per subpixel stripe
+    k = 3 * sub + 1  # world pixels per screen pixel: 3 stripes and a dark gap
+    screen_w = int(rng.integers(260, 420))  # screen pixels across the card
+    rgb = np.asarray(card.convert("RGB"))
+    h, w = rgb.shape[:2]
+    screen_h = round(screen_w * h / w)
+    shown = cv2.resize(rgb, (screen_w, screen_h), interpolation=cv2.INTER_AREA)
+    bezel = int(rng.integers(12, 40))  # screen pixels of black border round the picture
+    panel = np.full((screen_h + 2 * bezel, screen_w + 2 * bezel, 3), 4.0, np.float32)
+    panel[bezel:bezel + screen_h, bezel:bezel + screen_w] = shown
+    light = (panel / 255.0) ** 2.2  # the panel's light (display gamma)
+    mask = np.zeros((k, k, 3), np.float32)
+    for c in range(3):
+        mask[: k - 1, c * sub:(c + 1) * sub, c] = 1.0
+    world = np.repeat(np.repeat(light, k, axis=0), k, axis=1)
+    world *= np.tile(mask, (panel.shape[0], panel.shape[1], 1))
+    W, H = 1280, 960
+    ww, wh = world.shape[1], world.shape[0]
+    cw = W * rng.uniform(0.62, 0.8)
+    ch = cw * wh / ww
+    cx, cy = W / 2 + rng.uniform(-40, 40), H / 2 + rng.uniform(-30, 30)
+    corners = _card_corners(cw, ch, cx, cy, rng.uniform(-8, 8), rng.uniform(0.0, 0.06))
+    m = cv2.getPerspectiveTransform(
+        np.array([[0, 0], [ww, 0], [ww, wh], [0, wh]], np.float32), corners)
+    # A sensor samples the light at points: INTER_LINEAR, no area averaging (no AA filter).
+    shot = cv2.warpPerspective(world, m, (W, H), flags=cv2.INTER_LINEAR,
+                               borderValue=(-1, -1, -1))
+    on_screen = shot[..., :1] >= 0
+    xx = np.arange(W, dtype=np.float32)[None, :, None]
+    glow = 0.04 * rng.uniform(0.2, 1.0) * np.exp(-((xx - rng.uniform(0, W)) / 400) ** 2)
+    exposure = rng.uniform(2.2, 3.0)  # the stripes light a third of the area
+    cam = np.where(on_screen, np.clip((shot + glow) * exposure, 0, 1) ** (1 / 2.2) * 255,
+                   _room(W, H, rng))
+    img: np.ndarray = cam + rng.normal(0, 2.0, cam.shape)
+    sigma = rng.uniform(0.0, 1.6)  # up to a clearly defocused shot: less moiré
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    out.save(buf, format="JPEG", quality=int(rng.integers(70, 93)))
+    return buf.getvalue()
