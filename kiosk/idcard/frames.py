@@ -141,6 +141,9 @@ class CardFramePicker:
         self.frames_usable = 0
         self.hints: dict[str, int] = {}  # how often each hint was the frame's
         self.best: list[PickedFrame] = []  # best first
+        # Frames that fail only by glare, least glare first: read when no frame is usable
+        # (glare is measured, not known to hide the text: the reading decides).
+        self.glare_only: list[PickedFrame] = []
         self._previous: np.ndarray | None = None
         self._last_size: tuple[int, int] | None = None
 
@@ -163,13 +166,28 @@ class CardFramePicker:
                 self.best.append(PickedFrame(t, score, card))
                 self.best.sort(key=lambda p: p.score.value, reverse=True)
                 del self.best[self.keep:]
+        elif score.hint == HintCode.CARD_GLARE:
+            worst = self.glare_only[-1].score.glare if len(self.glare_only) >= self.keep else 2.0
+            if score.glare < worst:
+                assert score.corners is not None
+                card = vision.warp_card(rgb, score.corners, *READ_SIZE, margin=READ_MARGIN)
+                self.glare_only.append(PickedFrame(t, score, card))
+                self.glare_only.sort(key=lambda p: p.score.glare)
+                del self.glare_only[self.keep:]
         return score
+
+    @property
+    def to_read(self) -> list[PickedFrame]:
+        """The frames to read, best first: the usable ones, or when there is none the ones
+        that failed only by glare (least glare first)."""
+        return self.best or self.glare_only
 
     def summary(self) -> dict:
         """What was seen, JSON-ready: frames seen and usable, hints given, the best scores."""
         return {"frames_seen": self.frames_seen, "frames_usable": self.frames_usable,
                 "hints": dict(sorted(self.hints.items())),
-                "best": [{"t": round(p.t, 3), **p.score.to_dict()} for p in self.best]}
+                "best": [{"t": round(p.t, 3), **p.score.to_dict()} for p in self.to_read],
+                "glare_only": not self.best and bool(self.glare_only)}
 
     def unusable_reason(self) -> str:
         """Why no frame was usable, in the reviewer's words (only when ``best`` is empty)."""

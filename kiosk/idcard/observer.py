@@ -78,9 +78,10 @@ class _Window:
 
     def close_side(self, t: float) -> SideCapture:
         p = self.picker
+        frames = p.to_read
         capture = SideCapture(self.step, self.sides[self.index],
-                              self.start + self.seconds * self.index, t, tuple(p.best),
-                              p.summary(), None if p.best else p.unusable_reason())
+                              self.start + self.seconds * self.index, t, tuple(frames),
+                              p.summary(), None if frames else p.unusable_reason())
         self.captures.append(capture)
         self.index += 1
         self.picker = CardFramePicker(self.keep)
