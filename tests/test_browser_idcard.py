@@ -142,7 +142,10 @@ def test_a_card_held_to_chromiums_camera_is_read_side_by_side(tmp_path, tone_aud
     for side in ("front", "back"):
         capture = card["capture"][side]
         assert capture["status"] == "read", capture
-        assert capture["frames"]["frames_usable"] >= 1 and capture["frames"]["best"], capture
+        # The pale card over-exposed in Chromium's video may read as "glare" on the portrait
+        # side (docs/identity.md): then its least-glare frames are the ones read.
+        assert capture["frames"]["best"] and (capture["frames"]["frames_usable"] >= 1
+                                              or capture["frames"]["glare_only"]), capture
         assert {"card_closer", "card_corners"} <= set(capture["frames"]["hints"]), capture
     captured = [(e["data"]["side"], e["data"]["status"]) for e in events
                 if e["type"] == "id_card_captured"]
