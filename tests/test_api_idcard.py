@@ -85,6 +85,7 @@ def test_both_sides_are_read_masked_and_checked(app, client, person, images):
                       "name_matches_applicant": "pass", "card_not_expired": "pass",
                       "portrait_matches_face": "not_checked",
                       "card_portrait_matches_live_face": "needs_human",
+                      "card_not_screen_photo": "pass",
                       "authority": "not_checked"}
     assert card["overall"] == "needs_human"  # no authority: never a fake pass
     live = {c["name"]: c for c in card["checks"]}["card_portrait_matches_live_face"]

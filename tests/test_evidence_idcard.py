@@ -92,7 +92,8 @@ def test_the_package_holds_the_masked_card_and_every_check(tmp_path, person, rea
     assert [c["name"] for c in card["checks"]] == [
         "id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
         "sex_matches_number", "name_matches_applicant", "card_not_expired",
-        "portrait_matches_face", "card_portrait_matches_live_face", "authority"]
+        "portrait_matches_face", "card_portrait_matches_live_face", "card_not_screen_photo",
+        "authority"]
     assert all("confidence" in f for f in card["front"]["fields"].values())
     assert card["authority"] == {"configured": False, "name": None, "result": {
         "name": "authority", "status": "not_checked", "detail": "not checked: human review"}}

@@ -174,3 +174,79 @@ def test_the_observer_splits_the_window_into_sides_on_the_media_clock(cards):
         assert obs.finish(7, 18.0) == [] and not obs.watching
     finally:
         obs.stop()
+
+
+def _decoded(frames_rgb) -> list:
+    """``av.VideoFrame``s in yuv420p, fresh (never converted), as the decoder hands them."""
+    import av
+
+    return [av.VideoFrame.from_ndarray(
+        av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray(),
+        format="yuv420p") for rgb in frames_rgb]
+
+
+def test_the_card_observer_converts_frames_the_face_observer_converts_at_the_same_time(cards):
+    """The media loop gives the face and the card observer the same decoded frames. Converted
+    through the frame's own scaler from two threads at once, one thread hung for ever inside
+    swscale (av 18.1); in Chromium the card observer stopped after its first frames and no
+    card was read. Each observer now has its own scaler (kiosk.media.frames)."""
+    frames = _decoded([video_frame(cards["front"], "clean", seed=i) for i in range(40)])
+    rep = Reports()
+    obs = CardObserver("f" * 32, rep.reports(), max_fps=0)
+    current, stop, other_done = [0], threading.Event(), threading.Event()
+
+    def face_observer_like() -> None:  # what the face observer's thread did: the same frame
+        while not stop.is_set():
+            frames[current[0]].to_ndarray(format="rgb24")
+        other_done.set()
+
+    try:
+        obs.start(1, "card", ["front"], 100.0, 0.0)
+        threading.Thread(target=face_observer_like, daemon=True).start()
+        for i, frame in enumerate(frames):
+            current[0] = i
+            obs.submit(frame, 1.0 + i * 0.1)
+            rep.wait(lambda i=i: obs.analysed == i + 1)
+        stop.set()
+        assert other_done.wait(WAIT), "the other thread converting the frames hung"
+        (capture,) = obs.finish(1, 50.0)
+        assert len(capture.best) == 3 and capture.summary["frames_seen"] == 40
+    finally:
+        obs.stop()
+
+
+def test_each_rgb_converter_has_its_own_scaler_and_keeps_the_size_or_the_limit():
+    from kiosk.media.frames import RgbConverter
+
+    rgb = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    frames = _decoded([rgb] * 30)
+    results: dict[int, list] = {0: [], 1: []}
+
+    def convert(k: int) -> None:
+        conv = RgbConverter(320 if k else None)
+        results[k] = [conv.rgb(f).shape for f in frames]
+
+    threads = [threading.Thread(target=convert, args=(k,), daemon=True) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT)
+    assert not any(t.is_alive() for t in threads), "a converter hung"
+    assert set(results[0]) == {(480, 640, 3)} and set(results[1]) == {(240, 320, 3)}
+    same = RgbConverter().rgb(frames[0])
+    assert np.abs(same.astype(int) - frames[0].to_ndarray(format="rgb24")).max() <= 1
+    assert RgbConverter().rgb(rgb) is rgb  # an RGB array is taken as it is
+    with pytest.raises(ValueError, match="max_width must be at least 2 pixels, got 0"):
+        RgbConverter(0)
+
+
+@pytest.mark.parametrize("side", ["front", "back"])
+def test_a_pale_card_over_exposed_as_a_whole_is_not_glare(cards, side):
+    """Chromium's camera (limited-range video, read as full range) turned the pale card's
+    background to 255: every frame was "less glare" and no card was read in the browser.
+    Glare is a reflection brighter than the card; a reflection on it is still glare."""
+    frame = video_frame(cards[side], "clean", seed=3).astype(np.float32)
+    over = np.clip((frame - 16) * 255 / 219, 0, 255).astype(np.uint8)
+    score = score_frame(over)
+    assert score.glare == 0.0 and score.hint is None and score.usable, score
+    assert score_frame(video_frame(cards[side], "glare", seed=3)).hint == HintCode.CARD_GLARE

@@ -96,3 +96,60 @@ def test_the_case_page_shows_the_masked_card_and_its_checks(app):
     views = [e for e in app.extensions["review"].audit_log(sid) if e["action"] == "view_id_card"]
     assert [(e["user"], e["detail"]) for e in views] == [("alice", {"side": "front"})]
     assert person.id_number not in str(app.extensions["review"].audit_log())
+
+
+def test_the_case_page_shows_what_the_live_capture_picked_per_side(app):
+    """A card shown on camera (the id_document step): the front read from its best frame, the
+    back never usable. The console shows per side the result, the frames analysed and usable,
+    the hints the investor got and the best frames' scores, and says the back was shown but
+    not read (not "not sent")."""
+    from kiosk.witness.id_card import record_capture
+
+    person = make_person(32, date.today())
+    c = app.test_client()
+    r = c.post("/api/sessions", headers=KEY, json={
+        "applicant": {"name": person.name, "id_number": person.id_number},
+        "locale": "zh-CN", "flow_id": "quick"})
+    sid = r.get_json()["session_id"]
+    r = c.put(f"/api/sessions/{sid}/id-card/front", data=photograph(render_front(person, 32),
+                                                                   "clean", 4),
+              headers={**KEY, "Content-Type": "image/jpeg"})
+    assert r.status_code == 200, r.get_json()
+    kiosk = app.extensions["kiosk"]
+    folder = kiosk.store.session_dir(sid)
+    best = [{"t": 21.25, "found": True, "in_view": True, "area_share": 0.34,
+             "sharpness": 2237.2, "glare": 0.0, "motion": 0.0064},
+            {"t": 22.5, "found": True, "in_view": True, "area_share": 0.35,
+             "sharpness": 2101.0, "glare": 0.004, "motion": 0.0047}]
+    record_capture(folder, "front", "read", {
+        "step": "id_card", "window": [18.0, 32.0], "frame_rank": 1,
+        "frames": {"frames_seen": 47, "frames_usable": 30,
+                   "hints": {"card_closer": 9, "card_corners": 5, "none": 30}, "best": best}})
+    reason = "no usable frame in 41 analysed: glare covered the card"
+    record_capture(folder, "back", "needs_human", {
+        "step": "id_card", "window": [25.0, 32.0],
+        "frames": {"frames_seen": 41, "frames_usable": 0, "hints": {"card_glare": 41},
+                   "best": []}}, reason=reason)
+    row = kiosk.store.get(sid)
+    flow = SimpleNamespace(id=row.flow_id, version=row.flow_version, content_hash=row.flow_hash,
+                           retention_years=20, priority="normal")
+    write_session_meta(folder, session_meta(row, flow, [], kiosk.settings.id_mask),
+                       state="finished", end_reason="completed")
+    kiosk.store.end(sid, "finished", "completed")
+    kiosk.seal(sid)
+    app.extensions["review"].poll()
+
+    html = login(app, "alice").get(f"/review/cases/{sid}").get_data(as_text=True)
+    assert 'data-testid="id-card-capture"' in html
+    front = html[html.index('data-testid="id-card-capture-front"'):]
+    front = front[:front.index("</tr>")]
+    assert "read</span> from best frame #2" in front
+    assert "30 usable of 47 analysed" in front
+    assert "closer &times;9, corners &times;5, fine &times;30" in front
+    assert "21.2 s: 2237, 34%, 0.0%; 22.5 s: 2101, 35%, 0.4%" in front
+    back = html[html.index('data-testid="id-card-capture-back"'):]
+    back = back[:back.index("</tr>")]
+    assert "needs human" in back and reason in back and "none usable" in back
+    assert "glare &times;41" in back
+    assert f"The card's back was shown on camera but not read: {reason}." in html
+    assert "The card's back was not sent." not in html

@@ -8,7 +8,9 @@ card observer analyses (``kiosk.idcard.observer``) is scored here (``score_frame
 - **size**: the share of the frame the card covers (text must be large enough to read);
 - **sharpness**: the variance of the Laplacian of the card, cut out and made rectangular at
   ``WARP_PX_PER_MM`` (so it does not depend on how large the card is in the frame);
-- **glare**: the share of the card's pixels that are saturated (all channels >= 245);
+- **glare**: the share of the card's pixels that are saturated (all channels >= 245) and
+  brighter than the card's own median by ``GLARE_ABOVE_LEVEL``: a reflection, not a pale card
+  over-exposed as a whole (which webcams' limited-range video often gives, and which reads);
 - **motion**: how far the card's corners moved since the previous analysed frame.
 
 A frame is *usable* when the card is in full view, large enough, sharp enough and without
@@ -39,6 +41,7 @@ MIN_SHARPNESS = 80.0  # variance of the Laplacian at SCORE_SIZE
 MAX_GLARE = 0.02  # share of saturated card pixels
 MAX_MOTION = 0.03  # corner movement between analysed frames, a share of the frame's width
 SATURATED = 245
+GLARE_ABOVE_LEVEL = 8  # a glare pixel is this much brighter than the card's median
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,12 @@ def score_frame(rgb: np.ndarray, previous: np.ndarray | None = None) -> FrameSco
     corners = quad.corners / k
     card = vision.warp_card(rgb, corners, *SCORE_SIZE)
     sharpness = vision.laplacian_variance(vision.to_grey(card))
-    glare = float((card.min(axis=2) >= SATURATED).mean())
+    # A pixel is as saturated as its least channel. Glare is a reflection brighter than the
+    # card itself: an evenly over-exposed card (its own background at 255, as a webcam's
+    # limited-range video often gives a pale card) has no glare, and its text is still read.
+    least = card.min(axis=2)
+    level = float(np.median(least))
+    glare = float(((least >= SATURATED) & (least >= level + GLARE_ABOVE_LEVEL)).mean())
     motion = 0.0
     if previous is not None and previous.shape == (4, 2):
         motion = float(np.max(np.linalg.norm(corners - previous, axis=1))) / w
@@ -133,6 +141,9 @@ class CardFramePicker:
         self.frames_usable = 0
         self.hints: dict[str, int] = {}  # how often each hint was the frame's
         self.best: list[PickedFrame] = []  # best first
+        # Frames that fail only by glare, least glare first: read when no frame is usable
+        # (glare is measured, not known to hide the text: the reading decides).
+        self.glare_only: list[PickedFrame] = []
         self._previous: np.ndarray | None = None
         self._last_size: tuple[int, int] | None = None
 
@@ -155,13 +166,28 @@ class CardFramePicker:
                 self.best.append(PickedFrame(t, score, card))
                 self.best.sort(key=lambda p: p.score.value, reverse=True)
                 del self.best[self.keep:]
+        elif score.hint == HintCode.CARD_GLARE:
+            worst = self.glare_only[-1].score.glare if len(self.glare_only) >= self.keep else 2.0
+            if score.glare < worst:
+                assert score.corners is not None
+                card = vision.warp_card(rgb, score.corners, *READ_SIZE, margin=READ_MARGIN)
+                self.glare_only.append(PickedFrame(t, score, card))
+                self.glare_only.sort(key=lambda p: p.score.glare)
+                del self.glare_only[self.keep:]
         return score
+
+    @property
+    def to_read(self) -> list[PickedFrame]:
+        """The frames to read, best first: the usable ones, or when there is none the ones
+        that failed only by glare (least glare first)."""
+        return self.best or self.glare_only
 
     def summary(self) -> dict:
         """What was seen, JSON-ready: frames seen and usable, hints given, the best scores."""
         return {"frames_seen": self.frames_seen, "frames_usable": self.frames_usable,
                 "hints": dict(sorted(self.hints.items())),
-                "best": [{"t": round(p.t, 3), **p.score.to_dict()} for p in self.best]}
+                "best": [{"t": round(p.t, 3), **p.score.to_dict()} for p in self.to_read],
+                "glare_only": not self.best and bool(self.glare_only)}
 
     def unusable_reason(self) -> str:
         """Why no frame was usable, in the reviewer's words (only when ``best`` is empty)."""

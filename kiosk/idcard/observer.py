@@ -23,6 +23,7 @@ import numpy as np
 
 from kiosk.idcard.frames import CardFramePicker, PickedFrame
 from kiosk.logs import session_context
+from kiosk.media.frames import RgbConverter
 from kiosk.protocol import HintCode
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,10 @@ class _Window:
 
     def close_side(self, t: float) -> SideCapture:
         p = self.picker
+        frames = p.to_read
         capture = SideCapture(self.step, self.sides[self.index],
-                              self.start + self.seconds * self.index, t, tuple(p.best),
-                              p.summary(), None if p.best else p.unusable_reason())
+                              self.start + self.seconds * self.index, t, tuple(frames),
+                              p.summary(), None if frames else p.unusable_reason())
         self.captures.append(capture)
         self.index += 1
         self.picker = CardFramePicker(self.keep)
@@ -107,6 +109,8 @@ class CardObserver:
         self._stopping = False
         self._last_t = float("-inf")
         self._last_hint: tuple[HintCode | None, float] = (None, 0.0)
+        # Its own scaler: the face observer converts the same frames on its thread.
+        self._converter = RgbConverter(MAX_RGB_WIDTH)
         self._thread = threading.Thread(target=self._run, name=f"kiosk-card-{session_id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -185,7 +189,7 @@ class CardObserver:
                     continue
                 self._last_t = t
                 try:
-                    rgb = _rgb(frame)
+                    rgb = self._converter.rgb(frame)
                     self._feed(rgb, t)
                 except Exception as exc:  # an unreadable frame: note it and go on
                     log.warning("card frame not analysed: %s", type(exc).__name__)
@@ -223,13 +227,3 @@ class CardObserver:
         self._last_hint = (code, now)
         self.reports.hint(code)
 
-
-def _rgb(frame) -> np.ndarray:
-    """A decoded video frame (``av.VideoFrame``) as RGB uint8, at most ``MAX_RGB_WIDTH``
-    wide; an RGB ndarray is taken as it is (tests, stills)."""
-    if isinstance(frame, np.ndarray):
-        return frame
-    if frame.width > MAX_RGB_WIDTH:
-        h = int(frame.height * MAX_RGB_WIDTH / frame.width) // 2 * 2
-        return frame.to_ndarray(format="rgb24", width=MAX_RGB_WIDTH, height=h)
-    return frame.to_ndarray(format="rgb24")

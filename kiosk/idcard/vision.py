@@ -131,3 +131,8 @@ def warp_card(image: np.ndarray, corners: np.ndarray, width: int, height: int,
     m = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     return cv2.warpPerspective(image, m, (int(width), int(height)), flags=cv2.INTER_AREA,
                                borderMode=cv2.BORDER_REPLICATE)
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` (float32, 2-D or H x W x C) blurred by a Gaussian of ``sigma`` pixels."""
+    return cv2.GaussianBlur(image, (0, 0), sigma)

@@ -36,6 +36,7 @@ from kiosk.liveness.session_checks import (
 )
 from kiosk.liveness.signals import FrameSignals
 from kiosk.logs import session_context
+from kiosk.media.frames import RgbConverter
 from kiosk.protocol import HintCode, StepOutcome
 
 if TYPE_CHECKING:
@@ -258,6 +259,8 @@ class FaceObserver:
         with session_context(self.session_id):
             try:
                 fa = FrameAnalysis(self.model_path, describe=True, describer=shared_describer())
+                # Its own scaler: the card observer converts the same frames on its thread.
+                converter = RgbConverter(MAX_ANALYSIS_WIDTH)
                 self.id_descriptor = self._id_descriptor(fa)
             except Exception as exc:  # a broken model must flag the session, never pass it
                 log.exception("the face analyser could not start")
@@ -277,12 +280,7 @@ class FaceObserver:
                         continue
                     self._last_analysed_t = t
                     try:
-                        if frame.width > MAX_ANALYSIS_WIDTH:
-                            h = int(frame.height * MAX_ANALYSIS_WIDTH / frame.width) // 2 * 2
-                            rgb = frame.to_ndarray(format="rgb24", width=MAX_ANALYSIS_WIDTH,
-                                                   height=h)
-                        else:
-                            rgb = frame.to_ndarray(format="rgb24")
+                        rgb = converter.rgb(frame)
                         sig = fa.feed(t, rgb)
                     except Exception as exc:  # an unreadable frame: note it and go on
                         log.warning("frame not analysed: %s", type(exc).__name__)

@@ -407,7 +407,48 @@ def _apply_id_card(bag: Path, ctx: Context) -> dict | None:
                  "info", "id_card_image")
         sides[s] = {"image": image, "fields": doc.get("fields") or {},
                     "upside_down": doc.get("upside_down"), "masked": doc.get("masked") or []}
-    return {"overall": card.get("overall"), "checks": checks, **sides}
+    return {"overall": card.get("overall"), "checks": checks, **sides,
+            "capture": _capture(card.get("capture"))}
+
+
+def _num(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else None
+
+
+def _capture(raw) -> dict:
+    """card.json's ``capture`` (the card shown on camera) as the console shows it: per side
+    its status, reason, the rank of the frame read, frames analysed and usable, the hints
+    given and the best frames' scores; anything malformed is left out, never an error."""
+    out: dict[str, dict] = {}
+    if not isinstance(raw, dict):
+        return out
+    for side in ("front", "back"):
+        cap = raw.get(side)
+        if not isinstance(cap, dict) or cap.get("status") not in ("read", "needs_human"):
+            continue
+        got = cap.get("frames")
+        frames: dict = got if isinstance(got, dict) else {}
+        got = frames.get("hints")
+        hints: dict = got if isinstance(got, dict) else {}
+        best = []
+        for b in frames.get("best") or []:
+            if not isinstance(b, dict):
+                continue
+            nums = {k: _num(b.get(k)) for k in ("t", "sharpness", "area_share", "glare")}
+            if all(v is not None for v in nums.values()):
+                best.append(nums)
+        rank = cap.get("frame_rank")
+        out[side] = {
+            "status": cap["status"],
+            "reason": str(cap["reason"]) if cap.get("reason") else None,
+            "frame_rank": rank if isinstance(rank, int) and not isinstance(rank, bool) else None,
+            "frames": {"frames_seen": _num(frames.get("frames_seen")) or 0,
+                       "frames_usable": _num(frames.get("frames_usable")) or 0,
+                       "hints": {str(k): v for k, v in hints.items()
+                                 if isinstance(v, int) and not isinstance(v, bool)},
+                       "best": best}}
+    return out
 
 
 def build_prereview(bag_dir: Path) -> dict:

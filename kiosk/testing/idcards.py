@@ -271,6 +271,45 @@ def card_jpeg(card: Image.Image, quality: int = 92) -> bytes:
 FRAME_DISTORTIONS = ("clean", "blur", "glare", "cut", "far", "tilted")
 
 
+def _room(W: int, H: int, rng: np.random.Generator) -> np.ndarray:
+    """A dim, uneven room (float RGB, H x W x 3): a wall gradient with a darker shape (the
+    person) in the middle."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    room = 70 + 40 * (xx / W) + 10 * np.sin(yy / 37) + rng.normal(0, 3, (H, W))
+    person = np.exp(-(((xx - W / 2) / (W * 0.22)) ** 2 + ((yy - H * 0.45) / (H * 0.4)) ** 2))
+    grey = np.clip(room - 35 * person, 0, 255)
+    return np.stack([grey * 1.05, grey, grey * 0.9], axis=-1)
+
+
+def _card_corners(cw: float, ch: float, cx: float, cy: float, angle_deg: float,
+                  tilt: float) -> np.ndarray:
+    """The card's four corners (4, 2) in the frame: ``cw`` x ``ch`` pixels centred on
+    (``cx``, ``cy``), turned by ``angle_deg``, its top edge shrunk by ``tilt`` (a share of its
+    width on each side: the card tipped away from the camera)."""
+    corners = np.array([[-cw / 2, -ch / 2], [cw / 2, -ch / 2], [cw / 2, ch / 2],
+                        [-cw / 2, ch / 2]], np.float32)
+    angle = np.deg2rad(angle_deg)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]],
+                   np.float32)
+    corners = corners @ rot.T
+    corners[0, 0] += tilt * cw
+    corners[1, 0] -= tilt * cw
+    return corners + np.array([cx, cy], np.float32)
+
+
+def _place(scene: np.ndarray, rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """``rgb`` (the flat card) warped onto ``corners`` of ``scene`` (float), anti-aliased."""
+    H, W = scene.shape[:2]
+    h, w = rgb.shape[:2]
+    m = cv2.getPerspectiveTransform(np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32),
+                                    corners)
+    warped = cv2.warpPerspective(rgb, m, (W, H), flags=cv2.INTER_AREA)
+    inside = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (W, H),
+                                 flags=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
+    inside = inside * (warped.sum(axis=2, keepdims=True) > 0)
+    return scene * (1 - inside) + warped.astype(np.float32) * inside
+
+
 def video_frame(card: Image.Image, distortion: str = "clean", seed: int = 0,
                 size: tuple[int, int] = (640, 480)) -> np.ndarray:
     """One camera video frame (RGB uint8, ``size`` = (width, height)) of ``card`` held up in
@@ -283,11 +322,7 @@ def video_frame(card: Image.Image, distortion: str = "clean", seed: int = 0,
     rng = np.random.default_rng(seed)
     W, H = size
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    # A dim, uneven room: a wall gradient with a darker shape (the person) in the middle.
-    room = 70 + 40 * (xx / W) + 10 * np.sin(yy / 37) + rng.normal(0, 3, (H, W))
-    person = np.exp(-(((xx - W / 2) / (W * 0.22)) ** 2 + ((yy - H * 0.45) / (H * 0.4)) ** 2))
-    grey = np.clip(room - 35 * person, 0, 255)
-    scene = np.stack([grey * 1.05, grey, grey * 0.9], axis=-1)
+    scene = _room(W, H, rng)
     rgb = np.asarray(card.convert("RGB"))
     h, w = rgb.shape[:2]
     scale = 0.32 if distortion == "far" else 0.66
@@ -297,23 +332,9 @@ def video_frame(card: Image.Image, distortion: str = "clean", seed: int = 0,
     cy = H / 2 + rng.uniform(-15, 15)
     if distortion == "cut":
         cx, cy = W - cw * 0.35, H - ch * 0.3  # the lower right corner leaves the frame
-    corners = np.array([[-cw / 2, -ch / 2], [cw / 2, -ch / 2], [cw / 2, ch / 2],
-                        [-cw / 2, ch / 2]], np.float32)
-    angle = np.deg2rad(rng.uniform(-5, 5))
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]],
-                   np.float32)
-    corners = corners @ rot.T
-    if distortion == "tilted":
-        corners[0, 0] += 0.08 * cw
-        corners[1, 0] -= 0.08 * cw
-    corners += np.array([cx, cy], np.float32)
-    m = cv2.getPerspectiveTransform(np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32),
-                                    corners)
-    warped = cv2.warpPerspective(rgb, m, (W, H), flags=cv2.INTER_AREA)
-    inside = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (W, H),
-                                 flags=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
-    inside = inside * (warped.sum(axis=2, keepdims=True) > 0)
-    img = scene * (1 - inside) + warped.astype(np.float32) * inside
+    corners = _card_corners(cw, ch, cx, cy, rng.uniform(-5, 5),
+                            0.08 if distortion == "tilted" else 0.0)
+    img = _place(scene, rgb, corners)
     img = img + rng.normal(0, 2.0, img.shape)  # sensor noise
     if distortion == "blur":
         img = cv2.GaussianBlur(img, (0, 0), 2.5)
@@ -322,3 +343,89 @@ def video_frame(card: Image.Image, distortion: str = "clean", seed: int = 0,
         spot = np.exp(-(((xx - gx) / (cw * 0.22)) ** 2 + ((yy - gy) / (ch * 0.25)) ** 2))
         img = img + spot[..., None] * 200
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def held_card_clip(card: Image.Image, seconds: float = 6.0, fps: int = 15, seed: int = 0,
+                   size: tuple[int, int] = (640, 480)):
+    """The frames (RGB uint8, ``size`` = (width, height)) of a card brought up to a camera by
+    hand, ``seconds`` long at ``fps``: first held too far away (1 s, "move closer"), then
+    with a corner out of the frame (0.6 s, "all four corners in view"), then held up,
+    swaying a little as a hand does (a few pixels, 1.5 degrees of turn and a little tip
+    away from the camera, periods of 2-3 s) for the rest. A generator, so a long clip is
+    never in memory at once."""
+    if seconds < 2.0 or fps < 1:
+        raise ValueError(f"a clip needs at least 2 s at 1 fps or more, got {seconds} s at {fps}")
+    rng = np.random.default_rng(seed)
+    W, H = size
+    rgb = np.asarray(card.convert("RGB"))
+    h, w = rgb.shape[:2]
+    room = _room(W, H, rng)
+    for i in range(round(seconds * fps)):
+        t = i / fps
+        if t < 1.0:  # far away, moving in
+            cw = W * (0.28 + 0.03 * t)
+            cx, cy, angle, tilt = W / 2 - 60 + 40 * t, H / 2 + 30, -6.0, 0.05
+        elif t < 1.6:  # close, but the lower right corner is out of the frame
+            cw = W * 0.66
+            cx, cy, angle, tilt = W - cw * 0.38, H - cw * h / w * 0.35, -3.0, 0.03
+        else:  # held up, swaying a little
+            cw = W * (0.66 + 0.01 * np.sin(2 * np.pi * t / 3.1))
+            cx = W / 2 + 6 * np.sin(2 * np.pi * t / 2.3)
+            cy = H / 2 + 4 * np.sin(2 * np.pi * t / 2.9 + 1.0)
+            angle = 1.5 * np.sin(2 * np.pi * t / 2.7)
+            tilt = 0.02 + 0.015 * np.sin(2 * np.pi * t / 3.3)
+        corners = _card_corners(cw, cw * h / w, cx, cy, angle, tilt)
+        img = _place(room, rgb, corners) + rng.normal(0, 2.0, room.shape)  # sensor noise
+        yield np.clip(img, 0, 255).astype(np.uint8)
+
+
+def photograph_screen(card: Image.Image, seed: int = 0) -> bytes:
+    """JPEG bytes of ``card`` shown on a screen and photographed (a recapture attack): the
+    card drawn on a pixel grid of RGB subpixel stripes with a dark gap between rows, a black
+    bezel round it and a faint reflection on the glass; photographed in perspective onto a
+    1280 x 960 sensor that samples the light without an anti-aliasing filter (the grid
+    aliases into moiré), then the camera's exposure and gamma, a little defocus and JPEG.
+    The screen's pixel size, the bezel, the pose, the defocus and the JPEG quality vary with
+    ``seed`` (deterministic for a seed)."""
+    rng = np.random.default_rng(seed)
+    sub = int(rng.integers(1, 3))  # world pixels per subpixel stripe
+    k = 3 * sub + 1  # world pixels per screen pixel: 3 stripes and a dark gap
+    screen_w = int(rng.integers(260, 420))  # screen pixels across the card
+    rgb = np.asarray(card.convert("RGB"))
+    h, w = rgb.shape[:2]
+    screen_h = round(screen_w * h / w)
+    shown = cv2.resize(rgb, (screen_w, screen_h), interpolation=cv2.INTER_AREA)
+    bezel = int(rng.integers(12, 40))  # screen pixels of black border round the picture
+    panel = np.full((screen_h + 2 * bezel, screen_w + 2 * bezel, 3), 4.0, np.float32)
+    panel[bezel:bezel + screen_h, bezel:bezel + screen_w] = shown
+    light = (panel / 255.0) ** 2.2  # the panel's light (display gamma)
+    mask = np.zeros((k, k, 3), np.float32)
+    for c in range(3):
+        mask[: k - 1, c * sub:(c + 1) * sub, c] = 1.0
+    world = np.repeat(np.repeat(light, k, axis=0), k, axis=1)
+    world *= np.tile(mask, (panel.shape[0], panel.shape[1], 1))
+    W, H = 1280, 960
+    ww, wh = world.shape[1], world.shape[0]
+    cw = W * rng.uniform(0.62, 0.8)
+    ch = cw * wh / ww
+    cx, cy = W / 2 + rng.uniform(-40, 40), H / 2 + rng.uniform(-30, 30)
+    corners = _card_corners(cw, ch, cx, cy, rng.uniform(-8, 8), rng.uniform(0.0, 0.06))
+    m = cv2.getPerspectiveTransform(
+        np.array([[0, 0], [ww, 0], [ww, wh], [0, wh]], np.float32), corners)
+    # A sensor samples the light at points: INTER_LINEAR, no area averaging (no AA filter).
+    shot = cv2.warpPerspective(world, m, (W, H), flags=cv2.INTER_LINEAR,
+                               borderValue=(-1, -1, -1))
+    on_screen = shot[..., :1] >= 0
+    xx = np.arange(W, dtype=np.float32)[None, :, None]
+    glow = 0.04 * rng.uniform(0.2, 1.0) * np.exp(-((xx - rng.uniform(0, W)) / 400) ** 2)
+    exposure = rng.uniform(2.2, 3.0)  # the stripes light a third of the area
+    cam = np.where(on_screen, np.clip((shot + glow) * exposure, 0, 1) ** (1 / 2.2) * 255,
+                   _room(W, H, rng))
+    img: np.ndarray = cam + rng.normal(0, 2.0, cam.shape)
+    sigma = rng.uniform(0.0, 1.6)  # up to a clearly defocused shot: less moiré
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    out.save(buf, format="JPEG", quality=int(rng.integers(70, 93)))
+    return buf.getvalue()

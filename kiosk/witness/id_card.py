@@ -45,6 +45,7 @@ from kiosk.idcard.fields import CardSide
 from kiosk.idcard.mask import MaskError, mask_card
 from kiosk.idcard.ocr import TextReader
 from kiosk.idcard.reader import CardLimits, read_side
+from kiosk.idcard.recapture import CHROMA_RATIO_LIMIT, screen_signs
 from kiosk.identity.checks import (
     LIVE_FACE_CHECK,
     CardPortrait,
@@ -72,9 +73,10 @@ FOLDER = "id_card"
 CARD_JSON = "card.json"
 SIDES = CARD_SIDES  # the flow model's card sides, front first
 ENGINE = "rapidocr-onnxruntime 1.4.4 (PP-OCRv4)"
+SCREEN_CHECK = "card_not_screen_photo"  # both sides' images (kiosk.idcard.recapture)
 CHECK_ORDER = ("id_number_valid", "id_number_matches_applicant", "birth_date_matches_number",
                "sex_matches_number", "name_matches_applicant", "card_not_expired",
-               "portrait_matches_face", LIVE_FACE_CHECK, "authority")
+               "portrait_matches_face", LIVE_FACE_CHECK, SCREEN_CHECK, "authority")
 FRONT_CHECKS = CHECK_ORDER[:5] + ("portrait_matches_face",)
 PORTRAIT_FILE = "portrait.npy"
 # How a side shown on camera ended (card.json "capture"): read, or a human must look.
@@ -126,8 +128,10 @@ def read_job(data: bytes, want: str, *, mask: str, limits: CardLimits,
             card_face = describe_card_portrait(rgb, side)
             if face_photo is not None:
                 portrait = _portrait(card_face, face_photo)
+        screen = screen_signs(rgb).to_dict()
         return SideRead(want, side, jpeg, withheld, masked, hashlib.sha256(data).hexdigest(),
-                        len(data), time.perf_counter() - t0, portrait, card_face=card_face)
+                        len(data), time.perf_counter() - t0, portrait,
+                        extra={"screen": screen}, card_face=card_face)
 
     return job
 
@@ -249,6 +253,31 @@ def _not_read(name: str, side: str, card: dict) -> CheckResult:
     return _missing(name, side)
 
 
+def screen_check(card: dict) -> CheckResult:
+    """``card_not_screen_photo`` from the sides kept in ``card``: ``needs_human`` when a
+    side's image shows colour moiré (a photo of a screen) or was too small to judge, ``pass``
+    when every side kept showed none (no proof: tuned on synthetic renders only)."""
+    sides = [s for s in SIDES if isinstance(card.get(s), dict)]
+    if not sides:
+        return _not_read(SCREEN_CHECK, "front", card)
+    signs = {s: card[s].get("screen") for s in sides}
+    hits = [s for s, sc in signs.items() if sc and sc.get("screen")]
+    if hits:
+        worst = max(signs[s]["chroma_ratio"] for s in hits)
+        return CheckResult(SCREEN_CHECK, Status.NEEDS_HUMAN,
+                           f"the {' and '.join(hits)} image looks like a photo of a screen: "
+                           f"colour moiré {worst:.2f} of the fine detail (limit "
+                           f"{CHROMA_RATIO_LIMIT}); a human must look at the card images")
+    unknown = [s for s, sc in signs.items() if not sc or not sc.get("judged")]
+    if unknown:
+        return CheckResult(SCREEN_CHECK, Status.NEEDS_HUMAN,
+                           f"the {' and '.join(unknown)} image was not judged for a screen "
+                           "(too small, or read before this check existed)")
+    return CheckResult(SCREEN_CHECK, Status.PASS,
+                       f"no colour moiré on the {' and '.join(sides)} image (a screen "
+                       "detector tuned on synthetic renders: no proof of a physical card)")
+
+
 def _summarise(card: dict, live: CheckResult, auth: CheckResult | None = None) -> None:
     """``checks`` in ``CHECK_ORDER`` and ``overall``, from each side's own checks, the live
     face check ``live`` and ``auth`` (None: keep the authority result already there)."""
@@ -262,6 +291,7 @@ def _summarise(card: dict, live: CheckResult, auth: CheckResult | None = None) -
     if not isinstance(card.get("front"), dict):
         live = _not_read(LIVE_FACE_CHECK, "front", card)
     by_name[LIVE_FACE_CHECK] = live.to_dict()
+    by_name[SCREEN_CHECK] = screen_check(card).to_dict()
     by_name["authority"] = (auth.to_dict() if auth is not None
                             else (card.get("authority") or {}).get("result")
                             or check_authority(None, None, None).to_dict())
@@ -321,6 +351,7 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
             "upside_down": read.side.upside_down, "seconds": round(read.seconds, 3),
             "fields": _field_docs(read.side, mask),
             "checks": [c.to_dict() for c in checks],
+            "screen": read.extra.get("screen"),
         }
         if read.want == "front":
             card["front"]["portrait"] = _save_portrait(folder, read.card_face)
