@@ -84,7 +84,7 @@ case "$cmd" in
   serve)
     need_debs $RUNTIME_DEBS
     setup_python
-    exec "$VENV/bin/kiosk" serve --demo "$@"
+    exec "$VENV/bin/kiosk" serve --demo --dev "$@"  # Werkzeug: the demo in one process
     ;;
   test)
     need_debs $RUNTIME_DEBS $TEST_DEBS

@@ -1,6 +1,7 @@
 """``kiosk bench``: concurrent synthetic investors against a real server, recording vs decode-only.
 
-For each mode it starts ``kiosk serve`` in its own process (fresh data folder), runs N
+For each mode it starts ``kiosk serve --dev`` (Werkzeug: one process, whose CPU it samples;
+fresh data folder), runs N
 ``kiosk simulate`` investors at once through a flow that keeps the media flowing for
 ``--seconds``, and measures the server process's CPU with psutil. The decode-only baseline
 is the same server with ``KIOSK_RECORDER=blackhole`` (frames decoded and dropped, nothing
@@ -78,7 +79,8 @@ def run_mode(
            # the synthetic investors run on this machine (loopback / private addresses)
            "KIOSK_ICE_ALLOW_LOOPBACK": "true", "KIOSK_ICE_PRIVATE_NETWORKS": "0.0.0.0/0,::/0"}
     log = open(work / f"server-{mode}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve"], env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--dev"],
+                            env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,7 +1,8 @@
 """``kiosk loadtest``: N whole witnesses at once against a fresh server, and what the load did.
 
-Each run starts ``kiosk serve`` (``--gunicorn``: under gunicorn) on loopback with its own
-data folder (``kiosk.testing.server``) and runs N ``kiosk simulate`` investors at once through
+Each run starts ``kiosk serve`` (under gunicorn, as in production; ``--dev``: Werkzeug) on
+loopback with its own data folder, in this process's session (``kiosk.testing.server``: the
+investors' nice 19 must leave it the cores), and runs N ``kiosk simulate`` investors at once through
 a real flow (``kiosk.evaluation.run.run_case``: one process each, at the lowest CPU priority, like
 ``kiosk eval``). Every investor shows a synthetic public-domain face that blinks and turns
 (``kiosk.testing.faces``), sends an ID photo of it, and speaks its answers (espeak-ng).
@@ -378,7 +379,8 @@ def format_run(i: int, r: dict) -> str:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="write every run's figures here")
 @click.option("--keep", is_flag=True, help="keep the work folder (server data and logs)")
-@click.option("--gunicorn", is_flag=True, help="serve as `kiosk serve --gunicorn`")
+@click.option("--gunicorn/--dev", default=True, show_default=True,
+              help="serve as `kiosk serve` (gunicorn) or as `kiosk serve --dev` (Werkzeug)")
 @click.option("--ramp", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
               help="seconds over which the witnesses start, evenly (0: all at once)")
 @click.option("--capacity", type=click.IntRange(1, 500), default=None,

@@ -8,10 +8,12 @@ gunicorn nodes and WebRTC, is tests/test_cluster_local.py.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 import pytest
+import requests
 import socketio
 
 from kiosk.cluster.nodes import NodeInfo
@@ -26,6 +28,7 @@ from kiosk.cluster.routing import (
 )
 from kiosk.config import load_settings
 from kiosk.errors import ConfigError
+from kiosk.media.simulate import open_link, run_investor
 from kiosk.recovery import recover_interrupted, recover_lost_nodes
 from kiosk.testing.server import serve_in_thread
 from kiosk.web.app import create_app
@@ -229,6 +232,39 @@ def test_socket_io_answers_under_the_nodes_prefix_and_join_pins_there(make_node)
             assert not services.live(), "the cancelled witness did not end"
         finally:
             sock.disconnect()
+
+
+def test_the_simulated_investor_follows_the_link_to_its_nodes_prefix(
+        make_node, barcode_video, tone_audio):
+    # kiosk simulate joined at the balancer's /socket.io, which reaches any node: the witness
+    # then ran on that node instead of the one its link was routed to.
+    loopback = {"ice_allow_loopback": True, "ice_private_networks": ["0.0.0.0/0", "::/0"]}
+    a = make_node("node-a", node_capacity=1, **loopback)
+    b = make_node("node-b", node_capacity=4, **loopback)  # more free places: chosen
+    session_id, token = _create(a)
+
+    def balancer(environ, start_response):
+        # As the generated nginx config: /n/node-b/ to node-b, anything else to node-a.
+        node = b if environ.get("PATH_INFO", "").startswith("/n/node-b/") else a
+        return node(environ, start_response)
+
+    with serve_in_thread(balancer) as url:
+        where = open_link(f"{url}/w/{token}", requests.Session())
+        assert (where.server, where.base, where.token) == (url, "/n/node-b", token)
+        assert where.socketio_path == "/n/node-b/socket.io"
+        assert where.url("/api/capacity") == f"{url}/n/node-b/api/capacity"
+        assert where.url("https://cdn.example/x.mp3") == "https://cdn.example/x.mp3"
+        res = asyncio.run(run_investor(f"{url}/w/{token}", barcode_video, tone_audio,
+                                       prompt_time="instant", cancel_at_step=0, timeout=90))
+    assert res.session_id == session_id, res.as_dict()
+    assert (res.state, res.reason) == ("aborted", "cancelled"), res.as_dict()
+    assert res.first_prompt_ms is not None  # its prompt came from node-b's prefix
+    assert b.extensions["kiosk"].store.get(session_id).node_id == "node-b"
+
+
+def test_open_link_refuses_what_is_no_investor_link():
+    with pytest.raises(ValueError, match="not an investor link"):
+        open_link("http://127.0.0.1:1/review", requests.Session())
 
 
 def test_one_node_keeps_its_unprefixed_page(tmp_path):

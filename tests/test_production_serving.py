@@ -6,9 +6,11 @@ live when the grace runs out ends as ``aborted: server_shutdown`` and is sealed.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import requests
@@ -119,3 +121,27 @@ def test_sigterm_drains_then_ends_and_seals_the_witnesses_still_live(tmp_path):
                                 ledger=server.data_dir / "ledger.jsonl")
         assert report.ok, report.problems
     assert not (server.data_dir / "evidence" / f"{late['session_id']}.tar").exists()
+
+
+def _autogroup(pid: int) -> str | None:
+    """The scheduler autogroup of ``pid`` (Linux with CONFIG_SCHED_AUTOGROUP), else None."""
+    path = Path(f"/proc/{pid}/autogroup")
+    return path.read_text().split()[0] if path.exists() else None
+
+
+def test_the_load_harness_keeps_gunicorn_in_its_session_and_kills_it_as_a_group(tmp_path):
+    # kiosk loadtest --gunicorn ran the server in a session of its own: a scheduler autogroup
+    # of its own, where the investors' nice 19 no longer left it the cores, and it lost media.
+    server = KioskServer(tmp_path / "data", production=True).start()
+    try:
+        master = server.proc.pid
+        (worker,) = psutil.Process(master).children()
+        assert os.getsid(master) == os.getsid(worker.pid) == os.getsid(0)
+        assert _autogroup(master) == _autogroup(worker.pid) == _autogroup(os.getpid())
+        # Still a process group of its own: kill -9 takes the master and its worker at once.
+        assert os.getpgid(master) == os.getpgid(worker.pid) == master != os.getpgid(0)
+        server.kill9()
+        worker.wait(10)
+        assert not worker.is_running()
+    finally:
+        server.stop()

@@ -1,8 +1,10 @@
 """``kiosk simulate``: a synthetic investor that runs a whole witness against a server.
 
-It behaves like the investor page: joins with a link, sends camera (a video file) and
-microphone over real WebRTC (aiortc), reports prompt playback, and speaks its answer audio
-inside every answer window. Tests, demos and benchmarks use it.
+It behaves like the investor page: opens the link (following a cluster's redirect to the
+witness's node, ``/n/<node>/w/<token>``: kiosk.cluster.routing), joins over Socket.IO under
+that node's prefix, sends camera (a video file) and microphone over real WebRTC (aiortc),
+reports prompt playback, and speaks its answer audio inside every answer window. Tests, demos
+and benchmarks use it.
 """
 
 from __future__ import annotations
@@ -209,6 +211,51 @@ def parse_answers(specs) -> dict[str, Path]:
     return out
 
 
+@dataclass(frozen=True)
+class WitnessAddress:
+    """Where a witness's page lives, as the investor's browser ends up there.
+
+    ``server``: ``scheme://host[:port]`` of the link (the balancer, in a cluster); ``base``:
+    the path prefix of the node that runs the witness (``/n/<slug>`` when routed by path, ""
+    on one node); ``token``: the link's token."""
+
+    server: str
+    base: str
+    token: str
+
+    def url(self, path: str) -> str:
+        """``path`` on the witness's node: a root-relative path (``/api/capacity``, a prompt's
+        ``/guide/...``) goes under ``base``, as the page's ``onThisNode`` does; an absolute
+        URL is returned as it is."""
+        if path.startswith("/") and not path.startswith("//"):
+            return self.server + self.base + path
+        return path
+
+    @property
+    def socketio_path(self) -> str:
+        """The Socket.IO path on the witness's node (``<base>/socket.io``)."""
+        return self.base + "/socket.io"
+
+
+def open_link(link: str, http: requests.Session, timeout: float = 10.0) -> WitnessAddress:
+    """GET the investor ``link`` (``.../w/<token>``) as a browser does, following redirects:
+    in a cluster routed by path the link answers 307 to ``/n/<node>/w/<token>``, and the
+    witness's socket and prompts must then go under that prefix. An unusable link (404, 410)
+    keeps the link's own address: the ``join`` then tells why, as for the page. Opening the
+    page does not use the link up. ValueError for a URL without ``/w/<token>``;
+    requests.RequestException when the server does not answer."""
+    if "/w/" not in urlparse(link).path:
+        raise ValueError(f"not an investor link (no /w/<token> in its path): {link!r}")
+    r = http.get(link, timeout=timeout, allow_redirects=True)
+    final = urlparse(r.url if r.ok else link)
+    path = final.path.rstrip("/")
+    cut = path.rfind("/w/")
+    if cut < 0:  # redirected somewhere that is no witness page: stay on the link
+        final, path = urlparse(link), urlparse(link).path.rstrip("/")
+        cut = path.rfind("/w/")
+    return WitnessAddress(f"{final.scheme}://{final.netloc}", path[:cut], path[cut + 3:])
+
+
 def create_link(server: str, api_key: str | None, locale: str = "zh-CN", flow: str | None = None,
                 name: str = "张三", id_number: str = "110102199003078888",
                 id_photo: Path | None = None) -> str:
@@ -259,9 +306,10 @@ async def run_investor(
     session's recording and its AI pre-review.
     """
     loop = asyncio.get_running_loop()
-    parsed = urlparse(link)
-    server = f"{parsed.scheme}://{parsed.netloc}"
-    token = parsed.path.rstrip("/").split("/")[-1]
+    http = requests.Session()
+    # As the browser: the page first, whose redirect names the witness's node in a cluster.
+    where = await loop.run_in_executor(None, open_link, link, http)
+    server, token = where.server, where.token
     result = SimResult()
     done = asyncio.Event()
     pc = RTCPeerConnection()
@@ -272,7 +320,6 @@ async def run_investor(
     window_sent: dict[int, float] = {}
     sio = socketio.Client(reconnection=False)
     t_offer = [0.0]
-    http = requests.Session()
 
     def on_loop(coro):
         return asyncio.run_coroutine_threadsafe(coro, loop)
@@ -309,7 +356,7 @@ async def run_investor(
         if not beating.is_set():
             return  # muted: this investor's network is gone
         if result.first_prompt_ms is None and data.get("prompt"):
-            http.get(server + data["prompt"]["url"], timeout=10).raise_for_status()
+            http.get(where.url(data["prompt"]["url"]), timeout=10).raise_for_status()
             result.first_prompt_ms = round((time.monotonic() - t_offer[0]) * 1000, 1)
         if cancel_at_step is not None and data["index"] == cancel_at_step:
             sio.emit(PageEvent.CANCEL, {})
@@ -403,7 +450,7 @@ async def run_investor(
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + CAPACITY_POLL_S
                 try:
-                    cap = http.get(f"{server}/api/capacity", timeout=5).json()
+                    cap = http.get(where.url("/api/capacity"), timeout=5).json()
                 except (requests.RequestException, ValueError):
                     cap = {}
                 if cap.get("available", 0) > 0 and not cap.get("draining"):
@@ -411,7 +458,8 @@ async def run_investor(
             time.sleep(0.5)
         result.busy_waited_s += wait - max(0.0, deadline - time.monotonic())
         if not sio.connected:  # the server drops a socket that waits too long unjoined
-            sio.connect(server, transports=["websocket"], wait_timeout=10)
+            sio.connect(server, transports=["websocket"], socketio_path=where.socketio_path,
+                        wait_timeout=10)
         sio.emit(PageEvent.JOIN, {"token": token})
 
     async def _vanish():
@@ -431,7 +479,8 @@ async def run_investor(
             time.sleep(2.0)
 
     await loop.run_in_executor(
-        None, lambda: sio.connect(server, transports=["websocket"], wait_timeout=10))
+        None, lambda: sio.connect(server, transports=["websocket"],
+                                  socketio_path=where.socketio_path, wait_timeout=10))
     sio.emit(PageEvent.JOIN, {"token": token})
     threading.Thread(target=_heartbeat, daemon=True).start()
     try:

@@ -29,8 +29,11 @@ class ServerProcess:
     """One ``kiosk serve`` child process on 127.0.0.1 (start, stop, kill -9, its log).
 
     ``production=False`` (the default) serves with ``--dev`` (Werkzeug, one process);
-    ``production=True`` runs gunicorn as an operator does: a master and one worker in their
-    own process group, so ``kill9`` kills both (a power loss), and ``stop`` signals the master.
+    ``production=True`` runs plain ``kiosk serve`` (gunicorn) as an operator does: a master
+    and one worker in their own process group, so ``kill9`` kills both (a power loss), and
+    ``stop`` signals the master.
+    Either way the server stays in the caller's session, hence in its scheduler autogroup,
+    where the simulated investors' nice 19 leaves it the cores (see ``start``).
     """
 
     def __init__(self, data_dir: Path, flows_dir: Path, *, production: bool = False, **env):
@@ -62,11 +65,16 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        args = [sys.executable, "-m", "kiosk.cli", "serve",
-                "--gunicorn" if self.production else "--dev"]
+        # Production is plain `kiosk serve` (gunicorn, the default); else Werkzeug (--dev).
+        args = [sys.executable, "-m", "kiosk.cli", "serve", *([] if self.production else ["--dev"])]
+        # gunicorn's master and worker get a process group of their own (kill9 kills both)
+        # but stay in this session: a new session (setsid) would be a new scheduler autogroup
+        # on Linux, and nice only ranks processes within one autogroup. The simulated
+        # investors' nice 19 would then no longer yield the cores to the server: the server
+        # would get one autogroup's share, as much as all the investors together.
         self.proc = subprocess.Popen(args, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=self.data_dir,
-                                     start_new_session=self.production)
+                                     process_group=0 if self.production else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -26,18 +26,18 @@ DEMO_ICE = {"ice_allow_loopback": True, "ice_private_networks": ["0.0.0.0/0", ":
 @click.option("--demo", is_flag=True, help="enable the /demo start page with a sample applicant")
 @click.option("--kiosk", "kiosk_mode", is_flag=True, help="branch touchscreen mode")
 @click.option("--gunicorn", "use_gunicorn", is_flag=True,
-              help="serve under gunicorn (one gthread worker; SIGTERM drains the node). Not "
-                   "the default yet: docs/operations.md, *Serving*")
+              help="serve under gunicorn (the default: one gthread worker; SIGTERM drains "
+                   "the node)")
 @click.option("--dev", is_flag=True,
-              help="Werkzeug in this process (the default; overrides --gunicorn)")
+              help="Werkzeug in this process instead (the demo's ./dev.sh serve; overrides "
+                   "--gunicorn)")
 def serve(config_file, host, port, demo, kiosk_mode, use_gunicorn, dev):
     """Serve the investor pages, the API and the WebRTC endpoint.
 
-    By default with Werkzeug's threaded server in this process; ``--gunicorn`` serves under
-    gunicorn with one gthread worker (kiosk.web.production), where SIGTERM drains the node
-    (docs/operations.md, *Stopping a node*). gunicorn is not the default because
-    ``kiosk loadtest --n 6`` lost every witness under it (media_closed) and none under
-    Werkzeug on the same 2 cores; the cause is not found yet."""
+    By default under gunicorn with one gthread worker (kiosk.web.production), where SIGTERM
+    drains the node (docs/operations.md, *Stopping a node*); ``--dev`` serves with Werkzeug's
+    threaded server in this process, where SIGTERM ends live witnesses at once.
+    ``--gunicorn`` names the default explicitly."""
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if demo:
         overrides["demo"] = True
@@ -66,7 +66,7 @@ def serve(config_file, host, port, demo, kiosk_mode, use_gunicorn, dev):
         click.echo(f"Branch kiosk page: {url}/kiosk — start the touchscreen with:\n"
                    f"  chromium --kiosk --autoplay-policy=no-user-gesture-required {url}/kiosk\n"
                    "(see docs/kiosk.md)", err=True)
-    if use_gunicorn and not dev:
+    if not dev:  # gunicorn, the default (--gunicorn only names it)
         from kiosk.web.production import run, serving_threads  # gunicorn: --gunicorn only
 
         log.info("serving on %s under gunicorn (1 gthread worker, %d threads)%s", url,
