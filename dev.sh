@@ -5,6 +5,7 @@
 #   ./dev.sh setup   install only
 #   ./dev.sh cluster [down]   a local cluster on loopback: Redis, PostgreSQL, moto, two nodes
 #                    and nginx (kiosk/testing/cluster.py); prints the balancer's URL
+#                    (`./dev.sh cluster up --own-session`: each process in a session of its own)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -106,8 +107,11 @@ case "$cmd" in
     if [ "${1:-up}" = down ]; then
       exec "$VENV/bin/python" -m kiosk.testing.cluster down --run "$run"
     fi
+    [ "${1:-}" = up ] && shift
+    # The processes stay in this terminal's session (nice ranks them against investors
+    # started from here); `./dev.sh cluster up --own-session` puts each in a session of its own.
     exec "$VENV/bin/python" -m kiosk.testing.cluster up --run "$run" \
-      --port "${KIOSK_CLUSTER_PORT:-8080}"
+      --port "${KIOSK_CLUSTER_PORT:-8080}" "$@"
     ;;
   *)
     echo "usage: ./dev.sh serve|test|setup|cluster [down] [args]" >&2

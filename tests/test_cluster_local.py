@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import os
 import threading
 import time
 
@@ -209,6 +210,12 @@ def test_witnesses_through_the_balancer_land_on_both_nodes_and_a_killed_nodes_wi
     api = {"X-API-Key": cluster.state["api_key"]}
     investors: list[Investor] = []
     try:
+        # Each node in this session (its scheduler autogroup, where nice ranks it against
+        # investors run from here) and in a process group of its own (kill_node, Ctrl-C).
+        for name in cluster.names:
+            master = cluster.pid(name)
+            assert master is not None
+            assert os.getsid(master) == os.getsid(0) and os.getpgid(master) == master
         def create() -> str:
             r = requests.post(f"{url}/api/sessions", headers=api, timeout=30,
                               json={"applicant": APPLICANT, "locale": "zh-CN"})

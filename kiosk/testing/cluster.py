@@ -12,12 +12,22 @@
   (``node_routing = "path"``, kiosk.cluster.routing);
 - nginx as the balancer (``kiosk.cluster.routing.balancer_config``) on ``port``,
 
-and returns the balancer's URL. Every process runs in a session of its own, so it outlives
-the command that started it; its pid (with its start time, so a recycled pid is never
-signalled) is kept under ``run_dir/pids/``, and ``down()`` (from any process) stops exactly
-those. The nodes' logs are ``run_dir/<node>.log``.
+and returns the balancer's URL. Every process outlives the command that started it
+(``kiosk.testing.procs.spawn_kept``: stdin from /dev/null, a process group of its own, so
+neither a Ctrl-C nor the closing of the terminal reaches it); its pid (with its start time,
+so a recycled pid is never signalled) is kept under ``run_dir/pids/``, and ``down()`` (from
+any process) stops exactly those. The nodes' logs are ``run_dir/<node>.log``.
 
-``python -m kiosk.testing.cluster up|down [--run DIR] [--port N]`` is the command line.
+By default every process stays in the starting command's session, hence in its scheduler
+autogroup (Linux): simulated investors started from that terminal (``kiosk loadtest
+--server``, ``kiosk eval``) at nice 19 then leave the nodes the cores. In a session of its
+own (``own_session``, ``up --own-session``: setsid, as before) a node is in an autogroup of its
+own, and nice no longer ranks it against the investors: each node would get as much CPU as all
+the investors together, and the nodes lose media under load. Use it only where something
+ends the whole session of the starting terminal (a job runner that kills by session id).
+
+``python -m kiosk.testing.cluster up|down [--run DIR] [--port N] [--own-session]`` is the
+command line.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from kiosk.cluster.routing import BalancedNode, balancer_config
 from kiosk.testing import moto as moto_testing
 from kiosk.testing.postgres import TempPostgres
 from kiosk.testing.postgres import ensure_installed as postgres_installed
-from kiosk.testing.procs import free_port, kiosk_env
+from kiosk.testing.procs import free_port, kiosk_env, spawn_kept
 from kiosk.testing.redis import TempRedis
 from kiosk.testing.redis import ensure_installed as redis_installed
 
@@ -75,10 +85,11 @@ def _reap(pid: int) -> None:
 
 
 class LocalCluster:
-    """See the module docstring. ``env`` adds settings (``KIOSK_...``) to every node."""
+    """See the module docstring. ``env`` adds settings (``KIOSK_...``) to every node;
+    ``own_session``: every process in a session of its own (setsid) instead of the caller's."""
 
     def __init__(self, run_dir: Path, *, nodes: int = 2, port: int = 8080,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, own_session: bool = False) -> None:
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
         self.run_dir = Path(run_dir).resolve()
@@ -86,6 +97,7 @@ class LocalCluster:
         self.names = [f"node-{chr(ord('a') + i)}" for i in range(nodes)]
         self.port = port
         self.extra_env = dict(env or {})
+        self.own_session = own_session
         self.state: dict = {}
 
     @property
@@ -175,8 +187,10 @@ class LocalCluster:
         ok, why = moto_testing.available()
         if not ok:
             raise RuntimeError(why)
+        self.state["own_session"] = self.own_session
         redis = TempRedis(redis_bin)
         redis.detached = True
+        redis.own_session = self.own_session
         redis.start()
         assert redis.proc is not None
         self._keep_pid("redis", redis.proc.pid)
@@ -188,6 +202,7 @@ class LocalCluster:
         self._save()
         moto = moto_testing.TempMoto()
         moto.detached = True
+        moto.own_session = self.own_session
         moto.start()
         assert moto.proc is not None
         self._keep_pid("moto", moto.proc.pid)
@@ -239,15 +254,16 @@ class LocalCluster:
         }
 
     def start_node(self, name: str, *, wait: bool = True, timeout: float = 300.0) -> None:
-        """Start node ``name`` (again, after ``kill_node``): gunicorn in its own session."""
+        """Start node ``name`` (again, after ``kill_node``): gunicorn's master and worker in a
+        process group of their own, in the caller's session unless ``own_session``."""
         if not self.state:
             self.state = json.loads((self.run_dir / STATE).read_text())
         env = kiosk_env({**os.environ, **self._node_env(name)})
         with open(self.run_dir / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "serve", "--demo",
-                                     "--gunicorn"],
-                                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.run_dir,
-                                    start_new_session=True)
+            proc = spawn_kept([sys.executable, "-m", "kiosk.cli", "serve", "--demo",
+                               "--gunicorn"],
+                              own_session=self.state.get("own_session", self.own_session),
+                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.run_dir)
         self._keep_pid(name, proc.pid)
         if wait:
             self.wait_ready(name, timeout)
@@ -290,10 +306,10 @@ class LocalCluster:
         conf.write_text(balancer_config(nodes, f"127.0.0.1:{self.port}", str(prefix),
                                         user="root" if os.geteuid() == 0 else ""))
         with open(prefix / "stderr.log", "ab") as err:
-            proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf), "-e",
-                                     str(prefix / "error.log"), "-g", "daemon off;"],
-                                    stdout=subprocess.DEVNULL, stderr=err,
-                                    start_new_session=True)
+            proc = spawn_kept([nginx, "-p", str(prefix), "-c", str(conf), "-e",
+                               str(prefix / "error.log"), "-g", "daemon off;"],
+                              own_session=self.own_session,
+                              stdout=subprocess.DEVNULL, stderr=err)
         self._keep_pid("balancer", proc.pid)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -351,9 +367,13 @@ def main() -> None:
               default=Path(".cluster"), show_default=True, help="pid files, logs, data")
 @click.option("--port", type=int, default=8080, show_default=True, help="the balancer's port")
 @click.option("--nodes", type=click.IntRange(1, 8), default=2, show_default=True)
-def up(run_dir: Path, port: int, nodes: int) -> None:
+@click.option("--own-session", is_flag=True,
+              help="run every process in a session of its own (setsid): it survives whatever "
+                   "ends this terminal's whole session, but nice no longer ranks the nodes "
+                   "against investors started from here (a scheduler autogroup each)")
+def up(run_dir: Path, port: int, nodes: int, own_session: bool) -> None:
     """Start Redis, PostgreSQL, moto, the nodes and nginx; print the balancer's URL."""
-    cluster = LocalCluster(run_dir, nodes=nodes, port=port)
+    cluster = LocalCluster(run_dir, nodes=nodes, port=port, own_session=own_session)
     try:
         url = cluster.up()
     except RuntimeError as exc:

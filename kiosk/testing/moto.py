@@ -13,6 +13,7 @@ them, and does not implement GetObjectRetention (HEAD shows the lock).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from kiosk.testing.procs import free_port, stop_process
+from kiosk.testing.procs import free_port, spawn_kept, stop_process
 
 # Credentials moto accepts (any); never real ones.
 ACCESS_KEY = "kiosk-test"
@@ -53,9 +54,11 @@ def answers(port: int, timeout: float = 1.0) -> bool:
 class TempMoto:
     """One moto server child process on 127.0.0.1."""
 
-    # True: a session of its own, so it outlives the command that started it (./dev.sh
-    # cluster, kiosk.testing.cluster) and a Ctrl-C there; stop() still ends it.
+    # True: it outlives the command that started it (./dev.sh cluster, kiosk.testing.cluster)
+    # and a Ctrl-C there (kiosk.testing.procs.spawn_kept), in that command's session unless
+    # own_session; stop() still ends it.
     detached = False
+    own_session = False
 
     def __init__(self) -> None:
         self.port = 0
@@ -78,10 +81,11 @@ class TempMoto:
     def _spawn(self, timeout: float) -> bool:
         assert self.log is not None
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
+            start = (functools.partial(spawn_kept, own_session=self.own_session)
+                     if self.detached else subprocess.Popen)
+            self.proc = start(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=self.detached)
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             if answers(self.port):

@@ -1,14 +1,15 @@
 """What the test helpers share about their child servers: a free loopback port, the
-environment that makes a child run this same kiosk, and a stop that always ends the process
-(SIGTERM, then SIGKILL)."""
+environment that makes a child run this same kiosk, a stop that always ends the process
+(SIGTERM, then SIGKILL), and a start that outlives the starting command (``spawn_kept``)."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import kiosk
 
@@ -39,3 +40,23 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout)
+
+
+def spawn_kept(args: Sequence[str], *, own_session: bool = False,
+               **popen: Any) -> subprocess.Popen:
+    """Start ``args`` so that it outlives the command starting it: stdin from /dev/null and a
+    process group of its own (a Ctrl-C in the terminal, which signals only the foreground
+    group, and the closing of the terminal, which signals only the session leader and the
+    foreground group, do not reach it; killpg(pid) ends it with its children).
+
+    By default it stays in the caller's session, hence in the caller's scheduler autogroup
+    (Linux): there the simulated investors' ``nice 19`` leaves it the cores. ``own_session``
+    (setsid) also detaches it from the session and its terminal, but gives it an autogroup of
+    its own, which gets as much CPU as the whole session that runs the investors (see
+    docs/operations.md, *A local cluster*). ``popen``: further ``subprocess.Popen``
+    arguments (env, stdout, cwd, ...)."""
+    if "start_new_session" in popen or "process_group" in popen or "stdin" in popen:
+        raise ValueError("spawn_kept chooses stdin, the session and the process group itself")
+    placement: dict[str, Any] = ({"start_new_session": True} if own_session
+                                 else {"process_group": 0})
+    return subprocess.Popen(list(args), stdin=subprocess.DEVNULL, **placement, **popen)

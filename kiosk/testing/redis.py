@@ -12,6 +12,7 @@ that reason), like ``kiosk.testing.postgres``.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk.testing.procs import free_port, stop_process
+from kiosk.testing.procs import free_port, spawn_kept, stop_process
 
 
 def find_binary() -> Path | None:
@@ -61,9 +62,11 @@ def ping(port: int, timeout: float = 1.0) -> bool:
 class TempRedis:
     """One ``redis-server`` child process in a temp folder, on 127.0.0.1."""
 
-    # True: a session of its own, so it outlives the command that started it (./dev.sh
-    # cluster, kiosk.testing.cluster) and a Ctrl-C there; stop() still ends it.
+    # True: it outlives the command that started it (./dev.sh cluster, kiosk.testing.cluster)
+    # and a Ctrl-C there (kiosk.testing.procs.spawn_kept), in that command's session unless
+    # own_session; stop() still ends it.
     detached = False
+    own_session = False
 
     def __init__(self, binary: Path) -> None:
         self.binary = Path(binary)
@@ -107,12 +110,13 @@ class TempRedis:
         """Run redis-server on ``self.port``; True once it answers PING."""
         assert self.dir is not None
         with open(self.dir / "server.log", "ab") as log:
-            self.proc = subprocess.Popen(
+            start = (functools.partial(spawn_kept, own_session=self.own_session)
+                     if self.detached else subprocess.Popen)
+            self.proc = start(
                 [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1",
                  "--dir", str(self.dir), "--save", "", "--appendonly", "no",
                  "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"],
-                stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=self.detached, cwd=self.dir)
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             if ping(self.port):
