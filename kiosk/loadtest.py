@@ -22,6 +22,17 @@ instead of at once; ``--capacity`` runs them against a node that admits fewer
 (``max_id_photo_side``), joining a few seconds after the others, and first tries a
 decompression bomb (a tiny PNG stating 16000x16000 pixels), which the API must refuse.
 
+``--server URL --api-key KEY`` runs the investors against a server already running (a node, or
+the balancer of ``./dev.sh cluster``) instead of starting one, and reports what can be seen
+from outside (``run_remote``): how the witnesses ended and their pre-review verdicts (the API),
+offer->answer and answer window end->verdict (as the investors saw them), and the sealed
+packages (the API); with ``--evidence DIR`` (a node's ``data_dir/evidence``, on this machine)
+it also verifies them offline with the keys of ``/api/evidence/public-keys``, without the
+server's ledger. The server's CPU and RSS need its process, and frame->analysis, the
+recordings, packets missing and the media loop lag need its files or one node's
+``/api/health``: those are omitted, and named as omitted in the report. The flow is planned
+from this machine's flows (``KIOSK_FLOWS_DIR``): the server must run the same flow.
+
 The figures depend on the machine: the simulated investors encode video on the server's own
 cores. No test asserts them; read them next to the machine's core count.
 """
@@ -76,6 +87,8 @@ class WitnessFigures:
     frame_latency_p95_ms: float | None = None  # frame arrival -> its face analysis, p95
     offer_answer_ms: float | None = None
     package_verified: bool | None = None  # the sealed package verifies offline (None: no package)
+    sealed: bool | None = None  # the API says the evidence is sealed (None: not asked)
+    verdict: str | None = None  # the pre-review's verdict: clear | attention | reject
     error: str | None = None
 
 
@@ -243,6 +256,23 @@ def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) 
     return fig
 
 
+def drive_investors(cases: list[Case], url: str, api_key: str, flow_id: str, *,
+                    ramp: float = 0.0, timeout: float = 300.0) -> list[CaseResult]:
+    """Run every case as one ``kiosk simulate`` investor against ``url``, all at once (the
+    ``stall`` case STALL_DELAY_S late), or over ``ramp`` seconds; their results in order."""
+    n = sum(not c.id.startswith("stall") for c in cases)
+
+    def one(case: Case) -> CaseResult:
+        if case.id.startswith("stall"):
+            time.sleep(STALL_DELAY_S)
+        elif ramp > 0 and n > 1:
+            time.sleep(ramp * int(case.id.rsplit("-", 1)[1]) / (n - 1))
+        return run_case(case, url, api_key, flow_id, timeout=timeout)
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        return list(pool.map(one, cases))
+
+
 def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
              timeout: float = 300.0, capacity: int | None = None, ramp: float = 0.0,
              gunicorn: bool = False) -> dict:
@@ -279,15 +309,9 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
             bomb_status = r.status_code
         before = _lag(proc.url)
         t0 = time.monotonic()
-        with _Sampler(proc.proc.pid) as sampler, ThreadPoolExecutor(len(cases)) as pool:
-            def one(case: Case) -> CaseResult:
-                if case.id.startswith("stall"):
-                    time.sleep(STALL_DELAY_S)
-                elif ramp > 0 and n > 1:
-                    time.sleep(ramp * int(case.id.rsplit("-", 1)[1]) / (n - 1))
-                return run_case(case, proc.url, API_KEY, flow_id, timeout=timeout)
-
-            results = list(pool.map(one, cases))
+        with _Sampler(proc.proc.pid) as sampler:
+            results = drive_investors(cases, proc.url, API_KEY, flow_id, ramp=ramp,
+                                      timeout=timeout)
         wall = time.monotonic() - t0
         lag = _lag(proc.url) - before
         witnesses = [witness_figures(data, proc.url, API_KEY, r) for r in results]
@@ -329,6 +353,128 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
         "server_log": str(proc.log_path),
         "per_witness": [asdict(w) for w in witnesses],
     }
+
+
+# What a run against a running server cannot measure from outside, and why.
+OMITTED_REMOTE = {
+    "server CPU and RSS": "need the server's process (run kiosk loadtest without --server)",
+    "frame->analysis p95, frames analysed": "in each session's checks/liveness.json, on the node",
+    "recordings, packets missing, frames skipped": "in each session's timeline, on the node",
+    "media loop lag": "per node: read each node's /api/health?histogram=1 before and after",
+}
+
+
+def public_keyring(url: str) -> dict:
+    """{key_id: Ed25519 public key} from the server's ``/api/evidence/public-keys``;
+    RuntimeError when it does not answer with keys."""
+    from cryptography.hazmat.primitives import serialization
+
+    r = requests.get(url + "/api/evidence/public-keys", timeout=30)
+    if not r.ok:
+        raise RuntimeError(f"{url}/api/evidence/public-keys answered {r.status_code}")
+    return {kid: serialization.load_pem_public_key(pem.encode())
+            for kid, pem in r.json()["keys"].items()}
+
+
+def remote_figures(url: str, api_key: str, result: CaseResult, *,
+                   evidence_dirs: tuple[Path, ...] = (), keyring: dict | None = None,
+                   wait_s: float = 60.0) -> WitnessFigures:
+    """One witness as the API shows it: its end, and whether its evidence is sealed (asked
+    until it is, for up to ``wait_s`` seconds). When its archive is in one of
+    ``evidence_dirs``, also whether it verifies offline with ``keyring`` (no ledger)."""
+    from kiosk.evidence.verify import verify_package
+
+    fig = WitnessFigures(result.case, result.session_id, result.state, None, error=result.error,
+                         offer_answer_ms=result.offer_answer_ms, verdict=result.verdict)
+    if not result.session_id:
+        return fig
+    deadline = time.monotonic() + wait_s
+    while True:
+        info = requests.get(f"{url}/api/sessions/{result.session_id}",
+                            headers={"X-API-Key": api_key}, timeout=30)
+        if info.ok:
+            body = info.json()
+            fig.state, fig.end_reason = body.get("state"), body.get("end_reason")
+            fig.sealed = bool(body.get("sealed"))
+        if fig.sealed or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    archive = next((d / f"{result.session_id}.tar" for d in evidence_dirs
+                    if (d / f"{result.session_id}.tar").is_file()), None)
+    if fig.sealed and archive is not None:
+        fig.package_verified = verify_package(archive, keyring=keyring).ok
+    return fig
+
+
+def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
+               timeout: float = 300.0, ramp: float = 0.0,
+               evidence_dirs: tuple[Path, ...] = ()) -> dict:
+    """N witnesses of ``flow`` (a loaded flow, the one the server runs) against the running
+    server or balancer at ``url``; what can be measured from outside (module docstring).
+
+    ``evidence_dirs``: folders where the server keeps its sealed archives
+    (``<session_id>.tar``), read on this machine to verify them offline. RuntimeError when
+    ``url`` does not answer ``/api/ready``."""
+    url = url.rstrip("/")
+    try:
+        ready = requests.get(url + "/api/ready", timeout=10)
+    except requests.RequestException as exc:
+        raise RuntimeError(f"{url} does not answer: {exc}") from None
+    if not ready.ok:
+        raise RuntimeError(f"{url}/api/ready answered {ready.status_code}: not ready")
+    keyring = public_keyring(url) if evidence_dirs else None
+    cases = build_witnesses(n, flow, locale, work / "media")
+    t0 = time.monotonic()
+    results = drive_investors(cases, url, api_key, flow.id, ramp=ramp, timeout=timeout)
+    wall = time.monotonic() - t0
+    witnesses = [remote_figures(url, api_key, r, evidence_dirs=evidence_dirs, keyring=keyring)
+                 for r in results]
+    oa = [float(w.offer_answer_ms) for w in witnesses if w.offer_answer_ms is not None]
+    av = [float(a["verdict_after_s"]) for r in results for a in r.answers
+          if a.get("verdict_after_s") is not None]
+    return {
+        "server": url,
+        "witnesses": n,
+        "ramp_s": ramp,
+        "wall_s": round(wall, 1),
+        "finished": sum(w.state == "finished" for w in witnesses),
+        "ends": dict(Counter(w.state if w.state == "finished" else f"{w.state}: {w.end_reason}"
+                             for w in witnesses)),
+        "verdicts": dict(Counter(w.verdict or "none" for w in witnesses)),
+        "offer_answer_ms": {"p50": _pct(oa, 0.5), "p95": _pct(oa, 0.95)},
+        "answer_verdict_s": {"n": len(av), "p50": _pct(av, 0.5), "p95": _pct(av, 0.95)},
+        "packages_sealed": sum(w.sealed is True for w in witnesses),
+        "packages_verified": (sum(w.package_verified is True for w in witnesses)
+                              if evidence_dirs else None),
+        "packages_failed": sum(w.package_verified is False for w in witnesses),
+        "packages_not_found": (sum(w.sealed is True and w.package_verified is None
+                                   for w in witnesses) if evidence_dirs else None),
+        "omitted": OMITTED_REMOTE,
+        "per_witness": [asdict(w) for w in witnesses],
+    }
+
+
+def format_remote(i: int, r: dict) -> str:
+    """One run against a running server as the lines an operator reads."""
+    lines = [
+        f"run {i} against {r['server']}: {r['finished']}/{r['witnesses']} finished {r['ends']} "
+        f"in {r['wall_s']} s; pre-review verdicts {r['verdicts']}",
+        f"  offer->answer p50 {r['offer_answer_ms']['p50']} ms, p95 "
+        f"{r['offer_answer_ms']['p95']} ms; answer window end->verdict p50 "
+        f"{r['answer_verdict_s']['p50']} s, p95 {r['answer_verdict_s']['p95']} s "
+        f"(n={r['answer_verdict_s']['n']}, as the investors saw them)",
+        f"  packages sealed (API): {r['packages_sealed']}/{r['witnesses']}; "
+        + (f"verified offline: {r['packages_verified']}/{r['packages_sealed']} (signature, "
+           f"manifest; not the server's ledger)"
+           + (f", {r['packages_failed']} FAILED" if r["packages_failed"] else "")
+           + (f", {r['packages_not_found']} not in --evidence" if r["packages_not_found"]
+              else "")
+           if r["packages_verified"] is not None
+           else "not verified offline (give --evidence DIR, a node's data_dir/evidence)"),
+        "  omitted (need the server's process or files): " + "; ".join(r["omitted"]),
+    ]
+    lines += [f"  {w['case']}: {w['error'][:200]}" for w in r["per_witness"] if w["error"]]
+    return "\n".join(lines)
 
 
 def format_run(i: int, r: dict) -> str:
@@ -386,17 +532,48 @@ def format_run(i: int, r: dict) -> str:
 @click.option("--capacity", type=click.IntRange(1, 500), default=None,
               help="the server's node_capacity: witnesses beyond it wait for a place, as "
                    "investors do (default: admit every witness, to measure the load itself)")
-def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ramp, capacity):
-    """N concurrent witnesses against a fresh server: end states, media loop lag, analysed
-    frames, recordings, packets missing, CPU."""
+@click.option("--server", "server", default=None, metavar="URL",
+              help="run against this running server or balancer instead of starting one "
+                   "(reports what is measurable from outside)")
+@click.option("--api-key", envvar="KIOSK_LOADTEST_API_KEY", default=None,
+              help="with --server: a back-office key of that server (env KIOSK_LOADTEST_API_KEY)")
+@click.option("--evidence", "evidence_dirs", multiple=True,
+              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="with --server: a folder holding its sealed archives (a node's "
+                   "data_dir/evidence), to verify them offline; repeat for each node")
+def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ramp, capacity,
+             server, api_key, evidence_dirs):
+    """N concurrent witnesses against a fresh server (or --server URL): end states, media loop
+    lag, analysed frames, recordings, packets missing, CPU."""
     from kiosk.config import Settings
+    from kiosk.errors import FlowError
+    from kiosk.flows import FlowLibrary
 
-    flow = flow or Settings().default_flow
+    settings = Settings()
+    flow = flow or settings.default_flow
+    if server is None and (api_key or evidence_dirs):
+        raise click.UsageError("--api-key and --evidence go with --server")
+    if server is not None:
+        if not api_key:
+            raise click.UsageError("--server needs --api-key (or KIOSK_LOADTEST_API_KEY)")
+        if stall or capacity:
+            raise click.UsageError("--stall and --capacity need a server started here "
+                                   "(leave out --server)")
     work = Path(tempfile.mkdtemp(prefix="kiosk-loadtest-"))
     (work / "media").mkdir()
     out = []
     try:
         for i in range(1, runs + 1):
+            if server is not None:
+                try:
+                    r = run_remote(n, FlowLibrary(settings.flows_dir).get(flow), locale, work,
+                                   server, api_key, timeout=timeout, ramp=ramp,
+                                   evidence_dirs=tuple(evidence_dirs))
+                except (RuntimeError, FlowError) as exc:
+                    raise click.ClickException(str(exc)) from None
+                out.append(r)
+                click.echo(format_remote(i, r))
+                continue
             r = run_load(n, flow, locale, work, stall=stall, timeout=timeout,
                          capacity=capacity, ramp=ramp, gunicorn=gunicorn)
             out.append(r)
