@@ -93,20 +93,78 @@ def verify_chain(events: list[dict]) -> ChainBreak | None:
     return None
 
 
+@dataclass(frozen=True)
+class TimelineScan:
+    """Every readable event of a timeline file and what could not be read.
+
+    ``events``: the events in file order (each a dict), lines that could not be read left out.
+    ``problems``: one short text per unreadable line ("line 7: not valid JSON"), or one
+    "file missing" / "not a file" / "cannot read" text; empty for a sound file.
+    """
+
+    events: list[dict]
+    problems: list[str]
+
+
+def _line_event(line: bytes) -> tuple[dict | None, str]:
+    """The event one timeline line holds, or (None, why it is not one)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"byte 0x{line[exc.start]:02x} is not valid UTF-8"
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, "not valid JSON (torn or edited)"
+    if not isinstance(value, dict):
+        return None, f"a JSON {type(value).__name__}, not an event object"
+    return value, ""
+
+
+def scan_timeline(path: Path) -> TimelineScan:
+    """Read every line of a timeline file, past damaged ones; never raises for bad content.
+
+    For readers that must see all that is left (the pre-review): a torn or edited line in the
+    middle of the file hides none of the events after it, and each unreadable line, or a
+    missing file, is named in ``problems`` (line numbers are 1-based).
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        return TimelineScan([], ["file missing"])
+    except IsADirectoryError:
+        return TimelineScan([], ["not a file"])
+    except OSError as exc:
+        return TimelineScan([], [f"cannot read ({exc.strerror or type(exc).__name__})"])
+    events: list[dict] = []
+    problems: list[str] = []
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        event, why = _line_event(line.strip())
+        if event is None:
+            problems.append(f"line {n}: {why}")
+        else:
+            events.append(event)
+    return TimelineScan(events, problems)
+
+
 def read_timeline(path: Path) -> list[dict]:
-    """All complete events of a timeline file; a torn last line (crash) is ignored."""
+    """The complete events at the start of a timeline file, up to the first line that is not
+    one (a torn last line after a crash): a prefix of the file's lines, as the writer and the
+    sealer need it. Never raises for bad content (invalid UTF-8, a line that is JSON but not
+    an object); [] for a missing file. See :func:`scan_timeline` to read past damage."""
     events: list[dict] = []
     if not path.exists():
         return events
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # only the last line can be torn by a crash
+    for line in path.read_bytes().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        event, _why = _line_event(line)
+        if event is None:
+            break  # only the last line can be torn by a crash
+        events.append(event)
     return events
 
 

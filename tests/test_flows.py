@@ -102,6 +102,14 @@ def test_docs_quote_the_real_messages():
         "character U+0000 (NUL) is not allowed in a flow script; delete it",
         "character U+2028 (LINE SEPARATOR) is read by YAML as a line break; delete it, "
         "or press Enter for a new line",
+        "the escape here spells character U+D800 (a lone surrogate, half of a pair), which is "
+        "not allowed in a flow script; delete it",
+        "character U+FEFF (ZERO WIDTH NO-BREAK SPACE) is invisible (editors do not show it) but "
+        "YAML reads it as part of the key, number or text here; delete it",
+        "character U+202E (RIGHT-TO-LEFT OVERRIDE) is invisible and changes the order in which "
+        "the text around it is displayed; delete it",
+        "character U+000D (CARRIAGE RETURN) alone is read by YAML as a line break; delete it, "
+        "or press Enter for a new line",
     ]
     for message in quoted:
         longest = max(message.split("..."), key=len).strip(" ;,")
@@ -141,6 +149,31 @@ def test_characters_yaml_cannot_read_are_problems_at_their_place(char, name):
     assert [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)] == [
         (8, col, f"character {name} is not allowed in a flow script; delete it")
     ]
+
+
+@pytest.mark.parametrize("escape, name", [
+    ("\\ud800", "U+D800 (a lone surrogate, half of a pair)"),
+    ("\\udfff", "U+DFFF (a lone surrogate, half of a pair)"),
+    ("\\x00", "U+0000 (NUL)"), ("\\uFFFF", "U+FFFF (a non-character)")])
+def test_characters_spelled_by_an_escape_are_problems_at_their_text(escape, name):
+    """A double-quoted YAML escape spells a character the source check never sees: a witness
+    ran on a flow whose text held a lone surrogate."""
+    text = MINIMAL.replace("en: Hello.}", f'en: "Hel{escape}lo."}}')
+    col = MINIMAL.splitlines()[7].index("Hello") + 1
+    assert [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)] == [
+        (8, col, f"the escape here spells character {name}, which is not allowed in a flow "
+                 "script; delete it")
+    ]
+    # A lone surrogate typed into the editor (not escaped) is named too, never a crash.
+    raw = MINIMAL.replace("Hello.", "Hel\ud800lo.")
+    assert [(p.line, p.message) for p in check_flow("mini.yaml", raw)] == [
+        (8, "character U+D800 (a lone surrogate, half of a pair) is not allowed in a flow "
+            "script; delete it")]
+    # PyYAML does not join an escaped pair ("\\ud83d\\ude00" stays two halves), so it is named
+    # too; the one escape for the character ("\\U0001F600") passes.
+    assert len(check_flow("mini.yaml", MINIMAL.replace("en: Hello.}",
+                                                       'en: "Hi \\ud83d\\ude00"}'))) == 1
+    assert check_flow("mini.yaml", MINIMAL.replace("en: Hello.}", 'en: "Hi \\U0001F600"}')) == []
 
 
 def test_unicode_line_separators_are_named_not_taken_as_line_breaks():

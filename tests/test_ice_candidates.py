@@ -28,6 +28,12 @@ BRANCH = CandidatePolicy(private_networks=tuple(parse_networks(["10.20.0.0/16", 
     ("172.16.0.9", "private"), ("100.64.0.1", "private"), ("fd12:3456::1", "private"),
     ("1f7c2b9e-0a1d-4c6b-9e2f-6a5d4c3b2a10.local", "mdns"), ("metadata.internal", "not_an_address"),
     ("93.184.216.34", None), ("2a00:1450:4001:80b::200e", None),
+    # #13 retest, new 5: IPv6 addresses that carry an IPv4 address, and site-local
+    ("2002:7f00:1::", "loopback"), ("2002:a9fe:a9fe::1", "link_local"),
+    ("2002:c0a8:117::", "private"), ("2002:5db8:d822::1", None),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+    ("64:ff9b::7f00:1", "loopback"), ("64:ff9b::a9fe:a9fe", "link_local"),
+    ("::ffff:10.1.2.3", "private"), ("fec0::1", "site_local"), ("fec0:1:2::3", "site_local"),
 ])
 def test_default_policy(host, reason):
     assert DEFAULT.refusal(host) == reason

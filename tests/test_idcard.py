@@ -389,6 +389,11 @@ def test_cli_reads_both_sides_and_prints_checks(tmp_path, person, cards):
     assert all(0 < v["confidence"] <= 1 for v in out["fields"].values())
     checks = {c["name"]: c["status"] for c in out["checks"]}
     assert checks["name_matches_applicant"] == "pass" and checks["authority"] == "not_checked"
+    # the screen-photo check runs on both images, as for a witness's card
+    assert checks["card_not_screen_photo"] == "pass"
+    assert set(out["screen"]) == {"front", "back"}
+    assert not any(sc["screen"] for sc in out["screen"].values())
+    assert all(sc["judged"] for sc in out["screen"].values())
     assert out["overall"] == "needs_human"
 
 

@@ -98,3 +98,27 @@ def test_a_screen_photo_sent_as_the_back_is_kept_with_the_check_for_a_human(tmp_
     assert check["status"] == "needs_human" and "the back image" in check["detail"], check
     assert card["overall"] != "pass"
     json.dumps(card)  # JSON-ready
+
+
+def test_the_cli_prints_the_screen_check_and_sends_a_screen_photo_to_a_human(tmp_path):
+    """``kiosk idcard read`` runs the same screen check as a witness's card: a photo of a
+    screen given as the back makes ``card_not_screen_photo`` needs_human, and so the card."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from click.testing import CliRunner
+
+    from kiosk.cli import main
+
+    person = make_person(42, today=date.today())
+    front, back = tmp_path / "front.jpg", tmp_path / "back.jpg"
+    front.write_bytes(photograph(render_front(person), "clean", 1))
+    back.write_bytes(photograph_screen(render_back(person), seed=1))
+    r = CliRunner().invoke(main, ["idcard", "read", str(front), "--back", str(back), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["screen"]["back"]["screen"] is True and out["screen"]["front"]["screen"] is False
+    check = next(c for c in out["checks"] if c["name"] == SCREEN_CHECK)
+    assert check["status"] == "needs_human" and "the back image" in check["detail"], check
+    assert out["overall"] == "needs_human"
+    r = CliRunner().invoke(main, ["idcard", "read", str(front)])  # the text form prints it too
+    assert r.exit_code == 0, r.output
+    assert f"pass         {SCREEN_CHECK}: no colour moiré on the front image" in r.output

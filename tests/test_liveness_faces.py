@@ -28,11 +28,12 @@ def test_y4m_header_and_frame_layout(tmp_path):
     assert data.startswith(header)
     frame_bytes = len(b"FRAME\n") + 320 * 240 * 3 // 2
     assert len(data) == len(header) + 6 * frame_bytes
-    # A white frame is Y=255 and neutral chroma 128 (full-range BT.601).
+    # A white frame is Y=235 and neutral chroma 128 (limited-range BT.601: what a VP8 stream
+    # stands for; kiosk.media.frames).
     white = tmp_path / "white.y4m"
     write_y4m([np.full((4, 4, 3), 255, np.uint8)], white)
     body = white.read_bytes().split(b"FRAME\n", 1)[1]
-    assert body == bytes([255] * 16 + [128] * 8)
+    assert body == bytes([235] * 16 + [128] * 8)
 
 
 def test_y4m_refuses_odd_sizes_and_no_frames(tmp_path):

@@ -154,3 +154,63 @@ def test_a_failure_answering_an_offer_is_told_without_its_exception_text(monkeyp
         asyncio.run(p.accept(sdp_samples.CHROME))
     assert "None is not in list" not in str(info.value)
     assert "ValueError" not in str(info.value)
+
+
+# ------------------------------------------------------------------ ICE and DTLS lines (retest)
+
+
+def _without(sdp: str, attr: str) -> str:
+    out = re.sub(rf"a={attr}:[^\r\n]*\r\n", "", sdp)
+    assert out != sdp
+    return out
+
+
+_TRANSPORT = [
+    ("fingerprint", lambda s: _without(s, "fingerprint"),
+     "has no a=fingerprint line (the DTLS certificate's fingerprint)"),
+    ("ice-ufrag", lambda s: _without(s, "ice-ufrag"),
+     "has no a=ice-ufrag line (the ICE user name)"),
+    ("ice-pwd", lambda s: _without(s, "ice-pwd"), "has no a=ice-pwd line (the ICE password)"),
+    ("setup", lambda s: _without(s, "setup"),
+     "has no a=setup line (the DTLS role, a=setup:actpass)"),
+    ("sha-1", lambda s: s.replace("a=fingerprint:sha-256", "a=fingerprint:sha-1"),
+     "has a fingerprint of an unsupported kind (it must be one of sha-256, sha-384, sha-512)"),
+    ("not-hex", lambda s: re.sub(r"(a=fingerprint:sha-256 )[^\r\n]*", r"\1zz:zz", s),
+     "has a fingerprint that is not colon-separated hex bytes"),
+]
+
+
+@pytest.mark.parametrize("browser", ["CHROME", "FIREFOX"])
+@pytest.mark.parametrize("name, edit, expected", _TRANSPORT, ids=[t[0] for t in _TRANSPORT])
+def test_an_offer_without_what_ice_and_dtls_need_is_refused_by_name(browser, name, edit,
+                                                                     expected):
+    """An offer without a=fingerprint passed and aiortc then asserted inside DTLS ("Task
+    exception was never retrieved", the investor waiting until they left); one without
+    a=ice-ufrag logged an ERROR with a traceback while being answered."""
+    exc = refusal(edit(getattr(sdp_samples, browser)))
+    assert exc.code == "bad_offer"
+    assert str(exc).startswith("the offer's ") and str(exc).endswith(expected), str(exc)
+
+
+@pytest.mark.parametrize("attr", ["fingerprint", "ice-ufrag"])
+def test_a_transport_refusal_reaches_the_page_without_a_traceback(app, attr, caplog):
+    import logging
+
+    client = app.test_client()
+    r = client.post("/api/sessions", headers={"X-API-Key": API_KEY}, json={
+        "applicant": {"name": "张三", "id_number": "110102199003078888"}, "flow_id": "quick"})
+    token = r.get_json()["investor_url"].rsplit("/", 1)[1]
+    sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
+    sock.emit("join", {"token": token})
+    sock.get_received()
+    with caplog.at_level(logging.INFO):
+        sock.emit("offer", {"sdp": _without(sdp_samples.CHROME, attr), "type": "offer"})
+        errors = [m["args"][0] for m in sock.get_received() if m["name"] == "error"]
+        assert [e["code"] for e in errors] == ["bad_offer"]
+        assert f"a={attr}" in errors[0]["message"]
+        controller = app.extensions["kiosk"].live()[0]
+        assert controller.peer is None and not controller.state.terminal
+        sock.disconnect()
+        assert controller.finalised.wait(10)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "Traceback" not in caplog.text

@@ -214,3 +214,71 @@ def test_a_timeline_event_without_a_valid_time_is_a_flag_not_an_error(tmp_path, 
                                 damage=damage))
     assert pre["verdict"] == "needs_attention"
     assert any(f.startswith("timeline unreadable") for f in _flags(pre)), _flags(pre)
+
+
+def _damage_timeline(edit):
+    """A ``damage`` that rewrites timeline line 2 (0-based 1) with ``edit(line) -> bytes`` after
+    appending an ``aborted`` event, the one a hidden tail would lose."""
+    def damage(bag):
+        path = bag / "data" / "timeline.jsonl"
+        lines = path.read_bytes().splitlines()
+        last = json.loads(lines[-1])
+        lines.append(json.dumps({"seq": last["seq"] + 1, "t": 3.5, "type": "aborted",
+                                 "data": {"reason": "cancelled"}}).encode())
+        lines[1] = edit(lines[1])
+        path.write_bytes(b"\n".join(lines) + b"\n")
+    return damage
+
+
+def _with_t(value: str):
+    return lambda line: json.dumps({**json.loads(line), "t": 0}).encode().replace(
+        b'"t": 0', b'"t": ' + value.encode())
+
+
+@pytest.mark.parametrize("edit,why", [
+    (lambda line: b"[1, 2]", "line 2: a JSON list, not an event object"),
+    (lambda line: b"5", "line 2: a JSON int, not an event object"),
+    (lambda line: b'{"t": 1, "type": "x\xff\xfe"}', "line 2: byte 0xff is not valid UTF-8"),
+    (lambda line: line[: len(line) // 2], "line 2: not valid JSON (torn or edited)"),
+    (_with_t("null"), "event 1 has no valid time"),
+    (_with_t("NaN"), "event 1 has no valid time"),
+    (_with_t("Infinity"), "event 1 has no valid time"),
+    (_with_t("true"), "event 1 has no valid time"),
+    (_with_t("-5"), "event 1 has no valid time"),
+])
+def test_a_damaged_timeline_line_is_a_flag_and_the_events_after_it_still_count(
+        tmp_path, keys_ledger, edit, why):
+    """#13 retest, new 2: a line that was JSON but not an object raised AttributeError, invalid
+    UTF-8 raised UnicodeDecodeError, and a torn line mid-file silently hid every later event
+    (an "aborted: cancelled" reject vanished); a `t` of null, NaN, Infinity or true passed."""
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=b'{"events": [], "summary": {}}',
+                                damage=_damage_timeline(edit)))
+    flags = _flags(pre)
+    assert any(f.startswith("timeline unreadable (timeline.jsonl: ") and why in f
+               for f in flags), flags
+    assert pre["verdict"] == "suggested_reject", pre["verdict_reasons"]
+    assert any(f.startswith("session aborted at") and f.endswith("cancelled")
+               for f in pre["verdict_reasons"]), pre["verdict_reasons"]
+    assert pre["duration"] == 3.5
+
+
+def test_a_missing_timeline_is_a_flag(tmp_path, keys_ledger):
+    pre = build_prereview(_seal(
+        tmp_path, *keys_ledger, liveness=b'{"events": [], "summary": {}}',
+        damage=lambda bag: (bag / "data" / "timeline.jsonl").unlink()))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith("timeline missing") for f in _flags(pre)), _flags(pre)
+
+
+def test_read_timeline_stops_quietly_at_damage_and_scan_timeline_reads_past_it(tmp_path):
+    from kiosk.timeline import read_timeline, scan_timeline
+
+    path = tmp_path / "timeline.jsonl"
+    path.write_bytes(b'{"seq": 0}\n[1]\n\xff\n{"seq": 1}\n{"seq"')
+    assert read_timeline(path) == [{"seq": 0}]  # a prefix, as the writer and the sealer need
+    scan = scan_timeline(path)
+    assert scan.events == [{"seq": 0}, {"seq": 1}]
+    assert scan.problems == ["line 2: a JSON list, not an event object",
+                             "line 3: byte 0xff is not valid UTF-8",
+                             "line 5: not valid JSON (torn or edited)"]
+    assert scan_timeline(tmp_path / "none.jsonl").problems == ["file missing"]

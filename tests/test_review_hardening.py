@@ -8,6 +8,7 @@ behind a real nginx with TLS is in test_review_nginx.py.
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 
@@ -367,3 +368,33 @@ def test_malformed_decision_and_assignment_bodies_are_422_not_500(app, case_id):
         r = post(sue, assign, {"user_id": user_id})
         assert r.status_code == 422, (user_id, r.status_code, r.get_json())
     assert post(alice, url, {"decision": "approve"}).status_code == 201
+
+
+# -- #13 retest, new 1: a lone surrogate is a 400 naming the field, never a 500 -----------------
+
+SURROGATE = '"a\\ud800b"'  # JSON text: a \u escape for a lone high surrogate
+
+
+def test_a_lone_surrogate_in_the_login_or_a_decision_note_is_a_400(app, case_id, caplog):
+    c = client(app)
+    tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+    for body, field in ((f'{{"username":{SURROGATE},"password":"x"}}', "username"),
+                        (f'{{"username":"alice","password":{SURROGATE}}}', "password")):
+        r = c.post("/review/api/login", data=body, content_type="application/json",
+                   headers={"X-CSRF-Token": tok})
+        assert r.status_code == 400, r.status_code
+        assert r.get_json()["error"] == "lone_surrogate"
+        assert r.get_json()["message"].startswith(f"{field} holds a lone surrogate")
+    alice = login(app, "alice")
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
+    r = alice.post(f"/review/api/cases/{case_id}/decision", content_type="application/json",
+                   data=f'{{"decision":"reject","reasons":["other"],"note":{SURROGATE}}}',
+                   headers={"X-CSRF-Token": alice.csrf})
+    assert r.status_code == 400 and r.get_json()["message"].startswith("note holds")
+    # A valid pair (U+1F600 as two escapes) is a character and passes.
+    r = alice.post(f"/review/api/cases/{case_id}/decision", content_type="application/json",
+                   data='{"decision":"reject","reasons":["other"],"note":"ok \\ud83d\\ude00"}',
+                   headers={"X-CSRF-Token": alice.csrf})
+    assert r.status_code == 201, r.get_json()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "Traceback" not in caplog.text

@@ -73,6 +73,21 @@ def test_a_deeply_nested_socket_message_is_refused_without_a_traceback(kiosk_ser
     client.disconnect()
 
 
+def test_a_socket_message_with_a_lone_surrogate_is_refused_as_malformed(kiosk_server):
+    """``"\\ud800"`` is not a Unicode character: a handler that wrote it to the timeline or a
+    log raised UnicodeEncodeError. The packet is refused before any handler sees it."""
+    client, got = connect(kiosk_server)
+    for packet in ('2["client_error",{"code":"a\\ud800b","message":"x"}]',
+                   '2["prefs",{"speed":1,"locale":"\\udc00"}]', '2["\\ud800",1]'):
+        client.eio.send(packet)
+    time.sleep(1.0)
+    log = kiosk_server.log()
+    assert "Traceback" not in log and "UnicodeEncodeError" not in log
+    assert log.count("socket message refused: a socket message with a lone surrogate in") == 3
+    assert "socket message refused: a socket message with a lone surrogate in [1].code" in log
+    client.disconnect()
+
+
 def test_closing_websockets_leaves_no_client_bytes_in_the_log(kiosk_server):
     """After every websocket close werkzeug logged ERROR "code 400, message Bad request syntax
     ('\\x81\\x82...')": it read the client's last frames as the next HTTP request."""

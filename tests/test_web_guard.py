@@ -11,7 +11,7 @@ import pytest
 from kiosk.config import load_settings
 from kiosk.review.accounts import add_user
 from kiosk.web.app import create_app
-from kiosk.web.guard import json_depth, safe_next
+from kiosk.web.guard import json_depth, lone_surrogate, safe_next
 from tests.kiosk_server import API_KEY, make_flows_dir
 
 PW = "correct horse battery"
@@ -172,3 +172,37 @@ def test_crlf_in_the_login_next_is_a_400_not_a_500(client, caplog):
     r = client.post("/review/login", data={"username": "amy", "password": PW,
                                            "csrf_token": csrf, "next": "/review/"})
     assert r.status_code == 303 and r.headers["Location"].endswith("/review/")
+
+
+# --------------------------------------------------------------------------- lone surrogates
+
+
+@pytest.mark.parametrize("path, headers, body, field", [
+    ("/api/sessions", {"X-API-Key": API_KEY},
+     '{"applicant":{"name":"a","id_number":"110102199003078888"},"external_ref":"\\udc00"}',
+     "external_ref"),
+    ("/api/sessions", {"X-API-Key": API_KEY},
+     '{"applicant":{"name":"\\ud800","id_number":"110102199003078888"}}', "applicant.name"),
+    ("/kiosk/next", {}, '{"x":["ok","a\\ud800b"]}', "x[1]"),
+    ("/review/api/login", {}, '{"username":"amy","password":"\\udfff"}', "password"),
+    ("/review/api/flows/check", {}, '{"flow_id":"f","text":"id: \\ud800"}', "text"),
+    ("/review/api/login", {}, '{"\\ud800":1}', "(a key)"),
+])
+def test_a_lone_surrogate_is_a_400_naming_the_field_everywhere(client, caplog, path, headers,
+                                                                body, field):
+    if path.startswith("/review/"):
+        headers = {**headers, "X-CSRF-Token": client.get("/review/api/csrf").get_json()[
+            "csrf_token"]}
+    with caplog.at_level(logging.INFO):
+        r = client.post(path, data=body, content_type="application/json", headers=headers)
+    assert r.status_code == 400, (path, r.status_code)
+    assert r.get_json()["error"] == "lone_surrogate"
+    assert r.get_json()["message"].startswith(f"{field} holds a lone surrogate")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_lone_surrogate_finds_the_first_bad_string_and_passes_valid_pairs():
+    assert lone_surrogate({"a": ["x", {"b": "\U0001F600"}], "c": 1.5, "d": None}) is None
+    assert lone_surrogate({"a": ["x", {"b": "y\udc00"}]}) == "a[1].b"
+    assert lone_surrogate("\ud800") == "the body"
+    assert lone_surrogate({"k" * 200: "\ud800"}) == "k" * 40

@@ -111,6 +111,12 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("温婉", "石磊", "贺知章", "段誉", "苏晴", "陆远", "司马南"),
          "en": ("Chloe Adams", "Victor Huang", "Isla Morgan", "Samuel Ortiz", "Yuki Tanaka")},
         (0.89, 0.96, 1.02, 1.07, 1.14), 6000, 49979687, id_salt=1601),
+    # Added before any of it was heard (2026-12-01, seventh session), after holdout6's failures
+    # were studied (a looping greedy decode; the Mandarin reading rescue that never ran).
+    "holdout7": HoldoutRound(
+        {"zh-CN": ("蔡琳", "潘岳", "董卿", "卢俊义", "武艺", "季羡林", "上官婉儿"),
+         "en": ("Felix Wagner", "Aisha Khan", "Mateo Silva", "Hazel Brooks", "Ren Takahashi")},
+        (0.91, 0.98, 1.06, 1.13, 1.19), 7000, 67867967, id_salt=1709),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)

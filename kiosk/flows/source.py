@@ -308,6 +308,8 @@ _CONTROL_NAMES = {0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x0B: "LINE TABU
 
 
 def _char_name(ch: str) -> str:
+    if unicodedata.category(ch) == "Cs":
+        return f"U+{ord(ch):04X} (a lone surrogate, half of a pair)"
     name = (_CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, "")
             or ("a control character" if unicodedata.category(ch) == "Cc" else "a non-character"))
     return f"U+{ord(ch):04X} ({name})"
@@ -447,13 +449,13 @@ def read_script(path: Path | str, text: str | None = None) -> tuple[Script, Sour
             script.add_mark(None, f"cannot read the file ({exc.strerror or exc}); check the path")
             return script, None
     else:
-        raw = text.encode("utf-8")
+        raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate is named below
     if len(raw) > MAX_FILE_BYTES:
         script.add_mark(None, f"file is {len(raw)} bytes; a flow script may be at most "
                         f"{MAX_FILE_BYTES} bytes, so shorten it")
         return script, None
     try:
-        source = raw.decode("utf-8")
+        source = text if text is not None else raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _utf8_problem(raw, exc)
         script.problems.append(Problem(file, line, col, f"byte 0x{raw[exc.start]:02x} is not "
@@ -510,10 +512,40 @@ def read_script(path: Path | str, text: str | None = None) -> tuple[Script, Sour
     if root is None:
         script.add_mark(None, "file is empty; a flow needs id, version, title, locales and steps")
         return script, None
+    escaped = _escaped_character_problems(file, root)
+    if escaped:
+        script.problems.extend(escaped)
+        script.problems = sorted_problems(script.problems)
+        return script, None
     script.index[()] = (None, root)
     script.body = body
     script.data = script.build(root, ())
     return script, SourceText(raw, source)
+
+
+def _escaped_character_problems(file: str, root: yaml.Node) -> list[Problem]:
+    """Characters a flow script may not hold that a double-quoted escape ("\\ud800", "\\x00",
+    "\\uFFFF") spelled, so the source check above did not see them: each at its scalar's
+    start. A lone surrogate is not a Unicode character: the text could not be encoded, stored
+    or shown."""
+    problems: list[Problem] = []
+    stack: list[yaml.Node] = [root]
+    while stack and len(problems) <= MAX_PROBLEMS:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            m = _UNREADABLE.search(node.value)
+            if m is not None:
+                mark = node.start_mark
+                problems.append(Problem(file, mark.line + 1, mark.column + 1,
+                                        f"the escape here spells character "
+                                        f"{_char_name(m.group())}, which is not allowed in a "
+                                        "flow script; delete it"))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+    return problems
 
 
 def sorted_problems(problems: list[Problem]) -> list[Problem]:

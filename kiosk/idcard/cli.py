@@ -1,7 +1,8 @@
 """``kiosk idcard``: read a resident ID card from images; measure the reader on synthetic cards.
 
 ``kiosk idcard read FRONT.jpg [--back BACK.jpg] [--name N --id-number X] [--face F] --json``
-prints the fields with their confidences and every cross-check. It exits 1 with one line
+prints the fields with their confidences and every cross-check, the screen-photo check
+(``card_not_screen_photo``, kiosk.idcard.recapture) among them. It exits 1 with one line
 naming the image for an image that is too large, unreadable, not a card or the wrong side.
 
 ``kiosk idcard bench --cards N`` renders N made-up cards (``kiosk.testing.idcards``), shows
@@ -58,8 +59,10 @@ def read(front: Path, back: Path | None, name: str | None, id_number: str | None
          face: Path | None, day, max_bytes: int, as_json: bool) -> None:
     """Read FRONT (the portrait side) and optionally BACK; print fields and checks."""
     from kiosk.idcard.reader import CardImageError, read_card
+    from kiosk.idcard.recapture import screen_signs
     from kiosk.identity.checks import cross_check, overall, portrait_distance
     from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
+    from kiosk.witness.id_card import screen_check
 
     limits = CardLimits(max_bytes=max_bytes)
     front_bytes = _read_bytes(front, limits)
@@ -83,7 +86,12 @@ def read(front: Path, back: Path | None, name: str | None, id_number: str | None
     checks = cross_check(reading.fields, day=witness_day, applicant_name=name,
                          applicant_number=id_number, portrait_distance=distance,
                          portrait_found=found)
-    out = reading.to_dict() | {"checks": [c.to_dict() for c in checks],
+    # The same measure and rule as a witness's card (card.json's ``screen`` per side).
+    screens = {"front": screen_signs(reading.front_rgb).to_dict()}
+    if reading.back_rgb is not None:
+        screens["back"] = screen_signs(reading.back_rgb).to_dict()
+    checks.append(screen_check({side: {"screen": sc} for side, sc in screens.items()}))
+    out = reading.to_dict() | {"screen": screens, "checks": [c.to_dict() for c in checks],
                                "overall": overall(checks).value}
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))

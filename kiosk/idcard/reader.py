@@ -50,13 +50,15 @@ class CardLimits:
 
 @dataclass(frozen=True)
 class CardReading:
-    """Both sides as read. ``front_rgb`` is the decoded portrait side (H, W, 3) uint8, for the
-    portrait match; ``seconds`` the wall time of decoding and OCR."""
+    """Both sides as read. ``front_rgb`` and ``back_rgb`` are the decoded sides (H, W, 3)
+    uint8 as the OCR read them, for the portrait match and the screen check (``back_rgb`` None
+    without a back); ``seconds`` the wall time of decoding and OCR."""
 
     front: CardSide
     back: CardSide | None
     front_rgb: np.ndarray = field(repr=False, compare=False)
     seconds: float = 0.0
+    back_rgb: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def fields(self) -> dict[str, CardField]:
@@ -117,7 +119,7 @@ def read_card(front: bytes, back: bytes | None = None, *, reader: TextReader | N
     t0 = time.perf_counter()
     reader = reader or shared_reader()
     front_side, rgb = read_side(front, "front", front_name, reader, limits)
-    back_side = None
+    back_side = back_rgb = None
     if back is not None:
-        back_side, _ = read_side(back, "back", back_name, reader, limits)
-    return CardReading(front_side, back_side, rgb, time.perf_counter() - t0)
+        back_side, back_rgb = read_side(back, "back", back_name, reader, limits)
+    return CardReading(front_side, back_side, rgb, time.perf_counter() - t0, back_rgb)

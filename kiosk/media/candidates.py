@@ -5,12 +5,18 @@ offer can make the server probe its own loopback services, link-local hosts (clo
 169.254.169.254) or any host of its private network. So before aiortc sees an offer, its
 ``a=candidate`` lines are filtered:
 
-- always dropped: unspecified (0.0.0.0, ::), multicast, link-local, reserved and broadcast
-  addresses, names that are not IP addresses (mDNS ``*.local`` names included: they resolve on
-  the server's own network), and loopback unless ``allow_loopback`` (tests and the local demo);
+- always dropped: unspecified (0.0.0.0, ::), multicast, link-local, site-local (fec0::/10),
+  reserved and broadcast addresses, names that are not IP addresses (mDNS ``*.local`` names
+  included: they resolve on the server's own network), and loopback unless
+  ``allow_loopback`` (tests and the local demo);
 - dropped unless inside one of ``private_networks``: every other address that is not globally
   routable (RFC 1918, CGNAT 100.64/10, unique-local fc00::/7, ...), e.g. a branch LAN;
 - kept: global addresses.
+
+An IPv6 address that carries an IPv4 one is judged by that too: IPv4-mapped (::ffff:0:0/96)
+as the IPv4 address alone; 6to4 (2002::/16), Teredo (its client address) and NAT64
+(64:ff9b::/96) are dropped for the reason their IPv4 address would be (2002:7f00:1:: is
+``loopback``), then judged as IPv6 addresses as well.
 
 The investor's browser can still reach the server: it sends its own checks to the server's
 candidates, and the server answers the address they come from (a peer-reflexive candidate,
@@ -46,8 +52,16 @@ class CandidatePolicy:
             ip = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
             return "mdns" if host.lower().endswith(".local") else "not_an_address"
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            else:
+                embedded = _embedded_ipv4(ip)
+                reason = self.refusal(str(embedded)) if embedded is not None else None
+                if reason is not None:
+                    return reason
+                if ip.is_site_local:  # fec0::/10: deprecated, and never global
+                    return "site_local"
         if ip.is_unspecified:
             return "unspecified"
         if ip.is_multicast:
@@ -63,6 +77,21 @@ class CandidatePolicy:
         if any(ip.version == net.version and ip in net for net in self.private_networks):
             return None
         return "private"
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and routes to: 6to4 (2002::/16), Teredo
+    (2001::/32, its client address) or NAT64 (64:ff9b::/96); None for any other."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def parse_networks(values) -> list[IPNetwork]:

@@ -47,6 +47,10 @@ NO_CAMERA = ("the offer sends no camera picture, so the investor cannot be seen:
 # One media line as RFC 8866 5.14 has it: kind, port (/count), protocol, one or more formats.
 # aiortc asserts this shape; an offer that breaks it is refused here, by name, instead.
 _MEDIA_LINE = re.compile(r"m=[a-z]+ [0-9]+(/[0-9]+)? [A-Za-z0-9/]+( [^ ]+)+")
+# The fingerprint kinds aiortc's DTLS transport can check (aiortc.rtcdtlstransport
+# X509_DIGEST_ALGORITHMS), and a fingerprint's shape (RFC 8122: hex bytes joined by colons).
+DTLS_FINGERPRINT_ALGORITHMS = ("sha-256", "sha-384", "sha-512")
+_FINGERPRINT_VALUE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19,63}")
 # What the recorder counted while receiving (kiosk.media.recorder.PacketRecorder.stats), as
 # the end of a witness records it.
 RECEIVED_COUNTS = ("video_packets_missing", "video_gaps", "skipped_video", "keyframe_requests",
@@ -57,8 +61,9 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
 
     Its ``code`` tells the page what to ask for: ``no_camera`` (no video section, or one not
     sent: recvonly, inactive, port 0), ``no_microphone`` (the same for audio),
-    ``unsupported_browser`` (no VP8 or no Opus), else ``bad_offer``. The message is always
-    ours: never the text of an exception raised by the SDP parser."""
+    ``unsupported_browser`` (no VP8 or no Opus), else ``bad_offer`` (also for a section without
+    ``a=ice-ufrag``, ``a=ice-pwd``, ``a=setup`` or a usable ``a=fingerprint``). The message is
+    always ours: never the text of an exception raised by the SDP parser."""
     if not isinstance(sdp, str) or not sdp.strip():
         raise SignallingError("the offer has no SDP")
     if len(sdp.encode("utf-8", "replace")) > max_bytes:
@@ -86,6 +91,8 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
             raise SignallingError(
                 f"the offer's {m.kind} section has no direction line (a=sendonly or "
                 "a=sendrecv)")
+    for m in parsed.media:
+        _check_transport(m)
     for kind, refusal, code in (("video", NO_CAMERA, "no_camera"),
                                 ("audio", NO_MICROPHONE, "no_microphone")):
         media = [m for m in parsed.media if m.kind == kind]
@@ -105,6 +112,33 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
                 "or later) or use an up-to-date Chrome, Edge or Firefox",
                 code="unsupported_browser")
     return sdp
+
+
+def _check_transport(m) -> None:
+    """Refuse, by name, a media section without what ICE and DTLS need: ``a=ice-ufrag``,
+    ``a=ice-pwd``, ``a=setup``, and an ``a=fingerprint`` with an algorithm the DTLS stack
+    checks (sha-256, sha-384, sha-512) and a value of colon-separated hex bytes. These lines
+    may stand at the session level (the parser copies them into each section). Without them
+    aiortc accepted the offer and then failed inside ICE or DTLS: a traceback in the log and
+    an investor left waiting."""
+    section = f"the offer's {m.kind} section"
+    if not (m.ice and m.ice.usernameFragment):
+        raise SignallingError(f"{section} has no a=ice-ufrag line (the ICE user name)")
+    if not m.ice.password:
+        raise SignallingError(f"{section} has no a=ice-pwd line (the ICE password)")
+    if m.dtls is None:
+        raise SignallingError(f"{section} has no a=setup line (the DTLS role, a=setup:actpass)")
+    if not m.dtls.fingerprints:
+        raise SignallingError(f"{section} has no a=fingerprint line (the DTLS certificate's "
+                              "fingerprint)")
+    for f in m.dtls.fingerprints:
+        if f.algorithm.lower() not in DTLS_FINGERPRINT_ALGORITHMS:
+            raise SignallingError(
+                f"{section} has a fingerprint of an unsupported kind (it must be one of "
+                f"{', '.join(DTLS_FINGERPRINT_ALGORITHMS)})")
+        if not _FINGERPRINT_VALUE.fullmatch(f.value):
+            raise SignallingError(f"{section} has a fingerprint that is not colon-separated "
+                                  "hex bytes")
 
 
 def _check_media_lines(sdp: str) -> None:

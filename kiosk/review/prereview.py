@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import yaml
 
 from kiosk.errors import EvidenceError
 from kiosk.protocol import AnswerDecision, CheckEvent, StepKind, StepOutcome, TimelineEvent
-from kiosk.timeline import read_timeline
+from kiosk.timeline import scan_timeline
 
 log = logging.getLogger(__name__)
 
@@ -451,6 +452,18 @@ def _capture(raw) -> dict:
     return out
 
 
+MAX_TIMELINE_PROBLEMS = 3  # damaged timeline lines named in the flag; the rest are counted
+
+
+def _event_time(value: object) -> float | None:
+    """An event's ``t`` (seconds on the media clock) if it is a finite number >= 0, else None
+    (missing, null, true, a string, NaN, Infinity, negative)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    t = float(value)
+    return t if math.isfinite(t) and t >= 0 else None
+
+
 def build_prereview(bag_dir: Path) -> dict:
     """The pre-review of one sealed bag folder (read only).
 
@@ -464,12 +477,22 @@ def build_prereview(bag_dir: Path) -> dict:
     ctx = Context()
     report = _read_json(bag / "data" / "report.json", ctx, "package report")
     flow = _flow(bag, ctx)
-    events = read_timeline(bag / "data" / "timeline.jsonl")
+    scan = scan_timeline(bag / "data" / "timeline.jsonl")
+    events = scan.events
+    if scan.problems == ["file missing"]:
+        text = ("timeline missing (timeline.jsonl is not in the package): review the recording "
+                "by hand")
+        ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
+        ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    elif scan.problems:  # the events after a damaged line are still read below
+        more = len(scan.problems) - MAX_TIMELINE_PROBLEMS
+        _damaged(ctx, "timeline", "timeline.jsonl",
+                 "; ".join(scan.problems[:MAX_TIMELINE_PROBLEMS])
+                 + (f"; {more} more damaged lines" if more > 0 else ""))
     duration = 0.0
     for i, ev in enumerate(events):
-        try:
-            t = float(ev.get("t") or 0.0)
-        except (TypeError, ValueError):  # never a case that no one sees
+        t = _event_time(ev.get("t"))
+        if t is None:  # never a case that no one sees
             _damaged(ctx, "timeline", "timeline.jsonl", f"event {i} has no valid time")
             continue
         duration = max(duration, t)

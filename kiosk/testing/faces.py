@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from kiosk.liveness.adapter import FaceAnalyzer
+from kiosk.testing.streams import rgb_to_yuv420
 
 log = logging.getLogger(__name__)
 
@@ -497,25 +498,9 @@ def _side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ---- writers -------------------------------------------------------------------------------
 
 
-def _rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full-range BT.601 (JPEG) Y, U, V planes with 2x2-averaged chroma."""
-    f = rgb.astype(np.float32)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    u = -0.168736 * r - 0.331264 * g + 0.5 * b + 128
-    v = 0.5 * r - 0.418688 * g - 0.081312 * b + 128
-
-    def sub(c):
-        return c.reshape(c.shape[0] // 2, 2, c.shape[1] // 2, 2).mean(axis=(1, 3))
-
-    def u8(c):
-        return np.clip(np.round(c), 0, 255).astype(np.uint8)
-
-    return u8(y), u8(sub(u)), u8(sub(v))
-
-
 def write_y4m(frames: Iterable[np.ndarray], path: Path | str, fps: int = 15) -> int:
-    """Write RGB frames as a 4:2:0 Y4M Chromium can use as a fake camera; returns frame count."""
+    """Write RGB frames as a 4:2:0 Y4M Chromium can use as a fake camera, limited-range BT.601
+    (``kiosk.testing.streams.rgb_to_yuv420``); returns the frame count."""
     path = Path(path)
     count = 0
     with open(path, "wb") as fh:
@@ -526,7 +511,7 @@ def write_y4m(frames: Iterable[np.ndarray], path: Path | str, fps: int = 15) -> 
             if count == 0:
                 fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
             fh.write(b"FRAME\n")
-            for plane in _rgb_to_yuv420(frame):
+            for plane in rgb_to_yuv420(frame):
                 fh.write(plane.tobytes())
             count += 1
     if count == 0:

@@ -48,18 +48,31 @@ def read_barcode(rgb: np.ndarray) -> int:
     return value
 
 
-def rgb_to_i420(rgb: np.ndarray) -> bytes:
-    """BT.601 full-range RGB -> planar 4:2:0 (what a C420jpeg Y4M holds)."""
+def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RGB uint8 (H, W, 3), H and W even -> limited-range BT.601 Y, U, V planes (uint8; Y
+    16-235, chroma 16-240 around 128; chroma averaged over 2x2).
+
+    Limited range, because a VP8 stream cannot say otherwise: Chromium encodes the Y4M's
+    values as they are and the server reads them as limited (kiosk.media.frames). Written
+    full range, a pale 250 arrived as 255 and a pale card was "glare" on every frame."""
     f = rgb.astype(np.float32)
-    yy = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
-    u = -0.168736 * f[..., 0] - 0.331264 * f[..., 1] + 0.5 * f[..., 2] + 128
-    v = 0.5 * f[..., 0] - 0.418688 * f[..., 1] - 0.081312 * f[..., 2] + 128
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    y = 16 + (0.299 * r + 0.587 * g + 0.114 * b) * (219 / 255)
+    u = 128 + (-0.168736 * r - 0.331264 * g + 0.5 * b) * (224 / 255)
+    v = 128 + (0.5 * r - 0.418688 * g - 0.081312 * b) * (224 / 255)
 
     def sub(p: np.ndarray) -> np.ndarray:
         return p.reshape(p.shape[0] // 2, 2, p.shape[1] // 2, 2).mean(axis=(1, 3))
 
-    planes = [yy, sub(u), sub(v)]
-    return b"".join(np.clip(p, 0, 255).astype(np.uint8).tobytes() for p in planes)
+    def u8(p: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(p), 0, 255).astype(np.uint8)
+
+    return u8(y), u8(sub(u)), u8(sub(v))
+
+
+def rgb_to_i420(rgb: np.ndarray) -> bytes:
+    """RGB uint8 (H, W, 3) -> one planar 4:2:0 frame as a Y4M holds it (``rgb_to_yuv420``)."""
+    return b"".join(p.tobytes() for p in rgb_to_yuv420(rgb))
 
 
 def write_y4m(path: Path, frames, width: int = 640, height: int = 480, fps: int = 15) -> Path:

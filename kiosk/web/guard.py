@@ -4,6 +4,11 @@
   ``max_request_bytes`` is refused with 413, and one nested deeper than ``max_json_depth`` with
   400. Python's ``json`` recurses once per level, so ``[`` × 100 000 raised RecursionError (a
   500 and a traceback in the log) in every endpoint that called ``get_json``.
+- **Lone surrogates** (``"\\ud800"`` without its pair) are refused with 400 naming the field
+  (``lone_surrogate``, ``note``, ``reasons[0]``): JSON's ``\\u`` escapes can spell one, and
+  it is not a Unicode character, so it cannot be encoded to UTF-8 and every later step that
+  encodes (password hashing, signing, logging) raised UnicodeEncodeError: a 500 with a
+  traceback. Socket.IO messages get the same check (refused as malformed, below).
 - **Socket.IO messages** get the same depth cap (``socket_json``): python-socketio parses each
   packet with ``json.loads``, so a 60 KB ``[`` × 30 000 message under the size cap raised
   RecursionError with a traceback. The packet is now refused before it is parsed; the
@@ -58,6 +63,41 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_PATH = 80
+
+
+def _where(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return (out or "the body")[:_MAX_PATH]
+
+
+def lone_surrogate(value: object) -> str | None:
+    """The place (``note``, ``applicant.name``, ``reasons[0]``) of the first string in a parsed
+    JSON value (keys included) holding a lone surrogate (U+D800..U+DFFF: a ``\\u`` escape
+    without its pair, not a Unicode scalar value), or None when every string is valid Unicode.
+
+    Iterative (no recursion limit); the place is at most 80 characters and names keys only up
+    to that length, so it is safe to echo back.
+    """
+    stack: list[tuple[object, list[str | int]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return _where(path)
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if _SURROGATE.search(str(key)):
+                    return _where(path + ["(a key)"])
+                stack.append((sub, path + [str(key)[:40]]))
+        elif isinstance(item, list):
+            stack.extend((sub, path + [i]) for i, sub in enumerate(item))
+    return None
+
+
 class SocketMessageRefused(ValueError):
     """A Socket.IO packet refused before parsing (its text is never logged)."""
 
@@ -70,7 +110,11 @@ def socket_json(max_depth: int) -> SimpleNamespace:
         raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
         if json_depth(raw) > max_depth:
             raise SocketMessageRefused(f"a socket message nested deeper than {max_depth} levels")
-        return json.loads(text, *args, **kwargs)
+        value = json.loads(text, *args, **kwargs)
+        where = lone_surrogate(value)
+        if where is not None:
+            raise SocketMessageRefused(f"a socket message with a lone surrogate in {where}")
+        return value
 
     return SimpleNamespace(dumps=json.dumps, loads=loads)
 
@@ -133,6 +177,15 @@ def register(app: Flask, settings) -> None:
         if json_depth(body) > max_depth:
             return _refuse(400, "bad_request",
                            f"the JSON is nested deeper than {max_depth} levels")
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            return None  # not JSON: the handler's own parsing reports it
+        where = lone_surrogate(value)
+        if where is not None:
+            return _refuse(400, "lone_surrogate",
+                           f"{where} holds a lone surrogate (a \\u escape such as \\ud800 "
+                           "without its pair), which is not a Unicode character")
         return None
 
     @app.after_request
