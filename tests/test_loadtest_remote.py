@@ -61,7 +61,9 @@ def test_loadtest_against_a_running_server_reports_what_is_measurable_from_outsi
         assert r["packages_sealed"] == 1
         assert r["packages_verified"] == 1 and r["packages_failed"] == 0
         assert r["offer_answer_ms"]["p50"] is not None
-        assert r["answer_verdict_s"]["n"] == 1  # the one spoken answer got its verdict
+        # The one question's answer got its verdict; on a loaded machine its first window can
+        # be judged unclear and asked once more (the flow's retry), so one or two verdicts.
+        assert r["answer_verdict_s"]["n"] in (1, 2), r["per_witness"]
         assert r["omitted"] == OMITTED_REMOTE
         text = format_remote(1, r)
         assert "1/1 finished" in text and "verified offline: 1/1" in text
