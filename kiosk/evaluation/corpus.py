@@ -117,6 +117,13 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("蔡琳", "潘岳", "董卿", "卢俊义", "武艺", "季羡林", "上官婉儿"),
          "en": ("Felix Wagner", "Aisha Khan", "Mateo Silva", "Hazel Brooks", "Ren Takahashi")},
         (0.91, 0.98, 1.06, 1.13, 1.19), 7000, 67867967, id_salt=1709),
+    # Added before any of it was heard (2026-12-01, eighth session), after holdout7's swap
+    # failure was studied (a change of person in the last seconds was never reported).
+    "holdout8": HoldoutRound(
+        {"zh-CN": ("方志远", "金晓燕", "柏杨", "夏雨荷", "鲁明", "尹天仇", "诸葛青"),
+         "en": ("Oscar Lindqvist", "Fatima Rahman", "Diego Alvarez", "Nora Fitzgerald",
+                "Kenji Watanabe")},
+        (0.84, 0.99, 1.11, 1.22), 8000, 86028121, id_salt=1823),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
