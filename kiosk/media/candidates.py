@@ -6,8 +6,9 @@ offer can make the server probe its own loopback services, link-local hosts (clo
 ``a=candidate`` lines are filtered:
 
 - always dropped: unspecified (0.0.0.0, ::), multicast, link-local, site-local (fec0::/10),
-  reserved and broadcast addresses, names that are not IP addresses (mDNS ``*.local`` names included: they resolve on
-  the server's own network), and loopback unless ``allow_loopback`` (tests and the local demo);
+  reserved and broadcast addresses, names that are not IP addresses (mDNS ``*.local`` names
+  included: they resolve on the server's own network), and loopback unless ``allow_loopback``
+  (tests and the local demo);
 - dropped unless inside one of ``private_networks``: every other address that is not globally
   routable (RFC 1918, CGNAT 100.64/10, unique-local fc00::/7, ...), e.g. a branch LAN;
 - kept: global addresses.
