@@ -319,6 +319,18 @@ class WitnessRunner:
         self.record(TimelineEvent.CLIENT_FLOOD, {"event": event, **counts, "limits": limits})
         self.dispatch(sm.Abort("client_abuse"))
 
+    def message_too_large(self, event: str, size: int, limit: int, *,
+                          complete: bool = True) -> None:
+        """The page's socket sent a message over ``limit`` bytes (``max_socket_message_bytes``;
+        ``event``: its name, ``size``: its bytes, or as many as arrived before it was cut off
+        when not ``complete``), and its connection is being closed: recorded as
+        ``client_message_refused`` (reason ``message_too_large``), and the witness ends as
+        ``aborted: client_abuse``. Never the message's text."""
+        self.record(TimelineEvent.CLIENT_MESSAGE_REFUSED, {
+            "reason": "message_too_large", "event": event, "bytes": size,
+            "complete": complete, "limit": limit})
+        self.dispatch(sm.Abort("client_abuse"))
+
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
         """Answer the investor's (checked) offer through ``peer``: the page gets ``answer
