@@ -64,7 +64,10 @@ class RedactFilter(logging.Filter):
         return True
 
 
-class _SessionFilter(logging.Filter):
+class SessionFilter(logging.Filter):
+    """Sets ``record.session`` to the session of ``session_context`` (``-`` outside one),
+    unless the caller passed ``extra={"session": ...}``."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "session", None):
             record.session = current_session.get() or "-"
@@ -102,7 +105,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler._kiosk = True  # type: ignore[attr-defined]  # ours, found on the next call
-    handler.addFilter(_SessionFilter())
+    handler.addFilter(SessionFilter())
     handler.addFilter(RedactFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

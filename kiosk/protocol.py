@@ -214,6 +214,7 @@ class TimelineEvent(StrEnum):
     CANDIDATES_DROPPED = "candidates_dropped"
     CLIENT_ERROR = "client_error"
     CLIENT_FLOOD = "client_flood"
+    CLIENT_MESSAGE_REFUSED = "client_message_refused"
     # the face observer
     LIVENESS_SAMPLE = "liveness_sample"
     LIVENESS_UNAVAILABLE = "liveness_unavailable"

@@ -104,8 +104,8 @@ def _end_interrupted(services, row, *, lost: bool) -> bool:
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
-            log.error("recovering an interrupted session failed: the data disk is full; "
-                      "it is tried again at the next start")
+            log.warning("storage_full: recovering an interrupted session failed, the data "
+                        "disk is full; it is tried again at the next start")
             return False
     return True
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kiosk.atomic_files import is_disk_full
 from kiosk.cluster import connect_cluster
 from kiosk.config import Settings
 from kiosk.evidence.keys import SigningKeys
@@ -259,13 +260,23 @@ class KioskServices:
 
     # ------------------------------------------------------------------ sealing
 
-    def seal(self, session_id: str) -> None:
-        """Seal a session's evidence; a failure is logged (the next start tries again)."""
+    def seal(self, session_id: str, *, say_disk_full: bool = True) -> bool:
+        """Seal a session's evidence; True when it failed because the data disk is full
+        (worth trying again once there is room: said in one WARNING without a traceback,
+        unless ``say_disk_full`` is False and the caller says it). Any other failure is
+        logged with its traceback; the next start tries again either way."""
         with session_context(session_id):
             try:
                 self.sealer.seal(session_id)
-            except Exception:
-                log.exception("sealing failed; it is retried at the next start")
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    log.exception("sealing failed; it is retried at the next start")
+                    return False
+                if say_disk_full:
+                    log.warning("storage_full: sealing failed, the data disk is full; it is "
+                                "retried at the next start")
+                return True
+        return False
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.atomic_files import is_disk_full
 from kiosk.evidence.keys import EvidenceKeys, SigningKeys
 from kiosk.evidence.keys_db import DbEvidenceKeys
 from kiosk.evidence.ledger import Ledger
@@ -85,8 +86,12 @@ class EvidenceSealer:
             if self._before_seal is not None:
                 try:
                     self._before_seal(store.session_dir(session_id))
-                except Exception:  # a check left unsettled needs a human; the seal goes on
-                    log.exception("settling the checks before sealing failed")
+                except Exception as exc:  # a check left unsettled needs a human; seal anyway
+                    if is_disk_full(exc):
+                        log.warning("settling the checks before sealing failed: the data "
+                                    "disk is full")
+                    else:
+                        log.exception("settling the checks before sealing failed")
             result = seal_package(store.session_dir(session_id), self.out_dir, self.keys,
                                   self.ledger, mask=self.settings.id_mask,
                                   recovered=row.recovered)

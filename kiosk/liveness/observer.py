@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.atomic_files import write_json_atomic
+from kiosk.atomic_files import is_disk_full, write_json_atomic
 from kiosk.flows.model import DEFAULT_STEP_TIMEOUT_S, PER_CHALLENGE_SECONDS, observe_seconds
 from kiosk.liveness.analyzer import Analysis, FrameAnalysis
 from kiosk.liveness.challenges import Baseline, ChallengeTracker, Verdict
@@ -502,8 +502,12 @@ class FaceObserver:
             write_live_face(self.folder, template, self.check_params.id_match_distance,
                             samples, problem)
         except (OSError, ValueError) as exc:
-            log.error("the live face could not be kept for the ID card check: %s",
-                      type(exc).__name__)
+            if is_disk_full(exc):  # the runner says the full disk once for the session
+                log.info("the live face was not kept for the ID card check: the data disk "
+                         "is full")
+            else:
+                log.error("the live face could not be kept for the ID card check: %s",
+                          type(exc).__name__, exc_info=exc)
 
     def _write(self, report: dict) -> None:
         folder = self.folder / "checks"

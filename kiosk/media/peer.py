@@ -174,6 +174,7 @@ class InvestorPeer:
         on_lost: Callable[[str], None] = lambda reason: None,
         on_video_frame: Callable | None = None,
         on_audio_frame: Callable | None = None,
+        on_storage_full: Callable[[OSError], None] | None = None,
     ):
         self.session_id = session_id
         self.clock = clock
@@ -185,6 +186,7 @@ class InvestorPeer:
         self.on_lost = on_lost
         self.on_video_frame = on_video_frame
         self.on_audio_frame = on_audio_frame
+        self.on_storage_full = on_storage_full
         self.pc: RTCPeerConnection | None = None
         self.recorder: PacketRecorder | None = None
         self.video_frames = 0
@@ -216,8 +218,13 @@ class InvestorPeer:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             if self.recording_path is not None:
                 prefer_vp8_opus(pc)
-                self.recorder = PacketRecorder(self.recording_path, self.clock,
-                                               keyframe_interval=self.keyframe_interval)
+                on_full = self.on_storage_full
+                self.recorder = PacketRecorder(
+                    self.recording_path, self.clock, keyframe_interval=self.keyframe_interval,
+                    session_id=self.session_id,
+                    # Off the writer thread, as the other callbacks: the owner ends the session.
+                    on_storage_full=(None if on_full is None
+                                     else lambda exc: self._later(on_full, exc)))
                 self.recorder.attach(pc)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
@@ -313,6 +320,7 @@ class LoopPeer:
             on_lost=session.lost,
             on_video_frame=session.video_frame,
             on_audio_frame=session.audio_frame,
+            on_storage_full=session.storage_full,
         )
         return self.media.run(self.peer.accept(offer_sdp), timeout=self.accept_timeout)
 

@@ -21,9 +21,10 @@ FrameSink = Callable[[Any, float], None]
 class PeerSession:
     """What one witness gives its peer with the offer: the session id (for the logs), its
     media clock (every frame and packet is stamped with it), where to record (None: nowhere)
-    and how to report. ``first_frame`` and ``lost(reason)`` run on the worker pool;
-    ``video_frame`` / ``audio_frame`` (None: not wanted) get every decoded frame on the loop
-    itself and must only hand it over."""
+    and how to report. ``first_frame``, ``lost(reason)`` and ``storage_full(exc)`` (the
+    recording stopped: the data disk is full; None: the recorder says so in the log) run on
+    the worker pool; ``video_frame`` / ``audio_frame`` (None: not wanted) get every decoded
+    frame on the loop itself and must only hand it over."""
 
     session_id: str
     clock: MediaClock
@@ -32,3 +33,4 @@ class PeerSession:
     lost: Callable[[str], None]
     video_frame: FrameSink | None = None
     audio_frame: FrameSink | None = None
+    storage_full: Callable[[OSError], None] | None = None

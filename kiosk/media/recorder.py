@@ -7,6 +7,12 @@ most 1 s), so a killed process loses only the last second or two. ``kiosk.media.
 that file, even a truncated one, into a seekable WebM with cues, and decodes a recording to
 prove what is in it.
 
+A full data disk stops the recording at the first write that fails: what was written before
+stays a valid (truncated) Matroska file, the rest of the media is not written, and the owner is
+told once (``on_storage_full``, with a ``StorageFull`` naming the file only), so the witness
+can end as ``aborted: storage_full``. The writer thread logs under the session's id
+(``session_id``), and names files by their name only.
+
 After a gap in the received video (RTP sequence numbers that never reached a frame: see
 ``aiortc_seam.TappedFrame``) the delta frames that follow refer to a picture that is not in
 the file, and decoders fail on them or show garbage. The recorder then asks the sender for a
@@ -17,11 +23,13 @@ missing, the gaps and the frames skipped (``stats()``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +38,9 @@ from typing import Any
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver
 
-from kiosk.errors import MediaError
+from kiosk.atomic_files import is_disk_full, storage_full
+from kiosk.errors import MediaError, StorageFull
+from kiosk.logs import session_context
 from kiosk.media import aiortc_seam
 from kiosk.timeline import MediaClock
 
@@ -149,7 +159,11 @@ class _Item:
 
 
 class PacketRecorder:
-    """Records every encoded video frame and audio packet of one peer connection to ``path``."""
+    """Records every encoded video frame and audio packet of one peer connection to ``path``.
+
+    ``session_id`` tags the writer thread's log records; ``on_storage_full(StorageFull)`` is
+    called once, from the writer thread, when the data disk is full (the recording stops
+    there; without it, one WARNING says so)."""
 
     def __init__(
         self,
@@ -157,6 +171,9 @@ class PacketRecorder:
         clock: MediaClock,
         keyframe_interval: float = 2.0,
         queue_max_packets: int = 1000,
+        *,
+        session_id: str | None = None,
+        on_storage_full: Callable[[StorageFull], None] | None = None,
     ):
         path = Path(path)
         if not path.parent.is_dir():
@@ -167,6 +184,9 @@ class PacketRecorder:
             raise ValueError(f"queue_max_packets must be >= 1, got {queue_max_packets!r}")
         self.path = path
         self.clock = clock
+        self.session_id = session_id
+        self._on_storage_full = on_storage_full
+        self._storage_full = False  # writer thread only: the disk filled, recording stopped
         self.keyframe_interval = float(keyframe_interval)
         # ~65 packets/s for A+V: the default holds ~15 s of media if the disk stalls.
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=queue_max_packets)
@@ -231,7 +251,7 @@ class PacketRecorder:
                 self._tracks.append(track)
             if not self._tracks:
                 raise MediaError("the peer connection has no audio or video receiver to record")
-            self._writer = threading.Thread(target=self._run_writer, name="recorder-writer",
+            self._writer = threading.Thread(target=self._writer_main, name="recorder-writer",
                                             daemon=True)
             self._writer.start()
         try:
@@ -337,6 +357,29 @@ class PacketRecorder:
 
     # -- writer thread ------------------------------------------------------------------------
 
+    def _writer_main(self) -> None:
+        with session_context(self.session_id):
+            self._run_writer()
+
+    def _disk_full(self, exc: BaseException) -> bool:
+        """True when ``exc`` is the data disk being full: the recording stops (what was
+        written is kept), said once, through ``on_storage_full`` or one WARNING."""
+        if not is_disk_full(exc):
+            return False
+        if self._storage_full:
+            return True
+        self._storage_full = True
+        err = storage_full(self.path, exc)
+        if self._on_storage_full is None:
+            log.warning("storage_full: %s: recording stopped; what was recorded is kept",
+                        err.strerror)
+            return True
+        try:
+            self._on_storage_full(err)
+        except Exception:
+            log.exception("reporting the full disk failed")
+        return True
+
     def _run_writer(self) -> None:
         container = None
         fh = None
@@ -357,9 +400,11 @@ class PacketRecorder:
                     try:
                         fh = open(self.path, "wb", buffering=0)
                         container = self._open_container(fh, pending)
-                    except Exception:
-                        log.exception("cannot open recording %s; recording nothing", self.path)
+                    except Exception as exc:
                         self._stats["write_errors"] += 1
+                        if not self._disk_full(exc):
+                            log.exception("cannot open recording %s; recording nothing",
+                                          self.path.name)
                         self._drain_after_failure()
                         return
                     items, pending = pending, []
@@ -367,21 +412,28 @@ class PacketRecorder:
                     items = [item] if item is not None else []
                 for it in items:
                     self._write(container, it)
+                if self._storage_full:  # the rest is not written: recording stopped
+                    self._drain_after_failure()
+                    break
             if container is None:  # stopped before any header: still leave a valid file
                 fh = open(self.path, "wb", buffering=0)
                 container = self._open_container(fh, pending)
                 for it in pending:
                     self._write(container, it)
-        except Exception:
-            log.exception("recording writer failed")
+        except Exception as exc:
             self._stats["write_errors"] += 1
+            if not self._disk_full(exc):
+                log.exception("recording writer failed")
         finally:
             if container is not None:
                 try:
                     container.close()
-                except Exception:
-                    log.exception("closing recording %s failed", self.path)
+                except Exception as exc:
                     self._stats["write_errors"] += 1
+                    # After a full disk the trailer cannot be written either (PyAV then
+                    # says only "Error in PyAV callback"): the file stays readable without it.
+                    if not (self._storage_full or self._disk_full(exc)):
+                        log.exception("closing recording %s failed", self.path.name)
             if fh is not None:
                 fh.close()
 
@@ -419,7 +471,7 @@ class PacketRecorder:
             stream.time_base = MS
             track.stream = stream
         container.start_encoding()
-        log.info("recording to %s (video %dx%d)", self.path, *size)
+        log.info("recording to %s (video %dx%d)", self.path.name, *size)
         return container
 
     def _write(self, container, item: _Item) -> None:
@@ -434,12 +486,15 @@ class PacketRecorder:
         packet.time_base = MS
         packet.pts = packet.dts = ms
         packet.is_keyframe = item.keyframe
+        if self._storage_full:
+            return
         try:
             container.mux(packet)
         except Exception as exc:
             self._stats["write_errors"] += 1
-            if self._stats["write_errors"] <= 3:
-                log.error("writing a %s packet failed: %s", track.kind, exc)
+            if not self._disk_full(exc) and self._stats["write_errors"] <= 3:
+                log.error("writing a %s packet to %s failed: %s", track.kind, self.path.name,
+                          type(exc).__name__)
             return
         kind = track.kind
         self._stats[kind + "_packets"] += 1
@@ -459,6 +514,11 @@ class PacketRecorder:
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop recording, flush and close the file; idempotent, thread-safe, never raises."""
+        with (session_context(self.session_id) if self.session_id is not None
+              else contextlib.nullcontext()):
+            self._close(timeout)
+
+    def _close(self, timeout: float) -> None:
         with self._lock:
             first = not self._closed
             self._closed = True
@@ -478,6 +538,6 @@ class PacketRecorder:
             writer.join(timeout)
             if writer.is_alive():
                 log.error("recording writer did not finish within %.0f s (%s)", timeout,
-                          self.path)
+                          self.path.name)
             elif first:
                 log.info("recording closed: %s", self._stats)

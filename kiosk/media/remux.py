@@ -15,6 +15,7 @@ from typing import Any
 import av
 import numpy as np
 
+from kiosk.atomic_files import is_disk_full, storage_full
 from kiosk.errors import MediaError
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
     """Remux a live (possibly truncated) .mkv into a seekable .webm with cues, without re-encoding.
 
     Returns ``probe_recording(out_path)`` (or packet counts when ``decode`` is False). Raises
-    MediaError when the input is missing or holds no usable VP8/Opus packet.
+    MediaError when the input is missing or holds no usable VP8/Opus packet, and StorageFull
+    (nothing written, the input left as it was) when the data disk is full: a recording that
+    exists is never called missing because there was no room to remux it.
     """
     live_path, out_path = Path(live_path), Path(out_path)
     if not live_path.is_file():
@@ -46,6 +49,7 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
         if not in_streams:
             raise MediaError(f"{live_path} has no VP8 video or Opus audio stream")
         dst = av.open(str(tmp), "w", format="webm")
+        muxed = False
         try:
             out_streams = {s.index: dst.add_stream_from_template(s) for s in in_streams}
             last: dict[int, int] = {}
@@ -63,16 +67,28 @@ def finalise_recording(live_path: Path, out_path: Path, decode: bool = True) -> 
                     dst.mux(packet)
                     counts[packet.stream.type] += 1
             except (av.FFmpegError, EOFError) as exc:
+                if is_disk_full(exc):  # writing the output, not reading a torn input
+                    raise
                 # A file cut by a crash ends in a partial cluster: keep what came before.
                 log.warning("live recording %s ends early (%s); kept what precedes it",
-                            live_path, exc)
+                            live_path.name, type(exc).__name__)
+            muxed = True
         finally:
-            dst.close()
+            try:
+                dst.close()  # writes the cues and the trailer
+            except av.FFmpegError:
+                if muxed:
+                    raise
+                # It fails too after a failed write (a full disk): the first error is raised.
     except MediaError:
         tmp.unlink(missing_ok=True)
         raise
-    except av.FFmpegError as exc:
+    except (av.FFmpegError, OSError) as exc:
         tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise storage_full(out_path, exc) from exc
+        if not isinstance(exc, av.FFmpegError):
+            raise
         raise MediaError(f"remuxing {live_path} failed: {exc}") from None
     finally:
         src.close()

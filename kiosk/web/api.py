@@ -77,8 +77,8 @@ def post_session():
         return error(404, "unknown_flow", str(exc))
     except PhotoTooLarge as exc:
         return error(400, "id_photo_too_large", str(exc))
-    except StorageFull as exc:
-        log.error("session refused: %s", exc.strerror)
+    except StorageFull as exc:  # an operating condition, not a fault of ours: no traceback
+        log.warning("session refused (503 storage_full): %s", exc.strerror)
         return error(503, "storage_full", f"{exc.strerror}; try again later")
     except ValueError as exc:
         return error(422, "invalid", str(exc))
@@ -192,7 +192,8 @@ def put_id_card(session_id: str, side: str):
         card = record_side(folder, read, fresh.applicant, mask=settings.id_mask,
                            day=date.today(), authority=svc.authority)
     except StorageFull as exc:
-        log.error("ID card not kept: %s", exc.strerror, extra={"session": row.id})
+        log.warning("ID card %s not kept (503 storage_full): %s", side, exc.strerror,
+                    extra={"session": row.id})
         return error(503, "storage_full", f"{exc.strerror}; try again later")
     return jsonify({"session_id": row.id, "side": side, **card})
 

@@ -14,8 +14,10 @@ so the page's Socket.IO connect can be told why (``refusal``); past ``max_refuse
 connections at once, the next is refused at the door (Engine.IO answers 401).
 
 A connection that sends packets Socket.IO cannot decode is counted by ``malformed``; after
-``MALFORMED_LIMIT`` of them it is closed. Every refusal is logged as one short line, through
-``LineBudget`` (at most a few lines a second, the rest counted), never with the packet's text.
+``MALFORMED_LIMIT`` of them it is closed. One message over ``max_socket_message_bytes`` is
+counted by ``too_large``: its transport has already cut it off and closes the connection.
+Every refusal is logged as one short line, through ``LineBudget`` (at most a few lines a
+second, the rest counted), never with the packet's text.
 
 Every event a socket sends, joined or not, also passes ``EventLimiter``: a token bucket per
 (socket, event name). One investor once sent 2,000 each of ``heartbeat``, ``prompt_replayed``,
@@ -178,6 +180,14 @@ class ConnectionGate:
             self._close(sid)
             self.gone(sid)
         return too_many
+
+    def too_large(self, sid: str, what: str) -> None:
+        """Count a message from ``sid`` over the size cap (``what``: its event and size, never
+        its text) in one short line; its transport closes the connection
+        (``kiosk.web.socket_size``)."""
+        with self._lock:
+            self._malformed[sid] += 1
+        self._lines.warning(log, "socket message refused: %s; connection closed", what)
 
     def gone(self, sid: str) -> None:
         """The connection closed (idempotent)."""

@@ -2,7 +2,10 @@
 
 Every event first passes the socket's rate limits (``kiosk.web.connections.EventLimiter``):
 one over its rate is dropped unanswered; a socket that keeps sending too fast is disconnected,
-and its witness, if any, records ``client_flood`` and ends as ``aborted: client_abuse``.
+and its witness, if any, records ``client_flood`` and ends as ``aborted: client_abuse``. A
+message over ``max_socket_message_bytes`` never reaches a handler: it is cut off while it
+arrives and its connection closed (``kiosk.web.socket_size``); its witness records
+``client_message_refused`` (``message_too_large``) and ends as ``aborted: client_abuse`` too.
 What a handler writes to the timeline is bounded too: heartbeats are never written, and
 repeated page reports are counted instead of written (``kiosk.timeline.PAGE_REPORTED``).
 
@@ -41,6 +44,7 @@ from kiosk.protocol import (
 from kiosk.services import KioskServices
 from kiosk.web.connections import ConnectionGate, EventLimiter
 from kiosk.web.guard import SocketMessageRefused
+from kiosk.web.socket_size import TooLarge, measure_messages
 from kiosk.witness.runner import WitnessRunner
 
 log = logging.getLogger(__name__)
@@ -146,6 +150,21 @@ def register(socketio, services: KioskServices) -> None:
         disconnect=close_connection,
     )
     _guard_engineio(server, gate)
+    size_limit = settings.max_socket_message_bytes
+
+    def too_large(eio_sid: str, message: TooLarge) -> None:
+        """A message over the size cap, cut off (its connection is being closed): counted
+        and said in one line (its event and size, never its text); its witness, if any,
+        records ``client_message_refused`` and ends as ``aborted: client_abuse``."""
+        sid = server.manager.sid_from_eio_sid(eio_sid, "/")
+        c = services.by_sid(sid) if sid is not None else None
+        with session_context(c.id if c is not None else None):
+            gate.too_large(eio_sid, message.describe(size_limit))
+            if c is not None:
+                c.message_too_large(message.event, message.bytes, size_limit,
+                                    complete=message.complete)
+
+    measure_messages(server.eio, size_limit, too_large)
 
     def _eio() -> str:
         """The Engine.IO sid under the Socket.IO socket of the event being handled."""

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from kiosk.atomic_files import storage_full, write_json_atomic
+from kiosk.atomic_files import is_disk_full, storage_full, write_json_atomic
 from kiosk.errors import MediaError
 from kiosk.media.keyframes import extract_step_keyframes
 from kiosk.media.remux import finalise_recording
@@ -68,7 +68,10 @@ def finalise_session_recording(session_dir: Path, record: Record | None = None,
                                         session_dir / "keyframes")
         note(TimelineEvent.KEYFRAMES_EXTRACTED, {"files": [p.name for p in frames]})
     except Exception as exc:  # key frames help the reviewer; their absence must not lose it
-        log.exception("extracting key frames failed")
+        if is_disk_full(exc):  # the session's own full-disk WARNING says it
+            log.info("key frames not extracted: the data disk is full")
+        else:
+            log.exception("extracting key frames failed")
         note(TimelineEvent.KEYFRAMES_MISSING, {"reason": f"{type(exc).__name__}: {exc}"[:200]})
     return info
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from kiosk.atomic_files import is_disk_full
 from kiosk.idcard.observer import CardObserver, CardReports, SideCapture
 from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import CardWorker, OcrBusy, shared_worker
@@ -241,7 +242,11 @@ class LiveCard:
                     detail["frame_rank"] = reading.rank
                 card = record_capture(self.dir, capture.side, status, detail, reason)
             except OSError as exc:  # StorageFull among them: the runner's own writes end it
-                log.error("the card side could not be kept: %s", type(exc).__name__)
+                if is_disk_full(exc):  # the runner says the full disk once for the session
+                    log.info("the card side was not kept: the data disk is full")
+                else:
+                    log.error("the card side could not be kept: %s", type(exc).__name__,
+                              exc_info=exc)
                 status, reason = CAPTURE_NEEDS_HUMAN, f"not kept: {type(exc).__name__}"
             captured.append({
                 "step": readings.step, "side": capture.side, "status": status,

@@ -15,7 +15,10 @@ cannot be written because the data disk is full, the session ends as ``aborted:
 storage_full`` (any other failed write or effect: ``failed: internal_error``). Its end (the
 terminal timeline event, ``session.json``, the database row, the seal) is then written as far
 as the disk allows, and what could not be is tried again every ``END_RETRY_SECONDS`` while the
-server runs; after a restart, ``kiosk.recovery`` keeps the recorded cause.
+server runs; after a restart, ``kiosk.recovery`` keeps the recorded cause. A full disk is said
+once per session, as one WARNING naming the file (``storage_full: ...``); the writes that fail
+after it, and the end's retries, are DEBUG lines, since they add nothing an operator can act
+on. Any other failed write is an ERROR with its traceback.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ class WitnessRunner:
         self._end_done: set[str] = set()  # the parts of the end already on disk
         self._end_attempts = 0
         self._disk_full_writes = 0
+        self._disk_full_said = False  # the one WARNING of a full disk was logged
         self._session_end: SessionEnd | None = None  # from the first attempt to write it
         self.finalised = threading.Event()  # the end was handled (first attempt done)
         self.end_written = threading.Event()  # every part of the end is on disk (or given up)
@@ -215,7 +219,7 @@ class WitnessRunner:
                 self._run(effect)
             except Exception as exc:
                 if is_disk_full(exc):
-                    log.warning("effect %s failed: the data disk is full", type(effect).__name__)
+                    self._disk_full(f"a file of effect {type(effect).__name__}")
                 else:
                     log.exception("effect %s failed", type(effect).__name__)
                 if not ending and not self.state.terminal:
@@ -245,15 +249,32 @@ class WitnessRunner:
         with session_context(self.id), self._lock:
             if is_disk_full(exc):
                 self._disk_full_writes += 1
-                log.warning("writing %s failed: the data disk is full", what)
+                self._disk_full(what)
             else:
-                log.error("writing %s failed: %s", what, type(exc).__name__)
+                log.error("writing %s failed: %s", what, type(exc).__name__, exc_info=exc)
             if self.state.terminal:
                 return
             if self._depth:  # inside dispatch: it ends the session after this effect
                 self._pending_end = self._pending_end or _failure_for(exc)
             else:
                 self.dispatch(_failure_for(exc))
+
+    def _disk_full(self, what: str) -> None:
+        """Say once per session, as one WARNING, that the data disk is full (``what`` could
+        not be written) and what follows from it; each later failure is a DEBUG line."""
+        if self._disk_full_said:
+            log.debug("writing %s failed: the data disk is full", what)
+            return
+        self._disk_full_said = True
+        if not self.state.terminal:
+            log.warning("storage_full: the data disk is full (writing %s): recording stopped "
+                        "and the witness ends as aborted: storage_full; what was recorded is "
+                        "kept, and sealed as soon as the disk has room", what)
+        else:
+            log.warning("storage_full: the data disk is full (writing %s) at the end of the "
+                        "session (%s: %s): the rest of the end is written and sealed as soon "
+                        "as the disk has room (tried every %g s)", what, self.state.phase,
+                        self.state.end_reason, END_RETRY_SECONDS)
 
     def emit(self, event: ServerEvent, data: dict) -> None:
         self.page.emit(event, data)
@@ -319,6 +340,18 @@ class WitnessRunner:
         self.record(TimelineEvent.CLIENT_FLOOD, {"event": event, **counts, "limits": limits})
         self.dispatch(sm.Abort("client_abuse"))
 
+    def message_too_large(self, event: str, size: int, limit: int, *,
+                          complete: bool = True) -> None:
+        """The page's socket sent a message over ``limit`` bytes (``max_socket_message_bytes``;
+        ``event``: its name, ``size``: its bytes, or as many as arrived before it was cut off
+        when not ``complete``), and its connection is being closed: recorded as
+        ``client_message_refused`` (reason ``message_too_large``), and the witness ends as
+        ``aborted: client_abuse``. Never the message's text."""
+        self.record(TimelineEvent.CLIENT_MESSAGE_REFUSED, {
+            "reason": "message_too_large", "event": event, "bytes": size,
+            "complete": complete, "limit": limit})
+        self.dispatch(sm.Abort("client_abuse"))
+
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
         """Answer the investor's (checked) offer through ``peer``: the page gets ``answer
@@ -354,6 +387,7 @@ class WitnessRunner:
             lost=lambda reason: self.dispatch(sm.Lost(reason)),
             video_frame=self._video_sink(),
             audio_frame=self.voice.submit if self.voice is not None else None,
+            storage_full=lambda exc: self._write_failed("recording.mkv", exc),
         )
         try:
             answer = peer.accept(offer_sdp, session)
@@ -592,7 +626,7 @@ class WitnessRunner:
                 why = ("the data disk is full" if is_disk_full(exc)
                        else type(exc).__name__)
                 if is_disk_full(exc):
-                    log.warning("the %s observer could not finish: %s", name, why)
+                    self._disk_full(f"the {name} observer's results")
                 else:
                     log.exception("the %s observer could not finish", name)
                 if name == "face":
@@ -631,18 +665,22 @@ class WitnessRunner:
             except Exception as exc:
                 if is_disk_full(exc):
                     self._disk_full_writes += 1
-                    log.warning("writing the end (%s) failed: the data disk is full", name)
+                    self._disk_full(f"the end ({name})")
                     return
                 log.exception("writing the end (%s) failed", name)  # trying again cannot help
             done.add(name)
 
         self._session_end.write(attempt, done)
         if done >= END_PARTS:
+            if self._end_attempts > 1:
+                log.info("the end of the session is written, at attempt %d (the data disk "
+                         "has room again)", self._end_attempts)
             self.end_written.set()
             return
         if self._end_attempts >= END_RETRY_ATTEMPTS:
-            log.error("the end of the session could not be written (the data disk stays "
-                      "full); the next start finishes it")
+            log.warning("storage_full: the end of the session could not be written in %d "
+                        "attempts (the data disk stays full); the next start finishes it",
+                        self._end_attempts)
             self.timeline.close()
             self.end_written.set()
             return
@@ -674,7 +712,10 @@ class WitnessRunner:
     def _seal(self) -> bool:
         """Seal (it logs its own failure); True unless sealing again may help: the row is
         unsealed and the disk was full (otherwise the next start seals it)."""
-        self.services.seal(self.id)
+        if self.services.seal(self.id, say_disk_full=False):  # the disk is full: again later
+            self._disk_full_writes += 1
+            self._disk_full("the evidence package")
+            return False
         row = self.services.store.get(self.id)
         return row is None or row.sealed_at is not None or not self._disk_full_writes
 

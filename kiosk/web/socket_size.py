@@ -1,0 +1,178 @@
+"""Socket messages over ``max_socket_message_bytes``: cut off while they arrive, and reported.
+
+python-engineio applies its cap (``max_http_buffer_size``, our ``max_socket_message_bytes``)
+only after the whole message is in memory, and then drops the connection without a word:
+
+- **websocket** (threading mode, simple-websocket): simple-websocket was given no limit, so it
+  buffered a message of any size (a 500 KB ``client_error``, or a permessage-deflate bomb that
+  inflates without bound) before engine.io measured it, raised ``ValueError('packet is too
+  large')`` inside its own reader, logged that at INFO on a logger we keep at WARNING, and
+  closed the connection. The witness then ended as a plain ``aborted: disconnected``.
+- **polling**: a POST whose ``Content-Length`` is over the cap is answered 400 and its
+  Engine.IO session disconnected, unread.
+
+``measure_messages`` keeps the cap and says why a connection closed. simple-websocket gets
+the cap as its ``max_message_size``, so a message is cut off as soon as it passes the cap (the
+client gets close code 1009) and memory stays bounded; every such message, and every polling
+POST over the cap, is reported to ``on_too_large`` with the Engine.IO sid, the event's name
+(read from the message's first bytes: a ``kiosk.protocol.PageEvent``, ``connect``, or
+``other``; never the message's text) and its size, before engine.io closes the connection.
+
+simple-websocket wakes its reader on a cut-off message before it sets ``connected = False``,
+so engine.io's reader, which waits without a timeout, could wait for ever (measured: one run in
+two; the witness then ended at the heartbeat timeout as ``connection_lost``, unexplained). The
+reader here waits in steps of ``RECEIVE_STEP_SECONDS`` and looks again.
+
+This module is the only one that knows engine.io's websocket driver (``_async['websocket']``,
+``Socket._websocket_handler``) and simple-websocket's counters (``incoming_message_len``,
+``incoming_message``); tests/test_socket_size.py pins them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from kiosk.protocol import PageEvent
+
+log = logging.getLogger(__name__)
+
+# How long the reader waits for a message before it looks again whether the socket closed.
+RECEIVE_STEP_SECONDS = 1.0
+# Enough of a message to read its event name (Socket.IO's ``42["name",`` and variants).
+HEAD_CHARS = 256
+# An Engine.IO MESSAGE (4) holding a Socket.IO EVENT (2) or BINARY_EVENT (5): optional
+# attachment count, namespace and ack id, then the JSON array whose first item is the name.
+_EVENT = re.compile(r'4[25](?:\d+-)?(?:/[^,\["]{0,100},)?\d*\["([A-Za-z0-9_]{1,64})"')
+_CONNECT = re.compile(r"40(?:/[^,{]{0,100},?)?(?:\{|$)")
+_PAGE_EVENTS = frozenset(PageEvent)
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """A socket message over the cap: its event (``event_name``), the bytes that arrived (the
+    whole message, or as much as arrived before it was cut off: ``complete`` False) and the
+    transport (``websocket`` or ``polling``)."""
+
+    event: str
+    bytes: int
+    complete: bool
+    transport: str
+
+    def describe(self, limit: int) -> str:
+        """``a socket message (client_error) of 500000 bytes over max_socket_message_bytes
+        (64000)``; one cut off: ``of at least 65536 bytes``."""
+        size = f"{self.bytes}" if self.complete else f"at least {self.bytes}"
+        return (f"a socket message ({self.event}) of {size} bytes over "
+                f"max_socket_message_bytes ({limit})")
+
+
+OnTooLarge = Callable[[str, TooLarge], None]
+
+
+def event_name(head: str | bytes | bytearray | None) -> str:
+    """The event a message's first bytes name: a page event's name, ``connect`` for a
+    Socket.IO CONNECT, else ``other`` (an unknown name, a binary attachment, or no message)."""
+    if head is None:
+        return "other"
+    if isinstance(head, bytes | bytearray):
+        head = bytes(head[:HEAD_CHARS]).decode("utf-8", "replace")
+    head = head[:HEAD_CHARS].lstrip("\x1e")  # a polling payload separates packets with \x1e
+    match = _EVENT.match(head)
+    if match is not None:
+        return match.group(1) if match.group(1) in _PAGE_EVENTS else "other"
+    return "connect" if _CONNECT.match(head) else "other"
+
+
+class _MeasuredWebSocket:
+    """The websocket engine.io reads from (its driver's object, wrapped): ``wait`` returns
+    what the driver's would, reporting a message over the cap first."""
+
+    def __init__(self, wsgi: Any, eio_sid: str, limit: int, report: OnTooLarge):
+        self._wsgi = wsgi  # engineio.async_drivers._websocket_wsgi.SimpleWebSocketWSGI
+        self._eio_sid = eio_sid
+        self._limit = limit
+        self._report = report
+
+    def wait(self) -> str | bytes | None:
+        from simple_websocket import ConnectionClosed  # engine.io's websocket dependency
+
+        ws = self._wsgi.ws  # simple_websocket.Server
+        while True:
+            try:
+                data = ws.receive(timeout=RECEIVE_STEP_SECONDS)
+            except ConnectionClosed:
+                data = None
+            if data is not None or not ws.connected:
+                break
+        if data is not None and len(data) > self._limit:  # only if the library let it through
+            self._safe_report(TooLarge(event_name(data), len(data), True, "websocket"))
+        elif data is None and getattr(ws, "incoming_message_len", 0) > self._limit:
+            self._safe_report(TooLarge(event_name(getattr(ws, "incoming_message", None)),
+                                       ws.incoming_message_len, False, "websocket"))
+        return data
+
+    def _safe_report(self, message: TooLarge) -> None:
+        try:
+            self._report(self._eio_sid, message)
+        except Exception:  # the connection still closes: engine.io must get its answer
+            log.exception("reporting a socket message over the cap failed")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wsgi, name)
+
+
+def measure_messages(eio: Any, limit: int, on_too_large: OnTooLarge) -> None:
+    """Make python-engineio server ``eio`` (threading mode) cut every message over ``limit``
+    characters off as it arrives and report it, and every polling POST over ``limit`` bytes,
+    to ``on_too_large(eio_sid, TooLarge)`` (see the module's docstring). Idempotent."""
+    if getattr(eio, "_kiosk_measured", False):
+        return
+    driver = eio._async["websocket"]
+
+    def websocket(handler, server, **kwargs):
+        eio_socket = getattr(handler, "__self__", None)  # the engineio Socket it serves
+        eio_sid = getattr(eio_socket, "sid", "") or ""
+
+        def measured(ws):
+            return handler(_MeasuredWebSocket(ws, eio_sid, limit, on_too_large))
+
+        return driver(measured, server, **{**kwargs, "max_message_size": limit})
+
+    # A copy: the driver's table is shared by every engine.io server in the process.
+    eio._async = {**eio._async, "websocket": websocket}
+    handle_request = eio.handle_request
+
+    def measured_request(environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST":
+            _check_post(eio, environ, limit, on_too_large)
+        return handle_request(environ, start_response)
+
+    eio.handle_request = measured_request
+    eio._kiosk_measured = True
+
+
+def _check_post(eio: Any, environ: dict, limit: int, on_too_large: OnTooLarge) -> None:
+    """Report a polling POST over ``limit`` bytes to a live Engine.IO session (engine.io then
+    answers 400 and closes the session without reading it)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length <= limit:
+        return
+    sid = (parse_qs(environ.get("QUERY_STRING", "")).get("sid") or [""])[0]
+    if sid not in eio.sockets:
+        return
+    try:  # the body's first bytes name the event; engine.io never reads an over-cap body
+        head = environ["wsgi.input"].read(HEAD_CHARS)
+    except Exception:
+        head = None
+    try:
+        on_too_large(sid, TooLarge(event_name(head), length, True, "polling"))
+    except Exception:
+        log.exception("reporting a socket message over the cap failed")
