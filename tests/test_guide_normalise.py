@@ -586,8 +586,9 @@ def test_the_mandarin_voice_says_per_ten_thousand_and_comparisons():
 
 # A full-width comma (or 、) never groups thousands: the voice must not say 三千一百万.
 COMMAS = [
-    ("适合风险等级为C3，100万元以上的投资者", "zh-CN", "适合风险等级为 C 三，一百万元以上的投资者"),
-    ("本基金为R2，500元起购", "zh-CN", "本基金为 R 二，五百元起购"),
+    ("适合风险等级为C3，100万元以上的投资者", "zh-CN",
+     "适合风险等级 wei2 C 三，一百万元以上的投资者"),
+    ("本基金为R2，500元起购", "zh-CN", "本基金 wei2 R 二，五百元起购"),
     ("共3，200名", "zh-CN", "共三，二百名"),
     ("共3﹐200名", "zh-CN", "共三，二百名"),
     ("选项1，2024版", "zh-CN", "选项一，二〇二四版"),
@@ -864,7 +865,7 @@ FULL_WIDTH_THOUSANDS = [
     ("１，０００元", "zh-CN", "一千元"),
     ("共计1，234.56元", "zh-CN", "共计一千二百三十四点五六元"),
     ("共1，234，567股", "zh-CN", "共一百二十三万四千五百六十七股"),
-    ("净值为1，000", "zh-CN", "净值为一千"),
+    ("净值为1，000", "zh-CN", "净值 wei2 一千"),
     ("C3，100万元", "zh-CN", "C 三，一百万元"),  # a level, then an amount: a list
     ("共3，200名", "zh-CN", "共三，二百名"),
     ("选项1，2024版", "zh-CN", "选项一，二〇二四版"),
@@ -891,7 +892,7 @@ def test_check_warns_on_every_full_width_comma_between_digits(written, read_as):
 # '/' after a percentage or an amount, before a unit of time or of trading, is "per" (was 或,
 # "or": 百分之六点八或年).
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
-    ("融资利率为6.8%/年", "zh-CN", "融资利率为百分之六点八每年"),
+    ("融资利率为6.8%/年", "zh-CN", "融资利率 wei2 百分之六点八每年"),
     ("管理费0.5%/年", "zh-CN", "管理费百分之零点五每年"),
     ("手续费5/笔", "zh-CN", "手续费五每笔"),
     ("托管费0.1‰/日", "zh-CN", "托管费千分之零点一每日"),
@@ -946,7 +947,7 @@ def test_the_gaps_table_is_what_espeak_says():
 # fractions: 三十一分之十二), and so is each of a list of them.
 @pytest.mark.parametrize(("written", "spoken"), [
     ("到期日12/31", "到期日十二月三十一日"),
-    ("行权日为6/30", "行权日为六月三十日"),
+    ("行权日为6/30", "行权日 wei2 六月三十日"),
     ("付息日6/30、12/31", "付息日六月三十日、十二月三十一日"),
     ("付息日：3/20、6/20、9/20和12/20", "付息日：三月二十日、六月二十日、九月二十日和十二月二十日"),
     ("有效期12/31", "有效期十二月三十一日"),
@@ -963,7 +964,7 @@ def test_month_days_after_a_day_or_period_word_are_dates(written, spoken):
     ("ID ends with 1234", "en", "I D ends with one two three four"),
     ("the card that ends in 0571", "en", "the card that ends in zero five seven one"),
     ("卡号末尾1234", "zh-CN", "卡号末尾 一二三四"),
-    ("末尾为1234", "zh-CN", "末尾为 一二三四"),
+    ("末尾为1234", "zh-CN", "末尾 wei2 一二三四"),
     ("尾部是8888的银行卡", "zh-CN", "尾部是 八八八八 的银 hang2 卡"),
     ("it ends in 3 days", "en", "it ends in 3 days"),  # a quantity, not a tail
 ])
@@ -1166,8 +1167,8 @@ BROKER_SCRIPTS = [
     ("（电话95588）", "zh-CN", "(电话 九五五八八)"),
     ("电话(021)6888-1234", "zh-CN", "电话 零二一六八八八一二三四"),
     ("(phone 95588)", "en", "(phone nine five five eight eight)"),
-    ("本产品为中风险产品", "zh-CN", "本产品为中风险产品"),
-    ("风险等级为中风险。", "zh-CN", "风险等级为中风险。"),
+    ("本产品为中风险产品", "zh-CN", "本产品 wei2 中风险产品"),
+    ("风险等级为中风险。", "zh-CN", "风险等级 wei2 中风险。"),
     ("金融大街35号1001室", "zh-CN", "金融大街三十五号一零零一室"),
     ("3室2厅", "zh-CN", "三室两厅"),
 ]
@@ -1183,19 +1184,19 @@ def test_broker_script_sentences(written, locale, spoken):
 # the zeros; a hyphen after a bracketed note (100万元（含）-500万元) was a minus; a round
 # quantity after 乘数 / 数量 / 金额 was read digit by digit.
 FEE_SCHEDULES = [
-    ("您的手机号码为138****8000", "zh-CN", "您的手机号码为 一三八 星号 八零零零"),
+    ("您的手机号码为138****8000", "zh-CN", "您的手机号码 wei2 一三八 星号 八零零零"),
     ("身份证号110***********002X", "zh-CN", "身份证号 一一零 星号 零零二 X"),
     ("尾号****1234", "zh-CN", "尾号 星号 一二三四"),
     ("phone 138****8000", "en", "phone one three eight stars eight zero zero zero"),
     ("*ST康美", "zh-CN", "星 S T 康美"),  # one star is no mask
-    ("余额为¥-2,500.00", "zh-CN", "余额为负两千五百元"),
+    ("余额为¥-2,500.00", "zh-CN", "余额 wei2 负两千五百元"),
     ("-¥2,500.00", "zh-CN", "负两千五百元"),
     ("balance ¥-2,500.00", "en", "balance minus 2500 yuan"),
     ("$-12.30", "en", "minus 12 dollars and 30 cents"),
     ("100万元（含）-500万元0.8%", "zh-CN", "一百万元(含)到五百万元百分之零点八"),
     ("1年（含）-3年", "zh-CN", "一年(含)到三年"),
     ("收益（年化）-3%", "zh-CN", "收益(年化)负百分之三"),  # no quantity before: a sign
-    ("合约乘数为10000", "zh-CN", "合约乘数为一万"),
+    ("合约乘数为10000", "zh-CN", "合约乘数 wei2 一万"),
     ("委托数量：100000", "zh-CN", "委托数量：十万"),
     ("请拨打10000", "zh-CN", "请拨打一零零零零"),  # a hotline stays digits
 ]
@@ -1222,7 +1223,7 @@ MONEY_RANGES = [
     ("¥100-500", "en", "100 to 500 yuan"),
     ("0.8% for ¥1-5 million", "en", "0.8% for 1 to 5 million yuan"),
     ("$5-$10", "en", "5 to 10 dollars"),
-    ("P/E为22.99x", "zh-CN", "P E 为二十二点九九倍"),
+    ("P/E为22.99x", "zh-CN", "P E wei2 二十二点九九倍"),
     ("a P/E of 22.99x", "en", "a P E of 22.99 times"),
     ("the contract multiplier is 10000", "en", "the contract multiplier is 10000"),
 ]
@@ -1304,8 +1305,8 @@ NEW_CUES = [
     ("Mr. O'Brien, ext. 8052", "en", "Mr. O'Brien, extension eight zero five two"),
     ("邮箱：zhangsan@163.com", "zh-CN", "邮箱：zhangsan 艾特 一六三 点 com"),
     ("发送邮件至service_01@example.com.cn查询", "zh-CN",
-     "发送邮件至 service 下划线 零一 艾特 example 点 com 点 cn 查询"),
-    ("请登录官网www.example.com.cn", "zh-CN", "请登录官网 W W W 点 example 点 com 点 cn"),
+     "发送邮件至 S E R V I C E 下划线 零一 艾特 E X A M P L E 点 com 点 C N 查询"),
+    ("请登录官网www.example.com.cn", "zh-CN", "请登录官网 W W W 点 E X A M P L E 点 com 点 C N"),
     ("email zhangsan@163.com.", "en", "email zhangsan at one six three dot com."),
     ("write to li.si-2024@example.com", "en",
      "write to li dot si dash two zero two four at example dot com"),
@@ -1402,7 +1403,7 @@ ABBREVIATIONS = [
     ("from 1 Jan to 31 Mar 2025", "en", "from the 1st of January to the 31st of March 2025"),
     ("on Sept. 30", "en", "on September 30"),
     ("from Mon. to Fri.", "en", "from Monday to Friday."),
-    ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine o'clock to five p m"),
+    ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine a m to five p m"),
     ("No. 1 Century Avenue", "en", "number one Century Avenue"),
     ("per Art. 88 of the law", "en", "per Article 88 of the law"),
     ("in 2 hrs", "en", "in 2 hours"),
@@ -1424,7 +1425,7 @@ def test_english_abbreviations(written, locale, spoken):
 
 
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
-    ("本基金管理费率为1.20%/年", "zh-CN", "本基金管理费率为百分之一点二每年"),
+    ("本基金管理费率为1.20%/年", "zh-CN", "本基金管理费率 wei2 百分之一点二每年"),
     ("10.00%", "zh-CN", "百分之十"), ("0.050‰", "zh-CN", "千分之零点零五"),
     ("a fee of 1.20%", "en", "a fee of 1.2%"), ("10.00%", "en", "10%"),
     ("0.025%", "zh-CN", "百分之零点零二五")])
@@ -1767,7 +1768,7 @@ def test_a_latin_name_in_a_mandarin_sentence_is_a_word(written, spoken):
 @pytest.mark.parametrize(("written", "spoken"), [
     ("签发日期：15/03/2019", "签发日期：二〇一九年三月十五日"),
     ("有效期至03/15/2030。", "有效期至二〇三〇年三月十五日。"),
-    ("出生日期为05/10/1986，", "出生日期为一九八六年五月十日，"),
+    ("出生日期为05/10/1986，", "出生日期 wei2 一九八六年五月十日，"),
     ("15.03.2019", "二〇一九年三月十五日"),
 ])
 def test_mandarin_slash_dates(written, spoken):
@@ -1839,15 +1840,16 @@ def test_the_mandarin_voice_says_a_latin_name_as_a_word(guide):
 # Round six, found by the sixth fresh tester: each a class.
 ROUND_SIX = [
     # 万1 / 万2.5 is a commission rate (万分之一), not 万一 ("in case")
-    ("可转债佣金为万1，最低0.1元。", "zh-CN", "可转债 yong4 金为万分之一，最低零点一元。"),
+    ("可转债佣金为万1，最低0.1元。", "zh-CN", "可转债 yong4 金 wei2 万分之一，最低零点一元。"),
     ("佣金万2.5免5", "zh-CN", "yong4 金万分之二点五免五"),
     ("十万1千", "zh-CN", "十万一千"),
     # pypinyin's rare words across a word boundary (期年 jī nián, 年分) gave 期 ji1, 分 fen4
     ("融资利率：7天期年化6.8%", "zh-CN", "融资利率：七天期年化百分之六点八"),
-    ("2020-2024年分别为12.3%", "zh-CN", "二〇二〇到二〇二四年分别为百分之十二点三"),
+    ("2020-2024年分别为12.3%", "zh-CN", "二〇二〇到二〇二四年分别 wei2 百分之十二点三"),
     # a web address with its scheme and port ("https:或或trade ...")
     ("服务器地址：https://trade.example.com.cn:8443，请勿泄露。", "zh-CN",
-     "服务器 di4 址：H T T P S 冒号斜杠斜杠 trade 点 example 点 com 点 cn 冒号 八四四三，"
+     "服务器 di4 址：H T T P S 冒号斜杠斜杠 T R A D E 点 E X A M P L E 点 com 点 C N 冒号 "
+     "八四四三，"
      "请勿泄 lou4。"),
     ("Visit https://www.example.com/open.", "en",
      "Visit H T T P S colon slash slash W W W dot example dot com slash open."),
@@ -1937,7 +1939,7 @@ ROUND_SEVEN = [
     ("尾号105x", "zh-CN", "尾号 一零五 X"),
     # tenors (10Y国债 was "十Y国债", 3M Shibor "三M Shibor", O/N "O或N")
     ("10Y国债", "zh-CN", "十年期国债"),
-    ("1Y LPR为3.45%", "zh-CN", "一年期 L P R 为百分之三点四五"),
+    ("1Y LPR为3.45%", "zh-CN", "一年期 L P R wei2 百分之三点四五"),
     ("3M Shibor", "zh-CN", "三个月 Shibor"),
     ("7D回购", "zh-CN", "七天回购"),
     ("O/N Shibor", "zh-CN", "隔夜 Shibor"),
@@ -1966,7 +1968,7 @@ ROUND_SEVEN = [
     ("MOP$100", "en", "100 patacas"),
     ("US$100", "zh-CN", "一百美元"),
     # a currency pair (USD/CNY 7.18 was "U S D 或七点一八元")
-    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
+    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率 wei2 七点一八"),
     ("USD/HKD", "zh-CN", "美元兑港元"),
     ("USD/CNY at 7.18", "en", "U S dollar to yuan at 7.18"),
     # W after a number is 万 in brokers' shorthand (round seven: 50W, 1.5w元; watts only before
@@ -2072,7 +2074,7 @@ ROUND_SEVEN_HEARD = [
     ("born 05-10-1986", "en", "born May ten, nineteen hundred eighty six"),
     ("10Y国债", "zh-CN", "十年期国债"),
     ("$6M", "zh-CN", "六百万美元"),
-    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率为七点一八"),
+    ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率 wei2 七点一八"),
     ("cut by 25BP", "en", "cut by twenty five basis points"),
     ("PE 15x", "en", "P E fifteen times"),
 ]

@@ -39,7 +39,7 @@ ROWS = [
     # codes and tickers
     ("期权交易代码如510050C2412M02500", "zh-CN",
      "期权交易代码如 五一零零五零 C 二四一二 M 零二五零零"),
-    ("代码为688xxx或689xxx", "zh-CN", "代码为六八八 X X X 或六八九 X X X"),
+    ("代码为688xxx或689xxx", "zh-CN", "代码 wei2 六八八 X X X 或六八九 X X X"),
     ("中证A500指数", "zh-CN", "中证A五百指数"),
     ("特斯拉（TSLA.US）", "zh-CN", "特斯拉(T S L A 点 U S)"),
     ("浦发银行（600000.SH）", "zh-CN", "浦发银 hang2 (六零零零零零 点 S H)"),
@@ -47,12 +47,12 @@ ROWS = [
     ("the Hang Seng TECH Index (HSTECH)", "en", "the Hang Seng Tech Index (H S Tech)"),
     ("Apple (AAPL.O)", "en", "Apple (eh eh P L dot O)"),
     ("P.O. Box 88", "en", "P.O. Box 88"),  # no ticker
-    ("PM2.5为10 PM2.5", "zh-CN", "P M 二点五为十 P M 二点五"),  # no p.m.
+    ("PM2.5为10 PM2.5", "zh-CN", "P M 二点五 wei2 十 P M 二点五"),  # no p.m.
     # slashes
     ("同类排名128/356", "zh-CN", "同类排名第一百二十八名，共三百五十六名"),
-    ("交易单位为1000桶/手", "zh-CN", "交易单位为一千桶每手"),
+    ("交易单位为1000桶/手", "zh-CN", "交易单位 wei2 一千桶每手"),
     ("近1年/近3年年化收益率为3.5%/4.1%", "zh-CN",
-     "近一年和近三年年化收益率分别为百分之三点五和百分之四点一"),
+     "近一年和近三年年化收益率分别 wei2 百分之三点五和百分之四点一"),
     ("2025/26财年", "zh-CN", "二〇二五至二六财年"),
     ("The USD/CNY rate", "en", "The U S dollar to yuan rate"),  # speakable/10's pair rule
     ("partly filled: 60/100", "en", "partly filled: 60 of 100"),
@@ -72,10 +72,10 @@ ROWS = [
     # multipliers of four digits or more
     ("subscription ratio was 3,125x", "en", "subscription ratio was 3125 times"),
     ("a 1,000x leverage", "en", "a 1000 times leverage"),
-    ("认购倍数为3125x", "zh-CN", "认购倍数为三千一百二十五倍"),
+    ("认购倍数为3125x", "zh-CN", "认购倍数 wei2 三千一百二十五倍"),
     ("身份证尾号3125x", "zh-CN", "身份证尾号 三一二五 X"),  # an ID tail stays one
     # 万 written w / W
-    ("资产门槛为50W，创业板为10w", "zh-CN", "资产门槛为五十万，创业板为十万"),
+    ("资产门槛为50W，创业板为10w", "zh-CN", "资产门槛 wei2 五十万，创业板 wei2 十万"),
     ("约1.5w元", "zh-CN", "约一点五万元"),
     ("2000W像素", "zh-CN", "两千万像素"),
     ("65W快充", "zh-CN", "六十五W快充"),
@@ -85,8 +85,8 @@ ROWS = [
      "溢价率等于(可转债价格除以转换价值减一)乘以百分之一百"),
     # surnames after a role word with 为 / 是, or before a verb
     ("请客户经理朴成浩协助您", "zh-CN", "请客户经理 piáo 成浩协助您"),
-    ("您的投资顾问为仇小红", "zh-CN", "您的投资顾问为 qiú 小红"),
-    ("本次见证人员为查良镛", "zh-CN", "本次见证人员为 zhā 良镛"),
+    ("您的投资顾问为仇小红", "zh-CN", "您的投资顾问 wei2 qiú 小红"),
+    ("本次见证人员为查良镛", "zh-CN", "本次见证人员 wei2 zhā 良镛"),
     ("您的投资顾问为查询提供帮助", "zh-CN", "您的投资顾问为查询提供帮助"),  # 查询: no name
     # names in free English text
     ("Hello Ms. Nguyễn Thị Minh Khai", "en", "Hello Ms. Nguyen Thi Minh Khai"),
@@ -94,7 +94,7 @@ ROWS = [
     ("José García", "en", "José García"),  # marks the English voice says are kept
     # Greek letter names in Mandarin, one way
     ("Vega为0.15，Theta为-0.03，Delta为0.5，Gamma为0.1", "zh-CN",
-     "维加为零点一五，西塔为负零点零三，德尔塔为零点五，伽马为零点一"),
+     "维加 wei2 零点一五，西塔 wei2 负零点零三，德尔塔 wei2 零点五，伽马 wei2 零点一"),
     # minor
     ("股价在20.00至100.00港元之间", "zh-CN", "股价在二十至一百港元之间"),
     ("近1M、3M、6M、1Y收益", "zh-CN", "近一个月、三个月、六个月、一年收益"),

@@ -119,6 +119,20 @@ def _flow_from_arg(ref: str, settings) -> Flow:
     raise click.ClickException(f"{ref}: no such file, flow id or FLOW_ID@VERSION")
 
 
+def _applicant_name(value: str) -> str:
+    """``--name`` as intake stores a name (``normalise_name``), refused as intake refuses it."""
+    from kiosk.guide.normalise import name_script_problem, normalise_name
+
+    try:
+        name = normalise_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--name") from None
+    problem = name_script_problem(name) if name else "is empty"
+    if problem is not None:
+        raise click.BadParameter(f"the name {problem}", param_hint="--name")
+    return name
+
+
 @flows.command()
 @click.argument("flow")
 @click.option("--locale", "locales", multiple=True,
@@ -130,8 +144,11 @@ def _flow_from_arg(ref: str, settings) -> Flow:
               help="Where the audio goes (default: the server's TTS cache).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: every prompt written and as spoken, its audio file and length.")
+@click.option("--name", "applicant_name", metavar="NAME",
+              help="The applicant's name to fill in {name} with, to hear how the guide says "
+                   "it (default: a long stand-in, 欧阳娜娜 / Maria Fernanda Lopez).")
 def preview(flow: str, locales: tuple[str, ...], limit: float | None,
-            cache_dir: Path | None, as_json: bool) -> None:
+            cache_dir: Path | None, as_json: bool, applicant_name: str | None) -> None:
     """Render FLOW's prompts with the guide voice; print durations and the expected total.
 
     FLOW is a file, a flow id in the flows directory, or FLOW_ID@VERSION (published).
@@ -160,13 +177,14 @@ def preview(flow: str, locales: tuple[str, ...], limit: float | None,
         raise click.ClickException(f"no guide voice for locale(s) {', '.join(unvoiced)}; "
                                    f"the guide speaks {', '.join(voices)}")
     limit = DEFAULT_LIMIT_SECONDS if limit is None else limit
+    name = None if applicant_name is None else _applicant_name(applicant_name)
     total = count_prompts(loaded, wanted)
     try:
         with GuideVoice(cache_dir or settings.tts_cache_dir, voices=voices, rates=rates,
                         timeout=settings.tts_timeout_seconds) as guide, \
                 click.progressbar(length=total, label=f"Rendering {total} prompts",
                                   file=sys.stderr) as bar:
-            previews = preview_flow(loaded, guide, wanted, on_render=bar.update)
+            previews = preview_flow(loaded, guide, wanted, on_render=bar.update, name=name)
     except GuideError as exc:
         raise click.ClickException(f"the guide voice failed: {exc}") from None
     if as_json:

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from kiosk.errors import FlowError
-from kiosk.guide.normalise import default_reading, read_variable, speakable
+from kiosk.guide.normalise import default_reading, speakable, spoken_variable
 
 ID_PATTERN = r"^[a-z0-9_]+$"
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -165,8 +165,9 @@ def fill_template(template: str, variables: dict[str, str],
     """Replace ``{var}`` (or ``{var:reading}``) with its value and ``{{``/``}}`` with braces.
 
     With ``spoken_locale``, each value is given as the voice should read it (its declared
-    reading, else ``default_reading``: ``id_last4`` digit by digit). Unknown names raise
-    FlowError.
+    reading, else ``default_reading``: ``id_last4`` digit by digit), for ``speakable`` to read
+    next: a name's letters are protected from the text's rules until ``speakable`` gives them
+    back (``spoken_variable``), so pass the result to it. Unknown names raise FlowError.
     """
     def sub(m: re.Match) -> str:
         tok = m.group(0)
@@ -180,7 +181,7 @@ def fill_template(template: str, variables: dict[str, str],
         if spoken_locale is None:
             return str(variables[name])
         try:
-            return " " + read_variable(str(variables[name]), reading or default_reading(name),
+            return " " + spoken_variable(str(variables[name]), reading or default_reading(name),
                                        spoken_locale) + " "
         except ValueError as exc:
             raise FlowError(f"variable {{{m.group(1)}}}: {exc}") from None
@@ -562,7 +563,8 @@ class Flow(BaseModel):
         """What the investor must read for a read_aloud step (for matching the answer).
 
         ``spoken=True`` gives digits separated by spaces, as the guide says them;
-        ``voice=True`` fills variables as the voice reads them (see ``prompt_text``).
+        ``voice=True`` fills variables as the voice reads them, for ``speakable`` (see
+        ``prompt_text`` and ``fill_template``).
         """
         self._check_locale(locale)
         into = locale if voice else None

@@ -69,9 +69,12 @@ class FlowPreview:
         return sum(s.expected for s in self.steps)
 
 
-def stand_in_variables(flow: Flow, locale: str) -> dict[str, str]:
-    """The long stand-in applicant used for timing (the flow's own broker name)."""
+def stand_in_variables(flow: Flow, locale: str, name: str | None = None) -> dict[str, str]:
+    """The long stand-in applicant used for timing (the flow's own broker name); ``name``, when
+    given, is the applicant's name instead (as stored at intake: ``normalise_name``)."""
     values = estimate_values(flow.broker, locale)
+    if name is not None:
+        values["name"] = name
     return {k: v for k, v in values.items() if k != "broker"}
 
 
@@ -80,9 +83,11 @@ def spoken_variants(flow: Flow, step: Step, locale: str) -> list[str]:
     return [written for written, _ in prompt_variants(flow, step, locale)]
 
 
-def prompt_variants(flow: Flow, step: Step, locale: str) -> list[tuple[str, str]]:
-    """``(written, spoken)`` for each text the guide may say for ``step``."""
-    variables = stand_in_variables(flow, locale)
+def prompt_variants(flow: Flow, step: Step, locale: str,
+                    name: str | None = None) -> list[tuple[str, str]]:
+    """``(written, spoken)`` for each text the guide may say for ``step`` (the applicant's
+    ``name`` if given, else the stand-in's)."""
+    variables = stand_in_variables(flow, locale, name)
     draws: list
     if isinstance(step, ReadAloudStep):
         if step.pool is not None:
@@ -106,18 +111,20 @@ def prompt_variants(flow: Flow, step: Step, locale: str) -> list[tuple[str, str]
 
 
 def preview_flow(flow: Flow, guide, locales: list[str] | None = None,
-                 on_render: Callable[[int], None] | None = None) -> list[FlowPreview]:
+                 on_render: Callable[[int], None] | None = None,
+                 name: str | None = None) -> list[FlowPreview]:
     """Render every prompt through ``guide`` (a GuideVoice); one FlowPreview per locale.
 
     ``on_render(n)`` is called after each rendered prompt (for a progress bar); the number of
-    prompts is ``count_prompts(flow, locales)``. Raises GuideError if the voice fails.
+    prompts is ``count_prompts(flow, locales)``. ``name``: the applicant's name to fill in
+    (default: the long stand-in). Raises GuideError if the voice fails.
     """
     out = []
     for locale in locales or flow.locales:
         preview = FlowPreview(flow.id, flow.version, locale)
         for step in flow.steps:
             rendered = []
-            for text, said in prompt_variants(flow, step, locale):
+            for text, said in prompt_variants(flow, step, locale, name):
                 # The rate the running kiosk uses: the guide's configured voice for the locale.
                 prompt = guide.render(text, locale, spoken=said or None)
                 rendered.append(RenderedPrompt(text, prompt.sha256, prompt.duration,

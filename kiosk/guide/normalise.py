@@ -76,7 +76,15 @@ speakable/11 added round six's classes (the rules at the end of this module, run
 shares), phone numbers with bracketed area codes, option codes and tickers (510050C2412M02500,
 TSLA.US), slashes as ranks, rates and year spans (128/356, 1000桶/手, 2025/26财年), am/pm ranges,
 room ranges (3201-02室), multipliers (3,125x), 万 written w/W, a formula's minus, surnames after
-a role word and 为/是, minority names, and Greek letters in Mandarin.
+a role word and 为/是, minority names, and Greek letters in Mandarin. speakable/12 (tester round
+eight) protects the words the normaliser writes for the voice, and a {name}'s reading, from
+every later rule (``protect_spoken``: the letter-G rule had made 葛 gě jī ě), finds words for
+the polyphone pass without crossing a more common word (``kiosk.speech.textnorm.zh_words``:
+失败将 is no 败将), reads a lone 为 by its context (the copula wéi, 为您 wèi), codes of digits and
+letters (98A001234567) one by one, web addresses without a scheme or www (irm.cninfo.com.cn),
+a Mandarin address's words letter by letter unless pinyin, a full name before 先生 / 女士 after
+请 由 向 和 尊敬的 ..., 21:00-次日02:30 as a range, 两点, and English times on a 24-hour clock
+with a m / p m.
 """
 
 from __future__ import annotations
@@ -100,7 +108,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/11"
+NORMALISER_VERSION = "speakable/12"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -396,6 +404,53 @@ def read_variable(value: str, reading: str, locale: str) -> str:
     if reading == "name":
         return read_name(value, locale)
     return value
+
+
+def spoken_variable(value: str, reading: str, locale: str) -> str:
+    """A variable's value as it goes into a text that ``speakable`` then reads: the words of
+    ``read_variable``, and for a name those words protected, so that no rule of the text reads
+    inside a name (``speakable`` gives its letters back: ``protect_spoken``). Raises
+    ValueError as ``read_variable`` does."""
+    said = read_variable(value, reading, locale)
+    return protect_spoken(said) if reading == "name" else said
+
+
+# Words the normaliser has already written for the voice are protected from every rule that
+# runs after them: a name's reading (gě 优, zēng 国藩, Zhang San), a surname's reading in the
+# text, a polyphone's reading (hang2), a rare character's (tuo1), the letter G's ji1. Their
+# Latin letters and digits are carried as characters of a private-use block (U+E030-U+E24F),
+# which no rule reads, and given back as the last step of ``speakable``. (The letter-G rule
+# read the g of gě as a lone G, so 葛优 was said jī ě; after a digit the 万 rule read the w of
+# wěi, and the minutes rule the min of a name: any rule that reads Latin letters could.)
+# Tone-marked pinyin written in a Mandarin text (gě, yù chí: what ``read_variable`` gives for
+# a surname) is protected when ``speakable`` starts, whoever wrote it.
+_SHIELD = 0xE000
+_SHIELDABLE = [c for c in range(0x30, 0x250) if chr(c).isalnum() and chr(c).isascii()
+               or c >= 0xC0 and chr(c).isalpha()]  # digits, Latin letters (ā ü ǎ, not ×)
+_PROTECT = {c: _SHIELD + c for c in _SHIELDABLE}
+_UNPROTECT = {_SHIELD + c: c for c in _SHIELDABLE}
+
+
+def protect_spoken(words: str) -> str:
+    """``words`` with their Latin letters and digits protected from the rules of
+    ``speakable``, which gives them back unchanged (CJK characters and punctuation are left
+    to the rules: a name's given name still gets its readings)."""
+    return words.translate(_PROTECT)
+
+
+_PINYIN_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙǕǗǙǛÜ"
+_MARKED_PINYIN = re.compile(rf"(?<![^\W\d_])[A-Za-z{_PINYIN_MARKS}]*[{_PINYIN_MARKS}]"
+                            rf"[A-Za-z{_PINYIN_MARKS}]*(?![^\W\d_])")
+
+
+def _protect_marked_pinyin(text: str) -> str:
+    """Each word of tone-marked pinyin (gě, yù chí, Ōu, lü) in ``text`` protected: one whose
+    letters without their tone marks are pinyin syllables (José, García are not)."""
+    def sub(m: re.Match) -> str:
+        word = m.group(0)
+        return protect_spoken(word) if pinyin_syllables(_toneless(word)) else word
+
+    return _MARKED_PINYIN.sub(sub, text)
 
 
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
@@ -906,14 +961,21 @@ def _standard(m: re.Match, locale: str) -> str:
     return said + " "
 
 
-# An email address (zhangsan@163.com) or a web address (www.example.com.cn): its words as
-# written, digits one by one, @ 艾特 / "at", . 点 / "dot", _ 下划线 / "underscore", - 横杠 /
-# "dash", www spelled.
+# An email address (zhangsan@163.com) or a web address (www.example.com.cn): digits one by
+# one, @ 艾特 / "at", . 点 / "dot", _ 下划线 / "underscore", - 横杠 / "dash", www spelled; its
+# words as written in English, and in Mandarin spelled letter by letter unless they are pinyin
+# (zhangsan, baidu) or com, net, org (which the Mandarin voice says in English, as people say
+# 点com): the voice read sse, gov and service as pinyin syllables (``_zh_address_word``).
 # A web address may have a scheme (https://trade.example.com.cn), a port (:8443, digit by
-# digit) and a path (/open: 斜杠 / "slash").
+# digit) and a path (/open: 斜杠 / "slash"); without a scheme or www it is one by its last
+# label, a top-level domain in small letters (irm.cninfo.com.cn, example-securities.com, but
+# not 600000.SH, TSLA.US, Au99.99).
+_TOP_LEVEL = r"(?:com|cn|net|org|gov|edu|info|biz|io|hk|mo|tw|sg|uk|us|top|vip|xyz|site|online)"
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
                     r"|(?<![A-Za-z0-9.@/\-])(?:https?://(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}"
-                    r"|(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+)(?::\d{1,5}(?!\d))?"
+                    r"|(?:https?://)?www(?:\.[A-Za-z0-9\-]+)+"
+                    rf"|(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+{_TOP_LEVEL}"
+                    r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9]))(?::\d{1,5}(?!\d))?"
                     r"(?:/[A-Za-z0-9\-_~%]+(?:\.[A-Za-z0-9\-_~%]+)*)*/?")
 _ADDRESS_PART = re.compile(r"://|[A-Za-z]+|\d+|[@._\-+%:/]")
 _ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
@@ -931,11 +993,18 @@ def _address(m: re.Match, locale: str) -> str:
             words.append(signs[part])
         elif part.isdigit():
             words.append(spell_digits(part, locale))
-        elif part.lower() in ("www", "http", "https"):
+        elif part.lower() in ("www", "http", "https") or zh and not _zh_address_word(part):
             words.append(" ".join(part.upper()))
         else:
             words.append(part.lower())
     return " " + " ".join(words) + " " + ("." if m.group(0).endswith(".") else "")
+
+
+def _zh_address_word(part: str) -> bool:
+    """Whether a word of an address is said as a word in Mandarin: pinyin of three letters or
+    more (zhangsan, huatai), or com, net, org."""
+    return part.lower() in ("com", "net", "org") or len(part) >= 3 and \
+        pinyin_syllables(part) is not None
 
 
 _WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD, _EMAIL)
@@ -1215,22 +1284,37 @@ _ZH_MR = re.compile("先生|女士")
 _LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*"
                          r"(?: [A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*)*")
 _NOT_BEFORE_MR = frozenset("那么都过能")  # 那先生: "that gentleman"
+_ZH_MEASURE_BEFORE_MR = frozenset("位个名些")  # 六位先生, 那位女士: "six gentlemen", "that lady"
+# Words a full name before 先生 / 女士 follows in running text as it follows a pause
+# (请单雄信先生确认, 尊敬的单田芳女士, 由曾小贤先生办理, 向解晓东女士咨询): the name's surname gets
+# its reading there too. Elsewhere a name before 先生 / 女士 needs a pause before it; a word of
+# pypinyin's phrase table (单位, 曾经, 查询) is never a name, nor a given name with a character
+# that makes the words a clause (_ZH_NOT_GIVEN: 请曾经理先生, 由解决了先生 ...).
+_ZH_BEFORE_NAME = re.compile("(?:请|由|向|和|与|及|或|同|跟|给|让|叫|致|尊敬的|亲爱的|您好|你好|"
+                             "感谢|谢谢|欢迎|邀请|恭喜|联系|致电|通知|转告|告知|陪同)\\Z")
 
 
 def _cjk_run(text: str, a: int, b: int) -> bool:
     return 0 <= a < b <= len(text) and all(_CJK.match(c) for c in text[a:b])
 
 
+def _zh_no_name_word(two: str) -> bool:
+    """Whether the two characters a name would start with are a word of pypinyin's phrase
+    table (单位, 曾经: no name), other than a compound surname (尉迟, 万俟 are in the table
+    too, and were never read as surnames there)."""
+    return zh_is_word(two) and two not in ZH_COMPOUND_SURNAMES
+
+
 def _zh_name_at(text: str, p: int, in_list: bool) -> int | None:
     """Where a name starting at ``p`` ends, or None (see _ZH_NAME_ROLE's comment)."""
-    sizes = (4, 3, 2) if text[p:p + 2] in ZH_COMPOUND_SURNAMES else (3, 2)
-    for n in sizes:
+    head = 2 if text[p:p + 2] in ZH_COMPOUND_SURNAMES else 1  # 单于明: the given name is 明
+    for n in (4, 3, 2) if head == 2 else (3, 2):
         if _cjk_run(text, p, p + n) and _ZH_NAME_END.match(text, p + n) and \
-                not zh_is_word(text[p:p + 2]) and \
-                not _ZH_NOT_GIVEN.search(text, p + (2 if n == 4 else 1), p + n):
+                not _zh_no_name_word(text[p:p + 2]) and \
+                not _ZH_NOT_GIVEN.search(text, p + min(head, n - 1), p + n):
             return p + n
     if in_list and _cjk_run(text, p, p + 2) and zh_surname(text[p:p + 2]) is not None and \
-            not zh_is_word(text[p:p + 2]):
+            not _zh_no_name_word(text[p:p + 2]):
         return p + 2
     return None
 
@@ -1240,7 +1324,7 @@ def _zh_said_name(text: str, a: int, b: int) -> str:
     if found is None:
         return text[a:b]
     lead = " " if a and (_CJK.match(text[a - 1]) or text[a - 1].isalnum()) else ""
-    return f"{lead}{found[1]} {text[a + len(found[0]):b]}"
+    return f"{lead}{protect_spoken(found[1])} {text[a + len(found[0]):b]}"
 
 
 def _zh_names(text: str) -> str:
@@ -1253,7 +1337,7 @@ def _zh_names(text: str) -> str:
         latin = _LATIN_NAME.match(text, p)
         if latin and re.search("[a-z]", latin.group(0)) and \
                 ("姓名" in m.group(0) or ":" in m.group(0) or "：" in m.group(0)):
-            out += [text[pos:p], _zh_latin_name(latin.group(0))]
+            out += [text[pos:p], protect_spoken(_zh_latin_name(latin.group(0)))]
             pos = latin.end()
             continue
         in_list = False
@@ -1274,19 +1358,35 @@ def _zh_names(text: str) -> str:
     out, pos = [], 0
     for m in _ZH_MR.finditer(text):
         q = m.start()
-        for n in (3, 2, 1):
+        for n in (4, 3, 2, 1):  # four characters only with a compound surname: 尉迟小红
             a = q - n
-            if a < pos or not _cjk_run(text, a, q) or zh_surname(text[a:q]) is None:
-                continue
-            if n == 1 and text[a] in _NOT_BEFORE_MR:
-                continue
-            if n > 1 and (zh_is_word(text[a:a + 2]) or a and _CJK.match(text[a - 1])):
+            found = zh_surname(text[a:q]) if a >= pos and _cjk_run(text, a, q) and (
+                n < 4 or text[a:a + 2] in ZH_COMPOUND_SURNAMES) else None
+            if found is None or _zh_no_name_before_mr(text, a, q, found[0]):
                 continue
             out += [text[pos:a], _zh_said_name(text, a, q)]
             pos = q
             break
     out.append(text[pos:])
     return "".join(out)
+
+
+def _zh_no_name_before_mr(text: str, a: int, q: int, surname: str) -> bool:
+    """Whether ``text[a:q]``, right before 先生 / 女士 and starting with ``surname``, is no
+    name: 那 么 都 过 or 能 alone (那先生, "that gentleman"); a word of pypinyin's phrase
+    table (单位, 曾经); a numeral or demonstrative and its measure word (六位先生, 那位女士); a
+    full name with a character before it, unless that is a word that leads to a name
+    (_ZH_BEFORE_NAME) and the given name holds nothing that makes the words a clause
+    (_ZH_NOT_GIVEN)."""
+    if q - a == 1:
+        return text[a] in _NOT_BEFORE_MR
+    given = text[a + len(surname):q]
+    if _zh_no_name_word(text[a:a + 2]) or given[:1] in _ZH_MEASURE_BEFORE_MR:
+        return True
+    if a and _CJK.match(text[a - 1]):
+        return not _ZH_BEFORE_NAME.search(text, max(0, a - 4), a) or \
+            _ZH_NOT_GIVEN.search(given) is not None
+    return False
 
 
 # T-1 (the trading day before T), as T+1 is T加一: T减一 / "T minus 1".
@@ -1445,7 +1545,7 @@ def _zh_date(m: re.Match) -> str:
 
 
 def _zh_time(h: int, mi: int, s: int | None) -> str:
-    out = zh_cardinal(str(h)) + "点"
+    out = ("两" if h == 2 else zh_cardinal(str(h))) + "点"  # 2:30 两点三十分, as it is said
     if mi:
         out += ("零" if mi < 10 else "") + zh_cardinal(str(mi)) + "分"
     if s:
@@ -1495,7 +1595,9 @@ _RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]|[万亿千百倍]
                     rf"(?P<b>{_NUM})\s*(?P<ub>[%‰‱])?")
 # Two clock times joined by a dash (9:30-11:30, once each is 九点三十分): a range, 到.
 # ... and so are two dates (2023.1.1-2023.12.31, once each is 二〇二三年一月一日).
-_ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=[〇零一二三四五六七八九十两])")
+# ... and so is a dash before the next day's time (21:00-次日02:30: 二十一点到次日两点三十分).
+_ZH_TIME_RANGE = re.compile(r"([点分秒日月])\s*-\s*(?=(?:次日|翌日|隔日|当日|次月|凌晨|上午|下午|"
+                            r"晚上|早上|中午)?\s*[〇零一二三四五六七八九十两])")
 # (A sign may stand after the currency: ¥-2,500.00 is 负两千五百元, "minus 2500 yuan".)
 _MONEY_PREFIX = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?:{_CUR_CODES})"
                            rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
@@ -1855,17 +1957,42 @@ ESPEAK_CMN_READINGS = {
 _SANDHI = frozenset("一不")
 
 
+# 为 standing alone (no word of the phrase tables holds it: 认为, 成为, 作为, 为止, 为期, 以为
+# are wéi there, 因为, 为了, 为何 wèi): espeak-ng says wèi wherever it stands, but in a broker's
+# text it is mostly the copula wéi (代码为600000, 收益率为3%, 本产品为R3级, 以此为准, 分别为).
+# It is the wèi of "for" before a pronoun (为您服务, 为我们, 为大家; not 为您本人, "is you
+# yourself"), before a verb of service in its phrase (为客户提供, 为投资者办理, 为查询提供帮助),
+# and at the start of a clause before a word (为保护您的权益，…: a purpose).
+_ZH_WEI_FOR = re.compile(r"\s*(?:(?:[您你我他她咱]们?|大家|各位)(?!\s*(?:本人|自己|本身))"
+                         r"|[\u4e00-\u9fff]{1,8}?(?:提供|服务|办理|讲解|解答|开通|开立|负责|"
+                         r"带来|创造|着想|保驾护航|答疑|推荐|定制|量身))")
+_ZH_CLAUSE_START = re.compile(r"(?:\A|[，。；！？：,.;!?:、(（“\"])\s*\Z")
+
+
+def _zh_wei(text: str, i: int) -> str | None:
+    """The reading of a lone 为 at ``text[i]``: wei2 for the copula, None for wèi (the
+    voice's own)."""
+    if _ZH_WEI_FOR.match(text, i + 1):
+        return None
+    if _ZH_CLAUSE_START.search(text, max(0, i - 3), i) and _CJK.match(text[i + 1:i + 2] or " "):
+        return None
+    return "wei2"
+
+
 def _zh_polyphones(text: str) -> str:
     """Polyphonic characters inside a word whose reading there is not the one espeak-ng
     gives them, as pinyin with a tone digit (银行 -> 银 hang2, 了解 -> liao3 jie3, 增长 -> 增
-    zhang3), which the voice reads as written. Other characters are left to the voice."""
+    zhang3), which the voice reads as written; a lone 为 by its context (``_zh_wei``). Other
+    characters are left to the voice."""
     if not _ESPEAK_CJK.search(text):
         return text
     out = []
-    for ch, reading in zip(text, zh_phrase_readings(text), strict=True):
+    for i, (ch, reading) in enumerate(zip(text, zh_phrase_readings(text), strict=True)):
+        if ch == "为" and reading is None:
+            reading = _zh_wei(text, i)
         if reading is not None and ch not in _SANDHI and \
                 reading != ESPEAK_CMN_READINGS.get(ch, zh_reading(ch)):
-            out.append(f" {reading} ")
+            out.append(f" {protect_spoken(reading)} ")
         else:
             out.append(ch)
     return "".join(out)
@@ -1876,7 +2003,7 @@ def _zh_cjk(text: str) -> str:
     for ch in text:
         if _beyond_voice(ch):
             reading = zh_reading(ch)
-            out.append(f" {reading} " if reading else "")
+            out.append(f" {protect_spoken(reading)} " if reading else "")
         else:
             out.append(ch)
     return "".join(out)
@@ -1904,6 +2031,7 @@ _ZH_ROUND_THE_CLOCK = re.compile(r"(?<![\d.])(?P<d>\d)\s*[xX*×]\s*24\s*"
 _ZH_ZERO_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*)\.0+(?=\s*[份股手])")
 # The letter G is jī in Mandarin (5G 五G, G股); espeak-ng's Mandarin voice says zhì.
 _ZH_LETTER_G = re.compile(r"(?<![A-Za-z])[Gg](?![A-Za-z])")
+_PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
 def _zh_speakable(text: str) -> str:
@@ -1918,7 +2046,7 @@ def _zh_speakable(text: str) -> str:
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
     text = _zh_names(text)
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
-    if "@" in text or "www" in text or "://" in text:
+    if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, True), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, True), text)
@@ -1995,7 +2123,7 @@ def _zh_speakable(text: str) -> str:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
     text = _ZH_PAUSE.sub(lambda m: _ZH_PAUSES[m.group(1) or m.group(2)], _zh_cjk(text))
     if "G" in text or "g" in text:
-        text = _ZH_LETTER_G.sub(" ji1 ", text)
+        text = _ZH_LETTER_G.sub(_PROTECTED_JI, text)
     return re.sub(r"\s+([，；：！？。])", r"\1", text)
 
 
@@ -2021,7 +2149,13 @@ _EN_RANGE = re.compile(rf"(?<!\d)(?P<a>{_NUM})\s*(?P<ua>[%‰‱]?)\s*(?:-|~(?P<
 _AM_PM = r"(?P<ampm>[AaPp])(?:\.\s?[Mm]\.?|\s?[Mm])(?![A-Za-z])"
 _EN_CLOCK = re.compile(rf"{_COLON_NUMBERS.pattern}(?:\s*{_AM_PM})?")
 # Two clock times joined by a dash (9:30-11:30, 9:00 am-5:00 pm): a range, "to".
-_EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*(?=\d{1,2}:\d\d)")
+_EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*"
+                            r"(?=(?:(?:the\s+)?next\s+day,?\s+)?\d{1,2}:\d\d)")
+# A time of the 24-hour clock (13:00-23:59, or an hour written with a leading zero: 08:00): a
+# text that writes one says every time without am / pm on it, so each is said on the 12-hour
+# clock with "a m" / "p m" ("8:00 to 20:00": eight a m to eight p m; 12:00 twelve noon), as an
+# English broker says them. In a text with no such time, 8:00 stays "eight o'clock".
+_EN_24_HOUR = re.compile(r"(?<![\d:.])(?:0\d|1[3-9]|2[0-3]):[0-5]\d(?!\d)")
 _EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
 _EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})"
                        rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
@@ -2137,12 +2271,16 @@ def _en_clock(text: str, m: re.Match) -> str:
     if h == 24:  # the end of the day
         return "midnight"
     half = ampm.lower() if ampm else None
+    if half is None and h == 12 and mi == 0 and not s and _EN_24_HOUR.search(text):
+        return "twelve noon"
     if half is None and h > 12:
         h, half = h - 12, "p"
     elif half is None and h == 0:
         h, half = 12, "a"
     elif h == 0:
         h = 12
+    elif half is None and _EN_24_HOUR.search(text):
+        half = "p" if h == 12 else "a"
     words = en_number_words(str(h))
     if mi == 0:
         words += "" if half else " o'clock"
@@ -2239,7 +2377,7 @@ def _en_speakable(text: str) -> str:
     text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
     text = _EN_ROMAN.sub(lambda m: m.group("w") + " "
                          + en_number_words(str(_ROMAN_VALUES[m.group("r")])), text)
-    if "@" in text or "www" in text or "://" in text:
+    if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "en"), text)
     text = _EN_ROOM.sub(lambda m: _EN_ROOM_WORDS.get(m.group("w"), m.group("w")) + " "
                         + _en_house_number(m.group("n")), text)
@@ -2352,6 +2490,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if "\uff0d" in text:
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _fold_commas(_powers(text, is_zh(locale)))
+    if is_zh(locale) and _MARKED_PINYIN.search(text):
+        text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
         i = 0 if is_zh(locale) else 1
         text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
@@ -2367,7 +2507,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
-    return re.sub(r" {2,}", " ", text).strip()
+    return re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
 
 
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -2386,8 +2526,13 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
                            "voice skips it, so write another character or its pinyin")
-        elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃":
+        elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃" and \
+                ch not in _UNIT_SIGNS:  # ㎡ is said 平方米 / "square meters"
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
+        elif unicodedata.category(ch) == "Sm" and \
+                unicodedata.normalize("NFKC", ch) not in _SAID_MATH:
+            yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) is not said; write it in words "
+                           "(然后 / 'then' for an arrow between steps)")
     # The symbols no rule turns into words (& is 和 / "and", = is 等于 / "equals", ...).
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
         if m.start() in read or _STAR_ST.match(text, m.start()) or \
@@ -2474,7 +2619,17 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
                                "write a quantity with its unit")
+    for m in _SHORT_DIGIT_LETTER_CODE.finditer(fold_keep_offsets(text)):
+        if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()):
+            continue
+        yield Issue(m.start(), f"{m.group(0)} is read as numbers and letters (a code of six "
+                               "characters or more is read one by one); write it after 编号 / "
+                               "'code', or as a variable with :digits, if it is a code")
     yield from round_seven_issues(text, locale)
+
+
+# Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
+_SAID_MATH = frozenset("+<=>|~±×÷−≈≠≤≥≧≦⩾⩽")
 
 
 def _read_spans(text: str, zh: bool) -> set[int]:
@@ -2558,6 +2713,16 @@ def _phone_shape(m: re.Match, locale: str) -> str:
 # groups were read as numbers, 两千四百一十二, and the strike lost its leading 0).
 _MIXED_CODE = re.compile(r"(?<![A-Za-z0-9_.])(?=[A-Z0-9]{8,}(?![A-Za-z0-9_]))"
                          r"\d+[A-Z]{1,3}\d+[A-Z]{1,3}\d+(?:[A-Z]{1,3}\d*)*(?![A-Za-z0-9_])")
+# A code of six or more digits and capitals that starts with digits and has digits after its
+# letters (a fund account 98A001234567, 2024A0315): every digit and letter one by one (it was
+# read as numbers, 九十八A一百二十三万…; a code starting with letters is ``_CODE``'s). A year
+# and its half or quarter (2024Q3, 2025H1) is not one. Shorter ones (12A34) are warned by
+# ``kiosk flows check``: a code or numbers?
+_DIGIT_LETTER_CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?=[A-Z0-9]{6,}(?![A-Za-z0-9_]))"
+                                r"(?!(?:19|20)\d\d[HQ][1-4](?![A-Za-z0-9]))"
+                                r"\d+[A-Z]{1,3}\d[A-Z0-9]*(?![A-Za-z0-9_])")
+_SHORT_DIGIT_LETTER_CODE = re.compile(r"(?<![A-Za-z0-9_.\-])(?=[A-Z0-9]{3,5}(?![A-Za-z0-9_]))"
+                                      r"\d+[A-WYZ]{1,3}\d[A-Z0-9]*(?![A-Za-z0-9_.,:])")
 # Digits then placeholders (689xxx, 60XXXX, 300***): the digits one by one, each x as X.
 _PLACEHOLDER_CODE = re.compile(r"(?<![A-Za-z0-9_.])(?P<d>\d{1,5})(?P<x>[xX]{2,5})"
                                r"(?![A-Za-z0-9_*])")
@@ -2699,12 +2864,12 @@ def _zh_role_surnames(text: str) -> str:
                 _zh_name_at(text, p, False) is not None:
             continue  # _zh_names reads it
         found = zh_surname(text[p:p + 4])
-        if found is None or zh_is_word(text[p:p + 2]):
+        if found is None or _zh_no_name_word(text[p:p + 2]):
             continue
         rest = p + len(found[0])
         if not _cjk_run(text, rest, rest + 1) or not _cjk_run(text, p, rest):
             continue
-        out += [text[pos:p], f" {found[1]} "]
+        out += [text[pos:p], f" {protect_spoken(found[1])} "]
         pos = rest
     out.append(text[pos:])
     return "".join(out)
@@ -2743,6 +2908,7 @@ def _zh_round_seven_letters(text: str) -> str:
     """The round-seven rules of a Mandarin prompt that read Latin letters."""
     if _DIGIT_CAPITAL.search(text):
         text = _MIXED_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
+        text = _DIGIT_LETTER_CODE.sub(lambda m: f" {spell_digits(m.group(0), 'zh')} ", text)
     if "xx" in text or "XX" in text:
         text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "zh") + " "
                                      + " ".join(m.group("x").upper()) + " ", text)
@@ -2803,6 +2969,7 @@ def _en_round_seven(text: str) -> str:
         text = _subst(_PHONE_SHAPE, text, lambda t, m: _phone_shape(m, "en"))
     if _DIGIT_CAPITAL.search(text):
         text = _MIXED_CODE.sub(lambda m: spell_digits(m.group(0), "en"), text)
+        text = _DIGIT_LETTER_CODE.sub(lambda m: spell_digits(m.group(0), "en"), text)
     if "xx" in text or "XX" in text:
         text = _PLACEHOLDER_CODE.sub(lambda m: spell_digits(m.group("d"), "en") + " "
                                      + " ".join(m.group("x").upper()), text)
@@ -2901,6 +3068,7 @@ def _round_seven_spans(text: str) -> set[int]:
     brackets = "(" in text or "（" in text
     patterns = (_PHONE_SHAPE if brackets or "-" in text else None,
                 _MIXED_CODE if _DIGIT_CAPITAL.search(text) else None,
+                _DIGIT_LETTER_CODE if _DIGIT_CAPITAL.search(text) else None,
                 _TICKER if "." in text else None,
                 _PLACEHOLDER_CODE if "xx" in text or "XX" in text else None,
                 _STOCK_CODE_AFTER_NAME if brackets else None)

@@ -1,7 +1,8 @@
 """Text normalisation for comparing what was heard with what was asked (pure, per locale).
 
 The only module that imports pypinyin (readings; pypinyin-dict's zdic table for the rare
-characters pypinyin lacks), OpenCC (traditional -> simplified: Whisper often writes Mandarin
+characters pypinyin lacks; jieba's dictionary, read as data, for which words are common:
+``zh_words``), OpenCC (traditional -> simplified: Whisper often writes Mandarin
 in traditional characters) and cn2an (Chinese numerals with units). The guide's normaliser
 (``kiosk.guide.normalise``) reaches them through ``zh_cardinal`` and ``zh_reading``.
 
@@ -25,8 +26,11 @@ Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``)
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
 
 # Chinese digits as read aloud one by one (幺 is the telephone "one", 两 the counting "two").
 ZH_DIGIT_CHARS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
@@ -292,7 +296,8 @@ ZH_PHRASE_READINGS = {
 _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
 # Rare words of pypinyin's phrase table that its segmenter finds across a word boundary in
 # common text, giving a reading no reader would: 期年 (jī nián, "a full year") in 7天期年化,
-# 年分 (nián fèn) in 2024年分别. Their characters keep their common reading.
+# 年分 (nián fèn) in 2024年分别. ``zh_words`` never takes them as words. (Since speakable/12 a
+# phrase that crosses a more common word is not taken either, which finds these two as well.)
 ZH_RARE_WORDS = frozenset({"期年", "年分"})
 
 
@@ -319,10 +324,10 @@ def zh_phrase_readings(text: str) -> list[str | None]:
     A reading is pinyin with a tone digit (5: neutral), ü as v: "银行卡" -> [None, "hang2",
     None] (行 is polyphonic; 银 and 卡 are not), "了解" -> ["liao3", "jie3"]. A polyphonic
     character standing alone (地 in 认真地) gets None: no table says more than its common
-    reading there. Characters other than CJK ideographs get None. Linear in the text.
+    reading there. Characters other than CJK ideographs get None. The words are found by
+    ``zh_words``: a phrase of pypinyin's is not a word where it crosses a more common word
+    (失败将收取: 败将 crosses 失败, so 将 keeps its common reading jiāng). Linear in the text.
     """
-    from pypinyin.seg.simpleseg import seg
-
     out: list[str | None] = [None] * len(text)
     pos = 0
     pieces: list[tuple[int, str]] = []
@@ -334,13 +339,87 @@ def zh_phrase_readings(text: str) -> list[str | None]:
         pos = m.end()
     pieces.append((pos, text[pos:]))
     for start, piece in pieces:
-        at = start
-        for word in seg(piece) if piece else ():
-            if len(word) > 1 and word not in ZH_RARE_WORDS and \
-                    any(zh_polyphonic(c) for c in word):
+        for a, b in zh_words(piece):
+            word = piece[a:b]
+            if b - a > 1 and any(zh_polyphonic(c) for c in word):
                 readings = _word_readings(word)
                 for i, c in enumerate(word):
                     if readings and zh_polyphonic(c):
-                        out[at + i] = readings[i]
-            at += len(word)
+                        out[start + a + i] = readings[i]
     return out
+
+
+# How common a word is: the counts of jieba's dictionary (jieba/dict.txt, about 350,000 words
+# with their counts in a large corpus of modern Chinese), read as data; jieba's own segmenter
+# is not imported. Only words of two to four characters counted at least _MIN_WORD_COUNT times
+# are kept (about 94,000, ~30 MB, read once, in about a second, the first time a Mandarin text
+# is segmented).
+_MIN_WORD_COUNT = 10
+
+
+@functools.lru_cache(maxsize=1)
+def word_counts() -> dict[str, int]:
+    """Words of two to four characters and their counts in jieba's dictionary. Raises
+    RuntimeError when the jieba package (a dependency) is not installed."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the jieba package is not installed; the guide reads its dictionary's "
+                           "word counts to find Mandarin words (pip install jieba==0.42.1)")
+    counts: dict[str, int] = {}
+    with open(Path(spec.origin).parent / "dict.txt", encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and parts[1].isdigit() and \
+                    int(parts[1]) >= _MIN_WORD_COUNT:
+                counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def _crossing(text: str, s: int, e: int, counts: dict[str, int]) -> Iterator[tuple[int, int, int]]:
+    """(start, end, count) of each counted word that overlaps ``text[s:e]`` without lying
+    inside it or holding it (失败 for 败将 in 失败将)."""
+    for a in range(max(0, s - 3), e):
+        for b in range(max(a + 2, s + 1), min(len(text), a + 4) + 1):
+            if a < s < b < e or s < a < e < b:
+                n = counts.get(text[a:b])
+                if n:
+                    yield a, b, n
+
+
+def _crossed(text: str, s: int, e: int, counts: dict[str, int]) -> bool:
+    """Whether ``text[s:e]`` crosses a more common word that no word more common still
+    crosses (so 不了 loses to 了解 in 不了解, and 了解 keeps against 不了)."""
+    own = counts.get(text[s:e], 0)
+    return any(n > own and not any(m > n for a2, b2, m in _crossing(text, a, b, counts)
+                                   if (a2, b2) != (s, e))
+               for a, b, n in _crossing(text, s, e, counts))
+
+
+def zh_words(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each word of ``text`` as the guide reads its polyphones: pypinyin's
+    segmentation (the longest phrase of its phrase table, left to right), except that a phrase
+    is not taken where it crosses a word of jieba's dictionary more common than itself, nor
+    where it is one of ZH_RARE_WORDS; a shorter one is tried, else the character stands alone.
+    pypinyin's table holds only phrases with a polyphonic character, so its longest match
+    alone cuts across words: 失败将收取 gave 败将 ("a defeated general", jiàng) for the
+    future marker 将 (jiāng), and 资金为人民币 为人. Linear in the text (phrases are short)."""
+    from pypinyin.constants import PHRASES_DICT
+    from pypinyin.seg.mmseg import p_set
+
+    counts: dict[str, int] | None = None
+    i = 0
+    while i < len(text):
+        ends = []
+        j = i + 1
+        while j <= len(text) and text[i:j] in p_set:
+            if j - i > 1 and text[i:j] in PHRASES_DICT and text[i:j] not in ZH_RARE_WORDS:
+                ends.append(j)
+            j += 1
+        end = i + 1
+        for j in reversed(ends):
+            counts = counts if counts is not None else word_counts()
+            if not _crossed(text, i, j, counts):
+                end = j
+                break
+        yield i, end
+        i = end
