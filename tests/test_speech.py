@@ -12,6 +12,7 @@ from click.testing import CliRunner
 pytest.importorskip("onnxruntime", reason="speech needs onnxruntime (see report)")
 pytest.importorskip("pocketsphinx", reason="speech needs pocketsphinx (see report)")
 
+from kiosk.protocol import StepOutcome
 from kiosk.session import PlannedStep, settle
 from kiosk.speech.corpus import noise_burst, synthesize
 from kiosk.speech.decide import Decision, decide
@@ -231,8 +232,13 @@ def test_whisper_runs_in_its_own_process_and_survives_its_death():
 
 
 def test_mandarin_other_speech_is_never_consent():
+    # Consent is the decision, not the raw intent: on some CPUs Whisper's int8 decode of this
+    # robotic espeak 什么 reads 愿意 at a mean token probability of 0.20 (a fresh machine,
+    # 2026-12-01), which the decision rule must not take as a yes (WHISPER_MIN_CONFIDENCE).
     pcm, _ = padded("shen2 me5", ZH)
-    assert verify(pcm, "zh", Expected("affirm")).intent != "affirm"
+    expected = Expected("affirm")
+    ans = verify(pcm, "zh", expected)
+    assert decide(ans, expected).outcome is not StepOutcome.PASS, ans
 
 
 def test_mandarin_without_engine_needs_review_and_is_flagged():
