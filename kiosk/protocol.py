@@ -240,6 +240,10 @@ class CheckEvent(StrEnum):
     STILL_SECOND_FACE = "still_second_face"
     TOO_DARK = "too_dark"
     IDENTITY_CHANGE = "identity_change"
+    # Far samples that end the session before a change could be confirmed (a flag).
+    IDENTITY_UNCONFIRMED = "identity_unconfirmed"
+    # Face time that could not be compared with the enrolled face, too long (a flag).
+    IDENTITY_UNVERIFIED = "identity_unverified"
 
 
 # ---------------------------------------------------------------- inbound payloads

@@ -390,3 +390,53 @@ def test_challenge_hint_leaves_out_one_person_only_when_told():
     assert tr.hint() == "only one face in the frame, please"
     assert tr.hint(another_person=False) != "only one face in the frame, please"
 
+
+
+# -- identity: a change too late to confirm, face time that could not be compared (#12) -------
+
+def test_a_person_swapped_in_for_the_last_seconds_is_unconfirmed_not_clear():
+    """Holdout 7: person B for the last ~2 s left one far sample; nothing came of it."""
+    sigs = live(17)
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(16)] + [(16.2, desc(2))]
+    r = check_session(sigs, ds)
+    ev = [e for e in r.events if e.type == "identity_unconfirmed"]
+    assert len(ev) == 1 and (ev[0].t_start, ev[0].t_end) == (16.2, 16.2)
+    assert ev[0].score > 0.55 and ev[0].to_dict()["samples"] == 1
+    assert "identity_change" not in types(r) and r.summary["identity_consistent"] is True
+    ok, reasons = assess(r)
+    assert not ok and any("too short to confirm" in x for x in reasons)
+
+
+def test_a_face_that_cannot_be_compared_for_too_long_is_reported_with_its_reasons():
+    sigs = live(20)
+    # Good samples once a second up to 12 s, then the face is too small (and once turned)
+    # until the end: 8 s that no sample compared.
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(13)]
+    misses = [(round(12.2 + 0.2 * i, 3), "face too small") for i in range(36)]
+    misses[5] = (misses[5][0], "face turned")
+    r = check_session(sigs, ds, identity_misses=misses)
+    ev = [e for e in r.events if e.type == "identity_unverified"]
+    assert len(ev) == 1
+    d = ev[0].to_dict()
+    assert (d["t_start"], d["to_end"]) == (12.0, True)
+    assert d["score"] == pytest.approx(sigs[-1].t - 12.0, abs=1e-3)
+    assert d["reasons"] == {"face too small": 35, "face turned": 1}
+    s = r.summary
+    assert s["identity_tail_gap_s"] == s["identity_max_gap_s"] == pytest.approx(
+        sigs[-1].t - 12.0, abs=1e-3)
+    assert s["identity_skipped"] == {"face too small": 35, "face turned": 1}
+    assert any("not comparable" in x for x in assess(r)[1])
+    # The same stretch while the describer was busy (a due sample not tried) is not counted.
+    busy = check_session(sigs, ds, identity_misses=misses[:2], identity_busy=[(12.6, 19.9)])
+    assert "identity_unverified" not in types(busy)
+    assert busy.summary["identity_busy_s"] == pytest.approx(7.3)
+
+
+def test_short_gaps_and_a_clean_session_raise_nothing():
+    sigs = live(12)
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(12)]
+    r = check_session(sigs, ds, identity_misses=[(4.2, "face turned"), (4.4, "face blurred")])
+    assert types(r) == [] and assess(r)[0]
+    assert r.summary["identity_max_gap_s"] == pytest.approx(1.0)
+    assert r.summary["identity_tail_gap_s"] == 0.0
+    assert r.summary["identity_unconfirmed_from"] is None

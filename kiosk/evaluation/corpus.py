@@ -267,7 +267,8 @@ class CaseBuilder:
     def swap(self, a: FaceClip, b: FaceClip, a_seconds: float = 15.0,
              total: float = 180.0) -> Path:
         """Person A for ``a_seconds``, then person B until ``total``."""
-        out = self.work / "video" / f"swap-{a.id}-{b.id}-{_key(self._stat(a), self._stat(b))}.mp4"
+        key = _key(self._stat(a), self._stat(b), a_seconds, total)  # a cut elsewhere: another file
+        out = self.work / "video" / f"swap-{a.id}-{b.id}-{key}.mp4"
         if not out.is_file():
             first, second = self.looped(a, a_seconds), self.looped(b, total - a_seconds)
             listing = self.work / "video" / f"{out.stem}.txt"

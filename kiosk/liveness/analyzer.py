@@ -39,8 +39,13 @@ class Analysis:
     cpu_s: float = 0.0  # process CPU time over the run (all threads)
     wall_s: float = 0.0
     dropped: int = 0  # frames skipped by the live observer's latest-frame handoff
-    # Frames considered for an identity sample but not good enough, by reason.
+    # Frames considered for an identity sample but not good enough, by reason, and when.
     identity_skipped: dict[str, int] = field(default_factory=dict)
+    identity_misses: list[tuple[float, str]] = field(default_factory=list)
+    # Media-time spans in which a sample was due but not tried: the describer was still busy
+    # with the one before (the server's worker is shared and slow under load). Nothing is
+    # known about the face then, so it is not counted as face that could not be compared.
+    identity_busy: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def ms_per_frame(self) -> float:
@@ -57,7 +62,8 @@ class Analysis:
         """The session checks, with ``challenges`` run one after another over the signals."""
         verdicts = run_challenges(self.signals, challenges, timeout, params=challenge_params)
         return check_session(
-            self.signals, self.descriptors, verdicts, id_descriptor, params, challenge_params
+            self.signals, self.descriptors, verdicts, id_descriptor, params, challenge_params,
+            self.identity_misses, self.identity_busy,
         )
 
 
@@ -79,6 +85,7 @@ class FrameAnalysis:
         # A describer with ``submit`` (the server's: dlib in its worker process) describes
         # while this thread goes on with the next frames; one sample at a time is pending.
         self._pending: tuple[float, Future] | None = None
+        self._busy_since: float | None = None  # a sample fell due while one was pending
         self._last_ms = -1
         self.result = Analysis()
         self._t0_wall = time.perf_counter()
@@ -93,10 +100,13 @@ class FrameAnalysis:
         sig = dataclasses.replace(sig, t=t)  # exact media time, not the rounded ms
         self.result.landmark_s += time.perf_counter() - a
         self.result.signals.append(sig)
-        self._collect(block=False)
-        if self._describer is not None and sig.faces > 0 and self._pending is None:
+        self._collect(t, block=False)
+        if self._describer is not None and sig.faces > 0:
             if self._next_desc_t is None or t >= self._next_desc_t:
-                self._sample_identity(t, sig, rgb)
+                if self._pending is None:
+                    self._sample_identity(t, sig, rgb)
+                elif self._busy_since is None:
+                    self._busy_since = t
         return sig
 
     def _sample_identity(self, t: float, sig: FrameSignals, rgb: np.ndarray) -> None:
@@ -108,14 +118,18 @@ class FrameAnalysis:
         submit = getattr(self._describer, "submit", None)
         if submit is not None:
             self._pending = (t, submit(rgb, sig.box, require_detection=True))
+            # The earliest the next sample can fall due (if this one fails): from then on, a
+            # frame left untried while this one is pending is "busy" (see ``_collect``).
+            self._next_desc_t = t + min(self.every, 0.2)
             return
         a = time.perf_counter()
         d = self._describer.descriptor(rgb, sig.box, require_detection=True)
         self.result.descriptor_s += time.perf_counter() - a
         self._described(t, d, "no frontal face for dlib")
 
-    def _collect(self, block: bool) -> None:
-        """Take the pending sample's descriptor when it is ready (``block``: wait for it)."""
+    def _collect(self, now: float, block: bool) -> None:
+        """Take the pending sample's descriptor when it is ready (``block``: wait for it);
+        ``now`` is the media time of the frame at hand, which ends a busy span."""
         if self._pending is None:
             return
         t, future = self._pending
@@ -127,8 +141,14 @@ class FrameAnalysis:
         except Exception as exc:  # the worker failed on this sample: skip it, go on
             log.warning("face descriptor failed: %s", type(exc).__name__)
             self._described(t, None, "descriptor failed")
-            return
-        self._described(t, d, "no frontal face for dlib")
+        else:
+            self._described(t, d, "no frontal face for dlib")
+        if self._busy_since is not None:
+            # Busy only from when the next sample was really due (a good sample sets it later).
+            start = max(self._busy_since, self._next_desc_t or self._busy_since)
+            if now > start:
+                self.result.identity_busy.append((start, now))
+            self._busy_since = None
 
     def _described(self, t: float, d: np.ndarray | None, why: str) -> None:
         """The sample at ``t``: its descriptor, or None and why there is none."""
@@ -142,11 +162,13 @@ class FrameAnalysis:
             return
         skipped = self.result.identity_skipped
         skipped[why] = skipped.get(why, 0) + 1
+        self.result.identity_misses.append((t, why))
         # Try again soon, not on every frame: dlib costs ~70 ms.
         self._next_desc_t = t + min(self.every, 0.2)
 
     def close(self) -> Analysis:
-        self._collect(block=True)
+        signals = self.result.signals
+        self._collect(signals[-1].t if signals else 0.0, block=True)
         self._faces.close()
         self.result.wall_s = time.perf_counter() - self._t0_wall
         self.result.cpu_s = time.process_time() - self._t0_cpu

@@ -15,6 +15,13 @@ half-covered face gives a poor descriptor. So:
    blend into it).
 3. **A change is reported only when it persists**: at least ``min_samples`` consecutive good
    samples farther than ``distance`` from the template, spanning at least ``min_span_s``.
+4. **A change the session ended too soon to confirm is still reported**, as ``unconfirmed``:
+   the far samples that end the session without meeting rule 3 (a person swapped in for the
+   last seconds leaves one or two). Not a change (a bad angle can give one far sample), but
+   not a clear session either: a human looks.
+5. **Face time that could not be compared is measured** (``unverified_stretches``): a person
+   who is never sampled (a face too small, turned away or blurred for as long as they sit
+   there) is never compared, so a long enough stretch of it is reported too.
 
 Distances are Euclidean between dlib's 128-d descriptors (dlib's own guidance: the same
 person is usually closer than 0.6). The thresholds are measured in docs/evaluation.md.
@@ -47,6 +54,10 @@ class ContinuityParams:
     distance: float = 0.55  # farther than this from the template: not the enrolled person
     min_samples: int = 3  # consecutive far samples ...
     min_span_s: float = 2.0  # ... spanning at least this long
+    # Face time between two compared samples (or from the last one to the end) in which every
+    # sample tried failed the gate, without the time the describer was busy or no face was
+    # there: longer than this is reported. Measured in docs/evaluation.md.
+    unverified_gap_s: float = 3.0
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -89,10 +100,21 @@ def sample_quality(sig: FrameSignals, rgb: np.ndarray,
 
 
 @dataclass(frozen=True)
+class Unconfirmed:
+    """Far samples that end the session without meeting the change rule (it ran out of time)."""
+
+    t_start: float  # the first far sample
+    t_end: float  # the last sample of the session
+    max_distance: float
+    samples: int
+
+
+@dataclass(frozen=True)
 class ContinuityResult:
     """Distances of every good sample to the enrolment template, and the persistent changes.
 
-    ``changes`` are (t_start, t_end, max distance) of each run that meets the change rule.
+    ``changes`` are (t_start, t_end, max distance) of each run that meets the change rule;
+    ``unconfirmed`` is the run of far samples that ends the session without meeting it.
     """
 
     distances: tuple[float, ...]
@@ -100,10 +122,11 @@ class ContinuityResult:
     changes: tuple[tuple[float, float, float], ...]
     enrolled_at: float | None
     enrolment_spread: float | None  # largest distance of an enrolment sample to the template
+    unconfirmed: Unconfirmed | None = None
 
     def summary(self) -> dict:
         d = np.asarray(self.distances) if self.distances else None
-        at, spread = self.enrolled_at, self.enrolment_spread
+        at, spread, u = self.enrolled_at, self.enrolment_spread, self.unconfirmed
         return {
             "identity_samples": len(self.distances),
             "identity_enrolled_at": None if at is None else round(at, 3),
@@ -111,6 +134,7 @@ class ContinuityResult:
             "identity_max_distance": None if d is None else round(float(d.max()), 4),
             "identity_p50_distance": None if d is None else round(float(np.median(d)), 4),
             "identity_consistent": None if d is None else not self.changes,
+            "identity_unconfirmed_from": None if u is None else round(u.t_start, 3),
         }
 
 
@@ -155,6 +179,7 @@ def check_continuity(samples: Sequence[tuple[float, np.ndarray]],
     times = tuple(float(t) for t, _ in samples)
     dists = tuple(float(np.linalg.norm(np.asarray(d, float) - template)) for _, d in samples)
     changes = []
+    unconfirmed = None
     i = 0
     while i < len(dists):
         if dists[i] <= p.distance:
@@ -165,8 +190,64 @@ def check_continuity(samples: Sequence[tuple[float, np.ndarray]],
             j += 1
         if j - i + 1 >= p.min_samples and times[j] - times[i] >= p.min_span_s:
             changes.append((times[i], times[j], max(dists[i : j + 1])))
+        elif j == len(dists) - 1:  # the session ended before the run could be confirmed
+            unconfirmed = Unconfirmed(times[i], times[j], max(dists[i : j + 1]), j - i + 1)
         i = j + 1
-    return ContinuityResult(dists, times, tuple(changes), times[members[-1]], spread)
+    return ContinuityResult(dists, times, tuple(changes), times[members[-1]], spread,
+                            unconfirmed)
+
+
+@dataclass(frozen=True)
+class Unverified:
+    """Face time between two compared samples (or from the last one to the end of the
+    session) in which every identity sample tried failed the gate."""
+
+    t_start: float  # the compared sample before it (or the session's first frame)
+    t_end: float  # the next compared sample (or the session's last frame)
+    seconds: float  # of it with a face on camera and the describer not busy
+    reasons: dict[str, int]  # the failed samples in it, by reason (``sample_quality``)
+    trailing: bool  # it runs to the end of the session
+
+
+def _covered(spans: Sequence[tuple[float, float]], a: float, b: float) -> float:
+    """Seconds of [a, b] inside the union of ``spans``."""
+    cut = sorted((max(a, x), min(b, y)) for x, y in spans if y > a and x < b)
+    total, reach = 0.0, a
+    for x, y in cut:
+        if y > reach:
+            total += y - max(x, reach)
+            reach = y
+    return total
+
+
+def unverified_stretches(
+    sampled: Sequence[float], misses: Sequence[tuple[float, str]],
+    start: float, end: float, busy: Sequence[tuple[float, float]] = (),
+    absent: Sequence[tuple[float, float]] = (),
+) -> list[Unverified]:
+    """Every stretch of face time in which the face could not be compared.
+
+    ``sampled``: times of the good samples (described and compared); ``misses``: (time,
+    reason) of the samples tried that failed; ``start`` / ``end``: the session's first and last
+    analysed frame. Between two good samples (and before the first, after the last) the time
+    counts only when a sample was tried and failed in it, and then without ``busy`` (a due
+    sample was not tried because the describer was still busy with an earlier one: nothing was
+    known to be wrong with the face) and ``absent`` (no face: the face-lost check covers it).
+    """
+    edges = [start, *sorted(t for t in sampled if start <= t <= end), end]
+    out = []
+    for k in range(len(edges) - 1):
+        a, b = edges[k], edges[k + 1]
+        last = k == len(edges) - 2
+        inside = [why for t, why in misses if a <= t < b or (last and t == b)]
+        if not inside or b <= a:
+            continue
+        reasons: dict[str, int] = {}
+        for why in inside:
+            reasons[why] = reasons.get(why, 0) + 1
+        seconds = (b - a) - _covered([*busy, *absent], a, b)
+        out.append(Unverified(a, b, max(0.0, seconds), reasons, last))
+    return out
 
 
 def enrolment_template(samples: Sequence[tuple[float, np.ndarray]],

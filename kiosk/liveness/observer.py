@@ -464,7 +464,9 @@ class FaceObserver:
                               "no good sample of the live face was taken (a face frontal, "
                               "sharp and large enough)")
         session_report = check_session(a.signals, a.descriptors, self.verdicts,
-                                       id_descriptor=self.id_descriptor)
+                                       id_descriptor=self.id_descriptor,
+                                       identity_misses=a.identity_misses,
+                                       identity_busy=a.identity_busy)
         ok, reasons = assess(session_report)
         lat = sorted(self.latencies)
         wall = max(a.wall_s, 1e-6)

@@ -18,8 +18,10 @@ from kiosk.liveness.challenges import ChallengeParams, Verdict
 from kiosk.liveness.continuity import (
     ContinuityParams,
     ContinuityResult,
+    Unverified,
     check_continuity,
     id_photo_distance,
+    unverified_stretches,
 )
 from kiosk.liveness.signals import FrameSignals
 from kiosk.protocol import CheckEvent
@@ -70,15 +72,19 @@ class SessionCheckParams:
 
 @dataclass(frozen=True)
 class SessionEvent:
-    """Something a reviewer should see, with when it happened (media-clock seconds)."""
+    """Something a reviewer should see, with when it happened (media-clock seconds), and
+    what else the reviewer is told about it (``detail``: JSON values, keys other than the
+    four fields)."""
 
     type: str
     t_start: float
     t_end: float
     score: float
+    detail: dict | None = None
 
     def to_dict(self) -> dict:
         return {
+            **(self.detail or {}),
             "type": str(self.type),
             "t_start": round(self.t_start, 3),
             "t_end": round(self.t_end, 3),
@@ -128,10 +134,35 @@ def runs(
 def identity_events(
     descriptors: Sequence[tuple[float, np.ndarray]], params: ContinuityParams | None = None
 ) -> tuple[list[SessionEvent], ContinuityResult]:
-    """identity_change events (persistent departures from the enrolment template)."""
+    """identity_change events (persistent departures from the enrolment template) and the
+    identity_unconfirmed event (far samples that end the session too soon to confirm one)."""
     result = check_continuity(descriptors, params)
     events = [SessionEvent(CheckEvent.IDENTITY_CHANGE, a, b, d) for a, b, d in result.changes]
+    u = result.unconfirmed
+    if u is not None:
+        events.append(SessionEvent(CheckEvent.IDENTITY_UNCONFIRMED, u.t_start, u.t_end,
+                                   u.max_distance, {"samples": u.samples}))
     return events, result
+
+
+def unverified_events(
+    signals: Sequence[FrameSignals], descriptors: Sequence[tuple[float, np.ndarray]],
+    misses: Sequence[tuple[float, str]], busy: Sequence[tuple[float, float]] = (),
+    params: ContinuityParams | None = None,
+) -> tuple[list[SessionEvent], list[Unverified]]:
+    """identity_unverified events: face time that could not be compared with the enrolled
+    face for longer than ``unverified_gap_s`` (``continuity.unverified_stretches``), and every
+    such stretch however short."""
+    p = params or ContinuityParams()
+    if not signals:
+        return [], []
+    absent = runs(signals, lambda s: s.faces == 0, 0.0)
+    stretches = unverified_stretches([t for t, _ in descriptors], misses, signals[0].t,
+                                     signals[-1].t, busy, absent)
+    events = [SessionEvent(CheckEvent.IDENTITY_UNVERIFIED, u.t_start, u.t_end, u.seconds,
+                           {"reasons": dict(u.reasons), "to_end": u.trailing})
+              for u in stretches if u.seconds > p.unverified_gap_s]
+    return events, stretches
 
 
 def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float, float]:
@@ -297,8 +328,15 @@ def check_session(
     id_descriptor: np.ndarray | None = None,
     params: SessionCheckParams | None = None,
     challenge_params: ChallengeParams | None = None,
+    identity_misses: Sequence[tuple[float, str]] = (),
+    identity_busy: Sequence[tuple[float, float]] = (),
 ) -> SessionReport:
-    """Every whole-session check over one recording's signals, descriptors and verdicts."""
+    """Every whole-session check over one recording's signals, descriptors and verdicts.
+
+    ``identity_misses`` are the identity samples tried that failed, (t, reason), and
+    ``identity_busy`` the spans in which a due sample waited for a busy describer
+    (``kiosk.liveness.analyzer.Analysis``).
+    """
     p = params or SessionCheckParams()
     cp = challenge_params or ChallengeParams()
     events: list[SessionEvent] = []
@@ -330,6 +368,13 @@ def check_session(
     events += [SessionEvent(CheckEvent.TOO_DARK, a, b, b - a) for a, b in dark]
     id_events, continuity = identity_events(descriptors, p.continuity)
     events += id_events
+    gap_events, stretches = unverified_events(signals, descriptors, identity_misses,
+                                              identity_busy, p.continuity)
+    events += gap_events
+    skipped: dict[str, int] = {}
+    for _, why in identity_misses:
+        skipped[why] = skipped.get(why, 0) + 1
+    tail = stretches[-1].seconds if stretches and stretches[-1].trailing else 0.0
     events.sort(key=lambda e: (e.t_start, e.type))
 
     n = len(signals)
@@ -348,6 +393,12 @@ def check_session(
         "second_faces": judged,
         "too_dark_s": round(sum(b - a for a, b in dark), 3),
         **continuity.summary(),
+        # Face time that could not be compared (continuity.unverified_stretches): the longest
+        # stretch, the one that ends the session, and the failed samples by reason.
+        "identity_max_gap_s": round(max((u.seconds for u in stretches), default=0.0), 3),
+        "identity_tail_gap_s": round(tail, 3),
+        "identity_busy_s": round(sum(b - a for a, b in identity_busy), 3),
+        "identity_skipped": skipped,
         "pose_std_deg": round(pose_std, 3),
         "landmark_jitter": round(jitter, 5),
         "landmark_speed": round(speed, 5),
@@ -387,6 +438,13 @@ def assess(
         reasons.append(f"too dark for {s['too_dark_s']:.1f} s")
     if s["identity_consistent"] is False:
         reasons.append(f"identity changed (max distance {s['identity_max_distance']})")
+    if s.get("identity_unconfirmed_from") is not None:
+        reasons.append(f"a face unlike the enrolled one from {s['identity_unconfirmed_from']} s "
+                       "to the end, too short to confirm")
+    gaps = [e for e in report.events if e.type == CheckEvent.IDENTITY_UNVERIFIED]
+    if gaps:
+        reasons.append(f"face not comparable with the enrolled one for "
+                       f"{max(e.score for e in gaps):.1f} s")
     if s["still_image_suspected"]:
         reasons.append("no micro-motion: looks like a still image")
     if s.get("id_match") is False:

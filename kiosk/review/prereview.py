@@ -219,6 +219,41 @@ def _identity(data, t, ctx):
     ctx.find(a, f"a different person appears at {mmss(a)}", "reject", "identity_change", end=b)
 
 
+@rule(CheckEvent.IDENTITY_UNCONFIRMED)
+def _identity_unconfirmed(data, t, ctx):
+    a, b = _span(data, t)
+    ctx.find(a, f"a face unlike the enrolled person's from {mmss(a)} to the end of the session, "
+                "too short to confirm a change of person: check who is on camera at the end",
+             "flag", "identity_unconfirmed", end=b)
+
+
+# Why an identity sample failed (``kiosk.liveness.continuity.sample_quality`` and the
+# analyser), in the auditor's words.
+UNVERIFIED_WHY = {
+    "face too small": "too small (too far from the camera)",
+    "face turned": "turned away",
+    "face blurred": "blurred",
+    "not exactly one face": "more than one face in view",
+    "face outside the frame": "partly outside the picture",
+    "no frontal face for dlib": "not seen as a frontal face",
+    "descriptor failed": "the face describer failed",
+}
+
+
+@rule(CheckEvent.IDENTITY_UNVERIFIED)
+def _identity_unverified(data, t, ctx):
+    a, b = _span(data, t)
+    seconds = float(data.get("score") or 0.0)
+    raw = data.get("reasons")
+    counts = raw if isinstance(raw, dict) else {}
+    why = [UNVERIFIED_WHY.get(str(k), str(k)[:60])
+           for k, _ in sorted(counts.items(), key=lambda kv: -float(kv[1]))]
+    until = "the end of the session" if data.get("to_end") else mmss(b)
+    ctx.find(a, f"for {seconds:.0f} s ({mmss(a)} to {until}) the face on camera could not be "
+                f"compared with the enrolled one: {', '.join(why) or 'no reason recorded'}",
+             "flag", "identity_unverified", end=b)
+
+
 @rule(TimelineEvent.CHALLENGE_RESULT)
 def _challenge(data, t, ctx):
     a, _b = _span(data, t)

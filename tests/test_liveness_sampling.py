@@ -1,0 +1,77 @@
+"""Identity sampling in the analyser: a sample the busy describer could not take is not face
+time that could not be compared (kiosk.liveness.analyzer, issue #12)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import pytest
+
+from kiosk.liveness.analyzer import FrameAnalysis
+from kiosk.testing.faces import ClipSpec, clip_path, read_video
+
+
+class QueuedDescriber:
+    """A describer like the server's (``submit`` returns a future), answered by the test: every
+    sample comes back as a miss (dlib found no frontal face) ``lag`` frames after it was sent."""
+
+    def __init__(self, lag: int):
+        self.lag = lag
+        self.waiting: list[tuple[int, Future]] = []
+        self.frame = 0
+        self.sent = 0
+
+    def submit(self, rgb, box=None, require_detection=False) -> Future:
+        f: Future = Future()
+        self.waiting.append((self.frame, f))
+        self.sent += 1
+        return f
+
+    def tick(self) -> None:
+        self.frame += 1
+        for sent, f in list(self.waiting):
+            if self.frame - sent >= self.lag:
+                f.set_result(None)
+                self.waiting.remove((sent, f))
+
+
+class MissingDescriber:
+    """The same misses, answered at once (the command-line tools' describer)."""
+
+    def descriptor(self, rgb, box=None, require_detection=False):
+        return None
+
+
+def _analyse(describer) -> tuple:
+    fa = FrameAnalysis(describer=describer)
+    for _, (t, rgb) in zip(range(60), read_video(clip_path(ClipSpec("astronaut", "neutral",
+                                                                     seconds=4.0))),
+                           strict=False):
+        fa.feed(t, rgb)
+        if isinstance(describer, QueuedDescriber):
+            describer.tick()
+    if isinstance(describer, QueuedDescriber):  # the session ends: the last one comes back
+        describer.lag = 0
+        describer.tick()
+    a = fa.close()
+    return a, a.report()
+
+
+def test_time_the_describer_was_busy_is_not_counted_as_unverified():
+    a, r = _analyse(MissingDescriber())
+    end = a.signals[-1].t
+    # Tried every 0.2 s and never compared: the whole session could not be verified.
+    assert a.identity_busy == [] and len(a.identity_misses) >= 18
+    assert r.summary["identity_max_gap_s"] == pytest.approx(end, abs=0.01)
+    assert [e.type for e in r.events if e.type.startswith("identity")] == [
+        "identity_unverified"]
+
+    slow = QueuedDescriber(lag=15)  # each answer takes 1 s at 15 fps
+    a, r = _analyse(slow)
+    busy = sum(b - x for x, b in a.identity_busy)
+    # A sample was due 0.2 s after each miss but waited 0.8 s more for the describer.
+    assert len(a.identity_misses) == slow.sent >= 3
+    assert busy == pytest.approx(0.8 * len(a.identity_misses), abs=0.3)
+    assert r.summary["identity_busy_s"] == pytest.approx(busy, abs=0.01)
+    assert r.summary["identity_max_gap_s"] == pytest.approx(end - busy, abs=0.01)
+    assert r.summary["identity_skipped"] == {"no frontal face for dlib": len(a.identity_misses)}

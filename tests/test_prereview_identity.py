@@ -1,0 +1,128 @@
+"""The pre-review of the identity check's findings (issue #12, holdout 7): a change of person
+the session ended too soon to confirm, and face time that could not be compared, each need a
+human; a confirmed change stays a suggested reject."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.evidence import EvidenceKeys, Ledger, seal_package
+from kiosk.review.prereview import build_prereview
+from kiosk.review.sample import make_session_dir
+
+
+def sealed_with(tmp_path: Path, liveness: dict) -> Path:
+    """A finished, clear sample session whose ``checks/liveness.json`` is ``liveness``."""
+    keys = EvidenceKeys(tmp_path / "keys")
+    keys.ensure()
+    sdir = tmp_path / "sessions" / ("e" * 32)
+    make_session_dir(sdir, "e" * 32, seconds=3.0, flagged=False)
+    (sdir / "checks").mkdir(exist_ok=True)
+    (sdir / "checks" / "liveness.json").write_text(json.dumps(liveness), encoding="utf-8")
+    res = seal_package(sdir, tmp_path / "evidence", keys,
+                       Ledger(tmp_path / "ledger.jsonl", keys=keys))
+    return res.bag_dir
+
+
+def liveness(*events: dict) -> dict:
+    return {"available": True, "ok": True, "reasons": [], "events": list(events),
+            "summary": {"identity_consistent": True}, "challenges": []}
+
+
+def test_an_unconfirmed_change_at_the_end_needs_attention(tmp_path):
+    assert build_prereview(sealed_with(tmp_path / "clean", liveness()))["verdict"] == "clear"
+    pre = build_prereview(sealed_with(tmp_path, liveness(
+        {"type": "identity_unconfirmed", "t_start": 16.2, "t_end": 16.6, "score": 0.84,
+         "samples": 2})))
+    assert pre["verdict"] == "needs_attention"
+    f = [f for f in pre["findings"] if f["code"] == "identity_unconfirmed"]
+    assert len(f) == 1 and f[0]["severity"] == "flag" and f[0]["t"] == 16.2
+    assert re.fullmatch(r"a face unlike the enrolled person's from 00:16 to the end of the "
+                        r"session, too short to confirm a change of person: check who is on "
+                        r"camera at the end", f[0]["text"]), f[0]["text"]
+    assert any(m["kind"] == "flag" and m["t"] == 16.2 for m in pre["markers"])
+
+
+@pytest.mark.parametrize("to_end,until", [(True, "the end of the session"), (False, "00:14")])
+def test_face_time_that_could_not_be_compared_needs_attention(tmp_path, to_end, until):
+    pre = build_prereview(sealed_with(tmp_path, liveness(
+        {"type": "identity_unverified", "t_start": 9.5, "t_end": 14.9, "score": 5.4,
+         "reasons": {"face turned": 2, "face too small": 20}, "to_end": to_end})))
+    assert pre["verdict"] == "needs_attention"
+    f = [f for f in pre["findings"] if f["code"] == "identity_unverified"]
+    assert len(f) == 1 and f[0]["severity"] == "flag"
+    assert f[0]["text"] == (f"for 5 s (00:09 to {until}) the face on camera could not be "
+                            "compared with the enrolled one: too small (too far from the "
+                            "camera), turned away")
+
+
+def test_a_confirmed_change_stays_a_suggested_reject(tmp_path):
+    pre = build_prereview(sealed_with(tmp_path, liveness(
+        {"type": "identity_change", "t_start": 15.6, "t_end": 19.0, "score": 0.85},
+        {"type": "identity_unverified", "t_start": 19.0, "t_end": 24.0, "score": 5.0,
+         "reasons": {"face too small": 20}, "to_end": True})))
+    assert pre["verdict"] == "suggested_reject"
+    # ... and the auditor still sees both findings.
+    codes = {f["code"]: f["severity"] for f in pre["findings"]}
+    assert codes["identity_change"] == "reject" and codes["identity_unverified"] == "flag"
+
+
+def test_malformed_reasons_are_a_flag_not_an_error(tmp_path):
+    pre = build_prereview(sealed_with(tmp_path, liveness(
+        {"type": "identity_unverified", "t_start": 1.0, "t_end": 6.0, "score": 5.0,
+         "reasons": ["face too small"]})))
+    assert pre["verdict"] == "needs_attention"
+    f = [f for f in pre["findings"] if f["code"] == "identity_unverified"]
+    assert len(f) == 1 and f[0]["text"].endswith("no reason recorded")
+
+
+# -- real public-domain footage (operator's corpus, when present) -----------------------------
+# The corpus is not in the repository (docs/evaluation.md): KIOSK_FACES=/path/to/faces.json
+# runs the tests below; without it they are not collected (a skip would fail CI).
+
+FACES_JSON = Path(os.environ["KIOSK_FACES"]) if os.environ.get("KIOSK_FACES") else None
+SWAP_A, SWAP_B = "obama_weekly_address_sentence2_short", "biden_white_house"
+
+
+def _clips() -> dict:
+    from kiosk.evaluation.corpus import load_faces
+
+    if FACES_JSON is None or not FACES_JSON.is_file():
+        return {}
+    return {c.id: c for c in load_faces(FACES_JSON)}
+
+
+def _liveness_of(video: Path) -> dict:
+    """The face checks of a recording analysed at one frame in three: about the 5 frames a
+    second the live path analysed in holdout 7 on a loaded machine."""
+    from kiosk.liveness.analyzer import analyze_frames
+    from kiosk.testing.faces import read_video
+
+    a = analyze_frames((t, f) for i, (t, f) in enumerate(read_video(video)) if i % 3 == 0)
+    return {"available": True, "ok": True, "reasons": [], **a.report().to_dict()}
+
+
+if {SWAP_A, SWAP_B} <= set(_clips()):  # collected only with the corpus (see above)
+
+    def test_real_swap_in_the_last_seconds_needs_at_least_attention_genuine_stays_clear(
+            tmp_path):
+        """Holdout 7: Obama, then Biden (his face at the 90 px gate) for the last seconds was
+        cleared. Here Biden has the last 5 s of a 17 s witness."""
+        from kiosk.evaluation.corpus import CaseBuilder
+
+        clips = _clips()
+        builder = CaseBuilder(tmp_path / "work", list(clips.values()))
+        swap = _liveness_of(builder.swap(clips[SWAP_A], clips[SWAP_B], 12.0, 17.0))
+        kinds = {e["type"] for e in swap["events"]}
+        assert kinds & {"identity_change", "identity_unconfirmed", "identity_unverified"}, swap
+        pre = build_prereview(sealed_with(tmp_path / "swap", swap))
+        assert pre["verdict"] in ("needs_attention", "suggested_reject"), pre["findings"]
+
+        genuine = _liveness_of(builder.looped(clips[SWAP_A], 17.0))
+        assert not [e for e in genuine["events"] if e["type"].startswith("identity")], genuine
+        assert build_prereview(sealed_with(tmp_path / "genuine", genuine))["verdict"] == "clear"
