@@ -61,9 +61,9 @@ MORE = [
     ("3%–5%", "zh-CN", "百分之三到百分之五"),
     ("收益-3.5%", "zh-CN", "收益负百分之三点五"),
     ("±2%", "zh-CN", "正负百分之二"),
-    ("10000元", "zh-CN", "一万元"),
+    ("10000元", "zh-CN", "yi2 万元"),
     ("1.5万元", "zh-CN", "一点五万元"),
-    ("¥1,000.50", "zh-CN", "一千点五元"),
+    ("¥1,000.50", "zh-CN", "yi4 千点五元"),
     ("下午3:30", "zh-CN", "下午三点三十分"),
     ("9:05开市", "zh-CN", "九点零五分开市"),
     ("下跌2‰", "zh-CN", "下跌千分之二"),
@@ -190,7 +190,7 @@ def test_variables_are_read_by_their_reading(tmp_path):
     values = {"name": "买买提・艾力", "id_last4": "1012"}
     assert flow.prompt_text(step, "zh-CN", values) == "买买提・艾力，您的身份证尾号1012，编号1012。"
     assert flow.prompt_text(step, "zh-CN", values, spoken=True) == \
-        "买买提 艾力，您的身份证尾号 一零一二，编号 一千零一十二。"
+        "买买提 艾力，您的身份证尾号 一零一二，编号 yi4 千零一十二。"
     assert flow.prompt_text(step, "en", values, spoken=True) == \
         "Maimaiti Aili, your I D ends in one zero one two; as an amount one thousand twelve."
 
@@ -291,7 +291,7 @@ def test_preview_json_shows_written_spoken_audio_and_duration(tmp_path, monkeypa
     (step,) = loc["steps"]
     (prompt,) = step["prompts"]
     assert prompt["written"] == "欧阳娜娜，您的身份证尾号1234，编号1234。"
-    assert prompt["spoken"] == "欧阳娜娜，您的身份证尾号 一二三四，编号 一千二百三十四。"
+    assert prompt["spoken"] == "欧阳娜娜，您的身份证尾号 一二三四，编号 yi4 千二百三十四。"
     assert prompt["audio"] == str(tmp_path / "cache" / f"{prompt['sha256']}.wav")
     assert 1.0 < prompt["duration"] < 10.0
     assert loc["locale"] == "zh-CN" and step["spoken_seconds"] == round(prompt["duration"], 2)
@@ -312,7 +312,7 @@ def test_flow_error_for_a_variable_without_value():
     ("证件末四位1012", "zh-CN", "证件末四位 一零一二"),
     ("身份证号码后四位是1012", "zh-CN", "身份证号码后四位是 一零一二"),
     ("银行卡号6225 8801 2345 6789", "zh-CN", "银 hang2 卡号 六二二五八八零一二三四五六七八九"),
-    ("100-500元", "zh-CN", "一百到五百元"),  # still a range
+    ("100-500元", "zh-CN", "yi4 百到五百元"),  # still a range
     ("call 400-820-8820", "en", "call four zero zero eight two zero eight eight two zero"),
     ("Tel: (021) 6888-1234", "en", "Tel: zero two one six eight eight eight one two three four"),
     ("The last four digits of your ID are 8888", "en",
@@ -320,7 +320,7 @@ def test_flow_error_for_a_variable_without_value():
     ("Your ID tail 8888", "en", "Your I D tail eight eight eight eight"),
     ("3-5 business days", "en", "3 to 5 business days"),  # still a range
     # Ranges with units on both ends, and clock-time ranges, say 到 (were a minus / silent).
-    ("100万-500万元", "zh-CN", "一百万到五百万元"),
+    ("100万-500万元", "zh-CN", "yi4 百万到五百万元"),
     ("0.5倍-2倍", "zh-CN", "零点五倍到两倍"),
     ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
     ("收益-2%", "zh-CN", "收益负百分之二"),  # still a sign
@@ -350,10 +350,10 @@ def test_identifiers_written_with_separators_or_named_otherwise(written, locale,
     ("100.00元", "en", "100 yuan"),
     ("¥1.5亿", "en", "150000000 yuan"),
     # Mandarin: trailing zeros of an amount are not said (一百元, not 一百点零零元).
-    ("100.00元", "zh-CN", "一百元"),
-    ("1,234.50元", "zh-CN", "一千二百三十四点五元"),
+    ("100.00元", "zh-CN", "yi4 百元"),
+    ("1,234.50元", "zh-CN", "yi4 千二百三十四点五元"),
     ("2.50万元", "zh-CN", "二点五万元"),
-    ("RMB 100", "zh-CN", "一百元"),
+    ("RMB 100", "zh-CN", "yi4 百元"),
     ("3.50%", "zh-CN", "百分之三点五"),  # speakable/6: trailing zeros unsaid, as in money
 ])
 def test_money(written, locale, spoken):
@@ -587,14 +587,14 @@ def test_the_mandarin_voice_says_per_ten_thousand_and_comparisons():
 # A full-width comma (or 、) never groups thousands: the voice must not say 三千一百万.
 COMMAS = [
     ("适合风险等级为C3，100万元以上的投资者", "zh-CN",
-     "适合风险等级 wei2 C 三，一百万元以上的投资者"),
+     "适合风险等级 wei2 C 三， yi4 百万元以上的投资者"),
     ("本基金为R2，500元起购", "zh-CN", "本基金 wei2 R 二，五百元起购"),
     ("共3，200名", "zh-CN", "共三，二百名"),
     ("共3﹐200名", "zh-CN", "共三，二百名"),
     ("选项1，2024版", "zh-CN", "选项一，二〇二四版"),
     ("共3、200名", "zh-CN", "共三、二百名"),
     ("共3,200名", "zh-CN", "共三千二百名"),  # an ASCII comma between groups of three: a number
-    ("1,234,567元", "zh-CN", "一百二十三万四千五百六十七元"),
+    ("1,234,567元", "zh-CN", "yi4 百二十三万四千五百六十七元"),
     ("共1,2名", "zh-CN", "共一，二名"),  # not groups of three: a list
     ("选项1,2024", "zh-CN", "选项一，两千零二十四"),
     ("共3, 200名", "zh-CN", "共三，二百名"),
@@ -725,9 +725,11 @@ def test_polyphones_only_where_a_word_says_so():
     # 充分 and 了解 are words: 分 is fen4 there (espeak alone: fen1), 了 liao3; 充 and 解 are
     # read as espeak reads them, so they stay characters.
     assert speakable("本人已充分了解风险", "zh-CN") == "本人已充 fen4 liao3 解风险"
-    # 地 alone (认真地) and characters with one reading stay characters; so do 一 and 不.
-    for text in ("认真地说", "风险承受能力", "一百元", "不要"):
+    # 地 alone (认真地) and characters with one reading stay characters. (一 and 不 are given
+    # their tone sandhi since speakable/13: tests/test_guide_normalise_round9.py.)
+    for text in ("认真地说", "风险承受能力"):
         assert re.fullmatch(r"[\u4e00-\u9fa5]+", speakable(text, "zh-CN")), text
+    assert speakable("一百元", "zh-CN") == "yi4 百元" and speakable("不要", "zh-CN") == "bu2 要"
     # The answer matcher's pinyin is unchanged: 还款 is still hai kuan there (pypinyin's own).
     from kiosk.speech.textnorm import toneless_pinyin
     assert toneless_pinyin("还款") == "hai kuan"
@@ -762,7 +764,7 @@ MEDIUM = [
     ("abc123", "zh-CN", "A B C 一二三"),
     ("reference ABC-12345", "en", "reference eh B C one two three four five"),
     ("serial SN123456", "en", "serial S N one two three four five six"),
-    ("RMB100", "zh-CN", "一百元"), ("USD1,000", "en", "1000 U S dollars"),  # money, not codes
+    ("RMB100", "zh-CN", "yi4 百元"), ("USD1,000", "en", "1000 U S dollars"),  # money, not codes
     # '/': 或 between words, 每 between units; English fractions, dates, "per", "or".
     ("沪/深", "zh-CN", "沪或深"), ("A/B股", "zh-CN", "A或B股"),
     ("买入/卖出", "zh-CN", "买入或卖出"),
@@ -802,8 +804,8 @@ def test_the_guide_renders_liaojie_and_yinhang_right(guide):
 # 正: a gain heard, a loss not). A hyphen before a number is a range only after a quantity of
 # the same kind (3个月-6个月, 3%-5%, 2023年-2024年); otherwise it is a minus sign.
 MINUS = [
-    ("近1年-5.2%，近3年-12.4%", "zh-CN", "近一年负百分之五点二，近三年负百分之十二点四"),
-    ("近一年-5.2%", "zh-CN", "近一年负百分之五点二"),
+    ("近1年-5.2%，近3年-12.4%", "zh-CN", "近 yi4 年负百分之五点二，近三年负百分之十二点四"),
+    ("近一年-5.2%", "zh-CN", "近 yi4 年负百分之五点二"),
     ("近三个月-1.1%", "zh-CN", "近三个月负百分之一点一"),
     ("2023年-15.6%", "zh-CN", "二〇二三年负百分之十五点六"),
     ("2023年-2024年", "zh-CN", "二〇二三年到二〇二四年"),
@@ -821,7 +823,7 @@ MINUS = [
     ("-3%到-5%", "zh-CN", "负百分之三到负百分之五"),
     ("在-3%至-5%之间", "zh-CN", "在负百分之三至负百分之五之间"),
     ("损失可能达到-30%~-50%", "zh-CN", "损失可能达到负百分之三十到负百分之五十"),
-    ("近1年 -5.2%", "zh-CN", "近一年 负百分之五点二"),
+    ("近1年 -5.2%", "zh-CN", "近 yi4 年 负百分之五点二"),
     # Ranges stay ranges: the same kind of quantity on both sides.
     ("3个月-6个月", "zh-CN", "三个月到六个月"),
     ("3个月-1年", "zh-CN", "三个月到一年"),
@@ -829,9 +831,9 @@ MINUS = [
     ("2023-2024年", "zh-CN", "二〇二三到二〇二四年"),
     ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
     ("4月-6月", "zh-CN", "四月到六月"),
-    ("100万-500万元", "zh-CN", "一百万到五百万元"),
+    ("100万-500万元", "zh-CN", "yi4 百万到五百万元"),
     ("注意—5%的波动", "zh-CN", "注意，百分之五的波动"),  # an explicit dash is a pause
-    ("1年-3年", "zh-CN", "一年到三年"),
+    ("1年-3年", "zh-CN", "yi4 年到三年"),
     # English: a minus sign wherever a sign can stand, "to" only between like quantities.
     ("1 year: -5.2%, 3 years: -12.4%", "en", "1 year: minus 5.2%, 3 years: minus 12.4%"),
     ("from -5% to +5%", "en", "from minus 5% to plus 5%"),
@@ -862,11 +864,11 @@ def test_a_hyphen_spaced_from_the_number_before_it_is_a_sign(written, locale, sp
 # (C3，100万元, 共3，200名) is a list, and `flows check` warns about every one of them.
 FULL_WIDTH_THOUSANDS = [
     ("最低投资3，000元", "zh-CN", "最低投资三千元"),
-    ("１，０００元", "zh-CN", "一千元"),
-    ("共计1，234.56元", "zh-CN", "共计一千二百三十四点五六元"),
-    ("共1，234，567股", "zh-CN", "共一百二十三万四千五百六十七股"),
-    ("净值为1，000", "zh-CN", "净值 wei2 一千"),
-    ("C3，100万元", "zh-CN", "C 三，一百万元"),  # a level, then an amount: a list
+    ("１，０００元", "zh-CN", "yi4 千元"),
+    ("共计1，234.56元", "zh-CN", "共计 yi4 千二百三十四点五六元"),
+    ("共1，234，567股", "zh-CN", "共 yi4 百二十三万四千五百六十七股"),
+    ("净值为1，000", "zh-CN", "净值 wei2 yi4 千"),
+    ("C3，100万元", "zh-CN", "C 三， yi4 百万元"),  # a level, then an amount: a list
     ("共3，200名", "zh-CN", "共三，二百名"),
     ("选项1，2024版", "zh-CN", "选项一，二〇二四版"),
     ("3，000元", "en", "3000 yuan"),
@@ -975,10 +977,10 @@ def test_tails_named_by_ending_or_moowei_are_digits(written, locale, spoken):
 # Quantities of index points, funds, households, people and trades were read digit by digit.
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
     ("指数跌破30000点", "zh-CN", "指数跌破三万点"),
-    ("共12345只基金", "zh-CN", "共一万二千三百四十五只基金"),
-    ("开户12345户", "zh-CN", "开户一万二千三百四十五户"),
+    ("共12345只基金", "zh-CN", "共 yi2 万二千三百四十五 zhi1 基金"),
+    ("开户12345户", "zh-CN", "开户 yi2 万二千三百四十五户"),
     ("请拨打95588点击确认", "zh-CN", "请拨打九五五八八点击确认"),  # 点击 is no unit
-    ("拨打95588只需一分钟", "zh-CN", "拨打九五五八八只需一分钟"),
+    ("拨打95588只需一分钟", "zh-CN", "拨打九五五八八只需 yi4 分钟"),
     ("the index lost 12000 points", "en", "the index lost 12000 points"),
     ("12345 investors", "en", "12345 investors"),
     ("10000 accounts", "en", "10000 accounts"),
@@ -994,7 +996,7 @@ def test_quantities_of_points_funds_households_and_people_are_numbers(written, l
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
     ("1×10⁵元", "zh-CN", "一乘以十的五次方元"),
     ("2.5×10⁻³", "zh-CN", "二点五乘以十的负三次方"),
-    ("面积120m²", "zh-CN", "面积一百二十平方米"),
+    ("面积120m²", "zh-CN", "面积 yi4 百二十平方米"),
     ("年化收益率3.5%¹", "zh-CN", "年化收益率百分之三点五"),  # a footnote mark is not said
     ("1×10⁵ yuan", "en", "1 times 10 to the power of 5 yuan"),
     ("120 m²", "en", "120 square meters"),
@@ -1033,7 +1035,7 @@ def test_a_chinese_date_in_an_english_prompt_is_an_english_date(written, spoken)
 
 def test_the_voice_says_the_minus_of_a_period_return():
     said = toned(speakable("近1年-5.2%", "zh-CN"))
-    assert said == toned("近一年负百分之五点二")
+    assert said == toned("近 yi4 年负百分之五点二")
     assert toned("负") in said
 
 
@@ -1141,7 +1143,7 @@ UNIT_POWERS = [
     ("3㎢", "zh-CN", "三平方公里"),
     ("2㎥", "zh-CN", "两立方米"),
     ("5mm²", "zh-CN", "五平方毫米"),
-    ("建筑面积120m2", "zh-CN", "建筑面积一百二十平方米"),
+    ("建筑面积120m2", "zh-CN", "建筑面积 yi4 百二十平方米"),
     ("单价5万元/m²", "zh-CN", "单价五万元每平方米"),
     ("10 km²", "en", "10 square kilometers"),
     ("50㎡", "en", "50 square meters"),
@@ -1193,10 +1195,10 @@ FEE_SCHEDULES = [
     ("-¥2,500.00", "zh-CN", "负两千五百元"),
     ("balance ¥-2,500.00", "en", "balance minus 2500 yuan"),
     ("$-12.30", "en", "minus 12 dollars and 30 cents"),
-    ("100万元（含）-500万元0.8%", "zh-CN", "一百万元(含)到五百万元百分之零点八"),
-    ("1年（含）-3年", "zh-CN", "一年(含)到三年"),
+    ("100万元（含）-500万元0.8%", "zh-CN", "yi4 百万元(含)到五百万元百分之零点八"),
+    ("1年（含）-3年", "zh-CN", "yi4 年(含)到三年"),
     ("收益（年化）-3%", "zh-CN", "收益(年化)负百分之三"),  # no quantity before: a sign
-    ("合约乘数为10000", "zh-CN", "合约乘数 wei2 一万"),
+    ("合约乘数为10000", "zh-CN", "合约乘数 wei2 yi2 万"),
     ("委托数量：100000", "zh-CN", "委托数量：十万"),
     ("请拨打10000", "zh-CN", "请拨打一零零零零"),  # a hotline stays digits
 ]
@@ -1215,10 +1217,10 @@ def test_a_quantity_after_its_name_is_not_warned_as_digits():
 # minus), ¥1-5 million "1 yuan-5 million"; P/E was "P or E", 22.99x a letter, and an English
 # quantity after its name (multiplier is 10000) digits.
 MONEY_RANGES = [
-    ("¥100-¥500", "zh-CN", "一百到五百元"),
-    ("¥100-500", "zh-CN", "一百到五百元"),
+    ("¥100-¥500", "zh-CN", "yi4 百到五百元"),
+    ("¥100-500", "zh-CN", "yi4 百到五百元"),
     ("¥1-5万", "zh-CN", "一到五万元"),
-    ("¥1万-5万", "zh-CN", "一万到五万元"),
+    ("¥1万-5万", "zh-CN", "yi2 万到五万元"),
     ("¥1.50~¥2.00", "zh-CN", "一点五到两元"),
     ("¥100-500", "en", "100 to 500 yuan"),
     ("0.8% for ¥1-5 million", "en", "0.8% for 1 to 5 million yuan"),
@@ -1278,7 +1280,7 @@ BARE_YEARS = [
     ("证监发[2017]14号", "zh-CN", "证监发[二〇一七]十四号"),
     ("截至2024末", "zh-CN", "截至二〇二四末"),
     ("2023底", "zh-CN", "二〇二三底"),
-    ("2025H1业绩", "zh-CN", "二〇二五年上半年业绩"),
+    ("2025H1业绩", "zh-CN", "二〇二五年上半年业 ji4"),
     ("2024H2", "zh-CN", "二〇二四年下半年"),
     ("2024Q3净值", "zh-CN", "二〇二四年第三季度净值"),
     ("FY2024营收", "zh-CN", "二〇二四财年营收"),
@@ -1368,7 +1370,7 @@ NAMES = [
     ("您好，单明女士", "zh-CN", "您好，shàn 明女士"),
     # not a name: 曾 as "once", 单 as "single", 解 as "explain"
     ("客户曾表示同意", "zh-CN", "客户曾表示同意"),
-    ("客户单笔买入不超过一万元", "zh-CN", "客户单笔买入不超过一万元"),
+    ("客户单笔买入不超过一万元", "zh-CN", "客户单笔买入不超过 yi2 万元"),
     ("投资者解释说，", "zh-CN", "投资者解释说，"),
     ("经办人：隗嚣", "zh-CN", "经办人：wěi 嚣"),
     ("客户姓名：José García", "zh-CN", "客户姓名：Jose Garcia"),
@@ -1400,7 +1402,8 @@ def test_abudu_is_read_bu3():
 # "art", "H R S", "b n".
 ABBREVIATIONS = [
     ("The fund was launched on Jan 5, 2021.", "en", "The fund was launched on January 5, 2021."),
-    ("from 1 Jan to 31 Mar 2025", "en", "from the 1st of January to the 31st of March 2025"),
+    ("from 1 Jan to 31 Mar 2025", "en",
+     "from the first of January to the thirty first of March 2025"),
     ("on Sept. 30", "en", "on September 30"),
     ("from Mon. to Fri.", "en", "from Monday to Friday."),
     ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine a m to five p m"),
@@ -1507,14 +1510,14 @@ def test_english_ranges_of_large_amounts_are_numbers(written, locale, spoken):
 # RMB1，000，000) was a list (一元，零零零，零零零) while 人民币１，０００，０００元 and
 # ¥１，０００，０００ were amounts; and the check's message said the opposite of what was read.
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
-    ("ＲＭＢ１，０００，０００元", "zh-CN", "一百万元"),
-    ("RMB100元", "zh-CN", "一百元"),  # the currency said once (was 一百元元)
-    ("¥100元", "zh-CN", "一百元"),
-    ("RMB1，000，000", "zh-CN", "一百万元"),
-    ("ＣＮＹ１，０００，０００", "zh-CN", "一百万元"),
-    ("USD 1，000，000，请确认", "zh-CN", "一百万美元，请确认"),
-    ("人民币１，０００，０００元", "zh-CN", "人民币一百万元"),
-    ("¥１，０００，０００", "zh-CN", "一百万元"),
+    ("ＲＭＢ１，０００，０００元", "zh-CN", "yi4 百万元"),
+    ("RMB100元", "zh-CN", "yi4 百元"),  # the currency said once (was 一百元元)
+    ("¥100元", "zh-CN", "yi4 百元"),
+    ("RMB1，000，000", "zh-CN", "yi4 百万元"),
+    ("ＣＮＹ１，０００，０００", "zh-CN", "yi4 百万元"),
+    ("USD 1，000，000，请确认", "zh-CN", "yi4 百万美元，请确认"),
+    ("人民币１，０００，０００元", "zh-CN", "人民币 yi4 百万元"),
+    ("¥１，０００，０００", "zh-CN", "yi4 百万元"),
     ("RMB1，000，000", "en", "1000000 yuan"),
 ])
 def test_full_width_amounts_after_a_currency_code_are_amounts(written, locale, spoken):
@@ -1524,7 +1527,7 @@ def test_full_width_amounts_after_a_currency_code_are_amounts(written, locale, s
 
 
 def test_ascii_thousands_after_a_currency_code_are_not_warned_as_a_list():
-    assert speakable("RMB1,000,000", "zh-CN") == "一百万元"
+    assert speakable("RMB1,000,000", "zh-CN") == "yi4 百万元"
     assert list(speech_issues("RMB1,000,000", "zh-CN")) == []
     assert list(speech_issues("C3,100", "zh-CN")) != []
 
@@ -1586,7 +1589,7 @@ def test_a_name_after_benren_or_touzizhe_gets_its_surname_reading(written, spoke
 @pytest.mark.parametrize(("written", "locale", "spoken"), [
     ("电话0991-2345678转806", "zh-CN", "电话 零九九一二三四五六七八 转 八零六"),
     ("0991-2345678转806", "zh-CN", "零九九一二三四五六七八转 八零六"),
-    ("资金转入100元", "zh-CN", "资金转入一百元"),
+    ("资金转入100元", "zh-CN", "资金转入 yi4 百元"),
 ])
 def test_zhuan_after_a_phone_number_is_an_extension(written, locale, spoken):
     assert speakable(written, locale) == spoken
@@ -1608,8 +1611,9 @@ def test_a_chain_of_comparisons_reads_as_english(written, spoken):
 
 # A9: an English floor (11/F was "11 or F").
 @pytest.mark.parametrize(("written", "spoken"), [
-    ("Shanghai, 11/F.", "Shanghai, 11th floor."), ("3/F, Tower B", "3rd floor, Tower B"),
-    ("1/F and 2/F", "1st floor and 2nd floor"), ("22/F", "22nd floor"), ("12/F", "12th floor"),
+    ("Shanghai, 11/F.", "Shanghai, eleventh floor."), ("3/F, Tower B", "third floor, Tower B"),
+    ("1/F and 2/F", "first floor and second floor"), ("22/F", "twenty second floor"),
+    ("12/F", "twelfth floor"),
 ])
 def test_english_floors(written, spoken):
     assert speakable(written, "en") == spoken
@@ -1689,7 +1693,7 @@ UNITS = [
     ("单张图片不超过5MB", "zh-CN", "单张图片不超过五兆"),
     ("文件不超过2MB", "zh-CN", "文件不超过两兆"),
     ("带宽不低于2Mbps", "zh-CN", "带宽不低于两兆"),
-    ("带宽100Mbps", "zh-CN", "带宽一百兆"),
+    ("带宽100Mbps", "zh-CN", "带宽 yi4 百兆"),
     ("最大10GB", "zh-CN", "最大十 ji1"),
     ("500KB以内", "zh-CN", "五百K以内"),
     ("1TB硬盘", "zh-CN", "一T硬盘"),
@@ -1718,12 +1722,12 @@ def test_data_sizes_and_rates(written, locale, spoken):
 # Y"): the currency's word; the yuan's code after an amount is 元人民币, as a bank announces a rate
 # (speakable/10: it was 元).
 @pytest.mark.parametrize(("written", "spoken"), [
-    ("参考汇率：1 USD = 7.18 CNY。", "参考汇率：一美元等于七点一八元人民币。"),
-    ("1 HKD = 0.92 CNY", "一港元等于零点九二元人民币"),
+    ("参考汇率：1 USD = 7.18 CNY。", "参考汇率：yi4 美元等于七点一八元人民币。"),
+    ("1 HKD = 0.92 CNY", "yi4 港元等于零点九二元人民币"),
     ("500 RMB", "五百元人民币"),
     ("RMB 500", "五百元"),
-    ("100 EUR", "一百欧元"),
-    ("1 USD = 150 JPY", "一美元等于一百五十日元"),
+    ("100 EUR", "yi4 百欧元"),
+    ("1 USD = 150 JPY", "yi4 美元等于 yi4 百五十日元"),
 ])
 def test_a_currency_code_after_an_amount_in_mandarin(written, spoken):
     assert speakable(written, "zh-CN") == spoken
@@ -1803,7 +1807,7 @@ def test_flows_check_warns_an_ambiguous_mandarin_date_at_its_line_and_column(tmp
 # End to end, round six: what the voice says for each new class, by espeak-ng's phonemes.
 ROUND_SIX_HEARD = [
     ("文件不超过2MB", "zh-CN", "文件不超过两兆"),
-    ("带宽100Mbps", "zh-CN", "带宽一百兆"),
+    ("带宽100Mbps", "zh-CN", "带宽 yi4 百兆"),
     ("files up to 2MB", "en", "files up to two megabytes"),
     ("100Mbps bandwidth", "en", "one hundred megabits per second bandwidth"),
     ("1 USD = 7.18 CNY", "zh-CN", "一美元等于七点一八元人民币"),
@@ -1872,8 +1876,8 @@ ROUND_SIX = [
     # a unit abbreviation at the end keeps its full stop
     ("valid for 1 yr.", "en", "valid for 1 year."),
     # day month year: "the 8th of March 2025" (was "eight March")
-    ("on 8 March 2025 (Beijing time)", "en", "on the 8th of March 2025 (Beijing time)"),
-    ("until 21 June", "en", "until the 21st of June"),
+    ("on 8 March 2025 (Beijing time)", "en", "on the eighth of March 2025 (Beijing time)"),
+    ("until 21 June", "en", "until the twenty first of June"),
 ]
 
 
@@ -1900,8 +1904,8 @@ ROUND_SEVEN = [
     ("主频3.5GHz", "zh-CN", "主频三点五 ji1 赫兹"),
     ("距离约3km", "zh-CN", "距离约三公里"),
     ("时延小于5ms", "zh-CN", "时延小于五毫秒"),
-    ("100g金条", "zh-CN", "一百克金条"),
-    ("1kg黄金", "zh-CN", "一公斤黄金"),
+    ("100g金条", "zh-CN", "yi4 百克金条"),
+    ("1kg黄金", "zh-CN", "yi4 公斤黄金"),
     ("2kg", "zh-CN", "两公斤"),
     ("容量5000mAh", "zh-CN", "容量五千毫安时"),
     ("电压220V", "zh-CN", "电压二百二十伏"),
@@ -1910,10 +1914,10 @@ ROUND_SEVEN = [
     ("3-5km", "zh-CN", "三到五公里"),
     ("每次30s", "zh-CN", "每次三十秒"),
     ("5min内", "zh-CN", "五分钟内"),
-    ("限速120km/h", "zh-CN", "限速一百二十公里每小时"),
+    ("限速120km/h", "zh-CN", "限速 yi4 百二十公里每小时"),
     # M before 宽带 / 光纤 is 兆 (100M宽带 was "yi bai ai m"); lower-case 5g is the network
-    ("100M宽带", "zh-CN", "一百兆宽带"),
-    ("1000M光纤", "zh-CN", "一千兆光纤"),
+    ("100M宽带", "zh-CN", "yi4 百兆宽带"),
+    ("1000M光纤", "zh-CN", "yi4 千兆光纤"),
     ("5g网络", "zh-CN", "五 ji1 网络"),
     # round the clock (7*24小时 lost the '*', 7x24h was "七x二十四h")
     ("7*24小时服务", "zh-CN", "七乘二十四小时服务"),
@@ -1939,7 +1943,7 @@ ROUND_SEVEN = [
     ("尾号105x", "zh-CN", "尾号 一零五 X"),
     # tenors (10Y国债 was "十Y国债", 3M Shibor "三M Shibor", O/N "O或N")
     ("10Y国债", "zh-CN", "十年期国债"),
-    ("1Y LPR为3.45%", "zh-CN", "一年期 L P R wei2 百分之三点四五"),
+    ("1Y LPR为3.45%", "zh-CN", "yi4 年期 L P R wei2 百分之三点四五"),
     ("3M Shibor", "zh-CN", "三个月 Shibor"),
     ("7D回购", "zh-CN", "七天回购"),
     ("O/N Shibor", "zh-CN", "隔夜 Shibor"),
@@ -1949,11 +1953,11 @@ ROUND_SEVEN = [
     ("6M", "zh-CN", "六M"),
     ("worth 5m", "en", "worth 5m"),
     # more currency codes (1 AUD was "一 A U D"; SGD 50,000-100,000 "one zero zero zero ...")
-    ("1 AUD = 4.7 CNY", "zh-CN", "一澳元等于四点七元人民币"),
-    ("100 SGD", "zh-CN", "一百新加坡元"),
+    ("1 AUD = 4.7 CNY", "zh-CN", "yi2 澳元等于四点七元人民币"),
+    ("100 SGD", "zh-CN", "yi4 百新加坡元"),
     ("CAD 500", "zh-CN", "五百加元"),
-    ("1 CHF", "zh-CN", "一瑞士法郎"),
-    ("NZD 1,000-2,000", "zh-CN", "一千到两千新西兰元"),
+    ("1 CHF", "zh-CN", "yi2 瑞士法郎"),
+    ("NZD 1,000-2,000", "zh-CN", "yi4 千到两千新西兰元"),
     ("50,000 KRW", "zh-CN", "五万韩元"),
     ("AUD 1,000 to 2,000", "en", "1000 to 2000 Australian dollars"),
     ("CHF 1.5 million", "en", "1.5 million Swiss francs"),
@@ -1961,12 +1965,12 @@ ROUND_SEVEN = [
     ("SGD 50,000-100,000", "en", "50,000 to 100000 Singapore dollars"),
     ("MOP 200", "en", "200 patacas"),
     # dollars written with their place's letters (S$100 was "S一百美元", "S100 dollars")
-    ("S$100", "zh-CN", "一百新加坡元"),
-    ("NT$1,000", "zh-CN", "一千新台币"),
-    ("NZ$ 1,000-2,000", "zh-CN", "一千到两千新西兰元"),
+    ("S$100", "zh-CN", "yi4 百新加坡元"),
+    ("NT$1,000", "zh-CN", "yi4 千新台币"),
+    ("NZ$ 1,000-2,000", "zh-CN", "yi4 千到两千新西兰元"),
     ("A$500", "en", "500 Australian dollars"),
     ("MOP$100", "en", "100 patacas"),
-    ("US$100", "zh-CN", "一百美元"),
+    ("US$100", "zh-CN", "yi4 百美元"),
     # a currency pair (USD/CNY 7.18 was "U S D 或七点一八元")
     ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率 wei2 七点一八"),
     ("USD/HKD", "zh-CN", "美元兑港元"),
@@ -1996,8 +2000,8 @@ ROUND_SEVEN = [
     ("规模 ~3亿元", "zh-CN", "规模 约三亿元"),
     # the currency written twice round a range was said twice (一百万元元)
     ("RMB 500,000 to 1,000,000元", "zh-CN", "五十万到一百万元"),
-    ("USD 1,000-5,000美元", "zh-CN", "一千到五千美元"),
-    ("¥100-¥500 人民币", "zh-CN", "一百到五百 人民币"),
+    ("USD 1,000-5,000美元", "zh-CN", "yi4 千到五千美元"),
+    ("¥100-¥500 人民币", "zh-CN", "yi4 百到五百 人民币"),
     # day/month/year dates with a two-digit year ("零五或八十六分之十"), and in English with
     # a dot or a hyphen ("zero five-10 to 1986")
     ("生日05/10/86", "zh-CN", "生日八六年五月十日"),
@@ -2067,7 +2071,7 @@ def test_a_name_in_both_scripts_is_said_in_the_locales(value, zh, en):
 ROUND_SEVEN_HEARD = [
     ("主频3.5GHz", "zh-CN", "主频三点五 ji1 赫兹"),
     ("距离3km", "zh-CN", "距离三公里"),
-    ("1 AUD = 4.7 CNY", "zh-CN", "一澳元等于四点七元人民币"),
+    ("1 AUD = 4.7 CNY", "zh-CN", "yi2 澳元等于四点七元人民币"),
     ("生日05/10/86", "zh-CN", "生日八六年五月十日"),
     ("10km away", "en", "ten kilometers away"),
     ("RMB 1 million to 5 million", "en", "one million to five million yuan"),

@@ -50,14 +50,14 @@ ROWS = [
     ("PM2.5为10 PM2.5", "zh-CN", "P M 二点五 wei2 十 P M 二点五"),  # no p.m.
     # slashes
     ("同类排名128/356", "zh-CN", "同类排名第一百二十八名，共三百五十六名"),
-    ("交易单位为1000桶/手", "zh-CN", "交易单位 wei2 一千桶每手"),
+    ("交易单位为1000桶/手", "zh-CN", "交易单位 wei2 yi4 千桶每手"),
     ("近1年/近3年年化收益率为3.5%/4.1%", "zh-CN",
-     "近一年和近三年年化收益率分别 wei2 百分之三点五和百分之四点一"),
+     "近 yi4 年和近三年年化收益率分别 wei2 百分之三点五和百分之四点一"),
     ("2025/26财年", "zh-CN", "二〇二五至二六财年"),
     ("The USD/CNY rate", "en", "The U S dollar to yuan rate"),  # speakable/10's pair rule
     ("partly filled: 60/100", "en", "partly filled: 60 of 100"),
     ("a 50/50 split", "en", "a 50 50 split"),
-    ("ranks 128/356", "en", "ranks 128th of 356"),
+    ("ranks 128/356", "en", "ranks one hundred twenty eighth of 356"),
     ("due on 12/31", "en", "due on December 31"),  # a date stays a date
     # dates and times
     ("请于25年3月31日前", "zh-CN", "请于二五年三月三十一日前"),
@@ -79,7 +79,7 @@ ROWS = [
     ("约1.5w元", "zh-CN", "约一点五万元"),
     ("2000W像素", "zh-CN", "两千万像素"),
     ("65W快充", "zh-CN", "六十五W快充"),
-    ("额定功率100W", "zh-CN", "额定功率一百W"),  # watts
+    ("额定功率100W", "zh-CN", "额定功率 yi4 百W"),  # watts
     # a minus in a formula before a number
     ("溢价率=（可转债价格÷转换价值-1）×100%", "zh-CN",
      "溢价率等于(可转债价格除以转换价值减一)乘以百分之一百"),
@@ -97,7 +97,7 @@ ROWS = [
      "维加 wei2 零点一五，西塔 wei2 负零点零三，德尔塔 wei2 零点五，伽马 wei2 零点一"),
     # minor
     ("股价在20.00至100.00港元之间", "zh-CN", "股价在二十至一百港元之间"),
-    ("近1M、3M、6M、1Y收益", "zh-CN", "近一个月、三个月、六个月、一年收益"),
+    ("近1M、3M、6M、1Y收益", "zh-CN", "近 yi2 个月、三个月、六个月、 yi4 年收益"),
 ]
 
 

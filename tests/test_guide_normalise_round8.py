@@ -134,7 +134,7 @@ def test_a_phrase_that_crosses_a_more_common_word_is_not_read():
     # ... but a phrase keeps its reading against a rarer word that crosses it
     assert zh_phrase_readings("我不了解")[2:] == ["liao3", "jie3"]  # 不了 < 了解
     assert zh_phrase_readings("持有时间")[1] == "you3"  # 有时 crosses 持有, 时间 crosses 有时
-    assert speakable("到期一次还本", "zh-CN") == "到期一次 huan2 本"
+    assert speakable("到期一次还本", "zh-CN") == "到期 yi2 次 huan2 本"
 
 
 # -- C: a code of digits and letters is read one by one -------------------------------------
@@ -262,6 +262,6 @@ def test_an_arrow_is_warned(written, locale):
 
 
 def test_a_unit_sign_the_voice_says_is_not_warned():
-    assert speakable("该写字楼面积为1200㎡", "zh-CN") == "该写字楼面积 wei2 一千二百平方米"
+    assert speakable("该写字楼面积为1200㎡", "zh-CN") == "该写字楼面积 wei2 yi4 千二百平方米"
     assert list(speech_issues("该写字楼面积为1200㎡", "zh-CN")) == []
     assert list(speech_issues("1+1=2, x ≥ 3, ±1, 3~5", "en")) == []  # said symbols

@@ -171,7 +171,7 @@ def test_names_on_prc_documents_are_accepted():
     ("科创板股票代码以688开头", "zh-CN", "科创板股票代码以六八八开头"),
     ("688、689开头的股票", "zh-CN", "六八八、六八九开头的股票"),
     ("codes that start with 688", "en", "codes that start with six eight eight"),
-    ("1,000,000.00份", "zh-CN", "一百万份"),
+    ("1,000,000.00份", "zh-CN", "yi4 百万份"),
     ("5G网络", "zh-CN", "五 ji1 网络"),
 ])
 def test_minor_readings(written, locale, spoken):

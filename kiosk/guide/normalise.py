@@ -84,7 +84,16 @@ the polyphone pass without crossing a more common word (``kiosk.speech.textnorm.
 letters (98A001234567) one by one, web addresses without a scheme or www (irm.cninfo.com.cn),
 a Mandarin address's words letter by letter unless pinyin, a full name before 先生 / 女士 after
 请 由 向 和 尊敬的 ..., 21:00-次日02:30 as a range, 两点, and English times on a 24-hour clock
-with a m / p m.
+with a m / p m. speakable/13 (tester round nine) finds the words by the most probable
+segmentation of the whole text (``kiosk.speech.textnorm.zh_segments``: 存管银行为 is 银行 + 为,
+not 银 + 行为), reads 只 after a numeral or a determiner as the measure word zhī, 为 before 您
+after the name of an amount as the copula (上限为您担保资产的1.5倍), 绩 and 迹 as jì wherever
+they stand, 一 and 不 with their tone sandhi (一百 yi4, 不是 bu2), month/days after any word
+ending in 日 and after a 于 of time (红利发放日为7/3, 于7/3) and dotted ones (请于1.15前) as
+dates, 元/点 as 元每点, English ordinals in words (100th "one hundredth") and No. before a code
+as "number"; ``kiosk flows check`` warns about an English month/day that could be read either
+way (7/3), a Mandarin one read as a fraction or a number, and a Chinese name written in an
+English prompt (``round_nine_issues``).
 """
 
 from __future__ import annotations
@@ -102,13 +111,14 @@ from kiosk.speech.textnorm import (
     zh_is_word,
     zh_phrase_readings,
     zh_reading,
+    zh_segments,
     zh_surname,
 )
 
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/12"
+NORMALISER_VERSION = "speakable/13"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -1234,6 +1244,8 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
                              + _end_dot(m), text)
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
+    if "No" in text or "NO" in text:
+        text = _EN_REF.sub("reference ", _EN_NO_CODE.sub("number ", text))
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
     if "." in text:
@@ -1567,17 +1579,24 @@ _ZH_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})(?:年(?:(?P<mo>\d{1,2})月(?:(?P<d>\
 # Month/day (12/31): a date when the words around it say so, else a fraction (3/4 四分之三).
 _ZH_MONTH_DAY = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?![\d/]|\.\d)")
 # Words that name a date (截止, 有效期, and the days of events: 到期日, 行权日, 付息日, 权益登记日),
-# then 为 / 是 / 至 / 在 ... (有效期至12/31); 于 of a time (请于, 将于, 不晚于; not 低于, 等于,
-# 由于). Another word ending in 日 or 期 (每日, 当日, 期限, 本期) names no date: 每日3/4 is a
-# fraction, and so is one after 至 / 到 / 在 alone (降至1/3, 控制在1/3以内).
+# then 为 / 是 / 至 / 在 ... (有效期至12/31); any other word ending in 日 before 为 / 是 / a colon
+# (红利发放日为7/3, 派息日：6/30); 于 of a time (请于, 将于, 本基金于7/3发放, 不晚于), but not
+# the 于 of a comparison or a relation (低于, 等于, 大于, 相当于, 由于, 对于, 基于, 用于, 处于 ...).
+# Another word ending in 日 or 期 (每日, 当日, 期限, 本期) names no date: 每日3/4 is a fraction, and
+# so is one after 至 / 到 / 在 alone (降至1/3, 控制在1/3以内).
 _ZH_EVENT_DAYS = ("行权|付息|派息|兑付|兑息|起息|计息|交割|交收|登记|除息|除权|生效|缴款|申购|认购|"
                   "赎回|清算|结算|公告|基准|估值|开放|成立|上市|还款|扣款|到账|起始|开始|结束|终止|"
                   "签约|签署|确认|募集|分红|派发|支付|发行|申报|过户|转让|最后交易|首个交易|出生|"
                   "纪念|截止|到期|生")
+_ZH_NOT_DAY_WORD = "每当次今昨明本各单同逐隔平整半多数首末近"
+_ZH_COMPARING_YU = ("低高等大小多少当近逊胜属由对关鉴基用限处至位归源"
+                    "出介甚善乐敢终急忙苦过亚次优劣强弱趋免似在适宜易难长短富接")
 _ZH_DATE_BEFORE = re.compile(rf"(?:(?:截止|截至|日期|到期|每年|今年|明年|去年|有效期|"
                              rf"(?:延期|延长|推迟|顺延|提前)(?=至|到)|(?:{_ZH_EVENT_DAYS})日)"
                              r"(?:[为是在于至到：:\s])*"
-                             r"|(?:[将已拟定应须需请并均可晚早，,。；;：:\s(（]|^)于[：:\s]*)\Z")
+                             rf"|(?<=[\u4e00-\u9fff])(?<![{_ZH_NOT_DAY_WORD}])日"
+                             r"(?:\s*(?:为|是|[：:]))+\s*"
+                             rf"|(?<![{_ZH_COMPARING_YU}])于[：:\s]*)\Z")
 # 从 / 自 before a month/day dates it only when a range or list of them follows (从3/1到6/30;
 # 从1/4提高到1/2 is two fractions).
 _ZH_DATE_FROM = re.compile(r"(?:从|自)\s*\Z")
@@ -1587,7 +1606,8 @@ _ZH_MONTH_DAY_NEXT = re.compile(rf"{_ZH_MONTH_DAY_SEP}\d{{1,2}}/\d{{1,2}}(?![\d/
 # is dated as its first; and as its last (6/30至9/30止).
 _ZH_MONTH_DAY_LIST = re.compile(rf"(?:\d{{1,2}}/\d{{1,2}}{_ZH_MONTH_DAY_SEP})+\Z")
 _ZH_MONTH_DAY_CHAIN = re.compile(rf"(?:{_ZH_MONTH_DAY_NEXT.pattern})*")
-_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|起|止|当天|当日|日|号|到期|截止|截至|"
+_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|后(?!者)|起|止|当天|当日|日|号|"
+                            r"到期|截止|截至|"
                             r"[(（]?(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
                          r"(?P<unit>[%‰‱])")
@@ -1693,11 +1713,11 @@ _ZH_SYMBOLS = {"&": "和", "=": "等于", "@": " at ", "#": "号", "≈": "约",
                ">": "大于", "≥": "大于等于", "≤": "小于等于", "≠": "不等于", "‱": "万分之",
                "\\": " ", "\u00b7": " ", "\u2212": "负"}
 _ZH_SYMBOL = re.compile("°C|[&=@#≈°~/×÷*^|_<>≥≤≠‱\\\\\u00b7\u2212]")
-# '/' is 每 only between a unit and a unit (元/股, 次/日, 万元/年, 元/平方米); elsewhere (沪/深,
-# A/B股, 买入/卖出, 是/否, KYC/AML) it is 或.
+# '/' is 每 only between a unit and a unit (元/股, 次/日, 万元/年, 元/平方米, and 元/点, an index
+# future's multiplier); elsewhere (沪/深, A/B股, 买入/卖出, 是/否, KYC/AML) it is 或.
 _ZH_UNIT_CHARS = "元股次日天月年周份手张笔户件个位时秒克斤吨"
 _ZH_PER_UNIT = re.compile(rf"(?<=[{_ZH_UNIT_CHARS}])\s*/\s*"
-                          rf"(?=[{_ZH_UNIT_CHARS}人分]|平方|立方|公里|米)")
+                          rf"(?=[{_ZH_UNIT_CHARS}人分]|点(?![击开选按进])|平方|立方|公里|米)")
 # '/' after a percentage or an amount, before a unit of time or of trading, is 每 (6.8%/年
 # 百分之六点八每年, 5/笔 五每笔); decided before the percentage is said.
 _ZH_PER_AFTER_AMOUNT = re.compile(r"(?<=[\d%‰‱])\s*/\s*(?=[年月日天周笔股份手张次](?!\d))")
@@ -1841,20 +1861,47 @@ def _zh_money(text: str, m: re.Match) -> str:
     return sign + _trim_decimals(n) + m.group("mult") + word
 
 
-def _zh_month_day(text: str, m: re.Match) -> str:
-    mo, d = int(m.group("mo")), int(m.group("d"))
+def _zh_month_day_dated(text: str, m: re.Match) -> bool:
+    """Whether the month/day (or fraction) ``m`` of ``_ZH_MONTH_DAY`` is a date by the words
+    around it (``_ZH_DATE_BEFORE``, ``_ZH_DATE_AFTER``, a range or list after 从 / 自)."""
     listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
     start = listed.start() if listed else m.start()
     chain = _ZH_MONTH_DAY_CHAIN.match(text, m.end(), m.end() + 60)  # (...)*: always a match
     end = chain.end() if chain else m.end()
-    dated = (_ZH_DATE_BEFORE.search(text, max(0, start - 12), start)
-             or _ZH_DATE_AFTER.match(text, end, end + 8)
-             or (_ZH_DATE_FROM.search(text, max(0, start - 4), start)
-                 and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end()))))
-    if not (dated and 1 <= mo <= 12 and 1 <= d <= 31):
+    return bool(_ZH_DATE_BEFORE.search(text, max(0, start - 12), start)
+                or _ZH_DATE_AFTER.match(text, end, end + 8)
+                or (_ZH_DATE_FROM.search(text, max(0, start - 4), start)
+                    and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end()))))
+
+
+def _zh_month_day(text: str, m: re.Match) -> str:
+    mo, d = int(m.group("mo")), int(m.group("d"))
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and _zh_month_day_dated(text, m)):
         return m.group(0)
     said_day = text[m.end():m.end() + 1] in ("日", "号")  # 12/31日: the 日 is written
     return zh_cardinal(str(mo)) + "月" + zh_cardinal(str(d)) + ("" if said_day else "日")
+
+
+# A month.day written with a dot (请于1.15前): a date after a word that names one (as a
+# month/day with a slash: ``_ZH_DATE_BEFORE``) and with no unit after it (每年1.5次, 于1.5小时后
+# are numbers); else a decimal, which ``kiosk flows check`` warns about when a date word stands
+# after it (1.15前: ``round_nine_issues``).
+_ZH_DOTTED_MONTH_DAY = re.compile(r"(?<![\d.])(?P<mo>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])"
+                                  r"(?![\d.])")
+
+
+def _zh_dotted_dated(text: str, m: re.Match) -> bool:
+    after = text[m.end():m.end() + 24].lstrip()
+    return _ZH_DATE_BEFORE.search(text, max(0, m.start() - 12), m.start()) is not None and \
+        (after[:1] in ("日", "号") or not _ZH_UNITS.match(after))
+
+
+def _zh_dotted_month_day(text: str, m: re.Match) -> str:
+    if not _zh_dotted_dated(text, m):
+        return m.group(0)
+    said_day = text[m.end():m.end() + 1] in ("日", "号")
+    return (zh_cardinal(str(int(m.group("mo")))) + "月" + zh_cardinal(str(int(m.group("d"))))
+            + ("" if said_day else "日"))
 
 
 def _zh_signed(m: re.Match) -> str:
@@ -1952,9 +1999,70 @@ ESPEAK_CMN_READINGS = {
 }
 
 
-# 一 and 不 change their tone by the next syllable (tone sandhi), not by the word: pypinyin
-# marks it in some words only (一百 yi4), so the voice keeps its own reading of them.
+# Characters espeak-ng reads, wherever they stand, with a reading that is no Putonghua reading
+# of them (a Taiwan or obsolete one, measured: ``ESPEAK_CMN_READINGS``): 迹 and 绩 are jì
+# (普通话异读词审音表: 统读), never jī, 娩 is miǎn, 缉 jī or qī, never qì. pypinyin lists the
+# Taiwan readings as heteronyms, so a word of its phrase table (成绩) was read right and one
+# it lacks (业绩, 字迹) was not: these get pypinyin's common reading wherever no word gives one.
+_ZH_STANDARD_ONLY = frozenset("迹绩娩缉")
+
+# 一 and 不 change their tone by the next syllable (tone sandhi), which espeak-ng never does (一百
+# yī bǎi, 不是 bù shì: measured with ``-x``): 不 before a fourth tone is bú (bu2), 一 before a
+# fourth tone yí (yi2) and before the others yì (yi4), by the next syllable as the voice says it.
+# 一 keeps yī where it is a digit or an ordinal: after a numeral, 第, 之, 加, 周 ... (十一, 第一,
+# 百分之一, T加一, 二〇二一年), before a numeral other than 百 千 万 亿 (一二三, 一零五X), before a
+# word that makes it a number, a rank or a date (一月, 一号, 一点五, 一比一, 一到三年, 一季度, 一级,
+# 一类, 一是…二是…), at the end of a word (统一, 唯一, 星期一: ``zh_segments``), and before no
+# syllable.
 _SANDHI = frozenset("一不")
+_ZH_NUMERALS = frozenset("〇零一二两三四五六七八九十百千万亿")
+_YI_AS_DIGIT_BEFORE = frozenset("〇零一二两三四五六七八九十月号点比到至加减乘除"
+                                "季级类等档期楼层线是")
+_YI_AS_DIGIT_AFTER = _ZH_NUMERALS | frozenset("第之加减乘除比到至周月点号")
+
+
+def _zh_tone(reading: str | None) -> int:
+    """The tone digit of a reading (hang2 -> 2), 0 for none."""
+    return int(reading[-1]) if reading and reading[-1].isdigit() else 0
+
+
+def _zh_sandhi(text: str, i: int, said: list[str | None]) -> str | None:
+    """The reading of 一 or 不 at ``text[i]`` before the next syllable, given as pinyin, or
+    None (the voice's yī / bù). ``said`` holds the readings given to the voice so far (None:
+    the voice's own)."""
+    nxt = text[i + 1:i + 2]
+    if not nxt or not _CJK.match(nxt):
+        return None
+    tone = _zh_tone(said[i + 1] or ESPEAK_CMN_READINGS.get(nxt) or zh_reading(nxt))
+    if text[i] == "不":
+        return "bu2" if tone == 4 else None
+    if nxt in _YI_AS_DIGIT_BEFORE or text[i - 1:i] in _YI_AS_DIGIT_AFTER or \
+            tone not in (1, 2, 3, 4) or not _zh_word_starts_at(text, i):
+        return None
+    return "yi2" if tone == 4 else "yi4"
+
+
+def _zh_word_starts_at(text: str, i: int) -> bool:
+    """Whether a word begins at ``text[i]`` (not 一 of 统一, 唯一, 星期一): the most probable
+    segmentation of the six characters either side (a word has at most four)."""
+    a = max(0, i - 6)
+    return any(start == i - a for start, _ in zh_segments(text[a:i + 7]))
+
+
+# 只 is the measure word zhī (三只股票, 该只基金, 每只新股) after a numeral or a determiner, and
+# the adverb zhǐ ("only", the voice's own) before the words it makes (只需, 只能, 只有, 只是:
+# 这只是 is "this is only") and after a word ending in 一 (统一只收, 唯一只能).
+_ZH_ZHI_AFTER = _ZH_NUMERALS | frozenset("几每该这那此哪各首")
+_ZH_ZHI_ADVERB = frozenset("需要能有是管会得好限许准够剩在对")
+
+
+def _zh_zhi(text: str, i: int) -> str | None:
+    before, after = text[i - 1:i], text[i + 1:i + 2]
+    if before not in _ZH_ZHI_AFTER or not before or after in _ZH_ZHI_ADVERB and after:
+        return None
+    if before == "一" and i >= 2 and text[i - 2] in "统唯之万单同专划均归合整逐":
+        return None
+    return "zhi1"
 
 
 # 为 standing alone (no word of the phrase tables holds it: 认为, 成为, 作为, 为止, 为期, 以为
@@ -1962,40 +2070,64 @@ _SANDHI = frozenset("一不")
 # text it is mostly the copula wéi (代码为600000, 收益率为3%, 本产品为R3级, 以此为准, 分别为).
 # It is the wèi of "for" before a pronoun (为您服务, 为我们, 为大家; not 为您本人, "is you
 # yourself"), before a verb of service in its phrase (为客户提供, 为投资者办理, 为查询提供帮助),
-# and at the start of a clause before a word (为保护您的权益，…: a purpose).
-_ZH_WEI_FOR = re.compile(r"\s*(?:(?:[您你我他她咱]们?|大家|各位)(?!\s*(?:本人|自己|本身))"
-                         r"|[\u4e00-\u9fff]{1,8}?(?:提供|服务|办理|讲解|解答|开通|开立|负责|"
-                         r"带来|创造|着想|保驾护航|答疑|推荐|定制|量身))")
+# and at the start of a clause before a word (为保护您的权益，…: a purpose). After the name of
+# an amount or a limit (上限, 额度, 比例 ...) 为 before a pronoun is the copula too, unless a verb
+# of service follows in the clause (上限为您担保资产的1.5倍 wéi; 额度为您提供 wèi).
+_ZH_SERVICE = ("提供|服务|办理|讲解|解答|开通|开立|负责|带来|创造|着想|保驾护航|答疑|推荐|"
+               "定制|量身|介绍|说明|节省|争取|安排|预留|匹配|推送|发送|展示|呈现|保留|申请|"
+               "预约|处理")
+_ZH_WEI_FOR = re.compile(r"\s*(?:(?P<p>(?:[您你我他她咱]们?|大家|各位)(?!\s*(?:本人|自己|本身)))"
+                         rf"|[\u4e00-\u9fff]{{1,8}}?(?:{_ZH_SERVICE}))")
 _ZH_CLAUSE_START = re.compile(r"(?:\A|[，。；！？：,.;!?:、(（“\"])\s*\Z")
+_ZH_AMOUNT_NAME = re.compile(r"(?:上限|下限|限额|额度|比例|比率|占比|金额|总额|余额|费率|利率|价格|"
+                             r"期限|数量|倍数|规模|门槛|最高|最低|最多|最少)\s*\Z")
+_ZH_SERVICE_IN_CLAUSE = re.compile(rf"[^，。；！？,;!?]*?(?:{_ZH_SERVICE})")
 
 
 def _zh_wei(text: str, i: int) -> str | None:
     """The reading of a lone 为 at ``text[i]``: wei2 for the copula, None for wèi (the
     voice's own)."""
-    if _ZH_WEI_FOR.match(text, i + 1):
+    m = _ZH_WEI_FOR.match(text, i + 1)
+    if m is not None:
+        if m.group("p") and _ZH_AMOUNT_NAME.search(text, max(0, i - 8), i) and \
+                not _ZH_SERVICE_IN_CLAUSE.match(text, m.end(), m.end() + 40):
+            return "wei2"
         return None
     if _ZH_CLAUSE_START.search(text, max(0, i - 3), i) and _CJK.match(text[i + 1:i + 2] or " "):
         return None
     return "wei2"
 
 
+def _voice_reading(ch: str) -> str | None:
+    """How the voice reads the character ``ch`` on its own."""
+    return ESPEAK_CMN_READINGS.get(ch) or zh_reading(ch)
+
+
 def _zh_polyphones(text: str) -> str:
     """Polyphonic characters inside a word whose reading there is not the one espeak-ng
     gives them, as pinyin with a tone digit (银行 -> 银 hang2, 了解 -> liao3 jie3, 增长 -> 增
-    zhang3), which the voice reads as written; a lone 为 by its context (``_zh_wei``). Other
+    zhang3), which the voice reads as written; a lone 为 by its context (``_zh_wei``), a lone
+    只 by its (``_zh_zhi``), the characters espeak-ng reads otherwise than Putonghua does
+    (``_ZH_STANDARD_ONLY``), and the tone sandhi of 一 and 不 (``_zh_sandhi``). Other
     characters are left to the voice."""
     if not _ESPEAK_CJK.search(text):
         return text
-    out = []
+    said: list[str | None] = []
     for i, (ch, reading) in enumerate(zip(text, zh_phrase_readings(text), strict=True)):
-        if ch == "为" and reading is None:
+        if reading is None and ch == "为":
             reading = _zh_wei(text, i)
-        if reading is not None and ch not in _SANDHI and \
-                reading != ESPEAK_CMN_READINGS.get(ch, zh_reading(ch)):
-            out.append(f" {protect_spoken(reading)} ")
-        else:
-            out.append(ch)
-    return "".join(out)
+        elif reading is None and ch == "只":
+            reading = _zh_zhi(text, i)
+        elif reading is None and ch in _ZH_STANDARD_ONLY:
+            reading = zh_reading(ch)
+        said.append(reading if reading is not None and ch not in _SANDHI and
+                     reading != _voice_reading(ch) else None)
+    if "一" in text or "不" in text:
+        for i, ch in enumerate(text):
+            if ch in _SANDHI:
+                said[i] = _zh_sandhi(text, i, said)
+    return "".join(ch if r is None else f" {protect_spoken(r)} " for ch, r in zip(text, said,
+                                                                                 strict=True))
 
 
 def _zh_cjk(text: str) -> str:
@@ -2085,6 +2217,8 @@ def _zh_speakable(text: str) -> str:
     text = _ZH_DATE.sub(lambda m: _zh_date(m) if m.group("mo2") is None else _zh_date_iso(m),
                         text)
     text = _subst(_ZH_MONTH_DAY, text, _zh_month_day)
+    if "." in text:
+        text = _subst(_ZH_DOTTED_MONTH_DAY, text, _zh_dotted_month_day)
     text = _subst(_COLON_NUMBERS, text, _zh_colon)
     text = _ZH_TIME_RANGE.sub(r"\1到", text)
     text = _ZH_CUED.sub(lambda m: _cued_digits(m, "zh"), text)
@@ -2384,6 +2518,7 @@ def _en_speakable(text: str) -> str:
     text = _EN_STREET.sub(lambda m: _en_house_number(m.group("n")), text)
     if "/F" in text:
         text = _EN_FLOOR.sub(lambda m: _en_ordinal(m.group("n")) + " floor", text)
+    text = _EN_ORDINAL.sub(lambda m: en_ordinal_words(m.group("n")), text)
     text = _YEAR_PART.sub(lambda m: _year_part(m, False), text)
     text = _FISCAL_YEAR.sub(lambda m: _fiscal_year(m, False), text)
     text = _COUNTRY_CODE.sub(lambda m: _country_code(m, "en"), text)
@@ -2626,6 +2761,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                "characters or more is read one by one); write it after 编号 / "
                                "'code', or as a variable with :digits, if it is a code")
     yield from round_seven_issues(text, locale)
+    yield from round_nine_issues(text, locale)
 
 
 # Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
@@ -2636,11 +2772,11 @@ def _read_spans(text: str, zh: bool) -> set[int]:
     """Offsets in ``text`` inside what a rule reads as a whole (a standard's designation, an
     email address, an amount after its currency: ¥123456, CNY 500000-1000000) or as digits by
     a rule that knows them (after a cue, with the area code: 投诉电话021-38676666; a phone
-    shape: 0991-2345678; a leading 0: 0123456789; an ID tail), where no digit or symbol
-    warning applies."""
+    shape: 0991-2345678; a leading 0: 0123456789; an ID tail; a code of letters and digits:
+    ZQ-88012), where no digit or symbol warning applies."""
     spans: set[int] = set()
     for pattern in (*_WHOLE_READINGS, _MONEY_RANGE, _MONEY_PREFIX, _ZH_CUED if zh else _EN_CUED,
-                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL, _COUNTRY_CODE):
+                    _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL, _COUNTRY_CODE, _CODE):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     spans |= _round_seven_spans(text)
@@ -3136,10 +3272,107 @@ def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
         if a <= b or b == 0 or (a, b) == (24, 7) or _ZH_SPLIT_YEAR.match(folded, m.start()) or \
                 _ZH_RANK.search(folded, max(0, m.start() - 4), m.end()) or \
                 _EN_RANK.search(folded, max(0, m.start() - 16), m.end()) or \
-                _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()) or \
-                re.match(r"\d{1,2}/\d{1,2}(?![\d/])", m.group(0)) and b <= 31 and \
-                1 <= a <= 12:
+                _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()):
             continue
+        month_day = re.match(r"\d{1,2}/\d{1,2}(?![\d/])", m.group(0)) and b <= 31 and \
+            1 <= a <= 12
+        if month_day and not zh:
+            continue  # read as a date ("July 3"): round_nine_issues warns when it is ambiguous
+        if month_day:
+            md = _ZH_MONTH_DAY.match(folded, m.start())
+            if md is not None and _zh_month_day_dated(folded, md):
+                continue  # a date word is next to it: read as a date
         yield Issue(m.start(), f"{m.group(0)} is read as a fraction ({b}分之{a} / '{a} over "
-                               f"{b}'); write 至 or 'to' for a span of years, 比 / 'to' for a "
-                               "ratio, or the words that say what it is")
+                               f"{b}'); write " + (f"{a}月{b}日 for a date, " if month_day else "")
+                    + "至 or 'to' for a span of years, 比 / 'to' for a ratio, or the words that "
+                      "say what it is")
+
+
+# --------------------------------------------------------------------------- round nine
+# The classes of the ninth tester round (#15) that are English rules or warnings; the Mandarin
+# ones are in the rules they extend (``_zh_zhi``, ``_zh_wei``, ``_zh_sandhi``,
+# ``_ZH_STANDARD_ONLY``, ``_ZH_DATE_BEFORE``, ``_ZH_DOTTED_MONTH_DAY``, ``_ZH_PER_UNIT``, and
+# ``kiosk.speech.textnorm.zh_segments`` for the words).
+
+# An English ordinal in digits (3rd, 21st, 100th, 1,000th): in words, as espeak-ng says the
+# small ones itself ("third") but a round one as a cardinal and a "th" ("one hundred th", "ten
+# thousand th", measured).
+_EN_ORDINAL = re.compile(r"(?<![\w.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?:st|nd|rd|th)\b")
+_EN_ORDINAL_LAST = {"one": "first", "two": "second", "three": "third", "five": "fifth",
+                    "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+
+
+def en_ordinal_words(number: str) -> str:
+    """A whole number (thousands may be grouped with commas) as an English ordinal in words:
+    "100" -> "one hundredth", "1,000" -> "one thousandth", "21" -> "twenty first", "12" ->
+    "twelfth". Raises ValueError for anything else (see ``en_number_words``)."""
+    if not re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+", number or ""):
+        raise ValueError(f"not a whole number: {number!r}")
+    head, _, last = en_number_words(number.replace(",", "")).rpartition(" ")
+    if last in _EN_ORDINAL_LAST:
+        last = _EN_ORDINAL_LAST[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last += "th"
+    return f"{head} {last}".strip()
+
+
+# "No." before a code of letters and digits (Contract No. HT-2026-0001, Policy No. AB123456,
+# Ref. No. ZQ-88012): "number" ("reference number"), with no full stop: the voice said "no"
+# and paused. (Before digits ``_EN_BEFORE_NUMBER`` reads it.)
+_EN_NO_CODE = re.compile(r"\b(?:No|NO|no)\.\s*(?=[A-Z]{1,8}[-\s]?\d)")
+# "Ref." before "No." and digits ("Ref. No. 2024-18"): "reference".
+_EN_REF = re.compile(r"\b(?:Ref|REF)\.\s*(?=number\b|No\.)")
+
+
+# A Chinese name written in Chinese characters in an English prompt (Customer: 单雄飞) is read
+# as pinyin syllables one by one, each with its common reading (Dan Xiong Fei), where {name}
+# reads it as a name (Shan Xiongfei): two characters or more after a word that introduces a
+# name (Customer:, Dear, Mr ...: ``_EN_NAME_CUE``; a name in parts too, 阿卜杜热合曼·艾买提), or
+# two or three starting with a surname read otherwise than usual (曾国藩, 单雄飞; not the four
+# of 华信证券).
+_EN_HAN_RUN = re.compile(rf"{_HAN_PART}(?:\s*[{MIDDLE_DOTS}]\s*{_HAN_PART})*|{_CJK.pattern}")
+
+
+def _en_written_names(text: str) -> Iterator[Issue]:
+    for m in _EN_HAN_RUN.finditer(text):
+        run = m.group(0)
+        cued = _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()) is not None
+        if not (cued and 2 <= len(run) <= 32 or 2 <= len(run) <= 3 and zh_surname(run)):
+            continue
+        yield Issue(m.start(), f"the Chinese characters {run} are read one by one with their "
+                               f"common readings ({speakable(run, 'en')}); for the applicant's "
+                               f"name write {{name}} (read as a name: {read_name(run, 'en')}), "
+                               "else write the name or words in pinyin")
+
+
+def round_nine_issues(text: str, locale: str) -> Iterator[Issue]:
+    """The round-nine warnings, each at its offset in ``text``: in English a month/day with
+    no year whose numbers could each be the month (7/3: read "July 3", but "7 March" day
+    first), as dated ones are (``speech_issues``), and a Chinese name written in characters
+    (``_en_written_names``); in Mandarin a dotted month.day read as a number though a date
+    word follows it (1.15前: 一点一五前, with no date word before it)."""
+    folded = fold_keep_offsets(text)
+    if not is_zh(locale):
+        yield from _en_written_names(folded)
+        if "/" not in folded or _FORMULA.search(folded):
+            return
+        for m in _EN_FRACTION.finditer(folded):
+            a, b = int(m.group(1)), int(m.group(2))
+            said = _en_fraction(m)
+            if a == b or not (1 <= a <= 12 and 1 <= b <= 12) or \
+                    not said.startswith(EN_MONTHS[a - 1]):
+                continue
+            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
+                                   f"as {EN_MONTHS[a - 1]} {b}; write {EN_MONTHS[a - 1]} {b} "
+                                   f"for that, or {a} {EN_MONTHS[b - 1]} for day first")
+        return
+    if "." not in folded:
+        return
+    for m in _ZH_DOTTED_MONTH_DAY.finditer(folded):
+        if _zh_dotted_dated(folded, m) or not _ZH_DATE_AFTER.match(folded, m.end(), m.end() + 8):
+            continue
+        mo, d = int(m.group("mo")), int(m.group("d"))
+        yield Issue(m.start(), f"{m.group(0)} is read as the number {_zh_number(m.group(0))}; "
+                               f"write {mo}月{d}日 for a date")

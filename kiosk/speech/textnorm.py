@@ -1,8 +1,8 @@
 """Text normalisation for comparing what was heard with what was asked (pure, per locale).
 
 The only module that imports pypinyin (readings; pypinyin-dict's zdic table for the rare
-characters pypinyin lacks; jieba's dictionary, read as data, for which words are common:
-``zh_words``), OpenCC (traditional -> simplified: Whisper often writes Mandarin
+characters pypinyin lacks; jieba's dictionary, read as data, for how common words are:
+``zh_segments``, ``zh_words``), OpenCC (traditional -> simplified: Whisper often writes Mandarin
 in traditional characters) and cn2an (Chinese numerals with units). The guide's normaliser
 (``kiosk.guide.normalise``) reaches them through ``zh_cardinal`` and ``zh_reading``.
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -297,7 +298,8 @@ _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=Tru
 # Rare words of pypinyin's phrase table that its segmenter finds across a word boundary in
 # common text, giving a reading no reader would: 期年 (jī nián, "a full year") in 7天期年化,
 # 年分 (nián fèn) in 2024年分别. ``zh_words`` never takes them as words. (Since speakable/12 a
-# phrase that crosses a more common word is not taken either, which finds these two as well.)
+# phrase that crosses a word of the text's segmentation is not taken either, which finds these
+# two as well.)
 ZH_RARE_WORDS = frozenset({"期年", "年分"})
 
 
@@ -325,8 +327,9 @@ def zh_phrase_readings(text: str) -> list[str | None]:
     None] (行 is polyphonic; 银 and 卡 are not), "了解" -> ["liao3", "jie3"]. A polyphonic
     character standing alone (地 in 认真地) gets None: no table says more than its common
     reading there. Characters other than CJK ideographs get None. The words are found by
-    ``zh_words``: a phrase of pypinyin's is not a word where it crosses a more common word
-    (失败将收取: 败将 crosses 失败, so 将 keeps its common reading jiāng). Linear in the text.
+    ``zh_words``: a phrase of pypinyin's is not a word where it crosses a word of the text's
+    most probable segmentation (失败将收取: 败将 crosses 失败, so 将 keeps its common reading
+    jiāng; 银行为: 行为 crosses 银行). Linear in the text.
     """
     out: list[str | None] = [None] * len(text)
     pos = 0
@@ -351,62 +354,86 @@ def zh_phrase_readings(text: str) -> list[str | None]:
 
 # How common a word is: the counts of jieba's dictionary (jieba/dict.txt, about 350,000 words
 # with their counts in a large corpus of modern Chinese), read as data; jieba's own segmenter
-# is not imported. Only words of two to four characters counted at least _MIN_WORD_COUNT times
-# are kept (about 94,000, ~30 MB, read once, in about a second, the first time a Mandarin text
-# is segmented).
+# is not imported. Kept: single characters, and words of two to four characters counted at
+# least _MIN_WORD_COUNT times (about 94,000, ~30 MB, read once, in about a second, the first
+# time a Mandarin text is segmented).
 _MIN_WORD_COUNT = 10
 
 
 @functools.lru_cache(maxsize=1)
 def word_counts() -> dict[str, int]:
-    """Words of two to four characters and their counts in jieba's dictionary. Raises
-    RuntimeError when the jieba package (a dependency) is not installed."""
+    """Characters and words of two to four characters with their counts in jieba's
+    dictionary, and the dictionary's total count under the key "" (for the probability of a
+    word). Raises RuntimeError when the jieba package (a dependency) is not installed."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or spec.origin is None:
         raise RuntimeError("the jieba package is not installed; the guide reads its dictionary's "
                            "word counts to find Mandarin words (pip install jieba==0.42.1)")
     counts: dict[str, int] = {}
+    total = 0
     with open(Path(spec.origin).parent / "dict.txt", encoding="utf-8") as fh:
         for line in fh:
             parts = line.split()
-            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and parts[1].isdigit() and \
-                    int(parts[1]) >= _MIN_WORD_COUNT:
-                counts[parts[0]] = int(parts[1])
+            if len(parts) < 2 or not parts[1].isdigit():
+                continue
+            n = int(parts[1])
+            total += n
+            if len(parts[0]) == 1 or 2 <= len(parts[0]) <= 4 and n >= _MIN_WORD_COUNT:
+                counts[parts[0]] = n
+    counts[""] = total
     return counts
 
 
-def _crossing(text: str, s: int, e: int, counts: dict[str, int]) -> Iterator[tuple[int, int, int]]:
-    """(start, end, count) of each counted word that overlaps ``text[s:e]`` without lying
-    inside it or holding it (失败 for 败将 in 失败将)."""
-    for a in range(max(0, s - 3), e):
-        for b in range(max(a + 2, s + 1), min(len(text), a + 4) + 1):
-            if a < s < b < e or s < a < e < b:
-                n = counts.get(text[a:b])
-                if n:
-                    yield a, b, n
 
+def zh_segments(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each word of the most probable segmentation of ``text``: the words
+    of jieba's dictionary (``word_counts``) whose probabilities have the largest product, as
+    jieba's own segmenter finds it without its HMM (a character the dictionary lacks is a
+    word counted once). Linear in the text (words have at most four characters).
 
-def _crossed(text: str, s: int, e: int, counts: dict[str, int]) -> bool:
-    """Whether ``text[s:e]`` crosses a more common word that no word more common still
-    crosses (so 不了 loses to 了解 in 不了解, and 了解 keeps against 不了)."""
-    own = counts.get(text[s:e], 0)
-    return any(n > own and not any(m > n for a2, b2, m in _crossing(text, a, b, counts)
-                                   if (a2, b2) != (s, e))
-               for a, b, n in _crossing(text, s, e, counts))
+    It weighs whole segmentations, not two words against each other: in 存管银行为中国银行
+    行为 (8,963) is more common than 银行 (7,684), but 银 + 行为 is far less likely than 银行 +
+    为 (为 alone: 295,952), so 银行 is the word there."""
+    counts = word_counts()
+    get, log, cjk, log_total = counts.get, math.log, _CJK.match, math.log(counts[""])
+    n = len(text)
+    best = [0.0] * (n + 1)
+    step = [1] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        if not cjk(text[i]):  # a letter, digit, space or sign: a word in every segmentation
+            best[i] = best[i + 1]
+            continue
+        top, k_top = log(get(text[i], 1)) - log_total + best[i + 1], 1
+        for k in range(2, min(4, n - i) + 1):
+            count = get(text[i:i + k])
+            if count:
+                score = log(count) - log_total + best[i + k]
+                if score > top:
+                    top, k_top = score, k
+        best[i], step[i] = top, k_top
+    words = []
+    i = 0
+    while i < n:
+        words.append((i, i + step[i]))
+        i += step[i]
+    return words
 
 
 def zh_words(text: str) -> Iterator[tuple[int, int]]:
     """``(start, end)`` of each word of ``text`` as the guide reads its polyphones: pypinyin's
     segmentation (the longest phrase of its phrase table, left to right), except that a phrase
-    is not taken where it crosses a word of jieba's dictionary more common than itself, nor
-    where it is one of ZH_RARE_WORDS; a shorter one is tried, else the character stands alone.
-    pypinyin's table holds only phrases with a polyphonic character, so its longest match
-    alone cuts across words: 失败将收取 gave 败将 ("a defeated general", jiàng) for the
-    future marker 将 (jiāng), and 资金为人民币 为人. Linear in the text (phrases are short)."""
+    is not taken where it crosses a word of the text's most probable segmentation
+    (``zh_segments``: it may hold words, or lie inside one, 银行 in 中国银行, but not take part
+    of one and part of the next), nor where it is one of ZH_RARE_WORDS; a shorter one is
+    tried, else the character stands alone. pypinyin's table holds only phrases with a
+    polyphonic character, so its longest match alone cuts across words: 失败将收取 gave 败将
+    ("a defeated general", jiàng) for the future marker 将 (jiāng), 资金为人民币 为人, and
+    存管银行为中国银行 行为 (银行 yín xíng). Linear in the text (phrases are short)."""
     from pypinyin.constants import PHRASES_DICT
     from pypinyin.seg.mmseg import p_set
 
-    counts: dict[str, int] | None = None
+    # the word each character belongs to, as (start, end), once a phrase is to be weighed
+    word_of: list[tuple[int, int]] = []
     i = 0
     while i < len(text):
         ends = []
@@ -417,8 +444,12 @@ def zh_words(text: str) -> Iterator[tuple[int, int]]:
             j += 1
         end = i + 1
         for j in reversed(ends):
-            counts = counts if counts is not None else word_counts()
-            if not _crossed(text, i, j, counts):
+            if not word_of:
+                word_of = [w for w in zh_segments(text) for _ in range(*w)]
+            first, last = word_of[i], word_of[j - 1]
+            # a phrase crosses a word when it starts inside one that ends before the phrase
+            # does, or ends inside one that started after the phrase did
+            if not (first[0] < i and first[1] < j or last[1] > j and last[0] > i):
                 end = j
                 break
         yield i, end
