@@ -19,6 +19,7 @@ class RecordingBuilder:
         self.faces = [c.FaceClip(f"{p}-{s}", Path(f"/{p}-{s}.mp4"), p, s, "test", "test")
                       for p in ("ann", "bob") for s in c.SPLITS]
         self.said: list[tuple[str, str, float]] = []
+        self.swaps: list[float] = []
 
     def say(self, voice, text, speed=1.0):
         self.said.append((voice.id, text, speed))
@@ -36,8 +37,9 @@ class RecordingBuilder:
     def still(self, face):
         return Path(f"/{face.id}-still.mp4")
 
-    def swap(self, a, b):
-        return Path(f"/{a.id}-{b.id}.mp4")
+    def swap(self, a, b, a_seconds=15.0):
+        self.swaps.append(a_seconds)
+        return Path(f"/{a.id}-{b.id}-{a_seconds}.mp4")
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +89,12 @@ def test_the_command_offers_every_split():
 def test_an_unknown_split_is_refused(flow):
     with pytest.raises(ConfigError, match="split must be one of tuning, validation, holdout"):
         c.build_cases(flow, "en", "test", RecordingBuilder(), genuine=1)
+
+
+def test_the_swap_is_mid_session_and_the_late_swap_after_the_answers(flow):
+    b = RecordingBuilder()
+    cases = c.build_cases(flow, "en", "validation", b, genuine=1)
+    species = {x.species: x for x in cases}
+    assert {"swap", "late_swap"} <= set(species)
+    assert b.swaps == [8.0, 15.0]  # in SPECIES order
+    assert species["swap"].video != species["late_swap"].video

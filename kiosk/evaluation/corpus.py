@@ -19,7 +19,9 @@ off_script         consent answered with unrelated speech
 silence            no answer at all
 wrong_reading      the identity sentence read with another name and ID tail
 still_photo        a still frame of the face instead of live video
-swap               person A, then person B, mid-session
+swap               person A for 8 s, then person B: B gives the answers (mid-session)
+late_swap          person A for 15 s, then person B: with instant prompts a witness lasts
+                   16-30 s, so B often appears only after the last answer
 id_mismatch        an ID photo of a different person
 =================  ===========================================================================
 """
@@ -42,7 +44,12 @@ from kiosk.witness.plan import plan_witness
 SPLITS = ("tuning", "validation")  # of voices and faces
 # The attacks on the consent question: its answer is replaced by ATTACK_SPEECH.
 CONSENT_ATTACKS = ("refusal", "yes_but_no", "off_script")
-SPECIES = (*CONSENT_ATTACKS, "silence", "wrong_reading", "still_photo", "swap", "id_mismatch")
+SPECIES = (*CONSENT_ATTACKS, "silence", "wrong_reading", "still_photo", "swap", "late_swap",
+           "id_mismatch")
+# Where person B takes over in the swap attacks (seconds of the witness's video). Until
+# 2026-12-01 "swap" was at 15 s, which was mid-session while witnesses took 40 s or more; with
+# instant prompts they now take 16-30 s, so that cut became the end (late_swap keeps it).
+SWAP_AT_S = {"swap": 8.0, "late_swap": 15.0}
 MAX_CLIP_BYTES = 200 * 1024 * 1024
 VIDEO_SIZE = (640, 480)
 VIDEO_FPS = 15
@@ -124,6 +131,12 @@ HOLDOUT_ROUNDS = {
          "en": ("Oscar Lindqvist", "Fatima Rahman", "Diego Alvarez", "Nora Fitzgerald",
                 "Kenji Watanabe")},
         (0.84, 0.99, 1.11, 1.22), 8000, 86028121, id_salt=1823),
+    # Added before any of it was heard (2026-12-01, eighth session), after holdout8's failures
+    # were studied (a swap after the last answer; Mandarin tails losing a digit at 1.1-1.2x).
+    "holdout9": HoldoutRound(
+        {"zh-CN": ("邵华", "焦阳", "甘露", "管宁", "包青", "易凡", "欧阳修文"),
+         "en": ("Ingrid Holm", "Tariq Aziz", "Lucia Moreno", "Callum Reid", "Mei Lin Ong")},
+        (0.83, 0.955, 1.025, 1.095, 1.155), 9000, 104395301, id_salt=1931),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
@@ -345,13 +358,13 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                     case.attacked_step = step.id
         elif species == "still_photo":
             case.video = builder.still(face)
-        elif species in ("swap", "id_mismatch"):
+        elif species in ("swap", "late_swap", "id_mismatch"):
             other = next((c for c in builder.faces if c.person != face.person), None)
             if other is None:
                 raise ConfigError(f"the {species} attack needs clips of two people; "
                                   f"the manifest has only {people}")
-            if species == "swap":
-                case.video = builder.swap(face, other)
+            if species in SWAP_AT_S:
+                case.video = builder.swap(face, other, a_seconds=SWAP_AT_S[species])
             else:
                 case.id_photo = builder.frame(other, 0.5)
         return case
