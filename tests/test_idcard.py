@@ -97,6 +97,24 @@ def test_an_upside_down_card_is_turned_before_its_rows_are_read():
     assert side.fields["name"].value == "赵涛"
 
 
+def test_a_number_box_that_is_not_a_line_along_the_card_is_never_masked_by_guess():
+    from kiosk.idcard.mask import MaskError, mask_card
+
+    side = parse_side(FRONT_BOXES)
+    rgb = np.full((640, 1000, 3), 230, np.uint8)
+    masked, done = mask_card(rgb, side, "keep_last4")
+    assert done == ["id_number", "address"] and (masked != rgb).any()
+    # The same number read from a box taller than long (a line read sideways): the share
+    # keep_last4 leaves would be measured across the digits, so nothing is kept.
+    sideways_number = TextBox("310104198602091203", 0.99,
+                              ((340, 100), (375, 100), (375, 640), (340, 640)))
+    side = parse_side([b for b in FRONT_BOXES if b.text != "310104198602091203"]
+                      + [sideways_number])
+    assert side.fields["id_number"].regions
+    with pytest.raises(MaskError, match="not read as a line along the card"):
+        mask_card(rgb, side, "keep_last4")
+
+
 def test_back_fields_and_a_long_term_card():
     side = parse_side([box("中华人民共和国", 380, 60), box("居民身份证", 300, 180),
                        box("签发机关", 150, 470), box("北京市公安局西城分局", 330, 470),

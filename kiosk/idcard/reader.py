@@ -4,20 +4,24 @@
 camera capture step or the API later (each hands over encoded JPEG or PNG bytes). Every image
 is refused before any pixel is decoded when it is over ``CardLimits.max_bytes`` or states more
 than ``max_side`` pixels a side in its header (``kiosk.liveness.id_photo.decode_rgb``), and is
-decoded at most ``OCR_SIDE`` pixels a side. Errors are ``CardImageError`` subclasses whose
+decoded at most ``OCR_SIDE`` pixels a side, upright as its EXIF orientation says. A card whose
+text runs up or down the image (a photo turned 90°, by its pixels or by an EXIF orientation
+the camera got wrong) is turned a quarter and read again, so that its fields are read and its
+number masked on an upright card (``SIDEWAYS``). Errors are ``CardImageError`` subclasses whose
 ``code`` a caller can route on (the session goes on to a human) and whose message names the
 image, never its folder.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kiosk.idcard.fields import BACK_LABELS, FRONT_LABELS, CardField, CardSide, parse_side
-from kiosk.idcard.ocr import OCR_SIDE, TextReader, shared_reader
+from kiosk.idcard.ocr import OCR_SIDE, TextBox, TextReader, shared_reader
 from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
 
 
@@ -90,6 +94,19 @@ def decode_card_image(data: bytes, name: str, limits: CardLimits = CardLimits())
         raise CardImageError(str(exc)) from None
 
 
+# A line of text is sideways when its box is this much taller than wide (a line of the card
+# has at least three characters, and boxes are quads from the image's top-left corner).
+SIDEWAYS = 1.5
+
+
+def sideways(boxes: list[TextBox]) -> bool:
+    """Whether most lines of three characters or more run up or down the image."""
+    lines = [b for b in boxes if len(b.text.strip()) >= 3]
+    tall = sum(math.dist(b.quad[0], b.quad[3]) > SIDEWAYS * math.dist(b.quad[0], b.quad[1])
+               for b in lines)
+    return bool(lines) and 2 * tall > len(lines)
+
+
 def read_side(data: bytes, want: str, name: str, reader: TextReader | None = None,
               limits: CardLimits = CardLimits()) -> tuple[CardSide, np.ndarray]:
     """One side (``want``: ``front`` or ``back``) and its decoded pixels; NotACard when
@@ -97,7 +114,12 @@ def read_side(data: bytes, want: str, name: str, reader: TextReader | None = Non
     if want not in ("front", "back"):
         raise ValueError(f"want must be 'front' or 'back', got {want!r}")
     rgb = decode_card_image(data, name, limits)
-    side = parse_side((reader or shared_reader()).read(rgb))
+    reader = reader or shared_reader()
+    boxes = reader.read(rgb)
+    if sideways(boxes):  # read it upright (upside down, if so, is handled by parse_side)
+        rgb = np.ascontiguousarray(np.rot90(rgb))
+        boxes = reader.read(rgb)
+    side = parse_side(boxes)
     if side.side is None or (side.side == "front" and side.front_labels < 2
                              and "id_number" not in side.fields):
         raise NotACard(f"{name}: no ID card found: none of the labels of either side "
