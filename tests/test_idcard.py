@@ -398,8 +398,10 @@ def test_cli_reads_both_sides_and_prints_checks(tmp_path, person, cards):
     front, back = tmp_path / "front.jpg", tmp_path / "back.jpg"
     front.write_bytes(photograph(cards[0], "glare", 8))
     back.write_bytes(photograph(cards[1], "glare", 9))
+    # The number as a broker may type it, full-width (folded as intake folds it).
+    wide = person.id_number.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)} | {0x58: 0xFF58})
     r = CliRunner().invoke(main, ["idcard", "read", str(front), "--back", str(back),
-                                  "--name", person.name, "--id-number", person.id_number,
+                                  "--name", person.name, "--id-number", wide,
                                   "--day", TODAY.isoformat(), "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
@@ -407,12 +409,26 @@ def test_cli_reads_both_sides_and_prints_checks(tmp_path, person, cards):
     assert all(0 < v["confidence"] <= 1 for v in out["fields"].values())
     checks = {c["name"]: c["status"] for c in out["checks"]}
     assert checks["name_matches_applicant"] == "pass" and checks["authority"] == "not_checked"
+    assert checks["id_number_matches_applicant"] == "pass"
     # the screen-photo check runs on both images, as for a witness's card
     assert checks["card_not_screen_photo"] == "pass"
     assert set(out["screen"]) == {"front", "back"}
     assert not any(sc["screen"] for sc in out["screen"].values())
     assert all(sc["judged"] for sc in out["screen"].values())
     assert out["overall"] == "needs_human"
+
+
+@pytest.mark.parametrize("number, message", [
+    ("abc12", "a PRC resident ID number is 18 characters"),
+    ("110102 19900307888", "character 7 is a space"),
+    ("110102199003078881", "check digit 1 is wrong"),
+])
+def test_cli_refuses_an_applicant_number_intake_would_refuse(tmp_path, number, message):
+    from kiosk.cli import main
+
+    r = CliRunner().invoke(main, ["idcard", "read", str(tmp_path / "front.jpg"),
+                                  "--id-number", number])
+    assert r.exit_code == 2 and "--id-number" in r.output and message in r.output, r.output
 
 
 def test_cli_exits_non_zero_with_one_clear_line(tmp_path):
