@@ -202,7 +202,38 @@ def test_the_number_check_names_positions_not_the_numbers():
     detail = next(r.detail for r in results if r.name == "id_number_matches_applicant")
     assert detail == "the number read is not the applicant's: they differ at positions 17, 18"
     bad = cross_check(fields(id_number="310104198602091204"), day=TODAY)
-    assert bad[0].status is Status.FAIL and "310104" not in bad[0].detail
+    assert bad[0].status is Status.NEEDS_HUMAN and "310104" not in bad[0].detail
+
+
+@pytest.mark.parametrize("read, why", [
+    ("310104198602", "12 characters, not 18"),  # a thumb over the last six digits
+    ("3101041986020912031", "19 characters, not 18"),
+    ("310104198602091204", "its check digit is not valid"),
+    ("310104198602301203", "its birth date is not valid"),  # 30 February
+    ("000104198602091203", "its province code is not valid"),
+])
+def test_a_number_read_incomplete_or_invalid_needs_a_human_never_a_fail(read, why):
+    results = cross_check(fields(id_number=read), day=TODAY, applicant_name="赵涛",
+                          applicant_number="310104198602091203")
+    got = {r.name: r for r in results}
+    for name in ("id_number_valid", "id_number_matches_applicant"):
+        assert got[name].status is Status.NEEDS_HUMAN, got[name]
+        assert why in got[name].detail and "a human must read the card" in got[name].detail
+        assert not any(ch.isdigit() for ch in got[name].detail.replace(why, ""))
+    assert overall(results) is Status.NEEDS_HUMAN
+    # Complete and valid, but another number: that is a fail.
+    other = cross_check(fields(), day=TODAY, applicant_number="310104198602091212")
+    assert statuses(other)["id_number_matches_applicant"] == "fail"
+
+
+@pytest.mark.parametrize("birth", ["2004-61-08", "1985-03-00", "1098-11-02", "2099-01-01"])
+def test_a_birth_date_read_that_is_not_a_real_date_needs_a_human(birth):
+    results = cross_check(fields(birth=CardField("birth", birth, 0.998)), day=TODAY)
+    got = {r.name: r for r in results}["birth_date_matches_number"]
+    assert got.status is Status.NEEDS_HUMAN and "not a real date" in got.detail
+    # A real date that disagrees with a valid number is a fail (above), a real one agreeing
+    # passes.
+    assert statuses(cross_check(fields(), day=TODAY))["birth_date_matches_number"] == "pass"
 
 
 def test_a_low_confidence_field_needs_a_human_never_a_pass():

@@ -4,9 +4,11 @@ except ``describe_card_portrait`` and ``portrait_distance``, which run dlib).
 Each check is a named ``CheckResult`` with a status:
 
 * ``pass``: the evidence agrees, every field it used was read with confidence;
-* ``fail``: the evidence disagrees;
+* ``fail``: the evidence disagrees: a complete, valid read against another value;
 * ``needs_human``: a field is missing or was read with a confidence below
-  ``LOW_CONFIDENCE``, so a person must look. A low-confidence read is never a pass;
+  ``LOW_CONFIDENCE``, or read as something it cannot be (a number incomplete or invalid by
+  its own rule, a birth date that is not a real date), so a person must look. A
+  low-confidence read is never a pass, an impossible one never a fail;
 * ``not_checked``: there was nothing to check against (no broker number given, no back
   image, no face, no identity authority configured).
 
@@ -134,12 +136,20 @@ def check_number(fields: Mapping[str, ReadField], applicant_number: str | None,
     read = fields["id_number"].value
     try:
         parse_id_number(IdType.PRC_RESIDENT_ID, read, day)
-        valid = CheckResult("id_number_valid", Status.PASS,
-                            "the number read has a valid check digit and birth date")
     except IdNumberError as exc:
-        # The rule's words name digits and dates of the card; keep only the rule.
-        valid = CheckResult("id_number_valid", Status.FAIL, f"the number read breaks its rule: "
-                            f"{str(exc).split(':')[0]}")
+        # Not a complete, valid number: most often a misread or a finger over its end (a
+        # forged number needs a human just the same). The rule is named, never its digits.
+        what = (f"{len(read)} characters, not 18" if exc.rule == "length"
+                else f"its {exc.rule} is not valid")
+        unread = CheckResult("", Status.NEEDS_HUMAN, f"the number read is not complete or not "
+                             f"valid ({what}): misread or partly covered, a human must read "
+                             "the card")
+        match = (CheckResult("id_number_matches_applicant", Status.NOT_CHECKED,
+                             "no applicant number was given") if not applicant_number
+                 else _named("id_number_matches_applicant", unread))
+        return [_named("id_number_valid", unread), match]
+    valid = CheckResult("id_number_valid", Status.PASS,
+                        "the number read has a valid check digit and birth date")
     if not applicant_number:
         match = CheckResult("id_number_matches_applicant", Status.NOT_CHECKED,
                             "no applicant number was given")
@@ -173,6 +183,12 @@ def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[Chec
         elif want is None:
             out.append(CheckResult(name, Status.NEEDS_HUMAN,
                                    "the number read is not valid, so it says nothing"))
+        elif field == "birth" and not _real_birth_date(fields[field].value, day):
+            out.append(CheckResult(name, Status.NEEDS_HUMAN, "the birth date read is not a "
+                                   "real date (a misread): a human must read the card"))
+        elif field == "sex" and fields[field].value not in ("男", "女"):
+            out.append(CheckResult(name, Status.NEEDS_HUMAN, "the sex read is neither 男 nor "
+                                   "女 (a misread): a human must read the card"))
         elif fields[field].value == want:
             out.append(CheckResult(name, Status.PASS, f"the card's {field} agrees with the "
                                    "number"))
@@ -180,6 +196,16 @@ def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[Chec
             out.append(CheckResult(name, Status.FAIL, f"the card's {field} disagrees with the "
                                    "number"))
     return out
+
+
+def _real_birth_date(text: str, day: date) -> bool:
+    """Whether ``text`` (ISO, as the reader writes a date) is a date a card holder could be
+    born on: a real calendar date from 1900 to ``day``."""
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        return False
+    return date(1900, 1, 1) <= born <= day
 
 
 def _name_key(name: str) -> str:
