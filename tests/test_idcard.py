@@ -433,6 +433,12 @@ def test_a_corrupt_jpeg_and_a_huge_image_are_refused_before_ocr(cards):
         read_card(bomb_png(9000), reader=NoOcr(), front_name="bomb.png")
     assert str(exc.value) == ("bomb.png is 9000x9000 pixels; the limit is 8192x8192 "
                               "(card image limit)")
+    # Inside the side cap, but a PNG decodes in full: refused from its header by its pixels.
+    with pytest.raises(CardImageTooLarge) as exc:
+        read_card(bomb_png(8000), reader=NoOcr(), front_name="bomb.png")
+    assert str(exc.value) == ("bomb.png is a PNG of 8000x8000 pixels (64.0 MP); the limit for "
+                              "a PNG is 16 MP (card image limit; send a JPEG, or a smaller "
+                              "scan)")
 
 
 # -- kiosk idcard read ------------------------------------------------------------------------

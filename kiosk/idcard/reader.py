@@ -46,10 +46,12 @@ class WrongSide(CardImageError):
 
 @dataclass(frozen=True)
 class CardLimits:
-    """Caps applied before decoding: bytes of the encoded image, pixels a side (header)."""
+    """Caps applied before decoding: bytes of the encoded image, pixels a side (header), and
+    pixels in all for a PNG (decoded in full; a JPEG is decoded at a reduced scale)."""
 
     max_bytes: int = 8_000_000
     max_side: int = 8192
+    max_png_pixels: int = 16_000_000  # 4900x3260: a card scanned at 1450 dpi
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ def decode_card_image(data: bytes, name: str, limits: CardLimits = CardLimits())
     CardImageError (``unreadable``) before or instead of decoding it."""
     try:
         return decode_rgb(data, name, max_side=limits.max_side, out_side=OCR_SIDE,
-                          max_bytes=limits.max_bytes, setting="card image limit")
+                          max_bytes=limits.max_bytes, setting="card image limit",
+                          max_png_pixels=limits.max_png_pixels)
     except PhotoTooLarge as exc:
         raise CardImageTooLarge(str(exc)) from None
     except ValueError as exc:

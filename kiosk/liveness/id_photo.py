@@ -97,11 +97,14 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
 
 
 def decode_rgb(data: bytes, name: str, max_side: int = MAX_SIDE, out_side: int = DESCRIBE_SIDE,
-               max_bytes: int | None = None, setting: str = "max_id_photo_side") -> np.ndarray:
+               max_bytes: int | None = None, setting: str = "max_id_photo_side",
+               max_png_pixels: int | None = None) -> np.ndarray:
     """JPEG or PNG bytes as an RGB uint8 array (H, W, 3), at most ``out_side`` a side.
 
     Refused before any pixel is decoded: over ``max_bytes`` (when given) or over ``max_side``
-    pixels a side as the header states (PhotoTooLarge, naming ``setting``). A large JPEG is
+    pixels a side as the header states (PhotoTooLarge, naming ``setting``), and a PNG over
+    ``max_png_pixels`` pixels in all (when given): a PNG is decoded in full, so a small file of
+    8192x8192 16-bit RGBA, inside the side cap, would take about 300 MB. A large JPEG is
     decoded at a reduced scale, then turned upright as its EXIF orientation says (the pixels
     returned are the picture as its camera meant it). ValueError, naming ``name`` only, when it
     cannot be read (a truncated or corrupt file included).
@@ -109,7 +112,11 @@ def decode_rgb(data: bytes, name: str, max_side: int = MAX_SIDE, out_side: int =
     if max_bytes is not None and len(data) > max_bytes:
         raise PhotoTooLarge(f"{name} is {len(data)} bytes; the limit is {max_bytes}")
     img = _open(data, name, max_side, setting)
-    _check_size(img, name, max_side, setting)
+    w, h = _check_size(img, name, max_side, setting)
+    if max_png_pixels is not None and img.format == "PNG" and w * h > max_png_pixels:
+        raise PhotoTooLarge(f"{name} is a PNG of {w}x{h} pixels ({w * h / 1e6:.1f} MP); the "
+                            f"limit for a PNG is {max_png_pixels / 1e6:g} MP ({setting}; send "
+                            "a JPEG, or a smaller scan)")
     try:
         if img.format == "JPEG":
             img.draft("RGB", (out_side, out_side))  # decode at 1/2, 1/4 or 1/8 scale
