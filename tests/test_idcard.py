@@ -402,6 +402,29 @@ def test_a_face_photo_is_not_a_card():
     assert exc.value.code == "not_a_card"
 
 
+def test_a_card_too_small_to_read_is_told_to_come_closer(cards):
+    from PIL import ImageFilter
+
+    from kiosk.idcard.reader import NotACard, read_card
+
+    # The card 400 px wide in a 1600x1200 photo, a little out of focus: its outline is
+    # found (5% of the image), its labels are not read.
+    front = cards[0].convert("RGB")
+    far = Image.new("RGB", (1600, 1200), (150, 140, 120))
+    far.paste(front.resize((400, round(400 * front.height / front.width)), Image.LANCZOS),
+              (600, 500))
+    with pytest.raises(NotACard) as exc:
+        read_card(card_jpeg(far.filter(ImageFilter.GaussianBlur(3.0))), front_name="far.jpg")
+    assert str(exc.value).endswith("; a card-shaped outline covers only 5% of the image, too "
+                                   "small to read: take the photo closer, the card filling "
+                                   "most of it")
+    with pytest.raises(NotACard) as exc:
+        read_card(card_jpeg(front.resize((120, 76))), front_name="tiny.jpg")
+    assert str(exc.value).endswith("; the image is only 120x76 pixels, too small to read a "
+                                   "card: send a photo at least 480 pixels wide, the card "
+                                   "filling most of it")
+
+
 def test_the_back_sent_as_the_front_is_named(cards):
     from kiosk.idcard.reader import WrongSide, read_card
 

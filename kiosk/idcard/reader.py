@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kiosk.idcard.fields import BACK_LABELS, FRONT_LABELS, CardField, CardSide, parse_side
+from kiosk.idcard.frames import MIN_AREA_SHARE, score_frame
 from kiosk.idcard.ocr import OCR_SIDE, TextBox, TextReader, shared_reader
 from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
 
@@ -110,6 +111,24 @@ def sideways(boxes: list[TextBox]) -> bool:
     return bool(lines) and 2 * tall > len(lines)
 
 
+# A card photo the labels of which cannot be read when the image, or the card in it, is small.
+MIN_IMAGE_SIDE = 480  # pixels, the image's longer side (the card's labels are then ~10 px)
+
+
+def _too_small(rgb: np.ndarray) -> str:
+    """Why nothing was read, when the image or the card in it is too small to read: the
+    words to add to NotACard's message ("" when neither is)."""
+    h, w = rgb.shape[:2]
+    if max(h, w) < MIN_IMAGE_SIDE:
+        return (f"; the image is only {w}x{h} pixels, too small to read a card: send a "
+                f"photo at least {MIN_IMAGE_SIDE} pixels wide, the card filling most of it")
+    score = score_frame(rgb)
+    if score.found and score.area_share < MIN_AREA_SHARE:
+        return (f"; a card-shaped outline covers only {score.area_share:.0%} of the image, "
+                "too small to read: take the photo closer, the card filling most of it")
+    return ""
+
+
 def read_side(data: bytes, want: str, name: str, reader: TextReader | None = None,
               limits: CardLimits = CardLimits()) -> tuple[CardSide, np.ndarray]:
     """One side (``want``: ``front`` or ``back``) and its decoded pixels; NotACard when
@@ -127,7 +146,7 @@ def read_side(data: bytes, want: str, name: str, reader: TextReader | None = Non
                              and "id_number" not in side.fields):
         raise NotACard(f"{name}: no ID card found: none of the labels of either side "
                        f"({', '.join([*FRONT_LABELS.values(), *BACK_LABELS.values()])}) "
-                       "was read")
+                       f"was read{_too_small(rgb)}")
     if side.side != want:
         shows = ("the emblem side (签发机关, 有效期限)" if side.side == "back"
                  else "the portrait side (姓名, 公民身份号码)")
