@@ -126,6 +126,44 @@ def test_an_upside_down_card_is_read_and_masked_the_right_way_round(app, client,
     assert person.id_number[-4:] in text
 
 
+def exif_sideways(card_photo: bytes) -> bytes:
+    """The photo as a phone keeps a portrait shot: pixels turned a quarter, EXIF Orientation 6
+    (turn 90° clockwise to show)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(card_photo)).transpose(Image.Transpose.ROTATE_90).save(
+        buf, format="JPEG", quality=92, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("turn", ["exif6", "rot90", "rot270"])
+def test_a_sideways_card_is_read_upright_and_its_number_masked(app, client, person, images,
+                                                               turn):
+    photo = Image.open(io.BytesIO(images["front"]))
+    data = {"exif6": lambda: exif_sideways(images["front"]),
+            "rot90": lambda: card_jpeg(photo.rotate(90, expand=True)),
+            "rot270": lambda: card_jpeg(photo.rotate(270, expand=True))}[turn]()
+    sid = create(client, person)
+    r = put(client, sid, "front", data)
+    assert r.status_code == 200, r.get_json()
+    card = r.get_json()
+    checks = {c["name"]: c["status"] for c in card["checks"]}
+    assert checks["id_number_matches_applicant"] == "pass"
+    assert card["front"]["fields"]["address"]["value"] == "*" * len(person.address)
+    folder = app.extensions["kiosk"].store.session_dir(sid) / "id_card"
+    # Kept only when masked; then the kept image, read again, holds no number but its last 4.
+    if card["front"]["image_withheld"] is None:
+        kept = (folder / "front.jpg").read_bytes()
+        w, h = Image.open(io.BytesIO(kept)).size
+        assert w > h  # stored upright, as the card is read
+        text = ocr_text(kept)
+        assert person.id_number[:6] not in text and person.id_number[-8:-4] not in text
+        assert person.address[-6:] not in text and person.id_number[-4:] in text
+    else:
+        assert not (folder / "front.jpg").exists()
+
+
 def test_a_different_number_fails_its_check(client, person, images):
     from kiosk.identity.numbers import make_resident_id
 

@@ -155,6 +155,24 @@ def test_prereview_a_number_mismatch_suggests_a_reject(tmp_path, person, reads):
     assert pre["verdict"] == "suggested_reject"
 
 
+def test_prereview_a_number_read_in_part_is_attention_never_a_reject(tmp_path, person, reads):
+    """A thumb over the number's end: 12 digits read, with confidence. A human reads the card;
+    the applicant is not suggested for rejection."""
+    from dataclasses import replace
+
+    front = reads["keep_last4", "front"]
+    number = front.side.fields["id_number"]
+    part = replace(number, value=number.value[:12], confidence=0.99)
+    side = replace(front.side, fields={**front.side.fields, "id_number": part})
+    covered = {**reads, ("keep_last4", "front"): replace(front, side=side)}
+    res, _ = sealed(tmp_path, WEBM, person, covered)
+    pre = build_prereview(res.bag_dir)
+    got = findings(pre)
+    assert got["id_card_id_number_valid"] == "flag"
+    assert got["id_card_id_number_matches_applicant"] == "flag"
+    assert pre["verdict"] == "needs_attention"
+
+
 def test_prereview_an_expired_card_and_a_missing_back(tmp_path, person, reads):
     later = TODAY.replace(year=TODAY.year + 40)
     res, _ = sealed(tmp_path, WEBM, person, reads, day=later)

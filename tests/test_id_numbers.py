@@ -52,7 +52,13 @@ def test_resident_id_good(text, number, born, sex):
     ("11010219900307888", "a PRC resident ID number is 18 characters: 17 digits and a check "
                           "digit 0-9 or X (got 17 characters)"),
     ("1101021990030788A8", "a PRC resident ID number is 18 characters: 17 digits and a check "
-                           "digit 0-9 or X (got 18 characters)"),
+                           "digit 0-9 or X (character 17 is a letter, not a digit)"),
+    ("4403051985X2310021", "a PRC resident ID number is 18 characters: 17 digits and a check "
+                           "digit 0-9 or X (character 11 is a letter, not a digit)"),
+    ("44030519850231002A", "a PRC resident ID number is 18 characters: 17 digits and a check "
+                           "digit 0-9 or X (character 18 is neither a digit nor X)"),
+    ("110102 99003078881", "a PRC resident ID number is 18 characters: 17 digits and a check "
+                           "digit 0-9 or X (character 7 is a space, not a digit)"),
     ("110102199002308888", "birth date 19900230 (digits 7-14) is not a real date"),
     ("110102209912318888", "birth date 2099-12-31 (digits 7-14) is in the future"),
     ("110102189912318888", "birth date 1899-12-31 (digits 7-14) is before 1900"),
@@ -116,9 +122,15 @@ def test_foreign_permanent_resident_2017_card():
     assert n.birth_date == date(1985, 12, 31)
     for text, message in [
         ("USA3100800115", "a foreign permanent resident ID is 18 digits starting with 9 (2023 "
-                          "card) or 3 letters and 12 digits (2017 card), got 13 characters"),
+                          "card) or 3 letters and 12 digits (2017 card) (got 13 characters: "
+                          "3 letters, 10 digits)"),
         ("US1310080011512", "a foreign permanent resident ID is 18 digits starting with 9 (2023 "
-                            "card) or 3 letters and 12 digits (2017 card), got 15 characters"),
+                            "card) or 3 letters and 12 digits (2017 card) (got 15 characters: "
+                            "2 letters, 13 digits)"),
+        ("ZZZ310080011512", "characters 1-3 (ZZZ) are not an ISO 3166-1 alpha-3 country code "
+                            "(the holder's nationality on the 2017 card)"),
+        ("XXA310080011512", "characters 1-3 (XXA) are not an ISO 3166-1 alpha-3 country code "
+                            "(the holder's nationality on the 2017 card)"),
         ("USA990080011512", "characters 4-5 (99) are not a province code of GB/T 2260"),
         ("USA310080013212", "birth date 19800132 (characters 8-13) is not a real date"),
     ]:
@@ -148,7 +160,20 @@ def test_pattern_types(id_type, good, bad, message):
     for text in bad:
         with pytest.raises(IdNumberError) as exc:
             parse_id_number(id_type, text, TODAY)
-        assert str(exc.value) == f"{message} (got {len(text)} characters)"
+        assert str(exc.value).startswith(f"{message} (got {len(text)} characters: ")
+
+
+@pytest.mark.parametrize("id_type, text, got", [
+    ("taiwan_travel_permit", "T1234567", "got 8 characters: 1 letter, 7 digits"),
+    ("hk_macao_travel_permit", "C12345678", "got 9 characters: 1 letter, 8 digits"),
+    ("prc_passport", "K12345678", "got 9 characters: 1 letter, 8 digits"),
+    ("foreign_passport", "AB 123456", "got 9 characters: 2 letters, 6 digits, 1 other character "
+                                      "(spaces, hyphens, punctuation or full-width forms)"),
+])
+def test_a_number_of_the_right_length_is_told_what_it_is_made_of(id_type, text, got):
+    with pytest.raises(IdNumberError) as exc:
+        parse_id_number(id_type, text, TODAY)
+    assert str(exc.value).endswith(f"({got})")
 
 
 def test_unknown_type_is_a_value_error_naming_the_choices():
@@ -197,7 +222,13 @@ def test_api_defaults_to_the_resident_id_and_stores_the_type(client):
      "a 15-digit number is the first-generation resident ID (GB 11643-1989, before 2004); send "
      "the 18-digit number printed on the current card (GB 11643-1999)"),
     ({"id_type": "taiwan_travel_permit", "id_number": "T1234567"},
-     "a travel permit for Taiwan residents is 8 digits (got 8 characters)"),
+     "a travel permit for Taiwan residents is 8 digits (got 8 characters: 1 letter, 7 digits)"),
+    ({"id_number": "110102 199003078881"},
+     "must be 5-32 letters or digits (character 7 is a space; send the number without spaces "
+     "or separators)"),
+    ({"id_number": "110102-199003078881"},
+     "must be 5-32 letters or digits (character 7 is punctuation (a hyphen or a dot, say); "
+     "send the number without spaces or separators)"),
 ])
 def test_api_names_the_field_and_the_rule(client, applicant, message):
     r = _post(client[0], **applicant)

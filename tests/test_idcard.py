@@ -97,6 +97,24 @@ def test_an_upside_down_card_is_turned_before_its_rows_are_read():
     assert side.fields["name"].value == "赵涛"
 
 
+def test_a_number_box_that_is_not_a_line_along_the_card_is_never_masked_by_guess():
+    from kiosk.idcard.mask import MaskError, mask_card
+
+    side = parse_side(FRONT_BOXES)
+    rgb = np.full((640, 1000, 3), 230, np.uint8)
+    masked, done = mask_card(rgb, side, "keep_last4")
+    assert done == ["id_number", "address"] and (masked != rgb).any()
+    # The same number read from a box taller than long (a line read sideways): the share
+    # keep_last4 leaves would be measured across the digits, so nothing is kept.
+    sideways_number = TextBox("310104198602091203", 0.99,
+                              ((340, 100), (375, 100), (375, 640), (340, 640)))
+    side = parse_side([b for b in FRONT_BOXES if b.text != "310104198602091203"]
+                      + [sideways_number])
+    assert side.fields["id_number"].regions
+    with pytest.raises(MaskError, match="not read as a line along the card"):
+        mask_card(rgb, side, "keep_last4")
+
+
 def test_back_fields_and_a_long_term_card():
     side = parse_side([box("中华人民共和国", 380, 60), box("居民身份证", 300, 180),
                        box("签发机关", 150, 470), box("北京市公安局西城分局", 330, 470),
@@ -184,7 +202,38 @@ def test_the_number_check_names_positions_not_the_numbers():
     detail = next(r.detail for r in results if r.name == "id_number_matches_applicant")
     assert detail == "the number read is not the applicant's: they differ at positions 17, 18"
     bad = cross_check(fields(id_number="310104198602091204"), day=TODAY)
-    assert bad[0].status is Status.FAIL and "310104" not in bad[0].detail
+    assert bad[0].status is Status.NEEDS_HUMAN and "310104" not in bad[0].detail
+
+
+@pytest.mark.parametrize("read, why", [
+    ("310104198602", "12 characters, not 18"),  # a thumb over the last six digits
+    ("3101041986020912031", "19 characters, not 18"),
+    ("310104198602091204", "its check digit is not valid"),
+    ("310104198602301203", "its birth date is not valid"),  # 30 February
+    ("000104198602091203", "its province code is not valid"),
+])
+def test_a_number_read_incomplete_or_invalid_needs_a_human_never_a_fail(read, why):
+    results = cross_check(fields(id_number=read), day=TODAY, applicant_name="赵涛",
+                          applicant_number="310104198602091203")
+    got = {r.name: r for r in results}
+    for name in ("id_number_valid", "id_number_matches_applicant"):
+        assert got[name].status is Status.NEEDS_HUMAN, got[name]
+        assert why in got[name].detail and "a human must read the card" in got[name].detail
+        assert not any(ch.isdigit() for ch in got[name].detail.replace(why, ""))
+    assert overall(results) is Status.NEEDS_HUMAN
+    # Complete and valid, but another number: that is a fail.
+    other = cross_check(fields(), day=TODAY, applicant_number="310104198602091212")
+    assert statuses(other)["id_number_matches_applicant"] == "fail"
+
+
+@pytest.mark.parametrize("birth", ["2004-61-08", "1985-03-00", "1098-11-02", "2099-01-01"])
+def test_a_birth_date_read_that_is_not_a_real_date_needs_a_human(birth):
+    results = cross_check(fields(birth=CardField("birth", birth, 0.998)), day=TODAY)
+    got = {r.name: r for r in results}["birth_date_matches_number"]
+    assert got.status is Status.NEEDS_HUMAN and "not a real date" in got.detail
+    # A real date that disagrees with a valid number is a fail (above), a real one agreeing
+    # passes.
+    assert statuses(cross_check(fields(), day=TODAY))["birth_date_matches_number"] == "pass"
 
 
 def test_a_low_confidence_field_needs_a_human_never_a_pass():
@@ -201,6 +250,20 @@ def test_middle_dot_look_alikes_are_one_name():
     results = cross_check(fields(name="阿依古丽·买买提"), day=TODAY,
                           applicant_name="阿依古丽\u30fb买买提")
     assert statuses(results)["name_matches_applicant"] == "pass"
+
+
+@pytest.mark.parametrize("card_name, applicant, status", [
+    ("阿依古丽买买提", "阿依古丽·买买提", "pass"),  # the OCR lost the small dot
+    ("阿依古丽·买买提", "阿依古丽买买提", "pass"),  # the broker's system cannot store it
+    ("阿依古丽·买买提", "阿依古丽.买买提", "pass"),  # nor typed as a full stop
+    ("阿依古丽买提", "阿依古丽·买买提", "needs_human"),  # characters lost: read in part
+    ("阿依古丽·买买提", "阿依古丽·托乎提", "fail"),
+    ("赵清", "赵涛", "fail"),
+])
+def test_names_are_compared_without_middle_dots_and_a_part_read_needs_a_human(
+        card_name, applicant, status):
+    results = cross_check(fields(name=card_name), day=TODAY, applicant_name=applicant)
+    assert statuses(results)["name_matches_applicant"] == status
 
 
 @pytest.mark.parametrize("card_name", ["JOHN SMITH", "约翰·史密斯", "JOHN SMITH（约翰·史密斯）"])
@@ -339,6 +402,29 @@ def test_a_face_photo_is_not_a_card():
     assert exc.value.code == "not_a_card"
 
 
+def test_a_card_too_small_to_read_is_told_to_come_closer(cards):
+    from PIL import ImageFilter
+
+    from kiosk.idcard.reader import NotACard, read_card
+
+    # The card 400 px wide in a 1600x1200 photo, a little out of focus: its outline is
+    # found (5% of the image), its labels are not read.
+    front = cards[0].convert("RGB")
+    far = Image.new("RGB", (1600, 1200), (150, 140, 120))
+    far.paste(front.resize((400, round(400 * front.height / front.width)), Image.LANCZOS),
+              (600, 500))
+    with pytest.raises(NotACard) as exc:
+        read_card(card_jpeg(far.filter(ImageFilter.GaussianBlur(3.0))), front_name="far.jpg")
+    assert str(exc.value).endswith("; a card-shaped outline covers only 5% of the image, too "
+                                   "small to read: take the photo closer, the card filling "
+                                   "most of it")
+    with pytest.raises(NotACard) as exc:
+        read_card(card_jpeg(front.resize((120, 76))), front_name="tiny.jpg")
+    assert str(exc.value).endswith("; the image is only 120x76 pixels, too small to read a "
+                                   "card: send a photo at least 480 pixels wide, the card "
+                                   "filling most of it")
+
+
 def test_the_back_sent_as_the_front_is_named(cards):
     from kiosk.idcard.reader import WrongSide, read_card
 
@@ -370,6 +456,12 @@ def test_a_corrupt_jpeg_and_a_huge_image_are_refused_before_ocr(cards):
         read_card(bomb_png(9000), reader=NoOcr(), front_name="bomb.png")
     assert str(exc.value) == ("bomb.png is 9000x9000 pixels; the limit is 8192x8192 "
                               "(card image limit)")
+    # Inside the side cap, but a PNG decodes in full: refused from its header by its pixels.
+    with pytest.raises(CardImageTooLarge) as exc:
+        read_card(bomb_png(8000), reader=NoOcr(), front_name="bomb.png")
+    assert str(exc.value) == ("bomb.png is a PNG of 8000x8000 pixels (64.0 MP); the limit for "
+                              "a PNG is 16 MP (card image limit; send a JPEG, or a smaller "
+                              "scan)")
 
 
 # -- kiosk idcard read ------------------------------------------------------------------------
@@ -380,8 +472,10 @@ def test_cli_reads_both_sides_and_prints_checks(tmp_path, person, cards):
     front, back = tmp_path / "front.jpg", tmp_path / "back.jpg"
     front.write_bytes(photograph(cards[0], "glare", 8))
     back.write_bytes(photograph(cards[1], "glare", 9))
+    # The number as a broker may type it, full-width (folded as intake folds it).
+    wide = person.id_number.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)} | {0x58: 0xFF58})
     r = CliRunner().invoke(main, ["idcard", "read", str(front), "--back", str(back),
-                                  "--name", person.name, "--id-number", person.id_number,
+                                  "--name", person.name, "--id-number", wide,
                                   "--day", TODAY.isoformat(), "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
@@ -389,12 +483,26 @@ def test_cli_reads_both_sides_and_prints_checks(tmp_path, person, cards):
     assert all(0 < v["confidence"] <= 1 for v in out["fields"].values())
     checks = {c["name"]: c["status"] for c in out["checks"]}
     assert checks["name_matches_applicant"] == "pass" and checks["authority"] == "not_checked"
+    assert checks["id_number_matches_applicant"] == "pass"
     # the screen-photo check runs on both images, as for a witness's card
     assert checks["card_not_screen_photo"] == "pass"
     assert set(out["screen"]) == {"front", "back"}
     assert not any(sc["screen"] for sc in out["screen"].values())
     assert all(sc["judged"] for sc in out["screen"].values())
     assert out["overall"] == "needs_human"
+
+
+@pytest.mark.parametrize("number, message", [
+    ("abc12", "a PRC resident ID number is 18 characters"),
+    ("110102 19900307888", "character 7 is a space"),
+    ("110102199003078881", "check digit 1 is wrong"),
+])
+def test_cli_refuses_an_applicant_number_intake_would_refuse(tmp_path, number, message):
+    from kiosk.cli import main
+
+    r = CliRunner().invoke(main, ["idcard", "read", str(tmp_path / "front.jpg"),
+                                  "--id-number", number])
+    assert r.exit_code == 2 and "--id-number" in r.output and message in r.output, r.output
 
 
 def test_cli_exits_non_zero_with_one_clear_line(tmp_path):

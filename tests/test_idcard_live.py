@@ -64,7 +64,23 @@ def _feed(runner, frames, start: float) -> None:
             time.sleep(0.01)
 
 
-def _run(services, back_distortion: str):
+class HiddenFace:
+    """The face observer's part a card step talks to: where the face is expected hidden."""
+
+    def __init__(self):
+        self.hidden: list[tuple[float, float]] = []
+
+    def submit(self, frame, t: float) -> None:
+        pass
+
+    def face_hidden_during(self, start: float, end: float) -> None:
+        self.hidden.append((start, end))
+
+    def finish(self) -> None:
+        pass
+
+
+def _run(services, back_distortion: str, face: HiddenFace | None = None):
     person = make_person(21, today=date.today())
     row, token = open_witness(services, CreateSession(
         applicant=Applicant(name=person.name, id_number=person.id_number),
@@ -77,6 +93,8 @@ def _run(services, back_distortion: str):
     timeline = runner.timeline = WatchedTimeline(runner.timeline)
     services.register(runner)
     runner.start()
+    if face is not None:
+        runner.face = face
     runner.accept_offer(FakePeer(), "v=0 offer")
     assert runner.peer.session.video_frame is not None and runner.card is not None
     runner.dispatch(sm.MediaConnected())
@@ -130,6 +148,18 @@ def test_the_card_shown_on_camera_is_read_into_card_json(services):
     assert result["outcome"] == "pass", result
     stored = services.store.get(runner.id)
     assert stored.state == "finished" and stored.sealed_at is not None
+
+
+def test_the_card_step_tells_the_face_check_the_face_is_hidden_meanwhile(services):
+    face = HiddenFace()
+    runner, _, _ = _run(services, "clean", face)
+    events = read_timeline(runner.dir / "timeline.jsonl")
+    started = next(e["t"] for e in events if e["type"] == "step_started")
+    opened, closed = next(e["data"]["window"] for e in events if e["type"] == "step_result")
+    # From the prompt that asks for the card to a moment after its window closes.
+    (hidden,) = face.hidden
+    assert started - 0.5 <= hidden[0] <= opened
+    assert hidden[1] == pytest.approx(closed + 2.0, abs=0.01)
 
 
 def test_a_side_shown_only_with_glare_is_read_from_its_least_glare_frame(services):

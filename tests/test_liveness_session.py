@@ -79,6 +79,21 @@ def test_face_lost_is_reported_with_its_moment():
     assert not ok and any("face lost" in x for x in reasons)
 
 
+def test_no_face_while_the_id_card_is_held_up_is_not_face_lost():
+    # The card hides the face 5-12 s; the card step ran 4.5-12.5 s.
+    r = check_session(live(20, faces=lambda t: 0 if 5.0 <= t < 12.0 else 1),
+                      face_hidden=[(4.5, 12.5)])
+    assert "face_lost" not in types(r)
+    assert r.summary["face_present_ratio"] == 1.0 and r.summary["face_hidden_s"] == 8.0
+    assert assess(r) == (True, [])
+    # The face still missing after the card step: that part is lost.
+    r = check_session(live(20, faces=lambda t: 0 if 5.0 <= t < 15.0 else 1),
+                      face_hidden=[(4.5, 12.5)])
+    lost = [e for e in r.events if e.type == "face_lost"]
+    assert [(e.t_start, round(e.t_end, 1)) for e in lost] == [(12.5, 15.0)]
+    assert not assess(r)[0]
+
+
 def test_short_face_dropout_is_not_an_event():
     r = check_session(live(10, faces=lambda t: 0 if 4.0 <= t < 4.5 else 1))
     assert "face_lost" not in types(r)

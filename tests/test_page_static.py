@@ -500,6 +500,61 @@ def test_the_page_shows_the_liveness_action_due_now(tmp_path):
             browser.close()
 
 
+def test_an_id_card_window_does_not_ask_for_an_answer(tmp_path):
+    """window_open of kind "observe" (the card held up): no "Please answer now", no countdown;
+    an answer window still shows both."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import watch
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    html = render(locale="en").replace('<script src="/static/vendor/socket.io.min.js"></script>',
+                                       "")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            seen = watch(page)
+            page.add_init_script(FAKE_SOCKET)
+            page.goto(serve_page(page, html))
+            page.wait_for_function("() => window.fakeSocket && fakeSocket.sent.length > 0",
+                                   timeout=15000)
+
+            def deliver(name, data):
+                page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
+
+            deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
+                {"id": "card", "kind": "id_document", "title": "ID card"},
+                {"id": "ok", "kind": "question", "title": "Consent"}], "ice_servers": []})
+            deliver("step", {"index": 0, "total": 2, "id": "card", "kind": "id_document",
+                             "title": "ID card", "text": "Hold up your ID card.",
+                             "prompt": None, "seq": 1, "attempt": 0, "challenges": [],
+                             "reading_seconds": 1.0})
+            deliver("window_open", {"step": "card", "seconds": 16, "kind": "observe",
+                                    "seq": 1})
+            deliver("card_side", {"step": "card", "side": "front", "index": 0, "total": 2})
+            page.wait_for_timeout(400)  # the countdown's timer has ticked
+            assert not page.is_visible("[data-testid=listening]")
+            assert page.text_content("[data-testid=countdown]") == ""
+            assert "Please answer now" not in page.inner_text("body")
+            assert (page.text_content("[data-testid=challenge]")
+                    == "Card 1 of 2: show the photo side")
+            deliver("window_close", {"step": "card", "seq": 1})
+            deliver("step", {"index": 1, "total": 2, "id": "ok", "kind": "question",
+                             "title": "Consent", "text": "Do you agree?", "prompt": None,
+                             "seq": 2, "attempt": 0, "challenges": [],
+                             "reading_seconds": 1.0})
+            deliver("window_open", {"step": "ok", "seconds": 6, "kind": "answer", "seq": 2})
+            page.wait_for_timeout(400)
+            assert page.is_visible("[data-testid=listening]")
+            assert page.text_content("[data-testid=countdown]").strip() != ""
+            assert seen.problems() == {}
+        finally:
+            browser.close()
+
+
 def test_device_refusals_of_the_server_ask_for_the_devices_again():
     """A server ``no_camera`` was shown as "try again" (bad_offer), which cannot help: like
     ``no_microphone``, it shows its own message and the retry asks for the devices again."""

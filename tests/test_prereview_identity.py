@@ -126,3 +126,17 @@ if {SWAP_A, SWAP_B} <= set(_clips()):  # collected only with the corpus (see abo
         genuine = _liveness_of(builder.looped(clips[SWAP_A], 17.0))
         assert not [e for e in genuine["events"] if e["type"].startswith("identity")], genuine
         assert build_prereview(sealed_with(tmp_path / "genuine", genuine))["verdict"] == "clear"
+
+
+def test_a_check_files_finding_belongs_to_the_step_running_at_its_time(tmp_path):
+    """The face analysis's results are read after the timeline: a face lost during the first
+    step is that step's, not the last one's (an ID card step's span was shown under the
+    goodbye)."""
+    pre = build_prereview(sealed_with(tmp_path, liveness(
+        {"type": "face_lost", "t_start": 0.4, "t_end": 0.9, "score": 0.5})))
+    (f,) = [f for f in pre["findings"] if f["code"] == "face_lost"]
+    first, last = pre["steps"][0], pre["steps"][-1]
+    assert first["start"] <= 0.4 <= first["end"] and first["step"] != last["step"]
+    assert f["step"] is None  # placed by its time
+    assert [m["text"] for m in first["moments"]] == [f["text"]]
+    assert f["text"] not in last["reasons"]

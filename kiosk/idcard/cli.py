@@ -4,6 +4,9 @@
 prints the fields with their confidences and every cross-check, the screen-photo check
 (``card_not_screen_photo``, kiosk.idcard.recapture) among them. It exits 1 with one line
 naming the image for an image that is too large, unreadable, not a card or the wrong side.
+``--id-number`` and ``--name`` are taken as ``POST /api/sessions`` takes them: full-width
+forms folded, a number that is not a valid resident ID number refused (exit 2), the name
+normalised.
 
 ``kiosk idcard bench --cards N`` renders N made-up cards (``kiosk.testing.idcards``), shows
 each through every distortion, and reports field accuracy per field and per distortion, the
@@ -23,6 +26,36 @@ import click
 from kiosk.idcard.reader import CardLimits
 
 EXIT_BAD_IMAGE = 1
+
+
+def _applicant_number(ctx: click.Context, param: click.Parameter, value: str | None
+                      ) -> str | None:
+    """The number as intake takes it (``kiosk.witness.intake.Applicant``)."""
+    from kiosk.guide.normalise import fold
+    from kiosk.identity.numbers import IdNumberError, IdType, characters_problem, parse_id_number
+
+    if value is None:
+        return None
+    text = fold(value).strip()
+    problem = characters_problem(text)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    try:
+        return parse_id_number(IdType.PRC_RESIDENT_ID, text).number
+    except IdNumberError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _applicant_name(ctx: click.Context, param: click.Parameter, value: str | None
+                    ) -> str | None:
+    from kiosk.guide.normalise import normalise_name
+
+    if value is None:
+        return None
+    try:
+        return normalise_name(value) or None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _read_bytes(path: Path, limits: CardLimits) -> bytes:
@@ -46,8 +79,10 @@ def idcard() -> None:
 @click.argument("front", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--back", type=click.Path(dir_okay=False, path_type=Path),
               help="the emblem side (签发机关, 有效期限)")
-@click.option("--name", help="the applicant's name, as the broker sent it")
-@click.option("--id-number", help="the applicant's ID number, as the broker sent it")
+@click.option("--name", callback=_applicant_name,
+              help="the applicant's name, as the broker sent it")
+@click.option("--id-number", callback=_applicant_number,
+              help="the applicant's resident ID number, as the broker sent it")
 @click.option("--face", type=click.Path(dir_okay=False, path_type=Path),
               help="a photo of the applicant's face, to compare with the card's portrait")
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]),

@@ -8,7 +8,10 @@ mask but ``none`` also covers the address. Regions come from the OCR text boxes
 on the portrait side every other text box holding six digits or more in a row is covered too.
 
 A side whose number or address cannot be located is not masked by guesswork: ``MaskError``
-says which, and the caller keeps no image of it (the fields and checks are kept).
+says which, and the caller keeps no image of it (the fields and checks are kept). Nor is one
+whose number's text box does not run along its own top edge (a box at least ``MIN_LINE_RATIO``
+times as long as it is high): such a box is a line read sideways, and the share of it that
+``keep_last4`` leaves would be measured across the line, not along it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ FILL = (40, 40, 40)  # the mask's colour: dark grey, plainly not part of the car
 _PAD_DOWN = 0.35  # of the box height, above and below
 _PAD_ALONG = 0.3  # of the box height (a twentieth of one character at the keep_last4 boundary)
 _UNCLIP = 0.25  # the text detector's box margin at each end, as a share of the box height
+MIN_LINE_RATIO = 2.0  # an ID number's box is about ten times as long as it is high
 _DIGITS = re.compile(r"[0-9OoDIl|iZSB]{6,}")
 
 
@@ -116,6 +120,10 @@ def mask_card(rgb: np.ndarray, side: CardSide, mask: str) -> tuple[np.ndarray, l
     number = side.fields.get("id_number")
     if number is None or not number.regions:
         raise MaskError("the ID number was not located on the portrait side")
+    for r in number.regions:
+        (x0, y0), (x1, y1), _, (x3, y3) = r.quad
+        if math.hypot(x1 - x0, y1 - y0) < MIN_LINE_RATIO * math.hypot(x3 - x0, y3 - y0):
+            raise MaskError("the ID number's text was not read as a line along the card")
     polys += _number_polys(number.regions, number.value, mask, side.upside_down)
     done.append("id_number")
     address = side.fields.get("address")

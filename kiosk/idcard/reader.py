@@ -4,20 +4,25 @@
 camera capture step or the API later (each hands over encoded JPEG or PNG bytes). Every image
 is refused before any pixel is decoded when it is over ``CardLimits.max_bytes`` or states more
 than ``max_side`` pixels a side in its header (``kiosk.liveness.id_photo.decode_rgb``), and is
-decoded at most ``OCR_SIDE`` pixels a side. Errors are ``CardImageError`` subclasses whose
+decoded at most ``OCR_SIDE`` pixels a side, upright as its EXIF orientation says. A card whose
+text runs up or down the image (a photo turned 90°, by its pixels or by an EXIF orientation
+the camera got wrong) is turned a quarter and read again, so that its fields are read and its
+number masked on an upright card (``SIDEWAYS``). Errors are ``CardImageError`` subclasses whose
 ``code`` a caller can route on (the session goes on to a human) and whose message names the
 image, never its folder.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kiosk.idcard.fields import BACK_LABELS, FRONT_LABELS, CardField, CardSide, parse_side
-from kiosk.idcard.ocr import OCR_SIDE, TextReader, shared_reader
+from kiosk.idcard.frames import MIN_AREA_SHARE, score_frame
+from kiosk.idcard.ocr import OCR_SIDE, TextBox, TextReader, shared_reader
 from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
 
 
@@ -42,10 +47,12 @@ class WrongSide(CardImageError):
 
 @dataclass(frozen=True)
 class CardLimits:
-    """Caps applied before decoding: bytes of the encoded image, pixels a side (header)."""
+    """Caps applied before decoding: bytes of the encoded image, pixels a side (header), and
+    pixels in all for a PNG (decoded in full; a JPEG is decoded at a reduced scale)."""
 
     max_bytes: int = 8_000_000
     max_side: int = 8192
+    max_png_pixels: int = 16_000_000  # 4900x3260: a card scanned at 1450 dpi
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,43 @@ def decode_card_image(data: bytes, name: str, limits: CardLimits = CardLimits())
     CardImageError (``unreadable``) before or instead of decoding it."""
     try:
         return decode_rgb(data, name, max_side=limits.max_side, out_side=OCR_SIDE,
-                          max_bytes=limits.max_bytes, setting="card image limit")
+                          max_bytes=limits.max_bytes, setting="card image limit",
+                          max_png_pixels=limits.max_png_pixels)
     except PhotoTooLarge as exc:
         raise CardImageTooLarge(str(exc)) from None
     except ValueError as exc:
         raise CardImageError(str(exc)) from None
+
+
+# A line of text is sideways when its box is this much taller than wide (a line of the card
+# has at least three characters, and boxes are quads from the image's top-left corner).
+SIDEWAYS = 1.5
+
+
+def sideways(boxes: list[TextBox]) -> bool:
+    """Whether most lines of three characters or more run up or down the image."""
+    lines = [b for b in boxes if len(b.text.strip()) >= 3]
+    tall = sum(math.dist(b.quad[0], b.quad[3]) > SIDEWAYS * math.dist(b.quad[0], b.quad[1])
+               for b in lines)
+    return bool(lines) and 2 * tall > len(lines)
+
+
+# A card photo the labels of which cannot be read when the image, or the card in it, is small.
+MIN_IMAGE_SIDE = 480  # pixels, the image's longer side (the card's labels are then ~10 px)
+
+
+def _too_small(rgb: np.ndarray) -> str:
+    """Why nothing was read, when the image or the card in it is too small to read: the
+    words to add to NotACard's message ("" when neither is)."""
+    h, w = rgb.shape[:2]
+    if max(h, w) < MIN_IMAGE_SIDE:
+        return (f"; the image is only {w}x{h} pixels, too small to read a card: send a "
+                f"photo at least {MIN_IMAGE_SIDE} pixels wide, the card filling most of it")
+    score = score_frame(rgb)
+    if score.found and score.area_share < MIN_AREA_SHARE:
+        return (f"; a card-shaped outline covers only {score.area_share:.0%} of the image, "
+                "too small to read: take the photo closer, the card filling most of it")
+    return ""
 
 
 def read_side(data: bytes, want: str, name: str, reader: TextReader | None = None,
@@ -97,12 +136,17 @@ def read_side(data: bytes, want: str, name: str, reader: TextReader | None = Non
     if want not in ("front", "back"):
         raise ValueError(f"want must be 'front' or 'back', got {want!r}")
     rgb = decode_card_image(data, name, limits)
-    side = parse_side((reader or shared_reader()).read(rgb))
+    reader = reader or shared_reader()
+    boxes = reader.read(rgb)
+    if sideways(boxes):  # read it upright (upside down, if so, is handled by parse_side)
+        rgb = np.ascontiguousarray(np.rot90(rgb))
+        boxes = reader.read(rgb)
+    side = parse_side(boxes)
     if side.side is None or (side.side == "front" and side.front_labels < 2
                              and "id_number" not in side.fields):
         raise NotACard(f"{name}: no ID card found: none of the labels of either side "
                        f"({', '.join([*FRONT_LABELS.values(), *BACK_LABELS.values()])}) "
-                       "was read")
+                       f"was read{_too_small(rgb)}")
     if side.side != want:
         shows = ("the emblem side (签发机关, 有效期限)" if side.side == "back"
                  else "the portrait side (姓名, 公民身份号码)")

@@ -4,9 +4,11 @@ except ``describe_card_portrait`` and ``portrait_distance``, which run dlib).
 Each check is a named ``CheckResult`` with a status:
 
 * ``pass``: the evidence agrees, every field it used was read with confidence;
-* ``fail``: the evidence disagrees;
+* ``fail``: the evidence disagrees: a complete, valid read against another value;
 * ``needs_human``: a field is missing or was read with a confidence below
-  ``LOW_CONFIDENCE``, so a person must look. A low-confidence read is never a pass;
+  ``LOW_CONFIDENCE``, or read as something it cannot be (a number incomplete or invalid by
+  its own rule, a birth date that is not a real date), so a person must look. A
+  low-confidence read is never a pass, an impossible one never a fail;
 * ``not_checked``: there was nothing to check against (no broker number given, no back
   image, no face, no identity authority configured).
 
@@ -134,12 +136,20 @@ def check_number(fields: Mapping[str, ReadField], applicant_number: str | None,
     read = fields["id_number"].value
     try:
         parse_id_number(IdType.PRC_RESIDENT_ID, read, day)
-        valid = CheckResult("id_number_valid", Status.PASS,
-                            "the number read has a valid check digit and birth date")
     except IdNumberError as exc:
-        # The rule's words name digits and dates of the card; keep only the rule.
-        valid = CheckResult("id_number_valid", Status.FAIL, f"the number read breaks its rule: "
-                            f"{str(exc).split(':')[0]}")
+        # Not a complete, valid number: most often a misread or a finger over its end (a
+        # forged number needs a human just the same). The rule is named, never its digits.
+        what = (f"{len(read)} characters, not 18" if exc.rule == "length"
+                else f"its {exc.rule} is not valid")
+        unread = CheckResult("", Status.NEEDS_HUMAN, f"the number read is not complete or not "
+                             f"valid ({what}): misread or partly covered, a human must read "
+                             "the card")
+        match = (CheckResult("id_number_matches_applicant", Status.NOT_CHECKED,
+                             "no applicant number was given") if not applicant_number
+                 else _named("id_number_matches_applicant", unread))
+        return [_named("id_number_valid", unread), match]
+    valid = CheckResult("id_number_valid", Status.PASS,
+                        "the number read has a valid check digit and birth date")
     if not applicant_number:
         match = CheckResult("id_number_matches_applicant", Status.NOT_CHECKED,
                             "no applicant number was given")
@@ -173,6 +183,12 @@ def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[Chec
         elif want is None:
             out.append(CheckResult(name, Status.NEEDS_HUMAN,
                                    "the number read is not valid, so it says nothing"))
+        elif field == "birth" and not _real_birth_date(fields[field].value, day):
+            out.append(CheckResult(name, Status.NEEDS_HUMAN, "the birth date read is not a "
+                                   "real date (a misread): a human must read the card"))
+        elif field == "sex" and fields[field].value not in ("男", "女"):
+            out.append(CheckResult(name, Status.NEEDS_HUMAN, "the sex read is neither 男 nor "
+                                   "女 (a misread): a human must read the card"))
         elif fields[field].value == want:
             out.append(CheckResult(name, Status.PASS, f"the card's {field} agrees with the "
                                    "number"))
@@ -182,10 +198,29 @@ def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[Chec
     return out
 
 
+def _real_birth_date(text: str, day: date) -> bool:
+    """Whether ``text`` (ISO, as the reader writes a date) is a date a card holder could be
+    born on: a real calendar date from 1900 to ``day``."""
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        return False
+    return date(1900, 1, 1) <= born <= day
+
+
 def _name_key(name: str) -> str:
     # NFC and middle dots as U+00B7 (the intake's normalisation), then NFKC for full-width
-    # forms and no spaces: a card prints 张三, a broker may send "张 三".
-    return unicodedata.normalize("NFKC", normalise_name(name)).replace(" ", "")
+    # forms, then letters only: a card prints 张三, a broker may send "张 三"; the small dot
+    # of 阿依古丽·买买提 is often lost by the OCR, and by back-office systems that cannot
+    # store it (the card reader keeps nothing else that is not a letter, either).
+    return "".join(ch for ch in unicodedata.normalize("NFKC", normalise_name(name))
+                   if ch.isalnum())
+
+
+def _part_of(read: str, whole: str) -> bool:
+    """Whether ``read`` is ``whole`` with characters left out (a name read in part)."""
+    rest = iter(whole)
+    return len(read) < len(whole) and all(ch in rest for ch in read)
 
 
 def check_name(fields: Mapping[str, ReadField], applicant_name: str | None) -> CheckResult:
@@ -199,9 +234,15 @@ def check_name(fields: Mapping[str, ReadField], applicant_name: str | None) -> C
     # A name sent in both scripts (JOHN SMITH（约翰·史密斯）, so that the Mandarin guide says
     # the Chinese one) matches a card that prints either, or both.
     wanted = {_name_key(applicant_name)} | {_name_key(p) for p in name_parts(applicant_name) or ()}
-    if _name_key(fields["name"].value) in wanted:
+    read = _name_key(fields["name"].value)
+    if read in wanted:
         return CheckResult("name_matches_applicant", Status.PASS,
-                           "the name read is the applicant's")
+                           "the name read is the applicant's (compared without spaces and "
+                           "middle dots)")
+    if read and any(_part_of(read, w) for w in wanted):
+        return CheckResult("name_matches_applicant", Status.NEEDS_HUMAN,
+                           "the name read is the applicant's with characters missing (read "
+                           "in part): a human must read the card")
     return CheckResult("name_matches_applicant", Status.FAIL,
                        "the name read is not the applicant's")
 

@@ -17,7 +17,8 @@ names the rule that failed, in the words a back-office developer can act on.
                                    2-digit province code, a 3-digit nationality code, 8-digit
                                    birth date, 3-digit sequence, MOD 11-2 check digit (National
                                    Immigration Administration, 2023); or the 2017 card, 3 letters
-                                   (ISO 3166-1 alpha-3 nationality) and 12 digits: 4-digit place
+                                   (ISO 3166-1 alpha-3 nationality,
+                                   ``kiosk.identity.countries``) and 12 digits: 4-digit place
                                    of application (province and city), YYMMDD birth date, a
                                    sequence digit and a final digit. No public source states how
                                    the 2017 final digit is computed, so it is not checked.
@@ -43,6 +44,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from kiosk.identity.countries import ISO3166_ALPHA3
+
 
 class IdType(StrEnum):
     """The identity documents an applicant may open an account with."""
@@ -57,7 +60,14 @@ class IdType(StrEnum):
 
 
 class IdNumberError(ValueError):
-    """An ID number breaks its document type's rule; the message names the rule."""
+    """An ID number breaks its document type's rule; the message names the rule. ``rule``
+    names it too, without any character of the number (for a check's detail, which reaches
+    evidence): ``length``, ``characters``, ``document type``, ``province code``, ``birth
+    date`` or ``check digit``."""
+
+    def __init__(self, message: str, rule: str = "format") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,12 @@ PERMIT_REGIONS = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _EARLIEST_BIRTH = date(1900, 1, 1)
 
-_DIGITS18 = re.compile(r"\d{17}[\dX]")
-_FPR_2017 = re.compile(r"[A-Z]{3}\d{12}")
-_HK_MACAO = re.compile(r"[HM](\d{8}|\d{10})")
-_TAIWAN = re.compile(r"\d{8}")
-_PRC_PASSPORT = re.compile(r"E\d{8}|E[A-Z]\d{7}|G\d{8}|[DSP]E\d{7}")
+_ASCII_DIGITS = "0123456789"
+_DIGITS18 = re.compile(r"\d{17}[\dX]", re.ASCII)
+_FPR_2017 = re.compile(r"[A-Z]{3}\d{12}", re.ASCII)
+_HK_MACAO = re.compile(r"[HM](\d{8}|\d{10})", re.ASCII)
+_TAIWAN = re.compile(r"\d{8}", re.ASCII)
+_PRC_PASSPORT = re.compile(r"E\d{8}|E[A-Z]\d{7}|G\d{8}|[DSP]E\d{7}", re.ASCII)
 _FOREIGN_PASSPORT = re.compile(r"[A-Z0-9]{5,17}")
 
 
@@ -112,11 +123,14 @@ def _birth(text: str, where: str, today: date) -> date:
     try:
         born = date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
-        raise IdNumberError(f"birth date {text} ({where}) is not a real date") from None
+        raise IdNumberError(f"birth date {text} ({where}) is not a real date",
+                           "birth date") from None
     if born > today:
-        raise IdNumberError(f"birth date {born.isoformat()} ({where}) is in the future")
+        raise IdNumberError(f"birth date {born.isoformat()} ({where}) is in the future",
+                           "birth date")
     if born < _EARLIEST_BIRTH:
-        raise IdNumberError(f"birth date {born.isoformat()} ({where}) is before 1900")
+        raise IdNumberError(f"birth date {born.isoformat()} ({where}) is before 1900",
+                           "birth date")
     return born
 
 
@@ -124,17 +138,23 @@ def _check_digit(number: str, standard: str) -> None:
     want = mod11_2(number[:17])
     if number[17] != want:
         raise IdNumberError(f"check digit {number[17]} is wrong: {standard} (ISO 7064 MOD 11-2) "
-                            f"gives {want} for the first 17 digits; a digit is mistyped")
+                            f"gives {want} for the first 17 digits; a digit is mistyped",
+                            "check digit")
 
 
 def _eighteen(number: str, what: str) -> None:
     if len(number) == 15 and number.isdigit():
         raise IdNumberError(
             "a 15-digit number is the first-generation resident ID (GB 11643-1989, before "
-            "2004); send the 18-digit number printed on the current card (GB 11643-1999)")
+            "2004); send the 18-digit number printed on the current card (GB 11643-1999)", "length")
     if not _DIGITS18.fullmatch(number):
-        raise IdNumberError(f"a {what} number is 18 characters: 17 digits and a check digit "
-                            f"0-9 or X (got {len(number)} characters)")
+        rule = f"a {what} number is 18 characters: 17 digits and a check digit 0-9 or X"
+        if len(number) != 18:
+            raise IdNumberError(f"{rule} (got {len(number)} characters)", "length")
+        bad = next(i for i, c in enumerate(number)
+                   if not (c in _ASCII_DIGITS or (c == "X" and i == 17)))
+        what = _kind(number[bad]) if bad < 17 else "neither a digit nor X"
+        raise IdNumberError(f"{rule} (character {bad + 1} is {what})", "characters")
 
 
 def _sex(digit: str) -> str:
@@ -146,12 +166,15 @@ def _resident_id(number: str, today: date) -> IdNumber:
     region = PERMIT_REGIONS.get(number[:6])
     if region:
         raise IdNumberError(f"{number[:6]} is the address code of the {region} residence permit; "
-                            f"send id_type {IdType.HK_MACAO_TAIWAN_RESIDENCE_PERMIT.value}")
+                            f"send id_type {IdType.HK_MACAO_TAIWAN_RESIDENCE_PERMIT.value}",
+                            "document type")
     if number[0] == "9":
         raise IdNumberError("a number starting with 9 is a foreign permanent resident ID; send "
-                            f"id_type {IdType.FOREIGN_PERMANENT_RESIDENT_ID.value}")
+                            f"id_type {IdType.FOREIGN_PERMANENT_RESIDENT_ID.value}",
+                            "document type")
     if number[:2] not in PROVINCES:
-        raise IdNumberError(f"digits 1-2 ({number[:2]}) are not a province code of GB/T 2260")
+        raise IdNumberError(f"digits 1-2 ({number[:2]}) are not a province code of GB/T 2260",
+                            "province code")
     born = _birth(number[6:14], "digits 7-14", today)
     _check_digit(number, "GB 11643-1999")
     return IdNumber(IdType.PRC_RESIDENT_ID, number, born, _sex(number[16]))
@@ -161,7 +184,7 @@ def _residence_permit(number: str, today: date) -> IdNumber:
     _eighteen(number, "residence permit")
     if number[:6] not in PERMIT_REGIONS:
         raise IdNumberError(f"a residence permit for Hong Kong, Macao or Taiwan residents starts "
-                            f"with 810000, 820000 or 830000 (got {number[:6]})")
+                            f"with 810000, 820000 or 830000 (got {number[:6]})", "document type")
     born = _birth(number[6:14], "digits 7-14", today)
     _check_digit(number, "GB 11643-1999")
     return IdNumber(IdType.HK_MACAO_TAIWAN_RESIDENCE_PERMIT, number, born, _sex(number[16]))
@@ -172,20 +195,24 @@ def _foreign_permanent(number: str, today: date) -> IdNumber:
         _eighteen(number, "foreign permanent resident ID")
         if number[0] != "9":
             raise IdNumberError("an 18-digit foreign permanent resident ID (2023 card) starts "
-                                f"with 9 (got {number[0]})")
+                                f"with 9 (got {number[0]})", "document type")
         if number[1:3] not in PROVINCES:
             raise IdNumberError(f"digits 2-3 ({number[1:3]}) are not a province code of "
-                                "GB/T 2260")
+                                "GB/T 2260", "province code")
         born = _birth(number[6:14], "digits 7-14", today)
         _check_digit(number, "the 2023 card's number")
         return IdNumber(IdType.FOREIGN_PERMANENT_RESIDENT_ID, number, born, _sex(number[16]))
     if not _FPR_2017.fullmatch(number):
         raise IdNumberError("a foreign permanent resident ID is 18 digits starting with 9 (2023 "
-                            "card) or 3 letters and 12 digits (2017 card), got "
-                            f"{len(number)} characters")
+                            f"card) or 3 letters and 12 digits (2017 card) ({_got(number)})",
+                            "format")
+    if number[:3] not in ISO3166_ALPHA3:
+        raise IdNumberError(f"characters 1-3 ({number[:3]}) are not an ISO 3166-1 alpha-3 "
+                            "country code (the holder's nationality on the 2017 card)",
+                            "nationality code")
     if number[3:5] not in PROVINCES:
         raise IdNumberError(f"characters 4-5 ({number[3:5]}) are not a province code of "
-                            "GB/T 2260")
+                            "GB/T 2260", "province code")
     yymmdd = number[7:13]
     # A two-digit year: the latest century that does not put the birth in the future.
     century = "20" if int("20" + yymmdd[:2]) <= today.year else "19"
@@ -193,9 +220,45 @@ def _foreign_permanent(number: str, today: date) -> IdNumber:
     return IdNumber(IdType.FOREIGN_PERMANENT_RESIDENT_ID, number, born)
 
 
+def _kind(ch: str) -> str:
+    """What a character that is not allowed is, in an error (never the character itself)."""
+    if ch.isspace():
+        return "a space, not a digit"
+    if ch.isascii() and ch.isalpha():
+        return "a letter, not a digit"
+    return "not a digit" if ch.isascii() else "not an ASCII letter or digit"
+
+
+def characters_problem(text: str, low: int = 5, high: int = 32) -> str | None:
+    """Why ``text`` (folded by the caller) is not ``low``-``high`` ASCII letters or digits, in
+    an error's words naming the first bad character's position and kind, or None."""
+    bad = next((i for i, c in enumerate(text) if not (c.isascii() and c.isalnum())), None)
+    if bad is not None:
+        ch = text[bad]
+        what = ("a space" if ch.isspace() else "punctuation (a hyphen or a dot, say)"
+                if ch.isascii() else "not an ASCII letter or digit")
+        return (f"must be {low}-{high} letters or digits (character {bad + 1} is {what}; "
+                "send the number without spaces or separators)")
+    if not low <= len(text) <= high:
+        return f"must be {low}-{high} letters or digits (got {len(text)} characters)"
+    return None
+
+
+def _got(number: str) -> str:
+    """The make-up of a number that matched no pattern: its length, letters and digits."""
+    letters = sum(c.isascii() and c.isalpha() for c in number)
+    digits = sum(c.isascii() and c.isdigit() for c in number)
+    other = len(number) - letters - digits
+    parts = [f"{letters} letter{'s' * (letters != 1)}", f"{digits} digit{'s' * (digits != 1)}"]
+    if other:
+        parts.append(f"{other} other character{'s' * (other != 1)} (spaces, hyphens, "
+                     "punctuation or full-width forms)")
+    return f"got {len(number)} characters: {', '.join(parts)}"
+
+
 def _pattern(id_type: IdType, pattern: re.Pattern, rule: str, number: str) -> IdNumber:
     if not pattern.fullmatch(number):
-        raise IdNumberError(f"{rule} (got {len(number)} characters)")
+        raise IdNumberError(f"{rule} ({_got(number)})", "format")
     return IdNumber(id_type, number)
 
 

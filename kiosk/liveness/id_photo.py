@@ -6,8 +6,10 @@ A PNG or JPEG states its size in a few header bytes, and a tiny file can claim 1
 pixels (a 275 KB PNG that decodes to 768 MB). So the size is read from the header without
 decoding (``Image.open`` is lazy) and refused over ``max_side`` on either side, both at upload
 (``inspect_photo``) and when the photo is used (``load_photo_rgb``). A JPEG is then decoded at
-a reduced scale when it is large (``Image.draft``), and every photo is shrunk to at most
-``DESCRIBE_SIDE`` pixels before it reaches dlib. Messages name the file, never its folder.
+a reduced scale when it is large (``Image.draft``), turned the way its EXIF orientation says
+(a phone stores a portrait photo sideways with Orientation 6 or 8), and every photo is shrunk
+to at most ``DESCRIBE_SIDE`` pixels before it reaches dlib. Messages name the file, never its
+folder.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 FORMATS = ("JPEG", "PNG")
 MAX_SIDE = 4096  # default cap on each side (16.8 MP): a scanned ID card is far smaller
@@ -95,23 +97,32 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
 
 
 def decode_rgb(data: bytes, name: str, max_side: int = MAX_SIDE, out_side: int = DESCRIBE_SIDE,
-               max_bytes: int | None = None, setting: str = "max_id_photo_side") -> np.ndarray:
+               max_bytes: int | None = None, setting: str = "max_id_photo_side",
+               max_png_pixels: int | None = None) -> np.ndarray:
     """JPEG or PNG bytes as an RGB uint8 array (H, W, 3), at most ``out_side`` a side.
 
     Refused before any pixel is decoded: over ``max_bytes`` (when given) or over ``max_side``
-    pixels a side as the header states (PhotoTooLarge, naming ``setting``). A large JPEG is
-    decoded at a reduced scale. ValueError, naming ``name`` only, when it cannot be read (a
-    truncated or corrupt file included).
+    pixels a side as the header states (PhotoTooLarge, naming ``setting``), and a PNG over
+    ``max_png_pixels`` pixels in all (when given): a PNG is decoded in full, so a small file of
+    8192x8192 16-bit RGBA, inside the side cap, would take about 300 MB. A large JPEG is
+    decoded at a reduced scale, then turned upright as its EXIF orientation says (the pixels
+    returned are the picture as its camera meant it). ValueError, naming ``name`` only, when it
+    cannot be read (a truncated or corrupt file included).
     """
     if max_bytes is not None and len(data) > max_bytes:
         raise PhotoTooLarge(f"{name} is {len(data)} bytes; the limit is {max_bytes}")
     img = _open(data, name, max_side, setting)
-    _check_size(img, name, max_side, setting)
+    w, h = _check_size(img, name, max_side, setting)
+    if max_png_pixels is not None and img.format == "PNG" and w * h > max_png_pixels:
+        raise PhotoTooLarge(f"{name} is a PNG of {w}x{h} pixels ({w * h / 1e6:.1f} MP); the "
+                            f"limit for a PNG is {max_png_pixels / 1e6:g} MP ({setting}; send "
+                            "a JPEG, or a smaller scan)")
     try:
         if img.format == "JPEG":
             img.draft("RGB", (out_side, out_side))  # decode at 1/2, 1/4 or 1/8 scale
-        img = img.convert("RGB")
+        img = ImageOps.exif_transpose(img).convert("RGB")
         img.thumbnail((out_side, out_side))
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError, KeyError,
+            TypeError):  # a corrupt file, or its EXIF
         raise ValueError(f"{name} is not a readable JPEG or PNG image") from None
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))

@@ -230,6 +230,7 @@ class FaceObserver:
         self.verdicts: list[Verdict] = []
         self.error: str | None = None
         self.analysis: Analysis | None = None
+        self.face_hidden: list[tuple[float, float]] = []  # card steps (media time)
         self.received = 0
         self.dropped = 0
         self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
@@ -420,6 +421,13 @@ class FaceObserver:
                                            baseline)
             self._announce(self._challenges)
 
+    def face_hidden_during(self, start: float, end: float) -> None:
+        """The face is expected to be hidden from ``start`` to ``end`` (media time): an ID
+        card step, the card held up to the camera. No face there is not "face lost"."""
+        if end > start:
+            with self._lock:
+                self.face_hidden.append((start, end))
+
     def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
         """Close the current challenges at ``t``: pass only if every one passed."""
         with self._lock:
@@ -466,7 +474,8 @@ class FaceObserver:
         session_report = check_session(a.signals, a.descriptors, self.verdicts,
                                        id_descriptor=self.id_descriptor,
                                        identity_misses=a.identity_misses,
-                                       identity_busy=a.identity_busy)
+                                       identity_busy=a.identity_busy,
+                                       face_hidden=list(self.face_hidden))
         ok, reasons = assess(session_report)
         lat = sorted(self.latencies)
         wall = max(a.wall_s, 1e-6)

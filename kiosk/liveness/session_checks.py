@@ -131,6 +131,19 @@ def runs(
     return out
 
 
+def without(spans: Sequence[tuple[float, float]], cut: Sequence[tuple[float, float]],
+            min_s: float) -> list[tuple[float, float]]:
+    """``spans`` with the time in ``cut`` taken out; pieces shorter than ``min_s`` dropped."""
+    out = []
+    for a, b in spans:
+        pieces = [(a, b)]
+        for c0, c1 in cut:
+            pieces = [q for p0, p1 in pieces
+                      for q in ((p0, min(p1, c0)), (max(p0, c1), p1)) if q[1] > q[0]]
+        out += [q for q in pieces if q[1] - q[0] >= min_s]
+    return out
+
+
 def identity_events(
     descriptors: Sequence[tuple[float, np.ndarray]], params: ContinuityParams | None = None
 ) -> tuple[list[SessionEvent], ContinuityResult]:
@@ -330,12 +343,15 @@ def check_session(
     challenge_params: ChallengeParams | None = None,
     identity_misses: Sequence[tuple[float, str]] = (),
     identity_busy: Sequence[tuple[float, float]] = (),
+    face_hidden: Sequence[tuple[float, float]] = (),
 ) -> SessionReport:
     """Every whole-session check over one recording's signals, descriptors and verdicts.
 
     ``identity_misses`` are the identity samples tried that failed, (t, reason), and
     ``identity_busy`` the spans in which a due sample waited for a busy describer
-    (``kiosk.liveness.analyzer.Analysis``).
+    (``kiosk.liveness.analyzer.Analysis``). ``face_hidden`` are the spans in which the face
+    is expected to be hidden (an ``id_document`` step: the card is held up to the camera):
+    no face there is not ``face_lost``, and its frames do not count in the presence ratio.
     """
     p = params or SessionCheckParams()
     cp = challenge_params or ChallengeParams()
@@ -343,7 +359,8 @@ def check_session(
     for v in verdicts:
         if v.passed:
             events.append(SessionEvent(v.kind, v.t_start, v.t_end, v.score))
-    lost = runs(signals, lambda s: s.faces == 0, p.face_lost_s)
+    lost = without(runs(signals, lambda s: s.faces == 0, p.face_lost_s), face_hidden,
+                   p.face_lost_s)
     events += [SessionEvent(CheckEvent.FACE_LOST, a, b, b - a) for a, b in lost]
     seen = runs(signals, lambda s: s.faces >= 2, min(p.glimpse_s, p.multiple_faces_s))
     multi, pictures = [], []
@@ -377,15 +394,17 @@ def check_session(
     tail = stretches[-1].seconds if stretches and stretches[-1].trailing else 0.0
     events.sort(key=lambda e: (e.t_start, e.type))
 
-    n = len(signals)
-    present = sum(1 for s in signals if s.faces > 0)
+    shown = [s for s in signals if not any(a <= s.t < b for a, b in face_hidden)]
+    n = len(shown)
+    present = sum(1 for s in shown if s.faces > 0)
     pose_std, jitter, speed = motion_stats(signals)
     still = present >= 3 and speed < p.still_speed
     no_response = bool(verdicts) and all(not v.passed and v.score < cp.near_frac for v in verdicts)
     summary = {
-        "frames": n,
-        "duration_s": round(signals[-1].t - signals[0].t, 3) if n else 0.0,
+        "frames": len(signals),
+        "duration_s": round(signals[-1].t - signals[0].t, 3) if signals else 0.0,
         "face_present_ratio": round(present / n, 4) if n else 0.0,
+        "face_hidden_s": round(sum(b - a for a, b in face_hidden), 3),
         "faces_max": max((s.faces for s in signals), default=0),
         "face_lost_s": round(sum(b - a for a, b in lost), 3),
         "multiple_faces_s": round(sum(b - a for a, b in multi), 3),

@@ -536,6 +536,9 @@ def build_prereview(bag_dir: Path) -> dict:
         fn = RULES.get(str(ev.get("type")))
         if fn is not None:
             fn(data, t, ctx)
+    # The check files are read after the timeline: their findings carry their own times and
+    # belong to the step running then (``_steps``), not to the last step the walk left.
+    ctx.step = None
     checks = bag / "data" / "checks"
     for path in sorted(checks.glob("*.json")):
         _apply_check_file(path.name, _read_json(path, ctx, f"{path.stem} results"), ctx)

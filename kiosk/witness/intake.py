@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -18,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from kiosk.flows.versions import resolve_flow
 from kiosk.guide.normalise import fold, name_script_problem, normalise_name
-from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
+from kiosk.identity.numbers import IdNumberError, IdType, characters_problem, parse_id_number
 from kiosk.liveness.id_photo import MAX_SIDE, PhotoTooLarge, inspect_photo
 from kiosk.protocol import LOCALES
 from kiosk.store import WitnessRow
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
     from kiosk.services import KioskServices
 
 log = logging.getLogger(__name__)
-
-_ID_NUMBER = re.compile(r"^[0-9A-Za-z]{5,32}$")
-
 
 class Applicant(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,8 +40,9 @@ class Applicant(BaseModel):
     @classmethod
     def _id(cls, v: str, info: ValidationInfo) -> str:
         v = fold(v)  # full-width digits and letters (１０５Ｘ) as ASCII
-        if not _ID_NUMBER.match(v):
-            raise ValueError("must be 5-32 letters or digits")
+        problem = characters_problem(v)
+        if problem is not None:  # without pydantic's "Value error, " prefix, as below
+            raise PydanticCustomError("id_number", "{rule}", {"rule": problem})
         id_type = info.data.get("id_type")
         if id_type is None:  # the type itself is invalid and reported on its own
             return v

@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 # many times (10 minutes); after that, or after a restart, kiosk.recovery finishes it.
 END_RETRY_SECONDS = 10.0
 END_RETRY_ATTEMPTS = 60
+# After an ID card step's window closes, the face is still hidden while the card is lowered.
+CARD_LOWERED_S = 2.0
 END_PARTS = frozenset(finalise.END_PARTS)
 # The page's playback reports, as they are recorded.
 PROMPT_REPORTS = {
@@ -134,6 +136,7 @@ class WitnessRunner:
         self._lock = threading.RLock()
         self._prompts: dict[int, dict] = {}  # seq -> prompt info
         self._window_started: float | None = None
+        self._card_asked_at: float | None = None  # the ID card step's prompt (media time)
         self._depth = 0  # dispatch calls on this thread's stack (under the lock)
         self._pending_end: sm.Event | None = None  # a failed write during dispatch ends it
         self._end_t: float | None = None
@@ -499,6 +502,11 @@ class WitnessRunner:
             self.emit(ServerEvent.WINDOW_CLOSE, {"step": effect.step, "seq": effect.seq})
         elif isinstance(effect, sm.Evaluate):
             window = (self._window_started or 0.0, self.clock.now())
+            if self.plan[effect.index].kind == StepKind.ID_DOCUMENT and self.face is not None:
+                # The card hides the face from its prompt (which asks for it) until a moment
+                # after its window closes (the card is lowered).
+                self.face.face_hidden_during(self._card_asked_at or window[0],
+                                             window[1] + CARD_LOWERED_S)
             self.services.executor.submit(self._evaluate, effect, window)
         elif isinstance(effect, sm.Reject):
             self.refuse(ErrorCode(effect.code), effect.message)
@@ -519,6 +527,8 @@ class WitnessRunner:
 
     def _send_step(self, effect: sm.SendStep) -> None:
         step = self.plan[effect.index]
+        if step.kind == StepKind.ID_DOCUMENT:
+            self._card_asked_at = self.clock.now()
         # The subtitle is ``text``; the voice says the normalised ``spoken`` text.
         text, spoken = step.text, step.spoken or None
         if effect.attempt:

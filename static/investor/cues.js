@@ -95,13 +95,18 @@ export function renderHint() {
   $("witness-frame").classList.toggle("has-hint", !!code);
 }
 
+/** A window opens: an answer window shows "Please answer now" and its countdown; any other
+ *  (an ID card step, liveness actions: kind "observe" or "wait") shows neither, since
+ *  nothing is to be said: the card side or the action due says what to do. */
 export function onWindowOpen(data) {
   if (state.over) return;
   var seconds = Math.max(0, Number(data && data.seconds) || 0);
+  var answer = !data || data.kind === undefined || data.kind === "answer";
   state.windowOpen = true;
+  state.windowAnswer = answer;
   state.windowDeadline = Date.now() + seconds * 1000;
-  $("listening").hidden = false;
-  body.classList.add("is-listening");
+  $("listening").hidden = !answer;
+  body.classList.toggle("is-listening", answer);
   if (!(avatar && avatar.getState() === "speaking")) setAvatar("listening");
   renderCountdown();
   renderStatus();
@@ -125,7 +130,10 @@ export function onWindowClose() {
 }
 
 export function renderCountdown() {
-  if (!state.windowOpen) { $("listen-countdown").textContent = ""; return; }
+  if (!state.windowOpen || !state.windowAnswer) {
+    $("listen-countdown").textContent = "";
+    return;
+  }
   var left = Math.max(0, Math.ceil((state.windowDeadline - Date.now()) / 1000));
   $("listen-countdown").textContent = t("witness.countdown", { seconds: left });
 }

@@ -53,6 +53,7 @@ function freshState(locale) {
     sent: {},               // "started:seq" / "ended:seq" already emitted
     windowOpen: false,
     windowDeadline: 0,
+    windowAnswer: false,  // the open window takes a spoken answer (not an ID card or action step)
     errorCode: null,
     endedReason: null,
     timers: {},
