@@ -21,6 +21,7 @@ from kiosk.identity.checks import (
     Status,
     check_authority,
     check_portrait,
+    check_validity,
     cross_check,
     overall,
 )
@@ -286,6 +287,11 @@ def test_expiry_on_the_witness_day():
     assert statuses(cross_check(f, day=TODAY))["card_not_expired"] == "fail"
     f = fields(validity=None, authority=None)
     assert statuses(cross_check(f, day=TODAY))["card_not_expired"] == "not_checked"
+    # A back was received but nothing on it was read (a tiny or screen photo of the back): a
+    # human must read it, never "not checked" beside an otherwise clean card (#16 retest H-1).
+    got = cross_check(f, day=TODAY, back_received=True)
+    assert statuses(got)["card_not_expired"] == "needs_human"
+    assert check_validity(f, TODAY, back_received=True).status is Status.NEEDS_HUMAN
 
 
 def test_portrait_results():

@@ -120,7 +120,7 @@ def read(front: Path, back: Path | None, name: str | None, id_number: str | None
     witness_day = day.date() if day else date.today()
     checks = cross_check(reading.fields, day=witness_day, applicant_name=name,
                          applicant_number=id_number, portrait_distance=distance,
-                         portrait_found=found)
+                         portrait_found=found, back_received=back_bytes is not None)
     # The same measure and rule as a witness's card (card.json's ``screen`` per side).
     screens = {"front": screen_signs(reading.front_rgb).to_dict()}
     if reading.back_rgb is not None:

@@ -252,12 +252,20 @@ def _day(text: str) -> date:
     return date(int(y), int(m), int(d))
 
 
-def check_validity(fields: Mapping[str, ReadField], day: date) -> CheckResult:
-    """``card_not_expired`` on ``day`` (the witness day), from the back's 有效期限."""
+def check_validity(fields: Mapping[str, ReadField], day: date,
+                   back_received: bool = False) -> CheckResult:
+    """``card_not_expired`` on ``day`` (the witness day), from the back's 有效期限.
+
+    ``back_received``: a back side was sent or captured. Its validity period not read is then
+    ``needs_human`` (a poor photo of an expired card's back must not pass for a card whose back
+    was never asked for); ``not_checked`` only when no back was received."""
     name = "card_not_expired"
     if "validity" not in fields:
-        return CheckResult(name, Status.NOT_CHECKED if "authority" not in fields
-                           else Status.NEEDS_HUMAN, "the validity period was not read")
+        received = back_received or "authority" in fields
+        return CheckResult(name, Status.NEEDS_HUMAN if received else Status.NOT_CHECKED,
+                           "the validity period was not read" + (
+                               " from the back received: a human must read it" if received
+                               else " (no back received)"))
     unsure = _unsure(fields, "validity")
     if unsure:
         return _named(name, unsure)
@@ -335,12 +343,14 @@ def check_authority(authority: IdentityAuthority | None, name: str | None,
 def cross_check(fields: Mapping[str, ReadField], *, day: date,
                 applicant_name: str | None = None, applicant_number: str | None = None,
                 portrait_distance: float | None = None, portrait_found: bool | None = None,
-                authority: IdentityAuthority | None = None) -> list[CheckResult]:
-    """Every check, in a fixed order, for a card read on ``day`` (the witness day)."""
+                authority: IdentityAuthority | None = None,
+                back_received: bool = False) -> list[CheckResult]:
+    """Every check, in a fixed order, for a card read on ``day`` (the witness day);
+    ``back_received``: a back side was given (see ``check_validity``)."""
     name = fields["name"].value if "name" in fields else applicant_name
     number = fields["id_number"].value if "id_number" in fields else applicant_number
     return [*check_number(fields, applicant_number, day), *check_birth_and_sex(fields, day),
-            check_name(fields, applicant_name), check_validity(fields, day),
+            check_name(fields, applicant_name), check_validity(fields, day, back_received),
             check_portrait(portrait_distance, portrait_found),
             check_authority(authority, applicant_name or name, applicant_number or number)]
 

@@ -342,7 +342,7 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
         else:
             (folder / f"{read.want}.jpg").unlink(missing_ok=True)
         checks = (_front_checks(read, applicant, day) if read.want == "front"
-                  else [check_validity(read.side.fields, day)])
+                  else [check_validity(read.side.fields, day, back_received=True)])
         card[read.want] = {
             "received_at": utc_iso(), "source": source, "bytes": read.size,
             "sha256": read.sha256,
