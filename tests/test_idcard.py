@@ -323,6 +323,10 @@ def test_identity_authority_is_asked_and_never_faked():
     down = check_authority(Authority(error=TimeoutError()), "赵涛", "1")
     assert down.status is Status.NEEDS_HUMAN and "TimeoutError" in down.detail
     assert check_authority(None, "赵涛", "1").detail == "not checked: human review"
+    # A connector that returns nothing usable gave no answer: a human, never a 500 (#16 retest)
+    for odd in (None, {"matched": True}, AuthorityAnswer(None)):  # type: ignore[arg-type]
+        got = check_authority(Authority(odd), "赵涛", "1")
+        assert got.status is Status.NEEDS_HUMAN and "no usable answer" in got.detail, odd
 
 
 # -- the real OCR on synthetic cards ----------------------------------------------------------

@@ -333,11 +333,19 @@ def check_authority(authority: IdentityAuthority | None, name: str | None,
     except Exception as exc:  # a connector's failure must never pass, nor stop the report
         return CheckResult("authority", Status.NEEDS_HUMAN,
                            f"{authority.name} gave no answer ({type(exc).__name__})")
-    if answer.matched is True:
+    matched = getattr(answer, "matched", None)
+    if not isinstance(answer, AuthorityAnswer) or not isinstance(matched, bool):
+        # A connector that returns None or something else gave no answer: never a pass, and
+        # never a failure of the witness (#16 retest M-5: None was a 500 with a traceback).
+        return CheckResult("authority", Status.NEEDS_HUMAN,
+                           f"{authority.name} gave no usable answer "
+                           f"({type(answer).__name__}, not an AuthorityAnswer)")
+    detail = str(answer.detail or "")
+    if matched:
         return CheckResult("authority", Status.PASS, f"{authority.name}: matched. "
-                           f"{answer.detail}".strip())
+                           f"{detail}".strip())
     return CheckResult("authority", Status.FAIL, f"{authority.name}: not matched. "
-                       f"{answer.detail}".strip())
+                       f"{detail}".strip())
 
 
 def cross_check(fields: Mapping[str, ReadField], *, day: date,
