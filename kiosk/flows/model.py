@@ -124,12 +124,17 @@ OnFail = Literal["retry", "flag", "refer", "abort"]
 ChallengeName = Annotated[str, Field(json_schema_extra={"enum": sorted(CHALLENGES)})]
 
 
-# "…请回答：是的，我自愿。" / 请回答“是的，我自愿” / "… please answer: yes, I do." / Please say
-# "I agree". -> the phrase asked for (up to the sentence's end, a semicolon or the quote).
+# "…请回答：是的，我自愿。" / 请回答“是的，我自愿” / 请您说“我确认” / 请读出：我自愿开户 /
+# "… please answer: yes, I do." / Please say "I agree" / just say: I consent -> the phrase asked
+# for (up to the sentence's end, a semicolon or the quote). A verb of saying counts after 请,
+# 请您, 请直接, 只需 … (回答 and 回复 alone too); a colon or an opening quote must follow it.
 _ASKED_RE = re.compile(
-    r"(?:请回答|請回答|请说|請說|请回复|请您回答|回答)\s*(?:[：:]\s*[“\"「]?|[“\"「])"
-    r"(?P<zh>[^“”\"「」。！？!?；;]+)"
-    r"|please\s+(?:answer|say|reply)\s*(?:[:：]\s*[“\"']?|[“\"'])(?P<en>[^“”\".!?;]+)",
+    r"(?:(?:请|請)(?:您|直接|大声|大聲)?|只需|只要|直接)"
+    r"(?:回答|回复|回覆|说出|說出|说|說|讲|講|读出|讀出|念出|读|讀|念)"
+    r"\s*(?:[：:]\s*[“\"「]?|[“\"「])(?P<zh>[^“”\"「」。！？!?；;]+)"
+    r"|(?:回答|回复)\s*(?:[：:]\s*[“\"「]?|[“\"「])(?P<zh2>[^“”\"「」。！？!?；;]+)"
+    r"|(?:please|just|simply)\s+(?:answer|say|reply|respond|read(?:\s+out)?)"
+    r"\s*(?:[:：]\s*[“\"']?|[“\"'])(?P<en>[^“”\".!?;]+)",
     re.IGNORECASE,
 )
 
@@ -143,7 +148,7 @@ def asked_phrase(text: str) -> str | None:
     m = _ASKED_RE.search(text or "")
     if m is None:
         return None
-    return (m.group("zh") or m.group("en") or "").strip(" \t\"'“”「」，,") or None
+    return (m.group("zh") or m.group("zh2") or m.group("en") or "").strip(" \t\"'“”「」，,") or None
 
 
 def is_cjk_locale(locale: str) -> bool:
