@@ -548,16 +548,16 @@ def _write_tar(folder: Path, name: str, tmp: Path) -> None:
 
 
 def _clear_unfinished(out_dir: Path, package_id: str, ledger: Ledger) -> None:
-    """Refuse to seal ``package_id`` again once it is sealed: the ledger records it (its
-    entry is written once its folder and archive are in place; evidence is never
-    overwritten). Without a ledger entry, anything under its name is an earlier attempt that
-    did not finish (a full disk while the archive was written, a crash before the entry), not
-    evidence yet: its folder, archive and temporaries are removed so that it is sealed again
-    from the session's files (they used to be refused as "already sealed" for ever, the
-    session never sealed nor queued)."""
+    """Refuse to seal ``package_id`` again once it is sealed here: the ledger records it (its
+    entry is written once its folder and archive are in place) and its folder or archive is
+    in ``out_dir`` (evidence is never overwritten). Without a ledger entry, anything under
+    its name is an earlier attempt that did not finish (a full disk while the archive was
+    written, a crash before the entry), not evidence yet: its folder, archive and temporaries
+    are removed so that it is sealed again from the session's files (they used to be refused
+    as "already sealed" for ever, the session never sealed nor queued)."""
     bag_dir = out_dir / package_id
     archive = out_dir / f"{package_id}.tar"
-    if ledger.find(package_id) is not None:
+    if (bag_dir.exists() or archive.exists()) and ledger.find(package_id) is not None:
         raise EvidenceError(f"package {package_id} is already sealed; evidence is never "
                             "overwritten")
     leftovers = [p for p in (bag_dir, archive, _archive_tmp(archive)) if p.exists()]

@@ -83,7 +83,8 @@ class EvidenceSealer:
                     or row.state not in ("finished", "aborted", "failed")):
                 return
             entry = self.ledger.find(session_id)  # the package id is the session id
-            if entry is not None:  # sealed, but the row was not told (a full disk, a crash)
+            if entry is not None and (self.out_dir / f"{session_id}.tar").is_file():
+                # sealed here, but the row was not told (a full disk, a crash)
                 store.set(session_id, sealed_at=utcnow(), package_id=entry["package_id"])
                 store.forget_id_number(session_id, self.settings.id_mask)
                 log.info("already sealed (ledger): the session is marked sealed")
