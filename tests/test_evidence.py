@@ -244,6 +244,61 @@ def test_bad_options_are_refused(tmp_path, webm_bytes):
     assert retain_until(__import__("datetime").date(2024, 2, 29), 1).isoformat() == "2025-03-01"
 
 
+def test_an_unfinished_earlier_seal_is_sealed_again_and_a_ledgered_one_never(tmp_path,
+                                                                             webm_bytes):
+    """What a full disk or a crash left under a package's name before its ledger entry (its
+    folder, a torn archive, temporaries) is not evidence: sealing again replaces it (it was
+    refused as "already sealed" for ever: retest N7). Once the ledger records the package,
+    nothing is touched."""
+    keys, ledger = EvidenceKeys(tmp_path / "k"), Ledger(tmp_path / "l.jsonl")
+    sdir = make_session(tmp_path, webm_bytes)
+    out = tmp_path / "out"
+    (out / "s-0001" / "data").mkdir(parents=True)  # a bag folder whose archive never came
+    (out / "s-0001" / "data" / "timeline.jsonl").write_bytes(b"stale")
+    (out / ".s-0001.tar.tmp").write_bytes(b"\0" * 5000)  # a torn archive
+    (out / ".tmp-s-0001-0badc0de").mkdir()  # a work folder from a crash
+    res = seal_package(sdir, out, keys, ledger)
+    assert sorted(p.name for p in out.iterdir()) == ["s-0001", "s-0001.tar"]
+    assert verify_package(res.archive, keyring=keys.keyring(), ledger=tmp_path / "l.jsonl").ok
+    assert (out / "s-0001" / "data" / "timeline.jsonl").read_bytes() != b"stale"
+    archive_bytes = res.archive.read_bytes()
+    res.archive.unlink()  # even without its archive, a ledgered package is never redone
+    with pytest.raises(EvidenceError, match="already sealed"):
+        seal_package(sdir, out, keys, ledger)
+    assert (out / "s-0001").is_dir() and len(ledger.entries()) == 1
+    res.archive.write_bytes(archive_bytes)
+
+
+def test_a_full_disk_while_the_archive_is_written_leaves_nothing(tmp_path, webm_bytes,
+                                                                 monkeypatch):
+    """``write_archive`` (and the seal's archive step) remove their temporary file on a full
+    disk instead of leaving it to keep the disk full."""
+    import errno
+
+    from kiosk.evidence import package
+
+    keys, ledger = EvidenceKeys(tmp_path / "k"), Ledger(tmp_path / "l.jsonl")
+    sdir = make_session(tmp_path, webm_bytes)
+    out = tmp_path / "out"
+    real_fsync = package.os.fsync
+
+    def full(fd):  # the archive's bytes are written, then syncing them finds no room
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(package, "_write_tar", lambda folder, name, tmp: (
+        tmp.write_bytes(b"x" * 1000), full(0)))
+    with pytest.raises(OSError):
+        seal_package(sdir, out, keys, ledger)
+    assert list(out.iterdir()) == [] and ledger.entries() == []
+    monkeypatch.undo()
+    assert package.os.fsync is real_fsync
+    res = seal_package(sdir, out, keys, ledger)
+    monkeypatch.setattr(package.os, "fsync", full)  # the whole tar written, then no room
+    with pytest.raises(OSError):
+        package.write_archive(res.bag_dir, tmp_path / "copy.tar")
+    assert not (tmp_path / ".copy.tar.tmp").exists() and not (tmp_path / "copy.tar").exists()
+
+
 def test_precomputed_hash_is_used_and_a_wrong_one_is_caught_by_verify(tmp_path, webm_bytes):
     keys, ledger = EvidenceKeys(tmp_path / "k"), Ledger(tmp_path / "l.jsonl")
     sdir = make_session(tmp_path, webm_bytes)

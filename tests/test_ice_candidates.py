@@ -69,6 +69,34 @@ def test_filtering_keeps_the_rest_of_the_sdp_and_the_end_of_candidates_goes():
     assert filter_candidates(clean, DEFAULT) == (clean, {})
 
 
+# Every line break str.splitlines() (aiortc's SDP parser) knows, other than the offer's CRLF.
+OTHER_BREAKS = ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+                "\u2029"]
+LOOPBACK = "a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host generation 0"
+
+
+def hidden_candidate(brk: str, candidate: str = LOOPBACK) -> str:
+    """The Chrome offer with ``candidate`` joined to the line before it by ``brk``."""
+    sdp = sdp_samples.CHROME.replace("a=mid:0\r\n", f"a=mid:0{brk}{candidate}\r\n", 1)
+    assert candidate in sdp
+    return sdp
+
+
+@pytest.mark.parametrize("brk", OTHER_BREAKS, ids=[f"U+{ord(b):04X}" for b in OTHER_BREAKS])
+def test_a_candidate_behind_another_line_break_is_judged_too(brk):
+    """Retest N4: the filter split on CRLF only, aiortc on every line break, so a candidate
+    after a bare LF, CR, FF, NEL or U+2028 was kept and the server probed loopback. The
+    filtered offer holds, as aiortc reads it, no line the policy refuses."""
+    out, dropped = filter_candidates(hidden_candidate(brk), DEFAULT)
+    assert dropped["loopback"] == 1, dropped
+    assert LOOPBACK not in out.splitlines() and "127.0.0.1 9 " not in out
+    assert "a=mid:0" in out.splitlines()  # the line before it is kept, on its own
+    # A candidate the policy keeps stays, on a line of its own.
+    public = "a=candidate:2 1 udp 1686052607 93.184.216.34 47411 typ srflx raddr 0.0.0.0 rport 0"
+    out, dropped = filter_candidates(hidden_candidate(brk, public), DEFAULT)
+    assert public in out.split("\r\n") and "loopback" not in dropped
+
+
 def test_a_bad_network_setting_is_a_clear_error():
     with pytest.raises(ConfigError, match="'10.0.0.300/8' is not a network"):
         load_settings(ice_private_networks="10.0.0.300/8")
@@ -98,7 +126,7 @@ def stun_requests(s: socket.socket, seconds: float) -> int:
     return seen
 
 
-def offer_to_probe(tmp_path, port: int, **settings):
+def offer_to_probe(tmp_path, port: int, brk: str | None = None, **settings):
     app = create_app(load_settings(
         data_dir=tmp_path / "data", flows_dir=make_flows_dir(tmp_path / "flows"),
         api_keys=[API_KEY], liveness=False, speech=False, **settings))
@@ -111,8 +139,9 @@ def offer_to_probe(tmp_path, port: int, **settings):
         sock = app.extensions["socketio"].test_client(app, flask_test_client=client)
         sock.emit("join", {"token": token})
         sock.get_received()
-        sdp = sdp_samples.candidates(sdp_samples.CHROME, [
-            f"a=candidate:1 1 udp 2122260223 127.0.0.1 {port} typ host generation 0"])
+        candidate = f"a=candidate:1 1 udp 2122260223 127.0.0.1 {port} typ host generation 0"
+        sdp = (sdp_samples.candidates(sdp_samples.CHROME, [candidate]) if brk is None
+               else hidden_candidate(brk, candidate))
         sock.emit("offer", {"sdp": sdp, "type": "offer"})
         names = [m["name"] for m in sock.get_received()]
         assert "answer" in names, names
@@ -130,6 +159,19 @@ def test_an_offer_naming_a_loopback_port_gets_no_check_sent_there(tmp_path):
     _, dropped, sock, app = offer_to_probe(tmp_path, target.getsockname()[1])
     try:
         assert dropped == {"loopback": 2}
+        assert stun_requests(target, 3.0) == 0
+    finally:
+        sock.disconnect()
+        app.extensions["kiosk"].shutdown()
+        target.close()
+
+
+@pytest.mark.parametrize("brk", ["\n", "\u2028"], ids=["LF", "U+2028"])
+def test_a_loopback_candidate_behind_another_line_break_gets_no_check_either(tmp_path, brk):
+    target = probe()
+    _, dropped, sock, app = offer_to_probe(tmp_path, target.getsockname()[1], brk)
+    try:
+        assert dropped["loopback"] == 1, dropped  # (the sample's own are private)
         assert stun_requests(target, 3.0) == 0
     finally:
         sock.disconnect()

@@ -130,6 +130,41 @@ def test_the_poller_queues_a_damaged_case_once_and_logs_no_error(tmp_path, caplo
         app.extensions["kiosk"].shutdown()
 
 
+@pytest.mark.parametrize("where", ["timeline", "check file"])
+def test_a_lone_surrogate_in_a_bag_is_a_flag_and_the_case_is_queued(tmp_path, caplog, where):
+    """Retest N8: a ``\\ud800`` escape (valid JSON, not UTF-8 text) in a sealed timeline line
+    built a pre-review that could not be stored: the poller logged an ERROR with a traceback
+    every poll and never queued the case."""
+    def damage(bag):
+        if where == "timeline":
+            path = bag / "data" / "timeline.jsonl"
+            lines = path.read_bytes().splitlines()
+            lines.append(b'{"seq": 98, "t": 3.0, "type": "client_error", '
+                         b'"data": {"code": "\\ud800", "\\udfff": "x"}}')
+            path.write_bytes(b"\n".join(lines) + b"\n")
+        else:
+            (bag / "data" / "checks" / "liveness.json").write_bytes(
+                b'{"events": [], "summary": {"note": "a\\ud800b"}}')
+
+    app = create_app(load_settings(data_dir=tmp_path / "data", liveness=False, speech=False))
+    try:
+        register(app, app.extensions["kiosk"], config={"poll_seconds": 0})
+        k = app.extensions["kiosk"]
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}",
+                    damage=damage)
+        review = app.extensions["review"]
+        with caplog.at_level(logging.INFO):
+            assert review.poll()["enqueued"] == [bag.name]
+        case = review.case(bag.name)
+        assert case is not None and case.verdict == "needs_attention"
+        flags = [f["text"] for f in case.prereview["findings"] if f["severity"] == "flag"]
+        assert any("lone surrogate" in f for f in flags), flags
+        assert "\ud800" not in case.prereview_json
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
 def test_a_check_event_with_wrong_types_is_a_flag_not_an_error(tmp_path, keys_ledger):
     bad = (b'{"events": [{"type": "multiple_faces", "t_start": "soon", "t_end": null}],'
            b' "summary": {"id_match": false, "id_match_distance": "far"}}')

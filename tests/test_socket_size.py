@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+import requests
 import socketio
 
 from kiosk.protocol import PageEvent
@@ -126,6 +127,66 @@ def test_an_oversized_polling_post_is_recorded_too(server):
     assert MARK not in server.log_path.read_text(errors="replace")
 
 
+def polling_open(url: str) -> str:
+    """A new Engine.IO long-polling session (no Socket.IO connect, no investor link): its sid."""
+    r = requests.get(url + "/socket.io/?EIO=4&transport=polling", timeout=10)
+    assert r.status_code == 200 and r.text.startswith("0"), (r.status_code, r.text[:200])
+    return json.loads(r.text[1:])["sid"]
+
+
+def oversized_polling_post(url: str, sid: str | None) -> None:
+    """POST 100 kB to session ``sid`` (None: no sid at all): answered within seconds, 413
+    with a JSON body (it was never answered, holding its thread for ever: retest N11)."""
+    query = "EIO=4&transport=polling" + (f"&sid={sid}" if sid is not None else "")
+    body = '42["client_error",{"code":"' + MARK + "x" * 100_000 + '"}]'
+    started = time.monotonic()
+    try:
+        r = requests.post(f"{url}/socket.io/?{query}", data=body.encode(),
+                          headers={"Content-Type": "text/plain;charset=UTF-8"}, timeout=8)
+    except requests.Timeout:
+        pytest.fail(f"an over-size polling POST (sid {sid!r}) got no answer in 8 s")
+    assert r.status_code == 413, (r.status_code, r.text[:200])
+    assert r.json()["error"] == "message_too_large", r.text[:200]
+    assert time.monotonic() - started < 8
+
+
+def threads_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
+
+
+def health_answers(url: str) -> None:
+    r = requests.get(url + "/api/health", timeout=10)
+    assert r.status_code == 200, r.status_code
+
+
+def test_oversized_polling_posts_are_answered_at_once_and_hold_no_thread(server):
+    """Anonymous Engine.IO polling sessions (no link): each over-size POST is answered 413 at
+    once and its session closed, with a live sid, a closed one, a made-up one or none; the
+    server's threads do not grow with them and /api/health still answers."""
+    assert server.proc is not None
+    oversized_polling_post(server.url, polling_open(server.url))  # threads it starts once
+    time.sleep(1)
+    before = threads_of(server.proc.pid)
+    for _ in range(15):
+        sid = polling_open(server.url)
+        oversized_polling_post(server.url, sid)
+        oversized_polling_post(server.url, sid)  # now closed: answered the same
+        # the session is gone: a poll on it is refused at once
+        assert requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}",
+                            timeout=5).status_code == 400
+    oversized_polling_post(server.url, None)
+    oversized_polling_post(server.url, "madeupsid")
+    health_answers(server.url)
+    # engine.io's ping task of each session ends within socket_ping_interval (5 s)
+    deadline = time.monotonic() + 15
+    while threads_of(server.proc.pid) > before + 3 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert threads_of(server.proc.pid) <= before + 3, (before, threads_of(server.proc.pid))
+    log = server.log_path.read_text(errors="replace")
+    assert MARK not in log and "Traceback" not in log
+
+
 def test_under_gunicorn_too(tmp_path):
     """``kiosk serve``'s default server: gunicorn's gthread worker, the same websocket
     driver in its gunicorn mode."""
@@ -142,6 +203,30 @@ def test_under_gunicorn_too(tmp_path):
         warned = [r["msg"] for r in log_lines(gunicorn)
                   if r["session"] == session_id and "socket message refused" in r["msg"]]
         assert len(warned) == 1 and "(prefs)" in warned[0], warned
+    finally:
+        gunicorn.stop()
+
+
+def test_oversized_polling_posts_cannot_stop_a_gunicorn_node(tmp_path):
+    """gunicorn's gthread pool, made small (8 threads): three times as many over-size polling
+    POSTs, 8 at a time, are each answered at once and /api/health answers after them (each
+    used to hold a thread for ever: about 240 stopped a default node)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.kiosk_server import KioskServer
+
+    gunicorn = KioskServer(tmp_path / "data", production=True, KIOSK_LIVENESS="false",
+                           KIOSK_SPEECH="false", KIOSK_SOCKET_MAX_CONNECTIONS="4",
+                           KIOSK_SERVE_THREAD_HEADROOM="4").start()
+    try:
+        def one(_i: int) -> None:
+            oversized_polling_post(gunicorn.url, polling_open(gunicorn.url))
+
+        with ThreadPoolExecutor(4) as pool:
+            for _round in range(6):
+                list(pool.map(one, range(4)))
+        health_answers(gunicorn.url)
+        assert "Traceback" not in gunicorn.log_path.read_text(errors="replace")
     finally:
         gunicorn.stop()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import time
 
@@ -247,3 +248,87 @@ def test_a_full_disk_with_the_face_analysis_on_still_writes_the_end(tmp_path, mo
         assert row.sealed_at is not None
     finally:
         app.extensions["kiosk"].shutdown()
+
+
+class FullArchiveDisk:
+    """The disk fills while the evidence archive (``.<id>.tar.tmp``) is written: after
+    ``room`` bytes of it, every write fails as ENOSPC, as on a real full disk (the bag folder
+    before it had room). ``full`` False: room again."""
+
+    def __init__(self, monkeypatch, room: int = 20_000):
+        import io
+        import tarfile
+
+        self.full = True
+        self.failures = 0
+        disk = self
+        real_open = tarfile.open
+
+        class Filling(io.FileIO):
+            left = room
+
+            def write(self, data) -> int:
+                if disk.full and self.left <= 0:
+                    disk.failures += 1
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                data = bytes(data)
+                if disk.full:
+                    data = data[: self.left]
+                    self.left -= len(data)
+                return super().write(data)
+
+        def tar_open(name=None, mode="r", *args, **kwargs):
+            if name is not None and str(name).endswith(".tar.tmp") and mode == "w":
+                tf = real_open(None, mode, Filling(name, "w"), *args, **kwargs)
+                tf._extfileobj = False  # closing the TarFile closes the file it writes
+                return tf
+            return real_open(name, mode, *args, **kwargs)
+
+        monkeypatch.setattr(tarfile, "open", tar_open)
+
+
+def test_a_full_disk_while_the_archive_is_written_leaves_the_session_sealable(
+        app, monkeypatch, fast_retry, caplog):
+    """Retest N7: the disk filled after the bag folder was written, while `<id>.tar` was.
+    Every later attempt failed as "already sealed" (ERROR, traceback, absolute path, every
+    10 s), the session was never sealed nor queued, and the `.tar.tmp` kept the disk full.
+    Now the attempt leaves no folder, archive or temporary file under the package's name and
+    says so once (WARNING); once there is room, the session is sealed and queued."""
+    from kiosk.evidence import EvidenceKeys, verify_package
+
+    caplog.set_level(logging.INFO)
+    disk = FullArchiveDisk(monkeypatch)
+    sock, session_id = join(app)
+    assert received(sock, "joined")
+    c = app.extensions["kiosk"].live()[0]
+    sock.emit("cancel", {})
+    assert c.finalised.wait(20)
+    deadline = time.monotonic() + 20
+    while disk.failures < 3:  # the end retries sealing; each attempt hits the full disk
+        assert time.monotonic() < deadline, "sealing was not attempted again"
+        time.sleep(0.05)
+    store = app.extensions["kiosk"].store
+    evidence = app.extensions["kiosk"].settings.data_dir / "evidence"
+    assert store.get(session_id).sealed_at is None
+    leftovers = [p.name for p in evidence.iterdir()] if evidence.exists() else []
+    assert not [n for n in leftovers if session_id in n], leftovers  # nothing keeps the disk
+    disk.full = False  # room again: the next attempt seals it
+    assert c.end_written.wait(20)
+    row = store.get(session_id)
+    assert row.sealed_at is not None and row.package_id == session_id
+    archive = evidence / f"{session_id}.tar"
+    data_dir = app.extensions["kiosk"].settings.data_dir
+    report = verify_package(archive, keyring=EvidenceKeys(data_dir / "keys").keyring(),
+                            ledger=data_dir / "ledger.jsonl")
+    assert report.ok, report.problems
+    assert sorted(p.name for p in evidence.iterdir()) == [session_id, f"{session_id}.tar"]
+    assert session_id in app.extensions["review"].poll()["enqueued"]
+    kiosk_logs = [r for r in caplog.records if r.name.startswith("kiosk")]
+    assert not [r for r in kiosk_logs if r.levelno >= logging.ERROR], [
+        (r.getMessage(), r.exc_info) for r in kiosk_logs if r.levelno >= logging.ERROR]
+    assert not [r for r in kiosk_logs if "already sealed" in r.getMessage()]
+    assert all(str(data_dir) not in r.getMessage() for r in kiosk_logs)
+    warned = [r.getMessage() for r in kiosk_logs if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and warned[0].startswith("storage_full:"), warned
+    assert "evidence package" in warned[0]
+    assert all(r.exc_info is None for r in kiosk_logs if r.levelno >= logging.WARNING)

@@ -271,10 +271,7 @@ def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, s
           storage, include_id_photo: bool, t0: float) -> SealResult:
     bag_dir = out_dir / package_id
     archive = out_dir / f"{package_id}.tar"
-    for existing in (bag_dir, archive):
-        if existing.exists():
-            raise EvidenceError(f"{existing}: package {package_id} is already sealed; "
-                                "evidence is never overwritten")
+    _clear_unfinished(out_dir, package_id, ledger)
     make_private_dir(out_dir)
     work = out_dir / f".tmp-{package_id}-{uuid.uuid4().hex[:8]}"
     notes: list[str] = []
@@ -444,11 +441,17 @@ def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, s
         except bagit.BagError as exc:
             raise EvidenceError(f"sealing {package_id}: bagit rejects the bag: {exc}") from exc
 
+        # The archive first (from the work folder, under the package's name), then both put
+        # in place: a full disk while the archive is written leaves no folder named as the
+        # package, only temporaries, removed here, so the next attempt seals it afresh.
+        archive_tmp = _archive_tmp(archive)
+        _write_tar(work, package_id, archive_tmp)
         os.rename(work, bag_dir)
+        os.replace(archive_tmp, archive)
         _fsync_dir(out_dir)
-        write_archive(bag_dir, archive)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        _archive_tmp(archive).unlink(missing_ok=True)
         raise
 
     index = ledger.append(package_id, tm_sha, str(session.get("id")), sealed_at)
@@ -519,12 +522,53 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def write_archive(bag_dir: Path, archive: Path) -> Path:
-    """An uncompressed .tar of ``bag_dir`` (media does not compress), written atomically."""
-    tmp = archive.with_name(f".{archive.name}.tmp")
+    """An uncompressed .tar of ``bag_dir`` (media does not compress), written atomically: on
+    any failure (a full disk) no archive and no temporary file is left."""
+    tmp = _archive_tmp(archive)
+    try:
+        _write_tar(bag_dir, bag_dir.name, tmp)
+        os.replace(tmp, archive)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return archive
+
+
+def _archive_tmp(archive: Path) -> Path:
+    return archive.with_name(f".{archive.name}.tmp")
+
+
+def _write_tar(folder: Path, name: str, tmp: Path) -> None:
+    """``folder`` as ``name/`` in the uncompressed .tar ``tmp``, synced (not yet in place)."""
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tf:
-        tf.add(bag_dir, arcname=bag_dir.name, recursive=True, filter=_normalise)
+        tf.add(folder, arcname=name, recursive=True, filter=_normalise)
     os.chmod(tmp, FILE_MODE)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(tmp, archive)
-    return archive
+
+
+def _clear_unfinished(out_dir: Path, package_id: str, ledger: Ledger) -> None:
+    """Refuse to seal ``package_id`` again once it is sealed here: the ledger records it (its
+    entry is written once its folder and archive are in place) and its folder or archive is
+    in ``out_dir`` (evidence is never overwritten). Without a ledger entry, anything under
+    its name is an earlier attempt that did not finish (a full disk while the archive was
+    written, a crash before the entry), not evidence yet: its folder, archive and temporaries
+    are removed so that it is sealed again from the session's files (they used to be refused
+    as "already sealed" for ever, the session never sealed nor queued)."""
+    bag_dir = out_dir / package_id
+    archive = out_dir / f"{package_id}.tar"
+    if (bag_dir.exists() or archive.exists()) and ledger.find(package_id) is not None:
+        raise EvidenceError(f"package {package_id} is already sealed; evidence is never "
+                            "overwritten")
+    leftovers = [p for p in (bag_dir, archive, _archive_tmp(archive)) if p.exists()]
+    if out_dir.is_dir():
+        leftovers += sorted(out_dir.glob(f".tmp-{package_id}-*"))
+    if not leftovers:
+        return
+    log.warning("an unfinished earlier seal of this package (%s) is removed; sealing again",
+                ", ".join(p.name for p in leftovers))
+    for p in leftovers:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()

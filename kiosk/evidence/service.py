@@ -82,6 +82,13 @@ class EvidenceSealer:
             if (row is None or row.sealed_at is not None
                     or row.state not in ("finished", "aborted", "failed")):
                 return
+            entry = self.ledger.find(session_id)  # the package id is the session id
+            if entry is not None and (self.out_dir / f"{session_id}.tar").is_file():
+                # sealed here, but the row was not told (a full disk, a crash)
+                store.set(session_id, sealed_at=utcnow(), package_id=entry["package_id"])
+                store.forget_id_number(session_id, self.settings.id_mask)
+                log.info("already sealed (ledger): the session is marked sealed")
+                return
             self.keys.refresh()  # a rotation made by another node signs from now on
             if self._before_seal is not None:
                 try:

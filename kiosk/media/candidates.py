@@ -109,11 +109,18 @@ def parse_networks(values) -> list[IPNetwork]:
 def filter_candidates(sdp: str, policy: CandidatePolicy) -> tuple[str, Counter[str]]:
     """The SDP without the candidates ``policy`` refuses, and how many were dropped per reason.
 
-    Lines are removed as they are (no re-serialising); a=end-of-candidates goes too when any
-    candidate was dropped (see the module docstring).
+    Lines are removed as they are (no re-serialising), split as aiortc splits them
+    (``str.splitlines``) and joined with the offer's CRLF (or LF); a=end-of-candidates goes
+    too when any candidate was dropped (see the module docstring).
     """
-    lines = sdp.split("\r\n") if "\r\n" in sdp else sdp.split("\n")
+    # The lines aiortc will read: it splits with str.splitlines(), which also breaks at a bare
+    # \r or \n in a CRLF offer, \x0b, \x0c, \x1c-\x1e, \x85, \u2028 and \u2029. Splitting on
+    # \r\n alone let a candidate behind one of those through unseen (retest N4); the offer
+    # is rejoined with one line break, so aiortc reads exactly the lines judged here.
+    lines = sdp.splitlines()
     newline = "\r\n" if "\r\n" in sdp else "\n"
+    if sdp.splitlines(keepends=True)[-1:] != lines[-1:]:  # it ended with a line break
+        lines.append("")
     dropped: Counter[str] = Counter()
     kept: list[str] = []
     for line in lines:

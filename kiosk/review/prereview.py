@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -317,6 +318,30 @@ def _damaged(ctx: Context, what: str, rel: str, why: str) -> None:
     ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_safe(value):
+    """``value`` (decoded JSON) with every lone surrogate (a ``\\ud800`` escape: JSON allows
+    it, UTF-8 cannot hold it, so storing the pre-review failed: retest N8) in its strings and
+    keys replaced by U+FFFD, and how many strings held one."""
+    if isinstance(value, str):
+        fixed, n = _SURROGATE.subn("\ufffd", value)
+        return fixed, int(n > 0)
+    if isinstance(value, dict):
+        out, count = {}, 0
+        for k, v in value.items():
+            k2, n1 = _text_safe(k) if isinstance(k, str) else (k, 0)
+            v2, n2 = _text_safe(v)
+            out[k2] = v2
+            count += n1 + n2
+        return out, count
+    if isinstance(value, list):
+        items = [_text_safe(v) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
+
+
 def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
     """The JSON object in ``path``; {} when the file is missing.
 
@@ -345,10 +370,14 @@ def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
             else:
                 if not isinstance(data, dict):
                     why = f"not a JSON object (a {type(data).__name__})"
+    rel = "/".join(path.parts[-2:]) if path.parent.name == "checks" else path.name
     if not why:
         assert isinstance(data, dict)
+        data, bad = _text_safe(data)
+        if bad and ctx is not None:
+            _damaged(ctx, what or rel, rel, f"{bad} strings hold a lone surrogate (not text; "
+                     "shown as U+FFFD)")
         return data
-    rel = "/".join(path.parts[-2:]) if path.parent.name == "checks" else path.name
     if ctx is None:
         raise EvidenceError(f"{rel}: {why}")
     _damaged(ctx, what or rel, rel, why)
@@ -513,7 +542,13 @@ def build_prereview(bag_dir: Path) -> dict:
     report = _read_json(bag / "data" / "report.json", ctx, "package report")
     flow = _flow(bag, ctx)
     scan = scan_timeline(bag / "data" / "timeline.jsonl")
-    events = scan.events
+    events = []
+    for i, ev in enumerate(scan.events):
+        ev, bad = _text_safe(ev)
+        if bad:
+            _damaged(ctx, "timeline", "timeline.jsonl", f"event {i} holds a lone surrogate "
+                     "(not text; shown as U+FFFD)")
+        events.append(ev)
     if scan.problems == ["file missing"]:
         text = ("timeline missing (timeline.jsonl is not in the package): review the recording "
                 "by hand")
@@ -576,7 +611,7 @@ def build_prereview(bag_dir: Path) -> dict:
         verdict = "clear"
     keyframes = sorted(p.name for p in (bag / "data" / "keyframes").glob("*.jpg"))
     has_signals = bool(ctx.signals["t"])
-    return {
+    pre = {
         "format": FORMAT,
         "package_id": report.get("package_id") or bag.name,
         "session_id": (report.get("session") or {}).get("id") or bag.name,
@@ -599,6 +634,7 @@ def build_prereview(bag_dir: Path) -> dict:
         "has_id_photo": (bag / "data" / "id_photo.jpg").is_file(),
         "id_card": id_card,
     }
+    return _text_safe(pre)[0]  # and from any other source (flow.yaml, the card): never stored
 
 
 def _merge_markers(markers: list[dict], within: float = 0.5) -> list[dict]:

@@ -8,10 +8,18 @@ only after the whole message is in memory, and then drops the connection without
   inflates without bound) before engine.io measured it, raised ``ValueError('packet is too
   large')`` inside its own reader, logged that at INFO on a logger we keep at WARNING, and
   closed the connection. The witness then ended as a plain ``aborted: disconnected``.
-- **polling**: a POST whose ``Content-Length`` is over the cap is answered 400 and its
-  Engine.IO session disconnected, unread.
+- **polling**: a POST whose ``Content-Length`` is over the cap was answered 400 and its
+  Engine.IO session disconnected, unread. Worse, engine.io's ``disconnect`` closes a session
+  with ``wait=True``, which waits (``queue.join()``, no timeout) until a GET poll takes the
+  CLOSE packet: a client that never polls again held the POST's server thread for ever, and
+  about 240 of them stopped a gunicorn node (issue #13 retest, N11).
 
-``measure_messages`` keeps the cap and says why a connection closed. simple-websocket gets
+``measure_messages`` keeps the cap and says why a connection closed. A polling POST over the
+cap is answered here, at once: 413 with a JSON body (``message_too_large``), with or without
+a live session, its session (if any) reported and closed without waiting for the client.
+engine.io's own ``disconnect`` (its other callers: a failed GET poll, shutdown) waits at most
+``CLOSE_WAIT_SECONDS`` for the client to take the CLOSE packet, so no request can hold a
+thread there for longer. simple-websocket gets
 the cap as its ``max_message_size``, so a message is cut off as soon as it passes the cap (the
 client gets close code 1009) and memory stays bounded; every such message, and every polling
 POST over the cap, is reported to ``on_too_large`` with the Engine.IO sid, the event's name
@@ -30,8 +38,11 @@ This module is the only one that knows engine.io's websocket driver (``_async['w
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +54,9 @@ log = logging.getLogger(__name__)
 
 # How long the reader waits for a message before it looks again whether the socket closed.
 RECEIVE_STEP_SECONDS = 1.0
+# How long engine.io's ``disconnect`` waits for a client to take its CLOSE packet (a polling
+# client takes it with its next GET, which may never come).
+CLOSE_WAIT_SECONDS = 1.0
 # Enough of a message to read its event name (Socket.IO's ``42["name",`` and variants).
 HEAD_CHARS = 256
 # An Engine.IO MESSAGE (4) holding a Socket.IO EVENT (2) or BINARY_EVENT (5): optional
@@ -128,8 +142,9 @@ class _MeasuredWebSocket:
 
 def measure_messages(eio: Any, limit: int, on_too_large: OnTooLarge) -> None:
     """Make python-engineio server ``eio`` (threading mode) cut every message over ``limit``
-    characters off as it arrives and report it, and every polling POST over ``limit`` bytes,
-    to ``on_too_large(eio_sid, TooLarge)`` (see the module's docstring). Idempotent."""
+    characters off as it arrives and report it, and every polling POST over ``limit`` bytes
+    (answered 413 at once), to ``on_too_large(eio_sid, TooLarge)``; its ``disconnect`` waits
+    at most ``CLOSE_WAIT_SECONDS`` (see the module's docstring). Idempotent."""
     if getattr(eio, "_kiosk_measured", False):
         return
     driver = eio._async["websocket"]
@@ -149,30 +164,60 @@ def measure_messages(eio: Any, limit: int, on_too_large: OnTooLarge) -> None:
 
     def measured_request(environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST":
-            _check_post(eio, environ, limit, on_too_large)
+            refused = _refuse_post(eio, environ, limit, on_too_large, start_response)
+            if refused is not None:
+                return refused
         return handle_request(environ, start_response)
 
     eio.handle_request = measured_request
+    eio.disconnect = functools.partial(_disconnect, eio)
     eio._kiosk_measured = True
 
 
-def _check_post(eio: Any, environ: dict, limit: int, on_too_large: OnTooLarge) -> None:
-    """Report a polling POST over ``limit`` bytes to a live Engine.IO session (engine.io then
-    answers 400 and closes the session without reading it)."""
+def _disconnect(eio: Any, sid: str | None = None, wait: float = CLOSE_WAIT_SECONDS) -> None:
+    """engine.io's ``Server.disconnect`` (close session ``sid``, or every session), except
+    that it waits at most ``wait`` seconds for the clients to take their CLOSE packets
+    instead of for ever (``Socket.close(wait=True)``)."""
+    sids = [sid] if sid is not None else list(eio.sockets)
+    closing = []
+    for one in sids:
+        socket = eio.sockets.get(one)
+        if socket is None:
+            continue
+        socket.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+        closing.append(socket)
+    deadline = time.monotonic() + wait
+    while (any(getattr(s.queue, "unfinished_tasks", 0) for s in closing)
+           and time.monotonic() < deadline):
+        time.sleep(0.02)
+    for one in sids:
+        eio.sockets.pop(one, None)
+
+
+def _refuse_post(eio: Any, environ: dict, limit: int, on_too_large: OnTooLarge,
+                 start_response: Callable) -> list[bytes] | None:
+    """Answer a polling POST over ``limit`` bytes at once: 413 with a JSON body, its body
+    unread but for its first bytes; its live Engine.IO session (if any) reported and closed
+    without waiting for the client. ``None`` for a POST within the cap (engine.io's)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return
+        return None  # engine.io answers it (int() fails there too: 400)
     if length <= limit:
-        return
+        return None
     sid = (parse_qs(environ.get("QUERY_STRING", "")).get("sid") or [""])[0]
-    if sid not in eio.sockets:
-        return
-    try:  # the body's first bytes name the event; engine.io never reads an over-cap body
-        head = environ["wsgi.input"].read(HEAD_CHARS)
-    except Exception:
-        head = None
-    try:
-        on_too_large(sid, TooLarge(event_name(head), length, True, "polling"))
-    except Exception:
-        log.exception("reporting a socket message over the cap failed")
+    if sid in eio.sockets:
+        try:  # the body's first bytes name the event; the rest is never read
+            head = environ["wsgi.input"].read(HEAD_CHARS)
+        except Exception:
+            head = None
+        try:
+            on_too_large(sid, TooLarge(event_name(head), length, True, "polling"))
+        except Exception:
+            log.exception("reporting a socket message over the cap failed")
+        _disconnect(eio, sid, wait=0.0)
+    body = json.dumps({"error": "message_too_large", "limit": limit}).encode()
+    start_response("413 Request Entity Too Large",
+                   [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                    ("Cache-Control", "no-store")])
+    return [body]
