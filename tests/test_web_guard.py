@@ -125,6 +125,31 @@ def test_deeply_nested_json_is_a_400_everywhere_without_a_traceback(client, capl
     assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
 
 
+@pytest.mark.parametrize("path, headers", [
+    ("/api/sessions", {"X-API-Key": API_KEY}),
+    ("/review/api/login", {}),
+])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_a_json_body_that_is_not_utf8_is_refused_before_parsing(client, caplog, path, headers,
+                                                                encoding):
+    # UTF-16/32 bytes hide their nesting from json_depth, and json.loads decodes them: a deep
+    # UTF-16 body was a 500 with a RecursionError traceback (#13 retest N1).
+    if path.startswith("/review/"):
+        headers = {**headers, "X-CSRF-Token": client.get("/review/api/csrf").get_json()[
+            "csrf_token"]}
+    with caplog.at_level(logging.INFO):
+        for body in (deep(5000), '{"a": 1}'):
+            r = client.post(path, data=body.encode(encoding), content_type="application/json",
+                            headers=headers)
+            assert r.status_code == 400, (path, encoding, r.status_code)
+            assert r.get_json()["error"] == "bad_encoding"
+        r = client.post(path, data=b'{"a": "\xff"}', content_type="application/json",
+                        headers=headers)
+        assert r.status_code == 400 and r.get_json()["error"] == "bad_encoding"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "Traceback" not in caplog.text
+
+
 def test_ordinary_nesting_still_works(client):
     assert new_link(client).startswith("w/")
 

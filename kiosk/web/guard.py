@@ -63,6 +63,18 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
+def is_utf8_json(body: bytes) -> bool:
+    """Whether ``body`` is UTF-8 (a BOM allowed), the only encoding the depth check reads
+    right: ``json.detect_encoding`` says UTF-16/32 for a body whose first bytes hold NULs."""
+    if json.detect_encoding(body) not in ("utf-8", "utf-8-sig"):
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_PATH = 80
 
@@ -174,6 +186,10 @@ def register(app: Flask, settings) -> None:
         if request.content_length is not None and request.content_length > max_bytes:
             return _refuse(413, "too_large", f"the request is larger than {max_bytes} bytes")
         body = request.get_data(cache=True)  # handlers read the same bytes again
+        if not is_utf8_json(body):
+            # RFC 8259 §8.1: JSON between systems is UTF-8. The parser would also take UTF-16
+            # and UTF-32, whose bytes hide their nesting from json_depth (#13 retest N1).
+            return _refuse(400, "bad_encoding", "a JSON body must be UTF-8 (RFC 8259)")
         if json_depth(body) > max_depth:
             return _refuse(400, "bad_request",
                            f"the JSON is nested deeper than {max_depth} levels")
