@@ -3,6 +3,7 @@ avatar maths, and the page in chromium (served over http with the server's CSP).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import re
@@ -441,8 +442,10 @@ window.io = function () {
 
 
 @pytest.mark.browser
-def test_the_page_shows_the_liveness_action_due_now(tmp_path):
-    """challenge / challenge_result from the server: which action is due, then a tick."""
+@contextlib.contextmanager
+def fake_socket_page():
+    """The investor page in headless Chromium with a fake Socket.IO (FAKE_SOCKET), once it has
+    sent its join: yields (page, problems watcher). Skips without playwright or chromium."""
     sync_api = pytest.importorskip("playwright.sync_api")
     from tests.browser import watch
 
@@ -461,98 +464,85 @@ def test_the_page_shows_the_liveness_action_due_now(tmp_path):
             page.goto(serve_page(page, html))
             page.wait_for_function("() => window.fakeSocket && fakeSocket.sent.length > 0",
                                    timeout=15000)
-            assert page.evaluate("fakeSocket.sent[0][0]") == "join"
-
-            def deliver(name, data):
-                page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
-
-            deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
-                {"id": "live", "kind": "challenge", "title": "Liveness"}], "ice_servers": []})
-            deliver("step", {"index": 0, "total": 1, "id": "live", "kind": "challenge",
-                             "title": "Liveness", "text": "Please blink. Please nod.",
-                             "prompt": None, "seq": 1, "attempt": 0,
-                             "challenges": ["blink", "nod"], "reading_seconds": 3.0})
-            assert page.evaluate("kiosk.phase") == "witness"
-            assert not page.is_visible("[data-testid=challenge]")
-            deliver("challenge", {"step": "live", "name": "blink", "index": 0, "total": 2})
-            assert page.text_content("[data-testid=challenge]") == "Action 1 of 2: blink"
-            assert page.get_attribute("[data-testid=challenge]", "data-state") == "waiting"
-            deliver("challenge_result", {"step": "live", "name": "blink", "passed": True})
-            assert page.text_content("[data-testid=challenge]") == "✓ Done: blink"
-            assert page.get_attribute("[data-testid=challenge]", "data-state") == "passed"
-            deliver("challenge", {"step": "live", "name": "nod", "index": 1, "total": 2})
-            assert page.text_content("[data-testid=challenge]") == "Action 2 of 2: nod"
-            # Its time ran out: the action goes away (the guide says what comes next).
-            deliver("challenge_result", {"step": "live", "name": "nod", "passed": False})
-            assert not page.is_visible("[data-testid=challenge]")
-            # Names the page does not know are ignored, not shown.
-            deliver("challenge", {"step": "live", "name": "<b>x</b>", "index": 0, "total": 1})
-            assert page.evaluate("kiosk.challenge") is None
-            # A prompt without audio is shown for the server's reading time, then reported.
-            page.wait_for_function(
-                "() => fakeSocket.sent.some(m => m[0] === 'prompt_ended' && m[1].seq === 1)",
-                timeout=15000)
-            page.click("[data-testid=lang-switch]")
-            deliver("challenge", {"step": "live", "name": "nod", "index": 0, "total": 1})
-            assert page.text_content("[data-testid=challenge]") == "动作 1/1：点点头"
-            assert seen.problems() == {}
+            yield page, seen
         finally:
             browser.close()
+
+
+def test_the_page_shows_the_liveness_action_due_now(tmp_path):
+    """challenge / challenge_result from the server: which action is due, then a tick."""
+    with fake_socket_page() as (page, seen):
+        assert page.evaluate("fakeSocket.sent[0][0]") == "join"
+
+        def deliver(name, data):
+            page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
+
+        deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
+            {"id": "live", "kind": "challenge", "title": "Liveness"}], "ice_servers": []})
+        deliver("step", {"index": 0, "total": 1, "id": "live", "kind": "challenge",
+                         "title": "Liveness", "text": "Please blink. Please nod.",
+                         "prompt": None, "seq": 1, "attempt": 0,
+                         "challenges": ["blink", "nod"], "reading_seconds": 3.0})
+        assert page.evaluate("kiosk.phase") == "witness"
+        assert not page.is_visible("[data-testid=challenge]")
+        deliver("challenge", {"step": "live", "name": "blink", "index": 0, "total": 2})
+        assert page.text_content("[data-testid=challenge]") == "Action 1 of 2: blink"
+        assert page.get_attribute("[data-testid=challenge]", "data-state") == "waiting"
+        deliver("challenge_result", {"step": "live", "name": "blink", "passed": True})
+        assert page.text_content("[data-testid=challenge]") == "✓ Done: blink"
+        assert page.get_attribute("[data-testid=challenge]", "data-state") == "passed"
+        deliver("challenge", {"step": "live", "name": "nod", "index": 1, "total": 2})
+        assert page.text_content("[data-testid=challenge]") == "Action 2 of 2: nod"
+        # Its time ran out: the action goes away (the guide says what comes next).
+        deliver("challenge_result", {"step": "live", "name": "nod", "passed": False})
+        assert not page.is_visible("[data-testid=challenge]")
+        # Names the page does not know are ignored, not shown.
+        deliver("challenge", {"step": "live", "name": "<b>x</b>", "index": 0, "total": 1})
+        assert page.evaluate("kiosk.challenge") is None
+        # A prompt without audio is shown for the server's reading time, then reported.
+        page.wait_for_function(
+            "() => fakeSocket.sent.some(m => m[0] === 'prompt_ended' && m[1].seq === 1)",
+            timeout=15000)
+        page.click("[data-testid=lang-switch]")
+        deliver("challenge", {"step": "live", "name": "nod", "index": 0, "total": 1})
+        assert page.text_content("[data-testid=challenge]") == "动作 1/1：点点头"
+        assert seen.problems() == {}
 
 
 def test_an_id_card_window_does_not_ask_for_an_answer(tmp_path):
     """window_open of kind "observe" (the card held up): no "Please answer now", no countdown;
     an answer window still shows both."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.browser import watch
+    with fake_socket_page() as (page, seen):
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed")
-    html = render(locale="en").replace('<script src="/static/vendor/socket.io.min.js"></script>',
-                                       "")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            seen = watch(page)
-            page.add_init_script(FAKE_SOCKET)
-            page.goto(serve_page(page, html))
-            page.wait_for_function("() => window.fakeSocket && fakeSocket.sent.length > 0",
-                                   timeout=15000)
+        def deliver(name, data):
+            page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
 
-            def deliver(name, data):
-                page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
-
-            deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
-                {"id": "card", "kind": "id_document", "title": "ID card"},
-                {"id": "ok", "kind": "question", "title": "Consent"}], "ice_servers": []})
-            deliver("step", {"index": 0, "total": 2, "id": "card", "kind": "id_document",
-                             "title": "ID card", "text": "Hold up your ID card.",
-                             "prompt": None, "seq": 1, "attempt": 0, "challenges": [],
-                             "reading_seconds": 1.0})
-            deliver("window_open", {"step": "card", "seconds": 16, "kind": "observe",
-                                    "seq": 1})
-            deliver("card_side", {"step": "card", "side": "front", "index": 0, "total": 2})
-            page.wait_for_timeout(400)  # the countdown's timer has ticked
-            assert not page.is_visible("[data-testid=listening]")
-            assert page.text_content("[data-testid=countdown]") == ""
-            assert "Please answer now" not in page.inner_text("body")
-            assert (page.text_content("[data-testid=challenge]")
-                    == "Card 1 of 2: show the photo side")
-            deliver("window_close", {"step": "card", "seq": 1})
-            deliver("step", {"index": 1, "total": 2, "id": "ok", "kind": "question",
-                             "title": "Consent", "text": "Do you agree?", "prompt": None,
-                             "seq": 2, "attempt": 0, "challenges": [],
-                             "reading_seconds": 1.0})
-            deliver("window_open", {"step": "ok", "seconds": 6, "kind": "answer", "seq": 2})
-            page.wait_for_timeout(400)
-            assert page.is_visible("[data-testid=listening]")
-            assert page.text_content("[data-testid=countdown]").strip() != ""
-            assert seen.problems() == {}
-        finally:
-            browser.close()
+        deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
+            {"id": "card", "kind": "id_document", "title": "ID card"},
+            {"id": "ok", "kind": "question", "title": "Consent"}], "ice_servers": []})
+        deliver("step", {"index": 0, "total": 2, "id": "card", "kind": "id_document",
+                         "title": "ID card", "text": "Hold up your ID card.",
+                         "prompt": None, "seq": 1, "attempt": 0, "challenges": [],
+                         "reading_seconds": 1.0})
+        deliver("window_open", {"step": "card", "seconds": 16, "kind": "observe",
+                                "seq": 1})
+        deliver("card_side", {"step": "card", "side": "front", "index": 0, "total": 2})
+        page.wait_for_timeout(400)  # the countdown's timer has ticked
+        assert not page.is_visible("[data-testid=listening]")
+        assert page.text_content("[data-testid=countdown]") == ""
+        assert "Please answer now" not in page.inner_text("body")
+        assert (page.text_content("[data-testid=challenge]")
+                == "Card 1 of 2: show the photo side")
+        deliver("window_close", {"step": "card", "seq": 1})
+        deliver("step", {"index": 1, "total": 2, "id": "ok", "kind": "question",
+                         "title": "Consent", "text": "Do you agree?", "prompt": None,
+                         "seq": 2, "attempt": 0, "challenges": [],
+                         "reading_seconds": 1.0})
+        deliver("window_open", {"step": "ok", "seconds": 6, "kind": "answer", "seq": 2})
+        page.wait_for_timeout(400)
+        assert page.is_visible("[data-testid=listening]")
+        assert page.text_content("[data-testid=countdown]").strip() != ""
+        assert seen.problems() == {}
 
 
 def test_device_refusals_of_the_server_ask_for_the_devices_again():
