@@ -14,12 +14,11 @@ import pty
 import signal
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-from kiosk.testing.procs import kiosk_env, spawn_kept
+from kiosk.testing.procs import kiosk_env, scheduler_autogroup, spawn_kept
 
 STARTER = """
 import subprocess, sys, time
@@ -32,11 +31,6 @@ print("child", child.pid, flush=True)
 time.sleep(120)
 """
 
-
-def _autogroup(pid: int) -> str | None:
-    """The scheduler autogroup of ``pid`` (Linux with CONFIG_SCHED_AUTOGROUP), else None."""
-    path = Path(f"/proc/{pid}/autogroup")
-    return path.read_text().split()[0] if path.exists() else None
 
 
 def _start_under_terminal(how: str) -> tuple[int, int, int, str | None]:
@@ -51,7 +45,7 @@ def _start_under_terminal(how: str) -> tuple[int, int, int, str | None]:
         assert time.monotonic() < deadline, f"the starter said {out!r}"
         out += os.read(fd, 1024)
     child = int(out.partition(b"child ")[2].split()[0])
-    return pid, fd, child, _autogroup(pid)
+    return pid, fd, child, scheduler_autogroup(pid)
 
 
 def _hang_up(starter: int, fd: int) -> None:
@@ -95,7 +89,7 @@ def test_a_kept_process_outlives_its_starter_and_the_closed_terminal(own_session
             # The starter's session and autogroup, where nice ranks it against investors.
             assert os.getsid(child) == os.getsid(starter) == starter
             if starter_group is not None:
-                assert _autogroup(child) == starter_group
+                assert scheduler_autogroup(child) == starter_group
         assert os.getpgid(child) == child  # killpg ends it with its children
         _hang_up(starter, fd)
         # The hang-up's signals are sent as the terminal closes: alive 2 s later is alive.

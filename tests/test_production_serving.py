@@ -10,7 +10,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import requests
@@ -18,6 +17,7 @@ import socketio
 
 from kiosk.config import load_settings
 from kiosk.evidence import EvidenceKeys, verify_package
+from kiosk.testing.procs import scheduler_autogroup
 from kiosk.web.production import bind_address, gunicorn_options, serving_threads
 from tests.kiosk_server import KioskServer
 
@@ -123,11 +123,6 @@ def test_sigterm_drains_then_ends_and_seals_the_witnesses_still_live(tmp_path):
     assert not (server.data_dir / "evidence" / f"{late['session_id']}.tar").exists()
 
 
-def _autogroup(pid: int) -> str | None:
-    """The scheduler autogroup of ``pid`` (Linux with CONFIG_SCHED_AUTOGROUP), else None."""
-    path = Path(f"/proc/{pid}/autogroup")
-    return path.read_text().split()[0] if path.exists() else None
-
 
 def test_the_load_harness_keeps_gunicorn_in_its_session_and_kills_it_as_a_group(tmp_path):
     # kiosk loadtest --gunicorn ran the server in a session of its own: a scheduler autogroup
@@ -137,7 +132,9 @@ def test_the_load_harness_keeps_gunicorn_in_its_session_and_kills_it_as_a_group(
         master = server.proc.pid
         (worker,) = psutil.Process(master).children()
         assert os.getsid(master) == os.getsid(worker.pid) == os.getsid(0)
-        assert _autogroup(master) == _autogroup(worker.pid) == _autogroup(os.getpid())
+        # The same autogroup too, where the kernel names it (None on all three where it does not).
+        groups = {scheduler_autogroup(pid) for pid in (master, worker.pid, os.getpid())}
+        assert len(groups) == 1
         # Still a process group of its own: kill -9 takes the master and its worker at once.
         assert os.getpgid(master) == os.getpgid(worker.pid) == master != os.getpgid(0)
         server.kill9()

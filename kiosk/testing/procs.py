@@ -30,6 +30,18 @@ def kiosk_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, "PYTHONPATH": root + (os.pathsep + rest if rest else "")}
 
 
+def scheduler_autogroup(pid: int) -> str | None:
+    """The scheduler autogroup of ``pid``, as ``/proc/PID/autogroup`` names it
+    (``"/autogroup-1855"``), or None where the kernel does not tell: no such file (no
+    CONFIG_SCHED_AUTOGROUP), an empty one (some sandboxed kernels, e.g. a CI runner's), or
+    a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/autogroup").read_text().split()
+    except OSError:
+        return None
+    return fields[0] if fields else None
+
+
 def stop_process(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
     """End ``proc`` if it still runs: SIGTERM, and SIGKILL after ``timeout`` seconds."""
     if proc is None or proc.poll() is not None:
