@@ -23,6 +23,7 @@ import numpy as np
 
 from kiosk.logs import session_context
 from kiosk.protocol import StepOutcome
+from kiosk.speech import textnorm
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.expected import Expected
@@ -221,7 +222,11 @@ def shown_words(answer: Answer, expected: Expected) -> str:
     if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip():
         return ""
     if expected.kind == "read_aloud":
-        return answer.transcript if answer.score >= 0.5 else ""
+        if answer.score < 0.5:
+            return ""
+        # Homophones of the sentence read are shown as written (the evidence keeps the
+        # transcript as heard): an investor who read 示例证券 is not shown 势力政权.
+        return textnorm.as_written(answer.transcript, expected.text or "")
     return answer.transcript if answer.intent in ("affirm", "deny", "phrase") else ""
 
 

@@ -189,6 +189,30 @@ def display_text(text: str, locale: str) -> str:
     return to_simplified(text) if locale.lower().startswith(("zh", "cmn")) else text
 
 
+def as_written(heard: str, written: str) -> str:
+    """``heard`` with each Chinese character that sounds as the aligned character of
+    ``written`` shown as written: a reading Whisper heard as homophones ("示例证券" as
+    "势力政权") reads as the sentence the investor was given, while a character heard as
+    another syllable (a wrong name, a missing word) stays as heard. The alignment is over
+    toneless pinyin (``difflib``); characters other than CJK are never changed.
+
+    >>> as_written("本人李四，自愿在势力政权开户", "本人张三，自愿在示例证券开户")
+    '本人李四，自愿在示例证券开户'
+    """
+    import difflib
+
+    heard_at = [i for i, c in enumerate(heard) if _CJK.match(c)]
+    written_cjk = [c for c in written if _CJK.match(c)]
+    said = [_syllable(heard[i]) for i in heard_at]
+    meant = [_syllable(c) for c in written_cjk]
+    out = list(heard)
+    matcher = difflib.SequenceMatcher(None, said, meant, autojunk=False)
+    for a, b, size in matcher.get_matching_blocks():
+        for k in range(size):
+            out[heard_at[a + k]] = written_cjk[b + k]
+    return "".join(out)
+
+
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
