@@ -118,7 +118,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/13"
+NORMALISER_VERSION = "speakable/14"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -2762,6 +2762,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
                                "'code', or as a variable with :digits, if it is a code")
     yield from round_seven_issues(text, locale)
     yield from round_nine_issues(text, locale)
+    yield from round_ten_issues(text, locale)
 
 
 # Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
@@ -3027,6 +3028,7 @@ def _zh_round_seven(text: str) -> str:
         text = _zh_respectively(text)
     if "年" in text:
         text = _ZH_SHORT_YEAR.sub(lambda m: "".join(YEAR_DIGITS[c] for c in m.group("y")), text)
+        text = _zh_short_years(text)
     if "室" in text:
         text = _ZH_ROOM_RANGE.sub(lambda m: spell_digits(m.group("a"), "zh") + "至"
                                   + spell_digits(m.group("b"), "zh"), text)
@@ -3376,3 +3378,61 @@ def round_nine_issues(text: str, locale: str) -> Iterator[Issue]:
         mo, d = int(m.group("mo")), int(m.group("d"))
         yield Issue(m.start(), f"{m.group(0)} is read as the number {_zh_number(m.group(0))}; "
                                f"write {mo}月{d}日 for a date")
+
+
+# --------------------------------------------------------------------------- round ten
+# The classes of the tenth tester round (#15).
+
+# A two-digit year before 年 with no month after it (25年公司净利润, 24年全年, 24年度报告, 较24年末,
+# 公司预计26年实现扭亏为盈): broker shorthand for 2025, said digit by digit as a year (二五年), not
+# as a duration (二十五年). It is a year where the words after it make it one (年度, 年末, 年初,
+# 年底, 年报, 全年, 上半年, 下半年, 第三季度 ...: ``_ZH_YEAR_AFTER``) or, with no word of a duration
+# on either side, where it opens a sentence or a clause or follows a word of time (于, 在, 截至,
+# 自, 从, 预计, 较 ...: ``_ZH_YEAR_BEFORE``). A duration stays one: 在25年内, 25年期, 满25年,
+# 25年以上, 成立25年 (``_ZH_DURATION_AFTER`` / ``_ZH_DURATION_BEFORE``). Anything else is read as
+# a duration and ``kiosk flows check`` warns (``round_ten_issues``). (25年3月 is a date already:
+# ``_ZH_SHORT_YEAR``.)
+_ZH_TWO_DIGIT_YEAR = re.compile(r"(?<![\d.,:/%~+\-])(?<!第)(?P<y>\d\d)年(?!\s*\d{1,2}\s*月)")
+_ZH_YEAR_AFTER = re.compile(r"度|末|初|底|报|中报|年报|年度|全年|上半年|下半年|前三季度|"
+                            r"第?[一二三四1-4]季度|首季|[QH]\d")
+_ZH_DURATION_AFTER = re.compile(r"内|之内|以内|期|以上|以下|以来|来|多|余|左右|之久|间|半|零|整|"
+                                r"有余|历史|经验|时间|工龄|教龄")
+_ZH_DURATION_BEFORE = re.compile(r"(?:[少多大小高低长短等超]于|满|长达|达|超过|逾|近|历时|"
+                                 r"经过|共|为期|有|已|用|花|约|大约|整整|不到|不足|至少|最长|最短|多达|过去|最近|未来|前|后|每|"
+                                 r"成立|运营|经营|从业|工作|持有|存续|服务|持续|连续|坚持|累计|期限|"
+                                 r"期限为|长|共计|合计|总计|这|那|几|再|又|头|了)\s*\Z")
+_ZH_YEAR_BEFORE = re.compile(r"(?:\A|[，。；！？：,.;:!?、(（\s]|于|在|截至|截止|截止到|"
+                             r"自|从|到|至|预计|预期|计划|将在|将于|较|相较|相比|对比|同比|比|直到|直至|始于|"
+                             r"今|去|明|早在)\s*\Z")
+
+
+def _zh_short_year_kind(text: str, m: re.Match) -> str:
+    """"year", "duration" or "unsure" for the two-digit number before 年 at ``m``."""
+    after, before = m.end(), text[max(0, m.start() - 6):m.start()]
+    if _ZH_YEAR_AFTER.match(text, after):
+        return "year"
+    if _ZH_DURATION_AFTER.match(text, after) or _ZH_DURATION_BEFORE.search(before):
+        return "duration"
+    return "year" if _ZH_YEAR_BEFORE.search(before) else "unsure"
+
+
+def _zh_short_years(text: str) -> str:
+    return _subst(_ZH_TWO_DIGIT_YEAR, text, lambda t, m: "".join(
+        YEAR_DIGITS[c] for c in m.group("y")) + "年" if _zh_short_year_kind(t, m) == "year"
+        else m.group(0))
+
+
+def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
+    """The round-ten warnings, each at its offset in ``text``: in Mandarin a two-digit number
+    before 年 that could be a year or a duration (read as a duration)."""
+    if not is_zh(locale):
+        return
+    folded = fold_keep_offsets(text)
+    if "年" in folded:
+        for m in _ZH_TWO_DIGIT_YEAR.finditer(folded):
+            if _zh_short_year_kind(folded, m) != "unsure":
+                continue
+            y = m.group("y")
+            yield Issue(m.start(), f"{y}年 is read as a duration ({zh_cardinal(str(int(y)))}年, "
+                                   f"'{int(y)} years'); write 20{y}年 for a year, or a word of "
+                                   "a duration (满, 以上, 内 ...) next to it")

@@ -1,0 +1,65 @@
+"""#15, tester round ten: the classes it found wrong (A-E of the brief), each as a class. (A
+file of its own, next to test_guide_normalise.py and its round-seven to round-nine
+siblings.)"""
+
+from __future__ import annotations
+
+from kiosk.guide.normalise import NORMALISER_VERSION, speakable, speech_issues
+
+
+def _misread(rows) -> list[tuple[str, str, str]]:
+    """(written, expected, spoken) of each row whose spoken text is not the expected one."""
+    return [(w, e, speakable(w, loc)) for w, loc, e in rows if speakable(w, loc) != e]
+
+
+def _warnings(text: str, locale: str) -> list[str]:
+    return [i.message for i in speech_issues(text, locale)]
+
+
+def test_the_rule_set_is_named():
+    assert NORMALISER_VERSION == "speakable/14"
+
+
+# -- A: a two-digit year before 年 with no month after it -----------------------------------
+
+def test_a_two_digit_year_is_said_as_a_year_where_the_words_make_it_one():
+    rows = [
+        ("25年公司净利润同比增长12%。", "zh-CN", "二五年公司净利润同比增 zhang3 百分之十二。"),
+        ("24年全年公司营收同比下降3%。", "zh-CN", "二四年全年公司营收同比下降百分之三。"),
+        ("公司预计26年实现扭亏为盈。", "zh-CN", "公司预计二六年实现扭亏 wei2 盈。"),
+        ("24年度报告已披露。", "zh-CN", "二四年度报告已披露。"),
+        ("较24年末增长5%。", "zh-CN", "较二四年末增 zhang3 百分之五。"),
+        ("25年上半年净利润增长10%。", "zh-CN", "二五年上半年净利润增 zhang3 百分之十。"),
+        # other cues of the class: 年初 / 年底 / 年报 / 下半年 / 第三季度, 截至 / 于 / 自
+        ("截至23年底，规模达5亿元。", "zh-CN", "截至二三年底，规模达五亿元。"),
+        ("于27年下半年上市。", "zh-CN", "于二七年下半年上市。"),
+        ("请查阅23年年报。", "zh-CN", "请查阅二三年年报。"),
+        ("22年第三季度营收", "zh-CN", "二二年第三季度营收"),
+        ("自21年起实施。", "zh-CN", "自二一年起实施。"),
+    ]
+    assert _misread(rows) == []
+    # a duration stays one, and is not warned
+    rows = [
+        ("本公司在25年内将完成转型", "zh-CN", "本公司在二十五年内将完成转型"),
+        ("本产品为25年期。", "zh-CN", "本产品 wei2 二十五年期。"),
+        ("满25年的员工", "zh-CN", "满二十五年的员工"),
+        ("持有25年以上", "zh-CN", "持有二十五年以上"),
+        ("公司成立30年，", "zh-CN", "公司成立三十年，"),
+        ("录像将保存不少于20年。", "zh-CN", "录像将保存不少于二十年。"),
+        ("至少10年", "zh-CN", "至少十年"),
+        ("25年3月31日", "zh-CN", "二五年三月三十一日"),  # a date already
+        ("2025年度报告", "zh-CN", "二〇二五年度报告"),
+    ]
+    assert _misread(rows) == []
+    for text, _, _ in rows:
+        assert not [w for w in _warnings(text, "zh-CN") if "is read as a duration" in w], text
+
+
+def test_a_two_digit_number_before_nian_with_no_cue_is_warned_with_what_is_said():
+    text = "该计划实施25年后到期。"
+    assert speakable(text, "zh-CN") == "该计划实施二十五年后到期。"
+    found = [i for i in speech_issues(text, "zh-CN") if "25年" in i.message]
+    assert len(found) == 1 and found[0].offset == text.index("25")
+    assert "二十五年" in found[0].message and "2025年" in found[0].message
+
+
