@@ -63,3 +63,36 @@ def test_a_two_digit_number_before_nian_with_no_cue_is_warned_with_what_is_said(
     assert "二十五年" in found[0].message and "2025年" in found[0].message
 
 
+# -- B: an English month/day with no year -------------------------------------------------
+
+def test_b_a_month_day_with_a_leading_zero_or_after_a_word_of_a_date_is_a_date():
+    rows = [
+        ("Please reply on 12/01.", "en", "Please reply on December 1."),
+        ("The payment date is 12/01.", "en", "The payment date is December 1."),
+        ("Please reply by 5:30 p.m. on 12/01.", "en",
+         "Please reply by five thirty p m on December 1."),
+        ("Dividends are paid on 06/30 and 12/31.", "en",
+         "Dividends are paid on June 30 and December 31."),
+        ("Payment due 06/30.", "en", "Payment due June 30."),
+        ("Closed until 01/02.", "en", "Closed until January 2."),
+        ("Pay by 3/4.", "en", "Pay by March 4."),
+        ("Settles Friday 2/3.", "en", "Settles Friday February 3."),
+        # a fraction stays one where the words make it one
+        ("Invest from 1/3 to 1/2 of your savings.", "en",
+         "Invest from one third to one half of your savings."),
+        ("Sell 3/4 of the shares.", "en", "Sell three quarters of the shares."),
+    ]
+    assert _misread(rows) == []
+    for _, _, said in rows:
+        assert " or " not in said
+
+
+def test_b_the_check_says_what_the_voice_says_for_a_month_day():
+    for text, said in (("Please reply on 12/01.", "December 1"), ("Pay by 3/4.", "March 4"),
+                       ("Closed until 01/02.", "January 2")):
+        found = [w for w in _warnings(text, "en") if "ambiguous" in w]
+        assert len(found) == 1 and f"as {said};" in found[0], (text, found)
+        assert said in speakable(text, "en")
+    assert not [w for w in _warnings("Payment due 06/30.", "en") if "date" in w]
+
+

@@ -2546,6 +2546,8 @@ def _en_speakable(text: str) -> str:
     text = _EN_ISO_DATE.sub(_en_date, text)
     text = _EN_SLASH_DATE.sub(_en_slash_date, text)
     text = _DMY_DATE.sub(_en_dmy_date, text)
+    if "/" in text:
+        text = _subst(_EN_MONTH_DAY, text, _en_month_day)
     if "年" in text or "月" in text:
         text = _EN_ZH_DATE.sub(_en_zh_date, text)
     text = _EN_TIME_RANGE.sub(r"\1 to ", text)
@@ -3363,8 +3365,10 @@ def round_nine_issues(text: str, locale: str) -> Iterator[Issue]:
         for m in _EN_FRACTION.finditer(folded):
             a, b = int(m.group(1)), int(m.group(2))
             said = _en_fraction(m)
+            dated = _EN_MONTH_DAY.fullmatch(m.group(0)) is not None and \
+                _en_month_day_dated(folded, m.start(), m.group(1), m.group(2), m.end())
             if a == b or not (1 <= a <= 12 and 1 <= b <= 12) or \
-                    not said.startswith(EN_MONTHS[a - 1]):
+                    not (dated or said.startswith(EN_MONTHS[a - 1])):
                 continue
             yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
                                    f"as {EN_MONTHS[a - 1]} {b}; write {EN_MONTHS[a - 1]} {b} "
@@ -3420,6 +3424,41 @@ def _zh_short_years(text: str) -> str:
     return _subst(_ZH_TWO_DIGIT_YEAR, text, lambda t, m: "".join(
         YEAR_DIGITS[c] for c in m.group("y")) + "年" if _zh_short_year_kind(t, m) == "year"
         else m.group(0))
+
+
+# An English month/day with no year (on 12/01, Payment due 06/30, by 3/4): a date, month first
+# (docs/flows.md), where it has a leading zero (no fraction is written 06/30) or follows a word
+# of a date (on, by, from, until, before, after, due, dated, a weekday). It was "12 or zero
+# one": the leading-zero rule spelled 01 and '/' became "or". ``round_nine_issues`` warns when
+# both numbers could be the month, with what the voice says.
+_EN_MONTH_DAY = re.compile(r"(?<![\d/.,])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])"
+                           r"(?![\d/]|\.\d)")
+_EN_DATE_CUE = re.compile(r"\b(?:on|by|from|until|till|before|after|due|dated|through|thru|"
+                          r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|Mon|Tue|Tues|Wed|Thu|"
+                          r"Thur|Thurs|Fri|Sat|Sun)\.?,?\s*\Z", re.IGNORECASE)
+
+
+def _en_month_day_dated(text: str, start: int, month: str, day: str, end: int) -> bool:
+    """Whether the month/day ``month``/``day`` at ``start`` of ``text`` (ending at ``end``)
+    is read as a date by its shape or its context (see ``_EN_MONTH_DAY``). A fraction's shape
+    (1/3, 3/4) stays a fraction after "from", "through" or before "of" (from 1/3 to 1/2 of your
+    savings)."""
+    if month.startswith("0") or day.startswith("0"):
+        return True
+    cue = _EN_DATE_CUE.search(text, max(0, start - 16), start)
+    if cue is None:
+        return False
+    a, b = int(month), int(day)
+    if b in _EN_DENOMINATORS and 0 < a < b:
+        return not re.match(r"\s*(?:from|through|thru)\b", cue.group(0), re.IGNORECASE) and \
+            not re.match(r"\s+of\b", text[end:end + 4])
+    return True
+
+
+def _en_month_day(text: str, m: re.Match) -> str:
+    if not _en_month_day_dated(text, m.start(), m.group("m"), m.group("d"), m.end()):
+        return m.group(0)
+    return f"{EN_MONTHS[int(m.group('m')) - 1]} {int(m.group('d'))}"
 
 
 def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
