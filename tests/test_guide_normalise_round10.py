@@ -96,3 +96,26 @@ def test_b_the_check_says_what_the_voice_says_for_a_month_day():
     assert not [w for w in _warnings("Payment due 06/30.", "en") if "date" in w]
 
 
+# -- C: an English fiscal-year span -------------------------------------------------------
+
+def test_c_a_span_of_two_consecutive_years_is_said_as_one():
+    rows = [
+        ("The fund's 2025/26 fiscal year ends in June.", "en",
+         "The fund's twenty twenty five to twenty six fiscal year ends in June."),
+        ("FY2024/25 results", "en", "fiscal year twenty twenty four to twenty five results"),
+        ("the 2024/2025 academic year", "en",
+         "the twenty twenty four to twenty twenty five academic year"),
+    ]
+    assert _misread(rows) == []
+    for text, _, _ in rows:
+        assert not [w for w in _warnings(text, "en") if "fraction" in w], text
+
+
+def test_c_the_check_says_what_the_voice_says_for_another_pair():
+    text = "The 2025/27 plan"
+    said = speakable(text, "en")
+    assert "2025 of 27" in said
+    found = [w for w in _warnings(text, "en") if "2025/27" in w]
+    assert found and "'2025 of 27'" in found[0]
+
+

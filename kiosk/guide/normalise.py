@@ -3121,6 +3121,7 @@ def _en_round_seven(text: str) -> str:
                                                         KNOWN_ACRONYMS else
                                                         m.group("w").capitalize()), text)
     if "/" in text:
+        text = _EN_SPLIT_YEAR.sub(_en_split_year, text)
         text = _EN_RANK.sub(lambda m: f"{m.group('w')} {_en_ordinal(m.group('a'))} of "
                             f"{m.group('b')}", text)
         text = _EN_OF_COUNT.sub(lambda m: f"{m.group('a')} {m.group('b')}" if m.group("a") ==
@@ -3276,7 +3277,8 @@ def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
         if a <= b or b == 0 or (a, b) == (24, 7) or _ZH_SPLIT_YEAR.match(folded, m.start()) or \
                 _ZH_RANK.search(folded, max(0, m.start() - 4), m.end()) or \
                 _EN_RANK.search(folded, max(0, m.start() - 16), m.end()) or \
-                _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()):
+                _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()) or \
+                not zh and _en_split_year_read(folded, m.start()):
             continue
         month_day = re.match(r"\d{1,2}/\d{1,2}(?![\d/])", m.group(0)) and b <= 31 and \
             1 <= a <= 12
@@ -3286,8 +3288,10 @@ def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
             md = _ZH_MONTH_DAY.match(folded, m.start())
             if md is not None and _zh_month_day_dated(folded, md):
                 continue  # a date word is next to it: read as a date
-        yield Issue(m.start(), f"{m.group(0)} is read as a fraction ({b}分之{a} / '{a} over "
-                               f"{b}'); write " + (f"{a}月{b}日 for a date, " if month_day else "")
+        said = f"'{a} of {b}'" if not zh and _EN_OF_COUNT.match(folded, m.start()) else \
+            f"'{a} over {b}'"
+        yield Issue(m.start(), f"{m.group(0)} is read as a fraction ({b}分之{a} / {said}); write "
+                    + (f"{a}月{b}日 for a date, " if month_day else "")
                     + "至 or 'to' for a span of years, 比 / 'to' for a ratio, or the words that "
                       "say what it is")
 
@@ -3459,6 +3463,32 @@ def _en_month_day(text: str, m: re.Match) -> str:
     if not _en_month_day_dated(text, m.start(), m.group("m"), m.group("d"), m.end()):
         return m.group(0)
     return f"{EN_MONTHS[int(m.group('m')) - 1]} {int(m.group('d'))}"
+
+
+# An English fiscal or academic year across two calendar years (The fund's 2025/26 fiscal
+# year; 2024/2025): "twenty twenty five to twenty six", as a broker says it. It was "2025 of
+# 26" (a count out of a total), and the check said "2025 over 26". Only consecutive years:
+# another pair is no span (``_EN_OF_COUNT`` reads it, and the check says so).
+_EN_SPLIT_YEAR = re.compile(r"(?<![\w/.,])(?P<fy>FY\s?)?(?P<a>(?:19|20)\d\d)\s*/\s*"
+                            r"(?P<b>\d\d|(?:19|20)\d\d)(?![\d/]|\.\d)")
+
+
+def _en_split_year(m: re.Match) -> str:
+    a, b = m.group("a"), m.group("b")
+    if int(b) not in ((int(a) + 1) % 100 if len(b) == 2 else int(a) + 1,):
+        return m.group(0)
+    if len(b) == 4:
+        tail = en_year(b)
+    else:
+        tail = ("oh " + en_number_words(b[1])) if b[0] == "0" else en_number_words(b)
+    return f"{'fiscal year ' if m.group('fy') else ''}{en_year(a)} to {tail}"
+
+
+def _en_split_year_read(text: str, start: int) -> bool:
+    m = _EN_SPLIT_YEAR.match(text, start)
+    if m is None and text[max(0, start - 3):start].lstrip().startswith("FY"):
+        m = _EN_SPLIT_YEAR.match(text, text.rindex("FY", 0, start))
+    return m is not None and _en_split_year(m) != m.group(0)
 
 
 def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
