@@ -4,6 +4,9 @@ siblings.)"""
 
 from __future__ import annotations
 
+import pytest
+
+from kiosk.flows.model import fill_template
 from kiosk.guide.normalise import NORMALISER_VERSION, speakable, speech_issues
 
 
@@ -117,5 +120,36 @@ def test_c_the_check_says_what_the_voice_says_for_another_pair():
     assert "2025 of 27" in said
     found = [w for w in _warnings(text, "en") if "2025/27" in w]
     assert found and "'2025 of 27'" in found[0]
+
+
+# -- D: a name written into Mandarin text in a greeting or an address -------------------------
+
+@pytest.mark.parametrize("name", ["单田芳", "曾国藩", "解晓东", "仇英", "区志明", "朴成浩",
+                                  "万俟卨", "尉迟恭", "翟天临", "查良镛", "覃海洋", "乐嘉",
+                                  "盖立新"])
+def test_d_a_name_after_a_greeting_is_read_as_name_reads_it(name):
+    as_name = speakable(fill_template("您好，{name}。", {"name": name}, spoken_locale="zh-CN"),
+                        "zh-CN").replace(" ", "")
+    for text in (f"您好，{name}。", f"{name}您好，请确认。", f"尊敬的{name}客户，您好。",
+                 f"亲爱的{name}，欢迎。", f"见证员{name}为您服务。"):
+        said = speakable(text, "zh-CN").replace(" ", "")
+        assert as_name.split("，")[1].rstrip("。") in said, (text, said, as_name)
+
+
+def test_d_the_check_warns_where_the_guide_cannot_tell_a_name():
+    for text, written in (("单田芳，请确认您的身份。", "单田芳"), ("您好，单位。", "单位")):
+        found = [i for i in speech_issues(text, "zh-CN") if "{name}" in i.message]
+        assert len(found) == 1 and found[0].offset == text.index(written), (text, found)
+    # read as a name by a rule: no warning
+    for text in ("客户姓名：单雄飞，请确认。", "您好，单田芳。", "尊敬的单田芳先生，您好。"):
+        assert not [w for w in _warnings(text, "zh-CN") if "{name}" in w], text
+    # words after a greeting are no names: read as words, not warned
+    rows = [
+        ("尊敬的单位客户，您好。", "zh-CN", "尊敬的单位客户，您好。"),
+        ("您好，区域经理。", "zh-CN", "您好，区域经理。"),
+        ("亲爱的投资者，您好。", "zh-CN", "亲爱的投资者，您好。"),
+    ]
+    assert _misread(rows) == []
+    assert not [w for t, _, _ in rows for w in _warnings(t, "zh-CN") if "name" in w]
 
 

@@ -1280,7 +1280,7 @@ def _roman_signs(text: str, zh: bool) -> str:
 # 完成). A name before 先生 / 女士 after a pause (您好，单明女士), and one surname alone before
 # them (请曾先生). A two-character word of pypinyin's phrase table (单方, 曾经) is no name. A
 # Latin name after 姓名 or a role word and a colon is spelled (``_zh_latin_name``).
-_ZH_NAME_ROLE = re.compile(r"(?:见证人员|经办人员|"
+_ZH_NAME_ROLE = re.compile(r"(?:见证人员|经办人员|见证员|"
                            r"客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
                            r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者|"
                            r"本人)[:：\s]*")
@@ -2176,7 +2176,7 @@ def _zh_speakable(text: str) -> str:
                                                 m.group(0)), text)
     text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
-    text = _zh_names(text)
+    text = _zh_greeting_names(_zh_names(text))
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
@@ -2989,8 +2989,8 @@ def _zh_formula_minus_number(text: str) -> str:
 # A surname read otherwise than usual after a role word and 为 / 是 / a colon, or with a verb
 # right after the name (您的投资顾问为仇小红, 请客户经理朴成浩协助您, 本次见证人员为查良镛):
 # the surname's reading (qiú, piáo, zhā), as ``_zh_names`` gives it after the role word alone.
-_ZH_ROLE_IS = re.compile(r"(?:客户经理|理财经理|投资顾问|投资经理|见证人员|见证人|经办人员|经办人|"
-                         r"工作人员|联系人|专员|柜员|双录人员|复核人员|服务人员|代理人|负责人)"
+_ZH_ROLE_IS = re.compile(r"(?:客户经理|理财经理|投资顾问|投资经理|见证人员|见证员|见证人|"
+                         r"经办人员|经办人|工作人员|联系人|专员|柜员|双录人员|复核人员|服务人员|代理人|负责人)"
                          r"(?P<is>\s*(?:为|是|[:：])\s*|\s*)")
 
 
@@ -3491,9 +3491,87 @@ def _en_split_year_read(text: str, start: int) -> bool:
     return m is not None and _en_split_year(m) != m.group(0)
 
 
+# A name written into Mandarin text in a greeting or an address (您好，单田芳。 单田芳您好， 尊敬的
+# 单田芳客户 亲爱的曾国藩，), as after 先生 / 女士 and the role words (``_zh_names``): its surname
+# gets the reading {name} gives it (单 shàn, 曾 zēng, 万俟 mò qí). A name there is two to four
+# characters (four only with a compound surname) between the greeting and a pause, 您好, or a
+# word of address (客户, 投资者 ...), starting with a surname read otherwise than usual
+# (``zh_surname``), that is no common word: not a word of jieba's dictionary that starts it and
+# is shorter than it (区域经理, 单位), nor a word of two characters (曾经, 华为); a word that is
+# the whole name of three characters or more is a famous name (曾国藩). One the rule leaves as
+# written ``kiosk flows check`` warns about ("a name written into the text: use {name}").
+_ZH_GREETING_BEFORE = re.compile(r"(?:(?:您好|你好|早上好|上午好|下午好|晚上好)[，,！!：:\s]*|"
+                                 r"尊敬的|亲爱的)\Z")
+_ZH_GREETING_AFTER = re.compile(r"\s*(?:[，,]\s*)?(?:您好|你好)|\s*(?:客户|投资者|用户|会员|朋友|"
+                                r"股东)|\s*(?:[，,。.！!？?；;：:）)]|\Z)")
+_ZH_CLAUSE_OPEN = re.compile(r"(?:\A|[，,。.！!？?；;：:（(]\s*)\Z")
+
+
+def _zh_greeting_name_kind(name: str) -> str | None:
+    """"name" when ``name`` (in a greeting) is read as a name, "unsure" when it starts with a
+    surname read otherwise than usual but is a word, None when it starts with no such
+    surname."""
+    found = zh_surname(name)
+    if found is None or len(found[0]) == len(name):
+        return None
+    if len(name) == 4 and found[0] not in ZH_COMPOUND_SURNAMES:
+        return None
+    words = zh_segments(name)
+    first = words[0][1] if words else 1
+    whole = first == len(name) >= 3
+    if not whole and (first > len(found[0]) or _zh_no_name_word(name[:2])) and \
+            name[:2] not in ZH_COMPOUND_SURNAMES:
+        return "unsure"
+    return "name"
+
+
+def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, kind)`` of each name candidate in a greeting (see above): "name" where it
+    is read as a name, "unsure" where the rule cannot tell (a word right after 您好 or before
+    您好 with a pause; a name-like run that opens a clause and ends at a pause, with no
+    greeting: 单田芳，请确认)."""
+    for p in range(len(text)):
+        if not _cjk_run(text, p, p + 2) or zh_surname(text[p:p + 2]) is None:
+            continue
+        before = text[max(0, p - 8):p]
+        greeted = _ZH_GREETING_BEFORE.search(before) is not None
+        if not greeted and _ZH_CLAUSE_OPEN.search(before) is None:
+            continue
+        for n in (4, 3, 2):
+            after = _ZH_GREETING_AFTER.match(text, p + n) if _cjk_run(text, p, p + n) else None
+            if after is None:
+                continue
+            kind = _zh_greeting_name_kind(text[p:p + n])
+            if kind is None:
+                continue
+            hello = re.match(r"\s*(?:[，,]\s*)?(?:您好|你好)", after.group(0)) is not None
+            addressed = not hello and re.search("[\u4e00-\u9fff]", after.group(0)) is not None
+            if greeted or hello:
+                if kind == "name" or not addressed:  # 尊敬的单位客户: a word before 客户
+                    yield p, p + n, kind
+            elif kind == "name":
+                yield p, p + n, "unsure"
+            break
+
+
+def _zh_greeting_names(text: str) -> str:
+    if not _ESPEAK_CJK.search(text):
+        return text
+    out: list[str] = []
+    pos = 0
+    for a, b, kind in _zh_greeting_names_at(text):
+        if kind != "name" or a < pos:
+            continue
+        out += [text[pos:a], _zh_said_name(text, a, b)]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
     """The round-ten warnings, each at its offset in ``text``: in Mandarin a two-digit number
-    before 年 that could be a year or a duration (read as a duration)."""
+    before 年 that could be a year or a duration (read as a duration), and a word in a greeting
+    that may be a name whose surname is read otherwise than usual (left as written)."""
     if not is_zh(locale):
         return
     folded = fold_keep_offsets(text)
@@ -3505,3 +3583,10 @@ def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(m.start(), f"{y}年 is read as a duration ({zh_cardinal(str(int(y)))}年, "
                                    f"'{int(y)} years'); write 20{y}年 for a year, or a word of "
                                    "a duration (满, 以上, 内 ...) next to it")
+    for a, b, kind in _zh_greeting_names_at(folded):
+        surname, reading = zh_surname(folded[a:b]) or ("", "")
+        # read as a name by another rule (客户姓名：单雄飞，): no warning
+        if kind == "unsure" and reading not in speakable(folded[max(0, a - 12):b + 1], locale):
+            yield Issue(a, f"{folded[a:b]} may be a name written into the text: it is read as "
+                           f"words, so the surname {surname} is not read {reading}; use {{name}} "
+                           "for the applicant's name (read as a name), or write the reading")
