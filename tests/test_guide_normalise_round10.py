@@ -4,6 +4,8 @@ siblings.)"""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from kiosk.flows.model import fill_template
@@ -153,3 +155,25 @@ def test_d_the_check_warns_where_the_guide_cannot_tell_a_name():
     assert not [w for t, _, _ in rows for w in _warnings(t, "zh-CN") if "name" in w]
 
 
+# -- E: characters espeak-ng says with a tone that is not theirs ------------------------------
+
+def test_e_a_character_espeak_says_with_another_tone_gets_its_reading():
+    rows = [
+        ("您好，吴昊燚。", "zh-CN", "您好，吴昊 yi4。"),
+        ("客户姓名：邓燚，请确认。", "zh-CN", "客户姓名：邓 yi4，请确认。"),
+        ("下邳", "zh-CN", "下 pi1"),
+        ("内讧", "zh-CN", "内 hong4"),
+    ]
+    assert _misread(rows) == []
+    filled = fill_template("您好，{name}。", {"name": "吴昊燚"}, spoken_locale="zh-CN")
+    assert "yi4" in speakable(filled, "zh-CN")
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_e_the_table_matches_the_installed_espeak_ng_on_a_sample():
+    from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES, misread
+
+    listed = sorted(ESPEAK_CMN_TONES)[::40] + ["燚"]
+    others = "昊婧珺玥垚淼犇赟祎喆堃芳伟"
+    assert misread("".join(listed)) == set(listed)
+    assert misread(others) == set()

@@ -93,7 +93,13 @@ ending in 日 and after a 于 of time (红利发放日为7/3, 于7/3) and dotted
 dates, 元/点 as 元每点, English ordinals in words (100th "one hundredth") and No. before a code
 as "number"; ``kiosk flows check`` warns about an English month/day that could be read either
 way (7/3), a Mandarin one read as a fraction or a number, and a Chinese name written in an
-English prompt (``round_nine_issues``).
+English prompt (``round_nine_issues``). speakable/14 (tester round ten: ``round_ten_issues``
+and the rules before it) reads a two-digit year before 年 as a year where its words make it
+one (25年全年 二五年, 在25年内 stays a duration), an English month/day with a leading zero or
+after a word of a date as a date (on 12/01 "December 1"), two consecutive years as a span
+(2025/26 "twenty twenty five to twenty six"), a name in a greeting or an address with its
+surname's reading (您好，单田芳。 shàn), and the characters espeak-ng says with a wrong tone
+(燚 yì: ``kiosk.guide.espeak_cmn_tones``) by their pypinyin reading.
 """
 
 from __future__ import annotations
@@ -104,6 +110,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
+from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     pinyin_syllables,
@@ -145,8 +152,10 @@ _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f
 def _beyond_voice(ch: str) -> bool:
     """Whether espeak-ng's Mandarin voice has no reading for the CJK character ``ch``: it is
     outside U+4E00–U+9FA5, or one of the characters there its dictionary lacks (瑃, 暃:
-    ``kiosk.guide.espeak_cmn_gaps``, measured)."""
-    return bool(_CJK.match(ch)) and (not _ESPEAK_CJK.match(ch) or ch in ESPEAK_CMN_GAPS)
+    ``kiosk.guide.espeak_cmn_gaps``, measured), or says with a tone that is none of the
+    character's (燚 yī for yì: ``kiosk.guide.espeak_cmn_tones``, measured)."""
+    return bool(_CJK.match(ch)) and (not _ESPEAK_CJK.match(ch) or ch in ESPEAK_CMN_GAPS or
+                                     ch in ESPEAK_CMN_TONES)
 
 
 ZH_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
