@@ -714,3 +714,28 @@ def test_the_nodes_poll_masks_the_id_numbers_of_links_that_expired_unused(tmp_pa
     finally:
         app.extensions["review"].poller_stop.set()
         app.extensions["kiosk"].shutdown()
+
+
+@pytest.mark.parametrize("content", [b'{"verdict": "cle', b"", b"[1]", None])
+def test_a_torn_package_report_is_named_not_a_500(app, case_id, caplog, content):
+    """Retest N9: a torn report.json made GET /review/api/cases/<id>/report a 500 with a
+    traceback; the case's pre-review already flagged it."""
+    path = app.extensions["review"].bag_dir(case_id) / "data" / "report.json"
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    sue = login(app, "sue")
+    with caplog.at_level(logging.INFO):
+        r = sue.get(f"/review/api/cases/{case_id}/report")
+    assert r.status_code == 200, r.status_code
+    body = r.get_json()
+    assert body["sealed_report"] is None and body["prereview"]
+    assert body["sealed_report_unreadable"].startswith("report.json: "), body
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+
+
+def test_a_whole_package_report_is_served(app, case_id):
+    body = login(app, "sue").get(f"/review/api/cases/{case_id}/report").get_json()
+    assert isinstance(body["sealed_report"], dict) and body["sealed_report"]
+    assert body["sealed_report_unreadable"] is None
