@@ -110,10 +110,32 @@ def test_docs_quote_the_real_messages():
         "the text around it is displayed; delete it",
         "character U+000D (CARRIAGE RETURN) alone is read by YAML as a line break; delete it, "
         "or press Enter for a new line",
+        "the escape here spells character U+202E (RIGHT-TO-LEFT OVERRIDE), which is invisible "
+        "and changes the order in which the text around it is displayed; delete it",
     ]
     for message in quoted:
         longest = max(message.split("..."), key=len).strip(" ;,")
         assert any(longest in m for m in real), message
+
+
+@pytest.mark.parametrize("escape, name, why", [
+    ("\\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)",
+     "which is invisible and changes the order in which the text around it is displayed"),
+    ("\\u200b", "U+200B (ZERO WIDTH SPACE)", "which is invisible (nobody reading it sees it)"),
+    ("\\ufeff", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)",
+     "which is invisible (nobody reading it sees it)"),
+    ("\\N", "U+0085 (a control character)", "which YAML and the page read as a line break"),
+    ("\\L", "U+2028 (LINE SEPARATOR)", "which YAML and the page read as a line break"),
+    ("\\P", "U+2029 (PARAGRAPH SEPARATOR)", "which YAML and the page read as a line break"),
+])
+def test_invisible_characters_spelled_by_an_escape_are_refused_too(escape, name, why):
+    """#13 retest N3: written raw these are refused; escaped, they passed and were published
+    (a right-to-left override in an English welcome text)."""
+    text = MINIMAL.replace("en: Hello.}", f'en: "Hel{escape}lo."}}')
+    col = MINIMAL.splitlines()[7].index("Hello") + 1
+    got = [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)]
+    assert len(got) == 1 and got[0][:2] == (8, col), got
+    assert got[0][2].startswith(f"the escape here spells character {name}, {why}; delete it")
 
 
 def test_problem_str_is_file_line_col_message():
