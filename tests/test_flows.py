@@ -112,6 +112,8 @@ def test_docs_quote_the_real_messages():
         "or press Enter for a new line",
         "the escape here spells character U+202E (RIGHT-TO-LEFT OVERRIDE), which is invisible "
         "and changes the order in which the text around it is displayed; delete it",
+        "tag !!int is not allowed; flow scripts are plain YAML, so remove the tag and write the "
+        "value itself (a number in plain decimal digits: version: 10)",
     ]
     for message in quoted:
         longest = max(message.split("..."), key=len).strip(" ;,")
@@ -136,6 +138,22 @@ def test_invisible_characters_spelled_by_an_escape_are_refused_too(escape, name,
     got = [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)]
     assert len(got) == 1 and got[0][:2] == (8, col), got
     assert got[0][2].startswith(f"the escape here spells character {name}, {why}; delete it")
+
+
+@pytest.mark.parametrize("value, shown", [('!!int "010"', "!!int"), ('!!int "0x1F"', "!!int"),
+                                          ("!!int 010", "!!int"), ('!!float "1e3"', "!!float"),
+                                          ("!!bool yes", "!!bool")])
+def test_an_explicit_tag_on_a_value_is_refused(value, shown):
+    """#13 retest N2: ``version: !!int "010"`` passed and loaded as version 8 (a quoted value
+    with a tag skipped the leading-zero check)."""
+    lines = MINIMAL.splitlines()
+    (n,) = [i for i, line in enumerate(lines) if line.startswith("version:")]
+    lines[n] = f"version: {value}"
+    got = [(p.line, p.col, p.message) for p in check_flow("mini.yaml", "\n".join(lines) + "\n")]
+    assert got and got[0][:2] == (n + 1, 10), got
+    assert got[0][2].startswith(f"tag {shown} is not allowed; flow scripts are plain YAML"), got
+    # !!str only makes a value text, which quoting does too: allowed.
+    assert check_flow("mini.yaml", MINIMAL.replace("en: Test}", "en: !!str Test}")) == []
 
 
 def test_problem_str_is_file_line_col_message():

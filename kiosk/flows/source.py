@@ -99,6 +99,13 @@ class Composer(yaml.SafeLoader):
             return yaml.ScalarNode(_ALIAS_TAG, "", event.start_mark, event.end_mark)
         return super().compose_node(parent, index)
 
+    def compose_scalar_node(self, anchor):
+        tag = self.peek_event().tag
+        node = super().compose_scalar_node(anchor)
+        # Written by hand (!!int "010"), not resolved from the value: Script.build refuses it.
+        node.explicit_tag = tag not in (None, "!")
+        return node
+
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
@@ -160,6 +167,15 @@ class Script:
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
                 return self._refuse_tag(node, path)
+            if getattr(node, "explicit_tag", False) and node.tag != _YAML + "str":
+                # !!int "010" is 8 and !!int "0x1F" is 31: a tag skips the checks on how a
+                # number is written, which see only plain scalars (#13 retest N2).
+                self.add_mark(node.start_mark,
+                              f"tag {_short_tag(node.tag)} is not allowed; flow scripts are "
+                              "plain YAML, so remove the tag and write the value itself (a "
+                              "number in plain decimal digits: version: 10)")
+                self.poisoned.add(path)
+                return None
             if node.tag == _YAML + "timestamp":
                 return node.value  # a date-like text (2026-01-01) is just text here
             if node.style is None and node.tag in _NUMBER_TAGS:
