@@ -110,10 +110,50 @@ def test_docs_quote_the_real_messages():
         "the text around it is displayed; delete it",
         "character U+000D (CARRIAGE RETURN) alone is read by YAML as a line break; delete it, "
         "or press Enter for a new line",
+        "the escape here spells character U+202E (RIGHT-TO-LEFT OVERRIDE), which is invisible "
+        "and changes the order in which the text around it is displayed; delete it",
+        "tag !!int is not allowed; flow scripts are plain YAML, so remove the tag and write the "
+        "value itself (a number in plain decimal digits: version: 10)",
     ]
     for message in quoted:
         longest = max(message.split("..."), key=len).strip(" ;,")
         assert any(longest in m for m in real), message
+
+
+@pytest.mark.parametrize("escape, name, why", [
+    ("\\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)",
+     "which is invisible and changes the order in which the text around it is displayed"),
+    ("\\u200b", "U+200B (ZERO WIDTH SPACE)", "which is invisible (nobody reading it sees it)"),
+    ("\\ufeff", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)",
+     "which is invisible (nobody reading it sees it)"),
+    ("\\N", "U+0085 (a control character)", "which YAML and the page read as a line break"),
+    ("\\L", "U+2028 (LINE SEPARATOR)", "which YAML and the page read as a line break"),
+    ("\\P", "U+2029 (PARAGRAPH SEPARATOR)", "which YAML and the page read as a line break"),
+])
+def test_invisible_characters_spelled_by_an_escape_are_refused_too(escape, name, why):
+    """#13 retest N3: written raw these are refused; escaped, they passed and were published
+    (a right-to-left override in an English welcome text)."""
+    text = MINIMAL.replace("en: Hello.}", f'en: "Hel{escape}lo."}}')
+    col = MINIMAL.splitlines()[7].index("Hello") + 1
+    got = [(p.line, p.col, p.message) for p in check_flow("mini.yaml", text)]
+    assert len(got) == 1 and got[0][:2] == (8, col), got
+    assert got[0][2].startswith(f"the escape here spells character {name}, {why}; delete it")
+
+
+@pytest.mark.parametrize("value, shown", [('!!int "010"', "!!int"), ('!!int "0x1F"', "!!int"),
+                                          ("!!int 010", "!!int"), ('!!float "1e3"', "!!float"),
+                                          ("!!bool yes", "!!bool")])
+def test_an_explicit_tag_on_a_value_is_refused(value, shown):
+    """#13 retest N2: ``version: !!int "010"`` passed and loaded as version 8 (a quoted value
+    with a tag skipped the leading-zero check)."""
+    lines = MINIMAL.splitlines()
+    (n,) = [i for i, line in enumerate(lines) if line.startswith("version:")]
+    lines[n] = f"version: {value}"
+    got = [(p.line, p.col, p.message) for p in check_flow("mini.yaml", "\n".join(lines) + "\n")]
+    assert got and got[0][:2] == (n + 1, 10), got
+    assert got[0][2].startswith(f"tag {shown} is not allowed; flow scripts are plain YAML"), got
+    # !!str only makes a value text, which quoting does too: allowed.
+    assert check_flow("mini.yaml", MINIMAL.replace("en: Test}", "en: !!str Test}")) == []
 
 
 def test_problem_str_is_file_line_col_message():

@@ -177,6 +177,14 @@ _TRANSPORT = [
      "has a fingerprint of an unsupported kind (it must be one of sha-256, sha-384, sha-512)"),
     ("not-hex", lambda s: re.sub(r"(a=fingerprint:sha-256 )[^\r\n]*", r"\1zz:zz", s),
      "has a fingerprint that is not colon-separated hex bytes"),
+    # Retest N5: both passed the check and failed in aiortc with an ERROR traceback.
+    ("rtcp-mux", lambda s: s.replace("a=rtcp-mux\r\n", ""),
+     "has no a=rtcp-mux line (RTP and RTCP on one port, which every current browser offers)"),
+    ("vp8-clock-rate", lambda s: re.sub(r"(a=rtpmap:\d+ VP8)/90000", r"\1/0", s, flags=re.I),
+     "offers VP8 at a clock rate of 0 Hz; VP8 runs at 90000 Hz"),
+    ("opus-clock-rate", lambda s: re.sub(r"(a=rtpmap:\d+ opus)/48000", r"\1/44100", s,
+                                         flags=re.I),
+     "offers OPUS at a clock rate of 44100 Hz; OPUS runs at 48000 Hz"),
 ]
 
 

@@ -317,3 +317,41 @@ def test_read_timeline_stops_quietly_at_damage_and_scan_timeline_reads_past_it(t
                              "line 3: byte 0xff is not valid UTF-8",
                              "line 5: not valid JSON (torn or edited)"]
     assert scan_timeline(tmp_path / "none.jsonl").problems == ["file missing"]
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", "empty file"),
+    (b"# only a comment\n", "empty file"),
+    (b"- a\n- b\n", "not a mapping (a list)"),
+    (b"just text\n", "not a mapping (a str)"),
+])
+def test_an_empty_or_non_mapping_flow_script_is_a_flag(tmp_path, keys_ledger, content, why):
+    """Retest N9: only a flow.yaml that was not YAML was flagged; an empty one, or a list,
+    was read as no script at all, without a word."""
+    def damage(bag):
+        (bag / "data" / "flow.yaml").write_bytes(content)
+
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=b"{}", damage=damage))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith("flow script unreadable (flow.yaml: " + why) for f in _flags(pre)), \
+        _flags(pre)
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "identity_change"},  # no time at all
+    {"type": "multiple_faces", "t": "abc", "data": 5},  # a timeline event's shape, not a check's
+    {"type": "identity_change", "t_start": True, "t_end": None},
+    {"type": "face_lost", "t_start": 3.0, "t_end": "later"},
+    {"type": "too_dark", "t_start": -1.0, "t_end": 2.0},
+])
+def test_a_check_event_without_a_valid_time_is_unreadable_not_a_finding(tmp_path, keys_ledger,
+                                                                         event):
+    """Retest N9: ``{"type": "identity_change"}`` alone gave an identity_change reject at
+    00:00, and a multiple_faces event without t_start a "second face 00:00–00:00"."""
+    bad = json.dumps({"events": [event], "summary": {}}).encode()
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=bad))
+    codes = [f["code"] for f in pre["findings"]]
+    assert event["type"] not in codes and "identity_change" not in codes, pre["findings"]
+    assert "second_face" not in codes and "face_lost" not in codes, pre["findings"]
+    assert any(f.startswith("liveness results unreadable") and "event 0 malformed" in f
+               for f in _flags(pre)), _flags(pre)

@@ -714,3 +714,65 @@ def test_the_nodes_poll_masks_the_id_numbers_of_links_that_expired_unused(tmp_pa
     finally:
         app.extensions["review"].poller_stop.set()
         app.extensions["kiosk"].shutdown()
+
+
+@pytest.mark.parametrize("content", [b'{"verdict": "cle', b"", b"[1]", None])
+def test_a_torn_package_report_is_named_not_a_500(app, case_id, caplog, content):
+    """Retest N9: a torn report.json made GET /review/api/cases/<id>/report a 500 with a
+    traceback; the case's pre-review already flagged it."""
+    path = app.extensions["review"].bag_dir(case_id) / "data" / "report.json"
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    sue = login(app, "sue")
+    with caplog.at_level(logging.INFO):
+        r = sue.get(f"/review/api/cases/{case_id}/report")
+    assert r.status_code == 200, r.status_code
+    body = r.get_json()
+    assert body["sealed_report"] is None and body["prereview"]
+    assert body["sealed_report_unreadable"].startswith("report.json: "), body
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+
+
+def test_a_whole_package_report_is_served(app, case_id):
+    body = login(app, "sue").get(f"/review/api/cases/{case_id}/report").get_json()
+    assert isinstance(body["sealed_report"], dict) and body["sealed_report"]
+    assert body["sealed_report_unreadable"] is None
+
+
+@pytest.fixture()
+def full_disk(app):
+    """Every INSERT fails as SQLite's does on a full data disk."""
+    from sqlalchemy import event
+
+    engine = app.extensions["kiosk"].store.engine
+
+    def full(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT"):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    event.listen(engine, "before_cursor_execute", full)
+    yield
+    event.remove(engine, "before_cursor_execute", full)
+
+
+def test_a_console_login_on_a_full_disk_is_a_503_not_a_500(app, full_disk, caplog):
+    """Retest N12: the login's audit entry failed with "database or disk is full": the
+    console answered 500 HTML and logged an ERROR traceback, where the API answers 503."""
+    c = app.test_client()
+    tok = form_token(c.get("/review/login").text)
+    with caplog.at_level(logging.INFO):
+        form = c.post("/review/login", data={"username": "alice", "password": PW,
+                                             "csrf_token": tok})
+        api = app.test_client()
+        token = api.get("/review/api/csrf").get_json()["csrf_token"]
+        js = api.post("/review/api/login", json={"username": "alice", "password": PW},
+                      headers={"X-CSRF-Token": token})
+    assert form.status_code == 503 and form.mimetype == "text/html", form.status_code
+    assert "data disk is full" in form.text
+    assert js.status_code == 503 and js.get_json()["error"] == "storage_full", js.data[:200]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+              and "storage_full" in r.getMessage()]
+    assert len(warned) == 2, warned  # one a request

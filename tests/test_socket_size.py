@@ -290,3 +290,78 @@ def test_a_report_names_the_size_and_whether_the_message_was_cut_off():
     assert TooLarge("other", 65_522, False, "websocket").describe(64_000) == (
         "a socket message (other) of at least 65522 bytes over max_socket_message_bytes "
         "(64000)")
+
+
+# ---------------------------------------------------------------- undecodable messages
+# Issue #13 retest N6 and N10: a polling payload engine.io cannot decode was an ERROR
+# traceback per POST, answered 200 and never counted; three undecodable socket messages
+# from a joined investor ended the witness as a plain ``aborted: disconnected``, said under
+# session ``-``.
+
+def polling_post(url: str, sid: str, body: str | bytes) -> requests.Response:
+    return requests.post(f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}",
+                         data=body.encode() if isinstance(body, str) else body,
+                         headers={"Content-Type": "text/plain;charset=UTF-8"}, timeout=8)
+
+
+TOO_MANY_PACKETS = "\x1e".join(["6"] * 20)  # 20 NOOPs: engine.io decodes 16 at most
+
+
+def test_an_undecodable_polling_payload_is_refused_at_once_and_counted(server):
+    before = len(log_lines(server))
+    sid = polling_open(server.url)
+    statuses = []
+    for body in (TOO_MANY_PACKETS, b"6\x1e\xff\xfe", "6\x1e\x1e6") + (TOO_MANY_PACKETS,) * 30:
+        statuses.append(polling_post(server.url, sid, body).status_code)
+    # Refused (400) every time: three times as a bad payload, then the session is closed.
+    assert statuses == [400] * len(statuses), statuses
+    assert requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}",
+                        timeout=5).status_code == 400
+    lines = log_lines(server)[before:]
+    # (engine.io says "Invalid session" once per process at ERROR, then at INFO: its own.)
+    assert not [r for r in lines if r["level"] in ("ERROR", "CRITICAL")
+                and not r["msg"].startswith("Invalid session")], lines
+    refused = [r["msg"] for r in lines if "socket message refused" in r["msg"]]
+    assert len(refused) == 3, refused
+    assert "more than 16 packets" in refused[0] and "not UTF-8" in refused[1], refused
+    assert refused[2].endswith("(3 from this connection; closed)"), refused
+    assert "Traceback" not in server.log_path.read_text(errors="replace")
+    health_answers(server.url)
+
+
+def test_an_undecodable_polling_payload_ends_a_witness_as_client_abuse(server):
+    session_id, client, _got = join(server, transport="polling")
+    for _ in range(3):
+        assert polling_post(server.url, client.eio.sid, TOO_MANY_PACKETS).status_code == 400
+    info = server.wait_ended(session_id, timeout=20)
+    assert (info["state"], info["end_reason"]) == ("aborted", "client_abuse")
+    events = read_timeline(server.session_dir(session_id) / "timeline.jsonl")
+    assert [e["data"] for e in events if e["type"] == "client_message_refused"] == [
+        {"reason": "malformed", "count": 3}]
+    warned = [r for r in log_lines(server) if "socket message refused" in r["msg"]
+              and "more than 16 packets" in r["msg"]]
+    assert warned and all(r["session"] == session_id for r in warned[-3:]), warned
+    client.disconnect()
+
+
+@pytest.mark.parametrize("packet", [
+    "2[",  # not JSON
+    '2["prefs",{"speed":"\\ud800"}]',  # a lone surrogate
+    '2["prefs",' + "[" * 40 + "]" * 40 + "]",  # nested deeper than the cap
+])
+def test_undecodable_socket_messages_end_a_witness_as_client_abuse(server, packet):
+    time.sleep(2)  # the log's line budget (2 a second) refills: the three lines are written
+    session_id, client, _got = join(server)
+    before = len(log_lines(server))
+    for _ in range(3):
+        client.eio.send(packet)
+    wait_closed(client)
+    info = server.wait_ended(session_id, timeout=20)
+    assert (info["state"], info["end_reason"]) == ("aborted", "client_abuse")
+    events = read_timeline(server.session_dir(session_id) / "timeline.jsonl")
+    assert [e["data"] for e in events if e["type"] == "client_message_refused"] == [
+        {"reason": "malformed", "count": 3}]
+    assert [e["data"]["reason"] for e in events if e["type"] == "aborted"] == ["client_abuse"]
+    warned = [r for r in log_lines(server)[before:] if "socket message refused" in r["msg"]]
+    assert len(warned) == 3, warned
+    assert all((r["level"], r["session"]) == ("WARNING", session_id) for r in warned), warned

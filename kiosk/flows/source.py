@@ -99,6 +99,13 @@ class Composer(yaml.SafeLoader):
             return yaml.ScalarNode(_ALIAS_TAG, "", event.start_mark, event.end_mark)
         return super().compose_node(parent, index)
 
+    def compose_scalar_node(self, anchor):
+        tag = self.peek_event().tag
+        node = super().compose_scalar_node(anchor)
+        # Written by hand (!!int "010"), not resolved from the value: Script.build refuses it.
+        node.explicit_tag = tag not in (None, "!")
+        return node
+
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
@@ -160,6 +167,15 @@ class Script:
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
                 return self._refuse_tag(node, path)
+            if getattr(node, "explicit_tag", False) and node.tag != _YAML + "str":
+                # !!int "010" is 8 and !!int "0x1F" is 31: a tag skips the checks on how a
+                # number is written, which see only plain scalars (#13 retest N2).
+                self.add_mark(node.start_mark,
+                              f"tag {_short_tag(node.tag)} is not allowed; flow scripts are "
+                              "plain YAML, so remove the tag and write the value itself (a "
+                              "number in plain decimal digits: version: 10)")
+                self.poisoned.add(path)
+                return None
             if node.tag == _YAML + "timestamp":
                 return node.value  # a date-like text (2026-01-01) is just text here
             if node.style is None and node.tag in _NUMBER_TAGS:
@@ -525,27 +541,45 @@ def read_script(path: Path | str, text: str | None = None) -> tuple[Script, Sour
 
 def _escaped_character_problems(file: str, root: yaml.Node) -> list[Problem]:
     """Characters a flow script may not hold that a double-quoted escape ("\\ud800", "\\x00",
-    "\\uFFFF") spelled, so the source check above did not see them: each at its scalar's
-    start. A lone surrogate is not a Unicode character: the text could not be encoded, stored
-    or shown."""
+    "\\uFFFF", "\\u202e", "\\u200b", "\\N") spelled, so the source check above did not see
+    them: each at its scalar's start. The loaded text is checked, so every character the source
+    check refuses written raw is refused here written as an escape (#13 retest N3: a bidi
+    control escaped in a welcome text was published). A lone surrogate is not a Unicode
+    character: the text could not be encoded, stored or shown."""
     problems: list[Problem] = []
     stack: list[yaml.Node] = [root]
     while stack and len(problems) <= MAX_PROBLEMS:
         node = stack.pop()
         if isinstance(node, yaml.ScalarNode):
-            m = _UNREADABLE.search(node.value)
-            if m is not None:
+            why = _escaped_problem(node.value)
+            if why is not None:
                 mark = node.start_mark
                 problems.append(Problem(file, mark.line + 1, mark.column + 1,
-                                        f"the escape here spells character "
-                                        f"{_char_name(m.group())}, which is not allowed in a "
-                                        "flow script; delete it"))
+                                        f"the escape here spells character {why}"))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.extend((key, value))
     return problems
+
+
+def _escaped_problem(value: str) -> str | None:
+    """What is wrong with the first character of a loaded text that the source check refuses
+    when written raw (the message's tail, after "the escape here spells character "), or
+    None."""
+    for ch in value:
+        if _UNREADABLE.fullmatch(ch):
+            return f"{_char_name(ch)}, which is not allowed in a flow script; delete it"
+        if ch in _HIDDEN_BREAKS:
+            return (f"{_char_name(ch)}, which YAML and the page read as a line break; delete "
+                    "it, or write \\n for a new line")
+        if _invisible(ch):
+            if ch in _BIDI_CONTROLS:
+                return (f"{_char_name(ch)}, which is invisible and changes the order in which "
+                        "the text around it is displayed; delete it")
+            return f"{_char_name(ch)}, which is invisible (nobody reading it sees it); delete it"
+    return None
 
 
 def sorted_problems(problems: list[Problem]) -> list[Problem]:

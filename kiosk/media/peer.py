@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs import CODECS as AIORTC_CODECS
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcpeerconnection import is_codec_compatible
 from aiortc.sdp import SessionDescription
 
 from kiosk.errors import SignallingError
@@ -62,7 +64,8 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
     Its ``code`` tells the page what to ask for: ``no_camera`` (no video section, or one not
     sent: recvonly, inactive, port 0), ``no_microphone`` (the same for audio),
     ``unsupported_browser`` (no VP8 or no Opus), else ``bad_offer`` (also for a section without
-    ``a=ice-ufrag``, ``a=ice-pwd``, ``a=setup`` or a usable ``a=fingerprint``). The message is
+    ``a=ice-ufrag``, ``a=ice-pwd``, ``a=setup``, a usable ``a=fingerprint`` or ``a=rtcp-mux``,
+    or whose VP8 or Opus is not one aiortc can use: another clock rate). The message is
     always ours: never the text of an exception raised by the SDP parser."""
     if not isinstance(sdp, str) or not sdp.strip():
         raise SignallingError("the offer has no SDP")
@@ -103,7 +106,9 @@ def validate_offer(sdp: object, max_bytes: int) -> str:
     for m in parsed.media:
         offered = {c.mimeType.lower() for c in m.rtp.codecs}
         wanted = f"{m.kind}/{RECORDED_CODECS[m.kind]}"
-        if wanted not in offered:
+        if wanted in offered:
+            _check_recorded_codec(m, wanted)
+        else:
             names = ", ".join(sorted(c.split("/", 1)[1].upper() for c in offered
                                      if c.split("/", 1)[1] not in _NOT_MEDIA_CODECS)) or "none"
             raise SignallingError(
@@ -139,6 +144,24 @@ def _check_transport(m) -> None:
         if not _FINGERPRINT_VALUE.fullmatch(f.value):
             raise SignallingError(f"{section} has a fingerprint that is not colon-separated "
                                   "hex bytes")
+    if not m.rtcp_mux:  # aiortc: ValueError "RTCP mux is not enabled", with a traceback
+        raise SignallingError(f"{section} has no a=rtcp-mux line (RTP and RTCP on one port, "
+                              "which every current browser offers)")
+
+
+def _check_recorded_codec(m, wanted: str) -> None:
+    """Refuse, by name, a section whose recorded codec (``wanted``, e.g. ``video/vp8``) is
+    offered only in a form aiortc cannot use (``is_codec_compatible``: another clock rate,
+    ``a=rtpmap:96 VP8/0``): aiortc refused it with MediaError "no VP8 codec" and a traceback."""
+    ours = [c for c in AIORTC_CODECS[m.kind] if c.mimeType.lower() == wanted]
+    offered = [c for c in m.rtp.codecs if c.mimeType.lower() == wanted]
+    if any(is_codec_compatible(a, b) for a in ours for b in offered):
+        return
+    name = wanted.split("/", 1)[1].upper()
+    rates = ", ".join(sorted({str(c.clockRate) for c in offered}))
+    expected = ", ".join(sorted({str(c.clockRate) for c in ours}))
+    raise SignallingError(f"the offer's {m.kind} section offers {name} at a clock rate of "
+                          f"{rates} Hz; {name} runs at {expected} Hz")
 
 
 def _check_media_lines(sdp: str) -> None:

@@ -7,15 +7,16 @@ rules are the console's.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, jsonify, request
 
+from kiosk.errors import EvidenceError
 from kiosk.review import auth
 from kiosk.review.accounts import LoginRefused
 from kiosk.review.context import current_review
 from kiosk.review.decisions import DecisionError, decide, decisions_for
+from kiosk.review.prereview import read_json_file
 from kiosk.review.service import CaseAccessError
 from kiosk.review.views import (
     BACK_OFFICE_RETURN,
@@ -116,12 +117,23 @@ def report(user, case_id: str):
         if c is None:
             raise CaseAccessError("no such case", 404)
         svc.check_access(user, c)
-        sealed = json.loads((svc.bag_dir(case_id) / "data" / "report.json")
-                            .read_text(encoding="utf-8"))
     except CaseAccessError as exc:
         return _access(exc)
+    # A torn report.json (a full disk) was a 500 with a traceback: the case's pre-review
+    # already flags it; here it is null, with why.
+    sealed: dict | None = None
+    unreadable = None
+    path = svc.bag_dir(case_id) / "data" / "report.json"
+    if not path.is_file():
+        unreadable = "report.json: missing"
+    else:
+        try:
+            sealed = read_json_file(path)
+        except EvidenceError as exc:
+            unreadable = str(exc)
     svc.audit(user, "view_report", case_id, {}, client_ip())
-    return jsonify({"prereview": c.prereview, "sealed_report": sealed})
+    return jsonify({"prereview": c.prereview, "sealed_report": sealed,
+                    "sealed_report_unreadable": unreadable})
 
 
 @bp.post("/cases/<case_id>/heartbeat")

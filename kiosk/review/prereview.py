@@ -384,28 +384,48 @@ def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
     return {}
 
 
+def read_json_file(path: Path) -> dict:
+    """The JSON object in bag file ``path``; EvidenceError naming the file and why when it is
+    damaged (empty, not UTF-8, not JSON, not an object); {} when it is missing."""
+    return _read_json(path)
+
+
 def _flow(bag: Path, ctx: Context) -> dict:
     path = bag / "data" / "flow.yaml"
     try:
-        flow = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        flow = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         _damaged(ctx, "flow script", "flow.yaml", f"not valid YAML ({type(exc).__name__})")
         return {}
-    return flow if isinstance(flow, dict) else {}
+    if flow is None:  # an empty file, or only comments: a torn file, never a script
+        _damaged(ctx, "flow script", "flow.yaml", "empty file")
+        return {}
+    if not isinstance(flow, dict):
+        _damaged(ctx, "flow script", "flow.yaml", f"not a mapping (a {type(flow).__name__})")
+        return {}
+    return flow
 
 
 def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
     """A checks/*.json in the liveness SessionReport shape: events plus a summary.
 
-    An event the rules cannot read (wrong types) is a flag on the case, not an error.
+    An event the rules cannot read (wrong types; no ``t_start`` that is a time, or a
+    ``t_end`` that is neither null nor a time) is a flag on the case, not an error, and never
+    a finding of its own: ``{"type": "identity_change"}`` alone was a reject at 00:00.
     """
     events = data.get("events")
     for i, ev in enumerate(events if isinstance(events, list) else []):
         if isinstance(ev, dict) and ev.get("type") in RULES:
+            start = _event_time(ev.get("t_start"))
+            end = ev.get("t_end")
+            if start is None or (end is not None and _event_time(end) is None):
+                _damaged(ctx, f"{name.removesuffix('.json')} results", f"checks/{name}",
+                         f"event {i} malformed (no valid t_start/t_end)")
+                continue
             try:
-                RULES[ev["type"]](ev, float(ev.get("t_start") or 0.0), ctx)
+                RULES[ev["type"]](ev, start, ctx)
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 _damaged(ctx, f"{name.removesuffix('.json')} results", f"checks/{name}",
                          f"event {i} malformed ({type(exc).__name__})")

@@ -167,9 +167,11 @@ class ConnectionGate:
             self._deadline[sid] = self._clock()
             self._start_sweeper()
 
-    def malformed(self, sid: str, what: str) -> bool:
+    def malformed(self, sid: str, what: str,
+                  closing: Callable[[int], None] | None = None) -> bool:
         """Count a packet from ``sid`` that could not be decoded (``what``: a short reason,
-        never the packet's text); True when the connection has sent too many and is closed."""
+        never the packet's text); True when the connection has sent too many and is closed.
+        ``closing(count)`` runs just before it is closed (its witness records why first)."""
         with self._lock:
             self._malformed[sid] += 1
             count = self._malformed[sid]
@@ -177,6 +179,11 @@ class ConnectionGate:
         self._lines.warning(log, "socket message refused: %s (%d from this connection%s)",
                             what, count, "; closed" if too_many else "")
         if too_many:
+            if closing is not None:
+                try:
+                    closing(count)
+                except Exception:  # the connection still closes
+                    log.exception("recording a refused socket message failed")
             self._close(sid)
             self.gone(sid)
         return too_many

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from flask import request
 
@@ -82,11 +83,13 @@ class SocketPage:
         self.socketio.emit(str(event), data, to=self.sid)
 
 
-def _guard_engineio(server, gate: ConnectionGate) -> None:
+def _guard_engineio(server, gate: ConnectionGate,
+                    malformed: Callable[[str, str], None]) -> None:
     """Put ``gate`` in front of python-socketio's Engine.IO handlers (connect, message,
     disconnect), so every Engine.IO session is counted, capped and timed out, whether or not
     it ever sends a Socket.IO ``connect``, and a packet Socket.IO cannot decode is a counted
-    refusal (one short line) instead of engine.io's traceback.
+    refusal (``malformed(eio_sid, why)``: one short line, counted by ``gate``) instead of
+    engine.io's traceback.
 
     Both the Engine.IO server's handlers and the server's own attributes are replaced:
     Flask-SocketIO's test client calls the latter directly."""
@@ -104,10 +107,10 @@ def _guard_engineio(server, gate: ConnectionGate) -> None:
         try:
             return on_message(eio_sid, data)
         except SocketMessageRefused as exc:
-            gate.malformed(eio_sid, str(exc))
+            malformed(eio_sid, str(exc))
         except Exception as exc:  # python-socketio's decoder: ValueError, KeyError, ...
             log.debug("undecodable socket packet", exc_info=True)
-            gate.malformed(eio_sid, f"not a Socket.IO packet ({type(exc).__name__})")
+            malformed(eio_sid, f"not a Socket.IO packet ({type(exc).__name__})")
         return None
 
     def eio_disconnect(eio_sid, reason=None):
@@ -149,8 +152,20 @@ def register(socketio, services: KioskServices) -> None:
         join_seconds=settings.socket_join_seconds,
         disconnect=close_connection,
     )
-    _guard_engineio(server, gate)
     size_limit = settings.max_socket_message_bytes
+
+    def malformed(eio_sid: str, why: str) -> None:
+        """A packet or polling payload that cannot be decoded (``why``: never its text):
+        counted in one short line under its session; the connection is closed at
+        ``ConnectionGate.MALFORMED_LIMIT``, its witness, if any, first recording
+        ``client_message_refused`` (``malformed``) and ending as ``aborted: client_abuse``."""
+        sid = server.manager.sid_from_eio_sid(eio_sid, "/")
+        c = services.by_sid(sid) if sid is not None else None
+        with session_context(c.id if c is not None else None):
+            gate.malformed(eio_sid, why,
+                           closing=c.message_malformed if c is not None else None)
+
+    _guard_engineio(server, gate, malformed)
 
     def too_large(eio_sid: str, message: TooLarge) -> None:
         """A message over the size cap, cut off (its connection is being closed): counted
@@ -164,7 +179,7 @@ def register(socketio, services: KioskServices) -> None:
                 c.message_too_large(message.event, message.bytes, size_limit,
                                     complete=message.complete)
 
-    measure_messages(server.eio, size_limit, too_large)
+    measure_messages(server.eio, size_limit, too_large, malformed)
 
     def _eio() -> str:
         """The Engine.IO sid under the Socket.IO socket of the event being handled."""

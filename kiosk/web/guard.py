@@ -31,6 +31,12 @@ import re
 from types import SimpleNamespace
 
 from flask import Flask, abort, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import ServiceUnavailable
+
+from kiosk.atomic_files import is_disk_full
+
+log = logging.getLogger(__name__)
 
 # One double-quoted JSON string, escapes included (the unrolled form: linear, no backtracking).
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -203,6 +209,24 @@ def register(app: Flask, settings) -> None:
                            f"{where} holds a lone surrogate (a \\u escape such as \\ud800 "
                            "without its pair), which is not a Unicode character")
         return None
+
+    def _storage_full(exc: Exception):
+        """A write that failed because the data disk is full (ENOSPC, EDQUOT, SQLite's
+        "database or disk is full"), in any view: 503 ``storage_full`` (JSON for the APIs,
+        HTML for the pages) and one WARNING, never a 500 with a traceback (#13 retest N12: a
+        console login's audit entry). Any other error goes on to Flask's 500."""
+        if not is_disk_full(exc):
+            raise exc
+        # The endpoint, not the path: a witness page's path holds the investor's link.
+        log.warning("%s refused (503 storage_full): the data disk is full",
+                    request.endpoint or "a request")
+        message = "the data disk is full; try again later"
+        if request.is_json or request.path.startswith(("/api/", "/review/api/")):
+            return jsonify({"error": "storage_full", "message": message}), 503
+        return ServiceUnavailable(description=message).get_response()
+
+    app.register_error_handler(OperationalError, _storage_full)
+    app.register_error_handler(OSError, _storage_full)
 
     @app.after_request
     def _security_headers(resp):

@@ -39,6 +39,7 @@ This module is the only one that knows engine.io's websocket driver (``_async['w
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import re
@@ -86,6 +87,8 @@ class TooLarge:
 
 
 OnTooLarge = Callable[[str, TooLarge], None]
+# A polling POST engine.io cannot decode: (Engine.IO sid, a short reason, never its text).
+OnMalformed = Callable[[str, str], None]
 
 
 def event_name(head: str | bytes | bytearray | None) -> str:
@@ -140,11 +143,16 @@ class _MeasuredWebSocket:
         return getattr(self._wsgi, name)
 
 
-def measure_messages(eio: Any, limit: int, on_too_large: OnTooLarge) -> None:
+def measure_messages(eio: Any, limit: int, on_too_large: OnTooLarge,
+                     on_malformed: OnMalformed | None = None) -> None:
     """Make python-engineio server ``eio`` (threading mode) cut every message over ``limit``
     characters off as it arrives and report it, and every polling POST over ``limit`` bytes
     (answered 413 at once), to ``on_too_large(eio_sid, TooLarge)``; its ``disconnect`` waits
-    at most ``CLOSE_WAIT_SECONDS`` (see the module's docstring). Idempotent."""
+    at most ``CLOSE_WAIT_SECONDS`` (see the module's docstring). A polling POST to a live
+    session whose payload engine.io cannot decode (more than ``Payload.max_decode_packets``
+    packets, not UTF-8, an empty or undecodable packet) is answered 400 at once and reported
+    to ``on_malformed(eio_sid, why)``: engine.io logged a traceback for each and answered 200.
+    Idempotent."""
     if getattr(eio, "_kiosk_measured", False):
         return
     driver = eio._async["websocket"]
@@ -165,6 +173,8 @@ def measure_messages(eio: Any, limit: int, on_too_large: OnTooLarge) -> None:
     def measured_request(environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST":
             refused = _refuse_post(eio, environ, limit, on_too_large, start_response)
+            if refused is None and on_malformed is not None:
+                refused = _refuse_payload(eio, environ, on_malformed, start_response)
             if refused is not None:
                 return refused
         return handle_request(environ, start_response)
@@ -221,3 +231,49 @@ def _refuse_post(eio: Any, environ: dict, limit: int, on_too_large: OnTooLarge,
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                     ("Cache-Control", "no-store")])
     return [body]
+
+
+def _payload_error(body: bytes) -> str | None:
+    """Why engine.io could not decode polling payload ``body`` (as its ``Socket.
+    handle_post_request`` does), or None; never the payload's text."""
+    from engineio import payload
+
+    try:
+        payload.Payload(encoded_payload=body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "a polling payload that is not UTF-8"
+    except Exception as exc:  # ValueError (too many packets, empty packet), KeyError, ...
+        if "Too many packets" in str(exc):
+            return (f"a polling payload of more than {payload.Payload.max_decode_packets} "
+                    "packets")
+        return f"a polling payload engine.io cannot decode ({type(exc).__name__})"
+    return None
+
+
+def _refuse_payload(eio: Any, environ: dict, on_malformed: OnMalformed,
+                    start_response: Callable) -> list[bytes] | None:
+    """Answer a polling POST (within the size cap) to a live session whose payload engine.io
+    cannot decode: 400 with a JSON body, reported to ``on_malformed``. ``None`` otherwise,
+    with the body read and put back for engine.io."""
+    sid = (parse_qs(environ.get("QUERY_STRING", "")).get("sid") or [""])[0]
+    socket = eio.sockets.get(sid)
+    if socket is None or not socket.connected or socket.upgraded:
+        return None  # engine.io answers it (400, one line)
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    why = _payload_error(body)
+    if why is None:
+        return None
+    try:
+        on_malformed(sid, why)
+    except Exception:
+        log.exception("reporting an undecodable polling payload failed")
+    answer = json.dumps({"error": "bad_payload"}).encode()
+    start_response("400 Bad Request",
+                   [("Content-Type", "application/json"), ("Content-Length", str(len(answer))),
+                    ("Cache-Control", "no-store")])
+    return [answer]

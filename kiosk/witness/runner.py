@@ -355,6 +355,15 @@ class WitnessRunner:
             "complete": complete, "limit": limit})
         self.dispatch(sm.Abort("client_abuse"))
 
+    def message_malformed(self, count: int) -> None:
+        """The page's socket sent ``count`` messages that could not be decoded (not Socket.IO,
+        nested too deep, a lone surrogate, a polling payload engine.io refuses), and its
+        connection is being closed: recorded as ``client_message_refused`` (reason
+        ``malformed``), and the witness ends as ``aborted: client_abuse``. Never the text."""
+        self.record(TimelineEvent.CLIENT_MESSAGE_REFUSED, {"reason": "malformed",
+                                                           "count": count})
+        self.dispatch(sm.Abort("client_abuse"))
+
     def accept_offer(self, peer: MediaPeer, offer_sdp: str,
                      dropped: dict[str, int] | None = None) -> str:
         """Answer the investor's (checked) offer through ``peer``: the page gets ``answer
