@@ -14,6 +14,9 @@ Each check is a named ``CheckResult`` with a status:
 
 ``overall`` is ``pass`` only when every check passed: by default the authority check is
 ``not_checked: human review``, so the default overall is ``needs_human``, never a fake pass.
+With ``identity_authority: external`` (the broker checks identity against the authority in
+its own system) the authority check is ``not_checked`` with ``EXTERNAL_DETAIL`` and left out
+of ``overall``.
 Details name fields and positions, never the numbers themselves (they reach logs and
 evidence).
 """
@@ -37,6 +40,9 @@ from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
 from kiosk.liveness.identity import SAME_PERSON_DISTANCE, descriptor_distance, shared_describer
 
 LOW_CONFIDENCE = 0.80
+NO_AUTHORITY_DETAIL = "not checked: human review"
+EXTERNAL_DETAIL = ("checked outside the kiosk: the broker verifies identity against the "
+                   "authority in its own system (identity_authority: external)")
 
 
 class Status(StrEnum):
@@ -95,8 +101,11 @@ class IdentityAuthority(Protocol):
 
 
 def overall(results: list[CheckResult]) -> Status:
-    """``fail`` if any failed; ``pass`` only if all passed; else ``needs_human``."""
-    statuses = {r.status for r in results}
+    """``fail`` if any failed; ``pass`` only if all passed; else ``needs_human``. The
+    authority check declared done outside the kiosk (``EXTERNAL_DETAIL``) is left out."""
+    statuses = {r.status for r in results
+                if not (r.name == "authority" and r.status is Status.NOT_CHECKED
+                        and r.detail == EXTERNAL_DETAIL)}
     if Status.FAIL in statuses:
         return Status.FAIL
     if statuses == {Status.PASS}:
@@ -322,9 +331,12 @@ def check_live_face(distance: float | None, threshold: float,
 
 def check_authority(authority: IdentityAuthority | None, name: str | None,
                     id_number: str | None) -> CheckResult:
-    """``authority``: none configured (the default) is ``not_checked: human review``."""
+    """``authority``: none configured (the default) is ``not_checked: human review``;
+    ``identity_authority: external`` is ``not_checked`` with ``EXTERNAL_DETAIL``."""
     if authority is None:
-        return CheckResult("authority", Status.NOT_CHECKED, "not checked: human review")
+        return CheckResult("authority", Status.NOT_CHECKED, NO_AUTHORITY_DETAIL)
+    if getattr(authority, "external", False) is True:
+        return CheckResult("authority", Status.NOT_CHECKED, EXTERNAL_DETAIL)
     if not name or not id_number:
         return CheckResult("authority", Status.NEEDS_HUMAN,
                            f"{authority.name}: no name and number to ask about")
