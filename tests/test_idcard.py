@@ -237,6 +237,49 @@ def test_a_birth_date_read_that_is_not_a_real_date_needs_a_human(birth):
     assert statuses(cross_check(fields(), day=TODAY))["birth_date_matches_number"] == "pass"
 
 
+@pytest.mark.parametrize("over, check", [
+    ({"birth": CardField("birth", "1986-01-09", 0.998)}, "birth_date_matches_number"),
+    ({"birth": CardField("birth", "1986-02-06", 0.93)}, "birth_date_matches_number"),
+    ({"sex": CardField("sex", "男", 0.99)}, "sex_matches_number"),
+])
+def test_a_birth_or_sex_against_the_brokers_valid_number_is_a_misread(over, check):
+    """#16 retest M-4: glare over the date row reads a real but wrong date with confidence.
+    The number, read complete and valid, is the broker's: the date is the misread, a human
+    reads the card. Against another number, or without the broker's, it stays a fail."""
+    results = {r.name: r for r in cross_check(fields(**over), day=TODAY,
+                                              applicant_number="310104198602091203")}
+    assert results[check].status is Status.NEEDS_HUMAN, results[check]
+    assert "misread" in results[check].detail and "1986" not in results[check].detail
+    for number in ("310104198602091212", None):
+        got = statuses(cross_check(fields(**over), day=TODAY, applicant_number=number))
+        assert got[check] == "fail"
+    # The number itself read below the confidence floor decides nothing either way.
+    low = fields(**over, id_number=CardField("id_number", "310104198602091203", 0.6))
+    assert statuses(cross_check(low, day=TODAY, applicant_number="310104198602091203"))[
+        check] == "needs_human"
+
+
+@pytest.mark.parametrize("read, conf, applicant, status", [
+    ("陈垫", 0.808, "陈燚堃", "needs_human"),  # blur: 燚 lost, 堃 read as 垫 (retest M-4)
+    ("赵清", 0.90, "赵涛", "needs_human"),  # one character misread, not sure of it
+    ("赵涛涛", 0.90, "赵涛", "needs_human"),  # one character too many
+    ("赵清", 0.99, "赵涛", "fail"),  # read with high confidence: another name
+    ("王芳", 0.97, "王方", "fail"),  # the broker's typo against a clear card
+    ("李清", 0.90, "赵涛", "fail"),  # two characters off
+    ("李芳", 0.85, "陈燚堃", "fail"),
+    ("JOHN SMYTH", 0.90, "JOHN SMITH", "needs_human"),
+    ("JANE SMYTH", 0.90, "JOHN SMITH", "fail"),
+])
+def test_a_name_one_character_off_read_without_high_confidence_needs_a_human(
+        read, conf, applicant, status):
+    results = cross_check(fields(name=CardField("name", read, conf)), day=TODAY,
+                          applicant_name=applicant)
+    got = {r.name: r for r in results}["name_matches_applicant"]
+    assert got.status.value == status, got
+    if status == "needs_human":
+        assert "one character" in got.detail and read not in got.detail
+
+
 def test_a_low_confidence_field_needs_a_human_never_a_pass():
     low = CardField("name", "赵涛", 0.62)
     results = cross_check(fields(name=low), day=TODAY, applicant_name="赵涛")
