@@ -138,6 +138,7 @@ var STRINGS = {
     "card.now": "证件 {current}/{total}：{side}",
     "card.side.front": "请出示人像面",
     "card.side.back": "请翻到国徽面",
+    "card.reading": "正在识别证件…您可以放下证件了",
 
     "challenge.now": "动作 {current}/{total}：{action}",
     "challenge.done": "✓ 已完成：{action}",
@@ -283,6 +284,7 @@ var STRINGS = {
     "card.now": "Card {current} of {total}: {side}",
     "card.side.front": "show the photo side",
     "card.side.back": "turn it over to the emblem side",
+    "card.reading": "Reading the card… you can lower it now",
 
     "challenge.now": "Action {current} of {total}: {action}",
     "challenge.done": "✓ Done: {action}",

@@ -150,16 +150,43 @@ def test_the_card_shown_on_camera_is_read_into_card_json(services):
     assert stored.state == "finished" and stored.sealed_at is not None
 
 
-def test_the_card_step_tells_the_face_check_the_face_is_hidden_meanwhile(services):
+def test_the_card_step_tells_the_face_check_the_face_is_hidden_meanwhile(services,
+                                                                         monkeypatch):
+    """From the prompt that asks for the card to a moment after the step's result: the OCR
+    runs after the window (3-13 s under load) and the page moves on only with the result
+    (#16 retest M-2: the excuse ended 2 s after the window and the face was "lost")."""
+    from kiosk.witness.runner import WitnessRunner
+
+    judge = WitnessRunner._evaluate
+
+    def slow(self, effect, window):  # a loaded machine: the OCR takes 2.5 s more
+        real = self.judge.judge
+
+        def judge_slowly(*args):
+            got = real(*args)
+            time.sleep(2.5)
+            return got
+        self.judge.judge = judge_slowly
+        try:
+            judge(self, effect, window)
+        finally:
+            self.judge.judge = real
+    monkeypatch.setattr(WitnessRunner, "_evaluate", slow)
     face = HiddenFace()
     runner, _, _ = _run(services, "clean", face)
     events = read_timeline(runner.dir / "timeline.jsonl")
     started = next(e["t"] for e in events if e["type"] == "step_started")
-    opened, closed = next(e["data"]["window"] for e in events if e["type"] == "step_result")
-    # From the prompt that asks for the card to a moment after its window closes.
-    (hidden,) = face.hidden
-    assert started - 0.5 <= hidden[0] <= opened
-    assert hidden[1] == pytest.approx(closed + 2.0, abs=0.01)
+    result = next(e for e in events if e["type"] == "step_result")
+    opened, closed = result["data"]["window"]
+    assert result["t"] > closed + 2.5
+    spans = sorted(face.hidden)
+    assert started - 0.5 <= spans[0][0] <= opened
+    # One stretch with no gap, to 2 s after the result.
+    end = spans[0][1]
+    for a, b in spans[1:]:
+        assert a <= end, spans
+        end = max(end, b)
+    assert result["t"] + 2.0 - 0.05 <= end <= result["t"] + 2.5, (spans, result["t"])
 
 
 def test_a_side_shown_only_with_glare_is_read_from_its_least_glare_frame(services):

@@ -533,7 +533,16 @@ def test_an_id_card_window_does_not_ask_for_an_answer(tmp_path):
         assert "Please answer now" not in page.inner_text("body")
         assert (page.text_content("[data-testid=challenge]")
                 == "Card 1 of 2: show the photo side")
+        assert page.evaluate("document.getElementById('witness-frame')"
+                             ".classList.contains('is-card')")
+        # The window closed: the card is read from the frames seen, and the page says so
+        # instead of asking for the card until the result (#16 retest M-2).
         deliver("window_close", {"step": "card", "seq": 1})
+        assert (page.text_content("[data-testid=challenge]")
+                == "Reading the card… you can lower it now")
+        assert page.get_attribute("[data-testid=challenge]", "data-state") == "reading"
+        assert not page.evaluate("document.getElementById('witness-frame')"
+                                 ".classList.contains('is-card')")
         deliver("step", {"index": 1, "total": 2, "id": "ok", "kind": "question",
                          "title": "Consent", "text": "Do you agree?", "prompt": None,
                          "seq": 2, "attempt": 0, "challenges": [],
