@@ -218,3 +218,27 @@ def test_a_side_without_a_usable_frame_needs_a_human_and_the_witness_goes_on(ser
     assert result["outcome"] == "unverified" and "back: no usable frame" in result["reason"]
     stored = services.store.get(runner.id)
     assert (stored.state, stored.end_reason) == ("finished", "completed")
+
+
+def test_a_live_side_shown_as_the_other_side_is_worded_for_the_auditor(tmp_path):
+    """#16 retest M-3: the reader's words are an upload's ("send the emblem side as the
+    back"); an auditor of a live capture reads what was shown on camera."""
+    from concurrent.futures import Future
+
+    from kiosk.idcard.observer import SideCapture
+    from kiosk.idcard.reader import WrongSide
+    from kiosk.witness.live_card import CardSettings, LiveCard, LiveCardReports, _Side
+
+    live = LiveCard("w" * 32, tmp_path, CardSettings(), dict,
+                    LiveCardReports(hint=lambda code: None, side_due=lambda *a: None))
+    try:
+        capture = SideCapture("card", "back", 8.0, 16.0, (object(),) * 3, {}, None)
+        future: Future = Future()
+        future.set_exception(WrongSide("id_card.back shows the portrait side (front); send "
+                                       "the emblem side as the back"))
+        read, rank, reason = live._wait(_Side(capture, future))
+        assert read is None and rank is None
+        assert reason == ("none of the 3 best frames read as the card's back: they show the "
+                          "card's other side (it was not turned over in time)")
+    finally:
+        live.stop()

@@ -343,7 +343,7 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
     codes = re.findall(r'"([a-z_]+)"', declaration(page_js(), "HINT_CODES"))
     assert set(codes) == {"closer", "further", "more_light", "face_in_frame", "one_person",
                           "turn_more", "card_corners", "card_closer", "card_still",
-                          "card_glare"}
+                          "card_glare", "card_turn"}
     for locale, table in strings.items():
         assert [c for c in codes if f"hint.{c}" not in table] == [], locale
 
