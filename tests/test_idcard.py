@@ -455,6 +455,49 @@ def test_a_face_photo_is_not_a_card():
     assert exc.value.code == "not_a_card"
 
 
+def _paper_form(person) -> bytes:
+    """An A4 account-opening form printing the card's labels and values, in boxes, with no
+    portrait (#16 retest M-7, after the tester's paper_form.jpg)."""
+    from PIL import ImageDraw, ImageFont
+
+    from kiosk.testing.idcards import cjk_font_path
+
+    page = Image.new("RGB", (1240, 1754), (250, 250, 247))
+    draw = ImageDraw.Draw(page)
+    small, big = ImageFont.truetype(cjk_font_path(), 38), ImageFont.truetype(cjk_font_path(), 56)
+    draw.text((300, 120), "开户申请表（个人）", font=big, fill=(0, 0, 0))
+    b = person.birth
+    rows = [("姓名", person.name), ("性别", person.sex), ("民族", person.nation),
+            ("出生", f"{b.year}年{b.month}月{b.day}日"), ("住址", person.address),
+            ("公民身份号码", person.id_number), ("联系电话", "138 0000 0000")]
+    for i, (label, value) in enumerate(rows):
+        y = 320 + i * 110
+        draw.rectangle((100, y - 20, 1140, y + 80), outline=(0, 0, 0), width=2)
+        draw.text((130, y), label, font=small, fill=(0, 0, 0))
+        draw.text((420, y), value, font=small, fill=(0, 0, 0))
+    noisy = np.asarray(page).astype(np.float32) + np.random.default_rng(5).normal(0, 3, (1754,
+                                                                                      1240, 3))
+    return _jpeg(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def test_a_printed_form_with_the_cards_words_is_not_a_card(person, cards):
+    """Its labels read as the portrait side and its number is valid and the applicant's, but
+    it has neither a card's outline nor a portrait: refused, not read as a front."""
+    from kiosk.idcard.reader import NotACard, read_card
+
+    with pytest.raises(NotACard) as exc:
+        read_card(_paper_form(person), front_name="form.jpg")
+    assert exc.value.code == "not_a_card"
+    assert str(exc.value) == (
+        "form.jpg: no ID card found: the portrait side's labels were read, but neither a "
+        "card's outline (85.6 x 54 mm) nor a portrait was found (a form or a printout of the "
+        "card's words is not the card): send a photo of the card itself, all four corners in "
+        "view")
+    # The card itself passes, photographed (its outline) or cut to its edges (its portrait).
+    assert read_card(photograph(cards[0], "clean", 2)).front.side == "front"
+    assert read_card(card_jpeg(cards[0])).front.side == "front"
+
+
 def test_a_card_too_small_to_read_is_told_to_come_closer(cards):
     from PIL import ImageFilter
 
