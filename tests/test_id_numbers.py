@@ -112,6 +112,21 @@ def test_foreign_permanent_resident_2023_card():
                               "with 9 (got 1)")
 
 
+@pytest.mark.parametrize("nationality", ["000", "999", "001", "841"])
+def test_the_2023_cards_nationality_is_an_iso_3166_numeric_code(nationality):
+    """#16 retest L-5: 000 and 999 were accepted; the 2017 card's alpha-3 code was checked."""
+    for good in ("840", "826", "392", "004"):  # USA, United Kingdom, Japan, Afghanistan
+        body = "931" + good + "19800115" + "005"
+        parse_id_number("foreign_permanent_resident_id", body + mod11_2(body), TODAY)
+    body = "931" + nationality + "19800115" + "005"
+    with pytest.raises(IdNumberError) as exc:
+        parse_id_number("foreign_permanent_resident_id", body + mod11_2(body), TODAY)
+    assert str(exc.value) == (f"digits 4-6 ({nationality}) are not an ISO 3166-1 numeric "
+                              "country code (GB/T 2659; the holder's nationality on the 2023 "
+                              "card)")
+    assert exc.value.rule == "nationality code"
+
+
 def test_foreign_permanent_resident_2017_card():
     # nationality, place of application (4 digits), YYMMDD, sequence, final digit
     n = parse_id_number("foreign_permanent_resident_id", "usa310080011512", TODAY)
