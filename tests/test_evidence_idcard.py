@@ -234,3 +234,24 @@ def test_prereview_low_confidence_needs_a_human_never_a_pass(tmp_path, person, r
     pre = build_prereview(res.bag_dir)
     assert any(f["code"] == "file_unreadable" for f in pre["findings"])
     assert pre["verdict"] != "clear"
+
+
+def test_prereview_a_card_side_not_read_live_is_worded_for_a_card_not_an_answer():
+    """#16 retest L-6: a card step whose back was not read said "answer on step id_card not
+    verified by machine"; there is no answer in a card step."""
+    from kiosk.review.prereview import RULES, Context
+
+    ctx = Context()
+    reason = ("back: none of the 3 best frames read as the card's back: they show the card's "
+              "other side (it was not turned over in time)")
+    RULES["step_result"]({"step": "id_card", "outcome": "unverified", "engine": "rapidocr",
+                          "sides": [{"side": "front", "status": "read", "reason": None},
+                                    {"side": "back", "status": "needs_human",
+                                     "reason": reason[6:]}],
+                          "reason": reason}, 55.3, ctx)
+    (f,) = ctx.findings
+    assert (f.severity, f.code, f.step) == ("flag", "unverified", "id_card")
+    assert f.text == f"ID card on step id_card not read by machine at 00:55: {reason}"
+    ctx = Context()
+    RULES["step_result"]({"step": "consent", "outcome": "unverified"}, 12.0, ctx)
+    assert ctx.findings[0].text == "answer on step consent not verified by machine at 00:12"

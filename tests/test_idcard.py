@@ -286,6 +286,11 @@ def test_a_low_confidence_field_needs_a_human_never_a_pass():
     name = next(r for r in results if r.name == "name_matches_applicant")
     assert name.status is Status.NEEDS_HUMAN
     assert name.detail == "name was read with confidence 0.62 (below 0.80)"
+    # Just below the floor: said rounded down, never "0.80 (below 0.80)" (#16 retest L-6).
+    near = cross_check(fields(name=CardField("name", "赵涛", 0.7996)), day=TODAY,
+                       applicant_name="赵涛")
+    assert next(r.detail for r in near if r.name == "name_matches_applicant") == (
+        "name was read with confidence 0.79 (below 0.80)")
     missing = cross_check(fields(id_number=None), day=TODAY, applicant_number="x")
     assert {r.name: r.status for r in missing}["id_number_valid"] is Status.NEEDS_HUMAN
 

@@ -23,6 +23,7 @@ evidence).
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,8 +121,10 @@ def _unsure(fields: Mapping[str, ReadField], *names: str) -> CheckResult | None:
         if f is None:
             return CheckResult("", Status.NEEDS_HUMAN, f"{n} was not read")
         if f.confidence < LOW_CONFIDENCE:
+            # Rounded down: 0.7996 is "0.79 (below 0.80)", never "0.80 (below 0.80)".
+            shown = math.floor(f.confidence * 100) / 100
             return CheckResult("", Status.NEEDS_HUMAN, f"{n} was read with confidence "
-                               f"{f.confidence:.2f} (below {LOW_CONFIDENCE:.2f})")
+                               f"{shown:.2f} (below {LOW_CONFIDENCE:.2f})")
     return None
 
 

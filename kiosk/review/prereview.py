@@ -129,7 +129,12 @@ def _step_result(data, t, ctx):
     ctx.mark(t, "answer", f"{step}: {outcome}", step)
     if outcome == StepOutcome.PASS:
         return
-    if outcome == StepOutcome.UNVERIFIED:
+    if outcome == StepOutcome.UNVERIFIED and isinstance(data.get("sides"), list):
+        # An ID card shown on camera (kiosk.witness.live_card): no answer, a side not read.
+        why = f": {str(reason)[:300]}" if reason else ""
+        ctx.find(t, f"ID card on step {step} not read by machine at {mmss(t)}{why}",
+                 "flag", "unverified", step)
+    elif outcome == StepOutcome.UNVERIFIED:
         ctx.find(t, f"answer on step {step} not verified by machine at {mmss(t)}",
                  "flag", "unverified", step)
     elif outcome == StepOutcome.FLAG:
