@@ -244,6 +244,17 @@ def test_api_defaults_to_the_resident_id_and_stores_the_type(client):
     ({"id_number": "110102-199003078881"},
      "must be 5-32 letters or digits (character 7 is punctuation (a hyphen or a dot, say); "
      "send the number without spaces or separators)"),
+    # #16 retest L-6: pydantic's own words were "String should have at least 5 characters"
+    # and "Input should be a valid string".
+    ({"id_number": ""}, "must be 5-32 letters or digits (got 0 characters)"),
+    ({"id_number": "1101"}, "must be 5-32 letters or digits (got 4 characters)"),
+    ({"id_number": "1" * 40}, "must be 5-32 letters or digits (got 40 characters)"),
+    ({"id_number": 110101199003078881},
+     "must be a JSON string of 5-32 letters or digits (got a number; a number loses its "
+     "leading zeros and cannot hold the X check digit)"),
+    ({"id_number": None},
+     "must be a JSON string of 5-32 letters or digits (got null; a number loses its leading "
+     "zeros and cannot hold the X check digit)"),
 ])
 def test_api_names_the_field_and_the_rule(client, applicant, message):
     r = _post(client[0], **applicant)
