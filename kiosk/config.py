@@ -198,7 +198,8 @@ class Settings(BaseSettings):
     id_mask: str = "keep_last4"  # how evidence shows the ID number: keep_last4 | full | none
     # A broker's connector to the citizen-identity service (公安部 权威库), as
     # "package.module:attribute", built at start with the options as keyword arguments
-    # (kiosk.identity.authority, docs/identity.md). "none" (default): "not checked: human review".
+    # (kiosk.identity.authority, docs/identity.md). "none" (default): "not checked: human review",
+    # a flag in the pre-review; "external": the broker checks identity in its own system.
     identity_authority: str = "none"
     identity_authority_options: dict[str, Any] = Field(default_factory=dict)
     # Evidence in S3-compatible object storage with Object Lock (kiosk.evidence.objectstore,

@@ -99,6 +99,7 @@ class HintCode(StrEnum):
     CARD_CLOSER = "card_closer"
     CARD_STILL = "card_still"
     CARD_GLARE = "card_glare"
+    CARD_TURN = "card_turn"  # the side shown is still the one before: turn the card over
 
 
 class ClientErrorCode(StrEnum):

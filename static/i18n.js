@@ -135,9 +135,11 @@ var STRINGS = {
     "hint.card_closer": "请把身份证再靠近摄像头一点",
     "hint.card_still": "请拿稳身份证，保持不动",
     "hint.card_glare": "反光太强，请稍微倾斜身份证",
+    "hint.card_turn": "请把身份证翻过来",
     "card.now": "证件 {current}/{total}：{side}",
     "card.side.front": "请出示人像面",
     "card.side.back": "请翻到国徽面",
+    "card.reading": "正在识别证件…您可以放下证件了",
 
     "challenge.now": "动作 {current}/{total}：{action}",
     "challenge.done": "✓ 已完成：{action}",
@@ -280,9 +282,11 @@ var STRINGS = {
     "hint.card_closer": "Move the card a little closer to the camera",
     "hint.card_still": "Hold the card still",
     "hint.card_glare": "Too much glare: tilt the card a little",
+    "hint.card_turn": "Turn the card over",
     "card.now": "Card {current} of {total}: {side}",
     "card.side.front": "show the photo side",
     "card.side.back": "turn it over to the emblem side",
+    "card.reading": "Reading the card… you can lower it now",
 
     "challenge.now": "Action {current} of {total}: {action}",
     "challenge.done": "✓ Done: {action}",

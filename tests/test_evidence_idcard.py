@@ -60,14 +60,15 @@ def live_face(person):
 
 
 def sealed(tmp_path: Path, webm: bytes, person, reads, *, mask="keep_last4", number=None,
-           sides=("front", "back"), day=TODAY, live=None):
+           sides=("front", "back"), day=TODAY, live=None, authority=None):
     applicant = {"name": person.name, "id_type": "prc_resident_id",
                  "id_number": number or person.id_number}
     sdir = make_session(tmp_path / "sessions", webm, applicant=applicant)
     if live is not None:
         write_live_face(sdir, live, 0.6, 5)
     for side in sides:
-        record_side(sdir, reads[mask, side], applicant, mask=mask, day=day)
+        record_side(sdir, reads[mask, side], applicant, mask=mask, day=day,
+                    authority=authority)
     settle_card_portrait(sdir)  # the server's sealer does it first
     keys = EvidenceKeys(tmp_path / "keys")
     keys.ensure()
@@ -95,7 +96,7 @@ def test_the_package_holds_the_masked_card_and_every_check(tmp_path, person, rea
         "portrait_matches_face", "card_portrait_matches_live_face", "card_not_screen_photo",
         "authority"]
     assert all("confidence" in f for f in card["front"]["fields"].values())
-    assert card["authority"] == {"configured": False, "name": None, "result": {
+    assert card["authority"] == {"configured": False, "external": False, "name": None, "result": {
         "name": "authority", "status": "not_checked", "detail": "not checked: human review"}}
     report = json.loads((bag / "data/report.json").read_text(encoding="utf-8"))
     assert report["id_card"]["overall"] == "needs_human"
@@ -132,14 +133,49 @@ def findings(pre) -> dict[str, str]:
     return {f["code"]: f["severity"] for f in pre["findings"] if f["code"].startswith("id_card")}
 
 
-def test_prereview_agreeing_card_is_information_only(tmp_path, person, reads, live_face):
+def test_prereview_agreeing_card_without_an_authority_is_never_clear(tmp_path, person, reads,
+                                                                     live_face):
+    """#16 retest M-1: every card check passes, but no authority is configured (the default):
+    nobody checked the identity against the authority, so the case is not ``clear`` and the
+    reason says so, in words that are not doubled."""
     res, _ = sealed(tmp_path, WEBM, person, reads, live=live_face)
     pre = build_prereview(res.bag_dir)
     assert findings(pre) == {"id_card_portrait_matches_face": "info",
-                             "id_card_authority": "info"}
+                             "id_card_authority": "flag"}
     assert pre["id_card"]["overall"] == "needs_human"
     assert pre["id_card"]["front"]["image"] == "front.jpg"
+    assert pre["verdict"] == "needs_attention"
+    assert [r for r in pre["verdict_reasons"] if "ID card" in r] == [
+        "ID card: identity not checked against the authority: human review"]
+    assert not any("not checked: not checked" in f["text"] for f in pre["findings"])
+
+
+def test_prereview_identity_checked_outside_the_kiosk_is_information_only(tmp_path, person,
+                                                                          reads, live_face):
+    """``identity_authority: external``: the broker declares that it checks identity against
+    the authority in its own system; the authority check is then information only, the card's
+    overall passes without it and the agreeing card adds no reason to the verdict."""
+    from kiosk.identity.authority import load_authority
+
+    res, _ = sealed(tmp_path, WEBM, person, reads, live=live_face,
+                    authority=load_authority("external"))
+    card = json.loads((res.bag_dir / "data/id_card/card.json").read_text(encoding="utf-8"))
+    assert card["authority"]["external"] is True
+    # Only the ID photo is missing (portrait_matches_face not_checked): the authority
+    # declared done elsewhere does not hold the card's overall back by itself.
+    assert {c["name"] for c in card["checks"] if c["status"] != "pass"} == {
+        "portrait_matches_face", "authority"}
+    from kiosk.identity.checks import CheckResult, Status, overall
+    assert overall([CheckResult(c["name"], Status.PASS if c["name"] == "portrait_matches_face"
+                                else Status(c["status"]), c["detail"])
+                    for c in card["checks"]]) is Status.PASS
+    pre = build_prereview(res.bag_dir)
+    assert findings(pre) == {"id_card_portrait_matches_face": "info",
+                             "id_card_authority": "info"}
     assert not any("ID card" in r for r in pre["verdict_reasons"])
+    text = next(f["text"] for f in pre["findings"] if f["code"] == "id_card_authority")
+    assert text == ("ID card: identity checked outside the kiosk: the broker verifies identity "
+                    "against the authority in its own system (identity_authority: external)")
     # Without a live face the portrait goes to a human: a flag, never information only.
     res, _ = sealed(tmp_path / "no-face", WEBM, person, reads)
     pre = build_prereview(res.bag_dir)
@@ -198,3 +234,24 @@ def test_prereview_low_confidence_needs_a_human_never_a_pass(tmp_path, person, r
     pre = build_prereview(res.bag_dir)
     assert any(f["code"] == "file_unreadable" for f in pre["findings"])
     assert pre["verdict"] != "clear"
+
+
+def test_prereview_a_card_side_not_read_live_is_worded_for_a_card_not_an_answer():
+    """#16 retest L-6: a card step whose back was not read said "answer on step id_card not
+    verified by machine"; there is no answer in a card step."""
+    from kiosk.review.prereview import RULES, Context
+
+    ctx = Context()
+    reason = ("back: none of the 3 best frames read as the card's back: they show the card's "
+              "other side (it was not turned over in time)")
+    RULES["step_result"]({"step": "id_card", "outcome": "unverified", "engine": "rapidocr",
+                          "sides": [{"side": "front", "status": "read", "reason": None},
+                                    {"side": "back", "status": "needs_human",
+                                     "reason": reason[6:]}],
+                          "reason": reason}, 55.3, ctx)
+    (f,) = ctx.findings
+    assert (f.severity, f.code, f.step) == ("flag", "unverified", "id_card")
+    assert f.text == f"ID card on step id_card not read by machine at 00:55: {reason}"
+    ctx = Context()
+    RULES["step_result"]({"step": "consent", "outcome": "unverified"}, 12.0, ctx)
+    assert ctx.findings[0].text == "answer on step consent not verified by machine at 00:12"

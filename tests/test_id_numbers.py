@@ -112,6 +112,21 @@ def test_foreign_permanent_resident_2023_card():
                               "with 9 (got 1)")
 
 
+@pytest.mark.parametrize("nationality", ["000", "999", "001", "841"])
+def test_the_2023_cards_nationality_is_an_iso_3166_numeric_code(nationality):
+    """#16 retest L-5: 000 and 999 were accepted; the 2017 card's alpha-3 code was checked."""
+    for good in ("840", "826", "392", "004"):  # USA, United Kingdom, Japan, Afghanistan
+        body = "931" + good + "19800115" + "005"
+        parse_id_number("foreign_permanent_resident_id", body + mod11_2(body), TODAY)
+    body = "931" + nationality + "19800115" + "005"
+    with pytest.raises(IdNumberError) as exc:
+        parse_id_number("foreign_permanent_resident_id", body + mod11_2(body), TODAY)
+    assert str(exc.value) == (f"digits 4-6 ({nationality}) are not an ISO 3166-1 numeric "
+                              "country code (GB/T 2659; the holder's nationality on the 2023 "
+                              "card)")
+    assert exc.value.rule == "nationality code"
+
+
 def test_foreign_permanent_resident_2017_card():
     # nationality, place of application (4 digits), YYMMDD, sequence, final digit
     n = parse_id_number("foreign_permanent_resident_id", "usa310080011512", TODAY)
@@ -229,6 +244,17 @@ def test_api_defaults_to_the_resident_id_and_stores_the_type(client):
     ({"id_number": "110102-199003078881"},
      "must be 5-32 letters or digits (character 7 is punctuation (a hyphen or a dot, say); "
      "send the number without spaces or separators)"),
+    # #16 retest L-6: pydantic's own words were "String should have at least 5 characters"
+    # and "Input should be a valid string".
+    ({"id_number": ""}, "must be 5-32 letters or digits (got 0 characters)"),
+    ({"id_number": "1101"}, "must be 5-32 letters or digits (got 4 characters)"),
+    ({"id_number": "1" * 40}, "must be 5-32 letters or digits (got 40 characters)"),
+    ({"id_number": 110101199003078881},
+     "must be a JSON string of 5-32 letters or digits (got a number; a number loses its "
+     "leading zeros and cannot hold the X check digit)"),
+    ({"id_number": None},
+     "must be a JSON string of 5-32 letters or digits (got null; a number loses its leading "
+     "zeros and cannot hold the X check digit)"),
 ])
 def test_api_names_the_field_and_the_rule(client, applicant, message):
     r = _post(client[0], **applicant)

@@ -110,6 +110,30 @@ def test_a_bomb_already_on_disk_is_refused_before_decoding(tmp_path, bomb):
     assert time.perf_counter() - t0 < 1.0
 
 
+def test_a_bomb_is_refused_with_its_own_size_not_pillows_limit(tmp_path, bomb):
+    """#16 retest L-2: Pillow's own guard fires first (over 178956970 pixels), and its limit
+    was quoted as if it were the image's size."""
+    import io
+
+    path = tmp_path / "id_photo.png"
+    path.write_bytes(bomb)
+    with pytest.raises(PhotoTooLarge) as exc:
+        load_photo_rgb(path)
+    assert str(exc.value) == ("id_photo.png is 16000x16000 pixels; the limit is 4096x4096 "
+                              "(max_id_photo_side)")
+    # A JPEG whose frame header claims 65000x65000 (the tester's), its other segments real.
+    sof = b"\xff\xc0\x00\x11\x08" + (65000).to_bytes(2, "big") * 2 + b"\x03" + bytes(9)
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, format="JPEG")
+    real = buf.getvalue()
+    at = real.index(b"\xff\xc0")
+    huge = real[:at] + sof + real[at + 2 + int.from_bytes(real[at + 2:at + 4], "big"):]
+    (tmp_path / "huge.jpg").write_bytes(huge)
+    with pytest.raises(PhotoTooLarge) as exc:
+        load_photo_rgb(tmp_path / "huge.jpg")
+    assert str(exc.value).startswith("huge.jpg is 65000x65000 pixels; the limit is 4096x4096")
+
+
 def test_a_large_photo_is_decoded_small(tmp_path):
     path = tmp_path / "id_photo.jpg"
     Image.new("RGB", (4000, 3000), (120, 100, 90)).save(path, format="JPEG")

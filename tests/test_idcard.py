@@ -237,12 +237,60 @@ def test_a_birth_date_read_that_is_not_a_real_date_needs_a_human(birth):
     assert statuses(cross_check(fields(), day=TODAY))["birth_date_matches_number"] == "pass"
 
 
+@pytest.mark.parametrize("over, check", [
+    ({"birth": CardField("birth", "1986-01-09", 0.998)}, "birth_date_matches_number"),
+    ({"birth": CardField("birth", "1986-02-06", 0.93)}, "birth_date_matches_number"),
+    ({"sex": CardField("sex", "男", 0.99)}, "sex_matches_number"),
+])
+def test_a_birth_or_sex_against_the_brokers_valid_number_is_a_misread(over, check):
+    """#16 retest M-4: glare over the date row reads a real but wrong date with confidence.
+    The number, read complete and valid, is the broker's: the date is the misread, a human
+    reads the card. Against another number, or without the broker's, it stays a fail."""
+    results = {r.name: r for r in cross_check(fields(**over), day=TODAY,
+                                              applicant_number="310104198602091203")}
+    assert results[check].status is Status.NEEDS_HUMAN, results[check]
+    assert "misread" in results[check].detail and "1986" not in results[check].detail
+    for number in ("310104198602091212", None):
+        got = statuses(cross_check(fields(**over), day=TODAY, applicant_number=number))
+        assert got[check] == "fail"
+    # The number itself read below the confidence floor decides nothing either way.
+    low = fields(**over, id_number=CardField("id_number", "310104198602091203", 0.6))
+    assert statuses(cross_check(low, day=TODAY, applicant_number="310104198602091203"))[
+        check] == "needs_human"
+
+
+@pytest.mark.parametrize("read, conf, applicant, status", [
+    ("陈垫", 0.808, "陈燚堃", "needs_human"),  # blur: 燚 lost, 堃 read as 垫 (retest M-4)
+    ("赵清", 0.90, "赵涛", "needs_human"),  # one character misread, not sure of it
+    ("赵涛涛", 0.90, "赵涛", "needs_human"),  # one character too many
+    ("赵清", 0.99, "赵涛", "fail"),  # read with high confidence: another name
+    ("王芳", 0.97, "王方", "fail"),  # the broker's typo against a clear card
+    ("李清", 0.90, "赵涛", "fail"),  # two characters off
+    ("李芳", 0.85, "陈燚堃", "fail"),
+    ("JOHN SMYTH", 0.90, "JOHN SMITH", "needs_human"),
+    ("JANE SMYTH", 0.90, "JOHN SMITH", "fail"),
+])
+def test_a_name_one_character_off_read_without_high_confidence_needs_a_human(
+        read, conf, applicant, status):
+    results = cross_check(fields(name=CardField("name", read, conf)), day=TODAY,
+                          applicant_name=applicant)
+    got = {r.name: r for r in results}["name_matches_applicant"]
+    assert got.status.value == status, got
+    if status == "needs_human":
+        assert "one character" in got.detail and read not in got.detail
+
+
 def test_a_low_confidence_field_needs_a_human_never_a_pass():
     low = CardField("name", "赵涛", 0.62)
     results = cross_check(fields(name=low), day=TODAY, applicant_name="赵涛")
     name = next(r for r in results if r.name == "name_matches_applicant")
     assert name.status is Status.NEEDS_HUMAN
     assert name.detail == "name was read with confidence 0.62 (below 0.80)"
+    # Just below the floor: said rounded down, never "0.80 (below 0.80)" (#16 retest L-6).
+    near = cross_check(fields(name=CardField("name", "赵涛", 0.7996)), day=TODAY,
+                       applicant_name="赵涛")
+    assert next(r.detail for r in near if r.name == "name_matches_applicant") == (
+        "name was read with confidence 0.79 (below 0.80)")
     missing = cross_check(fields(id_number=None), day=TODAY, applicant_number="x")
     assert {r.name: r.status for r in missing}["id_number_valid"] is Status.NEEDS_HUMAN
 
@@ -410,6 +458,49 @@ def test_a_face_photo_is_not_a_card():
                               "(姓名, 性别, 民族, 出生, 住址, 公民身份号码, 签发机关, 有效期限) "
                               "was read")
     assert exc.value.code == "not_a_card"
+
+
+def _paper_form(person) -> bytes:
+    """An A4 account-opening form printing the card's labels and values, in boxes, with no
+    portrait (#16 retest M-7, after the tester's paper_form.jpg)."""
+    from PIL import ImageDraw, ImageFont
+
+    from kiosk.testing.idcards import cjk_font_path
+
+    page = Image.new("RGB", (1240, 1754), (250, 250, 247))
+    draw = ImageDraw.Draw(page)
+    small, big = ImageFont.truetype(cjk_font_path(), 38), ImageFont.truetype(cjk_font_path(), 56)
+    draw.text((300, 120), "开户申请表（个人）", font=big, fill=(0, 0, 0))
+    b = person.birth
+    rows = [("姓名", person.name), ("性别", person.sex), ("民族", person.nation),
+            ("出生", f"{b.year}年{b.month}月{b.day}日"), ("住址", person.address),
+            ("公民身份号码", person.id_number), ("联系电话", "138 0000 0000")]
+    for i, (label, value) in enumerate(rows):
+        y = 320 + i * 110
+        draw.rectangle((100, y - 20, 1140, y + 80), outline=(0, 0, 0), width=2)
+        draw.text((130, y), label, font=small, fill=(0, 0, 0))
+        draw.text((420, y), value, font=small, fill=(0, 0, 0))
+    noisy = np.asarray(page).astype(np.float32) + np.random.default_rng(5).normal(0, 3, (1754,
+                                                                                      1240, 3))
+    return _jpeg(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def test_a_printed_form_with_the_cards_words_is_not_a_card(person, cards):
+    """Its labels read as the portrait side and its number is valid and the applicant's, but
+    it has neither a card's outline nor a portrait: refused, not read as a front."""
+    from kiosk.idcard.reader import NotACard, read_card
+
+    with pytest.raises(NotACard) as exc:
+        read_card(_paper_form(person), front_name="form.jpg")
+    assert exc.value.code == "not_a_card"
+    assert str(exc.value) == (
+        "form.jpg: no ID card found: the portrait side's labels were read, but neither a "
+        "card's outline (85.6 x 54 mm) nor a portrait was found (a form or a printout of the "
+        "card's words is not the card): send a photo of the card itself, all four corners in "
+        "view")
+    # The card itself passes, photographed (its outline) or cut to its edges (its portrait).
+    assert read_card(photograph(cards[0], "clean", 2)).front.side == "front"
+    assert read_card(card_jpeg(cards[0])).front.side == "front"
 
 
 def test_a_card_too_small_to_read_is_told_to_come_closer(cards):

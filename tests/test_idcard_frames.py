@@ -250,3 +250,60 @@ def test_a_pale_card_over_exposed_as_a_whole_is_not_glare(cards, side):
     score = score_frame(over)
     assert score.glare == 0.0 and score.hint is None and score.usable, score
     assert score_frame(video_frame(cards[side], "glare", seed=3)).hint == HintCode.CARD_GLARE
+
+
+def test_a_slow_turn_leaves_out_the_side_before_and_asks_to_turn_the_card(cards):
+    """#16 retest M-3: the front still held, sharp and steady, in the first seconds of the
+    back's time outranked the back itself, and the back was lost. A frame that still shows
+    the side before is left out and hinted "turn the card over"; the later frames of the
+    back are kept."""
+    rep = Reports()
+    obs = CardObserver("t" * 32, rep.reports(), max_fps=0)
+    try:
+        obs.start(3, "card", ["front", "back"], 4.0, 0.0)
+        obs.submit(video_frame(cards["front"], "clean", seed=2), 1.0)
+        rep.wait(lambda: obs.analysed == 1)
+        n = 1
+        for i, t in enumerate((4.2, 4.6, 5.0, 5.4)):  # the back's time: still the front
+            obs.submit(video_frame(cards["front"], "clean", seed=10 + i), t)
+            n += 1
+            rep.wait(lambda n=n: obs.analysed == n)
+        assert rep.due[-1] == ("card", "back", 1, 2)
+        assert rep.hints[-1] == HintCode.CARD_TURN
+        back = video_frame(cards["back"], "blur", seed=4)  # turned, still moving: not usable
+        obs.submit(back, 6.0)
+        rep.wait(lambda: obs.analysed == n + 1)
+        held = video_frame(cards["back"], "clean", seed=5)
+        obs.submit(held, 7.0)
+        rep.wait(lambda: obs.analysed == n + 2)
+        obs.submit(held, 7.4)  # held still: usable
+        rep.wait(lambda: obs.analysed == n + 3)
+        captures = obs.finish(3, 8.0)
+        back_capture = captures[1]
+        assert [p.t for p in back_capture.best] == [7.4]
+        assert back_capture.summary["frames_other_side"] == 4
+        assert back_capture.summary["hints"][str(HintCode.CARD_TURN)] == 4
+        # The front's own frames are never judged against anything.
+        assert captures[0].summary["frames_other_side"] == 0
+    finally:
+        obs.stop()
+
+
+def test_a_back_window_that_only_ever_shows_the_front_says_the_card_was_not_turned(cards):
+    front = video_frame(cards["front"], "clean", seed=2)
+    first = CardFramePicker(3)
+    first.feed(front, 1.0)
+    picker = CardFramePicker(3, [p.score.signature for p in first.to_read])
+    for i in range(3):
+        assert picker.feed(video_frame(cards["front"], "tilted", seed=20 + i), 5.0 + i).hint \
+            == HintCode.CARD_TURN
+    assert picker.to_read == []
+    assert picker.unusable_reason() == ("no usable frame in 3 analysed: the card was not "
+                                        "turned over (the side before was shown)")
+    # The back, upside down or not, is never taken for the front.
+    back = video_frame(cards["back"], "clean", seed=7)
+    upside = np.ascontiguousarray(video_frame(cards["back"], "clean", seed=8)[::-1, ::-1])
+    for t, frame in ((9.0, back), (9.2, back), (9.5, upside), (9.7, upside)):
+        assert picker.feed(frame, t).hint in (None, HintCode.CARD_STILL)
+    assert [p.t for p in picker.to_read] != [] and picker.frames_other_side == 3
+    assert {p.t for p in picker.to_read} == {9.2, 9.7}

@@ -150,16 +150,43 @@ def test_the_card_shown_on_camera_is_read_into_card_json(services):
     assert stored.state == "finished" and stored.sealed_at is not None
 
 
-def test_the_card_step_tells_the_face_check_the_face_is_hidden_meanwhile(services):
+def test_the_card_step_tells_the_face_check_the_face_is_hidden_meanwhile(services,
+                                                                         monkeypatch):
+    """From the prompt that asks for the card to a moment after the step's result: the OCR
+    runs after the window (3-13 s under load) and the page moves on only with the result
+    (#16 retest M-2: the excuse ended 2 s after the window and the face was "lost")."""
+    from kiosk.witness.runner import WitnessRunner
+
+    judge = WitnessRunner._evaluate
+
+    def slow(self, effect, window):  # a loaded machine: the OCR takes 2.5 s more
+        real = self.judge.judge
+
+        def judge_slowly(*args):
+            got = real(*args)
+            time.sleep(2.5)
+            return got
+        self.judge.judge = judge_slowly
+        try:
+            judge(self, effect, window)
+        finally:
+            self.judge.judge = real
+    monkeypatch.setattr(WitnessRunner, "_evaluate", slow)
     face = HiddenFace()
     runner, _, _ = _run(services, "clean", face)
     events = read_timeline(runner.dir / "timeline.jsonl")
     started = next(e["t"] for e in events if e["type"] == "step_started")
-    opened, closed = next(e["data"]["window"] for e in events if e["type"] == "step_result")
-    # From the prompt that asks for the card to a moment after its window closes.
-    (hidden,) = face.hidden
-    assert started - 0.5 <= hidden[0] <= opened
-    assert hidden[1] == pytest.approx(closed + 2.0, abs=0.01)
+    result = next(e for e in events if e["type"] == "step_result")
+    opened, closed = result["data"]["window"]
+    assert result["t"] > closed + 2.5
+    spans = sorted(face.hidden)
+    assert started - 0.5 <= spans[0][0] <= opened
+    # One stretch with no gap, to 2 s after the result.
+    end = spans[0][1]
+    for a, b in spans[1:]:
+        assert a <= end, spans
+        end = max(end, b)
+    assert result["t"] + 2.0 - 0.05 <= end <= result["t"] + 2.5, (spans, result["t"])
 
 
 def test_a_side_shown_only_with_glare_is_read_from_its_least_glare_frame(services):
@@ -191,3 +218,27 @@ def test_a_side_without_a_usable_frame_needs_a_human_and_the_witness_goes_on(ser
     assert result["outcome"] == "unverified" and "back: no usable frame" in result["reason"]
     stored = services.store.get(runner.id)
     assert (stored.state, stored.end_reason) == ("finished", "completed")
+
+
+def test_a_live_side_shown_as_the_other_side_is_worded_for_the_auditor(tmp_path):
+    """#16 retest M-3: the reader's words are an upload's ("send the emblem side as the
+    back"); an auditor of a live capture reads what was shown on camera."""
+    from concurrent.futures import Future
+
+    from kiosk.idcard.observer import SideCapture
+    from kiosk.idcard.reader import WrongSide
+    from kiosk.witness.live_card import CardSettings, LiveCard, LiveCardReports, _Side
+
+    live = LiveCard("w" * 32, tmp_path, CardSettings(), dict,
+                    LiveCardReports(hint=lambda code: None, side_due=lambda *a: None))
+    try:
+        capture = SideCapture("card", "back", 8.0, 16.0, (object(),) * 3, {}, None)
+        future: Future = Future()
+        future.set_exception(WrongSide("id_card.back shows the portrait side (front); send "
+                                       "the emblem side as the back"))
+        read, rank, reason = live._wait(_Side(capture, future))
+        assert read is None and rank is None
+        assert reason == ("none of the 3 best frames read as the card's back: they show the "
+                          "card's other side (it was not turned over in time)")
+    finally:
+        live.stop()

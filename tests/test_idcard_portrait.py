@@ -139,11 +139,12 @@ def blank_portrait(card: Image.Image) -> Image.Image:
 
 
 def beside(card_jpeg: bytes, face: np.ndarray) -> bytes:
-    """The card photo with a face beside the card (the holder in the frame)."""
+    """The card photo with a face beside the card (the holder in the frame), clear of the
+    card's outline (a front needs its outline or its portrait, kiosk.idcard.reader)."""
     import io
 
     img = Image.open(io.BytesIO(card_jpeg)).convert("RGB")
-    img.paste(Image.fromarray(face).resize((300, 300)), (960, 30))
+    img.paste(Image.fromarray(face).resize((220, 220)), (img.width - 230, 10))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=90)
     return buf.getvalue()

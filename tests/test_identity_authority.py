@@ -47,7 +47,7 @@ def test_a_bad_connector_is_refused_with_its_reason(spec, options, words):
 
 
 def test_the_setting_states_its_form_and_a_bad_connector_stops_the_start(tmp_path):
-    with pytest.raises(ConfigError, match=r"identity_authority must be 'none' or "
+    with pytest.raises(ConfigError, match=r"identity_authority must be 'none', 'external' or "
                                           r"'package\.module:attribute'"):
         load_settings(data_dir=tmp_path, identity_authority="tests/authority_connector.py")
     settings = load_settings(data_dir=tmp_path / "data", api_keys=[API_KEY],

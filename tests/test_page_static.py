@@ -343,7 +343,7 @@ def test_every_framing_hint_has_text_in_both_languages(strings):
     codes = re.findall(r'"([a-z_]+)"', declaration(page_js(), "HINT_CODES"))
     assert set(codes) == {"closer", "further", "more_light", "face_in_frame", "one_person",
                           "turn_more", "card_corners", "card_closer", "card_still",
-                          "card_glare"}
+                          "card_glare", "card_turn"}
     for locale, table in strings.items():
         assert [c for c in codes if f"hint.{c}" not in table] == [], locale
 
@@ -533,7 +533,16 @@ def test_an_id_card_window_does_not_ask_for_an_answer(tmp_path):
         assert "Please answer now" not in page.inner_text("body")
         assert (page.text_content("[data-testid=challenge]")
                 == "Card 1 of 2: show the photo side")
+        assert page.evaluate("document.getElementById('witness-frame')"
+                             ".classList.contains('is-card')")
+        # The window closed: the card is read from the frames seen, and the page says so
+        # instead of asking for the card until the result (#16 retest M-2).
         deliver("window_close", {"step": "card", "seq": 1})
+        assert (page.text_content("[data-testid=challenge]")
+                == "Reading the card… you can lower it now")
+        assert page.get_attribute("[data-testid=challenge]", "data-state") == "reading"
+        assert not page.evaluate("document.getElementById('witness-frame')"
+                                 ".classList.contains('is-card')")
         deliver("step", {"index": 1, "total": 2, "id": "ok", "kind": "question",
                          "title": "Consent", "text": "Do you agree?", "prompt": None,
                          "seq": 2, "attempt": 0, "challenges": [],

@@ -11,20 +11,25 @@ card observer analyses (``kiosk.idcard.observer``) is scored here (``score_frame
 - **glare**: the share of the card's pixels that are saturated (all channels >= 245) and
   brighter than the card's own median by ``GLARE_ABOVE_LEVEL``: a reflection, not a pale card
   over-exposed as a whole (which webcams' limited-range video often gives, and which reads);
-- **motion**: how far the card's corners moved since the previous analysed frame.
+- **motion**: how far the card's corners moved since the previous analysed frame;
+- **signature**: the card cut out, in grey at 64 x 40, normalised: the side before's
+  signature is near it (``same_side``) while that side is still shown. On the synthetic cards
+  the same side scores 0.84-1.0 against itself, the other side 0.07-0.24 (``SAME_SIDE_MIN``).
 
 A frame is *usable* when the card is in full view, large enough, sharp enough and without
 much glare. ``CardFramePicker`` keeps the ``keep`` best usable frames of one side (the card
 cut out, never the whole frame: the investor's face behind it is not kept twice) and gives
 the hint the investor needs now: all four corners in view, move closer, hold still, less
-glare, or none. The thresholds were set on the synthetic cards of ``kiosk.testing.idcards``
-(``video_frame``): at 640x480 a sharp card scores 2000+, a 2.5 px blur about 10, a card at a
-third of the frame's width covers about 8% of it.
+glare, turn the card over (a frame of the side before, never kept), or none. The thresholds
+were set on the synthetic cards of ``kiosk.testing.idcards`` (``video_frame``): at 640x480 a
+sharp card scores 2000+, a 2.5 px blur about 10, a card at a third of the frame's width
+covers about 8% of it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,6 +47,20 @@ MAX_GLARE = 0.02  # share of saturated card pixels
 MAX_MOTION = 0.03  # corner movement between analysed frames, a share of the frame's width
 SATURATED = 245
 GLARE_ABOVE_LEVEL = 8  # a glare pixel is this much brighter than the card's median
+SIGNATURE_SIZE = (64, 40)
+SAME_SIDE_MIN = 0.6  # signature similarity from which a frame shows the side before
+
+
+def signature(card_rgb: np.ndarray) -> np.ndarray:
+    """The card cut out (RGB), as a grey 64 x 40 thumbnail of zero mean and unit variance."""
+    g = vision.resize_area(vision.to_grey(card_rgb), *SIGNATURE_SIZE).astype(np.float32)
+    g -= g.mean()
+    return g / (float(g.std()) + 1e-6)
+
+
+def same_side(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two signatures are (correlation, -1 to 1), the card either way up."""
+    return float(max((a * b).mean(), (a * b[::-1, ::-1]).mean()))
 
 
 @dataclass(frozen=True)
@@ -49,7 +68,9 @@ class FrameScore:
     """How one frame shows the card. ``found``: a card outline was found; ``in_view``: with
     its four corners inside the frame; ``area_share`` (0-1), ``sharpness`` (variance of the
     Laplacian), ``glare`` (0-1 share of saturated pixels) and ``motion`` (share of the frame's
-    width) are 0 when nothing was found. ``corners``: (4, 2) in the frame's own pixels."""
+    width) are 0 when nothing was found. ``corners``: (4, 2) in the frame's own pixels;
+    ``signature`` the card's (``signature``); ``other_side``: it shows the side before (set by
+    ``CardFramePicker``), never usable."""
 
     found: bool
     in_view: bool = False
@@ -58,11 +79,15 @@ class FrameScore:
     glare: float = 0.0
     motion: float = 0.0
     corners: np.ndarray | None = field(default=None, repr=False, compare=False)
+    signature: np.ndarray | None = field(default=None, repr=False, compare=False)
+    other_side: bool = False
 
     @property
     def usable(self) -> bool:
-        """Good enough to read: whole, large, sharp, still and without much glare."""
-        return (self.found and self.in_view and self.area_share >= MIN_AREA_SHARE
+        """Good enough to read: whole, large, sharp, still, without much glare, and not the
+        side before."""
+        return (self.found and not self.other_side and self.in_view
+                and self.area_share >= MIN_AREA_SHARE
                 and self.sharpness >= MIN_SHARPNESS and self.glare <= MAX_GLARE
                 and self.motion <= MAX_MOTION)
 
@@ -77,6 +102,8 @@ class FrameScore:
     @property
     def hint(self) -> HintCode | None:
         """What the investor should do about this frame (None: it is fine)."""
+        if self.found and self.other_side:
+            return HintCode.CARD_TURN
         if not self.found or not self.in_view:
             return HintCode.CARD_CORNERS
         if self.area_share < MIN_AREA_SHARE:
@@ -116,7 +143,8 @@ def score_frame(rgb: np.ndarray, previous: np.ndarray | None = None) -> FrameSco
     motion = 0.0
     if previous is not None and previous.shape == (4, 2):
         motion = float(np.max(np.linalg.norm(corners - previous, axis=1))) / w
-    return FrameScore(True, quad.in_view, quad.area_share, sharpness, glare, motion, corners)
+    return FrameScore(True, quad.in_view, quad.area_share, sharpness, glare, motion, corners,
+                      signature(card))
 
 
 @dataclass(frozen=True)
@@ -133,12 +161,17 @@ class CardFramePicker:
     """The best frames of one card side, and the hint for the latest one (not thread-safe:
     one observer thread feeds it)."""
 
-    def __init__(self, keep: int = 3) -> None:
+    def __init__(self, keep: int = 3, before: Sequence[np.ndarray] = ()) -> None:
+        """``before``: the signatures of the side shown before (its frames kept): a frame
+        that still shows it is left out and hinted "turn the card over" (a slow turn, #16
+        retest M-3: the back's best frames were all still the front)."""
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.keep = keep
+        self.before = list(before)
         self.frames_seen = 0
         self.frames_usable = 0
+        self.frames_other_side = 0
         self.hints: dict[str, int] = {}  # how often each hint was the frame's
         self.best: list[PickedFrame] = []  # best first
         # Frames that fail only by glare, least glare first: read when no frame is usable
@@ -153,6 +186,10 @@ class CardFramePicker:
         previous = self._previous if size == self._last_size else None
         score = score_frame(rgb, previous)
         self._previous, self._last_size = score.corners, size
+        if score.signature is not None and any(
+                same_side(score.signature, b) >= SAME_SIDE_MIN for b in self.before):
+            score = replace(score, other_side=True)
+            self.frames_other_side += 1
         self.frames_seen += 1
         hint = score.hint
         key = str(hint) if hint is not None else "none"
@@ -185,6 +222,7 @@ class CardFramePicker:
     def summary(self) -> dict:
         """What was seen, JSON-ready: frames seen and usable, hints given, the best scores."""
         return {"frames_seen": self.frames_seen, "frames_usable": self.frames_usable,
+                "frames_other_side": self.frames_other_side,
                 "hints": dict(sorted(self.hints.items())),
                 "best": [{"t": round(p.t, 3), **p.score.to_dict()} for p in self.to_read],
                 "glare_only": not self.best and bool(self.glare_only)}
@@ -197,6 +235,8 @@ class CardFramePicker:
         why = {str(HintCode.CARD_CORNERS): "the whole card (all four corners) was never in view",
                str(HintCode.CARD_CLOSER): "the card was too far from the camera to be read",
                str(HintCode.CARD_STILL): "the card was never still and sharp",
-               str(HintCode.CARD_GLARE): "glare covered the card"}.get(common,
+               str(HintCode.CARD_GLARE): "glare covered the card",
+               str(HintCode.CARD_TURN): "the card was not turned over (the side before was "
+                                        "shown)"}.get(common,
                                                                       "no frame was usable")
         return f"no usable frame in {self.frames_seen} analysed: {why}"

@@ -84,7 +84,9 @@ class _Window:
                               p.summary(), None if frames else p.unusable_reason())
         self.captures.append(capture)
         self.index += 1
-        self.picker = CardFramePicker(self.keep)
+        # The next side's frames that still show this one are left out (a slow turn).
+        self.picker = CardFramePicker(self.keep, [f.score.signature for f in frames
+                                                  if f.score.signature is not None])
         return capture
 
 

@@ -105,6 +105,13 @@ def locate_card(side: CardSide) -> CardFrame | None:
                      tuple(label for label, _, _ in found), residual)
 
 
+def layout_misfit(side: CardSide) -> bool:
+    """Whether three or more of the portrait side's labels begin text boxes but lie where no
+    card puts them (``locate_card`` finds no fit): a form or a printout with the card's
+    words, not the card (two labels always fit)."""
+    return side.side == "front" and len(_anchors(side)) >= 3 and locate_card(side) is None
+
+
 def portrait_crop(rgb: np.ndarray, frame: CardFrame) -> np.ndarray:
     """The ``PORTRAIT_MM`` region of ``rgb`` (H, W, 3) uint8, sampled upright (bilinear) at
     the image's own resolution (at most ``MAX_PX_PER_MM``); parts off the image are grey.

@@ -129,6 +129,41 @@ def _too_small(rgb: np.ndarray) -> str:
     return ""
 
 
+# The card's width as its outline shows it against the width its labels' spacing gives
+# (``kiosk.idcard.portrait.locate_card``): a card's own outline agrees within this ratio.
+OUTLINE_WIDTH_RATIO = 1.35
+
+
+def _looks_like_a_card(rgb: np.ndarray, side: CardSide) -> bool:
+    """Whether an image whose text reads as the portrait side shows a card: an outline of the
+    card's shape (ID-1, ``kiosk.idcard.vision.find_card``) of the width its labels' spacing
+    gives the card, or (a photo cut to the card's edges, an outline not found) a face where
+    the layout puts the portrait (dlib, only then). A printed form with the same labels and
+    values has neither: its labels do not lie as a card's do (``layout_misfit``), or its
+    boxed rows make an outline of about the card's shape but not of the card's size (#16
+    retest M-7: one passed every number check)."""
+    from kiosk.idcard.portrait import layout_misfit, locate_card
+
+    if layout_misfit(side):
+        return False
+    frame = locate_card(side)
+    score = score_frame(rgb)
+    if score.found and score.corners is not None:
+        if frame is None:
+            return True  # too few labels placed to say how large the card is
+        c = score.corners
+        sides = [float(np.linalg.norm(c[i] - c[(i + 1) % 4])) for i in range(4)]
+        width = max(sides[0] + sides[2], sides[1] + sides[3]) / 2
+        expected = frame.scale * 85.6
+        if 1 / OUTLINE_WIDTH_RATIO <= width / expected <= OUTLINE_WIDTH_RATIO:
+            return True
+    if frame is None:
+        return False
+    from kiosk.identity.checks import describe_card_portrait  # dlib: loaded when needed
+
+    return describe_card_portrait(rgb, side).descriptor is not None
+
+
 def read_side(data: bytes, want: str, name: str, reader: TextReader | None = None,
               limits: CardLimits = CardLimits()) -> tuple[CardSide, np.ndarray]:
     """One side (``want``: ``front`` or ``back``) and its decoded pixels; NotACard when
@@ -147,6 +182,11 @@ def read_side(data: bytes, want: str, name: str, reader: TextReader | None = Non
         raise NotACard(f"{name}: no ID card found: none of the labels of either side "
                        f"({', '.join([*FRONT_LABELS.values(), *BACK_LABELS.values()])}) "
                        f"was read{_too_small(rgb)}")
+    if side.side == "front" and want == "front" and not _looks_like_a_card(rgb, side):
+        raise NotACard(f"{name}: no ID card found: the portrait side's labels were read, but "
+                       "neither a card's outline (85.6 x 54 mm) nor a portrait was found (a "
+                       "form or a printout of the card's words is not the card): send a "
+                       "photo of the card itself, all four corners in view")
     if side.side != want:
         shows = ("the emblem side (签发机关, 有效期限)" if side.side == "back"
                  else "the portrait side (姓名, 公民身份号码)")

@@ -12,7 +12,11 @@ The attribute (a class or a factory function) is called once at start with the o
 keyword arguments; the object it returns is checked (``name`` a non-empty string,
 ``verify`` callable). Anything wrong stops the start with a ``ConfigError`` naming the
 setting and what is wrong, never the options' values (they may hold credentials). Unset (the
-default) or ``none``: no connector, and the check reads ``not checked: human review``.
+default) or ``none``: no connector, and the check reads ``not checked: human review``, which
+the pre-review flags ("identity not checked against the authority: human review"): a case is
+never ``clear`` without an identity check. ``external``: the broker declares that it checks
+every applicant against the authority in its own system, outside the kiosk; the check is then
+``not_checked`` with that detail, and the pre-review keeps it as information.
 
 ``verify`` is called from a web request thread, at most once a session for a definite
 answer (``kiosk.witness.id_card``): it must bound its own time (a timeout) and raise on any
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # the settings check the form of the setting without loading 
     from kiosk.identity.checks import IdentityAuthority
 
 NONE = ("", "none")
+EXTERNAL = "external"
 SPEC = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 SETTING = "identity_authority"
 
@@ -40,15 +45,17 @@ def check_spec(spec: str) -> str:
     """``spec`` stripped, when it is ``none``, empty or ``package.module:attribute``;
     ValueError saying the form otherwise (no import happens here)."""
     spec = spec.strip()
-    if spec.lower() in NONE or SPEC.match(spec):
+    if spec.lower() in (*NONE, EXTERNAL) or SPEC.match(spec):
         return spec
-    raise ValueError(f"{SETTING} must be 'none' or 'package.module:attribute' (a class or "
+    raise ValueError(f"{SETTING} must be 'none', 'external' or 'package.module:attribute' (a "
+                     "class or "
                      f"factory returning an IdentityAuthority), got {spec!r}")
 
 
 def load_authority(spec: str, options: Mapping[str, Any] | None = None
                    ) -> IdentityAuthority | None:
-    """The connector ``spec`` names, built with ``options``; None for ``none`` or empty.
+    """The connector ``spec`` names, built with ``options``; None for ``none`` or empty;
+    ``VerifiedElsewhere()`` for ``external``.
 
     ConfigError, naming ``identity_authority``, when the module cannot be imported, the
     attribute is missing or not callable, building it raises, or what it built has no
@@ -60,6 +67,8 @@ def load_authority(spec: str, options: Mapping[str, Any] | None = None
         raise ConfigError(str(exc)) from None
     if spec.lower() in NONE:
         return None
+    if spec.lower() == EXTERNAL:
+        return VerifiedElsewhere()
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -87,3 +96,16 @@ def load_authority(spec: str, options: Mapping[str, Any] | None = None
         raise ConfigError(f"{SETTING} {spec!r}: the connector has no verify(name, id_number) "
                           "method")
     return connector
+
+
+class VerifiedElsewhere:
+    """``identity_authority: external``: the broker checks each applicant against the
+    citizen-identity service in its own system, outside the kiosk. Never asked: the
+    ``authority`` check is ``not_checked`` with ``EXTERNAL_DETAIL`` and the pre-review keeps
+    it as information instead of a flag."""
+
+    name = "the broker's own system"
+    external = True
+
+    def verify(self, name: str, id_number: str):  # never called (checks.check_authority)
+        raise RuntimeError("identity_authority: external is never asked")

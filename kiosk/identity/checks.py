@@ -14,12 +14,16 @@ Each check is a named ``CheckResult`` with a status:
 
 ``overall`` is ``pass`` only when every check passed: by default the authority check is
 ``not_checked: human review``, so the default overall is ``needs_human``, never a fake pass.
+With ``identity_authority: external`` (the broker checks identity against the authority in
+its own system) the authority check is ``not_checked`` with ``EXTERNAL_DETAIL`` and left out
+of ``overall``.
 Details name fields and positions, never the numbers themselves (they reach logs and
 evidence).
 """
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +41,9 @@ from kiosk.identity.numbers import IdNumberError, IdType, parse_id_number
 from kiosk.liveness.identity import SAME_PERSON_DISTANCE, descriptor_distance, shared_describer
 
 LOW_CONFIDENCE = 0.80
+NO_AUTHORITY_DETAIL = "not checked: human review"
+EXTERNAL_DETAIL = ("checked outside the kiosk: the broker verifies identity against the "
+                   "authority in its own system (identity_authority: external)")
 
 
 class Status(StrEnum):
@@ -95,8 +102,11 @@ class IdentityAuthority(Protocol):
 
 
 def overall(results: list[CheckResult]) -> Status:
-    """``fail`` if any failed; ``pass`` only if all passed; else ``needs_human``."""
-    statuses = {r.status for r in results}
+    """``fail`` if any failed; ``pass`` only if all passed; else ``needs_human``. The
+    authority check declared done outside the kiosk (``EXTERNAL_DETAIL``) is left out."""
+    statuses = {r.status for r in results
+                if not (r.name == "authority" and r.status is Status.NOT_CHECKED
+                        and r.detail == EXTERNAL_DETAIL)}
     if Status.FAIL in statuses:
         return Status.FAIL
     if statuses == {Status.PASS}:
@@ -111,8 +121,10 @@ def _unsure(fields: Mapping[str, ReadField], *names: str) -> CheckResult | None:
         if f is None:
             return CheckResult("", Status.NEEDS_HUMAN, f"{n} was not read")
         if f.confidence < LOW_CONFIDENCE:
+            # Rounded down: 0.7996 is "0.79 (below 0.80)", never "0.80 (below 0.80)".
+            shown = math.floor(f.confidence * 100) / 100
             return CheckResult("", Status.NEEDS_HUMAN, f"{n} was read with confidence "
-                               f"{f.confidence:.2f} (below {LOW_CONFIDENCE:.2f})")
+                               f"{shown:.2f} (below {LOW_CONFIDENCE:.2f})")
     return None
 
 
@@ -163,8 +175,15 @@ def check_number(fields: Mapping[str, ReadField], applicant_number: str | None,
     return [valid, match]
 
 
-def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[CheckResult]:
-    """``birth_date_matches_number`` and ``sex_matches_number``."""
+def check_birth_and_sex(fields: Mapping[str, ReadField], day: date,
+                        applicant_number: str | None = None) -> list[CheckResult]:
+    """``birth_date_matches_number`` and ``sex_matches_number``.
+
+    A birth date or sex that disagrees with a number read complete, valid, with confidence
+    and equal to ``applicant_number`` (the broker's) is a misread of the birth date or sex
+    (glare over the date row reads 1990-01-06 for 1990-05-16 at 0.998): ``needs_human``.
+    ``fail`` is kept for a disagreement with a number that is not the broker's, or when no
+    broker number was given."""
     out = []
     number = None
     if "id_number" in fields:
@@ -172,6 +191,9 @@ def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[Chec
             number = parse_id_number(IdType.PRC_RESIDENT_ID, fields["id_number"].value, day)
         except IdNumberError:
             number = None
+    brokers = bool(number and applicant_number
+                   and fields["id_number"].value == applicant_number.strip().upper()
+                   and fields["id_number"].confidence >= LOW_CONFIDENCE)
     for name, field, want in (
             ("birth_date_matches_number", "birth",
              number.birth_date.isoformat() if number and number.birth_date else None),
@@ -192,6 +214,11 @@ def check_birth_and_sex(fields: Mapping[str, ReadField], day: date) -> list[Chec
         elif fields[field].value == want:
             out.append(CheckResult(name, Status.PASS, f"the card's {field} agrees with the "
                                    "number"))
+        elif brokers:
+            out.append(CheckResult(name, Status.NEEDS_HUMAN, f"the card's {field} as read "
+                                   "disagrees with the number, which was read complete, valid "
+                                   "and is the applicant's (a misread): a human must read the "
+                                   "card"))
         else:
             out.append(CheckResult(name, Status.FAIL, f"the card's {field} disagrees with the "
                                    "number"))
@@ -223,8 +250,37 @@ def _part_of(read: str, whole: str) -> bool:
     return len(read) < len(whole) and all(ch in rest for ch in read)
 
 
+NEAR_NAME_CONFIDENCE = 0.95  # a name one character off, read below this, is a likely misread
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions of one character)."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def _one_off(read: str, whole: str) -> bool:
+    """Whether ``read`` is ``whole`` with one character misread, added or lost, or read in
+    part with one character misread besides (陈垫 for 陈燚堃: a rare character dropped and
+    its neighbour misread), at least two characters read."""
+    if len(read) < 2:
+        return False
+    lost = max(0, len(whole) - len(read))
+    return _edit_distance(read, whole) <= lost + 1
+
+
 def check_name(fields: Mapping[str, ReadField], applicant_name: str | None) -> CheckResult:
-    """``name_matches_applicant``, after the intake's normalisation on both sides."""
+    """``name_matches_applicant``, after the intake's normalisation on both sides.
+
+    A name one character off the applicant's (``_one_off``) read with a confidence below
+    ``NEAR_NAME_CONFIDENCE`` is a likely misread (blur reads 陈垫 for 陈燚堃 at 0.81):
+    ``needs_human``. ``fail`` is kept for another name, or one character off read with high
+    confidence (a broker's 王方 against a card's 王芳)."""
     if not applicant_name:
         return CheckResult("name_matches_applicant", Status.NOT_CHECKED,
                            "no applicant name was given")
@@ -243,6 +299,12 @@ def check_name(fields: Mapping[str, ReadField], applicant_name: str | None) -> C
         return CheckResult("name_matches_applicant", Status.NEEDS_HUMAN,
                            "the name read is the applicant's with characters missing (read "
                            "in part): a human must read the card")
+    if (fields["name"].confidence < NEAR_NAME_CONFIDENCE
+            and any(_one_off(read, w) for w in wanted)):
+        return CheckResult("name_matches_applicant", Status.NEEDS_HUMAN,
+                           "the name read differs from the applicant's by one character, read "
+                           f"with confidence {fields['name'].confidence:.2f} (a likely "
+                           "misread): a human must read the card")
     return CheckResult("name_matches_applicant", Status.FAIL,
                        "the name read is not the applicant's")
 
@@ -322,9 +384,12 @@ def check_live_face(distance: float | None, threshold: float,
 
 def check_authority(authority: IdentityAuthority | None, name: str | None,
                     id_number: str | None) -> CheckResult:
-    """``authority``: none configured (the default) is ``not_checked: human review``."""
+    """``authority``: none configured (the default) is ``not_checked: human review``;
+    ``identity_authority: external`` is ``not_checked`` with ``EXTERNAL_DETAIL``."""
     if authority is None:
-        return CheckResult("authority", Status.NOT_CHECKED, "not checked: human review")
+        return CheckResult("authority", Status.NOT_CHECKED, NO_AUTHORITY_DETAIL)
+    if getattr(authority, "external", False) is True:
+        return CheckResult("authority", Status.NOT_CHECKED, EXTERNAL_DETAIL)
     if not name or not id_number:
         return CheckResult("authority", Status.NEEDS_HUMAN,
                            f"{authority.name}: no name and number to ask about")
@@ -357,7 +422,8 @@ def cross_check(fields: Mapping[str, ReadField], *, day: date,
     ``back_received``: a back side was given (see ``check_validity``)."""
     name = fields["name"].value if "name" in fields else applicant_name
     number = fields["id_number"].value if "id_number" in fields else applicant_number
-    return [*check_number(fields, applicant_number, day), *check_birth_and_sex(fields, day),
+    return [*check_number(fields, applicant_number, day),
+            *check_birth_and_sex(fields, day, applicant_number),
             check_name(fields, applicant_name), check_validity(fields, day, back_received),
             check_portrait(portrait_distance, portrait_found),
             check_authority(authority, applicant_name or name, applicant_number or number)]

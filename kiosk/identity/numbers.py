@@ -14,7 +14,8 @@ names the rule that failed, in the words a back-office developer can act on.
 ``hk_macao_taiwan_residence_permit``  港澳台居民居住证 (2018): as above with the address code
                                    810000 (Hong Kong), 820000 (Macao) or 830000 (Taiwan).
 ``foreign_permanent_resident_id``  外国人永久居留身份证: the 2023 card, 18 digits: ``9``, a
-                                   2-digit province code, a 3-digit nationality code, 8-digit
+                                   2-digit province code, a 3-digit nationality code (ISO 3166-1
+                                   numeric, GB/T 2659), 8-digit
                                    birth date, 3-digit sequence, MOD 11-2 check digit (National
                                    Immigration Administration, 2023); or the 2017 card, 3 letters
                                    (ISO 3166-1 alpha-3 nationality,
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from kiosk.identity.countries import ISO3166_ALPHA3
+from kiosk.identity.countries import ISO3166_ALPHA3, ISO3166_NUMERIC
 
 
 class IdType(StrEnum):
@@ -199,6 +200,10 @@ def _foreign_permanent(number: str, today: date) -> IdNumber:
         if number[1:3] not in PROVINCES:
             raise IdNumberError(f"digits 2-3 ({number[1:3]}) are not a province code of "
                                 "GB/T 2260", "province code")
+        if number[3:6] not in ISO3166_NUMERIC:
+            raise IdNumberError(f"digits 4-6 ({number[3:6]}) are not an ISO 3166-1 numeric "
+                                "country code (GB/T 2659; the holder's nationality on the 2023 "
+                                "card)", "nationality code")
         born = _birth(number[6:14], "digits 7-14", today)
         _check_digit(number, "the 2023 card's number")
         return IdNumber(IdType.FOREIGN_PERMANENT_RESIDENT_ID, number, born, _sex(number[16]))

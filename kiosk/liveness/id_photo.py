@@ -15,6 +15,7 @@ folder.
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,39 @@ class PhotoTooLarge(ValueError):
     """The photo's bytes or pixels exceed a configured cap; the message names the cap."""
 
 
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) a PNG's IHDR or a JPEG's frame header states, or None (not found)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        w, h = struct.unpack(">II", data[16:24])
+        return int(w), int(h)
+    if data[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker in _JPEG_SOF:
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return int(w), int(h)
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    return None
+
+
 def _open(data: bytes, name: str, max_side: int,
           setting: str = "max_id_photo_side") -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))  # reads the header only
     except Image.DecompressionBombError:  # Pillow's own guard, far above ours
-        raise PhotoTooLarge(f"{name} states more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} "
-                            f"pixels; the limit is {max_side}x{max_side} ({setting})"
+        # Its message names Pillow's internal limit; the sender needs the image's own size.
+        size = header_size(data)
+        states = (f"is {size[0]}x{size[1]} pixels" if size
+                  else f"states more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels")
+        raise PhotoTooLarge(f"{name} {states}; the limit is {max_side}x{max_side} ({setting})"
                             ) from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise ValueError(f"{name} is not a readable JPEG or PNG image") from None

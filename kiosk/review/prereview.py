@@ -129,7 +129,12 @@ def _step_result(data, t, ctx):
     ctx.mark(t, "answer", f"{step}: {outcome}", step)
     if outcome == StepOutcome.PASS:
         return
-    if outcome == StepOutcome.UNVERIFIED:
+    if outcome == StepOutcome.UNVERIFIED and isinstance(data.get("sides"), list):
+        # An ID card shown on camera (kiosk.witness.live_card): no answer, a side not read.
+        why = f": {str(reason)[:300]}" if reason else ""
+        ctx.find(t, f"ID card on step {step} not read by machine at {mmss(t)}{why}",
+                 "flag", "unverified", step)
+    elif outcome == StepOutcome.UNVERIFIED:
         ctx.find(t, f"answer on step {step} not verified by machine at {mmss(t)}",
                  "flag", "unverified", step)
     elif outcome == StepOutcome.FLAG:
@@ -446,8 +451,12 @@ def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
 
 # The ID card's checks (kiosk.witness.id_card, data/id_card/card.json): a failed check that
 # says the card is not the applicant's, or not valid today, suggests a reject; any other
-# failure, and every "needs_human", is a flag; "not_checked" is information only.
+# failure, and every "needs_human", is a flag; "not_checked" is information only, except the
+# authority: an identity nobody checked against the authority is a flag (a back office acting
+# on "clear" must not open an account without it) unless the broker declared that it checks
+# identity in its own system (identity_authority: external, card.json authority.external).
 ID_CARD_REJECT = ("id_number_matches_applicant", "card_not_expired", "authority")
+NO_AUTHORITY_TEXT = "identity not checked against the authority: human review"
 
 
 def _apply_id_card(bag: Path, ctx: Context) -> dict | None:
@@ -475,6 +484,12 @@ def _apply_id_card(bag: Path, ctx: Context) -> dict | None:
         if status == "fail":
             sev = "reject" if name in ID_CARD_REJECT else "flag"
             find(f"ID card: {name} failed: {detail}", sev, f"id_card_{name}")
+        elif status == "not_checked" and name == "authority":
+            kept = card.get("authority")
+            if isinstance(kept, dict) and kept.get("external") is True:
+                find(f"ID card: identity {detail}", "info", "id_card_authority")
+            else:
+                find(f"ID card: {NO_AUTHORITY_TEXT}", "flag", "id_card_authority")
         elif status == "not_checked":
             find(f"ID card: {name} not checked: {detail}", "info", f"id_card_{name}")
         else:  # needs_human, or anything unknown: never a pass

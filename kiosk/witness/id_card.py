@@ -357,6 +357,7 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
             card["front"]["portrait"] = _save_portrait(folder, read.card_face)
         _summarise(card, live_face_check(session_dir, card, final=False), auth)
         card["authority"] = {"configured": authority is not None,
+                             "external": getattr(authority, "external", False) is True,
                              "name": authority.name if authority is not None else None,
                              "result": auth.to_dict()}
         card["id_mask"] = mask

@@ -33,8 +33,21 @@ class Applicant(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     # Declared before id_number: its validator reads the type (kiosk/identity/numbers.py).
     id_type: IdType = IdType.PRC_RESIDENT_ID
-    id_number: str = Field(min_length=5, max_length=32)
+    # Its length and characters are checked by the validator, in the rule's words (pydantic's
+    # own were "String should have at least 5 characters", "Input should be a valid string").
+    id_number: str
     id_photo: str | None = Field(default=None, description="base64 JPEG or PNG")
+
+    @field_validator("id_number", mode="before")
+    @classmethod
+    def _id_text(cls, v: object) -> object:
+        if not isinstance(v, str):
+            kind = ("a number" if isinstance(v, int | float) and not isinstance(v, bool)
+                    else "null" if v is None else type(v).__name__)
+            raise PydanticCustomError("id_number", "{rule}", {
+                "rule": f"must be a JSON string of 5-32 letters or digits (got {kind}; a number "
+                        "loses its leading zeros and cannot hold the X check digit)"})
+        return v
 
     @field_validator("id_number")
     @classmethod

@@ -271,8 +271,12 @@ class LiveCard:
                                 "(id_card_timeout_seconds)")
         except CardImageError as exc:
             n = len(entry.capture.best)
+            # The reader's words are an upload's ("send the emblem side as the back"); an
+            # auditor of a live capture is told what was shown on camera.
+            why = ("they show the card's other side (it was not turned over in time)"
+                   if exc.code == "wrong_side" else str(exc))
             return None, None, f"none of the {n} best frames read as the card's " \
-                               f"{entry.capture.side}: {exc}"
+                               f"{entry.capture.side}: {why}"
         except Exception as exc:  # the reader broke: a human reads the card
             log.exception("reading the card side failed")
             return None, None, f"the card reader failed: {type(exc).__name__}"

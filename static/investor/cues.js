@@ -122,9 +122,20 @@ export function closeWindow() {
   renderCountdown();
 }
 
+/** A window closes. After an ID card's window the card prompt and frame go: the card is read
+ *  from the frames already seen (it takes seconds), so the investor may lower it now and is
+ *  told so ("Reading the card…"), instead of being asked for the card until the result. */
 export function onWindowClose() {
   if (state.over) return;
   closeWindow();
+  var node = $("challenge");
+  if (node.getAttribute("data-state") === "card") {
+    showCardFrame(false);
+    node.textContent = t("card.reading");
+    node.setAttribute("data-state", "reading");
+    node.setAttribute("data-side", "");
+    node.hidden = false;
+  }
   if (!(avatar && avatar.getState() === "speaking")) setAvatar("thinking");
   renderStatus();
 }

@@ -20,7 +20,7 @@ export const ABORT_REASONS = ["cancelled", "connection_lost", "server_shutdown",
 export const ABORT_ALIASES = { disconnected: "connection_lost" };
 // Framing hints the server may send as hint {code}; anything else is ignored.
 export const HINT_CODES = ["closer", "further", "more_light", "face_in_frame", "one_person", "turn_more",
-                           "card_corners", "card_closer", "card_still", "card_glare"];
+                           "card_corners", "card_closer", "card_still", "card_glare", "card_turn"];
 // ID card sides the server may announce with card_side {side}; anything else is ignored.
 export const CARD_SIDES = ["front", "back"];
 // Liveness actions the server may announce with challenge {name}; anything else is ignored.
