@@ -549,6 +549,40 @@ def requested_among_alternatives(best: str, alternatives: Sequence[str], locale:
     return None
 
 
+def doubt_among(texts: Sequence[str], locale: str, spec: AnswerSpec) -> str | None:
+    """The first of ``texts`` that holds a negation or is a refusal, or None. (Not a question:
+    a beam writes "Yes?" beside "Yes." for the same word, which is punctuation, not a no.)"""
+    return next((t for t in texts if textnorm.tokens(t, locale) and (
+        has_negation(t, locale) or judge_text(t, locale, spec).intent == "deny")), None)
+
+
+def unconfirmed_consent(best: str, unbiased: Sequence[str], locale: str, spec: AnswerSpec,
+                        biased: bool = True) -> str | None:
+    """Why a consent heard in ``best`` does not stand, or None when it does (issue #12: a
+    refusal said over a quieter "是的，我自愿" was heard as the consent, because the decode was
+    biased towards the lexicon and the requested answer).
+
+    ``unbiased`` are the hypotheses of a beam search of the same audio without any bias, best
+    first. The consent stands only when none of them holds a negation or is a refusal
+    (``doubt_among``), and, when ``best`` came from a biased decode, one of them is itself
+    the wanted answer (``judge_text`` affirm or phrase): a consent never rests on the bias
+    alone.
+    Measured on the #12 tester's files: requiring the unbiased BEST to be the answer also
+    turned away 对的 (best 推的, second 对的) and 明白 (best 敏拜, third 明白) said as asked.
+    """
+    heard = [t for t in unbiased if textnorm.tokens(t, locale)]
+    doubt = doubt_among(heard, locale, spec)
+    if doubt is not None:
+        return f"heard as {best!r}, but a decode without bias heard {doubt!r}: never consent"
+    if not biased:
+        return None
+    if not any(judge_text(t, locale, spec).intent in ("affirm", "phrase") for t in heard):
+        unb = heard[0] if heard else ""
+        return (f"heard as {best!r} only with the decoding bias; without it {unb!r}: "
+                "a consent never rests on the bias alone")
+    return None
+
+
 # A reading whose required part (name, ID tail) was misheard may be rescued by an alternative
 # only when the best transcript already had that part within this many units (toneless
 # syllables in Mandarin, words in English): 司律三期 for 4637 (one syllable), never another
