@@ -50,7 +50,8 @@ ZH_REFUSAL = (
 # Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
 ZH_FILLERS = (
     "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "啦", "哈",
-    "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
+    # 那 ("well, ..."): Whisper base writes a leading 嗯 as 那 (嗯，是的 as 那是的, issue #12).
+    "那", "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
 )
 # A negation anywhere means "not consent"; 没错 ("right") is the one common exception.
 ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
@@ -60,8 +61,9 @@ EN_CONSENT = (
     "yes", "yeah", "yep", "yup", "yes i do", "i do", "i agree", "agreed", "i understand",
     "understood", "i do understand", "i have", "i have read it", "i have read and understood",
     "i confirm", "confirmed", "correct", "that is correct", "that is right", "sure",
-    "of course", "absolutely", "certainly", "affirmative", "okay", "ok", "i accept", "i consent",
-    "i am willing", "voluntarily", "i do it voluntarily", "i am", "it is me", "i did",
+    "of course", "absolutely", "certainly", "definitely", "affirmative", "okay", "ok",
+    "i accept", "i consent", "i am willing", "voluntarily", "i do it voluntarily", "i am",
+    "it is me", "i did",
 )
 EN_REFUSAL = (
     "no", "nope", "nah", "no i do not", "i do not", "i do not agree", "i disagree",
