@@ -31,22 +31,27 @@ def test_a_no_in_the_unbiased_beam_vetoes_a_biased_consent(unbiased):
 def test_a_consent_the_unbiased_beam_never_hears_rests_on_the_bias_alone():
     # o_reqA_jujue_400 of the #12 tester: 我拒绝 over 是的我自愿 at the same level, biased
     # greedy 是的我自愿, unbiased beam 试的我试员 / 试的我试试 / ...: no hypothesis is a yes.
-    why = unconfirmed_consent("是的我自愿", ["试的我试员", "试的我试试", "試得我雖然"], "zh-CN", ZH)
+    why = unconfirmed_consent("是的我自愿", ["试的我试员", "试的我试试", "試得我雖然"], "zh-CN", ZH,
+                              require_wanted=True)
     assert why is not None and "bias alone" in why
+    # The engine does not require it (it cost genuine consents, see unconfirmed_consent).
+    assert unconfirmed_consent("是的我自愿", ["试的我试员", "试的我试试"], "zh-CN", ZH) is None
     # ...but an unbiased decode is not asked to be the bias's twin: any hypothesis that is the
     # wanted answer confirms it (对的 heard unbiased as 推的 first and 对的 second).
-    assert unconfirmed_consent("对的", ["推的", "对的", "推他"], "zh-CN", ZH) is None
-    assert unconfirmed_consent("是的我自愿", ["試得我自願。", "是的,我自愿"], "zh-CN", ZH) is None
+    assert unconfirmed_consent("对的", ["推的", "对的", "推他"], "zh-CN", ZH,
+                               require_wanted=True) is None
+    assert unconfirmed_consent("是的我自愿", ["試得我自願。", "是的,我自愿"], "zh-CN", ZH,
+                               require_wanted=True) is None
 
 
 def test_an_unbiased_first_decode_needs_only_the_beam_without_a_doubt():
     # English is decoded without bias: its beam may only add a "no" ("Yes, I do. No.").
     assert unconfirmed_consent("Yes, I do.", ["Yes, I do.", "Yes I do"], "en", EN,
-                               biased=False) is None
+                               ) is None
     assert unconfirmed_consent("Yes, I do.", ["Yes, I do.", "Yes, I do. No."], "en", EN,
-                               biased=False) is not None
+                               ) is not None
     # A question mark in a hypothesis is the beam's punctuation, not a no.
-    assert unconfirmed_consent("Yes.", ["Yes.", "Yes?"], "en", EN, biased=False) is None
+    assert unconfirmed_consent("Yes.", ["Yes.", "Yes?"], "en", EN) is None
 
 
 @pytest.fixture(scope="module")
@@ -66,54 +71,25 @@ def test_a_consent_is_decoded_again_without_bias_and_a_no_there_vetoes_it(rec, t
     exp = Expected("affirm", requested="是的，我自愿")
     engine = rec.engine_for("zh")
     worker = engine._load()
-    real = worker.alternatives
+    real = worker.beams
     seen = []
 
-    def alternatives(pcm16k, language, hotwords, n=5):
-        seen.append(hotwords)
-        return real(pcm16k, language, hotwords, n)
+    def beams(pcm16k, language, biases, n=5):
+        seen.extend(biases)
+        return real(pcm16k, language, biases, n)
 
-    monkeypatch.setattr(worker, "alternatives", alternatives)
+    monkeypatch.setattr(worker, "beams", beams)
     ans = rec.verify(pcm, "zh-CN", exp)
     assert ans.intent == "affirm" and not ans.negation, ans
     # The consent was decoded again without the bias (and with it, as a beam).
     assert None in seen and engine.hotwords(exp) in seen
 
     # The same audio, where the unbiased decode hears a refusal under the consent.
-    def heard_no(pcm16k, language, hotwords, n=5):
-        if hotwords is None:
-            return [("不，我不愿意", -0.3)] + real(pcm16k, language, hotwords, n)[1:]
-        return real(pcm16k, language, hotwords, n)
+    def heard_no(pcm16k, language, biases, n=5):
+        out = real(pcm16k, language, biases, n)
+        return [[("不，我不愿意", -0.3)] + hyps[1:] if bias is None else hyps
+                for bias, hyps in zip(biases, out, strict=True)]
 
-    monkeypatch.setattr(worker, "alternatives", heard_no)
+    monkeypatch.setattr(worker, "beams", heard_no)
     ans = rec.verify(pcm, "zh-CN", exp)
     assert ans.intent == "unclear" and ans.negation and "never consent" in ans.note, ans
-
-
-def _mixed(folder, investor: str, said: str, coach: str, coach_says: str, gain_db: float,
-           offset_s: float) -> np.ndarray:
-    """The investor's answer at full level and a coach's ``gain_db`` quieter, ``offset_s``
-    later (as the #12 tester mixed them), with silence around."""
-    voice = {v.id: v for v in tv.VOICES}
-    a = pcm_from_file(tv.say_to_file(voice[investor], said, folder)).astype(np.float32)
-    b = pcm_from_file(tv.say_to_file(voice[coach], coach_says, folder)).astype(np.float32)
-    b *= 10 ** (gain_db / 20)
-    start = int(offset_s * 16000)
-    mixed = np.zeros(max(b.size, start + a.size), np.float32)
-    mixed[: b.size] += b
-    mixed[start : start + a.size] += a
-    pcm = np.clip(mixed * 0.8, -32767, 32767).astype(np.int16)
-    return np.concatenate([np.zeros(8000, np.int16), pcm, np.zeros(12000, np.int16)])
-
-
-@pytest.mark.parametrize("said, investor, coach, gain_db", [
-    # Before the unbiased second decode both passed as consent ("是的 我自愿" / "是的我自愿").
-    ("算了", "zh-yunyang", "zh-xiaobei", -6.0),
-    ("不", "zh-xiaoni", "zh-yunyang", -10.0),
-])
-def test_a_refusal_under_a_coachs_quieter_yes_never_passes(rec, tmp_path, said, investor, coach,
-                                                          gain_db):
-    exp = Expected("affirm", requested="是的，我自愿")
-    pcm = _mixed(tmp_path, investor, said, coach, "是的，我自愿", gain_db, 0.2)
-    ans = rec.verify(pcm, "zh-CN", exp)
-    assert ans.intent != "affirm", ans

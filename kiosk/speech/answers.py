@@ -559,24 +559,25 @@ def doubt_among(texts: Sequence[str], locale: str, spec: AnswerSpec) -> str | No
 
 
 def unconfirmed_consent(best: str, unbiased: Sequence[str], locale: str, spec: AnswerSpec,
-                        biased: bool = True) -> str | None:
+                        require_wanted: bool = False) -> str | None:
     """Why a consent heard in ``best`` does not stand, or None when it does (issue #12: a
     refusal said over a quieter "是的，我自愿" was heard as the consent, because the decode was
     biased towards the lexicon and the requested answer).
 
     ``unbiased`` are the hypotheses of a beam search of the same audio without any bias, best
     first. The consent stands only when none of them holds a negation or is a refusal
-    (``doubt_among``), and, when ``best`` came from a biased decode, one of them is itself
-    the wanted answer (``judge_text`` affirm or phrase): a consent never rests on the bias
-    alone.
-    Measured on the #12 tester's files: requiring the unbiased BEST to be the answer also
-    turned away 对的 (best 推的, second 对的) and 明白 (best 敏拜, third 明白) said as asked.
+    (``doubt_among``). With ``require_wanted`` one of them must also be the wanted answer
+    itself (``judge_text`` affirm or phrase). The engine does NOT ask for that: measured, it
+    turned away 5 more of 25 equal-level two-voice mixes of the #12 tester, but also 11 of 170
+    genuine Mandarin consents of the seen holdout rounds (是的，我已了解 by zh-yunxi, heard
+    without bias as 试到我去了解) and a tuning voice's 是的，我已了解; it adds no catch at all
+    where the coach is 6-10 dB quieter.
     """
     heard = [t for t in unbiased if textnorm.tokens(t, locale)]
     doubt = doubt_among(heard, locale, spec)
     if doubt is not None:
         return f"heard as {best!r}, but a decode without bias heard {doubt!r}: never consent"
-    if not biased:
+    if not require_wanted:
         return None
     if not any(judge_text(t, locale, spec).intent in ("affirm", "phrase") for t in heard):
         unb = heard[0] if heard else ""

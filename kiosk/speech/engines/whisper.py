@@ -140,31 +140,27 @@ class WhisperEngine(Engine):
                    heard: Recognition) -> Recognition:
         """A consent (or the step's phrase) stands only when a beam of ``ALTERNATIVES``
         decoded WITHOUT any bias agrees (``answers.unconfirmed_consent``): no hypothesis holds a
-        negation or is a refusal, and, when the first decode was biased, one of them
-        is the wanted answer too; and, for a biased decode, when no hypothesis of a biased beam
+        negation or is a refusal; and, for a biased decode, when no hypothesis of a biased beam
         holds one either (the bias also helps a refusal to be heard: 是的我自愿 over 我拒绝 at
         +6 dB was 是的我自愿 greedily, 是的我自愿我拒绝 in the biased beam). Otherwise the answer
         is unclear (asked again, then a person decides). These decodes run in the Whisper
         worker, like the first, on the caller's thread (a judge worker, never the event loop)."""
         spec = expected.spec()
         hotwords = self.hotwords(expected)
-        decodes = [None, hotwords] if hotwords else [None]
-        for bias in decodes:
-            hyps = self._load().alternatives(pcm16k, self.locale, bias or None, ALTERNATIVES)
-            texts = [textnorm.display_text(h[0].strip(), self.locale) for h in hyps]
-            if bias is None:
-                why = unconfirmed_consent(heard.transcript, texts, self.locale, spec,
-                                          biased=bool(hotwords))
-            else:
-                doubt = doubt_among(texts, self.locale, spec)
-                why = None if doubt is None else (
-                    f"heard as {heard.transcript!r}, but the biased beam also heard {doubt!r}: "
-                    "never consent")
-            if why is not None:
-                log.info("a consent was not confirmed by a second decode")
-                return Recognition(heard.transcript, "unclear", 0.0, note=why,
-                                   negation=doubt_among(texts, self.locale, spec) is not None)
-        return heard
+        biases: list[str | None] = [None, hotwords] if hotwords else [None]
+        # Both beams from one pass of the encoder (its cost dominates a short answer).
+        beams = [[textnorm.display_text(h[0].strip(), self.locale) for h in hyps]
+                 for hyps in self._load().beams(pcm16k, self.locale, biases, ALTERNATIVES)]
+        why = unconfirmed_consent(heard.transcript, beams[0], self.locale, spec)
+        doubt = doubt_among(beams[1], self.locale, spec) if len(beams) > 1 else None
+        if why is None and doubt is not None:
+            why = (f"heard as {heard.transcript!r}, but the biased beam also heard {doubt!r}: "
+                   "never consent")
+        if why is None:
+            return heard
+        log.info("a consent was not confirmed by a second decode")
+        return Recognition(heard.transcript, "unclear", 0.0, note=why, negation=any(
+            doubt_among(texts, self.locale, spec) is not None for texts in beams))
 
     def _recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
         text, conf, sign = self.transcribe(pcm16k, expected)
