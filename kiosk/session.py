@@ -169,11 +169,13 @@ class Record(Effect):
 
 @dataclass(frozen=True)
 class SendStep(Effect):
-    """Render (cached) and send step ``index`` to the page, as attempt ``attempt``."""
+    """Render (cached) and send step ``index`` to the page, as attempt ``attempt``;
+    ``after_refusal``: the attempt before was heard as a refusal (its retry prompt says so)."""
 
     index: int
     seq: int
     attempt: int
+    after_refusal: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,14 +251,15 @@ class WitnessState:
         return self.phase in TERMINAL
 
 
-def _start_step(plan, state: WitnessState, index: int, attempt: int = 0):
+def _start_step(plan, state: WitnessState, index: int, attempt: int = 0,
+                after_refusal: bool = False):
     seq = state.seq + 1
     new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt)
     step = plan[index]
     effects: list[Effect] = [
         Record(TimelineEvent.STEP_STARTED,
                {"step": step.id, "index": index, "kind": step.kind, "attempt": attempt}),
-        SendStep(index, seq, attempt),
+        SendStep(index, seq, attempt, after_refusal),
     ]
     return new, effects
 
@@ -403,7 +406,8 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
             new, more = _advance(plan, state)
             return new, [rec] + more
         if outcome == StepOutcome.RETRY:
-            new, more = _start_step(plan, state, state.index, state.attempt + 1)
+            new, more = _start_step(plan, state, state.index, state.attempt + 1,
+                                    bool(event.detail.get("refusal")))
             return new, [rec] + more
         if outcome == StepOutcome.STOP:
             new, more = _end(state, "aborted", "declined")

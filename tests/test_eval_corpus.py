@@ -20,10 +20,17 @@ class RecordingBuilder:
                       for p in ("ann", "bob") for s in c.SPLITS]
         self.said: list[tuple[str, str, float]] = []
         self.swaps: list[float] = []
+        self.overlaps: list[tuple] = []
 
     def say(self, voice, text, speed=1.0):
         self.said.append((voice.id, text, speed))
         return Path(f"/{voice.id}-{len(self.said)}.wav")
+
+    def overlap(self, voice, text, coach, coach_text, speed=1.0, gain_db=-8.0, offset_s=0.2):
+        self.say(voice, text, speed)
+        self.say(coach, coach_text, speed)
+        self.overlaps.append((voice.id, text, coach.id, coach_text, speed, gain_db, offset_s))
+        return Path(f"/overlap-{len(self.overlaps)}.wav")
 
     def looped(self, face, seconds):
         return face.file
@@ -98,3 +105,58 @@ def test_the_swap_is_mid_session_and_the_late_swap_after_the_answers(flow):
     assert {"swap", "late_swap"} <= set(species)
     assert b.swaps == [8.0, 15.0]  # in SPECIES order
     assert species["swap"].video != species["late_swap"].video
+
+
+@pytest.mark.parametrize("split", ["validation", "holdout10"])
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_overlap_attack_refuses_under_another_voices_quieter_consent(flow, locale, split):
+    b = RecordingBuilder()
+    cases = c.build_cases(flow, locale, split, b, genuine=2)
+    case = next(x for x in cases if x.species == "overlap")
+    assert case.attacked_step == "consent" and case.answers["consent"].name == "overlap-1.wav"
+    [(voice, text, coach, coach_text, speed, gain, offset)] = b.overlaps
+    split_voices = {v.id for v in voices(locale, "validation")}
+    assert voice != coach and {voice, coach} <= split_voices
+    assert text == c.ATTACK_SPEECH[locale]["overlap"]
+    # The coach says the consent as the guide requests it.
+    assert coach_text == flow.step("consent").answer[locale]
+    assert gain == -8.0 and 0.15 <= offset <= 0.30
+    assert case.voice.split("@")[0] == voice
+
+
+def test_the_overlap_mix_puts_the_quieter_voice_in_late(tmp_path):
+    import wave
+
+    import numpy as np
+
+    from kiosk.speech.audio import pcm_from_file
+
+    class Tones(c.CaseBuilder):
+        def say(self, voice, text, speed=1.0):
+            out = self.work / f"{voice}.wav"
+            freq = 440.0 if voice == "inv" else 660.0
+            t = np.arange(8000) / 16000
+            with wave.open(str(out), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(16000)
+                w.writeframes((10000 * np.sin(2 * np.pi * freq * t)).astype(np.int16).tobytes())
+            return out
+
+    path = Tones(tmp_path, []).overlap("inv", "no", "coach", "yes", 1.0, -8.0, 0.25)
+    pcm = pcm_from_file(path).astype(np.float32)
+    assert pcm.size == 8000 + 4000  # 0.5 s, and the coach's 0.5 s starting 0.25 s in
+    alone = np.sqrt(np.mean(pcm[-3000:] ** 2))  # the coach alone, at the end
+    assert 20 * np.log10(alone / (10000 / np.sqrt(2))) == pytest.approx(-8.0, abs=0.5)
+
+
+def test_the_run_reports_the_overlap_attack_with_the_other_species():
+    from kiosk.evaluation.run import CaseResult, format_table, summarise
+
+    passed = CaseResult("zh-CN-overlap-11", "zh-CN", "overlap", "zh-yunxi", "f", "finished",
+                        "clear", answers=[{"step": "consent", "outcome": "pass"}],
+                        attacked_step="consent")
+    summary = summarise([passed])
+    assert summary["zh-CN"]["attacks"]["overlap"]["n"] == 1
+    assert summary["zh-CN"]["consent_false_accepts"] == 1
+    assert "overlap" in format_table(summary, [passed])

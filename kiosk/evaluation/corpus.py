@@ -16,6 +16,9 @@ per answered step. Genuine cases answer every step as asked. Attack species:
 refusal            the consent question answered with a plain refusal
 yes_but_no         consent answered "是的，我不愿意" / "Yes, but I don't want to"
 off_script         consent answered with unrelated speech
+overlap            consent refused ("不，我不愿意" / "No, I don't want to") while another voice
+                   of the same split says the requested consent 8 dB quieter, 150-300 ms in
+                   (a coach beside the investor; issue #12)
 silence            no answer at all
 wrong_reading      the identity sentence read with another name and ID tail
 still_photo        a still frame of the face instead of live video
@@ -44,8 +47,8 @@ from kiosk.witness.plan import plan_witness
 SPLITS = ("tuning", "validation")  # of voices and faces
 # The attacks on the consent question: its answer is replaced by ATTACK_SPEECH.
 CONSENT_ATTACKS = ("refusal", "yes_but_no", "off_script")
-SPECIES = (*CONSENT_ATTACKS, "silence", "wrong_reading", "still_photo", "swap", "late_swap",
-           "id_mismatch")
+SPECIES = (*CONSENT_ATTACKS, "overlap", "silence", "wrong_reading", "still_photo", "swap",
+           "late_swap", "id_mismatch")
 # Where person B takes over in the swap attacks (seconds of the witness's video). Until
 # 2026-12-01 "swap" was at 15 s, which was mid-session while witnesses took 40 s or more; with
 # instant prompts they now take 16-30 s, so that cut became the end (late_swap keeps it).
@@ -57,10 +60,15 @@ VIDEO_FPS = 15
 # What attackers say instead of the requested answer, per locale.
 ATTACK_SPEECH = {
     "zh-CN": {"refusal": "不，我不愿意。", "yes_but_no": "是的，我不愿意。",
-              "off_script": "今天天气很好，我们一起去公园散步吧。"},
+              "off_script": "今天天气很好，我们一起去公园散步吧。", "overlap": "不，我不愿意。"},
     "en": {"refusal": "No, I don't.", "yes_but_no": "Yes, but I don't want to.",
-           "off_script": "The weather is lovely today, let's go for a walk in the park."},
+           "off_script": "The weather is lovely today, let's go for a walk in the park.",
+           "overlap": "No, I don't want to."},
 }
+# The overlap attack: the coach's consent this many dB below the investor's refusal, starting
+# this many seconds after it (drawn per case).
+OVERLAP_GAIN_DB = -8.0
+OVERLAP_OFFSET_S = (0.15, 0.30)
 APPLICANT_NAMES = {"zh-CN": ("张三", "李娜", "王伟", "刘洋", "陈静", "赵敏"),
                    "en": ("Alex Chen", "Maria Lopez", "John Smith", "Emma Brown", "David Lee")}
 WRONG_NAME = {"zh-CN": "李四", "en": "Peter Wong"}
@@ -137,6 +145,13 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("邵华", "焦阳", "甘露", "管宁", "包青", "易凡", "欧阳修文"),
          "en": ("Ingrid Holm", "Tariq Aziz", "Lucia Moreno", "Callum Reid", "Mei Lin Ong")},
         (0.83, 0.955, 1.025, 1.095, 1.155), 9000, 104395301, id_salt=1931),
+    # Added before any of it was heard (2026-12-01, ninth session), with the overlap attack
+    # (issue #12: a refusal under a coach's quieter consent); never run when it was added.
+    # Rates half a step off 0.86/0.93/1.04/1.1/1.17, which earlier rounds already use.
+    "holdout10": HoldoutRound(
+        {"zh-CN": ("阮文静", "车志明", "滕飞", "聂晓光", "毛思远", "安若溪", "司徒嘉"),
+         "en": ("Rosa Delgado", "Arjun Mehta", "Freya Nilsson", "Tobias Grant", "Paul Dubois")},
+        (0.865, 0.935, 1.045, 1.105, 1.175), 10000, 122949823, id_salt=2053),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
@@ -299,6 +314,38 @@ class CaseBuilder:
     def say(self, voice, text: str, speed: float = 1.0) -> Path:
         return say_to_file(voice, text, self.work / "audio", speed)
 
+    def overlap(self, voice, text: str, coach, coach_text: str, speed: float = 1.0,
+                gain_db: float = OVERLAP_GAIN_DB, offset_s: float = 0.2) -> Path:
+        """``voice`` saying ``text`` while ``coach`` says ``coach_text`` ``gain_db`` quieter,
+        starting ``offset_s`` later: one 16 kHz mono WAV, mixed in numpy."""
+        import wave
+
+        import numpy as np
+
+        from kiosk.speech.audio import pcm_from_file
+
+        first = self.say(voice, text, speed)
+        second = self.say(coach, coach_text, speed)
+        key = _key(first.name, second.name, gain_db, offset_s)
+        out = self.work / "audio" / f"overlap-{key}.wav"
+        if not out.is_file():
+            a = pcm_from_file(first).astype(np.float32)
+            b = pcm_from_file(second).astype(np.float32) * 10 ** (gain_db / 20)
+            start = int(round(offset_s * 16000))
+            mixed = np.zeros(max(a.size, start + b.size), np.float32)
+            mixed[: a.size] += a
+            mixed[start : start + b.size] += b
+            peak = float(np.max(np.abs(mixed))) or 1.0
+            pcm = (mixed * min(1.0, 32000.0 / peak)).astype(np.int16)
+            tmp = out.with_suffix(".tmp.wav")
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(16000)
+                w.writeframes(pcm.tobytes())
+            tmp.replace(out)
+        return out
+
 
 def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: int,
                 seed: int = 0) -> list[Case]:
@@ -346,6 +393,14 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
         consent = _consent_step(plan)
         if species in CONSENT_ATTACKS and consent is not None:
             case.answers[consent] = say(ATTACK_SPEECH[locale][species])
+            case.attacked_step = consent
+        elif species == "overlap" and consent is not None:
+            coach = vs[(i + 1) % len(vs)]  # another voice of the same split
+            requested = next(s for s in plan if s.id == consent)
+            case.answers[consent] = builder.overlap(
+                voice, ATTACK_SPEECH[locale]["overlap"], coach,
+                requested.answer or _default_answer(requested, locale), speed,
+                OVERLAP_GAIN_DB, round(rng.uniform(*OVERLAP_OFFSET_S), 3))
             case.attacked_step = consent
         elif species == "silence":
             case.answers = {}

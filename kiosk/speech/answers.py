@@ -50,7 +50,8 @@ ZH_REFUSAL = (
 # Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
 ZH_FILLERS = (
     "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "啦", "哈",
-    "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
+    # 那 ("well, ..."): Whisper base writes a leading 嗯 as 那 (嗯，是的 as 那是的, issue #12).
+    "那", "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
 )
 # A negation anywhere means "not consent"; 没错 ("right") is the one common exception.
 ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
@@ -60,8 +61,9 @@ EN_CONSENT = (
     "yes", "yeah", "yep", "yup", "yes i do", "i do", "i agree", "agreed", "i understand",
     "understood", "i do understand", "i have", "i have read it", "i have read and understood",
     "i confirm", "confirmed", "correct", "that is correct", "that is right", "sure",
-    "of course", "absolutely", "certainly", "affirmative", "okay", "ok", "i accept", "i consent",
-    "i am willing", "voluntarily", "i do it voluntarily", "i am", "it is me", "i did",
+    "of course", "absolutely", "certainly", "definitely", "affirmative", "okay", "ok",
+    "i accept", "i consent", "i am willing", "voluntarily", "i do it voluntarily", "i am",
+    "it is me", "i did",
 )
 EN_REFUSAL = (
     "no", "nope", "nah", "no i do not", "i do not", "i do not agree", "i disagree",
@@ -546,6 +548,41 @@ def requested_among_alternatives(best: str, alternatives: Sequence[str], locale:
         toks = textnorm.tokens(text, locale)
         if toks and wanted.cover(toks, textnorm.zh_syllables(toks) if zh else None):
             return text
+    return None
+
+
+def doubt_among(texts: Sequence[str], locale: str, spec: AnswerSpec) -> str | None:
+    """The first of ``texts`` that holds a negation or is a refusal, or None. (Not a question:
+    a beam writes "Yes?" beside "Yes." for the same word, which is punctuation, not a no.)"""
+    return next((t for t in texts if textnorm.tokens(t, locale) and (
+        has_negation(t, locale) or judge_text(t, locale, spec).intent == "deny")), None)
+
+
+def unconfirmed_consent(best: str, unbiased: Sequence[str], locale: str, spec: AnswerSpec,
+                        require_wanted: bool = False) -> str | None:
+    """Why a consent heard in ``best`` does not stand, or None when it does (issue #12: a
+    refusal said over a quieter "是的，我自愿" was heard as the consent, because the decode was
+    biased towards the lexicon and the requested answer).
+
+    ``unbiased`` are the hypotheses of a beam search of the same audio without any bias, best
+    first. The consent stands only when none of them holds a negation or is a refusal
+    (``doubt_among``). With ``require_wanted`` one of them must also be the wanted answer
+    itself (``judge_text`` affirm or phrase). The engine does NOT ask for that: measured, it
+    turned away 5 more of 25 equal-level two-voice mixes of the #12 tester, but also 11 of 170
+    genuine Mandarin consents of the seen holdout rounds (是的，我已了解 by zh-yunxi, heard
+    without bias as 试到我去了解) and a tuning voice's 是的，我已了解; it adds no catch at all
+    where the coach is 6-10 dB quieter.
+    """
+    heard = [t for t in unbiased if textnorm.tokens(t, locale)]
+    doubt = doubt_among(heard, locale, spec)
+    if doubt is not None:
+        return f"heard as {best!r}, but a decode without bias heard {doubt!r}: never consent"
+    if not require_wanted:
+        return None
+    if not any(judge_text(t, locale, spec).intent in ("affirm", "phrase") for t in heard):
+        unb = heard[0] if heard else ""
+        return (f"heard as {best!r} only with the decoding bias; without it {unb!r}: "
+                "a consent never rests on the bias alone")
     return None
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from kiosk.logs import session_context
 from kiosk.protocol import StepOutcome
 from kiosk.speech import textnorm
+from kiosk.speech.answers import has_negation
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.expected import Expected
@@ -251,6 +252,17 @@ class Heard:
     expected: Expected
 
 
+def heard_refusal(answer: Answer, expected: Expected, locale: str) -> bool:
+    """Whether an answer to a question that wants a yes (or one of its phrases) was heard as a
+    refusal or held a "no": a refusal, a negation in the transcript, or one heard by another
+    decode of the same audio (``Answer.negation``). The retried prompt and the page then say
+    the answer was heard as a no, never that it was not heard (issue #12)."""
+    if expected.kind not in ("affirm", "phrases") or not answer.speech_present:
+        return False
+    return (answer.intent == "deny" or answer.negation
+            or (bool(answer.transcript) and has_negation(answer.transcript, locale)))
+
+
 def hear_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, step: PlannedStep,
                 window: tuple[float, float]) -> Heard:
     """Cut the answer window ``(t0, t1)`` (media seconds), recognise it, apply the decision
@@ -271,6 +283,7 @@ def hear_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, step:
                          for s in answer.spans],
         "decision_reason": decision.reason,
         "note": answer.note,
+        "refusal": heard_refusal(answer, expected, locale),
         **({"expected_text": expected.text, "required": list(expected.required)}
            if expected.kind == "read_aloud" else {}),
         "recognise_ms": round(answer.ms, 1),

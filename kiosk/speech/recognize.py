@@ -44,6 +44,7 @@ class Answer:
     spans: list[SpeechSpan]
     ms: float
     note: str = ""  # why the engine or a check decided so (evidence only, never shown)
+    negation: bool = False  # a negation heard in some decode, maybe not in the transcript
 
     def __post_init__(self):
         if self.intent not in INTENTS:
@@ -187,7 +188,8 @@ class Recognizer:
         a = max(0, int((spans[0].start - self.pad) * RATE))
         b = min(pcm16k.size, int((spans[-1].end + self.pad) * RATE))
         rec = engine.recognize(pcm16k[a:b], expected)
-        if rec.intent == "unclear" and expected.kind != "read_aloud":
+        if rec.intent == "unclear" and expected.kind != "read_aloud" and not rec.negation:
+            # (A window where some decode heard a "no" is never rescued utterance by utterance.)
             rec = self._per_utterance(engine, pcm16k, spans, expected) or rec
         decided_by = rec.engine or engine.name
         if decided_by == WhisperEngine.name and rec.intent in ("affirm", "phrase") \
@@ -198,9 +200,11 @@ class Recognizer:
                 # the guard 3 times in 320 answers; at 20 dB never.
                 log.info("consent heard in a noisy window (%.1f dB) treated as unclear", snr)
                 rec = Recognition(rec.transcript, "unclear", 0.0, rec.engine,
-                                  note=f"too noisy to confirm consent ({snr:g} dB)")
+                                  note=f"too noisy to confirm consent ({snr:g} dB)",
+                                  negation=rec.negation)
         return Answer(True, rec.transcript, rec.intent, round(rec.score, 3), decided_by,
-                      engine.model_sha256(expected), spans, _ms(t0), note=rec.note)
+                      engine.model_sha256(expected), spans, _ms(t0), note=rec.note,
+                      negation=rec.negation)
 
     def _per_utterance(self, engine, pcm16k, spans, expected) -> Recognition | None:
         """An answer said more than once ("yes, I do ... yes, I do") decodes as one long, unclear

@@ -89,14 +89,19 @@ def _prepare(pcm: bytes, language: str, hotwords: str | None):
     if feats.shape[1] < frames:
         feats = np.pad(feats, ((0, 0), (0, frames - feats.shape[1])), mode="edge")
     tok = _tokenizer(language)
+    prompt, limit = _prompt(tok, hotwords, audio.size)
+    x = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], np.float32))
+    return x, prompt, limit, tok
+
+
+def _prompt(tok, hotwords: str | None, samples: int) -> tuple[list[int], int]:
+    """The decoder prompt for ``hotwords`` and its token limit for an answer of ``samples``."""
     prompt = []
     if hotwords:  # the decoding bias, as faster-whisper's get_prompt places it
         prompt = [tok.sot_prev] + tok.encode(" " + hotwords.strip())[: MAX_TOKENS // 2 - 1]
     prompt += list(tok.sot_sequence) + [tok.no_timestamps]
-    x = ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], np.float32))
     # A person says at most ~8 tokens a second; more is Whisper looping.
-    limit = min(MAX_TOKENS, len(prompt) + 16 + int(12 * audio.size / 16000))
-    return x, prompt, limit, tok
+    return prompt, min(MAX_TOKENS, len(prompt) + 16 + int(12 * samples / 16000))
 
 
 def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
@@ -120,6 +125,23 @@ def _alternatives(pcm: bytes, language: str, hotwords: str | None, n: int) -> li
                         return_scores=True, suppress_blank=True)[0]
     return [(tok.decode([t for t in ids if t < tok.eot]), float(score))
             for ids, score in zip(r.sequences_ids, r.scores, strict=True)]
+
+
+def _beams(pcm: bytes, language: str, biases: list, n: int) -> list[list[tuple]]:
+    """One beam search of width ``n`` per entry of ``biases`` (hotwords or None), all from ONE
+    pass of the encoder (its cost dominates a short answer's decode)."""
+    x, _, _, tok = _prepare(pcm, language, None)
+    assert _model is not None
+    encoded = _model.encode(x)
+    samples = len(pcm) // 2
+    out = []
+    for hotwords in biases:
+        prompt, limit = _prompt(tok, hotwords, samples)
+        r = _model.generate(encoded, [prompt], beam_size=n, num_hypotheses=n, max_length=limit,
+                            return_scores=True, suppress_blank=True)[0]
+        out.append([(tok.decode([t for t in ids if t < tok.eot]), float(score))
+                    for ids, score in zip(r.sequences_ids, r.scores, strict=True)])
+    return out
 
 
 class WhisperProcess:
@@ -151,6 +173,13 @@ class WhisperProcess:
         best first (a second decode of the same audio, for a transcript that was unclear)."""
         return self._call(_alternatives, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
                           language, hotwords, n)
+
+    def beams(self, pcm16k: np.ndarray, language: str, biases: list[str | None],
+              n: int = 5) -> list[list[tuple]]:
+        """``alternatives`` for each decoding bias in ``biases`` (hotwords, or None for none),
+        the audio encoded once: [[(text, avg_logprob)] per bias], each best first."""
+        return self._call(_beams, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
+                          language, list(biases), n)
 
     def close(self) -> None:
         self._worker.close()

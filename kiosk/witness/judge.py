@@ -112,11 +112,12 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
             "score": detail["score"], "engine": answer.engine,
             # A "no" hidden in an unclear answer: the pre-review never lets a later yes
             # outweigh it (kiosk.review.prereview).
-            "negation": bool(answer.transcript) and has_negation(answer.transcript, locale)}
+            "negation": answer.negation or (bool(answer.transcript)
+                                            and has_negation(answer.transcript, locale))}
     # The investor sees the words heard only when they are meaningful (characters or words of
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
     shown = shown_words(answer, heard.expected) if show_words else ""
     return Judgement(outcome, detail, answer=recorded,
                      shown={"step": step.id, "text": shown, "intent": answer.intent,
-                            "outcome": outcome})
+                            "outcome": outcome, "refusal": bool(detail.get("refusal"))})

@@ -78,11 +78,20 @@ RETRY_PREFIX = {
     "zh-CN": "抱歉，我没有听清楚，请再回答一次。",
     "en": "Sorry, I did not catch that. Please answer once more.",
 }
+# ...and before a step retried after the answer was heard as a refusal or held a "no" (issue
+# #12: "是的，我不愿意" was answered with "I did not catch that", as if nothing was heard).
+REFUSAL_RETRY_PREFIX = {
+    "zh-CN": "我们听到您的回答是否定的意思，请您再回答一次。",
+    "en": "We heard your answer as a no. Please answer once more.",
+}
 
 
-def retry_prompt(text: str, spoken: str | None, locale: str) -> tuple[str, str | None]:
-    """A retried step's subtitle and voice text: ``RETRY_PREFIX`` before each. ``spoken`` is
-    already normalised (``speakable``), so only the prefix is normalised before it."""
-    prefix = RETRY_PREFIX[locale]
+def retry_prompt(text: str, spoken: str | None, locale: str,
+                 after_refusal: bool = False) -> tuple[str, str | None]:
+    """A retried step's subtitle and voice text: ``RETRY_PREFIX`` before each, or
+    ``REFUSAL_RETRY_PREFIX`` when the last answer was heard as a refusal (``after_refusal``).
+    ``spoken`` is already normalised (``speakable``), so only the prefix is normalised before
+    it."""
+    prefix = (REFUSAL_RETRY_PREFIX if after_refusal else RETRY_PREFIX)[locale]
     return (prefix + " " + text,
             speakable(prefix, locale) + " " + spoken if spoken else spoken)

@@ -57,6 +57,9 @@ export function onRecognised(data) {
   var el = $("heard");
   if (data.text) {
     el.textContent = t("witness.heard", { text: String(data.text).slice(0, 120) });
+  } else if (data.refusal) {
+    // Heard, as a "no" (or with one in it): never "we could not hear you" (issue #12).
+    el.textContent = t("witness.heard_refusal");
   } else if (data.outcome === "retry" || data.outcome === "flag") {
     el.textContent = t(data.intent === "silence" ? "witness.not_heard" : "witness.unclear");
   } else {

@@ -30,6 +30,9 @@ class Recognition:
     score: float
     engine: str | None = None  # which engine decided, when not the one asked
     note: str = ""  # why (evidence only)
+    # A negation or refusal was heard in some decode of this answer, though maybe not in
+    # ``transcript`` (a refusal under a consent, issue #12).
+    negation: bool = False
 
 
 _hash_cache: dict[tuple, str] = {}

@@ -18,11 +18,13 @@ import numpy as np
 
 from kiosk.speech import textnorm
 from kiosk.speech.answers import (
+    doubt_among,
     judge_text,
     reading_among_alternatives,
     reading_rescuable,
     requested_among_alternatives,
     requested_rescuable,
+    unconfirmed_consent,
 )
 from kiosk.speech.engines.base import Engine, Recognition, files_sha256, read_aloud_result
 from kiosk.speech.engines.grammar import PocketSphinxGrammar
@@ -51,7 +53,8 @@ class WhisperEngine(Engine):
     towards the lexicon (hotwords: every consent AND every refusal, so neither side is favoured);
     that bias can drop a short "不" or put a lexicon word on other speech, so a consent must also
     survive the pinyin grammar as a guard: it must fit the audio better than every refusal,
-    including the same words with "bu" put in (``contradicts_consent``).
+    including the same words with "bu" put in (``contradicts_consent``). Whatever the guard, a
+    consent must survive a second opinion without the bias (``_confirmed``, issue #12).
     """
 
     name = "faster-whisper"
@@ -126,6 +129,40 @@ class WhisperEngine(Engine):
         return text, conf, ""
 
     def recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
+        result = self._recognize(pcm16k, expected)
+        # Only an answer that would PASS is confirmed: a yes to a consent, one of the step's
+        # phrases. A yes where a no is wanted stops the witness and needs no second opinion.
+        if (expected.kind, result.intent) in (("affirm", "affirm"), ("phrases", "phrase")):
+            return self._confirmed(pcm16k, expected, result)
+        return result
+
+    def _confirmed(self, pcm16k: np.ndarray, expected: Expected,
+                   heard: Recognition) -> Recognition:
+        """A consent (or the step's phrase) stands only when a beam of ``ALTERNATIVES``
+        decoded WITHOUT any bias agrees (``answers.unconfirmed_consent``): no hypothesis holds a
+        negation or is a refusal; and, for a biased decode, when no hypothesis of a biased beam
+        holds one either (the bias also helps a refusal to be heard: 是的我自愿 over 我拒绝 at
+        +6 dB was 是的我自愿 greedily, 是的我自愿我拒绝 in the biased beam). Otherwise the answer
+        is unclear (asked again, then a person decides). These decodes run in the Whisper
+        worker, like the first, on the caller's thread (a judge worker, never the event loop)."""
+        spec = expected.spec()
+        hotwords = self.hotwords(expected)
+        biases: list[str | None] = [None, hotwords] if hotwords else [None]
+        # Both beams from one pass of the encoder (its cost dominates a short answer).
+        beams = [[textnorm.display_text(h[0].strip(), self.locale) for h in hyps]
+                 for hyps in self._load().beams(pcm16k, self.locale, biases, ALTERNATIVES)]
+        why = unconfirmed_consent(heard.transcript, beams[0], self.locale, spec)
+        doubt = doubt_among(beams[1], self.locale, spec) if len(beams) > 1 else None
+        if why is None and doubt is not None:
+            why = (f"heard as {heard.transcript!r}, but the biased beam also heard {doubt!r}: "
+                   "never consent")
+        if why is None:
+            return heard
+        log.info("a consent was not confirmed by a second decode")
+        return Recognition(heard.transcript, "unclear", 0.0, note=why, negation=any(
+            doubt_among(texts, self.locale, spec) is not None for texts in beams))
+
+    def _recognize(self, pcm16k: np.ndarray, expected: Expected) -> Recognition:
         text, conf, sign = self.transcribe(pcm16k, expected)
         text = textnorm.display_text(text, self.locale)
         if sign == "looping":
