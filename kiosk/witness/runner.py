@@ -583,6 +583,10 @@ class WitnessRunner:
         except Exception as exc:
             log.exception("evaluating step %s failed", step.id)
             judged = Judgement(StepOutcome.FLAG, {"error": type(exc).__name__})
+        spans = judged.detail.get("speech_spans")
+        if step.listens and self.face is not None and isinstance(spans, list) and spans:
+            # The face side checks at the end that the mouth moved while this was heard.
+            self.face.speech_heard(step.id, spans)
         if judged.answer is not None:
             self.record(TimelineEvent.ANSWER_RECOGNISED, judged.answer)
         if judged.shown is not None:
