@@ -1,6 +1,7 @@
 """How ``kiosk eval`` builds its cases (no synthesis: a recording builder stands in)."""
 
 import itertools
+import random
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from kiosk.errors import ConfigError
 from kiosk.evaluation import corpus as c
 from kiosk.flows import FlowLibrary
 from kiosk.testing.voices import voices
+from kiosk.witness.plan import plan_witness
 
 
 class RecordingBuilder:
@@ -40,6 +42,12 @@ class RecordingBuilder:
     def swap(self, a, b, a_seconds=15.0):
         self.swaps.append(a_seconds)
         return Path(f"/{a.id}-{b.id}-{a_seconds}.mp4")
+
+    def silent(self, face):
+        return Path(f"/{face.id}-silent.mp4")
+
+    def talking(self, face, seconds):
+        return face.file
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +106,27 @@ def test_the_swap_is_mid_session_and_the_late_swap_after_the_answers(flow):
     assert {"swap", "late_swap"} <= set(species)
     assert b.swaps == [8.0, 15.0]  # in SPECIES order
     assert species["swap"].video != species["late_swap"].video
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_coach_says_the_requested_consent_in_another_voice_over_a_silent_investor(
+        flow, locale):
+    """The lip-movement attack: the words are right, the voice and the silent face are not."""
+    b = RecordingBuilder()
+    cases = c.build_cases(flow, locale, "tuning", b, genuine=1)
+    genuine = cases[0]
+    (coach,) = [k for k in cases if k.species == "coach"]
+    assert coach.video.name.endswith("-silent.mp4")
+    assert coach.attacked_step is None  # the right words: passing the step is no false consent
+
+    def said(path):  # RecordingBuilder.say names the n-th utterance /{voice}-{n}.wav
+        return b.said[int(path.stem.rsplit("-", 1)[1]) - 1]
+
+    (step,) = [k for k, path in coach.answers.items() if said(path)[0] != coach.voice]
+    assert step == c._consent_step(genuine_plan_steps(flow, locale))
+    assert said(coach.answers[step])[1] == said(genuine.answers[step])[1]
+    assert set(coach.answers) == set(genuine.answers)
+
+
+def genuine_plan_steps(flow, locale):
+    return plan_witness(flow, locale, {"name": "x", "id_last4": "1234"}, random.Random(0))
