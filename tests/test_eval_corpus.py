@@ -130,3 +130,26 @@ def test_the_coach_says_the_requested_consent_in_another_voice_over_a_silent_inv
 
 def genuine_plan_steps(flow, locale):
     return plan_witness(flow, locale, {"name": "x", "id_last4": "1234"}, random.Random(0))
+
+
+def test_the_coach_takes_the_next_clip_that_ends_in_silence_with_its_id_photo(flow):
+    """A clip that ends mid-word has no silent ending (ConfigError): the next one is used."""
+
+    class EndsMidWord(RecordingBuilder):
+        def silent(self, face):
+            if face.person == "ann":
+                raise ConfigError(f"{face.id}: no 0.3 s of silence after its speech")
+            return super().silent(face)
+
+    b = EndsMidWord()
+    (coach,) = [k for k in c.build_cases(flow, "en", "tuning", b, genuine=0)
+                if k.species == "coach"]
+    assert coach.face == "bob-tuning" and coach.video == Path("/bob-tuning-silent.mp4")
+    assert coach.id_photo == Path("/bob-tuning.jpg")
+
+    class NeverSilent(RecordingBuilder):
+        def silent(self, face):
+            raise ConfigError("no silence")
+
+    with pytest.raises(ConfigError, match="no tuning face clip ends in silence"):
+        c.build_cases(flow, "en", "tuning", NeverSilent(), genuine=0)

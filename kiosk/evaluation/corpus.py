@@ -325,7 +325,7 @@ class CaseBuilder:
     def silent(self, clip: FaceClip, seconds: float = 180.0) -> Path:
         """The clip's silent ending (after its last speech, by the clip's own sound) played
         forward then backward, looped to ``seconds``: a real person on camera, not speaking.
-        Its leading silence when the ending has none. ConfigError without 0.3 s of either."""
+        ConfigError when the clip has no such ending (``_silent_part``)."""
         out = self.work / "video" / f"{clip.id}-silent-{int(seconds)}s-{_key(self._stat(clip))}.mp4"
         if out.is_file():
             return out
@@ -367,9 +367,12 @@ def _clip_speech(clip: Path) -> tuple[list[tuple[float, float]], float]:
 
 
 def _silent_part(clip: Path, margin: float = 0.3, least: float = 0.3) -> tuple[float, float]:
-    """(start, end) seconds of the clip's silence after its last speech (or before its first),
-    found by the VAD on the clip's own sound, ``margin`` seconds clear of it: lips move a
-    little before the sound starts and close after it ends (GRID tuning clips)."""
+    """(start, end) seconds of the clip's silence after its last speech, found by the VAD on
+    the clip's own sound, ``margin`` seconds clear of it (the lips close after the sound ends).
+
+    Never the silence before the first speech: on 5 of the 11 GRID tuning clips the lips
+    already move there (docs/evaluation.md, *Speaking seen*), so it is not a silent person.
+    ConfigError without ``least`` seconds of it."""
     spans, total = _clip_speech(clip)
     if not total:
         raise ConfigError(f"{clip.name}: the coach attack needs a clip with sound, to find "
@@ -378,9 +381,7 @@ def _silent_part(clip: Path, margin: float = 0.3, least: float = 0.3) -> tuple[f
         raise ConfigError(f"{clip.name}: no speech heard, so no silence after speech to use")
     if total - (spans[-1][1] + margin) >= least:
         return spans[-1][1] + margin, total
-    if spans[0][0] - margin >= least:
-        return 0.0, spans[0][0] - margin
-    raise ConfigError(f"{clip.name}: no {least} s of silence before or after its speech")
+    raise ConfigError(f"{clip.name}: no {least} s of silence after its speech")
 
 
 def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: int,
@@ -445,7 +446,19 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
             # Someone else says the consent off camera; the investor on camera stays silent.
             coach = vs[(i + 1) % len(vs)] if len(vs) > 1 else voice
             case.answers[consent] = builder.say(coach, step_answer(plan, consent, locale), speed)
-            case.video = builder.silent(face)
+            # The first clip from this case's on with a silent ending (a GRID clip may end
+            # mid-word); its ID photo goes with it.
+            for k in range(len(faces)):
+                quiet = faces[(i + k) % len(faces)]
+                try:
+                    case.video = builder.silent(quiet)
+                except ConfigError:
+                    continue
+                case.face, case.id_photo = quiet.id, builder.id_photo(quiet)
+                break
+            else:
+                raise ConfigError(f"no {media_split} face clip ends in silence, as the coach "
+                                  "attack needs")
             # No attacked_step: the words are the requested ones, so the step passing is not a
             # false consent; the case is caught (or cleared) by the pre-review alone.
         elif species in ("swap", "late_swap", "id_mismatch"):
