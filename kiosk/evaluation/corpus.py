@@ -326,10 +326,11 @@ class CaseBuilder:
         """The clip's silent ending (after its last speech, by the clip's own sound) played
         forward then backward, looped to ``seconds``: a real person on camera, not speaking.
         ConfigError when the clip has no such ending (``_silent_part``)."""
-        out = self.work / "video" / f"{clip.id}-silent-{int(seconds)}s-{_key(self._stat(clip))}.mp4"
+        a, b = _silent_part(clip.file)  # first: a clip without a silent ending never passes
+        key = _key(self._stat(clip), f"{a:.3f}", f"{b:.3f}")
+        out = self.work / "video" / f"{clip.id}-silent-{int(seconds)}s-{key}.mp4"
         if out.is_file():
             return out
-        a, b = _silent_part(clip.file)
         part = out.with_suffix(".part.mp4")
         _ffmpeg("-ss", f"{a:.3f}", "-t", f"{b - a:.3f}", "-i", str(clip.file), "-an",
                 "-filter_complex", "[0:v]split[f][r];[r]reverse[v];[f][v]concat=n=2:v=1:a=0",
