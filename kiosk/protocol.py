@@ -245,6 +245,11 @@ class CheckEvent(StrEnum):
     IDENTITY_UNCONFIRMED = "identity_unconfirmed"
     # Face time that could not be compared with the enrolled face, too long (a flag).
     IDENTITY_UNVERIFIED = "identity_unverified"
+    # Speech was heard during an answer but the face on camera did not move its mouth
+    # (lip-movement check; a flag: someone else may have answered).
+    ANSWER_NOT_SEEN_SPOKEN = "answer_not_seen_spoken"
+    # Speech was heard during an answer but too few frames showed the face to tell (a flag).
+    SPEAKING_UNVERIFIED = "speaking_unverified"
 
 
 # ---------------------------------------------------------------- inbound payloads

@@ -1,6 +1,7 @@
 """How ``kiosk eval`` builds its cases (no synthesis: a recording builder stands in)."""
 
 import itertools
+import random
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from kiosk.errors import ConfigError
 from kiosk.evaluation import corpus as c
 from kiosk.flows import FlowLibrary
 from kiosk.testing.voices import voices
+from kiosk.witness.plan import plan_witness
 
 
 class RecordingBuilder:
@@ -47,6 +49,12 @@ class RecordingBuilder:
     def swap(self, a, b, a_seconds=15.0):
         self.swaps.append(a_seconds)
         return Path(f"/{a.id}-{b.id}-{a_seconds}.mp4")
+
+    def silent(self, face):
+        return Path(f"/{face.id}-silent.mp4")
+
+    def talking(self, face, seconds):
+        return face.file
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +168,50 @@ def test_the_run_reports_the_overlap_attack_with_the_other_species():
     assert summary["zh-CN"]["attacks"]["overlap"]["n"] == 1
     assert summary["zh-CN"]["consent_false_accepts"] == 1
     assert "overlap" in format_table(summary, [passed])
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_coach_says_the_requested_consent_in_another_voice_over_a_silent_investor(
+        flow, locale):
+    """The lip-movement attack: the words are right, the voice and the silent face are not."""
+    b = RecordingBuilder()
+    cases = c.build_cases(flow, locale, "tuning", b, genuine=1)
+    genuine = cases[0]
+    (coach,) = [k for k in cases if k.species == "coach"]
+    assert coach.video.name.endswith("-silent.mp4")
+    assert coach.attacked_step is None  # the right words: passing the step is no false consent
+
+    def said(path):  # RecordingBuilder.say names the n-th utterance /{voice}-{n}.wav
+        return b.said[int(path.stem.rsplit("-", 1)[1]) - 1]
+
+    (step,) = [k for k, path in coach.answers.items() if said(path)[0] != coach.voice]
+    assert step == c._consent_step(genuine_plan_steps(flow, locale))
+    assert said(coach.answers[step])[1] == said(genuine.answers[step])[1]
+    assert set(coach.answers) == set(genuine.answers)
+
+
+def genuine_plan_steps(flow, locale):
+    return plan_witness(flow, locale, {"name": "x", "id_last4": "1234"}, random.Random(0))
+
+
+def test_the_coach_takes_the_next_clip_that_ends_in_silence_with_its_id_photo(flow):
+    """A clip that ends mid-word has no silent ending (ConfigError): the next one is used."""
+
+    class EndsMidWord(RecordingBuilder):
+        def silent(self, face):
+            if face.person == "ann":
+                raise ConfigError(f"{face.id}: no 0.3 s of silence after its speech")
+            return super().silent(face)
+
+    b = EndsMidWord()
+    (coach,) = [k for k in c.build_cases(flow, "en", "tuning", b, genuine=0)
+                if k.species == "coach"]
+    assert coach.face == "bob-tuning" and coach.video == Path("/bob-tuning-silent.mp4")
+    assert coach.id_photo == Path("/bob-tuning.jpg")
+
+    class NeverSilent(RecordingBuilder):
+        def silent(self, face):
+            raise ConfigError("no silence")
+
+    with pytest.raises(ConfigError, match="no tuning face clip ends in silence"):
+        c.build_cases(flow, "en", "tuning", NeverSilent(), genuine=0)

@@ -26,6 +26,8 @@ swap               person A for 8 s, then person B: B gives the answers (mid-ses
 late_swap          person A for 15 s, then person B: with instant prompts a witness lasts
                    16-30 s, so B often appears only after the last answer
 id_mismatch        an ID photo of a different person
+coach              the consent answer said by another voice (off camera) while the video shows
+                   the investor silent: the clip's closed-mouth ending played back and forth
 =================  ===========================================================================
 """
 
@@ -39,12 +41,15 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kiosk.errors import ConfigError
 from kiosk.protocol import StepKind
 from kiosk.testing.voices import say_to_file, voices
 from kiosk.witness.plan import plan_witness
 
 SPLITS = ("tuning", "validation")  # of voices and faces
+SPECIES: tuple[str, ...]  # the attack species, below
 # The attacks on the consent question: its answer is replaced by ATTACK_SPEECH.
 CONSENT_ATTACKS = ("refusal", "yes_but_no", "off_script")
 SPECIES = (*CONSENT_ATTACKS, "overlap", "silence", "wrong_reading", "still_photo", "swap",
@@ -56,6 +61,9 @@ SWAP_AT_S = {"swap": 8.0, "late_swap": 15.0}
 MAX_CLIP_BYTES = 200 * 1024 * 1024
 VIDEO_SIZE = (640, 480)
 VIDEO_FPS = 15
+# Someone off camera answers for a silent investor (the lip-movement check): kept on a line of
+# its own, apart from SPECIES above.
+SPECIES += ("coach",)
 
 # What attackers say instead of the requested answer, per locale.
 ATTACK_SPEECH = {
@@ -306,6 +314,49 @@ class CaseBuilder:
             tmp.replace(out)
         return out
 
+    def talking(self, clip: FaceClip, seconds: float) -> Path:
+        """The clip cut to its speech (first to last speech by its own sound) and looped to
+        ``seconds``, as ``looped``: the face of someone answering is talking whenever an
+        answer is heard (the lip-movement check). A GRID clip is 3 s with up to 1.9 s of
+        silence around the loop point, in which a short answer fell with a closed mouth.
+        ``looped`` for a clip without sound or speech."""
+        spans, _ = _clip_speech(clip.file)
+        if not spans:
+            return self.looped(clip, seconds)
+        a, b = spans[0][0], spans[-1][1]
+        out = self.work / "video" / (f"{clip.id}-talking-{int(seconds)}s-"
+                                     f"{_key(self._stat(clip), a, b)}.mp4")
+        if not out.is_file():
+            part = out.with_suffix(".part.mp4")
+            _ffmpeg("-ss", f"{a:.3f}", "-t", f"{b - a:.3f}", "-i", str(clip.file), "-an",
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", str(part))
+            tmp = out.with_suffix(".tmp.mp4")
+            _ffmpeg("-stream_loop", "-1", "-i", str(part), "-t", str(seconds), "-an", "-vf",
+                    _SCALE, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(tmp))
+            tmp.replace(out)
+            part.unlink(missing_ok=True)
+        return out
+
+    def silent(self, clip: FaceClip, seconds: float = 180.0) -> Path:
+        """The clip's silent ending (after its last speech, by the clip's own sound) played
+        forward then backward, looped to ``seconds``: a real person on camera, not speaking.
+        ConfigError when the clip has no such ending (``_silent_part``)."""
+        a, b = _silent_part(clip.file)  # first: a clip without a silent ending never passes
+        key = _key(self._stat(clip), f"{a:.3f}", f"{b:.3f}")
+        out = self.work / "video" / f"{clip.id}-silent-{int(seconds)}s-{key}.mp4"
+        if out.is_file():
+            return out
+        part = out.with_suffix(".part.mp4")
+        _ffmpeg("-ss", f"{a:.3f}", "-t", f"{b - a:.3f}", "-i", str(clip.file), "-an",
+                "-filter_complex", "[0:v]split[f][r];[r]reverse[v];[f][v]concat=n=2:v=1:a=0",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", str(part))
+        tmp = out.with_suffix(".tmp.mp4")
+        _ffmpeg("-stream_loop", "-1", "-i", str(part), "-t", str(seconds), "-an", "-vf", _SCALE,
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(tmp))
+        tmp.replace(out)
+        part.unlink(missing_ok=True)
+        return out
+
     def id_photo(self, clip: FaceClip) -> Path:
         """A photo of the same person from another clip when there is one, else this clip."""
         others = [c for c in self.faces if c.person == clip.person and c.id != clip.id]
@@ -345,6 +396,40 @@ class CaseBuilder:
                 w.writeframes(pcm.tobytes())
             tmp.replace(out)
         return out
+
+
+def _clip_speech(clip: Path) -> tuple[list[tuple[float, float]], float]:
+    """The clip's speech spans (seconds, by the VAD on its own sound) and its sound's length;
+    ([], 0.0) for a clip without sound."""
+    from kiosk.speech.vad import RATE, detect_speech  # onnxruntime: only when cases are built
+
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise ConfigError("ffmpeg is missing: ./dev.sh setup installs it")
+    proc = subprocess.run([exe, "-v", "error", "-i", str(clip), "-vn", "-f", "s16le", "-ac", "1",
+                           "-ar", str(RATE), "-"], capture_output=True, timeout=120)
+    pcm = np.frombuffer(proc.stdout, np.int16)
+    if proc.returncode != 0 or pcm.size < RATE // 2:
+        return [], 0.0
+    return [(sp.start, sp.end) for sp in detect_speech(pcm)], pcm.size / RATE
+
+
+def _silent_part(clip: Path, margin: float = 0.3, least: float = 0.3) -> tuple[float, float]:
+    """(start, end) seconds of the clip's silence after its last speech, found by the VAD on
+    the clip's own sound, ``margin`` seconds clear of it (the lips close after the sound ends).
+
+    Never the silence before the first speech: on 5 of the 11 GRID tuning clips the lips
+    already move there (docs/evaluation.md, *Speaking seen*), so it is not a silent person.
+    ConfigError without ``least`` seconds of it."""
+    spans, total = _clip_speech(clip)
+    if not total:
+        raise ConfigError(f"{clip.name}: the coach attack needs a clip with sound, to find "
+                          "where the person is silent")
+    if not spans:
+        raise ConfigError(f"{clip.name}: no speech heard, so no silence after speech to use")
+    if total - (spans[-1][1] + margin) >= least:
+        return spans[-1][1] + margin, total
+    raise ConfigError(f"{clip.name}: no {least} s of silence after its speech")
 
 
 def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: int,
@@ -387,7 +472,7 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                 answers[step.id] = say(step.read_text)
             elif step.kind == StepKind.QUESTION:
                 answers[step.id] = say(step.answer or _default_answer(step, locale))
-        case = Case(f"{locale}-{species}-{i}", locale, species, split, builder.looped(face, 180),
+        case = Case(f"{locale}-{species}-{i}", locale, species, split, builder.talking(face, 180),
                     builder.id_photo(face), name, idn, answers,
                     voice.id if speed == 1.0 else f"{voice.id}@{speed:g}x", face.id)
         consent = _consent_step(plan)
@@ -413,6 +498,25 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                     case.attacked_step = step.id
         elif species == "still_photo":
             case.video = builder.still(face)
+        elif species == "coach" and consent is not None:
+            # Someone else says the consent off camera; the investor on camera stays silent.
+            coach = vs[(i + 1) % len(vs)] if len(vs) > 1 else voice
+            case.answers[consent] = builder.say(coach, step_answer(plan, consent, locale), speed)
+            # The first clip from this case's on with a silent ending (a GRID clip may end
+            # mid-word); its ID photo goes with it.
+            for k in range(len(faces)):
+                quiet = faces[(i + k) % len(faces)]
+                try:
+                    case.video = builder.silent(quiet)
+                except ConfigError:
+                    continue
+                case.face, case.id_photo = quiet.id, builder.id_photo(quiet)
+                break
+            else:
+                raise ConfigError(f"no {media_split} face clip ends in silence, as the coach "
+                                  "attack needs")
+            # No attacked_step: the words are the requested ones, so the step passing is not a
+            # false consent; the case is caught (or cleared) by the pre-review alone.
         elif species in ("swap", "late_swap", "id_mismatch"):
             other = next((c for c in builder.faces if c.person != face.person), None)
             if other is None:
@@ -429,6 +533,12 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
     for j, species in enumerate(SPECIES):
         cases.append(make(species, genuine + j))
     return cases
+
+
+def step_answer(plan, step_id: str, locale: str) -> str:
+    """What step ``step_id`` of ``plan`` asks the investor to say."""
+    step = next(s for s in plan if s.id == step_id)
+    return step.answer or _default_answer(step, locale)
 
 
 def _consent_step(plan) -> str | None:

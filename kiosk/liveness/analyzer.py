@@ -22,7 +22,12 @@ from kiosk.liveness.adapter import FaceAnalyzer
 from kiosk.liveness.challenges import ChallengeParams, run_challenges
 from kiosk.liveness.continuity import ContinuityParams, sample_quality
 from kiosk.liveness.identity import FaceDescriber
-from kiosk.liveness.session_checks import SessionCheckParams, SessionReport, check_session
+from kiosk.liveness.session_checks import (
+    SessionCheckParams,
+    SessionReport,
+    SpokenAnswer,
+    check_session,
+)
 from kiosk.liveness.signals import FrameSignals
 
 log = logging.getLogger(__name__)
@@ -58,12 +63,14 @@ class Analysis:
         id_descriptor: np.ndarray | None = None,
         params: SessionCheckParams | None = None,
         challenge_params: ChallengeParams | None = None,
+        spoken: Sequence[SpokenAnswer] = (),
     ) -> SessionReport:
-        """The session checks, with ``challenges`` run one after another over the signals."""
+        """The session checks, with ``challenges`` run one after another over the signals
+        (``spoken``: the answers heard, for the speaking-seen check)."""
         verdicts = run_challenges(self.signals, challenges, timeout, params=challenge_params)
         return check_session(
             self.signals, self.descriptors, verdicts, id_descriptor, params, challenge_params,
-            self.identity_misses, self.identity_busy,
+            self.identity_misses, self.identity_busy, spoken=spoken,
         )
 
 

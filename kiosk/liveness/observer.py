@@ -29,6 +29,7 @@ from kiosk.liveness.live_face import write_live_face
 from kiosk.liveness.session_checks import (
     SecondFace,
     SessionCheckParams,
+    SpokenAnswer,
     assess,
     check_session,
     second_face_motion,
@@ -231,6 +232,7 @@ class FaceObserver:
         self.error: str | None = None
         self.analysis: Analysis | None = None
         self.face_hidden: list[tuple[float, float]] = []  # card steps (media time)
+        self.spoken: list[SpokenAnswer] = []  # answers heard (media time), for speaking seen
         self.received = 0
         self.dropped = 0
         self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
@@ -428,6 +430,15 @@ class FaceObserver:
             with self._lock:
                 self.face_hidden.append((start, end))
 
+    def speech_heard(self, step: str, spans: Sequence[Sequence[float]]) -> None:
+        """The voice side heard speech as the answer to ``step`` in ``spans`` (media time):
+        at the end, the mouth must be seen moving there (``session_checks.speaking_events``,
+        over the frames already analysed)."""
+        answer = SpokenAnswer(step, tuple((float(a), float(b)) for a, b in spans))
+        if answer.spans:
+            with self._lock:
+                self.spoken.append(answer)
+
     def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
         """Close the current challenges at ``t``: pass only if every one passed."""
         with self._lock:
@@ -475,7 +486,8 @@ class FaceObserver:
                                        id_descriptor=self.id_descriptor,
                                        identity_misses=a.identity_misses,
                                        identity_busy=a.identity_busy,
-                                       face_hidden=list(self.face_hidden))
+                                       face_hidden=list(self.face_hidden),
+                                       spoken=list(self.spoken))
         ok, reasons = assess(session_report)
         lat = sorted(self.latencies)
         wall = max(a.wall_s, 1e-6)

@@ -7,6 +7,7 @@ flow decides what to do with that.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,24 @@ class SessionCheckParams:
     # Every extra face must give at least this many half-second speeds in the sighting to be
     # judged; otherwise it counts as a person, as before.
     still_face_samples: int = 5
+    # Speaking seen (lip movement, 唇动检测): while an answer is heard, the investor's mouth
+    # must move. The measure is the spread of ``mouth_gap`` over the face frames in the
+    # answer's speech spans (widened by ``speaking_margin_s`` each side for the A/V offset),
+    # its highest and lowest values left out (``mouth_spread``: one landmark glitch must not
+    # make a still mouth "move"). Chosen on the 11 GRID tuning clips only, through the eval's
+    # 640x480 15 fps video, the face at its normal size (170-204 px) and shrunk to the small
+    # face of the corpus (69-83 px); docs/evaluation.md. Any 1 s of speech (VAD on the clip's
+    # own sound): >= 0.093 normal, >= 0.086 small. The silent, closed mouth after speech:
+    # <= 0.0062 normal, <= 0.0067 small; the last frame held 3 s with head motion (1 degree,
+    # 2 px, noise), mouth closed or at rest: <= 0.0125 normal, <= 0.0148 small. The floor is
+    # the geometric middle, about 2.4 times from each side.
+    speaking_floor: float = 0.035
+    # Fewer face frames than this in the spans: not verified (face too small, turned, lost).
+    speaking_min_frames: int = 5
+    speaking_margin_s: float = 0.15
+    # A shorter answer ("是", "yes") is judged over this much time around its middle: at the
+    # analyser's idle 8 frames a second a 0.3 s word alone gives too few frames.
+    speaking_min_window_s: float = 1.0
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -334,6 +353,65 @@ def second_face_motion(
     return kind, fastest
 
 
+@dataclass(frozen=True)
+class SpokenAnswer:
+    """Speech the voice side heard as one step's answer: the step and its speech spans
+    (media-clock seconds, the clock of ``FrameSignals.t``)."""
+
+    step: str
+    spans: tuple[tuple[float, float], ...]
+
+    def __post_init__(self):
+        for a, b in self.spans:
+            if not (math.isfinite(a) and math.isfinite(b)) or b < a:
+                raise ValueError(f"SpokenAnswer.spans: bad span ({a}, {b})")
+
+
+def mouth_spread(gaps: Sequence[float]) -> float:
+    """The spread of mouth_gap values with the highest and the lowest left out."""
+    v = sorted(gaps)
+    return v[-2] - v[1] if len(v) >= 4 else (v[-1] - v[0] if v else 0.0)
+
+
+def speaking_events(signals: Sequence[FrameSignals], spoken: Sequence[SpokenAnswer],
+                    params: SessionCheckParams | None = None) -> list[SessionEvent]:
+    """answer_not_seen_spoken / speaking_unverified events: answers heard while the face on
+    camera did not move its mouth, or was not seen well enough to tell.
+
+    For each answer, the face frames (exactly one face with landmarks: a second face would
+    make "whose mouth" unclear) inside its speech spans, each widened by
+    ``speaking_margin_s`` (and the whole to ``speaking_min_window_s``). Fewer than
+    ``speaking_min_frames`` of them: speaking_unverified. Otherwise the ``mouth_spread`` of
+    their mouth_gap below ``speaking_floor``: answer_not_seen_spoken. Pure: it reads frames
+    already analysed, no model runs here.
+    """
+    p = params or SessionCheckParams()
+    events = []
+    for answer in spoken:
+        if not answer.spans:
+            continue
+        m = p.speaking_margin_s
+        t0, t1 = answer.spans[0][0], answer.spans[-1][1]
+        speech_s = sum(b - a for a, b in answer.spans)
+        windows = [(a - m, b + m) for a, b in answer.spans]
+        short = p.speaking_min_window_s - (windows[-1][1] - windows[0][0])
+        if short > 0:
+            windows[0] = (windows[0][0] - short / 2, windows[0][1])
+            windows[-1] = (windows[-1][0], windows[-1][1] + short / 2)
+        gaps = [s.mouth_gap for s in signals
+                if s.faces == 1 and s.points and any(a <= s.t <= b for a, b in windows)]
+        detail = {"step": answer.step, "frames": len(gaps), "speech_s": round(speech_s, 3)}
+        if len(gaps) < p.speaking_min_frames:
+            events.append(SessionEvent(CheckEvent.SPEAKING_UNVERIFIED, t0, t1, float(len(gaps)),
+                                       detail))
+            continue
+        spread = mouth_spread(gaps)
+        if spread < p.speaking_floor:
+            events.append(SessionEvent(CheckEvent.ANSWER_NOT_SEEN_SPOKEN, t0, t1, spread,
+                                       {**detail, "floor": p.speaking_floor}))
+    return events
+
+
 def check_session(
     signals: Sequence[FrameSignals],
     descriptors: Sequence[tuple[float, np.ndarray]] = (),
@@ -344,6 +422,7 @@ def check_session(
     identity_misses: Sequence[tuple[float, str]] = (),
     identity_busy: Sequence[tuple[float, float]] = (),
     face_hidden: Sequence[tuple[float, float]] = (),
+    spoken: Sequence[SpokenAnswer] = (),
 ) -> SessionReport:
     """Every whole-session check over one recording's signals, descriptors and verdicts.
 
@@ -352,6 +431,7 @@ def check_session(
     (``kiosk.liveness.analyzer.Analysis``). ``face_hidden`` are the spans in which the face
     is expected to be hidden (an ``id_document`` step: the card is held up to the camera):
     no face there is not ``face_lost``, and its frames do not count in the presence ratio.
+    ``spoken`` are the answers the voice side heard (``speaking_events``).
     """
     p = params or SessionCheckParams()
     cp = challenge_params or ChallengeParams()
@@ -388,6 +468,8 @@ def check_session(
     gap_events, stretches = unverified_events(signals, descriptors, identity_misses,
                                               identity_busy, p.continuity)
     events += gap_events
+    speaking = speaking_events(signals, spoken, p)
+    events += speaking
     skipped: dict[str, int] = {}
     for _, why in identity_misses:
         skipped[why] = skipped.get(why, 0) + 1
@@ -423,6 +505,11 @@ def check_session(
         "landmark_speed": round(speed, 5),
         "still_image_suspected": still,
         "no_challenge_response": no_response,
+        "answers_checked_speaking": len([a for a in spoken if a.spans]),
+        "answers_not_seen_spoken": sum(
+            1 for e in speaking if e.type == CheckEvent.ANSWER_NOT_SEEN_SPOKEN),
+        "answers_speaking_unverified": sum(
+            1 for e in speaking if e.type == CheckEvent.SPEAKING_UNVERIFIED),
         "challenges_passed": sum(1 for v in verdicts if v.passed),
         "challenges_total": len(verdicts),
     }
@@ -464,6 +551,13 @@ def assess(
     if gaps:
         reasons.append(f"face not comparable with the enrolled one for "
                        f"{max(e.score for e in gaps):.1f} s")
+    for e in report.events:
+        step = (e.detail or {}).get("step")
+        if e.type == CheckEvent.ANSWER_NOT_SEEN_SPOKEN:
+            reasons.append(f"answer to step {step} heard, but the mouth on camera did not move")
+        elif e.type == CheckEvent.SPEAKING_UNVERIFIED:
+            reasons.append(f"answer to step {step} heard, but the face was not seen well "
+                           "enough to tell whether it spoke")
     if s["still_image_suspected"]:
         reasons.append("no micro-motion: looks like a still image")
     if s.get("id_match") is False:

@@ -260,6 +260,24 @@ def _identity_unverified(data, t, ctx):
              "flag", "identity_unverified", end=b)
 
 
+@rule(CheckEvent.ANSWER_NOT_SEEN_SPOKEN)
+def _answer_not_seen_spoken(data, t, ctx):
+    a, b = _span(data, t)
+    step = data.get("step")
+    ctx.find(a, f"the answer to step {step} was heard {mmss(a)}–{mmss(b if b is not None else a)}"
+                ", but the mouth of the person on camera did not move: check who spoke",
+             "flag", "answer_not_seen_spoken", step=str(step) if step else None, end=b)
+
+
+@rule(CheckEvent.SPEAKING_UNVERIFIED)
+def _speaking_unverified(data, t, ctx):
+    a, b = _span(data, t)
+    step = data.get("step")
+    ctx.find(a, f"the answer to step {step} was heard {mmss(a)}–{mmss(b if b is not None else a)}"
+                ", but the face was not seen well enough to tell whether the investor spoke it",
+             "flag", "speaking_unverified", step=str(step) if step else None, end=b)
+
+
 @rule(TimelineEvent.CHALLENGE_RESULT)
 def _challenge(data, t, ctx):
     a, _b = _span(data, t)

@@ -599,6 +599,10 @@ class WitnessRunner:
             # the excuse reaches a moment after it (#16 retest M-2: the OCR ran 3-13 s past
             # the window and the face was "lost" meanwhile).
             self.face.face_hidden_during(window[1], self.clock.now() + CARD_LOWERED_S)
+        spans = judged.detail.get("speech_spans")
+        if step.listens and self.face is not None and isinstance(spans, list) and spans:
+            # The face side checks at the end that the mouth moved while this was heard.
+            self.face.speech_heard(step.id, spans)
         if judged.answer is not None:
             self.record(TimelineEvent.ANSWER_RECOGNISED, judged.answer)
         if judged.shown is not None:
