@@ -21,7 +21,10 @@ import pytest
 from kiosk.testing.procs import kiosk_env, scheduler_autogroup, spawn_kept
 
 STARTER = """
-import subprocess, sys, time
+import signal, subprocess, sys, time
+# A terminal's shell leaves SIGHUP at its default; a suite started under nohup would pass
+# SIG_IGN down to this starter and its child, and nothing would die of the hang-up.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 from kiosk.testing.procs import spawn_kept
 args = [sys.executable, "-c", "import time; time.sleep(120)"]
 how = sys.argv[1]

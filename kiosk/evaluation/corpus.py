@@ -373,7 +373,7 @@ class CaseBuilder:
 
         import numpy as np
 
-        from kiosk.speech.audio import pcm_from_file
+        from kiosk.speech.audio import pcm_from_file  # PyAV: only when an overlap is mixed
 
         first = self.say(voice, text, speed)
         second = self.say(coach, coach_text, speed)

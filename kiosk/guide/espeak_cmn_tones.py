@@ -81,9 +81,10 @@ def espeak_tones(chars: str, voice: str = VOICE, timeout: float = 120.0) -> list
 def misread(chars: str) -> set[str]:
     """The characters of ``chars`` with one pypinyin reading that espeak-ng says with another
     tone."""
+    # Only when the table is rebuilt (python -m kiosk.guide.espeak_cmn_tones), never at run time.
     from pypinyin import Style, pinyin
 
-    from kiosk.speech.textnorm import zh_reading
+    from kiosk.speech.textnorm import zh_reading  # the rebuild only, as above
 
     said = espeak_tones(chars)
     out = set()

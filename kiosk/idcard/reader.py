@@ -23,6 +23,7 @@ import numpy as np
 from kiosk.idcard.fields import BACK_LABELS, FRONT_LABELS, CardField, CardSide, parse_side
 from kiosk.idcard.frames import MIN_AREA_SHARE, score_frame
 from kiosk.idcard.ocr import OCR_SIDE, TextBox, TextReader, shared_reader
+from kiosk.idcard.portrait import layout_misfit, locate_card
 from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
 
 
@@ -142,8 +143,6 @@ def _looks_like_a_card(rgb: np.ndarray, side: CardSide) -> bool:
     values has neither: its labels do not lie as a card's do (``layout_misfit``), or its
     boxed rows make an outline of about the card's shape but not of the card's size (#16
     retest M-7: one passed every number check)."""
-    from kiosk.idcard.portrait import layout_misfit, locate_card
-
     if layout_misfit(side):
         return False
     frame = locate_card(side)
