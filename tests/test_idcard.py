@@ -125,6 +125,20 @@ def test_back_fields_and_a_long_term_card():
     assert side.fields["validity"].value == "2010.03.07-长期"
 
 
+@pytest.mark.parametrize("printed, read", [
+    ("2022.12,26-长期", "2022.12.26-长期"),  # the live read of #16 retest t16c L-A (0.955)
+    ("2022，12.26-长期", "2022.12.26-长期"),
+    ("2022.12。26-2042.12:26", "2022.12.26-2042.12.26"),
+    ("2022·12·26-2042,12,26", "2022.12.26-2042.12.26"),
+    ("2022.12.26 - 长期", "2022.12.26-长期"),
+])
+def test_a_date_separator_misread_as_other_punctuation_keeps_the_validity(printed, read):
+    side = parse_side([box("中华人民共和国", 380, 60), box("居民身份证", 300, 180),
+                       box("签发机关", 150, 470), box("北京市公安局西城分局", 330, 470),
+                       box("有效期限", 150, 550), box(printed, 330, 550)])
+    assert side.fields["validity"].value == read
+
+
 def test_text_that_is_not_a_card_has_no_side():
     side = parse_side([box("Hello", 10, 10), box("水电费发票", 10, 80)])
     assert side.side is None and side.fields == {}

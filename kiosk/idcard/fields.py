@@ -41,8 +41,11 @@ _LEAD = ":：.,，;；-_、"
 _ID18 = re.compile(r"\d{17}[\dX]")
 _DATE_ZH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _DATE = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{0,2}?(\d{1,2})")
-_VALIDITY = re.compile(r"(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2})[-—–~至一]+"
-                       r"(长期|(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2}))")
+# A date's separator is a dot, but OCR reads it as other punctuation too (a comma, a
+# full-width comma or stop, a middle dot, a colon: #16 retest t16c L-A, "2022.12,26-长期").
+_SEP = r"[.\-/,，。·・:：_]?"
+_VALIDITY = re.compile(rf"(\d{{4}}){_SEP}(\d{{2}}){_SEP}(\d{{2}})\s*[-—–~至一]+\s*"
+                       rf"(长期|(\d{{4}}){_SEP}(\d{{2}}){_SEP}(\d{{2}}))")
 
 
 @dataclass(frozen=True)
