@@ -139,6 +139,18 @@ def test_a_date_separator_misread_as_other_punctuation_keeps_the_validity(printe
     assert side.fields["validity"].value == read
 
 
+@pytest.mark.parametrize("number_line", [
+    "公民身份号矿310104198602091203",  # the label misread (#16 retest t16c L-B)
+    "310104198602091203",  # the label hidden (a thumb)
+    "公民身份号码310104198602091203",
+])
+def test_the_address_never_swallows_the_number_line_below_it(number_line):
+    boxes = [b for b in FRONT_BOXES if b.text not in ("公民身份号码", "310104198602091203")]
+    side = parse_side(boxes + [box(number_line, 180, 450)])
+    assert side.fields["address"].value == "上海市徐汇区示例路231号16号楼2104室"
+    assert not any("3101041986" in f.value for k, f in side.fields.items() if k != "id_number")
+
+
 def test_text_that_is_not_a_card_has_no_side():
     side = parse_side([box("Hello", 10, 10), box("水电费发票", 10, 80)])
     assert side.side is None and side.fields == {}
