@@ -511,6 +511,53 @@ def _paper_form(person) -> bytes:
     return _jpeg(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
+def _foreshortened(card: Image.Image, k: float) -> bytes:
+    """``card`` photographed with its left edge turned away from the camera: that edge
+    ``k`` shorter than the right one (a steep angle), on a grey table, 1280 x 960."""
+    import cv2
+
+    rgb = np.asarray(card.convert("RGB"))
+    ch, cw = rgb.shape[:2]
+    W, H = 1280, 960
+    w = 0.7 * W
+    h = w * ch / cw
+    x0, y0 = (W - w) / 2, (H - h) / 2
+    dst = np.float32([[x0 + k * w * 0.15, y0 + k * h * 0.5], [x0 + w, y0], [x0 + w, y0 + h],
+                      [x0 + k * w * 0.15, y0 + h - k * h * 0.5]])
+    src = np.float32([[0, 0], [cw - 1, 0], [cw - 1, ch - 1], [0, ch - 1]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    table = np.full((H, W, 3), (96, 104, 110), np.uint8)
+    return _jpeg(cv2.warpPerspective(rgb, m, (W, H), dst=table, borderMode=cv2.BORDER_TRANSPARENT))
+
+
+@pytest.mark.parametrize("k", [0.30, 0.40])
+def test_a_card_photographed_at_a_steep_angle_is_straightened_and_read(person, cards, k):
+    """#16 retest t16c M-C: a sharp card foreshortened 30% or more, all four corners in view,
+    was refused as "a form or a printout". Straightened out of its outline it reads as the
+    card it is, and the image kept (to be masked) is the straightened card."""
+    from kiosk.idcard.reader import read_card
+
+    reading = read_card(_foreshortened(cards[0], k), card_jpeg(cards[1]))
+    assert reading.fields["id_number"].value == person.id_number
+    assert reading.fields["name"].value == person.name
+    assert reading.front_rgb.shape[:2] == (540, 856)  # 10 px/mm
+
+
+def test_a_steep_card_that_does_not_straighten_is_told_to_hold_it_parallel(cards,
+                                                                           monkeypatch):
+    """Refused for the angle, the message names the angle, not "a form or a printout"."""
+    from kiosk.idcard import reader
+    from kiosk.idcard.reader import NotACard, read_card
+
+    monkeypatch.setattr(reader, "_straightened", lambda rgb, r: None)
+    with pytest.raises(NotACard) as exc:
+        read_card(_foreshortened(cards[0], 0.35), front_name="steep.jpg")
+    assert str(exc.value) == (
+        "steep.jpg: the card was photographed at too steep an angle to be read as a card: "
+        "hold the card parallel to the camera, all four corners in view, and take the photo "
+        "again")
+
+
 def test_a_printed_form_with_the_cards_words_is_not_a_card(person, cards):
     """Its labels read as the portrait side and its number is valid and the applicant's, but
     it has neither a card's outline nor a portrait: refused, not read as a front."""
