@@ -125,6 +125,32 @@ def test_back_fields_and_a_long_term_card():
     assert side.fields["validity"].value == "2010.03.07-长期"
 
 
+@pytest.mark.parametrize("printed, read", [
+    ("2022.12,26-长期", "2022.12.26-长期"),  # the live read of #16 retest t16c L-A (0.955)
+    ("2022，12.26-长期", "2022.12.26-长期"),
+    ("2022.12。26-2042.12:26", "2022.12.26-2042.12.26"),
+    ("2022·12·26-2042,12,26", "2022.12.26-2042.12.26"),
+    ("2022.12.26 - 长期", "2022.12.26-长期"),
+])
+def test_a_date_separator_misread_as_other_punctuation_keeps_the_validity(printed, read):
+    side = parse_side([box("中华人民共和国", 380, 60), box("居民身份证", 300, 180),
+                       box("签发机关", 150, 470), box("北京市公安局西城分局", 330, 470),
+                       box("有效期限", 150, 550), box(printed, 330, 550)])
+    assert side.fields["validity"].value == read
+
+
+@pytest.mark.parametrize("number_line", [
+    "公民身份号矿310104198602091203",  # the label misread (#16 retest t16c L-B)
+    "310104198602091203",  # the label hidden (a thumb)
+    "公民身份号码310104198602091203",
+])
+def test_the_address_never_swallows_the_number_line_below_it(number_line):
+    boxes = [b for b in FRONT_BOXES if b.text not in ("公民身份号码", "310104198602091203")]
+    side = parse_side(boxes + [box(number_line, 180, 450)])
+    assert side.fields["address"].value == "上海市徐汇区示例路231号16号楼2104室"
+    assert not any("3101041986" in f.value for k, f in side.fields.items() if k != "id_number")
+
+
 def test_text_that_is_not_a_card_has_no_side():
     side = parse_side([box("Hello", 10, 10), box("水电费发票", 10, 80)])
     assert side.side is None and side.fields == {}
@@ -483,6 +509,53 @@ def _paper_form(person) -> bytes:
     noisy = np.asarray(page).astype(np.float32) + np.random.default_rng(5).normal(0, 3, (1754,
                                                                                       1240, 3))
     return _jpeg(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _foreshortened(card: Image.Image, k: float) -> bytes:
+    """``card`` photographed with its left edge turned away from the camera: that edge
+    ``k`` shorter than the right one (a steep angle), on a grey table, 1280 x 960."""
+    import cv2
+
+    rgb = np.asarray(card.convert("RGB"))
+    ch, cw = rgb.shape[:2]
+    W, H = 1280, 960
+    w = 0.7 * W
+    h = w * ch / cw
+    x0, y0 = (W - w) / 2, (H - h) / 2
+    dst = np.float32([[x0 + k * w * 0.15, y0 + k * h * 0.5], [x0 + w, y0], [x0 + w, y0 + h],
+                      [x0 + k * w * 0.15, y0 + h - k * h * 0.5]])
+    src = np.float32([[0, 0], [cw - 1, 0], [cw - 1, ch - 1], [0, ch - 1]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    table = np.full((H, W, 3), (96, 104, 110), np.uint8)
+    return _jpeg(cv2.warpPerspective(rgb, m, (W, H), dst=table, borderMode=cv2.BORDER_TRANSPARENT))
+
+
+@pytest.mark.parametrize("k", [0.30, 0.40])
+def test_a_card_photographed_at_a_steep_angle_is_straightened_and_read(person, cards, k):
+    """#16 retest t16c M-C: a sharp card foreshortened 30% or more, all four corners in view,
+    was refused as "a form or a printout". Straightened out of its outline it reads as the
+    card it is, and the image kept (to be masked) is the straightened card."""
+    from kiosk.idcard.reader import read_card
+
+    reading = read_card(_foreshortened(cards[0], k), card_jpeg(cards[1]))
+    assert reading.fields["id_number"].value == person.id_number
+    assert reading.fields["name"].value == person.name
+    assert reading.front_rgb.shape[:2] == (540, 856)  # 10 px/mm
+
+
+def test_a_steep_card_that_does_not_straighten_is_told_to_hold_it_parallel(cards,
+                                                                           monkeypatch):
+    """Refused for the angle, the message names the angle, not "a form or a printout"."""
+    from kiosk.idcard import reader
+    from kiosk.idcard.reader import NotACard, read_card
+
+    monkeypatch.setattr(reader, "_straightened", lambda rgb, r: None)
+    with pytest.raises(NotACard) as exc:
+        read_card(_foreshortened(cards[0], 0.35), front_name="steep.jpg")
+    assert str(exc.value) == (
+        "steep.jpg: the card was photographed at too steep an angle to be read as a card: "
+        "hold the card parallel to the camera, all four corners in view, and take the photo "
+        "again")
 
 
 def test_a_printed_form_with_the_cards_words_is_not_a_card(person, cards):

@@ -14,7 +14,7 @@ import pytest
 
 from kiosk import session as sm
 from kiosk.config import load_settings
-from kiosk.protocol import PageEvent, ServerEvent
+from kiosk.protocol import HintCode, PageEvent, ServerEvent
 from kiosk.services import build_services
 from kiosk.testing.idcards import make_person, render_back, render_front, video_frame
 from kiosk.timeline import read_timeline
@@ -80,7 +80,9 @@ class HiddenFace:
         pass
 
 
-def _run(services, back_distortion: str, face: HiddenFace | None = None):
+def _run(services, back_distortion: str, face: HiddenFace | None = None, during=None):
+    """Run the card step; ``during(runner, moment)`` is called at ``joined`` (before the
+    step), ``prompt`` (the prompt asking for the card is spoken) and ``window``."""
     person = make_person(21, today=date.today())
     row, token = open_witness(services, CreateSession(
         applicant=Applicant(name=person.name, id_number=person.id_number),
@@ -97,12 +99,18 @@ def _run(services, back_distortion: str, face: HiddenFace | None = None):
         runner.face = face
     runner.accept_offer(FakePeer(), "v=0 offer")
     assert runner.peer.session.video_frame is not None and runner.card is not None
+    if during is not None:
+        during(runner, "joined")
     runner.dispatch(sm.MediaConnected())
     (step,) = page.wait_for(ServerEvent.STEP)
     assert step["kind"] == "id_document" and step["text"].startswith("请将身份证人像面对准摄像头")
     runner.prompt_report(PageEvent.PROMPT_STARTED, step["seq"])
+    if during is not None:
+        during(runner, "prompt")
     runner.prompt_report(PageEvent.PROMPT_ENDED, step["seq"])
     (opened,) = page.wait_for(ServerEvent.WINDOW_OPEN)
+    if during is not None:
+        during(runner, "window")
     assert opened["seconds"] == 8
     start = runner._window_started
     front, back = render_front(person), render_back(person)
@@ -187,6 +195,22 @@ def test_the_card_step_tells_the_face_check_the_face_is_hidden_meanwhile(service
         assert a <= end, spans
         end = max(end, b)
     assert result["t"] + 2.0 - 0.05 <= end <= result["t"] + 2.5, (spans, result["t"])
+
+
+def test_no_face_hint_is_shown_during_the_whole_card_step(services):
+    """The prompt asks the investor to raise the card: the face observer's "move your face
+    into the oval" must not be shown under the card frame then, nor while the window is open
+    (#16 retest t16c M-B: face hints were dropped only while the card window was open)."""
+    sent: list[str] = []
+
+    def face_hint(runner, moment):
+        sent.append(moment)
+        runner._on_hint(HintCode.FACE_IN_FRAME, "请将面部移入椭圆框内")
+    runner, page, _ = _run(services, "clean", during=face_hint)
+    assert sent == ["joined", "prompt", "window"]
+    face_hints = [h for h in page.of(ServerEvent.HINT) if h["code"] == "face_in_frame"]
+    # The one sent before the step reaches the page; none sent during it does.
+    assert len(face_hints) == 1, face_hints
 
 
 def test_a_side_shown_only_with_glare_is_read_from_its_least_glare_frame(services):

@@ -278,6 +278,30 @@ def test_key_frames_come_from_what_decodes(tmp_path):
     assert read_number(gray) == math.ceil(3.5 * 15)  # the first frame at or after 3.5 s
 
 
+def test_a_card_step_key_frame_is_the_masked_front_never_a_frame_of_the_recording(tmp_path):
+    """The recording shows the card as held up, unmasked (#16 retest t16c M-A: the card
+    step's key frame in the sealed package showed all 18 digits and the address)."""
+    from PIL import Image
+    path = corrupt_webm(tmp_path / "r.webm", bad=-1)
+    events = [{"type": "step_started", "t": t, "data": {"step": name, "index": i, "kind": kind}}
+              for i, (name, t, kind) in enumerate([("hello", 0.0, "say"),
+                                                   ("id_card", 1.0, "id_document")])]
+    # Without a kept front the step has no key frame at all.
+    files = extract_step_keyframes(path, events, tmp_path / "kf0")
+    assert [f.name for f in files] == ["00_hello.jpg"]
+    card_dir = tmp_path / "id_card"
+    card_dir.mkdir()
+    Image.new("RGB", (856, 540), (200, 30, 40)).save(card_dir / "front.jpg", quality=90)
+    files = extract_step_keyframes(path, events, tmp_path / "kf", card_dir)
+    assert sorted(f.name for f in files) == ["00_hello.jpg", "01_id_card.jpg"]
+    with Image.open(tmp_path / "kf" / "01_id_card.jpg") as img:
+        assert img.width == 640  # the front, scaled as every key frame is
+        r, g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
+    assert abs(r - 200) < 8 and g < 45 and b < 50
+    files = extract_step_keyframes(path, events, tmp_path / "kf2", tmp_path / "none")
+    assert [f.name for f in files] == ["00_hello.jpg"]
+
+
 def test_a_recording_where_nothing_decodes_is_refused(tmp_path):
     path = tmp_path / "r.webm"
     with av.open(str(path), "w", format="webm") as out:

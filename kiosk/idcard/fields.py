@@ -39,10 +39,16 @@ _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": 
                                    "i": "1", "Z": "2", "S": "5", "B": "8", "x": "X", "×": "X"})
 _LEAD = ":：.,，;；-_、"
 _ID18 = re.compile(r"\d{17}[\dX]")
+# Where an address ends at the latest: the number's label (or its start, misread) or a run of
+# digits longer than any house number.
+_NOT_ADDRESS = re.compile(r"公民身|身份号|号码|\d{8,}")
 _DATE_ZH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _DATE = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{0,2}?(\d{1,2})")
-_VALIDITY = re.compile(r"(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2})[-—–~至一]+"
-                       r"(长期|(\d{4})[.\-/]?(\d{2})[.\-/]?(\d{2}))")
+# A date's separator is a dot, but OCR reads it as other punctuation too (a comma, a
+# full-width comma or stop, a middle dot, a colon: #16 retest t16c L-A, "2022.12,26-长期").
+_SEP = r"[.\-/,，。·・:：_]?"
+_VALIDITY = re.compile(rf"(\d{{4}}){_SEP}(\d{{2}}){_SEP}(\d{{2}})\s*[-—–~至一]+\s*"
+                       rf"(长期|(\d{{4}}){_SEP}(\d{{2}}){_SEP}(\d{{2}}))")
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,11 @@ def _address(rows: list[_Row], stop_at: int) -> CardField | None:
         text += "".join(i.text for i in seg)
         used += seg
     text = text.lstrip(_LEAD)
+    # The number's line below, its label misread or hidden, is never part of the address
+    # (#16 retest t16c L-B: "…室公民身份号矿110102…" printed the whole number as the address).
+    cut = _NOT_ADDRESS.search(text)
+    if cut:
+        text = text[:cut.start()].rstrip(_LEAD)
     regions = tuple(Region(i.box.quad) for i in used)
     return CardField("address", text, _conf(used), regions=regions) if text else None
 

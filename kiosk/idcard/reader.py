@@ -163,6 +163,49 @@ def _looks_like_a_card(rgb: np.ndarray, side: CardSide) -> bool:
     return describe_card_portrait(rgb, side).descriptor is not None
 
 
+# The card straightened from its outline (a card photographed at an angle): 10 px/mm.
+STRAIGHT_SIZE = (856, 540)
+# An outline whose opposite sides differ more than this (shorter / longer) is seen at a
+# steep angle: its labels' spacing gives the far edge's scale, not the card's width.
+STEEP_RATIO = 0.8
+
+
+def _straightened(rgb: np.ndarray, reader: TextReader) -> tuple[CardSide, np.ndarray] | None:
+    """The portrait side read again from the card straightened out of its outline (a
+    perspective transform of the card-shaped quadrilateral to 85.6 x 54 mm), when the labels
+    then lie where a card puts them at the card's own size: a card photographed at a steep
+    angle (#16 retest t16c M-C: a sharp card foreshortened 30% was refused as a form). None
+    when no outline was found or the straightened image does not read as the card."""
+    from kiosk.idcard.portrait import layout_misfit, locate_card
+    from kiosk.idcard.vision import warp_card
+
+    score = score_frame(rgb)
+    if not score.found or score.corners is None:
+        return None
+    card = np.ascontiguousarray(warp_card(rgb, score.corners, *STRAIGHT_SIZE))
+    side = parse_side(reader.read(card))
+    if side.side != "front" or layout_misfit(side):
+        return None
+    frame = locate_card(side)
+    if frame is None:
+        return None
+    if not 1 / OUTLINE_WIDTH_RATIO <= frame.scale * 85.6 / STRAIGHT_SIZE[0] <= OUTLINE_WIDTH_RATIO:
+        return None
+    return side, card
+
+
+def _steep(rgb: np.ndarray) -> bool:
+    """Whether the card-shaped outline found is seen at a steep angle (opposite sides of
+    clearly different lengths)."""
+    score = score_frame(rgb)
+    if not score.found or score.corners is None:
+        return False
+    c = score.corners
+    sides = [float(np.linalg.norm(c[i] - c[(i + 1) % 4])) for i in range(4)]
+    return any(min(a, b) / max(a, b, 1e-6) < STEEP_RATIO
+               for a, b in ((sides[0], sides[2]), (sides[1], sides[3])))
+
+
 def read_side(data: bytes, want: str, name: str, reader: TextReader | None = None,
               limits: CardLimits = CardLimits()) -> tuple[CardSide, np.ndarray]:
     """One side (``want``: ``front`` or ``back``) and its decoded pixels; NotACard when
@@ -182,10 +225,17 @@ def read_side(data: bytes, want: str, name: str, reader: TextReader | None = Non
                        f"({', '.join([*FRONT_LABELS.values(), *BACK_LABELS.values()])}) "
                        f"was read{_too_small(rgb)}")
     if side.side == "front" and want == "front" and not _looks_like_a_card(rgb, side):
-        raise NotACard(f"{name}: no ID card found: the portrait side's labels were read, but "
-                       "neither a card's outline (85.6 x 54 mm) nor a portrait was found (a "
-                       "form or a printout of the card's words is not the card): send a "
-                       "photo of the card itself, all four corners in view")
+        straightened = _straightened(rgb, reader)
+        if straightened is None:
+            if _steep(rgb):
+                raise NotACard(f"{name}: the card was photographed at too steep an angle to "
+                               "be read as a card: hold the card parallel to the camera, all "
+                               "four corners in view, and take the photo again")
+            raise NotACard(f"{name}: no ID card found: the portrait side's labels were read, "
+                           "but neither a card's outline (85.6 x 54 mm) nor a portrait was "
+                           "found (a form or a printout of the card's words is not the card): "
+                           "send a photo of the card itself, all four corners in view")
+        side, rgb = straightened
     if side.side != want:
         shows = ("the emblem side (签发机关, 有效期限)" if side.side == "back"
                  else "the portrait side (姓名, 公民身份号码)")

@@ -1,5 +1,9 @@
 """Key frames for the evidence: one JPEG per step, from the finalised recording.
 
+An ``id_document`` step's key frame is never taken from the recording: its frames show the
+card as held up, unmasked (number, address). It is the captured front as kept (masked
+under the flow's ``id_mask``, ``id_card/front.jpg``), or there is none for that step.
+
 A packet that does not decode (a recording made over a lossy network) is skipped and counted:
 the key frames come from what decodes.
 """
@@ -11,6 +15,7 @@ import re
 from pathlib import Path
 
 import av
+from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +25,14 @@ MAX_WIDTH = 640
 _SAFE = re.compile(r"[^a-z0-9_]")
 
 
-def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -> list[Path]:
-    """Write ``<index>_<step>.jpg`` for every ``step_started`` event; returns the files written."""
+def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path,
+                           card_dir: Path | None = None) -> list[Path]:
+    """Write ``<index>_<step>.jpg`` for every ``step_started`` event; returns the files written.
+
+    An ``id_document`` step gets ``card_dir/front.jpg`` (the masked front) when there is one,
+    else no key frame: never a frame of the recording, which shows the card unmasked."""
     wanted = []
+    cards = []
     for ev in events:
         if ev.get("type") == "step_started" and isinstance(ev.get("t"), (int, float)):
             data = ev.get("data") or {}
@@ -30,15 +40,26 @@ def extract_step_keyframes(recording: Path, events: list[dict], out_dir: Path) -
             name = f"{int(data.get('index', 0)):02d}_{step}"
             if data.get("attempt"):
                 name += f"_retry{int(data['attempt'])}"
-            wanted.append((float(ev["t"]) + OFFSET_S, name))
-    if not wanted or not recording.exists():
+            if data.get("kind") == "id_document":
+                cards.append(name)
+            else:
+                wanted.append((float(ev["t"]) + OFFSET_S, name))
+    if not (wanted or cards) or not recording.exists():
         return []
     out_dir.mkdir(exist_ok=True)
     written = []
+    front = card_dir / "front.jpg" if card_dir is not None else None
+    if cards and front is not None and front.is_file():
+        with Image.open(front) as img:
+            masked = img.convert("RGB")
+        for name in cards:
+            written.append(_save_image(masked, out_dir / f"{name}.jpg"))
+    if not wanted:
+        return written
     with av.open(str(recording)) as container:
         stream = container.streams.video[0] if container.streams.video else None
         if stream is None:
-            return []
+            return written
         targets = sorted(wanted)
         i = 0
         last = None
@@ -85,7 +106,10 @@ def _decodable_frames(container, stream, recording: Path):
 
 
 def _save(frame, path: Path) -> Path:
-    img = frame.to_image()
+    return _save_image(frame.to_image(), path)
+
+
+def _save_image(img: Image.Image, path: Path) -> Path:
     if img.width > MAX_WIDTH:
         img = img.resize((MAX_WIDTH, int(img.height * MAX_WIDTH / img.width)))
     img.save(path, "JPEG", quality=85)

@@ -65,7 +65,7 @@ def finalise_session_recording(session_dir: Path, record: Record | None = None,
     live.unlink(missing_ok=True)
     try:
         frames = extract_step_keyframes(out, read_timeline(session_dir / "timeline.jsonl"),
-                                        session_dir / "keyframes")
+                                        session_dir / "keyframes", session_dir / "id_card")
         note(TimelineEvent.KEYFRAMES_EXTRACTED, {"files": [p.name for p in frames]})
     except Exception as exc:  # key frames help the reviewer; their absence must not lose it
         if is_disk_full(exc):  # the session's own full-disk WARNING says it

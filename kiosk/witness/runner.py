@@ -467,9 +467,20 @@ class WitnessRunner:
         )
 
     def _on_hint(self, code: HintCode | None, text: str | None) -> None:
-        if self.card is not None and self.card.watching:
+        if self._in_card_step():
             return  # the card hides the face: the card's own hints count now
         self.emit(ServerEvent.HINT, {"code": code, "text": text})
+
+    def _in_card_step(self) -> bool:
+        """An id_document step is on, from its prompt (which asks for the card) to its result
+        (which moves the page on): the face's framing hints are held back all that time."""
+        if self.card is not None and self.card.watching:
+            return True
+        state = self.state
+        if state.phase not in ("prompting", "listening", "evaluating"):
+            return False
+        return 0 <= state.index < len(self.plan) and \
+            self.plan[state.index].kind == StepKind.ID_DOCUMENT
 
     def _on_card_hint(self, code: HintCode | None) -> None:
         self.emit(ServerEvent.HINT, {"code": code, "text": None})
