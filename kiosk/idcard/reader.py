@@ -24,6 +24,7 @@ from kiosk.idcard.fields import BACK_LABELS, FRONT_LABELS, CardField, CardSide, 
 from kiosk.idcard.frames import MIN_AREA_SHARE, score_frame
 from kiosk.idcard.ocr import OCR_SIDE, TextBox, TextReader, shared_reader
 from kiosk.idcard.portrait import layout_misfit, locate_card
+from kiosk.idcard.vision import warp_card
 from kiosk.liveness.id_photo import PhotoTooLarge, decode_rgb
 
 
@@ -176,9 +177,6 @@ def _straightened(rgb: np.ndarray, reader: TextReader) -> tuple[CardSide, np.nda
     then lie where a card puts them at the card's own size: a card photographed at a steep
     angle (#16 retest t16c M-C: a sharp card foreshortened 30% was refused as a form). None
     when no outline was found or the straightened image does not read as the card."""
-    from kiosk.idcard.portrait import layout_misfit, locate_card
-    from kiosk.idcard.vision import warp_card
-
     score = score_frame(rgb)
     if not score.found or score.corners is None:
         return None
