@@ -355,3 +355,49 @@ def test_a_check_event_without_a_valid_time_is_unreadable_not_a_finding(tmp_path
     assert "second_face" not in codes and "face_lost" not in codes, pre["findings"]
     assert any(f.startswith("liveness results unreadable") and "event 0 malformed" in f
                for f in _flags(pre)), _flags(pre)
+
+
+DEEP = b'{"summary": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize("rel,text", [
+    ("data/checks/liveness.json", "liveness results unreadable"),
+    ("data/report.json", "package report unreadable"),
+])
+def test_a_deeply_nested_json_file_is_an_unreadable_flag_and_queued_once(tmp_path, caplog, rel,
+                                                                        text):
+    """#13 retest F2: a deeply nested check file or report made build_prereview raise
+    RecursionError, so the case never reached the queue and every poll tried it again."""
+    def damage(bag):
+        (bag / rel).write_bytes(DEEP)
+
+    app = create_app(load_settings(data_dir=tmp_path / "data", liveness=False, speech=False))
+    try:
+        register(app, app.extensions["kiosk"], config={"poll_seconds": 0})
+        k = app.extensions["kiosk"]
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}",
+                    damage=damage)
+        review = app.extensions["review"]
+        with caplog.at_level(logging.INFO):
+            first = review.poll()
+            second = review.poll()
+        assert first["enqueued"] == [bag.name] and second["enqueued"] == []
+        case = review.case(bag.name)
+        assert case is not None and case.verdict == "needs_attention"
+        flags = [f["text"] for f in case.prereview["findings"] if f["severity"] == "flag"]
+        assert any(f.startswith(text) and "nested too deeply" in f for f in flags), flags
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+@pytest.mark.parametrize("depth", [900, 990, 100_000])
+def test_read_json_file_names_deep_nesting_whether_parsing_or_walking_hits_the_limit(tmp_path,
+                                                                                     depth):
+    from kiosk.errors import EvidenceError
+    from kiosk.review.prereview import read_json_file
+
+    path = tmp_path / "report.json"
+    path.write_bytes(b'{"a": ' + b"[" * depth + b"]" * depth + b"}")
+    with pytest.raises(EvidenceError, match="nested too deeply"):
+        read_json_file(path)

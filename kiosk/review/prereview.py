@@ -390,13 +390,20 @@ def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
                 why = "not valid UTF-8"
             except ValueError as exc:
                 why = f"not valid JSON ({exc})"
+            except RecursionError:  # #13 retest F2: a flag, not a crash the poller retries
+                why = "nested too deeply"
             else:
                 if not isinstance(data, dict):
                     why = f"not a JSON object (a {type(data).__name__})"
     rel = "/".join(path.parts[-2:]) if path.parent.name == "checks" else path.name
     if not why:
         assert isinstance(data, dict)
-        data, bad = _text_safe(data)
+        try:
+            data, bad = _text_safe(data)
+        except RecursionError:  # parsed just under the limit, but too deep to walk
+            why = "nested too deeply"
+    if not why:
+        assert isinstance(data, dict)
         if bad and ctx is not None:
             _damaged(ctx, what or rel, rel, f"{bad} strings hold a lone surrogate (not text; "
                      "shown as U+FFFD)")
