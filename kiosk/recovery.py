@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 TERMINAL = ("finished", "aborted", "failed")
 
+# How often a seal that failed at start-up on a full disk is tried again while the node runs.
+SEAL_RETRY_SECONDS = 10.0
+
 
 def recorded_end(events: list[dict], meta: dict) -> tuple[str, str, bool] | None:
     """The end a session recorded before the server stopped, if any: ``(state, reason,
@@ -67,7 +70,8 @@ def recover_interrupted(services) -> list[str]:
     event with reason ``server_restart`` (``node_lost`` for another node's). A session whose
     files cannot be written now (the disk is still full) is left for the next start.
     """
-    recovered = []
+    recovered: list[str] = []
+    full: list[str] = []
     for row in services.store.interrupted():
         lost = owner_lost(services, row.node_id)
         if lost is False:
@@ -82,8 +86,39 @@ def recover_interrupted(services) -> list[str]:
                 # Ended by another node while this one was down (node_lost): write that end
                 # into the folder before sealing it.
                 _recover(services, row, (row.state, row.end_reason or "unknown"))
-        services.seal(row.id)
+            if services.seal(row.id, say_disk_full=False):
+                log.warning("storage_full: sealing a recovered session failed, the data disk "
+                            "is full; it is tried again every %.0f s", SEAL_RETRY_SECONDS)
+                full.append(row.id)
+    if full:
+        seal_later(services, full)
     return recovered
+
+
+def seal_later(services, session_ids: list[str]) -> threading.Thread:
+    """Try every ``SEAL_RETRY_SECONDS`` to seal the sessions whose seal failed on a full disk
+    until each is sealed (#13 retest F3: they stayed unsealed, and out of the review queue,
+    until the next restart), or the node shuts down (the next start tries again)."""
+    def run() -> None:
+        left = list(session_ids)
+        while left and not services.closed.wait(SEAL_RETRY_SECONDS):
+            still = []
+            for session_id in left:
+                if services.closed.is_set():
+                    return
+                row = services.store.get(session_id)
+                if row is None or row.sealed_at is not None:
+                    continue
+                if services.seal(session_id, say_disk_full=False):
+                    still.append(session_id)
+                else:
+                    with session_context(session_id):
+                        log.info("a recovered session was sealed once the disk had room")
+            left = still
+
+    thread = threading.Thread(target=run, name="seal-retry", daemon=True)
+    thread.start()
+    return thread
 
 
 def _end_interrupted(services, row, *, lost: bool) -> bool:

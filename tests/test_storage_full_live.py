@@ -332,3 +332,34 @@ def test_a_full_disk_while_the_archive_is_written_leaves_the_session_sealable(
     assert len(warned) == 1 and warned[0].startswith("storage_full:"), warned
     assert "evidence package" in warned[0]
     assert all(r.exc_info is None for r in kiosk_logs if r.levelno >= logging.WARNING)
+
+
+def test_a_seal_that_fails_at_start_up_on_a_full_disk_is_retried_while_running(
+        tmp_path, monkeypatch):
+    """#13 retest F3: after a crash on a full disk, the start-up's seal failed and was tried
+    again only at the next restart: once room was made the case stayed unsealed and out of
+    the review queue."""
+    monkeypatch.setattr("kiosk.recovery.SEAL_RETRY_SECONDS", 0.2, raising=False)
+    flows = make_flows_dir(tmp_path / "flows")
+    app = make_app(tmp_path / "data", flows)
+    services = app.extensions["kiosk"]
+    sock, session_id = join(app)
+    services.sealer.seal = lambda _id: None  # killed before it was sealed
+    services.shutdown()
+    assert services.store.get(session_id).sealed_at is None
+
+    disk = Disk(monkeypatch)
+    disk.full = True
+    again = make_app(tmp_path / "data", flows)  # the start cannot seal it: the disk is full
+    try:
+        store = again.extensions["kiosk"].store
+        time.sleep(0.6)
+        assert store.get(session_id).sealed_at is None
+        disk.full = False  # room is made; no restart
+        deadline = time.monotonic() + 10
+        while store.get(session_id).sealed_at is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        row = store.get(session_id)
+        assert row.sealed_at is not None and row.package_id
+    finally:
+        again.extensions["kiosk"].shutdown()
