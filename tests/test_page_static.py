@@ -554,6 +554,38 @@ def test_an_id_card_window_does_not_ask_for_an_answer(tmp_path):
         assert seen.problems() == {}
 
 
+def test_no_face_hint_stays_up_or_comes_during_an_id_card_step(tmp_path):
+    """A face hint shown before the card step is taken down with the face oval, and a face
+    hint during the step is not shown; a card hint is (#16 retest t16d M-1: "move your face
+    into the oval" stayed under the card frame for 3-4 s)."""
+    with fake_socket_page() as (page, seen):
+
+        def deliver(name, data):
+            page.evaluate("([n, d]) => fakeSocket.deliver(n, d)", [name, data])
+
+        def hint():
+            return page.evaluate("(() => { const n = document.getElementById('frame-hint');"
+                                 " return n.hidden ? '' : n.getAttribute('data-code'); })()")
+
+        deliver("joined", {"session_id": "s1", "locale": "en", "steps": [
+            {"id": "hello", "kind": "say", "title": "Hello"},
+            {"id": "card", "kind": "id_document", "title": "ID card"}], "ice_servers": []})
+        deliver("step", {"index": 0, "total": 2, "id": "hello", "kind": "say", "title": "Hello",
+                         "text": "Hello.", "prompt": None, "seq": 1, "attempt": 0,
+                         "challenges": [], "reading_seconds": 1.0})
+        deliver("hint", {"code": "face_in_frame"})
+        assert hint() == "face_in_frame"
+        deliver("step", {"index": 1, "total": 2, "id": "card", "kind": "id_document",
+                         "title": "ID card", "text": "Hold up your ID card.", "prompt": None,
+                         "seq": 2, "attempt": 0, "challenges": [], "reading_seconds": 1.0})
+        assert hint() == ""
+        deliver("hint", {"code": "face_in_frame"})
+        assert hint() == ""
+        deliver("hint", {"code": "card_turn"})
+        assert hint() == "card_turn"
+        assert seen.problems() == {}
+
+
 def test_device_refusals_of_the_server_ask_for_the_devices_again():
     """A server ``no_camera`` was shown as "try again" (bad_offer), which cannot help: like
     ``no_microphone``, it shows its own message and the retry asks for the devices again."""

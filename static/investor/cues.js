@@ -14,6 +14,8 @@ export function onHint(data) {
   // {code: null}: the server's checks are happy again.
   if (code === null) { clearTimer("hint"); clearHint(); return; }
   if (HINT_CODES.indexOf(code) < 0) return;
+  // An ID card step asks for the card, not the face: a face hint then is stale (#16 t16d M-1).
+  if (!isCardHint(code) && state.step && state.step.kind === "id_document") return;
   kiosk.hint = code;
   renderHint();
   setTimer("hint", clearHint, HINT_SHOW_MS);
@@ -58,9 +60,14 @@ export function onCardSide(data) {
 }
 
 /** The card-shaped frame over the self-view (instead of the face oval), during an ID card
- *  step. */
+ *  step; a face hint still up from the step before is taken down with the oval. */
 export function showCardFrame(on) {
   $("witness-frame").classList.toggle("is-card", !!on);
+  if (on && kiosk.hint && !isCardHint(kiosk.hint)) { clearTimer("hint"); clearHint(); }
+}
+
+function isCardHint(code) {
+  return String(code).indexOf("card_") === 0;
 }
 
 export function showChallenge(challenge) {
