@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -338,17 +340,23 @@ class ReviewService:
             u = self.user(user["uid"])
             if u is None:
                 raise CaseAccessError("unknown user", 401)
-            for _ in range(TAKE_ATTEMPTS):
+            lost: set[str] = set()
+            for attempt in range(TAKE_ATTEMPTS):
                 reviewer = self._reviewer(u, self.loads())
-                pick = dispatch.next_case([_item(c) for c in self.open_cases()], reviewer,
-                                          self.clock(), self.policy)
+                pick = dispatch.next_case(
+                    [_item(c) for c in self.open_cases() if c.id not in lost], reviewer,
+                    self.clock(), self.policy)
                 if pick is None:
                     return None
                 try:
                     return self._lock_case(pick.id, user, assign_self=True)
                 except CaseAccessError:
-                    # Another node took or locked it after we read the queue: read it again.
+                    # Another node took or locked it after we read the queue: read it again,
+                    # without that case, after a short random pause (two nodes in step would
+                    # otherwise race for the same next case on every attempt).
                     log.info("case %s: taken by another reviewer first; looking again", pick.id)
+                    lost.add(pick.id)
+                    time.sleep(random.uniform(0.0, 0.002 * (attempt + 1)))
         raise CaseAccessError("the queue is changing too fast to pick a case; try again", 503)
 
     def _lock_case(self, case_id: str, user: dict, assign_self: bool = False) -> ReviewCase:
