@@ -111,3 +111,17 @@ def db_url(request, tmp_path):
         engine.dispose()
     yield url
     server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def rec():
+    """One real Recognizer for a test module's spoken answers; its Whisper workers closed
+    after the module."""
+    from kiosk.speech.recognize import Recognizer  # models load only where a test asks
+
+    r = Recognizer()
+    yield r
+    for loc in ("en", "zh"):
+        engine = r.engine_for(loc)
+        if hasattr(engine, "close"):
+            engine.close()

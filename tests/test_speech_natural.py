@@ -14,7 +14,6 @@ from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.decide import decide
 from kiosk.speech.engines.whisper import max_chars
 from kiosk.speech.expected import Expected
-from kiosk.speech.recognize import Recognizer
 from kiosk.testing import voices as tv
 
 VOICE = {v.id: v for v in tv.VOICES}
@@ -25,16 +24,6 @@ def decided(ans, expected, attempt: int, retries: int) -> str:
     retry rule (``kiosk.session.settle``), on ``attempt`` of a step with ``retries``."""
     step = PlannedStep(id="q", kind="question", text="", title="", retries=retries)
     return settle(step, attempt, decide(ans, expected).outcome)[0]
-
-
-@pytest.fixture(scope="module")
-def rec():
-    r = Recognizer()
-    yield r
-    for loc in ("en", "zh"):
-        engine = r.engine_for(loc)
-        if hasattr(engine, "close"):
-            engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from kiosk.speech.answers import AnswerSpec, judge_text
 from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.decide import decide
 from kiosk.speech.expected import Expected
-from kiosk.speech.recognize import Recognizer
 from kiosk.testing import voices as tv
 
 VOICE = {v.id: v for v in tv.VOICES}
@@ -35,16 +34,6 @@ def test_the_lexicon_takes_natural_yeses_and_never_their_near_misses():
         assert judge_text(yes, "zh-CN", zh).intent == "affirm", yes
     for no in ("嗯", "那", "那不是", "嗯，不是", "那我不同意"):
         assert judge_text(no, "zh-CN", zh).intent != "affirm", no
-
-
-@pytest.fixture(scope="module")
-def rec():
-    r = Recognizer()
-    yield r
-    for loc in ("en", "zh"):
-        engine = r.engine_for(loc)
-        if hasattr(engine, "close"):
-            engine.close()
 
 
 def _said(folder, voice: str, text: str, speed: float) -> np.ndarray:

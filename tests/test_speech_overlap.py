@@ -13,7 +13,6 @@ import pytest
 from kiosk.speech.answers import AnswerSpec, unconfirmed_consent
 from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.expected import Expected
-from kiosk.speech.recognize import Recognizer
 from kiosk.testing import voices as tv
 
 ZH = AnswerSpec("affirm", "是的，我自愿")
@@ -52,15 +51,6 @@ def test_an_unbiased_first_decode_needs_only_the_beam_without_a_doubt():
                                ) is not None
     # A question mark in a hypothesis is the beam's punctuation, not a no.
     assert unconfirmed_consent("Yes.", ["Yes.", "Yes?"], "en", EN) is None
-
-
-@pytest.fixture(scope="module")
-def rec():
-    r = Recognizer()
-    yield r
-    engine = r.engine_for("zh")
-    if hasattr(engine, "close"):
-        engine.close()
 
 
 def test_a_consent_is_decoded_again_without_bias_and_a_no_there_vetoes_it(rec, tmp_path,

@@ -57,6 +57,16 @@ def measure(chars: str, voice: str = VOICE, timeout: float = 120.0) -> set[str]:
     espeak-ng is not installed, RuntimeError when its output does not have one line per
     character, and subprocess.TimeoutExpired after ``timeout`` seconds.
     """
+    lines = phoneme_lines(chars, voice, timeout, "cannot tell which it cannot say")
+    return {c for c, line in zip(chars, lines, strict=True) if line.startswith(SCHWA)}
+
+
+def phoneme_lines(chars: str, voice: str = VOICE, timeout: float = 120.0,
+                  what: str = "") -> list[str]:
+    """espeak-ng's phonemes (``-x``, ``voice``) of each character of ``chars``, a line each:
+    one espeak-ng run, each character a sentence of its own. Raises FileNotFoundError when
+    espeak-ng is not installed, RuntimeError (``what`` appended) when its output does not have
+    one line per character, and subprocess.TimeoutExpired after ``timeout`` seconds."""
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
@@ -66,8 +76,8 @@ def measure(chars: str, voice: str = VOICE, timeout: float = 120.0) -> set[str]:
     lines = [line.strip() for line in out.splitlines() if line.strip()]
     if len(lines) != len(chars):
         raise RuntimeError(f"espeak-ng gave {len(lines)} lines of phonemes for {len(chars)} "
-                           "characters; cannot tell which it cannot say")
-    return {c for c, line in zip(chars, lines, strict=True) if line.startswith(SCHWA)}
+                           "characters" + (f"; {what}" if what else ""))
+    return lines
 
 
 def espeak_version() -> str:

@@ -20,12 +20,17 @@ tests/test_guide_normalise_round10.py re-measures a sample against the installed
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS, FIRST, LAST, VOICE, espeak_version
+from kiosk.guide.espeak_cmn_gaps import (
+    ESPEAK_CMN_GAPS,
+    FIRST,
+    LAST,
+    VOICE,
+    espeak_version,
+    phoneme_lines,
+)
 
 # espeak-ng's tone numbers (pitch contours) for the four tones.
 _CONTOURS = {"55": 1, "35": 2, "214": 3, "21": 3, "51": 4}
@@ -61,16 +66,7 @@ def espeak_tones(chars: str, voice: str = VOICE, timeout: float = 120.0) -> list
     show none). One espeak-ng run, each character a sentence of its own. Raises
     FileNotFoundError when espeak-ng is not installed, RuntimeError when its output does not
     have one line per character."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
-    text = "".join(f"{c}。\n" for c in chars)
-    out = subprocess.run([exe, "-v", voice, "-x", "-q", "--stdin"], input=text.encode(),
-                         capture_output=True, timeout=timeout, check=True).stdout.decode()
-    lines = [line.strip() for line in out.splitlines() if line.strip()]
-    if len(lines) != len(chars):
-        raise RuntimeError(f"espeak-ng gave {len(lines)} lines of phonemes for {len(chars)} "
-                           "characters")
+    lines = phoneme_lines(chars, voice, timeout)
     tones: list[int | None] = []
     for line in lines:
         contours = re.findall(r"\d+", line)

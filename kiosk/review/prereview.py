@@ -260,22 +260,24 @@ def _identity_unverified(data, t, ctx):
              "flag", "identity_unverified", end=b)
 
 
-@rule(CheckEvent.ANSWER_NOT_SEEN_SPOKEN)
-def _answer_not_seen_spoken(data, t, ctx):
+def _speaking_flag(data, t, ctx, kind: str, but: str) -> None:
+    """A flag on an answer heard while its speaking was not seen (``but`` says why)."""
     a, b = _span(data, t)
     step = data.get("step")
     ctx.find(a, f"the answer to step {step} was heard {mmss(a)}–{mmss(b if b is not None else a)}"
-                ", but the mouth of the person on camera did not move: check who spoke",
-             "flag", "answer_not_seen_spoken", step=str(step) if step else None, end=b)
+                f", but {but}", "flag", kind, step=str(step) if step else None, end=b)
+
+
+@rule(CheckEvent.ANSWER_NOT_SEEN_SPOKEN)
+def _answer_not_seen_spoken(data, t, ctx):
+    _speaking_flag(data, t, ctx, "answer_not_seen_spoken",
+                   "the mouth of the person on camera did not move: check who spoke")
 
 
 @rule(CheckEvent.SPEAKING_UNVERIFIED)
 def _speaking_unverified(data, t, ctx):
-    a, b = _span(data, t)
-    step = data.get("step")
-    ctx.find(a, f"the answer to step {step} was heard {mmss(a)}–{mmss(b if b is not None else a)}"
-                ", but the face was not seen well enough to tell whether the investor spoke it",
-             "flag", "speaking_unverified", step=str(step) if step else None, end=b)
+    _speaking_flag(data, t, ctx, "speaking_unverified",
+                   "the face was not seen well enough to tell whether the investor spoke it")
 
 
 @rule(TimelineEvent.CHALLENGE_RESULT)
