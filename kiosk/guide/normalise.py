@@ -99,7 +99,14 @@ one (25年全年 二五年, 在25年内 stays a duration), an English month/day 
 after a word of a date as a date (on 12/01 "December 1"), two consecutive years as a span
 (2025/26 "twenty twenty five to twenty six"), a name in a greeting or an address with its
 surname's reading (您好，单田芳。 shàn), and the characters espeak-ng says with a wrong tone
-(燚 yì: ``kiosk.guide.espeak_cmn_tones``) by their pypinyin reading.
+(燚 yì: ``kiosk.guide.espeak_cmn_tones``) by their pypinyin reading. speakable/15 (tester
+round eleven: ``_zh_round_eleven``, ``_zh_bank_hang``, ``round_eleven_issues``) reads a slash
+after 第, before 号 or in a code as a separator (第12/356号 第十二斜杠三百五十六号), generations
+digit by digit (90后 九零后), two-digit year spans (23-24年 二三至二四年, 24/25财年), a phone
+number's extension (021-68881234-8052 零二一 六八八八一二三四 转 八零五二), a futures contract's
+month after its commodity (豆粕2605 豆粕二六零五; 沪深300 stays 三百), 行 as a bank as háng
+(开户行为工商银行, 托管行, 总行), and a name in the identity question (您是单田芳本人吗) with its
+surname's reading, warned by the check.
 """
 
 from __future__ import annotations
@@ -114,6 +121,7 @@ from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     pinyin_syllables,
+    word_counts,
     zh_cardinal,
     zh_is_word,
     zh_phrase_readings,
@@ -125,7 +133,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/14"
+NORMALISER_VERSION = "speakable/15"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -2122,7 +2130,9 @@ def _zh_polyphones(text: str) -> str:
     if not _ESPEAK_CJK.search(text):
         return text
     said: list[str | None] = []
-    for i, (ch, reading) in enumerate(zip(text, zh_phrase_readings(text), strict=True)):
+    readings = zh_phrase_readings(text)
+    _zh_bank_hang(text, readings)
+    for i, (ch, reading) in enumerate(zip(text, readings, strict=True)):
         if reading is None and ch == "为":
             reading = _zh_wei(text, i)
         elif reading is None and ch == "只":
@@ -2176,6 +2186,7 @@ _PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
 def _zh_speakable(text: str) -> str:
+    text = _zh_round_eleven(text)
     if "#" in text:
         text = _ZH_HASH_KEY.sub("井号", text)
     if "~" in text:
@@ -2774,6 +2785,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     yield from round_seven_issues(text, locale)
     yield from round_nine_issues(text, locale)
     yield from round_ten_issues(text, locale)
+    yield from round_eleven_issues(text, locale)
 
 
 # Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
@@ -2792,6 +2804,8 @@ def _read_spans(text: str, zh: bool) -> set[int]:
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
     spans |= _round_seven_spans(text)
+    if zh:
+        spans |= _round_eleven_spans(text)
     return spans
 
 
@@ -3287,7 +3301,9 @@ def round_seven_issues(text: str, locale: str) -> Iterator[Issue]:
                 _ZH_RANK.search(folded, max(0, m.start() - 4), m.end()) or \
                 _EN_RANK.search(folded, max(0, m.start() - 16), m.end()) or \
                 _FORMULA.search(folded) or not zh and _EN_SLASH_DATE.match(folded, m.start()) or \
-                not zh and _en_split_year_read(folded, m.start()):
+                not zh and _en_split_year_read(folded, m.start()) or \
+                zh and m.start() in _round_eleven_spans(folded) or \
+                zh and _zh_year_span_at(folded, m.start()):
             continue
         month_day = re.match(r"\d{1,2}/\d{1,2}(?![\d/])", m.group(0)) and b <= 31 and \
             1 <= a <= 12
@@ -3599,3 +3615,244 @@ def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(a, f"{folded[a:b]} may be a name written into the text: it is read as "
                            f"words, so the surname {surname} is not read {reading}; use {{name}} "
                            "for the applicant's name (read as a name), or write the reading")
+
+
+# --------------------------------------------------------------------------- round eleven
+# The classes of the eleventh tester round (#15; speakable/15). ``_zh_round_eleven`` runs them
+# first in a Mandarin prompt, before every other rule, and writes Chinese numerals, which no
+# later rule reads as a number again; ``round_eleven_issues`` warns; ``_zh_bank_hang`` is part
+# of the polyphone pass.
+
+# A slash between numbers that is a separator, not a fraction: after 第 (第12/356号, a
+# document number: 第十二斜杠三百五十六号), before 号 where the numbers cannot be a month/day
+# (12/356号; 7/3号 stays a date), and in a code after a cue word (编号2024/0012: digits one by
+# one). '/' is said 斜杠, the name a reader gives it in a number.
+_ZH_SLASH_ORDINAL = re.compile(r"(?P<pre>第\s*)(?P<l>\d+(?:\s*/\s*\d+)+)(?![\d.%‰]|/\d)")
+_ZH_SLASH_BEFORE_HAO = re.compile(r"(?<![\d./])(?P<l>\d+(?:\s*/\s*\d+)+)(?=\s*号)")
+_ZH_SLASH_CODE = re.compile(rf"(?P<pre>(?:{_ZH_DIGIT_CUES}|文号|批号|字号)[为是：:\s]*)"
+                            r"(?P<l>\d+(?:\s*/\s*\d+)+)(?![\d.%‰]|/\d)")
+
+
+def _slash_parts(listed: str, digits: bool) -> str:
+    parts = re.split(r"\s*/\s*", listed)
+    return "斜杠".join(spell_digits(p, "zh") if digits else _zh_number(str(int(p)))
+                     for p in parts)
+
+
+def _zh_slash_before_hao(m: re.Match) -> str:
+    parts = [int(p) for p in re.split(r"\s*/\s*", m.group("l"))]
+    if len(parts) == 2 and 1 <= parts[0] <= 12 and 1 <= parts[1] <= 31:
+        return m.group(0)  # 7/3号, 12/31号: a month and a day (_ZH_MONTH_DAY)
+    return _slash_parts(m.group("l"), digits=False)
+
+
+# Generation words (90后, 00后, 85后, 70、80后): the decade's two digits one by one, as said
+# (九零后, 零零后, 八五后); 九十后 was a number. Only a decade or a half-decade (x0, x5) right
+# before 后, with no digit, point, colon, 第, +, date word or word of reaching a level before it
+# (3月15后, T+15后, 9:15后, 股价跌至10后, 满60后 are no generations).
+_ZH_GENERATION = re.compile(r"(?<![\d.:/+\-第年月日点号至到破过超满达于])"
+                            r"(?P<l>\d[05](?:\s*[、，,和及与]\s*\d[05])*)(?=后(?!\d))")
+
+# A span of two years written with two digits (23-24年, 24/25财年, 2023-24年, 2024/25财年):
+# each year digit by digit and 至 between (二三至二四年, 二〇二三至二四年); it was a range of
+# numbers (二十三到二十四年) or a fraction. Before 财年 / 年度 / 学年 / 赛季 / 会计年度 any later
+# second year is a span; before a plain 年 only the next year is (10-20年 stays a range of
+# durations, 十到二十年), and not after a word of a duration (持有23-24年: round ten's cues).
+_ZH_YEAR_SPAN = re.compile(r"(?<![\d.,/:])(?P<a>(?:19|20)?\d\d)\s*(?:[-/~]|至|到)\s*(?P<b>\d\d)"
+                           r"(?=\s*(?P<w>财年|财政年度|会计年度|年度|学年|赛季|年))")
+
+
+def _zh_year_span(text: str, m: re.Match) -> str:
+    a, b = int(m.group("a")[-2:]), int(m.group("b"))
+    if m.group("w") == "年":
+        if b != (a + 1) % 100 or _ZH_DURATION_BEFORE.search(text, max(0, m.start() - 6),
+                                                             m.start()):
+            return m.group(0)
+    elif not (b > a or b == (a + 1) % 100):
+        return m.group(0)
+    return ("".join(YEAR_DIGITS[c] for c in m.group("a")) + "至"
+            + "".join(YEAR_DIGITS[c] for c in m.group("b")))
+
+
+def _zh_year_span_at(text: str, i: int) -> bool:
+    """Whether the numbers at ``text[i]`` are a span of years the rule above reads."""
+    m = _ZH_YEAR_SPAN.match(text, i)
+    return m is not None and _zh_year_span(text, m) != m.group(0)
+
+
+# A phone number with an extension after a hyphen or 转 (021-68881234-8052, (021)68881234-8052,
+# 400-820-8820-123, 0571-8888 1234转806): area code, number and extension each digit by digit,
+# a pause (a space) between them and 转 before the extension; the extension was read as a
+# negative number (负八千零五十二). Landlines with an area code (0 and 2-3 digits) and 400 / 800
+# numbers.
+_ZH_PHONE_EXTENSION = re.compile(
+    r"(?<![\d.,+\-])(?P<a>\(0\d{2,3}\)|0\d{2,3}|[48]00)\s?-?\s?"
+    r"(?P<n>\d{3,4}[- ]?\d{4})\s*(?:-|转|—|\u2212)\s*(?P<x>\d{1,6})(?![\d.]|,\d|-\d)")
+
+
+def _zh_phone_extension(m: re.Match) -> str:
+    return (f" {spell_digits(m.group('a'), 'zh')} {spell_digits(m.group('n'), 'zh')} 转 "
+            f"{spell_digits(m.group('x'), 'zh')} ")
+
+
+# A futures contract by its commodity and month (豆粕2605, 螺纹钢2610, 沪铜2603): YYMM, said
+# digit by digit (二六零五), as traders say it; it was a cardinal (两千六百零五). The word
+# before must be one of the commodities listed on China's futures exchanges (SHFE, INE, DCE,
+# CZCE, GFEX: their names and the usual short names), and the month 01-12, with no unit or
+# digit after (豆粕3000元/吨 is a price). Indexes are no commodities: 沪深300, 中证500 stay
+# numbers. Two months joined by - / or 、 (螺纹钢2605-2610价差, a spread) are two contracts
+# (二六零五、二六一零; the hyphen was a minus). (A code with letters, M2605 or RB2610, is read
+# by the code rule already.)
+ZH_FUTURES_COMMODITIES = frozenset("""
+豆一 豆二 豆粕 豆油 棕榈油 玉米 玉米淀粉 淀粉 鸡蛋 生猪 粳米 原木 纤维板 胶合板 聚乙烯 塑料 聚氯乙烯
+聚丙烯 乙二醇 苯乙烯 液化石油气 液化气 焦炭 焦煤 铁矿石 铁矿 沪铜 沪铝 沪锌 沪铅 沪镍 沪锡 沪金 沪银
+黄金 白银 氧化铝 螺纹钢 螺纹 线材 热轧卷板 热卷 不锈钢 燃料油 燃油 低硫燃料油 石油沥青 沥青 天然橡胶
+橡胶 丁二烯橡胶 合成橡胶 纸浆 原油 国际铜 集运指数 集运欧线 强麦 普麦 棉花 棉纱 白糖 菜籽油 菜油
+菜籽粕 菜粕 油菜籽 菜籽 早籼稻 晚籼稻 粳稻 苹果 红枣 花生 甲醇 玻璃 纯碱 尿素 硅铁 锰硅 短纤
+涤纶短纤 动力煤 烧碱 对二甲苯 瓶片 工业硅 碳酸锂 多晶硅 铂 钯 铜 铝 锌 铅 镍 锡
+""".split())
+_ZH_FUTURES = re.compile(
+    "(?P<w>" + "|".join(sorted(ZH_FUTURES_COMMODITIES, key=len, reverse=True)) + ")"
+    r"(?P<s>\s?)(?:期货|主力)?(?P<c>\d\d(?:0[1-9]|1[0-2]))"
+    r"(?:\s*[-/、]\s*(?P<c2>\d\d(?:0[1-9]|1[0-2])))?(?![\d.,%‰]|\s*[-~至到]\s*\d{1,3}(?!\d))")
+_ZH_FUTURES_UNIT = re.compile("[元万亿千百个吨克斤桶手张份股点%‰倍]|美元|港元|公斤|千克|盎司")
+
+
+def _zh_futures(text: str, m: re.Match) -> str:
+    w = m.group("w")
+    if len(w) == 1 and m.start() and _CJK.match(text[m.start() - 1]) and \
+            text[m.start() - 1] != "沪":
+        return m.group(0)  # 铜 inside a word (青铜2000) is no contract
+    if _ZH_FUTURES_UNIT.match(text, m.end()) or re.match(r"\s*[元万亿吨克桶手点%]", text[m.end():]):
+        return m.group(0)
+    said = m.group(0)[:m.start("c") - m.start()] + spell_digits(m.group("c"), "zh")
+    # a second month after it (螺纹钢2605-2610价差, a spread): the two contracts, a pause between
+    return said + ("、" + spell_digits(m.group("c2"), "zh") if m.group("c2") else "")
+
+
+# A name written into the identity question (您是张三本人吗, 请问您是单田芳本人吗, 您是否为X本人):
+# the frame makes it a name. Its surname gets the reading {name} gives it (单 shàn) where it
+# is one read otherwise than usual, and ``kiosk flows check`` warns about every such name: a
+# flow says the applicant's name as {name}, never as a name written in. Two or three
+# characters (four with a compound surname), none of the characters that make a clause
+# (_ZH_NOT_GIVEN) and no word of a role (客户, 投资者, 账户持有人 ...: ending in 人 者 户 员 方 主).
+_ZH_IDENTITY_NAME = re.compile(r"(?:您|你)(?:是否|就|真的)?(?:是|为)\s*"
+                               r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*本人")
+_ZH_ROLE_END = frozenset("人者户员方主")
+
+
+def _zh_identity_names_at(text: str) -> Iterator[tuple[int, int]]:
+    for m in _ZH_IDENTITY_NAME.finditer(text):
+        name = m.group("n")
+        if name[-1] in _ZH_ROLE_END or _ZH_NOT_GIVEN.search(name) or "否" in name or \
+                len(name) == 4 and name[:2] not in ZH_COMPOUND_SURNAMES or \
+                _zh_no_name_word(name[:2]) and name[:2] not in ZH_COMPOUND_SURNAMES and \
+                zh_surname(name) is None:
+            continue
+        yield m.start("n"), m.end("n")
+
+
+def _zh_identity_names(text: str) -> str:
+    if "本人" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for a, b in _zh_identity_names_at(text):
+        out += [text[pos:a], _zh_said_name(text, a, b)]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _zh_round_eleven(text: str) -> str:
+    """The round-eleven rules of a Mandarin prompt (see the section's comment)."""
+    if "/" in text:
+        text = _ZH_SLASH_ORDINAL.sub(lambda m: m.group("pre")
+                                     + _slash_parts(m.group("l"), digits=False), text)
+        text = _ZH_SLASH_CODE.sub(lambda m: m.group("pre")
+                                  + _slash_parts(m.group("l"), digits=True), text)
+        if "号" in text:
+            text = _ZH_SLASH_BEFORE_HAO.sub(_zh_slash_before_hao, text)
+    if "后" in text:
+        text = _ZH_GENERATION.sub(lambda m: re.sub(r"\d\d", lambda d: spell_digits(
+            d.group(0), "zh"), m.group("l")), text)
+    if "年" in text or "赛季" in text:
+        text = _subst(_ZH_YEAR_SPAN, text, _zh_year_span)
+    text = _ZH_PHONE_EXTENSION.sub(_zh_phone_extension, text)
+    text = _subst(_ZH_FUTURES, text, _zh_futures)
+    return _zh_identity_names(text)
+
+
+def _round_eleven_spans(text: str) -> set[int]:
+    """Offsets the round-eleven rules read as a whole (a phone number with its extension, a
+    slash separator, a contract month), where no digit or fraction warning applies."""
+    spans: set[int] = set()
+    for pattern in (_ZH_PHONE_EXTENSION, _ZH_SLASH_ORDINAL, _ZH_SLASH_CODE, _ZH_FUTURES):
+        for m in pattern.finditer(text):
+            spans.update(range(m.start(), m.end()))
+    return spans
+
+
+# 行 as a bank (háng) after a word of a bank's role or a bank's short name (开户行, 托管行,
+# 存管行, 收款行, 总行, 投行, 我行, 贵行, 工行 ...): pypinyin's phrase table knows a few (开户行,
+# 分行, 央行) and gets 总行 wrong (xíng), and a phrase it knows is not taken where it crosses
+# a word of the text's segmentation (您的开户行为工商银行: 开户 + 行为). 行 is háng there when
+# it ends its word in the segmentation (not 我行将: 行将 is a word) and does not begin a word
+# read xíng with the next character (集中行权, 应该行使: 行权 and 行使; a word of jieba's or
+# pypinyin's table, or 行权, which neither holds). Before 为: háng, and 为 the copula wéi, after
+# a role that names a bank's part in a transaction (``_ZH_BANK_COPULA_ROLES``) when the clause
+# goes on to name a bank (开户行为工商银行; 规范开户行为 stays xíng wéi, "behaviour"); háng, and
+# 为 "for" (wèi), after 本 我 贵 or such a role before a pronoun or a service (本行为您提供 ...);
+# else the segmentation's 行为 (员工行为 stays xíng wéi).
+ZH_BANK_ROLES = ("开户|托管|存管|代销|结算|收款|付款|汇款|汇入|汇出|发卡|清算|承销|主办|代理|经办|"
+                 "合作|签约|贷款|放款|收单|募集|商业|股份制|城商|农商|外资|中资|国有|邮储|"
+                 "总|分|支|投|央|本|我|贵|该|各|工|建|农|中|交|招|浦发|民生|兴业|光大|华夏")
+_ZH_BANK_COPULA_ROLES = frozenset("开户 托管 存管 代销 结算 收款 付款 汇款 汇入 汇出 发卡 清算 "
+                                  "承销 主办 收单".split())
+_ZH_BANK_HANG = re.compile(f"(?P<r>{ZH_BANK_ROLES})行")
+_ZH_BANK_NAMED = re.compile(r"[^，。；！？,;!?]*?(?:行|银|信用社)")
+
+
+def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
+    """Set ``readings`` (one per character of ``text``, as ``zh_phrase_readings`` gives them)
+    of each 行 that is a bank by the rule above to hang2 (and of 为 after it: wei2 for the
+    copula, None for wèi)."""
+    if "行" not in text or not _ZH_BANK_HANG.search(text):
+        return
+    word_end = {b for _, b in zh_segments(text)}
+    for m in _ZH_BANK_HANG.finditer(text):
+        i = m.end() - 1
+        if text[i + 1:i + 2] == "为":
+            role = m.group("r")
+            if (role in _ZH_BANK_COPULA_ROLES or role in "本我贵") and \
+                    _ZH_WEI_FOR.match(text, i + 2):
+                readings[i], readings[i + 1] = "hang2", None
+            elif role in _ZH_BANK_COPULA_ROLES and _ZH_BANK_NAMED.match(text, i + 2):
+                readings[i], readings[i + 1] = "hang2", "wei2"
+        elif i + 1 in word_end and not _zh_xing_word(text[i:i + 2]):
+            readings[i] = "hang2"
+
+
+def _zh_xing_word(pair: str) -> bool:
+    """Whether ``pair`` (行 and the character after it) is a word in which 行 is xíng."""
+    return pair == "行权" or len(pair) == 2 and (pair in word_counts() or zh_is_word(pair)) and \
+        _zh_pair_reading(pair) == "xing2"
+
+
+def _zh_pair_reading(pair: str) -> str | None:
+    readings = zh_phrase_readings(pair)
+    return readings[0]
+
+
+def round_eleven_issues(text: str, locale: str) -> Iterator[Issue]:
+    """The round-eleven warnings: in Mandarin a name written into the identity question
+    (您是张三本人吗), at its offset in ``text``."""
+    if not is_zh(locale) or "本人" not in text:
+        return
+    folded = fold_keep_offsets(text)
+    for a, b in _zh_identity_names_at(folded):
+        name = folded[a:b]
+        found = zh_surname(name)
+        said = f" (its surname {found[0]} is read {found[1]} by a rule)" if found else ""
+        yield Issue(a, f"{name} is a name written into the text{said}: every applicant would "
+                       f"hear it; use {{name}} for the applicant's name (您是{{name}}本人吗)")
