@@ -322,7 +322,8 @@ def still_evidence(signals: Sequence[FrameSignals],
             covered += dt
     span = when(kept[-1]) - when(kept[0]) if kept else 0.0
     rate = None
-    if capture and len(kept) >= 2 and kept[-1].t > kept[0].t:
+    # Over a short span arrival jitter alone moves the ratio: then the counts below decide.
+    if capture and span >= p.still_min_s and kept[-1].t > kept[0].t:
         rate = span / (kept[-1].t - kept[0].t)
     speed = statistics.median(speeds) if speeds else 0.0
 
