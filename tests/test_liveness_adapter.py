@@ -12,7 +12,8 @@ from kiosk.errors import ConfigError
 from kiosk.liveness.adapter import MODEL_SHA256, FaceAnalyzer, _sha256, check_model
 from kiosk.liveness.analyzer import analyze_video
 from kiosk.liveness.challenges import CHALLENGE_KINDS, run_challenges
-from kiosk.liveness.session_checks import assess
+from kiosk.liveness.observer import capture_time
+from kiosk.liveness.session_checks import assess, check_session
 from kiosk.testing.faces import ClipSpec, clip_path, face_photo, iter_frames
 
 
@@ -102,6 +103,44 @@ def test_still_photo_fails_every_challenge_and_looks_still():
     assert report.summary["still_image_suspected"] is True
     ok, reasons = assess(report)
     assert not ok and len(reasons) >= 2
+
+
+def test_the_loadtest_face_sent_slow_motion_is_not_a_still_image_a_photo_not_cleared():
+    """Issues #13 F4 / #17: in ``kiosk loadtest --n 6`` the starved simulated investors played
+    this clip at 0.54x real time; on the arrival clock its landmarks moved 0.0078-0.009 frame
+    widths a second, under ``still_speed``: 4 of 6 genuine witnesses were "still image
+    suspected", a suggested reject. The live path stamps each frame with its capture time."""
+    import dataclasses  # only here: retiming the frames as the loaded sender delivered them
+
+    def live(sigs, rate):
+        return [dataclasses.replace(s, src_t=s.t, t=s.t / rate) for s in sigs]
+
+    genuine, still = analysis("sequence").signals, analysis("still", seconds=11.0).signals
+    on_time = analysis("sequence").report().summary
+    assert on_time["still_image_suspected"] is False and on_time["still_image_unjudged"] is None
+    for rate in (1.0, 0.9):  # on time, or a little behind: judged on capture time, moving
+        s = check_session(live(genuine, rate)).summary
+        assert s["still_image_suspected"] is False and s["still_image_unjudged"] is None, s
+        assert s["landmark_speed"] > 0.012
+        assert check_session(live(still, rate)).summary["still_image_suspected"] is True
+    slow = check_session(live(genuine, 0.54))
+    assert slow.summary["still_image_suspected"] is False
+    assert slow.summary["still_image_unjudged"].startswith("sender not in real time")
+    assert not any("looks like a still image" in x for x in assess(slow)[1])
+    photo = check_session(live(still, 0.54)).summary  # the same starvation: never cleared
+    assert photo["still_image_suspected"] or photo["still_image_unjudged"]
+    assert not assess(check_session(live(still, 0.54)))[0]
+
+
+def test_a_decoded_frame_gives_its_capture_time():
+    import fractions  # only here: the time base aiortc stamps on a decoded frame
+
+    import av  # only here: a real decoded-frame object, as the media loop hands over
+
+    frame = av.VideoFrame(16, 16, "yuv420p")
+    assert capture_time(frame) is None
+    frame.pts, frame.time_base = 270000, fractions.Fraction(1, 90000)
+    assert capture_time(frame) == 3.0
 
 
 def test_two_faces_are_flagged():

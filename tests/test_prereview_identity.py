@@ -72,6 +72,26 @@ def test_a_confirmed_change_stays_a_suggested_reject(tmp_path):
     assert codes["identity_change"] == "reject" and codes["identity_unverified"] == "flag"
 
 
+def test_a_still_image_not_judged_for_want_of_frames_needs_attention_never_reject(tmp_path):
+    """Issues #13 F4 / #17: load starved the analysis; that must never become a reject."""
+    starved = liveness()
+    starved["summary"].update(still_image_suspected=False, still_image_unjudged=(
+        "analysis starved: 3 usable frame pairs over 0.4 s (41 frames over 24.0 s), too few "
+        "to judge"))
+    pre = build_prereview(sealed_with(tmp_path / "starved", starved))
+    assert pre["verdict"] == "needs_attention"
+    f = [f for f in pre["findings"] if f["code"].startswith("still_image")]
+    assert [(x["code"], x["severity"]) for x in f] == [("still_image_unjudged", "flag")]
+    assert f[0]["text"] == ("liveness.json: not enough frames to judge a still image (analysis "
+                            "starved: 3 usable frame pairs over 0.4 s (41 frames over 24.0 s), "
+                            "too few to judge): review the face by hand")
+    still = liveness()
+    still["summary"].update(still_image_suspected=True, still_image_unjudged=None)
+    pre = build_prereview(sealed_with(tmp_path / "still", still))
+    assert pre["verdict"] == "suggested_reject"
+    assert [x["code"] for x in pre["findings"] if x["severity"] == "reject"] == ["still_image"]
+
+
 def test_malformed_reasons_are_a_flag_not_an_error(tmp_path):
     pre = build_prereview(sealed_with(tmp_path, liveness(
         {"type": "identity_unverified", "t_start": 1.0, "t_end": 6.0, "score": 5.0,

@@ -98,13 +98,16 @@ class FrameAnalysis:
         self._t0_wall = time.perf_counter()
         self._t0_cpu = time.process_time()
 
-    def feed(self, t: float, rgb: np.ndarray) -> FrameSignals:
+    def feed(self, t: float, rgb: np.ndarray, src_t: float | None = None) -> FrameSignals:
+        """Analyse one RGB frame (h, w, 3) uint8 that arrived at media time ``t`` (s);
+        ``src_t``: its own timestamp on the sender's clock (s), None when unknown
+        (``FrameSignals.src_t``)."""
         # mediapipe needs strictly increasing integer ms; a repeated stamp is nudged by 1 ms.
         t_ms = max(int(round(t * 1000)), self._last_ms + 1)
         self._last_ms = t_ms
         a = time.perf_counter()
         sig = self._faces.analyze(rgb, t_ms)
-        sig = dataclasses.replace(sig, t=t)  # exact media time, not the rounded ms
+        sig = dataclasses.replace(sig, t=t, src_t=src_t)  # exact media time, not the rounded ms
         self.result.landmark_s += time.perf_counter() - a
         self.result.signals.append(sig)
         self._collect(t, block=False)

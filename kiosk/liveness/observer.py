@@ -114,6 +114,15 @@ def challenge_window_seconds(step) -> float:
 BASELINE_SECONDS = 2.0
 
 
+def capture_time(frame) -> float | None:
+    """A decoded frame's own timestamp in seconds (``pts * time_base``: aiortc stamps it from
+    the RTP timestamp, on the sender's clock, rebased to 0), or None when it has none."""
+    pts, base = getattr(frame, "pts", None), getattr(frame, "time_base", None)
+    if pts is None or base is None:
+        return None
+    return float(pts * base)
+
+
 def baseline_before(history, t: float):
     """The person's neutral face: the median of the last seconds before ``t`` (or None).
 
@@ -284,7 +293,7 @@ class FaceObserver:
                     self._last_analysed_t = t
                     try:
                         rgb = converter.rgb(frame)
-                        sig = fa.feed(t, rgb)
+                        sig = fa.feed(t, rgb, capture_time(frame))
                     except Exception as exc:  # an unreadable frame: note it and go on
                         log.warning("frame not analysed: %s", type(exc).__name__)
                         continue

@@ -51,6 +51,28 @@ class SessionCheckParams:
     # distance alone depends on the frame rate, and pose spread does not separate them (a
     # still frame wobbles 0.3 degrees through the codec, a GRID talker 0.5).
     still_speed: float = 0.01
+    # What the still-image judgement may use (``still_evidence``), so that load can never turn
+    # into "still": time is the frames' own capture time (``FrameSignals.src_t``) when known,
+    # a frame at the same time as the one before is the same frame (skipped), a picture
+    # repeated unchanged counts once (at its first time), and a speed is taken only between
+    # pictures ``still_min_gap_s``..``still_max_gap_s`` apart. Under the minimum gap the times
+    # are bursts, not camera intervals (a 30 fps camera: 0.033 s), and the landmarker's
+    # jitter over a tiny gap looks fast (a still photo delivered 4 frames 3 ms apart measured
+    # 0.054/s frame to frame). Over the maximum, talking, which goes back and forth, is
+    # averaged away: measured on the 10 GRID tuning clips (docs/evaluation.md, *Still image
+    # under load*), the slowest talker's median speed fell from 0.0215 at 0.04 s to 0.0132 at
+    # 0.12-0.24 s, 0.0114 at 0.28 s and 0.0101 at 0.32 s. Fewer than ``still_min_pairs`` such
+    # speeds, or less than ``still_min_s`` of time covered by them: not judged (a human
+    # looks), never "still".
+    still_min_gap_s: float = 0.025
+    still_max_gap_s: float = 0.25
+    still_min_pairs: int = 20
+    still_min_s: float = 2.5
+    # With capture times known, the capture clock over the arrival clock of the analysed
+    # frames must lie in this band: a sender whose pictures arrive slower than they were taken
+    # (a simulated camera that fell behind played its clip at 0.54x real time under load)
+    # shows motion slowed down, and one faster than real time is not a live camera either.
+    still_clock_band: tuple[float, float] = (0.8, 1.25)
     # A second face that does not move is a picture (a portrait on the wall), not a person:
     # below this median landmark speed over half a second (``FaceTrack.speeds``), in the
     # face's OWN landmark extents per second, it is STILL_SECOND_FACE, not MULTIPLE_FACES.
@@ -87,6 +109,12 @@ class SessionCheckParams:
         for name, value in asdict(self).items():
             if isinstance(value, (int, float)) and value < 0:
                 raise ValueError(f"SessionCheckParams.{name} must be >= 0, got {value}")
+        if not 0 < self.still_min_gap_s < self.still_max_gap_s:
+            raise ValueError("SessionCheckParams: need 0 < still_min_gap_s < still_max_gap_s, "
+                             f"got {self.still_min_gap_s}, {self.still_max_gap_s}")
+        lo, hi = self.still_clock_band
+        if not 0 < lo <= 1 <= hi:
+            raise ValueError(f"SessionCheckParams.still_clock_band must hold 1, got {lo}, {hi}")
 
 
 @dataclass(frozen=True)
@@ -216,6 +244,107 @@ def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float, float]:
                 speeds.append(step / (b.t - a.t))
     return (pose_std, statistics.median(steps) if steps else 0.0,
             statistics.median(speeds) if speeds else 0.0)
+
+
+@dataclass(frozen=True)
+class StillEvidence:
+    """What the still-image judgement rests on (``still_evidence``).
+
+    ``still`` is True (no natural motion), False (motion seen) or None (not judged: ``why``
+    names the cause, for the reviewer). ``speed`` is the median landmark speed in frame widths
+    per second over ``pairs`` usable speeds covering ``seconds`` of capture time; ``frames``
+    the face frames with landmarks, ``distinct`` those left after same-time frames were
+    skipped and ``pictures`` after unchanged repeats were counted once; ``clock`` says whose
+    time was used ("capture" or "arrival") and ``clock_rate`` the capture clock over the
+    arrival clock (None on arrival time).
+    """
+
+    still: bool | None
+    why: str | None
+    speed: float
+    pairs: int
+    seconds: float
+    frames: int
+    distinct: int
+    pictures: int
+    clock: str
+    clock_rate: float | None
+
+    def to_dict(self) -> dict:
+        return {"still": self.still, "why": self.why, "speed": round(self.speed, 5),
+                "pairs": self.pairs, "seconds": round(self.seconds, 3), "frames": self.frames,
+                "distinct": self.distinct, "pictures": self.pictures, "clock": self.clock,
+                "clock_rate": None if self.clock_rate is None else round(self.clock_rate, 3)}
+
+
+def still_evidence(signals: Sequence[FrameSignals],
+                   params: SessionCheckParams | None = None) -> StillEvidence:
+    """Whether the face shows natural motion, judged only on evidence that can show it.
+
+    1. The frames with a face and landmark points, in arrival order, each at its capture time
+       (``FrameSignals.src_t``) when every one has it, else at its arrival time ``t``.
+    2. A frame whose time is not after the last kept one is skipped: the same frame again,
+       or a stale one.
+    3. A picture repeated with identical points is counted once, at its first time (the
+       motion up to the next picture happened over the whole interval).
+    4. A speed (mean landmark distance over the time between them, frame widths per second)
+       for each two consecutive pictures ``still_min_gap_s``..``still_max_gap_s`` apart.
+    5. With capture times, the capture clock must run at ``still_clock_band`` of the arrival
+       clock (else not judged: "sender not in real time").
+    6. At least ``still_min_pairs`` speeds covering ``still_min_s``: still when their median is
+       under ``still_speed``. Otherwise not judged ("analysis starved: N frames over S s"),
+       unless the picture never changed at all over that much time: a frozen picture is
+       still whatever the frame rate.
+    """
+    p = params or SessionCheckParams()
+    faced = [s for s in signals if s.faces > 0 and s.points]
+    capture = bool(faced) and all(s.src_t is not None for s in faced)
+    clock = "capture" if capture else "arrival"
+
+    def when(s: FrameSignals) -> float:
+        return float(s.src_t) if capture and s.src_t is not None else s.t
+
+    kept: list[FrameSignals] = []
+    for s in faced:
+        if not kept or when(s) > when(kept[-1]):
+            kept.append(s)
+    pictures: list[FrameSignals] = []
+    for s in kept:
+        if not pictures or s.points != pictures[-1].points:
+            pictures.append(s)
+    speeds, covered = [], 0.0
+    for a, b in zip(pictures, pictures[1:], strict=False):
+        dt = when(b) - when(a)
+        if p.still_min_gap_s <= dt <= p.still_max_gap_s and len(a.points) == len(b.points):
+            step = float(np.linalg.norm(np.asarray(a.points) - np.asarray(b.points),
+                                        axis=1).mean())
+            speeds.append(step / dt)
+            covered += dt
+    span = when(kept[-1]) - when(kept[0]) if kept else 0.0
+    rate = None
+    # Over a short span arrival jitter alone moves the ratio: then the counts below decide.
+    if capture and span >= p.still_min_s and kept[-1].t > kept[0].t:
+        rate = span / (kept[-1].t - kept[0].t)
+    speed = statistics.median(speeds) if speeds else 0.0
+
+    def result(still: bool | None, why: str | None) -> StillEvidence:
+        return StillEvidence(still, why, speed, len(speeds), covered, len(faced), len(kept),
+                             len(pictures), clock, rate)
+
+    if not faced:  # no face to judge: the presence checks report that
+        return result(None, None)
+    lo, hi = p.still_clock_band
+    if rate is not None and not lo <= rate <= hi:
+        arrival_s = kept[-1].t - kept[0].t
+        return result(None, f"sender not in real time: {span:.1f} s of pictures arrived over "
+                            f"{arrival_s:.1f} s ({rate:.2f}x), motion cannot be judged")
+    if len(speeds) >= p.still_min_pairs and covered >= p.still_min_s:
+        return result(speed < p.still_speed, None)
+    if len(pictures) == 1 and len(kept) > p.still_min_pairs and span >= p.still_min_s:
+        return result(True, None)  # one picture, unchanged, over many frames: frozen
+    return result(None, f"analysis starved: {len(speeds)} usable frame pairs over "
+                        f"{covered:.1f} s ({len(kept)} frames over {span:.1f} s), "
+                        "too few to judge")
 
 
 @dataclass
@@ -479,8 +608,8 @@ def check_session(
     shown = [s for s in signals if not any(a <= s.t < b for a, b in face_hidden)]
     n = len(shown)
     present = sum(1 for s in shown if s.faces > 0)
-    pose_std, jitter, speed = motion_stats(signals)
-    still = present >= 3 and speed < p.still_speed
+    pose_std, jitter, _ = motion_stats(signals)
+    evidence = still_evidence(signals, p)
     no_response = bool(verdicts) and all(not v.passed and v.score < cp.near_frac for v in verdicts)
     summary = {
         "frames": len(signals),
@@ -502,8 +631,11 @@ def check_session(
         "identity_skipped": skipped,
         "pose_std_deg": round(pose_std, 3),
         "landmark_jitter": round(jitter, 5),
-        "landmark_speed": round(speed, 5),
-        "still_image_suspected": still,
+        "landmark_speed": round(evidence.speed, 5),
+        "still_image_suspected": evidence.still is True,
+        # The still-image judgement could not be made (a human looks): why, else None.
+        "still_image_unjudged": evidence.why,
+        "still_evidence": evidence.to_dict(),
         "no_challenge_response": no_response,
         "answers_checked_speaking": len([a for a in spoken if a.spans]),
         "answers_not_seen_spoken": sum(
@@ -560,6 +692,8 @@ def assess(
                            "enough to tell whether it spoke")
     if s["still_image_suspected"]:
         reasons.append("no micro-motion: looks like a still image")
+    elif s.get("still_image_unjudged"):
+        reasons.append(f"still image not judged: {s['still_image_unjudged']}")
     if s.get("id_match") is False:
         reasons.append(f"face does not match the ID photo (distance {s.get('id_match_distance')})")
     return not reasons, reasons

@@ -68,7 +68,13 @@ class FrameSignals:
     distance (geometry, unlike ``jaw_open``, is not fooled by a tilted photo); ``points`` a few
     normalised (x, y) landmarks for micro-motion checks. ``others`` are the remaining faces
     (``faces - 1`` of them when recorded by this version; empty in signals recorded before
-    it, which the one-person check then treats as untrackable).
+    it, which the one-person check then treats as untrackable). ``src_t`` is the frame's own
+    timestamp in seconds on the SENDER's clock (the RTP timestamp: when the camera took it),
+    or None when unknown (a file analysed offline, where ``t`` is already the file's own
+    time, or signals recorded before it was kept). ``t`` is when the frame ARRIVED: under load
+    frames arrive late and in bursts, and a sender that falls behind plays its pictures
+    slower than they were taken, so the still-image check measures time on ``src_t``
+    (``kiosk.liveness.session_checks.still_evidence``).
     """
 
     t: float
@@ -84,10 +90,13 @@ class FrameSignals:
     mouth_gap: float = 0.0
     points: tuple[tuple[float, float], ...] = field(default=(), repr=False)
     others: tuple[OtherFace, ...] = field(default=(), repr=False)
+    src_t: float | None = None
 
     def __post_init__(self):
         if not math.isfinite(self.t):
             raise ValueError(f"FrameSignals.t must be finite, got {self.t!r}")
+        if self.src_t is not None and not math.isfinite(self.src_t):
+            raise ValueError(f"FrameSignals.src_t must be finite or None, got {self.src_t!r}")
         if self.faces < 0:
             raise ValueError(f"FrameSignals.faces must be >= 0, got {self.faces}")
 
@@ -113,6 +122,8 @@ class FrameSignals:
         }
         if self.others:  # only when there are: one-face frames stay as small as before
             d["others"] = [o.to_dict() for o in self.others]
+        if self.src_t is not None:
+            d["src_t"] = round(self.src_t, 4)
         return d
 
     @classmethod
@@ -132,6 +143,7 @@ class FrameSignals:
             mouth_gap=float(d.get("mouth_gap", 0.0)),
             points=tuple((float(x), float(y)) for x, y in d.get("points", ())),
             others=tuple(OtherFace.from_dict(o) for o in d.get("others", ())),
+            src_t=None if d.get("src_t") is None else float(d["src_t"]),
         )
 
 

@@ -470,6 +470,12 @@ def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
     if summary.get("still_image_suspected"):
         ctx.find(0.0, f"{name}: still image suspected (no natural motion)", "reject",
                  "still_image", step=None)
+    elif summary.get("still_image_unjudged"):
+        # Too little usable video to tell (a loaded server or sender): a human looks; never
+        # a reject, which load alone must not cause.
+        ctx.find(0.0, f"{name}: not enough frames to judge a still image "
+                      f"({str(summary['still_image_unjudged'])[:200]}): review the face by hand",
+                 "flag", "still_image_unjudged", step=None)
     distance = summary.get("id_match_distance")
     if summary.get("id_match") is False and isinstance(distance, (int, float)):
         ctx.find(0.0, f"face match distance {distance:.2f} above the "
