@@ -102,7 +102,10 @@ class AnswerAudioTrack(AudioStreamTrack):
 
 
 class FileCamera(MediaStreamTrack):
-    """A video file as a looping camera, paced at the file's frame rate.
+    """A video file as a looping camera, paced at the file's frame rate in real time.
+
+    When the sender cannot keep up, frames are dropped (counted in ``dropped``) rather than
+    sent late, as a browser's camera does, so the picture never plays slower than the clip.
 
     aiortc's MediaPlayer(loop=True) ends the track at the first end of file for some MP4s and
     restarts pts at 0 for others (which makes the VP8 encoder fail): this reopens the file and
@@ -125,9 +128,16 @@ class FileCamera(MediaStreamTrack):
         # that is being decoded aborts the process (PyAV frees what the decoder still uses).
         self._lock = threading.Lock()
         self._stopped = False
+        #: Frames dropped to keep real time (a starved sender), as a browser's camera drops them.
+        self.dropped = 0
 
-    def _next_frame(self):
+    def _next_frame(self, skip: int = 0):
+        """The next frame after dropping ``skip`` frames (decoded and thrown away)."""
         with self._lock:
+            for _ in range(skip):
+                if self._stopped:
+                    raise MediaStreamError("the camera was stopped")
+                self._decode_next()
             if self._stopped:
                 raise MediaStreamError("the camera was stopped")
             return self._decode_next()
@@ -146,7 +156,18 @@ class FileCamera(MediaStreamTrack):
         raise MediaStreamError(f"{self.path} has no video frames")
 
     async def recv(self):
-        frame = await asyncio.get_running_loop().run_in_executor(None, self._next_frame)
+        # A camera runs in real time: when the sender falls behind (a starved CPU), the frames
+        # it could not send are dropped, so the picture keeps the clip's own pace and a frame's
+        # pts is its capture time. (Sending every frame late played the clip at 0.44-0.74x
+        # under `kiosk loadtest --n 6`, and its faces moved at half speed: docs/evaluation.md,
+        # "Still image under load".)
+        skip = 0
+        if self._start is not None:
+            due = int((time.monotonic() - self._start) * self.fps)
+            skip = max(0, due - self._n)
+        frame = await asyncio.get_running_loop().run_in_executor(None, self._next_frame, skip)
+        self._n += skip
+        self.dropped += skip
         if self._start is None:
             self._start = time.monotonic()
         wait = self._start + self._n / self.fps - time.monotonic()
