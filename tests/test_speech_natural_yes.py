@@ -14,6 +14,7 @@ from kiosk.speech.answers import AnswerSpec, judge_text
 from kiosk.speech.audio import pcm_from_file
 from kiosk.speech.decide import decide
 from kiosk.speech.expected import Expected
+from kiosk.speech.recognize import min_score
 from kiosk.testing import voices as tv
 
 VOICE = {v.id: v for v in tv.VOICES}
@@ -49,9 +50,12 @@ def test_yes_definitely_is_consent(rec, tmp_path, voice, speed):
 
 @pytest.mark.parametrize("voice, speed", [("zh-yunyang", 1.08), ("zh-xiaoni", 0.95)])
 def test_a_hesitation_alone_is_never_heard_as_consent(rec, tmp_path, voice, speed):
-    # The biased decode wrote these 嗯 as 对 and 行 (turned away only by their low score).
+    # The biased decode wrote these 嗯 as 对 and 行, and with onnxruntime 1.32's voice (a fresh
+    # install, 2026-12-01) the yunyang one is even an 'affirm' at score 0.106: what must hold
+    # is that it is never taken as consent, by its score if not by its words.
     ans = rec.verify(_said(tmp_path, voice, "嗯", speed), "zh-CN", ZH)
-    assert ans.intent != "affirm" and decide(ans, ZH).outcome != "pass", ans
+    assert decide(ans, ZH).outcome != "pass", ans
+    assert ans.intent != "affirm" or ans.score < min_score(ZH, ans.engine), ans
 
 
 def test_a_hesitation_before_yes_is_consent(rec, tmp_path):
