@@ -95,6 +95,22 @@ def test_no_holdout_round_repeats_another(flow, locale, first, second):
     assert not set(b1.said) & set(b2.said)  # no voice says the same text at the same rate
 
 
+def test_every_round_declares_its_own_applicants_rates_and_numbers():
+    """A round's whole definition is new, not only the part 6 genuine cases draw: no two rounds
+    (nor a round and the tuning/validation applicants, the wrong name or the validation rate
+    1.0) share an applicant or a speaking rate, and each has its own seed, salt and offset."""
+    rounds = list(c.HOLDOUT_ROUNDS.values())
+    for locale in ("zh-CN", "en"):
+        names = [n for r in rounds for n in r.names[locale]]
+        assert len(names) == len(set(names)), locale
+        assert not set(names) & {*c.APPLICANT_NAMES[locale], c.WRONG_NAME[locale]}
+    speeds = [s for r in rounds for s in r.speeds]
+    assert len(speeds) == len(set(speeds)) and 1.0 not in speeds
+    for attr in ("seed", "id_salt", "id_offset"):
+        values = [getattr(r, attr) for r in rounds]
+        assert len(values) == len(set(values)), attr
+
+
 def test_the_command_offers_every_split():
     from kiosk.evaluation.cli import SPLIT_CHOICES
 

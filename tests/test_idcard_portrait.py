@@ -389,9 +389,12 @@ FACES_JSON = Path(os.environ.get("KIOSK_FACES", "")) if os.environ.get("KIOSK_FA
 def _corpus() -> dict[str, Path]:
     if FACES_JSON is None or not FACES_JSON.is_file():
         return {}
-    clips = json.loads(FACES_JSON.read_text(encoding="utf-8")).get("clips", [])
-    return {c["id"]: Path(c["file"]) for c in clips
-            if "public domain" in c.get("licence", "") and Path(c["file"]).is_file()}
+    from kiosk.evaluation.corpus import load_faces  # the manifest's reader: only with a corpus
+
+    # load_faces resolves each file relative to the manifest, as docs/evaluation.md says; a
+    # raw Path(c["file"]) was relative to the working folder, so a relative manifest left this
+    # test uncollected.
+    return {c.id: c.file for c in load_faces(FACES_JSON) if "public domain" in c.licence}
 
 
 def _frames(path: Path, every_s: float, n: int) -> list[np.ndarray]:

@@ -160,6 +160,12 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("阮文静", "车志明", "滕飞", "聂晓光", "毛思远", "安若溪", "司徒嘉"),
          "en": ("Rosa Delgado", "Arjun Mehta", "Freya Nilsson", "Tobias Grant", "Paul Dubois")},
         (0.865, 0.935, 1.045, 1.105, 1.175), 10000, 122949823, id_salt=2053),
+    # Added before any of it was heard (2026-12-01, tenth session), after holdout10's failures
+    # were studied (issue #12). Its rates are ones no earlier round uses, between theirs.
+    "holdout11": HoldoutRound(
+        {"zh-CN": ("钟晓梅", "翁子健", "屈静", "黎明轩", "柯佳怡", "储涛", "慕容秋"),
+         "en": ("Beatrice Hale", "Omar Farouk", "Ines Duarte", "Viktor Sorensen", "Theo Okafor")},
+        (0.875, 0.945, 1.015, 1.085, 1.165), 11000, 141650939, id_salt=2179),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
