@@ -166,6 +166,13 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("钟晓梅", "翁子健", "屈静", "黎明轩", "柯佳怡", "储涛", "慕容秋"),
          "en": ("Beatrice Hale", "Omar Farouk", "Ines Duarte", "Viktor Sorensen", "Theo Okafor")},
         (0.875, 0.945, 1.015, 1.085, 1.165), 11000, 141650939, id_salt=2179),
+    # Added before any of it was heard (2026-12-01, tenth session), after holdout11's failures
+    # were studied (issue #12: answers sampled too sparsely to be seen spoken, a face too
+    # small for the gate, 五 heard as 母). Rates no earlier round uses.
+    "holdout12": HoldoutRound(
+        {"zh-CN": ("樊雨晴", "柴志刚", "卓文", "喻晓峰", "左丘明", "雷婷", "薛凯"),
+         "en": ("Clara Jensen", "Rahul Verma", "Jonas Becker", "Amara Okoye", "Felipe Castro")},
+        (0.845, 0.915, 1.035, 1.075, 1.145), 12000, 179424673, id_salt=2311),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
