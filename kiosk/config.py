@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     max_id_photo_bytes: int = 2_000_000
     max_id_photo_side: int = Field(default=4096, ge=64)  # pixels a side, read from the header
     max_request_bytes: int = 4_000_000
+    # A request body not wholly received this many seconds after its headers: 408, connection
+    # closed (kiosk.web.bodies; a body declared over its cap is refused with 413 unread).
+    request_body_seconds: float = Field(default=20.0, gt=0, le=3600)
     # ID card images (PUT /api/sessions/<id>/id-card/<side>, docs/identity.md): bytes of one
     # image, pixels a side read from its header, images waiting for OCR, seconds to wait.
     max_id_card_bytes: int = Field(default=8_000_000, ge=1_000)

@@ -42,6 +42,8 @@ http {{
         server_name localhost;
         ssl_certificate {cert};
         ssl_certificate_key {key};
+        client_header_timeout 10s;
+        client_body_timeout 20s;
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
             proxy_http_version 1.1;

@@ -173,3 +173,29 @@ def test_the_shared_describer_lock_is_not_held_while_a_photo_is_decoded(tmp_path
         shared.close()
     assert d.shape == (128,)
     assert held_while_decoding and not any(held_while_decoding), held_while_decoding
+
+
+def test_a_bomb_never_reaches_a_decoder_and_a_live_witness_is_not_stalled(app, bomb, tmp_path,
+                                                                         monkeypatch):
+    """#13 item 26: a bomb's session, created while another witness is analysed, stalled that
+    witness's face analysis for 25 s (two-thirds of its analysed frames lost). The bomb is
+    refused before any decoder (Pillow's or OpenCV's) sees a pixel, and the describer's lock,
+    which another witness's analysis takes, is free when the refusal comes (untimed)."""
+    import cv2
+    from PIL import ImageFile
+
+    from kiosk.liveness.identity import shared_describer
+
+    decoded = []
+    real_load, real_imread, real_imdecode = ImageFile.ImageFile.load, cv2.imread, cv2.imdecode
+    monkeypatch.setattr(ImageFile.ImageFile, "load",
+                        lambda self: decoded.append("PIL") or real_load(self))
+    monkeypatch.setattr(cv2, "imread", lambda *a, **k: decoded.append("imread")
+                        or real_imread(*a, **k))
+    monkeypatch.setattr(cv2, "imdecode", lambda *a, **k: decoded.append("imdecode")
+                        or real_imdecode(*a, **k))
+    lock = shared_describer()._worker._lock
+    r = _post(app, bomb)
+    assert r.status_code == 400 and r.get_json()["error"] == "id_photo_too_large", r.data[:300]
+    assert decoded == []
+    assert not lock.locked()  # free for the other witness's analysis

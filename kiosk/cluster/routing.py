@@ -152,6 +152,10 @@ def site_config(nodes: Sequence[BalancedNode], listen: str, *,
     server {{
         listen {listen};
         client_max_body_size {max_body};
+        # A slow request head or body waits in nginx, never in a node's thread: nginx buffers
+        # each body (proxy_request_buffering stays on) and passes it on only once it is whole.
+        client_header_timeout 10s;
+        client_body_timeout 20s;
         # A witness's page, Socket.IO and prompts: its node, from the pin (kiosk.cluster.routing).
 {pinned}
         location {NODE_PATH} {{

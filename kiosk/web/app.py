@@ -21,6 +21,7 @@ from kiosk.resources import STATIC_DIR
 from kiosk.review.console import register as register_review
 from kiosk.services import KioskServices, build_services
 from kiosk.web import api, events, guard, pages
+from kiosk.web.bodies import limit_bodies
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         **_message_queue(settings),
     )
     guard.quiet_refusals()
+    # Every body capped before it is read and read within request_body_seconds, Socket.IO's
+    # polling included: wrapped around Socket.IO's middleware, inside the node prefix and
+    # ProxyFix below (they only rewrite the path and the address).
+    limit_bodies(app, settings)
     if settings.node_routing == "path":
         # /n/<this node>/... is served as /... under that prefix (kiosk.cluster.routing);
         # inside ProxyFix, outside Socket.IO's middleware, which then sees its own path.
