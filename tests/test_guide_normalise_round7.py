@@ -89,7 +89,7 @@ ROWS = [
     ("本次见证人员为查良镛", "zh-CN", "本次见证人员 wei2 zhā 良镛"),
     ("您的投资顾问为查询提供帮助", "zh-CN", "您的投资顾问为查询提供帮助"),  # 查询: no name
     # names in free English text
-    ("Hello Ms. Nguyễn Thị Minh Khai", "en", "Hello Ms. Nguyen Thi Minh Khai"),
+    ("Hello Ms. Nguyễn Thị Minh Khai", "en", "Hello Miz Nguyen Thi Minh Khai"),  # Ms. is Miz: round 12
     ("Dear Mr. SMITH John Paul", "en", "Dear Mr. Smith John Paul"),
     ("José García", "en", "José García"),  # marks the English voice says are kept
     # Greek letter names in Mandarin, one way

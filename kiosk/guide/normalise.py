@@ -3953,11 +3953,11 @@ def _round_twelve_marks(text: str, zh: bool) -> str:
     return text
 
 
-# A sign between letters and a number of basis points or percent (LPR-50bp, LPR+50bp,
-# SHIBOR-0.2%, 基准-10BP): a spread, so the hyphen is a minus (a minus is never dropped). A
+# A sign between Latin letters and a number of basis points or percent (LPR-50bp, LPR+50bp,
+# SHIBOR-0.2%; after a Chinese word the hyphen rules already make it a minus): a spread, so the hyphen is a minus (a minus is never dropped). A
 # hyphen between letters and digits with no such unit is a code (ABC-12345: spelled) and is
 # left to the code rules; where neither reads it the safety net warns.
-_SPREAD_MINUS = re.compile(r"(?<=[A-Za-z\u4e00-\u9fff])\s*-\s*(?=\d+(?:\.\d+)?\s*"
+_SPREAD_MINUS = re.compile(r"(?<=[A-Za-z])\s*-\s*(?=\d+(?:\.\d+)?\s*"
                            r"(?:bps?\b|BPS?\b|bp|BP|%|个基点|基点))")
 # An em dash between two clock times with a part of the day after it (上午8:30—下午5:30,
 # 8:30 a.m.—5:30 p.m.): a range, 到 / "to", as between digits.
@@ -3981,12 +3981,12 @@ def _round_twelve_folded(text: str, zh: bool) -> str:
 # digit by digit; so is a number before 热线 / 客服电话 (12386热线). Three digits at least, and
 # not a count (拨打3次, call 10 times).
 _ZH_CALL = re.compile(r"(?P<cue>拨打|致电|拨|呼叫|打)\s*(?P<d>\d{3,}(?:\s*[、/或和及]\s*\d{3,})*)"
-                      r"(?![\d.,%‰-]|\s*(?:次|个|遍|位|名|元|万|分钟|秒))")
+                      r"(?![\d.,%‰-]|\s\d|\s*(?:次|个|遍|位|名|元|万|分钟|秒))")
 _ZH_BEFORE_HOTLINE = re.compile(r"(?<![\d.,])(?P<d>\d{3,})(?=\s*(?:服务|客服|投诉|举报)?(?:热线|"
                                 r"电话|专线))")
 _EN_CALL = re.compile(r"\b(?P<cue>[Cc]all(?:ing)?|[Dd]ial(?:ling)?|[Rr]ing)\s+(?:us\s+(?:on|at)\s+)?"
                       r"(?P<d>\d{3,}(?:\s*(?:,|or|and|/)\s*\d{3,})*)"
-                      r"(?![\d.,%-]|\s*(?:times?|people|calls?|minutes?|seconds?)\b)")
+                      r"(?![\d.,%-]|\s\d|\s*(?:times?|people|calls?|minutes?|seconds?)\b)")
 
 
 def _spell_runs(text: str, locale: str) -> str:
@@ -4038,7 +4038,8 @@ _ZH_SLASH_WORDS = {"n/a": "不适用", "a/c": "账户"}
 # Keys of a phone menu: * is 星号 / "star", # 井号 / "hash" (按*号键, 按*0, press the * key,
 # press *0, press 1 and #).
 _ZH_STAR_KEY = re.compile(r"\*\s*(?:号\s*)?(?=键)|(?<=按)\s*\*|\*(?=号)")
-_EN_STAR_KEY = re.compile(r"(?<=\bthe )\*(?=\s*key\b)|(?:(?<=\b[Pp]ress )|(?<=\b[Dd]ial ))\*")
+_EN_STAR_KEY = re.compile(r"(?<=\bthe )\*(?=\s*key\b)|(?:(?<=\b[Pp]ress )|(?<=\b[Dd]ial ))\*|"
+                          r"(?<![*\w])\*(?=\d{1,2}\b)")
 _EN_KEY_HASH = re.compile(r"(?:(?<=\band )|(?<=\bor )|(?<=\bthen ))#(?=\s*(?:[.,;!?]|\Z))")
 # Weekdays joined by a hyphen or an en dash (Monday–Friday): "Monday to Friday".
 _EN_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
@@ -4191,8 +4192,8 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
                       ) -> Iterator[Issue]:
     """The safety net's warnings for ``text`` (offsets into it; none at an offset in
     ``warned``, where a rule already warned): (1) a character that is not a letter, digit,
-    space or ordinary punctuation (ORDINARY_PUNCTUATION), that the guide neither says nor
-    deliberately silences (SILENT_MARKS, control and format characters): the text says the same
+    space, ordinary punctuation (ORDINARY_PUNCTUATION), ASCII or currency sign, that the guide
+    neither says nor deliberately silences (SILENT_MARKS, control and format characters): the text says the same
     without it; (2) a symbol left in the spoken text, or a sign left between a number and what
     follows; (3) lower-case letters glued to a number that the spoken text still holds as
     letters (1h30min before round twelve, 30s in English). Each message says what the voice
@@ -4203,7 +4204,10 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
     folded = fold_keep_offsets(text)
     seen = set(warned)
     for i, ch in enumerate(text):
-        if i in seen or _plain(ch) or _plain(folded[i]) and ch != folded[i]:
+        # ASCII signs and currency signs are read by the rules, which may say one sign for
+        # two (¥100元, $1-$5: one "dollars"); the other checks cover * ^ | _ \\.
+        if i in seen or ch.isascii() or unicodedata.category(ch) == "Sc" or _plain(ch) or \
+                _plain(folded[i]) and ch != folded[i]:
             continue
         if _squash(speakable(text[:i] + " " + text[i + 1:], locale)) == said:
             seen.add(i)
