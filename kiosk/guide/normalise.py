@@ -121,6 +121,7 @@ from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     pinyin_syllables,
+    to_simplified,
     word_counts,
     zh_cardinal,
     zh_is_word,
@@ -128,7 +129,6 @@ from kiosk.speech.textnorm import (
     zh_reading,
     zh_segments,
     zh_surname,
-    to_simplified,
 )
 
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
@@ -3954,7 +3954,8 @@ def _round_twelve_marks(text: str, zh: bool) -> str:
 
 
 # A sign between Latin letters and a number of basis points or percent (LPR-50bp, LPR+50bp,
-# SHIBOR-0.2%; after a Chinese word the hyphen rules already make it a minus): a spread, so the hyphen is a minus (a minus is never dropped). A
+# SHIBOR-0.2%; after a Chinese word the hyphen rules already make it a minus): a spread,
+# so the hyphen is a minus (a minus is never dropped). A
 # hyphen between letters and digits with no such unit is a code (ABC-12345: spelled) and is
 # left to the code rules; where neither reads it the safety net warns.
 _SPREAD_MINUS = re.compile(r"(?<=[A-Za-z])\s*-\s*(?=\d+(?:\.\d+)?\s*"
@@ -3984,7 +3985,8 @@ _ZH_CALL = re.compile(r"(?P<cue>拨打|致电|拨|呼叫|打)\s*(?P<d>\d{3,}(?:\
                       r"(?![\d.,%‰-]|\s\d|\s*(?:次|个|遍|位|名|元|万|分钟|秒))")
 _ZH_BEFORE_HOTLINE = re.compile(r"(?<![\d.,])(?P<d>\d{3,})(?=\s*(?:服务|客服|投诉|举报)?(?:热线|"
                                 r"电话|专线))")
-_EN_CALL = re.compile(r"\b(?P<cue>[Cc]all(?:ing)?|[Dd]ial(?:ling)?|[Rr]ing)\s+(?:us\s+(?:on|at)\s+)?"
+_EN_CALL = re.compile(r"\b(?P<cue>[Cc]all(?:ing)?|[Dd]ial(?:ling)?|[Rr]ing)\s+"
+                      r"(?:us\s+(?:on|at)\s+)?"
                       r"(?P<d>\d{3,}(?:\s*(?:,|or|and|/)\s*\d{3,})*)"
                       r"(?![\d.,%-]|\s\d|\s*(?:times?|people|calls?|minutes?|seconds?)\b)")
 
@@ -4021,12 +4023,13 @@ def _duration(m: re.Match, zh: bool) -> str:
 # A year alone in brackets ((2023), （2022）, 〔2023〕, [2024]): a year, 二〇二二 / "twenty twenty
 # two"; a court's case number after it (（2023）沪74民初123号) digit by digit.
 _BRACKET_YEAR = re.compile(r"(?P<o>[(（〔\[【])\s*(?P<y>(?:19|20)\d\d)\s*(?P<c>[)）〕\]】])")
-_ZH_CASE_NUMBER = re.compile(r"(?<=[)）〕\]】])(?P<c>[\u4e00-\u9fff]{1,3}\d{0,4}[\u4e00-\u9fff]{1,4}"
-                             r"\d+(?:之\d+)?号)")
+_ZH_CASE_NUMBER = re.compile(r"(?<=[)）〕\]】])(?P<c>[\u4e00-\u9fff]{1,3}\d{0,4}"
+                             r"[\u4e00-\u9fff]{1,4}\d+(?:之\d+)?号)")
 # Bond short names: a two-digit year, the kind, a two-digit series (24国债01, 23附息国债05,
 # 24国开05): each pair digit by digit, 二四国债零一.
-_ZH_BOND = re.compile(r"(?<![\d.])(?P<y>\d\d)(?P<k>(?:附息|贴现|记账式|储蓄|特别)?国债|国开|进出|农发|"
-                      r"地方债|专项债|政金债|金融债|城投债|企业债|公司债|可转债|[\u4e00-\u9fff]{2}(?:转债|债))"
+_ZH_BOND = re.compile(r"(?<![\d.])(?P<y>\d\d)(?P<k>(?:附息|贴现|记账式|储蓄|特别)?国债|"
+                      r"国开|进出|农发|地方债|专项债|政金债|金融债|城投债|企业债|公司债|可转债|"
+                      r"[\u4e00-\u9fff]{2}(?:转债|债))"
                       r"(?P<s>\d{2,3})(?![\d.])")
 # Slash abbreviations: N/A, A/C (account), c/o (care of), w/o (without), w/ (with).
 _EN_SLASH_WORDS = {"n/a": "not applicable", "a/c": "account", "c/o": "care of",
@@ -4148,27 +4151,34 @@ def _round_twelve_spans(text: str, zh: bool) -> set[int]:
 # spoken text is skipped or garbled by the voice; a sign left between a number and a word
 # (L P R -五十) is skipped. Lower-case letters glued to a number that come out as letters
 # (1h30min, 1.2tn, 30s) are a unit the rules do not know.
-ORDINARY_PUNCTUATION = frozenset(" ，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕…—―·,.;:?!'\"()[]{}-–"
-                                 "\u3000\ufe50" + MIDDLE_DOTS)
-_SPOKEN_SIGN = re.compile(r"(?<=[\d〇零一二两三四五六七八九十百千万亿])\s*-|-(?=\s*[\d〇零一二两三四五六七八九十])")
+ORDINARY_PUNCTUATION = frozenset(" ，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕…—―·"
+                                 ",.;:?!'\"()[]{}-–\u3000\ufe50" + MIDDLE_DOTS)
+_SPOKEN_SIGN = re.compile(r"(?<=[\d〇零一二两三四五六七八九十百千万亿])\s*-|"
+                          r"-(?=\s*[\d〇零一二两三四五六七八九十])")
 # (4) shapes left in the spoken text that the voice says wrong: a short word with a dot
 # before more of the sentence (art. 50, avg. price: read as a sentence's end), a slash
-# between single letters (N/A: "N or A"), a word in mixed case (YoY: "yo why").
+# between single letters one of them small (c/o, w/o: "c or o"; A/B股 is a choice), a word
+# in mixed case (YoY: "yo why"). Glued units: two letters or more (1.2tn, 30sec), or one
+# before more digits (1h30): 5g, 720p and 5m alone are left to the rules.
 _NET_SHAPES = (
     (re.compile(r"(?<![A-Za-z.])(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
      "an abbreviation the guide does not know, read as the end of a sentence"),
-    (re.compile(r"(?<![A-Za-z/])(?P<w>[A-Za-z](?:/|\s?或\s?| or )[A-Za-z])(?![A-Za-z/])"),
+    (re.compile(r"(?<![A-Za-z/])(?P<w>[a-z](?:/|\s?或\s?| or )[A-Za-z]|[A-Z](?:/|\s?或\s?| or )"
+                r"[a-z])(?![A-Za-z/])"),
      "letters joined by a slash, read as one letter 'or' the other"),
     (re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]{1,2}[A-Z])(?![A-Za-z])"),
      "a word in mixed case the voice spells or guesses"),
 )
-_GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{1,6})(?![A-Za-z])")
+_GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{2,6}(?![A-Za-z])|[a-z](?=\d))")
 _NET_ADVICE = {"~": "至 / 到, or 'to', for a range", "/": "a fraction in words (二分之一, 'one "
                "half') or 1/2", "-": "减 / 'minus' for a minus, 至 / 'to' for a range"}
 
 
 def _plain(ch: str) -> bool:
-    return ch in ORDINARY_PUNCTUATION or unicodedata.category(ch)[0] in "LZM" or \
+    """Whether the net leaves ``ch`` alone (a superscript is a power the rules read or a
+    footnote mark, silent on purpose: 3.5%¹)."""
+    return ch in ORDINARY_PUNCTUATION or bool(_SUPERSCRIPT.match(ch)) or \
+        unicodedata.category(ch)[0] in "LZM" or \
         unicodedata.category(ch) in ("Nd", "Cc", "Cf") or ch in SILENT_MARKS
 
 
@@ -4191,14 +4201,15 @@ def _advice(ch: str) -> str:
 def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] = frozenset()
                       ) -> Iterator[Issue]:
     """The safety net's warnings for ``text`` (offsets into it; none at an offset in
-    ``warned``, where a rule already warned): (1) a character that is not a letter, digit,
-    space, ordinary punctuation (ORDINARY_PUNCTUATION), ASCII or currency sign, that the guide
-    neither says nor deliberately silences (SILENT_MARKS, control and format characters): the text says the same
-    without it; (2) a symbol left in the spoken text, or a sign left between a number and what
-    follows; (3) lower-case letters glued to a number that the spoken text still holds as
-    letters (1h30min before round twelve, 30s in English). Each message says what the voice
-    says there and what to write instead. Costs one ``speakable`` call per unusual character.
-    """
+    ``warned``, where a rule already warned):
+    (1) a character that is not a letter, digit, space, ordinary punctuation
+    (ORDINARY_PUNCTUATION), ASCII or currency sign, that the guide neither says nor silences
+    on purpose (SILENT_MARKS, control and format characters): the text says the same
+    without it; (2) a symbol left in the spoken text, or a sign left between a number and
+    what follows; (3) small letters glued to a number that the spoken text still holds as
+    letters (1h30min before round twelve); (4) the shapes of ``_NET_SHAPES``.
+    Each message says what the voice says there and what to write instead. Costs one
+    ``speakable`` call per unusual character."""
     spoken = speakable(text, locale)
     said = _squash(spoken)
     folded = fold_keep_offsets(text)
