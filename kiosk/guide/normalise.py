@@ -2037,7 +2037,7 @@ _ZH_STANDARD_ONLY = frozenset("迹绩娩缉")
 # syllable.
 _SANDHI = frozenset("一不")
 _ZH_NUMERALS = frozenset("〇零一二两三四五六七八九十百千万亿")
-_YI_AS_DIGIT_BEFORE = frozenset("〇零一二两三四五六七八九十月号点比到至加减乘除"
+_YI_AS_DIGIT_BEFORE = frozenset("〇零一二两三四五六七八九十月号点比到至加减乘除又"
                                 "季级类等档期楼层线是")
 _YI_AS_DIGIT_AFTER = _ZH_NUMERALS | frozenset("第之加减乘除比到至周月点号")
 
@@ -3958,7 +3958,7 @@ def _round_twelve_marks(text: str, zh: bool) -> str:
 # so the hyphen is a minus (a minus is never dropped). A
 # hyphen between letters and digits with no such unit is a code (ABC-12345: spelled) and is
 # left to the code rules; where neither reads it the safety net warns.
-_SPREAD_MINUS = re.compile(r"(?<=[A-Za-z])\s*-\s*(?=\d+(?:\.\d+)?\s*"
+_SPREAD_MINUS = re.compile(r"(?<=[A-Za-z])\s*(?P<s>[-+])\s*(?=\d+(?:\.\d+)?\s*"
                            r"(?:bps?\b|BPS?\b|bp|BP|%|个基点|基点))")
 # An em dash between two clock times with a part of the day after it (上午8:30—下午5:30,
 # 8:30 a.m.—5:30 p.m.): a range, 到 / "to", as between digits.
@@ -3971,8 +3971,8 @@ def _round_twelve_folded(text: str, zh: bool) -> str:
     look-alikes, a spread's minus, an em dash between times."""
     if _TILDE_LOOKALIKE.search(text):
         text = _TILDE_LOOKALIKE.sub("~", text)
-    if "-" in text:
-        text = _SPREAD_MINUS.sub(" \u2212", text)
+    if "-" in text or "+" in text:
+        text = _SPREAD_MINUS.sub(lambda m: " \u2212" if m.group("s") == "-" else " +", text)
     if "\u2014" in text or "\u2015" in text:
         text = _EM_DASH_TIMES.sub(lambda m: m.group("a") + ("到" if zh else " to "), text)
     return text
@@ -4171,7 +4171,8 @@ _NET_SHAPES = (
 )
 _GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{2,6}(?![A-Za-z])|[a-z](?=\d))")
 _NET_ADVICE = {"~": "至 / 到, or 'to', for a range", "/": "a fraction in words (二分之一, 'one "
-               "half') or 1/2", "-": "减 / 'minus' for a minus, 至 / 'to' for a range"}
+               "half') or 1/2", "\u2044": "a fraction in words (二分之一, 'one half') or 1/2",
+               "-": "减 / 'minus' for a minus, 至 / 'to' for a range"}
 
 
 def _plain(ch: str) -> bool:
