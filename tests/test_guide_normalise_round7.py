@@ -88,8 +88,8 @@ ROWS = [
     ("您的投资顾问为仇小红", "zh-CN", "您的投资顾问 wei2 qiú 小红"),
     ("本次见证人员为查良镛", "zh-CN", "本次见证人员 wei2 zhā 良镛"),
     ("您的投资顾问为查询提供帮助", "zh-CN", "您的投资顾问为查询提供帮助"),  # 查询: no name
-    # names in free English text
-    ("Hello Ms. Nguyễn Thị Minh Khai", "en", "Hello Ms. Nguyen Thi Minh Khai"),
+    # names in free English text (Ms. is Miz since round 12)
+    ("Hello Ms. Nguyễn Thị Minh Khai", "en", "Hello Miz Nguyen Thi Minh Khai"),
     ("Dear Mr. SMITH John Paul", "en", "Dear Mr. Smith John Paul"),
     ("José García", "en", "José García"),  # marks the English voice says are kept
     # Greek letter names in Mandarin, one way

@@ -11,11 +11,23 @@ import click
 from kiosk.flows.library import FlowLibrary
 from kiosk.flows.loader import analyse_flow, load_flow, speech_warnings
 from kiosk.flows.model import Flow
+from kiosk.locales import LOCALES
 
 
 def flow_json_schema() -> dict:
     """The JSON Schema of a flow script (the same as flows/schema.json)."""
     return Flow.model_json_schema()
+
+
+def unvoiced_locales(locales) -> list[str]:
+    """The locales of ``locales`` the guide has no voice for (kiosk.locales.LOCALES lists
+    those it has): ``flows check`` warns about them and ``flows preview`` refuses them."""
+    return [lc for lc in locales if lc not in LOCALES]
+
+
+def _unvoiced_message(unvoiced: list[str]) -> str:
+    return (f"no guide voice for locale(s) {', '.join(unvoiced)}; the guide speaks "
+            f"{', '.join(LOCALES)}")
 
 
 @click.group()
@@ -40,9 +52,14 @@ def check(files: tuple[str, ...]) -> None:
             bad += 1
         else:
             assert flow is not None
-            warnings = speech_warnings(file)
+            warnings = [str(w) for w in speech_warnings(file)]
+            unvoiced = unvoiced_locales(flow.locales)
+            if unvoiced:
+                warnings.insert(0, f"{file}:1:1: warning: {_unvoiced_message(unvoiced)}: "
+                                   "`kiosk flows preview` refuses it and no witness can be "
+                                   "held in it")
             for warning in warnings:
-                click.echo(str(warning))
+                click.echo(warning)
             note = f", {len(warnings)} speech warning(s)" if warnings else ""
             click.echo(f"OK {file} ({len(flow.steps)} steps{note})")
     if bad:
@@ -172,10 +189,9 @@ def preview(flow: str, locales: tuple[str, ...], limit: float | None,
                                        f"{', '.join(loaded.locales)}")
     voices = {"zh-CN": settings.voice_zh, "en": settings.voice_en}
     rates = {"zh-CN": settings.tts_rate_zh, "en": settings.tts_rate_en}
-    unvoiced = [lc for lc in wanted if lc not in voices]
+    unvoiced = unvoiced_locales(wanted)
     if unvoiced:
-        raise click.ClickException(f"no guide voice for locale(s) {', '.join(unvoiced)}; "
-                                   f"the guide speaks {', '.join(voices)}")
+        raise click.ClickException(_unvoiced_message(unvoiced))
     limit = DEFAULT_LIMIT_SECONDS if limit is None else limit
     name = None if applicant_name is None else _applicant_name(applicant_name)
     total = count_prompts(loaded, wanted)

@@ -22,6 +22,7 @@ from kiosk.flows.model import (
     estimate_values,
     speaking_seconds,
 )
+from kiosk.guide.normalise import safety_net_issues
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ def preview_flow(flow: Flow, guide, locales: list[str] | None = None,
 
 
 def preview_json(previews: list[FlowPreview], limit: float) -> dict:
-    """The preview as one JSON document: every prompt written, spoken, its audio and length."""
+    """The preview as one JSON document: every prompt written, spoken, its audio and length,
+    and the safety net's warnings about it (``safety_net_issues``: a character not said, a
+    sign left in the spoken text; messages only, as the prompt has its variables filled)."""
     return {"limit_seconds": limit, "locales": [{
         "flow": p.flow_id, "version": p.version, "locale": p.locale,
         "spoken_seconds": round(p.spoken_seconds, 2),
@@ -152,7 +155,9 @@ def preview_json(previews: list[FlowPreview], limit: float) -> dict:
         "steps": [{"id": s.step_id, "kind": s.kind, "spoken_seconds": round(s.spoken, 2),
                    "expected_seconds": round(s.expected, 2),
                    "prompts": [{"written": r.text, "spoken": r.spoken, "audio": r.path,
-                                "sha256": r.sha256, "duration": r.duration}
+                                "sha256": r.sha256, "duration": r.duration,
+                                "warnings": [i.message for i in
+                                             safety_net_issues(r.text, p.locale)]}
                                for r in s.prompts]}
                   for s in p.steps]} for p in previews]}
 

@@ -121,6 +121,7 @@ from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     pinyin_syllables,
+    to_simplified,
     word_counts,
     zh_cardinal,
     zh_is_word,
@@ -133,7 +134,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/15"
+NORMALISER_VERSION = "speakable/16"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -313,13 +314,16 @@ def is_zh(locale: str) -> bool:
 
 
 def fold(text: str) -> str:
-    """NFKC, middle-dot look-alikes to U+00B7, hyphens and en dashes to '-', spaces collapsed.
+    """NFKC, middle-dot look-alikes to U+00B7, hyphens and en dashes to '-', spaces collapsed;
+    a CJK Radicals Supplement character as its unified ideograph (⻛ 风: CJK_RADICAL_EQUIVALENTS).
 
     The full-width comma (，, and the small ﹐) stays full width: NFKC would make it an ASCII
     comma, which between digits is a thousands separator, while "C3，100万元" is a list. The em
     dash (— U+2014, ― U+2015, ⸺ ⸻ as ——) and the minus sign (− U+2212) are kept too.
     """
     text = text.replace("\ufe50", "\uff0c")
+    if _RADICAL.search(text):
+        text = text.translate(CJK_RADICAL_EQUIVALENTS)
     text = "\uff0c".join(unicodedata.normalize("NFKC", part) for part in text.split("\uff0c"))
     text = _MIDDLE_DOT.sub("\u00b7", text)
     text = _EM_DASHES.sub("\u2014\u2014", text)
@@ -2033,7 +2037,7 @@ _ZH_STANDARD_ONLY = frozenset("迹绩娩缉")
 # syllable.
 _SANDHI = frozenset("一不")
 _ZH_NUMERALS = frozenset("〇零一二两三四五六七八九十百千万亿")
-_YI_AS_DIGIT_BEFORE = frozenset("〇零一二两三四五六七八九十月号点比到至加减乘除"
+_YI_AS_DIGIT_BEFORE = frozenset("〇零一二两三四五六七八九十月号点比到至加减乘除又"
                                 "季级类等档期楼层线是")
 _YI_AS_DIGIT_AFTER = _ZH_NUMERALS | frozenset("第之加减乘除比到至周月点号")
 
@@ -2186,7 +2190,7 @@ _PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
 def _zh_speakable(text: str) -> str:
-    text = _zh_round_eleven(text)
+    text = _zh_round_eleven(_zh_round_twelve(text))
     if "#" in text:
         text = _ZH_HASH_KEY.sub("井号", text)
     if "~" in text:
@@ -2310,7 +2314,8 @@ _EN_TIME_RANGE = re.compile(r"(\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[-~]\s*"
 # clock with "a m" / "p m" ("8:00 to 20:00": eight a m to eight p m; 12:00 twelve noon), as an
 # English broker says them. In a text with no such time, 8:00 stays "eight o'clock".
 _EN_24_HOUR = re.compile(r"(?<![\d:.])(?:0\d|1[3-9]|2[0-3]):[0-5]\d(?!\d)")
-_EN_SCALE = r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|(?P<abbr>mn|bn|[kKmMbB])\b)"
+_EN_SCALE = (r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b|"
+             r"(?P<abbr>mn|bn|trn|tn|[kKmMbB])\b)")
 _EN_MONEY = re.compile(rf"(?P<cur>{_CUR_SIGNS}|(?<![A-Za-z0-9_])(?:{_CUR_CODES})"
                        rf"(?=\s*[-\u2212]?\d))\s*(?P<sign>[-\u2212])?(?P<n>{_NUM})"
                        rf"(?P<mult>[万亿]?){_EN_SCALE}?")
@@ -2339,7 +2344,7 @@ _EN_CURRENCY = {"¥": "yuan", "RMB": "yuan", "CNY": "yuan", "元": "yuan", "人�
                 "KRW": "won"}
 _EN_SUBUNIT = {"dollar": ("cent", "cents"), "euro": ("cent", "cents"), "pound": ("penny", "pence")}
 _EN_SCALES_ABBR = {"k": "thousand", "m": "million", "mn": "million", "b": "billion",
-                   "bn": "billion"}
+                   "bn": "billion", "tn": "trillion", "trn": "trillion"}
 _EN_CN_MULT = re.compile(rf"(?<!\d)(?P<n>{_NUM})\s*(?P<mult>[万亿])")
 _EN_SYMBOLS = {"&": " and ", "@": " at ", "=": " equals ", "~": " about ", "‰": " per mille",
                "‱": " per ten thousand", "≥": " at least ", "≤": " at most ",
@@ -2521,7 +2526,7 @@ _EN_CODE_PREFIX = re.compile(r"\b(?P<w>(?:start|begin)(?:s|ning)?\s+with|startin
 
 
 def _en_speakable(text: str) -> str:
-    text = _en_round_seven(text)
+    text = _en_round_seven(_en_round_twelve(text))
     if "#" in text:
         text = _EN_PRESS_HASH.sub("the hash key", _EN_HASH_KEY.sub("hash ", text))
     text = _EN_CODE_PREFIX.sub(lambda m: f"{m.group('w')} {spell_digits(m.group('n'), 'en')}",
@@ -2643,10 +2648,10 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _circled(text, is_zh(locale))
     if _ROMAN_SIGNS.search(text):
         text = _roman_signs(text, is_zh(locale))
-    text = strip_controls(text)
+    text = _round_twelve_marks(strip_controls(text), is_zh(locale))
     if "\uff0d" in text:
         text = _WIDE_MINUS.sub("\u2212", text)
-    text = _fold_commas(_powers(text, is_zh(locale)))
+    text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -2668,7 +2673,18 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
 
 
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
-    """What the voice would say badly in ``text``, each at its offset in ``text``.
+    """What the voice would say badly in ``text``, each at its offset in ``text``: the
+    warnings of the rules (``_rule_issues``), then those of the safety net
+    (``safety_net_issues``) at offsets no rule warned about."""
+    warned: set[int] = set()
+    for issue in _rule_issues(text, locale):
+        warned.add(issue.offset)
+        yield issue
+    yield from safety_net_issues(text, locale, warned)
+
+
+def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
+    """What the rules know the voice would say badly in ``text``, each at its offset.
 
     Characters with no reading at all; symbols the voice would read as English words (or not
     at all); an ASCII comma between digits that is not a thousands separator (1,2; C3,100;
@@ -2683,8 +2699,13 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
                            "voice skips it, so write another character or its pinyin")
+        elif ord(ch) in CJK_RADICAL_EQUIVALENTS:
+            said = CJK_RADICAL_EQUIVALENTS[ord(ch)]
+            yield Issue(i, f"{ch} (U+{ord(ch):04X}) is a radical that looks like {said} "
+                           f"(text copied from a PDF); the guide reads it as {said}, but type "
+                           f"{said} so the subtitle shows the character")
         elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃" and \
-                ch not in _UNIT_SIGNS:  # ㎡ is said 平方米 / "square meters"
+                ch not in _UNIT_SIGNS and ch not in SILENT_MARKS:  # ㎡ is said 平方米
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
         elif unicodedata.category(ch) == "Sm" and \
                 unicodedata.normalize("NFKC", ch) not in _SAID_MATH:
@@ -2789,7 +2810,7 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
 
 
 # Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
-_SAID_MATH = frozenset("+<=>|~±×÷−≈≠≤≥≧≦⩾⩽")
+_SAID_MATH = frozenset("+<=>|~±×÷−≈≠≤≥≧≦⩾⩽\u223c\u223d")  # ∼ ∽: a range, as ~
 
 
 def _read_spans(text: str, zh: bool) -> set[int]:
@@ -2803,7 +2824,7 @@ def _read_spans(text: str, zh: bool) -> set[int]:
                     _GROUPED_DIGITS, _LEADING_ZERO, _ID_TAIL, _COUNTRY_CODE, _CODE):
         for m in pattern.finditer(text):
             spans.update(range(m.start(), m.end()))
-    spans |= _round_seven_spans(text)
+    spans |= _round_seven_spans(text) | _round_twelve_spans(text, zh)
     if zh:
         spans |= _round_eleven_spans(text)
     return spans
@@ -3206,7 +3227,8 @@ MINORITY_NAME_WORDS = frozenset("""
     曲珍 边巴 巴桑 米玛 拉巴 强巴 仁青 嘎玛 贡嘎 措姆 琼达 次旦 罗布 欧珠 桑珠 赤列 土登
     哈斯 巴特尔 额尔敦 乌力吉 其其格 苏和 斯琴 那仁 宝音 阿拉坦 朝鲁 敖登 图雅 萨仁 呼和 巴雅尔
     孟和 毕力格 额尔德尼 乌兰 吉日嘎拉 阿古拉 特木尔 巴图 格日勒 阿木古楞 娜仁 其木格 满都拉
-    阿西 阿约 吉克 阿苏 曲比 沙马 吉木 海来 阿的 俄木 勒格 马海 阿牛 阿说 日火 阿尔 木呷""".split())
+    阿西 阿约 吉克 阿苏 曲比 沙马 吉木 海来 阿的 俄木 勒格 马海 阿牛 阿说 日火 阿尔 木呷
+    那顺 查干 巴拉 朝克 额日 宝力 达来 吉雅 陶克""".split())
 
 
 def _minority_name(text: str) -> tuple[str, str] | None:
@@ -3217,6 +3239,11 @@ def _minority_name(text: str) -> tuple[str, str] | None:
     for n in (4, 3, 2):
         if text[:n] in MINORITY_NAME_WORDS and len(text) - n >= 2:
             return text[:n], text[n:]
+    # By rule (round twelve): two characters that are no compound surname, then a word of
+    # the list (那顺 + 巴雅尔): a Mongolian name's first word, whatever it is.
+    if text[:2] not in ZH_COMPOUND_SURNAMES and any(
+            text[2:2 + k] in MINORITY_NAME_WORDS for k in (2, 3, 4) if len(text) - 2 >= k):
+        return text[:2], text[2:]
     return None
 
 
@@ -3856,3 +3883,377 @@ def round_eleven_issues(text: str, locale: str) -> Iterator[Issue]:
         said = f" (its surname {found[0]} is read {found[1]} by a rule)" if found else ""
         yield Issue(a, f"{name} is a name written into the text{said}: every applicant would "
                        f"hear it; use {{name}} for the applicant's name (您是{{name}}本人吗)")
+
+
+# --------------------------------------------------------------------------- round twelve
+# Rules for the classes of the twelfth tester round (#15), and the safety net that warns where
+# a written character is not said at all (``safety_net_issues``).
+
+# The CJK Radicals Supplement (U+2E80–U+2EF3) as the unified ideographs Unicode names as their
+# equivalents: the EquivalentUnifiedIdeograph.txt data file of the Unicode Character Database
+# (15.1; the radicals that file maps, transcribed). Text copied out of a PDF often holds them
+# (⻛险 for 风险); NFKC folds the Kangxi radicals (U+2F00 block) but not these, and the voice
+# has no reading for them.
+CJK_RADICAL_EQUIVALENTS = {
+    0x2E80: "\u51ab", 0x2E81: "\u5382", 0x2E82: "\u4e5b", 0x2E83: "\u4e5a", 0x2E84: "\u4e59",
+    0x2E85: "\u4ebb", 0x2E86: "\u5182", 0x2E89: "\u5202", 0x2E8A: "\u535c", 0x2E8B: "\u353e",
+    0x2E8E: "\u5140", 0x2E8F: "\u5c23", 0x2E90: "\u5c22", 0x2E92: "\u5df3", 0x2E93: "\u5e7a",
+    0x2E94: "\u5f51", 0x2E95: "\u5f50", 0x2E96: "\u5fc4", 0x2E97: "\u38fa", 0x2E98: "\u624c",
+    0x2E99: "\u6535", 0x2E9B: "\u65e1", 0x2E9D: "\u6708", 0x2E9E: "\u6b7a", 0x2E9F: "\u6bcd",
+    0x2EA0: "\u6c11", 0x2EA1: "\u6c35", 0x2EA2: "\u6c3a", 0x2EA3: "\u706c", 0x2EA5: "\u722b",
+    0x2EA6: "\u4e2c", 0x2EA8: "\u72ad", 0x2EAB: "\u7f52", 0x2EAC: "\u793a", 0x2EAD: "\u793b",
+    0x2EAF: "\u7cf9", 0x2EB0: "\u7e9f", 0x2EB1: "\u7f53", 0x2EB3: "\u34c1", 0x2EB4: "\u34c1",
+    0x2EB9: "\u8002", 0x2EBA: "\u8080", 0x2EBC: "\u6708", 0x2EBD: "\u81fc", 0x2EBE: "\u8279",
+    0x2EBF: "\u8279", 0x2EC0: "\u8279", 0x2EC1: "\u864e", 0x2EC2: "\u8864", 0x2EC3: "\u8980",
+    0x2EC4: "\u897f", 0x2EC5: "\u89c1", 0x2EC8: "\u8ba0", 0x2EC9: "\u8d1d", 0x2ECB: "\u8f66",
+    0x2ECD: "\u8fb6", 0x2ECF: "\u961d", 0x2ED0: "\u9485", 0x2ED1: "\u9577", 0x2ED2: "\u9578",
+    0x2ED3: "\u957f", 0x2ED6: "\u961d", 0x2ED8: "\u9752", 0x2ED9: "\u97e6", 0x2EDA: "\u9875",
+    0x2EDB: "\u98ce", 0x2EDC: "\u98de", 0x2EDD: "\u98df", 0x2EDF: "\u98e0", 0x2EE0: "\u9963",
+    0x2EE2: "\u9a6c", 0x2EE3: "\u9aa8", 0x2EE4: "\u9b3c", 0x2EE5: "\u9c7c", 0x2EE6: "\u9e1f",
+    0x2EE7: "\u5364", 0x2EE8: "\u9ea6", 0x2EE9: "\u9ec4", 0x2EEA: "\u9efe", 0x2EEB: "\u6589",
+    0x2EEC: "\u9f50", 0x2EED: "\u6b6f", 0x2EEE: "\u9f7f", 0x2EEF: "\u7adc", 0x2EF0: "\u9f99",
+    0x2EF1: "\u9f9c", 0x2EF2: "\u4e80", 0x2EF3: "\u9f9f",
+}
+# Four radicals that file leaves out, by their names (C-SIMPLIFIED GATE 门, RAIN 雨, EAT TWO 食,
+# SIMPLIFIED HORN 角), as other converters map them.
+CJK_RADICAL_EQUIVALENTS |= {0x2ED4: "\u95e8", 0x2ED7: "\u96e8", 0x2EDE: "\u98df",
+                            0x2EC6: "\u89d2"}
+_RADICAL = re.compile("[\u2e80-\u2ef3]")
+
+# Marks, not words: ™ ® © ℠ ℗ are not said in either locale (NFKC would make ™ the letters T M).
+SILENT_MARKS = "\u2122\u00ae\u00a9\u2120\u2117"
+_SILENT_MARK = re.compile(f"\\s?[{SILENT_MARKS}]")
+# Signs of a range that look like a tilde (〜 U+301C wave dash, ∼ U+223C tilde operator,
+# ⁓ U+2053 swung dash, ∽ U+223D, 〰 U+3030, ˜ U+02DC): the ASCII ~ the range rules read.
+TILDE_LOOKALIKES = "\u301c\u223c\u2053\u223d\u3030\u02dc"
+_TILDE_LOOKALIKE = re.compile(f"[{TILDE_LOOKALIKES}]")
+# Vulgar fractions (½ ⅓ ¼ ¾ ⅔ ⅛ ...), with a whole number before them (1½): their value from
+# the Unicode data (NFKC gives numerator ⁄ denominator), 二分之一 / "one half".
+_VULGAR = re.compile(r"(?P<n>(?<![\d.])\d+\s?)?(?P<f>[\u00bc-\u00be\u2150\u2152-\u215e\u2189])")
+
+
+def _vulgar_fraction(m: re.Match, zh: bool) -> str:
+    a, b = (int(x) for x in unicodedata.normalize("NFKC", m.group("f")).split("\u2044"))
+    whole = (m.group("n") or "").strip()
+    if zh:
+        said = f"{zh_cardinal(str(b))}分之{zh_cardinal(str(a))}"
+        return f"{whole}又{said}" if whole else said
+    word = _EN_DENOMINATORS.get(b, (en_ordinal_words(str(b)), en_ordinal_words(str(b)) + "s"))
+    said = f"{en_number_words(str(a))} {word[a != 1]}"
+    return f" {whole} and {said} " if whole else f" {said} "
+
+
+def _round_twelve_marks(text: str, zh: bool) -> str:
+    """The round-twelve rules that read characters NFKC would change: marks (silent) and
+    vulgar fractions (words)."""
+    if _SILENT_MARK.search(text):
+        text = _SILENT_MARK.sub("", text)
+    if _VULGAR.search(text):
+        text = _VULGAR.sub(lambda m: _vulgar_fraction(m, zh), text)
+    return text
+
+
+# A sign between Latin letters and a number of basis points or percent (LPR-50bp, LPR+50bp,
+# SHIBOR-0.2%; after a Chinese word the hyphen rules already make it a minus): a spread,
+# so the hyphen is a minus (a minus is never dropped). A
+# hyphen between letters and digits with no such unit is a code (ABC-12345: spelled) and is
+# left to the code rules; where neither reads it the safety net warns.
+_SPREAD_MINUS = re.compile(r"(?<=[A-Za-z])\s*(?P<s>[-+])\s*(?=\d+(?:\.\d+)?\s*"
+                           r"(?:bps?\b|BPS?\b|bp|BP|%|个基点|基点))")
+# An em dash between two clock times with a part of the day after it (上午8:30—下午5:30,
+# 8:30 a.m.—5:30 p.m.): a range, 到 / "to", as between digits.
+_EM_DASH_TIMES = re.compile(r"(?P<a>\d:\d\d(?:\s*[AaPp]\.?\s?[Mm]\.?)?)\s*[\u2014\u2015]\s*"
+                            r"(?=(?:上午|下午|早上|晚上|傍晚|凌晨|中午|次日)\s*\d{1,2}:\d\d)")
+
+
+def _round_twelve_folded(text: str, zh: bool) -> str:
+    """The round-twelve rules run on the folded text before the dashes are read: tilde
+    look-alikes, a spread's minus, an em dash between times."""
+    if _TILDE_LOOKALIKE.search(text):
+        text = _TILDE_LOOKALIKE.sub("~", text)
+    if "-" in text or "+" in text:
+        text = _SPREAD_MINUS.sub(lambda m: " \u2212" if m.group("s") == "-" else " +", text)
+    if "\u2014" in text or "\u2015" in text:
+        text = _EM_DASH_TIMES.sub(lambda m: m.group("a") + ("到" if zh else " to "), text)
+    return text
+
+
+# Short service numbers after a word of calling (请拨打110, 致电95588, call 999, dial 12386):
+# digit by digit; so is a number before 热线 / 客服电话 (12386热线). Three digits at least, and
+# not a count (拨打3次, call 10 times).
+_ZH_CALL = re.compile(r"(?P<cue>拨打|致电|拨|呼叫|打)\s*(?P<d>\d{3,}(?:\s*[、/或和及]\s*\d{3,})*)"
+                      r"(?![\d.,%‰-]|\s\d|\s*(?:次|个|遍|位|名|元|万|分钟|秒))")
+_ZH_BEFORE_HOTLINE = re.compile(r"(?<![\d.,])(?P<d>\d{3,})(?=\s*(?:服务|客服|投诉|举报)?(?:热线|"
+                                r"电话|专线))")
+_EN_CALL = re.compile(r"\b(?P<cue>[Cc]all(?:ing)?|[Dd]ial(?:ling)?|[Rr]ing)\s+"
+                      r"(?:us\s+(?:on|at)\s+)?"
+                      r"(?P<d>\d{3,}(?:\s*(?:,|or|and|/)\s*\d{3,})*)"
+                      r"(?![\d.,%-]|\s\d|\s*(?:times?|people|calls?|minutes?|seconds?)\b)")
+
+
+def _spell_runs(text: str, locale: str) -> str:
+    return re.sub(r"\d+", lambda d: spell_digits(d.group(0), locale), text)
+
+
+# Compound durations (1h30min, 2h15m, 1h30m15s) and a number of minutes or seconds with no
+# space (90min, 30sec; in Mandarin also 30s): 一小时三十分钟 / "1 hour 30 minutes".
+_DURATION = re.compile(r"(?<![A-Za-z0-9_.])(?=\d)"
+                       r"(?:(?P<h>\d+(?:\.\d+)?)\s?(?:hrs?|h)(?![a-z]))?\s?"
+                       r"(?:(?P<m>\d+)\s?(?:mins?|m)(?![a-z]))?\s?"
+                       r"(?:(?P<s>\d+)\s?(?:secs?|s)(?![a-z]))?(?![A-Za-z0-9])")
+_EN_DURATION_UNITS = (("h", "hour"), ("m", "minute"), ("s", "second"))
+
+
+def _duration(m: re.Match, zh: bool) -> str:
+    parts = [(k, m.group(k)) for k in "hms" if m.group(k)]
+    written = m.group(0)
+    single = len(parts) == 1
+    if not parts or single and (parts[0][0] == "h" or parts[0][0] == "m" and
+                                not re.search(r"mins?\b", written) or
+                                parts[0][0] == "s" and not zh and
+                                not re.search(r"secs?\b", written)):
+        return written  # 1h, 2m (a tenor or metres), "30s" in English (the thirties)
+    if zh:
+        units = {"h": "小时", "m": "分钟", "s": "秒"}
+        return "".join(f"{n}{units[k]}" for k, n in parts)
+    words = dict(_EN_DURATION_UNITS)
+    return " ".join(f"{n} {words[k]}{'' if n == '1' else 's'}" for k, n in parts)
+
+
+# A year alone in brackets ((2023), （2022）, 〔2023〕, [2024]): a year, 二〇二二 / "twenty twenty
+# two"; a court's case number after it (（2023）沪74民初123号) digit by digit.
+_BRACKET_YEAR = re.compile(r"(?P<o>[(（〔\[【])\s*(?P<y>(?:19|20)\d\d)\s*(?P<c>[)）〕\]】])")
+_ZH_CASE_NUMBER = re.compile(r"(?<=[)）〕\]】])(?P<c>[\u4e00-\u9fff]{1,3}\d{0,4}"
+                             r"[\u4e00-\u9fff]{1,4}\d+(?:之\d+)?号)")
+# Bond short names: a two-digit year, the kind, a two-digit series (24国债01, 23附息国债05,
+# 24国开05): each pair digit by digit, 二四国债零一.
+_ZH_BOND = re.compile(r"(?<![\d.])(?P<y>\d\d)(?P<k>(?:附息|贴现|记账式|储蓄|特别)?国债|"
+                      r"国开|进出|农发|地方债|专项债|政金债|金融债|城投债|企业债|公司债|可转债|"
+                      r"[\u4e00-\u9fff]{2}(?:转债|债))"
+                      r"(?P<s>\d{2,3})(?![\d.])")
+# Slash abbreviations: N/A, A/C (account), c/o (care of), w/o (without), w/ (with).
+_EN_SLASH_WORDS = {"n/a": "not applicable", "a/c": "account", "c/o": "care of",
+                   "w/o": "without"}
+_EN_SLASH_ABBR = re.compile(r"(?<![A-Za-z0-9/])(?:[Nn]/[Aa]|N/a|[Aa]/[Cc]|[Cc]/[Oo]|[Ww]/[Oo])"
+                            r"(?![A-Za-z0-9/])")
+_ZH_SLASH_ABBR = re.compile(r"(?<![A-Za-z0-9/])(?:N/A|n/a|A/C|a/c)(?![A-Za-z0-9/])")
+_ZH_SLASH_WORDS = {"n/a": "不适用", "a/c": "账户"}
+# Keys of a phone menu: * is 星号 / "star", # 井号 / "hash" (按*号键, 按*0, press the * key,
+# press *0, press 1 and #).
+_ZH_STAR_KEY = re.compile(r"\*\s*(?:号\s*)?(?=键)|(?<=按)\s*\*|\*(?=号)")
+_EN_STAR_KEY = re.compile(r"(?<=\bthe )\*(?=\s*key\b)|(?:(?<=\b[Pp]ress )|(?<=\b[Dd]ial ))\*|"
+                          r"(?<![*\w])\*(?=\d{1,2}\b)")
+_EN_KEY_HASH = re.compile(r"(?:(?<=\band )|(?<=\bor )|(?<=\bthen ))#(?=\s*(?:[.,;!?]|\Z))")
+# Weekdays joined by a hyphen or an en dash (Monday–Friday): "Monday to Friday".
+_EN_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+_EN_WEEKDAY_RANGE = re.compile(rf"\b(?P<a>{_EN_WEEKDAY})\s*-\s*(?P<b>{_EN_WEEKDAY})\b")
+# Abbreviations of law, addresses and finance a broker writes: before a number (art. 50,
+# para. 2, s. 108, cl. 4.2, Sch. 2, ss. 3) and anywhere (Rd., Bldg., Dist., Ave., vs., avg.).
+_EN_CITE = re.compile(r"\b(?P<w>art|arts|para|paras|s|ss|cl|Sch|sch|Cl|Reg|reg|r)\.\s*(?=\d)")
+_EN_CITE_WORDS = {"art": "Article", "arts": "Articles", "para": "paragraph",
+                  "paras": "paragraphs", "s": "section", "ss": "sections", "cl": "clause",
+                  "Cl": "Clause", "Sch": "Schedule", "sch": "schedule", "Reg": "Regulation",
+                  "reg": "regulation", "r": "rule"}
+_EN_ABBR_WORDS = {"Rd": "Road", "Bldg": "Building", "Dist": "District", "Ave": "Avenue",
+                  "Blvd": "Boulevard", "Ctr": "Centre", "Hwy": "Highway", "vs": "versus",
+                  "avg": "average", "Avg": "Average", "Ms": "Miz"}
+_EN_ABBR = re.compile(r"\b(?:(?P<w>Rd|Bldg|Blvd|vs|Ms)\b(?P<dot>\.)?|"
+                      r"(?P<w2>Dist|Ave|Ctr|Hwy|avg|Avg)(?P<dot2>\.))")
+_EN_COMPASS = re.compile(r"(?:(?<=\bRoad )|(?<=\bStreet )|(?<=\bAvenue ))(?P<d>[NSEW])\.?"
+                         r"(?![A-Za-z])")
+_EN_COMPASS_WORDS = {"N": "North", "S": "South", "E": "East", "W": "West"}
+# Period-on-period shorthand, and percentage points.
+_EN_PERIOD_ON = {"YoY": "year on year", "QoQ": "quarter on quarter", "MoM": "month on month",
+                 "WoW": "week on week", "DoD": "day on day", "HoH": "half on half"}
+_EN_PERIOD = re.compile(rf"\b(?:{'|'.join(_EN_PERIOD_ON)})\b")
+_PPT = re.compile(r"(?<=\d)\s*(?P<p>ppts?|pp)\b")
+_ZH_PERIOD_ON = {"YoY": "同比", "QoQ": "环比", "MoM": "环比"}
+_ZH_PERIOD = re.compile(r"(?<![A-Za-z])(?:YoY|QoQ|MoM)(?![A-Za-z])")
+
+
+def _en_abbr(m: re.Match) -> str:
+    word = _EN_ABBR_WORDS[m.group("w") or m.group("w2")]
+    dot = m.group("dot") or m.group("dot2")
+    return word + ("." if dot and m.end() == len(m.string) else "")
+
+
+def _is_traditional(text: str) -> bool:
+    """Whether ``text`` holds a CJK character outside GB 2312 that OpenCC's t2s changes (a
+    Traditional character: 銀 還 為; GB 2312 holds the Simplified ones)."""
+    for ch in text:
+        if _CJK.match(ch):
+            try:
+                ch.encode("gb2312")
+            except UnicodeEncodeError:
+                if to_simplified(ch) != ch:
+                    return True
+    return False
+
+
+def _zh_round_twelve(text: str) -> str:
+    """The round-twelve rules of a Mandarin prompt (see the section's comment). A Traditional
+    text is read as its Simplified form (OpenCC t2s), so that the polyphone rules fire (銀行為
+    yín háng wéi, 還款 huán); the subtitle keeps what is written."""
+    if _is_traditional(text):
+        text = to_simplified(text)
+    text = _ZH_CALL.sub(lambda m: m.group("cue") + _spell_runs(m.group("d"), "zh"), text)
+    text = _ZH_BEFORE_HOTLINE.sub(lambda m: spell_digits(m.group("d"), "zh"), text)
+    if "/" in text:
+        text = _ZH_SLASH_ABBR.sub(lambda m: _ZH_SLASH_WORDS[m.group(0).lower()], text)
+    if "*" in text:
+        text = _ZH_STAR_KEY.sub("星号", text)
+    text = _DURATION.sub(lambda m: _duration(m, True), text)
+    text = _BRACKET_YEAR.sub(lambda m: m.group("o") + "".join(YEAR_DIGITS[c] for c in
+                                                              m.group("y")) + m.group("c"), text)
+    text = _ZH_CASE_NUMBER.sub(lambda m: _spell_runs(m.group("c"), "zh"), text)
+    text = _ZH_BOND.sub(lambda m: spell_digits(m.group("y"), "zh") + m.group("k")
+                        + spell_digits(m.group("s"), "zh"), text)
+    return _ZH_PERIOD.sub(lambda m: _ZH_PERIOD_ON[m.group(0)], text)
+
+
+def _en_round_twelve(text: str) -> str:
+    """The round-twelve rules of an English prompt (see the section's comment)."""
+    text = _EN_CALL.sub(lambda m: m.group(0)[:m.start("d") - m.start()]
+                        + _spell_runs(m.group("d"), "en"), text)
+    if "/" in text:
+        text = _EN_SLASH_ABBR.sub(lambda m: _EN_SLASH_WORDS[m.group(0).lower()], text)
+    if "*" in text:
+        text = _EN_STAR_KEY.sub("star ", text)
+    if "#" in text:
+        text = _EN_KEY_HASH.sub("the hash key", text)
+    text = _DURATION.sub(lambda m: _duration(m, False), text)
+    text = _BRACKET_YEAR.sub(lambda m: m.group("o") + en_year(m.group("y")) + m.group("c"),
+                             text)
+    text = _EN_WEEKDAY_RANGE.sub(r"\g<a> to \g<b>", text)
+    if "." in text:
+        text = _EN_CITE.sub(lambda m: _EN_CITE_WORDS[m.group("w")] + " ", text)
+    text = _EN_ABBR.sub(_en_abbr, text)
+    text = _EN_COMPASS.sub(lambda m: _EN_COMPASS_WORDS[m.group("d")], text)
+    text = _EN_PERIOD.sub(lambda m: _EN_PERIOD_ON[m.group(0)], text)
+    return _PPT.sub(lambda m: " percentage points", text)
+
+
+def _round_twelve_spans(text: str, zh: bool) -> set[int]:
+    """Offsets the round-twelve rules read as digits or words (a service number after 拨打 /
+    "call" or before 热线, a bond's short name, a phone menu's * key), where no digit or symbol
+    warning applies."""
+    spans: set[int] = set()
+    for pattern in ((_ZH_CALL, _ZH_BEFORE_HOTLINE, _ZH_BOND, _ZH_STAR_KEY) if zh else
+                    (_EN_CALL, _EN_STAR_KEY)):
+        for m in pattern.finditer(text):
+            spans.update(range(m.start(), m.end()))
+    return spans
+
+
+# The safety net: whatever no rule reads, a warning rather than silence. A character that is
+# no letter, digit, space or ordinary punctuation is checked by saying the text without it: if
+# nothing changes, the voice drops it (〜 ∼ ½ before round twelve, ⁂). A symbol left in the
+# spoken text is skipped or garbled by the voice; a sign left between a number and a word
+# (L P R -五十) is skipped. Lower-case letters glued to a number that come out as letters
+# (1h30min, 1.2tn, 30s) are a unit the rules do not know.
+ORDINARY_PUNCTUATION = frozenset(" ，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕…—―·"
+                                 ",.;:?!'\"()[]{}-–\u3000\ufe50" + MIDDLE_DOTS)
+_SPOKEN_SIGN = re.compile(r"(?<=[\d〇零一二两三四五六七八九十百千万亿])\s*-|"
+                          r"-(?=\s*[\d〇零一二两三四五六七八九十])")
+# (4) shapes left in the spoken text that the voice says wrong: a short word with a dot
+# before more of the sentence (art. 50, avg. price: read as a sentence's end), a slash
+# between single letters one of them small (c/o, w/o: "c or o"; A/B股 is a choice), a word
+# in mixed case (YoY: "yo why"). Glued units: two letters or more (1.2tn, 30sec), or one
+# before more digits (1h30): 5g, 720p and 5m alone are left to the rules.
+_NET_SHAPES = (
+    (re.compile(r"(?<![A-Za-z.])(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
+     "an abbreviation the guide does not know, read as the end of a sentence"),
+    (re.compile(r"(?<![A-Za-z/])(?P<w>[a-z](?:/|\s?或\s?| or )[A-Za-z]|[A-Z](?:/|\s?或\s?| or )"
+                r"[a-z])(?![A-Za-z/])"),
+     "letters joined by a slash, read as one letter 'or' the other"),
+    (re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]{1,2}[A-Z])(?![A-Za-z])"),
+     "a word in mixed case the voice spells or guesses"),
+)
+_GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{2,6}(?![A-Za-z])|[a-z](?=\d))")
+_NET_ADVICE = {"~": "至 / 到, or 'to', for a range", "/": "a fraction in words (二分之一, 'one "
+               "half') or 1/2", "\u2044": "a fraction in words (二分之一, 'one half') or 1/2",
+               "-": "减 / 'minus' for a minus, 至 / 'to' for a range"}
+
+
+def _plain(ch: str) -> bool:
+    """Whether the net leaves ``ch`` alone (a superscript is a power the rules read or a
+    footnote mark, silent on purpose: 3.5%¹)."""
+    return ch in ORDINARY_PUNCTUATION or bool(_SUPERSCRIPT.match(ch)) or \
+        unicodedata.category(ch)[0] in "LZM" or \
+        unicodedata.category(ch) in ("Nd", "Cc", "Cf") or ch in SILENT_MARKS
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s，,]+", "", text)
+
+
+def _said_near(text: str, i: int, locale: str) -> str:
+    return speakable(text[max(0, i - 8):i + 9], locale).translate(_UNPROTECT)
+
+
+def _advice(ch: str) -> str:
+    folded = unicodedata.normalize("NFKC", ch)
+    for sign, advice in _NET_ADVICE.items():
+        if sign in folded or ch in TILDE_LOOKALIKES and sign == "~":
+            return advice
+    return "what it means in words"
+
+
+def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] = frozenset()
+                      ) -> Iterator[Issue]:
+    """The safety net's warnings for ``text`` (offsets into it; none at an offset in
+    ``warned``, where a rule already warned):
+    (1) a character that is not a letter, digit, space, ordinary punctuation
+    (ORDINARY_PUNCTUATION), ASCII or currency sign, that the guide neither says nor silences
+    on purpose (SILENT_MARKS, control and format characters): the text says the same
+    without it; (2) a symbol left in the spoken text, or a sign left between a number and
+    what follows; (3) small letters glued to a number that the spoken text still holds as
+    letters (1h30min before round twelve); (4) the shapes of ``_NET_SHAPES``.
+    Each message says what the voice says there and what to write instead. Costs one
+    ``speakable`` call per unusual character."""
+    spoken = speakable(text, locale)
+    said = _squash(spoken)
+    folded = fold_keep_offsets(text)
+    seen = set(warned)
+    for i, ch in enumerate(text):
+        # ASCII signs and currency signs are read by the rules, which may say one sign for
+        # two (¥100元, $1-$5: one "dollars"); the other checks cover * ^ | _ \\.
+        if i in seen or ch.isascii() or unicodedata.category(ch) == "Sc" or _plain(ch) or \
+                _plain(folded[i]) and ch != folded[i]:
+            continue
+        if _squash(speakable(text[:i] + " " + text[i + 1:], locale)) == said:
+            seen.add(i)
+            yield Issue(i, f"{ch} (U+{ord(ch):04X}) is not said: the voice says "
+                           f"“{_said_near(text, i, locale)}”; write {_advice(ch)}")
+    for m in re.finditer(r"[^\w\s]", spoken):
+        c = m.group(0)
+        if c == "-":
+            if not _SPOKEN_SIGN.search(spoken, max(0, m.start() - 2), m.end() + 2):
+                continue
+        elif _plain(c) or c in "%'’&+$.":
+            continue
+        at = next((j for j, w in enumerate(text) if c in unicodedata.normalize("NFKC", w)), 0)
+        if at in seen:
+            continue
+        seen.add(at)
+        yield Issue(at, f"{text[at] if at < len(text) else c} is left as the sign {c} in the "
+                        f"spoken text, which the voice skips: it says "
+                        f"“{_said_near(text, at, locale)}”; write {_advice(c)}")
+    for pattern, what in _NET_SHAPES:
+        for m in pattern.finditer(spoken):
+            at = text.find(m.group("w"))
+            if at < 0:  # said otherwise than written (N/A is "N or A"): at its first letter
+                at = text.find(m.group("w")[0])
+            if at < 0 or at in seen:
+                continue
+            seen.add(at)
+            yield Issue(at, f"{m.group('w')}: {what}; the voice says “{m.group(0).strip()}”; "
+                            "write it in words")
+    for m in _GLUED_UNIT.finditer(folded):
+        unit = m.group("u")
+        if m.start("u") in seen or not re.search(rf"(?<![A-Za-z]){unit}(?![A-Za-z])", spoken):
+            continue
+        seen.add(m.start("u"))
+        yield Issue(m.start("u"), f"{m.group(0)}: the guide does not know the unit {unit} and "
+                                  f"the voice says “{_said_near(text, m.start('u'), locale)}”; "
+                                  "write the unit in words (小时 / 'hours')")
