@@ -114,13 +114,22 @@ def bomb_png() -> bytes:
             + chunk(b"IEND", b""))
 
 
-def build_witnesses(n: int, flow, locale: str, work: Path, stall_side: int = 0) -> list[Case]:
-    """N genuine witnesses (and one with a ``stall_side``-pixel ID photo when > 0)."""
+def build_witnesses(n: int, flow, locale: str, work: Path, stall_side: int = 0,
+                    investors: str = "packets") -> list[Case]:
+    """N genuine witnesses (and one with a ``stall_side``-pixel ID photo when > 0).
+
+    ``investors``: "packets" sends a VP8 file encoded once, packet by packet
+    (``kiosk.media.packet_camera``: the investors cost next to no CPU, so the run measures
+    the server); "encode" decodes an H.264 clip and re-encodes every frame as a browser does
+    (15-20 % of a core per investor, on the server's own cores)."""
+    from kiosk.media.packet_camera import encode_vp8
     from kiosk.testing.faces import ClipSpec, clip_path, write_id_photo
     from kiosk.testing.streams import speech_wav
     from kiosk.witness.plan import plan_witness
 
     video = clip_path(ClipSpec("astronaut", "sequence"), work)
+    if investors == "packets":
+        video = encode_vp8(video, video.with_suffix(".vp8.webm"))
     photo = write_id_photo("astronaut", work / "id_photo.jpg")
     cases = []
     for i in range(n + (1 if stall_side else 0)):
@@ -275,13 +284,14 @@ def drive_investors(cases: list[Case], url: str, api_key: str, flow_id: str, *,
 
 def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
              timeout: float = 300.0, capacity: int | None = None, ramp: float = 0.0,
-             gunicorn: bool = False) -> dict:
+             gunicorn: bool = False, investors: str = "packets") -> dict:
     """One load run against a fresh server; returns its summary and per-witness figures.
 
     ``capacity``: the server's ``node_capacity`` (witnesses beyond it wait for a place, as
     investors do); None admits every witness of the run, to measure the load itself.
     ``ramp``: seconds over which the witnesses start, evenly (0: all at once). ``gunicorn``:
-    serve as ``kiosk serve --gunicorn`` (default: as ``kiosk serve``, Werkzeug)."""
+    serve as ``kiosk serve --gunicorn`` (default: as ``kiosk serve``, Werkzeug).
+    ``investors``: how the simulated investors send video (``build_witnesses``)."""
     from kiosk.config import Settings
     from kiosk.flows import FlowLibrary
     from kiosk.testing.server import API_KEY, ServerProcess
@@ -289,7 +299,8 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
     settings = Settings()
     flow = FlowLibrary(settings.flows_dir).get(flow_id)
     cases = build_witnesses(n, flow, locale, work / "media",
-                            stall_side=settings.max_id_photo_side if stall else 0)
+                            stall_side=settings.max_id_photo_side if stall else 0,
+                            investors=investors)
     data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
     proc = ServerProcess(data, settings.flows_dir, production=gunicorn,
                          KIOSK_SPEECH_PRELOAD="true", KIOSK_DEMO="false",
@@ -340,6 +351,8 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
         "frames_skipped": sum(w.frames_skipped or 0 for w in load),
         "ramp_s": ramp,
         "serving": "gunicorn" if gunicorn else "werkzeug",
+        "investors": investors,
+        "frames_received": [w.frames_received for w in load],
         "offer_answer_ms": {"p50": _pct(oa, 0.5), "p95": _pct(oa, 0.95)},
         "frame_latency_p95_ms_worst": max(fl) if fl else None,
         "answer_verdict_s": {"n": len(av), "p50": _pct(av, 0.5), "p95": _pct(av, 0.95)},
@@ -408,7 +421,7 @@ def remote_figures(url: str, api_key: str, result: CaseResult, *,
 
 def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
                timeout: float = 300.0, ramp: float = 0.0,
-               evidence_dirs: tuple[Path, ...] = ()) -> dict:
+               evidence_dirs: tuple[Path, ...] = (), investors: str = "packets") -> dict:
     """N witnesses of ``flow`` (a loaded flow, the one the server runs) against the running
     server or balancer at ``url``; what can be measured from outside (module docstring).
 
@@ -423,7 +436,7 @@ def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
     if not ready.ok:
         raise RuntimeError(f"{url}/api/ready answered {ready.status_code}: not ready")
     keyring = public_keyring(url) if evidence_dirs else None
-    cases = build_witnesses(n, flow, locale, work / "media")
+    cases = build_witnesses(n, flow, locale, work / "media", investors=investors)
     t0 = time.monotonic()
     results = drive_investors(cases, url, api_key, flow.id, ramp=ramp, timeout=timeout)
     wall = time.monotonic() - t0
@@ -486,7 +499,8 @@ def format_run(i: int, r: dict) -> str:
         f"  media loop lag: p50 {lag['p50_ms']} ms, p95 {lag['p95_ms']} ms, max {lag['max_ms']} "
         f"ms ({lag['over_threshold']} wake-ups over the warning threshold, "
         f"{lag['samples']} samples)",
-        f"  frames analysed per witness: {r['frames_analysed']['per_witness']}",
+        f"  frames received per witness: {r.get('frames_received')} (investors: "
+        f"{r.get('investors')}); analysed: {r['frames_analysed']['per_witness']}",
         f"  recordings: {r['recordings']}; frames that do not decode: {r['video_undecodable']}; "
         f"packets missing: {r['packets_missing']}; frames skipped for a keyframe: "
         f"{r['frames_skipped']}",
@@ -541,8 +555,13 @@ def format_run(i: int, r: dict) -> str:
               type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="with --server: a folder holding its sealed archives (a node's "
                    "data_dir/evidence), to verify them offline; repeat for each node")
+@click.option("--investors", type=click.Choice(["packets", "encode"]), default="packets",
+              show_default=True,
+              help="packets: send a VP8 file encoded once (the investors cost next to no CPU, "
+                   "so the run measures the server); encode: re-encode every frame as a "
+                   "browser does (15-20%% of a core each, on the server's cores)")
 def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ramp, capacity,
-             server, api_key, evidence_dirs):
+             server, api_key, evidence_dirs, investors):
     """N concurrent witnesses against a fresh server (or --server URL): end states, media loop
     lag, analysed frames, recordings, packets missing, CPU."""
     from kiosk.config import Settings
@@ -568,14 +587,15 @@ def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ra
                 try:
                     r = run_remote(n, FlowLibrary(settings.flows_dir).get(flow), locale, work,
                                    server, api_key, timeout=timeout, ramp=ramp,
-                                   evidence_dirs=tuple(evidence_dirs))
+                                   evidence_dirs=tuple(evidence_dirs), investors=investors)
                 except (RuntimeError, FlowError) as exc:
                     raise click.ClickException(str(exc)) from None
                 out.append(r)
                 click.echo(format_remote(i, r))
                 continue
             r = run_load(n, flow, locale, work, stall=stall, timeout=timeout,
-                         capacity=capacity, ramp=ramp, gunicorn=gunicorn)
+                         capacity=capacity, ramp=ramp, gunicorn=gunicorn,
+                         investors=investors)
             out.append(r)
             click.echo(format_run(i, r))
         if runs > 1:

@@ -31,6 +31,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av.container import InputContainer
 
+from kiosk.media.packet_camera import PacketCamera, is_vp8_file
 from kiosk.protocol import DEFAULT_LOCALE, LOCALES, PageEvent, ServerEvent
 
 log = logging.getLogger(__name__)
@@ -334,7 +335,10 @@ async def run_investor(
     result = SimResult()
     done = asyncio.Event()
     pc = RTCPeerConnection()
-    camera = FileCamera(video) if video else None
+    # A pre-encoded VP8 file (kiosk loadtest) is sent as it is, without an encoder.
+    camera: MediaStreamTrack | None = None
+    if video:
+        camera = PacketCamera(video) if is_vp8_file(video) else FileCamera(video)
     pcm = load_pcm(audio) if audio else np.zeros(0, np.int16)
     mic = AnswerAudioTrack(pcm, loop=(audio_mode == "loop"))
     step_pcm = {sid: load_pcm(path) for sid, path in (answers or {}).items()}
