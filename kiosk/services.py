@@ -122,6 +122,11 @@ class LiveSessions:
         with self._lock:
             return list(self._live.values())
 
+    def ids(self) -> list[str]:
+        """The session ids of the live witnesses."""
+        with self._lock:
+            return list(self._live)
+
 
 class Warming:
     """The models still loading in the background (``"face"``, ``"speech"``), thread-safe:
@@ -334,7 +339,7 @@ def build_services(settings: Settings) -> KioskServices:
     sessions = LiveSessions()
     cluster = None
     if settings.redis_url:
-        cluster = connect_cluster(settings, lambda: len(sessions.all()))
+        cluster = connect_cluster(settings, lambda: len(sessions.all()), sessions.ids)
     store = open_store(settings.db_url, settings.sessions_dir,
                        min_free_mb=settings.min_free_mb)
     return KioskServices(

@@ -260,3 +260,34 @@ def test_while_redis_is_down_the_node_is_not_ready_and_logins_are_refused(make_n
         assert a.extensions["review"].throttle.login("alice", PW, ip="203.0.113.9")
     finally:
         own.stop()
+
+
+# -- routing a burst --------------------------------------------------------------------------
+
+def test_a_burst_of_investors_is_spread_over_the_nodes_before_any_heartbeat_counts_them(
+        make_node):
+    """Eight investors open their links at once: heartbeats (every 3 s) still say both nodes
+    are empty, yet the routes go 4 and 4, not all to node-a (`kiosk loadtest --n 8` against
+    two nodes had put 6 on one and 2 on the other). A beat that counts a routed witness as
+    live clears its route, so it is never counted twice."""
+    from kiosk.flows import FlowLibrary
+
+    a, b = make_node("node-a", node_capacity=6), make_node("node-b", node_capacity=6)
+    cluster = a.extensions["kiosk"].cluster
+    flow = FlowLibrary(a.extensions["kiosk"].settings.flows_dir).get("quick")
+    routes = [cluster.route_session(f"s{i}", flow, joined=False) for i in range(8)]
+    assert sorted(routes) == ["node-a"] * 4 + ["node-b"] * 4, routes
+    loads = {n.node_id: n.load for n in cluster.live_nodes_with_pending()}
+    assert loads == {"node-a": 4, "node-b": 4}
+    # A reload of a routed link follows its pin and adds nothing.
+    assert cluster.route_session("s0", flow, joined=False) == routes[0]
+    assert cluster.registry.pending(routes[0]) == 4
+
+    # node-b's beat now counts two of its routed witnesses as live: their routes are cleared
+    # and the load stays 4, not 6.
+    on_b = [f"s{i}" for i, node in enumerate(routes) if node == "node-b"]
+    registry_b = b.extensions["kiosk"].cluster.registry
+    registry_b.live_ids = lambda: on_b[:2]
+    registry_b.beat()
+    assert cluster.registry.pending("node-b") == 2
+    assert {n.node_id: n.load for n in cluster.live_nodes_with_pending()}["node-b"] == 4

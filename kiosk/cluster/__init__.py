@@ -17,7 +17,8 @@ start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kiosk.cluster.failures import SharedLoginFailures
@@ -79,7 +80,7 @@ class Cluster:
         session is pinned there for ``max_session_seconds(flow)``. This node when Redis
         does not answer or no node takes witnesses (its own ``join`` then says why)."""
         try:
-            live = {n.node_id: n for n in self.registry.live_nodes()}
+            live = {n.node_id: n for n in self.live_nodes_with_pending()}
             pinned = self.pins.node_of(session_id)
             chosen = choose_node(live.values())
             here = live.get(pinned) if pinned is not None else None
@@ -88,11 +89,19 @@ class Cluster:
                 return here.node_id
             node_id = chosen.node_id if chosen is not None else self.node_id
             self.pins.pin(session_id, node_id, max_session_seconds(flow))
+            if not joined:
+                self.registry.note_routed(node_id, session_id)
             return node_id
         except SharedStateError as exc:
             log.error("routing the session: the registry does not answer, so it stays on "
                       "this node: %s", exc)
             return self.node_id
+
+    def live_nodes_with_pending(self) -> list[NodeInfo]:
+        """The live nodes, each ``load`` raised by the witnesses routed to it and not
+        counted by its heartbeat yet (``NodeRegistry.pending``); SharedStateError."""
+        return [replace(n, load=n.load + self.registry.pending(n.node_id))
+                for n in self.registry.live_nodes()]
 
     def pick_node(self) -> str:
         """The node a witness not created yet should run on (the branch kiosk page): as
@@ -122,9 +131,11 @@ class Cluster:
         self.shared.close()
 
 
-def connect_cluster(settings: Settings, load: Callable[[], int]) -> Cluster:
+def connect_cluster(settings: Settings, load: Callable[[], int],
+                    live_ids: Callable[[], Collection[str]] | None = None) -> Cluster:
     """The cluster state of ``settings.redis_url`` (which must be set); ConfigError naming the
-    server (never its password) when Redis does not answer. ``load`` counts live witnesses."""
+    server (never its password) when Redis does not answer. ``load`` counts live witnesses;
+    ``live_ids`` gives their session ids (the beat then clears their routes, ``NodeRegistry``)."""
     shared = SharedRedis(settings.redis_url, prefix=settings.redis_prefix,
                          timeout=settings.redis_timeout_seconds)
     try:
@@ -135,5 +146,5 @@ def connect_cluster(settings: Settings, load: Callable[[], int]) -> Cluster:
                           "start it, fix the URL, or unset it for a single node") from None
     registry = NodeRegistry(shared, default_node_id(settings), settings.base_url(),
                             node_capacity(settings), load, ttl=settings.node_ttl_seconds,
-                            every=settings.node_heartbeat_seconds)
+                            every=settings.node_heartbeat_seconds, live_ids=live_ids)
     return Cluster(shared, registry)

@@ -14,14 +14,18 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, replace
 
 from kiosk.cluster.redis_store import SharedRedis, SharedStateError
 
 log = logging.getLogger(__name__)
 
 NODE_KEY = "node:"  # + node_id
+ROUTED_KEY = "routed:"  # + node_id: sorted set of session ids routed there, not joined yet
+# How long a route counts against its node without a join (an investor who opened the link
+# and never allowed the camera stops counting then).
+ROUTE_PENDING_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,24 @@ class NodeInfo:
 class NodeRegistry:
     """This node's heartbeat and everyone's registrations.
 
-    ``load`` is called on each beat (from the heartbeat thread) for the live witness count.
-    ``ttl`` must exceed ``every``, or a healthy node flickers out between two beats.
+    ``load`` is called on each beat (from the heartbeat thread) for the live witness count;
+    ``live_ids`` (optional) for the live witnesses' session ids, whose routes the beat then
+    clears (``routed``). ``ttl`` must exceed ``every``, or a healthy node flickers out between
+    two beats.
+
+    **Routes not joined yet.** A heartbeat's ``load`` is up to ``every`` seconds old, and an
+    investor routed to a node joins seconds after (the page loads, the camera is allowed).
+    Routed on heartbeats alone, a burst of investors all went to the same node: `kiosk
+    loadtest --n 8` against two nodes put 6 witnesses on one and 2 on the other, and the
+    six lost packets. So the router records each route (``note_routed``) in the sorted set
+    ``routed:<node_id>`` (score: Unix time), each beat removes the sessions it now counts as
+    live, and ``pending`` counts the rest of the last ``ROUTE_PENDING_SECONDS``: the router
+    adds them to the heartbeat's load.
     """
 
     def __init__(self, shared: SharedRedis, node_id: str, url: str, capacity: int,
-                 load: Callable[[], int], *, ttl: float = 10.0, every: float = 3.0) -> None:
+                 load: Callable[[], int], *, ttl: float = 10.0, every: float = 3.0,
+                 live_ids: Callable[[], Collection[str]] | None = None) -> None:
         if not node_id:
             raise ValueError("node_id must not be empty")
         if ttl <= every:
@@ -64,6 +80,7 @@ class NodeRegistry:
         self.url = url
         self.capacity = capacity
         self.load = load
+        self.live_ids = live_ids
         self.ttl = ttl
         self.every = every
         self._draining = threading.Event()
@@ -80,8 +97,25 @@ class NodeRegistry:
                         self.draining, time.time())
 
     def beat(self) -> None:
-        """Write this node's registration now; SharedStateError when Redis fails."""
-        self.shared.put(NODE_KEY + self.node_id, json.dumps(self.info().to_dict()), self.ttl)
+        """Write this node's registration now, then clear the routes to it of the witnesses
+        it counts as live; SharedStateError when Redis fails."""
+        ids = list(self.live_ids()) if self.live_ids is not None else None
+        info = self.info()
+        if ids is not None:
+            info = replace(info, load=len(ids))
+        self.shared.put(NODE_KEY + self.node_id, json.dumps(info.to_dict()), self.ttl)
+        if ids:
+            self.shared.unmark(ROUTED_KEY + self.node_id, ids)
+
+    def note_routed(self, node_id: str, session_id: str) -> None:
+        """Record that ``session_id`` was just sent to ``node_id`` (not joined yet)."""
+        self.shared.mark(ROUTED_KEY + node_id, session_id, time.time(), ROUTE_PENDING_SECONDS)
+
+    def pending(self, node_id: str) -> int:
+        """Witnesses routed to ``node_id`` in the last ``ROUTE_PENDING_SECONDS`` that its
+        heartbeat does not count yet."""
+        return self.shared.marked_since(ROUTED_KEY + node_id,
+                                        time.time() - ROUTE_PENDING_SECONDS)
 
     def start(self) -> None:
         """Beat once (SharedStateError if Redis fails), then every ``every`` s on a daemon

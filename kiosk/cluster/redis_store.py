@@ -13,6 +13,7 @@ pyproject.toml for both.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -109,6 +110,36 @@ class SharedRedis:
             return int(count)
         except RedisError as exc:
             raise self._fail(exc, f"INCR {name}") from exc
+
+    def mark(self, name: str, member: str, at: float, keep_seconds: float) -> None:
+        """Add ``member`` to the sorted set ``name`` with score ``at`` (Unix seconds), drop
+        members scored before ``at - keep_seconds`` and let the set expire after
+        ``keep_seconds``: ZADD, ZREMRANGEBYSCORE and PEXPIRE in one MULTI."""
+        key = self.key(name)
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.zadd(key, {member: at})
+            pipe.zremrangebyscore(key, "-inf", f"({at - keep_seconds}")
+            pipe.pexpire(key, max(1, int(keep_seconds * 1000)))
+            pipe.execute()
+        except RedisError as exc:
+            raise self._fail(exc, f"ZADD {name}") from exc
+
+    def unmark(self, name: str, members: Collection[str]) -> None:
+        """Remove ``members`` from the sorted set ``name`` (ZREM; nothing when empty)."""
+        if not members:
+            return
+        try:
+            self._client.zrem(self.key(name), *members)
+        except RedisError as exc:
+            raise self._fail(exc, f"ZREM {name}") from exc
+
+    def marked_since(self, name: str, since: float) -> int:
+        """How many members of the sorted set ``name`` are scored at ``since`` or later."""
+        try:
+            return int(cast(int, self._client.zcount(self.key(name), since, "+inf")))
+        except RedisError as exc:
+            raise self._fail(exc, f"ZCOUNT {name}") from exc
 
     def count(self, name: str) -> int:
         """The counter ``name`` (0 when it does not exist or has expired)."""
