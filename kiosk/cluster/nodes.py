@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from kiosk.cluster.redis_store import SharedRedis, SharedStateError
 
@@ -92,17 +92,12 @@ class NodeRegistry:
     def draining(self) -> bool:
         return self._draining.is_set()
 
-    def info(self) -> NodeInfo:
-        return NodeInfo(self.node_id, self.url, int(self.load()), self.capacity,
-                        self.draining, time.time())
-
     def beat(self) -> None:
         """Write this node's registration now, then clear the routes to it of the witnesses
         it counts as live; SharedStateError when Redis fails."""
         ids = list(self.live_ids()) if self.live_ids is not None else None
-        info = self.info()
-        if ids is not None:
-            info = replace(info, load=len(ids))
+        load = len(ids) if ids is not None else int(self.load())
+        info = NodeInfo(self.node_id, self.url, load, self.capacity, self.draining, time.time())
         self.shared.put(NODE_KEY + self.node_id, json.dumps(info.to_dict()), self.ttl)
         if ids:
             self.shared.unmark(ROUTED_KEY + self.node_id, ids)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import os
 import time
 from pathlib import Path
 
@@ -46,9 +47,13 @@ def encode_vp8(src: Path, dst: Path, *, bitrate: int = 800_000, keyint: int = 15
 
     ``bitrate`` in bit/s (a browser sends 0.5-1.5 Mbit/s at 640x480); ``keyint`` frames
     between keyframes (15: one a second at 15 fps). Same size and frame rate as ``src``.
-    Written to a temporary name and renamed, so a parallel run never reads half a file.
-    Returns ``dst``. Raises ``av.FFmpegError`` when ``src`` does not decode."""
-    tmp = dst.with_name(f".{dst.stem}.tmp.webm")
+    Encoded once: an existing ``dst`` is kept (name it by ``src``'s content, as
+    ``kiosk.testing.faces.clip_path`` names its clips). Written to a temporary name of this
+    process and renamed, so a parallel run never reads half a file. Returns ``dst``. Raises
+    ``av.FFmpegError`` when ``src`` does not decode."""
+    if dst.exists():
+        return dst
+    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.tmp.webm")
     with av.open(str(src)) as inp, av.open(str(tmp), "w", format="webm") as out:
         vin = inp.streams.video[0]
         rate = vin.average_rate or fractions.Fraction(15)
