@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -115,9 +115,14 @@ class FileCamera(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        """``clock`` (seconds, monotonic) and ``sleep`` pace the frames; tests pass a fake pair
+        so that "keeps up" and "starved" do not depend on how loaded the machine is."""
         super().__init__()
         self.path = Path(path)
+        self._clock = clock
+        self._sleep = sleep
         with av.open(str(self.path)) as c:
             rate = c.streams.video[0].average_rate
         self.fps = float(rate) if rate else 15.0
@@ -164,16 +169,16 @@ class FileCamera(MediaStreamTrack):
         # "Still image under load".)
         skip = 0
         if self._start is not None:
-            due = int((time.monotonic() - self._start) * self.fps)
+            due = int((self._clock() - self._start) * self.fps)
             skip = max(0, due - self._n)
         frame = await asyncio.get_running_loop().run_in_executor(None, self._next_frame, skip)
         self._n += skip
         self.dropped += skip
         if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._n / self.fps - time.monotonic()
+            self._start = self._clock()
+        wait = self._start + self._n / self.fps - self._clock()
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
         frame.pts = int(self._n * 90000 / self.fps)
         frame.time_base = fractions.Fraction(1, 90000)
         self._n += 1
