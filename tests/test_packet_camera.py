@@ -46,7 +46,8 @@ def test_packets_keep_real_time_and_loop_with_rising_timestamps(vp8_file):
     took = time.monotonic() - start
     assert [p.pts for p in packets] == [i * 6000 for i in range(63)]  # 90 kHz at 15 fps
     assert bytes(packets[60]) == bytes(packets[0])  # looped to the first (key)frame
-    assert 62 / 15 - 0.2 < took < 62 / 15 + 1.5  # paced at the clip's rate, not as fast as it can
+    # Paced at the clip's rate, not as fast as it can (no upper bound: a loaded CI runner is slow).
+    assert took > 62 / 15 - 0.2
     assert camera.dropped == 0
 
 
