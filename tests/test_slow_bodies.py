@@ -124,7 +124,8 @@ def test_slow_body_ends_with_408_within_request_body_seconds(server, path):
     _trickle(server, path, out, threading.Event())
     status, body, closed, took = out[0]
     assert (status, body["error"]) == (408, "request_timeout"), body
-    assert BODY_SECONDS - 0.1 <= took < BODY_SECONDS + 1.5, took
+    # The deadline, not the client, ends the read; the upper bound is loose for a loaded runner.
+    assert BODY_SECONDS - 0.1 <= took < BODY_SECONDS + 8, took
     assert closed
     assert "request_body_seconds" in body["message"]
 
