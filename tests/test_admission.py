@@ -3,7 +3,10 @@ investor is told the wait, and the link stays unused for a later try."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import time
 
 import pytest
@@ -57,6 +60,19 @@ def test_capacity_is_the_setting_or_witnesses_per_core_times_the_cores(tmp_path)
     assert node_capacity(s, cpu_count=2) == 7
     assert node_capacity(s, cpu_count=1) == 3
     assert node_capacity(load_settings(data_dir=tmp_path, witnesses_per_core=0.2), 1) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_a_node_pinned_to_one_core_counts_one_core(tmp_path):
+    """Several node processes on one machine, each pinned to its core, must not each claim
+    every core of the machine (docs/operations.md, *Admission control*)."""
+    core = min(os.sched_getaffinity(0))
+    code = ("from kiosk.config import load_settings; from kiosk.witness.admission import "
+            f"node_capacity, usable_cores; s = load_settings(data_dir={str(tmp_path)!r}); "
+            "print(usable_cores(), node_capacity(s))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, preexec_fn=lambda: os.sched_setaffinity(0, {core}))
+    assert out.stdout.split() == ["1", "3"]  # witnesses_per_core 3 times its one core
 
 
 def test_the_wait_is_until_the_oldest_witness_should_end_never_below_the_minimum():

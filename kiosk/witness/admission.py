@@ -54,12 +54,23 @@ class Busy:
         return "every witness place is taken right now; please wait, the page will try again"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (``taskset -c``, systemd
+    ``CPUAffinity=``, a container's cpuset) where the OS reports one, else every core."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def node_capacity(settings: Settings, cpu_count: int | None = None) -> int:
     """Live witnesses this node process carries: ``node_capacity`` when set, else
-    ``witnesses_per_core`` times the cores (at least 1)."""
+    ``witnesses_per_core`` times the cores it may run on (``usable_cores``; at least 1).
+
+    Several node processes on one machine each count every core unless each is pinned to its
+    own (docs/operations.md, *Admission control*): pin them, or set ``node_capacity``."""
     if settings.node_capacity:
         return settings.node_capacity
-    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    cores = cpu_count if cpu_count is not None else usable_cores()
     return max(1, math.floor(settings.witnesses_per_core * cores))
 
 
