@@ -31,8 +31,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av.container import InputContainer
 
+from kiosk.liveness.adapter import FaceAnalyzer
 from kiosk.media.packet_camera import PacketCamera, is_vp8_file
-from kiosk.protocol import DEFAULT_LOCALE, LOCALES, PageEvent, ServerEvent
+from kiosk.protocol import DEFAULT_LOCALE, LOCALES, HintCode, PageEvent, ServerEvent
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,22 @@ class AnswerAudioTrack(AudioStreamTrack):
         return frame
 
 
+# How the simulated investor answers the page's "come closer" / "move back" hints: as a person
+# leaning in, the picture grows about the face by LEAN_STEP per hint, up to LEAN_MAX, after a
+# reaction time, at LEAN_RATE (zoom per second). The crop is upscaled, so the face gains size
+# but no detail: a harder test of the face checks than a real person leaning in.
+LEAN_STEP = 1.25
+LEAN_MAX = 1.6
+LEAN_REACTION_S = 0.7
+LEAN_RATE = 0.5
+
+
 class FileCamera(MediaStreamTrack):
     """A video file as a looping camera, paced at the file's frame rate in real time.
+
+    ``lean(code)`` makes it follow a framing hint (``closer`` / ``further``) as a person does:
+    the picture is cropped about the face (found with MediaPipe on the next frame) and scaled
+    back to the clip's size, by at most ``LEAN_MAX``.
 
     When the sender cannot keep up, frames are dropped (counted in ``dropped``) rather than
     sent late, as a browser's camera does, so the picture never plays slower than the clip.
@@ -136,6 +151,66 @@ class FileCamera(MediaStreamTrack):
         self._stopped = False
         #: Frames dropped to keep real time (a starved sender), as a browser's camera drops them.
         self.dropped = 0
+        # Leaning (lean()): the zoom now and wanted, from when, and the face centre (0..1).
+        self.zoom = 1.0
+        self._zoom_target = 1.0
+        self._zoom_from_t: float | None = None
+        self._centre: tuple[float, float] | None = None
+        self._faces: FaceAnalyzer | None = None
+        #: Every change of the wanted zoom: (clip time in s, zoom), for the result's record.
+        self.leans: list[tuple[float, float]] = []
+
+    def lean(self, code: str | None) -> None:
+        """Follow a framing hint (thread-safe): ``closer`` zooms in one step, ``further`` out;
+        a hint that comes while the last one is still being followed is ignored."""
+        with self._lock:
+            if self.zoom != self._zoom_target:
+                return  # still leaning after the last hint: a person waits to see the effect
+            if code == HintCode.CLOSER:
+                target = min(LEAN_MAX, self._zoom_target * LEAN_STEP)
+            elif code == HintCode.FURTHER:
+                target = max(1.0, self._zoom_target / LEAN_STEP)
+            else:
+                return
+            if target == self._zoom_target:
+                return
+            self._zoom_target = target
+            self._centre = None  # found again on the next frame: the person may have moved
+            now = self._n / self.fps
+            self._zoom_from_t = now + LEAN_REACTION_S
+            self.leans.append((round(now, 2), round(target, 3)))
+
+    def _leaned(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """``frame`` as the leaning investor's camera sees it (called under the lock)."""
+        t = self._n / self.fps
+        if self._zoom_from_t is not None and t >= self._zoom_from_t:
+            dt = 1.0 / self.fps
+            if self.zoom < self._zoom_target:
+                self.zoom = min(self._zoom_target, self.zoom + LEAN_RATE * dt)
+            elif self.zoom > self._zoom_target:
+                self.zoom = max(self._zoom_target, self.zoom - LEAN_RATE * dt)
+        if self.zoom <= 1.0 and self._zoom_target <= 1.0:
+            return frame
+        rgb = frame.to_ndarray(format="rgb24")
+        h, w = rgb.shape[:2]
+        if self._centre is None:
+            if self._faces is None:
+                self._faces = FaceAnalyzer(num_faces=1)
+            faces = self._faces.detect(rgb, self._n * 1000 // int(self.fps) + 1)
+            if faces:
+                x0, y0, x1, y1 = faces[0].box(w, h)
+                self._centre = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
+            else:
+                self._centre = (0.5, 0.5)
+        if self.zoom <= 1.0:
+            return frame
+        cw, ch = int(w / self.zoom) // 2 * 2, int(h / self.zoom) // 2 * 2
+        cx = min(max(int(self._centre[0] * w - cw / 2), 0), w - cw)
+        cy = min(max(int(self._centre[1] * h - ch / 2), 0), h - ch)
+        crop = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[cy:cy + ch, cx:cx + cw],
+                                                               dtype=np.uint8),
+                                          format="rgb24")
+        return crop.reformat(width=w, height=h, format="yuv420p")
 
     def _next_frame(self, skip: int = 0):
         """The next frame after dropping ``skip`` frames (decoded and thrown away)."""
@@ -146,7 +221,7 @@ class FileCamera(MediaStreamTrack):
                 self._decode_next()
             if self._stopped:
                 raise MediaStreamError("the camera was stopped")
-            return self._decode_next()
+            return self._leaned(self._decode_next())
 
     def _decode_next(self):
         for _ in range(2):
@@ -191,6 +266,9 @@ class FileCamera(MediaStreamTrack):
             if self._container is not None:
                 self._container.close()
                 self._container, self._frames = None, None
+            if self._faces is not None:
+                self._faces.close()
+                self._faces = None
 
 
 @dataclass
@@ -212,6 +290,8 @@ class SimResult:
     # wait the server gave, as the investor page does; and the seconds waited in all.
     busy_refusals: int = 0
     busy_waited_s: float = 0.0
+    # Each zoom the investor leaned to on a framing hint: (clip time in s, zoom).
+    leans: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -220,6 +300,7 @@ class SimResult:
             "first_prompt_ms": self.first_prompt_ms, "steps": self.steps,
             "answers": self.answers, "review": self.review, "errors": self.errors,
             "busy_refusals": self.busy_refusals, "busy_waited_s": round(self.busy_waited_s, 1),
+            "leans": self.leans,
         }
 
 
@@ -325,12 +406,15 @@ async def run_investor(
     timeout: float = 300.0,
     api_key: str | None = None,
     answers: dict[str, Path] | None = None,
+    follow_hints: bool = True,
 ) -> SimResult:
     """Run one witness through ``link``; returns when the server ends it (or on timeout).
 
     ``answers`` maps a step id to the audio file spoken in that step's answer windows (every
     attempt); other steps speak ``audio``. With ``api_key`` the result also carries the sealed
-    session's recording and its AI pre-review.
+    session's recording and its AI pre-review. With ``follow_hints`` a video file's investor
+    leans in or back on the page's framing hints (``FileCamera.lean``); the result's ``leans``
+    lists each change as (clip time in s, zoom).
     """
     loop = asyncio.get_running_loop()
     http = requests.Session()
@@ -418,7 +502,10 @@ async def run_investor(
 
     @sio.on(ServerEvent.HINT)
     def _hint(data):
-        note("hint", {"code": (data or {}).get("code")})  # framing hints, as the page shows
+        code = (data or {}).get("code")
+        note("hint", {"code": code})  # framing hints, as the page shows
+        if follow_hints and isinstance(camera, FileCamera):
+            camera.lean(code)  # a pre-encoded PacketCamera cannot lean: it sends as it is
 
     @sio.on(ServerEvent.WINDOW_OPEN)
     def _window(data):
@@ -521,6 +608,8 @@ async def run_investor(
         await pc.close()
         if camera is not None:
             camera.stop()
+        if isinstance(camera, FileCamera):
+            result.leans = list(camera.leans)
         if sio.connected:
             await loop.run_in_executor(None, sio.disconnect)
     if api_key and result.session_id:
@@ -588,10 +677,13 @@ def _wait_recording(
 @click.option("--cancel-at-step", type=int, help="cancel when this step index starts")
 @click.option("--vanish-at-step", type=int, help="vanish like a closed tab at this step index")
 @click.option("--timeout", type=float, default=300.0, show_default=True)
+@click.option("--follow-hints/--ignore-hints", default=True, show_default=True,
+              help="lean in or back on the page's 'come closer' / 'move back' hints, as a "
+                   "person does (a video file's picture is cropped about the face, up to 1.6x)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def simulate(server, link, api_key, video, audio, answer_specs, audio_mode, name, id_number,
              id_photo, locale, flow, prompt_time, cancel_at_step, vanish_at_step, timeout,
-             as_json):
+             follow_hints, as_json):
     """Run a synthetic investor through a whole witness against a running server."""
     logging.basicConfig(level=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
     answers = parse_answers(answer_specs)
@@ -600,7 +692,7 @@ def simulate(server, link, api_key, video, audio, answer_specs, audio_mode, name
     result = asyncio.run(run_investor(
         link, video, audio, prompt_time=prompt_time, audio_mode=audio_mode,
         cancel_at_step=cancel_at_step, vanish_at_step=vanish_at_step, timeout=timeout,
-        api_key=api_key, answers=answers))
+        api_key=api_key, answers=answers, follow_hints=follow_hints))
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
