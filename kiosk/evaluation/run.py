@@ -35,6 +35,8 @@ class CaseResult:
     busy_refusals: int = 0  # joins refused for want of a place, each retried after the wait
     busy_waited_s: float = 0.0
     offer_answer_ms: float | None = None  # the simulated page's offer sent -> answer received
+    # The investor's leans on framing hints: (clip time in s, zoom) (kiosk simulate --follow-hints)
+    leans: list = field(default_factory=list)
 
     @property
     def cleared(self) -> bool:
@@ -74,6 +76,7 @@ def run_case(case: Case, server: str, api_key: str, flow: str,
     base.busy_refusals = int(out.get("busy_refusals") or 0)
     base.busy_waited_s = float(out.get("busy_waited_s") or 0.0)
     base.offer_answer_ms = out.get("offer_answer_ms")
+    base.leans = list(out.get("leans") or [])
     if out.get("errors"):
         base.error = json.dumps(out["errors"], ensure_ascii=False)[:300]
     return base
