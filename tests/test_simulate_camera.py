@@ -9,25 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from kiosk.media.simulate import FileCamera
+from kiosk.testing.clock import FakeClock
 from kiosk.testing.streams import read_barcode
-
-
-class FakeClock:
-    """A clock that moves only when the camera sleeps or the test says so.
-
-    A wall clock made these tests fail on a loaded CI machine (a decode slower than a frame
-    time dropped a frame from the "keeps up" case): what they check is the camera's pacing
-    rule, not the machine's speed.
-    """
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _camera(path) -> tuple[FileCamera, FakeClock]:

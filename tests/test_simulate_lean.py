@@ -15,6 +15,7 @@ import pytest
 from kiosk.liveness.adapter import FaceAnalyzer
 from kiosk.media.simulate import LEAN_MAX, LEAN_STEP, FileCamera
 from kiosk.protocol import HintCode
+from kiosk.testing.clock import FakeClock
 from kiosk.testing.faces import framed_photo, write_y4m
 
 FACE_CENTRE = (260, 213)  # where the small face sits in the 640x480 picture
@@ -29,17 +30,6 @@ def small_face_video(tmp_path_factory):
     path = tmp_path_factory.mktemp("lean") / "small_face.y4m"
     write_y4m([frame] * 45, path)
     return path
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _frames(path, hints: dict[int, str], n: int) -> tuple[list[np.ndarray], FileCamera]:
