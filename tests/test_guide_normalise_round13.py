@@ -95,3 +95,45 @@ def test_espeak_says_the_notch_of_a_rating():
     said = _espeak("rated AA- by S&P", "en")
     assert "d'Vb@L'eIm'aIn@s" in said, said
     assert "tr'Ip@Lb'i:m'aIn@s" in _espeak("an issuer rating of BBB-", "en")
+
+
+# -- 2: polyphones of broker texts -----------------------------------------------------------
+
+POLYPHONES = [
+    # 重 "again" before a verb: chóng
+    ("请重置密码", "zh-CN", "请 chong2 置密码"),
+    ("如需变更，请重签协议。", "zh-CN", "如需变 geng1，请 chong2 签协议。"),
+    ("请重做风险测评", "zh-CN", "请 chong2 做风险测评"),
+    ("资产重估", "zh-CN", "资产 chong2 估"),
+    ("网络异常，请重试。", "zh-CN", "网络异常，请 chong2 试。"),
+    # ... not where 重 ends a word or the verb starts one, nor 重 of weight
+    ("注重投资者教育", "zh-CN", "注重投资者教育"),
+    ("隆重签约", "zh-CN", "隆重签约"),
+    ("比重开始上升", "zh-CN", "比重开始上升"),
+    ("权重设定", "zh-CN", "权重设定"),
+    ("重仓股和重大事项，重罚", "zh-CN", "重仓股和重大事项，重罚"),
+    # 差 of a spread: chā; 轧差 gá chā
+    ("本合约的买卖价差较大。", "zh-CN", "本合约的买卖价 cha1 较大。"),
+    ("利差收窄，基差扩大，点差和息差", "zh-CN", "利 cha1 收窄，基 cha1 扩大，点 cha1 和息 cha1"),
+    ("贸易逆差", "zh-CN", "贸易逆 cha1"),
+    ("日终轧差后结算", "zh-CN", "日终 ga2 cha1 后结算"),
+    ("收益较差，差不多", "zh-CN", "收益较差，差不多"),
+    # 当日 the same day: dàng rì
+    ("申购当日确认，当日有效。", "zh-CN", "申购 dang4 日确认， dang4 日有效。"),
+    ("应当日内完成", "zh-CN", "应当日内完成"),
+]
+
+
+def test_polyphones_of_broker_texts():
+    assert _misread(POLYPHONES) == []
+
+
+@needs_espeak
+def test_espeak_says_the_polyphones_as_meant():
+    said = _espeak("请重置密码")
+    assert "ts.h'ong35" in said and "ts.'ong51" not in said, said  # chóng, not zhòng
+    said = _espeak("本合约的买卖价差较大。")
+    assert "tS;'iA51ts.h'A55" in said, said  # jià chā, not chà
+    assert "k'A35ts.h'A55" in _espeak("日终轧差后结算")  # gá chā
+    assert "t'a51Nz.'i.51" in _espeak("申购当日确认")  # dàng rì
+    assert "ts.'ong51" in _espeak("注重投资者教育")  # zhù zhòng kept

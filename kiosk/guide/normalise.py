@@ -2136,6 +2136,7 @@ def _zh_polyphones(text: str) -> str:
     said: list[str | None] = []
     readings = zh_phrase_readings(text)
     _zh_bank_hang(text, readings)
+    _zh_round_thirteen_readings(text, readings)
     for i, (ch, reading) in enumerate(zip(text, readings, strict=True)):
         if reading is None and ch == "为":
             reading = _zh_wei(text, i)
@@ -4318,3 +4319,45 @@ def _round_thirteen_early(text: str, zh: bool) -> str:
             _RATING_CUE.search(text) and re.search(r"[ABC]", text):
         text = _ratings(text, zh)
     return text
+
+
+# Polyphones of broker texts that pypinyin's phrase table and espeak-ng both read wrong
+# (measured with ``espeak-ng -x`` on disclosure sentences, reviewed against 现代汉语词典):
+# - 重 before a verb of doing again is chóng, "re-": 重置密码, 重签, 重设, 重开, 重算, 重做,
+#   重发, 重录, 重试, 重估 (pypinyin and the voice: zhòng). Only where 重 is no part of a word
+#   before it (注重, 隆重, 比重, 权重, 严重) and the verb starts no longer word (注重投资者,
+#   重投资, 重发生: 投资, 发生); 重仓, 重大, 重要, 重罚 keep zhòng.
+# - 差 as "the difference, a spread" after the thing measured is chā: 价差, 利差, 基差, 息差,
+#   点差, 逆差, 汇差, 期差, 落差, 级差, 剪刀差 (both read chà, "poor"); not before 不 点 劲 远
+#   (差不多, 差点: chà), and 较差, 很差 keep chà.
+# - 轧差 (netting, in settlement) is gá chā (the voice: yà chà).
+# - 当日 "the same day" is dàng rì, as 当天 and 当月 already are (T日 / 当日有效 / 当日净值;
+#   pypinyin: dāng rì, "at that time"), where 当 ends no word before it (应当日内, 相当).
+_ZH_AGAIN_VERBS = frozenset("置设签开算做发录试估填输办装登写选测评订建传验扫拨连查交购投提"
+                            "启申读拍审")
+_ZH_SPREAD_BEFORE = frozenset("价利基息点逆汇期落级刀轧")
+_ZH_ROUND_THIRTEEN_POLY = re.compile("重|差|当日")
+
+
+def _zh_round_thirteen_readings(text: str, readings: list[str | None]) -> None:
+    """Set ``readings`` (one per character of ``text``, as ``zh_phrase_readings`` gives them)
+    of 重 差 轧 当 by the rules above."""
+    if not _ZH_ROUND_THIRTEEN_POLY.search(text):
+        return
+    segments = zh_segments(text)
+    word_of: dict[int, tuple[int, int]] = {}
+    for a, b in segments:
+        for k in range(a, b):
+            word_of[k] = (a, b)
+    for i, ch in enumerate(text):
+        if ch == "重" and text[i + 1:i + 2] in _ZH_AGAIN_VERBS:
+            a, b = word_of[i]
+            if a == i and (b == i + 1 and word_of[i + 1][1] == i + 2 or b == i + 2):
+                readings[i] = "chong2"
+        elif ch == "差" and i and text[i - 1] in _ZH_SPREAD_BEFORE and \
+                text[i + 1:i + 2] not in ("不", "点", "劲", "远"):
+            readings[i] = "cha1"
+            if text[i - 1] == "轧":
+                readings[i - 1] = "ga2"
+        elif ch == "当" and text[i + 1:i + 2] == "日" and word_of[i][0] == i:
+            readings[i] = "dang4"
