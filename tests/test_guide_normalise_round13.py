@@ -137,3 +137,37 @@ def test_espeak_says_the_polyphones_as_meant():
     assert "k'A35ts.h'A55" in _espeak("日终轧差后结算")  # gá chā
     assert "t'a51Nz.'i.51" in _espeak("申购当日确认")  # dàng rì
     assert "ts.'ong51" in _espeak("注重投资者教育")  # zhù zhòng kept
+
+
+# -- 3: 两 and 二 ------------------------------------------------------------------------------
+
+LIANG = [
+    ("资金将在2个工作日内到账。", "zh-CN", "资金将在两个工作日内到账。"),
+    ("最多2倍，2万元起投，请2位见证人签字。", "zh-CN",
+     "最多两倍，两万元起投，请两位见证人签字。"),
+    ("2000元，2亿元，2千万", "zh-CN", "两千元，两亿元，两千万"),
+    ("等待2秒钟，打2折，共2轮、2批、2户、2人", "zh-CN",
+     "等待两秒钟，打两折，共两轮、两批、两户、两人"),
+    ("2-3个交易日", "zh-CN", "两到三个交易日"),
+    ("2到3年，2或3天，2~3天", "zh-CN", "两到三年，两或三天，两到三天"),
+    # 二 in ordinals, ranks, categories, dates, decimals and numbers ending in 2
+    ("第2期，二级市场2级，2类，2季度，2月", "zh-CN", "第二期，二级市场二级，二类，二季度，二月"),
+    ("费率0.2%，2.5倍，共12个月，22个", "zh-CN",
+     "费率百分之零点二，二点五倍，共十二个月，二十二个"),
+    ("T+2日，第2到3年，2至3月", "zh-CN", "T加二日，第二到三年，二至三月"),
+    ("2元人民币", "zh-CN", "两元人民币"),
+    ("200元", "zh-CN", "二百元"),
+]
+
+
+def test_liang_before_a_measure_word_er_elsewhere():
+    assert _misread(LIANG) == []
+
+
+@needs_espeak
+def test_espeak_says_liang_and_er():
+    said = _espeak("2-3个交易日")
+    assert said.startswith("l'iA21"), said  # liǎng
+    said = _espeak("等待2秒钟")
+    assert "l'iA35N" in said and "'@r51" not in said, said  # liǎng, in sandhi before miǎo
+    assert "'@r51" in _espeak("第2期")  # èr

@@ -1806,11 +1806,19 @@ def _fiscal_year(m: re.Match, zh: bool) -> str:
         return "".join(YEAR_DIGITS[c] for c in y) + "财年"
     return f"fiscal year {en_year(y)}"
 # 2 before a measure word is 两 (2个月 两个月, 2万元 两万元, 2倍 两倍, 3室2厅 三室两厅, 2立方米
-# 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings.
+# 两立方米); 二 stays in 第二, 2月, 2号, T+2, 12, 2.5 and digit strings. Since speakable/17 (tester
+# round thirteen) also before the other measure words of counting (2秒钟, 2成, 2折, 2遍, 2款,
+# 2户, 2人, 2轮, 2批, 2组, 2瓶, 2克 …) and as the first number of a range or choice of counted
+# things (2-3个 两到三个, 2到3年, 2或3天, 2~3天); a word that names a rank or a category keeps 二
+# (2级, 2类, 2档, 2季度, 2期, 2代, 2届, 2节: 二级市场, 二季度). Before 百 cn2an's 二百 stays (200元
+# 二百元): both are Putonghua there and 二 the more usual (现代汉语八百词, 二 and 两), while before
+# 千 万 亿 两 is, as 2000元 两千元 and 2万 两万 already were.
+_ZH_MEASURES = (r"个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|小时|条|项|手|笔|家|只|点|岁|元|块|股|"
+                r"分钟|半|室|厅|卫|套|间|层|栋|台|辆|本|门|平方|立方|公里|米|公斤|千克|吨|秒|成|折|"
+                r"遍|趟|款|户|人(?!民)|轮|支|颗|批|组|幅|段|句|封|部|处|盒|箱|瓶|克|亩|斤|把|件|场|单|"
+                r"枚|票|桶")
 _ZH_LIANG = re.compile(r"(?<![\d.,+第])(?<![0-9A-Za-z]加)2"
-                       r"(?=\s*(?:个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|"
-                       r"小时|条|项|手|笔|家|只|点|岁|元|块|股|分钟|半|室|厅|卫|套|间|层|栋|"
-                       r"台|辆|本|门|平方|立方|公里|米|公斤|千克|吨))")
+                       rf"(?=\s*(?:{_ZH_MEASURES})|\s*(?:到|至|或)\s*\d+\s*(?:{_ZH_MEASURES}))")
 
 
 # A room number (1001室) is said digit by digit, as an address is read; 3室2厅 counts rooms.
