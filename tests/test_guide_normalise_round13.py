@@ -171,3 +171,45 @@ def test_espeak_says_liang_and_er():
     said = _espeak("等待2秒钟")
     assert "l'iA35N" in said and "'@r51" not in said, said  # liǎng, in sandhi before miǎo
     assert "'@r51" in _espeak("第2期")  # èr
+
+
+# -- 4: dates and times ------------------------------------------------------------------------
+
+DATES = [
+    ("交易日期20251231，请核对。", "zh-CN", "交易日期二〇二五年十二月三十一日，请核对。"),
+    ("到期日：20260630", "zh-CN", "到期日：二〇二六年六月三十日"),
+    ("到期日20261301", "zh-CN", "到期日二零二六一三零一"),  # no month 13: digits, as before
+    ("订单号20251231", "zh-CN", "订单号 二零二五一二三一"),  # no word of a date: an identifier
+    ("2025年12月31日15:00前完成。", "zh-CN", "二〇二五年十二月三十一日十五点前完成。"),
+    ("T日15:00前申购", "zh-CN", "T日十五点前申购"),
+    ("Dates: 20251231", "en", "Dates: December 31, 2025"),
+    ("Orders placed after 3pm are processed the next day.", "en",
+     "Orders placed after three p m are processed the next day."),
+    ("The market closes at 4 PM.", "en", "The market closes at four p m."),
+    ("Pay by 5 P.M. Then go.", "en", "Pay by five p m. Then go."),
+    ("Deadline: 9.30am, Wednesday", "en", "Deadline: nine thirty a m, Wednesday"),
+    ("It is 1.05 pm", "en", "It is one oh five p m"),
+    ("Valid until Wed, Dec 31.", "en", "Valid until Wednesday, December 31."),
+    ("Sat 5 Jan", "en", "Saturday the fifth of January"),
+    ("open Mon-Fri, 9:00-17:00", "en", "open Monday to Friday, nine a m to five p m"),
+    ("1.5m people, Thu 3 shares", "en", "1.5m people, Thu 3 shares"),
+]
+
+
+def test_dates_and_times_the_earlier_rounds_left():
+    assert _misread(DATES) == []
+
+
+def test_a_compact_date_is_not_warned_as_a_guess():
+    assert _warnings("交易日期20251231，请核对。") == []
+    assert _warnings("Dates: 20251231", "en") == []
+    assert _warnings("Orders placed after 3pm are processed.", "en") == []
+
+
+@needs_espeak
+def test_espeak_says_the_dates_and_times():
+    said = _espeak("交易日期20251231")
+    assert "n'iE35n" in said and "'yE51" in said and "z.'i.51" in said, said  # 年 月 日
+    said = _espeak("Deadline: 9.30am", "en")
+    assert "n'aInT'3:t" in said and "pOInt" not in said, said  # nine thirty, not nine point
+    assert "w'EnzdeI" in _espeak("Valid until Wed, Dec 31.", "en")
