@@ -213,3 +213,47 @@ def test_espeak_says_the_dates_and_times():
     said = _espeak("Deadline: 9.30am", "en")
     assert "n'aInT'3:t" in said and "pOInt" not in said, said  # nine thirty, not nine point
     assert "w'EnzdeI" in _espeak("Valid until Wed, Dec 31.", "en")
+
+
+# -- 5: English addresses and pinyin names ---------------------------------------------------
+
+ADDRESSES_AND_NAMES = [
+    ("Room 1203, No. 88 Century Ave, Pudong, Shanghai 200120", "en",
+     "Room twelve oh three, number eighty eight Century Avenue, Pudong, Shanghai two zero zero "
+     "one two zero"),
+    ("Unit 2306, 1 Jinrong St, Xicheng District, Beijing 100033, PRC", "en",
+     "Unit twenty three oh six, one Jinrong Street, Xicheng District, Beijing one zero zero "
+     "zero three three, P R C"),
+    ("Postcode: 200120. Zip code 10001.", "en",
+     "Postcode: two zero zero one two zero. Zip code one zero zero zero one."),
+    ("Building 3, Lane 1500, Xinjinqiao Rd", "en",
+     "Building 3, Lane fifteen hundred, Xinjinqiao Road"),
+    ("Ms. GAO will call you.", "en", "Miz Gao will call you."),
+    ("Contact Mr. LIU or Ms. LI", "en", "Contact Mr. Liu or Miz Li"),
+    ("The ZHANG family trust", "en", "The Zhang family trust"),
+    ("Your manager is XU Jing and your witness is QIAN Lei.", "en",
+     "Your manager is Xu Jing and your witness is Qian Lei."),
+    ("Our office on Xi Jinping Rd.", "en", "Our office on Xi Jinping Road."),
+    # not an address or a name
+    ("Visit St Paul, the Ave Maria", "en", "Visit St Paul, the Ave Maria"),
+    ("buy 200120 shares", "en", "buy 200120 shares"),
+    ("the MAO rule", "en", "the M eh O rule"),
+]
+
+
+def test_english_addresses_and_pinyin_names():
+    assert _misread(ADDRESSES_AND_NAMES) == []
+
+
+def test_a_postcode_is_not_warned_as_a_guess():
+    assert _warnings("Room 1203, 88 Century Ave, Shanghai 200120, China", "en") == []
+    assert _warnings("Postcode: 200120.", "en") == []
+
+
+@needs_espeak
+def test_espeak_says_addresses_and_names():
+    said = _espeak("Ms. GAO will call you.", "en")
+    assert "g'aU" in said and "dZ'i:" not in said, said  # Gao, not G-A-O
+    said = _espeak("Room 1203, No. 88 Century Ave, Pudong, Shanghai 200120", "en")
+    assert "tw'Elv'oUTr'i:" in said and "'av@n" in said, said  # twelve oh three; Avenue
+    assert "T'aUz@nd" not in said, said

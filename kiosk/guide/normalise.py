@@ -1044,7 +1044,9 @@ _WHOLE_READINGS: tuple[re.Pattern, ...] = (_STANDARD, _EMAIL)
 # An English room or street number is said as English readers say one (Room 1102 "eleven oh
 # two", 1589 Century Avenue "fifteen eighty nine", 200 Park Avenue "two hundred"), not as a
 # cardinal; five digits or more, one by one.
-_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.?|Apartment)\s+(?P<n>\d{1,6})"
+# (Lane, Block, Tower and Gate since speakable/17: Lane 1500 "fifteen hundred", as Room 1203)
+_EN_ROOM = re.compile(r"\b(?P<w>Room|Rm\.|Suite|Unit|Flat|Apt\.?|Apartment|Lane|Block|Tower|"
+                      r"Gate)\s+(?P<n>\d{1,6})"
                       r"(?![\d%‰‱]|[.,]\d)")
 _EN_STREET = re.compile(r"(?<![\w.,$¥€£-])(?P<n>\d{1,6})(?=\s+(?:[A-Z][a-z]+\s+){1,3}"
                         r"(?:Avenue|Ave|Road|Rd|Street|St|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|"
@@ -1525,17 +1527,24 @@ def _spelled(text: str, m: re.Match) -> bool:
 # pinyin (``pinyin_syllables``) after a word that introduces a name (Customer:, Dear, Mr,
 # Name:, ...; a given name may stand between: Dear Wei ZHANG), or next to a capitalised word
 # that is pinyin too (ZHANG Wei, Wei ZHANG). Known acronyms are spelled first.
+# Since speakable/17 also after Ms. said "Miz", Prof, and a person's role (officer, manager,
+# agent, witness, adviser, representative, Contact), and before "family" / "'s" (the ZHANG
+# family): "Ms. GAO" was G eh O.
 _EN_NAME_CUE = re.compile(r"\b(?:[Cc]ustomer|[Cc]lient|[Ii]nvestor|[Aa]pplicant|[Hh]older|"
-                          r"[Nn]ame|[Ss]ubject|Dear|Mr|Mrs|Ms|Miss|Dr|Madam|Sir)\.?"
+                          r"[Nn]ame|[Ss]ubject|Dear|Mr|Mrs|Ms|Miz|Miss|Dr|Prof|Madam|Sir|"
+                          r"[Oo]fficer|[Mm]anager|[Aa]gent|[Ww]itness|[Aa]dvis[eo]r|"
+                          r"[Rr]epresentative|Contact)\.?"
                           r"(?:\s+(?:is|of))?\s*[:,]?\s*(?:[A-Z][a-z]+\s+)?\Z")
 _TITLE_WORD_AFTER = re.compile(r"\s+(?P<w>[A-Z][a-z]+)\b")
+_EN_FAMILY_AFTER = re.compile(r"\s+famil(?:y|ies)\b|'s\b")
 _TITLE_WORD_BEFORE = re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]+)\s+\Z")
 
 
 def _en_latin_name(text: str, m: re.Match) -> bool:
     if pinyin_syllables(m.group("a")) is None or m.group("s"):
         return False
-    if _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()):
+    if _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()) or \
+            len(m.group("a")) > 2 and _EN_FAMILY_AFTER.match(text, m.end()):
         return True
     for near in (_TITLE_WORD_AFTER.match(text, m.end(), m.end() + 24),
                  _TITLE_WORD_BEFORE.search(text, max(0, m.start() - 24), m.start())):
@@ -4431,6 +4440,28 @@ def _en_spoken_time(h: str, mi: str | None, ampm: str) -> str:
     return f"{words} {ampm.lower()} m"
 
 
+# English addresses (tester round thirteen): "Ave" and "St" with no dot after a street's name
+# (Century Ave, Jinrong St: Avenue, Street; "St Paul" before a name stays Saint for the voice),
+# and a postcode: five or six digits after Postcode / Postal code / Zip (code), or six digits
+# after a city's name in pinyin before a comma, China, PRC or the end (Shanghai 200120, Beijing
+# 100033, PRC), said digit by digit, as before, but no longer warned as a guess.
+_EN_STREET_ABBR = re.compile(r"(?<=[A-Za-z][a-z]\s)Ave\b(?!\.)(?!\s+[A-Z][a-z])|"
+                             r"(?<=[A-Za-z][a-z]\s)St\b(?!\.)(?!\s+[A-Z])")
+_EN_POSTCODE_CUE = re.compile(r"(?P<cue>\b(?:[Pp]ost(?:al)?\s?[Cc]ode|[Zz][Ii][Pp](?:\s?[Cc]ode)?)"
+                              r"\s*(?:is\s+|:\s*)?)(?P<d>\d{5,6})(?![\d.,]\d)")
+_EN_POSTCODE_CITY = re.compile(r"(?P<city>\b[A-Z][a-z]+),?\s+(?P<d>[1-8]\d{5})"
+                               r"(?=\s*(?:,|\.(?!\d)|;|\)|\Z|China\b|PRC\b|P\.R\.C))")
+
+
+def _en_postcodes(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each English postcode's digits in ``text`` (see above)."""
+    for m in _EN_POSTCODE_CUE.finditer(text):
+        yield m.span("d")
+    for m in _EN_POSTCODE_CITY.finditer(text):
+        if pinyin_syllables(m.group("city")) is not None:
+            yield m.span("d")
+
+
 def _kept_full_stop(m: re.Match) -> str:
     """The full stop of a sentence that ends with an abbreviation's dot (closes at 4 P.M.)."""
     rest = m.string[m.end():]
@@ -4445,6 +4476,9 @@ def _round_thirteen_spans(text: str, zh: bool) -> set[int]:
     for m in (_ZH_COMPACT_DATE if zh else _EN_COMPACT_DATE).finditer(text):
         if _compact_date(m):
             spans.update(range(m.start("y"), m.end()))
+    if not zh:
+        for a, b in _en_postcodes(text):
+            spans.update(range(a, b))
     return spans
 
 
@@ -4467,4 +4501,10 @@ def _en_round_thirteen(text: str) -> str:
                                                                 m.group("ampm")) + " ", text)
         text = _EN_HOUR_AM_PM.sub(lambda m: _en_spoken_time(m.group("h"), None, m.group("ampm"))
                                   + _kept_full_stop(m), text)
-    return _EN_DAY_BEFORE_DATE.sub(lambda m: _EN_DAYS[m.group("a")] + m.group("s"), text)
+    text = _EN_DAY_BEFORE_DATE.sub(lambda m: _EN_DAYS[m.group("a")] + m.group("s"), text)
+    if "Ave" in text or "St" in text:
+        text = _EN_STREET_ABBR.sub(lambda m: "Avenue" if m.group(0) == "Ave" else "Street", text)
+    if re.search(r"\d{5}", text):
+        for a, b in sorted(_en_postcodes(text), reverse=True):
+            text = text[:a] + spell_digits(text[a:b], "en") + text[b:]
+    return text
