@@ -257,3 +257,31 @@ def test_espeak_says_addresses_and_names():
     said = _espeak("Room 1203, No. 88 Century Ave, Pudong, Shanghai 200120", "en")
     assert "tw'Elv'oUTr'i:" in said and "'av@n" in said, said  # twelve oh three; Avenue
     assert "T'aUz@nd" not in said, said
+
+
+# -- 618, G20, K12, 2FA ----------------------------------------------------------------------
+
+DIGIT_NAMES = [
+    ("618大促期间，G20峰会，K12教育，请开启2FA。", "zh-CN",
+     "六一八大促期间， ji1 二十 峰会， K十二 教育，请开启 二 F A。"),
+    ("During the 618 sale, the G20 summit, K12 education, enable 2FA.", "en",
+     "During the six eighteen sale, the G twenty summit, K twelve education, enable two F eh."),
+    ("G7峰会", "zh-CN", "ji1 七 峰会"),
+    ("the G8 and G7", "en", "the G eight and G seven"),
+    # 618 as an amount or digits, G12 as a code: as before
+    ("我有618元，尾号618", "zh-CN", "我有六百一十八元，尾号 六一八"),
+    ("G12", "zh-CN", "ji1 一二"),
+]
+
+
+def test_618_g20_k12_2fa():
+    assert _misread(DIGIT_NAMES) == []
+
+
+@needs_espeak
+def test_espeak_says_618_g20_k12_2fa():
+    said = _espeak("618大促期间，G20峰会，K12教育")
+    assert said.startswith("l'iou51j'i55p'A55"), said  # liù yī bā
+    assert "'@r51s.'i.35" in said and "kh'ei51s.'i.35'@r51" in said, said  # 二十, K 十二
+    said = _espeak("the G20 summit, enable 2FA", "en")
+    assert "dZ'i:tw'Enti" in said and "t'u:'Ef'eI" in said, said

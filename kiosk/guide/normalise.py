@@ -4482,12 +4482,46 @@ def _round_thirteen_spans(text: str, zh: bool) -> set[int]:
     return spans
 
 
+# Names with digits no rule read (tester round thirteen): 618 before a word of the shopping
+# festival is said as its date is, 六一八 / "six eighteen" (never 六百一十八); the groups G7, G8,
+# G20 and K12 (kindergarten to year 12) are a letter and a cardinal, G二十 / "G twenty", K十二 /
+# "K twelve" (never G 二零, "G two zero"); 2FA (two-factor authentication) is said as written,
+# 二 F A / "two F A", as users read it (the voice said "2F eh").
+_ZH_SIX_EIGHTEEN = re.compile(r"(?<![\d.])618(?=\s*(?:大促|购物节|年中大促|年中|狂欢|促销|活动|"
+                              r"电商节|当天|期间))")
+_EN_SIX_EIGHTEEN = re.compile(r"(?<![\d.])618(?=\s+(?:sale|sales|shopping|festival|promotion|"
+                              r"mid-year)\b)", re.IGNORECASE)
+_DIGIT_NAMES = re.compile(r"(?<![A-Za-z0-9])(?P<l>G|K)(?P<n>7|8|20|12)(?![A-Za-z0-9])")
+_TWO_FA = re.compile(r"(?<![A-Za-z0-9])2FA(?![A-Za-z0-9])")
+
+
+def _digit_name(m: re.Match, zh: bool) -> str:
+    letter, n = m.group("l"), m.group("n")
+    if (letter, n) not in {("G", "7"), ("G", "8"), ("G", "20"), ("K", "12")}:
+        return m.group(0)
+    if zh:
+        return f" {letter}{zh_cardinal(n)} "
+    return f" {protect_spoken(letter)} {en_number_words(n)} "
+
+
+def _round_thirteen_names(text: str, zh: bool) -> str:
+    if "618" in text:
+        text = (_ZH_SIX_EIGHTEEN if zh else _EN_SIX_EIGHTEEN).sub(
+            "六一八" if zh else "six eighteen", text)
+    if "G" in text or "K" in text:
+        text = _DIGIT_NAMES.sub(lambda m: _digit_name(m, zh), text)
+    if "2FA" in text:
+        text = _TWO_FA.sub(f" 二 {protect_spoken('F A')} " if zh else
+                           f" two {protect_spoken('F eh')} ", text)
+    return text
+
+
 def _zh_round_thirteen(text: str) -> str:
     """The round-thirteen rules of a Mandarin prompt that run before the others: compact
     dates after a word of a date (交易日期20251231)."""
     if re.search(r"\d{8}", text):
         text = _ZH_COMPACT_DATE.sub(_zh_compact_date, text)
-    return text
+    return _round_thirteen_names(text, True)
 
 
 def _en_round_thirteen(text: str) -> str:
@@ -4496,6 +4530,7 @@ def _en_round_thirteen(text: str) -> str:
     abbreviation before a date."""
     if re.search(r"\d{8}", text):
         text = _EN_COMPACT_DATE.sub(_en_compact_date, text)
+    text = _round_thirteen_names(text, False)
     if re.search(r"\d\s?[AaPp]", text) or re.search(r"\d\.\d\d\s?[AaPp]", text):
         text = _EN_DOT_TIME.sub(lambda m: " " + _en_spoken_time(m.group("h"), m.group("mi"),
                                                                 m.group("ampm")) + " ", text)
