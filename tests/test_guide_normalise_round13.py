@@ -9,7 +9,10 @@ import shutil
 import subprocess
 
 import pytest
+from click.testing import CliRunner
 
+import kiosk.guide.normalise as normalise
+from kiosk.cli import main as cli
 from kiosk.guide.normalise import NORMALISER_VERSION, speakable, speech_issues
 from kiosk.guide.tts import DEFAULT_VOICES
 
@@ -285,3 +288,101 @@ def test_espeak_says_618_g20_k12_2fa():
     assert "'@r51s.'i.35" in said and "kh'ei51s.'i.35'@r51" in said, said  # 二十, K 十二
     said = _espeak("the G20 summit, enable 2FA", "en")
     assert "dZ'i:tw'Enti" in said and "t'u:'Ef'eI" in said, said
+
+
+# -- 6: the check's false alarms and its advice -----------------------------------------------
+
+BROKER_FLOW = """\
+id: broker_texts
+version: 1
+title: {zh-CN: 债券产品见证, en: Bond product witness}
+locales: [zh-CN, en]
+steps:
+  - id: rating
+    kind: say
+    text:
+      zh-CN: "本债券发行人主体信用评级为AA+，债项评级AA-；如评级下调至BBB-，本产品可能提前终止。"
+      en: "The issuer is rated AA+ and the notes AA-; if the rating falls to BBB-,
+        the product may be redeemed early."
+  - id: spread
+    kind: say
+    text:
+      zh-CN: "本产品的收益与利差、基差相关，买卖价差较大时请谨慎交易；日终轧差后结算。"
+      en: "Returns depend on credit spreads; wide bid-ask spreads raise costs."
+  - id: dates
+    kind: say
+    text:
+      zh-CN: "认购期至2025年12月31日15:00，成立日期20260105，资金将在2个工作日内到账。"
+      en: "The offer runs to 31 December 2025, 3pm Beijing time; trading hours are
+        9.30am to 11.30am, Mon-Fri. Value date: 20260105."
+  - id: contact
+    kind: say
+    text:
+      zh-CN: "如需重置密码，请联系客户经理，客服电话95588。"
+      en: "Contact Ms. GAO at Room 1203, No. 88 Century Ave, Pudong, Shanghai 200120.
+        Postcode: 200120."
+  - id: security
+    kind: say
+    text:
+      zh-CN: "请开启2FA；618大促期间交易量较大，K12教育类基金除外。"
+      en: "Enable 2FA; the 618 sale and the G20 summit may move markets."
+"""
+
+
+def _round_thirteen_off(monkeypatch):
+    """The normaliser without the round-thirteen rules: the report's classes as they were."""
+    monkeypatch.setattr(normalise, "_round_thirteen_early", lambda t, zh: t)
+    monkeypatch.setattr(normalise, "_zh_round_thirteen", lambda t: t)
+    monkeypatch.setattr(normalise, "_en_round_thirteen", lambda t: t)
+    monkeypatch.setattr(normalise, "_round_thirteen_spans", lambda t, zh: set())
+
+
+def test_realistic_broker_texts_pass_the_check(tmp_path):
+    path = tmp_path / "broker_texts.yaml"
+    path.write_text(BROKER_FLOW, encoding="utf-8")
+    r = CliRunner().invoke(cli, ["flows", "check", str(path)])
+    assert r.exit_code == 0 and "warning" not in r.output, r.output
+
+
+def test_the_check_warned_falsely_and_missed_the_ratings_without_the_rules(monkeypatch, tmp_path):
+    _round_thirteen_off(monkeypatch)
+    path = tmp_path / "broker_texts.yaml"
+    path.write_text(BROKER_FLOW, encoding="utf-8")
+    r = CliRunner().invoke(cli, ["flows", "check", str(path)])
+    lines = [line for line in r.output.splitlines() if ": warning: " in line]
+    # every warning names file:line:col
+    assert lines and all(line.startswith(f"{path}:") and line.split(":")[1].isdigit() and
+                         line.split(":")[2].isdigit() for line in lines), r.output
+    # a rating's minus left unsaid is now warned by the net, where it was silent
+    assert any("AA-: the sign after the letters is not said" in line for line in lines), r.output
+    # the eight digits of a date: with how to write it
+    assert any("for a date write 2026年1月5日" in line for line in lines), r.output
+
+
+def test_the_net_warns_a_sign_left_after_letters(monkeypatch):
+    _round_thirteen_off(monkeypatch)
+    (msg,) = _warnings("该债券信用评级为AA-。")
+    assert msg.startswith("AA-: the sign after the letters is not said") and "A A -" in msg
+    assert _warnings("rated A-.", "en")
+
+
+@pytest.mark.parametrize(("written", "locale"), [
+    ("pre- and post-trade", "en"), ("A-B股", "zh-CN"), ("该债券信用评级为AA-。", "zh-CN"),
+    ("rated AA- by S&P", "en"), ("Orders after 3pm", "en"), ("at 9.30am", "en"),
+    ("Shanghai 200120, China", "en"), ("交易日期20251231", "zh-CN"),
+])
+def test_the_check_spares_what_is_read_right(written, locale):
+    assert _warnings(written, locale) == []
+
+
+def test_a_date_in_eight_digits_with_no_cue_is_warned_with_how_to_write_it():
+    (msg,) = _warnings("请于20260105前付款")
+    assert msg.endswith("for a date write 2026年1月5日, or put 日期 before it")
+    (msg,) = _warnings("pay by 20260105", "en")
+    assert msg.endswith("for a date write January 5, 2026, or put 'date' before it")
+
+
+@needs_espeak
+def test_espeak_says_the_net_s_example_right_with_the_rules():
+    # the text the net warned about without the rules is said with its notch with them
+    assert "tS;'iE2" in _espeak("该债券信用评级为AA-。")

@@ -2815,7 +2815,7 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
-                               "write a quantity with its unit")
+                               "write a quantity with its unit" + _date_advice(m.group(0), zh))
     for m in _SHORT_DIGIT_LETTER_CODE.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()):
             continue
@@ -4190,6 +4190,8 @@ _NET_SHAPES = (
      "a word in mixed case the voice spells or guesses"),
 )
 _GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{2,6}(?![A-Za-z])|[a-z](?=\d))")
+_SPOKEN_LETTER_MINUS = re.compile(r"(?<![A-Za-z])(?:[A-Z]|eh)\s?[-\u2212](?![\w+\-])")
+_WRITTEN_LETTER_MINUS = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,4}[-\u2212](?![\w+\-])")
 _NET_ADVICE = {"~": "至 / 到, or 'to', for a range", "/": "a fraction in words (二分之一, 'one "
                "half') or 1/2", "\u2044": "a fraction in words (二分之一, 'one half') or 1/2",
                "-": "减 / 'minus' for a minus, 至 / 'to' for a range"}
@@ -4269,6 +4271,16 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
             seen.add(at)
             yield Issue(at, f"{m.group('w')}: {what}; the voice says “{m.group(0).strip()}”; "
                             "write it in words")
+    # (5, round thirteen) a minus left after capitals (AA- before the rating rule): skipped.
+    if _SPOKEN_LETTER_MINUS.search(spoken):
+        for m in _WRITTEN_LETTER_MINUS.finditer(folded):
+            at = m.end() - 1
+            if at in seen:
+                continue
+            seen.add(at)
+            yield Issue(at, f"{m.group(0)}: the sign after the letters is not said (the voice "
+                            f"says “{_said_near(text, at, locale)}”); write 减 / 'minus' in "
+                            "words, or a range with 至 / 'to'")
     for m in _GLUED_UNIT.finditer(folded):
         unit = m.group("u")
         if m.start("u") in seen or not re.search(rf"(?<![A-Za-z]){unit}(?![A-Za-z])", spoken):
@@ -4276,7 +4288,7 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         seen.add(m.start("u"))
         yield Issue(m.start("u"), f"{m.group(0)}: the guide does not know the unit {unit} and "
                                   f"the voice says “{_said_near(text, m.start('u'), locale)}”; "
-                                  "write the unit in words (小时 / 'hours')")
+                                  f"write what {unit} means in words (as 小时 / 'hours' for h)")
 
 
 # The classes of the thirteenth tester round (#15; speakable/17). ``_round_thirteen_early`` runs
@@ -4467,6 +4479,18 @@ def _kept_full_stop(m: re.Match) -> str:
     rest = m.string[m.end():]
     return "." if m.group(0).endswith(".") and (not rest.strip() or
                                                 re.match(r"\s+[A-Z]", rest)) else ""
+
+
+def _date_advice(digits: str, zh: bool) -> str:
+    """For eight digits that can be a date (20260105) the warning's advice on writing it as one
+    (since speakable/17 a compact date after a word of a date is read as a date)."""
+    m = re.fullmatch(r"(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>[0-3]\d)", digits)
+    if m is None or _compact_date(m) is None:
+        return ""
+    y, mo, d = (int(x) for x in m.groups())
+    if zh:
+        return f"; for a date write {y}年{mo}月{d}日, or put 日期 before it"
+    return f"; for a date write {EN_MONTHS[mo - 1]} {d}, {y}, or put 'date' before it"
 
 
 def _round_thirteen_spans(text: str, zh: bool) -> set[int]:
