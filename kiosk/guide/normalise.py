@@ -106,7 +106,12 @@ digit by digit (90后 九零后), two-digit year spans (23-24年 二三至二四
 number's extension (021-68881234-8052 零二一 六八八八一二三四 转 八零五二), a futures contract's
 month after its commodity (豆粕2605 豆粕二六零五; 沪深300 stays 三百), 行 as a bank as háng
 (开户行为工商银行, 托管行, 总行), and a name in the identity question (您是单田芳本人吗) with its
-surname's reading, warned by the check.
+surname's reading, warned by the check. speakable/17 (tester round thirteen: the section at the
+end of this module) reads credit ratings with their notch (AA- A A 减, "double eh minus"), 重
+"again" as chóng (重置), 差 of a spread as chā (价差), 轧差 gá chā, 当日 dàng rì, 两 before more
+measure words and in ranges (2-3个 两到三个), compact dates after a date word (交易日期20251231),
+3pm and 9.30am, weekday abbreviations before a date, Ave / St, postcodes, pinyin names after
+Ms. and role words, 618 / G20 / K12 / 2FA; the net warns a sign left unsaid after capitals.
 """
 
 from __future__ import annotations
@@ -4310,6 +4315,8 @@ _RATING_CUE = re.compile(r"评级|信用|等级|级别|展望|穆迪|标普|惠�
                          r"\bgrades?\b|\boutlook\b|\bMoody|\bS&P\b|\bFitch\b", re.IGNORECASE)
 _RATING_SENTENCE = re.compile(r"[^。；;！？!?\n]+?(?:[。；;！？!?\n]|\.(?=\s)|\Z)")
 _EN_RATING_COUNT = {1: "", 2: "double ", 3: "triple "}
+_RATING_GATE = re.compile(r"(?<![A-Za-z])[ABC]")
+_RATING_SIGNED = re.compile(rf"[ABC][{_RATING_SIGNS}]|AA|BB|CC")
 
 
 def _rating(m: re.Match, zh: bool) -> str:
@@ -4345,8 +4352,7 @@ def _ratings(text: str, zh: bool) -> str:
 def _round_thirteen_early(text: str, zh: bool) -> str:
     """The round-thirteen rules that must run before the dashes and signs are read: credit
     ratings (AA- 'A A 减' / 'double eh minus')."""
-    if re.search(r"[ABC][" + _RATING_SIGNS + r"]|AA|BB|CC", text) or \
-            _RATING_CUE.search(text) and re.search(r"[ABC]", text):
+    if _RATING_GATE.search(text) and (_RATING_SIGNED.search(text) or _RATING_CUE.search(text)):
         text = _ratings(text, zh)
     return text
 
@@ -4418,6 +4424,9 @@ _EN_MONTH_WORD = rf"(?:{'|'.join(EN_MONTHS)}|{_MON.replace('?P<m>', '?:')})\b"
 _EN_DAY_BEFORE_DATE = re.compile(rf"(?<![-\u2013/])\b(?P<a>{_DAY})\b\.?(?P<s>,?\s+)"
                                  rf"(?={_EN_MONTH_WORD}|\d{{1,2}}(?:st|nd|rd|th)?\s+"
                                  rf"{_EN_MONTH_WORD})")
+
+
+_EN_DAY_GATE = re.compile(r"Mon|Tue|Wed|Thu|Fri|Sat|Sun")
 
 
 def _compact_date(m: re.Match) -> tuple[int, int, int] | None:
@@ -4560,8 +4569,9 @@ def _en_round_thirteen(text: str) -> str:
                                                                 m.group("ampm")) + " ", text)
         text = _EN_HOUR_AM_PM.sub(lambda m: _en_spoken_time(m.group("h"), None, m.group("ampm"))
                                   + _kept_full_stop(m), text)
-    text = _EN_DAY_BEFORE_DATE.sub(lambda m: _EN_DAYS[m.group("a")] + m.group("s"), text)
-    if "Ave" in text or "St" in text:
+    if _EN_DAY_GATE.search(text):
+        text = _EN_DAY_BEFORE_DATE.sub(lambda m: _EN_DAYS[m.group("a")] + m.group("s"), text)
+    if "Ave" in text or "St " in text or "St," in text or text.endswith("St"):
         text = _EN_STREET_ABBR.sub(lambda m: "Avenue" if m.group(0) == "Ave" else "Street", text)
     if re.search(r"\d{5}", text):
         for a, b in sorted(_en_postcodes(text), reverse=True):
