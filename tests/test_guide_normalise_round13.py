@@ -386,3 +386,11 @@ def test_a_date_in_eight_digits_with_no_cue_is_warned_with_how_to_write_it():
 def test_espeak_says_the_net_s_example_right_with_the_rules():
     # the text the net warned about without the rules is said with its notch with them
     assert "tS;'iE2" in _espeak("该债券信用评级为AA-。")
+
+
+def test_the_new_rules_leave_their_look_alikes():
+    rows = [
+        ("公司盈利差，收益比预期差", "zh-CN", "公司盈利差，收益比预期差"),
+        ("选项2支持，步骤2组合，2单元", "zh-CN", "选项二支持，步骤二组合，二单元"),
+    ]
+    assert _misread(rows) == []

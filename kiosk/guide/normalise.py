@@ -1829,7 +1829,7 @@ def _fiscal_year(m: re.Match, zh: bool) -> str:
 # 千 万 亿 两 is, as 2000元 两千元 and 2万 两万 already were.
 _ZH_MEASURES = (r"个|万|千|亿|倍|种|次|份|位|名|张|年|天|周|小时|条|项|手|笔|家|只|点|岁|元|块|股|"
                 r"分钟|半|室|厅|卫|套|间|层|栋|台|辆|本|门|平方|立方|公里|米|公斤|千克|吨|秒|成|折|"
-                r"遍|趟|款|户|人(?!民)|轮|支|颗|批|组|幅|段|句|封|部|处|盒|箱|瓶|克|亩|斤|把|件|场|单|"
+                r"遍|趟|款|户|人(?!民)|轮|颗|批|幅|段|句|封|部|盒|箱|瓶|克|亩|斤|把|件|场|"
                 r"枚|票|桶")
 _ZH_LIANG = re.compile(r"(?<![\d.,+第])(?<![0-9A-Za-z]加)2"
                        rf"(?=\s*(?:{_ZH_MEASURES})|\s*(?:到|至|或)\s*\d+\s*(?:{_ZH_MEASURES}))")
@@ -4364,14 +4364,15 @@ def _round_thirteen_early(text: str, zh: bool) -> str:
 #   before it (注重, 隆重, 比重, 权重, 严重) and the verb starts no longer word (注重投资者,
 #   重投资, 重发生: 投资, 发生); 重仓, 重大, 重要, 重罚 keep zhòng.
 # - 差 as "the difference, a spread" after the thing measured is chā: 价差, 利差, 基差, 息差,
-#   点差, 逆差, 汇差, 期差, 落差, 级差, 剪刀差 (both read chà, "poor"); not before 不 点 劲 远
-#   (差不多, 差点: chà), and 较差, 很差 keep chà.
+#   点差, 逆差, 汇差, 落差, 级差, 剪刀差 (both read chà, "poor"); not before 不 点 劲 远
+#   (差不多, 差点: chà), nor after 盈利 获利 福利 (公司盈利差: poor profits), and 较差, 很差,
+#   比预期差 keep chà.
 # - 轧差 (netting, in settlement) is gá chā (the voice: yà chà).
 # - 当日 "the same day" is dàng rì, as 当天 and 当月 already are (T日 / 当日有效 / 当日净值;
 #   pypinyin: dāng rì, "at that time"), where 当 ends no word before it (应当日内, 相当).
 _ZH_AGAIN_VERBS = frozenset("置设签开算做发录试估填输办装登写选测评订建传验扫拨连查交购投提"
                             "启申读拍审")
-_ZH_SPREAD_BEFORE = frozenset("价利基息点逆汇期落级刀轧")
+_ZH_SPREAD_BEFORE = frozenset("价利基息点逆汇落级刀轧")
 _ZH_ROUND_THIRTEEN_POLY = re.compile("重|差|当日")
 
 
@@ -4391,7 +4392,8 @@ def _zh_round_thirteen_readings(text: str, readings: list[str | None]) -> None:
             if a == i and (b == i + 1 and word_of[i + 1][1] == i + 2 or b == i + 2):
                 readings[i] = "chong2"
         elif ch == "差" and i and text[i - 1] in _ZH_SPREAD_BEFORE and \
-                text[i + 1:i + 2] not in ("不", "点", "劲", "远"):
+                text[i + 1:i + 2] not in ("不", "点", "劲", "远") and \
+                text[max(0, i - 2):i] not in ("盈利", "获利", "福利"):
             readings[i] = "cha1"
             if text[i - 1] == "轧":
                 readings[i - 1] = "ga2"
