@@ -68,6 +68,10 @@ RATINGS = [
     ("AA-, A+, BBB-, AAA+", "en", "double eh minus, eh plus, triple B minus, triple eh plus"),
     ("rated AA- to AAA", "en", "rated double eh minus to triple eh"),
     ("CCC+ is junk.", "en", "triple C plus is junk."),
+    # short-term ratings, in a sentence of ratings
+    ("短期融资券信用评级A-1+", "zh-CN", "短期融资券信用评级 A 一 加"),
+    ("评级为A-1级", "zh-CN", "评级 wei2 A 一 级"),
+    ("rated A-1+ by S&P", "en", "rated eh one plus by S and P"),
 ]
 
 NOT_RATINGS = [

@@ -4335,8 +4335,6 @@ def _ratings(text: str, zh: bool) -> str:
     def sentence(s: re.Match) -> str:
         part = s.group(0)
         found = list(_RATING.finditer(part))
-        if not found:
-            return part
         cued = bool(_RATING_CUE.search(part)) or \
             any(r.group("s") and len(r.group("r")) > 1 for r in found)
         out, last = [], 0
@@ -4345,8 +4343,27 @@ def _ratings(text: str, zh: bool) -> str:
             if signed and many or cued and (signed or many and not zh):
                 out.append(part[last:r.start()] + _rating(r, zh))
                 last = r.end()
-        return "".join(out) + part[last:]
+        part = "".join(out) + part[last:]
+        if cued and "-" in part:
+            part = _SHORT_RATING.sub(lambda r: _short_rating(r, zh), part)
+        return part
     return _RATING_SENTENCE.sub(sentence, text)
+
+
+# A short-term rating (A-1, A-1+, A-2, B-1: S&P's scale, and China's 短期融资券 ratings), in a
+# sentence that speaks of ratings: the hyphen is not said, A 一 / "eh one", a plus 加 / "plus".
+_SHORT_RATING = re.compile(r"(?<![A-Za-z0-9_+\-])(?P<r>[AB])-(?P<n>[123])(?P<s>\+)?"
+                           r"(?![A-Za-z0-9_+\-]|\.\d)")
+
+
+def _short_rating(m: re.Match, zh: bool) -> str:
+    plus = m.group("s") is not None
+    if zh:
+        said = f"{m.group('r')} {ZH_DIGITS[m.group('n')]}" + (" 加" if plus else "")
+    else:
+        said = ("eh" if m.group("r") == "A" else "B") + " " + en_number_words(m.group("n")) + \
+            (" plus" if plus else "")
+    return f" {protect_spoken(said)} "
 
 
 def _round_thirteen_early(text: str, zh: bool) -> str:
