@@ -577,3 +577,36 @@ def test_a_bag_that_arrives_while_waiting_is_queued_with_its_full_prereview(
         assert case.prereview["steps"]
     finally:
         k.shutdown()
+
+
+def test_a_case_queued_without_its_bag_opens_in_the_console_with_its_flag(tmp_path):
+    """The case page shows the flag, and GET /cases/<id>/report answers sealed_report null
+    with why (it was a 500 with a traceback: the bag lookup raised outside its handler)."""
+    import shutil
+
+    from kiosk.review import service
+    from kiosk.review.accounts import add_user
+    from tests.test_review import PW, login, post
+
+    clock = _Clock()
+    app, k, review = _poll_app(tmp_path, clock)
+    try:
+        add_user(k.store, "alice", PW, "auditor")
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        shutil.move(bag, tmp_path / "elsewhere")
+        for _ in range(service.RETRY_ATTEMPTS):
+            enqueued = review.poll()["enqueued"]
+            clock.advance(service.RETRY_MAX_SECONDS)
+        assert enqueued == [bag.name]
+        alice = login(app, "alice")
+        assert post(alice, "/review/api/next").status_code == 200
+        page = alice.get(f"/review/cases/{bag.name}")
+        assert page.status_code == 200
+        assert "evidence unreadable" in page.get_data(as_text=True)
+        r = alice.get(f"/review/api/cases/{bag.name}/report")
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        body = r.get_json()
+        assert body["sealed_report"] is None
+        assert body["sealed_report_unreadable"] == "the package folder is not on this node"
+    finally:
+        k.shutdown()
