@@ -610,3 +610,42 @@ def test_a_case_queued_without_its_bag_opens_in_the_console_with_its_flag(tmp_pa
         assert body["sealed_report_unreadable"] == "the package folder is not on this node"
     finally:
         k.shutdown()
+
+
+@pytest.mark.parametrize("failure,reason", [
+    ("rule", "evidence unreadable: timeline.jsonl: content the pre-review cannot judge "
+             "(TypeError): human review"),
+    ("listing", "evidence unreadable by the pre-review: human review"),
+])
+def test_the_back_office_review_api_answers_attention_when_the_bag_cannot_be_judged(
+        tmp_path, monkeypatch, caplog, failure, reason):
+    """GET /api/sessions/<id>/review: a bag the pre-review cannot judge is 'attention' with
+    the file named; a folder that cannot be listed (OSError) was a 500 with a traceback."""
+    from kiosk.protocol import TimelineEvent
+    from kiosk.review import prereview
+    from kiosk.web import api
+    from tests.kiosk_server import API_KEY
+
+    if failure == "rule":
+        def broken(data, t, ctx):
+            raise TypeError("a shape no rule foresaw")
+        monkeypatch.setitem(prereview.RULES, TimelineEvent.STEP_STARTED, broken)
+    else:
+        def unlistable(bag_dir):
+            raise PermissionError(13, "Permission denied", str(bag_dir))
+        monkeypatch.setattr(api, "build_prereview", unlistable)
+    app = create_app(load_settings(data_dir=tmp_path / "data", liveness=False, speech=False,
+                                   api_keys=[API_KEY]))
+    k = app.extensions["kiosk"]
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        sid = json.loads((bag / "data" / "report.json").read_text())["session"]["id"]
+        with caplog.at_level(logging.INFO):
+            r = app.test_client().get(f"/api/sessions/{sid}/review",
+                                      headers={"X-API-Key": API_KEY})
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        assert r.get_json() == {"session_id": sid, "verdict": "attention", "reasons": [reason],
+                                "steps": []}
+        assert not [x for x in caplog.records if x.levelno >= logging.ERROR]
+    finally:
+        k.shutdown()
