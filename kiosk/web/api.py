@@ -19,7 +19,7 @@ from kiosk.evidence.package import check_package_id
 from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
-from kiosk.review.prereview import build_prereview
+from kiosk.review.prereview import PrereviewError, build_prereview
 from kiosk.store import TERMINAL_STATES
 from kiosk.utc import utc_iso
 from kiosk.witness.admission import node_capacity
@@ -217,11 +217,13 @@ def get_session_review(session_id: str):
     try:
         check_package_id(row.package_id)
         pre = build_prereview(services().settings.data_dir / "evidence" / row.package_id)
-    except EvidenceError as exc:
-        log.warning("pre-review of a sealed session failed: %s", exc, extra={"session": row.id})
+    except (EvidenceError, OSError) as exc:  # a folder not listable: never a 500
+        why = (f"evidence unreadable: {exc.file}: {exc.why}" if isinstance(exc, PrereviewError)
+               else "evidence unreadable by the pre-review")
+        log.warning("pre-review of a sealed session failed (%s)", type(exc).__name__,
+                    extra={"session": row.id})
         return jsonify({"session_id": row.id, "verdict": "attention",
-                        "reasons": ["evidence unreadable by the pre-review: human review"],
-                        "steps": []})
+                        "reasons": [f"{why}: human review"], "steps": []})
     return jsonify({
         "session_id": row.id,
         "verdict": REVIEW_VERDICTS[pre["verdict"]],
