@@ -212,3 +212,56 @@ def test_the_command_refuses_what_does_not_go_together_and_a_server_that_is_not_
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     out = runner.invoke(loadtest, ["--server", url, "--api-key", "k", "--n", "1"])
     assert out.exit_code == 1 and f"{url} does not answer" in out.output
+
+
+def test_through_a_balancer_the_figures_come_from_the_node_that_ran_the_witness(
+        run, tmp_path, redis_server):
+    """Two path-routed nodes behind a front that does what the cluster's nginx does
+    (``/n/<slug>/`` to that node, the path unchanged; the rest to one node): the nodes are
+    found through ``/api/nodes``, each read at ``/n/<slug>``, and a witness that ran on
+    node-a gets its figures from node-a even when the front sends the API call to node-b."""
+    from kiosk.config import load_settings
+    from kiosk.testing.server import serve_in_thread
+    from kiosk.web.app import create_app
+
+    server, _text, r = run
+    flows = make_flows_dir(tmp_path / "flows")
+    prefix = f"lt{time.monotonic_ns()}:"
+    apps = {name: create_app(load_settings(
+        data_dir=tmp_path / name, flows_dir=flows, api_keys=[API_KEY], liveness=False,
+        speech=False, redis_url=redis_server.url(), redis_prefix=prefix, node_id=name,
+        node_routing="path", database_url=f"sqlite:///{tmp_path / 'kiosk.sqlite3'}"))
+        for name in ("node-a", "node-b")}
+
+    def front(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        name = next((n for n in apps if path.startswith(f"/n/{n}/")), "node-b")
+        return apps[name].wsgi_app(environ, start_response)
+
+    try:
+        with serve_in_thread(front) as url:
+            nodes = find_nodes(url, API_KEY)
+            assert nodes == {"node-a": url + "/n/node-a", "node-b": url + "/n/node-b"}
+            # A witness that ended on node-a: the real figures of the run's witness, in
+            # node-a's folder.
+            made = requests.post(url + "/api/sessions", headers={"X-API-Key": API_KEY},
+                                 timeout=30, json={"applicant": {"name": "Alex Morgan",
+                                                                 "id_number": id_number_for(3)},
+                                                   "flow_id": "quick"}).json()
+            sid = made["session_id"]
+            store = apps["node-a"].extensions["kiosk"].store
+            shutil.copytree(server.session_dir(r["per_witness"][0]["session_id"]),
+                            store.session_dir(sid), dirs_exist_ok=True)
+            store.end(sid, "finished", "completed", node_id="node-a")
+            media = requests.get(f"{url}/api/sessions/{sid}", headers={"X-API-Key": API_KEY},
+                                 timeout=30).json()["media"]
+            assert media == {"node_id": "node-a", "this_node": "node-b", "figures": None}
+            result = CaseResult("witness-0", "en", "genuine", "load", "astronaut",
+                                "finished", None, session_id=sid)
+            fig = remote_figures(url, API_KEY, result, nodes=nodes, wait_s=0)
+            assert fig.node == "node-a"
+            assert fig.frames_received == r["per_witness"][0]["frames_received"] > 0
+            assert fig.packets_missing == r["per_witness"][0]["packets_missing"]
+    finally:
+        for app in apps.values():
+            app.extensions["kiosk"].shutdown()
