@@ -22,7 +22,13 @@ export function fatal(code, retry) {
 export function reload() {
   // A kiosk never reloads a used, single-use link: it goes back to the attract screen.
   if (config.kioskMode) { wipe(); return; }
-  window.location.reload();
+  // The plain link, not this node's /n/<node>/ address: routed again, it reaches a live node
+  // even when this one has died since (a reload of /n/<dead node>/... would not).
+  const query = new URLSearchParams(window.location.search);
+  query.delete("unreachable");
+  const rest = query.toString();
+  const root = config.base.replace(/\/n\/[^/]+$/, "");
+  window.location.assign(root + "/w/" + encodeURIComponent(config.token) + (rest ? "?" + rest : ""));
 }
 
 export function showEnded(reason) {
