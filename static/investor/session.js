@@ -10,6 +10,7 @@ import { closePc } from "./rtc.js";
 import { avatar, hideGate, setAvatar, stopPlayback } from "./guide.js";
 import { closeWindow } from "./cues.js";
 import { wipe } from "./kiosk.js";
+import { plainLink } from "./links.js";
 
 const CANCEL_FALLBACK_MS = 4000;
 
@@ -24,11 +25,7 @@ export function reload() {
   if (config.kioskMode) { wipe(); return; }
   // The plain link, not this node's /n/<node>/ address: routed again, it reaches a live node
   // even when this one has died since (a reload of /n/<dead node>/... would not).
-  const query = new URLSearchParams(window.location.search);
-  query.delete("unreachable");
-  const rest = query.toString();
-  const root = config.base.replace(/\/n\/[^/]+$/, "");
-  window.location.assign(root + "/w/" + encodeURIComponent(config.token) + (rest ? "?" + rest : ""));
+  window.location.assign(plainLink(config.base, config.token, window.location.search));
 }
 
 export function showEnded(reason) {
