@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
+import numpy as np
 import pytest
 
 from kiosk.liveness.analyzer import FrameAnalysis
@@ -75,3 +76,32 @@ def test_time_the_describer_was_busy_is_not_counted_as_unverified():
     assert r.summary["identity_busy_s"] == pytest.approx(busy, abs=0.01)
     assert r.summary["identity_max_gap_s"] == pytest.approx(end - busy, abs=0.01)
     assert r.summary["identity_skipped"] == {"no frontal face for dlib": len(a.identity_misses)}
+
+
+class SameFaceDescriber:
+    """Every good sample is described as the same face, at once."""
+
+    def descriptor(self, rgb, box=None, require_detection=False):
+        return np.full(128, 0.05)
+
+
+def test_an_answer_heard_brings_the_next_identity_sample_forward():
+    """After an answer the person on camera must be confirmed before the witness ends
+    (continuity.confirm_end, holdout 11): the next frame is sampled, not one a second on."""
+    frames = list(zip(range(90), read_video(clip_path(ClipSpec("astronaut", "neutral",
+                                                               seconds=6.0))), strict=False))
+
+    def sampled_after(soon_at: float | None) -> list[float]:
+        fa = FrameAnalysis(describer=SameFaceDescriber())
+        for _, (t, rgb) in frames:
+            if soon_at is not None and abs(t - soon_at) < 1e-6:
+                fa.sample_soon()
+            fa.feed(t, rgb)
+        return [t for t, _ in fa.close().descriptors]
+
+    plain = sampled_after(None)
+    # Enrolment every 0.3 s for ten samples, then once a second.
+    assert len(plain) >= 12 and plain[11] - plain[10] == pytest.approx(1.0, abs=0.07)
+    soon_at = next(t for _, (t, _) in frames if plain[10] + 0.2 < t < plain[10] + 0.3)
+    brought = sampled_after(soon_at)
+    assert brought[:11] == plain[:11] and brought[11] == pytest.approx(soon_at)
