@@ -105,3 +105,40 @@ def test_an_answer_heard_brings_the_next_identity_sample_forward():
     soon_at = next(t for _, (t, _) in frames if plain[10] + 0.2 < t < plain[10] + 0.3)
     brought = sampled_after(soon_at)
     assert brought[:11] == plain[:11] and brought[11] == pytest.approx(soon_at)
+
+
+def test_an_answer_heard_while_a_sample_is_pending_takes_one_more_at_once():
+    """The pending sample may show the face from before the answer ended: the next one is
+    taken as soon as it comes back, not a second later."""
+    frames = list(zip(range(45), read_video(clip_path(ClipSpec("astronaut", "neutral",
+                                                               seconds=3.0))), strict=False))
+
+    class Lagging(QueuedDescriber):
+        def tick(self) -> None:  # every sample comes back as the same face, lag frames later
+            self.frame += 1
+            for sent, f in list(self.waiting):
+                if self.frame - sent >= self.lag:
+                    f.set_result(np.full(128, 0.05))
+                    self.waiting.remove((sent, f))
+
+    def sent_at(soon: bool) -> list[int]:
+        d = Lagging(lag=3)
+        fa = FrameAnalysis(describer=d)
+        sent = []
+        for i, (_, (t, rgb)) in enumerate(frames):
+            before = d.sent
+            if soon and i == 1:  # the first sample (frame 0) is pending
+                fa.sample_soon()
+            fa.feed(t, rgb)
+            if d.sent > before:
+                sent.append(i)
+            d.tick()
+        d.lag = 0  # the session ends: the last one comes back
+        d.tick()
+        fa.close()
+        return sent
+
+    # Enrolling: every 0.3 s (4-5 frames at 15 fps) after a sample's frame.
+    plain, soon = sent_at(False), sent_at(True)
+    assert plain[:2] == [0, 5]
+    assert soon[:2] == [0, 3]  # on the frame the pending one came back

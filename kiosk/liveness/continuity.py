@@ -65,9 +65,10 @@ class ContinuityParams:
     # there: longer than this is reported. Measured in docs/evaluation.md.
     unverified_gap_s: float = 3.0
     # Rule 6: without a matching sample after the last answer, at most this much face time
-    # from the last matching sample to the end. Samples are taken once a second plus the
-    # describer's 70-400 ms, so a face compared as often as it can be leaves gaps of up to
-    # ~1.4 s; holdout 11's late swap left 2.2 s. Measured in docs/evaluation.md.
+    # from the last matching sample to the end. A sample falls due a second after the last
+    # good one and is taken on the next analysed frame (5-8 fps under load), so a face
+    # compared as often as it can be leaves gaps of up to ~1.2 s; holdout 11's late swap left
+    # 2.2 s. Measured in docs/evaluation.md (*Confirmed after the last answer*).
     end_tail_s: float = 1.5
 
     def __post_init__(self):
