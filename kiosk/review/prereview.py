@@ -275,6 +275,25 @@ def _identity_unverified(data, t, ctx):
              "flag", "identity_unverified", end=b)
 
 
+@rule(CheckEvent.IDENTITY_END_UNCONFIRMED)
+def _identity_end_unconfirmed(data, t, ctx):
+    a, b = _span(data, t)
+    raw = data.get("reasons")
+    counts = raw if isinstance(raw, dict) else {}
+    why = [UNVERIFIED_WHY.get(str(k), str(k)[:60])
+           for k, _ in sorted(counts.items(), key=lambda kv: -float(kv[1]))]
+    far = data.get("far_samples")
+    seen = []
+    if isinstance(far, int) and not isinstance(far, bool) and far > 0:
+        seen.append(f"{far} sample{'s' if far > 1 else ''} unlike the enrolled face")
+    if why:
+        seen.append("samples " + ", ".join(why))
+    ctx.find(a, f"the person on camera could not be confirmed after the last answer "
+                f"({mmss(a)} to the end of the session: "
+                f"{'; '.join(seen) or 'no face sample compared'}): check who is on camera "
+                "at the end", "flag", "identity_end_unconfirmed", end=b)
+
+
 def _speaking_flag(data, t, ctx, kind: str, but: str) -> None:
     """A flag on an answer heard while its speaking was not seen (``but`` says why)."""
     a, b = _span(data, t)
