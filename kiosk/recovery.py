@@ -183,7 +183,8 @@ def recover_lost_nodes(services, suspects: set[str] | None = None) -> list[str]:
 
 
 def watch_lost_nodes(services, every: float) -> threading.Thread:
-    """Run ``recover_lost_nodes`` every ``every`` seconds on a daemon thread until
+    """Run ``recover_lost_nodes``, ``seal_lost_from_shared_state`` and ``seal_supplements``
+    every ``every`` seconds on a daemon thread until
     ``services.closed`` is set: a node that dies is noticed within its lease
     (``node_ttl_seconds``) plus two checks (its absence must last from one check to the
     next), without waiting for any node to restart."""
@@ -200,6 +201,9 @@ def watch_lost_nodes(services, every: float) -> threading.Thread:
                 log.warning("ended and sealed %d session(s) of lost nodes", len(ended))
             try:
                 seal_lost_from_shared_state(services)
+                # A copy of ours that another node was sealing incomplete as this node
+                # started again (its start-up found the row not yet sealed).
+                seal_supplements(services)
             except Exception:
                 log.exception("sealing a lost node's sessions from the shared state failed; "
                               "tried again in %g s", every)
