@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     # How often a running node looks for live sessions of nodes whose lease expired and ends
     # them as aborted: node_lost (kiosk.recovery.watch_lost_nodes); 0: only at start-up.
     lost_node_check_seconds: float = Field(default=10.0, ge=0)
+    # A lost node's session whose files are on that node's own disk is sealed by a surviving
+    # node from what the shared database holds, marked incomplete, this long after it ended
+    # node_lost (kiosk.recovery.seal_lost_from_shared_state): a node back sooner seals its
+    # full copy itself; one back later seals its copy as a supplement.
+    lost_node_seal_after_seconds: float = Field(default=300.0, ge=0)
 
     # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
     # Socket.IO connection holds a thread, so the worker runs socket_max_connections (waiting

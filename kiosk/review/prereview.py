@@ -764,6 +764,12 @@ def _build(bag: Path, ctx: Context) -> dict:
             ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
     ctx.reading = "id_card/card.json"
     id_card = _apply_id_card(bag, ctx)
+    incomplete = report.get("incomplete") if isinstance(report.get("incomplete"), dict) else None
+    if incomplete:  # sealed from the shared state: the node with the recording was lost
+        text = (f"incomplete evidence: {incomplete.get('text') or 'sealed without its node'}"
+                .replace(". Offer", "; offer"))
+        ctx.findings.append(Finding(0.0, text, "flag", "evidence_incomplete", None))
+        ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
     ctx.reading = "report.json, flow.yaml and timeline.jsonl (steps)"
 
     # Subtitles without an end run to the next prompt (or 4 s).
@@ -803,6 +809,7 @@ def _build(bag: Path, ctx: Context) -> dict:
         "outcome": {"state": state,
                     "end_reason": (report.get("outcome") or {}).get("end_reason")},
         "recording": report.get("recording"),
+        "incomplete": incomplete,
         "duration": round(duration, 3),
         "verdict": verdict,
         "verdict_reasons": verdict_reasons,

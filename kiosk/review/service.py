@@ -618,6 +618,9 @@ class ReviewService:
             "locked": dispatch.lock_held(_item(c), now),
             "decision": c.decision,
             "decided_at": utc_iso(c.decided_at, "auto") if c.decided_at else None,
+            # Sealed incomplete (its node was lost with the recording): the pre-review's
+            # evidence_incomplete flag; the investor needs a new attempt.
+            "incomplete": bool(c.prereview.get("incomplete")),
         }
         if with_prereview:
             out["prereview"] = c.prereview

@@ -119,8 +119,11 @@ def get_session(session_id: str):
     if row is None:
         return error(404, "not_found", "no such session")
     info = row.public()
-    # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise).
-    info["finalised"] = row.state in TERMINAL_STATES
+    # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise),
+    # except a lost node's session, ended here in the row only: its recording was on that
+    # node, so it is finalised only once that node wrote its end (recording_frames is set).
+    info["finalised"] = row.state in TERMINAL_STATES and (
+        row.end_reason != "node_lost" or row.recording_frames is not None)
     folder = services().store.session_dir(session_id)
     rec = folder / "recording.webm"
     # Relative to the session folder: the server's own paths are not the back office's business.
@@ -130,7 +133,29 @@ def get_session(session_id: str):
                       "this_node": services().settings.effective_node_id,
                       "figures": media_figures(folder)}
                      if info["finalised"] else None)
+    info["evidence"] = _evidence_info(row)
+    # Ended by a fault of ours (a node lost or stopped): the investor needs a new link.
+    info["new_attempt_needed"] = row.end_reason in SERVER_ENDS
     return jsonify(info)
+
+
+SERVER_ENDS = ("node_lost", "server_restart", "server_shutdown")
+
+
+def _evidence_info(row) -> dict | None:
+    """``{"incomplete": bool, "note": str | None, "supplement": package id | None}`` from the
+    ledger's records about the session's package (``kiosk.recovery``: a lost node's session
+    sealed from the shared state, and the copy that node sealed when it came back); None
+    before it is sealed."""
+    if row.package_id is None:
+        return None
+    records = ([(e.get("record") or {}) for e in services().sealer.ledger.records(row.package_id)]
+               if row.end_reason == "node_lost" else [])
+    note = next((r for r in records if r.get("type") == "incomplete"), None)
+    supplement = next((r.get("package_id") for r in records if r.get("type") == "supplement"),
+                      None)
+    return {"incomplete": note is not None, "note": note.get("text") if note else None,
+            "supplement": supplement}
 
 
 # Why a card image was refused, by the reader's error code: (HTTP status, error code).
