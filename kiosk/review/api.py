@@ -43,7 +43,10 @@ def err(status: int, code: str, message: str, **extra):
 def _access(exc: CaseAccessError):
     code = {404: "not_found", 409: "conflict", 423: "locked", 422: "invalid",
             503: "unavailable"}.get(exc.status, "forbidden")
-    return err(exc.status, code, str(exc))
+    resp, status = err(exc.status, code, str(exc))
+    if status == 503:
+        resp.headers["Retry-After"] = "30"
+    return resp, status
 
 
 @bp.get("/csrf")
@@ -110,20 +113,22 @@ def case(user, case_id: str):
 @bp.get("/cases/<case_id>/report")
 @auth.require_role("auditor", "supervisor", "broker_admin")
 def report(user, case_id: str):
-    """The pre-review and the sealed package's own report.json."""
+    """The pre-review and the sealed package's own report.json (read on any node: see
+    ``ReviewService.bag_dir``; 503 JSON naming what is unavailable)."""
     svc = review()
     try:
         c = svc.case(case_id)
         if c is None:
             raise CaseAccessError("no such case", 404)
         svc.check_access(user, c)
+        # This node's bag or the object store's verified copy; 503 when neither is readable.
+        path = svc.bag_dir(case_id) / "data" / "report.json"
     except CaseAccessError as exc:
         return _access(exc)
     # A torn report.json (a full disk) was a 500 with a traceback: the case's pre-review
     # already flags it; here it is null, with why.
     sealed: dict | None = None
     unreadable = None
-    path = svc.bag_dir(case_id) / "data" / "report.json"
     if not path.is_file():
         unreadable = "report.json: missing"
     else:
@@ -229,7 +234,9 @@ def audit(user):
 @bp.get("/cases/<case_id>/package")
 @auth.require_role("auditor", "supervisor")
 def package(user, case_id: str):
-    """The sealed archive (BagIt .tar) for submission; the path comes from the case id only."""
+    """The sealed archive (BagIt .tar) for submission; the path comes from the case id only.
+    Any node serves it: its own archive, else the one in the object store (verified); 503
+    JSON naming what is unavailable otherwise."""
     from flask import send_file
 
     svc = review()
@@ -238,9 +245,7 @@ def package(user, case_id: str):
         if c is None:
             raise CaseAccessError("no such case", 404)
         svc.check_access(user, c)
-        archive = svc.bag_dir(case_id).with_suffix(".tar")
-        if not archive.is_file() or archive.is_symlink():
-            raise CaseAccessError("no such case", 404)
+        archive = svc.package_archive(case_id)  # this node's or the object store's
     except CaseAccessError as exc:
         return _access(exc)
     svc.audit(user, "download_package", case_id, {}, client_ip())

@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from kiosk.context import current_services
 from kiosk.errors import EvidenceError, FlowError, SharedStateError, StorageFull
+from kiosk.evidence.bags import BagUnavailable
 from kiosk.evidence.keys import public_key_pem
 from kiosk.evidence.package import check_package_id
 from kiosk.idcard.reader import CardImageError, CardLimits
@@ -207,7 +208,11 @@ REVIEW_VERDICTS = {"clear": "clear", "needs_attention": "attention", "suggested_
 def get_session_review(session_id: str):
     """The AI pre-review of a sealed session: verdict clear | attention | reject, with reasons.
 
-    409 ``not_sealed`` until the session has ended and its evidence is sealed.
+    Any node answers the same: the bag is this node's, else the archive in the object store
+    (fetched once, checked and verified; kiosk.evidence.bags). 409 ``not_sealed`` until the
+    session has ended and its evidence is sealed; 503 ``evidence_unavailable`` (with
+    Retry-After) when the evidence cannot be read on this node now (no object store and the
+    bag on another node, the archive not uploaded yet, the store unreachable), never a verdict.
     """
     row = _session_row(session_id)
     if row is None:
@@ -216,7 +221,16 @@ def get_session_review(session_id: str):
         return error(409, "not_sealed", "the session's evidence is not sealed yet")
     try:
         check_package_id(row.package_id)
-        pre = build_prereview(services().settings.data_dir / "evidence" / row.package_id)
+        pre = build_prereview(services().sealer.bags.bag(row.package_id))
+    except BagUnavailable as exc:
+        log.warning("pre-review not available on this node (%s)", exc.reason,
+                    extra={"session": row.id})
+        node = f" (sealed on node {row.node_id})" if row.node_id else ""
+        body, status = error(503, "evidence_unavailable",
+                             f"the sealed evidence is not readable on this node now: {exc}"
+                             f"{node}; try again")
+        body.headers["Retry-After"] = "30"
+        return body, status
     except EvidenceError as exc:
         log.warning("pre-review of a sealed session failed: %s", exc, extra={"session": row.id})
         return jsonify({"session_id": row.id, "verdict": "attention",
