@@ -1,4 +1,5 @@
-"""Any node serves any sealed case (issue #17, bug A of the operator's run).
+"""Any node serves any sealed case (issue #17, bug A of the operator's run), and `kiosk evidence
+pubkey` prints the cluster's shared keyring (bug H).
 
 Two node apps on the real shared pieces: one PostgreSQL database, one Redis, one moto bucket
 with Object Lock, and a data_dir each, as ``./dev.sh cluster`` runs them. A case is sealed on
@@ -211,3 +212,40 @@ def test_without_an_object_store_the_other_node_answers_503_naming_the_node(make
         assert "node-a" in got.get_json()["message"]
         assert ca.get(f"/review/api/cases/{pid}/{what}").status_code == 200
     assert errors_logged(caplog) == []
+
+
+def test_pubkey_prints_the_shared_keyring_of_a_cluster(pg_url, tmp_path, monkeypatch):
+    """Bug H: with several nodes the keys are in the database, not in data_dir/keys: the
+    command lists them there (current and retired), and the bundle verifies a package signed
+    before a rotation."""
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine
+
+    from kiosk.evidence.cli import evidence
+    from kiosk.evidence.keys_db import DbEvidenceKeys
+
+    engine = create_engine(pg_url)
+    try:
+        keys = DbEvidenceKeys(engine)
+        keys.ensure()
+        old_id = keys.key_id
+        pid = make_sealed_case(tmp_path / "node-a", keys=keys, seconds=1.0)
+        new_id = keys.rotate()
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("KIOSK_DATABASE_URL", pg_url)
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "node-b"))  # no keys folder at all
+    runner = CliRunner()
+    out = runner.invoke(evidence, ["pubkey"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith(f"# kiosk evidence key {new_id} current (since ")
+    assert f"# kiosk evidence key {old_id} retired (retired 20" in out.stdout
+    assert "2 key(s) from the shared keyring" in out.stderr
+    assert not (tmp_path / "node-b" / "keys").exists()  # nothing created
+    bundle = tmp_path / "keys.pem"
+    bundle.write_text(out.stdout, encoding="ascii")
+    archive = tmp_path / "node-a" / "evidence" / f"{pid}.tar"
+    ok = runner.invoke(evidence, ["verify", str(archive), "--pubkey", str(bundle)])
+    assert ok.exit_code == 0, ok.output
+    current = runner.invoke(evidence, ["pubkey", "--current"])
+    assert current.exit_code == 0 and current.stdout.count("BEGIN PUBLIC KEY") == 1
