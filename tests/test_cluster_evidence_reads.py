@@ -62,7 +62,7 @@ def make_node(tmp_path, redis_server, pg_url):
     apps = []
     prefix = f"e{time.monotonic_ns()}:"
 
-    def make(name: str, s3_server=None):
+    def make(name: str, s3_server=None, **extra):
         values = dict(data_dir=tmp_path / name, flows_dir=make_flows_dir(tmp_path / "flows"),
                       api_keys=[API_KEY], liveness=False, speech=False, database_url=pg_url,
                       redis_url=redis_server.url(), redis_prefix=prefix, node_id=name,
@@ -75,6 +75,7 @@ def make_node(tmp_path, redis_server, pg_url):
                           evidence_s3_secret_access_key=moto_testing.SECRET_KEY,
                           evidence_s3_lock_mode="GOVERNANCE",
                           evidence_s3_retry_seconds=0.2, evidence_s3_retry_max_seconds=1.0)
+        values.update(extra)
         app = create_app(load_settings(**values))
         register(app, app.extensions["kiosk"], config={"poll_seconds": 0})
         apps.append(app)
@@ -211,6 +212,40 @@ def test_without_an_object_store_the_other_node_answers_503_naming_the_node(make
         assert got.get_json()["error"] == "unavailable"
         assert "node-a" in got.get_json()["message"]
         assert ca.get(f"/review/api/cases/{pid}/{what}").status_code == 200
+    assert errors_logged(caplog) == []
+
+
+def test_without_an_object_store_a_path_routed_node_sends_the_caller_to_the_sealing_node(
+        make_node, caplog):
+    """Nodes behind the balancer (node_routing "path"): B redirects to A's /n/node-a/ prefix
+    while A's lease is live, and A answers there; with A gone, B answers 503."""
+    a, b = make_node("node-a", node_routing="path"), make_node("node-b", node_routing="path")
+    ka = a.extensions["kiosk"]
+    add_user(ka.store, "alice", PASSWORD, "auditor", languages="en,zh-CN")
+    pid = seal_on(a, "node-a")
+    assert pid in a.extensions["review"].poll()["enqueued"]
+    path = f"/api/sessions/{pid}/review"
+    r = b.test_client().get(path, headers={"X-API-Key": API_KEY})
+    assert r.status_code == 307, r.get_data(as_text=True)
+    assert r.headers["Location"] == f"/n/node-a{path}"
+    there = a.test_client().get(r.headers["Location"], headers={"X-API-Key": API_KEY})
+    direct = a.test_client().get(path, headers={"X-API-Key": API_KEY})
+    assert there.status_code == direct.status_code == 200
+    assert there.get_json() == direct.get_json()
+
+    (ca, csrf_a), (cb, _) = console(a), console(b)
+    assert ca.post("/review/api/next", json={},
+                   headers={"X-CSRF-Token": csrf_a}).get_json()["case"]["case_id"] == pid
+    for what in ("report", "package"):
+        got = cb.get(f"/review/api/cases/{pid}/{what}")
+        assert got.status_code == 307, (what, got.get_data(as_text=True))
+        assert got.headers["Location"] == f"/n/node-a/review/api/cases/{pid}/{what}"
+        # Behind the balancer the same login cookie reaches node A under its prefix.
+        assert ca.get(got.headers["Location"]).status_code == 200
+
+    ka.shutdown()  # A leaves the registry: nobody to send the caller to
+    gone = b.test_client().get(path, headers={"X-API-Key": API_KEY})
+    assert gone.status_code == 503 and "node-a" in gone.get_json()["message"]
     assert errors_logged(caplog) == []
 
 

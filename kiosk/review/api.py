@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 
+from kiosk.cluster.routing import owner_location
 from kiosk.errors import EvidenceError
 from kiosk.review import auth
 from kiosk.review.accounts import LoginRefused
@@ -41,6 +42,14 @@ def err(status: int, code: str, message: str, **extra):
 
 
 def _access(exc: CaseAccessError):
+    if exc.status == 503 and exc.owner:
+        # Only the sealing node has the bag (no object store): send the caller there.
+        svc = review()
+        where = owner_location(svc.kiosk.settings if svc.kiosk else None,
+                               svc.kiosk.cluster if svc.kiosk else None, exc.owner,
+                               request.script_root, request.full_path.rstrip("?"))
+        if where is not None:
+            return redirect(where, code=307)
     code = {404: "not_found", 409: "conflict", 423: "locked", 422: "invalid",
             503: "unavailable"}.get(exc.status, "forbidden")
     resp, status = err(exc.status, code, str(exc))

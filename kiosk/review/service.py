@@ -79,9 +79,11 @@ class ReviewConfig:
 class CaseAccessError(AuthError):
     """The caller may not open or change this case; ``status`` is the HTTP answer."""
 
-    def __init__(self, message: str, status: int = 403):
+    def __init__(self, message: str, status: int = 403, owner: str | None = None):
         super().__init__(message)
         self.status = status
+        # 503 only: the node that alone can serve the case (its bag, no object store).
+        self.owner = owner
 
 
 # take_next reads the queue again after losing a case to another node, at most this often.
@@ -190,7 +192,7 @@ class ReviewService:
                 return found
             return self.bags.bag(case_id)
         except BagUnavailable as exc:
-            raise CaseAccessError(self._unavailable(case_id, exc), 503) from None
+            raise self._unavailable(case_id, exc) from None
         except EvidenceError:
             raise CaseAccessError("no such case", 404) from None
 
@@ -201,7 +203,7 @@ class ReviewService:
             check_package_id(case_id)
             return self.bags.archive(case_id)
         except BagUnavailable as exc:
-            raise CaseAccessError(self._unavailable(case_id, exc), 503) from None
+            raise self._unavailable(case_id, exc) from None
         except EvidenceError:
             raise CaseAccessError("no such case", 404) from None
 
@@ -211,10 +213,11 @@ class ReviewService:
             return db.scalar(select(WitnessRow.node_id).where(
                 WitnessRow.package_id == package_id).limit(1))
 
-    def _unavailable(self, case_id: str, exc: BagUnavailable) -> str:
+    def _unavailable(self, case_id: str, exc: BagUnavailable) -> CaseAccessError:
         node = self.sealing_node(case_id)
-        return f"evidence unavailable on this node: {exc}" + (
-            f" (sealed on node {node})" if node else "")
+        return CaseAccessError(f"evidence unavailable on this node: {exc}" + (
+            f" (sealed on node {node})" if node else ""), 503,
+            owner=node if exc.reason == "not_sealed_here" else None)
 
     def _other_live_node(self, node_id: str | None) -> bool:
         """True when ``node_id`` is another node whose lease is live: it enqueues its own

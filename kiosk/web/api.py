@@ -8,10 +8,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date
 from functools import wraps
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kiosk.cluster.routing import owner_location
 from kiosk.context import current_services
 from kiosk.errors import EvidenceError, FlowError, SharedStateError, StorageFull
 from kiosk.evidence.bags import BagUnavailable
@@ -223,6 +224,11 @@ def get_session_review(session_id: str):
         check_package_id(row.package_id)
         pre = build_prereview(services().sealer.bags.bag(row.package_id))
     except BagUnavailable as exc:
+        where = owner_location(services().settings, services().cluster, row.node_id,
+                               request.script_root, request.full_path.rstrip("?")) \
+            if exc.reason == "not_sealed_here" else None
+        if where is not None:  # no object store: the sealing node, through the balancer
+            return redirect(where, code=307)
         log.warning("pre-review not available on this node (%s)", exc.reason,
                     extra={"session": row.id})
         node = f" (sealed on node {row.node_id})" if row.node_id else ""
