@@ -43,7 +43,8 @@ def err(status: int, code: str, message: str, **extra):
 
 def _access(exc: CaseAccessError):
     if exc.status == 503 and exc.owner:
-        # Only the sealing node has the bag (no object store): send the caller there.
+        # The sealing node has the bag (no object store, or the archive not in it yet):
+        # send the caller there through the balancer while it is live.
         svc = review()
         where = owner_location(svc.kiosk.settings if svc.kiosk else None,
                                svc.kiosk.cluster if svc.kiosk else None, exc.owner,

@@ -82,7 +82,8 @@ class CaseAccessError(AuthError):
     def __init__(self, message: str, status: int = 403, owner: str | None = None):
         super().__init__(message)
         self.status = status
-        # 503 only: the node that alone can serve the case (its bag, no object store).
+        # 503 only: the node that sealed the case onto its disk and can serve it (no object
+        # store, or the archive not readable from it here).
         self.owner = owner
 
 
@@ -217,7 +218,7 @@ class ReviewService:
         node = self.sealing_node(case_id)
         return CaseAccessError(f"evidence unavailable on this node: {exc}" + (
             f" (sealed on node {node})" if node else ""), 503,
-            owner=node if exc.reason == "not_sealed_here" else None)
+            owner=node)
 
     def _other_live_node(self, node_id: str | None) -> bool:
         """True when ``node_id`` is another node whose lease is live: it enqueues its own

@@ -224,13 +224,14 @@ def get_session_review(session_id: str):
         check_package_id(row.package_id)
         pre = build_prereview(services().sealer.bags.bag(row.package_id))
     except BagUnavailable as exc:
-        where = owner_location(services().settings, services().cluster, row.node_id,
-                               request.script_root, request.full_path.rstrip("?")) \
-            if exc.reason == "not_sealed_here" else None
-        if where is not None:  # no object store: the sealing node, through the balancer
-            return redirect(where, code=307)
         log.warning("pre-review not available on this node (%s)", exc.reason,
                     extra={"session": row.id})
+        # The sealing node has the bag (no object store, or the archive not uploaded yet):
+        # send the caller there through the balancer while it is live.
+        where = owner_location(services().settings, services().cluster, row.node_id,
+                               request.script_root, request.full_path.rstrip("?"))
+        if where is not None:
+            return redirect(where, code=307)
         node = f" (sealed on node {row.node_id})" if row.node_id else ""
         body, status = error(503, "evidence_unavailable",
                              f"the sealed evidence is not readable on this node now: {exc}"
