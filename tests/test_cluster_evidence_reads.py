@@ -169,6 +169,32 @@ def test_a_case_sealed_on_node_a_reads_the_same_through_node_b(make_node, moto, 
     assert errors_logged(caplog) == []
 
 
+def test_a_lost_nodes_case_is_enqueued_from_the_bucket_and_the_cache_keeps_to_its_cap(
+        make_node, moto, caplog):
+    caplog.set_level(logging.INFO)
+    make_bucket(moto)
+    a = make_node("node-a", moto)
+    ka = a.extensions["kiosk"]
+    first, second = seal_on(a, "node-a"), seal_on(a, "node-a")
+    for pid in (first, second):
+        ka.sealer.uploader.enqueue(pid)
+    assert ka.sealer.uploader.wait_idle(60)
+    one = (ka.sealer.out_dir / f"{first}.tar").stat().st_size
+    ka.shutdown()  # node A is gone (its lease with it) before it enqueued its cases
+    # Room in B's cache for about one package (its archive plus the unpacked bag).
+    b = make_node("node-b", moto, evidence_cache_max_bytes=3 * one)
+    kb = b.extensions["kiosk"]
+    assert sorted(b.extensions["review"].poll()["enqueued"]) == sorted([first, second])
+    cache = kb.settings.evidence_cache_dir
+    kept = {p.name for p in cache.iterdir()}
+    assert len([n for n in kept if n.endswith(".tar")]) == 1, kept  # one evicted
+    assert not [n for n in kept if n.startswith(".fetch-")]
+    bags = kb.sealer.bags
+    for pid in (first, second):  # either is fetched again on demand
+        assert (bags.bag(pid) / "data" / "report.json").is_file()
+    assert errors_logged(caplog) == []
+
+
 def test_a_damaged_archive_in_the_bucket_is_refused_not_judged(make_node, moto, caplog):
     make_bucket(moto)
     a, b = make_node("node-a", moto), make_node("node-b", moto)
