@@ -140,8 +140,9 @@ class Settings(BaseSettings):
     lost_node_check_seconds: float = Field(default=10.0, ge=0)
 
     # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
-    # Socket.IO connection holds a thread, so the worker runs socket_max_connections + this
-    # many threads: the rest answer HTTP (API, pages, the console) while every socket is open.
+    # Socket.IO connection holds a thread, so the worker runs socket_max_connections (waiting
+    # to join) + node_capacity (joined) + this many threads: the rest answer HTTP (API, pages,
+    # the console) while every socket is open.
     serve_thread_headroom: int = Field(default=32, ge=4, le=1000)
     # SIGTERM: the node drains (no new witnesses, /api/ready 503), lets live witnesses finish
     # for up to drain_grace_seconds, then ends the rest as aborted: server_shutdown and seals
@@ -153,7 +154,8 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = 10.0
     socket_ping_interval: float = 5.0
     socket_ping_timeout: float = 5.0
-    # Unauthenticated sockets (kiosk.web.connections): caps, and how long one may wait to join.
+    # Sockets waiting to join (kiosk.web.connections): caps, and how long one may wait to join;
+    # a joined witness's socket no longer counts (node_capacity bounds those).
     socket_max_connections: int = 200
     socket_max_per_address: int = 20
     socket_join_seconds: float = 5.0

@@ -288,3 +288,81 @@ def test_witnesses_through_the_balancer_land_on_both_nodes_and_a_killed_nodes_wi
                 pass
         cluster.down()
     assert cluster.running() == []
+
+
+def test_each_node_is_pinned_to_its_cores_and_a_page_whose_node_died_before_join_moves_on(
+        tmp_path, rtc_loop):
+    """Bugs G and C of issue #17: ``./dev.sh cluster`` pins each node process to its own
+    cores, so each reports ``witnesses_per_core`` x its cores; an investor whose node is
+    killed before ``join`` reaches the other node, from a reload of the node's page as from
+    the plain link, and never sees nginx's 502."""
+    cluster = LocalCluster(tmp_path / "run", port=free_port(), env={
+        "KIOSK_FLOWS_DIR": str(make_flows_dir(tmp_path / "flows")),
+        "KIOSK_LIVENESS": "false", "KIOSK_SPEECH": "false",
+        "KIOSK_WITNESSES_PER_CORE": "3",
+        "KIOSK_NODE_HEARTBEAT_SECONDS": "1", "KIOSK_NODE_TTL_SECONDS": "8",
+        "KIOSK_DRAIN_GRACE_SECONDS": "2",
+    })
+    url = cluster.up()
+    api = {"X-API-Key": cluster.state["api_key"]}
+    try:
+        usable = sorted(os.sched_getaffinity(0))
+        taken: set[int] = set()
+        for name in cluster.names:
+            cores = cluster.cores(name)
+            master = cluster.pid(name)
+            assert master is not None
+            if len(usable) >= len(cluster.names):  # one node per core at least: pinned
+                assert cores and not taken & set(cores)
+                taken |= set(cores)
+                assert sorted(os.sched_getaffinity(master)) == cores
+            else:
+                assert cores is None
+            capacity = requests.get(cluster.node_url(name) + "/api/capacity", timeout=30).json()
+            assert capacity["node_id"] == name
+            assert capacity["capacity"] == 3 * len(cores or usable)
+        assert cluster.drain_grace() == 2.0  # the caller's setting, not the fixed 5 s
+
+        def create() -> str:
+            r = requests.post(f"{url}/api/sessions", headers=api, timeout=30,
+                              json={"applicant": APPLICANT, "locale": "zh-CN",
+                                    "flow_id": "quick"})
+            assert r.status_code == 201, r.text
+            return r.json()["investor_url"]
+
+        def node_of(link: str) -> str:
+            r = requests.get(link, allow_redirects=False, timeout=30)
+            assert r.status_code == 307, r.text[:300]
+            return r.headers["Location"].split("/w/")[0]
+
+        # Three links opened: the first and third land on node A (both empty: A by id; then
+        # B, the lighter; then A again).
+        links = [create() for _ in range(3)]
+        assert [node_of(link) for link in links] == ["/n/node-a", "/n/node-b", "/n/node-a"]
+        first, third = links[0], links[2]
+        cluster.kill_node("node-a")
+
+        def reaches_b(address: str) -> None:
+            page = requests.get(address, timeout=30)  # following every redirect, as a browser
+            statuses = [r.status_code for r in page.history] + [page.status_code]
+            assert 502 not in statuses and "Bad Gateway" not in page.text, statuses
+            assert page.status_code == 200, (statuses, page.text[:300])
+            assert page.url.startswith(f"{url}/n/node-b/w/"), page.url
+            assert 'data-base="/n/node-b"' in page.text
+
+        # The busy page's retry of the dead node's address, and the plain link.
+        token = first.rsplit("/", 1)[1]
+        reaches_b(f"{url}/n/node-a/w/{token}")
+        assert node_of(first) == "/n/node-b"  # re-pinned: a click on the link goes there too
+        reaches_b(third)
+        # The investor goes on there: joins over node B's Socket.IO.
+        inv = Investor(url, third, rtc_loop)
+        inv.prefix = "/n/node-b"
+        try:
+            assert inv.join()
+        finally:
+            inv.close()
+    finally:
+        cluster.down()
+    assert cluster.running() == []
+    assert not (tmp_path / "run" / "node-a").exists()  # down removes the nodes' data

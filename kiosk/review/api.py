@@ -8,6 +8,7 @@ rules are the console's.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Blueprint, jsonify, redirect, request
 
@@ -131,15 +132,23 @@ def report(user, case_id: str):
         if c is None:
             raise CaseAccessError("no such case", 404)
         svc.check_access(user, c)
-        # This node's bag or the object store's verified copy; 503 when neither is readable.
-        path = svc.bag_dir(case_id) / "data" / "report.json"
     except CaseAccessError as exc:
         return _access(exc)
+    try:
+        # This node's bag or the object store's verified copy; another node's bag that is
+        # not readable here: a redirect to that node or 503 (ReviewService.bag_dir).
+        path: Path | None = svc.bag_dir(case_id) / "data" / "report.json"
+    except CaseAccessError as exc:
+        if exc.status != 404:
+            return _access(exc)
+        path = None  # queued flagged without its bag (ReviewService.poll): not a 500
     # A torn report.json (a full disk) was a 500 with a traceback: the case's pre-review
     # already flags it; here it is null, with why.
     sealed: dict | None = None
     unreadable = None
-    if not path.is_file():
+    if path is None:
+        unreadable = "the package folder is not on this node"
+    elif not path.is_file():
         unreadable = "report.json: missing"
     else:
         try:

@@ -8,6 +8,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date
 from functools import wraps
 
+import psutil
 from flask import Blueprint, jsonify, redirect, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -21,7 +22,8 @@ from kiosk.evidence.package import check_package_id
 from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
-from kiosk.review.prereview import build_prereview
+from kiosk.process_usage import process_usage
+from kiosk.review.prereview import PrereviewError, build_prereview
 from kiosk.store import TERMINAL_STATES
 from kiosk.utc import utc_iso
 from kiosk.witness.admission import node_capacity
@@ -32,6 +34,7 @@ from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
     open_witness,
     witness_url,
 )
+from kiosk.witness.media_figures import media_figures
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -104,16 +107,31 @@ def _session_row(session_id: str):
 @bp.get("/sessions/<session_id>")
 @require_api_key
 def get_session(session_id: str):
+    """The session as the back office may see it (``WitnessRow.public``: no ID number, no
+    photo, no token), plus ``finalised``, ``recording`` (the file's name or null),
+    ``recording_frames`` and ``media``.
+
+    ``media`` is null while the witness is live. Once it has ended: ``{"node_id": the node
+    process it ran on (null if it never joined), "this_node": the node answering, "figures":
+    kiosk.witness.media_figures.media_figures(...) or null}``. The figures come from the
+    session's folder on the node that ran it, so a node that does not hold that folder
+    answers ``figures: null``: ask that node (with path routing, ``/n/<slug>/api/sessions/
+    <id>`` through the balancer)."""
     row = _session_row(session_id)
     if row is None:
         return error(404, "not_found", "no such session")
     info = row.public()
     # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise).
     info["finalised"] = row.state in TERMINAL_STATES
-    rec = services().store.session_dir(session_id) / "recording.webm"
+    folder = services().store.session_dir(session_id)
+    rec = folder / "recording.webm"
     # Relative to the session folder: the server's own paths are not the back office's business.
     info["recording"] = rec.name if info["finalised"] and rec.exists() else None
     info["recording_frames"] = row.recording_frames
+    info["media"] = ({"node_id": row.node_id,
+                      "this_node": services().settings.effective_node_id,
+                      "figures": media_figures(folder)}
+                     if info["finalised"] else None)
     return jsonify(info)
 
 
@@ -204,6 +222,24 @@ def put_id_card(session_id: str, side: str):
 REVIEW_VERDICTS = {"clear": "clear", "needs_attention": "attention", "suggested_reject": "reject"}
 
 
+def _evidence_elsewhere(row, exc: BagUnavailable):
+    """The answer for a sealed session whose bag this node cannot read now: a 307 to the
+    sealing node through the balancer while it is live, else 503 ``evidence_unavailable``."""
+    log.warning("pre-review not available on this node (%s)", exc.reason,
+                extra={"session": row.id})
+    # The sealing node has the bag (no object store, or the archive not uploaded yet).
+    where = owner_location(services().settings, services().cluster, row.node_id,
+                           request.script_root, request.full_path.rstrip("?"))
+    if where is not None:
+        return redirect(where, code=307)
+    node = f" (sealed on node {row.node_id})" if row.node_id else ""
+    body, status = error(503, "evidence_unavailable",
+                         f"the sealed evidence is not readable on this node now: {exc}{node}; "
+                         "try again")
+    body.headers["Retry-After"] = "30"
+    return body, status
+
+
 @bp.get("/sessions/<session_id>/review")
 @require_api_key
 def get_session_review(session_id: str):
@@ -222,27 +258,25 @@ def get_session_review(session_id: str):
         return error(409, "not_sealed", "the session's evidence is not sealed yet")
     try:
         check_package_id(row.package_id)
-        pre = build_prereview(services().sealer.bags.bag(row.package_id))
+        bag = services().sealer.bags.bag(row.package_id)
     except BagUnavailable as exc:
-        log.warning("pre-review not available on this node (%s)", exc.reason,
+        own = row.node_id in (None, services().node_id)
+        if exc.reason != "not_sealed_here" or not own:
+            return _evidence_elsewhere(row, exc)
+        bag = None  # this node's own package, its bag gone and no object store
+    except (EvidenceError, OSError):
+        bag = None
+    try:
+        if bag is None:
+            raise EvidenceError(f"{row.package_id}: the package folder is not on this node")
+        pre = build_prereview(bag)
+    except (EvidenceError, OSError) as exc:  # a folder not listable: never a 500
+        why = (f"evidence unreadable: {exc.file}: {exc.why}" if isinstance(exc, PrereviewError)
+               else "evidence unreadable by the pre-review")
+        log.warning("pre-review of a sealed session failed (%s)", type(exc).__name__,
                     extra={"session": row.id})
-        # The sealing node has the bag (no object store, or the archive not uploaded yet):
-        # send the caller there through the balancer while it is live.
-        where = owner_location(services().settings, services().cluster, row.node_id,
-                               request.script_root, request.full_path.rstrip("?"))
-        if where is not None:
-            return redirect(where, code=307)
-        node = f" (sealed on node {row.node_id})" if row.node_id else ""
-        body, status = error(503, "evidence_unavailable",
-                             f"the sealed evidence is not readable on this node now: {exc}"
-                             f"{node}; try again")
-        body.headers["Retry-After"] = "30"
-        return body, status
-    except EvidenceError as exc:
-        log.warning("pre-review of a sealed session failed: %s", exc, extra={"session": row.id})
         return jsonify({"session_id": row.id, "verdict": "attention",
-                        "reasons": ["evidence unreadable by the pre-review: human review"],
-                        "steps": []})
+                        "reasons": [f"{why}: human review"], "steps": []})
     return jsonify({
         "session_id": row.id,
         "verdict": REVIEW_VERDICTS[pre["verdict"]],
@@ -269,13 +303,21 @@ def health():
     ``media_loop_lag`` is how late the media loop has woken since the start (ms: samples,
     p50/p95/p99/max/mean, wake-ups over the warning threshold; ``?histogram=1`` adds the
     bucket counts, see ``kiosk.media.loop``). ``draining``: the node takes no new witnesses.
+    ``node_id``: this node process (``effective_node_id``). ``process``: its CPU seconds,
+    RSS (MiB), cores and monotonic clock (``kiosk.process_usage.process_usage``; null if it
+    cannot be read), for ``kiosk loadtest`` to sample before and after a run.
     With ``redis_url``, ``cluster`` is ``{"node_id", "redis": "ok" | "unreachable",
     "nodes_live"}`` (the nodes themselves: ``GET /api/nodes``, behind the API key).
     """
     svc = services()
     lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
+    try:
+        usage: dict | None = process_usage()
+    except psutil.Error:
+        usage = None
     body = {"ok": True, "live_sessions": len(svc.live()), "warming": svc.warming.names(),
-            "draining": svc.draining.is_set(), "media_loop_lag": lag}
+            "draining": svc.draining.is_set(), "media_loop_lag": lag,
+            "node_id": svc.settings.effective_node_id, "process": usage}
     if svc.cluster is not None:
         body["cluster"] = _cluster_health(svc.cluster)
     return jsonify(body)
