@@ -231,6 +231,9 @@ class Settings(BaseSettings):
     evidence_s3_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     evidence_s3_retry_seconds: float = Field(default=5.0, gt=0)  # doubles per failure
     evidence_s3_retry_max_seconds: float = Field(default=600.0, gt=0)
+    # Another node's sealed archives, fetched from the bucket for reading here
+    # (kiosk.evidence.bags), are kept under evidence_cache_dir up to this many bytes.
+    evidence_cache_max_bytes: int = Field(default=2 * 1024**3, ge=0)
     speech: bool = True  # hear and check spoken answers
     speech_zh_engine: Literal["auto", "whisper", "pinyin", "none"] = "auto"  # docs/operations.md
     speech_en_engine: Literal["auto", "whisper", "pocketsphinx"] = "auto"  # docs/operations.md
@@ -320,6 +323,12 @@ class Settings(BaseSettings):
     def evidence_receipts_dir(self) -> Path:
         """Receipts of archives confirmed in the object store (kiosk.evidence.uploads)."""
         return self.data_dir / "evidence-stored"
+
+    @property
+    def evidence_cache_dir(self) -> Path:
+        """Other nodes' verified packages fetched from the object store
+        (kiosk.evidence.bags); safe to delete while the node is stopped."""
+        return self.data_dir / "evidence-cache"
 
     @model_validator(mode="after")
     def _routing(self) -> Settings:

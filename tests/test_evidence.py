@@ -648,8 +648,29 @@ def test_aborted_session_without_media_still_seals(tmp_path):
 
 def test_cli_pubkey_exports_the_current_key_and_never_creates_one(env):
     runner = CliRunner()
-    out = runner.invoke(evidence, ["pubkey", "--keys-dir", str(env["keys"].keys_dir)])
+    out = runner.invoke(evidence, ["pubkey", "--current", "--keys-dir",
+                                   str(env["keys"].keys_dir)])
     assert out.exit_code == 0 and out.output.encode() == env["keys"].public_pem()
     empty = env["tmp"] / "nokeys"
     none = runner.invoke(evidence, ["pubkey", "--keys-dir", str(empty)])
     assert none.exit_code != 0 and "no signing key yet" in none.output and not empty.exists()
+
+
+def test_cli_pubkey_lists_current_and_retired_keys_and_the_bundle_verifies_old_packages(env):
+    keys, old_id = env["keys"], env["keys"].key_id
+    new_id = keys.rotate()
+    runner = CliRunner()
+    out = runner.invoke(evidence, ["pubkey", "--keys-dir", str(keys.keys_dir)])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"# kiosk evidence key {new_id} current (since ")
+    assert f"# kiosk evidence key {old_id} retired (retired 20" in out.stdout
+    assert out.stdout.count("-----BEGIN PUBLIC KEY-----") == 2
+    bundle = env["tmp"] / "keys.pem"
+    bundle.write_text(out.stdout, encoding="ascii")
+    # The package was signed before the rotation: the bundle's retired key verifies it.
+    ok = runner.invoke(evidence, ["verify", str(env["res"].archive), "--pubkey", str(bundle)])
+    assert ok.exit_code == 0, ok.output
+    js = runner.invoke(evidence, ["pubkey", "--json", "--keys-dir", str(keys.keys_dir)])
+    assert json.loads(js.stdout)["current_key_id"] == new_id
+    assert set(json.loads(js.stdout)["keys"]) == {old_id, new_id}

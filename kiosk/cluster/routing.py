@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from kiosk.cluster.nodes import NodeInfo
+from kiosk.errors import KioskError
 
 NODE_PATH = "/n/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -45,6 +46,24 @@ def node_slug(node_id: str) -> str:
 def node_prefix(node_id: str) -> str:
     """The path every request of a witness on ``node_id`` starts with: ``/n/<slug>``."""
     return NODE_PATH + node_slug(node_id)
+
+
+def owner_location(settings, cluster, node_id: str | None, script_root: str,
+                   full_path: str) -> str | None:
+    """Where to send a request that only node ``node_id`` can answer (its evidence is on that
+    node's disk and there is no object store): ``/n/<slug><full_path>`` through the balancer,
+    when nodes are routed by path (``node_routing``), ``node_id`` is another node with a live
+    lease, and the request has not been sent to a node already (``script_root`` empty: no
+    loops). None otherwise (the caller answers 503)."""
+    if (settings.node_routing != "path" or cluster is None or not node_id or script_root
+            or node_id == settings.effective_node_id):
+        return None
+    try:
+        if cluster.registry.node(node_id) is None:
+            return None
+        return node_prefix(node_id) + full_path
+    except (ValueError, KioskError):  # an id that names no path; the registry unreachable
+        return None
 
 
 def free_places(node: NodeInfo) -> int:

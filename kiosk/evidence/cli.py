@@ -319,16 +319,77 @@ def uploads() -> None:
                f"{settings.evidence_s3_prefix}")
 
 
+def _key_entries(keys_dir: str | None) -> tuple[list, str]:
+    """The installation's keys (kiosk.evidence.keys.KeyEntry, current first) and where they
+    were read: ``keys_dir`` when given; else, with several nodes (``Settings.shared_state``),
+    the shared keyring in the database; else this node's keys folder. Creates nothing."""
+    if keys_dir:
+        kdir = Path(keys_dir)
+        return EvidenceKeys(kdir).entries(), str(kdir)
+    from kiosk.config import load_settings
+
+    try:
+        settings = load_settings()
+    except KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not settings.shared_state:
+        kdir = EvidencePaths.under(settings.data_dir).keys_dir
+        return EvidenceKeys(kdir).entries(), str(kdir)
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kiosk.evidence.keys_db import DbEvidenceKeys
+
+    engine = create_engine(settings.db_url)
+    where = f"the shared keyring (evidence_keys table of {engine.url.render_as_string()})"
+    try:
+        return DbEvidenceKeys(engine).entries(), where
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"{where}: not readable ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0]}); is the database migrated "
+                                   "(kiosk db upgrade)?") from exc
+    finally:
+        engine.dispose()
+
+
 @evidence.command()
-@click.option("--keys-dir", type=click.Path(file_okay=False), help="Default: ours.")
-def pubkey(keys_dir) -> None:
-    """Print the current public key PEM (give it to whoever verifies packages)."""
-    kdir = Path(keys_dir) if keys_dir else _paths().keys_dir
-    if not (kdir / "current").is_file():
-        raise click.ClickException(f"{kdir}: no signing key yet (the server creates one on "
+@click.option("--keys-dir", type=click.Path(file_okay=False),
+              help="A node's keys folder. Default: the installation's keys (the shared "
+                   "keyring in the database with several nodes, else data_dir/keys).")
+@click.option("--current", "current_only", is_flag=True,
+              help="Only the current key's bare PEM (one key, for tools that read one).")
+@click.option("--json", "as_json", is_flag=True,
+              help="As GET /api/evidence/public-keys: current_key_id and {key_id: PEM}.")
+def pubkey(keys_dir, current_only, as_json) -> None:
+    """Print the installation's public signing keys, current and retired, with their ids.
+
+    Give the output to whoever verifies packages: it is one file they pass as
+    ``kiosk evidence verify PACKAGE --pubkey FILE`` (every key in it is trusted, so packages
+    signed before a rotation verify too). Each key is a PEM block after a line
+    ``# kiosk evidence key <id> current|retired <when>``. Nothing is ever created.
+    """
+    try:
+        entries, where = _key_entries(keys_dir)
+    except KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    current = next((e for e in entries if e.current), None)
+    if current is None:
+        raise click.ClickException(f"{where}: no signing key yet (the server creates one on "
                                    "first start)")
-    keys = EvidenceKeys(kdir)
-    click.echo(keys.public_pem().decode("ascii"), nl=False)
+    if as_json:
+        click.echo(json.dumps({"current_key_id": current.key_id,
+                               "keys": {e.key_id: e.pem().decode("ascii") for e in entries}},
+                              indent=2))
+        return
+    if current_only:
+        click.echo(current.pem().decode("ascii"), nl=False)
+        return
+    for e in entries:
+        when = f"since {e.created}" if e.current else f"retired {e.retired or 'unknown'}"
+        click.echo(f"# kiosk evidence key {e.key_id} {'current' if e.current else 'retired'}"
+                   f" ({when})")
+        click.echo(e.pem().decode("ascii"), nl=False)
+    click.echo(f"{len(entries)} key(s) from {where}; current {current.key_id}", err=True)
 
 
 @evidence.command("bench")

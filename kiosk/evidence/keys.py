@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -55,9 +57,49 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
+_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+
+
 def load_public_keys(paths) -> dict[str, Ed25519PublicKey]:
-    """{key_id: key} for the given PEM files."""
-    return {key_id_of(k): k for k in (load_public_key(Path(p)) for p in paths)}
+    """{key_id: key} for the given PEM files; a file may hold several keys (the bundle
+    ``kiosk evidence pubkey`` prints: each key's PEM block after a ``#`` comment line)."""
+    ring: dict[str, Ed25519PublicKey] = {}
+    for p in paths:
+        path = Path(p)
+        try:
+            blocks = _PEM_BLOCK.findall(path.read_bytes())
+        except OSError as exc:
+            raise EvidenceError(f"{path}: not a readable PEM public key ({exc})") from exc
+        if len(blocks) <= 1:
+            key = load_public_key(path)
+            ring[key_id_of(key)] = key
+            continue
+        for n, block in enumerate(blocks, 1):
+            try:
+                loaded = serialization.load_pem_public_key(block)
+            except ValueError as exc:
+                raise EvidenceError(f"{path}: key {n} is not a readable PEM public key "
+                                    f"({exc})") from exc
+            if not isinstance(loaded, Ed25519PublicKey):
+                raise EvidenceError(f"{path}: key {n} is not an Ed25519 public key")
+            ring[key_id_of(loaded)] = loaded
+    return ring
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One key of an installation's keyring, as ``kiosk evidence pubkey`` lists it:
+    ``created``/``retired`` are ISO 8601 UTC text ("" when not recorded; ``retired`` "" for
+    the current key)."""
+
+    key_id: str
+    public_key: Ed25519PublicKey
+    current: bool
+    created: str = ""
+    retired: str = ""
+
+    def pem(self) -> bytes:
+        return public_key_pem(self.public_key)
 
 
 def verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
@@ -205,6 +247,22 @@ class EvidenceKeys(LoadedKey):
             (self.keys_dir / f"{old}.key").unlink(missing_ok=True)
             log.info("rotated evidence signing key %s -> %s", old, new)
             return new
+
+    def entries(self) -> list[KeyEntry]:
+        """Every key of this folder, the current one first, then the retired ones newest
+        first (creates nothing; [] when there is no key yet)."""
+        current_file = self.keys_dir / "current"
+        current = current_file.read_text(encoding="ascii").strip() \
+            if current_file.is_file() else ""
+        meta = self._keyring_meta()
+        out = []
+        for kid, key in self.keyring().items():
+            m = meta.get(kid) or {}
+            out.append(KeyEntry(kid, key, kid == current, str(m.get("created") or ""),
+                                "" if kid == current else str(m.get("retired") or "")))
+        return [e for e in out if e.current] + sorted(
+            (e for e in out if not e.current), key=lambda e: e.retired or e.created,
+            reverse=True)
 
     def keyring(self) -> dict[str, Ed25519PublicKey]:
         """{key_id: public key} of every key this installation has used (creates nothing)."""

@@ -33,9 +33,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kiosk.errors import EvidenceError
-from kiosk.evidence.keys import LoadedKey, key_id_of, load_public_key, public_key_pem
+from kiosk.evidence.keys import (
+    KeyEntry,
+    LoadedKey,
+    key_id_of,
+    load_public_key,
+    public_key_pem,
+)
 from kiosk.store import Base
-from kiosk.utc import utcnow
+from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +199,22 @@ class DbEvidenceKeys(LoadedKey):
             self._ensure_locked()
             log.info("rotated evidence signing key %s -> %s", old, new)
             return new
+
+    def entries(self) -> list[KeyEntry]:
+        """Every key of the installation, the current one first, then the retired ones
+        newest first (reads only; [] before the first node started)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(EvidenceKeyRow.key_id, EvidenceKeyRow.public_pem,
+                                       EvidenceKeyRow.created_at, EvidenceKeyRow.retired_at)
+                                .order_by(EvidenceKeyRow.seq.desc())).all()
+        out = []
+        for kid, pem, created, retired in rows:
+            key = serialization.load_pem_public_key(pem.encode("ascii"))
+            if not isinstance(key, Ed25519PublicKey) or key_id_of(key) != kid:
+                raise EvidenceError(f"evidence_keys: the row of {kid} holds another key")
+            out.append(KeyEntry(kid, key, retired is None, utc_iso(created, "seconds"),
+                                utc_iso(retired, "seconds") if retired else ""))
+        return sorted(out, key=lambda e: not e.current)  # stable: newest retired first
 
     def keyring(self) -> dict[str, Ed25519PublicKey]:
         """{key_id: public key} of every key the installation has used."""

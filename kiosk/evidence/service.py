@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.atomic_files import is_disk_full
+from kiosk.evidence.bags import SealedBags
 from kiosk.evidence.keys import EvidenceKeys, SigningKeys
 from kiosk.evidence.keys_db import DbEvidenceKeys
 from kiosk.evidence.ledger import Ledger
@@ -86,6 +87,11 @@ class EvidenceSealer:
                 self.objects, self.out_dir, settings.evidence_receipts_dir, ledger=self.ledger,
                 retry_seconds=settings.evidence_s3_retry_seconds,
                 retry_max_seconds=settings.evidence_s3_retry_max_seconds).start()
+        # What readers (pre-review, console) open: this node's bag, else the archive fetched
+        # from the object store and verified.
+        self.bags = SealedBags(self.out_dir, settings.evidence_cache_dir, self.objects,
+                               keyring=self.keys.keyring,
+                               max_bytes=settings.evidence_cache_max_bytes)
 
     def seal(self, session_id: str, incomplete: dict | None = None) -> None:
         """Seal the ended session ``session_id`` (see the class). ``incomplete``: it is sealed

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 
+from kiosk.cluster.routing import owner_location
 from kiosk.errors import EvidenceError
 from kiosk.review import auth
 from kiosk.review.accounts import LoginRefused
@@ -42,9 +43,21 @@ def err(status: int, code: str, message: str, **extra):
 
 
 def _access(exc: CaseAccessError):
+    if exc.status == 503 and exc.owner:
+        # The sealing node has the bag (no object store, or the archive not in it yet):
+        # send the caller there through the balancer while it is live.
+        svc = review()
+        where = owner_location(svc.kiosk.settings if svc.kiosk else None,
+                               svc.kiosk.cluster if svc.kiosk else None, exc.owner,
+                               request.script_root, request.full_path.rstrip("?"))
+        if where is not None:
+            return redirect(where, code=307)
     code = {404: "not_found", 409: "conflict", 423: "locked", 422: "invalid",
             503: "unavailable"}.get(exc.status, "forbidden")
-    return err(exc.status, code, str(exc))
+    resp, status = err(exc.status, code, str(exc))
+    if status == 503:
+        resp.headers["Retry-After"] = "30"
+    return resp, status
 
 
 @bp.get("/csrf")
@@ -111,7 +124,8 @@ def case(user, case_id: str):
 @bp.get("/cases/<case_id>/report")
 @auth.require_role("auditor", "supervisor", "broker_admin")
 def report(user, case_id: str):
-    """The pre-review and the sealed package's own report.json."""
+    """The pre-review and the sealed package's own report.json (read on any node: see
+    ``ReviewService.bag_dir``; 503 JSON naming what is unavailable)."""
     svc = review()
     try:
         c = svc.case(case_id)
@@ -120,14 +134,18 @@ def report(user, case_id: str):
         svc.check_access(user, c)
     except CaseAccessError as exc:
         return _access(exc)
+    try:
+        # This node's bag or the object store's verified copy; another node's bag that is
+        # not readable here: a redirect to that node or 503 (ReviewService.bag_dir).
+        path: Path | None = svc.bag_dir(case_id) / "data" / "report.json"
+    except CaseAccessError as exc:
+        if exc.status != 404:
+            return _access(exc)
+        path = None  # queued flagged without its bag (ReviewService.poll): not a 500
     # A torn report.json (a full disk) was a 500 with a traceback: the case's pre-review
     # already flags it; here it is null, with why.
     sealed: dict | None = None
     unreadable = None
-    try:
-        path: Path | None = svc.bag_dir(case_id) / "data" / "report.json"
-    except CaseAccessError:  # queued flagged without its bag (ReviewService.poll): not a 500
-        path = None
     if path is None:
         unreadable = "the package folder is not on this node"
     elif not path.is_file():
@@ -235,7 +253,9 @@ def audit(user):
 @bp.get("/cases/<case_id>/package")
 @auth.require_role("auditor", "supervisor")
 def package(user, case_id: str):
-    """The sealed archive (BagIt .tar) for submission; the path comes from the case id only."""
+    """The sealed archive (BagIt .tar) for submission; the path comes from the case id only.
+    Any node serves it: its own archive, else the one in the object store (verified); 503
+    JSON naming what is unavailable otherwise."""
     from flask import send_file
 
     svc = review()
@@ -244,9 +264,7 @@ def package(user, case_id: str):
         if c is None:
             raise CaseAccessError("no such case", 404)
         svc.check_access(user, c)
-        archive = svc.bag_dir(case_id).with_suffix(".tar")
-        if not archive.is_file() or archive.is_symlink():
-            raise CaseAccessError("no such case", 404)
+        archive = svc.package_archive(case_id)  # this node's or the object store's
     except CaseAccessError as exc:
         return _access(exc)
     svc.audit(user, "download_package", case_id, {}, client_ip())

@@ -42,7 +42,8 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
                         public_origin=auth.web_origin(services.settings.public_url),
                         client_address=auth.client_address, kiosk=services,
                         bucket=(BucketMedia(services.sealer.objects)
-                                if services.sealer.objects is not None else None))
+                                if services.sealer.objects is not None else None),
+                        bags=services.sealer.bags)
     app.extensions[EXTENSION] = svc
     https = services.settings.base_url().startswith("https://")
     app.config.update(

@@ -27,6 +27,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
 from kiosk.errors import AuthError, EvidenceError
+from kiosk.evidence.bags import BagUnavailable, SealedBags
 from kiosk.evidence.storage import check_package_id
 from kiosk.review import dispatch
 from kiosk.review.accounts import LoginThrottle
@@ -78,9 +79,12 @@ class ReviewConfig:
 class CaseAccessError(AuthError):
     """The caller may not open or change this case; ``status`` is the HTTP answer."""
 
-    def __init__(self, message: str, status: int = 403):
+    def __init__(self, message: str, status: int = 403, owner: str | None = None):
         super().__init__(message)
         self.status = status
+        # 503 only: the node that sealed the case onto its disk and can serve it (no object
+        # store, or the archive not readable from it here).
+        self.owner = owner
 
 
 # take_next reads the queue again after losing a case to another node, at most this often.
@@ -117,8 +121,12 @@ class ReviewService:
     def __init__(self, store, packages_dir: Path, config: ReviewConfig | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, keys=None, ledger=None,
                  public_origin: str = "", client_address: Callable[[], str] = lambda: "",
-                 kiosk: KioskServices | None = None, bucket: BucketMedia | None = None):
+                 kiosk: KioskServices | None = None, bucket: BucketMedia | None = None,
+                 bags: SealedBags | None = None):
         self.store = store
+        # Where a case's bag is read from: this node's disk, else (with an object store) the
+        # archive fetched from the bucket and verified (kiosk.evidence.bags).
+        self.bags = bags or SealedBags(Path(packages_dir), Path(packages_dir) / ".no-cache")
         # Recordings from the evidence bucket when a case's local bag is gone (None: no
         # evidence_s3_bucket).
         self.bucket = bucket
@@ -186,16 +194,72 @@ class ReviewService:
                 u.last_seen_at = self.clock()
 
     # -- the queue -----------------------------------------------------------------------
-    def bag_dir(self, case_id: str) -> Path:
-        """The sealed bag folder of a case; only ever from a server-side id."""
+    def bag_dir(self, case_id: str, *, fetch: bool = True) -> Path:
+        """The sealed bag folder of a case; only ever from a server-side id.
+
+        This node's own bag, else the verified copy from the object store (fetched now unless
+        ``fetch`` is False). CaseAccessError 404 for a bad id (or, without ``fetch``, no bag
+        here yet); 503 naming what is unavailable (no object store and the bag on another
+        node, the archive not uploaded yet, the store unreachable or its archive failing
+        verification)."""
         try:
             check_package_id(case_id)
+            if not fetch:
+                found = self.bags.local_bag(case_id) or self.bags.cached_bag(case_id)
+                if found is None:
+                    raise CaseAccessError("no such case", 404)
+                return found
+            return self.bags.bag(case_id)
+        except BagUnavailable as exc:
+            raise self._unavailable(case_id, exc) from None
         except EvidenceError:
             raise CaseAccessError("no such case", 404) from None
-        path = (self.packages_dir / case_id).resolve()
-        if path.parent != self.packages_dir.resolve() or not (path / "data").is_dir():
-            raise CaseAccessError("no such case", 404)
-        return path
+
+    def package_archive(self, case_id: str) -> Path:
+        """The sealed archive (.tar) of a case, from this node or the object store; the
+        errors of ``bag_dir``."""
+        try:
+            check_package_id(case_id)
+            return self.bags.archive(case_id)
+        except BagUnavailable as exc:
+            raise self._unavailable(case_id, exc) from None
+        except EvidenceError:
+            raise CaseAccessError("no such case", 404) from None
+
+    def sealing_node(self, package_id: str) -> str | None:
+        """The node that ran (and sealed) the package's session, when recorded."""
+        with self.store.db() as db:
+            return db.scalar(select(WitnessRow.node_id).where(
+                WitnessRow.package_id == package_id).limit(1))
+
+    def _unavailable(self, case_id: str, exc: BagUnavailable) -> CaseAccessError:
+        node = self.sealing_node(case_id)
+        own = self.kiosk.node_id if self.kiosk is not None else None
+        if exc.reason == "not_sealed_here" and (node is None or node == own):
+            # This node's own package, its bag gone, no object store: nobody else has it.
+            return CaseAccessError("no such case", 404)
+        return CaseAccessError(f"evidence unavailable on this node: {exc}" + (
+            f" (sealed on node {node})" if node else ""), 503,
+            owner=node)
+
+    def _here(self, package_id: str) -> bool:
+        """This node has the package's bag (its own, or fetched from the bucket before)."""
+        try:
+            return (self.bags.local_bag(package_id) or self.bags.cached_bag(package_id)) \
+                is not None
+        except EvidenceError:
+            return False
+
+    def _other_live_node(self, node_id: str | None) -> bool:
+        """True when ``node_id`` is another node whose lease is live: it enqueues its own
+        packages, so this node does not fetch them."""
+        kiosk = self.kiosk
+        if not node_id or kiosk is None or kiosk.cluster is None or node_id == kiosk.node_id:
+            return False
+        try:
+            return kiosk.cluster.registry.node(node_id) is not None
+        except Exception:  # the registry unreachable: let the owner enqueue it
+            return True
 
     def enqueue(self, package_id: str, session_id: str | None = None, *,
                 unreadable: tuple[str, str] | None = None) -> ReviewCase:
@@ -247,12 +311,17 @@ class ReviewService:
         and assign unassigned cases to active reviewers. Returns what it did."""
         with self.store.db() as db:
             known = set(db.scalars(select(ReviewCase.id)))
-            sealed = list(db.execute(select(WitnessRow.package_id, WitnessRow.id).where(
+            sealed = list(db.execute(select(WitnessRow.package_id, WitnessRow.id,
+                                            WitnessRow.node_id).where(
                 WitnessRow.sealed_at.is_not(None), WitnessRow.package_id.is_not(None))))
         added = []
-        for package_id, session_id in sealed:
+        for package_id, session_id, node_id in sealed:
             if package_id in known:
                 self._retry.pop(package_id, None)  # queued by another node
+                continue
+            # Only what this node can read: another live node's fresh package is enqueued by
+            # that node (never queued here as "unreadable"); a lost node's from the bucket.
+            if self._other_live_node(node_id) and not self._here(package_id):
                 continue
             if self._enqueue_or_wait(package_id, session_id):
                 added.append(package_id)
@@ -273,8 +342,10 @@ class ReviewService:
         why = ""
         try:
             self.enqueue(package_id, session_id)
-        except CaseAccessError:
-            why, what = "the package folder is not on this node", f"{package_id}/data/"
+        except CaseAccessError as exc:
+            why = ("the package folder is not on this node" if exc.status == 404
+                   else str(exc))  # 503: not in the object store, or it is unreachable
+            what = f"{package_id}/data/"
         except OSError as exc:
             why = f"cannot be read ({exc.strerror or type(exc).__name__})"
             what = Path(exc.filename).name if exc.filename else f"{package_id}/"

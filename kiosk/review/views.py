@@ -131,7 +131,9 @@ def case_media_path(user: dict, case_id: str, kind: str, name: str = "") -> Path
     if case is None:
         raise CaseAccessError("no such case", 404)
     svc.check_access(user, case)
-    data = svc.bag_dir(case_id) / "data"
+    # The recording streams from the bucket when the bag is not here (views.recording); the
+    # small files come from the bag fetched and verified from the object store.
+    data = svc.bag_dir(case_id, fetch=kind != "recording" or svc.bucket is None) / "data"
     if kind == "recording":
         for n in ("recording.webm", "recording.mkv"):
             if (data / n).is_file():

@@ -9,12 +9,14 @@ from datetime import date
 from functools import wraps
 
 import psutil
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kiosk.cluster.routing import owner_location
 from kiosk.context import current_services
 from kiosk.errors import EvidenceError, FlowError, SharedStateError, StorageFull
+from kiosk.evidence.bags import BagUnavailable
 from kiosk.evidence.keys import public_key_pem
 from kiosk.evidence.package import check_package_id
 from kiosk.idcard.reader import CardImageError, CardLimits
@@ -245,12 +247,34 @@ def put_id_card(session_id: str, side: str):
 REVIEW_VERDICTS = {"clear": "clear", "needs_attention": "attention", "suggested_reject": "reject"}
 
 
+def _evidence_elsewhere(row, exc: BagUnavailable):
+    """The answer for a sealed session whose bag this node cannot read now: a 307 to the
+    sealing node through the balancer while it is live, else 503 ``evidence_unavailable``."""
+    log.warning("pre-review not available on this node (%s)", exc.reason,
+                extra={"session": row.id})
+    # The sealing node has the bag (no object store, or the archive not uploaded yet).
+    where = owner_location(services().settings, services().cluster, row.node_id,
+                           request.script_root, request.full_path.rstrip("?"))
+    if where is not None:
+        return redirect(where, code=307)
+    node = f" (sealed on node {row.node_id})" if row.node_id else ""
+    body, status = error(503, "evidence_unavailable",
+                         f"the sealed evidence is not readable on this node now: {exc}{node}; "
+                         "try again")
+    body.headers["Retry-After"] = "30"
+    return body, status
+
+
 @bp.get("/sessions/<session_id>/review")
 @require_api_key
 def get_session_review(session_id: str):
     """The AI pre-review of a sealed session: verdict clear | attention | reject, with reasons.
 
-    409 ``not_sealed`` until the session has ended and its evidence is sealed.
+    Any node answers the same: the bag is this node's, else the archive in the object store
+    (fetched once, checked and verified; kiosk.evidence.bags). 409 ``not_sealed`` until the
+    session has ended and its evidence is sealed; 503 ``evidence_unavailable`` (with
+    Retry-After) when the evidence cannot be read on this node now (no object store and the
+    bag on another node, the archive not uploaded yet, the store unreachable), never a verdict.
     """
     row = _session_row(session_id)
     if row is None:
@@ -259,7 +283,18 @@ def get_session_review(session_id: str):
         return error(409, "not_sealed", "the session's evidence is not sealed yet")
     try:
         check_package_id(row.package_id)
-        pre = build_prereview(services().settings.data_dir / "evidence" / row.package_id)
+        bag = services().sealer.bags.bag(row.package_id)
+    except BagUnavailable as exc:
+        own = row.node_id in (None, services().node_id)
+        if exc.reason != "not_sealed_here" or not own:
+            return _evidence_elsewhere(row, exc)
+        bag = None  # this node's own package, its bag gone and no object store
+    except (EvidenceError, OSError):
+        bag = None
+    try:
+        if bag is None:
+            raise EvidenceError(f"{row.package_id}: the package folder is not on this node")
+        pre = build_prereview(bag)
     except (EvidenceError, OSError) as exc:  # a folder not listable: never a 500
         why = (f"evidence unreadable: {exc.file}: {exc.why}" if isinstance(exc, PrereviewError)
                else "evidence unreadable by the pre-review")
