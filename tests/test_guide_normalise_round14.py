@@ -123,3 +123,47 @@ def test_espeak_says_pinyin_names_as_mandarin():
     assert "ts'aI" in said and "k'aI" not in said, said
     said = _espeak_said(speakable("The branch is in Xiamen.", "en"), "en")
     assert "S'i:j'A:" in said and "z'aI" not in said, said
+
+
+# -- Z11 / Z10: a name typed into a greeting or an identity question --------------------------
+
+GREETING_NAMES = [
+    # the surname reading goes on the name's first character only (Z11)
+    ("您好，刘德华先生。", "zh-CN", "您好，刘德华先生。"),
+    ("尊敬的陈国华先生，您好。", "zh-CN", "尊敬的陈国华先生，您好。"),
+    ("感谢张建华先生的配合。", "zh-CN", "感谢张建华先生的配合。"),
+    ("请李华女士确认。", "zh-CN", "请李华女士确认。"),
+    ("您好，王单先生。", "zh-CN", "您好，王单先生。"),
+    ("您好，孙朴先生。", "zh-CN", "您好，孙朴先生。"),
+    ("您好，周查先生。", "zh-CN", "您好，周查先生。"),
+    ("请问您是区志华先生本人吗？", "zh-CN", "请问您是 ōu 志华先生本人吗？"),
+    # a lone surname before 先生 keeps its reading, also after a word that ends in a surname
+    ("您好，华先生。", "zh-CN", "您好，huà 先生。"), ("感谢华先生", "zh-CN", "感谢 huà 先生"),
+    ("请曾先生确认", "zh-CN", "请 zēng 先生确认"),
+    # after 您是 / 是 / 我是 / 我叫, before 先生本人 (Z10)
+    ("请问您是朴成浩先生本人吗？", "zh-CN", "请问您是 piáo 成浩先生本人吗？"),
+    ("请问您是单田芳先生吗？", "zh-CN", "请问您是 shàn 田芳先生吗？"),
+    ("请问是曾国强先生吗？", "zh-CN", "请问是 zēng 国强先生吗？"),
+    ("我是曾国强，身份证尾号为1234。", "zh-CN", "我是 zēng 国强，身份证尾号 wei2 一二三四。"),
+    ("我叫查文斌。", "zh-CN", "我叫 zhā 文斌。"),
+    ("您好，请问您是查文斌先生本人吗？", "zh-CN", "您好，请问您是 zhā 文斌先生本人吗？"),
+    # no name
+    ("这是单位先生", "zh-CN", "这是单位先生"), ("我是客户。", "zh-CN", "我是客户。"),
+    ("本人是投资者。", "zh-CN", "本人是投资者。"),
+]
+
+
+def test_surname_readings_of_names_in_greetings():
+    assert _misread(GREETING_NAMES) == []
+
+
+@needs_espeak
+def test_espeak_says_the_given_name_and_the_surname():
+    said = _espeak("您好，刘德华先生。")
+    assert "Xw'A35" in said and "Xw'A51" not in said, said  # 华 huá, not huà
+    said = _espeak("您好，王单先生。")
+    assert "t'a55n" in said and "s.'a51n" not in said, said  # 单 dān, not shàn
+    said = _espeak("请问您是朴成浩先生本人吗？")
+    assert "phj'Au35" in said, said  # 朴 piáo
+    said = _espeak("我叫查文斌。")
+    assert "ts.'A55" in said and "ts.h'A35" not in said, said  # 查 zhā, not chá

@@ -1331,7 +1331,7 @@ _ZH_MEASURE_BEFORE_MR = frozenset("位个名些")  # 六位先生, 那位女士:
 # its reading there too. Elsewhere a name before 先生 / 女士 needs a pause before it; a word of
 # pypinyin's phrase table (单位, 曾经, 查询) is never a name, nor a given name with a character
 # that makes the words a clause (_ZH_NOT_GIVEN: 请曾经理先生, 由解决了先生 ...).
-_ZH_BEFORE_NAME = re.compile("(?:请|由|向|和|与|及|或|同|跟|给|让|叫|致|尊敬的|亲爱的|您好|你好|"
+_ZH_BEFORE_NAME = re.compile("(?:请|由|向|和|与|及|或|同|跟|给|让|叫|致|尊敬的|亲爱的|您好|你好|是|"
                              "感谢|谢谢|欢迎|邀请|恭喜|联系|致电|通知|转告|告知|陪同)\\Z")
 
 
@@ -1403,13 +1403,46 @@ def _zh_names(text: str) -> str:
             a = q - n
             found = zh_surname(text[a:q]) if a >= pos and _cjk_run(text, a, q) and (
                 n < 4 or text[a:a + 2] in ZH_COMPOUND_SURNAMES) else None
-            if found is None or _zh_no_name_before_mr(text, a, q, found[0]):
+            if found is None or _zh_no_name_before_mr(text, a, q, found[0]) or \
+                    _zh_given_name_before_mr(text, a, q, pos):
                 continue
             out += [text[pos:a], _zh_said_name(text, a, q)]
             pos = q
             break
     out.append(text[pos:])
     return "".join(out)
+
+
+# The commonest surnames (the hundred of the 2020 census, with the polyphonic ones of
+# ``ZH_SURNAMES``): a character after one of them in a name before 先生 / 女士 is a given name
+# (刘德华先生: 华 is huá, not the surname huà; 王单先生 dān, 孙朴先生 pǔ; since speakable/18).
+_ZH_COMMON_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+    "万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘"
+    "祝包宁尚符舒阮柯纪梅童凌毕单区朴查解仇华乐盖缪") | frozenset(ZH_COMPOUND_SURNAMES)
+
+
+def _zh_given_name_before_mr(text: str, a: int, q: int, pos: int) -> bool:
+    """Whether ``text[a:q]`` (one or two characters before 先生 / 女士) ends a longer name
+    whose surname stands one or two characters before it (刘德|华先生, 王|单先生, 赵一|曾先生),
+    so that it is a given name, not a surname: unless the words before it lead to a name
+    (感谢华先生: 谢 ends 感谢, and 华 is the surname)."""
+    if q - a > 2 or _ZH_BEFORE_NAME.search(text, max(0, a - 4), a):
+        return False
+    for k in (1, 2):
+        s = a - k
+        if s < pos or q - s > 3 or not _cjk_run(text, s, a):
+            continue
+        if text[s] in _ZH_COMMON_SURNAMES or text[s - 1:s + 1] in ZH_COMPOUND_SURNAMES:
+            return True
+    # a surname already read (ōu 志华先生: the rule runs again on its own output)
+    s = a
+    while s > 0 and a - s < 2 and _CJK.match(text[s - 1]):
+        s -= 1
+    while s > 0 and text[s - 1] == " ":
+        s -= 1
+    return s < a and s > 0 and ord(text[s - 1]) >= _SHIELD
 
 
 def _zh_no_name_before_mr(text: str, a: int, q: int, surname: str) -> bool:
@@ -3809,23 +3842,26 @@ def _zh_futures(text: str, m: re.Match) -> str:
 # characters (four with a compound surname), none of the characters that make a clause
 # (_ZH_NOT_GIVEN) and no word of a role (客户, 投资者, 账户持有人 ...: ending in 人 者 户 员 方 主).
 _ZH_IDENTITY_NAME = re.compile(r"(?:您|你)(?:是否|就|真的)?(?:是|为)\s*"
-                               r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*本人")
+                               r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*(?:先生|女士)?\s*本人"
+                               r"|(?:我|本人)(?:是|叫|名叫)\s*(?P<m>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})"
+                               r"(?=[，,。.；;！!？?\s]|\Z)")
 _ZH_ROLE_END = frozenset("人者户员方主")
 
 
 def _zh_identity_names_at(text: str) -> Iterator[tuple[int, int]]:
     for m in _ZH_IDENTITY_NAME.finditer(text):
-        name = m.group("n")
+        group = "n" if m.group("n") else "m"
+        name = m.group(group)
         if name[-1] in _ZH_ROLE_END or _ZH_NOT_GIVEN.search(name) or "否" in name or \
                 len(name) == 4 and name[:2] not in ZH_COMPOUND_SURNAMES or \
                 _zh_no_name_word(name[:2]) and name[:2] not in ZH_COMPOUND_SURNAMES and \
                 zh_surname(name) is None:
             continue
-        yield m.start("n"), m.end("n")
+        yield m.start(group), m.end(group)
 
 
 def _zh_identity_names(text: str) -> str:
-    if "本人" not in text:
+    if "本人" not in text and "我" not in text:
         return text
     out: list[str] = []
     pos = 0
