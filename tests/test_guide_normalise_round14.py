@@ -167,3 +167,38 @@ def test_espeak_says_the_given_name_and_the_surname():
     assert "phj'Au35" in said, said  # 朴 piáo
     said = _espeak("我叫查文斌。")
     assert "ts.'A55" in said and "ts.h'A35" not in said, said  # 查 zhā, not chá
+
+
+# -- Z1: month/day dates by their shape and the words of a period ------------------------------
+
+MONTH_DAYS = [
+    ("申购期：6/10-6/14，请留意。", "zh-CN", "申购期：六月十日到六月十四日，请留意。"),
+    ("募集期为6/10至6/14。", "zh-CN", "募集期 wei2 六月十日至六月十四日。"),
+    ("活动期间：5/1-5/31，欢迎参与。", "zh-CN", "活动期间：五月一日到五月三十一日，欢迎参 yu4。"),
+    ("本次活动时间为4/1-4/30。", "zh-CN", "本次活动时间 wei2 四月一日到四月三十日。"),
+    ("本产品3/1-3/31期间开放申购。", "zh-CN", "本产品三月一日到三月三十一日期间开放申购。"),
+    ("本次回访时间：3/15。", "zh-CN", "本次回访时间：三月十五日。"),
+    ("开放期为3.15-4.15。", "zh-CN", "开放期 wei2 三月十五日到四月十五日。"),
+    # fractions and decimals stay
+    ("约占1/2的份额", "zh-CN", "约占二分之一的份额"), ("3/4的份额", "zh-CN", "四分之三的份额"),
+    ("收益率3.15%", "zh-CN", "收益率百分之三点一五"),
+    ("利率3.15-4.15", "zh-CN", "利率三点一五到四点一五"),
+    ("持仓1/4-1/2", "zh-CN", "持仓四分之一到二分之一"),
+    ("仓位1/3-2/3", "zh-CN", "仓位三分之一到三分之二"),
+    ("所需时间为1/2小时", "zh-CN", "所需时间 wei2 二分之一小时"),
+    ("本期为1/2", "zh-CN", "本期 wei2 二分之一"),
+    ("开放期为3.15%", "zh-CN", "开放期 wei2 百分之三点一五"),
+]
+
+
+def test_month_days_by_shape_and_period_words():
+    assert _misread(MONTH_DAYS) == []
+    assert _warnings("申购期：6/10-6/14，请留意。") == []
+    assert _warnings("本次活动时间为4/1-4/30。") == []
+
+
+@needs_espeak
+def test_espeak_says_month_day_ranges_as_dates():
+    said = _espeak("申购期：6/10-6/14，请留意。")
+    assert "fEn55" not in said and "tsi55" not in said, said  # no 分之
+    assert said.count("'yE51") == 2 and said.count("z.'i.51") == 2, said  # 月 and 日 twice

@@ -1675,7 +1675,7 @@ _ZH_MONTH_DAY_NEXT = re.compile(rf"{_ZH_MONTH_DAY_SEP}\d{{1,2}}/\d{{1,2}}(?![\d/
 # is dated as its first; and as its last (6/30至9/30止).
 _ZH_MONTH_DAY_LIST = re.compile(rf"(?:\d{{1,2}}/\d{{1,2}}{_ZH_MONTH_DAY_SEP})+\Z")
 _ZH_MONTH_DAY_CHAIN = re.compile(rf"(?:{_ZH_MONTH_DAY_NEXT.pattern})*")
-_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|后(?!者)|起|止|当天|当日|日|号|"
+_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|后(?!者)|起|止|当天|当日|日|号|期间|"
                             r"到期|截止|截至|"
                             r"[(（]?(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
@@ -1938,9 +1938,43 @@ def _zh_money(text: str, m: re.Match) -> str:
     return sign + _trim_decimals(n) + m.group("mult") + word
 
 
+# Since speakable/18 a month/day is also dated by its shape and the words of a period: a word
+# of a period (申购期, 募集期, 活动期间, 回访时间, 开放期, 交易时段, 开放日) then 为 / 是 / 在 /
+# a colon (申购期：6/10-6/14, 回访时间：3/15, 开放期为3.15-4.15), with no unit after it
+# (时间为1/2小时 is half an hour); and a range of two month/days that runs forward in one
+# month (6/10-6/14, 5/1-5/31), or over months when a day is 1 or above 12 (3/15-4/15,
+# 3/1-4/30), which no range of fractions is (1/4-1/2 falls, 1/3-2/3 keeps both days 3).
+_ZH_PERIOD_BEFORE = re.compile(r"(?:(?<![本当每近同上下前后首末分周长短到限])期(?:间)?|时间|时段|"
+                               r"开放日?)\s*(?:为|是|在|[：:])+\s*\Z")
+_ZH_MONTH_DAY_PAIR = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})(?P<s>[/.])(?P<d>\d{1,2})"
+                                r"\s*(?:[~-]|至|到)\s*(?P<mo2>\d{1,2})(?P=s)(?P<d2>\d{1,2})"
+                                r"(?![\d/]|\.\d)")
+
+
+def _zh_month_day_range(text: str, start: int) -> bool:
+    """Whether a range of two month/days starts at ``start`` (see _ZH_PERIOD_BEFORE's comment);
+    dots only with a word of a period before it (利率3.15-4.15 is two decimals)."""
+    m = _ZH_MONTH_DAY_PAIR.match(text, start)
+    if m is None:
+        return False
+    mo, d, mo2, d2 = (int(m.group(k)) for k in ("mo", "d", "mo2", "d2"))
+    if not (1 <= mo <= 12 and 1 <= mo2 <= 12 and 1 <= d <= 31 and 1 <= d2 <= 31):
+        return False
+    if m.group("s") == "." and not _ZH_PERIOD_BEFORE.search(text, max(0, start - 8), start):
+        return False
+    return mo == mo2 and d2 > d or mo2 > mo and (min(d, d2) == 1 or max(d, d2) > 12)
+
+
+def _zh_period_dated(text: str, start: int, end: int) -> bool:
+    after = text[end:end + 8].lstrip()
+    return _ZH_PERIOD_BEFORE.search(text, max(0, start - 8), start) is not None and \
+        (after[:1] in ("日", "号") or not _ZH_UNITS.match(after))
+
+
 def _zh_month_day_dated(text: str, m: re.Match) -> bool:
     """Whether the month/day (or fraction) ``m`` of ``_ZH_MONTH_DAY`` is a date by the words
-    around it (``_ZH_DATE_BEFORE``, ``_ZH_DATE_AFTER``, a range or list after 从 / 自)."""
+    around it (``_ZH_DATE_BEFORE``, ``_ZH_DATE_AFTER``, a range or list after 从 / 自, a word
+    of a period: ``_ZH_PERIOD_BEFORE``) or by its shape (a range of month/days)."""
     listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
     start = listed.start() if listed else m.start()
     chain = _ZH_MONTH_DAY_CHAIN.match(text, m.end(), m.end() + 60)  # (...)*: always a match
@@ -1948,7 +1982,9 @@ def _zh_month_day_dated(text: str, m: re.Match) -> bool:
     return bool(_ZH_DATE_BEFORE.search(text, max(0, start - 12), start)
                 or _ZH_DATE_AFTER.match(text, end, end + 8)
                 or (_ZH_DATE_FROM.search(text, max(0, start - 4), start)
-                    and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end()))))
+                    and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end())))
+                or _zh_period_dated(text, start, end)
+                or _zh_month_day_range(text, start))
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
@@ -1969,8 +2005,15 @@ _ZH_DOTTED_MONTH_DAY = re.compile(r"(?<![\d.])(?P<mo>1[0-2]|0?[1-9])\.(?P<d>3[01
 
 def _zh_dotted_dated(text: str, m: re.Match) -> bool:
     after = text[m.end():m.end() + 24].lstrip()
-    return _ZH_DATE_BEFORE.search(text, max(0, m.start() - 12), m.start()) is not None and \
-        (after[:1] in ("日", "号") or not _ZH_UNITS.match(after))
+    if after[:1] not in ("日", "号") and _ZH_UNITS.match(after):
+        return False
+    if _ZH_DATE_BEFORE.search(text, max(0, m.start() - 12), m.start()) is not None:
+        return True
+    # the second of a range (开放期为3.15-4.15): dated as the range
+    sep = re.search(r"(?<![\d.])\d{1,2}\.\d{1,2}\s*(?:[~-]|至|到)\s*\Z",
+                    text[max(0, m.start() - 12):m.start()])
+    start = m.start() - len(sep.group(0)) if sep else m.start()
+    return _zh_period_dated(text, start, m.end()) or _zh_month_day_range(text, start)
 
 
 def _zh_dotted_month_day(text: str, m: re.Match) -> str:
