@@ -202,3 +202,38 @@ def test_espeak_says_month_day_ranges_as_dates():
     said = _espeak("申购期：6/10-6/14，请留意。")
     assert "fEn55" not in said and "tsi55" not in said, said  # no 分之
     assert said.count("'yE51") == 2 and said.count("z.'i.51") == 2, said  # 月 and 日 twice
+
+
+# -- Z12: firm and city names --------------------------------------------------------------
+
+FIRMS = [
+    ("东兴证券、中兴通讯、华兴资本", "zh-CN", "东 xing1 证券、中 xing1 通讯、华 xing1 资本"),
+    ("甬兴证券", "zh-CN", "甬 xing1 证券"), ("兴证全球基金", "zh-CN", "xing1 证全球基金"),
+    ("感谢您选择东兴证券。", "zh-CN", "感谢您选择东 xing1 证券。"),
+    ("东莞证券", "zh-CN", "东 guan3 证券"), ("山东单县营业部", "zh-CN", "山东 shan4 县营业部"),
+    # names espeak-ng already reads right, and 兴 of 高兴, 莞 of 莞尔, stay
+    ("长江证券", "zh-CN", "长江证券"), ("华泰证券", "zh-CN", "华泰证券"),
+    ("国泰君安证券", "zh-CN", "国泰君安证券"), ("易方达基金", "zh-CN", "易方达基金"),
+    ("我很高兴", "zh-CN", "我很高兴"), ("莞尔一笑", "zh-CN", "莞尔一笑"),
+    ("中国银行", "zh-CN", "中国银 hang2"),
+]
+
+
+def test_firm_and_city_names():
+    assert _misread(FIRMS) == []
+
+
+def test_the_broker_variable_gets_the_firms_reading():
+    said = speakable(fill_template("欢迎使用{broker}单向视频见证。", {"broker": "东兴证券"},
+                                   "zh-CN"), "zh-CN")
+    assert "xing1" in said, said
+
+
+@needs_espeak
+def test_espeak_says_firm_and_city_names():
+    said = _espeak("东兴证券")
+    assert "S;'i55N" in said and "S;'i51N" not in said, said  # xīng, not xìng
+    said = _espeak("东莞证券")
+    assert "kw'a21n" in said and "w'A21n" not in said, said  # guǎn, not wǎn
+    said = _espeak("山东单县营业部")
+    assert "s.'a51n" in said and "t'a55n" not in said, said  # shàn, not dān

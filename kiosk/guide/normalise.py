@@ -132,6 +132,7 @@ from kiosk.speech.textnorm import (
     zh_cardinal,
     zh_is_word,
     zh_phrase_readings,
+    zh_polyphonic,
     zh_reading,
     zh_segments,
     zh_surname,
@@ -2114,7 +2115,8 @@ ESPEAK_CMN_READINGS = {
     "娩": "wan3", "呐": "ne5", "溺": "niao4", "疟": "yao4", "漂": "piao4", "撇": "pie3",
     "颇": "po1", "仆": "pu2", "呛": "qiang4", "炔": "que1", "煞": "sha4", "似": "si4",
     "苔": "tai1", "褪": "tun4", "拓": "ta4", "萎": "wei3", "挝": "zhua1", "矽": "xi1",
-    "铣": "xian3", "兴": "xing4", "奄": "yan1", "耶": "ye1", "荫": "yin4", "喳": "cha1",
+    "铣": "xian3", "兴": "xing4", "莞": "wan3", "奄": "yan1", "耶": "ye1", "荫": "yin4",
+    "喳": "cha1",
     "辗": "zhan3", "吱": "zi1", "著": "zhe5", "拽": "ye4", "仔": "zi3", "卒": "cu4", "柞": "zuo4",
 }
 
@@ -2218,6 +2220,32 @@ def _zh_wei(text: str, i: int) -> str | None:
     return "wei2"
 
 
+# The name of a firm (东兴证券, 中兴通讯, 甬兴证券, 兴证全球基金, 华兴资本: the broker's own name
+# in every prompt) is read as pypinyin reads the characters before the firm's word (up to
+# four, as one phrase: its phrase table, then each character's common reading), where the
+# segmentation found no word there: espeak-ng says 兴 xìng (the 兴 of 高兴), pypinyin xīng.
+# (Since speakable/18; 东莞 and 单县 are words of the phrase readings: 莞 is wǎn to espeak-ng.)
+_ZH_FIRM_SUFFIX = re.compile("证券|基金|资本|通讯|银行|集团|期货|控股|科技|保险|信托|资管|投资|"
+                             "股份|公司|营业部|资产|财富")
+_ZH_FIRM_NAME = re.compile(rf"[\u4e00-\u9fff]{{1,4}}?(?={_ZH_FIRM_SUFFIX.pattern})")
+_ZH_NOT_IN_FIRM_NAME = frozenset("的了着地得和为与及在是将把被从向对")
+
+
+def _zh_firm_readings(text: str, readings: list[str | None]) -> None:
+    from pypinyin import Style, lazy_pinyin
+
+    for m in _ZH_FIRM_NAME.finditer(text):
+        name = m.group(0)
+        said = lazy_pinyin(name, style=Style.TONE3, neutral_tone_with_five=True)
+        if len(said) != len(name):
+            continue
+        for i, ch in enumerate(name):
+            j = m.start() + i
+            if readings[j] is None and ch not in _ZH_NOT_IN_FIRM_NAME and zh_polyphonic(ch) \
+                    and said[i].replace("ü", "v") != _voice_reading(ch):
+                readings[j] = said[i].replace("ü", "v")
+
+
 def _voice_reading(ch: str) -> str | None:
     """How the voice reads the character ``ch`` on its own."""
     return ESPEAK_CMN_READINGS.get(ch) or zh_reading(ch)
@@ -2236,6 +2264,8 @@ def _zh_polyphones(text: str) -> str:
     readings = zh_phrase_readings(text)
     _zh_bank_hang(text, readings)
     _zh_round_thirteen_readings(text, readings)
+    if _ZH_FIRM_SUFFIX.search(text):
+        _zh_firm_readings(text, readings)
     for i, (ch, reading) in enumerate(zip(text, readings, strict=True)):
         if reading is None and ch == "为":
             reading = _zh_wei(text, i)

@@ -317,6 +317,8 @@ ZH_PHRASE_READINGS = {
     "中风险": ("zhong1", "feng1", "xian3"),
     # 卜 of the Uyghur name part 阿卜杜 (Abdu-) is bǔ; 照片 and 相片 are piàn (审音表 2016)
     "阿卜杜": ("a1", "bu3", "du4"), "照片": ("zhao4", "pian4"), "相片": ("xiang4", "pian4"),
+    # 单县 (Shandong) is Shàn Xiàn, a place name no phrase table of pypinyin's holds
+    "单县": ("shan4", "xian4"),
 }
 _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
 # Rare words of pypinyin's phrase table that its segmenter finds across a word boundary in
