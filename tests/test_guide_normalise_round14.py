@@ -237,3 +237,27 @@ def test_espeak_says_firm_and_city_names():
     assert "kw'a21n" in said and "w'A21n" not in said, said  # guǎn, not wǎn
     said = _espeak("山东单县营业部")
     assert "s.'a51n" in said and "t'a55n" not in said, said  # shàn, not dān
+
+
+# -- kiosk flows check: English number-adjectives are no false alarm -------------------------
+
+NUMBER_ADJECTIVES = ["The 1-day treasury reverse repo", "7-day annualized yield",
+                     "The 3-month Shibor", "Enter your 6-digit PIN", "a 5-star rating"]
+
+
+@pytest.mark.parametrize("text", NUMBER_ADJECTIVES)
+def test_english_number_adjectives_are_not_warned(text):
+    assert speakable(text, "en") == text.replace("PIN", "P I N")
+    assert _warnings(text, "en") == []
+
+
+def test_a_sign_left_is_still_warned():
+    assert _warnings("Tracking error: +/- 10%.", "en") != []
+
+
+@needs_espeak
+def test_espeak_says_number_adjectives():
+    said = _espeak("7-day annualized yield", "en")
+    assert "s'Ev@nd'eI" in said, said  # "seven day"
+    said = _espeak("Enter your 6-digit PIN", "en")
+    assert "s'Iksd'IdZIt" in said, said

@@ -4347,6 +4347,9 @@ def _said_near(text: str, i: int, locale: str) -> str:
     return speakable(text[max(0, i - 8):i + 9], locale).translate(_UNPROTECT)
 
 
+_EN_NUMBER_ADJECTIVE = re.compile(r"\d-[a-z]{2,}\b")
+
+
 def _advice(ch: str) -> str:
     folded = unicodedata.normalize("NFKC", ch)
     for sign, advice in _NET_ADVICE.items():
@@ -4385,6 +4388,10 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         c = m.group(0)
         if c == "-":
             if not _SPOKEN_SIGN.search(spoken, max(0, m.start() - 2), m.end() + 2):
+                continue
+            # an English number-adjective (1-day, 7-day, 3-month, 6-digit, 5-star): espeak-ng
+            # says "one day", "six digit" (measured); not a sign (since speakable/18)
+            if not is_zh(locale) and _EN_NUMBER_ADJECTIVE.match(spoken, m.start() - 1):
                 continue
         elif _plain(c) or c in "%'’&+$.":
             continue
