@@ -2320,6 +2320,7 @@ _PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
 def _zh_speakable(text: str) -> str:
+    text = _zh_round_fourteen(text)
     text = _zh_round_eleven(_zh_round_twelve(_zh_round_thirteen(text)))
     if "#" in text:
         text = _ZH_HASH_KEY.sub("井号", text)
@@ -2406,6 +2407,8 @@ def _zh_speakable(text: str) -> str:
         text = re.sub(r"\s*=\s*", "=", text)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
     text = _zh_polyphones(text)
+    if "账款" in text:  # espeak-ng's entry says 账款 with an extra syllable: zhàng kuán kuǎn
+        text = text.replace("账款", f"账 {protect_spoken('kuan3')} ")
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
@@ -2655,7 +2658,43 @@ _EN_CODE_PREFIX = re.compile(r"\b(?P<w>(?:start|begin)(?:s|ning)?\s+with|startin
                              r"prefix(?:ed)?(?:\s+with)?)\s+(?P<n>\d{2,6})\b", re.IGNORECASE)
 
 
+# Round fourteen (speakable/18), the smaller classes: a weekday range with a hyphen (周一-周五
+# 周一至周五), a floor of a building (写字楼2层 二层, not 两层 "two storeys"), an order number
+# after No. in Mandarin (No.20250315001: its digits, not a cardinal of hundreds of millions),
+# small letters glued to digits (htzq95597: h t z q 九五五九七); in English 1MM (a million, not
+# a millimetre), 30s after in / within / after / every (seconds; the 1990s, her 30s stay).
+_PLUS_MINUS = re.compile(r"\+\s?/\s?-\s*(?=\d)")
+_ZH_WEEKDAY_RANGE = re.compile(r"(?P<a>(?:周|星期)[一二三四五六日天])\s*[-~]\s*"
+                               r"(?=(?:周|星期)[一二三四五六日天])")
+_ZH_FLOOR = re.compile(r"(?<=[楼厦座栋幢馆场心])\s*2\s*层(?!楼)")
+_ZH_NO_DIGITS = re.compile(r"(?<![A-Za-z])No\.\s*(?P<d>\d{5,})(?![\d.])")
+_ZH_LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9_.@\-])(?P<l>[a-z]{2,8})(?P<d>\d{3,})"
+                                r"(?![A-Za-z0-9_@]|\.\w)")
+_EN_MILLION_MM = re.compile(r"(?<![A-Za-z0-9.,])(?P<n>\d+(?:\.\d+)?)\s?MM\b")
+_EN_SECONDS = re.compile(r"\b(?P<w>in|within|after|every|for|than|of|about)\s+"
+                         r"(?P<n>\d{1,3})s\b")
+
+
+def _zh_round_fourteen(text: str) -> str:
+    if "周" in text or "星期" in text:
+        text = _ZH_WEEKDAY_RANGE.sub(r"\g<a>至", text)
+    if "层" in text:
+        text = _ZH_FLOOR.sub("二层", text)
+    if "No." in text:
+        text = _ZH_NO_DIGITS.sub(lambda m: " " + spell_digits(m.group("d"), "zh"), text)
+    return _ZH_LETTERS_DIGITS.sub(lambda m: " " + " ".join(m.group("l").upper())
+                                  + " " + spell_digits(m.group("d"), "zh"), text)
+
+
+def _en_round_fourteen(text: str) -> str:
+    if "MM" in text:
+        text = _EN_MILLION_MM.sub(r"\g<n> million", text)
+    return _EN_SECONDS.sub(lambda m: f"{m.group('w')} {m.group('n')} "
+                           + ("second" if m.group("n") == "1" else "seconds"), text)
+
+
 def _en_speakable(text: str) -> str:
+    text = _en_round_fourteen(text)
     text = _en_round_seven(_en_round_twelve(_en_round_thirteen(text)))
     if "#" in text:
         text = _EN_PRESS_HASH.sub("the hash key", _EN_HASH_KEY.sub("hash ", text))
@@ -2789,6 +2828,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         i = 0 if is_zh(locale) else 1
         text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
                                  f" {_GREEK[m.group(0)][1]} ", text)
+    if "+/-" in text or "+ / -" in text:  # plus or minus (+/- 10%), not "+ or -"
+        text = _PLUS_MINUS.sub("±", text)
     text = _formula_minus(text, is_zh(locale))
     text = _formula_slash(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
@@ -2903,6 +2944,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                 continue
             for m in _ZH_WORD_HYPHEN.finditer(sentence.group(0)):
                 at = sentence.start() + m.start()
+                if _ZH_WEEKDAY_RANGE.search(text, max(0, at - 3), at + 4):
+                    continue  # 周一-周五: read 周一至周五 since speakable/18
                 yield Issue(at, f"the hyphen in {text[max(0, at - 2):at + 3]} is not said; "
                                 "write 减 for a minus, 至 or 到 for a range, or —— for a pause")
     for m in _LEVEL_SIGNED.finditer(fold_keep_offsets(text)):

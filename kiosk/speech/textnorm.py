@@ -272,6 +272,8 @@ ZH_SURNAMES = {
     # 肖 (xiào), 涂 and 戚 (a neutral tone); and 郇, 那 and 单于.
     "单于": "chán yú", "贾": "jiǎ", "肖": "xiāo", "涂": "tú", "戚": "qī", "郇": "huán",
     "那": "nā", "隗": "wěi",
+    # 宓 as a surname is fú (宓子贱); espeak-ng says mì (tester round fourteen)
+    "宓": "fú",
 }
 # Two-character surnames read as usual, for writing a name in English (欧阳娜娜 Ouyang Nana).
 ZH_COMPOUND_SURNAMES = frozenset(
