@@ -303,3 +303,28 @@ def test_espeak_says_the_smaller_classes():
     assert "m'aIn@s" in said, said  # minus said
     said = _espeak("You may lose up to 1MM yuan.", "en")
     assert "m'Ili@n" in said and "m'Ilim" not in said, said
+
+
+# -- Z6 / E2: a slash of a formula ------------------------------------------------------------
+
+SLASHES = [
+    ("年化收益=（期末资产-期初资产）/期初资产×365/天数×100%。", "zh-CN",
+     "年化收益等于(期末资产减期初资产)除以期初资产乘以三百六十五除以天数乘以百分之一百。"),
+    ("费用=金额×0.1%/天", "zh-CN", "费用等于金额乘以百分之零点一每天"),  # per day stays
+    ("Interest is charged daily at 0.0219% (8% / 365).", "en",
+     "Interest is charged daily at 0.0219% (8% divided by 365)."),
+    ("three quarters: 3/4", "en", "three quarters: three quarters"),
+    ("open 24/7", "en", "open twenty four seven"),
+]
+
+
+def test_formula_slashes():
+    assert _misread(SLASHES) == []
+
+
+@needs_espeak
+def test_espeak_says_division():
+    said = _espeak("Interest is charged daily at 0.0219% (8% / 365).", "en")
+    assert "v'aIdI#dbaI" in said, said  # "divided by", not "or"
+    said = _espeak("年化收益=收益/本金×365/天数")
+    assert said.count("ts.h'u35") == 2, said  # 除以 twice: 365 除以天数, not 每天数

@@ -1137,7 +1137,7 @@ def _formula_minus(text: str, zh: bool) -> str:
 # stays 每 / "per" (5元/笔, 0.5%/年, 1.5 yuan/trade), and alternatives stay 或 (是/否, 买入/卖出).
 _CLAUSE = re.compile(r"(?:[^，。；;！？!?,]|,(?=\d))+")
 _ZH_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[\u4e00-\u9fff)]\s*\+\s*[\u4e00-\u9fff(]")
-_EN_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[A-Za-z)] [+\u2212] [A-Za-z(]")
+_EN_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[A-Za-z)] [+\u2212] [A-Za-z(]|[\d%] / \d")
 _ZH_ALTERNATIVE = re.compile("(?:是|买入|买|沪|男|有|和|及|先生|上海|A|B)/"
                              "(?:否|卖出|卖|深|女|无|或|女士|深圳|A|B|H)")
 _EN_ALTERNATIVE = re.compile(r"\b(?:and|or|yes|no|buy|sell|he|she|his|her)/"
@@ -1147,8 +1147,13 @@ _EN_ALTERNATIVE = re.compile(r"\b(?:and|or|yes|no|buy|sell|he|she|his|her)/"
 def _is_division(clause: str, i: int, zh: bool) -> bool:
     """Whether the '/' at ``clause[i]`` (in a formula) divides."""
     before, after = clause[:i].rstrip(), clause[i + 1:].lstrip()
+    if not zh and clause[i - 1:i + 2] == " / " and re.search(r"[\d%]\Z", before) and \
+            after[:1].isdigit():
+        return True  # (8% / 365): spaced, a division (since speakable/18)
     if before[-1:].isdigit() and after[:1].isdigit():
         return False  # 1/3, 12/31
+    if zh and re.match("[天日年月期份人次]数", after):
+        return True  # ×365/天数: a number of days, not "per day" (since speakable/18)
     near = clause[max(0, i - 3):i + 4]
     if zh:
         if _ZH_ALTERNATIVE.search(near):
