@@ -328,3 +328,27 @@ def test_espeak_says_division():
     assert "v'aIdI#dbaI" in said, said  # "divided by", not "or"
     said = _espeak("年化收益=收益/本金×365/天数")
     assert said.count("ts.h'u35") == 2, said  # 除以 twice: 365 除以天数, not 每天数
+
+
+# -- Z2 / Z4: a word glued to a typed name; a Latin name in capitals before 先生 ----------------
+
+TYPED_NAMES = [
+    ("客户经理张强将为您办理业务。", "zh-CN", "客户经理张强将为您办理业务。"),  # 将 jiāng
+    ("客户经理曾强将为您办理业务。", "zh-CN", "客户经理 zēng 强将为您办理业务。"),
+    ("他是一员强将", "zh-CN", "他是 yi4 员强 jiang4"),  # a general: jiàng stays
+    ("您好，JOHN SMITH先生。", "zh-CN", "您好， John Smith 先生。"),
+    ("您好，LI Wei先生。", "zh-CN", "您好， li wei 先生。"),
+    ("请联系ABC先生", "zh-CN", "请联系Abc先生"),  # one word: as before
+]
+
+
+def test_typed_names_in_mandarin():
+    assert _misread(TYPED_NAMES) == []
+
+
+@needs_espeak
+def test_espeak_says_typed_names():
+    said = _espeak("客户经理张强将为您办理业务。")
+    assert "tS;'iA55Nw'ei51" in said and "tS;'iA51N" not in said, said  # 将 jiāng
+    said = _espeak("您好，JOHN SMITH先生。")
+    assert "dZ'0" in said and "'ei35ts.h" not in said, said  # John, not J O H N

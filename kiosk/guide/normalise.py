@@ -2271,6 +2271,10 @@ def _zh_polyphones(text: str) -> str:
     _zh_round_thirteen_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
+    for i, ch in enumerate(text):
+        if ch == "将" and readings[i] == "jiang4" and text[i + 1:i + 2] and \
+                text[i + 1] in _ZH_FUTURE_AFTER_JIANG:
+            readings[i] = None
     for i, (ch, reading) in enumerate(zip(text, readings, strict=True)):
         if reading is None and ch == "为":
             reading = _zh_wei(text, i)
@@ -2680,7 +2684,23 @@ _EN_SECONDS = re.compile(r"\b(?P<w>in|within|after|every|for|than|of|about)\s+"
                          r"(?P<n>\d{1,3})s\b")
 
 
+_ZH_LATIN_NAME_BEFORE_MR = re.compile(r"(?<![A-Za-z])(?P<n>[A-Za-z][A-Za-z'’\-]*"
+                                      r"(?: [A-Za-z][A-Za-z'’\-]*)+)(?=\s*(?:先生|女士|小姐))")
+# 将 after a word it would make a noun with (强将, 大将: jiàng, a general) but before the verb
+# or preposition it marks the future of (张强将为您办理): jiāng.
+_ZH_FUTURE_AFTER_JIANG = frozenset("为在于会要把对向与给以进继提带及陆")
+
+
+def _zh_latin_name_before_mr(m: re.Match) -> str:
+    words = m.group("n").split()
+    if not any(len(w) > 1 and w.isupper() and w not in KNOWN_ACRONYMS for w in words):
+        return m.group(0)
+    return " " + protect_spoken(_zh_latin_name(m.group("n"))) + " "
+
+
 def _zh_round_fourteen(text: str) -> str:
+    if "先生" in text or "女士" in text or "小姐" in text:
+        text = _ZH_LATIN_NAME_BEFORE_MR.sub(_zh_latin_name_before_mr, text)
     if "周" in text or "星期" in text:
         text = _ZH_WEEKDAY_RANGE.sub(r"\g<a>至", text)
     if "层" in text:
