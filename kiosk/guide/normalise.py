@@ -136,6 +136,7 @@ from kiosk.speech.textnorm import (
     zh_reading,
     zh_segments,
     zh_surname,
+    zh_word_readings,
 )
 
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
@@ -2237,11 +2238,9 @@ _ZH_NOT_IN_FIRM_NAME = frozenset("的了着地得和为与及在是将把被从�
 
 
 def _zh_firm_readings(text: str, readings: list[str | None]) -> None:
-    from pypinyin import Style, lazy_pinyin
-
     for m in _ZH_FIRM_NAME.finditer(text):
         name = m.group(0)
-        said = lazy_pinyin(name, style=Style.TONE3, neutral_tone_with_five=True)
+        said = zh_word_readings(name)  # pypinyin's, as one phrase (cached)
         if len(said) != len(name):
             continue
         for i, ch in enumerate(name):
@@ -2271,8 +2270,8 @@ def _zh_polyphones(text: str) -> str:
     _zh_round_thirteen_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
-    for i, ch in enumerate(text):
-        if ch == "将" and readings[i] == "jiang4" and text[i + 1:i + 2] and \
+    for i in (m.start() for m in re.finditer("将", text)) if "将" in text else ():
+        if readings[i] == "jiang4" and text[i + 1:i + 2] and \
                 text[i + 1] in _ZH_FUTURE_AFTER_JIANG:
             readings[i] = None
     for i, (ch, reading) in enumerate(zip(text, readings, strict=True)):
@@ -2688,6 +2687,7 @@ _ZH_LATIN_NAME_BEFORE_MR = re.compile(r"(?<![A-Za-z])(?P<n>[A-Za-z][A-Za-z'’\-
                                       r"(?: [A-Za-z][A-Za-z'’\-]*)+)(?=\s*(?:先生|女士|小姐))")
 # 将 after a word it would make a noun with (强将, 大将: jiàng, a general) but before the verb
 # or preposition it marks the future of (张强将为您办理): jiāng.
+_ASCII_LOWER = re.compile("[a-z][0-9]")
 _ZH_FUTURE_AFTER_JIANG = frozenset("为在于会要把对向与给以进继提带及陆")
 
 
@@ -2707,6 +2707,8 @@ def _zh_round_fourteen(text: str) -> str:
         text = _ZH_FLOOR.sub("二层", text)
     if "No." in text:
         text = _ZH_NO_DIGITS.sub(lambda m: " " + spell_digits(m.group("d"), "zh"), text)
+    if not _ASCII_LOWER.search(text):
+        return text
     return _ZH_LETTERS_DIGITS.sub(lambda m: " " + " ".join(m.group("l").upper())
                                   + " " + spell_digits(m.group("d"), "zh"), text)
 

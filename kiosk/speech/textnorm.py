@@ -339,6 +339,12 @@ def zh_polyphonic(char: str) -> bool:
     return len(char) == 1 and bool(_CJK.match(char)) and len(pinyin(char, heteronym=True)[0]) > 1
 
 
+def zh_word_readings(word: str) -> tuple[str, ...]:
+    """pypinyin's reading of each character of ``word`` read as one phrase (tone digits, 5 for
+    the neutral tone, ü as v), or () when they do not pair up one to one. Cached."""
+    return _word_readings(word)
+
+
 @functools.lru_cache(maxsize=4096)
 def _word_readings(word: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin
