@@ -47,7 +47,7 @@ def _espeak(text: str, locale: str = "zh-CN") -> str:
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/17"  # bumped by round thirteen
+    assert NORMALISER_VERSION == "speakable/18"  # bumped by round fourteen
 
 
 # -- A: the safety net ----------------------------------------------------------------------
@@ -206,7 +206,7 @@ def test_slash_abbreviations_keys_and_marks():
     assert _misread([
         ("N/A", "en", "not applicable"), ("N/A", "zh-CN", "bu2 适用"),
         ("A/C No. 123", "en", "account number one hundred twenty three"),
-        ("c/o Mr Li", "en", "care of Mr Li"), ("w/o fees", "en", "without fees"),
+        ("c/o Mr Li", "en", "care of Mr Lee"), ("w/o fees", "en", "without fees"),
         ("按*号键返回", "zh-CN", "按星号键返回"), ("press the * key", "en", "press the star key"),
         ("press *0", "en", "press star 0"), ("press 1 and #", "en", "press 1 and the hash key"),
         ("APP™", "zh-CN", "A P P"), ("Securities® and ExampleTrade™", "en",
@@ -230,7 +230,7 @@ def test_mongolian_names_by_rule():
 
 def test_english_words_and_abbreviations():
     assert _misread([
-        ("Monday–Friday", "en", "Monday to Friday"), ("Dear Ms. Li", "en", "Dear Miz Li"),
+        ("Monday–Friday", "en", "Monday to Friday"), ("Dear Ms. Li", "en", "Dear Miz Lee"),
         ("art. 50", "en", "Article 50"), ("para. 2", "en", "paragraph 2"),
         ("s. 108", "en", "section 108"), ("cl. 4.2", "en", "clause 4.2"),
         ("Sch. 2", "en", "Schedule 2"), ("12 Nathan Rd. W.", "en", "twelve Nathan Road West"),

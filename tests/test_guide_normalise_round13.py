@@ -47,7 +47,7 @@ def _espeak_said(said: str, locale: str = "zh-CN") -> str:
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/17"
+    assert NORMALISER_VERSION == "speakable/18"  # bumped by round fourteen
 
 
 # -- 1: credit ratings ----------------------------------------------------------------------
@@ -224,23 +224,25 @@ def test_espeak_says_the_dates_and_times():
 
 # -- 5: English addresses and pinyin names ---------------------------------------------------
 
+# (speakable/18: the pinyin of these rows is respelt for the English voice: Xicheng
+# Shee-chung, Liu Lee-yoh; round thirteen expected it left as written, which espeak misreads.)
 ADDRESSES_AND_NAMES = [
     ("Room 1203, No. 88 Century Ave, Pudong, Shanghai 200120", "en",
      "Room twelve oh three, number eighty eight Century Avenue, Pudong, Shanghai two zero zero "
      "one two zero"),
     ("Unit 2306, 1 Jinrong St, Xicheng District, Beijing 100033, PRC", "en",
-     "Unit twenty three oh six, one Jinrong Street, Xicheng District, Beijing one zero zero "
+     "Unit twenty three oh six, one Jinrong Street, Shee-chung District, Beijing one zero zero "
      "zero three three, P R C"),
     ("Postcode: 200120. Zip code 10001.", "en",
      "Postcode: two zero zero one two zero. Zip code one zero zero zero one."),
     ("Building 3, Lane 1500, Xinjinqiao Rd", "en",
-     "Building 3, Lane fifteen hundred, Xinjinqiao Road"),
-    ("Ms. GAO will call you.", "en", "Miz Gao will call you."),
-    ("Contact Mr. LIU or Ms. LI", "en", "Contact Mr. Liu or Miz Li"),
-    ("The ZHANG family trust", "en", "The Zhang family trust"),
+     "Building 3, Lane fifteen hundred, Sheen-jeen-chee-yow Road"),
+    ("Ms. GAO will call you.", "en", "Miz Gau will call you."),
+    ("Contact Mr. LIU or Ms. LI", "en", "Contact Mr. Lee-yoh or Miz Lee"),
+    ("The ZHANG family trust", "en", "The Jahng family trust"),
     ("Your manager is XU Jing and your witness is QIAN Lei.", "en",
-     "Your manager is Xu Jing and your witness is Qian Lei."),
-    ("Our office on Xi Jinping Rd.", "en", "Our office on Xi Jinping Road."),
+     "Your manager is Shoo Jing and your witness is Chee-yen Lay."),
+    ("Our office on Xi Jinping Rd.", "en", "Our office on Shee Jeen-ping Road."),
     # not an address or a name
     ("Visit St Paul, the Ave Maria", "en", "Visit St Paul, the Ave Maria"),
     ("buy 200120 shares", "en", "buy 200120 shares"),

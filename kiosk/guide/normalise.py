@@ -121,6 +121,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kiosk.guide.en_pinyin import respell_name, respell_text
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
@@ -131,15 +132,17 @@ from kiosk.speech.textnorm import (
     zh_cardinal,
     zh_is_word,
     zh_phrase_readings,
+    zh_polyphonic,
     zh_reading,
     zh_segments,
     zh_surname,
+    zh_word_readings,
 )
 
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/17"
+NORMALISER_VERSION = "speakable/18"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -1135,7 +1138,7 @@ def _formula_minus(text: str, zh: bool) -> str:
 # stays 每 / "per" (5元/笔, 0.5%/年, 1.5 yuan/trade), and alternatives stay 或 (是/否, 买入/卖出).
 _CLAUSE = re.compile(r"(?:[^，。；;！？!?,]|,(?=\d))+")
 _ZH_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[\u4e00-\u9fff)]\s*\+\s*[\u4e00-\u9fff(]")
-_EN_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[A-Za-z)] [+\u2212] [A-Za-z(]")
+_EN_FORMULA = re.compile(r"[=÷×]|\)\s*/|/\s*\(|[A-Za-z)] [+\u2212] [A-Za-z(]|[\d%] / \d")
 _ZH_ALTERNATIVE = re.compile("(?:是|买入|买|沪|男|有|和|及|先生|上海|A|B)/"
                              "(?:否|卖出|卖|深|女|无|或|女士|深圳|A|B|H)")
 _EN_ALTERNATIVE = re.compile(r"\b(?:and|or|yes|no|buy|sell|he|she|his|her)/"
@@ -1145,8 +1148,13 @@ _EN_ALTERNATIVE = re.compile(r"\b(?:and|or|yes|no|buy|sell|he|she|his|her)/"
 def _is_division(clause: str, i: int, zh: bool) -> bool:
     """Whether the '/' at ``clause[i]`` (in a formula) divides."""
     before, after = clause[:i].rstrip(), clause[i + 1:].lstrip()
+    if not zh and clause[i - 1:i + 2] == " / " and re.search(r"[\d%]\Z", before) and \
+            after[:1].isdigit():
+        return True  # (8% / 365): spaced, a division (since speakable/18)
     if before[-1:].isdigit() and after[:1].isdigit():
         return False  # 1/3, 12/31
+    if zh and re.match("[天日年月期份人次]数", after):
+        return True  # ×365/天数: a number of days, not "per day" (since speakable/18)
     near = clause[max(0, i - 3):i + 4]
     if zh:
         if _ZH_ALTERNATIVE.search(near):
@@ -1330,7 +1338,7 @@ _ZH_MEASURE_BEFORE_MR = frozenset("位个名些")  # 六位先生, 那位女士:
 # its reading there too. Elsewhere a name before 先生 / 女士 needs a pause before it; a word of
 # pypinyin's phrase table (单位, 曾经, 查询) is never a name, nor a given name with a character
 # that makes the words a clause (_ZH_NOT_GIVEN: 请曾经理先生, 由解决了先生 ...).
-_ZH_BEFORE_NAME = re.compile("(?:请|由|向|和|与|及|或|同|跟|给|让|叫|致|尊敬的|亲爱的|您好|你好|"
+_ZH_BEFORE_NAME = re.compile("(?:请|由|向|和|与|及|或|同|跟|给|让|叫|致|尊敬的|亲爱的|您好|你好|是|"
                              "感谢|谢谢|欢迎|邀请|恭喜|联系|致电|通知|转告|告知|陪同)\\Z")
 
 
@@ -1402,13 +1410,46 @@ def _zh_names(text: str) -> str:
             a = q - n
             found = zh_surname(text[a:q]) if a >= pos and _cjk_run(text, a, q) and (
                 n < 4 or text[a:a + 2] in ZH_COMPOUND_SURNAMES) else None
-            if found is None or _zh_no_name_before_mr(text, a, q, found[0]):
+            if found is None or _zh_no_name_before_mr(text, a, q, found[0]) or \
+                    _zh_given_name_before_mr(text, a, q, pos):
                 continue
             out += [text[pos:a], _zh_said_name(text, a, q)]
             pos = q
             break
     out.append(text[pos:])
     return "".join(out)
+
+
+# The commonest surnames (the hundred of the 2020 census, with the polyphonic ones of
+# ``ZH_SURNAMES``): a character after one of them in a name before 先生 / 女士 is a given name
+# (刘德华先生: 华 is huá, not the surname huà; 王单先生 dān, 孙朴先生 pǔ; since speakable/18).
+_ZH_COMMON_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+    "万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘"
+    "祝包宁尚符舒阮柯纪梅童凌毕单区朴查解仇华乐盖缪") | frozenset(ZH_COMPOUND_SURNAMES)
+
+
+def _zh_given_name_before_mr(text: str, a: int, q: int, pos: int) -> bool:
+    """Whether ``text[a:q]`` (one or two characters before 先生 / 女士) ends a longer name
+    whose surname stands one or two characters before it (刘德|华先生, 王|单先生, 赵一|曾先生),
+    so that it is a given name, not a surname: unless the words before it lead to a name
+    (感谢华先生: 谢 ends 感谢, and 华 is the surname)."""
+    if q - a > 2 or _ZH_BEFORE_NAME.search(text, max(0, a - 4), a):
+        return False
+    for k in (1, 2):
+        s = a - k
+        if s < pos or q - s > 3 or not _cjk_run(text, s, a):
+            continue
+        if text[s] in _ZH_COMMON_SURNAMES or text[s - 1:s + 1] in ZH_COMPOUND_SURNAMES:
+            return True
+    # a surname already read (ōu 志华先生: the rule runs again on its own output)
+    s = a
+    while s > 0 and a - s < 2 and _CJK.match(text[s - 1]):
+        s -= 1
+    while s > 0 and text[s - 1] == " ":
+        s -= 1
+    return s < a and s > 0 and ord(text[s - 1]) >= _SHIELD
 
 
 def _zh_no_name_before_mr(text: str, a: int, q: int, surname: str) -> bool:
@@ -1641,7 +1682,7 @@ _ZH_MONTH_DAY_NEXT = re.compile(rf"{_ZH_MONTH_DAY_SEP}\d{{1,2}}/\d{{1,2}}(?![\d/
 # is dated as its first; and as its last (6/30至9/30止).
 _ZH_MONTH_DAY_LIST = re.compile(rf"(?:\d{{1,2}}/\d{{1,2}}{_ZH_MONTH_DAY_SEP})+\Z")
 _ZH_MONTH_DAY_CHAIN = re.compile(rf"(?:{_ZH_MONTH_DAY_NEXT.pattern})*")
-_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|后(?!者)|起|止|当天|当日|日|号|"
+_ZH_DATE_AFTER = re.compile(r"\s*(?:前|之前|以前|之后|以后|后(?!者)|起|止|当天|当日|日|号|期间|"
                             r"到期|截止|截至|"
                             r"[(（]?(?:周|星期)[一二三四五六日天])")
 _ZH_PERCENT = re.compile(rf"(?P<sign>(?<![A-Za-z0-9_.])[-+±\u2212])?(?<!\d)(?P<n>{_NUM})\s*"
@@ -1904,9 +1945,43 @@ def _zh_money(text: str, m: re.Match) -> str:
     return sign + _trim_decimals(n) + m.group("mult") + word
 
 
+# Since speakable/18 a month/day is also dated by its shape and the words of a period: a word
+# of a period (申购期, 募集期, 活动期间, 回访时间, 开放期, 交易时段, 开放日) then 为 / 是 / 在 /
+# a colon (申购期：6/10-6/14, 回访时间：3/15, 开放期为3.15-4.15), with no unit after it
+# (时间为1/2小时 is half an hour); and a range of two month/days that runs forward in one
+# month (6/10-6/14, 5/1-5/31), or over months when a day is 1 or above 12 (3/15-4/15,
+# 3/1-4/30), which no range of fractions is (1/4-1/2 falls, 1/3-2/3 keeps both days 3).
+_ZH_PERIOD_BEFORE = re.compile(r"(?:(?<![本当每近同上下前后首末分周长短到限])期(?:间)?|时间|时段|"
+                               r"开放日?)\s*(?:为|是|在|[：:])+\s*\Z")
+_ZH_MONTH_DAY_PAIR = re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})(?P<s>[/.])(?P<d>\d{1,2})"
+                                r"\s*(?:[~-]|至|到)\s*(?P<mo2>\d{1,2})(?P=s)(?P<d2>\d{1,2})"
+                                r"(?![\d/]|\.\d)")
+
+
+def _zh_month_day_range(text: str, start: int) -> bool:
+    """Whether a range of two month/days starts at ``start`` (see _ZH_PERIOD_BEFORE's comment);
+    dots only with a word of a period before it (利率3.15-4.15 is two decimals)."""
+    m = _ZH_MONTH_DAY_PAIR.match(text, start)
+    if m is None:
+        return False
+    mo, d, mo2, d2 = (int(m.group(k)) for k in ("mo", "d", "mo2", "d2"))
+    if not (1 <= mo <= 12 and 1 <= mo2 <= 12 and 1 <= d <= 31 and 1 <= d2 <= 31):
+        return False
+    if m.group("s") == "." and not _ZH_PERIOD_BEFORE.search(text, max(0, start - 8), start):
+        return False
+    return mo == mo2 and d2 > d or mo2 > mo and (min(d, d2) == 1 or max(d, d2) > 12)
+
+
+def _zh_period_dated(text: str, start: int, end: int) -> bool:
+    after = text[end:end + 8].lstrip()
+    return _ZH_PERIOD_BEFORE.search(text, max(0, start - 8), start) is not None and \
+        (after[:1] in ("日", "号") or not _ZH_UNITS.match(after))
+
+
 def _zh_month_day_dated(text: str, m: re.Match) -> bool:
     """Whether the month/day (or fraction) ``m`` of ``_ZH_MONTH_DAY`` is a date by the words
-    around it (``_ZH_DATE_BEFORE``, ``_ZH_DATE_AFTER``, a range or list after 从 / 自)."""
+    around it (``_ZH_DATE_BEFORE``, ``_ZH_DATE_AFTER``, a range or list after 从 / 自, a word
+    of a period: ``_ZH_PERIOD_BEFORE``) or by its shape (a range of month/days)."""
     listed = _ZH_MONTH_DAY_LIST.search(text, max(0, m.start() - 60), m.start())
     start = listed.start() if listed else m.start()
     chain = _ZH_MONTH_DAY_CHAIN.match(text, m.end(), m.end() + 60)  # (...)*: always a match
@@ -1914,7 +1989,9 @@ def _zh_month_day_dated(text: str, m: re.Match) -> bool:
     return bool(_ZH_DATE_BEFORE.search(text, max(0, start - 12), start)
                 or _ZH_DATE_AFTER.match(text, end, end + 8)
                 or (_ZH_DATE_FROM.search(text, max(0, start - 4), start)
-                    and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end()))))
+                    and (listed or _ZH_MONTH_DAY_NEXT.match(text, m.end())))
+                or _zh_period_dated(text, start, end)
+                or _zh_month_day_range(text, start))
 
 
 def _zh_month_day(text: str, m: re.Match) -> str:
@@ -1935,8 +2012,15 @@ _ZH_DOTTED_MONTH_DAY = re.compile(r"(?<![\d.])(?P<mo>1[0-2]|0?[1-9])\.(?P<d>3[01
 
 def _zh_dotted_dated(text: str, m: re.Match) -> bool:
     after = text[m.end():m.end() + 24].lstrip()
-    return _ZH_DATE_BEFORE.search(text, max(0, m.start() - 12), m.start()) is not None and \
-        (after[:1] in ("日", "号") or not _ZH_UNITS.match(after))
+    if after[:1] not in ("日", "号") and _ZH_UNITS.match(after):
+        return False
+    if _ZH_DATE_BEFORE.search(text, max(0, m.start() - 12), m.start()) is not None:
+        return True
+    # the second of a range (开放期为3.15-4.15): dated as the range
+    sep = re.search(r"(?<![\d.])\d{1,2}\.\d{1,2}\s*(?:[~-]|至|到)\s*\Z",
+                    text[max(0, m.start() - 12):m.start()])
+    start = m.start() - len(sep.group(0)) if sep else m.start()
+    return _zh_period_dated(text, start, m.end()) or _zh_month_day_range(text, start)
 
 
 def _zh_dotted_month_day(text: str, m: re.Match) -> str:
@@ -2037,7 +2121,8 @@ ESPEAK_CMN_READINGS = {
     "娩": "wan3", "呐": "ne5", "溺": "niao4", "疟": "yao4", "漂": "piao4", "撇": "pie3",
     "颇": "po1", "仆": "pu2", "呛": "qiang4", "炔": "que1", "煞": "sha4", "似": "si4",
     "苔": "tai1", "褪": "tun4", "拓": "ta4", "萎": "wei3", "挝": "zhua1", "矽": "xi1",
-    "铣": "xian3", "兴": "xing4", "奄": "yan1", "耶": "ye1", "荫": "yin4", "喳": "cha1",
+    "铣": "xian3", "兴": "xing4", "莞": "wan3", "奄": "yan1", "耶": "ye1", "荫": "yin4",
+    "喳": "cha1",
     "辗": "zhan3", "吱": "zi1", "著": "zhe5", "拽": "ye4", "仔": "zi3", "卒": "cu4", "柞": "zuo4",
 }
 
@@ -2141,6 +2226,30 @@ def _zh_wei(text: str, i: int) -> str | None:
     return "wei2"
 
 
+# The name of a firm (东兴证券, 中兴通讯, 甬兴证券, 兴证全球基金, 华兴资本: the broker's own name
+# in every prompt) is read as pypinyin reads the characters before the firm's word (up to
+# four, as one phrase: its phrase table, then each character's common reading), where the
+# segmentation found no word there: espeak-ng says 兴 xìng (the 兴 of 高兴), pypinyin xīng.
+# (Since speakable/18; 东莞 and 单县 are words of the phrase readings: 莞 is wǎn to espeak-ng.)
+_ZH_FIRM_SUFFIX = re.compile("证券|基金|资本|通讯|银行|集团|期货|控股|科技|保险|信托|资管|投资|"
+                             "股份|公司|营业部|资产|财富")
+_ZH_FIRM_NAME = re.compile(rf"[\u4e00-\u9fff]{{1,4}}?(?={_ZH_FIRM_SUFFIX.pattern})")
+_ZH_NOT_IN_FIRM_NAME = frozenset("的了着地得和为与及在是将把被从向对")
+
+
+def _zh_firm_readings(text: str, readings: list[str | None]) -> None:
+    for m in _ZH_FIRM_NAME.finditer(text):
+        name = m.group(0)
+        said = zh_word_readings(name)  # pypinyin's, as one phrase (cached)
+        if len(said) != len(name):
+            continue
+        for i, ch in enumerate(name):
+            j = m.start() + i
+            if readings[j] is None and ch not in _ZH_NOT_IN_FIRM_NAME and zh_polyphonic(ch) \
+                    and said[i].replace("ü", "v") != _voice_reading(ch):
+                readings[j] = said[i].replace("ü", "v")
+
+
 def _voice_reading(ch: str) -> str | None:
     """How the voice reads the character ``ch`` on its own."""
     return ESPEAK_CMN_READINGS.get(ch) or zh_reading(ch)
@@ -2159,6 +2268,12 @@ def _zh_polyphones(text: str) -> str:
     readings = zh_phrase_readings(text)
     _zh_bank_hang(text, readings)
     _zh_round_thirteen_readings(text, readings)
+    if _ZH_FIRM_SUFFIX.search(text):
+        _zh_firm_readings(text, readings)
+    for i in (m.start() for m in re.finditer("将", text)) if "将" in text else ():
+        if readings[i] == "jiang4" and text[i + 1:i + 2] and \
+                text[i + 1] in _ZH_FUTURE_AFTER_JIANG:
+            readings[i] = None
     for i, (ch, reading) in enumerate(zip(text, readings, strict=True)):
         if reading is None and ch == "为":
             reading = _zh_wei(text, i)
@@ -2213,6 +2328,7 @@ _PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
 def _zh_speakable(text: str) -> str:
+    text = _zh_round_fourteen(text)
     text = _zh_round_eleven(_zh_round_twelve(_zh_round_thirteen(text)))
     if "#" in text:
         text = _ZH_HASH_KEY.sub("井号", text)
@@ -2299,6 +2415,8 @@ def _zh_speakable(text: str) -> str:
         text = re.sub(r"\s*=\s*", "=", text)
     text = _ZH_SYMBOL.sub(lambda m: _ZH_SYMBOLS[m.group(0)], text)
     text = _zh_polyphones(text)
+    if "账款" in text:  # espeak-ng's entry says 账款 with an extra syllable: zhàng kuán kuǎn
+        text = text.replace("账款", f"账 {protect_spoken('kuan3')} ")
     text = text.replace("+", "加")
     # NFKC made "，" an ASCII ",", after which espeak's Mandarin voice makes no pause (measured:
     # "您好,欢迎" runs on, "您好，欢迎" pauses 140 ms): give the pauses back their full width.
@@ -2548,7 +2666,62 @@ _EN_CODE_PREFIX = re.compile(r"\b(?P<w>(?:start|begin)(?:s|ning)?\s+with|startin
                              r"prefix(?:ed)?(?:\s+with)?)\s+(?P<n>\d{2,6})\b", re.IGNORECASE)
 
 
+# Round fourteen (speakable/18), the smaller classes: a weekday range with a hyphen (周一-周五
+# 周一至周五), a floor of a building (写字楼2层 二层, not 两层 "two storeys"), an order number
+# after No. in Mandarin (No.20250315001: its digits, not a cardinal of hundreds of millions),
+# small letters glued to digits (htzq95597: h t z q 九五五九七); in English 1MM (a million, not
+# a millimetre), 30s after in / within / after / every (seconds; the 1990s, her 30s stay).
+_PLUS_MINUS = re.compile(r"\+\s?/\s?-\s*(?=\d)")
+_ZH_WEEKDAY_RANGE = re.compile(r"(?P<a>(?:周|星期)[一二三四五六日天])\s*[-~]\s*"
+                               r"(?=(?:周|星期)[一二三四五六日天])")
+_ZH_FLOOR = re.compile(r"(?<=[楼厦座栋幢馆场心])\s*2\s*层(?!楼)")
+_ZH_NO_DIGITS = re.compile(r"(?<![A-Za-z])No\.\s*(?P<d>\d{5,})(?![\d.])")
+_ZH_LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9_.@\-])(?P<l>[a-z]{2,8})(?P<d>\d{3,})"
+                                r"(?![A-Za-z0-9_@]|\.\w)")
+_EN_MILLION_MM = re.compile(r"(?<![A-Za-z0-9.,])(?P<n>\d+(?:\.\d+)?)\s?MM\b")
+_EN_SECONDS = re.compile(r"\b(?P<w>in|within|after|every|for|than|of|about)\s+"
+                         r"(?P<n>\d{1,3})s\b")
+
+
+_ZH_LATIN_NAME_BEFORE_MR = re.compile(r"(?<![A-Za-z])(?P<n>[A-Za-z][A-Za-z'’\-]*"
+                                      r"(?: [A-Za-z][A-Za-z'’\-]*)+)(?=\s*(?:先生|女士|小姐))")
+# 将 after a word it would make a noun with (强将, 大将: jiàng, a general) but before the verb
+# or preposition it marks the future of (张强将为您办理): jiāng.
+_ASCII_LOWER = re.compile("[a-z][0-9]")
+_ZH_FUTURE_AFTER_JIANG = frozenset("为在于会要把对向与给以进继提带及陆")
+
+
+def _zh_latin_name_before_mr(m: re.Match) -> str:
+    words = m.group("n").split()
+    if not any(len(w) > 1 and w.isupper() and w not in KNOWN_ACRONYMS for w in words):
+        return m.group(0)
+    return " " + protect_spoken(_zh_latin_name(m.group("n"))) + " "
+
+
+def _zh_round_fourteen(text: str) -> str:
+    if "先生" in text or "女士" in text or "小姐" in text:
+        text = _ZH_LATIN_NAME_BEFORE_MR.sub(_zh_latin_name_before_mr, text)
+    if "周" in text or "星期" in text:
+        text = _ZH_WEEKDAY_RANGE.sub(r"\g<a>至", text)
+    if "层" in text:
+        text = _ZH_FLOOR.sub("二层", text)
+    if "No." in text:
+        text = _ZH_NO_DIGITS.sub(lambda m: " " + spell_digits(m.group("d"), "zh"), text)
+    if not _ASCII_LOWER.search(text):
+        return text
+    return _ZH_LETTERS_DIGITS.sub(lambda m: " " + " ".join(m.group("l").upper())
+                                  + " " + spell_digits(m.group("d"), "zh"), text)
+
+
+def _en_round_fourteen(text: str) -> str:
+    if "MM" in text:
+        text = _EN_MILLION_MM.sub(r"\g<n> million", text)
+    return _EN_SECONDS.sub(lambda m: f"{m.group('w')} {m.group('n')} "
+                           + ("second" if m.group("n") == "1" else "seconds"), text)
+
+
 def _en_speakable(text: str) -> str:
+    text = _en_round_fourteen(text)
     text = _en_round_seven(_en_round_twelve(_en_round_thirteen(text)))
     if "#" in text:
         text = _EN_PRESS_HASH.sub("the hash key", _EN_HASH_KEY.sub("hash ", text))
@@ -2682,6 +2855,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         i = 0 if is_zh(locale) else 1
         text = _GREEK_LETTER.sub(lambda m: _GREEK[m.group(0)][i] if i == 0 else
                                  f" {_GREEK[m.group(0)][1]} ", text)
+    if "+/-" in text or "+ / -" in text:  # plus or minus (+/- 10%), not "+ or -"
+        text = _PLUS_MINUS.sub("±", text)
     text = _formula_minus(text, is_zh(locale))
     text = _formula_slash(text, is_zh(locale))
     text = _COMPARE.sub(lambda m: _COMPARE_AS[m.group(0)], text)
@@ -2690,10 +2865,29 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _dashes(text, is_zh(locale))
     if "~~" in text:
         text = _TILDE_RUN.sub(" ", text)  # a decoration (~~~~), not a run of ranges
-    text = _zh_speakable(text) if is_zh(locale) else _en_speakable(text)
+    text = _zh_speakable(text) if is_zh(locale) else _en_pinyin(_en_speakable(text))
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
     return re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
+
+
+# Pinyin in an English text (speakable/18): the applicant's name ({name}, protected: every word
+# of it pinyin) and capitalised pinyin words of the text (Xiamen, Mr. He, Customer: Qiu Ying)
+# respelt for the English voice (``kiosk.guide.en_pinyin``: Li -> Lee, Xie -> Shee-yeh).
+_SHIELDED_LETTER = "\ue041-\ue05a\ue061-\ue07a\ue0c0-\ue24f"
+_SHIELDED_NAME = re.compile(f"[{_SHIELDED_LETTER}]+(?:['’][{_SHIELDED_LETTER}]+)?"
+                            f"(?: [{_SHIELDED_LETTER}]+(?:['’][{_SHIELDED_LETTER}]+)?)*")
+
+
+def _en_pinyin(text: str) -> str:
+    def name(m: re.Match) -> str:
+        words = m.group(0).translate(_UNPROTECT).split(" ")
+        said = respell_name(words) if any(len(w) > 1 for w in words) else None
+        return m.group(0) if said is None else " ".join(said)
+
+    if any(ord(c) >= _SHIELD for c in text):
+        text = _SHIELDED_NAME.sub(name, text)
+    return respell_text(text)
 
 
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -2777,6 +2971,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                 continue
             for m in _ZH_WORD_HYPHEN.finditer(sentence.group(0)):
                 at = sentence.start() + m.start()
+                if _ZH_WEEKDAY_RANGE.search(text, max(0, at - 3), at + 4):
+                    continue  # 周一-周五: read 周一至周五 since speakable/18
                 yield Issue(at, f"the hyphen in {text[max(0, at - 2):at + 3]} is not said; "
                                 "write 减 for a minus, 至 or 到 for a range, or —— for a pause")
     for m in _LEVEL_SIGNED.finditer(fold_keep_offsets(text)):
@@ -3427,7 +3623,7 @@ def _en_written_names(text: str) -> Iterator[Issue]:
         if not (cued and 2 <= len(run) <= 32 or 2 <= len(run) <= 3 and zh_surname(run)):
             continue
         yield Issue(m.start(), f"the Chinese characters {run} are read one by one with their "
-                               f"common readings ({speakable(run, 'en')}); for the applicant's "
+                               f"common readings ({_en_cjk(run).strip()}); for the applicant's "
                                f"name write {{name}} (read as a name: {read_name(run, 'en')}), "
                                "else write the name or words in pinyin")
 
@@ -3789,23 +3985,26 @@ def _zh_futures(text: str, m: re.Match) -> str:
 # characters (four with a compound surname), none of the characters that make a clause
 # (_ZH_NOT_GIVEN) and no word of a role (客户, 投资者, 账户持有人 ...: ending in 人 者 户 员 方 主).
 _ZH_IDENTITY_NAME = re.compile(r"(?:您|你)(?:是否|就|真的)?(?:是|为)\s*"
-                               r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*本人")
+                               r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*(?:先生|女士)?\s*本人"
+                               r"|(?:我|本人)(?:是|叫|名叫)\s*(?P<m>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})"
+                               r"(?=[，,。.；;！!？?\s]|\Z)")
 _ZH_ROLE_END = frozenset("人者户员方主")
 
 
 def _zh_identity_names_at(text: str) -> Iterator[tuple[int, int]]:
     for m in _ZH_IDENTITY_NAME.finditer(text):
-        name = m.group("n")
+        group = "n" if m.group("n") else "m"
+        name = m.group(group)
         if name[-1] in _ZH_ROLE_END or _ZH_NOT_GIVEN.search(name) or "否" in name or \
                 len(name) == 4 and name[:2] not in ZH_COMPOUND_SURNAMES or \
                 _zh_no_name_word(name[:2]) and name[:2] not in ZH_COMPOUND_SURNAMES and \
                 zh_surname(name) is None:
             continue
-        yield m.start("n"), m.end("n")
+        yield m.start(group), m.end(group)
 
 
 def _zh_identity_names(text: str) -> str:
-    if "本人" not in text:
+    if "本人" not in text and "我" not in text:
         return text
     out: list[str] = []
     pos = 0
@@ -4218,6 +4417,9 @@ def _said_near(text: str, i: int, locale: str) -> str:
     return speakable(text[max(0, i - 8):i + 9], locale).translate(_UNPROTECT)
 
 
+_EN_NUMBER_ADJECTIVE = re.compile(r"\d-[a-z]{2,}\b")
+
+
 def _advice(ch: str) -> str:
     folded = unicodedata.normalize("NFKC", ch)
     for sign, advice in _NET_ADVICE.items():
@@ -4256,6 +4458,10 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         c = m.group(0)
         if c == "-":
             if not _SPOKEN_SIGN.search(spoken, max(0, m.start() - 2), m.end() + 2):
+                continue
+            # an English number-adjective (1-day, 7-day, 3-month, 6-digit, 5-star): espeak-ng
+            # says "one day", "six digit" (measured); not a sign (since speakable/18)
+            if not is_zh(locale) and _EN_NUMBER_ADJECTIVE.match(spoken, m.start() - 1):
                 continue
         elif _plain(c) or c in "%'’&+$.":
             continue

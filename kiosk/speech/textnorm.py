@@ -281,6 +281,8 @@ ZH_SURNAMES = {
     # 肖 (xiào), 涂 and 戚 (a neutral tone); and 郇, 那 and 单于.
     "单于": "chán yú", "贾": "jiǎ", "肖": "xiāo", "涂": "tú", "戚": "qī", "郇": "huán",
     "那": "nā", "隗": "wěi",
+    # 宓 as a surname is fú (宓子贱); espeak-ng says mì (tester round fourteen)
+    "宓": "fú",
 }
 # Two-character surnames read as usual, for writing a name in English (欧阳娜娜 Ouyang Nana).
 ZH_COMPOUND_SURNAMES = frozenset(
@@ -326,6 +328,8 @@ ZH_PHRASE_READINGS = {
     "中风险": ("zhong1", "feng1", "xian3"),
     # 卜 of the Uyghur name part 阿卜杜 (Abdu-) is bǔ; 照片 and 相片 are piàn (审音表 2016)
     "阿卜杜": ("a1", "bu3", "du4"), "照片": ("zhao4", "pian4"), "相片": ("xiang4", "pian4"),
+    # 单县 (Shandong) is Shàn Xiàn, a place name no phrase table of pypinyin's holds
+    "单县": ("shan4", "xian4"),
 }
 _ZH_PHRASE = re.compile("|".join(sorted(ZH_PHRASE_READINGS, key=len, reverse=True)))
 # Rare words of pypinyin's phrase table that its segmenter finds across a word boundary in
@@ -342,6 +346,12 @@ def zh_polyphonic(char: str) -> bool:
     from pypinyin import pinyin
 
     return len(char) == 1 and bool(_CJK.match(char)) and len(pinyin(char, heteronym=True)[0]) > 1
+
+
+def zh_word_readings(word: str) -> tuple[str, ...]:
+    """pypinyin's reading of each character of ``word`` read as one phrase (tone digits, 5 for
+    the neutral tone, ü as v), or () when they do not pair up one to one. Cached."""
+    return _word_readings(word)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,0 +1,221 @@
+"""Pinyin for the English voice: a Chinese name or place written in pinyin (Li, Xie, Qiu, Cai,
+Xiaoming, Xiamen) respelt so that espeak-ng's English letter rules say something a listener
+hears as the Mandarin word, not an English word (Li "lie", Xie "zai", Qiu "kiu", Cai "kai").
+
+Each toneless pinyin syllable (``kiosk.speech.textnorm.pinyin_syllables``) is given an English
+spelling built from its initial and final: Li -> Lee, Xie -> Shee-yeh, Qiu -> Chee-yoh, Cai ->
+Tsai, Wei -> Way, He -> Huh, Xiaoming -> Shee-yow-ming. The spellings were chosen by reading
+espeak-ng's phonemes (``espeak-ng -v gmw/en-us -x``): a consonant before y or w that English
+does not begin a word with (shy-, chy-, ly-, hw-, lw-, shw-) makes espeak-ng say the letters
+or "eye", so a medial i is written "ee-y" (Shee-yeh: S'i:j'eI) and a medial u after such a
+consonant "oo-w" (Luo -> Loo-waw), after h "wh" (Hua -> Whah).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from kiosk.speech.textnorm import pinyin_syllables
+
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q",
+             "x", "r", "z", "c", "s", "y", "w")
+_SAY_INITIAL = {"zh": "j", "q": "ch", "x": "sh", "c": "ts", "j": "j"}
+# Consonants espeak-ng says before a w as English says them (gw, kw, dw, tw, sw, zw: Guo Gwaw);
+# h takes wh (Hua Whah), the others an oo first (Luo Loo-waw, Zhuo Joo-waw).
+_W_AFTER = frozenset("g k d t s z".split())
+# Finals without a medial: the English spelling of the vowel part.
+_PLAIN = {"a": "ah", "ai": "ai", "ao": "au", "an": "ahn", "ang": "ahng", "o": "aw", "ou": "oh",
+          "ong": "oong", "e": "uh", "ei": "ay", "en": "un", "eng": "ung", "er": "ar", "i": "ee",
+          "in": "een", "ing": "ing", "u": "oo"}
+# The vowel part after a medial i (Xie -> Shee-yeh) or u (Guo -> Gwaw).
+_AFTER_I = {"a": "yah", "ao": "yow", "an": "yen", "ang": "yahng", "e": "yeh", "u": "yoh",
+            "ong": "yoong", "o": "yaw"}
+_AFTER_U = {"a": "ah", "ai": "ai", "an": "ahn", "ang": "ahng", "o": "aw", "i": "ay",
+            "n": "un", "ei": "ay", "en": "un"}
+# y- syllables (ya, yue, yuan) and the ü finals after j q x y l n (Xu Shoo, Xue Shoo-eh).
+_Y = {"ya": "yah", "yao": "yow", "yan": "yen", "yang": "yahng", "ye": "yeh", "yi": "ee",
+      "yin": "een", "ying": "ying", "yo": "yaw", "yong": "yoong", "you": "yoh", "yu": "yoo",
+      "yuan": "yoo-en", "yue": "yoo-eh", "yun": "yoon"}
+_U_UMLAUT = {"u": "oo", "ue": "oo-eh", "uan": "oo-en", "un": "oon", "ü": "ee-yoo",
+             "üe": "oo-eh"}
+_W = {"wa": "wah", "wo": "waw", "wai": "wai", "wei": "way", "wan": "wahn", "wen": "wun",
+      "wang": "wahng", "weng": "wung", "wu": "woo"}
+_BUZZED_I = {"zh": "jir", "ch": "chir", "sh": "shir", "r": "rir", "z": "zuh", "c": "tser",
+             "s": "suh"}
+# Whole syllables the parts above would spell wrong (measured: espeak-ng says ts+u as tsoo,
+# "ai" as the letters A I, "ay" as aye, "been" as bin, "jung" as German jung).
+_WHOLE = {"ai": "eye", "ei": "eh", "ao": "ao", "ce": "tser", "cen": "tsern", "ceng": "tserng",
+          "bin": "bean", "zheng": "jerng"}
+
+
+@functools.lru_cache(maxsize=512)
+def en_syllable(syllable: str) -> str:
+    """The English spelling of one toneless pinyin syllable (xie -> shee-yeh, lü -> lee-yoo);
+    unchanged when it is not one of the forms above."""
+    s = syllable.lower().replace("v", "ü")
+    if s in _WHOLE:
+        return _WHOLE[s]
+    if s in _Y:
+        return _Y[s]
+    if s in _W:
+        return _W[s]
+    initial = next((i for i in _INITIALS if s.startswith(i) and len(s) > len(i)), "")
+    final = s[len(initial):]
+    say = _SAY_INITIAL.get(initial, initial)
+    if final == "i" and initial in _BUZZED_I:
+        return _BUZZED_I[initial]
+    if initial in ("j", "q", "x") and final.startswith("u"):
+        return say + _U_UMLAUT.get(final, final)
+    if initial in ("l", "n") and final in ("ü", "üe"):
+        return say + _U_UMLAUT[final]
+    if final in _PLAIN:
+        return say + _PLAIN[final]
+    if final == "iu":
+        return say + "ee-yoh"
+    if final.startswith("i") and final[1:] in _AFTER_I:
+        return say + "ee-" + _AFTER_I[final[1:]]
+    if final.startswith("u") and final[1:] in _AFTER_U:
+        rest = _AFTER_U[final[1:]]
+        if initial in _W_AFTER:
+            return say + "w" + rest
+        if initial == "h":
+            return "wh" + rest
+        return say + "oo-w" + rest
+    return s
+
+
+_VOWEL_START = re.compile("[aeo]")
+
+
+@functools.lru_cache(maxsize=4096)
+def pinyin_word_syllables(word: str) -> tuple[str, ...] | None:
+    """The syllables of a Latin word written in pinyin, or None: as ``pinyin_syllables``, but
+    a syllable that begins with a, e or o after another in one part is refused (pinyin writes
+    Xi'an; Lee is not le-e, Maria not ma-ri-a), except er (Waner: wan-er)."""
+    if not word or not all(c.isalpha() or c in "'’" for c in word):
+        return None
+    out: list[str] = []
+    for part in word.replace("’", "'").split("'"):
+        found = pinyin_syllables(part.replace("ü", "v").replace("Ü", "V"))
+        if found is None or any(_VOWEL_START.match(s) and s != "er" for s in found[1:]):
+            return None
+        out += found
+    return tuple(out) if len(out) <= 4 else None
+
+
+def en_pinyin_word(word: str) -> str | None:
+    """A pinyin word respelt for the English voice (Xiaoming -> Shee-yow-ming, QIU -> Chee-yoh),
+    capitalised when the word is; None when the word is not pinyin."""
+    syllables = pinyin_word_syllables(word)
+    if syllables is None:
+        return None
+    said = "-".join(en_syllable(s) for s in syllables)
+    return said.capitalize() if word[:1].isupper() else said
+
+
+# Where English letter rules go wrong on pinyin: x q zh c as initials, and every final but the
+# few English says near enough (an ang en eng in ing ong u un: Wang, Zhang, Chen, Ming, Long).
+_SAID_NEAR_ENOUGH = frozenset("a an ang en eng in ing ong un".split())
+
+
+def _risky(syllable: str) -> bool:
+    initial = next((i for i in _INITIALS if syllable.startswith(i) and len(syllable) > len(i)),
+                   "")
+    if initial in ("x", "q", "zh", "c", "z", "j"):
+        return True
+    if initial in ("y", "w"):
+        return syllable not in ("wang", "wan", "yang", "ying", "yin", "yan", "wu")
+    return syllable[len(initial):] not in _SAID_NEAR_ENOUGH
+
+
+def risky_pinyin(word: str) -> bool:
+    """Whether ``word`` is pinyin that English letter rules misread (Li, Xiamen, Huaxin, Qiu,
+    Zhang; not Wang, Ming, Chen, Long, which English says near enough)."""
+    syllables = pinyin_word_syllables(word)
+    return syllables is not None and any(_risky(s) for s in syllables)
+
+
+# English words (and names of English) that parse as pinyin with a telling part: found by
+# running ``looks_pinyin`` over the CMU pronouncing dictionary (pocketsphinx's copy) and keeping
+# the English ones; -ing words (waiting, sailing) are refused by rule.
+ENGLISH_WORDS = frozenset("""
+    taxi maxi queer queerer cheque oxide oxidase oxidize exile exude antique opaque maximize
+    maxima maxime maxine julia julie julian juliana julieta diana dianna diane annie naomi heidi
+    monique enrique henrique manrique angelique fourier courier couturier soulier routier
+    mexican mexicana mexicali canadian pancanadian cutie pixie sexier haiku haiti haitian obama
+    dubai sinai maori katie sadie natalie natalia amalia amalie bianca lilian liliana damian
+    fabian nubian simian titian dietitian leila sheila alexia ataxia acadia anglia rumania
+    rumanian tanzania tanzanian lusitania catalonia catalonian opie ernie minnie lennie dannie
+    fannie pennie bennie rennie hannie binnie moxie dixie lexie mamie bailie goudie kaolin
+    cacao pique media mania ganglia mahalia kuwaiti sicilian sicilia bahamian namibian
+    panamanian maximilian ohanian kantian laotian gentian humiliating alienating abie obie
+    eiji geisha cuomo
+    shanghai beijing taipei taiwan macao hainan tianjin
+""".split())
+_TELLING_FINALS = frozenset("iu uo ao ui ie ia ian iao iang iong ue üe ou ei ai".split())
+
+
+def _telling(syllable: str) -> bool:
+    initial = next((i for i in _INITIALS if syllable.startswith(i) and len(syllable) > len(i)),
+                   "")
+    return initial in ("x", "q", "zh") or syllable[len(initial):] in _TELLING_FINALS
+
+
+def looks_pinyin(word: str) -> bool:
+    """Whether a capitalised word met in an English text is taken for pinyin without a title
+    before it: it parses as pinyin (``pinyin_word_syllables``), is not an English word
+    (``ENGLISH_WORDS``), and has an initial English never spells so (x, q, zh: Xiamen, Qingdao,
+    Zhou) or is two syllables or more with a final English reads otherwise (Huaxin is not:
+    hua-xin has x; Suzhou has zh; Qianhai; Liuzhou)."""
+    if word.lower() in ENGLISH_WORDS:
+        return False
+    syllables = pinyin_word_syllables(word)
+    if syllables is None:
+        return False
+    if any(s[0] in "xq" or s.startswith("zh") for s in syllables):
+        return True
+    if word.lower().endswith("ing"):
+        return False
+    return len(syllables) >= 2 and any(_telling(s) for s in syllables) and (
+        not any(s[-1] == "e" and s[-2:] not in ("ie", "ue") for s in syllables))
+
+
+_TITLE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Miz|Mister|Madam|Madame|Dr|Doctor|Prof|Professor|"
+                    r"Dear|[Cc]ustomer|[Cc]lient|[Ii]nvestor|[Aa]pplicant|[Nn]ame)\b\.?:?\s+)\Z")
+_CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][a-z]+)?(?![\w\-])")
+
+
+def respell_text(text: str) -> str:
+    """``text`` with each pinyin word the English voice would misread respelt (``en_pinyin_word``):
+    a capitalised word that ``looks_pinyin``, any pinyin word after a title (Mr He, Dear Li,
+    Customer: Qiu Ying), and a pinyin word next to one of those (Wang Xiaoming). Words English
+    reads near enough (Wang, Ming, Chen) are respelt only as part of such a name."""
+    words = list(_CAPITALISED.finditer(text))
+    if not words:
+        return text
+    taken = [looks_pinyin(m.group(0)) or (
+        risky_pinyin(m.group(0)) and _TITLE.search(text, 0, m.start()) is not None)
+        for m in words]
+    for i, m in enumerate(words):
+        if taken[i] or pinyin_word_syllables(m.group(0)) is None:
+            continue
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(words) and taken[j]:
+                a, b = sorted((words[i], words[j]), key=lambda w: w.start())
+                if text[a.end():b.start()] == " ":
+                    taken[i] = True
+    out, at = [], 0
+    for m, take in zip(words, taken, strict=True):
+        said = en_pinyin_word(m.group(0)) if take else None
+        if said is not None:
+            out += [text[at:m.start()], said]
+            at = m.end()
+    return "".join(out) + text[at:]
+
+
+def respell_name(words: list[str]) -> list[str] | None:
+    """A name's words respelt for the English voice when every word is pinyin (Wang Xiaoming ->
+    Wahng Shee-yow-ming), else None (John Smith, Maria Li: a name not all pinyin is left)."""
+    said = [en_pinyin_word(w) for w in words]
+    return None if not said or None in said else [w for w in said if w]
