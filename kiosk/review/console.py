@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from kiosk.errors import EvidenceError
 from kiosk.review import (
     api,
     auth,
@@ -44,6 +45,7 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
                         bucket=(BucketMedia(services.sealer.objects)
                                 if services.sealer.objects is not None else None))
     app.extensions[EXTENSION] = svc
+    _reconcile_at_start(svc)
     https = services.settings.base_url().startswith("https://")
     app.config.update(
         SESSION_COOKIE_SECURE=https,
@@ -57,6 +59,15 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
             app.register_blueprint(bp)
     if cfg.poll_seconds > 0:
         _start_poller(svc, cfg.poll_seconds)
+
+
+def _reconcile_at_start(svc: ReviewService) -> None:
+    """Case rows follow the decisions the ledger holds (an append whose row was lost to a
+    full disk or a crash); what cannot be written now is retried on the next queue view."""
+    try:
+        svc.reconcile_decisions()
+    except EvidenceError as exc:  # an unreadable ledger: `kiosk ledger verify` names it
+        log.warning("decisions not reconciled with the ledger at start: %s", exc)
 
 
 def _start_poller(svc, every: float) -> None:
