@@ -367,6 +367,22 @@ def _text_safe(value):
     return value, 0
 
 
+def _missing(ctx: Context, what: str, rel: str, why: str) -> None:
+    """A bag file the package should hold but does not is a flag too, naming the file."""
+    text = f"{what} missing ({rel} {why}): review the recording by hand"
+    ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
+    ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+
+
+def _in_manifest(bag: Path, rel: str) -> bool:
+    """True when the bag's payload manifest lists ``rel`` (``data/...``): it was sealed."""
+    try:
+        lines = (bag / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.split(maxsplit=1)[1:] == [rel] for line in lines)
+
+
 def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
     """The JSON object in ``path``; {} when the file is missing.
 
@@ -427,6 +443,8 @@ def _flow(bag: Path, ctx: Context) -> dict:
     try:
         flow = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if _in_manifest(bag, "data/flow.yaml"):  # sealed with it, removed since
+            _missing(ctx, "flow script", "flow.yaml", "is in the manifest but not in the package")
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         _damaged(ctx, "flow script", "flow.yaml", f"not valid YAML ({type(exc).__name__})")
@@ -608,6 +626,8 @@ def build_prereview(bag_dir: Path) -> dict:
         raise EvidenceError(f"{bag}: not an evidence bag (no data/ folder)")
     ctx = Context()
     report = _read_json(bag / "data" / "report.json", ctx, "package report")
+    if not (bag / "data" / "report.json").exists():  # every sealed package has one
+        _missing(ctx, "package report", "report.json", "is not in the package")
     flow = _flow(bag, ctx)
     scan = scan_timeline(bag / "data" / "timeline.jsonl")
     events = []
@@ -622,6 +642,8 @@ def build_prereview(bag_dir: Path) -> dict:
                 "by hand")
         ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
         ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    elif not scan.problems and not events:  # sealing writes at least the start event
+        _damaged(ctx, "timeline", "timeline.jsonl", "empty file, no events")
     elif scan.problems:  # the events after a damaged line are still read below
         more = len(scan.problems) - MAX_TIMELINE_PROBLEMS
         _damaged(ctx, "timeline", "timeline.jsonl",
