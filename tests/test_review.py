@@ -900,3 +900,40 @@ def test_start_up_brings_case_rows_in_line_with_the_ledger(app, case_id, clock):
     case = app.extensions["review"].case(case_id)
     assert (case.status, case.decision) == ("decided", "approve")
     assert case.decided_at == clock.now
+
+
+# -- a package is verified before it is decided (#13 t13c row 2c) -----------------------------
+
+def test_a_tampered_package_is_a_blocking_flag_and_cannot_be_decided(app, monkeypatch):
+    import kiosk.review.service as service_mod
+
+    calls = []
+    real = service_mod.verify_package
+
+    def counted(*a, **kw):
+        calls.append(a[0])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(service_mod, "verify_package", counted)
+    good, bad = seal(app), seal(app)
+    app.extensions["review"].poll()
+    bag = app.extensions["kiosk"].settings.data_dir / "evidence" / bad
+    (bag / "data" / "timeline.jsonl").write_bytes(b"")  # emptied after sealing
+    sue = login(app, "sue")
+    ok = sue.get(f"/review/api/cases/{good}").get_json()
+    assert ok["package_verified"] is True and ok["package_problems"] == []
+    body = sue.get(f"/review/api/cases/{bad}").get_json()
+    assert body["package_verified"] is False
+    assert any("timeline.jsonl" in p for p in body["package_problems"]), body["package_problems"]
+    page = sue.get(f"/review/cases/{bad}")
+    assert page.status_code == 200
+    assert 'data-testid="package-problems"' in page.text
+    assert "does not verify against its signed manifest" in page.text
+    r = post(sue, f"/review/api/cases/{bad}/decision", {"decision": "approve"})
+    assert r.status_code == 409, r.get_json()
+    assert "does not verify against its signed manifest" in r.get_json()["message"]
+    assert _ledger_decisions(app, bad) == []
+    # hashed once per package while its files stay as they are
+    assert sorted(calls) == sorted([bag.parent / good, bag])
+    r = post(sue, f"/review/api/cases/{good}/decision", {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()

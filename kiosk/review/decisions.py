@@ -34,6 +34,8 @@ RECORD_TYPE = DECISION_RECORD
 # Free space (MB) a decision needs on the data disk, at most ``min_free_mb``: the rows and the
 # ledger line are small, so auditors can still decide when new sessions are already refused.
 DECISION_RESERVE_MB = 8.0
+PACKAGE_BLOCKED = ("the package does not verify against its signed manifest, so it cannot be "
+                   "decided; tell a supervisor (kiosk evidence verify)")
 DECISIONS = ("approve", "reject", "return")
 REJECT_REASONS = {
     "identity_mismatch": "the person is not the applicant",
@@ -173,6 +175,9 @@ def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=
         pkg = svc.ledger.find(case_id)
         if pkg is None:
             raise CaseAccessError(f"package {case_id} is not in the evidence ledger", 409)
+        problems = svc.package_problems(case_id)
+        if problems:  # never sign a decision about evidence that is not what was sealed
+            raise CaseAccessError(f"{PACKAGE_BLOCKED}: {'; '.join(problems[:3])}", 409)
         decision_space(svc)
         new_sid = url = None
         if decision == "return":

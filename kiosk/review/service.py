@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
-from kiosk.atomic_files import is_disk_full
+from kiosk.atomic_files import is_disk_full, sha256_file
 from kiosk.errors import AuthError, EvidenceError
+from kiosk.evidence.ledger import TAGMANIFEST
 from kiosk.evidence.storage import check_package_id
+from kiosk.evidence.verify import verify_package
 from kiosk.review import dispatch
 from kiosk.review.accounts import LoginThrottle
 from kiosk.review.bucket import BucketMedia
@@ -111,6 +113,18 @@ class DecisionRows:
         self.audit_row.detail_json = json.dumps(self.detail, ensure_ascii=False)
 
 
+def _files_stamp(folder: Path) -> tuple:
+    """(relative path, size, mtime_ns) of every entry under ``folder``, sorted."""
+    out = []
+    for p in folder.rglob("*"):
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue
+        out.append((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
+
+
 # take_next reads the queue again after losing a case to another node, at most this often.
 TAKE_ATTEMPTS = 20
 
@@ -159,6 +173,9 @@ class ReviewService:
         # Cases whose decision the ledger holds but whose row could not be written (a full
         # disk after the append): the row is brought in line at the next chance.
         self.unreconciled: set[str] = set()
+        # package id -> (the stat of its files when verified, the problems found): a bag is
+        # hashed again only when one of its files changed.
+        self._integrity: dict[str, tuple[tuple, list[str]]] = {}
 
     # -- users and audit -----------------------------------------------------------------
     def user(self, uid) -> StaffUser | None:
@@ -547,6 +564,38 @@ class ReviewService:
                                   f"{self.policy.lock_idle_seconds:.0f} s without activity); "
                                   "open the case again before deciding", 409)
 
+    def package_problems(self, case_id: str) -> list[str]:
+        """What is wrong with the case's sealed bag, checked as ``kiosk evidence verify`` does
+        (every payload hash, the tag manifest, the signature) and against the ledger's entry;
+        [] when it verifies. Cached per package until one of its files changes (size or
+        modification time)."""
+        try:
+            bag = self.bag_dir(case_id)
+        except CaseAccessError:
+            if self.bucket is not None:
+                return []  # the local copy is gone; the bucket keeps the retained one
+            return ["the package folder is not on this server"]
+        stamp = _files_stamp(bag)
+        cached = self._integrity.get(case_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        keyring = self.keys.keyring() if self.keys is not None else None
+        report = verify_package(bag, keyring=keyring)
+        problems = list(report.problems)
+        entry = self.ledger.find(case_id) if self.ledger is not None else None
+        tag = bag / TAGMANIFEST
+        if self.ledger is not None:
+            if entry is None:
+                problems.append("the package is not in the evidence ledger")
+            elif tag.is_file() and entry.get("tagmanifest_sha256") != sha256_file(tag):
+                problems.append(f"{TAGMANIFEST} differs from the ledger's entry "
+                                "(package replaced)")
+        if problems:
+            log.warning("case %s: the package does not verify: %s", case_id,
+                        "; ".join(problems[:3]))
+        self._integrity[case_id] = (stamp, problems)
+        return problems
+
     def open_case(self, user: dict, case_id: str, ip: str = "", what: str = "view") -> ReviewCase:
         """Check access, lock for reviewers, and write the view to the audit log."""
         with self._lock:
@@ -654,4 +703,7 @@ class ReviewService:
         }
         if with_prereview:
             out["prereview"] = c.prereview
+            problems = self.package_problems(c.id) if c.status == "queued" else []
+            out["package_verified"] = not problems
+            out["package_problems"] = problems
         return out
