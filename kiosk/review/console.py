@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from flask import has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+
 from kiosk.errors import EvidenceError
 from kiosk.review import (
     api,
@@ -54,11 +57,23 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
         SESSION_COOKIE_SAMESITE="Strict",
     )
 
+    app.session_interface = RequestSchemeSessions()
     if previous is None:
         for bp in (views.bp, api.bp):
             app.register_blueprint(bp)
     if cfg.poll_seconds > 0:
         _start_poller(svc, cfg.poll_seconds)
+
+
+class RequestSchemeSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie ``Secure`` also when the request came
+    over https without ``public_url``: through TLS, or behind a trusted proxy whose
+    X-Forwarded-Proto says https (``trusted_proxy_hops``; ProxyFix sets the scheme only
+    then, so a client cannot forge it)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(super().get_cookie_secure(app)
+                    or (has_request_context() and request.is_secure))
 
 
 def _reconcile_at_start(svc: ReviewService) -> None:
