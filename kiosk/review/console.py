@@ -12,6 +12,7 @@ import threading
 
 from flask import has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.errors import EvidenceError
 from kiosk.review import (
@@ -81,8 +82,10 @@ def _reconcile_at_start(svc: ReviewService) -> None:
     full disk or a crash); what cannot be written now is retried on the next queue view."""
     try:
         svc.reconcile_decisions()
-    except EvidenceError as exc:  # an unreadable ledger: `kiosk ledger verify` names it
-        log.warning("decisions not reconciled with the ledger at start: %s", exc)
+    except (EvidenceError, OSError, SQLAlchemyError) as exc:  # `kiosk ledger verify` names
+        # an unreadable ledger; a database that does not answer fails the server elsewhere
+        log.warning("decisions not reconciled with the ledger at start: %s",
+                    type(exc).__name__ if isinstance(exc, SQLAlchemyError) else exc)
 
 
 def _start_poller(svc, every: float) -> None:

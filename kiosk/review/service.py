@@ -598,6 +598,8 @@ class ReviewService:
 
     def open_case(self, user: dict, case_id: str, ip: str = "", what: str = "view") -> ReviewCase:
         """Check access, lock for reviewers, and write the view to the audit log."""
+        if case_id in self.unreconciled:  # decided in the ledger: the row says so first
+            self.reconcile_decisions([case_id])
         with self._lock:
             case = self.case(case_id)
             if case is None:
