@@ -103,10 +103,15 @@ case "$cmd" in
     setup_python
     # Pid files, logs and the nodes' data under .cluster/ (KIOSK_CLUSTER_DIR), port 8080
     # (KIOSK_CLUSTER_PORT); `./dev.sh cluster down` stops exactly what `up` started.
+    # `./dev.sh cluster stop-node NAME` / `start-node NAME` stop (drain) or start one node;
+    # `./dev.sh cluster env` prints the settings kiosk commands need for this cluster.
     run=${KIOSK_CLUSTER_DIR:-.cluster}
-    if [ "${1:-up}" = down ]; then
-      exec "$VENV/bin/python" -m kiosk.testing.cluster down --run "$run"
-    fi
+    case "${1:-up}" in
+      down|env|stop-node|start-node)
+        cmd=$1; shift
+        exec "$VENV/bin/python" -m kiosk.testing.cluster "$cmd" --run "$run" "$@"
+        ;;
+    esac
     [ "${1:-}" = up ] && shift
     # The processes stay in this terminal's session (nice ranks them against investors
     # started from here); `./dev.sh cluster up --own-session` puts each in a session of its own.
@@ -114,7 +119,7 @@ case "$cmd" in
       --port "${KIOSK_CLUSTER_PORT:-8080}" "$@"
     ;;
   *)
-    echo "usage: ./dev.sh serve|test|setup|cluster [down] [args]" >&2
+    echo "usage: ./dev.sh serve|test|setup|cluster [up|down|env|stop-node NAME|start-node NAME] [args]" >&2
     exit 2
     ;;
 esac

@@ -138,10 +138,16 @@ class Settings(BaseSettings):
     # How often a running node looks for live sessions of nodes whose lease expired and ends
     # them as aborted: node_lost (kiosk.recovery.watch_lost_nodes); 0: only at start-up.
     lost_node_check_seconds: float = Field(default=10.0, ge=0)
+    # A lost node's session whose files are on that node's own disk is sealed by a surviving
+    # node from what the shared database holds, marked incomplete, this long after it ended
+    # node_lost (kiosk.recovery.seal_lost_from_shared_state): a node back sooner seals its
+    # full copy itself; one back later seals its copy as a supplement.
+    lost_node_seal_after_seconds: float = Field(default=300.0, ge=0)
 
     # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
-    # Socket.IO connection holds a thread, so the worker runs socket_max_connections + this
-    # many threads: the rest answer HTTP (API, pages, the console) while every socket is open.
+    # Socket.IO connection holds a thread, so the worker runs socket_max_connections (waiting
+    # to join) + node_capacity (joined) + this many threads: the rest answer HTTP (API, pages,
+    # the console) while every socket is open.
     serve_thread_headroom: int = Field(default=32, ge=4, le=1000)
     # SIGTERM: the node drains (no new witnesses, /api/ready 503), lets live witnesses finish
     # for up to drain_grace_seconds, then ends the rest as aborted: server_shutdown and seals
@@ -153,7 +159,8 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = 10.0
     socket_ping_interval: float = 5.0
     socket_ping_timeout: float = 5.0
-    # Unauthenticated sockets (kiosk.web.connections): caps, and how long one may wait to join.
+    # Sockets waiting to join (kiosk.web.connections): caps, and how long one may wait to join;
+    # a joined witness's socket no longer counts (node_capacity bounds those).
     socket_max_connections: int = 200
     socket_max_per_address: int = 20
     socket_join_seconds: float = 5.0

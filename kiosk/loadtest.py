@@ -23,15 +23,19 @@ instead of at once; ``--capacity`` runs them against a node that admits fewer
 decompression bomb (a tiny PNG stating 16000x16000 pixels), which the API must refuse.
 
 ``--server URL --api-key KEY`` runs the investors against a server already running (a node, or
-the balancer of ``./dev.sh cluster``) instead of starting one, and reports what can be seen
-from outside (``run_remote``): how the witnesses ended and their pre-review verdicts (the API),
-offer->answer and answer window end->verdict (as the investors saw them), and the sealed
-packages (the API); with ``--evidence DIR`` (a node's ``data_dir/evidence``, on this machine)
-it also verifies them offline with the keys of ``/api/evidence/public-keys``, without the
-server's ledger. The server's CPU and RSS need its process, and frame->analysis, the
-recordings, packets missing and the media loop lag need its files or one node's
-``/api/health``: those are omitted, and named as omitted in the report. The flow is planned
-from this machine's flows (``KIOSK_FLOWS_DIR``): the server must run the same flow.
+the balancer of ``./dev.sh cluster``) instead of starting one, and reports what its API shows
+(``run_remote``), per witness and overall: how the witnesses ended and their pre-review
+verdicts, offer->answer and answer window end->verdict (as the investors saw them), the joins
+told to wait, the node each ran on and its media figures (the ``media`` block of ``GET
+/api/sessions/<id>``, asked of that node: frames received and analysed, frame->analysis p95,
+the recording and its RTP packets missing), and the sealed packages; and per node (``GET
+/api/nodes``, each reached through the balancer at ``/n/<slug>``, or ``--node URL``) its CPU
+% of one core and RSS (``/api/health``'s ``process``, read every 2 s from before the first
+witness to the end of the last) and its media loop lag. With ``--evidence DIR`` (a node's
+``data_dir/evidence``, on this machine) it also verifies the packages offline with the keys
+of ``/api/evidence/public-keys``, without the server's ledger. What could not be read is
+named as omitted. The flow is planned from this machine's flows (``KIOSK_FLOWS_DIR``): the
+server must run the same flow.
 
 The figures depend on the machine: the simulated investors encode video on the server's own
 cores. No test asserts them; read them next to the machine's core count.
@@ -59,7 +63,7 @@ import requests
 from kiosk.evaluation.corpus import Case, id_number_for
 from kiosk.evaluation.run import CaseResult, run_case
 from kiosk.media.loop import LagSnapshot
-from kiosk.protocol import TimelineEvent
+from kiosk.witness.media_figures import media_figures
 
 VOICES = {"en": "gmw/en-us", "zh-CN": "sit/cmn"}
 NAMES = {"en": "Alex Morgan", "zh-CN": "张三"}
@@ -89,6 +93,8 @@ class WitnessFigures:
     package_verified: bool | None = None  # the sealed package verifies offline (None: no package)
     sealed: bool | None = None  # the API says the evidence is sealed (None: not asked)
     verdict: str | None = None  # the pre-review's verdict: clear | attention | reject
+    node: str | None = None  # the node process it ran on (--server: the API's media block)
+    busy_refusals: int = 0  # joins told to wait for a place
     error: str | None = None
 
 
@@ -230,8 +236,6 @@ def _package_verified(data_dir: Path, session_id: str, wait_s: float = 60.0) -> 
 
 def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) -> WitnessFigures:
     """Read one witness's end, recording and face-analysis figures from the server."""
-    from kiosk.timeline import read_timeline
-
     fig = WitnessFigures(result.case, result.session_id, result.state, None, error=result.error)
     if not result.session_id:
         return fig
@@ -240,29 +244,24 @@ def witness_figures(data_dir: Path, url: str, api_key: str, result: CaseResult) 
     if info.ok:
         body = info.json()
         fig.state, fig.end_reason = body.get("state"), body.get("end_reason")
-    folder = data_dir / "sessions" / result.session_id
-    checks = folder / "checks" / "liveness.json"
-    if checks.exists():
-        perf = json.loads(checks.read_text(encoding="utf-8")).get("performance") or {}
-        fig.frames_received = perf.get("frames_received")
-        fig.frames_analysed = perf.get("frames_analysed")
-        fig.analysed_fps = perf.get("analysed_fps")
-        fig.frame_latency_p95_ms = perf.get("latency_p95_ms")
+    _take_media(fig, media_figures(data_dir / "sessions" / result.session_id))
     fig.offer_answer_ms = result.offer_answer_ms
+    fig.busy_refusals = result.busy_refusals
     fig.package_verified = _package_verified(data_dir, result.session_id)
-    timeline = folder / "timeline.jsonl"
-    events = read_timeline(timeline) if timeline.exists() else []
-    for ev in events:
-        data = ev.get("data") or {}
-        if ev.get("type") in (TimelineEvent.RECORDING_FINALISED, TimelineEvent.RECORDING_MISSING):
-            fig.recording = ev["type"].removeprefix("recording_")
-            fig.video_frames = data.get("video_frames")
-            fig.video_undecodable = data.get("video_undecodable")
-            received = data.get("received") or {}
-            fig.packets_missing = received.get("video_packets_missing")
-            fig.gaps = received.get("video_gaps")
-            fig.frames_skipped = received.get("skipped_video")
     return fig
+
+
+def _take_media(fig: WitnessFigures, media: dict | None) -> None:
+    """Copy ``kiosk.witness.media_figures.media_figures`` output into ``fig``."""
+    if not media:
+        return
+    fig.frames_received = media.get("frames_received")
+    fig.frames_analysed = media.get("frames_analysed")
+    fig.analysed_fps = media.get("analysed_fps")
+    fig.frame_latency_p95_ms = (media.get("frame_analysis_ms") or {}).get("p95")
+    for key in ("recording", "video_frames", "video_undecodable", "packets_missing", "gaps",
+                "frames_skipped"):
+        setattr(fig, key, media.get(key))
 
 
 def drive_investors(cases: list[Case], url: str, api_key: str, flow_id: str, *,
@@ -368,15 +367,6 @@ def run_load(n: int, flow_id: str, locale: str, work: Path, stall: bool = False,
     }
 
 
-# What a run against a running server cannot measure from outside, and why.
-OMITTED_REMOTE = {
-    "server CPU and RSS": "need the server's process (run kiosk loadtest without --server)",
-    "frame->analysis p95, frames analysed": "in each session's checks/liveness.json, on the node",
-    "recordings, packets missing, frames skipped": "in each session's timeline, on the node",
-    "media loop lag": "per node: read each node's /api/health?histogram=1 before and after",
-}
-
-
 def public_keyring(url: str) -> dict:
     """{key_id: Ed25519 public key} from the server's ``/api/evidence/public-keys``;
     RuntimeError when it does not answer with keys."""
@@ -389,29 +379,154 @@ def public_keyring(url: str) -> dict:
             for kid, pem in r.json()["keys"].items()}
 
 
+def _health(url: str) -> dict:
+    """``url``'s ``/api/health`` body (with the media loop's histogram); RuntimeError when it
+    does not answer 200 with JSON."""
+    try:
+        r = requests.get(url + "/api/health", params={"histogram": "1"}, timeout=10)
+        if r.ok:
+            return r.json()
+        raise RuntimeError(f"{url}/api/health answered {r.status_code}")
+    except (requests.RequestException, ValueError) as exc:
+        raise RuntimeError(f"{url}/api/health does not answer: {exc}") from None
+
+
+def find_nodes(url: str, api_key: str, node_urls: tuple[str, ...] = ()) -> dict[str, str]:
+    """{node_id: base URL that reaches that node process} for a run against ``url``.
+
+    ``node_urls`` given: each one's ``/api/health`` names its node. Else ``url`` itself when
+    it is one node (its health has no ``cluster``), or, for a cluster, every node of
+    ``GET /api/nodes`` at ``url`` + ``/n/<slug>`` (path routing through the balancer); a
+    node that this path does not reach (another node answers: ``node_routing`` off) is left
+    out, and named in the report. RuntimeError when a URL does not answer."""
+    from kiosk.cluster.routing import node_prefix
+
+    if node_urls:
+        return {_health(u.rstrip("/"))["node_id"]: u.rstrip("/") for u in node_urls}
+    health = _health(url)
+    if "cluster" not in health:
+        return {health["node_id"]: url}
+    r = requests.get(url + "/api/nodes", headers={"X-API-Key": api_key}, timeout=10)
+    if not r.ok:
+        raise RuntimeError(f"{url}/api/nodes answered {r.status_code}")
+    found = {}
+    for node in r.json()["nodes"]:
+        try:
+            via = url + node_prefix(node["node_id"])
+            if _health(via).get("node_id") == node["node_id"]:
+                found[node["node_id"]] = via
+        except (RuntimeError, ValueError):
+            continue
+    return found
+
+
+class _NodeSampler:
+    """Each node's ``/api/health`` (``process``: CPU seconds, RSS) every ``every_s`` seconds
+    on a thread, from before the run to its end: CPU % of one core over the node's own clock,
+    RSS before and at its peak, and the media loop's lag during the run."""
+
+    def __init__(self, nodes: dict[str, str], every_s: float = 2.0):
+        self.nodes = nodes
+        self.every_s = every_s
+        self.first: dict[str, dict] = {}
+        self.last: dict[str, dict] = {}
+        self.rss_peak: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        for node_id, url in self.nodes.items():
+            try:
+                body = _health(url)
+            except RuntimeError:
+                continue
+            if body.get("node_id") != node_id or not body.get("process"):
+                continue
+            self.first.setdefault(node_id, body)
+            self.last[node_id] = body
+            self.rss_peak[node_id] = max(self.rss_peak.get(node_id, 0.0),
+                                         float(body["process"]["rss_mb"]))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._sample()
+
+    def __enter__(self) -> _NodeSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def figures(self, witnesses_on: Counter) -> list[dict]:
+        """Per node: ``{node_id, witnesses, cores, cpu_pct (100 = one core), rss_mb_before,
+        rss_mb_peak, media_loop_lag_ms}``; the figures are None for a node not read twice
+        (or restarted during the run)."""
+        out = []
+        for node_id in sorted(set(self.nodes) | set(witnesses_on)):
+            a, b = self.first.get(node_id), self.last.get(node_id)
+            fig = {"node_id": node_id, "witnesses": witnesses_on.get(node_id, 0),
+                   "cores": None, "cpu_pct": None, "rss_mb_before": None, "rss_mb_peak": None,
+                   "media_loop_lag_ms": None}
+            if a is not None and b is not None:
+                pa, pb = a["process"], b["process"]
+                wall = pb["monotonic_s"] - pa["monotonic_s"]
+                fig.update(cores=pb["cores"], rss_mb_before=pa["rss_mb"],
+                           rss_mb_peak=self.rss_peak[node_id])
+                if wall > 0 and pb["cpu_s"] >= pa["cpu_s"]:
+                    fig["cpu_pct"] = round(100 * (pb["cpu_s"] - pa["cpu_s"]) / wall, 1)
+                    lag = (_lag_of(b["media_loop_lag"]) - _lag_of(a["media_loop_lag"]))
+                    fig["media_loop_lag_ms"] = lag.to_dict()
+            out.append(fig)
+        return out
+
+
+def _lag_of(lag: dict) -> LagSnapshot:
+    return LagSnapshot.from_counts(lag["counts"], lag["total_ms"], lag["max_ms"] or 0.0,
+                                   lag["over_threshold"])
+
+
 def remote_figures(url: str, api_key: str, result: CaseResult, *,
                    evidence_dirs: tuple[Path, ...] = (), keyring: dict | None = None,
-                   wait_s: float = 60.0) -> WitnessFigures:
+                   nodes: dict[str, str] | None = None, wait_s: float = 60.0) -> WitnessFigures:
     """One witness as the API shows it: its end, and whether its evidence is sealed (asked
-    until it is, for up to ``wait_s`` seconds). When its archive is in one of
-    ``evidence_dirs``, also whether it verifies offline with ``keyring`` (no ledger)."""
+    until it is, for up to ``wait_s`` seconds); its media figures (the ``media`` block of
+    ``GET /api/sessions/<id>``, asked of the node it ran on through ``nodes``, {node_id:
+    URL}, when ``url`` reached another). When its archive is in one of ``evidence_dirs``,
+    also whether it verifies offline with ``keyring`` (no ledger)."""
     from kiosk.evidence.verify import verify_package
 
     fig = WitnessFigures(result.case, result.session_id, result.state, None, error=result.error,
-                         offer_answer_ms=result.offer_answer_ms, verdict=result.verdict)
+                         offer_answer_ms=result.offer_answer_ms, verdict=result.verdict,
+                         busy_refusals=result.busy_refusals)
     if not result.session_id:
         return fig
     deadline = time.monotonic() + wait_s
+    headers = {"X-API-Key": api_key}
+    media = None
     while True:
-        info = requests.get(f"{url}/api/sessions/{result.session_id}",
-                            headers={"X-API-Key": api_key}, timeout=30)
+        info = requests.get(f"{url}/api/sessions/{result.session_id}", headers=headers,
+                            timeout=30)
         if info.ok:
             body = info.json()
             fig.state, fig.end_reason = body.get("state"), body.get("end_reason")
             fig.sealed = bool(body.get("sealed"))
+            media = body.get("media")
         if fig.sealed or time.monotonic() > deadline:
             break
         time.sleep(1.0)
+    if media:
+        fig.node = media.get("node_id")
+        via = (nodes or {}).get(fig.node or "")
+        if media.get("figures") is None and via:
+            info = requests.get(f"{via}/api/sessions/{result.session_id}", headers=headers,
+                                timeout=30)
+            if info.ok:
+                media = info.json().get("media") or {}
+        _take_media(fig, media.get("figures"))
     archive = next((d / f"{result.session_id}.tar" for d in evidence_dirs
                     if (d / f"{result.session_id}.tar").is_file()), None)
     if fig.sealed and archive is not None:
@@ -421,13 +536,15 @@ def remote_figures(url: str, api_key: str, result: CaseResult, *,
 
 def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
                timeout: float = 300.0, ramp: float = 0.0,
-               evidence_dirs: tuple[Path, ...] = (), investors: str = "packets") -> dict:
+               evidence_dirs: tuple[Path, ...] = (), investors: str = "packets",
+               node_urls: tuple[str, ...] = ()) -> dict:
     """N witnesses of ``flow`` (a loaded flow, the one the server runs) against the running
-    server or balancer at ``url``; what can be measured from outside (module docstring).
+    server or balancer at ``url``; what its API shows (module docstring).
 
     ``evidence_dirs``: folders where the server keeps its sealed archives
-    (``<session_id>.tar``), read on this machine to verify them offline. RuntimeError when
-    ``url`` does not answer ``/api/ready``."""
+    (``<session_id>.tar``), read on this machine to verify them offline. ``node_urls``: each
+    node process's own URL, when the balancer's ``/n/<slug>`` does not reach them
+    (``find_nodes``). RuntimeError when ``url`` does not answer ``/api/ready``."""
     url = url.rstrip("/")
     try:
         ready = requests.get(url + "/api/ready", timeout=10)
@@ -436,15 +553,30 @@ def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
     if not ready.ok:
         raise RuntimeError(f"{url}/api/ready answered {ready.status_code}: not ready")
     keyring = public_keyring(url) if evidence_dirs else None
+    nodes = find_nodes(url, api_key, node_urls)
     cases = build_witnesses(n, flow, locale, work / "media", investors=investors)
     t0 = time.monotonic()
-    results = drive_investors(cases, url, api_key, flow.id, ramp=ramp, timeout=timeout)
+    with _NodeSampler(nodes) as sampler:
+        results = drive_investors(cases, url, api_key, flow.id, ramp=ramp, timeout=timeout)
     wall = time.monotonic() - t0
-    witnesses = [remote_figures(url, api_key, r, evidence_dirs=evidence_dirs, keyring=keyring)
-                 for r in results]
+    witnesses = [remote_figures(url, api_key, r, evidence_dirs=evidence_dirs, keyring=keyring,
+                                nodes=nodes) for r in results]
     oa = [float(w.offer_answer_ms) for w in witnesses if w.offer_answer_ms is not None]
     av = [float(a["verdict_after_s"]) for r in results for a in r.answers
           if a.get("verdict_after_s") is not None]
+    fl = [float(w.frame_latency_p95_ms) for w in witnesses if w.frame_latency_p95_ms is not None]
+    node_figs = sampler.figures(Counter(w.node for w in witnesses if w.node))
+    cpu = [f["cpu_pct"] for f in node_figs if f["cpu_pct"] is not None]
+    omitted = {}
+    unread = [w.case for w in witnesses if w.session_id and w.frames_received is None
+              and w.recording is None]
+    if unread:
+        omitted["media figures of " + ", ".join(unread)] = (
+            "the node that ran them did not answer with its session folder (give --node URL)")
+    unsampled = [f["node_id"] for f in node_figs if f["cpu_pct"] is None]
+    if unsampled:
+        omitted["CPU and RSS of " + ", ".join(unsampled)] = (
+            "the node's /api/health was not read before and after (give --node URL)")
     return {
         "server": url,
         "witnesses": n,
@@ -456,26 +588,43 @@ def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
         "verdicts": dict(Counter(w.verdict or "none" for w in witnesses)),
         "offer_answer_ms": {"p50": _pct(oa, 0.5), "p95": _pct(oa, 0.95)},
         "answer_verdict_s": {"n": len(av), "p50": _pct(av, 0.5), "p95": _pct(av, 0.95)},
+        "frame_latency_p95_ms_worst": max(fl) if fl else None,
+        "frames_received": [w.frames_received for w in witnesses],
+        "frames_analysed": [w.frames_analysed for w in witnesses],
+        "recordings": dict(Counter(w.recording or "none" for w in witnesses)),
+        "packets_missing": {"witnesses": sum(bool(w.packets_missing) for w in witnesses),
+                            "packets": sum(w.packets_missing or 0 for w in witnesses)},
+        "busy_refusals": sum(r.busy_refusals for r in results),
+        "busy_waited_s": round(sum(r.busy_waited_s for r in results), 1),
+        "nodes": node_figs,
+        # All the nodes' CPU over the run shared by the witnesses (100 = one core).
+        "cpu_pct_per_witness": round(sum(cpu) / n, 1) if cpu else None,
         "packages_sealed": sum(w.sealed is True for w in witnesses),
         "packages_verified": (sum(w.package_verified is True for w in witnesses)
                               if evidence_dirs else None),
         "packages_failed": sum(w.package_verified is False for w in witnesses),
         "packages_not_found": (sum(w.sealed is True and w.package_verified is None
                                    for w in witnesses) if evidence_dirs else None),
-        "omitted": OMITTED_REMOTE,
+        "omitted": omitted,
         "per_witness": [asdict(w) for w in witnesses],
     }
 
 
 def format_remote(i: int, r: dict) -> str:
-    """One run against a running server as the lines an operator reads."""
+    """One run against a running server as the lines an operator reads: the run, then each
+    witness, then each node."""
+    pm = r["packets_missing"]
     lines = [
         f"run {i} against {r['server']}: {r['finished']}/{r['witnesses']} finished {r['ends']} "
         f"in {r['wall_s']} s; pre-review verdicts {r['verdicts']}",
         f"  offer->answer p50 {r['offer_answer_ms']['p50']} ms, p95 "
-        f"{r['offer_answer_ms']['p95']} ms; answer window end->verdict p50 "
+        f"{r['offer_answer_ms']['p95']} ms; frame->analysis p95 (worst witness) "
+        f"{r['frame_latency_p95_ms_worst']} ms; answer window end->verdict p50 "
         f"{r['answer_verdict_s']['p50']} s, p95 {r['answer_verdict_s']['p95']} s "
         f"(n={r['answer_verdict_s']['n']}, as the investors saw them)",
+        f"  recordings: {r['recordings']}; packets missing: {pm['packets']} in "
+        f"{pm['witnesses']} witness(es); joins told to wait: {r['busy_refusals']} "
+        f"({r['busy_waited_s']} s waited in all)",
         f"  packages sealed (API): {r['packages_sealed']}/{r['witnesses']}; "
         + (f"verified offline: {r['packages_verified']}/{r['packages_sealed']} (signature, "
            f"manifest; not the server's ledger)"
@@ -484,8 +633,25 @@ def format_remote(i: int, r: dict) -> str:
               else "")
            if r["packages_verified"] is not None
            else "not verified offline (give --evidence DIR, a node's data_dir/evidence)"),
-        "  omitted (need the server's process or files): " + "; ".join(r["omitted"]),
     ]
+    for w in r["per_witness"]:
+        lines.append(
+            f"  {w['case']} on {w['node']}: {w['state']}"
+            + (f" ({w['end_reason']})" if w["state"] != "finished" else "")
+            + f", offer->answer {w['offer_answer_ms']} ms, frames received "
+            f"{w['frames_received']} analysed {w['frames_analysed']}, frame->analysis p95 "
+            f"{w['frame_latency_p95_ms']} ms, packets missing {w['packets_missing']}, "
+            f"joins told to wait {w['busy_refusals']}, sealed {w['sealed']}")
+    for f in r["nodes"]:
+        lag = f["media_loop_lag_ms"] or {}
+        lines.append(
+            f"  node {f['node_id']}: {f['witnesses']} witness(es); CPU {f['cpu_pct']}% of one "
+            f"core ({f['cores']} cores); RSS {f['rss_mb_before']} MB before, peak "
+            f"{f['rss_mb_peak']} MB (with its workers); media loop lag p95 "
+            f"{lag.get('p95_ms')} ms, max {lag.get('max_ms')} ms")
+    lines.append(f"  server CPU per witness: {r['cpu_pct_per_witness']}% of one core (every "
+                 f"node's CPU over the run / {r['witnesses']})")
+    lines += [f"  omitted: {what}: {why}" for what, why in r["omitted"].items()]
     lines += [f"  {w['case']}: {w['error'][:200]}" for w in r["per_witness"] if w["error"]]
     return "\n".join(lines)
 
@@ -552,16 +718,21 @@ def format_run(i: int, r: dict) -> str:
 @click.option("--api-key", envvar="KIOSK_LOADTEST_API_KEY", default=None,
               help="with --server: a back-office key of that server (env KIOSK_LOADTEST_API_KEY)")
 @click.option("--evidence", "evidence_dirs", multiple=True,
-              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              type=click.Path(file_okay=False, path_type=Path),
               help="with --server: a folder holding its sealed archives (a node's "
-                   "data_dir/evidence), to verify them offline; repeat for each node")
+                   "data_dir/evidence, which a node creates at its first seal), to verify "
+                   "them offline; repeat for each node")
+@click.option("--node", "node_urls", multiple=True, metavar="URL",
+              help="with --server: one node process's own URL, to read its CPU, RSS and its "
+                   "witnesses' media figures when the balancer's /n/<node>/ path does not "
+                   "reach it; repeat for each node (default: found through /api/nodes)")
 @click.option("--investors", type=click.Choice(["packets", "encode"]), default="packets",
               show_default=True,
               help="packets: send a VP8 file encoded once (the investors cost next to no CPU, "
                    "so the run measures the server); encode: re-encode every frame as a "
                    "browser does (15-20%% of a core each, on the server's cores)")
 def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ramp, capacity,
-             server, api_key, evidence_dirs, investors):
+             server, api_key, evidence_dirs, node_urls, investors):
     """N concurrent witnesses against a fresh server (or --server URL): end states, media loop
     lag, analysed frames, recordings, packets missing, CPU."""
     from kiosk.config import Settings
@@ -570,8 +741,8 @@ def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ra
 
     settings = Settings()
     flow = flow or settings.default_flow
-    if server is None and (api_key or evidence_dirs):
-        raise click.UsageError("--api-key and --evidence go with --server")
+    if server is None and (api_key or evidence_dirs or node_urls):
+        raise click.UsageError("--api-key, --evidence and --node go with --server")
     if server is not None:
         if not api_key:
             raise click.UsageError("--server needs --api-key (or KIOSK_LOADTEST_API_KEY)")
@@ -587,7 +758,8 @@ def loadtest(n, runs, flow, locale, stall, timeout, json_out, keep, gunicorn, ra
                 try:
                     r = run_remote(n, FlowLibrary(settings.flows_dir).get(flow), locale, work,
                                    server, api_key, timeout=timeout, ramp=ramp,
-                                   evidence_dirs=tuple(evidence_dirs), investors=investors)
+                                   evidence_dirs=tuple(evidence_dirs), investors=investors,
+                                   node_urls=tuple(node_urls))
                 except (RuntimeError, FlowError) as exc:
                     raise click.ClickException(str(exc)) from None
                 out.append(r)

@@ -248,6 +248,9 @@ class CheckEvent(StrEnum):
     IDENTITY_UNCONFIRMED = "identity_unconfirmed"
     # Face time that could not be compared with the enrolled face, too long (a flag).
     IDENTITY_UNVERIFIED = "identity_unverified"
+    # No good sample matched the enrolled face after the last answer, and the face time since
+    # the last match is too long: who was on camera at the end is not known (a flag).
+    IDENTITY_END_UNCONFIRMED = "identity_end_unconfirmed"
     # Speech was heard during an answer but the face on camera did not move its mouth
     # (lip-movement check; a flag: someone else may have answered).
     ANSWER_NOT_SEEN_SPOKEN = "answer_not_seen_spoken"

@@ -3,15 +3,21 @@ nodes, also while running: end the sessions of nodes that died (``watch_lost_nod
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
 
-from kiosk.atomic_files import is_disk_full
+from sqlalchemy import select
+
+from kiosk.atomic_files import is_disk_full, write_atomic
 from kiosk.cluster import SharedStateError
 from kiosk.logs import session_context
+from kiosk.protocol import TimelineEvent
+from kiosk.store import WitnessRow, masked_applicant
 from kiosk.timeline import MediaClock, TimelineWriter, read_timeline
-from kiosk.witness.finalise import SessionEnd
+from kiosk.utc import utc_iso, utcnow
+from kiosk.witness.finalise import SessionEnd, write_session_meta
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +98,8 @@ def recover_interrupted(services) -> list[str]:
                 full.append(row.id)
     if full:
         seal_later(services, full)
+    seal_supplements(services)
+    seal_lost_from_shared_state(services)
     return recovered
 
 
@@ -175,7 +183,8 @@ def recover_lost_nodes(services, suspects: set[str] | None = None) -> list[str]:
 
 
 def watch_lost_nodes(services, every: float) -> threading.Thread:
-    """Run ``recover_lost_nodes`` every ``every`` seconds on a daemon thread until
+    """Run ``recover_lost_nodes``, ``seal_lost_from_shared_state`` and ``seal_supplements``
+    every ``every`` seconds on a daemon thread until
     ``services.closed`` is set: a node that dies is noticed within its lease
     (``node_ttl_seconds``) plus two checks (its absence must last from one check to the
     next), without waiting for any node to restart."""
@@ -190,6 +199,14 @@ def watch_lost_nodes(services, every: float) -> threading.Thread:
                 continue
             if ended:
                 log.warning("ended and sealed %d session(s) of lost nodes", len(ended))
+            try:
+                seal_lost_from_shared_state(services)
+                # A copy of ours that another node was sealing incomplete as this node
+                # started again (its start-up found the row not yet sealed).
+                seal_supplements(services)
+            except Exception:
+                log.exception("sealing a lost node's sessions from the shared state failed; "
+                              "tried again in %g s", every)
 
     thread = threading.Thread(target=run, name="kiosk-lost-nodes", daemon=True)
     thread.start()
@@ -283,3 +300,145 @@ def _recover(services, row, default_end: tuple[str, str]) -> None:
     else:
         log.warning("recovered a session that had ended (%s: %s) but was not stored as ended",
                     state, reason)
+
+
+# -- a lost node's session whose files are lost with it (issue #17, bug B) ------------------
+
+def _incomplete_note(lost_node: str | None, lost_at: dt.datetime | None, by: str) -> dict:
+    node = lost_node or "unknown"
+    return {
+        "reason": "node_lost", "node": node,
+        "lost_at": utc_iso(lost_at, "auto") if lost_at else None, "sealed_by": by,
+        "text": (f"the recording, the timeline and the checks were on node {node}, lost with "
+                 f"it; sealed by node {by} from what the shared database holds. Offer the "
+                 "investor a new attempt"),
+    }
+
+
+def seal_lost_from_shared_state(services, now: dt.datetime | None = None) -> list[str]:
+    """Seal, marked incomplete, every session that ended ``aborted: node_lost`` at least
+    ``lost_node_seal_after_seconds`` ago (``now``: naive UTC, default the clock) whose owner's
+    lease is still expired and whose run is not visible here (the lost node's own disk);
+    returns their ids. Without Redis: nothing.
+
+    One node claims each (``SessionStore.claim``). Its folder here gets what the shared
+    database holds: ``session.json`` (the row, the applicant masked per ``id_mask``, the flow
+    version, the node and time of the loss, ``incomplete``), ``flow.yaml`` (the published
+    version) and a timeline with the one ``aborted`` event; it is sealed with the
+    installation's key as an incomplete package (``EvidenceSealer.seal``: a ledger record
+    ``incomplete``), so the session reaches the review queue flagged. A node that returns
+    later seals its own copy as a supplement (``seal_supplements``)."""
+    if services.cluster is None:
+        return []
+    grace = dt.timedelta(seconds=services.settings.lost_node_seal_after_seconds)
+    now = now or utcnow()
+    sealed = []
+    for row in services.store.unsealed():
+        if (row.end_reason != "node_lost" or row.ended_at is None
+                or now - row.ended_at < grace
+                or owner_lost(services, row.node_id) is not True
+                or _run_visible(services, row)):
+            continue
+        if not services.store.claim(row.id, row.node_id, services.node_id):
+            continue  # another node seals it
+        with session_context(row.id):
+            note = _incomplete_note(row.node_id, row.ended_at, services.node_id)
+            try:
+                _write_from_shared_state(services, row, note)
+                services.sealer.seal(row.id, incomplete=note)
+            except Exception as exc:
+                # Claimed: this node's next start seals the folder (its session.json says
+                # incomplete), or tries again.
+                if is_disk_full(exc):
+                    log.warning("storage_full: sealing a lost node's session from the shared "
+                                "state failed; tried again at the next start")
+                else:
+                    log.exception("sealing a lost node's session from the shared state failed")
+                continue
+            log.warning("a session of lost node %s was sealed here from the shared state, "
+                        "marked incomplete (its recording was on that node)", row.node_id)
+            sealed.append(row.id)
+    return sealed
+
+
+def _write_from_shared_state(services, row, note: dict) -> None:
+    """``row``'s folder here from the shared database only (see
+    ``seal_lost_from_shared_state``); what this node wrote when the session was created here
+    (flow, prompts) is kept."""
+    folder = services.store.session_dir(row.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    version = services.flow_versions.get(row.flow_id, row.flow_version)
+    retention, priority = 20, None
+    flow = services.flow_versions.load(row.flow_id, row.flow_version) if version else None
+    if flow is not None:
+        retention, priority = flow.retention_years, flow.priority
+    if version is not None and not (folder / "flow.yaml").is_file():
+        write_atomic(folder / "flow.yaml", version["source"].encode("utf-8"))
+    meta = {
+        "id": row.id,
+        "flow": {"id": row.flow_id, "version": row.flow_version, "content_hash": row.flow_hash},
+        "locale": row.locale,
+        "applicant": masked_applicant(row.applicant, services.settings.id_mask),
+        "created_at": utc_iso(row.created_at, "auto"),
+        "joined_at": utc_iso(row.joined_at, "auto") if row.joined_at else None,
+        "retention_years": retention, "priority": priority,
+        "node_id": row.node_id, "incomplete": note,
+    }
+    timeline = TimelineWriter(folder / "timeline.jsonl", MediaClock())
+    try:
+        if not read_timeline(folder / "timeline.jsonl"):
+            timeline.append(TimelineEvent.ABORTED, {"reason": "node_lost", "recovered": True,
+                                                    "node": note["node"], "incomplete": True},
+                            t=0.0)
+    finally:
+        timeline.close()
+    write_session_meta(folder, meta, state="aborted", end_reason="node_lost", recovered=True)
+
+
+def seal_supplements(services) -> list[str]:
+    """On a node that starts again after it was lost: every session it ran whose package
+    another node sealed incomplete (``seal_lost_from_shared_state``) while its folder, with
+    the recording, stayed here. The end is written into that folder (``aborted: node_lost``,
+    the recording remuxed) and it is sealed as a supplement linked to the package
+    (``EvidenceSealer.seal_supplement``); the package itself, and the row's ``package_id``,
+    stay as they are. Returns the supplements' ids."""
+    with services.store.db() as db:
+        rows = list(db.scalars(select(WitnessRow).where(
+            WitnessRow.end_reason == "node_lost", WitnessRow.sealed_at.is_not(None),
+            WitnessRow.package_id.is_not(None))))
+    done = []
+    for row in rows:
+        # Its run is here, the package is not (a shared data_dir would hold both: that
+        # package was sealed from this very folder), and it is not our shared-state copy.
+        if (row.node_id == services.node_id or not _run_visible(services, row)
+                or (services.sealer.out_dir / f"{row.package_id}.tar").exists()
+                or _shared_state_copy(services, row)
+                or services.sealer.ledger.find(f"{row.id}.supplement") is not None):
+            continue
+        with session_context(row.id):
+            try:
+                if not _end_recorded(services, row):
+                    _recover(services, row, ("aborted", "node_lost"))
+                    services.store.set(row.id, ended_at=row.ended_at)  # the loss, not now
+                supplement = services.sealer.seal_supplement(row.id, row.package_id)
+                services.store.forget_id_number(row.id, services.settings.id_mask)
+            except Exception:
+                log.exception("sealing this node's copy of a session sealed incomplete "
+                              "elsewhere failed; tried again at the next start")
+                continue
+            if supplement:
+                log.warning("this node's copy of a session sealed incomplete while it was "
+                            "lost was sealed as a supplement")
+                done.append(supplement)
+    return done
+
+
+def _shared_state_copy(services, row) -> bool:
+    """Whether ``row``'s folder here is the incomplete one this node wrote from the shared
+    state (not a run of its own)."""
+    meta_path = services.store.session_dir(row.id) / "session.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and bool(meta.get("incomplete"))

@@ -388,3 +388,41 @@ def test_an_english_reading_with_a_misheard_tail_digit():
         "I Sofia Rossi with ID number ending in 4 1 8 7 wish to open an account",
         ["I Sofia Rossi with ID number ending in 4637 wish to open an account"], text, "en",
         required) is None
+
+
+# -- 五 heard as 母 / 姆 / 呜 in a digit run (holdouts 7 and 11: "尾号253母" for 2535) ----------
+
+READ_2535 = "本人屈静，身份证尾号2535，自愿在示例证券开立证券账户。"
+
+
+@pytest.mark.parametrize("heard", [
+    "本人屈静，身份证尾号253母，自愿在示例证券开立证券账户。",   # holdout 11, zh-CN-genuine-2
+    "本人屈静，身份证尾号253姆，自愿在示例证券开立证券账户。",   # holdout 7's 姆
+    "本人屈静，身份证尾号253呜，自愿在示例证券开立证券账户。",
+    "本人屈静，身份证尾号二五三母，自愿在示例证券开立证券账户。",
+    "本人屈静，身份证尾号2母35，自愿在示例证券开立证券账户。",    # inside the run
+])
+def test_five_heard_as_mu_or_wu_in_a_digit_run_is_five(heard):
+    r = score_reading(heard, READ_2535, "zh-CN", ["屈静", "2535"])
+    assert r.passed and not r.missing, r
+
+
+@pytest.mark.parametrize("heard,tail", [
+    ("本人屈静，身份证尾号254母，自愿在示例证券开立证券账户。", "2535"),  # a wrong digit before
+    ("本人屈静，身份证尾号253母，自愿在示例证券开立证券账户。", "2534"),  # 母 is 5, never 4
+    ("本人屈静，身份证尾号母253，自愿在示例证券开立证券账户。", "5253"),  # not at a run's start
+    ("本人屈静，身份证尾号253母母，自愿在示例证券开立证券账户。", "2535"),  # 25355: one too many
+])
+def test_a_wrong_tail_with_mu_in_it_does_not_pass(heard, tail):
+    r = score_reading(heard, READ_2535.replace("2535", tail), "zh-CN", ["屈静", tail])
+    assert not r.passed and tail in r.missing, r
+
+
+def test_mu_and_wu_stay_characters_away_from_digits():
+    assert "".join(zh_tokens("母亲和父母都同意")) == "母亲和父母都同意"
+    assert "".join(zh_tokens("大写字母1")) == "大写字母1"  # before a run: not a digit
+    assert "".join(zh_tokens("一母同胞，两母女")) == "一母同胞两母女"  # 一 and 两 are words
+    assert "".join(zh_tokens("呜呜，姆妈")) == "呜呜姆妈"
+    assert zh_tokens("尾号253母") == ["尾", "号", "2", "5", "3", "5"]
+    assert zh_tokens("尾号八五母") == ["尾", "号", "8", "5", "5"]
+    assert zh_tokens("尾号五母") == ["尾", "号", "5", "5"]

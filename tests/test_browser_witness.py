@@ -204,3 +204,46 @@ def test_beyond_capacity_the_investor_waits_and_the_page_joins_when_a_place_free
             assert watch2.problems() == {}
     finally:
         server.stop()
+
+
+def test_a_server_crash_mid_witness_is_not_blamed_on_the_investors_connection(
+        tmp_path, barcode_video, tone_audio):
+    """Bug D of #17: the node running the witness dies (kill -9). The page asks the service
+    without the node's prefix (/api/health): an answer (here the balancer's, stood in for by a
+    route once the node is gone) means our server failed, and the page says so; no answer
+    means the investor's own connection. Both tell them to ask the broker for a new link."""
+    from tests.kiosk_server import KioskServer
+
+    server = KioskServer(tmp_path / "data").start()
+    try:
+        ours = server.create(flow="securities_account_opening", locale="en")
+        theirs = server.create(flow="securities_account_opening", locale="zh-CN")
+        with browser(tmp_path, barcode_video, tone_audio) as b:
+            page_ours, page_theirs = b.new_page(), b.new_page()
+            for page, created in ((page_ours, ours), (page_theirs, theirs)):
+                start_witness(page, created["investor_url"])
+                wait_phase(page, "witness", 30000)
+            killed = {"yes": False}
+
+            def balancer(route):  # another node answers once this one is dead
+                if killed["yes"]:
+                    route.fulfill(status=200, content_type="application/json", body="{}")
+                else:
+                    route.continue_()
+            page_ours.route("**/api/health*", balancer)
+            page_theirs.route("**/api/health*", lambda route: route.abort("internetdisconnected"))
+            killed["yes"] = True
+            server.kill9()
+            assert wait_phase(page_ours, "error", 20000) == "error"
+            assert wait_phase(page_theirs, "error", 20000) == "error"
+            page_ours.wait_for_function("() => window.kiosk.connectionProbe !== 'probing'")
+            page_theirs.wait_for_function("() => window.kiosk.connectionProbe !== 'probing'")
+            said = page_ours.get_by_test_id("error-message").inner_text()
+            assert page_ours.evaluate("window.kiosk.connectionProbe") == "server_lost"
+            assert "our server" in said and "not a problem on your side" in said, said
+            assert "new witness link" in said and "Check your connection" not in said, said
+            said = page_theirs.get_by_test_id("error-message").inner_text()
+            assert page_theirs.evaluate("window.kiosk.connectionProbe") == "connection_lost"
+            assert "网络连接已中断" in said and "新的见证链接" in said, said
+    finally:
+        server.stop()

@@ -6,25 +6,34 @@ Investors are created through the balancer, open their links there, are sent to 
 chosen for them (``/n/<node>/w/<token>``), join over that node's Socket.IO path and send
 camera and microphone over real WebRTC (aiortc). One witness lands on each node. Node B is
 then killed (kill -9, master and worker): node A notices B's lease expire and ends B's
-witness as ``aborted: node_lost``; node B, started again, seals it. A's witness is untouched.
+witness as ``aborted: node_lost``; after ``lost_node_seal_after_seconds`` A seals what the
+shared database holds, marked incomplete, and it reaches the review queue flagged; node B,
+started again, seals its own copy (the recording) as a supplement. A's witness is untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fractions
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 import socketio
+from sqlalchemy import create_engine, select
 
+from kiosk.review.models import ReviewCase
 from kiosk.testing import moto as moto_testing
 from kiosk.testing.cluster import LocalCluster, find_nginx, free_port
 from kiosk.testing.postgres import ensure_installed as postgres_installed
+from kiosk.testing.procs import kiosk_env
 from kiosk.testing.redis import ensure_installed as redis_installed
 from tests.kiosk_server import make_flows_dir
 
@@ -51,6 +60,7 @@ steps:
     expect: affirm
     answer_seconds: 30
 """ for i in range(8))
+KIOSK_CLI = str(Path(sys.executable).with_name("kiosk"))  # the venv's console script
 WAIT = 90.0  # seconds any one step may take on a loaded 2-core machine (never a speed check)
 
 
@@ -203,6 +213,8 @@ def test_witnesses_through_the_balancer_land_on_both_nodes_and_a_killed_nodes_wi
         # (the nodes run at the test's nice level), short enough for the test.
         "KIOSK_NODE_HEARTBEAT_SECONDS": "1", "KIOSK_NODE_TTL_SECONDS": "8",
         "KIOSK_LOST_NODE_CHECK_SECONDS": "2",
+        # B's disk is "lost" until it restarts: A seals the shared state 3 s after the loss.
+        "KIOSK_LOST_NODE_SEAL_AFTER_SECONDS": "3",
         "KIOSK_ICE_ALLOW_LOOPBACK": "true", "KIOSK_ICE_PRIVATE_NETWORKS": "0.0.0.0/0,::/0",
         "KIOSK_LOG_FORMAT": "json",
     })
@@ -273,12 +285,47 @@ def test_witnesses_through_the_balancer_land_on_both_nodes_and_a_killed_nodes_wi
         # A link created now goes to the node that is left.
         assert Investor(url, create(), rtc_loop).open() == "/n/node-a"
 
-        # B comes back: its start-up recovery writes the end into B's folder and seals it.
-        cluster.start_node("node-b")
-        wait_for(lambda: session(on_b)["sealed"], "B's witness to be sealed")
-        assert session(on_b)["end_reason"] == "node_lost"
-        archive = tmp_path / "run" / "node-b" / "evidence" / f"{session(on_b)['package_id']}.tar"
+        # B stays down: after the grace A seals the shared state, marked incomplete.
+        wait_for(lambda: session(on_b)["sealed"], "B's witness to be sealed by A")
+        lost = session(on_b)
+        assert (lost["package_id"], lost["finalised"], lost["recording"]) == (on_b, False, None)
+        assert lost["evidence"]["incomplete"] is True and "node-b" in lost["evidence"]["note"]
+        assert lost["new_attempt_needed"] is True
+        archive = tmp_path / "run" / "node-a" / "evidence" / f"{on_b}.tar"
         assert archive.is_file()
+        env = kiosk_env({**os.environ, **cluster._node_env("node-a")})
+        done = subprocess.run([KIOSK_CLI, "evidence", "verify", str(archive), "--json"],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["package_id"] == on_b
+        engine = create_engine(cluster.state["postgres"]["url"])
+        try:
+            def case():
+                with engine.connect() as db:
+                    return db.execute(select(ReviewCase.prereview_json)
+                                      .where(ReviewCase.id == on_b)).scalar()
+            flagged = json.loads(wait_for(case, "B's witness in the review queue"))
+            assert [f["code"] for f in flagged["findings"]].count("evidence_incomplete") == 1
+            assert flagged["incomplete"]["node"] == "node-b"
+        finally:
+            engine.dispose()
+
+        # B comes back: its start-up recovery writes the end into B's folder (the recording)
+        # and seals it as a supplement; the package A sealed stays the session's.
+        cluster.start_node("node-b")
+        wait_for(lambda: session(on_b)["evidence"]["supplement"], "B's supplement")
+        back = session(on_b)
+        assert back["evidence"]["supplement"] == f"{on_b}.supplement"
+        assert back["package_id"] == on_b and back["end_reason"] == "node_lost"
+        supplement = tmp_path / "run" / "node-b" / "evidence" / f"{on_b}.supplement.tar"
+        assert supplement.is_file()
+        assert not (tmp_path / "run" / "node-b" / "evidence" / f"{on_b}.tar").exists()
+        done = subprocess.run([KIOSK_CLI, "evidence", "verify",
+                               str(supplement), "--json"],
+                              env=kiosk_env({**os.environ, **cluster._node_env("node-b")}),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["package_id"] == f"{on_b}.supplement"
         assert session(on_a)["state"] == "active"
     finally:
         for inv in investors:
@@ -288,3 +335,81 @@ def test_witnesses_through_the_balancer_land_on_both_nodes_and_a_killed_nodes_wi
                 pass
         cluster.down()
     assert cluster.running() == []
+
+
+def test_each_node_is_pinned_to_its_cores_and_a_page_whose_node_died_before_join_moves_on(
+        tmp_path, rtc_loop):
+    """Bugs G and C of issue #17: ``./dev.sh cluster`` pins each node process to its own
+    cores, so each reports ``witnesses_per_core`` x its cores; an investor whose node is
+    killed before ``join`` reaches the other node, from a reload of the node's page as from
+    the plain link, and never sees nginx's 502."""
+    cluster = LocalCluster(tmp_path / "run", port=free_port(), env={
+        "KIOSK_FLOWS_DIR": str(make_flows_dir(tmp_path / "flows")),
+        "KIOSK_LIVENESS": "false", "KIOSK_SPEECH": "false",
+        "KIOSK_WITNESSES_PER_CORE": "3",
+        "KIOSK_NODE_HEARTBEAT_SECONDS": "1", "KIOSK_NODE_TTL_SECONDS": "8",
+        "KIOSK_DRAIN_GRACE_SECONDS": "2",
+    })
+    url = cluster.up()
+    api = {"X-API-Key": cluster.state["api_key"]}
+    try:
+        usable = sorted(os.sched_getaffinity(0))
+        taken: set[int] = set()
+        for name in cluster.names:
+            cores = cluster.cores(name)
+            master = cluster.pid(name)
+            assert master is not None
+            if len(usable) >= len(cluster.names):  # one node per core at least: pinned
+                assert cores and not taken & set(cores)
+                taken |= set(cores)
+                assert sorted(os.sched_getaffinity(master)) == cores
+            else:
+                assert cores is None
+            capacity = requests.get(cluster.node_url(name) + "/api/capacity", timeout=30).json()
+            assert capacity["node_id"] == name
+            assert capacity["capacity"] == 3 * len(cores or usable)
+        assert cluster.drain_grace() == 2.0  # the caller's setting, not the fixed 5 s
+
+        def create() -> str:
+            r = requests.post(f"{url}/api/sessions", headers=api, timeout=30,
+                              json={"applicant": APPLICANT, "locale": "zh-CN",
+                                    "flow_id": "quick"})
+            assert r.status_code == 201, r.text
+            return r.json()["investor_url"]
+
+        def node_of(link: str) -> str:
+            r = requests.get(link, allow_redirects=False, timeout=30)
+            assert r.status_code == 307, r.text[:300]
+            return r.headers["Location"].split("/w/")[0]
+
+        # Three links opened: the first and third land on node A (both empty: A by id; then
+        # B, the lighter; then A again).
+        links = [create() for _ in range(3)]
+        assert [node_of(link) for link in links] == ["/n/node-a", "/n/node-b", "/n/node-a"]
+        first, third = links[0], links[2]
+        cluster.kill_node("node-a")
+
+        def reaches_b(address: str) -> None:
+            page = requests.get(address, timeout=30)  # following every redirect, as a browser
+            statuses = [r.status_code for r in page.history] + [page.status_code]
+            assert 502 not in statuses and "Bad Gateway" not in page.text, statuses
+            assert page.status_code == 200, (statuses, page.text[:300])
+            assert page.url.startswith(f"{url}/n/node-b/w/"), page.url
+            assert 'data-base="/n/node-b"' in page.text
+
+        # The busy page's retry of the dead node's address, and the plain link.
+        token = first.rsplit("/", 1)[1]
+        reaches_b(f"{url}/n/node-a/w/{token}")
+        assert node_of(first) == "/n/node-b"  # re-pinned: a click on the link goes there too
+        reaches_b(third)
+        # The investor goes on there: joins over node B's Socket.IO.
+        inv = Investor(url, third, rtc_loop)
+        inv.prefix = "/n/node-b"
+        try:
+            assert inv.join()
+        finally:
+            inv.close()
+    finally:
+        cluster.down()
+    assert cluster.running() == []
+    assert not (tmp_path / "run" / "node-a").exists()  # down removes the nodes' data

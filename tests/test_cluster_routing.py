@@ -123,6 +123,140 @@ def test_the_deploy_example_is_what_the_generator_writes():
     assert site_config(nodes, "127.0.0.1:8080") in text
 
 
+def test_a_page_whose_node_is_down_is_relinked_and_a_readiness_503_takes_no_node_out():
+    nodes = [BalancedNode("node-a", "10.0.0.11:5001"), BalancedNode("node-b", "10.0.0.12:5001")]
+    conf = site_config(nodes, "127.0.0.1:8080")
+    # nginx's own 502/503/504 for a witness's page under a node: back to the plain link.
+    page_a = conf.split("location /n/node-a/w/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://10.0.0.11:5001;" in page_a
+    assert "error_page 502 503 504 = @kiosk_relink;" in page_a
+    assert "proxy_intercept_errors on" not in conf  # a node's own answer is never replaced
+    assert "rewrite ^/n/([^/]+)(/w/[^/]+)$ $2?unreachable=$1 redirect;" in conf
+    # A plain link no node answers: the kind page (no redirect, so no loop).
+    links = conf.split("location /w/ {", 1)[1].split("}", 1)[0]
+    assert "error_page 502 503 504 = @kiosk_unavailable;" in links
+    # No node's own 5xx counts as a failure (a readiness 503 while Redis is down).
+    assert "http_503" not in conf and "http_502" not in conf
+    assert conf.count("proxy_next_upstream error timeout;") == 2
+
+
+def _nginx_or_skip() -> str:
+    from kiosk.testing.cluster import find_nginx
+
+    nginx = find_nginx()
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    return nginx
+
+
+def test_nginx_accepts_the_generated_config(tmp_path):
+    import os
+    import subprocess
+
+    nginx = _nginx_or_skip()
+    nodes = [BalancedNode("node-a", "127.0.0.1:5001"), BalancedNode("h:5002", "127.0.0.1:5002")]
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / "tmp" / sub).mkdir(parents=True)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(balancer_config(nodes, "127.0.0.1:8080", str(tmp_path),
+                                    user="root" if os.geteuid() == 0 else ""))
+    done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf),
+                           "-e", str(tmp_path / "error.log")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+class _FakeNode:
+    """A node on loopback that answers ``/api/ready`` 503 (unready: Redis down) and anything
+    else 200 with its name; ``stop()`` closes its port (a dead node)."""
+
+    def __init__(self, name: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # http.server's name
+                status = 503 if self.path == "/api/ready" else 200
+                body = f"{name} {self.path}".encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.stopped = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_through_real_nginx_a_dead_nodes_page_relinks_and_unready_nodes_stay_in(tmp_path):
+    import os
+    import subprocess
+
+    from kiosk.testing.procs import free_port
+
+    nginx = _nginx_or_skip()
+    a, b = _FakeNode("node-a"), _FakeNode("node-b")
+    port = free_port()
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / "tmp" / sub).mkdir(parents=True)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(balancer_config(
+        [BalancedNode("node-a", f"127.0.0.1:{a.port}"),
+         BalancedNode("node-b", f"127.0.0.1:{b.port}")],
+        f"127.0.0.1:{port}", str(tmp_path), user="root" if os.geteuid() == 0 else ""))
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-e",
+                             str(tmp_path / "error.log"), "-g", "daemon off;"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/api/health", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "nginx did not listen"
+                time.sleep(0.1)
+        # Bug I: both nodes unready. Their 503s pass through and take neither node out.
+        for _ in range(4):
+            r = requests.get(url + "/api/ready", timeout=10)
+            assert r.status_code == 503 and r.text.startswith("node-"), r.text
+        seen = {requests.get(url + "/api/capacity", timeout=10).text.split()[0]
+                for _ in range(4)}
+        assert seen == {"node-a", "node-b"}  # still both in the round robin, no 502
+
+        # Bug C: node B dies; its page's reload goes back to the plain link, query and all.
+        b.stop()
+        r = requests.get(url + "/n/node-b/w/tok_1?lang=en", allow_redirects=False, timeout=10)
+        assert r.status_code == 302, r.text
+        assert r.headers["Location"] == "/w/tok_1?unreachable=node-b&lang=en"
+        r = requests.get(url + "/w/tok_1?unreachable=node-b&lang=en", timeout=10)
+        assert (r.status_code, r.text) == (200, "node-a /w/tok_1?unreachable=node-b&lang=en")
+        # Every node down: the plain link gets the kind page that retries, never a redirect.
+        a.stop()
+        r = requests.get(url + "/n/node-a/w/tok_1", timeout=10)  # follows the relink
+        assert r.status_code == 503 and [h.status_code for h in r.history] == [302]
+        assert 'http-equiv="refresh"' in r.text and "Try again" in r.text
+        assert r.headers["Cache-Control"] == "no-store"
+        assert "502 Bad Gateway" not in r.text
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        a.stop()
+        b.stop()
+
+
 # -- pages and sockets on two nodes --------------------------------------------------------------
 
 @pytest.fixture()
@@ -199,6 +333,40 @@ def test_a_witness_not_joined_yet_leaves_a_node_that_drains(make_node):
     r = b.test_client().get(f"/n/node-b/w/{token}")
     assert (r.status_code, r.headers["Location"]) == (307, f"/n/node-a/w/{token}")
     assert a.extensions["kiosk"].cluster.pins.node_of(session_id) == "node-a"
+
+
+def test_a_link_pinned_to_a_silent_or_unreachable_node_goes_to_a_live_one(make_node):
+    import json
+
+    from kiosk.cluster.nodes import NODE_KEY
+
+    a = make_node("node-a", node_capacity=1)
+    b = make_node("node-b", node_capacity=4)
+    session_id, token = _create(a)
+    assert a.test_client().get(f"/w/{token}").headers["Location"] == f"/n/node-b/w/{token}"
+
+    # The balancer could not reach node B for this page (its relink): never B again.
+    r = a.test_client().get(f"/w/{token}?unreachable=node-b&lang=en")
+    assert (r.status_code, r.headers["Location"]) == (
+        307, f"/n/node-a/w/{token}?unreachable=node-b&lang=en")
+    assert a.extensions["kiosk"].cluster.pins.node_of(session_id) == "node-a"
+
+    # Node B stops beating (killed): its registration lives on until its TTL, but after two
+    # missed beats no new witness is sent there.
+    b_cluster = b.extensions["kiosk"].cluster
+    b_cluster.registry.stop(deregister=False)
+    registry = a.extensions["kiosk"].cluster.registry
+    last = registry.node("node-b")
+    assert last is not None
+    b_cluster.shared.put(NODE_KEY + "node-b", json.dumps({
+        **last.to_dict(), "seen_at": time.time() - 3 * registry.every - 1.5}), registry.ttl)
+    assert "node-b" in [n.node_id for n in registry.live_nodes()]  # not expired yet
+    b_cluster.pins.pin(session_id, "node-b", 600)
+    r = a.test_client().get(f"/w/{token}")
+    assert (r.status_code, r.headers["Location"]) == (307, f"/n/node-a/w/{token}")
+    assert a.extensions["kiosk"].cluster.pins.node_of(session_id) == "node-a"
+    _second_id, second = _create(a)
+    assert a.test_client().get(f"/w/{second}").headers["Location"] == f"/n/node-a/w/{second}"
 
 
 def test_the_kiosk_page_settles_on_one_node(make_node):

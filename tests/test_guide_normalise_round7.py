@@ -20,8 +20,8 @@ ROWS = [
     ("One GDR represents 10 A shares.", "en", "One G D R represents 10 eh shares."),
     ("Class A shares", "en", "Class eh shares"),
     ("A-share investors", "en", "eh-share investors"),
-    ("rated AAA", "en", "rated eh eh eh"),
-    ("rated AA+", "en", "rated eh eh+"),
+    ("rated AAA", "en", "rated triple eh"),  # speakable/17: a rating as said
+    ("rated AA+", "en", "rated double eh plus"),
     ("the NAV is 1.02", "en", "the N eh V is 1.02"),
     ("HK ID A123456(7)", "en", "H K I D eh one two three four five six (7)"),
     ("A 30% loss", "en", "A 30% loss"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
+import numpy as np
 import pytest
 
 from kiosk.liveness.analyzer import FrameAnalysis
@@ -75,3 +76,69 @@ def test_time_the_describer_was_busy_is_not_counted_as_unverified():
     assert r.summary["identity_busy_s"] == pytest.approx(busy, abs=0.01)
     assert r.summary["identity_max_gap_s"] == pytest.approx(end - busy, abs=0.01)
     assert r.summary["identity_skipped"] == {"no frontal face for dlib": len(a.identity_misses)}
+
+
+class SameFaceDescriber:
+    """Every good sample is described as the same face, at once."""
+
+    def descriptor(self, rgb, box=None, require_detection=False):
+        return np.full(128, 0.05)
+
+
+def test_an_answer_heard_brings_the_next_identity_sample_forward():
+    """After an answer the person on camera must be confirmed before the witness ends
+    (continuity.confirm_end, holdout 11): the next frame is sampled, not one a second on."""
+    frames = list(zip(range(90), read_video(clip_path(ClipSpec("astronaut", "neutral",
+                                                               seconds=6.0))), strict=False))
+
+    def sampled_after(soon_at: float | None) -> list[float]:
+        fa = FrameAnalysis(describer=SameFaceDescriber())
+        for _, (t, rgb) in frames:
+            if soon_at is not None and abs(t - soon_at) < 1e-6:
+                fa.sample_soon()
+            fa.feed(t, rgb)
+        return [t for t, _ in fa.close().descriptors]
+
+    plain = sampled_after(None)
+    # Enrolment every 0.3 s for ten samples, then once a second.
+    assert len(plain) >= 12 and plain[11] - plain[10] == pytest.approx(1.0, abs=0.07)
+    soon_at = next(t for _, (t, _) in frames if plain[10] + 0.2 < t < plain[10] + 0.3)
+    brought = sampled_after(soon_at)
+    assert brought[:11] == plain[:11] and brought[11] == pytest.approx(soon_at)
+
+
+def test_an_answer_heard_while_a_sample_is_pending_takes_one_more_at_once():
+    """The pending sample may show the face from before the answer ended: the next one is
+    taken as soon as it comes back, not a second later."""
+    frames = list(zip(range(45), read_video(clip_path(ClipSpec("astronaut", "neutral",
+                                                               seconds=3.0))), strict=False))
+
+    class Lagging(QueuedDescriber):
+        def tick(self) -> None:  # every sample comes back as the same face, lag frames later
+            self.frame += 1
+            for sent, f in list(self.waiting):
+                if self.frame - sent >= self.lag:
+                    f.set_result(np.full(128, 0.05))
+                    self.waiting.remove((sent, f))
+
+    def sent_at(soon: bool) -> list[int]:
+        d = Lagging(lag=3)
+        fa = FrameAnalysis(describer=d)
+        sent = []
+        for i, (_, (t, rgb)) in enumerate(frames):
+            before = d.sent
+            if soon and i == 1:  # the first sample (frame 0) is pending
+                fa.sample_soon()
+            fa.feed(t, rgb)
+            if d.sent > before:
+                sent.append(i)
+            d.tick()
+        d.lag = 0  # the session ends: the last one comes back
+        d.tick()
+        fa.close()
+        return sent
+
+    # Enrolling: every 0.3 s (4-5 frames at 15 fps) after a sample's frame.
+    plain, soon = sent_at(False), sent_at(True)
+    assert plain[:2] == [0, 5]
+    assert soon[:2] == [0, 3]  # on the frame the pending one came back

@@ -13,6 +13,7 @@ from kiosk.liveness.challenges import Verdict
 from kiosk.liveness.session_checks import (
     SecondFace,
     SessionCheckParams,
+    SpokenAnswer,
     assess,
     check_session,
     identity_events,
@@ -582,3 +583,100 @@ def test_still_evidence_params_are_checked():
     s = FrameSignals(t=1.5, faces=1, src_t=0.75)
     assert FrameSignals.from_dict(json.loads(json.dumps(s.to_dict()))).src_t == 0.75
     assert "src_t" not in FrameSignals(t=1.5, faces=1).to_dict()
+
+
+# -- identity: the person on camera after the last answer (#12, holdout 11) -------------------
+# zh-CN-late_swap-18: A answered everything (the last answer ended at 15.1 s); B sat for the
+# last 2 s with a face under the 90 px gate, so no sample of B was compared, the stretch was
+# under identity_unverified's 3 s, and the case was cleared.
+
+ANSWERS = [SpokenAnswer("identity", ((6.0, 9.5),)), SpokenAnswer("consent", ((14.0, 15.1),))]
+
+
+def talking(sigs):
+    """The same frames with a mouth that opens and closes (the speaking-seen check)."""
+    return [dataclasses.replace(s, mouth_gap=0.1 + 0.1 * math.sin(2 * math.pi * 3 * s.t))
+            for s in sigs]
+
+
+def late_swap_session(samples_until: float, end: float = 17.1, after=()):
+    """A matched (a good sample once a second) up to ``samples_until``; from there to ``end``
+    a face too small to compare (a miss every 0.2 s), plus good samples ``after`` (t, seed)."""
+    sigs = talking(live(end + 1 / FPS))
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(int(samples_until) + 1)]
+    if samples_until > int(samples_until):
+        ds.append((samples_until, desc(1, 0.01, 98)))
+    ds += [(t, desc(seed, 0.01, 50 + i)) for i, (t, seed) in enumerate(after)]
+    first_miss = samples_until + 0.2
+    misses = [(round(first_miss + 0.2 * i, 3), "face too small")
+              for i in range(int((end - first_miss) / 0.2) + 1)]
+    misses = [m for m in misses if not any(abs(m[0] - t) < 1e-6 for t, _ in after)]
+    return sigs, sorted(ds, key=lambda x: x[0]), misses
+
+
+def test_a_face_never_compared_after_the_last_answer_is_not_cleared():
+    sigs, ds, misses = late_swap_session(14.9)
+    r = check_session(sigs, ds, identity_misses=misses, spoken=ANSWERS)
+    # The older rules see nothing: no far sample, and the stretch is under 3 s.
+    assert not {"identity_change", "identity_unconfirmed", "identity_unverified"} & set(types(r))
+    ev = [e for e in r.events if e.type == "identity_end_unconfirmed"]
+    assert len(ev) == 1
+    d = ev[0].to_dict()
+    assert (d["t_start"], d["t_end"]) == (15.1, round(sigs[-1].t, 3))
+    assert d["last_match"] == 14.9 and d["far_samples"] == 0
+    assert d["score"] == pytest.approx(sigs[-1].t - 14.9, abs=1e-3)
+    assert d["reasons"] == {"face too small": sum(1 for t, _ in misses if t >= 15.1)}
+    assert r.summary["identity_end_confirmed"] is False
+    ok, reasons = assess(r)
+    assert not ok
+    assert "the person on camera could not be confirmed after the last answer" in reasons
+
+
+def test_a_far_face_after_the_last_answer_is_not_cleared_either():
+    sigs, ds, misses = late_swap_session(14.0, after=[(16.0, 2)])
+    r = check_session(sigs, ds, identity_misses=misses, spoken=ANSWERS)
+    ev = [e for e in r.events if e.type == "identity_end_unconfirmed"]
+    assert len(ev) == 1 and ev[0].to_dict()["far_samples"] == 1
+    assert "identity_unconfirmed" in types(r)  # the older rule sees the far sample too
+
+
+def test_the_enrolled_face_matched_after_the_last_answer_is_confirmed():
+    # A matched at 16.0 s, after the answer; then 1.1 s uncompared (as a genuine face that
+    # turns at the end): still confirmed, and nothing else is raised.
+    sigs, ds, misses = late_swap_session(14.0, after=[(16.0, 1)])
+    r = check_session(sigs, ds, identity_misses=misses, spoken=ANSWERS)
+    assert types(r) == [] and assess(r)[0]
+    assert r.summary["identity_end_confirmed"] is True
+    assert r.summary["identity_end_tail_s"] == pytest.approx(sigs[-1].t - 16.0, abs=1e-3)
+
+
+def test_a_session_ending_moments_after_the_answer_is_confirmed_by_the_last_match():
+    # The witness ended 0.5 s after the answer: no sample could be taken after it, but the
+    # enrolled face matched 1.1 s before the end (within end_tail_s).
+    sigs, ds, misses = late_swap_session(14.5, end=15.6)
+    assert [t for t, _ in ds[-2:]] == [14.0, 14.5]
+    r = check_session(sigs, ds, identity_misses=misses, spoken=ANSWERS)
+    assert r.summary["identity_end_confirmed"] is True and assess(r)[0]
+    assert r.summary["identity_end_tail_s"] == pytest.approx(sigs[-1].t - 14.5, abs=1e-3)
+    # The same ending with the last match at 14.0 s, 1.6 s before it, is not.
+    r = check_session(sigs, ds[:-1], identity_misses=misses, spoken=ANSWERS)
+    assert r.summary["identity_end_confirmed"] is False
+    assert "identity_end_unconfirmed" in types(r)
+
+
+def test_no_face_after_the_last_answer_is_left_to_face_lost():
+    # The investor leaves right after the answer: no face is not an unconfirmed face (the
+    # face_lost check judges it).
+    sigs = talking(live(17.1 + 1 / FPS, faces=lambda t: 1 if t < 15.2 else 0))
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(15)]
+    r = check_session(sigs, ds, spoken=ANSWERS)
+    assert r.summary["identity_end_confirmed"] is True
+    assert "identity_end_unconfirmed" not in types(r) and "face_lost" in types(r)
+
+
+def test_without_an_answer_heard_there_is_nothing_to_anchor_the_end_check():
+    sigs, ds, misses = late_swap_session(14.0)
+    r = check_session(sigs, ds, identity_misses=misses)
+    assert r.summary["identity_end_confirmed"] is None
+    assert r.summary["identity_end_tail_s"] is None
+    assert "identity_end_unconfirmed" not in types(r)

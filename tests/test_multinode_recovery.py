@@ -154,3 +154,95 @@ def test_without_redis_every_interrupted_session_is_this_nodes(tmp_path):
         assert (row.end_reason, row.sealed_at is not None) == ("server_restart", True)
     finally:
         app.extensions["kiosk"].shutdown()
+
+
+@both_databases
+def test_a_lost_nodes_session_is_sealed_incomplete_after_the_grace_then_its_copy_supplements_it(
+        make_node, tmp_path, db_url):
+    """Bug B of #17: node B dies with the witness's files on its own disk. After
+    ``lost_node_seal_after_seconds`` node A seals what the shared database holds, marked
+    incomplete, and it reaches the review queue flagged; when B comes back, its recording is
+    sealed as a supplement linked to that package, which stays as it was."""
+    import datetime as dt
+    import json
+
+    from kiosk.recovery import seal_lost_from_shared_state
+    from kiosk.review.service import ReviewConfig, ReviewService
+    from kiosk.utc import utcnow
+
+    b = make_node("node-b", tmp_path / "b", database_url=db_url)
+    on_b = _live_session(b, "node-b")
+    b_folder = b.extensions["kiosk"].store.session_dir(on_b)
+    a = make_node("node-a", tmp_path / "a", database_url=db_url,
+                  lost_node_seal_after_seconds=600)
+    svc_a = a.extensions["kiosk"]
+    b.extensions["kiosk"].cluster.registry.stop(deregister=False)  # B dies (kill -9)
+    _wait_gone(svc_a, "node-b")
+    assert recover_interrupted(svc_a) == []  # ended node_lost; within the grace: not sealed
+    assert svc_a.store.get(on_b).sealed_at is None
+    assert seal_lost_from_shared_state(svc_a) == []
+    api = a.test_client()
+    info = api.get(f"/api/sessions/{on_b}", headers={"X-API-Key": API_KEY}).get_json()
+    assert (info["state"], info["end_reason"], info["finalised"]) == ("aborted", "node_lost",
+                                                                     False)
+    assert info["recording"] is None and info["evidence"] is None
+    assert info["new_attempt_needed"] is True
+
+    later = utcnow() + dt.timedelta(seconds=601)
+    assert seal_lost_from_shared_state(svc_a, now=later) == [on_b]
+    assert seal_lost_from_shared_state(svc_a, now=later) == []  # once
+    row = svc_a.store.get(on_b)
+    assert row.sealed_at is not None and (row.package_id, row.node_id) == (on_b, "node-a")
+    archive = tmp_path / "a" / "evidence" / f"{on_b}.tar"
+    sqlite = db_url.startswith("sqlite")
+    keyring = svc_a.evidence_keys.keyring()
+    report = verify_package(archive, keyring=keyring,
+                            ledger=tmp_path / "a" / "ledger.jsonl" if sqlite else None)
+    assert report.ok, report.problems
+    assert report.info["Witness-Incomplete"].startswith("the recording, the timeline and the "
+                                                        "checks were on node node-b")
+    sealed = json.loads((tmp_path / "a" / "evidence" / on_b / "data" / "report.json")
+                        .read_text(encoding="utf-8"))
+    assert sealed["incomplete"]["node"] == "node-b"
+    assert sealed["applicant"]["id_number"] == "**************8888"
+    assert sealed["recording"] is None
+    assert svc_a.sealer.ledger.verify() == []
+    info = api.get(f"/api/sessions/{on_b}", headers={"X-API-Key": API_KEY}).get_json()
+    assert info["sealed"] is True and info["finalised"] is False
+    assert info["evidence"]["incomplete"] is True and info["evidence"]["supplement"] is None
+    assert "node-b" in info["evidence"]["note"]
+
+    review = ReviewService(svc_a.store, tmp_path / "a" / "evidence",
+                           ReviewConfig(poll_seconds=0))
+    assert on_b in review.poll()["enqueued"]
+    case = review.case(on_b)
+    assert case is not None and case.verdict != "clear", case.prereview["findings"]
+    flags = [f for f in case.prereview["findings"] if f["code"] == "evidence_incomplete"]
+    assert len(flags) == 1 and flags[0]["severity"] == "flag" and "node-b" in flags[0]["text"]
+    assert review.case_json(case)["incomplete"] is True
+
+    b.extensions["kiosk"].shutdown()
+    b2 = make_node("node-b", tmp_path / "b", database_url=db_url)  # B comes back: start-up
+    svc_b = b2.extensions["kiosk"]
+    supplement = tmp_path / "b" / "evidence" / f"{on_b}.supplement.tar"
+    assert supplement.is_file()
+    assert not (tmp_path / "b" / "evidence" / f"{on_b}.tar").exists()
+    report = verify_package(supplement, keyring=keyring,
+                            ledger=tmp_path / "b" / "ledger.jsonl" if sqlite else None)
+    assert report.ok, report.problems
+    assert report.info["Witness-Supplement-Of"] == on_b
+    assert report.info["Witness-Session-Id"] == on_b
+    events = read_timeline(b_folder / "timeline.jsonl")
+    assert [(e["type"], e["data"].get("reason")) for e in events
+            if e["type"] in ("finished", "aborted", "failed")] == [("aborted", "node_lost")]
+    row = svc_b.store.get(on_b)
+    assert (row.package_id, row.node_id, row.end_reason) == (on_b, "node-a", "node_lost")
+    assert svc_b.sealer.ledger.verify() == []
+    if not sqlite:  # one shared ledger: A's API sees the link
+        info = api.get(f"/api/sessions/{on_b}", headers={"X-API-Key": API_KEY}).get_json()
+        assert info["evidence"]["supplement"] == f"{on_b}.supplement"
+    b2.extensions["kiosk"].shutdown()
+    b3 = make_node("node-b", tmp_path / "b", database_url=db_url)  # sealed once only
+    assert sorted(p.name for p in (tmp_path / "b" / "evidence").glob("*.tar")) == [
+        f"{on_b}.supplement.tar"]
+    assert b3.extensions["kiosk"].store.get(on_b).package_id == on_b

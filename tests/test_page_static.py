@@ -238,6 +238,20 @@ def test_i18n_fills_placeholders_and_normalises_locale(esm_dir):
 
 
 @needs_node
+def test_the_pages_retry_opens_the_plain_link_not_the_nodes_address(esm_dir):
+    out = run_node(
+        esm_dir,
+        "import { plainLink } from './investor/links.js';"
+        "console.log(JSON.stringify(["
+        " plainLink('/n/node-b', 'tok_1', '?unreachable=node-a&lang=en'),"
+        " plainLink('/n/h_5002', 'tok_1', ''),"
+        " plainLink('', 'tok_1', '?lang=en'),"
+        " plainLink('/kiosk-app/n/node-a', 'a/b', '?unreachable=x&unreachable=y')]))")
+    assert json.loads(out) == ["/w/tok_1?lang=en", "/w/tok_1", "/w/tok_1?lang=en",
+                               "/kiosk-app/w/a%2Fb"]
+
+
+@needs_node
 def test_avatar_interpolates_the_viseme_timeline(esm_dir):
     out = run_node(
         esm_dir,

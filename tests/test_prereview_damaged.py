@@ -425,3 +425,251 @@ def test_read_json_file_names_deep_nesting_whether_parsing_or_walking_hits_the_l
     path.write_bytes(b'{"a": ' + b"[" * depth + b"]" * depth + b"}")
     with pytest.raises(EvidenceError, match="nested too deeply"):
         read_json_file(path)
+
+
+def _poll_app(tmp_path, clock=None):
+    app = create_app(load_settings(data_dir=tmp_path / "data", liveness=False, speech=False))
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
+    return app, app.extensions["kiosk"], app.extensions["review"]
+
+
+def _write(rel: str, content: bytes):
+    def damage(bag):
+        (bag / rel).parent.mkdir(parents=True, exist_ok=True)
+        (bag / rel).write_bytes(content)
+    return damage
+
+
+@pytest.mark.parametrize("rel,content,text", [
+    ("data/report.json", b'{"session": "x"}', "package report unreadable (report.json: session "
+                                              "is not an object"),
+    ("data/report.json", b'{"outcome": [1]}', "package report unreadable (report.json: outcome "
+                                              "is not an object"),
+    ("data/report.json", b'{"session": {"locale": [1]}}', "package report unreadable "
+                                                          "(report.json: session.locale is not"),
+    ("data/flow.yaml", b"id: x\nsteps: 3\n", "flow script unreadable (flow.yaml: steps is not "
+                                             "a list"),
+    ("data/flow.yaml", b"[" * 100_000 + b"]" * 100_000, "flow script unreadable (flow.yaml: "
+                                                        "nested too deeply"),
+    ("data/id_card/card.json", b'{"checks": 5}', "ID card results unreadable "
+                                                 "(id_card/card.json: checks is not a list"),
+])
+def test_a_bag_file_of_the_wrong_shape_is_a_flag_and_the_case_is_queued_once(
+        tmp_path, caplog, rel, content, text):
+    """A report part that is not an object, a flow whose steps are not a list or that nests
+    too deeply, a card whose checks are not a list: each raised inside build_prereview
+    (AttributeError, TypeError, RecursionError), so the poller logged a traceback every 15 s
+    and no auditor ever saw the case."""
+    app, k, review = _poll_app(tmp_path)
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}",
+                    damage=_write(rel, content))
+        with caplog.at_level(logging.INFO):
+            first = review.poll()
+            second = review.poll()
+        assert first["enqueued"] == [bag.name] and second["enqueued"] == []
+        case = review.case(bag.name)
+        assert case is not None and case.verdict == "needs_attention"
+        flags = [f["text"] for f in case.prereview["findings"] if f["severity"] == "flag"]
+        assert any(f.startswith(text) for f in flags), flags
+        assert case.prereview["steps"], "the rest of the bag is still judged"
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        k.shutdown()
+
+
+def test_content_no_rule_foresaw_queues_the_case_flagged_with_the_file_named(
+        tmp_path, caplog, monkeypatch):
+    """The class behind every shape above: whatever a rule trips on, the case is queued once
+    with "evidence unreadable: <file>", never retried with a traceback each poll."""
+    from kiosk.protocol import TimelineEvent
+    from kiosk.review import prereview
+
+    def broken(data, t, ctx):
+        raise TypeError("a shape no rule foresaw")
+
+    monkeypatch.setitem(prereview.RULES, TimelineEvent.STEP_STARTED, broken)
+    app, k, review = _poll_app(tmp_path)
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        with caplog.at_level(logging.INFO):
+            first = review.poll()
+            second = review.poll()
+        assert first["enqueued"] == [bag.name] and second["enqueued"] == []
+        case = review.case(bag.name)
+        assert case is not None and case.verdict == "needs_attention"
+        assert case.flow_id == FLOW.id and case.locale == "en"  # from the session row
+        [finding] = case.prereview["findings"]
+        assert finding["code"] == "evidence_unreadable" and finding["severity"] == "flag"
+        assert finding["text"].startswith(
+            "evidence unreadable: timeline.jsonl: content the pre-review cannot judge "
+            "(TypeError)")
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len([r for r in caplog.records if r.levelno == logging.WARNING
+                    and bag.name in r.getMessage()]) == 1
+    finally:
+        k.shutdown()
+
+
+class _Clock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        import datetime as dt
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def _tries(monkeypatch) -> list[str]:
+    """Every package whose bag the review service looks up, in order."""
+    from kiosk.review import service
+
+    tried: list[str] = []
+    real = service.ReviewService.bag_dir
+
+    def bag_dir(self, case_id):
+        tried.append(case_id)
+        return real(self, case_id)
+
+    monkeypatch.setattr(service.ReviewService, "bag_dir", bag_dir)
+    return tried
+
+
+def test_a_bag_not_here_is_retried_with_a_bounded_backoff_then_queued_flagged(
+        tmp_path, caplog, monkeypatch):
+    """A sealed package whose folder is not on this node (another node sealed it, or it was
+    moved) was tried every poll for ever, with a traceback each time. Now it is tried again
+    at 15, 30, 60 ... s (at most 300 s apart) with one WARNING, then queued flagged."""
+    import shutil
+
+    from kiosk.review import service
+
+    clock = _Clock()
+    tried = _tries(monkeypatch)
+    app, k, review = _poll_app(tmp_path, clock)
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        shutil.move(bag, tmp_path / "elsewhere")
+        gaps = []
+        with caplog.at_level(logging.INFO):
+            last = clock.now
+            for _ in range(400):  # a poll every 15 s for 100 minutes
+                before = len(tried)
+                enqueued = review.poll()["enqueued"]
+                if len(tried) > before:
+                    gaps.append((clock.now - last).total_seconds())
+                    last = clock.now
+                if enqueued:
+                    break
+                clock.advance(15)
+        assert enqueued == [bag.name]
+        assert gaps == [0, 15, 30, 60, 120, 240, 300][:service.RETRY_ATTEMPTS]
+        case = review.case(bag.name)
+        assert case is not None and case.verdict == "needs_attention"
+        [finding] = case.prereview["findings"]
+        assert finding["text"].startswith(
+            f"evidence unreadable: {bag.name}/data/: the package folder is not on this node")
+        assert review.poll()["enqueued"] == []
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len([r for r in caplog.records if r.levelno == logging.WARNING
+                    and bag.name in r.getMessage()]) == 2  # waiting; then queued flagged
+    finally:
+        k.shutdown()
+
+
+def test_a_bag_that_arrives_while_waiting_is_queued_with_its_full_prereview(
+        tmp_path, monkeypatch):
+    import shutil
+
+    clock = _Clock()
+    app, k, review = _poll_app(tmp_path, clock)
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        shutil.move(bag, tmp_path / "elsewhere")
+        assert review.poll()["enqueued"] == []
+        shutil.move(tmp_path / "elsewhere", bag)
+        clock.advance(5)
+        assert review.poll()["enqueued"] == []  # its next try is 15 s after the first
+        clock.advance(10)
+        assert review.poll()["enqueued"] == [bag.name]
+        case = review.case(bag.name)
+        assert case is not None
+        assert not [f for f in case.prereview["findings"] if f["code"] == "evidence_unreadable"]
+        assert case.prereview["steps"]
+    finally:
+        k.shutdown()
+
+
+def test_a_case_queued_without_its_bag_opens_in_the_console_with_its_flag(tmp_path):
+    """The case page shows the flag, and GET /cases/<id>/report answers sealed_report null
+    with why (it was a 500 with a traceback: the bag lookup raised outside its handler)."""
+    import shutil
+
+    from kiosk.review import service
+    from kiosk.review.accounts import add_user
+    from tests.test_review import PW, login, post
+
+    clock = _Clock()
+    app, k, review = _poll_app(tmp_path, clock)
+    try:
+        add_user(k.store, "alice", PW, "auditor")
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        shutil.move(bag, tmp_path / "elsewhere")
+        for _ in range(service.RETRY_ATTEMPTS):
+            enqueued = review.poll()["enqueued"]
+            clock.advance(service.RETRY_MAX_SECONDS)
+        assert enqueued == [bag.name]
+        alice = login(app, "alice")
+        assert post(alice, "/review/api/next").status_code == 200
+        page = alice.get(f"/review/cases/{bag.name}")
+        assert page.status_code == 200
+        assert "evidence unreadable" in page.get_data(as_text=True)
+        r = alice.get(f"/review/api/cases/{bag.name}/report")
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        body = r.get_json()
+        assert body["sealed_report"] is None
+        assert body["sealed_report_unreadable"] == "the package folder is not on this node"
+    finally:
+        k.shutdown()
+
+
+@pytest.mark.parametrize("failure,reason", [
+    ("rule", "evidence unreadable: timeline.jsonl: content the pre-review cannot judge "
+             "(TypeError): human review"),
+    ("listing", "evidence unreadable by the pre-review: human review"),
+])
+def test_the_back_office_review_api_answers_attention_when_the_bag_cannot_be_judged(
+        tmp_path, monkeypatch, caplog, failure, reason):
+    """GET /api/sessions/<id>/review: a bag the pre-review cannot judge is 'attention' with
+    the file named; a folder that cannot be listed (OSError) was a 500 with a traceback."""
+    from kiosk.protocol import TimelineEvent
+    from kiosk.review import prereview
+    from kiosk.web import api
+    from tests.kiosk_server import API_KEY
+
+    if failure == "rule":
+        def broken(data, t, ctx):
+            raise TypeError("a shape no rule foresaw")
+        monkeypatch.setitem(prereview.RULES, TimelineEvent.STEP_STARTED, broken)
+    else:
+        def unlistable(bag_dir):
+            raise PermissionError(13, "Permission denied", str(bag_dir))
+        monkeypatch.setattr(api, "build_prereview", unlistable)
+    app = create_app(load_settings(data_dir=tmp_path / "data", liveness=False, speech=False,
+                                   api_keys=[API_KEY]))
+    k = app.extensions["kiosk"]
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        sid = json.loads((bag / "data" / "report.json").read_text())["session"]["id"]
+        with caplog.at_level(logging.INFO):
+            r = app.test_client().get(f"/api/sessions/{sid}/review",
+                                      headers={"X-API-Key": API_KEY})
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        assert r.get_json() == {"session_id": sid, "verdict": "attention", "reasons": [reason],
+                                "steps": []}
+        assert not [x for x in caplog.records if x.levelno >= logging.ERROR]
+    finally:
+        k.shutdown()

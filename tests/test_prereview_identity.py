@@ -117,14 +117,15 @@ def _clips() -> dict:
     return {c.id: c for c in load_faces(FACES_JSON)}
 
 
-def _liveness_of(video: Path) -> dict:
+def _liveness_of(video: Path, spoken=()) -> dict:
     """The face checks of a recording analysed at one frame in three: about the 5 frames a
-    second the live path analysed in holdout 7 on a loaded machine."""
+    second the live path analysed in holdout 7 on a loaded machine (``spoken``: the answers
+    heard, ``SpokenAnswer``)."""
     from kiosk.liveness.analyzer import analyze_frames
     from kiosk.testing.faces import read_video
 
     a = analyze_frames((t, f) for i, (t, f) in enumerate(read_video(video)) if i % 3 == 0)
-    return {"available": True, "ok": True, "reasons": [], **a.report().to_dict()}
+    return {"available": True, "ok": True, "reasons": [], **a.report(spoken=spoken).to_dict()}
 
 
 if {SWAP_A, SWAP_B} <= set(_clips()):  # collected only with the corpus (see above)
@@ -147,6 +148,29 @@ if {SWAP_A, SWAP_B} <= set(_clips()):  # collected only with the corpus (see abo
         assert not [e for e in genuine["events"] if e["type"].startswith("identity")], genuine
         assert build_prereview(sealed_with(tmp_path / "genuine", genuine))["verdict"] == "clear"
 
+    def test_real_late_swap_after_the_last_answer_is_not_cleared_genuine_stays_clear(
+            tmp_path):
+        """Holdout 11 (zh-CN-late_swap-18): the last answer ended at 15.1 s, Biden sat from
+        15 s to the end at 17.1 s, his face at the 90 px gate and never compared: cleared.
+        The person on camera after the last answer must now be confirmed."""
+        from kiosk.evaluation.corpus import CaseBuilder
+        from kiosk.liveness.session_checks import SpokenAnswer
+
+        # Where the speaking-seen check looks does not matter here: the answers end at 15.1 s.
+        spoken = (SpokenAnswer("risk", ((9.0, 10.0),)), SpokenAnswer("consent", ((14.0, 15.1),)))
+        clips = _clips()
+        builder = CaseBuilder(tmp_path / "work", list(clips.values()))
+        swap = _liveness_of(builder.swap(clips[SWAP_A], clips[SWAP_B], 15.0, 17.1), spoken)
+        assert swap["summary"]["identity_end_confirmed"] is False, swap["summary"]
+        assert "identity_end_unconfirmed" in {e["type"] for e in swap["events"]}
+        pre = build_prereview(sealed_with(tmp_path / "swap", swap))
+        assert pre["verdict"] in ("needs_attention", "suggested_reject"), pre["findings"]
+        assert "identity_end_unconfirmed" in {f["code"] for f in pre["findings"]}
+
+        genuine = _liveness_of(builder.looped(clips[SWAP_A], 17.1), spoken)
+        assert genuine["summary"]["identity_end_confirmed"] is True, genuine["summary"]
+        assert not [e for e in genuine["events"] if e["type"].startswith("identity")], genuine
+
 
 def test_a_check_files_finding_belongs_to_the_step_running_at_its_time(tmp_path):
     """The face analysis's results are read after the timeline: a face lost during the first
@@ -160,3 +184,26 @@ def test_a_check_files_finding_belongs_to_the_step_running_at_its_time(tmp_path)
     assert f["step"] is None  # placed by its time
     assert [m["text"] for m in first["moments"]] == [f["text"]]
     assert f["text"] not in last["reasons"]
+
+
+def test_a_person_not_confirmed_after_the_last_answer_needs_attention(tmp_path):
+    """Holdout 11's zh-CN-late_swap-18 was cleared: B sat only after the last answer, never
+    compared. Now the case goes to a human, with what was seen after the answer."""
+    pre = build_prereview(sealed_with(tmp_path, liveness(
+        {"type": "identity_end_unconfirmed", "t_start": 15.1, "t_end": 17.1, "score": 2.2,
+         "answer_end": 15.1, "last_match": 14.9, "far_samples": 0,
+         "reasons": {"face too small": 4}})))
+    assert pre["verdict"] == "needs_attention"
+    f = [f for f in pre["findings"] if f["code"] == "identity_end_unconfirmed"]
+    assert len(f) == 1 and f[0]["severity"] == "flag" and f[0]["t"] == 15.1
+    assert f[0]["text"] == ("the person on camera could not be confirmed after the last "
+                            "answer (00:15 to the end of the session: samples too small (too "
+                            "far from the camera)): check who is on camera at the end")
+    far = build_prereview(sealed_with(tmp_path / "far", liveness(
+        {"type": "identity_end_unconfirmed", "t_start": 15.1, "t_end": 17.1, "score": 2.2,
+         "far_samples": 2, "reasons": {}})))
+    assert [f["text"] for f in far["findings"] if f["code"] == "identity_end_unconfirmed"] == [
+        "the person on camera could not be confirmed after the last answer (00:15 to the end "
+        "of the session: 2 samples unlike the enrolled face): check who is on camera at the "
+        "end"]
+    assert far["verdict"] == "needs_attention"

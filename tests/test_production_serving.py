@@ -56,11 +56,11 @@ def _join(server, created) -> tuple[socketio.Client, list]:
 
 
 def test_the_worker_has_a_thread_for_every_socket_and_no_preload():
-    s = load_settings(socket_max_connections=50, serve_thread_headroom=10,
+    s = load_settings(socket_max_connections=50, serve_thread_headroom=10, node_capacity=8,
                       drain_grace_seconds=100, drain_finalise_seconds=20, port=5123)
     opts = gunicorn_options(s)
-    assert serving_threads(s) == 60
-    assert (opts["workers"], opts["worker_class"], opts["threads"]) == (1, "gthread", 60)
+    assert serving_threads(s) == 68  # waiting to join, joined (node_capacity), HTTP
+    assert (opts["workers"], opts["worker_class"], opts["threads"]) == (1, "gthread", 68)
     assert opts["preload_app"] is False
     assert opts["graceful_timeout"] == 120  # the master waits for the grace and the seals
     assert opts["bind"] == ["127.0.0.1:5123"]

@@ -52,10 +52,20 @@ def test_one_address_gets_at_most_its_share_and_is_told_why(make_app):
 
 
 def test_the_total_is_capped_too(make_app):
+    """At the total cap, a newcomer from an address holding as many waiting connections as
+    any other is refused; one from an address holding fewer takes the place of the oldest
+    waiting connection of the address holding the most (see the real-server tests below)."""
     app = make_app(socket_max_connections=4, socket_max_per_address=100, socket_join_seconds=30)
-    socks = [connect(app, f"198.51.100.{i}") for i in range(4)]
+    socks = [connect(app, f"198.51.100.{i % 2}") for i in range(4)]
     assert all(s.is_connected() for s in socks)
-    assert not connect(app, "198.51.100.99").is_connected()
+    assert not connect(app, "198.51.100.0").is_connected()
+    assert not connect(app, "198.51.100.1").is_connected()
+    newcomer = connect(app, "198.51.100.99")
+    assert newcomer.is_connected()
+    deadline = time.monotonic() + 10
+    while socks[0].is_connected() and time.monotonic() < deadline:  # the sweeper closes it
+        time.sleep(0.05)
+    assert not socks[0].is_connected() and all(s.is_connected() for s in socks[1:])
 
 
 def test_the_refusal_names_the_reason():
@@ -67,11 +77,18 @@ def test_the_refusal_names_the_reason():
     assert gate.admit("b", "198.51.100.7") == (
         "too many connections from your network; please try again in a minute")
     assert gate.admit("c", "203.0.113.5") is None
-    assert gate.admit("d", "203.0.113.6") == (
+    gate.joined("c")  # a witness: no longer waiting to join
+    assert gate.admit("d", "203.0.113.5") is None
+    assert gate.admit("e", "203.0.113.5") == (
+        "too many connections from your network; please try again in a minute")
+    busy = ConnectionGate(max_total=2, max_per_address=2, join_seconds=30,
+                          disconnect=lambda sid: None)
+    assert busy.admit("a", "198.51.100.7") is None and busy.admit("b", "203.0.113.5") is None
+    assert busy.admit("c", "203.0.113.5") == (  # 203.0.113.5 holds as many as any: no room
         "the witness service is busy; please try again in a minute")
     gate.gone("a")
     gate.gone("a")  # twice is harmless
-    assert gate.open_count() == 1 and gate.admit("e", "198.51.100.7") is None
+    assert gate.open_count() == 2 and gate.admit("f", "198.51.100.7") is None
 
 
 def test_a_socket_that_does_not_join_is_disconnected(make_app):
@@ -154,8 +171,10 @@ class RawEngineIO:
     """A raw Engine.IO v4 websocket that answers pings and nothing else: it never sends a
     Socket.IO ``connect`` packet (the #13 retest's way around the Socket.IO-level gate)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, source: str | None = None):
+        import socket
         import threading
+        from urllib.parse import urlsplit
 
         import websocket
 
@@ -163,7 +182,12 @@ class RawEngineIO:
         self.opened = False
         ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         try:
-            self.ws = websocket.create_connection(ws_url, timeout=10)
+            sock = None
+            if source is not None:  # another loopback address (127.0.0.0/8): another client
+                where = urlsplit(url)
+                sock = socket.create_connection((where.hostname, where.port), timeout=10,
+                                                source_address=(source, 0))
+            self.ws = websocket.create_connection(ws_url, timeout=10, socket=sock)
             self.opened = self.ws.recv().startswith("0")  # the OPEN packet
         except Exception:  # refused at the door (401) or closed at once
             self.closed.set()
@@ -388,3 +412,99 @@ def test_the_line_budget_counts_what_it_does_not_write(caplog):
     assert written == [True, True, False, False, False]
     assert [r.getMessage() for r in caplog.records] == [
         "refused 0", "refused 1", "refused 5 (3 similar lines not logged)"]
+
+
+def _investor(server, joined_events: list) -> object:
+    """A socketio.Client that joined a new witness on ``server`` (from 127.0.0.1); raises
+    socketio's ConnectionError when its connection is refused."""
+    import threading
+
+    import socketio
+
+    token = server.create()["investor_url"].rsplit("/", 1)[1]
+    joined = threading.Event()
+    sock = socketio.Client(reconnection=False)
+    sock.on("joined", lambda _data=None: joined.set())
+    sock.connect(server.url, transports=["websocket"], wait_timeout=10)
+    sock.emit("join", {"token": token})
+    joined_events.append(joined)
+    return sock
+
+
+def test_idle_sockets_filling_the_total_cap_do_not_keep_an_investor_out(caps_server):
+    """An attacker holding socket_max_connections idle, never-joined sockets (renewed at each
+    join deadline) kept every investor out: each got "busy". The oldest idle connection of
+    the address holding the most now makes room for a newcomer from an address holding
+    fewer."""
+    server = caps_server(KIOSK_SOCKET_MAX_CONNECTIONS="4", KIOSK_SOCKET_MAX_PER_ADDRESS="20",
+                         KIOSK_SOCKET_JOIN_SECONDS="30")
+    idle = [RawEngineIO(server.url, source="127.0.0.2") for _ in range(4)]
+    joined: list = []
+    sock = None
+    try:
+        assert all(s.opened for s in idle)
+        sock = _investor(server, joined)
+        assert joined[0].wait(20), "the investor never joined"
+        assert idle[0].closed.wait(10), "the oldest idle connection was not closed"
+        assert not any(s.closed.is_set() for s in idle[1:])
+        # The joined investor left the waiting pool: one more idle connection fits, and the
+        # next is refused (its address holds the most already: it cannot evict its own).
+        idle += [RawEngineIO(server.url, source="127.0.0.2") for _ in range(2)]
+        assert idle[4].opened and idle[5].closed.wait(10)
+        assert not any(s.closed.is_set() for s in idle[1:5])
+    finally:
+        if sock is not None:
+            sock.disconnect()
+        for s in idle:
+            s.close()
+
+
+def test_joined_investors_do_not_count_toward_the_idle_cap(caps_server):
+    """Joined witnesses are bounded by node_capacity at the join, not by the cap on
+    connections waiting to join: with socket_max_connections=2, the third investor was
+    refused "busy" by two joined ones. Idle sockets stay capped meanwhile."""
+    server = caps_server(KIOSK_SOCKET_MAX_CONNECTIONS="2", KIOSK_SOCKET_MAX_PER_ADDRESS="20",
+                         KIOSK_SOCKET_JOIN_SECONDS="30", KIOSK_NODE_CAPACITY="4")
+    joined: list = []
+    socks = []
+    idle = []
+    try:
+        for _ in range(3):
+            socks.append(_investor(server, joined))
+            assert joined[-1].wait(20), f"investor {len(joined)} never joined"
+        idle = [RawEngineIO(server.url, source="127.0.0.2") for _ in range(3)]
+        assert idle[0].opened and idle[1].opened
+        assert idle[2].closed.wait(10), "a third idle connection got in over the cap of 2"
+        assert all(s.connected for s in socks)
+    finally:
+        for sock in socks:
+            sock.disconnect()
+        for s in idle:
+            s.close()
+
+
+def test_a_full_waiting_pool_closes_the_oldest_of_the_biggest_holder_never_a_joining_one():
+    import threading
+
+    from kiosk.web.connections import BUSY, ConnectionGate
+
+    closed: list[str] = []
+    done = threading.Event()
+
+    def close(sid):
+        closed.append(sid)
+        done.set()
+
+    gate = ConnectionGate(max_total=3, max_per_address=10, join_seconds=30, disconnect=close)
+    for sid, address in (("a", "198.51.100.7"), ("b", "198.51.100.7"), ("c", "203.0.113.5")):
+        assert gate.admit(sid, address) is None
+    assert gate.admit("x", "198.51.100.7") == BUSY  # the biggest holder cannot evict its own
+    assert gate.admit("d", "192.0.2.1") is None  # takes the place of a, the oldest of .7
+    assert gate.refusal("a") == BUSY and gate.waiting_count() == 3
+    assert done.wait(10) and closed == ["a"]  # the sweeper closed it
+    gate.join_started("b")  # b's join is being handled: never closed for a newcomer
+    assert gate.admit("e", "192.0.2.2") is None
+    assert gate.refusal("c") == BUSY and gate.refusal("b") is None
+    gate.join_ended("b")
+    gate.joined("b")
+    assert gate.waiting_count() == 2 and gate.open_count() == 3

@@ -165,15 +165,19 @@ def test_kill_9_leaves_a_playable_partial_recording_sealed_on_restart(
     created = server.create(flow="securities_account_opening")
 
     async def go():
+        # A timeout far beyond the witness: the simulator must end when the socket drops.
         task = asyncio.ensure_future(run_investor(created["investor_url"], barcode_video,
-                                                  tone_audio, timeout=30))
+                                                  tone_audio, timeout=300))
         await asyncio.sleep(9)
         server.kill9()
         killed_at.append(time.time())
         return await task
 
     killed_at = []
-    asyncio.run(go())
+    res = asyncio.run(go())
+    # #17: it noticed the closed connection instead of waiting for its timeout.
+    assert (res.state, res.reason) == ("error", "connection_lost"), res.as_dict()
+    assert [e["code"] for e in res.errors] == ["connection_lost"], res.errors
     folder = server.session_dir(created["session_id"])
     before = read_timeline(folder / "timeline.jsonl")
     connected_wall = next(e["wall"] for e in before if e["type"] == "media_connected")

@@ -17,6 +17,7 @@ start.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ from kiosk.cluster.failures import SharedLoginFailures
 from kiosk.cluster.nodes import NodeInfo, NodeRegistry
 from kiosk.cluster.pins import SessionPins, max_session_seconds
 from kiosk.cluster.redis_store import SharedRedis, SharedStateError, redact
-from kiosk.cluster.routing import choose_node, free_places
+from kiosk.cluster.routing import choose_node, free_places, node_slug
 from kiosk.errors import ConfigError
 from kiosk.witness.admission import node_capacity
 
@@ -71,19 +72,28 @@ class Cluster:
         except SharedStateError as exc:
             log.error("could not pin the session to this node: %s", exc)
 
-    def route_session(self, session_id: str, flow, *, joined: bool) -> str:
+    def route_session(self, session_id: str, flow, *, joined: bool,
+                      unreachable: Collection[str] = ()) -> str:
         """The node a witness's page and socket go to (``kiosk.cluster.routing``).
 
-        A ``joined`` witness follows its pin while the pinned node is live. One not joined
-        yet stays on its pinned node while that node is not draining and has a free place
-        (or no node has one); else ``choose_node`` picks among the live nodes, and the
-        session is pinned there for ``max_session_seconds(flow)``. This node when Redis
-        does not answer or no node takes witnesses (its own ``join`` then says why)."""
+        ``unreachable``: node slugs (``node_slug``) the balancer could not reach for this
+        page (``?unreachable=`` on its relink), never chosen. A ``joined`` witness follows its
+        pin while the pinned node is live and not unreachable. One not joined yet stays on its
+        pinned node while that node is fresh (``NodeRegistry.fresh``: it beat within the last
+        two intervals), not draining and has a free place (or no node has one); else
+        ``choose_node`` picks among the fresh live nodes, and the session is pinned there for
+        ``max_session_seconds(flow)``. This node when Redis does not answer or no node takes
+        witnesses (its own ``join`` then says why)."""
+        avoid = set(unreachable)
         try:
-            live = {n.node_id: n for n in self.live_nodes_with_pending()}
+            live = {n.node_id: n for n in self.live_nodes_with_pending()
+                    if node_slug(n.node_id) not in avoid}
+            now = time.time()
+            fresh = {k: n for k, n in live.items()
+                     if k == self.node_id or self.registry.fresh(n, now)}
             pinned = self.pins.node_of(session_id)
-            chosen = choose_node(live.values())
-            here = live.get(pinned) if pinned is not None else None
+            chosen = choose_node(fresh.values())
+            here = (live if joined else fresh).get(pinned) if pinned is not None else None
             if here is not None and (joined or (not here.draining and (
                     free_places(here) > 0 or chosen is None or free_places(chosen) == 0))):
                 return here.node_id
@@ -105,9 +115,11 @@ class Cluster:
 
     def pick_node(self) -> str:
         """The node a witness not created yet should run on (the branch kiosk page): as
-        ``route_session`` without a pin."""
+        ``route_session`` without a pin (fresh nodes only)."""
         try:
-            chosen = choose_node(self.registry.live_nodes())
+            now = time.time()
+            chosen = choose_node(n for n in self.registry.live_nodes()
+                                 if n.node_id == self.node_id or self.registry.fresh(n, now))
         except SharedStateError as exc:
             log.error("choosing a node: the registry does not answer: %s", exc)
             return self.node_id

@@ -26,6 +26,9 @@ ROUTED_KEY = "routed:"  # + node_id: sorted set of session ids routed there, not
 # How long a route counts against its node without a join (an investor who opened the link
 # and never allowed the camera stops counting then).
 ROUTE_PENDING_SECONDS = 120.0
+# A node whose last heartbeat is older than this many intervals gets no new witness
+# (NodeRegistry.fresh), even before its registration expires.
+STALE_BEATS = 2
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,13 @@ class NodeRegistry:
                 self.shared.delete(NODE_KEY + self.node_id)
             except SharedStateError as exc:
                 log.error("could not remove this node from the registry: %s", exc)
+
+    def fresh(self, node: NodeInfo, now: float | None = None) -> bool:
+        """Whether ``node`` beat within the last ``STALE_BEATS`` intervals (plus 1 s of slack
+        for a busy machine and clock skew): a node that missed two beats is probably dead
+        even while its registration lives on for the rest of ``ttl``. ``now``: Unix time."""
+        now = time.time() if now is None else now
+        return now - node.seen_at <= STALE_BEATS * self.every + 1.0
 
     def live_nodes(self) -> list[NodeInfo]:
         """Every node whose registration has not expired, by node_id; SharedStateError."""

@@ -125,12 +125,34 @@ _PROXY = """\
             proxy_send_timeout 3600s;"""
 
 
+# What the balancer answers an investor's page when no node answers at all (every node down):
+# a kind page in both languages that tries the same link again by itself. Nothing of the
+# request is echoed into it (no reflected markup).
+UNAVAILABLE_PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width,initial-scale=1">'
+    '<meta http-equiv="refresh" content="15"><title>请稍候 / Please wait</title></head>'
+    '<body style="font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em">'
+    '<h1>服务暂时繁忙</h1><p>请稍候，本页会在几秒后自动重试。您的链接仍然有效。</p>'
+    '<h1 lang="en">The service is busy for a moment</h1>'
+    '<p lang="en">Please wait: this page tries again by itself in a few seconds. '
+    'Your link is still valid.</p>'
+    '<p><a href="">重试 / Try again</a></p></body></html>')
+
+
 def site_config(nodes: Sequence[BalancedNode], listen: str, *,
                 max_body: str = "16m") -> str:
     """The nginx ``http``-level lines and ``server`` block that balance ``nodes`` on
     ``listen`` (``host:port``): ``/n/<slug>/`` to its node, anything else to any live node
-    (round robin; a node that refuses connections is skipped). ValueError for no node or
-    two nodes with one slug."""
+    (round robin; a node that refuses connections or times out is skipped for 5 s; a node's
+    own 5xx answer, such as a readiness 503, is passed on and never counts as a failure).
+
+    A witness's page under a node that does not answer (``/n/<slug>/w/<token>`` gets 502,
+    503 or 504 from nginx itself: the node died before ``join``) is redirected (302) to the
+    plain link ``/w/<token>?unreachable=<slug>``, which any live node routes again, never
+    to ``<slug>``; a plain link no node answers gets ``UNAVAILABLE_PAGE`` (503, retries by
+    itself), so there is no redirect loop when every node is down. ValueError for no node
+    or two nodes with one slug."""
     if not nodes:
         raise ValueError("the balancer needs at least one node")
     slugs = [node_slug(n.node_id) for n in nodes]
@@ -142,8 +164,14 @@ def site_config(nodes: Sequence[BalancedNode], listen: str, *,
         f"        location {NODE_PATH}{slug}/ {{\n"
         f"            proxy_pass http://{n.address};  # the URI unchanged: the node strips it\n"
         f"{_PROXY}\n"
+        "        }\n"
+        f"        location {NODE_PATH}{slug}/w/ {{  # its page: when the node is down, relink\n"
+        f"            proxy_pass http://{n.address};\n"
+        f"{_PROXY}\n"
+        "            error_page 502 503 504 = @kiosk_relink;\n"
         "        }"
         for slug, n in zip(slugs, nodes, strict=True))
+    page = UNAVAILABLE_PAGE.replace("'", "\\'")
     return f"""\
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     upstream kiosk_nodes {{
@@ -161,10 +189,38 @@ def site_config(nodes: Sequence[BalancedNode], listen: str, *,
         location {NODE_PATH} {{
             return 404;  # a node this balancer does not know: regenerate this file
         }}
-        # Links, the API, the consoles: any node (the first page load picks the witness's node).
+        # Only nginx's own 502/503/504 come here (no proxy_intercept_errors: a node's own
+        # answer passes): the page's node is down, so back to the plain link, routed again
+        # to a live node other than that one (the query string goes along).
+        location @kiosk_relink {{
+            absolute_redirect off;
+            rewrite ^{NODE_PATH}([^/]+)(/w/[^/]+)$ $2?unreachable=$1 redirect;
+            default_type text/html;
+            charset utf-8;
+            add_header Cache-Control no-store always;
+            return 503 '{page}';
+        }}
+        # Links: any node. No node answers: a kind page that tries again (never a redirect).
+        location /w/ {{
+            proxy_pass http://kiosk_nodes;
+            proxy_next_upstream error timeout;
+{_PROXY}
+            error_page 502 503 504 = @kiosk_unavailable;
+        }}
+        location @kiosk_unavailable {{
+            default_type text/html;
+            charset utf-8;
+            add_header Cache-Control no-store always;
+            add_header Retry-After 15 always;
+            return 503 '{page}';
+        }}
+        # The API, the consoles: any node (the first page load picks the witness's node).
+        # Only a refused connection or a timeout skips a node and counts against it: its own
+        # 5xx (readiness 503 while warming, draining or without Redis; storage_full) is its
+        # answer, and counting it would take every node out for fail_timeout.
         location / {{
             proxy_pass http://kiosk_nodes;
-            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream error timeout;
 {_PROXY}
         }}
     }}

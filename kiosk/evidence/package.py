@@ -235,9 +235,18 @@ def seal_package(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Le
                  mask: str = "keep_last4", tsa_url: str | None = None, recovered: bool = False,
                  precomputed: dict[str, str] | None = None,
                  storage: EvidenceStorage | None = None,
-                 include_id_photo: bool = False) -> SealResult:
+                 include_id_photo: bool = False, incomplete: dict | None = None,
+                 package_id: str | None = None,
+                 supplement_of: str | None = None) -> SealResult:
     """Seal ``session_dir`` into ``out_dir/<id>/`` and ``out_dir/<id>.tar``; record it in
     ``ledger``.
+
+    ``incomplete``: the package is knowingly partial (a node lost with the recording and the
+    checks, ``kiosk.recovery.seal_lost_from_shared_state``): ``{"reason": str, "node": str,
+    "lost_at": ISO time, "text": str}``, kept as ``incomplete`` in ``report.json`` and as
+    ``Witness-Incomplete`` in ``bag-info.txt`` (both signed). ``package_id``: the package's
+    id when it is not the session id (a supplement, ``<session id>.supplement``);
+    ``supplement_of``: the id of the package this one completes (``Witness-Supplement-Of``).
 
     ``precomputed`` maps session-relative paths (``recording.webm``, ``prompts/<x>.wav``) to
     their sha256 hex, computed by the recorder while writing; those files are then copied
@@ -258,23 +267,30 @@ def seal_package(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Le
     if not session_dir.is_dir():
         raise EvidenceError(f"{session_dir}: session directory does not exist")
     session = _load_session(session_dir)
-    package_id = check_package_id(str(session["id"]))
-    with session_context(package_id):
+    package_id = check_package_id(package_id or str(session["id"]))
+    with session_context(str(session["id"])):
         return _seal(session_dir, out_dir, keys, ledger, session, package_id, mask=mask,
                      recovered=recovered or bool(session.get("recovered")),
                      precomputed=precomputed, storage=storage,
-                     include_id_photo=include_id_photo, t0=t0)
+                     include_id_photo=include_id_photo, t0=t0, incomplete=incomplete,
+                     supplement_of=supplement_of)
 
 
 def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, session: dict,
           package_id: str, *, mask: str, recovered: bool, precomputed: dict[str, str],
-          storage, include_id_photo: bool, t0: float) -> SealResult:
+          storage, include_id_photo: bool, t0: float, incomplete: dict | None = None,
+          supplement_of: str | None = None) -> SealResult:
     bag_dir = out_dir / package_id
     archive = out_dir / f"{package_id}.tar"
     _clear_unfinished(out_dir, package_id, ledger)
     make_private_dir(out_dir)
     work = out_dir / f".tmp-{package_id}-{uuid.uuid4().hex[:8]}"
     notes: list[str] = []
+    if incomplete:
+        notes.append(f"incomplete: {incomplete.get('text')}")
+    if supplement_of:
+        notes.append(f"supplement to package {supplement_of}: what the node that ran the "
+                     "witness held on its own disk, sealed when it started again")
     if session.get("state") not in TERMINAL:
         notes.append(f"sealed in state {session.get('state')!r}, not a terminal state")
     sealed_at = utc_iso(timespec="microseconds")
@@ -369,6 +385,10 @@ def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, s
             prompts=prompts, notes=notes)
         if id_card is not None:
             report["id_card"] = id_card
+        if incomplete:
+            report["incomplete"] = dict(incomplete)
+        if supplement_of:
+            report["supplement_of"] = supplement_of
         report_bytes = _json_bytes(report)
         html_bytes = render_summary_html(report).encode("utf-8")
         if raw_id and mask != "none" and len(str(raw_id)) > 4:
@@ -403,6 +423,8 @@ def _seal(session_dir: Path, out_dir: Path, keys: SigningKeys, ledger: Ledger, s
             "Witness-End-Reason": session.get("end_reason"),
             "Witness-Recovered": recovered,
             "Witness-Recording": recording["file"] if recording else "none",
+            **({"Witness-Incomplete": incomplete.get("text")} if incomplete else {}),
+            **({"Witness-Supplement-Of": supplement_of} if supplement_of else {}),
             "Applicant-Id-Masking": mask,
             "Timeline-Events": len(events),
             "Timeline-Head": head,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -28,6 +29,17 @@ def evidence_paths(settings) -> tuple[Path, Path, Path]:
     """``(keys dir, ledger file, packages dir)`` under the settings' ``data_dir``."""
     base = settings.data_dir
     return base / "keys", base / "ledger.jsonl", base / "evidence"
+
+
+def _meta_incomplete(session_dir: Path) -> dict | None:
+    """The ``incomplete`` note of a folder written from the shared state
+    (``kiosk.recovery.seal_lost_from_shared_state``), else None."""
+    try:
+        meta = json.loads((session_dir / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    note = meta.get("incomplete") if isinstance(meta, dict) else None
+    return note if isinstance(note, dict) and note else None
 
 
 class EvidenceSealer:
@@ -75,7 +87,11 @@ class EvidenceSealer:
                 retry_seconds=settings.evidence_s3_retry_seconds,
                 retry_max_seconds=settings.evidence_s3_retry_max_seconds).start()
 
-    def seal(self, session_id: str) -> None:
+    def seal(self, session_id: str, incomplete: dict | None = None) -> None:
+        """Seal the ended session ``session_id`` (see the class). ``incomplete``: it is sealed
+        knowingly partial (``seal_package``'s argument), and the ledger gets a record
+        ``{"type": "incomplete", ...}`` about its package, which the API and the review
+        show."""
         store = self.store
         with self._lock:
             row = store.get(session_id)
@@ -90,6 +106,8 @@ class EvidenceSealer:
                 log.info("already sealed (ledger): the session is marked sealed")
                 return
             self.keys.refresh()  # a rotation made by another node signs from now on
+            if incomplete is None:  # written from the shared state, then a crash: still so
+                incomplete = _meta_incomplete(store.session_dir(session_id))
             if self._before_seal is not None:
                 try:
                     self._before_seal(store.session_dir(session_id))
@@ -101,7 +119,10 @@ class EvidenceSealer:
                         log.exception("settling the checks before sealing failed")
             result = seal_package(store.session_dir(session_id), self.out_dir, self.keys,
                                   self.ledger, mask=self.settings.id_mask,
-                                  recovered=row.recovered)
+                                  recovered=row.recovered, incomplete=incomplete)
+            if incomplete:
+                self.ledger.append_record(result.package_id,
+                                          {"type": "incomplete", **incomplete})
             store.set(session_id, sealed_at=utcnow(), package_id=result.package_id)
             # Sealed: the full ID number is no longer needed anywhere on disk.
             store.forget_id_number(session_id, self.settings.id_mask)
@@ -109,6 +130,31 @@ class EvidenceSealer:
                      result.seconds, result.ledger_index)
         if self.uploader is not None:
             self.uploader.enqueue(result.package_id)
+
+    def seal_supplement(self, session_id: str, package_id: str) -> str | None:
+        """Seal what this node holds of session ``session_id`` (its folder: the recording,
+        the checks, the full timeline) as a supplement to its package ``package_id``, which
+        another node sealed incomplete while this one was lost. The supplement is its own
+        package, ``<session id>.supplement`` (a sealed package is never overwritten), in the
+        ledger under the same session id, and a ledger record ``{"type": "supplement",
+        "package_id": <supplement>}`` about ``package_id`` links the two. Returns the
+        supplement's id, or None when it was sealed before (once per session). Raises what
+        ``seal_package`` raises."""
+        supplement_id = f"{session_id}.supplement"
+        with self._lock:
+            if self.ledger.find(supplement_id) is not None:
+                return None
+            self.keys.refresh()
+            result = seal_package(self.store.session_dir(session_id), self.out_dir, self.keys,
+                                  self.ledger, mask=self.settings.id_mask, recovered=True,
+                                  package_id=supplement_id, supplement_of=package_id)
+            self.ledger.append_record(package_id, {"type": "supplement",
+                                                   "package_id": supplement_id})
+            log.info("sealed a supplement to an incomplete package in %.2f s (ledger #%d)",
+                     result.seconds, result.ledger_index)
+        if self.uploader is not None:
+            self.uploader.enqueue(supplement_id)
+        return supplement_id
 
     def close(self) -> None:
         """Stop the uploader, if any (what is pending stays pending on disk)."""

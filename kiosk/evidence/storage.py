@@ -7,7 +7,6 @@ verifying only ever hand it finished ``<package_id>.tar`` files.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Protocol
 
@@ -60,7 +59,7 @@ class LocalStorage:
         if not src.is_file():
             raise EvidenceError(f"{src}: no archive for package {package_id}")
         out = Path(dest_dir) / src.name
-        shutil.copyfile(src, out)
+        copy_atomic(src, out)
         return out
 
     def exists(self, package_id: str) -> bool:

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.atomic_files import sha256_file as _file_sha256
+from kiosk.atomic_files import write_atomic as _write_atomic
 from kiosk.errors import GuideError
 from kiosk.guide.normalise import speakable
 from kiosk.guide.visemes import FRAME_SECONDS, mouth_timeline
@@ -122,10 +123,6 @@ def engine_version() -> str:
     return f"pyttsx3 {pyttsx3_version}; espeak-ng {lib.espeak_Info(None).decode()}"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class _Worker:

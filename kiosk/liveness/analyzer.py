@@ -93,6 +93,7 @@ class FrameAnalysis:
         # while this thread goes on with the next frames; one sample at a time is pending.
         self._pending: tuple[float, Future] | None = None
         self._busy_since: float | None = None  # a sample fell due while one was pending
+        self._soon = False  # sample_soon() while a sample was pending: the next one at once
         self._last_ms = -1
         self.result = Analysis()
         self._t0_wall = time.perf_counter()
@@ -118,6 +119,16 @@ class FrameAnalysis:
                 elif self._busy_since is None:
                     self._busy_since = t
         return sig
+
+    def sample_soon(self) -> None:
+        """Take the next identity sample on the next frame with a face (unless one is still
+        pending), not a second later: after an answer the person on camera must be confirmed
+        before the session ends (``continuity.confirm_end``), and a witness may end 1-2 s
+        after its last answer."""
+        if self._pending is None:
+            self._next_desc_t = None
+        else:  # the pending one may show the face before the answer ended: one more after it
+            self._soon = True
 
     def _sample_identity(self, t: float, sig: FrameSignals, rgb: np.ndarray) -> None:
         """Describe this frame if it is a good identity sample (kiosk.liveness.continuity)."""
@@ -153,6 +164,9 @@ class FrameAnalysis:
             self._described(t, None, "descriptor failed")
         else:
             self._described(t, d, "no frontal face for dlib")
+        if self._soon:
+            self._soon = False
+            self._next_desc_t = None
         if self._busy_since is not None:
             # Busy only from when the next sample was really due (a good sample sets it later).
             start = max(self._busy_since, self._next_desc_t or self._busy_since)

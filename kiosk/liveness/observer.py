@@ -242,6 +242,7 @@ class FaceObserver:
         self.analysis: Analysis | None = None
         self.face_hidden: list[tuple[float, float]] = []  # card steps (media time)
         self.spoken: list[SpokenAnswer] = []  # answers heard (media time), for speaking seen
+        self._confirm_identity = False  # an answer was heard: sample the face on the next frame
         self.received = 0
         self.dropped = 0
         self.latencies: list[float] = []  # media seconds from frame arrival to its analysis
@@ -291,6 +292,10 @@ class FaceObserver:
                     if self._idle_skip(t):
                         continue
                     self._last_analysed_t = t
+                    with self._lock:
+                        confirm, self._confirm_identity = self._confirm_identity, False
+                    if confirm:
+                        fa.sample_soon()
                     try:
                         rgb = converter.rgb(frame)
                         sig = fa.feed(t, rgb, capture_time(frame))
@@ -447,6 +452,9 @@ class FaceObserver:
         if answer.spans:
             with self._lock:
                 self.spoken.append(answer)
+                # Who is on camera after the answer must be confirmed before the session
+                # ends (continuity.confirm_end): sample now rather than up to 1 s later.
+                self._confirm_identity = True
 
     def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
         """Close the current challenges at ``t``: pass only if every one passed."""

@@ -19,8 +19,10 @@ from kiosk.liveness.challenges import ChallengeParams, Verdict
 from kiosk.liveness.continuity import (
     ContinuityParams,
     ContinuityResult,
+    EndConfirmation,
     Unverified,
     check_continuity,
+    confirm_end,
     id_photo_distance,
     unverified_stretches,
 )
@@ -223,6 +225,29 @@ def unverified_events(
                            {"reasons": dict(u.reasons), "to_end": u.trailing})
               for u in stretches if u.seconds > p.unverified_gap_s]
     return events, stretches
+
+
+def end_confirmation(
+    signals: Sequence[FrameSignals], continuity: ContinuityResult,
+    spoken: Sequence[SpokenAnswer], misses: Sequence[tuple[float, str]] = (),
+    params: ContinuityParams | None = None,
+) -> tuple[list[SessionEvent], EndConfirmation | None]:
+    """The identity_end_unconfirmed event when the person on camera after the last answer
+    heard is not confirmed as the enrolled one (``continuity.confirm_end``), and the
+    confirmation (None when no answer was heard or nothing was analysed: nothing to anchor)."""
+    ends = [b for answer in spoken for _, b in answer.spans]
+    if not signals or not ends:
+        return [], None
+    absent = runs(signals, lambda s: s.faces == 0, 0.0)
+    c = confirm_end(max(ends), continuity.times, continuity.distances, misses, signals[0].t,
+                    signals[-1].t, absent, params)
+    if c.confirmed:
+        return [], c
+    detail = {"answer_end": round(c.answer_end, 3),
+              "last_match": None if c.last_match is None else round(c.last_match, 3),
+              "far_samples": c.far_after, "reasons": dict(c.misses)}
+    return [SessionEvent(CheckEvent.IDENTITY_END_UNCONFIRMED, c.answer_end, c.end, c.tail_s,
+                         detail)], c
 
 
 def motion_stats(signals: Sequence[FrameSignals]) -> tuple[float, float, float]:
@@ -599,6 +624,9 @@ def check_session(
     events += gap_events
     speaking = speaking_events(signals, spoken, p)
     events += speaking
+    end_events, end_check = end_confirmation(signals, continuity, spoken, identity_misses,
+                                             p.continuity)
+    events += end_events
     skipped: dict[str, int] = {}
     for _, why in identity_misses:
         skipped[why] = skipped.get(why, 0) + 1
@@ -629,6 +657,10 @@ def check_session(
         "identity_tail_gap_s": round(tail, 3),
         "identity_busy_s": round(sum(b - a for a, b in identity_busy), 3),
         "identity_skipped": skipped,
+        # The person on camera after the last answer (continuity.confirm_end): confirmed or
+        # not (None: no answer heard), and the face seconds since the last matching sample.
+        "identity_end_confirmed": None if end_check is None else end_check.confirmed,
+        "identity_end_tail_s": None if end_check is None else round(end_check.tail_s, 3),
         "pose_std_deg": round(pose_std, 3),
         "landmark_jitter": round(jitter, 5),
         "landmark_speed": round(evidence.speed, 5),
@@ -683,6 +715,8 @@ def assess(
     if gaps:
         reasons.append(f"face not comparable with the enrolled one for "
                        f"{max(e.score for e in gaps):.1f} s")
+    if s.get("identity_end_confirmed") is False:
+        reasons.append("the person on camera could not be confirmed after the last answer")
     for e in report.events:
         step = (e.detail or {}).get("step")
         if e.type == CheckEvent.ANSWER_NOT_SEEN_SPOKEN:

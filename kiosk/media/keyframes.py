@@ -10,12 +10,15 @@ the key frames come from what decodes.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from pathlib import Path
 
 import av
 from PIL import Image
+
+from kiosk.atomic_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +113,11 @@ def _save(frame, path: Path) -> Path:
 
 
 def _save_image(img: Image.Image, path: Path) -> Path:
+    """``img`` as a JPEG at ``path``, at most MAX_WIDTH wide, written then renamed (a full
+    disk or a kill leaves the old file or none, never a torn JPEG in the evidence)."""
     if img.width > MAX_WIDTH:
         img = img.resize((MAX_WIDTH, int(img.height * MAX_WIDTH / img.width)))
-    img.save(path, "JPEG", quality=85)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    write_atomic(path, buf.getvalue())
     return path

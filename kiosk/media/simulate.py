@@ -408,7 +408,9 @@ async def run_investor(
     answers: dict[str, Path] | None = None,
     follow_hints: bool = True,
 ) -> SimResult:
-    """Run one witness through ``link``; returns when the server ends it (or on timeout).
+    """Run one witness through ``link``; returns when the server ends it, when the server
+    closes the connection first (its node died or drained: state ``error``, reason
+    ``connection_lost``), or on timeout.
 
     ``answers`` maps a step id to the audio file spoken in that step's answer windows (every
     attempt); other steps speak ``audio``. With ``api_key`` the result also carries the sealed
@@ -549,6 +551,7 @@ async def run_investor(
             # No place now; the link is still unused: wait as told, then join again.
             wait = min(MAX_BUSY_WAIT_S, float(data.get("retry_after_s") or 30))
             result.busy_refusals += 1
+            waiting.set()
             threading.Thread(target=_join_again, args=(wait,), daemon=True).start()
             return
         result.errors.append(data)
@@ -556,6 +559,22 @@ async def run_investor(
                 or data.get("code") in ("bad_offer", "server_error")):
             result.state, result.reason = "error", data.get("code")
             loop.call_soon_threadsafe(done.set)
+
+    waiting = threading.Event()  # refused for want of a place: a drop is then expected
+
+    @sio.on("disconnect")
+    def _disconnected(*_reason):
+        # The server closed the socket before ending the witness (its node died, or drained
+        # it away): the witness cannot go on (the link is used up), so end now rather than at
+        # the timeout. A socket closed while waiting for a place is joined again later.
+        if result.state is not None or waiting.is_set():
+            return
+        note("disconnected")
+        result.state, result.reason = "error", "connection_lost"
+        result.errors.append({"code": "connection_lost", "message": "the server closed the "
+                              "connection before the witness ended (its node died or "
+                              "stopped)"})
+        loop.call_soon_threadsafe(done.set)
 
     def _join_again(wait: float) -> None:
         # As the page: after the wait, or sooner when GET /api/capacity shows a free place.
@@ -577,6 +596,7 @@ async def run_investor(
         if not sio.connected:  # the server drops a socket that waits too long unjoined
             sio.connect(server, transports=["websocket"], socketio_path=where.socketio_path,
                         wait_timeout=10)
+        waiting.clear()
         sio.emit(PageEvent.JOIN, {"token": token})
 
     async def _vanish():
@@ -612,7 +632,8 @@ async def run_investor(
             result.leans = list(camera.leans)
         if sio.connected:
             await loop.run_in_executor(None, sio.disconnect)
-    if api_key and result.session_id:
+    if api_key and result.session_id and result.reason != "connection_lost":
+        # (Its node gone, nothing is finalised there soon: not waited for.)
         result.recording = await loop.run_in_executor(
             None, _wait_recording, server, api_key, result.session_id)
         result.review = await loop.run_in_executor(

@@ -8,6 +8,7 @@ rules are the console's.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Blueprint, jsonify, request
 
@@ -123,8 +124,13 @@ def report(user, case_id: str):
     # already flags it; here it is null, with why.
     sealed: dict | None = None
     unreadable = None
-    path = svc.bag_dir(case_id) / "data" / "report.json"
-    if not path.is_file():
+    try:
+        path: Path | None = svc.bag_dir(case_id) / "data" / "report.json"
+    except CaseAccessError:  # queued flagged without its bag (ReviewService.poll): not a 500
+        path = None
+    if path is None:
+        unreadable = "the package folder is not on this node"
+    elif not path.is_file():
         unreadable = "report.json: missing"
     else:
         try:

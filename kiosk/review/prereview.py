@@ -34,6 +34,18 @@ FORMAT = "witness-kiosk-prereview/1"
 SEVERITY_RANK = {"info": 0, "flag": 1, "reject": 2}
 
 
+class PrereviewError(EvidenceError):
+    """A bag file whose content the pre-review could not judge (a shape no rule foresaw).
+
+    ``file`` is its path inside ``data/`` and ``why`` a short reason (never its content); the
+    case is queued with :func:`unreadable_prereview` instead, never left out of the queue."""
+
+    def __init__(self, file: str, why: str):
+        super().__init__(f"{file}: {why}")
+        self.file = file
+        self.why = why
+
+
 def mmss(t: float | None) -> str:
     """Seconds as mm:ss, the way a reviewer reads a player position."""
     t = max(0.0, float(t or 0.0))
@@ -69,6 +81,9 @@ class Context:
         "t": [], "blink": [], "yaw": [], "jaw": [], "face": []})
     # step -> its unclear-answer findings that a clear answer to the same step may downgrade
     unclear: dict[str, list[Finding]] = field(default_factory=dict)
+    # The bag file being read or judged now: named when content no rule foresaw breaks the
+    # build (``PrereviewError``).
+    reading: str = ""
 
     def find(self, t, text, severity="flag", code="", step=None, end=None) -> None:
         f = Finding(float(t or 0.0), text, severity, code, step or self.step,
@@ -260,6 +275,25 @@ def _identity_unverified(data, t, ctx):
              "flag", "identity_unverified", end=b)
 
 
+@rule(CheckEvent.IDENTITY_END_UNCONFIRMED)
+def _identity_end_unconfirmed(data, t, ctx):
+    a, b = _span(data, t)
+    raw = data.get("reasons")
+    counts = raw if isinstance(raw, dict) else {}
+    why = [UNVERIFIED_WHY.get(str(k), str(k)[:60])
+           for k, _ in sorted(counts.items(), key=lambda kv: -float(kv[1]))]
+    far = data.get("far_samples")
+    seen = []
+    if isinstance(far, int) and not isinstance(far, bool) and far > 0:
+        seen.append(f"{far} sample{'s' if far > 1 else ''} unlike the enrolled face")
+    if why:
+        seen.append("samples " + ", ".join(why))
+    ctx.find(a, f"the person on camera could not be confirmed after the last answer "
+                f"({mmss(a)} to the end of the session: "
+                f"{'; '.join(seen) or 'no face sample compared'}): check who is on camera "
+                "at the end", "flag", "identity_end_unconfirmed", end=b)
+
+
 def _speaking_flag(data, t, ctx, kind: str, but: str) -> None:
     """A flag on an answer heard while its speaking was not seen (``but`` says why)."""
     a, b = _span(data, t)
@@ -449,13 +483,45 @@ def _flow(bag: Path, ctx: Context) -> dict:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         _damaged(ctx, "flow script", "flow.yaml", f"not valid YAML ({type(exc).__name__})")
         return {}
+    except RecursionError:  # '[' x 100000: PyYAML's composer recurses per level
+        _damaged(ctx, "flow script", "flow.yaml", "nested too deeply")
+        return {}
     if flow is None:  # an empty file, or only comments: a torn file, never a script
         _damaged(ctx, "flow script", "flow.yaml", "empty file")
         return {}
     if not isinstance(flow, dict):
         _damaged(ctx, "flow script", "flow.yaml", f"not a mapping (a {type(flow).__name__})")
         return {}
+    if "steps" in flow and not isinstance(flow["steps"], list):
+        _damaged(ctx, "flow script", "flow.yaml",
+                 f"steps is not a list (a {type(flow['steps']).__name__})")
+        flow = {k: v for k, v in flow.items() if k != "steps"}
     return flow
+
+
+# report.json's parts the pre-review reads, each an object when present.
+REPORT_OBJECTS = ("session", "outcome", "flow")
+
+
+def _report(bag: Path, ctx: Context) -> dict:
+    """``data/report.json``, each of its ``REPORT_OBJECTS`` an object (one that is not is a
+    flag and read as {}), its ids and locale text."""
+    report = _read_json(bag / "data" / "report.json", ctx, "package report")
+    for key in REPORT_OBJECTS:
+        if key in report and not isinstance(report[key], dict):
+            _damaged(ctx, "package report", "report.json",
+                     f"{key} is not an object (a {type(report[key]).__name__})")
+            report[key] = {}
+    for key, inner in (("package_id", None), ("id", "session"), ("locale", "session"),
+                       ("state", "outcome"), ("end_reason", "outcome"), ("id", "flow")):
+        part = report if inner is None else report.get(inner) or {}
+        value = part.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+            where = key if inner is None else f"{inner}.{key}"
+            _damaged(ctx, "package report", "report.json",
+                     f"{where} is not text (a {type(value).__name__})")
+            del part[key]
+    return report
 
 
 def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
@@ -527,7 +593,12 @@ def _apply_id_card(bag: Path, ctx: Context) -> dict | None:
         if severity != "info":
             ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
 
-    checks = [c for c in card.get("checks") or [] if isinstance(c, dict)]
+    raw_checks = card.get("checks")
+    if raw_checks is not None and not isinstance(raw_checks, list):
+        _damaged(ctx, "ID card results", "id_card/card.json",
+                 f"checks is not a list (a {type(raw_checks).__name__})")
+        raw_checks = None
+    checks = [c for c in raw_checks or [] if isinstance(c, dict)]
     for c in checks:
         name, status, detail = str(c.get("name")), c.get("status"), str(c.get("detail", ""))
         if status == "pass":
@@ -617,18 +688,54 @@ def _event_time(value: object) -> float | None:
 def build_prereview(bag_dir: Path) -> dict:
     """The pre-review of one sealed bag folder (read only).
 
-    EvidenceError only when ``bag_dir`` is not a bag at all; a damaged or missing file inside
-    it is a flag finding (``file_unreadable``, ``file_missing``) and makes the verdict at
-    least ``needs_attention``.
+    EvidenceError when ``bag_dir`` is not a bag at all; OSError when a file or folder in it
+    cannot be listed or checked (the caller may try again later). A damaged or missing file
+    inside it is a flag finding (``file_unreadable``, ``file_missing``) and makes the verdict
+    at least ``needs_attention``. Content of a shape no rule foresaw raises
+    :class:`PrereviewError` naming the file, so that the case is queued flagged
+    (:func:`unreadable_prereview`), never retried for ever.
     """
     bag = Path(bag_dir)
     if not (bag / "data").is_dir():
         raise EvidenceError(f"{bag}: not an evidence bag (no data/ folder)")
     ctx = Context()
-    report = _read_json(bag / "data" / "report.json", ctx, "package report")
+    try:
+        return _build(bag, ctx)
+    except (EvidenceError, OSError):
+        raise
+    except Exception as exc:  # a bug or a shape no rule knows: named, never a silent loss
+        raise PrereviewError(ctx.reading or "the package",
+                             f"content the pre-review cannot judge ({type(exc).__name__})"
+                             ) from exc
+
+
+def unreadable_prereview(package_id: str, session_id: str, file: str, why: str, *,
+                         flow_id: str = "", locale: str = "") -> dict:
+    """The pre-review of a case whose evidence cannot be read or judged: empty, with one
+    ``flag`` finding (code ``evidence_unreadable``) "evidence unreadable: <file>: <why>" and
+    the verdict ``needs_attention``. ``flow_id`` and ``locale`` come from the session row."""
+    text = f"evidence unreadable: {file}: {why}: review the package by hand"
+    return _text_safe({
+        "format": FORMAT, "package_id": package_id, "session_id": session_id,
+        "flow": {"id": flow_id or None, "version": None, "priority": "normal"},
+        "locale": locale, "outcome": {"state": None, "end_reason": None},
+        "recording": None, "duration": 0.0, "verdict": "needs_attention",
+        "verdict_reasons": [text], "steps": [],
+        "findings": [asdict(Finding(0.0, text, "flag", "evidence_unreadable", None))],
+        "markers": [{"t": 0.0, "kind": "flag", "label": text, "step": None}],
+        "subtitles": [], "signals": None, "keyframes": [], "has_id_photo": False,
+        "id_card": None,
+    })[0]
+
+
+def _build(bag: Path, ctx: Context) -> dict:
+    ctx.reading = "report.json"
+    report = _report(bag, ctx)
     if not (bag / "data" / "report.json").exists():  # every sealed package has one
         _missing(ctx, "package report", "report.json", "is not in the package")
+    ctx.reading = "flow.yaml"
     flow = _flow(bag, ctx)
+    ctx.reading = "timeline.jsonl"
     scan = scan_timeline(bag / "data" / "timeline.jsonl")
     events = []
     for i, ev in enumerate(scan.events):
@@ -666,7 +773,9 @@ def build_prereview(bag_dir: Path) -> dict:
     ctx.step = None
     checks = bag / "data" / "checks"
     for path in sorted(checks.glob("*.json")):
+        ctx.reading = f"checks/{path.name}"
         _apply_check_file(path.name, _read_json(path, ctx, f"{path.stem} results"), ctx)
+    ctx.reading = "checks/"
     announced = {str(ev.get("type")) for ev in events}
     for name, event_types in CHECK_ANNOUNCED_BY.items():
         event_type = next((e for e in event_types if e in announced), None)
@@ -675,7 +784,15 @@ def build_prereview(bag_dir: Path) -> dict:
                     f"{event_type} but the file is not in the package)")
             ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
             ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    ctx.reading = "id_card/card.json"
     id_card = _apply_id_card(bag, ctx)
+    incomplete = report.get("incomplete") if isinstance(report.get("incomplete"), dict) else None
+    if incomplete:  # sealed from the shared state: the node with the recording was lost
+        text = (f"incomplete evidence: {incomplete.get('text') or 'sealed without its node'}"
+                .replace(". Offer", "; offer"))
+        ctx.findings.append(Finding(0.0, text, "flag", "evidence_incomplete", None))
+        ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    ctx.reading = "report.json, flow.yaml and timeline.jsonl (steps)"
 
     # Subtitles without an end run to the next prompt (or 4 s).
     prompts = [s for s in ctx.subtitles if s["kind"] == "prompt"]
@@ -699,6 +816,7 @@ def build_prereview(bag_dir: Path) -> dict:
         verdict = "needs_attention"
     else:
         verdict = "clear"
+    ctx.reading = "the package's file list"
     keyframes = sorted(p.name for p in (bag / "data" / "keyframes").glob("*.jpg"))
     has_signals = bool(ctx.signals["t"])
     pre = {
@@ -707,11 +825,13 @@ def build_prereview(bag_dir: Path) -> dict:
         "session_id": (report.get("session") or {}).get("id") or bag.name,
         "flow": {"id": (report.get("flow") or {}).get("id") or flow.get("id"),
                  "version": (report.get("flow") or {}).get("version") or flow.get("version"),
-                 "priority": flow.get("priority", "normal")},
+                 "priority": (flow["priority"] if isinstance(flow.get("priority"), str)
+                              else "normal")},
         "locale": (report.get("session") or {}).get("locale") or "",
         "outcome": {"state": state,
                     "end_reason": (report.get("outcome") or {}).get("end_reason")},
         "recording": report.get("recording"),
+        "incomplete": incomplete,
         "duration": round(duration, 3),
         "verdict": verdict,
         "verdict_reasons": verdict_reasons,

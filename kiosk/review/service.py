@@ -35,7 +35,7 @@ from kiosk.review import dispatch
 from kiosk.review.accounts import LoginThrottle
 from kiosk.review.bucket import BucketMedia
 from kiosk.review.models import AuditEntry, ReviewCase, ReviewDecisionRow, StaffUser
-from kiosk.review.prereview import build_prereview
+from kiosk.review.prereview import PrereviewError, build_prereview, unreadable_prereview
 from kiosk.store import WitnessRow
 from kiosk.utc import utc_iso, utcnow
 
@@ -134,6 +134,22 @@ def _rowcount(result) -> int:
     return result.rowcount
 
 
+# A sealed package whose bag is not here (yet), or cannot be listed, is tried again after
+# RETRY_FIRST_SECONDS, doubling up to RETRY_MAX_SECONDS; after RETRY_ATTEMPTS failed tries
+# (about 16 minutes) it is queued flagged "evidence unreadable" so that auditors see it.
+RETRY_FIRST_SECONDS = 15.0
+RETRY_MAX_SECONDS = 300.0
+RETRY_ATTEMPTS = 7
+
+
+@dataclass
+class _Retry:
+    """A package the poller could not enqueue: how often it failed, when to try again."""
+
+    attempts: int
+    next_at: dt.datetime
+
+
 def _item(c: ReviewCase) -> dispatch.QueueItem:
     return dispatch.QueueItem(c.id, c.priority, c.enqueued_at, c.sla_due_at, c.locale,
                               c.flow_id, c.assigned_to, c.locked_by, c.lock_expires_at)
@@ -176,6 +192,8 @@ class ReviewService:
         # package id -> (the stat of its files when verified, the problems found): a bag is
         # hashed again only when one of its files changed.
         self._integrity: dict[str, tuple[tuple, list[str]]] = {}
+        # Sealed packages the poller could not enqueue yet: package id -> its next try.
+        self._retry: dict[str, _Retry] = {}
 
     # -- users and audit -----------------------------------------------------------------
     def user(self, uid) -> StaffUser | None:
@@ -313,22 +331,40 @@ class ReviewService:
             raise CaseAccessError("no such case", 404)
         return path
 
-    def enqueue(self, package_id: str, session_id: str | None = None) -> ReviewCase:
-        """Pre-review a sealed package and put it in the queue (idempotent)."""
+    def enqueue(self, package_id: str, session_id: str | None = None, *,
+                unreadable: tuple[str, str] | None = None) -> ReviewCase:
+        """Pre-review a sealed package and put it in the queue (idempotent).
+
+        A bag whose content the pre-review cannot judge is queued with an "evidence
+        unreadable: <file>: <why>" flag (``PrereviewError``); ``unreadable=(file, why)``
+        queues it so without reading the bag (the poller, once it gave up waiting for it).
+        CaseAccessError (404) when the bag is not here; OSError when it cannot be listed."""
         with self._lock:
             with self.store.db() as db:
                 existing = db.get(ReviewCase, package_id)
+                row = db.get(WitnessRow, session_id) if session_id else None
+                row_flow, row_locale = (row.flow_id, row.locale) if row else ("", "")
             if existing is not None:
                 return existing
-            pre = build_prereview(self.bag_dir(package_id))
+            if unreadable is None:
+                try:
+                    pre = build_prereview(self.bag_dir(package_id))
+                except PrereviewError as exc:
+                    unreadable = (exc.file, exc.why)
+                    log.warning("package %s: %s; queued flagged", package_id, exc,
+                                extra={"session": session_id})
+            if unreadable is not None:
+                pre = unreadable_prereview(package_id, session_id or package_id, *unreadable,
+                                           flow_id=row_flow, locale=row_locale)
             now = self.clock()
             flow_priority = pre["flow"].get("priority") or "normal"
-            if flow_priority not in dispatch.FLOW_RANK:
+            if not isinstance(flow_priority, str) or flow_priority not in dispatch.FLOW_RANK:
                 flow_priority = "normal"
+            locale = pre["locale"] if isinstance(pre["locale"], str) else ""
             case = ReviewCase(
-                id=package_id, session_id=session_id or pre["session_id"],
-                flow_id=str(pre["flow"].get("id") or ""), flow_priority=flow_priority,
-                locale=pre["locale"], verdict=pre["verdict"],
+                id=package_id, session_id=session_id or str(pre["session_id"])[:64],
+                flow_id=str(pre["flow"].get("id") or "")[:64], flow_priority=flow_priority,
+                locale=locale[:8], verdict=pre["verdict"],
                 flag_count=sum(1 for f in pre["findings"] if f["severity"] != "info"),
                 duration_s=pre["duration"],
                 priority=dispatch.priority_of(pre["verdict"], flow_priority),
@@ -350,15 +386,65 @@ class ReviewService:
         added = []
         for package_id, session_id in sealed:
             if package_id in known:
+                self._retry.pop(package_id, None)  # queued by another node
                 continue
-            try:
-                self.enqueue(package_id, session_id)
+            if self._enqueue_or_wait(package_id, session_id):
                 added.append(package_id)
-            except Exception:
-                log.exception("could not enqueue package %s", package_id,
-                              extra={"session": session_id})
         return {"enqueued": added, "released": self.release_idle_locks(),
                 "escalated": self.escalate(), "assigned": self.auto_assign()}
+
+    def _enqueue_or_wait(self, package_id: str, session_id: str) -> bool:
+        """Enqueue one sealed package unless it waits for its next try; True if queued.
+
+        A bag not here (yet) or a folder that cannot be listed is tried again with a bounded
+        backoff, then queued flagged; any other failure (the database) only backs off. One
+        WARNING per package and kind of failure, never a traceback each poll."""
+        now = self.clock()
+        retry = self._retry.get(package_id)
+        if retry is not None and now < retry.next_at:
+            return False
+        attempts = retry.attempts + 1 if retry is not None else 1
+        why = ""
+        try:
+            self.enqueue(package_id, session_id)
+        except CaseAccessError:
+            why, what = "the package folder is not on this node", f"{package_id}/data/"
+        except OSError as exc:
+            why = f"cannot be read ({exc.strerror or type(exc).__name__})"
+            what = Path(exc.filename).name if exc.filename else f"{package_id}/"
+        except Exception as exc:
+            delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempts - 1))
+            self._retry[package_id] = _Retry(attempts, now + dt.timedelta(seconds=delay))
+            if attempts == 1:
+                log.exception("could not enqueue package %s; trying again with a backoff",
+                              package_id, extra={"session": session_id})
+            else:
+                log.warning("could not enqueue package %s (%s, try %d); next in %.0f s",
+                            package_id, type(exc).__name__, attempts, delay,
+                            extra={"session": session_id})
+            return False
+        else:
+            self._retry.pop(package_id, None)
+            return True
+        if attempts >= RETRY_ATTEMPTS:
+            self._retry.pop(package_id, None)
+            log.warning("package %s: %s (%s) after %d tries; queued flagged", package_id, why,
+                        what, attempts, extra={"session": session_id})
+            try:
+                self.enqueue(package_id, session_id, unreadable=(what, why))
+            except Exception:
+                log.exception("could not enqueue package %s flagged", package_id,
+                              extra={"session": session_id})
+                self._retry[package_id] = _Retry(attempts, now + dt.timedelta(
+                    seconds=RETRY_MAX_SECONDS))
+                return False
+            return True
+        delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempts - 1))
+        self._retry[package_id] = _Retry(attempts, now + dt.timedelta(seconds=delay))
+        if attempts == 1:
+            log.warning("package %s not queued yet: %s (%s); trying again with a backoff",
+                        package_id, why, what, extra={"session": session_id})
+        return False
 
     def open_cases(self) -> list[ReviewCase]:
         with self.store.db() as db:
@@ -702,6 +788,9 @@ class ReviewService:
             "locked": dispatch.lock_held(_item(c), now),
             "decision": c.decision,
             "decided_at": utc_iso(c.decided_at, "auto") if c.decided_at else None,
+            # Sealed incomplete (its node was lost with the recording): the pre-review's
+            # evidence_incomplete flag; the investor needs a new attempt.
+            "incomplete": bool(c.prereview.get("incomplete")),
         }
         if with_prereview:
             out["prereview"] = c.prereview

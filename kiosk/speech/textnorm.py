@@ -7,7 +7,8 @@ in traditional characters) and cn2an (Chinese numerals with units). The guide's 
 (``kiosk.guide.normalise``) reaches them through ``zh_cardinal`` and ``zh_reading``.
 
 Both sides of every comparison go through the same function, so a choice made here (a run of
-Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``) is symmetric.
+Chinese digits becomes ASCII digits, "X" said as 叉 or 艾克斯 becomes ``X``, 母 / 姆 / 呜
+right after a digit becomes 5) is symmetric.
 
 * ``zh_tokens(text)``: one token per Chinese character, digit or Latin letter; punctuation and
   spaces dropped; full-width forms folded (NFKC); simplified characters.
@@ -38,6 +39,12 @@ ZH_DIGIT_CHARS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "�
                   "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 _ZH_UNITS = "十百千万"
 _ZH_NUMBER_RUN = re.compile(f"[{''.join(ZH_DIGIT_CHARS)}{_ZH_UNITS}]{{2,}}")
+# Whisper base writes a spoken 五 (wǔ) inside or at the end of a digit run as 母 / 姆 (mǔ) or
+# 呜 (wū): "尾号253母" for 2535 in holdouts 7 and 11. Folded to 5 only right after a digit (an
+# ASCII digit, or a lone Chinese digit other than 一 and 两, which are words of their own:
+# 一母同胞), so 母亲, 父母 and 字母 stay.
+_ZH_MISHEARD_FIVE = re.compile("([0-9]|(?<![零〇一幺二两三四五六七八九])"
+                               "[零〇幺二三四五六七八九])([母姆呜]+)")
 # Ways to say the letter X of an ID number (the check character) in Mandarin.
 _ZH_X = re.compile(r"艾克斯|埃克斯|爱克斯|艾克思|(?<=[0-9])叉|叉(?=[0-9])")
 _CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -89,6 +96,8 @@ def zh_tokens(text: str) -> list[str]:
     """Characters, digits and upper-case Latin letters of a Mandarin text, in order."""
     text = to_simplified(fold(text))
     text = _ZH_NUMBER_RUN.sub(lambda m: _zh_number(m.group(0)), text)
+    text = _ZH_MISHEARD_FIVE.sub(
+        lambda m: ZH_DIGIT_CHARS.get(m.group(1), m.group(1)) + "5" * len(m.group(2)), text)
     text = _ZH_X.sub("X", text)
     return [t.upper() for t in _TOKEN.findall(text)]
 

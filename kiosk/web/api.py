@@ -8,6 +8,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date
 from functools import wraps
 
+import psutil
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -19,7 +20,8 @@ from kiosk.evidence.package import check_package_id
 from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import OcrBusy, shared_worker
 from kiosk.liveness.id_photo import PhotoTooLarge
-from kiosk.review.prereview import build_prereview
+from kiosk.process_usage import process_usage
+from kiosk.review.prereview import PrereviewError, build_prereview
 from kiosk.store import TERMINAL_STATES
 from kiosk.utc import utc_iso
 from kiosk.witness.admission import node_capacity
@@ -30,6 +32,7 @@ from kiosk.witness.intake import (  # noqa: F401  # Applicant: re-exported
     open_witness,
     witness_url,
 )
+from kiosk.witness.media_figures import media_figures
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -102,17 +105,57 @@ def _session_row(session_id: str):
 @bp.get("/sessions/<session_id>")
 @require_api_key
 def get_session(session_id: str):
+    """The session as the back office may see it (``WitnessRow.public``: no ID number, no
+    photo, no token), plus ``finalised``, ``recording`` (the file's name or null),
+    ``recording_frames`` and ``media``.
+
+    ``media`` is null while the witness is live. Once it has ended: ``{"node_id": the node
+    process it ran on (null if it never joined), "this_node": the node answering, "figures":
+    kiosk.witness.media_figures.media_figures(...) or null}``. The figures come from the
+    session's folder on the node that ran it, so a node that does not hold that folder
+    answers ``figures: null``: ask that node (with path routing, ``/n/<slug>/api/sessions/
+    <id>`` through the balancer)."""
     row = _session_row(session_id)
     if row is None:
         return error(404, "not_found", "no such session")
     info = row.public()
-    # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise).
-    info["finalised"] = row.state in TERMINAL_STATES
-    rec = services().store.session_dir(session_id) / "recording.webm"
+    # The DB row turns terminal only after the recording is finalised (WitnessRunner._finalise),
+    # except a lost node's session, ended here in the row only: its recording was on that
+    # node, so it is finalised only once that node wrote its end (recording_frames is set).
+    info["finalised"] = row.state in TERMINAL_STATES and (
+        row.end_reason != "node_lost" or row.recording_frames is not None)
+    folder = services().store.session_dir(session_id)
+    rec = folder / "recording.webm"
     # Relative to the session folder: the server's own paths are not the back office's business.
     info["recording"] = rec.name if info["finalised"] and rec.exists() else None
     info["recording_frames"] = row.recording_frames
+    info["media"] = ({"node_id": row.node_id,
+                      "this_node": services().settings.effective_node_id,
+                      "figures": media_figures(folder)}
+                     if info["finalised"] else None)
+    info["evidence"] = _evidence_info(row)
+    # Ended by a fault of ours (a node lost or stopped): the investor needs a new link.
+    info["new_attempt_needed"] = row.end_reason in SERVER_ENDS
     return jsonify(info)
+
+
+SERVER_ENDS = ("node_lost", "server_restart", "server_shutdown")
+
+
+def _evidence_info(row) -> dict | None:
+    """``{"incomplete": bool, "note": str | None, "supplement": package id | None}`` from the
+    ledger's records about the session's package (``kiosk.recovery``: a lost node's session
+    sealed from the shared state, and the copy that node sealed when it came back); None
+    before it is sealed."""
+    if row.package_id is None:
+        return None
+    records = ([(e.get("record") or {}) for e in services().sealer.ledger.records(row.package_id)]
+               if row.end_reason == "node_lost" else [])
+    note = next((r for r in records if r.get("type") == "incomplete"), None)
+    supplement = next((r.get("package_id") for r in records if r.get("type") == "supplement"),
+                      None)
+    return {"incomplete": note is not None, "note": note.get("text") if note else None,
+            "supplement": supplement}
 
 
 # Why a card image was refused, by the reader's error code: (HTTP status, error code).
@@ -217,11 +260,13 @@ def get_session_review(session_id: str):
     try:
         check_package_id(row.package_id)
         pre = build_prereview(services().settings.data_dir / "evidence" / row.package_id)
-    except EvidenceError as exc:
-        log.warning("pre-review of a sealed session failed: %s", exc, extra={"session": row.id})
+    except (EvidenceError, OSError) as exc:  # a folder not listable: never a 500
+        why = (f"evidence unreadable: {exc.file}: {exc.why}" if isinstance(exc, PrereviewError)
+               else "evidence unreadable by the pre-review")
+        log.warning("pre-review of a sealed session failed (%s)", type(exc).__name__,
+                    extra={"session": row.id})
         return jsonify({"session_id": row.id, "verdict": "attention",
-                        "reasons": ["evidence unreadable by the pre-review: human review"],
-                        "steps": []})
+                        "reasons": [f"{why}: human review"], "steps": []})
     return jsonify({
         "session_id": row.id,
         "verdict": REVIEW_VERDICTS[pre["verdict"]],
@@ -248,13 +293,21 @@ def health():
     ``media_loop_lag`` is how late the media loop has woken since the start (ms: samples,
     p50/p95/p99/max/mean, wake-ups over the warning threshold; ``?histogram=1`` adds the
     bucket counts, see ``kiosk.media.loop``). ``draining``: the node takes no new witnesses.
+    ``node_id``: this node process (``effective_node_id``). ``process``: its CPU seconds,
+    RSS (MiB), cores and monotonic clock (``kiosk.process_usage.process_usage``; null if it
+    cannot be read), for ``kiosk loadtest`` to sample before and after a run.
     With ``redis_url``, ``cluster`` is ``{"node_id", "redis": "ok" | "unreachable",
     "nodes_live"}`` (the nodes themselves: ``GET /api/nodes``, behind the API key).
     """
     svc = services()
     lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
+    try:
+        usage: dict | None = process_usage()
+    except psutil.Error:
+        usage = None
     body = {"ok": True, "live_sessions": len(svc.live()), "warming": svc.warming.names(),
-            "draining": svc.draining.is_set(), "media_loop_lag": lag}
+            "draining": svc.draining.is_set(), "media_loop_lag": lag,
+            "node_id": svc.settings.effective_node_id, "process": usage}
     if svc.cluster is not None:
         body["cluster"] = _cluster_health(svc.cluster)
     return jsonify(body)

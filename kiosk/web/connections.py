@@ -2,9 +2,17 @@
 
 Anyone can open a socket: only ``join`` with a valid link makes it a witness. In threading
 mode every open connection holds server threads (400 idle sockets held about 1,600), so before
-a join the server limits them: at most ``max_total`` connections and ``max_per_address`` from
-one address, and a connection that has not joined within ``join_seconds`` is closed. One
-sweeper thread runs only while some connection is waiting to join.
+a join the server limits them: at most ``max_total`` connections waiting to join and
+``max_per_address`` of them from one address, and a connection that has not joined within
+``join_seconds`` is closed. One sweeper thread runs only while some connection is waiting.
+
+A joined connection leaves those counts: witnesses are bounded at the join by the node's
+capacity (``KioskServices.admit``), so idle sockets can never take a joined investor's
+place. Nor can they keep a new investor out: when every place is taken, a newcomer from an
+address holding fewer waiting connections than the address holding the most closes that
+address's oldest waiting connection (not one whose join is being handled) and takes its
+place. Idle sockets held from one address (or a few) at the total cap, renewed at each
+deadline, once answered every investor "busy".
 
 The gate counts **Engine.IO** sessions, when Engine.IO opens one (websocket or polling), not
 Socket.IO connects: a client that opened raw Engine.IO websockets and only answered pings
@@ -90,8 +98,10 @@ class ConnectionGate:
         self._clock = clock
         self._lines = lines or LineBudget()
         self._lock = threading.Lock()
-        self._address: dict[str, str] = {}  # eio sid -> address, every admitted connection
-        self._per_address: Counter[str] = Counter()
+        # eio sid -> address, every admitted connection not joined yet, oldest first
+        self._address: dict[str, str] = {}
+        self._per_address: Counter[str] = Counter()  # the same, counted per address
+        self._joined: set[str] = set()  # admitted connections that joined a witness
         self._deadline: dict[str, float] = {}  # eio sid -> when to close it, until it joins
         self._joining: set[str] = set()  # sids whose join is being handled: never dropped
         self._refused: dict[str, str] = {}  # eio sid -> why, for connections held to be told
@@ -105,24 +115,36 @@ class ConnectionGate:
         Socket.IO connect why) while fewer than ``max_refused_held`` are; ``held`` says
         whether it was, else the caller closes it at once."""
         with self._lock:
-            if len(self._address) >= self.max_total:
-                reason, why = BUSY, ("%d connections open (socket_max_connections)",
-                                     len(self._address))
-            elif self._per_address[address] >= self.max_per_address:
+            victim = None
+            if self._per_address[address] >= self.max_per_address:
                 reason, why = TOO_MANY_FROM_ADDRESS, (
                     "%d connections from one address (socket_max_per_address)",
                     self._per_address[address])
+            elif len(self._address) >= self.max_total and \
+                    (victim := self._evictable(address)) is None:
+                reason, why = BUSY, ("%d connections waiting to join (socket_max_connections)",
+                                     len(self._address))
             else:
+                now = self._clock()
+                if victim is not None:  # the sweeper closes it at once
+                    self._release(victim)
+                    self._deadline[victim] = now
                 self._address[sid] = address
                 self._per_address[address] += 1
-                self._deadline[sid] = self._clock() + self.join_seconds
+                self._deadline[sid] = now + self.join_seconds
                 self._start_sweeper()
-                return None
-            if len(self._refused) < self.max_refused_held:
+                if victim is None:
+                    return None
+                reason = ""
+            if reason and len(self._refused) < self.max_refused_held:
                 self._refused[sid] = reason
                 self._deadline[sid] = self._clock() + min(self.REFUSED_GRACE_SECONDS,
                                                           self.join_seconds)
                 self._start_sweeper()
+        if not reason:
+            self._lines.warning(log, "socket closed to make room: the oldest connection "
+                                "waiting to join, of the address holding the most")
+            return None
         self._lines.warning(log, "socket refused: " + why[0], *why[1:])
         return reason
 
@@ -137,7 +159,7 @@ class ConnectionGate:
         with self._lock:
             if sid in self._refused:
                 return self._refused[sid]
-            return None if sid in self._address else BUSY
+            return None if sid in self._address or sid in self._joined else BUSY
 
     def join_started(self, sid: str) -> None:
         """A join from this connection is being handled: its deadline waits until it ends.
@@ -155,9 +177,13 @@ class ConnectionGate:
             self._joining.discard(sid)
 
     def joined(self, sid: str) -> None:
-        """The connection joined a witness: it stays (the session's own timeouts apply)."""
+        """The connection joined a witness: it stays (the session's own timeouts apply) and
+        no longer counts toward the caps on connections waiting to join."""
         with self._lock:
             self._deadline.pop(sid, None)
+            if sid in self._address:
+                self._release(sid)
+                self._joined.add(sid)
 
     def left(self, sid: str) -> None:
         """Its Socket.IO socket disconnected: the connection no longer counts, and is closed
@@ -205,12 +231,33 @@ class ConnectionGate:
             self._malformed.pop(sid, None)
 
     def open_count(self) -> int:
-        """Admitted connections now open (refused ones held to be told are not counted)."""
+        """Admitted connections now open, joined or waiting to join (refused ones held to be
+        told are not counted)."""
+        with self._lock:
+            return len(self._address) + len(self._joined)
+
+    def waiting_count(self) -> int:
+        """Admitted connections waiting to join: what ``max_total`` bounds."""
         with self._lock:
             return len(self._address)
 
+    def _evictable(self, address: str) -> str | None:
+        """Under the lock, the waiting pool full: the connection to close for a newcomer from
+        ``address``, the oldest of the address holding the most waiting connections, if that
+        is more than ``address`` holds and its join is not being handled; else None."""
+        if not self._per_address:
+            return None
+        most = max(self._per_address.values())
+        if most <= self._per_address[address]:
+            return None
+        for sid, holder in self._address.items():  # oldest first
+            if self._per_address[holder] == most and sid not in self._joining:
+                return sid
+        return None
+
     def _release(self, sid: str) -> None:
         self._joining.discard(sid)
+        self._joined.discard(sid)
         address = self._address.pop(sid, None)
         if address is not None:
             self._per_address[address] -= 1

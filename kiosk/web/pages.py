@@ -254,8 +254,11 @@ def investor(token: str):
         return _message("flow_missing", 503)
     cluster = services().cluster
     if services().settings.node_routing == "path" and cluster is not None:
-        moved = _to_node(cluster.route_session(row.id, flow,
-                                                 joined=row.state != "created"))
+        # ?unreachable=<node slug>: the balancer's relink from a node that did not answer
+        # (kiosk.cluster.routing.site_config); it only ever excludes a node.
+        moved = _to_node(cluster.route_session(
+            row.id, flow, joined=row.state != "created",
+            unreachable=request.args.getlist("unreachable")[:8]))
         if moved is not None:
             return moved
     broker = (flow.broker or {}).get(row.locale, "") if getattr(flow, "broker", None) else ""

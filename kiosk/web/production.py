@@ -9,7 +9,8 @@
   threads into green threads). Flask-SocketIO runs in ``threading`` mode, and simple-websocket
   takes over the connection through gunicorn's ``gunicorn.socket`` for the websocket
   transport. Every open Socket.IO connection holds a thread for its whole life, so the worker
-  runs ``socket_max_connections + serve_thread_headroom`` threads (``serving_threads``);
+  runs ``socket_max_connections`` (waiting to join) ``+ node_capacity`` (joined)
+  ``+ serve_thread_headroom`` threads (``serving_threads``);
 - no ``--preload``: the app, with its asyncio media loop thread, is built in the worker
   after the fork (a thread does not survive ``fork()``).
 
@@ -33,6 +34,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from kiosk.config import Settings
+from kiosk.witness.admission import node_capacity
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,11 @@ WORKER_BOOT_SECONDS = 300
 
 
 def serving_threads(settings: Settings) -> int:
-    """Threads of the one gthread worker: every Socket.IO connection the gate admits
-    (``socket_max_connections``) plus ``serve_thread_headroom`` for plain HTTP requests."""
-    return settings.socket_max_connections + settings.serve_thread_headroom
+    """Threads of the one gthread worker: every Socket.IO connection the gate admits, those
+    waiting to join (``socket_max_connections``) and the joined witnesses (``node_capacity``,
+    which bounds them at the join), plus ``serve_thread_headroom`` for plain HTTP requests."""
+    return (settings.socket_max_connections + node_capacity(settings)
+            + settings.serve_thread_headroom)
 
 
 def bind_address(host: str, port: int) -> str:

@@ -26,13 +26,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import session as sm
-from kiosk.atomic_files import is_disk_full
+from kiosk.atomic_files import copy_atomic, is_disk_full, write_atomic
 from kiosk.errors import GuideError, OutOfOrder, SignallingError
 from kiosk.flows.model import shown_seconds
 from kiosk.liveness.challenges import Verdict
@@ -162,7 +161,7 @@ class WitnessRunner:
         try:
             flow_copy = self.dir / "flow.yaml"
             if not flow_copy.exists():
-                flow_copy.write_bytes(self.flow.source_text.encode("utf-8"))
+                write_atomic(flow_copy, self.flow.source_text.encode("utf-8"))
             self._write_meta()
         except OSError as exc:
             self._write_failed("the session files", exc)
@@ -565,7 +564,7 @@ class WitnessRunner:
             prompt = self.guide.render(text, self.locale, spoken=spoken)
             dest = self.dir / "prompts" / f"{prompt.sha256}.wav"
             if not dest.exists():
-                shutil.copyfile(prompt.path, dest)
+                copy_atomic(prompt.path, dest)  # exists() above: never a torn one kept
             prompt_msg = {
                 "url": f"/media/prompts/{prompt.sha256}.wav",
                 "visemes_url": f"/media/prompts/{prompt.sha256}.visemes.json",

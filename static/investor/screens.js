@@ -15,6 +15,7 @@ const ERROR_TITLES = {
   camera_in_use: "error.title_device", device_error: "error.title_device",
   link_invalid: "error.title_link", link_expired: "error.title_link", link_used: "error.title_link",
   connection_failed: "error.title_connection", connection_lost: "error.title_connection",
+  server_lost: "error.title_server",
   server_busy: "error.title_connection", witness_busy: "error.title_busy",
   node_draining: "error.title_busy", storage_full: "error.title_busy",
   media_failed: "error.title_connection", unsupported: "error.title_browser",

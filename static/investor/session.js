@@ -10,6 +10,7 @@ import { closePc } from "./rtc.js";
 import { avatar, hideGate, setAvatar, stopPlayback } from "./guide.js";
 import { closeWindow } from "./cues.js";
 import { wipe } from "./kiosk.js";
+import { plainLink } from "./links.js";
 
 const CANCEL_FALLBACK_MS = 4000;
 
@@ -22,7 +23,9 @@ export function fatal(code, retry) {
 export function reload() {
   // A kiosk never reloads a used, single-use link: it goes back to the attract screen.
   if (config.kioskMode) { wipe(); return; }
-  window.location.reload();
+  // The plain link, not this node's /n/<node>/ address: routed again, it reaches a live node
+  // even when this one has died since (a reload of /n/<dead node>/... would not).
+  window.location.assign(plainLink(config.base, config.token, window.location.search));
 }
 
 export function showEnded(reason) {

@@ -7,7 +7,7 @@ import * as I18N from "../i18n.js";
 import { BUSY_ERRORS, LINK_ERRORS, SOFT_ERRORS } from "./protocol.js";
 import { $, clearTimer, config, kiosk, setTimer, state, t } from "./state.js";
 import { applyI18n, setPhase, showError } from "./screens.js";
-import { fatal, reload, showDone, showEnded } from "./session.js";
+import { fatal, reload, showDone, showEnded, teardown } from "./session.js";
 import { startDevices, stopStream } from "./devices.js";
 import { closePc, negotiate, onAnswer } from "./rtc.js";
 import { onRecognised, onStep } from "./guide.js";
@@ -16,6 +16,7 @@ import { sendPrefs } from "./prefs.js";
 
 const HEARTBEAT_MS = 2000;
 const JOIN_TIMEOUT_MS = 15000;
+const PROBE_TIMEOUT_MS = 4000;
 
 export function emit(name, payload) {
   if (state.socket && state.socket.connected) state.socket.emit(name, payload);
@@ -45,12 +46,12 @@ export function connect() {
     // Refused at the door (too many connections): say so, and let them try again later.
     if (err && err.data && err.data.code === "server_busy") { fatal("server_busy", reload); return; }
     if (!state.joined) fatal("connection_failed", reload);
-    else fatal("connection_lost");
+    else connectionLost();
   });
   socket.on("disconnect", function () {
     if (state.over) return;
     if (!state.joined) fatal("connection_failed", reload);
-    else fatal("connection_lost");
+    else connectionLost();
   });
   socket.on("joined", onJoined);
   socket.on("answer", onAnswer);
@@ -65,6 +66,35 @@ export function connect() {
   socket.on("challenge_result", onChallengeResult);
   socket.on("card_side", onCardSide);
   socket.on("recognised", onRecognised);
+}
+
+// The witness's socket dropped without an end from the server. Whose fault was it? Ask the
+// service itself, without the node's path prefix (the balancer sends /api/health to any live
+// node): an answer means the investor's connection works and our server (the node running the
+// witness) failed: "server_lost"; no answer within a few seconds (or the browser says it is
+// offline) means their connection: "connection_lost". Both say what to do next: a new link
+// from the broker.
+function connectionLost() {
+  state.over = true;
+  teardown(true);
+  kiosk.connectionProbe = "probing";
+  var done = false;
+  function show(code) {
+    if (done) return;
+    done = true;
+    kiosk.connectionProbe = code;
+    showError(code, null);
+  }
+  if (navigator.onLine === false || typeof fetch !== "function") { show("connection_lost"); return; }
+  var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+  setTimeout(function () {
+    if (ctrl) ctrl.abort();
+    show("connection_lost");
+  }, PROBE_TIMEOUT_MS);
+  fetch(window.location.origin + "/api/health?probe=" + Date.now(),
+        { cache: "no-store", credentials: "omit", signal: ctrl ? ctrl.signal : undefined })
+    .then(function () { show("server_lost"); })
+    .catch(function () { show("connection_lost"); });
 }
 
 function onJoined(data) {
