@@ -130,6 +130,9 @@ class ErrorCode(StrEnum):
     SERVER_ERROR = "server_error"
     WITNESS_BUSY = "witness_busy"
     NODE_DRAINING = "node_draining"
+    # The data disk is full (or below min_free_mb): no witness can be stored now; the link is
+    # still unused, and the investor tries again later.
+    STORAGE_FULL = "storage_full"
     # Not an ``error`` event: the data of a refused Socket.IO connection (too many sockets).
     SERVER_BUSY = "server_busy"
 

@@ -310,9 +310,13 @@ class SessionStore:
         with self.db() as db, db.begin():
             db.execute(update(WitnessRow).where(WitnessRow.id == session_id).values(**values))
 
-    def end(self, session_id: str, state: str, reason: str, **values) -> None:
+    def end(self, session_id: str, state: str, reason: str,
+            ended_at: dt.datetime | None = None, **values) -> None:
+        """Store the end; ``ended_at`` is when it happened (None: now), which a write delayed
+        by a full disk must keep."""
         assert state in TERMINAL_STATES
-        self.set(session_id, state=state, end_reason=reason, ended_at=utcnow(), **values)
+        self.set(session_id, state=state, end_reason=reason, ended_at=ended_at or utcnow(),
+                 **values)
 
     def interrupted(self) -> list[WitnessRow]:
         """Sessions that were live when the server last stopped without ending them."""

@@ -146,3 +146,49 @@ def test_a_draining_node_starts_no_witness_and_says_it_is_restarting(make_app):
     cap = app.test_client().get("/api/capacity").get_json()
     assert cap["draining"] is True and cap["available"] == 0 and cap["live"] == 0
     assert app.extensions["kiosk"].store.by_token(token).state == "created"
+
+
+def test_a_join_on_a_full_disk_is_told_kindly_and_the_link_joins_later(make_app, caplog):
+    """t13c row 6: the investor got a generic server_error and the log an ERROR traceback."""
+    import logging
+
+    from sqlalchemy import event
+
+    app = make_app(node_capacity=2)
+    token = _link(app)
+    engine = app.extensions["kiosk"].store.engine
+    error = engine.dialect.dbapi.OperationalError
+
+    def full(_conn, _cursor, statement, *_args):  # SQLite's answer on a full disk
+        if statement.lstrip().upper().startswith("UPDATE"):
+            raise error("database or disk is full")
+
+    event.listen(engine, "before_cursor_execute", full)
+    try:
+        with caplog.at_level(logging.INFO):
+            sock, got = _join(app, token)
+    finally:
+        event.remove(engine, "before_cursor_execute", full)
+    errors = [m["args"][0] for m in got if m["name"] == "error"]
+    assert [e["code"] for e in errors] == ["storage_full"], got
+    assert "try again later" in errors[0]["message"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING
+              and "storage_full" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].exc_info is None
+    assert app.extensions["kiosk"].store.by_token(token).state == "created"
+    assert app.test_client().get("/api/capacity").get_json()["available"] == 2
+    sock.emit("join", {"token": token})
+    assert [m["name"] for m in sock.get_received()][:1] == ["joined"]
+    sock.disconnect()
+
+
+def test_a_join_below_the_free_space_floor_is_refused_before_the_link_is_used(make_app,
+                                                                              monkeypatch):
+    app = make_app(node_capacity=2)
+    token = _link(app)
+    store = app.extensions["kiosk"].store
+    monkeypatch.setattr(store, "min_free_mb", 1e12)  # more than any disk has
+    _, got = _join(app, token)
+    assert [m["args"][0]["code"] for m in got if m["name"] == "error"] == ["storage_full"]
+    assert store.by_token(token).state == "created"

@@ -134,6 +134,21 @@ def test_a_bomb_is_refused_with_its_own_size_not_pillows_limit(tmp_path, bomb):
     assert str(exc.value).startswith("huge.jpg is 65000x65000 pixels; the limit is 4096x4096")
 
 
+def test_a_jpeg_with_two_frame_headers_is_refused_naming_the_largest(app):
+    """t13c row 5: 16x16, then 60000x60000: refused, but the message said 16x16."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, format="JPEG")
+    real = buf.getvalue()
+    at = real.index(b"\xff\xc0")
+    end = at + 2 + int.from_bytes(real[at + 2:at + 4], "big")
+    big = bytearray(real[at:end])
+    big[5:9] = struct.pack(">HH", 60000, 60000)
+    r = _post(app, real[:end] + bytes(big) + real[end:])
+    assert r.status_code == 400 and r.get_json()["error"] == "id_photo_too_large"
+    assert r.get_json()["message"].startswith("id_photo is 60000x60000 pixels; the limit is "
+                                              "4096x4096"), r.get_json()
+
+
 def test_a_large_photo_is_decoded_small(tmp_path):
     path = tmp_path / "id_photo.jpg"
     Image.new("RGB", (4000, 3000), (120, 100, 90)).save(path, format="JPEG")

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk import migrations
 from kiosk.cli import main as kiosk_cli
 from kiosk.errors import ConfigError
-from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.ledger import Ledger, RecordExists
 from kiosk.evidence.ledger_db import DbLedger, LedgerEntryRow, open_ledger
 from kiosk.flows.versions import FlowVersion, FlowVersions
 from kiosk.review.accounts import add_user
@@ -255,6 +255,42 @@ def test_two_nodes_appending_keep_one_linear_ledger(db_url, tmp_path):
     assert verify_chain([{k: v for k, v in e.items() if k != "sig"} for e in entries]) is None
     assert ledgers[1].verify(None) == []
     assert len({e["prev"] for e in entries}) == len(entries)  # no two entries on one parent
+    for s in stores:
+        s.engine.dispose()
+
+
+@both_databases
+def test_two_nodes_deciding_one_package_append_one_decision(db_url, tmp_path):
+    """append_record(once=True): the check and the append are one step under the ledger's
+    lock (flock / pg_advisory_xact_lock), so of two nodes deciding at once one wins and the
+    other is shown the winner's entry."""
+    stores = [_store(db_url, tmp_path, n) for n in ("a", "b")]
+    path = tmp_path / "ledger.jsonl"
+    ledgers = [open_ledger(db_url, path, engine=s.engine) for s in stores]
+    pids = [f"p{n:03d}" for n in range(20)]
+    for pid in pids:
+        ledgers[0].append(pid, "ab" * 32, pid, "2026-11-24T09:00:00Z")
+
+    def decide(i):
+        won, lost = [], []
+        for pid in pids:
+            try:
+                won.append(ledgers[i].append_record(
+                    pid, {"type": "review_decision", "decision": "approve" if i else "reject"},
+                    once=True))
+            except RecordExists as exc:
+                lost.append(exc.entry["package_id"])
+        return won, lost
+
+    results = _run_nodes(decide)
+    assert len(results[0][0]) + len(results[1][0]) == len(pids)
+    assert sorted(results[0][1] + results[1][1]) == pids  # each package lost by one node
+    for pid in pids:
+        decisions = [e for e in ledgers[1].records(pid) if e["record"]["type"] == "review_decision"]
+        assert len(decisions) == 1, (pid, decisions)
+    # another record type about the same package is not limited
+    ledgers[1].append_record(pids[0], {"type": "legal_hold", "on": True}, once=True)
+    assert ledgers[0].verify(None) == []
     for s in stores:
         s.engine.dispose()
 

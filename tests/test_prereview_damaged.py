@@ -305,6 +305,30 @@ def test_a_missing_timeline_is_a_flag(tmp_path, keys_ledger):
     assert any(f.startswith("timeline missing") for f in _flags(pre)), _flags(pre)
 
 
+@pytest.mark.parametrize("rel,flag", [
+    # t13c row 2: an emptied timeline was needs_attention with no finding at all
+    ("data/timeline.jsonl", "timeline unreadable (timeline.jsonl: empty file, no events)"),
+])
+def test_an_emptied_evidence_file_is_a_named_flag(tmp_path, keys_ledger, rel, flag):
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=b'{"events": [], "summary": {}}',
+                                damage=lambda bag: (bag / rel).write_bytes(b"")))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith(flag) for f in _flags(pre)), _flags(pre)
+
+
+@pytest.mark.parametrize("rel,flag", [
+    # t13c row 2: a deleted flow.yaml or report.json gave no finding
+    ("data/flow.yaml", "flow script missing (flow.yaml is in the manifest but not in the "
+                       "package)"),
+    ("data/report.json", "package report missing (report.json is not in the package)"),
+])
+def test_a_deleted_evidence_file_is_a_named_flag(tmp_path, keys_ledger, rel, flag):
+    pre = build_prereview(_seal(tmp_path, *keys_ledger, liveness=b'{"events": [], "summary": {}}',
+                                damage=lambda bag: (bag / rel).unlink()))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f.startswith(flag) for f in _flags(pre)), _flags(pre)
+
+
 def test_read_timeline_stops_quietly_at_damage_and_scan_timeline_reads_past_it(tmp_path):
     from kiosk.timeline import read_timeline, scan_timeline
 

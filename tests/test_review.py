@@ -6,6 +6,7 @@ prompts, a TimelineWriter timeline), and Flask's test client.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -741,20 +742,30 @@ def test_a_whole_package_report_is_served(app, case_id):
     assert body["sealed_report_unreadable"] is None
 
 
-@pytest.fixture()
-def full_disk(app):
-    """Every INSERT fails as SQLite's does on a full data disk."""
+@contextlib.contextmanager
+def inserts_fail(app):
+    """Every INSERT fails as SQLite's does on a full data disk (raised as the database
+    driver's own error, so SQLAlchemy wraps it as it would a real one)."""
     from sqlalchemy import event
 
     engine = app.extensions["kiosk"].store.engine
+    error = engine.dialect.dbapi.OperationalError
 
     def full(_conn, _cursor, statement, *_args):
         if statement.lstrip().upper().startswith("INSERT"):
-            raise sqlite3.OperationalError("database or disk is full")
+            raise error("database or disk is full")
 
     event.listen(engine, "before_cursor_execute", full)
-    yield
-    event.remove(engine, "before_cursor_execute", full)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", full)
+
+
+@pytest.fixture()
+def full_disk(app):
+    with inserts_fail(app):
+        yield
 
 
 def test_a_console_login_on_a_full_disk_is_a_503_not_a_500(app, full_disk, caplog):
@@ -776,3 +787,153 @@ def test_a_console_login_on_a_full_disk_is_a_503_not_a_500(app, full_disk, caplo
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
               and "storage_full" in r.getMessage()]
     assert len(warned) == 2, warned  # one a request
+
+
+# -- a decision and a full disk: the ledger holds what the auditor is told (#13 t13c 6c) ----
+
+def _opened(app, case_id):
+    alice = login(app, "alice")
+    post(alice, "/review/api/next")
+    assert alice.get(f"/review/api/cases/{case_id}").status_code == 200
+    return alice
+
+
+def _ledger_decisions(app, case_id):
+    return [e["record"]["decision"] for e in app.extensions["kiosk"].ledger.records(case_id)
+            if e["record"]["type"] == "review_decision"]
+
+
+@both_databases
+def test_a_decision_refused_for_a_full_disk_is_not_in_the_ledger(app, case_id, caplog):
+    """t13c 6c: the 503 decision was already signed into the ledger, and a later, contrary
+    decision was accepted too: one case, two final decisions."""
+    alice = _opened(app, case_id)
+    url = f"/review/api/cases/{case_id}/decision"
+    with caplog.at_level(logging.INFO), inserts_fail(app):
+        r = post(alice, url, {"decision": "approve"})
+    assert r.status_code == 503 and r.get_json()["error"] == "storage_full", r.get_json()
+    assert _ledger_decisions(app, case_id) == []
+    assert app.extensions["review"].case(case_id).status == "queued"
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    # space is back: the auditor decides again, and that is the one decision
+    r = post(alice, url, {"decision": "reject", "reasons": ["no_consent"]})
+    assert r.status_code == 201, r.get_json()
+    again = post(alice, url, {"decision": "approve"})
+    assert again.status_code == 409
+    assert again.get_json()["message"].startswith("already decided: reject at 2026-11-24T09:")
+    assert _ledger_decisions(app, case_id) == ["reject"]
+    k = app.extensions["kiosk"]
+    assert k.ledger.verify(k.settings.data_dir / "evidence", k.evidence_keys.keyring()) == []
+
+
+def test_a_disk_below_the_decision_reserve_refuses_before_signing(app, case_id, monkeypatch):
+    """The tester's disk: a 30 MB tmpfs filled with dd, min_free_mb 5."""
+    app.extensions["kiosk"].store.min_free_mb = 5.0
+    alice = _opened(app, case_id)
+    monkeypatch.setattr("kiosk.review.decisions.free_mb", lambda _path: 0.0)
+    r = post(alice, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 503 and r.get_json()["error"] == "storage_full", r.get_json()
+    assert _ledger_decisions(app, case_id) == []
+    monkeypatch.setattr("kiosk.review.decisions.free_mb", lambda _path: 6.0)
+    r = post(alice, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()
+    assert _ledger_decisions(app, case_id) == ["approve"]
+
+
+@contextlib.contextmanager
+def decision_commit_fails(app):
+    """The first commit holding a decision row fails as on a full disk (after the flush, so
+    after the ledger append: SQLite writes its WAL at commit)."""
+    from sqlalchemy import event
+
+    from kiosk.review.models import ReviewDecisionRow
+
+    maker = app.extensions["kiosk"].store._session
+    failed = []
+
+    def full(session):
+        if not failed and any(isinstance(o, ReviewDecisionRow)
+                              for o in session.identity_map.values()):
+            failed.append(True)
+            raise sqlite3.OperationalError("database or disk is full")
+
+    event.listen(maker, "before_commit", full)
+    try:
+        yield failed
+    finally:
+        event.remove(maker, "before_commit", full)
+
+
+@both_databases
+def test_a_row_lost_after_the_append_follows_the_ledger(app, case_id, caplog):
+    alice = _opened(app, case_id)
+    url = f"/review/api/cases/{case_id}/decision"
+    svc = app.extensions["review"]
+    with caplog.at_level(logging.INFO), decision_commit_fails(app) as failed:
+        r = post(alice, url, {"decision": "approve"})
+    assert failed == [True]
+    # signed and final: the auditor is told so, though the row was not written
+    assert r.status_code == 201 and r.get_json()["record"]["decision"] == "approve"
+    assert svc.case(case_id).status == "queued" and case_id in svc.unreconciled
+    assert any("decision recorded in the ledger" in rec.getMessage()
+               and rec.levelno == logging.WARNING for rec in caplog.records)
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    again = post(alice, url, {"decision": "reject", "reasons": ["no_consent"]})
+    assert again.status_code == 409, again.get_json()
+    assert again.get_json()["message"].startswith("already decided: approve at ")
+    assert _ledger_decisions(app, case_id) == ["approve"]
+    case = svc.case(case_id)
+    assert (case.status, case.decision) == ("decided", "approve")
+    assert case_id not in svc.unreconciled
+    audit = [a for a in svc.audit_log(case_id) if a["action"] == "decide"]
+    assert len(audit) == 1 and audit[0]["detail"]["reconciled_from_ledger"] is True
+
+
+def test_start_up_brings_case_rows_in_line_with_the_ledger(app, case_id, clock):
+    alice = _opened(app, case_id)
+    with decision_commit_fails(app):
+        r = post(alice, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 201
+    assert app.extensions["review"].case(case_id).status == "queued"
+    # the server restarts (nothing in memory is kept)
+    register(app, app.extensions["kiosk"], config={"poll_seconds": 0}, clock=clock)
+    case = app.extensions["review"].case(case_id)
+    assert (case.status, case.decision) == ("decided", "approve")
+    assert case.decided_at == clock.now
+
+
+# -- a package is verified before it is decided (#13 t13c row 2c) -----------------------------
+
+def test_a_tampered_package_is_a_blocking_flag_and_cannot_be_decided(app, monkeypatch):
+    import kiosk.review.service as service_mod
+
+    calls = []
+    real = service_mod.verify_package
+
+    def counted(*a, **kw):
+        calls.append(a[0])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(service_mod, "verify_package", counted)
+    good, bad = seal(app), seal(app)
+    app.extensions["review"].poll()
+    bag = app.extensions["kiosk"].settings.data_dir / "evidence" / bad
+    (bag / "data" / "timeline.jsonl").write_bytes(b"")  # emptied after sealing
+    sue = login(app, "sue")
+    ok = sue.get(f"/review/api/cases/{good}").get_json()
+    assert ok["package_verified"] is True and ok["package_problems"] == []
+    body = sue.get(f"/review/api/cases/{bad}").get_json()
+    assert body["package_verified"] is False
+    assert any("timeline.jsonl" in p for p in body["package_problems"]), body["package_problems"]
+    page = sue.get(f"/review/cases/{bad}")
+    assert page.status_code == 200
+    assert 'data-testid="package-problems"' in page.text
+    assert "does not verify against its signed manifest" in page.text
+    r = post(sue, f"/review/api/cases/{bad}/decision", {"decision": "approve"})
+    assert r.status_code == 409, r.get_json()
+    assert "does not verify against its signed manifest" in r.get_json()["message"]
+    assert _ledger_decisions(app, bad) == []
+    # hashed once per package while its files stay as they are
+    assert sorted(calls) == sorted([bag.parent / good, bag])
+    r = post(sue, f"/review/api/cases/{good}/decision", {"decision": "approve"})
+    assert r.status_code == 201, r.get_json()

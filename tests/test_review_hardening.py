@@ -190,6 +190,27 @@ def test_origin_follows_the_forwarded_scheme_and_host_only_from_a_trusted_proxy(
         app.extensions["kiosk"].shutdown()
 
 
+@pytest.mark.parametrize("hops, secure", [(1, True), (0, False)])
+def test_the_console_cookie_is_secure_when_a_trusted_proxy_says_https(tmp_path, clock, hops,
+                                                                      secure):
+    """t13c row 3b: behind TLS with trusted_proxy_hops and no public_url the cookie was not
+    Secure, though every request arrived over https."""
+    app = make_app(tmp_path, clock, trusted_proxy_hops=hops)
+    try:
+        c = client(app, headers={"X-Forwarded-Proto": "https",
+                                 "X-Forwarded-Host": "console.example"})
+        tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+        origin = "https://console.example" if hops else "http://localhost"
+        r = c.post("/review/api/login", json={"username": "alice", "password": PW},
+                   headers={"X-CSRF-Token": tok, "Origin": origin})
+        assert r.status_code == 200, r.get_json()
+        cookies = r.headers.getlist("Set-Cookie")
+        assert cookies and all(("; Secure" in v) == secure for v in cookies), cookies
+        assert all("HttpOnly" in v and "SameSite=Strict" in v for v in cookies)
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
 def test_trusted_proxy_hops_must_not_be_negative(tmp_path):
     from kiosk.errors import ConfigError
 

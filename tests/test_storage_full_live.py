@@ -14,6 +14,7 @@ import pytest
 
 from kiosk.config import load_settings
 from kiosk.timeline import MediaClock, TimelineWriter, read_timeline, verify_chain
+from kiosk.utc import utc_iso
 from kiosk.web.app import create_app
 from tests.kiosk_server import API_KEY, make_flows_dir
 from tests.logfilters import is_load_warning
@@ -107,6 +108,45 @@ def test_a_full_disk_mid_witness_ends_it_as_storage_full_then_seals_it(app, monk
     assert "client_error" not in [e["type"] for e in events]  # it was never written
     meta = json.loads((c.dir / "session.json").read_text(encoding="utf-8"))
     assert (meta["state"], meta["end_reason"]) == ("aborted", "storage_full")
+
+
+def test_a_late_end_keeps_the_time_the_session_ended(app, monkeypatch, fast_retry):
+    """t13c row 6: with the database on the full disk too, the row's ended_at was the time the
+    late write succeeded, not the end."""
+    from sqlalchemy import event
+
+    from kiosk.utc import utcnow
+
+    disk = Disk(monkeypatch)
+    engine = app.extensions["kiosk"].store.engine
+    error = engine.dialect.dbapi.OperationalError
+
+    def db_full(_conn, _cursor, statement, *_args):
+        if disk.full and statement.lstrip().upper().startswith("UPDATE WITNESS_SESSIONS"):
+            raise error("database or disk is full")
+
+    event.listen(engine, "before_cursor_execute", db_full)
+    try:
+        sock, session_id = join(app)
+        assert received(sock, "joined")
+        c = app.extensions["kiosk"].live()[0]
+        before_end = utcnow()
+        disk.full = True
+        sock.emit("client_error", {"code": "media_error"})
+        assert received(sock, "aborted") == [{"reason": "storage_full", "state": "aborted"}]
+        assert c.finalised.wait(20)
+        store = app.extensions["kiosk"].store
+        assert store.get(session_id).ended_at is None  # nothing could be written
+        freed = utcnow()  # every write so far failed: one that succeeds comes after this
+        disk.full = False
+        assert c.end_written.wait(20)
+    finally:
+        event.remove(engine, "before_cursor_execute", db_full)
+    row = store.get(session_id)
+    assert (row.state, row.end_reason) == ("aborted", "storage_full")
+    assert before_end <= row.ended_at < freed, (before_end, row.ended_at, freed)
+    meta = json.loads((c.dir / "session.json").read_text(encoding="utf-8"))
+    assert meta["ended_at"] == utc_iso(row.ended_at)
 
 
 def test_a_full_disk_when_the_investor_joins_ends_the_session_as_storage_full(app, monkeypatch):

@@ -17,6 +17,7 @@ so a rewritten, re-chained ledger is caught too.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -35,6 +36,24 @@ from kiosk.utc import utc_iso
 log = logging.getLogger(__name__)
 
 TAGMANIFEST = "tagmanifest-sha256.txt"
+
+
+class RecordExists(EvidenceError):
+    """``append_record(once=True)``: the package already holds a record of that type."""
+
+    def __init__(self, entry: dict):
+        self.entry = entry
+        record = entry.get("record") or {}
+        super().__init__(f"package {entry.get('package_id')} already holds a "
+                         f"{record.get('type')} record (ledger #{entry.get('seq')})")
+
+
+def _refuse_second(entries: list[dict], package_id: str, record_type: str) -> None:
+    """RecordExists with the first ``record_type`` record about ``package_id`` in ``entries``."""
+    for e in entries:
+        if (e.get("kind") == "record" and e.get("package_id") == package_id
+                and (e.get("record") or {}).get("type") == record_type):
+            raise RecordExists(e)
 
 
 class Ledger:
@@ -57,24 +76,40 @@ class Ledger:
             "sealed_at": sealed_at,
         })
 
-    def append_record(self, package_id: str, record: dict) -> int:
-        """Record a later fact about a package (decision, legal hold, deletion)."""
+    def append_record(self, package_id: str, record: dict, *, once: bool = False) -> int:
+        """Record a later fact about a package (decision, legal hold, deletion). ``once``: the
+        package may hold one record of this ``type`` only; RecordExists (carrying the earlier
+        entry) when it already does. The check and the append are one step under the
+        append lock, so two processes cannot both append."""
         if not isinstance(record, dict) or not record.get("type"):
             raise EvidenceError("a ledger record must be a dict with a 'type'")
-        return self._append({"kind": "record", "package_id": package_id, "record": record})
+        return self._append({"kind": "record", "package_id": package_id, "record": record},
+                            once_type=record["type"] if once else None)
 
-    def _append(self, body: dict) -> int:
+    def _append(self, body: dict, once_type: str | None = None) -> int:
         make_private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
         with self._lock, os.fdopen(fd, "a+b") as fh:
             # flock serialises appends across processes (server, CLI) on the same ledger.
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
-                entry = self._chain(self._last_entry(fh), body)
+                last = self._last_entry(fh)
+                if once_type is not None:
+                    _refuse_second(self._read()[0], body["package_id"], once_type)
+                entry = self._chain(last, body)
                 fh.seek(0, os.SEEK_END)
-                fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+                size = fh.tell()
+                try:
+                    fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                except OSError:
+                    # A full disk mid-line: cut the part written, so the entry is absent,
+                    # not torn, for every reader (the caller was told it failed).
+                    with contextlib.suppress(OSError):
+                        fh.truncate(size)
+                        os.fsync(fh.fileno())
+                    raise
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return entry["seq"]
@@ -166,6 +201,15 @@ class Ledger:
         """Record entries (decisions, holds, deletions) about ``package_id``, oldest first."""
         return [e for e in self._read()[0]
                 if e.get("kind") == "record" and e.get("package_id") == package_id]
+
+    def first_records(self, record_type: str) -> dict[str, dict]:
+        """{package_id: its first record entry of ``record_type``}, from one read."""
+        out: dict[str, dict] = {}
+        for e in self._read()[0]:
+            if (e.get("kind") == "record" and (e.get("record") or {}).get("type") == record_type
+                    and isinstance(e.get("package_id"), str)):
+                out.setdefault(e["package_id"], e)
+        return out
 
     # -- verifying ---------------------------------------------------------------------------
     def verify(self, packages_dir: Path | None = None, keyring: dict | None = None) -> list[str]:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.errors import EvidenceError
-from kiosk.evidence.ledger import Ledger
+from kiosk.evidence.ledger import Ledger, _refuse_second
 from kiosk.store import Base
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,15 @@ class DbLedger(Ledger):
     def _exists(self) -> bool:
         return True
 
-    def _append(self, body: dict) -> int:
+    def _append(self, body: dict, once_type: str | None = None) -> int:
         with self._lock, self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+            if once_type is not None:  # under the lock: no other appender runs in between
+                lines = conn.scalars(select(LedgerEntryRow.entry_json).where(
+                    LedgerEntryRow.package_id == body["package_id"],
+                    LedgerEntryRow.kind == "record").order_by(LedgerEntryRow.seq))
+                _refuse_second([self._parse(line, f"a record about {body['package_id']}")
+                                for line in lines], body["package_id"], once_type)
             last_json = conn.scalar(select(LedgerEntryRow.entry_json)
                                     .order_by(LedgerEntryRow.seq.desc()).limit(1))
             last = self._parse(last_json, "last entry") if last_json is not None else None

@@ -10,6 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 
+from flask import has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk.errors import EvidenceError
 from kiosk.review import (
     api,
     auth,
@@ -45,6 +50,7 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
                                 if services.sealer.objects is not None else None),
                         bags=services.sealer.bags)
     app.extensions[EXTENSION] = svc
+    _reconcile_at_start(svc)
     https = services.settings.base_url().startswith("https://")
     app.config.update(
         SESSION_COOKIE_SECURE=https,
@@ -53,11 +59,34 @@ def register(app, services: KioskServices, config: dict | None = None, clock=Non
         SESSION_COOKIE_SAMESITE="Strict",
     )
 
+    app.session_interface = RequestSchemeSessions()
     if previous is None:
         for bp in (views.bp, api.bp):
             app.register_blueprint(bp)
     if cfg.poll_seconds > 0:
         _start_poller(svc, cfg.poll_seconds)
+
+
+class RequestSchemeSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie ``Secure`` also when the request came
+    over https without ``public_url``: through TLS, or behind a trusted proxy whose
+    X-Forwarded-Proto says https (``trusted_proxy_hops``; ProxyFix sets the scheme only
+    then, so a client cannot forge it)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(super().get_cookie_secure(app)
+                    or (has_request_context() and request.is_secure))
+
+
+def _reconcile_at_start(svc: ReviewService) -> None:
+    """Case rows follow the decisions the ledger holds (an append whose row was lost to a
+    full disk or a crash); what cannot be written now is retried on the next queue view."""
+    try:
+        svc.reconcile_decisions()
+    except (EvidenceError, OSError, SQLAlchemyError) as exc:  # `kiosk ledger verify` names
+        # an unreadable ledger; a database that does not answer fails the server elsewhere
+        log.warning("decisions not reconciled with the ledger at start: %s",
+                    type(exc).__name__ if isinstance(exc, SQLAlchemyError) else exc)
 
 
 def _start_poller(svc, every: float) -> None:

@@ -401,6 +401,22 @@ def _text_safe(value):
     return value, 0
 
 
+def _missing(ctx: Context, what: str, rel: str, why: str) -> None:
+    """A bag file the package should hold but does not is a flag too, naming the file."""
+    text = f"{what} missing ({rel} {why}): review the recording by hand"
+    ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
+    ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+
+
+def _in_manifest(bag: Path, rel: str) -> bool:
+    """True when the bag's payload manifest lists ``rel`` (``data/...``): it was sealed."""
+    try:
+        lines = (bag / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.split(maxsplit=1)[1:] == [rel] for line in lines)
+
+
 def _read_json(path: Path, ctx: Context | None = None, what: str = "") -> dict:
     """The JSON object in ``path``; {} when the file is missing.
 
@@ -461,6 +477,8 @@ def _flow(bag: Path, ctx: Context) -> dict:
     try:
         flow = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if _in_manifest(bag, "data/flow.yaml"):  # sealed with it, removed since
+            _missing(ctx, "flow script", "flow.yaml", "is in the manifest but not in the package")
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         _damaged(ctx, "flow script", "flow.yaml", f"not valid YAML ({type(exc).__name__})")
@@ -713,6 +731,8 @@ def unreadable_prereview(package_id: str, session_id: str, file: str, why: str, 
 def _build(bag: Path, ctx: Context) -> dict:
     ctx.reading = "report.json"
     report = _report(bag, ctx)
+    if not (bag / "data" / "report.json").exists():  # every sealed package has one
+        _missing(ctx, "package report", "report.json", "is not in the package")
     ctx.reading = "flow.yaml"
     flow = _flow(bag, ctx)
     ctx.reading = "timeline.jsonl"
@@ -729,6 +749,8 @@ def _build(bag: Path, ctx: Context) -> dict:
                 "by hand")
         ctx.findings.append(Finding(0.0, text, "flag", "file_missing", None))
         ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    elif not scan.problems and not events:  # sealing writes at least the start event
+        _damaged(ctx, "timeline", "timeline.jsonl", "empty file, no events")
     elif scan.problems:  # the events after a damaged line are still read below
         more = len(scan.problems) - MAX_TIMELINE_PROBLEMS
         _damaged(ctx, "timeline", "timeline.jsonl",

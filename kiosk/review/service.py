@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
+from kiosk.atomic_files import is_disk_full, sha256_file
 from kiosk.errors import AuthError, EvidenceError
 from kiosk.evidence.bags import BagUnavailable, SealedBags
+from kiosk.evidence.ledger import TAGMANIFEST
 from kiosk.evidence.storage import check_package_id
+from kiosk.evidence.verify import verify_package
 from kiosk.review import dispatch
 from kiosk.review.accounts import LoginThrottle
 from kiosk.review.bucket import BucketMedia
@@ -85,6 +88,45 @@ class CaseAccessError(AuthError):
         # 503 only: the node that sealed the case onto its disk and can serve it (no object
         # store, or the archive not readable from it here).
         self.owner = owner
+
+
+# The ledger record type of a reviewer's decision (kiosk.review.decisions signs it).
+DECISION_RECORD = "review_decision"
+
+
+def _ledger_time(value) -> dt.datetime | None:
+    """A record's ``decided_at`` (``utc_iso`` text) as a naive UTC datetime; None if unreadable."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value).removesuffix("Z"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class DecisionRows:
+    """The rows one decision adds (``record_decision``), until its ledger number is known."""
+
+    decision_row: ReviewDecisionRow
+    audit_row: AuditEntry
+    detail: dict
+
+    def set_ledger_seq(self, seq: int) -> None:
+        self.decision_row.ledger_seq = seq
+        self.detail["ledger_seq"] = seq
+        self.audit_row.detail_json = json.dumps(self.detail, ensure_ascii=False)
+
+
+def _files_stamp(folder: Path) -> tuple:
+    """(relative path, size, mtime_ns) of every entry under ``folder``, sorted."""
+    out = []
+    for p in folder.rglob("*"):
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue
+        out.append((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
 
 
 # take_next reads the queue again after losing a case to another node, at most this often.
@@ -152,6 +194,12 @@ class ReviewService:
                                       shared_addresses=(kiosk.cluster.login_failures
                                                         if kiosk and kiosk.cluster else None))
         self.poller_stop = threading.Event()  # set: the queue poller (if any) stops
+        # Cases whose decision the ledger holds but whose row could not be written (a full
+        # disk after the append): the row is brought in line at the next chance.
+        self.unreconciled: set[str] = set()
+        # package id -> (the stat of its files when verified, the problems found): a bag is
+        # hashed again only when one of its files changed.
+        self._integrity: dict[str, tuple[tuple, list[str]]] = {}
         # Sealed packages the poller could not enqueue yet: package id -> its next try.
         self._retry: dict[str, _Retry] = {}
 
@@ -171,14 +219,100 @@ class ReviewService:
         """Append to the audit log; ``user`` is a StaffUser, a session dict or None (the
         server itself). ``ip`` defaults to the address of the client of the running request
         (through the trusted proxies), or "" when the server acts on its own (the poller)."""
+        with self.store.db() as db, db.begin():
+            db.add(self.audit_entry(user, action, case_id, detail, ip))
+
+    def audit_entry(self, user, action: str, case_id: str | None = None,
+                    detail: dict | None = None, ip: str | None = None) -> AuditEntry:
+        """The audit row ``audit`` would add, for a caller that adds it in its own
+        transaction."""
         if ip is None:
             ip = self.client_address()
         uid = getattr(user, "id", None) if not isinstance(user, dict) else user.get("uid")
         name = getattr(user, "username", "") if not isinstance(user, dict) else user.get("name")
-        with self.store.db() as db, db.begin():
-            db.add(AuditEntry(at=self.clock(), user_id=uid, username=name or "", action=action,
-                              case_id=case_id, ip=ip[:64],
-                              detail_json=json.dumps(detail or {}, ensure_ascii=False)))
+        return AuditEntry(at=self.clock(), user_id=uid, username=name or "", action=action,
+                          case_id=case_id, ip=ip[:64],
+                          detail_json=json.dumps(detail or {}, ensure_ascii=False))
+
+    # -- decisions: the ledger is the truth ---------------------------------------------------
+    def record_decision(self, db, case_id: str, record: dict, seq: int,
+                        review_seconds: float | None = None, *,
+                        reconciled: bool = False) -> DecisionRows | None:
+        """Add to ``db``'s transaction what the case rows hold of the signed decision
+        ``record`` (ledger entry ``seq``): the case decided and unlocked, the decision row and
+        the ``decide`` audit entry. None (nothing added) when the case is gone or was
+        already decided."""
+        c = db.get(ReviewCase, case_id)
+        if c is None or c.status != "queued":
+            return None
+        decided_at = _ledger_time(record.get("decided_at")) or self.clock()
+        uid = record.get("reviewer_id")
+        uid = uid if isinstance(uid, int) else None
+        decision = str(record.get("decision") or "")
+        reasons = [str(r) for r in record.get("reasons") or []]
+        c.status, c.decision, c.decided_at, c.decided_by = "decided", decision, decided_at, uid
+        c.locked_by = c.lock_expires_at = None
+        row = ReviewDecisionRow(case_id=case_id, user_id=uid or 0, decision=decision,
+                                reasons_csv=",".join(reasons), decided_at=decided_at,
+                                review_seconds=review_seconds, ledger_seq=seq,
+                                new_session_id=record.get("new_session_id"))
+        detail: dict = {"decision": decision, "reasons": reasons, "ledger_seq": seq}
+        user = {"uid": uid, "name": record.get("reviewer") or ""}
+        if reconciled:
+            detail["reconciled_from_ledger"] = True
+        entry = self.audit_entry(user, "decide", case_id, detail,
+                                 ip="" if reconciled else None)
+        db.add_all([row, entry])
+        return DecisionRows(row, entry, detail)
+
+    def reconcile_decisions(self, case_ids=None) -> list[str]:
+        """Bring queued case rows in line with the decisions the ledger holds for them (a
+        decision appended whose row was then not written: a full disk, a crash). ``case_ids``:
+        only these (None: every queued case, one read of the ledger). Returns the cases
+        changed; a case that cannot be written now stays in ``unreconciled``, with a WARNING
+        and no traceback."""
+        if self.ledger is None:
+            return []
+        with self.store.db() as db:
+            q = select(ReviewCase.id).where(ReviewCase.status == "queued")
+            if case_ids is not None:
+                q = q.where(ReviewCase.id.in_(list(case_ids)))
+            queued = set(db.scalars(q))
+        if case_ids is not None:
+            self.unreconciled.difference_update(set(case_ids) - queued)
+        if not queued:
+            return []
+        if case_ids is None:
+            found = self.ledger.first_records(DECISION_RECORD)
+        else:
+            found = {}
+            for cid in queued:
+                first = next((e for e in self.ledger.records(cid)
+                              if (e.get("record") or {}).get("type") == DECISION_RECORD), None)
+                if first is not None:
+                    found[cid] = first
+        changed = []
+        for cid in sorted(queued & set(found)):
+            entry = found[cid]
+            try:
+                with self._lock, self.store.db() as db, db.begin():
+                    done = self.record_decision(db, cid, entry.get("record") or {},
+                                                int(entry.get("seq", -1)), reconciled=True)
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                self.unreconciled.add(cid)
+                log.warning("case %s: its decision is in the ledger (#%s) but the case row "
+                            "cannot be written yet: the data disk is full", cid,
+                            entry.get("seq"))
+                continue
+            self.unreconciled.discard(cid)
+            if done:
+                changed.append(cid)
+                log.warning("case %s: the ledger holds its decision (#%s, %s) but the case "
+                            "row did not; the row now follows the ledger", cid,
+                            entry.get("seq"), (entry.get("record") or {}).get("decision"))
+        return changed
 
     def audit_log(self, case_id: str | None = None, limit: int = 200) -> list[dict]:
         with self.store.db() as db:
@@ -394,6 +528,8 @@ class ReviewService:
     def visible_queue(self, user: dict) -> list:
         """The ordered queue as ``user`` may see it (an auditor: unassigned or their own)."""
         self.seen(user["uid"])
+        if self.unreconciled:
+            self.reconcile_decisions(set(self.unreconciled))
         self.poll()
         cases = self.ordered_queue()
         if user["role"] == "auditor":
@@ -585,8 +721,43 @@ class ReviewService:
                                   f"{self.policy.lock_idle_seconds:.0f} s without activity); "
                                   "open the case again before deciding", 409)
 
+    def package_problems(self, case_id: str) -> list[str]:
+        """What is wrong with the case's sealed bag, checked as ``kiosk evidence verify`` does
+        (every payload hash, the tag manifest, the signature) and against the ledger's entry;
+        [] when it verifies. Cached per package until one of its files changes (size or
+        modification time)."""
+        try:
+            # This node's bag, else the object store's copy, verified as it is fetched.
+            bag = self.bag_dir(case_id)
+        except CaseAccessError as exc:
+            # Not readable here (no bag, the store unreachable, its copy failing verification):
+            # nothing checked is nothing to sign on.
+            return [f"the package cannot be read on this server to be checked: {exc}"]
+        stamp = _files_stamp(bag)
+        cached = self._integrity.get(case_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        keyring = self.keys.keyring() if self.keys is not None else None
+        report = verify_package(bag, keyring=keyring)
+        problems = list(report.problems)
+        entry = self.ledger.find(case_id) if self.ledger is not None else None
+        tag = bag / TAGMANIFEST
+        if self.ledger is not None:
+            if entry is None:
+                problems.append("the package is not in the evidence ledger")
+            elif tag.is_file() and entry.get("tagmanifest_sha256") != sha256_file(tag):
+                problems.append(f"{TAGMANIFEST} differs from the ledger's entry "
+                                "(package replaced)")
+        if problems:
+            log.warning("case %s: the package does not verify: %s", case_id,
+                        "; ".join(problems[:3]))
+        self._integrity[case_id] = (stamp, problems)
+        return problems
+
     def open_case(self, user: dict, case_id: str, ip: str = "", what: str = "view") -> ReviewCase:
         """Check access, lock for reviewers, and write the view to the audit log."""
+        if case_id in self.unreconciled:  # decided in the ledger: the row says so first
+            self.reconcile_decisions([case_id])
         with self._lock:
             case = self.case(case_id)
             if case is None:
@@ -695,4 +866,7 @@ class ReviewService:
         }
         if with_prereview:
             out["prereview"] = c.prereview
+            problems = self.package_problems(c.id) if c.status == "queued" else []
+            out["package_verified"] = not problems
+            out["package_problems"] = problems
         return out

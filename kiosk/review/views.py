@@ -28,6 +28,7 @@ from kiosk.review.accounts import LoginRefused
 from kiosk.review.bucket import byte_window
 from kiosk.review.context import current_review
 from kiosk.review.decisions import (
+    PACKAGE_BLOCKED,
     REJECT_REASONS,
     RETURN_REASONS,
     DecisionError,
@@ -227,6 +228,7 @@ def case_page(user, case_id: str):
         return _fail(exc)
     note_opened(case_id)
     pre = case.prereview
+    problems = svc.package_problems(case_id) if case.status == "queued" else []
     data = {
         "case": svc.case_json(case),
         "prereview": pre,
@@ -236,13 +238,14 @@ def case_page(user, case_id: str):
             "frame": url_for("review.frame", case_id=case_id, name="NAME"),
             "heartbeat": url_for("review_api.heartbeat", case_id=case_id),
         },
+        "package_problems": problems,
         "can_decide": user["role"] in ("auditor", "supervisor") and case.status == "queued"
-        and case.locked_by == user["uid"],
+        and case.locked_by == user["uid"] and not problems,
         "lock_idle_seconds": svc.policy.lock_idle_seconds,
     }
     return render_template(
         "review_case.html", user=user, case=data["case"], pre=pre,
-        data=data,
+        data=data, package_problems=problems, package_blocked=PACKAGE_BLOCKED,
         can_decide=data["can_decide"], reject_reasons=REJECT_REASONS,
         return_reasons=RETURN_REASONS, decisions=decisions_for(svc, case_id))
 

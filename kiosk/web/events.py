@@ -24,6 +24,7 @@ from collections.abc import Callable
 from flask import request
 
 from kiosk import session as sm
+from kiosk.atomic_files import is_disk_full
 from kiosk.errors import FlowError, LinkError, OutOfOrder, SignallingError
 from kiosk.flows.versions import session_flow
 from kiosk.logs import session_context
@@ -263,11 +264,21 @@ def register(socketio, services: KioskServices) -> None:
             return _refuse(ErrorCode(busy.code), busy.message(),
                            retry_after_s=busy.retry_after_s)
         try:
+            services.store.check_free_space()  # StorageFull below min_free_mb
             row = services.store.consume(token, node_id=services.node_id)
         except LinkError as exc:
             services.sessions.release()
             log.info("join refused: %s", exc.code)
             return _refuse(ErrorCode(exc.code), str(exc))
+        except Exception as exc:
+            services.sessions.release()
+            if not is_disk_full(exc):
+                raise
+            # An operating condition, not a fault: one WARNING, no traceback; the link was
+            # not used (the consuming UPDATE did not commit), so a later try works.
+            log.warning("join refused (storage_full): the data disk is full")
+            return _refuse(ErrorCode.STORAGE_FULL, "the witness service cannot take witnesses "
+                           "right now; your link is still valid: please try again later")
         try:
             flow = session_flow(services, row)
         except FlowError:

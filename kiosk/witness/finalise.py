@@ -9,10 +9,11 @@ timeline writer's ``append``, bound to the caller's clock).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from kiosk.protocol import TimelineEvent
 from kiosk.session import TERMINAL_EVENTS
 from kiosk.store import SessionStore, masked_applicant
 from kiosk.timeline import read_timeline
-from kiosk.utc import utc_iso
+from kiosk.utc import utc_iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,14 @@ def session_meta(row, flow, plan: Iterable, id_mask: str) -> dict:
     }
 
 
-def write_session_meta(session_dir: Path, meta: dict, **extra) -> None:
+def write_session_meta(session_dir: Path, meta: dict, *, ended_at: dt.datetime | None = None,
+                       **extra) -> None:
     """Write ``session.json`` (atomically) from ``meta`` updated with ``extra``; a ``state``
-    among them is an end, stamped ``ended_at``. Raises OSError (e.g. a full disk)."""
+    among them is an end, stamped ``ended_at`` (None: now). Raises OSError (e.g. a full
+    disk)."""
     meta = {**meta, **extra}
     if "state" in extra:
-        meta["ended_at"] = utc_iso()
+        meta["ended_at"] = utc_iso(ended_at)
     write_json_atomic(session_dir / "session.json", meta)
 
 
@@ -149,6 +152,9 @@ class SessionEnd:
     recovered: bool = False
     record_failures: Callable[[], int] | None = None
     recording_frames: int | None = None
+    # When the session ended (naive UTC): the row and session.json say this, not when a write
+    # delayed by a full disk finally succeeded (#13 t13c row 6).
+    ended_at: dt.datetime = field(default_factory=utcnow)
 
     def write(self, run: RunPart, done: Collection[str]) -> None:
         """Write each part through ``run``, in ``END_PARTS`` order: the terminal event, the
@@ -184,10 +190,10 @@ class SessionEnd:
     def _meta(self) -> None:
         extra = {"recovered": True} if self.recovered else {}
         write_session_meta(self.session_dir, self.meta, state=self.state,
-                           end_reason=self.reason, **extra)
+                           end_reason=self.reason, ended_at=self.ended_at, **extra)
 
     def _database(self) -> None:
         extra = {"recovered": True} if self.recovered else {}
-        self.store.end(self.session_id, self.state, self.reason,
+        self.store.end(self.session_id, self.state, self.reason, ended_at=self.ended_at,
                        recording_frames=self.recording_frames, **extra)
         log.info("session ended: %s (%s)", self.state, self.reason)

@@ -17,7 +17,7 @@ const ERROR_TITLES = {
   connection_failed: "error.title_connection", connection_lost: "error.title_connection",
   server_lost: "error.title_server",
   server_busy: "error.title_connection", witness_busy: "error.title_busy",
-  node_draining: "error.title_busy",
+  node_draining: "error.title_busy", storage_full: "error.title_busy",
   media_failed: "error.title_connection", unsupported: "error.title_browser",
   no_microphone: "error.title_device", unsupported_browser: "error.title_browser"
 };

@@ -136,6 +136,11 @@ function onServerError(data) {
     showError(code, startDevices);
     return;
   }
+  if (code === "storage_full") {
+    // Our disk is full: the link is still unused; "Try again" joins again later.
+    fatal("storage_full", reload);
+    return;
+  }
   if (code === "unsupported_browser") {
     // Asking again cannot help: this browser has no codec the witness records.
     fatal("unsupported_browser");
