@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.atomic_files import write_atomic
 from kiosk.errors import EvidenceError
 from kiosk.evidence.storage import check_package_id
 from kiosk.evidence.verify import UnsafeArchive, safe_extract, verify_package
@@ -192,7 +193,8 @@ class SealedBags:
                 shutil.rmtree(dest)
             os.replace(bag, dest)
             os.replace(tar, self.cache_dir / f"{pid}.tar")
-            (self.cache_dir / f"{pid}{_STAMP}").write_text(digest + "\n", encoding="ascii")
+            # The stamp says "verified": never a torn one (tests/test_atomic_writes.py).
+            write_atomic(self.cache_dir / f"{pid}{_STAMP}", (digest + "\n").encode("ascii"))
             log.info("package %s fetched from the object store and verified (%d bytes)",
                      pid, (self.cache_dir / f"{pid}.tar").stat().st_size)
         finally:
