@@ -351,8 +351,19 @@ def test_a_full_disk_while_the_archive_is_written_leaves_the_session_sealable(
     store = app.extensions["kiosk"].store
     evidence = app.extensions["kiosk"].settings.data_dir / "evidence"
     assert store.get(session_id).sealed_at is None
-    leftovers = [p.name for p in evidence.iterdir()] if evidence.exists() else []
-    assert not [n for n in leftovers if session_id in n], leftovers  # nothing keeps the disk
+
+    def leftovers() -> list[str]:
+        names = [p.name for p in evidence.iterdir()] if evidence.exists() else []
+        return [n for n in names if session_id in n]
+
+    # Nothing keeps the disk: each failed attempt removes its temporary files. The attempts go
+    # on every 0.2 s, and the failure is counted before the attempt has cleaned up, so wait for
+    # a moment between attempts; files left behind would pile up and never leave one.
+    seen = leftovers()
+    while seen:
+        assert time.monotonic() < deadline + 10, seen
+        time.sleep(0.01)
+        seen = leftovers()
     disk.full = False  # room again: the next attempt seals it
     assert c.end_written.wait(20)
     row = store.get(session_id)
