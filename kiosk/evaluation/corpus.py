@@ -173,6 +173,15 @@ HOLDOUT_ROUNDS = {
         {"zh-CN": ("樊雨晴", "柴志刚", "卓文", "喻晓峰", "左丘明", "雷婷", "薛凯"),
          "en": ("Clara Jensen", "Rahul Verma", "Jonas Becker", "Amara Okoye", "Felipe Castro")},
         (0.845, 0.915, 1.035, 1.075, 1.145), 12000, 179424673, id_salt=2311),
+    # Added before any of it was heard (2026-12-02, twelfth session), after holdout12's
+    # failures were studied (issue #12: a doubled digit of a Mandarin tail collapsed by
+    # Whisper base; short answers not seen spoken on dubbed footage). Rates no earlier round
+    # uses.
+    "holdout13": HoldoutRound(
+        {"zh-CN": ("邵嘉怡", "司马睿", "麦子豪", "冉秀英", "闻一鸣", "简宁远", "戴晴"),
+         "en": ("Priya Natarajan", "Lukas Novak", "Mei Tanaka", "Samuel Adeyemi",
+                "Hugo Lindqvist")},
+        (0.855, 0.925, 1.005, 1.065, 1.125), 13000, 198491317, id_salt=2411),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
