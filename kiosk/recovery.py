@@ -250,12 +250,15 @@ def _end_recorded(services, row) -> bool:
 
 def _end_elsewhere(services, row) -> None:
     """A lost node's live session whose files are on that node's disk: end its row as
-    ``aborted: node_lost`` (it is live nowhere) and leave the folder and the seal to the
-    owner's next start."""
+    ``aborted: node_lost`` (it is live nowhere). The owner seals its folder if it starts again
+    within ``lost_node_seal_after_seconds``; after that a surviving node seals what the shared
+    state holds, marked incomplete (``seal_lost_from_shared_state``)."""
     with session_context(row.id):
         services.store.end(row.id, "aborted", "node_lost", recovered=True)
         log.warning("a session of lost node %s ended as node_lost; its files are on that "
-                    "node, which seals it when it starts again", row.node_id)
+                    "node: sealed there if it starts within %.0f s, else sealed here from the "
+                    "shared state, marked incomplete", row.node_id,
+                    services.settings.lost_node_seal_after_seconds)
 
 
 def _recover(services, row, default_end: tuple[str, str]) -> None:
