@@ -673,3 +673,37 @@ def test_the_back_office_review_api_answers_attention_when_the_bag_cannot_be_jud
         assert not [x for x in caplog.records if x.levelno >= logging.ERROR]
     finally:
         k.shutdown()
+
+
+def test_a_full_disk_while_queueing_is_a_warning_without_a_traceback(tmp_path, caplog,
+                                                                     monkeypatch):
+    """t13d: with the data disk full the poller logged one ERROR with a full traceback
+    ("could not enqueue package … database or disk is full"); docs/operations.md says a full
+    disk never gives a traceback. It is a WARNING, and the case is queued once there is room."""
+    import sqlite3
+
+    from kiosk.review import service
+
+    clock = _Clock()
+    app, k, review = _poll_app(tmp_path, clock)
+    real = service.ReviewService.enqueue
+    full = {"on": True}
+
+    def enqueue(self, *a, **kw):
+        if full["on"]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(service.ReviewService, "enqueue", enqueue)
+    try:
+        bag = _seal(k.settings.data_dir, k.evidence_keys, k.ledger, k.store, liveness=b"{}")
+        with caplog.at_level(logging.INFO):
+            assert review.poll()["enqueued"] == []
+        records = [r for r in caplog.records if "could not enqueue" in r.getMessage()]
+        assert records and all(r.levelno == logging.WARNING and r.exc_info is None
+                               for r in records), [(r.levelname, r.getMessage()) for r in records]
+        full["on"] = False
+        clock.advance(15)
+        assert review.poll()["enqueued"] == [bag.name]
+    finally:
+        k.shutdown()

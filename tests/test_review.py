@@ -929,11 +929,35 @@ def test_a_tampered_package_is_a_blocking_flag_and_cannot_be_decided(app, monkey
     assert page.status_code == 200
     assert 'data-testid="package-problems"' in page.text
     assert "does not verify against its signed manifest" in page.text
+    # shown from a check hashed once per package while its files stay as they are
+    assert sorted(calls) == sorted([bag.parent / good, bag])
     r = post(sue, f"/review/api/cases/{bad}/decision", {"decision": "approve"})
     assert r.status_code == 409, r.get_json()
     assert "does not verify against its signed manifest" in r.get_json()["message"]
     assert _ledger_decisions(app, bad) == []
-    # hashed once per package while its files stay as they are
-    assert sorted(calls) == sorted([bag.parent / good, bag])
+    assert calls.count(bag) == 2  # a decision hashes again, never trusts the cached check
     r = post(sue, f"/review/api/cases/{good}/decision", {"decision": "approve"})
     assert r.status_code == 201, r.get_json()
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_caught_before_a_decision(app):
+    """t13d: a file changed in place to the same size with its modification time set back
+    kept the cached 'verified' and the decision was signed; kiosk evidence verify said FAILED."""
+    import os
+
+    case_id = seal(app)
+    app.extensions["review"].poll()
+    sue = login(app, "sue")
+    assert sue.get(f"/review/api/cases/{case_id}").get_json()["package_verified"] is True
+    report = app.extensions["kiosk"].settings.data_dir / "evidence" / case_id / "data" / \
+        "report.json"
+    st = report.stat()
+    text = report.read_bytes()
+    mid = len(text) // 2
+    flipped = text[:mid] + bytes([text[mid] ^ 1]) + text[mid + 1:]  # same size, one bit
+    report.write_bytes(flipped)
+    os.utime(report, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = post(sue, f"/review/api/cases/{case_id}/decision", {"decision": "approve"})
+    assert r.status_code == 409, r.get_json()
+    assert "does not verify against its signed manifest" in r.get_json()["message"]
+    assert _ledger_decisions(app, case_id) == []

@@ -77,13 +77,18 @@ def _open(data: bytes, name: str, max_side: int,
 
 
 def _check_size(img: Image.Image, name: str, max_side: int,
-                setting: str = "max_id_photo_side") -> tuple[int, int]:
+                setting: str = "max_id_photo_side", data: bytes | None = None) -> tuple[int, int]:
+    """Pillow's size, and with ``data`` also the largest size any frame header declares:
+    Pillow takes the last of several JPEG frame headers, so a crafted file declaring
+    60000x60000 and then 16x16 passed on Pillow's size alone (#13 t13d)."""
     w, h = img.size
     if w < 1 or h < 1:
         raise ValueError(f"{name} has no pixels ({w}x{h})")
-    if w > max_side or h > max_side:
-        raise PhotoTooLarge(f"{name} is {w}x{h} pixels; the limit is {max_side}x{max_side} "
-                            f"({setting})")
+    declared = header_size(data) if data is not None else None
+    for sw, sh in ((w, h), declared or (0, 0)):
+        if sw > max_side or sh > max_side:
+            raise PhotoTooLarge(f"{name} is {sw}x{sh} pixels; the limit is "
+                                f"{max_side}x{max_side} ({setting})")
     return w, h
 
 
@@ -95,7 +100,7 @@ def inspect_photo(data: bytes, max_side: int = MAX_SIDE,
     JPEG or PNG.
     """
     img = _open(data, name, max_side)
-    w, h = _check_size(img, name, max_side)
+    w, h = _check_size(img, name, max_side, data=data)
     return str(img.format), w, h
 
 
@@ -144,7 +149,7 @@ def decode_rgb(data: bytes, name: str, max_side: int = MAX_SIDE, out_side: int =
     if max_bytes is not None and len(data) > max_bytes:
         raise PhotoTooLarge(f"{name} is {len(data)} bytes; the limit is {max_bytes}")
     img = _open(data, name, max_side, setting)
-    w, h = _check_size(img, name, max_side, setting)
+    w, h = _check_size(img, name, max_side, setting, data=data)
     if max_png_pixels is not None and img.format == "PNG" and w * h > max_png_pixels:
         raise PhotoTooLarge(f"{name} is a PNG of {w}x{h} pixels ({w * h / 1e6:.1f} MP); the "
                             f"limit for a PNG is {max_png_pixels / 1e6:g} MP ({setting}; send "

@@ -175,7 +175,7 @@ def decide(svc: ReviewService, user: dict, case_id: str, decision: str, reasons=
         pkg = svc.ledger.find(case_id)
         if pkg is None:
             raise CaseAccessError(f"package {case_id} is not in the evidence ledger", 409)
-        problems = svc.package_problems(case_id)
+        problems = svc.package_problems(case_id, fresh=True)  # never signed on a cached check
         if problems:  # never sign a decision about evidence that is not what was sealed
             raise CaseAccessError(f"{PACKAGE_BLOCKED}: {'; '.join(problems[:3])}", 409)
         decision_space(svc)

@@ -118,14 +118,17 @@ class DecisionRows:
 
 
 def _files_stamp(folder: Path) -> tuple:
-    """(relative path, size, mtime_ns) of every entry under ``folder``, sorted."""
+    """(relative path, size, mtime_ns, ctime_ns, inode) of every entry under ``folder``,
+    sorted. The change time is kept because a writer can set the modification time back
+    (``touch -d``) but not the change time."""
     out = []
     for p in folder.rglob("*"):
         try:
             st = p.lstat()
         except FileNotFoundError:
             continue
-        out.append((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns))
+        out.append((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                    st.st_ino))
     return tuple(sorted(out))
 
 
@@ -486,7 +489,7 @@ class ReviewService:
         except Exception as exc:
             delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempts - 1))
             self._retry[package_id] = _Retry(attempts, now + dt.timedelta(seconds=delay))
-            if attempts == 1:
+            if attempts == 1 and not is_disk_full(exc):
                 log.exception("could not enqueue package %s; trying again with a backoff",
                               package_id, extra={"session": session_id})
             else:
@@ -721,11 +724,12 @@ class ReviewService:
                                   f"{self.policy.lock_idle_seconds:.0f} s without activity); "
                                   "open the case again before deciding", 409)
 
-    def package_problems(self, case_id: str) -> list[str]:
+    def package_problems(self, case_id: str, fresh: bool = False) -> list[str]:
         """What is wrong with the case's sealed bag, checked as ``kiosk evidence verify`` does
         (every payload hash, the tag manifest, the signature) and against the ledger's entry;
-        [] when it verifies. Cached per package until one of its files changes (size or
-        modification time)."""
+        [] when it verifies. ``fresh``: hash everything again (a decision is signed only on
+        what was just checked). Otherwise cached per package until one of its files changes
+        (size, modification or change time, inode)."""
         try:
             # This node's bag, else the object store's copy, verified as it is fetched.
             bag = self.bag_dir(case_id)
@@ -735,7 +739,7 @@ class ReviewService:
             return [f"the package cannot be read on this server to be checked: {exc}"]
         stamp = _files_stamp(bag)
         cached = self._integrity.get(case_id)
-        if cached is not None and cached[0] == stamp:
+        if not fresh and cached is not None and cached[0] == stamp:
             return cached[1]
         keyring = self.keys.keyring() if self.keys is not None else None
         report = verify_package(bag, keyring=keyring)
