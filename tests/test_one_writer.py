@@ -39,6 +39,8 @@ KIOSK = Path(kiosk.__file__).parent
 TIMELINE_WRITERS = {
     "kiosk/witness/runner.py": "the runner",
     "kiosk/witness/finalise.py": "the end of a session, written by the runner or recovery",
+    "kiosk/recovery.py": "a lost node's session sealed from the shared state: its one aborted "
+                         "event (the runner's timeline died with the node)",
     "kiosk/timeline.py": "the writer's own repeats_counted",
     "kiosk/review/sample.py": "builds a sample package for tests and demos, no live witness",
     "kiosk/testing/seal_bench.py": "builds a package to time sealing (kiosk evidence bench)",
