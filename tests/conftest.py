@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.testing.streams import barcode_y4m, speech_wav, tone_wav
+from tests.databases import migrated_database
 
 # Browser tests need Debian's chromium; CI installs it (dev.sh test).
 CHROMIUM = "/usr/bin/chromium"
@@ -97,20 +98,8 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'data' / 'kiosk.sqlite3'}"
         return
     assert kind == "postgresql", kind
-    from sqlalchemy import create_engine
-
-    from kiosk import migrations
-
-    server = request.getfixturevalue("postgres_server")
-    name = server.create_database()
-    url = server.url(name)
-    engine = create_engine(url)
-    try:
-        migrations.upgrade(engine)
-    finally:
-        engine.dispose()
-    yield url
-    server.drop_database(name)
+    with migrated_database(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

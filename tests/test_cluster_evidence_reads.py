@@ -23,6 +23,7 @@ from kiosk.review.console import register
 from kiosk.review.sample import make_sealed_case
 from kiosk.testing import moto as moto_testing
 from kiosk.web.app import create_app
+from tests.databases import migrated_database
 from tests.kiosk_server import API_KEY, make_flows_dir
 from tests.test_evidence_s3 import BUCKET, make_bucket, s3
 
@@ -40,19 +41,8 @@ def moto():
 
 @pytest.fixture()
 def pg_url(postgres_server):
-    from sqlalchemy import create_engine
-
-    from kiosk import migrations
-
-    name = postgres_server.create_database()
-    url = postgres_server.url(name)
-    engine = create_engine(url)
-    try:
-        migrations.upgrade(engine)
-    finally:
-        engine.dispose()
-    yield url
-    postgres_server.drop_database(name)
+    with migrated_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture()

@@ -5,45 +5,16 @@ own, next to test_guide_normalise.py and its round-seven to round-twelve sibling
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 from click.testing import CliRunner
 
 import kiosk.guide.normalise as normalise
 from kiosk.cli import main as cli
-from kiosk.guide.normalise import NORMALISER_VERSION, speakable, speech_issues
-from kiosk.guide.tts import DEFAULT_VOICES
-
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed")
-
-
-def _misread(rows) -> list[tuple[str, str, str]]:
-    return [(w, e, speakable(w, loc)) for w, loc, e in rows if speakable(w, loc) != e]
-
-
-def _warnings(text: str, locale: str = "zh-CN") -> list[str]:
-    return [i.message for i in speech_issues(text, locale)]
-
-
-def _squeeze(phonemes: str) -> str:
-    return "".join(phonemes.replace("_|", " ").split())
-
-
-def _espeak(text: str, locale: str = "zh-CN") -> str:
-    """espeak-ng's phonemes for what the guide gives the voice for the written ``text``."""
-    return _squeeze(subprocess.run(["espeak-ng", "-x", "-q", "-v", DEFAULT_VOICES[locale],
-                                    speakable(text, locale)],
-                                   capture_output=True, text=True, check=True,
-                                   timeout=30).stdout)
-
-
-def _espeak_said(said: str, locale: str = "zh-CN") -> str:
-    return _squeeze(subprocess.run(["espeak-ng", "-x", "-q", "-v", DEFAULT_VOICES[locale], said],
-                                   capture_output=True, text=True, check=True,
-                                   timeout=30).stdout)
+from kiosk.guide.normalise import NORMALISER_VERSION
+from tests.guide_rows import espeak_written as _espeak
+from tests.guide_rows import misread as _misread
+from tests.guide_rows import needs_espeak
+from tests.guide_rows import warnings as _warnings
 
 
 def test_the_rule_set_is_named():
