@@ -160,7 +160,9 @@ def _field_docs(side: CardSide, mask: str) -> dict:
     return out
 
 
-def _front_checks(read: SideRead, applicant: dict, day: date) -> list[CheckResult]:
+def front_checks(read: SideRead, applicant: dict, day: date) -> list[CheckResult]:
+    """The portrait side's checks for ``read`` against ``applicant`` (the broker's name and
+    number) on ``day``, in ``FRONT_CHECKS`` order: what ``record_side`` keeps."""
     found, distance = read.portrait if read.portrait is not None else (None, None)
     results = cross_check(read.side.fields, day=day, applicant_name=applicant.get("name"),
                           applicant_number=applicant.get("id_number"),
@@ -341,7 +343,7 @@ def record_side(session_dir: Path, read: SideRead, applicant: dict, *, mask: str
             write_atomic(folder / f"{read.want}.jpg", read.jpeg)
         else:
             (folder / f"{read.want}.jpg").unlink(missing_ok=True)
-        checks = (_front_checks(read, applicant, day) if read.want == "front"
+        checks = (front_checks(read, applicant, day) if read.want == "front"
                   else [check_validity(read.side.fields, day, back_received=True)])
         card[read.want] = {
             "received_at": utc_iso(), "source": source, "bytes": read.size,

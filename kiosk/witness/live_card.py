@@ -8,8 +8,9 @@ the side due now), which the runner turns into ``hint {code}`` and
 
 - when a side closes, its best frames (the card cut out, best first) go to the card worker
   (``kiosk.idcard.worker``, the OCR thread the ``PUT /id-card`` API uses) as one job that
-  reads the first of them that reads as that side (``kiosk.witness.id_card.read_job``:
-  the same decoding, OCR, masking and portrait description as an upload);
+  reads them in turn (``kiosk.witness.id_card.read_job``: the same decoding, OCR, masking
+  and portrait description as an upload) until one reads as that side with every check
+  passing, and keeps the reading with the fewest doubts (``_read_best``);
 - when the step is judged, ``read`` closes the window and waits for the readings, writing
   nothing (the step judge calls it; the readings travel in its ``Judgement``);
 - the runner then has them kept with ``keep``: every side read with ``record_side``
@@ -37,7 +38,7 @@ from kiosk.atomic_files import is_disk_full
 from kiosk.idcard.observer import CardObserver, CardReports, SideCapture
 from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import CardWorker, OcrBusy, shared_worker
-from kiosk.identity.checks import IdentityAuthority
+from kiosk.identity.checks import CheckResult, IdentityAuthority, Status, check_validity
 from kiosk.liveness.id_photo import encode_jpeg
 from kiosk.protocol import HintCode, StepOutcome
 from kiosk.session import PlannedStep
@@ -45,6 +46,7 @@ from kiosk.witness.id_card import (
     CAPTURE_NEEDS_HUMAN,
     CAPTURE_READ,
     SideRead,
+    front_checks,
     read_job,
     record_capture,
     record_side,
@@ -119,22 +121,64 @@ class _Side:
     error: str | None = None
 
 
-def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | None):
-    """The worker's job: the first of the side's best frames that reads as that side, as
-    ``(SideRead, rank)``; the last frame's CardImageError when none does."""
+def side_checks(read: SideRead, applicant: dict, day: date) -> list[CheckResult]:
+    """The checks ``record_side`` would keep for ``read`` (the front's text and portrait
+    checks, or the back's validity)."""
+    if read.want == "front":
+        return front_checks(read, applicant, day)
+    return [check_validity(read.side.fields, day, back_received=True)]
+
+
+def _doubts(checks: list[CheckResult]) -> int:
+    """How many of a reading's checks did not pass on what was read (a portrait that could
+    not be compared is not the reading's fault and does not count)."""
+    return sum(1 for c in checks if c.status != Status.PASS
+               and c.name != "portrait_matches_face")
+
+
+def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | None,
+               applicant: dict | None = None, day: date | None = None):
+    """The worker's job: the side's best frames read in turn, as ``(SideRead, rank)``.
+
+    The first frame that reads as that side with every check passing is kept at once. A
+    reading with a check that did not pass (a birth date misread under glare, a name cut
+    by a finger) is read again on the next best frame, up to every kept frame, and the
+    reading with the fewest such checks is kept (the earliest on a tie): one frame's
+    misread is not the card's. A card that really disagrees with itself or the applicant
+    disagrees on every frame, so this never turns a true mismatch into a pass. The
+    reading's ``extra`` says how many frames were read (``frames_read``) and the doubts
+    of each (``doubts_per_frame``, None for a frame that did not read as the side). The
+    last frame's CardImageError when none reads as the side."""
     limits = CardLimits(max_bytes=settings.max_bytes, max_side=settings.max_side)
+    want = applicant if applicant is not None else {}
+    today = day or date.today()
 
     def job(reader):
         last: CardImageError | None = None
+        best: tuple[int, SideRead, int] | None = None
+        doubts: list[int | None] = []
         for rank, picked in enumerate(capture.best):
             data = encode_jpeg(picked.card, quality=JPEG_QUALITY)
             try:
-                return read_job(data, capture.side, mask=settings.id_mask, limits=limits,
-                                face_photo=face_photo)(reader), rank
+                read = read_job(data, capture.side, mask=settings.id_mask, limits=limits,
+                                face_photo=face_photo)(reader)
             except CardImageError as exc:
                 last = exc
-        assert last is not None  # a job is only made for a side with frames
-        raise last
+                doubts.append(None)
+                continue
+            n = _doubts(side_checks(read, want, today))
+            doubts.append(n)
+            if best is None or n < best[0]:
+                best = (n, read, rank)
+            if n == 0:
+                break
+        if best is None:
+            assert last is not None  # a job is only made for a side with frames
+            raise last
+        _, read, rank = best
+        read.extra["frames_read"] = len(doubts)
+        read.extra["doubts_per_frame"] = doubts
+        return read, rank
 
     return job
 
@@ -193,7 +237,7 @@ class LiveCard:
         worker = self._worker or shared_worker(self.settings.queue)
         try:
             entry.future = worker.submit(_read_best(entry.capture, self.settings,
-                                                    _photo(self.dir)))
+                                                    _photo(self.dir), self.applicant()))
         except OcrBusy:
             entry.future = None  # tried again when the step is judged
 
@@ -240,6 +284,8 @@ class LiveCard:
                                        authority=self.authority, source="live")
                     status = CAPTURE_READ
                     detail["frame_rank"] = reading.rank
+                    detail["frames_read"] = reading.read.extra.get("frames_read", 1)
+                    detail["doubts_per_frame"] = reading.read.extra.get("doubts_per_frame")
                 card = record_capture(self.dir, capture.side, status, detail, reason)
             except OSError as exc:  # StorageFull among them: the runner's own writes end it
                 if is_disk_full(exc):  # the runner says the full disk once for the session
@@ -261,7 +307,8 @@ class LiveCard:
         if entry.future is None:
             try:
                 entry.future = (self._worker or shared_worker(self.settings.queue)).submit(
-                    _read_best(entry.capture, self.settings, _photo(self.dir)))
+                    _read_best(entry.capture, self.settings, _photo(self.dir),
+                               self.applicant()))
             except OcrBusy as exc:
                 return None, None, f"the card reader was busy: {exc}"
         try:
