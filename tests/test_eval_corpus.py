@@ -231,3 +231,42 @@ def test_the_coach_takes_the_next_clip_that_ends_in_silence_with_its_id_photo(fl
 
     with pytest.raises(ConfigError, match="no tuning face clip ends in silence"):
         c.build_cases(flow, "en", "tuning", NeverSilent(), genuine=0)
+
+
+def test_talking_segments_join_short_pauses_and_drop_long_ones():
+    spans = [(0.5, 2.0), (2.2, 3.0), (4.0, 5.5), (6.4, 7.0)]
+    assert c.talking_segments(spans, pad=0.1, max_pause=0.3) == [
+        (0.4, 3.1), (3.9, 5.6), (6.3, 7.1)]
+    assert c.talking_segments([(0.05, 1.0)], pad=0.1) == [(0.0, 1.1)]
+    assert c.talking_segments([]) == []
+
+
+def test_the_talking_footage_keeps_only_frames_of_speech(tmp_path, monkeypatch):
+    """Each frame of a made clip shows its own index as its brightness; the talking footage
+    must hold only frames inside the kept segments (a pause between sentences, where a short
+    answer fell with a closed mouth, is cut out)."""
+    import subprocess
+
+    import numpy as np
+
+    fps, n = 25, 100  # 4 s
+    raw = np.stack([np.full((64, 64, 3), 20 + 2 * i, np.uint8) for i in range(n)])
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "64x64",
+                    "-r", str(fps), "-i", "-", "-c:v", "libx264", "-qp", "0", "-pix_fmt",
+                    "yuv444p", str(clip)], input=raw.tobytes(), check=True)
+    spans = [(0.2, 1.0), (1.1, 1.6), (2.8, 3.6)]  # a 1.2 s pause from 1.6 to 2.8
+    monkeypatch.setattr(c, "_clip_speech", lambda path: (spans, 4.0))
+    face = c.FaceClip("clip", clip, "someone", "tuning", "test", "test")
+    out = c.CaseBuilder(tmp_path / "work", [face]).talking(face, 3.0)
+    frames = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-vf", "crop=iw/8:ih/8,scale=1:1",
+                             "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True,
+                            check=True).stdout
+    levels = np.frombuffer(frames, np.uint8).astype(float)  # the middle of each frame
+    index = np.round((levels - 20) / 2).astype(int)
+    t = index / fps
+    kept = c.talking_segments(spans)
+    inside = [any(a - 0.05 <= x <= b + 0.05 for a, b in kept) for x in t]
+    assert all(inside), sorted({round(float(x), 2) for x, ok in zip(t, inside) if not ok})
+    assert not any(1.8 <= x <= 2.6 for x in t)  # the pause is gone
+    assert t.max() >= 3.4 and t.min() <= 0.2  # both ends are there

@@ -38,6 +38,7 @@ import json
 import random
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,20 +338,26 @@ class CaseBuilder:
         return out
 
     def talking(self, clip: FaceClip, seconds: float) -> Path:
-        """The clip cut to its speech (first to last speech by its own sound) and looped to
-        ``seconds``, as ``looped``: the face of someone answering is talking whenever an
-        answer is heard (the lip-movement check). A GRID clip is 3 s with up to 1.9 s of
-        silence around the loop point, in which a short answer fell with a closed mouth.
+        """The clip cut to its speech and looped to ``seconds``, as ``looped``: the face of
+        someone answering is talking whenever an answer is heard (the lip-movement check).
+
+        The speech spans (by the clip's own sound) are kept with ``TALKING_PAD_S`` around
+        each, and a pause between them longer than ``TALKING_MAX_PAUSE_S`` is cut out: a
+        GRID clip is 3 s with up to 1.9 s of silence around the loop point, and a weekly
+        address pauses 0.5-1.0 s between sentences (obama_weekly_address_B), in which a 1 s
+        answer fell with a closed mouth; a real investor's mouth moves while they answer.
         ``looped`` for a clip without sound or speech."""
         spans, _ = _clip_speech(clip.file)
         if not spans:
             return self.looped(clip, seconds)
-        a, b = spans[0][0], spans[-1][1]
+        keep = talking_segments(spans)
         out = self.work / "video" / (f"{clip.id}-talking-{int(seconds)}s-"
-                                     f"{_key(self._stat(clip), a, b)}.mp4")
+                                     f"{_key(self._stat(clip), keep)}.mp4")
         if not out.is_file():
             part = out.with_suffix(".part.mp4")
-            _ffmpeg("-ss", f"{a:.3f}", "-t", f"{b - a:.3f}", "-i", str(clip.file), "-an",
+            pick = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in keep)
+            _ffmpeg("-i", str(clip.file), "-an", "-vf",
+                    f"select='{pick}',setpts=N/FRAME_RATE/TB",
                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", str(part))
             tmp = out.with_suffix(".tmp.mp4")
             _ffmpeg("-stream_loop", "-1", "-i", str(part), "-t", str(seconds), "-an", "-vf",
@@ -418,6 +425,26 @@ class CaseBuilder:
                 w.writeframes(pcm.tobytes())
             tmp.replace(out)
         return out
+
+
+# The talking footage (``CaseBuilder.talking``): speech spans padded by this much (s), and
+# pauses between them longer than this cut out (s); a shorter pause is kept as it is.
+TALKING_PAD_S = 0.08
+TALKING_MAX_PAUSE_S = 0.3
+
+
+def talking_segments(spans: Sequence[tuple[float, float]], pad: float = TALKING_PAD_S,
+                     max_pause: float = TALKING_MAX_PAUSE_S) -> list[tuple[float, float]]:
+    """The (start, end) seconds of a clip to keep as talking footage: ``spans`` (speech, in
+    order) joined across pauses of at most ``max_pause`` s, each kept span padded by ``pad``
+    s (not below 0). A pause longer than ``max_pause`` is dropped between two segments."""
+    out: list[tuple[float, float]] = []
+    for a, b in spans:
+        if out and a - out[-1][1] <= max_pause:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return [(round(max(0.0, a - pad), 3), round(b + pad, 3)) for a, b in out]
 
 
 def _clip_speech(clip: Path) -> tuple[list[tuple[float, float]], float]:
