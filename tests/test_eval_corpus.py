@@ -259,14 +259,14 @@ def test_the_talking_footage_keeps_only_frames_of_speech(tmp_path, monkeypatch):
     monkeypatch.setattr(c, "_clip_speech", lambda path: (spans, 4.0))
     face = c.FaceClip("clip", clip, "someone", "tuning", "test", "test")
     out = c.CaseBuilder(tmp_path / "work", [face]).talking(face, 3.0)
-    frames = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-vf", "crop=iw/8:ih/8,scale=1:1",
-                             "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True,
-                            check=True).stdout
+    frames = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-vf",
+                             "crop=iw/8:ih/8,scale=1:1", "-f", "rawvideo", "-pix_fmt", "gray",
+                             "-"], capture_output=True, check=True).stdout
     levels = np.frombuffer(frames, np.uint8).astype(float)  # the middle of each frame
     index = np.round((levels - 20) / 2).astype(int)
     t = index / fps
     kept = c.talking_segments(spans)
     inside = [any(a - 0.05 <= x <= b + 0.05 for a, b in kept) for x in t]
-    assert all(inside), sorted({round(float(x), 2) for x, ok in zip(t, inside) if not ok})
+    assert all(inside), sorted({round(float(x), 2) for x, ok in zip(t, inside, strict=True) if not ok})
     assert not any(1.8 <= x <= 2.6 for x in t)  # the pause is gone
     assert t.max() >= 3.4 and t.min() <= 0.2  # both ends are there
