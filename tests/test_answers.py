@@ -28,7 +28,8 @@ SENTENCE_EN = ("I, Alex Chen, with ID number ending in 8888, voluntarily open a 
 
 @pytest.mark.parametrize("said", ["是", "是的", "对", "对的", "嗯，是的", "好的", "可以", "愿意",
                                   "我愿意", "自愿", "我自愿", "同意", "了解", "我已了解", "明白",
-                                  "清楚", "确认", "是的，我自愿", "是的，我已了解"])
+                                  "清楚", "确认", "是的，我自愿", "是的，我已了解", "没问题",
+                                  "没有问题", "好的，没问题", "嗯，没问题"])
 def test_natural_mandarin_yes_is_consent(said):
     assert judge_text(said, "zh-CN", CONSENT_ZH).intent == "affirm"
 
@@ -40,7 +41,8 @@ def test_natural_mandarin_no_is_a_refusal(said):
 
 
 @pytest.mark.parametrize("said", ["是的，我不愿意", "是的，我不同意", "对，我没有想好", "是的不是",
-                                  "我自愿，不对", "好的，算了", "同意个鬼，不同意"])
+                                  "我自愿，不对", "好的，算了", "同意个鬼，不同意", "没问题，但我不愿意",
+                                  "不是没问题", "有问题", "我有问题", "没问题吗", "没有问题吗"])
 def test_a_negation_anywhere_is_never_consent(said):
     assert judge_text(said, "zh-CN", CONSENT_ZH).intent in ("unclear", "deny")
 

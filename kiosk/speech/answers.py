@@ -36,7 +36,7 @@ _ZH_ASSENT_VERBS = ("了解", "明白", "清楚", "理解", "知道", "阅读", 
                     "愿意", "自愿")
 ZH_CONSENT = tuple(dict.fromkeys(
     ("是", "是的", "对", "对的", "好", "好的", "可以", "行", "我是自愿的", "是我本人", "我本人",
-     "本人", "没错")
+     "本人", "没错", "没问题", "没有问题")
     + tuple(f"{pre}{verb}{post}" for verb in _ZH_ASSENT_VERBS
             for pre in ("", "我", "已", "我已", "已经", "我已经") for post in ("", "了"))
 ))
@@ -53,9 +53,11 @@ ZH_FILLERS = (
     # 那 ("well, ..."): Whisper base writes a leading 嗯 as 那 (嗯，是的 as 那是的, issue #12).
     "那", "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
 )
-# A negation anywhere means "not consent"; 没错 ("right") is the one common exception.
+# A negation anywhere means "not consent"; 没错 ("right") and 没问题 / 没有问题 ("no problem",
+# a common yes: every tuning voice's 没问题 was heard exactly and was refused before) are the
+# exceptions. 不是没问题 is a negated negation, never consent (_ZH_DOUBLE_NEGATION).
 ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
-ZH_NEGATION_EXCEPTIONS = ("没错",)
+ZH_NEGATION_EXCEPTIONS = ("没错", "没有问题", "没问题")
 
 EN_CONSENT = (
     "yes", "yeah", "yep", "yup", "yes i do", "i do", "i agree", "agreed", "i understand",
