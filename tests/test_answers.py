@@ -42,7 +42,8 @@ def test_natural_mandarin_no_is_a_refusal(said):
 
 @pytest.mark.parametrize("said", ["是的，我不愿意", "是的，我不同意", "对，我没有想好", "是的不是",
                                   "我自愿，不对", "好的，算了", "同意个鬼，不同意",
-                                  "没问题，但我不愿意", "不是没问题", "有问题", "我有问题", "没问题吗", "没有问题吗"])
+                                  "没问题，但我不愿意", "不是没问题", "有问题", "我有问题",
+                                  "没问题吗", "没有问题吗"])
 def test_a_negation_anywhere_is_never_consent(said):
     assert judge_text(said, "zh-CN", CONSENT_ZH).intent in ("unclear", "deny")
 
