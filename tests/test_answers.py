@@ -73,6 +73,10 @@ def test_transcript_forms(said, intent):
     ("Yes, I do. Thank you.", "affirm"), ("No, I don't.", "deny"), ("I do not agree", "deny"),
     ("Yes, but I don't want to.", "unclear"), ("Yes, I don't agree", "unclear"),
     ("The weather is lovely today", "unclear"), ("I never agreed", "unclear"),
+    # Every tuning voice's "Right." was heard exactly and was refused before (thirteenth
+    # session); a question or a negation around it is still not consent.
+    ("Right.", "affirm"), ("That's right.", "affirm"), ("All right.", "affirm"),
+    ("Right?", "unclear"), ("That's not right.", "unclear"), ("Right, no.", "unclear"),
 ])
 def test_english(said, intent):
     assert judge_text(said, "en", CONSENT_EN).intent == intent
@@ -257,7 +261,8 @@ def test_questions_hedges_and_double_negations_are_never_consent_or_refusal(said
     assert judge_text(said, "zh-CN", CONSENT_ZH).intent == "unclear"
 
 
-@pytest.mark.parametrize("said", ["yes?", "right?", "I agree?", "yeah right"])
+@pytest.mark.parametrize("said", ["yes?", "right?", "I agree?", "yeah right", "Yeah, right.",
+                                  "Oh right."])
 def test_english_questions_are_not_consent(said):
     assert judge_text(said, "en", CONSENT_EN).intent == "unclear"
 

@@ -65,7 +65,7 @@ EN_CONSENT = (
     "i confirm", "confirmed", "correct", "that is correct", "that is right", "sure",
     "of course", "absolutely", "certainly", "definitely", "affirmative", "okay", "ok",
     "i accept", "i consent", "i am willing", "voluntarily", "i do it voluntarily", "i am",
-    "it is me", "i did",
+    "it is me", "i did", "right", "that is right", "all right", "alright", "yes please",
 )
 EN_REFUSAL = (
     "no", "nope", "nah", "no i do not", "i do not", "i do not agree", "i disagree",
@@ -81,6 +81,9 @@ EN_NEGATIONS = ("no", "not", "never", "nope", "nah", "disagree", "refuse", "decl
 _ZH_DOUBLE_NEGATION = re.compile(r"(不|没有?|并非|并不|未)[是再]?(不|没|拒绝|否|反对)")
 # A question is not an answer: "是吧？", "同意？", "yes?".
 _QUESTION = re.compile(r"[?？]|吗|吧|呢")
+# "Yeah, right" / "oh right" is said in doubt as often as in assent: asked again, never consent
+# (a bare "right" or "that's right" is a yes).
+_EN_DOUBT = re.compile(r"\b(?:yeah|yea|ya|oh)\W*right\b", re.IGNORECASE)
 
 INTENTS = ("affirm", "deny", "phrase", "unclear")
 EXPECTS = ("affirm", "deny", "phrases")
@@ -228,6 +231,8 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
         return TextJudgement("unclear", "no words in the transcript")
     if _QUESTION.search(textnorm.fold(text)):
         return TextJudgement("unclear", "a question, not an answer", tuple(words))
+    if not zh and _EN_DOUBT.search(text):
+        return TextJudgement("unclear", "'yeah, right' may be doubt: asked again", tuple(words))
     if zh and _ZH_DOUBLE_NEGATION.search("".join(textnorm.zh_tokens(text))):
         return TextJudgement("unclear", "a negated negation: neither yes nor no", tuple(words))
     negated = has_negation(text, locale, words)
