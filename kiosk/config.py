@@ -287,6 +287,15 @@ class Settings(BaseSettings):
                              f"{', '.join(SOCKET_EVENT_LIMITS)}")
         return {**_default_event_limits(), **v}
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        """The scheme in lower case (RFC 3986 3.1: case-insensitive), so ``HTTPS://…`` makes
+        the console cookie ``Secure`` as ``https://…`` does (base_url().startswith)."""
+        v = v.strip()
+        scheme, sep, rest = v.partition("://")
+        return f"{scheme.lower()}{sep}{rest}" if sep else v
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, v: str) -> str:

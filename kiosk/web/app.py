@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -127,7 +128,26 @@ def _trust_proxies(app: Flask, hops: int) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask documents this wrapping
-        app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        LowerCaseScheme(app.wsgi_app), x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+class LowerCaseScheme:
+    """WSGI middleware, inside ProxyFix: the request's scheme in lower case.
+
+    A URL scheme is case-insensitive (RFC 3986 3.1), but ProxyFix copies X-Forwarded-Proto
+    as sent into ``wsgi.url_scheme``, and Werkzeug's ``request.is_secure`` (the console
+    cookie's ``Secure``) and Engine.IO's same-origin check (``scheme://host`` against the
+    browser's lower-case ``Origin``, which also reads X-Forwarded-Proto itself) compare it
+    case-sensitively: ``HTTPS`` from a proxy meant no ``Secure`` flag and refused sockets."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        environ["wsgi.url_scheme"] = str(environ.get("wsgi.url_scheme", "http")).lower()
+        if "HTTP_X_FORWARDED_PROTO" in environ:
+            environ["HTTP_X_FORWARDED_PROTO"] = environ["HTTP_X_FORWARDED_PROTO"].lower()
+        return self.app(environ, start_response)
 
 
 def _preload_speech(services: KioskServices) -> None:
