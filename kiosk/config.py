@@ -145,9 +145,10 @@ class Settings(BaseSettings):
     lost_node_seal_after_seconds: float = Field(default=300.0, ge=0)
 
     # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
-    # Socket.IO connection holds a thread, so the worker runs socket_max_connections (waiting
-    # to join) + node_capacity (joined) + this many threads: the rest answer HTTP (API, pages,
-    # the console) while every socket is open.
+    # Socket.IO connection holds a pool thread (and three more outside the pool), so the
+    # worker's pool has socket_max_connections (waiting to join) + node_capacity (joined) +
+    # this many threads: the rest answer HTTP (API, pages, the console) while every socket is
+    # open.
     serve_thread_headroom: int = Field(default=32, ge=4, le=1000)
     # SIGTERM: the node drains (no new witnesses, /api/ready 503), lets live witnesses finish
     # for up to drain_grace_seconds, then ends the rest as aborted: server_shutdown and seals
