@@ -229,12 +229,14 @@ def test_the_console_cookie_is_secure_with_an_upper_case_https_public_url(tmp_pa
 
 
 @pytest.mark.parametrize("proto", ["https", "HTTPS"])
+@pytest.mark.parametrize("hops", [1, 0])
 def test_socket_io_accepts_the_browsers_origin_whatever_the_case_of_the_forwarded_scheme(
-        tmp_path, clock, proto):
-    """Engine.IO's same-origin check builds ``scheme://host`` from the request and compares it
+        tmp_path, clock, proto, hops):
+    """Engine.IO's same-origin check builds ``scheme://host`` from the request (and from
+    X-Forwarded-Proto/-Host, which it reads itself, trusted proxies or not) and compares it
     with the browser's (always lower-case) Origin: an upper-case X-Forwarded-Proto refused the
     investor's socket with 400."""
-    app = make_app(tmp_path, clock, trusted_proxy_hops=1)
+    app = make_app(tmp_path, clock, trusted_proxy_hops=hops)
     try:
         c = client(app, headers={"X-Forwarded-Proto": proto,
                                  "X-Forwarded-Host": "kiosk.example"})

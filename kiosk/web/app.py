@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # inside ProxyFix, outside Socket.IO's middleware, which then sees its own path.
         app.wsgi_app = NodePathPrefix(  # type: ignore[method-assign]  # as ProxyFix below
             app.wsgi_app, settings.effective_node_id)
+    # Engine.IO reads X-Forwarded-Proto itself, trusted proxies or not: its case too.
+    app.wsgi_app = LowerCaseScheme(app.wsgi_app)  # type: ignore[method-assign]  # as ProxyFix
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
     app.extensions[EXTENSION] = services
@@ -129,10 +131,12 @@ def _trust_proxies(app: Flask, hops: int) -> None:
 
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask documents this wrapping
         LowerCaseScheme(app.wsgi_app), x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    # LowerCaseScheme inside ProxyFix: ProxyFix sets the scheme from the header as sent.
 
 
 class LowerCaseScheme:
-    """WSGI middleware, inside ProxyFix: the request's scheme in lower case.
+    """WSGI middleware (inside ProxyFix, when there is one): the request's scheme and
+    X-Forwarded-Proto in lower case.
 
     A URL scheme is case-insensitive (RFC 3986 3.1), but ProxyFix copies X-Forwarded-Proto
     as sent into ``wsgi.url_scheme``, and Werkzeug's ``request.is_secure`` (the console
