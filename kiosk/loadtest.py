@@ -30,7 +30,8 @@ told to wait, the node each ran on and its media figures (the ``media`` block of
 /api/sessions/<id>``, asked of that node: frames received and analysed, frame->analysis p95,
 the recording and its RTP packets missing), and the sealed packages; and per node (``GET
 /api/nodes``, each reached through the balancer at ``/n/<slug>``, or ``--node URL``) its CPU
-% of one core and RSS (``/api/health``'s ``process``, read every 2 s from before the first
+% of one core and RSS (``/api/health``'s ``process``, shown only with the API key, read
+every 2 s from before the first
 witness to the end of the last) and its media loop lag. With ``--evidence DIR`` (a node's
 ``data_dir/evidence``, on this machine) it also verifies the packages offline with the keys
 of ``/api/evidence/public-keys``, without the server's ledger. What could not be read is
