@@ -28,12 +28,31 @@ DIR_MODE = 0o700
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
+# PostgreSQL's SQLSTATEs (class 53, insufficient resources): 53100 disk_full, the one a full
+# disk gives (its errcode_for_file_access maps ENOSPC to it); 53000, the class's generic
+# code, counts only when its message carries the operating system's full-disk text. 53200
+# out_of_memory, 53300 too_many_connections and 53400 configuration_limit_exceeded never do.
+PG_DISK_FULL = "53100"
+PG_INSUFFICIENT_RESOURCES = "53000"
+_FULL_DISK_TEXTS = tuple(os.strerror(e) for e in sorted(DISK_FULL_ERRNOS))
+
+
 def is_disk_full(exc: BaseException) -> bool:
-    """True for ENOSPC / EDQUOT (an ``OSError``), or SQLite's "database or disk is full"."""
+    """True when ``exc`` says the data disk is full: ENOSPC / EDQUOT (an ``OSError``, or our
+    ``StorageFull``), SQLite's "database or disk is full", or PostgreSQL's SQLSTATE 53100
+    ``disk_full`` (psycopg's ``DiskFull``; 53000 only with ENOSPC's or EDQUOT's text), raw or
+    wrapped by SQLAlchemy (its ``.orig``). Reads attributes only: psycopg is not imported."""
     if isinstance(exc, StorageFull):
         return True
     if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
         return True
+    for err in (exc, getattr(exc, "orig", None)):
+        # psycopg 3 names it ``sqlstate``, psycopg2 ``pgcode``; sqlite3 has neither.
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if state == PG_DISK_FULL:
+            return True
+        if state == PG_INSUFFICIENT_RESOURCES and any(t in str(err) for t in _FULL_DISK_TEXTS):
+            return True
     return "database or disk is full" in str(exc)
 
 

@@ -145,9 +145,10 @@ class Settings(BaseSettings):
     lost_node_seal_after_seconds: float = Field(default=300.0, ge=0)
 
     # Production serving (kiosk.web.production: gunicorn, one gthread worker). Each open
-    # Socket.IO connection holds a thread, so the worker runs socket_max_connections (waiting
-    # to join) + node_capacity (joined) + this many threads: the rest answer HTTP (API, pages,
-    # the console) while every socket is open.
+    # Socket.IO connection holds a pool thread (and three more outside the pool), so the
+    # worker's pool has socket_max_connections (waiting to join) + node_capacity (joined) +
+    # this many threads: the rest answer HTTP (API, pages, the console) while every socket is
+    # open.
     serve_thread_headroom: int = Field(default=32, ge=4, le=1000)
     # SIGTERM: the node drains (no new witnesses, /api/ready 503), lets live witnesses finish
     # for up to drain_grace_seconds, then ends the rest as aborted: server_shutdown and seals
@@ -286,6 +287,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown socket events {unknown}; known: "
                              f"{', '.join(SOCKET_EVENT_LIMITS)}")
         return {**_default_event_limits(), **v}
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        """The scheme in lower case (RFC 3986 3.1: case-insensitive), so ``HTTPS://…`` makes
+        the console cookie ``Secure`` as ``https://…`` does (base_url().startswith)."""
+        v = v.strip()
+        scheme, sep, rest = v.partition("://")
+        return f"{scheme.lower()}{sep}{rest}" if sep else v
 
     @field_validator("redis_url")
     @classmethod

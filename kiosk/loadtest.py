@@ -30,7 +30,8 @@ told to wait, the node each ran on and its media figures (the ``media`` block of
 /api/sessions/<id>``, asked of that node: frames received and analysed, frame->analysis p95,
 the recording and its RTP packets missing), and the sealed packages; and per node (``GET
 /api/nodes``, each reached through the balancer at ``/n/<slug>``, or ``--node URL``) its CPU
-% of one core and RSS (``/api/health``'s ``process``, read every 2 s from before the first
+% of one core and RSS (``/api/health``'s ``process``, shown only with the API key, read
+every 2 s from before the first
 witness to the end of the last) and its media loop lag. With ``--evidence DIR`` (a node's
 ``data_dir/evidence``, on this machine) it also verifies the packages offline with the keys
 of ``/api/evidence/public-keys``, without the server's ledger. What could not be read is
@@ -379,11 +380,14 @@ def public_keyring(url: str) -> dict:
             for kid, pem in r.json()["keys"].items()}
 
 
-def _health(url: str) -> dict:
-    """``url``'s ``/api/health`` body (with the media loop's histogram); RuntimeError when it
+def _health(url: str, api_key: str = "") -> dict:
+    """``url``'s ``/api/health`` body (with the media loop's histogram; with ``api_key`` also
+    the node's ``process`` figures, which it shows only with a key); RuntimeError when it
     does not answer 200 with JSON."""
+    headers = {"X-API-Key": api_key} if api_key else {}
     try:
-        r = requests.get(url + "/api/health", params={"histogram": "1"}, timeout=10)
+        r = requests.get(url + "/api/health", params={"histogram": "1"}, headers=headers,
+                         timeout=10)
         if r.ok:
             return r.json()
         raise RuntimeError(f"{url}/api/health answered {r.status_code}")
@@ -402,8 +406,8 @@ def find_nodes(url: str, api_key: str, node_urls: tuple[str, ...] = ()) -> dict[
     from kiosk.cluster.routing import node_prefix
 
     if node_urls:
-        return {_health(u.rstrip("/"))["node_id"]: u.rstrip("/") for u in node_urls}
-    health = _health(url)
+        return {_health(u.rstrip("/"), api_key)["node_id"]: u.rstrip("/") for u in node_urls}
+    health = _health(url, api_key)
     if "cluster" not in health:
         return {health["node_id"]: url}
     r = requests.get(url + "/api/nodes", headers={"X-API-Key": api_key}, timeout=10)
@@ -413,7 +417,7 @@ def find_nodes(url: str, api_key: str, node_urls: tuple[str, ...] = ()) -> dict[
     for node in r.json()["nodes"]:
         try:
             via = url + node_prefix(node["node_id"])
-            if _health(via).get("node_id") == node["node_id"]:
+            if _health(via, api_key).get("node_id") == node["node_id"]:
                 found[node["node_id"]] = via
         except (RuntimeError, ValueError):
             continue
@@ -423,10 +427,12 @@ def find_nodes(url: str, api_key: str, node_urls: tuple[str, ...] = ()) -> dict[
 class _NodeSampler:
     """Each node's ``/api/health`` (``process``: CPU seconds, RSS) every ``every_s`` seconds
     on a thread, from before the run to its end: CPU % of one core over the node's own clock,
-    RSS before and at its peak, and the media loop's lag during the run."""
+    RSS before and at its peak, and the media loop's lag during the run. ``api_key``: the
+    nodes show ``process`` only to a back-office key."""
 
-    def __init__(self, nodes: dict[str, str], every_s: float = 2.0):
+    def __init__(self, nodes: dict[str, str], api_key: str, every_s: float = 2.0):
         self.nodes = nodes
+        self.api_key = api_key
         self.every_s = every_s
         self.first: dict[str, dict] = {}
         self.last: dict[str, dict] = {}
@@ -437,7 +443,7 @@ class _NodeSampler:
     def _sample(self) -> None:
         for node_id, url in self.nodes.items():
             try:
-                body = _health(url)
+                body = _health(url, self.api_key)
             except RuntimeError:
                 continue
             if body.get("node_id") != node_id or not body.get("process"):
@@ -556,7 +562,7 @@ def run_remote(n: int, flow, locale: str, work: Path, url: str, api_key: str, *,
     nodes = find_nodes(url, api_key, node_urls)
     cases = build_witnesses(n, flow, locale, work / "media", investors=investors)
     t0 = time.monotonic()
-    with _NodeSampler(nodes) as sampler:
+    with _NodeSampler(nodes, api_key) as sampler:
         results = drive_investors(cases, url, api_key, flow.id, ramp=ramp, timeout=timeout)
     wall = time.monotonic() - t0
     witnesses = [remote_figures(url, api_key, r, evidence_dirs=evidence_dirs, keyring=keyring,

@@ -295,3 +295,19 @@ def test_health_reports_the_media_loop_lag(client):
     assert "counts" not in lag
     full = client.get("/api/health?histogram=1").get_json()["media_loop_lag"]
     assert len(full["counts"]) == len(LAG_BUCKETS_MS) + 1
+
+
+def test_health_shows_the_process_figures_only_with_an_api_key(client):
+    """#17: CPU seconds and RSS were public; a load balancer needs the status and
+    ``draining``, and the figures tell anyone how the node is loaded and sized."""
+    public = client.get("/api/health")
+    assert public.status_code == 200
+    body = public.get_json()
+    assert body["ok"] is True and body["draining"] is False and "node_id" in body
+    assert "process" not in body, body
+    wrong = client.get("/api/health", headers={"X-API-Key": "not-a-key"}).get_json()
+    assert "process" not in wrong
+    for headers in ({"X-API-Key": API_KEY}, {"Authorization": f"Bearer {API_KEY}"}):
+        usage = client.get("/api/health", headers=headers).get_json()["process"]
+        assert set(usage) == {"cpu_s", "rss_mb", "processes", "cores", "monotonic_s"}
+        assert usage["cpu_s"] > 0 and usage["rss_mb"] > 0

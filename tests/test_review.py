@@ -744,16 +744,25 @@ def test_a_whole_package_report_is_served(app, case_id):
 
 @contextlib.contextmanager
 def inserts_fail(app):
-    """Every INSERT fails as SQLite's does on a full data disk (raised as the database
-    driver's own error, so SQLAlchemy wraps it as it would a real one)."""
+    """Every INSERT fails as the database does on a full data disk: SQLite's "database or disk
+    is full", PostgreSQL's SQLSTATE 53100 (psycopg's DiskFull). Raised as the database
+    driver's own error, so SQLAlchemy wraps it as it would a real one."""
     from sqlalchemy import event
 
     engine = app.extensions["kiosk"].store.engine
-    error = engine.dialect.dbapi.OperationalError
+    if engine.dialect.name == "postgresql":
+        import psycopg.errors
+
+        def error():
+            return psycopg.errors.DiskFull(
+                'could not extend file "base/16384/16397": No space left on device')
+    else:
+        def error():
+            return engine.dialect.dbapi.OperationalError("database or disk is full")
 
     def full(_conn, _cursor, statement, *_args):
         if statement.lstrip().upper().startswith("INSERT"):
-            raise error("database or disk is full")
+            raise error()
 
     event.listen(engine, "before_cursor_execute", full)
     try:
@@ -768,6 +777,7 @@ def full_disk(app):
         yield
 
 
+@both_databases
 def test_a_console_login_on_a_full_disk_is_a_503_not_a_500(app, full_disk, caplog):
     """Retest N12: the login's audit entry failed with "database or disk is full": the
     console answered 500 HTML and logged an ERROR traceback, where the API answers 503."""

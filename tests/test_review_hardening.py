@@ -190,14 +190,16 @@ def test_origin_follows_the_forwarded_scheme_and_host_only_from_a_trusted_proxy(
         app.extensions["kiosk"].shutdown()
 
 
+@pytest.mark.parametrize("proto", ["https", "HTTPS", "Https"])
 @pytest.mark.parametrize("hops, secure", [(1, True), (0, False)])
 def test_the_console_cookie_is_secure_when_a_trusted_proxy_says_https(tmp_path, clock, hops,
-                                                                      secure):
+                                                                      secure, proto):
     """t13c row 3b: behind TLS with trusted_proxy_hops and no public_url the cookie was not
-    Secure, though every request arrived over https."""
+    Secure, though every request arrived over https; and (h13l) not when the proxy wrote the
+    scheme in capitals: a URL scheme is case-insensitive."""
     app = make_app(tmp_path, clock, trusted_proxy_hops=hops)
     try:
-        c = client(app, headers={"X-Forwarded-Proto": "https",
+        c = client(app, headers={"X-Forwarded-Proto": proto,
                                  "X-Forwarded-Host": "console.example"})
         tok = c.get("/review/api/csrf").get_json()["csrf_token"]
         origin = "https://console.example" if hops else "http://localhost"
@@ -207,6 +209,44 @@ def test_the_console_cookie_is_secure_when_a_trusted_proxy_says_https(tmp_path, 
         cookies = r.headers.getlist("Set-Cookie")
         assert cookies and all(("; Secure" in v) == secure for v in cookies), cookies
         assert all("HttpOnly" in v and "SameSite=Strict" in v for v in cookies)
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+def test_the_console_cookie_is_secure_with_an_upper_case_https_public_url(tmp_path, clock):
+    app = make_app(tmp_path, clock, public_url="HTTPS://Kiosk.example/")
+    try:
+        assert app.extensions["kiosk"].settings.base_url() == "https://Kiosk.example"
+        c = client(app)
+        tok = c.get("/review/api/csrf").get_json()["csrf_token"]
+        r = c.post("/review/api/login", json={"username": "alice", "password": PW},
+                   headers={"X-CSRF-Token": tok, "Origin": "https://kiosk.example"})
+        assert r.status_code == 200, r.get_json()
+        cookies = r.headers.getlist("Set-Cookie")
+        assert cookies and all("; Secure" in v for v in cookies), cookies
+    finally:
+        app.extensions["kiosk"].shutdown()
+
+
+@pytest.mark.parametrize("proto", ["https", "HTTPS"])
+@pytest.mark.parametrize("hops", [1, 0])
+def test_socket_io_accepts_the_browsers_origin_whatever_the_case_of_the_forwarded_scheme(
+        tmp_path, clock, proto, hops):
+    """Engine.IO's same-origin check builds ``scheme://host`` from the request (and from
+    X-Forwarded-Proto/-Host, which it reads itself, trusted proxies or not) and compares it
+    with the browser's (always lower-case) Origin: an upper-case X-Forwarded-Proto refused the
+    investor's socket with 400."""
+    app = make_app(tmp_path, clock, trusted_proxy_hops=hops)
+    try:
+        c = client(app, headers={"X-Forwarded-Proto": proto,
+                                 "X-Forwarded-Host": "kiosk.example"})
+        r = c.get("/socket.io/?EIO=4&transport=polling",
+                  headers={"Origin": "https://kiosk.example"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        assert r.get_data(as_text=True).startswith("0{")  # Engine.IO's open packet
+        r = c.get("/socket.io/?EIO=4&transport=polling",
+                  headers={"Origin": "https://evil.example"})
+        assert r.status_code == 400  # still same-origin only
     finally:
         app.extensions["kiosk"].shutdown()
 

@@ -147,3 +147,50 @@ def test_the_free_space_floor_is_a_setting_with_a_default():
     assert load_settings().min_free_mb == 500
     with pytest.raises(Exception, match="min_free_mb"):
         load_settings(min_free_mb=-1)
+
+
+# -- PostgreSQL's full disk (SQLSTATE 53100) is storage_full, as SQLite's and ENOSPC are -------
+
+PG_FULL = 'could not extend file "base/16384/16397": No space left on device'
+
+
+def _wrapped(orig: BaseException) -> BaseException:
+    """``orig`` as SQLAlchemy hands it to our code (it wraps psycopg's errors by class)."""
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("INSERT INTO audit_log ...", {}, orig)
+
+
+def test_postgresql_disk_full_is_a_full_disk_raw_and_wrapped():
+    import sqlite3
+
+    import psycopg.errors
+
+    from kiosk.atomic_files import is_disk_full
+
+    full = psycopg.errors.DiskFull(PG_FULL)
+    assert full.sqlstate == "53100"
+    assert is_disk_full(full) and is_disk_full(_wrapped(full))
+    # the class's generic code counts when the disk is what ran out
+    assert is_disk_full(_wrapped(psycopg.errors.InsufficientResources(
+        'could not write to file "base/pgsql_tmp/pgsql_tmp1.0": No space left on device')))
+    # as before: SQLite's full disk and the operating system's
+    assert is_disk_full(_wrapped(sqlite3.OperationalError("database or disk is full")))
+    assert is_disk_full(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    assert is_disk_full(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)))
+
+
+@pytest.mark.parametrize("name, message", [
+    ("OutOfMemory", "out of memory"),                                    # 53200
+    ("TooManyConnections", "sorry, too many clients already"),          # 53300
+    ("ConfigurationLimitExceeded", "temporary file size exceeds temp_file_limit"),  # 53400
+    ("InsufficientResources", "could not create shared memory segment"),  # 53000, no disk
+    ("DeadlockDetected", "deadlock detected"),                           # 40P01
+])
+def test_other_postgresql_resource_errors_are_not_a_full_disk(name, message):
+    import psycopg.errors
+
+    from kiosk.atomic_files import is_disk_full
+
+    err = getattr(psycopg.errors, name)(message)
+    assert not is_disk_full(err) and not is_disk_full(_wrapped(err))

@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 2 * 1024**3
 _STAMP = ".verified"  # in a cached bag's parent folder entry: <cache>/<id>.verified
+_FETCH_PREFIX = ".fetch-"  # a fetch's working folder: <cache>/.fetch-<id>-<random>/
+# A fetch's folder older than this (nothing in it written for an hour) belongs to no live
+# fetch: a download writes its archive block by block and fails after the object store's
+# read timeout (evidence_s3_timeout_seconds, 30 s) without a byte, and extracting writes too;
+# only the verification reads without writing, for seconds. So it was left by a process that
+# died mid-fetch (SIGKILL, OOM, power), and is removed when the cache is opened.
+STALE_FETCH_SECONDS = 3600.0
 
 
 class BagUnavailable(EvidenceError):
@@ -71,6 +78,32 @@ class SealedBags:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
+        self.remove_stale_fetches()
+
+    def remove_stale_fetches(self, older_than: float = STALE_FETCH_SECONDS,
+                             now: float | None = None) -> int:
+        """Remove the ``.fetch-*`` working folders in the cache that nothing has written to
+        for ``older_than`` seconds (left by a process that died mid-fetch; a live fetch's are
+        newer: ``STALE_FETCH_SECONDS``); the number removed. ``now``: ``time.time()``.
+        Never raises: what cannot be removed is logged and left."""
+        now = time.time() if now is None else now
+        try:
+            leftovers = [p for p in self.cache_dir.iterdir() if p.name.startswith(_FETCH_PREFIX)]
+        except OSError:  # no cache folder yet (or unreadable: its reads say so)
+            return 0
+        removed = 0
+        for path in leftovers:
+            try:
+                if now - _newest_mtime(path) < older_than:
+                    continue  # maybe another process's fetch under way
+            except OSError:
+                continue  # gone meanwhile
+            if _remove_tree(path):
+                removed += 1
+        if removed:
+            log.info("evidence cache: removed %d unfinished fetch folder(s) left by an earlier "
+                     "process", removed)
+        return removed
 
     # -- where a package is --------------------------------------------------------------
     def local_bag(self, package_id: str) -> Path | None:
@@ -161,7 +194,7 @@ class SealedBags:
                                  "object_store_unreachable") from exc
         expected = (head.get("Metadata") or {}).get("kiosk-sha256")
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        work = Path(tempfile.mkdtemp(prefix=f".fetch-{pid}-", dir=self.cache_dir))
+        work = Path(tempfile.mkdtemp(prefix=f"{_FETCH_PREFIX}{pid}-", dir=self.cache_dir))
         try:
             tar = work / f"{pid}.tar"
             try:
@@ -198,7 +231,7 @@ class SealedBags:
             log.info("package %s fetched from the object store and verified (%d bytes)",
                      pid, (self.cache_dir / f"{pid}.tar").stat().st_size)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            _remove_tree(work)  # whatever failed; a crash's leftovers: remove_stale_fetches
 
     def _trim(self, incoming: int) -> None:
         """Drop the least recently read cached packages until ``incoming`` more bytes fit."""
@@ -223,6 +256,48 @@ def _bag_in(folder: Path, pid: str) -> Path | None:
         return None
     resolved = path.resolve()
     return resolved if resolved.parent == folder.resolve() else None
+
+
+def _newest_mtime(path: Path) -> float:
+    """The latest modification time of ``path`` and everything under it (links not
+    followed); OSError when ``path`` itself is gone."""
+    newest = path.lstat().st_mtime
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            try:
+                newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+            except OSError:
+                continue
+    return newest
+
+
+def _remove_tree(path: Path) -> bool:
+    """Remove the folder ``path`` (a link or file: just it). An extracted archive may hold
+    folders without write permission (kept by ``safe_extract``'s "data" filter), which stop
+    ``rmtree`` for a non-root user: they are made writable and the removal tried again.
+    True when it is gone; False, with one WARNING naming the folder, when it is not."""
+    def writable_and_retry(func, name, _exc_info):
+        parent = os.path.dirname(name)
+        try:
+            os.chmod(parent, 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+            func(name)
+        except OSError:
+            pass  # reported below, once
+
+    try:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, onerror=writable_and_retry)
+    except OSError:
+        pass
+    if path.exists() or path.is_symlink():
+        log.warning("evidence cache: %s could not be removed; delete it while the node is "
+                    "stopped", path.name)
+        return False
+    return True
 
 
 def _sha256(path: Path) -> str:

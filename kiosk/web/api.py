@@ -46,15 +46,21 @@ def error(status: int, code: str, message: str, **extra):
     return jsonify({"error": code, "message": message, **extra}), status
 
 
+def api_key_given() -> bool:
+    """Whether this request carries one of ``api_keys`` (``X-API-Key``, or ``Authorization:
+    Bearer``); False when none is configured."""
+    keys = services().settings.api_keys
+    given = request.headers.get("X-API-Key") or ""
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        given = auth[7:]
+    return bool(keys) and any(hmac.compare_digest(given.encode(), k.encode()) for k in keys)
+
+
 def require_api_key(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        keys = services().settings.api_keys
-        given = request.headers.get("X-API-Key") or ""
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            given = auth[7:]
-        if not keys or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
+        if not api_key_given():
             return error(401, "unauthorized", "a valid API key is required (X-API-Key header)")
         return fn(*args, **kwargs)
 
@@ -328,21 +334,25 @@ def health():
     ``media_loop_lag`` is how late the media loop has woken since the start (ms: samples,
     p50/p95/p99/max/mean, wake-ups over the warning threshold; ``?histogram=1`` adds the
     bucket counts, see ``kiosk.media.loop``). ``draining``: the node takes no new witnesses.
-    ``node_id``: this node process (``effective_node_id``). ``process``: its CPU seconds,
-    RSS (MiB), cores and monotonic clock (``kiosk.process_usage.process_usage``; null if it
-    cannot be read), for ``kiosk loadtest`` to sample before and after a run.
+    ``node_id``: this node process (``effective_node_id``). ``process``, only with an API
+    key (``X-API-Key``, as ``/api/nodes``): its CPU seconds, RSS (MiB), cores and monotonic
+    clock (``kiosk.process_usage.process_usage``; null if it cannot be read), for
+    ``kiosk loadtest`` to sample before and after a run; without a key the field is absent,
+    since resource figures tell a prober how the node is loaded and sized, and a load
+    balancer needs only the status, ``draining`` (and ``/api/ready``).
     With ``redis_url``, ``cluster`` is ``{"node_id", "redis": "ok" | "unreachable",
     "nodes_live"}`` (the nodes themselves: ``GET /api/nodes``, behind the API key).
     """
     svc = services()
     lag = svc.media.lag.snapshot().to_dict(counts=request.args.get("histogram") == "1")
-    try:
-        usage: dict | None = process_usage()
-    except psutil.Error:
-        usage = None
     body = {"ok": True, "live_sessions": len(svc.live()), "warming": svc.warming.names(),
             "draining": svc.draining.is_set(), "media_loop_lag": lag,
-            "node_id": svc.settings.effective_node_id, "process": usage}
+            "node_id": svc.settings.effective_node_id}
+    if api_key_given():
+        try:
+            body["process"] = process_usage()
+        except psutil.Error:
+            body["process"] = None
     if svc.cluster is not None:
         body["cluster"] = _cluster_health(svc.cluster)
     return jsonify(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # inside ProxyFix, outside Socket.IO's middleware, which then sees its own path.
         app.wsgi_app = NodePathPrefix(  # type: ignore[method-assign]  # as ProxyFix below
             app.wsgi_app, settings.effective_node_id)
+    # Engine.IO reads X-Forwarded-Proto itself, trusted proxies or not: its case too.
+    app.wsgi_app = LowerCaseScheme(app.wsgi_app)  # type: ignore[method-assign]  # as ProxyFix
     if settings.trusted_proxy_hops:
         _trust_proxies(app, settings.trusted_proxy_hops)
     app.extensions[EXTENSION] = services
@@ -127,7 +130,28 @@ def _trust_proxies(app: Flask, hops: int) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask documents this wrapping
-        app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        LowerCaseScheme(app.wsgi_app), x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    # LowerCaseScheme inside ProxyFix: ProxyFix sets the scheme from the header as sent.
+
+
+class LowerCaseScheme:
+    """WSGI middleware (inside ProxyFix, when there is one): the request's scheme and
+    X-Forwarded-Proto in lower case.
+
+    A URL scheme is case-insensitive (RFC 3986 3.1), but ProxyFix copies X-Forwarded-Proto
+    as sent into ``wsgi.url_scheme``, and Werkzeug's ``request.is_secure`` (the console
+    cookie's ``Secure``) and Engine.IO's same-origin check (``scheme://host`` against the
+    browser's lower-case ``Origin``, which also reads X-Forwarded-Proto itself) compare it
+    case-sensitively: ``HTTPS`` from a proxy meant no ``Secure`` flag and refused sockets."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        environ["wsgi.url_scheme"] = str(environ.get("wsgi.url_scheme", "http")).lower()
+        if "HTTP_X_FORWARDED_PROTO" in environ:
+            environ["HTTP_X_FORWARDED_PROTO"] = environ["HTTP_X_FORWARDED_PROTO"].lower()
+        return self.app(environ, start_response)
 
 
 def _preload_speech(services: KioskServices) -> None:

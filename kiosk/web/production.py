@@ -8,9 +8,11 @@
 - ``gthread`` (real threads; eventlet and gevent would monkey-patch aiortc's decoder
   threads into green threads). Flask-SocketIO runs in ``threading`` mode, and simple-websocket
   takes over the connection through gunicorn's ``gunicorn.socket`` for the websocket
-  transport. Every open Socket.IO connection holds a thread for its whole life, so the worker
-  runs ``socket_max_connections`` (waiting to join) ``+ node_capacity`` (joined)
-  ``+ serve_thread_headroom`` threads (``serving_threads``);
+  transport. Every open Socket.IO connection holds a pool thread for its whole life, so the
+  worker's pool has ``socket_max_connections`` (waiting to join) ``+ node_capacity`` (joined)
+  ``+ serve_thread_headroom`` threads (``serving_threads``). The process runs more: each open
+  websocket also has simple-websocket's reader and Engine.IO's writer and ping timer (four
+  threads a socket, measured: docs/operations.md, *Serving*; tests/test_socket_threads.py);
 - no ``--preload``: the app, with its asyncio media loop thread, is built in the worker
   after the fork (a thread does not survive ``fork()``).
 
@@ -45,7 +47,8 @@ WORKER_BOOT_SECONDS = 300
 
 
 def serving_threads(settings: Settings) -> int:
-    """Threads of the one gthread worker: every Socket.IO connection the gate admits, those
+    """Pool (request) threads of the one gthread worker: every Socket.IO connection the gate
+    admits holds one (and three threads of its own outside the pool), those
     waiting to join (``socket_max_connections``) and the joined witnesses (``node_capacity``,
     which bounds them at the join), plus ``serve_thread_headroom`` for plain HTTP requests."""
     return (settings.socket_max_connections + node_capacity(settings)
