@@ -126,6 +126,7 @@ from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
+    ZH_SURNAMES,
     pinyin_syllables,
     to_simplified,
     word_counts,
@@ -142,7 +143,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/18"
+NORMALISER_VERSION = "speakable/19"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -194,13 +195,20 @@ _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|�
                   # 转 right after a phone number is its extension (0991-2345678转806)
                   r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
-                  "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
+                  "[后末][0-9一二三四五六七八九十几]+位(?:数字|号码|数)?|"
+                  # 以8888结尾 / 以105X结束: the digits a number ends with (a cue of no width)
+                  r"(?<=以)(?=\d+[Xx]?\s*(?:结尾|结束|收尾)))"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
                   "(?:号码|号|码)?")
-_EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
+_EN_DIGIT_CUES = (r"end(?:ing|s|ed)?(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
                   r"extension|ext\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
-                  r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
+                  r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?|"
+                  r"last (?:two|three|four|five|six|[2-6])(?= (?:is|are|\d))")
+# Between a cue and its digits: 后四位是否为3210 / 尾号是不是6789 (the witness's yes/no
+# question), 末尾数字是1234, 后四位（1012） (the tail in brackets).
+_ZH_CUE_SEP = (r"(?:数字|号码)?(?:是否|是不是|应|应当|应该|均|都)?[为是：:\s]*"
+               r"(?:[（(](?=\d+[Xx]?[）)](?!\s?\d)))?")
 # Digits after a cue, with the group separators phone and card numbers are written with
 # (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
 # A bracket is part of the number only as a pair round its first group ((021) 6888-1234); a
@@ -210,7 +218,7 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
 _CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*"
                 r"(?:(?:(?<= \d{3})|(?<= \d{4})) \d{1,2}"
                 r"(?![\dA-Za-z]|[.,]\d|\s*(?:[\u4e00-\u9fff%‰‱]|[A-Za-z]{2,})))?)")
-_ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
+_ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>{_ZH_CUE_SEP}){_CUED_DIGITS}")
 _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are|on|at)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
 # A phone-style number of three or more groups (400-820-8820) is an identifier even uncued, and
@@ -1420,6 +1428,37 @@ def _zh_names(text: str) -> str:
     return "".join(out)
 
 
+# A surname read otherwise than usual alone before a title or a role other than 先生 / 女士
+# (since speakable/19: 由曾经理为您办理 zēng, 单经理 shàn, 查老师 zhā, 区经理 ōu, 华经理 huà,
+# 任经理 rén, 曾总): it gets its surname reading where the text's segmentation
+# (``zh_segments``) makes the surname a word of its own and the title the next word. So 地区经理
+# (地区), 中华经理人, 了解, 责任经理 keep their words, and 曾经理财 is 曾经 + 理财 (céng jīng);
+# 由曾经理为您办理 segments as 由 + 曾 + 经理, a manager named Zeng, the reading a broker's text
+# means (a text that means "once managed" is rare and reads zēng: rewrite it as 曾经管理).
+ZH_TITLES = frozenset("经理 总经理 副总 老师 主任 总监 主管 律师 医生 教授 博士 会计 会计师 "
+                      "专员 顾问 行长 副行长 董事长 董事 部长 处长 科长 局长 院长 校长 师傅 "
+                      "助理 小姐 同学 阿姨 大夫 总 工 经办 组长 站长 店长 厂长 秘书 老板 老总 "
+                      "先生 女士".split())
+
+
+def _zh_titled_names(text: str) -> str:
+    if not any(c in ZH_SURNAMES for c in text):
+        return text
+    segments = zh_segments(text)
+    out: list[str] = []
+    pos = 0
+    for (a, b), (c, d) in zip(segments, segments[1:], strict=False):
+        if b - a != 1 or text[a] not in ZH_SURNAMES or text[c:d] not in ZH_TITLES or \
+                text[c:d] in ("先生", "女士") or a < pos or _ZH_MR.match(text, d):
+            continue
+        if a and ord(text[a - 1]) >= _SHIELD:
+            continue
+        out += [text[pos:a], _zh_said_name(text, a, b)]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
 # The commonest surnames (the hundred of the 2020 census, with the polyphonic ones of
 # ``ZH_SURNAMES``): a character after one of them in a name before 先生 / 女士 is a given name
 # (刘德华先生: 华 is huá, not the surname huà; 王单先生 dān, 孙朴先生 pǔ; since speakable/18).
@@ -1900,11 +1939,19 @@ def _cued_digits(m: re.Match, locale: str) -> str:
     return m.group("cue") + m.group("sep") + " " + spell_digits(m.group("d"), locale) + " "
 
 
+_EN_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
+_EN_NUMBER_NAMED = re.compile(r"\b(?:ID|number|card|account|phone|mobile|no\.|passport|"
+                              r"licen[cs]e|certificate)\b", re.IGNORECASE)
+
+
 def _en_cued_digits(text: str, m: re.Match) -> str:
     """Digits after a cue, one by one, unless a unit follows ("ends in 3 days"); "ext." is
     said "extension"."""
     if _quantity_follows(text, m.end(), _EN_UNITS):
         return m.group(0)
+    if (m.group("cue").lower().startswith("end") and _EN_YEAR_LIKE.fullmatch(m.group("d"))
+            and not _EN_NUMBER_NAMED.search(text, max(0, m.start() - 60), m.start())):
+        return m.group(0)  # "the offer ends in 2025": a year, unless a number was named
     said = _cued_digits(m, "en")
     return "extension" + said[len(m.group("cue")):] if m.group("cue").lower().startswith(
         "ext") else said
@@ -2339,7 +2386,7 @@ def _zh_speakable(text: str) -> str:
                                                 m.group(0)), text)
     text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
-    text = _zh_greeting_names(_zh_names(text))
+    text = _zh_titled_names(_zh_greeting_names(_zh_names(text)))
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
@@ -2961,7 +3008,7 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     # The cue the normaliser reads the digits by ends right before them (searched in a short
     # window, so many digit runs in one text stay linear).
     if zh:
-        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
+        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}\Z")
     else:
         spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
                                  re.IGNORECASE)
@@ -3096,7 +3143,7 @@ _PHONE_SHAPE = re.compile(r"(?<![A-Za-z0-9_.,+\-])(?P<p>1[ -])?(?P<a>\(\d{1,4}\)
                           r"(?P<b>\d{3,4})[ -](?P<c>\d{4})(?![\w]|[.,]\d|-\d)")
 
 
-_ZH_CUED_BEFORE = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
+_ZH_CUED_BEFORE = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}\Z")
 _EN_CUED_BEFORE = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
                              re.IGNORECASE)
 
@@ -3512,7 +3559,7 @@ def _cued_list_item(text: str, at: int, zh: bool) -> bool:
 
 _ITEM = r"[\dA-Za-z\-]+"
 _ITEM_SEP = r"\s*(?:[、，,/]|和|及|或|and\b|or\b)\s*"
-_ZH_CUED_LIST = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*{_ITEM}(?:{_ITEM_SEP}{_ITEM})*"
+_ZH_CUED_LIST = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}{_ITEM}(?:{_ITEM_SEP}{_ITEM})*"
                            rf"{_ITEM_SEP}\Z")
 _EN_CUED_LIST = re.compile(rf"(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?{_ITEM}"
                            rf"(?:{_ITEM_SEP}{_ITEM})*{_ITEM_SEP}\Z", re.IGNORECASE)
@@ -3777,6 +3824,7 @@ _ZH_GREETING_BEFORE = re.compile(r"(?:(?:您好|你好|早上好|上午好|下�
                                  r"尊敬的|亲爱的)\Z")
 _ZH_GREETING_AFTER = re.compile(r"\s*(?:[，,]\s*)?(?:您好|你好)|\s*(?:客户|投资者|用户|会员|朋友|"
                                 r"股东)|\s*(?:[，,。.！!？?；;：:）)]|\Z)")
+_ZH_NAME_VERB_AFTER = re.compile("将为|将于|将在|将负责|请|负责|为您|会为|已为|来为|给您")
 _ZH_CLAUSE_OPEN = re.compile(r"(?:\A|[，,。.！!？?；;：:（(]\s*)\Z")
 
 
@@ -3801,8 +3849,9 @@ def _zh_greeting_name_kind(name: str) -> str | None:
 def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
     """``(start, end, kind)`` of each name candidate in a greeting (see above): "name" where it
     is read as a name, "unsure" where the rule cannot tell (a word right after 您好 or before
-    您好 with a pause; a name-like run that opens a clause and ends at a pause, with no
-    greeting: 单田芳，请确认)."""
+    您好 with a pause), "opening" for a name-like run (no word) that opens a clause with no
+    greeting and ends at a pause or before the clause's verb (单田芳，请确认, 曾强将为您办理):
+    read as a name, and warned about as a name written into the text."""
     for p in range(len(text)):
         if not _cjk_run(text, p, p + 2) or zh_surname(text[p:p + 2]) is None:
             continue
@@ -3823,8 +3872,18 @@ def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
                 if kind == "name" or not addressed:  # 尊敬的单位客户: a word before 客户
                     yield p, p + n, kind
             elif kind == "name":
-                yield p, p + n, "unsure"
+                # a name that opens a clause and ends at a pause (曾强，请签字 单田芳，请确认):
+                # read as a name since speakable/19 (its first two characters are no word)
+                yield p, p + n, "opening"
             break
+        else:
+            if not greeted and _ZH_CLAUSE_OPEN.search(before) is not None:
+                for n in (3, 2):  # 曾强将为您办理: a name before the verb of its clause
+                    if _cjk_run(text, p, p + n) and _ZH_NAME_VERB_AFTER.match(text, p + n) and \
+                            _zh_greeting_name_kind(text[p:p + n]) == "name" and \
+                            not _ZH_NOT_GIVEN.search(text, p + 1, p + n):
+                        yield p, p + n, "opening"
+                        break
 
 
 def _zh_greeting_names(text: str) -> str:
@@ -3833,12 +3892,15 @@ def _zh_greeting_names(text: str) -> str:
     out: list[str] = []
     pos = 0
     for a, b, kind in _zh_greeting_names_at(text):
-        if kind != "name" or a < pos:
+        if kind not in ("name", "opening") or a < pos:
             continue
         out += [text[pos:a], _zh_said_name(text, a, b)]
         pos = b
     out.append(text[pos:])
     return "".join(out)
+
+
+_ZH_ROLE_BEFORE = re.compile(f"(?:{_ZH_NAME_ROLE.pattern})\\Z")
 
 
 def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -3859,7 +3921,14 @@ def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
     for a, b, kind in _zh_greeting_names_at(folded):
         surname, reading = zh_surname(folded[a:b]) or ("", "")
         # read as a name by another rule (客户姓名：单雄飞，): no warning
-        if kind == "unsure" and reading not in speakable(folded[max(0, a - 12):b + 1], locale):
+        if kind == "opening" and _ZH_ROLE_BEFORE.search(folded, max(0, a - 12), a):
+            continue  # 客户姓名：单雄飞，: the role names the applicant; read as a name, no warning
+        if kind == "opening":
+            yield Issue(a, f"{folded[a:b]} is read as a name written into the text (its "
+                           f"surname {surname} is read {reading}): every applicant would hear "
+                           "it; use {name} for the applicant's name")
+        elif kind == "unsure" and reading not in speakable(folded[max(0, a - 12):b + 1],
+                                                            locale):
             yield Issue(a, f"{folded[a:b]} may be a name written into the text: it is read as "
                            f"words, so the surname {surname} is not read {reading}; use {{name}} "
                            "for the applicant's name (read as a name), or write the reading")
@@ -3984,7 +4053,7 @@ def _zh_futures(text: str, m: re.Match) -> str:
 # flow says the applicant's name as {name}, never as a name written in. Two or three
 # characters (four with a compound surname), none of the characters that make a clause
 # (_ZH_NOT_GIVEN) and no word of a role (客户, 投资者, 账户持有人 ...: ending in 人 者 户 员 方 主).
-_ZH_IDENTITY_NAME = re.compile(r"(?:您|你)(?:是否|就|真的)?(?:是|为)\s*"
+_ZH_IDENTITY_NAME = re.compile(r"(?:(?:您|你)(?:是否|就|真的)?|是否)(?:是|为)\s*"
                                r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*(?:先生|女士)?\s*本人"
                                r"|(?:我|本人)(?:是|叫|名叫)\s*(?P<m>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})"
                                r"(?=[，,。.；;！!？?\s]|\Z)")
@@ -4080,6 +4149,11 @@ def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
                 readings[i], readings[i + 1] = "hang2", None
             elif role in _ZH_BANK_COPULA_ROLES and _ZH_BANK_NAMED.match(text, i + 2):
                 readings[i], readings[i + 1] = "hang2", "wei2"
+        elif m.group("r") == "我" and (text[:m.start()].rstrip().endswith("任") or
+                                      text[:m.start()].rstrip()[-3:] == protect_spoken("rén")):
+            continue  # 任我行: a name (xíng), not "our bank"
+        elif m.group("r") in "本我贵" and text[i + 1:i + 2] == "将":
+            readings[i] = "hang2"  # 我行将为您…: "our bank will", not 行将 "about to"
         elif i + 1 in word_end and not _zh_xing_word(text[i:i + 2]):
             readings[i] = "hang2"
 
