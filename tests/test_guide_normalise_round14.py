@@ -39,7 +39,7 @@ NAMES = [  # {name} in an English prompt
     ("LYU Bo", "Hello Lee-yoo Baw."),
     # a name not all pinyin is left as written
     ("JOHN SMITH", "Hello John Smith."), ("Lee Ming", "Hello Lee Ming."),
-    ("Maria Li", "Hello Maria Li."),
+    ("Maria Li", "Hello Maria Lee."),  # the pinyin surname respelt (speakable/19)
 ]
 
 

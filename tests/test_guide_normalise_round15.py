@@ -5,7 +5,11 @@ class (written → spoken), with espeak-ng's phonemes checked for a sample of ea
 
 from __future__ import annotations
 
-from kiosk.guide.normalise import NORMALISER_VERSION
+import pytest
+
+from kiosk.flows.model import fill_template
+from kiosk.guide.normalise import NORMALISER_VERSION, speakable
+from tests.guide_rows import espeak_said as _espeak_said
 from tests.guide_rows import espeak_written as _espeak
 from tests.guide_rows import misread as _misread
 from tests.guide_rows import needs_espeak
@@ -119,3 +123,141 @@ def test_espeak_says_our_bank_hang_and_the_name_xing():
     assert "w'o21X'a35N" in _espeak("我行将为您提供专业服务")
     said = _espeak("任我行先生")
     assert "S;'i35N" in said and "X'a35N" not in said, said
+
+
+# -- 4: a service number with menu choices after hyphens ---------------------------------------
+
+MENUS = [
+    ("请拨打95551-1-2转人工服务", "zh-CN", "请拨打 九五五五一 转 一 转 二 转人工服务"),
+    ("客服电话：95588-1", "zh-CN", "客服电话：九五五八八 转 一"),
+    ("拨打4008208820-3", "zh-CN", "拨打 四零零八二零八八二零 转 三"),
+    ("Please call 95551-1-2.", "en", "Please call nine five five five one, then one, then two."),
+    ("Call 95588-1 for service.", "en", "Call nine five five eight eight, then one for service."),
+    # a range of two numbers stays a range
+    ("3-5个工作日", "zh-CN", "三到五个工作日"),
+]
+
+
+def test_service_numbers_with_menu_choices():
+    assert _misread(MENUS) == []
+
+
+@needs_espeak
+def test_espeak_says_menu_choices_without_a_minus_or_a_range():
+    said = _espeak("请拨打95551-1-2转人工服务")
+    assert "f'u51" not in said and "t'Au51" not in said, said  # no 负, no 到
+    said = _espeak("Please call 95551-1-2.", "en")
+    assert "t@" not in said and "tu:" not in said, said  # no "to"
+
+
+# -- 5: English ranges, year-months, AM / PM ------------------------------------------------------
+
+EN_RANGES = [
+    ("Office hours are 9am-5pm", "en", "Office hours are nine AM to five PM"),
+    ("Open 9 a.m.–5 p.m.", "en", "Open nine AM to five PM."),
+    ("From Jan 1-Mar 31.", "en", "From January 1 to March 31."),
+    ("As of 2024-12.", "en", "As of December 2024."),
+    ("at 9:30 a.m. today", "en", "at nine thirty AM today"),
+]
+
+
+def test_english_ranges_and_year_months():
+    assert _misread(EN_RANGES) == []
+
+
+@needs_espeak
+def test_espeak_says_am_as_letters_and_the_range_with_to():
+    said = _espeak("Office hours are 9am-5pm", "en")
+    assert "eI'Em" in said and "a#'Em" not in said and "t@" in said, said
+
+
+# -- 6: Chinese month.day dates and two-digit-year dates ------------------------------------------
+
+ZH_DATES = [
+    ("12.31前完成", "zh-CN", "十二月三十一日前完成"),
+    ("1.1起执行", "zh-CN", "一月一日起执行"),
+    ("请于6.30之前提交", "zh-CN", "请于六月三十日之前提交"),
+    ("3.15消费者权益日", "zh-CN", "三一五消费者权益日"),
+    ("截至24/12/31", "zh-CN", "截至二四年十二月三十一日"),
+    # a rate or a price stays a number
+    ("利率3.5起", "zh-CN", "利率三点五起"),
+    ("收益率1.5以后", "zh-CN", "收益率一点五以后"),
+]
+
+
+def test_chinese_dotted_and_short_year_dates():
+    assert _misread(ZH_DATES) == []
+
+
+def test_the_check_is_quiet_on_dates_read_as_dates():
+    assert not [w for w in _warnings("12.31前完成") if "date" in w]
+    assert [w for w in _warnings("利率3.5起") if "date" in w]
+
+
+@needs_espeak
+def test_espeak_says_the_dotted_date_with_month_and_day():
+    said = _espeak("12.31前完成")
+    assert "'yE51" in said and "t'iE21n" not in said, said  # 月, no 点
+
+
+# -- 8: English units ------------------------------------------------------------------------------
+
+EN_UNITS = [
+    ("The 10-yr government bond yield", "en", "The ten-year government bond yield"),
+    ("Assets of 1.2M yuan", "en", "Assets of 1.2 million yuan"),
+]
+
+
+def test_english_units():
+    assert _misread(EN_UNITS) == []
+
+
+@needs_espeak
+def test_espeak_says_ten_year_and_million():
+    said = _espeak("The 10-yr government bond yield", "en")
+    assert "t'Enj'i@" in said, said
+    said = _espeak("Assets of 1.2M yuan", "en")
+    assert "m'Ili@n" in said, said
+
+
+# -- 7: names in the English flow -----------------------------------------------------------------
+
+def _named(template: str, name: str, locale: str = "en") -> str:
+    return speakable(fill_template(template, {"name": name}, locale), locale)
+
+
+EN_NAMES = [  # {name} in an English prompt
+    ("Maria Li", "Hello Maria Lee."), ("Ng Wai Kit", "Hello Ung Wai Kit."),
+    ("NG WAI KIT", "Hello Ung Wai Kit."),
+    ("單雄信", "Hello Shahn Shee-yoong-sheen."),  # traditional 單 as 单: shàn
+    ("单雄信", "Hello Shahn Shee-yoong-sheen."),
+    # left: not pinyin, or pinyin English says near enough
+    ("Lee Ming", "Hello Lee Ming."), ("JOHN SMITH", "Hello John Smith."),
+    ("Maria Wang", "Hello Maria Wang."),
+]
+
+
+@pytest.mark.parametrize(("name", "spoken"), EN_NAMES)
+def test_names_in_the_english_flow(name, spoken):
+    assert _named("Hello {name}.", name) == spoken
+
+
+NG_IN_TEXT = [
+    ("Ms. Ng will call you.", "en", "Miz Ung will call you."),
+    ("Mr NG Wai Kit", "en", "Mr Ung Wai Kit"),
+    ("NG means no good.", "en", "N G means no good."),  # capitals with no title: an acronym
+]
+
+
+def test_the_surname_ng_in_english_text():
+    assert _misread(NG_IN_TEXT) == []
+
+
+@needs_espeak
+def test_espeak_says_ng_lee_and_shan():
+    said = _espeak_said(_named("Hello {name}.", "Ng Wai Kit"), "en")
+    assert "'VN" in said and "dZ'i:" not in said, said  # Ung, not the letters N G
+    said = _espeak_said(_named("Hello {name}.", "Maria Li"), "en")
+    assert "l'i:" in said and "l'aI" not in said, said  # Lee, not "lie"
+    said = _espeak_said(_named("Hello {name}.", "單雄信"), "en")
+    assert "S'A:n" in said and "d'A:n" not in said, said  # Shan, not Dahn

@@ -611,7 +611,8 @@ def _en_name(text: str) -> str:
     word per part (Maimaiti Aili). Latin parts are kept."""
     parts = [p for p in re.split(f"[\\s{MIDDLE_DOTS}]+", text) if p]
     if len(parts) == 1 and all(_CJK.match(c) for c in text):
-        found = zh_surname(text)
+        # a traditional surname is the simplified one (單雄信 Shan Xiongxin, as 单 shàn)
+        found = zh_surname(text) or zh_surname(to_simplified(text[:2]))
         if found is not None:
             head = found[0]
             surname = "".join(_toneless(s) for s in found[1].split()).capitalize()
@@ -2636,7 +2637,7 @@ def _en_clock(text: str, m: re.Match) -> str:
     if s:
         words += " and " + en_number_words(str(s)) + (" second" if s == 1 else " seconds")
     stop = "." if m.group(0).endswith(".") and re.match(r"\s*\Z", text[m.end():]) else ""
-    return words + (f" {half} m{stop}" if half else "")
+    return words + (" " + protect_spoken(f"{half.upper()}M") + stop if half else "")
 
 
 def _en_scaled(n: str, mult: str) -> str:
@@ -2895,7 +2896,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if "\uff0d" in text:
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
-    text = _round_thirteen_early(text, is_zh(locale))
+    text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -3703,6 +3704,9 @@ def round_nine_issues(text: str, locale: str) -> Iterator[Issue]:
     for m in _ZH_DOTTED_MONTH_DAY.finditer(folded):
         if _zh_dotted_dated(folded, m) or not _ZH_DATE_AFTER.match(folded, m.end(), m.end() + 8):
             continue
+        if _ZH_DOT_DATE.match(folded, m.start()) and \
+                not _ZH_RATE_BEFORE.search(folded, max(0, m.start() - 3), m.start()):
+            continue  # 12.31前: read as a date by the round-fifteen rule
         mo, d = int(m.group("mo")), int(m.group("d"))
         yield Issue(m.start(), f"{m.group(0)} is read as the number {_zh_number(m.group(0))}; "
                                f"write {mo}月{d}日 for a date")
@@ -4646,6 +4650,88 @@ def _short_rating(m: re.Match, zh: bool) -> str:
     return f" {protect_spoken(said)} "
 
 
+# --------------------------------------------------------------------------- round fifteen
+# Rules for the classes of the fifteenth tester round (#15) that must run before the dashes
+# and numbers are read (speakable/19):
+# - a service number with menu choices after hyphens (95551-1-2, 95588-1, 4008208820-3): the
+#   number digit by digit, each choice after 转 (九五五五一 转 一 转 二) / "then" in English
+#   ("nine five five five one, then one, then two"), never a minus or a range. The number is
+#   a bank's or carrier's short number (95xxx, 96xxx, 100xx, 101xx, 12xxx) or a 400 / 800
+#   number, and each choice one digit, with no digit or hyphen after the last;
+# - English: an hour range with am / pm on its ends (9am-5pm, 9 a.m.–5 p.m., 9:30am-3pm)
+#   and a range of two month-day dates (Jan 1-Mar 31) are said with "to"; a year and month
+#   written 2024-12 is "December 2024" (not where the second number is the next year's last
+#   two digits: 2011-12 stays a span of years); 10-yr is "ten-year" (the "-yr" adjective);
+#   1.2M after a number is "1.2 million" (M alone, not before a unit of measure);
+# - Mandarin: a month.day date before a word of a deadline or start (12.31前, 1.1起, 6.30之前,
+#   3.31截止) is 十二月三十一日 (not after a word of a rate or a price: 利率3.5起 stays a
+#   number); 3.15 before 消费者 / 晚会 / 权益日 is the day's name, 三一五; a date of a two-digit
+#   year written year first (24/12/31, Chinese order) is 二四年十二月三十一日.
+_SERVICE_MENU = re.compile(r"(?<![\d.,+\-])(?P<n>9[56]\d{3}|10[01]\d{2}|12\d{3}|[48]00\d{7}|"
+                           r"[48]00-\d{3}-\d{4})(?P<x>(?:-\d){1,3})(?![\d\-]|[.,]\d)")
+_EN_HOUR = r"\d{1,2}(?::\d\d)?\s*[AaPp]\.?\s?[Mm]\.?"
+_EN_HOUR_RANGE = re.compile(rf"(?<![\d:])(?P<a>{_EN_HOUR})\s*[-\u2013\u2014~]\s*"
+                            rf"(?=\d{{1,2}}(?::\d\d)?\s*[AaPp]\.?\s?[Mm](?![A-Za-z]))")
+_EN_MONTH_NAME = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+                  r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_EN_DATE_RANGE = re.compile(rf"(?P<a>\b{_EN_MONTH_NAME}\.?\s+\d{{1,2}})\s*[-\u2013]\s*"
+                            rf"(?={_EN_MONTH_NAME}\b)")
+_EN_YEAR_MONTH = re.compile(r"(?<![\d\-/.])(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])"
+                            r"(?![\d\-/]|\.\d)")
+_EN_YEAR_ADJECTIVE = re.compile(r"(?<![\d.])(?P<n>\d{1,3})-yrs?\b\.?")
+_EN_MILLION_M = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>\d+(?:\.\d+)?)M(?![A-Za-z0-9])"
+                           r"(?=\s*(?:yuan|RMB|CNY|USD|HKD|dollars?|shares|units|users|"
+                           r"customers|clients|investors|accounts|people|in\b|of\b|[.,;]|\Z))")
+_ZH_DOT_DATE = re.compile(r"(?<![\d.])(?P<mo>1[0-2]|0?[1-9])\.(?P<d>[12]\d|3[01]|0[1-9]|[1-9])"
+                          r"(?=\s*(?:前|之前|以前|起|止|截止|到期|当日|当天|以后|之后|后(?!者)))")
+_ZH_RATE_BEFORE = re.compile(r"(?:率|价|费|息|额|值|倍|点|约|为|是|达|化|涨|跌)\s*\Z")
+_ZH_DAY_315 = re.compile(r"(?<![\d.])3\.15(?=\s*(?:消费者|晚会|权益日|国际消费))")
+_ZH_SHORT_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d\d)/(?P<m>0?[1-9]|1[0-2])/"
+                          r"(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d)")
+
+
+def _service_menu(m: re.Match, zh: bool) -> str:
+    number = spell_digits(m.group("n").replace("-", ""), "zh" if zh else "en")
+    choices = [spell_digits(c, "zh" if zh else "en") for c in m.group("x").split("-")[1:]]
+    if zh:
+        return f" {number} " + "".join(f"转 {c} " for c in choices)
+    return f" {number}" + "".join(f", then {c}" for c in choices) + " "
+
+
+def _en_year_month(m: re.Match) -> str:
+    y, mo = m.group("y"), int(m.group("m"))
+    if mo == (int(y) + 1) % 100:  # 2011-12: the span of two years
+        return m.group(0)
+    return f"{EN_MONTHS[mo - 1]} {y}"
+
+
+def _zh_dot_date(text: str, m: re.Match) -> str:
+    if _ZH_RATE_BEFORE.search(text, max(0, m.start() - 3), m.start()):
+        return m.group(0)
+    return f"{zh_cardinal(str(int(m.group('mo'))))}月{zh_cardinal(str(int(m.group('d'))))}日"
+
+
+def _round_fifteen_early(text: str, zh: bool) -> str:
+    """The round-fifteen rules that must run before the dashes and numbers are read (see the
+    section's comment)."""
+    if "-" in text and _SERVICE_MENU.search(text):
+        text = _SERVICE_MENU.sub(lambda m: _service_menu(m, zh), text)
+    if zh:
+        if "." in text:
+            text = _ZH_DAY_315.sub("三一五", text)
+            text = _subst(_ZH_DOT_DATE, text, _zh_dot_date)
+        if "/" in text:
+            text = _ZH_SHORT_YMD.sub(lambda m: f"{spell_digits(m.group('y'), 'zh')}年"
+                                     f"{zh_cardinal(str(int(m.group('m'))))}月"
+                                     f"{zh_cardinal(str(int(m.group('d'))))}日", text)
+        return text
+    text = _EN_HOUR_RANGE.sub(lambda m: m.group("a") + " to ", text)
+    text = _EN_DATE_RANGE.sub(lambda m: m.group("a") + " to ", text)
+    text = _EN_YEAR_MONTH.sub(_en_year_month, text)
+    text = _EN_YEAR_ADJECTIVE.sub(lambda m: en_number_words(m.group("n")) + "-year", text)
+    return _EN_MILLION_M.sub(lambda m: f"{m.group('n')} million", text)
+
+
 def _round_thirteen_early(text: str, zh: bool) -> str:
     """The round-thirteen rules that must run before the dashes and signs are read: credit
     ratings (AA- 'A A 减' / 'double eh minus')."""
@@ -4757,7 +4843,7 @@ def _en_spoken_time(h: str, mi: str | None, ampm: str) -> str:
     if mi and mi != "00":
         words += " " + (f"oh {en_number_words(str(int(mi)))}" if mi[0] == "0" else
                         en_number_words(mi))
-    return f"{words} {ampm.lower()} m"
+    return f"{words} " + protect_spoken(f"{ampm.upper()}M")
 
 
 # English addresses (tester round thirteen): "Ave" and "St" with no dot after a street's name
