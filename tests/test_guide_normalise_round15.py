@@ -78,6 +78,7 @@ SURNAMES = [
     ("曾强，请签字", "zh-CN", "zēng 强，请签字"),
     ("单田芳，请确认", "zh-CN", "shàn 田芳，请确认"),
     ("曾强将为您办理开户业务", "zh-CN", "zēng 强将为您办理开户业务"),
+    ("您好，曾强将为您服务", "zh-CN", "您好，zēng 强将为您服务"),
     ("请问是否为解晓东本人？", "zh-CN", "请问是否 wei2 xiè 晓东本人？"),
     # words stay words
     ("我曾经在这里", "zh-CN", "我曾经在这里"), ("曾经理财", "zh-CN", "曾经理财"),
@@ -261,3 +262,36 @@ def test_espeak_says_ng_lee_and_shan():
     assert "l'i:" in said and "l'aI" not in said, said  # Lee, not "lie"
     said = _espeak_said(_named("Hello {name}.", "單雄信"), "en")
     assert "S'A:n" in said and "d'A:n" not in said, said  # Shan, not Dahn
+
+
+# -- 9: the speech check: false alarms gone, a missed class warned ---------------------------
+
+QUIET = [  # read right already: no warning
+    ("资金账户为10086001234", "zh-CN"), ("股票代码如688981", "zh-CN"),
+    ("交易密码不得为123456", "zh-CN"), ("QQ号12345678", "zh-CN"), ("请拨打12306", "zh-CN"),
+    ("请拨打95551-1-2转人工服务", "zh-CN"), ("7*24小时服务", "zh-CN"),
+    ("Stock 600519 rose.", "en"), ("Your order #12345 is ready.", "en"),
+    ("Dial 95588 for help.", "en"), ("Please call 95551-1-2.", "en"),
+    ("Bonds, stocks, etc. are listed.", "en"), ("A 3-for-1 split.", "en"),
+    ("The Nasdaq-100 index.", "en"), ("Office hours are 9am-5pm", "en"),
+]
+
+
+@pytest.mark.parametrize(("text", "locale"), QUIET)
+def test_no_false_alarm(text, locale):
+    assert _warnings(text, locale) == []
+
+
+def test_the_check_still_warns_an_unnamed_digit_run():
+    assert [w for w in _warnings("We had 123456 visitors.", "en") if "digits" in w]
+    assert [w for w in _warnings("共计123456", "zh-CN") if "digits" in w]
+    assert [w for w in _warnings("利率3.5起") if "date" in w]  # a number, not a date
+
+
+def test_the_check_warns_a_pinyin_name_written_into_english_text():
+    for text, name in (("Ms. Wang Fang will call.", "Wang Fang"),
+                       ("Dear Chen Xiao, welcome.", "Chen Xiao")):
+        found = [w for w in _warnings(text, "en") if "{name}" in w]
+        assert len(found) == 1 and found[0].startswith(name), (text, found)
+    for text in ("Dear Customer, welcome.", "Mr. Smith will call.", "Dear Sir or Madam"):
+        assert not [w for w in _warnings(text, "en") if "{name}" in w], text

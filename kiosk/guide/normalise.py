@@ -121,7 +121,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.guide.en_pinyin import respell_name, respell_text
+from kiosk.guide.en_pinyin import ENGLISH_WORDS, pinyin_word_syllables, respell_name, respell_text
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
@@ -2938,6 +2938,19 @@ def _en_pinyin(text: str) -> str:
     return respell_text(text)
 
 
+# Words that name the digits after them as an identifier, which the guide already reads digit
+# by digit (a run of five digits or more is read so by default): no "a guess" warning after
+# them (since speakable/19). 资金账户为10086001234, 股票代码如688981 (如 / 例如 after a word of a
+# code earlier in the clause), 交易密码不得为123456, QQ号12345678; "Stock 600519", "order
+# #12345", "Dial 95588"; and a bank's or a public service's short number alone (95588, 12306).
+_ZH_NAMED_DIGITS = (r"(?:账户|帐户|密码|口令|QQ|微信|订单|合同|保单|股东|证券|股票|基金)"
+                    r"(?:号|号码|代码|账号)?[^\d，。；;,！？!?]{0,6}?(?:为|是|如|：|:|\s)*\Z|"
+                    r"代码[^\d，。；;,！？!?]{0,10}?(?:如|例如|比如|为|是)\s*\Z")
+_SERVICE_NUMBER = re.compile(r"9[56]\d{3}|100\d\d|123\d\d")
+_EN_NAMED_DIGITS = (r"\b(?:stock|shares? of|ticker|symbol|order|dial|call|ring|password|QQ|"
+                    r"WeChat|policy|contract|reference|ref\.?)[:\s]*(?:#\s*)?\Z|#\s*\Z")
+
+
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     """What the voice would say badly in ``text``, each at its offset in ``text``: the
     warnings of the rules (``_rule_issues``), then those of the safety net
@@ -2982,6 +2995,10 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         if m.start() in read or _STAR_ST.match(text, m.start()) or \
                 text[m.start():m.start() + 2] == "**" or text[m.start() - 1:m.start()] == "*":
             continue
+        if m.group(0) == "*" and text[m.start() - 1:m.start()].isdigit() and \
+                text[m.start() + 1:m.start() + 2].isdigit() and "*" not in speakable(
+                    text[max(0, m.start() - 8):m.start() + 8], locale):
+            continue  # 7*24小时: said 七乘二十四 (since speakable/19)
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
     # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
@@ -3009,10 +3026,10 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     # The cue the normaliser reads the digits by ends right before them (searched in a short
     # window, so many digit runs in one text stay linear).
     if zh:
-        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}\Z")
+        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}\Z|{_ZH_NAMED_DIGITS}")
     else:
-        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
-                                 re.IGNORECASE)
+        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z|"
+                                 rf"{_EN_NAMED_DIGITS}", re.IGNORECASE)
     if zh and "-" in text:
         for sentence in _SENTENCE.finditer(text):
             if _FORMULA.search(sentence.group(0)):
@@ -3058,7 +3075,7 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
-                _cued_list_item(text, m.start(), zh) or \
+                _SERVICE_NUMBER.fullmatch(m.group(0)) or _cued_list_item(text, m.start(), zh) or \
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh):
             continue
@@ -3664,7 +3681,31 @@ _EN_REF = re.compile(r"\b(?:Ref|REF)\.\s*(?=number\b|No\.)")
 _EN_HAN_RUN = re.compile(rf"{_HAN_PART}(?:\s*[{MIDDLE_DOTS}]\s*{_HAN_PART})*|{_CJK.pattern}")
 
 
+# A name in pinyin after a title in an English text (Ms. Wang Fang, Dear Chen Xiao, Mr He): a
+# name written into the text, which every applicant would hear, as the Mandarin check warns
+# about a name written in characters (since speakable/19). Each of its one to three words parses
+# as pinyin and is no English word (``kiosk.guide.en_pinyin``).
+_EN_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Madam|Dr|Dear)\b\.?\s+"
+                             r"(?P<n>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\b")
+
+
+def _en_titled_pinyin(text: str) -> Iterator[Issue]:
+    for m in _EN_TITLED_NAME.finditer(text):
+        words = m.group("n").split(" ")
+        while words and (pinyin_word_syllables(words[-1]) is None or
+                         words[-1].lower() in ENGLISH_WORDS):
+            words.pop()  # Ms. Wang Will call: the name ends before a word that is no pinyin
+        if not words or any(pinyin_word_syllables(w) is None or w.lower() in ENGLISH_WORDS
+                            for w in words):
+            continue
+        name = " ".join(words)
+        yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, said "
+                                  f"“{respell_text(m.group(0)).split(' ', 1)[-1]}”: every "
+                                  "applicant would hear it; use {name} for the applicant's name")
+
+
 def _en_written_names(text: str) -> Iterator[Issue]:
+    yield from _en_titled_pinyin(text)
     for m in _EN_HAN_RUN.finditer(text):
         run = m.group(0)
         cued = _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()) is not None
@@ -3881,12 +3922,12 @@ def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
                 yield p, p + n, "opening"
             break
         else:
-            if not greeted and _ZH_CLAUSE_OPEN.search(before) is not None:
+            if greeted or _ZH_CLAUSE_OPEN.search(before) is not None:
                 for n in (3, 2):  # 曾强将为您办理: a name before the verb of its clause
                     if _cjk_run(text, p, p + n) and _ZH_NAME_VERB_AFTER.match(text, p + n) and \
                             _zh_greeting_name_kind(text[p:p + n]) == "name" and \
                             not _ZH_NOT_GIVEN.search(text, p + 1, p + n):
-                        yield p, p + n, "opening"
+                        yield p, p + n, "name" if greeted else "opening"
                         break
 
 
@@ -4463,7 +4504,7 @@ _SPOKEN_SIGN = re.compile(r"(?<=[\d〇零一二两三四五六七八九十百千
 # in mixed case (YoY: "yo why"). Glued units: two letters or more (1.2tn, 30sec), or one
 # before more digits (1h30): 5g, 720p and 5m alone are left to the rules.
 _NET_SHAPES = (
-    (re.compile(r"(?<![A-Za-z.])(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
+    (re.compile(r"(?<![A-Za-z.])(?!etc\.)(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
      "an abbreviation the guide does not know, read as the end of a sentence"),
     (re.compile(r"(?<![A-Za-z/])(?P<w>[a-z](?:/|\s?或\s?| or )[A-Za-z]|[A-Z](?:/|\s?或\s?| or )"
                 r"[a-z])(?![A-Za-z/])"),
@@ -4471,6 +4512,9 @@ _NET_SHAPES = (
     (re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]{1,2}[A-Z])(?![A-Za-z])"),
      "a word in mixed case the voice spells or guesses"),
 )
+_EN_FOR_RATIO = re.compile(r"\d-(?:for|in|on|of|to)-\d")
+# (reversed: a digit, the hyphen, then a capitalised word of three letters or more before it)
+_EN_INDEX_NUMBER = re.compile(r"\d-[a-z]{2,}[A-Z](?![A-Za-z])")
 _GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{2,6}(?![A-Za-z])|[a-z](?=\d))")
 _SPOKEN_LETTER_MINUS = re.compile(r"(?<![A-Za-z])(?:[A-Z]|eh)\s?[-\u2212](?![\w+\-])")
 _WRITTEN_LETTER_MINUS = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,4}[-\u2212](?![\w+\-])")
@@ -4540,6 +4584,13 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
             # an English number-adjective (1-day, 7-day, 3-month, 6-digit, 5-star): espeak-ng
             # says "one day", "six digit" (measured); not a sign (since speakable/18)
             if not is_zh(locale) and _EN_NUMBER_ADJECTIVE.match(spoken, m.start() - 1):
+                continue
+            # 3-for-1 and an index's name (Nasdaq-100, Hang Seng-50): said as words, the
+            # hyphen a join, not a sign (measured; since speakable/19)
+            if not is_zh(locale) and (_EN_FOR_RATIO.search(spoken, max(0, m.start() - 12),
+                                                           m.end() + 12) or
+                                      _EN_INDEX_NUMBER.match(spoken[max(0, m.start() - 20):
+                                                                    m.end() + 1][::-1])):
                 continue
         elif _plain(c) or c in "%'’&+$.":
             continue
