@@ -1452,8 +1452,8 @@ def _zh_titled_names(text: str) -> str:
         if b - a != 1 or text[a] not in ZH_SURNAMES or text[c:d] not in ZH_TITLES or \
                 text[c:d] in ("先生", "女士") or a < pos or _ZH_MR.match(text, d):
             continue
-        if a and ord(text[a - 1]) >= _SHIELD:
-            continue
+        if a and ord(text[a - 1]) >= _SHIELD or text[a] in _NOT_BEFORE_MR:
+            continue  # 那经理: "that manager", not the surname nā
         out += [text[pos:a], _zh_said_name(text, a, b)]
         pos = b
     out.append(text[pos:])
@@ -3681,10 +3681,11 @@ _EN_REF = re.compile(r"\b(?:Ref|REF)\.\s*(?=number\b|No\.)")
 _EN_HAN_RUN = re.compile(rf"{_HAN_PART}(?:\s*[{MIDDLE_DOTS}]\s*{_HAN_PART})*|{_CJK.pattern}")
 
 
-# A name in pinyin after a title in an English text (Ms. Wang Fang, Dear Chen Xiao, Mr He): a
-# name written into the text, which every applicant would hear, as the Mandarin check warns
-# about a name written in characters (since speakable/19). Each of its one to three words parses
-# as pinyin and is no English word (``kiosk.guide.en_pinyin``).
+# A name in pinyin after a title in an English text that the respelling leaves as written (Ms.
+# Wang Fang, Mr. Shan: English letter rules say "wæng fæng", "shæn"; since speakable/19): a
+# name written into the text, warned about as the Mandarin check warns about a name written
+# in characters. Each of its one to three words parses as pinyin and is no English word
+# (``kiosk.guide.en_pinyin``); a name respelt for the voice (Mr Zhang: Jahng) is not warned.
 _EN_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Madam|Dr|Dear)\b\.?\s+"
                              r"(?P<n>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\b")
 
@@ -3699,9 +3700,14 @@ def _en_titled_pinyin(text: str) -> Iterator[Issue]:
                             for w in words):
             continue
         name = " ".join(words)
-        yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, said "
-                                  f"“{respell_text(m.group(0)).split(' ', 1)[-1]}”: every "
-                                  "applicant would hear it; use {name} for the applicant's name")
+        said = respell_text(m.group(0)[:m.start("n") - m.start()] + name)
+        kept = [w for w in words if re.search(rf"\b{w}\b", said)]
+        if not kept:
+            continue  # respelt for the English voice (Mr Zhang: Jahng): said near the Mandarin
+        yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, and "
+                                  f"{' '.join(kept)} is said by English spelling (“"
+                                  f"{said.split(' ', 1)[-1]}”); use {{name}} for the "
+                                  "applicant's name, which is read as a name")
 
 
 def _en_written_names(text: str) -> Iterator[Issue]:
@@ -3916,18 +3922,22 @@ def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
             if greeted or hello:
                 if kind == "name" or not addressed:  # 尊敬的单位客户: a word before 客户
                     yield p, p + n, kind
-            elif kind == "name":
+            elif kind == "name" and text[p] not in _NOT_BEFORE_MR and \
+                    text[p + 1:p + n] not in ZH_TITLES:  # 单经理，: ``_zh_titled_names``
                 # a name that opens a clause and ends at a pause (曾强，请签字 单田芳，请确认):
-                # read as a name since speakable/19 (its first two characters are no word)
-                yield p, p + n, "opening"
+                # read as a name since speakable/19 (its first two characters are no word);
+                # a surname with 先生 / 女士 (单先生，请坐) was read before, and is not warned
+                yield p, p + n, "name" if _ZH_MR.search(text, p, p + n) else "opening"
             break
         else:
             if greeted or _ZH_CLAUSE_OPEN.search(before) is not None:
                 for n in (3, 2):  # 曾强将为您办理: a name before the verb of its clause
                     if _cjk_run(text, p, p + n) and _ZH_NAME_VERB_AFTER.match(text, p + n) and \
-                            _zh_greeting_name_kind(text[p:p + n]) == "name" and \
+                            text[p] not in _NOT_BEFORE_MR and text[p + 1:p + n] not in ZH_TITLES \
+                            and _zh_greeting_name_kind(text[p:p + n]) == "name" and \
                             not _ZH_NOT_GIVEN.search(text, p + 1, p + n):
-                        yield p, p + n, "name" if greeted else "opening"
+                        yield p, p + n, "name" if greeted or _ZH_MR.search(
+                            text, p, p + n) else "opening"
                         break
 
 
