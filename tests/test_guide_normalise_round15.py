@@ -86,6 +86,8 @@ SURNAMES = [
     ("查询余额", "zh-CN", "查询余额"), ("中华经理人", "zh-CN", "中华经理人"),
     ("任何经理", "zh-CN", "任何经理"), ("单位将为您服务", "zh-CN", "单位将为您服务"),
     ("那经理为您服务", "zh-CN", "那经理为您服务"),  # "that manager"
+    ("请查经理审批记录", "zh-CN", "请查经理审批记录"),  # "please check"
+    ("由查经理为您讲解", "zh-CN", "由 zhā 经理为您讲解"),
     ("曾经，请", "zh-CN", "曾经，请"),
 ]
 
@@ -160,6 +162,10 @@ EN_RANGES = [
     ("From Jan 1-Mar 31.", "en", "From January 1 to March 31."),
     ("As of 2024-12.", "en", "As of December 2024."),
     ("at 9:30 a.m. today", "en", "at nine thirty AM today"),
+    # the dot of a.m. ends the sentence before a word that opens one, not before a place
+    ("Trading starts at 9:30 a.m. Some products differ.", "en",
+     "Trading starts at nine thirty AM. Some products differ."),
+    ("until 5:00 p.m. Beijing time", "en", "until five PM Beijing time"),
 ]
 
 

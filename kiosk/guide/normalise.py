@@ -1435,11 +1435,16 @@ def _zh_names(text: str) -> str:
 # (``zh_segments``) makes the surname a word of its own and the title the next word. So 地区经理
 # (地区), 中华经理人, 了解, 责任经理 keep their words, and 曾经理财 is 曾经 + 理财 (céng jīng);
 # 由曾经理为您办理 segments as 由 + 曾 + 经理, a manager named Zeng, the reading a broker's text
-# means (a text that means "once managed" is rare and reads zēng: rewrite it as 曾经管理).
+# means (a text that means "once managed" is rare and reads zēng: rewrite it as 曾经管理). 查
+# right after a word that asks for an action (请 可 需 要 去 再 先 …) is the verb chá there
+# (请查经理审批记录, "please check"), not the surname.
 ZH_TITLES = frozenset("经理 总经理 副总 老师 主任 总监 主管 律师 医生 教授 博士 会计 会计师 "
                       "专员 顾问 行长 副行长 董事长 董事 部长 处长 科长 局长 院长 校长 师傅 "
                       "助理 小姐 同学 阿姨 大夫 总 工 经办 组长 站长 店长 厂长 秘书 老板 老总 "
                       "先生 女士".split())
+
+
+_ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
 
 
 def _zh_titled_names(text: str) -> str:
@@ -1449,6 +1454,8 @@ def _zh_titled_names(text: str) -> str:
     out: list[str] = []
     pos = 0
     for (a, b), (c, d) in zip(segments, segments[1:], strict=False):
+        if text[a] == "查" and _ZH_CHECK_BEFORE.search(text, max(0, a - 3), a):
+            continue  # 请查经理审批记录: the verb "check" (chá)
         if b - a != 1 or text[a] not in ZH_SURNAMES or text[c:d] not in ZH_TITLES or \
                 text[c:d] in ("先生", "女士") or a < pos or _ZH_MR.match(text, d):
             continue
@@ -2606,6 +2613,14 @@ def _en_date(m: re.Match) -> str:
     return f"{EN_MONTHS[mo - 1]} {d}, {y}"
 
 
+# After "9:30 a.m." the dot ends the sentence too when the text ends there or a word that opens
+# a sentence follows ("… a.m. Some products …"; since speakable/19), not before a place or a
+# time zone ("5:00 p.m. Beijing time").
+_EN_SENTENCE_AFTER = re.compile(r"\s*\Z|\s+(?:The|This|That|These|Those|Some|All|Any|Please|"
+                                r"You|Your|We|Our|It|Its|If|When|After|Before|Orders?|Each|"
+                                r"Every|No|Note|Thank|Thanks|Trading|Applications?|Clients?)\b")
+
+
 def _en_clock(text: str, m: re.Match) -> str:
     """A clock time in words (9:05 -> "nine oh five", 3:00 pm -> "three p m", 15:30 ->
     "three thirty p m"), or a ratio ("ratio 1:10" -> "1 to 10"; 1:5 -> "1 to 5")."""
@@ -2636,7 +2651,7 @@ def _en_clock(text: str, m: re.Match) -> str:
         words += (" oh " if mi < 10 else " ") + en_number_words(str(mi))
     if s:
         words += " and " + en_number_words(str(s)) + (" second" if s == 1 else " seconds")
-    stop = "." if m.group(0).endswith(".") and re.match(r"\s*\Z", text[m.end():]) else ""
+    stop = "." if m.group(0).endswith(".") and _EN_SENTENCE_AFTER.match(text, m.end()) else ""
     return words + (" " + protect_spoken(f"{half.upper()}M") + stop if half else "")
 
 
