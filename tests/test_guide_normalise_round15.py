@@ -160,6 +160,8 @@ EN_RANGES = [
     ("Office hours are 9am-5pm", "en", "Office hours are nine AM to five PM"),
     ("Open 9 a.m.–5 p.m.", "en", "Open nine AM to five PM."),
     ("From Jan 1-Mar 31.", "en", "From January 1 to March 31."),
+    ("The reporting period is Jan 1, 2023 - Dec 31, 2023.", "en",
+     "The reporting period is January 1, 2023 to December 31, 2023."),
     ("As of 2024-12.", "en", "As of December 2024."),
     ("at 9:30 a.m. today", "en", "at nine thirty AM today"),
     # the dot of a.m. ends the sentence before a word that opens one, not before a place
@@ -275,6 +277,7 @@ def test_espeak_says_ng_lee_and_shan():
 
 QUIET = [  # read right already: no warning
     ("资金账户为10086001234", "zh-CN"), ("股票代码如688981", "zh-CN"),
+    ("科创板股票代码以688开头，如688981。", "zh-CN"),
     ("交易密码不得为123456", "zh-CN"), ("QQ号12345678", "zh-CN"), ("请拨打12306", "zh-CN"),
     ("请拨打95551-1-2转人工服务", "zh-CN"), ("7*24小时服务", "zh-CN"),
     ("Stock 600519 rose.", "en"), ("Your order #12345 is ready.", "en"),

@@ -2960,7 +2960,8 @@ def _en_pinyin(text: str) -> str:
 # #12345", "Dial 95588"; and a bank's or a public service's short number alone (95588, 12306).
 _ZH_NAMED_DIGITS = (r"(?:账户|帐户|密码|口令|QQ|微信|订单|合同|保单|股东|证券|股票|基金)"
                     r"(?:号|号码|代码|账号)?[^\d，。；;,！？!?]{0,6}?(?:为|是|如|：|:|\s)*\Z|"
-                    r"代码[^\d，。；;,！？!?]{0,10}?(?:如|例如|比如|为|是)\s*\Z")
+                    r"代码[^\d，。；;,！？!?]{0,10}?(?:为|是)\s*\Z|"
+                    r"代码[^。；;！？!?]{0,16}?(?:如|例如|比如)\s*\Z")
 _SERVICE_NUMBER = re.compile(r"9[56]\d{3}|100\d\d|123\d\d")
 _EN_NAMED_DIGITS = (r"\b(?:stock|shares? of|ticker|symbol|order|dial|call|ring|password|QQ|"
                     r"WeChat|policy|contract|reference|ref\.?)[:\s]*(?:#\s*)?\Z|#\s*\Z")
@@ -4735,7 +4736,8 @@ def _short_rating(m: re.Match, zh: bool) -> str:
 #   a bank's or carrier's short number (95xxx, 96xxx, 100xx, 101xx, 12xxx) or a 400 / 800
 #   number, and each choice one digit, with no digit or hyphen after the last;
 # - English: an hour range with am / pm on its ends (9am-5pm, 9 a.m.–5 p.m., 9:30am-3pm)
-#   and a range of two month-day dates (Jan 1-Mar 31) are said with "to"; a year and month
+#   and a range of two month-day dates (Jan 1-Mar 31, Jan 1, 2023 - Dec 31, 2023) are said
+#   with "to"; a year and month
 #   written 2024-12 is "December 2024" (not where the second number is the next year's last
 #   two digits: 2011-12 stays a span of years); 10-yr is "ten-year" (the "-yr" adjective);
 #   1.2M after a number is "1.2 million" (M alone, not before a unit of measure);
@@ -4750,7 +4752,8 @@ _EN_HOUR_RANGE = re.compile(rf"(?<![\d:])(?P<a>{_EN_HOUR})\s*[-\u2013\u2014~]\s*
                             rf"(?=\d{{1,2}}(?::\d\d)?\s*[AaPp]\.?\s?[Mm](?![A-Za-z]))")
 _EN_MONTH_NAME = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
                   r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_EN_DATE_RANGE = re.compile(rf"(?P<a>\b{_EN_MONTH_NAME}\.?\s+\d{{1,2}})\s*[-\u2013]\s*"
+_EN_DATE_RANGE = re.compile(rf"(?P<a>\b{_EN_MONTH_NAME}\.?\s+\d{{1,2}}(?:,\s*\d{{4}})?)\s*"
+                            r"[-\u2013]\s*"
                             rf"(?={_EN_MONTH_NAME}\b)")
 _EN_YEAR_MONTH = re.compile(r"(?<![\d\-/.])(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])"
                             r"(?![\d\-/]|\.\d)")
