@@ -164,6 +164,7 @@ EN_RANGES = [
      "The reporting period is January 1, 2023 to December 31, 2023."),
     ("As of 2024-12.", "en", "As of December 2024."),
     ("at 9:30 a.m. today", "en", "at nine thirty AM today"),
+    ("Lunch break: noon-1pm.", "en", "Lunch break: noon to one PM."),
     # the dot of a.m. ends the sentence before a word that opens one, not before a place
     ("Trading starts at 9:30 a.m. Some products differ.", "en",
      "Trading starts at nine thirty AM. Some products differ."),
@@ -306,5 +307,6 @@ def test_the_check_warns_a_pinyin_name_written_into_english_text():
         assert len(found) == 1 and found[0].startswith(name), (text, found)
     # respelt for the voice (Chun Shee-yow, Jahng), or no pinyin: not warned
     for text in ("Dear Chen Xiao, welcome.", "Mr Zhang, please look at the camera.",
+                 "Dear Qiu Ying, your account is ready.",
                  "Dear Customer, welcome.", "Mr. Smith will call.", "Dear Sir or Madam"):
         assert not [w for w in _warnings(text, "en") if "{name}" in w], text

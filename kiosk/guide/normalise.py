@@ -3701,7 +3701,8 @@ _EN_HAN_RUN = re.compile(rf"{_HAN_PART}(?:\s*[{MIDDLE_DOTS}]\s*{_HAN_PART})*|{_C
 # Wang Fang, Mr. Shan: English letter rules say "wæng fæng", "shæn"; since speakable/19): a
 # name written into the text, warned about as the Mandarin check warns about a name written
 # in characters. Each of its one to three words parses as pinyin and is no English word
-# (``kiosk.guide.en_pinyin``); a name respelt for the voice (Mr Zhang: Jahng) is not warned.
+# (``kiosk.guide.en_pinyin``); a name respelt for the voice, in whole or in part (Mr Zhang:
+# Jahng; Dear Qiu Ying: Chee-yoh Ying), is not warned.
 _EN_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Madam|Dr|Dear)\b\.?\s+"
                              r"(?P<n>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\b")
 
@@ -3718,8 +3719,8 @@ def _en_titled_pinyin(text: str) -> Iterator[Issue]:
         name = " ".join(words)
         said = respell_text(m.group(0)[:m.start("n") - m.start()] + name)
         kept = [w for w in words if re.search(rf"\b{w}\b", said)]
-        if not kept:
-            continue  # respelt for the English voice (Mr Zhang: Jahng): said near the Mandarin
+        if len(kept) < len(words):
+            continue  # respelt for the English voice (Mr Zhang: Jahng; Qiu Ying: Chee-yoh Ying)
         yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, and "
                                   f"{' '.join(kept)} is said by English spelling (“"
                                   f"{said.split(' ', 1)[-1]}”); use {{name}} for the "
@@ -4748,7 +4749,8 @@ def _short_rating(m: re.Match, zh: bool) -> str:
 _SERVICE_MENU = re.compile(r"(?<![\d.,+\-])(?P<n>9[56]\d{3}|10[01]\d{2}|12\d{3}|[48]00\d{7}|"
                            r"[48]00-\d{3}-\d{4})(?P<x>(?:-\d){1,3})(?![\d\-]|[.,]\d)")
 _EN_HOUR = r"\d{1,2}(?::\d\d)?\s*[AaPp]\.?\s?[Mm]\.?"
-_EN_HOUR_RANGE = re.compile(rf"(?<![\d:])(?P<a>{_EN_HOUR})\s*[-\u2013\u2014~]\s*"
+_EN_HOUR_RANGE = re.compile(rf"(?<![\d:])(?P<a>{_EN_HOUR}|\b(?:noon|midnight))\s*"
+                            r"[-\u2013\u2014~]\s*"
                             rf"(?=\d{{1,2}}(?::\d\d)?\s*[AaPp]\.?\s?[Mm](?![A-Za-z]))")
 _EN_MONTH_NAME = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
                   r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
