@@ -63,8 +63,8 @@ ROWS = [
     ("请于25年3月31日前", "zh-CN", "请于二五年三月三十一日前"),
     ("办公时间：9:00am-5:00pm", "zh-CN", "办公时间：上午九点到下午五点"),
     ("请于下午5:00pm前", "zh-CN", "请于下午五点前"),
-    ("due by 11:59 p.m.", "en", "due by eleven fifty nine p m."),
-    ("until 5:00 p.m. Beijing time", "en", "until five p m Beijing time"),
+    ("due by 11:59 p.m.", "en", "due by eleven fifty nine PM."),
+    ("until 5:00 p.m. Beijing time", "en", "until five PM Beijing time"),
     # room ranges
     ("32楼3201-02室", "zh-CN", "三十二楼三二零一至零二室"),
     ("3201至3202室", "zh-CN", "三二零一至三二零二室"),

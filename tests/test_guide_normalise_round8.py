@@ -241,11 +241,11 @@ TIMES = [
     ("夜盘交易时间为21:00-次日02:30", "zh-CN", "夜盘交易时间 wei2 二十一点到次日两点三十分"),
     ("下午2:30", "zh-CN", "下午两点三十分"),
     ("Our hotline is staffed Mon-Fri, 8:00 to 20:00.", "en",
-     "Our hotline is staffed Monday to Friday, eight a m to eight p m."),
+     "Our hotline is staffed Monday to Friday, eight AM to eight PM."),
     ("9:30-11:30 and 13:00-15:00", "en",
-     "nine thirty a m to eleven thirty a m and one p m to three p m"),
-    ("from 12:00 to 13:30", "en", "from twelve noon to one thirty p m"),
-    ("21:00-next day 02:30", "en", "nine p m to next day two thirty a m"),
+     "nine thirty AM to eleven thirty AM and one PM to three PM"),
+    ("from 12:00 to 13:30", "en", "from twelve noon to one thirty PM"),
+    ("21:00-next day 02:30", "en", "nine PM to next day two thirty AM"),
     ("Call at 8:00", "en", "Call at eight o'clock"),  # no 24-hour time: no guess
 ]
 

@@ -191,6 +191,7 @@ def respell_text(text: str) -> str:
     a capitalised word that ``looks_pinyin``, any pinyin word after a title (Mr He, Dear Li,
     Customer: Qiu Ying), and a pinyin word next to one of those (Wang Xiaoming). Words English
     reads near enough (Wang, Ming, Chen) are respelt only as part of such a name."""
+    text = respell_ng(text)
     words = list(_CAPITALISED.finditer(text))
     if not words:
         return text
@@ -214,8 +215,32 @@ def respell_text(text: str) -> str:
     return "".join(out) + text[at:]
 
 
+# The Cantonese surname Ng (吴 / 伍 in Hong Kong), which espeak-ng spells as the letters N G: a
+# syllabic ng, said "Ung" ('VN) as English speakers near it (Ms. Ng, Ng Wai Kit).
+_NG = re.compile(r"(?<![\w'’\-])(?:Ng|NG)(?![\w'’\-])")
+
+
+def respell_ng(text: str, name: bool = False) -> str:
+    """``text`` with the surname Ng said "Ung": the capitalised word Ng anywhere, NG (capitals)
+    only in a name (``name``) or after a title (Mr NG), where it is no acronym."""
+    if "Ng" not in text and "NG" not in text:
+        return text
+    return _NG.sub(lambda m: "Ung" if m.group(0) == "Ng" or name or
+                   _TITLE.search(text, 0, m.start()) else m.group(0), text)
+
+
 def respell_name(words: list[str]) -> list[str] | None:
     """A name's words respelt for the English voice when every word is pinyin (Wang Xiaoming ->
-    Wahng Shee-yow-ming), else None (John Smith, Maria Li: a name not all pinyin is left)."""
+    Wahng Shee-yow-ming); in a name not all pinyin (a Western given name and a Chinese surname:
+    Maria Li), only its last word when it is pinyin English misreads (``risky_pinyin``: Maria
+    Lee; Lee Ming and John Smith are left), and the surname Ng ("Ung") in any name (Ng Wai Kit).
+    None when nothing is respelt."""
     said = [en_pinyin_word(w) for w in words]
-    return None if not said or None in said else [w for w in said if w]
+    if said and None not in said:
+        return [w for w in said if w]
+    out = ["Ung" if w in ("Ng", "NG") else w for w in words]
+    last = words[-1] if words else ""
+    if len(words) > 1 and last.lower() not in ENGLISH_WORDS and risky_pinyin(last) and \
+            en_pinyin_word(words[0]) is None:
+        out[-1] = en_pinyin_word(last) or last
+    return None if out == words else out

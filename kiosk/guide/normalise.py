@@ -121,11 +121,12 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.guide.en_pinyin import respell_name, respell_text
+from kiosk.guide.en_pinyin import ENGLISH_WORDS, pinyin_word_syllables, respell_name, respell_text
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
+    ZH_SURNAMES,
     pinyin_syllables,
     to_simplified,
     word_counts,
@@ -142,7 +143,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/18"
+NORMALISER_VERSION = "speakable/19"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -194,13 +195,20 @@ _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|�
                   # 转 right after a phone number is its extension (0991-2345678转806)
                   r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
-                  "[后末][0-9一二三四五六七八九十]+位(?:数字|号码|数)?)"
+                  "[后末][0-9一二三四五六七八九十几]+位(?:数字|号码|数)?|"
+                  # 以8888结尾 / 以105X结束: the digits a number ends with (a cue of no width)
+                  r"(?<=以)(?=\d+[Xx]?\s*(?:结尾|结束|收尾)))"
                   # 手机号, 电话号码, 客服热线号: a cue word with 号 / 号码 / 码 after it
                   "(?:号码|号|码)?")
-_EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
+_EN_DIGIT_CUES = (r"end(?:ing|s|ed)?(?: in| with)?|number|no\.|phone|telephone|hotline|tel\.?|"
                   r"extension|ext\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
-                  r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?")
+                  r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?|"
+                  r"last (?:two|three|four|five|six|[2-6])(?= (?:is|are|\d))")
+# Between a cue and its digits: 后四位是否为3210 / 尾号是不是6789 (the witness's yes/no
+# question), 末尾数字是1234, 后四位（1012） (the tail in brackets).
+_ZH_CUE_SEP = (r"(?:数字|号码)?(?:是否|是不是|应|应当|应该|均|都)?[为是：:\s]*"
+               r"(?:[（(](?=\d+[Xx]?[）)](?!\s?\d)))?")
 # Digits after a cue, with the group separators phone and card numbers are written with
 # (400-820-8820, (021) 6888-1234, 6225 8801 2345 6789): one identifier, read digit by digit.
 # A bracket is part of the number only as a pair round its first group ((021) 6888-1234); a
@@ -210,7 +218,7 @@ _EN_DIGIT_CUES = (r"end(?:ing|s)(?: in| with)?|number|no\.|phone|telephone|hotli
 _CUED_DIGITS = (r"(?P<d>(?:\(\d+\)\s?\d|\d)[\dA-Za-z]*(?:(?:-| (?=\d{3}))\d[\dA-Za-z]*)*"
                 r"(?:(?:(?<= \d{3})|(?<= \d{4})) \d{1,2}"
                 r"(?![\dA-Za-z]|[.,]\d|\s*(?:[\u4e00-\u9fff%‰‱]|[A-Za-z]{2,})))?)")
-_ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>[为是：:\s]*){_CUED_DIGITS}")
+_ZH_CUED = re.compile(rf"(?P<cue>{_ZH_DIGIT_CUES})(?P<sep>{_ZH_CUE_SEP}){_CUED_DIGITS}")
 _EN_CUED = re.compile(rf"(?P<cue>\b(?:{_EN_DIGIT_CUES}))(?P<sep>[:\s]*(?:(?:is|are|on|at)\s+)?)"
                       rf"{_CUED_DIGITS}\b", re.IGNORECASE)
 # A phone-style number of three or more groups (400-820-8820) is an identifier even uncued, and
@@ -603,7 +611,8 @@ def _en_name(text: str) -> str:
     word per part (Maimaiti Aili). Latin parts are kept."""
     parts = [p for p in re.split(f"[\\s{MIDDLE_DOTS}]+", text) if p]
     if len(parts) == 1 and all(_CJK.match(c) for c in text):
-        found = zh_surname(text)
+        # a traditional surname is the simplified one (單雄信 Shan Xiongxin, as 单 shàn)
+        found = zh_surname(text) or zh_surname(to_simplified(text[:2]))
         if found is not None:
             head = found[0]
             surname = "".join(_toneless(s) for s in found[1].split()).capitalize()
@@ -1420,6 +1429,44 @@ def _zh_names(text: str) -> str:
     return "".join(out)
 
 
+# A surname read otherwise than usual alone before a title or a role other than 先生 / 女士
+# (since speakable/19: 由曾经理为您办理 zēng, 单经理 shàn, 查老师 zhā, 区经理 ōu, 华经理 huà,
+# 任经理 rén, 曾总): it gets its surname reading where the text's segmentation
+# (``zh_segments``) makes the surname a word of its own and the title the next word. So 地区经理
+# (地区), 中华经理人, 了解, 责任经理 keep their words, and 曾经理财 is 曾经 + 理财 (céng jīng);
+# 由曾经理为您办理 segments as 由 + 曾 + 经理, a manager named Zeng, the reading a broker's text
+# means (a text that means "once managed" is rare and reads zēng: rewrite it as 曾经管理). 查
+# right after a word that asks for an action (请 可 需 要 去 再 先 …) is the verb chá there
+# (请查经理审批记录, "please check"), not the surname.
+ZH_TITLES = frozenset("经理 总经理 副总 老师 主任 总监 主管 律师 医生 教授 博士 会计 会计师 "
+                      "专员 顾问 行长 副行长 董事长 董事 部长 处长 科长 局长 院长 校长 师傅 "
+                      "助理 小姐 同学 阿姨 大夫 总 工 经办 组长 站长 店长 厂长 秘书 老板 老总 "
+                      "先生 女士".split())
+
+
+_ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
+
+
+def _zh_titled_names(text: str) -> str:
+    if not any(c in ZH_SURNAMES for c in text):
+        return text
+    segments = zh_segments(text)
+    out: list[str] = []
+    pos = 0
+    for (a, b), (c, d) in zip(segments, segments[1:], strict=False):
+        if text[a] == "查" and _ZH_CHECK_BEFORE.search(text, max(0, a - 3), a):
+            continue  # 请查经理审批记录: the verb "check" (chá)
+        if b - a != 1 or text[a] not in ZH_SURNAMES or text[c:d] not in ZH_TITLES or \
+                text[c:d] in ("先生", "女士") or a < pos or _ZH_MR.match(text, d):
+            continue
+        if a and ord(text[a - 1]) >= _SHIELD or text[a] in _NOT_BEFORE_MR:
+            continue  # 那经理: "that manager", not the surname nā
+        out += [text[pos:a], _zh_said_name(text, a, b)]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
 # The commonest surnames (the hundred of the 2020 census, with the polyphonic ones of
 # ``ZH_SURNAMES``): a character after one of them in a name before 先生 / 女士 is a given name
 # (刘德华先生: 华 is huá, not the surname huà; 王单先生 dān, 孙朴先生 pǔ; since speakable/18).
@@ -1900,11 +1947,19 @@ def _cued_digits(m: re.Match, locale: str) -> str:
     return m.group("cue") + m.group("sep") + " " + spell_digits(m.group("d"), locale) + " "
 
 
+_EN_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
+_EN_NUMBER_NAMED = re.compile(r"\b(?:ID|number|card|account|phone|mobile|no\.|passport|"
+                              r"licen[cs]e|certificate)\b", re.IGNORECASE)
+
+
 def _en_cued_digits(text: str, m: re.Match) -> str:
     """Digits after a cue, one by one, unless a unit follows ("ends in 3 days"); "ext." is
     said "extension"."""
     if _quantity_follows(text, m.end(), _EN_UNITS):
         return m.group(0)
+    if (m.group("cue").lower().startswith("end") and _EN_YEAR_LIKE.fullmatch(m.group("d"))
+            and not _EN_NUMBER_NAMED.search(text, max(0, m.start() - 60), m.start())):
+        return m.group(0)  # "the offer ends in 2025": a year, unless a number was named
     said = _cued_digits(m, "en")
     return "extension" + said[len(m.group("cue")):] if m.group("cue").lower().startswith(
         "ext") else said
@@ -2339,7 +2394,7 @@ def _zh_speakable(text: str) -> str:
                                                 m.group(0)), text)
     text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
-    text = _zh_greeting_names(_zh_names(text))
+    text = _zh_titled_names(_zh_greeting_names(_zh_names(text)))
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
@@ -2558,6 +2613,14 @@ def _en_date(m: re.Match) -> str:
     return f"{EN_MONTHS[mo - 1]} {d}, {y}"
 
 
+# After "9:30 a.m." the dot ends the sentence too when the text ends there or a word that opens
+# a sentence follows ("… a.m. Some products …"; since speakable/19), not before a place or a
+# time zone ("5:00 p.m. Beijing time").
+_EN_SENTENCE_AFTER = re.compile(r"\s*\Z|\s+(?:The|This|That|These|Those|Some|All|Any|Please|"
+                                r"You|Your|We|Our|It|Its|If|When|After|Before|Orders?|Each|"
+                                r"Every|No|Note|Thank|Thanks|Trading|Applications?|Clients?)\b")
+
+
 def _en_clock(text: str, m: re.Match) -> str:
     """A clock time in words (9:05 -> "nine oh five", 3:00 pm -> "three p m", 15:30 ->
     "three thirty p m"), or a ratio ("ratio 1:10" -> "1 to 10"; 1:5 -> "1 to 5")."""
@@ -2588,8 +2651,8 @@ def _en_clock(text: str, m: re.Match) -> str:
         words += (" oh " if mi < 10 else " ") + en_number_words(str(mi))
     if s:
         words += " and " + en_number_words(str(s)) + (" second" if s == 1 else " seconds")
-    stop = "." if m.group(0).endswith(".") and re.match(r"\s*\Z", text[m.end():]) else ""
-    return words + (f" {half} m{stop}" if half else "")
+    stop = "." if m.group(0).endswith(".") and _EN_SENTENCE_AFTER.match(text, m.end()) else ""
+    return words + (" " + protect_spoken(f"{half.upper()}M") + stop if half else "")
 
 
 def _en_scaled(n: str, mult: str) -> str:
@@ -2848,7 +2911,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if "\uff0d" in text:
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
-    text = _round_thirteen_early(text, is_zh(locale))
+    text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -2888,6 +2951,20 @@ def _en_pinyin(text: str) -> str:
     if any(ord(c) >= _SHIELD for c in text):
         text = _SHIELDED_NAME.sub(name, text)
     return respell_text(text)
+
+
+# Words that name the digits after them as an identifier, which the guide already reads digit
+# by digit (a run of five digits or more is read so by default): no "a guess" warning after
+# them (since speakable/19). 资金账户为10086001234, 股票代码如688981 (如 / 例如 after a word of a
+# code earlier in the clause), 交易密码不得为123456, QQ号12345678; "Stock 600519", "order
+# #12345", "Dial 95588"; and a bank's or a public service's short number alone (95588, 12306).
+_ZH_NAMED_DIGITS = (r"(?:账户|帐户|密码|口令|QQ|微信|订单|合同|保单|股东|证券|股票|基金)"
+                    r"(?:号|号码|代码|账号)?[^\d，。；;,！？!?]{0,6}?(?:为|是|如|：|:|\s)*\Z|"
+                    r"代码[^\d，。；;,！？!?]{0,10}?(?:为|是)\s*\Z|"
+                    r"代码[^。；;！？!?]{0,16}?(?:如|例如|比如)\s*\Z")
+_SERVICE_NUMBER = re.compile(r"9[56]\d{3}|100\d\d|123\d\d")
+_EN_NAMED_DIGITS = (r"\b(?:stock|shares? of|ticker|symbol|order|dial|call|ring|password|QQ|"
+                    r"WeChat|policy|contract|reference|ref\.?)[:\s]*(?:#\s*)?\Z|#\s*\Z")
 
 
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -2934,6 +3011,10 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         if m.start() in read or _STAR_ST.match(text, m.start()) or \
                 text[m.start():m.start() + 2] == "**" or text[m.start() - 1:m.start()] == "*":
             continue
+        if m.group(0) == "*" and text[m.start() - 1:m.start()].isdigit() and \
+                text[m.start() + 1:m.start() + 2].isdigit() and "*" not in speakable(
+                    text[max(0, m.start() - 8):m.start() + 8], locale):
+            continue  # 7*24小时: said 七乘二十四 (since speakable/19)
         yield Issue(m.start(), f"symbol {m.group(0)} would be read as an English word or "
                                "skipped; write it in words")
     # An ASCII comma between digits that is not a thousands separator (1,2; 1,2024; C3,100;
@@ -2961,10 +3042,10 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     # The cue the normaliser reads the digits by ends right before them (searched in a short
     # window, so many digit runs in one text stay linear).
     if zh:
-        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
+        spoken_cues = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}\Z|{_ZH_NAMED_DIGITS}")
     else:
-        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
-                                 re.IGNORECASE)
+        spoken_cues = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z|"
+                                 rf"{_EN_NAMED_DIGITS}", re.IGNORECASE)
     if zh and "-" in text:
         for sentence in _SENTENCE.finditer(text):
             if _FORMULA.search(sentence.group(0)):
@@ -3010,7 +3091,7 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
-                _cued_list_item(text, m.start(), zh) or \
+                _SERVICE_NUMBER.fullmatch(m.group(0)) or _cued_list_item(text, m.start(), zh) or \
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh):
             continue
@@ -3096,7 +3177,7 @@ _PHONE_SHAPE = re.compile(r"(?<![A-Za-z0-9_.,+\-])(?P<p>1[ -])?(?P<a>\(\d{1,4}\)
                           r"(?P<b>\d{3,4})[ -](?P<c>\d{4})(?![\w]|[.,]\d|-\d)")
 
 
-_ZH_CUED_BEFORE = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*\Z")
+_ZH_CUED_BEFORE = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}\Z")
 _EN_CUED_BEFORE = re.compile(rf"\b(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are|on|at)\s+)?\Z",
                              re.IGNORECASE)
 
@@ -3512,7 +3593,7 @@ def _cued_list_item(text: str, at: int, zh: bool) -> bool:
 
 _ITEM = r"[\dA-Za-z\-]+"
 _ITEM_SEP = r"\s*(?:[、，,/]|和|及|或|and\b|or\b)\s*"
-_ZH_CUED_LIST = re.compile(rf"(?:{_ZH_DIGIT_CUES})[为是：:\s]*{_ITEM}(?:{_ITEM_SEP}{_ITEM})*"
+_ZH_CUED_LIST = re.compile(rf"(?:{_ZH_DIGIT_CUES}){_ZH_CUE_SEP}{_ITEM}(?:{_ITEM_SEP}{_ITEM})*"
                            rf"{_ITEM_SEP}\Z")
 _EN_CUED_LIST = re.compile(rf"(?:{_EN_DIGIT_CUES})[:\s]*(?:(?:is|are)\s+)?{_ITEM}"
                            rf"(?:{_ITEM_SEP}{_ITEM})*{_ITEM_SEP}\Z", re.IGNORECASE)
@@ -3616,7 +3697,38 @@ _EN_REF = re.compile(r"\b(?:Ref|REF)\.\s*(?=number\b|No\.)")
 _EN_HAN_RUN = re.compile(rf"{_HAN_PART}(?:\s*[{MIDDLE_DOTS}]\s*{_HAN_PART})*|{_CJK.pattern}")
 
 
+# A name in pinyin after a title in an English text that the respelling leaves as written (Ms.
+# Wang Fang, Mr. Shan: English letter rules say "wæng fæng", "shæn"; since speakable/19): a
+# name written into the text, warned about as the Mandarin check warns about a name written
+# in characters. Each of its one to three words parses as pinyin and is no English word
+# (``kiosk.guide.en_pinyin``); a name respelt for the voice, in whole or in part (Mr Zhang:
+# Jahng; Dear Qiu Ying: Chee-yoh Ying), is not warned.
+_EN_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Madam|Dr|Dear)\b\.?\s+"
+                             r"(?P<n>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\b")
+
+
+def _en_titled_pinyin(text: str) -> Iterator[Issue]:
+    for m in _EN_TITLED_NAME.finditer(text):
+        words = m.group("n").split(" ")
+        while words and (pinyin_word_syllables(words[-1]) is None or
+                         words[-1].lower() in ENGLISH_WORDS):
+            words.pop()  # Ms. Wang Will call: the name ends before a word that is no pinyin
+        if not words or any(pinyin_word_syllables(w) is None or w.lower() in ENGLISH_WORDS
+                            for w in words):
+            continue
+        name = " ".join(words)
+        said = respell_text(m.group(0)[:m.start("n") - m.start()] + name)
+        kept = [w for w in words if re.search(rf"\b{w}\b", said)]
+        if len(kept) < len(words):
+            continue  # respelt for the English voice (Mr Zhang: Jahng; Qiu Ying: Chee-yoh Ying)
+        yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, and "
+                                  f"{' '.join(kept)} is said by English spelling (“"
+                                  f"{said.split(' ', 1)[-1]}”); use {{name}} for the "
+                                  "applicant's name, which is read as a name")
+
+
 def _en_written_names(text: str) -> Iterator[Issue]:
+    yield from _en_titled_pinyin(text)
     for m in _EN_HAN_RUN.finditer(text):
         run = m.group(0)
         cued = _EN_NAME_CUE.search(text, max(0, m.start() - 40), m.start()) is not None
@@ -3656,6 +3768,9 @@ def round_nine_issues(text: str, locale: str) -> Iterator[Issue]:
     for m in _ZH_DOTTED_MONTH_DAY.finditer(folded):
         if _zh_dotted_dated(folded, m) or not _ZH_DATE_AFTER.match(folded, m.end(), m.end() + 8):
             continue
+        if _ZH_DOT_DATE.match(folded, m.start()) and \
+                not _ZH_RATE_BEFORE.search(folded, max(0, m.start() - 3), m.start()):
+            continue  # 12.31前: read as a date by the round-fifteen rule
         mo, d = int(m.group("mo")), int(m.group("d"))
         yield Issue(m.start(), f"{m.group(0)} is read as the number {_zh_number(m.group(0))}; "
                                f"write {mo}月{d}日 for a date")
@@ -3777,6 +3892,7 @@ _ZH_GREETING_BEFORE = re.compile(r"(?:(?:您好|你好|早上好|上午好|下�
                                  r"尊敬的|亲爱的)\Z")
 _ZH_GREETING_AFTER = re.compile(r"\s*(?:[，,]\s*)?(?:您好|你好)|\s*(?:客户|投资者|用户|会员|朋友|"
                                 r"股东)|\s*(?:[，,。.！!？?；;：:）)]|\Z)")
+_ZH_NAME_VERB_AFTER = re.compile("将为|将于|将在|将负责|请|负责|为您|会为|已为|来为|给您")
 _ZH_CLAUSE_OPEN = re.compile(r"(?:\A|[，,。.！!？?；;：:（(]\s*)\Z")
 
 
@@ -3801,8 +3917,9 @@ def _zh_greeting_name_kind(name: str) -> str | None:
 def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
     """``(start, end, kind)`` of each name candidate in a greeting (see above): "name" where it
     is read as a name, "unsure" where the rule cannot tell (a word right after 您好 or before
-    您好 with a pause; a name-like run that opens a clause and ends at a pause, with no
-    greeting: 单田芳，请确认)."""
+    您好 with a pause), "opening" for a name-like run (no word) that opens a clause with no
+    greeting and ends at a pause or before the clause's verb (单田芳，请确认, 曾强将为您办理):
+    read as a name, and warned about as a name written into the text."""
     for p in range(len(text)):
         if not _cjk_run(text, p, p + 2) or zh_surname(text[p:p + 2]) is None:
             continue
@@ -3822,9 +3939,23 @@ def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
             if greeted or hello:
                 if kind == "name" or not addressed:  # 尊敬的单位客户: a word before 客户
                     yield p, p + n, kind
-            elif kind == "name":
-                yield p, p + n, "unsure"
+            elif kind == "name" and text[p] not in _NOT_BEFORE_MR and \
+                    text[p + 1:p + n] not in ZH_TITLES:  # 单经理，: ``_zh_titled_names``
+                # a name that opens a clause and ends at a pause (曾强，请签字 单田芳，请确认):
+                # read as a name since speakable/19 (its first two characters are no word);
+                # a surname with 先生 / 女士 (单先生，请坐) was read before, and is not warned
+                yield p, p + n, "name" if _ZH_MR.search(text, p, p + n) else "opening"
             break
+        else:
+            if greeted or _ZH_CLAUSE_OPEN.search(before) is not None:
+                for n in (3, 2):  # 曾强将为您办理: a name before the verb of its clause
+                    if _cjk_run(text, p, p + n) and _ZH_NAME_VERB_AFTER.match(text, p + n) and \
+                            text[p] not in _NOT_BEFORE_MR and text[p + 1:p + n] not in ZH_TITLES \
+                            and _zh_greeting_name_kind(text[p:p + n]) == "name" and \
+                            not _ZH_NOT_GIVEN.search(text, p + 1, p + n):
+                        yield p, p + n, "name" if greeted or _ZH_MR.search(
+                            text, p, p + n) else "opening"
+                        break
 
 
 def _zh_greeting_names(text: str) -> str:
@@ -3833,12 +3964,15 @@ def _zh_greeting_names(text: str) -> str:
     out: list[str] = []
     pos = 0
     for a, b, kind in _zh_greeting_names_at(text):
-        if kind != "name" or a < pos:
+        if kind not in ("name", "opening") or a < pos:
             continue
         out += [text[pos:a], _zh_said_name(text, a, b)]
         pos = b
     out.append(text[pos:])
     return "".join(out)
+
+
+_ZH_ROLE_BEFORE = re.compile(f"(?:{_ZH_NAME_ROLE.pattern})\\Z")
 
 
 def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -3859,7 +3993,14 @@ def round_ten_issues(text: str, locale: str) -> Iterator[Issue]:
     for a, b, kind in _zh_greeting_names_at(folded):
         surname, reading = zh_surname(folded[a:b]) or ("", "")
         # read as a name by another rule (客户姓名：单雄飞，): no warning
-        if kind == "unsure" and reading not in speakable(folded[max(0, a - 12):b + 1], locale):
+        if kind == "opening" and _ZH_ROLE_BEFORE.search(folded, max(0, a - 12), a):
+            continue  # 客户姓名：单雄飞，: the role names the applicant; read as a name, no warning
+        if kind == "opening":
+            yield Issue(a, f"{folded[a:b]} is read as a name written into the text (its "
+                           f"surname {surname} is read {reading}): every applicant would hear "
+                           "it; use {name} for the applicant's name")
+        elif kind == "unsure" and reading not in speakable(folded[max(0, a - 12):b + 1],
+                                                            locale):
             yield Issue(a, f"{folded[a:b]} may be a name written into the text: it is read as "
                            f"words, so the surname {surname} is not read {reading}; use {{name}} "
                            "for the applicant's name (read as a name), or write the reading")
@@ -3984,7 +4125,7 @@ def _zh_futures(text: str, m: re.Match) -> str:
 # flow says the applicant's name as {name}, never as a name written in. Two or three
 # characters (four with a compound surname), none of the characters that make a clause
 # (_ZH_NOT_GIVEN) and no word of a role (客户, 投资者, 账户持有人 ...: ending in 人 者 户 员 方 主).
-_ZH_IDENTITY_NAME = re.compile(r"(?:您|你)(?:是否|就|真的)?(?:是|为)\s*"
+_ZH_IDENTITY_NAME = re.compile(r"(?:(?:您|你)(?:是否|就|真的)?|是否)(?:是|为)\s*"
                                r"(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})\s*(?:先生|女士)?\s*本人"
                                r"|(?:我|本人)(?:是|叫|名叫)\s*(?P<m>[\u3400-\u4dbf\u4e00-\u9fff]{2,4})"
                                r"(?=[，,。.；;！!？?\s]|\Z)")
@@ -4080,6 +4221,11 @@ def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
                 readings[i], readings[i + 1] = "hang2", None
             elif role in _ZH_BANK_COPULA_ROLES and _ZH_BANK_NAMED.match(text, i + 2):
                 readings[i], readings[i + 1] = "hang2", "wei2"
+        elif m.group("r") == "我" and (text[:m.start()].rstrip().endswith("任") or
+                                      text[:m.start()].rstrip()[-3:] == protect_spoken("rén")):
+            continue  # 任我行: a name (xíng), not "our bank"
+        elif m.group("r") in "本我贵" and text[i + 1:i + 2] == "将":
+            readings[i] = "hang2"  # 我行将为您…: "our bank will", not 行将 "about to"
         elif i + 1 in word_end and not _zh_xing_word(text[i:i + 2]):
             readings[i] = "hang2"
 
@@ -4385,7 +4531,7 @@ _SPOKEN_SIGN = re.compile(r"(?<=[\d〇零一二两三四五六七八九十百千
 # in mixed case (YoY: "yo why"). Glued units: two letters or more (1.2tn, 30sec), or one
 # before more digits (1h30): 5g, 720p and 5m alone are left to the rules.
 _NET_SHAPES = (
-    (re.compile(r"(?<![A-Za-z.])(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
+    (re.compile(r"(?<![A-Za-z.])(?!etc\.)(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
      "an abbreviation the guide does not know, read as the end of a sentence"),
     (re.compile(r"(?<![A-Za-z/])(?P<w>[a-z](?:/|\s?或\s?| or )[A-Za-z]|[A-Z](?:/|\s?或\s?| or )"
                 r"[a-z])(?![A-Za-z/])"),
@@ -4393,6 +4539,9 @@ _NET_SHAPES = (
     (re.compile(r"(?<![A-Za-z])(?P<w>[A-Z][a-z]{1,2}[A-Z])(?![A-Za-z])"),
      "a word in mixed case the voice spells or guesses"),
 )
+_EN_FOR_RATIO = re.compile(r"\d-(?:for|in|on|of|to)-\d")
+# (reversed: a digit, the hyphen, then a capitalised word of three letters or more before it)
+_EN_INDEX_NUMBER = re.compile(r"\d-[a-z]{2,}[A-Z](?![A-Za-z])")
 _GLUED_UNIT = re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)?(?P<u>[a-z]{2,6}(?![A-Za-z])|[a-z](?=\d))")
 _SPOKEN_LETTER_MINUS = re.compile(r"(?<![A-Za-z])(?:[A-Z]|eh)\s?[-\u2212](?![\w+\-])")
 _WRITTEN_LETTER_MINUS = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,4}[-\u2212](?![\w+\-])")
@@ -4462,6 +4611,13 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
             # an English number-adjective (1-day, 7-day, 3-month, 6-digit, 5-star): espeak-ng
             # says "one day", "six digit" (measured); not a sign (since speakable/18)
             if not is_zh(locale) and _EN_NUMBER_ADJECTIVE.match(spoken, m.start() - 1):
+                continue
+            # 3-for-1 and an index's name (Nasdaq-100, Hang Seng-50): said as words, the
+            # hyphen a join, not a sign (measured; since speakable/19)
+            if not is_zh(locale) and (_EN_FOR_RATIO.search(spoken, max(0, m.start() - 12),
+                                                           m.end() + 12) or
+                                      _EN_INDEX_NUMBER.match(spoken[max(0, m.start() - 20):
+                                                                    m.end() + 1][::-1])):
                 continue
         elif _plain(c) or c in "%'’&+$.":
             continue
@@ -4570,6 +4726,91 @@ def _short_rating(m: re.Match, zh: bool) -> str:
         said = ("eh" if m.group("r") == "A" else "B") + " " + en_number_words(m.group("n")) + \
             (" plus" if plus else "")
     return f" {protect_spoken(said)} "
+
+
+# --------------------------------------------------------------------------- round fifteen
+# Rules for the classes of the fifteenth tester round (#15) that must run before the dashes
+# and numbers are read (speakable/19):
+# - a service number with menu choices after hyphens (95551-1-2, 95588-1, 4008208820-3): the
+#   number digit by digit, each choice after 转 (九五五五一 转 一 转 二) / "then" in English
+#   ("nine five five five one, then one, then two"), never a minus or a range. The number is
+#   a bank's or carrier's short number (95xxx, 96xxx, 100xx, 101xx, 12xxx) or a 400 / 800
+#   number, and each choice one digit, with no digit or hyphen after the last;
+# - English: an hour range with am / pm on its ends (9am-5pm, 9 a.m.–5 p.m., 9:30am-3pm)
+#   and a range of two month-day dates (Jan 1-Mar 31, Jan 1, 2023 - Dec 31, 2023) are said
+#   with "to"; a year and month
+#   written 2024-12 is "December 2024" (not where the second number is the next year's last
+#   two digits: 2011-12 stays a span of years); 10-yr is "ten-year" (the "-yr" adjective);
+#   1.2M after a number is "1.2 million" (M alone, not before a unit of measure);
+# - Mandarin: a month.day date before a word of a deadline or start (12.31前, 1.1起, 6.30之前,
+#   3.31截止) is 十二月三十一日 (not after a word of a rate or a price: 利率3.5起 stays a
+#   number); 3.15 before 消费者 / 晚会 / 权益日 is the day's name, 三一五; a date of a two-digit
+#   year written year first (24/12/31, Chinese order) is 二四年十二月三十一日.
+_SERVICE_MENU = re.compile(r"(?<![\d.,+\-])(?P<n>9[56]\d{3}|10[01]\d{2}|12\d{3}|[48]00\d{7}|"
+                           r"[48]00-\d{3}-\d{4})(?P<x>(?:-\d){1,3})(?![\d\-]|[.,]\d)")
+_EN_HOUR = r"\d{1,2}(?::\d\d)?\s*[AaPp]\.?\s?[Mm]\.?"
+_EN_HOUR_RANGE = re.compile(rf"(?<![\d:])(?P<a>{_EN_HOUR}|\b(?:noon|midnight))\s*"
+                            r"[-\u2013\u2014~]\s*"
+                            rf"(?=\d{{1,2}}(?::\d\d)?\s*[AaPp]\.?\s?[Mm](?![A-Za-z]))")
+_EN_MONTH_NAME = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+                  r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_EN_DATE_RANGE = re.compile(rf"(?P<a>\b{_EN_MONTH_NAME}\.?\s+\d{{1,2}}(?:,\s*\d{{4}})?)\s*"
+                            r"[-\u2013]\s*"
+                            rf"(?={_EN_MONTH_NAME}\b)")
+_EN_YEAR_MONTH = re.compile(r"(?<![\d\-/.])(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])"
+                            r"(?![\d\-/]|\.\d)")
+_EN_YEAR_ADJECTIVE = re.compile(r"(?<![\d.])(?P<n>\d{1,3})-yrs?\b\.?")
+_EN_MILLION_M = re.compile(r"(?<![A-Za-z0-9_.,])(?P<n>\d+(?:\.\d+)?)M(?![A-Za-z0-9])"
+                           r"(?=\s*(?:yuan|RMB|CNY|USD|HKD|dollars?|shares|units|users|"
+                           r"customers|clients|investors|accounts|people|in\b|of\b|[.,;]|\Z))")
+_ZH_DOT_DATE = re.compile(r"(?<![\d.])(?P<mo>1[0-2]|0?[1-9])\.(?P<d>[12]\d|3[01]|0[1-9]|[1-9])"
+                          r"(?=\s*(?:前|之前|以前|起|止|截止|到期|当日|当天|以后|之后|后(?!者)))")
+_ZH_RATE_BEFORE = re.compile(r"(?:率|价|费|息|额|值|倍|点|约|为|是|达|化|涨|跌)\s*\Z")
+_ZH_DAY_315 = re.compile(r"(?<![\d.])3\.15(?=\s*(?:消费者|晚会|权益日|国际消费))")
+_ZH_SHORT_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d\d)/(?P<m>0?[1-9]|1[0-2])/"
+                          r"(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d)")
+
+
+def _service_menu(m: re.Match, zh: bool) -> str:
+    number = spell_digits(m.group("n").replace("-", ""), "zh" if zh else "en")
+    choices = [spell_digits(c, "zh" if zh else "en") for c in m.group("x").split("-")[1:]]
+    if zh:
+        return f" {number} " + "".join(f"转 {c} " for c in choices)
+    return f" {number}" + "".join(f", then {c}" for c in choices) + " "
+
+
+def _en_year_month(m: re.Match) -> str:
+    y, mo = m.group("y"), int(m.group("m"))
+    if mo == (int(y) + 1) % 100:  # 2011-12: the span of two years
+        return m.group(0)
+    return f"{EN_MONTHS[mo - 1]} {y}"
+
+
+def _zh_dot_date(text: str, m: re.Match) -> str:
+    if _ZH_RATE_BEFORE.search(text, max(0, m.start() - 3), m.start()):
+        return m.group(0)
+    return f"{zh_cardinal(str(int(m.group('mo'))))}月{zh_cardinal(str(int(m.group('d'))))}日"
+
+
+def _round_fifteen_early(text: str, zh: bool) -> str:
+    """The round-fifteen rules that must run before the dashes and numbers are read (see the
+    section's comment)."""
+    if "-" in text and _SERVICE_MENU.search(text):
+        text = _SERVICE_MENU.sub(lambda m: _service_menu(m, zh), text)
+    if zh:
+        if "." in text:
+            text = _ZH_DAY_315.sub("三一五", text)
+            text = _subst(_ZH_DOT_DATE, text, _zh_dot_date)
+        if "/" in text:
+            text = _ZH_SHORT_YMD.sub(lambda m: f"{spell_digits(m.group('y'), 'zh')}年"
+                                     f"{zh_cardinal(str(int(m.group('m'))))}月"
+                                     f"{zh_cardinal(str(int(m.group('d'))))}日", text)
+        return text
+    text = _EN_HOUR_RANGE.sub(lambda m: m.group("a") + " to ", text)
+    text = _EN_DATE_RANGE.sub(lambda m: m.group("a") + " to ", text)
+    text = _EN_YEAR_MONTH.sub(_en_year_month, text)
+    text = _EN_YEAR_ADJECTIVE.sub(lambda m: en_number_words(m.group("n")) + "-year", text)
+    return _EN_MILLION_M.sub(lambda m: f"{m.group('n')} million", text)
 
 
 def _round_thirteen_early(text: str, zh: bool) -> str:
@@ -4683,7 +4924,7 @@ def _en_spoken_time(h: str, mi: str | None, ampm: str) -> str:
     if mi and mi != "00":
         words += " " + (f"oh {en_number_words(str(int(mi)))}" if mi[0] == "0" else
                         en_number_words(mi))
-    return f"{words} {ampm.lower()} m"
+    return f"{words} " + protect_spoken(f"{ampm.upper()}M")
 
 
 # English addresses (tester round thirteen): "Ave" and "St" with no dot after a street's name
