@@ -15,6 +15,8 @@ from kiosk.speech.answers import (
     score_reading,
     tokens_equal,
 )
+from kiosk.speech.engines.base import read_aloud_result
+from kiosk.speech.expected import Expected
 from kiosk.speech.textnorm import en_tokens, zh_tokens
 
 CONSENT_ZH = AnswerSpec("affirm", "是的，我自愿")
@@ -434,3 +436,71 @@ def test_mu_and_wu_stay_characters_away_from_digits():
     assert zh_tokens("尾号253母") == ["尾", "号", "2", "5", "3", "5"]
     assert zh_tokens("尾号八五母") == ["尾", "号", "8", "5", "5"]
     assert zh_tokens("尾号五母") == ["尾", "号", "5", "5"]
+
+
+# -- a doubled digit of the tail said once (holdouts 4, 9 and 12) --------------------------------
+
+READ_TAIL = "本人樊雨晴，身份证尾号{}，自愿在示例证券开立证券账户。"
+
+
+@pytest.mark.parametrize("tail,heard", [
+    # Whisper base on genuine natural-voice readings (holdout 12, zh-CN-genuine-0, -3, -6).
+    ("3115", "本人樊雨晴身份证尾号315自愿在示例证券开立证券账户"),
+    ("4227", "本人樊雨晴，身份证尾号427，自愿在示例证券开立证券账户。"),
+    ("5337", "本人樊雨晴身份证尾号53期自愿在示例证券开立证券账户"),
+    ("1190", "本人樊雨晴身份证尾号190自愿在示例证券开立证券账户"),          # holdouts 4 and 9
+    ("3115", "本人樊雨晴身份证尾号三幺五自愿在示例证券开立证券账户"),       # as characters
+])
+def test_a_doubled_tail_digit_said_once_passes_and_the_evidence_says_so(tail, heard):
+    r = score_reading(heard, READ_TAIL.format(tail), "zh-CN", ["樊雨晴", tail])
+    assert r.passed and not r.missing, r
+    assert r.tolerated == ("the digits heard with a doubled digit said once",), r
+    note = read_aloud_result(heard, Expected("read_aloud", text=READ_TAIL.format(tail),
+                                             required=("樊雨晴", tail)), "zh-CN").note
+    assert note.endswith("; let stand: the digits heard with a doubled digit said once"), note
+
+
+def test_a_tail_heard_as_asked_lets_nothing_stand():
+    r = score_reading(READ_TAIL.format("3115"), READ_TAIL.format("3115"), "zh-CN",
+                      ["樊雨晴", "3115"])
+    assert r.passed and r.tolerated == ()
+    assert "let stand" not in read_aloud_result(
+        READ_TAIL.format("3115"), Expected("read_aloud", text=READ_TAIL.format("3115"),
+                                           required=("樊雨晴", "3115")), "zh-CN").note
+
+
+@pytest.mark.parametrize("tail,said", [
+    ("3115", "3125"), ("3115", "3415"), ("3115", "3155"), ("3115", "3114"),  # another digit
+    ("3115", "311"), ("3115", "115"), ("3115", "35"), ("3115", "31"),     # a digit left out
+    ("4227", "47"), ("4227", "422"), ("5337", "533"), ("5337", "537期"),  # (537期 = 5377)
+    ("3115", "8660"), ("4227", "9772"),                                   # another tail
+    ("3115", "31155"), ("3115", "33115"),                                 # another digit doubled
+    ("1190", "19"), ("1190", "1900"), ("3115", "三一五五"), ("3115", "三五"),
+])
+def test_a_wrong_tail_never_passes_as_a_doubled_digit_said_once(tail, said):
+    heard = READ_TAIL.format(said)
+    r = score_reading(heard, READ_TAIL.format(tail), "zh-CN", ["樊雨晴", tail])
+    assert not r.passed and r.missing == (tail,), r
+
+
+def test_another_name_with_a_doubled_digit_said_once_fails_on_the_name():
+    r = score_reading("本人柴志刚身份证尾号315自愿在示例证券开立证券账户", READ_TAIL.format("3115"),
+                      "zh-CN", ["樊雨晴", "3115"])
+    assert not r.passed and r.missing == ("樊雨晴",), r
+
+
+@pytest.mark.parametrize("heard,ok", [
+    ("I, Alex Chen, with ID number ending in 3 1 5, voluntarily open a securities account "
+     "with Example Securities.", True),
+    ("I Alex Chen with ID number ending in three one five voluntarily open a securities account "
+     "with example securities", True),
+    ("I, Alex Chen, with ID number ending in 3 5, voluntarily open a securities account "
+     "with Example Securities.", False),
+    ("I, Alex Chen, with ID number ending in 3 1 2 5, voluntarily open a securities account "
+     "with Example Securities.", False),
+])
+def test_an_english_doubled_digit_said_once(heard, ok):
+    text = SENTENCE_EN.replace("8888", "3115")
+    r = score_reading(heard, text, "en", ["Alex Chen", "3115"])
+    assert r.passed is ok, r
+    assert r.tolerated == (("the digits heard with a doubled digit said once",) if ok else ())

@@ -265,7 +265,9 @@ class ReadingScore:
 
     ``error_rate`` is the edit distance over the expected length: characters (zh, the better
     of characters and toneless pinyin) or words (en); ``score`` is ``1 - error_rate`` clipped
-    to 0..1; ``missing`` lists required items (name, ID digits) not heard exactly.
+    to 0..1; ``missing`` lists required items (name, ID digits) not heard exactly;
+    ``tolerated`` says, for the evidence, which recogniser's slip was let stand in a required
+    item that counts as heard ("the digits heard with a doubled digit said once").
     """
 
     score: float
@@ -274,6 +276,7 @@ class ReadingScore:
     missing: tuple[str, ...]
     expected: str
     heard: str
+    tolerated: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -302,13 +305,19 @@ def _contains(seq: Sequence[str], part: Sequence[str]) -> bool:
 
 def _digit_groups(seq: Sequence[str]) -> list[list[str]]:
     """The maximal runs of digits (and the check letter X) in a token list."""
-    groups: list[list[str]] = []
+    return [list(seq[a:b]) for a, b in _digit_spans(seq)]
+
+
+def _digit_spans(seq: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of each maximal run of digits (and the check letter X) in a token list."""
+    spans: list[tuple[int, int]] = []
     for i, t in enumerate(seq):
         if t.isdigit() or t == "X":
-            if i == 0 or not (seq[i - 1].isdigit() or seq[i - 1] == "X"):
-                groups.append([])
-            groups[-1].append(t)
-    return groups
+            if spans and spans[-1][1] == i:
+                spans[-1] = (spans[-1][0], i + 1)
+            else:
+                spans.append((i, i + 1))
+    return spans
 
 
 # How each digit is read aloud in Mandarin (1 also as 幺 yao, 2 also as 两 liang).
@@ -359,12 +368,13 @@ def _sounds_alike(a: str, b: str) -> bool:
 _ZH_NUMBER_WORDS = frozenset("十拾百佰千仟万萬亿億")
 
 
-def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
+def _said_like(hyp: Sequence[str], part: Sequence[str], strict: bool = False) -> bool:
     """Whether ``part`` was said somewhere in ``hyp``, syllable by syllable alike (Mandarin):
     a name Whisper base wrote as a near homophone (赵敏 as 照明), or ID digits written as
     characters read like them (2224 as 222死, 0740 as 邻期四邻). A digit must be read as
     that digit, up to the fuzzy pairs (``fuzzy_pinyin``: lin is 0, liang is never 0); only
-    name syllables may merely sound alike."""
+    name syllables may merely sound alike. ``strict``: no token that even reads like a digit
+    right before or after the digits (for a tolerated slip: 537期 is not 5337 said 537)."""
     want = [(_syllable_options(t), t.isdigit()) for t in part]
     got = [_syllable_options(t)[0] for t in hyp]
     n = len(want)
@@ -381,11 +391,25 @@ def _said_like(hyp: Sequence[str], part: Sequence[str]) -> bool:
             return True
         before = hyp[i - 1] if i > 0 else ""
         after = hyp[i + n] if i + n < len(hyp) else ""
+        if strict:
+            return not (_reads_as_digit(before) or _reads_as_digit(after))
         return not (before.isdigit() or after.isdigit())
 
     return any(bounded(i) and all(alike(h, g, opts, digit) for h, g, (opts, digit)
                                   in zip(hyp[i:i + n], got[i:i + n], want, strict=True))
                for i in range(len(got) - n + 1))
+
+
+_DIGIT_SOUNDS = frozenset(fuzzy_pinyin(o) for opts in _ZH_DIGIT_READINGS.values() for o in opts)
+
+
+def _reads_as_digit(token: str) -> bool:
+    """Whether a heard Mandarin token is a digit or a character read like one (期 for 7)."""
+    if not token or token in _ZH_NUMBER_WORDS:
+        return False
+    if token.isdigit() or token == "X":
+        return True
+    return fuzzy_pinyin(_syllable_options(token)[0]) in _DIGIT_SOUNDS
 
 
 # Alternative digit readings folded onto the first (幺 yao is 1, 两 liang is 2), on both sides.
@@ -413,17 +437,48 @@ def _runs(seq: Sequence[str]) -> list[tuple[str, int]]:
     return out
 
 
-def _digits_heard(group: Sequence[str], part: Sequence[str]) -> bool:
-    """A whole group of heard digits is the expected digit string, or differs from it only in
-    ONE run of a repeated digit being one longer or shorter: Whisper writes a spoken 0002 as
-    002 and 8888 as 88888. 0022, 0202 or 12345 for 0002 / 1234 never pass."""
+# What a tolerated difference in a heard digit string is called in the evidence.
+DOUBLED_SAID_ONCE = "a doubled digit said once"
+REPEAT_ONE_OFF = "a repeated digit said once more or less"
+
+
+def _digits_heard(group: Sequence[str], part: Sequence[str]) -> str | None:
+    """How a whole group of heard digits is the expected digit string: ``""`` when exactly,
+    the tolerance's name when it differs only in ONE run of a repeated digit, else None.
+
+    Tolerated: a run of three or more heard once more or less (``REPEAT_ONE_OFF``: Whisper
+    writes a spoken 0002 as 002 and 8888 as 88888), and a doubled digit heard once
+    (``DOUBLED_SAID_ONCE``: Whisper base writes a spoken 三一一五 as 315 and 四二二七 as 427;
+    holdouts 4, 9 and 12). 0022, 0202, 12345 for 0002 / 1234, 31155 or 3155 for 3115, and 35
+    or 311 for 3115 never pass; nor does a single digit heard twice (25355 for 2535)."""
     if list(group) == list(part):
-        return True
+        return ""
     a, b = _runs(group), _runs(part)
     if [d for d, _ in a] != [d for d, _ in b]:
-        return False
+        return None
     diffs = [(x, y) for (_, x), (_, y) in zip(a, b, strict=True) if x != y]
-    return len(diffs) == 1 and abs(diffs[0][0] - diffs[0][1]) == 1 and max(diffs[0]) >= 3
+    if len(diffs) != 1:
+        return None
+    heard, want = diffs[0]
+    if abs(heard - want) == 1 and max(heard, want) >= 3:
+        return REPEAT_ONE_OFF
+    return DOUBLED_SAID_ONCE if (heard, want) == (1, 2) else None
+
+
+def _one_repeat_said_once(part: Sequence[str]) -> list[tuple[list[str], str]]:
+    """``part`` with one repeat of a repeated digit left out, each way it can be, with the
+    tolerance's name: 3115 gives 315 (``DOUBLED_SAID_ONCE``), 8888 gives 888
+    (``REPEAT_ONE_OFF``), 1234 gives nothing."""
+    out: list[tuple[list[str], str]] = []
+    for (digit, n), start in zip(_runs(part), _run_starts(part), strict=True):
+        if n >= 2 and digit.isdigit():
+            short = list(part[:start]) + list(part[start + 1:])
+            out.append((short, DOUBLED_SAID_ONCE if n == 2 else REPEAT_ONE_OFF))
+    return out
+
+
+def _run_starts(seq: Sequence[str]) -> list[int]:
+    return [i for i in range(len(seq)) if i == 0 or seq[i] != seq[i - 1]]
 
 
 # An English name written another way by the recogniser: its letters, run together, at least
@@ -453,18 +508,39 @@ def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
     return False
 
 
-def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> bool:
-    """Whether a required item was heard: a name exactly, or as syllables that sound alike
-    (Mandarin), or as words spelled another way (English, ``_spelled_alike``); a digit string
-    as one whole group of digits (``_digits_heard``), or in Mandarin as characters read
-    exactly like those digits."""
+def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> str | None:
+    """How a required item was heard: ``""`` when as asked, the name of a tolerated
+    difference (``DOUBLED_SAID_ONCE``, ``REPEAT_ONE_OFF``), or None when not heard.
+
+    A name must be there exactly, or as syllables that sound alike (Mandarin), or as words
+    spelled another way (English, ``_spelled_alike``). A digit string must be one whole group
+    of digits (``_digits_heard``), or in Mandarin characters read exactly like those digits
+    (``_said_like``; 53期 for 537); in both, one repeat of a repeated digit may be heard once
+    (53期 for 5337), and nothing else."""
     if all(t.isdigit() or t == "X" for t in part):
-        if any(_digits_heard(g, part) for g in _digit_groups(hyp)):
-            return True
-        return zh and _said_like(hyp, part)
+        hows = []
+        for a, b in _digit_spans(hyp):
+            how = _digits_heard(hyp[a:b], part)
+            if how == "":
+                return ""
+            # A slip is let stand only when no character read like a digit is next to the
+            # group (537期 is 5377 heard, not 5337 said 537).
+            if how is not None and not (zh and (_reads_as_digit(hyp[a - 1] if a else "")
+                                                or _reads_as_digit(hyp[b] if b < len(hyp)
+                                                                   else ""))):
+                hows.append(how)
+        if zh and _said_like(hyp, part):
+            return ""
+        if hows:
+            return hows[0]
+        if zh:
+            return next((how for short, how in _one_repeat_said_once(part)
+                         if _said_like(hyp, short, strict=True)), None)
+        return None
     if _contains(hyp, part):
-        return True
-    return _said_like(hyp, part) if zh else _spelled_alike(hyp, part)
+        return ""
+    heard = _said_like(hyp, part) if zh else _spelled_alike(hyp, part)
+    return "" if heard else None
 
 
 def score_reading(heard: str, expected: str, locale: str,
@@ -472,7 +548,9 @@ def score_reading(heard: str, expected: str, locale: str,
     """Compare what was heard with the sentence to read (digits normalised both ways).
 
     ``required``: texts that must be heard exactly (after normalisation; homophones allowed in
-    Mandarin), such as the applicant's name and the ID tail.
+    Mandarin), such as the applicant's name and the ID tail. A digit string may differ only
+    in one repeat of a repeated digit (``_digits_heard``: the recogniser's slip, since the
+    text to read is shown on screen); ``ReadingScore.tolerated`` then says so.
     """
     zh = is_zh(locale)
     ref, hyp = textnorm.tokens(expected, locale), textnorm.tokens(heard, locale)
@@ -480,15 +558,24 @@ def score_reading(heard: str, expected: str, locale: str,
         rate = min(_edit_rate(ref, hyp), _edit_rate(_sounds(ref), _sounds(hyp)))
     else:
         rate = _edit_rate(ref, hyp)
-    missing = [item for item in required if textnorm.tokens(item, locale) and not _heard_item(
-        hyp, textnorm.tokens(item, locale), zh)]
+    missing: list[str] = []
+    tolerated: list[str] = []
+    for item in required:
+        part = textnorm.tokens(item, locale)
+        if not part:
+            continue
+        how = _heard_item(hyp, part, zh)
+        if how is None:
+            missing.append(item)
+        elif how:
+            tolerated.append(f"the digits heard with {how}")
     if _negations(heard, locale) > _negations(expected, locale):
         # "…不自愿在…开立账户" / "do not voluntarily open": a reading that negates the statement.
         missing.append("a negation that is not in the text")
     joiner = "" if zh else " "
     return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
                         "character" if zh else "word", tuple(missing),
-                        joiner.join(ref), joiner.join(hyp))
+                        joiner.join(ref), joiner.join(hyp), tuple(tolerated))
 
 
 # --- the recogniser's alternatives ------------------------------------------------------------
