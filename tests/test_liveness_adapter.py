@@ -251,6 +251,48 @@ def test_outside_actions_the_observer_analyses_at_most_idle_fps_and_every_frame_
     assert report["performance"]["frames_analysed"] == len(frames) - skipped_before
 
 
+def test_while_an_answer_is_said_every_frame_is_analysed(tmp_path):
+    """Holdout 13: at 4.6 analysed frames a second a 1 s consent had 7 frames, all with the
+    mouth open, and was "not seen spoken". While an answer window is open (``listening``)
+    idle_fps does not apply; once the answer is being judged it does again."""
+    import av
+
+    from kiosk.liveness.observer import FaceObserver, FaceReports
+
+    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240), seconds=4.0)))
+    noop = lambda *a: None  # noqa: E731  # every report is ignored here
+    reports = FaceReports(sample=noop, hint=noop, challenge_due=noop, challenge_judged=noop,
+                          all_judged=noop, unavailable=noop, id_photo_unusable=noop,
+                          report=noop)
+    observer = FaceObserver("0123456789abcdef", tmp_path, lambda: frames[-1][0], reports,
+                            idle_fps=5.0)
+
+    def feed(part):
+        for t, rgb in part:
+            observer.submit(av.VideoFrame.from_ndarray(rgb, format="rgb24"), t)
+            while True:  # one at a time: nothing is dropped for want of time
+                with observer._cond:
+                    if observer._pending is None:
+                        break
+                time.sleep(0.005)
+
+    third = len(frames) // 3
+    idle, answer, after = frames[:third], frames[third:2 * third], frames[2 * third:]
+    feed(idle)
+    skipped_idle = observer.skipped_idle
+    assert skipped_idle > 0
+    observer.listening(True)
+    feed(answer)
+    assert observer.skipped_idle == skipped_idle  # every frame of the answer
+    observer.listening(False)
+    feed(after)
+    assert observer.skipped_idle > skipped_idle  # idle again
+    observer.finish(timeout=300)
+    analysed = {round(s.t, 3) for s in observer.analysis.signals}
+    assert {round(t, 3) for t, _ in answer} <= analysed
+    assert len(analysed) == len(frames) - observer.skipped_idle
+
+
 def test_identity_samples_are_described_while_the_analysis_goes_on():
     """A describer with ``submit`` (the server's, in dlib's worker process): the frame
     analysis does not wait for a descriptor; it takes it at a later frame, and at close."""

@@ -189,6 +189,54 @@ def test_what_any_judge_heard_is_written_by_the_runner(services):
     assert types.index("answer_recognised") < types.index("step_result")
 
 
+class ListeningFace:
+    """The face observer's part an answer window talks to: when every frame is wanted."""
+
+    def __init__(self):
+        self.calls: list[bool] = []
+        self.spoken: list[str] = []
+
+    def listening(self, on: bool) -> None:
+        self.calls.append(on)
+
+    def speech_heard(self, step, spans) -> None:
+        self.spoken.append(step)
+
+    def submit(self, frame, t) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def test_the_face_is_analysed_in_full_while_an_answer_window_is_open(services):
+    """Holdout 13: the face observer analysed 4.6 frames a second during a spoken answer
+    (idle_fps) and the mouth was "not seen moving". The runner tells it when an answer window
+    opens and when its answer goes to be judged."""
+    row, token = open_witness(services, CreateSession(
+        applicant=Applicant(name="Test Person", id_number="110101199001011237"),
+        locale="en", flow_id="quick"))
+    row = services.store.consume(token)
+    page, timers = Page(), HandTimers()
+    runner = WitnessRunner(services, row, services.flows.get("quick"), "sid-6", page,
+                           timers=timers, guide=MuteGuide(), judge=HearingJudge())
+    runner.start()
+    face = runner.face = ListeningFace()
+    runner.dispatch(sm.MediaConnected())
+    for index in (0, 1):
+        seq = page.wait_for(ServerEvent.STEP, index + 1)[index]["seq"]
+        runner.prompt_report(PageEvent.PROMPT_STARTED, seq)
+        assert face.calls == []  # a prompt is not an answer
+        runner.prompt_report(PageEvent.PROMPT_ENDED, seq)
+    page.wait_for(ServerEvent.WINDOW_OPEN)
+    assert face.calls == [True]
+    timers.fire("window")
+    page.wait_for(ServerEvent.STEP, 3)
+    assert face.calls == [True, False]
+    runner.dispatch(sm.Cancel())
+    assert runner.finalised.wait(WAIT)
+
+
 def test_a_refused_prompt_report_is_answered_on_the_page(services):
     row, token = open_witness(services, CreateSession(
         applicant=Applicant(name="Test Person", id_number="110101199001011237"),

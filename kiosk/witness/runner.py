@@ -513,6 +513,8 @@ class WitnessRunner:
                 self.face.start_challenges(effect.seq, step, self._window_started)
             if step.kind == StepKind.ID_DOCUMENT and self.card is not None:
                 self.card.start(effect.seq, step, self._window_started)
+            if step.listens and self.face is not None:
+                self.face.listening(True)  # every frame while the answer is said
             if step.listens and self.voice is not None:
                 seq = effect.seq
                 self.voice.listen(self._window_started, self.locale, expected_for(step),
@@ -523,6 +525,8 @@ class WitnessRunner:
             self.emit(ServerEvent.WINDOW_CLOSE, {"step": effect.step, "seq": effect.seq})
         elif isinstance(effect, sm.Evaluate):
             window = (self._window_started or 0.0, self.clock.now())
+            if self.plan[effect.index].listens and self.face is not None:
+                self.face.listening(False)
             if self.plan[effect.index].kind == StepKind.ID_DOCUMENT and self.face is not None:
                 # The card hides the face from its prompt (which asks for it) until a moment
                 # after its window closes (the card is lowered).
