@@ -478,6 +478,13 @@ _PROTECT = {c: _SHIELD + c for c in _SHIELDABLE}
 _UNPROTECT = {_SHIELD + c: c for c in _SHIELDABLE}
 
 
+def _shielded(ch: str) -> bool:
+    """Whether ``ch`` is a character ``protect_spoken`` made (a private-use stand-in for an
+    ASCII letter or digit); full-width punctuation (，：！ at U+FF0C...) is above the range and
+    is not (until speakable/20 the test was ``>= 0xE000``, so 您好，曾经理 lost its surname)."""
+    return ord(ch) - _SHIELD in _PROTECT
+
+
 def protect_spoken(words: str) -> str:
     """``words`` with their Latin letters and digits protected from the rules of
     ``speakable``, which gives them back unchanged (CJK characters and punctuation are left
@@ -1444,6 +1451,12 @@ ZH_TITLES = frozenset("经理 总经理 副总 老师 主任 总监 主管 律�
                       "先生 女士".split())
 
 
+# A clause that opens with 查 + title after a comma or colon names a manager Zha when the
+# title is the subject of the clause (您好，查主任为您服务; since speakable/20), and orders a
+# check otherwise (如有疑问，查主任的审批记录 chá).
+_ZH_CLAUSE_MARKS = frozenset("，,：:；;、")
+_ZH_TITLE_SUBJECT_AFTER = re.compile(r"\s*(?:[，,。.！!？?；;：:]|\Z|为|将|会|来|负责|给|已|请|您好|"
+                                     r"你好|正在|在|向|和|与|陪同|带|是)")
 _ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
 
 
@@ -1456,10 +1469,13 @@ def _zh_titled_names(text: str) -> str:
     for (a, b), (c, d) in zip(segments, segments[1:], strict=False):
         if text[a] == "查" and _ZH_CHECK_BEFORE.search(text, max(0, a - 3), a):
             continue  # 请查经理审批记录: the verb "check" (chá)
+        if text[a] == "查" and a and text[a - 1] in _ZH_CLAUSE_MARKS and \
+                not _ZH_TITLE_SUBJECT_AFTER.match(text, d):
+            continue  # 如有疑问，查主任的审批记录: an order to check (chá), not 查主任为您服务
         if b - a != 1 or text[a] not in ZH_SURNAMES or text[c:d] not in ZH_TITLES or \
                 text[c:d] in ("先生", "女士") or a < pos or _ZH_MR.match(text, d):
             continue
-        if a and ord(text[a - 1]) >= _SHIELD or text[a] in _NOT_BEFORE_MR:
+        if a and _shielded(text[a - 1]) or text[a] in _NOT_BEFORE_MR:
             continue  # 那经理: "that manager", not the surname nā
         out += [text[pos:a], _zh_said_name(text, a, b)]
         pos = b
@@ -1496,7 +1512,7 @@ def _zh_given_name_before_mr(text: str, a: int, q: int, pos: int) -> bool:
         s -= 1
     while s > 0 and text[s - 1] == " ":
         s -= 1
-    return s < a and s > 0 and ord(text[s - 1]) >= _SHIELD
+    return s < a and s > 0 and _shielded(text[s - 1])
 
 
 def _zh_no_name_before_mr(text: str, a: int, q: int, surname: str) -> bool:

@@ -1,0 +1,46 @@
+"""#15, tester round sixteen: a surname before a title after a greeting and a comma,
+questionnaire option letters glued to Chinese, 上行 (goes up), English year-first dates with
+two-digit years, acronym-like labels in web addresses, the surname Ng in Mandarin, and English
+"est.", each as a class (written → spoken), with espeak-ng's phonemes checked for a sample."""
+
+from __future__ import annotations
+
+from tests.guide_rows import espeak_written as _espeak
+from tests.guide_rows import misread as _misread
+from tests.guide_rows import needs_espeak
+
+# -- 1: a special surname + title opening a clause after a greeting, a comma or a colon -------
+
+CLAUSE_SURNAMES = [
+    ("您好，曾经理为您服务。", "zh-CN", "您好，zēng 经理为您服务。"),
+    ("早上好，单经理为您服务。", "zh-CN", "早上好，shàn 经理为您服务。"),
+    ("您好，查主任为您服务。", "zh-CN", "您好，zhā 主任为您服务。"),
+    ("您好，曾主任为您讲解。", "zh-CN", "您好，zēng 主任为您讲解。"),
+    ("您好，任经理为您服务。", "zh-CN", "您好，rén 经理为您服务。"),
+    ("您好，华经理为您服务。", "zh-CN", "您好，huà 经理为您服务。"),
+    ("您好，乐经理为您服务。", "zh-CN", "您好，yuè 经理为您服务。"),
+    ("您好，区经理为您服务。", "zh-CN", "您好，ōu 经理为您服务。"),
+    ("下午好：曾总为您介绍产品。", "zh-CN", "下午好：zēng 总为您介绍产品。"),
+    ("业务办理完毕，单老师请签字。", "zh-CN", "业务办理完毕，shàn 老师请签字。"),
+    ("您好，查经理。", "zh-CN", "您好，zhā 经理。"),
+    # words stay words, and 查 that orders a check stays chá
+    ("您好，曾经理财多年。", "zh-CN", "您好，曾经理财多年。"),
+    ("如有疑问，查主任的审批记录。", "zh-CN", "如有疑问，查主任的审批记录。"),
+    ("您好，请查经理审批记录。", "zh-CN", "您好，请查经理审批记录。"),
+    ("您好，区域经理为您服务。", "zh-CN", "您好，区域经理为您服务。"),
+    ("您好，中华经理人协会", "zh-CN", "您好，中华经理人协会"),
+]
+
+
+def test_a_surname_before_a_title_after_a_comma():
+    assert _misread(CLAUSE_SURNAMES) == []
+
+
+@needs_espeak
+def test_espeak_says_the_surname_after_a_greeting():
+    said = _espeak("您好，曾经理为您服务。")
+    assert "ts'@55N" in said and "tsh'@35N" not in said, said  # zēng, not céng
+    said = _espeak("您好，单经理为您服务。")
+    assert "s.'a51n" in said and "t'a55n" not in said, said  # shàn, not dān
+    assert "ts.'A55" in _espeak("您好，查主任为您服务。")  # zhā
+    assert "tsh'@35N" in _espeak("您好，曾经理财多年。")  # céng jīng
