@@ -44,3 +44,33 @@ def test_espeak_says_the_surname_after_a_greeting():
     assert "s.'a51n" in said and "t'a55n" not in said, said  # shàn, not dān
     assert "ts.'A55" in _espeak("您好，查主任为您服务。")  # zhā
     assert "tsh'@35N" in _espeak("您好，曾经理财多年。")  # céng jīng
+
+
+# -- 2: a questionnaire option letter with a dot, glued to Chinese -----------------------------
+
+OPTION_LETTERS = [
+    ("您的学历是：A.高中及以下 B.大专 C.本科", "zh-CN", "您的学历是：A，高中及以下 B，大专 C，本科"),
+    ("请回答：A.是 B.否。", "zh-CN", "请回答：A，是 B，否。"),
+    ("a.是 b.否", "zh-CN", "a，是 b，否"),
+    ("A．是 B．否", "zh-CN", "A，是 B，否"),
+    ("A.100万以下 B.100万以上", "zh-CN", "A， yi4 百万以下 B， yi4 百万以上"),
+    ("选项A. 是", "zh-CN", "选项A，是"),
+    # decimals, abbreviations and section numbers are left alone
+    ("利率为3.5%", "zh-CN", "利率 wei2 百分之三点五"),
+    ("U.S.市场", "zh-CN", "U.S.市场"),
+    ("附件A.1的内容", "zh-CN", "附件A.一的内容"),
+    ("Mr.王", "zh-CN", "Mr.王"),
+]
+
+
+def test_option_letters_get_a_pause_not_a_dot():
+    assert _misread(OPTION_LETTERS) == []
+
+
+@needs_espeak
+def test_espeak_says_no_space_for_an_option_letter():
+    for text in ("您的学历是：A.高中及以下 B.大专 C.本科", "请回答：A.是 B.否。", "a.是 b.否",
+                 "A．是 B．否", "请选择：A.同意 B.不同意。"):
+        said = _espeak(text)
+        assert "speI" not in said and "(en)" not in said, (text, said)
+        assert "'ei51" in said, (text, said)  # the letter A is still said

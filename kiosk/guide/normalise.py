@@ -2398,7 +2398,23 @@ _ZH_LETTER_G = re.compile(r"(?<![A-Za-z])[Gg](?![A-Za-z])")
 _PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
+# A questionnaire option marker, a single Latin letter and a dot glued to Chinese (A.高中 B.大专,
+# a.是 b.否; ． is folded to . before) or opening a clause before a number (：A.100万以下): the
+# letter and a pause (A，高中). espeak-ng's Mandarin voice said the English word "space" twice for
+# the dot before a CJK character (since speakable/20). A letter after a letter, digit or dot
+# (U.S., e.g., 1.A) and a section number after Chinese (附件A.1) are left alone.
+_ZH_OPTION_LETTER = re.compile(
+    r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Za-z])\.\s*(?=[\u3400-\u4dbf\u4e00-\u9fff])"
+    r"|(?:(?<=\A)|(?<=[\s：:，,；;。！？!?（(]))(?P<c>[A-Za-z])\.(?=\s*\d)")
+
+
+def _zh_option_letter(m: re.Match) -> str:
+    return f"{m.group('l') or m.group('c')}，"
+
+
 def _zh_speakable(text: str) -> str:
+    if "." in text:
+        text = _ZH_OPTION_LETTER.sub(_zh_option_letter, text)
     text = _zh_round_fourteen(text)
     text = _zh_round_eleven(_zh_round_twelve(_zh_round_thirteen(text)))
     if "#" in text:
