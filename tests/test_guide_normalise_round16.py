@@ -74,3 +74,30 @@ def test_espeak_says_no_space_for_an_option_letter():
         said = _espeak(text)
         assert "speI" not in said and "(en)" not in said, (text, said)
         assert "'ei51" in said, (text, said)  # the letter A is still said
+
+
+# -- 3: 上行 "goes up" is shàng xíng, as 下行 is -------------------------------------------------
+
+GOES_UP = [
+    ("银行间市场利率上行。", "zh-CN", "银 hang2 间市场利率上行。"),
+    ("利率上行，债券价格下行。", "zh-CN", "利率上行，债券价格下行。"),
+    ("上行风险较大", "zh-CN", "上行风险较大"),
+    ("上行空间有限", "zh-CN", "上行空间有限"),
+    ("利率进入上行周期", "zh-CN", "利率进入上行周期"),
+    ("行权价格上行", "zh-CN", "行权价格上行"),
+    # 行 stays háng in its words
+    ("市场上行情较好", "zh-CN", "市场上 hang2 情较好"),
+    ("行情", "zh-CN", "hang2 情"),
+]
+
+
+def test_goes_up_is_xing():
+    assert _misread(GOES_UP) == []
+
+
+@needs_espeak
+def test_espeak_says_shang_xing():
+    for text in ("利率上行", "上行风险较大", "上行空间有限", "利率进入上行周期"):
+        said = _espeak(text)
+        assert "s.'a51NS;'i35N" in said and "X'a35N" not in said, (text, said)
+    assert "X'a35N" in _espeak("市场上行情较好")  # háng qíng

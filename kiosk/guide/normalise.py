@@ -2338,6 +2338,8 @@ def _zh_polyphones(text: str) -> str:
     said: list[str | None] = []
     readings = zh_phrase_readings(text)
     _zh_bank_hang(text, readings)
+    if "上行" in text:
+        _zh_goes_up(text, readings)
     _zh_round_thirteen_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
@@ -4260,6 +4262,15 @@ def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
             readings[i] = "hang2"  # 我行将为您…: "our bank will", not 行将 "about to"
         elif i + 1 in word_end and not _zh_xing_word(text[i:i + 2]):
             readings[i] = "hang2"
+
+
+def _zh_goes_up(text: str, readings: list[str | None]) -> None:
+    """Set the reading of 行 in 上行, a word of the text's segmentation, to xing2: "goes up"
+    (利率上行, 上行风险, 上行周期, 上行空间, 上行列车), as 下行 is (pypinyin's phrase table reads
+    上行 shàng háng; since speakable/20). 上 + 行情 (市场上行情好) is no such word."""
+    for a, b in zh_segments(text):
+        if text[a:b] == "上行":
+            readings[a + 1] = "xing2"
 
 
 def _zh_xing_word(pair: str) -> bool:
