@@ -8,6 +8,7 @@ from __future__ import annotations
 from tests.guide_rows import espeak_written as _espeak
 from tests.guide_rows import misread as _misread
 from tests.guide_rows import needs_espeak
+from tests.guide_rows import warnings as _warnings
 
 # -- 1: a special surname + title opening a clause after a greeting, a comma or a colon -------
 
@@ -101,3 +102,36 @@ def test_espeak_says_shang_xing():
         said = _espeak(text)
         assert "s.'a51NS;'i35N" in said and "X'a35N" not in said, (text, said)
     assert "X'a35N" in _espeak("市场上行情较好")  # háng qíng
+
+
+# -- 4: English, a two-digit-year date written year first ---------------------------------------
+
+YEAR_FIRST = [
+    ("Valid until 24/12/31.", "en", "Valid until December 31, 2024."),
+    ("Valid until 25/06/30.", "en", "Valid until June 30, 2025."),
+    ("Ends 24/1/31.", "en", "Ends January 31, 2024."),
+    ("有效期至24/12/31", "zh-CN", "有效期至二四年十二月三十一日"),
+    # month first and day first stay as they were
+    ("Valid until 12/31/24.", "en", "Valid until December 31, 24."),
+    ("on 31/12/08", "en", "on December 31, oh eight"),
+    ("born 05/10/86", "en", "born May 10, 86"),
+    ("On 15/03/86.", "en", "On March 15, 86."),
+    ("Valid until 31/12/24.", "en", "Valid until December 31, 24."),
+]
+
+
+def test_english_year_first_dates():
+    assert _misread(YEAR_FIRST) == []
+
+
+def test_the_check_warns_where_a_short_date_could_be_either():
+    assert [w for w in _warnings("Valid until 24/12/31.", "en") if "year first" in w]
+    assert [w for w in _warnings("Valid until 31/12/24.", "en") if "year first" in w]
+    assert not [w for w in _warnings("Valid until 12/31/24.", "en") if "year first" in w]
+
+
+@needs_espeak
+def test_espeak_says_the_year_first_date():
+    said = _espeak("Valid until 24/12/31.", "en")
+    # "December thirty-one, two thousand twenty-four", not "December twenty-four, thirty-one"
+    assert "s'Emb3T'3:t#iw'Vn" in said and "T'aUz@nd" in said, said

@@ -3122,6 +3122,16 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                                + f"{b} {EN_MONTHS[a - 1]} {y} for that, or "
                                + (f"{y}-{b:02d}-{a:02d} or " if iso else "")
                                + f"{a} {EN_MONTHS[b - 1]} {y} for day first")
+    # a two-digit-year date whose first and last numbers could each be the year or the day
+    # (24/12/31, 31/12/24): read year first when the last is larger (``_EN_SHORT_YMD``)
+    for m in _EN_SHORT_YMD.finditer(fold_keep_offsets(text)) if not zh else ():
+        y, mo, d = int(m.group("y")), int(m.group("m")), int(m.group("d"))
+        if y <= 31 and y != d:
+            first, day, year = (y, d, 2000 + y) if d > y else (d, y, 2000 + d)
+            said = f"{EN_MONTHS[mo - 1]} {day}, " + (str(year) if d > y else f"{first:02d}")
+            yield Issue(m.start(), f"the date {m.group(0)} could be year first or day first and "
+                                   f"is read as {said}; write {year}-{mo:02d}-{day:02d} or "
+                                   f"{day} {EN_MONTHS[mo - 1]} {year}")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
@@ -4813,6 +4823,24 @@ _ZH_DAY_315 = re.compile(r"(?<![\d.])3\.15(?=\s*(?:消费者|晚会|权益日|�
 _ZH_SHORT_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d\d)/(?P<m>0?[1-9]|1[0-2])/"
                           r"(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d)")
 
+# English, a date of a two-digit year written year first (24/12/31, 25/06/30, 24/1/31: Chinese
+# order, as the Mandarin side reads it, 二四年十二月三十一日): "December 31, 2024" (since
+# speakable/20; it was "December 24, 31"). Year first where the first number cannot be a month
+# (13-99), the second is one, and the last can only be a day or a year (13-31) and is larger
+# than the first (a first number of 13-31 could be a day too: 31/12/24 stays day first,
+# "December 31, 24"; ``speech_issues`` warns where both readings are dates). Where the last
+# could be a month (31/12/08) or cannot be a day (15/03/86) it stays day first, and US month
+# first (12/31/24) is unchanged. A year of 50-99 is 19xx, else 20xx.
+_EN_SHORT_YMD = re.compile(r"(?<![\d/.\-])(?P<y>1[3-9]|[2-9]\d)/(?P<m>0?[1-9]|1[0-2])/"
+                           r"(?P<d>1[3-9]|2\d|3[01])(?![\d/]|\.\d)")
+
+
+def _en_short_ymd(m: re.Match) -> str:
+    y = int(m.group("y"))
+    if y <= 31 and int(m.group("d")) <= y:
+        return m.group(0)  # 31/12/24: day first (``_en_dmy_date``)
+    return f"{EN_MONTHS[int(m.group('m')) - 1]} {int(m.group('d'))}, {1900 + y if y >= 50 else 2000 + y}"
+
 
 def _service_menu(m: re.Match, zh: bool) -> str:
     number = spell_digits(m.group("n").replace("-", ""), "zh" if zh else "en")
@@ -4849,6 +4877,8 @@ def _round_fifteen_early(text: str, zh: bool) -> str:
                                      f"{zh_cardinal(str(int(m.group('m'))))}月"
                                      f"{zh_cardinal(str(int(m.group('d'))))}日", text)
         return text
+    if "/" in text:
+        text = _EN_SHORT_YMD.sub(_en_short_ymd, text)
     text = _EN_HOUR_RANGE.sub(lambda m: m.group("a") + " to ", text)
     text = _EN_DATE_RANGE.sub(lambda m: m.group("a") + " to ", text)
     text = _EN_YEAR_MONTH.sub(_en_year_month, text)
