@@ -135,3 +135,33 @@ def test_espeak_says_the_year_first_date():
     said = _espeak("Valid until 24/12/31.", "en")
     # "December thirty-one, two thousand twenty-four", not "December twenty-four, thirty-one"
     assert "s'Emb3T'3:t#iw'Vn" in said and "T'aUz@nd" in said, said
+
+
+# -- 5: English web addresses, an acronym-like label spelled ------------------------------------
+
+ADDRESSES = [
+    ("Visit www.cicc.com today.", "en", "Visit W W W dot C I C C dot com today."),
+    ("See www.citics.com.", "en", "See W W W dot C I T I C S dot com."),
+    ("Email ir@citics.com", "en", "Email I R at C I T I C S dot com"),
+    ("www.csrc.gov.cn", "en", "W W W dot C S R C dot gov dot cn"),
+    ("www.cmbc.com.cn", "en", "W W W dot C M B C dot com dot cn"),
+    # words, long labels and pinyin stay words; top-level domains stay as they were
+    ("www.example.com", "en", "W W W dot example dot com"),
+    ("www.eastmoney.com", "en", "W W W dot eastmoney dot com"),
+    ("www.sina.com.cn", "en", "W W W dot sina dot com dot cn"),
+    ("www.google.com", "en", "W W W dot google dot com"),
+    ("service@htsc.com", "en", "service at H T S C dot com"),
+    ("访问www.cicc.com", "zh-CN", "访问 W W W 点 C I C C 点 com"),
+]
+
+
+def test_acronym_like_address_labels_are_spelled():
+    assert _misread(ADDRESSES) == []
+
+
+@needs_espeak
+def test_espeak_spells_cicc():
+    said = _espeak("Visit www.cicc.com today.", "en")
+    assert "s'i:;aIs'i:s'i:" in said and "s'Ik" not in said, said  # C I C C, not "sick"
+    said = _espeak("www.example.com", "en")
+    assert "gz'aamp@L" in said, said  # "example", a word

@@ -1043,16 +1043,39 @@ def _address(m: re.Match, locale: str) -> str:
     zh = is_zh(locale)
     signs = _ZH_ADDRESS_SIGNS if zh else _EN_ADDRESS_SIGNS
     words = []
-    for part in _ADDRESS_PART.findall(m.group(0).rstrip(".")):
+    parts = _ADDRESS_PART.findall(m.group(0).rstrip("."))
+    for i, part in enumerate(parts):
+        # a top-level domain after a dot (com, cn) stays a word
+        top_level = i > 0 and parts[i - 1] == "." and re.fullmatch(_TOP_LEVEL, part) is not None
         if part in signs:
             words.append(signs[part])
         elif part.isdigit():
             words.append(spell_digits(part, locale))
-        elif part.lower() in ("www", "http", "https") or zh and not _zh_address_word(part):
+        elif part.lower() in ("www", "http", "https") or zh and not _zh_address_word(part) or \
+                not zh and not _en_address_word(part, top_level):
             words.append(" ".join(part.upper()))
         else:
             words.append(part.lower())
     return " " + " ".join(words) + " " + ("." if m.group(0).endswith(".") else "")
+
+
+# English, a word of an address said as a word (since speakable/20): one of seven letters or
+# more (example, eastmoney), an English word of the lists here (bank, fund, mail, online),
+# pinyin (sina, huatai, li.si@), or a top-level domain after a dot (com, cn); a shorter label is an acronym-like
+# name and is spelled (cicc "C I C C", not "sick"; citics, csrc, gtja, cmbc, ir@). The voice's
+# own dictionary is not reachable without running it (see ``COMMON_WORDS``); a short English
+# word missing from the lists is spelled, which is still understood.
+_EN_ADDRESS_WORDS = frozenset("""
+    mail email info news shop store web site home help service online cloud login apply
+    invest trade stock stocks fund funds bank money sales hello admin office contact support
+    google apple yahoo amazon bing gmail hotmail outlook live mobile app apps open portal""".split())
+
+
+def _en_address_word(part: str, top_level: bool) -> bool:
+    """Whether a word of an address is said as a word in English (see above)."""
+    low = part.lower()
+    return top_level or len(part) >= 7 or low in _EN_ADDRESS_WORDS or \
+        part.upper() in COMMON_WORDS or pinyin_word_syllables(low) is not None
 
 
 def _zh_address_word(part: str) -> bool:
