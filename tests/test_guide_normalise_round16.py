@@ -5,6 +5,9 @@ two-digit years, acronym-like labels in web addresses, the surname Ng in Mandari
 
 from __future__ import annotations
 
+from kiosk.flows.model import fill_template
+from kiosk.guide.normalise import normalise_name, speakable
+from tests.guide_rows import espeak_said as _espeak_said
 from tests.guide_rows import espeak_written as _espeak
 from tests.guide_rows import misread as _misread
 from tests.guide_rows import needs_espeak
@@ -165,3 +168,23 @@ def test_espeak_spells_cicc():
     assert "s'i:;aIs'i:s'i:" in said and "s'Ik" not in said, said  # C I C C, not "sick"
     said = _espeak("www.example.com", "en")
     assert "gz'aamp@L" in said, said  # "example", a word
+
+
+# -- 6: the Hong Kong surname Ng in the Mandarin flow -------------------------------------------
+
+def _zh_greeting(name: str) -> str:
+    return speakable(fill_template("您好，{name}，请确认您的身份。", {"name": normalise_name(name)},
+                                   spoken_locale="zh-CN"), "zh-CN")
+
+
+def test_ng_is_one_syllable_in_mandarin():
+    assert _zh_greeting("Ng Wai Kit") == "您好， ng2 Wai Kit，请确认您的身份。"
+    assert _zh_greeting("NG Wai Kit") == "您好， ng2 Wai Kit，请确认您的身份。"
+    assert _zh_greeting("Wai Kit Ng") == "您好， Wai Kit ng2，请确认您的身份。"
+    assert _zh_greeting("Ngai Ka Ho") == "您好， Ngai Ka Ho，请确认您的身份。"  # a word with a vowel
+
+
+@needs_espeak
+def test_espeak_says_ng_as_a_syllable():
+    said = _espeak_said(_zh_greeting("Ng Wai Kit"))
+    assert "'N-35" in said and "ts.'i51" not in said, said  # ńg, not "en zhì"

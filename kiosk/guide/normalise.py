@@ -573,6 +573,12 @@ def read_name(value: str, locale: str) -> str:
 _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
+# A Cantonese name word with no vowel (Ng, the Hong Kong spelling of 吴 / 伍) is a syllabic
+# nasal: given as pinyin with a tone digit (ng2, as 嗯 ńg), which the Mandarin voice says as one
+# syllable; as written it spelled the letters, N and G said zhì ("en zhì"; since speakable/20).
+_ZH_SYLLABIC_NASALS = {"ng": "ng2"}
+
+
 def _zh_latin_name(name: str) -> str:
     """A name in Latin letters in a Mandarin prompt. A pinyin name (ZHANG SAN, Piao Chenghao,
     every word a run of pinyin syllables: ``pinyin_syllables``) is given as its syllables in
@@ -595,7 +601,9 @@ def _zh_latin_name(name: str) -> str:
     for word in re.split(f"[\\s{MIDDLE_DOTS}]+", name):
         plain = "".join(c for c in unicodedata.normalize("NFKD", word)
                         if not unicodedata.combining(c)).replace("’", "'")
-        if plain and all(c.isascii() and (c.isalpha() or c in "'.-") for c in plain):
+        if plain.lower() in _ZH_SYLLABIC_NASALS:
+            words.append(_ZH_SYLLABIC_NASALS[plain.lower()])
+        elif plain and all(c.isascii() and (c.isalpha() or c in "'.-") for c in plain):
             words.append(_LETTER_WORD.sub(lambda m: m.group(0).capitalize()
                                           if m.group(0).isupper() else m.group(0), plain))
         elif word:
