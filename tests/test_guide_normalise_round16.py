@@ -188,3 +188,26 @@ def test_ng_is_one_syllable_in_mandarin():
 def test_espeak_says_ng_as_a_syllable():
     said = _espeak_said(_zh_greeting("Ng Wai Kit"))
     assert "'N-35" in said and "ts.'i51" not in said, said  # ńg, not "en zhì"
+
+
+# -- 7: English "est." before a year is "established" --------------------------------------------
+
+ESTABLISHED = [
+    ("The firm, est. 1991, is listed.", "en", "The firm, established 1991, is listed."),
+    ("Est. 2005", "en", "Established 2005"),
+    ("est. in 1998 by the bank", "en", "established in 1998 by the bank"),
+    # an estimate stays an estimate
+    ("est. 5% growth", "en", "estimated 5% growth"),
+    ("est. 2000 units of sales", "en", "estimated 2000 units of sales"),
+    ("Cost est. 1,500 yuan", "en", "Cost estimated 1500 yuan"),
+]
+
+
+def test_est_before_a_year_is_established():
+    assert _misread(ESTABLISHED) == []
+
+
+@needs_espeak
+def test_espeak_says_established():
+    said = _espeak("The firm, est. 1991, is listed.", "en")
+    assert "st'ablISt" in said and "'EstIm" not in said, said

@@ -1287,6 +1287,13 @@ _EN_DAY_MONTH = re.compile(rf"(?<![\d/.,:])(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|
 _EN_THOUSAND_K = re.compile(r"(?<![A-Za-z0-9_.,$¥€£])(?P<n>\d+(?:\.\d+)?)k(?![A-Za-z0-9])")
 
 
+# est. before a year that ends its phrase (The firm, est. 1991, is listed; Est. in 2005 by ...)
+# is "established", as on a firm's sign; before anything else it stays "estimated" (est. 5%
+# growth, est. 2000 units; since speakable/20).
+_EN_ESTABLISHED = re.compile(r"\b(?P<w>[Ee]st)\.(?=\s*(?:in\s+)?(?:1[6-9]|20)\d\d"
+                             r"(?:\s*(?:[,.;:)!?\]](?!\d)|\Z)|\s+(?:in|by|as|and)\b))")
+
+
 def _en_incl(m: re.Match) -> str:
     before, after = _EN_INCL_WORDS[m.group("w").lower()]
     nxt = m.group("next")
@@ -1333,6 +1340,8 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
     if "." in text:
         text = _EN_MIN_MAX.sub(lambda m: _EN_MIN_MAX_WORDS[m.group("w").lower()] + " ", text)
+        text = _EN_ESTABLISHED.sub(lambda m: "Established" if m.group("w")[0] == "E"
+                                   else "established", text)
         text = _EN_INCL.sub(_en_incl, text)
     text = _EN_DAY_MONTH.sub(lambda m: f"the {_en_ordinal(m.group('d'))} of {m.group('m')}", text)
     return _PER_ANNUM.sub("per annum", text)
