@@ -211,3 +211,19 @@ def test_est_before_a_year_is_established():
 def test_espeak_says_established():
     said = _espeak("The firm, est. 1991, is listed.", "en")
     assert "st'ablISt" in said and "'EstIm" not in said, said
+
+
+# -- the check's false alarms --------------------------------------------------------------------
+
+def test_no_year_warning_on_a_period_things_are_kept_for():
+    assert speakable("录音录像文件将保存20年。", "zh-CN") == "录音录像文件将保存二十年。"
+    assert not [w for w in _warnings("录音录像文件将保存20年。") if "年" in w]
+    assert not [w for w in _warnings("资料保留15年。") if "年" in w]
+
+
+def test_no_digit_warning_after_a_word_ending_in_hao():
+    text = "营业执照注册号110000000012345。"
+    assert speakable(text, "zh-CN") == "营业执照注册号 一一零零零零零零零零一二三四五。"
+    assert not [w for w in _warnings(text) if "digit" in w]
+    # a day's 号 names no number: the digits after it are still a guess
+    assert [w for w in _warnings("5月3号123456") if "digit" in w]
