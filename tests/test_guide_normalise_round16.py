@@ -6,12 +6,16 @@ two-digit years, acronym-like labels in web addresses, the surname Ng in Mandari
 from __future__ import annotations
 
 from kiosk.flows.model import fill_template
-from kiosk.guide.normalise import normalise_name, speakable
+from kiosk.guide.normalise import NORMALISER_VERSION, normalise_name, speakable
 from tests.guide_rows import espeak_said as _espeak_said
 from tests.guide_rows import espeak_written as _espeak
 from tests.guide_rows import misread as _misread
 from tests.guide_rows import needs_espeak
 from tests.guide_rows import warnings as _warnings
+
+def test_the_rule_set_is_named():
+    assert NORMALISER_VERSION == "speakable/20"
+
 
 # -- 1: a special surname + title opening a clause after a greeting, a comma or a colon -------
 
