@@ -13,6 +13,7 @@ from tests.guide_rows import misread as _misread
 from tests.guide_rows import needs_espeak
 from tests.guide_rows import warnings as _warnings
 
+
 def test_the_rule_set_is_named():
     assert NORMALISER_VERSION == "speakable/20"
 
@@ -57,7 +58,8 @@ def test_espeak_says_the_surname_after_a_greeting():
 # -- 2: a questionnaire option letter with a dot, glued to Chinese -----------------------------
 
 OPTION_LETTERS = [
-    ("您的学历是：A.高中及以下 B.大专 C.本科", "zh-CN", "您的学历是：A，高中及以下 B，大专 C，本科"),
+    ("您的学历是：A.高中及以下 B.大专 C.本科", "zh-CN",
+     "您的学历是：A，高中及以下 B，大专 C，本科"),
     ("请回答：A.是 B.否。", "zh-CN", "请回答：A，是 B，否。"),
     ("a.是 b.否", "zh-CN", "a，是 b，否"),
     ("A．是 B．否", "zh-CN", "A，是 B，否"),
@@ -185,7 +187,8 @@ def test_ng_is_one_syllable_in_mandarin():
     assert _zh_greeting("Ng Wai Kit") == "您好， ng2 Wai Kit，请确认您的身份。"
     assert _zh_greeting("NG Wai Kit") == "您好， ng2 Wai Kit，请确认您的身份。"
     assert _zh_greeting("Wai Kit Ng") == "您好， Wai Kit ng2，请确认您的身份。"
-    assert _zh_greeting("Ngai Ka Ho") == "您好， Ngai Ka Ho，请确认您的身份。"  # a word with a vowel
+    # a word with a vowel is left
+    assert _zh_greeting("Ngai Ka Ho") == "您好， Ngai Ka Ho，请确认您的身份。"
 
 
 @needs_espeak

@@ -192,7 +192,7 @@ _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|�
                   # 客户号为 / 护照号：: a word ending in 号 before 为 / 是 / a colon (not 三号,
                   # 1号, 第二号); and right before the digits (注册号110000000012345, 登记号...:
                   # since speakable/20)
-                  "(?<=[\u4e00-\u9fff])(?<![〇零一二两三四五六七八九十百千万亿第])号(?=[为是：:]|\d)|"
+                  "(?<=[\u4e00-\u9fff])(?<![〇零一二两三四五六七八九十百千万亿第])号(?=[为是：:]|\\d)|"
                   # 转 right after a phone number is its extension (0991-2345678转806)
                   r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
@@ -1070,14 +1070,15 @@ def _address(m: re.Match, locale: str) -> str:
 
 # English, a word of an address said as a word (since speakable/20): one of seven letters or
 # more (example, eastmoney), an English word of the lists here (bank, fund, mail, online),
-# pinyin (sina, huatai, li.si@), or a top-level domain after a dot (com, cn); a shorter label is an acronym-like
-# name and is spelled (cicc "C I C C", not "sick"; citics, csrc, gtja, cmbc, ir@). The voice's
-# own dictionary is not reachable without running it (see ``COMMON_WORDS``); a short English
-# word missing from the lists is spelled, which is still understood.
+# pinyin (sina, huatai, li.si@), or a top-level domain after a dot (com, cn); a shorter label
+# is an acronym-like name and is spelled (cicc "C I C C", not "sick"; citics, csrc, gtja, cmbc,
+# ir@). The voice's own dictionary is not reachable without running it (see ``COMMON_WORDS``);
+# a short English word missing from the lists is spelled, which is still understood.
 _EN_ADDRESS_WORDS = frozenset("""
     mail email info news shop store web site home help service online cloud login apply
     invest trade stock stocks fund funds bank money sales hello admin office contact support
-    google apple yahoo amazon bing gmail hotmail outlook live mobile app apps open portal""".split())
+    google apple yahoo amazon bing gmail hotmail outlook live mobile app apps open portal
+    """.split())
 
 
 def _en_address_word(part: str, top_level: bool) -> bool:
@@ -1496,8 +1497,8 @@ ZH_TITLES = frozenset("经理 总经理 副总 老师 主任 总监 主管 律�
 # title is the subject of the clause (您好，查主任为您服务; since speakable/20), and orders a
 # check otherwise (如有疑问，查主任的审批记录 chá).
 _ZH_CLAUSE_MARKS = frozenset("，,：:；;、")
-_ZH_TITLE_SUBJECT_AFTER = re.compile(r"\s*(?:[，,。.！!？?；;：:]|\Z|为|将|会|来|负责|给|已|请|您好|"
-                                     r"你好|正在|在|向|和|与|陪同|带|是)")
+_ZH_TITLE_SUBJECT_AFTER = re.compile(r"\s*(?:[，,。.！!？?；;：:]|\Z|为|将|会|来|负责|给|已|"
+                                     r"请|您好|你好|正在|在|向|和|与|陪同|带|是)")
 _ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
 
 
@@ -4882,7 +4883,8 @@ def _en_short_ymd(m: re.Match) -> str:
     y = int(m.group("y"))
     if y <= 31 and int(m.group("d")) <= y:
         return m.group(0)  # 31/12/24: day first (``_en_dmy_date``)
-    return f"{EN_MONTHS[int(m.group('m')) - 1]} {int(m.group('d'))}, {1900 + y if y >= 50 else 2000 + y}"
+    year = 1900 + y if y >= 50 else 2000 + y
+    return f"{EN_MONTHS[int(m.group('m')) - 1]} {int(m.group('d'))}, {year}"
 
 
 def _service_menu(m: re.Match, zh: bool) -> str:
