@@ -234,3 +234,35 @@ def test_no_digit_warning_after_a_word_ending_in_hao():
     assert not [w for w in _warnings(text) if "digit" in w]
     # a day's 号 names no number: the digits after it are still a guess
     assert [w for w in _warnings("5月3号123456") if "digit" in w]
+
+
+# -- ODD: a menu key after 按, a figure read back, a step counter -------------------------------
+
+ODD = [
+    ("按1查询余额", "zh-CN", "按 一 查询余额"),
+    ("按1确认", "zh-CN", "按 一 确认"),
+    ("请按1键", "zh-CN", "请按 一 键"),
+    ("转人工请按0", "zh-CN", "转人工请按 零"),
+    ("按2倍赔付", "zh-CN", "按两倍赔付"),  # a multiple, not a key
+    ("按1:1比例", "zh-CN", "按一比一比例"),
+    ("按3%收取", "zh-CN", "按百分之三收取"),
+    ("按1年期利率", "zh-CN", "按 yi4 年期利率"),
+    ("请读出数字：5291", "zh-CN", "请读出数字：五二九一"),
+    ("请念出以下数字5291。", "zh-CN", "请念出以下数字 五二九一。"),
+    ("读书3本", "zh-CN", "读书三本"),
+    ("进度：3/5", "zh-CN", "进度：第三步，共五步"),
+    ("进度：6/5", "zh-CN", "进度：五分之六"),  # no step counter
+    ("Progress: 3/5", "en", "Progress: 3 of 5"),
+    ("Question 3/10", "en", "Question 3 of 10"),
+    ("about 3/5 of", "en", "about three fifths of"),
+]
+
+
+def test_menu_keys_read_back_figures_and_step_counters():
+    assert _misread(ODD) == []
+
+
+@needs_espeak
+def test_espeak_says_the_menu_key_yi1():
+    said = _espeak("按1查询余额")
+    assert "j'i55" in said and "j'i51" not in said, said  # yī, no sandhi

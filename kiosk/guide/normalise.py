@@ -189,6 +189,8 @@ _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
                   "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|邮政编码|"
+                  # 请读出数字：5291 / 念出以下号码: a figure the client reads back (speakable/20)
+                  "(?:读出|念出|复述|说出|读|念)(?:以下|下列|下面的|屏幕上的|这串|这组)?(?=数字|号码)|"
                   # 客户号为 / 护照号：: a word ending in 号 before 为 / 是 / a colon (not 三号,
                   # 1号, 第二号); and right before the digits (注册号110000000012345, 登记号...:
                   # since speakable/20)
@@ -2988,6 +2990,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
+    text = _round_sixteen_early(text, is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -5160,4 +5163,38 @@ def _en_round_thirteen(text: str) -> str:
     if re.search(r"\d{5}", text):
         for a, b in sorted(_en_postcodes(text), reverse=True):
             text = text[:a] + spell_digits(text[a:b], "en") + text[b:]
+    return text
+
+
+# --------------------------------------------------------------------------- round sixteen
+# The odd readings of the sixteenth tester round (#15), run before the numbers are read:
+# - a menu key after 按 (按1查询, 请按0, 按2键): the digit alone, with no tone sandhi (按 yi4 查询
+#   was said), not before a unit, a ratio or a percentage (按2倍, 按1:1, 按3%, 按1年期);
+# - a step counter after a word of progress (进度：3/5, 步骤 2/4; "Progress: 3/5", "Step 2/4",
+#   "Question 3/10"): 第三步，共五步 / "3 of 5", not a fraction (五分之三, "three fifths"),
+#   where the first number is no larger than the second.
+# (A figure the client must read, 请读出数字：5291, is cued in ``_ZH_DIGIT_CUES``.)
+_ZH_MENU_KEY = re.compile(r"(?<=按)\s*(?P<d>\d)(?![\d.,:：%‰]|\s*(?:[万亿千百元倍个次年月日天周"
+                          r"份股手折成层楼级期类档]|小时|分钟|比例|比))")
+_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度)(?P<s>\s*[：:为是]?\s*)"
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+_EN_STEPS = re.compile(r"\b(?P<w>[Pp]rogress|[Ss]tep|[Qq]uestion|[Pp]age|[Ii]tem)(?P<s>\s*:?\s*)"
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+
+
+def _steps(m: re.Match, zh: bool) -> str:
+    a, b = int(m.group("a")), int(m.group("b"))
+    if not 0 < a <= b:
+        return m.group(0)
+    if zh:
+        return f"{m.group('w')}{m.group('s')}第{zh_cardinal(str(a))}步，共{zh_cardinal(str(b))}步"
+    return f"{m.group('w')}{m.group('s')}{a} of {b}"
+
+
+def _round_sixteen_early(text: str, zh: bool) -> str:
+    """The round-sixteen rules that run before the numbers are read (see above)."""
+    if zh and "按" in text:
+        text = _ZH_MENU_KEY.sub(lambda m: f" {spell_digits(m.group('d'), 'zh')} ", text)
+    if "/" in text:
+        text = (_ZH_STEPS if zh else _EN_STEPS).sub(lambda m: _steps(m, zh), text)
     return text
