@@ -171,7 +171,7 @@ ADDRESSES = [
      "请发送邮件至 S E R V I C E 艾特 E X A M P L E 点 com"),
     ("证监会网站www.csrc.gov.cn", "zh-CN", "证监会网站 W W W 点 C S R C 点 ji1 O V 点 C N"),
     ("zhangsan@163.com", "zh-CN", "zhangsan 艾特 一六三 点 com"),  # pinyin stays a word
-    ("Visit irm.cninfo.com.cn.", "en", "Visit irm dot cninfo dot com dot cn."),
+    ("Visit irm.cninfo.com.cn.", "en", "Visit I R M dot C N I N F O dot com dot cn."),
     ("See example-securities.com/open", "en", "See example dash securities dot com slash open"),
     # no addresses: tickers, codes, versions, abbreviations
     ("浦发银行（600000.SH）", "zh-CN", "浦发银 hang2 (六零零零零零 点 S H)"),

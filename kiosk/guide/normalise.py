@@ -143,7 +143,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/19"
+NORMALISER_VERSION = "speakable/20"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -189,9 +189,12 @@ _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 # Words after which digits are an identifier, read one by one.
 _ZH_DIGIT_CUES = ("(?:尾号|号码|电话|热线|手机|账号|帐号|编号|卡号|代码|验证码|序号|工号|证号|邮编|"
                   "单号|流水号|客服|尾数|末尾|尾部|结尾|分机|邮政编码|"
+                  # 请读出数字：5291 / 念出以下号码: a figure the client reads back (speakable/20)
+                  "(?:读出|念出|复述|说出|读|念)(?:以下|下列|下面的|屏幕上的|这串|这组)?(?=数字|号码)|"
                   # 客户号为 / 护照号：: a word ending in 号 before 为 / 是 / a colon (not 三号,
-                  # 1号, 第二号)
-                  "(?<=[\u4e00-\u9fff])(?<![〇零一二两三四五六七八九十百千万亿第])号(?=[为是：:])|"
+                  # 1号, 第二号); and right before the digits (注册号110000000012345, 登记号...:
+                  # since speakable/20)
+                  "(?<=[\u4e00-\u9fff])(?<![〇零一二两三四五六七八九十百千万亿第])号(?=[为是：:]|\\d)|"
                   # 转 right after a phone number is its extension (0991-2345678转806)
                   r"(?<=\d{7})转|(?<=\d[- ]\d{4})转|"
                   # 身份证后四位 / 证件末4位 / 后六位数字: the tail of an ID, said digit by digit
@@ -478,6 +481,13 @@ _PROTECT = {c: _SHIELD + c for c in _SHIELDABLE}
 _UNPROTECT = {_SHIELD + c: c for c in _SHIELDABLE}
 
 
+def _shielded(ch: str) -> bool:
+    """Whether ``ch`` is a character ``protect_spoken`` made (a private-use stand-in for an
+    ASCII letter or digit); full-width punctuation (，：！ at U+FF0C...) is above the range and
+    is not (until speakable/20 the test was ``>= 0xE000``, so 您好，曾经理 lost its surname)."""
+    return ord(ch) - _SHIELD in _PROTECT
+
+
 def protect_spoken(words: str) -> str:
     """``words`` with their Latin letters and digits protected from the rules of
     ``speakable``, which gives them back unchanged (CJK characters and punctuation are left
@@ -566,6 +576,12 @@ def read_name(value: str, locale: str) -> str:
 _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
+# A Cantonese name word with no vowel (Ng, the Hong Kong spelling of 吴 / 伍) is a syllabic
+# nasal: given as pinyin with a tone digit (ng2, as 嗯 ńg), which the Mandarin voice says as one
+# syllable; as written it spelled the letters, N and G said zhì ("en zhì"; since speakable/20).
+_ZH_SYLLABIC_NASALS = {"ng": "ng2"}
+
+
 def _zh_latin_name(name: str) -> str:
     """A name in Latin letters in a Mandarin prompt. A pinyin name (ZHANG SAN, Piao Chenghao,
     every word a run of pinyin syllables: ``pinyin_syllables``) is given as its syllables in
@@ -588,7 +604,9 @@ def _zh_latin_name(name: str) -> str:
     for word in re.split(f"[\\s{MIDDLE_DOTS}]+", name):
         plain = "".join(c for c in unicodedata.normalize("NFKD", word)
                         if not unicodedata.combining(c)).replace("’", "'")
-        if plain and all(c.isascii() and (c.isalpha() or c in "'.-") for c in plain):
+        if plain.lower() in _ZH_SYLLABIC_NASALS:
+            words.append(_ZH_SYLLABIC_NASALS[plain.lower()])
+        elif plain and all(c.isascii() and (c.isalpha() or c in "'.-") for c in plain):
             words.append(_LETTER_WORD.sub(lambda m: m.group(0).capitalize()
                                           if m.group(0).isupper() else m.group(0), plain))
         elif word:
@@ -1036,16 +1054,40 @@ def _address(m: re.Match, locale: str) -> str:
     zh = is_zh(locale)
     signs = _ZH_ADDRESS_SIGNS if zh else _EN_ADDRESS_SIGNS
     words = []
-    for part in _ADDRESS_PART.findall(m.group(0).rstrip(".")):
+    parts = _ADDRESS_PART.findall(m.group(0).rstrip("."))
+    for i, part in enumerate(parts):
+        # a top-level domain after a dot (com, cn) stays a word
+        top_level = i > 0 and parts[i - 1] == "." and re.fullmatch(_TOP_LEVEL, part) is not None
         if part in signs:
             words.append(signs[part])
         elif part.isdigit():
             words.append(spell_digits(part, locale))
-        elif part.lower() in ("www", "http", "https") or zh and not _zh_address_word(part):
+        elif part.lower() in ("www", "http", "https") or zh and not _zh_address_word(part) or \
+                not zh and not _en_address_word(part, top_level):
             words.append(" ".join(part.upper()))
         else:
             words.append(part.lower())
     return " " + " ".join(words) + " " + ("." if m.group(0).endswith(".") else "")
+
+
+# English, a word of an address said as a word (since speakable/20): one of seven letters or
+# more (example, eastmoney), an English word of the lists here (bank, fund, mail, online),
+# pinyin (sina, huatai, li.si@), or a top-level domain after a dot (com, cn); a shorter label
+# is an acronym-like name and is spelled (cicc "C I C C", not "sick"; citics, csrc, gtja, cmbc,
+# ir@). The voice's own dictionary is not reachable without running it (see ``COMMON_WORDS``);
+# a short English word missing from the lists is spelled, which is still understood.
+_EN_ADDRESS_WORDS = frozenset("""
+    mail email info news shop store web site home help service online cloud login apply
+    invest trade stock stocks fund funds bank money sales hello admin office contact support
+    google apple yahoo amazon bing gmail hotmail outlook live mobile app apps open portal
+    """.split())
+
+
+def _en_address_word(part: str, top_level: bool) -> bool:
+    """Whether a word of an address is said as a word in English (see above)."""
+    low = part.lower()
+    return top_level or len(part) >= 7 or low in _EN_ADDRESS_WORDS or \
+        part.upper() in COMMON_WORDS or pinyin_word_syllables(low) is not None
 
 
 def _zh_address_word(part: str) -> bool:
@@ -1249,6 +1291,13 @@ _EN_DAY_MONTH = re.compile(rf"(?<![\d/.,:])(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|
 _EN_THOUSAND_K = re.compile(r"(?<![A-Za-z0-9_.,$¥€£])(?P<n>\d+(?:\.\d+)?)k(?![A-Za-z0-9])")
 
 
+# est. before a year that ends its phrase (The firm, est. 1991, is listed; Est. in 2005 by ...)
+# is "established", as on a firm's sign; before anything else it stays "estimated" (est. 5%
+# growth, est. 2000 units; since speakable/20).
+_EN_ESTABLISHED = re.compile(r"\b(?P<w>[Ee]st)\.(?=\s*(?:in\s+)?(?:1[6-9]|20)\d\d"
+                             r"(?:\s*(?:[,.;:)!?\]](?!\d)|\Z)|\s+(?:in|by|as|and)\b))")
+
+
 def _en_incl(m: re.Match) -> str:
     before, after = _EN_INCL_WORDS[m.group("w").lower()]
     nxt = m.group("next")
@@ -1295,6 +1344,8 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
     if "." in text:
         text = _EN_MIN_MAX.sub(lambda m: _EN_MIN_MAX_WORDS[m.group("w").lower()] + " ", text)
+        text = _EN_ESTABLISHED.sub(lambda m: "Established" if m.group("w")[0] == "E"
+                                   else "established", text)
         text = _EN_INCL.sub(_en_incl, text)
     text = _EN_DAY_MONTH.sub(lambda m: f"the {_en_ordinal(m.group('d'))} of {m.group('m')}", text)
     return _PER_ANNUM.sub("per annum", text)
@@ -1444,6 +1495,12 @@ ZH_TITLES = frozenset("经理 总经理 副总 老师 主任 总监 主管 律�
                       "先生 女士".split())
 
 
+# A clause that opens with 查 + title after a comma or colon names a manager Zha when the
+# title is the subject of the clause (您好，查主任为您服务; since speakable/20), and orders a
+# check otherwise (如有疑问，查主任的审批记录 chá).
+_ZH_CLAUSE_MARKS = frozenset("，,：:；;、")
+_ZH_TITLE_SUBJECT_AFTER = re.compile(r"\s*(?:[，,。.！!？?；;：:]|\Z|为|将|会|来|负责|给|已|"
+                                     r"请|您好|你好|正在|在|向|和|与|陪同|带|是)")
 _ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
 
 
@@ -1456,10 +1513,13 @@ def _zh_titled_names(text: str) -> str:
     for (a, b), (c, d) in zip(segments, segments[1:], strict=False):
         if text[a] == "查" and _ZH_CHECK_BEFORE.search(text, max(0, a - 3), a):
             continue  # 请查经理审批记录: the verb "check" (chá)
+        if text[a] == "查" and a and text[a - 1] in _ZH_CLAUSE_MARKS and \
+                not _ZH_TITLE_SUBJECT_AFTER.match(text, d):
+            continue  # 如有疑问，查主任的审批记录: an order to check (chá), not 查主任为您服务
         if b - a != 1 or text[a] not in ZH_SURNAMES or text[c:d] not in ZH_TITLES or \
                 text[c:d] in ("先生", "女士") or a < pos or _ZH_MR.match(text, d):
             continue
-        if a and ord(text[a - 1]) >= _SHIELD or text[a] in _NOT_BEFORE_MR:
+        if a and _shielded(text[a - 1]) or text[a] in _NOT_BEFORE_MR:
             continue  # 那经理: "that manager", not the surname nā
         out += [text[pos:a], _zh_said_name(text, a, b)]
         pos = b
@@ -1496,7 +1556,7 @@ def _zh_given_name_before_mr(text: str, a: int, q: int, pos: int) -> bool:
         s -= 1
     while s > 0 and text[s - 1] == " ":
         s -= 1
-    return s < a and s > 0 and ord(text[s - 1]) >= _SHIELD
+    return s < a and s > 0 and _shielded(text[s - 1])
 
 
 def _zh_no_name_before_mr(text: str, a: int, q: int, surname: str) -> bool:
@@ -2322,6 +2382,8 @@ def _zh_polyphones(text: str) -> str:
     said: list[str | None] = []
     readings = zh_phrase_readings(text)
     _zh_bank_hang(text, readings)
+    if "上行" in text:
+        _zh_goes_up(text, readings)
     _zh_round_thirteen_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
@@ -2382,7 +2444,23 @@ _ZH_LETTER_G = re.compile(r"(?<![A-Za-z])[Gg](?![A-Za-z])")
 _PROTECTED_JI = " " + protect_spoken("ji1") + " "
 
 
+# A questionnaire option marker, a single Latin letter and a dot glued to Chinese (A.高中 B.大专,
+# a.是 b.否; ． is folded to . before) or opening a clause before a number (：A.100万以下): the
+# letter and a pause (A，高中). espeak-ng's Mandarin voice said the English word "space" twice for
+# the dot before a CJK character (since speakable/20). A letter after a letter, digit or dot
+# (U.S., e.g., 1.A) and a section number after Chinese (附件A.1) are left alone.
+_ZH_OPTION_LETTER = re.compile(
+    r"(?<![A-Za-z0-9_.\-])(?P<l>[A-Za-z])\.\s*(?=[\u3400-\u4dbf\u4e00-\u9fff])"
+    r"|(?:(?<=\A)|(?<=[\s：:，,；;。！？!?（(]))(?P<c>[A-Za-z])\.(?=\s*\d)")
+
+
+def _zh_option_letter(m: re.Match) -> str:
+    return f"{m.group('l') or m.group('c')}，"
+
+
 def _zh_speakable(text: str) -> str:
+    if "." in text:
+        text = _ZH_OPTION_LETTER.sub(_zh_option_letter, text)
     text = _zh_round_fourteen(text)
     text = _zh_round_eleven(_zh_round_twelve(_zh_round_thirteen(text)))
     if "#" in text:
@@ -2912,6 +2990,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
+    text = _round_sixteen_early(text, is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -3088,6 +3167,16 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                                + f"{b} {EN_MONTHS[a - 1]} {y} for that, or "
                                + (f"{y}-{b:02d}-{a:02d} or " if iso else "")
                                + f"{a} {EN_MONTHS[b - 1]} {y} for day first")
+    # a two-digit-year date whose first and last numbers could each be the year or the day
+    # (24/12/31, 31/12/24): read year first when the last is larger (``_EN_SHORT_YMD``)
+    for m in _EN_SHORT_YMD.finditer(fold_keep_offsets(text)) if not zh else ():
+        y, mo, d = int(m.group("y")), int(m.group("m")), int(m.group("d"))
+        if y <= 31 and y != d:
+            first, day, year = (y, d, 2000 + y) if d > y else (d, y, 2000 + d)
+            said = f"{EN_MONTHS[mo - 1]} {day}, " + (str(year) if d > y else f"{first:02d}")
+            yield Issue(m.start(), f"the date {m.group(0)} could be year first or day first and "
+                                   f"is read as {said}; write {year}-{mo:02d}-{day:02d} or "
+                                   f"{day} {EN_MONTHS[mo - 1]} {year}")
     units = _ZH_UNITS if zh else _EN_UNITS
     for m in _LONG_DIGITS.finditer(fold_keep_offsets(text)):
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
@@ -3796,7 +3885,9 @@ _ZH_DURATION_AFTER = re.compile(r"内|之内|以内|期|以上|以下|以来|来
 _ZH_DURATION_BEFORE = re.compile(r"(?:[少多大小高低长短等超]于|满|长达|达|超过|逾|近|历时|"
                                  r"经过|共|为期|有|已|用|花|约|大约|整整|不到|不足|至少|最长|最短|多达|过去|最近|未来|前|后|每|"
                                  r"成立|运营|经营|从业|工作|持有|存续|服务|持续|连续|坚持|累计|期限|"
-                                 r"期限为|长|共计|合计|总计|这|那|几|再|又|头|了)\s*\Z")
+                                 r"期限为|长|共计|合计|总计|这|那|几|再|又|头|了|"
+                                 # a period things are kept for (保存20年; since speakable/20)
+                                 r"保存|保留|保管|留存|存放|存储|储存|存档|归档|保密|延长|延期)\s*\Z")
 _ZH_YEAR_BEFORE = re.compile(r"(?:\A|[，。；！？：,.;:!?、(（\s]|于|在|截至|截止|截止到|"
                              r"自|从|到|至|预计|预期|计划|将在|将于|较|相较|相比|对比|同比|比|直到|直至|始于|"
                              r"今|去|明|早在)\s*\Z")
@@ -4228,6 +4319,15 @@ def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
             readings[i] = "hang2"  # 我行将为您…: "our bank will", not 行将 "about to"
         elif i + 1 in word_end and not _zh_xing_word(text[i:i + 2]):
             readings[i] = "hang2"
+
+
+def _zh_goes_up(text: str, readings: list[str | None]) -> None:
+    """Set the reading of 行 in 上行, a word of the text's segmentation, to xing2: "goes up"
+    (利率上行, 上行风险, 上行周期, 上行空间, 上行列车), as 下行 is (pypinyin's phrase table reads
+    上行 shàng háng; since speakable/20). 上 + 行情 (市场上行情好) is no such word."""
+    for a, b in zh_segments(text):
+        if text[a:b] == "上行":
+            readings[a + 1] = "xing2"
 
 
 def _zh_xing_word(pair: str) -> bool:
@@ -4770,6 +4870,25 @@ _ZH_DAY_315 = re.compile(r"(?<![\d.])3\.15(?=\s*(?:消费者|晚会|权益日|�
 _ZH_SHORT_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d\d)/(?P<m>0?[1-9]|1[0-2])/"
                           r"(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d)")
 
+# English, a date of a two-digit year written year first (24/12/31, 25/06/30, 24/1/31: Chinese
+# order, as the Mandarin side reads it, 二四年十二月三十一日): "December 31, 2024" (since
+# speakable/20; it was "December 24, 31"). Year first where the first number cannot be a month
+# (13-99), the second is one, and the last can only be a day or a year (13-31) and is larger
+# than the first (a first number of 13-31 could be a day too: 31/12/24 stays day first,
+# "December 31, 24"; ``speech_issues`` warns where both readings are dates). Where the last
+# could be a month (31/12/08) or cannot be a day (15/03/86) it stays day first, and US month
+# first (12/31/24) is unchanged. A year of 50-99 is 19xx, else 20xx.
+_EN_SHORT_YMD = re.compile(r"(?<![\d/.\-])(?P<y>1[3-9]|[2-9]\d)/(?P<m>0?[1-9]|1[0-2])/"
+                           r"(?P<d>1[3-9]|2\d|3[01])(?![\d/]|\.\d)")
+
+
+def _en_short_ymd(m: re.Match) -> str:
+    y = int(m.group("y"))
+    if y <= 31 and int(m.group("d")) <= y:
+        return m.group(0)  # 31/12/24: day first (``_en_dmy_date``)
+    year = 1900 + y if y >= 50 else 2000 + y
+    return f"{EN_MONTHS[int(m.group('m')) - 1]} {int(m.group('d'))}, {year}"
+
 
 def _service_menu(m: re.Match, zh: bool) -> str:
     number = spell_digits(m.group("n").replace("-", ""), "zh" if zh else "en")
@@ -4806,6 +4925,8 @@ def _round_fifteen_early(text: str, zh: bool) -> str:
                                      f"{zh_cardinal(str(int(m.group('m'))))}月"
                                      f"{zh_cardinal(str(int(m.group('d'))))}日", text)
         return text
+    if "/" in text:
+        text = _EN_SHORT_YMD.sub(_en_short_ymd, text)
     text = _EN_HOUR_RANGE.sub(lambda m: m.group("a") + " to ", text)
     text = _EN_DATE_RANGE.sub(lambda m: m.group("a") + " to ", text)
     text = _EN_YEAR_MONTH.sub(_en_year_month, text)
@@ -5042,4 +5163,38 @@ def _en_round_thirteen(text: str) -> str:
     if re.search(r"\d{5}", text):
         for a, b in sorted(_en_postcodes(text), reverse=True):
             text = text[:a] + spell_digits(text[a:b], "en") + text[b:]
+    return text
+
+
+# --------------------------------------------------------------------------- round sixteen
+# The odd readings of the sixteenth tester round (#15), run before the numbers are read:
+# - a menu key after 按 (按1查询, 请按0, 按2键): the digit alone, with no tone sandhi (按 yi4 查询
+#   was said), not before a unit, a ratio or a percentage (按2倍, 按1:1, 按3%, 按1年期);
+# - a step counter after a word of progress (进度：3/5, 步骤 2/4; "Progress: 3/5", "Step 2/4",
+#   "Question 3/10"): 第三步，共五步 / "3 of 5", not a fraction (五分之三, "three fifths"),
+#   where the first number is no larger than the second.
+# (A figure the client must read, 请读出数字：5291, is cued in ``_ZH_DIGIT_CUES``.)
+_ZH_MENU_KEY = re.compile(r"(?<=按)\s*(?P<d>\d)(?![\d.,:：%‰]|\s*(?:[万亿千百元倍个次年月日天周"
+                          r"份股手折成层楼级期类档]|小时|分钟|比例|比))")
+_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度)(?P<s>\s*[：:为是]?\s*)"
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+_EN_STEPS = re.compile(r"\b(?P<w>[Pp]rogress|[Ss]tep|[Qq]uestion|[Pp]age|[Ii]tem)(?P<s>\s*:?\s*)"
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+
+
+def _steps(m: re.Match, zh: bool) -> str:
+    a, b = int(m.group("a")), int(m.group("b"))
+    if not 0 < a <= b:
+        return m.group(0)
+    if zh:
+        return f"{m.group('w')}{m.group('s')}第{zh_cardinal(str(a))}步，共{zh_cardinal(str(b))}步"
+    return f"{m.group('w')}{m.group('s')}{a} of {b}"
+
+
+def _round_sixteen_early(text: str, zh: bool) -> str:
+    """The round-sixteen rules that run before the numbers are read (see above)."""
+    if zh and "按" in text:
+        text = _ZH_MENU_KEY.sub(lambda m: f" {spell_digits(m.group('d'), 'zh')} ", text)
+    if "/" in text:
+        text = (_ZH_STEPS if zh else _EN_STEPS).sub(lambda m: _steps(m, zh), text)
     return text
