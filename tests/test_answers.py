@@ -50,6 +50,19 @@ def test_a_negation_anywhere_is_never_consent(said):
     assert judge_text(said, "zh-CN", CONSENT_ZH).intent in ("unclear", "deny")
 
 
+@pytest.mark.parametrize("said,intent", [
+    ("只是的我自愿", "affirm"), ("只是的 我自愿", "affirm"), ("以是的我自愿", "affirm"),
+    ("你是得握自愿", "affirm"), ("一是的", "affirm"),
+    # Only one onset, only before 是, never around a negation or another answer.
+    ("只是我不愿意", "unclear"), ("只是的，我不自愿", "unclear"), ("你好是的", "unclear"),
+    ("只只是的", "unclear"), ("是的只", "unclear"), ("只", "unclear"), ("你是谁", "unclear"),
+])
+def test_a_breath_before_shi_written_as_a_syllable_is_set_aside(said, intent):
+    """Whisper base writes a breath or 嗯 before 是 as 只 / 以 / 你 (holdout 13: zh-yunxia's
+    是的，我自愿 heard 只是的我自愿 both times)."""
+    assert judge_text(said, "zh-CN", CONSENT_ZH).intent == intent
+
+
 def test_the_lexicons_never_overlap():
     for yes in ZH_CONSENT:
         assert judge_text(yes, "zh-CN").intent == "affirm", yes

@@ -53,6 +53,10 @@ ZH_FILLERS = (
     # 那 ("well, ..."): Whisper base writes a leading 嗯 as 那 (嗯，是的 as 那是的, issue #12).
     "那", "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
 )
+# A breath or a 嗯 before 是 that Whisper base writes as a syllable of its own: 只是的我自愿
+# (holdout 13, zh-yunxia, both attempts), 以是的我自愿 and 你是得握自愿 (tuning voices). Set
+# aside only right before 是 at the start of an answer, like the fillers (那 is one).
+ZH_ONSETS_BEFORE_SHI = frozenset("只之知支以已一依你而")
 # A negation anywhere means "not consent"; 没错 ("right") and 没问题 / 没有问题 ("no problem",
 # a common yes: every tuning voice's 没问题 was heard exactly and was refused before) are the
 # exceptions. 不是没问题 is a negated negation, never consent (_ZH_DOUBLE_NEGATION).
@@ -226,6 +230,8 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     zh = is_zh(locale)
     raw = textnorm.tokens(text, locale)
     words = _strip(raw, fillers) or raw
+    if zh and len(words) > 2 and words[0] in ZH_ONSETS_BEFORE_SHI and words[1] == "是":
+        words = words[1:]
     syls = textnorm.zh_syllables(words) if zh else None
     if not raw:
         return TextJudgement("unclear", "no words in the transcript")
