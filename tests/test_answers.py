@@ -517,3 +517,15 @@ def test_an_english_doubled_digit_said_once(heard, ok):
     r = score_reading(heard, text, "en", ["Alex Chen", "3115"])
     assert r.passed is ok, r
     assert r.tolerated == (("the digits heard with a doubled digit said once",) if ok else ())
+
+
+def test_meishi_is_no_negation_but_no_consent_either():
+    """没事 / 没关系 ("it's fine") veto nothing (an unbiased decode of a clear 是的，我自愿 wrote
+    没事的,我自愿), and are not consent by themselves."""
+    from kiosk.speech.answers import has_negation
+
+    assert not has_negation("没事的,我自愿", "zh-CN")
+    assert not has_negation("没关系", "zh-CN")
+    assert has_negation("没事，我不愿意", "zh-CN")
+    assert judge_text("没事的", "zh-CN", CONSENT_ZH).intent == "unclear"
+    assert judge_text("没事，我不愿意", "zh-CN", CONSENT_ZH).intent in ("unclear", "deny")

@@ -59,9 +59,11 @@ ZH_FILLERS = (
 ZH_ONSETS_BEFORE_SHI = frozenset("只之知支以已一依你而")
 # A negation anywhere means "not consent"; 没错 ("right") and 没问题 / 没有问题 ("no problem",
 # a common yes: every tuning voice's 没问题 was heard exactly and was refused before) are the
-# exceptions. 不是没问题 is a negated negation, never consent (_ZH_DOUBLE_NEGATION).
+# exceptions, and 没事 / 没关系 ("it's fine"; an unbiased decode of zh-xiaobei's 是的，我自愿
+# heard 没事的,我自愿 and vetoed the consent), which are not consent by themselves.
+# 不是没问题 is a negated negation, never consent (_ZH_DOUBLE_NEGATION).
 ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
-ZH_NEGATION_EXCEPTIONS = ("没错", "没有问题", "没问题")
+ZH_NEGATION_EXCEPTIONS = ("没错", "没有问题", "没问题", "没事", "没关系")
 
 EN_CONSENT = (
     "yes", "yeah", "yep", "yup", "yes i do", "i do", "i agree", "agreed", "i understand",
