@@ -183,6 +183,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Priya Natarajan", "Lukas Novak", "Mei Tanaka", "Samuel Adeyemi",
                 "Hugo Lindqvist")},
         (0.855, 0.925, 1.005, 1.065, 1.125), 13000, 198491317, id_salt=2411),
+    # Added before any of it was heard (2026-12-02, thirteenth session), after holdout13's
+    # failures were studied (issue #12: answers analysed at the idle frame rate, a breath
+    # before 是 written as 只). Rates no earlier round uses.
+    "holdout14": HoldoutRound(
+        {"zh-CN": ("岑思远", "褚嘉宁", "甘若溪", "蒲雪松", "晏子墨", "东方晓", "邝美玲"),
+         "en": ("Nadia Rahman", "Tomas Eriksen", "Keiko Sato", "Kwame Mensah",
+                "Ingrid Solberg")},
+        (0.835, 0.905, 0.995, 1.055, 1.135), 14000, 217645177, id_salt=2539),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
