@@ -143,7 +143,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/20"
+NORMALISER_VERSION = "speakable/21"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -5176,18 +5176,27 @@ def _en_round_thirteen(text: str) -> str:
 # (A figure the client must read, 请读出数字：5291, is cued in ``_ZH_DIGIT_CUES``.)
 _ZH_MENU_KEY = re.compile(r"(?<=按)\s*(?P<d>\d)(?![\d.,:：%‰]|\s*(?:[万亿千百元倍个次年月日天周"
                           r"份股手折成层楼级期类档]|小时|分钟|比例|比))")
-_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度)(?P<s>\s*[：:为是]?\s*)"
-                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度|题目|问题|页码|页)(?P<s>\s*[：:为是]?\s*)"
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/]|[.．]\d)"
+                       r"|(?P<w2>第)(?P<a2>\d{1,2})\s*/\s*(?P<b2>\d{1,2})(?P<u>[步题页])")
 _EN_STEPS = re.compile(r"\b(?P<w>[Pp]rogress|[Ss]tep|[Qq]uestion|[Pp]age|[Ii]tem)(?P<s>\s*:?\s*)"
-                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/]|[.．]\d)")
 
 
 def _steps(m: re.Match, zh: bool) -> str:
+    if zh and m.group("w2"):
+        a, b = int(m.group("a2")), int(m.group("b2"))
+        if not 0 < a <= b:
+            return m.group(0)
+        u = m.group("u")
+        return f"第{zh_cardinal(str(a))}{u}，共{zh_cardinal(str(b))}{u}"
     a, b = int(m.group("a")), int(m.group("b"))
     if not 0 < a <= b:
         return m.group(0)
     if zh:
-        return f"{m.group('w')}{m.group('s')}第{zh_cardinal(str(a))}步，共{zh_cardinal(str(b))}步"
+        w = m.group("w")
+        u = "题" if w in ("题目", "问题") else "页" if w in ("页码", "页") else "步"
+        return f"{w}{m.group('s')}第{zh_cardinal(str(a))}{u}，共{zh_cardinal(str(b))}{u}"
     return f"{m.group('w')}{m.group('s')}{a} of {b}"
 
 
