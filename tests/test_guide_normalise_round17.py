@@ -41,3 +41,68 @@ def test_espeak_says_of_not_tenths():
     said = _espeak("Progress: 3/10.", "en")
     assert "Vvt'En" in said, said  # of ten
     assert "t'EnTs" not in said, said  # "three tenths" before the fix
+
+
+# -- 2: English questionnaire option letters ---------------------------------------------------
+
+EN_OPTIONS = [
+    ("A. under 1 year B. 1-3 years C. 3-5 years D. over 5 years", "en",
+     "A, under 1 year; B, 1 to 3 years; C, 3 to 5 years; D, over 5 years"),
+    ("(a) below RMB 100,000 (b) RMB 100,000 or more", "en",
+     "A, below 100000 yuan; B, 100000 yuan or more"),
+    ("Choose: A. Yes B. No", "en", "Choose: A, Yes; B, No"),
+    ("(a) Yes (b) No", "en", "A, Yes; B, No"),
+    ("a) Yes b) No", "en", "A, Yes; B, No"),
+    ("Your answer: A. Yes B. No C. Not sure.", "en", "Your answer: A, Yes; B, No; C, Not sure."),
+    # an initial, or a lone letter, is no option list
+    ("John A. Smith will help.", "en", "John A. Smith will help."),
+    ("Then see B.", "en", "Then see B."),
+    # Mandarin's rule (round sixteen) is unchanged
+    ("请回答：A.是 B.否。", "zh-CN", "请回答：A，是 B，否。"),
+]
+
+
+def test_english_option_letters_are_letters_with_a_pause():
+    assert _misread(EN_OPTIONS) == []
+
+
+def test_english_option_letters_draw_no_warning_once_read():
+    assert _warnings("A. under 1 year B. 1-3 years C. 3-5 years", "en") == []
+
+
+@needs_espeak
+def test_espeak_says_the_option_letter_not_the_article():
+    said = _espeak("(a) below RMB 100,000 (b) RMB 100,000 or more", "en")
+    assert said.startswith("'eI"), said  # the letter, not a# ("uh")
+    said = _espeak("A. under 1 year B. 1-3 years", "en")
+    assert said.startswith("'eI") and "b'i:" in said, said
+
+
+# -- 3: English "no." after a noun a number belongs to ------------------------------------------
+
+EN_NO = [
+    ("Contract no. HT-2024-0315-008.", "en",
+     "Contract number H T two zero two four zero three one five -zero zero eight."),
+    ("Your ID no. ends in 105X.", "en", "Your I D number ends in one zero five X."),
+    ("Your order no. is 00123.", "en", "Your order number is zero zero one two three."),
+    ("Enter your order no.", "en", "Enter your order number."),
+    ("Enter your ID no. Then press OK.", "en", "Enter your I D number. Then press O K."),
+    # the word no stays the word no
+    ("Say yes or no.", "en", "Say yes or no."),
+    ("Is this your card? No. It is not.", "en", "Is this your card? No. It is not."),
+]
+
+
+def test_english_no_after_a_noun_is_number():
+    assert _misread(EN_NO) == []
+
+
+def test_english_no_after_a_noun_draws_no_warning():
+    assert _warnings("Your order no. is 00123.", "en") == []
+
+
+@needs_espeak
+def test_espeak_says_number_not_no():
+    said = _espeak("Contract no. HT-2024-0315-008.", "en")
+    assert "n'Vmb3" in said and "n'oU" not in said, said
+    assert "n'oU" in _espeak("Say yes or no.", "en")

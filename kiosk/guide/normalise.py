@@ -1338,7 +1338,8 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
                              + _end_dot(m), text)
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
-    if "No" in text or "NO" in text:
+    if "No" in text or "NO" in text or "no." in text:
+        text = _EN_NO_AFTER_NOUN.sub(_en_no_after_noun, text)
         text = _EN_REF.sub("reference ", _EN_NO_CODE.sub("number ", text))
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
@@ -2990,7 +2991,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
-    text = _round_sixteen_early(text, is_zh(locale))
+    text = _round_seventeen_early(_round_sixteen_early(text, is_zh(locale)), is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -3773,6 +3774,25 @@ def en_ordinal_words(number: str) -> str:
 # Ref. No. ZQ-88012): "number" ("reference number"), with no full stop: the voice said "no"
 # and paused. (Before digits ``_EN_BEFORE_NUMBER`` reads it.)
 _EN_NO_CODE = re.compile(r"\b(?:No|NO|no)\.\s*(?=[A-Z]{1,8}[-\s]?\d)")
+# "no." after a noun a number belongs to (ID no. ends in 105X, order no. is 00123, Contract no.
+# HT-2024-0315-008; since speakable/21): "number" whatever follows, with the full stop kept
+# where it also ends the sentence (at the end, or before a capital that starts no code). The
+# word no ending a sentence (Say yes or no.) follows no such noun and is left alone.
+_EN_NO_AFTER_NOUN = re.compile(
+    r"\b(?P<n>(?:ID|I\.D\.|[Ii]d|[Oo]rder|[Cc]ontract|[Aa]ccount|[Aa]/[Cc]|[Pp]olicy|[Aa]pplication|"
+    r"[Rr]eference|[Rr]ef\.?|[Ss]erial|[Cc]ase|[Tt]icket|[Pp]hone|[Mm]obile|[Tt]el\.?|[Cc]ard|"
+    r"[Pp]assport|[Ll]icen[cs]e|[Cc]ertificate|[Ii]nvoice|[Dd]ocument|[Ff]ile|[Cc]laim|[Mm]ember|"
+    r"[Cc]ustomer|[Cc]lient|[Rr]egistration|[Tt]ransaction|[Aa]greement|[Rr]eceipt|[Ff]orm|"
+    r"[Bb]ooking|[Ff]und|[Ss]tock|[Pp]roduct|[Rr]oom|[Ww]indow|[Cc]ounter|[Ss]eat)\s+)"
+    r"(?:No|NO|no)\.(?P<a>\s+(?P<c>[A-Z](?![A-Z0-9-]))?|\Z)")
+
+
+def _en_no_after_noun(m: re.Match) -> str:
+    if m.group("a") == "" or m.group("c"):
+        return f"{m.group('n')}number.{m.group('a')}"
+    return f"{m.group('n')}number{m.group('a')}"
+
+
 # "Ref." before "No." and digits ("Ref. No. 2024-18"): "reference".
 _EN_REF = re.compile(r"\b(?:Ref|REF)\.\s*(?=number\b|No\.)")
 
@@ -5206,4 +5226,49 @@ def _round_sixteen_early(text: str, zh: bool) -> str:
         text = _ZH_MENU_KEY.sub(lambda m: f" {spell_digits(m.group('d'), 'zh')} ", text)
     if "/" in text:
         text = (_ZH_STEPS if zh else _EN_STEPS).sub(lambda m: _steps(m, zh), text)
+    return text
+
+
+# The readings of the seventeenth tester round (#15), run before the numbers are read:
+# - English questionnaire options, A. under 1 year B. 1-3 years / (a) Yes (b) No / a) … b) …:
+#   the letter in capitals and a comma ("A, under 1 year; B, 1 to 3 years"), so espeak-ng says
+#   the letter ('eI), not the article "uh" (a#), and pauses before each option's text and after
+#   the previous option. Only a run of markers A, B, … in order (at least two) is taken, so an
+#   initial (John A. Smith) or a lone "a)" is left alone.
+_EN_OPTION = re.compile(r"(?:(?<=\A)|(?<=[\s:：;,(（]))(?:\((?P<p>[A-Ha-h])\)|(?P<d>[A-Ha-h])[.．)])"
+                        r"(?=\s*\S)")
+
+
+def _en_options(text: str) -> str:
+    marks = list(_EN_OPTION.finditer(text))
+    if len(marks) < 2:
+        return text
+    letter = [(m.group("p") or m.group("d")).upper() for m in marks]
+    run: list[re.Match] = []
+    for i, m in enumerate(marks):
+        want = chr(ord("A") + len(run))
+        if letter[i] == want:
+            run.append(m)
+        elif letter[i] == "A":
+            run = [m] if len(run) < 2 else run
+    if len(run) < 2:
+        return text
+    out, at = [], 0
+    for k, m in enumerate(run):
+        before = text[at:m.start()].rstrip()
+        if k and before and before[-1] not in ".;:!?,":
+            before += ";"
+        out.append(before + (" " if before else ""))
+        out.append(f"{chr(ord('A') + k)}, ")
+        at = m.end()
+        while at < len(text) and text[at] == " ":
+            at += 1
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _round_seventeen_early(text: str, zh: bool) -> str:
+    """The round-seventeen rules that run before the numbers are read (see above)."""
+    if not zh and ("." in text or ")" in text):
+        text = _en_options(text)
     return text
