@@ -106,3 +106,27 @@ def test_espeak_says_number_not_no():
     said = _espeak("Contract no. HT-2024-0315-008.", "en")
     assert "n'Vmb3" in said and "n'oU" not in said, said
     assert "n'oU" in _espeak("Say yes or no.", "en")
+
+
+# -- 4: 万俟 before a title, and set phrases with a polyphone -----------------------------------
+
+ZH_NAMES_AND_PHRASES = [
+    ("您好，万俟经理为您服务。", "zh-CN", "您好，mò qí 经理为您服务。"),
+    ("请和万俟经理确认", "zh-CN", "请和 mò qí 经理确认"),
+    ("您好，万俟女士", "zh-CN", "您好，mò qí 女士"),  # already right: unchanged
+    ("您好，欧阳经理为您服务", "zh-CN", "您好，欧阳经理为您服务"),
+    ("一行两会", "zh-CN", "yi4 hang2 两会"),
+    ("营业时间朝九晚五。", "zh-CN", "营业时间 zhao1 九晚五。"),
+]
+
+
+def test_compound_surname_before_a_title_and_set_phrases():
+    assert _misread(ZH_NAMES_AND_PHRASES) == []
+
+
+@needs_espeak
+def test_espeak_says_mo_qi_and_hang():
+    said = _espeak("您好，万俟经理为您服务。")
+    assert "m'o51tS;h'i35" in said and "s'i" not in said, said  # mò qí, not mò sì
+    assert "X'a35N" in _espeak("一行两会")  # háng, not xíng
+    assert "ts.'Au55" in _espeak("朝九晚五")  # zhāo, not cháo

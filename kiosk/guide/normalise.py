@@ -1505,7 +1505,18 @@ _ZH_TITLE_SUBJECT_AFTER = re.compile(r"\s*(?:[，,。.！!？?；;：:]|\Z|为|�
 _ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
 
 
+# A compound surname straight before a title (您好，万俟经理为您服务, 请和万俟经理确认): the
+# surname's reading (mò qí), as {name} and 万俟女士 have it; segmented as 万 + 俟 it was mò sì
+# (since speakable/21).
+_ZH_COMPOUND_TITLED = re.compile(
+    "(?P<s>" + "|".join(sorted(ZH_COMPOUND_SURNAMES, key=len, reverse=True)) + ")"
+    "(?=" + "|".join(sorted((t for t in ZH_TITLES if t not in ("先生", "女士")), key=len,
+                            reverse=True)) + ")")
+
+
 def _zh_titled_names(text: str) -> str:
+    if _ZH_COMPOUND_TITLED.search(text):
+        text = _ZH_COMPOUND_TITLED.sub(lambda m: _zh_said_name(m.string, m.start(), m.end()), text)
     if not any(c in ZH_SURNAMES for c in text):
         return text
     segments = zh_segments(text)
@@ -2385,6 +2396,10 @@ def _zh_polyphones(text: str) -> str:
     _zh_bank_hang(text, readings)
     if "上行" in text:
         _zh_goes_up(text, readings)
+    for phrase, fixed in _ZH_SET_PHRASES.items():
+        for m in re.finditer(phrase, text) if phrase in text else ():
+            for k, r in fixed.items():
+                readings[m.start() + k] = r
     _zh_round_thirteen_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
@@ -3776,7 +3791,8 @@ def en_ordinal_words(number: str) -> str:
 _EN_NO_CODE = re.compile(r"\b(?:No|NO|no)\.\s*(?=[A-Z]{1,8}[-\s]?\d)")
 # "no." after a noun a number belongs to (ID no. ends in 105X, order no. is 00123, Contract no.
 # HT-2024-0315-008; since speakable/21): "number" whatever follows, with the full stop kept
-# where it also ends the sentence (at the end, or before a capital that starts no code). The
+# where it also ends the sentence (at the end, or before a capital that starts no code); before
+# digits ``_EN_BEFORE_NUMBER`` reads it (Order No. 130 "number one hundred thirty"). The
 # word no ending a sentence (Say yes or no.) follows no such noun and is left alone.
 _EN_NO_AFTER_NOUN = re.compile(
     r"\b(?P<n>(?:ID|I\.D\.|[Ii]d|[Oo]rder|[Cc]ontract|[Aa]ccount|[Aa]/[Cc]|[Pp]olicy|[Aa]pplication|"
@@ -3784,7 +3800,7 @@ _EN_NO_AFTER_NOUN = re.compile(
     r"[Pp]assport|[Ll]icen[cs]e|[Cc]ertificate|[Ii]nvoice|[Dd]ocument|[Ff]ile|[Cc]laim|[Mm]ember|"
     r"[Cc]ustomer|[Cc]lient|[Rr]egistration|[Tt]ransaction|[Aa]greement|[Rr]eceipt|[Ff]orm|"
     r"[Bb]ooking|[Ff]und|[Ss]tock|[Pp]roduct|[Rr]oom|[Ww]indow|[Cc]ounter|[Ss]eat)\s+)"
-    r"(?:No|NO|no)\.(?P<a>\s+(?P<c>[A-Z](?![A-Z0-9-]))?|\Z)")
+    r"(?:No|NO|no)\.(?P<a>\s+(?![\d(])(?P<c>[A-Z](?![A-Z0-9-]))?|\Z)")
 
 
 def _en_no_after_noun(m: re.Match) -> str:
@@ -4339,6 +4355,14 @@ def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
             readings[i] = "hang2"  # 我行将为您…: "our bank will", not 行将 "about to"
         elif i + 1 in word_end and not _zh_xing_word(text[i:i + 2]):
             readings[i] = "hang2"
+
+
+# Set phrases with a polyphone the tables read otherwise (since speakable/21): 一行两会 (the
+# central bank and the regulators: yì háng liǎng huì, not xíng), 朝九晚五 (zhāo, "morning").
+_ZH_SET_PHRASES: dict[str, dict[int, str]] = {
+    "一行两会": {1: "hang2"}, "一行三会": {1: "hang2"}, "一行一局一会": {1: "hang2"},
+    "朝九晚五": {0: "zhao1"}, "朝九晚六": {0: "zhao1"}, "朝三暮四": {0: "zhao1"},
+}
 
 
 def _zh_goes_up(text: str, readings: list[str | None]) -> None:
