@@ -130,3 +130,16 @@ def test_espeak_says_mo_qi_and_hang():
     assert "m'o51tS;h'i35" in said and "s'i" not in said, said  # mò qí, not mò sì
     assert "X'a35N" in _espeak("一行两会")  # háng, not xíng
     assert "ts.'Au55" in _espeak("朝九晚五")  # zhāo, not cháo
+
+
+# -- 5: a +86 number in any grouping ---------------------------------------------------------
+
+COUNTRY_CODES = [
+    ("Call us on +86 21 9555 3 during business hours.", "en",
+     "Call us on plus eight six two one nine five five five three during business hours."),
+    ("+86 21 6888 1234", "en", "plus eight six two one six eight eight eight one two three four"),
+]
+
+
+def test_a_country_code_number_in_any_grouping_is_digits():
+    assert _misread(COUNTRY_CODES) == []

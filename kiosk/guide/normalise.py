@@ -972,9 +972,10 @@ def _level_signed(m: re.Match, locale: str) -> str:
 
 
 # A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
-# 加 / "plus", the code and the number digit by digit; at least seven digits after the code.
+# 加 / "plus", the code and the number digit by digit; at least seven digits after the code, in
+# any grouping (+86 21 9555 3: a group of one digit too, since speakable/21).
 _COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
-                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
+                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{1,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
 
 
 def _country_code(m: re.Match, locale: str) -> str:
