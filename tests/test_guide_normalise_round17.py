@@ -143,3 +143,19 @@ COUNTRY_CODES = [
 
 def test_a_country_code_number_in_any_grouping_is_digits():
     assert _misread(COUNTRY_CODES) == []
+
+
+# -- odd readings: digits the client reads aloud ------------------------------------------------
+
+READ_ALOUD = [
+    ("Please read the numbers on the screen: 3857", "en",
+     "Please read the numbers on the screen: three eight five seven"),
+    ("Read the digits 3857 aloud", "en", "Read the digits three eight five seven aloud"),
+    ("Please read the following number aloud: 3857.", "en",
+     "Please read the following number aloud: three eight five seven."),
+    ("We read the numbers 3 times", "en", "We read the numbers 3 times"),
+]
+
+
+def test_english_digits_to_read_aloud_are_digits():
+    assert _misread(READ_ALOUD) == []

@@ -207,7 +207,12 @@ _EN_DIGIT_CUES = (r"end(?:ing|s|ed)?(?: in| with)?|number|no\.|phone|telephone|h
                   r"extension|ext\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?|"
-                  r"last (?:two|three|four|five|six|[2-6])(?= (?:is|are|\d))")
+                  r"last (?:two|three|four|five|six|[2-6])(?= (?:is|are|\d))|"
+                  # read the numbers on the screen: 3857 / Read the digits 3857 aloud: a figure
+                  # the client reads back, digit by digit as 请读出数字 (since speakable/21)
+                  r"(?<![A-Za-z])(?:read|say|repeat|speak)(?: out| aloud| back)?"
+                  r"(?: (?:the following|the|these|this|following))? (?:numbers?|digits|code)"
+                  r"(?: (?:on|from) (?:the|your) screen| shown| below| aloud)?")
 # Between a cue and its digits: 后四位是否为3210 / 尾号是不是6789 (the witness's yes/no
 # question), 末尾数字是1234, 后四位（1012） (the tail in brackets).
 _ZH_CUE_SEP = (r"(?:数字|号码)?(?:是否|是不是|应|应当|应该|均|都)?[为是：:\s]*"
