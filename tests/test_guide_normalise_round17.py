@@ -159,3 +159,44 @@ READ_ALOUD = [
 
 def test_english_digits_to_read_aloud_are_digits():
     assert _misread(READ_ALOUD) == []
+
+
+# -- odd readings: option numbers, a staff role before a surname, 00:00 -------------------------
+
+ODD = [
+    ("1.党政机关 2.事业单位", "zh-CN", "一，党政机关 二，事业单位"),
+    ("单位性质：1.党政机关", "zh-CN", "单位性质：一，党政机关"),
+    ("共3.5万元", "zh-CN", "共三点五万元"),
+    ("Manager Zeng will help you.", "en", "Manager Zung will help you."),
+    ("Mr. Zeng will help you.", "en", "Mr. Zung will help you."),
+    ("Opens at 00:00.", "en", "Opens at midnight."),
+    ("From 22:00 to 00:00", "en", "From ten PM to midnight"),
+    ("00:00-24:00", "en", "twelve AM to midnight"),
+    # a form's box or tick at an option's start is left unsaid
+    ("□是 □否", "zh-CN", "是 否"),
+    ("√ 我已阅读并同意", "zh-CN", "我已阅读并同意"),
+]
+
+
+def test_round_seventeen_odd_readings():
+    assert _misread(ODD) == []
+
+
+# -- the check's false alarms -----------------------------------------------------------------
+
+def test_no_false_alarms_on_what_is_said_right():
+    assert _warnings("请勿使用123456等简单密码") == []
+    assert _warnings("Do not use 123456 as your password.", "en") == []
+    assert _warnings("□是 □否") == []
+    assert _warnings("√ 我已阅读并同意") == []
+    assert _warnings("编号No.20240603-0015") == []
+
+
+def test_true_warnings_stay():
+    assert _warnings("请核对123456")  # digits of no named kind
+    assert len(_warnings("请在□内打√。")) == 2  # a box the text speaks of is lost
+
+
+def test_a_staff_name_warning_does_not_send_the_broker_to_name():
+    (msg,) = _warnings("Mr. Shan will witness.", "en")
+    assert "if it is the applicant's name use {name}" in msg and "staff member" in msg, msg

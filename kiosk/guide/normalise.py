@@ -2480,9 +2480,37 @@ def _zh_option_letter(m: re.Match) -> str:
     return f"{m.group('l') or m.group('c')}，"
 
 
+# A numbered option opening the text or a clause and glued to Chinese (1.党政机关 2.事业单位):
+# the number and a pause (1，党政机关), not 一党政机关 (since speakable/21).
+_ZH_OPTION_NUMBER = re.compile(r"(?:(?<=\A)|(?<=[\s：:；;，,]))(?P<n>[1-9]\d?)\."
+                               r"(?=[\u4e00-\u9fff])")
+
+
+# The check's quiet cases (since speakable/21): digits after a word for a password
+# (请勿使用123456等简单密码, "a password such as 123456": read digit by digit, as they should
+# be); a form's box or tick at an option's start (□是 □否, √ 我已阅读并同意), which the voice
+# drops silently, as a reader skips it (a box the text speaks of, 请在□内打√, is still
+# warned); and digit words 零 … 九 on each side of a hyphen. Since speakable/21 the voice
+# is given such a box or tick removed.
+_PASSWORD = re.compile(r"密码|口令|[Pp]ass(?:word|code)|PIN")
+
+
+def _password_near(text: str, a: int, b: int) -> bool:
+    """Whether a word for a password stands within 24 characters of ``text[a:b]`` in its
+    sentence."""
+    before = re.split(r"[。！？!?]|\.\s", text[max(0, a - 24):a])[-1]
+    after = re.split(r"[。！？!?]|\.(?:\s|\Z)", text[b:b + 24])[0]
+    return bool(_PASSWORD.search(before) or _PASSWORD.search(after))
+_CHECK_MARKS = frozenset("□☐☑☒✓✔√")
+_CHECK_MARKER = re.compile(r"(?:(?<=\A)|(?<=[\s:：;；,，(（]))[□☐☑☒✓✔√]\s*"
+                           r"(?=[\u4e00-\u9fffA-Za-z])")
+_ZH_DIGIT_WORDS = frozenset("零〇一二三四五六七八九幺")
+
+
 def _zh_speakable(text: str) -> str:
     if "." in text:
         text = _ZH_OPTION_LETTER.sub(_zh_option_letter, text)
+        text = _ZH_OPTION_NUMBER.sub(lambda m: f"{m.group('n')}，", text)
     text = _zh_round_fourteen(text)
     text = _zh_round_eleven(_zh_round_twelve(_zh_round_thirteen(text)))
     if "#" in text:
@@ -2731,8 +2759,11 @@ def _en_clock(text: str, m: re.Match) -> str:
     if clock is None:  # 1:5 pm: not a time; leave it
         return m.group(0)
     h, mi, s = clock
-    if h == 24:  # the end of the day
-        return "midnight"
+    if h == 24 or h == 0 and mi == 0 and not s and ampm is None and \
+            not re.match(r"\s*(?:[-–—~～至]|to\b)", text[m.end():]):
+        return "midnight"  # the end of the day; 00:00 too (it was "twelve AM", which readers
+        # take for noon as often as not; since speakable/21), but not where it starts a range
+        # (00:00-24:00 "twelve AM to midnight")
     half = ampm.lower() if ampm else None
     if half is None and h == 12 and mi == 0 and not s and _EN_24_HOUR.search(text):
         return "twelve noon"
@@ -3100,6 +3131,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(i, f"{ch} (U+{ord(ch):04X}) is a radical that looks like {said} "
                            f"(text copied from a PDF); the guide reads it as {said}, but type "
                            f"{said} so the subtitle shows the character")
+        elif ch in _CHECK_MARKS and _CHECK_MARKER.match(text, i):
+            continue  # □是 □否, √ 我已阅读: a form's box before an option, dropped silently
         elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃" and \
                 ch not in _UNIT_SIGNS and ch not in SILENT_MARKS:  # ㎡ is said 平方米
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
@@ -3204,7 +3237,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
                 _SERVICE_NUMBER.fullmatch(m.group(0)) or _cued_list_item(text, m.start(), zh) or \
                 _quantity_follows(text, m.end(), units) or \
-                _quantity_named(text, m.start(), zh):
+                _quantity_named(text, m.start(), zh) or \
+                _password_near(text, m.start(), m.end()):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
@@ -3854,8 +3888,10 @@ def _en_titled_pinyin(text: str) -> Iterator[Issue]:
             continue  # respelt for the English voice (Mr Zhang: Jahng; Qiu Ying: Chee-yoh Ying)
         yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, and "
                                   f"{' '.join(kept)} is said by English spelling (“"
-                                  f"{said.split(' ', 1)[-1]}”); use {{name}} for the "
-                                  "applicant's name, which is read as a name")
+                                  f"{said.split(' ', 1)[-1]}”); if it is the "
+                                  "applicant's name use {name}, which is read as a name; a "
+                                  "staff member's name can stay as written if that "
+                                  "is near enough, or be respelt as said")
 
 
 def _en_written_names(text: str) -> Iterator[Issue]:
@@ -4747,7 +4783,8 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         # ASCII signs and currency signs are read by the rules, which may say one sign for
         # two (¥100元, $1-$5: one "dollars"); the other checks cover * ^ | _ \\.
         if i in seen or ch.isascii() or unicodedata.category(ch) == "Sc" or _plain(ch) or \
-                _plain(folded[i]) and ch != folded[i]:
+                _plain(folded[i]) and ch != folded[i] or \
+                ch in _CHECK_MARKS and _CHECK_MARKER.match(text, i):
             continue
         if _squash(speakable(text[:i] + " " + text[i + 1:], locale)) == said:
             seen.add(i)
@@ -4757,6 +4794,11 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         c = m.group(0)
         if c == "-":
             if not _SPOKEN_SIGN.search(spoken, max(0, m.start() - 2), m.end() + 2):
+                continue
+            # 编号No.20240603-0015: a hyphen between digits said one by one, which the voice
+            # skips, as it should (since speakable/21)
+            if is_zh(locale) and spoken[m.start() - 1:m.start()] in _ZH_DIGIT_WORDS and \
+                    spoken[m.end():m.end() + 1] in _ZH_DIGIT_WORDS and m.start() > 0:
                 continue
             # an English number-adjective (1-day, 7-day, 3-month, 6-digit, 5-star): espeak-ng
             # says "one day", "six digit" (measured); not a sign (since speakable/18)
@@ -5226,7 +5268,8 @@ def _en_round_thirteen(text: str) -> str:
 # (A figure the client must read, 请读出数字：5291, is cued in ``_ZH_DIGIT_CUES``.)
 _ZH_MENU_KEY = re.compile(r"(?<=按)\s*(?P<d>\d)(?![\d.,:：%‰]|\s*(?:[万亿千百元倍个次年月日天周"
                           r"份股手折成层楼级期类档]|小时|分钟|比例|比))")
-_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度|题目|问题|页码|页)(?P<s>\s*[：:为是]?\s*)"
+_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度|题目|问题|页码|页)"
+                       r"(?P<s>\s*[：:为是]?\s*)"
                        r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/]|[.．]\d)"
                        r"|(?P<w2>第)(?P<a2>\d{1,2})\s*/\s*(?P<b2>\d{1,2})(?P<u>[步题页])")
 _EN_STEPS = re.compile(r"\b(?P<w>[Pp]rogress|[Ss]tep|[Qq]uestion|[Pp]age|[Ii]tem)(?P<s>\s*:?\s*)"
@@ -5265,8 +5308,8 @@ def _round_sixteen_early(text: str, zh: bool) -> str:
 #   the letter ('eI), not the article "uh" (a#), and pauses before each option's text and after
 #   the previous option. Only a run of markers A, B, … in order (at least two) is taken, so an
 #   initial (John A. Smith) or a lone "a)" is left alone.
-_EN_OPTION = re.compile(r"(?:(?<=\A)|(?<=[\s:：;,(（]))(?:\((?P<p>[A-Ha-h])\)|(?P<d>[A-Ha-h])[.．)])"
-                        r"(?=\s*\S)")
+_EN_OPTION = re.compile(r"(?:(?<=\A)|(?<=[\s:：;,(（]))"
+                        r"(?:\((?P<p>[A-Ha-h])\)|(?P<d>[A-Ha-h])[.．)])(?=\s*\S)")
 
 
 def _en_options(text: str) -> str:
@@ -5301,4 +5344,6 @@ def _round_seventeen_early(text: str, zh: bool) -> str:
     """The round-seventeen rules that run before the numbers are read (see above)."""
     if not zh and ("." in text or ")" in text):
         text = _en_options(text)
+    if any(c in _CHECK_MARKS for c in text):  # □是 □否: the box unsaid (see _CHECK_MARKER)
+        text = _CHECK_MARKER.sub("", text)
     return text
