@@ -200,3 +200,11 @@ def test_true_warnings_stay():
 def test_a_staff_name_warning_does_not_send_the_broker_to_name():
     (msg,) = _warnings("Mr. Shan will witness.", "en")
     assert "if it is the applicant's name use {name}" in msg and "staff member" in msg, msg
+
+
+def test_english_letters_that_are_no_option_list_stay():
+    assert _misread([
+        ("Paragraphs (a) and (b) apply.", "en", "Paragraphs (a) and (b) apply."),
+        ("See sections (a), (b) and (c).", "en", "See sections (a), (b) and (c)."),
+    ]) == []
+    assert "Then; B" not in _misread([("Plan A. Then B. Done", "en", "")])[0][2]

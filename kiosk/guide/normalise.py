@@ -5306,10 +5306,14 @@ def _round_sixteen_early(text: str, zh: bool) -> str:
 # - English questionnaire options, A. under 1 year B. 1-3 years / (a) Yes (b) No / a) … b) …:
 #   the letter in capitals and a comma ("A, under 1 year; B, 1 to 3 years"), so espeak-ng says
 #   the letter ('eI), not the article "uh" (a#), and pauses before each option's text and after
-#   the previous option. Only a run of markers A, B, … in order (at least two) is taken, so an
-#   initial (John A. Smith) or a lone "a)" is left alone.
+#   the previous option. Only a run of markers A, B, … in order (at least two, the first at the
+#   start or after a colon or a sentence's end: not Plan A. Then B. Done) is taken, so an
+#   initial (John A. Smith) or a lone "a)" is left alone, and so are two markers joined only by
+#   and / or / to / a comma (paragraphs (a) and (b) apply: a reference, not a list).
+_EN_OPTION_JOIN = re.compile(r"\s*(?:and|or|to|through|-|–|,|&)?\s*")
 _EN_OPTION = re.compile(r"(?:(?<=\A)|(?<=[\s:：;,(（]))"
-                        r"(?:\((?P<p>[A-Ha-h])\)|(?P<d>[A-Ha-h])[.．)])(?=\s*\S)")
+                        r"(?:\((?P<p>[A-Ha-h])\)|(?P<d>[A-Ha-h])[.．)])"
+                        r"(?=\s*[A-Za-z0-9$¥€£\u4e00-\u9fff])")
 
 
 def _en_options(text: str) -> str:
@@ -5320,12 +5324,14 @@ def _en_options(text: str) -> str:
     run: list[re.Match] = []
     for i, m in enumerate(marks):
         want = chr(ord("A") + len(run))
-        if letter[i] == want:
+        opens = text[:m.start()].rstrip()[-1:] in ("", ":", "：", "?", "!", ".", ";", "\n")
+        if letter[i] == want and (run or opens):
             run.append(m)
-        elif letter[i] == "A":
+        elif letter[i] == "A" and opens:
             run = [m] if len(run) < 2 else run
-    if len(run) < 2:
-        return text
+    pairs = zip(run, run[1:], strict=False)
+    if len(run) < 2 or any(_EN_OPTION_JOIN.fullmatch(text[x.end():y.start()]) for x, y in pairs):
+        return text  # paragraphs (a) and (b) apply: a reference to two items, not a list
     out, at = [], 0
     for k, m in enumerate(run):
         before = text[at:m.start()].rstrip()
