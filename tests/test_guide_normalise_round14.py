@@ -23,7 +23,7 @@ def _named(template: str, name: str, locale: str = "en") -> str:
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/20"  # bumped by round sixteen
+    assert NORMALISER_VERSION == "speakable/21"  # bumped by round seventeen
 
 
 # -- E1: pinyin in English prompts ----------------------------------------------------------

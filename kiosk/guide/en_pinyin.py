@@ -182,7 +182,11 @@ def looks_pinyin(word: str) -> bool:
 
 
 _TITLE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Miz|Mister|Madam|Madame|Dr|Doctor|Prof|Professor|"
-                    r"Dear|[Cc]ustomer|[Cc]lient|[Ii]nvestor|[Aa]pplicant|[Nn]ame)\b\.?:?\s+)\Z")
+                    r"Dear|[Cc]ustomer|[Cc]lient|[Ii]nvestor|[Aa]pplicant|[Nn]ame|"
+                    # a staff member's role before a surname, as Mr (Manager Zeng: Zung, as
+                    # Mr. Zeng is; since speakable/21)
+                    r"[Mm]anager|[Dd]irector|[Oo]fficer|[Aa]dvis[eo]r|[Aa]gent|[Ww]itness|"
+                    r"[Ss]upervisor)\b\.?:?\s+)\Z")
 _CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][a-z]+)?(?![\w\-])")
 
 

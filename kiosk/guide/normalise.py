@@ -143,7 +143,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/20"
+NORMALISER_VERSION = "speakable/21"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -207,7 +207,12 @@ _EN_DIGIT_CUES = (r"end(?:ing|s|ed)?(?: in| with)?|number|no\.|phone|telephone|h
                   r"extension|ext\.?|"
                   r"mobile|cell(?:phone)?|fax|account|code|ID|PIN|card|tail|"
                   r"last (?:\w+ )?digits(?: of (?:your |the )?[\w ]{1,20}?)?|"
-                  r"last (?:two|three|four|five|six|[2-6])(?= (?:is|are|\d))")
+                  r"last (?:two|three|four|five|six|[2-6])(?= (?:is|are|\d))|"
+                  # read the numbers on the screen: 3857 / Read the digits 3857 aloud: a figure
+                  # the client reads back, digit by digit as 请读出数字 (since speakable/21)
+                  r"(?<![A-Za-z])(?:read|say|repeat|speak)(?: out| aloud| back)?"
+                  r"(?: (?:the following|the|these|this|following))? (?:numbers?|digits|code)"
+                  r"(?: (?:on|from) (?:the|your) screen| shown| below| aloud)?")
 # Between a cue and its digits: 后四位是否为3210 / 尾号是不是6789 (the witness's yes/no
 # question), 末尾数字是1234, 后四位（1012） (the tail in brackets).
 _ZH_CUE_SEP = (r"(?:数字|号码)?(?:是否|是不是|应|应当|应该|均|都)?[为是：:\s]*"
@@ -972,9 +977,10 @@ def _level_signed(m: re.Match, locale: str) -> str:
 
 
 # A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
-# 加 / "plus", the code and the number digit by digit; at least seven digits after the code.
+# 加 / "plus", the code and the number digit by digit; at least seven digits after the code, in
+# any grouping (+86 21 9555 3: a group of one digit too, since speakable/21).
 _COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
-                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{2,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
+                           r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{1,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
 
 
 def _country_code(m: re.Match, locale: str) -> str:
@@ -1338,7 +1344,8 @@ def _en_abbreviations(text: str) -> str:
     text = _EN_DAY_RANGE.sub(lambda m: f"{_EN_DAYS[m.group('a')]} to {_EN_DAYS[m.group('b')]}"
                              + _end_dot(m), text)
     text = _EN_DAY_DOT.sub(lambda m: _EN_DAYS[m.group("a")] + _end_dot(m), text)
-    if "No" in text or "NO" in text:
+    if "No" in text or "NO" in text or "no." in text:
+        text = _EN_NO_AFTER_NOUN.sub(_en_no_after_noun, text)
         text = _EN_REF.sub("reference ", _EN_NO_CODE.sub("number ", text))
     text = _EN_BEFORE_NUMBER.sub(_en_before_number, text)
     text = _EN_UNIT_ABBR.sub(_en_unit_abbr, text)
@@ -1504,7 +1511,18 @@ _ZH_TITLE_SUBJECT_AFTER = re.compile(r"\s*(?:[，,。.！!？?；;：:]|\Z|为|�
 _ZH_CHECK_BEFORE = re.compile("(?:请|可|需|要|去|来|再|先|自行|及时|可以|需要|应|并|已|未)\\Z")
 
 
+# A compound surname straight before a title (您好，万俟经理为您服务, 请和万俟经理确认): the
+# surname's reading (mò qí), as {name} and 万俟女士 have it; segmented as 万 + 俟 it was mò sì
+# (since speakable/21).
+_ZH_COMPOUND_TITLED = re.compile(
+    "(?P<s>" + "|".join(sorted(ZH_COMPOUND_SURNAMES, key=len, reverse=True)) + ")"
+    "(?=" + "|".join(sorted((t for t in ZH_TITLES if t not in ("先生", "女士")), key=len,
+                            reverse=True)) + ")")
+
+
 def _zh_titled_names(text: str) -> str:
+    if _ZH_COMPOUND_TITLED.search(text):
+        text = _ZH_COMPOUND_TITLED.sub(lambda m: _zh_said_name(m.string, m.start(), m.end()), text)
     if not any(c in ZH_SURNAMES for c in text):
         return text
     segments = zh_segments(text)
@@ -2384,6 +2402,10 @@ def _zh_polyphones(text: str) -> str:
     _zh_bank_hang(text, readings)
     if "上行" in text:
         _zh_goes_up(text, readings)
+    for phrase, fixed in _ZH_SET_PHRASES.items():
+        for m in re.finditer(phrase, text) if phrase in text else ():
+            for k, r in fixed.items():
+                readings[m.start() + k] = r
     _zh_round_thirteen_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
@@ -2458,9 +2480,37 @@ def _zh_option_letter(m: re.Match) -> str:
     return f"{m.group('l') or m.group('c')}，"
 
 
+# A numbered option opening the text or a clause and glued to Chinese (1.党政机关 2.事业单位):
+# the number and a pause (1，党政机关), not 一党政机关 (since speakable/21).
+_ZH_OPTION_NUMBER = re.compile(r"(?:(?<=\A)|(?<=[\s：:；;，,]))(?P<n>[1-9]\d?)\."
+                               r"(?=[\u4e00-\u9fff])")
+
+
+# The check's quiet cases (since speakable/21): digits after a word for a password
+# (请勿使用123456等简单密码, "a password such as 123456": read digit by digit, as they should
+# be); a form's box or tick at an option's start (□是 □否, √ 我已阅读并同意), which the voice
+# drops silently, as a reader skips it (a box the text speaks of, 请在□内打√, is still
+# warned); and digit words 零 … 九 on each side of a hyphen. Since speakable/21 the voice
+# is given such a box or tick removed.
+_PASSWORD = re.compile(r"密码|口令|[Pp]ass(?:word|code)|PIN")
+
+
+def _password_near(text: str, a: int, b: int) -> bool:
+    """Whether a word for a password stands within 24 characters of ``text[a:b]`` in its
+    sentence."""
+    before = re.split(r"[。！？!?]|\.\s", text[max(0, a - 24):a])[-1]
+    after = re.split(r"[。！？!?]|\.(?:\s|\Z)", text[b:b + 24])[0]
+    return bool(_PASSWORD.search(before) or _PASSWORD.search(after))
+_CHECK_MARKS = frozenset("□☐☑☒✓✔√")
+_CHECK_MARKER = re.compile(r"(?:(?<=\A)|(?<=[\s:：;；,，(（]))[□☐☑☒✓✔√]\s*"
+                           r"(?=[\u4e00-\u9fffA-Za-z])")
+_ZH_DIGIT_WORDS = frozenset("零〇一二三四五六七八九幺")
+
+
 def _zh_speakable(text: str) -> str:
     if "." in text:
         text = _ZH_OPTION_LETTER.sub(_zh_option_letter, text)
+        text = _ZH_OPTION_NUMBER.sub(lambda m: f"{m.group('n')}，", text)
     text = _zh_round_fourteen(text)
     text = _zh_round_eleven(_zh_round_twelve(_zh_round_thirteen(text)))
     if "#" in text:
@@ -2709,8 +2759,11 @@ def _en_clock(text: str, m: re.Match) -> str:
     if clock is None:  # 1:5 pm: not a time; leave it
         return m.group(0)
     h, mi, s = clock
-    if h == 24:  # the end of the day
-        return "midnight"
+    if h == 24 or h == 0 and mi == 0 and not s and ampm is None and \
+            not re.match(r"\s*(?:[-–—~～至]|to\b)", text[m.end():]):
+        return "midnight"  # the end of the day; 00:00 too (it was "twelve AM", which readers
+        # take for noon as often as not; since speakable/21), but not where it starts a range
+        # (00:00-24:00 "twelve AM to midnight")
     half = ampm.lower() if ampm else None
     if half is None and h == 12 and mi == 0 and not s and _EN_24_HOUR.search(text):
         return "twelve noon"
@@ -2990,7 +3043,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         text = _WIDE_MINUS.sub("\u2212", text)
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
-    text = _round_sixteen_early(text, is_zh(locale))
+    text = _round_seventeen_early(_round_sixteen_early(text, is_zh(locale)), is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -3078,6 +3131,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
             yield Issue(i, f"{ch} (U+{ord(ch):04X}) is a radical that looks like {said} "
                            f"(text copied from a PDF); the guide reads it as {said}, but type "
                            f"{said} so the subtitle shows the character")
+        elif ch in _CHECK_MARKS and _CHECK_MARKER.match(text, i):
+            continue  # □是 □否, √ 我已阅读: a form's box before an option, dropped silently
         elif unicodedata.category(ch) in ("So", "Co", "Cn") and ch not in "°℃" and \
                 ch not in _UNIT_SIGNS and ch not in SILENT_MARKS:  # ㎡ is said 平方米
             yield Issue(i, f"symbol {ch} (U+{ord(ch):04X}) cannot be spoken; write it in words")
@@ -3182,7 +3237,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
                 _SERVICE_NUMBER.fullmatch(m.group(0)) or _cued_list_item(text, m.start(), zh) or \
                 _quantity_follows(text, m.end(), units) or \
-                _quantity_named(text, m.start(), zh):
+                _quantity_named(text, m.start(), zh) or \
+                _password_near(text, m.start(), m.end()):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
@@ -3773,6 +3829,26 @@ def en_ordinal_words(number: str) -> str:
 # Ref. No. ZQ-88012): "number" ("reference number"), with no full stop: the voice said "no"
 # and paused. (Before digits ``_EN_BEFORE_NUMBER`` reads it.)
 _EN_NO_CODE = re.compile(r"\b(?:No|NO|no)\.\s*(?=[A-Z]{1,8}[-\s]?\d)")
+# "no." after a noun a number belongs to (ID no. ends in 105X, order no. is 00123, Contract no.
+# HT-2024-0315-008; since speakable/21): "number" whatever follows, with the full stop kept
+# where it also ends the sentence (at the end, or before a capital that starts no code); before
+# digits ``_EN_BEFORE_NUMBER`` reads it (Order No. 130 "number one hundred thirty"). The
+# word no ending a sentence (Say yes or no.) follows no such noun and is left alone.
+_EN_NO_AFTER_NOUN = re.compile(
+    r"\b(?P<n>(?:ID|I\.D\.|[Ii]d|[Oo]rder|[Cc]ontract|[Aa]ccount|[Aa]/[Cc]|[Pp]olicy|[Aa]pplication|"
+    r"[Rr]eference|[Rr]ef\.?|[Ss]erial|[Cc]ase|[Tt]icket|[Pp]hone|[Mm]obile|[Tt]el\.?|[Cc]ard|"
+    r"[Pp]assport|[Ll]icen[cs]e|[Cc]ertificate|[Ii]nvoice|[Dd]ocument|[Ff]ile|[Cc]laim|[Mm]ember|"
+    r"[Cc]ustomer|[Cc]lient|[Rr]egistration|[Tt]ransaction|[Aa]greement|[Rr]eceipt|[Ff]orm|"
+    r"[Bb]ooking|[Ff]und|[Ss]tock|[Pp]roduct|[Rr]oom|[Ww]indow|[Cc]ounter|[Ss]eat)\s+)"
+    r"(?:No|NO|no)\.(?P<a>\s+(?![\d(])(?P<c>[A-Z](?![A-Z0-9-]))?|\Z)")
+
+
+def _en_no_after_noun(m: re.Match) -> str:
+    if m.group("a") == "" or m.group("c"):
+        return f"{m.group('n')}number.{m.group('a')}"
+    return f"{m.group('n')}number{m.group('a')}"
+
+
 # "Ref." before "No." and digits ("Ref. No. 2024-18"): "reference".
 _EN_REF = re.compile(r"\b(?:Ref|REF)\.\s*(?=number\b|No\.)")
 
@@ -3812,8 +3888,10 @@ def _en_titled_pinyin(text: str) -> Iterator[Issue]:
             continue  # respelt for the English voice (Mr Zhang: Jahng; Qiu Ying: Chee-yoh Ying)
         yield Issue(m.start("n"), f"{name} is a name in pinyin written into the text, and "
                                   f"{' '.join(kept)} is said by English spelling (“"
-                                  f"{said.split(' ', 1)[-1]}”); use {{name}} for the "
-                                  "applicant's name, which is read as a name")
+                                  f"{said.split(' ', 1)[-1]}”); if it is the "
+                                  "applicant's name use {name}, which is read as a name; a "
+                                  "staff member's name can stay as written if that "
+                                  "is near enough, or be respelt as said")
 
 
 def _en_written_names(text: str) -> Iterator[Issue]:
@@ -4321,6 +4399,14 @@ def _zh_bank_hang(text: str, readings: list[str | None]) -> None:
             readings[i] = "hang2"
 
 
+# Set phrases with a polyphone the tables read otherwise (since speakable/21): 一行两会 (the
+# central bank and the regulators: yì háng liǎng huì, not xíng), 朝九晚五 (zhāo, "morning").
+_ZH_SET_PHRASES: dict[str, dict[int, str]] = {
+    "一行两会": {1: "hang2"}, "一行三会": {1: "hang2"}, "一行一局一会": {1: "hang2"},
+    "朝九晚五": {0: "zhao1"}, "朝九晚六": {0: "zhao1"}, "朝三暮四": {0: "zhao1"},
+}
+
+
 def _zh_goes_up(text: str, readings: list[str | None]) -> None:
     """Set the reading of 行 in 上行, a word of the text's segmentation, to xing2: "goes up"
     (利率上行, 上行风险, 上行周期, 上行空间, 上行列车), as 下行 is (pypinyin's phrase table reads
@@ -4697,7 +4783,8 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         # ASCII signs and currency signs are read by the rules, which may say one sign for
         # two (¥100元, $1-$5: one "dollars"); the other checks cover * ^ | _ \\.
         if i in seen or ch.isascii() or unicodedata.category(ch) == "Sc" or _plain(ch) or \
-                _plain(folded[i]) and ch != folded[i]:
+                _plain(folded[i]) and ch != folded[i] or \
+                ch in _CHECK_MARKS and _CHECK_MARKER.match(text, i):
             continue
         if _squash(speakable(text[:i] + " " + text[i + 1:], locale)) == said:
             seen.add(i)
@@ -4707,6 +4794,11 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         c = m.group(0)
         if c == "-":
             if not _SPOKEN_SIGN.search(spoken, max(0, m.start() - 2), m.end() + 2):
+                continue
+            # 编号No.20240603-0015: a hyphen between digits said one by one, which the voice
+            # skips, as it should (since speakable/21)
+            if is_zh(locale) and spoken[m.start() - 1:m.start()] in _ZH_DIGIT_WORDS and \
+                    spoken[m.end():m.end() + 1] in _ZH_DIGIT_WORDS and m.start() > 0:
                 continue
             # an English number-adjective (1-day, 7-day, 3-month, 6-digit, 5-star): espeak-ng
             # says "one day", "six digit" (measured); not a sign (since speakable/18)
@@ -5176,18 +5268,28 @@ def _en_round_thirteen(text: str) -> str:
 # (A figure the client must read, 请读出数字：5291, is cued in ``_ZH_DIGIT_CUES``.)
 _ZH_MENU_KEY = re.compile(r"(?<=按)\s*(?P<d>\d)(?![\d.,:：%‰]|\s*(?:[万亿千百元倍个次年月日天周"
                           r"份股手折成层楼级期类档]|小时|分钟|比例|比))")
-_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度)(?P<s>\s*[：:为是]?\s*)"
-                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+_ZH_STEPS = re.compile(r"(?P<w>进度|步骤|当前步骤|当前进度|题目|问题|页码|页)"
+                       r"(?P<s>\s*[：:为是]?\s*)"
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/]|[.．]\d)"
+                       r"|(?P<w2>第)(?P<a2>\d{1,2})\s*/\s*(?P<b2>\d{1,2})(?P<u>[步题页])")
 _EN_STEPS = re.compile(r"\b(?P<w>[Pp]rogress|[Ss]tep|[Qq]uestion|[Pp]age|[Ii]tem)(?P<s>\s*:?\s*)"
-                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/.])")
+                       r"(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?![\d/]|[.．]\d)")
 
 
 def _steps(m: re.Match, zh: bool) -> str:
+    if zh and m.group("w2"):
+        a, b = int(m.group("a2")), int(m.group("b2"))
+        if not 0 < a <= b:
+            return m.group(0)
+        u = m.group("u")
+        return f"第{zh_cardinal(str(a))}{u}，共{zh_cardinal(str(b))}{u}"
     a, b = int(m.group("a")), int(m.group("b"))
     if not 0 < a <= b:
         return m.group(0)
     if zh:
-        return f"{m.group('w')}{m.group('s')}第{zh_cardinal(str(a))}步，共{zh_cardinal(str(b))}步"
+        w = m.group("w")
+        u = "题" if w in ("题目", "问题") else "页" if w in ("页码", "页") else "步"
+        return f"{w}{m.group('s')}第{zh_cardinal(str(a))}{u}，共{zh_cardinal(str(b))}{u}"
     return f"{m.group('w')}{m.group('s')}{a} of {b}"
 
 
@@ -5197,4 +5299,57 @@ def _round_sixteen_early(text: str, zh: bool) -> str:
         text = _ZH_MENU_KEY.sub(lambda m: f" {spell_digits(m.group('d'), 'zh')} ", text)
     if "/" in text:
         text = (_ZH_STEPS if zh else _EN_STEPS).sub(lambda m: _steps(m, zh), text)
+    return text
+
+
+# The readings of the seventeenth tester round (#15), run before the numbers are read:
+# - English questionnaire options, A. under 1 year B. 1-3 years / (a) Yes (b) No / a) … b) …:
+#   the letter in capitals and a comma ("A, under 1 year; B, 1 to 3 years"), so espeak-ng says
+#   the letter ('eI), not the article "uh" (a#), and pauses before each option's text and after
+#   the previous option. Only a run of markers A, B, … in order (at least two, the first at the
+#   start or after a colon or a sentence's end: not Plan A. Then B. Done) is taken, so an
+#   initial (John A. Smith) or a lone "a)" is left alone, and so are two markers joined only by
+#   and / or / to / a comma (paragraphs (a) and (b) apply: a reference, not a list).
+_EN_OPTION_JOIN = re.compile(r"\s*(?:and|or|to|through|-|–|,|&)?\s*")
+_EN_OPTION = re.compile(r"(?:(?<=\A)|(?<=[\s:：;,(（]))"
+                        r"(?:\((?P<p>[A-Ha-h])\)|(?P<d>[A-Ha-h])[.．)])"
+                        r"(?=\s*[A-Za-z0-9$¥€£\u4e00-\u9fff])")
+
+
+def _en_options(text: str) -> str:
+    marks = list(_EN_OPTION.finditer(text))
+    if len(marks) < 2:
+        return text
+    letter = [(m.group("p") or m.group("d")).upper() for m in marks]
+    run: list[re.Match] = []
+    for i, m in enumerate(marks):
+        want = chr(ord("A") + len(run))
+        opens = text[:m.start()].rstrip()[-1:] in ("", ":", "：", "?", "!", ".", ";", "\n")
+        if letter[i] == want and (run or opens):
+            run.append(m)
+        elif letter[i] == "A" and opens:
+            run = [m] if len(run) < 2 else run
+    pairs = zip(run, run[1:], strict=False)
+    if len(run) < 2 or any(_EN_OPTION_JOIN.fullmatch(text[x.end():y.start()]) for x, y in pairs):
+        return text  # paragraphs (a) and (b) apply: a reference to two items, not a list
+    out, at = [], 0
+    for k, m in enumerate(run):
+        before = text[at:m.start()].rstrip()
+        if k and before and before[-1] not in ".;:!?,":
+            before += ";"
+        out.append(before + (" " if before else ""))
+        out.append(f"{chr(ord('A') + k)}, ")
+        at = m.end()
+        while at < len(text) and text[at] == " ":
+            at += 1
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _round_seventeen_early(text: str, zh: bool) -> str:
+    """The round-seventeen rules that run before the numbers are read (see above)."""
+    if not zh and ("." in text or ")" in text):
+        text = _en_options(text)
+    if any(c in _CHECK_MARKS for c in text):  # □是 □否: the box unsaid (see _CHECK_MARKER)
+        text = _CHECK_MARKER.sub("", text)
     return text
