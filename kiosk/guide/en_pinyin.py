@@ -153,7 +153,8 @@ ENGLISH_WORDS = frozenset("""
     eiji geisha cuomo
     shanghai beijing taipei taiwan macao hainan tianjin
 """.split())
-_TELLING_FINALS = frozenset("iu uo ao ui ie ia ian iao iang iong ue üe ou ei ai".split())
+# ua and uai since speakable/22 (Fanhua, Huaxin's hua: English says "hyoo-uh")
+_TELLING_FINALS = frozenset("iu uo ao ui ie ia ian iao iang iong ue üe ou ei ai ua uai".split())
 
 
 def _telling(syllable: str) -> bool:

@@ -143,7 +143,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/21"
+NORMALISER_VERSION = "speakable/22"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -624,7 +624,20 @@ def _en_syllables(chars: str) -> str:
     reading where it has one: 阿卜杜 Abudu)."""
     readings = (p or zh_reading(c) for c, p in zip(chars, zh_phrase_readings(chars),
                                                      strict=True))
-    word = "".join(re.sub(r"\d", "", r).replace("v", "ü") for r in readings if r)
+    return _joined_syllables([re.sub(r"\d", "", r).replace("v", "ü") for r in readings if r])
+
+
+def _joined_syllables(syllables: list[str]) -> str:
+    """Toneless pinyin syllables as one capitalised word, with an apostrophe between two
+    syllables before a syllable that begins with a, e or o but er (Tian'an, as pinyin writes
+    it) and wherever the word would split otherwise (every syllable apart then; since
+    speakable/22): the English respeller (``kiosk.guide.en_pinyin``) reads the syllables the
+    characters have, never a re-parse."""
+    word = "".join(s if i == 0 or s[:1] not in "aeo" or s == "er" else "'" + s
+                   for i, s in enumerate(syllables))  # pinyin's own apostrophe (Tian'an)
+    if len(syllables) > 1 and pinyin_syllables(word.replace("ü", "v"),
+                                                max(4, len(syllables))) != syllables:
+        word = "'".join(syllables)
     return word.capitalize()
 
 
@@ -638,7 +651,7 @@ def _en_name(text: str) -> str:
         found = zh_surname(text) or zh_surname(to_simplified(text[:2]))
         if found is not None:
             head = found[0]
-            surname = "".join(_toneless(s) for s in found[1].split()).capitalize()
+            surname = _joined_syllables([_toneless(s) for s in found[1].split()])
         else:
             head = text[:2] if text[:2] in ZH_COMPOUND_SURNAMES and len(text) > 2 else text[:1]
             surname = _en_syllables(head)
@@ -979,7 +992,8 @@ def _level_signed(m: re.Match, locale: str) -> str:
 # A phone number with its country code (+86 138 0013 8000, +86-13800138000, +852 2345 6789):
 # 加 / "plus", the code and the number digit by digit; at least seven digits after the code, in
 # any grouping (+86 21 9555 3: a group of one digit too, since speakable/21).
-_COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])\+(?P<cc>\d{1,3})[ -]?"
+# The code in brackets too ((+86) 21 6888 1234; since speakable/22).
+_COUNTRY_CODE = re.compile(r"(?<![A-Za-z0-9_+])(?P<o>\()?\+(?P<cc>\d{1,3})(?(o)\))[ -]?"
                            r"(?P<n>\(?\d{2,4}\)?(?:[ -]?\d{1,4}){1,4})(?![\d%‰‱]|[.,]\d|[ -]\d)")
 
 
@@ -1420,12 +1434,34 @@ def _zh_no_name_word(two: str) -> bool:
     return zh_is_word(two) and two not in ZH_COMPOUND_SURNAMES
 
 
-def _zh_name_at(text: str, p: int, in_list: bool) -> int | None:
-    """Where a name starting at ``p`` ends, or None (see _ZH_NAME_ROLE's comment)."""
+def _zh_overlapping_name(text: str, a: int, q: int) -> bool:
+    """Whether ``text[a:q]``, three characters whose first two are a word (查明亮: 查明), is
+    still a full name: its first character a surname read otherwise than usual, the three no
+    word, and the two after it no title nor anything that makes the words a clause (见证员查明亮,
+    尊敬的查明亮先生: zhā; 经查明，查明原因 stay the verb; since speakable/22)."""
+    return q - a == 3 and _cjk_run(text, a, q) and text[a] in ZH_SURNAMES and \
+        zh_surname(text[a:q]) is not None and not zh_is_word(text[a:q]) and \
+        text[a + 1:q] not in ZH_TITLES and not _ZH_NOT_GIVEN.search(text, a + 1, q) and \
+        text[q - 1] not in _ZH_NOT_LAST_GIVEN
+
+
+# Verbs that end a clause, never a given name, after a surname and a word (解释说: 解 + 解释).
+_ZH_NOT_LAST_GIVEN = frozenset("说道称问答讲述写看听想做去来")
+# Roles of the staff, after which a name may overlap a word (见证员查明亮; since speakable/22);
+# after 客户 / 投资者 / 本人 the words are as often a clause (投资者解释说).
+_ZH_STAFF_ROLE = re.compile("见证人员|经办人员|见证员|客户经理|理财经理|投资顾问|经办人|联系人|"
+                            "见证人")
+
+
+def _zh_name_at(text: str, p: int, in_list: bool, staff: bool = False) -> int | None:
+    """Where a name starting at ``p`` ends, or None (see _ZH_NAME_ROLE's comment); after a
+    staff role (``staff``) a name may overlap a word (``_zh_overlapping_name``)."""
     head = 2 if text[p:p + 2] in ZH_COMPOUND_SURNAMES else 1  # 单于明: the given name is 明
     for n in (4, 3, 2) if head == 2 else (3, 2):
         if _cjk_run(text, p, p + n) and _ZH_NAME_END.match(text, p + n) and \
-                not _zh_no_name_word(text[p:p + 2]) and \
+                (not _zh_no_name_word(text[p:p + 2]) or
+                 staff and _zh_overlapping_name(text, p, p + n)) \
+                and \
                 not _ZH_NOT_GIVEN.search(text, p + min(head, n - 1), p + n):
             return p + n
     if in_list and _cjk_run(text, p, p + 2) and zh_surname(text[p:p + 2]) is not None and \
@@ -1456,8 +1492,9 @@ def _zh_names(text: str) -> str:
             pos = latin.end()
             continue
         in_list = False
+        staff = _ZH_STAFF_ROLE.match(m.group(0)) is not None
         while p < len(text):
-            end = _zh_name_at(text, p, in_list)
+            end = _zh_name_at(text, p, in_list, staff)
             if end is None:
                 break
             out += [text[pos:p], _zh_said_name(text, p, end)]
@@ -1587,7 +1624,11 @@ def _zh_no_name_before_mr(text: str, a: int, q: int, surname: str) -> bool:
     if q - a == 1:
         return text[a] in _NOT_BEFORE_MR
     given = text[a + len(surname):q]
-    if _zh_no_name_word(text[a:a + 2]) or given[:1] in _ZH_MEASURE_BEFORE_MR:
+    if _zh_no_name_word(text[a:a + 2]) and not (
+            _zh_overlapping_name(text, a, q) and (
+                not a or not _CJK.match(text[a - 1]) or
+                _ZH_BEFORE_NAME.search(text, max(0, a - 4), a) is not None)) or \
+            given[:1] in _ZH_MEASURE_BEFORE_MR:
         return True
     if a and _CJK.match(text[a - 1]):
         return not _ZH_BEFORE_NAME.search(text, max(0, a - 4), a) or \
@@ -2522,7 +2563,7 @@ def _zh_speakable(text: str) -> str:
                                                 m.group(0)), text)
     text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
-    text = _zh_titled_names(_zh_greeting_names(_zh_names(text)))
+    text = _zh_titled_names(_zh_greeting_names(_zh_by_names(_zh_names(text))))
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
@@ -3926,9 +3967,14 @@ def round_nine_issues(text: str, locale: str) -> Iterator[Issue]:
             if a == b or not (1 <= a <= 12 and 1 <= b <= 12) or \
                     not (dated or said.startswith(EN_MONTHS[a - 1])):
                 continue
+            # a fraction's shape offers the fraction too (1/3: "one third"; since speakable/22)
+            part = f"'{en_number_words(str(a))} {_EN_DENOMINATORS[b][a != 1]}' for a " \
+                   "fraction, " if b in _EN_DENOMINATORS and 0 < a < b else ""
             yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
-                                   f"as {EN_MONTHS[a - 1]} {b}; write {EN_MONTHS[a - 1]} {b} "
-                                   f"for that, or {a} {EN_MONTHS[b - 1]} for day first")
+                                   f"as {EN_MONTHS[a - 1]} {b}; write {part}"
+                                   f"{EN_MONTHS[a - 1]} {b} for {'the date' if part else 'that'}"
+                                   ", or "
+                                   f"{a} {EN_MONTHS[b - 1]} for day first")
         return
     if "." not in folded:
         return
@@ -4012,8 +4058,21 @@ def _en_month_day_dated(text: str, start: int, month: str, day: str, end: int) -
     a, b = int(month), int(day)
     if b in _EN_DENOMINATORS and 0 < a < b:
         return not re.match(r"\s*(?:from|through|thru)\b", cue.group(0), re.IGNORECASE) and \
-            not re.match(r"\s+of\b", text[end:end + 4])
+            not re.match(r"\s+of\b", text[end:end + 4]) and \
+            not _EN_CHANGE_BY.search(text, max(0, start - 40), start)
     return True
+
+
+# A change by a fraction (NAV dropped by 1/3, fell by 1/4, cut by 2/3): "by" is no date word
+# after a verb of change, so 1/3 is "one third", not "January 3" (since speakable/22).
+_EN_CHANGE_BY = re.compile(
+    r"\b(?:drop(?:s|ped)?|f[ae]ll(?:s|en)?|ris(?:e|es|en)|rose|grows?|grew|grown|"
+    r"increas(?:e|es|ed)|decreas(?:e|es|ed)|reduc(?:e|es|ed)|cuts?|los(?:e|es|t)|gain(?:s|ed)?|"
+    r"declin(?:e|es|ed)|shr[iau]nks?|up|down|rais(?:e|es|ed)|lower(?:s|ed)?|dilut(?:e|es|ed)|"
+    r"climb(?:s|ed)?|jump(?:s|ed)?|plung(?:e|es|ed)|slump(?:s|ed)?|rall(?:y|ies|ied)|"
+    r"chang(?:e|es|ed)|adjust(?:s|ed)?|multipl(?:y|ies|ied)|divid(?:e|es|ed)|exceed(?:s|ed)?|"
+    r"shed|sheds|trimm?(?:s|ed)?|slash(?:es|ed)?|expand(?:s|ed)?|widen(?:s|ed)?|narrow(?:s|ed)?)"
+    r"\s+(?:\w+\s+)?by\s*\Z", re.IGNORECASE)
 
 
 def _en_month_day(text: str, m: re.Match) -> str:
@@ -4125,6 +4184,29 @@ def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
                         yield p, p + n, "name" if greeted or _ZH_MR.search(
                             text, p, p + n) else "opening"
                         break
+
+
+# A staff name after 由 and before the verb of what the staff member does (本次见证由曾晓东办理:
+# zēng; since speakable/22); with 先生 / 女士 after it the name was read already.
+_ZH_BY_NAME = re.compile("由(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,3}?)"
+                         "(?=办理|负责|见证|经办|受理|接待|主持|审核|复核|协助|陪同|为您|向您|与您|"
+                         "进行|完成|联系|签字|签署)")
+
+
+def _zh_by_names(text: str) -> str:
+    if "由" not in text:
+        return text
+
+    def said(m: re.Match) -> str:
+        a, b = m.start("n"), m.end("n")
+        name = text[a:b]
+        if zh_surname(name) is None or text[a + 1:b] in ZH_TITLES or \
+                _ZH_NOT_GIVEN.search(text, a + 1, b) or zh_is_word(name) or \
+                _zh_no_name_word(text[a:a + 2]) and not _zh_overlapping_name(text, a, b):
+            return m.group(0)
+        return "由" + _zh_said_name(text, a, b)
+
+    return _ZH_BY_NAME.sub(said, text)
 
 
 def _zh_greeting_names(text: str) -> str:

@@ -136,7 +136,10 @@ def _pinyin_syllables() -> frozenset[str]:
     return frozenset(s for s in plain.split(",") if re.search("[aeiouü]", s) and s != "ê")
 
 
-_PINYIN_U = re.compile("(?<=[ln])(?:yu|v)")
+# ü as passports write it: v after l or n anywhere, yu only where a part begins (LYU, NYU);
+# inside a word yu is its own syllable (Xinyu xin yu, Chenyue chen yue: not xi nü, che nüe;
+# since speakable/22).
+_PINYIN_U = re.compile("(?<=[ln])v|(?<=^[ln])yu")
 
 
 def pinyin_syllables(word: str, most: int = 4) -> list[str] | None:
