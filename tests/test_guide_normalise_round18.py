@@ -141,3 +141,26 @@ BRACKETED_CODE = [
 
 def test_a_bracketed_country_code_number_is_digits():
     assert _misread(BRACKETED_CODE) == []
+
+
+# -- 4: name characters espeak-ng says with another syllable --------------------------------------
+
+ZH_NAME_CHARS = [
+    ("请沈婠女士确认", "zh-CN", "请沈 wan1 女士确认"),
+    ("我是见证员沈婠。", "zh-CN", "我是见证员沈 wan1。"),
+    ("请王澄先生签字", "zh-CN", "请王 cheng2 先生签字"),
+    # outside a name the character keeps its word's reading
+    ("澄清事实", "zh-CN", "cheng2 清事实"), ("王澄清了事实", "zh-CN", "王 cheng2 清了事实"),
+]
+
+
+def test_a_name_character_espeak_misreads_gets_its_name_reading():
+    assert _misread(ZH_NAME_CHARS) == []
+    assert _named("您好，{name}。", "沈婠", "zh-CN") == "您好， 沈 wan1。"
+    assert _named("您好，{name}。", "曾婠", "zh-CN") == "您好， zēng wan1。"
+
+
+@needs_espeak
+def test_espeak_says_wan_not_wa():
+    said = _espeak_said(_named("您好，{name}。", "沈婠", "zh-CN"))
+    assert "w'A55n" in said and "w'A51" not in said, said

@@ -573,9 +573,30 @@ def read_name(value: str, locale: str) -> str:
         return _zh_latin_name(text)
     found = zh_surname(text)
     if found is None:
-        return text
+        head = 2 if text[:2] in ZH_COMPOUND_SURNAMES and len(text) > 2 else 1
+        return text[:head] + zh_name_chars(text[head:]) if _CJK.match(text[:1]) else text
     surname, reading = found
-    return f"{reading} {text[len(surname):]}".strip()
+    return f"{reading} {zh_name_chars(text[len(surname):])}".strip()
+
+
+# Given-name characters espeak-ng's Mandarin voice has but says with another syllable or tone
+# than their reading in a name (pypinyin's, checked against 现代汉语词典; since speakable/22):
+# 婠 wān (espeak wà), 炅 jiǒng (guì, the surname's), 莜 yóu (diào), 蔓 màn (mán), 琊 yá (yé),
+# 澄 chéng (dèng, 澄清 water's). Measured with espeak-ng -x over 335 uncommon name characters
+# (docs/flows.md, round eighteen): 17 disagreed; 3 are in ``ESPEAK_CMN_TONES`` already, these
+# 6 are given their reading in a name, and 8 are left, espeak's being a reading names use too
+# (珩 héng, 晟 shèng, 媛 yuán, 偲 sī, 嫚 màn, 昳 yì, 阆 làng, 玟 mín).
+ZH_NAME_CHAR_READINGS = {"婠": "wan1", "炅": "jiong3", "莜": "you2", "蔓": "man4", "琊": "ya2",
+                         "澄": "cheng2"}
+
+
+def zh_name_chars(given: str) -> str:
+    """A given name with each character of ``ZH_NAME_CHAR_READINGS`` as its protected
+    tone-digit pinyin (婠 -> " wan1 "), the others as written."""
+    if not any(c in ZH_NAME_CHAR_READINGS for c in given):
+        return given
+    return "".join(f" {protect_spoken(ZH_NAME_CHAR_READINGS[c])} " if c in ZH_NAME_CHAR_READINGS
+                   else c for c in given)
 
 
 _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
@@ -1475,7 +1496,7 @@ def _zh_said_name(text: str, a: int, b: int) -> str:
     if found is None:
         return text[a:b]
     lead = " " if a and (_CJK.match(text[a - 1]) or text[a - 1].isalnum()) else ""
-    return f"{lead}{protect_spoken(found[1])} {text[a + len(found[0]):b]}"
+    return f"{lead}{protect_spoken(found[1])} {zh_name_chars(text[a + len(found[0]):b])}"
 
 
 def _zh_names(text: str) -> str:
@@ -2564,6 +2585,7 @@ def _zh_speakable(text: str) -> str:
     text = _ZH_ZERO_DECIMALS.sub(r"\g<n>", text)
     text = _STANDARD.sub(lambda m: _standard(m, "zh"), text)
     text = _zh_titled_names(_zh_greeting_names(_zh_by_names(_zh_names(text))))
+    text = _zh_name_char_names(text)
     text = _ZH_ROMAN.sub(lambda m: zh_cardinal(str(_ROMAN_VALUES[m.group("r")])), text)
     if "@" in text or "." in text:
         text = _EMAIL.sub(lambda m: _address(m, "zh"), text)
@@ -4191,6 +4213,29 @@ def _zh_greeting_names_at(text: str) -> Iterator[tuple[int, int, str]]:
 _ZH_BY_NAME = re.compile("由(?P<n>[\u3400-\u4dbf\u4e00-\u9fff]{2,3}?)"
                          "(?=办理|负责|见证|经办|受理|接待|主持|审核|复核|协助|陪同|为您|向您|与您|"
                          "进行|完成|联系|签字|签署)")
+
+
+# A name character of ``ZH_NAME_CHAR_READINGS`` in a name with a common surname before a title
+# (请沈婠女士确认) or after a staff role (见证员沈婠): its reading in a name (since speakable/22).
+_ZH_NAME_CHAR = re.compile(
+    "[" + "".join(sorted(c for c in _ZH_COMMON_SURNAMES if len(c) == 1)) + "]"
+    "[\u4e00-\u9fff]?[" + "".join(ZH_NAME_CHAR_READINGS) + "][\u4e00-\u9fff]?"
+    r"(?=女士|先生|小姐|同志|老师|经理|本人|[，,。.；;！!？?：:\s]|\Z)")
+
+
+def _zh_name_char_names(text: str) -> str:
+    if not any(c in ZH_NAME_CHAR_READINGS for c in text):
+        return text
+
+    def said(m: re.Match) -> str:
+        a = m.start()
+        if a and _CJK.match(text[a - 1]) and not (
+                _ZH_BEFORE_NAME.search(text, max(0, a - 4), a) or
+                _ZH_ROLE_BEFORE.search(text, max(0, a - 12), a)):
+            return m.group(0)
+        return m.group(0)[0] + zh_name_chars(m.group(0)[1:])
+
+    return _ZH_NAME_CHAR.sub(said, text)
 
 
 def _zh_by_names(text: str) -> str:
