@@ -253,7 +253,8 @@ SMALLER = [
     ("Tracking error: +/- 10%.", "en", "Tracking error: plus or minus 10%."),  # E3
     ("You may lose up to 1MM yuan.", "en", "You may lose up to 1 million yuan."),  # E4
     ("Your session will time out in 30s.", "en", "Your session will time out in 30 seconds."),
-    ("in the 1990s", "en", "in the 1990s"), ("in her 30s", "en", "in her 30s"),
+    # a decade is said as one since round eighteen (espeak said "nineteen hundred ninety z")
+    ("in the 1990s", "en", "in the nineteen nineties"), ("in her 30s", "en", "in her 30s"),
 ]
 
 

@@ -164,3 +164,33 @@ def test_a_name_character_espeak_misreads_gets_its_name_reading():
 def test_espeak_says_wan_not_wa():
     said = _espeak_said(_named("您好，{name}。", "沈婠", "zh-CN"))
     assert "w'A55n" in said and "w'A51" not in said, said
+
+
+# -- odd readings and the check's false alarms ---------------------------------------------------
+
+ODD = [
+    ("步骤3/5：请签字确认。", "zh-CN", "第三步，共五步：请签字确认。"),
+    ("当前步骤3/5", "zh-CN", "当前第三步，共五步"),
+    ("您的得分处于41-60分区间。", "zh-CN", "您的 de2 分 chu3 于四十一到六十分区间。"),
+    ("您得先阅读协议", "zh-CN", "您 dei3 先阅读协议"),
+    ("in the 1990s", "en", "in the nineteen nineties"),
+    ("since the 1980s.", "en", "since the nineteen eighties."),
+]
+
+
+def test_round_eighteen_odd_readings():
+    assert _misread(ODD) == []
+
+
+def test_no_false_alarms_on_ltd_dept_and_account_hash():
+    assert _warnings("Example Securities Co., Ltd. was founded in 1988.", "en") == []
+    assert _warnings("Please write to Dept. 3.", "en") == []
+    assert _warnings("Account #: 880012345678", "en") == []
+    assert _warnings("See p. 5 for details.", "en")  # a true warning stays
+
+
+@needs_espeak
+def test_espeak_says_nineties_and_dei():
+    assert "n'aIntiz" in _espeak("in the 1990s", "en"), _espeak("in the 1990s", "en")
+    said = _espeak("您得先阅读协议")
+    assert "t'ei21" in said and "t@5" not in said, said  # děi, not de

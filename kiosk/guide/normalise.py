@@ -3123,10 +3123,24 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _dashes(text, is_zh(locale))
     if "~~" in text:
         text = _TILDE_RUN.sub(" ", text)  # a decoration (~~~~), not a run of ranges
+    if not is_zh(locale) and "0s" in text:
+        text = _EN_DECADE.sub(_en_decade, text)
     text = _zh_speakable(text) if is_zh(locale) else _en_pinyin(_en_speakable(text))
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
     return re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
+
+
+# A decade (the 1990s, 1980s): "nineteen nineties", as it is said; it was "nineteen hundred
+# ninety z" (since speakable/22). The year's last word in the plural (twenty -> twenties).
+_EN_DECADE = re.compile(r"(?<![\w.,/])(?P<y>1[89]\d0|20[0-9]0)[’']?s\b")
+
+
+def _en_decade(m: re.Match) -> str:
+    words = en_year(m.group("y")).split()
+    last = words[-1]
+    words[-1] = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    return " ".join(words)
 
 
 # Pinyin in an English text (speakable/18): the applicant's name ({name}, protected: every word
@@ -3159,7 +3173,8 @@ _ZH_NAMED_DIGITS = (r"(?:账户|帐户|密码|口令|QQ|微信|订单|合同|保
                     r"代码[^。；;！？!?]{0,16}?(?:如|例如|比如)\s*\Z")
 _SERVICE_NUMBER = re.compile(r"9[56]\d{3}|100\d\d|123\d\d")
 _EN_NAMED_DIGITS = (r"\b(?:stock|shares? of|ticker|symbol|order|dial|call|ring|password|QQ|"
-                    r"WeChat|policy|contract|reference|ref\.?)[:\s]*(?:#\s*)?\Z|#\s*\Z")
+                    r"WeChat|policy|contract|reference|ref\.?|account)[:\s]*(?:#\s*:?\s*)?\Z|"
+                    r"#\s*:?\s*\Z")  # Account #: 880012345678 (since speakable/22)
 
 
 def speech_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -4844,7 +4859,8 @@ _SPOKEN_SIGN = re.compile(r"(?<=[\d〇零一二两三四五六七八九十百千
 # in mixed case (YoY: "yo why"). Glued units: two letters or more (1.2tn, 30sec), or one
 # before more digits (1h30): 5g, 720p and 5m alone are left to the rules.
 _NET_SHAPES = (
-    (re.compile(r"(?<![A-Za-z.])(?!etc\.)(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
+    # (Ltd. and Dept. are said "limited" and "department": measured, since speakable/22)
+    (re.compile(r"(?<![A-Za-z.])(?!(?:etc|Ltd|Dept)\.)(?P<w>[A-Za-z]{1,4}\.)\s+(?=[a-z0-9])"),
      "an abbreviation the guide does not know, read as the end of a sentence"),
     (re.compile(r"(?<![A-Za-z/])(?P<w>[a-z](?:/|\s?或\s?| or )[A-Za-z]|[A-Z](?:/|\s?或\s?| or )"
                 r"[a-z])(?![A-Za-z/])"),
@@ -5416,6 +5432,8 @@ def _steps(m: re.Match, zh: bool) -> str:
     if zh:
         w = m.group("w")
         u = "题" if w in ("题目", "问题") else "页" if w in ("页码", "页") else "步"
+        if w.endswith("步骤") and not m.group("s").strip():
+            w = w[:-2]  # 步骤3/5: 第三步，共五步, not 步骤第三步 (since speakable/22)
         return f"{w}{m.group('s')}第{zh_cardinal(str(a))}{u}，共{zh_cardinal(str(b))}{u}"
     return f"{m.group('w')}{m.group('s')}{a} of {b}"
 

@@ -327,6 +327,9 @@ ZH_PHRASE_READINGS = {
     "支行": ("zhi1", "hang2"), "调仓": ("tiao2", "cang1"), "调低": ("tiao2", "di1"),
     "调高": ("tiao2", "gao1"), "上调": ("shang4", "tiao2"), "处在": ("chu3", "zai4"),
     "得到": ("de2", "dao4"), "得以": ("de2", "yi3"),
+    # 得分 (a score) is dé fēn; 得 before 先 after you is děi, "must first" (speakable/22)
+    "得分": ("de2", "fen1"), "您得先": ("nin2", "dei3", "xian1"),
+    "你得先": ("ni3", "dei3", "xian1"),
     # 中风险 is 中 + 风险, not 中风 (zhòng fēng, a stroke) + 险
     "中风险": ("zhong1", "feng1", "xian3"),
     # 卜 of the Uyghur name part 阿卜杜 (Abdu-) is bǔ; 照片 and 相片 are piàn (审音表 2016)
