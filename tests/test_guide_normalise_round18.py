@@ -58,6 +58,9 @@ EN_TYPED = [
     ("I am Zeng Fanhua.", "en", "I am Zung Fahn-whah."),
     ("Ask Zhou Xinyu or Liu Xinyue.", "en", "Ask Joh Sheen-yoo or Lee-yoh Sheen-yoo-eh."),
     ("Zhang Chenyu will help.", "en", "Jahng Chun-yoo will help."),
+    # English words with ua that parse as pinyin stay English (the CMU dictionary's, listed)
+    ("Kuala Lumpur", "en", "Kuala Lumpur"), ("a Chihuahua", "en", "a Chihuahua"),
+    ("Joshua", "en", "Joshua"),
 ]
 
 

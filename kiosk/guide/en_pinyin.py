@@ -152,6 +152,8 @@ ENGLISH_WORDS = frozenset("""
     panamanian maximilian ohanian kantian laotian gentian humiliating alienating abie obie
     eiji geisha cuomo
     shanghai beijing taipei taiwan macao hainan tianjin
+    agua aguayo alachua antigua caruana chihuahua guarini huachuca kuala lashua lingua managua
+    nashua
 """.split())
 # ua and uai since speakable/22 (Fanhua, Huaxin's hua: English says "hyoo-uh")
 _TELLING_FINALS = frozenset("iu uo ao ui ie ia ian iao iang iong ue üe ou ei ai ua uai".split())
