@@ -245,6 +245,14 @@ EN_READING = ("I, {}, with ID number ending in {}, voluntarily open a securities
     ("I, with ID number ending in 0591", "Noah Bennett", False),
     # A short name must be heard as written: too few letters to tell a homophone apart.
     ("I, Jon Li, with ID number ending in 0591", "John Li", False),
+    # Another surname after the right first name (the #12 tester's false accepts): never.
+    ("I, Emily Walters, with ID number ending in 0591", "Emily Walker", False),
+    ("I, Kevin Wang, with ID number ending in 0591", "Kevin Zhang", False),
+    ("I, Sarah Mills, with ID number ending in 0591", "Sarah Miller", False),
+    ("I, Olivia Porter, with ID number ending in 0591", "Olivia Carter", False),
+    ("I, Hannah Knight, with ID number ending in 0591", "Hannah Wright", False),
+    ("I, Daniel Kimball, with ID number ending in 0591", "Daniel Kimura", False),
+    ("I, Alex Cheng, with ID number ending in 0591", "Alex Chen", False),
 ])
 def test_an_english_name_heard_as_a_homophone_spelled_otherwise(heard, name, ok):
     r = score_reading(heard, EN_READING.format(name, "0591"), "en", (name, "0591"))

@@ -494,24 +494,39 @@ def _run_starts(seq: Sequence[str]) -> list[int]:
 # 0.82, Noah Bennett as "know a Bennett" 0.87; another applicant's name is under 0.5.
 NAME_SPELLING_SIMILARITY = 0.8
 NAME_SPELLING_MIN_LETTERS = 8  # shorter names must be heard as written (John Li is not Jon Li)
+# The surname, the name's last word, must be heard as written or spelled nearly so, word by
+# word: the same first letter and at least this alike (Schultz as Shultz is 0.92). The whole
+# name's letters run together let another surname through when the first name carried it
+# (#12 tester: Emily Walker read as "Emily Walters" passed, 0.87; so did Zhang / Wang, Miller /
+# Mills, Carter / Porter, Chen / Cheng).
+SURNAME_SPELLING_SIMILARITY = 0.9
 
 
 def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
     """Whether the English name ``part`` was said in ``hyp`` as words spelled another way:
     Whisper writes homophones of a name (Leah as Lee, "I, Noah" as "I know a"). The name's
     letters run together are compared with every run of one word fewer to one word more,
-    also run together; digits never count as a name."""
+    also run together, and the run must hold the surname as written or nearly so
+    (``SURNAME_SPELLING_SIMILARITY``, same first letter); digits never count as a name."""
     from rapidfuzz import fuzz
 
     name = "".join(part)
     if len(name) < NAME_SPELLING_MIN_LETTERS or any(t.isdigit() for t in part):
         return False
+    surname = part[-1]
+
+    def has_surname(run: Sequence[str]) -> bool:
+        words = list(run) + ["".join(run[j:j + 2]) for j in range(len(run) - 1)]
+        return any(w == surname or (w[:1] == surname[:1] and fuzz.ratio(w, surname) / 100.0
+                                    >= SURNAME_SPELLING_SIMILARITY) for w in words)
+
     for n in range(max(1, len(part) - 1), len(part) + 2):
         for i in range(len(hyp) - n + 1):
             run = hyp[i:i + n]
             if any(t.isdigit() for t in run):
                 continue
-            if fuzz.ratio(name, "".join(run)) / 100.0 >= NAME_SPELLING_SIMILARITY:
+            if fuzz.ratio(name, "".join(run)) / 100.0 >= NAME_SPELLING_SIMILARITY \
+                    and has_surname(run):
                 return True
     return False
 
