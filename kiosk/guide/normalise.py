@@ -1663,7 +1663,9 @@ _T_MINUS = re.compile(r"(?<![A-Za-z0-9])T\s*-\s*(?=\d)")
 _STAR_ST = re.compile(r"\*\s*(?=S\*?T)")
 
 # Two or three numbers joined by colons: a clock time (9:05, 15:30:00) or a ratio (1:10).
-_COLON_NUMBERS = re.compile(r"(?<![\d:.])(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)"
+# A colon before the numbers is a label's (见证时间：14:35, "Time:14:35": the full-width one is
+# folded to ":" first), unless a digit is before it (the middle of 1:2:3:4).
+_COLON_NUMBERS = re.compile(r"(?<![\d.])(?<!\d:)(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)"
                             r"(?::(?P<c>\d+(?:\.\d+)?))?(?![\d:]|\.\d)")
 # Words that make a colon between numbers a ratio: before it (比例1:10, "ratio of 1:10") or
 # after it (按1:10的比例, "a 2:1 split").
