@@ -207,31 +207,41 @@ def test_face_observer_keeps_only_the_latest_frame(tmp_path):
     assert threading.active_count() < 50
 
 
-def test_outside_actions_the_observer_analyses_at_most_idle_fps_and_every_frame_during_them(
-        tmp_path):
-    """analysis_fps_idle: fewer frames while nothing is being watched (capacity), every frame
-    while a liveness action is (a blink lasts 100-300 ms)."""
+def _idle_observer(folder, seconds: float):
+    """(frames, a FaceObserver at idle_fps 5 whose reports are ignored, feed): ``feed(part)``
+    hands each (t, RGB) frame over one at a time, so nothing is dropped for want of time."""
     import av
 
     from kiosk.liveness.observer import FaceObserver, FaceReports
-    from kiosk.session import PlannedStep
 
-    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240), seconds=3.0)))
+    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240),
+                                       seconds=seconds)))
     noop = lambda *a: None  # noqa: E731  # every report is ignored here
     reports = FaceReports(sample=noop, hint=noop, challenge_due=noop, challenge_judged=noop,
                           all_judged=noop, unavailable=noop, id_photo_unusable=noop,
                           report=noop)
-    observer = FaceObserver("0123456789abcdef", tmp_path, lambda: frames[-1][0], reports,
+    observer = FaceObserver("0123456789abcdef", folder, lambda: frames[-1][0], reports,
                             idle_fps=5.0)
 
     def feed(part):
         for t, rgb in part:
             observer.submit(av.VideoFrame.from_ndarray(rgb, format="rgb24"), t)
-            while True:  # one at a time: nothing is dropped for want of time
+            while True:
                 with observer._cond:
                     if observer._pending is None:
                         break
                 time.sleep(0.005)
+
+    return frames, observer, feed
+
+
+def test_outside_actions_the_observer_analyses_at_most_idle_fps_and_every_frame_during_them(
+        tmp_path):
+    """analysis_fps_idle: fewer frames while nothing is being watched (capacity), every frame
+    while a liveness action is (a blink lasts 100-300 ms)."""
+    from kiosk.session import PlannedStep
+
+    frames, observer, feed = _idle_observer(tmp_path, 3.0)
 
     idle, watched = frames[:30], frames[30:]
     feed(idle)
@@ -255,26 +265,7 @@ def test_while_an_answer_is_said_every_frame_is_analysed(tmp_path):
     """Holdout 13: at 4.6 analysed frames a second a 1 s consent had 7 frames, all with the
     mouth open, and was "not seen spoken". While an answer window is open (``listening``)
     idle_fps does not apply; once the answer is being judged it does again."""
-    import av
-
-    from kiosk.liveness.observer import FaceObserver, FaceReports
-
-    frames = list(iter_frames(ClipSpec("astronaut", "neutral", size=(320, 240), seconds=4.0)))
-    noop = lambda *a: None  # noqa: E731  # every report is ignored here
-    reports = FaceReports(sample=noop, hint=noop, challenge_due=noop, challenge_judged=noop,
-                          all_judged=noop, unavailable=noop, id_photo_unusable=noop,
-                          report=noop)
-    observer = FaceObserver("0123456789abcdef", tmp_path, lambda: frames[-1][0], reports,
-                            idle_fps=5.0)
-
-    def feed(part):
-        for t, rgb in part:
-            observer.submit(av.VideoFrame.from_ndarray(rgb, format="rgb24"), t)
-            while True:  # one at a time: nothing is dropped for want of time
-                with observer._cond:
-                    if observer._pending is None:
-                        break
-                time.sleep(0.005)
+    frames, observer, feed = _idle_observer(tmp_path, 4.0)
 
     third = len(frames) // 3
     idle, answer, after = frames[:third], frames[third:2 * third], frames[2 * third:]
