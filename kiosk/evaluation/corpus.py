@@ -191,6 +191,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Nadia Rahman", "Tomas Eriksen", "Keiko Sato", "Kwame Mensah",
                 "Ingrid Solberg")},
         (0.835, 0.905, 0.995, 1.055, 1.135), 14000, 217645177, id_salt=2539),
+    # Added before any of it was heard (2026-12-02, fourteenth session), after holdout14's
+    # failures were studied and a fresh tester's findings were worked on (issue #12:
+    # understanding-only consent, out-of-lexicon answers). Rates no earlier round uses.
+    "holdout15": HoldoutRound(
+        {"zh-CN": ("华清源", "巫晓岚", "寇振华", "靳雨桐", "冉子涵", "闻人杰", "谷嘉欣"),
+         "en": ("Marcus Bell", "Lena Fischer", "Mateo Ruiz", "Aisha Bello",
+                "Henrik Dahl")},
+        (0.825, 0.895, 0.975, 1.115, 1.185), 15000, 236887691, id_salt=2659),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
