@@ -135,6 +135,9 @@ LEFTOVERS = [
     ("ChiNext", "en", "Chai-next"), ("ChiNext", "zh-CN", "创业板"),
     ("REITs", "en", "Reets"), ("REITs基金", "zh-CN", "Reets基金"),
     ("Period: 2024.1.1-2024.3.31", "en", "Period: January 1, 2024 to March 31, 2024"),
+    # a label's colon with no space after it (full-width, typed in a Chinese input method)
+    ("Time：9:30-11:30", "en", "Time: nine thirty to eleven thirty"),
+    ("Rate:1-3%", "en", "Rate: 1 to 3%"),
 ]
 
 
@@ -184,3 +187,4 @@ def test_espeak_says_chao_wei_and_the_codes():
     assert "w'ei51" in _espeak("为准确起见")  # wèi
     assert "'Ef" in _espeak("Trade IF contracts", "en")
     assert _espeak("REITs", "en") == "r'i:ts"
+    assert "k'oUl@n" not in _espeak("Time：9:30-11:30", "en")  # no "colon" said

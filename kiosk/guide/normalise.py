@@ -5665,6 +5665,13 @@ _EN_DATE_RANGE_DOTS = re.compile(r"(?P<a>(?<![\d.])(?:19|20)\d\d(?P<s>[./])\d{1,
                                  r"\s*[-~–]\s*(?=(?:19|20)\d\d[./]\d{1,2}[./]\d{1,2}(?![\d.]))")
 
 
+# English: a label's colon with no space after it (Time：9:30-11:30, the full-width colon of a
+# text typed in a Chinese input method, or Rate:3%): espeak-ng said the word "colon" there
+# ("time colon nine thirty"); a space after it makes it the pause it is. Not in a web address
+# (https://) nor between digits (a clock time).
+_EN_LABEL_COLON = re.compile(r"(?<=[A-Za-z])\s*[:：](?=[^\s/])")
+
+
 def _round_twenty_early(text: str, zh: bool) -> str:
     """The round-twenty rules that run before dashes and numbers are read (see above)."""
     if "(+" in text:
@@ -5679,6 +5686,8 @@ def _round_twenty_early(text: str, zh: bool) -> str:
         if " x " in text:
             text = _TIMES_X.sub("乘以", text)
         return _zh_job_title_surnames(text) if _ZH_JOB_TITLE.search(text) else text
+    if ":" in text or "：" in text:
+        text = _EN_LABEL_COLON.sub(": ", text)
     text = _EN_DATE_RANGE_DOTS.sub(r"\g<a> to ", text)
     text = _EN_MONTH_RANGE.sub(lambda m: f"{_en_month(m.group('m'))} to "
                                f"{_en_month(m.group('b'))}", text)
