@@ -62,6 +62,9 @@ EN_PINYIN = [
     ("Ben Liu", "Ben Lee-yoh"), ("He Li will help", "He Lee will help"),
     ("Dear LI Na, welcome.", "Dear Lee Nah, welcome."),
     ("Hong Kong", "Hong Kong"), ("Long Island", "Long Island"), ("Sun Life", "Sun Life"),
+    # a one-word name after a staff role, as after Mr.
+    ("Your teller Li will help.", "Your teller Lee will help."),
+    ("Ask banker Cao.", "Ask banker Tsau."), ("The broker will call.", "The broker will call."),
 ]
 
 

@@ -189,7 +189,13 @@ _TITLE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Miz|Mister|Madam|Madame|Dr|Doctor|P
                     # a staff member's role before a surname, as Mr (Manager Zeng: Zung, as
                     # Mr. Zeng is; since speakable/21)
                     r"[Mm]anager|[Dd]irector|[Oo]fficer|[Aa]dvis[eo]r|[Aa]gent|[Ww]itness|"
-                    r"[Ss]upervisor)\b\.?:?\s+)\Z")
+                    r"[Ss]upervisor|"
+                    # more staff roles of a broker or a bank (teller Li, analyst Xu, banker Cao;
+                    # since speakable/23)
+                    r"[Aa]nalyst|[Tt]eller|[Cc]onsultant|[Rr]epresentative|[Ss]pecialist|"
+                    r"[Pp]lanner|[Bb]anker|[Bb]roker|[Cc]ashier|[Cc]lerk|[Rr]eviewer|[Cc]olleague|"
+                    r"[Pp]resident|[Cc]hairman|[Cc]hairwoman|[Aa]ssistant|[Ss]alesperson|"
+                    r"[Cc]oordinator|[Ss]taff)\b\.?:?\s+)\Z")
 _CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][a-z]+)?(?![\w\-])")
 
 
