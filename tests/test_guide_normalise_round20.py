@@ -65,6 +65,9 @@ EN_PINYIN = [
     # a one-word name after a staff role, as after Mr.
     ("Your teller Li will help.", "Your teller Lee will help."),
     ("Ask banker Cao.", "Ask banker Tsau."), ("The broker will call.", "The broker will call."),
+    # English words that parse as pinyin of two syllables (pi-ne, la-ne, ju-ne) are no name
+    ("Pine Lane", "Pine Lane"), ("June Tune", "June Tune"), ("Tie Line", "Tie Line"),
+    ("Yao Ming", "Yow Ming"),
 ]
 
 

@@ -236,9 +236,17 @@ def english_syllable(word: str) -> bool:
     return word.lower() in _ENGLISH_SYLLABLES
 
 
+def _name_word(word: str) -> bool:
+    """Whether ``word`` may be a word of a pinyin name beside another: one pinyin syllable, or
+    more that ``looks_pinyin`` (so Pine, Lane, June, Tina, Lena, Line, read pi-ne, la-ne, ju-ne,
+    ti-na, are English: a syllable ending in a bare e, or no telling final)."""
+    syllables = pinyin_word_syllables(word)
+    return syllables is not None and (len(syllables) == 1 or looks_pinyin(word))
+
+
 def _name_pair(a: str, b: str) -> bool:
     """Whether two capitalised words side by side, both pinyin, are a Chinese name."""
-    if pinyin_word_syllables(a) is None or pinyin_word_syllables(b) is None:
+    if not all(_name_word(w) for w in (a, b)):
         return False
     return any(risky_pinyin(w) and w.lower() not in _ENGLISH_SYLLABLES and
                w.lower() not in ENGLISH_WORDS for w in (a, b))
