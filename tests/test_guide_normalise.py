@@ -51,7 +51,7 @@ ROWS = [
     ("hotline 95588", "en", "hotline nine five five eight eight"),
     ("T+1 settlement", "en", "T+1 settlement"),
     ("an ETF", "en", "an E T F"),
-    ("Mr 王𠇔", "en", "Mr Wang Tuo"),
+    ("Mr 王𠇔", "en", "Mr Wahng Twaw"),
     ("Maimaiti・Aili", "en", "Mai-mai-tee Eye-lee")  # speakable/18: pinyin respelt,
 ]
 
@@ -119,7 +119,7 @@ HEARD = {
     "hotline 95588": "nine five five eight eight",
     "T+1 settlement": "T plus one",
     "an ETF": "E T F",
-    "Mr 王𠇔": "Wang Tuo",
+    "Mr 王𠇔": "Wahng Twaw",
 }
 
 
@@ -324,9 +324,10 @@ def test_flow_error_for_a_variable_without_value():
     ("0.5倍-2倍", "zh-CN", "零点五倍到两倍"),
     ("9:30-11:30", "zh-CN", "九点三十分到十一点三十分"),
     ("收益-2%", "zh-CN", "收益负百分之二"),  # still a sign
-    # Plural acronyms: spelled, with the plural said in English and dropped in Mandarin.
-    ("ETFs and REITs", "en", "E T F's and R E I T's"),
-    ("REITs基金", "zh-CN", "R E I T 基金"),
+    # Plural acronyms: spelled, with the plural said in English and dropped in Mandarin; REITs
+    # is said as the market says it, "reets" (round twenty).
+    ("ETFs and REITs", "en", "E T F's and Reets"),
+    ("REITs基金", "zh-CN", "Reets基金"),
 ])
 def test_identifiers_written_with_separators_or_named_otherwise(written, locale, spoken):
     assert speakable(written, locale) == spoken

@@ -18,7 +18,7 @@ ROWS = [
     ("比例：1:2", "zh-CN", "比例：一比二"),
     ("营业时间：8:30-17:00", "zh-CN", "营业时间：八点三十分到十七点"),
     ("开户时间：09:00—16:00", "zh-CN", "开户时间：九点到十六点"),
-    ("Time:14:35", "en", "Time:two thirty five PM"),
+    ("Time:14:35", "en", "Time: two thirty five PM"),  # a space after the colon (round 20)
     # the label's colon only: a digit before the colon is still the middle of a chain
     ("版本1:2:3:4", "zh-CN", "版本一：二：三：四"),
 ]

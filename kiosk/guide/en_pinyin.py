@@ -189,8 +189,67 @@ _TITLE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Miz|Mister|Madam|Madame|Dr|Doctor|P
                     # a staff member's role before a surname, as Mr (Manager Zeng: Zung, as
                     # Mr. Zeng is; since speakable/21)
                     r"[Mm]anager|[Dd]irector|[Oo]fficer|[Aa]dvis[eo]r|[Aa]gent|[Ww]itness|"
-                    r"[Ss]upervisor)\b\.?:?\s+)\Z")
+                    r"[Ss]upervisor|"
+                    # more staff roles of a broker or a bank (teller Li, analyst Xu, banker Cao;
+                    # since speakable/23)
+                    r"[Aa]nalyst|[Tt]eller|[Cc]onsultant|[Rr]epresentative|[Ss]pecialist|"
+                    r"[Pp]lanner|[Bb]anker|[Bb]roker|[Cc]ashier|[Cc]lerk|[Rr]eviewer|[Cc]olleague|"
+                    r"[Pp]resident|[Cc]hairman|[Cc]hairwoman|[Aa]ssistant|[Ss]alesperson|"
+                    r"[Cc]oordinator|[Ss]taff)\b\.?:?\s+)\Z")
 _CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][a-z]+)?(?![\w\-])")
+
+
+# Wade-Giles and Hong Kong spellings of a surname or a given name (Hsu, Hsieh, Ip, Chi, Ki),
+# said the way their bearers say them; English letter rules spell Hsu and Ip as letters (H S U,
+# I P) and say Chi and Ki "kai" (since speakable/23). Hs- begins no English word, so a
+# capitalised Hs- word is respelt anywhere; the others in a name (``respell_name``), after a
+# title (Mr. Ip) or next to another name word (Chi Keung, Lau Chi Wai). The spellings were
+# checked with espeak-ng -x (Shoo S'u:, Shee-yeh S'i:j'eI, Ipp 'Ip, Chee tS'i:).
+WADE_GILES_HK = {
+    "hsu": "Shoo", "hsü": "Shoo", "hsieh": "Shee-yeh", "hsiao": "Shee-yow", "hsia": "Shee-yah",
+    "hsin": "Sheen", "hsing": "Shing", "hsiung": "Shee-yoong", "hsiang": "Shee-yahng",
+    "hsien": "Shee-yen", "hsi": "Shee", "hsueh": "Shoo-eh", "hsun": "Shoon", "hsuan": "Shoo-en",
+    "ip": "Ipp", "chi": "Chee", "ki": "Kee", "ng": "Ung", "tsui": "Tsoy",
+}
+# An Hs- word anywhere, a part of a hyphenated given name too (Hsiao-mei: Shee-yow-mei).
+_HS_WORD = re.compile(r"(?<![\w'’])Hs[a-zü]+(?![\w'’])")
+# Other name words of Hong Kong (not pinyin) that mark a name as one: Chi next to them is Chee.
+_HK_NAME_WORDS = frozenset("""
+    chan cheung leung lau wong ng ip yip kwok tsang tse tsui chow chau lam lai lee kwan kwong
+    ung keung kit wai ming man hung fung yuen yeung mok siu sze chun cheuk hui lui tam tang fong
+    choi chiu shek ho law lo poon pang kam yiu suen tsz wing hing ka yan hoi ting kin
+""".split())
+# English words that are also pinyin syllables: a capitalised one starts a sentence or a title
+# as often as it is a name, so next to a pinyin name word only that word is respelt (Ben Liu:
+# Ben Lee-yoh); a pair of pinyin words is a name when one is pinyin English misreads and is no
+# English word (Wang Li, Cao Jie, Guo Jing, Liu Yang).
+_ENGLISH_SYLLABLES = frozenset("""
+    a an he me she die lie tie pie you yo ban can fan man pan ran tan van wan bin din fin gin kin
+    pin sin tin win ben den hen men pen ten zen bang gang hang rang sang tang long song dong gong
+    pong ding king ping ring sing ting wing hey pai tai lou bo po mo no so la ma pa ta na ha ya wa
+    cha chi dan nan jan ken sue hue gene lee
+""".split())
+
+
+def english_syllable(word: str) -> bool:
+    """Whether ``word`` is an English word that is also one pinyin syllable (He, Ban, Long)."""
+    return word.lower() in _ENGLISH_SYLLABLES
+
+
+def _name_word(word: str) -> bool:
+    """Whether ``word`` may be a word of a pinyin name beside another: one pinyin syllable, or
+    more that ``looks_pinyin`` (so Pine, Lane, June, Tina, Lena, Line, read pi-ne, la-ne, ju-ne,
+    ti-na, are English: a syllable ending in a bare e, or no telling final)."""
+    syllables = pinyin_word_syllables(word)
+    return syllables is not None and (len(syllables) == 1 or looks_pinyin(word))
+
+
+def _name_pair(a: str, b: str) -> bool:
+    """Whether two capitalised words side by side, both pinyin, are a Chinese name."""
+    if not all(_name_word(w) for w in (a, b)):
+        return False
+    return any(risky_pinyin(w) and w.lower() not in _ENGLISH_SYLLABLES and
+               w.lower() not in ENGLISH_WORDS for w in (a, b))
 
 
 def respell_text(text: str) -> str:
@@ -199,22 +258,48 @@ def respell_text(text: str) -> str:
     Customer: Qiu Ying), and a pinyin word next to one of those (Wang Xiaoming). Words English
     reads near enough (Wang, Ming, Chen) are respelt only as part of such a name."""
     text = respell_ng(text)
+    if "Hs" in text:
+        text = _HS_WORD.sub(lambda m: WADE_GILES_HK.get(m.group(0).lower(), m.group(0)), text)
     words = list(_CAPITALISED.finditer(text))
     if not words:
         return text
-    taken = [looks_pinyin(m.group(0)) or (
+    taken: list[bool | None] = [looks_pinyin(m.group(0)) or (
         risky_pinyin(m.group(0)) and _TITLE.search(text, 0, m.start()) is not None)
         for m in words]
+    for i in range(len(words) - 1):  # Wang Li, Cao Jie: a name of two pinyin words
+        a, b = words[i], words[i + 1]
+        if text[a.end():b.start()] == " " and _name_pair(a.group(0), b.group(0)):
+            for k, word in ((i, a), (i + 1, b)):
+                if word.group(0).lower() not in _ENGLISH_SYLLABLES and \
+                        word.group(0).lower() not in ENGLISH_WORDS:
+                    taken[k] = True
     for i, m in enumerate(words):
         if taken[i] or pinyin_word_syllables(m.group(0)) is None:
             continue
+        # Ben Liu, He Li: an English word right before a name is left (LI Na: Na is not)
+        english = m.group(0).lower() in _ENGLISH_SYLLABLES and \
+            _TITLE.search(text, 0, m.start()) is None
         for j in (i - 1, i + 1):
-            if 0 <= j < len(words) and taken[j]:
+            if 0 <= j < len(words) and taken[j] and not (english and j == i + 1):
                 a, b = sorted((words[i], words[j]), key=lambda w: w.start())
                 if text[a.end():b.start()] == " ":
                     taken[i] = True
+    for i, m in enumerate(words):  # Hsu, Hsieh anywhere; Ip, Chi, Ki in a name
+        w = m.group(0).lower()
+        if w not in WADE_GILES_HK or w == "ng":
+            continue
+        near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words) and
+                " " == text[min(m.end(), words[j].end()):max(m.start(), words[j].start())]]
+        if w.startswith("hs") or _TITLE.search(text, 0, m.start()) or any(
+                n.group(0).lower() in _HK_NAME_WORDS or n.group(0).lower() in WADE_GILES_HK
+                for n in near):
+            taken[i] = None
     out, at = [], 0
     for m, take in zip(words, taken, strict=True):
+        if take is None:
+            out += [text[at:m.start()], WADE_GILES_HK[m.group(0).lower()]]
+            at = m.end()
+            continue
         said = en_pinyin_word(m.group(0)) if take else None
         if said is not None:
             out += [text[at:m.start()], said]
@@ -245,7 +330,9 @@ def respell_name(words: list[str]) -> list[str] | None:
     said = [en_pinyin_word(w) for w in words]
     if said and None not in said:
         return [w for w in said if w]
-    out = ["Ung" if w in ("Ng", "NG") else w for w in words]
+    out = [WADE_GILES_HK.get(w.lower(), w) if w.lower() in WADE_GILES_HK and (
+        w.lower() != "chi" or any(v.lower() in _HK_NAME_WORDS for v in words)) else w
+        for w in words]
     last = words[-1] if words else ""
     if len(words) > 1 and last.lower() not in ENGLISH_WORDS and risky_pinyin(last) and \
             en_pinyin_word(words[0]) is None:

@@ -121,7 +121,15 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.guide.en_pinyin import ENGLISH_WORDS, pinyin_word_syllables, respell_name, respell_text
+from kiosk.guide.en_pinyin import (
+    ENGLISH_WORDS,
+    WADE_GILES_HK,
+    english_syllable,
+    pinyin_word_syllables,
+    respell_name,
+    respell_text,
+    risky_pinyin,
+)
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
@@ -143,7 +151,7 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/22"
+NORMALISER_VERSION = "speakable/23"
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -662,6 +670,13 @@ def _joined_syllables(syllables: list[str]) -> str:
     return word.capitalize()
 
 
+# Surnames of three and four characters (Manchu clan names: 爱新觉罗, 叶赫那拉), which a
+# name written without its middle dot (爱新觉罗溥仪) begins with: one word in English (since
+# speakable/23), as a compound surname is.
+ZH_LONG_SURNAMES = ("爱新觉罗", "叶赫那拉", "乌拉那拉", "钮祜禄", "瓜尔佳", "赫舍里", "富察",
+                    "佟佳", "那拉")
+
+
 def _en_name(text: str) -> str:
     """A name in English: a Chinese name as surname and given name, each one word (曾国藩
     Zeng Guofan, 欧阳娜娜 Ouyang Nana, 尉迟恭 Yuchi Gong); a name in parts (买买提·艾力) as one
@@ -670,7 +685,11 @@ def _en_name(text: str) -> str:
     if len(parts) == 1 and all(_CJK.match(c) for c in text):
         # a traditional surname is the simplified one (單雄信 Shan Xiongxin, as 单 shàn)
         found = zh_surname(text) or zh_surname(to_simplified(text[:2]))
-        if found is not None:
+        long = next((s for s in ZH_LONG_SURNAMES if text.startswith(s) and len(text) > len(s)),
+                    None)
+        if long is not None:  # 爱新觉罗溥仪: Aixinjueluo Puyi, not Ai Xinjueluopuyi
+            head, surname = long, _en_syllables(long)
+        elif found is not None:
             head = found[0]
             surname = _joined_syllables([_toneless(s) for s in found[1].split()])
         else:
@@ -2471,6 +2490,7 @@ def _zh_polyphones(text: str) -> str:
             for k, r in fixed.items():
                 readings[m.start() + k] = r
     _zh_round_thirteen_readings(text, readings)
+    _zh_round_twenty_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
     for i in (m.start() for m in re.finditer("将", text)) if "将" in text else ():
@@ -3109,6 +3129,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
     text = _round_seventeen_early(_round_sixteen_early(text, is_zh(locale)), is_zh(locale))
+    text = _round_twenty_early(text, is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -3333,6 +3354,7 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     yield from round_nine_issues(text, locale)
     yield from round_ten_issues(text, locale)
     yield from round_eleven_issues(text, locale)
+    yield from round_twenty_issues(text, locale)
 
 
 # Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
@@ -4893,8 +4915,20 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s，,]+", "", text)
 
 
+_NEAR_EDGE = frozenset(" \t，。；！？、,;!?")
+
+
 def _said_near(text: str, i: int, locale: str) -> str:
-    return speakable(text[max(0, i - 8):i + 9], locale).translate(_UNPROTECT)
+    """What the voice says around ``text[i]``: about eight characters either side, widened to
+    whole words and numbers (never cut inside 11:30 or a date, whose cut half the rules read
+    otherwise: the quote then showed 3 for 31 and a bare number for a range's clock time),
+    at most 24 characters either side."""
+    a, b = max(0, i - 8), min(len(text), i + 9)
+    while a > 0 and i - a < 24 and text[a - 1] not in _NEAR_EDGE:
+        a -= 1
+    while b < len(text) and b - i < 24 and text[b] not in _NEAR_EDGE:
+        b += 1
+    return speakable(text[a:b].strip(), locale).translate(_UNPROTECT)
 
 
 _EN_NUMBER_ADJECTIVE = re.compile(r"\d-[a-z]{2,}\b")
@@ -5500,3 +5534,208 @@ def _round_seventeen_early(text: str, zh: bool) -> str:
     if any(c in _CHECK_MARKS for c in text):  # □是 □否: the box unsaid (see _CHECK_MARKER)
         text = _CHECK_MARKER.sub("", text)
     return text
+
+
+# --------------------------------------------------------------------------- round twenty
+# The #15 tester's round-twenty classes (since speakable/23), each a rule, not a list of texts:
+#
+# A surname read otherwise than usual (曾 zēng, 单 shàn, 解 xiè, 区 ōu, 朴 piáo, 查 zhā ...)
+# right after any job title or role noun (总经理曾志伟, 行长单明, 理财顾问解晓东, 柜员区丽,
+# 销售经理朴敏: a title ends in one of ``ZH_JOB_TITLE_ENDS``, so 营业部经理 and 副行长 are
+# titles too), with 为 / 是 / a colon between or not, when a given name of one or two characters
+# follows and ends the name: at a pause, the end, or a verb of service (为, 将, 会, 负责, 办理 ...),
+# or a given name of two characters that is no word at all, whatever follows (曾宪梓出席).
+# The surname and the character after it must not be a word (曾经, 单独, 解决), and a given name
+# holds nothing that makes the words a clause (经理曾任职, 顾问曾在: _ZH_NOT_GIVEN), so 该经理曾
+# 多次提醒 keeps céng (多次 runs on into 提醒: no name ends there).
+ZH_JOB_TITLE_ENDS = ("经理|顾问|行长|柜员|人员|经办人|分析师|总监|主管|主任|专员|助理|总裁|董事长|"
+                     "董事|督导|讲师|会计师|律师|理财师|投顾|老师|师傅|店长|组长|科长|处长|部长|所长|"
+                     "院长|局长|站长|营业员|业务员|审核员|复核员|见证员|客服|代表|负责人|联系人|代理人|"
+                     "经纪人|合伙人|秘书|行政|操盘手|研究员")
+_ZH_JOB_TITLE = re.compile(rf"(?:{ZH_JOB_TITLE_ENDS})(?P<is>\s*(?:为|是|[:：])?\s*)"
+                           f"(?=[{''.join(k for k in ZH_SURNAMES if len(k) == 1)}])")
+_ZH_GIVEN_NAME_END = re.compile(r"\s*(?:\Z|[，,、。.；;:：！？!?()（）\[\]【】\"“”'‘’《》]|"
+                                r"先生|女士|"
+                                r"同志|老师|为|将|会|来|负责|给|已|请|您好|你好|正在|在|向|和|与|"
+                                r"陪同|带|是|办理|协助|联系|核实|确认|承诺|声明|致电|认为|表示|指出|"
+                                r"提示|建议|介绍|讲解|提醒|说明|解答|告知|核对|审核|复核|发言|致辞|"
+                                r"讲话|主持|出席|签字|签署|接待|解读|分享)")
+# What a given name never starts with after a title: an adverb's or a count's character
+# (该经理曾多次…, 顾问曾经…, 经理曾几何时).
+_ZH_NOT_GIVEN_START = frozenset("多次几一二两三数经被获于从向任为")
+# A given name of two characters is no common word (负责, 担任, 表示: counted 100 times or more
+# in the word list); one that is no word at all is a name whatever follows it (副行长曾宪梓出席).
+_ZH_COMMON_WORD_COUNT = 100
+
+
+def _zh_job_title_surnames(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _ZH_JOB_TITLE.finditer(text):
+        p = m.end()
+        found = zh_surname(text[p:p + 4])
+        if p < pos or found is None or _zh_no_name_word(text[p:p + 2]) or \
+                len(found[0]) != 1 and not _cjk_run(text, p, p + 3):
+            continue
+        rest = p + len(found[0])
+        named = text[rest:rest + 1] not in _ZH_NOT_GIVEN_START and any(
+            _cjk_run(text, rest, rest + n) and not _ZH_NOT_GIVEN.search(text, rest, rest + n)
+            and not zh_is_word(text[rest:rest + n]) and
+            (n == 1 or word_counts().get(text[rest:rest + n], 0) < _ZH_COMMON_WORD_COUNT) and (
+                _ZH_GIVEN_NAME_END.match(text, rest + n) is not None or
+                n == 2 and text[rest:rest + n] not in word_counts())
+            for n in (2, 1))
+        if not named:
+            continue
+        out += [text[pos:p], f" {protect_spoken(found[1])} "]
+        pos = rest
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# 朝 in a place named 朝阳 (朝阳门, 朝阳路, 朝阳区, 朝阳公园, 朝阳支行) and in 朝鲜 is cháo;
+# pypinyin's phrase table reads 朝阳 zhāo yáng ("the morning sun"), right in
+# 朝阳产业 and 朝气 / 朝夕, which keep zhāo. A place is 朝阳 before a place word, or after a
+# city or province's name.
+_ZH_CHAO_PLACE = re.compile(
+    "朝(?=阳(?:区|门|路|街|大街|桥|镇|乡|县|市|村|公园|医院|站|广场|北|南|东|西|里|小区|支行|分行|"
+    "营业部|中心|大悦城|剧场|体育))|(?<=北京|长春|辽宁|汕头|南宁|锦州|广州|揭阳|潮州)市?朝(?=阳)|"
+    "朝(?=鲜)")
+# 为 before 准确 / 准时 / 准备 (为准确起见, 为准确评估您的风险: wèi, "in order to"); pypinyin's
+# phrase 为准 (以合同为准: wéi, "taken as the standard") read it wéi. Wéi stays where 以 opens the
+# clause before it (以系统记录为准确认无误) and where no word starts at 准.
+_ZH_WEI_IN_ORDER = re.compile("为(?=准(?:确|时|备|许|予))")
+_ZH_YI_IN_CLAUSE = re.compile(r"以[^，。；！？,;!?]*\Z")
+
+
+def _zh_round_twenty_readings(text: str, readings: list[str | None]) -> None:
+    if "朝" in text:
+        for m in _ZH_CHAO_PLACE.finditer(text):
+            at = m.end() - 1
+            readings[at] = "chao2"
+    if "为准" in text:
+        for m in _ZH_WEI_IN_ORDER.finditer(text):
+            if not _ZH_YI_IN_CLAUSE.search(text, max(0, m.start() - 30), m.start()):
+                readings[m.start()] = "wei4"
+
+
+# A futures contract's code (the CFFEX index futures IF IH IC IM, the bond futures T TF TS
+# TL) in a sentence about futures (期货, 合约, 主力, 交割, 股指, futures, contract, expiry):
+# spelled letter by letter in both locales, as a code with its month (IF2412) already is; IF
+# and IM were read as the English words "if" and "I'm".
+_FUTURES_CODE = re.compile(r"(?<![A-Za-z0-9_\-])(?P<c>IF|IH|IC|IM|TF|TS|TL)(?![A-Za-z0-9_])")
+_FUTURES_CUE = re.compile(r"期货|合约|主力|交割|股指|保证金|贴水|升水|基差|移仓|"
+                          r"\b(?:[Ff]utures?|[Cc]ontracts?|[Ee]xpiry|[Dd]elivery|[Rr]oll(?:ing)?|"
+                          r"[Bb]asis|CFFEX)\b")
+_SENTENCE_SPAN = re.compile(r"[^。；;！？!?\n]+(?:[。；;！？!?\n]|\.(?=\s|\Z)|\Z)")
+
+
+def _futures_codes(text: str) -> str:
+    def sentence(s: re.Match) -> str:
+        if not _FUTURES_CUE.search(s.group(0)):
+            return s.group(0)
+        return _FUTURES_CODE.sub(lambda m: " " + " ".join(m.group("c")) + " ", s.group(0))
+    return _SENTENCE_SPAN.sub(sentence, text)
+
+
+# An international number with a hyphen after its bracketed country code ((+86)-21-6888-1234):
+# the hyphen is the separator, not a minus ("(plus 86) minus 21 to ..."), so the number is read
+# as (+86) 21-6888-1234 is: digit by digit after the country code.
+_CODE_HYPHEN = re.compile(r"(?<![A-Za-z0-9_+])(?P<cc>\(\+\d{1,3}\))\s*-\s*(?=\(?\d)")
+# English: a range of abbreviated months (Apr.–Jun., Jan-Mar, Oct to Dec): the months' names;
+# "w/" (with) before a word; "x" between numbers (3.5% x 90/365: times); a day-count fraction
+# (90/365, 30/360: "over", as the convention is said); ChiNext (the name of 创业板: one word,
+# "Chai-next"; 创业板 in Mandarin); REITs (reets, as the market says it; singular REIT).
+_EN_MONTH_RANGE = re.compile(rf"\b{_MON}\b\.?\s*(?:-|–|~|to|through|thru)\s*"
+                             rf"\b(?P<b>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?")
+_EN_WITH = re.compile(r"(?<![A-Za-z0-9/])[Ww]/(?=\s*[A-Za-z])(?![Oo](?![A-Za-z]))")
+_TIMES_X = re.compile(r"(?<=[\d%‰)])\s+[x×]\s+(?=[\d(])")
+_DAY_COUNT = re.compile(r"(?<![\d/.])(?P<a>\d{1,3})\s*/\s*(?P<b>36[056])(?![\d/])")
+_CHINEXT = re.compile(r"(?<![A-Za-z])Chi[Nn]ext(?![A-Za-z])|(?<![A-Za-z])CHINEXT(?![A-Za-z])")
+_REITS = re.compile(r"(?<![A-Za-z])(?:C-)?REIT(?P<s>s)?(?![A-Za-z])")
+
+
+def _en_month(abbr: str) -> str:
+    return _EN_MONTH_ABBR.get(abbr, abbr)
+
+
+# English: a range of two dates written with dots or dashes (2024.1.1-2024.3.31): "to" between
+# them, which the hyphen after the first date's year was not said as.
+_EN_DATE_RANGE_DOTS = re.compile(r"(?P<a>(?<![\d.])(?:19|20)\d\d(?P<s>[./])\d{1,2}(?P=s)\d{1,2})"
+                                 r"\s*[-~–]\s*(?=(?:19|20)\d\d[./]\d{1,2}[./]\d{1,2}(?![\d.]))")
+
+
+# English: a label's colon with no space after it (Time：9:30-11:30, the full-width colon of a
+# text typed in a Chinese input method, or Rate:3%): espeak-ng said the word "colon" there
+# ("time colon nine thirty"); a space after it makes it the pause it is. Not in a web address
+# (https://) nor between digits (a clock time).
+_EN_LABEL_COLON = re.compile(r"(?<=[A-Za-z])\s*[:：](?=[^\s/])")
+
+
+def _round_twenty_early(text: str, zh: bool) -> str:
+    """The round-twenty rules that run before dashes and numbers are read (see above)."""
+    if "(+" in text:
+        text = _CODE_HYPHEN.sub(r"\g<cc> ", text)
+    if _FUTURES_CODE.search(text):
+        text = _futures_codes(text)
+    if "hi" in text or "HI" in text:
+        text = _CHINEXT.sub("创业板" if zh else "Chai-next", text)
+    if "REIT" in text:
+        text = _REITS.sub(lambda m: "Reets" if m.group("s") else "Reet", text)
+    if zh:
+        if " x " in text:
+            text = _TIMES_X.sub("乘以", text)
+        return _zh_job_title_surnames(text) if _ZH_JOB_TITLE.search(text) else text
+    if ":" in text or "：" in text:
+        text = _EN_LABEL_COLON.sub(": ", text)
+    text = _EN_DATE_RANGE_DOTS.sub(r"\g<a> to ", text)
+    text = _EN_MONTH_RANGE.sub(lambda m: f"{_en_month(m.group('m'))} to "
+                               f"{_en_month(m.group('b'))}", text)
+    if "/" in text:
+        text = _EN_WITH.sub("with ", text)
+        text = _DAY_COUNT.sub(lambda m: f"{m.group('a')} over {m.group('b')}", text)
+    if "x" in text or "×" in text:
+        text = _TIMES_X.sub(" times ", text)
+    return text
+
+
+_EN_CAPITALISED = re.compile(r"(?<![\w'’\-])[A-Z][a-z]+(?![\w\-])")
+_BARE_FUTURES_CODE = re.compile(r"(?<![A-Za-z0-9_\-])(?:IF|IM)(?![A-Za-z0-9_])")
+
+
+def round_twenty_issues(text: str, locale: str) -> Iterator[Issue]:
+    """The round-twenty warnings, where the rules above leave a text the voice says badly:
+    a futures code IF / IM in a sentence with no word of futures (read as the English "if"
+    and "I'm"); in English a word that is pinyin English misreads (Li "lie", Jie "jai") or a
+    Hong Kong / Wade-Giles name word (Ip, Chi, Ki: "I P", "kai") that the spoken text still
+    holds as written: a name alone, with no title nor another name word beside it."""
+    folded = fold_keep_offsets(text)
+    for sentence in _SENTENCE_SPAN.finditer(folded):
+        if _FUTURES_CUE.search(sentence.group(0)):
+            continue
+        for m in _BARE_FUTURES_CODE.finditer(sentence.group(0)):
+            code = m.group(0)
+            yield Issue(sentence.start() + m.start(),
+                        f"{code} is read as the English word “{code.lower()}”; if it is a "
+                        f"futures contract, say so in the sentence (股指期货{code} / '{code} "
+                        f"futures'), or write the letters apart ({' '.join(code)})")
+    if is_zh(locale) or not _EN_CAPITALISED.search(folded):
+        return
+    spoken = speakable(text, locale)
+    for m in _EN_CAPITALISED.finditer(folded):
+        word = m.group(0)
+        if not re.search(rf"(?<![\w\-]){re.escape(word)}(?![\w\-])", spoken):
+            continue
+        if word.lower() in WADE_GILES_HK and word.lower() != "ng":
+            yield Issue(m.start(), f"{word} is a name the voice reads as English letter rules "
+                                   f"say it; write a title before it (Mr. / Ms. {word}) or the "
+                                   f"whole name, or its respelling "
+                                   f"{WADE_GILES_HK[word.lower()]}")
+        elif risky_pinyin(word) and word.lower() not in ENGLISH_WORDS and \
+                not english_syllable(word) and not folded[m.end():m.end() + 1] == "." and \
+                len(pinyin_word_syllables(word) or ()) == 1:
+            said = respell_text(f"Mr. {word}").split(" ", 1)[-1]
+            yield Issue(m.start(), f"{word} looks like a Chinese name in pinyin, which the "
+                                   f"voice reads by English letter rules; write a title or the "
+                                   f"whole name (Ms. {word}, Wang {word}), or its respelling "
+                                   f"{said}")
