@@ -24,9 +24,10 @@ import numpy as np
 from kiosk.logs import session_context
 from kiosk.protocol import StepOutcome
 from kiosk.speech import textnorm
-from kiosk.speech.answers import has_negation
+from kiosk.speech.answers import has_negation, is_zh, understanding_only
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
+from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WhisperEngine
 from kiosk.speech.expected import Expected
 from kiosk.speech.recognize import SHOWABLE_ENGINES, Answer, Recognizer
 from kiosk.speech.vad import StreamingVad, detect_speech
@@ -218,8 +219,49 @@ def _heard(voice: VoiceObserver, recognizer: Recognizer, locale: str, pcm: np.nd
     return recognizer.verify(pcm, locale, expected)
 
 
-def shown_words(answer: Answer, expected: Expected) -> str:
-    """What the investor may be shown of a heard answer: the words of a judged answer, or ""."""
+# A Whisper transcript judged unclear was still heard clearly (the investor is shown it and
+# asked for the requested answer, not told "we could not hear that clearly") when Whisper's
+# confidence (mean token probability) is at least this, it shows no hallucination sign and
+# holds no "no". Measured on the tuning voices (docs/evaluation.md, "Heard, but not the answer").
+HEARD_CLEARLY_MIN_CONFIDENCE = 0.5
+# ...and, in Mandarin, when the transcript reads like words (``textnorm.zh_plausibility``):
+# Whisper is as confident of 私底处于我奔人意愿 (0.70) as of 我明白 (0.79); by words, every
+# tuning-voice answer heard as said scored at least -6.53, and 10 of the 11 heard as
+# syllables without words at most -6.63.
+HEARD_CLEARLY_MIN_ZH_PLAUSIBILITY = -6.6
+
+
+def heard_clearly(answer: Answer, locale: str) -> bool:
+    """Whether an answer that was not taken was still heard word for word: Whisper heard
+    characters or words with confidence ``HEARD_CLEARLY_MIN_CONFIDENCE``, no hallucination
+    sign, no negation in any decode (that is a "no", said so instead), and Mandarin that reads
+    like words (``HEARD_CLEARLY_MIN_ZH_PLAUSIBILITY``)."""
+    return (answer.engine == WhisperEngine.name and answer.speech_present
+            and bool(textnorm.tokens(answer.transcript, locale))
+            and answer.score >= HEARD_CLEARLY_MIN_CONFIDENCE
+            and answer.note != HALLUCINATION_NOTE and not answer.negation
+            and not has_negation(answer.transcript, locale)
+            and (not is_zh(locale) or textnorm.zh_plausibility(answer.transcript)
+                 >= HEARD_CLEARLY_MIN_ZH_PLAUSIBILITY))
+
+
+def retry_hint(answer: Answer, expected: Expected, locale: str) -> str:
+    """Why an answer to a question was asked again although it was heard clearly, for the page
+    and the retried prompt: "understanding_only" (understanding said on a step that asks for
+    willingness, ``answers.understanding_only``), "heard" (heard word for word, not the
+    answer asked for), or "" (not heard clearly, silence, a no, or not asked again)."""
+    if expected.kind not in ("affirm", "phrases") or answer.intent != "unclear" \
+            or not heard_clearly(answer, locale):
+        return ""
+    if expected.kind == "affirm" and understanding_only(answer.transcript, locale,
+                                                        expected.spec()):
+        return "understanding_only"
+    return "heard"
+
+
+def shown_words(answer: Answer, expected: Expected, locale: str | None = None) -> str:
+    """What the investor may be shown of a heard answer: the words of a judged answer, or of
+    an answer heard clearly that was not taken (``retry_hint``, given the ``locale``), or ""."""
     if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip():
         return ""
     if expected.kind == "read_aloud":
@@ -228,7 +270,9 @@ def shown_words(answer: Answer, expected: Expected) -> str:
         # Homophones of the sentence read are shown as written (the evidence keeps the
         # transcript as heard): an investor who read 示例证券 is not shown 势力政权.
         return textnorm.as_written(answer.transcript, expected.text or "")
-    return answer.transcript if answer.intent in ("affirm", "deny", "phrase") else ""
+    if answer.intent in ("affirm", "deny", "phrase"):
+        return answer.transcript
+    return answer.transcript if locale and retry_hint(answer, expected, locale) else ""
 
 
 def expected_for(step: PlannedStep) -> Expected:
@@ -284,6 +328,9 @@ def hear_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, step:
         "decision_reason": decision.reason,
         "note": answer.note,
         "refusal": heard_refusal(answer, expected, locale),
+        # Heard clearly but not taken: the page and the retried prompt say what to say.
+        "retry_hint": (retry_hint(answer, expected, locale)
+                       if decision.outcome == StepOutcome.RETRY else ""),
         **({"expected_text": expected.text, "required": list(expected.required)}
            if expected.kind == "read_aloud" else {}),
         "recognise_ms": round(answer.ms, 1),
