@@ -11,7 +11,7 @@ from kiosk.speech.answers import AnswerSpec, judge_text, score_reading, step_mea
 from kiosk.speech.expected import Expected
 from kiosk.speech.observer import retry_hint, shown_words
 from kiosk.speech.recognize import Answer
-from kiosk.witness.plan import retry_prompt
+from kiosk.witness.plan import retry_prefix, retry_prompt
 
 ZH_WILL = AnswerSpec("affirm", "是的，我自愿")
 ZH_KNOW = AnswerSpec("affirm", "是的，我已了解")
@@ -235,3 +235,31 @@ def test_the_page_has_the_heard_and_ask_messages_in_both_languages():
         assert not any("没有听清" in ln or "could not hear" in ln for ln in lines), lines
     guide = (root / "investor" / "guide.js").read_text(encoding="utf-8")
     assert "data.hint" in guide and "data.ask" in guide and "witness.say_willing" in guide
+
+
+# --- an answer that speaks of someone else's will is never given the words to say ----------
+
+@pytest.mark.parametrize("text,locale", [
+    ("工作人员让我说是的", "zh-CN"), ("是的，是我儿子叫我来开的", "zh-CN"),
+    ("Someone told me to say yes.", "en"), ("Yes, my son made me do it.", "en"),
+])
+def test_another_persons_will_is_asked_for_the_investors_own_answer(text, locale):
+    expected = Expected("affirm", requested="是的，我自愿" if locale == "zh-CN" else "yes, I do")
+    assert retry_hint(_answer(text), expected, locale) == "own_will"
+    prefix = retry_prefix(locale, hint="own_will", answer=expected.requested or "")
+    assert (expected.requested or "") not in prefix  # no words put in the investor's mouth
+    assert ("真实意愿" in prefix) if locale == "zh-CN" else ("for yourself" in prefix)
+
+
+@pytest.mark.parametrize("text,locale", [("我想问一下手续费", "zh-CN"),
+                                         ("Can I ask about the fees?", "en")])
+def test_an_off_topic_answer_is_still_told_what_to_say(text, locale):
+    expected = Expected("affirm", requested="是的，我自愿" if locale == "zh-CN" else "yes, I do")
+    assert retry_hint(_answer(text), expected, locale) == "heard"
+
+
+def test_a_coerced_answer_said_by_a_natural_voice_is_asked_for_the_own_answer(tmp_path):
+    judged = _judged(tmp_path, "zh-xiaobei", "工作人员让我说是的", "zh-CN", "是的，我自愿")
+    assert judged.outcome in ("retry", "flag"), judged.detail
+    assert judged.detail["retry_hint"] == "own_will", judged.detail
+    assert judged.shown["hint"] == "own_will", judged.shown

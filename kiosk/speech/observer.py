@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -248,15 +249,40 @@ def heard_clearly(answer: Answer, locale: str) -> bool:
 def retry_hint(answer: Answer, expected: Expected, locale: str) -> str:
     """Why an answer to a question was asked again although it was heard clearly, for the page
     and the retried prompt: "understanding_only" (understanding said on a step that asks for
-    willingness, ``answers.understanding_only``), "heard" (heard word for word, not the
-    answer asked for), or "" (not heard clearly, silence, a no, or not asked again)."""
+    willingness, ``answers.understanding_only``), "own_will" (it speaks of someone else's will or
+    an order, ``speaks_of_another_will``), "heard" (heard word for word, not the answer asked
+    for), or "" (not heard clearly, silence, a no, or not asked again)."""
     if expected.kind not in ("affirm", "phrases") or answer.intent != "unclear" \
             or not heard_clearly(answer, locale):
         return ""
     if expected.kind == "affirm" and understanding_only(answer.transcript, locale,
                                                         expected.spec()):
         return "understanding_only"
+    if speaks_of_another_will(answer.transcript, locale):
+        return "own_will"
     return "heard"
+
+
+# Words that put another person's will in an answer (工作人员让我说是的, "someone told me to say
+# yes"). Such an answer is never taken (``answers`` guards it); asked again, it must not be
+# prompted with the words to say, which would coach a coerced investor: "own_will" asks them to
+# answer for themselves instead. Narrower than ``answers.ZH_COERCION``, which also guards
+# paraphrases against plain words such as 帮 or "but".
+ZH_ANOTHER_WILL = ("让我", "叫我", "要我", "要求", "逼", "迫", "被", "替我", "教我", "别人",
+                   "有人", "他们", "她们", "工作人员", "经理", "家人", "儿子", "女儿", "老公",
+                   "老婆", "丈夫", "妻子", "朋友")
+EN_ANOTHER_WILL = re.compile(
+    r"\b(?:told|tell|telling|made|make|making|forced?|pressured?|someone|somebody|they|staff|"
+    r"agent|manager|son|daughter|wife|husband|friend|boss|have to|had to|has to|must)\b",
+    re.IGNORECASE)
+
+
+def speaks_of_another_will(text: str, locale: str) -> bool:
+    """Whether ``text`` (a transcript) speaks of someone else's will or an order, in
+    ``locale`` (``ZH_ANOTHER_WILL`` / ``EN_ANOTHER_WILL``)."""
+    if locale.startswith("zh"):
+        return any(w in text for w in ZH_ANOTHER_WILL)
+    return bool(EN_ANOTHER_WILL.search(text))
 
 
 def shown_words(answer: Answer, expected: Expected, locale: str | None = None) -> str:

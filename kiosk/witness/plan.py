@@ -97,6 +97,12 @@ HEARD_RETRY_PREFIX = {
     "heard_any": {"zh-CN": "谢谢，我们听到了您的回答。请按提示的话再回答一次。",
                   "en": "Thank you, we heard your answer. Please answer once more in the words "
                         "asked for."},
+    # Someone else's will was heard (``observer.speaks_of_another_will``): the investor is asked
+    # to answer for themselves, never given the words to say.
+    "own_will": {"zh-CN": "谢谢，我们听到了您的回答。"
+                          "请您根据本人的真实意愿回答，不必按照任何人的要求回答。",
+                 "en": "Thank you, we heard your answer. Please answer for yourself, as you truly "
+                       "wish, not as anyone asked you to."},
     "understanding_only": {
         "zh-CN": "谢谢，您已了解。了解不等于自愿，请说明您是否自愿：请回答“{answer}”。",
         "en": 'Thank you for saying you understand. Understanding is not the same as being '
@@ -112,6 +118,8 @@ def retry_prefix(locale: str, after_refusal: bool = False, hint: str = "",
     ``RETRY_PREFIX``."""
     if after_refusal:
         return REFUSAL_RETRY_PREFIX[locale]
+    if hint == "own_will":
+        return HEARD_RETRY_PREFIX[hint][locale]
     if hint in ("heard", "understanding_only"):
         key = hint if answer.strip() else "heard_any"
         return HEARD_RETRY_PREFIX[key][locale].replace("{answer}", answer.strip())

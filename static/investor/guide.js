@@ -57,7 +57,10 @@ export function onRecognised(data) {
   if (state.over || !data) return;
   var el = $("heard");
   var retried = data.outcome === "retry" || data.outcome === "flag";
-  if (data.text && retried && data.ask && (data.hint === "heard" || data.hint === "understanding_only")) {
+  if (data.text && retried && data.hint === "own_will") {
+    // Someone else's will was heard: ask for the investor's own answer, never the words to say.
+    el.textContent = t("witness.own_will", { text: String(data.text).slice(0, 120) });
+  } else if (data.text && retried && data.ask && (data.hint === "heard" || data.hint === "understanding_only")) {
     // Heard clearly, but not the answer asked for: what was heard, and what to say (issue #12;
     // never "we could not hear that clearly").
     el.textContent = t(data.hint === "understanding_only" ? "witness.say_willing" : "witness.heard_ask",
