@@ -170,12 +170,15 @@ class Record(Effect):
 @dataclass(frozen=True)
 class SendStep(Effect):
     """Render (cached) and send step ``index`` to the page, as attempt ``attempt``;
-    ``after_refusal``: the attempt before was heard as a refusal (its retry prompt says so)."""
+    ``after_refusal``: the attempt before was heard as a refusal (its retry prompt says so);
+    ``retry_hint``: it was heard clearly but not taken ("understanding_only" or "heard",
+    ``kiosk.speech.observer.retry_hint``): its retry prompt says what to say."""
 
     index: int
     seq: int
     attempt: int
     after_refusal: bool = False
+    retry_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,14 +255,14 @@ class WitnessState:
 
 
 def _start_step(plan, state: WitnessState, index: int, attempt: int = 0,
-                after_refusal: bool = False):
+                after_refusal: bool = False, retry_hint: str = ""):
     seq = state.seq + 1
     new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt)
     step = plan[index]
     effects: list[Effect] = [
         Record(TimelineEvent.STEP_STARTED,
                {"step": step.id, "index": index, "kind": step.kind, "attempt": attempt}),
-        SendStep(index, seq, attempt, after_refusal),
+        SendStep(index, seq, attempt, after_refusal, retry_hint),
     ]
     return new, effects
 
@@ -407,7 +410,8 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
             return new, [rec] + more
         if outcome == StepOutcome.RETRY:
             new, more = _start_step(plan, state, state.index, state.attempt + 1,
-                                    bool(event.detail.get("refusal")))
+                                    bool(event.detail.get("refusal")),
+                                    str(event.detail.get("retry_hint") or ""))
             return new, [rec] + more
         if outcome == StepOutcome.STOP:
             new, more = _end(state, "aborted", "declined")

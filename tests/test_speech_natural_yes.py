@@ -24,11 +24,14 @@ ZH = Expected("affirm", requested="是的，我自愿")
 
 def test_the_lexicon_takes_natural_yeses_and_never_their_near_misses():
     en, zh = AnswerSpec("affirm", "yes, I do"), AnswerSpec("affirm", "是的，我自愿")
-    for yes in ("Yes, definitely.", "Definitely!", "Understood.", "Sure.", "Yes I do.",
-                "I agree."):
+    for yes in ("Yes, definitely.", "Definitely!", "Sure.", "Yes I do.", "I agree."):
         assert judge_text(yes, "en", en).intent == "affirm", yes
+    # "Understood." says understanding, not willingness: not consent where "yes, I do" is
+    # asked for (#12 fresh tester); it still is where "yes, I understand" is.
+    assert judge_text("Understood.", "en", AnswerSpec("affirm", "yes, I understand")).intent \
+        == "affirm"
     for no in ("Definitely not.", "Sure, but no.", "Not sure.", "I don't understand.",
-               "Hmm."):
+               "Hmm.", "Understood."):
         assert judge_text(no, "en", en).intent != "affirm", no
     # Whisper base writes a leading 嗯 as 那: "那是的" is 嗯，是的.
     for yes in ("那是的", "嗯，是的", "是", "对", "好的", "可以", "那好的"):

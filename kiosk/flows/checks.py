@@ -35,7 +35,13 @@ from kiosk.flows.model import (
 )
 from kiosk.flows.source import Script
 from kiosk.guide.normalise import READINGS
-from kiosk.speech.answers import AnswerSpec, has_negation, judge_text, tokens_equal
+from kiosk.speech.answers import (
+    AnswerSpec,
+    has_negation,
+    judge_text,
+    tokens_equal,
+    understanding_only,
+)
 
 MAX_PROMPT_SECONDS = 60.0
 MIN_POOL_SIZE = 5
@@ -313,6 +319,13 @@ class _Semantics:
                 if has_negation(item, lc):
                     s.add(p + ("accept", lc, j), f"{pre}accept.{lc} lists '{item}', which holds "
                           "a negation and is never taken as consent; remove it or rephrase")
+                    continue
+                requested = step.requested_answer(lc)
+                if step.expect == "affirm" and requested and understanding_only(
+                        item, lc, AnswerSpec("affirm", requested)):
+                    s.add(p + ("accept", lc, j), f"{pre}accept.{lc} lists '{item}', which says "
+                          f"understanding, not willingness, where the answer asked for is "
+                          f"'{requested}': it is never taken as consent; remove it or rephrase")
 
     def check_read_aloud(self, p: tuple, pre: str, step: ReadAloudStep, raw: dict) -> None:
         s = self.s

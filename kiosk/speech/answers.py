@@ -13,11 +13,20 @@ The rules, in the order they apply:
 3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
    "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is
    ``unclear`` and is asked again, then sent to a person.
-4. **Consent** is a transcript made of nothing but accepted answers, back to back: the step's
+4. **Understanding is not willingness.** On a step whose requested answer says the investor is
+   willing (是的，我自愿 / 我同意 / "yes, I do" / "I agree"), an answer that says only
+   understanding (了解, 明白, 清楚, 知道, 懂; "understand", "understood", "I see", "got it")
+   and no word of willingness is ``unclear``: asked again, saying what to say
+   (``understanding_only``). A bare yes still passes.
+5. **Consent** is a transcript made of nothing but accepted answers, back to back: the step's
    requested answer, the step's extra accepted answers, and the built-in lexicon of natural
    ways to say yes. Characters are compared first, then their toneless pinyin (homophones
    such as 是得 for 是的 are the recogniser's spelling, not the investor's words).
-5. Anything else is ``unclear``.
+6. **A paraphrase** of the requested answer is consent too: it holds a word of the step's
+   meaning (willingness or understanding, ``step_meaning``) and nothing but a short list of
+   plain words besides (是的，是我自己愿意的; 清楚，都看过了; "yes, it's my own decision").
+   Another person, an order, a reason or a "but" leaves it unclear (``_paraphrase``).
+7. Anything else is ``unclear``.
 """
 
 from __future__ import annotations
@@ -90,6 +99,51 @@ _QUESTION = re.compile(r"[?？]|吗|吧|呢")
 # "Yeah, right" / "oh right" is said in doubt as often as in assent: asked again, never consent
 # (a bare "right" or "that's right" is a yes).
 _EN_DOUBT = re.compile(r"\b(?:yeah|yea|ya|oh)\W*right\b", re.IGNORECASE)
+
+# --- willingness is not understanding (#12 fresh tester) ---------------------------------------
+# A step whose requested answer says the investor is *willing* (是的，我自愿 / 我同意 / "yes, I
+# do" / "I agree" / "I am willing") is a willingness step. On it, an answer whose only content
+# besides a yes is *understanding* (是的，我已了解 / 我明白 / 清楚; "yes, I understand" /
+# "understood" / "I see" / "got it") is not consent: it is asked again, saying what to say.
+# A bare yes (是的 / 对 / "yes") still passes; a step whose requested answer is about
+# understanding (是的，我已了解) still takes 了解 / 明白 / 清楚.
+ZH_WILLING = ("自愿", "愿意", "意愿", "情愿", "同意", "主动", "自己的决定", "自己决定", "我的决定",
+              "自己要")
+ZH_UNDERSTANDING = ("了解", "明白", "清楚", "知道", "懂", "理解", "阅读", "看过", "读过", "看完",
+                    "读完", "看了", "读了")
+EN_WILLING = ("willing", "willingly", "voluntarily", "voluntary", "agree", "consent", "freely",
+              "free will", "my own decision", "my decision", "my own choice", "my choice",
+              "want to", "choose to", "decided")
+EN_UNDERSTANDING = ("understand", "understood", "see", "got it", "get it", "know", "clear",
+                    "aware", "read", "gone through", "went through")
+# A natural paraphrase of the requested answer ("是的，是我自己愿意的", "清楚，都看过了", "yes,
+# it's my own decision") is consent only when it holds the step's kind of word (willingness or
+# understanding) and nothing but these words besides: anything else (another person, an order,
+# a reason, a "but") leaves it unclear. Negations, questions and double negations never get here.
+ZH_PARAPHRASE_CHARS = frozenset(
+    "是的对好嗯我自己本人都已经了过这些个也完全全部非常很十分仔细认真确实真的就开户立证券账风险"
+    "内容条款说明书声明提示出于来办心甘情愿意决定主动的啊呀")
+EN_PARAPHRASE_WORDS = frozenset((
+    "yes", "yeah", "yep", "i", "am", "it", "is", "this", "that", "my", "own", "of", "free",
+    "will", "a", "the", "do", "did", "doing", "to", "open", "opening", "account", "all",
+    "everything", "whole", "entirely", "completely", "fully", "totally", "really", "indeed",
+    "and", "have", "has", "myself", "decision", "choice", "want", "choose", "decided",
+    "willing", "willingly", "voluntarily", "voluntary", "agree", "freely", "consent",
+    "understand", "understood", "read", "clear", "aware", "know", "gone", "went", "through",
+    "risk", "risks", "statement", "disclosure", "carefully", "absolutely", "certainly",
+    "definitely", "sure", "okay", "ok", "of", "on", "course", "these", "terms"))
+# Someone else's will, an order, a reason or a "but": never a paraphrase of consent, whatever
+# the other words (the whitelists above already leave them out; these say why).
+ZH_COERCION = ("让", "叫", "要求", "逼", "迫", "被", "教", "替", "帮", "必须", "只好", "得不",
+               "别人", "有人", "他", "她", "们", "骗", "劝", "代", "但", "可是", "不过")
+EN_COERCION = ("told", "tell", "made me", "make me", "making me", "forced", "force", "pressure",
+               "pressured", "asked", "must", "have to", "has to", "had to", "someone",
+               "somebody", "they", "staff", "against", "because", "but", "help", "helping",
+               "said", "say", "me", "son", "daughter", "boss", "wife", "husband")
+
+EN_QUESTION_OPENERS = frozenset(("is", "are", "am", "do", "does", "did", "must", "should", "can",
+                                 "could", "will", "would", "have", "has", "shall", "may",
+                                 "what", "why", "how", "who", "when", "where"))
 
 INTENTS = ("affirm", "deny", "phrase", "unclear")
 EXPECTS = ("affirm", "deny", "phrases")
@@ -185,6 +239,85 @@ def tokens_equal(a: str, b: str, locale: str) -> bool:
     return textnorm.tokens(a, locale) == textnorm.tokens(b, locale)
 
 
+def _has_any(words: Sequence[str], keys: Iterable[str], zh: bool) -> bool:
+    """Whether one of ``keys`` is in ``words`` (characters run together in Mandarin, whole
+    words in English)."""
+    if zh:
+        chars = "".join(words)
+        if any(k in chars for k in keys):
+            return True
+        # A word of two or more characters also by its toneless syllables: the recogniser's
+        # homophones (请处 for 清楚, 指导 for 知道, 自缘 for 自愿) are not the investor's words.
+        syls = textnorm.zh_syllables(list(words))
+        return any(len(k) > 1 and _contains(syls, textnorm.zh_syllables(list(k))) for k in keys)
+    padded = " " + " ".join(words) + " "
+    return any(f" {k} " in padded for k in keys)
+
+
+def step_meaning(locale: str, spec: AnswerSpec) -> str:
+    """What the step's requested answer says: "willingness" (是的，我自愿 / "yes, I do" / "I
+    agree"), "understanding" (是的，我已了解 / "yes, I understand") or "" (是的，我确认, a bare
+    yes, no requested answer)."""
+    if spec.expect != "affirm" or not spec.requested:
+        return ""
+    zh = is_zh(locale)
+    words = textnorm.tokens(spec.requested, locale)
+    if _has_any(words, ZH_WILLING if zh else EN_WILLING, zh) \
+            or (not zh and words[-2:] == ["i", "do"]):
+        return "willingness"
+    if _has_any(words, ZH_UNDERSTANDING if zh else EN_UNDERSTANDING, zh):
+        return "understanding"
+    return ""
+
+
+def understanding_only(text: str, locale: str, spec: AnswerSpec) -> bool:
+    """Whether ``text`` answers a willingness step with understanding only: it says 了解 / 明白 /
+    清楚 / 知道 / 懂 ("understand", "understood", "I see", "got it") and no word of
+    willingness. Such an answer is never consent there (#12 fresh tester: 是的，我已了解 and
+    "Yes, I understand" passed 是的，我自愿 / "yes, I do")."""
+    if step_meaning(locale, spec) != "willingness":
+        return False
+    zh = is_zh(locale)
+    if zh and not textnorm.zh_tokens(text) and re.fullmatch(r"[a-z ]+", text.strip().lower()):
+        # The pinyin grammar's transcript ("shi de wo ming bai"): its syllables, as words.
+        words = text.lower().split()
+        return (_has_any(words, [textnorm.toneless_pinyin(k) for k in ZH_UNDERSTANDING], False)
+                and not _has_any(words, [textnorm.toneless_pinyin(k) for k in ZH_WILLING],
+                                 False))
+    words = textnorm.tokens(text, locale)
+    return (_has_any(words, ZH_UNDERSTANDING if zh else EN_UNDERSTANDING, zh)
+            and not _has_any(words, ZH_WILLING if zh else EN_WILLING, zh))
+
+
+@functools.lru_cache(maxsize=8)
+def _paraphrase_syllables(chars: frozenset[str]) -> frozenset[str]:
+    return frozenset(textnorm.zh_syllables(sorted(chars)))
+
+
+def _paraphrase(words: Sequence[str], locale: str, spec: AnswerSpec) -> bool:
+    """Whether ``words`` (fillers set aside; no negation, question or double negation) is a
+    natural paraphrase of the step's requested answer: it holds a word of the step's meaning
+    (``step_meaning``), every other word is one of ``ZH_PARAPHRASE_CHARS`` /
+    ``EN_PARAPHRASE_WORDS``, and no ``ZH_COERCION`` / ``EN_COERCION`` marker is in it."""
+    meaning = step_meaning(locale, spec)
+    if not meaning or not words:
+        return False
+    zh = is_zh(locale)
+    keys = {("willingness", True): ZH_WILLING, ("willingness", False): EN_WILLING,
+            ("understanding", True): ZH_UNDERSTANDING,
+            ("understanding", False): EN_UNDERSTANDING}[(meaning, zh)]
+    if not _has_any(words, keys, zh) or _has_any(words, ZH_COERCION if zh else EN_COERCION, zh):
+        return False
+    if zh:
+        # Each character is one of the plain words, or sounds like one (开护 for 开户).
+        allowed = ZH_PARAPHRASE_CHARS | set("".join(keys))
+        sounds = _paraphrase_syllables(frozenset(allowed))
+        return all(w in allowed or syl in sounds
+                   for w, syl in zip(words, textnorm.zh_syllables(list(words)), strict=True))
+    # "Is this voluntary" / "do I have to" heard without its question mark is a question.
+    return words[0] not in EN_QUESTION_OPENERS and all(w in EN_PARAPHRASE_WORDS for w in words)
+
+
 def has_negation(text: str, locale: str, words: Sequence[str] | None = None) -> bool:
     """Whether the transcript holds a negation anywhere (the consent veto).
 
@@ -255,9 +388,16 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
         return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
     if negated:
         return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
+    if understanding_only(text, locale, spec):
+        return TextJudgement("unclear", UNDERSTANDING_ONLY, tuple(words))
     if consent.cover(words, syls):
         return TextJudgement("affirm", "accepted answers, and nothing else", tuple(words))
+    if spec.expect == "affirm" and _paraphrase(words, locale, spec):
+        return TextJudgement("affirm", "a paraphrase of the requested answer", tuple(words))
     return TextJudgement("unclear", "not an accepted answer", tuple(words))
+
+
+UNDERSTANDING_ONLY = "understanding only, not willingness: asked again"
 
 
 # --- read-aloud -------------------------------------------------------------------------------
@@ -566,6 +706,29 @@ def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> str | None
     return "" if heard else None
 
 
+# What Whisper writes for 叉 (chā), the X of an ID tail read aloud, besides 叉 itself (which
+# ``textnorm`` reads as X next to a digit): 一零五叉 heard as 一零五查 (#12 fresh tester); on
+# the tuning voices 查 (7 of 12 readings), 差 (2) and 茶 (1).
+ZH_X_SOUNDALIKES = frozenset("查差插茶察擦杈嚓")
+
+
+def _x_as_heard(hyp: list[str], parts: Sequence[Sequence[str]]) -> list[str]:
+    """``hyp`` with a character written for 叉 (``ZH_X_SOUNDALIKES``) read as X, only where a
+    required ID tail that holds an X is then heard exactly, X at its X position (尾号105X read
+    一零五查); nowhere else, so no other reading is loosened (1058 read 一零五查 stays wrong)."""
+    out = list(hyp)
+    for part in parts:
+        if "X" not in part or not all(t.isdigit() or t == "X" for t in part):
+            continue
+        for i, t in enumerate(out):
+            if t in ZH_X_SOUNDALIKES:
+                trial = out[:i] + ["X"] + out[i + 1:]
+                if _heard_item(out, part, True) is None \
+                        and _heard_item(trial, part, True) is not None:
+                    out = trial
+    return out
+
+
 def score_reading(heard: str, expected: str, locale: str,
                   required: Sequence[str] = ()) -> ReadingScore:
     """Compare what was heard with the sentence to read (digits normalised both ways).
@@ -578,6 +741,7 @@ def score_reading(heard: str, expected: str, locale: str,
     zh = is_zh(locale)
     ref, hyp = textnorm.tokens(expected, locale), textnorm.tokens(heard, locale)
     if zh:
+        hyp = _x_as_heard(hyp, [textnorm.tokens(r, locale) for r in required])
         rate = min(_edit_rate(ref, hyp), _edit_rate(_sounds(ref), _sounds(hyp)))
     else:
         rate = _edit_rate(ref, hyp)
@@ -630,7 +794,8 @@ def requested_rescuable(best: str, locale: str, spec: AnswerSpec) -> bool:
     ``best`` is within ``ALTERNATIVE_MAX_DISTANCE`` of that answer. Off-script speech is not
     decoded a second time (it cost about 1 s a window)."""
     own = _own_answers(spec)
-    if spec.expect == "deny" or not own or _doubtful(best, locale, spec):
+    if spec.expect == "deny" or not own or _doubtful(best, locale, spec) \
+            or understanding_only(best, locale, spec):
         return False
     zh = is_zh(locale)
     best_units = _units(textnorm.tokens(best, locale), zh)

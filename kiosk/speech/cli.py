@@ -142,7 +142,7 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     ans = rec.verify(pcm16, locale, expected)
     dec = decide(ans, expected)
     outcome, _next = settle(step, attempt, dec.outcome)  # the state machine's retry rule
-    out = {"outcome": outcome, "heard": ans.transcript, "shown": shown_words(ans, expected),
+    out = {"outcome": outcome, "heard": ans.transcript, "shown": shown_words(ans, expected, locale),
            "intent": ans.intent, "score": ans.score, "engine": ans.engine, "note": ans.note,
            "reason": dec.reason, "ms": ans.ms}
     if step.kind == "read_aloud":

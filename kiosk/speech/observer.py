@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,9 +25,10 @@ import numpy as np
 from kiosk.logs import session_context
 from kiosk.protocol import StepOutcome
 from kiosk.speech import textnorm
-from kiosk.speech.answers import has_negation
+from kiosk.speech.answers import has_negation, is_zh, understanding_only
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
+from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WhisperEngine
 from kiosk.speech.expected import Expected
 from kiosk.speech.recognize import SHOWABLE_ENGINES, Answer, Recognizer
 from kiosk.speech.vad import StreamingVad, detect_speech
@@ -218,8 +220,74 @@ def _heard(voice: VoiceObserver, recognizer: Recognizer, locale: str, pcm: np.nd
     return recognizer.verify(pcm, locale, expected)
 
 
-def shown_words(answer: Answer, expected: Expected) -> str:
-    """What the investor may be shown of a heard answer: the words of a judged answer, or ""."""
+# A Whisper transcript judged unclear was still heard clearly (the investor is shown it and
+# asked for the requested answer, not told "we could not hear that clearly") when Whisper's
+# confidence (mean token probability) is at least this, it shows no hallucination sign and
+# holds no "no". Measured on the tuning voices (docs/evaluation.md, "Heard, but not the answer").
+HEARD_CLEARLY_MIN_CONFIDENCE = 0.5
+# ...and, in Mandarin, when the transcript reads like words (``textnorm.zh_plausibility``):
+# Whisper is as confident of 私底处于我奔人意愿 (0.70) as of 我明白 (0.79); by words, every
+# tuning-voice answer heard as said scored at least -6.53, and 10 of the 11 heard as
+# syllables without words at most -6.63.
+HEARD_CLEARLY_MIN_ZH_PLAUSIBILITY = -6.6
+
+
+def heard_clearly(answer: Answer, locale: str) -> bool:
+    """Whether an answer that was not taken was still heard word for word: Whisper heard
+    characters or words with confidence ``HEARD_CLEARLY_MIN_CONFIDENCE``, no hallucination
+    sign, no negation in any decode (that is a "no", said so instead), and Mandarin that reads
+    like words (``HEARD_CLEARLY_MIN_ZH_PLAUSIBILITY``)."""
+    return (answer.engine == WhisperEngine.name and answer.speech_present
+            and bool(textnorm.tokens(answer.transcript, locale))
+            and answer.score >= HEARD_CLEARLY_MIN_CONFIDENCE
+            and answer.note != HALLUCINATION_NOTE and not answer.negation
+            and not has_negation(answer.transcript, locale)
+            and (not is_zh(locale) or textnorm.zh_plausibility(answer.transcript)
+                 >= HEARD_CLEARLY_MIN_ZH_PLAUSIBILITY))
+
+
+def retry_hint(answer: Answer, expected: Expected, locale: str) -> str:
+    """Why an answer to a question was asked again although it was heard clearly, for the page
+    and the retried prompt: "understanding_only" (understanding said on a step that asks for
+    willingness, ``answers.understanding_only``), "own_will" (it speaks of someone else's will or
+    an order, ``speaks_of_another_will``), "heard" (heard word for word, not the answer asked
+    for), or "" (not heard clearly, silence, a no, or not asked again)."""
+    if expected.kind not in ("affirm", "phrases") or answer.intent != "unclear" \
+            or not heard_clearly(answer, locale):
+        return ""
+    if expected.kind == "affirm" and understanding_only(answer.transcript, locale,
+                                                        expected.spec()):
+        return "understanding_only"
+    if speaks_of_another_will(answer.transcript, locale):
+        return "own_will"
+    return "heard"
+
+
+# Words that put another person's will in an answer (工作人员让我说是的, "someone told me to say
+# yes"). Such an answer is never taken (``answers`` guards it); asked again, it must not be
+# prompted with the words to say, which would coach a coerced investor: "own_will" asks them to
+# answer for themselves instead. Narrower than ``answers.ZH_COERCION``, which also guards
+# paraphrases against plain words such as 帮 or "but".
+ZH_ANOTHER_WILL = ("让我", "叫我", "要我", "要求", "逼", "迫", "被", "替我", "教我", "别人",
+                   "有人", "他们", "她们", "工作人员", "经理", "家人", "儿子", "女儿", "老公",
+                   "老婆", "丈夫", "妻子", "朋友")
+EN_ANOTHER_WILL = re.compile(
+    r"\b(?:told|tell|telling|made|make|making|forced?|pressured?|someone|somebody|they|staff|"
+    r"agent|manager|son|daughter|wife|husband|friend|boss|have to|had to|has to|must)\b",
+    re.IGNORECASE)
+
+
+def speaks_of_another_will(text: str, locale: str) -> bool:
+    """Whether ``text`` (a transcript) speaks of someone else's will or an order, in
+    ``locale`` (``ZH_ANOTHER_WILL`` / ``EN_ANOTHER_WILL``)."""
+    if locale.startswith("zh"):
+        return any(w in text for w in ZH_ANOTHER_WILL)
+    return bool(EN_ANOTHER_WILL.search(text))
+
+
+def shown_words(answer: Answer, expected: Expected, locale: str | None = None) -> str:
+    """What the investor may be shown of a heard answer: the words of a judged answer, or of
+    an answer heard clearly that was not taken (``retry_hint``, given the ``locale``), or ""."""
     if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip():
         return ""
     if expected.kind == "read_aloud":
@@ -228,7 +296,9 @@ def shown_words(answer: Answer, expected: Expected) -> str:
         # Homophones of the sentence read are shown as written (the evidence keeps the
         # transcript as heard): an investor who read 示例证券 is not shown 势力政权.
         return textnorm.as_written(answer.transcript, expected.text or "")
-    return answer.transcript if answer.intent in ("affirm", "deny", "phrase") else ""
+    if answer.intent in ("affirm", "deny", "phrase"):
+        return answer.transcript
+    return answer.transcript if locale and retry_hint(answer, expected, locale) else ""
 
 
 def expected_for(step: PlannedStep) -> Expected:
@@ -284,6 +354,9 @@ def hear_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, step:
         "decision_reason": decision.reason,
         "note": answer.note,
         "refusal": heard_refusal(answer, expected, locale),
+        # Heard clearly but not taken: the page and the retried prompt say what to say.
+        "retry_hint": (retry_hint(answer, expected, locale)
+                       if decision.outcome == StepOutcome.RETRY else ""),
         **({"expected_text": expected.text, "required": list(expected.required)}
            if expected.kind == "read_aloud" else {}),
         "recognise_ms": round(answer.ms, 1),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.speech import models
-from kiosk.speech.answers import READING_MAX_ERROR
+from kiosk.speech.answers import READING_MAX_ERROR, UNDERSTANDING_ONLY, understanding_only
 from kiosk.speech.engines.base import INTENTS, Engine, Recognition
 from kiosk.speech.engines.grammar import MIN_POSTERIOR, PocketSphinxGrammar
 from kiosk.speech.engines.whisper import WHISPER_MIN_CONFIDENCE, WhisperEngine
@@ -191,6 +191,12 @@ class Recognizer:
         if rec.intent == "unclear" and expected.kind != "read_aloud" and not rec.negation:
             # (A window where some decode heard a "no" is never rescued utterance by utterance.)
             rec = self._per_utterance(engine, pcm16k, spans, expected) or rec
+        if expected.kind == "affirm" and rec.intent == "affirm" \
+                and understanding_only(rec.transcript, locale, expected.spec()):
+            # The grammars' lexicons hold "yes i understand" / "ming bai" as a yes: on a step
+            # that asks for willingness it is not one (kiosk.speech.answers, rule 4).
+            rec = Recognition(rec.transcript, "unclear", rec.score, rec.engine,
+                              note=UNDERSTANDING_ONLY, negation=rec.negation)
         decided_by = rec.engine or engine.name
         if decided_by == WhisperEngine.name and rec.intent in ("affirm", "phrase") \
                 and expected.kind != "read_aloud":

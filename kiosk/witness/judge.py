@@ -117,7 +117,12 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     # The investor sees the words heard only when they are meaningful (characters or words of
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
-    shown = shown_words(answer, heard.expected) if show_words else ""
+    shown = shown_words(answer, heard.expected, locale) if show_words else ""
+    # An answer heard clearly but not taken: the page says what to say instead ("ask", the
+    # step's requested answer) and why ("hint": understanding_only | heard), never "we could
+    # not hear that clearly" (#12 fresh tester).
+    hint = detail.get("retry_hint", "")
     return Judgement(outcome, detail, answer=recorded,
                      shown={"step": step.id, "text": shown, "intent": answer.intent,
-                            "outcome": outcome, "refusal": bool(detail.get("refusal"))})
+                            "outcome": outcome, "refusal": bool(detail.get("refusal")),
+                            "hint": hint, "ask": (step.answer or "") if hint else ""})

@@ -86,12 +86,53 @@ REFUSAL_RETRY_PREFIX = {
 }
 
 
+# ...and before a step retried after an answer heard clearly that was not the one asked for
+# (#12 fresh tester: 是的，我已了解 and "Yes, it's my own decision" were answered "I did not
+# catch that"). ``{answer}`` is the step's requested answer; the ``_ANY`` forms serve a step
+# without one. "understanding_only": understanding said where willingness is asked for.
+HEARD_RETRY_PREFIX = {
+    "heard": {"zh-CN": "谢谢，我们听到了您的回答。请按提示回答：“{answer}”。",
+              "en": 'Thank you, we heard your answer. Please answer in the words asked for: '
+                    '"{answer}".'},
+    "heard_any": {"zh-CN": "谢谢，我们听到了您的回答。请按提示的话再回答一次。",
+                  "en": "Thank you, we heard your answer. Please answer once more in the words "
+                        "asked for."},
+    # Someone else's will was heard (``observer.speaks_of_another_will``): the investor is asked
+    # to answer for themselves, never given the words to say.
+    "own_will": {"zh-CN": "谢谢，我们听到了您的回答。"
+                          "请您根据本人的真实意愿回答，不必按照任何人的要求回答。",
+                 "en": "Thank you, we heard your answer. Please answer for yourself, as you truly "
+                       "wish, not as anyone asked you to."},
+    "understanding_only": {
+        "zh-CN": "谢谢，您已了解。了解不等于自愿，请说明您是否自愿：请回答“{answer}”。",
+        "en": 'Thank you for saying you understand. Understanding is not the same as being '
+              'willing: please say whether you are willing. Please answer "{answer}".'},
+}
+
+
+def retry_prefix(locale: str, after_refusal: bool = False, hint: str = "",
+                 answer: str = "") -> str:
+    """What the guide says before a retried step: ``REFUSAL_RETRY_PREFIX`` after a no,
+    ``HEARD_RETRY_PREFIX`` after an answer heard clearly but not taken (``hint``
+    "understanding_only" or "heard", with the step's requested ``answer``), else
+    ``RETRY_PREFIX``."""
+    if after_refusal:
+        return REFUSAL_RETRY_PREFIX[locale]
+    if hint == "own_will":
+        return HEARD_RETRY_PREFIX[hint][locale]
+    if hint in ("heard", "understanding_only"):
+        key = hint if answer.strip() else "heard_any"
+        return HEARD_RETRY_PREFIX[key][locale].replace("{answer}", answer.strip())
+    return RETRY_PREFIX[locale]
+
+
 def retry_prompt(text: str, spoken: str | None, locale: str,
-                 after_refusal: bool = False) -> tuple[str, str | None]:
-    """A retried step's subtitle and voice text: ``RETRY_PREFIX`` before each, or
-    ``REFUSAL_RETRY_PREFIX`` when the last answer was heard as a refusal (``after_refusal``).
-    ``spoken`` is already normalised (``speakable``), so only the prefix is normalised before
-    it."""
-    prefix = (REFUSAL_RETRY_PREFIX if after_refusal else RETRY_PREFIX)[locale]
+                 after_refusal: bool = False, hint: str = "",
+                 answer: str = "") -> tuple[str, str | None]:
+    """A retried step's subtitle and voice text: ``retry_prefix`` before each (``RETRY_PREFIX``;
+    ``REFUSAL_RETRY_PREFIX`` when the last answer was heard as a refusal, ``after_refusal``;
+    ``HEARD_RETRY_PREFIX`` when it was heard clearly but not taken, ``hint``). ``spoken`` is
+    already normalised (``speakable``), so only the prefix is normalised before it."""
+    prefix = retry_prefix(locale, after_refusal, hint, answer)
     return (prefix + " " + text,
             speakable(prefix, locale) + " " + spoken if spoken else spoken)

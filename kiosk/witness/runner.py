@@ -557,7 +557,8 @@ class WitnessRunner:
         # The subtitle is ``text``; the voice says the normalised ``spoken`` text.
         text, spoken = step.text, step.spoken or None
         if effect.attempt:
-            text, spoken = retry_prompt(text, spoken, self.locale, effect.after_refusal)
+            text, spoken = retry_prompt(text, spoken, self.locale, effect.after_refusal,
+                                        effect.retry_hint, step.answer or "")
         prompt_msg = None
         # How long the page shows a prompt without audio (kiosk.flows.model.shown_seconds).
         reading = shown_seconds(text, self.locale)

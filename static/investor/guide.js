@@ -52,15 +52,25 @@ function sendOnce(kind, step, extra) {
 export function onRecognised(data) {
   // What the server heard in the answer window, so the investor knows they were understood.
   // The server sends words only when they are meaningful (characters or words, never
-  // phones); an answer it could not make out gets a plain "not heard clearly" instead.
+  // phones); an answer heard clearly but not taken also says what to say (data.hint,
+  // data.ask); only an answer it could not make out gets a plain "not heard clearly".
   if (state.over || !data) return;
   var el = $("heard");
-  if (data.text) {
+  var retried = data.outcome === "retry" || data.outcome === "flag";
+  if (data.text && retried && data.hint === "own_will") {
+    // Someone else's will was heard: ask for the investor's own answer, never the words to say.
+    el.textContent = t("witness.own_will", { text: String(data.text).slice(0, 120) });
+  } else if (data.text && retried && data.ask && (data.hint === "heard" || data.hint === "understanding_only")) {
+    // Heard clearly, but not the answer asked for: what was heard, and what to say (issue #12;
+    // never "we could not hear that clearly").
+    el.textContent = t(data.hint === "understanding_only" ? "witness.say_willing" : "witness.heard_ask",
+                       { text: String(data.text).slice(0, 120), answer: String(data.ask) });
+  } else if (data.text) {
     el.textContent = t("witness.heard", { text: String(data.text).slice(0, 120) });
   } else if (data.refusal) {
     // Heard, as a "no" (or with one in it): never "we could not hear you" (issue #12).
     el.textContent = t("witness.heard_refusal");
-  } else if (data.outcome === "retry" || data.outcome === "flag") {
+  } else if (retried) {
     el.textContent = t(data.intent === "silence" ? "witness.not_heard" : "witness.unclear");
   } else {
     return;

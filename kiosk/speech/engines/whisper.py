@@ -43,6 +43,8 @@ WHISPER_MAX_CHARS = 16
 # Whisper's confidence (mean token probability) a match needs; its scale is not the grammar's
 # lattice posterior, so the decision rule looks the threshold up by engine (``min_score``).
 WHISPER_MIN_CONFIDENCE = 0.3
+# The note of a transcript Whisper itself marks as made up (looping, no speech, too long).
+HALLUCINATION_NOTE = "Whisper's hallucination signs"
 
 
 class WhisperEngine(Engine):
@@ -181,7 +183,7 @@ class WhisperEngine(Engine):
                 return self._reading_from_alternatives(pcm16k, expected, result)
             return result
         if sign:
-            return Recognition(text, "unclear", conf, note="Whisper's hallucination signs")
+            return Recognition(text, "unclear", conf, note=HALLUCINATION_NOTE)
         judged = judge_text(text, self.locale, expected.spec())
         if judged.intent == "unclear":
             return self._from_alternatives(pcm16k, expected, text, conf, judged.reason)
