@@ -750,18 +750,75 @@ def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
     summary = data.get("summary")
     summary = summary if isinstance(summary, dict) else {}
     if summary.get("still_image_suspected"):
-        ctx.find(0.0, f"{name}: still image suspected (no natural motion)", "reject",
-                 "still_image", step=None)
+        ctx.find(0.0, _still_text(name, summary, events if isinstance(events, list) else []),
+                 "reject", "still_image", step=None)
     elif summary.get("still_image_unjudged"):
         # Too little usable video to tell (a loaded server or sender): a human looks; never
         # a reject, which load alone must not cause.
         ctx.find(0.0, f"{name}: not enough frames to judge a still image "
                       f"({str(summary['still_image_unjudged'])[:200]}): review the face by hand",
                  "flag", "still_image_unjudged", step=None)
+    _face_match(summary, ctx)
+
+
+def _still_text(name: str, summary: dict, events: list) -> str:
+    """The still-image finding with what it rests on (the face's median landmark speed against
+    ``still_speed``) and, when answers were heard while this face did not speak or a second
+    person was in view, that other reason named first: a coach answering for an investor who
+    keeps still is not told apart from a picture by motion alone."""
+    from kiosk.liveness.session_checks import SessionCheckParams
+
+    raw = summary.get("still_evidence")
+    evidence = raw if isinstance(raw, dict) else {}
+    speed = _num(evidence.get("speed"))
+    speed = speed if speed is not None else _num(summary.get("landmark_speed"))
+    limit = SessionCheckParams().still_speed
+    figures = (f" (median landmark speed {speed:.4f} frame widths/s; a still image is under "
+               f"{limit:.2f})" if speed is not None else "")
+    kinds = [str(e.get("type")) for e in events if isinstance(e, dict)]
+    unspoken = kinds.count(CheckEvent.ANSWER_NOT_SEEN_SPOKEN)
+    others = kinds.count(CheckEvent.MULTIPLE_FACES)
+    why = []
+    if others:
+        why.append("a second person was in view")
+    if unspoken:
+        why.append(f"{unspoken} answer{'s were' if unspoken > 1 else ' was'} heard while this "
+                   "face did not speak")
+    if why:
+        return (f"{name}: another person may have answered for the investor ({' and '.join(why)})"
+                f"; the face on camera showed no natural motion{figures}: a still image, or a "
+                "person keeping still while someone else spoke")
+    return f"{name}: still image suspected: no natural motion of the face{figures}"
+
+
+def _face_match(summary: dict, ctx: Context) -> None:
+    """The live face against the broker's ID photo (``kiosk.liveness.session_checks``): a
+    distance at or over ``id_mismatch_distance`` (measured from good samples only) is another
+    person, a suggested reject; over ``id_match_distance`` but under that, a doubt a human
+    settles (flag); no good sample to compare, a flag too."""
+    from kiosk.liveness.session_checks import SessionCheckParams
+
+    if summary.get("id_match") is not False:
+        return
+    defaults = SessionCheckParams()
     distance = summary.get("id_match_distance")
-    if summary.get("id_match") is False and isinstance(distance, (int, float)):
-        ctx.find(0.0, f"face match distance {distance:.2f} above the "
-                      "ID photo threshold", "flag", "face_match", step=None)
+    if "id_match_distance" in summary and distance is None:
+        ctx.find(0.0, "the face on camera could not be compared with the ID photo (no good "
+                      "face sample): compare them by hand", "flag", "face_match", step=None)
+        return
+    if isinstance(distance, bool) or not isinstance(distance, (int, float)):
+        return
+    match = _num(summary.get("id_match_threshold")) or defaults.id_match_distance
+    far = _num(summary.get("id_mismatch_threshold")) or defaults.id_mismatch_distance
+    mismatch = summary.get("id_mismatch")
+    if mismatch is True or (mismatch is None and distance >= far):
+        ctx.find(0.0, f"the face on camera is another person than the ID photo: face match "
+                      f"distance {distance:.2f}, at or over {far:.2f} (the same person is "
+                      f"within {match:.2f})", "reject", "face_mismatch", step=None)
+    else:
+        ctx.find(0.0, f"face match distance {distance:.2f} above the ID photo threshold "
+                      f"{match:.2f} (another person from {far:.2f}): compare them by hand",
+                 "flag", "face_match", step=None)
 
 
 # The ID card's checks (kiosk.witness.id_card, data/id_card/card.json): a failed check that
