@@ -233,3 +233,12 @@ def _render(pre: dict) -> str:
     block = re.search(r'<ol class="rv-steps".*?</ol>', src, re.S)
     assert block is not None
     return Environment(autoescape=True).from_string(block.group(0)).render(pre=pre)
+
+
+def test_a_malformed_answer_record_is_shown_as_it_is_never_an_error(tmp_path):
+    odd = {**consent_passed(), "outcome": StepOutcome.FLAG, "expected_text": "Read this.",
+           "required": "Alex", "note": 7, "score": "high", "decision_reason": None}
+    pre = build_prereview(sealed(tmp_path, [("identity", StepKind.READ_ALOUD, [odd])]))
+    a = step(pre, "identity")["answers"][0]
+    assert a["score"] is None and a["expected"] == "Read this." and a["why"]
+    assert pre["verdict"] == "needs_attention"

@@ -321,9 +321,10 @@ class StillEvidence:
 def blinks_seen(frames: Sequence[FrameSignals], params: ChallengeParams | None = None) -> int:
     """How many blinks the face made: runs of frames whose ``blink`` is at least the blink
     challenge's closed level (``blink_close``) and ``blink_rise`` over the face's median,
-    lasting at most ``blink_max_s``, with open eyes before and after. Measured on the corpus's
-    clips through the eval's x264 video: talking real faces 0.44-0.69 at their peak, still
-    photos and silent stretches 0.03-0.15 (docs/evaluation.md, *A coach beside a still face*).
+    lasting at most ``blink_max_s``, with open eyes before and after. Measured on 8 clips of
+    the corpus through the eval's x264 video: every still photo 0 blinks (peaks 0.04-0.19, and
+    one frame with the eyes shut at 0.62 throughout), silent stretches of real faces 0 or 13
+    (docs/evaluation.md, *A coach beside a still face*).
     """
     p = params or ChallengeParams()
     values = [s.blink for s in frames]

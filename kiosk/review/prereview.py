@@ -328,7 +328,8 @@ def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
         elif reading:
             missing = _NOT_HEARD.search(note)
             gone = missing.group(1) if missing else ""
-            required = [str(r) for r in data.get("required") or [] if str(r)]
+            raw = data.get("required")
+            required = [str(r) for r in (raw if isinstance(raw, list) else []) if str(r)]
             for item in required:
                 if item in gone:
                     why.append(_heard_as(item, heard, locale))
