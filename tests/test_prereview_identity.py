@@ -264,3 +264,11 @@ def test_a_coach_answering_for_a_still_face_is_named_as_another_person(tmp_path)
     assert f["text"] == ("liveness.json: still image suspected: no natural motion of the face "
                          "(median landmark speed 0.0034 frame widths/s; a still image is under "
                          "0.01)")
+    blinked = liveness()
+    blinked["summary"].update(still_image_suspected=True,
+                              still_evidence={**evidence, "blinks": 2})
+    pre = build_prereview(sealed_with(tmp_path / "blinked", blinked))
+    (f,) = [x for x in pre["findings"] if x["code"] == "still_image"]
+    assert f["text"].endswith("a still image is under 0.01), though it blinked 2 times (a "
+                              "picture does not): check for a live person keeping still")
+    assert pre["verdict"] == "suggested_reject"  # a blink never clears a face that did not move

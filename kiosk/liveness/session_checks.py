@@ -306,8 +306,7 @@ class StillEvidence:
     pictures: int
     clock: str
     clock_rate: float | None
-    # Blinks of the face seen (``blinks_seen``): a picture never blinks, so a face that did is
-    # never called still, however little it moved.
+    # Blinks of the face seen (``blinks_seen``), for the reviewer: a picture never blinks.
     blinks: int = 0
 
     def to_dict(self) -> dict:
@@ -358,8 +357,8 @@ def still_evidence(signals: Sequence[FrameSignals],
     5. With capture times, the capture clock must run at ``still_clock_band`` of the arrival
        clock (else not judged: "sender not in real time").
     6. At least ``still_min_pairs`` speeds covering ``still_min_s``: still when their median is
-       under ``still_speed`` and the face never blinked (``blinks_seen``: a picture does
-       not). Otherwise not judged ("analysis starved: N frames over S s"), unless the
+       under ``still_speed`` (the blinks, ``blinks_seen``, are counted beside it for the
+       reviewer). Otherwise not judged ("analysis starved: N frames over S s"), unless the
        picture never changed at all over that much time: a frozen picture is still whatever
        the frame rate.
     """
@@ -408,9 +407,11 @@ def still_evidence(signals: Sequence[FrameSignals],
         return result(None, f"sender not in real time: {span:.1f} s of pictures arrived over "
                             f"{arrival_s:.1f} s ({rate:.2f}x), motion cannot be judged")
     if len(speeds) >= p.still_min_pairs and covered >= p.still_min_s:
-        # A face that blinked is not a picture, however still it kept (a person listening
-        # while someone beside them speaks).
-        return result(speed < p.still_speed and not blinks, None)
+        # The blinks are counted for the reviewer (a picture does not blink), not used to
+        # overrule the motion: in one eval run of the coach attack the face that did not move
+        # was not called still and the case was cleared (docs/evaluation.md, *A coach beside
+        # a still face*), so a blink alone never clears a face.
+        return result(speed < p.still_speed, None)
     if len(pictures) == 1 and len(kept) > p.still_min_pairs and span >= p.still_min_s:
         return result(True, None)  # one picture, unchanged, over many frames: frozen
     return result(None, f"analysis starved: {len(speeds)} usable frame pairs over "

@@ -776,6 +776,10 @@ def _still_text(name: str, summary: dict, events: list) -> str:
     limit = SessionCheckParams().still_speed
     figures = (f" (median landmark speed {speed:.4f} frame widths/s; a still image is under "
                f"{limit:.2f})" if speed is not None else "")
+    blinks = evidence.get("blinks")
+    if isinstance(blinks, int) and not isinstance(blinks, bool) and blinks > 0:
+        figures += (f", though it blinked {blinks} time{'s' if blinks > 1 else ''} (a picture "
+                    "does not): check for a live person keeping still")
     kinds = [str(e.get("type")) for e in events if isinstance(e, dict)]
     unspoken = kinds.count(CheckEvent.ANSWER_NOT_SEEN_SPOKEN)
     others = kinds.count(CheckEvent.MULTIPLE_FACES)
