@@ -680,3 +680,50 @@ def test_without_an_answer_heard_there_is_nothing_to_anchor_the_end_check():
     assert r.summary["identity_end_confirmed"] is None
     assert r.summary["identity_end_tail_s"] is None
     assert "identity_end_unconfirmed" not in types(r)
+
+
+def test_id_photo_clearly_another_person_is_recorded_with_both_thresholds():
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(5)]
+    p = SessionCheckParams()
+    other = check_session(live(5), ds, id_descriptor=desc(3)).summary
+    assert other["id_match"] is False and other["id_mismatch"] is True
+    assert other["id_match_distance"] >= p.id_mismatch_distance
+    assert (other["id_match_threshold"], other["id_mismatch_threshold"]) == (
+        p.id_match_distance, p.id_mismatch_distance)
+    same = check_session(live(5), ds, id_descriptor=desc(1, 0.02, 99)).summary
+    assert same["id_match"] is True and same["id_mismatch"] is False
+    with pytest.raises(ValueError, match="id_mismatch_distance >= id_match_distance"):
+        SessionCheckParams(id_mismatch_distance=0.5)
+
+
+def _keeping_still(blink_at=None):
+    """A real face keeping still (codec-like wobble only, as a photo's), eyes open at 0.05,
+    closed for 0.2 s from ``blink_at``."""
+    rng = np.random.default_rng(5)
+    out = []
+    for i in range(8 * FPS):
+        t = i / FPS
+        closed = blink_at is not None and blink_at <= t < blink_at + 0.2
+        out.append(FrameSignals(t=t, faces=1, yaw=float(rng.normal(0, 0.3)), pitch=8.0,
+                                box=(100, 100, 300, 300),
+                                blink_l=0.7 if closed else 0.05, blink_r=0.7 if closed else 0.05,
+                                points=tuple((x + float(rng.normal(0, 0.0002)), y)
+                                             for x, y in ((0.5, 0.5), (0.4, 0.4), (0.6, 0.4)))))
+    return out
+
+
+def test_the_blinks_of_a_face_keeping_still_are_counted_for_the_reviewer():
+    """#12 fresh tester: the coach case (the investor silent while another person speaks) was
+    called a still image. A picture never blinks: the blinks are counted beside the motion,
+    which alone still decides (a blink never clears a face that did not move)."""
+    still = check_session(_keeping_still()).summary
+    assert still["still_image_suspected"] is True and still["still_evidence"]["blinks"] == 0
+    blinked = check_session(_keeping_still(blink_at=3.0)).summary
+    assert blinked["still_evidence"]["speed"] < SessionCheckParams().still_speed
+    assert blinked["still_evidence"]["blinks"] == 1
+    assert blinked["still_image_suspected"] is True
+    # Eyes shut for seconds (or a photo with closed eyes) is no blink.
+    shut = _keeping_still()
+    shut = [FrameSignals(**{**s.__dict__, "blink_l": 0.7, "blink_r": 0.7})
+            if s.t >= 2.0 else s for s in shut]
+    assert check_session(shut).summary["still_evidence"]["blinks"] == 0

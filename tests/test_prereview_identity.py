@@ -207,3 +207,68 @@ def test_a_person_not_confirmed_after_the_last_answer_needs_attention(tmp_path):
         "of the session: 2 samples unlike the enrolled face): check who is on camera at the "
         "end"]
     assert far["verdict"] == "needs_attention"
+
+
+def _id_summary(distance):
+    return {"available": True, "ok": False, "reasons": [], "events": [], "challenges": [],
+            "summary": {"identity_consistent": True, "id_match_distance": distance,
+                        "id_match": distance is not None and distance <= 0.6}}
+
+
+def test_an_id_photo_of_another_person_is_a_suggested_reject_a_doubt_needs_attention(tmp_path):
+    """#12 fresh tester: a wrong ID photo was only needs-attention. Clearly another person (the
+    distance at or over ``id_mismatch_distance``, from good samples) suggests a reject; a
+    borderline distance stays a flag; a genuine match stays clear."""
+    from kiosk.liveness.session_checks import SessionCheckParams
+
+    far = SessionCheckParams().id_mismatch_distance
+    pre = build_prereview(sealed_with(tmp_path / "other", _id_summary(round(far + 0.05, 4))))
+    assert pre["verdict"] == "suggested_reject"
+    f = [f for f in pre["findings"] if f["code"] == "face_mismatch"]
+    assert len(f) == 1 and f[0]["severity"] == "reject"
+    assert f[0]["text"].startswith("the face on camera is another person than the ID photo")
+    pre = build_prereview(sealed_with(tmp_path / "doubt", _id_summary(0.65)))
+    assert pre["verdict"] == "needs_attention"
+    assert [f["severity"] for f in pre["findings"] if f["code"] == "face_match"] == ["flag"]
+    assert build_prereview(sealed_with(tmp_path / "same", _id_summary(0.41)))["verdict"] == "clear"
+
+
+def test_an_id_photo_no_good_sample_could_be_compared_with_needs_attention(tmp_path):
+    pre = build_prereview(sealed_with(tmp_path, _id_summary(None)))
+    assert pre["verdict"] == "needs_attention"
+    assert any(f["code"] == "face_match" and "could not be compared with the ID photo"
+               in f["text"] for f in pre["findings"])
+
+
+def test_a_coach_answering_for_a_still_face_is_named_as_another_person(tmp_path):
+    """#12 fresh tester: the coach case read only "still image suspected". When answers were
+    heard while the face on camera did not speak (or a second person was in view), the finding
+    names that first, with the motion figures the still-image judgement rests on."""
+    evidence = {"still": True, "why": None, "speed": 0.0034, "blinks": 0}
+    coach = liveness(*[{"type": "answer_not_seen_spoken", "t_start": t, "t_end": t + 1.5,
+                        "score": 0.004, "step": step}
+                       for t, step in ((5.0, "identity"), (12.0, "risk"), (18.0, "consent"))])
+    coach["summary"].update(still_image_suspected=True, still_evidence=evidence)
+    pre = build_prereview(sealed_with(tmp_path / "coach", coach))
+    (f,) = [x for x in pre["findings"] if x["code"] == "still_image"]
+    assert f["text"] == (
+        "liveness.json: another person may have answered for the investor (3 answers were "
+        "heard while this face did not speak); the face on camera showed no natural motion "
+        "(median landmark speed 0.0034 frame widths/s; a still image is under 0.01): a still "
+        "image, or a person keeping still while someone else spoke")
+    assert pre["verdict"] == "suggested_reject"
+    alone = liveness()
+    alone["summary"].update(still_image_suspected=True, still_evidence=evidence)
+    (f,) = [x for x in build_prereview(sealed_with(tmp_path / "alone", alone))["findings"]
+            if x["code"] == "still_image"]
+    assert f["text"] == ("liveness.json: still image suspected: no natural motion of the face "
+                         "(median landmark speed 0.0034 frame widths/s; a still image is under "
+                         "0.01)")
+    blinked = liveness()
+    blinked["summary"].update(still_image_suspected=True,
+                              still_evidence={**evidence, "blinks": 2})
+    pre = build_prereview(sealed_with(tmp_path / "blinked", blinked))
+    (f,) = [x for x in pre["findings"] if x["code"] == "still_image"]
+    assert f["text"].endswith("a still image is under 0.01), though it blinked 2 times (a "
+                              "picture does not): check for a live person keeping still")
+    assert pre["verdict"] == "suggested_reject"  # a blink never clears a face that did not move

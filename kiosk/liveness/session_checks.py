@@ -29,6 +29,9 @@ from kiosk.liveness.continuity import (
 from kiosk.liveness.signals import FrameSignals
 from kiosk.protocol import CheckEvent
 
+# See ``SessionCheckParams.id_mismatch_distance``.
+ID_MISMATCH_DISTANCE = 0.7
+
 
 @dataclass(frozen=True)
 class SessionCheckParams:
@@ -47,6 +50,11 @@ class SessionCheckParams:
     # template, a change only when it persists. ID photo: the template against the photo.
     continuity: ContinuityParams = field(default_factory=ContinuityParams)
     id_match_distance: float = 0.6
+    # The ID photo is clearly ANOTHER person (a suggested reject, not only a flag) when the
+    # enrolment template, taken from good samples only, is at least this far from it. Between
+    # ``id_match_distance`` and this the match is doubtful and a human looks. Measured on the
+    # corpus (docs/evaluation.md, *The ID photo: a match, a doubt and another person*).
+    id_mismatch_distance: float = ID_MISMATCH_DISTANCE
     # A still image: the median landmark speed (frame widths per second) below this. Measured:
     # a still frame sent through the live WebRTC path moves 0.004/s (codec noise); real people
     # talking, 0.021-0.09/s (GRID at 25 fps, weekly addresses at 15 fps). Frame-to-frame
@@ -111,6 +119,10 @@ class SessionCheckParams:
         for name, value in asdict(self).items():
             if isinstance(value, (int, float)) and value < 0:
                 raise ValueError(f"SessionCheckParams.{name} must be >= 0, got {value}")
+        if self.id_mismatch_distance < self.id_match_distance:
+            raise ValueError("SessionCheckParams: need id_mismatch_distance >= "
+                             f"id_match_distance, got {self.id_mismatch_distance}, "
+                             f"{self.id_match_distance}")
         if not 0 < self.still_min_gap_s < self.still_max_gap_s:
             raise ValueError("SessionCheckParams: need 0 < still_min_gap_s < still_max_gap_s, "
                              f"got {self.still_min_gap_s}, {self.still_max_gap_s}")
@@ -294,12 +306,40 @@ class StillEvidence:
     pictures: int
     clock: str
     clock_rate: float | None
+    # Blinks of the face seen (``blinks_seen``), for the reviewer: a picture never blinks.
+    blinks: int = 0
 
     def to_dict(self) -> dict:
         return {"still": self.still, "why": self.why, "speed": round(self.speed, 5),
+                "blinks": self.blinks,
                 "pairs": self.pairs, "seconds": round(self.seconds, 3), "frames": self.frames,
                 "distinct": self.distinct, "pictures": self.pictures, "clock": self.clock,
                 "clock_rate": None if self.clock_rate is None else round(self.clock_rate, 3)}
+
+
+def blinks_seen(frames: Sequence[FrameSignals], params: ChallengeParams | None = None) -> int:
+    """How many blinks the face made: runs of frames whose ``blink`` is at least the blink
+    challenge's closed level (``blink_close``) and ``blink_rise`` over the face's median,
+    lasting at most ``blink_max_s``, with open eyes before and after. Measured on 8 clips of
+    the corpus through the eval's x264 video: every still photo 0 blinks (peaks 0.04-0.19, and
+    one frame with the eyes shut at 0.62 throughout), silent stretches of real faces 0 or 13
+    (docs/evaluation.md, *A coach beside a still face*).
+    """
+    p = params or ChallengeParams()
+    values = [s.blink for s in frames]
+    if len(values) < 3:
+        return 0
+    closed = max(p.blink_close, statistics.median(values) + p.blink_rise)
+    count, start = 0, None
+    for i, s in enumerate(frames):
+        if s.blink >= closed:
+            if start is None:
+                start = i
+            continue
+        if start is not None and start > 0 and s.t - frames[start].t <= p.blink_max_s:
+            count += 1
+        start = None
+    return count
 
 
 def still_evidence(signals: Sequence[FrameSignals],
@@ -317,9 +357,10 @@ def still_evidence(signals: Sequence[FrameSignals],
     5. With capture times, the capture clock must run at ``still_clock_band`` of the arrival
        clock (else not judged: "sender not in real time").
     6. At least ``still_min_pairs`` speeds covering ``still_min_s``: still when their median is
-       under ``still_speed``. Otherwise not judged ("analysis starved: N frames over S s"),
-       unless the picture never changed at all over that much time: a frozen picture is
-       still whatever the frame rate.
+       under ``still_speed`` (the blinks, ``blinks_seen``, are counted beside it for the
+       reviewer). Otherwise not judged ("analysis starved: N frames over S s"), unless the
+       picture never changed at all over that much time: a frozen picture is still whatever
+       the frame rate.
     """
     p = params or SessionCheckParams()
     faced = [s for s in signals if s.faces > 0 and s.points]
@@ -352,9 +393,11 @@ def still_evidence(signals: Sequence[FrameSignals],
         rate = span / (kept[-1].t - kept[0].t)
     speed = statistics.median(speeds) if speeds else 0.0
 
+    blinks = blinks_seen(kept)
+
     def result(still: bool | None, why: str | None) -> StillEvidence:
         return StillEvidence(still, why, speed, len(speeds), covered, len(faced), len(kept),
-                             len(pictures), clock, rate)
+                             len(pictures), clock, rate, blinks)
 
     if not faced:  # no face to judge: the presence checks report that
         return result(None, None)
@@ -364,6 +407,10 @@ def still_evidence(signals: Sequence[FrameSignals],
         return result(None, f"sender not in real time: {span:.1f} s of pictures arrived over "
                             f"{arrival_s:.1f} s ({rate:.2f}x), motion cannot be judged")
     if len(speeds) >= p.still_min_pairs and covered >= p.still_min_s:
+        # The blinks are counted for the reviewer (a picture does not blink), not used to
+        # overrule the motion: in one eval run of the coach attack the face that did not move
+        # was not called still and the case was cleared (docs/evaluation.md, *A coach beside
+        # a still face*), so a blink alone never clears a face.
         return result(speed < p.still_speed, None)
     if len(pictures) == 1 and len(kept) > p.still_min_pairs and span >= p.still_min_s:
         return result(True, None)  # one picture, unchanged, over many frames: frozen
@@ -682,9 +729,14 @@ def check_session(
         if d is not None:
             summary["id_match_distance"] = round(d, 4)
             summary["id_match"] = d <= p.id_match_distance
+            # Clearly another person: far beyond the threshold, from good samples only.
+            summary["id_mismatch"] = d >= p.id_mismatch_distance
         else:
             summary["id_match_distance"] = None
             summary["id_match"] = False
+            summary["id_mismatch"] = False
+        summary["id_match_threshold"] = p.id_match_distance
+        summary["id_mismatch_threshold"] = p.id_mismatch_distance
     return SessionReport(events, summary, list(verdicts))
 
 

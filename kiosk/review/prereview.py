@@ -84,6 +84,13 @@ class Context:
     # The bag file being read or judged now: named when content no rule foresaw breaks the
     # build (``PrereviewError``).
     reading: str = ""
+    # The session's language and the flow's steps by id (what each answer step asked for),
+    # read before the timeline is walked; each step's kind as it started.
+    locale: str = ""
+    flow_steps: dict[str, dict] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    # step -> what each judged answer to it recorded (``answer_evidence``), attempt by attempt
+    evidence: dict[str, list[dict]] = field(default_factory=dict)
 
     def find(self, t, text, severity="flag", code="", step=None, end=None) -> None:
         f = Finding(float(t or 0.0), text, severity, code, step or self.step,
@@ -120,6 +127,8 @@ def _span(data: dict, t: float) -> tuple[float, float | None]:
 @rule(TimelineEvent.STEP_STARTED)
 def _step_started(data, t, ctx):
     ctx.step = str(data.get("step")) if data.get("step") is not None else ctx.step
+    if ctx.step is not None and isinstance(data.get("kind"), str):
+        ctx.kinds[ctx.step] = data["kind"]
     ctx.mark(t, "step", f"step {ctx.step}")
 
 
@@ -142,6 +151,15 @@ def _step_result(data, t, ctx):
         ctx.subtitles.append({"start": float(data.get("t_start", t)), "end": t,
                               "text": str(said), "kind": "answer", "step": step})
     ctx.mark(t, "answer", f"{step}: {outcome}", step)
+    ev = answer_evidence(data, ctx.kinds.get(step), ctx.flow_steps.get(step), ctx.locale)
+    if ev is not None:
+        ev["t"] = t
+        ctx.evidence.setdefault(step, []).append(ev)
+        for note in ev["let_stand"]:
+            # Let stand: the step passed, but the auditor sees what was overlooked, even on a
+            # cleared case (information, never a flag).
+            ctx.find(t, f"step {step}, attempt {ev['attempt']}: let stand: {note}", "info",
+                     "let_stand", step)
     if outcome == StepOutcome.PASS:
         return
     if outcome == StepOutcome.UNVERIFIED and isinstance(data.get("sides"), list):
@@ -154,14 +172,188 @@ def _step_result(data, t, ctx):
                  "flag", "unverified", step)
     elif outcome == StepOutcome.FLAG:
         why = f": {reason}" if reason else ""
+        if ev is not None and ev["why"]:
+            why = f": {'; '.join(ev['why'])}"
         ctx.find(t, f"step {step} flagged at {mmss(t)}{why}", "flag", "step_flag", step)
     elif outcome == StepOutcome.RETRY:
-        ctx.find(t, f"step {step} repeated at {mmss(t)}", "info", "retry", step)
+        why = f": {'; '.join(ev['why'])}" if ev is not None and ev["why"] else ""
+        ctx.find(t, f"step {step} repeated at {mmss(t)}{why}", "info", "retry", step)
     elif outcome == StepOutcome.STOP:
         ctx.find(t, f"investor declined on step {step} at {mmss(t)}", "reject", "declined", step)
     else:
         ctx.find(t, f"step {step} has unknown outcome {outcome!r} at {mmss(t)}", "flag",
                  "unknown_outcome", step)
+
+
+# -- what each judged answer recorded, in the auditor's words -------------------------------
+#
+# The voice judge records, in each ``step_result`` of an answer step (``kiosk.speech.observer.
+# hear_answer``): whether speech was heard, the transcript, the score, the decision's reason
+# and the recogniser's note ("word error rate 0.10; not heard: Emily Walker; let stand: the
+# digits heard with a doubled digit said once", "heard as '…'; the recogniser's alternative
+# '…' is the requested answer …"), and for a reading the text to read and its required parts.
+# ``answer_evidence`` only reads those records; it judges nothing again.
+
+_RATE = re.compile(r"\b(character|word) error rate (\d+(?:\.\d+)?)")
+_NOT_HEARD = re.compile(r"not heard: ([^;]*)")
+_LET_STAND = re.compile(r"let stand: ([^;)]+)")
+_ALTERNATIVE = re.compile(r"^heard as (['\"])(.*?)\1; the recogniser's alternative (['\"])(.*?)\3")
+_PASSED_AT = re.compile(r"score (\d+(?:\.\d+)?) >= (\d+(?:\.\d+)?)")
+_BELOW = re.compile(r"\((\d+(?:\.\d+)?) < (\d+(?:\.\d+)?)\)")
+NEGATION_ADDED = "a negation that is not in the text"
+# What each ``expect`` asks for when the flow names no answer of its own.
+EXPECT_TEXT = {"affirm": "a yes", "deny": "a no", "phrases": "one of the step's phrases"}
+
+
+def _is_digit_token(tok: str) -> bool:
+    return tok.isdigit() or tok in ("x", "X")
+
+
+def _closest_heard(heard: str, item: str, locale: str) -> str | None:
+    """The part of ``heard`` nearest to the required ``item`` (display only, for "heard as"):
+    for a digit string the heard digit group nearest to it, for a name the run of heard words
+    (characters in Mandarin) of about its length nearest to it; None when nothing is near."""
+    from rapidfuzz.distance import Levenshtein
+
+    from kiosk.speech import textnorm
+
+    zh = locale.lower().startswith(("zh", "cmn"))
+    hyp, part = textnorm.tokens(heard, locale), textnorm.tokens(item, locale)
+    if not hyp or not part:
+        return None
+    joiner = "" if zh else " "
+    digits = all(_is_digit_token(t) for t in part)
+    runs: list[list[str]] = []
+    if digits:
+        i = 0
+        while i < len(hyp):
+            if _is_digit_token(hyp[i]):
+                j = i
+                while j < len(hyp) and _is_digit_token(hyp[j]):
+                    j += 1
+                runs.append(hyp[i:j])
+                i = j
+            else:
+                i += 1
+    else:
+        for n in range(max(1, len(part) - 1), len(part) + 2):
+            runs += [hyp[i:i + n] for i in range(len(hyp) - n + 1)
+                     if not any(_is_digit_token(t) for t in hyp[i:i + n])]
+    if not runs:
+        return None
+    want = "".join(part).upper() if digits else joiner.join(part)
+    scored = []
+    for run in runs:
+        text = "".join(run).upper() if digits else joiner.join(run)
+        scored.append((Levenshtein.normalized_distance(want, text), text))
+    dist, best = min(scored)
+    return best if dist <= 0.6 else None
+
+
+def _item_label(item: str, locale: str) -> str:
+    from kiosk.speech import textnorm
+
+    part = textnorm.tokens(item, locale)
+    return "ID tail" if part and all(_is_digit_token(t) for t in part) else "name"
+
+
+def _heard_as(item: str, heard: str, locale: str) -> str:
+    """"ID tail heard as 1055, expected 105X"; "surname heard as Walters, expected Walker";
+    "name not heard, expected 张三"."""
+    label = _item_label(item, locale)
+    got = _closest_heard(heard, item, locale)
+    if got is None:
+        return f"{label} not heard, expected {item}"
+    if label == "name" and not locale.lower().startswith(("zh", "cmn")):
+        want, words = item.split(), got.split()
+        if item[:1].isupper():
+            words = [w[:1].upper() + w[1:] for w in words]
+        if len(want) == len(words) > 1 and [w.lower() for w in want[:-1]] == \
+                [w.lower() for w in words[:-1]]:
+            return f"surname heard as {words[-1]}, expected {want[-1]}"
+        got = " ".join(words)
+    return f"{label} heard as {got}, expected {item}"
+
+
+def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
+                    locale: str) -> dict | None:
+    """What one judged answer recorded (a ``step_result``), as the auditor reads it, or None
+    for a step result that no recogniser judged (a challenge, an ID card, a check switched off).
+
+    ``expected``: the text to read, or the answer the flow asks for in ``locale``; ``heard``:
+    the transcript; ``score`` and ``threshold`` (for a reading also ``error_rate`` and
+    ``max_error_rate``, ``unit`` characters or words); ``why``: for a step not passed, the
+    reasons in plain words ("ID tail heard as 1055, expected 105X", "no answer was given");
+    ``let_stand``: what was overlooked in a step that passed (a doubled digit said once, the
+    recogniser's alternative used)."""
+    if "speech_present" not in data and "transcript" not in data:
+        return None
+    from kiosk.speech.answers import READING_MAX_ERROR
+
+    note = str(data.get("note") or "")
+    reason = str(data.get("decision_reason") or "")
+    heard = str(data.get("transcript") or "")
+    outcome = data.get("outcome")
+    reading = kind == StepKind.READ_ALOUD or "expected_text" in data
+    zh = locale.lower().startswith(("zh", "cmn"))
+    if reading:
+        expected: str | None = str(data.get("expected_text") or "") or None
+    else:
+        fs = flow_step or {}
+        answer = fs.get("answer")
+        expected = (answer.get(locale) if isinstance(answer, dict) else None) \
+            or EXPECT_TEXT.get(str(fs.get("expect") or "affirm"))
+    score = data.get("score")
+    ev: dict = {"attempt": data.get("attempt"), "kind": "read_aloud" if reading else "answer",
+                "outcome": outcome, "expected": expected, "heard": heard,
+                "unit": ("characters" if zh else "words"), "score": _num(score),
+                "threshold": None, "error_rate": None, "max_error_rate": None,
+                "engine": data.get("engine"), "why": [], "let_stand": []}
+    m = _PASSED_AT.search(reason) or _BELOW.search(reason)
+    if m:
+        ev["threshold"] = float(m.group(2))
+    rate = _RATE.search(note)
+    if reading:
+        ev["max_error_rate"] = READING_MAX_ERROR
+        ev["threshold"] = ev["threshold"] if ev["threshold"] is not None \
+            else round(1.0 - READING_MAX_ERROR, 4)
+        if rate:
+            ev["error_rate"] = float(rate.group(2))
+            ev["unit"] = "characters" if rate.group(1) == "character" else "words"
+    why: list[str] = ev["why"]
+    silent = data.get("speech_present") is False or data.get("intent") == "silence"
+    if outcome != StepOutcome.PASS:
+        if silent:
+            why.append("no answer was given (no speech in the answer window)")
+        elif reading:
+            missing = _NOT_HEARD.search(note)
+            gone = missing.group(1) if missing else ""
+            raw = data.get("required")
+            required = [str(r) for r in (raw if isinstance(raw, list) else []) if str(r)]
+            for item in required:
+                if item in gone:
+                    why.append(_heard_as(item, heard, locale))
+            if NEGATION_ADDED in gone:
+                why.append("the reading holds a negation that is not in the text")
+            if ev["error_rate"] is not None and ev["error_rate"] > READING_MAX_ERROR:
+                why.append(f"{'CER' if zh else 'WER'} {ev['error_rate']:.2f} above "
+                           f"{READING_MAX_ERROR:.2f}: the sentence read differs from the text")
+            if not why:
+                why.append(note or reason or "the reading was not recognised")
+        elif data.get("intent") == "deny" or data.get("refusal"):
+            why.append(f"a refusal was heard: {heard!r}" if heard else "a refusal was heard")
+        else:
+            said = f"heard {heard!r}" if heard else "heard speech, but no words"
+            detail = note or reason
+            why.append(f"{said}, not recognised as {expected or 'the requested answer'}"
+                       + (f" ({detail})" if detail else ""))
+    for tolerated in _LET_STAND.findall(note):
+        ev["let_stand"].append(tolerated.strip())
+    alt = _ALTERNATIVE.search(note)
+    if alt:
+        ev["let_stand"].append(f"the recogniser first heard {alt.group(2)!r}; its alternative "
+                               f"{alt.group(4)!r} was used")
+    return ev
 
 
 @rule(TimelineEvent.ANSWER_RECOGNISED)
@@ -192,7 +384,14 @@ def _answer(data, t, ctx):
                  "flag", "consent_negation")
         ctx.unclear.pop(step, None)
         return
-    ctx.find(t, f"consent answer not recognised at {mmss(t)}", "flag", "consent_unclear", step)
+    if data.get("intent") == "silence":
+        # Nothing was said in the answer window (the voice detector heard no speech): not an
+        # answer that was heard and not understood.
+        ctx.find(t, f"no answer was given at {mmss(t)} (no speech in the answer window)",
+                 "flag", "no_answer", step)
+    else:
+        ctx.find(t, f"consent answer not recognised at {mmss(t)}", "flag", "consent_unclear",
+                 step)
     if data.get("negation") is False:  # recorded by a version that looks for negations
         ctx.unclear.setdefault(step, []).append(ctx.findings[-1])
 
@@ -552,18 +751,79 @@ def _apply_check_file(name: str, data: dict, ctx: Context) -> None:
     summary = data.get("summary")
     summary = summary if isinstance(summary, dict) else {}
     if summary.get("still_image_suspected"):
-        ctx.find(0.0, f"{name}: still image suspected (no natural motion)", "reject",
-                 "still_image", step=None)
+        ctx.find(0.0, _still_text(name, summary, events if isinstance(events, list) else []),
+                 "reject", "still_image", step=None)
     elif summary.get("still_image_unjudged"):
         # Too little usable video to tell (a loaded server or sender): a human looks; never
         # a reject, which load alone must not cause.
         ctx.find(0.0, f"{name}: not enough frames to judge a still image "
                       f"({str(summary['still_image_unjudged'])[:200]}): review the face by hand",
                  "flag", "still_image_unjudged", step=None)
+    _face_match(summary, ctx)
+
+
+def _still_text(name: str, summary: dict, events: list) -> str:
+    """The still-image finding with what it rests on (the face's median landmark speed against
+    ``still_speed``) and, when answers were heard while this face did not speak or a second
+    person was in view, that other reason named first: a coach answering for an investor who
+    keeps still is not told apart from a picture by motion alone."""
+    from kiosk.liveness.session_checks import SessionCheckParams
+
+    raw = summary.get("still_evidence")
+    evidence = raw if isinstance(raw, dict) else {}
+    speed = _num(evidence.get("speed"))
+    speed = speed if speed is not None else _num(summary.get("landmark_speed"))
+    limit = SessionCheckParams().still_speed
+    figures = (f" (median landmark speed {speed:.4f} frame widths/s; a still image is under "
+               f"{limit:.2f})" if speed is not None else "")
+    blinks = evidence.get("blinks")
+    if isinstance(blinks, int) and not isinstance(blinks, bool) and blinks > 0:
+        figures += (f", though it blinked {blinks} time{'s' if blinks > 1 else ''} (a picture "
+                    "does not): check for a live person keeping still")
+    kinds = [str(e.get("type")) for e in events if isinstance(e, dict)]
+    unspoken = kinds.count(CheckEvent.ANSWER_NOT_SEEN_SPOKEN)
+    others = kinds.count(CheckEvent.MULTIPLE_FACES)
+    why = []
+    if others:
+        why.append("a second person was in view")
+    if unspoken:
+        why.append(f"{unspoken} answer{'s were' if unspoken > 1 else ' was'} heard while this "
+                   "face did not speak")
+    if why:
+        return (f"{name}: another person may have answered for the investor ({' and '.join(why)})"
+                f"; the face on camera showed no natural motion{figures}: a still image, or a "
+                "person keeping still while someone else spoke")
+    return f"{name}: still image suspected: no natural motion of the face{figures}"
+
+
+def _face_match(summary: dict, ctx: Context) -> None:
+    """The live face against the broker's ID photo (``kiosk.liveness.session_checks``): a
+    distance at or over ``id_mismatch_distance`` (measured from good samples only) is another
+    person, a suggested reject; over ``id_match_distance`` but under that, a doubt a human
+    settles (flag); no good sample to compare, a flag too."""
+    from kiosk.liveness.session_checks import SessionCheckParams
+
+    if summary.get("id_match") is not False:
+        return
+    defaults = SessionCheckParams()
     distance = summary.get("id_match_distance")
-    if summary.get("id_match") is False and isinstance(distance, (int, float)):
-        ctx.find(0.0, f"face match distance {distance:.2f} above the "
-                      "ID photo threshold", "flag", "face_match", step=None)
+    if "id_match_distance" in summary and distance is None:
+        ctx.find(0.0, "the face on camera could not be compared with the ID photo (no good "
+                      "face sample): compare them by hand", "flag", "face_match", step=None)
+        return
+    if isinstance(distance, bool) or not isinstance(distance, (int, float)):
+        return
+    match = _num(summary.get("id_match_threshold")) or defaults.id_match_distance
+    far = _num(summary.get("id_mismatch_threshold")) or defaults.id_mismatch_distance
+    mismatch = summary.get("id_mismatch")
+    if mismatch is True or (mismatch is None and distance >= far):
+        ctx.find(0.0, f"the face on camera is another person than the ID photo: face match "
+                      f"distance {distance:.2f}, at or over {far:.2f} (the same person is "
+                      f"within {match:.2f})", "reject", "face_mismatch", step=None)
+    else:
+        ctx.find(0.0, f"face match distance {distance:.2f} above the ID photo threshold "
+                      f"{match:.2f} (another person from {far:.2f}): compare them by hand",
+                 "flag", "face_match", step=None)
 
 
 # The ID card's checks (kiosk.witness.id_card, data/id_card/card.json): a failed check that
@@ -735,6 +995,9 @@ def _build(bag: Path, ctx: Context) -> dict:
         _missing(ctx, "package report", "report.json", "is not in the package")
     ctx.reading = "flow.yaml"
     flow = _flow(bag, ctx)
+    ctx.locale = str((report.get("session") or {}).get("locale") or "")
+    ctx.flow_steps = {str(st["id"]): st for st in flow.get("steps") or []
+                      if isinstance(st, dict) and "id" in st}
     ctx.reading = "timeline.jsonl"
     scan = scan_timeline(bag / "data" / "timeline.jsonl")
     events = []
@@ -801,7 +1064,7 @@ def _build(bag: Path, ctx: Context) -> dict:
             nxt = prompts[i + 1]["start"] if i + 1 < len(prompts) else s["start"] + 4.0
             s["end"] = min(nxt, s["start"] + 8.0)
 
-    steps = _steps(events, flow, report, ctx.findings)
+    steps = _steps(events, flow, report, ctx.findings, ctx.evidence)
     state = (report.get("outcome") or {}).get("state") or (report.get("session") or {}).get("state")
     verdict_reasons = [f.text for f in ctx.findings if f.severity != "info"]
     verdict_reasons += [r for st in steps for r in st["reasons"] if r.endswith("has no result")]
@@ -835,6 +1098,8 @@ def _build(bag: Path, ctx: Context) -> dict:
         "duration": round(duration, 3),
         "verdict": verdict,
         "verdict_reasons": verdict_reasons,
+        # What the judgement let stand in answers that passed: shown even on a clear case.
+        "let_stand": [f.text for f in ctx.findings if f.code == "let_stand"],
         "steps": steps,
         "findings": [asdict(f) for f in sorted(ctx.findings, key=lambda f: f.t)],
         "markers": _merge_markers(ctx.markers),
@@ -866,7 +1131,8 @@ def _step_kind(kind: object) -> StepKind | object:
     return StepKind(kind) if isinstance(kind, str) and kind in set(StepKind) else kind
 
 
-def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]) -> list[dict]:
+def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding],
+           evidence: dict[str, list[dict]] | None = None) -> list[dict]:
     locale = (report.get("session") or {}).get("locale") or ""
     titles = {}
     for s in flow.get("steps") or []:
@@ -884,7 +1150,8 @@ def _steps(events: list[dict], flow: dict, report: dict, findings: list[Finding]
             row = rows.setdefault(sid, {"step": sid, "kind": _step_kind(data.get("kind")),
                                         "title": titles.get(sid, sid), "start": t, "end": t,
                                         "status": "pass", "outcome": None, "reasons": [],
-                                        "moments": []})
+                                        "moments": [],
+                                        "answers": (evidence or {}).get(sid, [])})
             row["end"] = max(row["end"], t)
         elif data.get("step") is not None and str(data["step"]) in rows:
             rows[str(data["step"])]["end"] = max(rows[str(data["step"])]["end"],
