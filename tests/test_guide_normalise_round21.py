@@ -69,6 +69,8 @@ DATES_AND_INDEXES = [
     ("双11", "zh-CN", "双十一"),
     ("3.15晚会", "zh-CN", "三一五晚会"),
     ("利率5.1%", "zh-CN", "利率百分之五点一"),  # a decimal stays one
+    ("详见第5.1节", "zh-CN", "详见第五点一节"),  # a section, not May Day
+    ("参见5.1节的规定", "zh-CN", "参见五点一节的规定"),
     ("MSCI中国A50指数", "zh-CN", "M S C I 中国A五十指数"),
     ("A50ETF", "zh-CN", "A五十 E T F"),
     ("富时中国A50", "zh-CN", "富时中国A五十"),
@@ -90,6 +92,8 @@ ENGLISH = [
     ("Press # to finish or * to go back.", "en",
      "Press the hash key to finish or star to go back."),
     ("press 1 and #", "en", "press 1 and the hash key"),
+    ("Press 2 to hear the # of shares you hold.", "en",
+     "Press 2 to hear the number of shares you hold."),
     ("Your order #12345 is ready.", "en",
      "Your order number one two three four five is ready."),
     ("Dr. Lü Bo will review your file.", "en", "Dr. Lee-yoo Baw will review your file."),

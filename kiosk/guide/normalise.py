@@ -5857,14 +5857,15 @@ def _zh_place_readings(text: str, readings: list[str | None]) -> None:
 # 双11): the shorthand as it is said, the month as a number and the day's digits one by one
 # (三一五, 五一, 十一, 六一八, 双十一 for 11.11, 双十二 for 12.12), not 三十五 or 五点一. A
 # date with a middle dot (3·15, 9·11) is always such a name; with a full stop, only beside a
-# word of a holiday, a sale or a gala (假期, 劳动节, 国庆, 晚会, 节, 购物节, 促销, 大促, 期间 ...).
+# word of a holiday, a sale or a gala (假期, 劳动节, 国庆, 晚会, 购物节, 促销, 大促, 期间, a word
+# ending in 节 ...); not a section (第5.1节, 见5.1节, 5.1节的规定: 节 alone).
 _ZH_FESTIVAL_DOT = re.compile(r"(?<![\d.·])(?P<m>1[0-2]|[1-9])·(?P<d>[1-9]|[12]\d|3[01])"
                               r"(?![\d.·])")
 _ZH_FESTIVAL_CUE_AFTER = (r"\s*(?:假期|假日|小长假|长假|黄金周|劳动节|国庆|晚会|购物节|"
-                          r"购物狂欢|狂欢节|促销|大促|节(?![省约能点目奏日])|期间|活动|消费者|当天|前后|电商|特惠|"
+                          r"购物狂欢|狂欢节|促销|大促|期间|活动|消费者|当天|前后|电商|特惠|"
                           r"优惠|零点|[\u4e00-\u9fff]{1,3}节(?![省约能点目奏]))")
 _ZH_FESTIVAL_FULL_STOP = re.compile(
-    rf"(?:(?<=国庆)|(?<=双)|(?<![\d.]))(?P<m>1[0-2]|[1-9])\.(?P<d>[1-9]|1\d|2[0-9]|3[01])"
+    rf"(?:(?<=国庆)|(?<=双)|(?<![\d.第见]))(?P<m>1[0-2]|[1-9])\.(?P<d>[1-9]|1\d|2[0-9]|3[01])"
     rf"(?![\d.])(?={_ZH_FESTIVAL_CUE_AFTER})|(?<=国庆)(?P<m2>10)\.(?P<d2>1)(?![\d.])")
 _ZH_DOUBLE = re.compile(r"(?<=双)(?P<n>11|12)(?!\d)")
 
@@ -5949,7 +5950,7 @@ _ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛]")
 # "number". A lone # or * is a key when a word of a keypad menu is in the sentence (press,
 # dial, enter, key, followed by, to go back / repeat / return / confirm / finish) or it stands
 # between words or at the end of the sentence.
-_EN_LONE_KEY = re.compile(r"(?<![\w#*])(?P<k>[#*])(?![\w#*])(?!\s*\d)")
+_EN_LONE_KEY = re.compile(r"(?<![\w#*])(?P<k>[#*])(?![\w#*])(?!\s*(?:\d|of\b))")
 _EN_KEYPAD_CUE = re.compile(r"\b(?:[Pp]ress|[Dd]ial|[Ee]nter|[Hh]it|[Tt]ap|keys?|keypad|"
                             r"followed by|to (?:go back|return|repeat|confirm|finish|cancel|end|"
                             r"exit|skip|continue)|menu)\b")
