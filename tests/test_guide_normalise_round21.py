@@ -129,6 +129,7 @@ def test_names(name, locale, expected):
 def test_hong_kong_words_in_mandarin_text():
     assert speakable("请联系Ip Man先生", "zh-CN") == "请联系 Yip Man先生"
     assert speakable("Hsieh Mei-ling为您服务", "zh-CN") == "xie Mei-ling为您服务"
+    assert speakable("见证人员Hsieh Wen-hsiung", "zh-CN") == "见证人员 xie Wen- xiong"
     assert speakable("请检查IP地址", "zh-CN") == "请检查 I P di4 址"  # an acronym stays spelled
 
 

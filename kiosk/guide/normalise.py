@@ -6053,10 +6053,16 @@ def round_twentyone_issues(text: str, locale: str) -> Iterator[Issue]:
 # letter by letter (Ip "I P", Wing "W I N G", Hsieh "H S ...", Tsz "T Z"): respelt as a word
 # it reads whole (since speakable/24): Ip as Yip (said as the English word, as Ip is), Wing
 # weng, Tsz ci, and a Wade-Giles Hs- word as the pinyin x- it stands for (Hsieh xie, Hsu xu,
-# Hsiao xiao). Capitalised words only: IP (an acronym) is spelled as before.
+# Hsiao xiao), also the hs- part of a hyphenated given name (Wen-hsiung: xiong). Capitalised
+# words only: IP (an acronym) is spelled as before.
 _ZH_HK_RESPELT = {"ip": "Yip", "wing": "weng", "tsz": "ci", "hsieh": "xie", "hsueh": "xue",
                   "hsun": "xun", "hsuan": "xuan", "hsien": "xian"}
-_ZH_HK_WORD = re.compile(r"(?<![A-Za-z'’])(?:Ip|Wing|Tsz|Hs[a-zü]+)(?![A-Za-z'’])")
+_ZH_HK_WORD = re.compile(r"(?<![A-Za-z'’])(?:Ip|Wing|Tsz|Hs[a-zü]+|(?<=-)hs[a-zü]+)"
+                         r"(?![A-Za-z'’])")
+
+
+# Wade-Giles finals after hs- written as pinyin writes them (hsiung xiong, hsieh xie).
+_WADE_GILES_FINALS = (("iung$", "iong"), ("ieh$", "ie"), ("ueh$", "ue"), ("ien$", "ian"))
 
 
 def zh_hk_word(word: str) -> str | None:
@@ -6067,6 +6073,8 @@ def zh_hk_word(word: str) -> str | None:
         return _ZH_HK_RESPELT[low]
     if low.startswith("hs"):
         pinyin = "x" + low[2:].replace("ü", "u")
+        for wade, pin in _WADE_GILES_FINALS:
+            pinyin = re.sub(wade, pin, pinyin)
         return " ".join(pinyin_syllables(pinyin) or ()) or None
     return None
 
