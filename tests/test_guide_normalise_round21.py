@@ -43,6 +43,9 @@ PLACES = [
     ("阆中营业部", "zh-CN", "lang4 中营业部"),
     ("天台县支行", "zh-CN", "天 tai1 县支 hang2"),
     ("西安市长安区", "zh-CN", "西安市长安区"),
+    ("山东临沂费县支行", "zh-CN", "山东临沂 bi4 县支 hang2"),
+    ("手续费县级", "zh-CN", "手续费县级"),  # a word ends at 费
+    ("免费县城巴士", "zh-CN", "免费县城巴士"),
     # 长 zhǎng stays where a title or a verb holds it, and in 长子县
     ("行长安排", "zh-CN", "hang2 zhang3 安排"),
     ("董事长治理", "zh-CN", "董事 zhang3 治理"),

@@ -5831,11 +5831,19 @@ _ZH_CHANG_PLACE = re.compile(f"长(?=[{_ZH_CHANG_PLACE_SECOND}])")
 _ZH_PLACE_WORD_AFTER = re.compile("(?:区|县|市|路|街|大街|镇|乡|村|站|桥|支行|分行|营业部|"
                                   "营业厅|分公司|网点|中路|东路|西路|南路|北路|机场|公园|山)")
 # Readings of single place names, each sure: 歙县 shè, 洪洞 hóng tóng, 盱眙 xū yí, 阆中 làng,
-# 天台县 / 天台山 tāi, 长葛 gě (espeak-ng and pypinyin read xī, dòng, chì, láng, tái, gé):
+# 天台县 / 天台山 tāi, 长葛 gě, 费县 bì (espeak-ng and pypinyin read xī, dòng, chì, láng, tái, gé):
 # written as pinyin before the other rules run, since the voice's own reading is the fault.
 _ZH_PLACE_READINGS = {"歙(?=县|州|砚)": {0: "she4"}, "洪洞": {1: "tong2"}, "盱眙": {1: "yi2"},
                       "阆(?=中)": {0: "lang4"}, "天台(?=县|山)": {1: "tai1"},
-                      "(?<=长)葛": {0: "ge3"}}
+                      "(?<=长)葛": {0: "ge3"},
+                      "费(?=县)": {0: "bi4"}}  # 费县 (Shandong); see _place_reading
+
+
+def _zh_word_ends_at(text: str, i: int) -> bool:
+    """Whether a word of two to four characters ends at ``text[i]`` (行长, 董事长, 收费, 手续费):
+    pypinyin's phrase table or the word list."""
+    return any(zh_is_word(text[j:i + 1]) or text[j:i + 1] in word_counts()
+               for j in range(max(0, i - 3), i))
 
 
 def _zh_place_readings(text: str, readings: list[str | None]) -> None:
@@ -5843,8 +5851,7 @@ def _zh_place_readings(text: str, readings: list[str | None]) -> None:
         for m in _ZH_CHANG_PLACE.finditer(text):
             i = m.start()
             before = text[i - 1:i + 1] if i else ""
-            titled = len(before) == 2 and (before[0] in "市省县局部" or any(
-                zh_is_word(text[j:i + 1]) for j in range(max(0, i - 3), i)))
+            titled = len(before) == 2 and (before[0] in "市省县局部" or _zh_word_ends_at(text, i))
             if titled and not _ZH_PLACE_WORD_AFTER.match(text, i + 2):
                 continue
             if text[i + 1:i + 3] in ("安排", "安全", "安装", "安心", "安慰", "安置", "安静",
@@ -5936,12 +5943,15 @@ def _round_twentyone_early(text: str, zh: bool) -> str:
 
 def _place_reading(fixed: dict[int, str]):
     def said(m: re.Match) -> str:
+        at = m.start()
+        if m.group(0) == "费" and _zh_word_ends_at(m.string, at):
+            return m.group(0)  # 收费县道, 手续费县级: a word ends at 费
         return "".join(f" {protect_spoken(fixed[k])} " if k in fixed else ch
                        for k, ch in enumerate(m.group(0)))
     return said
 
 
-_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛]")
+_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费]")
 
 
 # English keypad keys (since speakable/24): a lone # or * that is a key, wherever the sentence
