@@ -23,7 +23,7 @@ def _named(template: str, name: str, locale: str = "en") -> str:
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/23"  # bumped by round eighteen
+    assert NORMALISER_VERSION == "speakable/24"  # bumped by round twenty-one
 
 
 # -- E1: pinyin in English prompts ----------------------------------------------------------

@@ -142,7 +142,12 @@ def speech_warnings(path: Path | str, text: str | None = None) -> list[Problem]:
             continue
         # Variables are read by their own readings: blank them out, keeping offsets.
         spoken = TEMPLATE_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), node.value)
-        issues = list(speech_issues(spoken, locale))
+        try:
+            issues = list(speech_issues(spoken, locale))
+        except Exception as exc:  # a rule's fault is a finding, not a traceback
+            issues = [Issue(0, f"the guide's speech rules failed on this text "
+                               f"({type(exc).__name__}: {str(exc)[:80]}); please report it, "
+                               f"and reword the text until it is fixed")]
         issues += _reading_misfits(node.value, script.raw(("broker", locale)))
         places = value_positions(body, node, [issue.offset for issue in issues])
         for issue, (line, col) in zip(issues, places, strict=True):

@@ -89,25 +89,26 @@ _VOWEL_START = re.compile("[aeo]")
 
 
 @functools.lru_cache(maxsize=4096)
-def pinyin_word_syllables(word: str) -> tuple[str, ...] | None:
+def pinyin_word_syllables(word: str, longest: int = 4) -> tuple[str, ...] | None:
     """The syllables of a Latin word written in pinyin, or None: as ``pinyin_syllables``, but
     a syllable that begins with a, e or o after another in one part is refused (pinyin writes
-    Xi'an; Lee is not le-e, Maria not ma-ri-a), except er (Waner: wan-er)."""
+    Xi'an; Lee is not le-e, Maria not ma-ri-a), except er (Waner: wan-er); at most ``longest``
+    syllables (a name's word may be longer: ``respell_name``)."""
     if not word or not all(c.isalpha() or c in "'’" for c in word):
         return None
     out: list[str] = []
     for part in word.replace("’", "'").split("'"):
-        found = pinyin_syllables(part.replace("ü", "v").replace("Ü", "V"))
+        found = pinyin_syllables(part.replace("ü", "v").replace("Ü", "V"), longest)
         if found is None or any(_VOWEL_START.match(s) and s != "er" for s in found[1:]):
             return None
         out += found
-    return tuple(out) if len(out) <= 4 else None
+    return tuple(out) if len(out) <= longest else None
 
 
-def en_pinyin_word(word: str) -> str | None:
+def en_pinyin_word(word: str, longest: int = 4) -> str | None:
     """A pinyin word respelt for the English voice (Xiaoming -> Shee-yow-ming, QIU -> Chee-yoh),
     capitalised when the word is; None when the word is not pinyin."""
-    syllables = pinyin_word_syllables(word)
+    syllables = pinyin_word_syllables(word, longest)
     if syllables is None:
         return None
     said = "-".join(en_syllable(s) for s in syllables)
@@ -219,6 +220,7 @@ _HK_NAME_WORDS = frozenset("""
     ung keung kit wai ming man hung fung yuen yeung mok siu sze chun cheuk hui lui tam tang fong
     choi chiu shek ho law lo poon pang kam yiu suen tsz wing hing ka yan hoi ting kin
 """.split())
+HK_NAME_WORDS = _HK_NAME_WORDS  # the same words, for the checks of kiosk.guide.normalise
 # English words that are also pinyin syllables: a capitalised one starts a sentence or a title
 # as often as it is a name, so next to a pinyin name word only that word is respelt (Ben Liu:
 # Ben Lee-yoh); a pair of pinyin words is a name when one is pinyin English misreads and is no
@@ -321,13 +323,18 @@ def respell_ng(text: str, name: bool = False) -> str:
                    _TITLE.search(text, 0, m.start()) else m.group(0), text)
 
 
+_NAME_WORD_SYLLABLES = 8
+
+
 def respell_name(words: list[str]) -> list[str] | None:
     """A name's words respelt for the English voice when every word is pinyin (Wang Xiaoming ->
     Wahng Shee-yow-ming); in a name not all pinyin (a Western given name and a Chinese surname:
     Maria Li), only its last word when it is pinyin English misreads (``risky_pinyin``: Maria
     Lee; Lee Ming and John Smith are left), and the surname Ng ("Ung") in any name (Ng Wai Kit).
     None when nothing is respelt."""
-    said = [en_pinyin_word(w) for w in words]
+    # A name's word may be long (a Uyghur name's part: Gulinazhaer, Abudoureheman, six
+    # syllables): every word pinyin, each is respelt whole (since speakable/24).
+    said = [en_pinyin_word(w, _NAME_WORD_SYLLABLES) for w in words]
     if said and None not in said:
         return [w for w in said if w]
     out = [WADE_GILES_HK.get(w.lower(), w) if w.lower() in WADE_GILES_HK and (

@@ -116,6 +116,7 @@ Ms. and role words, 618 / G20 / K12 / 2FA; the net warns a sign left unsaid afte
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -123,6 +124,7 @@ from dataclasses import dataclass
 
 from kiosk.guide.en_pinyin import (
     ENGLISH_WORDS,
+    HK_NAME_WORDS,
     WADE_GILES_HK,
     english_syllable,
     pinyin_word_syllables,
@@ -151,7 +153,8 @@ from kiosk.speech.textnorm import (
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/23"
+NORMALISER_VERSION = "speakable/24"
+_LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
 MAX_SPEAKABLE_CHARS = 20_000
@@ -640,6 +643,10 @@ def _zh_latin_name(name: str) -> str:
                         if not unicodedata.combining(c)).replace("’", "'")
         if plain.lower() in _ZH_SYLLABIC_NASALS:
             words.append(_ZH_SYLLABIC_NASALS[plain.lower()])
+        elif "-" in plain and any(zh_hk_word(p) for p in plain.split("-")):
+            words.append(" ".join(zh_hk_word(p) or p for p in plain.split("-")))
+        elif zh_hk_word(plain):
+            words.append(zh_hk_word(plain) or plain)
         elif plain and all(c.isascii() and (c.isalpha() or c in "'.-") for c in plain):
             words.append(_LETTER_WORD.sub(lambda m: m.group(0).capitalize()
                                           if m.group(0).isupper() else m.group(0), plain))
@@ -3119,6 +3126,25 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
+    text = _round_twentyone_first(text, is_zh(locale))
+    try:
+        return _speakable(text, locale)
+    except (ValueError, ArithmeticError, IndexError, KeyError) as exc:  # a rule's own fault
+        # Never raise on odd input (since speakable/24): read every digit one by one, which
+        # no number rule can fail on; if even that fails, the text without its digits.
+        _LOG.warning("a speech rule failed (%s); reading the prompt's digits one by one",
+                     type(exc).__name__)
+        spelled = _ANY_DIGITS.sub(lambda m: f" {spell_digits(m.group(0), locale)} ", text)
+        try:
+            return _speakable(spelled, locale)
+        except (ValueError, ArithmeticError, IndexError, KeyError):
+            return re.sub(r"\s+", " ", _ANY_DIGITS.sub(" ", text)).strip()
+
+
+_ANY_DIGITS = re.compile(r"\d+")
+
+
+def _speakable(text: str, locale: str) -> str:
     if _CIRCLED.search(text):
         text = _circled(text, is_zh(locale))
     if _ROMAN_SIGNS.search(text):
@@ -3129,7 +3155,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     text = _round_twelve_folded(_fold_commas(_powers(text, is_zh(locale))), is_zh(locale))
     text = _round_fifteen_early(_round_thirteen_early(text, is_zh(locale)), is_zh(locale))
     text = _round_seventeen_early(_round_sixteen_early(text, is_zh(locale)), is_zh(locale))
-    text = _round_twenty_early(text, is_zh(locale))
+    text = _round_twentyone_early(_round_twenty_early(text, is_zh(locale)), is_zh(locale))
     if is_zh(locale) and _MARKED_PINYIN.search(text):
         text = _protect_marked_pinyin(text)
     if _GREEK_LETTER.search(text):
@@ -3355,6 +3381,7 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     yield from round_ten_issues(text, locale)
     yield from round_eleven_issues(text, locale)
     yield from round_twenty_issues(text, locale)
+    yield from round_twentyone_issues(text, locale)
 
 
 # Mathematical symbols the rules say (the others, such as the arrow →, the voice skips).
@@ -3984,6 +4011,9 @@ def _en_titled_pinyin(text: str) -> Iterator[Issue]:
                             for w in words):
             continue
         name = " ".join(words)
+        after = text[m.start("n") + len(name):m.start("n") + len(name) + 8]
+        if _hong_kong_name(words, after):
+            continue  # Chan Tai Man, Chang Hsueh-liang: said near enough (since speakable/24)
         said = respell_text(m.group(0)[:m.start("n") - m.start()] + name)
         kept = [w for w in words if re.search(rf"\b{w}\b", said)]
         if len(kept) < len(words):
@@ -5617,6 +5647,7 @@ def _zh_round_twenty_readings(text: str, readings: list[str | None]) -> None:
         for m in _ZH_WEI_IN_ORDER.finditer(text):
             if not _ZH_YI_IN_CLAUSE.search(text, max(0, m.start() - 30), m.start()):
                 readings[m.start()] = "wei4"
+    _zh_place_readings(text, readings)
 
 
 # A futures contract's code (the CFFEX index futures IF IH IC IM, the bond futures T TF TS
@@ -5739,3 +5770,325 @@ def round_twenty_issues(text: str, locale: str) -> Iterator[Issue]:
                                    f"voice reads by English letter rules; write a title or the "
                                    f"whole name (Ms. {word}, Wang {word}), or its respelling "
                                    f"{said}")
+
+
+# --------------------------------------------------------------------------- round twenty-one
+# The #15 tester's round-twenty-one classes (since speakable/24), each a general rule:
+#
+# Digits of any script (Arabic-Indic ٣, Devanagari ३, ...: Unicode category Nd) are read as
+# the ASCII digits they stand for, with the Arabic decimal and thousands separators and
+# percent sign (٫ ٬ ٪); they made the number rules raise. A number grouped by threes with a
+# no-break, narrow no-break, thin or figure space (1 000 000, typed so by a French or
+# Swiss keyboard) is one number, as 1,000,000 is; with plain spaces only before a unit of
+# money or shares (资金1 000 000元), since spaces elsewhere part digits of a phone number.
+_ARABIC_SIGNS = str.maketrans({"\u066b": ".", "\u066c": ",", "\u066a": "%", "\u060c": ","})
+_GROUP_SPACES = re.compile(r"(?<![\d.,])\d{1,3}(?:[\u00a0\u202f\u2009\u2007]\d{3})+(?![\d])")
+_PLAIN_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?=\s*(?:万|亿)?(?:元|股|美元|港元|"
+                            r"yuan|shares|RMB|CNY|HKD|USD)(?![A-Za-z]))")
+# A number of more digits than a cardinal is said with (17 or more, commas aside) is read digit
+# by digit, in both locales, whatever follows it: it made cn2an raise before 元 or 股.
+_HUGE_NUMBER = re.compile(r"(?<![\d,])\d(?:,?\d){16,}(?:\.\d+)?")
+
+
+def _fold_digits(text: str) -> str:
+    if text.isascii():
+        return text
+    if any(c in "\u066a\u066b\u066c" for c in text):
+        text = text.translate(_ARABIC_SIGNS)
+    return "".join(str(unicodedata.decimal(c)) if not c.isascii() and
+                   unicodedata.category(c) == "Nd" and
+                   not "\uff10" <= c <= "\uff19" else c for c in text)
+
+
+def _round_twentyone_first(text: str, zh: bool) -> str:
+    """The round-twenty-one rules that run first, on the raw text (see above)."""
+    text = _fold_digits(text)
+    if zh and not text.isascii() and _ZH_OTHER_SCRIPT.search(text):
+        text = _zh_drop_other_scripts(text)
+    if any(c in text for c in "\u00a0\u202f\u2009\u2007"):
+        text = _GROUP_SPACES.sub(lambda m: re.sub(r"\D", ",", m.group(0)), text)
+    if " " in text:
+        text = _PLAIN_GROUPED.sub(lambda m: m.group(0).replace(" ", ","), text)
+    return _HUGE_NUMBER.sub(lambda m: _huge_number(m.group(0), zh), text)
+
+
+def _huge_number(number: str, zh: bool) -> str:
+    whole, _, frac = number.replace(",", "").partition(".")
+    locale = "zh" if zh else "en"
+    said = spell_digits(whole, locale)
+    if frac:
+        said += ("点" if zh else " point ") + spell_digits(frac, locale)
+    return f" {said} "
+
+
+# Place names whose characters pypinyin or espeak-ng read otherwise than the place is called.
+# 长 is cháng in a place (长宁, 长治, 长沙, 长春, 长安, 长乐, 长兴, 长寿路, 长葛 ...): pypinyin read
+# it zhǎng inside longer words (长宁路, 长治营业部), as in 长大. Not where the character before
+# 长 makes a title or a verb with it (行长安排, 董事长治理, 增长安全: a word of the word list),
+# unless a place word follows the name (西安市长安区). 长子县 stays zhǎng (its name).
+_ZH_CHANG_PLACE_SECOND = "宁治葛沙春安乐兴寿江城汀泰垣丰岭海阳武清顺洲岛白"
+_ZH_CHANG_PLACE = re.compile(f"长(?=[{_ZH_CHANG_PLACE_SECOND}])")
+_ZH_PLACE_WORD_AFTER = re.compile("(?:区|县|市|路|街|大街|镇|乡|村|站|桥|支行|分行|营业部|"
+                                  "营业厅|分公司|网点|中路|东路|西路|南路|北路|机场|公园|山)")
+# Readings of single place names, each sure: 歙县 shè, 洪洞 hóng tóng, 盱眙 xū yí, 阆中 làng,
+# 天台县 / 天台山 tāi, 长葛 gě, 费县 bì (espeak-ng and pypinyin read xī, dòng, chì, láng, tái, gé):
+# written as pinyin before the other rules run, since the voice's own reading is the fault.
+_ZH_PLACE_READINGS = {"歙(?=县|州|砚)": {0: "she4"}, "洪洞": {1: "tong2"}, "盱眙": {1: "yi2"},
+                      "阆(?=中)": {0: "lang4"}, "天台(?=县|山)": {1: "tai1"},
+                      "(?<=长)葛": {0: "ge3"},
+                      "费(?=县)": {0: "bi4"}}  # 费县 (Shandong); see _place_reading
+
+
+def _zh_word_ends_at(text: str, i: int) -> bool:
+    """Whether a word of two to four characters ends at ``text[i]`` (行长, 董事长, 收费, 手续费):
+    pypinyin's phrase table or the word list."""
+    return any(zh_is_word(text[j:i + 1]) or text[j:i + 1] in word_counts()
+               for j in range(max(0, i - 3), i))
+
+
+def _zh_place_readings(text: str, readings: list[str | None]) -> None:
+    if "长" in text:
+        for m in _ZH_CHANG_PLACE.finditer(text):
+            i = m.start()
+            before = text[i - 1:i + 1] if i else ""
+            titled = len(before) == 2 and (before[0] in "市省县局部" or _zh_word_ends_at(text, i))
+            if titled and not _ZH_PLACE_WORD_AFTER.match(text, i + 2):
+                continue
+            if text[i + 1:i + 3] in ("安排", "安全", "安装", "安心", "安慰", "安置", "安静",
+                                     "城市") and not _ZH_PLACE_WORD_AFTER.match(text, i + 2):
+                continue
+            readings[i] = "chang2"
+
+
+# A festival written as its date (3·15 消费者权益日, 5.1 假期, 国庆10.1, 6.18 促销, 11.11 购物节,
+# 双11): the shorthand as it is said, the month as a number and the day's digits one by one
+# (三一五, 五一, 十一, 六一八, 双十一 for 11.11, 双十二 for 12.12), not 三十五 or 五点一. A
+# date with a middle dot (3·15, 9·11) is always such a name; with a full stop, only beside a
+# word of a holiday, a sale or a gala (假期, 劳动节, 国庆, 晚会, 购物节, 促销, 大促, 期间, a word
+# ending in 节 ...); not a section (第5.1节, 见5.1节, 5.1节的规定: 节 alone).
+_ZH_FESTIVAL_DOT = re.compile(r"(?<![\d.·])(?P<m>1[0-2]|[1-9])·(?P<d>[1-9]|[12]\d|3[01])"
+                              r"(?![\d.·])")
+_ZH_FESTIVAL_CUE_AFTER = (r"\s*(?:假期|假日|小长假|长假|黄金周|劳动节|国庆|晚会|购物节|"
+                          r"购物狂欢|狂欢节|促销|大促|期间|活动|消费者|当天|前后|电商|特惠|"
+                          r"优惠|零点|[\u4e00-\u9fff]{1,3}节(?![省约能点目奏]))")
+_ZH_FESTIVAL_FULL_STOP = re.compile(
+    rf"(?:(?<=国庆)|(?<=双)|(?<![\d.第见]))(?P<m>1[0-2]|[1-9])\.(?P<d>[1-9]|1\d|2[0-9]|3[01])"
+    rf"(?![\d.])(?={_ZH_FESTIVAL_CUE_AFTER})|(?<=国庆)(?P<m2>10)\.(?P<d2>1)(?![\d.])")
+_ZH_DOUBLE = re.compile(r"(?<=双)(?P<n>11|12)(?!\d)")
+
+
+def _zh_festival(m: re.Match) -> str:
+    month = m.group("m") or m.group("m2")
+    day = m.group("d") or m.group("d2")
+    if month == day and month in ("11", "12") and m.string[m.start() - 1:m.start()] != "双":
+        return "双" + zh_cardinal(month)
+    return zh_cardinal(month) + spell_digits(day, "zh")
+
+
+def _zh_festivals(text: str) -> str:
+    if "·" in text:
+        text = _ZH_FESTIVAL_DOT.sub(_zh_festival, text)
+    if "." in text:
+        text = _ZH_FESTIVAL_FULL_STOP.sub(_zh_festival, text)
+    if "双1" in text:
+        text = _ZH_DOUBLE.sub(lambda m: zh_cardinal(m.group("n")), text)
+    return text
+
+
+# An index named by its size (富时中国A50, MSCI中国A50, A50指数, A50ETF, "the A50 index"): the
+# number as a number (A五十, "A fifty"); it was spelled as a code (A 五零, "A five zero"). A
+# letter or a short name before 50 / 100 / 200 / 300 / 500 / 1000 is such an index beside a
+# word of an index, a fund or futures (指数, ETF, 期货, 成分, index, futures, ETF) or after the
+# name of an index family (富时, MSCI, 中证, 标普, FTSE, S&P, STOXX, KOSPI ...).
+_INDEX_BY_SIZE = re.compile(
+    r"(?<![A-Za-z0-9_.\-])(?P<l>A|H|KOSPI|STOXX|TOPIX|DAX|CAC|Nikkei|NIKKEI|ASX|SENSEX)"
+    r"\s?(?P<n>50|100|200|225|300|500|1000)(?![\d.])"
+    r"(?=(?:\s*(?:指数|ETF|期货|股指|成分|成份|联接|基金|index|Index|futures|Futures|ETFs?\b|fund|"
+    r"constituents?)|(?<=A50)(?![A-Za-z0-9])))|"
+    r"(?:(?<=富时)|(?<=中国)|(?<=中证)|(?<=标普))(?P<l2>A|H)(?P<n2>50|100|200|300|500)(?![\d.])")
+
+
+_INDEX_CODE_BEFORE = re.compile(r"(?:编号|代码|型号|号码|序号|[Nn]o\.|[Mm]odel|[Cc]ode|#)"
+                                r"[:：\s为是]*\Z")
+
+
+def _index_sizes(text: str, zh: bool) -> str:
+    def said(m: re.Match) -> str:
+        if _INDEX_CODE_BEFORE.search(text, max(0, m.start() - 8), m.start()):
+            return m.group(0)  # 编号A50, model A50: a code, spelled as before
+        letters, n = (m.group("l") or m.group("l2")), (m.group("n") or m.group("n2"))
+        if zh:
+            return f"{letters}{protect_spoken(zh_cardinal(n))}"
+        return f"{letters} {en_number_words(n)}"
+    return _INDEX_BY_SIZE.sub(said, text)
+
+
+def _round_twentyone_early(text: str, zh: bool) -> str:
+    """The round-twenty-one rules that run before the numbers are read (see above)."""
+    if not zh and ("#" in text or "*" in text):
+        text = _en_keypad_keys(text)
+    if not zh and ("ü" in text or "Ü" in text):
+        text = _en_u_umlaut_names(text)
+    if any(c.isdigit() for c in text):
+        text = _index_sizes(text, zh)
+        if zh:
+            text = _zh_festivals(text)
+    if zh and _ZH_HK_WORD.search(text):
+        text = _zh_hk_words(text)
+    if zh and _ZH_PLACE_CHARS.search(text):
+        for pattern, fixed in _ZH_PLACE_READINGS.items():
+            text = re.sub(pattern, _place_reading(fixed), text)
+    return text
+
+
+def _place_reading(fixed: dict[int, str]):
+    def said(m: re.Match) -> str:
+        at = m.start()
+        if m.group(0) == "费" and _zh_word_ends_at(m.string, at):
+            return m.group(0)  # 收费县道, 手续费县级: a word ends at 费
+        return "".join(f" {protect_spoken(fixed[k])} " if k in fixed else ch
+                       for k, ch in enumerate(m.group(0)))
+    return said
+
+
+_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费]")
+
+
+# English keypad keys (since speakable/24): a lone # or * that is a key, wherever the sentence
+# puts it (or # to go back, followed by #, then *, # to repeat, *# ...), is "hash" / "star",
+# as "press #" already was ("the hash key"); a # before a number (#3, order #12345) stays
+# "number". A lone # or * is a key when a word of a keypad menu is in the sentence (press,
+# dial, enter, key, followed by, to go back / repeat / return / confirm / finish) or it stands
+# between words or at the end of the sentence.
+_EN_LONE_KEY = re.compile(r"(?<![\w#*])(?P<k>[#*])(?![\w#*])(?!\s*(?:\d|of\b))")
+_EN_KEYPAD_CUE = re.compile(r"\b(?:[Pp]ress|[Dd]ial|[Ee]nter|[Hh]it|[Tt]ap|keys?|keypad|"
+                            r"followed by|to (?:go back|return|repeat|confirm|finish|cancel|end|"
+                            r"exit|skip|continue)|menu)\b")
+
+
+# After press / hit / tap / dial / the, and a # ending the sentence after and / or / then,
+# the rules of earlier rounds say it ("the hash key").
+_EN_KEY_SAID_LATER = re.compile(r"\b(?:[Pp]ress|[Hh]it|[Tt]ap|[Dd]ial|the)\s*\Z")
+
+
+def _en_keypad_keys(text: str) -> str:
+    def sentence(s: re.Match) -> str:
+        part = s.group(0)
+        if not _EN_KEYPAD_CUE.search(part):
+            return part
+        return _EN_LONE_KEY.sub(lambda m: m.group(0) if _EN_KEY_SAID_LATER.search(
+            part, 0, m.start()) or m.group("k") == "#" and _EN_KEY_HASH.match(
+            part, m.start()) else
+            " hash " if m.group("k") == "#" else " star ", part)
+    return _SENTENCE_SPAN.sub(sentence, text)
+
+
+# A pinyin name written with ü (Lü, Nü, Lüe, Nüe: the surnames 吕 and 女) or its keyboard
+# spelling v (Lv): the English voice said ü as "oo" (Lu, a different surname). Written as v,
+# the pinyin respelling takes it ("Lee-yoo"); Wade-Giles Yü is yu.
+_EN_U_UMLAUT_NAME = re.compile(r"(?<![\w'’\-])(?P<i>[LlNn])[üÜ](?P<e>e?)(?![\w'’\-])|"
+                               r"(?<![\w'’\-])(?P<y>[Yy])[üÜ](?![\w'’\-])")
+
+
+def _en_u_umlaut_names(text: str) -> str:
+    def said(m: re.Match) -> str:
+        if m.group("y"):
+            return m.group("y") + "u"
+        return m.group("i") + "v" + m.group("e")
+    return _EN_U_UMLAUT_NAME.sub(said, text)
+
+
+# A Hong Kong or Wade-Giles name (Chan Tai Man, Chang Hsueh-liang, Wong Ka Yan) is said near
+# enough by English spelling, which is how its owner spells it: no warning that it is "a
+# name in pinyin" (a false alarm before speakable/24). A name is such when a word of it is a
+# Hong Kong or Wade-Giles name word, or a Wade-Giles given name (Hs-, a hyphen) follows.
+_WADE_GILES_AFTER = re.compile(r"-|\s+Hs[a-z]|\s+[A-Z][a-z]+-[a-z]")
+
+
+def _hong_kong_name(words: list[str], after: str) -> bool:
+    return any(w.lower() in HK_NAME_WORDS or w.lower() in WADE_GILES_HK for w in words) or \
+        _WADE_GILES_AFTER.match(after) is not None
+
+
+# Letters of a script the Mandarin voice has no reading for (Japanese kana, Hangul,
+# Mongolian, Tibetan, Arabic, Cyrillic, Thai ...: not Han, Latin, Greek nor Bopomofo):
+# espeak-ng said them as "Japanese letter" or read their code points as digits (Mongolian).
+# In a Mandarin text they are left out of what the voice gets, and ``kiosk flows check``
+# warns at the first letter of each run (since speakable/24).
+_ZH_OTHER_SCRIPT = re.compile(
+    "[\u0370-\u03ff\u0400-\u052f\u0530-\u1dff\u2c00-\u2dff\u3040-\u30ff\u3130-\u318f"
+    "\u31f0-\u31ff\ua000-\ua4ff\ua640-\ua6ff\ua700-\ua7ff\ua800-\ud7ff\ufb1d-\ufdff"
+    "\ufe70-\ufeff\uff66-\uffdc\U00010000-\U0001d3ff\U0001d800-\U0001ffff]+")
+
+
+def _other_script_run(m: re.Match) -> bool:
+    """Whether the run holds a letter (not a Greek letter the rules read, nor a symbol)."""
+    return any(unicodedata.category(c)[0] == "L" and c not in _GREEK for c in m.group(0))
+
+
+def _zh_drop_other_scripts(text: str) -> str:
+    return _ZH_OTHER_SCRIPT.sub(lambda m: " " if _other_script_run(m) else m.group(0), text)
+
+
+# A long run of digits after a word of a code or number is a code, read right digit by digit.
+_LONG_CUED_BEFORE = re.compile(r"(?:号|码|账户|帐户|代码|编号|ID|[Nn]o\.?|#|[Nn]umber|[Cc]ode|"
+                               r"[Aa]ccount)[:：\s为是]*\Z")
+
+
+def round_twentyone_issues(text: str, locale: str) -> Iterator[Issue]:
+    """The round-twenty-one warnings: a number of 17 digits or more that is no code (read
+    digit by digit), and in Mandarin a run of letters of another script (see
+    _ZH_OTHER_SCRIPT), which the voice leaves out."""
+    folded = _fold_digits(text)
+    if len(folded) == len(text):  # offsets kept (the Arabic signs are one character each)
+        for m in _HUGE_NUMBER.finditer(folded):
+            if _LONG_CUED_BEFORE.search(folded, max(0, m.start() - 12), m.start()):
+                continue
+            yield Issue(m.start(), f"{m.group(0)[:24]} has more digits than a number is said "
+                                   f"with, so the voice reads it digit by digit; if it is an "
+                                   f"amount write it with 万 / 亿 (or million / billion), if it "
+                                   f"is a code it is right as it is")
+    if not is_zh(locale):
+        return
+    for m in _ZH_OTHER_SCRIPT.finditer(text):
+        if not _other_script_run(m):
+            continue
+        script = unicodedata.name(m.group(0)[0], "?").split(" ")[0].title()
+        yield Issue(m.start(), f"{m.group(0)[:12]} is written in {script} letters, which the "
+                               f"Mandarin voice cannot read and leaves out; write it in "
+                               f"Chinese characters (or pinyin), or give it its own locale")
+
+
+# Hong Kong and Wade-Giles name words in a Mandarin prompt that the Mandarin voice spelled
+# letter by letter (Ip "I P", Wing "W I N G", Hsieh "H S ...", Tsz "T Z"): respelt as a word
+# it reads whole (since speakable/24): Ip as Yip (said as the English word, as Ip is), Wing
+# weng, Tsz ci, and a Wade-Giles Hs- word as the pinyin x- it stands for (Hsieh xie, Hsu xu,
+# Hsiao xiao), also the hs- part of a hyphenated given name (Wen-hsiung: xiong). Capitalised
+# words only: IP (an acronym) is spelled as before.
+_ZH_HK_RESPELT = {"ip": "Yip", "wing": "weng", "tsz": "ci", "hsieh": "xie", "hsueh": "xue",
+                  "hsun": "xun", "hsuan": "xuan", "hsien": "xian"}
+_ZH_HK_WORD = re.compile(r"(?<![A-Za-z'’])(?:Ip|Wing|Tsz|Hs[a-zü]+|(?<=-)hs[a-zü]+)"
+                         r"(?![A-Za-z'’])")
+
+
+# Wade-Giles finals after hs- written as pinyin writes them (hsiung xiong, hsieh xie).
+_WADE_GILES_FINALS = (("iung$", "iong"), ("ieh$", "ie"), ("ueh$", "ue"), ("ien$", "ian"))
+
+
+def zh_hk_word(word: str) -> str | None:
+    """The Mandarin voice's spelling of a Hong Kong / Wade-Giles name word it would spell
+    letter by letter, or None."""
+    low = word.lower()
+    if low in _ZH_HK_RESPELT:
+        return _ZH_HK_RESPELT[low]
+    if low.startswith("hs"):
+        pinyin = "x" + low[2:].replace("ü", "u")
+        for wade, pin in _WADE_GILES_FINALS:
+            pinyin = re.sub(wade, pin, pinyin)
+        return " ".join(pinyin_syllables(pinyin) or ()) or None
+    return None
+
+
+def _zh_hk_words(text: str) -> str:
+    return _ZH_HK_WORD.sub(lambda m: (lambda said: m.group(0) if said is None else
+                                      f" {protect_spoken(said)} ")(zh_hk_word(m.group(0))), text)
