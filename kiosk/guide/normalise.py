@@ -147,9 +147,22 @@ from kiosk.speech.textnorm import (
     zh_polyphonic,
     zh_reading,
     zh_segments,
-    zh_surname,
     zh_word_readings,
 )
+from kiosk.speech.textnorm import zh_surname as _speech_zh_surname
+
+# Surnames the shared table lacks, read so only where a name is (since speakable/25): 於 yú
+# (於梨华), which the voice says yū.
+_GUIDE_SURNAMES = {"於": "yú"}
+
+
+def zh_surname(name: str) -> tuple[str, str] | None:
+    """``kiosk.speech.textnorm.zh_surname``, and the surnames of ``_GUIDE_SURNAMES``."""
+    found = _speech_zh_surname(name)
+    if found is None and len(name) >= 2 and name[0] in _GUIDE_SURNAMES:
+        return name[0], _GUIDE_SURNAMES[name[0]]
+    return found
+
 
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
