@@ -94,7 +94,7 @@ ROWS = [
     ("José García", "en", "José García"),  # marks the English voice says are kept
     # Greek letter names in Mandarin, one way
     ("Vega为0.15，Theta为-0.03，Delta为0.5，Gamma为0.1", "zh-CN",
-     "维加 wei2 零点一五，西塔 wei2 负零点零三，德尔塔 wei2 零点五，伽马 wei2 零点一"),
+     "维加 wei2 零点一五，西塔 wei2 负零点零三，德尔塔 wei2 零点五， ga1 ma3 wei2 零点一"),
     # minor
     ("股价在20.00至100.00港元之间", "zh-CN", "股价在二十至一百港元之间"),
     ("近1M、3M、6M、1Y收益", "zh-CN", "近 yi2 个月、三个月、六个月、 yi4 年收益"),

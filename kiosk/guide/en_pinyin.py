@@ -155,9 +155,15 @@ ENGLISH_WORDS = frozenset("""
     shanghai beijing taipei taiwan macao hainan tianjin
     agua aguayo alachua antigua caruana chihuahua guarini huachuca kuala lashua lingua managua
     nashua
+    aguanga bohemian guantanamo henao luanda sanjuan
 """.split())
 # ua and uai since speakable/22 (Fanhua, Huaxin's hua: English says "hyoo-uh")
-_TELLING_FINALS = frozenset("iu uo ao ui ie ia ian iao iang iong ue üe ou ei ai ua uai".split())
+# uan and uang since speakable/25 (Dongguan, Yinchuan, Huangpu: "gyoo-an", "hyoo-ang")
+_TELLING_FINALS = frozenset("iu uo ao ui ie ia ian iao iang iong ue üe ou ei ai ua uai uan "
+                            "uang".split())
+# Finals English never spells so (ao, uo, iao, iu, iong, uang, uan, ian): enough to take a
+# word ending in -ing or -he for pinyin (Baoding, Tianhe); ui / uai are not (guiding).
+_NOT_ENGLISH_FINALS = ("ao", "uo", "iu", "iong", "uang", "uan", "ian")
 
 
 def _telling(syllable: str) -> bool:
@@ -180,9 +186,14 @@ def looks_pinyin(word: str) -> bool:
     if any(s[0] in "xq" or s.startswith("zh") for s in syllables):
         return True
     if word.lower().endswith("ing"):
-        return False
+        # Baoding, Xiaoping (since speakable/25): a final English never spells so before -ing
+        return len(syllables) >= 2 and any(s.endswith(_NOT_ENGLISH_FINALS) and
+                                           not s.endswith(("ui", "uai")) for s in syllables[:-1])
+    # Tianhe, Longhe (since speakable/25): a last "he" after a final English never spells so
+    strong = any(s.endswith(_NOT_ENGLISH_FINALS) for s in syllables)
     return len(syllables) >= 2 and any(_telling(s) for s in syllables) and (
-        not any(s[-1] == "e" and s[-2:] not in ("ie", "ue") for s in syllables))
+        not any(s[-1] == "e" and s[-2:] not in ("ie", "ue") and not (strong and s == "he")
+                for s in syllables))
 
 
 _TITLE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Miz|Mister|Madam|Madame|Dr|Doctor|Prof|Professor|"
@@ -211,6 +222,7 @@ WADE_GILES_HK = {
     "hsin": "Sheen", "hsing": "Shing", "hsiung": "Shee-yoong", "hsiang": "Shee-yahng",
     "hsien": "Shee-yen", "hsi": "Shee", "hsueh": "Shoo-eh", "hsun": "Shoon", "hsuan": "Shoo-en",
     "ip": "Ipp", "chi": "Chee", "ki": "Kee", "ng": "Ung", "tsui": "Tsoy",
+    "tsz": "Tsee",  # 子 / 紫 in Hong Kong (Wong Tsz Kin), spelled T S Z by the voice (speakable/25)
 }
 # An Hs- word anywhere, a part of a hyphenated given name too (Hsiao-mei: Shee-yow-mei).
 _HS_WORD = re.compile(r"(?<![\w'’])Hs[a-zü]+(?![\w'’])")
@@ -260,6 +272,8 @@ def respell_text(text: str) -> str:
     Customer: Qiu Ying), and a pinyin word next to one of those (Wang Xiaoming). Words English
     reads near enough (Wang, Ming, Chen) are respelt only as part of such a name."""
     text = respell_ng(text)
+    if "Shaanxi" in text or "SHAANXI" in text:  # 陕西's own spelling (not pinyin: speakable/25)
+        text = re.sub(r"(?<![\w'’\-])(?:Shaanxi|SHAANXI)(?![\w\-])", "Shahn-shee", text)
     if "Hs" in text:
         text = _HS_WORD.sub(lambda m: WADE_GILES_HK.get(m.group(0).lower(), m.group(0)), text)
     words = list(_CAPITALISED.finditer(text))

@@ -133,6 +133,7 @@ from kiosk.guide.en_pinyin import (
     risky_pinyin,
 )
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
+from kiosk.guide.espeak_cmn_repeats import ESPEAK_CMN_REPEATS
 from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
@@ -146,14 +147,27 @@ from kiosk.speech.textnorm import (
     zh_polyphonic,
     zh_reading,
     zh_segments,
-    zh_surname,
     zh_word_readings,
 )
+from kiosk.speech.textnorm import zh_surname as _speech_zh_surname
+
+# Surnames the shared table lacks, read so only where a name is (since speakable/25): 於 yú
+# (於梨华), which the voice says yū.
+_GUIDE_SURNAMES = {"於": "yú"}
+
+
+def zh_surname(name: str) -> tuple[str, str] | None:
+    """``kiosk.speech.textnorm.zh_surname``, and the surnames of ``_GUIDE_SURNAMES``."""
+    found = _speech_zh_surname(name)
+    if found is None and len(name) >= 2 and name[0] in _GUIDE_SURNAMES:
+        return name[0], _GUIDE_SURNAMES[name[0]]
+    return found
+
 
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/24"
+NORMALISER_VERSION = "speakable/25"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -1447,12 +1461,19 @@ def _roman_signs(text: str, zh: bool) -> str:
 _ZH_NAME_ROLE = re.compile(r"(?:见证人员|经办人员|见证员|"
                            r"客户经理|理财经理|投资顾问|经办人|联系人|见证人|代理人|申请人|"
                            r"负责人|法定代表人|开户人|持有人|客户姓名|投资者姓名|姓名|客户|投资者|"
-                           r"本人)[:：\s]*")
+                           r"本人|"
+                           # since speakable/25: titles of a firm's people before a name
+                           # (首席经济学家解运亮表示 xiè)
+                           r"首席经济学家|经济学家|首席分析师|首席策略师|首席执行官|首席投资官|"
+                           r"首席风险官|首席信息官|首席财务官|分析师|研究员|副董事长|董事长|独立董事|"
+                           r"董事|监事长|监事|总监|主管|主任|副总裁|总裁|合伙人|律师|会计师|"
+                           r"保荐代表人)[:：\s]*")
 # A name ends at a pause, before 先生 / 女士, or before the verb of an identity sentence
 # (本人单仁平确认, 投资者单明承诺); its given name has none of the characters that make the
 # words after 本人 / 投资者 a clause (本人能确认，投资者都已确认: _ZH_NOT_GIVEN).
 _ZH_NAME_END = re.compile(r"\Z|[，,、。.；;:：！？!?()（）\[\]【】\s\"“”'‘’《》]"
-                          r"|先生|女士|同志|老师|确认|承诺|声明|同意|知悉|自愿|保证|申请|郑重")
+                          r"|先生|女士|同志|老师|确认|承诺|声明|同意|知悉|自愿|保证|申请|郑重"
+                          r"|表示|指出|认为|介绍|强调|预计|称")
 _ZH_NOT_GIVEN = re.compile("[已将都也还均再又就是不没未能会要应须需在对了过着的得地和与及或并且而但"
                           "把被让使从到给于]|确认|同意|知悉|承诺|声明|申请|办理|签署|阅读|表示|任职")
 _ZH_NAME_SEP = re.compile(r"[，,、]|和|及|与")
@@ -1497,7 +1518,8 @@ _ZH_NOT_LAST_GIVEN = frozenset("说道称问答讲述写看听想做去来")
 # Roles of the staff, after which a name may overlap a word (见证员查明亮; since speakable/22);
 # after 客户 / 投资者 / 本人 the words are as often a clause (投资者解释说).
 _ZH_STAFF_ROLE = re.compile("见证人员|经办人员|见证员|客户经理|理财经理|投资顾问|经办人|联系人|"
-                            "见证人")
+                            "见证人|首席|经济学家|分析师|策略师|研究员|副董事长|董事长|独立董事|董事|"
+                            "监事|总监|主管|主任|副总裁|总裁|合伙人|律师|会计师|保荐代表人")
 
 
 def _zh_name_at(text: str, p: int, in_list: bool, staff: bool = False) -> int | None:
@@ -1755,8 +1777,16 @@ COMMON_WORDS = frozenset("""
     START STATE STILL STOCK STORE TERMS THANK THEIR THERE THESE THING THINK THOSE THREE TODAY
     TOTAL TRADE TRUST UNDER UNTIL USAGE VALID VALUE VIDEO VOICE WATCH WHERE WHICH WHILE WHOLE
     WORDS WORLD WRITE WRONG YIELD YOURS""".split())
-_CAPS_BEFORE = re.compile(r"(?<![A-Za-z])[A-Z]{2,}[\s,.;:!?'&/\u00b7-]{1,3}\Z")
-_CAPS_AFTER = re.compile(r"[\s,.;:!?'&/\u00b7-]{1,3}[A-Z]{2,}(?![a-z])")
+_CAPS_BEFORE = re.compile(r"(?<![A-Za-z])(?P<w>[A-Z]{2,})[\s,.;:!?'&/\u00b7-]{1,3}\Z")
+_CAPS_AFTER = re.compile(r"[\s,.;:!?'&/\u00b7-]{1,3}(?P<w>[A-Z]{2,})(?![a-z])")
+
+
+def _caps_word(word: str) -> bool:
+    """Whether a neighbouring word in capitals is a word of text written in capitals (WELCOME,
+    TO), not an acronym (GLP, REIT, ETF: the CICC GLP REIT spells CICC; since speakable/25)."""
+    return word not in KNOWN_ACRONYMS and bool(re.search("[AEIOUY]", word)) and (
+        len(word) > 5 or word in COMMON_WORDS or len(word) <= 2 or
+        pinyin_syllables(word) is not None)
 
 
 def _spelled(text: str, m: re.Match) -> bool:
@@ -1778,8 +1808,9 @@ def _spelled(text: str, m: re.Match) -> bool:
         return False
     if not re.search("[AEIOUY]", word):
         return True
-    if _CAPS_BEFORE.search(text, max(0, m.start() - 24), m.start()) or \
-            _CAPS_AFTER.match(text, m.end(), m.end() + 24):
+    before = _CAPS_BEFORE.search(text, max(0, m.start() - 24), m.start())
+    after = _CAPS_AFTER.match(text, m.end(), m.end() + 24)
+    if before and _caps_word(before.group("w")) or after and _caps_word(after.group("w")):
         return False
     return len(word) <= 5 and word not in COMMON_WORDS
 
@@ -3126,7 +3157,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _round_twentyone_first(text, is_zh(locale))
+    text = _round_twentyone_first(_round_twentytwo_first(text, is_zh(locale)), is_zh(locale))
     try:
         return _speakable(text, locale)
     except (ValueError, ArithmeticError, IndexError, KeyError) as exc:  # a rule's own fault
@@ -3177,7 +3208,43 @@ def _speakable(text: str, locale: str) -> str:
     text = _zh_speakable(text) if is_zh(locale) else _en_pinyin(_en_speakable(text))
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
-    return re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
+    text = re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
+    return unrepeat(text) if is_zh(locale) else text
+
+
+# espeak-ng's dictionary words that it says with a syllable again (陕西 "shǎn xī xī", 贷款,
+# 凌晨, 闵行区: since speakable/25, measured: ``kiosk.guide.espeak_cmn_repeats``), each as
+# measured to be said once: cut by a zero-width space (陕\u200b西) or as pinyin with tone
+# digits (闵行区 -> min3 hang2 qu1). The longest word of the table wins at each position.
+_REPEAT_RUN = re.compile("[\u4e00-\u9fa5]{2,}")
+_REPEAT_LONGEST = max(map(len, ESPEAK_CMN_REPEATS), default=0)
+
+
+def _unrepeat_run(m: re.Match) -> str:
+    run = m.group(0)
+    out: list[str] = []
+    i = 0
+    while i < len(run):
+        for n in range(min(_REPEAT_LONGEST, len(run) - i), 1, -1):
+            said = ESPEAK_CMN_REPEATS.get(run[i:i + n])
+            if said is not None:
+                out.append(said if "\u200b" in said else f" {said} ")
+                i += n
+                break
+        else:
+            out.append(run[i])
+            i += 1
+    return "".join(out)
+
+
+def unrepeat(text: str) -> str:
+    """``text`` (Mandarin, as the voice gets it) with each word espeak-ng would say with a
+    syllable again written as measured to be said once (``ESPEAK_CMN_REPEATS``). Linear."""
+    if not ESPEAK_CMN_REPEATS:
+        return text
+    text = _REPEAT_RUN.sub(_unrepeat_run, text)
+    return re.sub(r" {2,}", " ", text).strip() if "  " in text or text[:1] == " " or \
+        text[-1:] == " " else text
 
 
 # A decade (the 1990s, 1980s): "nineteen nineties", as it is said; it was "nineteen hundred
@@ -3204,7 +3271,9 @@ def _en_pinyin(text: str) -> str:
     def name(m: re.Match) -> str:
         words = m.group(0).translate(_UNPROTECT).split(" ")
         said = respell_name(words) if any(len(w) > 1 for w in words) else None
-        return m.group(0) if said is None else " ".join(said)
+        # the respelling is protected, so the text's own respelling does not take it for
+        # pinyin again (陈静: Chun Jing, not "Choo-wun Jing"; since speakable/25)
+        return m.group(0) if said is None else protect_spoken(" ".join(said))
 
     if any(ord(c) >= _SHIELD for c in text):
         text = _SHIELDED_NAME.sub(name, text)
@@ -3253,8 +3322,10 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         if _beyond_voice(ch) and zh_reading(ch) is None:
             yield Issue(i, f"character {ch} (U+{ord(ch):04X}) has no known reading; the "
                            "voice skips it, so write another character or its pinyin")
-        elif ord(ch) in CJK_RADICAL_EQUIVALENTS:
-            said = CJK_RADICAL_EQUIVALENTS[ord(ch)]
+        elif ord(ch) in CJK_RADICAL_EQUIVALENTS or 0x2F00 <= ord(ch) <= 0x2FD5:
+            # the Kangxi radicals (⽇ U+2F47) too, which the guide reads as NFKC's 日
+            # (since speakable/25: they got "cannot be spoken")
+            said = CJK_RADICAL_EQUIVALENTS.get(ord(ch)) or unicodedata.normalize("NFKC", ch)
             yield Issue(i, f"{ch} (U+{ord(ch):04X}) is a radical that looks like {said} "
                            f"(text copied from a PDF); the guide reads it as {said}, but type "
                            f"{said} so the subtitle shows the character")
@@ -3365,7 +3436,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                 _SERVICE_NUMBER.fullmatch(m.group(0)) or _cued_list_item(text, m.start(), zh) or \
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh) or \
-                _password_near(text, m.start(), m.end()):
+                _password_near(text, m.start(), m.end()) or \
+                _fund_code_in_brackets(text, m.start(), m.end()):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
@@ -5004,6 +5076,10 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         if c == "-":
             if not _SPOKEN_SIGN.search(spoken, max(0, m.start() - 2), m.end() + 2):
                 continue
+            # an option's code (IO2412-C-3900, 10004567-P-2.75): its hyphens are joins the
+            # voice skips, as it should (since speakable/25)
+            if _OPTION_CODE.search(text) and "-" not in _OPTION_CODE.sub("", text):
+                continue
             # 编号No.20240603-0015: a hyphen between digits said one by one, which the voice
             # skips, as it should (since speakable/21)
             if is_zh(locale) and spoken[m.start() - 1:m.start()] in _ZH_DIGIT_WORDS and \
@@ -5766,6 +5842,8 @@ def round_twenty_issues(text: str, locale: str) -> Iterator[Issue]:
                 not english_syllable(word) and not folded[m.end():m.end() + 1] == "." and \
                 len(pinyin_word_syllables(word) or ()) == 1:
             said = respell_text(f"Mr. {word}").split(" ", 1)[-1]
+            if said == word:
+                continue  # the voice says it as the respelling would (Jing, Kai: speakable/25)
             yield Issue(m.start(), f"{word} looks like a Chinese name in pinyin, which the "
                                    f"voice reads by English letter rules; write a title or the "
                                    f"whole name (Ms. {word}, Wang {word}), or its respelling "
@@ -5798,6 +5876,53 @@ def _fold_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) if not c.isascii() and
                    unicodedata.category(c) == "Nd" and
                    not "\uff10" <= c <= "\uff19" else c for c in text)
+
+
+# The round-twenty-one tester's edge classes (since speakable/25), on the raw text:
+# - combining marks left after NFC (李 + U+0301) are dropped: the voice says "acute";
+# - a service number after 火警 / 急救 / 报警 / 匪警 / 客服 / 热线 / 电话 / 拨打 / 致电 is read
+#   digit by digit (火警119: 一一九, not 一百一十九), as English "dial 119" already was;
+# - a list of periods with slashes (30/60/90天, 7/14/30 days) is a list, not a fraction: 、 / ,;
+# - a circled number after 第 (第⑩条) is that number (第十条, not 第第十，条);
+# - English ≤ / ≥ with a number before and a word after (500,000 ≤ assets) is "less than or
+#   equal to" / "greater than or equal to", as written, so the bound is not reversed.
+_SERVICE_CALL = re.compile(r"(?P<w>火警|急救|报警|匪警|客服|热线|电话|拨打|致电)"
+                           r"(?P<s>[:：\s]*)(?P<n>\d{3,4})(?![\d.,%]|[\s-]*\d)")
+_PERIOD_LIST = re.compile(r"(?<![\d/.])(?P<l>\d{1,3}(?:/\d{1,3}){1,5})(?![\d/.])"
+                          r"(?=\s*(?:天|个月|年|周|days?\b|months?\b|years?\b|weeks?\b))")
+_CIRCLED_AFTER_DI = re.compile("第([\u2460-\u2473])")
+_EN_BOUND = re.compile(r"(?<=\d)\s*(?P<c>[≤≥]|<=|>=)\s*(?=[A-Za-z])")
+
+
+def _period_list(m: re.Match, zh: bool) -> str:
+    parts = m.group("l").split("/")
+    values = [int(p) for p in parts]
+    if values != sorted(values) or len(set(values)) != len(values) or \
+            (len(parts) == 2 and min(len(p) for p in parts) < 2):
+        return m.group(0)  # 1/2天 and 3/4 of a year stay fractions
+    return "、".join(parts) if zh else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _round_twentytwo_first(text: str, zh: bool) -> str:
+    """The round-twenty-two rules that run first, on the raw text (see above)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+        if any(unicodedata.category(c) == "Mn" for c in text):
+            text = "".join(c for c in text if unicodedata.category(c) != "Mn" or
+                           not 0x300 <= ord(c) <= 0x36F)
+        if "第" in text:
+            text = _CIRCLED_AFTER_DI.sub(
+                lambda m: "第" + str(unicodedata.numeric(m.group(1)).__int__()), text)
+    if "/" in text:
+        text = _PERIOD_LIST.sub(lambda m: _period_list(m, zh), text)
+    if any(c.isdigit() for c in text):
+        if zh:  # English already reads "dial 119" / "call 95588" digit by digit
+            text = _SERVICE_CALL.sub(lambda m: m.group("w") + m.group("s") +
+                                     spell_digits(m.group("n"), "zh-CN"), text)
+        if not zh and ("≤" in text or "≥" in text or "<=" in text or ">=" in text):
+            text = _EN_BOUND.sub(lambda m: " less than or equal to " if m.group("c") in
+                                 ("≤", "<=") else " greater than or equal to ", text)
+    return text
 
 
 def _round_twentyone_first(text: str, zh: bool) -> str:
@@ -5836,7 +5961,23 @@ _ZH_PLACE_WORD_AFTER = re.compile("(?:区|县|市|路|街|大街|镇|乡|村|站
 _ZH_PLACE_READINGS = {"歙(?=县|州|砚)": {0: "she4"}, "洪洞": {1: "tong2"}, "盱眙": {1: "yi2"},
                       "阆(?=中)": {0: "lang4"}, "天台(?=县|山)": {1: "tai1"},
                       "(?<=长)葛": {0: "ge3"},
-                      "费(?=县)": {0: "bi4"}}  # 费县 (Shandong); see _place_reading
+                      "费(?=县)": {0: "bi4"},  # 费县 (Shandong); see _place_reading
+                      # since speakable/25 (the round-twenty-one tester's class A), each the
+                      # place's own name: 浚县 xùn, 涡阳 guō, 六合区 lù, 华阴 / 华县 / 华山 huà,
+                      # 蚌山区 bèng, 泺源 / 泺口 luò, 栟茶 bēn, 栎阳 yuè, 乐亭 lào, 蔚县 yù,
+                      # 犍为 qián, 筠连 jūn, 尉犁 yù, 铅山 yán, 台州 tāi, 枞阳 zōng, 黄陂 pí,
+                      # 单县 shàn, 乐清 yuè
+                      "浚(?=县)": {0: "xun4"}, "涡(?=阳)": {0: "guo1"},
+                      "六(?=合区|合县)|(?<=南京|江苏)六(?=合)|(?<=南京市|江苏省)六(?=合)":
+                          {0: "lu4"},
+                      "华(?=阴|县|山)": {0: "hua4"}, "蚌(?=山区)": {0: "beng4"},
+                      "泺(?=源|口)": {0: "luo4"}, "栟(?=茶)": {0: "ben1"},
+                      "栎(?=阳)": {0: "yue4"}, "乐(?=亭)": {0: "lao4"},
+                      "蔚(?=县)": {0: "yu4"}, "犍(?=为)": {0: "qian2"},
+                      "筠(?=连)": {0: "jun1"}, "尉(?=犁)": {0: "yu4"},
+                      "铅(?=山)": {0: "yan2"}, "台(?=州)": {0: "tai1"},
+                      "枞(?=阳)": {0: "zong1"}, "(?<=黄)陂": {0: "pi2"},
+                      "单(?=县)": {0: "shan4"}, "乐(?=清)": {0: "yue4"}}
 
 
 def _zh_word_ends_at(text: str, i: int) -> bool:
@@ -5944,14 +6085,14 @@ def _round_twentyone_early(text: str, zh: bool) -> str:
 def _place_reading(fixed: dict[int, str]):
     def said(m: re.Match) -> str:
         at = m.start()
-        if m.group(0) == "费" and _zh_word_ends_at(m.string, at):
-            return m.group(0)  # 收费县道, 手续费县级: a word ends at 费
+        if m.group(0) in "费乐单华台六蔚铅" and _zh_word_ends_at(m.string, at):
+            return m.group(0)  # 收费县道, 手续费县级, 快乐清单, 简单县城: a word ends there
         return "".join(f" {protect_spoken(fixed[k])} " if k in fixed else ch
                        for k, ch in enumerate(m.group(0)))
     return said
 
 
-_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费]")
+_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费浚涡六华蚌泺栟栎乐蔚犍筠尉铅枞陂单]")
 
 
 # English keypad keys (since speakable/24): a lone # or * that is a key, wherever the sentence
@@ -6026,13 +6167,24 @@ def _other_script_run(m: re.Match) -> bool:
     return any(unicodedata.category(c)[0] == "L" and c not in _GREEK for c in m.group(0))
 
 
+_OPTION_CODE = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z]{0,4}\d{4,8}-[CPcp]-\d+(?:\.\d+)?"
+                          r"(?![A-Za-z0-9-])")
+
+
+def _fund_code_in_brackets(text: str, a: int, b: int) -> bool:
+    """Whether the digits text[a:b] are six in brackets right after a word (兴全合润混合（LOF）
+    （163406）): a fund's or a stock's code, read right digit by digit (since speakable/25)."""
+    return b - a == 6 and text[a - 1:a] in ("（", "(") and text[b:b + 1] in ("）", ")") and \
+        a >= 2 and not text[a - 2].isspace()
+
+
 def _zh_drop_other_scripts(text: str) -> str:
     return _ZH_OTHER_SCRIPT.sub(lambda m: " " if _other_script_run(m) else m.group(0), text)
 
 
 # A long run of digits after a word of a code or number is a code, read right digit by digit.
 _LONG_CUED_BEFORE = re.compile(r"(?:号|码|账户|帐户|代码|编号|ID|[Nn]o\.?|#|[Nn]umber|[Cc]ode|"
-                               r"[Aa]ccount)[:：\s为是]*\Z")
+                               r"[Aa]ccount)(?:[:：\s为是]|\bis\b)*\Z")
 
 
 def round_twentyone_issues(text: str, locale: str) -> Iterator[Issue]:
@@ -6042,7 +6194,8 @@ def round_twentyone_issues(text: str, locale: str) -> Iterator[Issue]:
     folded = _fold_digits(text)
     if len(folded) == len(text):  # offsets kept (the Arabic signs are one character each)
         for m in _HUGE_NUMBER.finditer(folded):
-            if _LONG_CUED_BEFORE.search(folded, max(0, m.start() - 12), m.start()):
+            if _LONG_CUED_BEFORE.search(folded, max(0, m.start() - 12), m.start()) or \
+                    re.match("[A-Za-z]", folded[m.end():m.end() + 1]):  # 9111...8F: a code
                 continue
             yield Issue(m.start(), f"{m.group(0)[:24]} has more digits than a number is said "
                                    f"with, so the voice reads it digit by digit; if it is an "
