@@ -278,6 +278,20 @@ def test_a_reading_that_negates_the_statement_fails():
     assert not score_reading(en, SENTENCE_EN, "en", ["Alex Chen", "8888"]).passed
 
 
+@pytest.mark.parametrize("negated", ["并非自愿", "绝非自愿", "非自愿"])
+def test_a_reading_negated_with_fei_fails(negated):
+    # #12 fresh tester (fourteenth session): 并非自愿 read aloud passed on two voices.
+    r = score_reading(SENTENCE_ZH.replace("自愿", negated), SENTENCE_ZH, "zh-CN",
+                      ["张三", "8888"])
+    assert not r.passed and "a negation that is not in the text" in r.missing
+
+
+@pytest.mark.parametrize("said,intent", [("并非自愿", "deny"), ("是的，我非常愿意", "affirm")])
+def test_fei_negates_only_as_a_word(said, intent):
+    got = judge_text(said, "zh-CN", CONSENT_ZH).intent
+    assert (got != "affirm") if intent == "deny" else (got == "affirm"), got
+
+
 @pytest.mark.parametrize("said", ["是吧？", "对吧", "同意？", "是的？", "可以吧", "全部同意",
                                   "不是不愿意", "没有不同意", "不拒绝"])
 def test_questions_hedges_and_double_negations_are_never_consent_or_refusal(said):

@@ -25,7 +25,10 @@ from pathlib import Path
 import yaml
 
 from kiosk.errors import EvidenceError
+from kiosk.liveness.session_checks import SessionCheckParams
 from kiosk.protocol import AnswerDecision, CheckEvent, StepKind, StepOutcome, TimelineEvent
+from kiosk.speech import textnorm
+from kiosk.speech.answers import READING_MAX_ERROR
 from kiosk.timeline import scan_timeline
 
 log = logging.getLogger(__name__)
@@ -215,7 +218,6 @@ def _closest_heard(heard: str, item: str, locale: str) -> str | None:
     (characters in Mandarin) of about its length nearest to it; None when nothing is near."""
     from rapidfuzz.distance import Levenshtein
 
-    from kiosk.speech import textnorm
 
     zh = locale.lower().startswith(("zh", "cmn"))
     hyp, part = textnorm.tokens(heard, locale), textnorm.tokens(item, locale)
@@ -251,7 +253,6 @@ def _closest_heard(heard: str, item: str, locale: str) -> str | None:
 
 
 def _item_label(item: str, locale: str) -> str:
-    from kiosk.speech import textnorm
 
     part = textnorm.tokens(item, locale)
     return "ID tail" if part and all(_is_digit_token(t) for t in part) else "name"
@@ -288,7 +289,6 @@ def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
     recogniser's alternative used)."""
     if "speech_present" not in data and "transcript" not in data:
         return None
-    from kiosk.speech.answers import READING_MAX_ERROR
 
     note = str(data.get("note") or "")
     reason = str(data.get("decision_reason") or "")
@@ -767,7 +767,6 @@ def _still_text(name: str, summary: dict, events: list) -> str:
     ``still_speed``) and, when answers were heard while this face did not speak or a second
     person was in view, that other reason named first: a coach answering for an investor who
     keeps still is not told apart from a picture by motion alone."""
-    from kiosk.liveness.session_checks import SessionCheckParams
 
     raw = summary.get("still_evidence")
     evidence = raw if isinstance(raw, dict) else {}
@@ -801,7 +800,6 @@ def _face_match(summary: dict, ctx: Context) -> None:
     distance at or over ``id_mismatch_distance`` (measured from good samples only) is another
     person, a suggested reject; over ``id_match_distance`` but under that, a doubt a human
     settles (flag); no good sample to compare, a flag too."""
-    from kiosk.liveness.session_checks import SessionCheckParams
 
     if summary.get("id_match") is not False:
         return

@@ -71,7 +71,10 @@ ZH_ONSETS_BEFORE_SHI = frozenset("只之知支以已一依你而")
 # exceptions, and 没事 / 没关系 ("it's fine"; an unbiased decode of zh-xiaobei's 是的，我自愿
 # heard 没事的,我自愿 and vetoed the consent), which are not consent by themselves.
 # 不是没问题 is a negated negation, never consent (_ZH_DOUBLE_NEGATION).
-ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫")
+# 并非 / 绝非 / 非自愿 (#12 fresh tester, fourteenth session: 本人…并非自愿在示例证券开立证券账户
+# was read aloud and passed): 非 alone is left out, as in 非常愿意.
+ZH_NEGATIONS = ("不", "没", "别", "拒绝", "否", "未", "算了", "再想想", "勿", "莫", "并非", "绝非",
+                "非自愿", "非本人")
 ZH_NEGATION_EXCEPTIONS = ("没错", "没有问题", "没问题", "没事", "没关系")
 
 EN_CONSENT = (
