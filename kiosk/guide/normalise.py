@@ -2419,9 +2419,29 @@ def _zh_sandhi(text: str, i: int, said: list[str | None]) -> str | None:
     if text[i] == "不":
         return "bu2" if tone == 4 else None
     if nxt in _YI_AS_DIGIT_BEFORE or text[i - 1:i] in _YI_AS_DIGIT_AFTER or \
-            tone not in (1, 2, 3, 4) or not _zh_word_starts_at(text, i):
+            tone not in (1, 2, 3, 4) or _zh_road_number(text, i) or \
+            not _zh_word_starts_at(text, i):
         return None
     return "yi2" if tone == 4 else "yi4"
+
+
+# A road, street or district number (since speakable/26): 福华一路, 中山一路111号, 金融一街8号,
+# 一环路, 和平一巷, 二区一组: 一 is the number one, yī, not the sandhi of 一路顺风 (yí lù) or 一道
+# ("together"). 一 is such a number before 路 街 巷 弄 道 环 区 村 组 when a place name stands
+# before it (a Chinese character) and what follows the place word is not a Chinese character
+# (a house number, punctuation, the end) or is a word of an address (号 口 段 东 西 南 北 中 内
+# 外 路 线 辅 巷 弄 里 支 站 小 社 片 与 和 及 至 到, a numeral: the house number as said): not
+# 一路顺风, 一路上, 一道来, 一环扣一环.
+_YI_ROAD_WORD = frozenset("路街巷弄道环区村组")
+_YI_ROAD_NEXT = frozenset("号口段东西南北中内外路线辅巷弄里支站小社片与和及至到") | _ZH_NUMERALS
+
+
+def _zh_road_number(text: str, i: int) -> bool:
+    if text[i] != "一" or text[i + 1:i + 2] not in _YI_ROAD_WORD or not i or \
+            not _CJK.match(text[i - 1]) or text[i - 1] in "是的了在和与从沿走这那每":
+        return False
+    after = text[i + 2:i + 3]
+    return not after or not _CJK.match(after) or after in _YI_ROAD_NEXT
 
 
 def _zh_word_starts_at(text: str, i: int) -> bool:
