@@ -5997,7 +5997,20 @@ _ZH_PLACE_READINGS = {"歙(?=县|州|砚)": {0: "she4"}, "洪洞": {1: "tong2"},
                       "筠(?=连)": {0: "jun1"}, "尉(?=犁)": {0: "yu4"},
                       "铅(?=山)": {0: "yan2"}, "台(?=州)": {0: "tai1"},
                       "枞(?=阳)": {0: "zong1"}, "(?<=黄)陂": {0: "pi2"},
-                      "单(?=县)": {0: "shan4"}, "乐(?=清)": {0: "yue4"}}
+                      "单(?=县)": {0: "shan4"}, "乐(?=清)": {0: "yue4"},
+                      # since speakable/26 (the round-twenty-two tester's addresses), as rules of
+                      # a character before a place word where one reading is a place's: 莘 is
+                      # xīn in Shanghai's 七莘路, 莘庄, 莘松路 (莘县, 莘莘 stay shēn); 都 is dū in
+                      # a district or county named X都 (郫都区, 花都区, 丰都县, 江都区: the voice
+                      # said dōu), not after a word that makes it "all" (我们都, 也都); 兴 is
+                      # xīng in a road or place named 兴X (兴华中路, 兴华街, 兴宁区), not 兴趣 /
+                      # 兴致; 儋 is dān (儋州: the voice said dàn); 地王 (a building, "land
+                      # king") is dì wáng (the voice said the particle de)
+                      "莘(?=庄|[东西南北松建朱]?路)|(?<=七)莘": {0: "xin1"},
+                      "(?<=[\u4e00-\u9fff])(?<![们也全还又就都却均])都(?=区|县)": {0: "du1"},
+                      "兴(?![趣致味奋冲])(?=[\u4e00-\u9fff](?:[东西南北中]?路|街|大道|区|县|镇|"
+                      "村|乡|社区|小区|花园))": {0: "xing1"},
+                      "儋": {0: "dan1"}, "地(?=王)": {0: "di4"}}
 
 
 def _zh_word_ends_at(text: str, i: int) -> bool:
@@ -6105,14 +6118,14 @@ def _round_twentyone_early(text: str, zh: bool) -> str:
 def _place_reading(fixed: dict[int, str]):
     def said(m: re.Match) -> str:
         at = m.start()
-        if m.group(0) in "费乐单华台六蔚铅" and _zh_word_ends_at(m.string, at):
+        if m.group(0) in "费乐单华台六蔚铅兴地" and _zh_word_ends_at(m.string, at):
             return m.group(0)  # 收费县道, 手续费县级, 快乐清单, 简单县城: a word ends there
         return "".join(f" {protect_spoken(fixed[k])} " if k in fixed else ch
                        for k, ch in enumerate(m.group(0)))
     return said
 
 
-_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费浚涡六华蚌泺栟栎乐蔚犍筠尉铅枞陂单]")
+_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费浚涡六华蚌泺栟栎乐蔚犍筠尉铅枞陂单莘都兴儋地]")
 
 
 # English keypad keys (since speakable/24): a lone # or * that is a key, wherever the sentence
