@@ -3177,7 +3177,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _round_twentyone_first(_round_twentytwo_first(text, is_zh(locale)), is_zh(locale))
+    text = _round_twentyone_first(_round_twentytwo_first(_round_twentythree_first(
+        text, is_zh(locale)), is_zh(locale)), is_zh(locale))
     try:
         return _speakable(text, locale)
     except (ValueError, ArithmeticError, IndexError, KeyError) as exc:  # a rule's own fault
@@ -5921,6 +5922,30 @@ def _period_list(m: re.Match, zh: bool) -> str:
             (len(parts) == 2 and min(len(p) for p in parts) < 2):
         return m.group(0)  # 1/2天 and 3/4 of a year stay fractions
     return "、".join(parts) if zh else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+# Dashes between digit groups (since speakable/26; the round-twenty-two tester's phones): a
+# phone number typed with a full-width hyphen (400－820－8820, 021－68888888: a Chinese input
+# method in full-width mode), an en dash (pasted from Word), a hyphen (U+2010), a non-breaking
+# hyphen (U+2011), a figure dash (U+2012), a small hyphen-minus (U+FE63), a minus sign
+# (U+2212) or an em dash: the ASCII hyphen, before any rule reads the first group alone (拨打021
+# then 负六八…). A digit-group pattern is a phone's: three or four digits, then two or more
+# groups of three or four (400－820－8820), or an area code 0 plus two or three digits then a
+# number of seven or eight (021－68888888, 0755–83888888).
+_ANY_DASH = "‐‑‒–—−﹣－"
+_DASHED_PHONE = re.compile(rf"(?<![\d.,{_ANY_DASH}-])(?:\d{{3,4}}(?:[{_ANY_DASH}]\d{{3,4}}){{2,}}|"
+                           rf"0\d{{2,3}}[{_ANY_DASH}]\d{{7,8}})(?![\d{_ANY_DASH}]|[.,]\d)")
+# A range of percentages with an em dash (3.5%—4.5%: GB/T 15834 writes ranges so) or a minus
+# sign (3%−5%): the hyphen every locale reads as a range (到, "to"), not a pause or "minus".
+_PERCENT_DASH_RANGE = re.compile(r"(?<=\d[%‰])\s*[\u2014\u2015\u2212]\s*(?=[+]?\d+(?:\.\d+)?\s*[%‰])")
+
+
+def _round_twentythree_first(text: str, zh: bool) -> str:
+    """The round-twenty-three rules that run first, on the raw text (see above)."""
+    if any(c in text for c in _ANY_DASH):
+        text = _DASHED_PHONE.sub(lambda m: re.sub(f"[{_ANY_DASH}]", "-", m.group(0)), text)
+        text = _PERCENT_DASH_RANGE.sub("-", text)
+    return text
 
 
 def _round_twentytwo_first(text: str, zh: bool) -> str:
