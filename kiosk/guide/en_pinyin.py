@@ -276,12 +276,14 @@ def respell_text(text: str) -> str:
         text = re.sub(r"(?<![\w'’\-])(?:Shaanxi|SHAANXI)(?![\w\-])", "Shahn-shee", text)
     if "Hs" in text:
         text = _HS_WORD.sub(lambda m: WADE_GILES_HK.get(m.group(0).lower(), m.group(0)), text)
+    if "Urumqi" in text or "URUMQI" in text:
+        text = re.sub(r"(?<![\w'’\-])(?:Urumqi|URUMQI)(?![\w\-])", _URUMQI, text)
     words = list(_CAPITALISED.finditer(text))
     if not words:
         return text
     taken: list[bool | None] = [looks_pinyin(m.group(0)) or (
-        risky_pinyin(m.group(0)) and _TITLE.search(text, 0, m.start()) is not None)
-        for m in words]
+        risky_pinyin(m.group(0)) and _TITLE.search(text, 0, m.start()) is not None) or
+        _named_place(text, m) for m in words]
     for i in range(len(words) - 1):  # Wang Li, Cao Jie: a name of two pinyin words
         a, b = words[i], words[i + 1]
         if text[a.end():b.start()] == " " and _name_pair(a.group(0), b.group(0)):
@@ -321,6 +323,30 @@ def respell_text(text: str) -> str:
             out += [text[at:m.start()], said]
             at = m.end()
     return "".join(out) + text[at:]
+
+
+# 乌鲁木齐's own spelling (Urumqi, from Uyghur: not pinyin), which the voice said "Yoo-rum-kee"
+# (since speakable/26; checked with espeak-ng -x: u:ru:mu:tSi:)
+_URUMQI = "Oo-roo-moo-chee"
+# A word before a word of a place (Siming District, Jiading District, Kunming Road: since
+# speakable/26) is a place's pinyin name when it parses as two pinyin syllables or more, is no
+# English word, and either has a syllable English misreads (``risky_pinyin``: Si, Jia) or
+# joins n and m (Kunming: "Kun-uh-ming"); a bare e ends none of its syllables but he (Pine
+# Street, Lena Road stay English), as ``looks_pinyin`` asks.
+_PLACE_WORD_AFTER = re.compile(r" (?:District|County|City|Road|Street|Avenue|Province|Town|"
+                               r"Township|Village|Lane|Subdistrict|New Area|Zone|Prefecture)\b")
+
+
+def _named_place(text: str, m: re.Match) -> bool:
+    word = m.group(0)
+    if not _PLACE_WORD_AFTER.match(text, m.end()) or word.lower() in ENGLISH_WORDS:
+        return False
+    syllables = pinyin_word_syllables(word)
+    if syllables is None or len(syllables) < 2 or any(
+            s[-1] == "e" and s[-2:] not in ("ie", "ue") and s != "he" for s in syllables):
+        return False
+    return risky_pinyin(word) or any(a.endswith("n") and b.startswith("m")
+                                     for a, b in zip(syllables, syllables[1:], strict=False))
 
 
 # The Cantonese surname Ng (吴 / 伍 in Hong Kong), which espeak-ng spells as the letters N G: a
