@@ -1124,6 +1124,7 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:
                     rf"|(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+{_TOP_LEVEL}"
                     r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9]))(?::\d{1,5}(?!\d))?"
                     r"(?:/[A-Za-z0-9\-_~%]+(?:\.[A-Za-z0-9\-_~%]+)*)*/?")
+_PORT = re.compile(r"[A-Za-z]:\d")
 _ADDRESS_PART = re.compile(r"://|[A-Za-z]+|\d+|[@._\-+%:/]")
 _ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
                      "://": "冒号斜杠斜杠", ":": "冒号", "/": "斜杠"}
@@ -5940,8 +5941,18 @@ _DASHED_PHONE = re.compile(rf"(?<![\d.,{_ANY_DASH}-])(?:\d{{3,4}}(?:[{_ANY_DASH}
 _PERCENT_DASH_RANGE = re.compile(r"(?<=\d[%‰])\s*[\u2014\u2015\u2212]\s*(?=[+]?\d+(?:\.\d+)?\s*[%‰])")
 
 
+_CAPS_AMPERSAND = re.compile(r"(?<![A-Za-z&])[A-Z]{1,4}&[A-Z]{1,4}(?![A-Za-z&])")
+
+
 def _round_twentythree_first(text: str, zh: bool) -> str:
     """The round-twenty-three rules that run first, on the raw text (see above)."""
+    if not zh and ":" in text and "." in text:  # a web address with a port (example.com:8443/
+        # login): read whole first, so no later rule says ": 8443 or login" (a ratio, "or")
+        text = _EMAIL.sub(lambda m: _address(m, "en") if _PORT.search(m.group(0)) else
+                          m.group(0), text)
+    if not zh and "&" in text:  # AT&T, BB&T: letters, as S&P already was (not "At and T")
+        text = _CAPS_AMPERSAND.sub(lambda m: " and ".join(
+            " ".join(part) if len(part) > 1 else part for part in m.group(0).split("&")), text)
     if any(c in text for c in _ANY_DASH):
         text = _DASHED_PHONE.sub(lambda m: re.sub(f"[{_ANY_DASH}]", "-", m.group(0)), text)
         text = _PERCENT_DASH_RANGE.sub("-", text)
