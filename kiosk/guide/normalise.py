@@ -134,7 +134,7 @@ from kiosk.guide.en_pinyin import (
 )
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_repeats import ESPEAK_CMN_REPEATS
-from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
+from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_NEUTRAL, ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     ZH_SURNAMES,
@@ -167,7 +167,7 @@ def zh_surname(name: str) -> tuple[str, str] | None:
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/25"
+NORMALISER_VERSION = "speakable/26"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -2431,10 +2431,10 @@ def _zh_sandhi(text: str, i: int, said: list[str | None]) -> str | None:
 # ("together"). 一 is such a number before 路 街 巷 弄 道 环 区 村 组 when a place name stands
 # before it (a Chinese character) and what follows the place word is not a Chinese character
 # (a house number, punctuation, the end) or is a word of an address (号 口 段 东 西 南 北 中 内
-# 外 路 线 辅 巷 弄 里 支 站 小 社 片 与 和 及 至 到, a numeral: the house number as said): not
+# 外 路 线 辅 巷 弄 里 支 站 小 社 片 与 和 及 至 到 交, a numeral: the house number as said): not
 # 一路顺风, 一路上, 一道来, 一环扣一环.
 _YI_ROAD_WORD = frozenset("路街巷弄道环区村组")
-_YI_ROAD_NEXT = frozenset("号口段东西南北中内外路线辅巷弄里支站小社片与和及至到") | _ZH_NUMERALS
+_YI_ROAD_NEXT = frozenset("号口段东西南北中内外路线辅巷弄里支站小社片与和及至到交") | _ZH_NUMERALS
 
 
 def _zh_road_number(text: str, i: int) -> bool:
@@ -2527,7 +2527,22 @@ def _zh_firm_readings(text: str, readings: list[str | None]) -> None:
 
 def _voice_reading(ch: str) -> str | None:
     """How the voice reads the character ``ch`` on its own."""
+    if ch in ESPEAK_CMN_NEUTRAL:  # said neutral (欢 huan5; since speakable/26)
+        reading = zh_reading(ch)
+        return reading[:-1] + "5" if reading else None
     return ESPEAK_CMN_READINGS.get(ch) or zh_reading(ch)
+
+
+def _zh_said_neutral_here(text: str, i: int) -> bool:
+    """Whether a word of pypinyin's phrase table says ``text[i]`` (one of ESPEAK_CMN_NEUTRAL)
+    in the neutral tone (尾巴, 衣裳, 功夫): then the voice's neutral is right there."""
+    from pypinyin.phrases_dict import phrases_dict  # loaded with pypinyin already
+
+    for word, k in ((text[i - 1:i + 1], 1), (text[i:i + 2], 0)):
+        said = phrases_dict.get(word) if len(word) == 2 and i + k - 1 >= -1 else None
+        if said and len(said) == 2 and not any(c in _PINYIN_MARKS for c in said[k][0]):
+            return True
+    return False
 
 
 def _zh_polyphones(text: str) -> str:
@@ -2575,8 +2590,10 @@ def _zh_polyphones(text: str) -> str:
 
 def _zh_cjk(text: str) -> str:
     out = []
-    for ch in text:
-        if _beyond_voice(ch):
+    for i, ch in enumerate(text):
+        if ch in ESPEAK_CMN_NEUTRAL and not _zh_said_neutral_here(text, i):
+            out.append(f" {protect_spoken(zh_reading(ch) or '')} ")
+        elif _beyond_voice(ch):
             reading = zh_reading(ch)
             out.append(f" {protect_spoken(reading)} " if reading else "")
         else:
@@ -5938,7 +5955,8 @@ _DASHED_PHONE = re.compile(rf"(?<![\d.,{_ANY_DASH}-])(?:\d{{3,4}}(?:[{_ANY_DASH}
                            rf"0\d{{2,3}}[{_ANY_DASH}]\d{{7,8}})(?![\d{_ANY_DASH}]|[.,]\d)")
 # A range of percentages with an em dash (3.5%—4.5%: GB/T 15834 writes ranges so) or a minus
 # sign (3%−5%): the hyphen every locale reads as a range (到, "to"), not a pause or "minus".
-_PERCENT_DASH_RANGE = re.compile(r"(?<=\d[%‰])\s*[\u2014\u2015\u2212]\s*(?=[+]?\d+(?:\.\d+)?\s*[%‰])")
+_PERCENT_DASH_RANGE = re.compile(r"(?<=\d[%‰])\s*[\u2014\u2015\u2212]\s*"
+                                 r"(?=[+]?\d+(?:\.\d+)?\s*[%‰])")
 
 
 _CAPS_AMPERSAND = re.compile(r"(?<![A-Za-z&])[A-Z]{1,4}&[A-Z]{1,4}(?![A-Za-z&])")
