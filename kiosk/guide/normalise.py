@@ -2538,8 +2538,8 @@ def _zh_said_neutral_here(text: str, i: int) -> bool:
     in the neutral tone (尾巴, 衣裳, 功夫): then the voice's neutral is right there."""
     from pypinyin.phrases_dict import phrases_dict  # loaded with pypinyin already
 
-    for word, k in ((text[i - 1:i + 1], 1), (text[i:i + 2], 0)):
-        said = phrases_dict.get(word) if len(word) == 2 and i + k - 1 >= -1 else None
+    for word, k in ((text[i - 1:i + 1] if i else "", 1), (text[i:i + 2], 0)):
+        said = phrases_dict.get(word) if len(word) == 2 else None
         if said and len(said) == 2 and not any(c in _PINYIN_MARKS for c in said[k][0]):
             return True
     return False
