@@ -371,7 +371,7 @@ def test_money(written, locale, spoken):
     ("our KYC check", "en", "our K Y C check"),
     ("the CSRC rules", "en", "the C S R C rules"),
     ("an XYZ fund", "en", "an X Y Z fund"),  # short and unknown: an acronym
-    ("欢迎WELCOME", "zh-CN", "欢迎Welcome"),
+    ("欢迎WELCOME", "zh-CN", "huan1 迎Welcome"),
     ("ZHANG SAN您好", "zh-CN", "Zhang San您好"),
     ("ETF基金", "zh-CN", "E T F 基金"),
 ])
@@ -713,7 +713,7 @@ POLYPHONES = {
     "处罚": "chu3 fa2", "处于": "chu3 yu2", "差额": "cha1 e2", "差价": "cha1 jia4",
     "累计": "lei3 ji4", "积累": "ji1 lei3", "作为": "zuo4 wei2", "认为": "ren4 wei2",
     "为准": "wei2 zhun3", "称为": "cheng1 wei2", "重新": "chong2 xin1", "会计": "kuai4 ji4",
-    "中签": "zhong4 qian1", "更新": "geng1 xin1", "得到": "de2 dao4", "几乎": "ji1 乎",
+    "中签": "zhong4 qian1", "更新": "geng1 xin1", "得到": "de2 dao4", "几乎": "ji1 hu1",
     "单只": "dan1 zhi1", "率先": "shuai4 xian1", "适当性": "shi4 dang4 xing4",
     "尽快": "jin3 kuai4", "干部": "gan4 bu4",
 }
@@ -955,8 +955,9 @@ def test_the_gaps_table_is_what_espeak_says():
 @pytest.mark.parametrize(("written", "spoken"), [
     ("到期日12/31", "到期日十二月三十一日"),
     ("行权日为6/30", "行权日 wei2 六月三十日"),
-    ("付息日6/30、12/31", "付息日六月三十日、十二月三十一日"),
-    ("付息日：3/20、6/20、9/20和12/20", "付息日：三月二十日、六月二十日、九月二十日和十二月二十日"),
+    ("付息日6/30、12/31", "付 xi1 日六月三十日、十二月三十一日"),
+    ("付息日：3/20、6/20、9/20和12/20",
+     "付 xi1 日：三月二十日、六月二十日、九月二十日和十二月二十日"),
     ("有效期12/31", "有效期十二月三十一日"),
     ("占比3/4", "占比四分之三"),  # no date word: a fraction
     ("1/2、3/4", "二分之一、四分之三"),
@@ -1248,7 +1249,7 @@ CITATIONS = [
     ("GB 11643-1999", "zh-CN", "ji1 B 一一六四三 一九九九"),
     ("依据GB/T 35273-2020", "zh-CN", "依据 ji1 B T 三五二七三 二〇二〇"),
     ("JR/T 0171-2020《个人金融信息保护技术规范》", "zh-CN",
-     "J R T 零一七一 二〇二〇 《个人金融信息保护技术规范》"),
+     "J R T 零一七一 二〇二〇 《个人金融信 xi1 保护技术规范》"),
     ("GB/T 1.1-2020", "zh-CN", "ji1 B T 一点一 二〇二〇"),
     ("GB 3100-93", "zh-CN", "ji1 B 三一零零 九三"),
     ("ISO/IEC 27001:2013", "zh-CN", "I S O I E C 二七零零一 二〇一三"),
@@ -1815,18 +1816,18 @@ def test_flows_check_warns_an_ambiguous_mandarin_date_at_its_line_and_column(tmp
 ROUND_SIX_HEARD = [
     ("文件不超过2MB", "zh-CN", "文件不超过两兆"),
     ("带宽100Mbps", "zh-CN", "带宽 yi4 百兆"),
-    ("files up to 2MB", "en", "files up to two megabytes"),
-    ("100Mbps bandwidth", "en", "one hundred megabits per second bandwidth"),
-    ("1 USD = 7.18 CNY", "zh-CN", "一美元等于七点一八元人民币"),
+    ("files up to 2MB", "en", "files up to 2 megabytes"),
+    ("100Mbps bandwidth", "en", "100 megabits per second bandwidth"),
+    ("1 USD = 7.18 CNY", "zh-CN", "yi4 美元等于七点一八元人民币"),
     ("年收入RMB 500,000-1,000,000", "zh-CN", "年收入五十万到一百万元"),
     ("Income: RMB 500,000 to 1,000,000.", "en",
-     "Income: five hundred thousand to one million yuan."),
-    ("签发日期：15/03/2019", "zh-CN", "签发日期：二零一九年三月十五日"),
-    ("佣金为万1", "zh-CN", "yong4 金为万分之一"),
+     "Income: 500,000 to 1000000 yuan."),
+    ("签发日期：15/03/2019", "zh-CN", "签发日期：二〇一九年三月十五日"),
+    ("佣金为万1", "zh-CN", "yong4 金 wei2 万分之一"),
     ("7天期年化利率", "zh-CN", "七天期年化利率"),
     ("视频分辨率720P", "zh-CN", "视频分辨率七二零P"),
-    ("min. RMB 5", "en", "minimum five yuan"),
-    ("on 8 March 2025", "en", "on the eighth of March two thousand twenty five"),
+    ("min. RMB 5", "en", "minimum 5 yuan"),
+    ("on 8 March 2025", "en", "on the eighth of March 2025"),
     ("at least 720p", "en", "at least seven twenty p"),
 ]
 
@@ -1859,7 +1860,7 @@ ROUND_SIX = [
     ("2020-2024年分别为12.3%", "zh-CN", "二〇二〇到二〇二四年分别 wei2 百分之十二点三"),
     # a web address with its scheme and port ("https:或或trade ...")
     ("服务器地址：https://trade.example.com.cn:8443，请勿泄露。", "zh-CN",
-     "服务器 di4 址：H T T P S 冒号斜杠斜杠 T R A D E 点 E X A M P L E 点 com 点 C N 冒号 "
+     "服 wu4 器 di4 址：H T T P S 冒号斜杠斜杠 T R A D E 点 E X A M P L E 点 com 点 C N 冒号 "
      "八四四三，"
      "请勿泄 lou4。"),
     ("Visit https://www.example.com/open.", "en",
@@ -1927,7 +1928,7 @@ ROUND_SEVEN = [
     ("1000M光纤", "zh-CN", "yi4 千兆光纤"),
     ("5g网络", "zh-CN", "五 ji1 网络"),
     # round the clock (7*24小时 lost the '*', 7x24h was "七x二十四h")
-    ("7*24小时服务", "zh-CN", "七乘二十四小时服务"),
+    ("7*24小时服务", "zh-CN", "七乘二十四小时服 wu4"),
     ("7x24h客服", "zh-CN", "七乘二十四小时客服"),
     # a letter after a number that is no unit stays (5G 4K: said right)
     ("4K", "zh-CN", "四K"),
@@ -2080,14 +2081,14 @@ ROUND_SEVEN_HEARD = [
     ("距离3km", "zh-CN", "距离三公里"),
     ("1 AUD = 4.7 CNY", "zh-CN", "yi2 澳元等于四点七元人民币"),
     ("生日05/10/86", "zh-CN", "生日八六年五月十日"),
-    ("10km away", "en", "ten kilometers away"),
-    ("RMB 1 million to 5 million", "en", "one million to five million yuan"),
-    ("born 05-10-1986", "en", "born May ten, nineteen hundred eighty six"),
+    ("10km away", "en", "10 kilometers away"),
+    ("RMB 1 million to 5 million", "en", "1 million to 5 million yuan"),
+    ("born 05-10-1986", "en", "born May 10, 1986"),
     ("10Y国债", "zh-CN", "十年期国债"),
     ("$6M", "zh-CN", "六百万美元"),
     ("USD/CNY汇率为7.18", "zh-CN", "美元兑人民币汇率 wei2 七点一八"),
-    ("cut by 25BP", "en", "cut by twenty five basis points"),
-    ("PE 15x", "en", "P E fifteen times"),
+    ("cut by 25BP", "en", "cut by 25 basis points"),
+    ("PE 15x", "en", "P E 15 times"),
 ]
 
 

@@ -52,7 +52,7 @@ def _said_as(written: str, reference: str) -> tuple[str, str]:
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/25"  # bumped by round twenty-two
+    assert NORMALISER_VERSION == "speakable/26"  # bumped by round twenty-three
 
 
 # -- 1: a slash after 第, before 号, in a code is a separator ---------------------------------
@@ -206,7 +206,7 @@ def test_6_hang_of_a_bank_is_read_hang_in_its_contexts():
     # pronoun; 行为 elsewhere is behaviour
     rows = [
         ("您的开户行为工商银行", "zh-CN", "您的开户 hang2 wei2 工商银 hang2"),
-        ("本行为您提供优质服务", "zh-CN", "本 hang2 为您提供优质服务"),
+        ("本行为您提供优质服务", "zh-CN", "本 hang2 为您提供优质服 wu4"),
         ("规范开户行为", "zh-CN", "规范开户行 wei2"),
         ("员工行为应当符合银行规定", "zh-CN", "员工行 wei2 应当符合银 hang2 规定"),
     ]

@@ -15,28 +15,28 @@ from tests.guide_rows import warnings as _warnings
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/25"  # bumped by round twenty-two
+    assert NORMALISER_VERSION == "speakable/26"  # bumped by round twenty-three
 
 
 # -- 1: a special surname + title opening a clause after a greeting, a comma or a colon -------
 
 CLAUSE_SURNAMES = [
-    ("您好，曾经理为您服务。", "zh-CN", "您好，zēng 经理为您服务。"),
-    ("早上好，单经理为您服务。", "zh-CN", "早上好，shàn 经理为您服务。"),
-    ("您好，查主任为您服务。", "zh-CN", "您好，zhā 主任为您服务。"),
+    ("您好，曾经理为您服务。", "zh-CN", "您好，zēng 经理为您服 wu4。"),
+    ("早上好，单经理为您服务。", "zh-CN", "早上好，shàn 经理为您服 wu4。"),
+    ("您好，查主任为您服务。", "zh-CN", "您好，zhā 主任为您服 wu4。"),
     ("您好，曾主任为您讲解。", "zh-CN", "您好，zēng 主任为您讲解。"),
-    ("您好，任经理为您服务。", "zh-CN", "您好，rén 经理为您服务。"),
-    ("您好，华经理为您服务。", "zh-CN", "您好，huà 经理为您服务。"),
-    ("您好，乐经理为您服务。", "zh-CN", "您好，yuè 经理为您服务。"),
-    ("您好，区经理为您服务。", "zh-CN", "您好，ōu 经理为您服务。"),
+    ("您好，任经理为您服务。", "zh-CN", "您好，rén 经理为您服 wu4。"),
+    ("您好，华经理为您服务。", "zh-CN", "您好，huà 经理为您服 wu4。"),
+    ("您好，乐经理为您服务。", "zh-CN", "您好，yuè 经理为您服 wu4。"),
+    ("您好，区经理为您服务。", "zh-CN", "您好，ōu 经理为您服 wu4。"),
     ("下午好：曾总为您介绍产品。", "zh-CN", "下午好：zēng 总为您介绍产品。"),
-    ("业务办理完毕，单老师请签字。", "zh-CN", "业务办理完毕，shàn 老师请签字。"),
+    ("业务办理完毕，单老师请签字。", "zh-CN", "业 wu4 办理完毕，shàn 老师请签字。"),
     ("您好，查经理。", "zh-CN", "您好，zhā 经理。"),
     # words stay words, and 查 that orders a check stays chá
     ("您好，曾经理财多年。", "zh-CN", "您好，曾经理财多年。"),
     ("如有疑问，查主任的审批记录。", "zh-CN", "如有疑问，查主任的审批记录。"),
     ("您好，请查经理审批记录。", "zh-CN", "您好，请查经理审批记录。"),
-    ("您好，区域经理为您服务。", "zh-CN", "您好，区域经理为您服务。"),
+    ("您好，区域经理为您服务。", "zh-CN", "您好，区域经理为您服 wu4。"),
     ("您好，中华经理人协会", "zh-CN", "您好，中华经理人协会"),
 ]
 

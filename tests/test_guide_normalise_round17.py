@@ -12,7 +12,7 @@ from tests.guide_rows import warnings as _warnings
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/25"  # bumped by round twenty-two
+    assert NORMALISER_VERSION == "speakable/26"  # bumped by round twenty-three
 
 
 # -- 1: a step counter N/M whatever punctuation follows it ------------------------------------
@@ -111,10 +111,10 @@ def test_espeak_says_number_not_no():
 # -- 4: 万俟 before a title, and set phrases with a polyphone -----------------------------------
 
 ZH_NAMES_AND_PHRASES = [
-    ("您好，万俟经理为您服务。", "zh-CN", "您好，mò qí 经理为您服务。"),
+    ("您好，万俟经理为您服务。", "zh-CN", "您好，mò qí 经理为您服 wu4。"),
     ("请和万俟经理确认", "zh-CN", "请和 mò qí 经理确认"),
     ("您好，万俟女士", "zh-CN", "您好，mò qí 女士"),  # already right: unchanged
-    ("您好，欧阳经理为您服务", "zh-CN", "您好，欧阳经理为您服务"),
+    ("您好，欧阳经理为您服务", "zh-CN", "您好，欧阳经理为您服 wu4"),
     ("一行两会", "zh-CN", "yi4 hang2 两会"),
     ("营业时间朝九晚五。", "zh-CN", "营业时间 zhao1 九晚五。"),
 ]

@@ -33,7 +33,7 @@ def _warnings(text: str, locale: str) -> list[str]:
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/25"  # bumped by round twenty-two
+    assert NORMALISER_VERSION == "speakable/26"  # bumped by round twenty-three
 
 
 # -- 1: 只 after a numeral or a determiner is the measure word zhī --------------------------
@@ -67,7 +67,7 @@ def test_the_voice_says_the_measure_word_zhi_in_the_first_tone():
 BANK = [
     ("第三方存管银行为中国银行", "第三方存管银 hang2 wei2 中国银 hang2"),
     ("托管银行为招商银行股份有限公司", "托管银 hang2 wei2 招商银 hang2 股份有限公司"),
-    ("该银行为您提供第三方存管服务", "该银 hang2 为您提供第三方存管服务"),
+    ("该银行为您提供第三方存管服务", "该银 hang2 为您提供第三方存管服 wu4"),
 ]
 
 
@@ -91,8 +91,8 @@ WEI = [
      "信用账户中的融资买入额度上限 wei2 您担保资产的一点五倍。"),
     ("融资额度为您的授信额度", "融资额度 wei2 您的授信额度"),
     # wèi: a verb of service follows, or no amount is named
-    ("该额度为您提供融资服务", "该额度为您提供融资服务"),
-    ("客户经理将为您服务", "客户经理将为您服务"),
+    ("该额度为您提供融资服务", "该额度为您提供融资服 wu4"),
+    ("客户经理将为您服务", "客户经理将为您服 wu4"),
     ("我们为您准备了风险揭示书", "我们为您准备了风险揭示书"),
 ]
 
@@ -107,7 +107,7 @@ def test_wei_before_nin_after_an_amount_is_the_copula():
 DATES = [
     ("本基金红利发放日为7/3，请留意到账情况。", "本基金红利发放日 wei2 七月三日，请留意到账情况。"),
     ("本基金于7/3发放红利", "本基金于七月三日发放红利"),
-    ("派息日：6/30", "派息日：六月三十日"),
+    ("派息日：6/30", "派 xi1 日：六月三十日"),
     ("请于1.15前完成缴款", "请于一月十五日前完成缴款"),
     ("截至12.31日", "截至十二月三十一日"),
     ("请在7/3后查询", "请在七月三日后查询"),

@@ -208,6 +208,17 @@ _TITLE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Miz|Mister|Madam|Madame|Dr|Doctor|P
                     r"[Pp]lanner|[Bb]anker|[Bb]roker|[Cc]ashier|[Cc]lerk|[Rr]eviewer|[Cc]olleague|"
                     r"[Pp]resident|[Cc]hairman|[Cc]hairwoman|[Aa]ssistant|[Ss]alesperson|"
                     r"[Cc]oordinator|[Ss]taff)\b\.?:?\s+)\Z")
+# The longest title with its dot, colon and a space or two (Representative.: ): a window
+# that keeps the search for a title before a word linear in the text (since speakable/26; a
+# search from the start made 4,000 Chinese characters in an English prompt take 17 s).
+_TITLE_WINDOW = 40
+
+
+def _title_before(text: str, end: int) -> re.Match | None:
+    """A title (Mr, Dear, Manager ...) right before ``text[end]``."""
+    return _TITLE.search(text, max(0, end - _TITLE_WINDOW), end)
+
+
 _CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][a-z]+)?(?![\w\-])")
 
 
@@ -276,12 +287,14 @@ def respell_text(text: str) -> str:
         text = re.sub(r"(?<![\w'’\-])(?:Shaanxi|SHAANXI)(?![\w\-])", "Shahn-shee", text)
     if "Hs" in text:
         text = _HS_WORD.sub(lambda m: WADE_GILES_HK.get(m.group(0).lower(), m.group(0)), text)
+    if "Urumqi" in text or "URUMQI" in text:
+        text = re.sub(r"(?<![\w'’\-])(?:Urumqi|URUMQI)(?![\w\-])", _URUMQI, text)
     words = list(_CAPITALISED.finditer(text))
     if not words:
         return text
     taken: list[bool | None] = [looks_pinyin(m.group(0)) or (
-        risky_pinyin(m.group(0)) and _TITLE.search(text, 0, m.start()) is not None)
-        for m in words]
+        risky_pinyin(m.group(0)) and _title_before(text, m.start()) is not None) or
+        _named_place(text, m) for m in words]
     for i in range(len(words) - 1):  # Wang Li, Cao Jie: a name of two pinyin words
         a, b = words[i], words[i + 1]
         if text[a.end():b.start()] == " " and _name_pair(a.group(0), b.group(0)):
@@ -294,7 +307,7 @@ def respell_text(text: str) -> str:
             continue
         # Ben Liu, He Li: an English word right before a name is left (LI Na: Na is not)
         english = m.group(0).lower() in _ENGLISH_SYLLABLES and \
-            _TITLE.search(text, 0, m.start()) is None
+            _title_before(text, m.start()) is None
         for j in (i - 1, i + 1):
             if 0 <= j < len(words) and taken[j] and not (english and j == i + 1):
                 a, b = sorted((words[i], words[j]), key=lambda w: w.start())
@@ -306,7 +319,7 @@ def respell_text(text: str) -> str:
             continue
         near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words) and
                 " " == text[min(m.end(), words[j].end()):max(m.start(), words[j].start())]]
-        if w.startswith("hs") or _TITLE.search(text, 0, m.start()) or any(
+        if w.startswith("hs") or _title_before(text, m.start()) or any(
                 n.group(0).lower() in _HK_NAME_WORDS or n.group(0).lower() in WADE_GILES_HK
                 for n in near):
             taken[i] = None
@@ -323,6 +336,30 @@ def respell_text(text: str) -> str:
     return "".join(out) + text[at:]
 
 
+# 乌鲁木齐's own spelling (Urumqi, from Uyghur: not pinyin), which the voice said "Yoo-rum-kee"
+# (since speakable/26; checked with espeak-ng -x: u:ru:mu:tSi:)
+_URUMQI = "Oo-roo-moo-chee"
+# A word before a word of a place (Siming District, Jiading District, Kunming Road: since
+# speakable/26) is a place's pinyin name when it parses as two pinyin syllables or more, is no
+# English word, and either has a syllable English misreads (``risky_pinyin``: Si, Jia) or
+# joins n and m (Kunming: "Kun-uh-ming"); a bare e ends none of its syllables but he (Pine
+# Street, Lena Road stay English), as ``looks_pinyin`` asks.
+_PLACE_WORD_AFTER = re.compile(r" (?:District|County|City|Road|Street|Avenue|Province|Town|"
+                               r"Township|Village|Lane|Subdistrict|New Area|Zone|Prefecture)\b")
+
+
+def _named_place(text: str, m: re.Match) -> bool:
+    word = m.group(0)
+    if not _PLACE_WORD_AFTER.match(text, m.end()) or word.lower() in ENGLISH_WORDS:
+        return False
+    syllables = pinyin_word_syllables(word)
+    if syllables is None or len(syllables) < 2 or any(
+            s[-1] == "e" and s[-2:] not in ("ie", "ue") and s != "he" for s in syllables):
+        return False
+    return risky_pinyin(word) or any(a.endswith("n") and b.startswith("m")
+                                     for a, b in zip(syllables, syllables[1:], strict=False))
+
+
 # The Cantonese surname Ng (吴 / 伍 in Hong Kong), which espeak-ng spells as the letters N G: a
 # syllabic ng, said "Ung" ('VN) as English speakers near it (Ms. Ng, Ng Wai Kit).
 _NG = re.compile(r"(?<![\w'’\-])(?:Ng|NG)(?![\w'’\-])")
@@ -334,7 +371,7 @@ def respell_ng(text: str, name: bool = False) -> str:
     if "Ng" not in text and "NG" not in text:
         return text
     return _NG.sub(lambda m: "Ung" if m.group(0) == "Ng" or name or
-                   _TITLE.search(text, 0, m.start()) else m.group(0), text)
+                   _title_before(text, m.start()) else m.group(0), text)
 
 
 _NAME_WORD_SYLLABLES = 8

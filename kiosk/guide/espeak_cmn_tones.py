@@ -61,6 +61,66 @@ ESPEAK_CMN_TONES = frozenset(
 # END GENERATED
 
 
+# Characters espeak-ng says in the neutral tone (contour 11, 22 or 33) wherever they stand (欢迎
+# huan5 ying2, 业务 ye4 wu5, 信息 xin4 xi5, the surnames 傅 伍 巴), though each has a full tone
+# and pypinyin lists no neutral reading for it (since speakable/26; the round-twenty-two
+# tester's class). Measured with espeak-ng 1.51 over the 3,755 characters of GB 2312 level 1
+# (``common_chars``): 80 said neutral, of which these 53 are not particles (的 了 吗 们
+# 子 ...: a neutral reading of pypinyin's), not in ``ESPEAK_CMN_READINGS`` (地 de5, 得 de5: the
+# voice's reading on purpose) and not 个 (neutral in 这个, 一个 as spoken). The guide gives each
+# its reading as pinyin with a tone digit, which espeak-ng says with that tone (huan1: h'uan55),
+# except where a word of pypinyin's says it neutral (尾巴 ba, 衣裳 shang, 功夫 fu).
+# Regenerate: python -m kiosk.guide.espeak_cmn_tones --neutral (about 4 s of one core).
+# BEGIN NEUTRAL
+ESPEAK_CMN_NEUTRAL = frozenset(
+    "乎仙伍伶傅务匠咐唬嗽坊夫娘宜屉巴帚息戚扮拇拾敞晃晨朵枉楚欢泼涂爷狸甫睛矩稼窿笆篷"
+    "糊缀膊菇蔗蝇袱识诉辑酬驼鹊"
+)
+# END NEUTRAL
+_NEUTRAL_CONTOURS = ("11", "22", "33")
+
+
+def common_chars() -> str:
+    """The 3,755 characters of GB 2312 level 1 (the common ones), in code order."""
+    out = []
+    for hi in range(0xB0, 0xD8):
+        for lo in range(0xA1, 0xFF):
+            try:
+                out.append(bytes([hi, lo]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return "".join(out)
+
+
+def said_neutral(chars: str, voice: str = VOICE, timeout: float = 120.0) -> set[str]:
+    """The characters of ``chars`` espeak-ng says with a neutral contour (one espeak-ng run)."""
+    lines = phoneme_lines(chars, voice, timeout)
+    out = set()
+    for ch, line in zip(chars, lines, strict=True):
+        contours = re.findall(r"\d+", line)
+        if contours and contours[-1] in _NEUTRAL_CONTOURS:
+            out.add(ch)
+    return out
+
+
+def neutral_misread(chars: str) -> set[str]:
+    """The characters of ``chars`` espeak-ng says neutral that have a full tone and no neutral
+    reading in pypinyin, less the voice's deliberate readings and 个 (see above)."""
+    from pypinyin import Style, pinyin  # the rebuild only
+
+    from kiosk.guide.normalise import ESPEAK_CMN_READINGS  # the rebuild only
+    from kiosk.speech.textnorm import zh_reading  # the rebuild only
+
+    out = set()
+    for ch in said_neutral("".join(c for c in chars if c not in ESPEAK_CMN_GAPS)):
+        reading = zh_reading(ch)
+        readings = pinyin(ch, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)[0]
+        if reading and reading[-1] in "1234" and ch not in ESPEAK_CMN_READINGS and \
+                ch != "个" and not any(r.endswith("5") for r in readings):
+            out.add(ch)
+    return out
+
+
 def espeak_tones(chars: str, voice: str = VOICE, timeout: float = 120.0) -> list[int | None]:
     """The tone espeak-ng says each character of ``chars`` with (1-4; None when its phonemes
     show none). One espeak-ng run, each character a sentence of its own. Raises
@@ -101,7 +161,19 @@ def _data_lines(chars: set[str], width: int = 40) -> str:
     return "\n    ".join(f'"{row}"' for row in rows)
 
 
+def _main_neutral() -> None:
+    chars = "".join(sorted(neutral_misread(common_chars())))
+    source = Path(__file__).read_text(encoding="utf-8")
+    head, _, rest = source.partition("# BEGIN NEUTRAL\n")
+    _, _, tail = rest.partition("# END NEUTRAL\n")
+    sys.stdout.write(head + "# BEGIN NEUTRAL\nESPEAK_CMN_NEUTRAL = frozenset(\n    "
+                     f"{_data_lines(set(chars))}\n)\n# END NEUTRAL\n" + tail)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--neutral"]:
+        _main_neutral()
+        return
     tones = misread("".join(chr(c) for c in range(FIRST, LAST + 1)
                             if chr(c) not in ESPEAK_CMN_GAPS))
     source = Path(__file__).read_text(encoding="utf-8")

@@ -134,7 +134,7 @@ from kiosk.guide.en_pinyin import (
 )
 from kiosk.guide.espeak_cmn_gaps import ESPEAK_CMN_GAPS
 from kiosk.guide.espeak_cmn_repeats import ESPEAK_CMN_REPEATS
-from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_TONES
+from kiosk.guide.espeak_cmn_tones import ESPEAK_CMN_NEUTRAL, ESPEAK_CMN_TONES
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     ZH_SURNAMES,
@@ -167,7 +167,7 @@ def zh_surname(name: str) -> tuple[str, str] | None:
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/25"
+NORMALISER_VERSION = "speakable/26"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -1124,6 +1124,7 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:
                     rf"|(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+{_TOP_LEVEL}"
                     r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9]))(?::\d{1,5}(?!\d))?"
                     r"(?:/[A-Za-z0-9\-_~%]+(?:\.[A-Za-z0-9\-_~%]+)*)*/?")
+_PORT = re.compile(r"[A-Za-z]:\d")
 _ADDRESS_PART = re.compile(r"://|[A-Za-z]+|\d+|[@._\-+%:/]")
 _ZH_ADDRESS_SIGNS = {"@": "艾特", ".": "点", "_": "下划线", "-": "横杠", "+": "加", "%": "百分号",
                      "://": "冒号斜杠斜杠", ":": "冒号", "/": "斜杠"}
@@ -2419,9 +2420,29 @@ def _zh_sandhi(text: str, i: int, said: list[str | None]) -> str | None:
     if text[i] == "不":
         return "bu2" if tone == 4 else None
     if nxt in _YI_AS_DIGIT_BEFORE or text[i - 1:i] in _YI_AS_DIGIT_AFTER or \
-            tone not in (1, 2, 3, 4) or not _zh_word_starts_at(text, i):
+            tone not in (1, 2, 3, 4) or _zh_road_number(text, i) or \
+            not _zh_word_starts_at(text, i):
         return None
     return "yi2" if tone == 4 else "yi4"
+
+
+# A road, street or district number (since speakable/26): 福华一路, 中山一路111号, 金融一街8号,
+# 一环路, 和平一巷, 二区一组: 一 is the number one, yī, not the sandhi of 一路顺风 (yí lù) or 一道
+# ("together"). 一 is such a number before 路 街 巷 弄 道 环 区 村 组 when a place name stands
+# before it (a Chinese character) and what follows the place word is not a Chinese character
+# (a house number, punctuation, the end) or is a word of an address (号 口 段 东 西 南 北 中 内
+# 外 路 线 辅 巷 弄 里 支 站 小 社 片 与 和 及 至 到 交, a numeral: the house number as said): not
+# 一路顺风, 一路上, 一道来, 一环扣一环.
+_YI_ROAD_WORD = frozenset("路街巷弄道环区村组")
+_YI_ROAD_NEXT = frozenset("号口段东西南北中内外路线辅巷弄里支站小社片与和及至到交") | _ZH_NUMERALS
+
+
+def _zh_road_number(text: str, i: int) -> bool:
+    if text[i] != "一" or text[i + 1:i + 2] not in _YI_ROAD_WORD or not i or \
+            not _CJK.match(text[i - 1]) or text[i - 1] in "是的了在和与从沿走这那每":
+        return False
+    after = text[i + 2:i + 3]
+    return not after or not _CJK.match(after) or after in _YI_ROAD_NEXT
 
 
 def _zh_word_starts_at(text: str, i: int) -> bool:
@@ -2506,7 +2527,22 @@ def _zh_firm_readings(text: str, readings: list[str | None]) -> None:
 
 def _voice_reading(ch: str) -> str | None:
     """How the voice reads the character ``ch`` on its own."""
+    if ch in ESPEAK_CMN_NEUTRAL:  # said neutral (欢 huan5; since speakable/26)
+        reading = zh_reading(ch)
+        return reading[:-1] + "5" if reading else None
     return ESPEAK_CMN_READINGS.get(ch) or zh_reading(ch)
+
+
+def _zh_said_neutral_here(text: str, i: int) -> bool:
+    """Whether a word of pypinyin's phrase table says ``text[i]`` (one of ESPEAK_CMN_NEUTRAL)
+    in the neutral tone (尾巴, 衣裳, 功夫): then the voice's neutral is right there."""
+    from pypinyin.phrases_dict import phrases_dict  # loaded with pypinyin already
+
+    for word, k in ((text[i - 1:i + 1] if i else "", 1), (text[i:i + 2], 0)):
+        said = phrases_dict.get(word) if len(word) == 2 else None
+        if said and len(said) == 2 and not any(c in _PINYIN_MARKS for c in said[k][0]):
+            return True
+    return False
 
 
 def _zh_polyphones(text: str) -> str:
@@ -2554,8 +2590,10 @@ def _zh_polyphones(text: str) -> str:
 
 def _zh_cjk(text: str) -> str:
     out = []
-    for ch in text:
-        if _beyond_voice(ch):
+    for i, ch in enumerate(text):
+        if ch in ESPEAK_CMN_NEUTRAL and not _zh_said_neutral_here(text, i):
+            out.append(f" {protect_spoken(zh_reading(ch) or '')} ")
+        elif _beyond_voice(ch):
             reading = zh_reading(ch)
             out.append(f" {protect_spoken(reading)} " if reading else "")
         else:
@@ -3157,7 +3195,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _round_twentyone_first(_round_twentytwo_first(text, is_zh(locale)), is_zh(locale))
+    text = _round_twentyone_first(_round_twentytwo_first(_round_twentythree_first(
+        text, is_zh(locale)), is_zh(locale)), is_zh(locale))
     try:
         return _speakable(text, locale)
     except (ValueError, ArithmeticError, IndexError, KeyError) as exc:  # a rule's own fault
@@ -5903,6 +5942,41 @@ def _period_list(m: re.Match, zh: bool) -> str:
     return "、".join(parts) if zh else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
+# Dashes between digit groups (since speakable/26; the round-twenty-two tester's phones): a
+# phone number typed with a full-width hyphen (400－820－8820, 021－68888888: a Chinese input
+# method in full-width mode), an en dash (pasted from Word), a hyphen (U+2010), a non-breaking
+# hyphen (U+2011), a figure dash (U+2012), a small hyphen-minus (U+FE63), a minus sign
+# (U+2212) or an em dash: the ASCII hyphen, before any rule reads the first group alone (拨打021
+# then 负六八…). A digit-group pattern is a phone's: three or four digits, then two or more
+# groups of three or four (400－820－8820), or an area code 0 plus two or three digits then a
+# number of seven or eight (021－68888888, 0755–83888888).
+_ANY_DASH = "‐‑‒–—−﹣－"
+_DASHED_PHONE = re.compile(rf"(?<![\d.,{_ANY_DASH}-])(?:\d{{3,4}}(?:[{_ANY_DASH}]\d{{3,4}}){{2,}}|"
+                           rf"0\d{{2,3}}[{_ANY_DASH}]\d{{7,8}})(?![\d{_ANY_DASH}]|[.,]\d)")
+# A range of percentages with an em dash (3.5%—4.5%: GB/T 15834 writes ranges so) or a minus
+# sign (3%−5%): the hyphen every locale reads as a range (到, "to"), not a pause or "minus".
+_PERCENT_DASH_RANGE = re.compile(r"(?<=\d[%‰])\s*[\u2014\u2015\u2212]\s*"
+                                 r"(?=[+]?\d+(?:\.\d+)?\s*[%‰])")
+
+
+_CAPS_AMPERSAND = re.compile(r"(?<![A-Za-z&])[A-Z]{1,4}&[A-Z]{1,4}(?![A-Za-z&])")
+
+
+def _round_twentythree_first(text: str, zh: bool) -> str:
+    """The round-twenty-three rules that run first, on the raw text (see above)."""
+    if not zh and ":" in text and "." in text:  # a web address with a port (example.com:8443/
+        # login): read whole first, so no later rule says ": 8443 or login" (a ratio, "or")
+        text = _EMAIL.sub(lambda m: _address(m, "en") if _PORT.search(m.group(0)) else
+                          m.group(0), text)
+    if not zh and "&" in text:  # AT&T, BB&T: letters, as S&P already was (not "At and T")
+        text = _CAPS_AMPERSAND.sub(lambda m: " and ".join(
+            " ".join(part) if len(part) > 1 else part for part in m.group(0).split("&")), text)
+    if any(c in text for c in _ANY_DASH):
+        text = _DASHED_PHONE.sub(lambda m: re.sub(f"[{_ANY_DASH}]", "-", m.group(0)), text)
+        text = _PERCENT_DASH_RANGE.sub("-", text)
+    return text
+
+
 def _round_twentytwo_first(text: str, zh: bool) -> str:
     """The round-twenty-two rules that run first, on the raw text (see above)."""
     if not text.isascii():
@@ -5977,7 +6051,20 @@ _ZH_PLACE_READINGS = {"歙(?=县|州|砚)": {0: "she4"}, "洪洞": {1: "tong2"},
                       "筠(?=连)": {0: "jun1"}, "尉(?=犁)": {0: "yu4"},
                       "铅(?=山)": {0: "yan2"}, "台(?=州)": {0: "tai1"},
                       "枞(?=阳)": {0: "zong1"}, "(?<=黄)陂": {0: "pi2"},
-                      "单(?=县)": {0: "shan4"}, "乐(?=清)": {0: "yue4"}}
+                      "单(?=县)": {0: "shan4"}, "乐(?=清)": {0: "yue4"},
+                      # since speakable/26 (the round-twenty-two tester's addresses), as rules of
+                      # a character before a place word where one reading is a place's: 莘 is
+                      # xīn in Shanghai's 七莘路, 莘庄, 莘松路 (莘县, 莘莘 stay shēn); 都 is dū in
+                      # a district or county named X都 (郫都区, 花都区, 丰都县, 江都区: the voice
+                      # said dōu), not after a word that makes it "all" (我们都, 也都); 兴 is
+                      # xīng in a road or place named 兴X (兴华中路, 兴华街, 兴宁区), not 兴趣 /
+                      # 兴致; 儋 is dān (儋州: the voice said dàn); 地王 (a building, "land
+                      # king") is dì wáng (the voice said the particle de)
+                      "莘(?=庄|[东西南北松建朱]?路)|(?<=七)莘": {0: "xin1"},
+                      "(?<=[\u4e00-\u9fff])(?<![们也全还又就都却均])都(?=区|县)": {0: "du1"},
+                      "兴(?![趣致味奋冲])(?=[\u4e00-\u9fff](?:[东西南北中]?路|街|大道|区|县|镇|"
+                      "村|乡|社区|小区|花园))": {0: "xing1"},
+                      "儋": {0: "dan1"}, "地(?=王)": {0: "di4"}}
 
 
 def _zh_word_ends_at(text: str, i: int) -> bool:
@@ -6085,14 +6172,14 @@ def _round_twentyone_early(text: str, zh: bool) -> str:
 def _place_reading(fixed: dict[int, str]):
     def said(m: re.Match) -> str:
         at = m.start()
-        if m.group(0) in "费乐单华台六蔚铅" and _zh_word_ends_at(m.string, at):
+        if m.group(0) in "费乐单华台六蔚铅兴地" and _zh_word_ends_at(m.string, at):
             return m.group(0)  # 收费县道, 手续费县级, 快乐清单, 简单县城: a word ends there
         return "".join(f" {protect_spoken(fixed[k])} " if k in fixed else ch
                        for k, ch in enumerate(m.group(0)))
     return said
 
 
-_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费浚涡六华蚌泺栟栎乐蔚犍筠尉铅枞陂单]")
+_ZH_PLACE_CHARS = re.compile("[歙洞眙阆台葛费浚涡六华蚌泺栟栎乐蔚犍筠尉铅枞陂单莘都兴儋地]")
 
 
 # English keypad keys (since speakable/24): a lone # or * that is a key, wherever the sentence
