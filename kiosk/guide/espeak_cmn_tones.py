@@ -92,6 +92,27 @@ def common_chars() -> str:
     return "".join(out)
 
 
+# espeak-ng's Mandarin voice reads a character by one reading wherever it stands. For these
+# polyphonic characters that reading is not pypinyin's common one (measured with espeak-ng
+# 1.51 `-x` over the polyphonic characters of GB 2312 level 1; characters whose espeak reading
+# differs from pypinyin's only by a neutral tone are left out). For the rest, espeak-ng reads
+# a character as pypinyin's common reading (``zh_reading``).
+ESPEAK_CMN_READINGS = {
+    "唉": "ai4", "耙": "pa2", "绷": "beng3", "掺": "chan1", "长": "chang2", "澄": "deng4",
+    "地": "de5", "得": "de5", "甸": "dian4", "侗": "tong1", "囤": "tun2", "垛": "duo4",
+    "干": "gan1", "杠": "gang4", "葛": "ge3", "冠": "guan4", "呵": "a1", "貉": "he2",
+    "哄": "hong1", "虹": "jiang4", "稽": "qi3", "迹": "ji1", "绩": "ji1", "缉": "qi4",
+    "贾": "gu3", "矫": "jiao2", "尽": "jin4", "咳": "hai1", "傀": "kui3", "勒": "le4",
+    "擂": "lei4", "肋": "lei4", "楞": "leng4", "蔓": "man2", "谩": "man4", "糜": "mei2",
+    "娩": "wan3", "呐": "ne5", "溺": "niao4", "疟": "yao4", "漂": "piao4", "撇": "pie3",
+    "颇": "po1", "仆": "pu2", "呛": "qiang4", "炔": "que1", "煞": "sha4", "似": "si4",
+    "苔": "tai1", "褪": "tun4", "拓": "ta4", "萎": "wei3", "挝": "zhua1", "矽": "xi1",
+    "铣": "xian3", "兴": "xing4", "莞": "wan3", "奄": "yan1", "耶": "ye1", "荫": "yin4",
+    "喳": "cha1",
+    "辗": "zhan3", "吱": "zi1", "著": "zhe5", "拽": "ye4", "仔": "zi3", "卒": "cu4", "柞": "zuo4",
+}
+
+
 def said_neutral(chars: str, voice: str = VOICE, timeout: float = 120.0) -> set[str]:
     """The characters of ``chars`` espeak-ng says with a neutral contour (one espeak-ng run)."""
     lines = phoneme_lines(chars, voice, timeout)
@@ -108,7 +129,6 @@ def neutral_misread(chars: str) -> set[str]:
     reading in pypinyin, less the voice's deliberate readings and 个 (see above)."""
     from pypinyin import Style, pinyin  # the rebuild only
 
-    from kiosk.guide.normalise import ESPEAK_CMN_READINGS  # the rebuild only
     from kiosk.speech.textnorm import zh_reading  # the rebuild only
 
     out = set()
