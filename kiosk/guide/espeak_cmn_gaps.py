@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 VOICE = "sit/cmn-latn-pinyin"
@@ -61,9 +62,10 @@ def measure(chars: str, voice: str = VOICE, timeout: float = 120.0) -> set[str]:
     return {c for c, line in zip(chars, lines, strict=True) if line.startswith(SCHWA)}
 
 
-def phoneme_lines(chars: str, voice: str = VOICE, timeout: float = 120.0,
+def phoneme_lines(chars: Sequence[str], voice: str = VOICE, timeout: float = 120.0,
                   what: str = "") -> list[str]:
-    """espeak-ng's phonemes (``-x``, ``voice``) of each character of ``chars``, a line each:
+    """espeak-ng's phonemes (``-x``, ``voice``) of each character of ``chars`` (or each text of
+    a sequence of texts), a line each:
     one espeak-ng run, each character a sentence of its own. Raises FileNotFoundError when
     espeak-ng is not installed, RuntimeError (``what`` appended) when its output does not have
     one line per character, and subprocess.TimeoutExpired after ``timeout`` seconds."""

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+from kiosk.guide.espeak_cmn_gaps import phoneme_lines
 
 VOICE = "sit/cmn-latn-pinyin"
 MIN_FREQ = 3
@@ -2150,18 +2151,9 @@ def syllables(phonemes: str) -> list[str]:
 
 def phonemes(texts: list[str], voice: str = VOICE, timeout: float = 600.0) -> list[str]:
     """espeak-ng's phonemes (``-x``) of each text, one espeak-ng run, each text a sentence of
-    its own. Raises FileNotFoundError without espeak-ng, RuntimeError when the output does not
-    have one line per text."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
-    text = "".join(f"{t}。\n" for t in texts)
-    out = subprocess.run([exe, "-v", voice, "-x", "-q", "--stdin"], input=text.encode(),
-                         capture_output=True, timeout=timeout, check=True).stdout.decode()
-    lines = [line.strip() for line in out.splitlines() if line.strip()]
-    if len(lines) != len(texts):
-        raise RuntimeError(f"espeak-ng gave {len(lines)} lines for {len(texts)} texts")
-    return lines
+    its own (``espeak_cmn_gaps.phoneme_lines``). Raises FileNotFoundError without espeak-ng,
+    RuntimeError when the output does not have one line per text."""
+    return phoneme_lines(texts, voice, timeout)
 
 
 def count(phoneme_line: str) -> int:
