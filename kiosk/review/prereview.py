@@ -28,7 +28,7 @@ from kiosk.errors import EvidenceError
 from kiosk.liveness.session_checks import SessionCheckParams
 from kiosk.protocol import AnswerDecision, CheckEvent, StepKind, StepOutcome, TimelineEvent
 from kiosk.speech import textnorm
-from kiosk.speech.answers import READING_MAX_ERROR
+from kiosk.speech.answers import NEGATION_ADDED, READING_MAX_ERROR
 from kiosk.timeline import scan_timeline
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,6 @@ _LET_STAND = re.compile(r"let stand: ([^;)]+)")
 _ALTERNATIVE = re.compile(r"^heard as (['\"])(.*?)\1; the recogniser's alternative (['\"])(.*?)\3")
 _PASSED_AT = re.compile(r"score (\d+(?:\.\d+)?) >= (\d+(?:\.\d+)?)")
 _BELOW = re.compile(r"\((\d+(?:\.\d+)?) < (\d+(?:\.\d+)?)\)")
-NEGATION_ADDED = "a negation that is not in the text"
 # What each ``expect`` asks for when the flow names no answer of its own.
 EXPECT_TEXT = {"affirm": "a yes", "deny": "a no", "phrases": "one of the step's phrases"}
 

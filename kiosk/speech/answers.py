@@ -590,6 +590,8 @@ def _runs(seq: Sequence[str]) -> list[tuple[str, int]]:
 
 # What a tolerated difference in a heard digit string is called in the evidence.
 DOUBLED_SAID_ONCE = "a doubled digit said once"
+# What a reading that adds a "not" (不自愿, 并非自愿) is missing, in ``Reading.missing``.
+NEGATION_ADDED = "a negation that is not in the text"
 REPEAT_ONE_OFF = "a repeated digit said once more or less"
 
 
@@ -761,7 +763,7 @@ def score_reading(heard: str, expected: str, locale: str,
             tolerated.append(f"the digits heard with {how}")
     if _negations(heard, locale) > _negations(expected, locale):
         # "…不自愿在…开立账户" / "do not voluntarily open": a reading that negates the statement.
-        missing.append("a negation that is not in the text")
+        missing.append(NEGATION_ADDED)
     joiner = "" if zh else " "
     return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
                         "character" if zh else "word", tuple(missing),
