@@ -327,3 +327,24 @@ def test_a_clean_first_frame_is_the_only_one_read(tmp_path):
     assert rank == 0 and read.extra["frames_read"] == 1, read.extra
     assert read.extra["doubts_per_frame"] == [0]
     assert checks["birth_date_matches_number"] == "pass", checks
+
+
+def test_a_frame_that_missed_a_field_is_followed_by_one_that_reads_it(tmp_path):
+    """CI, 2026-12-01: the live card's kept reading had no ``nation`` (its label misread on
+    that frame), although every check passed. A reading that misses a printed field is
+    followed by the next frame, and the fuller reading is kept."""
+    from PIL import ImageDraw
+
+    from kiosk.testing.idcards import PX_PER_MM
+
+    person = make_person(33, today=date.today())
+    covered = render_front(person)
+    # The 民 族 label (drawn at 24.5 mm, 13.0 mm) covered: the nation cannot be found.
+    ImageDraw.Draw(covered).rectangle(
+        (int(24.0 * PX_PER_MM), int(12.0 * PX_PER_MM), int(33.0 * PX_PER_MM),
+         int(17.0 * PX_PER_MM)), fill=(236, 236, 230))
+    frames = [_picked(covered), _picked(render_front(person))]
+    read, rank, checks = _read_side_of(frames, person)
+    assert read.extra["missing_per_frame"][0] >= 1, read.extra
+    assert rank == 1 and read.extra["missing_per_frame"] == [1, 0], read.extra
+    assert read.side.fields["nation"].value == person.nation

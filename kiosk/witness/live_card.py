@@ -35,6 +35,7 @@ from datetime import date
 from pathlib import Path
 
 from kiosk.atomic_files import is_disk_full
+from kiosk.idcard.fields import BACK_FIELDS, FRONT_FIELDS
 from kiosk.idcard.observer import CardObserver, CardReports, SideCapture
 from kiosk.idcard.reader import CardImageError, CardLimits
 from kiosk.idcard.worker import CardWorker, OcrBusy, shared_worker
@@ -136,6 +137,13 @@ def _doubts(checks: list[CheckResult]) -> int:
                and c.name != "portrait_matches_face")
 
 
+def _missing(read: SideRead) -> int:
+    """How many of the side's printed fields the reading did not find (a ``nation`` whose
+    label was misread on one frame of a moving card, CI 2026-12-01)."""
+    printed = FRONT_FIELDS if read.want == "front" else BACK_FIELDS
+    return sum(1 for name in printed if name not in read.side.fields)
+
+
 def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | None,
                applicant: dict | None = None, day: date | None = None):
     """The worker's job: the side's best frames read in turn, as ``(SideRead, rank)``.
@@ -145,18 +153,22 @@ def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | 
     by a finger) is read again on the next best frame, up to every kept frame, and the
     reading with the fewest such checks is kept (the earliest on a tie): one frame's
     misread is not the card's. A card that really disagrees with itself or the applicant
-    disagrees on every frame, so this never turns a true mismatch into a pass. The
-    reading's ``extra`` says how many frames were read (``frames_read``) and the doubts
-    of each (``doubts_per_frame``, None for a frame that did not read as the side). The
-    last frame's CardImageError when none reads as the side."""
+    disagrees on every frame, so this never turns a true mismatch into a pass. A reading
+    that passes but missed one of the side's printed fields is likewise read again, and on
+    equal doubts the reading with fewer fields missing is kept. The reading's ``extra``
+    says how many frames were read (``frames_read``), the doubts of each
+    (``doubts_per_frame``, None for a frame that did not read as the side) and the fields
+    each missed (``missing_per_frame``). The last frame's CardImageError when none reads
+    as the side."""
     limits = CardLimits(max_bytes=settings.max_bytes, max_side=settings.max_side)
     want = applicant if applicant is not None else {}
     today = day or date.today()
 
     def job(reader):
         last: CardImageError | None = None
-        best: tuple[int, SideRead, int] | None = None
+        best: tuple[tuple[int, int], SideRead, int] | None = None
         doubts: list[int | None] = []
+        missing: list[int | None] = []
         for rank, picked in enumerate(capture.best):
             data = encode_jpeg(picked.card, quality=JPEG_QUALITY)
             try:
@@ -165,12 +177,14 @@ def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | 
             except CardImageError as exc:
                 last = exc
                 doubts.append(None)
+                missing.append(None)
                 continue
-            n = _doubts(side_checks(read, want, today))
-            doubts.append(n)
-            if best is None or n < best[0]:
-                best = (n, read, rank)
-            if n == 0:
+            key = (_doubts(side_checks(read, want, today)), _missing(read))
+            doubts.append(key[0])
+            missing.append(key[1])
+            if best is None or key < best[0]:
+                best = (key, read, rank)
+            if key == (0, 0):
                 break
         if best is None:
             assert last is not None  # a job is only made for a side with frames
@@ -178,6 +192,7 @@ def _read_best(capture: SideCapture, settings: CardSettings, face_photo: Path | 
         _, read, rank = best
         read.extra["frames_read"] = len(doubts)
         read.extra["doubts_per_frame"] = doubts
+        read.extra["missing_per_frame"] = missing
         return read, rank
 
     return job
@@ -286,6 +301,7 @@ class LiveCard:
                     detail["frame_rank"] = reading.rank
                     detail["frames_read"] = reading.read.extra.get("frames_read", 1)
                     detail["doubts_per_frame"] = reading.read.extra.get("doubts_per_frame")
+                    detail["missing_per_frame"] = reading.read.extra.get("missing_per_frame")
                 card = record_capture(self.dir, capture.side, status, detail, reason)
             except OSError as exc:  # StorageFull among them: the runner's own writes end it
                 if is_disk_full(exc):  # the runner says the full disk once for the session
