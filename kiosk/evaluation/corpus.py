@@ -199,6 +199,15 @@ HOLDOUT_ROUNDS = {
          "en": ("Marcus Bell", "Lena Fischer", "Mateo Ruiz", "Aisha Bello",
                 "Henrik Dahl")},
         (0.825, 0.895, 0.975, 1.115, 1.185), 15000, 236887691, id_salt=2659),
+    # Added before any of it was heard (2026-12-02, fifteenth session), after holdout15's
+    # failures were studied and a second fresh tester's findings were worked on (issue #12:
+    # a face too small at the start, a short risk answer not seen spoken, a doubled tail
+    # digit). Rates no earlier round uses.
+    "holdout16": HoldoutRound(
+        {"zh-CN": ("俞雅琴", "祁志远", "阮文博", "郜思雨", "蓝天佑", "慕容雪", "籍晓东"),
+         "en": ("Olivia Hart", "Daniel Osei", "Yuki Mori", "Stefan Kovac",
+                "Fatima Haddad")},
+        (0.812, 0.883, 0.962, 1.042, 1.128), 16000, 256203221, id_salt=2777),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
