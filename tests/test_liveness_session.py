@@ -727,3 +727,44 @@ def test_the_blinks_of_a_face_keeping_still_are_counted_for_the_reviewer():
     shut = [FrameSignals(**{**s.__dict__, "blink_l": 0.7, "blink_r": 0.7})
             if s.t >= 2.0 else s for s in shut]
     assert check_session(shut).summary["still_evidence"]["blinks"] == 0
+
+
+def _leading_case(first_answer_at: float, challenge_at: float | None = None):
+    """A face too small for the first 4 s (the Biden clip of holdout 15), then good samples
+    once a second to the end at 20 s; one answer heard at ``first_answer_at``."""
+    sigs = live(20)
+    misses = [(round(0.2 * i, 3), "face too small") for i in range(20)]  # 0.0-3.8 s
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(4, 20)]
+    spoken = [SpokenAnswer("consent", ((first_answer_at, first_answer_at + 1.5),))]
+    verdicts = ([Verdict("blink", True, "blinked", challenge_at, challenge_at + 0.5,
+                         challenge_at + 2.0, 0.9)] if challenge_at is not None else [])
+    return check_session(sigs, ds, identity_misses=misses, spoken=spoken, verdicts=verdicts)
+
+
+def test_a_face_too_small_before_anything_is_attested_is_kept_but_not_reported():
+    """Holdout 15: the Biden clip's first 3-4 s were under the identity gate, before enrolment
+    and before any answer, and the case needed a human. Nothing was attested by that face:
+    the enrolled face answers, does the challenges and is compared with the ID photo."""
+    r = _leading_case(first_answer_at=9.0)
+    assert "identity_unverified" not in types(r)
+    assert r.summary["identity_leading_gap_s"] == pytest.approx(4.0, abs=0.1)
+    assert r.summary["identity_max_gap_s"] == pytest.approx(4.0, abs=0.1)  # still recorded
+
+
+@pytest.mark.parametrize("answer_at, challenge_at", [(2.0, None), (9.0, 3.0)])
+def test_a_face_too_small_while_an_answer_or_challenge_is_attested_is_reported(
+        answer_at, challenge_at):
+    """The same stretch reaching into the first answer, or into a challenge, is face time of
+    something attested that nobody compared: still identity_unverified."""
+    r = _leading_case(first_answer_at=answer_at, challenge_at=challenge_at)
+    ev = [e for e in r.events if e.type == "identity_unverified"]
+    assert len(ev) == 1 and ev[0].t_start == 0.0 and ev[0].t_end == 4.0
+    assert r.summary["identity_leading_gap_s"] == 0.0
+
+
+def test_a_leading_stretch_with_nothing_heard_is_reported():
+    sigs = live(20)
+    misses = [(round(0.2 * i, 3), "face too small") for i in range(20)]
+    ds = [(float(t), desc(1, 0.01, t)) for t in range(4, 20)]
+    r = check_session(sigs, ds, identity_misses=misses)
+    assert "identity_unverified" in types(r)

@@ -219,24 +219,47 @@ def identity_events(
     return events, result
 
 
+def leading_unattested(stretches: Sequence[Unverified], start: float,
+                       first_attested: float | None) -> Unverified | None:
+    """The stretch that opens the session and ends with the first compared sample at or before
+    ``first_attested`` (the start of the first answer heard or of the first challenge), else
+    None.
+
+    Such a stretch comes before the face is enrolled and before anything is attested: who sat
+    there is not who answered, did the challenges or matched the ID photo, since all of that
+    is judged on the enrolled face from its first good sample on. A person far back who then
+    leans in (holdout 15: the Biden clip's first 3-4 s under the 90 px gate) is enrolled when
+    the face is large enough; another person leaning in instead is the enrolled one, and is
+    compared with the ID photo. It is kept for the record, not reported."""
+    if first_attested is None or not stretches:
+        return None
+    u = stretches[0]
+    if u.t_start != start or u.trailing or u.t_end > first_attested:
+        return None
+    return u
+
+
 def unverified_events(
     signals: Sequence[FrameSignals], descriptors: Sequence[tuple[float, np.ndarray]],
     misses: Sequence[tuple[float, str]], busy: Sequence[tuple[float, float]] = (),
-    params: ContinuityParams | None = None,
-) -> tuple[list[SessionEvent], list[Unverified]]:
+    params: ContinuityParams | None = None, first_attested: float | None = None,
+) -> tuple[list[SessionEvent], list[Unverified], Unverified | None]:
     """identity_unverified events: face time that could not be compared with the enrolled
-    face for longer than ``unverified_gap_s`` (``continuity.unverified_stretches``), and every
-    such stretch however short."""
+    face for longer than ``unverified_gap_s`` (``continuity.unverified_stretches``), every
+    such stretch however short, and the stretch that opens the session before anything is
+    attested (``leading_unattested``; ``first_attested`` in media seconds, None when no answer
+    was heard and no challenge run), which is not reported as an event."""
     p = params or ContinuityParams()
     if not signals:
-        return [], []
+        return [], [], None
     absent = runs(signals, lambda s: s.faces == 0, 0.0)
     stretches = unverified_stretches([t for t, _ in descriptors], misses, signals[0].t,
                                      signals[-1].t, busy, absent)
+    leading = leading_unattested(stretches, signals[0].t, first_attested)
     events = [SessionEvent(CheckEvent.IDENTITY_UNVERIFIED, u.t_start, u.t_end, u.seconds,
                            {"reasons": dict(u.reasons), "to_end": u.trailing})
-              for u in stretches if u.seconds > p.unverified_gap_s]
-    return events, stretches
+              for u in stretches if u.seconds > p.unverified_gap_s and u is not leading]
+    return events, stretches, leading
 
 
 def end_confirmation(
@@ -666,8 +689,10 @@ def check_session(
     events += [SessionEvent(CheckEvent.TOO_DARK, a, b, b - a) for a, b in dark]
     id_events, continuity = identity_events(descriptors, p.continuity)
     events += id_events
-    gap_events, stretches = unverified_events(signals, descriptors, identity_misses,
-                                              identity_busy, p.continuity)
+    starts = [a for answer in spoken for a, _ in answer.spans] + [v.t_start for v in verdicts]
+    gap_events, stretches, leading = unverified_events(
+        signals, descriptors, identity_misses, identity_busy, p.continuity,
+        min(starts) if starts else None)
     events += gap_events
     speaking = speaking_events(signals, spoken, p)
     events += speaking
@@ -703,6 +728,9 @@ def check_session(
         "identity_max_gap_s": round(max((u.seconds for u in stretches), default=0.0), 3),
         "identity_tail_gap_s": round(tail, 3),
         "identity_busy_s": round(sum(b - a for a, b in identity_busy), 3),
+        # The stretch before the first good sample and before anything was attested
+        # (leading_unattested): kept for the record, not reported.
+        "identity_leading_gap_s": round(leading.seconds, 3) if leading else 0.0,
         "identity_skipped": skipped,
         # The person on camera after the last answer (continuity.confirm_end): confirmed or
         # not (None: no answer heard), and the face seconds since the last matching sample.
