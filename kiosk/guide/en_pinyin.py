@@ -183,6 +183,10 @@ def looks_pinyin(word: str) -> bool:
     syllables = pinyin_word_syllables(word)
     if syllables is None:
         return False
+    if "'" in word or "’" in word:
+        # pinyin's syllable mark before a, e, o (Xi'an, Lu'an, Tai'an: since speakable/27);
+        # no English word parses so (O'Neil, D'Arcy, Don't do not)
+        return True
     if any(s[0] in "xq" or s.startswith("zh") for s in syllables):
         return True
     if word.lower().endswith("ing"):
@@ -219,7 +223,10 @@ def _title_before(text: str, end: int) -> re.Match | None:
     return _TITLE.search(text, max(0, end - _TITLE_WINDOW), end)
 
 
-_CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][a-z]+)?(?![\w\-])")
+# A possessive 's is not part of the word (Qingdao's, Chongqing's: respelt as the bare name,
+# since speakable/27); an apostrophe between pinyin syllables is (Xi'an, Lu'an).
+_CAPITALISED = re.compile(r"(?<![\w'’\-])(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’](?![sS]\b)[a-z]+)?"
+                          r"(?![\w\-])")
 
 
 # Wade-Giles and Hong Kong spellings of a surname or a given name (Hsu, Hsieh, Ip, Chi, Ki),

@@ -171,7 +171,7 @@ def zh_surname(name: str) -> tuple[str, str] | None:
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/26"
+NORMALISER_VERSION = "speakable/27"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -1002,9 +1002,15 @@ _DMY_DATE = re.compile(r"(?<![\d/.\-])(?P<a>\d{1,2})(?P<s>[/.\-])(?P<b>\d{1,2})(
 
 def _dmy(m: re.Match) -> tuple[int, int] | None:
     """The month and day of a ``_DMY_DATE`` match (day first when the first number cannot be
-    a month, else month first), or None when it is no date (13/13/2024)."""
+    a month or the date is dotted, else month first), or None when it is no date
+    (13/13/2024)."""
     a, b = int(m.group("a")), int(m.group("b"))
     mo, d = (a, b) if a <= 12 else (b, a)
+    if m.group("s") == "." and b <= 12:
+        # dotted with the year last is day.month.year (01.03.2025: 1 March, since speakable/27):
+        # the European and Russian way; US dates are never dotted, Chinese ones put the year
+        # first. A second number above 12 (12.31.2024) can only be a day, so month first.
+        mo, d = b, a
     return (mo, d) if 1 <= mo <= 12 and 1 <= d <= 31 else None
 
 
@@ -2552,6 +2558,8 @@ def _zh_polyphones(text: str) -> str:
                 readings[m.start() + k] = r
     _zh_round_thirteen_readings(text, readings)
     _zh_round_twenty_readings(text, readings)
+    if "调" in text or "数" in text:
+        _zh_round_twentyfour_readings(text, readings)
     if _ZH_FIRM_SUFFIX.search(text):
         _zh_firm_readings(text, readings)
     for i in (m.start() for m in re.finditer("将", text)) if "将" in text else ():
@@ -2573,6 +2581,20 @@ def _zh_polyphones(text: str) -> str:
                 said[i] = _zh_sandhi(text, i, said)
     return "".join(ch if r is None else f" {protect_spoken(r)} " for ch, r in zip(text, said,
                                                                                  strict=True))
+
+
+# 下调 / 上调 (a rate lowered, raised) is tiáo, also where the word list takes 一下 before it
+# across a number (由0.1%下调至: 百分之零点一下调, said diào); a verb said twice with 一 or 了
+# between (数一数, 数了数: count) is shǔ, not shù (speakable/27).
+_ZH_TIAO = re.compile("(?<=[上下])调")
+_ZH_COUNT_TWICE = re.compile("数(?=[一了]数)|(?<=数[一了])数")
+
+
+def _zh_round_twentyfour_readings(text: str, readings: list[str | None]) -> None:
+    for m in _ZH_TIAO.finditer(text):
+        readings[m.start()] = "tiao2"
+    for m in _ZH_COUNT_TWICE.finditer(text):
+        readings[m.start()] = "shu3"
 
 
 def _zh_cjk(text: str) -> str:
@@ -3183,7 +3205,8 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
     text = _round_twentyone_first(_round_twentytwo_first(_round_twentythree_first(
-        text, is_zh(locale)), is_zh(locale)), is_zh(locale))
+        _round_twentyfour_first(text, is_zh(locale)), is_zh(locale)), is_zh(locale)),
+        is_zh(locale))
     try:
         return _speakable(text, locale)
     except (ValueError, ArithmeticError, IndexError, KeyError) as exc:  # a rule's own fault
@@ -3425,7 +3448,12 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     # (05/10/86, 05.10.1986 and 05-10-1986 too, in both locales: ``_DMY_DATE``.)
     for m in _DMY_DATE.finditer(fold_keep_offsets(text)) if zh else ():
         a, b, y = int(m.group("a")), int(m.group("b")), m.group("y")
-        if a != b and 1 <= a <= 12 and 1 <= b <= 12:
+        if a != b and 1 <= a <= 12 and 1 <= b <= 12 and m.group("s") == ".":
+            # dotted: read day first since speakable/27 (01.03.2025, the European way)
+            yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read day first, "
+                                   f"as {y}年{b}月{a}日; write {y}年{b}月{a}日 for that, or "
+                                   f"{y}年{a}月{b}日 for month first")
+        elif a != b and 1 <= a <= 12 and 1 <= b <= 12:
             yield Issue(m.start(), f"the date {m.group(0)} is ambiguous and read month first, "
                                    f"as {y}年{a}月{b}日; write {y}年{a}月{b}日 for that, or "
                                    f"{y}年{b}月{a}日 for day first")
@@ -3438,7 +3466,15 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         fold_keep_offsets(text)) if not zh and m.start() not in seen]
     for start, written, sa, sb, y in sorted(dates):
         a, b = int(sa), int(sb)
-        if a != b and 1 <= a <= 12 and 1 <= b <= 12:
+        if a != b and 1 <= a <= 12 and 1 <= b <= 12 and "." in written:
+            iso = len(y) == 4  # dotted: day first since speakable/27 (01.03.2025: 1 March)
+            yield Issue(start, f"the date {written} is ambiguous and read day first, "
+                               f"as {EN_MONTHS[b - 1]} {a}, {y}; write "
+                               + (f"{y}-{b:02d}-{a:02d} or " if iso else "")
+                               + f"{a} {EN_MONTHS[b - 1]} {y} for that, or "
+                               + (f"{y}-{a:02d}-{b:02d} or " if iso else "")
+                               + f"{b} {EN_MONTHS[a - 1]} {y} for month first")
+        elif a != b and 1 <= a <= 12 and 1 <= b <= 12:
             iso = len(y) == 4
             yield Issue(start, f"the date {written} is ambiguous and read month first, "
                                f"as {EN_MONTHS[a - 1]} {b}, {y}; write "
@@ -3469,7 +3505,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                                "what they are (电话/编号/'number ...' before them) or "
                                "write a quantity with its unit" + _date_advice(m.group(0), zh))
     for m in _SHORT_DIGIT_LETTER_CODE.finditer(fold_keep_offsets(text)):
-        if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()):
+        if m.start() in read or spoken_cues.search(text, max(0, m.start() - 64), m.start()) or \
+                _QUARTER_FIRST.fullmatch(m.group(0)):  # 3Q24: a quarter (speakable/27)
             continue
         yield Issue(m.start(), f"{m.group(0)} is read as numbers and letters (a code of six "
                                "characters or more is read one by one); write it after 编号 / "
@@ -3874,7 +3911,9 @@ _EN_LETTER_A = re.compile(
     r"|(?<=(?<![A-Za-z])[A-Z] )A(?![A-Za-z'’])"
     r"|(?<=\b[Cc]lass )A(?![A-Za-z'’])|(?<=\b[Tt]ype )A(?![A-Za-z'’])"
     r"|(?<=\b[Ss]eries )A(?![A-Za-z'’])|(?<=\b[Gg]rade )A(?![A-Za-z'’])"
-    r"|(?<=\b[Tt]ier )A(?![A-Za-z'’])|(?<=\b[Pp]lan )A(?![A-Za-z'’])")
+    r"|(?<=\b[Tt]ier )A(?![A-Za-z'’])|(?<=\b[Pp]lan )A(?![A-Za-z'’])"
+    r"|(?:(?<=\bShanghai )|(?<=\bShenzhen )|(?<=\bBeijing )|(?<=\bSH )|(?<=\bSZ ))A(?![A-Za-z'’])"
+    r"|(?<![A-Za-z'’])A(?=\s+(?:accounts?|boards?|shareholders?)\b)")
 
 
 def _en_letter_a(text: str) -> str:
@@ -5961,6 +6000,247 @@ def _round_twentythree_first(text: str, zh: bool) -> str:
     if any(c in text for c in _ANY_DASH):
         text = _DASHED_PHONE.sub(lambda m: re.sub(f"[{_ANY_DASH}]", "-", m.group(0)), text)
         text = _PERCENT_DASH_RANGE.sub("-", text)
+    return text
+
+
+# --------------------------------------------------------------- round twenty-four (#15)
+# The twenty-fourth tester round's classes (speakable/27), run first on the raw text.
+#
+# A duration or countdown written mm:ss (剩余时间：00:30, 录像时长05:30, "Time left: 00:30",
+# "Video length: 02:45") was read as a clock time (零点三十分, "twelve thirty AM"). After a word
+# of a duration (时长 剩余 倒计时 用时 耗时 历时 / duration length left remaining countdown
+# elapsed ...) with only a colon, 为 / is between, and for 00:ss (not 00:00) anywhere but after
+# a word of a moment (at, from, until, 于, 凌晨 ...) or before a range, it is minutes and seconds
+# (三十秒, 五分三十秒, two minutes forty five seconds); h:mm:ss after such a word has hours too.
+# A clock time (9:05, 09:30-11:30, 下午3:30) is left to the clock rules.
+_ZH_DURATION_CUE = (r"(?:时长|剩余(?:有效)?时间|剩余|还剩|倒计时|计时|用时|耗时|历时|所用时间|"
+                    r"通话时间|录制时间|录像时间|视频长度|时间长度)")
+_EN_DURATION_CUE = (r"(?:[Dd]uration|[Ll]ength|[Tt]ime left|[Ll]eft|[Rr]emaining|[Cc]ountdown|"
+                    r"[Ee]lapsed|[Tt]ime taken|[Tt]ime spent|[Rr]unning time|[Rr]untime|"
+                    r"[Ll]ast(?:s|ed|ing)?|[Tt]imer)")
+_CLOCK_DIGITS = (r"(?P<a>\d{1,2})[:：](?P<b>[0-5]\d)(?:[:：](?P<c>[0-5]\d))?"
+                 r"(?![\d:：]|\s*(?:-|~|至|到|to\b)\s*\d)")
+_ZH_TIMER = re.compile(rf"(?P<cue>{_ZH_DURATION_CUE}\s*(?:为|是|约|共|仅)?\s*[：:]?\s*)"
+                       rf"(?<!\d){_CLOCK_DIGITS}")
+_EN_TIMER = re.compile(rf"(?P<cue>\b{_EN_DURATION_CUE}\b\s*(?:is|of|was|will be)?\s*[:：]?\s*)"
+                       rf"(?<!\d){_CLOCK_DIGITS}")
+_ZERO_MINUTES = re.compile(r"(?<!\d)(?<!\d[:：.])(?P<a>00)[:：](?P<b>0[1-9]|[1-5]\d)"
+                           r"(?![\d:：]|\s*(?:-|~|至|到|to\b)\s*\d)(?!\s*(?:开始|开市|开放|开启|起|"
+                           r"前|后|之前|之后|以前|以后|整|结束|截止|关闭|收市|进行|执行|生效|"
+                           r"[AaPp]\.?[Mm]\b|UTC|GMT|[Bb]eijing|[Ll]ocal|hrs\b|h\b|sharp\b|"
+                           r"on\b|every\b|each\b|daily\b))")
+_MOMENT_BEFORE = re.compile(r"(?:\b(?:at|from|until|till|to|by|before|after|since|midnight)"
+                            r"|于|从|自|至|到|凌晨|零点|夜间|[-~])\s*\Z", re.IGNORECASE)
+
+
+def _timer(m: re.Match, zh: bool) -> str:
+    """The minutes and seconds (hours, minutes, seconds) of ``_CLOCK_DIGITS``, said."""
+    if m.group("c") is None:
+        h, mi, s = 0, int(m.group("a")), int(m.group("b"))
+    else:
+        h, mi, s = int(m.group("a")), int(m.group("b")), int(m.group("c"))
+    if zh:
+        out = (zh_cardinal(str(h)) + "小时") if h else ""
+        if mi:
+            out += ("两" if mi == 2 else zh_cardinal(str(mi))) + ("分" if s else "分钟")
+        if s or not out:
+            out += zh_cardinal(str(s)) + "秒"
+        return out
+    parts = [f"{en_number_words(str(n))} {w}{'' if n == 1 else 's'}"
+             for n, w in ((h, "hour"), (mi, "minute"), (s, "second")) if n]
+    return f" {' '.join(parts) or 'zero seconds'} "
+
+
+def _zero_minutes(text: str, m: re.Match, zh: bool) -> str:
+    if _MOMENT_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+        return m.group(0)
+    return _timer(re.match(_CLOCK_DIGITS, m.group(0)) or m, zh)
+
+
+# A menu path (我的>设置>安全中心, "Menu > Settings > Security", 首页→理财) is said as steps:
+# "，然后" / ", then" for each sign between two words (was 大于 / "greater than", and the arrow
+# was dropped or "right arrow"). A sign is a path's when a word (letters, Chinese, a quote or a
+# bracket) is on both sides and the sentence has two of them or a word of navigating (点击 进入
+# 路径 菜单 tap click open go to ...); before or after a number it stays a comparison (收益>5%).
+_PATH_SIGN = re.compile(r"(?<=[\w\"”’)）】」』])(?<![\d])\s*(?:>|＞|›|→|⟶|➔|➜|»)\s*"
+                        r"(?=[^\W\d_]|[\"“‘(（【「『])")
+_PATH_CUE = re.compile(r"点击|点|进入|打开|路径|菜单|选择|依次|前往|找到|设置|[Tt]ap|[Cc]lick|"
+                       r"[Oo]pen|[Gg]o to|[Ss]elect|[Mm]enu|[Cc]hoose|[Nn]avigate|[Pp]ath|"
+                       r"[Ss]ettings")
+_PATH_SENTENCE = re.compile(r"[^。；;！？!?\n]+")
+
+
+def _menu_paths(text: str, zh: bool) -> str:
+    def sentence(s: re.Match) -> str:
+        part = s.group(0)
+        signs = list(_PATH_SIGN.finditer(part))
+        if not signs or (len(signs) < 2 and not _PATH_CUE.search(part)):
+            return part
+        return _PATH_SIGN.sub("，然后" if zh else ", then ", part)
+
+    return _PATH_SENTENCE.sub(sentence, text)
+
+
+# A month/day after a weekday (本周五（6/13）, 下周一(3/10), 周三3/5开放申购) or before one
+# (6/13（周五）) is a date (六月十三日), not a fraction (十三分之六).
+_ZH_WEEKDAY = r"(?:周|星期|礼拜)[一二三四五六日天]"
+_ZH_WEEKDAY_MONTH_DAY = re.compile(
+    rf"(?P<w>{_ZH_WEEKDAY})\s*(?P<o>[（(]?)\s*(?P<m>1[0-2]|0?[1-9])/(?P<d>3[01]|[12]\d|0?[1-9])"
+    r"(?![\d/.])\s*(?P<c>[)）]?)")
+_ZH_MONTH_DAY_WEEKDAY = re.compile(
+    r"(?<![\d/.])(?P<m>1[0-2]|0?[1-9])/(?P<d>3[01]|[12]\d|0?[1-9])(?![\d/.])"
+    rf"(?=\s*[（(]?\s*{_ZH_WEEKDAY})")
+
+
+def _zh_weekday_month_day(m: re.Match) -> str:
+    if bool(m.group("o")) != bool(m.group("c")):
+        return m.group(0)
+    return (f"{m.group('w')}{m.group('o')}{int(m.group('m'))}月{int(m.group('d'))}日"
+            f"{m.group('c')}")
+
+
+# Numbers with slashes before a window, counter or desk (请到1/2号窗口, 1/2/3号柜台, 窗口1/2,
+# "window 1/2") are a list of them (一、二号窗口; "window one or two"), not a date (一月二号) nor
+# a fraction ("one half") nor 斜杠.
+_ZH_COUNTER = (r"(?:窗口|柜台|柜面|柜|台|门|口|通道|闸机|座席|工位|服务台|服务窗口|办理台|业务台|"
+               r"窗|厅|楼|展台|会议室)")
+_ZH_COUNTER_LIST = re.compile(r"(?<![\d./])(?P<l>\d{1,3}(?:\s*/\s*\d{1,3})+)(?![\d/]|\.\d)"
+                              rf"(?=\s*号\s*{_ZH_COUNTER})"
+                              r"|(?<=窗口|柜台)(?P<l2>\s*\d{1,3}(?:\s*/\s*\d{1,3})+)(?![\d/]|\.\d)")
+_EN_COUNTER_LIST = re.compile(r"\b(?P<w>(?:[Ww]indow|[Cc]ounter|[Dd]esk|[Gg]ate|[Bb]ooth|[Ee]xit|"
+                              r"[Ee]ntrance|[Ll]ane|[Pp]latform|[Dd]oor|[Rr]oom)s?)\s+"
+                              r"(?P<l>\d{1,3}(?:\s*/\s*\d{1,3})+)(?![\d/]|\.\d)")
+
+
+def _zh_counter_list(m: re.Match) -> str:
+    listed = m.group("l") or m.group("l2")
+    return "、".join(zh_cardinal(str(int(n))) for n in re.findall(r"\d+", listed))
+
+
+def _en_counter_list(m: re.Match) -> str:
+    said = [en_number_words(str(int(n))) for n in re.findall(r"\d+", m.group("l"))]
+    return f"{m.group('w')} {', '.join(said[:-1])} or {said[-1]}"
+
+
+# Share classes written with a slash (A/C类份额, 分为A/C两类, "Class A/C shares") are classes
+# (A、C类; "A and C"), not a/c ("account", 账户).
+_ZH_SHARE_CLASSES = re.compile(r"(?<![A-Za-z0-9/])(?P<l>[A-HR](?:\s*/\s*[A-HR]){1,3})"
+                               r"(?![A-Za-z0-9/])(?=\s*(?:[两二三四]?类|份额|级|份))")
+_EN_SHARE_CLASSES = re.compile(r"(?:(?<=\b[Cc]lass )|(?<=\b[Cc]lasses ))"
+                               r"(?P<l>[A-HR](?:/[A-HR]){1,3})(?![A-Za-z0-9/])|(?<![A-Za-z0-9/])(?P<l2>[A-HR](?:/[A-HR]){1,3})"
+                               r"(?=\s+(?:[Cc]lass(?:es)?|[Ss]hares?|[Uu]nits?)\b)")
+
+
+def _en_share_classes(m: re.Match) -> str:
+    letters = ["eh" if x == "A" else x for x in (m.group("l") or m.group("l2")).split("/")]
+    return (", ".join(letters[:-1]) + " and " + letters[-1]) if len(letters) > 1 else letters[0]
+
+
+# A building number in an address (现代城2栋1201室, 中关村大街2栋2单元) is a number (二栋), not a
+# count (两栋): after a word of an address (号 路 街 道 巷 区 园 苑 城 村 座 厦 ...) or before a
+# unit, room or floor number; 共2栋 stays 两栋.
+_ZH_BUILDING_TWO = re.compile(r"(?<![\d.])(?:(?<=[号路街道巷弄区园苑城村里座厦庭府湾寓期])\s*2"
+                              r"(?=\s*[栋幢])|2(?=\s*[栋幢]\s*(?:\d|单元|室|层|楼\d)))")
+
+
+# A quarter or half written number first with a two-digit year (3Q24, 2Q25, 1H25): 二〇二四年第三
+# 季度 / "third quarter twenty twenty-four"; in Mandarin a lone Q1-Q4 / H1 H2 (公司Q3营收, H1业绩)
+# is 第三季度 / 上半年 (English says "Q three", "H one", as the market does).
+_QUARTER_FIRST = re.compile(r"(?<![A-Za-z0-9_.])(?P<n>[1-4])(?P<p>[QH])(?P<y>\d\d|(?:19|20)\d\d)"
+                            r"(?![A-Za-z0-9])")
+_ZH_LONE_PART = re.compile(r"(?<![A-Za-z0-9_.])(?P<p>Q[1-4]|H[12])(?![A-Za-z0-9]|\s*\d)")
+_ZH_PART_RANGE = re.compile(r"(?<![A-Za-z0-9_.])Q(?P<a>[1-4])\s*(?:-|~|至|到)\s*Q(?P<b>[1-4])"
+                            r"(?![A-Za-z0-9])")
+_EN_ORDINALS = ("first", "second", "third", "fourth")
+
+
+def _quarter_first(m: re.Match, zh: bool) -> str:
+    n, part, y = int(m.group("n")), m.group("p"), m.group("y")
+    if part == "H" and n > 2:
+        return m.group(0)
+    year = y if len(y) == 4 else "20" + y
+    if zh:
+        said = ("第" + zh_cardinal(str(n)) + "季度") if part == "Q" else \
+            ("上半年" if n == 1 else "下半年")
+        return "".join(YEAR_DIGITS[c] for c in year) + "年" + said
+    return f" {_EN_ORDINALS[n - 1]} {'quarter' if part == 'Q' else 'half'} {en_year(year)} "
+
+
+def _zh_lone_part(m: re.Match) -> str:
+    p = m.group("p")
+    return ("第" + zh_cardinal(p[1]) + "季度") if p[0] == "Q" else ("上半年" if p[1] == "1"
+                                                                    else "下半年")
+
+
+# Latin product names the Mandarin voice (espeak-ng's cmn-latn-pinyin) reads as pinyin or
+# spells (Chrome "chuo mo", Windows "W I N D O W S", Win10 "W I N 十", Wi-Fi "W I fi", iPhone
+# "ai pho ne", WeChat "wu e chat"): respelt as words it says in English (checked with
+# espeak-ng -x: Krohm kr'oU55m, Wendoughs w'E55ndoU55z, iphone 'aI55foU55n, Weechat w'i:55tSa55t)
+# or as the pinyin Mandarin speakers say (Waifai, Wen before a version).
+ZH_PRODUCT_RESPELT = {"chrome": "Krohm", "windows": "Wendoughs", "iphone": "iphone",
+                      "wi-fi": "Waifai", "wifi": "Waifai", "wechat": "Weechat", "win": "Wen"}
+_ZH_PRODUCT = re.compile(r"(?<![A-Za-z\-])(?:Chrome|CHROME|Windows|WINDOWS|iPhone|IPHONE|"
+                         r"Wi-?Fi|WI-?FI|wifi|WiFi|WeChat|Win(?=\s?\d))(?![A-Za-z\-])")
+# COVID-19 is a word and its number: covid nineteen (was spelled C O V I D one nine).
+_COVID = re.compile(r"(?<![A-Za-z])(?:COVID|Covid|covid)[-\s]?19(?!\d)")
+# y/y, m/m, q/q after a change: year on year, month on month, quarter on quarter (同比 / 环比)
+_PERIOD_SLASH = re.compile(r"(?<![A-Za-z/])(?P<p>[yYmMqQ])/(?P=p)(?![A-Za-z/])")
+_EN_PERIOD_SLASH = {"y": "year on year", "m": "month on month", "q": "quarter on quarter"}
+# A decade with an apostrophe ('90s, ’80s, '00s): the nineties, the eighties, the two thousands.
+_EN_SHORT_DECADE = re.compile(r"(?<![\w'’])['’](?P<d>\d)0['’]?s\b")
+_EN_DECADE_WORDS = ("two thousands", "twenty-tens", "twenties", "thirties", "forties",
+                    "fifties", "sixties", "seventies", "eighties", "nineties")
+# An ordinal range (the 1st-3rd floors, 1st-5th of each month): "first to third".
+_EN_ORDINAL_RANGE = re.compile(r"(?<![\w.,])(?P<a>\d{1,3}(?:st|nd|rd|th))\s*[-–~]\s*"
+                               r"(?P<b>\d{1,3}(?:st|nd|rd|th))\b")
+# A percentage with a plus after it (8%+): 百分之八以上 / "8% or more", not 加 / "plus".
+_PERCENT_PLUS = re.compile(r"(?<=\d[%‰])\+(?![\w+])")
+
+
+def _round_twentyfour_first(text: str, zh: bool) -> str:
+    """The round-twenty-four rules that run first, on the raw text (see above)."""
+    if ":" in text or "：" in text:
+        if zh:
+            text = _ZH_TIMER.sub(lambda m: m.group("cue") + _timer(m, True), text)
+        else:
+            text = _EN_TIMER.sub(lambda m: m.group("cue") + _timer(m, False), text)
+        if "00" in text:
+            text = _subst(_ZERO_MINUTES, text, lambda t, m: _zero_minutes(t, m, zh))
+    if any(c in text for c in ">＞›→⟶➔➜»"):
+        text = _menu_paths(text, zh)
+    if "/" in text:
+        if zh:
+            text = _ZH_WEEKDAY_MONTH_DAY.sub(_zh_weekday_month_day, text)
+            text = _ZH_MONTH_DAY_WEEKDAY.sub(
+                lambda m: f"{int(m.group('m'))}月{int(m.group('d'))}日", text)
+            text = _ZH_COUNTER_LIST.sub(_zh_counter_list, text)
+            text = _ZH_SHARE_CLASSES.sub(lambda m: "、".join(re.findall("[A-Z]", m.group("l"))),
+                                         text)
+        else:
+            text = _EN_COUNTER_LIST.sub(_en_counter_list, text)
+            text = _EN_SHARE_CLASSES.sub(_en_share_classes, text)
+        text = _PERIOD_SLASH.sub(lambda m: (("同比" if m.group("p") in "yY" else "环比") if zh
+                                            else _EN_PERIOD_SLASH[m.group("p").lower()]), text)
+    if zh and "2" in text and ("栋" in text or "幢" in text):
+        text = _ZH_BUILDING_TWO.sub("二", text)
+    if "Q" in text or "H" in text:
+        text = _QUARTER_FIRST.sub(lambda m: _quarter_first(m, zh), text)
+        if zh:
+            text = _ZH_PART_RANGE.sub(lambda m: "第" + zh_cardinal(m.group("a")) + "至第"
+                                      + zh_cardinal(m.group("b")) + "季度", text)
+            text = _ZH_LONE_PART.sub(_zh_lone_part, text)
+    if "19" in text:
+        text = _COVID.sub(lambda m: f" {protect_spoken('covid')} 19 " if zh
+                          else "covid nineteen", text)
+    if zh and _ZH_PRODUCT.search(text):
+        text = _ZH_PRODUCT.sub(
+            lambda m: f" {protect_spoken(ZH_PRODUCT_RESPELT[m.group(0).lower()])} ", text)
+    if not zh and ("'" in text or "’" in text):
+        text = _EN_SHORT_DECADE.sub(lambda m: _EN_DECADE_WORDS[int(m.group("d"))], text)
+    if not zh and ("st" in text or "nd" in text or "rd" in text or "th" in text):
+        text = _EN_ORDINAL_RANGE.sub(r"\g<a> to \g<b>", text)
+    if "+" in text:
+        text = _PERCENT_PLUS.sub("以上" if zh else " or more", text)
     return text
 
 
