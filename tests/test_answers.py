@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.speech.answers import (
+    SLIP_AMBIGUOUS,
     ZH_CONSENT,
     ZH_REFUSAL,
     AnswerSpec,
@@ -192,7 +193,8 @@ def test_normalisation():
 
 
 @pytest.mark.parametrize("heard,ok", [
-    ("尾号002", True), ("尾号00002", True), ("尾号0002", True), ("尾号02", False),
+    # 002 is 0002 or 0022 with a repeat said once: it does not settle the tail (asked again)
+    ("尾号002", False), ("尾号00002", True), ("尾号0002", True), ("尾号02", False),
     ("尾号1002", False), ("尾号0003", False), ("尾号00", False),
 ])
 def test_a_repeated_digit_may_be_heard_once_more_or_less_but_nothing_else(heard, ok):
@@ -262,7 +264,7 @@ def test_an_english_name_heard_as_a_homophone_spelled_otherwise(heard, name, ok)
 
 @pytest.mark.parametrize("heard,tail,ok", [
     ("0000", "2222", False), ("0022", "0002", False), ("0222", "0002", False),
-    ("002", "0002", True), ("00002", "0002", True), ("0202", "0002", False),
+    ("002", "0002", False), ("00002", "0002", True), ("0202", "0002", False),
     ("8111", "8811", False), ("12345", "1234", False), ("91234", "1234", False),
     ("888", "8888", True), ("一二三十", "1234", False), ("222死", "2224", True),
     ("两两两两", "2222", True),
@@ -486,13 +488,16 @@ READ_TAIL = "本人樊雨晴，身份证尾号{}，自愿在示例证券开立�
     ("1190", "本人樊雨晴身份证尾号190自愿在示例证券开立证券账户"),          # holdouts 4 and 9
     ("3115", "本人樊雨晴身份证尾号三幺五自愿在示例证券开立证券账户"),       # as characters
 ])
-def test_a_doubled_tail_digit_said_once_passes_and_the_evidence_says_so(tail, heard):
+def test_a_doubled_tail_digit_said_once_is_asked_again_and_the_evidence_says_why(tail, heard):
+    # Since the #12 fresh tester (7000 read for 7700 passed as 700): 315 is 3115, 3315 or 3155
+    # with one repeat said once, so it does not settle which tail was read (answers12).
     r = score_reading(heard, READ_TAIL.format(tail), "zh-CN", ["樊雨晴", tail])
-    assert r.passed and not r.missing, r
-    assert r.tolerated == ("the digits heard with a doubled digit said once",), r
+    assert not r.passed and r.missing == (tail,) and r.tolerated == (), r
+    assert r.ambiguous == ("the digits heard with " + SLIP_AMBIGUOUS,), r
     note = read_aloud_result(heard, Expected("read_aloud", text=READ_TAIL.format(tail),
                                              required=("樊雨晴", tail)), "zh-CN").note
-    assert note.endswith("; let stand: the digits heard with a doubled digit said once"), note
+    assert note.endswith("; ambiguous: the digits heard with " + SLIP_AMBIGUOUS), note
+    assert "let stand" not in note
 
 
 def test_a_tail_heard_as_asked_lets_nothing_stand():
@@ -521,14 +526,17 @@ def test_a_wrong_tail_never_passes_as_a_doubled_digit_said_once(tail, said):
 def test_another_name_with_a_doubled_digit_said_once_fails_on_the_name():
     r = score_reading("本人柴志刚身份证尾号315自愿在示例证券开立证券账户", READ_TAIL.format("3115"),
                       "zh-CN", ["樊雨晴", "3115"])
-    assert not r.passed and r.missing == ("樊雨晴",), r
+    assert not r.passed and "樊雨晴" in r.missing, r
 
 
 @pytest.mark.parametrize("heard,ok", [
+    # 315 does not settle 3115 (3315, 3155): asked again
     ("I, Alex Chen, with ID number ending in 3 1 5, voluntarily open a securities account "
-     "with Example Securities.", True),
+     "with Example Securities.", False),
     ("I Alex Chen with ID number ending in three one five voluntarily open a securities account "
-     "with example securities", True),
+     "with example securities", False),
+    ("I, Alex Chen, with ID number ending in three double one five, voluntarily open a "
+     "securities account with Example Securities.", True),
     ("I, Alex Chen, with ID number ending in 3 5, voluntarily open a securities account "
      "with Example Securities.", False),
     ("I, Alex Chen, with ID number ending in 3 1 2 5, voluntarily open a securities account "
@@ -538,7 +546,7 @@ def test_an_english_doubled_digit_said_once(heard, ok):
     text = SENTENCE_EN.replace("8888", "3115")
     r = score_reading(heard, text, "en", ["Alex Chen", "3115"])
     assert r.passed is ok, r
-    assert r.tolerated == (("the digits heard with a doubled digit said once",) if ok else ())
+    assert r.tolerated == ()
 
 
 def test_meishi_is_no_negation_but_no_consent_either():

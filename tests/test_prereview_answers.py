@@ -154,8 +154,10 @@ def test_a_wrong_id_tail_in_mandarin_is_named(tmp_path):
     assert pre["verdict"] == "needs_attention"
 
 
-def test_a_doubled_digit_said_once_is_let_stand_and_shown_on_a_clear_case(tmp_path):
-    heard = "本人张三，身份证尾号315，自愿在示例证券开立证券账户。"
+def test_a_repeated_digit_said_once_more_is_let_stand_and_shown_on_a_clear_case(tmp_path):
+    # 31115 can only be 3115 with a repeat said once more (315 would be 3315 or 3155
+    # as well, which is not let stand since answers12)
+    heard = "本人张三，身份证尾号31115，自愿在示例证券开立证券账户。"
     r = reading(heard, ZH_TEXT, ("张三", "3115"), "zh-CN")
     assert r["_outcome"] == StepOutcome.PASS and "let stand" in r["note"]
     pre = build_prereview(sealed(tmp_path, [
@@ -164,9 +166,10 @@ def test_a_doubled_digit_said_once_is_let_stand_and_shown_on_a_clear_case(tmp_pa
     assert pre["verdict"] == "clear"
     a = step(pre, "identity")["answers"][0]
     assert a["why"] == [] and a["score"] is not None and a["threshold"] == 0.75
-    assert a["let_stand"] == ["the digits heard with a doubled digit said once"]
+    assert a["let_stand"] == ["the digits heard with a repeated digit said once more or less"]
     assert pre["let_stand"] == [
-        "step identity, attempt 1: let stand: the digits heard with a doubled digit said once"]
+        "step identity, attempt 1: let stand: the digits heard with a repeated digit said "
+        "once more or less"]
     moment = [m for m in step(pre, "identity")["moments"] if "let stand" in m["text"]]
     assert len(moment) == 1 and moment[0]["severity"] == "info"
 
@@ -211,14 +214,16 @@ def test_an_unclear_answer_is_still_not_recognised_with_what_was_heard(tmp_path)
 
 
 def test_the_case_page_shows_the_evidence_and_what_was_let_stand(tmp_path):
-    heard = "本人张三，身份证尾号315，自愿在示例证券开立证券账户。"
+    # 31115 can only be 3115 with a repeat said once more (315 would be 3315 or 3155
+    # as well, which is not let stand since answers12)
+    heard = "本人张三，身份证尾号31115，自愿在示例证券开立证券账户。"
     r = reading(heard, ZH_TEXT, ("张三", "3115"), "zh-CN")
     pre = build_prereview(sealed(tmp_path, [
         ("identity", StepKind.READ_ALOUD, [attempt(r, StepOutcome.PASS)])], locale="zh-CN"))
     html = _render(pre)
     assert "answer-evidence" in html and ZH_TEXT in html and heard in html
     assert "CER 0.0" in html and "(at most 0.25)" in html
-    assert "the digits heard with a doubled digit said once" in html
+    assert "the digits heard with a repeated digit said once more or less" in html
     json.dumps(pre)  # the report stays JSON
 
 

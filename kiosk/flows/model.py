@@ -590,13 +590,18 @@ class Flow(BaseModel):
 
     def reading_required(self, step: ReadAloudStep, locale: str,
                          variables: dict[str, str]) -> tuple[str, ...]:
-        """The applicant's own details in the text to read (name, ID tail): heard exactly."""
+        """The details the text to read names, heard exactly (``answers.score_reading``): the
+        applicant's name and ID tail, and the broker's name (the flow's ``broker`` unless the
+        caller gave one), each only when the sentence holds its variable. The broker's name is a
+        small share of the sentence, so the error rate alone let another broker's name pass
+        (#12 fresh tester: 华泰证券 read for 示例证券)."""
         if step.sentence is None:
             return ()
         used = {parse_variable(m.group(1))[0]
                 for m in TEMPLATE_TOKEN_RE.finditer(step.sentence[locale]) if m.group(1)}
-        return tuple(str(variables[v]) for v in ("name", "id_last4")
-                     if v in used and str(variables.get(v) or "").strip())
+        values = self.variables_for(locale, variables)
+        return tuple(str(values[v]) for v in ("name", "id_last4", "broker")
+                     if v in used and str(values.get(v) or "").strip())
 
     def draw_read_aloud(self, step: Step, locale: str, rng: random.Random) -> str | None:
         """A random pool item or digit string for this session; None for a fixed sentence."""

@@ -7,8 +7,12 @@ the sentence an investor was asked to read.
 The rules, in the order they apply:
 
 1. The transcript is normalised (``kiosk.speech.textnorm``): simplified characters, digits,
-   punctuation and spaces dropped; hesitations and intensifiers (嗯, 啊, 非常, "uh", "well")
-   are set aside.
+   punctuation and spaces dropped; hesitations and intensifiers (嗯, 啊, 非常, 当然, 没错,
+   "uh", "well") are set aside.
+   **A question** is never an answer (``is_question``: a question mark, 吗 / 吧 / 呢 / 么 /
+   嘛, an English tag such as "…, do I" or "…, right"), nor is an answer that **cites someone
+   else's will** (``cites_another_will``: 工作人员让我说是的, "the clerk said just say yes"):
+   both are ``unclear``, whatever else they say.
 2. **A refusal** is a transcript made of nothing but refusals (不愿意, 我再想想, "no, I don't").
 3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
    "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is
@@ -45,7 +49,8 @@ _ZH_ASSENT_VERBS = ("了解", "明白", "清楚", "理解", "知道", "阅读", 
                     "愿意", "自愿")
 ZH_CONSENT = tuple(dict.fromkeys(
     ("是", "是的", "对", "对的", "好", "好的", "可以", "行", "我是自愿的", "是我本人", "我本人",
-     "本人", "没错", "没问题", "没有问题")
+     "本人", "没错", "没问题", "没有问题", "当然", "当然了", "那当然", "当然可以", "肯定", "确实",
+     "绝对")
     + tuple(f"{pre}{verb}{post}" for verb in _ZH_ASSENT_VERBS
             for pre in ("", "我", "已", "我已", "已经", "我已经") for post in ("", "了"))
 ))
@@ -56,11 +61,18 @@ ZH_REFUSAL = (
     "不确认", "我不确认", "不想", "我不想", "不用了", "不开了", "我不开了", "没想好",
     "我还没想好", "还没想好", "不理解", "我不理解", "不知道", "我不知道",
 )
+# (当然了 is not one: it would take 了 from 当然了解; 当然了 alone is in ZH_CONSENT.)
+ZH_AFFIRMATIVE_INTENSIFIERS = ("当然", "那当然", "没错", "确实", "肯定", "绝对", "真的")
 # Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
 ZH_FILLERS = (
     "嗯", "啊", "呃", "额", "哦", "噢", "唉", "诶", "欸", "呀", "啦", "哈",
     # 那 ("well, ..."): Whisper base writes a leading 嗯 as 那 (嗯，是的 as 那是的, issue #12).
-    "那", "那个", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
+    "那", "那个", "那么", "就是", "谢谢", "非常", "很", "完全", "十分", "都", "也",
+    # Affirmative intensifiers ("of course", "right", "indeed"): 当然是自愿的, 没错，我自愿的
+    # (#12 fresh tester). Set aside like 非常, they make a yes of nothing; a negation, a question
+    # or another's will is judged on the whole transcript first (当然不是自愿的 stays no
+    # consent). 的确 is left out: it would take 的 from 是的确认.
+    *ZH_AFFIRMATIVE_INTENSIFIERS,
 )
 # A breath or a 嗯 before 是 that Whisper base writes as a syllable of its own: 只是的我自愿
 # (holdout 13, zh-yunxia, both attempts), 以是的我自愿 and 你是得握自愿 (tuning voices). Set
@@ -97,8 +109,35 @@ EN_NEGATIONS = ("no", "not", "never", "nope", "nah", "disagree", "refuse", "decl
                 "neither", "nor", "without", "involuntarily", "unwilling", "unwillingly")
 # "不是没有", "没有不同意", "不拒绝": a negated negation is neither a clear yes nor a clear no.
 _ZH_DOUBLE_NEGATION = re.compile(r"(不|没有?|并非|并不|未)[是再]?(不|没|拒绝|否|反对)")
-# A question is not an answer: "是吧？", "同意？", "yes?".
-_QUESTION = re.compile(r"[?？]|吗|吧|呢")
+# A question is not an answer: "是吧？", "同意？", "yes?", "Yes, I do?" (the recogniser's question
+# mark), and the Mandarin question particles 吗 / 吧 / 呢 / 么 (是么, not 那么 / 这么 / 多么 /
+# 要么) / 嘛 (是嘛 "is that so?", 好嘛 a reluctant "fine") wherever they are.
+_QUESTION = re.compile(r"[?？]|吗|吧|呢|嘛|(?<![那这多要])么")
+# An English tag question at the end, which Whisper writes without its question mark as often
+# as with it: "yes, I do, do I", "I agree, is it", "yes I do, right", "yes, huh".
+_EN_TAG_AUXILIARIES = frozenset(("do", "does", "did", "am", "is", "are", "was", "were", "have",
+                                 "has", "had", "will", "would", "can", "could", "should",
+                                 "shall", "may", "must"))
+_EN_TAG_PRONOUNS = frozenset(("i", "you", "we", "they", "he", "she", "it", "that", "this"))
+# ...but "right" ends a yes in "that is right", "all right" and a bare "right" / "yes, right".
+_EN_RIGHT_AS_YES_AFTER = frozenset(("that", "is", "all", "quite", "exactly", "yes", "yeah"))
+
+
+def is_question(text: str, locale: str) -> bool:
+    """Whether ``text`` (a transcript) asks rather than answers: a question mark anywhere (the
+    recogniser heard a rising tone), a Mandarin question particle (``_QUESTION``), or an English
+    tag at the end: an auxiliary and a pronoun ("…, do I", "…, is it"), "…, right" after two or
+    more words (not "that is right" / "all right"), "eh" or "huh"."""
+    if _QUESTION.search(textnorm.fold(text)):
+        return True
+    if is_zh(locale):
+        return False
+    words = textnorm.en_tokens(text)
+    if len(words) >= 2 and words[-2] in _EN_TAG_AUXILIARIES and words[-1] in _EN_TAG_PRONOUNS:
+        return True
+    if len(words) >= 3 and words[-1] == "right" and words[-2] not in _EN_RIGHT_AS_YES_AFTER:
+        return True
+    return bool(words) and words[-1] in ("eh", "huh")
 # "Yeah, right" / "oh right" is said in doubt as often as in assent: asked again, never consent
 # (a bare "right" or "that's right" is a yes).
 _EN_DOUBT = re.compile(r"\b(?:yeah|yea|ya|oh)\W*right\b", re.IGNORECASE)
@@ -143,6 +182,72 @@ EN_COERCION = ("told", "tell", "made me", "make me", "making me", "forced", "for
                "pressured", "asked", "must", "have to", "has to", "had to", "someone",
                "somebody", "they", "staff", "against", "because", "but", "help", "helping",
                "said", "say", "me", "son", "daughter", "boss", "wife", "husband")
+
+# --- another person's will (#12 fresh tester) ---------------------------------------------------
+# An answer that cites someone else's instruction (工作人员让我说是的, 他们叫我这么说, "the clerk
+# said just say yes", "my son said I should agree", "I was told to say yes") is never consent,
+# whatever else it says, and is asked again without the words to say (``observer.retry_hint``).
+# The structure, not a list of sentences: someone else + a verb of telling, asking or wanting +
+# me / an answer; or an instruction to the speaker in the passive; or force or obligation.
+# Merely naming a person is not another's will ("yes, I spoke with my advisor and I agree"):
+# such an answer is still not consent (its extra words are not a paraphrase's), but it is asked
+# again with the words to say. "You" is not another person: the investor speaks to the kiosk,
+# whose own prompt gives the words to say ("as you said, yes").
+ZH_OTHERS = ("他们", "她们", "(?<!其)他", "她", "别人", "有人", "人家", "对方", "工作人员",
+             "客户经理", "理财经理", "经理", "业务员", "销售", "柜员", "营业员", "员工", "中介",
+             "老板", "领导", "家人", "家里人", "家里", "儿子", "女儿", "孩子", "老公", "老婆",
+             "丈夫", "妻子", "爱人", "朋友", "亲戚", "父母", "爸爸", "妈妈", "爸", "妈", "哥哥",
+             "姐姐", "弟弟", "妹妹", "同事", "师傅", "老师", "律师", "顾问", "你们", "介绍人")
+_ZH_OTHER = "(?:" + "|".join(ZH_OTHERS) + ")"
+ZH_ANOTHER_WILL = re.compile(
+    # X 让我 / 叫我 / 要我 / 逼我 …: an instruction to me (not 让我想想, "let me think")
+    "(?:让|叫|喊|要|逼|迫|劝|教|替|代|吩咐|嘱咐|交代|交待|安排|指示|命令|要求|说服|强迫|逼迫|催|骗)"
+    "(?:我|咱|俺)(?!想|考虑|看看|再想|再看)"
+    # someone else says, tells, advises, wants or decides (我儿子说可以, 工作人员说回答是的就行)
+    f"|{_ZH_OTHER}(?:都|也|就|还|跟我|和我|对我|给我)?"
+    "(?:说|讲|告诉|建议|吩咐|交代|安排|要求|让|叫|要|决定|同意了)"
+    # told in the passive, force, obligation, following another's words
+    "|被(?:要求|叫|让|逼|迫|强迫|胁迫|安排|指使|命令|吩咐|劝|说服|骗)|逼|迫|必须|只好|只能|不得不"
+    f"|[按照听](?:着|照)?(?:我的?)?{_ZH_OTHER}(?:的|说|要求|意思|安排)")
+_EN_OTHER = (r"(?:he|she|they|someone|somebody|everyone|everybody|people|"
+             r"(?:the|my|a|an|his|her|their|our|your|this|that)\s+(?:\w+\s+)?"
+             r"(?:clerk|agent|staff|staffer|manager|advisor|adviser|broker|banker|salesman|"
+             r"saleswoman|salesperson|sales|representative|rep|officer|employee|teller|"
+             r"consultant|planner|guy|man|woman|lady|person|people|son|daughter|wife|husband|"
+             r"mother|father|mom|mum|dad|parents|parent|brother|sister|friend|friends|boss|"
+             r"family|children|kids|child|relative|relatives|uncle|aunt|cousin|boyfriend|"
+             r"girlfriend|partner|colleague|neighbour|neighbor|lawyer|guardian|carer|"
+             r"caregiver|nephew|niece|grandson|granddaughter|bank|company|firm))")
+EN_ANOTHER_WILL = re.compile(
+    # someone told / asked / made / wants me
+    r"\b(?:told|tells|asked|asks|instructed|instructs|ordered|orders|advised|advises|urged|"
+    r"urges|coached|made|makes|forced|forces|forcing|pressured|pressures|pressuring|"
+    r"persuaded|convinced|wants|wanted|needs|needed|paid|pays|expects|expected)\s+(?:me|us)\b"
+    rf"|\b{_EN_OTHER}\s+(?:\w+\s+)?(?:tell|ask|make|want|need|force|pressure|push|get)\s+"
+    r"(?:me|us)\b"
+    # someone else said / told / asked / wants / suggested / decided
+    rf"|\b{_EN_OTHER}\s+(?:\w+\s+)?(?:said|says|say|told|tells|asked|asks|wants|wanted|"
+    r"suggested|suggests|recommended|recommends|insisted|insists|instructed|ordered|advised|"
+    r"advises|thinks|thought|decided|decides)\b"
+    # told in the passive ("I was told to say yes"), an instruction quoted, force, obligation
+    r"|\b(?:was|were|been|being|am|are|is|get|got|getting)\s+(?:\w+\s+)?(?:told|asked|"
+    r"instructed|ordered|made|forced|pressured|coached|persuaded|paid|urged|advised|pushed)"
+    r"\s+to\b"
+    r"|\b(?:just|only|supposed to|should|must|have to|has to|had to|need to|needs to)\s+"
+    r"(?:say|answer)\b"
+    r"|\b(?:forced|pressured|pressure|coerced|threatened|have to|had to|has to|must)\b",
+    re.IGNORECASE)
+
+
+def cites_another_will(text: str, locale: str) -> bool:
+    """Whether ``text`` (a transcript) speaks of someone else's will or an order
+    (``ZH_ANOTHER_WILL`` / ``EN_ANOTHER_WILL``: someone else + told / asked / said / 让 / 叫 /
+    要求 + me or an answer, an instruction in the passive, force or obligation). Such an answer
+    is never consent (``judge_text``)."""
+    if is_zh(locale):
+        return ZH_ANOTHER_WILL.search("".join(textnorm.zh_tokens(text))) is not None
+    return EN_ANOTHER_WILL.search(" ".join(textnorm.en_tokens(text))) is not None
+
 
 EN_QUESTION_OPENERS = frozenset(("is", "are", "am", "do", "does", "did", "must", "should", "can",
                                  "could", "will", "would", "have", "has", "shall", "may",
@@ -373,27 +478,34 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     syls = textnorm.zh_syllables(words) if zh else None
     if not raw:
         return TextJudgement("unclear", "no words in the transcript")
-    if _QUESTION.search(textnorm.fold(text)):
+    if is_question(text, locale):
         return TextJudgement("unclear", "a question, not an answer", tuple(words))
     if not zh and _EN_DOUBT.search(text):
         return TextJudgement("unclear", "'yeah, right' may be doubt: asked again", tuple(words))
     if zh and _ZH_DOUBLE_NEGATION.search("".join(textnorm.zh_tokens(text))):
         return TextJudgement("unclear", "a negated negation: neither yes nor no", tuple(words))
     negated = has_negation(text, locale, words)
+    # Someone else's will never lets an answer be taken as wanted (a refusal is judged as ever).
+    another = cites_another_will(text, locale)
     if phrases.tokens and phrases.cover(words, syls):
         # The broker's own phrases come first; one may itself be negative ("没有"), otherwise
         # a negation vetoes it.
         own = any(has_negation("".join(p) if zh else " ".join(p), locale) for p in phrases.tokens)
         if negated and not own:
             return TextJudgement("unclear", "a negation was heard", tuple(words))
+        if another:
+            return TextJudgement("unclear", ANOTHER_WILL, tuple(words))
         return TextJudgement("phrase", "one of the step's phrases", tuple(words))
     if refusal.cover(words, syls):
         return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
     if negated:
         return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
+    if another:
+        return TextJudgement("unclear", ANOTHER_WILL, tuple(words))
     if understanding_only(text, locale, spec):
         return TextJudgement("unclear", UNDERSTANDING_ONLY, tuple(words))
-    if consent.cover(words, syls):
+    if consent.cover(words, syls) or (zh and consent.cover(raw, None)):
+        # (raw: a yes made only of intensifiers, 当然了, which setting them aside would empty)
         return TextJudgement("affirm", "accepted answers, and nothing else", tuple(words))
     if spec.expect == "affirm" and _paraphrase(words, locale, spec):
         return TextJudgement("affirm", "a paraphrase of the requested answer", tuple(words))
@@ -401,6 +513,7 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
 
 
 UNDERSTANDING_ONLY = "understanding only, not willingness: asked again"
+ANOTHER_WILL = "it speaks of someone else's will or an order: never consent, asked again"
 
 
 # --- read-aloud -------------------------------------------------------------------------------
@@ -418,7 +531,10 @@ class ReadingScore:
     of characters and toneless pinyin) or words (en); ``score`` is ``1 - error_rate`` clipped
     to 0..1; ``missing`` lists required items (name, ID digits) not heard exactly;
     ``tolerated`` says, for the evidence, which recogniser's slip was let stand in a required
-    item that counts as heard ("the digits heard with a doubled digit said once").
+    item that counts as heard ("the digits heard with a doubled digit said once");
+    ``ambiguous`` says why a required digit string heard with such a slip was not let stand
+    (``SLIP_AMBIGUOUS``: another string of its length is heard the same way); that item is
+    also in ``missing``.
     """
 
     score: float
@@ -428,6 +544,7 @@ class ReadingScore:
     expected: str
     heard: str
     tolerated: tuple[str, ...] = ()
+    ambiguous: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -593,6 +710,11 @@ DOUBLED_SAID_ONCE = "a doubled digit said once"
 # What a reading that adds a "not" (不自愿, 并非自愿) is missing, in ``Reading.missing``.
 NEGATION_ADDED = "a negation that is not in the text"
 REPEAT_ONE_OFF = "a repeated digit said once more or less"
+# Why a slip was NOT let stand: the heard digits are as well another string of the same length
+# with a repeat said once more or less (700 is 7700 with 77 said once, and 7000 with 000 said
+# twice), so they do not tell which tail was read (#12 fresh tester: 7000 read for 7700 passed).
+SLIP_AMBIGUOUS = ("a repeat said once more or less, but another digit string of the same length "
+                  "is heard the same way")
 
 
 def _digits_heard(group: Sequence[str], part: Sequence[str]) -> str | None:
@@ -603,7 +725,9 @@ def _digits_heard(group: Sequence[str], part: Sequence[str]) -> str | None:
     writes a spoken 0002 as 002 and 8888 as 88888), and a doubled digit heard once
     (``DOUBLED_SAID_ONCE``: Whisper base writes a spoken 三一一五 as 315 and 四二二七 as 427;
     holdouts 4, 9 and 12). 0022, 0202, 12345 for 0002 / 1234, 31155 or 3155 for 3115, and 35
-    or 311 for 3115 never pass; nor does a single digit heard twice (25355 for 2535)."""
+    or 311 for 3115 never pass; nor does a single digit heard twice (25355 for 2535). A
+    tolerated slip is let stand only when it settles the string (``_slip_settles``): 315 is
+    3115, 3315 or 3155 as well, so it is not heard (``SLIP_AMBIGUOUS``); 888 is only 8888."""
     if list(group) == list(part):
         return ""
     a, b = _runs(group), _runs(part)
@@ -616,6 +740,31 @@ def _digits_heard(group: Sequence[str], part: Sequence[str]) -> str | None:
     if abs(heard - want) == 1 and max(heard, want) >= 3:
         return REPEAT_ONE_OFF
     return DOUBLED_SAID_ONCE if (heard, want) == (1, 2) else None
+
+
+def _explanations(heard: Sequence[str], size: int) -> set[tuple[str, ...]]:
+    """Every digit string of ``size`` characters that ``heard`` is, exactly or by one
+    tolerated slip (``_digits_heard``): one run of ``heard`` one longer or one shorter.
+    315 gives 3315, 3115 and 3155 for size 4; 700 gives 7700 and 7000; 888 only 8888."""
+    out = {tuple(heard)} if len(heard) == size else set()
+    runs = _runs(heard)
+    for i, (_, count) in enumerate(runs):
+        for changed in (count - 1, count + 1):
+            if changed < 1:
+                continue
+            q = [d for j, (d, n) in enumerate(runs) for _ in range(changed if j == i else n)]
+            if len(q) == size and _digits_heard(heard, q) is not None:
+                out.add(tuple(q))
+    return out
+
+
+def _slip_settles(heard: Sequence[str], part: Sequence[str]) -> bool:
+    """Whether a slip heard as ``heard`` can only be ``part``: no other digit string of the same
+    length gives ``heard`` by a tolerated slip (``_explanations``). A collapse that has two
+    or more runs left never settles (315 is 3115, 3315 or 3155: each a single digit away from
+    the others), nor does 002 for 0002 (0022); one digit repeated does (888 for 8888), and so
+    does a run heard once more (88888 for 8888, 00002 for 0002)."""
+    return _explanations(heard, len(part)) == {tuple(part)}
 
 
 def _one_repeat_said_once(part: Sequence[str]) -> list[tuple[list[str], str]]:
@@ -678,13 +827,17 @@ def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
 
 def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> str | None:
     """How a required item was heard: ``""`` when as asked, the name of a tolerated
-    difference (``DOUBLED_SAID_ONCE``, ``REPEAT_ONE_OFF``), or None when not heard.
+    difference (``DOUBLED_SAID_ONCE``, ``REPEAT_ONE_OFF``), ``SLIP_AMBIGUOUS`` when a digit
+    string was heard with such a difference that another string of its length gives too (not
+    heard: ``_slip_settles``), or None when not heard.
 
     A name must be there exactly, or as syllables that sound alike (Mandarin), or as words
     spelled another way (English, ``_spelled_alike``). A digit string must be one whole group
     of digits (``_digits_heard``), or in Mandarin characters read exactly like those digits
     (``_said_like``; 53期 for 537); in both, one repeat of a repeated digit may be heard once
-    (53期 for 5337), and nothing else."""
+    (53期 for 5337), and nothing else; and such a slip only when it settles which string was
+    read (``_slip_settles``). An English organisation's name (``_is_organisation``) must have
+    each of its own words heard as written or spelled nearly so (``_words_spelled_alike``)."""
     if all(t.isdigit() or t == "X" for t in part):
         hows = []
         for a, b in _digit_spans(hyp):
@@ -696,19 +849,74 @@ def _heard_item(hyp: Sequence[str], part: Sequence[str], zh: bool) -> str | None
             if how is not None and not (zh and (_reads_as_digit(hyp[a - 1] if a else "")
                                                 or _reads_as_digit(hyp[b] if b < len(hyp)
                                                                    else ""))):
-                hows.append(how)
+                hows.append(how if _slip_settles(hyp[a:b], part) else SLIP_AMBIGUOUS)
         if zh and _said_like(hyp, part):
             return ""
         if hows:
-            return hows[0]
+            return next((how for how in hows if how != SLIP_AMBIGUOUS), SLIP_AMBIGUOUS)
         if zh:
-            return next((how for short, how in _one_repeat_said_once(part)
+            return next(((how if _slip_settles(short, part) else SLIP_AMBIGUOUS)
+                         for short, how in _one_repeat_said_once(part)
                          if _said_like(hyp, short, strict=True)), None)
         return None
     if _contains(hyp, part):
         return ""
-    heard = _said_like(hyp, part) if zh else _spelled_alike(hyp, part)
+    if zh:
+        heard = _said_like(hyp, part)
+    elif _is_organisation(part):
+        heard = _words_spelled_alike(hyp, [w for w in part if w not in EN_ORGANISATION_WORDS])
+    else:
+        heard = _spelled_alike(hyp, part)
     return "" if heard else None
+
+
+# Words that make an English required item an organisation's name (the broker: "Example
+# Securities", "Golden Harbor Securities"): such a name is words spelled as in a dictionary,
+# so each of its own words must be heard, not only its letters run together (with which
+# "Silver Harbor Securities" is 0.82 alike to "Golden Harbor Securities"); these words
+# themselves are common to many brokers and left to the error rate. A person named with one
+# of them (a surname Bank) is held to the stricter rule: asked again, never a false accept.
+EN_ORGANISATION_WORDS = frozenset((
+    "securities", "security", "bank", "banking", "capital", "co", "company", "corp",
+    "corporation", "ltd", "limited", "inc", "llc", "plc", "group", "holdings", "financial",
+    "finance", "investment", "investments", "brokerage", "brokers", "futures", "partners",
+    "trust", "asset", "assets", "management", "wealth", "markets", "the", "and", "of"))
+
+
+def _is_organisation(part: Sequence[str]) -> bool:
+    return any(w in EN_ORGANISATION_WORDS for w in part) and not any(w.isdigit() for w in part)
+
+
+def _word_alike(heard: str, want: str) -> bool:
+    from rapidfuzz import fuzz
+
+    return heard == want or (heard[:1] == want[:1] and fuzz.ratio(heard, want) / 100.0
+                             >= SURNAME_SPELLING_SIMILARITY)
+
+
+def _words_spelled_alike(hyp: Sequence[str], words: Sequence[str]) -> bool:
+    """Whether ``words`` (an organisation's own words, in order) were heard one after another
+    in ``hyp``, each as written or spelled nearly so (same first letter, at least
+    ``SURNAME_SPELLING_SIMILARITY`` alike: Harbour for Harbor), a word also as two heard words
+    run together (Hua Tai for Huatai) or two words as one heard (Goldenharbor). With no own
+    words (a name of organisation words only) the item must be heard as written."""
+    if not words:
+        return False
+    want = list(words)
+
+    def match(i: int, j: int) -> bool:  # hyp[i:] begins with want[j:]
+        if j == len(want):
+            return True
+        if i >= len(hyp):
+            return False
+        if _word_alike(hyp[i], want[j]) and match(i + 1, j + 1):
+            return True
+        if i + 1 < len(hyp) and _word_alike(hyp[i] + hyp[i + 1], want[j]) and match(i + 2, j + 1):
+            return True
+        return (j + 1 < len(want) and _word_alike(hyp[i], want[j] + want[j + 1])
+                and match(i + 1, j + 2))
+
+    return any(match(i, 0) for i in range(len(hyp)))
 
 
 # What Whisper writes for 叉 (chā), the X of an ID tail read aloud, besides 叉 itself (which
@@ -739,9 +947,12 @@ def score_reading(heard: str, expected: str, locale: str,
     """Compare what was heard with the sentence to read (digits normalised both ways).
 
     ``required``: texts that must be heard exactly (after normalisation; homophones allowed in
-    Mandarin), such as the applicant's name and the ID tail. A digit string may differ only
-    in one repeat of a repeated digit (``_digits_heard``: the recogniser's slip, since the
-    text to read is shown on screen); ``ReadingScore.tolerated`` then says so.
+    Mandarin, spellings in English), such as the applicant's name, the ID tail and the
+    broker's name (``Flow.reading_required``). A digit string may differ only in one repeat
+    of a repeated digit (``_digits_heard``: the recogniser's slip, since the text to read is
+    shown on screen), and only when no other string of its length is heard the same way
+    (``_slip_settles``); ``ReadingScore.tolerated`` says what was let stand,
+    ``ReadingScore.ambiguous`` what was not.
     """
     zh = is_zh(locale)
     ref, hyp = textnorm.tokens(expected, locale), textnorm.tokens(heard, locale)
@@ -752,13 +963,16 @@ def score_reading(heard: str, expected: str, locale: str,
         rate = _edit_rate(ref, hyp)
     missing: list[str] = []
     tolerated: list[str] = []
+    ambiguous: list[str] = []
     for item in required:
         part = textnorm.tokens(item, locale)
         if not part:
             continue
         how = _heard_item(hyp, part, zh)
-        if how is None:
+        if how is None or how == SLIP_AMBIGUOUS:
             missing.append(item)
+            if how == SLIP_AMBIGUOUS:
+                ambiguous.append(f"the digits heard with {how}")
         elif how:
             tolerated.append(f"the digits heard with {how}")
     if _negations(heard, locale) > _negations(expected, locale):
@@ -767,7 +981,7 @@ def score_reading(heard: str, expected: str, locale: str,
     joiner = "" if zh else " "
     return ReadingScore(round(max(0.0, 1.0 - rate), 4), round(rate, 4),
                         "character" if zh else "word", tuple(missing),
-                        joiner.join(ref), joiner.join(hyp), tuple(tolerated))
+                        joiner.join(ref), joiner.join(hyp), tuple(tolerated), tuple(ambiguous))
 
 
 # --- the recogniser's alternatives ------------------------------------------------------------
@@ -788,7 +1002,7 @@ def _own_answers(spec: AnswerSpec) -> list[str]:
 def _doubtful(text: str, locale: str, spec: AnswerSpec) -> bool:
     """A negation, a question or a refusal in ``text``."""
     return bool(textnorm.tokens(text, locale)) and (
-        has_negation(text, locale) or _QUESTION.search(textnorm.fold(text)) is not None
+        has_negation(text, locale) or is_question(text, locale)
         or judge_text(text, locale, spec).intent == "deny")
 
 
@@ -919,13 +1133,23 @@ def reading_among_alternatives(best: str, alternatives: Sequence[str], expected:
     四六三期 in all five hypotheses of its beam): the alternative, or None.
 
     The best transcript must be ``reading_rescuable``; no hypothesis may negate the statement
-    (more negations than the text); the alternative must pass ``score_reading`` in full.
+    (more negations than the text); the alternative must pass ``score_reading`` in full. When
+    the best one heard a digit string with a slip that does not settle which string was read
+    (``ReadingScore.ambiguous``: 700 for 7700 or 7000), no hypothesis may hold another whole
+    digit string of that length (7000).
     """
     if not reading_rescuable(best, expected, locale, required):
         return None
     base = _negations(expected, locale)
     if any(_negations(text, locale) > base for text in alternatives):
         return None
+    if score_reading(best, expected, locale, required).ambiguous:
+        digits = [textnorm.tokens(r, locale) for r in required]
+        digits = [p for p in digits if p and all(t.isdigit() or t == "X" for t in p)]
+        for text in alternatives:
+            groups = _digit_groups(textnorm.tokens(text, locale))
+            if any(len(g) == len(p) and g != p for g in groups for p in digits):
+                return None
     for text in alternatives:
         if score_reading(text, expected, locale, required).passed:
             return text

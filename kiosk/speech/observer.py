@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ import numpy as np
 from kiosk.logs import session_context
 from kiosk.protocol import StepOutcome
 from kiosk.speech import textnorm
-from kiosk.speech.answers import has_negation, is_zh, understanding_only
+from kiosk.speech.answers import cites_another_will, has_negation, is_zh, understanding_only
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
 from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WhisperEngine
@@ -263,26 +262,16 @@ def retry_hint(answer: Answer, expected: Expected, locale: str) -> str:
     return "heard"
 
 
-# Words that put another person's will in an answer (工作人员让我说是的, "someone told me to say
-# yes"). Such an answer is never taken (``answers`` guards it); asked again, it must not be
-# prompted with the words to say, which would coach a coerced investor: "own_will" asks them to
-# answer for themselves instead. Narrower than ``answers.ZH_COERCION``, which also guards
-# paraphrases against plain words such as 帮 or "but".
-ZH_ANOTHER_WILL = ("让我", "叫我", "要我", "要求", "逼", "迫", "被", "替我", "教我", "别人",
-                   "有人", "他们", "她们", "工作人员", "经理", "家人", "儿子", "女儿", "老公",
-                   "老婆", "丈夫", "妻子", "朋友")
-EN_ANOTHER_WILL = re.compile(
-    r"\b(?:told|tell|telling|made|make|making|forced?|pressured?|someone|somebody|they|staff|"
-    r"agent|manager|son|daughter|wife|husband|friend|boss|have to|had to|has to|must)\b",
-    re.IGNORECASE)
-
-
 def speaks_of_another_will(text: str, locale: str) -> bool:
     """Whether ``text`` (a transcript) speaks of someone else's will or an order, in
-    ``locale`` (``ZH_ANOTHER_WILL`` / ``EN_ANOTHER_WILL``)."""
-    if locale.startswith("zh"):
-        return any(w in text for w in ZH_ANOTHER_WILL)
-    return bool(EN_ANOTHER_WILL.search(text))
+    ``locale``: someone else + told / asked / said / 让 / 叫 / 要求 + me or an answer, an
+    instruction in the passive, force or obligation (``answers.cites_another_will``, whose
+    ``ZH_ANOTHER_WILL`` / ``EN_ANOTHER_WILL`` hold the structure). Such an answer is never
+    taken (``answers.judge_text``); asked again, it must not be prompted with the words to
+    say, which would coach a coerced investor: "own_will" asks them to answer for themselves
+    instead. Merely naming a person ("yes, I spoke with my advisor and I agree") is not
+    another's will: that answer is asked again with the words to say."""
+    return cites_another_will(text, locale)
 
 
 def shown_words(answer: Answer, expected: Expected, locale: str | None = None) -> str:

@@ -21,7 +21,10 @@ right after a digit becomes 5) is symmetric.
 * ``pinyin_syllables(word)``: a Latin word as pinyin syllables ("Chenghao" -> cheng hao), or
   None when it is not pinyin (a name read as pinyin, not spelled, by the guide's voice).
 * ``en_tokens(text)``: lower-case words, number words and digit strings as single digits
-  ("eight eight", "88", "8-8" -> ``["8", "8"]``), common contractions expanded.
+  ("eight eight", "88", "8-8" -> ``["8", "8"]``; "double seven oh oh" -> ``["7", "7", "0",
+  "0"]``, "triple eight" -> ``["8", "8", "8"]``), common contractions expanded. Mandarin has
+  no such forms beyond 幺 (1) and 两 (2): the radio alphabet's 洞 (0) and 拐 (7) are not
+  standard for reading an ID tail and stay characters.
 """
 
 from __future__ import annotations
@@ -51,8 +54,12 @@ _CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK = re.compile(f"[{_CJK_RANGES}]")
 _TOKEN = re.compile(f"[{_CJK_RANGES}]|[0-9]|[A-Za-z]")
 
-EN_NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3",
+EN_NUMBER_WORDS = {"zero": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
                    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+# Digits read aloud the way people read phone and ID numbers in English: "oh" for 0 (only next
+# to another digit, so "oh, yes" stays a word), "double seven" for 77, "triple eight" for 888.
+EN_ZERO_LETTERS = frozenset(("oh", "o"))
+EN_DIGIT_REPEATS = {"double": 2, "triple": 3}
 _EN_CONTRACTIONS = {"don't": "do not", "doesn't": "does not", "didn't": "did not",
                     "can't": "can not", "cannot": "can not", "won't": "will not",
                     "isn't": "is not", "aren't": "are not", "wasn't": "was not",
@@ -187,7 +194,35 @@ def en_tokens(text: str) -> list[str]:
             out.append(EN_NUMBER_WORDS[word])
         else:
             out.append(word)
-    return out
+    return _en_spoken_digits(out)
+
+
+def _en_spoken_digits(words: list[str]) -> list[str]:
+    """``words`` with the spoken forms of digits read one by one as digits: "oh" / "o" next to
+    a digit (or after "double" / "triple") is 0, and "double" / "triple" before a digit is
+    that digit two / three times ("seven double oh one" -> 7 0 0 1). Anywhere else these are
+    words ("oh, yes", "I double checked")."""
+    out = list(words)
+
+    def digitish(i: int) -> bool:
+        return 0 <= i < len(out) and (out[i].isdigit() or out[i] in EN_DIGIT_REPEATS)
+
+    changed = True
+    while changed:  # "seven oh oh one": each "oh" next to a digit, the next one next to it
+        changed = False
+        for i, w in enumerate(out):
+            if w in EN_ZERO_LETTERS and (digitish(i - 1) or (0 <= i + 1 < len(out)
+                                                             and out[i + 1].isdigit())):
+                out[i] = "0"
+                changed = True
+    spelled: list[str] = []
+    for i, w in enumerate(out):
+        if i > 0 and out[i - 1] in EN_DIGIT_REPEATS and w.isdigit():
+            spelled.pop()
+            spelled.extend([w] * EN_DIGIT_REPEATS[out[i - 1]])
+        else:
+            spelled.append(w)
+    return spelled
 
 
 def tokens(text: str, locale: str) -> list[str]:

@@ -80,7 +80,8 @@ def read_aloud_result(heard: str, expected: Expected, locale: str = "en") -> Rec
     normalised both ways); the reading passes ("phrase") only when the error rate is within
     ``answers.READING_MAX_ERROR`` and every required part was heard exactly. The note gives
     the error rate, the required parts not heard, and any slip let stand in one that was
-    (``ReadingScore.tolerated``: "the digits heard with a doubled digit said once").
+    (``ReadingScore.tolerated``: "the digits heard with a doubled digit said once"), or why
+    such a slip was not let stand (``ReadingScore.ambiguous``, after "ambiguous:").
     """
     text = expected.text or ""
     # A digit string to read (a `digits` step) must be heard whole, like an ID tail.
@@ -88,5 +89,6 @@ def read_aloud_result(heard: str, expected: Expected, locale: str = "en") -> Rec
     r = score_reading(heard, text, locale, required)
     note = (f"{r.unit} error rate {r.error_rate:.2f}"
             + (f"; not heard: {', '.join(r.missing)}" if r.missing else "")
-            + (f"; let stand: {', '.join(r.tolerated)}" if r.tolerated else ""))
+            + (f"; let stand: {', '.join(r.tolerated)}" if r.tolerated else "")
+            + (f"; ambiguous: {', '.join(r.ambiguous)}" if r.ambiguous else ""))
     return Recognition(heard, "phrase" if r.passed else "unclear", r.score, note=note)
