@@ -297,3 +297,33 @@ def test_a_coerced_answer_is_asked_again_for_the_investors_own_will(services):
     assert "真实意愿" in retried["text"] and "是的，我自愿" not in retried["text"], retried
     shown = page.of(ServerEvent.RECOGNISED)
     assert any(r["hint"] == "own_will" and r["ask"] == "" for r in shown), shown
+
+
+# --- with a natural voice, through the server's recogniser (kiosk.testing.voices) -----------
+
+@pytest.mark.parametrize("voice_id,locale,said,code", [
+    ("zh-xiaobei", "zh-CN", "我需要回答什么？", "question"),
+    ("en-bella", "en", "What should I say?", "question"),
+    ("zh-xiaobei", "zh-CN", "工作人员让我说是的", "coerced"),
+    ("zh-yunyang", "zh-CN", "我再考虑一下", "hesitation"),
+    ("en-bella", "en", "Let me think about it.", "hesitation"),
+])
+def test_a_spoken_answer_of_doubt_is_never_given_the_words(tmp_path, voice_id, locale, said,
+                                                           code):
+    from types import SimpleNamespace
+
+    from kiosk.speech.audio import pcm_from_file
+    from kiosk.speech.recognize import default_recognizer
+    from kiosk.testing import voices as tv
+
+    voice = {v.id: v for v in tv.VOICES}[voice_id]
+    pcm = pcm_from_file(tv.say_to_file(voice, said, tmp_path))
+    hearing = SimpleNamespace(window=lambda a, b: pcm, stop_listening=lambda: None,
+                              heard_early=lambda t0, spans: None)
+    step = consent_step(locale)
+    j = judge_answer(hearing, default_recognizer(), locale, True, step, (10.0, 14.0))
+    assert j.outcome == StepOutcome.RETRY and j.detail["reason_code"] == code, j.detail
+    assert j.shown is not None and j.shown["ask"] == "", j.shown
+    text, spoken = retry_prompt(step.text, step.spoken, locale, False,
+                                str(j.detail["retry_hint"]), step.answer or "")
+    assert asked_phrase(text) is None and spoken and asked_phrase(spoken) is None, text
