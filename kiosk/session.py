@@ -172,7 +172,10 @@ class SendStep(Effect):
     """Render (cached) and send step ``index`` to the page, as attempt ``attempt``;
     ``after_refusal``: the attempt before was heard as a refusal (its retry prompt says so);
     ``retry_hint``: it was heard clearly but not taken ("understanding_only" or "heard",
-    ``kiosk.speech.observer.retry_hint``): its retry prompt says what to say."""
+    ``kiosk.speech.observer.retry_hint``: its retry prompt says what to say), heard as someone
+    else's will, a question or a hesitation ("own_will", "question", "hesitation",
+    ``kiosk.witness.judge``), or would have stopped the witness ("confirm"); after a refusal
+    or these, the retry prompt never gives the words to say (``kiosk.witness.plan.leads``)."""
 
     index: int
     seq: int
@@ -248,6 +251,9 @@ class WitnessState:
     attempt: int = 0
     end_reason: str | None = None
     flags: tuple[str, ...] = ()
+    # The current step's answer that would stop the witness (a refusal) was heard once and is
+    # being confirmed: the next one stops it (``transition``, StepResult).
+    confirming: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -257,7 +263,8 @@ class WitnessState:
 def _start_step(plan, state: WitnessState, index: int, attempt: int = 0,
                 after_refusal: bool = False, retry_hint: str = ""):
     seq = state.seq + 1
-    new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt)
+    new = replace(state, phase="prompting", index=index, seq=seq, attempt=attempt,
+                  confirming=state.confirming and index == state.index)
     step = plan[index]
     effects: list[Effect] = [
         Record(TimelineEvent.STEP_STARTED,
@@ -401,6 +408,19 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
             return state, []
         step = plan[state.index]
         recorded, outcome = settle(step, state.attempt, event.outcome)
+        if outcome == StepOutcome.STOP and not state.confirming:
+            # A first refusal is confirmed once, never taken at once: a genuine 我愿意 was
+            # heard as 不愿意 and declined (#12 fresh tester). The retry asks the question again
+            # without the words to say (kiosk.witness.plan.leads), whatever the step's retries;
+            # a second refusal stops the witness; consent after it goes to a human
+            # (kiosk.review.prereview).
+            rec = Record(TimelineEvent.STEP_RESULT, {
+                "step": step.id, "outcome": StepOutcome.RETRY, "attempt": state.attempt,
+                **event.detail, "confirm_stop": True})
+            new, more = _start_step(plan, state, state.index, state.attempt + 1,
+                                    bool(event.detail.get("refusal")),
+                                    str(event.detail.get("retry_hint") or "") or "confirm")
+            return replace(new, confirming=True), [rec] + more
         rec = Record(
             TimelineEvent.STEP_RESULT,
             {"step": step.id, "outcome": recorded, "attempt": state.attempt, **event.detail},

@@ -110,9 +110,16 @@ def test_retry_once_then_flag_and_continue():
 
 
 def test_no_answer_stops_the_witness_politely():
+    """A first refusal is confirmed once (asked again, whatever the step's retries); the
+    second stops the witness as declined."""
     state, _ = start()
     state, log = run([PromptEnded(1), PromptEnded(2), WindowTimeout(2), StepResult(2, "stop")],
                      state=state)
+    assert state.phase == "prompting" and state.index == 1 and state.confirming
+    assert SendStep(1, 3, 1, False, "confirm") in log[-1]
+    result = next(e for e in log[-1] if isinstance(e, Record) and e.type == "step_result")
+    assert result.data["outcome"] == "retry" and result.data["confirm_stop"] is True
+    state, log = run([PromptEnded(3), WindowTimeout(3), StepResult(3, "stop")], state=state)
     assert state.phase == "aborted" and state.end_reason == "declined"
     assert End("aborted", "declined") in log[-1]
 

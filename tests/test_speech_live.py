@@ -53,7 +53,10 @@ def test_a_spoken_yes_passes_the_question(kiosk_server, barcode_video, answers):
 def test_a_spoken_no_stops_the_witness(kiosk_server, barcode_video, answers):
     res, events, results = answer_with(kiosk_server, barcode_video, answers["no"])
     assert (res.state, res.reason) == ("aborted", "declined"), res.as_dict()
-    assert [(x["outcome"], x["intent"]) for x in results] == [("stop", "deny")], results
+    # The first refusal is confirmed (asked again without the words to say), the second stops.
+    assert [(x["outcome"], x["intent"]) for x in results] == [("retry", "deny"),
+                                                              ("stop", "deny")], results
+    assert results[0]["confirm_stop"] is True
     # A refusal never closes the window early: the investor keeps it to correct themselves.
     assert not any(e["type"] == "answer_endpointed" for e in events)
 

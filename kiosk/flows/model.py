@@ -139,6 +139,14 @@ _ASKED_RE = re.compile(
 )
 
 
+def asked_span(text: str) -> tuple[int, int] | None:
+    """Where in ``text`` the first request of a phrase to say stands ("请回答：X" /
+    "please answer: X", up to but not including the sentence's end), or None; the request
+    ``asked_phrase`` reads."""
+    m = _ASKED_RE.search(text or "")
+    return None if m is None else m.span()
+
+
 def asked_phrase(text: str) -> str | None:
     """The phrase a prompt asks the investor to say ("请回答：X。", "please answer: X."), if any.
 

@@ -94,6 +94,12 @@ class Context:
     kinds: dict[str, str] = field(default_factory=dict)
     # step -> what each judged answer to it recorded (``answer_evidence``), attempt by attempt
     evidence: dict[str, list[dict]] = field(default_factory=dict)
+    # step -> its "no" answers (``consent_no``) a confirmed consent to the same step turns into
+    # a flag, and its answers of doubt (``doubt_*``) that such a consent never clears
+    refused: dict[str, list[Finding]] = field(default_factory=dict)
+    doubts: dict[str, list[Finding]] = field(default_factory=dict)
+    # The live face against the ID photo (``_face_match``), shown on every case that has one.
+    face_match: dict | None = None
 
     def find(self, t, text, severity="flag", code="", step=None, end=None) -> None:
         f = Finding(float(t or 0.0), text, severity, code, step or self.step,
@@ -186,6 +192,70 @@ def _step_result(data, t, ctx):
     else:
         ctx.find(t, f"step {step} has unknown outcome {outcome!r} at {mmss(t)}", "flag",
                  "unknown_outcome", step)
+    if outcome in (StepOutcome.RETRY, StepOutcome.FLAG) and ev is not None:
+        _doubt(data, ev, step, t, ctx)
+
+
+# An answer of doubt to a question step, in the auditor's words (``kiosk.witness.judge``'s
+# ``reason_code``): a consent given when the step was asked again never clears it.
+DOUBT_WORDS = {
+    "coerced": "someone else's will or an order",
+    "question": "a question instead of an answer",
+    "hesitation": "a hesitation",
+    "refusal": "a refusal",
+    "negation": "an answer holding a 'no'",
+}
+
+
+def doubt_code(data: dict) -> str | None:
+    """The doubt a judged answer (a ``step_result``) was heard with (``DOUBT_WORDS``), or None:
+    its ``reason_code``, or for evidence written before that field, what it recorded then (the
+    retry hint ``own_will``, the recogniser's note of a question, a refusal or a "no")."""
+    code = data.get("reason_code")
+    if isinstance(code, str):
+        return code if code in DOUBT_WORDS else None
+    if data.get("retry_hint") == "own_will":
+        return "coerced"
+    if str(data.get("note") or "").startswith("a question"):
+        return "question"
+    if data.get("intent") == "deny":
+        return "refusal"
+    if data.get("refusal"):
+        return "negation"
+    return None
+
+
+def _unmark(ctx: Context, f: Finding) -> None:
+    """Take finding ``f`` and its marker off the case."""
+    if f in ctx.findings:
+        ctx.findings.remove(f)
+    ctx.markers[:] = [m for m in ctx.markers if not (
+        m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step and m["label"] == f.text)]
+
+
+def _doubt(data: dict, ev: dict, step: str, t: float, ctx: Context) -> None:
+    """An answer to ``step`` heard as a doubt (``doubt_code``) and asked again: one flag that
+    names the step, what was heard and when, in place of the plain "not recognised" or "no"
+    findings of the same answer; a later consent to the step never clears it."""
+    code = doubt_code(data)
+    if code is None:
+        return
+    spans = data.get("speech_spans")
+    at = t
+    if isinstance(spans, list) and spans and isinstance(spans[0], list) and spans[0]:
+        at = _num(spans[0][0]) or t
+    for f in ctx.unclear.pop(step, []) + ctx.refused.pop(step, []):
+        _unmark(ctx, f)
+    heard = ev.get("heard") or ""
+    said = f" {heard!r}" if heard else ""
+    if data.get("outcome") == StepOutcome.RETRY:
+        then = ("; asked again without the words to say"
+                + (" (a first refusal is confirmed)" if data.get("confirm_stop") else ""))
+    else:
+        then = ""
+    ctx.find(at, f"step {step}: the answer at {mmss(at)}{said} was heard as {DOUBT_WORDS[code]}"
+                 f"{then}", "flag", f"doubt_{code}", step)
+    ctx.doubts.setdefault(step, []).append(ctx.findings[-1])
 
 
 # -- what each judged answer recorded, in the auditor's words -------------------------------
@@ -195,7 +265,10 @@ def _step_result(data, t, ctx):
 # and the recogniser's note ("word error rate 0.10; not heard: Emily Walker; let stand: the
 # digits heard with a doubled digit said once", "heard as '…'; the recogniser's alternative
 # '…' is the requested answer …"), and for a reading the text to read and its required parts.
-# ``answer_evidence`` only reads those records; it judges nothing again.
+# The judge (``kiosk.witness.judge``) adds its reasons as fields: ``threshold``, ``reason_code``
+# and for a reading ``error_rate``, ``unit``, ``missing``, ``negation_added``, ``tolerated``;
+# the regexes below read evidence written before them (and the beam alternative, which only
+# the note names). ``answer_evidence`` only reads those records; it judges nothing again.
 
 _RATE = re.compile(r"\b(character|word) error rate (\d+(?:\.\d+)?)")
 _NOT_HEARD = re.compile(r"not heard: ([^;]*)")
@@ -308,15 +381,23 @@ def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
                 "unit": ("characters" if zh else "words"), "score": _num(score),
                 "threshold": None, "error_rate": None, "max_error_rate": None,
                 "engine": data.get("engine"), "why": [], "let_stand": []}
+    # The judge writes its reasons as fields (kiosk.witness.judge: ``threshold``,
+    # ``error_rate``, ``unit``, ``missing``, ``negation_added``, ``tolerated``); evidence
+    # written before them is read from the decision's reason and the recogniser's note.
+    structured = isinstance(data.get("missing"), list) and _num(data.get("error_rate")) is not None
+    ev["threshold"] = _num(data.get("threshold"))
     m = _PASSED_AT.search(reason) or _BELOW.search(reason)
-    if m:
+    if m and ev["threshold"] is None:
         ev["threshold"] = float(m.group(2))
-    rate = _RATE.search(note)
+    rate = None if structured else _RATE.search(note)
     if reading:
         ev["max_error_rate"] = READING_MAX_ERROR
         ev["threshold"] = ev["threshold"] if ev["threshold"] is not None \
             else round(1.0 - READING_MAX_ERROR, 4)
-        if rate:
+        if structured:
+            ev["error_rate"] = _num(data.get("error_rate"))
+            ev["unit"] = "characters" if data.get("unit") == "character" else "words"
+        elif rate:
             ev["error_rate"] = float(rate.group(2))
             ev["unit"] = "characters" if rate.group(1) == "character" else "words"
     why: list[str] = ev["why"]
@@ -325,14 +406,20 @@ def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
         if silent:
             why.append("no answer was given (no speech in the answer window)")
         elif reading:
-            missing = _NOT_HEARD.search(note)
-            gone = missing.group(1) if missing else ""
             raw = data.get("required")
             required = [str(r) for r in (raw if isinstance(raw, list) else []) if str(r)]
+            if structured:
+                gone_items = [str(x) for x in data["missing"]]
+                negation_added = data.get("negation_added") is True
+            else:
+                missing = _NOT_HEARD.search(note)
+                gone = missing.group(1) if missing else ""
+                gone_items = [item for item in required if item in gone]
+                negation_added = NEGATION_ADDED in gone
             for item in required:
-                if item in gone:
+                if item in gone_items:
                     why.append(_heard_as(item, heard, locale))
-            if NEGATION_ADDED in gone:
+            if negation_added:
                 why.append("the reading holds a negation that is not in the text")
             if ev["error_rate"] is not None and ev["error_rate"] > READING_MAX_ERROR:
                 why.append(f"{'CER' if zh else 'WER'} {ev['error_rate']:.2f} above "
@@ -346,8 +433,12 @@ def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
             detail = note or reason
             why.append(f"{said}, not recognised as {expected or 'the requested answer'}"
                        + (f" ({detail})" if detail else ""))
-    for tolerated in _LET_STAND.findall(note):
-        ev["let_stand"].append(tolerated.strip())
+    raw_tolerated = data.get("tolerated")
+    if isinstance(raw_tolerated, list):
+        ev["let_stand"] += [str(x) for x in raw_tolerated if str(x).strip()]
+    else:
+        ev["let_stand"] += [x.strip() for x in _LET_STAND.findall(note)]
+    # The alternative a recogniser used is only in its note (kiosk.speech.engines.whisper).
     alt = _ALTERNATIVE.search(note)
     if alt:
         ev["let_stand"].append(f"the recogniser first heard {alt.group(2)!r}; its alternative "
@@ -374,9 +465,23 @@ def _answer(data, t, ctx):
             f.text += "; asked again, the next answer was clear"
             ctx.markers[:] = [m for m in ctx.markers if not (
                 m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step)]
+        # ...but after an answer of doubt (someone else's will, a question, a hesitation, a
+        # no), a consent is for a human to judge: the flag stays and says so.
+        for f in ctx.doubts.pop(step, []):
+            f.text += (f"; the investor consented when asked again at {mmss(t)}: a human must "
+                       "judge whether the consent is their own")
+        # A "no" confirmed as a yes (kiosk.session asks once more): never a reject, never clear.
+        for f in ctx.refused.pop(step, []):
+            f.severity, f.code = "flag", "consent_after_no"
+            f.text += (f"; asked to confirm, the investor consented at {mmss(t)}: a human must "
+                       "judge whether the consent is their own")
+            for m in ctx.markers:
+                if m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step:
+                    m["label"] = f.text
         return
     if decision == AnswerDecision.DISAGREE:
         ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no")
+        ctx.refused.setdefault(step, []).append(ctx.findings[-1])
         return
     if data.get("negation"):
         ctx.find(t, f"consent answer at {mmss(t)} held a negation and was not understood",
@@ -794,15 +899,38 @@ def _still_text(name: str, summary: dict, events: list) -> str:
     return f"{name}: still image suspected: no natural motion of the face{figures}"
 
 
+def face_match_result(summary: dict) -> dict:
+    """The face against the ID photo as the case page and the report show it, pass or not:
+    ``distance`` (None: no good face sample to compare), ``threshold`` (the same person within
+    it), ``mismatch_threshold`` (another person from it), ``passed`` and ``mismatch``."""
+    defaults = SessionCheckParams()
+    distance = _num(summary.get("id_match_distance"))
+    threshold = _num(summary.get("id_match_threshold")) or defaults.id_match_distance
+    far = _num(summary.get("id_mismatch_threshold")) or defaults.id_mismatch_distance
+    mismatch = summary.get("id_mismatch")
+    return {"distance": distance, "threshold": threshold, "mismatch_threshold": far,
+            "passed": summary.get("id_match") is True,
+            "mismatch": (mismatch is True) or (mismatch is None and distance is not None
+                                               and distance >= far)}
+
+
 def _face_match(summary: dict, ctx: Context) -> None:
     """The live face against the broker's ID photo (``kiosk.liveness.session_checks``): a
     distance at or over ``id_mismatch_distance`` (measured from good samples only) is another
     person, a suggested reject; over ``id_match_distance`` but under that, a doubt a human
     settles (flag); no good sample to compare, a flag too."""
 
+    defaults = SessionCheckParams()
+    if "id_match" in summary:
+        ctx.face_match = face_match_result(summary)
+    if summary.get("id_match") is True and ctx.face_match is not None \
+            and ctx.face_match["distance"] is not None:
+        fm = ctx.face_match
+        ctx.find(0.0, f"the face on camera matches the ID photo: face match distance "
+                      f"{fm['distance']:.2f}, within {fm['threshold']:.2f}", "info",
+                 "face_match_passed", step=None)
     if summary.get("id_match") is not False:
         return
-    defaults = SessionCheckParams()
     distance = summary.get("id_match_distance")
     if "id_match_distance" in summary and distance is None:
         ctx.find(0.0, "the face on camera could not be compared with the ID photo (no good "
@@ -981,7 +1109,7 @@ def unreadable_prereview(package_id: str, session_id: str, file: str, why: str, 
         "findings": [asdict(Finding(0.0, text, "flag", "evidence_unreadable", None))],
         "markers": [{"t": 0.0, "kind": "flag", "label": text, "step": None}],
         "subtitles": [], "signals": None, "keyframes": [], "has_id_photo": False,
-        "id_card": None,
+        "face_match": None, "id_card": None,
     })[0]
 
 
@@ -1104,6 +1232,8 @@ def _build(bag: Path, ctx: Context) -> dict:
         "signals": ctx.signals if has_signals else None,
         "keyframes": keyframes,
         "has_id_photo": (bag / "data" / "id_photo.jpg").is_file(),
+        # The face against the ID photo, pass or not (None: no comparison was made).
+        "face_match": ctx.face_match,
         "id_card": id_card,
     }
     return _text_safe(pre)[0]  # and from any other source (flow.yaml, the card): never stored

@@ -9,13 +9,22 @@ all given when it is made.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.protocol import AnswerDecision, StepKind, StepOutcome
 from kiosk.session import PlannedStep
-from kiosk.speech.answers import has_negation
-from kiosk.speech.observer import VoiceObserver, hear_answer, shown_words
+from kiosk.speech.answers import NEGATION_ADDED, has_negation, is_zh, score_reading
+from kiosk.speech.observer import (
+    Heard,
+    VoiceObserver,
+    hear_answer,
+    shown_words,
+    speaks_of_another_will,
+)
+from kiosk.speech.recognize import min_score
+from kiosk.speech.words import is_digits
 from kiosk.witness.ports import Judgement
 
 if TYPE_CHECKING:
@@ -26,6 +35,100 @@ if TYPE_CHECKING:
 # What the auditor's pre-review reads: only a decided answer is "agree" / "disagree".
 OUTCOME_DECISION: dict[StepOutcome, AnswerDecision] = {
     StepOutcome.PASS: AnswerDecision.AGREE, StepOutcome.STOP: AnswerDecision.DISAGREE}
+
+
+# Why an answer was judged as it was, written with it (``reason_code`` in ``step_result`` and
+# ``answer_recognised``) for the pre-review, which reads it instead of the recogniser's note.
+# A question step: passed | silence | coerced (someone else's will or an order) | question |
+# hesitation | refusal (nothing but a no) | negation (a no inside another answer) |
+# understanding_only | heard (heard clearly, other words) | needs_review | unclear. A reading:
+# passed | silence | reading_missing (a required part not heard) | reading_negation (a "not"
+# the text does not hold) | reading_error_rate | unclear.
+DOUBT_CODES = frozenset({"coerced", "question", "hesitation", "refusal", "negation"})
+# The retried prompt after an answer of doubt (``kiosk.witness.plan.HEARD_RETRY_PREFIX``): it
+# asks the question again without the words to say.
+DOUBT_HINTS = {"coerced": "own_will", "question": "question", "hesitation": "hesitation"}
+# An answer that asks rather than answers (我需要回答什么？, "what should I say?"). Wider than
+# ``answers``' question test, which a question without 吗 / 呢 / "?" passes as words heard.
+ZH_QUESTION = ("?", "？", "吗", "呢", "什么", "怎么", "为什么", "如何", "啥", "哪", "是不是",
+               "要不要", "能不能", "可不可以", "该说", "该怎么")
+EN_QUESTION = re.compile(
+    r"\?|\b(?:what|how|why|which|who|where)\b|^\s*(?:should|do|does|can|could|must|shall|is|"
+    r"are|am|may)\s+(?:i|we|you|it|this|that)\b", re.IGNORECASE)
+# An answer that hesitates (我再想想, 算了, "let me think", "I'm not sure").
+ZH_HESITATION = ("想想", "想一想", "考虑", "不确定", "不太确定", "犹豫", "没想好", "等一下", "等等",
+                 "算了", "再说", "说不好", "不好说", "不知道")
+EN_HESITATION = re.compile(
+    r"\b(?:let me think|think about it|think it over|not sure|unsure|maybe|don'?t know|do not "
+    r"know|wait|hold on|never mind|forget it|not certain|later)\b", re.IGNORECASE)
+
+
+def asks(text: str, locale: str) -> bool:
+    """Whether a transcript asks a question instead of answering (``ZH_QUESTION``,
+    ``EN_QUESTION``)."""
+    return (any(w in text for w in ZH_QUESTION) if is_zh(locale)
+            else bool(EN_QUESTION.search(text)))
+
+
+def hesitates(text: str, locale: str) -> bool:
+    """Whether a transcript hesitates (``ZH_HESITATION``, ``EN_HESITATION``)."""
+    return (any(w in text for w in ZH_HESITATION) if is_zh(locale)
+            else bool(EN_HESITATION.search(text)))
+
+
+def reason_code(heard: Heard, locale: str) -> str:
+    """Why a question step's answer was judged as it was (see ``DOUBT_CODES``): what the
+    pre-review reads and what the retried prompt answers."""
+    answer, detail = heard.answer, heard.detail
+    if heard.outcome == StepOutcome.PASS:
+        return "passed"
+    if answer.intent == "silence" or not answer.speech_present:
+        return "silence"
+    text = answer.transcript
+    if detail.get("retry_hint") == "own_will" or (text and speaks_of_another_will(text, locale)):
+        return "coerced"
+    if text and asks(text, locale):
+        return "question"
+    if text and hesitates(text, locale):
+        return "hesitation"
+    if answer.intent == "deny":
+        return "refusal"
+    if detail.get("refusal"):
+        return "negation"
+    if detail.get("retry_hint") in ("understanding_only", "heard"):
+        return str(detail["retry_hint"])
+    if answer.intent == "needs_review":
+        return "needs_review"
+    return "unclear"
+
+
+def reading_fields(heard: Heard, locale: str) -> dict:
+    """A reading's judgement as fields (``reason_code``, ``error_rate``, ``unit``, ``missing``,
+    ``tolerated``), from ``answers.score_reading`` of the transcript heard, as the engine
+    judged it; {} when that score is not the one the engine gave (an engine that compared
+    another text), so the pre-review falls back to the note."""
+    answer, expected = heard.answer, heard.expected
+    if answer.intent == "silence" or not answer.speech_present:
+        return {"reason_code": "silence"}
+    text = expected.text or ""
+    required = tuple(expected.required) or ((text,) if is_digits(text) else ())
+    r = score_reading(answer.transcript, text, locale, required)
+    if abs(round(r.score, 3) - float(answer.score)) > 0.0015:
+        return {}
+    missing = [m for m in r.missing if m != NEGATION_ADDED]
+    if heard.outcome == StepOutcome.PASS:
+        code = "passed"
+    elif missing:
+        code = "reading_missing"
+    elif NEGATION_ADDED in r.missing:
+        code = "reading_negation"
+    elif r.error_rate > 1.0 - min_score(expected, answer.engine):
+        code = "reading_error_rate"
+    else:
+        code = "unclear"
+    return {"reason_code": code, "error_rate": round(r.error_rate, 3), "unit": r.unit,
+            "missing": missing, "negation_added": NEGATION_ADDED in r.missing,
+            "tolerated": list(r.tolerated)}
 
 
 class Observers(Protocol):
@@ -86,13 +189,13 @@ class ObserverJudge:
                 return Judgement(StepOutcome.UNVERIFIED, {"engine": "none",
                                                           "reason": "speech check disabled"})
             return judge_answer(voice, self.recognizer(), self.locale, self.show_words, step,
-                                window)
+                                window, attempt)
         return Judgement(StepOutcome.UNVERIFIED,
                          {"engine": "none", "reason": f"no automatic check for {step.kind} steps"})
 
 
 def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show_words: bool,
-                 step: PlannedStep, window: tuple[float, float]) -> Judgement:
+                 step: PlannedStep, window: tuple[float, float], attempt: int = 0) -> Judgement:
     """Hear the answer of ``window`` (media seconds; ``kiosk.speech.observer.hear_answer``).
 
     Returns the ``Judgement``: its outcome and detail, the ``answer_recognised`` data for a
@@ -100,7 +203,17 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     ``text`` is empty unless ``show_words`` (the flow's ``show_recognised_words``) and the
     words are meaningful."""
     heard = hear_answer(voice, recognizer, locale, step, window)
-    answer, detail, outcome = heard.answer, heard.detail, StepOutcome(heard.outcome)
+    answer, detail, outcome = heard.answer, dict(heard.detail), StepOutcome(heard.outcome)
+    # Why, as fields the pre-review reads (never parsed back out of the recogniser's note).
+    detail["threshold"] = min_score(heard.expected, answer.engine)
+    if step.kind == StepKind.READ_ALOUD:
+        detail.update(reading_fields(heard, locale))
+    else:
+        code = reason_code(heard, locale)
+        detail["reason_code"] = code
+        if code in DOUBT_HINTS and outcome in (StepOutcome.RETRY, StepOutcome.STOP):
+            # Asked again without the words to say (kiosk.witness.plan.leads).
+            detail["retry_hint"] = DOUBT_HINTS[code]
     recorded = None
     if step.kind == StepKind.QUESTION:
         recorded = {
@@ -113,16 +226,19 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
             # A "no" hidden in an unclear answer: the pre-review never lets a later yes
             # outweigh it (kiosk.review.prereview).
             "negation": answer.negation or (bool(answer.transcript)
-                                            and has_negation(answer.transcript, locale))}
+                                            and has_negation(answer.transcript, locale)),
+            "reason_code": detail["reason_code"], "attempt": attempt}
     # The investor sees the words heard only when they are meaningful (characters or words of
     # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
     # always keeps the full transcript.
     shown = shown_words(answer, heard.expected, locale) if show_words else ""
     # An answer heard clearly but not taken: the page says what to say instead ("ask", the
     # step's requested answer) and why ("hint": understanding_only | heard), never "we could
-    # not hear that clearly" (#12 fresh tester).
+    # not hear that clearly" (#12 fresh tester). After an answer of doubt (own_will, question,
+    # hesitation) the page is never given the words to say.
     hint = detail.get("retry_hint", "")
+    ask = (step.answer or "") if hint in ("heard", "understanding_only") else ""
     return Judgement(outcome, detail, answer=recorded,
                      shown={"step": step.id, "text": shown, "intent": answer.intent,
                             "outcome": outcome, "refusal": bool(detail.get("refusal")),
-                            "hint": hint, "ask": (step.answer or "") if hint else ""})
+                            "hint": hint, "ask": ask})

@@ -7,9 +7,10 @@ flow's time estimate); a question's answer window is the flow's ``answer_seconds
 from __future__ import annotations
 
 import random
+import re
 
 from kiosk import session as sm
-from kiosk.flows.model import observe_seconds
+from kiosk.flows.model import asked_span, observe_seconds
 from kiosk.guide.normalise import speakable
 from kiosk.protocol import StepKind
 
@@ -79,7 +80,9 @@ RETRY_PREFIX = {
     "en": "Sorry, I did not catch that. Please answer once more.",
 }
 # ...and before a step retried after the answer was heard as a refusal or held a "no" (issue
-# #12: "是的，我不愿意" was answered with "I did not catch that", as if nothing was heard).
+# #12: "是的，我不愿意" was answered with "I did not catch that", as if nothing was heard). A
+# first refusal that would stop the witness is confirmed so too (``kiosk.session``: a second
+# one stops it as declined).
 REFUSAL_RETRY_PREFIX = {
     "zh-CN": "我们听到您的回答是否定的意思，请您再回答一次。",
     "en": "We heard your answer as a no. Please answer once more.",
@@ -103,22 +106,43 @@ HEARD_RETRY_PREFIX = {
                           "请您根据本人的真实意愿回答，不必按照任何人的要求回答。",
                  "en": "Thank you, we heard your answer. Please answer for yourself, as you truly "
                        "wish, not as anyone asked you to."},
+    # The investor asked what to say (我需要回答什么？ / "what should I say?"): the guide does not
+    # answer for them.
+    "question": {"zh-CN": "谢谢，我们听到了您的问题。这个问题需要您根据本人的真实意愿和实际情况"
+                          "回答，我们不能替您回答。",
+                 "en": "Thank you, we heard your question. Please answer it as you truly wish and "
+                       "as things really are; we cannot answer it for you."},
+    # The investor hesitated (我再想想 / "let me think"): time to think, never the words to say.
+    "hesitation": {"zh-CN": "没关系，请您考虑清楚，再根据本人的真实意愿回答。",
+                   "en": "That is all right. Take your time, and answer only as you truly wish."},
+    # An answer that would stop the witness, on a step that wants a no (expect: deny): it is
+    # confirmed once, like a refusal (``kiosk.session``).
+    "confirm": {"zh-CN": "为确认您的回答，请您再回答一次。",
+                "en": "To be sure of your answer, please answer once more."},
     "understanding_only": {
         "zh-CN": "谢谢，您已了解。了解不等于自愿，请说明您是否自愿：请回答“{answer}”。",
         "en": 'Thank you for saying you understand. Understanding is not the same as being '
               'willing: please say whether you are willing. Please answer "{answer}".'},
 }
+# Retries whose prompt never gives the words to say (``unled_text``): after an answer heard as
+# someone else's will, a question, a hesitation, or one that would stop the witness. Giving the
+# consent phrase right after the investor signalled doubt would coach them into it.
+UNLED_HINTS = frozenset({"own_will", "question", "hesitation", "confirm"})
 
 
 def retry_prefix(locale: str, after_refusal: bool = False, hint: str = "",
                  answer: str = "") -> str:
-    """What the guide says before a retried step: ``REFUSAL_RETRY_PREFIX`` after a no,
-    ``HEARD_RETRY_PREFIX`` after an answer heard clearly but not taken (``hint``
-    "understanding_only" or "heard", with the step's requested ``answer``), else
-    ``RETRY_PREFIX``."""
+    """What the guide says before a retried step: ``HEARD_RETRY_PREFIX`` for an answer heard
+    as someone else's will, a question or a hesitation (``hint`` "own_will", "question",
+    "hesitation"); else ``REFUSAL_RETRY_PREFIX`` after a no; ``HEARD_RETRY_PREFIX`` after an
+    answer heard clearly but not taken (``hint`` "understanding_only" or "heard", with the
+    step's requested ``answer``) or to confirm an answer that would stop the witness
+    ("confirm"); else ``RETRY_PREFIX``."""
+    if hint in ("own_will", "question", "hesitation"):
+        return HEARD_RETRY_PREFIX[hint][locale]
     if after_refusal:
         return REFUSAL_RETRY_PREFIX[locale]
-    if hint == "own_will":
+    if hint == "confirm":
         return HEARD_RETRY_PREFIX[hint][locale]
     if hint in ("heard", "understanding_only"):
         key = hint if answer.strip() else "heard_any"
@@ -126,13 +150,88 @@ def retry_prefix(locale: str, after_refusal: bool = False, hint: str = "",
     return RETRY_PREFIX[locale]
 
 
+def leads(after_refusal: bool = False, hint: str = "") -> bool:
+    """Whether a retried prompt may give the words to say: not after a refusal or an answer of
+    doubt (``UNLED_HINTS``); a retry after silence or an answer not made out may."""
+    return not after_refusal and hint not in UNLED_HINTS
+
+
+# The end of a sentence, and a clause inside one, in a prompt (Mandarin or English).
+_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
+_CLAUSE_MARK = re.compile(r"[，,、：:]")
+# A clause that only sets the condition of the request ("如已了解，请回答：…", "If so, please
+# answer: …"; "同意请回答：我同意"): it goes with the request.
+_CONDITION = re.compile(r"^(?:如|若|如果|假如|倘若|要是|if\b)", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _goes_with_request(clause: str) -> bool:
+    clause = clause.strip()
+    return (not clause or bool(_CONDITION.match(clause))
+            or (len(clause) <= 4 and bool(_CJK.search(clause))))
+
+
+_ZH_ASKS = re.compile(r"是否|吗|请问|是不是")
+_EN_ASKS = re.compile(r"^\s*(?:do|does|did|are|is|am|have|has|had|can|could|will|would|may|"
+                      r"shall|should)\b", re.IGNORECASE)
+
+
+def _ending(kept: str, ending: str) -> str:
+    """How a sentence cut short before its request ends: its own end unless that was a
+    semicolon or a plain stop after a question, which then ends as one."""
+    zh = bool(_CJK.search(kept))
+    if ending in ("?", "？", "!", "！"):
+        return ending
+    if (_ZH_ASKS.search(kept) if zh else _EN_ASKS.match(kept)):
+        return "？" if zh else "?"
+    return "。" if zh else "."
+
+
+def unled_text(text: str) -> str:
+    """``text`` (a prompt, shown or spoken) without the sentences that give the words to say
+    ("请回答：是的，我自愿。", "If so, please answer: yes, I understand."), found as the flow
+    checks find them (``kiosk.flows.model.asked_span``), with the conditions that lead into
+    them ("如已了解，", "If you agree,"); the question itself stays. A request inside a longer
+    sentence is cut from its clause on; the rest of the sentence keeps its end."""
+    for _ in range(8):  # each pass removes one request; a prompt holds one or two
+        span = asked_span(text)
+        if span is None:
+            break
+        start, end = span
+        before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+        s0 = before[-1] if before else 0
+        stop = _SENTENCE_END.search(text, end)
+        s1 = stop.end() if stop else len(text)
+        while s1 < len(text) and text[s1] in "”\"'」』":
+            s1 += 1
+        lead = text[s0:start]
+        cut = [m.start() for m in _CLAUSE_MARK.finditer(lead)]
+        clauses = []
+        last = 0
+        for pos in cut + [len(lead)]:
+            clauses.append(lead[last:pos])
+            last = pos
+        while clauses and _goes_with_request(_CLAUSE_MARK.sub("", clauses[-1], count=1)):
+            clauses.pop()
+        kept = "".join(clauses).rstrip(" ，,、：:")
+        if kept.strip():
+            kept += _ending(kept, stop.group(0) if stop else "")
+        text = text[:s0] + kept + text[s1:]
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
 def retry_prompt(text: str, spoken: str | None, locale: str,
                  after_refusal: bool = False, hint: str = "",
                  answer: str = "") -> tuple[str, str | None]:
     """A retried step's subtitle and voice text: ``retry_prefix`` before each (``RETRY_PREFIX``;
     ``REFUSAL_RETRY_PREFIX`` when the last answer was heard as a refusal, ``after_refusal``;
-    ``HEARD_RETRY_PREFIX`` when it was heard clearly but not taken, ``hint``). ``spoken`` is
-    already normalised (``speakable``), so only the prefix is normalised before it."""
+    ``HEARD_RETRY_PREFIX`` when it was heard clearly but not taken, ``hint``). After a refusal
+    or an answer of doubt (``leads``), both leave out the words to say (``unled_text``).
+    ``spoken`` is already normalised (``speakable``), so only the prefix is normalised before
+    it."""
     prefix = retry_prefix(locale, after_refusal, hint, answer)
-    return (prefix + " " + text,
-            speakable(prefix, locale) + " " + spoken if spoken else spoken)
+    if not leads(after_refusal, hint):
+        text = unled_text(text)
+        spoken = unled_text(spoken) if spoken else spoken
+    return ((prefix + " " + text).strip(),
+            (speakable(prefix, locale) + " " + spoken).strip() if spoken else spoken)

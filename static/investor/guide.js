@@ -56,10 +56,14 @@ export function onRecognised(data) {
   // data.ask); only an answer it could not make out gets a plain "not heard clearly".
   if (state.over || !data) return;
   var el = $("heard");
-  var retried = data.outcome === "retry" || data.outcome === "flag";
-  if (data.text && retried && data.hint === "own_will") {
-    // Someone else's will was heard: ask for the investor's own answer, never the words to say.
-    el.textContent = t("witness.own_will", { text: String(data.text).slice(0, 120) });
+  // A "stop" is asked once more to confirm it (kiosk.session), or ends the witness.
+  var retried = data.outcome === "retry" || data.outcome === "flag" || data.outcome === "stop";
+  var doubt = { own_will: "witness.own_will", question: "witness.heard_question",
+                hesitation: "witness.heard_hesitation" }[data.hint];
+  if (data.text && retried && doubt) {
+    // Someone else's will, a question or a hesitation was heard: ask for the investor's own
+    // answer, never give the words to say (the retried prompt leaves them out too).
+    el.textContent = t(doubt, { text: String(data.text).slice(0, 120) });
   } else if (data.text && retried && data.ask && (data.hint === "heard" || data.hint === "understanding_only")) {
     // Heard clearly, but not the answer asked for: what was heard, and what to say (issue #12;
     // never "we could not hear that clearly").
