@@ -160,6 +160,8 @@ def judged(said: str, locale: str, attempt: int = 0):
     ("是的，我不愿意", "zh-CN", "negation", ""),
     ("Someone told me to say yes.", "en", "coerced", "own_will"),
     ("What should I say?", "en", "question", "question"),
+    ("So what do I say", "en", "question", "question"),
+    ("Yes, I do?", "en", "question", "question"),
     ("Let me think about it.", "en", "hesitation", "hesitation"),
     ("No, I don't.", "en", "refusal", ""),
 ])
@@ -180,6 +182,8 @@ def test_an_answer_of_doubt_is_coded_and_never_given_the_words(said, locale, cod
 @pytest.mark.parametrize("said,locale,code", [
     ("", "zh-CN", "silence"), ("是的，我自愿", "zh-CN", "passed"), ("yes, I do", "en", "passed"),
     ("我想咨询手续费", "zh-CN", "heard"),
+    # A wh-word that is not asking (merge review): not a question, so not a doubt.
+    ("I know what the fees are", "en", "understanding_only"),
 ])
 def test_other_answers_keep_their_codes(said, locale, code):
     j = judged(said, locale)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk.protocol import AnswerDecision, StepKind, StepOutcome
 from kiosk.session import PlannedStep
-from kiosk.speech.answers import NEGATION_ADDED, has_negation, is_zh, score_reading
+from kiosk.speech.answers import NEGATION_ADDED, has_negation, is_question, is_zh, score_reading
 from kiosk.speech.observer import (
     Heard,
     VoiceObserver,
@@ -52,9 +52,13 @@ DOUBT_HINTS = {"coerced": "own_will", "question": "question", "hesitation": "hes
 # ``answers``' question test, which a question without 吗 / 呢 / "?" passes as words heard.
 ZH_QUESTION = ("?", "？", "吗", "呢", "什么", "怎么", "为什么", "如何", "啥", "哪", "是不是",
                "要不要", "能不能", "可不可以", "该说", "该怎么")
+# A wh-word counts where a question puts it: opening the answer or a clause, or before an
+# auxiliary ("so what do I say"); "that's what I want" is not a question.
 EN_QUESTION = re.compile(
-    r"\?|\b(?:what|how|why|which|who|where)\b|^\s*(?:should|do|does|can|could|must|shall|is|"
-    r"are|am|may)\s+(?:i|we|you|it|this|that)\b", re.IGNORECASE)
+    r"\?|(?:^|[,.;:!]\s*|\b(?:so|and|but|then|um|uh|er|sorry|ok|okay)\s+)"
+    r"(?:what|how|why|which|who|where)\b|\b(?:what|how|why|which|who|where)\s+(?:should|do|"
+    r"does|did|can|could|must|shall|is|are|am|was|were|would|will)\b|^\s*(?:should|do|does|"
+    r"can|could|must|shall|is|are|am|may)\s+(?:i|we|you|it|this|that)\b", re.IGNORECASE)
 # An answer that hesitates (我再想想, 算了, "let me think", "I'm not sure").
 ZH_HESITATION = ("想想", "想一想", "考虑", "不确定", "不太确定", "犹豫", "没想好", "等一下", "等等",
                  "算了", "再说", "说不好", "不好说", "不知道")
@@ -66,6 +70,8 @@ EN_HESITATION = re.compile(
 def asks(text: str, locale: str) -> bool:
     """Whether a transcript asks a question instead of answering (``ZH_QUESTION``,
     ``EN_QUESTION``)."""
+    if is_question(text, locale):
+        return True
     return (any(w in text for w in ZH_QUESTION) if is_zh(locale)
             else bool(EN_QUESTION.search(text)))
 
