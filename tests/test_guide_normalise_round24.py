@@ -18,7 +18,7 @@ from tests.guide_rows import warnings as _warnings
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/27"
+    assert NORMALISER_VERSION == "speakable/28"
 
 
 def _rows(rows):

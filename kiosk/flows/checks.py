@@ -153,6 +153,14 @@ class _Semantics:
                       f"(every text needs {', '.join(locales)})")
         for lc, v in value.items():
             if self.locales is not None and lc not in self.locales:
+                if v is None and isinstance(lc, str):
+                    # {zh-CN: 开户, 欢迎, en: ...}: YAML ends a flow mapping's unquoted value at
+                    # a comma and makes the rest a key with no value
+                    s.add(path + (lc,), f"{pre}{fld} has locale '{lc}' with no value: a comma "
+                          "in an unquoted value inside { } ends the value and starts a new "
+                          "key; quote the value (zh-CN: \"…, …\") or write one locale a line",
+                          key=True)
+                    continue
                 s.add(path + (lc,), f"{pre}{fld} has locale '{lc}', which is not in locales "
                       f"({', '.join(self.locales)}); fix the name or add it to locales"
                       + suggest(lc, self.locales), key=True)

@@ -171,7 +171,7 @@ def zh_surname(name: str) -> tuple[str, str] | None:
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/27"
+NORMALISER_VERSION = "speakable/28"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -403,8 +403,23 @@ def _name_char_problem(ch: str) -> str | None:
     return None
 
 
+# Full-width Latin letters and digits (U+FF10-FF19, FF21-FF3A, FF41-FF5A) and the ideographic
+# space: folded as NFKC folds them; nothing else of a name is NFKC'd (since speakable/28).
+_FULL_WIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]+")
+# The dot or hyphen look-alikes a broker types between the two parts of a name in CJK
+# characters (阿卜杜热合曼.买买提, ．, ‐, ‑, -, －): the name's middle dot U+00B7, as the
+# middle-dot look-alikes are; between Latin letters (J. Smith, Jean-Luc) they are kept.
+_NAME_PART_JOIN = re.compile(f"(?<={_CJK.pattern})\\s*[.\uff0e\u2010\u2011\\-\uff0d\u30fb]+\\s*"
+                             f"(?={_CJK.pattern})")
+
+
 def normalise_name(value: str, field: str = "name") -> str:
     """An applicant's name or variable as stored: NFC, middle dots as U+00B7, trimmed.
+
+    Since speakable/28 also: full-width Latin letters and digits folded (ＺＨＡＮＧ ＳＡＮ is
+    ZHANG SAN); a dot, full stop or hyphen look-alike between two runs of CJK characters is the
+    middle dot (阿卜杜热合曼．买买提 is 阿卜杜热合曼·买买提); a doubled middle dot is one, and one
+    at either end is dropped.
 
     Raises ValueError, naming ``field`` and the character, for what a name cannot hold:
     zero-width and other invisible formatting characters (U+200B, U+200D, U+FEFF, variation
@@ -413,8 +428,13 @@ def normalise_name(value: str, field: str = "name") -> str:
     are kept.
     """
     text = unicodedata.normalize("NFC", value)
+    if _FULL_WIDTH_ALNUM.search(text):  # ＺＨＡＮＧ ＳＡＮ: Zhang San's letters, as NFKC has them
+        text = _FULL_WIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     text = _MIDDLE_DOT.sub("\u00b7", text)
+    text = _NAME_PART_JOIN.sub("\u00b7", text)
     text = re.sub(r"\s+", " ", text).strip()
+    if "\u00b7" in text:  # a doubled dot is one; a dot at either end is none
+        text = re.sub(r"\s*\u00b7(?:\s*\u00b7)*\s*", "\u00b7", text).strip("\u00b7 ")
     for ch in text:
         problem = _name_char_problem(ch)
         if problem is not None:
@@ -2022,14 +2042,16 @@ _ZH_MONEY_DECIMALS = re.compile(r"(?<![\d.,])(?P<n>\d+(?:,\d{3})*\.\d+)"
 # is a plain number (not 七点一八元). In Mandarin the yuan of a pair is 人民币.
 _CURRENCY_PAIR = re.compile(rf"(?<![A-Za-z])(?P<a>{_CUR_CODES})\s*/\s*(?P<b>{_CUR_CODES})"
                             r"(?![A-Za-z])")
-_ZH_PAIR_NAMES = {"RMB": "人民币", "CNY": "人民币"}
+_ZH_PAIR_NAMES = {"RMB": "人民币", "CNY": "人民币", "CNH": "离岸人民币"}
+_EN_PAIR_NAMES = {"CNH": "offshore yuan"}
 
 
 def _currency_pair(m: re.Match, zh: bool) -> str:
     if zh:
-        a, b = (_ZH_PAIR_NAMES.get(c, _ZH_CURRENCY[c]) for c in m.group("a", "b"))
+        a, b = (_ZH_PAIR_NAMES.get(c) or _ZH_CURRENCY[c] for c in m.group("a", "b"))
         return f"{a}兑{b}"
-    return f" {_EN_CURRENCY[m.group('a')]} to {_EN_CURRENCY[m.group('b')]} "
+    a, b = (_EN_PAIR_NAMES.get(c) or _EN_CURRENCY[c] for c in m.group("a", "b"))
+    return f" {a} to {b} "
 
 
 # An amount before a currency code in a Mandarin text (1 USD = 7.18 CNY): 一美元等于七点一八元.
@@ -2491,7 +2513,14 @@ def _zh_wei(text: str, i: int) -> str | None:
         return None
     if _ZH_CLAUSE_START.search(text, max(0, i - 3), i) and _CJK.match(text[i + 1:i + 2] or " "):
         return None
+    # 第一条 为规范…: an article's first word, as a clause's (wèi, "in order to"; since
+    # speakable/28)
+    if _ZH_ARTICLE_BEFORE.search(text, max(0, i - 12), i) and _CJK.match(text[i + 1:i + 2] or " "):
+        return None
     return "wei2"
+
+
+_ZH_ARTICLE_BEFORE = re.compile(r"第[〇零一二两三四五六七八九十百千\d]+[条章节款]\s*\Z")
 
 
 # The name of a firm (东兴证券, 中兴通讯, 甬兴证券, 兴证全球基金, 华兴资本: the broker's own name
@@ -2916,7 +2945,12 @@ def _en_date(m: re.Match) -> str:
 # time zone ("5:00 p.m. Beijing time").
 _EN_SENTENCE_AFTER = re.compile(r"\s*\Z|\s+(?:The|This|That|These|Those|Some|All|Any|Please|"
                                 r"You|Your|We|Our|It|Its|If|When|After|Before|Orders?|Each|"
-                                r"Every|No|Note|Thank|Thanks|Trading|Applications?|Clients?)\b")
+                                r"Every|No|Note|Thank|Thanks|Trading|Applications?|Clients?)\b|"
+                                # a capitalised noun and a verb: a new sentence (3:30 p.m.
+                                # Commission is ...; since speakable/28)
+                                r"\s+[A-Z][a-z]+\s+(?:is|are|was|were|will|must|"
+                                r"may|can|has|have|applies|apply|starts?|runs?|ends?|opens?|"
+                                r"closes?)\b")
 
 
 def _en_clock(text: str, m: re.Match) -> str:
@@ -3204,9 +3238,9 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
+    text = _round_twentyfour_first(_round_twentyfive_first(text, is_zh(locale)), is_zh(locale))
     text = _round_twentyone_first(_round_twentytwo_first(_round_twentythree_first(
-        _round_twentyfour_first(text, is_zh(locale)), is_zh(locale)), is_zh(locale)),
-        is_zh(locale))
+        text, is_zh(locale)), is_zh(locale)), is_zh(locale))
     try:
         return _speakable(text, locale)
     except (ValueError, ArithmeticError, IndexError, KeyError) as exc:  # a rule's own fault
@@ -3258,7 +3292,26 @@ def _speakable(text: str, locale: str) -> str:
     text = re.sub(r" +([,.!?;:。、)])", r"\1", text)
     text = re.sub(r"\( +", "(", text)
     text = re.sub(r" {2,}", " ", text).strip().translate(_UNPROTECT)
+    if "(" in text:
+        text = _subst(_SAID_GLOSS, text, _said_gloss)
     return unrepeat(text) if is_zh(locale) else text
+
+
+# A gloss in brackets said as the words before it (Zhang San (张三): "Jahng Sahn (Jahng
+# Sahn)"; Midnight (24:00): "Midnight (midnight)"; 美元兑离岸人民币（USD/CNH）) is said once: the
+# brackets hold what was just said (since speakable/28).
+_SAID_GLOSS = re.compile(r"\s*\((?P<g>[^()]{2,60})\)")
+
+
+def _said_gloss(text: str, m: re.Match) -> str:
+    gloss = m.group("g").strip().lower()
+    before = text[:m.start()].rstrip().lower()
+    if not gloss or not before.endswith(gloss):
+        return m.group(0)
+    edge = before[-len(gloss) - 1:-len(gloss)]
+    if gloss[0].isascii() and gloss[0].isalnum() and edge.isascii() and edge.isalnum():
+        return m.group(0)  # the end of a longer word: not the same words
+    return ""
 
 
 # espeak-ng's dictionary words that it says with a syllable again (陕西 "shǎn xī xī", 贷款,
@@ -3294,6 +3347,119 @@ def unrepeat(text: str) -> str:
     text = _REPEAT_RUN.sub(_unrepeat_run, text)
     return re.sub(r" {2,}", " ", text).strip() if "  " in text or text[:1] == " " or \
         text[-1:] == " " else text
+
+
+# --------------------------------------------------------------------------- round twenty-five
+# The classes of the twenty-fifth tester round (#15; speakable/28), run first, on the raw text:
+#
+# "No." before a number inside Mandarin (本公司为No.1券商, 本产品为No.3号产品): the voice said an
+# English "no" before the number. Before 号 the sign is dropped (三号产品, never 三号号); after a
+# word of a number (编号, 序号, a colon) too; elsewhere it is the ordinal 第 (第一券商), as a
+# broker says "No.1". Five digits or more stay codes (``_ZH_NO_DIGITS``).
+_ZH_NO_NUMBER = re.compile(r"(?<![A-Za-z])N[Oo]\.\s*(?=(?P<n>\d{1,4})(?![\d.]|[.,]\d))")
+_ZH_NO_BEFORE_CODE = re.compile(r"(?:编号|序号|号码|单号|文号|批号|工号|代码|[:：])\s*\Z")
+# An English date inside Mandarin (Dec. 31, 2024; 31 Dec 2024; December 31st, 2024; Dec 2024):
+# 2024年12月31日, which the date rules read 二〇二四年十二月三十一日; the voice said "Dec." in
+# English and the year as a quantity (两千零二十四).
+_MONTH_WORD = (r"(?P<m>January|February|March|April|May|June|July|August|September|October|"
+               r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)")
+_ORD = r"(?:st|nd|rd|th)?"
+_ZH_EN_DATE = re.compile(
+    rf"(?<![A-Za-z]){_MONTH_WORD}\.?\s*(?P<d>[12]\d|3[01]|0?[1-9]){_ORD}(?![\d:])"
+    r"(?:\s*,?\s*(?P<y>(?:19|20)\d\d)(?!\d))?|"
+    rf"(?<![\d.])(?P<d2>[12]\d|3[01]|0?[1-9]){_ORD}\s*{_MONTH_WORD.replace('?P<m>', '?P<m2>')}"
+    r"(?![A-Za-z])\.?(?:\s*,?\s*(?P<y2>(?:19|20)\d\d)(?!\d))?|"
+    rf"(?<![A-Za-z]){_MONTH_WORD.replace('?P<m>', '?P<m3>')}\.?,?\s*(?P<y3>(?:19|20)\d\d)(?!\d)")
+_MONTH_NUMBER = {name[:3]: i for i, name in enumerate(EN_MONTHS, 1)}
+# Plural acronyms in Mandarin: REITs is said R E I T, letters without the English plural (as
+# ETFs is E T F): the Mandarin voice cannot say the English "reets" (it switched to its English
+# voice, since speakable/23) and 不动产投资信托基金 is not what the screen shows; brokers say
+# the letters or the English word, and the letters are what this voice can say.
+_ZH_REITS = re.compile(r"(?<![A-Za-z])(?P<c>C-)?REITs?(?![A-Za-z])")
+# A currency pair with the offshore yuan (USD/CNH): 美元兑离岸人民币, "U S dollar to offshore
+# yuan", as CNY/USD was (the code CNH was not a currency code: "U S D or C N H").
+_CURRENCY_PAIR_CNH = re.compile(rf"(?<![A-Za-z])(?P<a>{_CUR_CODES}|CNH)\s*/\s*"
+                                rf"(?P<b>{_CUR_CODES}|CNH)(?![A-Za-z])")
+# A rate divided by a number of days (6.8%/365, 年利率6.8%/360): 除以 / "divided by"; a slash
+# between two percentages (10%/20%) is still a choice.
+_PERCENT_DIVIDED = re.compile(r"(?<=\d[%‰])\s*/\s*(?=\d+(?:\.\d+)?(?![\d.]*\s*[%‰‱]))")
+# US rule numbers (Rule 15c3-1, 15c3-3, 10b-5, 10b5-1): a number, a small letter, maybe a
+# number, a hyphen and a number, said as lawyers say them, "fifteen c three one", "ten b
+# five"; the hyphen was read as a range ("15c3 to 1").
+_EN_RULE_NUMBER = re.compile(r"(?<![\w.\-])(?P<a>\d{1,3})(?P<l>[a-z])(?P<b>\d{1,2})?-"
+                             r"(?P<c>\d{1,2})(?![\w\-]|\.\d)")
+# US tax and filing forms (Form 10-K, 10-Q, 8-K, 20-F, 1099-B, W-8BEN, W-9): said as their
+# filers say them, "ten K", "ten ninety nine B", "W eight B E N"; after Form(s), or these
+# well-known ones anywhere. The check no longer calls their hyphens a skipped minus.
+_EN_FORM = re.compile(r"(?<![\w\-])(?:(?P<n>\d{1,4})-(?P<l>[A-Z]{1,3})|(?P<w>[A-Z])-(?P<m>\d{1,2})"
+                      r"(?P<t>[A-Z]{0,4})(?P<e>-E)?)(?![\w\-])")
+_EN_FORM_CUE = re.compile(r"\bForms?\s+(?:[\w\-]+(?:,\s*|\s+(?:and|or)\s+))*\Z")
+_EN_KNOWN_FORMS = frozenset("10-K 10-Q 8-K 20-F 6-K 40-F S-1 S-3 F-1 W-8BEN W-8BEN-E W-9 "
+                            "1099-B 1099-DIV 1099-INT 1042-S".split())
+# A multiplier before a word (x2 leverage): "two times"; it was "X two".
+_EN_X_BEFORE = re.compile(r"(?<![A-Za-z0-9_.])[x×](?P<n>\d{1,2})(?=\s+[a-z])")
+# Q1季度: 第一季度 (the lone Q1 is 第一季度 since speakable/27, so 季度 was said twice).
+_ZH_QUARTER_WORD = re.compile(r"(?<![A-Za-z0-9_.])Q(?P<q>[1-4])\s*(?=季度|季)")
+
+
+def _zh_no_number(text: str, m: re.Match) -> str:
+    if text.startswith("号", m.end("n")) or _ZH_NO_BEFORE_CODE.search(text, max(0, m.start() - 4),
+                                                                      m.start()):
+        return ""
+    return "第"
+
+
+def _zh_en_date(m: re.Match) -> str:
+    month = m.group("m") or m.group("m2") or m.group("m3")
+    day = m.group("d") or m.group("d2")
+    year = m.group("y") or m.group("y2") or m.group("y3")
+    mo = _MONTH_NUMBER[month[:3]]
+    return (f"{year}年" if year else "") + f"{mo}月" + (f"{int(day)}日" if day else "")
+
+
+def _en_form(text: str, m: re.Match) -> str:
+    if m.group(0) not in _EN_KNOWN_FORMS and \
+            not _EN_FORM_CUE.search(text, max(0, m.start() - 60), m.start()):
+        return m.group(0)
+    if m.group("n"):
+        n = m.group("n")
+        said = en_year(n) if len(n) == 4 else en_number_words(n)
+        return f"{said.replace('-', ' ')} {' '.join(m.group('l'))}"
+    tail = " ".join(m.group("t")) + (" E" if m.group("e") else "")
+    return f"{m.group('w')} {en_number_words(m.group('m'))} {tail}".rstrip()
+
+
+def _en_rule_number(m: re.Match) -> str:
+    parts = [en_number_words(m.group("a")), m.group("l")]
+    if m.group("b"):
+        parts.append(en_number_words(m.group("b")))
+    parts.append(en_number_words(m.group("c")))
+    return " ".join(parts)
+
+
+def _round_twentyfive_first(text: str, zh: bool) -> str:
+    """The round-twenty-five rules that run first, on the raw text (see above)."""
+    if zh:
+        if "o." in text or "O." in text:
+            text = _subst(_ZH_NO_NUMBER, text, _zh_no_number)
+        if re.search("[A-Z][a-z]{2}|[A-Z]{3}", text):
+            text = _ZH_EN_DATE.sub(_zh_en_date, text)
+        if "REIT" in text:
+            text = _ZH_REITS.sub(lambda m: " C R E I T " if m.group("c") else " R E I T ", text)
+        if "Q" in text:
+            text = _ZH_QUARTER_WORD.sub(lambda m: "第" + zh_cardinal(m.group("q")), text)
+    else:
+        if "-" in text:
+            text = _EN_RULE_NUMBER.sub(_en_rule_number, text)
+            text = _subst(_EN_FORM, text, _en_form)
+        if "x" in text or "×" in text:
+            text = _EN_X_BEFORE.sub(lambda m: f"{en_number_words(m.group('n'))} times", text)
+    if "/" in text:
+        if "CNH" in text:
+            text = _CURRENCY_PAIR_CNH.sub(lambda m: _currency_pair(m, zh), text)
+        if "%" in text or "‰" in text:
+            text = _PERCENT_DIVIDED.sub("除以" if zh else " divided by ", text)
+    return text
 
 
 # A decade (the 1990s, 1980s): "nineteen nineties", as it is said; it was "nineteen hundred
@@ -5190,8 +5356,12 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
             yield Issue(at, f"{m.group(0)}: the sign after the letters is not said (the voice "
                             f"says “{_said_near(text, at, locale)}”); write 减 / 'minus' in "
                             "words, or a range with 至 / 'to'")
+    rules = {i for r in _EN_RULE_NUMBER.finditer(folded) for i in range(*r.span())} \
+        if not is_zh(locale) and "-" in folded else set()
     for m in _GLUED_UNIT.finditer(folded):
         unit = m.group("u")
+        if m.start() in rules:  # Rule 15c3-1: a rule's number, said "fifteen c three one"
+            continue
         if m.start("u") in seen or not re.search(rf"(?<![A-Za-z]){unit}(?![A-Za-z])", spoken):
             continue
         seen.add(m.start("u"))
@@ -5503,10 +5673,21 @@ _EN_POSTCODE_CITY = re.compile(r"(?P<city>\b[A-Z][a-z]+),?\s+(?P<d>[1-8]\d{5})"
                                r"(?=\s*(?:,|\.(?!\d)|;|\)|\Z|China\b|PRC\b|P\.R\.C))")
 
 
+# A US ZIP code after a state's two letters (Washington, DC 20006; New York, NY 10005), read
+# digit by digit, as a ZIP is, and not warned as a guess (since speakable/28).
+_US_STATES = frozenset("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN "
+                       "MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA "
+                       "WV WI WY PR".split())
+_EN_US_ZIP = re.compile(r"(?<=[a-z],\s)(?P<s>[A-Z]{2})\s+(?P<d>\d{5})(?![\d.,\-]\d)")
+
+
 def _en_postcodes(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each English postcode's digits in ``text`` (see above)."""
     for m in _EN_POSTCODE_CUE.finditer(text):
         yield m.span("d")
+    for m in _EN_US_ZIP.finditer(text):
+        if m.group("s") in _US_STATES:
+            yield m.span("d")
     for m in _EN_POSTCODE_CITY.finditer(text):
         if pinyin_syllables(m.group("city")) is not None:
             yield m.span("d")
@@ -5516,7 +5697,14 @@ def _kept_full_stop(m: re.Match) -> str:
     """The full stop of a sentence that ends with an abbreviation's dot (closes at 4 P.M.)."""
     rest = m.string[m.end():]
     return "." if m.group(0).endswith(".") and (not rest.strip() or
-                                                re.match(r"\s+[A-Z]", rest)) else ""
+                                                re.match(r"\s+[A-Z]", rest) and
+                                                not _TIME_ZONE_AFTER.match(rest)) else ""
+
+
+# A time zone after a time (3 p.m. ET, 4 P.M. HKT, 9 a.m. Beijing time) is not a new sentence
+# (since speakable/28: "three PM. E T" paused).
+_TIME_ZONE_AFTER = re.compile(r"\s+(?:[A-Z]{1,3}T|[A-Z][SD]T|GMT|UTC|[A-Z][a-z]+(?: [A-Z][a-z]+)? "
+                              r"time)\b")
 
 
 def _date_advice(digits: str, zh: bool) -> str:
