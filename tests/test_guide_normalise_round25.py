@@ -20,7 +20,7 @@ from tests.guide_rows import warnings as _warnings
 
 
 def test_the_rule_set_is_named():
-    assert NORMALISER_VERSION == "speakable/28"
+    assert NORMALISER_VERSION == "speakable/29"  # bumped by round twenty-six
 
 
 def _rows(rows):

@@ -157,7 +157,7 @@ from kiosk.speech.textnorm import zh_surname as _speech_zh_surname
 
 # Surnames the shared table lacks, read so only where a name is (since speakable/25): 於 yú
 # (於梨华), which the voice says yū.
-_GUIDE_SURNAMES = {"於": "yú"}
+_GUIDE_SURNAMES = {"於": "yú", "洗": "xiǎn"}  # 洗星海 (a variant of 冼; since speakable/29)
 
 
 def zh_surname(name: str) -> tuple[str, str] | None:
@@ -171,7 +171,7 @@ def zh_surname(name: str) -> tuple[str, str] | None:
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/28"
+NORMALISER_VERSION = "speakable/29"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -2700,8 +2700,9 @@ def _password_near(text: str, a: int, b: int) -> bool:
     after = re.split(r"[。！？!?]|\.(?:\s|\Z)", text[b:b + 24])[0]
     return bool(_PASSWORD.search(before) or _PASSWORD.search(after))
 _CHECK_MARKS = frozenset("□☐☑☒✓✔√")
-_CHECK_MARKER = re.compile(r"(?:(?<=\A)|(?<=[\s:：;；,，(（]))[□☐☑☒✓✔√]\s*"
-                           r"(?=[\u4e00-\u9fffA-Za-z])")
+_CHECK_MARKER = re.compile(r"(?:(?<=\A)|(?<=[\s:：;；,，(（？?！!。]))[□☐☑☒✓✔√]\s*"
+                           # before a number too (□10万元以下; since speakable/29)
+                           r"(?=[\u4e00-\u9fffA-Za-z0-9])")
 _ZH_DIGIT_WORDS = frozenset("零〇一二三四五六七八九幺")
 
 
@@ -3238,6 +3239,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
+    text = _round_twentysix_first(text, is_zh(locale))
     text = _round_twentyfour_first(_round_twentyfive_first(text, is_zh(locale)), is_zh(locale))
     text = _round_twentyone_first(_round_twentytwo_first(_round_twentythree_first(
         text, is_zh(locale)), is_zh(locale)), is_zh(locale))
@@ -3462,6 +3464,242 @@ def _round_twentyfive_first(text: str, zh: bool) -> str:
     return text
 
 
+# --------------------------------------------------------------------------- round twenty-six
+# The classes of the twenty-sixth tester round (#15; speakable/29), run first, on the raw text.
+#
+# Mandarin. A zero-padded month or day without a year (于03月15日, 自05月01日起): 三月十五日;
+# the 0 was said 零 (零三月). A page counter 第1页/共3页: 第一页，共三页 (the slash is a
+# separator there, not 或).
+_ZH_PADDED_MONTH = re.compile(r"(?<![\d年./\-])0(?P<m>[1-9])月(?:0(?P<d>[1-9])(?=[日号]))?")
+_ZH_PADDED_DAY = re.compile(r"(?<=月)0(?=[1-9][日号])")
+_ZH_PAGE_COUNTER = re.compile(r"(?<=页)\s*[/／]\s*(?=共)")
+# ～ between two words, not numbers (客户须知～请您妥善保管, 温馨提示～本产品不保本): a pause
+# (，); it was 到. Between numbers, dates, times and weekdays (9:00～17:00, 3月～5月, 周一～周五)
+# it stays a range.
+_ZH_TILDE_PAUSE = re.compile(r"(?<=[\u4e00-\u9fff])"
+                             r"(?<![一二三四五六七八九十百千万亿日天月年时分秒点号周元])"
+                             r"\s*[～~〜]\s*(?=[\u4e00-\u9fff])(?![一二三四五六七八九十周星礼])")
+# A ranking of words with ＞/> and no word of navigating (股票型基金风险＞混合型基金＞债券型基金,
+# 股票＞基金＞债券, "Stock funds > bond funds"): 大于 / "greater than". Round twenty-four's menu
+# path (我的>设置>安全中心) still needs a navigating word (点击 进入 路径 菜单 设置 tap menu ...)
+# in the sentence; two signs alone no longer make a path. The arrows (→ ➔ ›) stay steps.
+_RANK_SIGN = re.compile(r"(?<=[^\W\d_]|[\"”’)）】」』])\s*[>＞]\s*(?=[^\W\d_]|[\"“‘(（【「『])")
+_RANK_SENTENCE = re.compile(r"[^。；;！？!?\n]+")
+# ± inside Mandarin (前收盘价×(1±10%), 1±0.5%): 加减 after a number (一加减百分之十, as it is
+# said; 一正负 made 一 yí), else 正负 (±10% 正负百分之十); espeak-ng's Mandarin voice switched to
+# English for it ("plus or minus").
+_ZH_PLUS_MINUS = re.compile(r"\s*±")
+# Max(a, b) / Min(a, b): a与b中的较大值 / 较小值; "the greater of a and b" / "the smaller of
+# a and b"; the voice said the English word Max inside Mandarin.
+_MAX_MIN = re.compile(r"(?<![A-Za-z])(?P<f>[Mm]ax|MAX|[Mm]in|MIN)\s*[(（](?P<a>[^()（）]{1,80})"
+                      r"[)）]")
+# Latin letters with diacritics inside Mandarin (Nguyễn Văn An, Müller, François): the
+# diacritics dropped (NFKD), as the letters are what this voice can say; it said ễ's code point.
+_LATIN_MARKED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")
+# Roman list markers at an item's start (i. 投资者适当性；ii. 信息披露 / i) 融资；ii) 融券 /
+# (i) suitability): 一、二、三 / "one, two, three"; they were the letter i.
+_ROMAN_ITEM = re.compile(r"(?:(?<=^)|(?<=[\s；;。，,：:]))"
+                         r"(?:(?P<p>[(（])(?P<a>i{1,3}|iv|vi{0,3}|ix|x)[)）]|"
+                         r"(?P<b>i{1,3}|iv|vi{0,3}|ix|x)(?:\.(?!e\.)|[)）]))\s*(?=[\u4e00-\u9fffA-Za-z])")
+_ROMAN_VALUE = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8,
+                "ix": 9, "x": 10}
+# 单号/订单号/流水号 followed by a code (单号：#A-2025-0315): the sign # dropped after a word of a
+# number (号 was said twice) and the code's parts said one by one (A 二零二五 零三一五); 单
+# there is dān, never the surname shàn.
+_ZH_CODE_AFTER = re.compile(r"(?P<w>(?:订|流水|运|快递|工|委托|合同)?单号|流水号|案件号)\s*"
+                            r"(?P<c>[:：]?)\s*[#＃]?(?P<code>[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)"
+                            r"(?![\w\-])")
+# A power with a letter or a bracket (FV=PV×(1+r)^n, 2^10): 的n次方 / "to the power n"; the ^
+# was dropped ("(1 + r) n").
+_CARET_POWER = re.compile(r"(?<=[\w)）])\s*\^\s*(?P<e>\(?-?\w{1,4}\)?)")
+# 注① / 注1: 注一 (it was 注第一: ① after 注 is a note's number, not an ordinal).
+_ZH_NOTE_CIRCLED = re.compile(r"(?<=注)(?P<c>[\u2460-\u2473])")
+# English. A day range before a month (1-3 July 2025, 16-20 February 2026, 3–7 March): "the
+# first to the third of July 2025"; "between 1 and 30 September": "between the first and the
+# thirtieth of September". The first day was left a number before "-the third of".
+_EN_DAYS_BEFORE_MONTH = re.compile(r"(?<![\w.,/:])(?P<a>[12]\d|3[01]|0?[1-9])"
+                                   r"(?P<s>\s*[-–—]\s*|\s+(?:to|and)\s+)"
+                                   r"(?=(?:[12]\d|3[01]|0?[1-9])\s+"
+                                   rf"{_MONTH_WORD.replace('?P<m>', '?:')}\b)")
+# A relation with the number first (7 days ≤ held < 30 days, RMB 1m ≤ assets, 30 days ≤
+# holding period < 90 days): said the right way round, "held 7 days or more and less than 30
+# days"; ≤ was "at most", which reads the relation backwards.
+_EN_NUMBER_FIRST = re.compile(
+    r"(?P<a>(?:(?:RMB|HKD|USD|HK\$|US\$|\$)\s*)?\d[\d,]*(?:\.\d+)?\s*(?:%|[mkb]n?\b|million|"
+    r"billion|(?:business\s+|calendar\s+|trading\s+)?(?:days?|months?|years?|weeks?))?)\s*"
+    r"(?P<r>≤|<=|≥|>=|<|>)\s*(?P<x>[A-Za-z][a-z]+(?:\s+[a-z]+){0,2}?)(?=\s*(?:≤|<=|<|[,;.)]|$))")
+_EN_FIRST_AS = {"≤": "or more", "<=": "or more", "≥": "or less", ">=": "or less",
+                "<": "more than", ">": "less than"}
+# Day-first dates when the text proves it (a dd/mm/yyyy marker, or a first number over 12 in
+# one of its dates): every nn/nn/yyyy of it is read day first (01/07/2025 - 31/07/2025: "1
+# July 2025 to 31 July 2025"); the marker "(dd/mm/yyyy)" itself is "day month year".
+_EN_NUMERIC_DATE = re.compile(r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/"
+                              r"(?P<y>(?:19|20)\d\d)(?![\d/])")
+_EN_DMY_MARK = re.compile(r"\bdd\s*/\s*mm\s*/\s*yy(?:yy)?\b", re.I)
+_EN_DATE_DASH = re.compile(rf"(?<=\d{{4}})\s+[-–—]\s+(?=(?:[12]\d|3[01]|0?[1-9]) "
+                           rf"{_MONTH_WORD.replace('?P<m>', '?:')})")
+# A Roman numeral after Part, Chapter, Schedule ... (Part III, Annex I, Tier II): the number in
+# words ("Part three"); it was spelled "I I I".
+_EN_ROMAN_AFTER = re.compile(r"\b(?P<w>Part|Chapter|Schedule|Section|Article|Annex|Appendix|Phase|"
+                             r"Tier|Class|Volume|Book|Title|Stage|Level)s?\s+(?P<r>[IVX]{1,5})\b(?![\-'’])")
+_ROMAN_DIGIT = {"I": 1, "V": 5, "X": 10}
+# A surname in capitals after a given name (Tony WANG, David ZHANG): said as a name (Wang), not
+# spelled; only a pinyin syllable after a capitalised word.
+_EN_CAPS_SURNAME = re.compile(r"(?<![\w'’])(?P<g>[A-Z][a-z]{1,12})\s+(?P<s>[A-Z]{2,6})(?![\w'’])")
+# A one-time code after OTP (OTP: 4096): digit by digit, as codes of six are ("four oh nine
+# six" would be a quantity, "four thousand ninety six").
+_EN_OTP = re.compile(r"\bOTP\b(?P<s>\s*(?:code\s*)?(?:is\s*)?[:：]?\s*)(?P<d>\d{4,8})\b")
+# "i.e.": "that is" (it was "I E").
+_EN_IE = re.compile(r"(?<![\w.])i\.\s?e\.(?:,)?")
+
+
+_LATIN_MARKED_WORD = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
+_PINYIN_TONE_LETTERS = frozenset("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙÜ")
+
+
+def _unmarked_word(m: re.Match) -> str:
+    word = m.group(0)
+    if all(c.isascii() or c in _PINYIN_TONE_LETTERS for c in word):
+        return word  # pinyin with its tones (gě 优), which the voice reads as written
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _roman_value(r: str) -> int:
+    total = 0
+    for i, c in enumerate(r):
+        v = _ROMAN_DIGIT[c]
+        total += -v if i + 1 < len(r) and _ROMAN_DIGIT[r[i + 1]] > v else v
+    return total
+
+
+def _rank_signs(text: str, zh: bool) -> str:
+    def sentence(s: re.Match) -> str:
+        part = s.group(0)
+        if _PATH_CUE.search(part) or not _RANK_SIGN.search(part):
+            return part
+        return _RANK_SIGN.sub("大于" if zh else " greater than ", part)
+
+    return _RANK_SENTENCE.sub(sentence, text)
+
+
+def _max_min(text: str, m: re.Match, zh: bool) -> str:
+    big = m.group("f").lower() == "max"
+    args = [a.strip() for a in re.split(r"[,，]", m.group("a")) if a.strip()]
+    if len(args) < 2:
+        return m.group(0)
+    if zh:  # 取 after a sign (权利金+Max(...)), where it would say 正 for the + before a number
+        lead = "取" if re.search(r"[+\-×*=/＋－＝]\s*\Z", text[:m.start()]) else ""
+        return lead + "与".join(args) + ("中的较大值" if big else "中的较小值")
+    return ("the greater of " if big else "the smaller of ") + ", ".join(args[:-1]) + \
+        " and " + args[-1]
+
+
+def _zh_code_after(m: re.Match) -> str:
+    parts = [" ".join(spell_digits(p, "zh-CN") if p.isdigit() else " ".join(p) if p.isupper()
+                      else p for p in re.findall(r"\d+|[A-Za-z]+", chunk))
+             for chunk in m.group("code").split("-")]
+    return m.group("w") + (m.group("c") or "") + " " + " ".join(parts) + " "
+
+
+def _en_number_first(text: str, m: re.Match) -> str:
+    rel, x = m.group("r"), m.group("x")
+    if x.lower() in ("and", "or", "to", "than"):
+        return m.group(0)
+    a = m.group("a").strip()
+    more = " and" if re.match(r"\s*(?:<|≤|<=)", text[m.end():]) else ""
+    if rel in ("<", ">"):
+        return f"{x} {_EN_FIRST_AS[rel]} {a}{more}"
+    return f"{x} {a} {_EN_FIRST_AS[rel]}{more}"
+
+
+def _en_proves_day_first(text: str) -> bool:
+    """Whether an English text shows its nn/nn/yyyy dates are day first: a dd/mm/yyyy marker,
+    or a date whose first number is over 12 beside an ambiguous one (01/07/2025 - 31/07/2025),
+    and no date whose second number is over 12. A lone 31/12/2024 is read as before."""
+    dates = list(_EN_NUMERIC_DATE.finditer(text))
+    if not dates or any(int(m.group("b")) > 12 for m in dates):
+        return False  # a month-first date too (07/31/2025): the text proves nothing
+    return bool(_EN_DMY_MARK.search(text)) or any(int(m.group("a")) > 12 for m in dates) and \
+        any(int(m.group("a")) != int(m.group("b")) and int(m.group("a")) <= 12 for m in dates)
+
+
+def _en_day_first(text: str) -> str:
+    if not _en_proves_day_first(text):
+        return text
+
+    def day_first(m: re.Match) -> str:
+        d, mo = int(m.group("a")), int(m.group("b"))
+        return f"{d} {EN_MONTHS[mo - 1]} {m.group('y')}" if 1 <= mo <= 12 and 1 <= d <= 31 \
+            else m.group(0)
+    text = _EN_NUMERIC_DATE.sub(day_first, text)
+    text = _EN_DMY_MARK.sub("day month year", text)
+    return _EN_DATE_DASH.sub(" to ", text)
+
+
+def _en_caps_surname(m: re.Match) -> str:
+    s = m.group("s")
+    if m.group("g") in ENGLISH_WORDS or m.group("g") in ("The", "Dear", "Room", "Flat", "Unit") or \
+            pinyin_word_syllables(s.lower(), 1) is None:
+        return m.group(0)
+    return f"{m.group('g')} {s.capitalize()}"
+
+
+def _round_twentysix_first(text: str, zh: bool) -> str:
+    """The round-twenty-six rules that run first, on the raw text (see above)."""
+    if "^" in text:
+        text = _CARET_POWER.sub(lambda m: f"的{m.group('e').strip('()')}次方" if zh else
+                                f" to the power {m.group('e').strip('()')}", text)
+    if ">" in text or "＞" in text:
+        text = _rank_signs(text, zh)
+    if "ax" in text or "in" in text or "AX" in text or "IN" in text:
+        text = _subst(_MAX_MIN, text, lambda t, m: _max_min(t, m, zh))
+    if zh:
+        if "0" in text and "月" in text:
+            text = _ZH_PADDED_MONTH.sub(lambda m: f"{m.group('m')}月" + (m.group("d") or ""), text)
+            text = _ZH_PADDED_DAY.sub("", text)
+        if "页" in text:
+            text = _ZH_PAGE_COUNTER.sub("，", text)
+        if "～" in text or "~" in text or "〜" in text:
+            text = _ZH_TILDE_PAUSE.sub("，", text)
+        if "±" in text:
+            text = _subst(_ZH_PLUS_MINUS, text, lambda t, m: "加减" if m.start() and
+                          t[m.start() - 1] in "0123456789)）%" else "正负")
+        if _LATIN_MARKED.search(text):
+            text = _LATIN_MARKED_WORD.sub(_unmarked_word, text)
+        if "i" in text:
+            text = _ROMAN_ITEM.sub(lambda m: zh_cardinal(str(_ROMAN_VALUE[m.group("a") or
+                                                                       m.group("b")])) + "、",
+                                   text)
+        if "-" in text and "号" in text:
+            text = _ZH_CODE_AFTER.sub(_zh_code_after, text)
+        if "注" in text:
+            text = _ZH_NOTE_CIRCLED.sub(lambda m: zh_cardinal(str(ord(m.group("c")) - 0x245F)),
+                                        text)
+    else:
+        if "/" in text:
+            text = _en_day_first(text)
+        if re.search(r"\d\s*(?:[-–—]|to|and)\s*\d", text):
+            text = _EN_DAYS_BEFORE_MONTH.sub(lambda m: f"the {_en_ordinal(str(int(m.group('a'))))}"
+                                     + (" and " if "and" in m.group("s") else " to "), text)
+        if re.search("[≤≥<>]", text):
+            text = _subst(_EN_NUMBER_FIRST, text, _en_number_first)
+        if re.search(r"\b[IVX]", text):
+            text = _EN_ROMAN_AFTER.sub(lambda m: m.group(0)[:m.start("r") - m.start()] +
+                                       en_number_words(str(_roman_value(m.group("r")))), text)
+        if re.search("[A-Z]{2}", text):
+            text = _EN_CAPS_SURNAME.sub(_en_caps_surname, text)
+        if "i." in text:
+            text = _EN_IE.sub("that is,", text)
+        if "OTP" in text:
+            text = _EN_OTP.sub(lambda m: "OTP" + m.group("s") + spell_digits(m.group("d"), "en"),
+                               text)
+        if "(i" in text or "i." in text or "i)" in text:
+            text = _ROMAN_ITEM.sub(lambda m: en_number_words(str(_ROMAN_VALUE[m.group("a") or
+                                                                          m.group("b")])) + ", ",
+                                   text)
+    return text
+
+
 # A decade (the 1990s, 1980s): "nineteen nineties", as it is said; it was "nineteen hundred
 # ninety z" (since speakable/22). The year's last word in the plural (twenty -> twenties).
 _EN_DECADE = re.compile(r"(?<![\w.,/])(?P<y>1[89]\d0|20[0-9]0)[’']?s\b")
@@ -3521,6 +3759,23 @@ def speech_issues(text: str, locale: str) -> Iterator[Issue]:
     yield from safety_net_issues(text, locale, warned)
 
 
+# Six digits after a word of trading or a one-time code (买入600519, 国债逆回购204001, 申购的
+# 787123, 600519报收12.38元, "reverse repo 204001", "Convertible bond 123001", "OTP: 386412"):
+# a security's code or a code to type, read digit by digit as it should be; not warned as a
+# guess since speakable/29.
+_SECURITY_CUE_BEFORE = re.compile(r"(?:买入|卖出|代码|申购|认购|赎回|回购|逆回购|证券|股票|债券|"
+                                  r"可转债|"
+                                  r"基金|持有|\b(?:repo|bond|stock|fund|OTP|code|ticker|shares?))"
+                                  r"[^\d。；;.!?]{0,6}\Z", re.I)
+_SECURITY_CUE_AFTER = re.compile(r"\s*(?:报收|收盘|收于|涨|跌|中签|开盘)")
+
+
+def _security_code_near(text: str, start: int, end: int) -> bool:
+    return end - start == 6 and (
+        _SECURITY_CUE_BEFORE.search(text, max(0, start - 16), start) is not None or
+        _SECURITY_CUE_AFTER.match(text, end) is not None)
+
+
 def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     """What the rules know the voice would say badly in ``text``, each at its offset.
 
@@ -3556,7 +3811,11 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
     # The symbols no rule turns into words (& is 和 / "and", = is 等于 / "equals", ...).
     for m in re.finditer(r"[@*^|_\\]" if zh else r"[*^|_\\]", text):
         if m.start() in read or _STAR_ST.match(text, m.start()) or \
-                text[m.start():m.start() + 2] == "**" or text[m.start() - 1:m.start()] == "*":
+                text[m.start():m.start() + 2] == "**" or text[m.start() - 1:m.start()] == "*" or \
+                text[m.start():m.start() + 2] == "__" or text[m.start() - 1:m.start()] == "_" or \
+                _CARET_POWER.match(text, m.start()):  # (1+r)^n: a power (since speakable/29)
+            # a run of underscores is a blank to sign or fill in (____年, "Signed on ____"),
+            # which the voice skips, as it should (since speakable/29)
             continue
         if m.group(0) == "*" and text[m.start() - 1:m.start()].isdigit() and \
                 text[m.start() + 1:m.start() + 2].isdigit() and "*" not in speakable(
@@ -3632,6 +3891,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
         fold_keep_offsets(text)) if not zh and m.start() not in seen]
     for start, written, sa, sb, y in sorted(dates):
         a, b = int(sa), int(sb)
+        if not zh and "/" in written and _en_proves_day_first(text):
+            continue  # read day first, as the text shows (since speakable/29)
         if a != b and 1 <= a <= 12 and 1 <= b <= 12 and "." in written:
             iso = len(y) == 4  # dotted: day first since speakable/27 (01.03.2025: 1 March)
             yield Issue(start, f"the date {written} is ambiguous and read day first, "
@@ -3665,7 +3926,8 @@ def _rule_issues(text: str, locale: str) -> Iterator[Issue]:
                 _quantity_follows(text, m.end(), units) or \
                 _quantity_named(text, m.start(), zh) or \
                 _password_near(text, m.start(), m.end()) or \
-                _fund_code_in_brackets(text, m.start(), m.end()):
+                _fund_code_in_brackets(text, m.start(), m.end()) or \
+                _security_code_near(text, m.start(), m.end()):
             continue
         yield Issue(m.start(), f"digits {m.group(0)} are read one by one as a guess; say "
                                "what they are (电话/编号/'number ...' before them) or "
@@ -4399,7 +4661,10 @@ _ZH_TWO_DIGIT_YEAR = re.compile(r"(?<![\d.,:/%~+\-])(?<!第)(?P<y>\d\d)年(?!\s*
 _ZH_YEAR_AFTER = re.compile(r"度|末|初|底|报|中报|年报|年度|全年|上半年|下半年|前三季度|"
                             r"第?[一二三四1-4]季度|首季|[QH]\d")
 _ZH_DURATION_AFTER = re.compile(r"内|之内|以内|期|以上|以下|以来|来|多|余|左右|之久|间|半|零|整|"
-                                r"有余|历史|经验|时间|工龄|教龄")
+                                r"有余|历史|经验|时间|工龄|教龄|"
+                                # 10年后, 5年前, 90年代 (a decade, 九十年代): read so, and not
+                                # warned since speakable/29
+                                r"[后前]|以后|之后|以前|之前|代")
 _ZH_DURATION_BEFORE = re.compile(r"(?:[少多大小高低长短等超]于|满|长达|达|超过|逾|近|历时|"
                                  r"经过|共|为期|有|已|用|花|约|大约|整整|不到|不足|至少|最长|最短|多达|过去|最近|未来|前|后|每|"
                                  r"成立|运营|经营|从业|工作|持有|存续|服务|持续|连续|坚持|累计|期限|"
@@ -4518,12 +4783,17 @@ _ZH_NAME_VERB_AFTER = re.compile("将为|将于|将在|将负责|请|负责|为�
 _ZH_CLAUSE_OPEN = re.compile(r"(?:\A|[，,。.！!？?；;：:（(]\s*)\Z")
 
 
+# Words that start with a surname's character and are no name (单号：#A-2025-0315 was "shàn
+# 号", and the check said to use {name}; since speakable/29).
+_ZH_SURNAME_CHAR_WORDS = frozenset("单号 单据".split())
+
+
 def _zh_greeting_name_kind(name: str) -> str | None:
     """"name" when ``name`` (in a greeting) is read as a name, "unsure" when it starts with a
     surname read otherwise than usual but is a word, None when it starts with no such
     surname."""
     found = zh_surname(name)
-    if found is None or len(found[0]) == len(name):
+    if found is None or len(found[0]) == len(name) or name[:2] in _ZH_SURNAME_CHAR_WORDS:
         return None
     if len(name) == 4 and found[0] not in ZH_COMPOUND_SURNAMES:
         return None
@@ -5296,8 +5566,9 @@ def safety_net_issues(text: str, locale: str, warned: frozenset[int] | set[int] 
         # two (¥100元, $1-$5: one "dollars"); the other checks cover * ^ | _ \\.
         if i in seen or ch.isascii() or unicodedata.category(ch) == "Sc" or _plain(ch) or \
                 _plain(folded[i]) and ch != folded[i] or \
-                ch in _CHECK_MARKS and _CHECK_MARKER.match(text, i):
-            continue
+                ch in _CHECK_MARKS and _CHECK_MARKER.match(text, i) or \
+                ch in "～〜" and _ZH_TILDE_PAUSE.match(text, i) and is_zh(locale):
+            continue  # ～ between two words is a pause (since speakable/29)
         if _squash(speakable(text[:i] + " " + text[i + 1:], locale)) == said:
             seen.add(i)
             yield Issue(i, f"{ch} (U+{ord(ch):04X}) is not said: the voice says "
