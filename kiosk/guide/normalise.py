@@ -3485,6 +3485,8 @@ _ZH_TILDE_PAUSE = re.compile(r"(?<=[\u4e00-\u9fff])"
 # in the sentence; two signs alone no longer make a path. The arrows (→ ➔ ›) stay steps.
 _RANK_SIGN = re.compile(r"(?<=[^\W\d_]|[\"”’)）】」』])\s*[>＞]\s*(?=[^\W\d_]|[\"“‘(（【「『])")
 _RANK_SENTENCE = re.compile(r"[^。；;！？!?\n]+")
+# an app's first page opens a path too (首页＞理财＞基金, "Home > Wealth")
+_PATH_START = re.compile(r"首页|主页|我的|(?<![A-Za-z])(?:Home|My|APP|App)(?![a-z])")
 # ± inside Mandarin (前收盘价×(1±10%), 1±0.5%): 加减 after a number (一加减百分之十, as it is
 # said; 一正负 made 一 yí), else 正负 (±10% 正负百分之十); espeak-ng's Mandarin voice switched to
 # English for it ("plus or minus").
@@ -3575,7 +3577,7 @@ def _roman_value(r: str) -> int:
 def _rank_signs(text: str, zh: bool) -> str:
     def sentence(s: re.Match) -> str:
         part = s.group(0)
-        if _PATH_CUE.search(part) or not _RANK_SIGN.search(part):
+        if _PATH_CUE.search(part) or _PATH_START.search(part) or not _RANK_SIGN.search(part):
             return part
         return _RANK_SIGN.sub("大于" if zh else " greater than ", part)
 
