@@ -10,6 +10,11 @@ taken (``time.process_time`` of this process: the call's whole cost, the encoder
 
     PYTHONPATH=$PWD .venv/bin/python scripts/bench_forced_choice.py --split tuning --out t.json
     PYTHONPATH=$PWD .venv/bin/python scripts/bench_forced_choice.py --report t.json [v.json]
+    PYTHONPATH=$PWD .venv/bin/python scripts/bench_forced_choice.py --split validation --e2e
+
+``--e2e`` hears each reading through ``Recognizer.verify`` instead (speech detection, the
+worker, the forced choice, the beam's alternatives) and counts what passed: the figures to
+quote. ``--english`` reads the English sentence; ``--limit N`` only the first N tails.
 
 The report prints, per text form and score (the tail's tokens: ``answers.tail_score``; the
 whole text), each margin's genuine readings settled and wrong readings accepted.
