@@ -942,8 +942,158 @@ def _x_as_heard(hyp: list[str], parts: Sequence[Sequence[str]]) -> list[str]:
     return out
 
 
+# --- settling an ambiguous tail by forced choice ----------------------------------------------
+# A digit group written in the transcript: ASCII or full-width digits, or Chinese digits read
+# one by one (七七零零).
+_WRITTEN_DIGITS = re.compile(f"[0-9０-９{''.join(textnorm.ZH_DIGIT_CHARS)}]+")
+ZH_DIGIT_OF = {v: k for k, v in textnorm.ZH_DIGIT_CHARS.items() if k not in "〇幺两"}
+
+
+def _digit_read(ch: str) -> str | None:
+    """The digit a heard Mandarin character is read as (期 7, 是 4 by the fuzzy pairs, 7 7),
+    or None."""
+    if "0" <= ch <= "9":
+        return ch
+    if "０" <= ch <= "９":  # full-width
+        return str(ord(ch) - ord("０"))
+    if ch in textnorm.ZH_DIGIT_CHARS:
+        return textnorm.ZH_DIGIT_CHARS[ch]
+    if not _reads_as_digit(ch):
+        return None
+    sound = fuzzy_pinyin(_syllable_options(ch)[0])
+    return next((d for d, opts in _ZH_DIGIT_READINGS.items()
+                 if any(fuzzy_pinyin(o) == sound for o in opts)), None)
+
+
+# What Whisper base writes between digits read one by one: 3-1-5, 7 0 0, 7·0·0.
+_DIGIT_SEPARATORS = frozenset("-‐‑–— ·")
+_EN_WRITTEN_DIGITS = re.compile(r"[0-9](?:[-‐‑–— ·]?[0-9])*")
+
+
+def _written_groups(heard: str, zh: bool) -> list[tuple[int, int, str]]:
+    """(start, end, digits) of each digit group written in ``heard``: a run of digits, with
+    the separators Whisper writes between them (3-1-5); in Mandarin also with the characters
+    read like digits next to them (53期 is 537, 起00 is 700), as long as the run holds a
+    written digit."""
+    if not zh:
+        return [(m.start(), m.end(), "".join(c for c in m.group(0) if c.isdigit()))
+                for m in _EN_WRITTEN_DIGITS.finditer(heard)]
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(heard):
+        j, digits = i, list[str]()
+        while j < len(heard):
+            d = _digit_read(heard[j])
+            if d is None and digits and heard[j] in _DIGIT_SEPARATORS \
+                    and j + 1 < len(heard) and _digit_read(heard[j + 1]) is not None:
+                j += 1
+                continue
+            if d is None:
+                break
+            digits.append(d)
+            j += 1
+        if j > i and _WRITTEN_DIGITS.search(heard[i:j]):
+            out.append((i, j, "".join(digits)))
+        i = max(j, i + 1)
+    return out
+
+
+@dataclass(frozen=True)
+class TailChoice:
+    """A required digit string heard with a slip that does not settle it (``SLIP_AMBIGUOUS``),
+    and what the audio must choose between: ``heard[start:end]`` is the written digit group
+    (700), ``candidates`` every string of the item's length it is with one repeat said once
+    more or less, the item itself first (7700, then 7000). ``chinese``: the group was written
+    in Chinese digits (七零零)."""
+
+    item: str
+    start: int
+    end: int
+    candidates: tuple[str, ...]
+    chinese: bool
+
+    def texts(self, heard: str, form: str = "heard") -> list[tuple[str, int, int]]:
+        """``heard`` with the group replaced by each candidate, in ``candidates``' order, as
+        (text, start, end of the candidate in it), written in Arabic digits
+        (``form="arabic"``), Chinese digits (``"chinese"``) or as the group was written
+        (``"heard"``)."""
+        chinese = self.chinese if form == "heard" else form == "chinese"
+        out = []
+        for c in self.candidates:
+            written = "".join(ZH_DIGIT_OF[d] for d in c) if chinese else c
+            out.append((heard[:self.start] + written + heard[self.end:], self.start,
+                        self.start + len(written)))
+        return out
+
+
+def ambiguous_tails(heard: str, locale: str, required: Sequence[str] = ()) -> list[TailChoice]:
+    """The required digit strings of a reading that ``heard`` (a transcript) holds only with a
+    slip that does not settle them (``score_reading``'s ``ambiguous``), each with its written
+    group and its candidates (``TailChoice``): the audio may still tell them apart
+    (``settled_by_forced_choice``). In Mandarin the group takes in the characters read like
+    digits next to it (42期 is 427: 4227, 4277 or 4427); 537期 for 5337 is 5377 heard, not a
+    collapse, and is not one."""
+    zh = is_zh(locale)
+    hyp = textnorm.tokens(heard, locale)
+    out: list[TailChoice] = []
+    for item in required:
+        part = textnorm.tokens(item, locale)
+        if not part or not all(t.isdigit() for t in part) \
+                or _heard_item(hyp, part, zh) != SLIP_AMBIGUOUS:
+            continue
+        for start, end, digits in _written_groups(heard, zh):
+            if _digits_heard(list(digits), part) is None:
+                continue
+            others = sorted("".join(c) for c in _explanations(list(digits), len(part))
+                            if list(c) != part)
+            if others:
+                out.append(TailChoice(item, start, end, ("".join(part), *others),
+                                      not heard[start:end].isascii()))
+                break
+    return out
+
+
+# How far (natural log, over the tail's own tokens) the shown tail's forced score must beat
+# every neighbour's for the audio to settle it; set on the tuning voices
+# (scripts/bench_forced_choice.py, docs/evaluation.md "settled by forced choice").
+FORCED_CHOICE_MARGIN = 4.0
+# How the candidates are written for the forced choice: "chinese" (七七零零), "arabic" (7700)
+# or "heard" (as the heard group was written); measured on the tuning voices (above).
+FORCED_CHOICE_FORM = "chinese"
+
+
+def tail_score(tokens: Sequence[tuple[int, float]], text: str, start: int, end: int) -> float:
+    """The log probability of the tokens of ``text`` that cover its characters
+    ``start:end`` (a tail), from ``tokens`` [(UTF-8 bytes, log probability)] in order: a
+    token counts when any of its bytes falls in the tail's bytes (a Chinese character is often
+    split over two tokens); a tail's tokens are followed by its next one, which is conditioned
+    on the whole tail (七七零零 followed by 自, or 700 by a comma)."""
+    lo = len(text[:start].encode("utf-8"))
+    hi = len(text[:end].encode("utf-8"))
+    total, at, last = 0.0, 0, -1
+    for i, (n, logprob) in enumerate(tokens):
+        if at < hi and at + n > lo:
+            total += logprob
+            last = i
+        at += n
+    if 0 <= last < len(tokens) - 1:
+        total += tokens[last + 1][1]
+    return total
+
+
+def settled_by_forced_choice(choice: TailChoice, scores: Sequence[float],
+                             margin: float = FORCED_CHOICE_MARGIN) -> tuple[bool, str]:
+    """Whether the forced scores (one per ``choice.candidates``, the shown tail first) settle
+    the tail as the shown one: it must beat every neighbour by ``margin``. With the evidence's
+    words: "7700 -3.1 vs 7000 -7.9"."""
+    note = " vs ".join(f"{c} {s:.1f}" for c, s in zip(choice.candidates, scores, strict=True))
+    own, others = scores[0], scores[1:]
+    return bool(others) and all(own - s >= margin for s in others), note
+
+
 def score_reading(heard: str, expected: str, locale: str,
-                  required: Sequence[str] = ()) -> ReadingScore:
+                  required: Sequence[str] = (),
+                  settled: dict[str, str] | None = None) -> ReadingScore:
     """Compare what was heard with the sentence to read (digits normalised both ways).
 
     ``required``: texts that must be heard exactly (after normalisation; homophones allowed in
@@ -952,7 +1102,9 @@ def score_reading(heard: str, expected: str, locale: str,
     of a repeated digit (``_digits_heard``: the recogniser's slip, since the text to read is
     shown on screen), and only when no other string of its length is heard the same way
     (``_slip_settles``); ``ReadingScore.tolerated`` says what was let stand,
-    ``ReadingScore.ambiguous`` what was not.
+    ``ReadingScore.ambiguous`` what was not. ``settled``: required digit strings heard with
+    such a slip that the audio settled (``settled_by_forced_choice``), each with its scores
+    for the evidence; they count as heard, with that note in ``tolerated``.
     """
     zh = is_zh(locale)
     ref, hyp = textnorm.tokens(expected, locale), textnorm.tokens(heard, locale)
@@ -969,7 +1121,10 @@ def score_reading(heard: str, expected: str, locale: str,
         if not part:
             continue
         how = _heard_item(hyp, part, zh)
-        if how is None or how == SLIP_AMBIGUOUS:
+        if how == SLIP_AMBIGUOUS and settled and item in settled:
+            tolerated.append(f"the digits heard with {REPEAT_ONE_OFF}, settled by forced "
+                             f"choice: {settled[item]}")
+        elif how is None or how == SLIP_AMBIGUOUS:
             missing.append(item)
             if how == SLIP_AMBIGUOUS:
                 ambiguous.append(f"the digits heard with {how}")

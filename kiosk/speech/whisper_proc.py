@@ -144,6 +144,39 @@ def _beams(pcm: bytes, language: str, biases: list, n: int) -> list[list[tuple]]
     return out
 
 
+def _token_bytes(tok, ids: list[int]) -> list[int]:
+    """How many UTF-8 bytes of the text each of ``ids`` stands for. Whisper's tokens are
+    byte-level BPE, written one printable character per byte (GPT-2's table), so a token's
+    length is its byte count; a Chinese character is often split over two tokens, so a tail is
+    located by bytes, not tokens."""
+    return [len(tok.tokenizer.id_to_token(i) or "") for i in ids]
+
+
+def _forced_choice(pcm: bytes, language: str, hotwords: str | None,
+                   texts: list[str]) -> list[list[tuple[int, float]]]:
+    """Each of ``texts`` teacher-forced on the same audio (CTranslate2 ``Whisper.align``, one
+    batch after one pass of the encoder): per text, [(UTF-8 bytes, log probability)] for each
+    of its tokens, in order. The prompt is the greedy decode's (``_prompt``), so a candidate
+    is scored as the first decode would have written it."""
+    x, prompt, _, tok = _prepare(pcm, language, hotwords)
+    assert _model is not None
+    encoded = _model.encode(x)
+    ids = [tok.encode(t) for t in texts]
+    if len(ids) > 1:  # align takes one row of features per text
+        import ctranslate2  # (in the worker process only, like every CTranslate2 import here)
+
+        encoded = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(np.asarray(encoded), len(ids), axis=0)))
+    frames = int(x.shape[2])
+    results = _model.align(encoded, prompt, ids, [frames] * len(ids))
+    out = []
+    for row, r in zip(ids, results, strict=True):
+        probs = list(r.text_token_probs)[: len(row)]
+        out.append([(n, float(np.log(max(p, 1e-12))))
+                    for n, p in zip(_token_bytes(tok, row), probs, strict=True)])
+    return out
+
+
 class WhisperProcess:
     """One Whisper worker process (``kiosk.workers``); calls are serialised (one answer at a
     time per worker). Errors: ``kiosk.workers.WorkerError`` when the worker dies twice on one
@@ -180,6 +213,13 @@ class WhisperProcess:
         the audio encoded once: [[(text, avg_logprob)] per bias], each best first."""
         return self._call(_beams, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
                           language, list(biases), n)
+
+    def forced_choice(self, pcm16k: np.ndarray, language: str, hotwords: str | None,
+                      texts: list[str]) -> list[list[tuple[int, float]]]:
+        """Each of ``texts`` teacher-forced on the audio (one encoder pass, one batched
+        ``align``): per text, [(UTF-8 bytes, log probability)] per token, in order."""
+        return self._call(_forced_choice, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
+                          language, hotwords, list(texts))
 
     def close(self) -> None:
         self._worker.close()

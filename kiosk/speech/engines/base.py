@@ -73,7 +73,8 @@ class Engine:
         raise NotImplementedError
 
 
-def read_aloud_result(heard: str, expected: Expected, locale: str = "en") -> Recognition:
+def read_aloud_result(heard: str, expected: Expected, locale: str = "en",
+                      settled: dict[str, str] | None = None) -> Recognition:
     """Compare what was heard with the text to be read aloud (``answers.score_reading``).
 
     The score is ``1 - error rate`` (characters for Mandarin, words for English, digits
@@ -82,13 +83,21 @@ def read_aloud_result(heard: str, expected: Expected, locale: str = "en") -> Rec
     the error rate, the required parts not heard, and any slip let stand in one that was
     (``ReadingScore.tolerated``: "the digits heard with a doubled digit said once"), or why
     such a slip was not let stand (``ReadingScore.ambiguous``, after "ambiguous:").
+    ``settled``: required digit strings whose ambiguous slip the audio settled (the Whisper
+    engine's forced choice), with their scores: they count as heard, and the note says so.
     """
     text = expected.text or ""
-    # A digit string to read (a `digits` step) must be heard whole, like an ID tail.
-    required = expected.required or ((text,) if is_digits(text) else ())
-    r = score_reading(heard, text, locale, required)
+    required = reading_required(expected)
+    r = score_reading(heard, text, locale, required, settled)
     note = (f"{r.unit} error rate {r.error_rate:.2f}"
             + (f"; not heard: {', '.join(r.missing)}" if r.missing else "")
             + (f"; let stand: {', '.join(r.tolerated)}" if r.tolerated else "")
             + (f"; ambiguous: {', '.join(r.ambiguous)}" if r.ambiguous else ""))
     return Recognition(heard, "phrase" if r.passed else "unclear", r.score, note=note)
+
+
+def reading_required(expected: Expected) -> tuple[str, ...]:
+    """What a reading must hold exactly: ``expected.required``, or for a digit string to read
+    (a ``digits`` step) the string itself, heard whole like an ID tail."""
+    text = expected.text or ""
+    return tuple(expected.required) or ((text,) if is_digits(text) else ())

@@ -18,15 +18,25 @@ import numpy as np
 
 from kiosk.speech import textnorm
 from kiosk.speech.answers import (
+    FORCED_CHOICE_FORM,
+    ambiguous_tails,
     doubt_among,
     judge_text,
     reading_among_alternatives,
     reading_rescuable,
     requested_among_alternatives,
     requested_rescuable,
+    settled_by_forced_choice,
+    tail_score,
     unconfirmed_consent,
 )
-from kiosk.speech.engines.base import Engine, Recognition, files_sha256, read_aloud_result
+from kiosk.speech.engines.base import (
+    Engine,
+    Recognition,
+    files_sha256,
+    read_aloud_result,
+    reading_required,
+)
 from kiosk.speech.engines.grammar import PocketSphinxGrammar
 from kiosk.speech.expected import Expected
 from kiosk.speech.lexicon import EN_AFFIRM, EN_DENY, ZH_HOTWORDS
@@ -180,7 +190,9 @@ class WhisperEngine(Engine):
         if expected.kind == "read_aloud":
             result = read_aloud_result(text, expected, self.locale)
             if result.intent == "unclear" and not sign:
-                return self._reading_from_alternatives(pcm16k, expected, result)
+                result, rescuable = self._reading_by_forced_choice(pcm16k, expected, result)
+                if result.intent == "unclear" and rescuable:
+                    return self._reading_from_alternatives(pcm16k, expected, result)
             return result
         if sign:
             return Recognition(text, "unclear", conf, note=HALLUCINATION_NOTE)
@@ -224,6 +236,50 @@ class WhisperEngine(Engine):
         return Recognition(alt, judged.intent, score,
                            note=f"heard as {text!r}; the recogniser's alternative {alt!r} is the "
                                 f"requested answer, and no hypothesis held a negation")
+
+    def _reading_by_forced_choice(self, pcm16k: np.ndarray, expected: Expected,
+                                  first: Recognition) -> tuple[Recognition, bool]:
+        """A reading whose ID tail was heard with a slip that does not settle it (700: 7700 or
+        7000, ``answers.ambiguous_tails``): the same model scores the transcript with each
+        candidate tail in place of the heard group, teacher-forced on the same audio (one
+        extra call in the worker: ``WhisperProcess.forced_choice``), and the shown tail counts
+        as heard only when it beats every neighbour by ``answers.FORCED_CHOICE_MARGIN``
+        (``answers.settled_by_forced_choice``); the note gives every candidate's score.
+
+        Returns (the result, whether a beam alternative may still rescue it): not when a
+        neighbour scored at least as well as the shown tail (the audio leans to another
+        tail). Runs on the caller's thread (a judge worker), never the event loop."""
+        required = reading_required(expected)
+        choices = ambiguous_tails(first.transcript, self.locale, required)
+        if not choices:
+            return first, True
+        form = FORCED_CHOICE_FORM if self.locale == "zh" else "arabic"
+        written = [c.texts(first.transcript, form) for c in choices]
+        texts = [t for ws in written for t, _, _ in ws]
+        tokens = self._load().forced_choice(pcm16k, self.locale,
+                                            self.hotwords(expected) or None, texts)
+        settled: dict[str, str] = {}
+        notes: list[str] = []
+        leans_away = False
+        at = 0
+        for choice, ws in zip(choices, written, strict=True):
+            scores = [tail_score(tokens[at + k], t, a, b) for k, (t, a, b) in enumerate(ws)]
+            at += len(ws)
+            ok, note = settled_by_forced_choice(choice, scores)
+            if ok:
+                settled[choice.item] = note
+            else:
+                notes.append(note)
+                leans_away = leans_away or max(scores[1:]) >= scores[0]
+        log.info("an ambiguous tail was scored by forced choice (%s)",
+                 "settled" if settled and not notes else "not settled")
+        if settled and not notes:
+            result = read_aloud_result(first.transcript, expected, self.locale, settled)
+            if result.intent != "unclear":
+                return result, False
+        why = f"; not settled by forced choice: {'; '.join(notes)}" if notes else ""
+        return Recognition(first.transcript, first.intent, first.score,
+                           note=first.note + why), not leans_away
 
     def _reading_from_alternatives(self, pcm16k: np.ndarray, expected: Expected,
                                    first: Recognition) -> Recognition:
