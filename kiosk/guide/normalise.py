@@ -171,7 +171,7 @@ def zh_surname(name: str) -> tuple[str, str] | None:
 # Bump when a rule changes what is spoken. It names the rule set (for reports and docs); it is
 # not part of the guide's cache key, which is the spoken text itself (``GuideVoice``), so a
 # prompt whose words changed renders anew and the others stay cached.
-NORMALISER_VERSION = "speakable/29"
+NORMALISER_VERSION = "speakable/30"
 _LOG = logging.getLogger(__name__)
 # The longest written text ``speakable`` takes, in characters (a prompt the voice can say is
 # at most 2,000: ``kiosk.guide.tts.MAX_TEXT_CHARS``). Longer input raises ValueError.
@@ -2189,6 +2189,9 @@ def _en_cued_digits(text: str, m: re.Match) -> str:
     said "extension"."""
     if _quantity_follows(text, m.end(), _EN_UNITS):
         return m.group(0)
+    if re.match(r"[.,]\d", text[m.end():m.end() + 2]) or (
+            m.group("d") == "0" and re.match(r"\.\d", text[m.end():m.end() + 2])):
+        return m.group(0)  # account is 0.025%: a decimal, a quantity (since speakable/30)
     if (m.group("cue").lower().startswith("end") and _EN_YEAR_LIKE.fullmatch(m.group("d"))
             and not _EN_NUMBER_NAMED.search(text, max(0, m.start() - 60), m.start())):
         return m.group(0)  # "the offer ends in 2025": a year, unless a number was named
@@ -3062,7 +3065,11 @@ def _en_compare_chain(m: re.Match) -> str:
 _EN_HASH_KEY = re.compile(r"#\s*(?=key\b)")
 _EN_PRESS_HASH = re.compile(r"(?<=\b[Pp]ress )#|(?<=\b[Hh]it )#|(?<=\b[Tt]ap )#")
 _EN_CODE_PREFIX = re.compile(r"\b(?P<w>(?:start|begin)(?:s|ning)?\s+with|starting\s+with|"
-                             r"prefix(?:ed)?(?:\s+with)?)\s+(?P<n>\d{2,6})\b", re.IGNORECASE)
+                             r"prefix(?:ed)?(?:\s+with)?)\s+(?P<n>\d{2,6}(?:(?:,\s*(?:or\s+|and\s+)?|\s+(?:or|and)\s+)"
+                             r"\d{2,6}(?!\d|\.\d|\s*%))*)\b(?!\.\d)", re.IGNORECASE)
+# Every item of a list of code prefixes (start with 600, 601, 603 or 605) is a prefix, digit by
+# digit like the first (the others were said as quantities; since speakable/30).
+_EN_PREFIX_ITEM = re.compile(r"\d+")
 
 
 # Round fourteen (speakable/18), the smaller classes: a weekday range with a hyphen (周一-周五
@@ -3124,8 +3131,8 @@ def _en_speakable(text: str) -> str:
     text = _en_round_seven(_en_round_twelve(_en_round_thirteen(text)))
     if "#" in text:
         text = _EN_PRESS_HASH.sub("the hash key", _EN_HASH_KEY.sub("hash ", text))
-    text = _EN_CODE_PREFIX.sub(lambda m: f"{m.group('w')} {spell_digits(m.group('n'), 'en')}",
-                               text)
+    text = _EN_CODE_PREFIX.sub(lambda m: f"{m.group('w')} " + _EN_PREFIX_ITEM.sub(
+        lambda d: spell_digits(d.group(0), "en"), m.group("n")), text)
     text = _STANDARD.sub(lambda m: _standard(m, "en"), text)
     text = _en_abbreviations(text)
     text = _PERCENT_DECIMALS.sub(lambda m: _trim_decimals(m.group(0)), text)
@@ -3239,7 +3246,7 @@ def speakable(text: str, locale: str, *, max_chars: int = MAX_SPEAKABLE_CHARS) -
     if len(text) > max_chars:
         raise ValueError(f"text is {len(text)} characters; the guide normalises at most "
                          f"{max_chars} per prompt: split it into shorter prompts")
-    text = _round_twentysix_first(text, is_zh(locale))
+    text = _round_twentysix_first(_round_twentyseven_first(text, is_zh(locale)), is_zh(locale))
     text = _round_twentyfour_first(_round_twentyfive_first(text, is_zh(locale)), is_zh(locale))
     text = _round_twentyone_first(_round_twentytwo_first(_round_twentythree_first(
         text, is_zh(locale)), is_zh(locale)), is_zh(locale))
@@ -3461,6 +3468,57 @@ def _round_twentyfive_first(text: str, zh: bool) -> str:
             text = _CURRENCY_PAIR_CNH.sub(lambda m: _currency_pair(m, zh), text)
         if "%" in text or "‰" in text:
             text = _PERCENT_DIVIDED.sub("除以" if zh else " divided by ", text)
+    return text
+
+
+# --------------------------------------------------------------------------- round twenty-seven
+# The classes of the twenty-seventh tester round (#15; speakable/30), run first, on the raw text.
+#
+# Mandarin. A target year in a fund's name (易方达养老2035三年持有FOF, 目标日期2035基金, 南方养老
+# 2030一年持有): a year label, digit by digit (二〇三五), with a pause before a holding period
+# written in numerals (二〇三〇，一年持有); it was a quantity that ran into the next number
+# (两千零三十五三年, heard "2031 years"). A year-like number (19xx/20xx) is a label right after
+# 养老 / 目标日期 / 目标 / FOF, or right before a holding period (三年持有, 1年定开, 五年期);
+# before a unit of money or count (养老2035元, 2035万, 2035份, 2035人) it stays a quantity.
+_ZH_PERIOD_AFTER = r"\s?[1-9一二两三四五六七八九十]年(?:持有|定开|定期开放|封闭|滚动|期)"
+_ZH_NAME_YEAR = re.compile(
+    r"(?<![\d.,])(?:(?<=养老)|(?<=目标日期)|(?<=目标)|(?<=FOF)|(?<=fof)|(?<=FOF-)|"
+    rf"(?=(?:19|20)\d\d{_ZH_PERIOD_AFTER}))"
+    r"(?P<y>(?:19|20)\d\d)(?![\d.,])"
+    r"(?!\s*(?:[元万亿千百份人个只股户笔位家次倍点手张%‰]|美元|港元|块|年(?!持有|定开|期)))"
+    r"(?P<sp>\s(?=[1-9一二两三四五六七八九十]年))?")
+_ZH_NUMERAL_NEXT = re.compile(r"\s?[0-9一二两三四五六七八九十]")
+#
+# English. A decimal below one after "account is" (The commission on this account is 0.025%):
+# "zero point zero two five percent"; the cue "account" took the 0 as the first digit of an
+# account number and left ".025" ("zero dot ..."). A cued digit string never ends at a decimal
+# point: a figure with its point is a quantity (see _en_cued_digits).
+#
+# English. A Roman numeral II to XII after a capitalised name word (Ruiyuan Growth Fund III,
+# Series IV, Tranche II, World War II): the number in words ("Fund three"); round twenty-six's
+# rule covered only Part / Chapter / Class .... A lone I, V or X after a name word is left as
+# written (Fund I can be the pronoun: "the Fund I chose"; Vitamin C-like codes "Model X"), except
+# after round twenty-six's words (Part I, Annex V). Never inside a word (CIVIL, MIX) or before a
+# hyphen or apostrophe, and never after a function word (The, And, Of, In, ...).
+_EN_ROMAN_NAME = re.compile(
+    r"\b(?!(?:The|A|An|And|Or|Of|In|On|At|To|For|By|With|From|As|Is|Are|It|We|You|He|She|They|"
+    r"If|But|So|No|Not|Do|Dear|Mr|Mrs|Ms|Dr)\s)(?P<w>[A-Z][a-z]+)\s+"
+    r"(?P<r>III|II|IV|VIII|VII|VI|IX|XII|XI)\b(?![\-'’])")
+
+
+def _zh_name_year(m: re.Match) -> str:
+    said = "".join(YEAR_DIGITS[c] for c in m.group("y"))
+    return said + ("，" if _ZH_NUMERAL_NEXT.match(m.string, m.end()) else "")
+
+
+def _round_twentyseven_first(text: str, zh: bool) -> str:
+    """The round-twenty-seven rules that run first, on the raw text (see above)."""
+    if zh:
+        if re.search(r"(?:19|20)\d\d", text):
+            text = _ZH_NAME_YEAR.sub(_zh_name_year, text)
+    elif re.search(r"\b[IVX]{2}", text):
+        text = _EN_ROMAN_NAME.sub(lambda m: f"{m.group('w')} "
+                                  f"{en_number_words(str(_roman_value(m.group('r'))))}", text)
     return text
 
 
