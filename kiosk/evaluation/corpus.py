@@ -208,6 +208,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Olivia Hart", "Daniel Osei", "Yuki Mori", "Stefan Kovac",
                 "Fatima Haddad")},
         (0.812, 0.883, 0.962, 1.042, 1.128), 16000, 256203221, id_salt=2777),
+    # Added before any of it was heard (2026-12-02, fifteenth session), after holdout16's
+    # failures were studied (issue #12: answers not seen well enough under load, Biden's face
+    # under the gate into the first answer, 是的 heard as 只试着). Rates no earlier round uses.
+    "holdout17": HoldoutRound(
+        {"zh-CN": ("伍思琪", "车晓川", "龙梓萱", "游建国", "尚雨彤", "欧阳子墨", "莫少聪"),
+         "en": ("Grace Whitfield", "Omar Siddiqui", "Hannah Vogel", "Diego Moreno",
+                "Chloe Dubois")},
+        (0.818, 0.892, 0.958, 1.052, 1.138), 17000, 275604541, id_salt=2851),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
