@@ -129,9 +129,7 @@ def test_tester_flows_pass_the_check():
 
 def test_flows_check_refuses_a_text_that_would_still_give_the_answer(monkeypatch):
     # The stripping makes this nearly impossible; a stripping that cut nothing shows the rule.
-    path = ROOT / "flows" / "securities_account.yaml"
-    if not path.exists():
-        path = FLOWS[0]
+    path = ROOT / "flows" / "securities_account_opening.yaml"
     assert check_flow(path) == []
     monkeypatch.setattr(checks, "unled_text", lambda text, answer, locale: text)
     problems = check_flow(path)
