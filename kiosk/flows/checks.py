@@ -34,6 +34,7 @@ from kiosk.flows.model import (
     step_seconds,
 )
 from kiosk.flows.source import Script
+from kiosk.flows.unled import holds_answer, unled_text
 from kiosk.guide.normalise import READINGS
 from kiosk.speech.answers import (
     AnswerSpec,
@@ -300,6 +301,11 @@ class _Semantics:
             requested, accepted, refuse = step.answer_spec(lc)
             if not requested:
                 continue
+            # No coaching after doubt (kiosk.flows.unled): the retry must not hold the answer.
+            if holds_answer(unled_text(step.text.get(lc, ""), requested, lc), requested):
+                s.add(p + ("text", lc), f"{pre}text.{lc} would still give the answer "
+                      f"'{requested}' when the step is asked again after a doubtful answer; "
+                      "put the words to say in a sentence of their own, after the question")
             try:
                 spec = AnswerSpec(step.expect, requested, accepted, refuse)
             except ValueError as exc:

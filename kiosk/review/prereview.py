@@ -456,6 +456,9 @@ def _answer(data, t, ctx):
                               "text": str(said), "kind": "answer", "step": ctx.step})
     ctx.mark(t, "answer", f"answer: {decision}")
     step = data.get("step") or ctx.step
+    # An answer is timed where its speech starts (``t_start``), as the doubt a step result
+    # records for the same answer (``_doubt``): never the later time it was recognised.
+    t = _span(data, t)[0]
     if decision == AnswerDecision.AGREE:
         # Asked again after an answer that was only unclear (not heard, misheard; no "no" in
         # it), and now answered as asked: the investor's will is on record, the repeat is info.
@@ -484,8 +487,8 @@ def _answer(data, t, ctx):
         ctx.refused.setdefault(step, []).append(ctx.findings[-1])
         return
     if data.get("negation"):
-        ctx.find(t, f"consent answer at {mmss(t)} held a negation and was not understood",
-                 "flag", "consent_negation")
+        ctx.find(t, f"the answer to step {step} at {mmss(t)} held a negation and was not "
+                 "understood", "flag", "consent_negation", step)
         ctx.unclear.pop(step, None)
         return
     if data.get("intent") == "silence":

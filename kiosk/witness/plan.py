@@ -7,10 +7,10 @@ flow's time estimate); a question's answer window is the flow's ``answer_seconds
 from __future__ import annotations
 
 import random
-import re
 
 from kiosk import session as sm
-from kiosk.flows.model import asked_span, observe_seconds
+from kiosk.flows.model import observe_seconds
+from kiosk.flows.unled import unled_text
 from kiosk.guide.normalise import speakable
 from kiosk.protocol import StepKind
 
@@ -156,82 +156,19 @@ def leads(after_refusal: bool = False, hint: str = "") -> bool:
     return not after_refusal and hint not in UNLED_HINTS
 
 
-# The end of a sentence, and a clause inside one, in a prompt (Mandarin or English).
-_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
-_CLAUSE_MARK = re.compile(r"[，,、：:]")
-# A clause that only sets the condition of the request ("如已了解，请回答：…", "If so, please
-# answer: …"; "同意请回答：我同意"): it goes with the request.
-_CONDITION = re.compile(r"^(?:如|若|如果|假如|倘若|要是|if\b)", re.IGNORECASE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def _goes_with_request(clause: str) -> bool:
-    clause = clause.strip()
-    return (not clause or bool(_CONDITION.match(clause))
-            or (len(clause) <= 4 and bool(_CJK.search(clause))))
-
-
-_ZH_ASKS = re.compile(r"是否|吗|请问|是不是")
-_EN_ASKS = re.compile(r"^\s*(?:do|does|did|are|is|am|have|has|had|can|could|will|would|may|"
-                      r"shall|should)\b", re.IGNORECASE)
-
-
-def _ending(kept: str, ending: str) -> str:
-    """How a sentence cut short before its request ends: its own end unless that was a
-    semicolon or a plain stop after a question, which then ends as one."""
-    zh = bool(_CJK.search(kept))
-    if ending in ("?", "？", "!", "！"):
-        return ending
-    if (_ZH_ASKS.search(kept) if zh else _EN_ASKS.match(kept)):
-        return "？" if zh else "?"
-    return "。" if zh else "."
-
-
-def unled_text(text: str) -> str:
-    """``text`` (a prompt, shown or spoken) without the sentences that give the words to say
-    ("请回答：是的，我自愿。", "If so, please answer: yes, I understand."), found as the flow
-    checks find them (``kiosk.flows.model.asked_span``), with the conditions that lead into
-    them ("如已了解，", "If you agree,"); the question itself stays. A request inside a longer
-    sentence is cut from its clause on; the rest of the sentence keeps its end."""
-    for _ in range(8):  # each pass removes one request; a prompt holds one or two
-        span = asked_span(text)
-        if span is None:
-            break
-        start, end = span
-        before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
-        s0 = before[-1] if before else 0
-        stop = _SENTENCE_END.search(text, end)
-        s1 = stop.end() if stop else len(text)
-        while s1 < len(text) and text[s1] in "”\"'」』":
-            s1 += 1
-        lead = text[s0:start]
-        cut = [m.start() for m in _CLAUSE_MARK.finditer(lead)]
-        clauses = []
-        last = 0
-        for pos in cut + [len(lead)]:
-            clauses.append(lead[last:pos])
-            last = pos
-        while clauses and _goes_with_request(_CLAUSE_MARK.sub("", clauses[-1], count=1)):
-            clauses.pop()
-        kept = "".join(clauses).rstrip(" ，,、：:")
-        if kept.strip():
-            kept += _ending(kept, stop.group(0) if stop else "")
-        text = text[:s0] + kept + text[s1:]
-    return re.sub(r"\s{2,}", " ", text).strip()
-
-
 def retry_prompt(text: str, spoken: str | None, locale: str,
                  after_refusal: bool = False, hint: str = "",
                  answer: str = "") -> tuple[str, str | None]:
     """A retried step's subtitle and voice text: ``retry_prefix`` before each (``RETRY_PREFIX``;
     ``REFUSAL_RETRY_PREFIX`` when the last answer was heard as a refusal, ``after_refusal``;
     ``HEARD_RETRY_PREFIX`` when it was heard clearly but not taken, ``hint``). After a refusal
-    or an answer of doubt (``leads``), both leave out the words to say (``unled_text``).
+    or an answer of doubt (``leads``), both leave out the words to say and the step's requested
+    ``answer`` (``kiosk.flows.unled.unled_text``).
     ``spoken`` is already normalised (``speakable``), so only the prefix is normalised before
     it."""
     prefix = retry_prefix(locale, after_refusal, hint, answer)
     if not leads(after_refusal, hint):
-        text = unled_text(text)
-        spoken = unled_text(spoken) if spoken else spoken
+        text = unled_text(text, answer, locale)
+        spoken = unled_text(spoken, answer, locale) if spoken else spoken
     return ((prefix + " " + text).strip(),
             (speakable(prefix, locale) + " " + spoken).strip() if spoken else spoken)
