@@ -12,7 +12,10 @@ The rules, in the order they apply:
    **A question** is never an answer (``is_question``: a question mark, 吗 / 吧 / 呢 / 么 /
    嘛, an English tag such as "…, do I" or "…, right"), nor is an answer that **cites someone
    else's will** (``cites_another_will``: 工作人员让我说是的, "the clerk said just say yes"):
-   both are ``unclear``, whatever else they say.
+   both are ``unclear``, whatever else they say. So is **someone else reading for the
+   investor** (``done_by_another``: 我儿子帮我读的, "my son read it for me") and **a hedge or
+   a reservation** (``hedges``: 我觉得是自愿的, 应该是, 好吧, 但是我有点担心; "I think so",
+   "probably", "whatever", "yes, but I'm worried"), judged after a negation and another's will.
 2. **A refusal** is a transcript made of nothing but refusals (不愿意, 我再想想, "no, I don't").
 3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
    "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is

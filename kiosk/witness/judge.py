@@ -47,8 +47,10 @@ OUTCOME_DECISION: dict[StepOutcome, AnswerDecision] = {
 
 # Why an answer was judged as it was, written with it (``reason_code`` in ``step_result`` and
 # ``answer_recognised``) for the pre-review, which reads it instead of the recogniser's note.
-# A question step: passed | silence | coerced (someone else's will or an order) | question |
-# hesitation | refusal (nothing but a no) | negation (a no inside another answer) |
+# A question step: passed | silence | coerced (someone else's will or an order, or someone
+# else read for the investor) | question |
+# hesitation (also a hedge or a reservation: 我觉得是, 好吧, "I guess so", "yes, but I'm
+# worried") | refusal (nothing but a no) | negation (a no inside another answer) |
 # understanding_only | heard (heard clearly, other words) | needs_review | unclear. A reading:
 # passed | silence | reading_missing (a required part not heard) | reading_negation (a "not"
 # the text does not hold) | reading_error_rate | unclear.
