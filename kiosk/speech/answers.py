@@ -12,7 +12,10 @@ The rules, in the order they apply:
    **A question** is never an answer (``is_question``: a question mark, 吗 / 吧 / 呢 / 么 /
    嘛, an English tag such as "…, do I" or "…, right"), nor is an answer that **cites someone
    else's will** (``cites_another_will``: 工作人员让我说是的, "the clerk said just say yes"):
-   both are ``unclear``, whatever else they say.
+   both are ``unclear``, whatever else they say. So is **someone else reading for the
+   investor** (``done_by_another``: 我儿子帮我读的, "my son read it for me") and **a hedge or
+   a reservation** (``hedges``: 我觉得是自愿的, 应该是, 好吧, 但是我有点担心; "I think so",
+   "probably", "whatever", "yes, but I'm worried"), judged after a negation and another's will.
 2. **A refusal** is a transcript made of nothing but refusals (不愿意, 我再想想, "no, I don't").
 3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
    "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is
@@ -237,6 +240,67 @@ EN_ANOTHER_WILL = re.compile(
     r"(?:say|answer)\b"
     r"|\b(?:forced|pressured|pressure|coerced|threatened|have to|had to|has to|must)\b",
     re.IGNORECASE)
+
+
+# --- a hedge or a reservation (#12 fresh tester, hedge12) ---------------------------------------
+# A yes said with a hedge (我觉得是自愿的, 我想是的, 应该是自愿的, 大概是吧, "I think so", "I guess
+# so", "probably, yes", "sure, whatever") or with a worry (是的，但是我还有点担心, "yes, but I'm
+# scared") is never consent and is doubt: asked again WITHOUT the words to say (the witness
+# judge codes it "hesitation"), and a later yes is for a human to judge. 想 as "think" is a
+# hedge only as 我想是 / 我想应该 / 我想大概 / 我想可能 (the last three by their own word):
+# 我想开户 / 我想要 is wanting, not a hedge. 好吧 is reluctant consent. "I think" / "I guess" /
+# "I suppose" / "I believe" anywhere is a hedge; "I have thought about it and I agree" is not
+# (a considered yes, in the past tense: not a hedge, though not a paraphrase either).
+ZH_HEDGES = ("觉得", "我想是", "想必", "应该", "大概", "可能", "也许", "或许", "估计", "好像",
+             "似乎", "算是", "差不多", "说不定", "好吧", "行吧", "随便", "无所谓", "都行",
+             # a worry or a reservation
+             "担心", "担忧", "害怕", "怕", "顾虑", "紧张", "忧虑", "但是", "可是", "不过", "然而",
+             "有点", "有些")
+EN_HEDGES = re.compile(
+    r"\bi\s+(?:\w+\s+)?(?:think|guess|suppose|believe|reckon|imagine)\b|\bi would say\b"
+    r"|\b(?:think|guess|suppose|believe|reckon)\s+so\b"
+    r"|\b(?:probably|maybe|perhaps|possibly|presumably|likely|kind of|kinda|sort of|sorta|"
+    r"whatever|more or less|if you say so|not mind|"
+    r"worried|worry|worries|scared|afraid|nervous|anxious|concerned|concern|concerns|"
+    r"reservations?|hesitant|uneasy|but|though|although|however)\b")
+
+
+def hedges(text: str, locale: str, own: Sequence[str] = ()) -> bool:
+    """Whether ``text`` (a transcript) hedges or holds a reservation (``ZH_HEDGES`` /
+    ``EN_HEDGES``): never consent (``judge_text``), and doubt for the witness judge. A word
+    that is in one of ``own`` (the step's requested answer and accepted phrases, such as
+    我已了解投资可能亏损) is the broker's own wording, not a hedge."""
+    if is_zh(locale):
+        mine = "".join(textnorm.zh_tokens("".join(own)))
+        keys = [k for k in ZH_HEDGES if k not in mine]
+        return _has_any(textnorm.zh_tokens(text), keys, True)
+    mine_en = " " + " ".join(textnorm.en_tokens(" , ".join(own))) + " "
+    return any(f" {m.group(0)} " not in mine_en
+               for m in EN_HEDGES.finditer(" ".join(textnorm.en_tokens(text))))
+
+
+# --- someone else did the investor's part (#12 fresh tester, hedge12) --------------------------
+# "My son read it for me", 我儿子帮我读的, 是别人替我看的: the investor may not have read or
+# understood it themselves. Never consent; the witness judge codes it "coerced" (asked again to
+# answer for themselves, never given the words to say). Merely being shown or told something
+# by the staff (工作人员给我看了风险揭示书) is not this.
+ZH_DONE_BY_ANOTHER = re.compile(
+    "(?:帮|替|代|为)(?:我|咱|俺)(?:读|念|看|填|签|写|弄|办|操作|答|回答)"
+    # (not 在家里读的, "read at home")
+    f"|(?<!在){_ZH_OTHER}(?:都|也|就|已经|已)?(?:给我|跟我|对我)?(?:读|念)(?:的|过|了|完|给)")
+EN_DONE_BY_ANOTHER = re.compile(
+    r"\b(?:read|went through|gone through|filled|signed|did|done|handled|answered)\s+"
+    r"(?:\w+\s+){0,3}?(?:for|to)\s+(?:me|us)\b"
+    rf"|\b{_EN_OTHER}\s+(?:\w+\s+)?(?:read|reads|went through|has read|had read|filled|"
+    r"signed|handled|answered)\b", re.IGNORECASE)
+
+
+def done_by_another(text: str, locale: str) -> bool:
+    """Whether ``text`` says someone else read, filled in or answered for the investor
+    (``ZH_DONE_BY_ANOTHER`` / ``EN_DONE_BY_ANOTHER``): never consent (``judge_text``)."""
+    if is_zh(locale):
+        return ZH_DONE_BY_ANOTHER.search("".join(textnorm.zh_tokens(text))) is not None
+    return EN_DONE_BY_ANOTHER.search(" ".join(textnorm.en_tokens(text))) is not None
 
 
 def cites_another_will(text: str, locale: str) -> bool:
@@ -502,6 +566,10 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
         return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
     if another:
         return TextJudgement("unclear", ANOTHER_WILL, tuple(words))
+    if done_by_another(text, locale):
+        return TextJudgement("unclear", DONE_BY_ANOTHER, tuple(words))
+    if hedges(text, locale, _own_answers(spec)):
+        return TextJudgement("unclear", HEDGE, tuple(words))
     if understanding_only(text, locale, spec):
         return TextJudgement("unclear", UNDERSTANDING_ONLY, tuple(words))
     if consent.cover(words, syls) or (zh and consent.cover(raw, None)):
@@ -514,6 +582,8 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
 
 UNDERSTANDING_ONLY = "understanding only, not willingness: asked again"
 ANOTHER_WILL = "it speaks of someone else's will or an order: never consent, asked again"
+HEDGE = "a hedge or a reservation (I think, probably, but, worried): never consent, asked again"
+DONE_BY_ANOTHER = "someone else read or answered for the investor: never consent, asked again"
 
 
 # --- read-aloud -------------------------------------------------------------------------------
@@ -1155,9 +1225,10 @@ def _own_answers(spec: AnswerSpec) -> list[str]:
 
 
 def _doubtful(text: str, locale: str, spec: AnswerSpec) -> bool:
-    """A negation, a question or a refusal in ``text``."""
+    """A negation, a question, a hedge, another's reading or a refusal in ``text``."""
     return bool(textnorm.tokens(text, locale)) and (
         has_negation(text, locale) or is_question(text, locale)
+        or hedges(text, locale, _own_answers(spec)) or done_by_another(text, locale)
         or judge_text(text, locale, spec).intent == "deny")
 
 

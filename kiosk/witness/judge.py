@@ -10,12 +10,20 @@ all given when it is made.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.protocol import AnswerDecision, StepKind, StepOutcome
 from kiosk.session import PlannedStep
-from kiosk.speech.answers import NEGATION_ADDED, has_negation, is_question, is_zh, score_reading
+from kiosk.speech.answers import (
+    NEGATION_ADDED,
+    done_by_another,
+    has_negation,
+    hedges,
+    is_question,
+    is_zh,
+    score_reading,
+)
 from kiosk.speech.observer import (
     Heard,
     VoiceObserver,
@@ -39,8 +47,10 @@ OUTCOME_DECISION: dict[StepOutcome, AnswerDecision] = {
 
 # Why an answer was judged as it was, written with it (``reason_code`` in ``step_result`` and
 # ``answer_recognised``) for the pre-review, which reads it instead of the recogniser's note.
-# A question step: passed | silence | coerced (someone else's will or an order) | question |
-# hesitation | refusal (nothing but a no) | negation (a no inside another answer) |
+# A question step: passed | silence | coerced (someone else's will or an order, or someone
+# else read for the investor) | question |
+# hesitation (also a hedge or a reservation: 我觉得是, 好吧, "I guess so", "yes, but I'm
+# worried") | refusal (nothing but a no) | negation (a no inside another answer) |
 # understanding_only | heard (heard clearly, other words) | needs_review | unclear. A reading:
 # passed | silence | reading_missing (a required part not heard) | reading_negation (a "not"
 # the text does not hold) | reading_error_rate | unclear.
@@ -69,17 +79,26 @@ EN_HESITATION = re.compile(
 
 def asks(text: str, locale: str) -> bool:
     """Whether a transcript asks a question instead of answering (``ZH_QUESTION``,
-    ``EN_QUESTION``)."""
+    ``EN_QUESTION``). 吧 with no question mark is not a question here but reluctance or a
+    guess (好吧，我自愿; 我再考虑一下吧; 可能吧; 自愿吧): ``hesitates``."""
+    if is_zh(locale) and not any(q in text for q in ("?", "？")):
+        text = text.replace("吧", "")
     if is_question(text, locale):
         return True
     return (any(w in text for w in ZH_QUESTION) if is_zh(locale)
             else bool(EN_QUESTION.search(text)))
 
 
-def hesitates(text: str, locale: str) -> bool:
-    """Whether a transcript hesitates (``ZH_HESITATION``, ``EN_HESITATION``)."""
-    return (any(w in text for w in ZH_HESITATION) if is_zh(locale)
-            else bool(EN_HESITATION.search(text)))
+def hesitates(text: str, locale: str, own: Sequence[str] = ()) -> bool:
+    """Whether a transcript hesitates (``ZH_HESITATION``, ``EN_HESITATION``), hedges or holds a
+    reservation (``answers.hedges``: 我觉得是自愿的, 好吧, "I think so", "yes, but I'm
+    worried"; ``own``: the step's own answers, whose words are not a hedge), or, in Mandarin,
+    ends a clause with 吧 (可能吧, 自愿吧: a guess or reluctance, see ``asks``)."""
+    if hedges(text, locale, own):
+        return True
+    if is_zh(locale):
+        return any(w in text for w in ZH_HESITATION) or "吧" in text
+    return bool(EN_HESITATION.search(text))
 
 
 def reason_code(heard: Heard, locale: str) -> str:
@@ -91,11 +110,14 @@ def reason_code(heard: Heard, locale: str) -> str:
     if answer.intent == "silence" or not answer.speech_present:
         return "silence"
     text = answer.transcript
-    if detail.get("retry_hint") == "own_will" or (text and speaks_of_another_will(text, locale)):
+    if detail.get("retry_hint") == "own_will" or (text and (
+            speaks_of_another_will(text, locale) or done_by_another(text, locale))):
+        # (someone else read it for the investor, 我儿子帮我读的: asked to answer for themselves)
         return "coerced"
     if text and asks(text, locale):
         return "question"
-    if text and hesitates(text, locale):
+    own = [t for t in (heard.expected.requested or "", *heard.expected.phrases) if t.strip()]
+    if text and hesitates(text, locale, own):
         return "hesitation"
     if answer.intent == "deny":
         return "refusal"
