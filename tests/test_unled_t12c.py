@@ -19,7 +19,8 @@ from kiosk.witness.plan import plan_witness, retry_prefix, retry_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWS = sorted((ROOT / "flows").glob("*.yaml"))
-TESTER = sorted(Path("/work/scratch/s15/t12c/flows").glob("*.yaml"))
+# The fresh tester's three broker flows whose retries leaked the answer (round t12c).
+TESTER = sorted((ROOT / "tests" / "flow_fixtures" / "unled").glob("*.yaml"))
 VARIABLES = {"zh-CN": {"name": "张三", "id_last4": "123X"},
              "en": {"name": "Alex Chen", "id_last4": "123X"}}
 ZH, EN = "是的，我自愿", "yes, I do"
@@ -123,6 +124,7 @@ def test_no_retry_after_doubt_holds_the_answer_in_any_flow(step, locale):
 
 
 def test_tester_flows_pass_the_check():
+    assert len(TESTER) == 3, TESTER
     for path in TESTER:
         assert check_flow(path) == []
 
