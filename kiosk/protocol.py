@@ -156,6 +156,12 @@ class StepOutcome(StrEnum):
     STOP = "stop"  # the investor said no
 
 
+# The ``reason_code`` values of an answer of doubt to a question step, written by the witness
+# judge (``kiosk.witness.judge.reason_code``) and read by the pre-review
+# (``kiosk.review.prereview.doubt_code``): a consent after one of these never clears a case.
+DOUBT_CODES = frozenset({"coerced", "question", "hesitation", "refusal", "negation"})
+
+
 class StepKind(StrEnum):
     """The ``kind`` of a flow step (``kiosk.flows.model``), as the plan, the page's ``step``
     message and the timeline's ``step_started`` carry it."""

@@ -15,10 +15,10 @@ import pytest
 
 from kiosk.flows.loader import load_flow
 from kiosk.flows.model import asked_phrase
-from kiosk.protocol import StepOutcome
+from kiosk.protocol import DOUBT_CODES, StepOutcome
 from kiosk.review.prereview import build_prereview
 from kiosk.speech.answers import AnswerSpec, done_by_another, hedges, judge_text
-from kiosk.witness.judge import DOUBT_CODES, asks, hesitates, judge_answer
+from kiosk.witness.judge import asks, hesitates, judge_answer
 from kiosk.witness.plan import plan_witness, retry_prompt
 from tests.test_prereview_t12b import ANSWER, READ, flags, sealed
 from tests.test_retry_t12b import FLOWS, VARIABLES, TextRecognizer, Voice, _holds

@@ -26,7 +26,14 @@ import yaml
 
 from kiosk.errors import EvidenceError
 from kiosk.liveness.session_checks import SessionCheckParams
-from kiosk.protocol import AnswerDecision, CheckEvent, StepKind, StepOutcome, TimelineEvent
+from kiosk.protocol import (
+    DOUBT_CODES,
+    AnswerDecision,
+    CheckEvent,
+    StepKind,
+    StepOutcome,
+    TimelineEvent,
+)
 from kiosk.speech import textnorm
 from kiosk.speech.answers import NEGATION_ADDED, READING_MAX_ERROR
 from kiosk.timeline import scan_timeline
@@ -196,8 +203,9 @@ def _step_result(data, t, ctx):
         _doubt(data, ev, step, t, ctx)
 
 
-# An answer of doubt to a question step, in the auditor's words (``kiosk.witness.judge``'s
-# ``reason_code``): a consent given when the step was asked again never clears it.
+# An answer of doubt to a question step (``kiosk.protocol.DOUBT_CODES``, the witness judge's
+# ``reason_code``), in the auditor's words: a consent given when the step was asked again never
+# clears it.
 DOUBT_WORDS = {
     "coerced": "someone else's will or an order",
     "question": "a question instead of an answer",
@@ -213,7 +221,7 @@ def doubt_code(data: dict) -> str | None:
     retry hint ``own_will``, the recogniser's note of a question, a refusal or a "no")."""
     code = data.get("reason_code")
     if isinstance(code, str):
-        return code if code in DOUBT_WORDS else None
+        return code if code in DOUBT_CODES else None
     if data.get("retry_hint") == "own_will":
         return "coerced"
     if str(data.get("note") or "").startswith("a question"):
@@ -253,7 +261,8 @@ def _doubt(data: dict, ev: dict, step: str, t: float, ctx: Context) -> None:
                 + (" (a first refusal is confirmed)" if data.get("confirm_stop") else ""))
     else:
         then = ""
-    ctx.find(at, f"step {step}: the answer at {mmss(at)}{said} was heard as {DOUBT_WORDS[code]}"
+    heard_as = DOUBT_WORDS.get(code, code)
+    ctx.find(at, f"step {step}: the answer at {mmss(at)}{said} was heard as {heard_as}"
                  f"{then}", "flag", f"doubt_{code}", step)
     ctx.doubts.setdefault(step, []).append(ctx.findings[-1])
 

@@ -54,7 +54,7 @@ OUTCOME_DECISION: dict[StepOutcome, AnswerDecision] = {
 # understanding_only | heard (heard clearly, other words) | needs_review | unclear. A reading:
 # passed | silence | reading_missing (a required part not heard) | reading_negation (a "not"
 # the text does not hold) | reading_error_rate | unclear.
-DOUBT_CODES = frozenset({"coerced", "question", "hesitation", "refusal", "negation"})
+# The doubt codes among them: ``kiosk.protocol.DOUBT_CODES``.
 # The retried prompt after an answer of doubt (``kiosk.witness.plan.HEARD_RETRY_PREFIX``): it
 # asks the question again without the words to say.
 DOUBT_HINTS = {"coerced": "own_will", "question": "question", "hesitation": "hesitation"}
