@@ -15,6 +15,11 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                   reason="espeak-ng is not installed")
 
 
+def rows(cases):
+    """``(written, locale, expected)`` cases as a parametrize mark, each named by its text."""
+    return pytest.mark.parametrize("written,locale,expected", cases, ids=[c[0] for c in cases])
+
+
 def misread(rows) -> list[tuple[str, str, str]]:
     """(written, expected, spoken) of every (written, locale, expected) row read otherwise."""
     return [(w, e, speakable(w, loc)) for w, loc, e in rows if speakable(w, loc) != e]

@@ -13,15 +13,12 @@ from kiosk.guide.normalise import NORMALISER_VERSION, speakable
 from tests.guide_rows import espeak_written as _espeak
 from tests.guide_rows import misread as _misread
 from tests.guide_rows import needs_espeak
+from tests.guide_rows import rows as _rows
 from tests.guide_rows import warnings as _warnings
 
 
 def test_the_rule_set_is_named():
     assert NORMALISER_VERSION == "speakable/30"
-
-
-def _rows(rows):
-    return pytest.mark.parametrize("written,locale,expected", rows, ids=[r[0] for r in rows])
 
 
 # -- Mandarin ----------------------------------------------------------------------------------
