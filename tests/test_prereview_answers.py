@@ -227,17 +227,23 @@ def test_the_case_page_shows_the_evidence_and_what_was_let_stand(tmp_path):
     json.dumps(pre)  # the report stays JSON
 
 
-def _render(pre: dict) -> str:
-    """The steps list of the case page, rendered from the real template's step block."""
+def render_case_block(pattern: str, pre: dict) -> str:
+    """The block of the case page matching ``pattern`` (a regex over the real template),
+    rendered with the pre-review ``pre``."""
     import re
 
     from jinja2 import Environment
 
     src = (Path(__file__).parent.parent / "kiosk" / "review" / "templates"
            / "review_case.html").read_text(encoding="utf-8")
-    block = re.search(r'<ol class="rv-steps".*?</ol>', src, re.S)
+    block = re.search(pattern, src, re.S)
     assert block is not None
     return Environment(autoescape=True).from_string(block.group(0)).render(pre=pre)
+
+
+def _render(pre: dict) -> str:
+    """The steps list of the case page, rendered from the real template's step block."""
+    return render_case_block(r'<ol class="rv-steps".*?</ol>', pre)
 
 
 def test_a_malformed_answer_record_is_shown_as_it_is_never_an_error(tmp_path):

@@ -23,6 +23,7 @@ from kiosk.review.sample import make_session_dir
 from kiosk.session import PlannedStep
 from kiosk.timeline import MediaClock, TimelineWriter
 from kiosk.witness.judge import judge_answer
+from tests.test_prereview_answers import render_case_block
 from tests.test_retry_t12b import TextRecognizer, Voice
 
 FLOW = """\
@@ -190,15 +191,7 @@ def test_a_doubtful_or_missing_face_match_is_shown_too(tmp_path):
 
 def _render_face(pre: dict) -> str:
     """The face-match line of the case page, rendered from the real template."""
-    import re
-
-    from jinja2 import Environment
-
-    src = (Path(__file__).parent.parent / "kiosk" / "review" / "templates"
-           / "review_case.html").read_text(encoding="utf-8")
-    block = re.search(r"\{% set fm = pre.face_match %\}.*?</p>", src, re.S)
-    assert block is not None
-    return Environment(autoescape=True).from_string(block.group(0)).render(pre=pre)
+    return render_case_block(r"\{% set fm = pre.face_match %\}.*?</p>", pre)
 
 
 # --- the judge's reasons, read as fields ----------------------------------------------------
