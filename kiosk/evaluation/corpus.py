@@ -216,6 +216,15 @@ HOLDOUT_ROUNDS = {
          "en": ("Grace Whitfield", "Omar Siddiqui", "Hannah Vogel", "Diego Moreno",
                 "Chloe Dubois")},
         (0.818, 0.892, 0.958, 1.052, 1.138), 17000, 275604541, id_salt=2851),
+    # Added before any of it was heard (2026-12-02, sixteenth session), after holdout17's
+    # failures were studied (issue #12: a coach video that was a mouth moving, Biden's face
+    # under the gate, a 1 s consent not seen spoken, 9626 heard as 9666). Rates no earlier
+    # round uses.
+    "holdout18": HoldoutRound(
+        {"zh-CN": ("符嘉禾", "牛振宇", "简雨萱", "訾文涛", "庞晓静", "上官云", "聂子默"),
+         "en": ("Imogen Prescott", "Haruto Fujiwara", "Leila Nasser", "Piotr Zielinski",
+                "Ruth Adebayo")},
+        (0.822, 0.887, 0.953, 1.048, 1.132), 18000, 294114827, id_salt=2969),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
