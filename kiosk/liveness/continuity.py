@@ -51,7 +51,12 @@ SHARPNESS_HEIGHT = 112
 class ContinuityParams:
     """Sampling gate and change rule of the identity-continuity check (see module docstring)."""
 
-    min_face_px: int = 90  # face box height in the analysed frame
+    # Face box height (the landmarker's) in the analysed frame, at most 640 px wide. Real faces
+    # scaled down in a 640x480 frame until the landmarker lost them (boxes of 73 px and up)
+    # stayed within 0.30 of their full-size template and no nearer than 0.58 to anyone else's
+    # (scripts/bench_face_size.py; docs/evaluation.md, *How small a face*). 90 turned away a
+    # 640x480 webcam's face at a desk (85-90 px) and compared nobody sitting there.
+    min_face_px: int = 75
     max_yaw_deg: float = 25.0
     max_pitch_deg: float = 30.0
     min_sharpness: float = 15.0  # variance of the Laplacian, face crop at SHARPNESS_HEIGHT px

@@ -228,7 +228,7 @@ def leading_unattested(stretches: Sequence[Unverified], start: float,
     Such a stretch comes before the face is enrolled and before anything is attested: who sat
     there is not who answered, did the challenges or matched the ID photo, since all of that
     is judged on the enrolled face from its first good sample on. A person far back who then
-    leans in (holdout 15: the Biden clip's first 3-4 s under the 90 px gate) is enrolled when
+    leans in (holdout 15: the Biden clip's first 3-4 s under the then 90 px gate) is enrolled when
     the face is large enough; another person leaning in instead is the enrolled one, and is
     compared with the ID photo. It is kept for the record, not reported."""
     if first_attested is None or not stretches:
