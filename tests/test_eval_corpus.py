@@ -210,8 +210,8 @@ def genuine_plan_steps(flow, locale):
     return plan_witness(flow, locale, {"name": "x", "id_last4": "1234"}, random.Random(0))
 
 
-def test_the_coach_takes_the_next_clip_that_ends_in_silence_with_its_id_photo(flow):
-    """A clip that ends mid-word has no silent ending (ConfigError): the next one is used."""
+def test_the_coach_takes_the_next_clip_with_a_still_mouth_with_its_id_photo(flow):
+    """A clip without a still mouth (ConfigError from ``silent``): the next one is used."""
 
     class EndsMidWord(RecordingBuilder):
         def silent(self, face):
@@ -229,7 +229,7 @@ def test_the_coach_takes_the_next_clip_that_ends_in_silence_with_its_id_photo(fl
         def silent(self, face):
             raise ConfigError("no silence")
 
-    with pytest.raises(ConfigError, match="no tuning face clip ends in silence"):
+    with pytest.raises(ConfigError, match="no tuning face clip has a still mouth"):
         c.build_cases(flow, "en", "tuning", NeverSilent(), genuine=0)
 
 
@@ -271,3 +271,56 @@ def test_the_talking_footage_keeps_only_frames_of_speech(tmp_path, monkeypatch):
     assert all(inside), outside
     assert not any(1.8 <= x <= 2.6 for x in t)  # the pause is gone
     assert t.max() >= 3.4 and t.min() <= 0.2  # both ends are there
+
+
+# -- the coach's still mouth, measured by the face analysis on a rendered face -------------
+
+@pytest.fixture(scope="module")
+def still_then_speaking(tmp_path_factory):
+    """A rendered face (``kiosk.testing.faces``, through the real landmarker): 2 s with the
+    mouth at rest (0-2 s), then 3.2 s in which the mouth opens and closes (about 3.0-4.1 s)."""
+    from kiosk.testing.faces import ClipSpec, iter_frames, write_video
+
+    rest = ClipSpec("astronaut", "neutral", seconds=2.0)
+    moving = ClipSpec("astronaut", "open_mouth")
+    frames = [f for spec in (rest, moving) for _, f in iter_frames(spec)]
+    clip = tmp_path_factory.mktemp("coach") / "clip.mp4"
+    write_video(frames, clip)
+    return c.FaceClip("clip", clip, "someone", "tuning", "test", "test")
+
+
+def test_a_moving_mouth_is_not_still_and_a_mouth_at_rest_is(still_then_speaking):
+    clip = still_then_speaking.file
+    rest = c.mouth_still(clip, 0.0, 1.6)
+    moving = c.mouth_still(clip, 2.6, 4.6)
+    assert rest["still"] and rest["spread_max"] <= c.COACH_STILL_SPREAD, rest
+    assert not moving["still"] and moving["spread_max"] > c.COACH_STILL_SPREAD, moving
+    assert rest["face_frames"] == rest["frames"] >= 20
+
+
+def test_the_coach_takes_the_still_stretch_not_the_longer_moving_one(
+        still_then_speaking, tmp_path, monkeypatch):
+    """Without speech before 1.8 s and after 1.9 s: the silence after the speech is longer
+    but holds the moving mouth; the one before the first speech is still and is taken, from
+    the cache the second time."""
+    monkeypatch.setattr(c, "_clip_speech", lambda path: ([(1.8, 1.9)], 5.2))
+    builder = c.CaseBuilder(tmp_path / "work", [still_then_speaking])
+    assert c._silent_parts(still_then_speaking.file) == [(0.0, 1.5), (2.2, 5.2)]
+    assert builder.still_mouth(still_then_speaking) == (0.0, 1.5)
+
+    def measured_again(*args):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(c, "mouth_still", measured_again)
+    assert builder.still_mouth(still_then_speaking) == (0.0, 1.5)
+    assert len(list((tmp_path / "work" / "video").glob("clip-still-mouth-*.json"))) == 1
+
+
+def test_a_clip_whose_only_silence_moves_its_mouth_has_no_coach(
+        still_then_speaking, tmp_path, monkeypatch):
+    """Speech heard until 2.5 s: 0-0.2 s is too short, and after it the mouth moves."""
+    monkeypatch.setattr(c, "_clip_speech", lambda path: ([(0.5, 2.5)], 5.2))
+    builder = c.CaseBuilder(tmp_path / "work", [still_then_speaking])
+    with pytest.raises(ConfigError, match=r"no still mouth .* measured: 2\.80-5\.20 s: 1 s "
+                                          r"mouth spread up to 0\.\d+"):
+        builder.silent(still_then_speaking, 3.0)

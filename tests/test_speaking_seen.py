@@ -156,12 +156,12 @@ def test_the_live_observer_checks_the_answers_it_was_told_were_heard(tmp_path):
 FACES_JSON = Path(os.environ["KIOSK_FACES"]) if os.environ.get("KIOSK_FACES") else None
 
 
-def _tuning_clips() -> list:
+def _tuning_clips(first: int | None = 3) -> list:
     from kiosk.evaluation.corpus import load_faces
 
     if FACES_JSON is None or not FACES_JSON.is_file():
         return []
-    return [c for c in load_faces(FACES_JSON) if c.split == "tuning"][:3]
+    return [c for c in load_faces(FACES_JSON) if c.split == "tuning"][:first]
 
 
 def _signals(video: Path) -> list[FrameSignals]:
@@ -185,7 +185,7 @@ def _speech(clip: Path) -> tuple[tuple[float, float], ...]:
 if _tuning_clips():  # collected only with the corpus
 
     @pytest.mark.parametrize("clip", _tuning_clips(), ids=lambda c: c.id)
-    def test_real_talkers_are_seen_speaking_and_a_silent_one_answering_is_not(tmp_path, clip):
+    def test_real_talkers_are_seen_speaking(tmp_path, clip):
         from kiosk.evaluation.corpus import CaseBuilder
 
         builder = CaseBuilder(tmp_path / "work", [clip])
@@ -193,9 +193,21 @@ if _tuning_clips():  # collected only with the corpus
         spans = _speech(clip.file)
         assert spans
         assert speaking_events(talking, [SpokenAnswer("consent", spans)]) == []
-        # The same person silent (the clip's ending back and forth), a coach answering for
-        # 1.5 s off camera.
-        silent = _signals(builder.silent(clip, 6.0))
+
+    @pytest.mark.parametrize("clip", _tuning_clips(None), ids=lambda c: c.id)
+    def test_a_silent_face_answering_is_not_seen_speaking(tmp_path, clip):
+        """The coach's video (a verified still mouth of the clip, back and forth), a coach
+        answering for 1.5 s off camera. Only the clips that have such a stretch (3 of the 11
+        GRID tuning clips, docs/evaluation.md); the others are skipped with the measurement."""
+        from kiosk.errors import ConfigError
+        from kiosk.evaluation.corpus import CaseBuilder
+
+        builder = CaseBuilder(tmp_path / "work", [clip])
+        try:
+            video = builder.silent(clip, 6.0)
+        except ConfigError as e:
+            pytest.skip(str(e))
+        silent = _signals(video)
         coached = [SpokenAnswer("consent", ((2.0, 3.5),))]
         (e,) = speaking_events(silent, coached)
         assert e.type == CheckEvent.ANSWER_NOT_SEEN_SPOKEN, e

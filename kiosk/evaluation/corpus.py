@@ -27,7 +27,8 @@ late_swap          person A for 15 s, then person B: with instant prompts a witn
                    16-30 s, so B often appears only after the last answer
 id_mismatch        an ID photo of a different person
 coach              the consent answer said by another voice (off camera) while the video shows
-                   the investor silent: the clip's closed-mouth ending played back and forth
+                   the investor silent: a stretch of the clip without speech whose mouth is
+                   measured still (``CaseBuilder.still_mouth``), played back and forth
 =================  ===========================================================================
 """
 
@@ -409,10 +410,10 @@ class CaseBuilder:
         return out
 
     def silent(self, clip: FaceClip, seconds: float = 180.0) -> Path:
-        """The clip's silent ending (after its last speech, by the clip's own sound) played
-        forward then backward, looped to ``seconds``: a real person on camera, not speaking.
-        ConfigError when the clip has no such ending (``_silent_part``)."""
-        a, b = _silent_part(clip.file)  # first: a clip without a silent ending never passes
+        """A verified still mouth of the clip (``still_mouth``) played forward then backward,
+        looped to ``seconds``: a real person on camera, not speaking. ConfigError when the
+        clip has no such stretch."""
+        a, b = self.still_mouth(clip)  # first: a clip without a still mouth never passes
         key = _key(self._stat(clip), f"{a:.3f}", f"{b:.3f}")
         out = self.work / "video" / f"{clip.id}-silent-{int(seconds)}s-{key}.mp4"
         if out.is_file():
@@ -427,6 +428,36 @@ class CaseBuilder:
         tmp.replace(out)
         part.unlink(missing_ok=True)
         return out
+
+    def still_mouth(self, clip: FaceClip) -> tuple[float, float]:
+        """(start, end) seconds of the longest stretch of the clip where its own sound has no
+        speech (``_silent_parts``) and the mouth, measured by the project's face analysis, is
+        still in every 1 s window of the stretch played back and forth (``mouth_still``).
+
+        The measurement of every candidate is cached as JSON beside the videos, keyed by the
+        clip and the rule's figures; ConfigError naming the measurement when none passes."""
+        rule = (COACH_MARGIN_S, COACH_MIN_STILL_S, COACH_STILL_SPREAD)
+        out = self.work / "video" / f"{clip.id}-still-mouth-{_key(self._stat(clip), rule)}.json"
+        if out.is_file():
+            found = json.loads(out.read_text())
+        else:
+            found = [{"start": a, "end": b, **mouth_still(clip.file, a, b)}
+                     for a, b in _silent_parts(clip.file)]
+            tmp = out.with_suffix(".tmp.json")
+            tmp.write_text(json.dumps(found, indent=1))
+            tmp.replace(out)
+        ok = [f for f in found if f["still"]]
+        if ok:
+            best = max(ok, key=lambda f: f["end"] - f["start"])
+            return best["start"], best["end"]
+        seen = "; ".join(f"{f['start']:.2f}-{f['end']:.2f} s: 1 s mouth spread up to "
+                         + (f"{f['spread_max']:.3f}" if f["spread_max"] is not None else "-")
+                         + f", {f['face_frames']}/{f['frames']} face frames"
+                         for f in found) or "none"
+        raise ConfigError(f"{clip.file.name}: no still mouth for the coach attack (stretches of "
+                          f"{COACH_MIN_STILL_S} s without speech, {COACH_MARGIN_S} s clear of "
+                          f"it, every 1 s mouth spread at most {COACH_STILL_SPREAD}; "
+                          f"measured: {seen})")
 
     def id_photo(self, clip: FaceClip) -> Path:
         """A photo of the same person from another clip when there is one, else this clip."""
@@ -505,22 +536,72 @@ def _clip_speech(clip: Path) -> tuple[list[tuple[float, float]], float]:
     return [(sp.start, sp.end) for sp in detect_speech(pcm)], pcm.size / RATE
 
 
-def _silent_part(clip: Path, margin: float = 0.3, least: float = 0.3) -> tuple[float, float]:
-    """(start, end) seconds of the clip's silence after its last speech, found by the VAD on
-    the clip's own sound, ``margin`` seconds clear of it (the lips close after the sound ends).
+# The coach's silent investor (``CaseBuilder.still_mouth``): a stretch without speech by the
+# clip's own sound, COACH_MARGIN_S clear of any speech (the lips open before the sound and
+# close after it), at least COACH_MIN_STILL_S long before it is played back and forth (at
+# 15 fps, 8 frames or more: a mouth_spread with its extremes left out, and a back-and-forth
+# period of 1 s or more, not a twitch), and verified still: every 1 s window of the stretch
+# played back and forth has a mouth spread of at most COACH_STILL_SPREAD, half the speaking
+# floor (0.035). GRID's silent closed mouths measure 0.000-0.014; the stretch the coach used
+# on obama_weekly_address_A until 2026-12-02, a mouth between two sentences, 0.028-0.070
+# (docs/evaluation.md, *A coach beside a still face*). COACH_MIN_FACE_SHARE of its frames
+# must show exactly one face, as the speaking check counts them.
+COACH_MARGIN_S = 0.3
+COACH_MIN_STILL_S = 0.5
+COACH_STILL_SPREAD = 0.0175
+COACH_MIN_FACE_SHARE = 0.9
 
-    Never the silence before the first speech: on 5 of the 11 GRID tuning clips the lips
-    already move there (docs/evaluation.md, *Speaking seen*), so it is not a silent person.
-    ConfigError without ``least`` seconds of it."""
+
+def _silent_parts(clip: Path, margin: float = COACH_MARGIN_S,
+                  least: float = COACH_MIN_STILL_S) -> list[tuple[float, float]]:
+    """(start, end) seconds of every stretch of the clip without speech, by the VAD on its own
+    sound, ``margin`` seconds clear of speech, ``least`` seconds long or more: before the
+    first speech, between two, and after the last. Whether the mouth is still there is
+    ``mouth_still``'s to measure. ConfigError for a clip without sound."""
     spans, total = _clip_speech(clip)
     if not total:
         raise ConfigError(f"{clip.name}: the coach attack needs a clip with sound, to find "
                           "where the person is silent")
-    if not spans:
-        raise ConfigError(f"{clip.name}: no speech heard, so no silence after speech to use")
-    if total - (spans[-1][1] + margin) >= least:
-        return spans[-1][1] + margin, total
-    raise ConfigError(f"{clip.name}: no {least} s of silence after its speech")
+    edges = [0.0, *(x for a, b in spans for x in (a - margin, b + margin)), total]
+    parts = [(round(a, 3), round(b, 3)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return [(a, b) for a, b in parts if b - a >= least]
+
+
+def mouth_still(clip: Path, start: float, end: float) -> dict:
+    """Whether the clip's mouth is still from ``start`` to ``end`` seconds, measured as the
+    coach shows it: the stretch through the eval's 640x480 15 fps scaling, every frame through
+    the face analysis (``analyze_frames``), the frames' ``mouth_gap`` played forward then
+    backward and looped, and ``mouth_spread`` over every 1 s window of it (as
+    ``speaking_events`` judges an answer). A dict of the figures; ``still`` is the verdict."""
+    from kiosk.liveness.analyzer import analyze_frames  # MediaPipe: only for a coach video
+    from kiosk.liveness.session_checks import mouth_spread  # with the analyser, as above
+
+    w, h = VIDEO_SIZE
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise ConfigError("ffmpeg is missing: ./dev.sh setup installs it")
+    proc = subprocess.run([exe, "-v", "error", "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}",
+                           "-i", str(clip), "-an", "-vf", _SCALE, "-f", "rawvideo", "-pix_fmt",
+                           "rgb24", "-"], capture_output=True, timeout=300)
+    raw = np.frombuffer(proc.stdout, np.uint8)
+    frames = raw[: raw.size // (w * h * 3) * (w * h * 3)].reshape(-1, h, w, 3)
+    signals = analyze_frames(((i / VIDEO_FPS, f) for i, f in enumerate(frames)),
+                             describe=False).signals
+    gaps = [s.mouth_gap for s in signals if s.faces == 1]
+    n = len(signals)
+    figures: dict[str, object] = {
+        "frames": n, "face_frames": len(gaps), "spread_min": None, "spread_max": None,
+               "gap_low": None, "gap_high": None, "still": False}
+    if not gaps or len(gaps) < COACH_MIN_FACE_SHARE * n:
+        return figures
+    loop = gaps + gaps[::-1]  # one back-and-forth period, as CaseBuilder.silent plays it
+    window = VIDEO_FPS  # 1 s
+    played = loop * (window // len(loop) + 2)
+    spreads = [mouth_spread(played[i: i + window]) for i in range(len(loop))]
+    figures.update(spread_min=round(min(spreads), 4), spread_max=round(max(spreads), 4),
+                   gap_low=round(min(gaps), 4), gap_high=round(max(gaps), 4),
+                   still=max(spreads) <= COACH_STILL_SPREAD)
+    return figures
 
 
 def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: int,
@@ -593,8 +674,9 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
             # Someone else says the consent off camera; the investor on camera stays silent.
             coach = vs[(i + 1) % len(vs)] if len(vs) > 1 else voice
             case.answers[consent] = builder.say(coach, step_answer(plan, consent, locale), speed)
-            # The first clip from this case's on with a silent ending (a GRID clip may end
-            # mid-word); its ID photo goes with it.
+            # The first clip from this case's on with a verified still mouth (a GRID clip may
+            # end mid-word; a pause between sentences may hold a moving mouth); its ID photo
+            # goes with it.
             for k in range(len(faces)):
                 quiet = faces[(i + k) % len(faces)]
                 try:
@@ -604,8 +686,9 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
                 case.face, case.id_photo = quiet.id, builder.id_photo(quiet)
                 break
             else:
-                raise ConfigError(f"no {media_split} face clip ends in silence, as the coach "
-                                  "attack needs")
+                raise ConfigError(f"no {media_split} face clip has a still mouth (a stretch "
+                                  "without speech whose measured 1 s mouth spread stays at "
+                                  f"most {COACH_STILL_SPREAD}), as the coach attack needs")
             # No attacked_step: the words are the requested ones, so the step passing is not a
             # false consent; the case is caught (or cleared) by the pre-review alone.
         elif species in ("swap", "late_swap", "id_mismatch"):
