@@ -229,8 +229,37 @@ def test_the_coach_takes_the_next_clip_with_a_still_mouth_with_its_id_photo(flow
         def silent(self, face):
             raise ConfigError("no silence")
 
-    with pytest.raises(ConfigError, match="no tuning face clip has a still mouth"):
+    with pytest.raises(ConfigError, match="no face clip has a still mouth"):
         c.build_cases(flow, "en", "tuning", NeverSilent(), genuine=0)
+
+
+def test_a_holdout_coach_without_a_still_validation_mouth_takes_a_tuning_face_and_says_so(flow):
+    """No validation clip of the corpus has a still mouth: the holdout's coach case then plays a
+    tuning face, named as such in ``face``, with the validation voices; a validation face with
+    one is preferred."""
+
+    class OnlyTuningStill(RecordingBuilder):
+        def silent(self, face):
+            if face.split != "tuning" or face.person != "bob":
+                raise ConfigError(f"{face.id}: no still mouth")
+            return super().silent(face)
+
+    (coach,) = [k for k in c.build_cases(flow, "en", "holdout18", OnlyTuningStill(), genuine=0)
+                if k.species == "coach"]
+    assert coach.video == Path("/bob-tuning-silent.mp4")
+    assert coach.id_photo == Path("/bob-tuning.jpg")
+    assert coach.face == "bob-tuning (tuning: no validation clip has a still mouth)"
+    assert coach.voice.split("@")[0] in {v.id for v in c.voices("en", "validation")}
+
+    class ValidationStill(RecordingBuilder):
+        def silent(self, face):
+            if face.person != "ann":
+                raise ConfigError(f"{face.id}: no still mouth")
+            return super().silent(face)
+
+    (coach,) = [k for k in c.build_cases(flow, "en", "holdout18", ValidationStill(), genuine=0)
+                if k.species == "coach"]
+    assert coach.face == "ann-validation"
 
 
 def test_talking_segments_join_short_pauses_and_drop_long_ones():

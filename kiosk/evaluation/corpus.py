@@ -677,18 +677,25 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
             # The first clip from this case's on with a verified still mouth (a GRID clip may
             # end mid-word; a pause between sentences may hold a moving mouth); its ID photo
             # goes with it.
-            for k in range(len(faces)):
-                quiet = faces[(i + k) % len(faces)]
+            # No validation clip has one (docs/evaluation.md, *A coach beside a still face*):
+            # the validation and holdout coach then takes a tuning face, said in the case's
+            # `face` and in the figures; its voices stay the split's own.
+            tuning = [c for c in builder.faces if c.split == "tuning" and c not in faces]
+            order = [faces[(i + k) % len(faces)] for k in range(len(faces))] + tuning
+            for quiet in order:
                 try:
                     case.video = builder.silent(quiet)
                 except ConfigError:
                     continue
                 case.face, case.id_photo = quiet.id, builder.id_photo(quiet)
+                if quiet.split != media_split:
+                    case.face = f"{quiet.id} ({quiet.split}: no {media_split} clip has a " \
+                                "still mouth)"
                 break
             else:
-                raise ConfigError(f"no {media_split} face clip has a still mouth (a stretch "
-                                  "without speech whose measured 1 s mouth spread stays at "
-                                  f"most {COACH_STILL_SPREAD}), as the coach attack needs")
+                raise ConfigError(f"no face clip has a still mouth (a stretch without speech "
+                                  "whose measured 1 s mouth spread stays at most "
+                                  f"{COACH_STILL_SPREAD}), as the coach attack needs")
             # No attacked_step: the words are the requested ones, so the step passing is not a
             # false consent; the case is caught (or cleared) by the pre-review alone.
         elif species in ("swap", "late_swap", "id_mismatch"):
