@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -229,7 +230,8 @@ def _print(rows: list[dict]) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=Path("/work/corpus/faces.json"))
+    ap.add_argument("--corpus", type=Path, default=os.environ.get("KIOSK_EVAL_FACES"),
+                    help="faces.json of the real-faces corpus (default: $KIOSK_EVAL_FACES)")
     ap.add_argument("--split", choices=("tuning", "validation"))
     ap.add_argument("--rate", type=float, default=5.0, help="frames a second taken")
     ap.add_argument("--out", type=Path, help="write the per-sample records here")
@@ -238,8 +240,8 @@ def main(argv=None) -> int:
     if args.report:
         records = json.loads(args.report.read_text())
     else:
-        if not args.split:
-            ap.error("--split is needed to measure")
+        if not args.split or not args.corpus:
+            ap.error("--split and --corpus (or KIOSK_EVAL_FACES) are needed to measure")
         records = measure(args.corpus, args.split, args.rate)
         if args.out:
             args.out.write_text(json.dumps(records))

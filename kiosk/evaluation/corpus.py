@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.atomic_files import write_atomic
 from kiosk.errors import ConfigError
 from kiosk.protocol import StepKind
 from kiosk.testing.voices import say_to_file, voices
@@ -306,12 +307,18 @@ def load_faces(manifest: Path) -> list[FaceClip]:
     return out
 
 
-def _ffmpeg(*args: str) -> None:
+def _run_ffmpeg(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """ffmpeg with ``args`` (errors only on stderr), its output captured; ConfigError when
+    ffmpeg is missing."""
     exe = shutil.which("ffmpeg")
     if exe is None:
         raise ConfigError("ffmpeg is missing: ./dev.sh setup installs it")
-    proc = subprocess.run([exe, "-hide_banner", "-loglevel", "error", "-y", *args],
-                          capture_output=True, timeout=300)
+    return subprocess.run([exe, "-hide_banner", "-loglevel", "error", *args],
+                          capture_output=True, timeout=timeout)
+
+
+def _ffmpeg(*args: str) -> None:
+    proc = _run_ffmpeg("-y", *args)
     if proc.returncode != 0:
         raise ConfigError(f"ffmpeg failed: {proc.stderr.decode(errors='replace')[-400:]}")
 
@@ -443,9 +450,7 @@ class CaseBuilder:
         else:
             found = [{"start": a, "end": b, **mouth_still(clip.file, a, b)}
                      for a, b in _silent_parts(clip.file)]
-            tmp = out.with_suffix(".tmp.json")
-            tmp.write_text(json.dumps(found, indent=1))
-            tmp.replace(out)
+            write_atomic(out, json.dumps(found, indent=1).encode())
         ok = [f for f in found if f["still"]]
         if ok:
             best = max(ok, key=lambda f: f["end"] - f["start"])
@@ -525,11 +530,8 @@ def _clip_speech(clip: Path) -> tuple[list[tuple[float, float]], float]:
     ([], 0.0) for a clip without sound."""
     from kiosk.speech.vad import RATE, detect_speech  # onnxruntime: only when cases are built
 
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise ConfigError("ffmpeg is missing: ./dev.sh setup installs it")
-    proc = subprocess.run([exe, "-v", "error", "-i", str(clip), "-vn", "-f", "s16le", "-ac", "1",
-                           "-ar", str(RATE), "-"], capture_output=True, timeout=120)
+    proc = _run_ffmpeg("-i", str(clip), "-vn", "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-",
+                       timeout=120)
     pcm = np.frombuffer(proc.stdout, np.int16)
     if proc.returncode != 0 or pcm.size < RATE // 2:
         return [], 0.0
@@ -577,21 +579,17 @@ def mouth_still(clip: Path, start: float, end: float) -> dict:
     from kiosk.liveness.session_checks import mouth_spread  # with the analyser, as above
 
     w, h = VIDEO_SIZE
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise ConfigError("ffmpeg is missing: ./dev.sh setup installs it")
-    proc = subprocess.run([exe, "-v", "error", "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}",
-                           "-i", str(clip), "-an", "-vf", _SCALE, "-f", "rawvideo", "-pix_fmt",
-                           "rgb24", "-"], capture_output=True, timeout=300)
+    proc = _run_ffmpeg("-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(clip), "-an",
+                       "-vf", _SCALE, "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
     raw = np.frombuffer(proc.stdout, np.uint8)
     frames = raw[: raw.size // (w * h * 3) * (w * h * 3)].reshape(-1, h, w, 3)
     signals = analyze_frames(((i / VIDEO_FPS, f) for i, f in enumerate(frames)),
                              describe=False).signals
     gaps = [s.mouth_gap for s in signals if s.faces == 1]
     n = len(signals)
-    figures: dict[str, object] = {
-        "frames": n, "face_frames": len(gaps), "spread_min": None, "spread_max": None,
-               "gap_low": None, "gap_high": None, "still": False}
+    figures: dict[str, object] = {"frames": n, "face_frames": len(gaps), "spread_min": None,
+                                  "spread_max": None, "gap_low": None, "gap_high": None,
+                                  "still": False}
     if not gaps or len(gaps) < COACH_MIN_FACE_SHARE * n:
         return figures
     loop = gaps + gaps[::-1]  # one back-and-forth period, as CaseBuilder.silent plays it
@@ -674,12 +672,11 @@ def build_cases(flow, locale: str, split: str, builder: CaseBuilder, genuine: in
             # Someone else says the consent off camera; the investor on camera stays silent.
             coach = vs[(i + 1) % len(vs)] if len(vs) > 1 else voice
             case.answers[consent] = builder.say(coach, step_answer(plan, consent, locale), speed)
-            # The first clip from this case's on with a verified still mouth (a GRID clip may
-            # end mid-word; a pause between sentences may hold a moving mouth); its ID photo
-            # goes with it.
-            # No validation clip has one (docs/evaluation.md, *A coach beside a still face*):
-            # the validation and holdout coach then takes a tuning face, said in the case's
-            # `face` and in the figures; its voices stay the split's own.
+            # The first clip from this case's on with a verified still mouth (a pause between
+            # sentences may hold a moving mouth), its ID photo with it. No validation clip has
+            # one (docs/evaluation.md, *A coach beside a still face*): the validation and
+            # holdout coach then takes a tuning face, said in the case's `face`; its voices
+            # stay the split's own.
             tuning = [c for c in builder.faces if c.split == "tuning" and c not in faces]
             order = [faces[(i + k) % len(faces)] for k in range(len(faces))] + tuning
             for quiet in order:
