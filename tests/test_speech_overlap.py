@@ -27,6 +27,15 @@ def test_a_no_in_the_unbiased_beam_vetoes_a_biased_consent(unbiased):
     assert "never consent" in unconfirmed_consent("是的我自愿", unbiased, "zh-CN", ZH)
 
 
+def test_a_mo_heard_for_the_wo_of_the_requested_answer_is_no_negation():
+    # zh-xiaoni's 是的，我自愿 on another CPU: biased beam 是的 莫自愿 (2026-12-03).
+    assert unconfirmed_consent("是的我自愿", ["是的 莫自愿", "是的我自愿"], "zh-CN", ZH) is None
+    # ...but 莫 stays a negation anywhere else: 莫得 ("haven't"), a 莫 that is not the 我 of
+    # the step's own answer, or a 莫 beside a real negation.
+    for doubt in ("我莫得自愿", "是的莫要自愿", "莫自愿", "是的莫不自愿", "莫是的我自愿"):
+        assert unconfirmed_consent("是的我自愿", [doubt], "zh-CN", ZH) is not None, doubt
+
+
 def test_a_consent_the_unbiased_beam_never_hears_rests_on_the_bias_alone():
     # o_reqA_jujue_400 of the #12 tester: 我拒绝 over 是的我自愿 at the same level, biased
     # greedy 是的我自愿, unbiased beam 试的我试员 / 试的我试试 / ...: no hypothesis is a yes.

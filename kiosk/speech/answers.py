@@ -1278,11 +1278,33 @@ def requested_among_alternatives(best: str, alternatives: Sequence[str], locale:
     return None
 
 
+# 莫 (mo) in a second decode, where the wanted answer has 我 (wo): a genuine 是的，我自愿 by a
+# tuning voice (zh-xiaoni) was heard greedily as 是的 握自愿 and by the biased beam as 是的 莫自愿
+# on a machine whose CPU decodes a little differently (2026-12-03), and the 莫 vetoed the
+# consent. 莫 stays a negation (莫得, 莫要: "don't" in south-western Mandarin) except where
+# reading it as 我 makes the hypothesis, syllable for syllable, the step's own requested or
+# accepted answer: nobody refuses by saying the requested answer with one "wo" said "mo".
+ZH_MO_FOR_WO = ("莫", "我")
+
+
+def _mo_is_wo(text: str, spec: AnswerSpec) -> bool:
+    """Whether ``text`` (a Mandarin hypothesis) is one of ``spec``'s own answers once each 莫
+    in it is read as 我 (``ZH_MO_FOR_WO``), compared in toneless syllables."""
+    mo, wo = ZH_MO_FOR_WO
+    if mo not in text:
+        return False
+    heard = textnorm.zh_syllables(textnorm.zh_tokens(text.replace(mo, wo)))
+    own = [spec.requested, *spec.accept] if spec.requested else list(spec.accept)
+    return any(heard == textnorm.zh_syllables(textnorm.zh_tokens(o)) for o in own if o)
+
+
 def doubt_among(texts: Sequence[str], locale: str, spec: AnswerSpec) -> str | None:
     """The first of ``texts`` that holds a negation or is a refusal, or None. (Not a question:
-    a beam writes "Yes?" beside "Yes." for the same word, which is punctuation, not a no.)"""
+    a beam writes "Yes?" beside "Yes." for the same word, which is punctuation, not a no; nor
+    a Mandarin 莫 heard for the 我 of the step's own answer, ``ZH_MO_FOR_WO``.)"""
     return next((t for t in texts if textnorm.tokens(t, locale) and (
-        has_negation(t, locale) or judge_text(t, locale, spec).intent == "deny")), None)
+        has_negation(t, locale) or judge_text(t, locale, spec).intent == "deny")
+        and not (is_zh(locale) and _mo_is_wo(t, spec))), None)
 
 
 def unconfirmed_consent(best: str, unbiased: Sequence[str], locale: str, spec: AnswerSpec,
