@@ -231,7 +231,8 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     Returns the ``Judgement``: its outcome and detail, the ``answer_recognised`` data for a
     question step (None for a read-aloud step) and the page's ``recognised`` message, whose
     ``text`` is empty unless ``show_words`` (the flow's ``show_recognised_words``) and the
-    words are meaningful."""
+    words are meaningful and sure (``kiosk.speech.observer.words_sure``: never junk, a loop,
+    a very unsure hearing or words of someone else's will, which the page does not echo)."""
     heard = hear_answer(voice, recognizer, locale, step, window)
     answer, detail, outcome = heard.answer, dict(heard.detail), StepOutcome(heard.outcome)
     # Why, as fields the pre-review reads (never parsed back out of the recogniser's note).
@@ -259,8 +260,8 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
                                             and has_negation(answer.transcript, locale)),
             "reason_code": detail["reason_code"], "attempt": attempt}
     # The investor sees the words heard only when they are meaningful (characters or words of
-    # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
-    # always keeps the full transcript.
+    # a judged answer, never phones or pinyin), sure (``words_sure``) and the broker's flow
+    # allows it; the evidence always keeps the full transcript.
     shown = shown_words(answer, heard.expected, locale) if show_words else ""
     # An answer heard clearly but not taken: the page says what to say instead ("ask", the
     # step's requested answer) and why ("hint": understanding_only | heard), never "we could
