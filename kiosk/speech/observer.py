@@ -33,7 +33,7 @@ from kiosk.speech.answers import (
 )
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
-from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WhisperEngine
+from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WHISPER_MIN_CONFIDENCE, WhisperEngine
 from kiosk.speech.expected import Expected
 from kiosk.speech.recognize import SHOWABLE_ENGINES, Answer, Recognizer
 from kiosk.speech.vad import StreamingVad, detect_speech
@@ -293,7 +293,7 @@ def speaks_of_another_will(text: str, locale: str) -> bool:
 # for themselves. The evidence keeps every transcript as heard.
 WORDS_SURE_MIN_CJK_SHARE = 0.6
 WORDS_SURE_MAX_REPEAT = 4
-WORDS_SURE_MIN_CONFIDENCE = 0.3
+WORDS_SURE_MIN_CONFIDENCE = WHISPER_MIN_CONFIDENCE  # 0.3
 
 
 def _loops(units: list[str]) -> bool:
