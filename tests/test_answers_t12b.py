@@ -48,7 +48,8 @@ QUESTIONS = [
     ("en", "Yes, I do?"), ("en", "I agree?"), ("en", "Yes, I do, do I"),
     ("en", "I agree, is it"), ("en", "Yes I do, right"), ("en", "I do, right?"),
     ("en", "yes, huh"), ("en", "Yes, I am, am I"), ("en", "Okay, I agree, eh"),
-    ("zh-CN", "是的，我自愿？"), ("zh-CN", "我自愿吗"), ("zh-CN", "是的吧"), ("zh-CN", "我自愿呢"),
+    # (是的吧 without a question mark is a hedge, not a question: tests/test_answers_decided.py)
+    ("zh-CN", "是的，我自愿？"), ("zh-CN", "我自愿吗"), ("zh-CN", "我自愿呢"),
     ("zh-CN", "是么"), ("zh-CN", "同意么"), ("zh-CN", "是嘛"), ("zh-CN", "自愿的吧？"),
     ("zh-CN", "好嘛，我同意"),
 ]

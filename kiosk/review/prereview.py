@@ -262,8 +262,10 @@ def _doubt(data: dict, ev: dict, step: str, t: float, ctx: Context) -> None:
     else:
         then = ""
     heard_as = DOUBT_WORDS.get(code, code)
-    ctx.find(at, f"step {step}: the answer at {mmss(at)}{said} was heard as {heard_as}"
-                 f"{then}", "flag", f"doubt_{code}", step)
+    # "(hesitation at step consent_voluntary)": the code and the step together, so an auditor
+    # (or a search of the findings) sees where the doubt was heard, whatever the text before.
+    ctx.find(at, f"step {step}: the answer at {mmss(at)}{said} was heard as {heard_as} "
+                 f"({code} at step {step}){then}", "flag", f"doubt_{code}", step)
     ctx.doubts.setdefault(step, []).append(ctx.findings[-1])
 
 

@@ -9,13 +9,17 @@ The rules, in the order they apply:
 1. The transcript is normalised (``kiosk.speech.textnorm``): simplified characters, digits,
    punctuation and spaces dropped; hesitations and intensifiers (嗯, 啊, 非常, 当然, 没错,
    "uh", "well") are set aside.
-   **A question** is never an answer (``is_question``: a question mark, 吗 / 吧 / 呢 / 么 /
-   嘛, an English tag such as "…, do I" or "…, right"), nor is an answer that **cites someone
+   **A question** is never an answer (``is_question``: a question mark, 吗 / 呢 / 么 / 嘛,
+   an English tag such as "…, do I" or "…, right"), nor is an answer that **cites someone
    else's will** (``cites_another_will``: 工作人员让我说是的, "the clerk said just say yes"):
    both are ``unclear``, whatever else they say. So is **someone else reading for the
    investor** (``done_by_another``: 我儿子帮我读的, "my son read it for me") and **a hedge or
-   a reservation** (``hedges``: 我觉得是自愿的, 应该是, 好吧, 但是我有点担心; "I think so",
-   "probably", "whatever", "yes, but I'm worried"), judged after a negation and another's will.
+   a reservation** (``hedges``: 我觉得是自愿的, 应该是, 好吧, 是的吧, 但是我有点担心; "I think
+   so", "probably", "whatever", "yes, but I'm worried"; a 吧 that ends a clause, unless it is
+   the broker's own wording), judged after a negation and another's will. **A decided phrase**
+   (我考虑好了, 我已经想清楚了, "I've made up my mind", "I have thought it through") is set
+   aside before the hedge check and the matching (``set_aside_decided``): it is neither a
+   hedge nor, alone, an answer; 是的，我考虑好了，我自愿 is the yes it holds.
 2. **A refusal** is a transcript made of nothing but refusals (不愿意, 我再想想, "no, I don't").
 3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
    "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is
@@ -113,9 +117,10 @@ EN_NEGATIONS = ("no", "not", "never", "nope", "nah", "disagree", "refuse", "decl
 # "不是没有", "没有不同意", "不拒绝": a negated negation is neither a clear yes nor a clear no.
 _ZH_DOUBLE_NEGATION = re.compile(r"(不|没有?|并非|并不|未)[是再]?(不|没|拒绝|否|反对)")
 # A question is not an answer: "是吧？", "同意？", "yes?", "Yes, I do?" (the recogniser's question
-# mark), and the Mandarin question particles 吗 / 吧 / 呢 / 么 (是么, not 那么 / 这么 / 多么 /
-# 要么) / 嘛 (是嘛 "is that so?", 好嘛 a reluctant "fine") wherever they are.
-_QUESTION = re.compile(r"[?？]|吗|吧|呢|嘛|(?<![那这多要])么")
+# mark), and the Mandarin question particles 吗 / 呢 / 么 (是么, not 那么 / 这么 / 多么 / 要么) /
+# 嘛 (是嘛 "is that so?", 好嘛 a reluctant "fine") wherever they are. 吧 without a question
+# mark is a hedge, not a question (``hedges``: 是的吧, 可以吧, 好吧).
+_QUESTION = re.compile(r"[?？]|吗|呢|嘛|(?<![那这多要])么")
 # An English tag question at the end, which Whisper writes without its question mark as often
 # as with it: "yes, I do, do I", "I agree, is it", "yes I do, right", "yes, huh".
 _EN_TAG_AUXILIARIES = frozenset(("do", "does", "did", "am", "is", "are", "was", "were", "have",
@@ -265,15 +270,74 @@ EN_HEDGES = re.compile(
     r"reservations?|hesitant|uneasy|but|though|although|however)\b")
 
 
+# --- a considered decision is not hesitation ------------------------------------------------
+# 我考虑好了 / 我想好了 / 考虑清楚了 / 我已经想清楚了, "I've made up my mind" / "I have thought it
+# through" / "I've decided" say the investor HAS thought, alone or with a yes (是的，我考虑好了，
+# 我自愿). Their 考虑 / 想 are the very words of a hesitation (我再考虑一下, 我再想想, "let me think
+# about it"), so the witness judge coded such a yes "hesitation" and asked again without the
+# words to say. ``set_aside_decided`` takes them out before the hedge and hesitation checks and
+# before matching (not before the negation, question or another's-will checks, which read the
+# whole transcript). Not decided, and kept: a thought still to come, told by a word of it in
+# the clause before the phrase (ZH_NOT_YET_DECIDED: 我还没想好, 我要想清楚, 我会好好考虑清楚的,
+# 让我考虑清楚, 请您考虑清楚) or by 再 / 后 / 以后 / 才 right after it (想好再说); in English the
+# words must stand side by side ("I have not decided", "I need to think" are not set aside).
+ZH_DECIDED = re.compile(
+    "(?:我|本人)?(?:已经|已|都|早就|早已|现在)?(?:认真|仔细|好好)?地?"
+    "(?:考虑|想)(?:得|的)?(?:很|非常|十分)?(?:好|清楚|明白|过)(?:了|(?![再后以之才就]))")
+ZH_NOT_YET_DECIDED = frozenset("没不未别再还要会得该能先让等容叫请")
+_ZH_CLAUSE_BREAK = re.compile(r"[,.;:!?，。；：！？、\s]")
+EN_DECIDED = re.compile(
+    r"\bi\s+(?:have\s+|had\s+|am\s+)?(?:already\s+|now\s+|just\s+|really\s+|carefully\s+)?"
+    r"(?:made\s+up\s+my\s+mind|decided|thought\s+(?:it\s+|this\s+|that\s+)?(?:through|over|"
+    r"about\s+it|about\s+this|carefully)|considered\s+it(?:\s+carefully)?)\b"
+    r"|\bmy\s+mind\s+is\s+made\s+up\b")
+
+
+def set_aside_decided(text: str, locale: str) -> str:
+    """``text`` (a transcript) without the phrases of a decision already taken (``ZH_DECIDED``
+    / ``EN_DECIDED``), each replaced by a clause break: what the hedge and hesitation checks
+    and the lexicon read. Mandarin keeps its punctuation (simplified, NFKC); English comes back
+    as its normalised words (``textnorm.en_tokens``). Nothing else is changed, so a negation
+    or a 再想想 beside a decided phrase is still there."""
+    if is_zh(locale):
+        text = textnorm.to_simplified(textnorm.fold(text))
+        out, last = [], 0
+        for m in ZH_DECIDED.finditer(text):
+            clause = _ZH_CLAUSE_BREAK.split(text[:m.start()])[-1]
+            if not ZH_NOT_YET_DECIDED & set(clause):
+                out += [text[last:m.start()], "，"]
+                last = m.end()
+        return "".join(out) + text[last:]
+    return EN_DECIDED.sub(",", " ".join(textnorm.en_tokens(text)))
+
+
+# Sentence-final 吧 is hedge wording: 是的吧 / 我自愿吧 / 可以吧 / 好吧 guess or give in ("yes, I
+# suppose"), never consent, asked again as doubt. The recogniser leaves out commas as often as
+# not (是吧我自愿), so a 吧 anywhere ends a clause, except in the nouns 酒吧 / 网吧 / 吧台. A 吧
+# of the broker's own wording (an accepted answer 开始吧) is not a hedge: the character before
+# it and 吧 are a pair of that wording. With a question mark it is a question (``is_question``).
+_ZH_BA = re.compile("(?<![酒网])吧(?!台)")
+
+
+def _hedging_ba(chars: str, mine: str) -> bool:
+    """Whether ``chars`` (a Mandarin transcript's characters) holds a 吧 of hedging, not one of
+    ``mine`` (the step's own wording, its characters run together)."""
+    return any(m.start() == 0 or chars[m.start() - 1] + "吧" not in mine
+               for m in _ZH_BA.finditer(chars))
+
+
 def hedges(text: str, locale: str, own: Sequence[str] = ()) -> bool:
     """Whether ``text`` (a transcript) hedges or holds a reservation (``ZH_HEDGES`` /
-    ``EN_HEDGES``): never consent (``judge_text``), and doubt for the witness judge. A word
-    that is in one of ``own`` (the step's requested answer and accepted phrases, such as
-    我已了解投资可能亏损) is the broker's own wording, not a hedge."""
+    ``EN_HEDGES``, a 吧 that ends a clause): never consent (``judge_text``), and doubt for the
+    witness judge. A word that is in one of ``own`` (the step's requested answer and accepted
+    phrases, such as 我已了解投资可能亏损) is the broker's own wording, not a hedge. A decided
+    phrase (我考虑好了, "I've made up my mind") is set aside first (``set_aside_decided``)."""
+    text = set_aside_decided(text, locale)
     if is_zh(locale):
         mine = "".join(textnorm.zh_tokens("".join(own)))
         keys = [k for k in ZH_HEDGES if k not in mine]
-        return _has_any(textnorm.zh_tokens(text), keys, True)
+        chars = textnorm.zh_tokens(text)
+        return _has_any(chars, keys, True) or _hedging_ba("".join(chars), mine)
     mine_en = " " + " ".join(textnorm.en_tokens(" , ".join(own))) + " "
     return any(f" {m.group(0)} " not in mine_en
                for m in EN_HEDGES.finditer(" ".join(textnorm.en_tokens(text))))
@@ -446,9 +510,11 @@ def understanding_only(text: str, locale: str, spec: AnswerSpec) -> bool:
     """Whether ``text`` answers a willingness step with understanding only: it says 了解 / 明白 /
     清楚 / 知道 / 懂 ("understand", "understood", "I see", "got it") and no word of
     willingness. Such an answer is never consent there (#12 fresh tester: 是的，我已了解 and
-    "Yes, I understand" passed 是的，我自愿 / "yes, I do")."""
+    "Yes, I understand" passed 是的，我自愿 / "yes, I do"). The 清楚 / 明白 of a decided phrase
+    (考虑清楚了, 我已经想明白了: ``set_aside_decided``) is a decision, not understanding."""
     if step_meaning(locale, spec) != "willingness":
         return False
+    text = set_aside_decided(text, locale)
     zh = is_zh(locale)
     if zh and not textnorm.zh_tokens(text) and re.fullmatch(r"[a-z ]+", text.strip().lower()):
         # The pinyin grammar's transcript ("shi de wo ming bai"): its syllables, as words.
@@ -535,13 +601,17 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     spec = spec or AnswerSpec()
     consent, refusal, phrases, fillers = _lexicon(locale, spec)
     zh = is_zh(locale)
-    raw = textnorm.tokens(text, locale)
+    if not textnorm.tokens(text, locale):
+        return TextJudgement("unclear", "no words in the transcript")
+    # The words matched: a decided phrase set aside (是的，我考虑好了，我自愿 is 是的，我自愿).
+    # Alone it is judged as said (I've decided: a paraphrase; 我想好了: not an accepted answer).
+    undecided = set_aside_decided(text, locale)
+    said = undecided if textnorm.tokens(undecided, locale) else text
+    raw = textnorm.tokens(said, locale)
     words = _strip(raw, fillers) or raw
     if zh and len(words) > 2 and words[0] in ZH_ONSETS_BEFORE_SHI and words[1] == "是":
         words = words[1:]
     syls = textnorm.zh_syllables(words) if zh else None
-    if not raw:
-        return TextJudgement("unclear", "no words in the transcript")
     if is_question(text, locale):
         return TextJudgement("unclear", "a question, not an answer", tuple(words))
     if not zh and _EN_DOUBT.search(text):

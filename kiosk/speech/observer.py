@@ -24,10 +24,16 @@ import numpy as np
 from kiosk.logs import session_context
 from kiosk.protocol import StepOutcome
 from kiosk.speech import textnorm
-from kiosk.speech.answers import cites_another_will, has_negation, is_zh, understanding_only
+from kiosk.speech.answers import (
+    cites_another_will,
+    done_by_another,
+    has_negation,
+    is_zh,
+    understanding_only,
+)
 from kiosk.speech.audio import AudioWindowBuffer
 from kiosk.speech.decide import Decision, decide
-from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WhisperEngine
+from kiosk.speech.engines.whisper import HALLUCINATION_NOTE, WHISPER_MIN_CONFIDENCE, WhisperEngine
 from kiosk.speech.expected import Expected
 from kiosk.speech.recognize import SHOWABLE_ENGINES, Answer, Recognizer
 from kiosk.speech.vad import StreamingVad, detect_speech
@@ -274,20 +280,84 @@ def speaks_of_another_will(text: str, locale: str) -> bool:
     return cites_another_will(text, locale)
 
 
+# --- words the page may echo ------------------------------------------------------------------
+# The investor's page echoes the words heard ("听到：…"), so they must be words the investor can
+# recognise as theirs. Not shown (the page says "we could not hear that clearly" instead):
+# a Mandarin transcript that is mostly Latin letters (Whisper's "Thank you for watching" over a
+# breath), a unit said over and over (善善善善, Whisper's loop on noise; the same syllable or
+# word WORDS_SURE_MAX_REPEAT times in a row, or a group of two to four of them three times),
+# a recogniser confidence under WORDS_SURE_MIN_CONFIDENCE (the lowest at which any answer is
+# taken, ``WHISPER_MIN_CONFIDENCE``), and an answer that speaks of someone else's will or of
+# someone else reading for the investor: echoing 工作人员让我说是的 on a screen the staff may
+# see would repeat the pressure, and the retried prompt already asks the investor to answer
+# for themselves. The evidence keeps every transcript as heard.
+WORDS_SURE_MIN_CJK_SHARE = 0.6
+WORDS_SURE_MAX_REPEAT = 4
+WORDS_SURE_MIN_CONFIDENCE = WHISPER_MIN_CONFIDENCE  # 0.3
+
+
+def _loops(units: list[str]) -> bool:
+    """Whether ``units`` holds one unit ``WORDS_SURE_MAX_REPEAT`` times in a row, or a group of
+    two to four units three times in a row. Digits repeat in earnest (an ID tail 8888)."""
+    for size, times in ((1, WORDS_SURE_MAX_REPEAT), (2, 3), (3, 3), (4, 3)):
+        span = size * times
+        for i in range(len(units) - span + 1):
+            group = units[i:i + size]
+            if not all(u.isdigit() for u in group) and all(
+                    units[i + k * size:i + (k + 1) * size] == group for k in range(1, times)):
+                return True
+    return False
+
+
+def words_sure(text: str, locale: str, confidence: float | None = None,
+               own: tuple[str, ...] = ()) -> bool:
+    """Whether ``text`` (a transcript) is words the investor's page may echo: real words, said
+    once, heard with some confidence (``confidence``: the recogniser's score, 0..1, None when
+    not known) and holding no hint of another's will or of another reading for the investor
+    (unless ``own``, the broker's own wording of the step, holds the same: a text to read
+    with 无人强迫). See ``WORDS_SURE_*``."""
+    toks = textnorm.tokens(text, locale)
+    if not toks or (confidence is not None and confidence < WORDS_SURE_MIN_CONFIDENCE):
+        return False
+    if is_zh(locale):
+        # (Mandarin tokens are single characters, digits or Latin letters.)
+        cjk = sum(1 for t in toks if not t.isascii())
+        letters = sum(1 for t in toks if t.isascii() and t.isalpha())
+        if (cjk or letters) and cjk < WORDS_SURE_MIN_CJK_SHARE * (cjk + letters):
+            return False
+        units = textnorm.zh_syllables(toks)
+    else:
+        units = toks
+    if _loops(units):
+        return False
+    coerced = [f(text, locale) for f in (cites_another_will, done_by_another)]
+    mine = [any(f(o, locale) for o in own if o) for f in (cites_another_will, done_by_another)]
+    return not any(c and not m for c, m in zip(coerced, mine, strict=True))
+
+
 def shown_words(answer: Answer, expected: Expected, locale: str | None = None) -> str:
     """What the investor may be shown of a heard answer: the words of a judged answer, or of
-    an answer heard clearly that was not taken (``retry_hint``, given the ``locale``), or ""."""
-    if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip():
+    an answer heard clearly that was not taken (``retry_hint``, given the ``locale``), and only
+    when they are sure words (``words_sure``; without a ``locale`` it is read from the text:
+    characters are Mandarin), or ""."""
+    if answer.engine not in SHOWABLE_ENGINES or not answer.transcript.strip() \
+            or answer.note == HALLUCINATION_NOTE:
         return ""
+    loc = locale or ("zh-CN" if any(not t.isascii() for t in textnorm.zh_tokens(
+        answer.transcript)) else "en")
     if expected.kind == "read_aloud":
         if answer.score < 0.5:
             return ""
         # Homophones of the sentence read are shown as written (the evidence keeps the
         # transcript as heard): an investor who read 示例证券 is not shown 势力政权.
-        return textnorm.as_written(answer.transcript, expected.text or "")
+        shown = textnorm.as_written(answer.transcript, expected.text or "")
+        return shown if words_sure(shown, loc, None, (expected.text or "",)) else ""
     if answer.intent in ("affirm", "deny", "phrase"):
-        return answer.transcript
-    return answer.transcript if locale and retry_hint(answer, expected, locale) else ""
+        shown = answer.transcript
+    else:
+        shown = answer.transcript if locale and retry_hint(answer, expected, locale) else ""
+    own = tuple(t for t in (expected.requested or "", *expected.phrases) if t)
+    return shown if shown and words_sure(shown, loc, answer.score, own) else ""
 
 
 def expected_for(step: PlannedStep) -> Expected:

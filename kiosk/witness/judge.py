@@ -23,6 +23,7 @@ from kiosk.speech.answers import (
     is_question,
     is_zh,
     score_reading,
+    set_aside_decided,
 )
 from kiosk.speech.observer import (
     Heard,
@@ -79,10 +80,8 @@ EN_HESITATION = re.compile(
 
 def asks(text: str, locale: str) -> bool:
     """Whether a transcript asks a question instead of answering (``ZH_QUESTION``,
-    ``EN_QUESTION``). 吧 with no question mark is not a question here but reluctance or a
-    guess (好吧，我自愿; 我再考虑一下吧; 可能吧; 自愿吧): ``hesitates``."""
-    if is_zh(locale) and not any(q in text for q in ("?", "？")):
-        text = text.replace("吧", "")
+    ``EN_QUESTION``). 吧 with no question mark is not a question (``answers.is_question``) but
+    reluctance or a guess (好吧，我自愿; 我再考虑一下吧; 可能吧; 自愿吧): ``hesitates``."""
     if is_question(text, locale):
         return True
     return (any(w in text for w in ZH_QUESTION) if is_zh(locale)
@@ -92,12 +91,15 @@ def asks(text: str, locale: str) -> bool:
 def hesitates(text: str, locale: str, own: Sequence[str] = ()) -> bool:
     """Whether a transcript hesitates (``ZH_HESITATION``, ``EN_HESITATION``), hedges or holds a
     reservation (``answers.hedges``: 我觉得是自愿的, 好吧, "I think so", "yes, but I'm
-    worried"; ``own``: the step's own answers, whose words are not a hedge), or, in Mandarin,
-    ends a clause with 吧 (可能吧, 自愿吧: a guess or reluctance, see ``asks``)."""
+    worried"; in Mandarin also a 吧 that ends a clause, 可能吧, 自愿吧, unless it is of ``own``,
+    the step's own answers, whose words are not a hedge). A decided phrase (我考虑好了, 我已经想
+    清楚了, "I've made up my mind") is set aside first (``answers.set_aside_decided``): its 考虑
+    / 想 / "thought" are a decision taken, not one put off."""
     if hedges(text, locale, own):
         return True
+    text = set_aside_decided(text, locale)
     if is_zh(locale):
-        return any(w in text for w in ZH_HESITATION) or "吧" in text
+        return any(w in text for w in ZH_HESITATION)
     return bool(EN_HESITATION.search(text))
 
 
@@ -229,7 +231,8 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
     Returns the ``Judgement``: its outcome and detail, the ``answer_recognised`` data for a
     question step (None for a read-aloud step) and the page's ``recognised`` message, whose
     ``text`` is empty unless ``show_words`` (the flow's ``show_recognised_words``) and the
-    words are meaningful."""
+    words are meaningful and sure (``kiosk.speech.observer.words_sure``: never junk, a loop,
+    a very unsure hearing or words of someone else's will, which the page does not echo)."""
     heard = hear_answer(voice, recognizer, locale, step, window)
     answer, detail, outcome = heard.answer, dict(heard.detail), StepOutcome(heard.outcome)
     # Why, as fields the pre-review reads (never parsed back out of the recogniser's note).
@@ -257,8 +260,8 @@ def judge_answer(voice: VoiceObserver, recognizer: Recognizer, locale: str, show
                                             and has_negation(answer.transcript, locale)),
             "reason_code": detail["reason_code"], "attempt": attempt}
     # The investor sees the words heard only when they are meaningful (characters or words of
-    # a judged answer, never phones or pinyin) and the broker's flow allows it; the evidence
-    # always keeps the full transcript.
+    # a judged answer, never phones or pinyin), sure (``words_sure``) and the broker's flow
+    # allows it; the evidence always keeps the full transcript.
     shown = shown_words(answer, heard.expected, locale) if show_words else ""
     # An answer heard clearly but not taken: the page says what to say instead ("ask", the
     # step's requested answer) and why ("hint": understanding_only | heard), never "we could

@@ -52,8 +52,10 @@ function sendOnce(kind, step, extra) {
 export function onRecognised(data) {
   // What the server heard in the answer window, so the investor knows they were understood.
   // The server sends words only when they are meaningful (characters or words, never
-  // phones); an answer heard clearly but not taken also says what to say (data.hint,
-  // data.ask); only an answer it could not make out gets a plain "not heard clearly".
+  // phones) and sure (kiosk.speech.observer.words_sure: no junk, no loop, no very low
+  // confidence, never words of someone else's will, which are not echoed); an answer heard
+  // clearly but not taken also says what to say (data.hint, data.ask); an answer whose words
+  // are not sent gets a plain "not heard clearly" (witness.unclear).
   if (state.over || !data) return;
   var el = $("heard");
   // A "stop" is asked once more to confirm it (kiosk.session), or ends the witness.
