@@ -1,4 +1,4 @@
-"""The one seam to mediapipe: FaceLandmarker (Tasks API, VIDEO mode) -> FrameSignals.
+"""The one seam to mediapipe: FaceLandmarker (Tasks API, VIDEO or IMAGE mode) -> FrameSignals.
 
 Nothing else in the kiosk imports mediapipe, so a mediapipe upgrade touches this file only.
 """
@@ -83,16 +83,22 @@ class FaceMesh:
 
 
 class FaceAnalyzer:
-    """One FaceLandmarker in VIDEO mode. Use one per thread; timestamps must increase."""
+    """One FaceLandmarker. Use one per thread. In VIDEO mode (the default) it tracks the face
+    from frame to frame and timestamps must increase; with ``image_mode`` each frame is
+    detected on its own and the timestamp is only passed through (frames out of order, as the
+    catch-up of dropped frames hands them: ``kiosk.liveness.catch_up``)."""
 
-    def __init__(self, model_path: Path | str | None = None, num_faces: int = 2):
+    def __init__(self, model_path: Path | str | None = None, num_faces: int = 2,
+                 image_mode: bool = False):
         # Imported here so that importing kiosk.liveness does not load mediapipe.
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.model_path = check_model(model_path)
+        self.image_mode = image_mode
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=(vision.RunningMode.IMAGE if image_mode
+                          else vision.RunningMode.VIDEO),
             num_faces=num_faces,
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
@@ -101,7 +107,8 @@ class FaceAnalyzer:
         self._last_ms: int | None = None
 
     def detect(self, rgb: np.ndarray, t_ms: int) -> list[FaceMesh]:
-        """Every face in an RGB uint8 frame, largest first."""
+        """Every face in an RGB uint8 frame, largest first (``t_ms``: its time in ms, which
+        must increase in VIDEO mode and is not used in IMAGE mode)."""
         import mediapipe as mp
 
         if self._landmarker is None:
@@ -109,11 +116,14 @@ class FaceAnalyzer:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.shape} {rgb.dtype}")
         t_ms = int(t_ms)
-        if self._last_ms is not None and t_ms <= self._last_ms:
-            raise ValueError(f"timestamps must increase: {t_ms} ms after {self._last_ms} ms")
-        self._last_ms = t_ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        result = self._landmarker.detect_for_video(image, t_ms)
+        if self.image_mode:
+            result = self._landmarker.detect(image)
+        else:
+            if self._last_ms is not None and t_ms <= self._last_ms:
+                raise ValueError(f"timestamps must increase: {t_ms} ms after {self._last_ms} ms")
+            self._last_ms = t_ms
+            result = self._landmarker.detect_for_video(image, t_ms)
         faces = []
         for i, lms in enumerate(result.face_landmarks):
             pts = np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float64)
@@ -138,7 +148,8 @@ class FaceAnalyzer:
         return faces
 
     def analyze(self, rgb: np.ndarray, t_ms: int) -> FrameSignals:
-        """FrameSignals for one frame at ``t_ms`` (milliseconds, strictly increasing)."""
+        """FrameSignals for one frame at ``t_ms`` (milliseconds; strictly increasing in VIDEO
+        mode)."""
         faces = self.detect(rgb, t_ms)
         return signals_from_meshes(faces, rgb, t_ms / 1000.0)
 

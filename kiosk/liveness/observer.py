@@ -3,9 +3,11 @@
 ``FaceObserver`` gets every decoded video frame from the media loop but only keeps a reference
 to the newest one; its own thread converts and analyses the latest frame (older unanalysed
 frames are dropped, never queued), runs the current challenge and, at the end, writes the
-whole-session checks (``checks/liveness.json``). It observes and reports through the
-callbacks of ``FaceReports`` (as ``kiosk.media.peer`` does): it holds no reference to the
-witness, never writes the timeline and never talks to the page. The session decides.
+whole-session checks (``checks/liveness.json``). Frames it drops while an answer is said are
+kept and analysed later for the speaking-seen check only (``kiosk.liveness.catch_up``). It
+observes and reports through the callbacks of ``FaceReports`` (as ``kiosk.media.peer``
+does): it holds no reference to the witness, never writes the timeline and never talks to
+the page. The session decides.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.atomic_files import is_disk_full, write_json_atomic
 from kiosk.flows.model import DEFAULT_STEP_TIMEOUT_S, PER_CHALLENGE_SECONDS, observe_seconds
 from kiosk.liveness.analyzer import Analysis, FrameAnalysis
+from kiosk.liveness.catch_up import CATCH_UP_S, CatchUpAnalyser, CatchUpBacklog, catch_up
 from kiosk.liveness.challenges import Baseline, ChallengeTracker, Verdict
 from kiosk.liveness.continuity import enrolment_template
 from kiosk.liveness.identity import shared_describer
@@ -30,6 +33,7 @@ from kiosk.liveness.session_checks import (
     SecondFace,
     SessionCheckParams,
     SpokenAnswer,
+    answer_windows,
     assess,
     check_session,
     second_face_motion,
@@ -37,7 +41,7 @@ from kiosk.liveness.session_checks import (
 )
 from kiosk.liveness.signals import FrameSignals
 from kiosk.logs import session_context
-from kiosk.media.frames import RgbConverter
+from kiosk.media.frames import RgbConverter, frame_bytes
 from kiosk.protocol import HintCode, StepOutcome
 
 if TYPE_CHECKING:
@@ -217,12 +221,16 @@ class FaceObserver:
     """One investor's face, watched off the loop (one landmarker per observer thread)."""
 
     def __init__(self, session_id: str, folder: Path, now: Callable[[], float],
-                 reports: FaceReports, model_path: Path | None = None, idle_fps: float = 0.0):
+                 reports: FaceReports, model_path: Path | None = None, idle_fps: float = 0.0,
+                 catch_up_s: float = CATCH_UP_S, backlog: CatchUpBacklog | None = None):
         """Start watching: ``folder`` is the session's (its ID photo, its checks), ``now()``
         the media clock's time (frame latency), ``model_path`` the FaceLandmarker model
         (None: the packaged one). ``idle_fps`` > 0 analyses at most that many frames a second
         (media clock) while no liveness action is being watched; during actions every frame
-        the analyser can keep up with is analysed. 0: every frame, always."""
+        the analyser can keep up with is analysed. 0: every frame, always. ``catch_up_s``:
+        the most wall seconds ``finish`` spends analysing frames dropped during answers
+        (``kiosk.liveness.catch_up``), kept in ``backlog`` (None: one with the default
+        caps)."""
         self.session_id = session_id
         self.idle_fps = idle_fps
         self.skipped_idle = 0  # frames left unanalysed by idle_fps
@@ -252,6 +260,12 @@ class FaceObserver:
         self._last_sample = float("-inf")
         self._history: collections.deque = collections.deque(maxlen=90)  # ~6 s at 15 fps
         self.check_params = SessionCheckParams()
+        # Frames dropped while an answer is said, analysed later for speaking seen only.
+        self.catch_up_s = catch_up_s
+        self.backlog = backlog if backlog is not None else CatchUpBacklog()
+        self.late_signals: list[FrameSignals] = []
+        self.catch_up_left = 0
+        self._catch_up = CatchUpAnalyser(model_path, MAX_ANALYSIS_WIDTH)
         self._thread = threading.Thread(target=self._run, name=f"kiosk-face-{session_id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -259,11 +273,16 @@ class FaceObserver:
     # ------------------------------------------------------------------ from the loop
 
     def submit(self, frame, t: float) -> None:
-        """Keep the newest frame; an unanalysed older one is dropped (never queued)."""
+        """Keep the newest frame; an unanalysed older one is dropped (never queued), and kept
+        for the catch-up while an answer window is open (``CatchUpBacklog.keep``: a reference
+        to the decoded frame, nothing converted here)."""
         with self._cond:
             self.received += 1
             if self._pending is not None:
                 self.dropped += 1
+                old, old_t = self._pending
+                if self.backlog.answer_open:
+                    self.backlog.keep(old, old_t, capture_time(old), frame_bytes(old))
             self._pending = (frame, t)
             self._cond.notify()
 
@@ -284,12 +303,19 @@ class FaceObserver:
             try:
                 while True:
                     with self._cond:
-                        while self._pending is None and not self._stopping:
+                        while self._pending is None and not self._stopping \
+                                and not self._catch_up_due():
                             self._cond.wait()
-                        if self._pending is None:
+                        idle = self._pending is None and not self._stopping
+                        if self._pending is None and not idle:
                             break
-                        frame, t = self._pending
-                        self._pending = None
+                        if not idle:
+                            assert self._pending is not None
+                            frame, t = self._pending
+                            self._pending = None
+                    if idle:  # nothing new to analyse: one dropped answer frame instead
+                        self._run_catch_up(float("inf"), limit=1)
+                        continue
                     if self._idle_skip(t):
                         continue
                     self._last_analysed_t = t
@@ -312,7 +338,41 @@ class FaceObserver:
             finally:
                 analysis = fa.close()
                 analysis.dropped = self.dropped
+                self._finish_catch_up()
                 self.analysis = analysis
+
+    def _heard_windows(self) -> list[tuple[float, float]]:
+        """Where the answers heard so far are judged (media time, s)."""
+        with self._lock:
+            spoken = list(self.spoken)
+        return [w for answer in spoken for w in answer_windows(answer, self.check_params)]
+
+    def _catch_up_due(self) -> bool:
+        """Whether the idle live analyser should analyse a dropped answer frame now: one is
+        kept inside a heard answer, and no action or answer is being watched (those need
+        every frame the analyser can take)."""
+        with self._lock:
+            ch = self._challenges
+            watching = (ch is not None and not ch.done) or self._listening
+        return not watching and self.backlog.count(self._heard_windows()) > 0
+
+    def _run_catch_up(self, seconds: float, limit: int | None = None) -> None:
+        result = catch_up(self.backlog, self._heard_windows(), self._catch_up, seconds, limit)
+        with self._lock:
+            self.late_signals += result.signals
+
+    def _finish_catch_up(self) -> None:
+        """The end: ``catch_up_s`` for the dropped answer frames still kept, then give up
+        (``catch_up_left``) and let every kept frame go."""
+        try:
+            self._run_catch_up(self.catch_up_s)
+            self.catch_up_left = self.backlog.count(self._heard_windows())
+        except Exception:  # only speaking seen loses the late frames; the session goes on
+            log.exception("the catch-up of dropped answer frames failed")
+            self.catch_up_left = self.backlog.count(self._heard_windows())
+        finally:
+            self.backlog.clear()
+            self._catch_up.close()
 
     def _idle_skip(self, t: float) -> bool:
         """Whether to leave the frame at media time ``t`` (s) unanalysed: no action is being
@@ -446,6 +506,10 @@ class FaceObserver:
         moving while the answer is said (``session_checks.speaking_events``)."""
         with self._lock:
             self._listening = bool(on)
+        if on:
+            self.backlog.open_answer(self._heard_windows())
+        else:
+            self.backlog.close_answer()
 
     def face_hidden_during(self, start: float, end: float) -> None:
         """The face is expected to be hidden from ``start`` to ``end`` (media time): an ID
@@ -465,6 +529,8 @@ class FaceObserver:
                 # Who is on camera after the answer must be confirmed before the session
                 # ends (continuity.confirm_end): sample now rather than up to 1 s later.
                 self._confirm_identity = True
+            with self._cond:  # frames dropped in it may now be caught up while idle
+                self._cond.notify()
 
     def challenge_outcome(self, seq: int, t: float) -> tuple[str, dict]:
         """Close the current challenges at ``t``: pass only if every one passed."""
@@ -514,7 +580,8 @@ class FaceObserver:
                                        identity_misses=a.identity_misses,
                                        identity_busy=a.identity_busy,
                                        face_hidden=list(self.face_hidden),
-                                       spoken=list(self.spoken))
+                                       spoken=list(self.spoken),
+                                       late_signals=list(self.late_signals))
         ok, reasons = assess(session_report)
         lat = sorted(self.latencies)
         wall = max(a.wall_s, 1e-6)
@@ -529,6 +596,12 @@ class FaceObserver:
                 "frames_analysed": len(a.signals),
                 "frames_dropped": self.dropped,
                 "frames_skipped_idle": self.skipped_idle,
+                # Dropped during answers and analysed later, for speaking seen only
+                # (kiosk.liveness.catch_up); left: in a heard answer, time ran out; evicted:
+                # beyond the backlog's caps.
+                "frames_caught_up": len(self.late_signals),
+                "frames_catch_up_left": self.catch_up_left,
+                "frames_catch_up_evicted": self.backlog.evicted,
                 "analysed_fps": round(len(a.signals) / wall, 2),
                 "latency_p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
                 "latency_p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,

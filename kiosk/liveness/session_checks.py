@@ -597,34 +597,55 @@ def mouth_spread(gaps: Sequence[float]) -> float:
     return v[-2] - v[1] if len(v) >= 4 else (v[-1] - v[0] if v else 0.0)
 
 
+def answer_windows(answer: SpokenAnswer,
+                   params: SessionCheckParams | None = None) -> list[tuple[float, float]]:
+    """The media-time windows (s) in which ``answer``'s mouth is judged: its speech spans each
+    widened by ``speaking_margin_s``, the whole to ``speaking_min_window_s`` around it; [] for
+    an answer without spans."""
+    p = params or SessionCheckParams()
+    if not answer.spans:
+        return []
+    m = p.speaking_margin_s
+    windows = [(a - m, b + m) for a, b in answer.spans]
+    short = p.speaking_min_window_s - (windows[-1][1] - windows[0][0])
+    if short > 0:
+        windows[0] = (windows[0][0] - short / 2, windows[0][1])
+        windows[-1] = (windows[-1][0], windows[-1][1] + short / 2)
+    return windows
+
+
 def speaking_events(signals: Sequence[FrameSignals], spoken: Sequence[SpokenAnswer],
-                    params: SessionCheckParams | None = None) -> list[SessionEvent]:
+                    params: SessionCheckParams | None = None,
+                    late: Sequence[FrameSignals] = ()) -> list[SessionEvent]:
     """answer_not_seen_spoken / speaking_unverified events: answers heard while the face on
     camera did not move its mouth, or was not seen well enough to tell.
 
     For each answer, the face frames (exactly one face with landmarks: a second face would
-    make "whose mouth" unclear) inside its speech spans, each widened by
-    ``speaking_margin_s`` (and the whole to ``speaking_min_window_s``). Fewer than
+    make "whose mouth" unclear) inside its ``answer_windows``. Fewer than
     ``speaking_min_frames`` of them: speaking_unverified. Otherwise the ``mouth_spread`` of
-    their mouth_gap below ``speaking_floor``: answer_not_seen_spoken. Pure: it reads frames
-    already analysed, no model runs here.
+    their mouth_gap below ``speaking_floor``: answer_not_seen_spoken. ``late`` are frames the
+    live analyser dropped and the catch-up analysed afterwards (``kiosk.liveness.catch_up``):
+    they count here, and only here, with the live ones; the detail says how many
+    (``caught_up``). Pure: it reads frames already analysed, no model runs here.
     """
     p = params or SessionCheckParams()
     events = []
     for answer in spoken:
-        if not answer.spans:
+        windows = answer_windows(answer, p)
+        if not windows:
             continue
-        m = p.speaking_margin_s
         t0, t1 = answer.spans[0][0], answer.spans[-1][1]
         speech_s = sum(b - a for a, b in answer.spans)
-        windows = [(a - m, b + m) for a, b in answer.spans]
-        short = p.speaking_min_window_s - (windows[-1][1] - windows[0][0])
-        if short > 0:
-            windows[0] = (windows[0][0] - short / 2, windows[0][1])
-            windows[-1] = (windows[-1][0], windows[-1][1] + short / 2)
-        gaps = [s.mouth_gap for s in signals
-                if s.faces == 1 and s.points and any(a <= s.t <= b for a, b in windows)]
-        detail = {"step": answer.step, "frames": len(gaps), "speech_s": round(speech_s, 3)}
+
+        def inside(s: FrameSignals, windows=windows) -> bool:
+            return s.faces == 1 and bool(s.points) and any(a <= s.t <= b for a, b in windows)
+
+        live = [s.mouth_gap for s in signals if inside(s)]
+        caught = [s.mouth_gap for s in late if inside(s)]
+        gaps = live + caught
+        detail: dict = {"step": answer.step, "frames": len(gaps), "speech_s": round(speech_s, 3)}
+        if caught:
+            detail["caught_up"] = len(caught)
         if len(gaps) < p.speaking_min_frames:
             events.append(SessionEvent(CheckEvent.SPEAKING_UNVERIFIED, t0, t1, float(len(gaps)),
                                        detail))
@@ -647,6 +668,7 @@ def check_session(
     identity_busy: Sequence[tuple[float, float]] = (),
     face_hidden: Sequence[tuple[float, float]] = (),
     spoken: Sequence[SpokenAnswer] = (),
+    late_signals: Sequence[FrameSignals] = (),
 ) -> SessionReport:
     """Every whole-session check over one recording's signals, descriptors and verdicts.
 
@@ -655,7 +677,10 @@ def check_session(
     (``kiosk.liveness.analyzer.Analysis``). ``face_hidden`` are the spans in which the face
     is expected to be hidden (an ``id_document`` step: the card is held up to the camera):
     no face there is not ``face_lost``, and its frames do not count in the presence ratio.
-    ``spoken`` are the answers the voice side heard (``speaking_events``).
+    ``spoken`` are the answers the voice side heard (``speaking_events``), and
+    ``late_signals`` the frames dropped live and analysed afterwards
+    (``kiosk.liveness.catch_up``): they serve the speaking-seen check only, never presence,
+    second faces, identity or the still-image judgement.
     """
     p = params or SessionCheckParams()
     cp = challenge_params or ChallengeParams()
@@ -694,7 +719,7 @@ def check_session(
         signals, descriptors, identity_misses, identity_busy, p.continuity,
         min(starts) if starts else None)
     events += gap_events
-    speaking = speaking_events(signals, spoken, p)
+    speaking = speaking_events(signals, spoken, p, late=late_signals)
     events += speaking
     end_events, end_check = end_confirmation(signals, continuity, spoken, identity_misses,
                                              p.continuity)
