@@ -10,7 +10,8 @@ One place for every name that crosses a boundary:
   ``CheckEvent``: the ``type`` of the events in ``checks/liveness.json``. The AI pre-review
   (``kiosk.review.prereview``) keys its rules on these.
 - ``HintCode``, ``ErrorCode``, ``StepOutcome``, ``StepKind``, ``AnswerDecision``,
-  ``ClientErrorCode``, ``LOCALES``.
+  ``ClientErrorCode``, ``LOCALES``; ``REFERRED``, the end reason of a witness referred to a
+  human agent (``referred:<step id>``).
 
 The enums are ``StrEnum``: a member is the plain string (``TimelineEvent.JOINED == "joined"``),
 so the wire format and the on-disk timeline are exactly the strings they always were, and
@@ -154,6 +155,28 @@ class StepOutcome(StrEnum):
     RETRY = "retry"
     FLAG = "flag"
     STOP = "stop"  # the investor said no
+
+
+# The end reason of a witness referred to a human agent: ``referred:<step id>``, after the last
+# attempt of a step with ``on_fail: refer`` failed (``kiosk.session``). It ends ``aborted``, its
+# evidence sealed as any aborted witness's; the page tells the investor that a member of staff
+# continues (``static/investor/protocol.js`` ABORT_REASONS), and the pre-review flags the
+# case ``referred`` naming the step (``kiosk.review.prereview``). This is the prefix; the step
+# id follows the colon, as in ``step_failed:<step id>``.
+REFERRED = "referred"
+
+
+def referred_reason(step_id: str) -> str:
+    """The end reason of a witness referred at step ``step_id``: ``"referred:<step_id>"``."""
+    return f"{REFERRED}:{step_id}"
+
+
+def referred_step(reason: object) -> str | None:
+    """The step id of a ``referred:<step id>`` end reason; None for any other reason (or a
+    value that is not text)."""
+    if not isinstance(reason, str) or not reason.startswith(REFERRED + ":"):
+        return None
+    return reason[len(REFERRED) + 1:] or None
 
 
 # The ``reason_code`` values of an answer of doubt to a question step, written by the witness

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from kiosk.protocol import StepOutcome, TimelineEvent
+from kiosk.protocol import StepOutcome, TimelineEvent, referred_reason
 
 # ---------------------------------------------------------------- the plan
 
@@ -440,9 +440,12 @@ def transition(plan: tuple[PlannedStep, ...], state: WitnessState, event: Event)
             if outcome == StepOutcome.FLAG and step.on_fail == "abort":
                 new, more = _end(state, "aborted", f"step_failed:{step.id}")
                 return new, [rec] + more
-            flag = f"{outcome}:{step.id}"
             if outcome == StepOutcome.FLAG and step.on_fail == "refer":
-                flag = f"refer:{step.id}"
+                # A human agent finishes this witness: it ends here, its evidence sealed as any
+                # aborted witness's (kiosk.protocol.REFERRED).
+                new, more = _end(state, "aborted", referred_reason(step.id))
+                return new, [rec] + more
+            flag = f"{outcome}:{step.id}"
             new, more = _advance(plan, replace(state, flags=state.flags + (flag,)))
             return new, [rec] + more
         return state, [Reject("bad_message", f"unknown outcome {event.outcome!r}")]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kiosk.evaluation.corpus import SPECIES, Case
+from kiosk.protocol import referred_step
 
 
 @dataclass
@@ -37,10 +38,17 @@ class CaseResult:
     offer_answer_ms: float | None = None  # the simulated page's offer sent -> answer received
     # The investor's leans on framing hints: (clip time in s, zoom) (kiosk simulate --follow-hints)
     leans: list = field(default_factory=list)
+    # How the witness ended when it did not finish (``aborted: declined``, ``referred:<step>``)
+    end_reason: str | None = None
 
     @property
     def cleared(self) -> bool:
         return self.verdict == "clear"
+
+    @property
+    def referred(self) -> bool:
+        """The witness was referred to a human agent (``kiosk.protocol.REFERRED``)."""
+        return referred_step(self.end_reason) is not None
 
 
 def run_case(case: Case, server: str, api_key: str, flow: str,
@@ -69,6 +77,7 @@ def run_case(case: Case, server: str, api_key: str, flow: str,
     out = json.loads(line)
     review = out.get("review") or {}
     base.state = out.get("state")
+    base.end_reason = out.get("reason")
     base.session_id = out.get("session_id")
     base.verdict = review.get("verdict")
     base.reasons = list(review.get("reasons") or [])
@@ -128,6 +137,8 @@ def summarise(results: list[CaseResult]) -> dict:
                    if a.get("verdict_after_s") is not None]
         out[locale] = {
             "genuine": {"n": len(genuine), "clear": verdicts.get("clear", 0),
+                        # ended early: a human agent finishes them (on_fail: refer)
+                        "referred": sum(r.referred for r in genuine),
                         "attention": verdicts.get("attention", 0),
                         "reject": verdicts.get("reject", 0),
                         "no_verdict": verdicts.get("none", 0),
@@ -151,7 +162,8 @@ def format_table(summary: dict, results: list[CaseResult]) -> str:
         lines.append(f"== {locale} ==")
         lines.append(f"genuine witnesses: {g['n']}  auto-cleared {g['clear']} "
                      f"({(g['cleared_ratio'] or 0):.0%})  needs attention {g['attention']}  "
-                     f"suggested reject {g['reject']}  no verdict {g['no_verdict']}")
+                     f"suggested reject {g['reject']}  no verdict {g['no_verdict']}  "
+                     f"referred to a human {g.get('referred', 0)}")
         lines.append(f"{'attack':<16}{'n':>4}{'cleared':>9}  verdicts")
         for sp, a in s["attacks"].items():
             lines.append(f"{sp:<16}{a['n']:>4}{a['cleared']:>9}  {a['verdicts']}")

@@ -7,6 +7,11 @@ registering a rule with ``@rule(TimelineEvent.ITS_TYPE)`` (or a ``CheckEvent`` o
 file); unknown event types are ignored. Every rule is keyed to a type something in ``kiosk/``
 records (``tests/test_protocol.py``).
 
+Each answer (one attempt at a question or a reading) gives exactly one finding and one marker,
+at the start of the speech heard for it (``_answer``, ``_answer_result``). A witness referred
+to a human agent (``aborted: referred:<step id>``, ``kiosk.protocol.REFERRED``) is a ``flag``
+finding ``referred`` naming the step.
+
 Verdict: ``suggested_reject`` when any finding has severity ``reject``; ``needs_attention``
 when any finding is a ``flag`` (or the session did not finish, or there is no recording);
 otherwise ``clear``.
@@ -33,6 +38,7 @@ from kiosk.protocol import (
     StepKind,
     StepOutcome,
     TimelineEvent,
+    referred_step,
 )
 from kiosk.speech import textnorm
 from kiosk.speech.answers import NEGATION_ADDED, READING_MAX_ERROR
@@ -107,6 +113,10 @@ class Context:
     doubts: dict[str, list[Finding]] = field(default_factory=dict)
     # The live face against the ID photo (``_face_match``), shown on every case that has one.
     face_match: dict | None = None
+    # step -> the answer ``answer_recognised`` recorded, until its ``step_result`` settles it:
+    # its speech start ``t`` and its one finding (None for a yes), so that the two records of
+    # one answer give one finding and one marker (``_step_result``).
+    heard: dict[str, dict] = field(default_factory=dict)
 
     def find(self, t, text, severity="flag", code="", step=None, end=None) -> None:
         f = Finding(float(t or 0.0), text, severity, code, step or self.step,
@@ -118,6 +128,26 @@ class Context:
     def mark(self, t, kind: str, label: str, step=None) -> None:
         self.markers.append({"t": float(t or 0.0), "kind": kind, "label": label,
                              "step": step or self.step})
+
+    def marker_of(self, f: Finding) -> dict | None:
+        """The flag marker of finding ``f`` (None when it has none: an info finding)."""
+        return next((m for m in self.markers if m["kind"] == "flag" and m["t"] == f.t
+                     and m["step"] == f.step and m["label"] == f.text), None)
+
+    def retext(self, f: Finding, text: str) -> None:
+        """Change ``f``'s text, and its marker's label with it."""
+        m = self.marker_of(f)
+        f.text = text
+        if m is not None:
+            m["label"] = text
+
+    def to_info(self, f: Finding, text: str) -> None:
+        """``f`` becomes information: its flag marker stays the answer's one marker, as an
+        ``answer`` marker."""
+        m = self.marker_of(f)
+        f.severity, f.text = "info", text
+        if m is not None:
+            m["kind"], m["label"] = "answer", text
 
 
 Rule = Callable[[dict, float, Context], None]
@@ -157,25 +187,115 @@ def _prompt_sent(data, t, ctx):
                               "sha256": data.get("sha256"), "step": data.get("step")})
 
 
+def speech_start(data: dict, t: float) -> float:
+    """Where a judged answer's speech starts (media seconds): its first speech span, else its
+    recorded ``t_start``, else the start of its answer window, else ``t``."""
+    spans = data.get("speech_spans")
+    if isinstance(spans, list) and spans and isinstance(spans[0], list) and spans[0]:
+        at = _num(spans[0][0])
+        if at is not None:
+            return at
+    at = _num(data.get("t_start"))
+    if at is not None:
+        return at
+    window = data.get("window")
+    if isinstance(window, list) and window:
+        at = _num(window[0])
+        if at is not None:
+            return at
+    return t
+
+
 @rule(TimelineEvent.STEP_RESULT)
 def _step_result(data, t, ctx):
     step = str(data.get("step", ctx.step))
-    outcome = data.get("outcome")
-    reason = data.get("reason") or data.get("detail") or ""
-    said = data.get("transcript") or data.get("answer_text") or data.get("text")
-    if said:
-        ctx.subtitles.append({"start": float(data.get("t_start", t)), "end": t,
-                              "text": str(said), "kind": "answer", "step": step})
-    ctx.mark(t, "answer", f"{step}: {outcome}", step)
     ev = answer_evidence(data, ctx.kinds.get(step), ctx.flow_steps.get(step), ctx.locale)
+    heard = ctx.heard.pop(step, None)
+    if ev is None and heard is None and ctx.kinds.get(step) not in ANSWER_STEP_KINDS:
+        _observed_result(data, t, ctx, step)
+        return
+    _answer_result(data, t, ctx, step, ev, heard)
+
+
+# The kinds of step whose result settles an answer the investor spoke.
+ANSWER_STEP_KINDS = frozenset({StepKind.QUESTION, StepKind.READ_ALOUD})
+
+
+def _answer_result(data: dict, t: float, ctx: Context, step: str, ev: dict | None,
+                   heard: dict | None) -> None:
+    """The result of one answer (a question or a reading): exactly one finding and one
+    timeline marker, both at the start of its speech (``speech_start``), never at the later
+    time it was settled. A question's ``answer_recognised`` (``heard``) already made the
+    finding of an answer not taken, and its marker; the result only raises its severity (or
+    replaces it with the flag of a doubt, ``_doubt``). An answer taken gets an ``info``
+    finding, naming what was let stand if anything was."""
+    outcome = data.get("outcome")
+    at = heard["t"] if heard is not None else speech_start(data, t)
+    said = data.get("transcript") or data.get("answer_text") or data.get("text")
+    if said and heard is None:  # a question's words are already a subtitle (``_answer``)
+        spans = data.get("speech_spans")
+        last = (_num(spans[-1][1]) if isinstance(spans, list) and spans
+                and isinstance(spans[-1], list) and len(spans[-1]) > 1 else None)
+        ctx.subtitles.append({"start": at, "end": last if last is not None else max(t, at),
+                              "text": str(said), "kind": "answer", "step": step})
     if ev is not None:
-        ev["t"] = t
+        ev["t"] = at
         ctx.evidence.setdefault(step, []).append(ev)
-        for note in ev["let_stand"]:
+    mine = heard["finding"] if heard is not None else None
+    text, severity, code = _result_finding(data, at, step, ev)
+    if mine is None:
+        if outcome == StepOutcome.PASS and ev is not None and ev["let_stand"]:
             # Let stand: the step passed, but the auditor sees what was overlooked, even on a
             # cleared case (information, never a flag).
-            ctx.find(t, f"step {step}, attempt {ev['attempt']}: let stand: {note}", "info",
-                     "let_stand", step)
+            text, code = (f"step {step}, attempt {ev['attempt']}: let stand: "
+                          f"{'; '.join(ev['let_stand'])}", "let_stand")
+        if severity != "info" and heard is not None and heard.get("marker") is not None:
+            ctx.markers.remove(heard["marker"])  # the finding's flag marker is the one
+            heard["marker"] = None
+        ctx.find(at, text, severity, code, step)
+        mine = ctx.findings[-1]
+    elif SEVERITY_RANK[severity] > SEVERITY_RANK[mine.severity]:
+        mine.severity = severity  # its marker is a flag marker already
+    if mine.severity == "info":
+        # No flag marker: the answer's one marker says what became of it.
+        if heard is not None and heard.get("marker") is not None:
+            heard["marker"]["label"] = f"{step}: {outcome}"
+        else:
+            ctx.mark(at, "answer", f"{step}: {outcome}", step)
+    if outcome in (StepOutcome.RETRY, StepOutcome.FLAG) and ev is not None:
+        _doubt(data, ev, step, at, ctx, mine)
+
+
+def _result_finding(data: dict, at: float, step: str, ev: dict | None) -> tuple[str, str, str]:
+    """What a step result says of an answer, as (text, severity, code)."""
+    outcome = data.get("outcome")
+    reason = data.get("reason") or data.get("detail") or ""
+    if outcome == StepOutcome.PASS:
+        n = f", attempt {ev['attempt']}" if ev is not None and ev.get("attempt") else ""
+        return f"step {step}{n}: the answer at {mmss(at)} was taken", "info", "answer"
+    if outcome == StepOutcome.UNVERIFIED:
+        return (f"answer on step {step} not verified by machine at {mmss(at)}", "flag",
+                "unverified")
+    if outcome == StepOutcome.FLAG:
+        why = f": {reason}" if reason else ""
+        if ev is not None and ev["why"]:
+            why = f": {'; '.join(ev['why'])}"
+        return f"step {step} flagged at {mmss(at)}{why}", "flag", "step_flag"
+    if outcome == StepOutcome.RETRY:
+        why = f": {'; '.join(ev['why'])}" if ev is not None and ev["why"] else ""
+        return f"step {step} repeated at {mmss(at)}{why}", "info", "retry"
+    if outcome == StepOutcome.STOP:
+        return f"investor declined on step {step} at {mmss(at)}", "reject", "declined"
+    return (f"step {step} has unknown outcome {outcome!r} at {mmss(at)}", "flag",
+            "unknown_outcome")
+
+
+def _observed_result(data: dict, t: float, ctx: Context, step: str) -> None:
+    """The result of a step the camera judged (a challenge, an ID card) or no recogniser
+    judged: one finding when it did not pass, at the time it was settled."""
+    outcome = data.get("outcome")
+    reason = data.get("reason") or data.get("detail") or ""
+    ctx.mark(t, "answer", f"{step}: {outcome}", step)
     if outcome == StepOutcome.PASS:
         return
     if outcome == StepOutcome.UNVERIFIED and isinstance(data.get("sides"), list):
@@ -183,24 +303,9 @@ def _step_result(data, t, ctx):
         why = f": {str(reason)[:300]}" if reason else ""
         ctx.find(t, f"ID card on step {step} not read by machine at {mmss(t)}{why}",
                  "flag", "unverified", step)
-    elif outcome == StepOutcome.UNVERIFIED:
-        ctx.find(t, f"answer on step {step} not verified by machine at {mmss(t)}",
-                 "flag", "unverified", step)
-    elif outcome == StepOutcome.FLAG:
-        why = f": {reason}" if reason else ""
-        if ev is not None and ev["why"]:
-            why = f": {'; '.join(ev['why'])}"
-        ctx.find(t, f"step {step} flagged at {mmss(t)}{why}", "flag", "step_flag", step)
-    elif outcome == StepOutcome.RETRY:
-        why = f": {'; '.join(ev['why'])}" if ev is not None and ev["why"] else ""
-        ctx.find(t, f"step {step} repeated at {mmss(t)}{why}", "info", "retry", step)
-    elif outcome == StepOutcome.STOP:
-        ctx.find(t, f"investor declined on step {step} at {mmss(t)}", "reject", "declined", step)
-    else:
-        ctx.find(t, f"step {step} has unknown outcome {outcome!r} at {mmss(t)}", "flag",
-                 "unknown_outcome", step)
-    if outcome in (StepOutcome.RETRY, StepOutcome.FLAG) and ev is not None:
-        _doubt(data, ev, step, t, ctx)
+        return
+    text, severity, code = _result_finding(data, t, step, None)
+    ctx.find(t, text, severity, code, step)
 
 
 # An answer of doubt to a question step (``kiosk.protocol.DOUBT_CODES``, the witness judge's
@@ -241,19 +346,20 @@ def _unmark(ctx: Context, f: Finding) -> None:
         m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step and m["label"] == f.text)]
 
 
-def _doubt(data: dict, ev: dict, step: str, t: float, ctx: Context) -> None:
+def _doubt(data: dict, ev: dict, step: str, at: float, ctx: Context, mine: Finding) -> None:
     """An answer to ``step`` heard as a doubt (``doubt_code``) and asked again: one flag that
-    names the step, what was heard and when, in place of the plain "not recognised" or "no"
-    findings of the same answer; a later consent to the step never clears it."""
+    names the step, what was heard and when (``at``, its speech start), in place of the
+    answer's own finding ``mine`` (its plain "not recognised" or "no"); a later consent to the
+    step never clears it."""
     code = doubt_code(data)
     if code is None:
         return
-    spans = data.get("speech_spans")
-    at = t
-    if isinstance(spans, list) and spans and isinstance(spans[0], list) and spans[0]:
-        at = _num(spans[0][0]) or t
-    for f in ctx.unclear.pop(step, []) + ctx.refused.pop(step, []):
-        _unmark(ctx, f)
+    for pending in (ctx.unclear, ctx.refused):
+        if mine in pending.get(step, []):
+            pending[step].remove(mine)
+    _unmark(ctx, mine)
+    ctx.markers[:] = [m for m in ctx.markers if not (
+        m["kind"] == "answer" and m["t"] == mine.t and m["step"] == step)]
     heard = ev.get("heard") or ""
     said = f" {heard!r}" if heard else ""
     if data.get("outcome") == StepOutcome.RETRY:
@@ -459,50 +565,45 @@ def answer_evidence(data: dict, kind: str | None, flow_step: dict | None,
 
 @rule(TimelineEvent.ANSWER_RECOGNISED)
 def _answer(data, t, ctx):
+    """A question's answer as recognised: its subtitle, and its one finding (none for a yes)
+    and marker, at the start of its speech (``t_start``), never the later time it was
+    recognised; its ``step_result`` settles the same answer (``_answer_result``)."""
     decision = data.get("decision")
+    step = data.get("step") or ctx.step
+    t = _span(data, t)[0]
     said = data.get("text") or data.get("transcript")
     if said:
-        ctx.subtitles.append({"start": float(data.get("t_start", t)),
-                              "end": data.get("t_end", t + 2.0),
-                              "text": str(said), "kind": "answer", "step": ctx.step})
-    ctx.mark(t, "answer", f"answer: {decision}")
-    step = data.get("step") or ctx.step
-    # An answer is timed where its speech starts (``t_start``), as the doubt a step result
-    # records for the same answer (``_doubt``): never the later time it was recognised.
-    t = _span(data, t)[0]
+        ctx.subtitles.append({"start": t, "end": data.get("t_end", t + 2.0),
+                              "text": str(said), "kind": "answer", "step": step})
+    heard: dict = {"t": t, "finding": None, "marker": None}
+    ctx.heard[str(step)] = heard
     if decision == AnswerDecision.AGREE:
+        ctx.mark(t, "answer", f"{step}: {decision}", step)
+        heard["marker"] = ctx.markers[-1]
         # Asked again after an answer that was only unclear (not heard, misheard; no "no" in
         # it), and now answered as asked: the investor's will is on record, the repeat is info.
         # An unclear answer that held a negation stays a flag: a later yes never outweighs it.
         for f in ctx.unclear.pop(step, []):
-            f.severity = "info"
-            f.text += "; asked again, the next answer was clear"
-            ctx.markers[:] = [m for m in ctx.markers if not (
-                m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step)]
+            ctx.to_info(f, f.text + "; asked again, the next answer was clear")
         # ...but after an answer of doubt (someone else's will, a question, a hesitation, a
         # no), a consent is for a human to judge: the flag stays and says so.
         for f in ctx.doubts.pop(step, []):
-            f.text += (f"; the investor consented when asked again at {mmss(t)}: a human must "
-                       "judge whether the consent is their own")
+            ctx.retext(f, f.text + f"; the investor consented when asked again at {mmss(t)}: "
+                              "a human must judge whether the consent is their own")
         # A "no" confirmed as a yes (kiosk.session asks once more): never a reject, never clear.
         for f in ctx.refused.pop(step, []):
             f.severity, f.code = "flag", "consent_after_no"
-            f.text += (f"; asked to confirm, the investor consented at {mmss(t)}: a human must "
-                       "judge whether the consent is their own")
-            for m in ctx.markers:
-                if m["kind"] == "flag" and m["t"] == f.t and m["step"] == f.step:
-                    m["label"] = f.text
+            ctx.retext(f, f.text + f"; asked to confirm, the investor consented at {mmss(t)}: "
+                              "a human must judge whether the consent is their own")
         return
     if decision == AnswerDecision.DISAGREE:
-        ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no")
+        ctx.find(t, f"consent answer was 'no' at {mmss(t)}", "reject", "consent_no", step)
         ctx.refused.setdefault(step, []).append(ctx.findings[-1])
-        return
-    if data.get("negation"):
+    elif data.get("negation"):
         ctx.find(t, f"the answer to step {step} at {mmss(t)} held a negation and was not "
                  "understood", "flag", "consent_negation", step)
         ctx.unclear.pop(step, None)
-        return
-    if data.get("intent") == "silence":
+    elif data.get("intent") == "silence":
         # Nothing was said in the answer window (the voice detector heard no speech): not an
         # answer that was heard and not understood.
         ctx.find(t, f"no answer was given at {mmss(t)} (no speech in the answer window)",
@@ -510,7 +611,9 @@ def _answer(data, t, ctx):
     else:
         ctx.find(t, f"consent answer not recognised at {mmss(t)}", "flag", "consent_unclear",
                  step)
-    if data.get("negation") is False:  # recorded by a version that looks for negations
+    heard["finding"] = ctx.findings[-1]
+    if decision != AnswerDecision.DISAGREE and data.get("negation") is False:
+        # recorded by a version that looks for negations: a later clear yes may downgrade it
         ctx.unclear.setdefault(step, []).append(ctx.findings[-1])
 
 
@@ -669,8 +772,23 @@ def _liveness_unavailable(data, t, ctx):
 
 @rule(TimelineEvent.ABORTED)
 def _aborted(data, t, ctx):
+    step = referred_step(data.get("reason"))
+    if step is not None:
+        _referred(step, t, ctx)
+        return
     ctx.find(t, f"session aborted at {mmss(t)}: {data.get('reason', 'no reason given')}",
              "reject", "aborted")
+
+
+def _referred(step: str, t: float, ctx: Context) -> None:
+    """A witness referred to a human agent at ``step`` (``kiosk.protocol.REFERRED``): a flag
+    naming the step, never a reject (the investor did nothing wrong) and never clear (a human
+    finishes the witness)."""
+    if any(f.code == "referred" for f in ctx.findings):
+        return
+    ctx.find(t, f"referred to a human agent at {mmss(t)}: step {step} failed its last attempt "
+                "(on_fail: refer); a member of staff must finish the witness", "flag",
+             "referred", step)
 
 
 @rule(TimelineEvent.CLIENT_ERROR)
@@ -1194,6 +1312,9 @@ def _build(bag: Path, ctx: Context) -> dict:
                 .replace(". Offer", "; offer"))
         ctx.findings.append(Finding(0.0, text, "flag", "evidence_incomplete", None))
         ctx.markers.append({"t": 0.0, "kind": "flag", "label": text, "step": None})
+    referred = referred_step((report.get("outcome") or {}).get("end_reason"))
+    if referred is not None:  # also when the timeline's end was not recorded
+        _referred(referred, duration, ctx)
     ctx.reading = "report.json, flow.yaml and timeline.jsonl (steps)"
 
     # Subtitles without an end run to the next prompt (or 4 s).

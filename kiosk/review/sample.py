@@ -159,17 +159,19 @@ def make_session_dir(sdir: Path, session_id: str, *, seconds: float = 12.0,
                       t=end)
             ans_t = round(min(end + 1.0, (i + 1) * slot - 0.1), 3)
             tw.append(TimelineEvent.WINDOW_CLOSED, {"step": step}, t=ans_t)
+            # The answer's speech starts before it is recognised, even in a short sample.
+            speech = round(min(end + 0.2, ans_t - 0.05), 3)
             if step == "consent" and flagged:
                 tw.append(TimelineEvent.ANSWER_RECOGNISED, {
                     "step": step, "decision": AnswerDecision.UNCLEAR, "text": "mm... yes?",
-                    "t_start": end + 0.2, "t_end": ans_t}, t=ans_t)
+                    "t_start": speech, "t_end": ans_t}, t=ans_t)
                 tw.append(TimelineEvent.STEP_RESULT, {
                     "step": step, "outcome": StepOutcome.FLAG, "attempt": 1,
                     "reason": "answer not recognised"}, t=ans_t)
             else:
                 tw.append(TimelineEvent.ANSWER_RECOGNISED, {
                     "step": step, "decision": AnswerDecision.AGREE, "text": "yes, I understand",
-                    "t_start": end + 0.2, "t_end": ans_t}, t=ans_t)
+                    "t_start": speech, "t_end": ans_t}, t=ans_t)
                 tw.append(TimelineEvent.STEP_RESULT, {
                     "step": step, "outcome": StepOutcome.PASS, "attempt": 1}, t=ans_t)
         tw.append(TimelineEvent.STEP_COMPLETED, {"step": step, "index": i},

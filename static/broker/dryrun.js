@@ -98,7 +98,12 @@ function outcome(s, ok, what) {
     dryLog(s.id + ": fail (" + what + "), on_fail abort", "bk-fail");
     return end("aborted at " + s.id);
   }
-  const flag = (applied === "flag" && s.on_fail === "refer" ? "refer:" : applied + ":") + s.id;
+  if (applied === "flag" && s.on_fail === "refer") {
+    // As the live kiosk: a human agent finishes the witness (aborted, referred:<step id>).
+    dryLog(s.id + ": fail (" + what + "), on_fail refer", "bk-fail");
+    return end("aborted: referred:" + s.id + " (a member of staff continues)");
+  }
+  const flag = applied + ":" + s.id;
   d.flags.push(flag);
   dryLog(s.id + ": fail (" + what + "), " + flag, "bk-fail");
   return next();

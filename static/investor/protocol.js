@@ -12,10 +12,14 @@ export const LINK_ERRORS = ["link_invalid", "link_expired", "link_used"];
 export const BUSY_ERRORS = ["witness_busy", "node_draining"];
 // Server error codes that reject one message but leave the session running.
 export const SOFT_ERRORS = ["bad_message", "out_of_order"];
-// The reasons of aborted {reason} the page has words for (kiosk.session.ABORT_REASONS).
+// A witness referred to a human agent ends aborted {reason: "referred:<step id>"}
+// (kiosk.protocol.REFERRED): a member of staff continues it, so the page asks for no new link.
+export const REFERRED = "referred";
+// The reasons of aborted {reason} the page has words for (kiosk.session.ABORT_REASONS, and the
+// kinds before the colon of "step_failed:<step id>" and "referred:<step id>").
 export const ABORT_REASONS = ["cancelled", "connection_lost", "server_shutdown", "timeout", "media_failed",
-                       "declined", "step_failed", "media_error", "internal_error", "client_abuse",
-                       "storage_full"];
+                       "declined", "step_failed", "referred", "media_error", "internal_error",
+                       "client_abuse", "storage_full"];
 // Server reasons that mean the same to the investor as one above.
 export const ABORT_ALIASES = { disconnected: "connection_lost" };
 // Framing hints the server may send as hint {code}; anything else is ignored.

@@ -2,7 +2,7 @@
  * strings in the current language, the step progress, the error screen.
  */
 
-import { ABORT_ALIASES, ABORT_REASONS } from "./protocol.js";
+import { ABORT_ALIASES, ABORT_REASONS, REFERRED } from "./protocol.js";
 import { $, body, kiosk, state, t } from "./state.js";
 import { avatar, renderStatus, setAvatar } from "./guide.js";
 import { renderCountdown } from "./cues.js";
@@ -39,7 +39,7 @@ export function applyI18n() {
   renderStatus();
   renderCountdown();
   if (state.errorCode) $("error-message").textContent = t("error." + state.errorCode);
-  if (state.endedReason) $("ended-message").textContent = t(abortKey(state.endedReason));
+  if (state.endedReason) renderEnded(state.endedReason);
   if (!state.step) $("subtitle").textContent = t("witness.subtitle_wait");
 }
 
@@ -102,10 +102,19 @@ export function renderProgress() {
 }
 
 export function abortKey(reason) {
-  // "step_failed:<step id>" carries the step after the colon; the message needs only the kind.
+  // "step_failed:<step id>" and "referred:<step id>" carry the step after the colon; the
+  // message needs only the kind.
   var kind = String(reason || "").split(":")[0];
   kind = ABORT_ALIASES[kind] || kind;
   return ABORT_REASONS.indexOf(kind) >= 0 ? "aborted." + kind : "aborted.unknown";
+}
+
+/** The ended screen for aborted {reason}: its message, and the line asking for a new link,
+ *  hidden when a member of staff continues the witness (referred:<step id>). */
+export function renderEnded(reason) {
+  var key = abortKey(reason);
+  $("ended-message").textContent = t(key);
+  $("ended-contact").hidden = key === "aborted." + REFERRED;
 }
 
 /** Show an error screen; retry is a function or null (no retry offered). */

@@ -2,9 +2,9 @@
  * and the teardown that releases the camera, the connection and the guide's audio.
  */
 
-import { $, audio, clearAllTimers, config, kiosk, setTimer, state, t } from "./state.js";
+import { $, audio, clearAllTimers, config, kiosk, setTimer, state } from "./state.js";
 import { emit } from "./socket.js";
-import { abortKey, setPhase, showError } from "./screens.js";
+import { renderEnded, setPhase, showError } from "./screens.js";
 import { stopStream } from "./devices.js";
 import { closePc } from "./rtc.js";
 import { avatar, hideGate, setAvatar, stopPlayback } from "./guide.js";
@@ -33,7 +33,7 @@ export function showEnded(reason) {
   state.over = true;
   state.endedReason = reason || "unknown";
   teardown(true);
-  $("ended-message").textContent = t(abortKey(state.endedReason));
+  renderEnded(state.endedReason);
   setPhase("ended");
 }
 
