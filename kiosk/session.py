@@ -321,7 +321,11 @@ def settle(step: PlannedStep, attempt: int, outcome: str) -> tuple[str, str]:
     ``recorded`` is what ``step_result`` records: a ``retry`` once the step's own ``retries``
     are used up is a ``flag``. ``applied`` is what the witness does next: with ``on_fail:
     retry`` a flag gets one more full round of the step (at least one retry in all), then
-    stays a flag. Any other outcome is both. ValueError for a negative attempt.
+    stays a flag; with ``on_fail: refer`` a challenge's flag gets the step's own ``retries``
+    first (a failed challenge of a step with ``retries: 2`` is done again up to twice), and
+    only the last attempt's flag refers the witness to staff (which ends it); a question's flag
+    (a doubt the judge leaves to a person) refers at once. Any other outcome is both.
+    ValueError for a negative attempt.
     """
     if attempt < 0:
         raise ValueError(f"attempt must be >= 0, got {attempt}")
@@ -331,6 +335,9 @@ def settle(step: PlannedStep, attempt: int, outcome: str) -> tuple[str, str]:
     applied = recorded
     if (applied == StepOutcome.FLAG and step.on_fail == "retry"
             and attempt < max(step.retries, 1)):
+        applied = StepOutcome.RETRY
+    if (applied == StepOutcome.FLAG and step.on_fail == "refer" and step.kind == "challenge"
+            and attempt < step.retries):
         applied = StepOutcome.RETRY
     return recorded, applied
 

@@ -66,7 +66,7 @@ class WitnessRow(Base):
     joined_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="created", index=True)
-    end_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(128), nullable=True)
     flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[int] = mapped_column(Integer)
     flow_hash: Mapped[str] = mapped_column(String(64))

@@ -171,6 +171,14 @@ def test_cancel_before_media_is_recorded_without_step():
     assert log[1][0] == Record("aborted", {"reason": "cancelled"})
 
 
+@pytest.mark.parametrize("retries,attempt,applied", [(2, 0, "retry"), (2, 1, "retry"),
+                                                     (2, 2, "flag"), (0, 0, "flag")])
+def test_a_refer_challenge_gets_its_retries_before_it_refers(retries, attempt, applied):
+    step = PlannedStep(id="c", kind="challenge", text="Blink", title="Blink", seconds=5,
+                       retries=retries, on_fail="refer")
+    assert settle(step, attempt, "flag") == ("flag", applied)
+
+
 def test_on_fail_retry_gives_one_more_round_then_flags():
     plan = (PlannedStep("c", "challenge", "Blink", "Blink", seconds=5, on_fail="retry"),)
     state, _ = start(plan)
@@ -189,6 +197,7 @@ def test_on_fail_retry_gives_one_more_round_then_flags():
     (0, "retry", 0, "flag", "flag", "retry"),    # a flag too (a failed challenge)
     (2, "retry", 2, "flag", "flag", "flag"),
     (1, "refer", 0, "pass", "pass", "pass"),
+    (1, "refer", 0, "flag", "flag", "flag"),      # a question's flag refers at once
     (1, "abort", 0, "stop", "stop", "stop"),
     (0, "retry", 0, "unverified", "unverified", "unverified"),
 ])

@@ -2,7 +2,7 @@
 
 The schema is the chain of revisions in ``versions/`` (0001: the schema as it stood before
 migrations; 0002: the evidence ledger table; 0003: the node that runs each witness; 0004: the
-secrets the nodes share). Who runs them:
+secrets the nodes share; 0005: end reasons of up to 128 characters). Who runs them:
 
 - **SQLite** (the embedded default): ``open_store`` (how the server and the commands open the
   store) calls ``upgrade`` at every start, so
@@ -36,7 +36,7 @@ from kiosk.review import models as review_models
 log = logging.getLogger(__name__)
 
 # The newest revision in versions/ (tests check it is the script directory's head).
-HEAD = "0004"
+HEAD = "0005"
 _HERE = Path(__file__).resolve().parent
 # The modules whose models make the schema: importing them registers their tables on
 # ``store.Base``, which adoption and ``schema_differences`` read.
