@@ -227,6 +227,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Imogen Prescott", "Haruto Fujiwara", "Leila Nasser", "Piotr Zielinski",
                 "Ruth Adebayo")},
         (0.822, 0.887, 0.953, 1.048, 1.132), 18000, 294114827, id_salt=2969),
+    # Added before any of it was heard (2026-12-03, seventeenth session), before holdout18 was
+    # heard, for the round after it: a decided yes is not doubt, 吧 is a hedge, refer ends the
+    # witness, dropped frames of an answer are caught up. Rates no earlier round uses.
+    "holdout19": HoldoutRound(
+        {"zh-CN": ("韦思远", "卜佳慧", "茅一鸣", "谈雅婷", "缪振华", "东方明月", "闵若溪"),
+         "en": ("Felicity Langford", "Kwame Asante", "Sakura Ishida", "Tomasz Nowicki",
+                "Nadia Karimi")},
+        (0.827, 0.879, 0.967, 1.037, 1.141), 19000, 313627151, id_salt=3067),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)

@@ -287,10 +287,12 @@ ZH_DECIDED = re.compile(
 ZH_NOT_YET_DECIDED = frozenset("没不未别再还要会得该能先让等容叫请")
 _ZH_CLAUSE_BREAK = re.compile(r"[,.;:!?，。；：！？、\s]")
 EN_DECIDED = re.compile(
-    r"\bi\s+(?:have\s+|had\s+|am\s+)?(?:already\s+|now\s+|just\s+|really\s+|carefully\s+)?"
+    r"(?:\bi\s+(?:have\s+|had\s+|am\s+)?(?:already\s+|now\s+|just\s+|really\s+|carefully\s+)?"
     r"(?:made\s+up\s+my\s+mind|decided|thought\s+(?:it\s+|this\s+|that\s+)?(?:through|over|"
     r"about\s+it|about\s+this|carefully)|considered\s+it(?:\s+carefully)?)\b"
-    r"|\bmy\s+mind\s+is\s+made\s+up\b")
+    r"|\bmy\s+mind\s+is\s+made\s+up\b)"
+    # the "and" / "so" that joins it to the answer ("I've thought it over and yes, I do")
+    r"(?:\s+(?:and|so|now)\b)?")
 
 
 def set_aside_decided(text: str, locale: str) -> str:
@@ -616,7 +618,10 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
         return TextJudgement("unclear", "a question, not an answer", tuple(words))
     if not zh and _EN_DOUBT.search(text):
         return TextJudgement("unclear", "'yeah, right' may be doubt: asked again", tuple(words))
-    if zh and _ZH_DOUBLE_NEGATION.search("".join(textnorm.zh_tokens(text))):
+    if zh and any(_ZH_DOUBLE_NEGATION.search("".join(textnorm.zh_tokens(clause)))
+                  for clause in _ZH_CLAUSE_BREAK.split(textnorm.fold(text))):
+        # Within a clause: 没有，没人承诺过 is two denials, not 没有没 (#12 fresh tester, 17th
+        # session); a recogniser that leaves the comma out still makes it unclear (safe side).
         return TextJudgement("unclear", "a negated negation: neither yes nor no", tuple(words))
     negated = has_negation(text, locale, words)
     # Someone else's will never lets an answer be taken as wanted (a refusal is judged as ever).
@@ -632,6 +637,8 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
         return TextJudgement("phrase", "one of the step's phrases", tuple(words))
     if refusal.cover(words, syls):
         return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
+    if zh and spec.expect == "deny" and _nobody_did(text, locale, spec, refusal, fillers):
+        return TextJudgement("deny", "a no, then that nobody did it", tuple(words))
     if negated:
         return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
     if another:
@@ -648,6 +655,33 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     if spec.expect == "affirm" and _paraphrase(words, locale, spec):
         return TextJudgement("affirm", "a paraphrase of the requested answer", tuple(words))
     return TextJudgement("unclear", "not an accepted answer", tuple(words))
+
+
+# "Nobody did it" after the no a deny step asks for: 没有，没人承诺过 / 没有，没有人跟我说过保本
+# (#12 fresh tester, seventeenth session: refused as "a negated negation" or as a negation).
+_ZH_NOBODY = re.compile(r"^(?:没有?人|谁都没|谁也没|从来没|从没|都没有?人)")
+
+
+def _nobody_did(text: str, locale: str, spec: AnswerSpec, refusal: _Phrases,
+                fillers: Sequence) -> bool:
+    """Whether a Mandarin ``text`` to a deny step is its no (a refusal or the step's own
+    answer) followed only by clauses that say nobody did it (``_ZH_NOBODY``), none of them a
+    question, a hedge or a doubled negation."""
+    clauses = [c for c in _ZH_CLAUSE_BREAK.split(textnorm.fold(text))
+               if _strip(textnorm.zh_tokens(c), fillers)]  # a lone 嗯 is no clause
+    if len(clauses) < 2:
+        return False
+    first = _strip(textnorm.zh_tokens(clauses[0]), fillers)
+    if not refusal.cover(first, textnorm.zh_syllables(first)):
+        return False
+    for clause in clauses[1:]:
+        chars = "".join(textnorm.zh_tokens(clause))
+        nobody = _ZH_NOBODY.match(chars)
+        if (nobody is None or is_question(clause, locale)
+                or hedges(clause, locale, _own_answers(spec))
+                or has_negation(chars[nobody.end():], locale)):  # 没人不承诺: doubled
+            return False
+    return True
 
 
 UNDERSTANDING_ONLY = "understanding only, not willingness: asked again"
@@ -934,14 +968,30 @@ NAME_SPELLING_MIN_LETTERS = 8  # shorter names must be heard as written (John Li
 # (#12 tester: Emily Walker read as "Emily Walters" passed, 0.87; so did Zhang / Wang, Miller /
 # Mills, Carter / Porter, Chen / Cheng).
 SURNAME_SPELLING_SIMILARITY = 0.9
+# ...and the given name(s), the letters of the run's other words, at least this alike to the
+# given names' letters (Leah heard as Lee 0.57, Noah as "know a" 0.67): the whole name's
+# letters let another given name through on a long surname (#12 fresh tester, seventeenth
+# session: "I, Peter Holloway" and "Sarah Holloway" passed for Mark Holloway, 0.22 and 0.44;
+# Mike for Mark is 0.50).
+GIVEN_NAME_SPELLING_SIMILARITY = 0.55
+# A Chinese name read in English (王建国 as "Wang Jianguo", ``textnorm.romanised_name``): the
+# surname stands first, where an English given name would, and one syllable makes another
+# name, so it must have its first letter and be at least this alike (Wong for Wang 0.75; Zhang
+# for Wang 0.67 and Li fail); the given name is checked as an English surname.
+CHINESE_SURNAME_SIMILARITY = 0.75
 
 
-def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
+def _spelled_alike(hyp: Sequence[str], part: Sequence[str],
+                   given_similarity: float = GIVEN_NAME_SPELLING_SIMILARITY,
+                   given_first_letter: bool = False) -> bool:
     """Whether the English name ``part`` was said in ``hyp`` as words spelled another way:
     Whisper writes homophones of a name (Leah as Lee, "I, Noah" as "I know a"). The name's
     letters run together are compared with every run of one word fewer to one word more,
     also run together, and the run must hold the surname as written or nearly so
-    (``SURNAME_SPELLING_SIMILARITY``, same first letter); digits never count as a name."""
+    (``SURNAME_SPELLING_SIMILARITY``, same first letter) and, in its other words, the given
+    names spelled nearly so (``given_similarity``, and with ``given_first_letter`` the same
+    first letter: a romanised Chinese name's surname, ``CHINESE_SURNAME_SIMILARITY``); digits
+    never count as a name."""
     from rapidfuzz import fuzz
 
     name = "".join(part)
@@ -949,10 +999,22 @@ def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
         return False
     surname = part[-1]
 
-    def has_surname(run: Sequence[str]) -> bool:
-        words = list(run) + ["".join(run[j:j + 2]) for j in range(len(run) - 1)]
-        return any(w == surname or (w[:1] == surname[:1] and fuzz.ratio(w, surname) / 100.0
-                                    >= SURNAME_SPELLING_SIMILARITY) for w in words)
+    def is_surname(w: str) -> bool:
+        return w == surname or (w[:1] == surname[:1] and fuzz.ratio(w, surname) / 100.0
+                                >= SURNAME_SPELLING_SIMILARITY)
+
+    def has_names(run: Sequence[str]) -> bool:
+        # the surname as one word or two run together, and the given names in the rest
+        for j in range(len(run)):
+            for k in (j + 1, j + 2):
+                if k <= len(run) and is_surname("".join(run[j:k])):
+                    if len(part) == 1:
+                        return True
+                    given, rest = "".join(part[:-1]), "".join(run[:j]) + "".join(run[k:])
+                    if rest and fuzz.ratio(given, rest) / 100.0 >= given_similarity \
+                            and (not given_first_letter or rest[:1] == given[:1]):
+                        return True
+        return False
 
     for n in range(max(1, len(part) - 1), len(part) + 2):
         for i in range(len(hyp) - n + 1):
@@ -960,7 +1022,7 @@ def _spelled_alike(hyp: Sequence[str], part: Sequence[str]) -> bool:
             if any(t.isdigit() for t in run):
                 continue
             if fuzz.ratio(name, "".join(run)) / 100.0 >= NAME_SPELLING_SIMILARITY \
-                    and has_surname(run):
+                    and has_names(run):
                 return True
     return False
 
@@ -1231,6 +1293,17 @@ def settled_by_forced_choice(choice: TailChoice, scores: Sequence[float],
     return bool(others) and all(own - s >= margin for s in others), note
 
 
+def _required_tokens(item: str, locale: str) -> list[str]:
+    """A required item's tokens; in English, a Chinese name (shown in characters in the English
+    sentence, "I, 王建国, ...") as the pinyin words the recogniser writes (``textnorm.
+    romanised_name``), its given name in the place of a surname, checked as strictly (#12
+    fresh tester, seventeenth session: in English the name was never checked, so "Wang
+    Jianhua" and "Wang Zhiqiang" passed for 王建国)."""
+    if not is_zh(locale) and textnorm.has_cjk(item):
+        return textnorm.romanised_name(item)
+    return textnorm.tokens(item, locale)
+
+
 def score_reading(heard: str, expected: str, locale: str,
                   required: Sequence[str] = (),
                   settled: dict[str, str] | None = None) -> ReadingScore:
@@ -1257,10 +1330,14 @@ def score_reading(heard: str, expected: str, locale: str,
     tolerated: list[str] = []
     ambiguous: list[str] = []
     for item in required:
-        part = textnorm.tokens(item, locale)
+        part = _required_tokens(item, locale)
         if not part:
             continue
-        how = _heard_item(hyp, part, zh)
+        if not zh and textnorm.has_cjk(item):
+            how = "" if _contains(hyp, part) or _spelled_alike(
+                hyp, part, CHINESE_SURNAME_SIMILARITY, given_first_letter=True) else None
+        else:
+            how = _heard_item(hyp, part, zh)
         if how == SLIP_AMBIGUOUS and settled and item in settled:
             tolerated.append(f"the digits heard with {REPEAT_ONE_OFF}, settled by forced "
                              f"choice: {settled[item]}")
@@ -1438,7 +1515,9 @@ def reading_rescuable(best: str, expected: str, locale: str,
         return False
     hyp = textnorm.tokens(best, locale)
     for item in first.missing:
-        part = textnorm.tokens(item, locale) if item in required else []
+        part = _required_tokens(item, locale) if item in required else []
+        if not zh and not all(t.isdigit() or t == "X" for t in part):
+            return False  # an English name a word off is another name (Peter for Mark)
         if not part or not _nearly_heard(hyp, part, zh, READING_ALTERNATIVE_MAX_UNITS_OFF):
             return False
     return True
