@@ -52,6 +52,7 @@ def test_a_chinese_name_in_english_is_romanised_and_checked():
     assert textnorm.romanised_name("王建国") == ["wang", "jianguo"]
     assert textnorm.romanised_name("欧阳子墨") == ["ouyang", "zimo"]
     assert textnorm.romanised_name("吕布") == ["lu", "bu"]
+    assert textnorm.romanised_name("曾国藩") == ["zeng", "guofan"]
     assert textnorm.romanised_name("Mark Holloway") == []
     text = ("I, 王建国, with ID number ending in 3411, voluntarily open a securities account "
             "with Example Securities.")

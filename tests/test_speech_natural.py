@@ -155,3 +155,21 @@ def test_kiosk_answer_judges_a_recording_as_the_step_would(tmp_path):
     bad = CliRunner().invoke(answer, [str(wav), "--flow", "securities_account_opening",
                                       "--step", "welcome", "--locale", "zh-CN"])
     assert bad.exit_code == 2 and "not a question or read_aloud step" in bad.output
+    # the ID number is checked as the REST API checks it (#12 fresh tester: 123 was taken)
+    bad = CliRunner().invoke(answer, [str(wav), "--flow", "securities_account_opening",
+                                      "--step", "consent", "--id-number", "123"])
+    assert bad.exit_code == 2 and "18 characters" in bad.output, bad.output
+    # a file longer than the answer window is judged whole, and the command says so
+    import wave
+
+    with wave.open(str(wav), "rb") as src:
+        params, frames = src.getparams(), src.readframes(src.getnframes())
+    long = tmp_path / "long.wav"
+    with wave.open(str(long), "wb") as dst:
+        dst.setparams(params)
+        dst.writeframes(b"\0" * (params.framerate * 12 * params.sampwidth * params.nchannels)
+                        + frames)
+    res = CliRunner().invoke(answer, [str(long), "--flow", "securities_account_opening",
+                                      "--step", "consent", "--locale", "zh-CN", "--json"])
+    assert res.exit_code == 0, res.output
+    assert "a live witness listens about" in res.output

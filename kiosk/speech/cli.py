@@ -90,13 +90,18 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
 @click.option("--name", default="张三", show_default=True, help="the applicant's name")
 @click.option("--id-number", default="110102199003078888", show_default=True,
               help="the applicant's ID number (its last 4 characters fill {id_last4})")
+@click.option("--id-type", default="prc_resident_id", show_default=True,
+              type=click.Choice(["prc_resident_id", "hk_macao_taiwan_residence_permit",
+                                 "foreign_permanent_resident_id", "hk_macao_travel_permit",
+                                 "taiwan_travel_permit", "prc_passport", "foreign_passport"]),
+              help="the document type of --id-number, checked as the REST API checks it")
 @click.option("--attempt", default=0, show_default=True, type=click.IntRange(0, 3),
               help="0 for the first answer; a retry is asked while attempt < the step's retries")
 @click.option("--zh-engine", type=click.Choice(ZH_ENGINES), default="auto", show_default=True)
 @click.option("--en-engine", type=click.Choice(EN_ENGINES), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="print the result as one JSON object")
 def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_number: str,
-           attempt: int, zh_engine: str, en_engine: str, as_json: bool) -> None:
+           id_type: str, attempt: int, zh_engine: str, en_engine: str, as_json: bool) -> None:
     """Judge AUDIO as the investor's answer to one step of a flow, as a live witness would.
 
     Prints outcome (pass | stop | retry | flag), what was heard, the intent, the score and the
@@ -109,6 +114,7 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     from kiosk.config import Settings
     from kiosk.errors import FlowError
     from kiosk.flows import FlowLibrary, load_flow
+    from kiosk.identity.numbers import IdNumberError, parse_id_number
     from kiosk.session import settle
     from kiosk.speech.audio import pcm_from_file
     from kiosk.speech.decide import decide
@@ -116,6 +122,10 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     from kiosk.speech.recognize import Recognizer
     from kiosk.witness.plan import plan_witness
 
+    try:
+        id_number = parse_id_number(id_type, id_number.strip()).number
+    except IdNumberError as exc:  # the words the REST API answers with (422)
+        raise click.BadParameter(str(exc), param_hint="--id-number") from exc
     try:
         path = Path(flow_ref)
         flow = (load_flow(path) if path.suffix in (".yaml", ".yml") and path.is_file()
@@ -138,6 +148,14 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
         pcm16 = pcm_from_file(audio)
     except (ValueError, OSError) as exc:
         raise click.ClickException(f"{audio}: not a readable audio file ({exc})") from exc
+    window = step.answer_seconds or step.seconds
+    heard_s = len(pcm16) / 16000.0
+    if window and heard_s > window + 2.0:
+        # A live witness closes the answer window after ``window`` seconds (or at the end of
+        # speech); this command judges the whole file.
+        click.echo(f"note: {audio} lasts {heard_s:.0f} s; a live witness listens about "
+                   f"{window:.0f} s for step '{step_id}', so only what is said then would be "
+                   "heard; the whole file is judged here", err=True)
     rec = Recognizer(zh_engine=zh_engine, en_engine=en_engine)
     ans = rec.verify(pcm16, locale, expected)
     dec = decide(ans, expected)
@@ -145,6 +163,9 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     out = {"outcome": outcome, "heard": ans.transcript, "shown": shown_words(ans, expected, locale),
            "intent": ans.intent, "score": ans.score, "engine": ans.engine, "note": ans.note,
            "reason": dec.reason, "ms": ans.ms}
+    if outcome == "stop" and attempt == 0:
+        # the state machine confirms a first refusal once (kiosk.session.transition)
+        out["next"] = "confirm: the witness asks once more; a second refusal ends it declined"
     if step.kind == "read_aloud":
         out["expected_text"] = expected.text
     if as_json:

@@ -555,12 +555,6 @@ def zh_words(text: str) -> Iterator[tuple[int, int]]:
         i = end
 
 
-# Two-character surnames, for romanising a Chinese name surname first (欧阳子墨: Ouyang Zimo).
-ZH_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "慕容", "令狐", "皇甫", "尉迟",
-                        "公孙", "长孙", "宇文", "司徒", "夏侯", "轩辕", "端木", "独孤", "南宫",
-                        "西门", "百里", "呼延", "闻人", "澹台", "公冶", "申屠", "太史")
-
-
 def has_cjk(text: str) -> bool:
     """Whether ``text`` holds a Chinese character."""
     return bool(_CJK.search(text))
@@ -568,12 +562,19 @@ def has_cjk(text: str) -> bool:
 
 def romanised_name(name: str) -> list[str]:
     """A Chinese name as the English words a recogniser writes for it, surname first, each
-    part's toneless pinyin run together: 王建国 -> ['wang', 'jianguo'], 欧阳子墨 -> ['ouyang',
-    'zimo'] (``ZH_COMPOUND_SURNAMES``); [] when ``name`` has no Chinese character."""
+    part's toneless pinyin run together, as the guide says it in English
+    (``kiosk.guide.normalise``): 王建国 -> ['wang', 'jianguo'], 欧阳子墨 -> ['ouyang', 'zimo']
+    (``ZH_COMPOUND_SURNAMES``), 曾国藩 -> ['zeng', 'guofan'] (``zh_surname``), ü as u; []
+    when ``name`` has no Chinese character."""
     chars = "".join(_CJK.findall(to_simplified(name)))
     if not chars:
         return []
-    cut = 2 if len(chars) > 2 and chars[:2] in ZH_COMPOUND_SURNAMES else 1
-    parts = [chars[:cut], chars[cut:]]
-    return [toneless_pinyin(p).replace(" ", "").replace("ü", "u").replace("v", "u")
-            for p in parts if p]
+    found = zh_surname(chars)
+    if found is not None:
+        head, reading = found[0], unicodedata.normalize("NFD", found[1])
+        surname = "".join(c for c in reading if c.isascii() and c.isalpha())
+    else:
+        head = chars[:2] if len(chars) > 2 and chars[:2] in ZH_COMPOUND_SURNAMES else chars[:1]
+        surname = toneless_pinyin(head).replace(" ", "")
+    given = toneless_pinyin(chars[len(head):]).replace(" ", "")
+    return [w.replace("ü", "u").replace("v", "u") for w in (surname, given) if w]
