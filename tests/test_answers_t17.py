@@ -100,3 +100,24 @@ def test_not_decided_is_still_not_a_yes():
     for text in ("I have not decided, yes I do", "I need to think about it and yes"):
         assert a.judge_text(text, "en", a.AnswerSpec("affirm", "yes, I do")).intent \
             != "affirm", text
+
+
+BU_TEXT = "本人卜佳慧，身份证尾号1042，自愿在示例证券开立证券账户。"
+BU_REQUIRED = ("卜佳慧", "1042", "示例证券")
+
+
+@pytest.mark.parametrize("heard", ["本人不佳慧身份证尾号1042自愿在示例证券开立证券账户",
+                                   "本人步佳慧身份证尾号1042自愿在示例证券开立证券账户"])
+def test_a_surname_that_sounds_like_a_negation_is_the_name(heard):
+    # holdout 19: 卜 (bǔ as a surname, bo in 萝卜) heard as 不 was "not heard" and "a negation".
+    assert a.score_reading(heard, BU_TEXT, "zh-CN", BU_REQUIRED).passed
+
+
+@pytest.mark.parametrize("heard, missing", [
+    ("本人卜佳慧身份证尾号1042不自愿在示例证券开立证券账户", a.NEGATION_ADDED),
+    ("本人不是卜佳慧身份证尾号1042自愿在示例证券开立证券账户", a.NEGATION_ADDED),
+    ("本人张佳慧身份证尾号1042自愿在示例证券开立证券账户", "卜佳慧"),
+])
+def test_a_real_negation_or_another_name_still_fails(heard, missing):
+    score = a.score_reading(heard, BU_TEXT, "zh-CN", BU_REQUIRED)
+    assert not score.passed and missing in score.missing

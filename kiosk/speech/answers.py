@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -732,6 +733,24 @@ def _negations(text: str, locale: str) -> int:
     return sum(1 for w in textnorm.en_tokens(text) if w in EN_NEGATIONS)
 
 
+def _names_as_written(heard: str, required: Sequence[str]) -> str:
+    """A Mandarin ``heard`` with each stretch that sounds like one of the ``required`` names
+    (``_said_like``, syllable by syllable) written as that name, for counting negations: a
+    surname that sounds like a negation is the name, not a negation added (holdout 19,
+    seventeenth session: 卜佳慧 read as asked and heard as 不佳慧 was "a reading that negates
+    the statement"). Digit items are left alone."""
+    hyp = textnorm.zh_tokens(heard)
+    for item in required:
+        part = textnorm.zh_tokens(item)
+        if not part or any(t.isdigit() for t in part):
+            continue
+        n = len(part)
+        for i in range(len(hyp) - n + 1):
+            if hyp[i:i + n] != part and _said_like(hyp[i:i + n], part):
+                hyp[i:i + n] = part
+    return "".join(hyp)
+
+
 def _edit_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
     from rapidfuzz.distance import Levenshtein
 
@@ -818,6 +837,15 @@ def _said_like(hyp: Sequence[str], part: Sequence[str], strict: bool = False) ->
     name syllables may merely sound alike. ``strict``: no token that even reads like a digit
     right before or after the digits (for a tolerated slip: 537期 is not 5337 said 537)."""
     want = [(_syllable_options(t), t.isdigit()) for t in part]
+    found = None if any(d for _, d in want) else textnorm.zh_surname("".join(part))
+    if found is not None:
+        # A surname read otherwise than its character's common reading (卜 is bǔ as a surname,
+        # bo in 萝卜): the name is said with the surname's reading (holdout 19: 卜佳慧 heard as
+        # 不佳慧 was "not heard").
+        for k, syl in enumerate(found[1].split()[:len(found[0])]):
+            plain = "".join(c for c in unicodedata.normalize("NFD", syl.replace("ü", "v"))
+                            if not unicodedata.combining(c))
+            want[k] = ((plain, *want[k][0]), False)
     got = [_syllable_options(t)[0] for t in hyp]
     n = len(want)
 
@@ -1347,7 +1375,8 @@ def score_reading(heard: str, expected: str, locale: str,
                 ambiguous.append(f"the digits heard with {how}")
         elif how:
             tolerated.append(f"the digits heard with {how}")
-    if _negations(heard, locale) > _negations(expected, locale):
+    said = _names_as_written(heard, required) if zh else heard
+    if _negations(said, locale) > _negations(expected, locale):
         # "…不自愿在…开立账户" / "do not voluntarily open": a reading that negates the statement.
         missing.append(NEGATION_ADDED)
     joiner = "" if zh else " "
