@@ -121,3 +121,17 @@ def test_a_surname_that_sounds_like_a_negation_is_the_name(heard):
 def test_a_real_negation_or_another_name_still_fails(heard, missing):
     score = a.score_reading(heard, BU_TEXT, "zh-CN", BU_REQUIRED)
     assert not score.passed and missing in score.missing
+
+
+def test_a_mandarin_name_a_syllable_off_is_never_rescued_but_digits_are():
+    text = "本人单丽娜，身份证尾号5262，自愿在示例证券开立证券账户。"
+    req = ("单丽娜", "5262", "示例证券")
+    wrong_name = "本人单丽华身份证尾号5262自愿在示例证券开立证券账户"
+    assert not a.reading_rescuable(wrong_name, text, "zh-CN", req)
+    assert a.reading_among_alternatives(
+        wrong_name, ["本人单丽娜身份证尾号5262自愿在示例证券开立证券账户"], text, "zh-CN",
+        req) is None
+    # a tail heard a syllable off is still rescued by an alternative that reads it as asked
+    slip = "本人单丽娜身份证尾号五二六期自愿在示例证券开立证券账户"
+    assert not a.score_reading(slip, text, "zh-CN", req).passed
+    assert a.reading_rescuable(slip, text, "zh-CN", req)

@@ -235,6 +235,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Felicity Langford", "Kwame Asante", "Sakura Ishida", "Tomasz Nowicki",
                 "Nadia Karimi")},
         (0.827, 0.879, 0.967, 1.037, 1.141), 19000, 313627151, id_salt=3067),
+    # Added before any of it was heard (2026-12-03, seventeenth session), after holdout19's
+    # failures were studied (issue #12: 卜佳慧 heard as 不佳慧 and as 佳慧). Rates no earlier
+    # round uses.
+    "holdout20": HoldoutRound(
+        {"zh-CN": ("邵静怡", "甘立新", "司徒雅琪", "阎子豪", "裘婉清", "巫明杰", "宁欣然"),
+         "en": ("Harriet Ashworth", "Chidi Okafor", "Aiko Nakamura", "Lukas Brandt",
+                "Yasmin Rahimi")},
+        (0.831, 0.874, 0.964, 1.043, 1.146), 20000, 332140463, id_salt=3163),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
