@@ -7,6 +7,7 @@ import time
 import click
 import numpy as np
 
+from kiosk.identity.numbers import IdType
 from kiosk.speech.recognize import EN_ENGINES, ZH_ENGINES
 
 
@@ -91,9 +92,7 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
 @click.option("--id-number", default="110102199003078888", show_default=True,
               help="the applicant's ID number (its last 4 characters fill {id_last4})")
 @click.option("--id-type", default="prc_resident_id", show_default=True,
-              type=click.Choice(["prc_resident_id", "hk_macao_taiwan_residence_permit",
-                                 "foreign_permanent_resident_id", "hk_macao_travel_permit",
-                                 "taiwan_travel_permit", "prc_passport", "foreign_passport"]),
+              type=click.Choice([t.value for t in IdType]),
               help="the document type of --id-number, checked as the REST API checks it")
 @click.option("--attempt", default=0, show_default=True, type=click.IntRange(0, 3),
               help="0 for the first answer; a retry is asked while attempt < the step's retries")
