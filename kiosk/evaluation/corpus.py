@@ -243,6 +243,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Harriet Ashworth", "Chidi Okafor", "Aiko Nakamura", "Lukas Brandt",
                 "Yasmin Rahimi")},
         (0.831, 0.874, 0.964, 1.043, 1.146), 20000, 332140463, id_salt=3163),
+    # Added before any of it was heard (2026-12-03, eighteenth session), before holdout20 was
+    # heard, for the round after it (issue #12: the recogniser's bias towards the applicant's
+    # name). Rates no earlier round uses.
+    "holdout21": HoldoutRound(
+        {"zh-CN": ("缑晓彤", "葛振东", "庄雨菲", "瞿思成", "詹佳琳", "邬天宇", "皇甫晴"),
+         "en": ("Rosalind Fairweather", "Emeka Nwosu", "Hiroshi Kondo", "Magnus Lindgren",
+                "Soraya Haidari")},
+        (0.836, 0.869, 0.971, 1.038, 1.152), 21000, 350377843, id_salt=3272),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
