@@ -785,9 +785,6 @@ def _digit_spans(seq: Sequence[str]) -> list[tuple[int, int]]:
 _ZH_DIGIT_READINGS = {"0": ("ling",), "1": ("yi", "yao"), "2": ("er", "liang"), "3": ("san",),
                       "4": ("si",), "5": ("wu",), "6": ("liu",), "7": ("qi",), "8": ("ba",),
                       "9": ("jiu",)}
-# Two syllables "sound alike" at or above this letter similarity: ming/min, ling/lin, yao/ao,
-# chen/ceng. Different digits never do (qi/yi 0.5, ba/pa 0.5, san/wu 0).
-SYLLABLE_SIMILARITY = 0.75
 
 
 def _syllable_options(token: str) -> tuple[str, ...]:
@@ -818,10 +815,32 @@ def fuzzy_pinyin(syllable: str) -> str:
     return syllable
 
 
-def _sounds_alike(a: str, b: str) -> bool:
-    from rapidfuzz import fuzz
+_ZH_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j",
+                "q", "x", "r", "z", "c", "s", "y", "w")
 
-    return a == b or fuzz.ratio(a, b) / 100.0 >= SYLLABLE_SIMILARITY
+
+def _initial_final(syllable: str) -> tuple[str, str]:
+    """A toneless syllable split into its initial (zh, b, ...; "" for none) and final."""
+    initial = next((i for i in _ZH_INITIALS if syllable.startswith(i)), "")
+    return initial, syllable[len(initial):]
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    """Whether two toneless syllables of a NAME sound alike: equal up to the fuzzy pairs
+    (``fuzzy_pinyin``: ming/min, chen/ceng, zhou/zou), up to a written zero initial (yao/ao),
+    or with the same initial (fuzzy pairs folded) and finals one letter apart (闵 min heard as
+    米 mi, 曾 zeng as 从 cong). Until the eighteenth session any two syllables 0.75 alike in
+    letters did, and that let another name through with another initial (#12: 戴明 read for
+    戴晴 passed, ming/qing; so did zhang/chang and liang/jiang)."""
+    from rapidfuzz.distance import Levenshtein
+
+    if a == b or fuzzy_pinyin(a) == fuzzy_pinyin(b):
+        return True
+    if (a[:1] in "yw") != (b[:1] in "yw") and a.lstrip("yw") == b.lstrip("yw"):
+        return True
+    (ia, fa), (ib, fb) = _initial_final(fuzzy_pinyin(a)), _initial_final(fuzzy_pinyin(b))
+    return ia == ib and min(Levenshtein.distance(fa, fb), Levenshtein.distance(
+        _initial_final(a)[1], _initial_final(b)[1])) <= 1
 
 
 # Numerals that are not digits: written by the recogniser, they mean their number, so their
@@ -1009,6 +1028,25 @@ GIVEN_NAME_SPELLING_SIMILARITY = 0.55
 CHINESE_SURNAME_SIMILARITY = 0.75
 
 
+# How an English word's first sound is written, for the given-name check: a silent first
+# letter (Noah heard as "know a"), ph, and c/q read as k or s.
+_EN_FIRST_SOUND = (("kn", "n"), ("gn", "n"), ("wr", "r"), ("ps", "s"), ("ph", "f"),
+                   ("wh", "w"))
+
+
+def _first_sound(word: str) -> str:
+    """The first sound of an English word, as one letter: know → n, Phil → f, Cath → k,
+    Cecil → s, Quinn → k (a name and the name heard must begin alike: "Tina Patel" for Nina
+    Patel was 0.75 alike in its given name and passed, #12 eighteenth session)."""
+    w = word.lower()
+    for prefix, sound in _EN_FIRST_SOUND:
+        if w.startswith(prefix):
+            return sound
+    if w[:1] == "c":
+        return "s" if w[1:2] in ("e", "i", "y") else "k"
+    return {"q": "k", "x": "z"}.get(w[:1], w[:1])
+
+
 def _spelled_alike(hyp: Sequence[str], part: Sequence[str],
                    given_similarity: float = GIVEN_NAME_SPELLING_SIMILARITY,
                    given_first_letter: bool = False) -> bool:
@@ -1017,7 +1055,8 @@ def _spelled_alike(hyp: Sequence[str], part: Sequence[str],
     letters run together are compared with every run of one word fewer to one word more,
     also run together, and the run must hold the surname as written or nearly so
     (``SURNAME_SPELLING_SIMILARITY``, same first letter) and, in its other words, the given
-    names spelled nearly so (``given_similarity``, and with ``given_first_letter`` the same
+    names spelled nearly so (``given_similarity``) beginning with the same sound
+    (``_first_sound``: Nina is not Tina), and with ``given_first_letter`` the same
     first letter: a romanised Chinese name's surname, ``CHINESE_SURNAME_SIMILARITY``); digits
     never count as a name."""
     from rapidfuzz import fuzz
@@ -1038,10 +1077,13 @@ def _spelled_alike(hyp: Sequence[str], part: Sequence[str],
                 if k <= len(run) and is_surname("".join(run[j:k])):
                     if len(part) == 1:
                         return True
-                    given, rest = "".join(part[:-1]), "".join(run[:j]) + "".join(run[k:])
-                    if rest and fuzz.ratio(given, rest) / 100.0 >= given_similarity \
-                            and (not given_first_letter or rest[:1] == given[:1]):
-                        return True
+                    given, words = "".join(part[:-1]), [*run[:j], *run[k:]]
+                    # the rest, or the rest after a word before the name ("I may Lin Ong")
+                    for rest in ("".join(words), "".join(words[1:]) if j > 1 else ""):
+                        if rest and fuzz.ratio(given, rest) / 100.0 >= given_similarity \
+                                and _first_sound(rest) == _first_sound(given) \
+                                and (not given_first_letter or rest[:1] == given[:1]):
+                            return True
         return False
 
     for n in range(max(1, len(part) - 1), len(part) + 2):
@@ -1332,6 +1374,34 @@ def _required_tokens(item: str, locale: str) -> list[str]:
     return textnorm.tokens(item, locale)
 
 
+# How many tokens either side of where a Mandarin name was to be read it may be heard.
+NAME_WINDOW_SLACK = 2
+
+
+def _where_read(ref: Sequence[str], hyp: Sequence[str], part: Sequence[str]) -> list[str]:
+    """The stretch of the Mandarin ``hyp`` aligned with ``part`` in ``ref`` (toneless
+    syllables, ``_sounds``), ``NAME_WINDOW_SLACK`` tokens wider either side; all of ``hyp``
+    when ``part`` is not in ``ref``. A name is heard where it was to be read: 郑明 read for
+    郑强 passed because 证券 further on sounds like 郑强 (zheng quan, zheng qiang; #12,
+    eighteenth session)."""
+    from rapidfuzz.distance import Levenshtein
+
+    n = len(part)
+    start = next((i for i in range(len(ref) - n + 1) if list(ref[i:i + n]) == list(part)), None)
+    if start is None:
+        return list(hyp)
+    end = start + n
+    lo, hi = len(hyp), 0
+    for op in Levenshtein.opcodes(_sounds(ref), _sounds(hyp)):
+        if op.src_end <= start or op.src_start >= end:
+            if not (op.tag == "insert" and start <= op.src_start <= end):
+                continue
+        lo, hi = min(lo, op.dest_start), max(hi, op.dest_end)
+    if lo > hi:
+        return list(hyp)
+    return list(hyp[max(0, lo - NAME_WINDOW_SLACK):hi + NAME_WINDOW_SLACK])
+
+
 def score_reading(heard: str, expected: str, locale: str,
                   required: Sequence[str] = (),
                   settled: dict[str, str] | None = None) -> ReadingScore:
@@ -1364,6 +1434,8 @@ def score_reading(heard: str, expected: str, locale: str,
         if not zh and textnorm.has_cjk(item):
             how = "" if _contains(hyp, part) or _spelled_alike(
                 hyp, part, CHINESE_SURNAME_SIMILARITY, given_first_letter=True) else None
+        elif zh and not all(t.isdigit() or t == "X" for t in part):
+            how = _heard_item(_where_read(ref, hyp, part), part, zh)
         else:
             how = _heard_item(hyp, part, zh)
         if how == SLIP_AMBIGUOUS and settled and item in settled:
@@ -1508,6 +1580,91 @@ def unconfirmed_consent(best: str, unbiased: Sequence[str], locale: str, spec: A
         unb = heard[0] if heard else ""
         return (f"heard as {best!r} only with the decoding bias; without it {unb!r}: "
                 "a consent never rests on the bias alone")
+    return None
+
+
+# A required item of a reading that is the broker's name, not the applicant's (Mandarin: its
+# last characters; English: ``_is_organisation``): only the applicant's name is confirmed by
+# a decode without bias (``unconfirmed_name``).
+ZH_ORGANISATION_SUFFIXES = ("证券", "银行", "公司", "期货", "基金", "集团", "信托", "保险")
+# A name heard without bias stands for the name when its words run together are at least this
+# alike to the name's letters, and its first word and surname begin with the name's sounds.
+UNBIASED_NAME_SIMILARITY = 0.75
+# How many of the best hypotheses of the decode without bias may hold the name.
+UNBIASED_NAME_HYPOTHESES = 2
+
+
+def reading_names(required: Sequence[str], locale: str) -> list[str]:
+    """The applicant's name(s) among a reading's ``required`` items: not digits, not the
+    broker's name."""
+    out = []
+    for item in required:
+        part = _required_tokens(item, locale)
+        if not part or any(t.isdigit() for t in part):
+            continue
+        if is_zh(locale) and item.endswith(ZH_ORGANISATION_SUFFIXES):
+            continue
+        if not is_zh(locale) and _is_organisation(part):
+            continue
+        out.append(item)
+    return out
+
+
+def _loosely_named(hyp: Sequence[str], part: Sequence[str]) -> bool:
+    """Whether the English name ``part`` may be what a decode WITHOUT bias wrote in ``hyp``:
+    a run of words whose letters are ``UNBIASED_NAME_SIMILARITY`` alike to the name's, whose
+    first word begins with the name's first sound and which holds a word beginning with the
+    surname's (``_first_sound``). Whisper without the name's bias misspells a rare name
+    (Holm as "home", Osei as "Osai", Lindqvist as "Lindfist") but keeps its sounds' order;
+    Galloway for Holloway and "a Carter" for Emily Carter are other names."""
+    from rapidfuzz import fuzz
+
+    name = "".join(part)
+    first, surname = _first_sound(part[0]), _first_sound(part[-1])
+    for n in range(max(1, len(part) - 1), len(part) + 2):
+        for i in range(len(hyp) - n + 1):
+            run = hyp[i:i + n]
+            if any(t.isdigit() for t in run) or _first_sound(run[0]) != first:
+                continue
+            if fuzz.ratio(name, "".join(run)) / 100.0 >= UNBIASED_NAME_SIMILARITY and (
+                    len(part) == 1 or any(_first_sound(w) == surname for w in run[1:])):
+                return True
+    return False
+
+
+def unconfirmed_name(unbiased: Sequence[str], expected: str, required: Sequence[str],
+                     locale: str) -> str | None:
+    """Why a reading that passed does not stand, or None when it does: its applicant's name
+    (``reading_names``) must also be in one of ``unbiased``, the hypotheses of a beam search
+    of the same audio WITHOUT the name's decoding bias (issue #12, second fresh tester: given
+    the name as hotwords, Whisper heard 单丽娜 for a spoken 单美娜, "Emily Carter" for "Emma
+    Carter", "Mark Holloway" for "Mark Galloway"). Mandarin: heard as asked or syllable by
+    syllable alike (``_said_like``) where the name was to be read (``_where_read``); English:
+    loosely (``_loosely_named``), since without the bias Whisper misspells rare names.
+
+    Only the first ``UNBIASED_NAME_HYPOTHESES`` of ``unbiased`` count (further down a beam
+    of five, "Emily Carter" stood beside "I am a Carter" for a spoken "Emma Carter").
+
+    Measured (eighteenth session, the Whisper worker's beams stored for 36 Mandarin and 26
+    English genuine readings of seen rounds' applicants and the testers' files, and as many
+    readings of a name one syllable or word off): it turned away 3 of 3 Mandarin and 2 of 5
+    English near names that still passed with the bias, and 1 of 31 Mandarin and 2 of 26
+    English genuine readings that passed (慕容秋 heard 慕容修; "rent Akahashi", "may lean
+    on" for Mei Lin Ong): those are asked again, then referred."""
+    zh = is_zh(locale)
+    ref = textnorm.tokens(expected, locale)
+    hyps = [textnorm.tokens(h, locale) for h in unbiased[:UNBIASED_NAME_HYPOTHESES]
+            if h.strip()]
+    for item in reading_names(required, locale):
+        part = _required_tokens(item, locale)
+        if zh:
+            ok = any(_heard_item(_where_read(ref, h, part), part, True) == "" for h in hyps)
+        else:
+            ok = any(_contains(h, part) or _loosely_named(h, part) for h in hyps)
+        if not ok:
+            heard = " ".join(unbiased[:1]).strip()
+            return (f"the name {item!r} was heard only with the decoding bias towards it; "
+                    f"without it: {heard!r}")
     return None
 
 

@@ -29,6 +29,7 @@ from kiosk.speech.answers import (
     settled_by_forced_choice,
     tail_score,
     unconfirmed_consent,
+    unconfirmed_name,
 )
 from kiosk.speech.engines.base import (
     Engine,
@@ -146,7 +147,25 @@ class WhisperEngine(Engine):
         # phrases. A yes where a no is wanted stops the witness and needs no second opinion.
         if (expected.kind, result.intent) in (("affirm", "affirm"), ("phrases", "phrase")):
             return self._confirmed(pcm16k, expected, result)
+        if expected.kind == "read_aloud" and result.intent == "phrase" and self.hotwords(expected):
+            return self._name_confirmed(pcm16k, expected, result)
         return result
+
+    def _name_confirmed(self, pcm16k: np.ndarray, expected: Expected,
+                        heard: Recognition) -> Recognition:
+        """A reading that passed stands only when a beam of ``ALTERNATIVES`` decoded WITHOUT
+        the name's bias also holds the applicant's name (``answers.unconfirmed_name``):
+        given the name as hotwords, Whisper hears it for a near name read instead (单美娜 as
+        单丽娜, Galloway as Holloway). Otherwise the reading is unclear (read again, then a
+        person decides). Runs in the Whisper worker, on the caller's thread (a judge worker,
+        never the event loop)."""
+        hyps = self._load().beams(pcm16k, self.locale, [None], ALTERNATIVES)[0]
+        texts = [textnorm.display_text(h[0].strip(), self.locale) for h in hyps]
+        why = unconfirmed_name(texts, expected.text or "", expected.required, self.locale)
+        if why is None:
+            return heard
+        log.info("a reading's name was not confirmed by a decode without bias")
+        return Recognition(heard.transcript, "unclear", 0.0, note=f"{heard.note}; {why}")
 
     def _confirmed(self, pcm16k: np.ndarray, expected: Expected,
                    heard: Recognition) -> Recognition:

@@ -1,0 +1,176 @@
+"""A reading passes only when the applicant's name is also heard WITHOUT the decoding bias
+towards it (``answers.unconfirmed_name``, ``WhisperEngine._name_confirmed``; issue #12, second
+fresh tester: given the name as hotwords, Whisper heard 单丽娜 for a spoken 单美娜 and "Mark
+Holloway" for "Mark Galloway"), a Mandarin name is heard where it was to be read
+(``answers._where_read``), its syllables alike only with the same initial
+(``answers._sounds_alike``), and an English given name begins with the name's sound
+(``answers._first_sound``). Measured in docs/evaluation.md ("The name heard without bias")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kiosk.speech import answers
+from kiosk.speech.answers import score_reading, unconfirmed_name
+from kiosk.speech.expected import Expected
+
+ZH = "本人单丽娜，身份证尾号5262，自愿在示例证券开立证券账户。"
+ZH_REQ = ("单丽娜", "5262", "示例证券")
+EN = ("I, Mark Holloway, with ID number ending in 5625, voluntarily open a securities "
+      "account with Example Securities.")
+EN_REQ = ("Mark Holloway", "5625", "Example Securities")
+
+
+@pytest.mark.parametrize("a,b,alike", [
+    ("ming", "min", True), ("chen", "ceng", True), ("yao", "ao", True), ("mi", "min", True),
+    ("ceng", "cong", True),
+    ("ming", "qing", False), ("zhang", "chang", False), ("liang", "jiang", False),
+    ("mei", "li", False), ("yu", "wu", False),
+])
+def test_name_syllables_are_alike_only_with_the_same_initial(a, b, alike):
+    assert answers._sounds_alike(a, b) is alike
+
+
+def test_a_near_name_with_another_initial_is_not_the_name():
+    # 戴明 read for 戴晴: heard 代名 (dai ming); ming/qing were 0.75 alike in letters and passed.
+    text = ZH.replace("单丽娜", "戴晴")
+    r = score_reading("本人代名身份证委号5262,自愿在示例证券开立证券账户", text, "zh-CN",
+                      ("戴晴", "5262", "示例证券"))
+    assert r.missing == ("戴晴",), r
+    assert score_reading("本人代情身份证委号5262,自愿在示例证券开立证券账户", text, "zh-CN",
+                         ("戴晴", "5262", "示例证券")).passed  # dai qing: a homophone
+
+
+def test_a_mandarin_name_is_heard_where_it_was_to_be_read():
+    # 郑明 read for 郑强 (heard 证明): 证券 further on sounds like 郑强 (zheng quan).
+    text = ZH.replace("单丽娜", "郑强")
+    heard = "本人证明 身份证委号5262 自愿在势力证券开立证券账户"
+    assert score_reading(heard, text, "zh-CN", ("郑强", "5262", "示例证券")).missing == ("郑强",)
+    assert score_reading(heard.replace("证明", "正强"), text, "zh-CN",
+                         ("郑强", "5262", "示例证券")).passed
+
+
+@pytest.mark.parametrize("heard,passes", [
+    ("I, Tina Patel, with ID number ending in 0919, voluntarily open", False),
+    ("I, Brian Murphy, with ID number ending in 0919, voluntarily open", False),
+    ("I, Nina Patel, with ID number ending in 0919, voluntarily open", True),
+])
+def test_an_english_given_name_begins_with_the_names_sound(heard, passes):
+    text = "I, Nina Patel, with ID number ending in 0919, voluntarily open"
+    name = "Nina Patel" if "Patel" in heard else "Ryan Murphy"
+    text = text.replace("Nina Patel", name)
+    assert score_reading(heard, text, "en", (name, "0919")).passed is passes
+
+
+def test_homophones_of_an_english_given_name_still_pass():
+    text = "I, Leah Novak, with ID number ending in 0591, voluntarily open"
+    for heard in ("I. Lee Novak, with ID number ending in 0591, voluntarily open",
+                  "I know a Bennett with ID number ending in 0591, voluntarily open"):
+        name = "Leah Novak" if "Novak" in heard else "Noah Bennett"
+        assert score_reading(heard, text.replace("Leah Novak", name), "en",
+                             (name, "0591")).passed, heard
+
+
+@pytest.mark.parametrize("unbiased,stands", [
+    (["本人单美娜 身分众委号5262 自愿在势力政权开立政权账户。"], False),   # tester's file
+    (["本人丹丽娜 身分众委号5262 自愿在势力政权开立政权账户。"], True),    # a homophone
+    (["本人單麗娜 身分眾委號5262 自願在勢力政權開立政權賬戶"], True),      # traditional
+    (["本人单美娜 身份证尾号5262", "本人单美娜身份证尾号5262", "本人单丽娜 身份证尾号5262"],
+     False),  # only the first two hypotheses count
+    (["本人身份证尾号5262 自愿在示例证券开立证券账户"], False),            # no name at all
+])
+def test_a_mandarin_name_must_be_heard_without_the_bias(unbiased, stands):
+    why = unconfirmed_name(unbiased, ZH, ZH_REQ, "zh-CN")
+    assert (why is None) is stands, why
+    if not stands:
+        assert "'单丽娜' was heard only with the decoding bias" in why
+
+
+@pytest.mark.parametrize("unbiased,stands", [
+    (["I mark Galloway, with ID number ending in 5, 6, 2, 5, voluntarily open"], False),
+    (["I, Mark Holloway, with ID number ending in 5625, voluntarily open"], True),
+    (["I, Mark Hollaway, with ID number ending in 5625, voluntarily open"], True),
+    (["I, Peter Holloway, with ID number ending in 5625, voluntarily open"], False),
+])
+def test_an_english_name_must_be_heard_without_the_bias(unbiased, stands):
+    assert (unconfirmed_name(unbiased, EN, EN_REQ, "en") is None) is stands
+
+
+def test_rare_english_names_misspelled_without_the_bias_stand():
+    # As Whisper base wrote them without the bias (eighteenth session's measurement).
+    for name, heard in (("Ingrid Holm", "I, Ingrid home, with ID number ending in 0170"),
+                        ("Daniel Osei", "I, Daniel Osai, with ID number ending in 0170"),
+                        ("Hugo Lindqvist", "I Hugo Lindfist, with ID number ending in 0170")):
+        text = EN.replace("Mark Holloway", name)
+        assert unconfirmed_name([heard], text, (name, "5625", "Example Securities"),
+                                "en") is None, name
+    # "I am a Carter" for a spoken "Emma Carter" is not Emily Carter.
+    text = EN.replace("Mark Holloway", "Emily Carter")
+    assert unconfirmed_name(["I am a Carter, with ID number ending in 1538"], text,
+                            ("Emily Carter", "1538", "Example Securities"), "en") is not None
+
+
+def test_the_brokers_name_and_digits_are_not_confirmed():
+    assert answers.reading_names(ZH_REQ, "zh-CN") == ["单丽娜"]
+    assert answers.reading_names(EN_REQ, "en") == ["Mark Holloway"]
+
+
+# --- the engine (the worker replaced by a stand-in) ---------------------------------------------
+
+class _Worker:
+    def __init__(self, heard: str, unbiased: list[str]):
+        self.heard, self.unbiased = heard, unbiased
+        self.biases: list[list] = []
+
+    def transcribe(self, pcm, language, hotwords):
+        return [(self.heard, -0.2, 0.01, 1.0)]
+
+    def beams(self, pcm, language, biases, n=5):
+        self.biases.append(list(biases))
+        return [[(t, -0.3) for t in self.unbiased] for _ in biases]
+
+
+def _engine(worker, locale="zh"):
+    from kiosk.speech.engines.whisper import WhisperEngine
+
+    engine = WhisperEngine(None, locale)
+    engine._model = worker  # type: ignore[assignment]
+    engine._load = lambda: worker  # type: ignore[method-assign]
+    return engine
+
+
+def test_the_engine_refuses_a_name_heard_only_with_the_bias():
+    worker = _Worker("本人单丽娜 身份证尾号5262 自愿在示例证券开立证券账户",
+                     ["本人单美娜 身分众委号5262 自愿在势力政权开立政权账户"])
+    exp = Expected("read_aloud", text=ZH, required=ZH_REQ)
+    r = _engine(worker).recognize(np.zeros(16000, np.int16), exp)
+    assert r.intent == "unclear" and "only with the decoding bias" in r.note, r
+    assert worker.biases == [[None]]  # one decode, without any bias
+    worker = _Worker(worker.heard, ["本人单丽娜 身分众委号5262 自愿在势力政权开立政权账户"])
+    assert _engine(worker).recognize(np.zeros(16000, np.int16), exp).intent == "phrase"
+
+
+# --- real Whisper base on natural tuning voices (kiosk.testing.voices) -------------------------
+
+@pytest.fixture(scope="module")
+def reading(tmp_path_factory):
+    from kiosk.speech.audio import pcm_from_file
+    from kiosk.testing import voices as tv
+
+    folder = tmp_path_factory.mktemp("voices")
+    by_id = {v.id: v for v in tv.VOICES}
+
+    def say(voice_id: str, text: str) -> np.ndarray:
+        pcm = pcm_from_file(tv.say_to_file(by_id[voice_id], text, folder, 1.0))
+        return np.concatenate([np.zeros(8000, np.int16), pcm, np.zeros(12000, np.int16)])
+
+    return say
+
+
+def test_real_whisper_passes_the_name_and_refuses_a_near_one(rec, reading):
+    exp = Expected("read_aloud", text=ZH, required=ZH_REQ)
+    genuine = rec.verify(reading("zh-xiaobei", ZH), "zh-CN", exp)
+    assert genuine.intent == "phrase", genuine
+    near = rec.verify(reading("zh-xiaobei", ZH.replace("单丽娜", "单美娜")), "zh-CN", exp)
+    assert near.intent == "unclear", near
