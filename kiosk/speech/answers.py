@@ -23,7 +23,12 @@ The rules, in the order they apply:
 2. **A refusal** is a transcript made of nothing but refusals (不愿意, 我再想想, "no, I don't").
 3. **A negation anywhere** (不, 没, 别, 拒绝, 否, 未, 算了, 再想想; "no", "not", "never",
    "disagree", "refuse") means the answer is never consent: a mix such as 是的，我不愿意 is
-   ``unclear`` and is asked again, then sent to a person.
+   ``unclear`` and is asked again, then sent to a person. A clause that only says nobody
+   forced the investor (没人逼我, 不是被迫的, "nobody is forcing me") is neither a negation nor
+   another's will: it is set aside and the rest judged by every rule, taken only when it is
+   the wanted answer (``set_aside_unforced``: 是的，我自愿，没人逼我 passes, 没有，没人逼我 does
+   not). To a deny step, a no followed only by clauses that say nobody did it is that no
+   (``_nobody_did``: 没有，没人承诺过; "No, nobody promised me anything.").
 4. **Understanding is not willingness.** On a step whose requested answer says the investor is
    willing (是的，我自愿 / 我同意 / "yes, I do" / "I agree"), an answer that says only
    understanding (了解, 明白, 清楚, 知道, 懂; "understand", "understood", "I see", "got it")
@@ -374,7 +379,9 @@ def cites_another_will(text: str, locale: str) -> bool:
     """Whether ``text`` (a transcript) speaks of someone else's will or an order
     (``ZH_ANOTHER_WILL`` / ``EN_ANOTHER_WILL``: someone else + told / asked / said / 让 / 叫 /
     要求 + me or an answer, an instruction in the passive, force or obligation). Such an answer
-    is never consent (``judge_text``)."""
+    is never consent (``judge_text``). That nobody forced the investor (没人逼我, 不是被迫的,
+    "nobody is forcing me": ``set_aside_unforced``) is not another's will."""
+    text = set_aside_unforced(text, locale)  # 没人逼我 / "nobody is forcing me" is free will
     if is_zh(locale):
         return ZH_ANOTHER_WILL.search("".join(textnorm.zh_tokens(text))) is not None
     return EN_ANOTHER_WILL.search(" ".join(textnorm.en_tokens(text))) is not None
@@ -563,8 +570,11 @@ def has_negation(text: str, locale: str, words: Sequence[str] | None = None) -> 
     """Whether the transcript holds a negation anywhere (the consent veto).
 
     ``words``: the transcript's tokens without fillers, where a Mandarin negation may hide as
-    a homophone (部 / 步 / 布 for 不) that the recogniser chose.
+    a homophone (部 / 步 / 布 for 不) that the recogniser chose. A clause that only says nobody
+    forced the investor (没人逼我, 不是被迫的, "nobody is forcing me": ``set_aside_unforced``) is
+    not a negation; the rest of the transcript is read as ever.
     """
+    text = set_aside_unforced(text, locale)  # 没人逼我, "nobody is forcing me": not a no
     if is_zh(locale):
         chars = "".join(textnorm.zh_tokens(text))
         for exc in ZH_NEGATION_EXCEPTIONS:
@@ -606,6 +616,17 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     zh = is_zh(locale)
     if not textnorm.tokens(text, locale):
         return TextJudgement("unclear", "no words in the transcript")
+    # That nobody forced the investor (是的，我自愿，没人逼我; 不是被迫的，是我自己愿意的; "yes,
+    # nobody forced me") is set aside and the rest judged on its own, every check again; it is
+    # taken only when the rest is the wanted answer. Otherwise the whole transcript is judged
+    # as heard: 没有，没人逼我 stays unclear, never a refusal (nor a step's own phrase 没有).
+    unforced = set_aside_unforced(text, locale)
+    if (unforced != text and spec.expect != "deny" and textnorm.tokens(unforced, locale)
+            and not has_negation(unforced, locale)):
+        rest = judge_text(unforced, locale, spec)
+        if rest.intent in ("affirm", "phrase"):
+            return TextJudgement(rest.intent, f"{rest.reason}, and that nobody forced them",
+                                 rest.words)
     # The words matched: a decided phrase set aside (是的，我考虑好了，我自愿 is 是的，我自愿).
     # Alone it is judged as said (I've decided: a paraphrase; 我想好了: not an accepted answer).
     undecided = set_aside_decided(text, locale)
@@ -638,16 +659,18 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
         return TextJudgement("phrase", "one of the step's phrases", tuple(words))
     if refusal.cover(words, syls):
         return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
-    if zh and spec.expect == "deny" and _nobody_did(text, locale, spec, refusal, fillers):
+    if spec.expect == "deny" and _nobody_did(text, locale, spec, refusal, fillers):
         return TextJudgement("deny", "a no, then that nobody did it", tuple(words))
+    deny_step = spec.expect == "deny"
     if negated:
-        return TextJudgement("unclear", "a negation was heard: never consent", tuple(words))
+        return TextJudgement("unclear", NO_AMONG_OTHER_WORDS if deny_step
+                             else "a negation was heard: never consent", tuple(words))
     if another:
-        return TextJudgement("unclear", ANOTHER_WILL, tuple(words))
+        return TextJudgement("unclear", _on_step(ANOTHER_WILL, spec), tuple(words))
     if done_by_another(text, locale):
-        return TextJudgement("unclear", DONE_BY_ANOTHER, tuple(words))
+        return TextJudgement("unclear", _on_step(DONE_BY_ANOTHER, spec), tuple(words))
     if hedges(text, locale, _own_answers(spec)):
-        return TextJudgement("unclear", HEDGE, tuple(words))
+        return TextJudgement("unclear", _on_step(HEDGE, spec), tuple(words))
     if understanding_only(text, locale, spec):
         return TextJudgement("unclear", UNDERSTANDING_ONLY, tuple(words))
     if consent.cover(words, syls) or (zh and consent.cover(raw, None)):
@@ -659,36 +682,112 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
 
 
 # "Nobody did it" after the no a deny step asks for: 没有，没人承诺过 / 没有，没有人跟我说过保本
-# (#12 fresh tester, seventeenth session: refused as "a negated negation" or as a negation).
+# (#12 fresh tester, seventeenth session: refused as "a negated negation" or as a negation);
+# "No, nobody promised me anything." / "No, no one has." (eighteenth session: refused as a
+# negation; the recogniser writes "no one" as "no 1"). An exception in the same clause (除了经理,
+# "except the manager") says someone did: never this.
 _ZH_NOBODY = re.compile(r"^(?:没有?人|谁都没|谁也没|从来没|从没|都没有?人)")
+_EN_NOBODY = re.compile(r"^(?:nobody(?:'s)?|no body|no 1|noone|not anybody|not anyone|"
+                        r"none of (?:them|us|the \w+|your \w+|our \w+)|never)\b")
+_ZH_SAVE = ("除", "以外", "之外", "只有", "就是")
+_EN_SAVE = frozenset(("except", "apart", "besides", "other", "than", "unless", "until", "only",
+                      "save", "excluding", "else", "but"))
+_EN_CLAUSE_BREAK = re.compile(r"[,.;:!?]")
+
+
+def _saves_someone(said: str, zh: bool) -> bool:
+    """Whether a clause (its tokens run together, or joined by spaces in English) makes an
+    exception to "nobody" (除了经理, "except the manager", "nobody but ...")."""
+    return any(k in said for k in _ZH_SAVE) if zh else bool(_EN_SAVE & set(said.split()))
 
 
 def _nobody_did(text: str, locale: str, spec: AnswerSpec, refusal: _Phrases,
                 fillers: Sequence) -> bool:
-    """Whether a Mandarin ``text`` to a deny step is its no (a refusal or the step's own
-    answer) followed only by clauses that say nobody did it (``_ZH_NOBODY``), none of them a
-    question, a hedge or a doubled negation."""
-    clauses = [c for c in _ZH_CLAUSE_BREAK.split(textnorm.fold(text))
-               if _strip(textnorm.zh_tokens(c), fillers)]  # a lone 嗯 is no clause
+    """Whether ``text`` to a deny step is its no (a refusal or the step's own answer) followed
+    only by clauses that say nobody did it (``_ZH_NOBODY`` / ``_EN_NOBODY``), none of them a
+    question, a hedge, a doubled negation or an exception (``_ZH_SAVE`` / ``_EN_SAVE``). A
+    clause is what punctuation (or, in Mandarin, a space) marks: without it, never this."""
+    zh = is_zh(locale)
+    split = textnorm.zh_tokens if zh else textnorm.en_tokens
+    breaks = _ZH_CLAUSE_BREAK if zh else _EN_CLAUSE_BREAK
+    clauses = [c for c in breaks.split(textnorm.fold(text))
+               if _strip(split(c), fillers)]  # a lone 嗯 / "um" is no clause
     if len(clauses) < 2:
         return False
-    first = _strip(textnorm.zh_tokens(clauses[0]), fillers)
-    if not refusal.cover(first, textnorm.zh_syllables(first)):
+    first = _strip(split(clauses[0]), fillers)
+    if not refusal.cover(first, textnorm.zh_syllables(first) if zh else None):
         return False
     for clause in clauses[1:]:
-        chars = "".join(textnorm.zh_tokens(clause))
-        nobody = _ZH_NOBODY.match(chars)
+        said = ("" if zh else " ").join(split(clause))
+        nobody = (_ZH_NOBODY if zh else _EN_NOBODY).match(said)
+        rest = said[nobody.end():] if nobody else ""
         if (nobody is None or is_question(clause, locale)
                 or hedges(clause, locale, _own_answers(spec))
-                or has_negation(chars[nobody.end():], locale)):  # 没人不承诺: doubled
+                or has_negation(rest, locale)  # 没人不承诺, "nobody did not": doubled
+                or _saves_someone(said, zh)):
             return False
     return True
+
+
+# --- nobody forced me (#12 fresh tester, eighteenth session) -----------------------------------
+# 是的，我自愿，没人逼我 / 是的，我自愿，没有人强迫我 / 不是被迫的，是我自己愿意的 / "Yes, I do.
+# Nobody is forcing me." were refused: 没 / 不 / "no one" were a negation, 逼 / 迫 / "forcing me"
+# another's will. A clause that says only that nobody forced, pushed or made the investor (no
+# object after it: 没人让我来 is not one) is neither; it is set aside (``set_aside_unforced``)
+# and the rest must be the wanted answer by every rule (``judge_text``). Not set aside: 是不是被
+# 迫的 / 有没有人逼我 (asked, not said), 被迫的 (forced), and "nobody told / asked me" (nobody
+# informed or consulted me, not that nobody made me).
+ZH_UNFORCED = re.compile(
+    "(?<![是有])(?:我|本人)?(?:从来|根本|完全|绝对|也|都|并)?"
+    "(?:(?:没有?人|没有谁|谁都没有?|谁也没有?|没有任何人|没有别人)"
+    "(?:逼|强迫|逼迫|胁迫|强制|迫使|让|叫|要求|催|劝)(?:过|着)?(?:我|俺)"
+    "|(?:没有?|不是|并非|并不是)被(?:人)?(?:逼|迫|强迫|逼迫|胁迫|强制)(?:过|着)?)"
+    "(?:的|过|了|啊|呀)*"
+    "(?=$|[,.;:!?，。；：！？、\\s]|是|我|对|好|本人)")
+_EN_NOBODY_WHO = r"(?:nobody(?:'s)?|no body|no 1|noone|not anybody|not anyone)(?: else)?"
+EN_UNFORCED = re.compile(
+    rf"(?:^|(?<= ))(?:{_EN_NOBODY_WHO}(?: (?:is|was|has|had|did|ever|been|really))*"
+    r" (?:forcing|forced|forces|force|pressuring|pressured|pressures|pressure|pushing|pushed|"
+    r"pushes|push|making|made|makes|make|coercing|coerced|coerces|coerce|threatening|"
+    r"threatened) me"
+    r"|i (?:(?:am|was|have|had) )?(?:not|never) (?:been |being )?(?:forced|pressured|pushed|"
+    r"coerced|threatened|made))"
+    r"(?: (?:to do (?:this|it|that)|do (?:this|it|that)|into (?:this|it|that|anything)|to|"
+    r"at all|by anyone|by anybody|by anyone else))?$")
+
+
+def set_aside_unforced(text: str, locale: str) -> str:
+    """``text`` (a transcript) without the clauses that only say nobody forced the investor
+    (``ZH_UNFORCED`` / ``EN_UNFORCED``), each replaced by a clause break, or ``text`` itself
+    when it holds none. Mandarin comes back simplified and folded (NFKC) with its punctuation;
+    an English clause (between punctuation) that ends with one keeps its other words."""
+    if is_zh(locale):
+        folded = textnorm.to_simplified(textnorm.fold(text))
+        out = ZH_UNFORCED.sub("，", folded)
+        return text if out == folded else out
+    parts = re.split(r"([,.;:!?])", textnorm.fold(text))
+    changed = False
+    for i in range(0, len(parts), 2):
+        said = " ".join(textnorm.en_tokens(parts[i]))
+        m = EN_UNFORCED.search(said)
+        if m:
+            parts[i], changed = " " + said[:m.start()].strip(), True
+    return "".join(parts) if changed else text
+
+
+def _on_step(reason: str, spec: AnswerSpec) -> str:
+    """``reason`` in the words of a deny step, where the answer wanted is a no: "never
+    consent" there would say the opposite of what is at stake."""
+    return reason.replace("never consent", NEVER_THE_NO) if spec.expect == "deny" else reason
 
 
 UNDERSTANDING_ONLY = "understanding only, not willingness: asked again"
 ANOTHER_WILL = "it speaks of someone else's will or an order: never consent, asked again"
 HEDGE = "a hedge or a reservation (I think, probably, but, worried): never consent, asked again"
 DONE_BY_ANOTHER = "someone else read or answered for the investor: never consent, asked again"
+# On a deny step (the wanted answer is a no: has anyone promised you returns?).
+NEVER_THE_NO = "never taken as the no asked for"
+NO_AMONG_OTHER_WORDS = "a no among other words that may say otherwise: not a clear no, asked again"
 
 
 # --- read-aloud -------------------------------------------------------------------------------
