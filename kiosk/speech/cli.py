@@ -82,7 +82,38 @@ def speech_eval(n: int, locales: tuple[str, ...], seed: int, whisper_model_dir: 
         raise click.ClickException(f"{total_false} false accepts of consent")
 
 
-@click.command("answer")
+class _JsonErrors(click.Command):
+    """A command whose errors, with ``--json``, are also one JSON object on stdout,
+    ``{"error": message, "exit_code": n}``, so a broker's script reads one format; the
+    message still goes to stderr and the exit code is click's (2 for bad usage, 1 otherwise).
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        wants_json = "--json" in args
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:  # bad usage: a missing file, an unknown choice
+            if wants_json:
+                _echo_error(exc)
+            raise
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if ctx.params.get("as_json"):
+                _echo_error(exc)
+            raise
+
+
+def _echo_error(exc: click.ClickException) -> None:
+    import json
+
+    click.echo(json.dumps({"error": exc.format_message(), "exit_code": exc.exit_code},
+                          ensure_ascii=False))
+
+
+@click.command("answer", cls=_JsonErrors)
 @click.argument("audio", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", "flow_ref", required=True,
               help="a flow id from the flows folder, or a flow YAML file")
