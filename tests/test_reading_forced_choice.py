@@ -167,7 +167,7 @@ class _Worker:
     def alternatives(self, pcm, language, hotwords, n=5):
         return [(t, -0.3) for t in self.beam]
 
-    def beams(self, pcm, language, biases, n=5):
+    def beams(self, pcm, language, biases, n=5, upto=None):
         # the decode without bias that confirms a passing reading's name: here as heard
         return [[(self.heard, -0.3)] for _ in biases]
 

@@ -63,6 +63,27 @@ def test_an_english_given_name_begins_with_the_names_sound(heard, passes):
     assert score_reading(heard, text, "en", (name, "0919")).passed is passes
 
 
+@pytest.mark.parametrize("name,heard,passes", [
+    ("Ethan Park", "I, Evan Park, with ID number ending in 0919, voluntarily open", False),
+    ("Leah Novak", "I, Lena Novak, with ID number ending in 0919, voluntarily open", False),
+    ("Ren Takahashi", "I rent Takahashi, with ID number ending in 0919, voluntarily open", True),
+    ("Mei Lin Ong", "I may Lin Ong with ID number ending in 0919 voluntarily open", True),
+    ("Callum Reid", "I, Calum Reid, with ID number ending in 0919, voluntarily open", True),
+])
+def test_an_english_given_name_has_the_names_consonants(name, heard, passes):
+    text = f"I, {name}, with ID number ending in 0919, voluntarily open"
+    assert score_reading(heard, text, "en", (name, "0919")).passed is passes
+
+
+@pytest.mark.parametrize("word,sounds", [
+    ("Evan", "vn"), ("Ethan", "Tn"), ("Leah", "l"), ("Lee", "l"), ("Lena", "ln"),
+    ("know", "n"), ("Noah", "n"), ("Callum", "klm"), ("Sophia", "sf"), ("Sofia", "sf"),
+    ("Catherine", "kTrn"), ("Katherine", "kTrn"), ("Cecil", "sl"),
+])
+def test_consonant_sounds_of_a_name(word, sounds):
+    assert answers._consonants(word) == sounds
+
+
 def test_homophones_of_an_english_given_name_still_pass():
     text = "I, Leah Novak, with ID number ending in 0591, voluntarily open"
     for heard in ("I. Lee Novak, with ID number ending in 0591, voluntarily open",
@@ -111,6 +132,19 @@ def test_rare_english_names_misspelled_without_the_bias_stand():
                             ("Emily Carter", "1538", "Example Securities"), "en") is not None
 
 
+def test_a_surname_beginning_with_a_vowel_may_be_heard_with_another():
+    # holdout 20 (en-michael at 0.831x): Chidi Okafor heard without the bias as "Akaffer".
+    text = EN.replace("Mark Holloway", "Chidi Okafor")
+    assert unconfirmed_name(["I, Chidi Akaffer, with ID number ending in 2005"], text,
+                            ("Chidi Okafor", "2005", "Example Securities"), "en") is None
+
+
+def test_the_decode_stops_after_the_name():
+    assert answers.name_prefix(ZH, ZH_REQ, "zh-CN") == "本人单丽娜"
+    assert answers.name_prefix(EN, EN_REQ, "en") == "I, Mark Holloway"
+    assert answers.name_prefix(EN, ("5625", "Example Securities"), "en") is None
+
+
 def test_the_brokers_name_and_digits_are_not_confirmed():
     assert answers.reading_names(ZH_REQ, "zh-CN") == ["单丽娜"]
     assert answers.reading_names(EN_REQ, "en") == ["Mark Holloway"]
@@ -126,8 +160,9 @@ class _Worker:
     def transcribe(self, pcm, language, hotwords):
         return [(self.heard, -0.2, 0.01, 1.0)]
 
-    def beams(self, pcm, language, biases, n=5):
+    def beams(self, pcm, language, biases, n=5, upto=None):
         self.biases.append(list(biases))
+        self.upto = upto
         return [[(t, -0.3) for t in self.unbiased] for _ in biases]
 
 
@@ -147,6 +182,7 @@ def test_the_engine_refuses_a_name_heard_only_with_the_bias():
     r = _engine(worker).recognize(np.zeros(16000, np.int16), exp)
     assert r.intent == "unclear" and "only with the decoding bias" in r.note, r
     assert worker.biases == [[None]]  # one decode, without any bias
+    assert worker.upto == "本人单丽娜"  # and only as far as the name
     worker = _Worker(worker.heard, ["本人单丽娜 身分众委号5262 自愿在势力政权开立政权账户"])
     assert _engine(worker).recognize(np.zeros(16000, np.int16), exp).intent == "phrase"
 

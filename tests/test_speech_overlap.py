@@ -73,7 +73,7 @@ def test_a_consent_is_decoded_again_without_bias_and_a_no_there_vetoes_it(rec, t
     real = worker.beams
     seen = []
 
-    def beams(pcm16k, language, biases, n=5):
+    def beams(pcm16k, language, biases, n=5, upto=None):
         seen.extend(biases)
         return real(pcm16k, language, biases, n)
 

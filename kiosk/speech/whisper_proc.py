@@ -127,9 +127,16 @@ def _alternatives(pcm: bytes, language: str, hotwords: str | None, n: int) -> li
             for ids, score in zip(r.sequences_ids, r.scores, strict=True)]
 
 
-def _beams(pcm: bytes, language: str, biases: list, n: int) -> list[list[tuple]]:
+# ``_beams(upto=...)``: tokens beyond twice the text's own.
+UPTO_MARGIN_TOKENS = 6
+
+
+def _beams(pcm: bytes, language: str, biases: list, n: int,
+           upto: str | None = None) -> list[list[tuple]]:
     """One beam search of width ``n`` per entry of ``biases`` (hotwords or None), all from ONE
-    pass of the encoder (its cost dominates a short answer's decode)."""
+    pass of the encoder (its cost dominates a short answer's decode). ``upto``: decode only
+    about as far as this text would reach (twice its tokens, plus ``UPTO_MARGIN_TOKENS``: a
+    traditional character may take more tokens than the simplified one written)."""
     x, _, _, tok = _prepare(pcm, language, None)
     assert _model is not None
     encoded = _model.encode(x)
@@ -137,6 +144,9 @@ def _beams(pcm: bytes, language: str, biases: list, n: int) -> list[list[tuple]]
     out = []
     for hotwords in biases:
         prompt, limit = _prompt(tok, hotwords, samples)
+        if upto:
+            limit = min(limit, len(prompt) + 2 * len(tok.encode(" " + upto))
+                        + UPTO_MARGIN_TOKENS)
         r = _model.generate(encoded, [prompt], beam_size=n, num_hypotheses=n, max_length=limit,
                             return_scores=True, suppress_blank=True)[0]
         out.append([(tok.decode([t for t in ids if t < tok.eot]), float(score))
@@ -208,11 +218,12 @@ class WhisperProcess:
                           language, hotwords, n)
 
     def beams(self, pcm16k: np.ndarray, language: str, biases: list[str | None],
-              n: int = 5) -> list[list[tuple]]:
+              n: int = 5, upto: str | None = None) -> list[list[tuple]]:
         """``alternatives`` for each decoding bias in ``biases`` (hotwords, or None for none),
-        the audio encoded once: [[(text, avg_logprob)] per bias], each best first."""
+        the audio encoded once: [[(text, avg_logprob)] per bias], each best first. ``upto``:
+        stop about where this text (the start of what was to be said) would end."""
         return self._call(_beams, np.ascontiguousarray(pcm16k, np.int16).tobytes(),
-                          language, list(biases), n)
+                          language, list(biases), n, upto)
 
     def forced_choice(self, pcm16k: np.ndarray, language: str, hotwords: str | None,
                       texts: list[str]) -> list[list[tuple[int, float]]]:
