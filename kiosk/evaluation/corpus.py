@@ -251,6 +251,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Rosalind Fairweather", "Emeka Nwosu", "Hiroshi Kondo", "Magnus Lindgren",
                 "Soraya Haidari")},
         (0.836, 0.869, 0.971, 1.038, 1.152), 21000, 350377843, id_salt=3272),
+    # Added before any of it was heard (2026-12-03, eighteenth session), before holdout21 was
+    # heard, for the round after it (issue #12: the name's decode without bias stopped after
+    # the name). Rates no earlier round uses.
+    "holdout22": HoldoutRound(
+        {"zh-CN": ("濮明轩", "牧晓峰", "扈思敏", "骆家辉", "臧文静", "房俊杰", "公孙婷"),
+         "en": ("Philippa Thistlewood", "Obinna Eze", "Renata Kowalczyk", "Anders Mikkelsen",
+                "Anouk Verbeek")},
+        (0.841, 0.862, 0.978, 1.033, 1.158), 22000, 368634923, id_salt=3391),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
