@@ -1732,6 +1732,8 @@ ZH_ORGANISATION_SUFFIXES = ("证券", "银行", "公司", "期货", "基金", "�
 # A name heard without bias stands for the name when its words run together are at least this
 # alike to the name's letters, and its first word and surname begin with the name's sounds.
 UNBIASED_NAME_SIMILARITY = 0.75
+# ...and a given name heard beginning with another vowel, at least this alike in letters.
+UNBIASED_GIVEN_SIMILARITY = 0.6
 # How many of the best hypotheses of the decode without bias may hold the name.
 UNBIASED_NAME_HYPOTHESES = 2
 
@@ -1768,10 +1770,19 @@ def _loosely_named(hyp: Sequence[str], part: Sequence[str]) -> bool:
         s = _first_sound(w)
         return s == surname or (s in "aeiou" and surname in "aeiou")
 
+    given = "".join(part[:-1]) or part[0]
+
+    def begins_alike(run: Sequence[str]) -> bool:
+        # the name's first sound; or a vowel for its vowel when the given name's letters are
+        # there ("I ameka Nwasu" for Emeka Nwosu, holdout 21), not "I am a Carter" for Emily
+        s = _first_sound(run[0])
+        return s == first or (s in "aeiou" and first in "aeiou" and fuzz.ratio(
+            given, "".join(run[:-1]) or run[0]) / 100.0 >= UNBIASED_GIVEN_SIMILARITY)
+
     for n in range(max(1, len(part) - 1), len(part) + 2):
         for i in range(len(hyp) - n + 1):
             run = hyp[i:i + n]
-            if any(t.isdigit() for t in run) or _first_sound(run[0]) != first:
+            if any(t.isdigit() for t in run) or not begins_alike(run):
                 continue
             if fuzz.ratio(name, "".join(run)) / 100.0 >= UNBIASED_NAME_SIMILARITY and (
                     len(part) == 1 or any(is_surname(w) for w in run[1:])):

@@ -104,13 +104,35 @@ def _prompt(tok, hotwords: str | None, samples: int) -> tuple[list[int], int]:
     return prompt, min(MAX_TOKENS, len(prompt) + 16 + int(12 * samples / 16000))
 
 
+# The encoder's output for the last audio encoded: (digest of its PCM, output). A verdict
+# decodes the same answer more than once (the first decode, then a consent's or a reading's
+# second opinion without bias, a rescue, a forced choice); the encoder dominates each call's
+# cost, so a follow-up call on the same audio reuses it. One entry: calls are serialised.
+_last_encoded: tuple[bytes, object] | None = None
+
+
+def _encoded(pcm: bytes, x):
+    """The encoder's output for features ``x`` of ``pcm``, from the one-entry cache when the
+    same audio was encoded last."""
+    global _last_encoded
+    import hashlib
+
+    assert _model is not None
+    key = hashlib.blake2b(pcm, digest_size=16).digest()
+    if _last_encoded is not None and _last_encoded[0] == key:
+        return _last_encoded[1]
+    out = _model.encode(x)
+    _last_encoded = (key, out)
+    return out
+
+
 def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
     import zlib
 
     x, prompt, limit, tok = _prepare(pcm, language, hotwords)
     assert _model is not None
-    r = _model.generate(x, [prompt], beam_size=1, max_length=limit, return_scores=True,
-                        return_no_speech_prob=True, suppress_blank=True)[0]
+    r = _model.generate(_encoded(pcm, x), [prompt], beam_size=1, max_length=limit,
+                        return_scores=True, return_no_speech_prob=True, suppress_blank=True)[0]
     ids = [t for t in r.sequences_ids[0] if t < tok.eot]
     text = tok.decode(ids)
     raw = text.encode("utf-8")
@@ -121,7 +143,8 @@ def _transcribe(pcm: bytes, language: str, hotwords: str | None) -> list[tuple]:
 def _alternatives(pcm: bytes, language: str, hotwords: str | None, n: int) -> list[tuple]:
     x, prompt, limit, tok = _prepare(pcm, language, hotwords)
     assert _model is not None
-    r = _model.generate(x, [prompt], beam_size=n, num_hypotheses=n, max_length=limit,
+    r = _model.generate(_encoded(pcm, x), [prompt], beam_size=n, num_hypotheses=n,
+                        max_length=limit,
                         return_scores=True, suppress_blank=True)[0]
     return [(tok.decode([t for t in ids if t < tok.eot]), float(score))
             for ids, score in zip(r.sequences_ids, r.scores, strict=True)]
@@ -139,7 +162,7 @@ def _beams(pcm: bytes, language: str, biases: list, n: int,
     traditional character may take more tokens than the simplified one written)."""
     x, _, _, tok = _prepare(pcm, language, None)
     assert _model is not None
-    encoded = _model.encode(x)
+    encoded = _encoded(pcm, x)
     samples = len(pcm) // 2
     out = []
     for hotwords in biases:
@@ -170,7 +193,7 @@ def _forced_choice(pcm: bytes, language: str, hotwords: str | None,
     is scored as the first decode would have written it."""
     x, prompt, _, tok = _prepare(pcm, language, hotwords)
     assert _model is not None
-    encoded = _model.encode(x)
+    encoded = _encoded(pcm, x)
     ids = [tok.encode(t) for t in texts]
     if len(ids) > 1:  # align takes one row of features per text
         import ctranslate2  # (in the worker process only, like every CTranslate2 import here)
