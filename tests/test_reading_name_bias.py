@@ -26,7 +26,8 @@ EN_REQ = ("Mark Holloway", "5625", "Example Securities")
     ("ming", "min", True), ("chen", "ceng", True), ("yao", "ao", True), ("mi", "min", True),
     ("ceng", "cong", True),
     ("ming", "qing", False), ("zhang", "chang", False), ("liang", "jiang", False),
-    ("mei", "li", False), ("yu", "wu", False),
+    ("mei", "li", False), ("yu", "wu", False), ("li", "na", False), ("li", "lu", False),
+    ("hua", "hui", False),
 ])
 def test_name_syllables_are_alike_only_with_the_same_initial(a, b, alike):
     assert answers._sounds_alike(a, b) is alike
@@ -40,6 +41,12 @@ def test_a_near_name_with_another_initial_is_not_the_name():
     assert r.missing == ("戴晴",), r
     assert score_reading("本人代情身份证委号5262,自愿在示例证券开立证券账户", text, "zh-CN",
                          ("戴晴", "5262", "示例证券")).passed  # dai qing: a homophone
+
+
+def test_a_given_name_with_its_last_syllable_repeated_is_not_the_name():
+    # #12 eighteenth-session tester: 单丽丽 read for 单丽娜 passed (li and na, l/n folded).
+    heard = "本人单丽丽 身份众委号5262 自愿在势力证券开立证券账户"
+    assert score_reading(heard, ZH, "zh-CN", ZH_REQ).missing == ("单丽娜",)
 
 
 def test_a_mandarin_name_is_heard_where_it_was_to_be_read():
