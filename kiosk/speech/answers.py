@@ -687,7 +687,9 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
 # negation; the recogniser writes "no one" as "no 1"). An exception in the same clause (除了经理,
 # "except the manager") says someone did: never this.
 _ZH_NOBODY = re.compile(r"^(?:没有?人|谁都没|谁也没|从来没|从没|都没有?人)")
-_EN_NOBODY = re.compile(r"^(?:nobody(?:'s)?|no body|no 1|noone|not anybody|not anyone|"
+# "Nobody" as Whisper writes it ("no one" as "no 1").
+_EN_NOBODY_WORDS = r"nobody(?:'s)?|no body|no 1|noone|not anybody|not anyone"
+_EN_NOBODY = re.compile(rf"^(?:{_EN_NOBODY_WORDS}|"
                         r"none of (?:them|us|the \w+|your \w+|our \w+)|never)\b")
 _ZH_SAVE = ("除", "以外", "之外", "只有", "就是")
 _EN_SAVE = frozenset(("except", "apart", "besides", "other", "than", "unless", "until", "only",
@@ -744,7 +746,7 @@ ZH_UNFORCED = re.compile(
     "|(?:没有?|不是|并非|并不是)被(?:人)?(?:逼|迫|强迫|逼迫|胁迫|强制)(?:过|着)?)"
     "(?:的|过|了|啊|呀)*"
     "(?=$|[,.;:!?，。；：！？、\\s]|是|我|对|好|本人)")
-_EN_NOBODY_WHO = r"(?:nobody(?:'s)?|no body|no 1|noone|not anybody|not anyone)(?: else)?"
+_EN_NOBODY_WHO = rf"(?:{_EN_NOBODY_WORDS})(?: else)?"
 EN_UNFORCED = re.compile(
     rf"(?:^|(?<= ))(?:{_EN_NOBODY_WHO}(?: (?:is|was|has|had|did|ever|been|really))*"
     r" (?:forcing|forced|forces|force|pressuring|pressured|pressures|pressure|pushing|pushed|"
