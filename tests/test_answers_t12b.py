@@ -316,7 +316,8 @@ def test_an_english_broker_is_heard_word_by_word(heard, ok):
 
 
 @pytest.mark.parametrize("locale,said,intent", [
-    ("zh-CN", "没有", "deny"), ("zh-CN", "我不愿意", "deny"), ("en", "No.", "deny"),
+    # 我不愿意 refuses; it does not say nobody did it (nineteenth session: not the no).
+    ("zh-CN", "没有", "deny"), ("zh-CN", "我不愿意", "unclear"), ("en", "No.", "deny"),
     ("en", "No, I do not.", "deny"), ("zh-CN", "我不愿意，是他们让我来的", "unclear"),
 ])
 def test_refusals_are_judged_as_before_beside_the_will_rule(locale, said, intent):

@@ -259,6 +259,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Philippa Thistlewood", "Obinna Eze", "Renata Kowalczyk", "Anders Mikkelsen",
                 "Anouk Verbeek")},
         (0.841, 0.862, 0.978, 1.033, 1.158), 22000, 368634923, id_salt=3391),
+    # Added before any of it was heard (2026-12-03, nineteenth session), before holdout22 was
+    # heard, for the round after it (issue #12: a deny step's no is a plain no). Rates no
+    # earlier round uses.
+    "holdout23": HoldoutRound(
+        {"zh-CN": ("酆子健", "阙雅琴", "蒲海涛", "晏梦洁", "鞠永康", "端木清", "宦诗雨"),
+         "en": ("Cordelia Waverley", "Tunde Bakare", "Ingeborg Solheim", "Mateusz Wrobel",
+                "Farah Siddiqui")},
+        (0.846, 0.857, 0.983, 1.028, 1.163), 23000, 387150211, id_salt=3499),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)

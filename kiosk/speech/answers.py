@@ -74,6 +74,13 @@ ZH_REFUSAL = (
     "不确认", "我不确认", "不想", "我不想", "不用了", "不开了", "我不开了", "没想好",
     "我还没想好", "还没想好", "不理解", "我不理解", "不知道", "我不知道",
 )
+# The plain no that a deny step ("has anyone promised you returns?") takes as its answer, with
+# the step's own. The other refusals are not a no to a question of fact: 不知道 / 不清楚 / 再想想
+# / 我拒绝, "not sure" / "not really" / "let me think" / "I refuse" refuse to consent but do not
+# say nobody did it; on a deny step they are asked again (#12 fresh tester, nineteenth session:
+# "Not really." passed as the no).
+ZH_DENIALS = ("不", "不是", "不是的", "没有", "我没有", "没有的", "否", "从来没有", "从没有",
+              "都没有", "并没有")
 # (当然了 is not one: it would take 了 from 当然了解; 当然了 alone is in ZH_CONSENT.)
 ZH_AFFIRMATIVE_INTENSIFIERS = ("当然", "那当然", "没错", "确实", "肯定", "绝对", "真的")
 # Hesitations, politeness and intensifiers: set aside before matching ("嗯，是的，谢谢").
@@ -116,6 +123,8 @@ EN_REFUSAL = (
     "i need to think", "let me think", "i have not", "not yet", "i do not want to",
     "i will not", "never", "i decline", "i do not consent", "i am not willing",
 )
+EN_DENIALS = ("no", "nope", "nah", "no i do not", "i do not", "i have not", "no i have not",
+              "never", "no never")
 EN_FILLERS = ("uh", "um", "er", "erm", "ah", "hmm", "mm", "well", "oh", "please",
               "thank", "thanks", "you", "very", "much", "fully", "completely")
 EN_NEGATIONS = ("no", "not", "never", "nope", "nah", "disagree", "refuse", "decline",
@@ -585,6 +594,12 @@ def has_negation(text: str, locale: str, words: Sequence[str] | None = None) -> 
     return any(w in EN_NEGATIONS for w in textnorm.en_tokens(text))
 
 
+@functools.lru_cache(maxsize=4)
+def _refusals(locale: str) -> _Phrases:
+    """Every built-in refusal (``ZH_REFUSAL`` / ``EN_REFUSAL``), a plain no or not."""
+    return _Phrases.of(list(ZH_REFUSAL if is_zh(locale) else EN_REFUSAL), locale)
+
+
 @functools.lru_cache(maxsize=256)
 def _lexicon(locale: str, spec: AnswerSpec) -> tuple[_Phrases, _Phrases, _Phrases, tuple]:
     zh = is_zh(locale)
@@ -597,7 +612,7 @@ def _lexicon(locale: str, spec: AnswerSpec) -> tuple[_Phrases, _Phrases, _Phrase
     if spec.expect == "affirm":
         consent += wanted
     elif spec.expect == "deny":
-        refusal += wanted
+        refusal = list(ZH_DENIALS if zh else EN_DENIALS) + wanted
     else:
         phrases = wanted
     refusal += list(spec.refuse)
@@ -662,6 +677,8 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
     if spec.expect == "deny" and _nobody_did(text, locale, spec, refusal, fillers):
         return TextJudgement("deny", "a no, then that nobody did it", tuple(words))
     deny_step = spec.expect == "deny"
+    if deny_step and _refusals(locale).cover(words, syls):
+        return TextJudgement("unclear", NOT_THE_NO, tuple(words))
     if negated:
         return TextJudgement("unclear", NO_AMONG_OTHER_WORDS if deny_step
                              else "a negation was heard: never consent", tuple(words))
@@ -738,13 +755,15 @@ def _nobody_did(text: str, locale: str, spec: AnswerSpec, refusal: _Phrases,
 # object after it: 没人让我来 is not one) is neither; it is set aside (``set_aside_unforced``)
 # and the rest must be the wanted answer by every rule (``judge_text``). Not set aside: 是不是被
 # 迫的 / 有没有人逼我 (asked, not said), 被迫的 (forced), and "nobody told / asked me" (nobody
-# informed or consulted me, not that nobody made me).
+# informed or consulted me, not that nobody made me), nor a clause that says it only of now:
+# 现在没人逼我了 / 已经没人逼我 ("nobody forces me any more", so someone did; nineteenth session).
 ZH_UNFORCED = re.compile(
-    "(?<![是有])(?:我|本人)?(?:从来|根本|完全|绝对|也|都|并)?"
+    "(?<![是有])(?<!现在)(?<!目前)(?<!如今)(?<!已经)(?<!暂时)(?<!这次)(?<!今天)(?<!这回)"
+    "(?:我|本人)?(?:从来|根本|完全|绝对|也|都|并)?"
     "(?:(?:没有?人|没有谁|谁都没有?|谁也没有?|没有任何人|没有别人)"
     "(?:逼|强迫|逼迫|胁迫|强制|迫使|让|叫|要求|催|劝)(?:过|着)?(?:我|俺)"
     "|(?:没有?|不是|并非|并不是)被(?:人)?(?:逼|迫|强迫|逼迫|胁迫|强制)(?:过|着)?)"
-    "(?:的|过|了|啊|呀)*"
+    "(?:的|过|啊|呀)*"
     "(?=$|[,.;:!?，。；：！？、\\s]|是|我|对|好|本人)")
 _EN_NOBODY_WHO = rf"(?:{_EN_NOBODY_WORDS})(?: else)?"
 EN_UNFORCED = re.compile(
@@ -789,6 +808,8 @@ HEDGE = "a hedge or a reservation (I think, probably, but, worried): never conse
 DONE_BY_ANOTHER = "someone else read or answered for the investor: never consent, asked again"
 # On a deny step (the wanted answer is a no: has anyone promised you returns?).
 NEVER_THE_NO = "never taken as the no asked for"
+NOT_THE_NO = ("a refusal or doubt (not sure, not really, let me think), not the no asked for: "
+              "asked again")
 NO_AMONG_OTHER_WORDS = "a no among other words that may say otherwise: not a clear no, asked again"
 
 
