@@ -253,3 +253,67 @@ def test_the_worker_encodes_the_same_audio_once():
         assert wp._encoded(a, "fa") == ("encoded", "fa") and wp._model.calls == 3
     finally:
         wp._model, wp._last_encoded = saved
+
+
+# --- English: the name teacher-forced without the bias (``WhisperEngine._name_likely``) -----------
+
+class _EnWorker(_Worker):
+    def __init__(self, heard: str, unbiased: list[str], name_logprobs: list[float]):
+        super().__init__(heard, unbiased)
+        self.name_logprobs = name_logprobs
+        self.forced: list[str] = []
+
+    def forced_choice(self, pcm, language, hotwords, texts):
+        assert hotwords is None  # never with the bias
+        self.forced += texts
+        (text,) = texts
+        head = " I, "  # the tokens before the name, then one token per name word
+        return [[(len(head.encode()), -0.1)]
+                + [(len((" " + w).encode()), lp)
+                   for w, lp in zip(text[len(head):].split(), self.name_logprobs, strict=True)]]
+
+
+EN_HEARD = ("I, Mark Holloway, with ID number ending in 5625, voluntarily open a securities "
+            "account with Example Securities.")
+
+
+def test_a_likely_english_name_needs_no_beam():
+    worker = _EnWorker(EN_HEARD, ["I, Mark Galloway, with ID"], [-0.2, -4.9])
+    exp = Expected("read_aloud", text=EN, required=EN_REQ)
+    assert _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp).intent == "phrase"
+    assert worker.forced == [" I, Mark Holloway"] and worker.biases == []
+
+
+def test_an_unlikely_english_name_is_left_to_the_beam_rule():
+    exp = Expected("read_aloud", text=EN, required=EN_REQ)
+    worker = _EnWorker(EN_HEARD, ["I, Mark Galloway, with ID"], [-0.2, -10.0])
+    r = _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp)
+    assert r.intent == "unclear" and "only with the decoding bias" in r.note, r
+    assert worker.biases == [[None]]
+    worker = _EnWorker(EN_HEARD, ["I, Mark Holloway, with ID"], [-7.0, -0.1])
+    assert _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp).intent == "phrase"
+
+
+EN_OBINNA = ("I, Obinna Eze, with ID number ending in 4721, voluntarily open a securities "
+             "account with Example Securities.")
+
+
+@pytest.mark.parametrize("voice, said, passes", [
+    # Obinna Eze: without the bias Whisper base writes "Obana-S" / "obna as" (holdout 22)
+    ("en-heart", "Obinna Eze", True), ("en-fenrir", "Obinna Eze", True),
+    ("en-heart", "Obinna Ezra", False),
+])
+def test_real_whisper_finds_a_rare_english_name_likely_and_a_near_one_not(rec, reading, voice,
+                                                                           said, passes):
+    exp = Expected("read_aloud", text=EN_OBINNA,
+                   required=("Obinna Eze", "4721", "Example Securities"))
+    heard = rec.verify(reading(voice, EN_OBINNA.replace("Obinna Eze", said)), "en", exp)
+    assert (heard.intent == "phrase") is passes, heard
+
+
+def test_a_heard_character_may_be_read_either_way():
+    # 臧文静 heard as 藏文静 without the bias (holdout 22): 藏 reads cang or zang.
+    text = "本人臧文静，身份证尾号4721，自愿在示例证券开立证券账户。"
+    req = ("臧文静", "4721", "示例证券")
+    assert unconfirmed_name(["本人藏文静 身份证委"], text, req, "zh-CN") is None
+    assert unconfirmed_name(["本人仓文静 身份证委"], text, req, "zh-CN") is not None

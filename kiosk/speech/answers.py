@@ -995,7 +995,10 @@ def _said_like(hyp: Sequence[str], part: Sequence[str], strict: bool = False) ->
             if heard in _ZH_NUMBER_WORDS:  # 十 is ten, never a 4 heard as shi
                 return False
             return g in opts or fuzzy_pinyin(g) in {fuzzy_pinyin(o) for o in opts}
-        return any(_sounds_alike(g, w) for w in opts)
+        # a heard character with more than one reading (藏 cang / zang: 臧文静 heard as 藏文静
+        # without the bias, holdout 22) may be read either way
+        return any(_sounds_alike(r, w) for r in textnorm.zh_readings(heard) or (g,)
+                   for w in opts)
 
     def bounded(i: int) -> bool:  # digits are a whole group: no digit right before or after
         if not any(d for _, d in want):

@@ -124,6 +124,21 @@ def zh_syllables(tokens: list[str]) -> list[str]:
     return [_syllable(t) for t in tokens]
 
 
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@functools.lru_cache(maxsize=4096)
+def zh_readings(char: str) -> tuple[str, ...]:
+    """Every toneless reading of one Chinese character, the common one first ('藏' ->
+    ('cang', 'zang')); () for anything that is not one character of pypinyin's table."""
+    from pypinyin import Style, pinyin
+
+    if len(char) != 1 or not _HAN.match(char):
+        return ()
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(dict.fromkeys(r for r in (readings[0] if readings else []) if r.isalpha()))
+
+
 def toneless_pinyin(text: str) -> str:
     """The toneless pinyin of a Chinese text's characters, space-separated (others dropped):
     '是的，我同意' -> 'shi de wo tong yi' (pypinyin's phrase-aware readings)."""
