@@ -267,6 +267,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Cordelia Waverley", "Tunde Bakare", "Ingeborg Solheim", "Mateusz Wrobel",
                 "Farah Siddiqui")},
         (0.846, 0.857, 0.983, 1.028, 1.163), 23000, 387150211, id_salt=3499),
+    # Added before any of it was heard (2026-12-03, nineteenth session), while holdout23 was
+    # running and before its results were read, for the round after it (issue #12: an English
+    # name teacher-forced without the bias). Rates no earlier round uses.
+    "holdout24": HoldoutRound(
+        {"zh-CN": ("雍晓岚", "栾志诚", "衡思涵", "钮家豪", "逄雪梅", "佘文轩", "夏侯菲"),
+         "en": ("Octavia Pemberton", "Chukwuemeka Obi", "Siobhan Gallagher", "Radek Novotny",
+                "Leilani Kahale")},
+        (0.851, 0.853, 0.988, 1.024, 1.168), 24000, 405665501, id_salt=3608),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
