@@ -184,6 +184,11 @@ class _Worker:
         self.upto = upto
         return [[(t, -0.3) for t in self.unbiased] for _ in biases]
 
+    def forced_choice(self, pcm, language, hotwords, texts):
+        # the name as written far less likely than what was heard (单丽娜 for a spoken 单美娜)
+        return [[(len(c.encode()), -12.0 if k == 0 else -0.5) for c in text]
+                for k, text in enumerate(texts)]
+
 
 def _engine(worker, locale="zh"):
     from kiosk.speech.engines.whisper import WhisperEngine
@@ -317,3 +322,119 @@ def test_a_heard_character_may_be_read_either_way():
     req = ("臧文静", "4721", "示例证券")
     assert unconfirmed_name(["本人藏文静 身份证委"], text, req, "zh-CN") is None
     assert unconfirmed_name(["本人仓文静 身份证委"], text, req, "zh-CN") is not None
+
+
+# --- Mandarin: a given name heard otherwise, weighed by the model (``_given_name_likely``) --------
+
+PU = "本人蒲海涛，身份证尾号4721，自愿在示例证券开立证券账户。"
+PU_REQ = ("蒲海涛", "4721", "示例证券")
+
+
+@pytest.mark.parametrize("unbiased, name, text, found", [
+    ("本人谱海托 身分众委号", "蒲海涛", PU, ("谱海托", (2,))),      # tao heard as tuo
+    ("本人单美娜 身分众委号", "单丽娜", ZH, ("单美娜", (1,))),
+    ("本人黄建国 身分众委号", "王建国", ZH.replace("单丽娜", "王建国"), None),  # the surname
+    ("本人刀木清 身分众委号", "端木清", ZH.replace("单丽娜", "端木清"), None),  # compound, whole
+    ("本人欧阳立纳 身份", "欧阳娜娜", ZH.replace("单丽娜", "欧阳娜娜"), ("欧阳立纳", (2,))),
+    ("本人单丽娜 身份", "单丽娜", ZH, None),                      # all alike: the beam rule's
+])
+def test_the_given_name_heard_otherwise(unbiased, name, text, found):
+    assert answers.heard_given_name(unbiased, text, name) == found
+
+
+class _ZhWorker(_Worker):
+    def __init__(self, heard: str, unbiased: list[str], odds: float):
+        super().__init__(heard, unbiased)
+        self.odds = odds  # how much less likely the written character is than the one heard
+        self.forced: list[list[str]] = []
+
+    def forced_choice(self, pcm, language, hotwords, texts):
+        assert hotwords is None
+        self.forced.append(list(texts))
+        # one token per character; the last character of the name differs
+        out = []
+        for k, text in enumerate(texts):
+            row = [(len(c.encode()), -0.5) for c in text]
+            if k == 0:
+                row[-1] = (row[-1][0], -0.5 - self.odds)
+            out.append(row)
+        return out
+
+
+@pytest.mark.parametrize("odds, intent", [(2.0, "phrase"), (3.9, "phrase"), (4.1, "unclear"),
+                                          (14.0, "unclear")])
+def test_a_given_name_character_heard_otherwise_is_weighed(odds, intent):
+    worker = _ZhWorker("本人蒲海涛 身份证尾号4721 自愿在示例证券开立证券账户",
+                       ["本人谱海托 身分众委号4721 自愿在势力政权开立政权账户"], odds)
+    exp = Expected("read_aloud", text=PU, required=PU_REQ)
+    r = _engine(worker).recognize(np.zeros(16000, np.int16), exp)
+    assert r.intent == intent, r
+    assert worker.forced == [["本人蒲海涛", "本人谱海托"]]
+
+
+def test_a_surname_heard_otherwise_is_not_weighed():
+    worker = _ZhWorker("本人王建国 身份证尾号4721 自愿在示例证券开立证券账户",
+                       ["本人黄建国 身分众委号4721 自愿在势力政权开立政权账户"], 0.0)
+    text = PU.replace("蒲海涛", "王建国")
+    exp = Expected("read_aloud", text=text, required=("王建国", "4721", "示例证券"))
+    assert _engine(worker).recognize(np.zeros(16000, np.int16), exp).intent == "unclear"
+    assert worker.forced == []
+
+
+# --- English: a name heard spelled as another name (``_spelled_otherwise``) -----------------------
+
+@pytest.mark.parametrize("heard, name, found", [
+    ("I, Diana Whitfield, with ID number", "Dana Whitfield", ("Dana Whitfield", "Diana Whitfield")),
+    ("I, Lee Novak, with ID number", "Leah Novak", ("Leah Novak", "Lee Novak")),
+    ("I may Lin Ong with ID number", "Mei Lin Ong", ("Mei Lin Ong", "May Lin Ong")),
+    ("I, Dana Whitfield, with ID number", "Dana Whitfield", None),     # as written
+    ("I, Tina Patel, with ID number", "Nina Patel", None),             # not the name at all
+])
+def test_the_name_heard_spelled_otherwise(heard, name, found):
+    assert answers.heard_spelling(heard, name) == found
+
+
+class _SpellWorker(_EnWorker):
+    def __init__(self, heard: str, unbiased: list[str], odds: float):
+        super().__init__(heard, unbiased, [-0.1, -0.1])
+        self.odds = odds  # how much less likely the name as written is than as heard
+
+    def forced_choice(self, pcm, language, hotwords, texts):
+        assert hotwords is None
+        self.forced += texts
+        if len(texts) == 1:  # ``_name_likely``: every token likely
+            return [[(len(texts[0].encode()), -0.1)]]
+        return [[(len(texts[0].encode()), -1.0 - self.odds)], [(len(texts[1].encode()), -1.0)]]
+
+
+DANA = EN.replace("Mark Holloway", "Dana Whitfield")
+DANA_REQ = ("Dana Whitfield", "5625", "Example Securities")
+
+
+@pytest.mark.parametrize("odds, intent", [(11.3, "unclear"), (4.1, "unclear"), (3.9, "phrase"),
+                                          (0.0, "phrase")])
+def test_a_name_heard_spelled_otherwise_is_weighed(odds, intent):
+    worker = _SpellWorker(DANA.replace("Dana", "Diana"), ["I, Diana Whitfield, with ID"], odds)
+    exp = Expected("read_aloud", text=DANA, required=DANA_REQ)
+    r = _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp)
+    assert r.intent == intent, r
+    assert worker.forced[0:2] == [" I, Dana Whitfield", " I, Diana Whitfield"]
+    if intent == "unclear":
+        assert "heard as 'Diana Whitfield'" in r.note and "another name" in r.note
+
+
+def test_a_spelling_the_loose_beam_rule_took_is_weighed_too():
+    # the first decode wrote the name as written; the decode without bias, another spelling
+    worker = _SpellWorker(DANA, ["I, Diana Whitfield, with ID"], 11.3)
+    exp = Expected("read_aloud", text=DANA, required=DANA_REQ)
+
+    def unlikely(pcm, language, hotwords, texts):
+        worker.forced += texts
+        if len(texts) == 1:
+            return [[(5, -0.1), (len(texts[0].encode()) - 5, -9.0)]]  # not likely as written
+        return [[(len(texts[0].encode()), -12.3)], [(len(texts[1].encode()), -1.0)]]
+
+    worker.forced_choice = unlikely  # type: ignore[method-assign]
+    r = _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp)
+    assert r.intent == "unclear" and "another name" in r.note, r
+    assert worker.biases == [[None]]

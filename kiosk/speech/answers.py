@@ -1862,6 +1862,76 @@ def unconfirmed_name(unbiased: Sequence[str], expected: str, required: Sequence[
     return None
 
 
+# A Mandarin given name heard otherwise without the bias (蒲海涛 as 谱海托, tao as tuo; holdout
+# 23) stands when, teacher-forced without the bias, each of its characters heard otherwise is
+# at most this many nats less likely than the one heard (``heard_given_name``,
+# ``WhisperEngine._given_name_likely``). Measured (nineteenth session, seen readings): the
+# genuine given-name characters heard otherwise were 0.3 to 2.9 nats less likely; a given name
+# one character off, 5.9 nats or more (王建华 for 王建国; most beyond 10). The surname gets no
+# such leave: 黄 read for 王 was 2.5 nats MORE likely than 王 (wang and huang merge in many
+# accents), so a surname must be heard alike, as before.
+ZH_GIVEN_MAX_LOG_ODDS = 4.0
+
+
+def heard_given_name(unbiased: str, expected: str, name: str) -> tuple[str, tuple[int, ...]] | None:
+    """Where the Mandarin ``name`` was to be read in ``expected``, what ``unbiased`` (a
+    hypothesis decoded without the bias) holds instead: ``(heard, positions)``, ``heard`` as
+    many characters as the name with its surname (compound ones whole: 欧阳, 端木) alike
+    syllable by syllable (``_sounds_alike``, any reading of a heard character), and
+    ``positions`` the given-name characters (indices into ``name``) NOT alike, to be weighed
+    by the model (``ZH_GIVEN_MAX_LOG_ODDS``). None when no such stretch exists, or when every
+    character is alike (the beam rule's business)."""
+    part = textnorm.tokens(name, "zh-CN")
+    n = len(part)
+    if n < 2 or not all(textnorm.zh_readings(t) for t in part):
+        return None
+    head = 2 if n > 2 and name[:2] in textnorm.ZH_COMPOUND_SURNAMES else 1
+    stretch = _where_read(textnorm.tokens(expected, "zh-CN"),
+                          textnorm.tokens(textnorm.to_simplified(unbiased), "zh-CN"), part)
+    want = [_syllable_options(t) for t in part]
+    best: tuple[str, tuple[int, ...]] | None = None
+    for i in range(len(stretch) - n + 1):
+        window = stretch[i:i + n]
+        if not all(textnorm.zh_readings(t) for t in window):
+            continue
+        alike = [any(_sounds_alike(r, w) for r in textnorm.zh_readings(h) for w in opts)
+                 for h, opts in zip(window, want, strict=True)]
+        if not all(alike[:head]):
+            continue
+        off = tuple(k for k in range(head, n) if not alike[k])
+        if off and (best is None or len(off) < len(best[1])):
+            best = ("".join(window), off)
+    return best
+
+
+# An English name heard spelled otherwise (the text rules let "Diana Whitfield" stand for Dana
+# Whitfield: one letter apart) stands only when, teacher-forced without the bias, the name as
+# written is at most this many nats less likely than as heard (``heard_spelling``,
+# ``WhisperEngine._spelled_otherwise``). Measured (nineteenth session, the seen readings that
+# passed with the name heard spelled otherwise): genuine -0.7 or above (may Lin Ong, rent
+# Takahashi, and as Mikkelsen), except Lee for Leah (-6.6, now asked again); near names -6.2 or
+# below (Diana for Dana -11.3, Tina for Nina -9.3, Evan for Ethan -8.8, Lena for Leah -6.2).
+EN_SPELLING_MAX_LOG_ODDS = 4.0
+
+
+def heard_spelling(heard: str, name: str) -> tuple[str, str] | None:
+    """How the English ``name`` was heard in ``heard`` (a transcript) when the text rules took
+    words spelled otherwise for it (``_spelled_alike``): ``(name as written, as heard)``, both
+    as title-cased words joined by spaces ("Dana Whitfield", "Diana Whitfield"), the shortest
+    such run of words; None when the name was heard as written, or not at all."""
+    hyp = textnorm.en_tokens(heard)
+    part = textnorm.en_tokens(name)
+    if not part or _contains(hyp, part) or not _spelled_alike(hyp, part):
+        return None
+    n = len(part)
+    for size in range(max(1, n - 1), n + 2):
+        for i in range(len(hyp) - size + 1):
+            run = hyp[i:i + size]
+            if _spelled_alike(run, part):
+                return (" ".join(w.title() for w in part), " ".join(w.title() for w in run))
+    return None
+
+
 # A reading whose required part (name, ID tail) was misheard may be rescued by an alternative
 # only when the best transcript already had that part within this many units (toneless
 # syllables in Mandarin, words in English): 司律三期 for 4637 (one syllable), never another

@@ -18,9 +18,13 @@ import numpy as np
 
 from kiosk.speech import textnorm
 from kiosk.speech.answers import (
+    EN_SPELLING_MAX_LOG_ODDS,
     FORCED_CHOICE_FORM,
+    ZH_GIVEN_MAX_LOG_ODDS,
     ambiguous_tails,
     doubt_among,
+    heard_given_name,
+    heard_spelling,
     judge_text,
     name_prefix,
     reading_among_alternatives,
@@ -65,6 +69,24 @@ WHISPER_MIN_CONFIDENCE = 0.3
 EN_NAME_MIN_TOKEN_LOGPROB = -5.0
 # The note of a transcript Whisper itself marks as made up (looping, no speech, too long).
 HALLUCINATION_NOTE = "Whisper's hallucination signs"
+
+
+def _per_character(logprobs: list[tuple[int, float]], text: str) -> list[float]:
+    """Token log probabilities ``[(UTF-8 bytes, log prob)]`` of ``text`` summed per character
+    (a token goes to the character its first byte is in)."""
+    starts, at = [], 0
+    for ch in text:
+        starts.append(at)
+        at += len(ch.encode())
+    out = [0.0] * len(text)
+    pos, k = 0, 0
+    for nbytes, lp in logprobs:
+        while k + 1 < len(starts) and starts[k + 1] <= pos:
+            k += 1
+        if k < len(out):
+            out[k] += lp
+        pos += nbytes
+    return out
 
 
 class WhisperEngine(Engine):
@@ -173,15 +195,47 @@ class WhisperEngine(Engine):
         # stopped after the name, the decode took a median 0.76 s instead of 1.65 s on the
         # stored readings, with the same verdicts. (A beam of two lost two more genuine.)
         upto = name_prefix(expected.text or "", expected.required, self.locale)
-        if self.locale == "en" and upto and self._name_likely(pcm16k, upto, expected):
-            return heard
+        if self.locale == "en" and upto:
+            otherwise = self._spelled_otherwise(pcm16k, upto, expected, heard.transcript)
+            if otherwise:
+                log.info("a reading's name was heard spelled as another name")
+                return Recognition(heard.transcript, "unclear", 0.0,
+                                   note=f"{heard.note}; {otherwise}")
+            if self._name_likely(pcm16k, upto, expected):
+                return heard
         hyps = self._load().beams(pcm16k, self.locale, [None], ALTERNATIVES, upto=upto)[0]
         texts = [textnorm.display_text(h[0].strip(), self.locale) for h in hyps]
         why = unconfirmed_name(texts, expected.text or "", expected.required, self.locale)
+        if why is None and self.locale == "en" and upto and texts:
+            # the loose rule took a spelling for the name: weigh it too ("Diana" for Dana)
+            why = self._spelled_otherwise(pcm16k, upto, expected, texts[0])
         if why is None:
+            return heard
+        if self.locale == "zh" and upto and texts and self._given_name_likely(
+                pcm16k, upto, expected, texts[0]):
             return heard
         log.info("a reading's name was not confirmed by a decode without bias")
         return Recognition(heard.transcript, "unclear", 0.0, note=f"{heard.note}; {why}")
+
+    def _spelled_otherwise(self, pcm16k: np.ndarray, upto: str, expected: Expected,
+                           transcript: str) -> str | None:
+        """Why an English name heard spelled otherwise (``heard_spelling``: "Diana Whitfield"
+        for Dana Whitfield) is another name, or None: both spellings teacher-forced on the
+        audio without the bias (one ``align``), the name as written more than
+        ``EN_SPELLING_MAX_LOG_ODDS`` nats less likely than as heard."""
+        for name in reading_names(expected.required, self.locale):
+            found = heard_spelling(transcript, name)
+            if found is None or not upto.endswith(name):
+                continue
+            prefix = " " + upto[:-len(name)].strip() + " "
+            written, heard = found
+            scores = self._load().forced_choice(pcm16k, self.locale, None,
+                                                [prefix + written, prefix + heard])
+            odds = sum(lp for _, lp in scores[0]) - sum(lp for _, lp in scores[1])
+            if odds < -EN_SPELLING_MAX_LOG_ODDS:
+                return (f"the name {name!r} was heard as {heard!r}, which is {-odds:.1f} nats "
+                        "more likely without the decoding bias: another name")
+        return None
 
     def _name_likely(self, pcm16k: np.ndarray, upto: str, expected: Expected) -> bool:
         """Whether, WITHOUT any decoding bias, Whisper finds the English applicant's name
@@ -206,6 +260,29 @@ class WhisperEngine(Engine):
                     lowest[k] = min(lowest[k], lp)
             start += nbytes
         return all(low >= EN_NAME_MIN_TOKEN_LOGPROB for low in lowest)
+
+    def _given_name_likely(self, pcm16k: np.ndarray, upto: str, expected: Expected,
+                           unbiased: str) -> bool:
+        """Whether a Mandarin name the beam rule did not confirm is still likely: its surname
+        heard alike in ``unbiased`` (the best hypothesis without the bias) and each given-name
+        character heard otherwise at most ``ZH_GIVEN_MAX_LOG_ODDS`` nats less likely than the
+        one heard, both teacher-forced on the audio without the bias (one ``align``).
+        蒲海涛 heard 谱海托 stands (涛 against 托); 单美娜 read for 单丽娜 does not (丽 against 美,
+        about 14 nats)."""
+        names = reading_names(expected.required, self.locale)
+        if len(names) != 1 or not upto.endswith(names[0]):
+            return False
+        name = names[0]
+        found = heard_given_name(unbiased, expected.text or "", name)
+        if found is None:
+            return False
+        other, positions = found
+        prefix = upto[:-len(name)]
+        scored = self._load().forced_choice(pcm16k, self.locale, None,
+                                            [prefix + name, prefix + other])
+        per_char = [_per_character(lps, prefix + text)[len(prefix):]
+                    for lps, text in zip(scored, (name, other), strict=True)]
+        return all(per_char[0][k] - per_char[1][k] >= -ZH_GIVEN_MAX_LOG_ODDS for k in positions)
 
     def _confirmed(self, pcm16k: np.ndarray, expected: Expected,
                    heard: Recognition) -> Recognition:
