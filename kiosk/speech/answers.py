@@ -673,7 +673,9 @@ def judge_text(text: str, locale: str, spec: AnswerSpec | None = None) -> TextJu
             return TextJudgement("unclear", ANOTHER_WILL, tuple(words))
         return TextJudgement("phrase", "one of the step's phrases", tuple(words))
     if refusal.cover(words, syls):
-        return TextJudgement("deny", "a refusal, and nothing else", tuple(words))
+        return TextJudgement("deny", "the no asked for, and nothing else"
+                             if spec.expect == "deny" else "a refusal, and nothing else",
+                             tuple(words))
     if spec.expect == "deny" and _nobody_did(text, locale, spec, refusal, fillers):
         return TextJudgement("deny", "a no, then that nobody did it", tuple(words))
     deny_step = spec.expect == "deny"

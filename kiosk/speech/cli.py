@@ -135,7 +135,11 @@ def answer(audio: str, flow_ref: str, step_id: str, locale: str, name: str, id_n
     """Judge AUDIO as the investor's answer to one step of a flow, as a live witness would.
 
     Prints outcome (pass | stop | retry | flag), what was heard, the intent, the score and the
-    engine. Brokers use it to try a script's questions with their own recordings.
+    engine. Brokers use it to try a script's questions with their own recordings. With --json:
+    ``heard`` is the recogniser's transcript; ``shown`` what the investor's page would show
+    ("" when it shows nothing but "we could not hear that clearly"; for a passing reading, the
+    text to read where it was heard alike); ``note`` why the engine and its checks decided
+    so; ``reason`` the decision rule's outcome; ``ms`` the time taken.
     """
     import json
     import random
