@@ -275,6 +275,14 @@ HOLDOUT_ROUNDS = {
          "en": ("Octavia Pemberton", "Chukwuemeka Obi", "Siobhan Gallagher", "Radek Novotny",
                 "Leilani Kahale")},
         (0.851, 0.853, 0.988, 1.024, 1.168), 24000, 405665501, id_salt=3608),
+    # Added before any of it was heard (2026-12-03, nineteenth session), before holdout24 was
+    # heard, for the round after it (issue #12: a Mandarin given name and an English spelling
+    # weighed by the model). Rates no earlier round uses.
+    "holdout25": HoldoutRound(
+        {"zh-CN": ("糜嘉怡", "冼振华", "琚雨彤", "郦文斌", "暨思琪", "滕子轩", "令狐月"),
+         "en": ("Araminta Featherstone", "Oluwaseun Adeyemi", "Katarzyna Dabrowska",
+                "Henrik Lundqvist", "Marisol Quintero")},
+        (0.856, 0.848, 0.993, 1.019, 1.173), 25000, 424180793, id_salt=3716),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
