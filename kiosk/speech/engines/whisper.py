@@ -89,6 +89,29 @@ def _per_character(logprobs: list[tuple[int, float]], text: str) -> list[float]:
     return out
 
 
+def _known_words(logprobs: list[tuple[int, float]], text: str, words: list[str]) -> bool:
+    """Whether each of ``words`` in ``text`` is ONE token of Whisper's vocabulary (with its
+    leading space), as scored in ``logprobs`` ``[(UTF-8 bytes, log prob)]``: a word the model
+    knows whole ("Diana", "Tina", "Lee"), not one it spells piece by piece ("Chakumeka" for
+    Chukwuemeka, holdout 24), whose common pieces make it far likelier than a rare name
+    written out, however it was said."""
+    starts, at = set(), 0
+    for nbytes, _ in logprobs:
+        starts.add(at)
+        at += nbytes
+    for word in words:
+        i = text.find(" " + word)
+        if i < 0:
+            return False
+        a = len(text[:i].encode())
+        b = a + len((" " + word).encode())
+        if a not in starts or b not in starts | {at}:
+            return False
+        if sum(1 for s in starts if a <= s < b) != 1:
+            return False
+    return True
+
+
 class WhisperEngine(Engine):
     """faster-whisper on a local CTranslate2 model directory (the bundled Whisper base by default).
 
@@ -232,7 +255,9 @@ class WhisperEngine(Engine):
             scores = self._load().forced_choice(pcm16k, self.locale, None,
                                                 [prefix + written, prefix + heard])
             odds = sum(lp for _, lp in scores[0]) - sum(lp for _, lp in scores[1])
-            if odds < -EN_SPELLING_MAX_LOG_ODDS:
+            if odds < -EN_SPELLING_MAX_LOG_ODDS and _known_words(
+                    scores[1], prefix + heard, [h for h, w in zip(heard.split(), written.split(),
+                                                               strict=True) if h != w]):
                 return (f"the name {name!r} was heard as {heard!r}, which is {-odds:.1f} nats "
                         "more likely without the decoding bias: another name")
         return None
