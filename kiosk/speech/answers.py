@@ -1504,22 +1504,30 @@ FORCED_CHOICE_MARGIN = 4.0
 FORCED_CHOICE_FORM = "chinese"
 
 
-def tail_score(tokens: Sequence[tuple[int, float]], text: str, start: int, end: int) -> float:
-    """The log probability of the tokens of ``text`` that cover its characters
-    ``start:end`` (a tail), from ``tokens`` [(UTF-8 bytes, log probability)] in order: a
-    token counts when any of its bytes falls in the tail's bytes (a Chinese character is often
-    split over two tokens); a tail's tokens are followed by its next one, which is conditioned
-    on the whole tail (七七零零 followed by 自, or 700 by a comma)."""
+def covering_tokens(tokens: Sequence[tuple[int, float]], text: str, start: int,
+                    end: int) -> list[int]:
+    """The indices of the tokens of ``text`` that cover its characters ``start:end``, from
+    ``tokens`` [(UTF-8 bytes, log probability)] in order: a token counts when any of its bytes
+    falls in the span's bytes (a Chinese character is often split over two tokens)."""
     lo = len(text[:start].encode("utf-8"))
     hi = len(text[:end].encode("utf-8"))
-    total, at, last = 0.0, 0, -1
-    for i, (n, logprob) in enumerate(tokens):
+    out, at = [], 0
+    for i, (n, _) in enumerate(tokens):
         if at < hi and at + n > lo:
-            total += logprob
-            last = i
+            out.append(i)
         at += n
-    if 0 <= last < len(tokens) - 1:
-        total += tokens[last + 1][1]
+    return out
+
+
+def tail_score(tokens: Sequence[tuple[int, float]], text: str, start: int, end: int) -> float:
+    """The log probability of the tokens of ``text`` that cover its characters
+    ``start:end`` (a tail, ``covering_tokens``), from ``tokens`` [(UTF-8 bytes, log
+    probability)] in order; a tail's tokens are followed by its next one, which is conditioned
+    on the whole tail (七七零零 followed by 自, or 700 by a comma)."""
+    covering = covering_tokens(tokens, text, start, end)
+    total = sum(tokens[i][1] for i in covering)
+    if covering and covering[-1] < len(tokens) - 1:
+        total += tokens[covering[-1] + 1][1]
     return total
 
 

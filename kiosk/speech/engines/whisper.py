@@ -22,6 +22,7 @@ from kiosk.speech.answers import (
     FORCED_CHOICE_FORM,
     ZH_GIVEN_MAX_LOG_ODDS,
     ambiguous_tails,
+    covering_tokens,
     doubt_among,
     heard_given_name,
     heard_spelling,
@@ -271,20 +272,13 @@ class WhisperEngine(Engine):
         "Obana-S": lowest token -4.0); a near name read instead is not (Galloway read for
         Holloway: " Holloway" at -10.0). When it is not, the beam rule decides."""
         text = " " + upto.strip()
-        spans = [(text.find(n), text.find(n) + len(n))
-                 for n in reading_names(expected.required, self.locale) if text.find(n) >= 0]
-        if not spans:
+        names = [n for n in reading_names(expected.required, self.locale) if n in text]
+        if not names:
             return False
         logprobs = self._load().forced_choice(pcm16k, self.locale, None, [text])[0]
-        start = 0
-        lowest = [0.0] * len(spans)
-        for nbytes, lp in logprobs:
-            for k, (a, b) in enumerate(spans):
-                lo, hi = len(text[:a].encode()), len(text[:b].encode())
-                if start < hi and start + nbytes > lo:
-                    lowest[k] = min(lowest[k], lp)
-            start += nbytes
-        return all(low >= EN_NAME_MIN_TOKEN_LOGPROB for low in lowest)
+        return all(logprobs[i][1] >= EN_NAME_MIN_TOKEN_LOGPROB
+                   for n in names
+                   for i in covering_tokens(logprobs, text, text.find(n), text.find(n) + len(n)))
 
     def _given_name_likely(self, pcm16k: np.ndarray, upto: str, expected: Expected,
                            unbiased: str) -> bool:
