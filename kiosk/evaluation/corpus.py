@@ -283,6 +283,13 @@ HOLDOUT_ROUNDS = {
          "en": ("Araminta Featherstone", "Oluwaseun Adeyemi", "Katarzyna Dabrowska",
                 "Henrik Lundqvist", "Marisol Quintero")},
         (0.856, 0.848, 0.993, 1.019, 1.173), 25000, 424180793, id_salt=3716),
+    # Added before any of it was heard (2026-12-03, twentieth session), before holdout25 was
+    # heard, for the round after it (issue #12). Rates no earlier round uses.
+    "holdout26": HoldoutRound(
+        {"zh-CN": ("邝嘉欣", "芮国栋", "訾静怡", "乜红梅", "印晓东", "韦一鸣", "上官婉"),
+         "en": ("Gwendolyn Marchetti", "Adebayo Okafor", "Zofia Wisniewska",
+                "Lachlan McAllister", "Thandiwe Mokoena")},
+        (0.861, 0.843, 0.998, 1.014, 1.178), 26000, 442696081, id_salt=3717),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
