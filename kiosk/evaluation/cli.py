@@ -19,7 +19,8 @@ SPLIT_CHOICES = ["tuning", "validation", "holdout", "holdout2", "holdout3", "hol
                  "holdout17", "holdout18", "holdout19",
                  "holdout20", "holdout21",
                  "holdout22", "holdout23",
-                 "holdout24", "holdout25", "holdout26"]
+                 "holdout24", "holdout25", "holdout26",
+                 "holdout27"]
 
 
 @click.command("eval")
@@ -28,7 +29,7 @@ SPLIT_CHOICES = ["tuning", "validation", "holdout", "holdout2", "holdout3", "hol
               help="faces.json listing the real face clips (docs/evaluation.md)")
 @click.option("--split", type=click.Choice(SPLIT_CHOICES),
               default="validation", show_default=True,
-              help="which voices and faces to use; holdout, holdout2 ... holdout26: validation "
+              help="which voices and faces to use; holdout, holdout2 ... holdout27: validation "
                    "voices and faces saying new applicants' details at new speaking rates")
 @click.option("--locale", "locales", multiple=True, type=click.Choice(LOCALES),
               default=LOCALES, show_default=True)

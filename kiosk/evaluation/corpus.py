@@ -290,6 +290,13 @@ HOLDOUT_ROUNDS = {
          "en": ("Gwendolyn Marchetti", "Adebayo Okafor", "Zofia Wisniewska",
                 "Lachlan McAllister", "Thandiwe Mokoena")},
         (0.861, 0.843, 0.998, 1.014, 1.178), 26000, 442696081, id_salt=3717),
+    # Added before any of it was heard (2026-12-03, twentieth session), before holdout26 was
+    # heard, for the round after it (issue #12). Rates no earlier round uses.
+    "holdout27": HoldoutRound(
+        {"zh-CN": ("揭雨晴", "宓嘉豪", "冉晓萌", "亓俊杰", "殳文涛", "桑德明", "欧阳蕾"),
+         "en": ("Bartholomew Ashdown", "Ngozi Chukwu", "Agnieszka Zielinska",
+                "Fionnuala Brennan", "Ximena Alvarado")},
+        (0.866, 0.838, 1.003, 1.009, 1.183), 27000, 461211369, id_salt=3718),
 }
 # The holdouts: validation voices and faces saying new things.
 CASE_SPLITS = SPLITS + tuple(HOLDOUT_ROUNDS)
