@@ -271,11 +271,12 @@ class _EnWorker(_Worker):
     def forced_choice(self, pcm, language, hotwords, texts):
         assert hotwords is None  # never with the bias
         self.forced += texts
-        (text,) = texts
-        head = " I, "  # the tokens before the name, then one token per name word
+        head = " I,"  # the tokens before the name, then one token per name word
         return [[(len(head.encode()), -0.1)]
                 + [(len((" " + w).encode()), lp)
-                   for w, lp in zip(text[len(head):].split(), self.name_logprobs, strict=True)]]
+                   for w, lp in zip(text[len(head) + 1:].split(), self.name_logprobs,
+                                    strict=True)]
+                for text in texts]
 
 
 EN_HEARD = ("I, Mark Holloway, with ID number ending in 5625, voluntarily open a securities "
@@ -369,7 +370,10 @@ def test_a_given_name_character_heard_otherwise_is_weighed(odds, intent):
     exp = Expected("read_aloud", text=PU, required=PU_REQ)
     r = _engine(worker).recognize(np.zeros(16000, np.int16), exp)
     assert r.intent == intent, r
-    assert worker.forced == [["本人蒲海涛", "本人谱海托"]]
+    # weighed by ``_given_name_likely``; when it does not stand, ``_name_weighed`` weighs the
+    # same pair again, character by character, to the same bound
+    assert worker.forced[0] == ["本人蒲海涛", "本人谱海托"]
+    assert all(pair == ["本人蒲海涛", "本人谱海托"] for pair in worker.forced)
 
 
 def test_a_surname_heard_otherwise_is_not_weighed():
