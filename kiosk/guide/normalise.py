@@ -142,6 +142,7 @@ from kiosk.guide.espeak_cmn_tones import (
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
     ZH_SURNAMES,
+    ZH_SURNAMES_BY_RANK,
     pinyin_syllables,
     to_simplified,
     word_counts,
@@ -1685,11 +1686,7 @@ def _zh_titled_names(text: str) -> str:
 # The commonest surnames (the hundred of the 2020 census, with the polyphonic ones of
 # ``ZH_SURNAMES``): a character after one of them in a name before 先生 / 女士 is a given name
 # (刘德华先生: 华 is huá, not the surname huà; 王单先生 dān, 孙朴先生 pǔ; since speakable/18).
-_ZH_COMMON_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
-    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
-    "万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘"
-    "祝包宁尚符舒阮柯纪梅童凌毕单区朴查解仇华乐盖缪") | frozenset(ZH_COMPOUND_SURNAMES)
+_ZH_COMMON_SURNAMES = frozenset(ZH_SURNAMES_BY_RANK) | frozenset(ZH_COMPOUND_SURNAMES)
 
 
 def _zh_given_name_before_mr(text: str, a: int, q: int, pos: int) -> bool:

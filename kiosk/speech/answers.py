@@ -1947,16 +1947,12 @@ def heard_spelling(heard: str, name: str) -> tuple[str, str] | None:
     return None
 
 
-# The commonest Chinese surnames, about the first hundred of the national ranking (Ministry
-# of Public Security, household registration statistics, 2020 name report), about 85 % of
-# the population between them. A surname heard as one of these, or as a syllable one of
-# them is read with, is another family's name, never the applicant's rare surname heard
-# otherwise: 黄 read for 王 is 2.5 nats MORE likely than 王 without the bias (nineteenth
-# session), so the model's weighing cannot tell them apart (``heard_name``).
-ZH_COMMON_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩邓冯曹彭曾肖田董潘袁蔡蒋余于杜叶程"
-    "魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付傅方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝"
-    "顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文")
+# The hundred commonest Chinese surnames (``textnorm.ZH_SURNAMES_BY_RANK``), most of the
+# population between them. A surname heard as one of these, or as a syllable one of them is
+# read with, is another family's name, never the applicant's rare surname heard otherwise:
+# 黄 read for 王 is 2.5 nats MORE likely than 王 without the bias (nineteenth session), so the
+# model's weighing cannot tell them apart (``heard_name``).
+ZH_COMMON_SURNAMES = frozenset(textnorm.ZH_SURNAMES_BY_RANK[:100])
 # A name heard otherwise (by the first decode, or without the bias) stands when, teacher-
 # forced without the bias, the name as written is at most this many nats less likely than as
 # heard, and what was heard is not plainly another name (``heard_name``). The same bound as

@@ -337,6 +337,14 @@ ZH_SURNAMES = {
     # 宓 as a surname is fú (宓子贱); espeak-ng says mì (tester round fourteen)
     "宓": "fú",
 }
+# Common one-character surnames, the commonest first (about the national ranking of the Ministry
+# of Public Security's 2020 name report for the first hundred; the rest as the guide needs
+# them). ``answers.ZH_COMMON_SURNAMES`` takes the first hundred; the guide all of them.
+ZH_SURNAMES_BY_RANK = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+    "万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘"
+    "祝包宁尚符舒阮柯纪梅童凌毕单区朴查解仇华乐盖缪")
 # Two-character surnames read as usual, for writing a name in English (欧阳娜娜 Ouyang Nana).
 ZH_COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 上官 诸葛 东方 皇甫 公孙 慕容 宇文 司徒 夏侯 轩辕 钟离 端木 独孤 南宫 西门 呼延 "
