@@ -64,20 +64,16 @@ def test_only_a_dropped_surname_is_weighed():
     assert a.heard_name("本人欧阳娜身份证尾号4721", zh("欧阳娜娜"), "欧阳娜娜", "zh-CN") is None
 
 
-def test_an_english_name_heard_in_pieces_is_weighed_as_words():
-    heard = a.heard_name(en("Shivorn Gallagher"), en("Siobhan Gallagher"), "Siobhan Gallagher",
-                         "en")
-    assert heard is not None
-    assert (heard.written, heard.heard) == ("Siobhan Gallagher", "Shivorn Gallagher")
-    assert a.score_reading(heard.repaired, en("Siobhan Gallagher"), "en",
-                           ("Siobhan Gallagher", "4721", "Example Securities")).passed
-
-
 @pytest.mark.parametrize("heard, name", [
+    (en("Shivorn Gallagher"), "Siobhan Gallagher"),
     ("I and as Mikkelsen with ID number ending in 4-7-21", "Anders Mikkelsen"),
     ("I am a Carter, with ID number ending in 4721", "Emily Carter"),  # Emma read
+    # the fresh tester: a spoken Llewellyn stood for "Llewell" (the written name's tokens a
+    # prefix of the heard one's), a spoken Donoghue for Donaghy
+    (en("Rhiannon Llewellyn"), "Rhiannon Llewell"),
+    (en("Am Donacue"), "Niamh Donaghy"),
 ])
-def test_an_english_name_heard_as_more_or_fewer_words_is_not_weighed(heard, name):
+def test_no_english_name_is_weighed(heard, name):
     assert a.heard_name(heard, en(name), name, "en") is None
 
 
@@ -169,14 +165,12 @@ def test_a_common_surname_heard_is_another_family_whatever_the_odds():
     assert r.intent == "unclear", r
 
 
-def test_an_english_name_written_in_pieces_is_weighed():
+def test_an_english_name_written_in_pieces_is_not_weighed():
     text = en("Siobhan Gallagher")
     exp = Expected("read_aloud", text=text, required=("Siobhan Gallagher", "4721",
                                                       "Example Securities"))
     heard = en("Shivorn Gallagher")
-    worker = _Worker(heard, [heard], 2.0)
+    worker = _Worker(heard, [heard], 0.0)
     r = _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp)
-    assert r.intent == "phrase", r
-    assert [" I, Siobhan Gallagher", " I, Shivorn Gallagher"] in worker.forced
-    worker = _Worker(heard, [heard], 6.0)
-    assert _engine(worker, "en").recognize(np.zeros(16000, np.int16), exp).intent == "unclear"
+    assert r.intent == "unclear", r
+    assert not any("Shivorn" in t for pair in worker.forced for t in pair)

@@ -2016,11 +2016,7 @@ def heard_name(heard: str, expected: str, name: str, locale: str) -> HeardName |
       luan heard as 览 lan stands to be weighed, 王 heard as 黄 or 理 does not); ``weigh``
       lists the characters heard otherwise, each weighed alone.
     - Mandarin, one character fewer: the surname dropped (雍晓岚 heard as 晓岚), the rest alike.
-    - English: as many words as the name, one written in pieces ("Shivorn" for Siobhan);
-      as many words that are each a word the recogniser knows whole ("Kevin Chang" for
-      Kevin Zhang) are another name, but which words are known whole only the model's
-      tokens tell, so the caller checks that (``WhisperEngine._name_weighed``). More or
-      fewer words ("And As" for Anders) are not weighed."""
+    - English: never (see the comment in the code); None."""
     zh = is_zh(locale)
     ref = textnorm.tokens(expected, locale)
     hyp = textnorm.tokens(textnorm.to_simplified(heard) if zh else heard, locale)
@@ -2039,13 +2035,13 @@ def heard_name(heard: str, expected: str, name: str, locale: str) -> HeardName |
     joiner = "" if zh else " "
     repaired = joiner.join(list(hyp[:lo]) + list(part) + list(hyp[hi:]))
     if not zh:
-        if len(got) != n:
-            # as more or fewer words the sums are not comparable: fewer tokens weigh less,
-            # and "Emma Carter" read for Emily Carter, heard "I am a Carter", had the written
-            # name likelier than "Am A Carter" (twentieth session, the testers' files)
-            return None
-        return HeardName(" ".join(w.title() for w in part), " ".join(w.title() for w in got),
-                         repaired)
+        # English names are not weighed: sums over different tokens are not comparable. Fewer
+        # tokens weigh less ("Emma Carter" read for Emily Carter, heard "I am a Carter", had
+        # the written name likelier than "Am A Carter"), a written name that is the heard
+        # one's first tokens costs nothing ("Rhiannon Llewell" stood at 0.0 nats against a
+        # spoken Llewellyn), and "Niamh Donaghy" stood for a spoken Donoghue, heard "Am
+        # Donacue", at 2.1 nats (twentieth session, the fresh tester).
+        return None
     # a heard numeral is a token of its digit (零五月 as 0 5 月): written back as the numeral
     got = [_ZH_NUMERALS.get(t, t) for t in got]
     if not all(textnorm.zh_readings(t) for t in part + got):

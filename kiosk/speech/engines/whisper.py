@@ -293,11 +293,10 @@ class WhisperEngine(Engine):
         rare name the recogniser does not know, not plainly another name), both after the
         sentence's opening and teacher-forced on the audio WITHOUT the bias (one ``align``),
         the written name at most ``NAME_MAX_LOG_ODDS`` nats less likely than as heard (each
-        Mandarin character heard otherwise alone). An English stretch of as many words, each
-        one the model knows whole, is another name ("Kevin Chang"), never weighed.
+        Mandarin character heard otherwise alone). Mandarin only: ``heard_name`` weighs no
+        English name (sums over different tokens are not comparable).
 
-        Holdout 24 lost 栾志诚 (heard 览制成 without the bias), 雍晓岚 (heard 晓岚) and
-        Siobhan Gallagher (heard "Shivorn Gallagher" even with the bias)."""
+        Holdout 24 lost 栾志诚 (heard 览制成 without the bias) and 雍晓岚 (heard 晓岚)."""
         text = expected.text or ""
         names = reading_names(expected.required, self.locale)
         upto = name_prefix(text, expected.required, self.locale)
@@ -308,14 +307,8 @@ class WhisperEngine(Engine):
         if found is None:
             return None
         head = upto[:-len(name)]
-        if self.locale == "en":
-            head = " " + head.strip() + " "
         texts = [head + found.written, head + found.heard]
         scored = self._load().forced_choice(pcm16k, self.locale, None, texts)
-        written, heard = found.written.split(), found.heard.split()
-        if self.locale == "en" and len(written) == len(heard) and _known_words(
-                scored[1], texts[1], [h for h, w in zip(heard, written, strict=True) if h != w]):
-            return None
         if found.weigh:
             per = [_per_character(lps, t)[len(head):]
                    for lps, t in zip(scored, texts, strict=True)]
