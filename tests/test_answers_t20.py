@@ -11,6 +11,7 @@ import pytest
 
 from kiosk.speech import answers as a
 from kiosk.speech.expected import Expected
+from tests.test_reading_name_bias import _engine, _ZhWorker
 
 
 def zh(name: str, tail: str = "4721") -> str:
@@ -94,44 +95,13 @@ def test_a_compound_surnames_second_character_is_weighed_not_taken_for_a_family(
 
 # --- the engine (the Whisper worker replaced by a stand-in) -------------------------------------
 
-class _Worker:
-    """First decode ``heard``; beams without the bias ``unbiased``; the name as written
-    ``odds`` nats less likely than the heard stretch when teacher-forced."""
-
-    def __init__(self, heard: str, unbiased: list[str], odds: float):
-        self.heard, self.unbiased, self.odds = heard, unbiased, odds
-        self.forced: list[list[str]] = []
-
-    def transcribe(self, pcm, language, hotwords):
-        return [(self.heard, -0.2, 0.01, 1.0)]
-
-    def beams(self, pcm, language, biases, n=5, upto=None):
-        return [[(t, -0.3) for t in self.unbiased] for _ in biases]
+class _Worker(_ZhWorker):
+    """The stand-in of tests/test_reading_name_bias.py (first decode ``heard``, beams without
+    the bias ``unbiased``, the written text ``odds`` nats less likely on its last character,
+    one token per character), also asked for a beam's alternatives."""
 
     def alternatives(self, pcm, language, hotwords, n=5):
         return [(self.heard, -0.3)]
-
-    def forced_choice(self, pcm, language, hotwords, texts):
-        assert hotwords is None
-        self.forced.append(list(texts))
-        # one token per character: a word of many characters is one the model spells in
-        # pieces; the written text pays the odds on its last character
-        out = []
-        for k, text in enumerate(texts):
-            row = [(len(c.encode()), -0.5) for c in text]
-            if k == 0:
-                row[-1] = (row[-1][0], -0.5 - self.odds)
-            out.append(row)
-        return out
-
-
-def _engine(worker, locale="zh"):
-    from kiosk.speech.engines.whisper import WhisperEngine
-
-    engine = WhisperEngine(None, locale)
-    engine._model = worker  # type: ignore[assignment]
-    engine._load = lambda: worker  # type: ignore[method-assign]
-    return engine
 
 
 def _zh_reading(name: str) -> Expected:

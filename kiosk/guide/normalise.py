@@ -141,6 +141,7 @@ from kiosk.guide.espeak_cmn_tones import (
 )
 from kiosk.speech.textnorm import (
     ZH_COMPOUND_SURNAMES,
+    ZH_NUMERALS,
     ZH_SURNAMES,
     ZH_SURNAMES_BY_RANK,
     pinyin_syllables,
@@ -206,7 +207,7 @@ def _beyond_voice(ch: str) -> bool:
                                      ch in ESPEAK_CMN_TONES)
 
 
-ZH_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
+ZH_DIGITS = ZH_NUMERALS
 YEAR_DIGITS = dict(ZH_DIGITS, **{"0": "〇"})
 EN_DIGITS = dict(zip("0123456789", ("zero", "one", "two", "three", "four", "five", "six",
                                     "seven", "eight", "nine"), strict=True))

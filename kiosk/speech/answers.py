@@ -1960,9 +1960,6 @@ ZH_COMMON_SURNAMES = frozenset(textnorm.ZH_SURNAMES_BY_RANK[:100])
 NAME_MAX_LOG_ODDS = 4.0
 
 
-_ZH_NUMERALS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
-
-
 @functools.cache
 def _common_surname_readings() -> frozenset[str]:
     return frozenset(r for c in ZH_COMMON_SURNAMES for r in textnorm.zh_readings(c))
@@ -1970,14 +1967,13 @@ def _common_surname_readings() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class HeardName:
-    """How a name to read was heard (``heard_name``).
+    """How a Mandarin name to read was heard (``heard_name``).
 
     ``written``/``heard``: the name as written and the stretch heard where it was to be read,
-    each as text to teacher-force after the sentence's opening (English: title-cased words
-    joined by spaces); ``repaired``: the transcript with the name put in the heard stretch's
-    place (a reading that must then pass as asked); ``weigh``: which characters of the name
-    (Mandarin, same length) are to be weighed one by one, each within
-    ``NAME_MAX_LOG_ODDS``; empty means the whole name is weighed at once."""
+    each as text to teacher-force after the sentence's opening; ``repaired``: the transcript
+    with the name put in the heard stretch's place (a reading that must then pass as asked);
+    ``weigh``: which characters of the name (same length) are to be weighed one by one, each
+    within ``NAME_MAX_LOG_ODDS``; empty means the whole name is weighed at once."""
 
     written: str
     heard: str
@@ -1985,15 +1981,14 @@ class HeardName:
     weigh: tuple[int, ...] = ()
 
 
-def _aligned_stretch(ref: Sequence[str], hyp: Sequence[str], start: int, end: int,
-                     zh: bool) -> tuple[int, int] | None:
-    """The stretch ``hyp[lo:hi]`` aligned (Levenshtein over toneless syllables in Mandarin,
-    words in English) with ``ref[start:end]``; None when nothing of ``hyp`` is there."""
+def _aligned_stretch(ref: Sequence[str], hyp: Sequence[str], start: int,
+                     end: int) -> tuple[int, int] | None:
+    """The stretch ``hyp[lo:hi]`` of Mandarin tokens aligned (Levenshtein over toneless
+    syllables) with ``ref[start:end]``; None when nothing of ``hyp`` is there."""
     from rapidfuzz.distance import Levenshtein
 
-    a, b = (_sounds(ref), _sounds(hyp)) if zh else (list(ref), list(hyp))
     lo, hi = len(hyp), 0
-    for op in Levenshtein.opcodes(a, b):
+    for op in Levenshtein.opcodes(_sounds(ref), _sounds(hyp)):
         s, e = max(op.src_start, start), min(op.src_end, end)
         if op.tag == "equal":
             if s < e:
@@ -2017,24 +2012,7 @@ def heard_name(heard: str, expected: str, name: str, locale: str) -> HeardName |
       lists the characters heard otherwise, each weighed alone.
     - Mandarin, one character fewer: the surname dropped (雍晓岚 heard as 晓岚), the rest alike.
     - English: never (see the comment in the code); None."""
-    zh = is_zh(locale)
-    ref = textnorm.tokens(expected, locale)
-    hyp = textnorm.tokens(textnorm.to_simplified(heard) if zh else heard, locale)
-    part = textnorm.tokens(name, locale)
-    n = len(part)
-    start = next((i for i in range(len(ref) - n + 1) if list(ref[i:i + n]) == list(part)), None)
-    if not part or start is None:
-        return None
-    at = _aligned_stretch(ref, hyp, start, start + n, zh)
-    if at is None:
-        return None
-    lo, hi = at
-    got = list(hyp[lo:hi])
-    if got == list(part):
-        return None
-    joiner = "" if zh else " "
-    repaired = joiner.join(list(hyp[:lo]) + list(part) + list(hyp[hi:]))
-    if not zh:
+    if not is_zh(locale):
         # English names are not weighed: sums over different tokens are not comparable. Fewer
         # tokens weigh less ("Emma Carter" read for Emily Carter, heard "I am a Carter", had
         # the written name likelier than "Am A Carter"), a written name that is the heard
@@ -2042,8 +2020,22 @@ def heard_name(heard: str, expected: str, name: str, locale: str) -> HeardName |
         # spoken Llewellyn), and "Niamh Donaghy" stood for a spoken Donoghue, heard "Am
         # Donacue", at 2.1 nats (twentieth session, the fresh tester).
         return None
+    ref = textnorm.tokens(expected, locale)
+    hyp = textnorm.tokens(textnorm.to_simplified(heard), locale)
+    part = textnorm.tokens(name, locale)
+    n = len(part)
+    start = next((i for i in range(len(ref) - n + 1) if list(ref[i:i + n]) == list(part)), None)
+    if not part or start is None:
+        return None
+    at = _aligned_stretch(ref, hyp, start, start + n)
+    if at is None:
+        return None
+    lo, hi = at
+    if list(hyp[lo:hi]) == list(part):
+        return None
+    repaired = "".join(list(hyp[:lo]) + list(part) + list(hyp[hi:]))
     # a heard numeral is a token of its digit (零五月 as 0 5 月): written back as the numeral
-    got = [_ZH_NUMERALS.get(t, t) for t in got]
+    got = [textnorm.ZH_NUMERALS.get(t, t) for t in hyp[lo:hi]]
     if not all(textnorm.zh_readings(t) for t in part + got):
         return None
     want = [_syllable_options(t) for t in part]

@@ -38,6 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # Chinese digits as read aloud one by one (幺 is the telephone "one", 两 the counting "two").
+# Digits written as Mandarin numerals, one character each (1 as 一, 0 as 零).
+ZH_NUMERALS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 ZH_DIGIT_CHARS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
                   "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 _ZH_UNITS = "十百千万"

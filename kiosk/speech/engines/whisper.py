@@ -22,6 +22,7 @@ from kiosk.speech.answers import (
     FORCED_CHOICE_FORM,
     NAME_MAX_LOG_ODDS,
     ZH_GIVEN_MAX_LOG_ODDS,
+    HeardName,
     ambiguous_tails,
     covering_tokens,
     doubt_among,
@@ -240,7 +241,8 @@ class WhisperEngine(Engine):
         if self.locale == "zh" and upto and texts and self._given_name_likely(
                 pcm16k, upto, expected, texts[0]):
             return heard
-        weighed = self._name_weighed(pcm16k, expected, texts[0]) if texts else None
+        found = self._heard_name(expected, texts[0]) if texts else None
+        weighed = self._name_weighed(pcm16k, expected, found) if found else None
         if weighed is not None:
             return Recognition(heard.transcript, heard.intent, heard.score,
                                note=f"{heard.note}; without the bias {weighed}")
@@ -286,27 +288,28 @@ class WhisperEngine(Engine):
                    for n in names
                    for i in covering_tokens(logprobs, text, text.find(n), text.find(n) + len(n)))
 
+    def _heard_name(self, expected: Expected, transcript: str) -> HeardName | None:
+        """How ``transcript`` holds the reading's one applicant name, when it holds it
+        otherwise in a way the model may weigh (``answers.heard_name``); else None."""
+        names = reading_names(expected.required, self.locale)
+        upto = name_prefix(expected.text or "", expected.required, self.locale)
+        if len(names) != 1 or not upto or not upto.endswith(names[0]):
+            return None
+        return heard_name(transcript, expected.text or "", names[0], self.locale)
+
     def _name_weighed(self, pcm16k: np.ndarray, expected: Expected,
-                      transcript: str) -> str | None:
-        """Why the applicant's name stands though ``transcript`` holds it otherwise, or None:
-        the name as written and the stretch heard in its place (``answers.heard_name``: a
-        rare name the recogniser does not know, not plainly another name), both after the
+                      found: HeardName) -> str | None:
+        """Why the applicant's name stands though it was heard otherwise (``found``, from
+        ``_heard_name``: a rare name the recogniser does not know, not plainly another name),
+        or None: the name as written and the stretch heard in its place, both after the
         sentence's opening and teacher-forced on the audio WITHOUT the bias (one ``align``),
         the written name at most ``NAME_MAX_LOG_ODDS`` nats less likely than as heard (each
         Mandarin character heard otherwise alone). Mandarin only: ``heard_name`` weighs no
         English name (sums over different tokens are not comparable).
 
         Holdout 24 lost 栾志诚 (heard 览制成 without the bias) and 雍晓岚 (heard 晓岚)."""
-        text = expected.text or ""
-        names = reading_names(expected.required, self.locale)
-        upto = name_prefix(text, expected.required, self.locale)
-        if len(names) != 1 or not upto or not upto.endswith(names[0]):
-            return None
-        name = names[0]
-        found = heard_name(transcript, text, name, self.locale)
-        if found is None:
-            return None
-        head = upto[:-len(name)]
+        upto = name_prefix(expected.text or "", expected.required, self.locale) or ""
+        head = upto[:-len(found.written)]
         texts = [head + found.written, head + found.heard]
         scored = self._load().forced_choice(pcm16k, self.locale, None, texts)
         if found.weigh:
@@ -317,8 +320,9 @@ class WhisperEngine(Engine):
             odds = sum(lp for _, lp in scored[0]) - sum(lp for _, lp in scored[1])
         if odds < -NAME_MAX_LOG_ODDS:
             return None
-        return (f"the name {name!r}, heard as {found.heard!r}, is {max(0.0, -odds):.1f} nats "
-                "less likely as written, teacher-forced without the decoding bias: it stands")
+        return (f"the name {found.written!r}, heard as {found.heard!r}, is "
+                f"{max(0.0, -odds):.1f} nats less likely as written, teacher-forced without "
+                "the decoding bias: it stands")
 
     def _given_name_likely(self, pcm16k: np.ndarray, upto: str, expected: Expected,
                            unbiased: str) -> bool:
@@ -411,17 +415,16 @@ class WhisperEngine(Engine):
         reading that passes, it must then survive ``_name_confirmed`` (measured, twentieth
         session: without that, "Emma Carter" read for Emily Carter, heard "Am A Carter",
         passed, the written name likelier than that garble)."""
-        found = heard_name(first.transcript, expected.text or "",
-                           next(iter(reading_names(expected.required, self.locale)), ""),
-                           self.locale)
-        if found is None or read_aloud_result(found.repaired, expected,
-                                              self.locale).intent != "phrase":
+        found = self._heard_name(expected, first.transcript)
+        if found is None:
             return first
-        why = self._name_weighed(pcm16k, expected, first.transcript)
+        repaired = read_aloud_result(found.repaired, expected, self.locale)
+        if repaired.intent != "phrase":
+            return first
+        why = self._name_weighed(pcm16k, expected, found)
         if why is None:
             return first
         log.info("a reading's name heard otherwise was weighed without the bias and stands")
-        repaired = read_aloud_result(found.repaired, expected, self.locale)
         return Recognition(first.transcript, "phrase", repaired.score,
                            note=f"{first.note}; {why}; {repaired.note}")
 
